@@ -1,0 +1,4 @@
+namespace ActorTrainer.Core
+
+// placeholder: Models/Callbacks (being written)
+module internal Placeholder_Models_Callbacks = let x = 0

@@ -1,0 +1,4 @@
+namespace ActorTrainer.Core
+
+// placeholder: Ops/Elementwise (being written)
+module internal Placeholder_Ops_Elementwise = let x = 0

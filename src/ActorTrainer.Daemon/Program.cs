@@ -1,0 +1,2 @@
+Console.WriteLine("ActorTrainer daemon (being written)");
+return 0;

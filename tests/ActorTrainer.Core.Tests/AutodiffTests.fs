@@ -1,0 +1,4 @@
+module ActorTrainer.Core.Tests.AutodiffTests
+
+// placeholder (being written)
+let private placeholder = ()

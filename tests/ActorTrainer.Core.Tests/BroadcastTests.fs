@@ -1,0 +1,4 @@
+module ActorTrainer.Core.Tests.BroadcastTests
+
+// placeholder (being written)
+let private placeholder = ()

@@ -1,0 +1,4 @@
+module ActorTrainer.Core.Tests.DataTests
+
+// placeholder (being written)
+let private placeholder = ()

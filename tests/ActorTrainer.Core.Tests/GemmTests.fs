@@ -1,0 +1,4 @@
+module ActorTrainer.Core.Tests.GemmTests
+
+// placeholder (being written)
+let private placeholder = ()

@@ -1,0 +1,4 @@
+module ActorTrainer.Core.Tests.GradientProperties
+
+// placeholder (being written)
+let private placeholder = ()

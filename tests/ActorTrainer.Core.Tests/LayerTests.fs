@@ -1,0 +1,4 @@
+module ActorTrainer.Core.Tests.LayerTests
+
+// placeholder (being written)
+let private placeholder = ()

@@ -1,0 +1,4 @@
+module ActorTrainer.Core.Tests.LossTests
+
+// placeholder (being written)
+let private placeholder = ()

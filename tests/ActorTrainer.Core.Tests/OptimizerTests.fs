@@ -1,0 +1,4 @@
+module ActorTrainer.Core.Tests.OptimizerTests
+
+// placeholder (being written)
+let private placeholder = ()

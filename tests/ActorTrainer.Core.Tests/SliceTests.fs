@@ -1,0 +1,4 @@
+module ActorTrainer.Core.Tests.SliceTests
+
+// placeholder (being written)
+let private placeholder = ()

@@ -1,0 +1,4 @@
+module ActorTrainer.Core.Tests.TensorTests
+
+// placeholder (being written)
+let private placeholder = ()

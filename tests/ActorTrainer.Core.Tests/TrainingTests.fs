@@ -1,0 +1,4 @@
+module ActorTrainer.Core.Tests.TrainingTests
+
+// placeholder (being written)
+let private placeholder = ()
