@@ -1,4 +1,81 @@
 namespace ActorTrainer.Core
 
-// placeholder: Models/Activations (being written)
-module internal Placeholder_Models_Activations = let x = 0
+open System
+open System.Numerics.Tensors
+
+/// Keras activation functions by name: linear, relu, sigmoid, tanh, softmax.
+[<RequireQualifiedAccess>]
+type Activation =
+    | Linear
+    | Relu
+    | Sigmoid
+    | Tanh
+    | Softmax
+
+    /// Keras name ("linear", "relu", "sigmoid", "tanh", "softmax").
+    member a.Name =
+        match a with
+        | Linear -> "linear" | Relu -> "relu" | Sigmoid -> "sigmoid" | Tanh -> "tanh" | Softmax -> "softmax"
+
+    override a.ToString() = a.Name
+
+    /// All supported names, for error messages.
+    static member Names = [| "linear"; "relu"; "sigmoid"; "tanh"; "softmax" |]
+
+    /// Parses a Keras activation name (case-insensitive; null/""/"none" = linear). Unknown names throw, listing the allowed ones.
+    static member Parse(name: string) =
+        match (if isNull name then "" else name.Trim().ToLowerInvariant()) with
+        | "" | "none" | "linear" -> Linear
+        | "relu" -> Relu
+        | "sigmoid" -> Sigmoid
+        | "tanh" -> Tanh
+        | "softmax" -> Softmax
+        | other ->
+            raise (ArgumentException(sprintf "unknown activation '%s' (allowed: %s)" other (String.Join(", ", Activation.Names)), "activation"))
+
+/// Span helpers.
+module SpanUtil =
+    /// Read-only view of a span.
+    let inline ro (s: Span<'T>) : ReadOnlySpan<'T> = Span<'T>.op_Implicit s
+
+/// Raw in-place activation kernels on row-major (rows × width) float32 buffers; used by the training engine.
+module ActivationKernels =
+
+    /// y = act(z) row-wise (softmax along the last axis, max-subtracted for stability). z and y may alias.
+    let forward (act: Activation) (z: ReadOnlySpan<float32>) (y: Span<float32>) (rows: int) (width: int) =
+        match act with
+        | Activation.Linear -> if not (z.Overlaps y) then z.CopyTo y
+        | Activation.Relu -> TensorPrimitives.Max(z, 0.0f, y)
+        | Activation.Sigmoid -> TensorPrimitives.Sigmoid(z, y)
+        | Activation.Tanh -> TensorPrimitives.Tanh(z, y)
+        | Activation.Softmax ->
+            for r in 0 .. rows - 1 do
+                let zr = z.Slice(r * width, width)
+                let yr = y.Slice(r * width, width)
+                let m = TensorPrimitives.Max zr
+                TensorPrimitives.Subtract(zr, m, yr)
+                TensorPrimitives.Exp(SpanUtil.ro yr, yr)
+                let s = TensorPrimitives.Sum(SpanUtil.ro yr)
+                TensorPrimitives.Divide(SpanUtil.ro yr, s, yr)
+
+    /// g ← g ⊙ act'(z), given the activation output y = act(z) (in place on g). Softmax uses the
+    /// Jacobian-vector product y ⊙ (g − Σ g⊙y) per row.
+    let backward (act: Activation) (y: ReadOnlySpan<float32>) (g: Span<float32>) (rows: int) (width: int) =
+        match act with
+        | Activation.Linear -> ()
+        | Activation.Relu ->
+            for i in 0 .. g.Length - 1 do
+                if y.[i] <= 0.0f then g.[i] <- 0.0f
+        | Activation.Sigmoid ->
+            for i in 0 .. g.Length - 1 do
+                g.[i] <- g.[i] * (y.[i] * (1.0f - y.[i]))
+        | Activation.Tanh ->
+            for i in 0 .. g.Length - 1 do
+                g.[i] <- g.[i] * (1.0f - y.[i] * y.[i])
+        | Activation.Softmax ->
+            for r in 0 .. rows - 1 do
+                let yr = y.Slice(r * width, width)
+                let gr = g.Slice(r * width, width)
+                let dotp = TensorPrimitives.Dot(SpanUtil.ro gr, yr)
+                for j in 0 .. width - 1 do
+                    gr.[j] <- yr.[j] * (gr.[j] - dotp)

@@ -1,4 +1,84 @@
 namespace ActorTrainer.Core
 
-// placeholder: Models/Initializers (being written)
-module internal Placeholder_Models_Initializers = let x = 0
+open System
+open MathNet.Numerics.Random
+open MathNet.Numerics.Distributions
+
+/// Keras weight initializers. Each produces a fresh float32 array for a shape, deterministically from a seed
+/// (MathNet Mersenne Twister), so the same seed gives the same weights on every run and machine.
+[<RequireQualifiedAccess>]
+type Initializer =
+    /// All zeros.
+    | Zeros
+    /// All ones.
+    | Ones
+    /// Constant value.
+    | Constant of value: float
+    /// U(minval, maxval).
+    | RandomUniform of minval: float * maxval: float
+    /// N(mean, stddev²).
+    | RandomNormal of mean: float * stddev: float
+    /// U(−l, l) with l = √(6 / (fan_in + fan_out)) (Keras default for Dense kernels).
+    | GlorotUniform
+    /// N(0, 2 / (fan_in + fan_out)) truncated at 2σ (Keras glorot_normal).
+    | GlorotNormal
+    /// U(−l, l) with l = √(6 / fan_in).
+    | HeUniform
+    /// N(0, 2 / fan_in) truncated at 2σ.
+    | HeNormal
+
+    /// Keras name, as used in configs.
+    member i.Name =
+        match i with
+        | Zeros -> "zeros" | Ones -> "ones" | Constant _ -> "constant"
+        | RandomUniform _ -> "random_uniform" | RandomNormal _ -> "random_normal"
+        | GlorotUniform -> "glorot_uniform" | GlorotNormal -> "glorot_normal"
+        | HeUniform -> "he_uniform" | HeNormal -> "he_normal"
+
+    /// Allowed names, for error messages.
+    static member Names =
+        [| "zeros"; "ones"; "constant"; "random_uniform"; "random_normal"; "glorot_uniform"; "glorot_normal"; "he_uniform"; "he_normal" |]
+
+    /// Parses a Keras initializer name with default parameters (random_uniform = U(−0.05, 0.05), random_normal = N(0, 0.05²)).
+    static member Parse(name: string) =
+        match (if isNull name then "" else name.Trim().ToLowerInvariant()) with
+        | "zeros" -> Zeros
+        | "ones" -> Ones
+        | "random_uniform" -> RandomUniform(-0.05, 0.05)
+        | "random_normal" -> RandomNormal(0.0, 0.05)
+        | "glorot_uniform" -> GlorotUniform
+        | "glorot_normal" -> GlorotNormal
+        | "he_uniform" -> HeUniform
+        | "he_normal" -> HeNormal
+        | other -> raise (ArgumentException(sprintf "unknown initializer '%s' (allowed: %s)" other (String.Join(", ", Initializer.Names)), "initializer"))
+
+    /// Fresh values for a weight of the given shape; fans follow Keras (last axis = fan_out, product of the rest = fan_in).
+    member i.Create(shape: int[], seed: int) : float32[] =
+        let n = Array.fold (*) 1 shape
+        let fanIn, fanOut =
+            match shape.Length with
+            | 0 -> 1, 1
+            | 1 -> shape.[0], shape.[0]
+            | _ -> Array.fold (*) 1 shape.[.. shape.Length - 2], shape.[shape.Length - 1]
+        let rng () = MersenneTwister(seed, false) :> Random
+        let uniform lo hi =
+            let r = rng ()
+            Array.init n (fun _ -> float32 (lo + (hi - lo) * r.NextDouble()))
+        let truncNormal std =
+            let d = Normal(0.0, 1.0, rng ())
+            Array.init n (fun _ ->
+                let mutable v = d.Sample()
+                while abs v > 2.0 do v <- d.Sample()
+                float32 (v * std))
+        match i with
+        | Zeros -> Array.zeroCreate n
+        | Ones -> Array.create n 1.0f
+        | Constant v -> Array.create n (float32 v)
+        | RandomUniform(lo, hi) -> uniform lo hi
+        | RandomNormal(m, s) ->
+            let d = Normal(m, s, rng ())
+            Array.init n (fun _ -> float32 (d.Sample()))
+        | GlorotUniform -> let l = sqrt (6.0 / float (fanIn + fanOut)) in uniform (-l) l
+        | GlorotNormal -> truncNormal (sqrt (2.0 / float (fanIn + fanOut)) / 0.87962566103423978)
+        | HeUniform -> let l = sqrt (6.0 / float fanIn) in uniform (-l) l
+        | HeNormal -> truncNormal (sqrt (2.0 / float fanIn) / 0.87962566103423978)

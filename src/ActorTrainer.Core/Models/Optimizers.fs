@@ -1,4 +1,224 @@
 namespace ActorTrainer.Core
 
-// placeholder: Models/Optimizers (being written)
-module internal Placeholder_Models_Optimizers = let x = 0
+open System
+open System.Numerics
+open System.Collections.Generic
+open System.Runtime.InteropServices
+
+/// Base class of Keras optimizers. Updates run in place on flat float32 weights, in float32, in exactly Keras'
+/// operation order (so results can be diffed against Keras). Slot state (velocities, moments) is kept per
+/// weight position and is part of checkpoints via State / LoadState.
+[<AbstractClass>]
+type Optimizer(learningRate: float) =
+    let slots = ResizeArray<float32[][]>()
+    let mutable lr = learningRate
+    do if not (learningRate > 0.0) || Double.IsInfinity learningRate then
+           raise (ArgumentOutOfRangeException("learningRate", learningRate, "learning_rate must be a finite number > 0"))
+
+    /// Current learning rate (a LearningRateScheduler may change it between epochs).
+    member _.LearningRate
+        with get () = lr
+        and set (v: float) =
+            if not (v > 0.0) || Double.IsInfinity v then
+                raise (ArgumentOutOfRangeException("LearningRate", v, "learning_rate must be a finite number > 0"))
+            lr <- v
+
+    /// Number of update steps applied so far (Keras `optimizer.iterations`).
+    member val Iterations = 0L with get, set
+
+    /// Keras class name ("SGD", "RMSprop", "Adagrad", "Adam").
+    abstract Name: string
+    /// Names of the per-weight slots (e.g. [| "velocity" |]).
+    abstract SlotNames: string[]
+    /// Initial value of the slots (0 for most; Adagrad's initial_accumulator_value).
+    abstract InitialSlotValue: float32
+    default _.InitialSlotValue = 0.0f
+    /// Keras get_config() (besides name and learning_rate).
+    abstract Config: (string * obj) list
+    /// One update of weight w with gradient g; `step` is the 1-based iteration number.
+    abstract UpdateWeight: w: Span<float32> * g: ReadOnlySpan<float32> * slots: float32[][] * lr: float32 * step: int64 -> unit
+
+    /// Keras get_config(): name, learning_rate and the optimizer's hyper-parameters.
+    member o.GetConfig() : (string * obj) list =
+        ("name", box o.Name) :: ("learning_rate", box lr) :: o.Config
+
+    /// Slot arrays of weight position i (created on first use with `size` elements).
+    member o.SlotsFor(i: int, size: int) =
+        while slots.Count <= i do slots.Add null
+        match slots.[i] with
+        | null ->
+            let s = o.SlotNames |> Array.map (fun _ -> Array.create size o.InitialSlotValue)
+            slots.[i] <- s
+            s
+        | s when s.Length > 0 && s.[0].Length <> size ->
+            raise (ArgumentException(sprintf "%s: weight %d has %d elements but its optimizer state was built for %d" o.Name i size s.[0].Length))
+        | s -> s
+
+    /// One optimizer step over all weights (engine and parameter-server path): w[i] updated in place from g[i].
+    member o.Apply(weights: float32[][], grads: float32[][]) =
+        if weights.Length <> grads.Length then
+            raise (ArgumentException(sprintf "%s.apply: %d weights but %d gradients" o.Name weights.Length grads.Length))
+        o.Iterations <- o.Iterations + 1L
+        let lr32 = float32 lr
+        for i in 0 .. weights.Length - 1 do
+            if weights.[i].Length <> grads.[i].Length then
+                raise (ArgumentException(sprintf "%s.apply: weight %d has %d elements but its gradient has %d" o.Name i weights.[i].Length grads.[i].Length))
+            o.UpdateWeight(Span weights.[i], ReadOnlySpan grads.[i], o.SlotsFor(i, weights.[i].Length), lr32, o.Iterations)
+
+    /// Iterations and slot copies, for checkpoints.
+    member o.GetState() : int64 * float32[][][] =
+        o.Iterations, (slots |> Seq.map (fun s -> if isNull s then [||] else s |> Array.map Array.copy) |> Array.ofSeq)
+
+    /// Restores a state saved by GetState (slot counts must match this optimizer).
+    member o.LoadState(iterations: int64, state: float32[][][]) =
+        slots.Clear()
+        for s in state do
+            if s.Length <> 0 && s.Length <> o.SlotNames.Length then
+                raise (ArgumentException(sprintf "%s.load_state: expected %d slots per weight, got %d" o.Name o.SlotNames.Length s.Length))
+            slots.Add(if s.Length = 0 then null else s |> Array.map Array.copy)
+        o.Iterations <- iterations
+
+/// SGD (Keras): m = μ·m − lr·g; w += m (nesterov: w += μ·m − lr·g); without momentum w −= g·lr.
+type SGD(?learningRate: float, ?momentum: float, ?nesterov: bool) =
+    inherit Optimizer(defaultArg learningRate 0.01)
+    let momentum = defaultArg momentum 0.0
+    let nesterov = defaultArg nesterov false
+    do if momentum < 0.0 || momentum > 1.0 then raise (ArgumentOutOfRangeException("momentum", momentum, "SGD momentum must be in [0, 1]"))
+    member _.Momentum = momentum
+    member _.Nesterov = nesterov
+    override _.Name = "SGD"
+    override _.SlotNames = if momentum <> 0.0 then [| "momentum" |] else [||]
+    override _.Config = [ "momentum", box momentum; "nesterov", box nesterov ]
+    override _.UpdateWeight(w, g, slots, lr, _) =
+        if momentum = 0.0 then
+            let n = w.Length
+            let vw = Vector<float32>.Count
+            let wv = MemoryMarshal.Cast<float32, Vector<float32>> w
+            let gv = MemoryMarshal.Cast<float32, Vector<float32>> g
+            let lrv = Vector<float32>(lr)
+            for i in 0 .. wv.Length - 1 do wv.[i] <- wv.[i] - gv.[i] * lrv
+            for i in wv.Length * vw .. n - 1 do w.[i] <- w.[i] - g.[i] * lr
+        else
+            let mu = float32 momentum
+            let m = slots.[0]
+            for i in 0 .. w.Length - 1 do
+                m.[i] <- m.[i] * mu - g.[i] * lr
+                if nesterov then w.[i] <- w.[i] + (m.[i] * mu - g.[i] * lr)
+                else w.[i] <- w.[i] + m.[i]
+
+/// RMSprop (Keras): v = ρv + (1−ρ)g²; w −= lr·g/√(v+ε) (centered: √(v − ḡ² + ε); momentum: m = μm + Δ; w −= m).
+type RMSprop(?learningRate: float, ?rho: float, ?momentum: float, ?epsilon: float, ?centered: bool) =
+    inherit Optimizer(defaultArg learningRate 0.001)
+    let rho = defaultArg rho 0.9
+    let momentum = defaultArg momentum 0.0
+    let epsilon = defaultArg epsilon 1e-7
+    let centered = defaultArg centered false
+    do
+        if rho < 0.0 || rho > 1.0 then raise (ArgumentOutOfRangeException("rho", rho, "RMSprop rho must be in [0, 1]"))
+        if momentum < 0.0 || momentum > 1.0 then raise (ArgumentOutOfRangeException("momentum", momentum, "RMSprop momentum must be in [0, 1]"))
+        if not (epsilon > 0.0) then raise (ArgumentOutOfRangeException("epsilon", epsilon, "RMSprop epsilon must be > 0"))
+    member _.Rho = rho
+    member _.Momentum = momentum
+    member _.Epsilon = epsilon
+    member _.Centered = centered
+    override _.Name = "RMSprop"
+    override _.SlotNames =
+        [| yield "velocity"
+           if momentum > 0.0 then yield "momentum"
+           if centered then yield "average_gradient" |]
+    override _.Config = [ "rho", box rho; "momentum", box momentum; "epsilon", box epsilon; "centered", box centered ]
+    override _.UpdateWeight(w, g, slots, lr, _) =
+        let r = float32 rho
+        let c = float32 (1.0 - rho)
+        let eps = float32 epsilon
+        let v = slots.[0]
+        if momentum = 0.0 && not centered then
+            let vw = Vector<float32>.Count
+            let wv = MemoryMarshal.Cast<float32, Vector<float32>> w
+            let gv = MemoryMarshal.Cast<float32, Vector<float32>> g
+            let vv = MemoryMarshal.Cast<float32, Vector<float32>>(Span v)
+            let rv, cv, ev, lrv = Vector<float32>(r), Vector<float32>(c), Vector<float32>(eps), Vector<float32>(lr)
+            for i in 0 .. wv.Length - 1 do
+                let gi = gv.[i]
+                let vi = rv * vv.[i] + cv * (gi * gi)
+                vv.[i] <- vi
+                wv.[i] <- wv.[i] - (lrv * gi) / Vector.SquareRoot(vi + ev)
+            for i in wv.Length * vw .. w.Length - 1 do
+                let gi = g.[i]
+                let vi = r * v.[i] + c * (gi * gi)
+                v.[i] <- vi
+                w.[i] <- w.[i] - (lr * gi) / MathF.Sqrt(vi + eps)
+        else
+            let mu = float32 momentum
+            let mom = if momentum > 0.0 then slots.[1] else null
+            let avg = if centered then slots.[slots.Length - 1] else null
+            for i in 0 .. w.Length - 1 do
+                let gi = g.[i]
+                v.[i] <- r * v.[i] + c * (gi * gi)
+                let denom =
+                    if centered then
+                        avg.[i] <- r * avg.[i] + c * gi
+                        v.[i] - avg.[i] * avg.[i] + eps
+                    else v.[i] + eps
+                let inc = (lr * gi) / MathF.Sqrt denom
+                if momentum > 0.0 then
+                    mom.[i] <- mu * mom.[i] + inc
+                    w.[i] <- w.[i] - mom.[i]
+                else w.[i] <- w.[i] - inc
+
+/// Adagrad (Keras): a += g²; w −= lr·g/√(a + ε), a starting at initial_accumulator_value.
+type Adagrad(?learningRate: float, ?initialAccumulatorValue: float, ?epsilon: float) =
+    inherit Optimizer(defaultArg learningRate 0.001)
+    let init = defaultArg initialAccumulatorValue 0.1
+    let epsilon = defaultArg epsilon 1e-7
+    do if init < 0.0 then raise (ArgumentOutOfRangeException("initialAccumulatorValue", init, "Adagrad initial_accumulator_value must be >= 0"))
+    member _.InitialAccumulatorValue = init
+    member _.Epsilon = epsilon
+    override _.Name = "Adagrad"
+    override _.SlotNames = [| "accumulator" |]
+    override _.InitialSlotValue = float32 init
+    override _.Config = [ "initial_accumulator_value", box init; "epsilon", box epsilon ]
+    override _.UpdateWeight(w, g, slots, lr, _) =
+        let a = slots.[0]
+        let eps = float32 epsilon
+        for i in 0 .. w.Length - 1 do
+            a.[i] <- a.[i] + g.[i] * g.[i]
+            w.[i] <- w.[i] - (lr * g.[i]) / MathF.Sqrt(a.[i] + eps)
+
+/// Adam (Keras): m += (g − m)(1−β₁); v += (g² − v)(1−β₂); α = lr·√(1−β₂ᵗ)/(1−β₁ᵗ); w −= m·α/(√v + ε).
+type Adam(?learningRate: float, ?beta1: float, ?beta2: float, ?epsilon: float, ?amsgrad: bool) =
+    inherit Optimizer(defaultArg learningRate 0.001)
+    let beta1 = defaultArg beta1 0.9
+    let beta2 = defaultArg beta2 0.999
+    let epsilon = defaultArg epsilon 1e-7
+    let amsgrad = defaultArg amsgrad false
+    do
+        if beta1 < 0.0 || beta1 >= 1.0 then raise (ArgumentOutOfRangeException("beta1", beta1, "Adam beta_1 must be in [0, 1)"))
+        if beta2 < 0.0 || beta2 >= 1.0 then raise (ArgumentOutOfRangeException("beta2", beta2, "Adam beta_2 must be in [0, 1)"))
+    member _.Beta1 = beta1
+    member _.Beta2 = beta2
+    member _.Epsilon = epsilon
+    member _.Amsgrad = amsgrad
+    override _.Name = "Adam"
+    override _.SlotNames = if amsgrad then [| "momentum"; "velocity"; "velocity_hat" |] else [| "momentum"; "velocity" |]
+    override _.Config = [ "beta_1", box beta1; "beta_2", box beta2; "epsilon", box epsilon; "amsgrad", box amsgrad ]
+    override _.UpdateWeight(w, g, slots, lr, step) =
+        let b1, b2 = float32 beta1, float32 beta2
+        let t = float32 step
+        let b1p = MathF.Pow(b1, t)
+        let b2p = MathF.Pow(b2, t)
+        let alpha = lr * MathF.Sqrt(1.0f - b2p) / (1.0f - b1p)
+        let c1, c2 = float32 (1.0 - beta1), float32 (1.0 - beta2)
+        let eps = float32 epsilon
+        let m, v = slots.[0], slots.[1]
+        for i in 0 .. w.Length - 1 do
+            let gi = g.[i]
+            m.[i] <- m.[i] + (gi - m.[i]) * c1
+            v.[i] <- v.[i] + (gi * gi - v.[i]) * c2
+            let vv =
+                if amsgrad then
+                    let vh = slots.[2]
+                    vh.[i] <- MathF.Max(vh.[i], v.[i])
+                    vh.[i]
+                else v.[i]
+            w.[i] <- w.[i] - (m.[i] * alpha) / (MathF.Sqrt vv + eps)
