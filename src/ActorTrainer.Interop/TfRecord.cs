@@ -5,7 +5,7 @@ namespace ActorTrainer.Interop;
 
 /// <summary>
 /// TFRecord framing: u64 LE length, u32 LE masked CRC32C(length bytes), data, u32 LE masked CRC32C(data);
-/// mask(crc) = ((crc >> 15) | (crc << 17)) + 0xa282ead8.
+/// mask(crc) = ((crc &gt;&gt; 15) | (crc &lt;&lt; 17)) + 0xa282ead8.
 /// </summary>
 public static class TfRecord
 {
@@ -23,7 +23,7 @@ public static class TfRecord
         return ~crc;
     }
 
-    /// <summary>TFRecord's masked CRC: ((crc >> 15) | (crc << 17)) + 0xa282ead8 (mod 2^32).</summary>
+    /// <summary>TFRecord's masked CRC: ((crc &gt;&gt; 15) | (crc &lt;&lt; 17)) + 0xa282ead8 (mod 2^32).</summary>
     public static uint Mask(uint crc) => unchecked(((crc >> 15) | (crc << 17)) + MaskDelta);
 
     /// <summary>Inverse of <see cref="Mask"/>.</summary>
