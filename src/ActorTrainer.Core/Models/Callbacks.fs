@@ -5,6 +5,7 @@ open System.IO
 open System.Collections.Generic
 open System.Globalization
 open System.Text.RegularExpressions
+open System.Runtime.InteropServices
 
 /// What a callback may do with the model being trained.
 type IModelHandle =
@@ -128,9 +129,9 @@ type ProgbarLogger(epochs: int, writer: TextWriter, interactive: bool) =
         draw (sprintf "%s - %.0fs %s%s" (bar steps) el (timePerStep el steps) (metrics logs)) true
 
 /// Writes one CSV row per epoch ("epoch,loss,accuracy,val_loss,...") to a file, atomically rewritten each epoch.
-type CSVLogger(filename: string, ?separator: string, ?append: bool) =
+type CSVLogger(filename: string, [<Optional; DefaultParameterValue(",")>] separator: string, [<Optional; DefaultParameterValue(false)>] append: bool) =
     inherit Callback()
-    let sep = defaultArg separator ","
+    let sep = separator
     let rows = ResizeArray<string>()
     let mutable keys : string[] = null
     let writeAll () =
@@ -142,7 +143,7 @@ type CSVLogger(filename: string, ?separator: string, ?append: bool) =
     override _.OnTrainBegin() =
         rows.Clear()
         keys <- null
-        if defaultArg append false && File.Exists filename then
+        if append && File.Exists filename then
             let existing = File.ReadAllLines filename
             rows.AddRange existing
             if existing.Length > 0 then keys <- existing.[0].Split(sep) |> Array.skip 1
@@ -167,14 +168,18 @@ module internal Monitor =
         | _ -> eprintfn "%s: monitored metric '%s' is not available (available: %s)" who monitor (String.Join(", ", logs.Keys)); None
 
 /// Stops training when `monitor` has not improved by more than minDelta for `patience` epochs.
-type EarlyStopping(?monitor: string, ?minDelta: float, ?patience: int, ?mode: string, ?baseline: float, ?restoreBestWeights: bool, ?startFromEpoch: int) =
+type EarlyStopping([<Optional; DefaultParameterValue("val_loss")>] monitor: string,
+                   [<Optional; DefaultParameterValue(0.0)>] minDelta: float,
+                   [<Optional; DefaultParameterValue(0)>] patience: int,
+                   [<Optional; DefaultParameterValue("auto")>] mode: string,
+                   [<Optional; DefaultParameterValue(nan)>] baseline: float,
+                   [<Optional; DefaultParameterValue(false)>] restoreBestWeights: bool,
+                   [<Optional; DefaultParameterValue(0)>] startFromEpoch: int) =
     inherit Callback()
-    let monitor = defaultArg monitor "val_loss"
-    let minDelta = abs (defaultArg minDelta 0.0)
-    let patience = defaultArg patience 0
-    let better = Monitor.better (defaultArg mode "auto") monitor
-    let restore = defaultArg restoreBestWeights false
-    let start = defaultArg startFromEpoch 0
+    let minDelta = abs minDelta
+    let better = Monitor.better mode monitor
+    let restore = restoreBestWeights
+    let start = startFromEpoch
     let mutable best = nan
     let mutable bestWeights : float32[][] = null
     let mutable wait = 0
@@ -183,7 +188,7 @@ type EarlyStopping(?monitor: string, ?minDelta: float, ?patience: int, ?mode: st
     override c.OnTrainBegin() =
         wait <- 0
         c.StoppedEpoch <- -1
-        best <- defaultArg baseline nan
+        best <- baseline
         bestWeights <- null
     override c.OnEpochEnd(epoch, logs) =
         match Monitor.get logs monitor "EarlyStopping" with
@@ -205,11 +210,12 @@ type EarlyStopping(?monitor: string, ?minDelta: float, ?patience: int, ?mode: st
 
 /// Saves the model after each epoch (or only when `monitor` improves) to filepath, which may contain
 /// {epoch}, {epoch:02d} and {key} / {key:.4f} placeholders filled from the logs.
-type ModelCheckpoint(filepath: string, ?monitor: string, ?saveBestOnly: bool, ?mode: string) =
+type ModelCheckpoint(filepath: string, [<Optional; DefaultParameterValue("val_loss")>] monitor: string,
+                     [<Optional; DefaultParameterValue(false)>] saveBestOnly: bool,
+                     [<Optional; DefaultParameterValue("auto")>] mode: string) =
     inherit Callback()
-    let monitor = defaultArg monitor "val_loss"
-    let bestOnly = defaultArg saveBestOnly false
-    let better = Monitor.better (defaultArg mode "auto") monitor
+    let bestOnly = saveBestOnly
+    let better = Monitor.better mode monitor
     let mutable best = nan
     let fill (epoch: int) (logs: IReadOnlyDictionary<string, float>) =
         Regex.Replace(filepath, @"\{(\w+)(?::([^}]*))?\}", fun (m: Match) ->
@@ -235,23 +241,24 @@ type ModelCheckpoint(filepath: string, ?monitor: string, ?saveBestOnly: bool, ?m
             | _ -> ()
 
 /// Stops training as soon as a batch loss is NaN or infinite.
-type TerminateOnNaN(?writer: TextWriter) =
+type TerminateOnNaN([<Optional; DefaultParameterValue(null: TextWriter)>] writer: TextWriter) =
     inherit Callback()
     /// Batch at which training was terminated, or −1.
     member val TerminatedAtBatch = -1 with get, set
     override c.OnTrainBatchEnd(batch, logs) =
         match logs.TryGetValue "loss" with
         | true, l when Double.IsNaN l || Double.IsInfinity l ->
-            (defaultArg writer Console.Error).WriteLine(sprintf "Batch %d: Invalid loss, terminating training" batch)
+            (if isNull writer then Console.Error else writer).WriteLine(sprintf "Batch %d: Invalid loss, terminating training" batch)
             c.TerminatedAtBatch <- batch
             c.Model.StopTraining <- true
         | _ -> ()
 
 /// Sets the learning rate at the start of each epoch: lr = schedule(epoch, currentLr).
-type LearningRateScheduler(schedule: Func<int, float, float>, ?verbose: bool, ?writer: TextWriter) =
+type LearningRateScheduler(schedule: Func<int, float, float>, [<Optional; DefaultParameterValue(false)>] verbose: bool,
+                           [<Optional; DefaultParameterValue(null: TextWriter)>] writer: TextWriter) =
     inherit Callback()
     override c.OnEpochBegin(epoch, _) =
         let lr = schedule.Invoke(epoch, c.Model.Optimizer.LearningRate)
         c.Model.Optimizer.LearningRate <- lr
-        if defaultArg verbose false then
-            (defaultArg writer Console.Out).WriteLine(sprintf "Epoch %d: LearningRateScheduler setting learning rate to %g." (epoch + 1) lr)
+        if verbose then
+            (if isNull writer then Console.Out else writer).WriteLine(sprintf "Epoch %d: LearningRateScheduler setting learning rate to %g." (epoch + 1) lr)

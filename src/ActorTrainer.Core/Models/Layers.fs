@@ -3,6 +3,7 @@ namespace ActorTrainer.Core
 open System
 open System.Collections.Generic
 open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
 
 /// Differentiable (GradientTape) forms of activations and losses, built from the core's primitive ops.
 module TapeOps =
@@ -125,15 +126,22 @@ type Layer(className: string, name: string) =
     member l.GetConfig() : (string * obj) list = ("name", box name) :: l.Config
 
 /// Densely-connected layer: y = act(x·W + b), W (in × units), b (units); applies to the last axis.
-type Dense(units: int, ?activation: string, ?kernelInitializer: Initializer, ?biasInitializer: Initializer, ?useBias: bool, ?name: string) =
-    inherit Layer("Dense", defaultArg name "")
+type Dense(units: int, activation: string, kernelInitializer: Initializer, biasInitializer: Initializer, useBias: bool, name: string) =
+    inherit Layer("Dense", (if isNull name then "" else name))
     do if units < 1 then raise (ArgumentOutOfRangeException("units", units, "Dense units must be >= 1"))
-    let act = Activation.Parse(defaultArg activation "linear")
-    let kInit = defaultArg kernelInitializer Initializer.GlorotUniform
-    let bInit = defaultArg biasInitializer Initializer.Zeros
-    let useBias = defaultArg useBias true
+    let act = Activation.Parse activation
+    let kInit = kernelInitializer
+    let bInit = biasInitializer
     let mutable kernel : Variable = Unchecked.defaultof<_>
     let mutable bias : Variable = Unchecked.defaultof<_>
+
+    /// Keras-style construction by names: Dense(512, "relu"), Dense(10, "softmax", kernelInitializer = "he_uniform").
+    new(units: int, [<Optional; DefaultParameterValue("linear")>] activation: string,
+        [<Optional; DefaultParameterValue("glorot_uniform")>] kernelInitializer: string,
+        [<Optional; DefaultParameterValue("zeros")>] biasInitializer: string,
+        [<Optional; DefaultParameterValue(true)>] useBias: bool,
+        [<Optional; DefaultParameterValue("")>] name: string) =
+        Dense(units, activation, Initializer.Parse kernelInitializer, Initializer.Parse biasInitializer, useBias, name)
 
     /// Number of output units.
     member _.Units = units
@@ -165,11 +173,11 @@ type Dense(units: int, ?activation: string, ?kernelInitializer: Initializer, ?bi
         Some(PlanLayer.Dense(shape.[0], units, useBias, act))
     override _.Config =
         [ "units", box units; "activation", box act.Name; "use_bias", box useBias
-          "kernel_initializer", box kInit.Name; "bias_initializer", box bInit.Name ]
+          "kernel_initializer", box kInit; "bias_initializer", box bInit ]
 
 /// Flattens each sample: (batch, d1, d2, ...) → (batch, d1·d2·...).
-type Flatten(?name: string) =
-    inherit Layer("Flatten", defaultArg name "")
+type Flatten([<Optional; DefaultParameterValue("")>] name: string) =
+    inherit Layer("Flatten", (if isNull name then "" else name))
     override _.BuildWeights(_, _) = ()
     override _.ComputeOutputShape shape = [| Array.fold (*) 1 shape |]
     override _.Call(x, _) = Tensor.Reshape(x, [| x.Shape.[0]; -1 |])
@@ -178,8 +186,8 @@ type Flatten(?name: string) =
     override _.Config = []
 
 /// Inverted dropout: while training, zeroes each input with probability `rate` and scales the rest by 1/(1−rate).
-type Dropout(rate: float, ?seed: int, ?name: string) =
-    inherit Layer("Dropout", defaultArg name "")
+type Dropout(rate: float, [<Optional; DefaultParameterValue(0)>] seed: int, [<Optional; DefaultParameterValue("")>] name: string) =
+    inherit Layer("Dropout", (if isNull name then "" else name))
     do if not (rate >= 0.0 && rate < 1.0) then raise (ArgumentOutOfRangeException("rate", rate, "Dropout rate must be in [0, 1)"))
     let mutable calls = 0
     /// Fraction of inputs dropped while training.
@@ -190,7 +198,7 @@ type Dropout(rate: float, ?seed: int, ?name: string) =
         if not training || rate = 0.0 then x
         else
             calls <- calls + 1
-            let u = Tensor.RandomUniform(x.Shape, 0.0, 1.0, HashCode.Combine(defaultArg seed 0, calls), x.DType)
+            let u = Tensor.RandomUniform(x.Shape, 0.0, 1.0, HashCode.Combine(seed, calls), x.DType)
             let keep = (Tensor.GreaterEqual(u, Tensor.Scalar(rate, x.DType))).AsType(x.DType)
             x * (keep * (1.0 / (1.0 - rate)))
     override _.Variables = [||]
@@ -198,8 +206,8 @@ type Dropout(rate: float, ?seed: int, ?name: string) =
     override _.Config = [ "rate", box rate ]
 
 /// Applies an activation function: y = act(x).
-type ActivationLayer(activation: string, ?name: string) =
-    inherit Layer("Activation", defaultArg name "")
+type ActivationLayer(activation: string, [<Optional; DefaultParameterValue("")>] name: string) =
+    inherit Layer("Activation", (if isNull name then "" else name))
     let act = Activation.Parse activation
     override _.BuildWeights(_, _) = ()
     override _.ComputeOutputShape shape = shape

@@ -4,22 +4,31 @@ open System
 open System.IO
 open System.Collections.Generic
 open System.Security.Cryptography
+open System.Text.Json.Nodes
+open System.Runtime.InteropServices
 
 /// Samples as flat float32 rows plus integer labels (sparse losses) or float targets (rows × outputs).
-type ArrayData =
-    { X: float32[]
-      Features: int
-      Labels: int[]
-      Targets: float32[]
-      Count: int }
+[<Sealed; AllowNullLiteral>]
+type ArrayData(x: float32[], features: int, labels: int[], targets: float32[], count: int) =
+    /// Samples, row-major (Count × Features).
+    member _.X = x
+    /// Values per sample.
+    member _.Features = features
+    /// Integer labels (sparse losses) or null.
+    member _.Labels = labels
+    /// Float targets (Count × outputs) or null.
+    member _.Targets = targets
+    /// Number of samples.
+    member _.Count = count
 
     /// Rows [start, start+count) as a new ArrayData (copies).
-    member d.Slice(start: int, count: int) =
-        { X = Array.sub d.X (start * d.Features) (count * d.Features)
-          Features = d.Features
-          Labels = (if isNull d.Labels then null else Array.sub d.Labels start count)
-          Targets = (if isNull d.Targets then null else let w = d.Targets.Length / max 1 d.Count in Array.sub d.Targets (start * w) (count * w))
-          Count = count }
+    member d.Slice(start: int, n: int) =
+        ArrayData(Array.sub x (start * features) (n * features), features,
+                  (if isNull labels then null else Array.sub labels start n),
+                  (if isNull targets then null else let w = targets.Length / max 1 count in Array.sub targets (start * w) (n * w)), n)
+
+    /// Samples with integer labels (e.g. MNIST images and digits).
+    static member OfLabels(x: float32[], features: int, labels: int[]) = ArrayData(x, features, labels, null, labels.Length)
 
 /// Weights helpers shared by fit, checkpoints and the runtime.
 module Weights =
@@ -41,11 +50,12 @@ module Weights =
 /// A Keras `Sequential` model: a stack of layers, built on first input; compile → fit → evaluate → predict.
 /// Training runs on the fast flat engine (same derivatives as the GradientTape path, fused kernels), with
 /// the synchronous sharded schedule shared with the actor runtime, so results are bit-reproducible.
-type Sequential(?layers: seq<Layer>, ?name: string, ?inputShape: int[], ?seed: int) =
-    let layers = ResizeArray<Layer>(defaultArg layers Seq.empty)
-    let name = defaultArg name "sequential"
-    let seed = defaultArg seed 1
-    let mutable inputShape = defaultArg inputShape null
+type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: seq<Layer>,
+                [<Optional; DefaultParameterValue("sequential")>] name: string,
+                [<Optional; DefaultParameterValue(null: int[])>] inputShape: int[],
+                [<Optional; DefaultParameterValue(1)>] seed: int) =
+    let layers = ResizeArray<Layer>(if isNull layers then Seq.empty else layers)
+    let mutable inputShape = inputShape
     let mutable optimizer : Optimizer = Unchecked.defaultof<_>
     let mutable loss = Loss.SparseCategoricalCrossentropy
     let mutable metricKeys : string[] = [||]
@@ -92,14 +102,14 @@ type Sequential(?layers: seq<Layer>, ?name: string, ?inputShape: int[], ?seed: i
     member private m.EnsureBuilt(shape: int[]) = if not m.Built then m.Build shape
 
     /// Differentiable forward pass (GradientTape path): predictions for a batch.
-    member m.Call(x: Tensor, ?training: bool) : Tensor =
+    member m.Call(x: Tensor, [<Optional; DefaultParameterValue(false)>] training: bool) : Tensor =
         m.EnsureBuilt x.Shape.[1..]
-        layers |> Seq.fold (fun t l -> l.Call(t, defaultArg training false)) x
+        layers |> Seq.fold (fun t l -> l.Call(t, training)) x
 
     /// Forward pass returning the pre-activation of the last layer (logits) — for fused losses on the tape.
-    member m.CallLogits(x: Tensor, ?training: bool) : Tensor =
+    member m.CallLogits(x: Tensor, [<Optional; DefaultParameterValue(false)>] training: bool) : Tensor =
         m.EnsureBuilt x.Shape.[1..]
-        let tr = defaultArg training false
+        let tr = training
         let n = layers.Count
         let h = layers |> Seq.take (n - 1) |> Seq.fold (fun t l -> l.Call(t, tr)) x
         layers.[n - 1].CallLogits(h, tr)
@@ -130,11 +140,11 @@ type Sequential(?layers: seq<Layer>, ?name: string, ?inputShape: int[], ?seed: i
     member m.WeightsSha256() = Weights.sha256 (m.GetWeights())
 
     /// Configures training (Keras `compile`).
-    member _.Compile(opt: Optimizer, lossName: string, ?metrics: seq<string>) =
+    member _.Compile(opt: Optimizer, lossName: string, [<Optional; DefaultParameterValue(null: seq<string>)>] metrics: seq<string>) =
         if isNull (box opt) then raise (ArgumentNullException("optimizer"))
         optimizer <- opt
         loss <- Loss.Parse lossName
-        metricKeys <- defaultArg metrics Seq.empty |> Seq.map (Metrics.resolve loss) |> Seq.distinct |> Array.ofSeq
+        metricKeys <- (if isNull metrics then Seq.empty else metrics) |> Seq.map (Metrics.resolve loss) |> Seq.distinct |> Array.ofSeq
         compiled <- true
 
     /// The compiled optimizer.
@@ -188,37 +198,43 @@ type Sequential(?layers: seq<Layer>, ?name: string, ?inputShape: int[], ?seed: i
 
     /// Trains on flat arrays (Keras `fit`). Returns the History. shardsPerBatch fixes how each batch is split for
     /// the gradient sum (the actor runtime with the same value reproduces these weights bit for bit).
-    member m.FitArrays(train: ArrayData, ?epochs: int, ?batchSize: int, ?validationData: ArrayData, ?validationSplit: float,
-                       ?shuffle: bool, ?callbacks: seq<ICallback>, ?verbose: int, ?shardsPerBatch: int, ?output: TextWriter) : History =
+    member m.FitArrays(train: ArrayData,
+                       [<Optional; DefaultParameterValue(1)>] epochs: int,
+                       [<Optional; DefaultParameterValue(32)>] batchSize: int,
+                       [<Optional; DefaultParameterValue(null: ArrayData)>] validationData: ArrayData,
+                       [<Optional; DefaultParameterValue(0.0)>] validationSplit: float,
+                       [<Optional; DefaultParameterValue(true)>] shuffle: bool,
+                       [<Optional; DefaultParameterValue(null: seq<ICallback>)>] callbacks: seq<ICallback>,
+                       [<Optional; DefaultParameterValue(1)>] verbose: int,
+                       [<Optional; DefaultParameterValue(1)>] shardsPerBatch: int,
+                       [<Optional; DefaultParameterValue(null: TextWriter)>] output: TextWriter) : History =
         m.RequireCompiled "fit"
-        let epochs = defaultArg epochs 1
-        let batchSize = defaultArg batchSize 32
-        let verbose = defaultArg verbose 1
-        let shards = defaultArg shardsPerBatch 1
+        let shards = shardsPerBatch
+        if isNull train then raise (ArgumentNullException("train"))
         if epochs < 0 then raise (ArgumentOutOfRangeException("epochs", epochs, "epochs must be >= 0"))
         if batchSize < 1 then raise (ArgumentOutOfRangeException("batchSize", batchSize, "batch_size must be >= 1"))
-        let split = defaultArg validationSplit 0.0
+        let split = validationSplit
         if split < 0.0 || split >= 1.0 then raise (ArgumentOutOfRangeException("validationSplit", split, "validation_split must be in [0, 1)"))
         m.EnsureBuilt(if isNull inputShape then [| train.Features |] else inputShape)
         if m.Plan.InputDim <> train.Features then
             raise (ShapeException(sprintf "fit: model '%s' expects %d features per sample but x has %d" name m.Plan.InputDim train.Features))
         let train, validation =
             match validationData with
-            | Some v -> train, Some v
-            | None when split > 0.0 ->
+            | null when split > 0.0 ->
                 let nVal = int (float train.Count * split)
                 train.Slice(0, train.Count - nVal), Some(train.Slice(train.Count - nVal, nVal))
-            | None -> train, None
+            | null -> train, None
+            | v -> train, Some v
         m.CheckData("fit", train)
         validation |> Option.iter (fun v -> m.CheckData("fit validation_data", v))
         let plan = m.Plan
         let stepper = SyncStepper(plan, batchSize, shards)
         let history = History()
-        let out = defaultArg output Console.Out
+        let out = if isNull output then Console.Out else output
         let cbs =
             [ yield history :> ICallback
               if verbose > 0 then yield ProgbarLogger(epochs, out, verbose = 1 && not Console.IsOutputRedirected && Object.ReferenceEquals(out, Console.Out)) :> ICallback
-              yield! defaultArg callbacks Seq.empty ]
+              if not (isNull callbacks) then yield! callbacks ]
         let handle = m :> IModelHandle
         for c in cbs do c.SetModel handle
         let weights = m.GetWeights()
@@ -232,7 +248,7 @@ type Sequential(?layers: seq<Layer>, ?name: string, ?inputShape: int[], ?seed: i
             while epoch < epochs && not stop do
                 let steps = Batching.batchCount train.Count batchSize
                 for c in cbs do c.OnEpochBegin(epoch, steps)
-                let order = Batching.permutation seed epoch train.Count (defaultArg shuffle true)
+                let order = Batching.permutation seed epoch train.Count shuffle
                 let mutable st = ShardStats.Zero
                 let mutable b = 0
                 while b < steps && not stop do
@@ -258,42 +274,54 @@ type Sequential(?layers: seq<Layer>, ?name: string, ?inputShape: int[], ?seed: i
         history
 
     /// Trains on tensors: x (N, ...) float32; y (N,) integer labels for sparse losses or (N, outputs) float targets.
-    member m.Fit(x: Tensor, y: Tensor, ?epochs: int, ?batchSize: int, ?validationData: Tensor * Tensor, ?validationSplit: float,
-                 ?shuffle: bool, ?callbacks: seq<ICallback>, ?verbose: int, ?shardsPerBatch: int, ?output: TextWriter) : History =
+    member m.Fit(x: Tensor, y: Tensor,
+                 [<Optional; DefaultParameterValue(1)>] epochs: int,
+                 [<Optional; DefaultParameterValue(32)>] batchSize: int,
+                 [<Optional; DefaultParameterValue(null: Tensor)>] validationX: Tensor,
+                 [<Optional; DefaultParameterValue(null: Tensor)>] validationY: Tensor,
+                 [<Optional; DefaultParameterValue(0.0)>] validationSplit: float,
+                 [<Optional; DefaultParameterValue(true)>] shuffle: bool,
+                 [<Optional; DefaultParameterValue(null: seq<ICallback>)>] callbacks: seq<ICallback>,
+                 [<Optional; DefaultParameterValue(1)>] verbose: int,
+                 [<Optional; DefaultParameterValue(1)>] shardsPerBatch: int,
+                 [<Optional; DefaultParameterValue(null: TextWriter)>] output: TextWriter) : History =
         let toData (what: string) (x: Tensor) (y: Tensor) =
             if x.NDim < 1 then raise (ShapeException(sprintf "%s: x must have a batch axis, got shape %s" what (Shape.format x.Shape)))
             if y.NDim < 1 || y.Shape.[0] <> x.Shape.[0] then
                 raise (ShapeException(sprintf "%s: x has %d samples (shape %s) but y has shape %s" what x.Shape.[0] (Shape.format x.Shape) (Shape.format y.Shape)))
             let n = x.Shape.[0]
             m.EnsureBuilt x.Shape.[1..]
-            { X = x.ToFloat32Array(); Features = (if n = 0 then 0 else x.Size / n); Count = n
-              Labels = (if loss.SparseTargets then y.ToInt32Array() else null)
-              Targets = (if loss.SparseTargets then null else y.ToFloat32Array()) }
+            ArrayData(x.ToFloat32Array(), (if n = 0 then 0 else x.Size / n),
+                      (if loss.SparseTargets then y.ToInt32Array() else null),
+                      (if loss.SparseTargets then null else y.ToFloat32Array()), n)
         m.RequireCompiled "fit"
         let train = toData "fit" x y
-        let v = validationData |> Option.map (fun (vx, vy) -> toData "fit validation_data" vx vy)
-        m.FitArrays(train, ?epochs = epochs, ?batchSize = batchSize, ?validationData = v, ?validationSplit = validationSplit,
-                    ?shuffle = shuffle, ?callbacks = callbacks, ?verbose = verbose, ?shardsPerBatch = shardsPerBatch, ?output = output)
+        let v =
+            match validationX, validationY with
+            | null, null -> null
+            | null, _ | _, null -> raise (ArgumentException("fit: give both validationX and validationY, or neither"))
+            | vx, vy -> toData "fit validation data" vx vy
+        m.FitArrays(train, epochs, batchSize, v, validationSplit, shuffle, callbacks, verbose, shardsPerBatch, output)
 
     /// Mean loss and metrics on data (Keras `evaluate`), as a dictionary ("loss", "accuracy", ...).
-    member m.EvaluateArrays(d: ArrayData, ?batchSize: int) : IReadOnlyDictionary<string, float> =
+    member m.EvaluateArrays(d: ArrayData, [<Optional; DefaultParameterValue(128)>] batchSize: int) : IReadOnlyDictionary<string, float> =
         m.RequireCompiled "evaluate"
         m.EnsureBuilt [| d.Features |]
         m.CheckData("evaluate", d)
-        let engine = GradientEngine(m.Plan, defaultArg batchSize 128)
+        let engine = GradientEngine(m.Plan, batchSize)
         let logs = Dictionary<string, float>()
         m.Logs("", m.EvaluateWith(engine, m.GetWeights(), d), logs)
         logs :> IReadOnlyDictionary<string, float>
 
     /// Mean loss and metrics on tensors x (N, ...) and y.
-    member m.Evaluate(x: Tensor, y: Tensor, ?batchSize: int) : IReadOnlyDictionary<string, float> =
+    member m.Evaluate(x: Tensor, y: Tensor, [<Optional; DefaultParameterValue(128)>] batchSize: int) : IReadOnlyDictionary<string, float> =
         let n = x.Shape.[0]
-        m.EvaluateArrays({ X = x.ToFloat32Array(); Features = (if n = 0 then 0 else x.Size / n); Count = n
-                           Labels = (if loss.SparseTargets then y.ToInt32Array() else null)
-                           Targets = (if loss.SparseTargets then null else y.ToFloat32Array()) }, ?batchSize = batchSize)
+        m.EvaluateArrays(ArrayData(x.ToFloat32Array(), (if n = 0 then 0 else x.Size / n),
+                                   (if loss.SparseTargets then y.ToInt32Array() else null),
+                                   (if loss.SparseTargets then null else y.ToFloat32Array()), n), batchSize)
 
     /// Model outputs (probabilities after softmax) for flat rows: (count × outputs), row-major.
-    member m.PredictArrays(x: float32[], features: int, ?batchSize: int) : float32[] =
+    member m.PredictArrays(x: float32[], features: int, [<Optional; DefaultParameterValue(128)>] batchSize: int) : float32[] =
         m.EnsureBuilt [| features |]
         let plan = { m.Plan with Loss = loss }
         if plan.InputDim <> features then
@@ -301,7 +329,7 @@ type Sequential(?layers: seq<Layer>, ?name: string, ?inputShape: int[], ?seed: i
         if x.Length % max 1 features <> 0 then
             raise (ArgumentException(sprintf "predict: x has %d values, not a multiple of %d features" x.Length features))
         let count = if features = 0 then 0 else x.Length / features
-        let engine = GradientEngine(plan, defaultArg batchSize 128)
+        let engine = GradientEngine(plan, batchSize)
         let ow = plan.OutputDim
         let out = Array.zeroCreate<float32> (count * ow)
         let w = m.GetWeights()
@@ -313,14 +341,14 @@ type Sequential(?layers: seq<Layer>, ?name: string, ?inputShape: int[], ?seed: i
         out
 
     /// Model outputs for x (N, ...) as a (N, outputs) tensor (Keras `predict`; argmax for labels).
-    member m.Predict(x: Tensor, ?batchSize: int) : Tensor =
+    member m.Predict(x: Tensor, [<Optional; DefaultParameterValue(128)>] batchSize: int) : Tensor =
         let n = x.Shape.[0]
         m.EnsureBuilt x.Shape.[1..]
-        let out = m.PredictArrays(x.ToFloat32Array(), (if n = 0 then m.Plan.InputDim else x.Size / n), ?batchSize = batchSize)
+        let out = m.PredictArrays(x.ToFloat32Array(), (if n = 0 then m.Plan.InputDim else x.Size / n), batchSize)
         Tensor.FromArray(out, [| n; m.Plan.OutputDim |])
 
     /// Keras-style summary table (layer, output shape, params; totals), also printed when a writer is given.
-    member m.Summary(?writer: TextWriter) : string =
+    member m.Summary([<Optional; DefaultParameterValue(null: TextWriter)>] writer: TextWriter) : string =
         if not m.Built then raise (InvalidOperationException(sprintf "summary: model '%s' is not built yet: call Build(inputShape) or fit first" name))
         let sb = Text.StringBuilder()
         let line (a: string) (b: string) (c: string) = sb.AppendLine(sprintf " %-28s%-26s%-10s" a b c) |> ignore
@@ -345,18 +373,78 @@ type Sequential(?layers: seq<Layer>, ?name: string, ?inputShape: int[], ?seed: i
         sb.AppendLine("Non-trainable params: 0 (0.00 B)") |> ignore
         sb.AppendLine(String('_', 65)) |> ignore
         let text = sb.ToString()
-        writer |> Option.iter (fun w -> w.Write text)
+        if not (isNull writer) then writer.Write text
         text
 
     /// Total number of weights.
     member m.CountParams() = layers |> Seq.sumBy (fun l -> l.CountParams())
 
-    /// Saves the model (set by ModelFiles; see ModelFiles.save).
-    static member val internal Saver : Sequential -> string -> unit = (fun _ p -> raise (NotSupportedException(sprintf "saving '%s': no model file writer is registered" p))) with get, set
+    /// Keras-style model config as JSON: architecture ({"class_name": "Sequential", "config": {...}}) and compile config.
+    member m.GetConfig() : JsonNode =
+        let layersJson = JsonArray()
+        for l in layers do
+            layersJson.Add(ModelConfig.objectOf [ "class_name", box l.ClassName; "config", box (l.GetConfig()) ])
+        let shape = JsonArray()
+        shape.Add(null :> JsonNode)
+        if not (isNull inputShape) then for d in inputShape do shape.Add(JsonValue.Create d)
+        let root = JsonObject()
+        root.["class_name"] <- JsonValue.Create "Sequential"
+        root.["config"] <- ModelConfig.objectOf [ "name", box name; "seed", box seed; "build_input_shape", box shape; "layers", box layersJson ]
+        if compiled then
+            let metrics = JsonArray()
+            for k in metricKeys do metrics.Add(JsonValue.Create k)
+            root.["compile_config"] <- ModelConfig.objectOf [ "optimizer", box (ModelConfig.optimizer optimizer); "loss", box loss.Name; "metrics", box metrics ]
+        root :> JsonNode
+
+    /// Saves config.json + model.safetensors (+ optimizer.safetensors when compiled) into a directory, atomically.
+    member m.Save(dir: string) =
+        if not m.Built then raise (InvalidOperationException(sprintf "save: model '%s' is not built yet" name))
+        let weights = m.GetWeights()
+        let named = m.Variables |> Array.mapi (fun i v -> ActorTrainer.Interop.NamedTensor(v.Name, v.Shape, weights.[i]))
+        ModelFiles.write dir (m.GetConfig()) named (if compiled then Some optimizer else None)
+
+    /// Loads a model saved by Save: rebuilds the layers, sets the weights (names and shapes checked), and restores
+    /// the compile config and optimizer state when present.
+    static member Load(dir: string) : Sequential =
+        let cfg, weights, optState = ModelFiles.read dir
+        let where = Path.Combine(dir, ModelFiles.ConfigFile)
+        let bad msg = raise (InvalidDataException(sprintf "%s: %s" where msg))
+        if (match cfg.["class_name"] with null -> "" | n -> n.GetValue<string>()) <> "Sequential" then bad "class_name must be \"Sequential\""
+        let c = match cfg.["config"] with :? JsonObject as c -> c | _ -> bad "missing 'config' object"
+        let layerNodes = match c.["layers"] with :? JsonArray as a -> a | _ -> bad "missing 'layers' array"
+        let shape =
+            match c.["build_input_shape"] with
+            | :? JsonArray as a when a.Count >= 2 -> a |> Seq.skip 1 |> Seq.map (fun n -> n.GetValue<int>()) |> Array.ofSeq
+            | _ -> bad "missing 'build_input_shape' (e.g. [null, 784])"
+        let model =
+            Sequential(layerNodes |> Seq.mapi ModelConfig.parseLayer |> Array.ofSeq,
+                       (match c.["name"] with null -> "sequential" | n -> n.GetValue<string>()),
+                       shape, (match c.["seed"] with null -> 1 | n -> n.GetValue<int>()))
+        model.Build shape
+        let vars = model.Variables
+        let byName = weights |> Seq.map (fun t -> t.Name, t) |> dict
+        let wPath = Path.Combine(dir, ModelFiles.WeightsFile)
+        if weights.Count <> vars.Length then
+            raise (InvalidDataException(sprintf "%s: holds %d tensors but the model has %d weights (%s)" wPath weights.Count vars.Length (String.Join(", ", vars |> Array.map (fun v -> v.Name)))))
+        let values =
+            vars |> Array.map (fun v ->
+                match byName.TryGetValue v.Name with
+                | true, t when t.Shape = v.Shape -> t.Data
+                | true, t -> raise (InvalidDataException(sprintf "%s: tensor '%s' has shape %s but the layer needs %s" wPath v.Name (Shape.format t.Shape) (Shape.format v.Shape)))
+                | _ -> raise (InvalidDataException(sprintf "%s: no tensor named '%s' (has: %s)" wPath v.Name (String.Join(", ", byName.Keys)))))
+        model.SetWeights values
+        match cfg.["compile_config"] with
+        | :? JsonObject as cc ->
+            let metrics = match cc.["metrics"] with :? JsonArray as a -> a |> Seq.map (fun n -> n.GetValue<string>()) |> Array.ofSeq | _ -> [||]
+            let opt = ModelConfig.parseOptimizer cc.["optimizer"]
+            model.Compile(opt, cc.["loss"].GetValue<string>(), metrics)
+            optState |> Option.iter (fun (it, slots) -> opt.LoadState(it, slots))
+        | _ -> ()
+        model
 
     interface IModelHandle with
         member _.StopTraining with get () = stop and set v = stop <- v
         member _.Optimizer = optimizer
         member m.GetWeights() = m.GetWeights()
         member m.SetWeights w = m.SetWeights w
-        member m.Save path = Sequential.Saver m path
+        member m.Save path = m.Save path
