@@ -37,7 +37,7 @@ public static partial class Plots
     /// indices holds at most rows·cols sample numbers in [0, N). PNG size is <see cref="DigitGridSize"/>. Atomic write.
     /// </summary>
     public static void DigitGrid(string path, byte[] pixels, int height, int width, int[] indices,
-                                 int[] labels, int[] predictions, int rows, int cols, string title)
+                                 int[] labels, int[]? predictions, int rows, int cols, string? title)
     {
         if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("Output PNG path must be a non-empty string", nameof(path));
         ArgumentNullException.ThrowIfNull(pixels);
