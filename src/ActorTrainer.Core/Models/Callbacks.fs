@@ -172,7 +172,7 @@ type EarlyStopping([<Optional; DefaultParameterValue("val_loss")>] monitor: stri
                    [<Optional; DefaultParameterValue(0.0)>] minDelta: float,
                    [<Optional; DefaultParameterValue(0)>] patience: int,
                    [<Optional; DefaultParameterValue("auto")>] mode: string,
-                   [<Optional; DefaultParameterValue(nan)>] baseline: float,
+                   [<Optional>] baseline: Nullable<float>,
                    [<Optional; DefaultParameterValue(false)>] restoreBestWeights: bool,
                    [<Optional; DefaultParameterValue(0)>] startFromEpoch: int) =
     inherit Callback()
@@ -188,7 +188,7 @@ type EarlyStopping([<Optional; DefaultParameterValue("val_loss")>] monitor: stri
     override c.OnTrainBegin() =
         wait <- 0
         c.StoppedEpoch <- -1
-        best <- baseline
+        best <- (if baseline.HasValue then baseline.Value else nan)
         bestWeights <- null
     override c.OnEpochEnd(epoch, logs) =
         match Monitor.get logs monitor "EarlyStopping" with

@@ -117,7 +117,7 @@ type Layer(className: string, name: string) =
             inputShape <- Array.copy shape
             built <- true
         elif shape <> inputShape then
-            raise (ShapeException(sprintf "layer '%s' was built for input shape %s but received %s" name (Shape.format inputShape) (Shape.format shape)))
+            raise (ShapeException(sprintf "layer '%s' was built for input shape %s but received %s" name (Shape.str inputShape) (Shape.str shape)))
 
     /// Number of scalar weights.
     member l.CountParams() = l.Variables |> Array.sumBy (fun v -> Array.fold (*) 1 v.Shape)
@@ -155,7 +155,7 @@ type Dense(units: int, activation: string, kernelInitializer: Initializer, biasI
     member _.Bias = bias
 
     override l.BuildWeights(shape, seed) =
-        if shape.Length < 1 then raise (ShapeException(sprintf "Dense '%s' needs an input with at least 1 axis, got %s" l.Name (Shape.format shape)))
+        if shape.Length < 1 then raise (ShapeException(sprintf "Dense '%s' needs an input with at least 1 axis, got %s" l.Name (Shape.str shape)))
         let inDim = shape.[shape.Length - 1]
         kernel <- Variable(Tensor.FromArray(kInit.Create([| inDim; units |], seed), [| inDim; units |]), l.Name + "/kernel")
         if useBias then
@@ -169,7 +169,7 @@ type Dense(units: int, activation: string, kernelInitializer: Initializer, biasI
     override _.OutputActivation = act
     override l.Plan shape =
         if shape.Length <> 1 then
-            raise (ShapeException(sprintf "Dense '%s' receives input of shape %s; the training engine needs flat samples: add Flatten before it" l.Name (Shape.format shape)))
+            raise (ShapeException(sprintf "Dense '%s' receives input of shape %s; the training engine needs flat samples: add Flatten before it" l.Name (Shape.str shape)))
         Some(PlanLayer.Dense(shape.[0], units, useBias, act))
     override _.Config =
         [ "units", box units; "activation", box act.Name; "use_bias", box useBias
@@ -216,6 +216,6 @@ type ActivationLayer(activation: string, [<Optional; DefaultParameterValue("")>]
     override _.OutputActivation = act
     override _.Variables = [||]
     override l.Plan shape =
-        if shape.Length <> 1 then raise (ShapeException(sprintf "Activation '%s' receives input of shape %s; the training engine needs flat samples: add Flatten" l.Name (Shape.format shape)))
+        if shape.Length <> 1 then raise (ShapeException(sprintf "Activation '%s' receives input of shape %s; the training engine needs flat samples: add Flatten" l.Name (Shape.str shape)))
         Some(PlanLayer.Activation act)
     override _.Config = [ "activation", box act.Name ]

@@ -136,7 +136,7 @@ module ModelFiles =
         Directory.CreateDirectory tmp |> ignore
         try
             File.WriteAllText(Path.Combine(tmp, ConfigFile), config.ToJsonString(JsonSerializerOptions(WriteIndented = true)))
-            Safetensors.Write(Path.Combine(tmp, WeightsFile), weights, dict [ "format", "actortrainer" ])
+            Safetensors.Write(Path.Combine(tmp, WeightsFile), weights, readOnlyDict [ "format", "actortrainer" ])
             optimizer |> Option.iter (fun o ->
                 let iters, slots = o.GetState()
                 let tensors =
@@ -144,7 +144,7 @@ module ModelFiles =
                          for k in 0 .. slots.[i].Length - 1 do
                              yield NamedTensor(sprintf "slot/%d/%d" i k, [| slots.[i].[k].Length |], slots.[i].[k]) |]
                 Safetensors.Write(Path.Combine(tmp, OptimizerFile), tensors,
-                                  dict [ "optimizer", o.Name; "iterations", string iters; "weights", string slots.Length ]))
+                                  readOnlyDict [ "optimizer", o.Name; "iterations", string iters; "weights", string slots.Length ]))
             let old = full + ".old-" + Guid.NewGuid().ToString("N")
             if Directory.Exists full then Directory.Move(full, old)
             Directory.Move(tmp, full)
@@ -167,12 +167,12 @@ module ModelFiles =
             with :? JsonException as e -> raise (InvalidDataException(sprintf "%s: invalid JSON: %s" cfgPath e.Message))
         let wPath = Path.Combine(dir, WeightsFile)
         if not (File.Exists wPath) then raise (FileNotFoundException(sprintf "model directory '%s' has no %s" dir WeightsFile, wPath))
-        let weights, _ = Safetensors.Read wPath
+        let struct (weights, _) = Safetensors.Read wPath
         let oPath = Path.Combine(dir, OptimizerFile)
         let opt =
             if not (File.Exists oPath) then None
             else
-                let tensors, meta = Safetensors.Read oPath
+                let struct (tensors, meta) = Safetensors.Read oPath
                 let n = match meta.TryGetValue "weights" with | true, v -> int v | _ -> raise (InvalidDataException(sprintf "%s: metadata lacks 'weights'" oPath))
                 let iters = match meta.TryGetValue "iterations" with | true, v -> int64 v | _ -> raise (InvalidDataException(sprintf "%s: metadata lacks 'iterations'" oPath))
                 let byName = tensors |> Seq.map (fun t -> t.Name, t.Data) |> dict

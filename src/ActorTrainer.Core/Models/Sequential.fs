@@ -132,7 +132,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         for i in 0 .. vars.Length - 1 do
             let n = Array.fold (*) 1 vars.[i].Shape
             if weights.[i].Length <> n then
-                raise (ShapeException(sprintf "set_weights: '%s' has shape %s (%d values) but %d values were given" vars.[i].Name (Shape.format vars.[i].Shape) n weights.[i].Length))
+                raise (ShapeException(sprintf "set_weights: '%s' has shape %s (%d values) but %d values were given" vars.[i].Name (Shape.str vars.[i].Shape) n weights.[i].Length))
             vars.[i].Assign(Tensor.FromArray(Array.copy weights.[i], vars.[i].Shape))
             if not (isNull live) then Array.Copy(weights.[i], live.[i], n)
 
@@ -171,7 +171,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
     member private m.RequireCompiled(what: string) =
         if not compiled then raise (InvalidOperationException(sprintf "%s: model '%s' must be compiled first (call Compile(optimizer, loss, metrics))" what name))
 
-    member private _.CheckData(what: string, d: ArrayData) =
+    member private m.CheckData(what: string, d: ArrayData) =
         if d.Count < 0 || d.X.Length <> d.Count * d.Features then
             raise (ArgumentException(sprintf "%s: x has %d values, expected %d samples × %d features" what d.X.Length d.Count d.Features))
         if loss.SparseTargets then
@@ -286,9 +286,9 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
                  [<Optional; DefaultParameterValue(1)>] shardsPerBatch: int,
                  [<Optional; DefaultParameterValue(null: TextWriter)>] output: TextWriter) : History =
         let toData (what: string) (x: Tensor) (y: Tensor) =
-            if x.NDim < 1 then raise (ShapeException(sprintf "%s: x must have a batch axis, got shape %s" what (Shape.format x.Shape)))
+            if x.NDim < 1 then raise (ShapeException(sprintf "%s: x must have a batch axis, got shape %s" what (Shape.str x.Shape)))
             if y.NDim < 1 || y.Shape.[0] <> x.Shape.[0] then
-                raise (ShapeException(sprintf "%s: x has %d samples (shape %s) but y has shape %s" what x.Shape.[0] (Shape.format x.Shape) (Shape.format y.Shape)))
+                raise (ShapeException(sprintf "%s: x has %d samples (shape %s) but y has shape %s" what x.Shape.[0] (Shape.str x.Shape) (Shape.str y.Shape)))
             let n = x.Shape.[0]
             m.EnsureBuilt x.Shape.[1..]
             ArrayData(x.ToFloat32Array(), (if n = 0 then 0 else x.Size / n),
@@ -430,7 +430,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
             vars |> Array.map (fun v ->
                 match byName.TryGetValue v.Name with
                 | true, t when t.Shape = v.Shape -> t.Data
-                | true, t -> raise (InvalidDataException(sprintf "%s: tensor '%s' has shape %s but the layer needs %s" wPath v.Name (Shape.format t.Shape) (Shape.format v.Shape)))
+                | true, t -> raise (InvalidDataException(sprintf "%s: tensor '%s' has shape %s but the layer needs %s" wPath v.Name (Shape.str t.Shape) (Shape.str v.Shape)))
                 | _ -> raise (InvalidDataException(sprintf "%s: no tensor named '%s' (has: %s)" wPath v.Name (String.Join(", ", byName.Keys)))))
         model.SetWeights values
         match cfg.["compile_config"] with
