@@ -88,7 +88,10 @@ internal static unsafe class GemmDriver<T, K>
                 for (int ic = i0; ic < i1; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, i1 - ic);
-                    if (p.TransA) PackATrans(in p, ic, mc, pc, kc, packA);
+                    // Transposed A is packed when many B panels reuse it; otherwise (and always for row-major A)
+                    // full MR-row panels are read in place and only a partial last panel is packed.
+                    bool packedA = p.TransA && jEnd - jc > 2 * nrK;
+                    if (packedA) PackATrans(in p, ic, mc, pc, kc, packA);
                     else if (mc % mrK != 0) PackAEdge(in p, ic + mc / mrK * mrK, mc % mrK, pc, kc, edgeA);
                     T* bp = packB;
                     for (int j = jc; j < jEnd;)
@@ -99,7 +102,8 @@ internal static unsafe class GemmDriver<T, K>
                         {
                             int mr = Math.Min(mrK, mc - ir);
                             T* ap; nint rs, cs;
-                            if (p.TransA) { ap = packA + (nint)ir * kc; rs = 1; cs = mrK; }
+                            if (packedA) { ap = packA + (nint)ir * kc; rs = 1; cs = mrK; }
+                            else if (mr == mrK && p.TransA) { ap = p.A + pc * p.Lda + ic + ir; rs = 1; cs = p.Lda; }
                             else if (mr == mrK) { ap = p.A + (ic + ir) * p.Lda + pc; rs = p.Lda; cs = 1; }
                             else { ap = edgeA; rs = 1; cs = mrK; }
                             T* cp = p.C + (ic + ir) * p.Ldc + j;
@@ -172,14 +176,16 @@ internal static unsafe class GemmDriver<T, K>
         }
     }
 
-    /// <summary>Packs the last, partial row panel (mr &lt; MR rows from row i) of row-major A into p·MR + r order, zero padded.</summary>
+    /// <summary>Packs the last, partial row panel (mr &lt; MR rows of op(A) from row i) into p·MR + r order, zero padded.</summary>
     private static void PackAEdge(in GemmProblem<T> p, int i, int mr, int pc, int kc, T* dst)
     {
         int mrK = K.MR;
+        nint rs = p.TransA ? 1 : p.Lda, cs = p.TransA ? p.Lda : 1;
+        T* src = p.TransA ? p.A + pc * p.Lda + i : p.A + i * p.Lda + pc;
         for (int pp = 0; pp < kc; pp++)
         {
             T* d = dst + (nint)pp * mrK;
-            for (int r = 0; r < mr; r++) d[r] = p.A[(i + r) * p.Lda + pc + pp];
+            for (int r = 0; r < mr; r++) d[r] = src[r * rs + pp * cs];
             for (int r = mr; r < mrK; r++) d[r] = T.Zero;
         }
     }
