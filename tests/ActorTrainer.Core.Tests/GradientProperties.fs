@@ -52,68 +52,68 @@ let private binary (seed: int) (name: string) (genA: Random -> int -> float[]) (
 let private anyVal (rng: Random) n = randData rng n -1.5 1.5
 let private positive (rng: Random) n = randData rng n 0.3 2.0
 
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``add`` seed = binary seed "add" anyVal anyVal (fun a b -> a + b)
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``sub`` seed = binary seed "sub" anyVal anyVal (fun a b -> a - b)
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``mul`` seed = binary seed "mul" anyVal anyVal (fun a b -> a * b)
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``div`` seed = binary seed "div" anyVal awayFromZero (fun a b -> a / b)
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``pow tensor exponent`` seed = binary seed "pow" positive anyVal (fun a b -> Tensor.Pow(a, b))
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``maximum`` seed =
     // a on the grid 0.2k+0.05, b on 0.2k+0.15: never within 0.1 of each other
     let grid off (rng: Random) n = Array.init n (fun _ -> 0.2 * float (rng.Next(-5, 5)) + off)
     binary seed "maximum" (grid 0.05) (grid 0.15) (fun a b -> Tensor.Maximum(a, b))
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``minimum`` seed =
     let grid off (rng: Random) n = Array.init n (fun _ -> 0.2 * float (rng.Next(-5, 5)) + off)
     binary seed "minimum" (grid 0.05) (grid 0.15) (fun a b -> Tensor.Minimum(a, b))
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``scalar operators`` seed =
     unary seed "scalar ops" awayFromZero (fun x -> (2.0 - x) * 3.0 + x / 4.0 - 1.5 / x + (-x))
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``neg`` seed = unary seed "neg" anyVal Tensor.Neg
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``relu`` seed = unary seed "relu" awayFromZero Tensor.Relu
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``exp`` seed = unary seed "exp" anyVal Tensor.Exp
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``log`` seed = unary seed "log" positive Tensor.Log
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``sqrt`` seed = unary seed "sqrt" positive Tensor.Sqrt
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``square`` seed = unary seed "square" anyVal Tensor.Square
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``pow scalar`` seed = unary seed "pow scalar" positive (fun x -> Tensor.Pow(x, 2.7))
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``abs`` seed = unary seed "abs" awayFromZero Tensor.Abs
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``sigmoid`` seed = unary seed "sigmoid" anyVal Tensor.Sigmoid
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``tanh`` seed = unary seed "tanh" anyVal Tensor.Tanh
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``clip`` seed =
     // values kept ≥ 0.05 away from the bounds ±0.5
     let gen (rng: Random) n = Array.init n (fun _ -> let v = 0.55 + rng.NextDouble() in match rng.Next(3) with 0 -> v | 1 -> -v | _ -> 0.9 * (rng.NextDouble() - 0.5))
     unary seed "clip" gen (fun x -> Tensor.Clip(x, -0.5, 0.5))
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``where`` seed =
     let rng = Random(seed)
     let sa, sb = pairShapes rng
     let sc = partner rng (if sa.Length >= sb.Length then sa else sb)
     let cond = Tensor.FromArray(Array.init (size sc) (fun _ -> rng.Next(2) = 0), sc)
     gradCheck "where" (fun xs -> Tensor.Where(cond, xs.[0], xs.[1])) [| sa, anyVal rng (size sa); sb, anyVal rng (size sb) |]
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``float cast round trip`` seed = unary seed "astype" anyVal (fun x -> x.AsType(Float32).AsType(Float64) * 0.0 + x.AsType(Float64))
 
 let private randomAxes (rng: Random) (rank: int) =
     if rank = 0 || rng.Next(4) = 0 then None
     else Some [| for a in 0 .. rank - 1 do if rng.Next(2) = 0 then yield (if rng.Next(2) = 0 then a else a - rank) |]
 
-[<Property(MaxTest = 25)>]
+[<Property(MaxTest = 40)>]
 let ``sum and mean with axes and keepdims`` seed =
     let rng = Random(seed)
     let s = randShape rng 0 4 3
@@ -121,7 +121,7 @@ let ``sum and mean with axes and keepdims`` seed =
     let keep = rng.Next(2) = 0
     gradCheck "sum" (fun xs -> Tensor.Sum(xs.[0], ?axes = axes, keepdims = keep)) [| s, anyVal rng (size s) |]
     gradCheck "mean" (fun xs -> Tensor.Mean(xs.[0], ?axes = axes, keepdims = keep)) [| s, anyVal rng (size s) |]
-[<Property(MaxTest = 25)>]
+[<Property(MaxTest = 40)>]
 let ``max and min with axes and keepdims`` seed =
     let rng = Random(seed)
     let s = randShape rng 0 4 3
@@ -129,7 +129,7 @@ let ``max and min with axes and keepdims`` seed =
     let keep = rng.Next(2) = 0
     gradCheck "max" (fun xs -> Tensor.Max(xs.[0], ?axes = axes, keepdims = keep)) [| s, distinct rng (size s) |]
     gradCheck "min" (fun xs -> Tensor.Min(xs.[0], ?axes = axes, keepdims = keep)) [| s, distinct rng (size s) |]
-[<Property(MaxTest = 25)>]
+[<Property(MaxTest = 40)>]
 let ``softmax and log_softmax along any axis`` seed =
     let rng = Random(seed)
     let s = randShape rng 1 4 4
@@ -137,7 +137,7 @@ let ``softmax and log_softmax along any axis`` seed =
     gradCheck "softmax" (fun xs -> Tensor.Softmax(xs.[0], axis)) [| s, randData rng (size s) -3.0 3.0 |]
     gradCheck "log_softmax" (fun xs -> Tensor.LogSoftmax(xs.[0], axis)) [| s, randData rng (size s) -3.0 3.0 |]
 
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``dot in every rank case`` seed =
     let rng = Random(seed)
     let d () = rng.Next(1, 4)
@@ -153,7 +153,7 @@ let ``dot in every rank case`` seed =
            [||], [| d (); d () |] |]
     for sa, sb in cases do
         gradCheck (sprintf "dot %s·%s" (Shape.str sa) (Shape.str sb)) (fun xs -> Tensor.Dot(xs.[0], xs.[1])) [| sa, anyVal rng (size sa); sb, anyVal rng (size sb) |]
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``matmul batched with broadcasting and 1-D operands`` seed =
     let rng = Random(seed)
     let m, k, n = rng.Next(1, 4), rng.Next(1, 4), rng.Next(1, 4)
@@ -167,7 +167,7 @@ let ``matmul batched with broadcasting and 1-D operands`` seed =
     for sa, sb in cases do
         gradCheck (sprintf "matmul %s@%s" (Shape.str sa) (Shape.str sb)) (fun xs -> Tensor.MatMul(xs.[0], xs.[1])) [| sa, anyVal rng (size sa); sb, anyVal rng (size sb) |]
 
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``reshape transpose expand_dims squeeze broadcast_to`` seed =
     let rng = Random(seed)
     let s = randShape rng 0 4 3
@@ -181,7 +181,7 @@ let ``reshape transpose expand_dims squeeze broadcast_to`` seed =
     gradCheck "squeeze" (fun xs -> Tensor.Squeeze(xs.[0])) x
     let big = Array.append [| rng.Next(1, 3) |] (s |> Array.map (fun dd -> if dd = 1 then rng.Next(1, 3) else dd))
     gradCheck "broadcast_to" (fun xs -> Tensor.BroadcastTo(xs.[0], big)) x
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``concatenate and stack`` seed =
     let rng = Random(seed)
     let s = randShape rng 1 4 3
@@ -191,7 +191,7 @@ let ``concatenate and stack`` seed =
     gradCheck "concatenate" (fun xs -> Tensor.Concatenate(xs, axis)) [| s, anyVal rng (size s); s2, anyVal rng (size s2); s, anyVal rng (size s) |]
     let sa = rng.Next(-s.Length - 1, s.Length + 1)
     gradCheck "stack" (fun xs -> Tensor.Stack(xs, sa)) [| s, anyVal rng (size s); s, anyVal rng (size s) |]
-[<Property(MaxTest = 20)>]
+[<Property(MaxTest = 40)>]
 let ``slice and mask`` seed =
     let rng = Random(seed)
     let s = randShape rng 1 4 5

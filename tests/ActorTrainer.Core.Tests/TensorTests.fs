@@ -335,3 +335,19 @@ let ``T module reads like NumPy`` () =
     Assert.Equal<float32[]>([| -2.0f; -4.0f |], (x |> T.slice ":, 1" |> T.toArray))
     Assert.Equal<float32[]>([| 1.0f; 3.0f; -2.0f; -4.0f |], (x |> T.transpose |> T.reshape [| -1 |] |> T.toArray))
     Assert.Equal<float32[]>([| -7.0f; -13.0f |], (T.dot x (T.ofArray [| 2 |] [| 1.0f; 4.0f |]) |> T.toArray))
+
+[<Fact>]
+let ``instance methods mirror the static ones`` () =
+    let x = Tensor.FromArray([| 1.0; 5.0; 3.0; 2.0 |], [| 2; 2 |])
+    Assert.Equal(11.0, x.Sum().ToScalar())
+    assertClose 0.0 [| 6.0; 5.0 |] (x.Sum([| 1 |]).ToFloat64Array())
+    Assert.Equal<int[]>([| 1; 2 |], x.Mean([| 0 |], true).Shape)
+    Assert.Equal(5.0, x.Max().ToScalar())
+    Assert.Equal(1.0, x.Min().ToScalar())
+    Assert.Equal<int[]>([| 1; 0 |], x.ArgMax(1).ToInt32Array())
+    assertClose 0.0 [| 16.0; 9.0 |] (x.Dot(Tensor.FromArray([| 1.0; 3.0 |])).ToFloat64Array())
+    assertClose 0.0 (Tensor.MatMul(x, x).ToFloat64Array()) (x.MatMul(x).ToFloat64Array())
+    assertClose 0.0 [| 1.0; 3.0; 5.0; 2.0 |] (x.Transpose([| 1; 0 |]).ToFloat64Array())
+    assertClose 0.0 [| 1.0; 3.0; 5.0; 2.0 |] (x.T.ToFloat64Array())
+    assertClose 0.0 [| 3.0; 2.0 |] (x.[1].ToFloat64Array())
+    throwsWith<ShapeException> "FromArray: data length 3 does not match shape (2,2)" (fun () -> box (Tensor.FromArray([| 1.0f; 2.0f; 3.0f |], [| 2; 2 |])))

@@ -274,7 +274,7 @@ module internal Elementwise =
         let c = (Strided.broadcastTo cond od).B
         let aa = Strided.broadcastTo a od
         let bb = Strided.broadcastTo b od
-        let o = DType.alloc a.DType c.Length
-        for i in 0 .. c.Length - 1 do
-            Array.Copy((if c.[i] then aa.Storage else bb.Storage), i, o, i, 1)
-        NDArray.Raw(o, od)
+        Strided.dispatch aa { new IArrayFn<NDArray> with
+                                 member _.Invoke(av) =
+                                     let bv = bb.Storage :?> _[]
+                                     NDArray.Raw(Array.init c.Length (fun i -> if c.[i] then av.[i] else bv.[i]), od) }
