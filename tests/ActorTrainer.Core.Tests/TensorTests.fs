@@ -351,3 +351,36 @@ let ``instance methods mirror the static ones`` () =
     assertClose 0.0 [| 1.0; 3.0; 5.0; 2.0 |] (x.T.ToFloat64Array())
     assertClose 0.0 [| 3.0; 2.0 |] (x.[1].ToFloat64Array())
     throwsWith<ShapeException> "FromArray: data length 3 does not match shape (2,2)" (fun () -> box (Tensor.FromArray([| 1.0f; 2.0f; 3.0f |], [| 2; 2 |])))
+
+[<Property(MaxTest = 100)>]
+let ``sum max min over random axes match a naive reference`` (seed: int) =
+    let rng = Random(seed)
+    let s = randShape rng 1 4 4
+    let x = t64 s (randData rng (Array.fold (*) 1 s) -5.0 5.0)
+    let axes = [| for a in 0 .. s.Length - 1 do if rng.Next(2) = 0 then yield a |]
+    let keep = rng.Next(2) = 0
+    let kept = [| for a in 0 .. s.Length - 1 do if not (Array.contains a axes) then yield a |]
+    let outShape = if keep then s |> Array.mapi (fun a d -> if Array.contains a axes then 1 else d) else kept |> Array.map (fun a -> s.[a])
+    // naive: group every element by its kept-index
+    let groups = Collections.Generic.Dictionary<int, ResizeArray<float>>()
+    let rec walk (a: int) (idx: int list) =
+        if a = s.Length then
+            let full = idx |> List.rev |> Array.ofList
+            let key = kept |> Array.fold (fun acc k -> acc * s.[k] + full.[k]) 0
+            if not (groups.ContainsKey key) then groups.[key] <- ResizeArray()
+            groups.[key].Add(x.Get full)
+        else for i in 0 .. s.[a] - 1 do walk (a + 1) (i :: idx)
+    walk 0 []
+    let n = groups.Count
+    for name, r, f in [ "sum", Tensor.Sum(x, axes, keep), Seq.sum
+                        "max", Tensor.Max(x, axes, keep), Seq.max
+                        "min", Tensor.Min(x, axes, keep), Seq.min
+                        "mean", Tensor.Mean(x, axes, keep), Seq.average ] do
+        Assert.True((outShape = r.Shape), sprintf "%s: shape %s expected %s" name (Shape.str r.Shape) (Shape.str outShape))
+        assertClose 1e-12 (Array.init n (fun k -> f groups.[k])) (r.ToFloat64Array())
+    let am = Tensor.ArgMax(x, s.Length - 1).ToInt32Array()
+    let last = s.[s.Length - 1]
+    let xv = x.ToFloat64Array()
+    for row in 0 .. am.Length - 1 do
+        let seg = xv.[row * last .. row * last + last - 1]
+        Assert.Equal(Array.findIndex (fun v -> v = Array.max seg) seg, am.[row])
