@@ -27,6 +27,7 @@ type Tensor private (value: NDArray) =
     member _.Size = value.Size
     /// Unique id (used by tapes).
     member _.Id : int64 = tid
+    /// Shape without copying (internal).
     member internal _.Dims = value.Dims
 
     /// Wraps an NDArray (no copy).
@@ -53,7 +54,11 @@ type Tensor private (value: NDArray) =
     // ---------------- construction ----------------
     static member private ShapeOr(n: int, shape: int[] option) =
         match shape with
-        | Some s -> s
+        | Some s ->
+            if isNull s then raise (ArgumentNullException("shape"))
+            if Shape.size s <> n || Array.exists (fun d -> d < 0) s then
+                raise (ShapeException(sprintf "FromArray: data length %d does not match shape %s" n (Shape.str s)))
+            s
         | None -> [| n |]
     /// From float32 data (copied); no shape → 1-D.
     static member FromArray(data: float32[], ?shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, shape)))
@@ -206,18 +211,31 @@ type Tensor private (value: NDArray) =
     /// a <= b → Bool (broadcast).
     static member LessEqual(a: Tensor, b: Tensor) = Tensor(Elementwise.compare Le a.Value b.Value)
 
+    /// a + b (broadcast).
     static member (+) (a: Tensor, b: Tensor) = Tensor.Add(a, b)
+    /// a + scalar (in a's dtype).
     static member (+) (a: Tensor, b: float) = Tensor.Add(a, Tensor.Like(a, b))
+    /// scalar + b (in b's dtype).
     static member (+) (a: float, b: Tensor) = Tensor.Add(Tensor.Like(b, a), b)
+    /// a - b (broadcast).
     static member (-) (a: Tensor, b: Tensor) = Tensor.Sub(a, b)
+    /// a - scalar (in a's dtype).
     static member (-) (a: Tensor, b: float) = Tensor.Sub(a, Tensor.Like(a, b))
+    /// scalar - b (in b's dtype).
     static member (-) (a: float, b: Tensor) = Tensor.Sub(Tensor.Like(b, a), b)
+    /// a * b (broadcast).
     static member (*) (a: Tensor, b: Tensor) = Tensor.Mul(a, b)
+    /// a * scalar (in a's dtype).
     static member (*) (a: Tensor, b: float) = Tensor.Mul(a, Tensor.Like(a, b))
+    /// scalar * b (in b's dtype).
     static member (*) (a: float, b: Tensor) = Tensor.Mul(Tensor.Like(b, a), b)
+    /// a / b (broadcast).
     static member (/) (a: Tensor, b: Tensor) = Tensor.Div(a, b)
+    /// a / scalar (in a's dtype).
     static member (/) (a: Tensor, b: float) = Tensor.Div(a, Tensor.Like(a, b))
+    /// scalar / b (in b's dtype).
     static member (/) (a: float, b: Tensor) = Tensor.Div(Tensor.Like(b, a), b)
+    /// -x.
     static member (~-) (x: Tensor) = Tensor.Neg x
 
     // ---------------- shape ops ----------------
@@ -393,3 +411,19 @@ type Tensor private (value: NDArray) =
     member this.Reshape(shape: int[]) = Tensor.Reshape(this, shape)
     /// Reverse-axes transpose.
     member this.T = Tensor.Transpose(this)
+    /// Σ over axes (default all).
+    member this.Sum(?axes: int[], ?keepdims: bool) = Tensor.Sum(this, ?axes = axes, ?keepdims = keepdims)
+    /// Mean over axes (default all).
+    member this.Mean(?axes: int[], ?keepdims: bool) = Tensor.Mean(this, ?axes = axes, ?keepdims = keepdims)
+    /// Max over axes (default all).
+    member this.Max(?axes: int[], ?keepdims: bool) = Tensor.Max(this, ?axes = axes, ?keepdims = keepdims)
+    /// Min over axes (default all).
+    member this.Min(?axes: int[], ?keepdims: bool) = Tensor.Min(this, ?axes = axes, ?keepdims = keepdims)
+    /// argmax along axis (Int32).
+    member this.ArgMax(axis: int) = Tensor.ArgMax(this, axis)
+    /// NumPy dot with b.
+    member this.Dot(b: Tensor) = Tensor.Dot(this, b)
+    /// NumPy matmul with b.
+    member this.MatMul(b: Tensor) = Tensor.MatMul(this, b)
+    /// Axis permutation.
+    member this.Transpose(perm: int[]) = Tensor.Transpose(this, perm)

@@ -46,4 +46,5 @@ type Variable(init: Tensor, ?name: string, ?trainable: bool) =
     member _.Shape = current.Shape
     /// dtype of the value.
     member _.DType = current.DType
+    /// "Variable 'name' (shape) dtype".
     override _.ToString() = sprintf "Variable '%s' %s %s" name (Shape.str current.Value.Dims) (DType.name current.DType)

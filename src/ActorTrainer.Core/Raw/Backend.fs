@@ -63,7 +63,7 @@ module internal Backend =
                 else carry <- false
         match a.DType with
         | Float32 ->
-            let c = Array.zeroCreate<float32> (nb * matC)
+            let c = if k > 0 then GC.AllocateUninitializedArray<float32> (nb * matC) else Array.zeroCreate<float32> (nb * matC)
             if matC > 0 then
                 for bi in 0 .. nb - 1 do
                     let oa, ob = offsets ()
@@ -71,7 +71,7 @@ module internal Backend =
                     next ()
             NDArray.Raw(c, outDims)
         | _ ->
-            let c = Array.zeroCreate<float> (nb * matC)
+            let c = if k > 0 then GC.AllocateUninitializedArray<float> (nb * matC) else Array.zeroCreate<float> (nb * matC)
             if matC > 0 then
                 for bi in 0 .. nb - 1 do
                     let oa, ob = offsets ()

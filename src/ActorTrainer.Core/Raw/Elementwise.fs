@@ -106,7 +106,7 @@ module internal Elementwise =
         o
 
     let private bin32 (op: BinOp) (a: float32[]) (b: float32[]) (ad: int[]) (bd: int[]) (od: int[]) : float32[] =
-        let o = Array.zeroCreate<float32> (Shape.size od)
+        let o = GC.AllocateUninitializedArray<float32> (Shape.size od)
         if ad = od && bd = od then vv32 (op, ReadOnlySpan a, ReadOnlySpan b, Span o)
         elif ad = od && b.Length = 1 then vs32 (op, ReadOnlySpan a, b.[0], Span o)
         elif bd = od && a.Length = 1 then sv32 (op, a.[0], ReadOnlySpan b, Span o)
@@ -122,7 +122,7 @@ module internal Elementwise =
         o
 
     let private bin64 (op: BinOp) (a: float[]) (b: float[]) (ad: int[]) (bd: int[]) (od: int[]) : float[] =
-        let o = Array.zeroCreate<float> (Shape.size od)
+        let o = GC.AllocateUninitializedArray<float> (Shape.size od)
         if ad = od && bd = od then vv64 (op, ReadOnlySpan a, ReadOnlySpan b, Span o)
         elif ad = od && b.Length = 1 then vs64 (op, ReadOnlySpan a, b.[0], Span o)
         elif bd = od && a.Length = 1 then sv64 (op, a.[0], ReadOnlySpan b, Span o)
@@ -199,11 +199,11 @@ module internal Elementwise =
     let unary (op: UnOp) (x: NDArray) : NDArray =
         match x.DType with
         | Float32 ->
-            let o = Array.zeroCreate<float32> x.Size
+            let o = GC.AllocateUninitializedArray<float32> x.Size
             un32 (op, ReadOnlySpan x.F32, Span o)
             NDArray.Raw(o, x.Dims)
         | Float64 ->
-            let o = Array.zeroCreate<float> x.Size
+            let o = GC.AllocateUninitializedArray<float> x.Size
             un64 (op, ReadOnlySpan x.F64, Span o)
             NDArray.Raw(o, x.Dims)
         | Int32 ->
@@ -274,7 +274,7 @@ module internal Elementwise =
         let c = (Strided.broadcastTo cond od).B
         let aa = Strided.broadcastTo a od
         let bb = Strided.broadcastTo b od
-        let o = DType.alloc a.DType c.Length
-        for i in 0 .. c.Length - 1 do
-            Array.Copy((if c.[i] then aa.Storage else bb.Storage), i, o, i, 1)
-        NDArray.Raw(o, od)
+        Strided.dispatch aa { new IArrayFn<NDArray> with
+                                 member _.Invoke(av) =
+                                     let bv = bb.Storage :?> _[]
+                                     NDArray.Raw(Array.init c.Length (fun i -> if c.[i] then av.[i] else bv.[i]), od) }
