@@ -2,6 +2,7 @@ namespace ActorTrainer.Core
 
 open System
 open System.Globalization
+open System.Runtime.InteropServices
 
 /// Process-wide unique tensor ids.
 module internal TensorId =
@@ -55,47 +56,60 @@ type Tensor private (value: NDArray) =
     static member private ShapeOr(n: int, shape: int[] option) =
         match shape with
         | Some s ->
-            if isNull s then raise (ArgumentNullException("shape"))
             if Shape.size s <> n || Array.exists (fun d -> d < 0) s then
                 raise (ShapeException(sprintf "FromArray: data length %d does not match shape %s" n (Shape.str s)))
             s
         | None -> [| n |]
     /// From float32 data (copied); no shape → 1-D.
-    static member FromArray(data: float32[], ?shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, shape)))
+    static member FromArray(data: float32[], [<Optional; DefaultParameterValue(null: int[])>] shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, Option.ofObj shape)))
     /// From float64 data (copied); no shape → 1-D.
-    static member FromArray(data: float[], ?shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, shape)))
+    static member FromArray(data: float[], [<Optional; DefaultParameterValue(null: int[])>] shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, Option.ofObj shape)))
     /// From int32 data (copied); no shape → 1-D.
-    static member FromArray(data: int[], ?shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, shape)))
+    static member FromArray(data: int[], [<Optional; DefaultParameterValue(null: int[])>] shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, Option.ofObj shape)))
     /// From bool data (copied); no shape → 1-D.
-    static member FromArray(data: bool[], ?shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, shape)))
+    static member FromArray(data: bool[], [<Optional; DefaultParameterValue(null: int[])>] shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, Option.ofObj shape)))
     /// From a float32 matrix (rows, cols).
     static member FromArray2D(data: float32[,]) =
         let r, c = Array2D.length1 data, Array2D.length2 data
         Tensor(NDArray.Raw(Array.init (r * c) (fun i -> data.[i / c, i % c]), [| r; c |]))
     /// Rank-0 tensor holding v (default float32).
-    static member Scalar(v: float, ?dtype: DType) = Tensor(Elementwise.scalar (defaultArg dtype Float32) v)
+    static member Scalar(v: float, dtype: DType) = Tensor(Elementwise.scalar dtype v)
+    /// A float32 rank-0 tensor.
+    static member Scalar(v: float) = Tensor.Scalar(v, Float32)
     /// Zeros of the shape (default float32).
-    static member Zeros(shape: int[], ?dtype: DType) = Tensor(Elementwise.full (defaultArg dtype Float32) shape 0.0)
+    static member Zeros(shape: int[], dtype: DType) = Tensor(Elementwise.full dtype shape 0.0)
+    /// float32 zeros.
+    static member Zeros(shape: int[]) = Tensor.Zeros(shape, Float32)
     /// Ones of the shape (default float32).
-    static member Ones(shape: int[], ?dtype: DType) = Tensor(Elementwise.full (defaultArg dtype Float32) shape 1.0)
+    static member Ones(shape: int[], dtype: DType) = Tensor(Elementwise.full dtype shape 1.0)
+    /// float32 ones.
+    static member Ones(shape: int[]) = Tensor.Ones(shape, Float32)
     /// Shape filled with value (default float32).
-    static member Full(shape: int[], value: float, ?dtype: DType) = Tensor(Elementwise.full (defaultArg dtype Float32) shape value)
+    static member Full(shape: int[], value: float, dtype: DType) = Tensor(Elementwise.full dtype shape value)
+    /// float32 filled with value.
+    static member Full(shape: int[], value: float) = Tensor.Full(shape, value, Float32)
     /// [0, 1, …, n-1] as float32, shape (n,).
     static member Arange(n: int) =
         if n < 0 then invalidArg "n" (sprintf "arange: n must be >= 0, got %d" n)
         Tensor(NDArray.Raw(Array.init n float32, [| n |]))
     /// start, start+step, … (< stop for step > 0, > stop for step < 0), shape (ceil((stop-start)/step),).
-    static member Arange(start: float, stop: float, step: float, ?dtype: DType) =
+    static member Arange(start: float, stop: float, step: float) = Tensor.Arange(start, stop, step, Float32)
+    /// start, start+step, … with the given dtype.
+    static member Arange(start: float, stop: float, step: float, dtype: DType) =
         if step = 0.0 || Double.IsNaN step then invalidArg "step" (sprintf "arange: step must be nonzero, got %g" step)
         let n = max 0 (int (Math.Ceiling((stop - start) / step)))
         let v = Array.init n (fun i -> start + float i * step)
-        Tensor(Elementwise.cast (defaultArg dtype Float32) (NDArray.Raw(v, [| n |])))
+        Tensor(Elementwise.cast dtype (NDArray.Raw(v, [| n |])))
     /// Uniform samples in [low, high), seeded (same seed ⇒ same values).
-    static member RandomUniform(shape: int[], low: float, high: float, seed: int, ?dtype: DType) =
-        Tensor(RawRandom.uniform shape low high seed (defaultArg dtype Float32))
+    static member RandomUniform(shape: int[], low: float, high: float, seed: int, dtype: DType) =
+        Tensor(RawRandom.uniform shape low high seed dtype)
+    /// float32 uniform samples in [low, high), seeded.
+    static member RandomUniform(shape: int[], low: float, high: float, seed: int) = Tensor.RandomUniform(shape, low, high, seed, Float32)
     /// Normal samples N(mean, std²), seeded (same seed ⇒ same values).
-    static member RandomNormal(shape: int[], mean: float, std: float, seed: int, ?dtype: DType) =
-        Tensor(RawRandom.normal shape mean std seed (defaultArg dtype Float32))
+    static member RandomNormal(shape: int[], mean: float, std: float, seed: int, dtype: DType) =
+        Tensor(RawRandom.normal shape mean std seed dtype)
+    /// float32 normal samples, seeded.
+    static member RandomNormal(shape: int[], mean: float, std: float, seed: int) = Tensor.RandomNormal(shape, mean, std, seed, Float32)
 
     // ---------------- data out ----------------
     /// Copy as float32[] (converting).
@@ -260,7 +274,10 @@ type Tensor private (value: NDArray) =
         let s = Array.concat [ x.Dims.[.. a - 1]; [| 1 |]; x.Dims.[a ..] ]
         Tensor.Un(StructureOps.reshape s, x)
     /// Removes size-1 axes (all, or the given one, which must have size 1).
-    static member Squeeze(x: Tensor, ?axis: int) =
+    static member Squeeze(x: Tensor) = Tensor.SqueezeOpt(x, None)
+    /// Removes the size-1 axis `axis`.
+    static member Squeeze(x: Tensor, axis: int) = Tensor.SqueezeOpt(x, Some axis)
+    static member private SqueezeOpt(x: Tensor, axis: int option) =
         let s =
             match axis with
             | None -> x.Dims |> Array.filter (fun d -> d <> 1)
@@ -320,35 +337,37 @@ type Tensor private (value: NDArray) =
     // ---------------- reductions ----------------
     static member private FloatForMean(x: Tensor) = if DType.isFloat x.DType then x else x.AsType Float64
     /// Σ over axes (default all); keepdims keeps reduced axes as size 1.
-    static member Sum(x: Tensor, ?axes: int[], ?keepdims: bool) =
-        let ax = Shape.normAxes "sum" x.NDim axes
-        Tensor.Un(ReduceOps.sum ax (defaultArg keepdims false), x)
+    static member Sum(x: Tensor, [<Optional; DefaultParameterValue(null: int[])>] axes: int[], [<Optional; DefaultParameterValue(false)>] keepdims: bool) =
+        let ax = Shape.normAxes "sum" x.NDim (Option.ofObj axes)
+        Tensor.Un(ReduceOps.sum ax keepdims, x)
     /// Mean over axes (default all); int/bool inputs give float64.
-    static member Mean(x: Tensor, ?axes: int[], ?keepdims: bool) =
+    static member Mean(x: Tensor, [<Optional; DefaultParameterValue(null: int[])>] axes: int[], [<Optional; DefaultParameterValue(false)>] keepdims: bool) =
         let xf = Tensor.FloatForMean x
-        let ax = Shape.normAxes "mean" x.NDim axes
+        let ax = Shape.normAxes "mean" x.NDim (Option.ofObj axes)
         let count = ax |> Array.fold (fun acc a -> acc * x.Dims.[a]) 1
-        let s = Tensor.Un(ReduceOps.sum ax (defaultArg keepdims false), xf)
+        let s = Tensor.Un(ReduceOps.sum ax keepdims, xf)
         Tensor.Mul(s, Tensor.Like(s, 1.0 / float count))
     /// Max over axes (default all).
-    static member Max(x: Tensor, ?axes: int[], ?keepdims: bool) =
-        Tensor.Un(ReduceOps.extreme true (Shape.normAxes "max" x.NDim axes) (defaultArg keepdims false), x)
+    static member Max(x: Tensor, [<Optional; DefaultParameterValue(null: int[])>] axes: int[], [<Optional; DefaultParameterValue(false)>] keepdims: bool) =
+        Tensor.Un(ReduceOps.extreme true (Shape.normAxes "max" x.NDim (Option.ofObj axes)) keepdims, x)
     /// Min over axes (default all).
-    static member Min(x: Tensor, ?axes: int[], ?keepdims: bool) =
-        Tensor.Un(ReduceOps.extreme false (Shape.normAxes "min" x.NDim axes) (defaultArg keepdims false), x)
+    static member Min(x: Tensor, [<Optional; DefaultParameterValue(null: int[])>] axes: int[], [<Optional; DefaultParameterValue(false)>] keepdims: bool) =
+        Tensor.Un(ReduceOps.extreme false (Shape.normAxes "min" x.NDim (Option.ofObj axes)) keepdims, x)
     /// Index of the max along axis → Int32 (axis removed).
     static member ArgMax(x: Tensor, axis: int) = Tensor(RawOps.argReduce true x.Value (Shape.normAxis "argmax" x.NDim axis))
     /// Index of the min along axis → Int32 (axis removed).
     static member ArgMin(x: Tensor, axis: int) = Tensor(RawOps.argReduce false x.Value (Shape.normAxis "argmin" x.NDim axis))
     /// Numerically stable softmax along axis (default -1).
-    static member Softmax(x: Tensor, ?axis: int) =
-        Tensor.Un(ReduceOps.softmax (Shape.normAxis "softmax" x.NDim (defaultArg axis -1)), x)
+    static member Softmax(x: Tensor, [<Optional; DefaultParameterValue(-1)>] axis: int) =
+        Tensor.Un(ReduceOps.softmax (Shape.normAxis "softmax" x.NDim axis), x)
     /// Numerically stable log-softmax along axis (default -1).
-    static member LogSoftmax(x: Tensor, ?axis: int) =
-        Tensor.Un(ReduceOps.logSoftmax (Shape.normAxis "log_softmax" x.NDim (defaultArg axis -1)), x)
+    static member LogSoftmax(x: Tensor, [<Optional; DefaultParameterValue(-1)>] axis: int) =
+        Tensor.Un(ReduceOps.logSoftmax (Shape.normAxis "log_softmax" x.NDim axis), x)
     /// One-hot encoding of int32 labels → labels.shape + (depth,) (default float32; not differentiable).
-    static member OneHot(labels: Tensor, depth: int, ?dtype: DType) =
-        Tensor(RawOps.oneHot labels.Value depth (defaultArg dtype Float32))
+    static member OneHot(labels: Tensor, depth: int, dtype: DType) =
+        Tensor(RawOps.oneHot labels.Value depth dtype)
+    /// float32 one-hot encoding.
+    static member OneHot(labels: Tensor, depth: int) = Tensor.OneHot(labels, depth, Float32)
 
     // ---------------- linear algebra ----------------
     /// NumPy matmul: batched over leading dims (broadcast); 1-D operands are promoted and the axis removed.
@@ -412,13 +431,13 @@ type Tensor private (value: NDArray) =
     /// Reverse-axes transpose.
     member this.T = Tensor.Transpose(this)
     /// Σ over axes (default all).
-    member this.Sum(?axes: int[], ?keepdims: bool) = Tensor.Sum(this, ?axes = axes, ?keepdims = keepdims)
+    member this.Sum([<Optional; DefaultParameterValue(null: int[])>] axes: int[], [<Optional; DefaultParameterValue(false)>] keepdims: bool) = Tensor.Sum(this, axes, keepdims)
     /// Mean over axes (default all).
-    member this.Mean(?axes: int[], ?keepdims: bool) = Tensor.Mean(this, ?axes = axes, ?keepdims = keepdims)
+    member this.Mean([<Optional; DefaultParameterValue(null: int[])>] axes: int[], [<Optional; DefaultParameterValue(false)>] keepdims: bool) = Tensor.Mean(this, axes, keepdims)
     /// Max over axes (default all).
-    member this.Max(?axes: int[], ?keepdims: bool) = Tensor.Max(this, ?axes = axes, ?keepdims = keepdims)
+    member this.Max([<Optional; DefaultParameterValue(null: int[])>] axes: int[], [<Optional; DefaultParameterValue(false)>] keepdims: bool) = Tensor.Max(this, axes, keepdims)
     /// Min over axes (default all).
-    member this.Min(?axes: int[], ?keepdims: bool) = Tensor.Min(this, ?axes = axes, ?keepdims = keepdims)
+    member this.Min([<Optional; DefaultParameterValue(null: int[])>] axes: int[], [<Optional; DefaultParameterValue(false)>] keepdims: bool) = Tensor.Min(this, axes, keepdims)
     /// argmax along axis (Int32).
     member this.ArgMax(axis: int) = Tensor.ArgMax(this, axis)
     /// NumPy dot with b.

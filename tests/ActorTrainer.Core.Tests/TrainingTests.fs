@@ -159,3 +159,26 @@ let ``batching schedule: permutation is seeded, shards cover the batch`` () =
     let ranges = [ for s in 0 .. 3 -> Batching.shardRange 96 4 s ]
     Assert.Equal<struct (int * int) list>([ struct (0, 24); struct (24, 24); struct (48, 24); struct (72, 24) ], ranges)
     Assert.Throws<ArgumentOutOfRangeException>(fun () -> Batching.shardRange 10 0 0 |> ignore) |> ignore
+
+[<Fact>]
+let ``README F# example runs as written`` () =
+    let x = Variable(Tensor.FromArray([| 1.0f; 2.0f; 3.0f; 4.0f |], [| 2; 2 |]))
+    use tape = new GradientTape()
+    let y = 2.0 * x.Value + 3.0
+    let dydx = tape.Gradient(y, x)
+    Assert.Equal<float32[]>([| 2.0f; 2.0f; 2.0f; 2.0f |], dydx.ToFloat32Array())
+    let train, test = mnist.Force()
+    let train, test = Dataset.take 1000 train, Dataset.take 200 test
+    let model = Sequential([ Dense(512, "relu") :> Layer; Dense(10, "softmax") ])
+    model.Compile(RMSprop(), "sparse_categorical_crossentropy", [ "accuracy" ])
+    let history = model.FitArrays(ArrayData.OfLabels(train.Images, 784, train.Labels), epochs = 2, batchSize = 128, verbose = 0)
+    let scores = model.EvaluateArrays(ArrayData.OfLabels(test.Images, 784, test.Labels))
+    Assert.Equal(2, history.["loss"].Length)
+    Assert.True(scores.["accuracy"] > 0.7, sprintf "accuracy %f" scores.["accuracy"])
+    let dir = IO.Path.Combine(IO.Path.GetTempPath(), "readme-model-" + Guid.NewGuid().ToString("N"))
+    try
+        model.Save dir
+        let loaded = Sequential.Load dir
+        Assert.Equal(model.WeightsSha256(), loaded.WeightsSha256())
+    finally
+        if IO.Directory.Exists dir then IO.Directory.Delete(dir, true)

@@ -2,12 +2,12 @@ namespace ActorTrainer.Core
 
 open System
 open System.Collections.Generic
+open System.Runtime.InteropServices
 
 /// Records differentiable ops on watched tensors (TF tf.GradientTape semantics): pushed on a thread-local stack on
 /// construction, stops recording on Dispose; a non-persistent tape computes gradients once.
 [<Sealed>]
-type GradientTape(?persistent: bool) as this =
-    let persistent = defaultArg persistent false
+type GradientTape([<Optional; DefaultParameterValue(false)>] persistent: bool) as this =
     let tracked = HashSet<int64>()
     let nodes = List<TapeNode>()
     let mutable active = true

@@ -1,14 +1,15 @@
 namespace ActorTrainer.Core
 
 open System
+open System.Runtime.InteropServices
 
 /// Mutable holder of a tensor (TF tf.Variable): reading `.Value` while a GradientTape is active auto-watches it
 /// when trainable; Assign/AssignAdd/AssignSub require the same shape and dtype.
 [<Sealed; AllowNullLiteral>]
-type Variable(init: Tensor, ?name: string, ?trainable: bool) =
+type Variable(init: Tensor, [<Optional; DefaultParameterValue("Variable")>] name: string,
+              [<Optional; DefaultParameterValue(true)>] trainable: bool) =
     do if isNull init then raise (ArgumentNullException("init"))
-    let name = defaultArg name "Variable"
-    let trainable = defaultArg trainable true
+    let name = if isNull name then "Variable" else name
     let mutable current = Tensor.OfNDArray init.Value
 
     let check (op: string) (t: Tensor) =

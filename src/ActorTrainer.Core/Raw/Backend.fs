@@ -43,7 +43,7 @@ module internal Backend =
         let sA = Shape.broadcastStrides batchA batch
         let sB = Shape.broadcastStrides batchB batch
         let matA, matB, matC = ad.[ra - 2] * ad.[ra - 1], bd.[rb - 2] * bd.[rb - 1], m * n
-        let lda, ldb = ad.[ra - 1], bd.[rb - 1]
+        let lda, ldb = max 1 ad.[ra - 1], max 1 bd.[rb - 1]   // BLAS convention: ld >= max(1, cols)
         let idx = Array.zeroCreate batch.Length
         let offsets () =
             let mutable oa = 0
