@@ -123,8 +123,9 @@ let ``ActivationLayer applies the named activation`` () =
     Assert.Equal(Some(PlanLayer.Activation Activation.Softmax), a.Plan [| 3 |])
     Assert.Throws<ShapeException>(fun () -> a.Plan [| 2; 3 |] |> ignore) |> ignore
 
+/// get_config → JSON text → parseLayer (the path Sequential.Save/Load takes).
 let private roundTrip (l: Layer) =
-    let back = ModelConfig.parseLayer 0 (layerNode l)
+    let back = ModelConfig.parseLayer 0 (JsonNode.Parse((layerNode l).ToJsonString()))
     Assert.Equal(l.ClassName, back.ClassName)
     Assert.Equal(l.Name, back.Name)
     Assert.Equal(json l, json back)
@@ -162,6 +163,18 @@ let ``get_config round trips through ModelConfig.parseLayer for every layer clas
     Assert.Equal(0.25, dr.Rate)
     let a = roundTrip (ActivationLayer("sigmoid", "act"))
     Assert.Equal(Activation.Sigmoid, a.OutputActivation)
+
+// BUG (src/ActorTrainer.Core/Models/ModelFiles.fs, ModelConfig.num, line ~48): `n.GetValue<float>()` throws for an
+// in-memory JsonValue holding an int (JsonValue.Create 7, as ModelConfig.objectOf writes Dense "units"), so parseLayer
+// rejects the node get_config produces unless it first goes through JSON text. Fix: read numbers through
+// JsonElement, e.g. `match n with :? JsonValue as v -> (match v.TryGetValue<float>() with | true, f -> f | _ -> v.GetValue<JsonElement>().GetDouble()) ...`,
+// or convert int/int64/float32 values explicitly.
+[<Fact>]
+let ``parseLayer accepts the in-memory node built from get_config`` () =
+    let d = Dense(7, "tanh", Initializer.RandomUniform(0.0, 0.1), Initializer.Constant 0.5, false, "in_memory")
+    let back = ModelConfig.parseLayer 0 (layerNode d) :?> Dense
+    Assert.Equal(7, back.Units)
+    Assert.Equal(json d, json back)
 
 [<Fact>]
 let ``parseLayer rejects unknown classes and missing fields naming the layer`` () =
