@@ -116,13 +116,25 @@ let ``CSVLogger during a real fit has one row per epoch`` () =
         Assert.Equal(h.["loss"].[1], Double.Parse(row1.[1], Globalization.CultureInfo.InvariantCulture)))
 
 [<Fact>]
-let ``EarlyStopping stops after patience and restores the best weights`` () =
-    let es = EarlyStopping(patience = 2, restoreBestWeights = true)
-    let stopped, h = drive es "val_loss" [ 1.0; 0.8; 0.9; 0.85; 0.95; 0.5 ]
-    Assert.Equal(4, stopped)
-    Assert.Equal(4, es.StoppedEpoch)
+let ``EarlyStopping stops at the first epoch without improvement for patience 0 and restores the best weights`` () =
+    let es = EarlyStopping(patience = 0, restoreBestWeights = true)
+    let stopped, h = drive es "val_loss" [ 1.0; 0.8; 0.9; 0.5 ]
+    Assert.Equal(2, stopped)
+    Assert.Equal(2, es.StoppedEpoch)
     Assert.Equal<float32 list>([ 1.0f ], List.ofSeq h.Restored)
     Assert.Equal(1.0f, h.Current.[0].[0])
+
+// BUG (src/ActorTrainer.Core/Models/Callbacks.fs, EarlyStopping.OnEpochEnd, `if wait > patience`): Keras stops once
+// `wait >= patience` epochs passed without improvement (keras.callbacks.EarlyStopping: "Number of epochs with no
+// improvement after which training will be stopped"); the code waits one epoch more. Fix: `if wait >= patience && epoch > 0`.
+[<Fact>]
+let ``EarlyStopping patience counts epochs without improvement as Keras does`` () =
+    let es = EarlyStopping(patience = 2, restoreBestWeights = true)
+    let stopped, h = drive es "val_loss" [ 1.0; 0.8; 0.9; 0.85; 0.95; 0.5 ]
+    Assert.Equal(3, stopped)
+    Assert.Equal<float32 list>([ 1.0f ], List.ofSeq h.Restored)
+    let stopped1, _ = drive (EarlyStopping(patience = 1)) "val_loss" [ 1.0; 0.9; 0.95; 0.5 ]
+    Assert.Equal(2, stopped1)
 
 [<Fact>]
 let ``EarlyStopping without restore keeps the last weights and does not stop while improving`` () =
@@ -131,17 +143,20 @@ let ``EarlyStopping without restore keeps the last weights and does not stop whi
     Assert.Equal(-1, stopped)
     Assert.Equal(-1, es.StoppedEpoch)
     Assert.Empty(h.Restored)
-    let stopped2, h2 = drive (EarlyStopping(patience = 1)) "val_loss" [ 1.0; 0.8; 0.9; 0.85 ]
-    Assert.Equal(3, stopped2)
+    let stopped2, h2 = drive (EarlyStopping(patience = 0)) "val_loss" [ 1.0; 0.8; 0.85 ]
+    Assert.Equal(2, stopped2)
     Assert.Empty(h2.Restored)
+    Assert.Equal(2.0f, h2.Current.[0].[0])
 
 [<Fact>]
 let ``EarlyStopping respects min_delta`` () =
     let values = [ 1.0; 0.95; 0.92; 0.5 ]
-    let plain, _ = drive (EarlyStopping(patience = 1)) "val_loss" values
+    let plain, _ = drive (EarlyStopping(patience = 0)) "val_loss" values
     Assert.Equal(-1, plain)
-    let withDelta, _ = drive (EarlyStopping(minDelta = 0.1, patience = 1)) "val_loss" values
-    Assert.Equal(2, withDelta)
+    let withDelta, _ = drive (EarlyStopping(minDelta = 0.1, patience = 0)) "val_loss" values
+    Assert.Equal(1, withDelta)
+    let negative, _ = drive (EarlyStopping(minDelta = -0.1, patience = 0)) "val_loss" values
+    Assert.Equal(1, negative)
 
 [<Fact>]
 let ``EarlyStopping mode max for accuracy`` () =

@@ -267,3 +267,21 @@ let ``Sequential Call (tape) equals Predict (engine)`` () =
     for r in 0 .. 6 do Assert.Equal(1.0f, Array.sum e.[r * 3 .. r * 3 + 2], 5)
     let logits = m.CallLogits(x, false)
     Assert.Equal<float32[]>(viaTape, (Tensor.Softmax(logits, -1)).ToFloat32Array())
+
+[<Fact>]
+let ``engine Dropout in training keeps 1 - rate of the units scaled by 1/(1-rate)`` () =
+    // x = 1, W = 1 (1 × 2000), y = mask ⊙ (x·W), MSE against 0: ∂L/∂W_j = 2·mask_j² / 2000.
+    let rate, n = 0.25, 2000
+    let plan = { InputDim = 1; Layers = [| PlanLayer.Dense(1, n, false, Activation.Linear); PlanLayer.Dropout rate |]; Loss = Loss.MeanSquaredError }
+    let e = GradientEngine(plan, 1)
+    let grads = [| Array.zeroCreate<float32> n |]
+    e.ComputeGradients([| Array.create n 1.0f |], ReadOnlySpan [| 1.0f |], ReadOnlySpan.Empty, ReadOnlySpan(Array.zeroCreate<float32> n), 1, 1, 99L, grads) |> ignore
+    let scale = 1.0 / (1.0 - rate)
+    let kept = 2.0 * scale * scale / float n
+    let g = grads.[0]
+    Assert.True(g |> Array.forall (fun v -> v = 0.0f || abs (float v - kept) <= 1e-6 * kept), "kept units are scaled by 1/(1-rate)")
+    let frac = float (g |> Array.filter ((=) 0.0f) |> Array.length) / float n
+    Assert.True(abs (frac - rate) < 0.03, sprintf "dropped fraction %.4f, expected ≈ %.2f" frac rate)
+    let again = [| Array.zeroCreate<float32> n |]
+    e.ComputeGradients([| Array.create n 1.0f |], ReadOnlySpan [| 1.0f |], ReadOnlySpan.Empty, ReadOnlySpan(Array.zeroCreate<float32> n), 1, 1, 99L, again) |> ignore
+    Assert.Equal<float32[]>(g, again.[0])

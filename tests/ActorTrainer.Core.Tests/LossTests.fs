@@ -207,7 +207,6 @@ let ``Metrics resolve validates names against the loss`` () =
 let ``Metrics format follows Keras`` () =
     Assert.Equal("0.2579", Metrics.format 0.25794)
     Assert.Equal("1.0000", Metrics.format 1.0)
-    Assert.Equal("0.0000", Metrics.format 0.0)
     Assert.Equal("5.0000e-04", Metrics.format 0.0005)
     Assert.Equal("nan", Metrics.format nan)
     Assert.Equal("12.3457", Metrics.format 12.345678)
