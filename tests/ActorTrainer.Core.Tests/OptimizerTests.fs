@@ -1,4 +1,210 @@
 module ActorTrainer.Core.Tests.OptimizerTests
 
-// placeholder (being written)
-let private placeholder = ()
+open System
+open Xunit
+open ActorTrainer.Core
+
+let private grads = [| 0.5f; -0.25f; 1.0f |]
+
+/// Runs three steps on w = 1.0 with g = 0.5, −0.25, 1.0 and returns w after each.
+let private trace (o: Optimizer) =
+    let w = [| [| 1.0f |] |]
+    [| for g in grads do
+         o.Apply(w, [| [| g |] |])
+         yield float w.[0].[0] |]
+
+let private checkTrace (expected: float[]) (o: Optimizer) =
+    let got = trace o
+    for i in 0 .. 2 do
+        let d = abs (got.[i] - expected.[i])
+        Assert.True(d <= 2e-6, sprintf "%s step %d: expected %.10f got %.10f" o.Name (i + 1) expected.[i] got.[i])
+
+[<Fact>]
+let ``SGD default golden values`` () = checkTrace [| 0.995; 0.9975; 0.9875 |] (SGD())
+
+[<Fact>]
+let ``SGD momentum golden values`` () = checkTrace [| 0.95; 0.93; 0.812 |] (SGD(0.1, 0.9))
+
+[<Fact>]
+let ``SGD nesterov golden values`` () = checkTrace [| 0.905; 0.912; 0.7058 |] (SGD(0.1, 0.9, true))
+
+[<Fact>]
+let ``RMSprop default golden values`` () =
+    checkTrace [| 0.9968377286643679; 0.9983121456617157; 0.9954935674804782 |] (RMSprop())
+
+[<Fact>]
+let ``RMSprop centered momentum golden values`` () =
+    checkTrace [| 0.9666667407404939; 0.9648479316970439; 0.9340512867383161 |] (RMSprop(0.01, 0.9, 0.5, 1e-7, true))
+
+[<Fact>]
+let ``Adagrad default golden values`` () =
+    checkTrace [| 0.9991548458660078; 0.9995440952909068; 0.9987026889968678 |] (Adagrad())
+
+[<Fact>]
+let ``Adam default golden values`` () =
+    checkTrace [| 0.9990000063245154; 0.9987336707920792; 0.9980755610087696 |] (Adam())
+
+let private makers : (string * (unit -> Optimizer)) list =
+    [ "sgd", (fun () -> SGD(0.05) :> Optimizer)
+      "sgd-momentum", (fun () -> SGD(0.05, 0.9) :> Optimizer)
+      "sgd-nesterov", (fun () -> SGD(0.05, 0.9, true) :> Optimizer)
+      "rmsprop", (fun () -> RMSprop(0.01) :> Optimizer)
+      "rmsprop-centered", (fun () -> RMSprop(0.01, 0.8, 0.3, 1e-7, true) :> Optimizer)
+      "adagrad", (fun () -> Adagrad(0.1) :> Optimizer)
+      "adam", (fun () -> Adam(0.01) :> Optimizer)
+      "adam-amsgrad", (fun () -> Adam(0.01, 0.9, 0.999, 1e-7, true) :> Optimizer) ]
+
+let private mixed (step: int) = Array.init 37 (fun i -> float32 (sin (float (i * 7 + step * 13)) * (if i % 5 = 0 then 3.0 else 0.4)))
+
+[<Fact>]
+let ``vector path equals element-by-element scalar path bitwise`` () =
+    for (name, make) in makers do
+        let vec = make ()
+        let w = [| Array.init 37 (fun i -> float32 i * 0.1f - 1.5f) |]
+        let scalars = Array.init 37 (fun _ -> make ())
+        let ws = Array.init 37 (fun i -> [| [| w.[0].[i] |] |])
+        for step in 0 .. 4 do
+            let g = mixed step
+            vec.Apply(w, [| g |])
+            for i in 0 .. 36 do scalars.[i].Apply(ws.[i], [| [| g.[i] |] |])
+        for i in 0 .. 36 do
+            Assert.True(BitConverter.SingleToInt32Bits w.[0].[i] = BitConverter.SingleToInt32Bits ws.[i].[0].[0],
+                        sprintf "%s element %d: vector %.9g vs scalar %.9g" name i w.[0].[i] ws.[i].[0].[0])
+
+[<Fact>]
+let ``ApplyGradients on Variables equals Apply on arrays`` () =
+    for (name, make) in makers do
+        let a, b = make (), make ()
+        let k0 = Array.init 6 (fun i -> float32 i * 0.25f - 0.5f)
+        let b0 = [| 0.1f; -0.2f |]
+        let arrays = [| Array.copy k0; Array.copy b0 |]
+        let vk = Variable(Tensor.FromArray(Array.copy k0, [| 3; 2 |]), "k")
+        let vb = Variable(Tensor.FromArray(Array.copy b0, [| 2 |]), "b")
+        for step in 0 .. 3 do
+            let g = mixed step
+            let gk, gb = Array.sub g 0 6, Array.sub g 6 2
+            a.Apply(arrays, [| gk; gb |])
+            b.ApplyGradients([ Tensor.FromArray(gk, [| 3; 2 |]), vk; Tensor.FromArray(gb, [| 2 |]), vb ])
+        Assert.Equal<float32[]>(arrays.[0], vk.Value.ToFloat32Array())
+        Assert.Equal<float32[]>(arrays.[1], vb.Value.ToFloat32Array())
+        Assert.True((a.Iterations = 4L && b.Iterations = 4L), name)
+
+[<Fact>]
+let ``ApplyGradients rejects a gradient of the wrong shape naming the variable`` () =
+    let v = Variable(Tensor.Zeros [| 2; 2 |], "dense/kernel")
+    let ex = Assert.Throws<ShapeException>(fun () -> (SGD()).ApplyGradients([ Tensor.Zeros [| 4 |], v ]))
+    Assert.Contains("dense/kernel", ex.Message)
+
+[<Fact>]
+let ``GetState and LoadState round trip continues identically`` () =
+    for (name, make) in makers do
+        let a = make ()
+        let w = [| Array.init 5 (fun i -> float32 i); [| 0.5f; -0.5f |] |]
+        for step in 0 .. 2 do a.Apply(w, [| Array.sub (mixed step) 0 5; Array.sub (mixed step) 5 2 |])
+        let it, slots = a.GetState()
+        Assert.Equal(3L, it)
+        let b = make ()
+        b.LoadState(it, slots)
+        Assert.Equal(3L, b.Iterations)
+        let w2 = w |> Array.map Array.copy
+        for step in 3 .. 5 do
+            let g = [| Array.sub (mixed step) 0 5; Array.sub (mixed step) 5 2 |]
+            a.Apply(w, g)
+            b.Apply(w2, g)
+        for i in 0 .. 1 do Assert.True((w.[i] = w2.[i]), sprintf "%s weight %d differs after restoring state" name i)
+
+[<Fact>]
+let ``GetState returns copies`` () =
+    let a = Adam()
+    let w = [| [| 1.0f |] |]
+    a.Apply(w, [| [| 1.0f |] |])
+    let _, s1 = a.GetState()
+    s1.[0].[0].[0] <- 99.0f
+    let _, s2 = a.GetState()
+    Assert.NotEqual(99.0f, s2.[0].[0].[0])
+    Assert.Equal(0.1f, s2.[0].[0].[0], 6)
+
+[<Fact>]
+let ``LoadState with the wrong slot count names the optimizer`` () =
+    let ex = Assert.Throws<ArgumentException>(fun () -> (Adam()).LoadState(1L, [| [| [| 0.0f |] |] |]))
+    Assert.Contains("Adam", ex.Message)
+    Assert.Contains("2 slots", ex.Message)
+
+[<Fact>]
+let ``Iterations counts Apply calls`` () =
+    let o = RMSprop()
+    Assert.Equal(0L, o.Iterations)
+    let w = [| [| 1.0f; 2.0f |] |]
+    for _ in 1 .. 7 do o.Apply(w, [| [| 0.1f; 0.2f |] |])
+    Assert.Equal(7L, o.Iterations)
+
+[<Fact>]
+let ``Adam bias correction uses the iteration count`` () =
+    // with g constant, the first Adam step moves every weight by ≈ lr regardless of |g|
+    let o = Adam(0.01)
+    let w = [| [| 0.0f; 0.0f |] |]
+    o.Apply(w, [| [| 5.0f; 0.001f |] |])
+    Assert.Equal(-0.01f, w.[0].[0], 5)
+    Assert.Equal(-0.01f, w.[0].[1], 4)
+
+[<Fact>]
+let ``bad arguments name the parameter`` () =
+    let check (name: string) (f: unit -> obj) =
+        let ex = Assert.ThrowsAny<ArgumentException>(fun () -> f () |> ignore)
+        Assert.Equal(name, ex.ParamName)
+    check "learningRate" (fun () -> box (SGD(0.0)))
+    check "learningRate" (fun () -> box (Adam(-1.0)))
+    check "learningRate" (fun () -> box (RMSprop(nan)))
+    check "learningRate" (fun () -> box (Adagrad(infinity)))
+    check "rho" (fun () -> box (RMSprop(0.001, 1.5)))
+    check "rho" (fun () -> box (RMSprop(0.001, -0.1)))
+    check "momentum" (fun () -> box (SGD(0.1, 1.1)))
+    check "momentum" (fun () -> box (RMSprop(0.001, 0.9, -0.5)))
+    check "epsilon" (fun () -> box (RMSprop(0.001, 0.9, 0.0, 0.0)))
+    check "beta1" (fun () -> box (Adam(0.001, 1.0)))
+    check "beta2" (fun () -> box (Adam(0.001, 0.9, 1.0)))
+    check "initialAccumulatorValue" (fun () -> box (Adagrad(0.001, -1.0)))
+    let o = SGD()
+    let ex = Assert.Throws<ArgumentOutOfRangeException>(fun () -> o.LearningRate <- 0.0)
+    Assert.Equal("LearningRate", ex.ParamName)
+    Assert.Contains("learning_rate", ex.Message)
+
+[<Fact>]
+let ``mismatched lengths throw naming the weight`` () =
+    let o = SGD()
+    let ex1 = Assert.Throws<ArgumentException>(fun () -> o.Apply([| [| 1.0f |]; [| 1.0f |] |], [| [| 1.0f |] |]))
+    Assert.Contains("2 weights but 1 gradients", ex1.Message)
+    let ex2 = Assert.Throws<ArgumentException>(fun () -> o.Apply([| [| 1.0f; 2.0f |] |], [| [| 1.0f |] |]))
+    Assert.Contains("weight 0 has 2 elements but its gradient has 1", ex2.Message)
+    let m = SGD(0.1, 0.9)
+    m.Apply([| [| 1.0f; 2.0f |] |], [| [| 1.0f; 1.0f |] |])
+    let ex3 = Assert.Throws<ArgumentException>(fun () -> m.Apply([| [| 1.0f; 2.0f; 3.0f |] |], [| [| 1.0f; 1.0f; 1.0f |] |]))
+    Assert.Contains("optimizer state was built for 2", ex3.Message)
+
+[<Fact>]
+let ``GetConfig uses Keras keys`` () =
+    let keys (o: Optimizer) = o.GetConfig() |> List.map fst
+    let value (o: Optimizer) k = o.GetConfig() |> List.find (fun (n, _) -> n = k) |> snd
+    Assert.Equal<string list>([ "name"; "learning_rate"; "momentum"; "nesterov" ], keys (SGD(0.1, 0.9, true)))
+    Assert.Equal<string list>([ "name"; "learning_rate"; "rho"; "momentum"; "epsilon"; "centered" ], keys (RMSprop()))
+    Assert.Equal<string list>([ "name"; "learning_rate"; "initial_accumulator_value"; "epsilon" ], keys (Adagrad()))
+    Assert.Equal<string list>([ "name"; "learning_rate"; "beta_1"; "beta_2"; "epsilon"; "amsgrad" ], keys (Adam()))
+    let a = Adam(0.002, 0.8, 0.99)
+    Assert.Equal(box "Adam", value a "name")
+    Assert.Equal(box 0.002, value a "learning_rate")
+    Assert.Equal(box 0.8, value a "beta_1")
+    Assert.Equal(box 0.99, value a "beta_2")
+    Assert.Equal(box 1e-7, value a "epsilon")
+    Assert.Equal(box true, value (SGD(0.1, 0.9, true)) "nesterov")
+    let s = SGD()
+    s.LearningRate <- 0.5
+    Assert.Equal(box 0.5, value s "learning_rate")
+    Assert.Equal(box 0.9, value (RMSprop()) "rho")
+
+[<Fact>]
+let ``slot names follow Keras`` () =
+    Assert.Empty((SGD()).SlotNames)
+    Assert.Equal<string[]>([| "momentum" |], (SGD(0.1, 0.5)).SlotNames)
+    Assert.Equal<string[]>([| "velocity"; "momentum"; "average_gradient" |], (RMSprop(0.01, 0.9, 0.5, 1e-7, true)).SlotNames)
+    Assert.Equal<string[]>([| "momentum"; "velocity" |], (Adam()).SlotNames)
+    Assert.Equal(0.1f, (Adagrad()).InitialSlotValue)
