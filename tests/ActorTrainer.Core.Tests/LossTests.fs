@@ -209,4 +209,6 @@ let ``Metrics format follows Keras`` () =
     Assert.Equal("1.0000", Metrics.format 1.0)
     Assert.Equal("5.0000e-04", Metrics.format 0.0005)
     Assert.Equal("nan", Metrics.format nan)
+    Assert.Equal("0.0000e+00", Metrics.format 0.0)
+    Assert.Equal("1.0000e-03", Metrics.format 0.001)
     Assert.Equal("12.3457", Metrics.format 12.345678)

@@ -183,29 +183,30 @@ type EarlyStopping([<Optional; DefaultParameterValue("val_loss")>] monitor: stri
     let mutable best = nan
     let mutable bestWeights : float32[][] = null
     let mutable wait = 0
+    let isImprovement (v: float) (reference: float) =
+        Double.IsNaN reference || (if better 0.0 1.0 then better (v + minDelta) reference else better (v - minDelta) reference)
     /// Epoch (0-based) at which training was stopped, or −1.
     member val StoppedEpoch = -1 with get, set
+    /// Best monitored value seen.
+    member _.Best = best
     override c.OnTrainBegin() =
         wait <- 0
         c.StoppedEpoch <- -1
-        best <- (if baseline.HasValue then baseline.Value else nan)
+        best <- nan
         bestWeights <- null
     override c.OnEpochEnd(epoch, logs) =
         match Monitor.get logs monitor "EarlyStopping" with
         | Some v when epoch >= start ->
-            let improved =
-                Double.IsNaN best ||
-                (if better 0.0 1.0 then better (v + minDelta) best else better (v - minDelta) best)
-            if improved then
+            if restore && isNull bestWeights then bestWeights <- c.Model.GetWeights()
+            wait <- wait + 1
+            if isImprovement v best then
                 best <- v
-                wait <- 0
                 if restore then bestWeights <- c.Model.GetWeights()
-            else
-                wait <- wait + 1
-                if wait > patience then
-                    c.StoppedEpoch <- epoch
-                    c.Model.StopTraining <- true
-                    if restore && not (isNull bestWeights) then c.Model.SetWeights bestWeights
+                if not baseline.HasValue || isImprovement v baseline.Value then wait <- 0
+            elif wait >= patience && epoch > 0 then
+                c.StoppedEpoch <- epoch
+                c.Model.StopTraining <- true
+                if restore && not (isNull bestWeights) then c.Model.SetWeights bestWeights
         | _ -> ()
 
 /// Saves the model after each epoch (or only when `monitor` improves) to filepath, which may contain

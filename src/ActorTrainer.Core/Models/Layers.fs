@@ -51,6 +51,8 @@ module TapeOps =
             Tensor.Mean(Tensor.Mean(Tensor.Square(yPred - yTrue), ax))
 
 /// `optimizer.ApplyGradients(zip(grads, vars))` for the low-level GradientTape path (Keras `apply_gradients`).
+/// Variables get slot positions 0, 1, ... in the order first seen, so passing a model's TrainableVariables shares the
+/// optimizer state with `fit` (which uses the same weight order).
 [<Extension>]
 type OptimizerExtensions =
     /// One optimizer step: each variable is updated in float32 with Keras' rule and reassigned.
@@ -72,7 +74,7 @@ type OptimizerExtensions =
         let d = OptimizerExtensions.Indices.GetValue(o, fun _ -> Dictionary<Variable, int>(HashIdentity.Reference))
         match d.TryGetValue v with
         | true, i -> i
-        | _ -> let i = 1_000_000 + d.Count in d.[v] <- i; i
+        | _ -> let i = d.Count in d.[v] <- i; i
 
 /// Base class of Keras layers. A layer builds its weights on first input (input shape without the batch axis),
 /// runs differentiably on Tensors (`Call`), and describes itself to the fast training engine (`PlanLayer`).

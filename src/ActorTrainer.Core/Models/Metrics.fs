@@ -25,8 +25,8 @@ module Metrics =
             raise (ArgumentException(sprintf "metric '%s' does not apply to loss '%s'" name loss.Name, "metrics"))
         if n = "acc" then "accuracy" else n
 
-    /// Keras' display format for a metric value: 4 decimals, or scientific notation below 1e-3.
+    /// Keras' display format for a metric value: 4 decimals when |v| > 1e-3, else scientific notation (as Keras' Progbar).
     let format (v: float) =
         if Double.IsNaN v then "nan"
-        elif v <> 0.0 && abs v < 1e-3 then v.ToString("0.0000e+00", Globalization.CultureInfo.InvariantCulture)
+        elif not (abs v > 1e-3) then v.ToString("0.0000e+00", Globalization.CultureInfo.InvariantCulture)
         else v.ToString("0.0000", Globalization.CultureInfo.InvariantCulture)

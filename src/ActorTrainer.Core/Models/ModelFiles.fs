@@ -43,10 +43,31 @@ module ModelConfig =
 
     let private err (where: string) (msg: string) = raise (InvalidDataException(sprintf "%s: %s" where msg))
 
+    /// A JSON number as float, whether parsed from text or built in memory from int/int64/float32/float.
+    let private asFloat (n: JsonNode) : float option =
+        match n with
+        | :? JsonValue as v ->
+            match v.TryGetValue<float>() with
+            | true, f -> Some f
+            | _ ->
+                match v.TryGetValue<int>() with
+                | true, i -> Some(float i)
+                | _ ->
+                    match v.TryGetValue<int64>() with
+                    | true, i -> Some(float i)
+                    | _ ->
+                        match v.TryGetValue<float32>() with
+                        | true, f -> Some(float f)
+                        | _ ->
+                            match v.TryGetValue<JsonElement>() with
+                            | true, e when e.ValueKind = JsonValueKind.Number -> Some(e.GetDouble())
+                            | _ -> None
+        | _ -> None
+
     let private num (where: string) (cfg: JsonObject) (key: string) (dflt: float option) =
         match cfg.[key] with
         | null -> (match dflt with Some d -> d | None -> err where (sprintf "missing number '%s'" key))
-        | n -> try n.GetValue<float>() with _ -> err where (sprintf "'%s' must be a number, got %s" key (n.ToJsonString()))
+        | n -> match asFloat n with Some f -> f | None -> err where (sprintf "'%s' must be a number, got %s" key (n.ToJsonString()))
 
     let private str (where: string) (cfg: JsonObject) (key: string) (dflt: string option) =
         match cfg.[key] with
