@@ -133,7 +133,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
             let n = Array.fold (*) 1 vars.[i].Shape
             if weights.[i].Length <> n then
                 raise (ShapeException(sprintf "set_weights: '%s' has shape %s (%d values) but %d values were given" vars.[i].Name (Shape.str vars.[i].Shape) n weights.[i].Length))
-            vars.[i].Assign(Tensor.FromArray(Array.copy weights.[i], vars.[i].Shape))
+            vars.[i].Assign(Tensor.FromArray(weights.[i], vars.[i].Shape))   // FromArray copies
             if not (isNull live) then Array.Copy(weights.[i], live.[i], n)
 
     /// SHA-256 of the float32 weights in layer order (little-endian).

@@ -7,6 +7,7 @@ using ActorTrainer.Daemon.Cli;
 using ActorTrainer.Daemon.Configuration;
 using ActorTrainer.Daemon.Output;
 using ActorTrainer.Interop;
+using ActorTrainer.Runtime;
 using Microsoft.Extensions.Logging;
 
 namespace ActorTrainer.Daemon.Commands;
@@ -71,8 +72,23 @@ public static class TrainCommand
             throw new ConfigException($"config: model.input-shape [{string.Join(", ", s.InputShape)}] holds {s.InputShape.Aggregate(1, (a, b) => a * b)} values but the data has {train.Height}x{train.Width} = {features} per sample");
 
         var model = s.BuildModel();
+        CheckpointState? resumeState = null;
+        if (resume is not null)
+        {
+            if (s.Runtime != "actors")
+                throw new ConfigException($"--resume '{resume}': checkpoints are written by the actor runtime; this run has trainer.runtime = {s.Runtime}");
+            var warnings = new List<string>();
+            var ckptDir = Path.Combine(resume, "checkpoints");
+            resumeState = Directory.Exists(ckptDir) ? CheckpointStore.LoadLatest(ckptDir, warnings, log) : null;
+            foreach (var w in warnings) log.LogWarning("{Warning}", w);
+            if (resumeState is null)
+                throw new ConfigException($"--resume '{resume}': no valid checkpoint in {ckptDir}");
+            log.LogInformation("resuming {RunDir} at epoch {Epoch}, step {Step} (global step {Global})", resume,
+                               resumeState.Epoch + 1, resumeState.StepInEpoch, resumeState.GlobalStep);
+        }
         Directory.CreateDirectory(runDir);
-        RunFiles.WriteText(Path.Combine(runDir, "config.conf"), RenderConfig(config, configFile, sets));
+        var configText = RenderConfig(configFile, sets);
+        if (resume is null) RunFiles.WriteText(Path.Combine(runDir, "config.conf"), configText);
         log.LogInformation("run directory {RunDir}; data {Source} ({Train} train / {Test} test samples); config {Config}",
                            runDir, train.Source, train.Count, test.Count, configFile);
 
@@ -86,7 +102,7 @@ public static class TrainCommand
             trainData = trainData.Slice(0, trainData.Count - nVal);
         }
 
-        var callbacks = new List<ICallback> { new CSVLogger(Path.Combine(runDir, "history.csv")) };
+        var callbacks = new List<ICallback> { new CSVLogger(Path.Combine(runDir, "history.csv"), ",", append: resume is not null) };
         if (s.LogFormat == "json") callbacks.Add(new EpochLogCallback(log, s.Epochs));
         var plan = model.Plan;
         TensorBoardCallback? tb = null;
@@ -107,19 +123,29 @@ public static class TrainCommand
             callbacks.Add(new MetricsCallback(metrics, () => workers));
             log.LogInformation("metrics on {Uri}", endpoint.MetricsUri);
         }
-        callbacks.Add(new CancellationCallback(ct));
 
         var verbose = s.LogFormat == "json" ? 0 : s.Verbose;
         var sw = Stopwatch.StartNew();
-        IReadOnlyDictionary<string, double[]> history;
-        long steps;
-        bool interrupted;
+        TrainOutcome outcome;
         try
         {
-            var h = model.FitArrays(trainData, s.Epochs, s.BatchSize, validation!, 0.0, s.Shuffle, callbacks, verbose, s.ShardsPerBatch, Console.Out);
-            history = h.History;
-            steps = model.Optimizer.Iterations;
-            interrupted = ct.IsCancellationRequested;
+            if (s.Runtime == "actors")
+            {
+                outcome = ActorRun.Run(s, model, trainData, validation, callbacks, runDir, configText, resumeState, logs, ct);
+            }
+            else
+            {
+                callbacks.Add(new CancellationCallback(ct));
+                var h = model.FitArrays(trainData, s.Epochs, s.BatchSize, validation!, 0.0, s.Shuffle, callbacks, verbose, s.ShardsPerBatch, Console.Out);
+                var secs = sw.Elapsed.TotalSeconds;
+                outcome = new TrainOutcome(h.History, model.Optimizer.Iterations, ct.IsCancellationRequested,
+                                           secs > 0 ? model.Optimizer.Iterations / secs : 0, 1, 0);
+            }
+        }
+        catch (TrainingDivergedException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}; the last good checkpoint is in {Path.Combine(runDir, "checkpoints")}");
+            return 1;
         }
         finally
         {
@@ -128,6 +154,14 @@ public static class TrainCommand
             metrics?.Dispose();
         }
         var trainSeconds = sw.Elapsed.TotalSeconds;
+        var history = outcome.History;
+        var steps = outcome.Steps;
+        if (outcome.Interrupted)
+        {
+            Console.Out.WriteLine($"interrupted after {steps} steps; checkpoint in {Path.Combine(runDir, "checkpoints")}; " +
+                                  $"continue with: train --resume {runDir}");
+            return 0;
+        }
 
         var testData = ArrayData.OfLabels(test.Images, features, test.Labels);
         var eval = model.EvaluateArrays(testData, 1024);
@@ -156,12 +190,13 @@ public static class TrainCommand
             ["train_samples"] = trainData.Count,
             ["test_samples"] = test.Count,
             ["steps"] = steps,
-            ["steps_per_second"] = trainSeconds > 0 ? Math.Round(steps / trainSeconds, 2) : 0,
+            ["steps_per_second"] = Math.Round(outcome.StepsPerSecond, 2),
             ["runtime"] = s.Runtime,
-            ["workers"] = workers,
+            ["workers"] = outcome.Workers,
             ["mode"] = s.Mode,
             ["shards_per_batch"] = s.ShardsPerBatch,
-            ["interrupted"] = interrupted,
+            ["stale_gradients_rejected"] = outcome.StaleGradientsRejected,
+            ["resumed"] = resume is not null,
             ["config"] = configFile,
         };
         var hist = new JsonObject();
@@ -174,10 +209,20 @@ public static class TrainCommand
         return 0;
     }
 
-    private static string RenderConfig(Akka.Configuration.Config config, string file, IReadOnlyList<string> sets)
+    /// <summary>The run's configuration as HOCON: the config file's text followed by the --set overrides (later keys
+    /// win), so `train --resume` and readers see exactly what ran; defaults come from reference.conf.</summary>
+    private static string RenderConfig(string file, IReadOnlyList<string> sets)
     {
-        var header = $"# Effective configuration of this run (from {file}" + (sets.Count > 0 ? ", " + string.Join(", ", sets.Select(x => "--set " + x)) : "") + ").\n";
-        return header + config.Root.ToString(1) + "\n";
+        var sb = new System.Text.StringBuilder();
+        sb.AppendLine($"# Configuration of this run: {file}" + (sets.Count > 0 ? " with " + string.Join(" ", sets.Select(x => "--set " + x)) : "") +
+                      "; every other key has its default from config/reference.conf.");
+        sb.AppendLine(File.ReadAllText(file));
+        if (sets.Count > 0)
+        {
+            sb.AppendLine("# --set overrides");
+            foreach (var x in sets) sb.AppendLine(ConfigLoader.SetLine(x));
+        }
+        return sb.ToString();
     }
 }
 

@@ -45,11 +45,19 @@ public static class ConfigLoader
                 throw new ConfigException($"--set '{set}': expected key=value (e.g. --set trainer.epochs=3)");
             var key = set[..eq].Trim();
             var value = set[(eq + 1)..].Trim();
-            var overrideConfig = Parse($"{key} = {QuoteIfNeeded(value)}", $"--set {set}");
+            var overrideConfig = Parse(SetLine(set), $"--set {set}");
             CheckKnown(overrideConfig.Root, reference.Root, "", $"--set {set}");
             merged = overrideConfig.WithFallback(merged);
         }
         return merged;
+    }
+
+    /// <summary>The HOCON line a --set key=value stands for (bare paths and special characters quoted).</summary>
+    public static string SetLine(string set)
+    {
+        var eq = set.IndexOf('=');
+        if (eq <= 0) throw new ConfigException($"--set '{set}': expected key=value (e.g. --set trainer.epochs=3)");
+        return $"{set[..eq].Trim()} = {QuoteIfNeeded(set[(eq + 1)..].Trim())}";
     }
 
     private static string QuoteIfNeeded(string value)
