@@ -6,10 +6,11 @@ namespace ActorTrainer.Runtime;
 /// Targets (Count×OutputDim row-major) for the others.</summary>
 public sealed record TrainingData(float[] X, int[]? Labels, float[]? Targets, int Count, int Features);
 
-/// <summary>Fault injection for tests: the dispatch with 0-based index ThrowOnShard makes its worker throw once;
-/// the dispatch with index SleepOnShard makes its worker sleep SleepFor (default 2 s) once before answering.
-/// -1 disables a fault. Re-dispatched work never carries the fault again.</summary>
-public sealed record FaultInjection(int ThrowOnShard = -1, int SleepOnShard = -1, TimeSpan? SleepFor = null)
+/// <summary>Fault injection for tests: the work item handed out with 0-based dispatch index ThrowOnShard makes its
+/// worker throw, on its first ThrowTimes dispatches (default once; a run fails once an item failed 4 times); the
+/// dispatch with index SleepOnShard makes its worker sleep SleepFor (default 2 s) once before answering.
+/// -1 disables a fault.</summary>
+public sealed record FaultInjection(int ThrowOnShard = -1, int SleepOnShard = -1, TimeSpan? SleepFor = null, int ThrowTimes = 1)
 {
     /// <summary>The sleep of the SleepOnShard fault (default 2 s).</summary>
     public TimeSpan EffectiveSleep => SleepFor ?? TimeSpan.FromSeconds(2);
@@ -43,7 +44,8 @@ public sealed record RuntimeOptions(int Workers = 0, string Mode = "sync", int S
         if (CheckpointEverySteps < 0) throw new ArgumentException($"trainer.checkpoint.every-steps must be >= 0 (0 = epoch ends only), got {CheckpointEverySteps}", nameof(CheckpointEverySteps));
         if (CheckpointKeep < 1) throw new ArgumentException($"trainer.checkpoint.keep must be >= 1, got {CheckpointKeep}", nameof(CheckpointKeep));
         if (CheckpointDir is not null && string.IsNullOrWhiteSpace(CheckpointDir)) throw new ArgumentException("trainer.checkpoint.dir must be a non-empty path when set", nameof(CheckpointDir));
-        if (Faults is { SleepFor: { } s } && s < TimeSpan.Zero) throw new ArgumentException($"fault injection sleep must be >= 0, got {s}", nameof(Faults));
+        if (Faults is { SleepFor: { } s } && s < TimeSpan.Zero) throw new ArgumentException($"fault injection SleepFor must be >= 0, got {s}", nameof(Faults));
+        if (Faults is { ThrowTimes: < 1 } f) throw new ArgumentException($"fault injection ThrowTimes must be >= 1, got {f.ThrowTimes}", nameof(Faults));
     }
 }
 
@@ -96,7 +98,7 @@ public sealed class TrainingDivergedException : Exception
 {
     /// <summary>Creates the exception for (0-based) epoch and global step.</summary>
     public TrainingDivergedException(int epoch, long step, int stepInEpoch, string what)
-        : base($"training diverged at epoch {epoch + 1}, step {stepInEpoch} of the epoch (global step {step}): {what}")
+        : base($"training diverged at epoch {epoch}, step {stepInEpoch} of the epoch (global step {step}; 0-based): {what}")
     {
         Epoch = epoch;
         Step = step;

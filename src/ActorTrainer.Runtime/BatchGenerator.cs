@@ -29,6 +29,8 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
     private readonly Queue<IActorRef> _idle = new();
     private readonly HashSet<IActorRef> _idleSet = new();
     private long _dispatches;
+    private (long, int)? _throwKey;
+    private int _throws;
     private int[] _order = Array.Empty<int>();
     private int _epoch = -1;
     private bool _async, _dispatching;
@@ -198,7 +200,13 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
             long index = _dispatches++;
             if (_faults is { } f)
             {
-                if (index == f.ThrowOnShard) work = work with { Fault = InjectedFault.Throw };
+                var key = (work.Step, work.Shard);
+                if (index == f.ThrowOnShard) _throwKey = key;
+                if (_throwKey == key && _throws < f.ThrowTimes)
+                {
+                    _throws++;
+                    work = work with { Fault = InjectedFault.Throw };
+                }
                 else if (index == f.SleepOnShard) work = work with { Fault = InjectedFault.Sleep, SleepMillis = (int)f.EffectiveSleep.TotalMilliseconds };
             }
             _assigned[(work.Step, work.Shard)] = new Assigned(work, worker, DateTime.UtcNow + _timeout);
