@@ -76,6 +76,24 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
         Assert.False(Sys.WhenTerminated.IsCompleted);
     }
 
+    [Fact]
+    public async Task A_run_with_every_message_serialized_in_flight_is_still_bit_identical()
+    {
+        // serialize-messages = on pushes every Tell through the serializer, as remoting would
+        var config = Akka.Configuration.ConfigurationFactory.ParseString("akka.actor.serialize-messages = on")
+            .WithFallback(ActorTrainingRunner.DefaultConfig);
+        var system = ActorSystem.Create("serialized-run", config);
+        try
+        {
+            var job = Fixtures.Job(300, new RuntimeOptions(Workers: 2, ShardsPerBatch: 3), epochs: 1);
+            var (expected, losses) = Fixtures.Reference(job);
+            var result = await ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None, system);
+            Fixtures.AssertBitIdentical(expected, result.Weights);
+            Assert.Equal(losses[0], result.History[0].Loss);
+        }
+        finally { await system.Terminate(); }
+    }
+
     private static void AssertDeepEqual(object? expected, object? actual, string path)
     {
         if (expected is null || actual is null) { Assert.True(expected is null && actual is null, $"{path}: {expected} vs {actual}"); return; }
