@@ -1,1 +1,25 @@
-Console.WriteLine("bench (being written)");
+using ActorTrainer.Bench;
+
+// Usage: dotnet run -c Release --project bench/ActorTrainer.Bench -- gemm [minReps] | elementwise | fit [epochs] [shards,..] | bdn [BenchmarkDotNet args]
+string mode = args.Length > 0 ? args[0] : "gemm";
+switch (mode)
+{
+    case "gemm":
+        GemmQuick.Run(args.Length > 1 ? int.Parse(args[1]) : 30);
+        break;
+    case "tune":
+        GemmTune.Run(args.Skip(1).ToArray());
+        break;
+    case "elementwise":
+        ElementwiseBench.Run();
+        break;
+    case "fit":
+        return FitBench.Run(args.Skip(1).ToArray());
+    case "bdn":
+        BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(GemmBenchmarks).Assembly).Run(args.Skip(1).ToArray());
+        break;
+    default:
+        Console.Error.WriteLine($"unknown mode '{mode}'; expected gemm | elementwise | fit | bdn | tune");
+        return 2;
+}
+return 0;

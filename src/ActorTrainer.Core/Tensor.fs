@@ -1,4 +1,429 @@
 namespace ActorTrainer.Core
 
-// placeholder: Tensor (being written)
-module internal Placeholder_Tensor = let x = 0
+open System
+open System.Globalization
+
+/// Process-wide unique tensor ids.
+module internal TensorId =
+    let private counter = ref 0L
+    /// The next id (thread-safe, strictly increasing).
+    let next () = Threading.Interlocked.Increment(&counter.contents)
+
+/// Immutable differentiable n-d tensor wrapping an NDArray; ops applied via Tensor.Apply are recorded on the
+/// active GradientTapes that track any input.
+[<Sealed; AllowNullLiteral>]
+type Tensor private (value: NDArray) =
+    let tid = TensorId.next ()
+
+    /// The raw array (immutable by contract).
+    member _.Value : NDArray = value
+    /// Shape (copy).
+    member _.Shape : int[] = value.Shape
+    /// Element type.
+    member _.DType = value.DType
+    /// Rank.
+    member _.NDim = value.NDim
+    /// Number of elements.
+    member _.Size = value.Size
+    /// Unique id (used by tapes).
+    member _.Id : int64 = tid
+    /// Shape without copying (internal).
+    member internal _.Dims = value.Dims
+
+    /// Wraps an NDArray (no copy).
+    static member OfNDArray(nd: NDArray) : Tensor =
+        if isNull nd then raise (ArgumentNullException("nd"))
+        Tensor(nd)
+
+    /// Runs op.Forward on the input values and records the application on every active tape tracking an input
+    /// (float outputs only; int/bool results are not differentiable).
+    static member Apply(op: Op, inputs: Tensor[]) : Tensor =
+        if isNull (box op) then raise (ArgumentNullException("op"))
+        if isNull inputs then raise (ArgumentNullException("inputs"))
+        inputs |> Array.iteri (fun i t -> if isNull t then raise (ArgumentNullException("inputs", sprintf "%s: input %d is null" op.Name i)))
+        let vals = inputs |> Array.map (fun t -> t.Value)
+        let out = Tensor(op.Forward vals)
+        if DType.isFloat out.DType then
+            let tapes = TapeStack.active ()
+            for k in 0 .. tapes.Count - 1 do
+                let tape = tapes.[k]
+                if inputs |> Array.exists (fun t -> tape.Tracks t.Id) then
+                    tape.Record { Op = op; InputIds = inputs |> Array.map (fun t -> t.Id); Inputs = vals; OutputId = out.Id; Output = out.Value }
+        out
+
+    // ---------------- construction ----------------
+    static member private ShapeOr(n: int, shape: int[] option) =
+        match shape with
+        | Some s ->
+            if isNull s then raise (ArgumentNullException("shape"))
+            if Shape.size s <> n || Array.exists (fun d -> d < 0) s then
+                raise (ShapeException(sprintf "FromArray: data length %d does not match shape %s" n (Shape.str s)))
+            s
+        | None -> [| n |]
+    /// From float32 data (copied); no shape → 1-D.
+    static member FromArray(data: float32[], ?shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, shape)))
+    /// From float64 data (copied); no shape → 1-D.
+    static member FromArray(data: float[], ?shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, shape)))
+    /// From int32 data (copied); no shape → 1-D.
+    static member FromArray(data: int[], ?shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, shape)))
+    /// From bool data (copied); no shape → 1-D.
+    static member FromArray(data: bool[], ?shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, shape)))
+    /// From a float32 matrix (rows, cols).
+    static member FromArray2D(data: float32[,]) =
+        let r, c = Array2D.length1 data, Array2D.length2 data
+        Tensor(NDArray.Raw(Array.init (r * c) (fun i -> data.[i / c, i % c]), [| r; c |]))
+    /// Rank-0 tensor holding v (default float32).
+    static member Scalar(v: float, ?dtype: DType) = Tensor(Elementwise.scalar (defaultArg dtype Float32) v)
+    /// Zeros of the shape (default float32).
+    static member Zeros(shape: int[], ?dtype: DType) = Tensor(Elementwise.full (defaultArg dtype Float32) shape 0.0)
+    /// Ones of the shape (default float32).
+    static member Ones(shape: int[], ?dtype: DType) = Tensor(Elementwise.full (defaultArg dtype Float32) shape 1.0)
+    /// Shape filled with value (default float32).
+    static member Full(shape: int[], value: float, ?dtype: DType) = Tensor(Elementwise.full (defaultArg dtype Float32) shape value)
+    /// [0, 1, …, n-1] as float32, shape (n,).
+    static member Arange(n: int) =
+        if n < 0 then invalidArg "n" (sprintf "arange: n must be >= 0, got %d" n)
+        Tensor(NDArray.Raw(Array.init n float32, [| n |]))
+    /// start, start+step, … (< stop for step > 0, > stop for step < 0), shape (ceil((stop-start)/step),).
+    static member Arange(start: float, stop: float, step: float, ?dtype: DType) =
+        if step = 0.0 || Double.IsNaN step then invalidArg "step" (sprintf "arange: step must be nonzero, got %g" step)
+        let n = max 0 (int (Math.Ceiling((stop - start) / step)))
+        let v = Array.init n (fun i -> start + float i * step)
+        Tensor(Elementwise.cast (defaultArg dtype Float32) (NDArray.Raw(v, [| n |])))
+    /// Uniform samples in [low, high), seeded (same seed ⇒ same values).
+    static member RandomUniform(shape: int[], low: float, high: float, seed: int, ?dtype: DType) =
+        Tensor(RawRandom.uniform shape low high seed (defaultArg dtype Float32))
+    /// Normal samples N(mean, std²), seeded (same seed ⇒ same values).
+    static member RandomNormal(shape: int[], mean: float, std: float, seed: int, ?dtype: DType) =
+        Tensor(RawRandom.normal shape mean std seed (defaultArg dtype Float32))
+
+    // ---------------- data out ----------------
+    /// Copy as float32[] (converting).
+    member _.ToFloat32Array() : float32[] = Array.copy (Elementwise.cast Float32 value).F32
+    /// Copy as float[] (converting).
+    member _.ToFloat64Array() : float[] = Array.copy (Elementwise.cast Float64 value).F64
+    /// Copy as int[] (float → int truncates).
+    member _.ToInt32Array() : int[] = Array.copy (Elementwise.cast DType.Int32 value).I32
+    /// Copy as bool[] (nonzero → true).
+    member _.ToBoolArray() : bool[] = Array.copy (Elementwise.cast Bool value).B
+    /// The single value of a rank-0 or size-1 tensor.
+    member _.ToScalar() : float =
+        if value.Size <> 1 then invalidArg "this" (sprintf "ToScalar: tensor of shape %s has %d elements (need exactly 1)" (Shape.str value.Dims) value.Size)
+        value.GetFlat 0
+    /// One element by full index (negative indices count from the end).
+    member _.Get(indices: int[]) : float =
+        let d = value.Dims
+        if indices.Length <> d.Length then
+            raise (IndexOutOfRangeException(sprintf "Get: %d indices given for tensor of shape %s" indices.Length (Shape.str d)))
+        let st = Shape.strides d
+        let mutable off = 0
+        for i in 0 .. d.Length - 1 do
+            let k = if indices.[i] < 0 then indices.[i] + d.[i] else indices.[i]
+            if k < 0 || k >= d.[i] then
+                raise (IndexOutOfRangeException(sprintf "Get: index %d is out of bounds for axis %d with size %d" indices.[i] i d.[i]))
+            off <- off + k * st.[i]
+        value.GetFlat off
+    /// Converts dtype (differentiable between float dtypes).
+    member this.AsType(dtype: DType) : Tensor =
+        if dtype = value.DType then this
+        elif DType.isFloat dtype && DType.isFloat value.DType then Tensor.Apply(ElementwiseOps.cast dtype, [| this |])
+        else Tensor(Elementwise.cast dtype value)
+
+    /// NumPy-like text: nested brackets (long axes summarised with ...), shape and dtype.
+    override _.ToString() =
+        let d = value.Dims
+        let st = Shape.strides d
+        let sb = Text.StringBuilder()
+        let elem (i: int) =
+            match value.Storage with
+            | :? (float32[]) as a -> a.[i].ToString("G7", CultureInfo.InvariantCulture)
+            | :? (float[]) as a -> a.[i].ToString("G10", CultureInfo.InvariantCulture)
+            | :? (int[]) as a -> a.[i].ToString(CultureInfo.InvariantCulture)
+            | :? (bool[]) as a -> (if a.[i] then "True" else "False")
+            | _ -> "?"
+        let summarise = value.Size > 1000
+        let rec go (ax: int) (off: int) =
+            if ax = d.Length then sb.Append(elem off) |> ignore
+            else
+                sb.Append('[') |> ignore
+                let n = d.[ax]
+                let idx = if summarise && n > 6 then [| 0; 1; 2; -1; n - 3; n - 2; n - 1 |] else Array.init n id
+                idx |> Array.iteri (fun j i ->
+                    if j > 0 then sb.Append(if ax = d.Length - 1 then ", " else ",\n" + String.replicate (ax + 1) " ") |> ignore
+                    if i < 0 then sb.Append("...") |> ignore else go (ax + 1) (off + i * st.[ax]))
+                sb.Append(']') |> ignore
+        go 0 0
+        sprintf "Tensor(%s, shape=%s, dtype=%s)" (sb.ToString()) (Shape.str d) (DType.name value.DType)
+
+    // ---------------- elementwise ----------------
+    static member private Lift(nd: NDArray) = Tensor(nd)
+    static member private Un(op: Op, x: Tensor) = Tensor.Apply(op, [| x |])
+    static member private Bin(op: Op, a: Tensor, b: Tensor) = Tensor.Apply(op, [| a; b |])
+    static member private Like(a: Tensor, v: float) = Tensor(Elementwise.scalar a.DType v)
+    /// a + b (broadcast).
+    static member Add(a: Tensor, b: Tensor) = Tensor.Bin(ElementwiseOps.add, a, b)
+    /// a - b (broadcast).
+    static member Sub(a: Tensor, b: Tensor) = Tensor.Bin(ElementwiseOps.sub, a, b)
+    /// a * b (broadcast).
+    static member Mul(a: Tensor, b: Tensor) = Tensor.Bin(ElementwiseOps.mul, a, b)
+    /// a / b (broadcast).
+    static member Div(a: Tensor, b: Tensor) = Tensor.Bin(ElementwiseOps.div, a, b)
+    /// -x.
+    static member Neg(x: Tensor) = Tensor.Un(ElementwiseOps.neg, x)
+    /// max(x, 0).
+    static member Relu(x: Tensor) = Tensor.Un(ElementwiseOps.relu, x)
+    /// eˣ.
+    static member Exp(x: Tensor) = Tensor.Un(ElementwiseOps.exp, x)
+    /// ln x.
+    static member Log(x: Tensor) = Tensor.Un(ElementwiseOps.log, x)
+    /// √x.
+    static member Sqrt(x: Tensor) = Tensor.Un(ElementwiseOps.sqrt, x)
+    /// x².
+    static member Square(x: Tensor) = Tensor.Un(ElementwiseOps.square, x)
+    /// xᵖ (scalar p).
+    static member Pow(x: Tensor, p: float) = Tensor.Un(ElementwiseOps.powScalar p, x)
+    /// xʸ (broadcast).
+    static member Pow(x: Tensor, y: Tensor) = Tensor.Bin(ElementwiseOps.pow, x, y)
+    /// Elementwise maximum (broadcast).
+    static member Maximum(a: Tensor, b: Tensor) = Tensor.Bin(ElementwiseOps.maximum, a, b)
+    /// Elementwise minimum (broadcast).
+    static member Minimum(a: Tensor, b: Tensor) = Tensor.Bin(ElementwiseOps.minimum, a, b)
+    /// |x|.
+    static member Abs(x: Tensor) = Tensor.Un(ElementwiseOps.abs, x)
+    /// 1/(1+e⁻ˣ).
+    static member Sigmoid(x: Tensor) = Tensor.Un(ElementwiseOps.sigmoid, x)
+    /// tanh x.
+    static member Tanh(x: Tensor) = Tensor.Un(ElementwiseOps.tanh, x)
+    /// min(max(x, lo), hi).
+    static member Clip(x: Tensor, lo: float, hi: float) = Tensor.Un(ElementwiseOps.clip lo hi, x)
+    /// where(cond, a, b) (three-way broadcast; differentiable in a and b).
+    static member Where(cond: Tensor, a: Tensor, b: Tensor) = Tensor.Apply(ElementwiseOps.where, [| cond; a; b |])
+    /// a == b → Bool (broadcast).
+    static member Equal(a: Tensor, b: Tensor) = Tensor(Elementwise.compare Eq a.Value b.Value)
+    /// a != b → Bool (broadcast).
+    static member NotEqual(a: Tensor, b: Tensor) = Tensor(Elementwise.compare Ne a.Value b.Value)
+    /// a > b → Bool (broadcast).
+    static member Greater(a: Tensor, b: Tensor) = Tensor(Elementwise.compare Gt a.Value b.Value)
+    /// a >= b → Bool (broadcast).
+    static member GreaterEqual(a: Tensor, b: Tensor) = Tensor(Elementwise.compare Ge a.Value b.Value)
+    /// a < b → Bool (broadcast).
+    static member Less(a: Tensor, b: Tensor) = Tensor(Elementwise.compare Lt a.Value b.Value)
+    /// a <= b → Bool (broadcast).
+    static member LessEqual(a: Tensor, b: Tensor) = Tensor(Elementwise.compare Le a.Value b.Value)
+
+    /// a + b (broadcast).
+    static member (+) (a: Tensor, b: Tensor) = Tensor.Add(a, b)
+    /// a + scalar (in a's dtype).
+    static member (+) (a: Tensor, b: float) = Tensor.Add(a, Tensor.Like(a, b))
+    /// scalar + b (in b's dtype).
+    static member (+) (a: float, b: Tensor) = Tensor.Add(Tensor.Like(b, a), b)
+    /// a - b (broadcast).
+    static member (-) (a: Tensor, b: Tensor) = Tensor.Sub(a, b)
+    /// a - scalar (in a's dtype).
+    static member (-) (a: Tensor, b: float) = Tensor.Sub(a, Tensor.Like(a, b))
+    /// scalar - b (in b's dtype).
+    static member (-) (a: float, b: Tensor) = Tensor.Sub(Tensor.Like(b, a), b)
+    /// a * b (broadcast).
+    static member (*) (a: Tensor, b: Tensor) = Tensor.Mul(a, b)
+    /// a * scalar (in a's dtype).
+    static member (*) (a: Tensor, b: float) = Tensor.Mul(a, Tensor.Like(a, b))
+    /// scalar * b (in b's dtype).
+    static member (*) (a: float, b: Tensor) = Tensor.Mul(Tensor.Like(b, a), b)
+    /// a / b (broadcast).
+    static member (/) (a: Tensor, b: Tensor) = Tensor.Div(a, b)
+    /// a / scalar (in a's dtype).
+    static member (/) (a: Tensor, b: float) = Tensor.Div(a, Tensor.Like(a, b))
+    /// scalar / b (in b's dtype).
+    static member (/) (a: float, b: Tensor) = Tensor.Div(Tensor.Like(b, a), b)
+    /// -x.
+    static member (~-) (x: Tensor) = Tensor.Neg x
+
+    // ---------------- shape ops ----------------
+    /// Reshape to shape (one -1 allowed; size must match).
+    static member Reshape(x: Tensor, shape: int[]) =
+        let s = Shape.resolveReshape "reshape" x.Dims shape
+        if s = x.Dims then x else Tensor.Un(StructureOps.reshape s, x)
+    /// Axis permutation: out.shape[k] = x.shape[perm[k]]; perm must be a permutation of 0..ndim-1.
+    static member Transpose(x: Tensor, perm: int[]) =
+        let n = x.NDim
+        let p = perm |> Array.map (fun a -> if a < 0 then a + n else a)
+        if p.Length <> n || (Array.sort p) <> Array.init n (fun i -> i) then
+            invalidArg "perm" (sprintf "transpose: axes [%s] don't match array of shape %s" (String.Join(",", perm)) (Shape.str x.Dims))
+        if p = Array.init n (fun i -> i) then x else Tensor.Un(StructureOps.permute p, x)
+    /// Reverses the axes (matrix transpose for rank 2).
+    static member Transpose(x: Tensor) = Tensor.Transpose(x, Array.init x.NDim (fun i -> x.NDim - 1 - i))
+    /// Same as Transpose(x, perm).
+    static member Permute(x: Tensor, perm: int[]) = Tensor.Transpose(x, perm)
+    /// Inserts a size-1 axis at `axis` (in [-(ndim+1), ndim]).
+    static member ExpandDims(x: Tensor, axis: int) =
+        let a = Shape.normAxis "expand_dims" (x.NDim + 1) axis
+        let s = Array.concat [ x.Dims.[.. a - 1]; [| 1 |]; x.Dims.[a ..] ]
+        Tensor.Un(StructureOps.reshape s, x)
+    /// Removes size-1 axes (all, or the given one, which must have size 1).
+    static member Squeeze(x: Tensor, ?axis: int) =
+        let s =
+            match axis with
+            | None -> x.Dims |> Array.filter (fun d -> d <> 1)
+            | Some ax ->
+                let a = Shape.normAxis "squeeze" x.NDim ax
+                if x.Dims.[a] <> 1 then
+                    raise (ShapeException(sprintf "squeeze: cannot select an axis to squeeze out which has size not equal to one (axis %d of shape %s)" ax (Shape.str x.Dims)))
+                Array.append x.Dims.[.. a - 1] x.Dims.[a + 1 ..]
+        if s = x.Dims then x else Tensor.Un(StructureOps.reshape s, x)
+    /// NumPy broadcast_to.
+    static member BroadcastTo(x: Tensor, shape: int[]) =
+        Shape.validate "broadcast_to" shape
+        let ok =
+            shape.Length >= x.NDim
+            && (try Shape.broadcast "broadcast_to" x.Dims shape = shape with :? ShapeException -> false)
+        if not ok then
+            raise (ShapeException(sprintf "broadcast_to: operands could not be broadcast together with shapes %s %s" (Shape.str x.Dims) (Shape.str shape)))
+        if shape = x.Dims then x else Tensor.Un(StructureOps.broadcastTo (Array.copy shape), x)
+    /// Joins tensors along an existing axis (same dtype; other dims equal).
+    static member Concatenate(xs: Tensor[], axis: int) =
+        if isNull xs || xs.Length = 0 then invalidArg "xs" "concatenate: need at least one array to concatenate"
+        let x0 = xs.[0]
+        if x0.NDim = 0 then raise (ShapeException("concatenate: zero-dimensional arrays cannot be concatenated"))
+        let a = Shape.normAxis "concatenate" x0.NDim axis
+        xs |> Array.iteri (fun i x ->
+            if x.DType <> x0.DType then
+                invalidArg "xs" (sprintf "concatenate: dtype mismatch between %s (array 0) and %s (array %d)" (DType.name x0.DType) (DType.name x.DType) i)
+            if x.NDim <> x0.NDim then
+                raise (ShapeException(sprintf "concatenate: all the input arrays must have same number of dimensions, but the array at index 0 has shape %s and the array at index %d has shape %s" (Shape.str x0.Dims) i (Shape.str x.Dims)))
+            for d in 0 .. x0.NDim - 1 do
+                if d <> a && x.Dims.[d] <> x0.Dims.[d] then
+                    raise (ShapeException(sprintf "concatenate: all the input array dimensions except for the concatenation axis must match exactly, but along dimension %d, the array at index 0 has shape %s and the array at index %d has shape %s" d (Shape.str x0.Dims) i (Shape.str x.Dims))))
+        if xs.Length = 1 then x0 else Tensor.Apply(StructureOps.concat a, xs)
+    /// Joins equal-shaped tensors along a new axis.
+    static member Stack(xs: Tensor[], axis: int) =
+        if isNull xs || xs.Length = 0 then invalidArg "xs" "stack: need at least one array to stack"
+        xs |> Array.iteri (fun i x ->
+            if x.Dims <> xs.[0].Dims then
+                raise (ShapeException(sprintf "stack: all input arrays must have the same shape, but the array at index 0 has shape %s and the array at index %d has shape %s" (Shape.str xs.[0].Dims) i (Shape.str x.Dims))))
+        let a = Shape.normAxis "stack" (xs.[0].NDim + 1) axis
+        Tensor.Concatenate(xs |> Array.map (fun x -> Tensor.ExpandDims(x, a)), a)
+
+    // ---------------- slicing ----------------
+    /// NumPy basic slicing with structured specs (missing trailing axes = All); differentiable.
+    static member Slice(x: Tensor, specs: SliceSpec[]) =
+        let off, st, dims = SliceSpec.resolve specs x.Dims
+        Tensor.Un(StructureOps.slice off st dims, x)
+    /// NumPy basic slicing from text, e.g. ":, 7:-7, 7:-7", "10:100", "3", "::-1"; differentiable.
+    static member Slice(x: Tensor, text: string) = Tensor.Slice(x, SliceSpec.parse text)
+    /// Rows along axis 0 where the 1-D Bool mask (length shape[0]) is true; differentiable.
+    static member Mask(x: Tensor, mask: Tensor) =
+        if mask.DType <> Bool then invalidArg "mask" (sprintf "mask: mask must be bool, got %s" (DType.name mask.DType))
+        if x.NDim = 0 || mask.NDim <> 1 || mask.Dims.[0] <> x.Dims.[0] then
+            raise (ShapeException(sprintf "mask: boolean mask of shape %s does not match axis 0 of tensor of shape %s" (Shape.str mask.Dims) (Shape.str x.Dims)))
+        Tensor.Un(StructureOps.mask (Array.copy mask.Value.B), x)
+
+    // ---------------- reductions ----------------
+    static member private FloatForMean(x: Tensor) = if DType.isFloat x.DType then x else x.AsType Float64
+    /// Σ over axes (default all); keepdims keeps reduced axes as size 1.
+    static member Sum(x: Tensor, ?axes: int[], ?keepdims: bool) =
+        let ax = Shape.normAxes "sum" x.NDim axes
+        Tensor.Un(ReduceOps.sum ax (defaultArg keepdims false), x)
+    /// Mean over axes (default all); int/bool inputs give float64.
+    static member Mean(x: Tensor, ?axes: int[], ?keepdims: bool) =
+        let xf = Tensor.FloatForMean x
+        let ax = Shape.normAxes "mean" x.NDim axes
+        let count = ax |> Array.fold (fun acc a -> acc * x.Dims.[a]) 1
+        let s = Tensor.Un(ReduceOps.sum ax (defaultArg keepdims false), xf)
+        Tensor.Mul(s, Tensor.Like(s, 1.0 / float count))
+    /// Max over axes (default all).
+    static member Max(x: Tensor, ?axes: int[], ?keepdims: bool) =
+        Tensor.Un(ReduceOps.extreme true (Shape.normAxes "max" x.NDim axes) (defaultArg keepdims false), x)
+    /// Min over axes (default all).
+    static member Min(x: Tensor, ?axes: int[], ?keepdims: bool) =
+        Tensor.Un(ReduceOps.extreme false (Shape.normAxes "min" x.NDim axes) (defaultArg keepdims false), x)
+    /// Index of the max along axis → Int32 (axis removed).
+    static member ArgMax(x: Tensor, axis: int) = Tensor(RawOps.argReduce true x.Value (Shape.normAxis "argmax" x.NDim axis))
+    /// Index of the min along axis → Int32 (axis removed).
+    static member ArgMin(x: Tensor, axis: int) = Tensor(RawOps.argReduce false x.Value (Shape.normAxis "argmin" x.NDim axis))
+    /// Numerically stable softmax along axis (default -1).
+    static member Softmax(x: Tensor, ?axis: int) =
+        Tensor.Un(ReduceOps.softmax (Shape.normAxis "softmax" x.NDim (defaultArg axis -1)), x)
+    /// Numerically stable log-softmax along axis (default -1).
+    static member LogSoftmax(x: Tensor, ?axis: int) =
+        Tensor.Un(ReduceOps.logSoftmax (Shape.normAxis "log_softmax" x.NDim (defaultArg axis -1)), x)
+    /// One-hot encoding of int32 labels → labels.shape + (depth,) (default float32; not differentiable).
+    static member OneHot(labels: Tensor, depth: int, ?dtype: DType) =
+        Tensor(RawOps.oneHot labels.Value depth (defaultArg dtype Float32))
+
+    // ---------------- linear algebra ----------------
+    /// NumPy matmul: batched over leading dims (broadcast); 1-D operands are promoted and the axis removed.
+    static member MatMul(a: Tensor, b: Tensor) =
+        if a.NDim = 0 || b.NDim = 0 then
+            raise (ShapeException(sprintf "matmul: input operand does not have enough dimensions (shapes %s and %s)" (Shape.str a.Dims) (Shape.str b.Dims)))
+        let ka = a.Dims.[a.NDim - 1]
+        let kbDim = if b.NDim = 1 then 0 else b.NDim - 2
+        if ka <> b.Dims.[kbDim] then
+            raise (ShapeException(sprintf "matmul: shapes %s and %s not aligned: %d (dim %d) != %d (dim %d)" (Shape.str a.Dims) (Shape.str b.Dims) ka (a.NDim - 1) b.Dims.[kbDim] kbDim))
+        let a2 = if a.NDim = 1 then Tensor.Reshape(a, [| 1; ka |]) else a
+        let b2 = if b.NDim = 1 then Tensor.Reshape(b, [| ka; 1 |]) else b
+        let c = Tensor.Bin(LinalgOps.matmul, a2, b2)
+        if a.NDim > 1 && b.NDim > 1 then c
+        else
+            let cd = c.Dims
+            let r = cd.Length
+            let s =
+                if a.NDim = 1 && b.NDim = 1 then [||]
+                elif a.NDim = 1 then Array.append cd.[.. r - 3] [| cd.[r - 1] |]
+                else cd.[.. r - 2]
+            Tensor.Reshape(c, s)
+    /// NumPy dot: scalar·x, vector·vector → scalar, (…,k)·(k,) → (…), (…,k)·(…,k,n) → (…)+(…)+(n,).
+    static member Dot(a: Tensor, b: Tensor) =
+        if a.NDim = 0 || b.NDim = 0 then Tensor.Mul(a, b)
+        else
+            let ka = a.Dims.[a.NDim - 1]
+            let kbDim = if b.NDim = 1 then 0 else b.NDim - 2
+            let kb = b.Dims.[kbDim]
+            if ka <> kb then
+                raise (ShapeException(sprintf "dot: shapes %s and %s not aligned: %d (dim %d) != %d (dim %d)" (Shape.str a.Dims) (Shape.str b.Dims) ka (a.NDim - 1) kb kbDim))
+            let lead = a.Dims.[.. a.NDim - 2]
+            let p = Shape.size lead
+            let a2 = if a.NDim = 2 then a else Tensor.Reshape(a, [| p; ka |])
+            if b.NDim = 1 then
+                let c = Tensor.Bin(LinalgOps.matmul, a2, Tensor.Reshape(b, [| kb; 1 |]))
+                Tensor.Reshape(c, lead)
+            else
+                let n = b.Dims.[b.NDim - 1]
+                let bBatch = b.Dims.[.. b.NDim - 3]
+                let b2 =
+                    if b.NDim = 2 then b
+                    else
+                        let r = b.NDim
+                        let perm = Array.concat [ [| r - 2 |]; Array.init (r - 2) (fun i -> i); [| r - 1 |] ]
+                        Tensor.Reshape(Tensor.Transpose(b, perm), [| kb; Shape.size bBatch * n |])
+                let c = Tensor.Bin(LinalgOps.matmul, a2, b2)
+                Tensor.Reshape(c, Array.concat [ lead; bBatch; [| n |] ])
+
+    // ---------------- instance sugar ----------------
+    /// NumPy basic slicing from text (see Tensor.Slice).
+    member this.Slice(text: string) = Tensor.Slice(this, text)
+    /// NumPy basic slicing with structured specs.
+    member this.Slice(specs: SliceSpec[]) = Tensor.Slice(this, specs)
+    /// Boolean-mask rows along axis 0.
+    member this.Mask(mask: Tensor) = Tensor.Mask(this, mask)
+    /// Row i (axis 0; negative counts from the end), dropping the axis.
+    member this.Item with get (i: int) = Tensor.Slice(this, [| SliceSpec.Index i |])
+    /// Reshape (one -1 allowed).
+    member this.Reshape(shape: int[]) = Tensor.Reshape(this, shape)
+    /// Reverse-axes transpose.
+    member this.T = Tensor.Transpose(this)
+    /// Σ over axes (default all).
+    member this.Sum(?axes: int[], ?keepdims: bool) = Tensor.Sum(this, ?axes = axes, ?keepdims = keepdims)
+    /// Mean over axes (default all).
+    member this.Mean(?axes: int[], ?keepdims: bool) = Tensor.Mean(this, ?axes = axes, ?keepdims = keepdims)
+    /// Max over axes (default all).
+    member this.Max(?axes: int[], ?keepdims: bool) = Tensor.Max(this, ?axes = axes, ?keepdims = keepdims)
+    /// Min over axes (default all).
+    member this.Min(?axes: int[], ?keepdims: bool) = Tensor.Min(this, ?axes = axes, ?keepdims = keepdims)
+    /// argmax along axis (Int32).
+    member this.ArgMax(axis: int) = Tensor.ArgMax(this, axis)
+    /// NumPy dot with b.
+    member this.Dot(b: Tensor) = Tensor.Dot(this, b)
+    /// NumPy matmul with b.
+    member this.MatMul(b: Tensor) = Tensor.MatMul(this, b)
+    /// Axis permutation.
+    member this.Transpose(perm: int[]) = Tensor.Transpose(this, perm)

@@ -6,9 +6,16 @@ public static class GemmBackends
     /// <summary>Straightforward triple loop in float64 accumulation order; the correctness reference.</summary>
     public static IGemm Reference { get; } = new ReferenceGemm();
 
-    /// <summary>Our SIMD CPU kernels (AVX-512 / AVX2+FMA / scalar), multi-threaded.</summary>
-    public static IGemm Managed { get; } = new ReferenceGemm(); // replaced by the SIMD kernel
+    /// <summary>Our SIMD CPU kernels (AVX-512 / AVX2+FMA / scalar, best supported), multi-threaded up to
+    /// <see cref="KernelSettings.MaxDegreeOfParallelism"/>.</summary>
+    public static IGemm Managed { get; } = new ManagedGemm();
 
+    /// <summary>MathNet.Numerics' active linear-algebra provider (<c>LinearAlgebraControl.Provider</c>: managed,
+    /// or native MKL/OpenBLAS when installed); row-major operands are copied to column-major arrays.</summary>
+    public static IGemm MathNet { get; } = new MathNetGemm();
+
+    // Managed is the fastest measured on the reference machine (bench/RESULTS.md): ~1.0–1.3× OpenBLAS,
+    // ~50× MathNet's managed provider.
     private static IGemm _default = Managed;
 
     /// <summary>The provider used by tensors and layers. Default: the fastest measured (see bench/RESULTS.md).</summary>
@@ -16,38 +23,5 @@ public static class GemmBackends
     {
         get => _default;
         set => _default = value ?? throw new ArgumentNullException(nameof(value));
-    }
-}
-
-internal sealed class ReferenceGemm : IGemm
-{
-    public string Name => "reference";
-
-    public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha,
-                     ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
-                     float beta, Span<float> c, int ldc)
-    {
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                float s = 0f;
-                for (int p = 0; p < k; p++)
-                    s += (transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j]);
-                c[i * ldc + j] = beta == 0f ? alpha * s : alpha * s + beta * c[i * ldc + j];
-            }
-    }
-
-    public void Gemm(bool transA, bool transB, int m, int n, int k, double alpha,
-                     ReadOnlySpan<double> a, int lda, ReadOnlySpan<double> b, int ldb,
-                     double beta, Span<double> c, int ldc)
-    {
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                double s = 0;
-                for (int p = 0; p < k; p++)
-                    s += (transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j]);
-                c[i * ldc + j] = beta == 0 ? alpha * s : alpha * s + beta * c[i * ldc + j];
-            }
     }
 }

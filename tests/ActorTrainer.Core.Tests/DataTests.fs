@@ -232,6 +232,24 @@ let ``Idx truncated data reports expected and actual bytes, raw and gzip`` () =
     expectInvalid (fun () -> Idx.read (tmp.File "t.gz")) [ tmp.File "t.gz"; "expected 24 bytes, got 20" ] |> ignore
 
 [<Fact>]
+let ``Idx huge declared shape in a short raw file is reported without allocating it`` () =
+    use tmp = new TempDir()
+    File.WriteAllBytes(tmp.File "huge", Array.append [| 0uy; 0uy; 8uy; 2uy; 0uy; 0uy; 0x9Cuy; 0x40uy; 0uy; 0uy; 0x9Cuy; 0x40uy |] (Array.zeroCreate 10))
+    let before = GC.GetAllocatedBytesForCurrentThread()
+    expectInvalid (fun () -> Idx.read (tmp.File "huge")) [ tmp.File "huge"; "[40000, 40000]"; "expected 1600000000 bytes, got 10" ] |> ignore
+    Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 10_000_000L)
+
+[<Fact>]
+let ``Idx truncated gzip stream names the file`` () =
+    use tmp = new TempDir()
+    let arr = { Dims = [| 5000 |]; Data = Array.init 5000 (fun i -> byte ((i * 7919) % 251)) }
+    Idx.write (tmp.File "whole.gz") arr
+    let bytes = File.ReadAllBytes(tmp.File "whole.gz")
+    File.WriteAllBytes(tmp.File "cut.gz", bytes.[0 .. bytes.Length / 2])
+    let ex = Assert.Throws<InvalidDataException>(fun () -> Idx.read (tmp.File "cut.gz") |> ignore)
+    Assert.Contains(tmp.File "cut.gz", ex.Message)
+
+[<Fact>]
 let ``Idx corrupt gzip names the file`` () =
     use tmp = new TempDir()
     File.WriteAllBytes(tmp.File "c.gz", [| 0x1fuy; 0x8buy; 8uy; 0uy; 0uy; 0uy; 0uy; 0uy; 0uy; 3uy; 0xFFuy; 0xFFuy; 0xFFuy; 0xFFuy; 0xFFuy |])

@@ -1,4 +1,84 @@
 namespace ActorTrainer.Core
 
-// placeholder: Autodiff/GradientTape (being written)
-module internal Placeholder_Autodiff_GradientTape = let x = 0
+open System
+open System.Collections.Generic
+
+/// Records differentiable ops on watched tensors (TF tf.GradientTape semantics): pushed on a thread-local stack on
+/// construction, stops recording on Dispose; a non-persistent tape computes gradients once.
+[<Sealed>]
+type GradientTape(?persistent: bool) as this =
+    let persistent = defaultArg persistent false
+    let tracked = HashSet<int64>()
+    let nodes = List<TapeNode>()
+    let mutable active = true
+    let mutable used = false
+    do TapeStack.push (this :> ITapeRecorder)
+
+    interface ITapeRecorder with
+        member _.Tracks id = tracked.Contains id
+        member _.Watch id = if active then tracked.Add id |> ignore
+        member _.Record n =
+            if active then
+                nodes.Add n
+                tracked.Add n.OutputId |> ignore
+
+    interface IDisposable with
+        member _.Dispose() =
+            if active then
+                active <- false
+                TapeStack.remove (this :> ITapeRecorder)
+
+    /// Whether the tape may compute gradients more than once.
+    member _.Persistent = persistent
+    /// Starts tracking a tensor.
+    member _.Watch(t: Tensor) =
+        if isNull t then raise (ArgumentNullException("t"))
+        if active then tracked.Add t.Id |> ignore
+    /// Starts tracking a variable's current value.
+    member _.Watch(v: Variable) =
+        if isNull v then raise (ArgumentNullException("v"))
+        if active then tracked.Add v.Current.Id |> ignore
+
+    /// d(Σ target)/d source for each source (source shape and dtype; zeros when unconnected).
+    member _.Gradient(target: Tensor, sources: Tensor[]) : Tensor[] =
+        if isNull target then raise (ArgumentNullException("target"))
+        if isNull sources then raise (ArgumentNullException("sources"))
+        if used && not persistent then
+            raise (InvalidOperationException("GradientTape.Gradient can only be called once on a non-persistent tape (create it with persistent = true to compute several gradients)"))
+        used <- true
+        if not (DType.isFloat target.DType) then
+            invalidArg "target" (sprintf "gradient: target must be float32 or float64, got %s" (DType.name target.DType))
+        let grads = Dictionary<int64, NDArray>()
+        grads.[target.Id] <- Elementwise.full target.DType target.Value.Dims 1.0
+        for k in nodes.Count - 1 .. -1 .. 0 do
+            let n = nodes.[k]
+            match grads.TryGetValue n.OutputId with
+            | true, g ->
+                let gin = n.Op.Backward n.Inputs n.Output g
+                if gin.Length <> n.Inputs.Length then
+                    invalidOp (sprintf "gradient: op '%s' returned %d gradients for %d inputs" n.Op.Name gin.Length n.Inputs.Length)
+                for j in 0 .. n.InputIds.Length - 1 do
+                    let id = n.InputIds.[j]
+                    if tracked.Contains id && DType.isFloat n.Inputs.[j].DType then
+                        let gj = gin.[j]
+                        if gj.Dims <> n.Inputs.[j].Dims then
+                            raise (ShapeException(sprintf "gradient: op '%s' returned gradient of shape %s for input %d of shape %s" n.Op.Name (Shape.str gj.Dims) j (Shape.str n.Inputs.[j].Dims)))
+                        match grads.TryGetValue id with
+                        | true, acc -> grads.[id] <- Elementwise.binary Add acc (Elementwise.cast acc.DType gj)
+                        | _ -> grads.[id] <- gj
+            | _ -> ()
+        sources |> Array.mapi (fun i s ->
+            if isNull s then raise (ArgumentNullException("sources", sprintf "gradient: source %d is null" i))
+            match grads.TryGetValue s.Id with
+            | true, g -> Tensor.OfNDArray(Elementwise.cast s.DType g)
+            | _ -> Tensor.OfNDArray(NDArray.Zeros(s.Value.Dims, (if DType.isFloat s.DType then s.DType else target.DType))))
+    /// d(Σ target)/d source.
+    member this.Gradient(target: Tensor, source: Tensor) : Tensor = this.Gradient(target, [| source |]).[0]
+    /// d(Σ target)/d v for the variable's current value.
+    member this.Gradient(target: Tensor, v: Variable) : Tensor =
+        if isNull v then raise (ArgumentNullException("v"))
+        this.Gradient(target, [| v.Current |]).[0]
+    /// d(Σ target)/d v for each variable.
+    member this.Gradient(target: Tensor, vs: Variable[]) : Tensor[] =
+        if isNull vs then raise (ArgumentNullException("vs"))
+        this.Gradient(target, vs |> Array.map (fun v -> if isNull v then raise (ArgumentNullException("vs")) else v.Current))

@@ -1,4 +1,57 @@
 namespace ActorTrainer.Core
 
-// placeholder: Autodiff/Op (being written)
-module internal Placeholder_Autodiff_Op = let x = 0
+open System.Collections.Generic
+
+/// A differentiable primitive: Forward maps inputs to the output; Backward maps (inputs, output, output-gradient)
+/// to one gradient per input, each already un-broadcast to that input's shape.
+type Op =
+    { Name: string
+      Forward: NDArray[] -> NDArray
+      Backward: NDArray[] -> NDArray -> NDArray -> NDArray[] }
+
+/// One recorded application of an Op (tensor ids and values), as kept by a tape.
+type internal TapeNode =
+    { Op: Op
+      InputIds: int64[]
+      Inputs: NDArray[]
+      OutputId: int64
+      Output: NDArray }
+
+/// What Tensor.Apply and Variable need from an active gradient tape.
+type internal ITapeRecorder =
+    /// True if the tape tracks the tensor id (watched or computed from watched tensors).
+    abstract Tracks: int64 -> bool
+    /// Marks a tensor id as watched.
+    abstract Watch: int64 -> unit
+    /// Records an op application whose output is then tracked.
+    abstract Record: TapeNode -> unit
+
+/// The thread-local stack of active tapes (innermost last).
+module internal TapeStack =
+    let private stack = new System.Threading.ThreadLocal<List<ITapeRecorder>>(fun () -> List<ITapeRecorder>())
+    /// Active tapes on this thread.
+    let active () : List<ITapeRecorder> = stack.Value
+    /// Pushes a tape.
+    let push (t: ITapeRecorder) = stack.Value.Add t
+    /// Removes a tape (wherever it is in the stack).
+    let remove (t: ITapeRecorder) = stack.Value.Remove t |> ignore
+
+/// Shared helpers for op derivatives.
+module internal OpHelpers =
+    /// Sums g down to `shape` (reverse of NumPy broadcasting): sums leading extra axes and axes where shape has 1.
+    let unbroadcast (g: NDArray) (shape: int[]) : NDArray =
+        let gd = g.Dims
+        if gd = shape then g
+        else
+            let extra = gd.Length - shape.Length
+            if extra < 0 then raise (ShapeException(sprintf "unbroadcast: gradient shape %s has lower rank than input shape %s" (Shape.str gd) (Shape.str shape)))
+            let axes = [| for i in 0 .. gd.Length - 1 do if i < extra || (shape.[i - extra] = 1 && gd.[i] <> 1) then i |]
+            let s = RawOps.reduce RSum g axes true
+            s.WithShape(Array.copy shape)
+
+    /// Zeros shaped like x, in the dtype of g (gradient for a non-differentiable input).
+    let zerosLike (x: NDArray) (g: NDArray) = NDArray.Zeros(x.Dims, g.DType)
+
+    /// Builds an Op.
+    let mk (name: string) (fwd: NDArray[] -> NDArray) (bwd: NDArray[] -> NDArray -> NDArray -> NDArray[]) : Op =
+        { Name = name; Forward = fwd; Backward = bwd }

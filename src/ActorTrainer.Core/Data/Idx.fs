@@ -52,7 +52,9 @@ module Idx =
     let private bigEndianInt32 (b: byte[]) (offset: int) : int =
         (int b.[offset] <<< 24) ||| (int b.[offset + 1] <<< 16) ||| (int b.[offset + 2] <<< 8) ||| int b.[offset + 3]
 
-    let private parse (name: string) (stream: Stream) : IdxArray =
+    /// Parses header and data; `available` (bytes left in the stream incl. the header, when known) lets a
+    /// truncated file be reported before its full-size buffer is allocated.
+    let private parse (name: string) (available: int64 voption) (stream: Stream) : IdxArray =
         let magic = Array.zeroCreate<byte> 4
         let got = readFully stream magic
         if got < 4 then
@@ -81,6 +83,12 @@ module Idx =
             raise (InvalidDataException(
                 sprintf "IDX file '%s': shape [%s] has %d elements, more than the maximum array length %d"
                     name (String.Join(", ", dims)) total Array.MaxLength))
+        match available with
+        | ValueSome bytes when bytes - int64 (4 + dimBytes.Length) < total ->
+            raise (InvalidDataException(
+                sprintf "IDX file '%s': truncated data for shape [%s], expected %d bytes, got %d"
+                    name (String.Join(", ", dims)) total (max 0L (bytes - int64 (4 + dimBytes.Length)))))
+        | _ -> ()
         let data = Array.zeroCreate<byte> (int total)
         let gotData = readFully stream data
         if gotData < data.Length then
@@ -102,12 +110,14 @@ module Idx =
             try
                 use gz = new GZipStream(joined, CompressionMode.Decompress, true)
                 use buffered = new BufferedStream(gz, 1 <<< 16)
-                parse name buffered
+                parse name ValueNone buffered
             with
             | :? InvalidDataException as e when not (e.Message.StartsWith "IDX file") ->
                 raise (InvalidDataException(sprintf "IDX file '%s': corrupt gzip data (%s)" name e.Message, e))
         else
-            parse name joined
+            let available =
+                if stream.CanSeek then ValueSome(int64 got + stream.Length - stream.Position) else ValueNone
+            parse name available joined
 
     /// Reads the IDX file at `path` (raw, or gzip detected by the magic bytes 1f 8b, not by extension).
     /// Throws FileNotFoundException naming the path if absent, InvalidDataException naming it if malformed.

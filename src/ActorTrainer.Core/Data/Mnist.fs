@@ -89,7 +89,7 @@ module Mnist =
                 sprintf "MNIST count mismatch: image file '%s' has %d images but label file '%s' has %d labels"
                     imagesName count labelsName labelCount))
         let pixels = images.Data
-        let floats = Array.zeroCreate<float32> pixels.Length
+        let floats = GC.AllocateUninitializedArray<float32> pixels.Length
         TensorPrimitives.ConvertTruncating<byte, float32>(ReadOnlySpan<byte>(pixels), Span<float32>(floats))
         TensorPrimitives.Divide(ReadOnlySpan<float32>(floats), 255.0f, Span<float32>(floats))
         let ys = Array.zeroCreate<int> labelCount
@@ -127,12 +127,17 @@ module Mnist =
                 use reader = new MemoryStream(bytes, false)
                 Idx.readStream ("bundled " + resource) reader)
 
+    let private copyBytes (src: byte[]) =
+        let dst = GC.AllocateUninitializedArray<byte> src.Length
+        Buffer.BlockCopy(src, 0, dst, 0, src.Length)
+        dst
+
     /// (train, test) from the MNIST copy embedded in this assembly: 60000 and 10000 28×28 images, SHA-256 verified.
     /// Decompression is cached; each call returns fresh arrays the caller may modify.
     let loadBundled () : Dataset * Dataset =
         let arrays = bundledArrays.Force()
         fileNames
-        |> Array.mapi (fun i name -> "bundled mnist/" + name + ".gz", { arrays.[i] with Data = Array.copy arrays.[i].Data })
+        |> Array.mapi (fun i name -> "bundled mnist/" + name + ".gz", { arrays.[i] with Data = copyBytes arrays.[i].Data })
         |> pair
 
     /// (train, test) from `dir`, which holds the four standard names, each raw or gzip-compressed with a ".gz" suffix.

@@ -1,4 +1,264 @@
 namespace ActorTrainer.Core
 
-// placeholder: Models/Callbacks (being written)
-module internal Placeholder_Models_Callbacks = let x = 0
+open System
+open System.IO
+open System.Collections.Generic
+open System.Globalization
+open System.Text.RegularExpressions
+open System.Runtime.InteropServices
+
+/// What a callback may do with the model being trained.
+type IModelHandle =
+    /// Set to true to stop after the current batch/epoch (EarlyStopping, TerminateOnNaN).
+    abstract StopTraining: bool with get, set
+    /// The compiled optimizer (LearningRateScheduler changes its learning rate).
+    abstract Optimizer: Optimizer
+    /// Copy of the current weights, in layer order.
+    abstract GetWeights: unit -> float32[][]
+    /// Replaces the weights (copied).
+    abstract SetWeights: float32[][] -> unit
+    /// Saves the model (architecture + weights) to a path (see Sequential.Save).
+    abstract Save: path: string -> unit
+
+/// Keras callback hooks. Logs hold the running/epoch values ("loss", "accuracy", "val_loss", ...).
+type ICallback =
+    abstract SetModel: IModelHandle -> unit
+    abstract OnTrainBegin: unit -> unit
+    abstract OnTrainEnd: logs: IReadOnlyDictionary<string, float> -> unit
+    abstract OnEpochBegin: epoch: int * steps: int -> unit
+    abstract OnEpochEnd: epoch: int * logs: IReadOnlyDictionary<string, float> -> unit
+    abstract OnTrainBatchBegin: batch: int -> unit
+    abstract OnTrainBatchEnd: batch: int * logs: IReadOnlyDictionary<string, float> -> unit
+
+/// Convenience base class: every hook is a no-op; override what you need. `Model` is set by fit.
+[<AbstractClass>]
+type Callback() =
+    member val Model : IModelHandle = Unchecked.defaultof<_> with get, set
+    abstract OnTrainBegin: unit -> unit
+    default _.OnTrainBegin() = ()
+    abstract OnTrainEnd: IReadOnlyDictionary<string, float> -> unit
+    default _.OnTrainEnd _ = ()
+    abstract OnEpochBegin: int * int -> unit
+    default _.OnEpochBegin(_, _) = ()
+    abstract OnEpochEnd: int * IReadOnlyDictionary<string, float> -> unit
+    default _.OnEpochEnd(_, _) = ()
+    abstract OnTrainBatchBegin: int -> unit
+    default _.OnTrainBatchBegin _ = ()
+    abstract OnTrainBatchEnd: int * IReadOnlyDictionary<string, float> -> unit
+    default _.OnTrainBatchEnd(_, _) = ()
+    interface ICallback with
+        member c.SetModel m = c.Model <- m
+        member c.OnTrainBegin() = c.OnTrainBegin()
+        member c.OnTrainEnd logs = c.OnTrainEnd logs
+        member c.OnEpochBegin(e, s) = c.OnEpochBegin(e, s)
+        member c.OnEpochEnd(e, l) = c.OnEpochEnd(e, l)
+        member c.OnTrainBatchBegin b = c.OnTrainBatchBegin b
+        member c.OnTrainBatchEnd(b, l) = c.OnTrainBatchEnd(b, l)
+
+/// Per-epoch values of every log key (Keras `History.history`), returned by fit.
+type History() =
+    inherit Callback()
+    let values = Dictionary<string, ResizeArray<float>>()
+    let epochs = ResizeArray<int>()
+    /// Epoch indices (0-based) that completed.
+    member _.Epochs = epochs :> IReadOnlyList<int>
+    /// Key → one value per completed epoch.
+    member _.History = values |> Seq.map (fun kv -> KeyValuePair(kv.Key, kv.Value.ToArray())) |> Dictionary :> IReadOnlyDictionary<string, float[]>
+    /// Values of one key (throws naming the key and the available ones when absent).
+    member _.Item
+        with get (key: string) =
+            match values.TryGetValue key with
+            | true, v -> v.ToArray()
+            | _ -> raise (KeyNotFoundException(sprintf "history has no '%s' (available: %s)" key (String.Join(", ", values.Keys))))
+    override _.OnTrainBegin() = values.Clear(); epochs.Clear()
+    override _.OnEpochEnd(epoch, logs) =
+        epochs.Add epoch
+        for kv in logs do
+            match values.TryGetValue kv.Key with
+            | true, l -> l.Add kv.Value
+            | _ -> values.[kv.Key] <- ResizeArray [ kv.Value ]
+
+/// Keras' progress bar: "Epoch 1/5" then
+/// "469/469 [==============================] - 1s 2ms/step - loss: 0.2579 - accuracy: 0.9254 - val_loss: … - val_accuracy: …".
+/// On a terminal the bar is redrawn in place (at most every 50 ms); otherwise one line per epoch.
+type ProgbarLogger(epochs: int, writer: TextWriter, interactive: bool) =
+    inherit Callback()
+    let width = 30
+    let sw = Diagnostics.Stopwatch()
+    let mutable steps = 0
+    let mutable lastDraw = 0L
+    let mutable lastLen = 0
+    let bar (current: int) =
+        let digits = int (floor (log10 (float (max 1 steps)))) + 1
+        let progW = int (float width * float current / float (max 1 steps))
+        let fill =
+            if progW > 0 then String('=', progW - 1) + (if current < steps then ">" else "=") else ""
+        sprintf "%*d/%d [%s%s]" digits current steps fill (String('.', width - fill.Length))
+    let metrics (logs: IReadOnlyDictionary<string, float>) =
+        String.Join("", logs |> Seq.map (fun kv -> sprintf " - %s: %s" kv.Key (Metrics.format kv.Value)))
+    let timePerStep (sec: float) (n: int) =
+        let per = sec / float (max 1 n)
+        if per >= 1.0 then sprintf "%.0fs/step" per
+        elif per >= 1e-3 then sprintf "%.0fms/step" (per * 1e3)
+        else sprintf "%.0fus/step" (per * 1e6)
+    let draw (line: string) (final: bool) =
+        if interactive then
+            let pad = if line.Length < lastLen then String(' ', lastLen - line.Length) else ""
+            writer.Write("\r" + line + pad)
+            lastLen <- line.Length
+            if final then writer.WriteLine()
+            writer.Flush()
+        elif final then
+            writer.WriteLine line
+            writer.Flush()
+    override _.OnEpochBegin(epoch, n) =
+        steps <- n
+        lastLen <- 0
+        writer.WriteLine(sprintf "Epoch %d/%d" (epoch + 1) epochs)
+        writer.Flush()
+        sw.Restart()
+        lastDraw <- 0L
+    override _.OnTrainBatchEnd(batch, logs) =
+        if interactive && batch + 1 < steps && sw.ElapsedMilliseconds - lastDraw >= 50L then
+            lastDraw <- sw.ElapsedMilliseconds
+            let el = sw.Elapsed.TotalSeconds
+            let eta = el / float (batch + 1) * float (steps - batch - 1)
+            draw (sprintf "%s - ETA: %.0fs%s" (bar (batch + 1)) eta (metrics logs)) false
+    override _.OnEpochEnd(_, logs) =
+        let el = sw.Elapsed.TotalSeconds
+        draw (sprintf "%s - %.0fs %s%s" (bar steps) el (timePerStep el steps) (metrics logs)) true
+
+/// Writes one CSV row per epoch ("epoch,loss,accuracy,val_loss,...") to a file, atomically rewritten each epoch.
+type CSVLogger(filename: string, [<Optional; DefaultParameterValue(",")>] separator: string, [<Optional; DefaultParameterValue(false)>] append: bool) =
+    inherit Callback()
+    let sep = separator
+    let rows = ResizeArray<string>()
+    let mutable keys : string[] = null
+    let writeAll () =
+        let dir = Path.GetDirectoryName(Path.GetFullPath filename)
+        Directory.CreateDirectory dir |> ignore
+        let tmp = Path.Combine(dir, "." + Path.GetFileName filename + ".tmp")
+        File.WriteAllLines(tmp, rows)
+        File.Move(tmp, filename, true)
+    override _.OnTrainBegin() =
+        rows.Clear()
+        keys <- null
+        if append && File.Exists filename then
+            let existing = File.ReadAllLines filename
+            rows.AddRange existing
+            if existing.Length > 0 then keys <- existing.[0].Split(sep) |> Array.skip 1
+    override _.OnEpochEnd(epoch, logs) =
+        if isNull keys then
+            keys <- logs.Keys |> Array.ofSeq
+            rows.Add(String.Join(sep, Array.append [| "epoch" |] keys))
+        let value k = match logs.TryGetValue k with | true, v -> v.ToString("R", CultureInfo.InvariantCulture) | _ -> ""
+        rows.Add(String.Join(sep, Array.append [| string epoch |] (keys |> Array.map value)))
+        writeAll ()
+
+module internal Monitor =
+    let better (mode: string) (monitor: string) =
+        match mode with
+        | "min" -> fun (a: float) (b: float) -> a < b
+        | "max" -> fun a b -> a > b
+        | "auto" -> if monitor.Contains "acc" then (fun a b -> a > b) else (fun a b -> a < b)
+        | m -> raise (ArgumentException(sprintf "mode must be auto, min or max, got '%s'" m, "mode"))
+    let get (logs: IReadOnlyDictionary<string, float>) (monitor: string) (who: string) =
+        match logs.TryGetValue monitor with
+        | true, v -> Some v
+        | _ -> eprintfn "%s: monitored metric '%s' is not available (available: %s)" who monitor (String.Join(", ", logs.Keys)); None
+
+/// Stops training when `monitor` has not improved by more than minDelta for `patience` epochs.
+type EarlyStopping([<Optional; DefaultParameterValue("val_loss")>] monitor: string,
+                   [<Optional; DefaultParameterValue(0.0)>] minDelta: float,
+                   [<Optional; DefaultParameterValue(0)>] patience: int,
+                   [<Optional; DefaultParameterValue("auto")>] mode: string,
+                   [<Optional>] baseline: Nullable<float>,
+                   [<Optional; DefaultParameterValue(false)>] restoreBestWeights: bool,
+                   [<Optional; DefaultParameterValue(0)>] startFromEpoch: int) =
+    inherit Callback()
+    let minDelta = abs minDelta
+    let better = Monitor.better mode monitor
+    let restore = restoreBestWeights
+    let start = startFromEpoch
+    let mutable best = nan
+    let mutable bestWeights : float32[][] = null
+    let mutable wait = 0
+    /// Epoch (0-based) at which training was stopped, or −1.
+    member val StoppedEpoch = -1 with get, set
+    override c.OnTrainBegin() =
+        wait <- 0
+        c.StoppedEpoch <- -1
+        best <- (if baseline.HasValue then baseline.Value else nan)
+        bestWeights <- null
+    override c.OnEpochEnd(epoch, logs) =
+        match Monitor.get logs monitor "EarlyStopping" with
+        | Some v when epoch >= start ->
+            let improved =
+                Double.IsNaN best ||
+                (if better 0.0 1.0 then better (v + minDelta) best else better (v - minDelta) best)
+            if improved then
+                best <- v
+                wait <- 0
+                if restore then bestWeights <- c.Model.GetWeights()
+            else
+                wait <- wait + 1
+                if wait > patience then
+                    c.StoppedEpoch <- epoch
+                    c.Model.StopTraining <- true
+                    if restore && not (isNull bestWeights) then c.Model.SetWeights bestWeights
+        | _ -> ()
+
+/// Saves the model after each epoch (or only when `monitor` improves) to filepath, which may contain
+/// {epoch}, {epoch:02d} and {key} / {key:.4f} placeholders filled from the logs.
+type ModelCheckpoint(filepath: string, [<Optional; DefaultParameterValue("val_loss")>] monitor: string,
+                     [<Optional; DefaultParameterValue(false)>] saveBestOnly: bool,
+                     [<Optional; DefaultParameterValue("auto")>] mode: string) =
+    inherit Callback()
+    let bestOnly = saveBestOnly
+    let better = Monitor.better mode monitor
+    let mutable best = nan
+    let fill (epoch: int) (logs: IReadOnlyDictionary<string, float>) =
+        Regex.Replace(filepath, @"\{(\w+)(?::([^}]*))?\}", fun (m: Match) ->
+            let key = m.Groups.[1].Value
+            let fmt = m.Groups.[2].Value
+            let v = if key = "epoch" then float (epoch + 1) else (match logs.TryGetValue key with | true, v -> v | _ -> raise (ArgumentException(sprintf "ModelCheckpoint filepath '%s' uses {%s}, which is not in the logs (available: epoch, %s)" filepath key (String.Join(", ", logs.Keys)))))
+            if fmt.EndsWith "d" then (int v).ToString("D" + fmt.TrimEnd('d').TrimStart('0').PadLeft(1, '1'), CultureInfo.InvariantCulture)
+            elif fmt.StartsWith "." && fmt.EndsWith "f" then v.ToString("F" + fmt.Substring(1, fmt.Length - 2), CultureInfo.InvariantCulture)
+            elif key = "epoch" then string (int v)
+            else v.ToString(CultureInfo.InvariantCulture))
+    /// Paths written so far.
+    member val Saved = ResizeArray<string>() with get
+    override _.OnTrainBegin() = best <- nan
+    override c.OnEpochEnd(epoch, logs) =
+        let save () =
+            let p = fill epoch logs
+            c.Model.Save p
+            c.Saved.Add p
+        if not bestOnly then save ()
+        else
+            match Monitor.get logs monitor "ModelCheckpoint" with
+            | Some v when Double.IsNaN best || better v best -> best <- v; save ()
+            | _ -> ()
+
+/// Stops training as soon as a batch loss is NaN or infinite.
+type TerminateOnNaN([<Optional; DefaultParameterValue(null: TextWriter)>] writer: TextWriter) =
+    inherit Callback()
+    /// Batch at which training was terminated, or −1.
+    member val TerminatedAtBatch = -1 with get, set
+    override c.OnTrainBatchEnd(batch, logs) =
+        match logs.TryGetValue "loss" with
+        | true, l when Double.IsNaN l || Double.IsInfinity l ->
+            (if isNull writer then Console.Error else writer).WriteLine(sprintf "Batch %d: Invalid loss, terminating training" batch)
+            c.TerminatedAtBatch <- batch
+            c.Model.StopTraining <- true
+        | _ -> ()
+
+/// Sets the learning rate at the start of each epoch: lr = schedule(epoch, currentLr).
+type LearningRateScheduler(schedule: Func<int, float, float>, [<Optional; DefaultParameterValue(false)>] verbose: bool,
+                           [<Optional; DefaultParameterValue(null: TextWriter)>] writer: TextWriter) =
+    inherit Callback()
+    override c.OnEpochBegin(epoch, _) =
+        let lr = schedule.Invoke(epoch, c.Model.Optimizer.LearningRate)
+        c.Model.Optimizer.LearningRate <- lr
+        if verbose then
+            (if isNull writer then Console.Out else writer).WriteLine(sprintf "Epoch %d: LearningRateScheduler setting learning rate to %g." (epoch + 1) lr)

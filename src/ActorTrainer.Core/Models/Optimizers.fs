@@ -79,10 +79,10 @@ type Optimizer(learningRate: float) =
         o.Iterations <- iterations
 
 /// SGD (Keras): m = μ·m − lr·g; w += m (nesterov: w += μ·m − lr·g); without momentum w −= g·lr.
-type SGD(?learningRate: float, ?momentum: float, ?nesterov: bool) =
-    inherit Optimizer(defaultArg learningRate 0.01)
-    let momentum = defaultArg momentum 0.0
-    let nesterov = defaultArg nesterov false
+type SGD([<Optional; DefaultParameterValue(0.01)>] learningRate: float,
+         [<Optional; DefaultParameterValue(0.0)>] momentum: float,
+         [<Optional; DefaultParameterValue(false)>] nesterov: bool) =
+    inherit Optimizer(learningRate)
     do if momentum < 0.0 || momentum > 1.0 then raise (ArgumentOutOfRangeException("momentum", momentum, "SGD momentum must be in [0, 1]"))
     member _.Momentum = momentum
     member _.Nesterov = nesterov
@@ -107,12 +107,12 @@ type SGD(?learningRate: float, ?momentum: float, ?nesterov: bool) =
                 else w.[i] <- w.[i] + m.[i]
 
 /// RMSprop (Keras): v = ρv + (1−ρ)g²; w −= lr·g/√(v+ε) (centered: √(v − ḡ² + ε); momentum: m = μm + Δ; w −= m).
-type RMSprop(?learningRate: float, ?rho: float, ?momentum: float, ?epsilon: float, ?centered: bool) =
-    inherit Optimizer(defaultArg learningRate 0.001)
-    let rho = defaultArg rho 0.9
-    let momentum = defaultArg momentum 0.0
-    let epsilon = defaultArg epsilon 1e-7
-    let centered = defaultArg centered false
+type RMSprop([<Optional; DefaultParameterValue(0.001)>] learningRate: float,
+             [<Optional; DefaultParameterValue(0.9)>] rho: float,
+             [<Optional; DefaultParameterValue(0.0)>] momentum: float,
+             [<Optional; DefaultParameterValue(1e-7)>] epsilon: float,
+             [<Optional; DefaultParameterValue(false)>] centered: bool) =
+    inherit Optimizer(learningRate)
     do
         if rho < 0.0 || rho > 1.0 then raise (ArgumentOutOfRangeException("rho", rho, "RMSprop rho must be in [0, 1]"))
         if momentum < 0.0 || momentum > 1.0 then raise (ArgumentOutOfRangeException("momentum", momentum, "RMSprop momentum must be in [0, 1]"))
@@ -167,10 +167,11 @@ type RMSprop(?learningRate: float, ?rho: float, ?momentum: float, ?epsilon: floa
                 else w.[i] <- w.[i] - inc
 
 /// Adagrad (Keras): a += g²; w −= lr·g/√(a + ε), a starting at initial_accumulator_value.
-type Adagrad(?learningRate: float, ?initialAccumulatorValue: float, ?epsilon: float) =
-    inherit Optimizer(defaultArg learningRate 0.001)
-    let init = defaultArg initialAccumulatorValue 0.1
-    let epsilon = defaultArg epsilon 1e-7
+type Adagrad([<Optional; DefaultParameterValue(0.001)>] learningRate: float,
+             [<Optional; DefaultParameterValue(0.1)>] initialAccumulatorValue: float,
+             [<Optional; DefaultParameterValue(1e-7)>] epsilon: float) =
+    inherit Optimizer(learningRate)
+    let init = initialAccumulatorValue
     do if init < 0.0 then raise (ArgumentOutOfRangeException("initialAccumulatorValue", init, "Adagrad initial_accumulator_value must be >= 0"))
     member _.InitialAccumulatorValue = init
     member _.Epsilon = epsilon
@@ -186,12 +187,12 @@ type Adagrad(?learningRate: float, ?initialAccumulatorValue: float, ?epsilon: fl
             w.[i] <- w.[i] - (lr * g.[i]) / MathF.Sqrt(a.[i] + eps)
 
 /// Adam (Keras): m += (g − m)(1−β₁); v += (g² − v)(1−β₂); α = lr·√(1−β₂ᵗ)/(1−β₁ᵗ); w −= m·α/(√v + ε).
-type Adam(?learningRate: float, ?beta1: float, ?beta2: float, ?epsilon: float, ?amsgrad: bool) =
-    inherit Optimizer(defaultArg learningRate 0.001)
-    let beta1 = defaultArg beta1 0.9
-    let beta2 = defaultArg beta2 0.999
-    let epsilon = defaultArg epsilon 1e-7
-    let amsgrad = defaultArg amsgrad false
+type Adam([<Optional; DefaultParameterValue(0.001)>] learningRate: float,
+          [<Optional; DefaultParameterValue(0.9)>] beta1: float,
+          [<Optional; DefaultParameterValue(0.999)>] beta2: float,
+          [<Optional; DefaultParameterValue(1e-7)>] epsilon: float,
+          [<Optional; DefaultParameterValue(false)>] amsgrad: bool) =
+    inherit Optimizer(learningRate)
     do
         if beta1 < 0.0 || beta1 >= 1.0 then raise (ArgumentOutOfRangeException("beta1", beta1, "Adam beta_1 must be in [0, 1)"))
         if beta2 < 0.0 || beta2 >= 1.0 then raise (ArgumentOutOfRangeException("beta2", beta2, "Adam beta_2 must be in [0, 1)"))

@@ -1,4 +1,114 @@
 namespace ActorTrainer.Core
 
-// placeholder: Ops/Structure (being written)
-module internal Placeholder_Ops_Structure = let x = 0
+open System
+
+/// One axis of a NumPy-style slice: an integer index (drops the axis), a start:stop:step range, or the whole axis.
+type SliceSpec =
+    | Index of int
+    | Range of start: int option * stop: int option * step: int
+    | All
+
+/// Slice parsing and resolution (NumPy semantics: negative indices, clamped ranges, negative steps).
+module SliceSpec =
+    /// Parses "a:b:c" / "i" / ":" comma-separated specs, e.g. ":, 7:-7, ::2"; error names the bad token.
+    let parse (text: string) : SliceSpec[] =
+        if isNull text then raise (ArgumentNullException("text"))
+        let bad tok = invalidArg "text" (sprintf "slice: cannot parse '%s' in slice string \"%s\"" tok text)
+        let num (tok: string) (s: string) =
+            let s = s.Trim()
+            if s = "" then None
+            else
+                match Int32.TryParse s with
+                | true, v -> Some v
+                | _ -> bad tok
+        if text.Trim() = "" then [||]
+        else
+            text.Split(',')
+            |> Array.map (fun tok ->
+                let t = tok.Trim()
+                if t = "" then bad tok
+                elif t.Contains ":" then
+                    let parts = t.Split(':')
+                    if parts.Length > 3 then bad tok
+                    let step = if parts.Length = 3 then defaultArg (num tok parts.[2]) 1 else 1
+                    match num tok parts.[0], num tok parts.[1] with
+                    | None, None when step = 1 -> All
+                    | a, b -> Range(a, b, step)
+                else
+                    match num tok t with
+                    | Some i -> Index i
+                    | None -> bad tok)
+
+    /// Resolves specs against a shape: (flat offset, per-output-axis strides, output dims) for a strided gather.
+    let resolve (specs: SliceSpec[]) (dims: int[]) : int * int[] * int[] =
+        if specs.Length > dims.Length then
+            raise (IndexOutOfRangeException(sprintf "slice: too many indices for array: array is %d-dimensional, but %d were indexed" dims.Length specs.Length))
+        let st = Shape.strides dims
+        let mutable offset = 0
+        let outStrides = Collections.Generic.List<int>()
+        let outDims = Collections.Generic.List<int>()
+        for ax in 0 .. dims.Length - 1 do
+            let d = dims.[ax]
+            match (if ax < specs.Length then specs.[ax] else All) with
+            | All ->
+                outDims.Add d
+                outStrides.Add st.[ax]
+            | Index k ->
+                let k' = if k < 0 then k + d else k
+                if k' < 0 || k' >= d then
+                    raise (IndexOutOfRangeException(sprintf "slice: index %d is out of bounds for axis %d with size %d" k ax d))
+                offset <- offset + k' * st.[ax]
+            | Range(start, stop, step) ->
+                if step = 0 then invalidArg "specs" (sprintf "slice: slice step cannot be zero (axis %d)" ax)
+                let lower, upper = if step > 0 then 0, d else -1, d - 1
+                let clampIdx (v: int option) (dflt: int) =
+                    match v with
+                    | None -> dflt
+                    | Some s when s < 0 -> max (s + d) lower
+                    | Some s -> min s upper
+                let b = clampIdx start (if step > 0 then lower else upper)
+                let e = clampIdx stop (if step > 0 then upper else lower)
+                let count =
+                    if step > 0 then (if e > b then (e - b + step - 1) / step else 0)
+                    else (if b > e then (b - e - step - 1) / (-step) else 0)
+                if count > 0 then offset <- offset + b * st.[ax]
+                outDims.Add count
+                outStrides.Add(st.[ax] * step)
+        offset, outStrides.ToArray(), outDims.ToArray()
+
+/// Shape-manipulating differentiable ops: reshape, permute, broadcast, slice, mask, concatenate.
+module internal StructureOps =
+    open OpHelpers
+
+    /// View with a new (resolved) shape of equal size; gradient reshaped back.
+    let reshape (shape: int[]) =
+        mk "reshape" (fun i -> i.[0].WithShape(Array.copy shape)) (fun i _ g -> [| g.WithShape(i.[0].Dims) |])
+
+    /// Axis permutation out.shape[k] = x.shape[perm[k]]; gradient permuted by the inverse.
+    let permute (perm: int[]) =
+        let inv = Array.zeroCreate perm.Length
+        perm |> Array.iteri (fun k p -> inv.[p] <- k)
+        mk "transpose" (fun i -> Strided.permute i.[0] perm) (fun _ _ g -> [| Strided.permute g inv |])
+
+    /// broadcast_to(shape); gradient summed back to the input shape.
+    let broadcastTo (shape: int[]) =
+        mk "broadcast_to" (fun i -> Strided.broadcastTo i.[0] shape) (fun i _ g -> [| unbroadcast g i.[0].Dims |])
+
+    /// Strided slice (offset, strides, dims from SliceSpec.resolve); gradient scattered into zeros.
+    let slice (offset: int) (strides: int[]) (dims: int[]) =
+        mk "slice" (fun i -> Strided.gather i.[0] offset strides dims) (fun i _ g -> [| Strided.scatter g i.[0].Dims offset strides |])
+
+    /// Rows along axis 0 where mask; gradient scattered back into zeros.
+    let mask (m: bool[]) =
+        mk "mask" (fun i -> Strided.maskRows i.[0] m) (fun i _ g -> [| Strided.unmaskRows g m i.[0].Dims |])
+
+    /// Concatenation along a normalised axis; each input's gradient is its slice of g.
+    let concat (axis: int) =
+        mk "concatenate" (fun i -> Strided.concat i axis)
+            (fun i _ g ->
+                let st = Shape.strides g.Dims
+                let mutable start = 0
+                [| for x in i do
+                       let dims = x.Dims
+                       yield Strided.gather g (start * st.[axis]) st dims
+                       start <- start + dims.[axis] |])

@@ -1,4 +1,28 @@
 namespace ActorTrainer.Core
 
-// placeholder: Raw/Random (being written)
-module internal Placeholder_Raw_Random = let x = 0
+open MathNet.Numerics.Distributions
+
+/// Seeded random arrays (MathNet.Numerics distributions over System.Random(seed): same seed ⇒ same values).
+module internal RawRandom =
+    let private toDType (op: string) (dt: DType) (shape: int[]) (v: float[]) : NDArray =
+        match dt with
+        | Float64 -> NDArray.Raw(v, Array.copy shape)
+        | Float32 -> NDArray.Raw(Array.map float32 v, Array.copy shape)
+        | d -> invalidArg "dtype" (sprintf "%s: dtype must be float32 or float64, got %s" op (DType.name d))
+
+    /// Uniform samples in [low, high) of the shape; low < high required.
+    let uniform (shape: int[]) (low: float) (high: float) (seed: int) (dt: DType) : NDArray =
+        Shape.validate "random_uniform" shape
+        if not (low < high) then invalidArg "high" (sprintf "random_uniform: low (%g) must be < high (%g)" low high)
+        let v = Array.zeroCreate<float> (Shape.size shape)
+        ContinuousUniform.Samples(System.Random(seed), v, low, high)
+        toDType "random_uniform" dt shape v
+
+    /// Normal samples N(mean, std²) of the shape; std ≥ 0 required.
+    let normal (shape: int[]) (mean: float) (std: float) (seed: int) (dt: DType) : NDArray =
+        Shape.validate "random_normal" shape
+        if not (std >= 0.0) then invalidArg "std" (sprintf "random_normal: std must be >= 0, got %g" std)
+        let v = Array.zeroCreate<float> (Shape.size shape)
+        if std = 0.0 then Array.fill v 0 v.Length mean
+        else Normal.Samples(System.Random(seed), v, mean, std)
+        toDType "random_normal" dt shape v

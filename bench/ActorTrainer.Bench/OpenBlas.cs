@@ -1,0 +1,38 @@
+using System.Runtime.InteropServices;
+
+namespace ActorTrainer.Bench;
+
+/// <summary>P/Invoke to the system OpenBLAS (Debian libopenblas0-pthread, libopenblas.so.0); benchmark comparator only.</summary>
+internal static unsafe partial class OpenBlas
+{
+    private const string Lib = "libopenblas.so.0";
+    private const int RowMajor = 101, NoTrans = 111, Trans = 112;
+
+    [LibraryImport(Lib, EntryPoint = "cblas_sgemm")]
+    private static partial void cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc);
+
+    [LibraryImport(Lib, EntryPoint = "openblas_get_corename")]
+    private static partial nint openblas_get_corename();
+
+    [LibraryImport(Lib, EntryPoint = "openblas_get_num_threads")]
+    private static partial int openblas_get_num_threads();
+
+    /// <summary>True when libopenblas.so.0 can be loaded.</summary>
+    internal static bool IsAvailable => NativeLibrary.TryLoad(Lib, out _);
+
+    /// <summary>Core type OpenBLAS selected (e.g. "Zen", "SkylakeX", "Haswell").</summary>
+    internal static string CoreName => Marshal.PtrToStringAnsi(openblas_get_corename()) ?? "?";
+
+    /// <summary>Threads OpenBLAS will use.</summary>
+    internal static int Threads => openblas_get_num_threads();
+
+    /// <summary>Row-major C = alpha·op(A)·op(B) + beta·C via cblas_sgemm.</summary>
+    internal static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
+                               float[] a, int lda, float[] b, int ldb, float beta, float[] c, int ldc)
+    {
+        fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c)
+            cblas_sgemm(RowMajor, transA ? Trans : NoTrans, transB ? Trans : NoTrans, m, n, k, alpha,
+                        pa, lda, pb, ldb, beta, pc, ldc);
+    }
+}

@@ -1,0 +1,52 @@
+namespace ActorTrainer.Daemon.Cli;
+
+/// <summary>A command-line usage problem (unknown option, missing value). Exit code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>Parsed options of one command: <c>--name value</c>, repeatable <c>--set</c>, and boolean flags.</summary>
+public sealed class CommandLine
+{
+    private readonly Dictionary<string, List<string>> _values = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
+
+    /// <summary>The command word (train, evaluate, ...).</summary>
+    public string Command { get; }
+
+    private CommandLine(string command) => Command = command;
+
+    /// <summary>Parses args after the command word against the allowed value options and flags.</summary>
+    public static CommandLine Parse(string command, IReadOnlyList<string> args, string[] valueOptions, string[] flags)
+    {
+        var cl = new CommandLine(command);
+        for (var i = 0; i < args.Count; i++)
+        {
+            var a = args[i];
+            string name;
+            string? inline = null;
+            if (!a.StartsWith("--", StringComparison.Ordinal))
+                throw new UsageException($"{command}: unexpected argument '{a}' (options start with --; see '{command} --help')");
+            var eq = a.IndexOf('=');
+            name = eq > 0 && Array.IndexOf(valueOptions, a[2..eq]) >= 0 ? a[2..eq] : a[2..];
+            if (eq > 0 && name == a[2..eq]) inline = a[(eq + 1)..];
+            if (Array.IndexOf(flags, name) >= 0) { cl._flags.Add(name); continue; }
+            if (Array.IndexOf(valueOptions, name) < 0)
+                throw new UsageException($"{command}: unknown option '--{name}' (allowed: {string.Join(", ", valueOptions.Concat(flags).Select(o => "--" + o))})");
+            var value = inline ?? (i + 1 < args.Count ? args[++i] : throw new UsageException($"{command}: option '--{name}' needs a value"));
+            if (!cl._values.TryGetValue(name, out var list)) cl._values[name] = list = [];
+            list.Add(value);
+        }
+        return cl;
+    }
+
+    /// <summary>The last value of an option, or null.</summary>
+    public string? Get(string name) => _values.TryGetValue(name, out var l) ? l[^1] : null;
+
+    /// <summary>The value of a required option.</summary>
+    public string Require(string name) => Get(name) ?? throw new UsageException($"{Command}: option '--{name}' is required");
+
+    /// <summary>All values of a repeatable option.</summary>
+    public IReadOnlyList<string> All(string name) => _values.TryGetValue(name, out var l) ? l : [];
+
+    /// <summary>True when a flag was given.</summary>
+    public bool Has(string flag) => _flags.Contains(flag);
+}

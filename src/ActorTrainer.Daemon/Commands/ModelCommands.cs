@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ActorTrainer.Core;
+using ActorTrainer.Core.Data;
+using ActorTrainer.Daemon.Cli;
+using ActorTrainer.Daemon.Output;
+using SkiaSharp;
+
+namespace ActorTrainer.Daemon.Commands;
+
+/// <summary>evaluate / predict / export / summary on a saved model directory (config.json + model.safetensors).</summary>
+public static class ModelCommands
+{
+    /// <summary>Usage text.</summary>
+    public const string Usage =
+        "evaluate --model DIR [--data DIR] [--batch-size N] [--json]   test loss/accuracy (also written to DIR/evaluation.json)\n" +
+        "predict --model DIR --input FILE     FILE = IDX image file (.gz ok) or PNG; one JSON line per image\n" +
+        "export --model DIR --format onnx --output FILE\n" +
+        "summary --model DIR                  the Keras-style layer table";
+
+    private static Sequential Load(CommandLine cl) => Sequential.Load(cl.Require("model"));
+
+    /// <summary>evaluate: prints "test_loss: X - test_accuracy: Y" (or JSON with --json) and writes evaluation.json.</summary>
+    public static int Evaluate(CommandLine cl)
+    {
+        var model = Load(cl);
+        if (model.Optimizer is null)
+            throw new InvalidDataException($"model '{cl.Require("model")}' was saved without a compile config (loss); cannot evaluate");
+        var dataDir = cl.Get("data") ?? "";
+        Dataset test;
+        try { test = Mnist.load(dataDir).Item2; }
+        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException or ArgumentException)
+        { throw new InvalidDataException($"--data '{dataDir}': {e.Message}"); }
+        var batch = int.TryParse(cl.Get("batch-size") ?? "1024", out var b) && b > 0 ? b : throw new UsageException("evaluate: --batch-size must be an integer >= 1");
+        var features = test.Height * test.Width;
+        var logs = model.EvaluateArrays(ArrayData.OfLabels(test.Images, features, test.Labels), batch);
+        var result = new JsonObject
+        {
+            ["test_loss"] = logs["loss"],
+            ["test_accuracy"] = logs.TryGetValue("accuracy", out var a) ? a : null,
+            ["samples"] = test.Count,
+            ["data"] = string.IsNullOrEmpty(dataDir) ? "bundled" : dataDir,
+        };
+        RunFiles.WriteJson(Path.Combine(cl.Require("model"), "evaluation.json"), result);
+        Console.Out.WriteLine(cl.Has("json")
+            ? result.ToJsonString()
+            : $"test_loss: {Metrics.format(logs["loss"])} - test_accuracy: {Metrics.format(logs.GetValueOrDefault("accuracy", double.NaN))}");
+        return 0;
+    }
+
+    /// <summary>predict: label and probabilities per input image as JSON lines.</summary>
+    public static int Predict(CommandLine cl)
+    {
+        var model = Load(cl);
+        var input = cl.Require("input");
+        if (!File.Exists(input)) throw new FileNotFoundException($"--input '{input}' does not exist", input);
+        var features = model.Plan.InputDim;
+        var side = (int)Math.Round(Math.Sqrt(features));
+        float[] x;
+        if (IsPng(input))
+        {
+            if (side * side != features) throw new InvalidDataException($"--input '{input}': PNG input needs a square model input, but the model takes {features} values");
+            x = ReadPng(input, side);
+        }
+        else
+        {
+            var idx = Idx.read(input);
+            if (idx.Dims.Length != 3) throw new InvalidDataException($"--input '{input}': expected a 3-D IDX image file (count × rows × cols), got {idx.Dims.Length}-D");
+            if (idx.Dims[1] * idx.Dims[2] != features) throw new InvalidDataException($"--input '{input}': images are {idx.Dims[1]}x{idx.Dims[2]} but the model takes {features} values");
+            x = idx.Data.Select(p => p / 255f).ToArray();
+        }
+        var probs = model.PredictArrays(x, features, 1024);
+        var classes = model.Plan.OutputDim;
+        var labels = TrainingOutputs.Argmax(probs, classes);
+        var o = Console.Out;
+        for (var i = 0; i < labels.Length; i++)
+        {
+            var p = new JsonArray(Enumerable.Range(0, classes).Select(j => (JsonNode)JsonValue.Create(probs[i * classes + j])!).ToArray());
+            o.WriteLine(new JsonObject { ["index"] = i, ["label"] = labels[i], ["probabilities"] = p }.ToJsonString());
+        }
+        return 0;
+    }
+
+    private static bool IsPng(string path)
+    {
+        Span<byte> sig = stackalloc byte[8];
+        using var f = File.OpenRead(path);
+        return f.Read(sig) == 8 && sig.SequenceEqual(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A });
+    }
+
+    /// <summary>Decodes a PNG, converts to grayscale, resizes to side×side and normalises to [0,1] (white-on-black as MNIST).</summary>
+    public static float[] ReadPng(string path, int side)
+    {
+        using var bmp = SKBitmap.Decode(path) ?? throw new InvalidDataException($"--input '{path}': not a decodable PNG");
+        using var resized = bmp.Width == side && bmp.Height == side ? bmp.Copy() : bmp.Resize(new SKImageInfo(side, side), new SKSamplingOptions(SKFilterMode.Linear))
+            ?? throw new InvalidDataException($"--input '{path}': cannot resize {bmp.Width}x{bmp.Height} to {side}x{side}");
+        var x = new float[side * side];
+        for (var r = 0; r < side; r++)
+            for (var c = 0; c < side; c++)
+            {
+                var px = resized.GetPixel(c, r);
+                var gray = (0.299f * px.Red + 0.587f * px.Green + 0.114f * px.Blue) / 255f;
+                x[r * side + c] = gray * (px.Alpha / 255f);
+            }
+        return x;
+    }
+
+    /// <summary>export --format onnx.</summary>
+    public static int Export(CommandLine cl)
+    {
+        var format = cl.Require("format").ToLowerInvariant();
+        if (format != "onnx") throw new UsageException($"export: --format must be onnx, got '{cl.Get("format")}'");
+        var model = Load(cl);
+        var output = cl.Require("output");
+        Onnx.export(model, output);
+        Console.Out.WriteLine($"wrote {output} (ONNX opset 13, input \"input\" [N, {string.Join(", ", model.InputShape)}])");
+        return 0;
+    }
+
+    /// <summary>summary: the Keras-style table.</summary>
+    public static int Summary(CommandLine cl)
+    {
+        Load(cl).Summary(Console.Out);
+        return 0;
+    }
+}

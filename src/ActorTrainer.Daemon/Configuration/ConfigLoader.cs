@@ -1,0 +1,216 @@
+using System.Globalization;
+using System.Reflection;
+using Akka.Configuration;
+using Akka.Configuration.Hocon;
+
+namespace ActorTrainer.Daemon.Configuration;
+
+/// <summary>A configuration problem; the message names the key (or file) and what is allowed. Exit code 2.</summary>
+public sealed class ConfigException(string message) : Exception(message);
+
+/// <summary>
+/// Loads the layered HOCON configuration: <c>--set</c> overrides, then the config file, then the embedded
+/// reference.conf; rejects keys that reference.conf does not define (outside <c>akka</c>).
+/// </summary>
+public static class ConfigLoader
+{
+    /// <summary>The embedded reference.conf text (config/reference.conf in the repository).</summary>
+    public static string ReferenceText { get; } = ReadReference();
+
+    private static string ReadReference()
+    {
+        using var s = Assembly.GetExecutingAssembly().GetManifestResourceStream("reference.conf")
+            ?? throw new InvalidOperationException("reference.conf is not embedded in the daemon assembly");
+        using var r = new StreamReader(s);
+        return r.ReadToEnd();
+    }
+
+    /// <summary>Parses, layers and checks the configuration; returns the merged Config and its rendered text.</summary>
+    public static Config Load(string? file, IReadOnlyList<string> sets)
+    {
+        var reference = Parse(ReferenceText, "reference.conf");
+        Config merged = reference;
+        if (file is not null)
+        {
+            if (!File.Exists(file))
+                throw new ConfigException($"config file '{file}' does not exist");
+            var fileConfig = Parse(File.ReadAllText(file), file);
+            CheckKnown(fileConfig.Root, reference.Root, "", file);
+            merged = fileConfig.WithFallback(merged);
+        }
+        foreach (var set in sets)
+        {
+            var eq = set.IndexOf('=');
+            if (eq <= 0)
+                throw new ConfigException($"--set '{set}': expected key=value (e.g. --set trainer.epochs=3)");
+            var key = set[..eq].Trim();
+            var value = set[(eq + 1)..].Trim();
+            var overrideConfig = Parse($"{key} = {QuoteIfNeeded(value)}", $"--set {set}");
+            CheckKnown(overrideConfig.Root, reference.Root, "", $"--set {set}");
+            merged = overrideConfig.WithFallback(merged);
+        }
+        return merged;
+    }
+
+    private static string QuoteIfNeeded(string value)
+    {
+        if (value.Length == 0) return "\"\"";
+        // HOCON values that are lists/objects/quoted strings pass through; bare paths like /tmp/x need quotes.
+        if (value[0] is '[' or '{' or '"') return value;
+        return value.IndexOfAny([':', '/', '\\', '#', ',', '$', '?', '!', '@', '*', '&', '^', '`', '\'']) >= 0
+            ? "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\""
+            : value;
+    }
+
+    private static Config Parse(string text, string source)
+    {
+        try
+        {
+            var c = ConfigurationFactory.ParseString(text);
+            if (c.Root is null || !c.Root.IsObject())
+                throw new ConfigException($"{source}: the configuration must be a HOCON object");
+            return c;
+        }
+        catch (ConfigException) { throw; }
+        catch (Exception e)
+        {
+            throw new ConfigException($"{source}: cannot parse HOCON: {e.Message}");
+        }
+    }
+
+    /// <summary>Every key in <paramref name="value"/> must exist in the reference (akka.* and layer/metrics objects are checked elsewhere).</summary>
+    private static void CheckKnown(HoconValue value, HoconValue reference, string path, string source)
+    {
+        if (!value.IsObject()) return;
+        foreach (var (key, child) in value.GetObject().Items)
+        {
+            var full = path.Length == 0 ? key : path + "." + key;
+            if (full == "akka") continue;                        // Akka's own settings
+            if (full == "metrics" && child.IsObject())           // { names = [...], port = N }
+            {
+                foreach (var k in child.GetObject().Items.Keys)
+                    if (k is not ("names" or "port"))
+                        throw new ConfigException($"{source}: unknown key 'metrics.{k}' (allowed: metrics.names, metrics.port)");
+                continue;
+            }
+            var refChild = reference.IsObject() ? reference.GetObject().Items.GetValueOrDefault(key) : null;
+            if (refChild is null)
+            {
+                var known = reference.IsObject() ? reference.GetObject().Items.Keys.Select(k => path.Length == 0 ? k : path + "." + k) : [];
+                var hint = known.OrderBy(k => Levenshtein(k, full)).FirstOrDefault();
+                throw new ConfigException($"{source}: unknown key '{full}'" + (hint is null ? "" : $" (did you mean '{hint}'?)") +
+                                          " — see config/reference.conf for every key");
+            }
+            if (refChild.IsObject())
+            {
+                if (!child.IsObject())
+                    throw new ConfigException($"{source}: '{full}' must be an object with keys {string.Join(", ", refChild.GetObject().Items.Keys.Select(k => full + "." + k))}");
+                CheckKnown(child, refChild, full, source);
+            }
+        }
+    }
+
+    private static int Levenshtein(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (var i = 1; i <= a.Length; i++)
+            for (var j = 1; j <= b.Length; j++)
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+        return d[a.Length, b.Length];
+    }
+}
+
+/// <summary>Typed, range-checked reads of a Config; errors name the key and the allowed values.</summary>
+public sealed class ConfigReader(Config config)
+{
+    /// <summary>The underlying configuration.</summary>
+    public Config Config { get; } = config;
+
+    private string Raw(string path)
+    {
+        if (!Config.HasPath(path)) throw new ConfigException($"config: missing key '{path}'");
+        var v = Config.GetValue(path);
+        if (v.IsObject() || v.IsArray()) throw new ConfigException($"config: '{path}' must be a single value, not {(v.IsArray() ? "a list" : "an object")}");
+        return v.GetString() ?? "";
+    }
+
+    /// <summary>An integer in [min, max].</summary>
+    public int Int(string path, int min = int.MinValue, int max = int.MaxValue)
+    {
+        var raw = Raw(path);
+        if (!int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v))
+            throw new ConfigException($"config: {path} must be an integer, got '{raw}'");
+        if (v < min || v > max)
+            throw new ConfigException($"config: {path} must be " + (max == int.MaxValue ? $">= {min}" : $"in [{min}, {max}]") + $", got {v}");
+        return v;
+    }
+
+    /// <summary>A finite number in [min, max] (or (min, max) when exclusive).</summary>
+    public double Double(string path, double min = double.NegativeInfinity, double max = double.PositiveInfinity, bool exclusiveMin = false, bool exclusiveMax = false)
+    {
+        var raw = Raw(path);
+        if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v))
+            throw new ConfigException($"config: {path} must be a number, got '{raw}'");
+        var lo = exclusiveMin ? v > min : v >= min;
+        var hi = exclusiveMax ? v < max : v <= max;
+        if (!lo || !hi)
+        {
+            var range = double.IsPositiveInfinity(max) ? (exclusiveMin ? $"> {min}" : $">= {min}")
+                : $"in {(exclusiveMin ? "(" : "[")}{min}, {max}{(exclusiveMax ? ")" : "]")}";
+            throw new ConfigException($"config: {path} must be {range}, got {raw}");
+        }
+        return v;
+    }
+
+    /// <summary>true or false.</summary>
+    public bool Bool(string path)
+    {
+        var raw = Raw(path);
+        return raw.ToLowerInvariant() switch
+        {
+            "true" or "on" or "yes" => true,
+            "false" or "off" or "no" => false,
+            _ => throw new ConfigException($"config: {path} must be true or false, got '{raw}'"),
+        };
+    }
+
+    /// <summary>A string (any).</summary>
+    public string String(string path) => Raw(path);
+
+    /// <summary>One of the allowed (lower-case) words.</summary>
+    public string OneOf(string path, params string[] allowed)
+    {
+        var raw = Raw(path).Trim().ToLowerInvariant();
+        if (Array.IndexOf(allowed, raw) < 0)
+            throw new ConfigException($"config: {path} must be one of {string.Join(", ", allowed)}, got '{Raw(path)}'");
+        return raw;
+    }
+
+    /// <summary>A positive duration (HOCON "30s", "500ms", "2m").</summary>
+    public TimeSpan Duration(string path)
+    {
+        var raw = Raw(path);
+        TimeSpan? t = null;
+        try { t = Config.GetTimeSpan(path, null, false); } catch (Exception) { }
+        if (t is null || t.Value <= TimeSpan.Zero)
+            throw new ConfigException($"config: {path} must be a positive duration such as 30s or 500ms, got '{raw}'");
+        return t.Value;
+    }
+
+    /// <summary>A list of integers, each >= min.</summary>
+    public int[] IntList(string path, int min)
+    {
+        if (!Config.HasPath(path)) throw new ConfigException($"config: missing key '{path}'");
+        var v = Config.GetValue(path);
+        if (!v.IsArray()) throw new ConfigException($"config: {path} must be a list of integers such as [784], got '{v}'");
+        return v.GetArray().Select((e, i) =>
+        {
+            var s = e.GetString();
+            if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var x) || x < min)
+                throw new ConfigException($"config: {path}[{i}] must be an integer >= {min}, got '{s}'");
+            return x;
+        }).ToArray();
+    }
+}

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using ActorTrainer.Core;
+using ActorTrainer.Core.Data;
+using ActorTrainer.Interop;
+using PlotApi = ActorTrainer.Daemon.Plots.Plots;
+
+namespace ActorTrainer.Daemon.Output;
+
+/// <summary>
+/// Keras-style TensorBoard logging: &lt;logDir&gt;/train and &lt;logDir&gt;/validation event files with epoch scalars
+/// (epoch_loss, epoch_accuracy, learning_rate, steps_per_second), batch scalars every N steps, weight histograms and
+/// gradient histograms (the gradient of a fixed probe batch at the epoch's weights) per epoch, and an image of the
+/// first-10-test-digits prediction grid per epoch.
+/// </summary>
+public sealed class TensorBoardCallback : Callback, IDisposable
+{
+    private readonly EventFileWriter _train;
+    private readonly EventFileWriter _validation;
+    private readonly string[] _weightNames;
+    private readonly ModelPlan _plan;
+    private readonly ArrayData _probe;
+    private readonly Dataset? _test;
+    private readonly int _everySteps;
+    private readonly Stopwatch _clock = new();
+    private long _step;
+    private long _epochStartStep;
+
+    /// <summary>Creates the writers under logDir/train and logDir/validation.</summary>
+    public TensorBoardCallback(string logDir, string[] weightNames, ModelPlan plan, ArrayData probe, Dataset? test, int everySteps)
+    {
+        _train = new EventFileWriter(Path.Combine(logDir, "train"));
+        _validation = new EventFileWriter(Path.Combine(logDir, "validation"));
+        _weightNames = weightNames;
+        _plan = plan;
+        _probe = probe;
+        _test = test;
+        _everySteps = everySteps;
+    }
+
+    /// <summary>Directory of the train event file.</summary>
+    public string TrainFile => _train.FilePath;
+    /// <summary>Path of the validation event file.</summary>
+    public string ValidationFile => _validation.FilePath;
+
+    /// <inheritdoc />
+    public override void OnEpochBegin(int epoch, int steps)
+    {
+        _epochStartStep = _step;
+        _clock.Restart();
+    }
+
+    /// <inheritdoc />
+    public override void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
+    {
+        _step++;
+        if (_everySteps > 0 && _step % _everySteps == 0)
+        {
+            foreach (var (k, v) in logs) _train.WriteScalar("batch_" + k, _step, (float)v);
+            var sec = _clock.Elapsed.TotalSeconds;
+            if (sec > 0) _train.WriteScalar("batch_steps_per_second", _step, (float)((_step - _epochStartStep) / sec));
+        }
+    }
+
+    /// <inheritdoc />
+    public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs)
+    {
+        var e = epoch + 1;
+        foreach (var (k, v) in logs)
+        {
+            if (k.StartsWith("val_", StringComparison.Ordinal)) _validation.WriteScalar("epoch_" + k[4..], e, (float)v);
+            else _train.WriteScalar("epoch_" + k, e, (float)v);
+        }
+        _train.WriteScalar("learning_rate", e, (float)Model.Optimizer.LearningRate);
+        var sec = _clock.Elapsed.TotalSeconds;
+        if (sec > 0) _train.WriteScalar("steps_per_second", e, (float)((_step - _epochStartStep) / sec));
+        var weights = Model.GetWeights();
+        for (var i = 0; i < weights.Length; i++) _train.WriteHistogram(_weightNames[i], e, weights[i]);
+        if (_probe.Count > 0)
+        {
+            var engine = new GradientEngine(_plan, _probe.Count);
+            var grads = weights.Select(w => new float[w.Length]).ToArray();
+            engine.ComputeGradients(weights, _probe.X, _probe.Labels ?? [], _probe.Targets ?? [], _probe.Count, _probe.Count, 0L, grads);
+            for (var i = 0; i < grads.Length; i++) _train.WriteHistogram(_weightNames[i] + "/gradient", e, grads[i]);
+        }
+        if (_test is { Count: > 0 } test && _plan.InputDim == test.Height * test.Width)
+        {
+            var n = Math.Min(10, test.Count);
+            var engine = new GradientEngine(_plan, n);
+            var probs = engine.Predict(weights, test.Images.AsSpan(0, n * _plan.InputDim), n).ToArray();
+            var preds = TrainingOutputs.Argmax(probs, _plan.OutputDim);
+            var all = new int[test.Count];
+            Array.Copy(preds, all, n);
+            var tmp = Path.Combine(Path.GetTempPath(), $"actortrainer-tb-{Guid.NewGuid():N}.png");
+            try
+            {
+                PlotApi.DigitGrid(tmp, test.Pixels, test.Height, test.Width, Enumerable.Range(0, n).ToArray(), test.Labels, all, 2, 5, $"Epoch {e}");
+                var size = PlotApi.DigitGridSize(test.Height, test.Width, 2, 5);
+                _validation.WriteImage("predictions", e, File.ReadAllBytes(tmp), size.Height, size.Width, 4);
+            }
+            finally { File.Delete(tmp); }
+        }
+        _train.Flush();
+        _validation.Flush();
+    }
+
+    /// <inheritdoc />
+    public override void OnTrainEnd(IReadOnlyDictionary<string, double> logs)
+    {
+        _train.Flush();
+        _validation.Flush();
+    }
+
+    /// <summary>Flushes and closes both event files.</summary>
+    public void Dispose()
+    {
+        _train.Dispose();
+        _validation.Dispose();
+    }
+}
+
+/// <summary>Feeds the Prometheus endpoint's gauges from training progress.</summary>
+public sealed class MetricsCallback(TrainingMetrics metrics, Func<int> workersAlive) : Callback
+{
+    private readonly Stopwatch _clock = new();
+    private long _steps;
+
+    /// <inheritdoc />
+    public override void OnEpochBegin(int epoch, int steps) { _clock.Restart(); _steps = 0; }
+
+    /// <inheritdoc />
+    public override void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
+    {
+        _steps++;
+        metrics.AddSteps();
+        metrics.ParameterServerVersion = metrics.StepsTotal;
+        metrics.WorkersAlive = workersAlive();
+        if (logs.TryGetValue("loss", out var l)) metrics.Loss = l;
+        if (logs.TryGetValue("accuracy", out var a)) metrics.Accuracy = a;
+        var sec = _clock.Elapsed.TotalSeconds;
+        if (sec > 0) metrics.StepsPerSecond = _steps / sec;
+        metrics.LearningRate = Model.Optimizer.LearningRate;
+    }
+
+    /// <inheritdoc />
+    public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs)
+    {
+        metrics.AddEpochs();
+        if (logs.TryGetValue("val_loss", out var vl)) metrics.ValLoss = vl;
+        if (logs.TryGetValue("val_accuracy", out var va)) metrics.ValAccuracy = va;
+    }
+}

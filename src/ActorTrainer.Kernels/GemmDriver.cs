@@ -1,0 +1,192 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace ActorTrainer.Kernels;
+
+/// <summary>One GEMM call with pinned operands: C = alpha·op(A)·op(B) + beta·C, row-major, m×n×k.</summary>
+internal unsafe struct GemmProblem<T> where T : unmanaged
+{
+    public T* A, B, C;
+    public int M, N, K;
+    public nint Lda, Ldb, Ldc;
+    public bool TransA, TransB;
+    public T Alpha, Beta;
+}
+
+/// <summary>Cache-blocking sizes (elements). k-blocking depends on k only, so results never depend on threading.</summary>
+internal static class GemmBlocking
+{
+    /// <summary>Largest k-block (the B micro-panel kc×NR is meant to stay in L1).</summary>
+    internal static int KcMax = 256;
+    /// <summary>Rows of A per L2 block.</summary>
+    internal static int McMax = 128;
+    /// <summary>Columns of B packed per block.</summary>
+    internal static int NcMax = 512;
+
+    /// <summary>Balanced k-block: k split into ceil(k/KcMax) near-equal blocks; a function of k alone.</summary>
+    internal static int KBlock(int k)
+    {
+        int blocks = (k + KcMax - 1) / KcMax;
+        return (k + blocks - 1) / blocks;
+    }
+}
+
+/// <summary>Per-thread, 64-byte aligned packing buffer on the pinned object heap (no per-call allocation).</summary>
+internal static unsafe class PackBuffer<T> where T : unmanaged
+{
+    [ThreadStatic] private static T[]? s_array;
+    [ThreadStatic] private static nint s_aligned;
+
+    /// <summary>Pointer to at least <paramref name="length"/> elements, valid for the calling thread.</summary>
+    internal static T* Get(int length)
+    {
+        T[]? arr = s_array;
+        if (arr is null || arr.Length < length + 64 / sizeof(T))
+        {
+            arr = GC.AllocateUninitializedArray<T>(length + 64 / sizeof(T), pinned: true);
+            nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(arr));
+            s_aligned = (p + 63) & ~(nint)63;
+            s_array = arr;
+        }
+        return (T*)s_aligned;
+    }
+}
+
+/// <summary>
+/// Goto/BLIS-style blocked GEMM over a rectangle [i0,i1)×[j0,j1) of C (all of k): B packed into NR-wide panels per
+/// (k-block, column block); A read in place when stored row-major (A·B, A·Bᵀ) and packed into MR-row panels
+/// when transposed; edge tiles go through the same micro-kernel with zero padding.
+/// </summary>
+internal static unsafe class GemmDriver<T, K>
+    where T : unmanaged, IFloatingPointIeee754<T>
+    where K : struct, IMicroKernel<T>
+{
+    /// <summary>Computes rows [i0,i1) and columns [j0,j1) of C; i0 is a multiple of MR, j0 of NR.</summary>
+    internal static void Run(in GemmProblem<T> p, int i0, int i1, int j0, int j1)
+    {
+        int mrK = K.MR, nrK = K.NR, nnK = K.NRNarrow;
+        int kcMax = GemmBlocking.KcMax;
+        int ncMax = Math.Max(nrK, GemmBlocking.NcMax / nrK * nrK);
+        int mcMax = Math.Max(mrK, GemmBlocking.McMax / mrK * mrK);
+        T* packB = PackBuffer<T>.Get(kcMax * ncMax + mcMax * kcMax + mrK * kcMax);
+        T* packA = packB + kcMax * ncMax;
+        T* edgeA = packA + mcMax * kcMax;
+        int k = p.K, n = p.N;
+        int kcb = GemmBlocking.KBlock(k);
+
+        for (int jc = j0; jc < j1; jc += ncMax)
+        {
+            int jEnd = Math.Min(j1, jc + ncMax);
+            for (int pc = 0; pc < k; pc += kcb)
+            {
+                int kc = Math.Min(kcb, k - pc);
+                bool first = pc == 0;
+                T betaEff = first ? p.Beta : T.One;
+                bool betaZero = first && p.Beta == T.Zero;
+                PackB(in p, pc, kc, jc, jEnd, packB);
+                for (int ic = i0; ic < i1; ic += mcMax)
+                {
+                    int mc = Math.Min(mcMax, i1 - ic);
+                    // Transposed A is packed when many B panels reuse it; otherwise (and always for row-major A)
+                    // full MR-row panels are read in place and only a partial last panel is packed.
+                    bool packedA = p.TransA && jEnd - jc > 2 * nrK;
+                    if (packedA) PackATrans(in p, ic, mc, pc, kc, packA);
+                    else if (mc % mrK != 0) PackAEdge(in p, ic + mc / mrK * mrK, mc % mrK, pc, kc, edgeA);
+                    T* bp = packB;
+                    for (int j = jc; j < jEnd;)
+                    {
+                        int w = n - j <= nnK ? nnK : nrK;
+                        int nw = Math.Min(w, jEnd - j);
+                        for (int ir = 0; ir < mc; ir += mrK)
+                        {
+                            int mr = Math.Min(mrK, mc - ir);
+                            T* ap; nint rs, cs;
+                            if (packedA) { ap = packA + (nint)ir * kc; rs = 1; cs = mrK; }
+                            else if (mr == mrK && p.TransA) { ap = p.A + pc * p.Lda + ic + ir; rs = 1; cs = p.Lda; }
+                            else if (mr == mrK) { ap = p.A + (ic + ir) * p.Lda + pc; rs = p.Lda; cs = 1; }
+                            else { ap = edgeA; rs = 1; cs = mrK; }
+                            T* cp = p.C + (ic + ir) * p.Ldc + j;
+                            if (w == nrK) K.Wide(kc, ap, rs, cs, bp, cp, p.Ldc, mr, nw, p.Alpha, betaEff, betaZero);
+                            else K.Narrow(kc, ap, rs, cs, bp, cp, p.Ldc, mr, nw, p.Alpha, betaEff, betaZero);
+                        }
+                        bp += (nint)w * kc;
+                        j += w;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs op(B)[pc..pc+kc, jc..jEnd) into consecutive panels (row p of a w-wide panel at p·w), zero padded.</summary>
+    private static void PackB(in GemmProblem<T> p, int pc, int kc, int jc, int jEnd, T* dst)
+    {
+        int nrK = K.NR, nnK = K.NRNarrow;
+        for (int j = jc; j < jEnd;)
+        {
+            int w = p.N - j <= nnK ? nnK : nrK;
+            int nw = Math.Min(w, jEnd - j);
+            if (!p.TransB)
+            {
+                for (int pp = 0; pp < kc; pp++)
+                {
+                    T* src = p.B + (pc + pp) * p.Ldb + j;
+                    T* d = dst + (nint)pp * w;
+                    int c = 0;
+                    for (; c + Vector<T>.Count <= nw; c += Vector<T>.Count)
+                        Vector.Store(Vector.Load(src + c), d + c);
+                    for (; c < nw; c++) d[c] = src[c];
+                    for (; c < w; c++) d[c] = T.Zero;
+                }
+            }
+            else
+            {
+                for (int c = 0; c < nw; c++)
+                {
+                    T* src = p.B + (j + c) * p.Ldb + pc;
+                    T* d = dst + c;
+                    for (int pp = 0; pp < kc; pp++) d[(nint)pp * w] = src[pp];
+                }
+                for (int c = nw; c < w; c++)
+                    for (int pp = 0; pp < kc; pp++) dst[(nint)pp * w + c] = T.Zero;
+            }
+            dst += (nint)w * kc;
+            j += w;
+        }
+    }
+
+    /// <summary>Packs op(A)[ic..ic+mc, pc..pc+kc) from A stored k×m (transA) into MR-row panels (p·MR + r), zero padded.</summary>
+    private static void PackATrans(in GemmProblem<T> p, int ic, int mc, int pc, int kc, T* dst)
+    {
+        int mrK = K.MR;
+        for (int ir = 0; ir < mc; ir += mrK)
+        {
+            int mr = Math.Min(mrK, mc - ir);
+            T* panel = dst + (nint)ir * kc;
+            for (int pp = 0; pp < kc; pp++)
+            {
+                T* src = p.A + (pc + pp) * p.Lda + ic + ir;
+                T* d = panel + (nint)pp * mrK;
+                int r = 0;
+                for (; r + Vector<T>.Count <= mr; r += Vector<T>.Count)
+                    Vector.Store(Vector.Load(src + r), d + r);
+                for (; r < mr; r++) d[r] = src[r];
+                for (; r < mrK; r++) d[r] = T.Zero;
+            }
+        }
+    }
+
+    /// <summary>Packs the last, partial row panel (mr &lt; MR rows of op(A) from row i) into p·MR + r order, zero padded.</summary>
+    private static void PackAEdge(in GemmProblem<T> p, int i, int mr, int pc, int kc, T* dst)
+    {
+        int mrK = K.MR;
+        nint rs = p.TransA ? 1 : p.Lda, cs = p.TransA ? p.Lda : 1;
+        T* src = p.TransA ? p.A + pc * p.Lda + i : p.A + i * p.Lda + pc;
+        for (int pp = 0; pp < kc; pp++)
+        {
+            T* d = dst + (nint)pp * mrK;
+            for (int r = 0; r < mr; r++) d[r] = src[r * rs + pp * cs];
+            for (int r = mr; r < mrK; r++) d[r] = T.Zero;
+        }
+    }
+}

@@ -1,0 +1,122 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using Xunit;
+
+namespace ActorTrainer.Interop.Tests;
+
+public class PrometheusTests
+{
+    [Fact]
+    public async Task MetricsEndpoint_ServesTextFormatWithCurrentValues()
+    {
+        using var metrics = new TrainingMetrics();
+        metrics.StepsPerSecond = 12.5;
+        metrics.Loss = 0.2931;
+        metrics.Accuracy = 0.9125;
+        metrics.ValLoss = double.NaN;
+        metrics.LearningRate = 1e-3;
+        metrics.WorkersAlive = 4;
+        metrics.ParameterServerVersion = 17;
+        metrics.AddSteps(469);
+        metrics.AddEpochs();
+        metrics.AddStaleGradients(3);
+
+        using var endpoint = new PrometheusEndpoint(0, metrics);
+        Assert.InRange(endpoint.Port, 1, 65535);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var res = await http.GetAsync($"http://127.0.0.1:{endpoint.Port}/metrics");
+        Assert.Equal(HttpStatusCode.OK, res.StatusCode);
+        Assert.Equal("text/plain", res.Content.Headers.ContentType!.MediaType);
+        Assert.Contains(res.Content.Headers.ContentType.Parameters, p => p.Name == "version" && p.Value == "0.0.4");
+        var body = await res.Content.ReadAsStringAsync();
+        var lines = body.Split('\n');
+        Assert.Contains("# HELP actortrainer_steps_per_second Training steps per second.", lines);
+        Assert.Contains("# TYPE actortrainer_steps_per_second gauge", lines);
+        Assert.Contains("actortrainer_steps_per_second 12.5", lines);
+        Assert.Contains("actortrainer_loss 0.2931", lines);
+        Assert.Contains("actortrainer_accuracy 0.9125", lines);
+        Assert.Contains("actortrainer_val_loss NaN", lines);
+        Assert.Contains("actortrainer_val_accuracy 0", lines);
+        Assert.Contains("actortrainer_learning_rate 0.001", lines);
+        Assert.Contains("actortrainer_workers_alive 4", lines);
+        Assert.Contains("actortrainer_parameter_server_version 17", lines);
+        Assert.Contains("# TYPE actortrainer_steps_total counter", lines);
+        Assert.Contains("actortrainer_steps_total 469", lines);
+        Assert.Contains("actortrainer_epochs_total 1", lines);
+        Assert.Contains("actortrainer_stale_gradients_total 3", lines);
+        Assert.EndsWith("\n", body);
+        Assert.Equal(11 * 3, lines.Count(l => l.Length > 0));
+
+        metrics.AddSteps(31);
+        metrics.Loss = 0.25;
+        body = await http.GetStringAsync(endpoint.MetricsUri);
+        Assert.Contains("actortrainer_steps_total 500\n", body);
+        Assert.Contains("actortrainer_loss 0.25\n", body);
+    }
+
+    [Fact]
+    public async Task OtherPathsReturn404_AndPostReturns405()
+    {
+        using var metrics = new TrainingMetrics();
+        using var endpoint = new PrometheusEndpoint(0, metrics);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"http://127.0.0.1:{endpoint.Port}/")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"http://127.0.0.1:{endpoint.Port}/metrics/extra")).StatusCode);
+        var post = await http.PostAsync(endpoint.MetricsUri, new StringContent("x"));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
+    }
+
+    [Fact]
+    public async Task ExplicitPort_AndPortInUse()
+    {
+        using var metrics = new TrainingMetrics();
+        using var first = new PrometheusEndpoint(0, metrics);
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
+        {
+            var port = first.Port;
+            first.Dispose();
+            using var second = new PrometheusEndpoint(port, metrics);
+            Assert.Equal(port, second.Port);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(second.MetricsUri)).StatusCode);
+            var ex = Assert.Throws<InvalidOperationException>(() => new PrometheusEndpoint(port, metrics));
+            Assert.Contains($"http://127.0.0.1:{port}/", ex.Message);
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PrometheusEndpoint(70000, metrics));
+    }
+
+    [Fact]
+    public void Counters_AreThreadSafe_AndRejectNegativeIncrements()
+    {
+        using var metrics = new TrainingMetrics();
+        Parallel.For(0, 10_000, _ => metrics.AddSteps());
+        Assert.Equal(10_000, metrics.StepsTotal);
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => metrics.AddEpochs(-1));
+        Assert.Contains("epochs increment must be non-negative, got -1", ex.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => metrics.WorkersAlive = -2);
+        Assert.Equal("+Inf", TrainingMetrics.FormatValue(double.PositiveInfinity));
+        Assert.Equal("-Inf", TrainingMetrics.FormatValue(double.NegativeInfinity));
+        Assert.Equal("1E-07", TrainingMetrics.FormatValue(1e-7));
+    }
+
+    [Fact]
+    public void Instruments_AreObservableThroughMeterListener()
+    {
+        using var metrics = new TrainingMetrics();
+        metrics.StepsPerSecond = 42.0;
+        metrics.AddSteps(7);
+        var seen = new Dictionary<string, double>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (inst, l) =>
+        {
+            if (ReferenceEquals(inst.Meter, metrics.Meter)) l.EnableMeasurementEvents(inst);
+        };
+        listener.SetMeasurementEventCallback<double>((inst, v, _, _) => seen[inst.Name] = v);
+        listener.SetMeasurementEventCallback<long>((inst, v, _, _) => seen[inst.Name] = v);
+        listener.Start();
+        listener.RecordObservableInstruments();
+        Assert.Equal("ActorTrainer", metrics.Meter.Name);
+        Assert.Equal(11, seen.Count);
+        Assert.Equal(42.0, seen["steps_per_second"]);
+        Assert.Equal(7.0, seen["steps_total"]);
+    }
+}
