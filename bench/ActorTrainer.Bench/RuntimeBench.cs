@@ -4,7 +4,6 @@ using ActorTrainer.Core;
 using ActorTrainer.Core.Data;
 using ActorTrainer.Kernels;
 using ActorTrainer.Runtime;
-using Microsoft.FSharp.Core;
 
 namespace ActorTrainer.Bench;
 
@@ -44,7 +43,7 @@ public static class RuntimeBench
             [PlanLayer.NewDense(784, 512, true, Activation.Relu), PlanLayer.NewDense(512, 10, true, Activation.Softmax)],
             Loss.SparseCategoricalCrossentropy);
         var init = plan.WeightShapes.Select((s, k) => s.Length == 1 ? new float[s[0]] : Initializer.GlorotUniform.Create(s, 42 + k)).ToArray();
-        Optimizer Rms() => new RMSprop(FSharpOption<double>.Some(0.001), null, null, null, null);
+        Optimizer Rms() => new RMSprop(learningRate: 0.001);
         TrainingJob Job(RuntimeOptions o, TrainingData d) => new(plan, init, Rms(), d, null, 1, batch, 1, true, o, "bench");
 
         Console.WriteLine($"RuntimeBench: MLP 784-512-10 (relu/softmax, RMSprop), MNIST {n} samples, batch {batch}, " +
@@ -93,7 +92,7 @@ public static class RuntimeBench
     private static (float[][] Weights, double Seconds) StepperLoop(ModelPlan plan, float[][] init, TrainingData d, int batch, int shards)
     {
         var w = init.Select(a => (float[])a.Clone()).ToArray();
-        var opt = new RMSprop(FSharpOption<double>.Some(0.001), null, null, null, null);
+        var opt = new RMSprop(learningRate: 0.001);
         var stepper = new SyncStepper(plan, batch, shards);
         var order = Batching.permutation(1, 0, d.Count, true);
         int steps = Batching.batchCount(d.Count, batch);

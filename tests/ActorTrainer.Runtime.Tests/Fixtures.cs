@@ -1,5 +1,4 @@
 using ActorTrainer.Core.Data;
-using Microsoft.FSharp.Core;
 
 namespace ActorTrainer.Runtime.Tests;
 
@@ -32,9 +31,9 @@ internal static class Fixtures
         Plan.WeightShapes.Select((s, i) => s.Length == 1 ? new float[s[0]] : Initializer.GlorotUniform.Create(s, seed + i)).ToArray();
 
     public static Optimizer RmsProp(double lr = 0.001) =>
-        new RMSprop(FSharpOption<double>.Some(lr), null, null, null, null);
+        new RMSprop(learningRate: lr);
 
-    public static Optimizer Sgd(double lr) => new SGD(FSharpOption<double>.Some(lr), null, null);
+    public static Optimizer Sgd(double lr) => new SGD(learningRate: lr);
 
     public static TrainingJob Job(int n, RuntimeOptions options, int epochs = 2, int batch = 64, int seed = 3,
         Optimizer? optimizer = null, TrainingData? validation = null, CheckpointState? resume = null) =>
