@@ -55,11 +55,11 @@ public sealed record TrainingJob(ModelPlan Plan, float[][] InitialWeights, Optim
     TrainingData? Validation, int Epochs, int BatchSize, int Seed, bool Shuffle, RuntimeOptions Options,
     string ConfigText, CheckpointState? Resume = null);
 
-/// <summary>Metrics of one epoch: mean training loss and accuracy over the epoch's samples, validation
-/// metrics when validation data was given, wall-clock seconds.</summary>
+/// <summary>Metrics of one epoch (Epoch is 0-based): mean training loss and accuracy over the epoch's samples,
+/// validation metrics when validation data was given, wall-clock seconds.</summary>
 public sealed record EpochLogs(int Epoch, double Loss, double Accuracy, double? ValLoss, double? ValAccuracy, double Seconds);
 
-/// <summary>Receives training progress (called on the coordinator's thread, one call at a time).</summary>
+/// <summary>Receives training progress (called on the coordinator's thread, one call at a time; epochs and steps are 0-based).</summary>
 public interface ITrainingObserver
 {
     /// <summary>An epoch starts (stepsInEpoch = ⌈N / batch⌉).</summary>

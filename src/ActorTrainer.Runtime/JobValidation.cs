@@ -67,6 +67,10 @@ public static class JobValidation
         int steps = Batching.batchCount(job.Train.Count, job.BatchSize);
         if (r.Epoch < 0 || r.StepInEpoch < 0 || r.StepInEpoch >= steps || r.GlobalStep < 0)
             throw new ArgumentException($"checkpoint position epoch {r.Epoch}, step {r.StepInEpoch} (global {r.GlobalStep}) is invalid for {steps} steps per epoch", nameof(job));
+        for (int i = 0; i < r.OptimizerSlots.Length; i++)
+            foreach (var slot in r.OptimizerSlots[i])
+                if (i >= r.Weights.Length || slot.Length != r.Weights[i].Length)
+                    throw new ArgumentException($"checkpoint optimizer slot of weight {i} has {slot.Length} elements but the weight has {(i < r.Weights.Length ? r.Weights[i].Length : 0)}", nameof(job));
         if (r.History.Count != r.Epoch)
             throw new ArgumentException($"checkpoint history has {r.History.Count} epochs but its position is epoch {r.Epoch}", nameof(job));
     }

@@ -132,5 +132,8 @@ public class CheckpointTests
         job = Fixtures.Job(512, new RuntimeOptions(), resume: state with { StepInEpoch = 8 });
         ex = await Assert.ThrowsAsync<ArgumentException>(() => ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None));
         Assert.Contains("checkpoint position", ex.Message);
+        job = Fixtures.Job(512, new RuntimeOptions(), resume: state with { OptimizerSlots = [[new float[5]]] });
+        ex = await Assert.ThrowsAsync<ArgumentException>(() => ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None));
+        Assert.Contains("checkpoint optimizer slot of weight 0 has 5 elements but the weight has 25088", ex.Message);
     }
 }
