@@ -64,7 +64,7 @@ internal sealed class Coordinator : ReceiveActor
         var job = _job;
         bool async = _opts.IsAsync;
         _server = Context.ActorOf(Props.Create(() => new ParameterServer(_weights, job.Optimizer, Self, async,
-            _opts.AsyncMaxStaleness, _globalStep)), "parameter-server");
+            _opts.AsyncMaxStaleness, _globalStep, _opts.ShardsPerBatch)), "parameter-server");
         _generator = Context.ActorOf(Props.Create(() => new BatchGenerator(job.Train, job.Plan, job.BatchSize,
             _opts.ShardsPerBatch, job.Seed, job.Shuffle, _opts.EffectiveWorkerTimeout, _opts.Faults, Self)), "batch-generator");
         int maxRows = async ? job.BatchSize : (job.BatchSize + _opts.ShardsPerBatch - 1) / _opts.ShardsPerBatch + 1;

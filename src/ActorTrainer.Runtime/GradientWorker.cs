@@ -9,7 +9,9 @@ public sealed class InjectedWorkerFaultException(long step, int shard)
 
 /// <summary>Computes shard gradients with its own GradientEngine: grads = ∂(Σ_rows loss / BatchRows)/∂weights at the
 /// item's weights (sync) or at its last pulled weights (async, pulled every pullEvery items). Never writes the weights
-/// or inputs it receives; each result carries gradient arrays the parameter server owns until it releases them.</summary>
+/// or inputs it receives; each result carries gradient arrays the parameter server owns until it releases them.
+/// Pull-based: asks the generator for work when idle; in sync mode it asks for the next item when it starts one
+/// (at most one item waits in its mailbox).</summary>
 public sealed class GradientWorker : ReceiveActor
 {
     private readonly int _id;
@@ -57,6 +59,8 @@ public sealed class GradientWorker : ReceiveActor
     private void Compute(ShardWork w)
     {
         if (w.Fault == InjectedFault.Throw) throw new InjectedWorkerFaultException(w.Step, w.Shard);
+        // sync: ask for the next item now (one item of look-ahead hides the generator round trip)
+        if (!_async) _generator.Tell(new RequestWork(_id, -1, -1));
         if (w.Fault == InjectedFault.Sleep) Thread.Sleep(w.SleepMillis);
         var weights = w.Weights ?? _weights
             ?? throw new InvalidOperationException($"worker {_id}: async work for step {w.Step} arrived before any weights were pulled");
@@ -64,13 +68,13 @@ public sealed class GradientWorker : ReceiveActor
         var grads = _free.Count > 0 ? _free.Pop() : _weightSizes.Select(n => new float[n]).ToArray();
         var stats = _engine.ComputeGradients(weights, w.X, w.Labels ?? ReadOnlySpan<int>.Empty, w.Targets ?? ReadOnlySpan<float>.Empty,
             w.Rows, w.BatchRows, w.DropoutSeed, grads);
-        _server.Tell(new ShardResult(w.Step, w.Epoch, w.StepInEpoch, w.Shard, w.ShardCount, version, _id,
+        _server.Tell(new ShardResult(w.Step, w.Epoch, w.StepInEpoch, w.Shard, w.ShardCount, w.BatchRows, version, _id,
             stats.LossSum, stats.Correct, stats.Count, grads));
         if (_async && ++_sincePull >= _pullEvery)
         {
             _generator.Tell(new RequestWork(_id, w.Step, w.Shard, Ready: false));
             _server.Tell(new PullWeights(_id));
         }
-        else _generator.Tell(new RequestWork(_id, w.Step, w.Shard));
+        else _generator.Tell(new RequestWork(_id, w.Step, w.Shard, Ready: _async));
     }
 }

@@ -28,8 +28,9 @@ public sealed record ShardWork(long Step, int Epoch, int StepInEpoch, int Shard,
     float[][]? Weights, float[] X, int[]? Labels, float[]? Targets, int Rows, int BatchRows, long DropoutSeed,
     InjectedFault Fault, int SleepMillis) : ITrainingMessage;
 
-/// <summary>Worker → parameter server: loss sum, hits, count and gradients of one shard computed at Version.</summary>
-public sealed record ShardResult(long Step, int Epoch, int StepInEpoch, int Shard, int ShardCount, long Version, int WorkerId,
+/// <summary>Worker → parameter server: loss sum, hits, count and gradients of one shard of a batch of BatchRows samples,
+/// computed at Version.</summary>
+public sealed record ShardResult(long Step, int Epoch, int StepInEpoch, int Shard, int ShardCount, int BatchRows, long Version, int WorkerId,
     double LossSum, double Correct, int Count, float[][] Gradients) : ITrainingMessage;
 
 /// <summary>Parameter server → worker: gradient buffers the worker may reuse.</summary>

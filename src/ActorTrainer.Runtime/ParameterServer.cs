@@ -19,16 +19,27 @@ public sealed class ParameterServer : ReceiveActor
     private long _rejected;
     // sync: the step being gathered
     private long _step = -1;
-    private ShardResult?[] _pending = Array.Empty<ShardResult?>();
-    private IActorRef?[] _senders = Array.Empty<IActorRef?>();
-    private int _received;
+    private readonly int _shards;
+    private readonly ShardResult?[] _pending;
+    private readonly IActorRef?[] _senders;
+    private readonly bool[] _have;
+    private int _received, _next, _batchRows, _count;
+    private float[][]? _acc;
+    private IActorRef? _accOwner;
+    private ShardResult? _first;
+    private double _loss, _correct;
     private readonly HashSet<long> _resolved = new();
     private long _lowestUnresolved;
 
     /// <summary>Creates the server with initial weights (copied) at version 0.</summary>
-    public ParameterServer(float[][] weights, Optimizer optimizer, IActorRef coordinator, bool async, int maxStaleness, long firstStep)
+    public ParameterServer(float[][] weights, Optimizer optimizer, IActorRef coordinator, bool async, int maxStaleness,
+        long firstStep, int shardsPerBatch)
     {
         _weights = weights.Select(a => (float[])a.Clone()).ToArray();
+        _shards = shardsPerBatch;
+        _pending = new ShardResult?[shardsPerBatch];
+        _senders = new IActorRef?[shardsPerBatch];
+        _have = new bool[shardsPerBatch];
         _optimizer = optimizer; _coordinator = coordinator; _async = async; _maxStaleness = maxStaleness;
         _lowestUnresolved = firstStep;
         Receive<ShardResult>(m => { if (_async) OnAsync(m); else OnSync(m); });
@@ -55,44 +66,56 @@ public sealed class ParameterServer : ReceiveActor
         {
             if (_received > 0 && m.Step < _step) { Release(m); return; }
             _step = m.Step;
-            _pending = new ShardResult?[Math.Max(m.ShardCount, 1) + m.Shard + 1];
-            _senders = new IActorRef?[_pending.Length];
-            _received = 0;
+            Array.Clear(_have);
+            _received = 0; _next = 0; _acc = null; _accOwner = null;
+            _loss = 0; _correct = 0; _count = 0;
+            _batchRows = m.BatchRows;
+            _first = m;
         }
-        if (m.Shard >= _pending.Length)
-        {
-            Array.Resize(ref _pending, m.Shard + 1);
-            Array.Resize(ref _senders, m.Shard + 1);
-        }
-        if (_pending[m.Shard] is not null) { Release(m); return; }
+        if ((uint)m.Shard >= (uint)_shards || _have[m.Shard]) { Release(m); return; }
+        _have[m.Shard] = true;
         _pending[m.Shard] = m;
         _senders[m.Shard] = Sender;
         _received++;
+        Fold();
         if (_received < m.ShardCount) return;
 
-        // all non-empty shards are here: sum in shard order, exactly like SyncStepper
-        float[][]? acc = null;
-        double loss = 0, correct = 0;
-        int count = 0;
-        foreach (var r in _pending)
-        {
-            if (r is null) continue;
-            if (acc is null) acc = r.Gradients;
-            else Batching.addInto(acc, r.Gradients);
-            loss += r.LossSum; correct += r.Correct; count += r.Count;
-        }
-        var first = _pending.First(r => r is not null)!;
-        if (!Finite(loss, acc!, out var what))
-        {
-            _coordinator.Tell(new StepDiverged(first.Step, first.Epoch, first.StepInEpoch, what));
-            ReleaseAll();
-            return;
-        }
-        ApplyUpdate(acc!);
-        MarkResolved(m.Step);
-        _coordinator.Tell(new StepResolved(first.Step, first.Epoch, first.StepInEpoch, true, _version, _weights, loss, correct, count, _rejected));
-        ReleaseAll();
+        // every non-empty shard has been folded in shard order, exactly like SyncStepper
+        var acc = _acc!;
+        var first = _first!;
         _received = 0;
+        if (!Finite(_loss, acc, out var what))
+            _coordinator.Tell(new StepDiverged(first.Step, first.Epoch, first.StepInEpoch, what));
+        else
+        {
+            ApplyUpdate(acc);
+            MarkResolved(first.Step);
+            _coordinator.Tell(new StepResolved(first.Step, first.Epoch, first.StepInEpoch, true, _version, _weights,
+                _loss, _correct, _count, _rejected));
+        }
+        _accOwner?.Tell(new ReleaseGradients(acc));
+        _acc = null; _accOwner = null;
+    }
+
+    /// <summary>Folds the arrived prefix of shards into the sum while later shards are still being computed:
+    /// acc = g_first_nonempty; acc += g_s in shard order (empty shards skipped).</summary>
+    private void Fold()
+    {
+        while (_next < _shards)
+        {
+            if (Batching.shardRange(_batchRows, _shards, _next).Item2 == 0) { _next++; continue; }
+            var r = _pending[_next];
+            if (r is null) return;
+            if (_acc is null) { _acc = r.Gradients; _accOwner = _senders[_next]; }
+            else
+            {
+                Batching.addInto(_acc, r.Gradients);
+                _senders[_next]?.Tell(new ReleaseGradients(r.Gradients));
+            }
+            _loss += r.LossSum; _correct += r.Correct; _count += r.Count;
+            _pending[_next] = null; _senders[_next] = null;
+            _next++;
+        }
     }
 
     private void OnAsync(ShardResult m)
@@ -120,7 +143,11 @@ public sealed class ParameterServer : ReceiveActor
     private void ApplyUpdate(float[][] grads)
     {
         var next = new float[_weights.Length][];
-        for (int i = 0; i < next.Length; i++) next[i] = (float[])_weights[i].Clone();
+        for (int i = 0; i < next.Length; i++)
+        {
+            next[i] = GC.AllocateUninitializedArray<float>(_weights[i].Length);
+            _weights[i].AsSpan().CopyTo(next[i]);
+        }
         _optimizer.Apply(next, grads);
         _weights = next;
         _version++;
@@ -135,14 +162,4 @@ public sealed class ParameterServer : ReceiveActor
     }
 
     private void Release(ShardResult m) => Sender.Tell(new ReleaseGradients(m.Gradients));
-
-    private void ReleaseAll()
-    {
-        for (int i = 0; i < _pending.Length; i++)
-        {
-            if (_pending[i] is { } r) _senders[i]?.Tell(new ReleaseGradients(r.Gradients));
-            _pending[i] = null;
-            _senders[i] = null;
-        }
-    }
 }

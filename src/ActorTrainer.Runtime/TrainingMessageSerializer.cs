@@ -44,7 +44,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                     w.Write((byte)m.Fault); w.Write(m.SleepMillis); break;
                 case ShardResult m:
                     w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.Shard); w.Write(m.ShardCount);
-                    w.Write(m.Version); w.Write(m.WorkerId); w.Write(m.LossSum); w.Write(m.Correct); w.Write(m.Count);
+                    w.Write(m.BatchRows); w.Write(m.Version); w.Write(m.WorkerId); w.Write(m.LossSum); w.Write(m.Correct); w.Write(m.Count);
                     WriteJagged(w, m.Gradients); break;
                 case ReleaseGradients m: WriteJagged(w, m.Gradients); break;
                 case PullWeights m: w.Write(m.WorkerId); break;
@@ -85,7 +85,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 "SW" => new ShardWork(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(),
                     ReadJagged(r), ReadFloats(r)!, ReadInts(r), ReadFloats(r), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(),
                     (InjectedFault)r.ReadByte(), r.ReadInt32()),
-                "SR" => new ShardResult(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(),
+                "SR" => new ShardResult(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(),
                     r.ReadInt32(), r.ReadDouble(), r.ReadDouble(), r.ReadInt32(), ReadJagged(r)!),
                 "RG" => new ReleaseGradients(ReadJagged(r)!),
                 "PW" => new PullWeights(r.ReadInt32()),

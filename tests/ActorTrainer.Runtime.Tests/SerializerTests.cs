@@ -12,7 +12,7 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
         new WorkFailed(1, 9, 0, "boom ü"),
         new ShardWork(12, 1, 4, 2, 3, 40, [[1f, 2f], [float.NaN]], [0.5f, -0.25f, 3f], [7, 1], null, 2, 64, -123456789L, InjectedFault.Sleep, 250),
         new ShardWork(12, 1, 4, 0, 1, -1, null, [1f], null, [0f, 1f], 1, 1, 5, InjectedFault.None, 0),
-        new ShardResult(12, 1, 4, 2, 3, 40, 1, 12.5, 7, 16, [[0.1f, float.Epsilon], []]),
+        new ShardResult(12, 1, 4, 2, 3, 64, 40, 1, 12.5, 7, 16, [[0.1f, float.Epsilon], []]),
         new ReleaseGradients([[1f], [2f, 3f]]),
         new PullWeights(5),
         new WeightsSnapshot(41, [[float.PositiveInfinity, -0f]]),
@@ -57,7 +57,7 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
     public void Truncated_bytes_and_unknown_manifests_are_rejected_clearly()
     {
         var s = (TrainingMessageSerializer)Sys.Serialization.FindSerializerForType(typeof(ShardResult));
-        var bytes = s.ToBinary(new ShardResult(1, 0, 1, 0, 1, 0, 0, 1, 1, 1, [[1f, 2f, 3f]]));
+        var bytes = s.ToBinary(new ShardResult(1, 0, 1, 0, 1, 1, 0, 0, 1, 1, 1, [[1f, 2f, 3f]]));
         var ex = Assert.Throws<InvalidDataException>(() => s.FromBinary(bytes.AsSpan(0, bytes.Length - 3).ToArray(), "SR"));
         Assert.Contains("'SR'", ex.Message);
         var ex2 = Assert.Throws<ArgumentException>(() => s.FromBinary(bytes, "XX"));
