@@ -1,1 +1,5 @@
-namespace ActorTrainer.Runtime.Tests;
+global using Xunit;
+global using ActorTrainer.Core;
+global using ActorTrainer.Runtime;
+
+[assembly: CollectionBehavior(DisableTestParallelization = true)]

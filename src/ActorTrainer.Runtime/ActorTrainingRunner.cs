@@ -1,0 +1,62 @@
+using ActorTrainer.Kernels;
+using Akka.Actor;
+using Akka.Configuration;
+
+namespace ActorTrainer.Runtime;
+
+/// <summary>Runs a TrainingJob on Akka.NET actors (coordinator → batch generator, parameter server, gradient workers).</summary>
+public static class ActorTrainingRunner
+{
+    /// <summary>HOCON binding every ITrainingMessage to TrainingMessageSerializer (never the JSON serializer).</summary>
+    public const string SerializationHocon = """
+        akka.actor {
+          serializers {
+            actor-trainer = "ActorTrainer.Runtime.TrainingMessageSerializer, ActorTrainer.Runtime"
+          }
+          serialization-bindings {
+            "ActorTrainer.Runtime.ITrainingMessage, ActorTrainer.Runtime" = actor-trainer
+          }
+          serialization-identifiers {
+            "ActorTrainer.Runtime.TrainingMessageSerializer, ActorTrainer.Runtime" = 4711
+          }
+        }
+        """;
+
+    /// <summary>Config of the private actor system a run creates when none is given (serializer, quiet logging).</summary>
+    public static Config DefaultConfig => ConfigurationFactory.ParseString(SerializationHocon + """
+
+        akka.loglevel = WARNING
+        akka.stdout-loglevel = WARNING
+        akka.log-dead-letters = off
+        akka.log-dead-letters-during-shutdown = off
+        """);
+
+    /// <summary>Runs the job on a fresh ActorSystem (terminated afterwards) or on `system`. Sync mode gives weights
+    /// bit-identical to the SyncStepper loop for any worker count. Cancellation finishes the current step, writes a
+    /// checkpoint (when CheckpointDir is set) and returns Interrupted = true. Throws ArgumentException for an invalid
+    /// job, TrainingDivergedException for a non-finite loss or gradient.</summary>
+    public static async Task<TrainingResult> RunAsync(TrainingJob job, ITrainingObserver observer, CancellationToken ct,
+        ActorSystem? system = null)
+    {
+        JobValidation.Validate(job);
+        observer ??= NullTrainingObserver.Instance;
+        if (job.Resume is { } r) job.Optimizer.LoadState(r.OptimizerIterations, r.OptimizerSlots);
+        bool own = system is null;
+        system ??= ActorSystem.Create("actor-trainer", DefaultConfig);
+        var tcs = new TaskCompletionSource<TrainingResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        int previousDop = KernelSettings.MaxDegreeOfParallelism;
+        KernelSettings.MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount / job.Options.EffectiveWorkers);
+        try
+        {
+            var coordinator = system.ActorOf(Props.Create(() => new Coordinator(job, observer, tcs)),
+                "trainer-" + Guid.NewGuid().ToString("N"));
+            await using var registration = ct.Register(() => coordinator.Tell(new CancelTraining()));
+            return await tcs.Task.ConfigureAwait(false);
+        }
+        finally
+        {
+            KernelSettings.MaxDegreeOfParallelism = previousDop;
+            if (own) await system.Terminate().ConfigureAwait(false);
+        }
+    }
+}

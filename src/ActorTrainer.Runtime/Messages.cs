@@ -1,0 +1,79 @@
+namespace ActorTrainer.Runtime;
+
+/// <summary>Marker of every message of the training runtime; all are bound to <see cref="TrainingMessageSerializer"/>.</summary>
+public interface ITrainingMessage { }
+
+/// <summary>Fault a work item asks its worker to simulate (test hook).</summary>
+public enum InjectedFault : byte
+{
+    /// <summary>No fault.</summary>
+    None = 0,
+    /// <summary>Throw before computing.</summary>
+    Throw = 1,
+    /// <summary>Sleep before computing (the answer arrives late).</summary>
+    Sleep = 2,
+}
+
+/// <summary>Worker → generator: CompletedStep/CompletedShard name the item just finished (−1 = none); Ready = send me
+/// the next item (false while an async worker pulls weights first).</summary>
+public sealed record RequestWork(int WorkerId, long CompletedStep, int CompletedShard, bool Ready = true) : ITrainingMessage;
+
+/// <summary>Worker → generator: the worker crashed on (Step, Shard); the item is re-queued.</summary>
+public sealed record WorkFailed(int WorkerId, long Step, int Shard, string Error) : ITrainingMessage;
+
+/// <summary>Generator → worker: compute the gradient of Rows samples (X Rows×features, Labels/Targets) that belong
+/// to a batch of BatchRows samples, at weights Version (Weights null in async mode: the worker's pulled copy).
+/// ShardCount = number of non-empty shards of the batch; SleepMillis is used by InjectedFault.Sleep.</summary>
+public sealed record ShardWork(long Step, int Epoch, int StepInEpoch, int Shard, int ShardCount, long Version,
+    float[][]? Weights, float[] X, int[]? Labels, float[]? Targets, int Rows, int BatchRows, long DropoutSeed,
+    InjectedFault Fault, int SleepMillis) : ITrainingMessage;
+
+/// <summary>Worker → parameter server: loss sum, hits, count and gradients of one shard of a batch of BatchRows samples,
+/// computed at Version.</summary>
+public sealed record ShardResult(long Step, int Epoch, int StepInEpoch, int Shard, int ShardCount, int BatchRows, long Version, int WorkerId,
+    double LossSum, double Correct, int Count, float[][] Gradients) : ITrainingMessage;
+
+/// <summary>Parameter server → worker: gradient buffers the worker may reuse.</summary>
+public sealed record ReleaseGradients(float[][] Gradients) : ITrainingMessage;
+
+/// <summary>Worker → parameter server (async): send me the current weights.</summary>
+public sealed record PullWeights(int WorkerId) : ITrainingMessage;
+
+/// <summary>Parameter server → worker (async): weights of Version (never mutated afterwards).</summary>
+public sealed record WeightsSnapshot(long Version, float[][] Weights) : ITrainingMessage;
+
+/// <summary>Coordinator → generator: a new epoch; its permutation is computed. Async: dispatch batches
+/// StartStepInEpoch.. on demand; sync: wait for OpenStep.</summary>
+public sealed record StartEpoch(int Epoch, int StartStepInEpoch, long FirstGlobalStep, bool Async) : ITrainingMessage;
+
+/// <summary>Coordinator → generator (sync): split step StepInEpoch of Epoch into shards at weights Version.</summary>
+public sealed record OpenStep(long Step, int Epoch, int StepInEpoch, long Version, float[][] Weights) : ITrainingMessage;
+
+/// <summary>Coordinator → generator (async): stop handing out new batches.</summary>
+public sealed record StopDispatch() : ITrainingMessage;
+
+/// <summary>Generator → coordinator (async): dispatch stopped; NextStepInEpoch batches were handed out.</summary>
+public sealed record DispatchStopped(int Epoch, int NextStepInEpoch) : ITrainingMessage;
+
+/// <summary>Generator → itself: look for work items whose worker exceeded the timeout.</summary>
+public sealed record CheckTimeouts() : ITrainingMessage;
+
+/// <summary>Generator → coordinator: an item failed too often; the run fails.</summary>
+public sealed record WorkItemAbandoned(long Step, int Shard, int Attempts, string Error) : ITrainingMessage;
+
+/// <summary>Parameter server → coordinator: step resolved. Applied = the gradient updated the weights
+/// (false: rejected as stale, async). Weights/Version are the server's current ones after the step.</summary>
+public sealed record StepResolved(long Step, int Epoch, int StepInEpoch, bool Applied, long Version, float[][] Weights,
+    double LossSum, double Correct, int Count, long Rejected) : ITrainingMessage;
+
+/// <summary>Parameter server → coordinator: non-finite loss or gradient at Step; nothing was applied.</summary>
+public sealed record StepDiverged(long Step, int Epoch, int StepInEpoch, string What) : ITrainingMessage;
+
+/// <summary>Coordinator → parameter server: send the full state (checkpoint).</summary>
+public sealed record SnapshotRequest() : ITrainingMessage;
+
+/// <summary>Parameter server → coordinator: weights, optimizer iterations and slots (copies), stale rejections.</summary>
+public sealed record ServerState(long Version, float[][] Weights, long Iterations, float[][][] Slots, long Rejected) : ITrainingMessage;
+
+/// <summary>Runner → coordinator: cancellation requested (finish the current step, checkpoint, stop).</summary>
+public sealed record CancelTraining() : ITrainingMessage;

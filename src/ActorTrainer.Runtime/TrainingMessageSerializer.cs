@@ -1,0 +1,183 @@
+using System.Runtime.InteropServices;
+using Akka.Actor;
+using Akka.Serialization;
+
+namespace ActorTrainer.Runtime;
+
+/// <summary>Hand-written little-endian binary serializer of every <see cref="ITrainingMessage"/> (manifest = short
+/// type tag). Arrays are length-prefixed (−1 = null). Used for remote messages; in-process messages pass by reference.</summary>
+public sealed class TrainingMessageSerializer : SerializerWithStringManifest
+{
+    /// <summary>Serializer id, also declared in the HOCON serialization-identifiers.</summary>
+    public const int Id = 4711;
+
+    /// <summary>Created by Akka from the serializers section.</summary>
+    public TrainingMessageSerializer(ExtendedActorSystem system) : base(system) { }
+
+    /// <inheritdoc/>
+    public override int Identifier => Id;
+
+    /// <inheritdoc/>
+    public override string Manifest(object o) => o switch
+    {
+        RequestWork => "RW", WorkFailed => "WF", ShardWork => "SW", ShardResult => "SR", ReleaseGradients => "RG",
+        PullWeights => "PW", WeightsSnapshot => "WS", StartEpoch => "SE", OpenStep => "OS", StopDispatch => "SD",
+        DispatchStopped => "DS", CheckTimeouts => "CT", WorkItemAbandoned => "WA", StepResolved => "RS",
+        StepDiverged => "DV", SnapshotRequest => "SQ", ServerState => "SS", CancelTraining => "CX",
+        _ => throw new ArgumentException($"TrainingMessageSerializer: cannot serialize {o?.GetType().FullName ?? "null"}", nameof(o)),
+    };
+
+    /// <inheritdoc/>
+    public override byte[] ToBinary(object obj)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms))
+        {
+            switch (obj)
+            {
+                case RequestWork m: w.Write(m.WorkerId); w.Write(m.CompletedStep); w.Write(m.CompletedShard); w.Write(m.Ready); break;
+                case WorkFailed m: w.Write(m.WorkerId); w.Write(m.Step); w.Write(m.Shard); w.Write(m.Error); break;
+                case ShardWork m:
+                    w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.Shard); w.Write(m.ShardCount);
+                    w.Write(m.Version); WriteJagged(w, m.Weights); WriteFloats(w, m.X); WriteInts(w, m.Labels);
+                    WriteFloats(w, m.Targets); w.Write(m.Rows); w.Write(m.BatchRows); w.Write(m.DropoutSeed);
+                    w.Write((byte)m.Fault); w.Write(m.SleepMillis); break;
+                case ShardResult m:
+                    w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.Shard); w.Write(m.ShardCount);
+                    w.Write(m.BatchRows); w.Write(m.Version); w.Write(m.WorkerId); w.Write(m.LossSum); w.Write(m.Correct); w.Write(m.Count);
+                    WriteJagged(w, m.Gradients); break;
+                case ReleaseGradients m: WriteJagged(w, m.Gradients); break;
+                case PullWeights m: w.Write(m.WorkerId); break;
+                case WeightsSnapshot m: w.Write(m.Version); WriteJagged(w, m.Weights); break;
+                case StartEpoch m: w.Write(m.Epoch); w.Write(m.StartStepInEpoch); w.Write(m.FirstGlobalStep); w.Write(m.Async); break;
+                case OpenStep m: w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.Version); WriteJagged(w, m.Weights); break;
+                case StopDispatch: break;
+                case DispatchStopped m: w.Write(m.Epoch); w.Write(m.NextStepInEpoch); break;
+                case CheckTimeouts: break;
+                case WorkItemAbandoned m: w.Write(m.Step); w.Write(m.Shard); w.Write(m.Attempts); w.Write(m.Error); break;
+                case StepResolved m:
+                    w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.Applied); w.Write(m.Version);
+                    WriteJagged(w, m.Weights); w.Write(m.LossSum); w.Write(m.Correct); w.Write(m.Count); w.Write(m.Rejected); break;
+                case StepDiverged m: w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.What); break;
+                case SnapshotRequest: break;
+                case ServerState m:
+                    w.Write(m.Version); WriteJagged(w, m.Weights); w.Write(m.Iterations);
+                    w.Write(m.Slots.Length);
+                    foreach (var s in m.Slots) WriteJagged(w, s);
+                    w.Write(m.Rejected); break;
+                case CancelTraining: break;
+                default: throw new ArgumentException($"TrainingMessageSerializer: cannot serialize {obj?.GetType().FullName ?? "null"}", nameof(obj));
+            }
+        }
+        return ms.ToArray();
+    }
+
+    /// <inheritdoc/>
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        using var r = new BinaryReader(new MemoryStream(bytes, false));
+        try
+        {
+            object result = manifest switch
+            {
+                "RW" => new RequestWork(r.ReadInt32(), r.ReadInt64(), r.ReadInt32(), r.ReadBoolean()),
+                "WF" => new WorkFailed(r.ReadInt32(), r.ReadInt64(), r.ReadInt32(), r.ReadString()),
+                "SW" => new ShardWork(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(),
+                    ReadJagged(r), ReadFloats(r)!, ReadInts(r), ReadFloats(r), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(),
+                    (InjectedFault)r.ReadByte(), r.ReadInt32()),
+                "SR" => new ShardResult(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(),
+                    r.ReadInt32(), r.ReadDouble(), r.ReadDouble(), r.ReadInt32(), ReadJagged(r)!),
+                "RG" => new ReleaseGradients(ReadJagged(r)!),
+                "PW" => new PullWeights(r.ReadInt32()),
+                "WS" => new WeightsSnapshot(r.ReadInt64(), ReadJagged(r)!),
+                "SE" => new StartEpoch(r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), r.ReadBoolean()),
+                "OS" => new OpenStep(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), ReadJagged(r)!),
+                "SD" => new StopDispatch(),
+                "DS" => new DispatchStopped(r.ReadInt32(), r.ReadInt32()),
+                "CT" => new CheckTimeouts(),
+                "WA" => new WorkItemAbandoned(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadString()),
+                "RS" => new StepResolved(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadBoolean(), r.ReadInt64(),
+                    ReadJagged(r)!, r.ReadDouble(), r.ReadDouble(), r.ReadInt32(), r.ReadInt64()),
+                "DV" => new StepDiverged(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadString()),
+                "SQ" => new SnapshotRequest(),
+                "SS" => ReadServerState(r),
+                "CX" => new CancelTraining(),
+                _ => throw new ArgumentException($"TrainingMessageSerializer: unknown manifest '{manifest}'", nameof(manifest)),
+            };
+            if (r.BaseStream.Position != bytes.Length)
+                throw new InvalidDataException($"TrainingMessageSerializer: {bytes.Length - r.BaseStream.Position} trailing bytes after message '{manifest}'");
+            return result;
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException($"TrainingMessageSerializer: message '{manifest}' is truncated ({bytes.Length} bytes)", e);
+        }
+    }
+
+    private static ServerState ReadServerState(BinaryReader r)
+    {
+        long version = r.ReadInt64();
+        var weights = ReadJagged(r)!;
+        long iterations = r.ReadInt64();
+        int n = ReadLength(r, "slots");
+        var slots = new float[n][][];
+        for (int i = 0; i < n; i++) slots[i] = ReadJagged(r)!;
+        return new ServerState(version, weights, iterations, slots, r.ReadInt64());
+    }
+
+    internal static void WriteFloats(BinaryWriter w, float[]? a)
+    {
+        if (a is null) { w.Write(-1); return; }
+        w.Write(a.Length);
+        w.Write(MemoryMarshal.AsBytes(a.AsSpan()));
+    }
+
+    internal static void WriteInts(BinaryWriter w, int[]? a)
+    {
+        if (a is null) { w.Write(-1); return; }
+        w.Write(a.Length);
+        w.Write(MemoryMarshal.AsBytes(a.AsSpan()));
+    }
+
+    internal static void WriteJagged(BinaryWriter w, float[][]? a)
+    {
+        if (a is null) { w.Write(-1); return; }
+        w.Write(a.Length);
+        foreach (var x in a) WriteFloats(w, x);
+    }
+
+    private static int ReadLength(BinaryReader r, string what)
+    {
+        int n = r.ReadInt32();
+        long left = r.BaseStream.Length - r.BaseStream.Position;
+        if (n < -1 || n > left) throw new InvalidDataException($"binary message: invalid {what} length {n} ({left} bytes left)");
+        return n;
+    }
+
+    internal static float[]? ReadFloats(BinaryReader r)
+    {
+        int n = ReadLength(r, "float array");
+        if (n < 0) return null;
+        var a = new float[n];
+        r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(a.AsSpan()));
+        return a;
+    }
+
+    internal static int[]? ReadInts(BinaryReader r)
+    {
+        int n = ReadLength(r, "int array");
+        if (n < 0) return null;
+        var a = new int[n];
+        r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(a.AsSpan()));
+        return a;
+    }
+
+    internal static float[][]? ReadJagged(BinaryReader r)
+    {
+        int n = ReadLength(r, "array list");
+        if (n < 0) return null;
+        var a = new float[n][];
+        for (int i = 0; i < n; i++) a[i] = ReadFloats(r) ?? throw new InvalidDataException("binary message: null array inside an array list");
+        return a;
+    }
+}

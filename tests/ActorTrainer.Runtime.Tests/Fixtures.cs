@@ -1,0 +1,112 @@
+using ActorTrainer.Core.Data;
+
+namespace ActorTrainer.Runtime.Tests;
+
+/// <summary>Small real-MNIST training problems and the in-process SyncStepper reference.</summary>
+internal static class Fixtures
+{
+    private static readonly Lazy<(Dataset Train, Dataset Test)> Mnist = new(() =>
+    {
+        var (train, test) = ActorTrainer.Core.Data.Mnist.loadBundled().ToValueTuple();
+        return (DatasetModule.take(2048, train), DatasetModule.take(512, test));
+    });
+
+    public static ModelPlan Plan { get; } = new(784,
+        [PlanLayer.NewDense(784, 32, true, Activation.Relu), PlanLayer.NewDense(32, 10, true, Activation.Softmax)],
+        Loss.SparseCategoricalCrossentropy);
+
+    public static TrainingData Train(int n)
+    {
+        var ds = Mnist.Value.Train;
+        return new TrainingData(ds.Images.AsSpan(0, n * 784).ToArray(), ds.Labels.AsSpan(0, n).ToArray(), null, n, 784);
+    }
+
+    public static TrainingData Validation(int n)
+    {
+        var ds = Mnist.Value.Test;
+        return new TrainingData(ds.Images.AsSpan(0, n * 784).ToArray(), ds.Labels.AsSpan(0, n).ToArray(), null, n, 784);
+    }
+
+    public static float[][] InitialWeights(int seed = 7) =>
+        Plan.WeightShapes.Select((s, i) => s.Length == 1 ? new float[s[0]] : Initializer.GlorotUniform.Create(s, seed + i)).ToArray();
+
+    public static Optimizer RmsProp(double lr = 0.001) =>
+        new RMSprop(learningRate: lr);
+
+    public static Optimizer Sgd(double lr) => new SGD(learningRate: lr);
+
+    public static TrainingJob Job(int n, RuntimeOptions options, int epochs = 2, int batch = 64, int seed = 3,
+        Optimizer? optimizer = null, TrainingData? validation = null, CheckpointState? resume = null) =>
+        new(Plan, InitialWeights(), optimizer ?? RmsProp(), Train(n), validation, epochs, batch, seed, true, options,
+            "trainer { mode = " + options.Mode + " }", resume);
+
+    /// <summary>The reference: a plain loop over SyncStepper (what `fit` does); returns weights and per-epoch losses.</summary>
+    public static (float[][] Weights, double[] Losses) Reference(TrainingJob job)
+    {
+        var w = job.InitialWeights.Select(a => (float[])a.Clone()).ToArray();
+        var opt = RmsProp();
+        var stepper = new SyncStepper(job.Plan, job.BatchSize, job.Options.ShardsPerBatch);
+        var d = job.Train;
+        int steps = Batching.batchCount(d.Count, job.BatchSize);
+        var losses = new double[job.Epochs];
+        long global = 0;
+        for (int e = 0; e < job.Epochs; e++)
+        {
+            var order = Batching.permutation(job.Seed, e, d.Count, job.Shuffle);
+            double loss = 0; long count = 0;
+            for (int b = 0; b < steps; b++)
+            {
+                int start = b * job.BatchSize, rows = Math.Min(job.BatchSize, d.Count - start);
+                var st = stepper.Step(w, opt, d.X, d.Labels, null, order, start, rows, job.Seed, global++);
+                loss += st.LossSum; count += st.Count;
+            }
+            losses[e] = loss / count;
+        }
+        return (w, losses);
+    }
+
+    public static void AssertBitIdentical(float[][] expected, float[][] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i].Length, actual[i].Length);
+            for (int j = 0; j < expected[i].Length; j++)
+                if (BitConverter.SingleToInt32Bits(expected[i][j]) != BitConverter.SingleToInt32Bits(actual[i][j]))
+                    Assert.Fail($"weight {i}[{j}]: expected {expected[i][j]:R} but got {actual[i][j]:R}");
+        }
+    }
+
+    public static string TempDir()
+    {
+        var d = Path.Combine(Path.GetTempPath(), "at-runtime-tests-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(d);
+        return d;
+    }
+}
+
+/// <summary>Records callbacks; optionally cancels a token at a given (epoch, step) or requests a stop after an epoch.</summary>
+internal sealed class RecordingObserver(CancellationTokenSource? cancel = null, int cancelEpoch = -1, int cancelStep = -1,
+    int stopAfterEpoch = -1) : ITrainingObserver
+{
+    public readonly List<(int Epoch, int Steps)> Begins = new();
+    public readonly List<(int Epoch, int Step, double Loss)> Batches = new();
+    public readonly List<EpochLogs> Ends = new();
+    private bool _stop;
+
+    public void OnEpochBegin(int epoch, int stepsInEpoch) => Begins.Add((epoch, stepsInEpoch));
+
+    public void OnBatchEnd(int epoch, int stepInEpoch, double epochLossSoFar, double epochAccuracySoFar)
+    {
+        Batches.Add((epoch, stepInEpoch, epochLossSoFar));
+        if (epoch == cancelEpoch && stepInEpoch == cancelStep) cancel?.Cancel();
+    }
+
+    public void OnEpochEnd(EpochLogs logs, float[][] weights)
+    {
+        Ends.Add(logs);
+        if (logs.Epoch == stopAfterEpoch) _stop = true;
+    }
+
+    public bool StopRequested => _stop;
+}

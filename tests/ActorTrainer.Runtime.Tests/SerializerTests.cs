@@ -1,0 +1,117 @@
+using System.Collections;
+using Akka.Actor;
+using Akka.Serialization;
+
+namespace ActorTrainer.Runtime.Tests;
+
+public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner.DefaultConfig)
+{
+    public static TheoryData<ITrainingMessage> Messages => new()
+    {
+        new RequestWork(3, 17, 2, false),
+        new WorkFailed(1, 9, 0, "boom ü"),
+        new ShardWork(12, 1, 4, 2, 3, 40, [[1f, 2f], [float.NaN]], [0.5f, -0.25f, 3f], [7, 1], null, 2, 64, -123456789L, InjectedFault.Sleep, 250),
+        new ShardWork(12, 1, 4, 0, 1, -1, null, [1f], null, [0f, 1f], 1, 1, 5, InjectedFault.None, 0),
+        new ShardResult(12, 1, 4, 2, 3, 64, 40, 1, 12.5, 7, 16, [[0.1f, float.Epsilon], []]),
+        new ReleaseGradients([[1f], [2f, 3f]]),
+        new PullWeights(5),
+        new WeightsSnapshot(41, [[float.PositiveInfinity, -0f]]),
+        new StartEpoch(2, 5, 133, true),
+        new OpenStep(133, 2, 5, 77, [[9f]]),
+        new StopDispatch(),
+        new DispatchStopped(2, 7),
+        new CheckTimeouts(),
+        new WorkItemAbandoned(8, 1, 4, "bad"),
+        new StepResolved(8, 0, 8, true, 9, [[1f, 2f]], 3.5, 2, 64, 11),
+        new StepDiverged(8, 0, 8, "loss sum is NaN"),
+        new SnapshotRequest(),
+        new ServerState(9, [[1f]], 9, [[[0.5f]], []], 3),
+        new CancelTraining(),
+    };
+
+    [Theory]
+    [MemberData(nameof(Messages))]
+    public void Every_message_is_bound_to_the_binary_serializer_and_round_trips(ITrainingMessage message)
+    {
+        var serializer = Sys.Serialization.FindSerializerFor(message);
+        Assert.IsType<TrainingMessageSerializer>(serializer);
+        Assert.Equal(TrainingMessageSerializer.Id, serializer.Identifier);
+        var manifest = Serialization.ManifestFor(serializer, message);
+        var bytes = serializer.ToBinary(message);
+        var back = Sys.Serialization.Deserialize(bytes, serializer.Identifier, manifest);
+        Assert.IsType(message.GetType(), back);
+        AssertDeepEqual(message, back, message.GetType().Name);
+    }
+
+    [Fact]
+    public void Every_message_type_is_covered_by_the_round_trip_data()
+    {
+        var covered = Messages.Cast<object[]>().Select(row => row[0].GetType()).ToHashSet();
+        var all = typeof(ITrainingMessage).Assembly.GetTypes()
+            .Where(t => typeof(ITrainingMessage).IsAssignableFrom(t) && !t.IsInterface).ToList();
+        Assert.NotEmpty(all);
+        Assert.All(all, t => Assert.Contains(t, covered));
+    }
+
+    [Fact]
+    public void Truncated_bytes_and_unknown_manifests_are_rejected_clearly()
+    {
+        var s = (TrainingMessageSerializer)Sys.Serialization.FindSerializerForType(typeof(ShardResult));
+        var bytes = s.ToBinary(new ShardResult(1, 0, 1, 0, 1, 1, 0, 0, 1, 1, 1, [[1f, 2f, 3f]]));
+        var ex = Assert.Throws<InvalidDataException>(() => s.FromBinary(bytes.AsSpan(0, bytes.Length - 3).ToArray(), "SR"));
+        Assert.Contains("'SR'", ex.Message);
+        var ex2 = Assert.Throws<ArgumentException>(() => s.FromBinary(bytes, "XX"));
+        Assert.Contains("unknown manifest 'XX'", ex2.Message);
+        var ex3 = Assert.Throws<ArgumentException>(() => s.ToBinary("not a message"));
+        Assert.Contains("System.String", ex3.Message);
+    }
+
+    [Fact]
+    public async Task A_run_on_a_given_actor_system_leaves_the_system_running()
+    {
+        var job = Fixtures.Job(256, new RuntimeOptions(Workers: 2), epochs: 1);
+        var (expected, _) = Fixtures.Reference(job);
+        var result = await ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None, Sys);
+        Fixtures.AssertBitIdentical(expected, result.Weights);
+        Assert.False(Sys.WhenTerminated.IsCompleted);
+    }
+
+    [Fact]
+    public async Task A_run_with_every_message_serialized_in_flight_is_still_bit_identical()
+    {
+        // serialize-messages = on pushes every Tell through the serializer, as remoting would
+        var config = Akka.Configuration.ConfigurationFactory.ParseString("akka.actor.serialize-messages = on")
+            .WithFallback(ActorTrainingRunner.DefaultConfig);
+        var system = ActorSystem.Create("serialized-run", config);
+        try
+        {
+            var job = Fixtures.Job(300, new RuntimeOptions(Workers: 2, ShardsPerBatch: 3), epochs: 1);
+            var (expected, losses) = Fixtures.Reference(job);
+            var result = await ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None, system);
+            Fixtures.AssertBitIdentical(expected, result.Weights);
+            Assert.Equal(losses[0], result.History[0].Loss);
+        }
+        finally { await system.Terminate(); }
+    }
+
+    private static void AssertDeepEqual(object? expected, object? actual, string path)
+    {
+        if (expected is null || actual is null) { Assert.True(expected is null && actual is null, $"{path}: {expected} vs {actual}"); return; }
+        switch (expected)
+        {
+            case float f:
+                Assert.True(BitConverter.SingleToInt32Bits(f) == BitConverter.SingleToInt32Bits((float)actual), $"{path}: {f} vs {actual}");
+                return;
+            case string or ValueType:
+                Assert.True(expected.Equals(actual), $"{path}: {expected} vs {actual}");
+                return;
+            case IList list:
+                var other = (IList)actual;
+                Assert.True(list.Count == other.Count, $"{path}: length {list.Count} vs {other.Count}");
+                for (int i = 0; i < list.Count; i++) AssertDeepEqual(list[i], other[i], $"{path}[{i}]");
+                return;
+        }
+        foreach (var p in expected.GetType().GetProperties().Where(p => p.GetIndexParameters().Length == 0 && p.Name != "EqualityContract"))
+            AssertDeepEqual(p.GetValue(expected), p.GetValue(actual), $"{path}.{p.Name}");
+    }
+}
