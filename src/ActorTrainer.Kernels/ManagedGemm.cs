@@ -118,7 +118,7 @@ internal sealed unsafe class GemmExecutor<T, K> : IParallelJob
         int panelsN = (p.N + K.NR - 1) / K.NR, panelsM = (p.M + K.MR - 1) / K.MR;
         int dop = KernelSettings.MaxDegreeOfParallelism;
         bool splitN = panelsN >= 2 * dop || panelsN >= panelsM;
-        int parts = Math.Min(dop, splitN ? panelsN : panelsM);
+        int parts = Math.Min(Math.Min(dop, GemmWorkers.MaxParts), splitN ? panelsN : panelsM);
         if ((long)p.M * p.N * p.K < SerialThreshold) parts = 1;
         if (parts > 1 && GemmWorkers.TryEnter())
         {
