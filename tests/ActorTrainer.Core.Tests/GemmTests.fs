@@ -214,3 +214,27 @@ let ``default backend is the managed kernel and rejects null`` () =
     Assert.Equal("mathnet", GemmBackends.MathNet.Name)
     Assert.Throws<ArgumentNullException>(Action(fun () -> GemmBackends.Default <- Unchecked.defaultof<IGemm>)) |> ignore
     Assert.Throws<ArgumentOutOfRangeException>(Action(fun () -> KernelSettings.MaxDegreeOfParallelism <- 0)) |> ignore
+
+[<Fact>]
+let ``managed GEMM does not allocate on the calling thread in steady state`` () =
+    let saved = KernelSettings.MaxDegreeOfParallelism
+    try
+        let m, n, k = 128, 512, 784
+        let a, b, c = Array.create (m * k) 0.5f, Array.create (k * n) 0.25f, Array.zeroCreate<float32> (m * n)
+        let a64, b64, c64 = Array.create (m * k) 0.5, Array.create (k * n) 0.25, Array.zeroCreate<float> (m * n)
+        for dop in [ 1; 2 ] do
+            KernelSettings.MaxDegreeOfParallelism <- dop
+            let call () =
+                for (ta, tb) in allTrans do
+                    GemmBackends.Managed.Gemm(ta, tb, m, n, k, 1.0f, ReadOnlySpan<float32>(a), (if ta then m else k), ReadOnlySpan<float32>(b), (if tb then k else n), 0.0f, Span<float32>(c), n)
+                    GemmBackends.Managed.Gemm(ta, tb, m, n, k, 1.0, ReadOnlySpan<float>(a64), (if ta then m else k), ReadOnlySpan<float>(b64), (if tb then k else n), 0.0, Span<float>(c64), n)
+            call ()
+            call ()
+            let before = GC.GetAllocatedBytesForCurrentThread()
+            call ()
+            call ()
+            let allocated = GC.GetAllocatedBytesForCurrentThread() - before
+            Assert.True((allocated = 0L), sprintf "MaxDegreeOfParallelism=%d: %d bytes allocated by 16 GEMM calls" dop allocated)
+            Assert.Equal(0.5f * 0.25f * float32 k, c[0])
+    finally
+        KernelSettings.MaxDegreeOfParallelism <- saved
