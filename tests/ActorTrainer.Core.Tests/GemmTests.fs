@@ -238,3 +238,21 @@ let ``managed GEMM does not allocate on the calling thread in steady state`` () 
             Assert.Equal(0.5f * 0.25f * float32 k, c[0])
     finally
         KernelSettings.MaxDegreeOfParallelism <- saved
+
+[<Fact>]
+let ``concurrent callers get the same bits as sequential calls`` () =
+    // Actors may call GEMM from several threads at once: one gets the worker pool, the others run serially.
+    let cases =
+        [ for i in 0 .. 7 ->
+            let ta, tb = allTrans[i % 4]
+            { case ta tb (96 + 8 * i) (200 + 16 * i) (300 + i) 1.0 0.5 with Seed = i } ]
+    let run (c: Case) =
+        let d = makeData c
+        let a, b, cc = Array.map float32 d.A, Array.map float32 d.B, Array.map float32 d.C
+        GemmBackends.Managed.Gemm(c.TA, c.TB, c.M, c.N, c.K, 1.0f, ReadOnlySpan<float32>(a), d.Lda, ReadOnlySpan<float32>(b), d.Ldb, 0.5f, Span<float32>(cc), d.Ldc)
+        bits32 cc
+    let sequential = cases |> List.map run
+    for _ in 1 .. 3 do
+        let concurrent = cases |> List.toArray |> Array.Parallel.map run
+        for i in 0 .. cases.Length - 1 do
+            Assert.True((concurrent[i] = sequential[i]), sprintf "%A: concurrent result differs" cases[i])
