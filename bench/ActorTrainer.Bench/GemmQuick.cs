@@ -9,11 +9,11 @@ internal static class GemmQuick
 {
     private sealed record Runner(string Name, Action Call);
 
-    internal static void Run(int minReps, bool includeMathNet = true, bool useMin = false)
+    internal static void Run(int minReps, bool includeMathNet = true, bool useMin = false, IGemm? gemm = null)
     {
         bool blas = OpenBlas.IsAvailable;
         Console.WriteLine($"date: {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC, loadavg before: {File.ReadAllText("/proc/loadavg").Trim()}");
-        Console.WriteLine($"managed SIMD level: {new ManagedGemm().Level}, Environment.ProcessorCount={Environment.ProcessorCount}");
+        Console.WriteLine($"managed: {(gemm ?? GemmBackends.Managed).Name}, SIMD level {((gemm ?? GemmBackends.Managed) as ManagedGemm)?.Level}, Environment.ProcessorCount={Environment.ProcessorCount}");
         Console.WriteLine(blas
             ? $"OpenBLAS core: {OpenBlas.CoreName}, threads: {OpenBlas.Threads}"
             : "OpenBLAS: libopenblas.so.0 not found (apt-get install -y libopenblas0-pthread); column skipped");
@@ -25,7 +25,7 @@ internal static class GemmQuick
             float[] a = Fill(rng, s.TransA ? s.K * s.M : s.M * s.K);
             float[] b = Fill(rng, s.TransB ? s.N * s.K : s.K * s.N);
             float[] c1 = new float[s.M * s.N], c2 = new float[s.M * s.N], c3 = new float[s.M * s.N], c4 = new float[s.M * s.N];
-            var managed = GemmBackends.Managed;
+            var managed = gemm ?? GemmBackends.Managed;
             var runners = new List<Runner>
             {
                 new("ours1", () => { KernelSettings.MaxDegreeOfParallelism = 1;
