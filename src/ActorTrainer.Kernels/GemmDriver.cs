@@ -56,8 +56,9 @@ internal static unsafe class PackBuffer<T> where T : unmanaged
 
 /// <summary>
 /// Goto/BLIS-style blocked GEMM over a rectangle [i0,i1)×[j0,j1) of C (all of k): B packed into NR-wide panels per
-/// (k-block, column block); A read in place when stored row-major (A·B, A·Bᵀ) and packed into MR-row panels
-/// when transposed; edge tiles go through the same micro-kernel with zero padding.
+/// (k-block, column block); full MR-row panels of A read in place (strided), except transposed A reused by more
+/// than two B panels, which is packed into MR-row panels; partial tiles go through the same micro-kernel with
+/// zero padding, so every element of C sees the same FMA sequence wherever its tile lies.
 /// </summary>
 internal static unsafe class GemmDriver<T, K>
     where T : unmanaged, IFloatingPointIeee754<T>
