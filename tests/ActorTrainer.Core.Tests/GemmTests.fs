@@ -256,3 +256,20 @@ let ``concurrent callers get the same bits as sequential calls`` () =
         let concurrent = cases |> List.toArray |> Array.Parallel.map run
         for i in 0 .. cases.Length - 1 do
             Assert.True((concurrent[i] = sequential[i]), sprintf "%A: concurrent result differs" cases[i])
+
+[<Property(MaxTest = 40)>]
+let ``random shapes give bit-identical managed results for 1, 2 and 3 threads`` (ta: bool) (tb: bool) (m0: int) (n0: int) (k0: int) (seed: int) =
+    let c = { case ta tb (1 + abs (m0 % 200)) (1 + abs (n0 % 300)) (1 + abs (k0 % 600)) 1.0 0.25 with Seed = seed; PadC = 1 }
+    let d = makeData c
+    let a, b = Array.map float32 d.A, Array.map float32 d.B
+    let saved = KernelSettings.MaxDegreeOfParallelism
+    try
+        let results =
+            [ for dop in [ 1; 2; 3 ] ->
+                KernelSettings.MaxDegreeOfParallelism <- dop
+                let cc = Array.map float32 d.C
+                GemmBackends.Managed.Gemm(ta, tb, c.M, c.N, c.K, 1.0f, ReadOnlySpan<float32>(a), d.Lda, ReadOnlySpan<float32>(b), d.Ldb, 0.25f, Span<float32>(cc), d.Ldc)
+                bits32 cc ]
+        Assert.True((results[0] = results[1] && results[0] = results[2]), sprintf "%A: results depend on the thread count" c)
+    finally
+        KernelSettings.MaxDegreeOfParallelism <- saved
