@@ -14,8 +14,8 @@ public static class GemmBackends
     /// or native MKL/OpenBLAS when installed); row-major operands are copied to column-major arrays.</summary>
     public static IGemm MathNet { get; } = new MathNetGemm();
 
-    // Managed is the fastest measured on the reference machine (bench/RESULTS.md): ~1.0–1.3× OpenBLAS,
-    // ~50× MathNet's managed provider.
+    // Managed is the fastest measured provider here (bench/RESULTS.md): 1.0–1.1× OpenBLAS per core on the large
+    // MLP shapes, 15–100× MathNet's managed provider.
     private static IGemm _default = Managed;
 
     /// <summary>The provider used by tensors and layers. Default: the fastest measured (see bench/RESULTS.md).</summary>

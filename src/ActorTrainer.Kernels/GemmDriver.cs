@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace ActorTrainer.Kernels;
 
@@ -55,8 +56,9 @@ internal static unsafe class PackBuffer<T> where T : unmanaged
 
 /// <summary>
 /// Goto/BLIS-style blocked GEMM over a rectangle [i0,i1)×[j0,j1) of C (all of k): B packed into NR-wide panels per
-/// (k-block, column block); A read in place when stored row-major (A·B, A·Bᵀ) and packed into MR-row panels
-/// when transposed; edge tiles go through the same micro-kernel with zero padding.
+/// (k-block, column block); full MR-row panels of A read in place (strided), except transposed A reused by more
+/// than two B panels, which is packed into MR-row panels; partial tiles go through the same micro-kernel with
+/// zero padding, so every element of C sees the same FMA sequence wherever its tile lies.
 /// </summary>
 internal static unsafe class GemmDriver<T, K>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -139,6 +141,8 @@ internal static unsafe class GemmDriver<T, K>
                     for (; c < w; c++) d[c] = T.Zero;
                 }
             }
+            else if (typeof(T) == typeof(float) && Avx.IsSupported && nw == w && w % 8 == 0)
+                PackBTransFloat((float*)(p.B + j * p.Ldb + pc), p.Ldb, kc, w, (float*)dst);
             else
             {
                 for (int c = 0; c < nw; c++)
@@ -153,6 +157,42 @@ internal static unsafe class GemmDriver<T, K>
             dst += (nint)w * kc;
             j += w;
         }
+    }
+
+    /// <summary>Full float panel from Bᵀ storage: dst[p·w + c] = src[c·ldb + p] (c &lt; w, p &lt; kc), 8×8 AVX transposes.</summary>
+    private static void PackBTransFloat(float* src, nint ldb, int kc, int w, float* dst)
+    {
+        int pp = 0;
+        for (; pp + 8 <= kc; pp += 8)
+        {
+            for (int c = 0; c < w; c += 8)
+            {
+                float* s = src + c * ldb + pp;
+                var r0 = Avx.LoadVector256(s); var r1 = Avx.LoadVector256(s + ldb);
+                var r2 = Avx.LoadVector256(s + 2 * ldb); var r3 = Avx.LoadVector256(s + 3 * ldb);
+                var r4 = Avx.LoadVector256(s + 4 * ldb); var r5 = Avx.LoadVector256(s + 5 * ldb);
+                var r6 = Avx.LoadVector256(s + 6 * ldb); var r7 = Avx.LoadVector256(s + 7 * ldb);
+                var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+                var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+                var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+                var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+                var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+                var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+                var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+                var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+                float* d = dst + (nint)pp * w + c;
+                Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
+                Avx.Store(d + w, Avx.Permute2x128(u1, u5, 0x20));
+                Avx.Store(d + 2 * w, Avx.Permute2x128(u2, u6, 0x20));
+                Avx.Store(d + 3 * w, Avx.Permute2x128(u3, u7, 0x20));
+                Avx.Store(d + 4 * w, Avx.Permute2x128(u0, u4, 0x31));
+                Avx.Store(d + 5 * w, Avx.Permute2x128(u1, u5, 0x31));
+                Avx.Store(d + 6 * w, Avx.Permute2x128(u2, u6, 0x31));
+                Avx.Store(d + 7 * w, Avx.Permute2x128(u3, u7, 0x31));
+            }
+        }
+        for (; pp < kc; pp++)
+            for (int c = 0; c < w; c++) dst[(nint)pp * w + c] = src[c * ldb + pp];
     }
 
     /// <summary>Packs op(A)[ic..ic+mc, pc..pc+kc) from A stored k×m (transA) into MR-row panels (p·MR + r), zero padded.</summary>

@@ -13,14 +13,21 @@ internal interface IParallelJob
 /// <summary>
 /// Persistent worker threads for GEMM (allocation-free dispatch, unlike Parallel.For). One job at a time: a caller
 /// that cannot <see cref="TryEnter"/> runs its GEMM on its own thread, which gives the same bits.
-/// Workers spin briefly after a job (back-to-back training calls), then block on a semaphore.
+/// Parts are claimed dynamically (compare-and-swap per part), so a worker that is descheduled on a busy machine
+/// never delays the caller: the caller runs every part nobody has claimed yet. Workers busy-spin briefly after a
+/// job (back-to-back training calls), then block on a semaphore.
 /// </summary>
 internal static class GemmWorkers
 {
+    /// <summary>Most parts one job may have.</summary>
+    internal const int MaxParts = 64;
+
     private static int s_busy;
     private static Worker[] s_workers = [];
     private static IParallelJob? s_job;
-    private static int s_remaining;
+    private static int s_parts;
+    private static int s_done;
+    private static readonly int[] s_claimed = Enumerable.Repeat(1, MaxParts).ToArray(); // 1 = claimed / no job
     private static Exception? s_error;
     private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // 200 µs
 
@@ -30,26 +37,44 @@ internal static class GemmWorkers
     /// <summary>Releases the pool claimed by <see cref="TryEnter"/>.</summary>
     internal static void Exit() => Volatile.Write(ref s_busy, 0);
 
-    /// <summary>Runs parts 0..parts−1 of the job (part 0 on the caller) and waits for all; rethrows the first failure.
-    /// Requires the pool to be claimed.</summary>
+    /// <summary>Runs parts 0..parts−1 of the job on the caller and up to parts−1 workers, waits for all, and
+    /// rethrows the first failure. Requires the pool to be claimed; 2 ≤ parts ≤ <see cref="MaxParts"/>.</summary>
     internal static void Run(IParallelJob job, int parts)
     {
         EnsureWorkers(parts - 1);
-        s_job = job;
         s_error = null;
-        Volatile.Write(ref s_remaining, parts - 1);
+        Volatile.Write(ref s_done, 0);
+        s_parts = parts;
+        s_job = job;
+        // Publishing the claim flags (last, with full fences) starts the job; parts ≥ `parts` stay claimed.
+        for (int i = parts; i < MaxParts; i++) Volatile.Write(ref s_claimed[i], 1);
+        for (int i = 0; i < parts; i++) Interlocked.Exchange(ref s_claimed[i], 0);
         for (int w = 0; w < parts - 1; w++) s_workers[w].Post();
         try
         {
-            job.Run(0);
+            RunClaimable();
         }
         finally
         {
             var spin = new SpinWait();
-            while (Volatile.Read(ref s_remaining) != 0) spin.SpinOnce(-1);
+            while (Volatile.Read(ref s_done) != parts) spin.SpinOnce(-1);
+            for (int i = 0; i < parts; i++) Volatile.Write(ref s_claimed[i], 1);
             s_job = null;
         }
         if (s_error is { } e) ExceptionDispatchInfo.Capture(e).Throw();
+    }
+
+    /// <summary>Claims and runs parts until none is left; each completed (or failed) part counts once in s_done.</summary>
+    private static void RunClaimable()
+    {
+        for (int i = 0; i < MaxParts; i++)
+        {
+            if (Interlocked.CompareExchange(ref s_claimed[i], 1, 0) != 0) continue;
+            // A successful claim means the job that published this flag is live until this part is counted.
+            try { s_job!.Run(i); }
+            catch (Exception e) { Interlocked.CompareExchange(ref s_error, e, null); }
+            finally { Interlocked.Increment(ref s_done); }
+        }
     }
 
     private static void EnsureWorkers(int count)
@@ -63,13 +88,11 @@ internal static class GemmWorkers
 
     private sealed class Worker
     {
-        private readonly int _part;
         private readonly SemaphoreSlim _wake = new(0);
         private int _posted, _seen, _sleeping;
 
         internal Worker(int part)
         {
-            _part = part;
             var t = new Thread(Loop) { IsBackground = true, Name = $"ActorTrainer.Gemm.{part}" };
             t.Start();
         }
@@ -87,19 +110,16 @@ internal static class GemmWorkers
             {
                 WaitForPost();
                 _seen++;
-                try { s_job!.Run(_part); }
-                catch (Exception e) { Interlocked.CompareExchange(ref s_error, e, null); }
-                Interlocked.Decrement(ref s_remaining);
+                RunClaimable();
             }
         }
 
         private void WaitForPost()
         {
             long until = Stopwatch.GetTimestamp() + SpinTicks;
-            var spin = new SpinWait();
             while (Volatile.Read(ref _posted) == _seen)
             {
-                if (Stopwatch.GetTimestamp() < until) { spin.SpinOnce(-1); continue; }
+                if (Stopwatch.GetTimestamp() < until) { Thread.SpinWait(20); continue; }
                 Interlocked.Exchange(ref _sleeping, 1);
                 if (Volatile.Read(ref _posted) != _seen)
                 {

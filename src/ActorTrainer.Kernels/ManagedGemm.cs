@@ -109,16 +109,17 @@ internal sealed unsafe class GemmExecutor<T, K> : IParallelJob
     private static readonly GemmExecutor<T, K> s_job = new();
     private GemmProblem<T> _p;
     private int _parts;
-    private bool _splitN;
+    private bool _splitN, _dot;
 
     /// <summary>Runs the whole problem (m, n ≥ 1).</summary>
     internal static void Run(in GemmProblem<T> p)
     {
         if (p.K == 0 || p.Alpha == T.Zero) { ScaleC(in p); return; }
+        bool dot = typeof(K) == typeof(Avx512Kernel<T>) && DotGemm<T>.Applies(in p);
         int panelsN = (p.N + K.NR - 1) / K.NR, panelsM = (p.M + K.MR - 1) / K.MR;
         int dop = KernelSettings.MaxDegreeOfParallelism;
-        bool splitN = panelsN >= 2 * dop || panelsN >= panelsM;
-        int parts = Math.Min(dop, splitN ? panelsN : panelsM);
+        bool splitN = !dot && (panelsN >= 2 * dop || panelsN >= panelsM);
+        int parts = Math.Min(Math.Min(dop, GemmWorkers.MaxParts), splitN ? panelsN : panelsM);
         if ((long)p.M * p.N * p.K < SerialThreshold) parts = 1;
         if (parts > 1 && GemmWorkers.TryEnter())
         {
@@ -127,6 +128,7 @@ internal sealed unsafe class GemmExecutor<T, K> : IParallelJob
                 s_job._p = p;
                 s_job._parts = parts;
                 s_job._splitN = splitN;
+                s_job._dot = dot;
                 GemmWorkers.Run(s_job, parts);
             }
             finally
@@ -136,7 +138,8 @@ internal sealed unsafe class GemmExecutor<T, K> : IParallelJob
             }
             return;
         }
-        GemmDriver<T, K>.Run(in p, 0, p.M, 0, p.N);
+        if (dot) DotGemm<T>.Run(in p, 0, p.M);
+        else GemmDriver<T, K>.Run(in p, 0, p.M, 0, p.N);
     }
 
     /// <summary>Part i of parts: a contiguous run of whole NR-column (or MR-row) panels of C.</summary>
@@ -152,7 +155,8 @@ internal sealed unsafe class GemmExecutor<T, K> : IParallelJob
         {
             int panels = (_p.M + K.MR - 1) / K.MR;
             int q0 = (int)((long)part * panels / _parts), q1 = (int)((long)(part + 1) * panels / _parts);
-            GemmDriver<T, K>.Run(in _p, q0 * K.MR, Math.Min(_p.M, q1 * K.MR), 0, _p.N);
+            if (_dot) DotGemm<T>.Run(in _p, q0 * K.MR, Math.Min(_p.M, q1 * K.MR));
+            else GemmDriver<T, K>.Run(in _p, q0 * K.MR, Math.Min(_p.M, q1 * K.MR), 0, _p.N);
         }
     }
 
