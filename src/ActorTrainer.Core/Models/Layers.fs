@@ -200,7 +200,7 @@ type Dropout(rate: float, [<Optional; DefaultParameterValue(0)>] seed: int, [<Op
         if not training || rate = 0.0 then x
         else
             calls <- calls + 1
-            let u = Tensor.RandomUniform(x.Shape, 0.0, 1.0, HashCode.Combine(seed, calls), x.DType)
+            let u = Tensor.RandomUniform(x.Shape, 0.0, 1.0, int (Batching.deriveSeed [| int64 seed; int64 calls |] &&& 0x7FFFFFFFL), x.DType)
             let keep = (Tensor.GreaterEqual(u, Tensor.Scalar(rate, x.DType))).AsType(x.DType)
             x * (keep * (1.0 / (1.0 - rate)))
     override _.Variables = [||]

@@ -9,6 +9,20 @@ open MathNet.Numerics.Random
 /// gradients summed in shard order, one optimizer step per batch.
 module Batching =
 
+    /// SplitMix64 finaliser: a fixed, platform-independent 64-bit mix (unlike System.HashCode, which .NET
+    /// randomises per process), so seeds derived from (seed, epoch, step, shard) are the same in every process.
+    let mix64 (z0: uint64) =
+        let mutable z = z0 + 0x9E3779B97F4A7C15UL
+        z <- (z ^^^ (z >>> 30)) * 0xBF58476D1CE4E5B9UL
+        z <- (z ^^^ (z >>> 27)) * 0x94D049BB133111EBUL
+        z ^^^ (z >>> 31)
+
+    /// A deterministic 64-bit seed from a list of integers.
+    let deriveSeed (parts: int64[]) : int64 =
+        let mutable h = 0x5EEDUL
+        for p in parts do h <- mix64 (h ^^^ uint64 p)
+        int64 h
+
     /// Number of batches per epoch: ⌈n / batchSize⌉.
     let batchCount (n: int) (batchSize: int) =
         if batchSize < 1 then raise (ArgumentOutOfRangeException("batchSize", batchSize, "batch size must be >= 1"))
@@ -18,7 +32,7 @@ module Batching =
     let permutation (seed: int) (epoch: int) (n: int) (shuffle: bool) : int[] =
         let p = Array.init n id
         if shuffle then
-            let rng = MersenneTwister(HashCode.Combine(seed, epoch, 0x5EED), false)
+            let rng = MersenneTwister(int (deriveSeed [| int64 seed; int64 epoch; 0x5EEDL |] &&& 0x7FFFFFFFL), false)
             for i in n - 1 .. -1 .. 1 do
                 let j = rng.Next(i + 1)
                 let t = p.[i]
@@ -45,7 +59,7 @@ module Batching =
 
     /// Dropout seed of shard s at global step `step` (independent of which worker computes it).
     let dropoutSeed (seed: int) (step: int64) (shard: int) : int64 =
-        (int64 (HashCode.Combine(seed, step, shard)) <<< 32) ^^^ step
+        deriveSeed [| int64 seed; step; int64 shard |]
 
     /// acc[i] ← acc[i] + g[i] element-wise (the fixed shard-order reduction).
     let addInto (acc: float32[][]) (g: float32[][]) =

@@ -131,14 +131,15 @@ public sealed class MetricsCallback(TrainingMetrics metrics, Func<int> workersAl
     public override void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
     {
         _steps++;
-        metrics.AddSteps();
-        metrics.ParameterServerVersion = metrics.StepsTotal;
+        // gauges first, the step counter last, so a scrape never sees a step without its loss
         metrics.WorkersAlive = workersAlive();
         if (logs.TryGetValue("loss", out var l)) metrics.Loss = l;
         if (logs.TryGetValue("accuracy", out var a)) metrics.Accuracy = a;
         var sec = _clock.Elapsed.TotalSeconds;
         if (sec > 0) metrics.StepsPerSecond = _steps / sec;
         metrics.LearningRate = Model.Optimizer.LearningRate;
+        metrics.ParameterServerVersion = metrics.StepsTotal + 1;
+        metrics.AddSteps();
     }
 
     /// <inheritdoc />
