@@ -1,0 +1,316 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ActorTrainer.Core.Data;
+using ActorTrainer.Interop;
+using PlotApi = ActorTrainer.Daemon.Plots.Plots;
+
+namespace ActorTrainer.Daemon.Tests;
+
+/// <summary>One tiny reference-model run (seed 1, 1000 train / 500 test samples, 1 epoch, in-process) shared by a test class.</summary>
+public sealed class TinyRunFixture : IDisposable
+{
+    private readonly TempDir _temp = new();
+
+    /// <summary>Trains once.</summary>
+    public TinyRunFixture()
+    {
+        RunDir = _temp["run"];
+        Result = Cli.Train(RunDir);
+    }
+
+    /// <summary>The run directory.</summary>
+    public string RunDir { get; }
+
+    /// <summary>The train command's output.</summary>
+    public CliResult Result { get; }
+
+    /// <summary>Deletes the run directory.</summary>
+    public void Dispose() => _temp.Dispose();
+}
+
+/// <summary>End-to-end tests of <c>train</c>: run directory contents, console output, determinism, bad input.</summary>
+public sealed class CliTests(TinyRunFixture run) : IClassFixture<TinyRunFixture>
+{
+    private static readonly string[] LayerOrder = ["dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias"];
+
+    [Fact]
+    public void Train_writes_summary_json_with_metrics_and_weights_hash()
+    {
+        var s = RunDir.Summary(run.RunDir);
+        var acc = s.GetProperty("test_accuracy").GetDouble();
+        var loss = s.GetProperty("test_loss").GetDouble();
+        Assert.InRange(acc, 0.5, 1.0);                      // 10 classes: chance is 0.1; one epoch on 1000 samples reaches ~0.8
+        Assert.True(double.IsFinite(loss) && loss > 0 && loss < 2.3, $"test_loss {loss}");
+        Assert.Equal(1, s.GetProperty("epochs").GetInt32());
+        Assert.True(s.GetProperty("train_seconds").GetDouble() > 0);
+        Assert.Equal(1000, s.GetProperty("train_samples").GetInt32());
+        Assert.Equal(500, s.GetProperty("test_samples").GetInt32());
+        Assert.Equal(8, s.GetProperty("steps").GetInt64());  // ceil(1000 / 128)
+        Assert.Equal("in-process", s.GetProperty("runtime").GetString());
+        var sha = s.GetProperty("weights_sha256").GetString()!;
+        Assert.Matches("^[0-9a-f]{64}$", sha);
+        Assert.Equal(sha, RunDir.WeightsSha256(Path.Combine(run.RunDir, "model", "model.safetensors"), LayerOrder));
+    }
+
+    [Fact]
+    public void Train_saves_the_model_files_and_effective_config()
+    {
+        var (tensors, _) = Safetensors.Read(Path.Combine(run.RunDir, "model", "model.safetensors"));
+        var shapes = tensors.ToDictionary(t => t.Name, t => t.Shape);
+        Assert.Equal([784, 512], shapes["dense/kernel"]);
+        Assert.Equal([512], shapes["dense/bias"]);
+        Assert.Equal([512, 10], shapes["dense_1/kernel"]);
+        Assert.Equal([10], shapes["dense_1/bias"]);
+        Assert.Equal(4, tensors.Count);
+
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(run.RunDir, "model", "config.json")))!;
+        Assert.Equal("Sequential", config["class_name"]!.GetValue<string>());
+        var layers = config["config"]!["layers"]!.AsArray();
+        Assert.Equal(2, layers.Count);
+        Assert.Equal(512, layers[0]!["config"]!["units"]!.GetValue<int>());
+        Assert.Equal("relu", layers[0]!["config"]!["activation"]!.GetValue<string>());
+        Assert.Equal(10, layers[1]!["config"]!["units"]!.GetValue<int>());
+        Assert.Equal("softmax", layers[1]!["config"]!["activation"]!.GetValue<string>());
+        Assert.Equal("sparse_categorical_crossentropy", config["compile_config"]!["loss"]!.GetValue<string>());
+
+        var conf = File.ReadAllText(Path.Combine(run.RunDir, "config.conf"));
+        Assert.Contains("--set data.train-limit=1000", conf);
+        // The saved config is valid HOCON that reproduces the run's settings.
+        var reparsed = Akka.Configuration.ConfigurationFactory.ParseString(conf);
+        Assert.Equal(1, reparsed.GetInt("trainer.epochs"));
+        Assert.Equal(1000, reparsed.GetInt("data.train-limit"));
+        Assert.Equal("in-process", reparsed.GetString("trainer.runtime"));
+    }
+
+    [Fact]
+    public void Train_writes_history_csv_with_one_row_per_epoch_matching_summary()
+    {
+        var (header, rows) = RunDir.History(run.RunDir);
+        Assert.Equal(["epoch", "loss", "accuracy", "val_loss", "val_accuracy"], header);
+        var row = Assert.Single(rows);
+        Assert.Equal(0, row[0]);
+        var s = RunDir.Summary(run.RunDir);
+        Assert.Equal(s.GetProperty("history").GetProperty("loss")[0].GetDouble(), row[1]);
+        Assert.Equal(s.GetProperty("history").GetProperty("val_accuracy")[0].GetDouble(), row[4]);
+        // data.validation = test with data.test-limit = 500: the validation set is the test set, so val_* equal test_*.
+        Assert.Equal(s.GetProperty("test_loss").GetDouble(), row[3], 12);
+        Assert.Equal(s.GetProperty("test_accuracy").GetDouble(), row[4], 12);
+        Assert.InRange(row[2], 0.2, 1.0);
+    }
+
+    [Fact]
+    public void Train_writes_three_png_plots_of_the_documented_sizes()
+    {
+        var expected = new Dictionary<string, (int, int)>
+        {
+            ["predictions.png"] = PlotApi.DigitGridSize(28, 28, 2, 5),
+            ["misclassified.png"] = PlotApi.DigitGridSize(28, 28, 5, 10),
+            ["learning_curves.png"] = (PlotApi.LearningCurvesWidth, PlotApi.LearningCurvesHeight),
+        };
+        foreach (var (name, size) in expected)
+        {
+            var bytes = File.ReadAllBytes(Path.Combine(run.RunDir, name));
+            Assert.True(RunDir.IsPng(bytes), $"{name} is not a PNG");
+            Assert.Equal(size, RunDir.PngSize(bytes));
+            Assert.True(bytes.Length > 1000, $"{name} is only {bytes.Length} bytes");
+        }
+        Assert.Empty(Directory.GetFiles(run.RunDir, "*.tmp", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void Train_prints_keras_progress_and_a_test_line_equal_to_summary()
+    {
+        var r = run.Result;
+        Assert.DoesNotContain('\r', r.Stdout);
+        var lines = r.StdoutLines;
+        Assert.Contains("Epoch 1/1", lines);
+        var progress = lines.Where(l => RunDir.ProgressLine.IsMatch(l)).ToArray();
+        Assert.True(progress.Length == 1, "expected one Keras progress line\n" + r.Describe());
+        Assert.StartsWith("8/8 [", progress[0]);
+        var test = RunDir.TestLine.Match(lines[^1].Contains("test_loss") ? lines[^1] : lines.Last(l => l.StartsWith("test_loss")));
+        Assert.True(test.Success, r.Describe());
+        var s = RunDir.Summary(run.RunDir);
+        Assert.Equal(Math.Round(s.GetProperty("test_loss").GetDouble(), 4), double.Parse(test.Groups[1].Value, CultureInfo.InvariantCulture), 10);
+        Assert.Equal(Math.Round(s.GetProperty("test_accuracy").GetDouble(), 4), double.Parse(test.Groups[2].Value, CultureInfo.InvariantCulture), 10);
+        // The progress line's val_loss is the same number as the history row's.
+        var (_, rows) = RunDir.History(run.RunDir);
+        Assert.Contains($"val_loss: {rows[0][3].ToString("F4", CultureInfo.InvariantCulture)}", progress[0]);
+    }
+
+    [Fact]
+    public void Same_seed_gives_identical_weights_and_another_seed_different_ones()
+    {
+        using var t = new TempDir();
+        string[] fast = ["--set", "output.plots=false", "--set", "output.tensorboard=false"];
+        Cli.Train(t["same"], fast);
+        Cli.Train(t["other"], [.. fast, "--set", "trainer.seed=2"]);
+        var reference = RunDir.Summary(run.RunDir).GetProperty("weights_sha256").GetString();
+        var same = RunDir.Summary(t["same"]);
+        var other = RunDir.Summary(t["other"]);
+        Assert.Equal(reference, same.GetProperty("weights_sha256").GetString());
+        Assert.Equal(RunDir.Summary(run.RunDir).GetProperty("test_loss").GetDouble(), same.GetProperty("test_loss").GetDouble());
+        Assert.NotEqual(reference, other.GetProperty("weights_sha256").GetString());
+        Assert.Equal(2, other.GetProperty("seed").GetInt32());
+        Assert.False(File.Exists(Path.Combine(t["same"], "predictions.png")));
+        Assert.False(Directory.Exists(Path.Combine(t["same"], "tensorboard")));
+    }
+
+    [Fact]
+    public void From_scratch_config_trains_with_a_finite_first_epoch_loss()
+    {
+        using var t = new TempDir();
+        var r = Cli.Run(["train", "--config", "config/mnist-from-scratch.conf", "--run-dir", t["run"],
+                         "--set", "trainer.epochs=1", "--set", "data.train-limit=1280", "--set", "data.test-limit=500",
+                         "--set", "trainer.runtime=in-process", "--set", "output.plots=false", "--set", "output.tensorboard=false"]);
+        Assert.True(r.ExitCode == 0, r.Describe());
+        var (_, rows) = RunDir.History(t["run"]);
+        var loss = Assert.Single(rows)[1];
+        Assert.True(double.IsFinite(loss) && loss > 0, $"first-epoch loss {loss}");
+        var s = RunDir.Summary(t["run"]);
+        Assert.Equal("sgd", s.GetProperty("optimizer").GetString());
+        Assert.Equal(0.001, s.GetProperty("learning_rate").GetDouble(), 12);
+        Assert.Equal(10, s.GetProperty("steps").GetInt64());
+        Assert.Contains("config/mnist-from-scratch.conf", s.GetProperty("config").GetString());
+    }
+
+    // ---- bad input: exit code 2, stderr names the culprit, nothing written ----
+
+    private static CliResult TrainBad(string runDir, params string[] args) =>
+        Cli.Run(["train", "--run-dir", runDir, "--set", "trainer.runtime=in-process", "--set", "data.train-limit=100",
+                 "--set", "data.test-limit=100", .. args]);
+
+    private static void AssertNothingWritten(string runDir) =>
+        Assert.False(File.Exists(Path.Combine(runDir, "summary.json")), $"a failed run left {runDir}/summary.json");
+
+    [Theory]
+    [InlineData("trainer.epochs=abc", "trainer.epochs", "abc")]
+    [InlineData("trainer.batch-size=0", "trainer.batch-size", ">= 1")]
+    [InlineData("optimizer.learning-rate=-1", "optimizer.learning-rate", "-1")]
+    [InlineData("data.validation-split=1.5", "data.validation-split", "1.5")]
+    [InlineData("optimizer.type=adamw", "optimizer.type", "adamw")]
+    [InlineData("loss=hinge", "loss", "hinge")]
+    [InlineData("trainer.runtime=gpu", "trainer.runtime", "gpu")]
+    public void Bad_set_value_exits_2_naming_the_key(string set, string key, string detail)
+    {
+        using var t = new TempDir();
+        var r = TrainBad(t["run"], "--set", set);
+        Cli.AssertBadInput(r, key, detail);
+        AssertNothingWritten(t["run"]);
+    }
+
+    [Fact]
+    public void Unknown_key_exits_2_and_suggests_the_right_one()
+    {
+        using var t = new TempDir();
+        var err = Cli.AssertBadInput(TrainBad(t["run"], "--set", "trainer.epoch=3"), "trainer.epoch");
+        Assert.Contains("did you mean 'trainer.epochs'", err);
+        AssertNothingWritten(t["run"]);
+    }
+
+    [Theory]
+    [InlineData("{ type = dense, units = 0, activation = relu }", "model.layers[0].units", "0")]
+    [InlineData("{ type = dense, units = 16, activation = swish }", "model.layers[0].activation", "swish")]
+    [InlineData("{ type = conv2d, units = 16 }", "model.layers[0].type", "conv2d")]
+    [InlineData("{ type = dense, units = 16, activation = relu, filters = 3 }", "model.layers[0].filters", "allowed")]
+    public void Bad_layer_in_config_file_exits_2_naming_the_layer_key(string layer, string key, string detail)
+    {
+        using var t = new TempDir();
+        var conf = t["bad.conf"];
+        File.WriteAllText(conf, $"model.layers = [\n  {layer}\n  {{ type = dense, units = 10, activation = softmax }}\n]\n");
+        var r = TrainBad(t["run"], "--config", conf);
+        Cli.AssertBadInput(r, key, detail);
+        AssertNothingWritten(t["run"]);
+    }
+
+    [Fact]
+    public void Unknown_key_in_config_file_names_the_file()
+    {
+        using var t = new TempDir();
+        var conf = t["typo.conf"];
+        File.WriteAllText(conf, "trainer { batchsize = 64 }\n");
+        var err = Cli.AssertBadInput(TrainBad(t["run"], "--config", conf), conf, "trainer.batchsize");
+        Assert.Contains("trainer.batch-size", err);
+    }
+
+    [Fact]
+    public void Missing_config_file_exits_2_naming_it()
+    {
+        using var t = new TempDir();
+        Cli.AssertBadInput(TrainBad(t["run"], "--config", t["nope.conf"]), t["nope.conf"], "does not exist");
+        AssertNothingWritten(t["run"]);
+    }
+
+    [Fact]
+    public void Set_without_equals_sign_exits_2()
+    {
+        using var t = new TempDir();
+        Cli.AssertBadInput(TrainBad(t["run"], "--set", "trainer.epochs"), "--set 'trainer.epochs'", "key=value");
+        AssertNothingWritten(t["run"]);
+    }
+
+    [Fact]
+    public void Unknown_option_exits_2_listing_the_allowed_ones()
+    {
+        using var t = new TempDir();
+        Cli.AssertBadInput(TrainBad(t["run"], "--epochs", "3"), "--epochs", "--config", "--set");
+        AssertNothingWritten(t["run"]);
+    }
+
+    [Fact]
+    public void Unknown_command_exits_2_listing_the_commands()
+    {
+        var r = Cli.Run(["fit", "--config", "config/mnist-mlp.conf"]);
+        Cli.AssertBadInput(r, "'fit'", "train", "evaluate", "predict", "export", "summary");
+    }
+
+    [Fact]
+    public void Missing_data_dir_exits_2_naming_it()
+    {
+        using var t = new TempDir();
+        var dir = t["no-such-mnist"];
+        Cli.AssertBadInput(TrainBad(t["run"], "--set", "data.dir=" + dir), "data.dir", dir, "does not exist");
+        AssertNothingWritten(t["run"]);
+    }
+
+    [Fact]
+    public void Data_dir_with_wrong_magic_idx_file_exits_2_naming_the_file()
+    {
+        using var t = new TempDir();
+        var dir = Directory.CreateDirectory(t["mnist"]).FullName;
+        var images = new IdxArray([4, 28, 28], new byte[4 * 28 * 28]);
+        var labels = new IdxArray([4], [0, 1, 2, 3]);
+        Idx.write(Path.Combine(dir, "train-images-idx3-ubyte"), images);
+        Idx.write(Path.Combine(dir, "train-labels-idx1-ubyte"), labels);
+        Idx.write(Path.Combine(dir, "t10k-images-idx3-ubyte"), images);
+        Idx.write(Path.Combine(dir, "t10k-labels-idx1-ubyte"), labels);
+        var bad = Path.Combine(dir, "t10k-labels-idx1-ubyte");
+        var bytes = File.ReadAllBytes(bad);
+        bytes[0] = 0x12; bytes[1] = 0x34;                       // magic must start 0x0000
+        File.WriteAllBytes(bad, bytes);
+        Cli.AssertBadInput(TrainBad(t["run"], "--set", "data.dir=" + dir), bad, "magic");
+        AssertNothingWritten(t["run"]);
+    }
+
+    [Fact]
+    public void Data_dir_with_valid_small_idx_files_trains_on_them()
+    {
+        using var t = new TempDir();
+        var dir = Directory.CreateDirectory(t["mnist"]).FullName;
+        var (train, test) = Mnist.loadBundled().ToValueTuple();
+        void Write(string name, Dataset d, int n)
+        {
+            Idx.write(Path.Combine(dir, name + "-images-idx3-ubyte"), new IdxArray([n, 28, 28], d.Pixels[..(n * 784)]));
+            Idx.write(Path.Combine(dir, name + "-labels-idx1-ubyte"), new IdxArray([n], d.Labels[..n].Select(l => (byte)l).ToArray()));
+        }
+        Write("train", train, 300);
+        Write("t10k", test, 100);
+        var r = Cli.Run(["train", "--run-dir", t["run"], "--set", "data.dir=" + dir, "--set", "trainer.epochs=1",
+                         "--set", "trainer.runtime=in-process", "--set", "output.plots=false", "--set", "output.tensorboard=false"]);
+        Assert.True(r.ExitCode == 0, r.Describe());
+        var s = RunDir.Summary(t["run"]);
+        Assert.Equal(300, s.GetProperty("train_samples").GetInt32());
+        Assert.Equal(100, s.GetProperty("test_samples").GetInt32());
+        Assert.Equal(3, s.GetProperty("steps").GetInt64());
+    }
+}
