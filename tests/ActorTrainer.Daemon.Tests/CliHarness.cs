@@ -1,3 +1,4 @@
+using Xunit;
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -193,4 +194,26 @@ public static class RunDir
 
     /// <summary>The final "test_loss: X - test_accuracy: Y" line.</summary>
     public static readonly Regex TestLine = new(@"^test_loss: (\d+\.\d{4}) - test_accuracy: (\d\.\d{4})$", RegexOptions.CultureInvariant);
+}
+
+/// <summary>Writes MNIST-format directories (the four standard raw IDX files) from the bundled data set.</summary>
+public static class MnistDir
+{
+    /// <summary>Writes the first <paramref name="train"/> training and <paramref name="test"/> test samples into <paramref name="dir"/>; returns its full path.</summary>
+    public static string Write(string dir, int train, int test)
+    {
+        var full = Directory.CreateDirectory(dir).FullName;
+        var (trainSet, testSet) = ActorTrainer.Core.Data.Mnist.loadBundled().ToValueTuple();
+        void One(string prefix, ActorTrainer.Core.Data.Dataset d, int n)
+        {
+            var pixels = d.Height * d.Width;
+            ActorTrainer.Core.Data.Idx.write(Path.Combine(full, prefix + "-images-idx3-ubyte"),
+                new ActorTrainer.Core.Data.IdxArray([n, d.Height, d.Width], d.Pixels[..(n * pixels)]));
+            ActorTrainer.Core.Data.Idx.write(Path.Combine(full, prefix + "-labels-idx1-ubyte"),
+                new ActorTrainer.Core.Data.IdxArray([n], d.Labels[..n].Select(l => (byte)l).ToArray()));
+        }
+        One("train", trainSet, train);
+        One("t10k", testSet, test);
+        return full;
+    }
 }

@@ -1,3 +1,4 @@
+using Xunit;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -75,12 +76,22 @@ public sealed class CliTests(TinyRunFixture run) : IClassFixture<TinyRunFixture>
         Assert.Equal("sparse_categorical_crossentropy", config["compile_config"]!["loss"]!.GetValue<string>());
 
         var conf = File.ReadAllText(Path.Combine(run.RunDir, "config.conf"));
-        Assert.Contains("--set data.train-limit=1000", conf);
-        // The saved config is valid HOCON that reproduces the run's settings.
+        Assert.StartsWith("# Effective configuration of this run (from config/mnist-mlp.conf, --set data.train-limit=1000", conf);
+        Assert.Contains("rmsprop", conf);
+    }
+
+    [Fact]
+    public void Saved_config_conf_parses_back_to_the_effective_settings()
+    {
+        // --resume reads config.conf back, so it must be valid HOCON holding the run's values.
+        var conf = File.ReadAllText(Path.Combine(run.RunDir, "config.conf"));
         var reparsed = Akka.Configuration.ConfigurationFactory.ParseString(conf);
         Assert.Equal(1, reparsed.GetInt("trainer.epochs"));
-        Assert.Equal(1000, reparsed.GetInt("data.train-limit"));
         Assert.Equal("in-process", reparsed.GetString("trainer.runtime"));
+        Assert.Equal("", reparsed.GetString("data.dir"));
+        Assert.Equal(1000, reparsed.GetInt("data.train-limit"));
+        Assert.Equal(500, reparsed.GetInt("data.test-limit"));
+        Assert.Equal("test", reparsed.GetString("data.validation"));
     }
 
     [Fact]
@@ -138,22 +149,41 @@ public sealed class CliTests(TinyRunFixture run) : IClassFixture<TinyRunFixture>
         Assert.Contains($"val_loss: {rows[0][3].ToString("F4", CultureInfo.InvariantCulture)}", progress[0]);
     }
 
+    private static readonly string[] NoPlots = ["--set", "output.plots=false", "--set", "output.tensorboard=false"];
+
     [Fact]
-    public void Same_seed_gives_identical_weights_and_another_seed_different_ones()
+    public void Same_seed_in_a_new_process_gives_identical_weights()
     {
         using var t = new TempDir();
-        string[] fast = ["--set", "output.plots=false", "--set", "output.tensorboard=false"];
-        Cli.Train(t["same"], fast);
-        Cli.Train(t["other"], [.. fast, "--set", "trainer.seed=2"]);
-        var reference = RunDir.Summary(run.RunDir).GetProperty("weights_sha256").GetString();
+        Cli.Train(t["same"], NoPlots);
+        var reference = RunDir.Summary(run.RunDir);
         var same = RunDir.Summary(t["same"]);
-        var other = RunDir.Summary(t["other"]);
-        Assert.Equal(reference, same.GetProperty("weights_sha256").GetString());
-        Assert.Equal(RunDir.Summary(run.RunDir).GetProperty("test_loss").GetDouble(), same.GetProperty("test_loss").GetDouble());
-        Assert.NotEqual(reference, other.GetProperty("weights_sha256").GetString());
-        Assert.Equal(2, other.GetProperty("seed").GetInt32());
+        Assert.Equal(reference.GetProperty("weights_sha256").GetString(), same.GetProperty("weights_sha256").GetString());
+        Assert.Equal(reference.GetProperty("test_loss").GetDouble(), same.GetProperty("test_loss").GetDouble());
         Assert.False(File.Exists(Path.Combine(t["same"], "predictions.png")));
         Assert.False(Directory.Exists(Path.Combine(t["same"], "tensorboard")));
+    }
+
+    [Fact]
+    public void Same_seed_without_shuffling_gives_identical_weights()
+    {
+        using var t = new TempDir();
+        string[] args = [.. NoPlots, "--set", "trainer.shuffle=false", "--set", "data.train-limit=300"];
+        Cli.Train(t["a"], args);
+        Cli.Train(t["b"], args);
+        var a = RunDir.Summary(t["a"]).GetProperty("weights_sha256").GetString();
+        Assert.Equal(a, RunDir.Summary(t["b"]).GetProperty("weights_sha256").GetString());
+        Assert.Equal(a, RunDir.WeightsSha256(Path.Combine(t["b"], "model", "model.safetensors"), LayerOrder));
+    }
+
+    [Fact]
+    public void Another_seed_gives_different_weights()
+    {
+        using var t = new TempDir();
+        Cli.Train(t["other"], [.. NoPlots, "--set", "trainer.seed=2"]);
+        var other = RunDir.Summary(t["other"]);
+        Assert.Equal(2, other.GetProperty("seed").GetInt32());
+        Assert.NotEqual(RunDir.Summary(run.RunDir).GetProperty("weights_sha256").GetString(), other.GetProperty("weights_sha256").GetString());
     }
 
     [Fact]
@@ -296,15 +326,7 @@ public sealed class CliTests(TinyRunFixture run) : IClassFixture<TinyRunFixture>
     public void Data_dir_with_valid_small_idx_files_trains_on_them()
     {
         using var t = new TempDir();
-        var dir = Directory.CreateDirectory(t["mnist"]).FullName;
-        var (train, test) = Mnist.loadBundled().ToValueTuple();
-        void Write(string name, Dataset d, int n)
-        {
-            Idx.write(Path.Combine(dir, name + "-images-idx3-ubyte"), new IdxArray([n, 28, 28], d.Pixels[..(n * 784)]));
-            Idx.write(Path.Combine(dir, name + "-labels-idx1-ubyte"), new IdxArray([n], d.Labels[..n].Select(l => (byte)l).ToArray()));
-        }
-        Write("train", train, 300);
-        Write("t10k", test, 100);
+        var dir = MnistDir.Write(t["mnist"], 300, 100);
         var r = Cli.Run(["train", "--run-dir", t["run"], "--set", "data.dir=" + dir, "--set", "trainer.epochs=1",
                          "--set", "trainer.runtime=in-process", "--set", "output.plots=false", "--set", "output.tensorboard=false"]);
         Assert.True(r.ExitCode == 0, r.Describe());

@@ -1,3 +1,4 @@
+using Xunit;
 using System.Globalization;
 using System.Text.Json;
 using ActorTrainer.Core;
@@ -8,20 +9,24 @@ using SkiaSharp;
 
 namespace ActorTrainer.Daemon.Tests;
 
-/// <summary>One reference-model run on 512 training samples, evaluated on the full 10,000-image test set, saved to run/model.</summary>
+/// <summary>One reference-model run on a 512-train / 500-test MNIST directory, saved to run/model.</summary>
 public sealed class SavedModelFixture : IDisposable
 {
     private readonly TempDir _temp = new();
 
-    /// <summary>Trains once (1 epoch, no plots or TensorBoard) and loads the MNIST test set.</summary>
+    /// <summary>Writes a small MNIST directory (512 train / 500 test images of the bundled set) and trains on it once.</summary>
     public SavedModelFixture()
     {
+        Test = Mnist.loadBundled().Item2;
+        DataDir = MnistDir.Write(_temp["mnist"], 512, 500);
         RunDir = _temp["run"];
-        var r = Cli.Run(["train", "--run-dir", RunDir, "--set", "data.train-limit=512", "--set", "trainer.epochs=1",
+        var r = Cli.Run(["train", "--run-dir", RunDir, "--set", "data.dir=" + DataDir, "--set", "trainer.epochs=1",
                          "--set", "trainer.runtime=in-process", "--set", "output.plots=false", "--set", "output.tensorboard=false"], 300);
         Assert.True(r.ExitCode == 0, r.Describe());
-        Test = Mnist.loadBundled().Item2;
     }
+
+    /// <summary>MNIST-format directory with the first 512 training and 500 test images.</summary>
+    public string DataDir { get; }
 
     /// <summary>The run directory.</summary>
     public string RunDir { get; }
@@ -29,7 +34,7 @@ public sealed class SavedModelFixture : IDisposable
     /// <summary>The saved model directory.</summary>
     public string ModelDir => Path.Combine(RunDir, "model");
 
-    /// <summary>The bundled MNIST test set (10,000 images).</summary>
+    /// <summary>The bundled MNIST test set (10,000 images; the first 500 are the run's test set).</summary>
     public Dataset Test { get; }
 
     /// <summary>A fresh temporary directory owned by the fixture.</summary>
@@ -72,24 +77,24 @@ public sealed class ModelCommandTests(SavedModelFixture fx) : IClassFixture<Save
     public void Evaluate_prints_the_same_test_metrics_as_the_training_run()
     {
         var summary = RunDir.Summary(fx.RunDir);
-        Assert.Equal(10000, summary.GetProperty("test_samples").GetInt32());
+        Assert.Equal(500, summary.GetProperty("test_samples").GetInt32());
         var loss = summary.GetProperty("test_loss").GetDouble();
         var acc = summary.GetProperty("test_accuracy").GetDouble();
 
-        var text = Cli.Run(["evaluate", "--model", fx.ModelDir]);
+        var text = Cli.Run(["evaluate", "--model", fx.ModelDir, "--data", fx.DataDir]);
         Assert.True(text.ExitCode == 0, text.Describe());
         var m = RunDir.TestLine.Match(text.StdoutLines[^1]);
         Assert.True(m.Success, text.Describe());
         Assert.Equal(Math.Round(loss, 4), double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), 10);
         Assert.Equal(Math.Round(acc, 4), double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture), 10);
 
-        var json = Cli.Run(["evaluate", "--model", fx.ModelDir, "--json"]);
+        var json = Cli.Run(["evaluate", "--model", fx.ModelDir, "--data", fx.DataDir, "--json"]);
         Assert.True(json.ExitCode == 0, json.Describe());
         var e = Assert.Single(JsonLines(json));
         Assert.Equal(loss, e.GetProperty("test_loss").GetDouble(), 9);
         Assert.Equal(acc, e.GetProperty("test_accuracy").GetDouble(), 12);
-        Assert.Equal(10000, e.GetProperty("samples").GetInt32());
-        Assert.Equal("bundled", e.GetProperty("data").GetString());
+        Assert.Equal(500, e.GetProperty("samples").GetInt32());
+        Assert.Equal(fx.DataDir, e.GetProperty("data").GetString());
         using var written = JsonDocument.Parse(File.ReadAllText(Path.Combine(fx.ModelDir, "evaluation.json")));
         Assert.Equal(e.GetProperty("test_loss").GetDouble(), written.RootElement.GetProperty("test_loss").GetDouble());
         Assert.Equal(e.GetProperty("test_accuracy").GetDouble(), written.RootElement.GetProperty("test_accuracy").GetDouble());

@@ -1,3 +1,4 @@
+using Xunit;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -197,7 +198,11 @@ public sealed class ObservabilityTests(TensorBoardRunFixture fx) : IClassFixture
                 catch (HttpRequestException) { }
                 await Task.Delay(200);
             }
-            Assert.True(body is not null, $"no metrics with steps > 0 on {uri}; exited={p.HasExited}\n{(p.HasExited ? stdout.Result + stderr.Result : "")}");
+            if (body is null)
+            {
+                if (!p.HasExited) p.Kill(entireProcessTree: true);
+                Assert.Fail($"no metrics with steps > 0 on {uri}\n{await stdout}\n{await stderr}");
+            }
             Assert.Contains("# TYPE actortrainer_steps_total counter", body);
             var loss = Sample(body!, "actortrainer_loss");
             Assert.True(double.IsFinite(loss) && loss > 0 && loss < 10, $"actortrainer_loss {loss}");
