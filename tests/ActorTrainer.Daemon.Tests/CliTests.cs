@@ -177,6 +177,27 @@ public sealed class CliTests(TinyRunFixture run) : IClassFixture<TinyRunFixture>
     }
 
     [Fact]
+    public void Same_seed_with_dropout_and_no_shuffling_gives_identical_weights()
+    {
+        using var t = new TempDir();
+        var conf = t["dropout.conf"];
+        File.WriteAllText(conf, """
+            trainer { seed = 1, epochs = 1, batch-size = 128, shuffle = false }
+            model.layers = [
+              { type = dense, units = 512, activation = relu }
+              { type = dropout, rate = 0.5 }
+              { type = dense, units = 10, activation = softmax }
+            ]
+            optimizer { type = rmsprop, learning-rate = 0.001 }
+            """);
+        string[] args = ["--config", conf, .. NoPlots, "--set", "data.train-limit=300"];
+        Cli.Train(t["a"], args);
+        Cli.Train(t["b"], args);
+        var a = RunDir.Summary(t["a"]).GetProperty("weights_sha256").GetString();
+        Assert.Equal(a, RunDir.Summary(t["b"]).GetProperty("weights_sha256").GetString());
+    }
+
+    [Fact]
     public void Another_seed_gives_different_weights()
     {
         using var t = new TempDir();
