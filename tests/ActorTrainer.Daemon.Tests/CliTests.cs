@@ -225,6 +225,51 @@ public sealed class CliTests(TinyRunFixture run) : IClassFixture<TinyRunFixture>
         Assert.Contains("config/mnist-from-scratch.conf", s.GetProperty("config").GetString());
     }
 
+    [Fact]
+    public void Sigterm_stops_training_after_the_current_batch_and_still_writes_the_run()
+    {
+        using var t = new TempDir();
+        // The full 60,000 training samples (469 steps per epoch), so that even a fast machine is still training at SIGTERM.
+        using var p = Cli.Start(["train", "--run-dir", t["run"], "--set", "data.test-limit=200",
+                                 "--set", "trainer.epochs=3", "--set", "trainer.runtime=in-process", "--set", "output.plots=false",
+                                 "--set", "output.tensorboard=false"]);
+        var stdout = new System.Text.StringBuilder();
+        var started = new ManualResetEventSlim();
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stdout) stdout.AppendLine(e.Data); };
+        p.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (stdout) stdout.AppendLine(e.Data);
+            if (e.Data.Contains("run directory")) started.Set();  // text logs go to stderr
+        };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        try
+        {
+            Assert.True(started.Wait(TimeSpan.FromSeconds(60)), "training did not start within 60 s");
+            Thread.Sleep(500);                                    // into the first epoch
+            using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", p.Id.ToString(CultureInfo.InvariantCulture)]))
+                kill.WaitForExit();
+            Assert.True(p.WaitForExit(TimeSpan.FromSeconds(120)), "train did not exit within 120 s of SIGTERM");
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+        }
+        p.WaitForExit();
+        string output;
+        lock (stdout) output = stdout.ToString();
+        Assert.True(p.ExitCode == 0, $"exit {p.ExitCode}\n{output}");
+        var s = RunDir.Summary(t["run"]);
+        Assert.True(s.GetProperty("interrupted").GetBoolean(), output);
+        var steps = s.GetProperty("steps").GetInt64();
+        Assert.InRange(steps, 1, 3 * 469 - 1);                 // at least the batch in flight, and stopped before the end
+        Assert.Contains("test_loss: ", output);
+        Assert.True(File.Exists(Path.Combine(t["run"], "model", "model.safetensors")));
+        Assert.Equal(s.GetProperty("weights_sha256").GetString(),
+                     RunDir.WeightsSha256(Path.Combine(t["run"], "model", "model.safetensors"), LayerOrder));
+    }
+
     // ---- bad input: exit code 2, stderr names the culprit, nothing written ----
 
     private static CliResult TrainBad(string runDir, params string[] args) =>

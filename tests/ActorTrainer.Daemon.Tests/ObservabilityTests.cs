@@ -169,9 +169,10 @@ public sealed class ObservabilityTests(TensorBoardRunFixture fx) : IClassFixture
     [Fact]
     public async Task Metrics_endpoint_serves_prometheus_text_while_training()
     {
+        // The full training set for 3 epochs: long enough to be scraped mid-run on any machine; killed once scraped.
         var port = FreePort();
         using var t = new TempDir();
-        using var p = Cli.Start(["train", "--run-dir", t["run"], "--set", "data.train-limit=5000", "--set", "data.test-limit=200",
+        using var p = Cli.Start(["train", "--run-dir", t["run"], "--set", "data.test-limit=200",
                                  "--set", "trainer.epochs=3", "--set", "trainer.runtime=in-process", "--set", "output.plots=false",
                                  "--set", "output.tensorboard=false", "--set", $"metrics.port={port}"]);
         var stdout = p.StandardOutput.ReadToEndAsync();
