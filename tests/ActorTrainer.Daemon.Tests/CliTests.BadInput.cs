@@ -1,0 +1,138 @@
+using Xunit;
+using ActorTrainer.Core.Data;
+
+namespace ActorTrainer.Daemon.Tests;
+
+/// <summary>Bad input to <c>train</c> and the CLI: exit code 2, stderr naming the culprit, no summary.json left behind.</summary>
+public sealed partial class CliTests
+{
+    private static CliResult TrainBad(string runDir, params string[] args) =>
+        Cli.Run(["train", "--run-dir", runDir, "--set", "trainer.runtime=in-process", "--set", "data.train-limit=100",
+                 "--set", "data.test-limit=100", .. args]);
+
+    private static void AssertNothingWritten(string runDir) =>
+        Assert.False(File.Exists(Path.Combine(runDir, "summary.json")), $"a failed run left {runDir}/summary.json");
+
+    [Theory]
+    [InlineData("trainer.epochs=abc", "trainer.epochs", "abc")]
+    [InlineData("trainer.batch-size=0", "trainer.batch-size", ">= 1")]
+    [InlineData("optimizer.learning-rate=-1", "optimizer.learning-rate", "-1")]
+    [InlineData("data.validation-split=1.5", "data.validation-split", "1.5")]
+    [InlineData("optimizer.type=adamw", "optimizer.type", "adamw")]
+    [InlineData("loss=hinge", "loss", "hinge")]
+    [InlineData("trainer.runtime=gpu", "trainer.runtime", "gpu")]
+    public void Bad_set_value_exits_2_naming_the_key(string set, string key, string detail)
+    {
+        using var t = new TempDir();
+        var r = TrainBad(t["run"], "--set", set);
+        Cli.AssertBadInput(r, key, detail);
+        AssertNothingWritten(t["run"]);
+    }
+
+    [Fact]
+    public void Unknown_key_exits_2_and_suggests_the_right_one()
+    {
+        using var t = new TempDir();
+        var err = Cli.AssertBadInput(TrainBad(t["run"], "--set", "trainer.epoch=3"), "trainer.epoch");
+        Assert.Contains("did you mean 'trainer.epochs'", err);
+        AssertNothingWritten(t["run"]);
+    }
+
+    [Theory]
+    [InlineData("{ type = dense, units = 0, activation = relu }", "model.layers[0].units", "0")]
+    [InlineData("{ type = dense, units = 16, activation = swish }", "model.layers[0].activation", "swish")]
+    [InlineData("{ type = conv2d, units = 16 }", "model.layers[0].type", "conv2d")]
+    [InlineData("{ type = dense, units = 16, activation = relu, filters = 3 }", "model.layers[0].filters", "allowed")]
+    public void Bad_layer_in_config_file_exits_2_naming_the_layer_key(string layer, string key, string detail)
+    {
+        using var t = new TempDir();
+        var conf = t["bad.conf"];
+        File.WriteAllText(conf, $"model.layers = [\n  {layer}\n  {{ type = dense, units = 10, activation = softmax }}\n]\n");
+        var r = TrainBad(t["run"], "--config", conf);
+        Cli.AssertBadInput(r, key, detail);
+        AssertNothingWritten(t["run"]);
+    }
+
+    [Fact]
+    public void Unknown_key_in_config_file_names_the_file()
+    {
+        using var t = new TempDir();
+        var conf = t["typo.conf"];
+        File.WriteAllText(conf, "trainer { batchsize = 64 }\n");
+        var err = Cli.AssertBadInput(TrainBad(t["run"], "--config", conf), conf, "trainer.batchsize");
+        Assert.Contains("trainer.batch-size", err);
+    }
+
+    [Fact]
+    public void Missing_config_file_exits_2_naming_it()
+    {
+        using var t = new TempDir();
+        Cli.AssertBadInput(TrainBad(t["run"], "--config", t["nope.conf"]), t["nope.conf"], "does not exist");
+        AssertNothingWritten(t["run"]);
+    }
+
+    [Fact]
+    public void Set_without_equals_sign_exits_2()
+    {
+        using var t = new TempDir();
+        Cli.AssertBadInput(TrainBad(t["run"], "--set", "trainer.epochs"), "--set 'trainer.epochs'", "key=value");
+        AssertNothingWritten(t["run"]);
+    }
+
+    [Fact]
+    public void Unknown_option_exits_2_listing_the_allowed_ones()
+    {
+        using var t = new TempDir();
+        Cli.AssertBadInput(TrainBad(t["run"], "--epochs", "3"), "--epochs", "--config", "--set");
+        AssertNothingWritten(t["run"]);
+    }
+
+    [Fact]
+    public void Unknown_command_exits_2_listing_the_commands()
+    {
+        var r = Cli.Run(["fit", "--config", "config/mnist-mlp.conf"]);
+        Cli.AssertBadInput(r, "'fit'", "train", "evaluate", "predict", "export", "summary");
+    }
+
+    [Fact]
+    public void Missing_data_dir_exits_2_naming_it()
+    {
+        using var t = new TempDir();
+        var dir = t["no-such-mnist"];
+        Cli.AssertBadInput(TrainBad(t["run"], "--set", "data.dir=" + dir), "data.dir", dir, "does not exist");
+        AssertNothingWritten(t["run"]);
+    }
+
+    [Fact]
+    public void Data_dir_with_wrong_magic_idx_file_exits_2_naming_the_file()
+    {
+        using var t = new TempDir();
+        var dir = Directory.CreateDirectory(t["mnist"]).FullName;
+        var images = new IdxArray([4, 28, 28], new byte[4 * 28 * 28]);
+        var labels = new IdxArray([4], [0, 1, 2, 3]);
+        Idx.write(Path.Combine(dir, "train-images-idx3-ubyte"), images);
+        Idx.write(Path.Combine(dir, "train-labels-idx1-ubyte"), labels);
+        Idx.write(Path.Combine(dir, "t10k-images-idx3-ubyte"), images);
+        Idx.write(Path.Combine(dir, "t10k-labels-idx1-ubyte"), labels);
+        var bad = Path.Combine(dir, "t10k-labels-idx1-ubyte");
+        var bytes = File.ReadAllBytes(bad);
+        bytes[0] = 0x12; bytes[1] = 0x34;                       // magic must start 0x0000
+        File.WriteAllBytes(bad, bytes);
+        Cli.AssertBadInput(TrainBad(t["run"], "--set", "data.dir=" + dir), bad, "magic");
+        AssertNothingWritten(t["run"]);
+    }
+
+    [Fact]
+    public void Data_dir_with_valid_small_idx_files_trains_on_them()
+    {
+        using var t = new TempDir();
+        var dir = MnistDir.Write(t["mnist"], 300, 100);
+        var r = Cli.Run(["train", "--run-dir", t["run"], "--set", "data.dir=" + dir, "--set", "trainer.epochs=1",
+                         "--set", "trainer.runtime=in-process", "--set", "output.plots=false", "--set", "output.tensorboard=false"]);
+        Assert.True(r.ExitCode == 0, r.Describe());
+        var s = RunDir.Summary(t["run"]);
+        Assert.Equal(300, s.GetProperty("train_samples").GetInt32());
+        Assert.Equal(100, s.GetProperty("test_samples").GetInt32());
+        Assert.Equal(3, s.GetProperty("steps").GetInt64());
+    }
+}
