@@ -4,6 +4,22 @@ open System
 open System.Numerics.Tensors
 open ActorTrainer.Kernels
 
+/// Fixed, platform-independent seed mixing (SplitMix64). Unlike System.HashCode, which .NET randomises per
+/// process, seeds derived here from (seed, epoch, step, shard, layer) are the same in every process and machine.
+module Seeds =
+    /// SplitMix64 finaliser.
+    let mix64 (z0: uint64) =
+        let mutable z = z0 + 0x9E3779B97F4A7C15UL
+        z <- (z ^^^ (z >>> 30)) * 0xBF58476D1CE4E5B9UL
+        z <- (z ^^^ (z >>> 27)) * 0x94D049BB133111EBUL
+        z ^^^ (z >>> 31)
+
+    /// A 64-bit seed from a list of integers.
+    let derive (parts: int64[]) : int64 =
+        let mutable h = 0x5EEDUL
+        for p in parts do h <- mix64 (h ^^^ uint64 p)
+        int64 h
+
 /// One layer of a model as the flat training engine sees it (inputs are (rows × features) row-major).
 /// Flatten is a no-op here and does not appear.
 [<RequireQualifiedAccess>]
@@ -107,11 +123,7 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
             raise (ArgumentException(sprintf "engine: input has %d values but %d rows × %d features need %d" x.Length rows plan.InputDim (rows * plan.InputDim)))
 
     // SplitMix64 keyed by (seed, layer, element): dropout masks reproducible on any worker.
-    let mix (z0: uint64) =
-        let mutable z = z0 + 0x9E3779B97F4A7C15UL
-        z <- (z ^^^ (z >>> 30)) * 0xBF58476D1CE4E5B9UL
-        z <- (z ^^^ (z >>> 27)) * 0x94D049BB133111EBUL
-        z ^^^ (z >>> 31)
+    let mix = Seeds.mix64
 
     let input (x: ReadOnlySpan<float32>) (i: int) (rows: int) : ReadOnlySpan<float32> =
         if i = 0 then x.Slice(0, rows * plan.InputDim)

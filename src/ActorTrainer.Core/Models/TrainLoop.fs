@@ -9,19 +9,8 @@ open MathNet.Numerics.Random
 /// gradients summed in shard order, one optimizer step per batch.
 module Batching =
 
-    /// SplitMix64 finaliser: a fixed, platform-independent 64-bit mix (unlike System.HashCode, which .NET
-    /// randomises per process), so seeds derived from (seed, epoch, step, shard) are the same in every process.
-    let mix64 (z0: uint64) =
-        let mutable z = z0 + 0x9E3779B97F4A7C15UL
-        z <- (z ^^^ (z >>> 30)) * 0xBF58476D1CE4E5B9UL
-        z <- (z ^^^ (z >>> 27)) * 0x94D049BB133111EBUL
-        z ^^^ (z >>> 31)
-
-    /// A deterministic 64-bit seed from a list of integers.
-    let deriveSeed (parts: int64[]) : int64 =
-        let mutable h = 0x5EEDUL
-        for p in parts do h <- mix64 (h ^^^ uint64 p)
-        int64 h
+    /// A deterministic 64-bit seed from a list of integers (see Seeds.derive).
+    let deriveSeed (parts: int64[]) : int64 = Seeds.derive parts
 
     /// Number of batches per epoch: ⌈n / batchSize⌉.
     let batchCount (n: int) (batchSize: int) =
