@@ -54,6 +54,13 @@ internal sealed class CallbackObserver(IReadOnlyList<ICallback> callbacks, Runti
     public bool StopRequested => handle.StopTraining;
 }
 
+/// <summary>A host lifetime that leaves signals to the trainer's own cancellation token.</summary>
+internal sealed class TrainerLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
 /// <summary>Runs training on the Akka.NET actor runtime inside a generic host (Akka.Hosting).</summary>
 public static class ActorRun
 {
@@ -77,6 +84,9 @@ public static class ActorRun
             .ConfigureServices(services =>
             {
                 services.AddSingleton(loggerFactory);
+                // SIGTERM / Ctrl-C belong to the trainer (finish the step, checkpoint, exit 0), not to the host's
+                // console lifetime, which would tear the actor system down mid-step.
+                services.AddSingleton<IHostLifetime, TrainerLifetime>();
                 services.AddActorTrainer("actor-trainer", b => b.AddHocon(s.Config, HoconAddMode.Prepend));
             })
             .Build();
