@@ -108,11 +108,12 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
              | PlanLayer.Dense(_, _, _, a) | PlanLayer.Activation a -> a
              | PlanLayer.Dropout _ -> Activation.Linear
 
+    let sizes = shapes |> Array.map (Array.fold (*) 1)
     let checkWeights (weights: float32[][]) =
         if weights.Length <> shapes.Length then
             raise (ArgumentException(sprintf "engine: model expects %d weight arrays but got %d" shapes.Length weights.Length))
         for i in 0 .. shapes.Length - 1 do
-            let want = Array.fold (*) 1 shapes.[i]
+            let want = sizes.[i]
             if weights.[i].Length <> want then
                 raise (ArgumentException(sprintf "engine: weight %d has %d elements but shape %A needs %d" i weights.[i].Length shapes.[i] want))
 
@@ -205,32 +206,34 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
         let mutable gIsPreAct = lastDense
         let start = if lastAct then n - 2 else n - 1
         let gemm = GemmBackends.Default
-        for i in start .. -1 .. 0 do
-            let w = widths.[i]
-            let gs = Span<float32>(g, 0, rows * w)
-            match layers.[i] with
-            | PlanLayer.Dense(inDim, units, useBias, act) ->
-                if not gIsPreAct then
-                    ActivationKernels.backward act (ReadOnlySpan<float32>(outs.[i], 0, rows * w)) gs rows w
-                let k = weightIndex.[i]
-                let inp = input x i rows
-                let gr = SpanUtil.ro gs
-                gemm.Gemm(true, false, inDim, units, rows, 1.0f, inp, inDim, gr, units, 0.0f, Span grads.[k], units)
-                if useBias then
-                    let db = Span grads.[k + 1]
-                    db.Clear()
-                    for r in 0 .. rows - 1 do
-                        TensorPrimitives.Add(SpanUtil.ro db, gr.Slice(r * units, units), db)
-                if i > 0 then
-                    gemm.Gemm(false, true, rows, inDim, units, 1.0f, gr, units, ReadOnlySpan weights.[k], units, 0.0f,
-                              Span<float32>(gOther, 0, rows * inDim), inDim)
-                    let t = g in g <- gOther; gOther <- t
-                gIsPreAct <- false
-            | PlanLayer.Activation act ->
-                if i > 0 then ActivationKernels.backward act (ReadOnlySpan<float32>(outs.[i], 0, rows * w)) gs rows w
-                gIsPreAct <- false
-            | PlanLayer.Dropout rate ->
-                if i > 0 && rate > 0.0 then
-                    TensorPrimitives.Multiply(SpanUtil.ro gs, ReadOnlySpan<float32>(masks.[i], 0, rows * w), gs)
-                gIsPreAct <- false
+        let mutable i = start
+        while i >= 0 do
+                let w = widths.[i]
+                let gs = Span<float32>(g, 0, rows * w)
+                match layers.[i] with
+                | PlanLayer.Dense(inDim, units, useBias, act) ->
+                    if not gIsPreAct then
+                        ActivationKernels.backward act (ReadOnlySpan<float32>(outs.[i], 0, rows * w)) gs rows w
+                    let k = weightIndex.[i]
+                    let inp = input x i rows
+                    let gr = SpanUtil.ro gs
+                    gemm.Gemm(true, false, inDim, units, rows, 1.0f, inp, inDim, gr, units, 0.0f, Span grads.[k], units)
+                    if useBias then
+                        let db = Span grads.[k + 1]
+                        db.Clear()
+                        for r in 0 .. rows - 1 do
+                            TensorPrimitives.Add(SpanUtil.ro db, gr.Slice(r * units, units), db)
+                    if i > 0 then
+                        gemm.Gemm(false, true, rows, inDim, units, 1.0f, gr, units, ReadOnlySpan weights.[k], units, 0.0f,
+                                  Span<float32>(gOther, 0, rows * inDim), inDim)
+                        let t = g in g <- gOther; gOther <- t
+                    gIsPreAct <- false
+                | PlanLayer.Activation act ->
+                    if i > 0 then ActivationKernels.backward act (ReadOnlySpan<float32>(outs.[i], 0, rows * w)) gs rows w
+                    gIsPreAct <- false
+                | PlanLayer.Dropout rate ->
+                    if i > 0 && rate > 0.0 then
+                        TensorPrimitives.Multiply(SpanUtil.ro gs, ReadOnlySpan<float32>(masks.[i], 0, rows * w), gs)
+                    gIsPreAct <- false
+                i <- i - 1
         { LossSum = loss; Correct = correct; Count = rows }

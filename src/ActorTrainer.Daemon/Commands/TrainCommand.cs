@@ -157,11 +157,9 @@ public static class TrainCommand
         var history = outcome.History;
         var steps = outcome.Steps;
         if (outcome.Interrupted)
-        {
-            Console.Out.WriteLine($"interrupted after {steps} steps; checkpoint in {Path.Combine(runDir, "checkpoints")}; " +
-                                  $"continue with: train --resume {runDir}");
-            return 0;
-        }
+            Console.Out.WriteLine(s.Runtime == "actors"
+                ? $"interrupted after {steps} steps; checkpoint in {Path.Combine(runDir, "checkpoints")}; continue with: train --resume {runDir}"
+                : $"interrupted after {steps} steps (trainer.runtime = in-process writes no checkpoints); outputs below are for the weights so far");
 
         var testData = ArrayData.OfLabels(test.Images, features, test.Labels);
         var eval = model.EvaluateArrays(testData, 1024);
@@ -197,6 +195,7 @@ public static class TrainCommand
             ["shards_per_batch"] = s.ShardsPerBatch,
             ["stale_gradients_rejected"] = outcome.StaleGradientsRejected,
             ["resumed"] = resume is not null,
+            ["interrupted"] = outcome.Interrupted,
             ["config"] = configFile,
         };
         var hist = new JsonObject();
