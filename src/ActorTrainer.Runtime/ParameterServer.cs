@@ -15,6 +15,7 @@ public sealed class ParameterServer : ReceiveActor
     private readonly bool _async;
     private readonly int _maxStaleness;
     private float[][] _weights;
+    private float[][]? _spare;   // sync: the previous version's arrays, reused for the version after next
     private long _version;
     private long _rejected;
     // sync: the step being gathered
@@ -47,7 +48,7 @@ public sealed class ParameterServer : ReceiveActor
         Receive<SnapshotRequest>(_ =>
         {
             var (iterations, slots) = _optimizer.GetState();
-            Sender.Tell(new ServerState(_version, _weights, iterations, slots, _rejected));
+            Sender.Tell(new ServerState(_version, _weights.Select(a => (float[])a.Clone()).ToArray(), iterations, slots, _rejected));
         });
     }
 
@@ -140,15 +141,21 @@ public sealed class ParameterServer : ReceiveActor
         Release(m);
     }
 
+    /// <summary>w' = update(w): a new version in other arrays (published versions are never written while in use).
+    /// Sync mode double-buffers: version v+1 is written into the arrays of version v−1, whose step has resolved (all its
+    /// shards reported) and which the coordinator has already moved past, so no large arrays are allocated per step.
+    /// A straggler still reading them after a timeout only produces a result that is discarded anyway.</summary>
     private void ApplyUpdate(float[][] grads)
     {
-        var next = new float[_weights.Length][];
-        for (int i = 0; i < next.Length; i++)
+        var next = _async ? null : _spare;
+        if (next is null)
         {
-            next[i] = GC.AllocateUninitializedArray<float>(_weights[i].Length);
-            _weights[i].AsSpan().CopyTo(next[i]);
+            next = new float[_weights.Length][];
+            for (int i = 0; i < next.Length; i++) next[i] = GC.AllocateUninitializedArray<float>(_weights[i].Length);
         }
+        for (int i = 0; i < next.Length; i++) _weights[i].AsSpan().CopyTo(next[i]);
         _optimizer.Apply(next, grads);
+        if (!_async) _spare = _weights;
         _weights = next;
         _version++;
     }
