@@ -87,7 +87,7 @@ public static class TrainCommand
                                resumeState.Epoch + 1, resumeState.StepInEpoch, resumeState.GlobalStep);
         }
         Directory.CreateDirectory(runDir);
-        var configText = RenderConfig(configFile, sets);
+        var configText = RenderConfig(config, configFile, sets);
         if (resume is null) RunFiles.WriteText(Path.Combine(runDir, "config.conf"), configText);
         log.LogInformation("run directory {RunDir}; data {Source} ({Train} train / {Test} test samples); config {Config}",
                            runDir, train.Source, train.Count, test.Count, configFile);
@@ -208,20 +208,13 @@ public static class TrainCommand
         return 0;
     }
 
-    /// <summary>The run's configuration as HOCON: the config file's text followed by the --set overrides (later keys
-    /// win), so `train --resume` and readers see exactly what ran; defaults come from reference.conf.</summary>
-    private static string RenderConfig(string file, IReadOnlyList<string> sets)
+    /// <summary>The effective configuration (reference defaults, config file and --set overrides merged) as HOCON
+    /// that parses back to the same values: `train --resume` reads it.</summary>
+    private static string RenderConfig(Akka.Configuration.Config config, string file, IReadOnlyList<string> sets)
     {
-        var sb = new System.Text.StringBuilder();
-        sb.AppendLine($"# Configuration of this run: {file}" + (sets.Count > 0 ? " with " + string.Join(" ", sets.Select(x => "--set " + x)) : "") +
-                      "; every other key has its default from config/reference.conf.");
-        sb.AppendLine(File.ReadAllText(file));
-        if (sets.Count > 0)
-        {
-            sb.AppendLine("# --set overrides");
-            foreach (var x in sets) sb.AppendLine(ConfigLoader.SetLine(x));
-        }
-        return sb.ToString();
+        var header = $"# Effective configuration of this run (from {file}" +
+                     (sets.Count > 0 ? ", " + string.Join(", ", sets.Select(x => "--set " + x)) : "") + ").\n";
+        return header + ConfigLoader.Render(config) + "\n";
     }
 }
 

@@ -118,6 +118,66 @@ public static class ConfigLoader
         }
     }
 
+    /// <summary>Renders a configuration as HOCON that parses back to the same values: keys and strings quoted
+    /// JSON-style, numbers and booleans bare, objects and lists nested.</summary>
+    public static string Render(Config config)
+    {
+        var sb = new System.Text.StringBuilder();
+        RenderObject(config.Root, sb, 0);
+        return sb.ToString();
+    }
+
+    private static void RenderObject(HoconValue obj, System.Text.StringBuilder sb, int indent)
+    {
+        foreach (var (key, value) in obj.GetObject().Items)
+        {
+            sb.Append(' ', indent).Append(System.Text.Json.JsonSerializer.Serialize(key)).Append(value.IsObject() ? " " : " = ");
+            RenderValue(value, sb, indent);
+            sb.Append('\n');
+        }
+    }
+
+    private static void RenderValue(HoconValue value, System.Text.StringBuilder sb, int indent)
+    {
+        if (value.IsObject())
+        {
+            sb.Append("{\n");
+            RenderObject(value, sb, indent + 2);
+            sb.Append(' ', indent).Append('}');
+        }
+        else if (value.IsArray())
+        {
+            sb.Append('[');
+            var items = value.GetArray();
+            for (var i = 0; i < items.Count; i++)
+            {
+                if (i > 0) sb.Append(", ");
+                if (items[i].IsObject())
+                {
+                    sb.Append("{ ");
+                    var first = true;
+                    foreach (var (k, v) in items[i].GetObject().Items)
+                    {
+                        if (!first) sb.Append(", ");
+                        first = false;
+                        sb.Append(System.Text.Json.JsonSerializer.Serialize(k)).Append(" = ");
+                        RenderValue(v, sb, indent + 2);
+                    }
+                    sb.Append(" }");
+                }
+                else RenderValue(items[i], sb, indent + 2);
+            }
+            sb.Append(']');
+        }
+        else
+        {
+            var raw = value.GetString() ?? "";
+            var bare = raw is "true" or "false" ||
+                       (raw.Length > 0 && double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out _) && !raw.Contains('_'));
+            sb.Append(bare ? raw : System.Text.Json.JsonSerializer.Serialize(raw));
+        }
+    }
+
     private static int Levenshtein(string a, string b)
     {
         var d = new int[a.Length + 1, b.Length + 1];
