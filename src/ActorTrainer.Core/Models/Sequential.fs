@@ -273,6 +273,18 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
             m.SetWeights weights
         history
 
+    /// Flat ArrayData from x (N, ...) and y (labels or targets by the compiled loss), with shape checks.
+    member private m.ToData(what: string, x: Tensor, y: Tensor) : ArrayData =
+        if isNull x || isNull y then raise (ArgumentNullException((if isNull x then "x" else "y"), sprintf "%s: x and y are required" what))
+        if x.NDim < 1 then raise (ShapeException(sprintf "%s: x must have a batch axis, got shape %s" what (Shape.str x.Shape)))
+        if y.NDim < 1 || y.Shape.[0] <> x.Shape.[0] then
+            raise (ShapeException(sprintf "%s: x has %d samples (shape %s) but y has shape %s" what x.Shape.[0] (Shape.str x.Shape) (Shape.str y.Shape)))
+        let n = x.Shape.[0]
+        m.EnsureBuilt x.Shape.[1..]
+        ArrayData(x.ToFloat32Array(), (if n = 0 then 0 else x.Size / n),
+                  (if loss.SparseTargets then y.ToInt32Array() else null),
+                  (if loss.SparseTargets then null else y.ToFloat32Array()), n)
+
     /// Trains on tensors: x (N, ...) float32; y (N,) integer labels for sparse losses or (N, outputs) float targets.
     member m.Fit(x: Tensor, y: Tensor,
                  [<Optional; DefaultParameterValue(1)>] epochs: int,
@@ -285,22 +297,13 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
                  [<Optional; DefaultParameterValue(1)>] verbose: int,
                  [<Optional; DefaultParameterValue(1)>] shardsPerBatch: int,
                  [<Optional; DefaultParameterValue(null: TextWriter)>] output: TextWriter) : History =
-        let toData (what: string) (x: Tensor) (y: Tensor) =
-            if x.NDim < 1 then raise (ShapeException(sprintf "%s: x must have a batch axis, got shape %s" what (Shape.str x.Shape)))
-            if y.NDim < 1 || y.Shape.[0] <> x.Shape.[0] then
-                raise (ShapeException(sprintf "%s: x has %d samples (shape %s) but y has shape %s" what x.Shape.[0] (Shape.str x.Shape) (Shape.str y.Shape)))
-            let n = x.Shape.[0]
-            m.EnsureBuilt x.Shape.[1..]
-            ArrayData(x.ToFloat32Array(), (if n = 0 then 0 else x.Size / n),
-                      (if loss.SparseTargets then y.ToInt32Array() else null),
-                      (if loss.SparseTargets then null else y.ToFloat32Array()), n)
         m.RequireCompiled "fit"
-        let train = toData "fit" x y
+        let train = m.ToData("fit", x, y)
         let v =
             match validationX, validationY with
             | null, null -> null
             | null, _ | _, null -> raise (ArgumentException("fit: give both validationX and validationY, or neither"))
-            | vx, vy -> toData "fit validation data" vx vy
+            | vx, vy -> m.ToData("fit validation data", vx, vy)
         m.FitArrays(train, epochs, batchSize, v, validationSplit, shuffle, callbacks, verbose, shardsPerBatch, output)
 
     /// Mean loss and metrics on data (Keras `evaluate`), as a dictionary ("loss", "accuracy", ...).
@@ -315,10 +318,8 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
 
     /// Mean loss and metrics on tensors x (N, ...) and y.
     member m.Evaluate(x: Tensor, y: Tensor, [<Optional; DefaultParameterValue(128)>] batchSize: int) : IReadOnlyDictionary<string, float> =
-        let n = x.Shape.[0]
-        m.EvaluateArrays(ArrayData(x.ToFloat32Array(), (if n = 0 then 0 else x.Size / n),
-                                   (if loss.SparseTargets then y.ToInt32Array() else null),
-                                   (if loss.SparseTargets then null else y.ToFloat32Array()), n), batchSize)
+        m.RequireCompiled "evaluate"
+        m.EvaluateArrays(m.ToData("evaluate", x, y), batchSize)
 
     /// Model outputs (probabilities after softmax) for flat rows: (count × outputs), row-major.
     member m.PredictArrays(x: float32[], features: int, [<Optional; DefaultParameterValue(128)>] batchSize: int) : float32[] =
