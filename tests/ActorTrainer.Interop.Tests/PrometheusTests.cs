@@ -64,6 +64,11 @@ public class PrometheusTests
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"http://127.0.0.1:{endpoint.Port}/metrics/extra")).StatusCode);
         var post = await http.PostAsync(endpoint.MetricsUri, new StringContent("x"));
         Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
+        var head = await http.SendAsync(new HttpRequestMessage(HttpMethod.Head, endpoint.MetricsUri));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        // The endpoint keeps serving after the odd requests.
+        Assert.Contains("actortrainer_steps_total 0\n", await http.GetStringAsync(endpoint.MetricsUri));
     }
 
     [Fact]
