@@ -36,6 +36,10 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
     private bool _async, _dispatching;
     private int _nextStepInEpoch, _stepsPerEpoch;
     private long _firstGlobalStep;
+    // sync mode: input buffers of the open step, recycled when the next step opens (the open step then has
+    // resolved: every shard reported; a timed-out straggler still reading one only computes a result that is discarded)
+    private readonly List<float[]> _stepBuffers = new();
+    private readonly Dictionary<int, Stack<float[]>> _pool = new();
 
     /// <summary>Timers (the timeout check).</summary>
     public ITimerScheduler Timers { get; set; } = null!;
@@ -87,6 +91,12 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
         if (m.Epoch != _epoch)
             throw new InvalidOperationException($"batch generator: step {m.Step} opened for epoch {m.Epoch} but the current epoch is {_epoch}");
         _queue.Clear(); _assigned.Clear(); _done.Clear(); _attempts.Clear();
+        foreach (var b in _stepBuffers)
+        {
+            if (!_pool.TryGetValue(b.Length, out var stack)) _pool[b.Length] = stack = new Stack<float[]>();
+            stack.Push(b);
+        }
+        _stepBuffers.Clear();
         int start = m.StepInEpoch * _batchSize;
         int rows = Math.Min(_batchSize, _data.Count - start);
         int nonEmpty = 0;
@@ -106,7 +116,10 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
         int first, int count, int batchRows, long dropoutSeed)
     {
         int inW = _data.Features;
-        var x = new float[count * inW];
+        float[] x;
+        if (!_async && _pool.TryGetValue(count * inW, out var free) && free.Count > 0) x = free.Pop();
+        else x = new float[count * inW];
+        if (!_async) _stepBuffers.Add(x);
         Batching.gather(_data.X, inW, _order, first, count, x.AsSpan());
         int[]? labels = null;
         float[]? targets = null;

@@ -4,8 +4,8 @@ using Akka.Actor;
 namespace ActorTrainer.Runtime;
 
 /// <summary>Owns the weights and the optimizer (with its state). Sync: buffers the shard gradients of the open step,
-/// sums them in shard order (acc = g_first; acc += g_s, Batching.addInto) and applies optimizer.Apply(w', acc) to a
-/// fresh copy w' (a new array set per version: published weights are never mutated). Async (Downpour): applies each
+/// sums them in shard order (acc = g_first; acc += g_s, Batching.addInto) and applies optimizer.Apply(w, acc) in place
+/// once the whole step has reported (see ApplyUpdate). Async (Downpour): applies each
 /// batch gradient on arrival unless it is older than maxStaleness versions (then counted as rejected).
 /// Non-finite loss or gradients are reported (StepDiverged) and never applied.</summary>
 public sealed class ParameterServer : ReceiveActor
@@ -15,7 +15,6 @@ public sealed class ParameterServer : ReceiveActor
     private readonly bool _async;
     private readonly int _maxStaleness;
     private float[][] _weights;
-    private float[][]? _spare;   // sync: the previous version's arrays, reused for the version after next
     private long _version;
     private long _rejected;
     // sync: the step being gathered
@@ -141,22 +140,24 @@ public sealed class ParameterServer : ReceiveActor
         Release(m);
     }
 
-    /// <summary>w' = update(w): a new version in other arrays (published versions are never written while in use).
-    /// Sync mode double-buffers: version v+1 is written into the arrays of version v−1, whose step has resolved (all its
-    /// shards reported) and which the coordinator has already moved past, so no large arrays are allocated per step.
-    /// A straggler still reading them after a timeout only produces a result that is discarded anyway.</summary>
+    /// <summary>w' = update(w). Async: copy-on-write (workers compute on older versions concurrently). Sync: in place —
+    /// every shard of the step has reported, and the coordinator opens the next step (handing out these arrays again)
+    /// only after it has taken its snapshots of this version; a timed-out straggler still reading them only produces a
+    /// result that is discarded. So a sync step allocates and copies nothing.</summary>
     private void ApplyUpdate(float[][] grads)
     {
-        var next = _async ? null : _spare;
-        if (next is null)
+        if (_async)
         {
-            next = new float[_weights.Length][];
-            for (int i = 0; i < next.Length; i++) next[i] = GC.AllocateUninitializedArray<float>(_weights[i].Length);
+            var next = new float[_weights.Length][];
+            for (int i = 0; i < next.Length; i++)
+            {
+                next[i] = GC.AllocateUninitializedArray<float>(_weights[i].Length);
+                _weights[i].AsSpan().CopyTo(next[i]);
+            }
+            _optimizer.Apply(next, grads);
+            _weights = next;
         }
-        for (int i = 0; i < next.Length; i++) _weights[i].AsSpan().CopyTo(next[i]);
-        _optimizer.Apply(next, grads);
-        if (!_async) _spare = _weights;
-        _weights = next;
+        else _optimizer.Apply(_weights, grads);
         _version++;
     }
 
