@@ -87,7 +87,13 @@ public static class ActorRun
                 // SIGTERM / Ctrl-C belong to the trainer (finish the step, checkpoint, exit 0), not to the host's
                 // console lifetime, which would tear the actor system down mid-step.
                 services.AddSingleton<IHostLifetime, TrainerLifetime>();
-                services.AddActorTrainer("actor-trainer", b => b.AddHocon(s.Config, HoconAddMode.Prepend));
+                services.AddActorTrainer("actor-trainer", b => b
+                    .AddHocon(s.Config, HoconAddMode.Prepend)
+                    .ConfigureLoggers(l =>
+                    {
+                        l.ClearLoggers();
+                        l.AddLoggerFactory();   // Akka's own log events go through Microsoft.Extensions.Logging
+                    }));
             })
             .Build();
         host.Start();
