@@ -23,15 +23,8 @@ Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
 using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
     System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cts.Cancel(); });
 
-var json = rest.Any(a => a.Contains("output.log-format=json", StringComparison.Ordinal));
-using var loggerFactory = LoggerFactory.Create(b =>
-{
-    if (json) b.AddJsonConsole(o => o.IncludeScopes = false);
-    else b.AddSimpleConsole(o => { o.SingleLine = true; o.IncludeScopes = false; })
-          .AddFilter("Microsoft", LogLevel.Warning);
-    b.AddConsole(o => o.LogToStandardErrorThreshold = json ? LogLevel.Warning : LogLevel.Trace);
-    b.SetMinimumLevel(LogLevel.Information);
-});
+// The train command switches to JSON logs itself when its configuration says output.log-format = json.
+using var loggerFactory = ActorTrainer.Daemon.Output.Logging.Create(json: false);
 try
 {
     return command switch

@@ -55,6 +55,12 @@ public static class TrainCommand
 
         var config = ConfigLoader.Load(configFile, sets);
         var s = TrainSettings.From(config);
+        using var jsonLogs = s.LogFormat == "json" ? Logging.Create(json: true) : null;
+        if (jsonLogs is not null)
+        {
+            logs = jsonLogs;
+            log = logs.CreateLogger("train");
+        }
 
         Dataset train, test;
         try
