@@ -38,8 +38,11 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
     private long _firstGlobalStep;
     // sync mode: input buffers of the open step, recycled when the next step opens (the open step then has
     // resolved: every shard reported; a timed-out straggler still reading one only computes a result that is discarded)
-    private readonly List<float[]> _stepBuffers = new();
+    private List<float[]> _stepBuffers = new();
     private readonly Dictionary<int, Stack<float[]>> _pool = new();
+    // sync mode: the next step's shard inputs, gathered while the workers compute the open step (the gather needs
+    // the permutation, not the weights), so it is off the critical path
+    private (long Step, int Epoch, List<ShardWork> Items, List<float[]> Buffers)? _prefetched;
 
     /// <summary>Timers (the timeout check).</summary>
     public ITimerScheduler Timers { get; set; } = null!;
@@ -82,6 +85,7 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
         _nextStepInEpoch = m.StartStepInEpoch;
         _firstGlobalStep = m.FirstGlobalStep - m.StartStepInEpoch;
         _queue.Clear(); _assigned.Clear(); _done.Clear(); _attempts.Clear();
+        DropPrefetch();
         _dispatching = m.Async;
         Dispatch();
     }
@@ -91,35 +95,70 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
         if (m.Epoch != _epoch)
             throw new InvalidOperationException($"batch generator: step {m.Step} opened for epoch {m.Epoch} but the current epoch is {_epoch}");
         _queue.Clear(); _assigned.Clear(); _done.Clear(); _attempts.Clear();
-        foreach (var b in _stepBuffers)
+        Recycle(_stepBuffers);
+        if (_prefetched is { } p && p.Step == m.Step && p.Epoch == m.Epoch)
         {
-            if (!_pool.TryGetValue(b.Length, out var stack)) _pool[b.Length] = stack = new Stack<float[]>();
-            stack.Push(b);
+            _prefetched = null;
+            _stepBuffers = p.Buffers;
+            foreach (var w in p.Items) _queue.AddLast(w with { Version = m.Version, Weights = m.Weights });
         }
-        _stepBuffers.Clear();
-        int start = m.StepInEpoch * _batchSize;
+        else
+        {
+            DropPrefetch();
+            _stepBuffers = new List<float[]>();
+            foreach (var w in StepItems(m.Step, m.StepInEpoch, _stepBuffers)) _queue.AddLast(w with { Version = m.Version, Weights = m.Weights });
+        }
+        Dispatch();
+        // gather the next step of this epoch now, while the workers compute
+        if (m.StepInEpoch + 1 < _stepsPerEpoch)
+        {
+            var buffers = new List<float[]>();
+            _prefetched = (m.Step + 1, m.Epoch, StepItems(m.Step + 1, m.StepInEpoch + 1, buffers), buffers);
+        }
+    }
+
+    /// <summary>The non-empty shards of a sync step (weights attached when the step opens).</summary>
+    private List<ShardWork> StepItems(long step, int stepInEpoch, List<float[]> buffers)
+    {
+        int start = stepInEpoch * _batchSize;
         int rows = Math.Min(_batchSize, _data.Count - start);
         int nonEmpty = 0;
         for (int s = 0; s < _shards; s++)
             if (Batching.shardRange(rows, _shards, s).Item2 > 0) nonEmpty++;
+        var items = new List<ShardWork>(nonEmpty);
         for (int s = 0; s < _shards; s++)
         {
             var (a, c) = Batching.shardRange(rows, _shards, s);
             if (c == 0) continue;
-            _queue.AddLast(MakeWork(m.Step, m.StepInEpoch, s, nonEmpty, m.Version, m.Weights, start + a, c, rows,
-                Batching.dropoutSeed(_seed, m.Step, s)));
+            items.Add(MakeWork(step, stepInEpoch, s, nonEmpty, -1, null, start + a, c, rows, Batching.dropoutSeed(_seed, step, s), buffers));
         }
-        Dispatch();
+        return items;
+    }
+
+    private void Recycle(List<float[]> buffers)
+    {
+        foreach (var b in buffers)
+        {
+            if (!_pool.TryGetValue(b.Length, out var stack)) _pool[b.Length] = stack = new Stack<float[]>();
+            stack.Push(b);
+        }
+        buffers.Clear();
+    }
+
+    private void DropPrefetch()
+    {
+        if (_prefetched is { } p) Recycle(p.Buffers);
+        _prefetched = null;
     }
 
     private ShardWork MakeWork(long step, int stepInEpoch, int shard, int shardCount, long version, float[][]? weights,
-        int first, int count, int batchRows, long dropoutSeed)
+        int first, int count, int batchRows, long dropoutSeed, List<float[]>? buffers = null)
     {
         int inW = _data.Features;
         float[] x;
-        if (!_async && _pool.TryGetValue(count * inW, out var free) && free.Count > 0) x = free.Pop();
+        if (buffers is not null && _pool.TryGetValue(count * inW, out var free) && free.Count > 0) x = free.Pop();
         else x = new float[count * inW];
-        if (!_async) _stepBuffers.Add(x);
+        buffers?.Add(x);
         Batching.gather(_data.X, inW, _order, first, count, x.AsSpan());
         int[]? labels = null;
         float[]? targets = null;
