@@ -6,16 +6,20 @@ using System.Runtime.Intrinsics.X86;
 namespace ActorTrainer.Kernels;
 
 /// <summary>
-/// AVX-512 GEMM for row-major A and narrow C (n ≤ one vector): each C(i,j) is a dot product vectorised over k
-/// (A row i and column j of op(B), both contiguous in p), so every lane does useful work where the panel kernel
-/// would use only n of its 16 lanes. Element arithmetic is fixed by k alone: lane-wise FMAs over whole vectors,
-/// Vector512.Sum, scalar FMAs over the k mod W tail, then alpha·s + beta·C — identical in every tile variant.
+/// GEMM for row-major A and narrow C (n ≤ L, the canonical lane count of <see cref="CanonicalReduce"/>: 16 float32,
+/// 8 float64; k ≥ 4·L): each C(i,j) is a dot product of A row i with column j of op(B), both contiguous in p, so
+/// every lane does useful work where the panel kernel would use only n of its lanes. The arithmetic is
+/// <see cref="CanonicalReduce"/>'s, whatever the instruction set: lane l accumulates p ≡ l (mod L) over the whole
+/// L-blocks with FMAs, the lanes fold by the halving tree, the k mod L tail is added by scalar FMAs, then
+/// C = alpha·s + beta·C. AVX-512 holds the L lanes in one register, AVX2 in two, the scalar path in L variables —
+/// the same bits on every path, so which path runs depends on the problem's shape only.
 /// </summary>
 internal static unsafe class DotGemm<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>Whether the problem takes this path: AVX-512, A not transposed, n ≤ W, k ≥ 4·W.</summary>
-    internal static bool Applies(in GemmProblem<T> p) =>
-        Avx512F.IsSupported && !p.TransA && p.N <= Vector512<T>.Count && p.K >= 4 * Vector512<T>.Count;
+    private static int Lanes => 64 / sizeof(T);
+
+    /// <summary>Whether the problem takes this path (shape only): A not transposed, n ≤ L, k ≥ 4·L.</summary>
+    internal static bool Applies(in GemmProblem<T> p) => !p.TransA && p.N <= Lanes && p.K >= 4 * Lanes;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<T> Fma(Vector512<T> x, Vector512<T> y, Vector512<T> z)
@@ -24,8 +28,8 @@ internal static unsafe class DotGemm<T> where T : unmanaged, IFloatingPointIeee7
         return Avx512F.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
     }
 
-    /// <summary>Computes rows [i0,i1) of C (all n columns).</summary>
-    internal static void Run(in GemmProblem<T> p, int i0, int i1)
+    /// <summary>Computes rows [i0,i1) of C (all n columns) with the widest path <paramref name="level"/> allows.</summary>
+    internal static void Run(in GemmProblem<T> p, int i0, int i1, SimdLevel level)
     {
         int n = p.N, k = p.K;
         T* bt; nint ldbt;
@@ -40,6 +44,16 @@ internal static unsafe class DotGemm<T> where T : unmanaged, IFloatingPointIeee7
                 for (int j = 0; j < n; j++) bt[(nint)j * k + pp] = src[j];
             }
         }
+        if (level == SimdLevel.Avx512 && Avx512F.IsSupported) RunAvx512(in p, i0, i1, bt, ldbt);
+        else if (level != SimdLevel.Scalar && Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported) DotGemmAvx2<T>.Run(in p, i0, i1, bt, ldbt);
+        else
+            for (int i = i0; i < i1; i++)
+                for (int j = 0; j < n; j++) OneScalar(in p, i, j, bt, ldbt);
+    }
+
+    private static void RunAvx512(in GemmProblem<T> p, int i0, int i1, T* bt, nint ldbt)
+    {
+        int n = p.N;
         int i = i0;
         for (; i + 4 <= i1; i += 4)
         {
@@ -52,15 +66,36 @@ internal static unsafe class DotGemm<T> where T : unmanaged, IFloatingPointIeee7
             for (int j = 0; j < n; j++) One(in p, i, j, bt, ldbt);
     }
 
-    /// <summary>C(i,j) = alpha·(Σ vector part + scalar tail) + beta·C(i,j), C not read when beta = 0.</summary>
+    /// <summary>C(i,j) from its L lane partials: fold, scalar FMA tail, then alpha·s + beta·C (C not read when beta = 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish(in GemmProblem<T> p, int i, int j, Vector512<T> acc, T* aRow, T* bCol)
+    internal static void Finish(in GemmProblem<T> p, int i, int j, Span<T> lane, T* aRow, T* bCol)
     {
-        int kMain = p.K - p.K % Vector512<T>.Count;
-        T s = Vector512.Sum(acc);
+        int kMain = p.K - p.K % Lanes;
+        T s = CanonicalReduce.FoldLanes(lane);
         for (int pp = kMain; pp < p.K; pp++) s = T.FusedMultiplyAdd(aRow[pp], bCol[pp], s);
         T* c = p.C + i * p.Ldc + j;
         *c = p.Beta == T.Zero ? p.Alpha * s : T.FusedMultiplyAdd(p.Alpha, s, p.Beta * *c);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish(in GemmProblem<T> p, int i, int j, Vector512<T> acc, T* aRow, T* bCol)
+    {
+        Span<T> lane = stackalloc T[Vector512<T>.Count];
+        acc.CopyTo(lane);
+        Finish(in p, i, j, lane, aRow, bCol);
+    }
+
+    /// <summary>Portable path: L scalar lanes.</summary>
+    private static void OneScalar(in GemmProblem<T> p, int i, int j, T* bt, nint ldbt)
+    {
+        int w = Lanes, kMain = p.K - p.K % w;
+        T* a = p.A + i * p.Lda;
+        T* b = bt + j * ldbt;
+        Span<T> lane = stackalloc T[w];
+        lane.Clear();
+        for (int pp = 0; pp < kMain; pp += w)
+            for (int l = 0; l < w; l++) lane[l] = T.FusedMultiplyAdd(a[pp + l], b[pp + l], lane[l]);
+        Finish(in p, i, j, lane, a, b);
     }
 
     private static void One(in GemmProblem<T> p, int i, int j, T* bt, nint ldbt)

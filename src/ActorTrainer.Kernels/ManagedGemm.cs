@@ -115,7 +115,7 @@ internal sealed unsafe class GemmExecutor<T, K> : IParallelJob
     internal static void Run(in GemmProblem<T> p)
     {
         if (p.K == 0 || p.Alpha == T.Zero) { ScaleC(in p); return; }
-        bool dot = typeof(K) == typeof(Avx512Kernel<T>) && DotGemm<T>.Applies(in p);
+        bool dot = DotGemm<T>.Applies(in p);   // by shape alone: every instruction set gives the same bits
         int panelsN = (p.N + K.NR - 1) / K.NR, panelsM = (p.M + K.MR - 1) / K.MR;
         int dop = KernelSettings.MaxDegreeOfParallelism;
         bool splitN = !dot && (panelsN >= 2 * dop || panelsN >= panelsM);
@@ -138,9 +138,13 @@ internal sealed unsafe class GemmExecutor<T, K> : IParallelJob
             }
             return;
         }
-        if (dot) DotGemm<T>.Run(in p, 0, p.M);
+        if (dot) DotGemm<T>.Run(in p, 0, p.M, Level);
         else GemmDriver<T, K>.Run(in p, 0, p.M, 0, p.N);
     }
+
+    /// <summary>The instruction set of the kernel K (the dot path follows it).</summary>
+    private static SimdLevel Level =>
+        typeof(K) == typeof(Avx512Kernel<T>) ? SimdLevel.Avx512 : typeof(K) == typeof(Avx2Kernel<T>) ? SimdLevel.Avx2 : SimdLevel.Scalar;
 
     /// <summary>Part i of parts: a contiguous run of whole NR-column (or MR-row) panels of C.</summary>
     public void Run(int part)
@@ -155,7 +159,7 @@ internal sealed unsafe class GemmExecutor<T, K> : IParallelJob
         {
             int panels = (_p.M + K.MR - 1) / K.MR;
             int q0 = (int)((long)part * panels / _parts), q1 = (int)((long)(part + 1) * panels / _parts);
-            if (_dot) DotGemm<T>.Run(in _p, q0 * K.MR, Math.Min(_p.M, q1 * K.MR));
+            if (_dot) DotGemm<T>.Run(in _p, q0 * K.MR, Math.Min(_p.M, q1 * K.MR), Level);
             else GemmDriver<T, K>.Run(in _p, q0 * K.MR, Math.Min(_p.M, q1 * K.MR), 0, _p.N);
         }
     }

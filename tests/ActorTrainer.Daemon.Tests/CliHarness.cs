@@ -55,8 +55,8 @@ public static class Cli
         throw new FileNotFoundException($"ActorTrainer.Daemon.dll is neither at '{inProject}' nor beside the tests in '{baseDir}'; build src/ActorTrainer.Daemon first", inProject);
     }
 
-    /// <summary>Starts the CLI with <paramref name="args"/>; the caller reads or kills the process.</summary>
-    public static Process Start(IEnumerable<string> args)
+    /// <summary>Starts the CLI with <paramref name="args"/> (and extra environment variables); the caller reads or kills the process.</summary>
+    public static Process Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -72,14 +72,15 @@ public static class Cli
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         psi.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         return Process.Start(psi) ?? throw new InvalidOperationException("could not start dotnet");
     }
 
     /// <summary>Runs the CLI to completion (killed after <paramref name="timeoutSeconds"/>) and captures its output.</summary>
-    public static CliResult Run(IEnumerable<string> args, int timeoutSeconds = 120)
+    public static CliResult Run(IEnumerable<string> args, int timeoutSeconds = 120, IReadOnlyDictionary<string, string>? env = null)
     {
         var list = args.ToArray();
-        using var p = Start(list);
+        using var p = Start(list, env);
         p.StandardInput.Close();
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

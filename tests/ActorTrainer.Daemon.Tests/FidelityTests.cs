@@ -8,19 +8,29 @@ public class FidelityTests
 {
     private static readonly string[] Quiet = ["--set", "output.plots=false", "--set", "output.tensorboard=false"];
 
+    /// <summary>Seeds 1–3 (README's table). Results are the same bits on every machine (the cross-machine determinism
+    /// contract), so the thresholds mean the same everywhere: the three-seed mean reaches the chapter's 0.978 and no
+    /// seed falls below 0.977.</summary>
     [Fact]
     public void Reference_model_5_epochs_reaches_the_chapters_accuracy()
     {
-        using var t = new TempDir();
-        var r = Cli.Run(["train", "--run-dir", t["run"], .. Quiet], 600);
-        Assert.True(r.ExitCode == 0, r.Describe());
-        var s = RunDir.Summary(t["run"]);
-        var h = s.GetProperty("history");
-        Assert.Equal(5, s.GetProperty("epochs").GetInt32());
-        Assert.True(s.GetProperty("test_accuracy").GetDouble() >= 0.978, r.Stdout);
-        Assert.InRange(h.GetProperty("loss")[0].GetDouble(), 0.24, 0.28);          // Keras: 0.2579
-        Assert.InRange(h.GetProperty("accuracy")[0].GetDouble(), 0.915, 0.935);    // Keras: 0.9254
-        Assert.InRange(h.GetProperty("accuracy")[4].GetDouble(), 0.985, 0.992);
+        var accuracies = new List<double>();
+        foreach (int seed in new[] { 1, 2, 3 })
+        {
+            using var t = new TempDir();
+            var r = Cli.Run(["train", "--run-dir", t["run"], "--set", $"trainer.seed={seed}", .. Quiet], 600);
+            Assert.True(r.ExitCode == 0, r.Describe());
+            var s = RunDir.Summary(t["run"]);
+            var h = s.GetProperty("history");
+            Assert.Equal(5, s.GetProperty("epochs").GetInt32());
+            double acc = s.GetProperty("test_accuracy").GetDouble();
+            Assert.True(acc >= 0.977, $"seed {seed}: {r.Stdout}");
+            accuracies.Add(acc);
+            Assert.InRange(h.GetProperty("loss")[0].GetDouble(), 0.24, 0.28);          // Keras: 0.2579
+            Assert.InRange(h.GetProperty("accuracy")[0].GetDouble(), 0.915, 0.935);    // Keras: 0.9254
+            Assert.InRange(h.GetProperty("accuracy")[4].GetDouble(), 0.985, 0.992);
+        }
+        Assert.True(accuracies.Average() >= 0.978, $"three-seed mean test accuracy {accuracies.Average():F4} ({string.Join(", ", accuracies)})");
     }
 
     [Fact]

@@ -2,6 +2,7 @@ namespace ActorTrainer.Core
 
 open System
 open System.Numerics.Tensors
+open ActorTrainer.Kernels
 
 /// Keras activation functions by name: linear, relu, sigmoid, tanh, softmax.
 [<RequireQualifiedAccess>]
@@ -46,17 +47,11 @@ module ActivationKernels =
         match act with
         | Activation.Linear -> if not (z.Overlaps y) then z.CopyTo y
         | Activation.Relu -> TensorPrimitives.Max(z, 0.0f, y)
-        | Activation.Sigmoid -> TensorPrimitives.Sigmoid(z, y)
-        | Activation.Tanh -> TensorPrimitives.Tanh(z, y)
+        | Activation.Sigmoid -> CanonicalMath.Map(CanonicalMath.Function.Sigmoid, z, y)
+        | Activation.Tanh -> CanonicalMath.Map(CanonicalMath.Function.Tanh, z, y)
         | Activation.Softmax ->
             for r in 0 .. rows - 1 do
-                let zr = z.Slice(r * width, width)
-                let yr = y.Slice(r * width, width)
-                let m = TensorPrimitives.Max zr
-                TensorPrimitives.Subtract(zr, m, yr)
-                TensorPrimitives.Exp(SpanUtil.ro yr, yr)
-                let s = TensorPrimitives.Sum(SpanUtil.ro yr)
-                TensorPrimitives.Divide(SpanUtil.ro yr, s, yr)
+                CanonicalMath.Softmax(z.Slice(r * width, width), y.Slice(r * width, width))
 
     /// g ← g ⊙ act'(z), given the activation output y = act(z) (in place on g). Softmax uses the
     /// Jacobian-vector product y ⊙ (g − Σ g⊙y) per row.
@@ -76,6 +71,6 @@ module ActivationKernels =
             for r in 0 .. rows - 1 do
                 let yr = y.Slice(r * width, width)
                 let gr = g.Slice(r * width, width)
-                let dotp = TensorPrimitives.Dot(SpanUtil.ro gr, yr)
+                let dotp = CanonicalReduce.Dot(SpanUtil.ro gr, yr)
                 for j in 0 .. width - 1 do
                     gr.[j] <- yr.[j] * (gr.[j] - dotp)

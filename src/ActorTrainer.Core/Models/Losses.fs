@@ -2,6 +2,7 @@ namespace ActorTrainer.Core
 
 open System
 open System.Numerics.Tensors
+open ActorTrainer.Kernels
 
 /// Keras losses. Reduction is Keras' "sum_over_batch_size": the mean over samples of the per-sample loss.
 [<RequireQualifiedAccess>]
@@ -93,10 +94,7 @@ module LossKernels =
             for r in 0 .. rows - 1 do
                 let zr = z.Slice(r * width, width)
                 let l = checkLabel labels r width
-                let m = TensorPrimitives.Max zr
-                let mutable s = 0.0f
-                for j in 0 .. width - 1 do s <- s + MathF.Exp(zr.[j] - m)
-                total <- total + float (m + MathF.Log s - zr.[l])
+                total <- total + float (CanonicalMath.LogSumExp zr - zr.[l])
                 if wantGrad then
                     let yr = y.Slice(r * width, width)
                     let dr = dz.Slice(r * width, width)
@@ -106,10 +104,7 @@ module LossKernels =
             for r in 0 .. rows - 1 do
                 let zr = z.Slice(r * width, width)
                 let tr = targets.Slice(r * width, width)
-                let m = TensorPrimitives.Max zr
-                let mutable s = 0.0f
-                for j in 0 .. width - 1 do s <- s + MathF.Exp(zr.[j] - m)
-                let lse = m + MathF.Log s
+                let lse = CanonicalMath.LogSumExp zr
                 let mutable lr = 0.0f
                 let mutable tsum = 0.0f
                 for j in 0 .. width - 1 do
@@ -128,7 +123,7 @@ module LossKernels =
                     let i = r * width + j
                     let zi = z.[i]
                     let t = targets.[i]
-                    lr <- lr + (MathF.Max(zi, 0.0f) - zi * t + MathF.Log(1.0f + MathF.Exp(-MathF.Abs zi)))
+                    lr <- lr + (MathF.Max(zi, 0.0f) - zi * t + CanonicalMath.Log(1.0f + CanonicalMath.Exp(-MathF.Abs zi)))
                     if wantGrad then dz.[i] <- (y.[i] - t) * invBW
                 total <- total + float (lr / float32 width)
         | _ ->
@@ -140,7 +135,7 @@ module LossKernels =
                     let l = checkLabel labels r width
                     let mutable s = 0.0f
                     for j in 0 .. width - 1 do s <- s + clip yr.[j]
-                    total <- total + float (MathF.Log s - MathF.Log(clip yr.[l]))
+                    total <- total + float (CanonicalMath.Log s - CanonicalMath.Log(clip yr.[l]))
                     if wantGrad then
                         let dr = dz.Slice(r * width, width)
                         for j in 0 .. width - 1 do
@@ -149,9 +144,9 @@ module LossKernels =
                             dr.[j] <- (if inside then g * invB else 0.0f)
                 | Loss.CategoricalCrossentropy ->
                     let tr = targets.Slice(r * width, width)
-                    let s = TensorPrimitives.Sum yr
+                    let s = CanonicalReduce.Sum yr
                     let mutable lr = 0.0f
-                    for j in 0 .. width - 1 do lr <- lr - tr.[j] * MathF.Log(clip (yr.[j] / s))
+                    for j in 0 .. width - 1 do lr <- lr - tr.[j] * CanonicalMath.Log(clip (yr.[j] / s))
                     total <- total + float lr
                     if wantGrad then
                         let dr = dz.Slice(r * width, width)
@@ -167,7 +162,7 @@ module LossKernels =
                     let mutable lr = 0.0f
                     for j in 0 .. width - 1 do
                         let p = clip yr.[j]
-                        lr <- lr - (tr.[j] * MathF.Log p + (1.0f - tr.[j]) * MathF.Log(1.0f - p))
+                        lr <- lr - (tr.[j] * CanonicalMath.Log p + (1.0f - tr.[j]) * CanonicalMath.Log(1.0f - p))
                         if wantGrad then
                             let inside = yr.[j] > Epsilon && yr.[j] < 1.0f - Epsilon
                             dz.[r * width + j] <-

@@ -4,6 +4,7 @@ open System
 open System.Numerics
 open System.Collections.Generic
 open System.Runtime.InteropServices
+open ActorTrainer.Kernels
 
 /// Base class of Keras optimizers. Updates run in place on flat float32 weights, in float32, in exactly Keras'
 /// operation order (so results can be diffed against Keras). Slot state (velocities, moments) is kept per
@@ -206,8 +207,8 @@ type Adam([<Optional; DefaultParameterValue(0.001)>] learningRate: float,
     override _.UpdateWeight(w, g, slots, lr, step) =
         let b1, b2 = float32 beta1, float32 beta2
         let t = float32 step
-        let b1p = MathF.Pow(b1, t)
-        let b2p = MathF.Pow(b2, t)
+        let b1p = CanonicalMath.Pow(b1, t)
+        let b2p = CanonicalMath.Pow(b2, t)
         let alpha = lr * MathF.Sqrt(1.0f - b2p) / (1.0f - b1p)
         let c1, c2 = float32 (1.0 - beta1), float32 (1.0 - beta2)
         let eps = float32 epsilon

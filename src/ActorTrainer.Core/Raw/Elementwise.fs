@@ -2,6 +2,7 @@ namespace ActorTrainer.Core
 
 open System
 open System.Numerics.Tensors
+open ActorTrainer.Kernels
 
 /// Binary arithmetic kinds (NumPy ufunc names in messages).
 type internal BinOp =
@@ -26,7 +27,8 @@ type internal UnOp =
         | Neg -> "negative" | Exp -> "exp" | Log -> "log" | Sqrt -> "sqrt" | Square -> "square" | Abs -> "abs"
         | Relu -> "relu" | Sigmoid -> "sigmoid" | Tanh -> "tanh" | Step -> "step" | Sign -> "sign" | Reciprocal -> "reciprocal"
 
-/// Elementwise raw kernels with NumPy broadcasting, vectorised with TensorPrimitives for float32/float64.
+/// Elementwise raw kernels with NumPy broadcasting, vectorised with TensorPrimitives (exact IEEE operations) and
+/// CanonicalMath (exp/log/tanh/sigmoid/pow), so every result is the same bits on every instruction set.
 module internal Elementwise =
     /// Same dtype required (no implicit promotion); the message names the op and both dtypes.
     let checkSameDType (op: string) (a: NDArray) (b: NDArray) =
@@ -41,32 +43,32 @@ module internal Elementwise =
         match op with
         | Add -> TensorPrimitives.Add(x, y, d) | Sub -> TensorPrimitives.Subtract(x, y, d)
         | Mul -> TensorPrimitives.Multiply(x, y, d) | Div -> TensorPrimitives.Divide(x, y, d)
-        | Pow -> TensorPrimitives.Pow(x, y, d) | Maximum -> TensorPrimitives.Max(x, y, d) | Minimum -> TensorPrimitives.Min(x, y, d)
+        | Pow -> CanonicalMath.Pow(x, y, d) | Maximum -> TensorPrimitives.Max(x, y, d) | Minimum -> TensorPrimitives.Min(x, y, d)
     let private vs32 (op: BinOp, x: ReadOnlySpan<float32>, y: float32, d: Span<float32>) =
         match op with
         | Add -> TensorPrimitives.Add(x, y, d) | Sub -> TensorPrimitives.Subtract(x, y, d)
         | Mul -> TensorPrimitives.Multiply(x, y, d) | Div -> TensorPrimitives.Divide(x, y, d)
-        | Pow -> TensorPrimitives.Pow(x, y, d) | Maximum -> TensorPrimitives.Max(x, y, d) | Minimum -> TensorPrimitives.Min(x, y, d)
+        | Pow -> CanonicalMath.PowScalarExponent(x, y, d) | Maximum -> TensorPrimitives.Max(x, y, d) | Minimum -> TensorPrimitives.Min(x, y, d)
     let private sv32 (op: BinOp, x: float32, y: ReadOnlySpan<float32>, d: Span<float32>) =
         match op with
         | Add -> TensorPrimitives.Add(y, x, d) | Sub -> TensorPrimitives.Subtract(x, y, d)
         | Mul -> TensorPrimitives.Multiply(y, x, d) | Div -> TensorPrimitives.Divide(x, y, d)
-        | Pow -> TensorPrimitives.Pow(x, y, d) | Maximum -> TensorPrimitives.Max(y, x, d) | Minimum -> TensorPrimitives.Min(y, x, d)
+        | Pow -> CanonicalMath.PowScalarBase(x, y, d) | Maximum -> TensorPrimitives.Max(y, x, d) | Minimum -> TensorPrimitives.Min(y, x, d)
     let private vv64 (op: BinOp, x: ReadOnlySpan<float>, y: ReadOnlySpan<float>, d: Span<float>) =
         match op with
         | Add -> TensorPrimitives.Add(x, y, d) | Sub -> TensorPrimitives.Subtract(x, y, d)
         | Mul -> TensorPrimitives.Multiply(x, y, d) | Div -> TensorPrimitives.Divide(x, y, d)
-        | Pow -> TensorPrimitives.Pow(x, y, d) | Maximum -> TensorPrimitives.Max(x, y, d) | Minimum -> TensorPrimitives.Min(x, y, d)
+        | Pow -> CanonicalMath.Pow(x, y, d) | Maximum -> TensorPrimitives.Max(x, y, d) | Minimum -> TensorPrimitives.Min(x, y, d)
     let private vs64 (op: BinOp, x: ReadOnlySpan<float>, y: float, d: Span<float>) =
         match op with
         | Add -> TensorPrimitives.Add(x, y, d) | Sub -> TensorPrimitives.Subtract(x, y, d)
         | Mul -> TensorPrimitives.Multiply(x, y, d) | Div -> TensorPrimitives.Divide(x, y, d)
-        | Pow -> TensorPrimitives.Pow(x, y, d) | Maximum -> TensorPrimitives.Max(x, y, d) | Minimum -> TensorPrimitives.Min(x, y, d)
+        | Pow -> CanonicalMath.PowScalarExponent(x, y, d) | Maximum -> TensorPrimitives.Max(x, y, d) | Minimum -> TensorPrimitives.Min(x, y, d)
     let private sv64 (op: BinOp, x: float, y: ReadOnlySpan<float>, d: Span<float>) =
         match op with
         | Add -> TensorPrimitives.Add(y, x, d) | Sub -> TensorPrimitives.Subtract(x, y, d)
         | Mul -> TensorPrimitives.Multiply(y, x, d) | Div -> TensorPrimitives.Divide(x, y, d)
-        | Pow -> TensorPrimitives.Pow(x, y, d) | Maximum -> TensorPrimitives.Max(y, x, d) | Minimum -> TensorPrimitives.Min(y, x, d)
+        | Pow -> CanonicalMath.PowScalarBase(x, y, d) | Maximum -> TensorPrimitives.Max(y, x, d) | Minimum -> TensorPrimitives.Min(y, x, d)
 
     /// Walks the broadcast output by rows (last axis): row(aOff, aStep, bOff, bStep, outOff, len), steps 0 or 1.
     let inline private forRows2 (aDims: int[]) (bDims: int[]) (outDims: int[]) ([<InlineIfLambda>] row: int -> int -> int -> int -> int -> int -> unit) =
@@ -179,18 +181,18 @@ module internal Elementwise =
 
     let private un32 (op: UnOp, x: ReadOnlySpan<float32>, d: Span<float32>) =
         match op with
-        | Neg -> TensorPrimitives.Negate(x, d) | Exp -> TensorPrimitives.Exp(x, d) | Log -> TensorPrimitives.Log(x, d)
+        | Neg -> TensorPrimitives.Negate(x, d) | Exp -> CanonicalMath.Map(CanonicalMath.Function.Exp, x, d) | Log -> CanonicalMath.Map(CanonicalMath.Function.Log, x, d)
         | Sqrt -> TensorPrimitives.Sqrt(x, d) | Square -> TensorPrimitives.Multiply(x, x, d) | Abs -> TensorPrimitives.Abs(x, d)
-        | Relu -> TensorPrimitives.Max(x, 0.0f, d) | Sigmoid -> TensorPrimitives.Sigmoid(x, d) | Tanh -> TensorPrimitives.Tanh(x, d)
+        | Relu -> TensorPrimitives.Max(x, 0.0f, d) | Sigmoid -> CanonicalMath.Map(CanonicalMath.Function.Sigmoid, x, d) | Tanh -> CanonicalMath.Map(CanonicalMath.Function.Tanh, x, d)
         | Reciprocal -> TensorPrimitives.Divide(1.0f, x, d)
         | Step -> for i in 0 .. x.Length - 1 do d.[i] <- (if x.[i] > 0.0f then 1.0f else 0.0f)
         | Sign -> for i in 0 .. x.Length - 1 do d.[i] <- (if x.[i] > 0.0f then 1.0f elif x.[i] < 0.0f then -1.0f else x.[i])
 
     let private un64 (op: UnOp, x: ReadOnlySpan<float>, d: Span<float>) =
         match op with
-        | Neg -> TensorPrimitives.Negate(x, d) | Exp -> TensorPrimitives.Exp(x, d) | Log -> TensorPrimitives.Log(x, d)
+        | Neg -> TensorPrimitives.Negate(x, d) | Exp -> CanonicalMath.Map(CanonicalMath.Function.Exp, x, d) | Log -> CanonicalMath.Map(CanonicalMath.Function.Log, x, d)
         | Sqrt -> TensorPrimitives.Sqrt(x, d) | Square -> TensorPrimitives.Multiply(x, x, d) | Abs -> TensorPrimitives.Abs(x, d)
-        | Relu -> TensorPrimitives.Max(x, 0.0, d) | Sigmoid -> TensorPrimitives.Sigmoid(x, d) | Tanh -> TensorPrimitives.Tanh(x, d)
+        | Relu -> TensorPrimitives.Max(x, 0.0, d) | Sigmoid -> CanonicalMath.Map(CanonicalMath.Function.Sigmoid, x, d) | Tanh -> CanonicalMath.Map(CanonicalMath.Function.Tanh, x, d)
         | Reciprocal -> TensorPrimitives.Divide(1.0, x, d)
         | Step -> for i in 0 .. x.Length - 1 do d.[i] <- (if x.[i] > 0.0 then 1.0 else 0.0)
         | Sign -> for i in 0 .. x.Length - 1 do d.[i] <- (if x.[i] > 0.0 then 1.0 elif x.[i] < 0.0 then -1.0 else x.[i])

@@ -1,8 +1,10 @@
 namespace ActorTrainer.Core
 
+open System
 open MathNet.Numerics.Distributions
 
-/// Seeded random arrays (MathNet.Numerics distributions over System.Random(seed): same seed ⇒ same values).
+/// Seeded random arrays over System.Random(seed) (same seed ⇒ same values on every machine: uniform samples use
+/// only exact arithmetic, normal samples the Marsaglia polar method with CanonicalMath.Log — no libm).
 module internal RawRandom =
     let private toDType (op: string) (dt: DType) (shape: int[]) (v: float[]) : NDArray =
         match dt with
@@ -24,5 +26,16 @@ module internal RawRandom =
         if not (std >= 0.0) then invalidArg "std" (sprintf "random_normal: std must be >= 0, got %g" std)
         let v = Array.zeroCreate<float> (Shape.size shape)
         if std = 0.0 then Array.fill v 0 v.Length mean
-        else Normal.Samples(System.Random(seed), v, mean, std)
+        else
+            let rng = System.Random(seed)
+            let mutable i = 0
+            while i < v.Length do
+                let u = 2.0 * rng.NextDouble() - 1.0
+                let w = 2.0 * rng.NextDouble() - 1.0
+                let s = u * u + w * w
+                if s > 0.0 && s < 1.0 then
+                    let f = Math.Sqrt(-2.0 * ActorTrainer.Kernels.CanonicalMath.Log s / s)
+                    v.[i] <- mean + std * (u * f)
+                    if i + 1 < v.Length then v.[i + 1] <- mean + std * (w * f)
+                    i <- i + 2
         toDType "random_normal" dt shape v

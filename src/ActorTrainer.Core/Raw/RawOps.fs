@@ -2,6 +2,7 @@ namespace ActorTrainer.Core
 
 open System
 open System.Numerics.Tensors
+open ActorTrainer.Kernels
 
 /// Reduction kinds.
 type internal RedOp =
@@ -11,9 +12,9 @@ type internal RedOp =
 /// Raw reductions (sum/max/min over axes, argmax/argmin along one axis) and one_hot.
 module internal RawOps =
     let private red32 (op: RedOp) (x: ReadOnlySpan<float32>) =
-        match op with RSum -> TensorPrimitives.Sum x | RMax -> TensorPrimitives.Max x | RMin -> TensorPrimitives.Min x
+        match op with RSum -> CanonicalReduce.Sum x | RMax -> TensorPrimitives.Max x | RMin -> TensorPrimitives.Min x
     let private red64 (op: RedOp) (x: ReadOnlySpan<float>) =
-        match op with RSum -> TensorPrimitives.Sum x | RMax -> TensorPrimitives.Max x | RMin -> TensorPrimitives.Min x
+        match op with RSum -> CanonicalReduce.Sum x | RMax -> TensorPrimitives.Max x | RMin -> TensorPrimitives.Min x
     let private acc32 (op: RedOp) (a: float32[]) (off: int) (o: float32[]) =
         let x = ReadOnlySpan<float32>(a, off, o.Length)
         match op with
