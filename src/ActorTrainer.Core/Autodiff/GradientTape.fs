@@ -54,13 +54,16 @@ type GradientTape([<Optional; DefaultParameterValue(false)>] persistent: bool) a
             let n = nodes.[k]
             match grads.TryGetValue n.OutputId with
             | true, g ->
-                let gin = n.Op.Backward n.Inputs n.Output g
+                let needed = Array.init n.InputIds.Length (fun j -> tracked.Contains n.InputIds.[j] && DType.isFloat n.Inputs.[j].DType)
+                let gin = n.Op.Backward n.Inputs n.Output g needed
                 if gin.Length <> n.Inputs.Length then
                     invalidOp (sprintf "gradient: op '%s' returned %d gradients for %d inputs" n.Op.Name gin.Length n.Inputs.Length)
                 for j in 0 .. n.InputIds.Length - 1 do
                     let id = n.InputIds.[j]
-                    if tracked.Contains id && DType.isFloat n.Inputs.[j].DType then
+                    if needed.[j] then
                         let gj = gin.[j]
+                        if isNull (box gj) then
+                            invalidOp (sprintf "gradient: op '%s' returned no gradient for input %d, which needs one" n.Op.Name j)
                         if gj.Dims <> n.Inputs.[j].Dims then
                             raise (ShapeException(sprintf "gradient: op '%s' returned gradient of shape %s for input %d of shape %s" n.Op.Name (Shape.str gj.Dims) j (Shape.str n.Inputs.[j].Dims)))
                         match grads.TryGetValue id with

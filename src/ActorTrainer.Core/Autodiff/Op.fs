@@ -2,12 +2,13 @@ namespace ActorTrainer.Core
 
 open System.Collections.Generic
 
-/// A differentiable primitive: Forward maps inputs to the output; Backward maps (inputs, output, output-gradient)
-/// to one gradient per input, each already un-broadcast to that input's shape.
+/// A differentiable primitive: Forward maps inputs to the output; Backward maps (inputs, output, output-gradient,
+/// needed) to one gradient per input, each already un-broadcast to that input's shape; needed.[j] = false says
+/// input j's gradient will not be used (it is not watched), so the op may skip it and return null there.
 type Op =
     { Name: string
       Forward: NDArray[] -> NDArray
-      Backward: NDArray[] -> NDArray -> NDArray -> NDArray[] }
+      Backward: NDArray[] -> NDArray -> NDArray -> bool[] -> NDArray[] }
 
 /// One recorded application of an Op (tensor ids and values), as kept by a tape.
 type internal TapeNode =
@@ -52,6 +53,10 @@ module internal OpHelpers =
     /// Zeros shaped like x, in the dtype of g (gradient for a non-differentiable input).
     let zerosLike (x: NDArray) (g: NDArray) = NDArray.Zeros(x.Dims, g.DType)
 
-    /// Builds an Op.
+    /// Builds an Op whose derivative computes every input's gradient (cheap ops).
     let mk (name: string) (fwd: NDArray[] -> NDArray) (bwd: NDArray[] -> NDArray -> NDArray -> NDArray[]) : Op =
+        { Name = name; Forward = fwd; Backward = fun i o g _ -> bwd i o g }
+
+    /// Builds an Op whose derivative computes only the needed inputs' gradients (expensive ops such as matmul).
+    let mkSel (name: string) (fwd: NDArray[] -> NDArray) (bwd: NDArray[] -> NDArray -> NDArray -> bool[] -> NDArray[]) : Op =
         { Name = name; Forward = fwd; Backward = bwd }
