@@ -36,6 +36,8 @@ public sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Tensors, 
         file.ReadExactly(headerBytes);
         if (headerBytes.Length == 0 || headerBytes[0] != (byte)'{')
             throw Bad("header does not start with '{'.");
+        if (!System.Text.Unicode.Utf8.IsValid(headerBytes))
+            throw Bad("header is not valid UTF-8.");
         long dataStart = 8 + (long)headerLen;
         var (entries, metadata) = ParseJson(headerBytes, Bad);
         CheckTiling(entries, fileLength - dataStart, Bad);
