@@ -107,7 +107,9 @@ let casesFor (dflt: int) =
 
 /// `count` mutation plans drawn from `gen` with a fixed seed (the same seed gives the same plans).
 let plans (seed: uint64) (count: int) (gen: Gen<Mutation list>) : Mutation list[] =
-    Gen.sampleWithSeed (Rnd seed) 30 count gen
+    let ps = Gen.sampleWithSeed (Rnd seed) 30 count gen
+    if ps.Length <> count then failwithf "FsCheck sample gave %d plans, expected %d" ps.Length count
+    ps
 
 /// Runs every plan against `run` (which gets the mutated bytes): each case must finish within `timeout`, allocate at
 /// most `maxAlloc` bytes on its thread, and throw nothing or an exception `allowed` accepts. Fails with the target,
