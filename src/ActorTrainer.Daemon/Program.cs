@@ -42,7 +42,7 @@ catch (Exception e) when (e is UsageException or ConfigException)
     Console.Error.WriteLine($"error: {e.Message}");
     return 2;
 }
-catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
+catch (Exception e) when (e is ActorTrainer.Core.InputException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
 {
     Console.Error.WriteLine($"error: {e.Message}");
     return 2;

@@ -77,7 +77,7 @@ public class CheckpointTests
             Assert.Contains("checksum", warnings[0]);
             Assert.Contains("ckpt-15.bin", warnings[1]);
             Assert.Contains("truncated", warnings[1]);
-            var ex = Assert.Throws<InvalidDataException>(() => CheckpointStore.Load(files[0].Path));
+            var ex = Assert.Throws<CheckpointException>(() => CheckpointStore.Load(files[0].Path));
             Assert.Contains(files[0].Path, ex.Message);
 
             var resumed = job with { Optimizer = Fixtures.RmsProp(), Resume = state };

@@ -29,8 +29,10 @@ public static class ModelCommands
             throw new InvalidDataException($"model '{cl.Require("model")}' was saved without a compile config (loss); cannot evaluate");
         var dataDir = cl.Get("data") ?? "";
         Dataset test;
-        try { test = Mnist.load(dataDir).Item2; }
-        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException or ArgumentException)
+        var plan = model.Plan;
+        var expect = new MnistExpectation(plan.InputDim, plan.Loss.IsSparseCategoricalCrossentropy ? plan.OutputDim : 0);
+        try { test = Mnist.loadWith(expect, dataDir).Item2; }
+        catch (Exception e) when (e is InputException or DirectoryNotFoundException or FileNotFoundException or ArgumentException)
         { throw new InvalidDataException($"--data '{dataDir}': {e.Message}"); }
         var batch = int.TryParse(cl.Get("batch-size") ?? "1024", out var b) && b > 0 ? b : throw new UsageException("evaluate: --batch-size must be an integer >= 1");
         var features = test.Height * test.Width;

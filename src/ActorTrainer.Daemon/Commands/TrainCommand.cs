@@ -65,9 +65,9 @@ public static class TrainCommand
         Dataset train, test;
         try
         {
-            (train, test) = Mnist.load(s.DataDir).ToValueTuple();
+            (train, test) = Mnist.loadWith(DataExpectation(s), s.DataDir).ToValueTuple();
         }
-        catch (Exception e) when (e is InvalidDataException or DirectoryNotFoundException or FileNotFoundException or ArgumentException)
+        catch (Exception e) when (e is InputException or InvalidDataException or DirectoryNotFoundException or FileNotFoundException or ArgumentException)
         {
             throw new ConfigException($"data.dir = '{s.DataDir}': {e.Message}");
         }
@@ -221,6 +221,17 @@ public static class TrainCommand
         var header = $"# Effective configuration of this run (from {file}" +
                      (sets.Count > 0 ? ", " + string.Join(", ", sets.Select(x => "--set " + x)) : "") + ").\n";
         return header + ConfigLoader.Render(config) + "\n";
+    }
+
+    /// <summary>What the model will do with the data, checked by the loader from the IDX headers before decoding: values
+    /// per sample (the product of model.input-shape) and, for sparse labels, classes = units of the last Dense layer.</summary>
+    private static MnistExpectation DataExpectation(TrainSettings s)
+    {
+        long features = s.InputShape.Aggregate(1L, (a, d) => a * d);
+        var lastDense = s.Layers.LastOrDefault(l => l.Type == "dense");
+        bool sparse = ActorTrainer.Core.Loss.Parse(s.Loss).IsSparseCategoricalCrossentropy;
+        return new MnistExpectation(features is > 0 and <= int.MaxValue ? (int)features : 0,
+                                    sparse && lastDense is not null ? lastDense.Units : 0);
     }
 }
 
