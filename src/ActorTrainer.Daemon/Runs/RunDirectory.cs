@@ -69,16 +69,27 @@ public sealed class RunDirectory : IDisposable
     public IReadOnlyList<string> ExistingRunFiles() =>
         RunFileNames.Where(n => File.Exists(Combine(n)) || Directory.Exists(Combine(n))).ToArray();
 
+    /// <summary>What shows that the directory holds a run: its summary, history, config, model or checkpoint files
+    /// (an empty checkpoints folder or a lone error.log does not).</summary>
+    public IReadOnlyList<string> RunMarkers()
+    {
+        var markers = new[] { "summary.json", "history.csv", "config.conf" }.Where(n => File.Exists(Combine(n))).ToList();
+        if (Directory.Exists(Combine("model"))) markers.Add("model/");
+        var ckpt = Combine("checkpoints");
+        if (Directory.Exists(ckpt) && Directory.EnumerateFiles(ckpt, "ckpt-*.bin").Any()) markers.Add("checkpoints/");
+        return markers;
+    }
+
     private string Combine(string name) => System.IO.Path.Combine(Path, name);
 
     private void ClaimForFreshRun(bool overwrite)
     {
-        var existing = ExistingRunFiles();
-        if (existing.Count == 0) return;
+        var markers = RunMarkers();
+        if (!overwrite && markers.Count == 0) return;
         if (!overwrite)
-            throw new ConfigException($"run directory '{Path}' already holds a run ({string.Join(", ", existing)}); " +
+            throw new ConfigException($"run directory '{Path}' already holds a run ({string.Join(", ", markers)}); " +
                                       $"continue it with 'train --resume {Path}', or pass --overwrite to replace it");
-        foreach (var name in existing)
+        foreach (var name in ExistingRunFiles())
         {
             var p = Combine(name);
             if (Directory.Exists(p)) Directory.Delete(p, recursive: true);

@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using Xunit;
+
+namespace ActorTrainer.Daemon.Tests;
+
+/// <summary>SIGTERM and SIGINT outside training end the process within 2 s with exit 143 / 130 (training itself keeps
+/// its graceful stop, see ActorRuntimeCliTests and CliTests). The config "file" is a named pipe nobody writes, so the
+/// daemon is reliably blocked reading its configuration when the signal arrives.</summary>
+public sealed class SignalTests
+{
+    private static (int Exit, double Seconds, string Stderr) SignalWhileReadingConfig(string signal)
+    {
+        using var t = new TempDir();
+        var fifo = t["blocked.conf"];
+        Cli.MakeFifo(fifo);
+        using var p = Cli.Start(["train", "--config", fifo, "--run-dir", t["run"]]);
+        p.StandardInput.Close();
+        var stderr = p.StandardError.ReadToEndAsync();
+        _ = p.StandardOutput.ReadToEndAsync();
+        Thread.Sleep(2000);                       // runtime start-up; then the daemon is blocked opening the pipe
+        Assert.False(p.HasExited, "the daemon should be blocked reading the named pipe\n" + stderr.Result);
+        var sw = Stopwatch.StartNew();
+        Cli.Signal(p, signal);
+        var exited = p.WaitForExit(TimeSpan.FromSeconds(10));
+        var seconds = sw.Elapsed.TotalSeconds;
+        if (!exited) p.Kill(entireProcessTree: true);
+        p.WaitForExit();
+        Assert.True(exited, $"SIGTERM/SIGINT did not end the process within 10 s\n{stderr.Result}");
+        return (p.ExitCode, seconds, stderr.Result);
+    }
+
+    [Fact]
+    public void Sigterm_while_reading_the_config_exits_143_within_2_s()
+    {
+        var (exit, seconds, err) = SignalWhileReadingConfig("TERM");
+        Assert.True(exit == 143, $"exit {exit}\n{err}");
+        Assert.True(seconds < 2, $"took {seconds:0.00} s");
+        Assert.Contains("SIGTERM", err);
+        Assert.DoesNotContain("Unhandled exception", err);
+    }
+
+    [Fact]
+    public void Sigint_while_reading_the_config_exits_130_within_2_s()
+    {
+        var (exit, seconds, err) = SignalWhileReadingConfig("INT");
+        Assert.True(exit == 130, $"exit {exit}\n{err}");
+        Assert.True(seconds < 2, $"took {seconds:0.00} s");
+    }
+
+    [Fact]
+    public void Sigterm_during_evaluate_exits_143()
+    {
+        using var t = new TempDir();
+        var fifo = t["images.idx3-ubyte"];
+        Cli.MakeFifo(fifo);
+        // predict opens --input to sniff its PNG signature, which blocks on the pipe; the model must load first.
+        Cli.Train(t["run"], "--set", "output.plots=false", "--set", "output.tensorboard=false");
+        using var p = Cli.Start(["predict", "--model", Path.Combine(t["run"], "model"), "--input", fifo]);
+        p.StandardInput.Close();
+        var stderr = p.StandardError.ReadToEndAsync();
+        _ = p.StandardOutput.ReadToEndAsync();
+        Thread.Sleep(2500);
+        Assert.False(p.HasExited, "predict should be blocked on the named pipe\n" + stderr.Result);
+        var sw = Stopwatch.StartNew();
+        Cli.Signal(p, "TERM");
+        var exited = p.WaitForExit(TimeSpan.FromSeconds(10));
+        if (!exited) p.Kill(entireProcessTree: true);
+        p.WaitForExit();
+        Assert.True(exited && p.ExitCode == 143 && sw.Elapsed.TotalSeconds < 2,
+                    $"exited {exited}, exit {p.ExitCode}, {sw.Elapsed.TotalSeconds:0.00} s\n{stderr.Result}");
+    }
+}
