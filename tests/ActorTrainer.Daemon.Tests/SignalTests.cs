@@ -18,14 +18,14 @@ public sealed class SignalTests
         var stderr = p.StandardError.ReadToEndAsync();
         _ = p.StandardOutput.ReadToEndAsync();
         Thread.Sleep(2000);                       // runtime start-up; then the daemon is blocked opening the pipe
-        Assert.False(p.HasExited, "the daemon should be blocked reading the named pipe\n" + stderr.Result);
+        if (p.HasExited) Assert.Fail("the daemon should be blocked reading the named pipe\n" + stderr.Result);
         var sw = Stopwatch.StartNew();
         Cli.Signal(p, signal);
         var exited = p.WaitForExit(TimeSpan.FromSeconds(10));
         var seconds = sw.Elapsed.TotalSeconds;
         if (!exited) p.Kill(entireProcessTree: true);
         p.WaitForExit();
-        Assert.True(exited, $"SIGTERM/SIGINT did not end the process within 10 s\n{stderr.Result}");
+        if (!exited) Assert.Fail($"SIGTERM/SIGINT did not end the process within 10 s\n{stderr.Result}");
         return (p.ExitCode, seconds, stderr.Result);
     }
 
@@ -60,7 +60,7 @@ public sealed class SignalTests
         var stderr = p.StandardError.ReadToEndAsync();
         _ = p.StandardOutput.ReadToEndAsync();
         Thread.Sleep(2500);
-        Assert.False(p.HasExited, "predict should be blocked on the named pipe\n" + stderr.Result);
+        if (p.HasExited) Assert.Fail("predict should be blocked on the named pipe\n" + stderr.Result);
         var sw = Stopwatch.StartNew();
         Cli.Signal(p, "TERM");
         var exited = p.WaitForExit(TimeSpan.FromSeconds(10));

@@ -29,7 +29,7 @@ public static class ResourceCheck
             long kernel = width * l.Units;
             if (kernel > Array.MaxLength)
                 throw new ResourceLimitException($"config: model.layers[{i}]: a {width}x{l.Units} kernel has {kernel} weights " +
-                                                 $"({Bytes(kernel * 4)}); one weight array holds at most {Array.MaxLength}");
+                                                 $"({kernel * 4} bytes, {Bytes(kernel * 4)}); one weight array holds at most {Array.MaxLength}");
             total += kernel + (l.UseBias ? l.Units : 0);
             width = l.Units;
             maxWidth = Math.Max(maxWidth, width);
