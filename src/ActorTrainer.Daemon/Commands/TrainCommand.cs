@@ -44,21 +44,8 @@ public static class TrainCommand
         var overwrite = cl.Has("overwrite");
         if (resume is not null && overwrite)
             throw new UsageException("train: --resume continues a run and --overwrite replaces it; give one of them");
-        string? configFile = cl.Get("config");
         var sets = cl.All("set").ToList();
-        string runDir;
-        if (resume is not null)
-        {
-            runDir = cl.Get("run-dir") ?? resume;
-            var saved = Path.Combine(resume, "config.conf");
-            if (!File.Exists(saved))
-                throw new ConfigException($"--resume '{resume}': no config.conf there (not a run directory written by train)");
-            configFile ??= saved;
-        }
-        else runDir = cl.Get("run-dir") ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-        configFile ??= DefaultConfig();
-        if (File.Exists(runDir)) throw new ConfigException($"--run-dir '{runDir}' is a file, not a directory");
-
+        var (runDir, configFile) = Locate(cl, resume);
         var config = ConfigLoader.Load(configFile, sets);
         var s = TrainSettings.From(config);
         using var jsonLogs = s.LogFormat == "json" ? Logging.Create(json: true) : null;
@@ -109,6 +96,24 @@ public static class TrainCommand
         }
         WriteOutputs(s, model, data, outcome, sw.Elapsed.TotalSeconds, runDir, resume is not null, configFile, log);
         return ExitCodes.Ok;
+    }
+
+    /// <summary>The run directory and config file of this invocation (--resume reads the run's own config.conf).</summary>
+    private static (string RunDir, string ConfigFile) Locate(CommandLine cl, string? resume)
+    {
+        string? configFile = cl.Get("config");
+        string runDir;
+        if (resume is not null)
+        {
+            runDir = cl.Get("run-dir") ?? resume;
+            var saved = Path.Combine(resume, "config.conf");
+            if (!File.Exists(saved))
+                throw new ConfigException($"--resume '{resume}': no config.conf there (not a run directory written by train)");
+            configFile ??= saved;
+        }
+        else runDir = cl.Get("run-dir") ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        if (File.Exists(runDir)) throw new ConfigException($"--run-dir '{runDir}' is a file, not a directory");
+        return (runDir, configFile ?? DefaultConfig());
     }
 
     private static TrainOutcome Train(TrainSettings s, Sequential model, TrainData data, List<ICallback> callbacks, string runDir,

@@ -39,55 +39,61 @@ public static class HoconPrecheck
         bool seen = false;
         foreach (var t in tokens)
         {
-            var top = stack.Peek();
             if (root.Closed && t.Kind != HoconTokenKind.Newline)
                 throw new ConfigException($"{source}:{t.Line}: '{t.Text}' after the closing '}}' of the top-level object");
-            switch (t.Kind)
-            {
-                case HoconTokenKind.Open:
-                    if (!seen && stack.Count == 1 && root.Key.Count == 0) root.Braced = true;
-                    else Push(stack, new Frame(false, OpenPath(top), t.Line, true), source);
-                    break;
-                case HoconTokenKind.OpenList:
-                    Push(stack, new Frame(true, OpenPath(top), t.Line, true), source);
-                    break;
-                case HoconTokenKind.Close:
-                    if (top.IsList) throw Mismatch(source, t, top);
-                    if (!top.Braced) throw new ConfigException($"{source}:{t.Line}: '}}' without a matching '{{'");
-                    if (top == root) root.Closed = true;
-                    else stack.Pop();
-                    break;
-                case HoconTokenKind.CloseList:
-                    if (!top.IsList) throw top == root && !root.Braced
-                        ? new ConfigException($"{source}:{t.Line}: ']' without a matching '['")
-                        : Mismatch(source, t, top);
-                    stack.Pop();
-                    break;
-                case HoconTokenKind.Newline or HoconTokenKind.Comma:
-                    top.Key.Clear(); top.ValuePath = null;
-                    break;
-                case HoconTokenKind.Separator:
-                    if (!top.IsList && top.ValuePath is null) top.ValuePath = Join(top.Path, top.Key);
-                    break;
-                case HoconTokenKind.Substitution:
-                    if (edges.Count >= MaxSubstitutions)
-                        throw new ConfigException($"{source}:{t.Line}: more than {MaxSubstitutions} substitutions");
-                    edges.Add(new Edge(top.Here, t.Text, t.Line));
-                    break;
-                default:
-                    if (!top.IsList && top.ValuePath is null)
-                    {
-                        if (t.Kind == HoconTokenKind.Text && t.Text == "include" && top.Key.Count == 0 && IsIncludeTarget(tokens, t))
-                            throw new ConfigException($"{source}:{t.Line}: 'include' is not supported; put the settings in this file or pass a --config file");
-                        top.Key.Add(t.Text);
-                    }
-                    break;
-            }
+            Apply(t, stack, root, seen, tokens, edges, source);
             if (t.Kind != HoconTokenKind.Newline) seen = true;
         }
         if (stack.Count > 1) throw Unclosed(source, stack.Peek());
         if (root.Braced && !root.Closed) throw Unclosed(source, root);
         CheckCycles(edges, source);
+    }
+
+    /// <summary>Applies one token to the frame stack (objects and lists opened, closed and keyed).</summary>
+    private static void Apply(HoconToken t, Stack<Frame> stack, Frame root, bool seen, List<HoconToken> tokens, List<Edge> edges, string source)
+    {
+        var top = stack.Peek();
+        switch (t.Kind)
+        {
+            case HoconTokenKind.Open:
+                if (!seen && stack.Count == 1 && root.Key.Count == 0) root.Braced = true;
+                else Push(stack, new Frame(false, OpenPath(top), t.Line, true), source);
+                break;
+            case HoconTokenKind.OpenList:
+                Push(stack, new Frame(true, OpenPath(top), t.Line, true), source);
+                break;
+            case HoconTokenKind.Close:
+                if (top.IsList) throw Mismatch(source, t, top);
+                if (!top.Braced) throw new ConfigException($"{source}:{t.Line}: '}}' without a matching '{{'");
+                if (top == root) root.Closed = true;
+                else stack.Pop();
+                break;
+            case HoconTokenKind.CloseList:
+                if (!top.IsList) throw top == root && !root.Braced
+                    ? new ConfigException($"{source}:{t.Line}: ']' without a matching '['")
+                    : Mismatch(source, t, top);
+                stack.Pop();
+                break;
+            case HoconTokenKind.Newline or HoconTokenKind.Comma:
+                top.Key.Clear(); top.ValuePath = null;
+                break;
+            case HoconTokenKind.Separator:
+                if (!top.IsList && top.ValuePath is null) top.ValuePath = Join(top.Path, top.Key);
+                break;
+            case HoconTokenKind.Substitution:
+                if (edges.Count >= MaxSubstitutions)
+                    throw new ConfigException($"{source}:{t.Line}: more than {MaxSubstitutions} substitutions");
+                edges.Add(new Edge(top.Here, t.Text, t.Line));
+                break;
+            default:
+                if (!top.IsList && top.ValuePath is null)
+                {
+                    if (t.Kind == HoconTokenKind.Text && t.Text == "include" && top.Key.Count == 0 && IsIncludeTarget(tokens, t))
+                        throw new ConfigException($"{source}:{t.Line}: 'include' is not supported; put the settings in this file or pass a --config file");
+                    top.Key.Add(t.Text);
+                }
+                break;
+        }
     }
 
     private static bool IsIncludeTarget(List<HoconToken> tokens, HoconToken t)
