@@ -66,7 +66,11 @@ public static class TrainCommand
         ErrorBoundary.RunDirectory = runDir;
         var model = s.BuildModel();
         var resumeState = resume is null ? null : LoadResume(resume, log);
-        if (resumeState is not null) dir.TruncateHistory(resumeState.History.Count);
+        if (resumeState is not null)
+        {
+            ResumeCheck.Compare(resumeState.ConfigText, config, resume!);
+            dir.TruncateHistory(resumeState.History.Count);
+        }
         using var metrics = s.MetricsPort > 0 ? new TrainingMetrics() : null;
         using var endpoint = metrics is null ? null : OpenMetrics(s.MetricsPort, metrics);
         var configText = RenderConfig(config, configFile, sets);

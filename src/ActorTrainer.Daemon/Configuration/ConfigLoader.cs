@@ -128,6 +128,16 @@ public static class ConfigLoader
         return sb.ToString();
     }
 
+    /// <summary>The value at <paramref name="path"/> rendered as by <see cref="Render"/> (normalised for comparison),
+    /// or null when the path is absent.</summary>
+    public static string? RenderPath(Config config, string path)
+    {
+        if (!config.HasPath(path)) return null;
+        var sb = new System.Text.StringBuilder();
+        RenderValue(config.GetValue(path), sb, 0);
+        return sb.ToString();
+    }
+
     private static void RenderObject(HoconValue obj, System.Text.StringBuilder sb, int indent)
     {
         foreach (var (key, value) in obj.GetObject().Items)
