@@ -13,12 +13,19 @@ public sealed class SignalTests
         using var t = new TempDir();
         var fifo = t["blocked.conf"];
         Cli.MakeFifo(fifo);
-        using var p = Cli.Start(["train", "--config", fifo, "--run-dir", t["run"]]);
+        return SignalWhileBlocked(["train", "--config", fifo, "--run-dir", t["run"]], signal);
+    }
+
+    /// <summary>Starts the CLI, waits until it is blocked (on a named pipe), signals it and measures how long it takes
+    /// to exit.</summary>
+    private static (int Exit, double Seconds, string Stderr) SignalWhileBlocked(string[] args, string signal)
+    {
+        using var p = Cli.Start(args);
         p.StandardInput.Close();
         var stderr = p.StandardError.ReadToEndAsync();
         _ = p.StandardOutput.ReadToEndAsync();
-        Thread.Sleep(2000);                       // runtime start-up; then the daemon is blocked opening the pipe
-        if (p.HasExited) Assert.Fail("the daemon should be blocked reading the named pipe\n" + stderr.Result);
+        Thread.Sleep(2500);                       // runtime start-up; then the daemon is blocked opening the pipe
+        if (p.HasExited) Assert.Fail("the daemon should be blocked reading a named pipe\n" + stderr.Result);
         var sw = Stopwatch.StartNew();
         Cli.Signal(p, signal);
         var exited = p.WaitForExit(TimeSpan.FromSeconds(10));
@@ -27,6 +34,19 @@ public sealed class SignalTests
         p.WaitForExit();
         if (!exited) Assert.Fail($"SIGTERM/SIGINT did not end the process within 10 s\n{stderr.Result}");
         return (p.ExitCode, seconds, stderr.Result);
+    }
+
+    [Fact]
+    public void Sigterm_while_loading_data_exits_143_within_2_s()
+    {
+        using var t = new TempDir();
+        var dir = Directory.CreateDirectory(t["mnist"]).FullName;
+        foreach (var f in new[] { "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" })
+            Cli.MakeFifo(Path.Combine(dir, f));
+        var (exit, seconds, err) = SignalWhileBlocked(["train", "--set", "data.dir=" + dir, "--run-dir", t["run"]], "TERM");
+        Assert.True(exit == 143, $"exit {exit}\n{err}");
+        Assert.True(seconds < 2, $"took {seconds:0.00} s");
+        Assert.False(File.Exists(Path.Combine(t["run"], "summary.json")));
     }
 
     [Fact]
