@@ -68,7 +68,7 @@ public sealed class SignalTests
     }
 
     [Fact]
-    public void Sigterm_during_evaluate_exits_143()
+    public void Sigterm_while_predict_reads_its_input_exits_143_within_2_s()
     {
         using var t = new TempDir();
         var fifo = t["images.idx3-ubyte"];
