@@ -46,7 +46,7 @@ public static class CheckpointStore
     }
 
     /// <summary>Writes state atomically as ckpt-&lt;GlobalStep&gt;.bin in dir (created if needed) and deletes all but the
-    /// newest `keep` checkpoints; returns the path.</summary>
+    /// newest `keep` checkpoints at or below this step (never a checkpoint with a higher step); returns the path.</summary>
     public static string Save(string dir, CheckpointState state, int keep)
     {
         if (keep < 1) throw new ArgumentException($"trainer.checkpoint.keep must be >= 1, got {keep}", nameof(keep));
@@ -63,7 +63,9 @@ public static class CheckpointStore
             try { File.Delete(tmp); } catch (IOException) { }
             throw;
         }
-        foreach (var (_, old) in List(dir).Skip(keep)) File.Delete(old);
+        // Prune only checkpoints this run can have written before this one: a file with a higher step is not ours
+        // (the daemon refuses run directories holding another run, and this is a second line of defence).
+        foreach (var (_, old) in List(dir).Where(c => c.Step <= state.GlobalStep).Skip(keep)) File.Delete(old);
         return path;
     }
 
