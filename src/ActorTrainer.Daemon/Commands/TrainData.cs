@@ -16,8 +16,8 @@ public sealed record TrainData(Dataset Train, Dataset Test, ArrayData Fit, Array
         {
             (train, test) = Mnist.loadWith(Expectation(s), s.DataDir).ToValueTuple();
         }
-        catch (InputException) { throw; }
-        catch (Exception e) when (e is InvalidDataException or DirectoryNotFoundException or FileNotFoundException or ArgumentException)
+        catch (InputException) when (string.IsNullOrEmpty(s.DataDir)) { throw; }
+        catch (Exception e) when (e is InputException or InvalidDataException or DirectoryNotFoundException or FileNotFoundException or ArgumentException)
         {
             throw new ConfigException($"data.dir = '{s.DataDir}': {e.Message}");
         }
