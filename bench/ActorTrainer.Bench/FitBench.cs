@@ -49,7 +49,7 @@ public static class FitBench
         var shardsList = (args.Length > 1 ? args[1] : "1,2,4").Split(',').Select(int.Parse).ToArray();
         Console.WriteLine($"# fit benchmark — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, GEMM {GemmBackends.Default.Name}, " +
                           $"loadavg {File.ReadAllText("/proc/loadavg").Trim()}");
-        var (train, _) = Mnist.loadBundled().ToValueTuple();
+        var (train, _) = Mnist.LoadBundled();
         var data = ArrayData.OfLabels(train.Images, 784, train.Labels);
         Console.WriteLine("| shards | epoch | seconds | allocated in the epoch | of which per step (steps 2..n) | gen0 | gen1 | gen2 | loss |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|");

@@ -35,7 +35,7 @@ public static class RuntimeBench
                 default: throw new ArgumentException($"runtime bench: unknown option '{args[i]}' (allowed: --steps, --batch, --shards, --workers, --async-workers, --rounds)");
             }
         }
-        var (train, _) = Mnist.loadBundled().ToValueTuple();
+        var (train, _) = Mnist.LoadBundled();
         int n = Math.Min(train.Count, steps * batch);
         steps = Batching.batchCount(n, batch);
         var data = new TrainingData(train.Images.AsSpan(0, n * 784).ToArray(), train.Labels.AsSpan(0, n).ToArray(), null, n, 784);

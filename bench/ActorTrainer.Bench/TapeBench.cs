@@ -15,7 +15,7 @@ public static class TapeBench
     public static int Run(string[] args)
     {
         int steps = args.Length > 0 ? int.Parse(args[0]) : 60;
-        var (train, _) = Mnist.loadBundled().ToValueTuple();
+        var (train, _) = Mnist.LoadBundled();
         const int batch = 128;
         Console.WriteLine($"# tape benchmark — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {steps} steps, load {File.ReadAllText("/proc/loadavg").Trim()}");
         var w1 = new Variable(Tensor.RandomUniform([784, 512], 0.0, 0.1, seed: 1));

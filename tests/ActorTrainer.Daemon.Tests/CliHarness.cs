@@ -242,7 +242,7 @@ public static class MnistDir
     public static string Write(string dir, int train, int test)
     {
         var full = Directory.CreateDirectory(dir).FullName;
-        var (trainSet, testSet) = ActorTrainer.Core.Data.Mnist.loadBundled().ToValueTuple();
+        var (trainSet, testSet) = ActorTrainer.Core.Data.Mnist.LoadBundled();
         void One(string prefix, ActorTrainer.Core.Data.Dataset d, int n)
         {
             var pixels = d.Height * d.Width;

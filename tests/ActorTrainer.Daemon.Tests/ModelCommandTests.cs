@@ -17,7 +17,7 @@ public sealed class SavedModelFixture : IDisposable
     /// <summary>Writes a small MNIST directory (512 train / 500 test images of the bundled set) and trains on it once.</summary>
     public SavedModelFixture()
     {
-        Test = Mnist.loadBundled().Item2;
+        Test = Mnist.LoadBundled().Item2;
         DataDir = MnistDir.Write(_temp["mnist"], 512, 500);
         RunDir = _temp["run"];
         var r = Cli.Run(["train", "--run-dir", RunDir, "--set", "data.dir=" + DataDir, "--set", "trainer.epochs=1",

@@ -27,8 +27,8 @@ public class ReadmeExamplesTests
     [Fact]
     public void CSharpModelExampleTrains()
     {
-        var (train, test) = Mnist.loadBundled().ToValueTuple();
-        train = DatasetModule.take(1000, train);
+        var (train, test) = Mnist.LoadBundled();
+        train = train.Take(1000);
         var model = new Sequential(new Layer[] { new Dense(512, "relu"), new Dense(10, "softmax") });
         model.Compile(new RMSprop(), "sparse_categorical_crossentropy", new[] { "accuracy" });
         var history = model.FitArrays(ArrayData.OfLabels(train.Images, 784, train.Labels), epochs: 2, batchSize: 128, verbose: 0);

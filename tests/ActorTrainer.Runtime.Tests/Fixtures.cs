@@ -7,8 +7,8 @@ internal static class Fixtures
 {
     private static readonly Lazy<(Dataset Train, Dataset Test)> Mnist = new(() =>
     {
-        var (train, test) = ActorTrainer.Core.Data.Mnist.loadBundled().ToValueTuple();
-        return (DatasetModule.take(2048, train), DatasetModule.take(512, test));
+        var (train, test) = ActorTrainer.Core.Data.Mnist.LoadBundled();
+        return (train.Take(2048), test.Take(512));
     });
 
     public static ModelPlan Plan { get; } = new(784,

@@ -19,11 +19,8 @@ type Dataset =
       Width: int
       Source: string }
 
-/// Operations on Dataset values.
-module Dataset =
-
     /// First `n` samples (Images/Pixels n×(H·W), Labels n); `n = 0` or `n ≥ Count` returns the whole set. Throws on n < 0.
-    let take (n: int) (ds: Dataset) : Dataset =
+    member ds.Take(n: int) : Dataset =
         if n < 0 then
             raise (ArgumentOutOfRangeException("n", n, sprintf "Dataset.take: n must be >= 0 (0 = all), got %d for '%s'" n ds.Source))
         if n = 0 || n >= ds.Count then ds
@@ -34,6 +31,12 @@ module Dataset =
                 Pixels = Array.sub ds.Pixels 0 (n * pixelsPer)
                 Labels = Array.sub ds.Labels 0 n
                 Count = n }
+
+/// Operations on Dataset values (F# style; C# calls the Dataset members).
+module Dataset =
+
+    /// First `n` samples (see Dataset.Take).
+    let take (n: int) (ds: Dataset) : Dataset = ds.Take n
 
 /// What the caller will do with the data, checked from the IDX headers before any body is decoded: `Features` values
 /// per image (rows × columns; 0 = any) and labels in [0, `Classes`) (0 = any).
@@ -174,6 +177,7 @@ module Mnist =
 
     /// (train, test) from the MNIST copy embedded in this assembly: 60000 and 10000 28×28 images, SHA-256 verified,
     /// checked against `expect`. Decompression is cached; each call returns fresh arrays the caller may modify.
+    [<CompiledName("LoadBundledWith")>]
     let loadBundledWith (expect: MnistExpectation) : Dataset * Dataset =
         let arrays = bundledArrays.Force()
         fileNames
@@ -181,12 +185,14 @@ module Mnist =
         |> pair expect
 
     /// (train, test) from the bundled copy with no expectation (see loadBundledWith).
+    [<CompiledName("LoadBundled")>]
     let loadBundled () : Dataset * Dataset = loadBundledWith MnistExpectation.Any
 
     /// (train, test) from `dir`, which holds the four standard names, each raw or gzip-compressed with a ".gz" suffix.
     /// All four headers are read and checked against each other, `expect` and the memory available before any body is
     /// decoded; labels are checked against `expect.Classes` at load time. Throws DataFormatException naming the directory
     /// and the missing names, or the file (and label index) at fault; ResourceLimitException naming the bytes.
+    [<CompiledName("LoadDirWith")>]
     let loadDirWith (expect: MnistExpectation) (dir: string) : Dataset * Dataset =
         if String.IsNullOrWhiteSpace dir then
             invalidArg "dir" "MNIST directory must be a non-empty path (use Mnist.load with null/\"\" for the bundled copy)"
@@ -213,12 +219,15 @@ module Mnist =
         paths |> Array.mapi (fun i path -> path, Idx.readWith (sameAsHeader i) path) |> pair expect
 
     /// (train, test) from `dir` with no expectation (see loadDirWith).
+    [<CompiledName("LoadDir")>]
     let loadDir (dir: string) : Dataset * Dataset = loadDirWith MnistExpectation.Any dir
 
     /// (train, test): the bundled copy when `dir` is null or "", else the files in `dir`; checked against `expect`
     /// before any image body is decoded.
+    [<CompiledName("LoadWith")>]
     let loadWith (expect: MnistExpectation) (dir: string) : Dataset * Dataset =
         if String.IsNullOrEmpty dir then loadBundledWith expect else loadDirWith expect dir
 
     /// (train, test): the bundled copy when `dir` is null or "", else `loadDir dir`.
+    [<CompiledName("Load")>]
     let load (dir: string) : Dataset * Dataset = loadWith MnistExpectation.Any dir

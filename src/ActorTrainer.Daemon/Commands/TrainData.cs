@@ -14,15 +14,15 @@ public sealed record TrainData(Dataset Train, Dataset Test, ArrayData Fit, Array
         Dataset train, test;
         try
         {
-            (train, test) = Mnist.loadWith(Expectation(s), s.DataDir).ToValueTuple();
+            (train, test) = Mnist.LoadWith(Expectation(s), s.DataDir);
         }
         catch (InputException) when (string.IsNullOrEmpty(s.DataDir)) { throw; }
         catch (Exception e) when (e is InputException or InvalidDataException or DirectoryNotFoundException or FileNotFoundException or ArgumentException)
         {
             throw new ConfigException($"data.dir = '{s.DataDir}': {e.Message}");
         }
-        if (s.TrainLimit > 0) train = DatasetModule.take(s.TrainLimit, train);
-        if (s.TestLimit > 0) test = DatasetModule.take(s.TestLimit, test);
+        if (s.TrainLimit > 0) train = train.Take(s.TrainLimit);
+        if (s.TestLimit > 0) test = test.Take(s.TestLimit);
         var where = string.IsNullOrEmpty(s.DataDir) ? "the bundled MNIST" : $"data.dir = '{s.DataDir}'";
         if (test.Count == 0)
             throw new ConfigException($"data: the test set of {where} is empty (0 samples); test_loss and test_accuracy need at least one");
