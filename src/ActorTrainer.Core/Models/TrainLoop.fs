@@ -55,10 +55,6 @@ module Batching =
         for i in 0 .. acc.Length - 1 do
             TensorPrimitives.Add(ReadOnlySpan acc.[i], ReadOnlySpan g.[i], Span acc.[i])
 
-    /// acc[i] ← g[i] (copy into existing arrays).
-    let copyInto (acc: float32[][]) (g: float32[][]) =
-        for i in 0 .. acc.Length - 1 do Array.Copy(g.[i], acc.[i], g.[i].Length)
-
     /// Fresh zeroed arrays with the sizes of `like`.
     let zerosLike (like: float32[][]) = like |> Array.map (fun a -> Array.zeroCreate<float32> a.Length)
 
@@ -109,5 +105,3 @@ type SyncStepper(plan: ModelPlan, batchSize: int, shards: int) =
         optimizer.Apply(weights, sum)
         stats
 
-    /// The summed gradient of the last step (valid until the next step).
-    member _.LastGradients = sum

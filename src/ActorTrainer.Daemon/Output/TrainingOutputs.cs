@@ -45,10 +45,6 @@ public static class TrainingOutputs
         return written;
     }
 
-    /// <summary>history.csv-compatible dictionary from a History.</summary>
-    public static Dictionary<string, double[]> HistoryDict(IReadOnlyDictionary<string, double[]> h) =>
-        h.ToDictionary(kv => kv.Key, kv => kv.Value);
-
     /// <summary>summary.json (atomic).</summary>
     public static void WriteSummary(string runDir, JsonObject summary) =>
         RunFiles.WriteJson(Path.Combine(runDir, "summary.json"), summary);
