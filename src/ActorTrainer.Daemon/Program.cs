@@ -8,7 +8,7 @@ var Help =
     "ActorTrainer — deep-learning training for .NET\n\n" +
     "usage: ActorTrainer.Daemon <command> [options]\n\n" +
     "commands:\n  " + TrainCommand.Usage.Replace("\n", "\n  ") + "\n  " +
-    ModelCommands.Usage.Replace("\n", "\n  ") + "\n";
+    ModelCommands.Usage.Replace("\n", "\n  ") + "\n  " + ActorTrainer.Daemon.Service.ServiceCommands.Usage.Replace("\n", "\n  ") + "\n";
 
 if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
 {
@@ -34,6 +34,7 @@ try
         "predict" => ModelCommands.Predict(CommandLine.Parse("predict", rest, ["model", "input"], [])),
         "export" => ModelCommands.Export(CommandLine.Parse("export", rest, ["model", "format", "output"], [])),
         "summary" => ModelCommands.Summary(CommandLine.Parse("summary", rest, ["model"], [])),
+        _ when ActorTrainer.Daemon.Service.ServiceCommands.Verbs.Contains(command) => ActorTrainer.Daemon.Service.ServiceCommands.Run(command, rest, cts.Token),
         _ => throw new UsageException($"unknown command '{command}' (commands: train, evaluate, predict, export, summary; see --help)"),
     };
 }
