@@ -154,6 +154,28 @@ public class ServiceTests
         }
     }
 
+    [Fact]
+    public void Daemon_and_trainer_both_killed_with_sigkill_resume_from_the_last_checkpoint_with_the_uninterrupted_digest()
+    {
+        var expected = ServiceRuns.TrainDigest(ServiceRuns.Long);
+        using var t = new TempDir();
+        string id;
+        using (var d = new ServiceDaemon(t["runs"]))
+        {
+            id = d.Submit(ServiceRuns.Long);
+            var running = d.WaitFor(id, j => Is(j, "running") && j["step"]!.GetValue<long>() > 0, 300, "running with a checkpoint");
+            var trainerPid = running["pid"]!.GetValue<int>();
+            d.KillDaemonOnly();                                              // a power cut: no SIGTERM, no checkpoint on the way out
+            using var kill = System.Diagnostics.Process.Start("kill", ["-KILL", trainerPid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            kill.WaitForExit();
+        }
+        using var again = new ServiceDaemon(t["runs"]);
+        var done = again.WaitFor(id, JobDone, 400, "done");
+        Assert.True(Is(done, "succeeded"), done.ToJsonString() + "\n" + again.TrainLog(id));
+        Assert.True(done["summary"]!["resumed"]!.GetValue<bool>());
+        Assert.Equal(expected, ServiceRuns.Digest(done));
+    }
+
     private static bool JobDone(JsonObject j) => j["state"]!.GetValue<string>() is "succeeded" or "failed" or "cancelled";
 
     private static int CountOccurrences(string text, string what)
