@@ -106,6 +106,16 @@ public sealed class ServiceDaemon : IDisposable
         Assert.True(_process.WaitForExit(TimeSpan.FromSeconds(30)), "daemon did not die on SIGKILL");
     }
 
+    /// <summary>SIGTERMs the daemon (as `systemctl stop` does) and waits up to <paramref name="seconds"/> for it to
+    /// exit; returns its exit code.</summary>
+    public int TerminateDaemon(int seconds)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", Pid.ToString(CultureInfo.InvariantCulture)])) kill.WaitForExit();
+        Assert.True(_process.WaitForExit(TimeSpan.FromSeconds(seconds)), $"daemon did not exit within {seconds} s of SIGTERM\n{Output}");
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
     /// <summary>A free TCP port on 127.0.0.1.</summary>
     public static int FreePort()
     {

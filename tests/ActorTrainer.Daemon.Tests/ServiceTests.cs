@@ -176,6 +176,29 @@ public class ServiceTests
         Assert.Equal(expected, ServiceRuns.Digest(done));
     }
 
+    [Fact]
+    public void Sigterm_to_the_daemon_checkpoints_its_jobs_and_the_next_start_resumes_them()
+    {
+        var expected = ServiceRuns.TrainDigest(ServiceRuns.Long);
+        using var t = new TempDir();
+        string id;
+        using (var d = new ServiceDaemon(t["runs"]))
+        {
+            id = d.Submit(ServiceRuns.Long);
+            var running = d.WaitFor(id, j => Is(j, "running") && j["step"]!.GetValue<long>() > 0, 300, "running with a checkpoint");
+            var trainerPid = running["pid"]!.GetValue<int>();
+            Assert.Equal(0, d.TerminateDaemon(120));
+            Assert.False(Directory.Exists($"/proc/{trainerPid}") && File.ReadAllText($"/proc/{trainerPid}/cmdline").Contains(t["runs"], StringComparison.Ordinal),
+                         "the trainer outlived a graceful stop");
+            Assert.True(RunDir.Summary(Path.Combine(t["runs"], id)).GetProperty("interrupted").GetBoolean(), d.Output);
+        }
+        using var again = new ServiceDaemon(t["runs"]);
+        var done = again.WaitFor(id, JobDone, 400, "done");
+        Assert.True(Is(done, "succeeded"), done.ToJsonString() + "\n" + again.TrainLog(id));
+        Assert.Equal(expected, ServiceRuns.Digest(done));
+        Assert.DoesNotContain("outlived the previous daemon", again.Output);
+    }
+
     private static bool JobDone(JsonObject j) => j["state"]!.GetValue<string>() is "succeeded" or "failed" or "cancelled";
 
     private static int CountOccurrences(string text, string what)
