@@ -80,17 +80,21 @@ public sealed class JobRunner(JobStore store, JobProgressBook progress, ServeOpt
 
     private void StartJob(JobRecord job)
     {
+        // Claim the job first, so a cancel that raced with this dispatch is not overwritten.
+        var claimed = store.Update(job.Id, j => j.State != JobStates.Queued ? null : j with
+        {
+            State = JobStates.Running, StartedAt = DateTimeOffset.UtcNow, Pid = null, PidStart = null,
+            ExitCode = null, Error = null, Attempts = j.Attempts + 1,
+        });
+        if (claimed is null) return;
         Directory.CreateDirectory(job.RunDir);
         var resume = job.Resume && HasCheckpoint(job.RunDir);
         if (!resume) RunFiles.WriteText(Path.Combine(job.RunDir, TrainerProcess.ConfigFile), job.Config);
         var child = TrainerProcess.Start(job.RunDir, resume);
         _children[job.Id] = child;
         var start = TrainerProcess.StartTime(child.Id);
-        store.Update(job.Id, j => j with
-        {
-            State = JobStates.Running, StartedAt = DateTimeOffset.UtcNow, Pid = child.Id, PidStart = start,
-            ExitCode = null, Error = null, Attempts = j.Attempts + 1,
-        });
+        var now = store.Update(job.Id, j => j with { Pid = child.Id, PidStart = start })!;
+        if (now.CancelRequested) TrainerProcess.Terminate(child.Id);          // cancelled while it was starting
         log.LogInformation("job {Id}: started trainer {Pid}{Resume} in {RunDir}", job.Id, child.Id, resume ? " (resuming)" : "", job.RunDir);
         _ = Task.Run(async () =>
         {
