@@ -49,6 +49,13 @@ public class ServiceTests
         var list = Cli.Run(["jobs", "--server", d.Url]);
         Assert.True(list.ExitCode == 0, list.Describe());
         Assert.Contains(list.StdoutLines, l => l.StartsWith(id, StringComparison.Ordinal) && l.Contains("succeeded") && l.Contains("2/2"));
+        var logs = Cli.Run(["logs", id, "-f", "--server", d.Url]);
+        Assert.True(logs.ExitCode == 0, logs.Describe());
+        Assert.Contains(logs.StdoutLines, l => l.StartsWith("epoch 2/2 loss ", StringComparison.Ordinal));
+        Assert.Contains(logs.StdoutLines, l => RunDir.TestLine.IsMatch(l));
+        Assert.Contains($"job {id} succeeded", logs.Stderr);
+        var second = Cli.Run(["serve", "--set", $"serve.port={ServiceDaemon.FreePort()}", "--set", $"serve.runs-root={t["runs"]}"], 60);
+        Cli.AssertBadInput(second, "serve.runs-root", "in use by another running serve");
         var status = Cli.Run(["status", id, "--server", d.Url]);
         Assert.True(status.ExitCode == 0, status.Describe());
         Assert.Equal(ServiceRuns.Digest(job), JsonNode.Parse(status.Stdout)!["summary"]!["weights_sha256"]!.GetValue<string>());

@@ -24,6 +24,7 @@ public static class ServeCommand
         var config = ConfigLoader.Load(cl.Get("config"), cl.All("set").ToList());
         var options = ServeOptions.From(config);
         Directory.CreateDirectory(options.RunsRoot);
+        using var runsLock = LockRunsRoot(options);
         using var store = OpenStore(options);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Environment.CurrentDirectory });
@@ -62,6 +63,21 @@ public static class ServeCommand
             throw new ConfigException($"serve.address:serve.port = {options.Address}:{options.Port}: cannot listen: {e.Message}");
         }
         return 0;
+    }
+
+    /// <summary>One daemon per runs root: an exclusive lock on &lt;runs-root&gt;/serve.lock (released when the
+    /// process dies, however it dies; not inherited by trainer children).</summary>
+    private static FileStream LockRunsRoot(ServeOptions options)
+    {
+        var path = Path.Combine(options.RunsRoot, "serve.lock");
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new ConfigException($"serve.runs-root '{options.RunsRoot}' is in use by another running serve (lock {path}: {e.Message})");
+        }
     }
 
     private static JobStore OpenStore(ServeOptions options)
