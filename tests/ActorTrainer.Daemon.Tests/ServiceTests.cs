@@ -206,6 +206,26 @@ public class ServiceTests
         Assert.DoesNotContain("outlived the previous daemon", again.Output);
     }
 
+    [Fact]
+    public void Queue_starts_jobs_in_submission_order_and_runs_at_most_max_concurrent_jobs()
+    {
+        using var t = new TempDir();
+        using var d = new ServiceDaemon(t["runs"], sets: "serve.max-concurrent-jobs=2");
+        var tiny = new Dictionary<string, string>
+        {
+            ["data.train-limit"] = "1000", ["data.test-limit"] = "200", ["trainer.epochs"] = "1", ["trainer.runtime"] = "in-process",
+            ["output.plots"] = "false", ["output.tensorboard"] = "false", ["output.save-model"] = "false",
+        };
+        var ids = Enumerable.Range(0, 4).Select(_ => d.Submit(tiny)).ToArray();
+        var jobs = ids.Select(id => d.WaitFor(id, JobDone, 300, "done")).ToArray();
+        Assert.All(jobs, j => Assert.True(Is(j, "succeeded"), j.ToJsonString()));
+        var spans = jobs.Select(j => (Start: DateTimeOffset.Parse(j["started_at"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture),
+                                      End: DateTimeOffset.Parse(j["finished_at"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture))).ToArray();
+        for (var i = 1; i < spans.Length; i++) Assert.True(spans[i - 1].Start <= spans[i].Start, "jobs did not start in submission order");
+        var overlap = spans.Max(a => spans.Count(b => b.Start <= a.Start && a.Start < b.End));
+        Assert.Equal(2, overlap);
+    }
+
     private static bool JobDone(JsonObject j) => j["state"]!.GetValue<string>() is "succeeded" or "failed" or "cancelled";
 
     private static int CountOccurrences(string text, string what)
