@@ -226,6 +226,23 @@ public class ServiceTests
         Assert.Equal(2, overlap);
     }
 
+    [Fact]
+    public void Job_that_fails_in_the_trainer_is_failed_with_the_trainers_error_and_the_service_lives_on()
+    {
+        using var t = new TempDir();
+        using var d = new ServiceDaemon(t["runs"]);
+        // Valid for the config checks, wrong for the data (784 pixels per MNIST sample): only the trainer finds out.
+        var id = d.Submit(new Dictionary<string, string>(ServiceRuns.Small) { ["model.input-shape"] = "[100]" });
+        var job = d.WaitFor(id, JobDone, 300, "done");
+        Assert.True(Is(job, "failed"), job.ToJsonString());
+        Assert.Equal(2, job["exit_code"]!.GetValue<int>());
+        Assert.Contains("model.input-shape", job["error"]!.GetValue<string>());
+        Assert.True(job["resumable"]!.GetValue<bool>());
+        using var health = d.Http.GetAsync("healthz").GetAwaiter().GetResult();
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Contains("actortrainer_jobs{state=\"failed\"} 1\n", d.Http.GetStringAsync("metrics").GetAwaiter().GetResult());
+    }
+
     private static bool JobDone(JsonObject j) => j["state"]!.GetValue<string>() is "succeeded" or "failed" or "cancelled";
 
     private static int CountOccurrences(string text, string what)
