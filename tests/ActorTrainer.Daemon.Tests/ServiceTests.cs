@@ -103,6 +103,21 @@ public class ServiceTests
         using var d = new ServiceDaemon(t["runs"]);
         var id = d.Submit(ServiceRuns.Long);
         var queued = d.Submit(ServiceRuns.Small);                                 // waits behind the first (1 concurrent job)
+        // The event stream delivers the trainer's lines while it trains (the job is cancelled afterwards, so
+        // these events cannot have come from a finished log).
+        using var events = new StreamReader(d.Http.GetStreamAsync($"jobs/{id}/events").GetAwaiter().GetResult());
+        var live = Task.Run(() =>
+        {
+            string? line, evt = null;
+            while ((line = events.ReadLine()) is not null)
+            {
+                if (line.StartsWith("event: ", StringComparison.Ordinal)) evt = line[7..];
+                else if (evt == "log" && line.StartsWith("data: run directory ", StringComparison.Ordinal)) return line;
+            }
+            return null;
+        });
+        Assert.True(live.Wait(TimeSpan.FromSeconds(120)), "no log event within 120 s");
+        Assert.Contains(id, live.Result);
         d.WaitFor(id, j => Is(j, "running") && j["step"]!.GetValue<long>() > 0, 300, "running with a checkpoint");
         Assert.True(Is(d.Job(queued), "queued"));
         var cancel = Cli.Run(["cancel", id, "--server", d.Url]);
