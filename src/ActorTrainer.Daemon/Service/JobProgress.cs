@@ -82,10 +82,6 @@ public sealed class JobProgressBook
     /// <summary>The progress of a job's run directory (read up to now).</summary>
     public JobProgress For(JobRecord job)
     {
-        var p = _progress.GetOrAdd(job.Id, _ => new JobProgress(job.RunDir));
-        return p;
+        return _progress.GetOrAdd(job.Id, _ => new JobProgress(job.RunDir));
     }
-
-    /// <summary>Jobs currently tracked.</summary>
-    public IEnumerable<KeyValuePair<string, JobProgress>> All => _progress;
 }

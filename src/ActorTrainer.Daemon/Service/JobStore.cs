@@ -50,9 +50,6 @@ public sealed class JobStore : IDisposable
     /// <summary>The database file.</summary>
     public string Path { get; }
 
-    /// <summary>Raised after every committed change, with the new record.</summary>
-    public event Action<JobRecord>? Changed;
-
     /// <summary>Every job in submission order.</summary>
     public IReadOnlyList<JobRecord> All() => _jobs.Values.OrderBy(j => j.Seq).ToList();
 
@@ -76,7 +73,6 @@ public sealed class JobStore : IDisposable
             cmd.Parameters.AddWithValue("$run_dir", runDir);
             cmd.ExecuteNonQuery();
             _jobs[id] = job;
-            Changed?.Invoke(job);
             return job;
         }
     }
@@ -109,7 +105,6 @@ public sealed class JobStore : IDisposable
             cmd.Parameters.AddWithValue("$attempts", job.Attempts);
             cmd.ExecuteNonQuery();
             _jobs[id] = job;
-            Changed?.Invoke(job);
             return job;
         }
     }
