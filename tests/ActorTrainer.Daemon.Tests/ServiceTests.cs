@@ -44,7 +44,9 @@ public class ServiceTests
 
         var metrics = d.Http.GetStringAsync("metrics").GetAwaiter().GetResult();
         Assert.Contains("actortrainer_jobs{state=\"succeeded\"} 1\n", metrics);
-        Assert.Contains("\"/jobs/{id}/events\"", d.Http.GetStringAsync("openapi/v1.json").GetAwaiter().GetResult());
+        var openApi = d.Http.GetStringAsync("openapi/v1.json").GetAwaiter().GetResult();
+        Assert.Contains("\"/jobs/{id}/events\"", openApi);
+        Assert.Contains("\"JobRequest\"", openApi);
 
         var list = Cli.Run(["jobs", "--server", d.Url]);
         Assert.True(list.ExitCode == 0, list.Describe());
