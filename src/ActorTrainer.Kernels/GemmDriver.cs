@@ -18,7 +18,9 @@ internal unsafe struct GemmProblem<T> where T : unmanaged
 /// <summary>Cache-blocking sizes (elements). k-blocking depends on k only, so results never depend on threading.</summary>
 internal static class GemmBlocking
 {
-    /// <summary>Largest k-block (the B micro-panel kc×NR is meant to stay in L1).</summary>
+    /// <summary>Largest k-block (the B micro-panel kc×NR is meant to stay in L1). Part of the cross-machine
+    /// determinism contract: every instruction set uses this one value, and changing it changes results (only the
+    /// bench's tune mode does, for speed sweeps).</summary>
     internal static int KcMax = 256;
     /// <summary>Rows of A per L2 block.</summary>
     internal static int McMax = 128;

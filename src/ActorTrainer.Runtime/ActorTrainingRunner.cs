@@ -34,7 +34,9 @@ public static class ActorTrainingRunner
     /// <summary>Runs the job on a fresh ActorSystem (terminated afterwards) or on `system`. Sync mode gives weights
     /// bit-identical to the SyncStepper loop for any worker count. Cancellation finishes the current step, writes a
     /// checkpoint (when CheckpointDir is set) and returns Interrupted = true. Throws ArgumentException for an invalid
-    /// job, TrainingDivergedException for a non-finite loss or gradient.</summary>
+    /// job, CheckpointException for a checkpoint that does not match it, ResourceLimitException for buffers too large for
+    /// one array, TrainingDivergedException for a non-finite loss or gradient, IOException when a checkpoint cannot be
+    /// written, InvalidOperationException when a worker cannot start.</summary>
     public static async Task<TrainingResult> RunAsync(TrainingJob job, ITrainingObserver observer, CancellationToken ct,
         ActorSystem? system = null)
     {

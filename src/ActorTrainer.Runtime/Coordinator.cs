@@ -57,7 +57,7 @@ internal sealed class Coordinator : ReceiveActor
 
     protected override SupervisorStrategy SupervisorStrategy() =>
         new TrainerSupervision(child => _workers.Contains(child), (child, e) =>
-            Fail(new InvalidOperationException($"training actor '{child.Path.Name}' failed: {e.Message}", e)));
+            Fail(new InvalidOperationException($"training actor '{child.Path.Name}' failed: {(e is ActorInitializationException { InnerException: { } inner } ? "could not start: " + inner.Message : e.Message)}", e)));
 
     protected override void PreStart() => Guard(() =>
     {
@@ -67,13 +67,14 @@ internal sealed class Coordinator : ReceiveActor
             _opts.AsyncMaxStaleness, _globalStep, _opts.ShardsPerBatch)), "parameter-server");
         _generator = Context.ActorOf(Props.Create(() => new BatchGenerator(job.Train, job.Plan, job.BatchSize,
             _opts.ShardsPerBatch, job.Seed, job.Shuffle, _opts.EffectiveWorkerTimeout, _opts.Faults, Self)), "batch-generator");
-        int maxRows = async ? job.BatchSize : (job.BatchSize + _opts.ShardsPerBatch - 1) / _opts.ShardsPerBatch + 1;
+        int maxRows = JobValidation.WorkerRows(job);
+        bool failStart = _opts.Faults?.FailWorkerStart ?? false;
         for (int i = 0; i < _workerCount; i++)
         {
             int id = i;
             var server = _server; var generator = _generator;
             _workers.Add(Context.ActorOf(Props.Create(() => new GradientWorker(id, job.Plan, maxRows, generator, server, async,
-                _opts.AsyncPullEvery)), "worker-" + id));
+                _opts.AsyncPullEvery, failStart)), "worker-" + id));
         }
         Proceed();
     });
@@ -94,7 +95,8 @@ internal sealed class Coordinator : ReceiveActor
     {
         if (_finished) return;
         _finished = true;
-        _log.Error(e, "training failed");
+        // The caller gets the exception (with its stack trace) from the run's task and reports it once.
+        _log.Debug("training failed: {0}", e.Message);
         _tcs.TrySetException(e);
         Context.Stop(Self);
     }
@@ -190,7 +192,7 @@ internal sealed class Coordinator : ReceiveActor
 
     private ShardStats Evaluate(TrainingData v)
     {
-        int bs = _job.BatchSize, inW = v.Features, outW = _job.Plan.OutputDim;
+        int bs = Math.Max(1, Math.Min(_job.BatchSize, v.Count)), inW = v.Features, outW = _job.Plan.OutputDim;
         _evalEngine ??= new GradientEngine(_job.Plan, bs);
         var total = ShardStats.Zero;
         for (int start = 0; start < v.Count; start += bs)
@@ -210,7 +212,16 @@ internal sealed class Coordinator : ReceiveActor
         _afterSnapshot = null;
         var state = new CheckpointState(_job.Seed, _epoch, _stepInEpoch, _globalStep, _epochLoss, _epochCorrect, _epochCount,
             s.Weights, _job.Optimizer.Name, s.Iterations, s.Slots, _history.ToArray(), _job.ConfigText, s.Rejected, _opts.Mode);
-        var path = CheckpointStore.Save(_opts.CheckpointDir!, state, _opts.CheckpointKeep);
+        string path;
+        try
+        {
+            path = CheckpointStore.Save(_opts.CheckpointDir!, state, _opts.CheckpointKeep);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot write the checkpoint of global step {_globalStep} into '{_opts.CheckpointDir}': {e.Message} " +
+                                  "(the checkpoints already there are intact)", e);
+        }
         _log.Debug("checkpoint written: {0}", path);
         k();
     }
@@ -226,15 +237,15 @@ internal sealed class Coordinator : ReceiveActor
         }
     }
 
-    /// <summary>Restarts failed workers (their item is re-queued by the worker's PreRestart); any other child failure
-    /// is reported and the child stopped.</summary>
+    /// <summary>Restarts failed workers (their item is re-queued by the worker's PreRestart); a worker whose constructor
+    /// failed (it would fail again on every restart) and any other child failure is reported and the child stopped.</summary>
     private sealed class TrainerSupervision(Func<IActorRef, bool> isWorker, Action<IActorRef, Exception> fatal)
         : OneForOneStrategy(-1, -1, _ => Directive.Restart, false)
     {
         public override void ProcessFailure(IActorContext context, bool restart, IActorRef child, Exception cause,
             ChildRestartStats stats, IReadOnlyCollection<ChildRestartStats> children)
         {
-            if (!isWorker(child))
+            if (!isWorker(child) || cause is ActorInitializationException)
             {
                 fatal(child, cause);
                 context.Stop(child);

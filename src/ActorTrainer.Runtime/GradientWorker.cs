@@ -25,9 +25,11 @@ public sealed class GradientWorker : ReceiveActor
     private long _version = -1;
     private int _sincePull;
 
-    /// <summary>Creates worker `id` with an engine for up to maxRows samples per item.</summary>
-    public GradientWorker(int id, ModelPlan plan, int maxRows, IActorRef generator, IActorRef server, bool async, int pullEvery)
+    /// <summary>Creates worker `id` with an engine for up to maxRows samples per item (failStart: throw, for tests).</summary>
+    public GradientWorker(int id, ModelPlan plan, int maxRows, IActorRef generator, IActorRef server, bool async, int pullEvery,
+        bool failStart = false)
     {
+        if (failStart) throw new InjectedWorkerFaultException(-1, -1);
         _id = id; _generator = generator; _server = server; _async = async; _pullEvery = pullEvery;
         _engine = new GradientEngine(plan, maxRows);
         _weightSizes = plan.WeightShapes.Select(s => s.Aggregate(1, (a, b) => a * b)).ToArray();

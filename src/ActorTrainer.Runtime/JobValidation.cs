@@ -3,7 +3,8 @@ using ActorTrainer.Core;
 namespace ActorTrainer.Runtime;
 
 /// <summary>Checks a TrainingJob before any actor starts; every problem is an ArgumentException naming the field
-/// (config key, data set, weight index, checkpoint field) and the offending value.</summary>
+/// (config key, data set, weight index) and the offending value, or a CheckpointException (an input error) when the
+/// checkpoint to resume does not match the job.</summary>
 public static class JobValidation
 {
     /// <summary>Throws ArgumentException for the first invalid part of the job.</summary>
@@ -17,9 +18,27 @@ public static class JobValidation
         if (job.Epochs < 0) throw new ArgumentException($"epochs must be >= 0, got {job.Epochs}", nameof(job));
         if (job.BatchSize < 1) throw new ArgumentException($"batch_size must be >= 1, got {job.BatchSize}", nameof(job));
         CheckWeights("initial weights", job.Plan, job.InitialWeights);
+        CheckBuffers(job);
         CheckData("training data", job.Plan, job.Train, allowEmpty: false);
         if (job.Validation is not null) CheckData("validation data", job.Plan, job.Validation, allowEmpty: true);
         if (job.Resume is { } r) CheckResume(job, r);
+    }
+
+    /// <summary>Rows a gradient worker's buffers hold: a sync shard (plus one) or an async batch, never more than the
+    /// training set (a batch larger than the data is the whole data, as in Keras).</summary>
+    public static int WorkerRows(TrainingJob job)
+    {
+        int batch = Math.Max(1, Math.Min(job.BatchSize, job.Train?.Count ?? job.BatchSize));
+        return job.Options.IsAsync ? batch : (batch + job.Options.ShardsPerBatch - 1) / job.Options.ShardsPerBatch + 1;
+    }
+
+    private static void CheckBuffers(TrainingJob job)
+    {
+        long rows = WorkerRows(job);
+        long width = job.Plan.WeightShapes.SelectMany(s => s).Append(job.Plan.InputDim).Max();
+        if (rows * width > Array.MaxLength)
+            throw new ResourceLimitException($"batch_size {job.BatchSize}: a worker buffer of {rows} rows x {width} values needs {rows * width * 4L} bytes, " +
+                                             $"more than one array holds ({Array.MaxLength} values); use a smaller batch size");
     }
 
     private static void CheckWeights(string what, ModelPlan plan, float[][]? weights)
@@ -59,19 +78,22 @@ public static class JobValidation
 
     private static void CheckResume(TrainingJob job, CheckpointState r)
     {
-        CheckWeights("checkpoint weights", job.Plan, r.Weights);
+        try { CheckWeights("checkpoint weights", job.Plan, r.Weights); }
+        catch (ArgumentException e) { throw new CheckpointException(Plain(e) + " (the model layers differ from the checkpointed run's)"); }
         if (r.Seed != job.Seed)
-            throw new ArgumentException($"checkpoint seed {r.Seed} differs from the job seed {job.Seed}; resuming would not continue the same run", nameof(job));
+            throw new CheckpointException($"checkpoint seed {r.Seed} differs from the job seed {job.Seed}; resuming would not continue the same run");
         if (r.OptimizerName != job.Optimizer.Name)
-            throw new ArgumentException($"checkpoint optimizer '{r.OptimizerName}' differs from the job optimizer '{job.Optimizer.Name}'", nameof(job));
+            throw new CheckpointException($"checkpoint optimizer '{r.OptimizerName}' differs from the job optimizer '{job.Optimizer.Name}'");
         int steps = Batching.batchCount(job.Train.Count, job.BatchSize);
         if (r.Epoch < 0 || r.StepInEpoch < 0 || r.StepInEpoch >= steps || r.GlobalStep < 0)
-            throw new ArgumentException($"checkpoint position epoch {r.Epoch}, step {r.StepInEpoch} (global {r.GlobalStep}) is invalid for {steps} steps per epoch", nameof(job));
+            throw new CheckpointException($"checkpoint position epoch {r.Epoch}, step {r.StepInEpoch} (global {r.GlobalStep}) is invalid for {steps} steps per epoch");
         for (int i = 0; i < r.OptimizerSlots.Length; i++)
             foreach (var slot in r.OptimizerSlots[i])
                 if (i >= r.Weights.Length || slot.Length != r.Weights[i].Length)
-                    throw new ArgumentException($"checkpoint optimizer slot of weight {i} has {slot.Length} elements but the weight has {(i < r.Weights.Length ? r.Weights[i].Length : 0)}", nameof(job));
+                    throw new CheckpointException($"checkpoint optimizer slot of weight {i} has {slot.Length} elements but the weight has {(i < r.Weights.Length ? r.Weights[i].Length : 0)}");
         if (r.History.Count != r.Epoch)
-            throw new ArgumentException($"checkpoint history has {r.History.Count} epochs but its position is epoch {r.Epoch}", nameof(job));
+            throw new CheckpointException($"checkpoint history has {r.History.Count} epochs but its position is epoch {r.Epoch}");
     }
+
+    private static string Plain(ArgumentException e) => e.Message.Split(" (Parameter")[0];
 }

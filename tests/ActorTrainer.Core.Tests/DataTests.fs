@@ -4,6 +4,7 @@ open System
 open System.IO
 open System.IO.Compression
 open Xunit
+open ActorTrainer.Core
 open ActorTrainer.Core.Data
 
 /// A fresh temporary directory, deleted on dispose.
@@ -29,7 +30,7 @@ let private writeSet (dir: string) (n: int) (m: int) (gzip: bool) =
     Idx.write (Path.Combine(dir, Mnist.fileNames.[3] + ext)) (labelsArray m)
 
 let private expectInvalid (f: unit -> 'a) (fragments: string list) =
-    let ex = Assert.Throws<InvalidDataException>(fun () -> f () |> ignore)
+    let ex = Assert.Throws<DataFormatException>(fun () -> f () |> ignore)
     for fragment in fragments do
         Assert.Contains(fragment, ex.Message)
     ex
@@ -243,14 +244,14 @@ let ``Idx truncated gzip stream names the file`` () =
     Idx.write (tmp.File "whole.gz") arr
     let bytes = File.ReadAllBytes(tmp.File "whole.gz")
     File.WriteAllBytes(tmp.File "cut.gz", bytes.[0 .. bytes.Length / 2])
-    let ex = Assert.Throws<InvalidDataException>(fun () -> Idx.read (tmp.File "cut.gz") |> ignore)
+    let ex = Assert.Throws<DataFormatException>(fun () -> Idx.read (tmp.File "cut.gz") |> ignore)
     Assert.Contains(tmp.File "cut.gz", ex.Message)
 
 [<Fact>]
 let ``Idx corrupt gzip names the file`` () =
     use tmp = new TempDir()
     File.WriteAllBytes(tmp.File "c.gz", [| 0x1fuy; 0x8buy; 8uy; 0uy; 0uy; 0uy; 0uy; 0uy; 0uy; 3uy; 0xFFuy; 0xFFuy; 0xFFuy; 0xFFuy; 0xFFuy |])
-    let ex = Assert.Throws<InvalidDataException>(fun () -> Idx.read (tmp.File "c.gz") |> ignore)
+    let ex = Assert.Throws<DataFormatException>(fun () -> Idx.read (tmp.File "c.gz") |> ignore)
     Assert.Contains(tmp.File "c.gz", ex.Message)
 
 // ---------- Mnist.loadDir ----------

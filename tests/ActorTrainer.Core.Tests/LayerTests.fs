@@ -179,11 +179,11 @@ let ``parseLayer accepts the in-memory node built from get_config`` () =
 [<Fact>]
 let ``parseLayer rejects unknown classes and missing fields naming the layer`` () =
     let bad (text: string) (expected: string) =
-        let ex = Assert.Throws<IO.InvalidDataException>(fun () -> ModelConfig.parseLayer 3 (JsonNode.Parse text) |> ignore)
+        let ex = Assert.Throws<ModelFileException>(fun () -> ModelConfig.parseLayer 3 (JsonNode.Parse text) |> ignore)
         Assert.Contains(expected, ex.Message)
     bad """{"class_name": "Conv2D", "config": {}}""" "unknown layer class 'Conv2D'"
     bad """{"class_name": "Dense", "config": {"name": "d"}}""" "layers[3] (Dense): missing number 'units'"
-    bad """{"class_name": "Dense", "config": {"units": "ten"}}""" "'units' must be a number"
+    bad """{"class_name": "Dense", "config": {"units": "ten"}}""" "'units' must be an integer in [1, 2147483647], got \"ten\""
     bad """{"class_name": "Dense"}""" "missing 'config' object"
     bad """[1, 2]""" "layers[3]: must be an object"
 

@@ -172,19 +172,19 @@ let ``invalid JSON and unknown layer classes are reported`` () =
         let cfgPath = Path.Combine(path, "config.json")
         let good = File.ReadAllText cfgPath
         File.WriteAllText(cfgPath, "{ \"class_name\": \"Sequential\", ")
-        let ex = Assert.Throws<InvalidDataException>(fun () -> Sequential.Load path |> ignore)
+        let ex = Assert.Throws<ModelFileException>(fun () -> Sequential.Load path |> ignore)
         Assert.Contains("invalid JSON", ex.Message)
         Assert.Contains("config.json", ex.Message)
         let node = JsonNode.Parse good
         node.["config"].["layers"].[2].["class_name"] <- JsonValue.Create "Conv2D"
         File.WriteAllText(cfgPath, node.ToJsonString())
-        let ex2 = Assert.Throws<InvalidDataException>(fun () -> Sequential.Load path |> ignore)
+        let ex2 = Assert.Throws<ModelFileException>(fun () -> Sequential.Load path |> ignore)
         Assert.Contains("layers[2]", ex2.Message)
         Assert.Contains("unknown layer class 'Conv2D'", ex2.Message)
         let node2 = JsonNode.Parse good
         node2.["class_name"] <- JsonValue.Create "Functional"
         File.WriteAllText(cfgPath, node2.ToJsonString())
-        let ex3 = Assert.Throws<InvalidDataException>(fun () -> Sequential.Load path |> ignore)
+        let ex3 = Assert.Throws<ModelFileException>(fun () -> Sequential.Load path |> ignore)
         Assert.Contains("Sequential", ex3.Message))
 
 [<Fact>]
@@ -195,16 +195,16 @@ let ``a weight with the wrong shape names the tensor and both shapes`` () =
         let struct (tensors, meta) = Safetensors.Read wPath
         let swapped = tensors |> Seq.map (fun t -> if t.Name = "dense/kernel" then NamedTensor(t.Name, [| 8; 20 |], t.Data) else t) |> Array.ofSeq
         Safetensors.Write(wPath, swapped, meta)
-        let ex = Assert.Throws<InvalidDataException>(fun () -> Sequential.Load path |> ignore)
+        let ex = Assert.Throws<ModelFileException>(fun () -> Sequential.Load path |> ignore)
         Assert.Contains("'dense/kernel'", ex.Message)
         Assert.Contains("(8,20)", ex.Message)
         Assert.Contains("(20,8)", ex.Message)
         let renamed = tensors |> Seq.map (fun t -> if t.Name = "dense_1/bias" then NamedTensor("out/bias", t.Shape, t.Data) else t) |> Array.ofSeq
         Safetensors.Write(wPath, renamed, meta)
-        let ex2 = Assert.Throws<InvalidDataException>(fun () -> Sequential.Load path |> ignore)
+        let ex2 = Assert.Throws<ModelFileException>(fun () -> Sequential.Load path |> ignore)
         Assert.Contains("no tensor named 'dense_1/bias'", ex2.Message)
         Safetensors.Write(wPath, Array.sub (Array.ofSeq tensors) 0 3, meta)
-        let ex3 = Assert.Throws<InvalidDataException>(fun () -> Sequential.Load path |> ignore)
+        let ex3 = Assert.Throws<ModelFileException>(fun () -> Sequential.Load path |> ignore)
         Assert.Contains("holds 3 tensors but the model has 4 weights", ex3.Message))
 
 [<Fact>]
@@ -214,10 +214,10 @@ let ``truncated safetensors data is reported`` () =
         let wPath = Path.Combine(path, "model.safetensors")
         let bytes = File.ReadAllBytes wPath
         File.WriteAllBytes(wPath, Array.sub bytes 0 (bytes.Length - 12))
-        let ex = Assert.Throws<InvalidDataException>(fun () -> Sequential.Load path |> ignore)
+        let ex = Assert.Throws<ModelFileException>(fun () -> Sequential.Load path |> ignore)
         Assert.Contains("model.safetensors", ex.Message)
         File.WriteAllBytes(wPath, Array.sub bytes 0 5)
-        let ex2 = Assert.Throws<InvalidDataException>(fun () -> Sequential.Load path |> ignore)
+        let ex2 = Assert.Throws<ModelFileException>(fun () -> Sequential.Load path |> ignore)
         Assert.Contains("model.safetensors", ex2.Message))
 
 [<Fact>]

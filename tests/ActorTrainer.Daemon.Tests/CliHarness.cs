@@ -76,22 +76,60 @@ public static class Cli
         return Process.Start(psi) ?? throw new InvalidOperationException("could not start dotnet");
     }
 
-    /// <summary>Runs the CLI to completion (killed after <paramref name="timeoutSeconds"/>) and captures its output.</summary>
-    public static CliResult Run(IEnumerable<string> args, int timeoutSeconds = 120, IReadOnlyDictionary<string, string>? env = null)
+    /// <summary>The watchdog's default limit for one CLI process.</summary>
+    public const int DefaultTimeoutSeconds = 120;
+
+    /// <summary>Most characters of stdout or stderr kept per process (the rest is read and dropped), so a runaway
+    /// child cannot exhaust the test host's memory.</summary>
+    public const int MaxCapturedChars = 1 << 20;
+
+    /// <summary>Runs the CLI to completion under a watchdog: a child still running after
+    /// <paramref name="timeoutSeconds"/> is killed (with its process tree) and the test FAILS, so a hang can never
+    /// stall the suite. Output beyond <see cref="MaxCapturedChars"/> per stream is dropped.</summary>
+    public static CliResult Run(IEnumerable<string> args, int timeoutSeconds = DefaultTimeoutSeconds,
+                                IReadOnlyDictionary<string, string>? env = null)
     {
         var list = args.ToArray();
         using var p = Start(list, env);
         p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = Capture(p.StandardOutput);
+        var stderr = Capture(p.StandardError);
         if (!p.WaitForExit(TimeSpan.FromSeconds(timeoutSeconds)))
         {
             p.Kill(entireProcessTree: true);
             p.WaitForExit();
-            throw new TimeoutException($"CLI did not finish within {timeoutSeconds} s: {string.Join(' ', list)}\n{stdout.Result}\n{stderr.Result}");
+            Assert.Fail($"watchdog: the CLI did not finish within {timeoutSeconds} s and was killed: {string.Join(' ', list)}\n" +
+                        $"--- stdout ---\n{Tail(stdout.Result)}\n--- stderr ---\n{Tail(stderr.Result)}");
         }
         p.WaitForExit();
         return new CliResult(p.ExitCode, stdout.Result, stderr.Result, list);
+    }
+
+    private static string Tail(string s) => s.Length > 4000 ? "..." + s[^4000..] : s;
+
+    private static async Task<string> Capture(StreamReader reader)
+    {
+        var sb = new StringBuilder();
+        var buf = new char[8192];
+        int n;
+        while ((n = await reader.ReadAsync(buf, 0, buf.Length).ConfigureAwait(false)) > 0)
+            if (sb.Length < MaxCapturedChars) sb.Append(buf, 0, Math.Min(n, MaxCapturedChars - sb.Length));
+        return sb.ToString();
+    }
+
+    /// <summary>Sends a POSIX signal (TERM, INT, KILL) to a process.</summary>
+    public static void Signal(Process p, string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, p.Id.ToString(CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    /// <summary>Creates a named pipe (FIFO): opening it for reading blocks until a writer appears.</summary>
+    public static void MakeFifo(string path)
+    {
+        using var mk = Process.Start("mkfifo", [path]);
+        mk.WaitForExit();
+        Assert.True(mk.ExitCode == 0, $"mkfifo {path} failed");
     }
 
     /// <summary>Runs <c>train --run-dir DIR</c> with the tiny overrides plus <paramref name="extra"/>; asserts exit code 0.</summary>

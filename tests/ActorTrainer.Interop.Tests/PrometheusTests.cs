@@ -90,6 +90,56 @@ public class PrometheusTests
     }
 
     [Fact]
+    public async Task IdleConnections_AreCapped_AndTimedOut_AndTheEndpointKeepsServing()
+    {
+        using var metrics = new TrainingMetrics();
+        using var endpoint = new PrometheusEndpoint(0, metrics, maxConnections: 4, idleTimeout: TimeSpan.FromMilliseconds(500));
+        var idle = new List<System.Net.Sockets.TcpClient>();
+        try
+        {
+            for (var i = 0; i < 200; i++)
+            {
+                var c = new System.Net.Sockets.TcpClient();
+                await c.ConnectAsync(IPAddress.Loopback, endpoint.Port);
+                idle.Add(c);
+            }
+            await Task.Delay(200);
+            Assert.InRange(endpoint.OpenConnections, 0, 4);
+            Assert.True(endpoint.RefusedConnections > 0, "connections beyond the cap must be closed on accept");
+            // the idle ones time out, after which a normal scrape is served again
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            string? body = null;
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+            while (body is null && DateTime.UtcNow < deadline)
+            {
+                try { body = await http.GetStringAsync(endpoint.MetricsUri); }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { await Task.Delay(100); }
+            }
+            Assert.NotNull(body);
+            Assert.Contains("actortrainer_steps_total 0\n", body);
+        }
+        finally
+        {
+            foreach (var c in idle) c.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task A_slow_request_head_is_dropped_after_the_idle_timeout()
+    {
+        using var metrics = new TrainingMetrics();
+        using var endpoint = new PrometheusEndpoint(0, metrics, idleTimeout: TimeSpan.FromMilliseconds(300));
+        using var c = new System.Net.Sockets.TcpClient();
+        await c.ConnectAsync(IPAddress.Loopback, endpoint.Port);
+        var stream = c.GetStream();
+        await stream.WriteAsync("GET /metrics HTTP/1.1\r\nHost: x\r\n"u8.ToArray());   // never finishes its head
+        var buf = new byte[64];
+        var read = stream.ReadAsync(buf).AsTask();
+        Assert.True(await Task.WhenAny(read, Task.Delay(5000)) == read, "the slow connection was not closed");
+        Assert.Equal(0, await read);
+    }
+
+    [Fact]
     public void Counters_AreThreadSafe_AndRejectNegativeIncrements()
     {
         using var metrics = new TrainingMetrics();

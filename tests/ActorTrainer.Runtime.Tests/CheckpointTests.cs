@@ -77,7 +77,7 @@ public class CheckpointTests
             Assert.Contains("checksum", warnings[0]);
             Assert.Contains("ckpt-15.bin", warnings[1]);
             Assert.Contains("truncated", warnings[1]);
-            var ex = Assert.Throws<InvalidDataException>(() => CheckpointStore.Load(files[0].Path));
+            var ex = Assert.Throws<CheckpointException>(() => CheckpointStore.Load(files[0].Path));
             Assert.Contains(files[0].Path, ex.Message);
 
             var resumed = job with { Optimizer = Fixtures.RmsProp(), Resume = state };
@@ -124,16 +124,16 @@ public class CheckpointTests
         var state = new CheckpointState(3, 1, 0, 8, 0, 0, 0, Fixtures.InitialWeights(), "RMSprop", 8, [],
             [new EpochLogs(0, 1, 0.5, null, null, 1)], "", 0, "sync");
         var job = Fixtures.Job(512, new RuntimeOptions(), resume: state with { Seed = 4 });
-        var ex = await Assert.ThrowsAsync<ArgumentException>(() => ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None));
+        ActorTrainer.Core.CheckpointException ex = await Assert.ThrowsAsync<ActorTrainer.Core.CheckpointException>(() => ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None));
         Assert.Contains("checkpoint seed 4", ex.Message);
         job = Fixtures.Job(512, new RuntimeOptions(), resume: state with { OptimizerName = "Adam" });
-        ex = await Assert.ThrowsAsync<ArgumentException>(() => ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None));
+        ex = await Assert.ThrowsAsync<ActorTrainer.Core.CheckpointException>(() => ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None));
         Assert.Contains("checkpoint optimizer 'Adam'", ex.Message);
         job = Fixtures.Job(512, new RuntimeOptions(), resume: state with { StepInEpoch = 8 });
-        ex = await Assert.ThrowsAsync<ArgumentException>(() => ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None));
+        ex = await Assert.ThrowsAsync<ActorTrainer.Core.CheckpointException>(() => ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None));
         Assert.Contains("checkpoint position", ex.Message);
         job = Fixtures.Job(512, new RuntimeOptions(), resume: state with { OptimizerSlots = [[new float[5]]] });
-        ex = await Assert.ThrowsAsync<ArgumentException>(() => ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None));
+        ex = await Assert.ThrowsAsync<ActorTrainer.Core.CheckpointException>(() => ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None));
         Assert.Contains("checkpoint optimizer slot of weight 0 has 5 elements but the weight has 25088", ex.Message);
     }
 }

@@ -3,6 +3,7 @@ namespace ActorTrainer.Core.Data
 open System
 open System.IO
 open System.IO.Compression
+open ActorTrainer.Core
 
 /// Raw unsigned-byte IDX array (type code 0x08): `Data.Length = product Dims`, row-major (last dim fastest).
 type IdxArray = { Dims: int[]; Data: byte[] }
@@ -52,56 +53,78 @@ module Idx =
     let private bigEndianInt32 (b: byte[]) (offset: int) : int =
         (int b.[offset] <<< 24) ||| (int b.[offset + 1] <<< 16) ||| (int b.[offset + 2] <<< 8) ||| int b.[offset + 3]
 
-    /// Parses header and data; `available` (bytes left in the stream incl. the header, when known) lets a
-    /// truncated file be reported before its full-size buffer is allocated.
-    let private parse (name: string) (available: int64 voption) (stream: Stream) : IdxArray =
+    let private fail (msg: string) : 'a = raise (DataFormatException msg)
+
+    let private shapeStr (dims: int[]) = String.Join(", ", dims)
+
+    /// Element count of non-negative dims, saturating just above Array.MaxLength (never overflows).
+    let private elements (dims: int[]) : int64 =
+        if Array.contains 0 dims then 0L
+        else dims |> Array.fold (fun (acc: int64) d -> if acc > int64 Array.MaxLength then acc else acc * int64 d) 1L
+
+    /// Parses the header (magic, type code, dims); the element count must fit one .NET array.
+    let private parseHeader (name: string) (stream: Stream) : int[] =
         let magic = Array.zeroCreate<byte> 4
         let got = readFully stream magic
         if got < 4 then
-            raise (InvalidDataException(sprintf "IDX file '%s': truncated header, expected 4 bytes of magic number, got %d" name got))
+            fail (sprintf "IDX file '%s': truncated header, expected 4 bytes of magic number, got %d" name got)
         if magic.[0] <> 0uy || magic.[1] <> 0uy then
-            raise (InvalidDataException(
-                sprintf "IDX file '%s': wrong magic number 0x%02x%02x%02x%02x, expected 0x0000 followed by type code and ndim (e.g. 0x00000803 for images, 0x00000801 for labels)"
-                    name magic.[0] magic.[1] magic.[2] magic.[3]))
+            fail (sprintf "IDX file '%s': wrong magic number 0x%02x%02x%02x%02x, expected 0x0000 followed by type code and ndim (e.g. 0x00000803 for images, 0x00000801 for labels)"
+                    name magic.[0] magic.[1] magic.[2] magic.[3])
         if magic.[2] <> UnsignedByteType then
-            raise (InvalidDataException(
-                sprintf "IDX file '%s': wrong type code 0x%02x, expected 0x08 (unsigned byte)" name magic.[2]))
+            fail (sprintf "IDX file '%s': wrong type code 0x%02x, expected 0x08 (unsigned byte)" name magic.[2])
         let ndim = int magic.[3]
         if ndim < 1 then
-            raise (InvalidDataException(sprintf "IDX file '%s': wrong number of dimensions %d, expected at least 1" name ndim))
+            fail (sprintf "IDX file '%s': wrong number of dimensions %d, expected at least 1" name ndim)
         let dimBytes = Array.zeroCreate<byte> (4 * ndim)
         let gotDims = readFully stream dimBytes
         if gotDims < dimBytes.Length then
-            raise (InvalidDataException(
-                sprintf "IDX file '%s': truncated header, expected %d bytes of dimension sizes, got %d" name dimBytes.Length gotDims))
+            fail (sprintf "IDX file '%s': truncated header, expected %d bytes of dimension sizes, got %d" name dimBytes.Length gotDims)
         let dims = Array.init ndim (fun i -> bigEndianInt32 dimBytes (4 * i))
         dims |> Array.iteri (fun i d ->
-            if d < 0 then
-                raise (InvalidDataException(sprintf "IDX file '%s': dimension %d has negative size %d" name i d)))
-        let total = dims |> Array.fold (fun (acc: int64) d -> acc * int64 d) 1L
-        if total > int64 Array.MaxLength then
-            raise (InvalidDataException(
-                sprintf "IDX file '%s': shape [%s] has %d elements, more than the maximum array length %d"
-                    name (String.Join(", ", dims)) total Array.MaxLength))
-        match available with
-        | ValueSome bytes when bytes - int64 (4 + dimBytes.Length) < total ->
-            raise (InvalidDataException(
-                sprintf "IDX file '%s': truncated data for shape [%s], expected %d bytes, got %d"
-                    name (String.Join(", ", dims)) total (max 0L (bytes - int64 (4 + dimBytes.Length)))))
-        | _ -> ()
-        let data = Array.zeroCreate<byte> (int total)
-        let gotData = readFully stream data
-        if gotData < data.Length then
-            raise (InvalidDataException(
-                sprintf "IDX file '%s': truncated data for shape [%s], expected %d bytes, got %d"
-                    name (String.Join(", ", dims)) data.Length gotData))
+            if d < 0 then fail (sprintf "IDX file '%s': dimension %d has negative size %d" name i d))
+        if elements dims > int64 Array.MaxLength then
+            raise (ResourceLimitException(
+                sprintf "IDX file '%s': shape [%s] has more elements (bytes) than the maximum array length %d"
+                    name (shapeStr dims) Array.MaxLength))
+        dims
+
+    /// Reads `total` body bytes. When the stream is known to hold them (`known`) the buffer is allocated at once;
+    /// otherwise (gzip) it grows as data arrives, so a stream that ends early never costs much more than it held.
+    let private readBody (name: string) (dims: int[]) (total: int) (known: bool) (stream: Stream) : byte[] =
+        let mutable buf = GC.AllocateUninitializedArray<byte>(if known then total else min total (1 <<< 20))
+        let mutable got = 0
+        let mutable finished = false
+        while not finished && got < total do
+            if got = buf.Length then
+                let bigger = GC.AllocateUninitializedArray<byte>(int (min (int64 total) (2L * int64 buf.Length)))
+                Buffer.BlockCopy(buf, 0, bigger, 0, got)
+                buf <- bigger
+            let n = stream.Read(buf, got, buf.Length - got)
+            if n <= 0 then finished <- true else got <- got + n
+        if got < total then
+            fail (sprintf "IDX file '%s': truncated data for shape [%s], expected %d bytes, got %d" name (shapeStr dims) total got)
+        buf
+
+    /// Parses header and data; `available` (bytes left in the stream incl. the header, when known) lets a truncated
+    /// file be reported before its buffer is allocated. `check` sees the dims before the body is read (and may throw).
+    let private parse (name: string) (available: int64 voption) (check: int[] -> unit) (stream: Stream) : IdxArray =
+        let dims = parseHeader name stream
+        check dims
+        let total = elements dims
+        let body = match available with ValueSome bytes -> bytes - int64 (4 + 4 * dims.Length) | ValueNone -> -1L
+        if available.IsSome && body < total then
+            fail (sprintf "IDX file '%s': truncated data for shape [%s], expected %d bytes, got %d" name (shapeStr dims) total (max 0L body))
+        if available.IsSome && body > total then
+            fail (sprintf "IDX file '%s': %d trailing bytes after the %d data bytes of shape [%s]" name (body - total) total (shapeStr dims))
+        let data = readBody name dims (int total) available.IsSome stream
+        if available.IsNone && stream.ReadByte() >= 0 then
+            fail (sprintf "IDX file '%s': trailing data after the %d data bytes of shape [%s]" name total (shapeStr dims))
         { Dims = dims; Data = data }
 
-    /// Parses an IDX array from `stream` (raw, or gzip detected by the magic bytes 1f 8b); `name` labels error messages.
-    /// Throws InvalidDataException naming `name` on a bad magic number, type code, or truncated header/data.
-    let readStream (name: string) (stream: Stream) : IdxArray =
-        if isNull stream then nullArg "stream"
-        let name = if String.IsNullOrEmpty name then "<stream>" else name
+    /// Runs `f` on the decoded content of `stream` (raw, or gzip detected by the magic bytes 1f 8b); `f` gets the bytes
+    /// left in the stream when known. Corrupt gzip data becomes DataFormatException naming `name`.
+    let private decoded (name: string) (stream: Stream) (f: int64 voption -> Stream -> 'a) : 'a =
         // Peek two bytes without requiring a seekable stream.
         let head = Array.zeroCreate<byte> 2
         let got = readFully stream head
@@ -110,23 +133,46 @@ module Idx =
             try
                 use gz = new GZipStream(joined, CompressionMode.Decompress, true)
                 use buffered = new BufferedStream(gz, 1 <<< 16)
-                parse name ValueNone buffered
-            with
-            | :? InvalidDataException as e when not (e.Message.StartsWith "IDX file") ->
-                raise (InvalidDataException(sprintf "IDX file '%s': corrupt gzip data (%s)" name e.Message, e))
+                f ValueNone buffered
+            with :? InvalidDataException as e ->
+                raise (DataFormatException(sprintf "IDX file '%s': corrupt gzip data (%s)" name e.Message, e))
         else
-            let available =
-                if stream.CanSeek then ValueSome(int64 got + stream.Length - stream.Position) else ValueNone
-            parse name available joined
+            let available = if stream.CanSeek then ValueSome(int64 got + stream.Length - stream.Position) else ValueNone
+            f available joined
 
-    /// Reads the IDX file at `path` (raw, or gzip detected by the magic bytes 1f 8b, not by extension).
-    /// Throws FileNotFoundException naming the path if absent, InvalidDataException naming it if malformed.
-    let read (path: string) : IdxArray =
+    let private label (name: string) = if String.IsNullOrEmpty name then "<stream>" else name
+
+    /// Like readStream, but `check` sees the dims from the header before the body is decoded and may throw (e.g. a
+    /// DataFormatException for a shape the caller cannot use), so nothing is allocated for a file that will be refused.
+    let readStreamWith (name: string) (check: int[] -> unit) (stream: Stream) : IdxArray =
+        if isNull stream then nullArg "stream"
+        let name = label name
+        decoded name stream (fun available s -> parse name available check s)
+
+    /// Parses an IDX array from `stream` (raw, or gzip detected by the magic bytes 1f 8b); `name` labels error messages.
+    /// Throws DataFormatException naming `name` on a bad magic number, type code, truncated header/data or trailing
+    /// bytes; ResourceLimitException when the shape has more elements than an array holds.
+    let readStream (name: string) (stream: Stream) : IdxArray = readStreamWith name ignore stream
+
+    let private openFile (path: string) =
         if String.IsNullOrEmpty path then invalidArg "path" "IDX path must be a non-empty string"
         if not (File.Exists path) then
             raise (FileNotFoundException(sprintf "IDX file '%s' does not exist" path, path))
-        use fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 <<< 16)
-        readStream path fs
+        new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 <<< 16)
+
+    /// The dims in the header of the IDX file at `path` (raw or gzip), read without decoding the body.
+    let readHeader (path: string) : int[] =
+        use fs = openFile path
+        decoded path fs (fun _ s -> parseHeader path s)
+
+    /// Like read, with `check` called on the header's dims before the body is decoded (see readStreamWith).
+    let readWith (check: int[] -> unit) (path: string) : IdxArray =
+        use fs = openFile path
+        readStreamWith path check fs
+
+    /// Reads the IDX file at `path` (raw, or gzip detected by the magic bytes 1f 8b, not by extension).
+    /// Throws FileNotFoundException naming the path if absent, DataFormatException naming it if malformed.
+    let read (path: string) : IdxArray = readWith ignore path
 
     let private writeTo (stream: Stream) (arr: IdxArray) =
         let header = Array.zeroCreate<byte> (4 + 4 * arr.Dims.Length)

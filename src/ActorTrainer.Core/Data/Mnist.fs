@@ -6,6 +6,7 @@ open System.IO
 open System.IO.Compression
 open System.Numerics.Tensors
 open System.Security.Cryptography
+open ActorTrainer.Core
 
 /// A labelled image set: `Images` is Count×(Height·Width) row-major float32 in [0,1] (pixel/255, as in the chapter),
 /// `Pixels` the same samples as raw bytes, `Labels` Count class ids; `Source` names where the images came from.
@@ -34,6 +35,14 @@ module Dataset =
                 Labels = Array.sub ds.Labels 0 n
                 Count = n }
 
+/// What the caller will do with the data, checked from the IDX headers before any body is decoded: `Features` values
+/// per image (rows × columns; 0 = any) and labels in [0, `Classes`) (0 = any).
+type MnistExpectation =
+    { Features: int
+      Classes: int }
+    /// No expectation: any image size, any label.
+    static member Any = { Features = 0; Classes = 0 }
+
 /// MNIST in the four standard IDX files: from the copy embedded in this assembly, or from a directory.
 module Mnist =
 
@@ -50,7 +59,7 @@ module Mnist =
               "t10k-labels-idx1-ubyte", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2" ]
 
     /// Checks that SHA-256(`bytes`) equals the published hash of the standard file `name`;
-    /// throws InvalidDataException naming the file, the expected and the actual hash otherwise.
+    /// throws DataFormatException naming the file, the expected and the actual hash otherwise.
     let verify (name: string) (bytes: byte[]) : unit =
         if isNull bytes then nullArg "bytes"
         match sha256.TryGetValue name with
@@ -59,35 +68,55 @@ module Mnist =
         | true, expected ->
             let actual = Convert.ToHexString(SHA256.HashData bytes).ToLowerInvariant()
             if actual <> expected then
-                raise (InvalidDataException(
+                raise (DataFormatException(
                     sprintf "MNIST file '%s': SHA-256 mismatch, expected %s, got %s (%d bytes); the data is corrupt or not the original MNIST"
                         name expected actual bytes.Length))
 
     let private imagesDims (name: string) (arr: IdxArray) =
         if arr.Dims.Length <> 3 then
-            raise (InvalidDataException(
+            raise (DataFormatException(
                 sprintf "MNIST image file '%s': expected a 3-D array (magic 0x00000803: count, rows, columns), got %d-D (magic 0x000008%02x, shape [%s])"
                     name arr.Dims.Length arr.Dims.Length (String.Join(", ", arr.Dims))))
         if arr.Dims.[1] <= 0 || arr.Dims.[2] <= 0 then
-            raise (InvalidDataException(
+            raise (DataFormatException(
                 sprintf "MNIST image file '%s': expected positive image height and width, got %dx%d" name arr.Dims.[1] arr.Dims.[2]))
         arr.Dims.[0], arr.Dims.[1], arr.Dims.[2]
 
     let private labelsCount (name: string) (arr: IdxArray) =
         if arr.Dims.Length <> 1 then
-            raise (InvalidDataException(
+            raise (DataFormatException(
                 sprintf "MNIST label file '%s': expected a 1-D array (magic 0x00000801: count), got %d-D (magic 0x000008%02x, shape [%s])"
                     name arr.Dims.Length arr.Dims.Length (String.Join(", ", arr.Dims))))
         arr.Dims.[0]
 
-    /// Builds a Dataset from an image IDX array (count×h×w) and a label IDX array (count), validating shapes and counts.
-    let private toDataset (imagesName: string) (images: IdxArray) (labelsName: string) (labels: IdxArray) : Dataset =
-        let count, h, w = imagesDims imagesName images
-        let labelCount = labelsCount labelsName labels
+    /// Checks an image header (count×h×w) against a label header (count) and the expectation.
+    let private checkPair (expect: MnistExpectation) (imagesName: string) (images: int[]) (labelsName: string) (labels: int[]) =
+        let count, h, w = imagesDims imagesName { Dims = images; Data = null }
+        let labelCount = labelsCount labelsName { Dims = labels; Data = null }
         if count <> labelCount then
-            raise (InvalidDataException(
+            raise (DataFormatException(
                 sprintf "MNIST count mismatch: image file '%s' has %d images but label file '%s' has %d labels"
                     imagesName count labelsName labelCount))
+        if expect.Features > 0 && int64 h * int64 w <> int64 expect.Features then
+            raise (DataFormatException(
+                sprintf "MNIST image file '%s': images are %dx%d = %d values but the model takes %d values per sample"
+                    imagesName h w (int64 h * int64 w) expect.Features))
+
+    /// Labels must lie in [0, classes): the first one outside is named with its file and index.
+    let private checkLabels (classes: int) (labelsName: string) (labels: byte[]) =
+        if classes > 0 then
+            let i = Array.FindIndex(labels, fun y -> int y >= classes)
+            if i >= 0 then
+                raise (DataFormatException(
+                    sprintf "MNIST label file '%s': label %d at index %d is outside [0, %d) (the model has %d classes)"
+                        labelsName labels.[i] i classes classes))
+
+    /// Builds a Dataset from an image IDX array (count×h×w) and a label IDX array (count), validating shapes and counts.
+    let private toDataset (expect: MnistExpectation) (imagesName: string) (images: IdxArray) (labelsName: string) (labels: IdxArray) : Dataset =
+        checkPair expect imagesName images.Dims labelsName labels.Dims
+        checkLabels expect.Classes labelsName labels.Data
+        let count, h, w = images.Dims.[0], images.Dims.[1], images.Dims.[2]
+        let labelCount = count
         let pixels = images.Data
         let floats = GC.AllocateUninitializedArray<float32> pixels.Length
         TensorPrimitives.ConvertTruncating<byte, float32>(ReadOnlySpan<byte>(pixels), Span<float32>(floats))
@@ -98,15 +127,26 @@ module Mnist =
             ys.[i] <- int src.[i]
         { Images = floats; Pixels = pixels; Labels = ys; Count = count; Height = h; Width = w; Source = imagesName }
 
-    let private pair (arrays: (string * IdxArray)[]) : Dataset * Dataset =
-        let (n0, a0), (n1, a1), (n2, a2), (n3, a3) = arrays.[0], arrays.[1], arrays.[2], arrays.[3]
-        let train = toDataset n0 a0 n1 a1
-        let test = toDataset n2 a2 n3 a3
-        if train.Height <> test.Height || train.Width <> test.Width then
-            raise (InvalidDataException(
+    /// Checks the four headers together (pairs, image sizes, expectation, memory) before any body is decoded.
+    let private checkHeaders (expect: MnistExpectation) (names: string[]) (dims: int[][]) =
+        checkPair expect names.[0] dims.[0] names.[1] dims.[1]
+        checkPair expect names.[2] dims.[2] names.[3] dims.[3]
+        if dims.[0].[1] <> dims.[2].[1] || dims.[0].[2] <> dims.[2].[2] then
+            raise (DataFormatException(
                 sprintf "MNIST image size mismatch: '%s' has %dx%d images but '%s' has %dx%d"
-                    n0 train.Height train.Width n2 test.Height test.Width))
-        train, test
+                    names.[0] dims.[0].[1] dims.[0].[2] names.[2] dims.[2].[1] dims.[2].[2]))
+        // Per image value: the byte read plus its float32; per label: the byte plus its int32.
+        let bytes = [ 0; 2 ] |> List.sumBy (fun i -> let d = dims.[i] in int64 d.[0] * (5L * int64 d.[1] * int64 d.[2] + 5L))
+        let available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes
+        if bytes > available then
+            raise (ResourceLimitException(
+                sprintf "MNIST data '%s' and '%s' need %d bytes in memory but only %d bytes are available" names.[0] names.[2] bytes available))
+
+    let private pair (expect: MnistExpectation) (arrays: (string * IdxArray)[]) : Dataset * Dataset =
+        let names = arrays |> Array.map fst
+        checkHeaders expect names (arrays |> Array.map (fun (_, a) -> a.Dims))
+        let (n0, a0), (n1, a1), (n2, a2), (n3, a3) = arrays.[0], arrays.[1], arrays.[2], arrays.[3]
+        toDataset expect n0 a0 n1 a1, toDataset expect n2 a2 n3 a3
 
     /// Decompressed, SHA-256-verified bytes of the embedded files, decoded once per process.
     let private bundledArrays : Lazy<IdxArray[]> =
@@ -117,7 +157,7 @@ module Mnist =
                 let resource = "mnist/" + name + ".gz"
                 use stream = asm.GetManifestResourceStream resource
                 if isNull stream then
-                    raise (InvalidDataException(
+                    raise (DataFormatException(
                         sprintf "MNIST bundle: embedded resource '%s' is missing from assembly %s" resource (asm.GetName().Name)))
                 use gz = new GZipStream(stream, CompressionMode.Decompress)
                 use ms = new MemoryStream()
@@ -132,21 +172,26 @@ module Mnist =
         Buffer.BlockCopy(src, 0, dst, 0, src.Length)
         dst
 
-    /// (train, test) from the MNIST copy embedded in this assembly: 60000 and 10000 28×28 images, SHA-256 verified.
-    /// Decompression is cached; each call returns fresh arrays the caller may modify.
-    let loadBundled () : Dataset * Dataset =
+    /// (train, test) from the MNIST copy embedded in this assembly: 60000 and 10000 28×28 images, SHA-256 verified,
+    /// checked against `expect`. Decompression is cached; each call returns fresh arrays the caller may modify.
+    let loadBundledWith (expect: MnistExpectation) : Dataset * Dataset =
         let arrays = bundledArrays.Force()
         fileNames
         |> Array.mapi (fun i name -> "bundled mnist/" + name + ".gz", { arrays.[i] with Data = copyBytes arrays.[i].Data })
-        |> pair
+        |> pair expect
+
+    /// (train, test) from the bundled copy with no expectation (see loadBundledWith).
+    let loadBundled () : Dataset * Dataset = loadBundledWith MnistExpectation.Any
 
     /// (train, test) from `dir`, which holds the four standard names, each raw or gzip-compressed with a ".gz" suffix.
-    /// Throws InvalidDataException naming the directory and the missing names, or the file at fault.
-    let loadDir (dir: string) : Dataset * Dataset =
+    /// All four headers are read and checked against each other, `expect` and the memory available before any body is
+    /// decoded; labels are checked against `expect.Classes` at load time. Throws DataFormatException naming the directory
+    /// and the missing names, or the file (and label index) at fault; ResourceLimitException naming the bytes.
+    let loadDirWith (expect: MnistExpectation) (dir: string) : Dataset * Dataset =
         if String.IsNullOrWhiteSpace dir then
             invalidArg "dir" "MNIST directory must be a non-empty path (use Mnist.load with null/\"\" for the bundled copy)"
         if not (Directory.Exists dir) then
-            raise (InvalidDataException(sprintf "MNIST directory '%s' does not exist" dir))
+            raise (DataFormatException(sprintf "MNIST directory '%s' does not exist" dir))
         let resolved =
             fileNames
             |> Array.map (fun name ->
@@ -155,13 +200,25 @@ module Mnist =
                 name, (if File.Exists raw then Some raw elif File.Exists gz then Some gz else None))
         let missing = resolved |> Array.choose (fun (name, p) -> if p.IsNone then Some name else None)
         if missing.Length > 0 then
-            raise (InvalidDataException(
+            raise (DataFormatException(
                 sprintf "MNIST directory '%s' is missing %s (each file may be raw or gzip-compressed with a .gz suffix)"
                     dir (String.Join(", ", missing))))
-        resolved
-        |> Array.map (fun (_, p) -> let path = p.Value in path, Idx.read path)
-        |> pair
+        let paths = resolved |> Array.map (fun (_, p) -> p.Value)
+        let headers = paths |> Array.map Idx.readHeader
+        checkHeaders expect paths headers
+        let sameAsHeader (i: int) (dims: int[]) =
+            if dims <> headers.[i] then
+                raise (DataFormatException(sprintf "IDX file '%s' changed while loading (shape [%s], was [%s])"
+                                               paths.[i] (String.Join(", ", dims)) (String.Join(", ", headers.[i]))))
+        paths |> Array.mapi (fun i path -> path, Idx.readWith (sameAsHeader i) path) |> pair expect
+
+    /// (train, test) from `dir` with no expectation (see loadDirWith).
+    let loadDir (dir: string) : Dataset * Dataset = loadDirWith MnistExpectation.Any dir
+
+    /// (train, test): the bundled copy when `dir` is null or "", else the files in `dir`; checked against `expect`
+    /// before any image body is decoded.
+    let loadWith (expect: MnistExpectation) (dir: string) : Dataset * Dataset =
+        if String.IsNullOrEmpty dir then loadBundledWith expect else loadDirWith expect dir
 
     /// (train, test): the bundled copy when `dir` is null or "", else `loadDir dir`.
-    let load (dir: string) : Dataset * Dataset =
-        if String.IsNullOrEmpty dir then loadBundled () else loadDir dir
+    let load (dir: string) : Dataset * Dataset = loadWith MnistExpectation.Any dir

@@ -76,6 +76,28 @@ type OptimizerExtensions =
         | true, i -> i
         | _ -> let i = d.Count in d.[v] <- i; i
 
+/// Size checks done before weights are allocated: a weight must fit one .NET array and all of a layer's weights
+/// must fit the memory available, else ResourceLimitException naming the bytes.
+module WeightBudget =
+
+    /// Bytes of float32 weights with the given shapes (exact, in 64 bits; shapes hold int32 dims so no overflow).
+    let bytes (shapes: int[][]) : int64 =
+        shapes |> Array.sumBy (fun s -> 4L * Array.fold (fun (acc: int64) d -> acc * int64 d) 1L s)
+
+    /// Checks the weights (name, shape) a layer is about to create; `owner` names the layer in the message.
+    let check (owner: string) (specs: (string * int[])[]) : unit =
+        for (name, shape) in specs do
+            let n = shape |> Array.fold (fun (acc: int64) d -> acc * int64 d) 1L
+            if n > int64 Array.MaxLength then
+                raise (ResourceLimitException(
+                    sprintf "%s: weight '%s' of shape %s needs %d bytes (%d float32 values), more than one array can hold (%d values)"
+                        owner name (Shape.str shape) (4L * n) n Array.MaxLength))
+        let total = bytes (specs |> Array.map snd)
+        let available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes
+        if total > available then
+            raise (ResourceLimitException(
+                sprintf "%s: weights need %d bytes but only %d bytes of memory are available" owner total available))
+
 /// Base class of Keras layers. A layer builds its weights on first input (input shape without the batch axis),
 /// runs differentiably on Tensors (`Call`), and describes itself to the fast training engine (`PlanLayer`).
 [<AbstractClass>]
@@ -112,9 +134,16 @@ type Layer(className: string, name: string) =
     abstract CallLogits: x: Tensor * training: bool -> Tensor
     default l.CallLogits(x, training) = l.Call(x, training)
 
-    /// Builds once (later calls with the same shape are no-ops; another shape is an error naming the layer).
+    /// Names and shapes of the weights BuildWeights creates for an input shape (without batch), computed without
+    /// allocating anything; lets loaders compare against a weights file and check sizes first.
+    abstract WeightSpecs: inputShape: int[] -> (string * int[])[]
+    default _.WeightSpecs _ = [||]
+
+    /// Builds once (later calls with the same shape are no-ops; another shape is an error naming the layer). Weight sizes
+    /// are checked before anything is allocated (ResourceLimitException naming the bytes).
     member l.Build(shape: int[], seed: int) =
         if not built then
+            WeightBudget.check (sprintf "layer '%s'" name) (l.WeightSpecs shape)
             l.BuildWeights(shape, seed)
             inputShape <- Array.copy shape
             built <- true
@@ -162,6 +191,11 @@ type Dense(units: int, activation: string, kernelInitializer: Initializer, biasI
         kernel <- Variable(Tensor.FromArray(kInit.Create([| inDim; units |], seed), [| inDim; units |]), l.Name + "/kernel")
         if useBias then
             bias <- Variable(Tensor.FromArray(bInit.Create([| units |], seed + 1), [| units |]), l.Name + "/bias")
+    override l.WeightSpecs shape =
+        if shape.Length < 1 then raise (ShapeException(sprintf "Dense '%s' needs an input with at least 1 axis, got %s" l.Name (Shape.str shape)))
+        let inDim = shape.[shape.Length - 1]
+        if useBias then [| l.Name + "/kernel", [| inDim; units |]; l.Name + "/bias", [| units |] |]
+        else [| l.Name + "/kernel", [| inDim; units |] |]
     override _.ComputeOutputShape shape = Array.append shape.[.. shape.Length - 2] [| units |]
     override l.CallLogits(x, _) =
         let z = Tensor.Dot(x, kernel.Value)
@@ -181,7 +215,11 @@ type Dense(units: int, activation: string, kernelInitializer: Initializer, biasI
 type Flatten([<Optional; DefaultParameterValue("")>] name: string) =
     inherit Layer("Flatten", (if isNull name then "" else name))
     override _.BuildWeights(_, _) = ()
-    override _.ComputeOutputShape shape = [| Array.fold (*) 1 shape |]
+    override l.ComputeOutputShape shape =
+        let n = shape |> Array.fold (fun (acc: int64) d -> acc * int64 d) 1L
+        if n > int64 Int32.MaxValue then
+            raise (ResourceLimitException(sprintf "Flatten '%s': input shape %s has %d values per sample, more than 2147483647" l.Name (Shape.str shape) n))
+        [| int n |]
     override _.Call(x, _) = Tensor.Reshape(x, [| x.Shape.[0]; -1 |])
     override _.Variables = [||]
     override _.Plan _ = None

@@ -3,140 +3,10 @@ namespace ActorTrainer.Core
 open System
 open System.IO
 open System.Collections.Generic
+open System.Globalization
 open System.Text.Json
 open System.Text.Json.Nodes
 open ActorTrainer.Interop
-
-/// Keras-style configs as JSON, and the factories that rebuild layers/optimizers/initializers from them.
-module ModelConfig =
-
-    /// Keras-3 style {"class_name", "config"} for an initializer.
-    let rec initializer (i: Initializer) : JsonNode =
-        let cfg : (string * obj) list =
-            match i with
-            | Initializer.Constant v -> [ "value", box v ]
-            | Initializer.RandomUniform(a, b) -> [ "minval", box a; "maxval", box b ]
-            | Initializer.RandomNormal(m, s) -> [ "mean", box m; "stddev", box s ]
-            | _ -> []
-        objectOf [ "class_name", box i.Name; "config", box cfg ]
-
-    /// JSON value of a config entry (numbers, strings, booleans, initializers, nested entry lists/nodes).
-    and toNode (o: obj) : JsonNode =
-        match o with
-        | null -> null
-        | :? Initializer as i -> initializer i
-        | :? JsonNode as n -> n
-        | :? string as s -> JsonValue.Create s
-        | :? bool as b -> JsonValue.Create b
-        | :? int as i -> JsonValue.Create i
-        | :? int64 as i -> JsonValue.Create i
-        | :? float as f -> JsonValue.Create f
-        | :? float32 as f -> JsonValue.Create(float f)
-        | :? ((string * obj) list) as kvs -> objectOf kvs
-        | other -> raise (ArgumentException(sprintf "config value of type %s cannot be written as JSON" (other.GetType().Name)))
-
-    /// JSON object from (key, value) entries.
-    and objectOf (kvs: (string * obj) list) : JsonNode =
-        let o = JsonObject()
-        for (k, v) in kvs do o.[k] <- toNode v
-        o :> JsonNode
-
-    let private err (where: string) (msg: string) = raise (InvalidDataException(sprintf "%s: %s" where msg))
-
-    /// A JSON number as float, whether parsed from text or built in memory from int/int64/float32/float.
-    let private asFloat (n: JsonNode) : float option =
-        match n with
-        | :? JsonValue as v ->
-            match v.TryGetValue<float>() with
-            | true, f -> Some f
-            | _ ->
-                match v.TryGetValue<int>() with
-                | true, i -> Some(float i)
-                | _ ->
-                    match v.TryGetValue<int64>() with
-                    | true, i -> Some(float i)
-                    | _ ->
-                        match v.TryGetValue<float32>() with
-                        | true, f -> Some(float f)
-                        | _ ->
-                            match v.TryGetValue<JsonElement>() with
-                            | true, e when e.ValueKind = JsonValueKind.Number -> Some(e.GetDouble())
-                            | _ -> None
-        | _ -> None
-
-    let private num (where: string) (cfg: JsonObject) (key: string) (dflt: float option) =
-        match cfg.[key] with
-        | null -> (match dflt with Some d -> d | None -> err where (sprintf "missing number '%s'" key))
-        | n -> match asFloat n with Some f -> f | None -> err where (sprintf "'%s' must be a number, got %s" key (n.ToJsonString()))
-
-    let private str (where: string) (cfg: JsonObject) (key: string) (dflt: string option) =
-        match cfg.[key] with
-        | null -> (match dflt with Some d -> d | None -> err where (sprintf "missing string '%s'" key))
-        | n -> try n.GetValue<string>() with _ -> err where (sprintf "'%s' must be a string, got %s" key (n.ToJsonString()))
-
-    let private flag (where: string) (cfg: JsonObject) (key: string) (dflt: bool) =
-        match cfg.[key] with
-        | null -> dflt
-        | n -> try n.GetValue<bool>() with _ -> err where (sprintf "'%s' must be true or false, got %s" key (n.ToJsonString()))
-
-    /// Initializer from a name or a {"class_name", "config"} object.
-    let parseInitializer (where: string) (node: JsonNode) : Initializer =
-        match node with
-        | null -> err where "missing initializer"
-        | :? JsonValue as v -> Initializer.Parse(v.GetValue<string>())
-        | :? JsonObject as o ->
-            let cfg = match o.["config"] with :? JsonObject as c -> c | _ -> JsonObject()
-            match str where o "class_name" None with
-            | "constant" -> Initializer.Constant(num where cfg "value" None)
-            | "random_uniform" -> Initializer.RandomUniform(num where cfg "minval" (Some -0.05), num where cfg "maxval" (Some 0.05))
-            | "random_normal" -> Initializer.RandomNormal(num where cfg "mean" (Some 0.0), num where cfg "stddev" (Some 0.05))
-            | name -> Initializer.Parse name
-        | _ -> err where "initializer must be a name or an object"
-
-    /// A layer from its {"class_name", "config"} entry.
-    let parseLayer (index: int) (node: JsonNode) : Layer =
-        let o = match node with :? JsonObject as o -> o | _ -> err (sprintf "layers[%d]" index) "must be an object"
-        let cls = str (sprintf "layers[%d]" index) o "class_name" None
-        let where = sprintf "layers[%d] (%s)" index cls
-        let cfg = match o.["config"] with :? JsonObject as c -> c | _ -> err where "missing 'config' object"
-        let name = str where cfg "name" (Some "")
-        match cls with
-        | "Dense" ->
-            let units = int (num where cfg "units" None)
-            Dense(units, str where cfg "activation" (Some "linear"),
-                  parseInitializer where (match cfg.["kernel_initializer"] with null -> JsonValue.Create "glorot_uniform" :> JsonNode | n -> n),
-                  parseInitializer where (match cfg.["bias_initializer"] with null -> JsonValue.Create "zeros" :> JsonNode | n -> n),
-                  flag where cfg "use_bias" true, name) :> Layer
-        | "Flatten" -> Flatten(name) :> Layer
-        | "Dropout" -> Dropout(num where cfg "rate" None, name = name) :> Layer
-        | "Activation" -> ActivationLayer(str where cfg "activation" None, name) :> Layer
-        | other -> err where (sprintf "unknown layer class '%s' (allowed: Dense, Flatten, Dropout, Activation)" other)
-
-    /// {"class_name", "config"} of an optimizer (Keras get_config).
-    let optimizer (o: Optimizer) : JsonNode =
-        objectOf [ "class_name", box o.Name; "config", box (o.GetConfig()) ]
-
-    /// Optimizer from its {"class_name", "config"} (or a bare name with Keras defaults).
-    let parseOptimizer (node: JsonNode) : Optimizer =
-        let where = "optimizer"
-        match node with
-        | :? JsonValue as v -> 
-            match v.GetValue<string>().ToLowerInvariant() with
-            | "sgd" -> SGD() :> Optimizer
-            | "rmsprop" -> RMSprop() :> Optimizer
-            | "adagrad" -> Adagrad() :> Optimizer
-            | "adam" -> Adam() :> Optimizer
-            | other -> err where (sprintf "unknown optimizer '%s' (allowed: sgd, rmsprop, adagrad, adam)" other)
-        | :? JsonObject as o ->
-            let c = match o.["config"] with :? JsonObject as c -> c | _ -> JsonObject()
-            let lr d = num where c "learning_rate" (Some d)
-            match (str where o "class_name" None).ToLowerInvariant() with
-            | "sgd" -> SGD(lr 0.01, num where c "momentum" (Some 0.0), flag where c "nesterov" false) :> Optimizer
-            | "rmsprop" -> RMSprop(lr 0.001, num where c "rho" (Some 0.9), num where c "momentum" (Some 0.0), num where c "epsilon" (Some 1e-7), flag where c "centered" false) :> Optimizer
-            | "adagrad" -> Adagrad(lr 0.001, num where c "initial_accumulator_value" (Some 0.1), num where c "epsilon" (Some 1e-7)) :> Optimizer
-            | "adam" -> Adam(lr 0.001, num where c "beta_1" (Some 0.9), num where c "beta_2" (Some 0.999), num where c "epsilon" (Some 1e-7), flag where c "amsgrad" false) :> Optimizer
-            | other -> err where (sprintf "unknown optimizer class '%s' (allowed: SGD, RMSprop, Adagrad, Adam)" other)
-        | _ -> err where "must be a name or an object"
 
 /// A model directory: config.json (architecture + compile config), model.safetensors (weights, named
 /// "<layer>/kernel", "<layer>/bias"), optimizer.safetensors (slots "slot/<weight>/<k>", iterations in metadata).
@@ -174,34 +44,101 @@ module ModelFiles =
             (try Directory.Delete(tmp, true) with _ -> ())
             reraise ()
 
-    /// Reads config.json, the weights and (when present) the optimizer state (iterations, slots per weight).
-    let read (dir: string) : JsonObject * IReadOnlyList<NamedTensor> * (int64 * float32[][][]) option =
+    /// config.json larger than this is refused before reading (a Keras-like config is a few KB).
+    let [<Literal>] MaxConfigBytes = 16L * 1024L * 1024L
+
+    let private bad (path: string) (msg: string) : 'a = raise (ModelFileException(sprintf "%s: %s" path msg))
+
+    /// Runs a safetensors read, turning its InvalidDataException into ModelFileException (same message) and its
+    /// InsufficientMemoryException into ResourceLimitException.
+    let private safetensors (f: unit -> 'a) : 'a =
+        try f ()
+        with
+        | :? InvalidDataException as e -> raise (ModelFileException(e.Message, e))
+        | :? InsufficientMemoryException as e -> raise (ResourceLimitException(e.Message, e))
+
+    /// The path and parsed top-level object of `dir`/config.json; ModelFileException naming the file when it is too
+    /// large, not JSON or not an object; DirectoryNotFound/FileNotFound when absent.
+    let readConfig (dir: string) : string * JsonObject =
         if not (Directory.Exists dir) then
             raise (DirectoryNotFoundException(sprintf "model directory '%s' does not exist" dir))
         let cfgPath = Path.Combine(dir, ConfigFile)
         if not (File.Exists cfgPath) then raise (FileNotFoundException(sprintf "model directory '%s' has no %s" dir ConfigFile, cfgPath))
-        let cfg =
-            try
-                match JsonNode.Parse(File.ReadAllText cfgPath) with
-                | :? JsonObject as o -> o
-                | _ -> raise (InvalidDataException(sprintf "%s: the top level must be a JSON object" cfgPath))
-            with :? JsonException as e -> raise (InvalidDataException(sprintf "%s: invalid JSON: %s" cfgPath e.Message))
+        let size = FileInfo(cfgPath).Length
+        if size > MaxConfigBytes then
+            bad cfgPath (sprintf "file is %d bytes, more than the %d-byte limit for a model config" size MaxConfigBytes)
+        let node =
+            try JsonNode.Parse(File.ReadAllText cfgPath)
+            with :? JsonException as e -> bad cfgPath (sprintf "invalid JSON: %s" e.Message)
+        match node with
+        | :? JsonObject as o -> cfgPath, o
+        | n -> bad cfgPath (sprintf "the top level must be a JSON object, got %s" (ModelJson.show n))
+
+    /// The weights of `dir`/model.safetensors in the order of `expected` ((name, shape) of each model weight). Names,
+    /// count, dtypes and shapes are compared from the header before any tensor data is read.
+    let readWeights (dir: string) (expected: (string * int[])[]) : float32[][] =
         let wPath = Path.Combine(dir, WeightsFile)
         if not (File.Exists wPath) then raise (FileNotFoundException(sprintf "model directory '%s' has no %s" dir WeightsFile, wPath))
-        let struct (weights, _) = Safetensors.Read wPath
+        let header = safetensors (fun () -> Safetensors.ReadHeader wPath)
+        if header.Tensors.Count <> expected.Length then
+            bad wPath (sprintf "holds %d tensors but the model has %d weights (%s)" header.Tensors.Count expected.Length (String.Join(", ", expected |> Array.map fst)))
+        let byName = header.Tensors |> Seq.map (fun t -> t.Name, t) |> dict
+        for (name, shape) in expected do
+            match byName.TryGetValue name with
+            | true, t when t.DType <> SafetensorsDType.F32 -> bad wPath (sprintf "tensor '%s' has dtype %O, expected F32" name t.DType)
+            | true, t when t.Shape <> shape -> bad wPath (sprintf "tensor '%s' has shape %s but the layer needs %s" name (Shape.str t.Shape) (Shape.str shape))
+            | true, _ -> ()
+            | _ -> bad wPath (sprintf "no tensor named '%s' (has: %s)" name (String.Join(", ", byName.Keys)))
+        let struct (tensors, _) = safetensors (fun () -> Safetensors.Read wPath)
+        let data = tensors |> Seq.map (fun t -> t.Name, t.Data) |> dict
+        expected |> Array.map (fun (name, _) -> data.[name])
+
+    let private metaNumber (path: string) (meta: IReadOnlyDictionary<string, string>) (key: string) (lo: int64) (hi: int64) =
+        match meta.TryGetValue key with
+        | true, v ->
+            match Int64.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture) with
+            | true, n when n >= lo && n <= hi -> n
+            | _ -> bad path (sprintf "metadata '%s' = '%s' must be an integer in [%d, %d]" key v lo hi)
+        | _ -> bad path (sprintf "metadata lacks '%s'" key)
+
+    /// "slot/<i>/<k>" → (i, k), or None for any other name.
+    let private slotIndex (name: string) =
+        let parts = name.Split '/'
+        let parse (s: string) = Int32.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture)
+        if parts.Length <> 3 || parts.[0] <> "slot" then None
+        else
+            match parse parts.[1], parse parts.[2] with
+            | (true, i), (true, k) -> Some(i, k)
+            | _ -> None
+
+    /// The optimizer state in `dir`/optimizer.safetensors (None when the file is absent): iterations and, per model
+    /// weight, its slots. `sizes` are the element counts of the model's weights; the metadata, tensor names and sizes
+    /// are checked against them and against `opt` (its name and slots per weight) before anything is built.
+    let readOptimizerState (dir: string) (opt: Optimizer) (sizes: int64[]) : (int64 * float32[][][]) option =
         let oPath = Path.Combine(dir, OptimizerFile)
-        let opt =
-            if not (File.Exists oPath) then None
-            else
-                let struct (tensors, meta) = Safetensors.Read oPath
-                let n = match meta.TryGetValue "weights" with | true, v -> int v | _ -> raise (InvalidDataException(sprintf "%s: metadata lacks 'weights'" oPath))
-                let iters = match meta.TryGetValue "iterations" with | true, v -> int64 v | _ -> raise (InvalidDataException(sprintf "%s: metadata lacks 'iterations'" oPath))
-                let byName = tensors |> Seq.map (fun t -> t.Name, t.Data) |> dict
-                let slots =
-                    Array.init n (fun i ->
-                        Seq.initInfinite id
-                        |> Seq.takeWhile (fun k -> byName.ContainsKey(sprintf "slot/%d/%d" i k))
-                        |> Seq.map (fun k -> byName.[sprintf "slot/%d/%d" i k])
-                        |> Array.ofSeq)
-                Some(iters, slots)
-        cfg, weights, opt
+        if not (File.Exists oPath) then None
+        else
+            let header = safetensors (fun () -> Safetensors.ReadHeader oPath)
+            let meta = header.Metadata
+            match meta.TryGetValue "optimizer" with
+            | true, name when name <> opt.Name -> bad oPath (sprintf "metadata 'optimizer' = '%s' but config.json compiles %s" name opt.Name)
+            | _ -> ()
+            let n = int (metaNumber oPath meta "weights" 0L (int64 sizes.Length))
+            let iters = metaNumber oPath meta "iterations" 0L Int64.MaxValue
+            let per = opt.SlotNames.Length
+            for t in header.Tensors do
+                match slotIndex t.Name with
+                | Some(i, k) when i < n && k < per ->
+                    if t.Count <> sizes.[i] then
+                        bad oPath (sprintf "tensor '%s' has %d values but weight %d has %d" t.Name t.Count i sizes.[i])
+                | _ -> bad oPath (sprintf "unexpected tensor '%s' (expected slot/<weight < %d>/<slot < %d> for %s)" t.Name n per opt.Name)
+            let struct (tensors, _) = safetensors (fun () -> Safetensors.Read oPath)
+            let slots = Array.init n (fun _ -> Array.zeroCreate<float32[]> per)
+            for t in tensors do
+                let i, k = (slotIndex t.Name).Value
+                slots.[i].[k] <- t.Data
+            for i in 0 .. n - 1 do
+                let have = slots.[i] |> Array.filter (isNull >> not) |> Array.length
+                if have <> 0 && have <> per then
+                    bad oPath (sprintf "weight %d has %d of the %d slots %s keeps" i have per opt.Name)
+            Some(iters, slots |> Array.map (fun s -> if Array.forall isNull s then [||] else s))

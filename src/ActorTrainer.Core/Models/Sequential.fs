@@ -86,18 +86,31 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         if layers.Count = 0 then raise (InvalidOperationException(sprintf "model '%s' has no layers" name))
         if not (isNull inputShape) && m.Built && shape <> inputShape then
             raise (ShapeException(sprintf "model '%s' was built for input shape %s but received %s" name (shapeStr inputShape) (shapeStr shape)))
-        let counts = Dictionary<string, int>()
+        m.WeightSpecs shape |> ignore
         let mutable s = shape
         for i in 0 .. layers.Count - 1 do
             let l = layers.[i]
+            l.Build(s, seed * 7919 + 1000 * i)
+            s <- l.ComputeOutputShape s
+        inputShape <- Array.copy shape
+
+    /// Names and shapes of all weights for an input shape (without batch), in layer order, computed without allocating;
+    /// names unnamed layers Keras-style (dense, dense_1, ...). Throws ResourceLimitException naming the bytes when the
+    /// weights cannot be held (one array over the .NET limit, or more than the available memory).
+    member _.WeightSpecs(shape: int[]) : (string * int[])[] =
+        let counts = Dictionary<string, int>()
+        for l in layers do
             if String.IsNullOrEmpty l.Name then
                 let baseName = (match l.ClassName with "Activation" -> "activation" | c -> c.ToLowerInvariant())
                 let k = match counts.TryGetValue baseName with | true, k -> k | _ -> 0
                 counts.[baseName] <- k + 1
                 l.Name <- if k = 0 then baseName else sprintf "%s_%d" baseName k
-            l.Build(s, seed * 7919 + 1000 * i)
-            s <- l.ComputeOutputShape s
-        inputShape <- Array.copy shape
+        let mutable s = shape
+        let specs = [| for l in layers do
+                         yield! (if l.Built then l.Variables |> Array.map (fun v -> v.Name, v.Shape) else l.WeightSpecs s)
+                         s <- l.ComputeOutputShape s |]
+        WeightBudget.check (sprintf "model '%s'" name) specs
+        specs
 
     member private m.EnsureBuilt(shape: int[]) = if not m.Built then m.Build shape
 
@@ -407,40 +420,18 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
     /// Loads a model saved by Save: rebuilds the layers, sets the weights (names and shapes checked), and restores
     /// the compile config and optimizer state when present.
     static member Load(dir: string) : Sequential =
-        let cfg, weights, optState = ModelFiles.read dir
-        let where = Path.Combine(dir, ModelFiles.ConfigFile)
-        let bad msg = raise (InvalidDataException(sprintf "%s: %s" where msg))
-        if (match cfg.["class_name"] with null -> "" | n -> n.GetValue<string>()) <> "Sequential" then bad "class_name must be \"Sequential\""
-        let c = match cfg.["config"] with :? JsonObject as c -> c | _ -> bad "missing 'config' object"
-        let layerNodes = match c.["layers"] with :? JsonArray as a -> a | _ -> bad "missing 'layers' array"
-        let shape =
-            match c.["build_input_shape"] with
-            | :? JsonArray as a when a.Count >= 2 -> a |> Seq.skip 1 |> Seq.map (fun n -> n.GetValue<int>()) |> Array.ofSeq
-            | _ -> bad "missing 'build_input_shape' (e.g. [null, 784])"
-        let model =
-            Sequential(layerNodes |> Seq.mapi ModelConfig.parseLayer |> Array.ofSeq,
-                       (match c.["name"] with null -> "sequential" | n -> n.GetValue<string>()),
-                       shape, (match c.["seed"] with null -> 1 | n -> n.GetValue<int>()))
-        model.Build shape
-        let vars = model.Variables
-        let byName = weights |> Seq.map (fun t -> t.Name, t) |> dict
-        let wPath = Path.Combine(dir, ModelFiles.WeightsFile)
-        if weights.Count <> vars.Length then
-            raise (InvalidDataException(sprintf "%s: holds %d tensors but the model has %d weights (%s)" wPath weights.Count vars.Length (String.Join(", ", vars |> Array.map (fun v -> v.Name)))))
-        let values =
-            vars |> Array.map (fun v ->
-                match byName.TryGetValue v.Name with
-                | true, t when t.Shape = v.Shape -> t.Data
-                | true, t -> raise (InvalidDataException(sprintf "%s: tensor '%s' has shape %s but the layer needs %s" wPath v.Name (Shape.str t.Shape) (Shape.str v.Shape)))
-                | _ -> raise (InvalidDataException(sprintf "%s: no tensor named '%s' (has: %s)" wPath v.Name (String.Join(", ", byName.Keys)))))
+        let cfgPath, cfg = ModelFiles.readConfig dir
+        let spec = ModelConfig.parseModel cfgPath cfg
+        let model = Sequential(spec.Layers, spec.Name, spec.InputShape, spec.Seed)
+        // Shapes and sizes are compared with the weights file before any weight is allocated or initialised.
+        let specs = model.WeightSpecs spec.InputShape
+        let values = ModelFiles.readWeights dir specs
+        model.Build spec.InputShape
         model.SetWeights values
-        match cfg.["compile_config"] with
-        | :? JsonObject as cc ->
-            let metrics = match cc.["metrics"] with :? JsonArray as a -> a |> Seq.map (fun n -> n.GetValue<string>()) |> Array.ofSeq | _ -> [||]
-            let opt = ModelConfig.parseOptimizer cc.["optimizer"]
-            model.Compile(opt, cc.["loss"].GetValue<string>(), metrics)
-            optState |> Option.iter (fun (it, slots) -> opt.LoadState(it, slots))
-        | _ -> ()
+        spec.Compile |> Option.iter (fun (opt, lossName, metrics) ->
+            model.Compile(opt, lossName, metrics)
+            let sizes = specs |> Array.map (fun (_, s) -> s |> Array.fold (fun (acc: int64) d -> acc * int64 d) 1L)
+            ModelFiles.readOptimizerState dir opt sizes |> Option.iter (fun (it, slots) -> opt.LoadState(it, slots)))
         model
 
     interface IModelHandle with

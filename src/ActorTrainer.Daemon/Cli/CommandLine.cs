@@ -1,7 +1,9 @@
+using ActorTrainer.Core;
+
 namespace ActorTrainer.Daemon.Cli;
 
 /// <summary>A command-line usage problem (unknown option, missing value). Exit code 2.</summary>
-public sealed class UsageException(string message) : Exception(message);
+public sealed class UsageException(string message) : InputException(message);
 
 /// <summary>Parsed options of one command: <c>--name value</c>, repeatable <c>--set</c>, and boolean flags.</summary>
 public sealed class CommandLine

@@ -80,6 +80,14 @@ public static class ActorRun
                                   new TrainingData(train.X, train.Labels, train.Targets, train.Count, train.Features),
                                   validation is null ? null : new TrainingData(validation.X, validation.Labels, validation.Targets, validation.Count, validation.Features),
                                   s.Epochs, s.BatchSize, s.Seed, s.Shuffle, options, configText, resume);
+        try
+        {
+            JobValidation.Validate(job);      // before any actor starts: the job is built from the user's data and config
+        }
+        catch (ArgumentException e)
+        {
+            throw new DataFormatException(e.Message.Split(" (Parameter")[0], e);
+        }
         using var host = new HostBuilder()
             .ConfigureServices(services =>
             {

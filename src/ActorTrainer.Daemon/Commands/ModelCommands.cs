@@ -5,6 +5,7 @@ using ActorTrainer.Core;
 using ActorTrainer.Core.Data;
 using ActorTrainer.Daemon.Cli;
 using ActorTrainer.Daemon.Output;
+using ActorTrainer.Daemon.Runs;
 using SkiaSharp;
 
 namespace ActorTrainer.Daemon.Commands;
@@ -29,19 +30,27 @@ public static class ModelCommands
             throw new InvalidDataException($"model '{cl.Require("model")}' was saved without a compile config (loss); cannot evaluate");
         var dataDir = cl.Get("data") ?? "";
         Dataset test;
-        try { test = Mnist.load(dataDir).Item2; }
-        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException or ArgumentException)
+        var plan = model.Plan;
+        var expect = new MnistExpectation(plan.InputDim, plan.Loss.IsSparseCategoricalCrossentropy ? plan.OutputDim : 0);
+        try { test = Mnist.loadWith(expect, dataDir).Item2; }
+        catch (Exception e) when (e is InputException or DirectoryNotFoundException or FileNotFoundException or ArgumentException)
         { throw new InvalidDataException($"--data '{dataDir}': {e.Message}"); }
-        var batch = int.TryParse(cl.Get("batch-size") ?? "1024", out var b) && b > 0 ? b : throw new UsageException("evaluate: --batch-size must be an integer >= 1");
+        var batch = int.TryParse(cl.Get("batch-size") ?? "1024", out var b) && b > 0 ? b : throw new UsageException($"evaluate: --batch-size must be an integer in [1, {int.MaxValue}], got '{cl.Get("batch-size")}'");
+        if (test.Count == 0)
+            throw new InvalidDataException($"--data '{(dataDir.Length == 0 ? "bundled" : dataDir)}': the test set is empty (0 samples); nothing to evaluate");
+        batch = ResourceCheck.EffectiveBatch(batch, test.Count);      // a batch larger than the data is the whole data
+        ResourceCheck.EvaluationBatch(batch, model.Plan.WeightShapes.SelectMany(x => x).Append(model.Plan.InputDim).Max(), "evaluate: --batch-size");
         var features = test.Height * test.Width;
         var logs = model.EvaluateArrays(ArrayData.OfLabels(test.Images, features, test.Labels), batch);
+        var n = new JsonNumbers();
         var result = new JsonObject
         {
-            ["test_loss"] = logs["loss"],
-            ["test_accuracy"] = logs.TryGetValue("accuracy", out var a) ? a : null,
+            ["test_loss"] = n.Number(logs["loss"], "test_loss"),
+            ["test_accuracy"] = logs.TryGetValue("accuracy", out var a) ? n.Number(a, "test_accuracy") : null,
             ["samples"] = test.Count,
             ["data"] = string.IsNullOrEmpty(dataDir) ? "bundled" : dataDir,
         };
+        n.Flag(result);
         RunFiles.WriteJson(Path.Combine(cl.Require("model"), "evaluation.json"), result);
         Console.Out.WriteLine(cl.Has("json")
             ? result.ToJsonString()
@@ -113,6 +122,8 @@ public static class ModelCommands
         if (format != "onnx") throw new UsageException($"export: --format must be onnx, got '{cl.Get("format")}'");
         var model = Load(cl);
         var output = cl.Require("output");
+        if (Directory.Exists(output))
+            throw new UsageException($"export: --output '{output}' is a directory; give a file name such as {Path.Combine(output, "model.onnx")}");
         Onnx.export(model, output);
         Console.Out.WriteLine($"wrote {output} (ONNX opset 13, input \"input\" [N, {string.Join(", ", model.InputShape)}])");
         return 0;

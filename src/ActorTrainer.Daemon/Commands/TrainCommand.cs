@@ -6,6 +6,7 @@ using ActorTrainer.Core.Data;
 using ActorTrainer.Daemon.Cli;
 using ActorTrainer.Daemon.Configuration;
 using ActorTrainer.Daemon.Output;
+using ActorTrainer.Daemon.Runs;
 using ActorTrainer.Interop;
 using ActorTrainer.Runtime;
 using Microsoft.Extensions.Logging;
@@ -17,11 +18,12 @@ public static class TrainCommand
 {
     /// <summary>Usage text.</summary>
     public const string Usage =
-        "train [--config FILE] [--set key=value]... [--run-dir DIR] [--resume RUN_DIR]\n" +
+        "train [--config FILE] [--set key=value]... [--run-dir DIR] [--resume RUN_DIR | --overwrite]\n" +
         "  --config FILE     HOCON config (default config/mnist-mlp.conf); every key is documented in config/reference.conf\n" +
         "  --set key=value   override one key, e.g. --set trainer.epochs=3 --set trainer.workers=2 (repeatable)\n" +
         "  --run-dir DIR     output directory (default runs/<timestamp>)\n" +
-        "  --resume RUN_DIR  continue an interrupted run from its newest valid checkpoint";
+        "  --resume RUN_DIR  continue an interrupted run from its newest valid checkpoint\n" +
+        "  --overwrite       replace the run already in --run-dir (its summary, history, model, checkpoints, ...)";
 
     /// <summary>The default config file: config/mnist-mlp.conf in the working directory, else beside the executable.</summary>
     public static string DefaultConfig()
@@ -34,13 +36,76 @@ public static class TrainCommand
 
     internal static string Fmt(double v) => Metrics.format(v);
 
-    /// <summary>Runs the command; returns the exit code.</summary>
-    public static int Run(CommandLine cl, ILoggerFactory logs, CancellationToken ct)
+    /// <summary>Runs the command; returns the exit code (see <see cref="ExitCodes"/>).</summary>
+    public static int Run(CommandLine cl, ILoggerFactory logs, SignalGate signals)
     {
         var log = logs.CreateLogger("train");
         var resume = cl.Get("resume");
-        string? configFile = cl.Get("config");
+        var overwrite = cl.Has("overwrite");
+        if (resume is not null && overwrite)
+            throw new UsageException("train: --resume continues a run and --overwrite replaces it; give one of them");
         var sets = cl.All("set").ToList();
+        var (runDir, configFile) = Locate(cl, resume);
+        var config = ConfigLoader.Load(configFile, sets);
+        var s = TrainSettings.From(config);
+        using var jsonLogs = s.LogFormat == "json" ? Logging.Create(json: true) : null;
+        if (jsonLogs is not null)
+        {
+            logs = jsonLogs;
+            log = logs.CreateLogger("train");
+        }
+
+        var data = TrainData.Load(s);
+        var workers = s.Runtime == "actors" ? (s.Workers == 0 ? Environment.ProcessorCount : s.Workers) : 1;
+        var batch = ResourceCheck.EffectiveBatch(s.BatchSize, data.Fit.Count);
+        ResourceCheck.Training(s, batch, workers);
+        if (resume is not null && s.Runtime != "actors")
+            throw new ConfigException($"--resume '{resume}': checkpoints are written by the actor runtime; this run has trainer.runtime = {s.Runtime}");
+
+        using var dir = RunDirectory.Open(runDir, resume is not null, overwrite);
+        ErrorBoundary.RunDirectory = runDir;
+        var model = s.BuildModel();
+        var resumeState = resume is null ? null : LoadResume(resume, log);
+        if (resumeState is not null)
+        {
+            ResumeCheck.Compare(resumeState.ConfigText, config, resume!);
+            dir.TruncateHistory(resumeState.History.Count);
+        }
+        using var metrics = s.MetricsPort > 0 ? new TrainingMetrics() : null;
+        using var endpoint = metrics is null ? null : OpenMetrics(s.MetricsPort, metrics);
+        var configText = RenderConfig(config, configFile, sets);
+        if (resume is null) RunFiles.WriteText(Path.Combine(runDir, "config.conf"), configText);
+        log.LogInformation("run directory {RunDir}; data {Source} ({Train} train / {Test} test samples); config {Config}",
+                           runDir, data.Train.Source, data.Train.Count, data.Test.Count, configFile);
+        if (endpoint is not null) log.LogInformation("metrics on {Uri}", endpoint.MetricsUri);
+
+        var callbacks = new List<ICallback> { new DivergenceGuard(), new CSVLogger(Path.Combine(runDir, "history.csv"), ",", append: resume is not null) };
+        if (s.LogFormat == "json") callbacks.Add(new EpochLogCallback(log, s.Epochs));
+        if (metrics is not null) callbacks.Add(new MetricsCallback(metrics, () => workers));
+        var sw = Stopwatch.StartNew();
+        TrainOutcome outcome;
+        using (var tb = s.TensorBoard ? NewTensorBoard(s, model, data, runDir) : null)
+        {
+            if (tb is not null) callbacks.Add(tb);
+            try
+            {
+                using var claim = signals.ClaimForTraining();
+                outcome = Train(s with { BatchSize = batch }, model, data, callbacks, runDir, configText, resumeState, logs, signals.Token, sw);
+            }
+            catch (TrainingDivergedException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}; {DivergedNote(s, runDir)}");
+                return ExitCodes.Diverged;
+            }
+        }
+        WriteOutputs(s, model, data, outcome, sw.Elapsed.TotalSeconds, runDir, resume is not null, configFile, log);
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>The run directory and config file of this invocation (--resume reads the run's own config.conf).</summary>
+    private static (string RunDir, string ConfigFile) Locate(CommandLine cl, string? resume)
+    {
+        string? configFile = cl.Get("config");
         string runDir;
         if (resume is not null)
         {
@@ -51,167 +116,88 @@ public static class TrainCommand
             configFile ??= saved;
         }
         else runDir = cl.Get("run-dir") ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-        configFile ??= DefaultConfig();
+        if (File.Exists(runDir)) throw new ConfigException($"--run-dir '{runDir}' is a file, not a directory");
+        return (runDir, configFile ?? DefaultConfig());
+    }
 
-        var config = ConfigLoader.Load(configFile, sets);
-        var s = TrainSettings.From(config);
-        using var jsonLogs = s.LogFormat == "json" ? Logging.Create(json: true) : null;
-        if (jsonLogs is not null)
-        {
-            logs = jsonLogs;
-            log = logs.CreateLogger("train");
-        }
-
-        Dataset train, test;
-        try
-        {
-            (train, test) = Mnist.load(s.DataDir).ToValueTuple();
-        }
-        catch (Exception e) when (e is InvalidDataException or DirectoryNotFoundException or FileNotFoundException or ArgumentException)
-        {
-            throw new ConfigException($"data.dir = '{s.DataDir}': {e.Message}");
-        }
-        if (s.TrainLimit > 0) train = DatasetModule.take(s.TrainLimit, train);
-        if (s.TestLimit > 0) test = DatasetModule.take(s.TestLimit, test);
-        var features = train.Height * train.Width;
-        if (s.InputShape.Aggregate(1, (a, b) => a * b) != features)
-            throw new ConfigException($"config: model.input-shape [{string.Join(", ", s.InputShape)}] holds {s.InputShape.Aggregate(1, (a, b) => a * b)} values but the data has {train.Height}x{train.Width} = {features} per sample");
-
-        var model = s.BuildModel();
-        CheckpointState? resumeState = null;
-        if (resume is not null)
-        {
-            if (s.Runtime != "actors")
-                throw new ConfigException($"--resume '{resume}': checkpoints are written by the actor runtime; this run has trainer.runtime = {s.Runtime}");
-            var warnings = new List<string>();
-            var ckptDir = Path.Combine(resume, "checkpoints");
-            resumeState = Directory.Exists(ckptDir) ? CheckpointStore.LoadLatest(ckptDir, warnings, log) : null;
-            foreach (var w in warnings) log.LogWarning("{Warning}", w);
-            if (resumeState is null)
-                throw new ConfigException($"--resume '{resume}': no valid checkpoint in {ckptDir}");
-            log.LogInformation("resuming {RunDir} at epoch {Epoch}, step {Step} (global step {Global})", resume,
-                               resumeState.Epoch + 1, resumeState.StepInEpoch, resumeState.GlobalStep);
-        }
-        Directory.CreateDirectory(runDir);
-        var configText = RenderConfig(config, configFile, sets);
-        if (resume is null) RunFiles.WriteText(Path.Combine(runDir, "config.conf"), configText);
-        log.LogInformation("run directory {RunDir}; data {Source} ({Train} train / {Test} test samples); config {Config}",
-                           runDir, train.Source, train.Count, test.Count, configFile);
-
-        var trainData = ArrayData.OfLabels(train.Images, features, train.Labels);
-        ArrayData? validation = null;
-        if (s.Validation == "test") validation = ArrayData.OfLabels(test.Images, features, test.Labels);
-        else if (s.Validation == "split")
-        {
-            var nVal = (int)(trainData.Count * s.ValidationSplit);
-            validation = trainData.Slice(trainData.Count - nVal, nVal);
-            trainData = trainData.Slice(0, trainData.Count - nVal);
-        }
-
-        var callbacks = new List<ICallback> { new CSVLogger(Path.Combine(runDir, "history.csv"), ",", append: resume is not null) };
-        if (s.LogFormat == "json") callbacks.Add(new EpochLogCallback(log, s.Epochs));
-        var plan = model.Plan;
-        TensorBoardCallback? tb = null;
-        if (s.TensorBoard)
-        {
-            var probeRows = Math.Min(s.BatchSize, trainData.Count);
-            tb = new TensorBoardCallback(Path.Combine(runDir, "tensorboard"), model.Variables.Select(v => v.Name).ToArray(), plan,
-                                         trainData.Slice(0, probeRows), test, s.TensorBoardEverySteps);
-            callbacks.Add(tb);
-        }
-        TrainingMetrics? metrics = null;
-        PrometheusEndpoint? endpoint = null;
-        var workers = s.Runtime == "actors" ? (s.Workers == 0 ? Environment.ProcessorCount : s.Workers) : 1;
-        if (s.MetricsPort > 0)
-        {
-            metrics = new TrainingMetrics();
-            endpoint = new PrometheusEndpoint(s.MetricsPort, metrics);
-            callbacks.Add(new MetricsCallback(metrics, () => workers));
-            log.LogInformation("metrics on {Uri}", endpoint.MetricsUri);
-        }
-
+    private static TrainOutcome Train(TrainSettings s, Sequential model, TrainData data, List<ICallback> callbacks, string runDir,
+                                      string configText, CheckpointState? resume, ILoggerFactory logs, CancellationToken ct, Stopwatch sw)
+    {
+        if (s.Runtime == "actors")
+            return ActorRun.Run(s, model, data.Fit, data.Validation, callbacks, runDir, configText, resume, logs, ct);
+        callbacks.Add(new CancellationCallback(ct));
         var verbose = s.LogFormat == "json" ? 0 : s.Verbose;
-        var sw = Stopwatch.StartNew();
-        TrainOutcome outcome;
+        var h = model.FitArrays(data.Fit, s.Epochs, s.BatchSize, data.Validation!, 0.0, s.Shuffle, callbacks, verbose, s.ShardsPerBatch, Console.Out);
+        var secs = sw.Elapsed.TotalSeconds;
+        return new TrainOutcome(h.History, model.Optimizer.Iterations, ct.IsCancellationRequested,
+                                secs > 0 ? model.Optimizer.Iterations / secs : 0, 1, 0);
+    }
+
+    private static string DivergedNote(TrainSettings s, string runDir)
+    {
+        var ckpt = Path.Combine(runDir, "checkpoints");
+        if (s.Runtime == "actors" && Directory.Exists(ckpt) && CheckpointStore.List(ckpt).Count > 0)
+            return $"no outputs were written; the last good checkpoint is in {ckpt}";
+        return "no outputs and no checkpoint were written (" +
+               (s.Runtime == "actors" ? "it diverged before the first checkpoint)" : "trainer.runtime = in-process writes no checkpoints)");
+    }
+
+    private static CheckpointState LoadResume(string resume, ILogger log)
+    {
+        var warnings = new List<string>();
+        var ckptDir = Path.Combine(resume, "checkpoints");
+        var state = Directory.Exists(ckptDir) ? CheckpointStore.LoadLatest(ckptDir, warnings, log) : null;
+        if (state is null)
+            throw new ConfigException($"--resume '{resume}': no valid checkpoint in {ckptDir}");
+        log.LogInformation("resuming {RunDir} at epoch {Epoch}, step {Step} (global step {Global})", resume,
+                           state.Epoch + 1, state.StepInEpoch, state.GlobalStep);
+        return state;
+    }
+
+    private static PrometheusEndpoint OpenMetrics(int port, TrainingMetrics metrics)
+    {
         try
         {
-            if (s.Runtime == "actors")
-            {
-                outcome = ActorRun.Run(s, model, trainData, validation, callbacks, runDir, configText, resumeState, logs, ct);
-            }
-            else
-            {
-                callbacks.Add(new CancellationCallback(ct));
-                var h = model.FitArrays(trainData, s.Epochs, s.BatchSize, validation!, 0.0, s.Shuffle, callbacks, verbose, s.ShardsPerBatch, Console.Out);
-                var secs = sw.Elapsed.TotalSeconds;
-                outcome = new TrainOutcome(h.History, model.Optimizer.Iterations, ct.IsCancellationRequested,
-                                           secs > 0 ? model.Optimizer.Iterations / secs : 0, 1, 0);
-            }
+            return new PrometheusEndpoint(port, metrics);
         }
-        catch (TrainingDivergedException e)
+        catch (InvalidOperationException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}; the last good checkpoint is in {Path.Combine(runDir, "checkpoints")}");
-            return 1;
+            throw new ConfigException($"metrics.port = {port}: {e.Message}");
         }
-        finally
-        {
-            tb?.Dispose();
-            endpoint?.Dispose();
-            metrics?.Dispose();
-        }
-        var trainSeconds = sw.Elapsed.TotalSeconds;
-        var history = outcome.History;
+    }
+
+    private static TensorBoardCallback NewTensorBoard(TrainSettings s, Sequential model, TrainData data, string runDir)
+    {
+        var probeRows = Math.Min(s.BatchSize, data.Fit.Count);
+        return new TensorBoardCallback(Path.Combine(runDir, "tensorboard"), model.Variables.Select(v => v.Name).ToArray(), model.Plan,
+                                       data.Fit.Slice(0, probeRows), data.Test, s.TensorBoardEverySteps);
+    }
+
+    private static void WriteOutputs(TrainSettings s, Sequential model, TrainData data, TrainOutcome outcome, double trainSeconds,
+                                     string runDir, bool resumed, string configFile, ILogger log)
+    {
         var steps = outcome.Steps;
         if (outcome.Interrupted)
             Console.Out.WriteLine(s.Runtime == "actors"
                 ? $"interrupted after {steps} steps; checkpoint in {Path.Combine(runDir, "checkpoints")}; continue with: train --resume {runDir}"
                 : $"interrupted after {steps} steps (trainer.runtime = in-process writes no checkpoints); outputs below are for the weights so far");
-
-        var testData = ArrayData.OfLabels(test.Images, features, test.Labels);
-        var eval = model.EvaluateArrays(testData, 1024);
+        var test = data.Test;
+        var plan = model.Plan;
+        var eval = model.EvaluateArrays(ArrayData.OfLabels(test.Images, data.Features, test.Labels), 1024);
         var testLoss = eval["loss"];
         var testAcc = eval.TryGetValue("accuracy", out var ta) ? ta : double.NaN;
         Console.Out.WriteLine($"test_loss: {Fmt(testLoss)} - test_accuracy: {Fmt(testAcc)}");
 
-        var probs = model.PredictArrays(test.Images, features, 1024);
+        var probs = model.PredictArrays(test.Images, data.Features, 1024);
         var preds = TrainingOutputs.Argmax(probs, plan.OutputDim);
-        if (s.Plots) TrainingOutputs.WritePlots(runDir, test, preds, history);
+        if (s.Plots) TrainingOutputs.WritePlots(runDir, test, preds, outcome.History);
         if (s.SaveModel) model.Save(Path.Combine(runDir, "model"));
-
-        var weights = model.GetWeights();
-        var summary = new JsonObject
-        {
-            ["test_accuracy"] = testAcc,
-            ["test_loss"] = testLoss,
-            ["epochs"] = history.TryGetValue("loss", out var l) ? l.Length : 0,
-            ["train_seconds"] = Math.Round(trainSeconds, 3),
-            ["weights_sha256"] = Weights.sha256(weights),
-            ["seed"] = s.Seed,
-            ["batch_size"] = s.BatchSize,
-            ["optimizer"] = s.OptimizerType,
-            ["learning_rate"] = model.Optimizer.LearningRate,
-            ["loss"] = s.Loss,
-            ["train_samples"] = trainData.Count,
-            ["test_samples"] = test.Count,
-            ["steps"] = steps,
-            ["steps_per_second"] = Math.Round(outcome.StepsPerSecond, 2),
-            ["runtime"] = s.Runtime,
-            ["workers"] = outcome.Workers,
-            ["mode"] = s.Mode,
-            ["shards_per_batch"] = s.ShardsPerBatch,
-            ["stale_gradients_rejected"] = outcome.StaleGradientsRejected,
-            ["resumed"] = resume is not null,
-            ["interrupted"] = outcome.Interrupted,
-            ["config"] = configFile,
-        };
-        var hist = new JsonObject();
-        foreach (var (k, v) in history) hist[k] = new JsonArray(v.Select(x => (JsonNode)JsonValue.Create(x)!).ToArray());
-        summary["history"] = hist;
+        var summary = RunSummary.Build(s, outcome, testLoss, testAcc, trainSeconds, Weights.sha256(model.GetWeights()),
+                                       model.Optimizer.LearningRate, data.Fit.Count, test.Count, resumed, configFile);
         TrainingOutputs.WriteSummary(runDir, summary);
         log.LogInformation("wrote {RunDir}: summary.json, history.csv{Plots}{Model}{Tb}", runDir,
                            s.Plots ? ", predictions.png, misclassified.png, learning_curves.png" : "",
                            s.SaveModel ? ", model/" : "", s.TensorBoard ? ", tensorboard/" : "");
-        return 0;
     }
 
     /// <summary>The effective configuration (reference defaults, config file and --set overrides merged) as HOCON

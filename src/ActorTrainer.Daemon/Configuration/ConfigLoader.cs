@@ -6,7 +6,7 @@ using Akka.Configuration.Hocon;
 namespace ActorTrainer.Daemon.Configuration;
 
 /// <summary>A configuration problem; the message names the key (or file) and what is allowed. Exit code 2.</summary>
-public sealed class ConfigException(string message) : Exception(message);
+public sealed class ConfigException(string message) : ActorTrainer.Core.InputException(message);
 
 /// <summary>
 /// Loads the layered HOCON configuration: <c>--set</c> overrides, then the config file, then the embedded
@@ -30,7 +30,7 @@ public static class ConfigLoader
     {
         if (file is not null && !File.Exists(file))
             throw new ConfigException($"config file '{file}' does not exist");
-        return LoadText(file is null ? null : File.ReadAllText(file), file ?? "", sets);
+        return LoadText(file is null ? null : ReadConfigFile(file), file ?? "", sets);
     }
 
     /// <summary>As <see cref="Load"/>, for config text that is not in a file (e.g. a job submitted to `serve`);
@@ -59,6 +59,21 @@ public static class ConfigLoader
         return merged;
     }
 
+    private static string ReadConfigFile(string file)
+    {
+        var info = new FileInfo(file);
+        if (info.Length > GuardedHoconParser.MaxLength)
+            throw new ConfigException($"config file '{file}' is {info.Length} bytes; configuration files are limited to {GuardedHoconParser.MaxLength}");
+        try
+        {
+            return File.ReadAllText(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"config file '{file}': cannot read: {e.Message}");
+        }
+    }
+
     /// <summary>The HOCON line a --set key=value stands for (bare paths and special characters quoted).</summary>
     public static string SetLine(string set)
     {
@@ -77,21 +92,7 @@ public static class ConfigLoader
             : value;
     }
 
-    private static Config Parse(string text, string source)
-    {
-        try
-        {
-            var c = ConfigurationFactory.ParseString(text);
-            if (c.Root is null || !c.Root.IsObject())
-                throw new ConfigException($"{source}: the configuration must be a HOCON object");
-            return c;
-        }
-        catch (ConfigException) { throw; }
-        catch (Exception e)
-        {
-            throw new ConfigException($"{source}: cannot parse HOCON: {e.Message}");
-        }
-    }
+    private static Config Parse(string text, string source) => GuardedHoconParser.Parse(text, source);
 
     /// <summary>Every key in <paramref name="value"/> must exist in the reference (akka.* and layer/metrics objects are checked elsewhere).</summary>
     private static void CheckKnown(HoconValue value, HoconValue reference, string path, string source)
@@ -131,6 +132,16 @@ public static class ConfigLoader
     {
         var sb = new System.Text.StringBuilder();
         RenderObject(config.Root, sb, 0);
+        return sb.ToString();
+    }
+
+    /// <summary>The value at <paramref name="path"/> rendered as by <see cref="Render"/> (normalised for comparison),
+    /// or null when the path is absent.</summary>
+    public static string? RenderPath(Config config, string path)
+    {
+        if (!config.HasPath(path)) return null;
+        var sb = new System.Text.StringBuilder();
+        RenderValue(config.GetValue(path), sb, 0);
         return sb.ToString();
     }
 

@@ -141,7 +141,7 @@ public sealed record TrainSettings(
             {
                 var u = Num("units", double.NaN);
                 if (double.IsNaN(u)) throw new ConfigException($"config: {key}.units is required for a dense layer");
-                if (u < 1 || u != Math.Floor(u) || u > 1_000_000) throw new ConfigException($"config: {key}.units must be an integer >= 1, got {Str("units", "")}");
+                if (u < 1 || u != Math.Floor(u) || u > 1_000_000) throw new ConfigException($"config: {key}.units must be an integer in [1, 1000000], got {Str("units", "")}");
                 units = (int)u;
             }
             var act = Pick("activation", type == "activation" ? "" : "linear", Activations);

@@ -74,13 +74,13 @@ public sealed class TensorBoardCallback : Callback, IDisposable
         var sec = _clock.Elapsed.TotalSeconds;
         if (sec > 0) _train.WriteScalar("steps_per_second", e, (float)((_step - _epochStartStep) / sec));
         var weights = Model.GetWeights();
-        for (var i = 0; i < weights.Length; i++) _train.WriteHistogram(_weightNames[i], e, weights[i]);
+        for (var i = 0; i < weights.Length; i++) WriteFiniteHistogram(_weightNames[i], e, weights[i]);
         if (_probe.Count > 0)
         {
             var engine = new GradientEngine(_plan, _probe.Count);
             var grads = weights.Select(w => new float[w.Length]).ToArray();
             engine.ComputeGradients(weights, _probe.X, _probe.Labels ?? [], _probe.Targets ?? [], _probe.Count, _probe.Count, 0L, grads);
-            for (var i = 0; i < grads.Length; i++) _train.WriteHistogram(_weightNames[i] + "/gradient", e, grads[i]);
+            for (var i = 0; i < grads.Length; i++) WriteFiniteHistogram(_weightNames[i] + "/gradient", e, grads[i]);
         }
         if (_test is { Count: > 0 } test && _plan.InputDim == test.Height * test.Width)
         {
@@ -101,6 +101,15 @@ public sealed class TensorBoardCallback : Callback, IDisposable
         }
         _train.Flush();
         _validation.Flush();
+    }
+
+    /// <summary>A histogram of finite values only: a NaN or infinity (which the divergence guard stops training on)
+    /// must not crash the logging of an otherwise finished epoch.</summary>
+    private void WriteFiniteHistogram(string tag, int step, float[] values)
+    {
+        foreach (var v in values)
+            if (!float.IsFinite(v)) return;
+        _train.WriteHistogram(tag, step, values);
     }
 
     /// <inheritdoc />

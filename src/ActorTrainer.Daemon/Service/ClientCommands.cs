@@ -21,10 +21,11 @@ public static class ClientCommands
         "jobs [--server URL] [--token-file FILE]                 list the jobs\n" +
         "status ID [--server URL] [--token-file FILE]            one job as JSON (state, epoch, step, metrics, summary)\n" +
         "cancel ID [--server URL] [--token-file FILE]            checkpoint and stop a job (or drop it from the queue)\n" +
-        "logs ID [-f] [--server URL] [--token-file FILE]         the job's train.log; -f follows it until the job ends\n" +
+        "logs ID [-f] [--server URL] [--token-file FILE]         the job's train.log; -f follows it until the job ends (exit 1 if it failed)\n" +
         "  --server URL (default " + DefaultServer + "), --token-file FILE (the bearer token when serve.token-file is set)";
 
-    /// <summary>Runs one client verb; returns the exit code (0 ok, 1 failure or job failed, 2 bad input).</summary>
+    /// <summary>Runs one client verb; returns the exit code: 0 ok, 2 a request the service refused (400, 401, 404,
+    /// 409, 413), 74 the service cannot be reached, 70 a server error; <c>logs -f</c> returns 1 when the job failed.</summary>
     public static int Run(string verb, string[] args, CancellationToken ct)
     {
         var positional = verb is "status" or "cancel" or "logs" ? args.TakeWhile(a => !a.StartsWith('-')).ToArray() : [];
@@ -49,12 +50,12 @@ public static class ClientCommands
         catch (HttpRequestException e)
         {
             Console.Error.WriteLine($"error: cannot reach the service at {http.BaseAddress}: {e.Message} (is `serve` running? see --server)");
-            return 1;
+            return ExitCodes.IoError;
         }
         catch (ServiceError e)
         {
             Console.Error.WriteLine($"error: {e.Message}");
-            return e.Status is HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.Unauthorized ? 2 : 1;
+            return (int)e.Status is >= 400 and < 500 ? ExitCodes.BadInput : ExitCodes.Software;
         }
     }
 

@@ -19,7 +19,7 @@ public static class ServeCommand
         "  the serve.* keys are documented in config/reference.conf";
 
     /// <summary>Runs the service until SIGTERM / Ctrl-C; returns the exit code.</summary>
-    public static int Run(CommandLine cl)
+    public static int Run(CommandLine cl, SignalGate signals)
     {
         var config = ConfigLoader.Load(cl.Get("config"), cl.All("set").ToList());
         var options = ServeOptions.From(config);
@@ -56,6 +56,8 @@ public static class ServeCommand
                            options.RunsRoot, options.Database, options.MaxConcurrentJobs, options.Token is null ? "" : ", bearer token required");
         try
         {
+            // The host stops on SIGTERM / SIGINT itself; the claim keeps the signal gate from ending the process first.
+            using var claim = signals.ClaimForTraining();
             app.Run();
         }
         catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))

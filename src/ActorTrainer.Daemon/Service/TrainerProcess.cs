@@ -31,7 +31,8 @@ public static partial class TrainerProcess
         return (process, []);
     }
 
-    /// <summary>Starts <c>train --run-dir DIR --config DIR/job.conf</c>, or <c>train --resume DIR</c>, with JSON logs.</summary>
+    /// <summary>Starts <c>train --run-dir DIR --config DIR/job.conf --overwrite</c>, or <c>train --resume DIR</c>, with
+    /// JSON logs. (--overwrite deletes only a previous attempt's run files; job.conf and train.log stay.)</summary>
     public static Process Start(string runDir, bool resume)
     {
         var (file, prefix) = SelfCommand();
@@ -49,7 +50,7 @@ public static partial class TrainerProcess
         foreach (var p in prefix) psi.ArgumentList.Add(p);
         string[] args = resume
             ? ["train", "--resume", runDir]
-            : ["train", "--run-dir", runDir, "--config", Path.Combine(runDir, ConfigFile)];
+            : ["train", "--run-dir", runDir, "--config", Path.Combine(runDir, ConfigFile), "--overwrite"];   // a restart from scratch replaces a partial run
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add("--set");
         psi.ArgumentList.Add("output.log-format=json");

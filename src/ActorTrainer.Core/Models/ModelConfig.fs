@@ -1,0 +1,174 @@
+namespace ActorTrainer.Core
+
+open System
+open System.Text.Json.Nodes
+open ActorTrainer.Core.ModelJson
+
+/// The parts of a config.json, validated: what Sequential.Load needs to rebuild the model before reading any weights.
+type ModelSpec =
+    { /// Model name ("sequential" when absent).
+      Name: string
+      /// Seed for initialisation, shuffling and dropout (1 when absent).
+      Seed: int
+      /// Input shape without the batch axis (from build_input_shape, whose first entry is the batch axis).
+      InputShape: int[]
+      /// The layers, constructed but not built.
+      Layers: Layer[]
+      /// Optimizer, loss name and metric names from compile_config, when the model was saved compiled.
+      Compile: (Optimizer * string * string[]) option }
+
+/// Keras-style configs as JSON, and the factories that rebuild layers/optimizers/initializers from them. Parsing
+/// validates every field's type and range and throws ModelFileException naming the field and the value.
+module ModelConfig =
+
+    /// Keras-3 style {"class_name", "config"} for an initializer.
+    let rec initializer (i: Initializer) : JsonNode =
+        let cfg : (string * obj) list =
+            match i with
+            | Initializer.Constant v -> [ "value", box v ]
+            | Initializer.RandomUniform(a, b) -> [ "minval", box a; "maxval", box b ]
+            | Initializer.RandomNormal(m, s) -> [ "mean", box m; "stddev", box s ]
+            | _ -> []
+        objectOf [ "class_name", box i.Name; "config", box cfg ]
+
+    /// JSON value of a config entry (numbers, strings, booleans, initializers, nested entry lists/nodes).
+    and toNode (o: obj) : JsonNode =
+        match o with
+        | null -> null
+        | :? Initializer as i -> initializer i
+        | :? JsonNode as n -> n
+        | :? string as s -> JsonValue.Create s
+        | :? bool as b -> JsonValue.Create b
+        | :? int as i -> JsonValue.Create i
+        | :? int64 as i -> JsonValue.Create i
+        | :? float as f -> JsonValue.Create f
+        | :? float32 as f -> JsonValue.Create(float f)
+        | :? ((string * obj) list) as kvs -> objectOf kvs
+        | other -> raise (ArgumentException(sprintf "config value of type %s cannot be written as JSON" (other.GetType().Name)))
+
+    /// JSON object from (key, value) entries.
+    and objectOf (kvs: (string * obj) list) : JsonNode =
+        let o = JsonObject()
+        for (k, v) in kvs do o.[k] <- toNode v
+        o :> JsonNode
+
+    /// Initializer from a name or a {"class_name", "config"} object.
+    let parseInitializer (where: string) (node: JsonNode) : Initializer =
+        match node with
+        | null -> fail where "missing initializer"
+        | :? JsonObject as o ->
+            let cfg = objOpt where o "config" |> Option.defaultWith (fun () -> JsonObject())
+            match str where o "class_name" None with
+            | "constant" -> Initializer.Constant(num where cfg "value" None)
+            | "random_uniform" ->
+                let lo, hi = num where cfg "minval" (Some -0.05), num where cfg "maxval" (Some 0.05)
+                if lo > hi then fail where (sprintf "random_uniform 'minval' %g is greater than 'maxval' %g" lo hi)
+                Initializer.RandomUniform(lo, hi)
+            | "random_normal" ->
+                Initializer.RandomNormal(num where cfg "mean" (Some 0.0), numIn where cfg "stddev" (Some 0.05) 0.0 Double.MaxValue false)
+            | name -> guard where (fun () -> Initializer.Parse name)
+        | n ->
+            match asString n with
+            | Some name -> guard where (fun () -> Initializer.Parse name)
+            | None -> fail where (sprintf "initializer must be a name or an object, got %s" (show n))
+
+    let private initializerField (where: string) (cfg: JsonObject) (key: string) (dflt: string) =
+        parseInitializer (sprintf "%s '%s'" where key) (match cfg.[key] with null -> JsonValue.Create dflt :> JsonNode | n -> n)
+
+    let private activationField (where: string) (cfg: JsonObject) (dflt: string option) =
+        let name = str where cfg "activation" dflt
+        guard where (fun () -> Activation.Parse name |> ignore)
+        name
+
+    /// A layer from its {"class_name", "config"} entry.
+    let parseLayer (index: int) (node: JsonNode) : Layer =
+        let o = match node with :? JsonObject as o -> o | n -> fail (sprintf "layers[%d]" index) (sprintf "must be an object, got %s" (show n))
+        let cls = str (sprintf "layers[%d]" index) o "class_name" None
+        let where = sprintf "layers[%d] (%s)" index cls
+        let cfg = obj where o "config"
+        let name = str where cfg "name" (Some "")
+        match cls with
+        | "Dense" ->
+            let units = integer where cfg "units" None 1 Int32.MaxValue
+            let act = activationField where cfg (Some "linear")
+            let k = initializerField where cfg "kernel_initializer" "glorot_uniform"
+            let b = initializerField where cfg "bias_initializer" "zeros"
+            guard where (fun () -> Dense(units, act, k, b, flag where cfg "use_bias" true, name) :> Layer)
+        | "Flatten" -> Flatten(name) :> Layer
+        | "Dropout" -> Dropout(numIn where cfg "rate" None 0.0 1.0 true, name = name) :> Layer
+        | "Activation" -> ActivationLayer(activationField where cfg None, name) :> Layer
+        | other -> fail where (sprintf "unknown layer class '%s' (allowed: Dense, Flatten, Dropout, Activation)" other)
+
+    /// {"class_name", "config"} of an optimizer (Keras get_config).
+    let optimizer (o: Optimizer) : JsonNode =
+        objectOf [ "class_name", box o.Name; "config", box (o.GetConfig()) ]
+
+    let private optimizerByName (where: string) (name: string) : Optimizer =
+        match name.ToLowerInvariant() with
+        | "sgd" -> SGD() :> Optimizer
+        | "rmsprop" -> RMSprop() :> Optimizer
+        | "adagrad" -> Adagrad() :> Optimizer
+        | "adam" -> Adam() :> Optimizer
+        | other -> fail where (sprintf "unknown optimizer '%s' (allowed: sgd, rmsprop, adagrad, adam)" other)
+
+    /// Optimizer from its {"class_name", "config"} (or a bare name with Keras defaults).
+    let parseOptimizer (node: JsonNode) : Optimizer =
+        let where = "optimizer"
+        match node with
+        | :? JsonObject as o ->
+            let c = objOpt where o "config" |> Option.defaultWith (fun () -> JsonObject())
+            let n key d = num where c key (Some d)
+            let lr d = n "learning_rate" d
+            guard where (fun () ->
+                match (str where o "class_name" None).ToLowerInvariant() with
+                | "sgd" -> SGD(lr 0.01, n "momentum" 0.0, flag where c "nesterov" false) :> Optimizer
+                | "rmsprop" -> RMSprop(lr 0.001, n "rho" 0.9, n "momentum" 0.0, n "epsilon" 1e-7, flag where c "centered" false) :> Optimizer
+                | "adagrad" -> Adagrad(lr 0.001, n "initial_accumulator_value" 0.1, n "epsilon" 1e-7) :> Optimizer
+                | "adam" -> Adam(lr 0.001, n "beta_1" 0.9, n "beta_2" 0.999, n "epsilon" 1e-7, flag where c "amsgrad" false) :> Optimizer
+                | other -> fail where (sprintf "unknown optimizer class '%s' (allowed: SGD, RMSprop, Adagrad, Adam)" other))
+        | null -> fail where "missing (a name or a {\"class_name\", \"config\"} object)"
+        | n ->
+            match asString n with
+            | Some name -> optimizerByName where name
+            | None -> fail where (sprintf "must be a name or an object, got %s" (show n))
+
+    /// build_input_shape: [null, d1, d2, ...] with each d a positive 32-bit integer.
+    let private inputShape (where: string) (c: JsonObject) : int[] =
+        match c.["build_input_shape"] with
+        | :? JsonArray as a when a.Count >= 2 ->
+            if not (isNull a.[0]) then fail where (sprintf "'build_input_shape' must start with null (the batch axis), got %s" (show a))
+            a |> Seq.skip 1 |> Seq.mapi (fun i n -> int (intOf where (sprintf "'build_input_shape'[%d]" (i + 1)) n 1L (int64 Int32.MaxValue))) |> Array.ofSeq
+        | null -> fail where "missing 'build_input_shape' (e.g. [null, 784])"
+        | n -> fail where (sprintf "'build_input_shape' must be an array like [null, 784], got %s" (show n))
+
+    let private compileConfig (cc: JsonObject) : Optimizer * string * string[] =
+        let where = "compile_config"
+        let loss = str where cc "loss" None
+        let parsed = guard where (fun () -> Loss.Parse loss)
+        let metrics =
+            match arrOpt where cc "metrics" with
+            | None -> [||]
+            | Some a ->
+                a |> Seq.mapi (fun i n ->
+                    match asString n with
+                    | Some m -> guard where (fun () -> Metrics.resolve parsed m |> ignore); m
+                    | None -> fail where (sprintf "'metrics'[%d] must be a metric name, got %s" i (show n)))
+                |> Array.ofSeq
+        parseOptimizer cc.["optimizer"], loss, metrics
+
+    /// Validates a whole config.json (`path` names it in errors) and constructs its layers and optimizer.
+    let parseModel (path: string) (cfg: JsonObject) : ModelSpec =
+        try
+            let top = "model"
+            match cfg.["class_name"] |> asString with
+            | Some "Sequential" -> ()
+            | _ -> fail top (sprintf "class_name must be \"Sequential\", got %s" (show cfg.["class_name"]))
+            let c = obj top cfg "config"
+            let layers = match arrOpt top c "layers" with Some a -> a | None -> fail top "missing 'layers' array"
+            if layers.Count = 0 then fail top "'layers' is empty; a model needs at least one layer"
+            { Name = str top c "name" (Some "sequential")
+              Seed = integer top c "seed" (Some 1) Int32.MinValue Int32.MaxValue
+              InputShape = inputShape top c
+              Layers = layers |> Seq.mapi parseLayer |> Array.ofSeq
+              Compile = objOpt top cfg "compile_config" |> Option.map compileConfig }
+        with :? ModelFileException as e -> raise (ModelFileException(sprintf "%s: %s" path e.Message, e))

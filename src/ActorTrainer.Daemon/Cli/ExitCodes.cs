@@ -1,0 +1,30 @@
+namespace ActorTrainer.Daemon.Cli;
+
+/// <summary>The process exit codes of every command (documented in README.md, "Exit codes").</summary>
+public static class ExitCodes
+{
+    /// <summary>Success (also a training run stopped by SIGTERM/Ctrl-C after writing its checkpoint and outputs).</summary>
+    public const int Ok = 0;
+
+    /// <summary>Bad input: an unknown option or key, a bad value, a malformed or missing file, a size that cannot fit,
+    /// a run directory in use or holding another run. One line on stderr names the file, key or value.</summary>
+    public const int BadInput = 2;
+
+    /// <summary>Training diverged: a non-finite loss, gradient or weight. One line names the epoch and step; no outputs
+    /// are written for the diverged weights (the actor runtime's last good checkpoint stays).</summary>
+    public const int Diverged = 3;
+
+    /// <summary>An unexpected internal error (a bug; EX_SOFTWARE): one line, the stack trace with --verbose and in
+    /// &lt;run-dir&gt;/error.log when the run directory exists.</summary>
+    public const int Software = 70;
+
+    /// <summary>An I/O error writing outputs or checkpoints, e.g. the disk is full (EX_IOERR). Files already written are
+    /// intact: every write goes to a temporary file that is renamed into place.</summary>
+    public const int IoError = 74;
+
+    /// <summary>Ended by SIGINT (Ctrl-C) outside training: 128 + 2.</summary>
+    public const int Interrupted = 130;
+
+    /// <summary>Ended by SIGTERM outside training: 128 + 15.</summary>
+    public const int Terminated = 143;
+}

@@ -1,0 +1,78 @@
+using System.Runtime.InteropServices;
+
+namespace ActorTrainer.Daemon.Cli;
+
+/// <summary>
+/// Routes SIGTERM and SIGINT. While training has claimed signals (<see cref="ClaimForTraining"/>) the first signal only
+/// cancels <see cref="Token"/>: training finishes its step, checkpoints, writes its outputs and exits 0; a second signal
+/// ends the process at once. At any other moment (startup, config parsing, data loading, output writing, the model
+/// commands) a signal ends the process within a short grace with exit code 143 (SIGTERM) or 130 (SIGINT).
+/// </summary>
+public sealed class SignalGate : IDisposable
+{
+    private const int Idle = 0, Training = 1, Exiting = 2;
+    private static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(100);
+    private readonly CancellationTokenSource _cts = new();
+    private readonly PosixSignalRegistration _term, _int;
+    private readonly Action<int> _exit;
+    private int _state = Idle;
+    private int _signalsDuringTraining;
+
+    /// <summary>Installs the handlers; <paramref name="exit"/> ends the process (Environment.Exit unless testing).</summary>
+    public SignalGate(Action<int>? exit = null)
+    {
+        _exit = exit ?? Environment.Exit;
+        _term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; OnSignal(ExitCodes.Terminated, "SIGTERM"); });
+        _int = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; OnSignal(ExitCodes.Interrupted, "SIGINT"); });
+    }
+
+    /// <summary>Cancelled by the first signal that arrives while training.</summary>
+    public CancellationToken Token => _cts.Token;
+
+    /// <summary>Marks the start of training: signals now stop training gracefully. Dispose the result when training
+    /// has returned; a signal after that ends the process again.</summary>
+    public IDisposable ClaimForTraining()
+    {
+        if (Interlocked.CompareExchange(ref _state, Training, Idle) != Idle)
+            Thread.Sleep(Timeout.Infinite);            // a signal is already ending the process
+        return new Release(this);
+    }
+
+    private void OnSignal(int code, string name)
+    {
+        var previous = Interlocked.CompareExchange(ref _state, Exiting, Idle);
+        if (previous == Training)
+        {
+            _cts.Cancel();
+            if (Interlocked.Increment(ref _signalsDuringTraining) < 2) return;
+            Console.Error.WriteLine($"error: second {name} while training; exiting without a final checkpoint");
+            _exit(code);
+            return;
+        }
+        if (previous == Idle)
+        {
+            _cts.Cancel();
+            Console.Error.WriteLine($"error: {name} received; stopped before completion (exit code {code})");
+            Thread.Sleep(Grace);
+            _exit(code);
+        }
+    }
+
+    /// <summary>Removes the handlers.</summary>
+    public void Dispose()
+    {
+        _term.Dispose();
+        _int.Dispose();
+        _cts.Dispose();
+    }
+
+    private sealed class Release(SignalGate gate) : IDisposable
+    {
+        private int _done;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 0) Interlocked.CompareExchange(ref gate._state, Idle, Training);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using ActorTrainer.Core;
+using ActorTrainer.Core.Data;
+using ActorTrainer.Daemon.Configuration;
+
+namespace ActorTrainer.Daemon.Commands;
+
+/// <summary>The data of a train run: the training samples, the optional validation samples and the test set.</summary>
+public sealed record TrainData(Dataset Train, Dataset Test, ArrayData Fit, ArrayData? Validation, int Features)
+{
+    /// <summary>Loads data.dir, applies the limits and the validation choice, and checks that neither the training
+    /// nor the test set is empty and that the samples match model.input-shape; errors name the key at fault.</summary>
+    public static TrainData Load(TrainSettings s)
+    {
+        Dataset train, test;
+        try
+        {
+            (train, test) = Mnist.loadWith(Expectation(s), s.DataDir).ToValueTuple();
+        }
+        catch (InputException) when (string.IsNullOrEmpty(s.DataDir)) { throw; }
+        catch (Exception e) when (e is InputException or InvalidDataException or DirectoryNotFoundException or FileNotFoundException or ArgumentException)
+        {
+            throw new ConfigException($"data.dir = '{s.DataDir}': {e.Message}");
+        }
+        if (s.TrainLimit > 0) train = DatasetModule.take(s.TrainLimit, train);
+        if (s.TestLimit > 0) test = DatasetModule.take(s.TestLimit, test);
+        var where = string.IsNullOrEmpty(s.DataDir) ? "the bundled MNIST" : $"data.dir = '{s.DataDir}'";
+        if (test.Count == 0)
+            throw new ConfigException($"data: the test set of {where} is empty (0 samples); test_loss and test_accuracy need at least one");
+        var features = train.Height * train.Width;
+        var shape = s.InputShape.Aggregate(1L, (a, b) => a * b);
+        if (shape != features)
+            throw new ConfigException($"config: model.input-shape [{string.Join(", ", s.InputShape)}] holds {shape} values but the data has {train.Height}x{train.Width} = {features} per sample");
+
+        var fit = ArrayData.OfLabels(train.Images, features, train.Labels);
+        ArrayData? validation = null;
+        if (s.Validation == "test") validation = ArrayData.OfLabels(test.Images, features, test.Labels);
+        else if (s.Validation == "split")
+        {
+            var nVal = (int)(fit.Count * s.ValidationSplit);
+            validation = fit.Slice(fit.Count - nVal, nVal);
+            fit = fit.Slice(0, fit.Count - nVal);
+        }
+        if (fit.Count == 0)
+            throw new ConfigException($"data: the training set of {where} is empty (0 samples" +
+                                      (s.Validation == "split" ? $" after holding out data.validation-split = {s.ValidationSplit}" : "") + ")");
+        return new TrainData(train, test, fit, validation, features);
+    }
+
+    /// <summary>What the model will do with the data, checked by the loader from the IDX headers before decoding: values
+    /// per sample (the product of model.input-shape) and, for sparse labels, classes = units of the last Dense layer.</summary>
+    private static MnistExpectation Expectation(TrainSettings s)
+    {
+        long features = s.InputShape.Aggregate(1L, (a, d) => a * d);
+        var lastDense = s.Layers.LastOrDefault(l => l.Type == "dense");
+        bool sparse = Loss.Parse(s.Loss).IsSparseCategoricalCrossentropy;
+        return new MnistExpectation(features is > 0 and <= int.MaxValue ? (int)features : 0,
+                                    sparse && lastDense is not null ? lastDense.Units : 0);
+    }
+}

@@ -1,0 +1,48 @@
+using System.Text.Json.Nodes;
+using ActorTrainer.Daemon.Commands;
+using ActorTrainer.Daemon.Configuration;
+
+namespace ActorTrainer.Daemon.Output;
+
+/// <summary>Builds summary.json: always valid JSON (a non-finite number is null and listed under non_finite).</summary>
+public static class RunSummary
+{
+    /// <summary>The summary object of a finished (or interrupted) run.</summary>
+    public static JsonObject Build(TrainSettings s, TrainOutcome outcome, double testLoss, double testAcc, double trainSeconds,
+                                   string weightsSha256, double learningRate, int trainSamples, int testSamples, bool resumed,
+                                   string configFile)
+    {
+        var n = new JsonNumbers();
+        var history = outcome.History;
+        var summary = new JsonObject
+        {
+            ["test_accuracy"] = n.Number(testAcc, "test_accuracy"),
+            ["test_loss"] = n.Number(testLoss, "test_loss"),
+            ["epochs"] = history.TryGetValue("loss", out var l) ? l.Length : 0,
+            ["train_seconds"] = Math.Round(trainSeconds, 3),
+            ["weights_sha256"] = weightsSha256,
+            ["seed"] = s.Seed,
+            ["batch_size"] = s.BatchSize,
+            ["optimizer"] = s.OptimizerType,
+            ["learning_rate"] = n.Number(learningRate, "learning_rate"),
+            ["loss"] = s.Loss,
+            ["train_samples"] = trainSamples,
+            ["test_samples"] = testSamples,
+            ["steps"] = outcome.Steps,
+            ["steps_per_second"] = Math.Round(outcome.StepsPerSecond, 2),
+            ["runtime"] = s.Runtime,
+            ["workers"] = outcome.Workers,
+            ["mode"] = s.Mode,
+            ["shards_per_batch"] = s.ShardsPerBatch,
+            ["stale_gradients_rejected"] = outcome.StaleGradientsRejected,
+            ["resumed"] = resumed,
+            ["interrupted"] = outcome.Interrupted,
+            ["config"] = configFile,
+        };
+        var hist = new JsonObject();
+        foreach (var (k, v) in history) hist[k] = n.Array(v, "history." + k);
+        summary["history"] = hist;
+        n.Flag(summary);
+        return summary;
+    }
+}

@@ -1,0 +1,113 @@
+using ActorTrainer.Daemon.Configuration;
+using ActorTrainer.Daemon.Output;
+
+namespace ActorTrainer.Daemon.Runs;
+
+/// <summary>
+/// A run directory held by this process: an advisory lock on <c>&lt;run-dir&gt;/.lock</c> (FileShare.None, i.e.
+/// flock on Linux) for the whole run, so a second train on the same directory is refused; a fresh run refuses a
+/// directory that already holds another run unless --overwrite, which first removes that run's files.
+/// </summary>
+public sealed class RunDirectory : IDisposable
+{
+    /// <summary>The files and folders a run writes; --overwrite removes exactly these.</summary>
+    public static readonly string[] RunFileNames =
+    [
+        "summary.json", "history.csv", "config.conf", "predictions.png", "misclassified.png", "learning_curves.png",
+        "error.log", "model", "tensorboard", "checkpoints",
+    ];
+
+    private readonly FileStream _lock;
+
+    private RunDirectory(string path, FileStream lockFile)
+    {
+        Path = path;
+        _lock = lockFile;
+    }
+
+    /// <summary>The directory.</summary>
+    public string Path { get; }
+
+    /// <summary>Creates (if needed) and locks <paramref name="path"/>. Unless <paramref name="resume"/>, a directory
+    /// holding another run is refused, or emptied of that run's files when <paramref name="overwrite"/>.</summary>
+    public static RunDirectory Open(string path, bool resume, bool overwrite)
+    {
+        if (File.Exists(path))
+            throw new ConfigException($"--run-dir '{path}' is a file, not a directory");
+        try
+        {
+            Directory.CreateDirectory(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"--run-dir '{path}': cannot create the directory: {e.Message}");
+        }
+        var lockPath = System.IO.Path.Combine(path, ".lock");
+        FileStream lockFile;
+        try
+        {
+            lockFile = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"run directory '{path}' is in use by another train process (lock file {lockPath} is held); wait for it or choose another --run-dir");
+        }
+        var dir = new RunDirectory(path, lockFile);
+        try
+        {
+            if (!resume) dir.ClaimForFreshRun(overwrite);
+        }
+        catch
+        {
+            dir.Dispose();
+            throw;
+        }
+        return dir;
+    }
+
+    /// <summary>The run files present in the directory.</summary>
+    public IReadOnlyList<string> ExistingRunFiles() =>
+        RunFileNames.Where(n => File.Exists(Combine(n)) || Directory.Exists(Combine(n))).ToArray();
+
+    /// <summary>What shows that the directory holds a run: its summary, history, config, model or checkpoint files
+    /// (an empty checkpoints folder or a lone error.log does not).</summary>
+    public IReadOnlyList<string> RunMarkers()
+    {
+        var markers = new[] { "summary.json", "history.csv", "config.conf" }.Where(n => File.Exists(Combine(n))).ToList();
+        if (Directory.Exists(Combine("model"))) markers.Add("model/");
+        var ckpt = Combine("checkpoints");
+        if (Directory.Exists(ckpt) && Directory.EnumerateFiles(ckpt, "ckpt-*.bin").Any()) markers.Add("checkpoints/");
+        return markers;
+    }
+
+    private string Combine(string name) => System.IO.Path.Combine(Path, name);
+
+    private void ClaimForFreshRun(bool overwrite)
+    {
+        var markers = RunMarkers();
+        if (!overwrite && markers.Count == 0) return;
+        if (!overwrite)
+            throw new ConfigException($"run directory '{Path}' already holds a run ({string.Join(", ", markers)}); " +
+                                      $"continue it with 'train --resume {Path}', or pass --overwrite to replace it");
+        foreach (var name in ExistingRunFiles())
+        {
+            var p = Combine(name);
+            if (Directory.Exists(p)) Directory.Delete(p, recursive: true);
+            else File.Delete(p);
+        }
+    }
+
+    /// <summary>Cuts history.csv back to its header and the first <paramref name="epochs"/> rows (the epochs a resumed
+    /// checkpoint has finished), so resuming never duplicates an epoch row.</summary>
+    public void TruncateHistory(int epochs)
+    {
+        var path = Combine("history.csv");
+        if (!File.Exists(path)) return;
+        var lines = File.ReadAllLines(path).Where(l => l.Length > 0).ToArray();
+        if (lines.Length <= epochs + 1) return;
+        RunFiles.WriteText(path, string.Concat(lines.Take(epochs + 1).Select(l => l + "\n")));
+    }
+
+    /// <summary>Releases the lock.</summary>
+    public void Dispose() => _lock.Dispose();
+}

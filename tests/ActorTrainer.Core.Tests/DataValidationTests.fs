@@ -1,0 +1,119 @@
+/// Reproductions of issue 10 for IDX/MNIST data: sizes are checked from the headers before any body is decoded, a
+/// truncated gzip never costs its claimed size, trailing bytes and out-of-range labels are named at load time.
+module ActorTrainer.Core.Tests.DataValidationTests
+
+open System
+open System.IO
+open System.IO.Compression
+open Xunit
+open ActorTrainer.Core
+open ActorTrainer.Core.Data
+
+let private withDir (f: string -> unit) =
+    let dir = Path.Combine(Path.GetTempPath(), "at-datav-" + Guid.NewGuid().ToString "N")
+    Directory.CreateDirectory dir |> ignore
+    try f dir finally Directory.Delete(dir, true)
+
+let private header (dims: int[]) =
+    let h = Array.zeroCreate<byte> (4 + 4 * dims.Length)
+    h.[2] <- 8uy
+    h.[3] <- byte dims.Length
+    dims |> Array.iteri (fun i d -> Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(Span(h, 4 + 4 * i, 4), d))
+    h
+
+/// Writes a gzip IDX file with `dims` in its header and `bodyBytes` zero bytes after it (streamed, never in memory).
+let private writeGz (path: string) (dims: int[]) (bodyBytes: int64) =
+    use fs = File.Create path
+    use gz = new GZipStream(fs, CompressionLevel.SmallestSize)
+    gz.Write(header dims)
+    let zeros = Array.zeroCreate<byte> (1 <<< 20)
+    let mutable left = bodyBytes
+    while left > 0L do
+        let n = int (min left (int64 zeros.Length))
+        gz.Write(zeros, 0, n)
+        left <- left - int64 n
+
+let private writeSmall (dir: string) (name: string) (arr: IdxArray) = Idx.write (Path.Combine(dir, name)) arr
+let private images (n: int) (h: int) (w: int) = { Dims = [| n; h; w |]; Data = Array.init (n * h * w) (fun i -> byte (i % 251)) }
+let private labels (ys: byte[]) = { Dims = [| ys.Length |]; Data = ys }
+
+let private allocatedBy (f: unit -> unit) =
+    let before = GC.GetAllocatedBytesForCurrentThread()
+    f ()
+    GC.GetAllocatedBytesForCurrentThread() - before
+
+[<Fact>]
+let ``gzip files decoding to 3e8 1x1 images are refused from the header when the model takes 784 values`` () =
+    withDir (fun dir ->
+        writeGz (Path.Combine(dir, "train-images-idx3-ubyte.gz")) [| 300_000_000; 1; 1 |] 300_000_000L
+        writeGz (Path.Combine(dir, "train-labels-idx1-ubyte.gz")) [| 300_000_000 |] 300_000_000L
+        writeSmall dir "t10k-images-idx3-ubyte" (images 2 28 28)
+        writeSmall dir "t10k-labels-idx1-ubyte" (labels [| 1uy; 2uy |])
+        Assert.True(FileInfo(Path.Combine(dir, "train-images-idx3-ubyte.gz")).Length < 400_000L)
+        let mutable ex = Unchecked.defaultof<DataFormatException>
+        let bytes = allocatedBy (fun () ->
+            ex <- Assert.Throws<DataFormatException>(fun () -> Mnist.loadDirWith { Features = 784; Classes = 10 } dir |> ignore))
+        Assert.True(bytes < 20_000_000L, sprintf "allocated %d bytes before refusing" bytes)
+        Assert.Contains("train-images-idx3-ubyte.gz", ex.Message)
+        Assert.Contains("1x1 = 1 values but the model takes 784", ex.Message))
+
+[<Fact>]
+let ``a header claiming more elements than an array holds is refused without reading the body`` () =
+    withDir (fun dir ->
+        let path = Path.Combine(dir, "x.gz")
+        writeGz path [| 60000; 60000; 60000 |] 10L
+        let ex = Assert.Throws<ResourceLimitException>(fun () -> Idx.read path |> ignore)
+        Assert.Contains("[60000, 60000, 60000]", ex.Message)
+        Assert.Contains(path, ex.Message))
+
+[<Fact>]
+let ``a truncated gzip claiming 900 MB costs only what it holds`` () =
+    withDir (fun dir ->
+        let path = Path.Combine(dir, "cut.gz")
+        writeGz path [| 1; 30000; 30000 |] 1000L
+        let mutable ex = Unchecked.defaultof<DataFormatException>
+        let bytes = allocatedBy (fun () -> ex <- Assert.Throws<DataFormatException>(fun () -> Idx.read path |> ignore))
+        Assert.True(bytes < 20_000_000L, sprintf "allocated %d bytes for 1000 bytes of data" bytes)
+        Assert.Contains("truncated data", ex.Message)
+        Assert.Contains("expected 900000000 bytes, got 1000", ex.Message))
+
+[<Fact>]
+let ``trailing bytes after the data are named, raw and gzip`` () =
+    withDir (fun dir ->
+        let raw = Path.Combine(dir, "r")
+        File.WriteAllBytes(raw, Array.append (header [| 3 |]) [| 1uy; 2uy; 3uy; 4uy; 5uy |])
+        let ex = Assert.Throws<DataFormatException>(fun () -> Idx.read raw |> ignore)
+        Assert.Contains("2 trailing bytes", ex.Message)
+        let gz = Path.Combine(dir, "g.gz")
+        writeGz gz [| 3 |] 4L
+        let ex2 = Assert.Throws<DataFormatException>(fun () -> Idx.read gz |> ignore)
+        Assert.Contains("trailing data", ex2.Message)
+        Assert.Contains(gz, ex2.Message))
+
+[<Theory>]
+[<InlineData(true)>]
+[<InlineData(false)>]
+let ``a label outside [0, classes) is named with file, index and value at load time`` (inTrain: bool) =
+    withDir (fun dir ->
+        let good = [| 0uy; 1uy; 2uy; 3uy; 4uy; 5uy; 6uy; 7uy; 8uy; 9uy |]
+        let badYs = Array.copy good
+        badYs.[7] <- 12uy
+        writeSmall dir "train-images-idx3-ubyte" (images 10 2 2)
+        writeSmall dir "train-labels-idx1-ubyte" (labels (if inTrain then badYs else good))
+        writeSmall dir "t10k-images-idx3-ubyte" (images 10 2 2)
+        writeSmall dir "t10k-labels-idx1-ubyte.gz" (labels (if inTrain then good else badYs))
+        let ex = Assert.Throws<DataFormatException>(fun () -> Mnist.loadDirWith { Features = 4; Classes = 10 } dir |> ignore)
+        Assert.Contains((if inTrain then "train-labels-idx1-ubyte'" else "t10k-labels-idx1-ubyte.gz"), ex.Message)
+        Assert.Contains("label 12 at index 7 is outside [0, 10)", ex.Message)
+        // Without an expectation the same data loads (labels are only bytes to the reader).
+        let train, test = Mnist.loadDir dir
+        Assert.Equal(12, (if inTrain then train else test).Labels.[7]))
+
+[<Fact>]
+let ``the bundled copy is checked against the expectation too`` () =
+    let ex = Assert.Throws<DataFormatException>(fun () -> Mnist.loadWith { Features = 100; Classes = 10 } null |> ignore)
+    Assert.Contains("28x28 = 784 values but the model takes 100", ex.Message)
+    let ex2 = Assert.Throws<DataFormatException>(fun () -> Mnist.loadBundledWith { Features = 784; Classes = 5 } |> ignore)
+    Assert.Contains("outside [0, 5)", ex2.Message)
+    let train, _ = Mnist.loadWith { Features = 784; Classes = 10 } ""
+    Assert.Equal(60000, train.Count)

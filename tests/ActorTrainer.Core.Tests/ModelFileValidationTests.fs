@@ -1,0 +1,189 @@
+/// Reproductions of issue 10 for model directories: every bad field of config.json, bad optimizer metadata, oversized
+/// shapes. Each must end in ModelFileException / ResourceLimitException naming the file, field and value — quickly and
+/// without allocating what the file claims.
+module ActorTrainer.Core.Tests.ModelFileValidationTests
+
+open System
+open System.IO
+open System.Text.Json.Nodes
+open System.Threading.Tasks
+open Xunit
+open ActorTrainer.Core
+open ActorTrainer.Interop
+
+let private withModel (f: string -> unit) =
+    let dir = Path.Combine(Path.GetTempPath(), "coretests-mv-" + Guid.NewGuid().ToString("N"))
+    Directory.CreateDirectory dir |> ignore
+    try
+        let m = Sequential([ Dense(6, "relu") :> Layer; Dropout(0.1) :> Layer; Dense(3, "softmax") :> Layer ], "small", seed = 2)
+        m.Compile(RMSprop(), "sparse_categorical_crossentropy", [ "accuracy" ])
+        m.FitArrays(ArrayData.OfLabels(Array.init 40 (fun i -> float32 i / 40.0f), 4, Array.init 10 (fun i -> i % 3)),
+                    epochs = 1, batchSize = 5, verbose = 0) |> ignore
+        let path = Path.Combine(dir, "model")
+        m.Save path
+        f path
+    finally Directory.Delete(dir, true)
+
+/// Runs f under a 20 s watchdog (a hang fails the test) and returns what it threw.
+let private throwsWithin (f: unit -> unit) : exn =
+    let t = Task.Run(fun () -> try f (); None with e -> Some e)
+    if not (t.Wait(TimeSpan.FromSeconds 20.0)) then failwith "did not finish within 20 s"
+    match t.Result with
+    | Some e -> e
+    | None -> failwith "no exception was thrown"
+
+/// Edits config.json with `edit`, then Load must throw exactly ModelFileException mentioning config.json and `fragments`.
+let private badConfig (edit: JsonObject -> unit) (fragments: string list) =
+    withModel (fun path ->
+        let cfgPath = Path.Combine(path, "config.json")
+        let node = JsonNode.Parse(File.ReadAllText cfgPath).AsObject()
+        edit node
+        File.WriteAllText(cfgPath, node.ToJsonString())
+        let e = throwsWithin (fun () -> Sequential.Load path |> ignore)
+        let ex = Assert.IsType<ModelFileException>(e)
+        Assert.Contains(cfgPath, ex.Message)
+        for f in fragments do Assert.Contains(f, ex.Message))
+
+let private layerCfg (root: JsonObject) (i: int) = root.["config"].["layers"].[i].["config"].AsObject()
+let private set (o: JsonObject) (key: string) (json: string) = o.[key] <- (if json = "null" then null else JsonNode.Parse json)
+
+[<Theory>]
+[<InlineData("\"ten\"")>]
+[<InlineData("1.5")>]
+[<InlineData("-3")>]
+[<InlineData("0")>]
+[<InlineData("1e20")>]
+[<InlineData("[6]")>]
+let ``Dense units of the wrong type or range name the field and value`` (units: string) =
+    badConfig (fun r -> set (layerCfg r 0) "units" units) [ "layers[0] (Dense)"; "'units'"; units ]
+
+[<Theory>]
+[<InlineData("[null, \"a\"]", "'build_input_shape'[1]")>]
+[<InlineData("[null, -1]", "'build_input_shape'[1]")>]
+[<InlineData("[null, 4.5]", "'build_input_shape'[1]")>]
+[<InlineData("[4, 4]", "must start with null")>]
+[<InlineData("[null]", "'build_input_shape' must be an array like")>]
+[<InlineData("\"784\"", "'build_input_shape' must be an array like")>]
+let ``build_input_shape of the wrong type or range is named`` (shape: string, fragment: string) =
+    badConfig (fun r -> set (r.["config"].AsObject()) "build_input_shape" shape) [ fragment ]
+
+[<Theory>]
+[<InlineData("\"x\"")>]
+[<InlineData("1.5")>]
+[<InlineData("3000000000")>]
+let ``seed that is not a 32-bit integer is named`` (seed: string) =
+    badConfig (fun r -> set (r.["config"].AsObject()) "seed" seed) [ "'seed'"; seed ]
+
+[<Fact>]
+let ``metrics, loss and compile_config errors are named`` () =
+    badConfig (fun r -> set (r.["compile_config"].AsObject()) "metrics" "\"accuracy\"") [ "'metrics' must be an array" ]
+    badConfig (fun r -> set (r.["compile_config"].AsObject()) "metrics" "[5]") [ "'metrics'[0]"; "5" ]
+    badConfig (fun r -> set (r.["compile_config"].AsObject()) "metrics" "[\"f1\"]") [ "unknown metric 'f1'" ]
+    badConfig (fun r -> r.["compile_config"].AsObject().Remove "loss" |> ignore) [ "compile_config"; "missing string 'loss'" ]
+    badConfig (fun r -> set (r.["compile_config"].AsObject()) "loss" "\"hinge\"") [ "unknown loss 'hinge'" ]
+    badConfig (fun r -> set (r.["compile_config"].AsObject()) "loss" "7") [ "'loss' must be a string, got 7" ]
+    badConfig (fun r -> set r "compile_config" "[]") [ "'compile_config' must be an object" ]
+
+[<Fact>]
+let ``activation, initializer, dropout rate, optimizer values are named`` () =
+    badConfig (fun r -> set (layerCfg r 0) "activation" "\"swish\"") [ "layers[0] (Dense)"; "unknown activation 'swish'" ]
+    badConfig (fun r -> set (layerCfg r 0) "activation" "3") [ "'activation' must be a string, got 3" ]
+    badConfig (fun r -> set (layerCfg r 0) "kernel_initializer" "\"orthogonal\"") [ "kernel_initializer"; "unknown initializer 'orthogonal'" ]
+    badConfig (fun r -> set (layerCfg r 0) "kernel_initializer" "12") [ "kernel_initializer"; "12" ]
+    badConfig (fun r -> set (layerCfg r 0) "kernel_initializer" """{"class_name":"random_uniform","config":{"minval":1,"maxval":0}}""") [ "minval" ]
+    badConfig (fun r -> set (layerCfg r 0) "use_bias" "\"yes\"") [ "'use_bias' must be true or false" ]
+    badConfig (fun r -> set (layerCfg r 1) "rate" "1.5") [ "layers[1] (Dropout)"; "'rate' must be in [0, 1)"; "1.5" ]
+    badConfig (fun r -> set (layerCfg r 1) "rate" "\"half\"") [ "'rate' must be a finite number"; "half" ]
+    badConfig (fun r -> set (r.["compile_config"].["optimizer"].["config"].AsObject()) "learning_rate" "-1") [ "optimizer"; "learning_rate" ]
+    badConfig (fun r -> set (r.["compile_config"].["optimizer"].["config"].AsObject()) "rho" "\"x\"") [ "optimizer"; "'rho'" ]
+    badConfig (fun r -> set (r.["compile_config"].AsObject()) "optimizer" "42") [ "optimizer"; "42" ]
+
+[<Fact>]
+let ``empty or missing layers and a wrong class_name are named`` () =
+    badConfig (fun r -> set (r.["config"].AsObject()) "layers" "[]") [ "'layers' is empty" ]
+    badConfig (fun r -> r.["config"].AsObject().Remove "layers" |> ignore) [ "missing 'layers' array" ]
+    badConfig (fun r -> set r "class_name" "5") [ "class_name must be \"Sequential\", got 5" ]
+    badConfig (fun r -> set (layerCfg r 0) "name" "[1]") [ "'name' must be a string" ]
+
+/// Rewrites optimizer.safetensors with the same tensors and the given metadata changes.
+let private editOptimizerMeta (path: string) (key: string) (value: string) =
+    let oPath = Path.Combine(path, "optimizer.safetensors")
+    let struct (tensors, meta) = Safetensors.Read oPath
+    let m = Collections.Generic.Dictionary<string, string>(meta)
+    m.[key] <- value
+    Safetensors.Write(oPath, tensors, m)
+    oPath
+
+[<Theory>]
+[<InlineData("weights", "abc")>]
+[<InlineData("weights", "1000000000")>]
+[<InlineData("weights", "-1")>]
+[<InlineData("iterations", "1e3")>]
+[<InlineData("iterations", "")>]
+let ``optimizer metadata that is not a valid number is refused at once`` (key: string, value: string) =
+    withModel (fun path ->
+        let oPath = editOptimizerMeta path key value
+        let e = throwsWithin (fun () -> Sequential.Load path |> ignore)
+        let ex = Assert.IsType<ModelFileException>(e)
+        Assert.Contains(oPath, ex.Message)
+        Assert.Contains(sprintf "metadata '%s' = '%s'" key value, ex.Message))
+
+[<Fact>]
+let ``optimizer slots that do not fit the model are named`` () =
+    withModel (fun path ->
+        let oPath = Path.Combine(path, "optimizer.safetensors")
+        let struct (tensors, meta) = Safetensors.Read oPath
+        let wrong = tensors |> Seq.map (fun t -> if t.Name = "slot/0/0" then NamedTensor(t.Name, [| 5 |], Array.zeroCreate 5) else t) |> Array.ofSeq
+        Safetensors.Write(oPath, wrong, meta)
+        let ex = Assert.IsType<ModelFileException>(throwsWithin (fun () -> Sequential.Load path |> ignore))
+        Assert.Contains("'slot/0/0' has 5 values but weight 0 has 24", ex.Message)
+        Safetensors.Write(oPath, Array.append (Array.ofSeq tensors) [| NamedTensor("extra", [| 1 |], [| 0.0f |]) |], meta)
+        let ex2 = Assert.IsType<ModelFileException>(throwsWithin (fun () -> Sequential.Load path |> ignore))
+        Assert.Contains("unexpected tensor 'extra'", ex2.Message))
+
+[<Fact>]
+let ``a huge build_input_shape is refused before any kernel is allocated`` () =
+    withModel (fun path ->
+        let cfgPath = Path.Combine(path, "config.json")
+        let node = JsonNode.Parse(File.ReadAllText cfgPath).AsObject()
+        set (node.["config"].AsObject()) "build_input_shape" "[null, 2000000000]"
+        File.WriteAllText(cfgPath, node.ToJsonString())
+        let before = GC.GetAllocatedBytesForCurrentThread()
+        let ex = Assert.Throws<ResourceLimitException>(fun () -> Sequential.Load path |> ignore)
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 10_000_000L, "nothing near the kernel's size may be allocated")
+        Assert.Contains("dense/kernel", ex.Message)
+        Assert.Contains("(2000000000,6)", ex.Message)
+        Assert.Contains("48000000000 bytes", ex.Message))
+
+[<Fact>]
+let ``a build_input_shape that disagrees with the weights fails before building`` () =
+    withModel (fun path ->
+        let cfgPath = Path.Combine(path, "config.json")
+        let node = JsonNode.Parse(File.ReadAllText cfgPath).AsObject()
+        set (node.["config"].AsObject()) "build_input_shape" "[null, 20000000]"
+        File.WriteAllText(cfgPath, node.ToJsonString())
+        let before = GC.GetAllocatedBytesForCurrentThread()
+        let ex = Assert.Throws<ModelFileException>(fun () -> Sequential.Load path |> ignore)
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 10_000_000L, "the 480 MB kernel must not be built")
+        Assert.Contains("'dense/kernel' has shape (4,6) but the layer needs (20000000,6)", ex.Message))
+
+[<Fact>]
+let ``a weights file whose shape overflows is a ModelFileException naming the file`` () =
+    withModel (fun path ->
+        let wPath = Path.Combine(path, "model.safetensors")
+        let header = Text.Encoding.UTF8.GetBytes """{"dense/kernel":{"dtype":"F32","shape":[2147483647,2147483647,2147483647],"data_offsets":[0,4]}}"""
+        let bytes = Array.zeroCreate<byte> (8 + header.Length + 4)
+        Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(Span bytes, uint64 header.Length)
+        header.CopyTo(bytes, 8)
+        File.WriteAllBytes(wPath, bytes)
+        let ex = Assert.IsType<ModelFileException>(throwsWithin (fun () -> Sequential.Load path |> ignore))
+        Assert.Contains(wPath, ex.Message)
+        Assert.Contains("more elements than", ex.Message))
+
+[<Fact>]
+let ``Dense build refuses a kernel larger than an array, naming the bytes`` () =
+    let d = Dense(512, "relu", name = "big")
+    let ex = Assert.Throws<ResourceLimitException>(fun () -> d.Build([| 2000000000 |], 1))
+    Assert.Contains("big/kernel", ex.Message)
+    Assert.Contains("4096000000000 bytes", ex.Message)
+    Assert.False(d.Built)

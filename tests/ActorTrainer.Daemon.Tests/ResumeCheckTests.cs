@@ -1,0 +1,43 @@
+using Xunit;
+
+namespace ActorTrainer.Daemon.Tests;
+
+/// <summary>`train --resume` with a changed run-defining key (data, batch size, layers, optimizer) is refused with
+/// exit 2 naming the key and both values; extending trainer.epochs is allowed.</summary>
+public sealed class ResumeCheckTests : IDisposable
+{
+    private readonly TempDir _t = new();
+    private readonly string _run;
+
+    /// <summary>One finished 1-epoch actor run with checkpoints, shared by the cases of this class.</summary>
+    public ResumeCheckTests()
+    {
+        _run = _t["run"];
+        Cli.Train(_run, "--set", "trainer.runtime=actors", "--set", "output.plots=false", "--set", "output.tensorboard=false",
+                  "--set", "trainer.checkpoint.every-steps=3");
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _t.Dispose();
+
+    [Theory]
+    [InlineData("data.train-limit=900", "data.train-limit is 900", "used 1000")]
+    [InlineData("trainer.batch-size=64", "trainer.batch-size is 64", "used 128")]
+    [InlineData("model.layers=[{ type = dense, units = 10, activation = softmax }]", "model.layers", "units")]
+    [InlineData("optimizer.type=adam", "optimizer", "adam")]
+    public void A_changed_run_defining_key_exits_2_naming_it(string set, string fragment, string detail)
+    {
+        var r = Cli.Run(["train", "--resume", _run, "--set", set]);
+        var err = Cli.AssertBadInput(r, _run, fragment, detail);
+        Assert.Single(err.Split('\n').Where(l => l.StartsWith("error:", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void More_epochs_may_be_added_on_resume()
+    {
+        var r = Cli.Run(["train", "--resume", _run, "--set", "trainer.epochs=2"]);
+        Assert.True(r.ExitCode == 0, r.Describe());
+        Assert.Equal(2, RunDir.History(_run).Rows.Length);
+        Assert.True(RunDir.Summary(_run).GetProperty("resumed").GetBoolean());
+    }
+}

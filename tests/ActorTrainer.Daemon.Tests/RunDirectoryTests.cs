@@ -1,0 +1,91 @@
+using System.Globalization;
+using Xunit;
+
+namespace ActorTrainer.Daemon.Tests;
+
+/// <summary>Run directories: one process at a time (an advisory lock), a fresh run never mixes with an old one
+/// (refused unless --resume or --overwrite), pruning never deletes another run's checkpoints, history.csv is cut back
+/// to the resumed position, and paths of the wrong kind are refused with exit 2.</summary>
+public sealed class RunDirectoryTests
+{
+    private static readonly string[] Quick = ["--set", "output.plots=false", "--set", "output.tensorboard=false"];
+
+    [Fact]
+    public void Fresh_train_refuses_a_directory_holding_a_run_unless_overwrite()
+    {
+        using var t = new TempDir();
+        Cli.Train(t["run"], Quick);
+        var first = RunDir.Summary(t["run"]).GetProperty("weights_sha256").GetString();
+        var again = Cli.Run(["train", "--run-dir", t["run"], .. Cli.Tiny, .. Quick, "--set", "trainer.seed=2"]);
+        Cli.AssertBadInput(again, t["run"], "already holds a run", "--resume", "--overwrite");
+        Assert.Equal(first, RunDir.Summary(t["run"]).GetProperty("weights_sha256").GetString());
+
+        File.WriteAllText(Path.Combine(t["run"], "notes.txt"), "mine");
+        Cli.Train(t["run"], [.. Quick, "--set", "trainer.seed=2", "--overwrite"]);
+        var s = RunDir.Summary(t["run"]);
+        Assert.Equal(2, s.GetProperty("seed").GetInt32());
+        Assert.NotEqual(first, s.GetProperty("weights_sha256").GetString());
+        Assert.Single(RunDir.History(t["run"]).Rows);
+        Assert.Equal("mine", File.ReadAllText(Path.Combine(t["run"], "notes.txt")));   // only run files are removed
+    }
+
+    [Fact]
+    public void A_locked_run_directory_is_refused()
+    {
+        using var t = new TempDir();
+        Directory.CreateDirectory(t["run"]);
+        using (new FileStream(Path.Combine(t["run"], ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            var r = Cli.Run(["train", "--run-dir", t["run"], .. Cli.Tiny, .. Quick]);
+            Cli.AssertBadInput(r, t["run"], "in use by another train process");
+        }
+        Assert.False(File.Exists(Path.Combine(t["run"], "summary.json")));
+        Cli.Train(t["run"], Quick);                                    // free again once the holder is gone
+    }
+
+    [Fact]
+    public void Run_dir_that_is_a_file_exits_2()
+    {
+        using var t = new TempDir();
+        File.WriteAllText(t["file"], "x");
+        Cli.AssertBadInput(Cli.Run(["train", "--run-dir", t["file"], .. Cli.Tiny]), t["file"], "is a file");
+        Assert.Equal("x", File.ReadAllText(t["file"]));
+    }
+
+    [Fact]
+    public void Resume_and_overwrite_together_are_refused()
+    {
+        using var t = new TempDir();
+        Cli.AssertBadInput(Cli.Run(["train", "--resume", t["run"], "--overwrite"]), "--resume", "--overwrite");
+    }
+
+    [Fact]
+    public void Resume_from_an_older_checkpoint_truncates_history_and_matches_the_full_run()
+    {
+        using var t = new TempDir();
+        string[] args = ["--set", "data.train-limit=3000", "--set", "data.test-limit=300", "--set", "trainer.epochs=2",
+                         "--set", "trainer.runtime=actors", "--set", "trainer.checkpoint.every-steps=10", .. Quick];
+        var full = Cli.Run(["train", "--run-dir", t["run"], .. args], 300);
+        Assert.True(full.ExitCode == 0, full.Describe());
+        var expected = RunDir.Summary(t["run"]).GetProperty("weights_sha256").GetString();
+        Assert.Equal(2, RunDir.History(t["run"]).Rows.Length);
+        // keep only the checkpoint of step 30 (epoch 2, step 6): its history holds one finished epoch
+        foreach (var f in Directory.GetFiles(Path.Combine(t["run"], "checkpoints"), "ckpt-*.bin"))
+            if (long.Parse(Path.GetFileNameWithoutExtension(f)[5..], CultureInfo.InvariantCulture) != 30) File.Delete(f);
+        var resumed = Cli.Run(["train", "--resume", t["run"]], 300);
+        Assert.True(resumed.ExitCode == 0, resumed.Describe());
+        var (_, rows) = RunDir.History(t["run"]);
+        Assert.Equal([0.0, 1.0], rows.Select(r => r[0]).ToArray());
+        Assert.Equal(expected, RunDir.Summary(t["run"]).GetProperty("weights_sha256").GetString());
+    }
+
+    [Fact]
+    public void Export_output_that_is_a_directory_exits_2()
+    {
+        using var t = new TempDir();
+        Cli.Train(t["run"], Quick);
+        Directory.CreateDirectory(t["out"]);
+        var r = Cli.Run(["export", "--model", Path.Combine(t["run"], "model"), "--format", "onnx", "--output", t["out"]]);
+        Cli.AssertBadInput(r, t["out"], "is a directory");
+    }
+}

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using Xunit;
+
+namespace ActorTrainer.Daemon.Tests;
+
+/// <summary>SIGTERM and SIGINT outside training end the process within 2 s with exit 143 / 130 (training itself keeps
+/// its graceful stop, see ActorRuntimeCliTests and CliTests). The config "file" is a named pipe nobody writes, so the
+/// daemon is reliably blocked reading its configuration when the signal arrives.</summary>
+public sealed class SignalTests
+{
+    private static (int Exit, double Seconds, string Stderr) SignalWhileReadingConfig(string signal)
+    {
+        using var t = new TempDir();
+        var fifo = t["blocked.conf"];
+        Cli.MakeFifo(fifo);
+        return SignalWhileBlocked(["train", "--config", fifo, "--run-dir", t["run"]], signal);
+    }
+
+    /// <summary>Starts the CLI, waits until it is blocked (on a named pipe), signals it and measures how long it takes
+    /// to exit.</summary>
+    private static (int Exit, double Seconds, string Stderr) SignalWhileBlocked(string[] args, string signal)
+    {
+        using var p = Cli.Start(args);
+        p.StandardInput.Close();
+        var stderr = p.StandardError.ReadToEndAsync();
+        _ = p.StandardOutput.ReadToEndAsync();
+        Thread.Sleep(2500);                       // runtime start-up; then the daemon is blocked opening the pipe
+        if (p.HasExited) Assert.Fail("the daemon should be blocked reading a named pipe\n" + stderr.Result);
+        var sw = Stopwatch.StartNew();
+        Cli.Signal(p, signal);
+        var exited = p.WaitForExit(TimeSpan.FromSeconds(10));
+        var seconds = sw.Elapsed.TotalSeconds;
+        if (!exited) p.Kill(entireProcessTree: true);
+        p.WaitForExit();
+        if (!exited) Assert.Fail($"SIGTERM/SIGINT did not end the process within 10 s\n{stderr.Result}");
+        return (p.ExitCode, seconds, stderr.Result);
+    }
+
+    [Fact]
+    public void Sigterm_while_loading_data_exits_143_within_2_s()
+    {
+        using var t = new TempDir();
+        var dir = Directory.CreateDirectory(t["mnist"]).FullName;
+        foreach (var f in new[] { "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" })
+            Cli.MakeFifo(Path.Combine(dir, f));
+        var (exit, seconds, err) = SignalWhileBlocked(["train", "--set", "data.dir=" + dir, "--run-dir", t["run"]], "TERM");
+        Assert.True(exit == 143, $"exit {exit}\n{err}");
+        Assert.True(seconds < 2, $"took {seconds:0.00} s");
+        Assert.False(File.Exists(Path.Combine(t["run"], "summary.json")));
+    }
+
+    [Fact]
+    public void Sigterm_while_reading_the_config_exits_143_within_2_s()
+    {
+        var (exit, seconds, err) = SignalWhileReadingConfig("TERM");
+        Assert.True(exit == 143, $"exit {exit}\n{err}");
+        Assert.True(seconds < 2, $"took {seconds:0.00} s");
+        Assert.Contains("SIGTERM", err);
+        Assert.DoesNotContain("Unhandled exception", err);
+    }
+
+    [Fact]
+    public void Sigint_while_reading_the_config_exits_130_within_2_s()
+    {
+        var (exit, seconds, err) = SignalWhileReadingConfig("INT");
+        Assert.True(exit == 130, $"exit {exit}\n{err}");
+        Assert.True(seconds < 2, $"took {seconds:0.00} s");
+    }
+
+    [Fact]
+    public void Sigterm_while_predict_reads_its_input_exits_143_within_2_s()
+    {
+        using var t = new TempDir();
+        var fifo = t["images.idx3-ubyte"];
+        Cli.MakeFifo(fifo);
+        // predict opens --input to sniff its PNG signature, which blocks on the pipe; the model must load first.
+        Cli.Train(t["run"], "--set", "output.plots=false", "--set", "output.tensorboard=false");
+        using var p = Cli.Start(["predict", "--model", Path.Combine(t["run"], "model"), "--input", fifo]);
+        p.StandardInput.Close();
+        var stderr = p.StandardError.ReadToEndAsync();
+        _ = p.StandardOutput.ReadToEndAsync();
+        Thread.Sleep(2500);
+        if (p.HasExited) Assert.Fail("predict should be blocked on the named pipe\n" + stderr.Result);
+        var sw = Stopwatch.StartNew();
+        Cli.Signal(p, "TERM");
+        var exited = p.WaitForExit(TimeSpan.FromSeconds(10));
+        if (!exited) p.Kill(entireProcessTree: true);
+        p.WaitForExit();
+        Assert.True(exited && p.ExitCode == 143 && sw.Elapsed.TotalSeconds < 2,
+                    $"exited {exited}, exit {p.ExitCode}, {sw.Elapsed.TotalSeconds:0.00} s\n{stderr.Result}");
+    }
+}
