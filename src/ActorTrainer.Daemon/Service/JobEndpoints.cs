@@ -8,20 +8,14 @@ using Microsoft.AspNetCore.Routing;
 
 namespace ActorTrainer.Daemon.Service;
 
-/// <summary>The body of <c>POST /jobs</c> (documents the request in the OpenAPI document; the handler reads the
-/// JSON itself so that errors name the field).</summary>
-/// <param name="Config">HOCON text, as in a --config file; null = config/mnist-mlp.conf, as for `train`.</param>
-/// <param name="Set">Overrides, as --set key=value.</param>
-public sealed record JobRequest(string? Config, Dictionary<string, string>? Set);
-
 /// <summary>The HTTP API of the training service (ASP.NET Core minimal APIs).</summary>
 public static class JobEndpoints
 {
     /// <summary>Maps every endpoint.</summary>
     public static void MapJobApi(this IEndpointRouteBuilder app, JobStore store, JobRunner runner, JobProgressBook progress, ServeOptions options)
     {
+        // The body is read as JSON whatever its Content-Type (curl -d sends form encoding), so errors name the field.
         app.MapPost("/jobs", async (HttpRequest req) => await Submit(req, store, runner, options))
-           .Accepts<JobRequest>("application/json")
            .Produces(StatusCodes.Status201Created).Produces(StatusCodes.Status400BadRequest).Produces(StatusCodes.Status413PayloadTooLarge)
            .WithSummary("Submit a training job: {\"config\": \"<HOCON>\", \"set\": {\"key\": \"value\"}}; 201 {\"id\"}, 400 naming the bad key");
         app.MapGet("/jobs", () => Results.Json(new JsonArray(store.All().Select(j => (JsonNode)JobViews.View(j, progress.For(j), false)).ToArray())))

@@ -26,6 +26,7 @@ public static class ServeCommand
         Directory.CreateDirectory(options.RunsRoot);
         using var runsLock = LockRunsRoot(options);
         using var store = OpenStore(options);
+        ServicePriority.LowerServiceThreads(options.Nice);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Environment.CurrentDirectory });
         builder.Host.UseSystemd();

@@ -13,8 +13,9 @@ namespace ActorTrainer.Daemon.Service;
 /// <param name="Token">The bearer token clients must send, or null when none is configured.</param>
 /// <param name="MaxRequestBytes">Largest accepted request body.</param>
 /// <param name="StopTimeout">Time a SIGTERMed job gets to checkpoint and exit before it is killed.</param>
+/// <param name="Nice">How much lower than the trainers the service's own threads run (Linux nice value, 0 = same).</param>
 public sealed record ServeOptions(IPAddress Address, int Port, string RunsRoot, string Database, int MaxConcurrentJobs,
-                                  string? Token, long MaxRequestBytes, TimeSpan StopTimeout)
+                                  string? Token, long MaxRequestBytes, TimeSpan StopTimeout, int Nice)
 {
     /// <summary>True when the service listens on a loopback address only.</summary>
     public bool IsLoopback => IPAddress.IsLoopback(Address);
@@ -39,11 +40,12 @@ public sealed record ServeOptions(IPAddress Address, int Port, string RunsRoot, 
         var maxJobs = r.Int("serve.max-concurrent-jobs", 1, 1024);
         var maxBytes = r.Int("serve.max-request-bytes", 1024);
         var stopTimeout = r.Duration("serve.stop-timeout");
+        var nice = r.Int("serve.nice", 0, 19);
         var token = ReadToken(r.String("serve.token-file").Trim());
         if (token is null && !IPAddress.IsLoopback(address))
             throw new ConfigException($"config: serve.address = {addressText} listens beyond loopback, so serve.token-file is required " +
                                       "(a file holding the bearer token clients must send); refusing to start without it");
-        return new ServeOptions(address, port, runsRoot, database, maxJobs, token, maxBytes, stopTimeout);
+        return new ServeOptions(address, port, runsRoot, database, maxJobs, token, maxBytes, stopTimeout, nice);
     }
 
     private static string? ReadToken(string file)

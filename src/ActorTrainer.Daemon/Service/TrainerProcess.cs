@@ -55,7 +55,7 @@ public static partial class TrainerProcess
         psi.ArgumentList.Add("--set");
         psi.ArgumentList.Add("output.log-format=json");
         psi.Environment["ACTORTRAINER_JOB_LOG"] = Path.Combine(runDir, LogFile);
-        var p2 = Process.Start(psi) ?? throw new InvalidOperationException($"could not start the trainer for {runDir}");
+        var p2 = ServicePriority.Spawn(() => Process.Start(psi) ?? throw new InvalidOperationException($"could not start the trainer for {runDir}"));
         p2.StandardInput.Close();
         return p2;
     }
