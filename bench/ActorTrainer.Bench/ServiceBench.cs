@@ -12,10 +12,17 @@ namespace ActorTrainer.Bench;
 /// loopback port and trains the same job repeatedly, alternately quiet and under load: N concurrent clients
 /// (default 200) each sending GET /jobs/{id} every --interval-ms (0 = back to back). Reports the trainer's
 /// steps_per_second (summary.json) per run, the medians, their ratio, and the request rate and latencies.
-/// Usage: service [--rounds 3] [--clients 200] [--interval-ms 1000] [--epochs 2] [--dll PATH]
+/// --client-nice N runs the load generator's threads at nice N, standing in for clients on other machines (the
+/// generator shares this machine's cores with the trainer otherwise).
+/// Usage: service [--rounds 3] [--clients 200] [--interval-ms 1000] [--epochs 2] [--client-nice 0] [--dll PATH]
 /// </summary>
-public static class ServiceBench
+public static partial class ServiceBench
 {
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "setpriority")]
+    private static partial int SetPriority(int which, int who, int prio);
+
+    private static int _clientNice;
+
     public static int Run(string[] args)
     {
         string Opt(string name, string dflt) { var i = Array.IndexOf(args, "--" + name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : dflt; }
@@ -23,6 +30,7 @@ public static class ServiceBench
         var clients = int.Parse(Opt("clients", "200"), CultureInfo.InvariantCulture);
         var interval = int.Parse(Opt("interval-ms", "1000"), CultureInfo.InvariantCulture);
         var epochs = Opt("epochs", "2");
+        _clientNice = int.Parse(Opt("client-nice", "0"), CultureInfo.InvariantCulture);
         var dll = Path.GetFullPath(Opt("dll", "src/ActorTrainer.Daemon/bin/Release/net10.0/ActorTrainer.Daemon.dll"));
         if (!File.Exists(dll)) { Console.Error.WriteLine($"error: --dll '{dll}' does not exist; build src/ActorTrainer.Daemon -c Release first"); return 2; }
         var root = Path.Combine(Path.GetTempPath(), "actortrainer-servicebench-" + Guid.NewGuid().ToString("N"));
@@ -47,7 +55,7 @@ public static class ServiceBench
             };
             var quiet = new List<double>();
             var loaded = new List<double>();
-            Console.WriteLine($"clients {clients}, interval {interval} ms, epochs {epochs}, rounds {rounds}; port {port}");
+            Console.WriteLine($"clients {clients}, interval {interval} ms, epochs {epochs}, rounds {rounds}, client nice {_clientNice}; port {port}");
             for (var r = 0; r < rounds; r++)
             {
                 // Alternate the order (quiet, load), (load, quiet), ... so drift in machine load hits both sides.
@@ -85,6 +93,7 @@ public static class ServiceBench
             var local = new List<double>();
             while (!stop.IsCancellationRequested)
             {
+                if (_clientNice > 0) SetPriority(0, 0, _clientNice);   // this thread (tasks hop between pool threads)
                 var sw = Stopwatch.StartNew();
                 try { using var _ = await http.GetAsync("jobs/" + id, stop.Token); } catch (OperationCanceledException) { break; }
                 local.Add(sw.Elapsed.TotalMilliseconds);
