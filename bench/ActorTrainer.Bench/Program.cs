@@ -1,6 +1,6 @@
 using ActorTrainer.Bench;
 
-// Usage: dotnet run -c Release --project bench/ActorTrainer.Bench -- gemm [minReps] | elementwise | fit [epochs] [shards,..] | runtime [--steps N] | tape [steps] | bdn [BenchmarkDotNet args]
+// Usage: dotnet run -c Release --project bench/ActorTrainer.Bench -- gemm [minReps] | elementwise | fit [epochs] [shards,..] | runtime [--steps N] | tape [steps] | service [--clients 200] | bdn [BenchmarkDotNet args]
 string mode = args.Length > 0 ? args[0] : "gemm";
 switch (mode)
 {
@@ -19,11 +19,13 @@ switch (mode)
         return TapeBench.Run(args.Skip(1).ToArray());
     case "runtime":
         return RuntimeBench.Run(args.Skip(1).ToArray());
+    case "service":
+        return ServiceBench.Run(args.Skip(1).ToArray());
     case "bdn":
         BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(GemmBenchmarks).Assembly).Run(args.Skip(1).ToArray());
         break;
     default:
-        Console.Error.WriteLine($"unknown mode '{mode}'; expected gemm | elementwise | fit | runtime | tape | bdn | tune");
+        Console.Error.WriteLine($"unknown mode '{mode}'; expected gemm | elementwise | fit | runtime | tape | service | bdn | tune");
         return 2;
 }
 return 0;

@@ -8,7 +8,7 @@ var Help =
     "usage: ActorTrainer.Daemon [--verbose] <command> [options]\n\n" +
     "  --verbose         print stack traces of errors (any position on the command line)\n\n" +
     "commands:\n  " + TrainCommand.Usage.Replace("\n", "\n  ") + "\n  " +
-    ModelCommands.Usage.Replace("\n", "\n  ") + "\n";
+    ModelCommands.Usage.Replace("\n", "\n  ") + "\n  " + ActorTrainer.Daemon.Service.ServiceCommands.Usage.Replace("\n", "\n  ") + "\n";
 
 var verbose = args.Contains("--verbose");
 args = args.Where(a => a != "--verbose").ToArray();
@@ -31,5 +31,6 @@ return ErrorBoundary.Run(() => command switch
     "predict" => ModelCommands.Predict(CommandLine.Parse("predict", rest, ["model", "input"], [])),
     "export" => ModelCommands.Export(CommandLine.Parse("export", rest, ["model", "format", "output"], [])),
     "summary" => ModelCommands.Summary(CommandLine.Parse("summary", rest, ["model"], [])),
+    _ when ActorTrainer.Daemon.Service.ServiceCommands.Verbs.Contains(command) => ActorTrainer.Daemon.Service.ServiceCommands.Run(command, rest, signals),
     _ => throw new UsageException($"unknown command '{command}' (commands: train, evaluate, predict, export, summary; see --help)"),
 }, verbose, Console.Error);

@@ -28,14 +28,21 @@ public static class ConfigLoader
     /// <summary>Parses, layers and checks the configuration; returns the merged Config and its rendered text.</summary>
     public static Config Load(string? file, IReadOnlyList<string> sets)
     {
+        if (file is not null && !File.Exists(file))
+            throw new ConfigException($"config file '{file}' does not exist");
+        return LoadText(file is null ? null : ReadConfigFile(file), file ?? "", sets);
+    }
+
+    /// <summary>As <see cref="Load"/>, for config text that is not in a file (e.g. a job submitted to `serve`);
+    /// errors name <paramref name="source"/> where they would name the file.</summary>
+    public static Config LoadText(string? text, string source, IReadOnlyList<string> sets)
+    {
         var reference = Parse(ReferenceText, "reference.conf");
         Config merged = reference;
-        if (file is not null)
+        if (text is not null)
         {
-            if (!File.Exists(file))
-                throw new ConfigException($"config file '{file}' does not exist");
-            var fileConfig = Parse(ReadConfigFile(file), file);
-            CheckKnown(fileConfig.Root, reference.Root, "", file);
+            var fileConfig = Parse(text, source);
+            CheckKnown(fileConfig.Root, reference.Root, "", source);
             merged = fileConfig.WithFallback(merged);
         }
         foreach (var set in sets)

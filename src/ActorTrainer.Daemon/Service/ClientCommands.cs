@@ -1,0 +1,164 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ActorTrainer.Daemon.Cli;
+using ActorTrainer.Daemon.Configuration;
+
+namespace ActorTrainer.Daemon.Service;
+
+/// <summary>The CLI verbs that talk to a running <c>serve</c>: submit, jobs, status, cancel, logs.</summary>
+public static class ClientCommands
+{
+    /// <summary>Default server URL.</summary>
+    public const string DefaultServer = "http://127.0.0.1:8470";
+
+    /// <summary>Usage text.</summary>
+    public const string Usage =
+        "submit [--config FILE] [--set key=value]... [--server URL] [--token-file FILE]   queue a training job; prints its id\n" +
+        "jobs [--server URL] [--token-file FILE]                 list the jobs\n" +
+        "status ID [--server URL] [--token-file FILE]            one job as JSON (state, epoch, step, metrics, summary)\n" +
+        "cancel ID [--server URL] [--token-file FILE]            checkpoint and stop a job (or drop it from the queue)\n" +
+        "logs ID [-f] [--server URL] [--token-file FILE]         the job's train.log; -f follows it until the job ends (exit 1 if it failed)\n" +
+        "  --server URL (default " + DefaultServer + "), --token-file FILE (the bearer token when serve.token-file is set)";
+
+    /// <summary>Runs one client verb; returns the exit code: 0 ok, 2 a request the service refused (400, 401, 404,
+    /// 409, 413), 74 the service cannot be reached, 70 a server error; <c>logs -f</c> returns 1 when the job failed.</summary>
+    public static int Run(string verb, string[] args, CancellationToken ct)
+    {
+        var positional = verb is "status" or "cancel" or "logs" ? args.TakeWhile(a => !a.StartsWith('-')).ToArray() : [];
+        var rest = args.Skip(positional.Length).Select(a => a == "-f" ? "--follow" : a).ToArray();
+        var cl = CommandLine.Parse(verb, rest, ["server", "token-file", "config", "set"], ["follow"]);
+        if (verb != "submit" && (cl.Get("config") is not null || cl.All("set").Count > 0))
+            throw new UsageException($"{verb}: --config and --set belong to submit");
+        if (verb is "status" or "cancel" or "logs" && positional.Length != 1)
+            throw new UsageException($"{verb}: expected one job id, e.g. '{verb} j20261129-120000-a1b2c3'");
+        using var http = Client(cl);
+        try
+        {
+            return verb switch
+            {
+                "submit" => Submit(http, cl, ct),
+                "jobs" => Jobs(http, ct),
+                "status" => Print(Send(http, HttpMethod.Get, "jobs/" + Uri.EscapeDataString(positional[0]), null, ct)),
+                "cancel" => Print(Send(http, HttpMethod.Post, "jobs/" + Uri.EscapeDataString(positional[0]) + "/cancel", null, ct)),
+                _ => Logs(http, positional[0], cl.Has("follow"), ct),
+            };
+        }
+        catch (HttpRequestException e)
+        {
+            Console.Error.WriteLine($"error: cannot reach the service at {http.BaseAddress}: {e.Message} (is `serve` running? see --server)");
+            return ExitCodes.IoError;
+        }
+        catch (ServiceError e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return (int)e.Status is >= 400 and < 500 ? ExitCodes.BadInput : ExitCodes.Software;
+        }
+    }
+
+    private sealed class ServiceError(HttpStatusCode status, string message) : Exception(message)
+    {
+        public HttpStatusCode Status { get; } = status;
+    }
+
+    private static HttpClient Client(CommandLine cl)
+    {
+        var server = cl.Get("server") ?? DefaultServer;
+        if (!Uri.TryCreate(server.TrimEnd('/') + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            throw new UsageException($"--server '{server}': expected a URL such as {DefaultServer}");
+        var http = new HttpClient { BaseAddress = uri, Timeout = Timeout.InfiniteTimeSpan };
+        if (cl.Get("token-file") is { } file)
+        {
+            if (!File.Exists(file)) throw new UsageException($"--token-file '{file}' does not exist");
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(file).Trim());
+        }
+        return http;
+    }
+
+    private static JsonNode? Send(HttpClient http, HttpMethod method, string path, JsonNode? body, CancellationToken ct)
+    {
+        using var req = new HttpRequestMessage(method, path);
+        if (body is not null) req.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        using var res = http.Send(req, timeout.Token);
+        var text = res.Content.ReadAsStringAsync(timeout.Token).GetAwaiter().GetResult();
+        JsonNode? json = null;
+        try { json = text.Length > 0 ? JsonNode.Parse(text) : null; } catch (JsonException) { }
+        if (!res.IsSuccessStatusCode)
+            throw new ServiceError(res.StatusCode, json?["error"]?.GetValue<string>() ?? $"{(int)res.StatusCode} {res.ReasonPhrase} from {req.RequestUri}");
+        return json;
+    }
+
+    private static int Print(JsonNode? json)
+    {
+        Console.Out.WriteLine(json?.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        return 0;
+    }
+
+    private static int Submit(HttpClient http, CommandLine cl, CancellationToken ct)
+    {
+        var body = new JsonObject();
+        if (cl.Get("config") is { } file)
+        {
+            if (!File.Exists(file)) throw new ConfigException($"config file '{file}' does not exist");
+            body["config"] = File.ReadAllText(file);
+        }
+        var sets = new JsonObject();
+        foreach (var s in cl.All("set"))
+        {
+            var eq = s.IndexOf('=');
+            if (eq <= 0) throw new ConfigException($"--set '{s}': expected key=value (e.g. --set trainer.epochs=3)");
+            sets[s[..eq].Trim()] = s[(eq + 1)..].Trim();
+        }
+        body["set"] = sets;
+        var answer = Send(http, HttpMethod.Post, "jobs", body, ct)!;
+        Console.Out.WriteLine(answer["id"]!.GetValue<string>());
+        return 0;
+    }
+
+    private static int Jobs(HttpClient http, CancellationToken ct)
+    {
+        var jobs = Send(http, HttpMethod.Get, "jobs", null, ct)!.AsArray();
+        Console.Out.WriteLine($"{"ID",-24} {"STATE",-10} {"EPOCH",7} {"STEP",8} {"LOSS",8} {"ACCURACY",8}  CREATED");
+        foreach (var j in jobs)
+        {
+            string M(string k) => j!["metrics"]?[k] is { } v ? v.GetValue<double>().ToString("0.0000", CultureInfo.InvariantCulture) : "-";
+            var epoch = $"{j!["epoch"]}/{j["epochs"]?.ToString() ?? "?"}";
+            Console.Out.WriteLine($"{j["id"],-24} {j["state"],-10} {epoch,7} {j["step"],8} {M("loss"),8} {M("accuracy"),8}  {j["created_at"]}");
+        }
+        return 0;
+    }
+
+    private static int Logs(HttpClient http, string id, bool follow, CancellationToken ct)
+    {
+        var path = "jobs/" + Uri.EscapeDataString(id);
+        if (!follow)
+        {
+            Send(http, HttpMethod.Get, path, null, ct);   // 404 for an unknown job
+            using var res = http.GetAsync(path + "/files/" + TrainerProcess.LogFile, ct).GetAwaiter().GetResult();
+            if (res.StatusCode == HttpStatusCode.NotFound) return 0;   // not started yet: no log
+            res.EnsureSuccessStatusCode();
+            Console.Out.Write(res.Content.ReadAsStringAsync(ct).GetAwaiter().GetResult());
+            return 0;
+        }
+        using var stream = http.GetStreamAsync(path + "/events", ct).GetAwaiter().GetResult();
+        using var reader = new StreamReader(stream);
+        string? evt = null, line;
+        while ((line = reader.ReadLine()) is not null)
+        {
+            if (line.StartsWith("event: ", StringComparison.Ordinal)) evt = line[7..];
+            else if (line.StartsWith("data: ", StringComparison.Ordinal) && evt == "log") Console.Out.WriteLine(line[6..]);
+            else if (line.StartsWith("data: ", StringComparison.Ordinal) && evt == "end")
+            {
+                var state = JsonNode.Parse(line[6..])?["state"]?.GetValue<string>();
+                Console.Error.WriteLine($"job {id} {state}");
+                return state == JobStates.Failed ? 1 : 0;
+            }
+        }
+        return 0;
+    }
+}

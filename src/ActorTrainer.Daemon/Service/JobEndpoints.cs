@@ -1,0 +1,108 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ActorTrainer.Daemon.Configuration;
+using ActorTrainer.Interop;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace ActorTrainer.Daemon.Service;
+
+/// <summary>The HTTP API of the training service (ASP.NET Core minimal APIs).</summary>
+public static class JobEndpoints
+{
+    /// <summary>Maps every endpoint.</summary>
+    public static void MapJobApi(this IEndpointRouteBuilder app, JobStore store, JobRunner runner, JobProgressBook progress, ServeOptions options)
+    {
+        // The body is read as JSON whatever its Content-Type (curl -d sends form encoding), so errors name the field.
+        app.MapPost("/jobs", async (HttpRequest req) => await Submit(req, store, runner, options))
+           .Produces(StatusCodes.Status201Created).Produces(StatusCodes.Status400BadRequest).Produces(StatusCodes.Status413PayloadTooLarge)
+           .WithSummary("Submit a training job: {\"config\": \"<HOCON>\", \"set\": {\"key\": \"value\"}}; 201 {\"id\"}, 400 naming the bad key");
+        app.MapGet("/jobs", () => Results.Json(new JsonArray(store.All().Select(j => (JsonNode)JobViews.View(j, progress.For(j), false)).ToArray())))
+           .WithSummary("All jobs in submission order");
+        app.MapGet("/jobs/{id}", (string id) => Find(store, id) is { } j
+                ? Results.Json(JobViews.View(j, progress.For(j), true)) : NotFound(id))
+           .WithSummary("One job: state, epoch, step, metrics, run_dir and, once done, summary");
+        app.MapGet("/jobs/{id}/config", (string id) => Find(store, id) is { } j
+                ? Results.Text(j.Config, "text/plain; charset=utf-8") : NotFound(id))
+           .WithSummary("The job's exact effective configuration (HOCON)");
+        app.MapPost("/jobs/{id}/cancel", (string id) => Find(store, id) is null ? NotFound(id) : Change(runner.Cancel(id)!, progress, JobStates.Cancelled))
+           .WithSummary("Cancel: a queued job at once; a running one checkpoints and stops (resumable)");
+        app.MapPost("/jobs/{id}/resume", (string id) => Find(store, id) is null ? NotFound(id) : Change(runner.Resume(id)!, progress, JobStates.Queued))
+           .WithSummary("Queue a cancelled or failed job again; it continues from its newest checkpoint");
+        app.MapGet("/jobs/{id}/events", async (HttpContext ctx, string id) =>
+            {
+                if (Find(store, id) is not { } j) { await NotFound(id).ExecuteAsync(ctx); return; }
+                await EventStream.Write(ctx, store, j);
+            })
+           .WithSummary("Server-sent events: state, log, epoch, test, end");
+        app.MapGet("/jobs/{id}/files", (string id) => Find(store, id) is { } j
+                ? Results.Json(new JsonArray(JobFiles.List(j.RunDir).Select(f => (JsonNode)f).ToArray())) : NotFound(id))
+           .WithSummary("The files of the job's run directory");
+        app.MapGet("/jobs/{id}/files/{**name}", (string id, string name) => File(store, id, name))
+           .WithSummary("One file of the run directory (plots, summary.json, history.csv, model files, train.log)");
+        app.MapGet("/healthz", () => Results.Json(new JsonObject
+            {
+                ["status"] = "ok",
+                ["jobs"] = store.All().Count,
+                ["running"] = runner.Running,
+            }))
+           .WithSummary("Liveness: 200 {\"status\": \"ok\"}");
+        app.MapGet("/metrics", () => Results.Text(ServiceMetrics.Render(store, progress, runner.Running), PrometheusEndpoint.ContentType))
+           .WithSummary("Prometheus metrics (text format 0.0.4)");
+        app.MapGet("/", () => Results.Content(StatusPage.Html, "text/html; charset=utf-8")).ExcludeFromDescription();
+    }
+
+    private static async Task<IResult> Submit(HttpRequest req, JobStore store, JobRunner runner, ServeOptions options)
+    {
+        JsonElement body;
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(req.Body);
+            body = doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            return Results.Json(JobViews.Error($"request body is not valid JSON: {e.Message}"), statusCode: 400);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Results.Json(JobViews.Error($"request body is larger than serve.max-request-bytes = {options.MaxRequestBytes}"), statusCode: 413);
+        }
+        ValidatedJob job;
+        try
+        {
+            job = JobSubmission.Validate(body);
+        }
+        catch (ConfigException e)
+        {
+            return Results.Json(JobViews.Error(e.Message), statusCode: 400);
+        }
+        var id = JobSubmission.NewId();
+        var runDir = Path.Combine(options.RunsRoot, id);
+        var record = store.Insert(id, job.ConfigText, runDir);   // durable before the 201
+        runner.Wake();
+        return Results.Json(new JsonObject { ["id"] = id, ["state"] = record.State, ["run_dir"] = runDir }, statusCode: 201);
+    }
+
+    private static JobRecord? Find(JobStore store, string id) => JobSubmission.IsWellFormedId(id) ? store.Get(id) : null;
+
+    private static IResult NotFound(string id) => Results.Json(JobViews.Error($"no job '{id}'"), statusCode: 404);
+
+    private static IResult Change(JobRecord job, JobProgressBook progress, string target)
+    {
+        var view = JobViews.View(job, progress.For(job), false);
+        var accepted = job.State == target || (target == JobStates.Cancelled && job.CancelRequested && job.State == JobStates.Running);
+        if (!accepted) view["error"] = $"job '{job.Id}' is {job.State}";
+        return Results.Json(view, statusCode: accepted ? 202 : 409);
+    }
+
+    private static IResult File(JobStore store, string id, string name)
+    {
+        if (Find(store, id) is not { } job) return NotFound(id);
+        var (path, error) = JobFiles.Resolve(job.RunDir, name);
+        if (error is not null) return Results.Json(JobViews.Error(error), statusCode: 400);
+        if (path is null) return Results.Json(JobViews.Error($"job '{id}' has no file '{name}'"), statusCode: 404);
+        return Results.File(path, JobFiles.ContentType(path), enableRangeProcessing: true);
+    }
+}

@@ -1,0 +1,206 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using ActorTrainer.Daemon.Output;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace ActorTrainer.Daemon.Service;
+
+/// <summary>
+/// Runs queued jobs first-in first-out, at most serve.max-concurrent-jobs at a time, each as a <c>train</c> child
+/// process (a crashing job cannot take the service down). On start it takes over the jobs a previous daemon left
+/// running: a trainer still alive is stopped with SIGTERM (it checkpoints), and the job resumes from its newest
+/// checkpoint. On shutdown every child gets SIGTERM and its job resumes on the next start.
+/// </summary>
+public sealed class JobRunner(JobStore store, JobProgressBook progress, ServeOptions options, ILogger<JobRunner> log) : BackgroundService
+{
+    private readonly ConcurrentDictionary<string, Process> _children = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _wake = new(0);
+    private volatile bool _stopping;
+
+    /// <summary>Number of trainer processes running now.</summary>
+    public int Running => _children.Count;
+
+    /// <summary>Wakes the dispatcher (a job was queued or finished).</summary>
+    public void Wake() { if (_wake.CurrentCount == 0) _wake.Release(); }
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await RecoverAsync();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            Dispatch();
+            foreach (var id in _children.Keys)
+                if (store.Get(id) is { } job) progress.For(job).Poll();
+            try { await _wake.WaitAsync(TimeSpan.FromMilliseconds(500), stoppingToken); }
+            catch (OperationCanceledException) { break; }
+        }
+    }
+
+    /// <summary>Takes over the jobs a previous daemon left in state running.</summary>
+    private async Task RecoverAsync()
+    {
+        foreach (var job in store.All().Where(j => j.State == JobStates.Running))
+        {
+            if (job.Pid is { } pid && job.PidStart is { } start && TrainerProcess.IsAlive(pid, start))
+            {
+                log.LogWarning("job {Id}: trainer {Pid} outlived the previous daemon; stopping it with SIGTERM to resume from its checkpoint", job.Id, pid);
+                await TrainerProcess.StopOrphanAsync(pid, start, options.StopTimeout);
+            }
+            var summary = ReadSummary(job.RunDir);
+            if (summary is { Interrupted: false })
+                store.Update(job.Id, j => j with { State = JobStates.Succeeded, FinishedAt = DateTimeOffset.UtcNow, Pid = null, ExitCode = 0 });
+            else if (job.CancelRequested)
+                store.Update(job.Id, j => j with { State = JobStates.Cancelled, FinishedAt = DateTimeOffset.UtcNow, Pid = null, Resume = true });
+            else
+            {
+                log.LogInformation("job {Id}: resuming after a daemon restart", job.Id);
+                store.Update(job.Id, j => j with { State = JobStates.Queued, Pid = null, PidStart = null, Resume = true });
+            }
+        }
+    }
+
+    /// <summary>Starts the oldest queued jobs while fewer than serve.max-concurrent-jobs run.</summary>
+    private void Dispatch()
+    {
+        if (_stopping) return;
+        foreach (var job in store.All().Where(j => j.State == JobStates.Queued))
+        {
+            if (_children.Count >= options.MaxConcurrentJobs) return;
+            try { StartJob(job); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                log.LogError("job {Id}: could not start the trainer: {Error}", job.Id, e.Message);
+                store.Update(job.Id, j => j with { State = JobStates.Failed, FinishedAt = DateTimeOffset.UtcNow, Error = "could not start the trainer: " + e.Message });
+            }
+        }
+    }
+
+    private void StartJob(JobRecord job)
+    {
+        // Claim the job first, so a cancel that raced with this dispatch is not overwritten.
+        var claimed = store.Update(job.Id, j => j.State != JobStates.Queued ? null : j with
+        {
+            State = JobStates.Running, StartedAt = DateTimeOffset.UtcNow, Pid = null, PidStart = null,
+            ExitCode = null, Error = null, Attempts = j.Attempts + 1,
+        });
+        if (claimed is null) return;
+        Directory.CreateDirectory(job.RunDir);
+        var resume = job.Resume && HasCheckpoint(job.RunDir);
+        if (!resume) RunFiles.WriteText(Path.Combine(job.RunDir, TrainerProcess.ConfigFile), job.Config);
+        var child = TrainerProcess.Start(job.RunDir, resume);
+        _children[job.Id] = child;
+        var start = TrainerProcess.StartTime(child.Id);
+        var now = store.Update(job.Id, j => j with { Pid = child.Id, PidStart = start })!;
+        if (now.CancelRequested) TrainerProcess.Terminate(child.Id);          // cancelled while it was starting
+        log.LogInformation("job {Id}: started trainer {Pid}{Resume} in {RunDir}", job.Id, child.Id, resume ? " (resuming)" : "", job.RunDir);
+        _ = Task.Run(async () =>
+        {
+            await child.WaitForExitAsync();
+            OnExit(job.Id, child);
+        });
+    }
+
+    private void OnExit(string id, Process child)
+    {
+        var code = child.ExitCode;
+        child.Dispose();
+        var job = store.Get(id)!;
+        progress.For(job).Poll();
+        var summary = ReadSummary(job.RunDir);
+        store.Update(id, j => Classify(j, code, summary));
+        var now = store.Get(id)!;
+        log.LogInformation("job {Id}: trainer exited with code {Code}; job {State}", id, code, now.State);
+        _children.TryRemove(id, out _);
+        Wake();
+    }
+
+    private JobRecord Classify(JobRecord j, int code, RunSummary? summary)
+    {
+        var done = DateTimeOffset.UtcNow;
+        if (code == 0 && summary is { Interrupted: false })
+            return j with { State = JobStates.Succeeded, FinishedAt = done, ExitCode = 0, Pid = null, Resume = false };
+        if (j.CancelRequested)
+            return j with { State = JobStates.Cancelled, FinishedAt = done, ExitCode = code, Pid = null, Resume = true };
+        var stopped = code == 0 && summary is { Interrupted: true } || code is 128 + 15 or 128 + 9;
+        if (stopped && _stopping)
+            return j with { ExitCode = code, Resume = true };                 // resumes on the next start
+        if (code == 0 && summary is { Interrupted: true })
+            return j with { State = JobStates.Queued, ExitCode = code, Pid = null, Resume = true };   // SIGTERM from outside
+        var error = progress.For(j).LastError ?? $"the trainer exited with code {code}; see {TrainerProcess.LogFile} in the run directory";
+        if (code == 0) error = "the trainer exited without writing summary.json";
+        return j with { State = JobStates.Failed, FinishedAt = done, ExitCode = code, Pid = null, Error = error };
+    }
+
+    /// <summary>Cancels a job: a queued one at once, a running one with SIGTERM (checkpoint, then state cancelled;
+    /// killed after serve.stop-timeout). Returns the updated record, or null when the job does not exist.</summary>
+    public JobRecord? Cancel(string id)
+    {
+        var job = store.Update(id, j => j.State switch
+        {
+            JobStates.Queued => j with { State = JobStates.Cancelled, FinishedAt = DateTimeOffset.UtcNow, CancelRequested = true },
+            JobStates.Running => j with { CancelRequested = true },
+            _ => j,
+        });
+        if (job is { State: JobStates.Running } && _children.TryGetValue(id, out var child))
+        {
+            var pid = child.Id;
+            TrainerProcess.Terminate(pid);
+            _ = Task.Run(async () =>
+            {
+                await Task.Delay(options.StopTimeout);
+                if (_children.TryGetValue(id, out var c) && c.Id == pid) TrainerProcess.ForceKill(pid);
+            });
+        }
+        return job;
+    }
+
+    /// <summary>Queues a cancelled or failed job again; it continues from its newest checkpoint when it has one.
+    /// Returns the updated record (unchanged when the job is not cancelled or failed), or null when it does not exist.</summary>
+    public JobRecord? Resume(string id)
+    {
+        var job = store.Update(id, j => j.State is JobStates.Cancelled or JobStates.Failed
+            ? j with { State = JobStates.Queued, FinishedAt = null, CancelRequested = false, Resume = true, Error = null }
+            : j);
+        Wake();
+        return job;
+    }
+
+    /// <summary>SIGTERMs every child and waits (up to serve.stop-timeout) for their checkpoints; their jobs stay
+    /// running in the store and resume on the next start.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stopping = true;
+        var children = _children.ToArray();
+        foreach (var (_, c) in children) TrainerProcess.Terminate(c.Id);
+        var deadline = DateTime.UtcNow + options.StopTimeout;
+        while (!_children.IsEmpty && DateTime.UtcNow < deadline) await Task.Delay(100, CancellationToken.None);
+        foreach (var (_, c) in _children.ToArray()) TrainerProcess.ForceKill(c.Id);
+        await base.StopAsync(cancellationToken);
+    }
+
+    private static bool HasCheckpoint(string runDir)
+    {
+        var dir = Path.Combine(runDir, "checkpoints");
+        return Directory.Exists(dir) && Directory.EnumerateFiles(dir, "ckpt-*.bin").Any();
+    }
+
+    /// <summary>The fields of a run's summary.json the runner needs.</summary>
+    public sealed record RunSummary(bool Interrupted);
+
+    /// <summary>Reads summary.json of a run directory, or null when it is missing or unreadable.</summary>
+    public static RunSummary? ReadSummary(string runDir)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(runDir, "summary.json")));
+            return new RunSummary(doc.RootElement.TryGetProperty("interrupted", out var i) && i.ValueKind == JsonValueKind.True);
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,97 @@
+using ActorTrainer.Daemon.Cli;
+using ActorTrainer.Daemon.Configuration;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace ActorTrainer.Daemon.Service;
+
+/// <summary><c>serve [--config FILE] [--set key=value]...</c>: the training service on the .NET Generic Host
+/// (systemd-aware), Kestrel on serve.address:serve.port.</summary>
+public static class ServeCommand
+{
+    /// <summary>Usage text.</summary>
+    public const string Usage =
+        "serve [--config FILE] [--set key=value]...\n" +
+        "  run the training service: a job queue behind an HTTP API on serve.address:serve.port (default 127.0.0.1:8470);\n" +
+        "  the serve.* keys are documented in config/reference.conf";
+
+    /// <summary>Runs the service until SIGTERM / Ctrl-C; returns the exit code.</summary>
+    public static int Run(CommandLine cl, SignalGate signals)
+    {
+        var config = ConfigLoader.Load(cl.Get("config"), cl.All("set").ToList());
+        var options = ServeOptions.From(config);
+        Directory.CreateDirectory(options.RunsRoot);
+        using var runsLock = LockRunsRoot(options);
+        using var store = OpenStore(options);
+        ServicePriority.LowerServiceThreads(options.Nice);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Environment.CurrentDirectory });
+        builder.Host.UseSystemd();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.IncludeScopes = false; });
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(options.Address, options.Port);
+            k.Limits.MaxRequestBodySize = options.MaxRequestBytes;
+            k.AddServerHeader = false;
+        });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.StopTimeout + TimeSpan.FromSeconds(10));
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton<JobProgressBook>();
+        builder.Services.AddSingleton<JobRunner>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<JobRunner>());
+        builder.Services.AddOpenApi();
+
+        var app = builder.Build();
+        app.UseBearerToken(options.Token);
+        app.MapOpenApi();
+        app.MapJobApi(store, app.Services.GetRequiredService<JobRunner>(), app.Services.GetRequiredService<JobProgressBook>(), options);
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serve");
+        log.LogInformation("serving on {Url} (runs root {Root}, job store {Db}, {Max} concurrent job(s){Auth})", options.LocalUrl,
+                           options.RunsRoot, options.Database, options.MaxConcurrentJobs, options.Token is null ? "" : ", bearer token required");
+        try
+        {
+            // The host stops on SIGTERM / SIGINT itself; the claim keeps the signal gate from ending the process first.
+            using var claim = signals.ClaimForTraining();
+            app.Run();
+        }
+        catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ConfigException($"serve.address:serve.port = {options.Address}:{options.Port}: cannot listen: {e.Message}");
+        }
+        return 0;
+    }
+
+    /// <summary>One daemon per runs root: an exclusive lock on &lt;runs-root&gt;/serve.lock (released when the
+    /// process dies, however it dies; not inherited by trainer children).</summary>
+    private static FileStream LockRunsRoot(ServeOptions options)
+    {
+        var path = Path.Combine(options.RunsRoot, "serve.lock");
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new ConfigException($"serve.runs-root '{options.RunsRoot}' is in use by another running serve (lock {path}: {e.Message})");
+        }
+    }
+
+    private static JobStore OpenStore(ServeOptions options)
+    {
+        try
+        {
+            return new JobStore(options.Database);
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"serve.database '{options.Database}': cannot open the job store: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,274 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Xunit;
+
+namespace ActorTrainer.Daemon.Tests;
+
+/// <summary>`serve` as a real process: submit → run → succeed with the weights of `train`; events, files, metrics
+/// and the client verbs; bad submissions → 400 naming the key; cancel → resumable; SIGKILL of the daemon mid-job →
+/// restart → the job resumes and ends with the uninterrupted digest.</summary>
+public class ServiceTests
+{
+    private static bool Is(JsonObject j, string state) => j["state"]!.GetValue<string>() == state;
+
+    [Fact]
+    public void Submitted_job_succeeds_with_the_weights_of_train_and_reports_events_files_and_metrics()
+    {
+        using var t = new TempDir();
+        using var d = new ServiceDaemon(t["runs"]);
+        var id = d.Submit(ServiceRuns.Small);
+        var job = d.WaitFor(id, j => JobDone(j), 300, "done");
+        Assert.True(Is(job, "succeeded"), job.ToJsonString() + "\n" + d.TrainLog(id));
+        Assert.Equal(ServiceRuns.TrainDigest(ServiceRuns.Small), ServiceRuns.Digest(job));
+        Assert.Equal(2, job["epoch"]!.GetValue<int>());
+        Assert.Equal(2 * 24, job["step"]!.GetValue<long>());                       // 3000 / 128 → 24 steps per epoch
+        Assert.InRange(job["metrics"]!["val_accuracy"]!.GetValue<double>(), 0.5, 1.0);
+        Assert.Equal(Path.Combine(t["runs"], id), job["run_dir"]!.GetValue<string>());
+
+        var events = d.Http.GetStringAsync($"jobs/{id}/events").GetAwaiter().GetResult();   // ends with the job
+        Assert.Equal(2, CountOccurrences(events, "event: epoch\n"));
+        Assert.Contains("event: test\n", events);
+        Assert.EndsWith("event: end\ndata: {\"id\":\"" + id + "\",\"state\":\"succeeded\"}\n\n", events);
+
+        var files = d.Http.GetStringAsync($"jobs/{id}/files").GetAwaiter().GetResult();
+        Assert.Contains("\"summary.json\"", files);
+        Assert.Contains("\"model/model.safetensors\"", files);
+        var summary = JsonNode.Parse(d.Http.GetStringAsync($"jobs/{id}/files/summary.json").GetAwaiter().GetResult())!;
+        Assert.Equal(ServiceRuns.Digest(job), summary["weights_sha256"]!.GetValue<string>());
+        using (var bad = d.Http.GetAsync($"jobs/{id}/files/..%2Fjobs.db").GetAwaiter().GetResult())
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        using (var missing = d.Http.GetAsync($"jobs/{id}/files/nothing.png").GetAwaiter().GetResult())
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+
+        var metrics = d.Http.GetStringAsync("metrics").GetAwaiter().GetResult();
+        Assert.Contains("actortrainer_jobs{state=\"succeeded\"} 1\n", metrics);
+        var openApi = d.Http.GetStringAsync("openapi/v1.json").GetAwaiter().GetResult();
+        Assert.Contains("\"/jobs/{id}/events\"", openApi);
+
+        var list = Cli.Run(["jobs", "--server", d.Url]);
+        Assert.True(list.ExitCode == 0, list.Describe());
+        Assert.Contains(list.StdoutLines, l => l.StartsWith(id, StringComparison.Ordinal) && l.Contains("succeeded") && l.Contains("2/2"));
+        var logs = Cli.Run(["logs", id, "-f", "--server", d.Url]);
+        Assert.True(logs.ExitCode == 0, logs.Describe());
+        Assert.Contains(logs.StdoutLines, l => l.StartsWith("epoch 2/2 loss ", StringComparison.Ordinal));
+        Assert.Contains(logs.StdoutLines, l => RunDir.TestLine.IsMatch(l));
+        Assert.Contains($"job {id} succeeded", logs.Stderr);
+        var second = Cli.Run(["serve", "--set", $"serve.port={ServiceDaemon.FreePort()}", "--set", $"serve.runs-root={t["runs"]}"], 60);
+        Cli.AssertBadInput(second, "serve.runs-root", "in use by another running serve");
+        var status = Cli.Run(["status", id, "--server", d.Url]);
+        Assert.True(status.ExitCode == 0, status.Describe());
+        Assert.Equal(ServiceRuns.Digest(job), JsonNode.Parse(status.Stdout)!["summary"]!["weights_sha256"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Bad_submissions_are_rejected_naming_the_key_and_nothing_is_queued()
+    {
+        using var t = new TempDir();
+        using var d = new ServiceDaemon(t["runs"], sets: "serve.max-request-bytes=4096");
+        (string Body, string Fragment)[] cases =
+        [
+            ("{\"set\": {\"trainer.epoch\": \"2\"}}", "trainer.epoch"),
+            ("{\"set\": {\"trainer.batch-size\": \"0\"}}", "trainer.batch-size"),
+            ("{\"config\": \"optimizer { type = lion }\"}", "optimizer.type"),
+            ("{\"config\": \"trainer { epochs = }\"}", "trainer.epochs"),
+            ("{\"set\": {\"data.dir\": \"/nonexistent/mnist\"}}", "data.dir"),
+            ("{\"set\": {\"metrics\": \"{ port = 9100 }\"}}", "metrics.port"),
+            ("{\"settings\": {}}", "settings"),
+            ("not json", "not valid JSON"),
+        ];
+        foreach (var (body, fragment) in cases)
+        {
+            // curl -d sends form encoding: the body is read as JSON whatever the Content-Type says.
+            var type = body.Contains("batch-size", StringComparison.Ordinal) ? "application/x-www-form-urlencoded" : "application/json";
+            using var r = d.Http.PostAsync("jobs", new StringContent(body, Encoding.UTF8, type)).GetAwaiter().GetResult();
+            var text = r.Content.ReadAsStringAsync().GetAwaiter().GetResult();
+            Assert.True(r.StatusCode == HttpStatusCode.BadRequest, $"{body} → {(int)r.StatusCode} {text}");
+            Assert.Contains(fragment, JsonNode.Parse(text)!["error"]!.GetValue<string>());
+        }
+        var huge = "{\"config\": \"" + new string('#', 8192) + "\"}";
+        using (var r = d.Http.PostAsync("jobs", new StringContent(huge, Encoding.UTF8, "application/json")).GetAwaiter().GetResult())
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, r.StatusCode);
+        using (var r = d.Http.GetAsync("jobs/j20990101-000000-abcdef").GetAwaiter().GetResult())
+            Assert.Equal(HttpStatusCode.NotFound, r.StatusCode);
+        Assert.Equal("[]", d.Http.GetStringAsync("jobs").GetAwaiter().GetResult());
+
+        var cli = Cli.Run(["submit", "--server", d.Url, "--set", "trainer.epochs=-1"]);
+        Cli.AssertBadInput(cli, "trainer.epochs");
+    }
+
+    [Fact]
+    public void Cancelled_job_is_resumable_and_resumes_to_the_uninterrupted_weights()
+    {
+        var expected = ServiceRuns.TrainDigest(ServiceRuns.Long);
+        using var t = new TempDir();
+        using var d = new ServiceDaemon(t["runs"]);
+        var id = d.Submit(ServiceRuns.Long);
+        var queued = d.Submit(ServiceRuns.Small);                                 // waits behind the first (1 concurrent job)
+        // The event stream delivers the trainer's lines while it trains (the job is cancelled afterwards, so
+        // these events cannot have come from a finished log).
+        using var events = new StreamReader(d.Http.GetStreamAsync($"jobs/{id}/events").GetAwaiter().GetResult());
+        var live = Task.Run(() =>
+        {
+            string? line, evt = null;
+            while ((line = events.ReadLine()) is not null)
+            {
+                if (line.StartsWith("event: ", StringComparison.Ordinal)) evt = line[7..];
+                else if (evt == "log" && line.StartsWith("data: run directory ", StringComparison.Ordinal)) return line;
+            }
+            return null;
+        });
+        Assert.True(live.Wait(TimeSpan.FromSeconds(120)), "no log event within 120 s");
+        Assert.Contains(id, live.Result);
+        d.WaitFor(id, j => Is(j, "running") && j["step"]!.GetValue<long>() > 0, 300, "running with a checkpoint");
+        Assert.True(Is(d.Job(queued), "queued"));
+        var cancel = Cli.Run(["cancel", id, "--server", d.Url]);
+        Assert.True(cancel.ExitCode == 0, cancel.Describe());
+        var cancelled = d.WaitFor(id, JobDone, 120, "done");
+        Assert.True(Is(cancelled, "cancelled"), cancelled.ToJsonString() + "\n" + d.TrainLog(id));
+        Assert.True(cancelled["resumable"]!.GetValue<bool>());
+        Assert.True(cancelled["summary"]!["interrupted"]!.GetValue<bool>());
+        Assert.InRange(cancelled["summary"]!["steps"]!.GetValue<long>(), 1, 2 * 469 - 1);
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(t["runs"], id, "checkpoints"), "ckpt-*.bin"));
+
+        d.WaitFor(queued, j => Is(j, "succeeded"), 300, "succeeded");
+        using (var r = d.Http.PostAsync($"jobs/{id}/resume", null).GetAwaiter().GetResult())
+            Assert.Equal(HttpStatusCode.Accepted, r.StatusCode);
+        var done = d.WaitFor(id, JobDone, 300, "done");
+        Assert.True(Is(done, "succeeded"), done.ToJsonString() + "\n" + d.TrainLog(id));
+        Assert.True(done["summary"]!["resumed"]!.GetValue<bool>());
+        Assert.Equal(expected, ServiceRuns.Digest(done));
+        using (var again = d.Http.PostAsync($"jobs/{id}/cancel", null).GetAwaiter().GetResult())
+            Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+    }
+
+    [Fact]
+    public void Daemon_killed_with_sigkill_mid_job_resumes_the_job_after_restart_with_the_uninterrupted_digest()
+    {
+        var expected = ServiceRuns.TrainDigest(ServiceRuns.Long);
+        using var t = new TempDir();
+        string id, queued;
+        int trainerPid;
+        using (var d = new ServiceDaemon(t["runs"]))
+        {
+            id = d.Submit(ServiceRuns.Long);
+            queued = d.Submit(ServiceRuns.Small);
+            var running = d.WaitFor(id, j => Is(j, "running") && j["step"]!.GetValue<long>() > 0, 300, "running with a checkpoint");
+            trainerPid = running["pid"]!.GetValue<int>();
+            d.KillDaemonOnly();
+        }
+        try
+        {
+            using var again = new ServiceDaemon(t["runs"]);
+            Assert.True(Is(again.Job(queued), "queued") || Is(again.Job(queued), "running") || Is(again.Job(queued), "succeeded"));
+            var done = again.WaitFor(id, JobDone, 400, "done");
+            Assert.True(Is(done, "succeeded"), done.ToJsonString() + "\n" + again.TrainLog(id));
+            Assert.Equal(2, done["attempts"]!.GetValue<int>());
+            Assert.True(done["summary"]!["resumed"]!.GetValue<bool>());
+            Assert.Equal(expected, ServiceRuns.Digest(done));
+            Assert.True(Is(again.WaitFor(queued, JobDone, 300, "done"), "succeeded"));
+            Assert.Contains("outlived the previous daemon", again.Output);
+        }
+        finally
+        {
+            // A trainer this test left behind (only when an assertion failed before the restarted daemon stopped it).
+            var cmdline = $"/proc/{trainerPid}/cmdline";
+            if (File.Exists(cmdline) && File.ReadAllText(cmdline).Contains(t["runs"], StringComparison.Ordinal))
+                try { System.Diagnostics.Process.GetProcessById(trainerPid).Kill(); } catch (ArgumentException) { } catch (InvalidOperationException) { }
+        }
+    }
+
+    [Fact]
+    public void Daemon_and_trainer_both_killed_with_sigkill_resume_from_the_last_checkpoint_with_the_uninterrupted_digest()
+    {
+        var expected = ServiceRuns.TrainDigest(ServiceRuns.Long);
+        using var t = new TempDir();
+        string id;
+        using (var d = new ServiceDaemon(t["runs"]))
+        {
+            id = d.Submit(ServiceRuns.Long);
+            var running = d.WaitFor(id, j => Is(j, "running") && j["step"]!.GetValue<long>() > 0, 300, "running with a checkpoint");
+            var trainerPid = running["pid"]!.GetValue<int>();
+            d.KillDaemonOnly();                                              // a power cut: no SIGTERM, no checkpoint on the way out
+            using var kill = System.Diagnostics.Process.Start("kill", ["-KILL", trainerPid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            kill.WaitForExit();
+        }
+        using var again = new ServiceDaemon(t["runs"]);
+        var done = again.WaitFor(id, JobDone, 400, "done");
+        Assert.True(Is(done, "succeeded"), done.ToJsonString() + "\n" + again.TrainLog(id));
+        Assert.True(done["summary"]!["resumed"]!.GetValue<bool>());
+        Assert.Equal(expected, ServiceRuns.Digest(done));
+    }
+
+    [Fact]
+    public void Sigterm_to_the_daemon_checkpoints_its_jobs_and_the_next_start_resumes_them()
+    {
+        var expected = ServiceRuns.TrainDigest(ServiceRuns.Long);
+        using var t = new TempDir();
+        string id;
+        using (var d = new ServiceDaemon(t["runs"]))
+        {
+            id = d.Submit(ServiceRuns.Long);
+            var running = d.WaitFor(id, j => Is(j, "running") && j["step"]!.GetValue<long>() > 0, 300, "running with a checkpoint");
+            var trainerPid = running["pid"]!.GetValue<int>();
+            Assert.Equal(0, d.TerminateDaemon(120));
+            Assert.False(Directory.Exists($"/proc/{trainerPid}") && File.ReadAllText($"/proc/{trainerPid}/cmdline").Contains(t["runs"], StringComparison.Ordinal),
+                         "the trainer outlived a graceful stop");
+            Assert.True(RunDir.Summary(Path.Combine(t["runs"], id)).GetProperty("interrupted").GetBoolean(), d.Output);
+        }
+        using var again = new ServiceDaemon(t["runs"]);
+        var done = again.WaitFor(id, JobDone, 400, "done");
+        Assert.True(Is(done, "succeeded"), done.ToJsonString() + "\n" + again.TrainLog(id));
+        Assert.Equal(expected, ServiceRuns.Digest(done));
+        Assert.DoesNotContain("outlived the previous daemon", again.Output);
+    }
+
+    [Fact]
+    public void Queue_starts_jobs_in_submission_order_and_runs_at_most_max_concurrent_jobs()
+    {
+        using var t = new TempDir();
+        using var d = new ServiceDaemon(t["runs"], sets: "serve.max-concurrent-jobs=2");
+        var tiny = new Dictionary<string, string>
+        {
+            ["data.train-limit"] = "1000", ["data.test-limit"] = "200", ["trainer.epochs"] = "1", ["trainer.runtime"] = "in-process",
+            ["output.plots"] = "false", ["output.tensorboard"] = "false", ["output.save-model"] = "false",
+        };
+        var ids = Enumerable.Range(0, 4).Select(_ => d.Submit(tiny)).ToArray();
+        var jobs = ids.Select(id => d.WaitFor(id, JobDone, 300, "done")).ToArray();
+        Assert.All(jobs, j => Assert.True(Is(j, "succeeded"), j.ToJsonString()));
+        var spans = jobs.Select(j => (Start: DateTimeOffset.Parse(j["started_at"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture),
+                                      End: DateTimeOffset.Parse(j["finished_at"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture))).ToArray();
+        for (var i = 1; i < spans.Length; i++) Assert.True(spans[i - 1].Start <= spans[i].Start, "jobs did not start in submission order");
+        var overlap = spans.Max(a => spans.Count(b => b.Start <= a.Start && a.Start < b.End));
+        Assert.Equal(2, overlap);
+    }
+
+    [Fact]
+    public void Job_that_fails_in_the_trainer_is_failed_with_the_trainers_error_and_the_service_lives_on()
+    {
+        using var t = new TempDir();
+        using var d = new ServiceDaemon(t["runs"]);
+        // Valid for the config checks, wrong for the data (784 pixels per MNIST sample): only the trainer finds out.
+        var id = d.Submit(new Dictionary<string, string>(ServiceRuns.Small) { ["model.input-shape"] = "[100]" });
+        var job = d.WaitFor(id, JobDone, 300, "done");
+        Assert.True(Is(job, "failed"), job.ToJsonString());
+        Assert.Equal(2, job["exit_code"]!.GetValue<int>());
+        var error = job["error"]!.GetValue<string>();
+        Assert.StartsWith("error: ", error);                                     // the trainer's own one-line error
+        Assert.Contains("the model takes 100 values per sample", error);
+        Assert.True(job["resumable"]!.GetValue<bool>());
+        using var health = d.Http.GetAsync("healthz").GetAwaiter().GetResult();
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Contains("actortrainer_jobs{state=\"failed\"} 1\n", d.Http.GetStringAsync("metrics").GetAwaiter().GetResult());
+    }
+
+    private static bool JobDone(JsonObject j) => j["state"]!.GetValue<string>() is "succeeded" or "failed" or "cancelled";
+
+    private static int CountOccurrences(string text, string what)
+    {
+        var n = 0;
+        for (var i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + 1, StringComparison.Ordinal)) n++;
+        return n;
+    }
+}
