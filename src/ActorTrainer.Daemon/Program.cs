@@ -32,5 +32,5 @@ return ErrorBoundary.Run(() => command switch
     "export" => ModelCommands.Export(CommandLine.Parse("export", rest, ["model", "format", "output"], [])),
     "summary" => ModelCommands.Summary(CommandLine.Parse("summary", rest, ["model"], [])),
     _ when ActorTrainer.Daemon.Service.ServiceCommands.Verbs.Contains(command) => ActorTrainer.Daemon.Service.ServiceCommands.Run(command, rest, signals),
-    _ => throw new UsageException($"unknown command '{command}' (commands: train, evaluate, predict, export, summary; see --help)"),
+    _ => throw new UsageException($"unknown command '{command}' (commands: train, evaluate, predict, export, summary, {string.Join(", ", ActorTrainer.Daemon.Service.ServiceCommands.Verbs)}; see --help)"),
 }, verbose, Console.Error);
