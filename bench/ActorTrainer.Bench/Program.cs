@@ -1,12 +1,14 @@
 using ActorTrainer.Bench;
 
-// Usage: dotnet run -c Release --project bench/ActorTrainer.Bench -- gemm [minReps] | elementwise | fit [epochs] [shards,..] | runtime [--steps N] | tape [steps] | service [--clients 200] | bdn [BenchmarkDotNet args]
+// Usage: dotnet run -c Release --project bench/ActorTrainer.Bench -- gemm [minReps] | gemm-steady [reps] | elementwise | fit [epochs] [shards,..] | runtime [--steps N] | tape [steps] | service [--clients 200] | bdn [BenchmarkDotNet args]
 string mode = args.Length > 0 ? args[0] : "gemm";
 switch (mode)
 {
     case "gemm":
         GemmQuick.Run(args.Length > 1 ? int.Parse(args[1]) : 30);
         break;
+    case "gemm-steady":
+        return GemmSteady.Run(args.Skip(1).ToArray());
     case "tune":
         GemmTune.Run(args.Skip(1).ToArray());
         break;
@@ -25,7 +27,7 @@ switch (mode)
         BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(GemmBenchmarks).Assembly).Run(args.Skip(1).ToArray());
         break;
     default:
-        Console.Error.WriteLine($"unknown mode '{mode}'; expected gemm | elementwise | fit | runtime | tape | service | bdn | tune");
+        Console.Error.WriteLine($"unknown mode '{mode}'; expected gemm | gemm-steady | elementwise | fit | runtime | tape | service | bdn | tune");
         return 2;
 }
 return 0;
