@@ -38,21 +38,21 @@ public static class RuntimeBench
         var (train, _) = Mnist.LoadBundled();
         int n = Math.Min(train.Count, steps * batch);
         steps = Batching.batchCount(n, batch);
-        var data = new TrainingData(train.Images.AsSpan(0, n * 784).ToArray(), train.Labels.AsSpan(0, n).ToArray(), null, n, 784);
+        var data = new ArrayData(train.Images.AsSpan(0, n * 784).ToArray(), 784, train.Labels.AsSpan(0, n).ToArray(), null, n);
         var plan = new ModelPlan(784,
             [PlanLayer.NewDense(784, 512, true, Activation.Relu), PlanLayer.NewDense(512, 10, true, Activation.Softmax)],
             Loss.SparseCategoricalCrossentropy);
         var init = plan.WeightShapes.Select((s, k) => s.Length == 1 ? new float[s[0]] : Initializer.GlorotUniform.Create(s, 42 + k)).ToArray();
         Optimizer Rms() => new RMSprop(learningRate: 0.001);
-        TrainingJob Job(RuntimeOptions o, TrainingData d) => new(plan, init, Rms(), d, null, 1, batch, 1, true, o, "bench");
+        TrainingJob Job(RuntimeOptions o, ArrayData d) => new(plan, init, Rms(), d, null, 1, batch, 1, true, o, "bench");
 
         Console.WriteLine($"RuntimeBench: MLP 784-512-10 (relu/softmax, RMSprop), MNIST {n} samples, batch {batch}, " +
                           $"{shards} shards/batch, {steps} steps, {Environment.ProcessorCount} cores, GEMM '{GemmBackends.Default.Name}'");
 
         // warm-up (JIT, caches): a few steps of each path
-        var warm = data with { X = data.X.AsSpan(0, Math.Min(n, 8 * batch) * 784).ToArray(), Labels = data.Labels!.AsSpan(0, Math.Min(n, 8 * batch)).ToArray(), Count = Math.Min(n, 8 * batch) };
+        var warm = data.Slice(0, Math.Min(n, 8 * batch));
         StepperLoop(plan, init, warm, batch, shards);
-        ActorTrainingRunner.RunAsync(Job(new RuntimeOptions(Workers: 2, ShardsPerBatch: shards), warm), NullTrainingObserver.Instance, CancellationToken.None).GetAwaiter().GetResult();
+        ActorTrainingRunner.RunAsync(Job(new RuntimeOptions(Workers: 2, ShardsPerBatch: shards), warm), null, CancellationToken.None).GetAwaiter().GetResult();
 
         // round-robin repetitions, so a load change on a shared machine hits every configuration alike
         var configs = new List<(string Mode, int Workers)> { ("stepper", 0) };
@@ -77,7 +77,7 @@ public static class RuntimeBench
                 }
                 var sw = Stopwatch.StartNew();
                 var r = ActorTrainingRunner.RunAsync(Job(new RuntimeOptions(Workers: w, Mode: mode, ShardsPerBatch: shards), data),
-                    NullTrainingObserver.Instance, CancellationToken.None).GetAwaiter().GetResult();
+                    null, CancellationToken.None).GetAwaiter().GetResult();
                 rates[c].Add(r.Steps / sw.Elapsed.TotalSeconds);
                 if (mode == "sync")
                 {
@@ -104,7 +104,7 @@ public static class RuntimeBench
         return ok ? 0 : 1;
     }
 
-    private static (float[][] Weights, double Seconds) StepperLoop(ModelPlan plan, float[][] init, TrainingData d, int batch, int shards)
+    private static (float[][] Weights, double Seconds) StepperLoop(ModelPlan plan, float[][] init, ArrayData d, int batch, int shards)
     {
         var w = init.Select(a => (float[])a.Clone()).ToArray();
         var opt = new RMSprop(learningRate: 0.001);

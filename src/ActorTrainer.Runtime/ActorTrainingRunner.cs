@@ -1,4 +1,4 @@
-using ActorTrainer.Kernels;
+using ActorTrainer.Core;
 using Akka.Actor;
 using Akka.Configuration;
 
@@ -31,34 +31,37 @@ public static class ActorTrainingRunner
         akka.log-dead-letters-during-shutdown = off
         """);
 
-    /// <summary>Runs the job on a fresh ActorSystem (terminated afterwards) or on `system`. Sync mode gives weights
-    /// bit-identical to the SyncStepper loop for any worker count. Cancellation finishes the current step, writes a
-    /// checkpoint (when CheckpointDir is set) and returns Interrupted = true. Throws ArgumentException for an invalid
-    /// job, CheckpointException for a checkpoint that does not match it, ResourceLimitException for buffers too large for
-    /// one array, TrainingDivergedException for a non-finite loss or gradient, IOException when a checkpoint cannot be
-    /// written, InvalidOperationException when a worker cannot start.</summary>
-    public static async Task<TrainingResult> RunAsync(TrainingJob job, ITrainingObserver observer, CancellationToken ct,
+    /// <summary>Runs the job with the one fit loop on the actor runtime (a fresh ActorSystem, terminated afterwards, or
+    /// `system`). Sync mode gives weights bit-identical to the in-process executor for any worker count. Callbacks get
+    /// Keras events (logs "loss", "accuracy", "val_loss", "val_accuracy"); their Model has the weights but no Save.
+    /// Cancellation finishes the current step, writes a checkpoint (when CheckpointDir is set) and returns
+    /// Interrupted = true. Throws ArgumentException for an invalid job, CheckpointException for a checkpoint that does
+    /// not match it, ResourceLimitException for buffers too large for one array, TrainingDivergedException for a
+    /// non-finite loss or gradient, IOException when a checkpoint cannot be written, InvalidOperationException when a
+    /// worker cannot start.</summary>
+    public static Task<TrainingResult> RunAsync(TrainingJob job, IEnumerable<ICallback>? callbacks, CancellationToken ct,
         ActorSystem? system = null)
     {
         JobValidation.Validate(job);
-        observer ??= NullTrainingObserver.Instance;
-        if (job.Resume is { } r) job.Optimizer.LoadState(r.OptimizerIterations, r.OptimizerSlots);
-        bool own = system is null;
-        system ??= ActorSystem.Create("actor-trainer", DefaultConfig);
-        var tcs = new TaskCompletionSource<TrainingResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        int previousDop = KernelSettings.MaxDegreeOfParallelism;
-        KernelSettings.MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount / job.Options.EffectiveWorkers);
-        try
+        return Task.Run(() => Run(job, callbacks, ct, system));
+    }
+
+    private static TrainingResult Run(TrainingJob job, IEnumerable<ICallback>? callbacks, CancellationToken ct, ActorSystem? system)
+    {
+        var o = job.Options;
+        var options = new FitOptions
         {
-            var coordinator = system.ActorOf(Props.Create(() => new Coordinator(job, observer, tcs)),
-                "trainer-" + Guid.NewGuid().ToString("N"));
-            await using var registration = ct.Register(() => coordinator.Tell(new CancelTraining()));
-            return await tcs.Task.ConfigureAwait(false);
-        }
-        finally
-        {
-            KernelSettings.MaxDegreeOfParallelism = previousDop;
-            if (own) await system.Terminate().ConfigureAwait(false);
-        }
+            Epochs = job.Epochs, BatchSize = job.BatchSize, Shuffle = job.Shuffle, Seed = job.Seed,
+            ShardsPerBatch = o.ShardsPerBatch, Validation = job.Validation, Verbose = 0,
+            Checkpoints = o.CheckpointDir is null ? null : new CheckpointSink(o.CheckpointDir, o.CheckpointKeep, job.ConfigText, o.Mode),
+            CheckpointEverySteps = o.CheckpointEverySteps, Cancellation = ct,
+            Resume = job.Resume is null ? null! : CheckpointSink.ToFit(job.Resume),
+            Runtime = new ActorStepRuntime(o, system),
+        };
+        var stepJob = new StepJob(job.Plan, job.InitialWeights, job.Optimizer, job.Train, job.BatchSize, o.ShardsPerBatch, job.Seed, job.Shuffle);
+        var trainee = new WeightsTrainee(job.Optimizer);
+        var r = FitLoop.Run(stepJob, options, ["accuracy"], trainee, callbacks ?? []);
+        return new TrainingResult(trainee.FinalWeights, r.Epochs, r.Steps, r.Interrupted, r.StepsPerSecond,
+            r.StaleGradientsRejected, r.Workers, o.Mode);
     }
 }

@@ -13,7 +13,7 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
     private sealed record Assigned(ShardWork Work, IActorRef Worker, DateTime Deadline);
 
     private const int MaxAttempts = 4;
-    private readonly TrainingData _data;
+    private readonly ArrayData _data;
     private readonly ModelPlan _plan;
     private readonly int _batchSize, _shards, _seed;
     private readonly bool _shuffle;
@@ -48,7 +48,7 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Creates the generator; the data is read, never modified.</summary>
-    public BatchGenerator(TrainingData data, ModelPlan plan, int batchSize, int shards, int seed, bool shuffle,
+    public BatchGenerator(ArrayData data, ModelPlan plan, int batchSize, int shards, int seed, bool shuffle,
         TimeSpan timeout, FaultInjection? faults, IActorRef coordinator)
     {
         _data = data; _plan = plan; _batchSize = batchSize; _shards = shards; _seed = seed; _shuffle = shuffle;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ActorTrainer.Core;
 using Akka.Actor;
 using Akka.Actor.Internal;
@@ -6,53 +5,51 @@ using Akka.Event;
 
 namespace ActorTrainer.Runtime;
 
-/// <summary>Supervises the generator, the parameter server and the worker pool; drives epochs and steps (sync: one
-/// step at a time, each opened at the newest weights; async: whole epochs dispatched on demand), accumulates the
-/// epoch statistics (loss = ΣLossSum/ΣCount, accuracy = ΣCorrect/ΣCount), validates at epoch ends, calls the
-/// observer, writes checkpoints and completes the run's task. Crashed workers are restarted (their item is
-/// re-queued); a failure of the generator or the parameter server fails the run.</summary>
+/// <summary>The actor runtime's step server: supervises the batch generator, the parameter server and the worker
+/// pool, and turns the executor's commands into work — sync: one step at a time, opened at the newest weights and
+/// resolved once every shard reported; async: whole epochs dispatched on demand, each batch resolved as it
+/// arrives. Resolved steps go to the executor through a <see cref="StepPipe"/>; the fit loop (not this actor) owns
+/// epochs, statistics, validation and checkpoints. Crashed workers are restarted (their item is re-queued); a failure
+/// of the generator or the parameter server, a diverged step or an abandoned item fails the pipe.</summary>
 internal sealed class Coordinator : ReceiveActor
 {
-    private readonly TrainingJob _job;
+    private readonly StepJob _job;
+    private readonly FitCheckpoint _start;
     private readonly RuntimeOptions _opts;
-    private readonly ITrainingObserver _observer;
-    private readonly TaskCompletionSource<TrainingResult> _tcs;
+    private readonly StepPipe _pipe;
+    private readonly LiveWorkers _alive;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly int _stepsPerEpoch, _workerCount;
     private readonly HashSet<IActorRef> _workers = new();
     private IActorRef _server = ActorRefs.Nobody, _generator = ActorRefs.Nobody;
-    private GradientEngine? _evalEngine;
-
-    private int _epoch, _stepInEpoch;
-    private long _globalStep, _stepsThisRun, _rejected, _version;
-    private double _epochLoss, _epochCorrect;
-    private long _epochCount;
-    private readonly List<EpochLogs> _history = new();
     private float[][] _weights;
-    private bool _epochOpen, _cancelled, _stopRequested, _finished;
-    private bool _stopSent;
-    private int? _dispatchLimit;
-    private Action? _afterSnapshot;
-    private readonly Stopwatch _epochWatch = new(), _runWatch = Stopwatch.StartNew();
+    private long _version, _expectedStep = -1;
+    private int _epoch = -1, _epochStart, _resolvedInEpoch;
+    private int? _drainLimit;
+    private TaskCompletionSource<int>? _drain;
+    private TaskCompletionSource<WeightsLoaded>? _load;
+    private TaskCompletionSource<ServerState>? _state;
+    private bool _finished;
 
-    public Coordinator(TrainingJob job, ITrainingObserver observer, TaskCompletionSource<TrainingResult> tcs)
+    public Coordinator(StepJob job, FitCheckpoint start, RuntimeOptions options, StepPipe pipe, LiveWorkers alive)
     {
-        _job = job; _opts = job.Options; _observer = observer; _tcs = tcs;
-        _stepsPerEpoch = Batching.batchCount(job.Train.Count, job.BatchSize);
-        _workerCount = _opts.EffectiveWorkers;
-        _weights = job.InitialWeights;
-        if (job.Resume is { } r)
+        _job = job; _start = start; _opts = options; _pipe = pipe; _alive = alive;
+        _weights = start.Weights;
+        Receive<BeginEpochCommand>(m => Guard(() => BeginEpoch(m)));
+        Receive<StepCommand>(m => Guard(() =>
         {
-            _epoch = r.Epoch; _stepInEpoch = r.StepInEpoch; _globalStep = r.GlobalStep;
-            _epochLoss = r.EpochLossSum; _epochCorrect = r.EpochCorrect; _epochCount = r.EpochCount;
-            _history.AddRange(r.History); _weights = r.Weights; _rejected = r.StaleGradientsRejected;
-        }
+            _expectedStep = m.Step;
+            _generator.Tell(new OpenStep(m.Step, m.Epoch, m.StepInEpoch, _version, _weights));
+        }));
         Receive<StepResolved>(m => Guard(() => OnStepResolved(m)));
         Receive<StepDiverged>(m => Fail(new TrainingDivergedException(m.Epoch, m.Step, m.StepInEpoch, m.What)));
         Receive<WorkItemAbandoned>(m => Fail(new WorkerFailedException(m.Step, m.Shard, m.Attempts, m.Error)));
-        Receive<ServerState>(m => Guard(() => OnServerState(m)));
-        Receive<DispatchStopped>(m => Guard(() => { _dispatchLimit = m.NextStepInEpoch; CheckAsyncEpoch(); }));
-        Receive<CancelTraining>(_ => Guard(OnCancel));
+        Receive<DrainCommand>(m => Guard(() => { _drain = m.Done; _generator.Tell(new StopDispatch()); }));
+        Receive<DispatchStopped>(m => Guard(() => { _drainLimit = m.NextStepInEpoch - _epochStart; CheckDrain(); }));
+        Receive<SetWeightsCommand>(m => Guard(() => { _load = m.Done; _server.Tell(new LoadWeights(m.Weights)); }));
+        Receive<WeightsLoaded>(m => { _weights = m.Weights; _version = m.Version; _load?.TrySetResult(m); _load = null; });
+        Receive<StateCommand>(m => Guard(() => { _state = m.Done; _server.Tell(new SnapshotRequest()); }));
+        Receive<ServerState>(m => { _state?.TrySetResult(m); _state = null; });
+        Receive<Terminated>(m => { if (_workers.Remove(m.ActorRef)) _alive.Stopped(); });
     }
 
     protected override SupervisorStrategy SupervisorStrategy() =>
@@ -62,26 +59,31 @@ internal sealed class Coordinator : ReceiveActor
     protected override void PreStart() => Guard(() =>
     {
         var job = _job;
-        bool async = _opts.IsAsync;
-        _server = Context.ActorOf(Props.Create(() => new ParameterServer(_weights, job.Optimizer, Self, async,
-            _opts.AsyncMaxStaleness, _globalStep, _opts.ShardsPerBatch)), "parameter-server");
+        var opts = _opts;
+        bool async = opts.IsAsync;
+        var weights = _weights;
+        long firstStep = _start.GlobalStep;
+        _server = Context.ActorOf(Props.Create(() => new ParameterServer(weights, job.Optimizer, Self, async,
+            opts.AsyncMaxStaleness, firstStep, job.ShardsPerBatch)), "parameter-server");
         _generator = Context.ActorOf(Props.Create(() => new BatchGenerator(job.Train, job.Plan, job.BatchSize,
-            _opts.ShardsPerBatch, job.Seed, job.Shuffle, _opts.EffectiveWorkerTimeout, _opts.Faults, Self)), "batch-generator");
-        int maxRows = JobValidation.WorkerRows(job);
-        bool failStart = _opts.Faults?.FailWorkerStart ?? false;
-        for (int i = 0; i < _workerCount; i++)
+            job.ShardsPerBatch, job.Seed, job.Shuffle, opts.EffectiveWorkerTimeout, opts.Faults, Self)), "batch-generator");
+        int maxRows = JobValidation.WorkerRows(job.BatchSize, job.Train.Count, job.ShardsPerBatch, async);
+        bool failStart = opts.Faults?.FailWorkerStart ?? false;
+        for (int i = 0; i < opts.EffectiveWorkers; i++)
         {
             int id = i;
             var server = _server; var generator = _generator;
-            _workers.Add(Context.ActorOf(Props.Create(() => new GradientWorker(id, job.Plan, maxRows, generator, server, async,
-                _opts.AsyncPullEvery, failStart)), "worker-" + id));
+            var worker = Context.ActorOf(Props.Create(() => new GradientWorker(id, job.Plan, maxRows, generator, server, async,
+                opts.AsyncPullEvery, failStart)), "worker-" + id);
+            Context.Watch(worker);
+            _workers.Add(worker);
+            _alive.Started();
         }
-        Proceed();
     });
 
     protected override void PostStop()
     {
-        if (!_finished) _tcs.TrySetException(new InvalidOperationException("training coordinator stopped before the run finished (actor system shut down?)"));
+        if (!_finished) Notify(new InvalidOperationException("training coordinator stopped before the run finished (actor system shut down?)"));
     }
 
     private void Guard(Action a)
@@ -94,146 +96,46 @@ internal sealed class Coordinator : ReceiveActor
     private void Fail(Exception e)
     {
         if (_finished) return;
-        _finished = true;
-        // The caller gets the exception (with its stack trace) from the run's task and reports it once.
+        // The fit loop gets the exception (with its stack trace) from the executor and reports it once.
         _log.Debug("training failed: {0}", e.Message);
-        _tcs.TrySetException(e);
+        Notify(e);
         Context.Stop(Self);
     }
 
-    private void Finish(bool interrupted)
+    private void Notify(Exception e)
     {
         _finished = true;
-        double secs = _runWatch.Elapsed.TotalSeconds;
-        var weights = _weights.Select(a => (float[])a.Clone()).ToArray();
-        _tcs.TrySetResult(new TrainingResult(weights, _history.ToArray(), _globalStep, interrupted,
-            secs > 0 ? _stepsThisRun / secs : 0, _rejected, _workerCount, _opts.Mode));
-        Context.Stop(Self);
+        _pipe.Fail(e);
+        _drain?.TrySetException(e);
+        _load?.TrySetException(e);
+        _state?.TrySetException(e);
     }
 
-    /// <summary>Next action after a step, an epoch end or a checkpoint.</summary>
-    private void Proceed()
+    private void BeginEpoch(BeginEpochCommand m)
     {
-        if (_epoch >= _job.Epochs) Finish(false);
-        else if (_cancelled) Finish(true);
-        else if (_stopRequested) Finish(false);
-        else if (!_epochOpen) BeginEpoch();
-        else if (!_opts.IsAsync) _generator.Tell(new OpenStep(_globalStep, _epoch, _stepInEpoch, _version, _weights));
-    }
-
-    private void BeginEpoch()
-    {
-        _epochOpen = true;
-        _dispatchLimit = null;
-        _epochWatch.Restart();
-        _observer.OnEpochBegin(_epoch, _stepsPerEpoch);
-        _generator.Tell(new StartEpoch(_epoch, _stepInEpoch, _globalStep, _opts.IsAsync));
-        Proceed();
+        _epoch = m.Epoch; _epochStart = m.StartStep; _resolvedInEpoch = 0;
+        _drainLimit = null; _drain = null;
+        _generator.Tell(new StartEpoch(m.Epoch, m.StartStep, m.FirstGlobalStep, _opts.IsAsync));
     }
 
     private void OnStepResolved(StepResolved m)
     {
-        if (m.Epoch != _epoch || !_epochOpen) return;
-        if (!_opts.IsAsync && m.Step != _globalStep) return;
-        _weights = m.Weights; _version = m.Version; _rejected = m.Rejected;
-        _epochLoss += m.LossSum; _epochCorrect += m.Correct; _epochCount += m.Count;
-        _stepInEpoch++; _globalStep++; _stepsThisRun++;
-        _observer.OnBatchEnd(_epoch, _opts.IsAsync ? m.StepInEpoch : _stepInEpoch - 1,
-            _epochLoss / Math.Max(1, _epochCount), _epochCorrect / Math.Max(1, _epochCount));
-        if (_opts.IsAsync) CheckAsyncEpoch();
-        else AfterStep();
+        if (m.Epoch != _epoch) return;
+        if (!_opts.IsAsync && m.Step != _expectedStep) return;
+        _weights = m.Weights; _version = m.Version;
+        _resolvedInEpoch++;
+        var stats = new ShardStats(m.LossSum, m.Correct, m.Count);
+        _pipe.Add(new ResolvedStep(new StepOutcome(m.StepInEpoch, stats), m.Weights, m.Version, m.Rejected));
+        CheckDrain();
     }
 
-    /// <summary>Async: the epoch (or, after a cancellation, the dispatched part of it) is over once every handed-out
-    /// batch is resolved.</summary>
-    private void CheckAsyncEpoch()
+    /// <summary>Async: the drain is over once every handed-out batch of this epoch run resolved.</summary>
+    private void CheckDrain()
     {
-        if (!_epochOpen) return;
-        if (_stopSent && _dispatchLimit is null) return;
-        int target = _dispatchLimit ?? _stepsPerEpoch;
-        if (_stepInEpoch >= target) AfterStep();
-    }
-
-    private void AfterStep()
-    {
-        bool epochEnded = _stepInEpoch == _stepsPerEpoch;
-        if (epochEnded)
+        if (_drain is { } d && _drainLimit is { } n && _resolvedInEpoch >= n)
         {
-            EndEpoch();
-            _stopRequested |= _observer.StopRequested;
-        }
-        bool finishing = _epoch >= _job.Epochs || _cancelled || _stopRequested;
-        bool due = epochEnded || finishing || (!_opts.IsAsync && _opts.CheckpointEverySteps > 0 && _globalStep % _opts.CheckpointEverySteps == 0);
-        if (_opts.CheckpointDir is not null && due)
-        {
-            _afterSnapshot = Proceed;
-            _server.Tell(new SnapshotRequest());
-        }
-        else Proceed();
-    }
-
-    private void EndEpoch()
-    {
-        double? valLoss = null, valAcc = null;
-        if (_job.Validation is { Count: > 0 } v)
-        {
-            var st = Evaluate(v);
-            valLoss = st.LossSum / st.Count;
-            valAcc = st.Correct / st.Count;
-        }
-        var logs = new EpochLogs(_epoch, _epochLoss / Math.Max(1, _epochCount), _epochCorrect / Math.Max(1, _epochCount),
-            valLoss, valAcc, _epochWatch.Elapsed.TotalSeconds);
-        _history.Add(logs);
-        _epochOpen = false;
-        _epoch++; _stepInEpoch = 0;
-        _epochLoss = 0; _epochCorrect = 0; _epochCount = 0;
-        _observer.OnEpochEnd(logs, _weights.Select(a => (float[])a.Clone()).ToArray());
-    }
-
-    private ShardStats Evaluate(TrainingData v)
-    {
-        int bs = Math.Max(1, Math.Min(_job.BatchSize, v.Count)), inW = v.Features, outW = _job.Plan.OutputDim;
-        _evalEngine ??= new GradientEngine(_job.Plan, bs);
-        var total = ShardStats.Zero;
-        for (int start = 0; start < v.Count; start += bs)
-        {
-            int rows = Math.Min(bs, v.Count - start);
-            var labels = v.Labels is null ? ReadOnlySpan<int>.Empty : v.Labels.AsSpan(start, rows);
-            var targets = v.Targets is null ? ReadOnlySpan<float>.Empty : v.Targets.AsSpan(start * outW, rows * outW);
-            total += _evalEngine.Evaluate(_weights, v.X.AsSpan(start * inW, rows * inW), labels, targets, rows);
-        }
-        return total;
-    }
-
-    private void OnServerState(ServerState s)
-    {
-        var k = _afterSnapshot;
-        if (k is null) return;
-        _afterSnapshot = null;
-        var state = new CheckpointState(_job.Seed, _epoch, _stepInEpoch, _globalStep, _epochLoss, _epochCorrect, _epochCount,
-            s.Weights, _job.Optimizer.Name, s.Iterations, s.Slots, _history.ToArray(), _job.ConfigText, s.Rejected, _opts.Mode);
-        string path;
-        try
-        {
-            path = CheckpointStore.Save(_opts.CheckpointDir!, state, _opts.CheckpointKeep);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new IOException($"cannot write the checkpoint of global step {_globalStep} into '{_opts.CheckpointDir}': {e.Message} " +
-                                  "(the checkpoints already there are intact)", e);
-        }
-        _log.Debug("checkpoint written: {0}", path);
-        k();
-    }
-
-    private void OnCancel()
-    {
-        if (_cancelled) return;
-        _cancelled = true;
-        if (_opts.IsAsync && _epochOpen)
-        {
-            _stopSent = true;
-            _generator.Tell(new StopDispatch());
+            _drain = null;
+            d.TrySetResult(n);
         }
     }
 

@@ -2,7 +2,7 @@ using ActorTrainer.Core;
 
 namespace ActorTrainer.Runtime;
 
-/// <summary>Checks a TrainingJob before any actor starts; every problem is an ArgumentException naming the field
+/// <summary>Checks a TrainingJob before any actor starts (the resume checks are the fit loop's, FitResume.validate); every problem is an ArgumentException naming the field
 /// (config key, data set, weight index) and the offending value, or a CheckpointException (an input error) when the
 /// checkpoint to resume does not match the job.</summary>
 public static class JobValidation
@@ -26,11 +26,14 @@ public static class JobValidation
 
     /// <summary>Rows a gradient worker's buffers hold: a sync shard (plus one) or an async batch, never more than the
     /// training set (a batch larger than the data is the whole data, as in Keras).</summary>
-    public static int WorkerRows(TrainingJob job)
+    public static int WorkerRows(int batchSize, int trainCount, int shardsPerBatch, bool async)
     {
-        int batch = Math.Max(1, Math.Min(job.BatchSize, job.Train?.Count ?? job.BatchSize));
-        return job.Options.IsAsync ? batch : (batch + job.Options.ShardsPerBatch - 1) / job.Options.ShardsPerBatch + 1;
+        int batch = Math.Max(1, Math.Min(batchSize, trainCount));
+        return async ? batch : (batch + shardsPerBatch - 1) / shardsPerBatch + 1;
     }
+
+    private static int WorkerRows(TrainingJob job) =>
+        WorkerRows(job.BatchSize, job.Train?.Count ?? job.BatchSize, job.Options.ShardsPerBatch, job.Options.IsAsync);
 
     private static void CheckBuffers(TrainingJob job)
     {
@@ -55,7 +58,7 @@ public static class JobValidation
         }
     }
 
-    private static void CheckData(string what, ModelPlan plan, TrainingData d, bool allowEmpty)
+    private static void CheckData(string what, ModelPlan plan, ArrayData d, bool allowEmpty)
     {
         if (d.Count < (allowEmpty ? 0 : 1)) throw new ArgumentException($"{what}: Count must be >= {(allowEmpty ? 0 : 1)}, got {d.Count}", nameof(d));
         if (d.Features != plan.InputDim)
@@ -78,22 +81,8 @@ public static class JobValidation
 
     private static void CheckResume(TrainingJob job, CheckpointState r)
     {
-        try { CheckWeights("checkpoint weights", job.Plan, r.Weights); }
-        catch (ArgumentException e) { throw new CheckpointException(Plain(e) + " (the model layers differ from the checkpointed run's)"); }
-        if (r.Seed != job.Seed)
-            throw new CheckpointException($"checkpoint seed {r.Seed} differs from the job seed {job.Seed}; resuming would not continue the same run");
-        if (r.OptimizerName != job.Optimizer.Name)
-            throw new CheckpointException($"checkpoint optimizer '{r.OptimizerName}' differs from the job optimizer '{job.Optimizer.Name}'");
-        int steps = Batching.batchCount(job.Train.Count, job.BatchSize);
-        if (r.Epoch < 0 || r.StepInEpoch < 0 || r.StepInEpoch >= steps || r.GlobalStep < 0)
-            throw new CheckpointException($"checkpoint position epoch {r.Epoch}, step {r.StepInEpoch} (global {r.GlobalStep}) is invalid for {steps} steps per epoch");
-        for (int i = 0; i < r.OptimizerSlots.Length; i++)
-            foreach (var slot in r.OptimizerSlots[i])
-                if (i >= r.Weights.Length || slot.Length != r.Weights[i].Length)
-                    throw new CheckpointException($"checkpoint optimizer slot of weight {i} has {slot.Length} elements but the weight has {(i < r.Weights.Length ? r.Weights[i].Length : 0)}");
-        if (r.History.Count != r.Epoch)
-            throw new CheckpointException($"checkpoint history has {r.History.Count} epochs but its position is epoch {r.Epoch}");
+        var stepJob = new StepJob(job.Plan, job.InitialWeights, job.Optimizer, job.Train, job.BatchSize,
+            job.Options.ShardsPerBatch, job.Seed, job.Shuffle);
+        FitResume.validate(stepJob, CheckpointSink.ToFit(r));
     }
-
-    private static string Plain(ArgumentException e) => e.Message.Split(" (Parameter")[0];
 }

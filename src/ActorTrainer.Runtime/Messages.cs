@@ -75,5 +75,8 @@ public sealed record SnapshotRequest() : ITrainingMessage;
 /// <summary>Parameter server → coordinator: weights, optimizer iterations and slots (copies), stale rejections.</summary>
 public sealed record ServerState(long Version, float[][] Weights, long Iterations, float[][][] Slots, long Rejected) : ITrainingMessage;
 
-/// <summary>Runner → coordinator: cancellation requested (finish the current step, checkpoint, stop).</summary>
-public sealed record CancelTraining() : ITrainingMessage;
+/// <summary>Coordinator → parameter server: replace the weights with these values (copied; shapes as the plan's).</summary>
+public sealed record LoadWeights(float[][] Weights) : ITrainingMessage;
+
+/// <summary>Parameter server → coordinator: the weights were replaced; Weights/Version are the server's current ones.</summary>
+public sealed record WeightsLoaded(long Version, float[][] Weights) : ITrainingMessage;

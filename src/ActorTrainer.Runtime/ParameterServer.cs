@@ -44,6 +44,14 @@ public sealed class ParameterServer : ReceiveActor
         _lowestUnresolved = firstStep;
         Receive<ShardResult>(m => { if (_async) OnAsync(m); else OnSync(m); });
         Receive<PullWeights>(_ => Sender.Tell(new WeightsSnapshot(_version, _weights)));
+        Receive<LoadWeights>(m =>
+        {
+            // sync: in place (no step is open while the loop sets weights); async: a new version (copy-on-write)
+            if (_async) _weights = m.Weights.Select(a => (float[])a.Clone()).ToArray();
+            else for (int i = 0; i < _weights.Length; i++) m.Weights[i].AsSpan().CopyTo(_weights[i]);
+            _version++;
+            Sender.Tell(new WeightsLoaded(_version, _weights));
+        });
         Receive<SnapshotRequest>(_ =>
         {
             var (iterations, slots) = _optimizer.GetState();

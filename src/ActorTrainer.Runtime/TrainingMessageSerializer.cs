@@ -23,7 +23,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
         RequestWork => "RW", WorkFailed => "WF", ShardWork => "SW", ShardResult => "SR", ReleaseGradients => "RG",
         PullWeights => "PW", WeightsSnapshot => "WS", StartEpoch => "SE", OpenStep => "OS", StopDispatch => "SD",
         DispatchStopped => "DS", CheckTimeouts => "CT", WorkItemAbandoned => "WA", StepResolved => "RS",
-        StepDiverged => "DV", SnapshotRequest => "SQ", ServerState => "SS", CancelTraining => "CX",
+        StepDiverged => "DV", SnapshotRequest => "SQ", ServerState => "SS", LoadWeights => "LW", WeightsLoaded => "WL",
         _ => throw new ArgumentException($"TrainingMessageSerializer: cannot serialize {o?.GetType().FullName ?? "null"}", nameof(o)),
     };
 
@@ -65,7 +65,8 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                     w.Write(m.Slots.Length);
                     foreach (var s in m.Slots) WriteJagged(w, s);
                     w.Write(m.Rejected); break;
-                case CancelTraining: break;
+                case LoadWeights m: WriteJagged(w, m.Weights); break;
+                case WeightsLoaded m: w.Write(m.Version); WriteJagged(w, m.Weights); break;
                 default: throw new ArgumentException($"TrainingMessageSerializer: cannot serialize {obj?.GetType().FullName ?? "null"}", nameof(obj));
             }
         }
@@ -101,7 +102,8 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 "DV" => new StepDiverged(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadString()),
                 "SQ" => new SnapshotRequest(),
                 "SS" => ReadServerState(r),
-                "CX" => new CancelTraining(),
+                "LW" => new LoadWeights(ReadJagged(r)!),
+                "WL" => new WeightsLoaded(r.ReadInt64(), ReadJagged(r)!),
                 _ => throw new ArgumentException($"TrainingMessageSerializer: unknown manifest '{manifest}'", nameof(manifest)),
             };
             if (r.BaseStream.Position != bytes.Length)

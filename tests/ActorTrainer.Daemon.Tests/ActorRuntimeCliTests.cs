@@ -4,8 +4,8 @@ using Xunit;
 namespace ActorTrainer.Daemon.Tests;
 
 /// <summary>`train` on the actor runtime: bit-identical weights for any number of workers and equal to the in-process
-/// run; SIGTERM checkpoints and exits 0; `train --resume` ends with the weights of an uninterrupted run; a corrupt
-/// newest checkpoint falls back to the previous one.</summary>
+/// run; on both runtimes SIGTERM checkpoints and exits 0 and `train --resume` ends with the weights of an
+/// uninterrupted run; a corrupt newest checkpoint falls back to the previous one.</summary>
 public class ActorRuntimeCliTests
 {
     private static readonly string[] Small =
@@ -50,14 +50,17 @@ public class ActorRuntimeCliTests
         "--set", "output.tensorboard=false", "--set", "trainer.runtime=actors", "--set", "trainer.checkpoint.every-steps=25",
     ];
 
-    [Fact]
-    public void Sigterm_then_resume_ends_with_the_weights_of_an_uninterrupted_run()
+    [Theory]
+    [InlineData("actors")]
+    [InlineData("in-process")]
+    public void Sigterm_then_resume_ends_with_the_weights_of_an_uninterrupted_run(string runtime)
     {
         using var t = new TempDir();
-        var full = Cli.Run(["train", "--run-dir", t["full"], .. Long], 300);
+        string[] args = [.. Long, "--set", "trainer.runtime=" + runtime];
+        var full = Cli.Run(["train", "--run-dir", t["full"], .. args], 300);
         Assert.True(full.ExitCode == 0, full.Describe());
 
-        using var p = Cli.Start(["train", "--run-dir", t["cut"], .. Long]);
+        using var p = Cli.Start(["train", "--run-dir", t["cut"], .. args]);
         var started = new ManualResetEventSlim();
         var output = new System.Text.StringBuilder();
         p.OutputDataReceived += (_, e) => { if (e.Data is null) return; lock (output) output.AppendLine(e.Data); if (e.Data.StartsWith("Epoch 1/", StringComparison.Ordinal)) started.Set(); };
@@ -119,6 +122,7 @@ public class ActorRuntimeCliTests
     {
         using var t = new TempDir();
         Cli.Train(t["run"], [.. Small, "--set", "trainer.runtime=in-process"]);
+        Directory.Delete(Path.Combine(t["run"], "checkpoints"), recursive: true);
         var r = Cli.Run(["train", "--resume", t["run"]]);
         Cli.AssertBadInput(r, "--resume");
     }

@@ -37,4 +37,57 @@ public class ReadmeExamplesTests
         var scores = model.EvaluateArrays(ArrayData.OfLabels(test.Images, 784, test.Labels));
         Assert.InRange(scores["accuracy"], 0.7, 1.0);
     }
+
+    [Fact]
+    public void CSharpFitWithExampleCheckpointsCancelsAndResumesBitIdentically()
+    {
+        var (train, test) = Mnist.LoadBundled();
+        train = train.Take(1024);
+        test = test.Take(256);
+        Sequential NewModel()
+        {
+            var m = new Sequential(new Layer[] { new Dense(64, "relu"), new Dense(10, "softmax") });
+            m.Compile(new RMSprop(), "sparse_categorical_crossentropy", new[] { "accuracy" });
+            return m;
+        }
+        var reference = NewModel();
+        reference.FitWith(ArrayData.OfLabels(train.Images, 784, train.Labels), new FitOptions { Epochs = 2, BatchSize = 128, Verbose = 0 });
+
+        var ckpt = Path.Combine(Path.GetTempPath(), "readme-fitwith-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using var cts = new CancellationTokenSource();
+            var model = NewModel();
+            var options = new FitOptions
+            {
+                Epochs = 2, BatchSize = 128, Verbose = 0, Validation = ArrayData.OfLabels(test.Images, 784, test.Labels),
+                Runtime = new ActorTrainer.Runtime.ActorStepRuntime(new ActorTrainer.Runtime.RuntimeOptions(Workers: 2)),
+                Checkpoints = new ActorTrainer.Runtime.CheckpointSink(ckpt, keep: 3, configText: "", mode: "sync"),
+                Cancellation = cts.Token,
+            };
+            var result = model.FitWith(ArrayData.OfLabels(train.Images, 784, train.Labels), options, new ICallback[] { new CancelAt(cts, epoch: 1, batch: 2) });
+            Assert.True(result.Interrupted);
+            options.Resume = ActorTrainer.Runtime.CheckpointSink.ToFit(ActorTrainer.Runtime.CheckpointStore.LoadLatest(ckpt)!);
+            options.Cancellation = CancellationToken.None;
+            var resumed = NewModel();
+            var done = resumed.FitWith(ArrayData.OfLabels(train.Images, 784, train.Labels), options);
+            Assert.False(done.Interrupted);
+            Assert.Equal(2, done.Epochs.Length);
+            Assert.Equal(reference.WeightsSha256(), resumed.WeightsSha256());
+        }
+        finally
+        {
+            if (Directory.Exists(ckpt)) Directory.Delete(ckpt, true);
+        }
+    }
+
+    private sealed class CancelAt(CancellationTokenSource cts, int epoch, int batch) : Callback
+    {
+        private int _epoch;
+        public override void OnEpochBegin(int e, int steps) => _epoch = e;
+        public override void OnTrainBatchEnd(int b, IReadOnlyDictionary<string, double> logs)
+        {
+            if (_epoch == epoch && b == batch) cts.Cancel();
+        }
+    }
 }

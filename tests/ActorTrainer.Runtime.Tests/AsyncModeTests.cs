@@ -8,7 +8,7 @@ public class AsyncModeTests
         var job = Fixtures.Job(1024, new RuntimeOptions(Workers: 2, Mode: "async", AsyncMaxStaleness: 4, AsyncPullEvery: 1),
             epochs: 3, validation: Fixtures.Validation(256));
         var observer = new RecordingObserver();
-        var result = await ActorTrainingRunner.RunAsync(job, observer, CancellationToken.None);
+        var result = await ActorTrainingRunner.RunAsync(job, [observer], CancellationToken.None);
         Assert.Equal("async", result.Mode);
         Assert.Equal(48, result.Steps);
         Assert.Equal(3, result.History.Count);
@@ -24,7 +24,7 @@ public class AsyncModeTests
     public async Task Async_mode_with_zero_staleness_and_two_workers_rejects_and_counts_stale_gradients()
     {
         var job = Fixtures.Job(1024, new RuntimeOptions(Workers: 2, Mode: "async", AsyncMaxStaleness: 0, AsyncPullEvery: 2), epochs: 1);
-        var result = await ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None);
+        var result = await ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None);
         Assert.Equal(16, result.Steps);
         Assert.InRange(result.StaleGradientsRejected, 1, 15);
     }
@@ -33,7 +33,7 @@ public class AsyncModeTests
     public async Task Async_mode_with_one_worker_pulling_every_step_never_rejects()
     {
         var job = Fixtures.Job(512, new RuntimeOptions(Workers: 1, Mode: "async", AsyncMaxStaleness: 0, AsyncPullEvery: 1), epochs: 1);
-        var result = await ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None);
+        var result = await ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None);
         Assert.Equal(0, result.StaleGradientsRejected);
         // one worker, fresh weights every step, whole batches: a plain single-shard SGD loop
         var reference = Fixtures.Reference(job with { Options = job.Options with { ShardsPerBatch = 1 }, Epochs = 1 });
@@ -49,7 +49,7 @@ public class AsyncModeTests
             using var cts = new CancellationTokenSource();
             var job = Fixtures.Job(1024, new RuntimeOptions(Workers: 2, Mode: "async", CheckpointDir: dir,
                 Faults: new FaultInjection(ThrowOnShard: 3)), epochs: 3);
-            var result = await ActorTrainingRunner.RunAsync(job, new RecordingObserver(cts, cancelEpoch: 1, cancelStep: 2), cts.Token);
+            var result = await ActorTrainingRunner.RunAsync(job, [new RecordingObserver(cts, cancelEpoch: 1, cancelStep: 2)], cts.Token);
             Assert.True(result.Interrupted);
             var state = CheckpointStore.LoadLatest(dir);
             Assert.NotNull(state);
@@ -60,7 +60,7 @@ public class AsyncModeTests
             Assert.Equal(state.Epoch * 16L + state.StepInEpoch, state.GlobalStep);
             Assert.Equal(state.Epoch, state.History.Count);
             var resumed = await ActorTrainingRunner.RunAsync(job with { Optimizer = Fixtures.RmsProp(), Resume = state },
-                new RecordingObserver(), CancellationToken.None);
+                [new RecordingObserver()], CancellationToken.None);
             Assert.Equal(48, resumed.Steps);
             Assert.Equal(3, resumed.History.Count);
         }
@@ -73,7 +73,7 @@ public class AsyncModeTests
         var job = Fixtures.Job(1024, new RuntimeOptions(Workers: 2, Mode: "async", WorkerTimeout: TimeSpan.FromMilliseconds(200),
             Faults: new FaultInjection(SleepOnShard: 3, SleepFor: TimeSpan.FromSeconds(1.5))), epochs: 1);
         var observer = new RecordingObserver();
-        var result = await ActorTrainingRunner.RunAsync(job, observer, CancellationToken.None);
+        var result = await ActorTrainingRunner.RunAsync(job, [observer], CancellationToken.None);
         Assert.Equal(16, result.Steps);
         Assert.Equal(16, observer.Batches.Count);
         Assert.Equal(Enumerable.Range(0, 16).ToArray(), observer.Batches.Select(b => b.Step).Order().ToArray());

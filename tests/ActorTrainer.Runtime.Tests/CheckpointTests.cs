@@ -15,7 +15,7 @@ public class CheckpointTests
             var (expected, losses) = Fixtures.Reference(job);
 
             using var cts = new CancellationTokenSource();
-            var first = await ActorTrainingRunner.RunAsync(job, new RecordingObserver(cts, cancelEpoch: 1, cancelStep: 3), cts.Token);
+            var first = await ActorTrainingRunner.RunAsync(job, [new RecordingObserver(cts, cancelEpoch: 1, cancelStep: 3)], cts.Token);
             Assert.True(first.Interrupted);
             Assert.InRange(first.Steps, 8 + 4, 8 + 7);
             Assert.Single(first.History);
@@ -36,7 +36,7 @@ public class CheckpointTests
             // resume with a fresh optimizer and unrelated initial weights: everything comes from the checkpoint
             var resumed = job with { Optimizer = Fixtures.RmsProp(), InitialWeights = Fixtures.InitialWeights(99), Resume = state };
             var observer = new RecordingObserver();
-            var second = await ActorTrainingRunner.RunAsync(resumed, observer, CancellationToken.None);
+            var second = await ActorTrainingRunner.RunAsync(resumed, [observer], CancellationToken.None);
             Assert.False(second.Interrupted);
             Assert.Equal(24, second.Steps);
             Fixtures.AssertBitIdentical(expected, second.Weights);
@@ -54,7 +54,7 @@ public class CheckpointTests
         {
             var job = Fixtures.Job(512, new RuntimeOptions(Workers: 2, CheckpointDir: dir, CheckpointEverySteps: 3, CheckpointKeep: 3), epochs: 2);
             var (expected, _) = Fixtures.Reference(job);
-            var done = await ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None);
+            var done = await ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None);
             Fixtures.AssertBitIdentical(expected, done.Weights);
 
             // checkpoints at steps 3, 6, 8 (epoch end), 9, 12, 15, 16 (end); the newest 3 are kept
@@ -81,7 +81,7 @@ public class CheckpointTests
             Assert.Contains(files[0].Path, ex.Message);
 
             var resumed = job with { Optimizer = Fixtures.RmsProp(), Resume = state };
-            var result = await ActorTrainingRunner.RunAsync(resumed, new RecordingObserver(), CancellationToken.None);
+            var result = await ActorTrainingRunner.RunAsync(resumed, [new RecordingObserver()], CancellationToken.None);
             Fixtures.AssertBitIdentical(expected, result.Weights);
         }
         finally { Directory.Delete(dir, true); }
@@ -124,16 +124,16 @@ public class CheckpointTests
         var state = new CheckpointState(3, 1, 0, 8, 0, 0, 0, Fixtures.InitialWeights(), "RMSprop", 8, [],
             [new EpochLogs(0, 1, 0.5, null, null, 1)], "", 0, "sync");
         var job = Fixtures.Job(512, new RuntimeOptions(), resume: state with { Seed = 4 });
-        ActorTrainer.Core.CheckpointException ex = await Assert.ThrowsAsync<ActorTrainer.Core.CheckpointException>(() => ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None));
+        ActorTrainer.Core.CheckpointException ex = await Assert.ThrowsAsync<ActorTrainer.Core.CheckpointException>(() => ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None));
         Assert.Contains("checkpoint seed 4", ex.Message);
         job = Fixtures.Job(512, new RuntimeOptions(), resume: state with { OptimizerName = "Adam" });
-        ex = await Assert.ThrowsAsync<ActorTrainer.Core.CheckpointException>(() => ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None));
+        ex = await Assert.ThrowsAsync<ActorTrainer.Core.CheckpointException>(() => ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None));
         Assert.Contains("checkpoint optimizer 'Adam'", ex.Message);
         job = Fixtures.Job(512, new RuntimeOptions(), resume: state with { StepInEpoch = 8 });
-        ex = await Assert.ThrowsAsync<ActorTrainer.Core.CheckpointException>(() => ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None));
+        ex = await Assert.ThrowsAsync<ActorTrainer.Core.CheckpointException>(() => ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None));
         Assert.Contains("checkpoint position", ex.Message);
         job = Fixtures.Job(512, new RuntimeOptions(), resume: state with { OptimizerSlots = [[new float[5]]] });
-        ex = await Assert.ThrowsAsync<ActorTrainer.Core.CheckpointException>(() => ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None));
+        ex = await Assert.ThrowsAsync<ActorTrainer.Core.CheckpointException>(() => ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None));
         Assert.Contains("checkpoint optimizer slot of weight 0 has 5 elements but the weight has 25088", ex.Message);
     }
 }

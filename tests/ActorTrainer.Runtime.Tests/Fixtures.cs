@@ -15,16 +15,16 @@ internal static class Fixtures
         [PlanLayer.NewDense(784, 32, true, Activation.Relu), PlanLayer.NewDense(32, 10, true, Activation.Softmax)],
         Loss.SparseCategoricalCrossentropy);
 
-    public static TrainingData Train(int n)
+    public static ArrayData Train(int n)
     {
         var ds = Mnist.Value.Train;
-        return new TrainingData(ds.Images.AsSpan(0, n * 784).ToArray(), ds.Labels.AsSpan(0, n).ToArray(), null, n, 784);
+        return new ArrayData(ds.Images.AsSpan(0, n * 784).ToArray(), 784, ds.Labels.AsSpan(0, n).ToArray(), null, n);
     }
 
-    public static TrainingData Validation(int n)
+    public static ArrayData Validation(int n)
     {
         var ds = Mnist.Value.Test;
-        return new TrainingData(ds.Images.AsSpan(0, n * 784).ToArray(), ds.Labels.AsSpan(0, n).ToArray(), null, n, 784);
+        return new ArrayData(ds.Images.AsSpan(0, n * 784).ToArray(), 784, ds.Labels.AsSpan(0, n).ToArray(), null, n);
     }
 
     public static float[][] InitialWeights(int seed = 7) =>
@@ -36,7 +36,7 @@ internal static class Fixtures
     public static Optimizer Sgd(double lr) => new SGD(learningRate: lr);
 
     public static TrainingJob Job(int n, RuntimeOptions options, int epochs = 2, int batch = 64, int seed = 3,
-        Optimizer? optimizer = null, TrainingData? validation = null, CheckpointState? resume = null) =>
+        Optimizer? optimizer = null, ArrayData? validation = null, CheckpointState? resume = null) =>
         new(Plan, InitialWeights(), optimizer ?? RmsProp(), Train(n), validation, epochs, batch, seed, true, options,
             "trainer { mode = " + options.Mode + " }", resume);
 
@@ -87,26 +87,29 @@ internal static class Fixtures
 
 /// <summary>Records callbacks; optionally cancels a token at a given (epoch, step) or requests a stop after an epoch.</summary>
 internal sealed class RecordingObserver(CancellationTokenSource? cancel = null, int cancelEpoch = -1, int cancelStep = -1,
-    int stopAfterEpoch = -1) : ITrainingObserver
+    int stopAfterEpoch = -1) : Callback
 {
     public readonly List<(int Epoch, int Steps)> Begins = new();
     public readonly List<(int Epoch, int Step, double Loss)> Batches = new();
     public readonly List<EpochLogs> Ends = new();
-    private bool _stop;
+    private int _epoch;
 
-    public void OnEpochBegin(int epoch, int stepsInEpoch) => Begins.Add((epoch, stepsInEpoch));
-
-    public void OnBatchEnd(int epoch, int stepInEpoch, double epochLossSoFar, double epochAccuracySoFar)
+    public override void OnEpochBegin(int epoch, int stepsInEpoch)
     {
-        Batches.Add((epoch, stepInEpoch, epochLossSoFar));
-        if (epoch == cancelEpoch && stepInEpoch == cancelStep) cancel?.Cancel();
+        _epoch = epoch;
+        lock (Batches) Begins.Add((epoch, stepsInEpoch));
     }
 
-    public void OnEpochEnd(EpochLogs logs, float[][] weights)
+    public override void OnTrainBatchEnd(int stepInEpoch, IReadOnlyDictionary<string, double> logs)
     {
-        Ends.Add(logs);
-        if (logs.Epoch == stopAfterEpoch) _stop = true;
+        lock (Batches) Batches.Add((_epoch, stepInEpoch, logs["loss"]));
+        if (_epoch == cancelEpoch && stepInEpoch == cancelStep) cancel?.Cancel();
     }
 
-    public bool StopRequested => _stop;
+    public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs)
+    {
+        double? Get(string k) => logs.TryGetValue(k, out var v) ? v : null;
+        Ends.Add(new EpochLogs(epoch, logs["loss"], logs["accuracy"], Get("val_loss"), Get("val_accuracy"), 0));
+        if (epoch == stopAfterEpoch) Model.StopTraining = true;
+    }
 }

@@ -18,7 +18,7 @@ public class HostingTests
             Assert.IsType<TrainingMessageSerializer>(system.Serialization.FindSerializerFor(new PullWeights(1)));
             var job = Fixtures.Job(256, new RuntimeOptions(Workers: 2), epochs: 1);
             var (expected, _) = Fixtures.Reference(job);
-            var result = await ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None, system);
+            var result = await ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None, system);
             Fixtures.AssertBitIdentical(expected, result.Weights);
         }
         finally { await host.StopAsync(); }

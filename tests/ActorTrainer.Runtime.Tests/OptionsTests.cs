@@ -23,7 +23,7 @@ public class OptionsTests
         var ex = Assert.Throws<ArgumentException>(options.Validate);
         Assert.Contains(message, ex.Message);
         var viaRun = await Assert.ThrowsAsync<ArgumentException>(() =>
-            ActorTrainingRunner.RunAsync(Fixtures.Job(64, options), new RecordingObserver(), CancellationToken.None));
+            ActorTrainingRunner.RunAsync(Fixtures.Job(64, options), [new RecordingObserver()], CancellationToken.None));
         Assert.Contains(message, viaRun.Message);
     }
 
@@ -43,25 +43,25 @@ public class OptionsTests
     {
         var job = Fixtures.Job(128, new RuntimeOptions(Workers: 1));
         async Task<string> Fails(TrainingJob j) =>
-            (await Assert.ThrowsAsync<ArgumentException>(() => ActorTrainingRunner.RunAsync(j, new RecordingObserver(), CancellationToken.None))).Message;
+            (await Assert.ThrowsAsync<ArgumentException>(() => ActorTrainingRunner.RunAsync(j, [new RecordingObserver()], CancellationToken.None))).Message;
 
         Assert.Contains("batch_size must be >= 1, got 0", await Fails(job with { BatchSize = 0 }));
         Assert.Contains("epochs must be >= 0, got -1", await Fails(job with { Epochs = -1 }));
-        Assert.Contains("label 10 at sample 5", await Fails(job with { Train = job.Train with { Labels = job.Train.Labels!.Select((l, i) => i == 5 ? 10 : l).ToArray() } }));
-        Assert.Contains("training data: X has 100 values", await Fails(job with { Train = job.Train with { X = new float[100] } }));
-        Assert.Contains("validation data: 10 features", await Fails(job with { Validation = new TrainingData(new float[20], [1, 2], null, 2, 10) }));
-        Assert.Contains("needs Labels", await Fails(job with { Train = job.Train with { Labels = null } }));
+        Assert.Contains("label 10 at sample 5", await Fails(job with { Train = new ArrayData(job.Train.X, 784, job.Train.Labels!.Select((l, i) => i == 5 ? 10 : l).ToArray(), null, job.Train.Count) }));
+        Assert.Contains("training data: X has 100 values", await Fails(job with { Train = new ArrayData(new float[100], 784, job.Train.Labels, null, job.Train.Count) }));
+        Assert.Contains("validation data: 10 features", await Fails(job with { Validation = new ArrayData(new float[20], 10, [1, 2], null, 2) }));
+        Assert.Contains("needs Labels", await Fails(job with { Train = new ArrayData(job.Train.X, 784, null, null, job.Train.Count) }));
         Assert.Contains("initial weights: weight 1 has 3 elements but shape (32) needs 32",
             await Fails(job with { InitialWeights = [job.InitialWeights[0], new float[3], job.InitialWeights[2], job.InitialWeights[3]] }));
         Assert.Contains("expects 4 weight arrays but got 1", await Fails(job with { InitialWeights = [job.InitialWeights[0]] }));
-        Assert.Contains("training data: Count must be >= 1, got 0", await Fails(job with { Train = new TrainingData([], [], null, 0, 784) }));
+        Assert.Contains("training data: Count must be >= 1, got 0", await Fails(job with { Train = new ArrayData([], 784, [], null, 0) }));
     }
 
     [Fact]
     public async Task Zero_epochs_returns_the_initial_weights_without_steps()
     {
         var job = Fixtures.Job(128, new RuntimeOptions(Workers: 1), epochs: 0);
-        var result = await ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None);
+        var result = await ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None);
         Assert.Equal(0, result.Steps);
         Assert.Empty(result.History);
         Fixtures.AssertBitIdentical(job.InitialWeights, result.Weights);

@@ -26,7 +26,8 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
         new StepDiverged(8, 0, 8, "loss sum is NaN"),
         new SnapshotRequest(),
         new ServerState(9, [[1f]], 9, [[[0.5f]], []], 3),
-        new CancelTraining(),
+        new LoadWeights([[1f, 2f], [3f]]),
+        new WeightsLoaded(4, [[1f]]),
     };
 
     [Theory]
@@ -71,7 +72,7 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
     {
         var job = Fixtures.Job(256, new RuntimeOptions(Workers: 2), epochs: 1);
         var (expected, _) = Fixtures.Reference(job);
-        var result = await ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None, Sys);
+        var result = await ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None, Sys);
         Fixtures.AssertBitIdentical(expected, result.Weights);
         Assert.False(Sys.WhenTerminated.IsCompleted);
     }
@@ -87,7 +88,7 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
         {
             var job = Fixtures.Job(300, new RuntimeOptions(Workers: 2, ShardsPerBatch: 3), epochs: 1);
             var (expected, losses) = Fixtures.Reference(job);
-            var result = await ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None, system);
+            var result = await ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None, system);
             Fixtures.AssertBitIdentical(expected, result.Weights);
             Assert.Equal(losses[0], result.History[0].Loss);
         }

@@ -9,7 +9,7 @@ public class StartupAndLimitsTests
     public async Task A_worker_whose_constructor_throws_fails_the_run_instead_of_restarting_forever()
     {
         var job = Fixtures.Job(256, new RuntimeOptions(Workers: 2, Faults: new FaultInjection(FailWorkerStart: true)), epochs: 1);
-        var run = ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None);
+        var run = ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None);
         var finished = await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(20)));
         Assert.True(finished == run, "the run did not fail within 20 s of its workers failing to start");
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => run);
@@ -22,8 +22,8 @@ public class StartupAndLimitsTests
     {
         var huge = Fixtures.Job(300, new RuntimeOptions(Workers: 2), epochs: 1, batch: 1_000_000_000);
         var exact = Fixtures.Job(300, new RuntimeOptions(Workers: 2), epochs: 1, batch: 300);
-        var a = await ActorTrainingRunner.RunAsync(huge, new RecordingObserver(), CancellationToken.None);
-        var b = await ActorTrainingRunner.RunAsync(exact, new RecordingObserver(), CancellationToken.None);
+        var a = await ActorTrainingRunner.RunAsync(huge, [new RecordingObserver()], CancellationToken.None);
+        var b = await ActorTrainingRunner.RunAsync(exact, [new RecordingObserver()], CancellationToken.None);
         Assert.Equal(1, a.Steps);
         Fixtures.AssertBitIdentical(b.Weights, a.Weights);
     }

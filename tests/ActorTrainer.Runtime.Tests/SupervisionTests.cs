@@ -7,7 +7,7 @@ public class SupervisionTests
     {
         var job = Fixtures.Job(512, new RuntimeOptions(Workers: 2, Faults: new FaultInjection(ThrowOnShard: 5)), epochs: 1);
         var (expected, losses) = Fixtures.Reference(job);
-        var result = await ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None);
+        var result = await ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None);
         Fixtures.AssertBitIdentical(expected, result.Weights);
         Assert.Equal(losses[0], result.History[0].Loss);
     }
@@ -17,7 +17,7 @@ public class SupervisionTests
     {
         var job = Fixtures.Job(256, new RuntimeOptions(Workers: 1, Faults: new FaultInjection(ThrowOnShard: 0)), epochs: 1);
         var (expected, _) = Fixtures.Reference(job);
-        var result = await ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None);
+        var result = await ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None);
         Fixtures.AssertBitIdentical(expected, result.Weights);
     }
 
@@ -30,7 +30,7 @@ public class SupervisionTests
         var (expected, losses) = Fixtures.Reference(job);
         var observer = new RecordingObserver();
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        var resultTask = ActorTrainingRunner.RunAsync(job, observer, CancellationToken.None);
+        var resultTask = ActorTrainingRunner.RunAsync(job, [observer], CancellationToken.None);
         // the run goes on while the slow worker sleeps: steps after the stalled one complete before it wakes up
         var deadline = DateTime.UtcNow + sleep - TimeSpan.FromMilliseconds(500);
         while (DateTime.UtcNow < deadline && observer.Batches.Count < 4) await Task.Delay(20);
@@ -45,7 +45,7 @@ public class SupervisionTests
     {
         var job = Fixtures.Job(256, new RuntimeOptions(Workers: 2, Faults: new FaultInjection(ThrowOnShard: 2, ThrowTimes: 3)), epochs: 1);
         var (expected, _) = Fixtures.Reference(job);
-        var result = await ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None);
+        var result = await ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None);
         Fixtures.AssertBitIdentical(expected, result.Weights);
     }
 
@@ -53,9 +53,9 @@ public class SupervisionTests
     public async Task A_shard_that_always_crashes_fails_the_run_naming_the_step_and_shard()
     {
         // dispatch 5 = global step 1, shard 1 (4 shards per batch)
-        var job = Fixtures.Job(256, new RuntimeOptions(Workers: 2, Faults: new FaultInjection(ThrowOnShard: 5, ThrowTimes: 100)), epochs: 1);
+        var job = Fixtures.Job(256, new RuntimeOptions(Workers: 2, ShardsPerBatch: 4, Faults: new FaultInjection(ThrowOnShard: 5, ThrowTimes: 100)), epochs: 1);
         var ex = await Assert.ThrowsAsync<WorkerFailedException>(() =>
-            ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None));
+            ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None));
         Assert.Contains("global step 1, shard 1", ex.Message);
         Assert.Contains("4 times", ex.Message);
         Assert.Contains("injected fault", ex.Message);

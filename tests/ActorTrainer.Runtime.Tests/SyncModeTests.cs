@@ -12,7 +12,7 @@ public class SyncModeTests
         var job = Fixtures.Job(514, new RuntimeOptions(Workers: workers, ShardsPerBatch: 4));
         var (expected, losses) = Fixtures.Reference(job);
         var observer = new RecordingObserver();
-        var result = await ActorTrainingRunner.RunAsync(job, observer, CancellationToken.None);
+        var result = await ActorTrainingRunner.RunAsync(job, [observer], CancellationToken.None);
 
         Fixtures.AssertBitIdentical(expected, result.Weights);
         Assert.Equal(2 * 9, result.Steps);
@@ -33,7 +33,7 @@ public class SyncModeTests
     {
         var job = Fixtures.Job(500, new RuntimeOptions(Workers: 3, ShardsPerBatch: 3), epochs: 1, batch: 48);
         var (expected, _) = Fixtures.Reference(job);
-        var result = await ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None);
+        var result = await ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None);
         Fixtures.AssertBitIdentical(expected, result.Weights);
         Assert.Equal(11, result.Steps);
     }
@@ -43,7 +43,7 @@ public class SyncModeTests
     {
         var job = Fixtures.Job(256, new RuntimeOptions(Workers: 2), epochs: 1);
         var before = job.InitialWeights.Select(a => (float[])a.Clone()).ToArray();
-        var result = await ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None);
+        var result = await ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None);
         Fixtures.AssertBitIdentical(before, job.InitialWeights);
         Assert.NotEqual(before[0], result.Weights[0]);
     }
@@ -53,7 +53,7 @@ public class SyncModeTests
     {
         var val = Fixtures.Validation(300);
         var job = Fixtures.Job(512, new RuntimeOptions(Workers: 2), epochs: 2, validation: val);
-        var result = await ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None);
+        var result = await ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None);
 
         var engine = new GradientEngine(job.Plan, job.BatchSize);
         var total = ShardStats.Zero;
@@ -74,7 +74,7 @@ public class SyncModeTests
     {
         var job = Fixtures.Job(256, new RuntimeOptions(Workers: 2), epochs: 5);
         var observer = new RecordingObserver(stopAfterEpoch: 1);
-        var result = await ActorTrainingRunner.RunAsync(job, observer, CancellationToken.None);
+        var result = await ActorTrainingRunner.RunAsync(job, [observer], CancellationToken.None);
         Assert.Equal(2, result.History.Count);
         Assert.Equal(8, result.Steps);
         Assert.False(result.Interrupted);
@@ -90,7 +90,7 @@ public class SyncModeTests
             var job = Fixtures.Job(512, new RuntimeOptions(Workers: 2, CheckpointEverySteps: 1, CheckpointKeep: 2, CheckpointDir: dir),
                 epochs: 3, optimizer: Fixtures.Sgd(1e30));
             var ex = await Assert.ThrowsAsync<TrainingDivergedException>(() =>
-                ActorTrainingRunner.RunAsync(job, new RecordingObserver(), CancellationToken.None));
+                ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None));
             Assert.Equal(0, ex.Epoch);
             Assert.InRange(ex.Step, 1, 7);
             Assert.Equal(ex.Step, ex.StepInEpoch);

@@ -7,46 +7,6 @@ open System.Security.Cryptography
 open System.Text.Json.Nodes
 open System.Runtime.InteropServices
 
-/// Samples as flat float32 rows plus integer labels (sparse losses) or float targets (rows × outputs).
-[<Sealed; AllowNullLiteral>]
-type ArrayData(x: float32[], features: int, labels: int[], targets: float32[], count: int) =
-    /// Samples, row-major (Count × Features).
-    member _.X = x
-    /// Values per sample.
-    member _.Features = features
-    /// Integer labels (sparse losses) or null.
-    member _.Labels = labels
-    /// Float targets (Count × outputs) or null.
-    member _.Targets = targets
-    /// Number of samples.
-    member _.Count = count
-
-    /// Rows [start, start+count) as a new ArrayData (copies).
-    member d.Slice(start: int, n: int) =
-        ArrayData(Array.sub x (start * features) (n * features), features,
-                  (if isNull labels then null else Array.sub labels start n),
-                  (if isNull targets then null else let w = targets.Length / max 1 count in Array.sub targets (start * w) (n * w)), n)
-
-    /// Samples with integer labels (e.g. MNIST images and digits).
-    static member OfLabels(x: float32[], features: int, labels: int[]) = ArrayData(x, features, labels, null, labels.Length)
-
-/// Weights helpers shared by fit, checkpoints and the runtime.
-module Weights =
-    /// SHA-256 (lower-case hex) of the float32 weights in order, little-endian — `weights_sha256` in summary.json.
-    let sha256 (weights: float32[][]) =
-        use h = IncrementalHash.CreateHash HashAlgorithmName.SHA256
-        for w in weights do
-            let bytes = Runtime.InteropServices.MemoryMarshal.AsBytes(ReadOnlySpan w)
-            if BitConverter.IsLittleEndian then h.AppendData bytes
-            else
-                let copy = bytes.ToArray()
-                for i in 0 .. 4 .. copy.Length - 4 do Array.Reverse(copy, i, 4)
-                h.AppendData copy
-        Convert.ToHexString(h.GetHashAndReset()).ToLowerInvariant()
-
-    /// Deep copy.
-    let copy (weights: float32[][]) = weights |> Array.map Array.copy
-
 /// A Keras `Sequential` model: a stack of layers, built on first input; compile → fit → evaluate → predict.
 /// Training runs on the fast flat engine (same derivatives as the GradientTape path, fused kernels), with
 /// the synchronous sharded schedule shared with the actor runtime, so results are bit-reproducible.
@@ -61,7 +21,8 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
     let mutable metricKeys : string[] = [||]
     let mutable compiled = false
     let mutable stop = false
-    let mutable live : float32[][] = null
+    let mutable running : IStepExecutor = null
+    let isRunning () = not (isNull running)
 
     let shapeStr (s: int[]) = "(None, " + String.Join(", ", s) + ")"
 
@@ -132,9 +93,9 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
     /// Trainable variables (all of them for the built-in layers).
     member m.TrainableVariables = m.Variables |> Array.filter (fun v -> v.Trainable)
 
-    /// Copies of the weights, in layer order (live values while fit runs).
+    /// Copies of the weights, in layer order (the executor's current values while fit runs).
     member m.GetWeights() : float32[][] =
-        if not (isNull live) then Weights.copy live
+        if isRunning () then Weights.copy running.Weights
         else m.Variables |> Array.map (fun v -> v.Value.ToFloat32Array())
 
     /// Replaces all weights (shapes must match, in layer order).
@@ -147,7 +108,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
             if weights.[i].Length <> n then
                 raise (ShapeException(sprintf "set_weights: '%s' has shape %s (%d values) but %d values were given" vars.[i].Name (Shape.str vars.[i].Shape) n weights.[i].Length))
             vars.[i].Assign(Tensor.FromArray(weights.[i], vars.[i].Shape))   // FromArray copies
-            if not (isNull live) then Array.Copy(weights.[i], live.[i], n)
+        if isRunning () then running.SetWeights weights
 
     /// SHA-256 of the float32 weights in layer order (little-endian).
     member m.WeightsSha256() = Weights.sha256 (m.GetWeights())
@@ -190,27 +151,15 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         if loss.SparseTargets then
             if isNull d.Labels || d.Labels.Length <> d.Count then
                 raise (ArgumentException(sprintf "%s: loss %s needs %d integer labels, got %s" what loss.Name d.Count (if isNull d.Labels then "none" else string d.Labels.Length)))
+            let classes = m.Plan.OutputDim
+            match d.Labels |> Array.tryFindIndex (fun l -> uint l >= uint classes) with
+            | Some i -> raise (ArgumentException(sprintf "%s: label %d at sample %d is outside [0, %d)" what d.Labels.[i] i classes))
+            | None -> ()
         elif isNull d.Targets || d.Targets.Length <> d.Count * m.Plan.OutputDim then
             raise (ArgumentException(sprintf "%s: loss %s needs targets of shape (%d, %d)" what loss.Name d.Count m.Plan.OutputDim))
 
-    member private m.EvaluateWith(engine: GradientEngine, weights: float32[][], d: ArrayData) : ShardStats =
-        let mutable st = ShardStats.Zero
-        let mutable start = 0
-        let ow = engine.Plan.OutputDim
-        while start < d.Count do
-            let rows = min engine.MaxRows (d.Count - start)
-            st <- st + engine.Evaluate(weights, ReadOnlySpan(d.X, start * d.Features, rows * d.Features),
-                                       (if isNull d.Labels then ReadOnlySpan.Empty else ReadOnlySpan(d.Labels, start, rows)),
-                                       (if isNull d.Targets then ReadOnlySpan.Empty else ReadOnlySpan(d.Targets, start * ow, rows * ow)), rows)
-            start <- start + rows
-        st
-
-    member private _.Logs(prefix: string, st: ShardStats, into: Dictionary<string, float>) =
-        into.[prefix + "loss"] <- st.LossSum / float (max 1 st.Count)
-        for k in metricKeys do into.[prefix + k] <- st.Correct / float (max 1 st.Count)
-
     /// Trains on flat arrays (Keras `fit`). Returns the History. shardsPerBatch fixes how each batch is split for
-    /// the gradient sum (the actor runtime with the same value reproduces these weights bit for bit).
+    /// the gradient sum (every runtime with the same value reproduces these weights bit for bit).
     member m.FitArrays(train: ArrayData,
                        [<Optional; DefaultParameterValue(1)>] epochs: int,
                        [<Optional; DefaultParameterValue(32)>] batchSize: int,
@@ -219,72 +168,38 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
                        [<Optional; DefaultParameterValue(true)>] shuffle: bool,
                        [<Optional; DefaultParameterValue(null: seq<ICallback>)>] callbacks: seq<ICallback>,
                        [<Optional; DefaultParameterValue(1)>] verbose: int,
-                       [<Optional; DefaultParameterValue(1)>] shardsPerBatch: int,
+                       [<Optional; DefaultParameterValue(Batching.DefaultShardsPerBatch)>] shardsPerBatch: int,
                        [<Optional; DefaultParameterValue(null: TextWriter)>] output: TextWriter) : History =
-        m.RequireCompiled "fit"
-        let shards = shardsPerBatch
-        if isNull train then raise (ArgumentNullException("train"))
-        if epochs < 0 then raise (ArgumentOutOfRangeException("epochs", epochs, "epochs must be >= 0"))
-        if batchSize < 1 then raise (ArgumentOutOfRangeException("batchSize", batchSize, "batch_size must be >= 1"))
         let split = validationSplit
         if split < 0.0 || split >= 1.0 then raise (ArgumentOutOfRangeException("validationSplit", split, "validation_split must be in [0, 1)"))
+        let train, validation =
+            match validationData with
+            | null when split > 0.0 && not (isNull train) ->
+                let nVal = int (float train.Count * split)
+                train.Slice(0, train.Count - nVal), train.Slice(train.Count - nVal, nVal)
+            | v -> train, v
+        let o = FitOptions(Epochs = epochs, BatchSize = batchSize, Shuffle = shuffle, Seed = seed, ShardsPerBatch = shardsPerBatch,
+                           Validation = validation, Verbose = verbose, Output = output)
+        (m.FitWith(train, o, callbacks)).History
+
+    /// Trains with every option of the one fit loop (runtime, checkpoints, resume, cancellation); returns the
+    /// FitResult (History, per-epoch logs including resumed ones, steps, whether it was interrupted).
+    member m.FitWith(train: ArrayData, options: FitOptions, [<Optional; DefaultParameterValue(null: seq<ICallback>)>] callbacks: seq<ICallback>) : FitResult =
+        m.RequireCompiled "fit"
+        if isNull train then raise (ArgumentNullException("train"))
+        if isNull options then raise (ArgumentNullException("options"))
+        if options.Epochs < 0 then raise (ArgumentOutOfRangeException("epochs", options.Epochs, "epochs must be >= 0"))
+        if options.BatchSize < 1 then raise (ArgumentOutOfRangeException("batchSize", options.BatchSize, "batch_size must be >= 1"))
+        if options.ShardsPerBatch < 1 then raise (ArgumentOutOfRangeException("shardsPerBatch", options.ShardsPerBatch, "shards per batch must be >= 1"))
         m.EnsureBuilt(if isNull inputShape then [| train.Features |] else inputShape)
         if m.Plan.InputDim <> train.Features then
             raise (ShapeException(sprintf "fit: model '%s' expects %d features per sample but x has %d" name m.Plan.InputDim train.Features))
-        let train, validation =
-            match validationData with
-            | null when split > 0.0 ->
-                let nVal = int (float train.Count * split)
-                train.Slice(0, train.Count - nVal), Some(train.Slice(train.Count - nVal, nVal))
-            | null -> train, None
-            | v -> train, Some v
         m.CheckData("fit", train)
-        validation |> Option.iter (fun v -> m.CheckData("fit validation_data", v))
-        let plan = m.Plan
-        let stepper = SyncStepper(plan, batchSize, shards)
-        let history = History()
-        let out = if isNull output then Console.Out else output
-        let cbs =
-            [ yield history :> ICallback
-              if verbose > 0 then yield ProgbarLogger(epochs, out, verbose = 1 && not Console.IsOutputRedirected && Object.ReferenceEquals(out, Console.Out)) :> ICallback
-              if not (isNull callbacks) then yield! callbacks ]
-        let handle = m :> IModelHandle
-        for c in cbs do c.SetModel handle
-        let weights = m.GetWeights()
-        live <- weights
+        if not (isNull options.Validation) then m.CheckData("fit validation_data", options.Validation)
+        let job = { Plan = m.Plan; Weights = m.GetWeights(); Optimizer = optimizer; Train = train; BatchSize = options.BatchSize
+                    ShardsPerBatch = options.ShardsPerBatch; Seed = options.Seed; Shuffle = options.Shuffle }
         stop <- false
-        let logs = Dictionary<string, float>()
-        let mutable globalStep = optimizer.Iterations
-        try
-            for c in cbs do c.OnTrainBegin()
-            let mutable epoch = 0
-            while epoch < epochs && not stop do
-                let steps = Batching.batchCount train.Count batchSize
-                for c in cbs do c.OnEpochBegin(epoch, steps)
-                let order = Batching.permutation seed epoch train.Count shuffle
-                let mutable st = ShardStats.Zero
-                let mutable b = 0
-                while b < steps && not stop do
-                    for c in cbs do c.OnTrainBatchBegin b
-                    let rows = min batchSize (train.Count - b * batchSize)
-                    st <- st + stepper.Step(weights, optimizer, train.X, train.Labels, train.Targets, order, b * batchSize, rows, seed, globalStep)
-                    globalStep <- globalStep + 1L
-                    m.Logs("", st, logs)
-                    for c in cbs do c.OnTrainBatchEnd(b, logs)
-                    b <- b + 1
-                logs.Clear()
-                m.Logs("", st, logs)
-                validation |> Option.iter (fun v -> m.Logs("val_", m.EvaluateWith(stepper.Engine, weights, v), logs))
-                live <- null
-                m.SetWeights weights
-                live <- weights
-                for c in cbs do c.OnEpochEnd(epoch, logs)
-                epoch <- epoch + 1
-            for c in cbs do c.OnTrainEnd logs
-        finally
-            live <- null
-            m.SetWeights weights
-        history
+        FitLoop.Run(job, options, metricKeys, m, callbacks)
 
     /// Flat ArrayData from x (N, ...) and y (labels or targets by the compiled loss), with shape checks.
     member private m.ToData(what: string, x: Tensor, y: Tensor) : ArrayData =
@@ -308,7 +223,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
                  [<Optional; DefaultParameterValue(true)>] shuffle: bool,
                  [<Optional; DefaultParameterValue(null: seq<ICallback>)>] callbacks: seq<ICallback>,
                  [<Optional; DefaultParameterValue(1)>] verbose: int,
-                 [<Optional; DefaultParameterValue(1)>] shardsPerBatch: int,
+                 [<Optional; DefaultParameterValue(Batching.DefaultShardsPerBatch)>] shardsPerBatch: int,
                  [<Optional; DefaultParameterValue(null: TextWriter)>] output: TextWriter) : History =
         m.RequireCompiled "fit"
         let train = m.ToData("fit", x, y)
@@ -326,7 +241,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         m.CheckData("evaluate", d)
         let engine = GradientEngine(m.Plan, batchSize)
         let logs = Dictionary<string, float>()
-        m.Logs("", m.EvaluateWith(engine, m.GetWeights(), d), logs)
+        Evaluation.logs "" metricKeys (Evaluation.run engine (m.GetWeights()) d) logs
         logs :> IReadOnlyDictionary<string, float>
 
     /// Mean loss and metrics on tensors x (N, ...) and y.
@@ -364,29 +279,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
     /// Keras-style summary table (layer, output shape, params; totals), also printed when a writer is given.
     member m.Summary([<Optional; DefaultParameterValue(null: TextWriter)>] writer: TextWriter) : string =
         if not m.Built then raise (InvalidOperationException(sprintf "summary: model '%s' is not built yet: call Build(inputShape) or fit first" name))
-        let sb = Text.StringBuilder()
-        let line (a: string) (b: string) (c: string) = sb.AppendLine(sprintf " %-28s%-26s%-10s" a b c) |> ignore
-        sb.AppendLine(sprintf "Model: \"%s\"" name) |> ignore
-        sb.AppendLine(String('_', 65)) |> ignore
-        line "Layer (type)" "Output Shape" "Param #"
-        sb.AppendLine(String('=', 65)) |> ignore
-        let mutable s = inputShape
-        let mutable total = 0
-        for i in 0 .. layers.Count - 1 do
-            let l = layers.[i]
-            s <- l.ComputeOutputShape s
-            let p = l.CountParams()
-            total <- total + p
-            line (sprintf "%s (%s)" l.Name l.ClassName) (shapeStr s) (p.ToString("N0", Globalization.CultureInfo.InvariantCulture))
-            if i < layers.Count - 1 then sb.AppendLine("") |> ignore
-        sb.AppendLine(String('=', 65)) |> ignore
-        let mb (n: int) = float n * 4.0 / 1048576.0
-        let fmt (n: int) = n.ToString("N0", Globalization.CultureInfo.InvariantCulture)
-        sb.AppendLine(sprintf "Total params: %s (%.2f MB)" (fmt total) (mb total)) |> ignore
-        sb.AppendLine(sprintf "Trainable params: %s (%.2f MB)" (fmt total) (mb total)) |> ignore
-        sb.AppendLine("Non-trainable params: 0 (0.00 B)") |> ignore
-        sb.AppendLine(String('_', 65)) |> ignore
-        let text = sb.ToString()
+        let text = ModelSummary.text name inputShape layers
         if not (isNull writer) then writer.Write text
         text
 
@@ -434,9 +327,10 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
             ModelFiles.readOptimizerState dir opt sizes |> Option.iter (fun (it, slots) -> opt.LoadState(it, slots)))
         model
 
-    interface IModelHandle with
+    interface ITrainee with
         member _.StopTraining with get () = stop and set v = stop <- v
         member _.Optimizer = optimizer
         member m.GetWeights() = m.GetWeights()
         member m.SetWeights w = m.SetWeights w
         member m.Save path = m.Save path
+        member _.Attach executor = running <- executor

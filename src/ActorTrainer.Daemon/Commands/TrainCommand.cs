@@ -39,7 +39,6 @@ public static class TrainCommand
     /// <summary>Runs the command; returns the exit code (see <see cref="ExitCodes"/>).</summary>
     public static int Run(CommandLine cl, ILoggerFactory logs, SignalGate signals)
     {
-        var log = logs.CreateLogger("train");
         var resume = cl.Get("resume");
         var overwrite = cl.Has("overwrite");
         if (resume is not null && overwrite)
@@ -49,18 +48,13 @@ public static class TrainCommand
         var config = ConfigLoader.Load(configFile, sets);
         var s = TrainSettings.From(config);
         using var jsonLogs = s.LogFormat == "json" ? Logging.Create(json: true) : null;
-        if (jsonLogs is not null)
-        {
-            logs = jsonLogs;
-            log = logs.CreateLogger("train");
-        }
+        if (jsonLogs is not null) logs = jsonLogs;
+        var log = logs.CreateLogger("train");
 
         var data = TrainData.Load(s);
         var workers = s.Runtime == "actors" ? (s.Workers == 0 ? Environment.ProcessorCount : s.Workers) : 1;
         var batch = ResourceCheck.EffectiveBatch(s.BatchSize, data.Fit.Count);
         ResourceCheck.Training(s, batch, workers);
-        if (resume is not null && s.Runtime != "actors")
-            throw new ConfigException($"--resume '{resume}': checkpoints are written by the actor runtime; this run has trainer.runtime = {s.Runtime}");
 
         using var dir = RunDirectory.Open(runDir, resume is not null, overwrite);
         ErrorBoundary.RunDirectory = runDir;
@@ -78,28 +72,39 @@ public static class TrainCommand
         log.LogInformation("run directory {RunDir}; data {Source} ({Train} train / {Test} test samples); config {Config}",
                            runDir, data.Train.Source, data.Train.Count, data.Test.Count, configFile);
         if (endpoint is not null) log.LogInformation("metrics on {Uri}", endpoint.MetricsUri);
-
-        var callbacks = new List<ICallback> { new DivergenceGuard(), new CSVLogger(Path.Combine(runDir, "history.csv"), ",", append: resume is not null) };
-        if (s.LogFormat == "json") callbacks.Add(new EpochLogCallback(log, s.Epochs));
-        if (metrics is not null) callbacks.Add(new MetricsCallback(metrics, () => workers));
+        var run = new RunContext(s with { BatchSize = batch }, model, data, runDir, configText, resumeState, logs, log);
         var sw = Stopwatch.StartNew();
-        TrainOutcome outcome;
-        using (var tb = s.TensorBoard ? NewTensorBoard(s, model, data, runDir) : null)
-        {
-            if (tb is not null) callbacks.Add(tb);
-            try
-            {
-                using var claim = signals.ClaimForTraining();
-                outcome = Train(s with { BatchSize = batch }, model, data, callbacks, runDir, configText, resumeState, logs, signals.Token, sw);
-            }
-            catch (TrainingDivergedException e)
-            {
-                Console.Error.WriteLine($"error: {e.Message}; {DivergedNote(s, runDir)}");
-                return ExitCodes.Diverged;
-            }
-        }
+        var outcome = TrainWithOutputs(run, metrics, signals, sw);
+        if (outcome is null) return ExitCodes.Diverged;
         WriteOutputs(s, model, data, outcome, sw.Elapsed.TotalSeconds, runDir, resume is not null, configFile, log);
         return ExitCodes.Ok;
+    }
+
+    /// <summary>Everything one training run needs once its inputs are validated.</summary>
+    private sealed record RunContext(TrainSettings Settings, Sequential Model, TrainData Data, string RunDir, string ConfigText,
+                                     CheckpointState? Resume, ILoggerFactory Logs, ILogger Log);
+
+    /// <summary>Trains with the run's callbacks (history.csv, JSON epoch logs, Prometheus, TensorBoard); null when
+    /// training diverged (reported on stderr).</summary>
+    private static TrainOutcome? TrainWithOutputs(RunContext run, TrainingMetrics? metrics, SignalGate signals, Stopwatch sw)
+    {
+        var s = run.Settings;
+        var callbacks = new List<ICallback> { new CSVLogger(Path.Combine(run.RunDir, "history.csv"), ",", append: run.Resume is not null) };
+        if (s.LogFormat == "json") callbacks.Add(new EpochLogCallback(run.Log, s.Epochs));
+        if (metrics is not null) callbacks.Add(new MetricsCallback(metrics));
+        using var tb = s.TensorBoard ? NewTensorBoard(s, run.Model, run.Data, run.RunDir) : null;
+        if (tb is not null) callbacks.Add(tb);
+        try
+        {
+            using var claim = signals.ClaimForTraining();
+            sw.Restart();
+            return Train(run, callbacks, signals.Token);
+        }
+        catch (TrainingDivergedException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}; {DivergedNote(run.RunDir)}");
+            return null;
+        }
     }
 
     /// <summary>The run directory and config file of this invocation (--resume reads the run's own config.conf).</summary>
@@ -120,26 +125,33 @@ public static class TrainCommand
         return (runDir, configFile ?? DefaultConfig());
     }
 
-    private static TrainOutcome Train(TrainSettings s, Sequential model, TrainData data, List<ICallback> callbacks, string runDir,
-                                      string configText, CheckpointState? resume, ILoggerFactory logs, CancellationToken ct, Stopwatch sw)
+    /// <summary>The one fit loop on the configured runtime (in-process, or the actor runtime in a generic host), with
+    /// checkpoints in RUN_DIR/checkpoints and SIGTERM/Ctrl-C as cancellation (finish the step, checkpoint, stop).</summary>
+    private static TrainOutcome Train(RunContext run, List<ICallback> callbacks, CancellationToken ct)
     {
-        if (s.Runtime == "actors")
-            return ActorRun.Run(s, model, data.Fit, data.Validation, callbacks, runDir, configText, resume, logs, ct);
-        callbacks.Add(new CancellationCallback(ct));
-        var verbose = s.LogFormat == "json" ? 0 : s.Verbose;
-        var h = model.FitArrays(data.Fit, s.Epochs, s.BatchSize, data.Validation!, 0.0, s.Shuffle, callbacks, verbose, s.ShardsPerBatch, Console.Out);
-        var secs = sw.Elapsed.TotalSeconds;
-        return new TrainOutcome(h.History, model.Optimizer.Iterations, ct.IsCancellationRequested,
-                                secs > 0 ? model.Optimizer.Iterations / secs : 0, 1, 0);
+        var s = run.Settings;
+        using var actors = s.Runtime == "actors" ? ActorHost.Start(s, run.Logs) : null;
+        var options = new FitOptions
+        {
+            Epochs = s.Epochs, BatchSize = s.BatchSize, Shuffle = s.Shuffle, Seed = s.Seed, ShardsPerBatch = s.ShardsPerBatch,
+            Validation = run.Data.Validation, Verbose = s.LogFormat == "json" ? 0 : s.Verbose, Output = Console.Out,
+            Checkpoints = new CheckpointSink(CheckpointDir(run.RunDir), s.CheckpointKeep, run.ConfigText, s.Runtime == "actors" ? s.Mode : "sync"),
+            CheckpointEverySteps = s.CheckpointEverySteps, Cancellation = ct,
+            Resume = run.Resume is null ? null! : CheckpointSink.ToFit(run.Resume),
+            Runtime = actors is null ? InProcessRuntime.Instance : actors.Runtime,
+        };
+        var result = run.Model.FitWith(run.Data.Fit, options, callbacks);
+        return TrainOutcome.Of(result, run.Model.MetricNames);
     }
 
-    private static string DivergedNote(TrainSettings s, string runDir)
+    private static string CheckpointDir(string runDir) => Path.Combine(runDir, "checkpoints");
+
+    private static string DivergedNote(string runDir)
     {
-        var ckpt = Path.Combine(runDir, "checkpoints");
-        if (s.Runtime == "actors" && Directory.Exists(ckpt) && CheckpointStore.List(ckpt).Count > 0)
+        var ckpt = CheckpointDir(runDir);
+        if (Directory.Exists(ckpt) && CheckpointStore.List(ckpt).Count > 0)
             return $"no outputs were written; the last good checkpoint is in {ckpt}";
-        return "no outputs and no checkpoint were written (" +
-               (s.Runtime == "actors" ? "it diverged before the first checkpoint)" : "trainer.runtime = in-process writes no checkpoints)");
+        return "no outputs and no checkpoint were written (it diverged before the first checkpoint)";
     }
 
     private static CheckpointState LoadResume(string resume, ILogger log)
@@ -178,9 +190,7 @@ public static class TrainCommand
     {
         var steps = outcome.Steps;
         if (outcome.Interrupted)
-            Console.Out.WriteLine(s.Runtime == "actors"
-                ? $"interrupted after {steps} steps; checkpoint in {Path.Combine(runDir, "checkpoints")}; continue with: train --resume {runDir}"
-                : $"interrupted after {steps} steps (trainer.runtime = in-process writes no checkpoints); outputs below are for the weights so far");
+            Console.Out.WriteLine($"interrupted after {steps} steps; checkpoint in {CheckpointDir(runDir)}; continue with: train --resume {runDir}");
         var test = data.Test;
         var plan = model.Plan;
         var eval = model.EvaluateArrays(ArrayData.OfLabels(test.Images, data.Features, test.Labels), 1024);
@@ -207,16 +217,6 @@ public static class TrainCommand
         var header = $"# Effective configuration of this run (from {file}" +
                      (sets.Count > 0 ? ", " + string.Join(", ", sets.Select(x => "--set " + x)) : "") + ").\n";
         return header + ConfigLoader.Render(config) + "\n";
-    }
-}
-
-/// <summary>Stops fit after the current batch once the token is cancelled (SIGTERM / Ctrl-C).</summary>
-public sealed class CancellationCallback(CancellationToken ct) : Callback
-{
-    /// <inheritdoc />
-    public override void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
-    {
-        if (ct.IsCancellationRequested) Model.StopTraining = true;
     }
 }
 

@@ -126,36 +126,3 @@ public sealed class TensorBoardCallback : Callback, IDisposable
         _validation.Dispose();
     }
 }
-
-/// <summary>Feeds the Prometheus endpoint's gauges from training progress.</summary>
-public sealed class MetricsCallback(TrainingMetrics metrics, Func<int> workersAlive) : Callback
-{
-    private readonly Stopwatch _clock = new();
-    private long _steps;
-
-    /// <inheritdoc />
-    public override void OnEpochBegin(int epoch, int steps) { _clock.Restart(); _steps = 0; }
-
-    /// <inheritdoc />
-    public override void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
-    {
-        _steps++;
-        // gauges first, the step counter last, so a scrape never sees a step without its loss
-        metrics.WorkersAlive = workersAlive();
-        if (logs.TryGetValue("loss", out var l)) metrics.Loss = l;
-        if (logs.TryGetValue("accuracy", out var a)) metrics.Accuracy = a;
-        var sec = _clock.Elapsed.TotalSeconds;
-        if (sec > 0) metrics.StepsPerSecond = _steps / sec;
-        metrics.LearningRate = Model.Optimizer.LearningRate;
-        metrics.ParameterServerVersion = metrics.StepsTotal + 1;
-        metrics.AddSteps();
-    }
-
-    /// <inheritdoc />
-    public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs)
-    {
-        metrics.AddEpochs();
-        if (logs.TryGetValue("val_loss", out var vl)) metrics.ValLoss = vl;
-        if (logs.TryGetValue("val_accuracy", out var va)) metrics.ValAccuracy = va;
-    }
-}

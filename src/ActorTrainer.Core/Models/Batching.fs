@@ -9,6 +9,10 @@ open MathNet.Numerics.Random
 /// gradients summed in shard order, one optimizer step per batch.
 module Batching =
 
+    /// Default number of shards each batch is split into for the gradient sum (`fit`, `trainer.shards-per-batch`).
+    [<Literal>]
+    let DefaultShardsPerBatch = 2
+
     /// A deterministic 64-bit seed from a list of integers (see Seeds.derive).
     let deriveSeed (parts: int64[]) : int64 = Seeds.derive parts
 
@@ -61,47 +65,3 @@ module Batching =
     /// True when every value is finite.
     let allFinite (arrays: float32[][]) =
         arrays |> Array.forall (fun a -> Single.IsFinite(TensorPrimitives.Sum(ReadOnlySpan a)) || Array.forall Single.IsFinite a)
-
-/// In-process synchronous data-parallel step: computes the S shard gradients of a batch one after another on
-/// one engine and sums them in shard order — exactly what the actor runtime's parameter server does with
-/// shard gradients arriving from any number of workers.
-type SyncStepper(plan: ModelPlan, batchSize: int, shards: int) =
-    do if shards < 1 then raise (ArgumentOutOfRangeException("shards", shards, "trainer.shards-per-batch must be >= 1"))
-    let maxShardRows = (batchSize + shards - 1) / shards + 1
-    let engine = GradientEngine(plan, max 1 maxShardRows)
-    let inW = plan.InputDim
-    let xBatch = Array.zeroCreate<float32> (batchSize * inW)
-    let yBatch = Array.zeroCreate<int> batchSize
-    let tBatch = Array.zeroCreate<float32> (batchSize * plan.OutputDim)
-    let mutable shardGrads : float32[][] = null
-    let mutable sum : float32[][] = null
-
-    /// The engine (for inference passes).
-    member _.Engine = engine
-
-    /// One optimizer step on samples idx[start..start+rows) of (x, labels | targets); returns the batch's statistics.
-    /// `step` is the global step number (dropout seeds).
-    member _.Step(weights: float32[][], optimizer: Optimizer, x: float32[], labels: int[], targets: float32[],
-                  idx: int[], start: int, rows: int, seed: int, step: int64) : ShardStats =
-        if isNull sum then
-            shardGrads <- Batching.zerosLike weights
-            sum <- Batching.zerosLike weights
-        Batching.gather x inW idx start rows (Span xBatch)
-        if not (isNull labels) then Batching.gatherLabels labels idx start rows (Span yBatch)
-        if not (isNull targets) then Batching.gather targets plan.OutputDim idx start rows (Span tBatch)
-        let mutable stats = ShardStats.Zero
-        let mutable first = true
-        for s in 0 .. shards - 1 do
-            let struct (a, c) = Batching.shardRange rows shards s
-            if c > 0 then
-                let st =
-                    engine.ComputeGradients(weights, ReadOnlySpan(xBatch, a * inW, c * inW),
-                                            (if isNull labels then ReadOnlySpan.Empty else ReadOnlySpan(yBatch, a, c)),
-                                            (if isNull targets then ReadOnlySpan.Empty else ReadOnlySpan(tBatch, a * plan.OutputDim, c * plan.OutputDim)),
-                                            c, rows, Batching.dropoutSeed seed step s, (if first then sum else shardGrads))
-                if not first then Batching.addInto sum shardGrads
-                first <- false
-                stats <- stats + st
-        optimizer.Apply(weights, sum)
-        stats
-

@@ -1,0 +1,184 @@
+namespace ActorTrainer.Core
+
+open System
+open System.Collections.Generic
+open System.Diagnostics
+
+/// The model being trained, as the fit loop sees it: callbacks get it as their IModelHandle; while fit runs its
+/// weights live in the executor (Attach exec), and Attach null hands them back.
+type ITrainee =
+    inherit IModelHandle
+    /// Routes weight reads and writes to `executor` while fit runs (null: fit is over).
+    abstract Attach: executor: IStepExecutor -> unit
+
+/// A trainee without a model object (the runtime's plan-and-weights API): weights live in the executor and are
+/// returned by fit; Save is not available.
+[<Sealed>]
+type WeightsTrainee(optimizer: Optimizer) =
+    let mutable exec : IStepExecutor = null
+    let mutable stop = false
+    let mutable final : float32[][] = null
+    /// The weights when fit ended (null before).
+    member _.FinalWeights = final
+    interface ITrainee with
+        member _.Attach e =
+            if isNull e && not (isNull exec) then final <- Weights.copy exec.Weights
+            exec <- e
+        member _.StopTraining with get () = stop and set v = stop <- v
+        member _.Optimizer = optimizer
+        member _.GetWeights() = if isNull exec then Weights.copy final else Weights.copy exec.Weights
+        member _.SetWeights w = if isNull exec then final <- Weights.copy w else exec.SetWeights w
+        member _.Save path = raise (InvalidOperationException(sprintf "cannot save to '%s': this run trains bare weights, not a model (use Sequential.Fit for ModelCheckpoint)" path))
+
+/// Loss and metrics of data under given weights, in chunks of up to engine.MaxRows samples.
+module Evaluation =
+    /// Σ loss, Σ hits and count over all samples of d (inference mode).
+    let run (engine: GradientEngine) (weights: float32[][]) (d: ArrayData) : ShardStats =
+        let mutable st = ShardStats.Zero
+        let mutable start = 0
+        let ow = engine.Plan.OutputDim
+        while start < d.Count do
+            let rows = min engine.MaxRows (d.Count - start)
+            st <- st + engine.Evaluate(weights, ReadOnlySpan(d.X, start * d.Features, rows * d.Features),
+                                       (if isNull d.Labels then ReadOnlySpan.Empty else ReadOnlySpan(d.Labels, start, rows)),
+                                       (if isNull d.Targets then ReadOnlySpan.Empty else ReadOnlySpan(d.Targets, start * ow, rows * ow)), rows)
+            start <- start + rows
+        st
+
+    /// Keras-style logs: "loss" = ΣLoss/N and each metric name = ΣHits/N, with a prefix ("" or "val_").
+    let logs (prefix: string) (metricNames: string[]) (st: ShardStats) (into: Dictionary<string, float>) =
+        into.[prefix + "loss"] <- st.LossSum / float (max 1 st.Count)
+        for k in metricNames do into.[prefix + k] <- st.Correct / float (max 1 st.Count)
+
+/// The one training loop (Keras `fit`): epochs, callbacks, history, validation, cancellation, checkpoints and
+/// resume; the optimizer steps run in an IStepExecutor (in-process or actors), so every runtime behaves the same.
+type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], trainee: ITrainee,
+                      callbacks: ICallback list, exec: IStepExecutor, start: FitCheckpoint) =
+    let steps = Batching.batchCount job.Train.Count job.BatchSize
+    let history = ResizeArray<EpochLogs>(start.History)
+    let logs = Dictionary<string, float>()
+    let epochWatch = Stopwatch()
+    let runWatch = Stopwatch.StartNew()
+    let mutable epoch = start.Epoch
+    let mutable stepInEpoch = start.StepInEpoch
+    let mutable globalStep = start.GlobalStep
+    let mutable stats = start.EpochStats
+    let mutable stepsThisRun = 0L
+    let mutable cancelled = false
+    let mutable diverged = false
+    let mutable evalEngine : GradientEngine option = None
+
+    let stopRequested () =
+        if opts.Cancellation.IsCancellationRequested then cancelled <- true
+        cancelled || trainee.StopTraining
+
+    member private _.Checkpoint() =
+        if not (isNull opts.Checkpoints) then
+            let struct (iterations, slots) = exec.OptimizerState()
+            opts.Checkpoints.Save
+                { Seed = job.Seed; Epoch = epoch; StepInEpoch = stepInEpoch; GlobalStep = globalStep; EpochStats = stats
+                  Weights = Weights.copy exec.Weights; OptimizerName = job.Optimizer.Name; OptimizerIterations = iterations
+                  OptimizerSlots = slots; History = history.ToArray(); StaleGradientsRejected = exec.StaleRejected }
+
+    member private _.Record(o: StepOutcome) =
+        stats <- stats + o.Stats
+        stepInEpoch <- stepInEpoch + 1
+        globalStep <- globalStep + 1L
+        stepsThisRun <- stepsThisRun + 1L
+        Evaluation.logs "" metricNames stats logs
+        for c in callbacks do c.OnTrainBatchEnd(o.StepInEpoch, logs)
+
+    member private _.Validate() : ShardStats voption =
+        match opts.Validation with
+        | null -> ValueNone
+        | v when v.Count = 0 -> ValueNone
+        | v ->
+            let engine =
+                match evalEngine with
+                | Some e -> e
+                | None ->
+                    let e = GradientEngine(job.Plan, max 1 (min job.BatchSize v.Count))
+                    evalEngine <- Some e
+                    e
+            ValueSome(Evaluation.run engine exec.Weights v)
+
+    /// A step diverged (nothing applied): callbacks see loss NaN at its batch end; unless one of them stops training
+    /// (TerminateOnNaN), the exception propagates.
+    member private _.OnDiverged(e: TrainingDivergedException) =
+        logs.["loss"] <- nan
+        for c in callbacks do c.OnTrainBatchEnd(e.StepInEpoch, logs)
+        if not trainee.StopTraining then Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e).Throw()
+        diverged <- true
+
+    member private r.EndEpoch() =
+        let n = float (max 1 stats.Count)
+        let v = r.Validate()
+        let entry =
+            { Epoch = epoch; Loss = (if diverged then nan else stats.LossSum / n); Accuracy = stats.Correct / n
+              ValLoss = (match v with ValueSome s -> Nullable(s.LossSum / float (max 1 s.Count)) | _ -> Nullable())
+              ValAccuracy = (match v with ValueSome s -> Nullable(s.Correct / float (max 1 s.Count)) | _ -> Nullable())
+              Seconds = epochWatch.Elapsed.TotalSeconds }
+        history.Add entry
+        logs.Clear()
+        Evaluation.logs "" metricNames stats logs
+        if diverged then logs.["loss"] <- nan
+        match v with ValueSome s -> Evaluation.logs "val_" metricNames s logs | _ -> ()
+        epoch <- epoch + 1
+        stepInEpoch <- 0
+        stats <- ShardStats.Zero
+        for c in callbacks do c.OnEpochEnd(entry.Epoch, logs)
+        if not diverged then r.Checkpoint()     // after a divergence the executor may be gone; the last checkpoint is good
+
+    member private r.RunEpoch() =
+        for c in callbacks do c.OnEpochBegin(epoch, steps)
+        epochWatch.Restart()
+        exec.BeginEpoch(epoch, stepInEpoch, globalStep)
+        let every = int64 opts.CheckpointEverySteps
+        while stepInEpoch < steps && not (stopRequested ()) do
+            for c in callbacks do c.OnTrainBatchBegin stepInEpoch
+            match (try ValueSome(exec.NextStep()) with :? TrainingDivergedException as e -> r.OnDiverged e; ValueNone) with
+            | ValueSome o -> r.Record o
+            | ValueNone -> ()
+            if every > 0L && not exec.Asynchronous && globalStep % every = 0L && stepInEpoch < steps then r.Checkpoint()
+        if stepInEpoch < steps && not diverged then
+            for o in exec.Drain() do r.Record o
+        // Keras: a callback's stop request still ends the epoch (with the batches done); a cancellation does not
+        if stepInEpoch = steps || not cancelled then r.EndEpoch()
+
+    member private r.Run() : FitResult =
+        trainee.Attach exec
+        try
+            for c in callbacks do
+                c.SetModel trainee
+                match c with :? IRuntimeCallback as rc -> rc.SetExecutor exec | _ -> ()
+            for c in callbacks do c.OnTrainBegin()
+            while epoch < opts.Epochs && not (stopRequested ()) do
+                r.RunEpoch()
+            if stepInEpoch > 0 && not diverged then r.Checkpoint()     // cancelled mid-epoch: resume continues here
+            for c in callbacks do c.OnTrainEnd logs
+        finally
+            // the weights of the last applied step, also when a step failed (a diverged step applies nothing)
+            let final = Weights.copy exec.Weights
+            trainee.Attach null
+            trainee.SetWeights final
+        let secs = runWatch.Elapsed.TotalSeconds
+        { Epochs = history.ToArray(); History = (callbacks |> List.pick (function :? History as h -> Some h | _ -> None))
+          Steps = globalStep; Interrupted = cancelled && epoch < opts.Epochs
+          StepsPerSecond = (if secs > 0.0 then float stepsThisRun / secs else 0.0)
+          StaleGradientsRejected = exec.StaleRejected; Workers = exec.Workers }
+
+    /// Runs fit: starts an executor from opts.Runtime (in-process when null) at the start or resume position,
+    /// trains up to opts.Epochs and returns the result; the trainee ends with the final weights. Callbacks get
+    /// History first and a progress bar when opts.Verbose > 0.
+    static member Run(job: StepJob, opts: FitOptions, metricNames: string[], trainee: ITrainee, callbacks: seq<ICallback>) : FitResult =
+        let start = FitResume.start job opts
+        let history = History()
+        let out = if isNull opts.Output then Console.Out else opts.Output
+        let cbs =
+            [ yield history :> ICallback
+              if opts.Verbose > 0 then
+                  yield ProgbarLogger(opts.Epochs, out, opts.Verbose = 1 && not Console.IsOutputRedirected && Object.ReferenceEquals(out, Console.Out)) :> ICallback
+              if not (isNull callbacks) then yield! callbacks ]
+        let runtime = if isNull opts.Runtime then InProcessRuntime.Instance :> IStepRuntime else opts.Runtime
+        use exec = runtime.Start(job, start)
+        FitLoop(job, opts, metricNames, trainee, cbs, exec, start).Run()

@@ -1,0 +1,54 @@
+namespace ActorTrainer.Core
+
+open System
+
+/// Where fit starts: fresh (epoch 0, the optimizer's iteration count as global step) or a validated checkpoint.
+module FitResume =
+
+    let private checkWeights (plan: ModelPlan) (weights: float32[][]) =
+        let shapes = plan.WeightShapes
+        if isNull weights || weights.Length <> shapes.Length then
+            raise (CheckpointException(sprintf "checkpoint weights: the model expects %d weight arrays but got %d (the model layers differ from the checkpointed run's)"
+                                           shapes.Length (if isNull weights then 0 else weights.Length)))
+        for i in 0 .. shapes.Length - 1 do
+            let want = Array.fold (*) 1 shapes.[i]
+            if isNull weights.[i] || weights.[i].Length <> want then
+                raise (CheckpointException(sprintf "checkpoint weights: weight %d has %d elements but shape (%s) needs %d (the model layers differ from the checkpointed run's)"
+                                               i (if isNull weights.[i] then 0 else weights.[i].Length) (String.Join(", ", shapes.[i])) want))
+
+    let private checkPosition (job: StepJob) (r: FitCheckpoint) =
+        let steps = Batching.batchCount job.Train.Count job.BatchSize
+        if r.Epoch < 0 || r.StepInEpoch < 0 || r.StepInEpoch >= steps || r.GlobalStep < 0L then
+            raise (CheckpointException(sprintf "checkpoint position epoch %d, step %d (global %d) is invalid for %d steps per epoch" r.Epoch r.StepInEpoch r.GlobalStep steps))
+        if isNull r.History || r.History.Length <> r.Epoch then
+            raise (CheckpointException(sprintf "checkpoint history has %d epochs but its position is epoch %d" (if isNull r.History then 0 else r.History.Length) r.Epoch))
+
+    let private checkSlots (r: FitCheckpoint) =
+        for i in 0 .. r.OptimizerSlots.Length - 1 do
+            for slot in r.OptimizerSlots.[i] do
+                if i >= r.Weights.Length || slot.Length <> r.Weights.[i].Length then
+                    raise (CheckpointException(sprintf "checkpoint optimizer slot of weight %d has %d elements but the weight has %d"
+                                                   i slot.Length (if i < r.Weights.Length then r.Weights.[i].Length else 0)))
+
+    /// Throws CheckpointException (an input error) when `r` cannot continue `job`: other layers, seed, optimizer,
+    /// an impossible position, or optimizer slots that do not fit the weights.
+    let validate (job: StepJob) (r: FitCheckpoint) =
+        checkWeights job.Plan r.Weights
+        if r.Seed <> job.Seed then
+            raise (CheckpointException(sprintf "checkpoint seed %d differs from the job seed %d; resuming would not continue the same run" r.Seed job.Seed))
+        if r.OptimizerName <> job.Optimizer.Name then
+            raise (CheckpointException(sprintf "checkpoint optimizer '%s' differs from the job optimizer '%s'" r.OptimizerName job.Optimizer.Name))
+        checkPosition job r
+        checkSlots r
+
+    /// The start position of fit: opts.Resume after validation (the optimizer state is loaded), else a fresh start.
+    let start (job: StepJob) (opts: FitOptions) : FitCheckpoint =
+        let r = opts.Resume
+        if isNull (box r) then
+            { Seed = job.Seed; Epoch = 0; StepInEpoch = 0; GlobalStep = job.Optimizer.Iterations; EpochStats = ShardStats.Zero
+              Weights = job.Weights; OptimizerName = job.Optimizer.Name; OptimizerIterations = job.Optimizer.Iterations
+              OptimizerSlots = [||]; History = [||]; StaleGradientsRejected = 0L }
+        else
+            validate job r
+            job.Optimizer.LoadState(r.OptimizerIterations, r.OptimizerSlots)
+            r

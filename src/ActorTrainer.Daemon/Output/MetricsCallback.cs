@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using ActorTrainer.Core;
+using ActorTrainer.Interop;
+
+namespace ActorTrainer.Daemon.Output;
+
+/// <summary>Feeds the Prometheus endpoint from training progress and from the runtime itself: the weight version
+/// (updates the parameter server applied), the workers alive under supervision, async gradients rejected as stale.</summary>
+public sealed class MetricsCallback(TrainingMetrics metrics) : Callback, IRuntimeCallback
+{
+    private readonly Stopwatch _clock = new();
+    private IStepExecutor? _runtime;
+    private long _steps, _staleSeen;
+
+    /// <inheritdoc />
+    public void SetExecutor(IStepExecutor executor)
+    {
+        _runtime = executor;
+        _staleSeen = executor.StaleRejected;     // rejections of a resumed run were counted by that run
+        Publish();
+    }
+
+    /// <inheritdoc />
+    public override void OnEpochBegin(int epoch, int steps) { _clock.Restart(); _steps = 0; }
+
+    /// <inheritdoc />
+    public override void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
+    {
+        _steps++;
+        // gauges first, the step counter last, so a scrape never sees a step without its loss
+        Publish();
+        if (logs.TryGetValue("loss", out var l)) metrics.Loss = l;
+        if (logs.TryGetValue("accuracy", out var a)) metrics.Accuracy = a;
+        var sec = _clock.Elapsed.TotalSeconds;
+        if (sec > 0) metrics.StepsPerSecond = _steps / sec;
+        metrics.LearningRate = Model.Optimizer.LearningRate;
+        metrics.AddSteps();
+    }
+
+    /// <inheritdoc />
+    public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs)
+    {
+        Publish();
+        metrics.AddEpochs();
+        if (logs.TryGetValue("val_loss", out var vl)) metrics.ValLoss = vl;
+        if (logs.TryGetValue("val_accuracy", out var va)) metrics.ValAccuracy = va;
+    }
+
+    private void Publish()
+    {
+        if (_runtime is not { } r) return;
+        metrics.WorkersAlive = r.WorkersAlive;
+        metrics.ParameterServerVersion = r.Version;
+        var stale = r.StaleRejected;
+        if (stale > _staleSeen) metrics.AddStaleGradients(stale - _staleSeen);
+        _staleSeen = stale;
+    }
+}

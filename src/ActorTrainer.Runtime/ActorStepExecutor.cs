@@ -1,0 +1,123 @@
+using ActorTrainer.Core;
+using ActorTrainer.Kernels;
+using Akka.Actor;
+
+namespace ActorTrainer.Runtime;
+
+/// <summary>Runs fit's steps on Akka.NET actors (coordinator → batch generator, parameter server, gradient workers).
+/// Sync mode gives weights bit-identical to the in-process executor for any worker count. Blocking calls; one fit
+/// loop drives it.</summary>
+public sealed class ActorStepExecutor : IStepExecutor
+{
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
+    private readonly ActorSystem _system;
+    private readonly bool _ownSystem;
+    private readonly RuntimeOptions _opts;
+    private readonly StepPipe _pipe = new();
+    private readonly LiveWorkers _alive = new();
+    private readonly IActorRef _coordinator;
+    private readonly int _previousDop;
+    private float[][] _weights;
+    private long _version, _rejected, _global;
+    private int _epoch, _next, _consumed;
+    private bool _disposed;
+
+    /// <summary>Starts the actors on `system` (a private one, terminated on Dispose, when null) at `start`.</summary>
+    public ActorStepExecutor(StepJob job, FitCheckpoint start, RuntimeOptions options, ActorSystem? system = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _opts = options;
+        _weights = start.Weights;
+        _rejected = start.StaleGradientsRejected;
+        _ownSystem = system is null;
+        _system = system ?? ActorSystem.Create("actor-trainer", ActorTrainingRunner.DefaultConfig);
+        _previousDop = KernelSettings.MaxDegreeOfParallelism;
+        KernelSettings.MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount / options.EffectiveWorkers);
+        var pipe = _pipe; var alive = _alive;
+        _coordinator = _system.ActorOf(Props.Create(() => new Coordinator(job, start, options, pipe, alive)),
+            "trainer-" + Guid.NewGuid().ToString("N"));
+    }
+
+    /// <inheritdoc/>
+    public int Workers => _opts.EffectiveWorkers;
+    /// <inheritdoc/>
+    public int WorkersAlive => _alive.Count;
+    /// <inheritdoc/>
+    public bool Asynchronous => _opts.IsAsync;
+    /// <inheritdoc/>
+    public float[][] Weights => _weights;
+    /// <inheritdoc/>
+    public long Version => _version;
+    /// <inheritdoc/>
+    public long StaleRejected => _rejected;
+
+    /// <inheritdoc/>
+    public void BeginEpoch(int epoch, int startStep, long firstGlobalStep)
+    {
+        _epoch = epoch; _next = startStep; _global = firstGlobalStep; _consumed = 0;
+        _coordinator.Tell(new BeginEpochCommand(epoch, startStep, firstGlobalStep));
+    }
+
+    /// <inheritdoc/>
+    public StepOutcome NextStep()
+    {
+        if (!_opts.IsAsync) _coordinator.Tell(new StepCommand(_global, _epoch, _next));
+        var r = Take();
+        _next++; _global++;
+        return r.Outcome;
+    }
+
+    /// <inheritdoc/>
+    public StepOutcome[] Drain()
+    {
+        if (!_opts.IsAsync) return [];
+        var done = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _coordinator.Tell(new DrainCommand(done));
+        int handedOut = done.Task.GetAwaiter().GetResult();
+        var rest = new StepOutcome[Math.Max(0, handedOut - _consumed)];
+        for (int i = 0; i < rest.Length; i++) rest[i] = Take().Outcome;
+        return rest;
+    }
+
+    /// <inheritdoc/>
+    public void SetWeights(float[][] weights)
+    {
+        var copy = _weights.Select(a => new float[a.Length]).ToArray();
+        Core.Weights.checkedCopyInto("set_weights", weights, copy);
+        var done = new TaskCompletionSource<WeightsLoaded>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _coordinator.Tell(new SetWeightsCommand(copy, done));
+        var loaded = done.Task.GetAwaiter().GetResult();
+        _weights = loaded.Weights; _version = loaded.Version;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        try
+        {
+            if (_ownSystem) _system.Terminate().Wait(StopTimeout);
+            else _coordinator.GracefulStop(StopTimeout).Wait(StopTimeout);
+        }
+        catch (AggregateException) { /* stopping is best effort: the actors are gone or going */ }
+        finally { KernelSettings.MaxDegreeOfParallelism = _previousDop; }
+    }
+
+    private ResolvedStep Take()
+    {
+        var r = _pipe.Take();
+        _consumed++;
+        _weights = r.Weights; _version = r.Version; _rejected = r.Rejected;
+        return r;
+    }
+
+    (long, float[][][]) IStepExecutor.OptimizerState()
+    {
+        var done = new TaskCompletionSource<ServerState>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _coordinator.Tell(new StateCommand(done));
+        var s = done.Task.GetAwaiter().GetResult();
+        return (s.Iterations, s.Slots);
+    }
+}

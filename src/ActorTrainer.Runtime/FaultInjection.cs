@@ -1,0 +1,13 @@
+namespace ActorTrainer.Runtime;
+
+/// <summary>Fault injection for tests: the work item handed out with 0-based dispatch index ThrowOnShard makes its
+/// worker throw, on its first ThrowTimes dispatches (default once; a run fails once an item failed 4 times); the
+/// dispatch with index SleepOnShard makes its worker sleep SleepFor (default 2 s) once before answering.
+/// -1 disables a fault. FailWorkerStart makes every gradient worker's constructor throw (a worker that cannot start
+/// stops the run instead of being restarted forever).</summary>
+public sealed record FaultInjection(int ThrowOnShard = -1, int SleepOnShard = -1, TimeSpan? SleepFor = null, int ThrowTimes = 1,
+    bool FailWorkerStart = false)
+{
+    /// <summary>The sleep of the SleepOnShard fault (default 2 s).</summary>
+    public TimeSpan EffectiveSleep => SleepFor ?? TimeSpan.FromSeconds(2);
+}

@@ -1,0 +1,37 @@
+using ActorTrainer.Core;
+
+namespace ActorTrainer.Runtime;
+
+/// <summary>Runtime options (config keys trainer.*). Workers = 0 means Environment.ProcessorCount; ShardsPerBatch
+/// defaults to Batching.DefaultShardsPerBatch (the one default of fit and the config);
+/// WorkerTimeout defaults to 30 s; CheckpointEverySteps = 0 writes checkpoints only at epoch ends.</summary>
+public sealed record RuntimeOptions(int Workers = 0, string Mode = "sync", int ShardsPerBatch = Batching.DefaultShardsPerBatch,
+    int AsyncPullEvery = 1, int AsyncMaxStaleness = 4, TimeSpan? WorkerTimeout = null,
+    int CheckpointEverySteps = 0, int CheckpointKeep = 3, string? CheckpointDir = null,
+    FaultInjection? Faults = null)
+{
+    /// <summary>Number of gradient workers actually started (Workers, or the core count when 0).</summary>
+    public int EffectiveWorkers => Workers == 0 ? Environment.ProcessorCount : Workers;
+
+    /// <summary>The worker timeout actually used (30 s when unset).</summary>
+    public TimeSpan EffectiveWorkerTimeout => WorkerTimeout ?? TimeSpan.FromSeconds(30);
+
+    /// <summary>True for Mode = "async" (Downpour), false for "sync".</summary>
+    public bool IsAsync => string.Equals(Mode, "async", StringComparison.Ordinal);
+
+    /// <summary>Throws ArgumentException naming the config key of the first invalid option.</summary>
+    public void Validate()
+    {
+        if (Workers < 0) throw new ArgumentException($"trainer.workers must be >= 0 (0 = number of cores), got {Workers}", nameof(Workers));
+        if (Mode is not ("sync" or "async")) throw new ArgumentException($"trainer.mode must be 'sync' or 'async', got '{Mode}'", nameof(Mode));
+        if (ShardsPerBatch < 1) throw new ArgumentException($"trainer.shards-per-batch must be >= 1, got {ShardsPerBatch}", nameof(ShardsPerBatch));
+        if (AsyncPullEvery < 1) throw new ArgumentException($"trainer.async.pull-every must be >= 1, got {AsyncPullEvery}", nameof(AsyncPullEvery));
+        if (AsyncMaxStaleness < 0) throw new ArgumentException($"trainer.async.max-staleness must be >= 0, got {AsyncMaxStaleness}", nameof(AsyncMaxStaleness));
+        if (WorkerTimeout is { } t && t <= TimeSpan.Zero) throw new ArgumentException($"trainer.worker-timeout must be > 0, got {t}", nameof(WorkerTimeout));
+        if (CheckpointEverySteps < 0) throw new ArgumentException($"trainer.checkpoint.every-steps must be >= 0 (0 = epoch ends only), got {CheckpointEverySteps}", nameof(CheckpointEverySteps));
+        if (CheckpointKeep < 1) throw new ArgumentException($"trainer.checkpoint.keep must be >= 1, got {CheckpointKeep}", nameof(CheckpointKeep));
+        if (CheckpointDir is not null && string.IsNullOrWhiteSpace(CheckpointDir)) throw new ArgumentException("trainer.checkpoint.dir must be a non-empty path when set", nameof(CheckpointDir));
+        if (Faults is { SleepFor: { } s } && s < TimeSpan.Zero) throw new ArgumentException($"fault injection SleepFor must be >= 0, got {s}", nameof(Faults));
+        if (Faults is { ThrowTimes: < 1 } f) throw new ArgumentException($"fault injection ThrowTimes must be >= 1, got {f.ThrowTimes}", nameof(Faults));
+    }
+}

@@ -1,0 +1,106 @@
+namespace ActorTrainer.Runtime.Tests;
+
+/// <summary>The one fit loop behaves the same whichever executor runs the steps: callbacks (EarlyStopping with
+/// restore_best_weights, LearningRateScheduler, ModelCheckpoint), cancellation + checkpoint + resume — including a run
+/// interrupted on one runtime and resumed on the other.</summary>
+public sealed class FitLoopParityTests
+{
+    private static Sequential Model(double lr = 0.01)
+    {
+        var m = new Sequential([new Dense(32, "relu"), new Dense(10, "softmax")], "parity", [784], seed: 5);
+        m.Compile(new RMSprop(learningRate: lr), "sparse_categorical_crossentropy", ["accuracy"]);
+        m.Build([784]);
+        return m;
+    }
+
+    private static IStepRuntime Runtime(string name) =>
+        name == "actors" ? new ActorStepRuntime(new RuntimeOptions(Workers: 2)) : InProcessRuntime.Instance;
+
+    private static FitOptions Options(string runtime, int epochs) => new()
+    {
+        Epochs = epochs, BatchSize = 64, Seed = 11, ShardsPerBatch = 2, Verbose = 0,
+        Validation = Fixtures.Validation(128), Runtime = Runtime(runtime),
+    };
+
+    /// <summary>Records the weights at every epoch end (what restore_best_weights may restore).</summary>
+    private sealed class EpochWeights : Callback
+    {
+        public readonly List<float[][]> Weights = new();
+        public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs) => Weights.Add(Model.GetWeights());
+    }
+
+    [Theory]
+    [InlineData("in-process")]
+    [InlineData("actors")]
+    public void EarlyStopping_restores_the_best_weights_on_every_runtime(string runtime)
+    {
+        var m = Model();
+        var seen = new EpochWeights();
+        // mode "max" on a falling loss: epoch 0 stays best, epoch 1 exhausts patience 1 → stop and restore epoch 0
+        var stop = new EarlyStopping(monitor: "loss", patience: 1, mode: "max", restoreBestWeights: true);
+        var r = m.FitWith(Fixtures.Train(512), Options(runtime, 4), [seen, stop]);
+        Assert.Equal(1, stop.StoppedEpoch);
+        Assert.Equal(2, r.Epochs.Length);
+        Fixtures.AssertBitIdentical(seen.Weights[0], m.GetWeights());
+    }
+
+    [Fact]
+    public void Schedules_checkpoints_and_history_are_identical_on_both_runtimes()
+    {
+        var dir = Fixtures.TempDir();
+        try
+        {
+            var results = new List<(float[][] Weights, double[] Loss, float[][] Saved)>();
+            foreach (var runtime in new[] { "in-process", "actors" })
+            {
+                var m = Model();
+                var schedule = new LearningRateScheduler((epoch, lr) => epoch == 0 ? lr : lr * 0.5);
+                var path = Path.Combine(dir, runtime, "model-{epoch:02d}");
+                var save = new ModelCheckpoint(path, monitor: "val_loss");
+                var r = m.FitWith(Fixtures.Train(512), Options(runtime, 3), [schedule, save]);
+                Assert.Equal(3, save.Saved.Count);
+                Assert.Equal(0.0025, m.Optimizer.LearningRate, 12);
+                results.Add((m.GetWeights(), r.History["loss"], Sequential.Load(save.Saved[1]).GetWeights()));
+            }
+            Fixtures.AssertBitIdentical(results[0].Weights, results[1].Weights);
+            Fixtures.AssertBitIdentical(results[0].Saved, results[1].Saved);
+            Assert.Equal(results[0].Loss, results[1].Loss);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Theory]
+    [InlineData("in-process", "in-process")]
+    [InlineData("actors", "actors")]
+    [InlineData("actors", "in-process")]
+    [InlineData("in-process", "actors")]
+    public void Cancel_checkpoint_resume_gives_the_uninterrupted_weights(string first, string second)
+    {
+        var full = Model();
+        full.FitWith(Fixtures.Train(512), Options("in-process", 3));
+        var dir = Fixtures.TempDir();
+        try
+        {
+            using var cts = new CancellationTokenSource();
+            var cut = Model();
+            var o = Options(first, 3);
+            o.Checkpoints = new CheckpointSink(dir, 2, "parity", "sync");
+            o.Cancellation = cts.Token;
+            var r = cut.FitWith(Fixtures.Train(512), o, [new RecordingObserver(cts, cancelEpoch: 1, cancelStep: 3)]);
+            Assert.True(r.Interrupted);
+            Assert.Equal(8 + 4, r.Steps);
+            var state = CheckpointStore.LoadLatest(dir)!;
+            Assert.Equal((1, 4), (state.Epoch, state.StepInEpoch));
+
+            var resumed = Model();
+            var o2 = Options(second, 3);
+            o2.Resume = CheckpointSink.ToFit(state);
+            var r2 = resumed.FitWith(Fixtures.Train(512), o2);
+            Assert.False(r2.Interrupted);
+            Assert.Equal(3, r2.Epochs.Length);
+            Assert.Equal(24, r2.Steps);
+            Fixtures.AssertBitIdentical(full.GetWeights(), resumed.GetWeights());
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}
