@@ -69,8 +69,4 @@ module ActivationKernels =
                 g.[i] <- g.[i] * (1.0f - y.[i] * y.[i])
         | Activation.Softmax ->
             for r in 0 .. rows - 1 do
-                let yr = y.Slice(r * width, width)
-                let gr = g.Slice(r * width, width)
-                let dotp = CanonicalReduce.Dot(SpanUtil.ro gr, yr)
-                for j in 0 .. width - 1 do
-                    gr.[j] <- yr.[j] * (gr.[j] - dotp)
+                CanonicalMath.SoftmaxBackward(y.Slice(r * width, width), g.Slice(r * width, width))
