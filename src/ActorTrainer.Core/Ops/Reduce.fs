@@ -32,35 +32,17 @@ module internal ReduceOps =
                 let cnt = expand x axes (RawOps.reduce RSum m axes true)
                 [| expand x axes g .* m ./ cnt |])
 
-    /// Row kernel over float32 lanes: reads a, reads and writes b.
-    type private Lane32 = delegate of ReadOnlySpan<float32> * Span<float32> -> unit
-    /// Row kernel over float64 lanes: reads a, reads and writes b.
-    type private Lane64 = delegate of ReadOnlySpan<float> * Span<float> -> unit
-
     /// Runs a row kernel k(a_lane, b_lane) on every lane along `axis` of a and of a copy of b (same shape as a),
     /// moving the axis last and back when needed; returns the written copy of b. Float32 or float64.
     let private alongAxis (name: string) (k32: Lane32) (k64: Lane64) (axis: int) (a: NDArray) (b: NDArray) : NDArray =
         let nd = a.Dims.Length
-        let last = axis = nd - 1
-        let perm = Array.append [| for k in 0 .. nd - 1 do if k <> axis then yield k |] [| axis |]
-        let inv = Array.zeroCreate nd
-        perm |> Array.iteri (fun k p -> inv.[p] <- k)
-        let move (t: NDArray) = if last then t else Strided.permute t perm
-        let a', b' = move a, move (Elementwise.cast a.DType b)
-        let w = a.Dims.[axis]
-        let rows = if w = 0 then 0 else a.Size / w
-        let res =
-            match a.DType with
-            | Float32 ->
-                let o = Array.copy b'.F32
-                for r in 0 .. rows - 1 do k32.Invoke(ReadOnlySpan(a'.F32, r * w, w), Span(o, r * w, w))
-                NDArray.Raw(o, Array.copy a'.Dims)
-            | Float64 ->
-                let o = Array.copy b'.F64
-                for r in 0 .. rows - 1 do k64.Invoke(ReadOnlySpan(a'.F64, r * w, w), Span(o, r * w, w))
-                NDArray.Raw(o, Array.copy a'.Dims)
-            | d -> invalidArg "x" (sprintf "%s: unsupported dtype %s (float32 or float64 required)" name (DType.name d))
-        if last then res else Strided.permute res inv
+        if axis = nd - 1 then rowsKernel name k32 k64 a.Dims.[axis] a b
+        else
+            let perm = Array.append [| for k in 0 .. nd - 1 do if k <> axis then yield k |] [| axis |]
+            let inv = Array.zeroCreate nd
+            perm |> Array.iteri (fun k p -> inv.[p] <- k)
+            let res = rowsKernel name k32 k64 a.Dims.[axis] (Strided.permute a perm) (Strided.permute (Elementwise.cast a.DType b) perm)
+            Strided.permute res inv
 
     let private softmax32 = Lane32(fun z y -> CanonicalMath.Softmax(z, y))
     let private softmax64 = Lane64(fun z y -> CanonicalMath.Softmax(z, y))
