@@ -94,14 +94,16 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
     /// Largest number of rows per call.
     member _.MaxRows = maxRows
 
-    /// Inference forward pass; returns the model output (rows × OutputDim) in an internal buffer valid until the next call.
+    /// Inference forward pass y = model(x): x (rows × InputDim) → y (rows × OutputDim), in an internal buffer valid
+    /// until the next call; dropout is the identity.
     member _.Predict(weights: float32[][], x: ReadOnlySpan<float32>, rows: int) : ReadOnlySpan<float32> =
         checkWeights weights
         checkRows rows x
         forward weights x rows false 0L
         if n = 0 then x.Slice(0, rows * plan.InputDim) else ReadOnlySpan<float32>(outs.[n - 1], 0, rows * outW)
 
-    /// Loss sum and metric hits of an inference pass (validation / evaluate).
+    /// Σ_rows loss(y, target) and metric hits of an inference pass (validation / evaluate): x (rows × InputDim),
+    /// labels (rows) for the sparse loss else targets (rows × OutputDim).
     member e.Evaluate(weights: float32[][], x: ReadOnlySpan<float32>, labels: ReadOnlySpan<int>, targets: ReadOnlySpan<float32>, rows: int) : ShardStats =
         let y = e.Predict(weights, x, rows)
         let z = if lastDense && finalAct <> Activation.Linear then ReadOnlySpan<float32>(zLast, 0, rows * outW)
@@ -111,8 +113,9 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
         { LossSum = loss; Correct = LossKernels.correct plan.Loss y labels targets rows outW; Count = rows }
 
     /// Forward + backward on `rows` samples that belong to a batch of `batchSize` samples: writes
-    /// grads[i] = ∂(Σ_rows loss / batchSize)/∂weights[i] (overwriting) and returns the shard's loss sum and hits.
-    /// Dropout masks are derived from `dropoutSeed`, so every worker computes the same shard identically.
+    /// grads[i] = ∂(Σ_rows loss / batchSize)/∂weights[i] (overwriting; shapes of weights[i]) and returns the shard's
+    /// loss sum and hits; x, labels, targets as in Evaluate. Dropout masks are DropoutKernels.mask dropoutSeed
+    /// (plan layer index), so every worker, and the tape's Dropout layer, computes the same shard identically.
     member _.ComputeGradients(weights: float32[][], x: ReadOnlySpan<float32>, labels: ReadOnlySpan<int>, targets: ReadOnlySpan<float32>,
                               rows: int, batchSize: int, dropoutSeed: int64, grads: float32[][]) : ShardStats =
         checkWeights weights
