@@ -111,3 +111,14 @@ let ``Dense with every activation: tape and engine gradients are bit-equal (same
             let (tl, tg), (el, eg) = run [ Dense(7, "tanh") :> Layer; Dropout(0.3, dropSeed); Dense(outDim, a) ] l
             for i in 0 .. eg.Length - 1 do
                 Assert.True((tg.[i] = eg.[i]), sprintf "%s + %s: weight %d differs" a l i)
+
+[<Fact>]
+let ``inference: model Call equals engine Predict bit for bit for every layer type`` () =
+    for a in activations do
+        let layers = [ Dense(7, "relu") :> Layer; Dropout(0.3, dropSeed); Dense(6, "sigmoid"); ActivationLayer("tanh"); Dense(outDim, a) ]
+        let m = Sequential(layers, inputShape = [| inDim |], seed = 9)
+        m.Build [| inDim |]
+        m.Compile(SGD(), "mse")
+        let tape = (m.Call(Tensor.FromArray(x, [| rows; inDim |]), false)).ToFloat32Array()
+        let engine = GradientEngine(m.Plan, rows).Predict(m.GetWeights(), ReadOnlySpan x, rows).ToArray()
+        Assert.True((tape = engine), sprintf "%s: tape %A engine %A" a tape engine)
