@@ -15,7 +15,7 @@ namespace ActorTrainer.Kernels;
 /// exp, log &lt; 1 ulp; tanh ≤ 2.5e-16 relative; sigmoid &lt; 2 ulp; pow(x, y) = exp(y·log x) with relative error
 /// ≤ |y·log x|·2⁻⁵² + 1 ulp (integral |y| ≤ 64 by binary powering, sqrt for y = ½).
 /// </summary>
-public static class CanonicalMath
+public static partial class CanonicalMath
 {
     // fdlibm e_exp.c
     private const double Ln2Hi = 6.93147180369123816490e-01, Ln2Lo = 1.90821492927058770002e-10;
@@ -252,33 +252,5 @@ public static class CanonicalMath
     public static void PowScalarBase(double b, ReadOnlySpan<double> p, Span<double> y)
     {
         for (int i = 0; i < y.Length; i++) y[i] = Pow(b, p[i]);
-    }
-
-    /// <summary>Row softmax (float32): m = max z; y = e^{z−m} / Σ e^{z−m} with the canonical sum. z and y may alias.</summary>
-    public static void Softmax(ReadOnlySpan<float> z, Span<float> y)
-    {
-        float m = System.Numerics.Tensors.TensorPrimitives.Max(z);
-        System.Numerics.Tensors.TensorPrimitives.Subtract(z, m, y);
-        Map(Function.Exp, y, y);
-        float s = CanonicalReduce.Sum(y);
-        System.Numerics.Tensors.TensorPrimitives.Divide(y, s, y);
-    }
-
-    /// <summary>log Σ e^{z_j} (float32) = m + ln Σ e^{z_j − m}, m = max z, summed in the canonical order.</summary>
-    public static float LogSumExp(ReadOnlySpan<float> z)
-    {
-        float m = System.Numerics.Tensors.TensorPrimitives.Max(z);
-        if (float.IsInfinity(m) || float.IsNaN(m)) return m;
-        const int chunk = 256;
-        Span<float> e = stackalloc float[Math.Min(chunk, z.Length)];
-        float s = 0f;
-        for (int i = 0; i < z.Length; i += chunk)
-        {
-            var part = e.Slice(0, Math.Min(chunk, z.Length - i));
-            System.Numerics.Tensors.TensorPrimitives.Subtract(z.Slice(i, part.Length), m, part);
-            Map(Function.Exp, part, part);
-            s += CanonicalReduce.Sum(part);
-        }
-        return m + Log(s);
     }
 }

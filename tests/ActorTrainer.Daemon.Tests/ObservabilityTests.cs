@@ -166,14 +166,17 @@ public sealed class ObservabilityTests(TensorBoardRunFixture fx) : IClassFixture
         return double.Parse(line[(name.Length + 1)..], CultureInfo.InvariantCulture);
     }
 
-    [Fact]
-    public async Task Metrics_endpoint_serves_prometheus_text_while_training()
+    [Theory]
+    [InlineData("in-process", 1)]
+    [InlineData("actors", 2)]
+    public async Task Metrics_endpoint_serves_prometheus_text_while_training(string runtime, int workers)
     {
         // The full training set for 3 epochs: long enough to be scraped mid-run on any machine; killed once scraped.
         var port = FreePort();
         using var t = new TempDir();
         using var p = Cli.Start(["train", "--run-dir", t["run"], "--set", "data.test-limit=200",
-                                 "--set", "trainer.epochs=3", "--set", "trainer.runtime=in-process", "--set", "output.plots=false",
+                                 "--set", "trainer.epochs=3", "--set", "trainer.runtime=" + runtime, "--set", "output.plots=false",
+                                 "--set", $"trainer.workers={workers}",
                                  "--set", "output.tensorboard=false", "--set", $"metrics.port={port}"]);
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
@@ -211,7 +214,11 @@ public sealed class ObservabilityTests(TensorBoardRunFixture fx) : IClassFixture
             var loss = Sample(body!, "actortrainer_loss");
             Assert.True(double.IsFinite(loss) && loss > 0 && loss < 10, $"actortrainer_loss {loss}\n{body}");
             Assert.True(Math.Abs(Sample(body!, "actortrainer_learning_rate") - 0.001) < 1e-12, body);
-            Assert.True(Sample(body!, "actortrainer_workers_alive") == 1, body);
+            Assert.True(Sample(body!, "actortrainer_workers_alive") == workers, body);
+            // the weight version comes from the runtime: one update per step (the counter is bumped last)
+            var steps = Sample(body!, "actortrainer_steps_total");
+            Assert.InRange(Sample(body!, "actortrainer_parameter_server_version"), steps, steps + 1);
+            Assert.True(Sample(body!, "actortrainer_stale_gradients_total") == 0, body);
             Assert.InRange(Sample(body!, "actortrainer_accuracy"), 0.0, 1.0);
         }
         finally

@@ -39,6 +39,27 @@ module internal TapeStack =
 
 /// Shared helpers for op derivatives.
 module internal OpHelpers =
+    /// Row kernel over float32 lanes: reads a, reads and writes b (the CanonicalMath span kernels' shape).
+    type Lane32 = delegate of System.ReadOnlySpan<float32> * System.Span<float32> -> unit
+    /// Row kernel over float64 lanes: reads a, reads and writes b.
+    type Lane64 = delegate of System.ReadOnlySpan<float> * System.Span<float> -> unit
+
+    /// Runs k(a_row, b_row) on each row of width w of a and of a copy of b (cast to a's dtype, same size as a);
+    /// returns the written copy, shaped like a. Float32 or float64 (others: ArgumentException naming the op).
+    let rowsKernel (name: string) (k32: Lane32) (k64: Lane64) (w: int) (a: NDArray) (b: NDArray) : NDArray =
+        let rows = if w = 0 then 0 else a.Size / w
+        let b = Elementwise.cast a.DType b
+        match a.DType with
+        | Float32 ->
+            let o = Array.copy b.F32
+            for r in 0 .. rows - 1 do k32.Invoke(System.ReadOnlySpan(a.F32, r * w, w), System.Span(o, r * w, w))
+            NDArray.Raw(o, Array.copy a.Dims)
+        | Float64 ->
+            let o = Array.copy b.F64
+            for r in 0 .. rows - 1 do k64.Invoke(System.ReadOnlySpan(a.F64, r * w, w), System.Span(o, r * w, w))
+            NDArray.Raw(o, Array.copy a.Dims)
+        | d -> invalidArg "x" (sprintf "%s: unsupported dtype %s (float32 or float64 required)" name (DType.name d))
+
     /// Sums g down to `shape` (reverse of NumPy broadcasting): sums leading extra axes and axes where shape has 1.
     let unbroadcast (g: NDArray) (shape: int[]) : NDArray =
         let gd = g.Dims

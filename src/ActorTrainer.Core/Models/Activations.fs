@@ -58,19 +58,9 @@ module ActivationKernels =
     let backward (act: Activation) (y: ReadOnlySpan<float32>) (g: Span<float32>) (rows: int) (width: int) =
         match act with
         | Activation.Linear -> ()
-        | Activation.Relu ->
-            for i in 0 .. g.Length - 1 do
-                if y.[i] <= 0.0f then g.[i] <- 0.0f
-        | Activation.Sigmoid ->
-            for i in 0 .. g.Length - 1 do
-                g.[i] <- g.[i] * (y.[i] * (1.0f - y.[i]))
-        | Activation.Tanh ->
-            for i in 0 .. g.Length - 1 do
-                g.[i] <- g.[i] * (1.0f - y.[i] * y.[i])
+        | Activation.Relu -> CanonicalMath.ReluBackward(y, g)
+        | Activation.Sigmoid -> CanonicalMath.SigmoidBackward(y, g)
+        | Activation.Tanh -> CanonicalMath.TanhBackward(y, g)
         | Activation.Softmax ->
             for r in 0 .. rows - 1 do
-                let yr = y.Slice(r * width, width)
-                let gr = g.Slice(r * width, width)
-                let dotp = CanonicalReduce.Dot(SpanUtil.ro gr, yr)
-                for j in 0 .. width - 1 do
-                    gr.[j] <- yr.[j] * (gr.[j] - dotp)
+                CanonicalMath.SoftmaxBackward(y.Slice(r * width, width), g.Slice(r * width, width))

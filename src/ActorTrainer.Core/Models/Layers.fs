@@ -5,51 +5,6 @@ open System.Collections.Generic
 open System.Runtime.CompilerServices
 open System.Runtime.InteropServices
 
-/// Differentiable (GradientTape) forms of activations and losses, built from the core's primitive ops.
-module TapeOps =
-
-    /// act(x) with the core's differentiable ops (softmax along the last axis).
-    let activation (a: Activation) (x: Tensor) : Tensor =
-        match a with
-        | Activation.Linear -> x
-        | Activation.Relu -> Tensor.Relu x
-        | Activation.Sigmoid -> Tensor.Sigmoid x
-        | Activation.Tanh -> Tensor.Tanh x
-        | Activation.Softmax -> Tensor.Softmax(x, -1)
-
-    let private lastAxis (t: Tensor) = [| t.NDim - 1 |]
-
-    /// Mean over samples of the per-sample loss (Keras "sum_over_batch_size"). With fromLogits the prediction is the
-    /// pre-activation of a softmax (sparse/categorical) or sigmoid (binary) output: the fused, stable form.
-    let loss (loss: Loss) (fromLogits: bool) (yTrue: Tensor) (yPred: Tensor) : Tensor =
-        let eps = float LossKernels.Epsilon
-        let ax = lastAxis yPred
-        let depth = yPred.Shape.[yPred.NDim - 1]
-        match loss with
-        | Loss.SparseCategoricalCrossentropy ->
-            let logp =
-                if fromLogits then Tensor.LogSoftmax(yPred, -1)
-                else
-                    let p = Tensor.Clip(yPred, eps, 1.0 - eps)
-                    Tensor.Log p - Tensor.Log(Tensor.Sum(p, ax, true))
-            let oh = Tensor.OneHot(yTrue.AsType DType.Int32, depth, yPred.DType)
-            -(Tensor.Mean(Tensor.Sum(oh * logp, ax)))
-        | Loss.CategoricalCrossentropy ->
-            let logp =
-                if fromLogits then Tensor.LogSoftmax(yPred, -1)
-                else Tensor.Log(Tensor.Clip(yPred / Tensor.Sum(yPred, ax, true), eps, 1.0 - eps))
-            -(Tensor.Mean(Tensor.Sum(yTrue * logp, ax)))
-        | Loss.BinaryCrossentropy ->
-            let perElem =
-                if fromLogits then
-                    Tensor.Relu yPred - yPred * yTrue + Tensor.Log(1.0 + Tensor.Exp(-(Tensor.Abs yPred)))
-                else
-                    let p = Tensor.Clip(yPred, eps, 1.0 - eps)
-                    -(yTrue * Tensor.Log p + (1.0 - yTrue) * Tensor.Log(1.0 - p))
-            Tensor.Mean(Tensor.Mean(perElem, ax))
-        | Loss.MeanSquaredError ->
-            Tensor.Mean(Tensor.Mean(Tensor.Square(yPred - yTrue), ax))
-
 /// `optimizer.ApplyGradients(zip(grads, vars))` for the low-level GradientTape path (Keras `apply_gradients`).
 /// Variables get slot positions 0, 1, ... in the order first seen, so passing a model's TrainableVariables shares the
 /// optimizer state with `fit` (which uses the same weight order).
@@ -197,9 +152,7 @@ type Dense(units: int, activation: string, kernelInitializer: Initializer, biasI
         if useBias then [| l.Name + "/kernel", [| inDim; units |]; l.Name + "/bias", [| units |] |]
         else [| l.Name + "/kernel", [| inDim; units |] |]
     override _.ComputeOutputShape shape = Array.append shape.[.. shape.Length - 2] [| units |]
-    override l.CallLogits(x, _) =
-        let z = Tensor.Dot(x, kernel.Value)
-        if useBias then z + bias.Value else z
+    override l.CallLogits(x, _) = TapeOps.dense x kernel.Value (if useBias then bias.Value else null)
     override l.Call(x, training) = TapeOps.activation act (l.CallLogits(x, training))
     override _.Variables = if useBias then [| kernel; bias |] else [| kernel |]
     override _.OutputActivation = act
@@ -230,17 +183,22 @@ type Dropout(rate: float, [<Optional; DefaultParameterValue(0)>] seed: int, [<Op
     inherit Layer("Dropout", (if isNull name then "" else name))
     do if not (rate >= 0.0 && rate < 1.0) then raise (ArgumentOutOfRangeException("rate", rate, "Dropout rate must be in [0, 1)"))
     let mutable calls = 0
+    let mutable planIndex = 0
     /// Fraction of inputs dropped while training.
     member _.Rate = rate
+    /// Seed of the layer's masks.
+    member _.Seed = seed
+    /// Layer index that keys the mask (DropoutKernels.mask); set it to the layer's position in the engine's plan to
+    /// draw the engine's mask. Default 0.
+    member _.PlanIndex with get () = planIndex and set v = planIndex <- v
     override _.BuildWeights(_, _) = ()
     override _.ComputeOutputShape shape = shape
+    /// Training: y = x ⊙ mask, the mask keyed by (Seeds.derive [seed; call number], PlanIndex, element); else y = x.
     override _.Call(x, training) =
         if not training || rate = 0.0 then x
         else
             calls <- calls + 1
-            let u = Tensor.RandomUniform(x.Shape, 0.0, 1.0, int (Batching.deriveSeed [| int64 seed; int64 calls |] &&& 0x7FFFFFFFL), x.DType)
-            let keep = (Tensor.GreaterEqual(u, Tensor.Scalar(rate, x.DType))).AsType(x.DType)
-            x * (keep * (1.0 / (1.0 - rate)))
+            TapeOps.dropout rate (Seeds.derive [| int64 seed; int64 calls |]) planIndex x
     override _.Variables = [||]
     override _.Plan _ = Some(PlanLayer.Dropout rate)
     override _.Config = [ "rate", box rate ]

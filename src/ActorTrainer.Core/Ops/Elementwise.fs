@@ -27,8 +27,16 @@ module internal ElementwiseOps =
             (fun i o g -> [| unbroadcast (g ./ i.[1]) i.[0].Dims; unbroadcast (un Neg (g .* o ./ i.[1])) i.[1].Dims |])
     /// -x; d/dx = -1.
     let neg = mk "negative" (fun i -> un Neg i.[0]) (fun _ _ g -> [| un Neg g |])
-    /// max(x, 0); d/dx = 1 where x > 0 else 0.
-    let relu = mk "relu" (fun i -> un Relu i.[0]) (fun i _ g -> [| g .* un Step i.[0] |])
+    let private whole (name: string) (k32: Lane32) (k64: Lane64) (y: NDArray) (g: NDArray) = rowsKernel name k32 k64 y.Size y g
+    let private reluBack32 = Lane32(fun y g -> ActorTrainer.Kernels.CanonicalMath.ReluBackward(y, g))
+    let private reluBack64 = Lane64(fun y g -> ActorTrainer.Kernels.CanonicalMath.ReluBackward(y, g))
+    let private sigmoidBack32 = Lane32(fun y g -> ActorTrainer.Kernels.CanonicalMath.SigmoidBackward(y, g))
+    let private sigmoidBack64 = Lane64(fun y g -> ActorTrainer.Kernels.CanonicalMath.SigmoidBackward(y, g))
+    let private tanhBack32 = Lane32(fun y g -> ActorTrainer.Kernels.CanonicalMath.TanhBackward(y, g))
+    let private tanhBack64 = Lane64(fun y g -> ActorTrainer.Kernels.CanonicalMath.TanhBackward(y, g))
+
+    /// max(x, 0); d/dx = 1 where x > 0 else 0 (CanonicalMath.ReluBackward, from the output).
+    let relu = mk "relu" (fun i -> un Relu i.[0]) (fun _ o g -> [| whole "relu" reluBack32 reluBack64 o g |])
     /// eˣ; d/dx = eˣ.
     let exp = mk "exp" (fun i -> floatOnly "exp" i.[0]; un Exp i.[0]) (fun _ o g -> [| g .* o |])
     /// ln x; d/dx = 1/x.
@@ -39,10 +47,10 @@ module internal ElementwiseOps =
     let square = mk "square" (fun i -> un Square i.[0]) (fun i _ g -> [| g .* i.[0] .* sc i.[0] 2.0 |])
     /// |x|; d/dx = sign(x).
     let abs = mk "abs" (fun i -> un Abs i.[0]) (fun i _ g -> [| g .* un Sign i.[0] |])
-    /// 1/(1+e⁻ˣ); d/dx = s(1-s).
-    let sigmoid = mk "sigmoid" (fun i -> floatOnly "sigmoid" i.[0]; un Sigmoid i.[0]) (fun _ o g -> [| g .* o .* (sc o 1.0 .- o) |])
-    /// tanh x; d/dx = 1 - tanh².
-    let tanh = mk "tanh" (fun i -> floatOnly "tanh" i.[0]; un Tanh i.[0]) (fun _ o g -> [| g .* (sc o 1.0 .- un Square o) |])
+    /// 1/(1+e⁻ˣ); d/dx = s(1-s) (CanonicalMath.SigmoidBackward).
+    let sigmoid = mk "sigmoid" (fun i -> floatOnly "sigmoid" i.[0]; un Sigmoid i.[0]) (fun _ o g -> [| whole "sigmoid" sigmoidBack32 sigmoidBack64 o g |])
+    /// tanh x; d/dx = 1 - tanh² (CanonicalMath.TanhBackward).
+    let tanh = mk "tanh" (fun i -> floatOnly "tanh" i.[0]; un Tanh i.[0]) (fun _ o g -> [| whole "tanh" tanhBack32 tanhBack64 o g |])
     /// xᵖ for a scalar exponent p; d/dx = p·xᵖ⁻¹.
     let powScalar (p: float) =
         mk "power" (fun i -> bin Pow i.[0] (sc i.[0] p))

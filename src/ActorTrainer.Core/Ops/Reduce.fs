@@ -2,6 +2,8 @@ namespace ActorTrainer.Core
 
 /// Reductions and softmax-family ops with their derivatives.
 module internal ReduceOps =
+    open System
+    open ActorTrainer.Kernels
     open OpHelpers
     let private ( .* ) a b = Elementwise.binary Mul a b
     let private ( .- ) a b = Elementwise.binary Sub a b
@@ -30,22 +32,37 @@ module internal ReduceOps =
                 let cnt = expand x axes (RawOps.reduce RSum m axes true)
                 [| expand x axes g .* m ./ cnt |])
 
-    /// Numerically stable softmax along a normalised axis: e^(x-max)/Σe^(x-max); d/dx = s·(g - Σ g·s).
+    /// Runs a row kernel k(a_lane, b_lane) on every lane along `axis` of a and of a copy of b (same shape as a),
+    /// moving the axis last and back when needed; returns the written copy of b. Float32 or float64.
+    let private alongAxis (name: string) (k32: Lane32) (k64: Lane64) (axis: int) (a: NDArray) (b: NDArray) : NDArray =
+        let nd = a.Dims.Length
+        if axis = nd - 1 then rowsKernel name k32 k64 a.Dims.[axis] a b
+        else
+            let perm = Array.append [| for k in 0 .. nd - 1 do if k <> axis then yield k |] [| axis |]
+            let inv = Array.zeroCreate nd
+            perm |> Array.iteri (fun k p -> inv.[p] <- k)
+            let res = rowsKernel name k32 k64 a.Dims.[axis] (Strided.permute a perm) (Strided.permute (Elementwise.cast a.DType b) perm)
+            Strided.permute res inv
+
+    let private softmax32 = Lane32(fun z y -> CanonicalMath.Softmax(z, y))
+    let private softmax64 = Lane64(fun z y -> CanonicalMath.Softmax(z, y))
+    let private softmaxBack32 = Lane32(fun y g -> CanonicalMath.SoftmaxBackward(y, g))
+    let private softmaxBack64 = Lane64(fun y g -> CanonicalMath.SoftmaxBackward(y, g))
+    let private logSoftmax32 = Lane32(fun z y -> CanonicalMath.LogSoftmax(z, y))
+    let private logSoftmax64 = Lane64(fun z y -> CanonicalMath.LogSoftmax(z, y))
+    let private logSoftmaxBack32 = Lane32(fun y g -> CanonicalMath.LogSoftmaxBackward(y, g))
+    let private logSoftmaxBack64 = Lane64(fun y g -> CanonicalMath.LogSoftmaxBackward(y, g))
+
+    /// Softmax along a normalised axis, e^(x−max)/Σe^(x−max) per lane (CanonicalMath.Softmax, the engine's kernel);
+    /// d/dx = s·(g − Σ g·s) (CanonicalMath.SoftmaxBackward). Shape of x.
     let softmax (axis: int) =
         mk "softmax"
-            (fun i ->
-                let x = i.[0]
-                let ax = [| axis |]
-                let e = Elementwise.unary Exp (x .- RawOps.reduce RMax x ax true)
-                e ./ RawOps.reduce RSum e ax true)
-            (fun _ o g -> [| o .* (g .- RawOps.reduce RSum (g .* o) [| axis |] true) |])
+            (fun i -> alongAxis "softmax" softmax32 softmax64 axis i.[0] i.[0])
+            (fun _ o g -> [| alongAxis "softmax" softmaxBack32 softmaxBack64 axis o g |])
 
-    /// Numerically stable log-softmax along a normalised axis: x - max - log Σe^(x-max); d/dx = g - softmax·Σg.
+    /// Log-softmax along a normalised axis, x − logΣeˣ per lane (CanonicalMath.LogSoftmax);
+    /// d/dx = g − softmax·Σg (CanonicalMath.LogSoftmaxBackward). Shape of x.
     let logSoftmax (axis: int) =
         mk "log_softmax"
-            (fun i ->
-                let x = i.[0]
-                let ax = [| axis |]
-                let sh = x .- RawOps.reduce RMax x ax true
-                sh .- Elementwise.unary Log (RawOps.reduce RSum (Elementwise.unary Exp sh) ax true))
-            (fun _ o g -> [| g .- Elementwise.unary Exp o .* RawOps.reduce RSum g [| axis |] true |])
+            (fun i -> alongAxis "log_softmax" logSoftmax32 logSoftmax64 axis i.[0] i.[0])
+            (fun _ o g -> [| alongAxis "log_softmax" logSoftmaxBack32 logSoftmaxBack64 axis o g |])

@@ -4,66 +4,6 @@ open System
 open System.Numerics.Tensors
 open ActorTrainer.Kernels
 
-/// Fixed, platform-independent seed mixing (SplitMix64). Unlike System.HashCode, which .NET randomises per
-/// process, seeds derived here from (seed, epoch, step, shard, layer) are the same in every process and machine.
-module Seeds =
-    /// SplitMix64 finaliser.
-    let mix64 (z0: uint64) =
-        let mutable z = z0 + 0x9E3779B97F4A7C15UL
-        z <- (z ^^^ (z >>> 30)) * 0xBF58476D1CE4E5B9UL
-        z <- (z ^^^ (z >>> 27)) * 0x94D049BB133111EBUL
-        z ^^^ (z >>> 31)
-
-    /// A 64-bit seed from a list of integers.
-    let derive (parts: int64[]) : int64 =
-        let mutable h = 0x5EEDUL
-        for p in parts do h <- mix64 (h ^^^ uint64 p)
-        int64 h
-
-/// One layer of a model as the flat training engine sees it (inputs are (rows × features) row-major).
-/// Flatten is a no-op here and does not appear.
-[<RequireQualifiedAccess>]
-type PlanLayer =
-    /// z = x·W + b, y = act(z); W is (inDim × units), b is (units) when useBias.
-    | Dense of inDim: int * units: int * useBias: bool * activation: Activation
-    /// Inverted dropout: in training keep with probability 1−rate and scale by 1/(1−rate); identity at inference.
-    | Dropout of rate: float
-    /// y = act(x).
-    | Activation of Activation
-
-/// A compiled model: input width, layers, loss. Weights are passed separately, in layer order (kernel, bias).
-type ModelPlan =
-    { InputDim: int
-      Layers: PlanLayer[]
-      Loss: Loss }
-
-    /// Width of the model output.
-    member p.OutputDim =
-        p.Layers |> Array.fold (fun w l -> match l with PlanLayer.Dense(_, u, _, _) -> u | _ -> w) p.InputDim
-
-    /// Shapes of the weights the plan expects, in order.
-    member p.WeightShapes =
-        [| for l in p.Layers do
-             match l with
-             | PlanLayer.Dense(i, u, b, _) ->
-                 yield [| i; u |]
-                 if b then yield [| u |]
-             | _ -> () |]
-
-/// Loss sum, metric hits and sample count of one shard (sums, so shards and batches add up exactly).
-[<Struct>]
-type ShardStats =
-    { LossSum: float
-      Correct: float
-      Count: int }
-
-    /// Component-wise sum.
-    static member (+)(a: ShardStats, b: ShardStats) =
-        { LossSum = a.LossSum + b.LossSum; Correct = a.Correct + b.Correct; Count = a.Count + b.Count }
-
-    /// The empty statistics.
-    static member Zero = { LossSum = 0.0; Correct = 0.0; Count = 0 }
-
 /// Forward and backward passes of a ModelPlan over preallocated float32 buffers, for up to maxRows samples at a
 /// time. No allocation per call. Not thread-safe: one engine per worker. Deterministic: the same weights, inputs
 /// and dropout seed give bit-identical gradients on any number of cores.
@@ -123,15 +63,11 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
         if x.Length < rows * plan.InputDim then
             raise (ArgumentException(sprintf "engine: input has %d values but %d rows × %d features need %d" x.Length rows plan.InputDim (rows * plan.InputDim)))
 
-    // SplitMix64 keyed by (seed, layer, element): dropout masks reproducible on any worker.
-    let mix = Seeds.mix64
-
     let input (x: ReadOnlySpan<float32>) (i: int) (rows: int) : ReadOnlySpan<float32> =
         if i = 0 then x.Slice(0, rows * plan.InputDim)
         else ReadOnlySpan<float32>(outs.[i - 1], 0, rows * widths.[i - 1])
 
     let forward (weights: float32[][]) (x: ReadOnlySpan<float32>) (rows: int) (training: bool) (seed: int64) =
-        let gemm = GemmBackends.Default
         for i in 0 .. n - 1 do
             let inp = input x i rows
             let w = widths.[i]
@@ -141,24 +77,16 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
                 let keepZ = i = n - 1 && act <> Activation.Linear
                 let z = if keepZ then Span<float32>(zLast, 0, rows * units) else out
                 let k = weightIndex.[i]
-                gemm.Gemm(false, false, rows, units, inDim, 1.0f, inp, inDim, ReadOnlySpan weights.[k], units, 0.0f, z, units)
-                if useBias then
-                    let b = ReadOnlySpan weights.[k + 1]
-                    for r in 0 .. rows - 1 do
-                        let zr = z.Slice(r * units, units)
-                        TensorPrimitives.Add(SpanUtil.ro zr, b, zr)
+                DenseKernels.forward inp (ReadOnlySpan weights.[k]) (if useBias then ReadOnlySpan weights.[k + 1] else ReadOnlySpan.Empty)
+                    z rows inDim units
                 ActivationKernels.forward act (SpanUtil.ro z) out rows units
             | PlanLayer.Activation act ->
                 ActivationKernels.forward act inp out rows w
             | PlanLayer.Dropout rate ->
                 if training && rate > 0.0 then
-                    let mask = masks.[i]
-                    let scale = float32 (1.0 / (1.0 - rate))
-                    let key = mix (uint64 seed ^^^ (uint64 i <<< 56))
-                    for e in 0 .. rows * w - 1 do
-                        let u = float (mix (key + uint64 e) >>> 11) * (1.0 / 9007199254740992.0)
-                        mask.[e] <- if u < rate then 0.0f else scale
-                    TensorPrimitives.Multiply(inp, ReadOnlySpan<float32>(mask, 0, rows * w), out)
+                    let mask = Span<float32>(masks.[i], 0, rows * w)
+                    DropoutKernels.mask seed i rate mask
+                    DropoutKernels.apply inp (SpanUtil.ro mask) out
                 else inp.CopyTo out
 
     /// The plan this engine runs.
@@ -166,14 +94,16 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
     /// Largest number of rows per call.
     member _.MaxRows = maxRows
 
-    /// Inference forward pass; returns the model output (rows × OutputDim) in an internal buffer valid until the next call.
+    /// Inference forward pass y = model(x): x (rows × InputDim) → y (rows × OutputDim), in an internal buffer valid
+    /// until the next call; dropout is the identity.
     member _.Predict(weights: float32[][], x: ReadOnlySpan<float32>, rows: int) : ReadOnlySpan<float32> =
         checkWeights weights
         checkRows rows x
         forward weights x rows false 0L
         if n = 0 then x.Slice(0, rows * plan.InputDim) else ReadOnlySpan<float32>(outs.[n - 1], 0, rows * outW)
 
-    /// Loss sum and metric hits of an inference pass (validation / evaluate).
+    /// Σ_rows loss(y, target) and metric hits of an inference pass (validation / evaluate): x (rows × InputDim),
+    /// labels (rows) for the sparse loss else targets (rows × OutputDim).
     member e.Evaluate(weights: float32[][], x: ReadOnlySpan<float32>, labels: ReadOnlySpan<int>, targets: ReadOnlySpan<float32>, rows: int) : ShardStats =
         let y = e.Predict(weights, x, rows)
         let z = if lastDense && finalAct <> Activation.Linear then ReadOnlySpan<float32>(zLast, 0, rows * outW)
@@ -183,8 +113,9 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
         { LossSum = loss; Correct = LossKernels.correct plan.Loss y labels targets rows outW; Count = rows }
 
     /// Forward + backward on `rows` samples that belong to a batch of `batchSize` samples: writes
-    /// grads[i] = ∂(Σ_rows loss / batchSize)/∂weights[i] (overwriting) and returns the shard's loss sum and hits.
-    /// Dropout masks are derived from `dropoutSeed`, so every worker computes the same shard identically.
+    /// grads[i] = ∂(Σ_rows loss / batchSize)/∂weights[i] (overwriting; shapes of weights[i]) and returns the shard's
+    /// loss sum and hits; x, labels, targets as in Evaluate. Dropout masks are DropoutKernels.mask dropoutSeed
+    /// (plan layer index), so every worker, and the tape's Dropout layer, computes the same shard identically.
     member _.ComputeGradients(weights: float32[][], x: ReadOnlySpan<float32>, labels: ReadOnlySpan<int>, targets: ReadOnlySpan<float32>,
                               rows: int, batchSize: int, dropoutSeed: int64, grads: float32[][]) : ShardStats =
         checkWeights weights
@@ -205,7 +136,6 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
         // gradient w.r.t. the pre-activation of the last Dense, or w.r.t. the input of a final Activation layer
         let mutable gIsPreAct = lastDense
         let start = if lastAct then n - 2 else n - 1
-        let gemm = GemmBackends.Default
         let mutable i = start
         while i >= 0 do
                 let w = widths.[i]
@@ -215,17 +145,10 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
                     if not gIsPreAct then
                         ActivationKernels.backward act (ReadOnlySpan<float32>(outs.[i], 0, rows * w)) gs rows w
                     let k = weightIndex.[i]
-                    let inp = input x i rows
-                    let gr = SpanUtil.ro gs
-                    gemm.Gemm(true, false, inDim, units, rows, 1.0f, inp, inDim, gr, units, 0.0f, Span grads.[k], units)
-                    if useBias then
-                        let db = Span grads.[k + 1]
-                        db.Clear()
-                        for r in 0 .. rows - 1 do
-                            TensorPrimitives.Add(SpanUtil.ro db, gr.Slice(r * units, units), db)
+                    let dx = if i > 0 then Span<float32>(gOther, 0, rows * inDim) else Span.Empty
+                    DenseKernels.backward (input x i rows) (SpanUtil.ro gs) (ReadOnlySpan weights.[k]) (Span grads.[k])
+                        (if useBias then Span grads.[k + 1] else Span.Empty) dx rows inDim units
                     if i > 0 then
-                        gemm.Gemm(false, true, rows, inDim, units, 1.0f, gr, units, ReadOnlySpan weights.[k], units, 0.0f,
-                                  Span<float32>(gOther, 0, rows * inDim), inDim)
                         let t = g in g <- gOther; gOther <- t
                     gIsPreAct <- false
                 | PlanLayer.Activation act ->
@@ -233,7 +156,7 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
                     gIsPreAct <- false
                 | PlanLayer.Dropout rate ->
                     if i > 0 && rate > 0.0 then
-                        TensorPrimitives.Multiply(SpanUtil.ro gs, ReadOnlySpan<float32>(masks.[i], 0, rows * w), gs)
+                        DropoutKernels.apply (SpanUtil.ro gs) (ReadOnlySpan<float32>(masks.[i], 0, rows * w)) gs
                     gIsPreAct <- false
                 i <- i - 1
         { LossSum = loss; Correct = correct; Count = rows }
