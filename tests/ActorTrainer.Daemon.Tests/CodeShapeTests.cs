@@ -59,6 +59,9 @@ public sealed class CodeShapeTests(ITestOutputHelper output)
         output.WriteLine($"{violations.Count} measurements over the limits (files > {CodeShape.MaxFileLines}, functions > {CodeShape.MaxFunctionLines}):");
         foreach (var v in violations)
             output.WriteLine((KnownOversized.ContainsKey(v.Key) ? "  [allowed] " : "  ") + v);
+        output.WriteLine("Longest files and functions:");
+        foreach (var (path, name, line, lines) in CodeShape.Longest(CodeShape.RepoRoot(), 15))
+            output.WriteLine(name is null ? $"  {lines,4}  {path}" : $"  {lines,4}  {path}:{line} {name}");
     }
 
     [Fact]
@@ -152,12 +155,7 @@ public static class CodeShape
     public static List<ShapeViolation> Scan(string root)
     {
         var result = new List<ShapeViolation>();
-        var files = Directory.EnumerateFiles(Path.Combine(root, "src"), "*.*", SearchOption.AllDirectories)
-            .Where(f => f.EndsWith(".cs", StringComparison.Ordinal) || f.EndsWith(".fs", StringComparison.Ordinal))
-            .Select(f => (Full: f, Rel: Path.GetRelativePath(root, f).Replace('\\', '/')))
-            .Where(f => !f.Rel.Split('/').Any(p => p is "bin" or "obj"))
-            .OrderBy(f => f.Rel, StringComparer.Ordinal);
-        foreach (var (full, rel) in files)
+        foreach (var (full, rel) in SourceFiles(root))
         {
             var lines = File.ReadAllLines(full);
             if (lines.Length > MaxFileLines) result.Add(new ShapeViolation(rel, rel, null, 1, lines.Length, MaxFileLines));
@@ -167,6 +165,25 @@ public static class CodeShape
         }
         return result;
     }
+
+    /// <summary>The n longest files and the n longest functions under root/src (path, function or null, line, lines).</summary>
+    public static IEnumerable<(string Path, string? Function, int Line, int Lines)> Longest(string root, int n)
+    {
+        var files = SourceFiles(root).Select(f => (f.Rel, Lines: File.ReadAllLines(f.Full))).ToList();
+        var longestFiles = files.Select(f => (f.Rel, (string?)null, 1, f.Lines.Length)).OrderByDescending(f => f.Item4).Take(n);
+        var longestFns = files
+            .SelectMany(f => (f.Rel.EndsWith(".cs", StringComparison.Ordinal) ? CsFunctions(f.Lines) : FsFunctions(f.Lines))
+                .Select(m => (f.Rel, (string?)m.Name, m.Line, m.Lines)))
+            .OrderByDescending(f => f.Lines).Take(n);
+        return longestFiles.Concat(longestFns);
+    }
+
+    private static IEnumerable<(string Full, string Rel)> SourceFiles(string root) =>
+        Directory.EnumerateFiles(Path.Combine(root, "src"), "*.*", SearchOption.AllDirectories)
+            .Where(f => f.EndsWith(".cs", StringComparison.Ordinal) || f.EndsWith(".fs", StringComparison.Ordinal))
+            .Select(f => (Full: f, Rel: Path.GetRelativePath(root, f).Replace('\\', '/')))
+            .Where(f => !f.Rel.Split('/').Any(p => p is "bin" or "obj"))
+            .OrderBy(f => f.Rel, StringComparer.Ordinal);
 
     // ------------------------------------------------------------------ C#
 
