@@ -1,6 +1,5 @@
 using ActorTrainer.Kernels;
 using Akka.Actor;
-using Akka.Actor.Setup;
 using Akka.Configuration;
 
 namespace ActorTrainer.Runtime;
@@ -19,14 +18,14 @@ public static class ActorTrainingRunner
     /// <summary>Setup of the private actor system a run creates when none is given: quiet logging plus the
     /// SerializationSetup binding every ITrainingMessage to TrainingMessageSerializer (never the JSON serializer).
     /// Pass it to ActorSystem.Create(name, setup).</summary>
-    public static ActorSystemSetup DefaultConfig => CreateSetup(null);
+    public static Akka.Actor.Setup.ActorSystemSetup DefaultConfig => CreateSetup(null);
 
     /// <summary>A new ActorSystem with the serializer bound and quiet logging; `config` (may be null) takes precedence
     /// over the defaults.</summary>
     public static ActorSystem CreateSystem(string name = "actor-trainer", Config? config = null) =>
         ActorSystem.Create(name, CreateSetup(config));
 
-    private static ActorSystemSetup CreateSetup(Config? config) =>
+    private static Akka.Actor.Setup.ActorSystemSetup CreateSetup(Config? config) =>
         BootstrapSetup.Create().WithConfig(config is null ? QuietLogging : config.WithFallback(QuietLogging))
             .And(TrainingMessageSerializer.CreateSetup());
 

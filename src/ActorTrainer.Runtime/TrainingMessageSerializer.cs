@@ -24,7 +24,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
     public static SerializationSetup CreateSetup() => SerializationSetup.Create(system =>
         ImmutableHashSet.Create(SerializerDetails.Create(Alias, new TrainingMessageSerializer(system), BoundTypes.ToImmutableHashSet())));
 
-    /// <summary>Created by Akka from the serializers section.</summary>
+    /// <summary>Created by Akka through the SerializationSetup (see <see cref="CreateSetup"/> and Akka.Hosting's WithCustomSerializer).</summary>
     public TrainingMessageSerializer(ExtendedActorSystem system) : base(system) { }
 
     /// <inheritdoc/>
