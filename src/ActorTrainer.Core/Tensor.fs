@@ -1,14 +1,7 @@
 namespace ActorTrainer.Core
 
 open System
-open System.Globalization
 open System.Runtime.InteropServices
-
-/// Process-wide unique tensor ids.
-module internal TensorId =
-    let private counter = ref 0L
-    /// The next id (thread-safe, strictly increasing).
-    let next () = Threading.Interlocked.Increment(&counter.contents)
 
 /// Immutable differentiable n-d tensor wrapping an NDArray; ops applied via Tensor.Apply are recorded on the
 /// active GradientTapes that track any input.
@@ -53,13 +46,7 @@ type Tensor private (value: NDArray) =
         out
 
     // ---------------- construction ----------------
-    static member private ShapeOr(n: int, shape: int[] option) =
-        match shape with
-        | Some s ->
-            if Shape.size s <> n || Array.exists (fun d -> d < 0) s then
-                raise (ShapeException(sprintf "FromArray: data length %d does not match shape %s" n (Shape.str s)))
-            s
-        | None -> [| n |]
+    static member private ShapeOr(n: int, shape: int[] option) = TensorShapeRules.shapeOr n shape
     /// From float32 data (copied); no shape → 1-D.
     static member FromArray(data: float32[], [<Optional; DefaultParameterValue(null: int[])>] shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, Option.ofObj shape)))
     /// From float64 data (copied); no shape → 1-D.
@@ -125,18 +112,7 @@ type Tensor private (value: NDArray) =
         if value.Size <> 1 then invalidArg "this" (sprintf "ToScalar: tensor of shape %s has %d elements (need exactly 1)" (Shape.str value.Dims) value.Size)
         value.GetFlat 0
     /// One element by full index (negative indices count from the end).
-    member _.Get(indices: int[]) : float =
-        let d = value.Dims
-        if indices.Length <> d.Length then
-            raise (IndexOutOfRangeException(sprintf "Get: %d indices given for tensor of shape %s" indices.Length (Shape.str d)))
-        let st = Shape.strides d
-        let mutable off = 0
-        for i in 0 .. d.Length - 1 do
-            let k = if indices.[i] < 0 then indices.[i] + d.[i] else indices.[i]
-            if k < 0 || k >= d.[i] then
-                raise (IndexOutOfRangeException(sprintf "Get: index %d is out of bounds for axis %d with size %d" indices.[i] i d.[i]))
-            off <- off + k * st.[i]
-        value.GetFlat off
+    member _.Get(indices: int[]) : float = value.GetFlat(TensorShapeRules.flatOffset value.Dims indices)
     /// Converts dtype (differentiable between float dtypes).
     member this.AsType(dtype: DType) : Tensor =
         if dtype = value.DType then this
@@ -144,33 +120,9 @@ type Tensor private (value: NDArray) =
         else Tensor(Elementwise.cast dtype value)
 
     /// NumPy-like text: nested brackets (long axes summarised with ...), shape and dtype.
-    override _.ToString() =
-        let d = value.Dims
-        let st = Shape.strides d
-        let sb = Text.StringBuilder()
-        let elem (i: int) =
-            match value.Storage with
-            | :? (float32[]) as a -> a.[i].ToString("G7", CultureInfo.InvariantCulture)
-            | :? (float[]) as a -> a.[i].ToString("G10", CultureInfo.InvariantCulture)
-            | :? (int[]) as a -> a.[i].ToString(CultureInfo.InvariantCulture)
-            | :? (bool[]) as a -> (if a.[i] then "True" else "False")
-            | _ -> "?"
-        let summarise = value.Size > 1000
-        let rec go (ax: int) (off: int) =
-            if ax = d.Length then sb.Append(elem off) |> ignore
-            else
-                sb.Append('[') |> ignore
-                let n = d.[ax]
-                let idx = if summarise && n > 6 then [| 0; 1; 2; -1; n - 3; n - 2; n - 1 |] else Array.init n id
-                idx |> Array.iteri (fun j i ->
-                    if j > 0 then sb.Append(if ax = d.Length - 1 then ", " else ",\n" + String.replicate (ax + 1) " ") |> ignore
-                    if i < 0 then sb.Append("...") |> ignore else go (ax + 1) (off + i * st.[ax]))
-                sb.Append(']') |> ignore
-        go 0 0
-        sprintf "Tensor(%s, shape=%s, dtype=%s)" (sb.ToString()) (Shape.str d) (DType.name value.DType)
+    override _.ToString() = TensorFormat.format value
 
     // ---------------- elementwise ----------------
-    static member private Lift(nd: NDArray) = Tensor(nd)
     static member private Un(op: Op, x: Tensor) = Tensor.Apply(op, [| x |])
     static member private Bin(op: Op, a: Tensor, b: Tensor) = Tensor.Apply(op, [| a; b |])
     static member private Like(a: Tensor, v: float) = Tensor(Elementwise.scalar a.DType v)
@@ -259,11 +211,8 @@ type Tensor private (value: NDArray) =
         if s = x.Dims then x else Tensor.Un(StructureOps.reshape s, x)
     /// Axis permutation: out.shape[k] = x.shape[perm[k]]; perm must be a permutation of 0..ndim-1.
     static member Transpose(x: Tensor, perm: int[]) =
-        let n = x.NDim
-        let p = perm |> Array.map (fun a -> if a < 0 then a + n else a)
-        if p.Length <> n || (Array.sort p) <> Array.init n (fun i -> i) then
-            invalidArg "perm" (sprintf "transpose: axes [%s] don't match array of shape %s" (String.Join(",", perm)) (Shape.str x.Dims))
-        if p = Array.init n (fun i -> i) then x else Tensor.Un(StructureOps.permute p, x)
+        let p = TensorShapeRules.permutation x.Dims perm
+        if TensorShapeRules.isIdentity p then x else Tensor.Un(StructureOps.permute p, x)
     /// Reverses the axes (matrix transpose for rank 2).
     static member Transpose(x: Tensor) = Tensor.Transpose(x, Array.init x.NDim (fun i -> x.NDim - 1 - i))
     /// Same as Transpose(x, perm).
@@ -278,46 +227,21 @@ type Tensor private (value: NDArray) =
     /// Removes the size-1 axis `axis`.
     static member Squeeze(x: Tensor, axis: int) = Tensor.SqueezeOpt(x, Some axis)
     static member private SqueezeOpt(x: Tensor, axis: int option) =
-        let s =
-            match axis with
-            | None -> x.Dims |> Array.filter (fun d -> d <> 1)
-            | Some ax ->
-                let a = Shape.normAxis "squeeze" x.NDim ax
-                if x.Dims.[a] <> 1 then
-                    raise (ShapeException(sprintf "squeeze: cannot select an axis to squeeze out which has size not equal to one (axis %d of shape %s)" ax (Shape.str x.Dims)))
-                Array.append x.Dims.[.. a - 1] x.Dims.[a + 1 ..]
+        let s = TensorShapeRules.squeezed x.Dims axis
         if s = x.Dims then x else Tensor.Un(StructureOps.reshape s, x)
     /// NumPy broadcast_to.
     static member BroadcastTo(x: Tensor, shape: int[]) =
-        Shape.validate "broadcast_to" shape
-        let ok =
-            shape.Length >= x.NDim
-            && (try Shape.broadcast "broadcast_to" x.Dims shape = shape with :? ShapeException -> false)
-        if not ok then
-            raise (ShapeException(sprintf "broadcast_to: operands could not be broadcast together with shapes %s %s" (Shape.str x.Dims) (Shape.str shape)))
+        TensorShapeRules.checkBroadcastTo x.Dims shape
         if shape = x.Dims then x else Tensor.Un(StructureOps.broadcastTo (Array.copy shape), x)
     /// Joins tensors along an existing axis (same dtype; other dims equal).
     static member Concatenate(xs: Tensor[], axis: int) =
         if isNull xs || xs.Length = 0 then invalidArg "xs" "concatenate: need at least one array to concatenate"
-        let x0 = xs.[0]
-        if x0.NDim = 0 then raise (ShapeException("concatenate: zero-dimensional arrays cannot be concatenated"))
-        let a = Shape.normAxis "concatenate" x0.NDim axis
-        xs |> Array.iteri (fun i x ->
-            if x.DType <> x0.DType then
-                invalidArg "xs" (sprintf "concatenate: dtype mismatch between %s (array 0) and %s (array %d)" (DType.name x0.DType) (DType.name x.DType) i)
-            if x.NDim <> x0.NDim then
-                raise (ShapeException(sprintf "concatenate: all the input arrays must have same number of dimensions, but the array at index 0 has shape %s and the array at index %d has shape %s" (Shape.str x0.Dims) i (Shape.str x.Dims)))
-            for d in 0 .. x0.NDim - 1 do
-                if d <> a && x.Dims.[d] <> x0.Dims.[d] then
-                    raise (ShapeException(sprintf "concatenate: all the input array dimensions except for the concatenation axis must match exactly, but along dimension %d, the array at index 0 has shape %s and the array at index %d has shape %s" d (Shape.str x0.Dims) i (Shape.str x.Dims))))
-        if xs.Length = 1 then x0 else Tensor.Apply(StructureOps.concat a, xs)
+        let a = TensorShapeRules.concatAxis (xs |> Array.map (fun x -> x.Dims)) (xs |> Array.map (fun x -> x.DType)) axis
+        if xs.Length = 1 then xs.[0] else Tensor.Apply(StructureOps.concat a, xs)
     /// Joins equal-shaped tensors along a new axis.
     static member Stack(xs: Tensor[], axis: int) =
         if isNull xs || xs.Length = 0 then invalidArg "xs" "stack: need at least one array to stack"
-        xs |> Array.iteri (fun i x ->
-            if x.Dims <> xs.[0].Dims then
-                raise (ShapeException(sprintf "stack: all input arrays must have the same shape, but the array at index 0 has shape %s and the array at index %d has shape %s" (Shape.str xs.[0].Dims) i (Shape.str x.Dims))))
-        let a = Shape.normAxis "stack" (xs.[0].NDim + 1) axis
+        let a = TensorShapeRules.stackAxis (xs |> Array.map (fun x -> x.Dims)) axis
         Tensor.Concatenate(xs |> Array.map (fun x -> Tensor.ExpandDims(x, a)), a)
 
     // ---------------- slicing ----------------
@@ -329,9 +253,7 @@ type Tensor private (value: NDArray) =
     static member Slice(x: Tensor, text: string) = Tensor.Slice(x, SliceSpec.parse text)
     /// Rows along axis 0 where the 1-D Bool mask (length shape[0]) is true; differentiable.
     static member Mask(x: Tensor, mask: Tensor) =
-        if mask.DType <> Bool then invalidArg "mask" (sprintf "mask: mask must be bool, got %s" (DType.name mask.DType))
-        if x.NDim = 0 || mask.NDim <> 1 || mask.Dims.[0] <> x.Dims.[0] then
-            raise (ShapeException(sprintf "mask: boolean mask of shape %s does not match axis 0 of tensor of shape %s" (Shape.str mask.Dims) (Shape.str x.Dims)))
+        TensorShapeRules.checkMask x.Dims mask.Dims mask.DType
         Tensor.Un(StructureOps.mask (Array.copy mask.Value.B), x)
 
     // ---------------- reductions ----------------
@@ -372,50 +294,27 @@ type Tensor private (value: NDArray) =
     // ---------------- linear algebra ----------------
     /// NumPy matmul: batched over leading dims (broadcast); 1-D operands are promoted and the axis removed.
     static member MatMul(a: Tensor, b: Tensor) =
-        if a.NDim = 0 || b.NDim = 0 then
-            raise (ShapeException(sprintf "matmul: input operand does not have enough dimensions (shapes %s and %s)" (Shape.str a.Dims) (Shape.str b.Dims)))
-        let ka = a.Dims.[a.NDim - 1]
-        let kbDim = if b.NDim = 1 then 0 else b.NDim - 2
-        if ka <> b.Dims.[kbDim] then
-            raise (ShapeException(sprintf "matmul: shapes %s and %s not aligned: %d (dim %d) != %d (dim %d)" (Shape.str a.Dims) (Shape.str b.Dims) ka (a.NDim - 1) b.Dims.[kbDim] kbDim))
+        let ka = TensorShapeRules.matmulInner a.Dims b.Dims
         let a2 = if a.NDim = 1 then Tensor.Reshape(a, [| 1; ka |]) else a
         let b2 = if b.NDim = 1 then Tensor.Reshape(b, [| ka; 1 |]) else b
         let c = Tensor.Bin(LinalgOps.matmul, a2, b2)
-        if a.NDim > 1 && b.NDim > 1 then c
-        else
-            let cd = c.Dims
-            let r = cd.Length
-            let s =
-                if a.NDim = 1 && b.NDim = 1 then [||]
-                elif a.NDim = 1 then Array.append cd.[.. r - 3] [| cd.[r - 1] |]
-                else cd.[.. r - 2]
-            Tensor.Reshape(c, s)
+        match TensorShapeRules.matmulOut a.NDim b.NDim c.Dims with
+        | None -> c
+        | Some s -> Tensor.Reshape(c, s)
     /// NumPy dot: scalar·x, vector·vector → scalar, (…,k)·(k,) → (…), (…,k)·(…,k,n) → (…)+(…)+(n,).
     static member Dot(a: Tensor, b: Tensor) =
         if a.NDim = 0 || b.NDim = 0 then Tensor.Mul(a, b)
         else
-            let ka = a.Dims.[a.NDim - 1]
-            let kbDim = if b.NDim = 1 then 0 else b.NDim - 2
-            let kb = b.Dims.[kbDim]
-            if ka <> kb then
-                raise (ShapeException(sprintf "dot: shapes %s and %s not aligned: %d (dim %d) != %d (dim %d)" (Shape.str a.Dims) (Shape.str b.Dims) ka (a.NDim - 1) kb kbDim))
+            let k = TensorShapeRules.innerLength "dot" a.Dims b.Dims
             let lead = a.Dims.[.. a.NDim - 2]
-            let p = Shape.size lead
-            let a2 = if a.NDim = 2 then a else Tensor.Reshape(a, [| p; ka |])
-            if b.NDim = 1 then
-                let c = Tensor.Bin(LinalgOps.matmul, a2, Tensor.Reshape(b, [| kb; 1 |]))
-                Tensor.Reshape(c, lead)
+            let a2 = if a.NDim = 2 then a else Tensor.Reshape(a, [| Shape.size lead; k |])
+            if b.NDim = 1 then Tensor.Reshape(Tensor.Bin(LinalgOps.matmul, a2, Tensor.Reshape(b, [| k; 1 |])), lead)
             else
-                let n = b.Dims.[b.NDim - 1]
-                let bBatch = b.Dims.[.. b.NDim - 3]
+                let n, bBatch = b.Dims.[b.NDim - 1], b.Dims.[.. b.NDim - 3]
                 let b2 =
                     if b.NDim = 2 then b
-                    else
-                        let r = b.NDim
-                        let perm = Array.concat [ [| r - 2 |]; Array.init (r - 2) (fun i -> i); [| r - 1 |] ]
-                        Tensor.Reshape(Tensor.Transpose(b, perm), [| kb; Shape.size bBatch * n |])
-                let c = Tensor.Bin(LinalgOps.matmul, a2, b2)
-                Tensor.Reshape(c, Array.concat [ lead; bBatch; [| n |] ])
+                    else Tensor.Reshape(Tensor.Transpose(b, TensorShapeRules.dotPermB b.NDim), [| k; Shape.size bBatch * n |])
+                Tensor.Reshape(Tensor.Bin(LinalgOps.matmul, a2, b2), Array.concat [ lead; bBatch; [| n |] ])
 
     // ---------------- instance sugar ----------------
     /// NumPy basic slicing from text (see Tensor.Slice).

@@ -28,6 +28,14 @@ internal unsafe struct Avx512Kernel<T> : IMicroKernel<T> where T : unmanaged, IF
         else Vector512.Store(Fma(va, x, vb * Vector512.Load(dst)), dst);
     }
 
+    /// <summary>row[0..W) = alpha·x0 + beta·row[0..W), row[W..2W) likewise with x1 (two Puts).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PutRow(T* row, int w, Vector512<T> x0, Vector512<T> x1, Vector512<T> va, Vector512<T> vb, bool betaZero)
+    {
+        Put(row, x0, va, vb, betaZero);
+        Put(row + w, x1, va, vb, betaZero);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     public static void Wide(int kc, T* a, nint rs, nint cs, T* b, T* c, nint ldc, int mr, int nr,
         T alpha, T beta, bool betaZero)
@@ -76,22 +84,14 @@ internal unsafe struct Avx512Kernel<T> : IMicroKernel<T> where T : unmanaged, IF
         }
         var va = Vector512.Create(alpha);
         var vb = Vector512.Create(beta);
-        Put(dst + 0 * ld, c00, va, vb, betaZero);
-        Put(dst + 0 * ld + W, c01, va, vb, betaZero);
-        Put(dst + 1 * ld, c10, va, vb, betaZero);
-        Put(dst + 1 * ld + W, c11, va, vb, betaZero);
-        Put(dst + 2 * ld, c20, va, vb, betaZero);
-        Put(dst + 2 * ld + W, c21, va, vb, betaZero);
-        Put(dst + 3 * ld, c30, va, vb, betaZero);
-        Put(dst + 3 * ld + W, c31, va, vb, betaZero);
-        Put(dst + 4 * ld, c40, va, vb, betaZero);
-        Put(dst + 4 * ld + W, c41, va, vb, betaZero);
-        Put(dst + 5 * ld, c50, va, vb, betaZero);
-        Put(dst + 5 * ld + W, c51, va, vb, betaZero);
-        Put(dst + 6 * ld, c60, va, vb, betaZero);
-        Put(dst + 6 * ld + W, c61, va, vb, betaZero);
-        Put(dst + 7 * ld, c70, va, vb, betaZero);
-        Put(dst + 7 * ld + W, c71, va, vb, betaZero);
+        PutRow(dst + 0 * ld, W, c00, c01, va, vb, betaZero);
+        PutRow(dst + 1 * ld, W, c10, c11, va, vb, betaZero);
+        PutRow(dst + 2 * ld, W, c20, c21, va, vb, betaZero);
+        PutRow(dst + 3 * ld, W, c30, c31, va, vb, betaZero);
+        PutRow(dst + 4 * ld, W, c40, c41, va, vb, betaZero);
+        PutRow(dst + 5 * ld, W, c50, c51, va, vb, betaZero);
+        PutRow(dst + 6 * ld, W, c60, c61, va, vb, betaZero);
+        PutRow(dst + 7 * ld, W, c70, c71, va, vb, betaZero);
         if (partial) TileCopy.Store(tmp, 2 * W, c, ldc, mr, nr);
     }
 

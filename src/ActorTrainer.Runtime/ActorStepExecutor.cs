@@ -31,7 +31,7 @@ public sealed class ActorStepExecutor : IStepExecutor
         _weights = start.Weights;
         _rejected = start.StaleGradientsRejected;
         _ownSystem = system is null;
-        _system = system ?? ActorSystem.Create("actor-trainer", ActorTrainingRunner.DefaultConfig);
+        _system = system ?? ActorTrainingRunner.CreateSystem();
         _previousDop = KernelSettings.MaxDegreeOfParallelism;
         KernelSettings.MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount / options.EffectiveWorkers);
         var pipe = _pipe; var alive = _alive;

@@ -7,29 +7,27 @@ namespace ActorTrainer.Runtime;
 /// <summary>Runs a TrainingJob on Akka.NET actors (coordinator → batch generator, parameter server, gradient workers).</summary>
 public static class ActorTrainingRunner
 {
-    /// <summary>HOCON binding every ITrainingMessage to TrainingMessageSerializer (never the JSON serializer).</summary>
-    public const string SerializationHocon = """
-        akka.actor {
-          serializers {
-            actor-trainer = "ActorTrainer.Runtime.TrainingMessageSerializer, ActorTrainer.Runtime"
-          }
-          serialization-bindings {
-            "ActorTrainer.Runtime.ITrainingMessage, ActorTrainer.Runtime" = actor-trainer
-          }
-          serialization-identifiers {
-            "ActorTrainer.Runtime.TrainingMessageSerializer, ActorTrainer.Runtime" = 4711
-          }
-        }
-        """;
-
-    /// <summary>Config of the private actor system a run creates when none is given (serializer, quiet logging).</summary>
-    public static Config DefaultConfig => ConfigurationFactory.ParseString(SerializationHocon + """
-
+    /// <summary>Quiet logging for the private actor system a run creates (the serializer is bound by a setup, not HOCON).</summary>
+    private static Config QuietLogging => ConfigurationFactory.ParseString("""
         akka.loglevel = WARNING
         akka.stdout-loglevel = WARNING
         akka.log-dead-letters = off
         akka.log-dead-letters-during-shutdown = off
         """);
+
+    /// <summary>Setup of the private actor system a run creates when none is given: quiet logging plus the
+    /// SerializationSetup binding every ITrainingMessage to TrainingMessageSerializer (never the JSON serializer).
+    /// Pass it to ActorSystem.Create(name, setup).</summary>
+    public static Akka.Actor.Setup.ActorSystemSetup DefaultConfig => CreateSetup(null);
+
+    /// <summary>A new ActorSystem with the serializer bound and quiet logging; `config` (may be null) takes precedence
+    /// over the defaults.</summary>
+    public static ActorSystem CreateSystem(string name = "actor-trainer", Config? config = null) =>
+        ActorSystem.Create(name, CreateSetup(config));
+
+    private static Akka.Actor.Setup.ActorSystemSetup CreateSetup(Config? config) =>
+        BootstrapSetup.Create().WithConfig(config is null ? QuietLogging : config.WithFallback(QuietLogging))
+            .And(TrainingMessageSerializer.CreateSetup());
 
     /// <summary>Runs the job with the one fit loop on the actor runtime (a fresh ActorSystem, terminated afterwards, or
     /// `system`). Sync mode gives weights bit-identical to the in-process executor for any worker count. Callbacks get

@@ -10,7 +10,8 @@ public static class ActorTrainerHostingExtensions
     public static AkkaConfigurationBuilder WithActorTrainer(this AkkaConfigurationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddHocon(ActorTrainingRunner.SerializationHocon, HoconAddMode.Prepend);
+        return builder.WithCustomSerializer(TrainingMessageSerializer.Alias, TrainingMessageSerializer.BoundTypes,
+            system => new TrainingMessageSerializer(system));
     }
 
     /// <summary>Registers an ActorSystem named systemName configured for the trainer (pass it to

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Serialization;
@@ -8,10 +9,22 @@ namespace ActorTrainer.Runtime;
 /// type tag). Arrays are length-prefixed (−1 = null). Used for remote messages; in-process messages pass by reference.</summary>
 public sealed class TrainingMessageSerializer : SerializerWithStringManifest
 {
-    /// <summary>Serializer id, also declared in the HOCON serialization-identifiers.</summary>
+    /// <summary>Serializer id (the binding is made by <see cref="CreateSetup"/> or Akka.Hosting's WithCustomSerializer,
+    /// both of which take the id from <see cref="Identifier"/>).</summary>
     public const int Id = 4711;
 
-    /// <summary>Created by Akka from the serializers section.</summary>
+    /// <summary>The alias the serializer is registered under.</summary>
+    public const string Alias = "actor-trainer";
+
+    /// <summary>The types bound to this serializer: every <see cref="ITrainingMessage"/>.</summary>
+    public static IReadOnlyList<Type> BoundTypes { get; } = [typeof(ITrainingMessage)];
+
+    /// <summary>A SerializationSetup binding every ITrainingMessage to this serializer, for an ActorSystem built
+    /// without Akka.Hosting (combine it with a BootstrapSetup).</summary>
+    public static SerializationSetup CreateSetup() => SerializationSetup.Create(system =>
+        ImmutableHashSet.Create(SerializerDetails.Create(Alias, new TrainingMessageSerializer(system), BoundTypes.ToImmutableHashSet())));
+
+    /// <summary>Created by Akka through the SerializationSetup (see <see cref="CreateSetup"/> and Akka.Hosting's WithCustomSerializer).</summary>
     public TrainingMessageSerializer(ExtendedActorSystem system) : base(system) { }
 
     /// <inheritdoc/>

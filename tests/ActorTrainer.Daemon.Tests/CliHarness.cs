@@ -246,9 +246,9 @@ public static class MnistDir
         void One(string prefix, ActorTrainer.Core.Data.Dataset d, int n)
         {
             var pixels = d.Height * d.Width;
-            ActorTrainer.Core.Data.Idx.write(Path.Combine(full, prefix + "-images-idx3-ubyte"),
+            ActorTrainer.Core.Data.Idx.Write(Path.Combine(full, prefix + "-images-idx3-ubyte"),
                 new ActorTrainer.Core.Data.IdxArray([n, d.Height, d.Width], d.Pixels[..(n * pixels)]));
-            ActorTrainer.Core.Data.Idx.write(Path.Combine(full, prefix + "-labels-idx1-ubyte"),
+            ActorTrainer.Core.Data.Idx.Write(Path.Combine(full, prefix + "-labels-idx1-ubyte"),
                 new ActorTrainer.Core.Data.IdxArray([n], d.Labels[..n].Select(l => (byte)l).ToArray()));
         }
         One("train", trainSet, train);

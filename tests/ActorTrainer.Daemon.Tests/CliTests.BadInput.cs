@@ -110,10 +110,10 @@ public sealed partial class CliTests
         var dir = Directory.CreateDirectory(t["mnist"]).FullName;
         var images = new IdxArray([4, 28, 28], new byte[4 * 28 * 28]);
         var labels = new IdxArray([4], [0, 1, 2, 3]);
-        Idx.write(Path.Combine(dir, "train-images-idx3-ubyte"), images);
-        Idx.write(Path.Combine(dir, "train-labels-idx1-ubyte"), labels);
-        Idx.write(Path.Combine(dir, "t10k-images-idx3-ubyte"), images);
-        Idx.write(Path.Combine(dir, "t10k-labels-idx1-ubyte"), labels);
+        Idx.Write(Path.Combine(dir, "train-images-idx3-ubyte"), images);
+        Idx.Write(Path.Combine(dir, "train-labels-idx1-ubyte"), labels);
+        Idx.Write(Path.Combine(dir, "t10k-images-idx3-ubyte"), images);
+        Idx.Write(Path.Combine(dir, "t10k-labels-idx1-ubyte"), labels);
         var bad = Path.Combine(dir, "t10k-labels-idx1-ubyte");
         var bytes = File.ReadAllBytes(bad);
         bytes[0] = 0x12; bytes[1] = 0x34;                       // magic must start 0x0000

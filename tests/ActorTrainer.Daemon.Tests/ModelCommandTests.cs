@@ -56,7 +56,7 @@ public sealed class ModelCommandTests(SavedModelFixture fx) : IClassFixture<Save
     private string WriteIdx(int count)
     {
         var path = Path.Combine(fx.Scratch("idx"), "images-idx3-ubyte");
-        Idx.write(path, new IdxArray([count, 28, 28], fx.Test.Pixels[..(count * 784)]));
+        Idx.Write(path, new IdxArray([count, 28, 28], fx.Test.Pixels[..(count * 784)]));
         return path;
     }
 

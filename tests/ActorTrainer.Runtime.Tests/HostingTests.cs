@@ -16,6 +16,7 @@ public class HostingTests
             var system = host.Services.GetRequiredService<ActorSystem>();
             Assert.Equal("trainer-host-test", system.Name);
             Assert.IsType<TrainingMessageSerializer>(system.Serialization.FindSerializerFor(new PullWeights(1)));
+            SerializerTests.AssertAllBound(system);
             var job = Fixtures.Job(256, new RuntimeOptions(Workers: 2), epochs: 1);
             var (expected, _) = Fixtures.Reference(job);
             var result = await ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None, system);

@@ -55,6 +55,29 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
     }
 
     [Fact]
+    public void Every_message_type_resolves_to_serializer_4711_in_a_system_from_CreateSystem()
+    {
+        var system = ActorTrainingRunner.CreateSystem("serializer-binding");
+        try { AssertAllBound(system); }
+        finally { system.Terminate().Wait(TimeSpan.FromSeconds(10)); }
+        AssertAllBound(Sys);
+    }
+
+    /// <summary>Every concrete ITrainingMessage type is bound to TrainingMessageSerializer (id 4711) in `system`.</summary>
+    internal static void AssertAllBound(ActorSystem system)
+    {
+        var all = typeof(ITrainingMessage).Assembly.GetTypes()
+            .Where(t => typeof(ITrainingMessage).IsAssignableFrom(t) && !t.IsInterface).ToList();
+        Assert.NotEmpty(all);
+        Assert.All(all, t =>
+        {
+            var s = system.Serialization.FindSerializerForType(t);
+            Assert.IsType<TrainingMessageSerializer>(s);
+            Assert.Equal(4711, s.Identifier);
+        });
+    }
+
+    [Fact]
     public void Truncated_bytes_and_unknown_manifests_are_rejected_clearly()
     {
         var s = (TrainingMessageSerializer)Sys.Serialization.FindSerializerForType(typeof(ShardResult));
@@ -81,9 +104,8 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
     public async Task A_run_with_every_message_serialized_in_flight_is_still_bit_identical()
     {
         // serialize-messages = on pushes every Tell through the serializer, as remoting would
-        var config = Akka.Configuration.ConfigurationFactory.ParseString("akka.actor.serialize-messages = on")
-            .WithFallback(ActorTrainingRunner.DefaultConfig);
-        var system = ActorSystem.Create("serialized-run", config);
+        var config = Akka.Configuration.ConfigurationFactory.ParseString("akka.actor.serialize-messages = on");
+        var system = ActorTrainingRunner.CreateSystem("serialized-run", config);
         try
         {
             var job = Fixtures.Job(300, new RuntimeOptions(Workers: 2, ShardsPerBatch: 3), epochs: 1);

@@ -152,6 +152,7 @@ module Idx =
     /// Parses an IDX array from `stream` (raw, or gzip detected by the magic bytes 1f 8b); `name` labels error messages.
     /// Throws DataFormatException naming `name` on a bad magic number, type code, truncated header/data or trailing
     /// bytes; ResourceLimitException when the shape has more elements than an array holds.
+    [<CompiledName("ReadStream")>]
     let readStream (name: string) (stream: Stream) : IdxArray = readStreamWith name ignore stream
 
     let private openFile (path: string) =
@@ -161,6 +162,7 @@ module Idx =
         new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 <<< 16)
 
     /// The dims in the header of the IDX file at `path` (raw or gzip), read without decoding the body.
+    [<CompiledName("ReadHeader")>]
     let readHeader (path: string) : int[] =
         use fs = openFile path
         decoded path fs (fun _ s -> parseHeader path s)
@@ -172,6 +174,7 @@ module Idx =
 
     /// Reads the IDX file at `path` (raw, or gzip detected by the magic bytes 1f 8b, not by extension).
     /// Throws FileNotFoundException naming the path if absent, DataFormatException naming it if malformed.
+    [<CompiledName("Read")>]
     let read (path: string) : IdxArray = readWith ignore path
 
     let private writeTo (stream: Stream) (arr: IdxArray) =
@@ -189,6 +192,7 @@ module Idx =
 
     /// Writes `arr` as an unsigned-byte IDX file at `path`, gzip-compressed if `path` ends with ".gz".
     /// Atomic: written to a temp file in the same directory, then renamed. Requires `Data.Length = product Dims`, 1 ≤ ndim ≤ 255.
+    [<CompiledName("Write")>]
     let write (path: string) (arr: IdxArray) : unit =
         if String.IsNullOrEmpty path then invalidArg "path" "IDX path must be a non-empty string"
         if isNull (box arr) || isNull arr.Dims || isNull arr.Data then

@@ -50,10 +50,12 @@ type MnistExpectation =
 module Mnist =
 
     /// The four standard IDX names, in the order train images, train labels, test images, test labels.
+    [<CompiledName("FileNames")>]
     let fileNames : string[] =
         [| "train-images-idx3-ubyte"; "train-labels-idx1-ubyte"; "t10k-images-idx3-ubyte"; "t10k-labels-idx1-ubyte" |]
 
     /// SHA-256 (lower-case hex) of each original uncompressed IDX file, keyed by its standard name.
+    [<CompiledName("Sha256")>]
     let sha256 : IReadOnlyDictionary<string, string> =
         readOnlyDict
             [ "train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"
@@ -63,6 +65,7 @@ module Mnist =
 
     /// Checks that SHA-256(`bytes`) equals the published hash of the standard file `name`;
     /// throws DataFormatException naming the file, the expected and the actual hash otherwise.
+    [<CompiledName("Verify")>]
     let verify (name: string) (bytes: byte[]) : unit =
         if isNull bytes then nullArg "bytes"
         match sha256.TryGetValue name with

@@ -74,7 +74,7 @@ public static class ModelCommands
         }
         else
         {
-            var idx = Idx.read(input);
+            var idx = Idx.Read(input);
             if (idx.Dims.Length != 3) throw new InvalidDataException($"--input '{input}': expected a 3-D IDX image file (count × rows × cols), got {idx.Dims.Length}-D");
             if (idx.Dims[1] * idx.Dims[2] != features) throw new InvalidDataException($"--input '{input}': images are {idx.Dims[1]}x{idx.Dims[2]} but the model takes {features} values");
             x = idx.Data.Select(p => p / 255f).ToArray();

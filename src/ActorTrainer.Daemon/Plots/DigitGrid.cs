@@ -39,34 +39,8 @@ public static partial class Plots
     public static void DigitGrid(string path, byte[] pixels, int height, int width, int[] indices,
                                  int[] labels, int[]? predictions, int rows, int cols, string? title)
     {
-        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("Output PNG path must be a non-empty string", nameof(path));
-        ArgumentNullException.ThrowIfNull(pixels);
-        ArgumentNullException.ThrowIfNull(indices);
-        ArgumentNullException.ThrowIfNull(labels);
-        if (height <= 0) throw new ArgumentOutOfRangeException(nameof(height), height, "Image height must be positive");
-        if (width <= 0) throw new ArgumentOutOfRangeException(nameof(width), width, "Image width must be positive");
-        if (rows <= 0) throw new ArgumentOutOfRangeException(nameof(rows), rows, "Grid rows must be positive");
-        if (cols <= 0) throw new ArgumentOutOfRangeException(nameof(cols), cols, "Grid cols must be positive");
+        var (figW, figH) = CheckDigitGridArguments(path, pixels, height, width, indices, labels, predictions, rows, cols);
         long perImage = (long)height * width;
-        if (pixels.Length % perImage != 0)
-            throw new ArgumentException(
-                $"pixels has {pixels.Length} bytes, not a multiple of height×width = {height}×{width} = {perImage}", nameof(pixels));
-        int count = (int)(pixels.Length / perImage);
-        if (labels.Length != count)
-            throw new ArgumentException($"labels has {labels.Length} entries but pixels holds {count} images of {height}×{width}", nameof(labels));
-        if (predictions is not null && predictions.Length != count)
-            throw new ArgumentException($"predictions has {predictions.Length} entries but pixels holds {count} images of {height}×{width}", nameof(predictions));
-        if ((long)rows * cols < indices.Length)
-            throw new ArgumentException($"indices has {indices.Length} entries but a {rows}×{cols} grid holds only {rows * cols}", nameof(indices));
-        for (int k = 0; k < indices.Length; k++)
-        {
-            if (indices[k] < 0 || indices[k] >= count)
-                throw new ArgumentException($"indices[{k}] = {indices[k]} is outside [0, {count}) (number of images in pixels)", nameof(indices));
-        }
-        var (figW, figH) = DigitGridSize(height, width, rows, cols);
-        if (figW > 16384 || figH > 16384)
-            throw new ArgumentException($"A {rows}×{cols} grid of {height}×{width} images would be {figW}×{figH} px, more than 16384 on a side", nameof(rows));
-
         int s = DigitScale(height, width);
         int cellW = width * s + 2 * CellPadding;
         int cellH = height * s + CellCaptionBand + CellPadding;
@@ -98,21 +72,61 @@ public static partial class Plots
             string caption = predictions is null ? $"Label: {label}" : $"Label: {label} / Predict: {predictions[sample]}";
             DrawFitted(canvas, caption, x0 + width * s / 2f, y0 - 6, cellW - 4, captionFont, wrong ? red : black);
 
-            int offset = (int)(sample * perImage);
-            for (int py = 0; py < height; py++)
-            {
-                for (int px = 0; px < width; px++)
-                {
-                    byte v = pixels[offset + py * width + px];
-                    if (v == 0) continue;
-                    byte g = (byte)(255 - v);
-                    ink.Color = new SKColor(g, g, g);
-                    canvas.DrawRect(x0 + px * s, y0 + py * s, s, s, ink);
-                }
-            }
+            DrawDigit(canvas, pixels, (int)(sample * perImage), height, width, x0, y0, s, ink);
             canvas.DrawRect(x0 - 0.5f, y0 - 0.5f, width * s + 1, height * s + 1, frame);
         }
         AtomicPng.Write(path, surface);
+    }
+
+    /// <summary>DigitGrid's argument checks; returns the figure size in pixels.</summary>
+    private static (int Width, int Height) CheckDigitGridArguments(string path, byte[] pixels, int height, int width,
+        int[] indices, int[] labels, int[]? predictions, int rows, int cols)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("Output PNG path must be a non-empty string", nameof(path));
+        ArgumentNullException.ThrowIfNull(pixels);
+        ArgumentNullException.ThrowIfNull(indices);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (height <= 0) throw new ArgumentOutOfRangeException(nameof(height), height, "Image height must be positive");
+        if (width <= 0) throw new ArgumentOutOfRangeException(nameof(width), width, "Image width must be positive");
+        if (rows <= 0) throw new ArgumentOutOfRangeException(nameof(rows), rows, "Grid rows must be positive");
+        if (cols <= 0) throw new ArgumentOutOfRangeException(nameof(cols), cols, "Grid cols must be positive");
+        long perImage = (long)height * width;
+        if (pixels.Length % perImage != 0)
+            throw new ArgumentException(
+                $"pixels has {pixels.Length} bytes, not a multiple of height×width = {height}×{width} = {perImage}", nameof(pixels));
+        int count = (int)(pixels.Length / perImage);
+        if (labels.Length != count)
+            throw new ArgumentException($"labels has {labels.Length} entries but pixels holds {count} images of {height}×{width}", nameof(labels));
+        if (predictions is not null && predictions.Length != count)
+            throw new ArgumentException($"predictions has {predictions.Length} entries but pixels holds {count} images of {height}×{width}", nameof(predictions));
+        if ((long)rows * cols < indices.Length)
+            throw new ArgumentException($"indices has {indices.Length} entries but a {rows}×{cols} grid holds only {rows * cols}", nameof(indices));
+        for (int k = 0; k < indices.Length; k++)
+        {
+            if (indices[k] < 0 || indices[k] >= count)
+                throw new ArgumentException($"indices[{k}] = {indices[k]} is outside [0, {count}) (number of images in pixels)", nameof(indices));
+        }
+        var (figW, figH) = DigitGridSize(height, width, rows, cols);
+        if (figW > 16384 || figH > 16384)
+            throw new ArgumentException($"A {rows}×{cols} grid of {height}×{width} images would be {figW}×{figH} px, more than 16384 on a side", nameof(rows));
+        return (figW, figH);
+    }
+
+    /// <summary>Draws one height×width image (bytes from pixels[offset]) with its top-left corner at (x0, y0), each
+    /// pixel an s×s square in matplotlib's binary colormap (0 = white, left undrawn).</summary>
+    private static void DrawDigit(SKCanvas canvas, byte[] pixels, int offset, int height, int width, float x0, float y0, int s, SKPaint ink)
+    {
+        for (int py = 0; py < height; py++)
+        {
+            for (int px = 0; px < width; px++)
+            {
+                byte v = pixels[offset + py * width + px];
+                if (v == 0) continue;
+                byte g = (byte)(255 - v);
+                ink.Color = new SKColor(g, g, g);
+                canvas.DrawRect(x0 + px * s, y0 + py * s, s, s, ink);
+            }
+        }
     }
 
     /// <summary>Draws <paramref name="text"/> centred at x on baseline y, shrinking the font so it fits maxWidth.</summary>
