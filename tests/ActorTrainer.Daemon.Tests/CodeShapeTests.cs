@@ -20,11 +20,6 @@ public sealed class CodeShapeTests(ITestOutputHelper output)
     /// </summary>
     private static readonly Dictionary<string, string> KnownOversized = new()
     {
-        ["src/ActorTrainer.Core/Models/Losses.fs::lossAndGrad"] = "Models/* owned by the training-loop refactor",
-        ["src/ActorTrainer.Core/Models/Sequential.fs"] = "being split by the Sequential/Engine refactor",
-        ["src/ActorTrainer.Core/Models/Sequential.fs::FitArrays"] = "being split by the Sequential/Engine refactor",
-        ["src/ActorTrainer.Daemon/Commands/ActorRun.cs::Run"] = "being rewritten by the one-training-loop refactor",
-        ["src/ActorTrainer.Daemon/Commands/TrainCommand.cs::Run"] = "being rewritten by the one-training-loop refactor",
         ["src/ActorTrainer.Daemon/Configuration/TrainSettings.cs::ReadLayers"] = "Configuration/* owned by the config refactor",
         ["src/ActorTrainer.Interop/OnnxExporter.cs::ToBytes"] = "owned by the ONNX export work",
     };
