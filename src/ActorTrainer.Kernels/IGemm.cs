@@ -24,15 +24,40 @@ public interface IGemm
               double beta, Span<double> c, int ldc);
 }
 
-/// <summary>Process-wide kernel settings.</summary>
+/// <summary>Kernel settings: a process-wide default and per-thread scopes (one run or one worker sets its own
+/// thread share without touching other runs).</summary>
 public static class KernelSettings
 {
     private static int _maxDop = Environment.ProcessorCount;
+    [ThreadStatic] private static int t_scoped;
 
-    /// <summary>Maximum number of threads a single kernel call may use (≥ 1). Default: number of cores.</summary>
+    /// <summary>Maximum number of threads a single kernel call made on this thread may use (≥ 1): the innermost
+    /// <see cref="UseParallelism"/> scope's value, else the process default. Setting it sets the process default
+    /// (initially the number of cores).</summary>
     public static int MaxDegreeOfParallelism
     {
-        get => _maxDop;
+        get => t_scoped > 0 ? t_scoped : _maxDop;
         set => _maxDop = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "MaxDegreeOfParallelism must be >= 1");
     }
+
+    /// <summary>Kernel calls made on the calling thread use at most `dop` threads until the returned scope is disposed
+    /// (0 = no change: the enclosing scope or the process default). Results do not depend on it (k-only blocking).</summary>
+    public static ParallelismScope UseParallelism(int dop)
+    {
+        if (dop < 0) throw new ArgumentOutOfRangeException(nameof(dop), dop, "parallelism must be >= 0 (0 = the process default)");
+        var previous = t_scoped;
+        if (dop > 0) t_scoped = dop;
+        return new ParallelismScope(previous);
+    }
+
+    internal static void Restore(int previous) => t_scoped = previous;
+}
+
+/// <summary>Restores the calling thread's previous kernel parallelism when disposed (see KernelSettings.UseParallelism).</summary>
+public readonly struct ParallelismScope : IDisposable
+{
+    private readonly int _previous;
+    internal ParallelismScope(int previous) => _previous = previous;
+    /// <summary>Ends the scope.</summary>
+    public void Dispose() => KernelSettings.Restore(_previous);
 }

@@ -1,5 +1,4 @@
 using ActorTrainer.Core;
-using ActorTrainer.Kernels;
 using Akka.Actor;
 
 namespace ActorTrainer.Runtime;
@@ -16,7 +15,6 @@ public sealed class ActorStepExecutor : IStepExecutor
     private readonly StepPipe _pipe = new();
     private readonly LiveWorkers _alive = new();
     private readonly IActorRef _coordinator;
-    private readonly int _previousDop;
     private float[][] _weights;
     private long _version, _rejected, _global;
     private int _epoch, _next, _consumed;
@@ -32,8 +30,6 @@ public sealed class ActorStepExecutor : IStepExecutor
         _rejected = start.StaleGradientsRejected;
         _ownSystem = system is null;
         _system = system ?? ActorTrainingRunner.CreateSystem();
-        _previousDop = KernelSettings.MaxDegreeOfParallelism;
-        KernelSettings.MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount / options.EffectiveWorkers);
         var pipe = _pipe; var alive = _alive;
         _coordinator = _system.ActorOf(Props.Create(() => new Coordinator(job, start, options, pipe, alive)),
             "trainer-" + Guid.NewGuid().ToString("N"));
@@ -102,7 +98,6 @@ public sealed class ActorStepExecutor : IStepExecutor
             else _coordinator.GracefulStop(StopTimeout).Wait(StopTimeout);
         }
         catch (AggregateException) { /* stopping is best effort: the actors are gone or going */ }
-        finally { KernelSettings.MaxDegreeOfParallelism = _previousDop; }
     }
 
     private ResolvedStep Take()

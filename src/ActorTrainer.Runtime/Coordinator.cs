@@ -69,12 +69,14 @@ internal sealed class Coordinator : ReceiveActor
             job.ShardsPerBatch, job.Seed, job.Shuffle, opts.EffectiveWorkerTimeout, opts.Faults, Self)), "batch-generator");
         int maxRows = JobValidation.WorkerRows(job.BatchSize, job.Train.Count, job.ShardsPerBatch, async);
         bool failStart = opts.Faults?.FailWorkerStart ?? false;
+        // each worker's share of the cores for its GEMMs, per run (other runs in the process keep theirs)
+        int parallelism = Math.Max(1, Environment.ProcessorCount / opts.EffectiveWorkers);
         for (int i = 0; i < opts.EffectiveWorkers; i++)
         {
             int id = i;
             var server = _server; var generator = _generator;
             var worker = Context.ActorOf(Props.Create(() => new GradientWorker(id, job.Plan, maxRows, generator, server, async,
-                opts.AsyncPullEvery, failStart)), "worker-" + id);
+                opts.AsyncPullEvery, failStart, parallelism)), "worker-" + id);
             Context.Watch(worker);
             _workers.Add(worker);
             _alive.Started();

@@ -25,13 +25,14 @@ public sealed class GradientWorker : ReceiveActor
     private long _version = -1;
     private int _sincePull;
 
-    /// <summary>Creates worker `id` with an engine for up to maxRows samples per item (failStart: throw, for tests).</summary>
+    /// <summary>Creates worker `id` with an engine for up to maxRows samples per item whose GEMMs use at most
+    /// `parallelism` threads (0: the process default; failStart: throw, for tests).</summary>
     public GradientWorker(int id, ModelPlan plan, int maxRows, IActorRef generator, IActorRef server, bool async, int pullEvery,
-        bool failStart = false)
+        bool failStart = false, int parallelism = 0)
     {
         if (failStart) throw new InjectedWorkerFaultException(-1, -1);
         _id = id; _generator = generator; _server = server; _async = async; _pullEvery = pullEvery;
-        _engine = new GradientEngine(plan, maxRows);
+        _engine = new GradientEngine(plan, maxRows) { MaxDegreeOfParallelism = parallelism };
         _weightSizes = plan.WeightShapes.Select(s => s.Aggregate(1, (a, b) => a * b)).ToArray();
         Receive<ShardWork>(Compute);
         Receive<ReleaseGradients>(m => { if (_free.Count < 4) _free.Push(m.Gradients); });

@@ -93,10 +93,13 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
     member _.Plan = plan
     /// Largest number of rows per call.
     member _.MaxRows = maxRows
+    /// Threads one GEMM of this engine may use (0: the caller's scope or the process default); results do not depend on it.
+    member val MaxDegreeOfParallelism = 0 with get, set
 
     /// Inference forward pass y = model(x): x (rows × InputDim) → y (rows × OutputDim), in an internal buffer valid
     /// until the next call; dropout is the identity.
-    member _.Predict(weights: float32[][], x: ReadOnlySpan<float32>, rows: int) : ReadOnlySpan<float32> =
+    member e.Predict(weights: float32[][], x: ReadOnlySpan<float32>, rows: int) : ReadOnlySpan<float32> =
+        use _ = KernelSettings.UseParallelism e.MaxDegreeOfParallelism
         checkWeights weights
         checkRows rows x
         forward weights x rows false 0L
@@ -116,8 +119,9 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
     /// grads[i] = ∂(Σ_rows loss / batchSize)/∂weights[i] (overwriting; shapes of weights[i]) and returns the shard's
     /// loss sum and hits; x, labels, targets as in Evaluate. Dropout masks are DropoutKernels.mask dropoutSeed
     /// (plan layer index), so every worker, and the tape's Dropout layer, computes the same shard identically.
-    member _.ComputeGradients(weights: float32[][], x: ReadOnlySpan<float32>, labels: ReadOnlySpan<int>, targets: ReadOnlySpan<float32>,
+    member e.ComputeGradients(weights: float32[][], x: ReadOnlySpan<float32>, labels: ReadOnlySpan<int>, targets: ReadOnlySpan<float32>,
                               rows: int, batchSize: int, dropoutSeed: int64, grads: float32[][]) : ShardStats =
+        use _ = KernelSettings.UseParallelism e.MaxDegreeOfParallelism
         checkWeights weights
         checkRows rows x
         if grads.Length <> weights.Length then
