@@ -185,17 +185,23 @@ public static class OnnxExporter
             }));
     }
 
+    /// <summary>Activation name → ONNX operator and its int attribute (null operator: identity). The one table of
+    /// activations the writer knows; names outside it are refused.</summary>
+    private static readonly Dictionary<string, (string? Op, (string, long)? Attr)> ActivationOps = new()
+    {
+        ["linear"] = (null, null),
+        ["relu"] = ("Relu", null),
+        ["sigmoid"] = ("Sigmoid", null),
+        ["tanh"] = ("Tanh", null),
+        ["softmax"] = ("Softmax", ("axis", -1L)),
+    };
+
+    /// <summary>Activation names the exporter writes (linear is the identity).</summary>
+    public static IReadOnlyCollection<string> Activations => ActivationOps.Keys;
+
     private static string AddActivation(List<Node> nodes, string layer, string act, string current)
     {
-        var (op, attr) = act switch
-        {
-            "linear" => ((string?)null, ((string, long)?)null),
-            "relu" => ("Relu", null),
-            "sigmoid" => ("Sigmoid", null),
-            "tanh" => ("Tanh", null),
-            "softmax" => ("Softmax", ("axis", -1L)),
-            _ => throw new InvalidOperationException($"unreachable activation '{act}'"),
-        };
+        var (op, attr) = ActivationOps[act];
         if (op is null) return current;
         var outName = $"{layer}/{op}:0";
         nodes.Add(new Node(op, $"{layer}/{op}", [current], outName, attr));
@@ -205,11 +211,8 @@ public static class OnnxExporter
     private static string NormalizeActivation(string? activation, Func<string> where)
     {
         var a = string.IsNullOrEmpty(activation) ? "linear" : activation.Trim().ToLowerInvariant();
-        return a switch
-        {
-            "linear" or "relu" or "sigmoid" or "tanh" or "softmax" => a,
-            _ => throw new ArgumentException($"{where()}: unknown activation '{activation}' (expected linear|relu|sigmoid|tanh|softmax).", "graph"),
-        };
+        return ActivationOps.ContainsKey(a) ? a
+            : throw new ArgumentException($"{where()}: unknown activation '{activation}' (expected {string.Join("|", ActivationOps.Keys)}).", "graph");
     }
 
     private static int Product(int[] shape, Func<string> where)

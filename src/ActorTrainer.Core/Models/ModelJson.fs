@@ -4,21 +4,13 @@ open System
 open System.Text.Json
 open System.Text.Json.Nodes
 
-/// A config.json field that failed validation, with its place kept apart so that a front end can name the field in
-/// its own terms (the daemon maps it back to a HOCON key). Section: where the field sits ("model", "layers[2] (Dense)",
-/// "layers[0] (Dense) 'kernel_initializer'", "optimizer", "compile_config"); Key: the JSON key ("" when the section
-/// itself is at fault; "build_input_shape[1]" for an element of an array); Problem: the rest of the sentence
-/// ("must be > 0, got -1"). Message: "<Section>: <text>", text being the sentence with the key quoted.
-type ModelFieldException(section: string, key: string, problem: string, text: string) =
-    inherit ModelFileException(sprintf "%s: %s" section text)
-    /// Where the field sits ("layers[2] (Dense)", "optimizer", ...).
-    member _.Section = section
-    /// The JSON key at fault, "" when the section itself is.
-    member _.Key = key
-    /// What is wrong, as a predicate or a sentence ("must be > 0, got -1", "unknown activation 'swish' (...)").
-    member _.Problem = problem
+/// Where a config.json field error sits, kept apart so that a front end can name the field in its own terms (the
+/// daemon maps it back to a HOCON key). Section: "model", "layers[2] (Dense)", "layers[0] (Dense) 'kernel_initializer'",
+/// "optimizer" or "compile_config"; Key: the JSON key ("" when the section itself is at fault; "build_input_shape[1]"
+/// for an element of an array); Problem: the rest of the sentence ("must be > 0, got -1").
+type FieldError = { Section: string; Key: string; Problem: string }
 
-/// Typed, validated reads of config.json fields. Every failure is a ModelFieldException (a ModelFileException) whose
+/// Typed, validated reads of config.json fields. Every failure is a ModelFileException (with its FieldError) whose
 /// message names where the field sits ("layers[2] (Dense)"), the key and the value found, never an exception from
 /// System.Text.Json.
 module ModelJson =
@@ -29,12 +21,25 @@ module ModelJson =
         | -1 -> sprintf "'%s'" key
         | i -> sprintf "'%s'%s" (key.Substring(0, i)) (key.Substring i)
 
-    /// Raises "<where>: <msg>" for the section as a whole (Key = "").
-    let fail (where: string) (msg: string) : 'a = raise (ModelFieldException(where, "", msg, msg))
-
-    /// Raises "<where>: <text>" for the field `key`; `problem` is what a front end shows after its own name of the key.
+    /// Raises a ModelFileException "<where>: <text>" for the field `key` ("" = the section), its FieldError in Data
+    /// ("section", "key", "problem"); `problem` is what a front end shows after its own name of the key.
     let failKeyText (where: string) (key: string) (problem: string) (text: string) : 'a =
-        raise (ModelFieldException(where, key, problem, text))
+        let e = ModelFileException(sprintf "%s: %s" where text)
+        e.Data.["config.section"] <- where
+        e.Data.["config.key"] <- key
+        e.Data.["config.problem"] <- problem
+        raise e
+
+    /// Raises "<where>: <msg>" for the section as a whole (Key = "").
+    let fail (where: string) (msg: string) : 'a = failKeyText where "" msg msg
+
+    /// The FieldError of a config.json error raised by these readers (searched along InnerException), if any.
+    let rec fieldError (e: exn) : FieldError option =
+        match e with
+        | null -> None
+        | e when e.Data.Contains "config.section" ->
+            Some { Section = string e.Data.["config.section"]; Key = string e.Data.["config.key"]; Problem = string e.Data.["config.problem"] }
+        | e -> fieldError e.InnerException
 
     /// Raises "<where>: '<key>' <problem>".
     let failKey (where: string) (key: string) (problem: string) : 'a =

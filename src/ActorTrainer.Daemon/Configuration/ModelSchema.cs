@@ -68,7 +68,7 @@ public static class ModelSchema
         }
         catch (ModelFileException e)
         {
-            throw Explain(e.InnerException as ModelFieldException ?? e as ModelFieldException, e.Message);
+            throw Explain(ModelJson.fieldError(e), e.Message);
         }
     }
 
@@ -186,9 +186,10 @@ public static class ModelSchema
     }
 
     /// <summary>Core's error with the HOCON key in place of the JSON place: "config: model.layers[1].units must be …".</summary>
-    private static ConfigException Explain(ModelFieldException? f, string fallback)
+    private static ConfigException Explain(Microsoft.FSharp.Core.FSharpOption<FieldError>? field, string fallback)
     {
-        if (f is null) return new ConfigException($"config: {fallback}");
+        if (field is null) return new ConfigException($"config: {fallback}");
+        var f = field.Value;
         var key = HoconKey(f.Section, f.Key);
         var problem = f.Problem;
         if (f.Key == "class_name" && key.EndsWith(".type"))
