@@ -27,14 +27,7 @@ module ModelConfig =
     /// Optimizer class names parseOptimizer accepts (Keras spelling, matched case-insensitively).
     let optimizerClasses = [| "SGD"; "RMSprop"; "Adagrad"; "Adam" |]
 
-    /// Initializer names parseInitializer accepts ("constant" takes config.value, Keras default 0).
-    let initializerNames = Initializer.Names
-
-    /// Activation names a Dense/Activation layer accepts.
-    let activationNames = Activation.Names
-
-    /// Loss names compile_config.loss accepts.
-    let lossNames = Loss.Names
+    // The other name lists live next to their own parsers: Activation.Names, Initializer.Names, Loss.Names, Metrics.names.
 
     /// Keras-3 style {"class_name", "config"} for an initializer.
     let rec initializer (i: Initializer) : JsonNode =

@@ -8,7 +8,13 @@ open System.Text.Json.Nodes
 /// daemon maps it back to a HOCON key). Section: "model", "layers[2] (Dense)", "layers[0] (Dense) 'kernel_initializer'",
 /// "optimizer" or "compile_config"; Key: the JSON key ("" when the section itself is at fault; "build_input_shape[1]"
 /// for an element of an array); Problem: the rest of the sentence ("must be > 0, got -1").
-type FieldError = { Section: string; Key: string; Problem: string }
+type FieldError =
+    { /// Where the field sits ("layers[2] (Dense)", "optimizer", ...).
+      Section: string
+      /// The JSON key at fault ("" = the section itself).
+      Key: string
+      /// What is wrong, as a predicate ("must be > 0, got -1") or a sentence ("unknown activation 'swish' (...)").
+      Problem: string }
 
 /// Typed, validated reads of config.json fields. Every failure is a ModelFileException (with its FieldError) whose
 /// message names where the field sits ("layers[2] (Dense)"), the key and the value found, never an exception from
