@@ -125,14 +125,14 @@ module ModelConfig =
     /// The optimizer `cls` (any case) with its config `c`: every field range-checked here (learning_rate > 0, momentum
     /// and rho in [0, 1], epsilon > 0, beta_1/beta_2 in [0, 1), initial_accumulator_value >= 0), Keras defaults when absent.
     let private optimizerOf (where: string) (cls: string) (c: JsonObject) : Optimizer =
-        let unit key d = numIn where c key (Some d) 0.0 1.0 false
+        let frac key d = numIn where c key (Some d) 0.0 1.0 false
         let beta key d = numIn where c key (Some d) 0.0 1.0 true
         let lr d = numAbove where c "learning_rate" (Some d) 0.0
         let eps () = numAbove where c "epsilon" (Some 1e-7) 0.0
         guard where (fun () ->
             match cls.ToLowerInvariant() with
-            | "sgd" -> SGD(lr 0.01, unit "momentum" 0.0, flag where c "nesterov" false) :> Optimizer
-            | "rmsprop" -> RMSprop(lr 0.001, unit "rho" 0.9, unit "momentum" 0.0, eps (), flag where c "centered" false) :> Optimizer
+            | "sgd" -> SGD(lr 0.01, frac "momentum" 0.0, flag where c "nesterov" false) :> Optimizer
+            | "rmsprop" -> RMSprop(lr 0.001, frac "rho" 0.9, frac "momentum" 0.0, eps (), flag where c "centered" false) :> Optimizer
             | "adagrad" ->
                 Adagrad(lr 0.001, numIn where c "initial_accumulator_value" (Some 0.1) 0.0 Double.MaxValue false, eps ()) :> Optimizer
             | "adam" -> Adam(lr 0.001, beta "beta_1" 0.9, beta "beta_2" 0.999, eps (), flag where c "amsgrad" false) :> Optimizer
