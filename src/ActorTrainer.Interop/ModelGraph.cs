@@ -3,7 +3,9 @@ namespace ActorTrainer.Interop;
 /// <summary>A named float32 tensor, row-major: Data.Length == product(Shape) (an empty Shape is a scalar with one element).</summary>
 public sealed record NamedTensor(string Name, int[] Shape, float[] Data);
 
-/// <summary>One layer of a neutral (framework-independent) sequential model description.</summary>
+/// <summary>One layer of a neutral (framework-independent) sequential model description: a plain data carrier with no
+/// behaviour of its own. ActorTrainer fills these in one place (Core's <c>Onnx.layerSpec</c>, Models/Export.fs) from the
+/// model's layers; activation names are Core's (linear, relu, sigmoid, tanh, softmax).</summary>
 public abstract record LayerSpec(string Name);
 
 /// <summary>Dense layer: y = activation(x · Kernel + Bias); Kernel is [InputDim, Units] row-major, Bias is [Units] or null (no bias).</summary>

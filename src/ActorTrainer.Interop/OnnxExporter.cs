@@ -76,36 +76,8 @@ public static class OnnxExporter
                         throw new ArgumentException($"{Where()}: dropout rate {dropout.Rate} is not in [0, 1).", nameof(graph));
                     break;
                 case DenseSpec dense:
-                {
-                    var act = NormalizeActivation(dense.Activation, Where);
-                    var last = shape[^1];
-                    if (dense.InputDim != last)
-                        throw new ArgumentException($"{Where()}: InputDim {dense.InputDim} does not match the previous output shape [N, {string.Join(", ", shape)}] (last dim {last}).", nameof(graph));
-                    if (dense.Units <= 0)
-                        throw new ArgumentException($"{Where()}: Units {dense.Units} must be positive.", nameof(graph));
-                    if (dense.Kernel is null || dense.Kernel.Length != (long)dense.InputDim * dense.Units)
-                        throw new ArgumentException($"{Where()}: kernel length {dense.Kernel?.Length.ToString() ?? "null"} != InputDim·Units = {dense.InputDim}·{dense.Units} = {(long)dense.InputDim * dense.Units}.", nameof(graph));
-                    if (dense.Bias is not null && dense.Bias.Length != dense.Units)
-                        throw new ArgumentException($"{Where()}: bias length {dense.Bias.Length} != Units {dense.Units}.", nameof(graph));
-
-                    var kernelName = $"{layer.Name}/kernel";
-                    inits.Add(new Initializer(kernelName, [dense.InputDim, dense.Units], dense.Kernel));
-                    var mm = $"{layer.Name}/MatMul:0";
-                    nodes.Add(new Node("MatMul", $"{layer.Name}/MatMul", [current, kernelName], mm));
-                    current = mm;
-                    if (dense.Bias is not null)
-                    {
-                        var biasName = $"{layer.Name}/bias";
-                        inits.Add(new Initializer(biasName, [dense.Units], dense.Bias));
-                        var add = $"{layer.Name}/BiasAdd:0";
-                        nodes.Add(new Node("Add", $"{layer.Name}/BiasAdd", [current, biasName], add));
-                        current = add;
-                    }
-                    shape = [.. shape[..^1], dense.Units];
-                    current = AddActivation(nodes, layer.Name, act, current);
-                    lastActivation = act;
+                    lastActivation = AddDense(nodes, inits, dense, ref shape, ref current, Where);
                     break;
-                }
                 case ActivationSpec activation:
                 {
                     var act = NormalizeActivation(activation.Activation, Where);
@@ -124,17 +96,56 @@ public static class OnnxExporter
         else
             nodes[^1] = nodes[^1] with { Output = outputName };
 
+        return WriteModel(graph, nodes, inits, shape, outputName);
+    }
+
+    /// <summary>ModelProto bytes: IR version, producer, the graph, and the default-domain opset import.</summary>
+    private static byte[] WriteModel(ModelGraph graph, List<Node> nodes, List<Initializer> inits, int[] outShape, string outputName)
+    {
         var w = new ProtoWriter();
         w.Int64(1, IrVersion);                                  // ModelProto.ir_version
         w.String(2, "ActorTrainer");                            // ModelProto.producer_name
         w.String(3, "1.0");                                     // ModelProto.producer_version
-        w.Message(7, g => WriteGraph(g, graph, nodes, inits, shape, outputName)); // ModelProto.graph
+        w.Message(7, g => WriteGraph(g, graph, nodes, inits, outShape, outputName)); // ModelProto.graph
         w.Message(8, o =>                                       // ModelProto.opset_import
         {
             o.String(1, "");                                    // OperatorSetIdProto.domain
             o.Int64(2, OpsetVersion);                           // OperatorSetIdProto.version
         });
         return w.ToArray();
+    }
+
+    /// <summary>Dense → MatMul (+ Add) (+ activation), after checking the kernel [InputDim, Units] and bias [Units]
+    /// against the incoming shape; updates <paramref name="shape"/> and <paramref name="current"/>, returns the activation.</summary>
+    private static string AddDense(List<Node> nodes, List<Initializer> inits, DenseSpec dense, ref int[] shape, ref string current, Func<string> Where)
+    {
+        var act = NormalizeActivation(dense.Activation, Where);
+        var last = shape[^1];
+        if (dense.InputDim != last)
+            throw new ArgumentException($"{Where()}: InputDim {dense.InputDim} does not match the previous output shape [N, {string.Join(", ", shape)}] (last dim {last}).", "graph");
+        if (dense.Units <= 0)
+            throw new ArgumentException($"{Where()}: Units {dense.Units} must be positive.", "graph");
+        if (dense.Kernel is null || dense.Kernel.Length != (long)dense.InputDim * dense.Units)
+            throw new ArgumentException($"{Where()}: kernel length {dense.Kernel?.Length.ToString() ?? "null"} != InputDim·Units = {dense.InputDim}·{dense.Units} = {(long)dense.InputDim * dense.Units}.", "graph");
+        if (dense.Bias is not null && dense.Bias.Length != dense.Units)
+            throw new ArgumentException($"{Where()}: bias length {dense.Bias.Length} != Units {dense.Units}.", "graph");
+
+        var kernelName = $"{dense.Name}/kernel";
+        inits.Add(new Initializer(kernelName, [dense.InputDim, dense.Units], dense.Kernel));
+        var mm = $"{dense.Name}/MatMul:0";
+        nodes.Add(new Node("MatMul", $"{dense.Name}/MatMul", [current, kernelName], mm));
+        current = mm;
+        if (dense.Bias is not null)
+        {
+            var biasName = $"{dense.Name}/bias";
+            inits.Add(new Initializer(biasName, [dense.Units], dense.Bias));
+            var add = $"{dense.Name}/BiasAdd:0";
+            nodes.Add(new Node("Add", $"{dense.Name}/BiasAdd", [current, biasName], add));
+            current = add;
+        }
+        shape = [.. shape[..^1], dense.Units];
+        current = AddActivation(nodes, dense.Name, act, current);
+        return act;
     }
 
     private static void WriteGraph(ProtoWriter g, ModelGraph graph, List<Node> nodes, List<Initializer> inits, int[] outShape, string outputName)
@@ -185,17 +196,23 @@ public static class OnnxExporter
             }));
     }
 
+    /// <summary>Activation name → ONNX operator and its int attribute (null operator: identity). The one table of
+    /// activations the writer knows; names outside it are refused.</summary>
+    private static readonly Dictionary<string, (string? Op, (string, long)? Attr)> ActivationOps = new()
+    {
+        ["linear"] = (null, null),
+        ["relu"] = ("Relu", null),
+        ["sigmoid"] = ("Sigmoid", null),
+        ["tanh"] = ("Tanh", null),
+        ["softmax"] = ("Softmax", ("axis", -1L)),
+    };
+
+    /// <summary>Activation names the exporter writes (linear is the identity).</summary>
+    public static IReadOnlyCollection<string> Activations => ActivationOps.Keys;
+
     private static string AddActivation(List<Node> nodes, string layer, string act, string current)
     {
-        var (op, attr) = act switch
-        {
-            "linear" => ((string?)null, ((string, long)?)null),
-            "relu" => ("Relu", null),
-            "sigmoid" => ("Sigmoid", null),
-            "tanh" => ("Tanh", null),
-            "softmax" => ("Softmax", ("axis", -1L)),
-            _ => throw new InvalidOperationException($"unreachable activation '{act}'"),
-        };
+        var (op, attr) = ActivationOps[act];
         if (op is null) return current;
         var outName = $"{layer}/{op}:0";
         nodes.Add(new Node(op, $"{layer}/{op}", [current], outName, attr));
@@ -205,11 +222,8 @@ public static class OnnxExporter
     private static string NormalizeActivation(string? activation, Func<string> where)
     {
         var a = string.IsNullOrEmpty(activation) ? "linear" : activation.Trim().ToLowerInvariant();
-        return a switch
-        {
-            "linear" or "relu" or "sigmoid" or "tanh" or "softmax" => a,
-            _ => throw new ArgumentException($"{where()}: unknown activation '{activation}' (expected linear|relu|sigmoid|tanh|softmax).", "graph"),
-        };
+        return ActivationOps.ContainsKey(a) ? a
+            : throw new ArgumentException($"{where()}: unknown activation '{activation}' (expected {string.Join("|", ActivationOps.Keys)}).", "graph");
     }
 
     private static int Product(int[] shape, Func<string> where)

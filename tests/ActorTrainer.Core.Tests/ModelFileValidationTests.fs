@@ -187,3 +187,66 @@ let ``Dense build refuses a kernel larger than an array, naming the bytes`` () =
     Assert.Contains("big/kernel", ex.Message)
     Assert.Contains("4096000000000 bytes", ex.Message)
     Assert.False(d.Built)
+
+[<Theory>]
+[<InlineData("sparse_categorical_crossentropy", "sparse_categorical_accuracy", "categorical_accuracy")>]
+[<InlineData("categorical_crossentropy", "categorical_accuracy", "sparse_categorical_accuracy")>]
+[<InlineData("mse", "categorical_accuracy", "binary_accuracy")>]
+[<InlineData("binary_crossentropy", "binary_accuracy", "categorical_accuracy")>]
+let ``each metric name is computed for its loss or refused at compile naming metric and loss`` (loss: string, ok: string, refused: string) =
+    let l = Loss.Parse loss
+    Assert.Equal<string[]>([| "accuracy"; "acc"; ok |], Metrics.supported l)
+    let m = Sequential([ Dense(2, "softmax") :> Layer ], "m")
+    m.Compile(SGD(), loss, [ "acc"; ok; "accuracy" ])
+    Assert.Equal<string[]>([| "accuracy"; ok |], Array.ofSeq m.MetricNames)
+    let ex = Assert.Throws<ArgumentException>(fun () -> m.Compile(SGD(), loss, [ refused ]))
+    Assert.Equal("metrics", ex.ParamName)
+    Assert.Contains(sprintf "'%s' is not computed for loss %s; supported with %s: accuracy, acc, %s" refused l.Name l.Name ok, ex.Message)
+
+[<Fact>]
+let ``a saved compile_config with a metric its loss does not compute is refused`` () =
+    badConfig (fun r ->
+        set (r.["compile_config"].AsObject()) "loss" "\"mse\""
+        set (r.["compile_config"].AsObject()) "metrics" "[\"binary_accuracy\"]") [ "'binary_accuracy' is not computed for loss mse" ]
+
+[<Fact>]
+let ``errors keep section, key and problem apart for front ends`` () =
+    let field (f: unit -> unit) =
+        match ModelJson.fieldError (Assert.Throws<ModelFileException>(f)) with
+        | Some e -> e.Section, e.Key, e.Problem
+        | None -> failwith "no FieldError"
+    let s, k, p = field (fun () -> ModelConfig.parseLayer 2 (JsonNode.Parse """{"class_name":"Dense","config":{"units":"ten"}}""") |> ignore)
+    Assert.Equal(("layers[2] (Dense)", "units"), (s, k))
+    Assert.StartsWith("must be an integer in [1, ", p)
+    let s, k, p = field (fun () -> ModelConfig.parseOptimizer (JsonNode.Parse """{"class_name":"Adam","config":{"learning_rate":-1}}""") |> ignore)
+    Assert.Equal(("optimizer", "learning_rate", "must be > 0, got -1"), (s, k, p))
+    let s, k, _ = field (fun () -> ModelConfig.parseOptimizer (JsonNode.Parse """{"class_name":"Adam","config":{"beta_2":1}}""") |> ignore)
+    Assert.Equal(("optimizer", "beta_2"), (s, k))
+    let s, k, _ = field (fun () -> ModelConfig.parseLayer 0 (JsonNode.Parse """{"class_name":"Dense","config":{"units":2,"kernel_initializer":{"class_name":"random_normal","config":{"stddev":-1}}}}""") |> ignore)
+    Assert.Equal(("layers[0] (Dense) 'kernel_initializer'", "stddev"), (s, k))
+
+[<Fact>]
+let ``constant initializer by name and dropout seed are read`` () =
+    let d = ModelConfig.parseLayer 0 (JsonNode.Parse """{"class_name":"Dense","config":{"units":2,"kernel_initializer":"constant","bias_initializer":{"class_name":"constant","config":{"value":0.25}}}}""") :?> Dense
+    d.Build([| 3 |], 1)
+    Assert.All(d.Kernel.Value.ToFloat32Array(), fun v -> Assert.Equal(0.0f, v))
+    Assert.All(d.Bias.Value.ToFloat32Array(), fun v -> Assert.Equal(0.25f, v))
+    Assert.Contains("constant", Initializer.Names)
+    let dr = ModelConfig.parseLayer 1 (JsonNode.Parse """{"class_name":"Dropout","config":{"rate":0.5,"seed":7}}""")
+    Assert.IsType<Dropout>(dr) |> ignore
+
+[<Fact>]
+let ``every Core layer class and activation has an ONNX form`` () =
+    let layer (cls: string) : Layer =
+        match cls with
+        | "Dense" -> Dense(3, "tanh")
+        | "Flatten" -> Flatten()
+        | "Dropout" -> Dropout(0.5)
+        | "Activation" -> ActivationLayer("sigmoid")
+        | other -> failwithf "layer class %s has no test instance" other
+    let m = Sequential(ModelConfig.layerClasses |> Array.map layer, "all")
+    m.Build [| 4 |]
+    let g = Onnx.toGraph m
+    Assert.Equal(ModelConfig.layerClasses.Length, g.Layers.Count)
+    Assert.NotEmpty(OnnxExporter.ToBytes g)
+    for a in Activation.Names do Assert.Contains(a, OnnxExporter.Activations)

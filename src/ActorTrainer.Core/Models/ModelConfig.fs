@@ -21,6 +21,14 @@ type ModelSpec =
 /// validates every field's type and range and throws ModelFileException naming the field and the value.
 module ModelConfig =
 
+    /// Layer class names parseLayer accepts (Keras spelling), the one list front ends show in their errors.
+    let layerClasses = [| "Dense"; "Flatten"; "Dropout"; "Activation" |]
+
+    /// Optimizer class names parseOptimizer accepts (Keras spelling, matched case-insensitively).
+    let optimizerClasses = [| "SGD"; "RMSprop"; "Adagrad"; "Adam" |]
+
+    // The other name lists live next to their own parsers: Activation.Names, Initializer.Names, Loss.Names, Metrics.names.
+
     /// Keras-3 style {"class_name", "config"} for an initializer.
     let rec initializer (i: Initializer) : JsonNode =
         let cfg : (string * obj) list =
@@ -59,16 +67,19 @@ module ModelConfig =
         | :? JsonObject as o ->
             let cfg = objOpt where o "config" |> Option.defaultWith (fun () -> JsonObject())
             match str where o "class_name" None with
-            | "constant" -> Initializer.Constant(num where cfg "value" None)
+            | "constant" -> Initializer.Constant(num where cfg "value" (Some 0.0))
             | "random_uniform" ->
                 let lo, hi = num where cfg "minval" (Some -0.05), num where cfg "maxval" (Some 0.05)
-                if lo > hi then fail where (sprintf "random_uniform 'minval' %g is greater than 'maxval' %g" lo hi)
+                if lo > hi then
+                    failKeyText where "minval" (sprintf "must not be greater than the maximum %g, got %g" hi lo)
+                                (sprintf "random_uniform 'minval' %g is greater than 'maxval' %g" lo hi)
                 Initializer.RandomUniform(lo, hi)
             | "random_normal" ->
                 Initializer.RandomNormal(num where cfg "mean" (Some 0.0), numIn where cfg "stddev" (Some 0.05) 0.0 Double.MaxValue false)
             | name -> guard where (fun () -> Initializer.Parse name)
         | n ->
             match asString n with
+            | Some name when name.Trim().ToLowerInvariant() = "constant" -> Initializer.Constant 0.0
             | Some name -> guard where (fun () -> Initializer.Parse name)
             | None -> fail where (sprintf "initializer must be a name or an object, got %s" (show n))
 
@@ -77,13 +88,16 @@ module ModelConfig =
 
     let private activationField (where: string) (cfg: JsonObject) (dflt: string option) =
         let name = str where cfg "activation" dflt
-        guard where (fun () -> Activation.Parse name |> ignore)
+        guardKey where "activation" (fun () -> Activation.Parse name |> ignore)
         name
 
-    /// A layer from its {"class_name", "config"} entry.
+    /// A layer from its {"class_name", "config"} entry (Dropout also reads an optional integer "seed", default 0).
     let parseLayer (index: int) (node: JsonNode) : Layer =
         let o = match node with :? JsonObject as o -> o | n -> fail (sprintf "layers[%d]" index) (sprintf "must be an object, got %s" (show n))
         let cls = str (sprintf "layers[%d]" index) o "class_name" None
+        if not (Array.contains cls layerClasses) then
+            failKeyText (sprintf "layers[%d] (%s)" index cls) "class_name" (sprintf "must be one of %s, got '%s'" (String.Join(", ", layerClasses)) cls)
+                        (sprintf "unknown layer class '%s' (allowed: %s)" cls (String.Join(", ", layerClasses)))
         let where = sprintf "layers[%d] (%s)" index cls
         let cfg = obj where o "config"
         let name = str where cfg "name" (Some "")
@@ -95,21 +109,34 @@ module ModelConfig =
             let b = initializerField where cfg "bias_initializer" "zeros"
             guard where (fun () -> Dense(units, act, k, b, flag where cfg "use_bias" true, name) :> Layer)
         | "Flatten" -> Flatten(name) :> Layer
-        | "Dropout" -> Dropout(numIn where cfg "rate" None 0.0 1.0 true, name = name) :> Layer
-        | "Activation" -> ActivationLayer(activationField where cfg None, name) :> Layer
-        | other -> fail where (sprintf "unknown layer class '%s' (allowed: Dense, Flatten, Dropout, Activation)" other)
+        | "Dropout" ->
+            Dropout(numIn where cfg "rate" None 0.0 1.0 true, integer where cfg "seed" (Some 0) Int32.MinValue Int32.MaxValue, name) :> Layer
+        | _ -> ActivationLayer(activationField where cfg None, name) :> Layer
 
     /// {"class_name", "config"} of an optimizer (Keras get_config).
     let optimizer (o: Optimizer) : JsonNode =
         objectOf [ "class_name", box o.Name; "config", box (o.GetConfig()) ]
 
-    let private optimizerByName (where: string) (name: string) : Optimizer =
-        match name.ToLowerInvariant() with
-        | "sgd" -> SGD() :> Optimizer
-        | "rmsprop" -> RMSprop() :> Optimizer
-        | "adagrad" -> Adagrad() :> Optimizer
-        | "adam" -> Adam() :> Optimizer
-        | other -> fail where (sprintf "unknown optimizer '%s' (allowed: sgd, rmsprop, adagrad, adam)" other)
+    let private unknownOptimizer (where: string) (name: string) : 'a =
+        let allowed = String.Join(", ", optimizerClasses)
+        failKeyText where "class_name" (sprintf "must be one of %s, got '%s'" allowed name)
+                    (sprintf "unknown optimizer class '%s' (allowed: %s)" name allowed)
+
+    /// The optimizer `cls` (any case) with its config `c`: every field range-checked here (learning_rate > 0, momentum
+    /// and rho in [0, 1], epsilon > 0, beta_1/beta_2 in [0, 1), initial_accumulator_value >= 0), Keras defaults when absent.
+    let private optimizerOf (where: string) (cls: string) (c: JsonObject) : Optimizer =
+        let frac key d = numIn where c key (Some d) 0.0 1.0 false
+        let beta key d = numIn where c key (Some d) 0.0 1.0 true
+        let lr d = numAbove where c "learning_rate" (Some d) 0.0
+        let eps () = numAbove where c "epsilon" (Some 1e-7) 0.0
+        guard where (fun () ->
+            match cls.ToLowerInvariant() with
+            | "sgd" -> SGD(lr 0.01, frac "momentum" 0.0, flag where c "nesterov" false) :> Optimizer
+            | "rmsprop" -> RMSprop(lr 0.001, frac "rho" 0.9, frac "momentum" 0.0, eps (), flag where c "centered" false) :> Optimizer
+            | "adagrad" ->
+                Adagrad(lr 0.001, numIn where c "initial_accumulator_value" (Some 0.1) 0.0 Double.MaxValue false, eps ()) :> Optimizer
+            | "adam" -> Adam(lr 0.001, beta "beta_1" 0.9, beta "beta_2" 0.999, eps (), flag where c "amsgrad" false) :> Optimizer
+            | _ -> unknownOptimizer where cls)
 
     /// Optimizer from its {"class_name", "config"} (or a bare name with Keras defaults).
     let parseOptimizer (node: JsonNode) : Optimizer =
@@ -117,42 +144,34 @@ module ModelConfig =
         match node with
         | :? JsonObject as o ->
             let c = objOpt where o "config" |> Option.defaultWith (fun () -> JsonObject())
-            let n key d = num where c key (Some d)
-            let lr d = n "learning_rate" d
-            guard where (fun () ->
-                match (str where o "class_name" None).ToLowerInvariant() with
-                | "sgd" -> SGD(lr 0.01, n "momentum" 0.0, flag where c "nesterov" false) :> Optimizer
-                | "rmsprop" -> RMSprop(lr 0.001, n "rho" 0.9, n "momentum" 0.0, n "epsilon" 1e-7, flag where c "centered" false) :> Optimizer
-                | "adagrad" -> Adagrad(lr 0.001, n "initial_accumulator_value" 0.1, n "epsilon" 1e-7) :> Optimizer
-                | "adam" -> Adam(lr 0.001, n "beta_1" 0.9, n "beta_2" 0.999, n "epsilon" 1e-7, flag where c "amsgrad" false) :> Optimizer
-                | other -> fail where (sprintf "unknown optimizer class '%s' (allowed: SGD, RMSprop, Adagrad, Adam)" other))
+            optimizerOf where (str where o "class_name" None) c
         | null -> fail where "missing (a name or a {\"class_name\", \"config\"} object)"
         | n ->
             match asString n with
-            | Some name -> optimizerByName where name
+            | Some name -> optimizerOf where name (JsonObject())
             | None -> fail where (sprintf "must be a name or an object, got %s" (show n))
 
     /// build_input_shape: [null, d1, d2, ...] with each d a positive 32-bit integer.
     let private inputShape (where: string) (c: JsonObject) : int[] =
         match c.["build_input_shape"] with
         | :? JsonArray as a when a.Count >= 2 ->
-            if not (isNull a.[0]) then fail where (sprintf "'build_input_shape' must start with null (the batch axis), got %s" (show a))
-            a |> Seq.skip 1 |> Seq.mapi (fun i n -> int (intOf where (sprintf "'build_input_shape'[%d]" (i + 1)) n 1L (int64 Int32.MaxValue))) |> Array.ofSeq
-        | null -> fail where "missing 'build_input_shape' (e.g. [null, 784])"
-        | n -> fail where (sprintf "'build_input_shape' must be an array like [null, 784], got %s" (show n))
+            if not (isNull a.[0]) then failKey where "build_input_shape" (sprintf "must start with null (the batch axis), got %s" (show a))
+            a |> Seq.skip 1 |> Seq.mapi (fun i n -> int (intOf where (sprintf "build_input_shape[%d]" (i + 1)) n 1L (int64 Int32.MaxValue))) |> Array.ofSeq
+        | null -> failKeyText where "build_input_shape" "is missing" "missing 'build_input_shape' (e.g. [null, 784])"
+        | n -> failKey where "build_input_shape" (sprintf "must be an array like [null, 784], got %s" (show n))
 
     let private compileConfig (cc: JsonObject) : Optimizer * string * string[] =
         let where = "compile_config"
         let loss = str where cc "loss" None
-        let parsed = guard where (fun () -> Loss.Parse loss)
+        let parsed = guardKey where "loss" (fun () -> Loss.Parse loss)
         let metrics =
             match arrOpt where cc "metrics" with
             | None -> [||]
             | Some a ->
                 a |> Seq.mapi (fun i n ->
                     match asString n with
-                    | Some m -> guard where (fun () -> Metrics.resolve parsed m |> ignore); m
-                    | None -> fail where (sprintf "'metrics'[%d] must be a metric name, got %s" i (show n)))
+                    | Some m -> guardKey where "metrics" (fun () -> Metrics.resolve parsed m |> ignore); m
+                    | None -> failKey where (sprintf "metrics[%d]" i) (sprintf "must be a metric name, got %s" (show n)))
                 |> Array.ofSeq
         parseOptimizer cc.["optimizer"], loss, metrics
 
@@ -164,8 +183,11 @@ module ModelConfig =
             | Some "Sequential" -> ()
             | _ -> fail top (sprintf "class_name must be \"Sequential\", got %s" (show cfg.["class_name"]))
             let c = obj top cfg "config"
-            let layers = match arrOpt top c "layers" with Some a -> a | None -> fail top "missing 'layers' array"
-            if layers.Count = 0 then fail top "'layers' is empty; a model needs at least one layer"
+            let layers =
+                match arrOpt top c "layers" with
+                | Some a -> a
+                | None -> failKeyText top "layers" "is missing (an array of layers is required)" "missing 'layers' array"
+            if layers.Count = 0 then failKey top "layers" "is empty; a model needs at least one layer"
             { Name = str top c "name" (Some "sequential")
               Seed = integer top c "seed" (Some 1) Int32.MinValue Int32.MaxValue
               InputShape = inputShape top c
