@@ -56,7 +56,8 @@ public static class ActorTrainingRunner
             Resume = job.Resume is null ? null! : CheckpointSink.ToFit(job.Resume),
             Runtime = new ActorStepRuntime(o, system),
         };
-        var stepJob = new StepJob(job.Plan, job.InitialWeights, job.Optimizer, job.Train, job.BatchSize, o.ShardsPerBatch, job.Seed, job.Shuffle);
+        // the run's own home for the weights (the job's InitialWeights stay as they are)
+        var stepJob = new StepJob(job.Plan, Weights.copy(job.InitialWeights), job.Optimizer, job.Train, job.BatchSize, o.ShardsPerBatch, job.Seed, job.Shuffle);
         var trainee = new WeightsTrainee(job.Optimizer);
         var r = FitLoop.Run(stepJob, options, ["accuracy"], trainee, callbacks ?? []);
         return new TrainingResult(trainee.FinalWeights, r.Epochs, r.Steps, r.Interrupted, r.StepsPerSecond,

@@ -31,11 +31,12 @@ public sealed class ParameterServer : ReceiveActor
     private readonly HashSet<long> _resolved = new();
     private long _lowestUnresolved;
 
-    /// <summary>Creates the server with initial weights (copied) at version 0.</summary>
+    /// <summary>Creates the server at version 0 on the weights' home: sync mode updates these arrays in place (they are
+    /// the model's weights, shared without copying); async mode never writes them (copy-on-write per version).</summary>
     public ParameterServer(float[][] weights, Optimizer optimizer, IActorRef coordinator, bool async, int maxStaleness,
         long firstStep, int shardsPerBatch)
     {
-        _weights = weights.Select(a => (float[])a.Clone()).ToArray();
+        _weights = weights;
         _shards = shardsPerBatch;
         _pending = new ShardResult?[shardsPerBatch];
         _senders = new IActorRef?[shardsPerBatch];

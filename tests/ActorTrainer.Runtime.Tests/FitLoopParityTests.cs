@@ -103,4 +103,41 @@ public sealed class FitLoopParityTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    /// <summary>Captures the executor's weight arrays after the first step and the model's values seen meanwhile.</summary>
+    private sealed class WeightHome(Sequential model) : Callback, IRuntimeCallback
+    {
+        private IStepExecutor? _exec;
+        public float[][]? ExecutorWeights;
+        public float[]? ValueDuringFit;
+        public void SetExecutor(IStepExecutor executor) => _exec = executor;
+        public override void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
+        {
+            if (ExecutorWeights is not null) return;
+            ExecutorWeights = _exec!.Weights;
+            ValueDuringFit = model.Variables[0].Value.ToFloat32Array();
+        }
+    }
+
+    [Theory]
+    [InlineData("in-process")]
+    [InlineData("actors")]
+    public void The_variables_are_the_one_home_of_the_weights(string runtime)
+    {
+        var m = Model();
+        var v = m.Variables;
+        var before = v[0].Value;                          // a tensor read before fit never changes
+        var snapshot = before.ToFloat32Array();
+        var home = v.Select(x => x.Borrow()).ToArray();
+        foreach (var x in v) x.Return();
+        var probe = new WeightHome(m);
+        m.FitWith(Fixtures.Train(256), Options(runtime, 1), [probe]);
+        // the executor (in-process engine or sync parameter server) updated the variables' own arrays, no copies
+        for (int i = 0; i < v.Length; i++) Assert.Same(v[i].Borrow(), probe.ExecutorWeights![i]);
+        foreach (var x in v) x.Return();
+        Assert.Equal(snapshot, before.ToFloat32Array());
+        Assert.NotEqual(snapshot, v[0].Value.ToFloat32Array());
+        Assert.Equal(home[0].Length, probe.ValueDuringFit!.Length);      // Value during fit is a copy of the live weights
+        Assert.NotSame(home[0], probe.ValueDuringFit);
+    }
 }

@@ -11,6 +11,11 @@ type Variable(init: Tensor, [<Optional; DefaultParameterValue("Variable")>] name
     do if isNull init then raise (ArgumentNullException("init"))
     let name = if isNull name then "Variable" else name
     let mutable current = Tensor.OfNDArray init.Value
+    // `current` may be referenced outside this variable (the init tensor, values handed out by Value): then its
+    // storage must not be written in place, and Borrow copies it first.
+    let mutable shared = true
+    // while fit trains the variable its storage is written in place (Borrow/Return); Value then returns copies
+    let mutable lent = false
 
     let check (op: string) (t: Tensor) =
         if isNull t then raise (ArgumentNullException("t", sprintf "%s: value for variable '%s' is null" op name))
@@ -19,26 +24,53 @@ type Variable(init: Tensor, [<Optional; DefaultParameterValue("Variable")>] name
         if t.DType <> current.DType then
             invalidArg "t" (sprintf "%s: variable '%s' has dtype %s but the value has dtype %s" op name (DType.name current.DType) (DType.name t.DType))
 
-    /// The current value; watched on every active tape when trainable.
+    // replaces the value: written into the lent storage while fit trains it, else a new value
+    let set (nd: NDArray) =
+        if lent then Array.Copy(nd.Storage, current.Value.Storage, nd.Size)
+        else
+            current <- Tensor.OfNDArray nd
+            shared <- true
+
+    /// The current value; watched on every active tape when trainable. While fit trains the variable, a copy of
+    /// the value at this moment.
     member _.Value : Tensor =
+        let v = if lent then Tensor.OfNDArray(NDArray.Wrap(Array.copy current.Value.F32, current.Value.Shape)) else current
+        if not lent then shared <- true
         if trainable then
             let tapes = TapeStack.active ()
-            for k in 0 .. tapes.Count - 1 do tapes.[k].Watch current.Id
-        current
+            for k in 0 .. tapes.Count - 1 do tapes.[k].Watch v.Id
+        v
     /// The current value without watching.
     member internal _.Current = current
     /// Replaces the value (same shape and dtype).
     member _.Assign(t: Tensor) =
         check "assign" t
-        current <- Tensor.OfNDArray t.Value
+        set t.Value
     /// value ← value + t (same shape and dtype).
     member _.AssignAdd(t: Tensor) =
         check "assign_add" t
-        current <- Tensor.OfNDArray(Elementwise.binary Add current.Value t.Value)
+        set (Elementwise.binary Add current.Value t.Value)
     /// value ← value - t (same shape and dtype).
     member _.AssignSub(t: Tensor) =
         check "assign_sub" t
-        current <- Tensor.OfNDArray(Elementwise.binary Sub current.Value t.Value)
+        set (Elementwise.binary Sub current.Value t.Value)
+
+    /// The float32 storage of the value, lent to fit, which updates it in place (the one home of the weights: the
+    /// engine, the parameter server and checkpoints use it without copying). Copied once first when the current
+    /// value is referenced elsewhere, so tensors read before never change. Until Return, Value returns copies.
+    member _.Borrow() : float32[] =
+        if lent then invalidOp (sprintf "variable '%s' is already being trained (one fit at a time)" name)
+        if current.DType <> Float32 then
+            invalidOp (sprintf "variable '%s' is %s; training updates float32 variables" name (DType.name current.DType))
+        if shared then
+            current <- Tensor.OfNDArray(NDArray.Wrap(Array.copy current.Value.F32, current.Value.Shape))
+            shared <- false
+        lent <- true
+        current.Value.F32
+    /// Ends a Borrow: the storage, as fit left it, is the value again.
+    member _.Return() = lent <- false
+    /// True while fit trains this variable (between Borrow and Return).
+    member _.IsLent = lent
     /// Name given at construction (default "Variable").
     member _.Name = name
     /// Whether tapes auto-watch it.

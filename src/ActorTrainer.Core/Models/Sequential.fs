@@ -107,8 +107,8 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
             let n = Array.fold (*) 1 vars.[i].Shape
             if weights.[i].Length <> n then
                 raise (ShapeException(sprintf "set_weights: '%s' has shape %s (%d values) but %d values were given" vars.[i].Name (Shape.str vars.[i].Shape) n weights.[i].Length))
-            vars.[i].Assign(Tensor.FromArray(weights.[i], vars.[i].Shape))   // FromArray copies
-        if isRunning () then running.SetWeights weights
+        if isRunning () then running.SetWeights weights      // the executor writes the weights' home (or its own copy)
+        else for i in 0 .. vars.Length - 1 do vars.[i].Assign(Tensor.FromArray(weights.[i], vars.[i].Shape))   // FromArray copies
 
     /// SHA-256 of the float32 weights in layer order (little-endian).
     member m.WeightsSha256() = Weights.sha256 (m.GetWeights())
@@ -196,10 +196,15 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
             raise (ShapeException(sprintf "fit: model '%s' expects %d features per sample but x has %d" name m.Plan.InputDim train.Features))
         m.CheckData("fit", train)
         if not (isNull options.Validation) then m.CheckData("fit validation_data", options.Validation)
-        let job = { Plan = m.Plan; Weights = m.GetWeights(); Optimizer = optimizer; Train = train; BatchSize = options.BatchSize
-                    ShardsPerBatch = options.ShardsPerBatch; Seed = options.Seed; Shuffle = options.Shuffle }
-        stop <- false
-        FitLoop.Run(job, options, metricKeys, m, callbacks)
+        let vars = m.Variables
+        let home = vars |> Array.map (fun v -> v.Borrow())     // the weights live in the variables; fit updates them in place
+        try
+            let job = { Plan = m.Plan; Weights = home; Optimizer = optimizer; Train = train; BatchSize = options.BatchSize
+                        ShardsPerBatch = options.ShardsPerBatch; Seed = options.Seed; Shuffle = options.Shuffle }
+            stop <- false
+            FitLoop.Run(job, options, metricKeys, m, callbacks)
+        finally
+            for v in vars do v.Return()
 
     /// Flat ArrayData from x (N, ...) and y (labels or targets by the compiled loss), with shape checks.
     member private m.ToData(what: string, x: Tensor, y: Tensor) : ArrayData =

@@ -77,7 +77,7 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
             let struct (iterations, slots) = exec.OptimizerState()
             opts.Checkpoints.Save
                 { Seed = job.Seed; Epoch = epoch; StepInEpoch = stepInEpoch; GlobalStep = globalStep; EpochStats = stats
-                  Weights = Weights.copy exec.Weights; OptimizerName = job.Optimizer.Name; OptimizerIterations = iterations
+                  Weights = exec.Weights; OptimizerName = job.Optimizer.Name; OptimizerIterations = iterations
                   OptimizerSlots = slots; History = history.ToArray(); StaleGradientsRejected = exec.StaleRejected }
 
     member private _.Record(o: StepOutcome) =
@@ -157,10 +157,10 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
             if stepInEpoch > 0 && not diverged then r.Checkpoint()     // cancelled mid-epoch: resume continues here
             for c in callbacks do c.OnTrainEnd logs
         finally
-            // the weights of the last applied step, also when a step failed (a diverged step applies nothing)
-            let final = Weights.copy exec.Weights
+            // the weights of the last applied step, also when a step failed (a diverged step applies nothing), are in
+            // their home already unless the executor kept its own arrays (async parameter server: copy-on-write)
+            if not (Object.ReferenceEquals(exec.Weights, job.Weights)) then Weights.checkedCopyInto "fit" exec.Weights job.Weights
             trainee.Attach null
-            trainee.SetWeights final
         let secs = runWatch.Elapsed.TotalSeconds
         { Epochs = history.ToArray(); History = (callbacks |> List.pick (function :? History as h -> Some h | _ -> None))
           Steps = globalStep; Interrupted = cancelled && epoch < opts.Epochs

@@ -41,7 +41,8 @@ module FitResume =
         checkPosition job r
         checkSlots r
 
-    /// The start position of fit: opts.Resume after validation (the optimizer state is loaded), else a fresh start.
+    /// The start position of fit: opts.Resume after validation (its weights are copied into job.Weights and the
+    /// optimizer state is loaded), else a fresh start. The result's Weights are job.Weights, the weights' one home.
     let start (job: StepJob) (opts: FitOptions) : FitCheckpoint =
         let r = opts.Resume
         if isNull (box r) then
@@ -50,5 +51,6 @@ module FitResume =
               OptimizerSlots = [||]; History = [||]; StaleGradientsRejected = 0L }
         else
             validate job r
+            Weights.checkedCopyInto "resume" r.Weights job.Weights
             job.Optimizer.LoadState(r.OptimizerIterations, r.OptimizerSlots)
-            r
+            { r with Weights = job.Weights }

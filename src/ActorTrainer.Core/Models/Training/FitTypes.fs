@@ -95,7 +95,7 @@ type FitCheckpoint =
 /// stops early); the writer owns the file format and must write atomically.
 [<AllowNullLiteral>]
 type ICheckpointSink =
-    /// Persists a checkpoint (the arrays are copies the sink may keep).
+    /// Persists a checkpoint. Its weights are the live weights (no copy): valid during the call only; copy to keep.
     abstract Save: FitCheckpoint -> unit
 
 /// Position and statistics of one resolved optimizer step.
@@ -106,8 +106,9 @@ type StepOutcome =
       /// Loss sum, hits and sample count of the batch.
       Stats: ShardStats }
 
-/// What a step executor trains: the compiled plan, the model's weights before fit (plan.WeightShapes order; the
-/// executor starts from its FitCheckpoint's weights, copied), the optimizer (its state is advanced), the data and the fixed schedule (batch size, shards per batch,
+/// What a step executor trains: the compiled plan, the weights' one home (plan.WeightShapes order: the model's
+/// variable buffers, updated in place by the executor — or, when it must keep its own copies, written back when fit
+/// ends), the optimizer (its state is advanced), the data and the fixed schedule (batch size, shards per batch,
 /// seed, shuffle) that makes every executor produce the same weights in sync mode.
 type StepJob =
     { Plan: ModelPlan

@@ -52,11 +52,11 @@ type SyncStepper(plan: ModelPlan, batchSize: int, shards: int) =
         optimizer.Apply(weights, g)
         stats
 
-/// Runs fit's steps on the calling thread with a SyncStepper; owns a copy of the weights it updates in place.
+/// Runs fit's steps on the calling thread with a SyncStepper, updating the weights' home (start.Weights) in place.
 /// A non-finite loss or gradient throws TrainingDivergedException before anything is applied.
 type InProcessExecutor(job: StepJob, start: FitCheckpoint) =
     let stepper = SyncStepper(job.Plan, job.BatchSize, job.ShardsPerBatch)
-    let weights = Weights.copy start.Weights
+    let weights = start.Weights
     let train = job.Train
     let mutable order : int[] = [||]
     let mutable epoch = 0
