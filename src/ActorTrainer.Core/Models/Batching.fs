@@ -2,7 +2,6 @@ namespace ActorTrainer.Core
 
 open System
 open System.Numerics.Tensors
-open MathNet.Numerics.Random
 
 /// The data-parallel training schedule shared by in-process `fit` and the actor runtime, so both produce
 /// bit-identical weights: seeded per-epoch permutation, batches, a fixed split of each batch into shards,
@@ -21,13 +20,13 @@ module Batching =
         if batchSize < 1 then raise (ArgumentOutOfRangeException("batchSize", batchSize, "batch size must be >= 1"))
         (n + batchSize - 1) / batchSize
 
-    /// Sample order of an epoch: a Fisher–Yates shuffle seeded by (seed, epoch), or 0..n−1 when not shuffling.
+    /// Sample order of an epoch: a Fisher–Yates shuffle drawn from Rng (seed, epoch), or 0..n−1 when not shuffling.
     let permutation (seed: int) (epoch: int) (n: int) (shuffle: bool) : int[] =
         let p = Array.init n id
         if shuffle then
-            let rng = MersenneTwister(int (deriveSeed [| int64 seed; int64 epoch; 0x5EEDL |] &&& 0x7FFFFFFFL), false)
+            let rng = Rng.OfParts [| int64 seed; int64 epoch; 0x5EEDL |]
             for i in n - 1 .. -1 .. 1 do
-                let j = rng.Next(i + 1)
+                let j = rng.NextInt(i + 1)
                 let t = p.[i]
                 p.[i] <- p.[j]
                 p.[j] <- t

@@ -1,8 +1,6 @@
 namespace ActorTrainer.Core
 
 open System
-open MathNet.Numerics.Random
-open MathNet.Numerics.Distributions
 
 /// Keras weight initializers. Each produces a fresh float32 array for a shape, deterministically from a seed
 /// (MathNet Mersenne Twister), so the same seed gives the same weights on every run and machine.
@@ -60,15 +58,15 @@ type Initializer =
             | 0 -> 1, 1
             | 1 -> shape.[0], shape.[0]
             | _ -> Array.fold (*) 1 shape.[.. shape.Length - 2], shape.[shape.Length - 1]
-        let rng () = MersenneTwister(seed, false) :> Random
+        let rng () = Rng.OfParts [| int64 seed; 0x1A17L |]
         let uniform lo hi =
             let r = rng ()
             Array.init n (fun _ -> float32 (lo + (hi - lo) * r.NextDouble()))
         let truncNormal std =
-            let d = Normal(0.0, 1.0, rng ())
+            let r = rng ()
             Array.init n (fun _ ->
-                let mutable v = d.Sample()
-                while abs v > 2.0 do v <- d.Sample()
+                let mutable v = r.NextNormal()
+                while abs v > 2.0 do v <- r.NextNormal()
                 float32 (v * std))
         match i with
         | Zeros -> Array.zeroCreate n
@@ -76,8 +74,8 @@ type Initializer =
         | Constant v -> Array.create n (float32 v)
         | RandomUniform(lo, hi) -> uniform lo hi
         | RandomNormal(m, s) ->
-            let d = Normal(m, s, rng ())
-            Array.init n (fun _ -> float32 (d.Sample()))
+            let r = rng ()
+            Array.init n (fun _ -> float32 (m + s * r.NextNormal()))
         | GlorotUniform -> let l = sqrt (6.0 / float (fanIn + fanOut)) in uniform (-l) l
         | GlorotNormal -> truncNormal (sqrt (2.0 / float (fanIn + fanOut)) / 0.87962566103423978)
         | HeUniform -> let l = sqrt (6.0 / float fanIn) in uniform (-l) l

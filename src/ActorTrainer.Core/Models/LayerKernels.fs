@@ -39,10 +39,9 @@ module DropoutKernels =
     /// key = mix64(seed ⊕ layer≪56); mask is the (rows × width) element block of plan layer `layer`.
     let mask (seed: int64) (layer: int) (rate: float) (mask: Span<float32>) =
         let scale = float32 (1.0 / (1.0 - rate))
-        let key = Seeds.mix64 (uint64 seed ^^^ (uint64 layer <<< 56))
+        let key = Rng.Mix64(uint64 seed ^^^ (uint64 layer <<< 56))
         for e in 0 .. mask.Length - 1 do
-            let u = float (Seeds.mix64 (key + uint64 e) >>> 11) * (1.0 / 9007199254740992.0)
-            mask.[e] <- if u < rate then 0.0f else scale
+            mask.[e] <- if Rng.Unit(key, uint64 e) < rate then 0.0f else scale
 
     /// y = x ⊙ mask (forward), and equally g ← g ⊙ mask (backward); x, mask, y of equal length, may alias.
     let apply (x: ReadOnlySpan<float32>) (mask: ReadOnlySpan<float32>) (y: Span<float32>) =

@@ -1,10 +1,9 @@
 namespace ActorTrainer.Core
 
 open System
-open MathNet.Numerics.Distributions
 
-/// Seeded random arrays over System.Random(seed) (same seed ⇒ same values on every machine: uniform samples use
-/// only exact arithmetic, normal samples the Marsaglia polar method with CanonicalMath.Log — no libm).
+/// Seeded random arrays drawn from Rng (same seed ⇒ same values on every machine: uniform samples use only exact
+/// arithmetic, normal samples the Marsaglia polar method with CanonicalMath.Log — no libm).
 module internal RawRandom =
     let private toDType (op: string) (dt: DType) (shape: int[]) (v: float[]) : NDArray =
         match dt with
@@ -16,8 +15,8 @@ module internal RawRandom =
     let uniform (shape: int[]) (low: float) (high: float) (seed: int) (dt: DType) : NDArray =
         Shape.validate "random_uniform" shape
         if not (low < high) then invalidArg "high" (sprintf "random_uniform: low (%g) must be < high (%g)" low high)
-        let v = Array.zeroCreate<float> (Shape.size shape)
-        ContinuousUniform.Samples(System.Random(seed), v, low, high)
+        let r = Rng.OfParts [| int64 seed; 0x7E45L |]
+        let v = Array.init (Shape.size shape) (fun _ -> low + (high - low) * r.NextDouble())
         toDType "random_uniform" dt shape v
 
     /// Normal samples N(mean, std²) of the shape; std ≥ 0 required.
@@ -27,15 +26,6 @@ module internal RawRandom =
         let v = Array.zeroCreate<float> (Shape.size shape)
         if std = 0.0 then Array.fill v 0 v.Length mean
         else
-            let rng = System.Random(seed)
-            let mutable i = 0
-            while i < v.Length do
-                let u = 2.0 * rng.NextDouble() - 1.0
-                let w = 2.0 * rng.NextDouble() - 1.0
-                let s = u * u + w * w
-                if s > 0.0 && s < 1.0 then
-                    let f = Math.Sqrt(-2.0 * ActorTrainer.Kernels.CanonicalMath.Log s / s)
-                    v.[i] <- mean + std * (u * f)
-                    if i + 1 < v.Length then v.[i + 1] <- mean + std * (w * f)
-                    i <- i + 2
+            let r = Rng.OfParts [| int64 seed; 0x7E45L |]
+            for i in 0 .. v.Length - 1 do v.[i] <- mean + std * r.NextNormal()
         toDType "random_normal" dt shape v
