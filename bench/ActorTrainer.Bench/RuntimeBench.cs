@@ -115,7 +115,8 @@ public static class RuntimeBench
         for (int b = 0; b < steps; b++)
         {
             int start = b * batch;
-            stepper.Step(w, opt, d.X, d.Labels, null, order, start, Math.Min(batch, d.Count - start), 1, b);
+            var (_, g) = stepper.Gradients(w, d.X, d.Labels, null, order, start, Math.Min(batch, d.Count - start), 1, b);
+            opt.Apply(w, g);
         }
         return (w, sw.Elapsed.TotalSeconds);
     }

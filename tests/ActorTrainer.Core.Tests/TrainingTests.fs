@@ -133,7 +133,8 @@ let ``SyncStepper sums shard gradients in shard order exactly like separate engi
     let stepper = SyncStepper(plan, 100, 3)
     let w1 = Weights.copy w0
     let idx = Array.init 100 id
-    stepper.Step(w1, SGD(0.1), train.Images, train.Labels, null, idx, 0, 100, 1, 0L) |> ignore
+    let struct (_, g) = stepper.Gradients(w1, train.Images, train.Labels, null, idx, 0, 100, 1, 0L)
+    SGD(0.1).Apply(w1, g)
     // by hand: three engines, shards [0,33), [33,66), [66,100), summed in order
     let eng = GradientEngine(plan, 34)
     let grads = [| for s in 0 .. 2 ->

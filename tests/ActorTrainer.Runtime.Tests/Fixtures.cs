@@ -57,7 +57,8 @@ internal static class Fixtures
             for (int b = 0; b < steps; b++)
             {
                 int start = b * job.BatchSize, rows = Math.Min(job.BatchSize, d.Count - start);
-                var st = stepper.Step(w, opt, d.X, d.Labels, null, order, start, rows, job.Seed, global++);
+                var (st, g) = stepper.Gradients(w, d.X, d.Labels, null, order, start, rows, job.Seed, global++);
+                opt.Apply(w, g);
                 loss += st.LossSum; count += st.Count;
             }
             losses[e] = loss / count;

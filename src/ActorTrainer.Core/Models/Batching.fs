@@ -12,9 +12,6 @@ module Batching =
     [<Literal>]
     let DefaultShardsPerBatch = 2
 
-    /// A deterministic 64-bit seed from a list of integers (see Seeds.derive).
-    let deriveSeed (parts: int64[]) : int64 = Seeds.derive parts
-
     /// Number of batches per epoch: ⌈n / batchSize⌉.
     let batchCount (n: int) (batchSize: int) =
         if batchSize < 1 then raise (ArgumentOutOfRangeException("batchSize", batchSize, "batch size must be >= 1"))
@@ -51,7 +48,7 @@ module Batching =
 
     /// Dropout seed of shard s at global step `step` (independent of which worker computes it).
     let dropoutSeed (seed: int) (step: int64) (shard: int) : int64 =
-        deriveSeed [| int64 seed; step; int64 shard |]
+        int64 (Rng.Key [| int64 seed; step; int64 shard |])
 
     /// acc[i] ← acc[i] + g[i] element-wise (the fixed shard-order reduction).
     let addInto (acc: float32[][]) (g: float32[][]) =

@@ -45,13 +45,6 @@ type SyncStepper(plan: ModelPlan, batchSize: int, shards: int) =
                 stats <- stats + st
         struct (stats, sum)
 
-    /// One optimizer step (Gradients, then optimizer.Apply in place); returns the batch's statistics.
-    member s.Step(weights: float32[][], optimizer: Optimizer, x: float32[], labels: int[], targets: float32[],
-                  idx: int[], start: int, rows: int, seed: int, step: int64) : ShardStats =
-        let struct (stats, g) = s.Gradients(weights, x, labels, targets, idx, start, rows, seed, step)
-        optimizer.Apply(weights, g)
-        stats
-
 /// Runs fit's steps on the calling thread with a SyncStepper, updating the weights' home (start.Weights) in place.
 /// A non-finite loss or gradient throws TrainingDivergedException before anything is applied.
 type InProcessExecutor(job: StepJob, start: FitCheckpoint) =
