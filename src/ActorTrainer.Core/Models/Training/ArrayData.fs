@@ -1,0 +1,53 @@
+namespace ActorTrainer.Core
+
+open System
+open System.Security.Cryptography
+
+/// Weights helpers shared by fit, checkpoints and the runtimes: weights are float32 arrays in plan order.
+module Weights =
+    /// SHA-256 (lower-case hex) of the float32 weights in order, little-endian — `weights_sha256` in summary.json.
+    let sha256 (weights: float32[][]) =
+        use h = IncrementalHash.CreateHash HashAlgorithmName.SHA256
+        for w in weights do
+            let bytes = Runtime.InteropServices.MemoryMarshal.AsBytes(ReadOnlySpan w)
+            if BitConverter.IsLittleEndian then h.AppendData bytes
+            else
+                let copy = bytes.ToArray()
+                for i in 0 .. 4 .. copy.Length - 4 do Array.Reverse(copy, i, 4)
+                h.AppendData copy
+        Convert.ToHexString(h.GetHashAndReset()).ToLowerInvariant()
+
+    /// Deep copy.
+    let copy (weights: float32[][]) = weights |> Array.map Array.copy
+
+    /// dest[i] ← src[i] for every array; throws ShapeException naming `what` when the counts or sizes differ.
+    let checkedCopyInto (what: string) (src: float32[][]) (dest: float32[][]) =
+        if isNull src || src.Length <> dest.Length then
+            raise (ShapeException(sprintf "%s: the model has %d weight arrays but %d were given" what dest.Length (if isNull src then 0 else src.Length)))
+        for i in 0 .. dest.Length - 1 do
+            if isNull src.[i] || src.[i].Length <> dest.[i].Length then
+                raise (ShapeException(sprintf "%s: weight %d has %d values but %d were given" what i dest.[i].Length (if isNull src.[i] then 0 else src.[i].Length)))
+        for i in 0 .. dest.Length - 1 do Array.Copy(src.[i], dest.[i], dest.[i].Length)
+
+/// Samples as flat float32 rows plus integer labels (sparse losses) or float targets (rows × outputs).
+[<Sealed; AllowNullLiteral>]
+type ArrayData(x: float32[], features: int, labels: int[], targets: float32[], count: int) =
+    /// Samples, row-major (Count × Features).
+    member _.X = x
+    /// Values per sample.
+    member _.Features = features
+    /// Integer labels (sparse losses) or null.
+    member _.Labels = labels
+    /// Float targets (Count × outputs) or null.
+    member _.Targets = targets
+    /// Number of samples.
+    member _.Count = count
+
+    /// Rows [start, start+count) as a new ArrayData (copies).
+    member d.Slice(start: int, n: int) =
+        ArrayData(Array.sub x (start * features) (n * features), features,
+                  (if isNull labels then null else Array.sub labels start n),
+                  (if isNull targets then null else let w = targets.Length / max 1 count in Array.sub targets (start * w) (n * w)), n)
+
+    /// Samples with integer labels (e.g. MNIST images and digits).
+    static member OfLabels(x: float32[], features: int, labels: int[]) = ArrayData(x, features, labels, null, labels.Length)

@@ -1,0 +1,47 @@
+namespace ActorTrainer.Core
+
+open System
+
+/// Metrics of one finished epoch (Epoch is 0-based): mean training loss and accuracy over the epoch's samples,
+/// validation loss/accuracy when validation data was given, wall-clock seconds.
+type EpochLogs =
+    { Epoch: int
+      Loss: float
+      Accuracy: float
+      ValLoss: Nullable<float>
+      ValAccuracy: Nullable<float>
+      Seconds: float }
+
+/// A batch produced a non-finite loss or gradient; training stopped before applying it (the last checkpoint
+/// written is the last good state). Epoch, Step (global) and StepInEpoch are 0-based.
+type TrainingDivergedException(epoch: int, step: int64, stepInEpoch: int, what: string) =
+    inherit Exception(sprintf "training diverged at epoch %d, step %d of the epoch (global step %d; 0-based): %s" epoch stepInEpoch step what)
+    /// 0-based epoch of the bad batch.
+    member _.Epoch = epoch
+    /// Global step of the bad batch.
+    member _.Step = step
+    /// 0-based step within the epoch of the bad batch.
+    member _.StepInEpoch = stepInEpoch
+
+/// Everything the fit loop needs to continue a run exactly: the position of the next step (Epoch, StepInEpoch,
+/// GlobalStep), the partial sums of that epoch, weights, optimizer iterations and slots, finished epochs' logs,
+/// async gradients rejected so far, and the seed and optimizer it was trained with (checked on resume).
+type FitCheckpoint =
+    { Seed: int
+      Epoch: int
+      StepInEpoch: int
+      GlobalStep: int64
+      EpochStats: ShardStats
+      Weights: float32[][]
+      OptimizerName: string
+      OptimizerIterations: int64
+      OptimizerSlots: float32[][][]
+      History: EpochLogs[]
+      StaleGradientsRejected: int64 }
+
+/// Receives the fit loop's checkpoints (at epoch ends, every `CheckpointEverySteps` sync steps, and when training
+/// stops early); the writer owns the file format and must write atomically.
+[<AllowNullLiteral>]
+type ICheckpointSink =
+    /// Persists a checkpoint. Its weights are the live weights (no copy): valid during the call only; copy to keep.
+    abstract Save: FitCheckpoint -> unit

@@ -1,0 +1,70 @@
+namespace ActorTrainer.Core
+
+open System
+
+/// Position and statistics of one resolved optimizer step.
+[<Struct>]
+type StepOutcome =
+    { /// 0-based index of the batch within its epoch.
+      StepInEpoch: int
+      /// Loss sum, hits and sample count of the batch.
+      Stats: ShardStats }
+
+/// What a step executor trains: the compiled plan, the weights' one home (plan.WeightShapes order: the model's
+/// variable buffers, updated in place by the executor — or, when it must keep its own copies, written back when fit
+/// ends), the optimizer (its state is advanced), the data and the fixed schedule (batch size, shards per batch,
+/// seed, shuffle) that makes every executor produce the same weights in sync mode.
+type StepJob =
+    { Plan: ModelPlan
+      Weights: float32[][]
+      Optimizer: Optimizer
+      Train: ArrayData
+      BatchSize: int
+      ShardsPerBatch: int
+      Seed: int
+      Shuffle: bool }
+
+/// Runs fit's optimizer steps; the fit loop owns everything else (epochs, callbacks, validation, history,
+/// cancellation, checkpoints). Not thread-safe: one loop drives it.
+[<AllowNullLiteral>]
+type IStepExecutor =
+    inherit IDisposable
+    /// Gradient workers started.
+    abstract Workers: int
+    /// Workers alive now (supervision's view).
+    abstract WorkersAlive: int
+    /// True when steps are applied as they arrive (async): batches are in flight concurrently and resolve in any order.
+    abstract Asynchronous: bool
+    /// Prepares epoch `epoch` from batch `startStep` (0, or later when resuming); `firstGlobalStep` is that batch's global step.
+    abstract BeginEpoch: epoch: int * startStep: int * firstGlobalStep: int64 -> unit
+    /// Runs the next step (sync: batches in order) or waits for the next one to resolve (async) and returns it.
+    /// Throws TrainingDivergedException for a non-finite loss or gradient (nothing applied).
+    abstract NextStep: unit -> StepOutcome
+    /// Stops handing out batches of the epoch and returns the steps still in flight once they resolved (async);
+    /// sync executors return none.
+    abstract Drain: unit -> StepOutcome[]
+    /// The current weights in plan order: a view, valid until the next step; do not modify.
+    abstract Weights: float32[][]
+    /// Replaces the weights (values copied; shapes as the plan's).
+    abstract SetWeights: float32[][] -> unit
+    /// Optimizer iterations and a copy of its slots.
+    abstract OptimizerState: unit -> struct (int64 * float32[][][])
+    /// Number of updates applied to the weights (the parameter server's version).
+    abstract Version: int64
+    /// Async gradients rejected as too stale so far (including those of a resumed run).
+    abstract StaleRejected: int64
+
+/// A callback that also reads the runtime (weight version, live workers, stale gradients): fit hands it the
+/// executor before OnTrainBegin; read it only from the hooks (the loop's thread).
+type IRuntimeCallback =
+    inherit ICallback
+    /// The executor of the run that is starting.
+    abstract SetExecutor: IStepExecutor -> unit
+
+/// Starts step executors: in-process (this thread) or on the actor runtime.
+[<AllowNullLiteral>]
+type IStepRuntime =
+    /// Short name for logs and summaries ("in-process", "actors").
+    abstract Name: string
+    /// Starts an executor for a job at a start position (weights, global step, stale count: fresh or resumed).
+    abstract Start: job: StepJob * start: FitCheckpoint -> IStepExecutor
