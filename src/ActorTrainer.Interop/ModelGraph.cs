@@ -4,7 +4,7 @@ namespace ActorTrainer.Interop;
 public sealed record NamedTensor(string Name, int[] Shape, float[] Data);
 
 /// <summary>One layer of a neutral (framework-independent) sequential model description: a plain data carrier with no
-/// behaviour of its own. ActorTrainer fills these in one place (Core's <c>Onnx.layerSpec</c>, Models/Export.fs) from the
+/// behaviour of its own. ActorTrainer fills these in one place (<c>Onnx.ToLayerSpec</c>, ModelExport.cs) from the
 /// model's layers; activation names are Core's (linear, relu, sigmoid, tanh, softmax).</summary>
 public abstract record LayerSpec(string Name);
 

@@ -37,14 +37,7 @@ public static class OnnxExporter
     /// <summary>Encodes <paramref name="graph"/> as serialized ONNX ModelProto bytes; throws ArgumentException naming the bad layer.</summary>
     public static byte[] ToBytes(ModelGraph graph)
     {
-        ArgumentNullException.ThrowIfNull(graph);
-        ArgumentNullException.ThrowIfNull(graph.Layers, "graph.Layers");
-        if (graph.InputShape is null || graph.InputShape.Length == 0)
-            throw new ArgumentException($"Model '{graph.Name}' InputShape must have at least one dimension.", nameof(graph));
-        foreach (var d in graph.InputShape)
-            if (d <= 0)
-                throw new ArgumentException($"Model '{graph.Name}' InputShape [{string.Join(", ", graph.InputShape)}] must be all positive.", nameof(graph));
-
+        CheckGraph(graph);
         var nodes = new List<Node>();
         var inits = new List<Initializer>();
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -54,11 +47,7 @@ public static class OnnxExporter
 
         for (var li = 0; li < graph.Layers.Count; li++)
         {
-            var layer = graph.Layers[li] ?? throw new ArgumentException($"Model '{graph.Name}' layer #{li} is null.", nameof(graph));
-            if (string.IsNullOrWhiteSpace(layer.Name))
-                throw new ArgumentException($"Model '{graph.Name}' layer #{li} ({layer.GetType().Name}) has an empty name.", nameof(graph));
-            if (!names.Add(layer.Name))
-                throw new ArgumentException($"Model '{graph.Name}' has duplicate layer name '{layer.Name}' (layer #{li}).", nameof(graph));
+            var layer = CheckLayer(graph, li, names);
             string Where() => $"layer '{layer.Name}' (#{li}, {layer.GetType().Name})";
 
             switch (layer)
@@ -97,6 +86,29 @@ public static class OnnxExporter
             nodes[^1] = nodes[^1] with { Output = outputName };
 
         return WriteModel(graph, nodes, inits, shape, outputName);
+    }
+
+    /// <summary>Throws naming the model when the graph, its layer list or its input shape (non-empty, all positive) is bad.</summary>
+    private static void CheckGraph(ModelGraph graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(graph.Layers, "graph.Layers");
+        if (graph.InputShape is null || graph.InputShape.Length == 0)
+            throw new ArgumentException($"Model '{graph.Name}' InputShape must have at least one dimension.", nameof(graph));
+        foreach (var d in graph.InputShape)
+            if (d <= 0)
+                throw new ArgumentException($"Model '{graph.Name}' InputShape [{string.Join(", ", graph.InputShape)}] must be all positive.", nameof(graph));
+    }
+
+    /// <summary>Layer #<paramref name="li"/>, after checking it is not null and has a non-empty name not used before.</summary>
+    private static LayerSpec CheckLayer(ModelGraph graph, int li, HashSet<string> names)
+    {
+        var layer = graph.Layers[li] ?? throw new ArgumentException($"Model '{graph.Name}' layer #{li} is null.", nameof(graph));
+        if (string.IsNullOrWhiteSpace(layer.Name))
+            throw new ArgumentException($"Model '{graph.Name}' layer #{li} ({layer.GetType().Name}) has an empty name.", nameof(graph));
+        if (!names.Add(layer.Name))
+            throw new ArgumentException($"Model '{graph.Name}' has duplicate layer name '{layer.Name}' (layer #{li}).", nameof(graph));
+        return layer;
     }
 
     /// <summary>ModelProto bytes: IR version, producer, the graph, and the default-domain opset import.</summary>

@@ -7,11 +7,10 @@ open System.Text.RegularExpressions
 open Xunit
 open ActorTrainer.Core
 
-/// IModelHandle double: weights are a single scalar; records SetWeights and Save calls.
+/// IModelHandle double: weights are a single scalar; records SetWeights calls.
 type FakeHandle(optimizer: Optimizer) =
     let mutable stop = false
     let mutable weights = [| [| 0.0f |] |]
-    member val Saves = ResizeArray<string>()
     member val Restored = ResizeArray<float32>()
     member _.Current with get () = weights and set v = weights <- v
     member _.Stop = stop
@@ -20,7 +19,6 @@ type FakeHandle(optimizer: Optimizer) =
         member _.Optimizer = optimizer
         member _.GetWeights() = weights |> Array.map Array.copy
         member h.SetWeights w = weights <- w |> Array.map Array.copy; h.Restored.Add w.[0].[0]
-        member h.Save path = h.Saves.Add path
 
 let private logsOf (kvs: (string * float) list) =
     let d = Dictionary<string, float>()
@@ -187,35 +185,64 @@ let ``EarlyStopping ignores epochs without the monitored key`` () =
     for e in 0 .. 3 do es.OnEpochEnd(e, logsOf [ "loss", float e ])
     Assert.False(h.Stop)
 
+/// A built model as the handle ModelCheckpoint saves (fit hands callbacks the Sequential itself).
+let private builtModel () =
+    let m = tinyModel 0.1
+    m.Build [| 20 |]
+    m
+
+/// Drives a ModelCheckpoint over scripted epochs with a built model as its handle; returns the paths it saved.
+let private driveCheckpoint (mc: ModelCheckpoint) (key: string) (values: float list) =
+    let cb = mc :> ICallback
+    cb.SetModel(builtModel ())
+    cb.OnTrainBegin()
+    values |> List.iteri (fun e v -> cb.OnEpochEnd(e, logsOf [ "loss", v; key, v ]))
+    List.ofSeq mc.Saved
+
 [<Fact>]
 let ``ModelCheckpoint formats filenames from the epoch and the logs`` () =
-    let mc = ModelCheckpoint("ckpt/model-{epoch:02d}-{val_loss:.4f}")
-    let cb = mc :> ICallback
-    let h = FakeHandle(SGD())
-    cb.SetModel h
-    cb.OnTrainBegin()
-    cb.OnEpochEnd(0, logsOf [ "loss", 1.0; "val_loss", 0.123456 ])
-    cb.OnEpochEnd(9, logsOf [ "loss", 1.0; "val_loss", 2.0 ])
-    Assert.Equal<string list>([ "ckpt/model-01-0.1235"; "ckpt/model-10-2.0000" ], List.ofSeq h.Saves)
-    Assert.Equal<string list>(List.ofSeq h.Saves, List.ofSeq mc.Saved)
-    let plain = ModelCheckpoint("m{epoch}_{loss}") :> ICallback
-    plain.SetModel h
-    plain.OnTrainBegin()
-    plain.OnEpochEnd(2, logsOf [ "loss", 0.5 ])
-    Assert.Equal("m3_0.5", h.Saves.[2])
-    let bad = ModelCheckpoint("m-{val_acc:.2f}") :> ICallback
-    bad.SetModel h
-    let ex = Assert.Throws<ArgumentException>(fun () -> bad.OnEpochEnd(0, logsOf [ "loss", 0.5 ]))
-    Assert.Contains("{val_acc}", ex.Message)
+    withTempDir (fun dir ->
+        let mc = ModelCheckpoint(Path.Combine(dir, "ckpt/model-{epoch:02d}-{val_loss:.4f}"))
+        let cb = mc :> ICallback
+        let m = builtModel ()
+        cb.SetModel m
+        cb.OnTrainBegin()
+        cb.OnEpochEnd(0, logsOf [ "loss", 1.0; "val_loss", 0.123456 ])
+        cb.OnEpochEnd(9, logsOf [ "loss", 1.0; "val_loss", 2.0 ])
+        let expected = [ "ckpt/model-01-0.1235"; "ckpt/model-10-2.0000" ] |> List.map (fun p -> Path.Combine(dir, p))
+        Assert.Equal<string list>(expected, List.ofSeq mc.Saved)
+        for p in expected do Assert.True(File.Exists(Path.Combine(p, ModelFiles.ConfigFile)), p)
+        let plain = ModelCheckpoint(Path.Combine(dir, "m{epoch}_{loss}"))
+        (plain :> ICallback).SetModel m
+        (plain :> ICallback).OnTrainBegin()
+        (plain :> ICallback).OnEpochEnd(2, logsOf [ "loss", 0.5 ])
+        Assert.Equal(Path.Combine(dir, "m3_0.5"), plain.Saved.[0])
+        let bad = ModelCheckpoint("m-{val_acc:.2f}") :> ICallback
+        bad.SetModel m
+        let ex = Assert.Throws<ArgumentException>(fun () -> bad.OnEpochEnd(0, logsOf [ "loss", 0.5 ]))
+        Assert.Contains("{val_acc}", ex.Message))
 
 [<Fact>]
 let ``ModelCheckpoint save_best_only saves only on improvement`` () =
-    let mc = ModelCheckpoint("best-{epoch}", saveBestOnly = true)
-    let _, h = drive mc "val_loss" [ 0.5; 0.6; 0.4; 0.4; 0.3 ]
-    Assert.Equal<string list>([ "best-1"; "best-3"; "best-5" ], List.ofSeq h.Saves)
-    let acc = ModelCheckpoint("acc-{epoch}", "val_accuracy", true)
-    let _, h2 = drive acc "val_accuracy" [ 0.5; 0.6; 0.4; 0.7 ]
-    Assert.Equal<string list>([ "acc-1"; "acc-2"; "acc-4" ], List.ofSeq h2.Saves)
+    withTempDir (fun dir ->
+        let at names = names |> List.map (fun n -> Path.Combine(dir, n))
+        let mc = ModelCheckpoint(Path.Combine(dir, "best-{epoch}"), saveBestOnly = true)
+        Assert.Equal<string list>(at [ "best-1"; "best-3"; "best-5" ], driveCheckpoint mc "val_loss" [ 0.5; 0.6; 0.4; 0.4; 0.3 ])
+        let acc = ModelCheckpoint(Path.Combine(dir, "acc-{epoch}"), "val_accuracy", true)
+        Assert.Equal<string list>(at [ "acc-1"; "acc-2"; "acc-4" ], driveCheckpoint acc "val_accuracy" [ 0.5; 0.6; 0.4; 0.7 ]))
+
+[<Fact>]
+let ``ModelCheckpoint names itself when the handle is not a Sequential`` () =
+    withTempDir (fun dir ->
+        let mc = ModelCheckpoint(Path.Combine(dir, "m{epoch}"))
+        let cb = mc :> ICallback
+        cb.SetModel(FakeHandle(SGD()))
+        let ex = Assert.Throws<InvalidOperationException>(fun () -> cb.OnEpochEnd(0, logsOf [ "loss", 0.5 ]))
+        Assert.Contains("ModelCheckpoint", ex.Message)
+        Assert.Contains("not a Sequential", ex.Message)
+        Assert.Empty mc.Saved
+        let unset = ModelCheckpoint(Path.Combine(dir, "u{epoch}")) :> ICallback
+        Assert.Contains("ModelCheckpoint", Assert.Throws<InvalidOperationException>(fun () -> unset.OnEpochEnd(0, logsOf [ "loss", 0.5 ])).Message))
 
 [<Fact>]
 let ``ModelCheckpoint saves real models during fit`` () =
@@ -225,7 +252,7 @@ let ``ModelCheckpoint saves real models during fit`` () =
                     callbacks = [ ModelCheckpoint(Path.Combine(dir, "e{epoch:02d}"), "loss") :> ICallback ]) |> ignore
         Assert.True(File.Exists(Path.Combine(dir, "e01", "model.safetensors")))
         Assert.True(File.Exists(Path.Combine(dir, "e02", "config.json")))
-        let last = Sequential.Load(Path.Combine(dir, "e02"))
+        let last = ModelFiles.Load(Path.Combine(dir, "e02"))
         let w1, w2 = m.GetWeights(), last.GetWeights()
         for i in 0 .. w1.Length - 1 do Assert.Equal<float32[]>(w1.[i], w2.[i]))
 

@@ -135,7 +135,7 @@ let ``fuzz model directories: config.json, model.safetensors, optimizer.safetens
             check ("model dir " + file) s input ps cap isInput (fun bytes ->
                 restore ()
                 File.WriteAllBytes(Path.Combine(path, file), bytes)
-                Sequential.Load path |> ignore))
+                ModelFiles.Load path |> ignore))
 
 [<Fact>]
 let ``the mutation harness reproduces plans from a seed and applies them`` () =

@@ -39,7 +39,7 @@ let private badConfig (edit: JsonObject -> unit) (fragments: string list) =
         let node = JsonNode.Parse(File.ReadAllText cfgPath).AsObject()
         edit node
         File.WriteAllText(cfgPath, node.ToJsonString())
-        let e = throwsWithin (fun () -> Sequential.Load path |> ignore)
+        let e = throwsWithin (fun () -> ModelFiles.Load path |> ignore)
         let ex = Assert.IsType<ModelFileException>(e)
         Assert.Contains(cfgPath, ex.Message)
         for f in fragments do Assert.Contains(f, ex.Message))
@@ -123,7 +123,7 @@ let private editOptimizerMeta (path: string) (key: string) (value: string) =
 let ``optimizer metadata that is not a valid number is refused at once`` (key: string, value: string) =
     withModel (fun path ->
         let oPath = editOptimizerMeta path key value
-        let e = throwsWithin (fun () -> Sequential.Load path |> ignore)
+        let e = throwsWithin (fun () -> ModelFiles.Load path |> ignore)
         let ex = Assert.IsType<ModelFileException>(e)
         Assert.Contains(oPath, ex.Message)
         Assert.Contains(sprintf "metadata '%s' = '%s'" key value, ex.Message))
@@ -135,10 +135,10 @@ let ``optimizer slots that do not fit the model are named`` () =
         let struct (tensors, meta) = Safetensors.Read oPath
         let wrong = tensors |> Seq.map (fun t -> if t.Name = "slot/0/0" then NamedTensor(t.Name, [| 5 |], Array.zeroCreate 5) else t) |> Array.ofSeq
         Safetensors.Write(oPath, wrong, meta)
-        let ex = Assert.IsType<ModelFileException>(throwsWithin (fun () -> Sequential.Load path |> ignore))
+        let ex = Assert.IsType<ModelFileException>(throwsWithin (fun () -> ModelFiles.Load path |> ignore))
         Assert.Contains("'slot/0/0' has 5 values but weight 0 has 24", ex.Message)
         Safetensors.Write(oPath, Array.append (Array.ofSeq tensors) [| NamedTensor("extra", [| 1 |], [| 0.0f |]) |], meta)
-        let ex2 = Assert.IsType<ModelFileException>(throwsWithin (fun () -> Sequential.Load path |> ignore))
+        let ex2 = Assert.IsType<ModelFileException>(throwsWithin (fun () -> ModelFiles.Load path |> ignore))
         Assert.Contains("unexpected tensor 'extra'", ex2.Message))
 
 [<Fact>]
@@ -149,7 +149,7 @@ let ``a huge build_input_shape is refused before any kernel is allocated`` () =
         set (node.["config"].AsObject()) "build_input_shape" "[null, 2000000000]"
         File.WriteAllText(cfgPath, node.ToJsonString())
         let before = GC.GetAllocatedBytesForCurrentThread()
-        let ex = Assert.Throws<ResourceLimitException>(fun () -> Sequential.Load path |> ignore)
+        let ex = Assert.Throws<ResourceLimitException>(fun () -> ModelFiles.Load path |> ignore)
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 10_000_000L, "nothing near the kernel's size may be allocated")
         Assert.Contains("dense/kernel", ex.Message)
         Assert.Contains("(2000000000,6)", ex.Message)
@@ -163,7 +163,7 @@ let ``a build_input_shape that disagrees with the weights fails before building`
         set (node.["config"].AsObject()) "build_input_shape" "[null, 20000000]"
         File.WriteAllText(cfgPath, node.ToJsonString())
         let before = GC.GetAllocatedBytesForCurrentThread()
-        let ex = Assert.Throws<ModelFileException>(fun () -> Sequential.Load path |> ignore)
+        let ex = Assert.Throws<ModelFileException>(fun () -> ModelFiles.Load path |> ignore)
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 10_000_000L, "the 480 MB kernel must not be built")
         Assert.Contains("'dense/kernel' has shape (4,6) but the layer needs (20000000,6)", ex.Message))
 
@@ -176,7 +176,7 @@ let ``a weights file whose shape overflows is a ModelFileException naming the fi
         Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(Span bytes, uint64 header.Length)
         header.CopyTo(bytes, 8)
         File.WriteAllBytes(wPath, bytes)
-        let ex = Assert.IsType<ModelFileException>(throwsWithin (fun () -> Sequential.Load path |> ignore))
+        let ex = Assert.IsType<ModelFileException>(throwsWithin (fun () -> ModelFiles.Load path |> ignore))
         Assert.Contains(wPath, ex.Message)
         Assert.Contains("more elements than", ex.Message))
 
@@ -246,7 +246,7 @@ let ``every Core layer class and activation has an ONNX form`` () =
         | other -> failwithf "layer class %s has no test instance" other
     let m = Sequential(ModelConfig.layerClasses |> Array.map layer, "all")
     m.Build [| 4 |]
-    let g = Onnx.toGraph m
+    let g = Onnx.ToGraph m
     Assert.Equal(ModelConfig.layerClasses.Length, g.Layers.Count)
     Assert.NotEmpty(OnnxExporter.ToBytes g)
     for a in Activation.Names do Assert.Contains(a, OnnxExporter.Activations)

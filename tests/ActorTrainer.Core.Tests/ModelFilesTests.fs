@@ -39,7 +39,7 @@ let ``Save then Load restores weights, predictions and configs exactly`` () =
         let m = trained ()
         let path = Path.Combine(dir, "model")
         m.Save path
-        let l = Sequential.Load path
+        let l = ModelFiles.Load path
         assertBitwise (m.GetWeights()) (l.GetWeights())
         let x = (data 7 40).X
         Assert.Equal<float32[]>(m.PredictArrays(x, 20), l.PredictArrays(x, 20))
@@ -71,7 +71,7 @@ let ``optimizer state is restored so continuing fit matches the original`` () =
         let m = trained ()
         let path = Path.Combine(dir, "m")
         m.Save path
-        let l = Sequential.Load path
+        let l = ModelFiles.Load path
         let im, sm = m.Optimizer.GetState()
         let il, sl = l.Optimizer.GetState()
         Assert.Equal(im, il)
@@ -81,7 +81,7 @@ let ``optimizer state is restored so continuing fit matches the original`` () =
         l.FitArrays(data 30 0, epochs = 1, batchSize = 10, verbose = 0) |> ignore
         assertBitwise (m.GetWeights()) (l.GetWeights())
         // a fresh optimizer (no restored state) continues differently
-        let fresh = Sequential.Load path
+        let fresh = ModelFiles.Load path
         fresh.Optimizer.LoadState(0L, [||])
         fresh.FitArrays(data 30 0, epochs = 1, batchSize = 10, verbose = 0) |> ignore
         Assert.NotEqual<float32[]>(m.GetWeights().[0], fresh.GetWeights().[0]))
@@ -116,7 +116,7 @@ let ``uncompiled models save without optimizer state and load uncompiled`` () =
         let path = Path.Combine(dir, "p")
         m.Save path
         Assert.False(File.Exists(Path.Combine(path, "optimizer.safetensors")))
-        let l = Sequential.Load path
+        let l = ModelFiles.Load path
         Assert.Null(l.Optimizer)
         Assert.Equal<int[]>([| 2; 5 |], l.InputShape)
         assertBitwise (m.GetWeights()) (l.GetWeights())
@@ -124,9 +124,9 @@ let ``uncompiled models save without optimizer state and load uncompiled`` () =
         Assert.Contains("compiled", ex.Message))
 
 [<Fact>]
-let ``Onnx.toGraph lists the layers with their weights`` () =
+let ``Onnx.ToGraph lists the layers with their weights`` () =
     let m = trained ()
-    let g = Onnx.toGraph m
+    let g = Onnx.ToGraph m
     Assert.Equal("mlp", g.Name)
     Assert.Equal<int[]>([| 20 |], g.InputShape)
     Assert.Equal(3, g.Layers.Count)
@@ -143,7 +143,7 @@ let ``Onnx.toGraph lists the layers with their weights`` () =
     Assert.Equal(8, d1.InputDim)
     Assert.Equal(3, d1.Units)
     Assert.Equal("softmax", d1.Activation)
-    let ex = Assert.Throws<InvalidOperationException>(fun () -> Onnx.toGraph (Sequential([ Dense(2) :> Layer ], "unbuilt")) |> ignore)
+    let ex = Assert.Throws<InvalidOperationException>(fun () -> Onnx.ToGraph (Sequential([ Dense(2) :> Layer ], "unbuilt")) |> ignore)
     Assert.Contains("'unbuilt'", ex.Message)
 
 let private savedCopy (dir: string) =
@@ -156,13 +156,13 @@ let ``missing files raise FileNotFoundException naming the file`` () =
     withTempDir (fun dir ->
         let path = savedCopy dir
         File.Delete(Path.Combine(path, "model.safetensors"))
-        let ex = Assert.Throws<FileNotFoundException>(fun () -> Sequential.Load path |> ignore)
+        let ex = Assert.Throws<FileNotFoundException>(fun () -> ModelFiles.Load path |> ignore)
         Assert.Contains("model.safetensors", ex.Message)
         Assert.Equal(Path.Combine(path, "model.safetensors"), ex.FileName)
         File.Delete(Path.Combine(path, "config.json"))
-        let ex2 = Assert.Throws<FileNotFoundException>(fun () -> Sequential.Load path |> ignore)
+        let ex2 = Assert.Throws<FileNotFoundException>(fun () -> ModelFiles.Load path |> ignore)
         Assert.Contains("config.json", ex2.Message)
-        let ex3 = Assert.Throws<DirectoryNotFoundException>(fun () -> Sequential.Load(Path.Combine(dir, "nowhere")) |> ignore)
+        let ex3 = Assert.Throws<DirectoryNotFoundException>(fun () -> ModelFiles.Load(Path.Combine(dir, "nowhere")) |> ignore)
         Assert.Contains("nowhere", ex3.Message))
 
 [<Fact>]
@@ -172,19 +172,19 @@ let ``invalid JSON and unknown layer classes are reported`` () =
         let cfgPath = Path.Combine(path, "config.json")
         let good = File.ReadAllText cfgPath
         File.WriteAllText(cfgPath, "{ \"class_name\": \"Sequential\", ")
-        let ex = Assert.Throws<ModelFileException>(fun () -> Sequential.Load path |> ignore)
+        let ex = Assert.Throws<ModelFileException>(fun () -> ModelFiles.Load path |> ignore)
         Assert.Contains("invalid JSON", ex.Message)
         Assert.Contains("config.json", ex.Message)
         let node = JsonNode.Parse good
         node.["config"].["layers"].[2].["class_name"] <- JsonValue.Create "Conv2D"
         File.WriteAllText(cfgPath, node.ToJsonString())
-        let ex2 = Assert.Throws<ModelFileException>(fun () -> Sequential.Load path |> ignore)
+        let ex2 = Assert.Throws<ModelFileException>(fun () -> ModelFiles.Load path |> ignore)
         Assert.Contains("layers[2]", ex2.Message)
         Assert.Contains("unknown layer class 'Conv2D'", ex2.Message)
         let node2 = JsonNode.Parse good
         node2.["class_name"] <- JsonValue.Create "Functional"
         File.WriteAllText(cfgPath, node2.ToJsonString())
-        let ex3 = Assert.Throws<ModelFileException>(fun () -> Sequential.Load path |> ignore)
+        let ex3 = Assert.Throws<ModelFileException>(fun () -> ModelFiles.Load path |> ignore)
         Assert.Contains("Sequential", ex3.Message))
 
 [<Fact>]
@@ -195,16 +195,16 @@ let ``a weight with the wrong shape names the tensor and both shapes`` () =
         let struct (tensors, meta) = Safetensors.Read wPath
         let swapped = tensors |> Seq.map (fun t -> if t.Name = "dense/kernel" then NamedTensor(t.Name, [| 8; 20 |], t.Data) else t) |> Array.ofSeq
         Safetensors.Write(wPath, swapped, meta)
-        let ex = Assert.Throws<ModelFileException>(fun () -> Sequential.Load path |> ignore)
+        let ex = Assert.Throws<ModelFileException>(fun () -> ModelFiles.Load path |> ignore)
         Assert.Contains("'dense/kernel'", ex.Message)
         Assert.Contains("(8,20)", ex.Message)
         Assert.Contains("(20,8)", ex.Message)
         let renamed = tensors |> Seq.map (fun t -> if t.Name = "dense_1/bias" then NamedTensor("out/bias", t.Shape, t.Data) else t) |> Array.ofSeq
         Safetensors.Write(wPath, renamed, meta)
-        let ex2 = Assert.Throws<ModelFileException>(fun () -> Sequential.Load path |> ignore)
+        let ex2 = Assert.Throws<ModelFileException>(fun () -> ModelFiles.Load path |> ignore)
         Assert.Contains("no tensor named 'dense_1/bias'", ex2.Message)
         Safetensors.Write(wPath, Array.sub (Array.ofSeq tensors) 0 3, meta)
-        let ex3 = Assert.Throws<ModelFileException>(fun () -> Sequential.Load path |> ignore)
+        let ex3 = Assert.Throws<ModelFileException>(fun () -> ModelFiles.Load path |> ignore)
         Assert.Contains("holds 3 tensors but the model has 4 weights", ex3.Message))
 
 [<Fact>]
@@ -214,10 +214,10 @@ let ``truncated safetensors data is reported`` () =
         let wPath = Path.Combine(path, "model.safetensors")
         let bytes = File.ReadAllBytes wPath
         File.WriteAllBytes(wPath, Array.sub bytes 0 (bytes.Length - 12))
-        let ex = Assert.Throws<ModelFileException>(fun () -> Sequential.Load path |> ignore)
+        let ex = Assert.Throws<ModelFileException>(fun () -> ModelFiles.Load path |> ignore)
         Assert.Contains("model.safetensors", ex.Message)
         File.WriteAllBytes(wPath, Array.sub bytes 0 5)
-        let ex2 = Assert.Throws<ModelFileException>(fun () -> Sequential.Load path |> ignore)
+        let ex2 = Assert.Throws<ModelFileException>(fun () -> ModelFiles.Load path |> ignore)
         Assert.Contains("model.safetensors", ex2.Message))
 
 [<Fact>]
@@ -233,7 +233,7 @@ let ``saving is atomic and replaces an existing model`` () =
         Assert.Equal<string[]>([| "model" |], Directory.GetFileSystemEntries dir |> Array.map Path.GetFileName)
         Assert.Equal<string[]>([| "config.json"; "model.safetensors"; "optimizer.safetensors" |],
                                Directory.GetFiles path |> Array.map Path.GetFileName |> Array.sort)
-        let l = Sequential.Load path
+        let l = ModelFiles.Load path
         assertBitwise (b.GetWeights()) (l.GetWeights())
         Assert.Equal(6L, l.Optimizer.Iterations))
 

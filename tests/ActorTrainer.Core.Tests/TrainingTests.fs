@@ -179,7 +179,7 @@ let ``README F# example runs as written`` () =
     let dir = IO.Path.Combine(IO.Path.GetTempPath(), "readme-model-" + Guid.NewGuid().ToString("N"))
     try
         model.Save dir
-        let loaded = Sequential.Load dir
+        let loaded = ModelFiles.Load dir
         Assert.Equal(model.WeightsSha256(), loaded.WeightsSha256())
     finally
         if IO.Directory.Exists dir then IO.Directory.Delete(dir, true)

@@ -20,7 +20,6 @@ public sealed class CodeShapeTests(ITestOutputHelper output)
     /// </summary>
     private static readonly Dictionary<string, string> KnownOversized = new()
     {
-        ["src/ActorTrainer.Interop/OnnxExporter.cs::ToBytes"] = "owned by the ONNX export work",
     };
 
     [Fact]

@@ -36,6 +36,10 @@ public class ReadmeExamplesTests
         Assert.True(history["loss"][1] < history["loss"][0]);
         var scores = model.EvaluateArrays(ArrayData.OfLabels(test.Images, 784, test.Labels));
         Assert.InRange(scores["accuracy"], 0.7, 1.0);
+        using var temp = new TempDir();
+        model.Save(temp["mnist-model"]);                    // extension members from ActorTrainer.Interop
+        var loaded = Sequential.Load(temp["mnist-model"]);
+        Assert.Equal(model.WeightsSha256(), loaded.WeightsSha256());
     }
 
     [Fact]

@@ -4,7 +4,6 @@ open System
 open System.IO
 open System.Collections.Generic
 open System.Globalization
-open System.Text.RegularExpressions
 open System.Runtime.InteropServices
 
 /// What a callback may do with the model being trained.
@@ -17,8 +16,6 @@ type IModelHandle =
     abstract GetWeights: unit -> float32[][]
     /// Replaces the weights (copied).
     abstract SetWeights: float32[][] -> unit
-    /// Saves the model (architecture + weights) to a path (see Sequential.Save).
-    abstract Save: path: string -> unit
 
 /// Keras callback hooks. Logs hold the running/epoch values ("loss", "accuracy", "val_loss", ...).
 type ICallback =
@@ -208,38 +205,6 @@ type EarlyStopping([<Optional; DefaultParameterValue("val_loss")>] monitor: stri
                 c.Model.StopTraining <- true
                 if restore && not (isNull bestWeights) then c.Model.SetWeights bestWeights
         | _ -> ()
-
-/// Saves the model after each epoch (or only when `monitor` improves) to filepath, which may contain
-/// {epoch}, {epoch:02d} and {key} / {key:.4f} placeholders filled from the logs.
-type ModelCheckpoint(filepath: string, [<Optional; DefaultParameterValue("val_loss")>] monitor: string,
-                     [<Optional; DefaultParameterValue(false)>] saveBestOnly: bool,
-                     [<Optional; DefaultParameterValue("auto")>] mode: string) =
-    inherit Callback()
-    let bestOnly = saveBestOnly
-    let better = Monitor.better mode monitor
-    let mutable best = nan
-    let fill (epoch: int) (logs: IReadOnlyDictionary<string, float>) =
-        Regex.Replace(filepath, @"\{(\w+)(?::([^}]*))?\}", fun (m: Match) ->
-            let key = m.Groups.[1].Value
-            let fmt = m.Groups.[2].Value
-            let v = if key = "epoch" then float (epoch + 1) else (match logs.TryGetValue key with | true, v -> v | _ -> raise (ArgumentException(sprintf "ModelCheckpoint filepath '%s' uses {%s}, which is not in the logs (available: epoch, %s)" filepath key (String.Join(", ", logs.Keys)))))
-            if fmt.EndsWith "d" then (int v).ToString("D" + fmt.TrimEnd('d').TrimStart('0').PadLeft(1, '1'), CultureInfo.InvariantCulture)
-            elif fmt.StartsWith "." && fmt.EndsWith "f" then v.ToString("F" + fmt.Substring(1, fmt.Length - 2), CultureInfo.InvariantCulture)
-            elif key = "epoch" then string (int v)
-            else v.ToString(CultureInfo.InvariantCulture))
-    /// Paths written so far.
-    member val Saved = ResizeArray<string>() with get
-    override _.OnTrainBegin() = best <- nan
-    override c.OnEpochEnd(epoch, logs) =
-        let save () =
-            let p = fill epoch logs
-            c.Model.Save p
-            c.Saved.Add p
-        if not bestOnly then save ()
-        else
-            match Monitor.get logs monitor "ModelCheckpoint" with
-            | Some v when Double.IsNaN best || better v best -> best <- v; save ()
-            | _ -> ()
 
 /// Stops training as soon as a batch loss is NaN or infinite.
 type TerminateOnNaN([<Optional; DefaultParameterValue(null: TextWriter)>] writer: TextWriter) =

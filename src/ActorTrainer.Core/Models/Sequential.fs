@@ -308,34 +308,9 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
             root.["compile_config"] <- ModelConfig.objectOf [ "optimizer", box (ModelConfig.optimizer optimizer); "loss", box loss.Name; "metrics", box metrics ]
         root :> JsonNode
 
-    /// Saves config.json + model.safetensors (+ optimizer.safetensors when compiled) into a directory, atomically.
-    member m.Save(dir: string) =
-        if not m.Built then raise (InvalidOperationException(sprintf "save: model '%s' is not built yet" name))
-        let weights = m.GetWeights()
-        let named = m.Variables |> Array.mapi (fun i v -> ActorTrainer.Interop.NamedTensor(v.Name, v.Shape, weights.[i]))
-        ModelFiles.write dir (m.GetConfig()) named (if compiled then Some optimizer else None)
-
-    /// Loads a model saved by Save: rebuilds the layers, sets the weights (names and shapes checked), and restores
-    /// the compile config and optimizer state when present.
-    static member Load(dir: string) : Sequential =
-        let cfgPath, cfg = ModelFiles.readConfig dir
-        let spec = ModelConfig.parseModel cfgPath cfg
-        let model = Sequential(spec.Layers, spec.Name, spec.InputShape, spec.Seed)
-        // Shapes and sizes are compared with the weights file before any weight is allocated or initialised.
-        let specs = model.WeightSpecs spec.InputShape
-        let values = ModelFiles.readWeights dir specs
-        model.Build spec.InputShape
-        model.SetWeights values
-        spec.Compile |> Option.iter (fun (opt, lossName, metrics) ->
-            model.Compile(opt, lossName, metrics)
-            let sizes = specs |> Array.map (fun (_, s) -> s |> Array.fold (fun (acc: int64) d -> acc * int64 d) 1L)
-            ModelFiles.readOptimizerState dir opt sizes |> Option.iter (fun (it, slots) -> opt.LoadState(it, slots)))
-        model
-
     interface ITrainee with
         member _.StopTraining with get () = stop and set v = stop <- v
         member _.Optimizer = optimizer
         member m.GetWeights() = m.GetWeights()
         member m.SetWeights w = m.SetWeights w
-        member m.Save path = m.Save path
         member _.Attach executor = running <- executor

@@ -124,7 +124,7 @@ public static class ModelCommands
         var output = cl.Require("output");
         if (Directory.Exists(output))
             throw new UsageException($"export: --output '{output}' is a directory; give a file name such as {Path.Combine(output, "model.onnx")}");
-        Onnx.export(model, output);
+        Onnx.Export(model, output);
         Console.Out.WriteLine($"wrote {output} (ONNX opset 13, input \"input\" [N, {string.Join(", ", model.InputShape)}])");
         return 0;
     }

@@ -12,7 +12,7 @@ type ITrainee =
     abstract Attach: executor: IStepExecutor -> unit
 
 /// A trainee without a model object (the runtime's plan-and-weights API): weights live in the executor and are
-/// returned by fit; Save is not available.
+/// returned by fit (ModelCheckpoint, which saves a Sequential, refuses it).
 [<Sealed>]
 type WeightsTrainee(optimizer: Optimizer) =
     let mutable exec : IStepExecutor = null
@@ -28,7 +28,6 @@ type WeightsTrainee(optimizer: Optimizer) =
         member _.Optimizer = optimizer
         member _.GetWeights() = if isNull exec then Weights.copy final else Weights.copy exec.Weights
         member _.SetWeights w = if isNull exec then final <- Weights.copy w else exec.SetWeights w
-        member _.Save path = raise (InvalidOperationException(sprintf "cannot save to '%s': this run trains bare weights, not a model (use Sequential.Fit for ModelCheckpoint)" path))
 
 /// Loss and metrics of data under given weights, in chunks of up to engine.MaxRows samples.
 module Evaluation =

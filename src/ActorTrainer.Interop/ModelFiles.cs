@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ActorTrainer.Interop;
+
+// Declared in ActorTrainer.Core so that `using ActorTrainer.Core` / `open ActorTrainer.Core` brings the model files
+// into scope next to Sequential itself; the code lives here because Core does not depend on file formats.
+namespace ActorTrainer.Core;
+
+/// <summary>A model directory: config.json (architecture + compile config), model.safetensors (weights, named
+/// "&lt;layer&gt;/kernel", "&lt;layer&gt;/bias"), optimizer.safetensors (slots "slot/&lt;weight&gt;/&lt;k&gt;", iterations in
+/// metadata). Written atomically: files go to a temporary sibling directory which then replaces the target.</summary>
+public static partial class ModelFiles
+{
+    /// <summary>Architecture and compile config file inside a model directory.</summary>
+    public const string ConfigFile = "config.json";
+
+    /// <summary>Weights file inside a model directory.</summary>
+    public const string WeightsFile = "model.safetensors";
+
+    /// <summary>Optimizer state file inside a model directory (only for compiled models).</summary>
+    public const string OptimizerFile = "optimizer.safetensors";
+
+    /// <summary>Saves config.json + model.safetensors (+ optimizer.safetensors when compiled) into
+    /// <paramref name="dir"/>, atomically. Throws InvalidOperationException when the model is not built.</summary>
+    public static void Save(Sequential model, string dir)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (!model.Built) throw new InvalidOperationException($"save: model '{model.Name}' is not built yet");
+        var weights = model.GetWeights();
+        var vars = model.Variables;
+        var named = new NamedTensor[vars.Length];
+        for (var i = 0; i < vars.Length; i++) named[i] = new NamedTensor(vars[i].Name, vars[i].Shape, weights[i]);
+        Write(dir, model.GetConfig(), named, model.Optimizer);
+    }
+
+    /// <summary>Loads a model saved by <see cref="Save"/>: rebuilds the layers, sets the weights (names and shapes
+    /// checked), and restores the compile config and optimizer state when present.</summary>
+    public static Sequential Load(string dir)
+    {
+        var (cfgPath, cfg) = ReadConfig(dir);
+        var spec = ModelConfig.parseModel(cfgPath, cfg);
+        var model = new Sequential(spec.Layers, spec.Name, spec.InputShape, spec.Seed);
+        // Shapes and sizes are compared with the weights file before any weight is allocated or initialised.
+        var specs = model.WeightSpecs(spec.InputShape);
+        var expected = specs.Select(s => (s.Item1, s.Item2)).ToArray();
+        var values = ReadWeights(dir, expected);
+        model.Build(spec.InputShape);
+        model.SetWeights(values);
+        if (spec.Compile is { } compile)
+        {
+            var (opt, lossName, metrics) = compile.Value;
+            model.Compile(opt, lossName, metrics);
+            var sizes = expected.Select(s => s.Item2.Aggregate(1L, (acc, d) => acc * d)).ToArray();
+            if (ReadOptimizerState(dir, opt, sizes) is { } state) opt.LoadState(state.Iterations, state.Slots);
+        }
+        return model;
+    }
+
+    /// <summary>Writes the directory atomically: config (indented JSON), weights (F32, in list order) and, when
+    /// <paramref name="optimizer"/> is not null, its iterations and slots.</summary>
+    public static void Write(string dir, JsonNode config, IReadOnlyList<NamedTensor> weights, Optimizer? optimizer)
+    {
+        var full = Path.GetFullPath(dir);
+        var parent = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(parent);
+        var tmp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(tmp);
+        try
+        {
+            File.WriteAllText(Path.Combine(tmp, ConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            Safetensors.Write(Path.Combine(tmp, WeightsFile), weights, new Dictionary<string, string> { ["format"] = "actortrainer" });
+            if (optimizer is not null) WriteOptimizer(Path.Combine(tmp, OptimizerFile), optimizer);
+            var old = full + ".old-" + Guid.NewGuid().ToString("N");
+            if (Directory.Exists(full)) Directory.Move(full, old);
+            Directory.Move(tmp, full);
+            if (Directory.Exists(old)) Directory.Delete(old, true);
+        }
+        catch
+        {
+            try { Directory.Delete(tmp, true); } catch { /* best effort: the original error matters */ }
+            throw;
+        }
+    }
+
+    /// <summary>optimizer.safetensors: one F32 tensor "slot/i/k" per slot, metadata optimizer/iterations/weights.</summary>
+    private static void WriteOptimizer(string path, Optimizer o)
+    {
+        var (iterations, slots) = o.GetState();
+        var tensors = new List<NamedTensor>();
+        for (var i = 0; i < slots.Length; i++)
+            for (var k = 0; k < slots[i].Length; k++)
+                tensors.Add(new NamedTensor($"slot/{i}/{k}", [slots[i][k].Length], slots[i][k]));
+        var meta = new Dictionary<string, string>
+        {
+            ["optimizer"] = o.Name,
+            ["iterations"] = iterations.ToString(CultureInfo.InvariantCulture),
+            ["weights"] = slots.Length.ToString(CultureInfo.InvariantCulture),
+        };
+        Safetensors.Write(path, tensors, meta);
+    }
+}
+
+/// <summary>Save and load as members of <see cref="Sequential"/>: <c>model.Save(dir)</c> and
+/// <c>Sequential.Load(dir)</c> (C#); F# sees <c>model.Save dir</c> and uses <see cref="ModelFiles.Load"/>.</summary>
+public static class SequentialFileExtensions
+{
+    /// <summary>Saves the model into a directory, atomically (see <see cref="ModelFiles.Save"/>).</summary>
+    public static void Save(this Sequential model, string dir) => ModelFiles.Save(model, dir);
+
+    extension(Sequential)
+    {
+        /// <summary>Loads a model saved by Save (see <see cref="ModelFiles.Load"/>).</summary>
+        public static Sequential Load(string dir) => ModelFiles.Load(dir);
+    }
+}
