@@ -79,7 +79,6 @@ module ModelConfig =
             | name -> guard where (fun () -> Initializer.Parse name)
         | n ->
             match asString n with
-            | Some name when name.Trim().ToLowerInvariant() = "constant" -> Initializer.Constant 0.0
             | Some name -> guard where (fun () -> Initializer.Parse name)
             | None -> fail where (sprintf "initializer must be a name or an object, got %s" (show n))
 
