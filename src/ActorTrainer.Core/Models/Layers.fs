@@ -179,15 +179,23 @@ type Flatten([<Optional; DefaultParameterValue("")>] name: string) =
     override _.Config = []
 
 /// Inverted dropout: while training, zeroes each input with probability `rate` and scales the rest by 1/(1−rate).
-type Dropout(rate: float, [<Optional; DefaultParameterValue(0)>] seed: int, [<Optional; DefaultParameterValue("")>] name: string) =
+/// `seed` keys the masks; when not given (null, Keras `seed=None`) the masks use seed 0 and the config writes `"seed": null`.
+type Dropout(rate: float, seed: Nullable<int>, name: string) =
     inherit Layer("Dropout", (if isNull name then "" else name))
     do if not (rate >= 0.0 && rate < 1.0) then raise (ArgumentOutOfRangeException("rate", rate, "Dropout rate must be in [0, 1)"))
+    let maskSeed = seed.GetValueOrDefault 0
     let mutable calls = 0
     let mutable planIndex = 0
+    /// Dropout without a seed (Keras `seed=None`): Dropout(0.2), Dropout(0.2, name = "drop").
+    new(rate: float, [<Optional; DefaultParameterValue("")>] name: string) = Dropout(rate, Nullable(), name)
+    /// Dropout with a seed for its masks: Dropout(0.2, 7).
+    new(rate: float, seed: int, [<Optional; DefaultParameterValue("")>] name: string) = Dropout(rate, Nullable seed, name)
     /// Fraction of inputs dropped while training.
     member _.Rate = rate
-    /// Seed of the layer's masks.
-    member _.Seed = seed
+    /// Seed of the layer's masks (0 when none was given).
+    member _.Seed = maskSeed
+    /// The seed as given (null when none was, as Keras `seed=None`); what the config writes.
+    member _.ConfigSeed = seed
     /// Layer index that keys the mask (DropoutKernels.mask); set it to the layer's position in the engine's plan to
     /// draw the engine's mask. Default 0.
     member _.PlanIndex with get () = planIndex and set v = planIndex <- v
@@ -198,10 +206,10 @@ type Dropout(rate: float, [<Optional; DefaultParameterValue(0)>] seed: int, [<Op
         if not training || rate = 0.0 then x
         else
             calls <- calls + 1
-            TapeOps.dropout rate (Seeds.derive [| int64 seed; int64 calls |]) planIndex x
+            TapeOps.dropout rate (Seeds.derive [| int64 maskSeed; int64 calls |]) planIndex x
     override _.Variables = [||]
     override _.Plan _ = Some(PlanLayer.Dropout rate)
-    override _.Config = [ "rate", box rate ]
+    override _.Config = [ "rate", box rate; "seed", (if seed.HasValue then box seed.Value else null) ]
 
 /// Applies an activation function: y = act(x).
 type ActivationLayer(activation: string, [<Optional; DefaultParameterValue("")>] name: string) =

@@ -90,7 +90,7 @@ module ModelConfig =
         guardKey where "activation" (fun () -> Activation.Parse name |> ignore)
         name
 
-    /// A layer from its {"class_name", "config"} entry (Dropout also reads an optional integer "seed", default 0).
+    /// A layer from its {"class_name", "config"} entry (Dropout also reads an optional integer "seed", null or absent = none).
     let parseLayer (index: int) (node: JsonNode) : Layer =
         let o = match node with :? JsonObject as o -> o | n -> fail (sprintf "layers[%d]" index) (sprintf "must be an object, got %s" (show n))
         let cls = str (sprintf "layers[%d]" index) o "class_name" None
@@ -109,7 +109,8 @@ module ModelConfig =
             guard where (fun () -> Dense(units, act, k, b, flag where cfg "use_bias" true, name) :> Layer)
         | "Flatten" -> Flatten(name) :> Layer
         | "Dropout" ->
-            Dropout(numIn where cfg "rate" None 0.0 1.0 true, integer where cfg "seed" (Some 0) Int32.MinValue Int32.MaxValue, name) :> Layer
+            let seed = if isNull cfg.["seed"] then Nullable() else Nullable(integer where cfg "seed" None Int32.MinValue Int32.MaxValue)
+            Dropout(numIn where cfg "rate" None 0.0 1.0 true, seed, name) :> Layer
         | _ -> ActivationLayer(activationField where cfg None, name) :> Layer
 
     /// {"class_name", "config"} of an optimizer (Keras get_config).
