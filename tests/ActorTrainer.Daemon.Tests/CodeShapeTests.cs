@@ -20,7 +20,6 @@ public sealed class CodeShapeTests(ITestOutputHelper output)
     /// </summary>
     private static readonly Dictionary<string, string> KnownOversized = new()
     {
-        ["src/ActorTrainer.Daemon/Configuration/TrainSettings.cs::ReadLayers"] = "Configuration/* owned by the config refactor",
         ["src/ActorTrainer.Interop/OnnxExporter.cs::ToBytes"] = "owned by the ONNX export work",
     };
 
