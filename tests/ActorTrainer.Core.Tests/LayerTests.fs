@@ -225,6 +225,15 @@ let ``other initializers produce their Keras values`` () =
     Assert.Contains("'orthogonal'", ex.Message)
 
 [<Fact>]
+let ``every name in Initializer.Names parses, constant with the Keras default value 0`` () =
+    for n in Initializer.Names do Assert.Equal(n, (Initializer.Parse n).Name)
+    Assert.Equal(Initializer.Constant 0.0, Initializer.Parse " Constant ")
+    let d = Dense(3, kernelInitializer = "constant", biasInitializer = "constant")
+    d.Build([| 2 |], 1)
+    Assert.Equal<float32[]>(Array.zeroCreate 6, d.Kernel.Value.ToFloat32Array())
+    Assert.Equal<float32[]>(Array.zeroCreate 3, d.Bias.Value.ToFloat32Array())
+
+[<Fact>]
 let ``bad layer arguments name the argument`` () =
     let ex1 = Assert.Throws<ArgumentOutOfRangeException>(fun () -> Dense(0) |> ignore)
     Assert.Equal("units", ex1.ParamName)

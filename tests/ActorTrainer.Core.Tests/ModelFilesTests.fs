@@ -66,6 +66,25 @@ let ``Save then Load restores weights, predictions and configs exactly`` () =
         Assert.Equal(m.WeightsSha256(), l.WeightsSha256()))
 
 [<Fact>]
+let ``Dropout seed survives Save then Load, and an unset seed is written as null like Keras`` () =
+    withTempDir (fun dir ->
+        let m = Sequential([ Dense(4) :> Layer; Dropout(0.3, 42) :> Layer; Dropout(0.1) :> Layer; Dense(2) :> Layer ], "drops", seed = 3)
+        m.Build [| 5 |]
+        let layers = (m.GetConfig().["config"].["layers"]).AsArray()
+        Assert.Equal(42, layers.[1].["config"].["seed"].GetValue<int>())
+        let unset = layers.[2].["config"].AsObject()
+        Assert.True(unset.ContainsKey "seed" && isNull unset.["seed"], "unset seed is written as null")
+        let path = Path.Combine(dir, "model")
+        m.Save path
+        let l = Sequential.Load path
+        let d1, d2 = l.Layers.[1] :?> Dropout, l.Layers.[2] :?> Dropout
+        Assert.Equal((42, Nullable 42), (d1.Seed, d1.ConfigSeed))
+        Assert.Equal((0, Nullable()), (d2.Seed, d2.ConfigSeed))
+        Assert.Equal(m.GetConfig().ToJsonString(), l.GetConfig().ToJsonString())
+        let x = Tensor.Ones [| 6; 4 |]
+        Assert.Equal<float32[]>((Dropout(0.3, 42).Call(x, true)).ToFloat32Array(), (d1.Call(x, true)).ToFloat32Array()))
+
+[<Fact>]
 let ``optimizer state is restored so continuing fit matches the original`` () =
     withTempDir (fun dir ->
         let m = trained ()

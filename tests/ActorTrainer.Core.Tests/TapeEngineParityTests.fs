@@ -24,9 +24,8 @@ let private run (layers: Layer list) (lossName: string) =
     let m = Sequential(layers, inputShape = [| inDim |], seed = 5)
     m.Build [| inDim |]
     m.Compile(SGD(), lossName)
+    // m.Plan sets each Dropout's PlanIndex, so the tape's masks below are the engine's
     let plan = m.Plan
-    // the tape's Dropout layers key their masks by their position in the plan, as the engine does
-    layers |> List.iteri (fun i l -> match l with :? Dropout as d -> d.PlanIndex <- i | _ -> ())
     let loss = plan.Loss
     let targets = targetsFor loss
     let yTrue = if loss.SparseTargets then Tensor.FromArray labels else Tensor.FromArray(targets, [| rows; outDim |])
@@ -110,6 +109,20 @@ let ``tape Dropout draws the engine's mask`` () =
     Assert.Equal<float32[]>(mask, tape)
     let second = (d.Call(ones, true)).ToFloat32Array()
     Assert.NotEqual<float32[]>(tape, second)
+
+[<Fact>]
+let ``Plan sets each Dropout's PlanIndex to its plan position (Flatten has none)`` () =
+    let d0, d1 = Dropout(0.2, dropSeed), Dropout(0.3, dropSeed)
+    let m = Sequential([ Flatten() :> Layer; d0; Dense(6, "relu"); Flatten(); d1; Dense(outDim) ], inputShape = [| 1; inDim |])
+    m.Build [| 1; inDim |]
+    Assert.Equal((0, 0), (d0.PlanIndex, d1.PlanIndex))
+    let plan = m.Plan
+    Assert.Equal((0, 2), (d0.PlanIndex, d1.PlanIndex))
+    Assert.Equal(PlanLayer.Dropout 0.3, plan.Layers.[2])
+
+[<Fact>]
+let ``Flatten before Dropout: tape gradients equal engine gradients`` () =
+    assertParity "Flatten/Dropout" [ Flatten() :> Layer; Dense(6, "relu"); Flatten(); Dropout(0.5, dropSeed); Dense(outDim, "softmax") ] "categorical_crossentropy"
 
 [<Fact>]
 let ``Dense with every activation: tape and engine gradients are bit-equal (same kernels, same order)`` () =

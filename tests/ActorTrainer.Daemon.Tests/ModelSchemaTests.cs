@@ -26,7 +26,8 @@ public sealed class ModelSchemaTests
         Assert.Equal(["accuracy"], s.Metrics);
         Assert.Equal("rmsprop", s.OptimizerType);
         Assert.Equal("sparse_categorical_crossentropy", s.Loss);
-        Assert.Equal([new LayerShape("dense", 512, true), new LayerShape("dense", 10, true)], s.Layers);
+        Assert.Equal([(512, true), (10, true)], s.Layers.Select(l => Assert.IsType<Dense>(l)).Select(d => (d.Units, d.UseBias)));
+        Assert.All(s.Layers, l => Assert.False(l.Built));
         Assert.Equal(model.WeightsSha256(), s.BuildModel().WeightsSha256());
         Assert.NotSame(model.Optimizer, s.BuildModel().Optimizer);
     }

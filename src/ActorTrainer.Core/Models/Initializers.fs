@@ -37,11 +37,13 @@ type Initializer =
     static member Names =
         [| "zeros"; "ones"; "constant"; "random_uniform"; "random_normal"; "glorot_uniform"; "glorot_normal"; "he_uniform"; "he_normal" |]
 
-    /// Parses a Keras initializer name with default parameters (random_uniform = U(−0.05, 0.05), random_normal = N(0, 0.05²)).
+    /// Parses a Keras initializer name with default parameters (constant = 0, random_uniform = U(−0.05, 0.05),
+    /// random_normal = N(0, 0.05²)).
     static member Parse(name: string) =
         match (if isNull name then "" else name.Trim().ToLowerInvariant()) with
         | "zeros" -> Zeros
         | "ones" -> Ones
+        | "constant" -> Constant 0.0
         | "random_uniform" -> RandomUniform(-0.05, 0.05)
         | "random_normal" -> RandomNormal(0.0, 0.05)
         | "glorot_uniform" -> GlorotUniform

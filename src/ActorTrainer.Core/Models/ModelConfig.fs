@@ -21,8 +21,9 @@ type ModelSpec =
 /// validates every field's type and range and throws ModelFileException naming the field and the value.
 module ModelConfig =
 
-    /// Layer class names parseLayer accepts (Keras spelling), the one list front ends show in their errors.
-    let layerClasses = [| "Dense"; "Flatten"; "Dropout"; "Activation" |]
+    /// Layer class names parseLayer accepts (Keras spelling), the one list front ends show in their errors: the class
+    /// names of LayerRegistry.all.
+    let layerClasses = LayerRegistry.all |> Array.map (fun r -> r.ClassName)
 
     /// Optimizer class names parseOptimizer accepts (Keras spelling, matched case-insensitively).
     let optimizerClasses = [| "SGD"; "RMSprop"; "Adagrad"; "Adam" |]
@@ -60,58 +61,22 @@ module ModelConfig =
         for (k, v) in kvs do o.[k] <- toNode v
         o :> JsonNode
 
-    /// Initializer from a name or a {"class_name", "config"} object.
-    let parseInitializer (where: string) (node: JsonNode) : Initializer =
-        match node with
-        | null -> fail where "missing initializer"
-        | :? JsonObject as o ->
-            let cfg = objOpt where o "config" |> Option.defaultWith (fun () -> JsonObject())
-            match str where o "class_name" None with
-            | "constant" -> Initializer.Constant(num where cfg "value" (Some 0.0))
-            | "random_uniform" ->
-                let lo, hi = num where cfg "minval" (Some -0.05), num where cfg "maxval" (Some 0.05)
-                if lo > hi then
-                    failKeyText where "minval" (sprintf "must not be greater than the maximum %g, got %g" hi lo)
-                                (sprintf "random_uniform 'minval' %g is greater than 'maxval' %g" lo hi)
-                Initializer.RandomUniform(lo, hi)
-            | "random_normal" ->
-                Initializer.RandomNormal(num where cfg "mean" (Some 0.0), numIn where cfg "stddev" (Some 0.05) 0.0 Double.MaxValue false)
-            | name -> guard where (fun () -> Initializer.Parse name)
-        | n ->
-            match asString n with
-            | Some name when name.Trim().ToLowerInvariant() = "constant" -> Initializer.Constant 0.0
-            | Some name -> guard where (fun () -> Initializer.Parse name)
-            | None -> fail where (sprintf "initializer must be a name or an object, got %s" (show n))
+    /// Initializer from a name or a {"class_name", "config"} object (ConfigFields.parseInitializer).
+    let parseInitializer (where: string) (node: JsonNode) : Initializer = ConfigFields.parseInitializer where node
 
-    let private initializerField (where: string) (cfg: JsonObject) (key: string) (dflt: string) =
-        parseInitializer (sprintf "%s '%s'" where key) (match cfg.[key] with null -> JsonValue.Create dflt :> JsonNode | n -> n)
-
-    let private activationField (where: string) (cfg: JsonObject) (dflt: string option) =
-        let name = str where cfg "activation" dflt
-        guardKey where "activation" (fun () -> Activation.Parse name |> ignore)
-        name
-
-    /// A layer from its {"class_name", "config"} entry (Dropout also reads an optional integer "seed", default 0).
+    /// A layer from its {"class_name", "config"} entry: the class is looked up in LayerRegistry.all and its Parse reads
+    /// the config (see each layer's FromConfig).
     let parseLayer (index: int) (node: JsonNode) : Layer =
         let o = match node with :? JsonObject as o -> o | n -> fail (sprintf "layers[%d]" index) (sprintf "must be an object, got %s" (show n))
         let cls = str (sprintf "layers[%d]" index) o "class_name" None
-        if not (Array.contains cls layerClasses) then
+        match LayerRegistry.all |> Array.tryFind (fun r -> r.ClassName = cls) with
+        | None ->
             failKeyText (sprintf "layers[%d] (%s)" index cls) "class_name" (sprintf "must be one of %s, got '%s'" (String.Join(", ", layerClasses)) cls)
                         (sprintf "unknown layer class '%s' (allowed: %s)" cls (String.Join(", ", layerClasses)))
-        let where = sprintf "layers[%d] (%s)" index cls
-        let cfg = obj where o "config"
-        let name = str where cfg "name" (Some "")
-        match cls with
-        | "Dense" ->
-            let units = integer where cfg "units" None 1 Int32.MaxValue
-            let act = activationField where cfg (Some "linear")
-            let k = initializerField where cfg "kernel_initializer" "glorot_uniform"
-            let b = initializerField where cfg "bias_initializer" "zeros"
-            guard where (fun () -> Dense(units, act, k, b, flag where cfg "use_bias" true, name) :> Layer)
-        | "Flatten" -> Flatten(name) :> Layer
-        | "Dropout" ->
-            Dropout(numIn where cfg "rate" None 0.0 1.0 true, integer where cfg "seed" (Some 0) Int32.MinValue Int32.MaxValue, name) :> Layer
-        | _ -> ActivationLayer(activationField where cfg None, name) :> Layer
+        | Some registration ->
+            let where = sprintf "layers[%d] (%s)" index cls
+            let cfg = obj where o "config"
+            registration.Parse { Where = where; Config = cfg; Name = str where cfg "name" (Some "") }
 
     /// {"class_name", "config"} of an optimizer (Keras get_config).
     let optimizer (o: Optimizer) : JsonNode =

@@ -130,14 +130,17 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
     /// Set by callbacks to stop fit.
     member _.StopTraining with get () = stop and set v = stop <- v
 
-    /// The flat engine plan (builds nothing; the model must be built and compiled).
+    /// The flat engine plan (builds nothing; the model must be built and compiled). Sets each Dropout layer's
+    /// PlanIndex to its position in the plan, so the tape's `Call(x, training = true)` then draws the engine's masks.
     member m.Plan : ModelPlan =
         if not m.Built then raise (InvalidOperationException(sprintf "model '%s' is not built yet: call Build(inputShape) or fit/predict first" name))
         let mutable s = inputShape
         let plan = ResizeArray()
         for l in layers do
             match l.Plan s with
-            | Some p -> plan.Add p
+            | Some p ->
+                match l with :? Dropout as d -> d.PlanIndex <- plan.Count | _ -> ()
+                plan.Add p
             | None -> ()
             s <- l.ComputeOutputShape s
         { InputDim = Array.fold (*) 1 inputShape; Layers = plan.ToArray(); Loss = loss }

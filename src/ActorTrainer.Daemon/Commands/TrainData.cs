@@ -51,7 +51,7 @@ public sealed record TrainData(Dataset Train, Dataset Test, ArrayData Fit, Array
     private static MnistExpectation Expectation(TrainSettings s)
     {
         long features = s.InputShape.Aggregate(1L, (a, d) => a * d);
-        var lastDense = s.Layers.LastOrDefault(l => l.Type == "dense");
+        var lastDense = s.Layers.OfType<Dense>().LastOrDefault();
         bool sparse = Loss.Parse(s.Loss).IsSparseCategoricalCrossentropy;
         return new MnistExpectation(features is > 0 and <= int.MaxValue ? (int)features : 0,
                                     sparse && lastDense is not null ? lastDense.Units : 0);

@@ -14,9 +14,10 @@ namespace ActorTrainer.Daemon.Configuration;
 /// </summary>
 public static class ModelSchema
 {
-    private enum Kind { Number, Bool, Text }
+    private enum Kind { Number, Bool, Text, Any }
 
-    /// <summary>HOCON layer type → its keys, in the order errors list them (types are Core's layer classes in lower case).</summary>
+    /// <summary>HOCON layer type → its keys, in the order errors list them (types are Core's layer classes in lower case).
+    /// A Core layer class without an entry takes every key, renamed to snake_case (see <see cref="AnyKeys"/>).</summary>
     private static readonly Dictionary<string, string[]> LayerKeys = new()
     {
         ["dense"] = ["type", "units", "activation", "use-bias", "kernel-initializer", "kernel-min", "kernel-max", "kernel-stddev",
@@ -94,8 +95,8 @@ public static class ModelSchema
         var type = rawType is JsonValue tv && tv.TryGetValue<string>(out var s) ? s.Trim().ToLowerInvariant() : "";
         var cls = ModelConfig.layerClasses.FirstOrDefault(c => c.ToLowerInvariant() == type);
         var cfg = new JsonObject();
-        if (cls is null || !LayerKeys.TryGetValue(type, out var allowed))
-            return new JsonObject { ["class_name"] = rawType, ["config"] = cfg };
+        if (cls is null) return new JsonObject { ["class_name"] = rawType, ["config"] = cfg };
+        if (!LayerKeys.TryGetValue(type, out var allowed)) return new JsonObject { ["class_name"] = cls, ["config"] = AnyKeys(items) };
         foreach (var k in items.Keys)
             if (Array.IndexOf(allowed, k) < 0)
                 throw new ConfigException($"config: unknown key '{key}.{k}' for a {type} layer (allowed: {string.Join(", ", allowed)})");
@@ -119,6 +120,16 @@ public static class ModelSchema
                 break;
         }
         return new JsonObject { ["class_name"] = cls, ["config"] = cfg };
+    }
+
+    /// <summary>The config of a layer type without a <see cref="LayerKeys"/> entry: every key but <c>type</c>, kebab-case
+    /// renamed to snake_case, each value a number, true/false or a string as it reads (Core checks them).</summary>
+    private static JsonObject AnyKeys(IDictionary<string, HoconValue> items)
+    {
+        var cfg = new JsonObject();
+        foreach (var (k, v) in items)
+            if (k != "type") cfg[k.Replace('-', '_')] = Value(v, Kind.Any);
+        return cfg;
     }
 
     /// <summary>`prefix`-initializer as a name, or as {"class_name", "config"} for random_uniform (prefix-min/-max),
@@ -161,7 +172,8 @@ public static class ModelSchema
     }
 
     /// <summary>A HOCON value as JSON: lists and objects recursively; scalars as finite numbers (Number), booleans
-    /// (Bool: true/false/on/off/yes/no) or strings; anything that is not of the kind stays a string for Core to refuse.</summary>
+    /// (Bool: true/false/on/off/yes/no), either (Any: a number, else true/false) or strings; anything that is not of
+    /// the kind stays a string for Core to refuse.</summary>
     private static JsonNode? Value(HoconValue? v, Kind kind)
     {
         if (v is null) return null;
@@ -174,8 +186,9 @@ public static class ModelSchema
         }
         var s = v.GetString();
         if (s is null) return null;
-        if (kind == Kind.Number && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d))
+        if (kind is Kind.Number or Kind.Any && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d))
             return JsonValue.Create(d);
+        if (kind == Kind.Any && s.Trim() is "true" or "false") return JsonValue.Create(s.Trim() == "true");
         if (kind == Kind.Bool)
             switch (s.Trim().ToLowerInvariant())
             {

@@ -4,24 +4,15 @@ using ActorTrainer.Core;
 
 namespace ActorTrainer.Daemon.Configuration;
 
-/// <summary>What resource checks need of one parsed layer: its Core class in lower case ("dense", "dropout", ...), and
-/// for a Dense layer its units and whether it has a bias (0 and false otherwise). Derived from the Core layer.</summary>
-public sealed record LayerShape(string Type, int Units, bool UseBias)
-{
-    /// <summary>The shape of a constructed (not necessarily built) Core layer.</summary>
-    public static LayerShape Of(Layer layer) => layer is Dense d
-        ? new LayerShape("dense", d.Units, d.UseBias)
-        : new LayerShape(layer.ClassName.ToLowerInvariant(), 0, false);
-}
-
 /// <summary>Every setting of a training run, read and range-checked from the layered HOCON config. The model,
 /// optimizer, loss and metrics are the Keras JSON node <see cref="KerasConfig"/> (see <see cref="ModelSchema"/>),
-/// validated by Core's ModelConfig parser, the same that reads a saved model's config.json.</summary>
+/// validated by Core's ModelConfig parser, the same that reads a saved model's config.json. <see cref="Layers"/> are
+/// the Core layers that parser constructs (not built: no weights); <see cref="BuildModel"/> makes fresh ones.</summary>
 public sealed record TrainSettings(
     int Seed, int Epochs, int BatchSize, bool Shuffle, int ShardsPerBatch, string Runtime, int Workers, string Mode,
     TimeSpan WorkerTimeout, int AsyncPullEvery, int AsyncMaxStaleness, int CheckpointEverySteps, int CheckpointKeep,
     int Verbose, string DataDir, int TrainLimit, int TestLimit, string Validation, double ValidationSplit,
-    string ModelName, int[] InputShape, IReadOnlyList<LayerShape> Layers, string OptimizerType,
+    string ModelName, int[] InputShape, IReadOnlyList<Layer> Layers, string OptimizerType,
     string Loss, IReadOnlyList<string> Metrics, int MetricsPort, bool Plots, bool TensorBoard, int TensorBoardEverySteps,
     bool SaveModel, string LogFormat, System.Text.Json.Nodes.JsonObject KerasConfig, Config Config)
 {
@@ -58,7 +49,7 @@ public sealed record TrainSettings(
             ValidationSplit: r.Double("data.validation-split", 0, 1, exclusiveMin: true, exclusiveMax: true),
             ModelName: spec.Name,
             InputShape: spec.InputShape,
-            Layers: spec.Layers.Select(LayerShape.Of).ToList(),
+            Layers: spec.Layers,
             OptimizerType: optimizer.Name.ToLowerInvariant(),
             Loss: loss.Name,
             Metrics: metrics.Select(m => Core.Metrics.resolve(loss, m)).Distinct().ToList(),

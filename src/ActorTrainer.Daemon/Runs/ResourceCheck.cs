@@ -24,8 +24,7 @@ public static class ResourceCheck
         long width = s.InputShape.Aggregate(1L, (a, b) => a * b), maxWidth = width, total = 0;
         for (var i = 0; i < s.Layers.Count; i++)
         {
-            var l = s.Layers[i];
-            if (l.Type != "dense") continue;
+            if (s.Layers[i] is not Dense l) continue;
             long kernel = width * l.Units;
             if (kernel > Array.MaxLength)
                 throw new ResourceLimitException($"config: model.layers[{i}]: a {width}x{l.Units} kernel has {kernel} weights " +

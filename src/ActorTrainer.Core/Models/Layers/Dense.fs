@@ -1,0 +1,70 @@
+namespace ActorTrainer.Core
+
+open System
+open System.Runtime.InteropServices
+open ActorTrainer.Core.ModelJson
+
+/// Densely-connected layer: y = act(x·W + b), W (in × units), b (units); applies to the last axis.
+type Dense(units: int, activation: string, kernelInitializer: Initializer, biasInitializer: Initializer, useBias: bool, name: string) =
+    inherit Layer("Dense", (if isNull name then "" else name))
+    do if units < 1 then raise (ArgumentOutOfRangeException("units", units, "Dense units must be >= 1"))
+    let act = Activation.Parse activation
+    let kInit = kernelInitializer
+    let bInit = biasInitializer
+    let mutable kernel : Variable = Unchecked.defaultof<_>
+    let mutable bias : Variable = Unchecked.defaultof<_>
+
+    /// Keras-style construction by names: Dense(512, "relu"), Dense(10, "softmax", kernelInitializer = "he_uniform").
+    new(units: int, [<Optional; DefaultParameterValue("linear")>] activation: string,
+        [<Optional; DefaultParameterValue("glorot_uniform")>] kernelInitializer: string,
+        [<Optional; DefaultParameterValue("zeros")>] biasInitializer: string,
+        [<Optional; DefaultParameterValue(true)>] useBias: bool,
+        [<Optional; DefaultParameterValue("")>] name: string) =
+        Dense(units, activation, Initializer.Parse kernelInitializer, Initializer.Parse biasInitializer, useBias, name)
+
+    /// Number of output units.
+    member _.Units = units
+    /// Activation applied to x·W + b.
+    member _.Activation = act
+    /// Whether a bias is added.
+    member _.UseBias = useBias
+    /// The kernel W (in × units); available after build.
+    member _.Kernel = kernel
+    /// The bias b (units); available after build (null without bias).
+    member _.Bias = bias
+
+    override l.BuildWeights(shape, seed) =
+        if shape.Length < 1 then raise (ShapeException(sprintf "Dense '%s' needs an input with at least 1 axis, got %s" l.Name (Shape.str shape)))
+        let inDim = shape.[shape.Length - 1]
+        kernel <- Variable(Tensor.FromArray(kInit.Create([| inDim; units |], seed), [| inDim; units |]), l.Name + "/kernel")
+        if useBias then
+            bias <- Variable(Tensor.FromArray(bInit.Create([| units |], seed + 1), [| units |]), l.Name + "/bias")
+    override l.WeightSpecs shape =
+        if shape.Length < 1 then raise (ShapeException(sprintf "Dense '%s' needs an input with at least 1 axis, got %s" l.Name (Shape.str shape)))
+        let inDim = shape.[shape.Length - 1]
+        if useBias then [| l.Name + "/kernel", [| inDim; units |]; l.Name + "/bias", [| units |] |]
+        else [| l.Name + "/kernel", [| inDim; units |] |]
+    override _.ComputeOutputShape shape = Array.append shape.[.. shape.Length - 2] [| units |]
+    override l.CallLogits(x, _) = TapeOps.dense x kernel.Value (if useBias then bias.Value else null)
+    override l.Call(x, training) = TapeOps.activation act (l.CallLogits(x, training))
+    override _.Variables = if useBias then [| kernel; bias |] else [| kernel |]
+    override _.OutputActivation = act
+    override l.Plan shape =
+        if shape.Length <> 1 then
+            raise (ShapeException(sprintf "Dense '%s' receives input of shape %s; the training engine needs flat samples: add Flatten before it" l.Name (Shape.str shape)))
+        Some(PlanLayer.Dense(shape.[0], units, useBias, act))
+    override _.Config =
+        [ "units", box units; "activation", box act.Name; "use_bias", box useBias
+          "kernel_initializer", box kInit; "bias_initializer", box bInit ]
+
+    /// Reads a Dense entry: "units" (required, >= 1), "activation" (linear), "use_bias" (true), "kernel_initializer"
+    /// (glorot_uniform), "bias_initializer" (zeros).
+    static member FromConfig(c: LayerConfig) : Layer =
+        let units = integer c.Where c.Config "units" None 1 Int32.MaxValue
+        let act = ConfigFields.activation c (Some "linear")
+        let k = ConfigFields.initializer c "kernel_initializer" "glorot_uniform"
+        let b = ConfigFields.initializer c "bias_initializer" "zeros"
+        guard c.Where (fun () -> Dense(units, act, k, b, flag c.Where c.Config "use_bias" true, c.Name) :> Layer)
+
+    /// Class name and config reader for config.json.
+    static member Registration = { ClassName = "Dense"; Parse = Dense.FromConfig }

@@ -1,0 +1,24 @@
+namespace ActorTrainer.Core
+
+open System
+open System.Runtime.InteropServices
+
+/// Flattens each sample: (batch, d1, d2, ...) → (batch, d1·d2·...).
+type Flatten([<Optional; DefaultParameterValue("")>] name: string) =
+    inherit Layer("Flatten", (if isNull name then "" else name))
+    override _.BuildWeights(_, _) = ()
+    override l.ComputeOutputShape shape =
+        let n = shape |> Array.fold (fun (acc: int64) d -> acc * int64 d) 1L
+        if n > int64 Int32.MaxValue then
+            raise (ResourceLimitException(sprintf "Flatten '%s': input shape %s has %d values per sample, more than 2147483647" l.Name (Shape.str shape) n))
+        [| int n |]
+    override _.Call(x, _) = Tensor.Reshape(x, [| x.Shape.[0]; -1 |])
+    override _.Variables = [||]
+    override _.Plan _ = None
+    override _.Config = []
+
+    /// Reads a Flatten entry (no fields besides the name).
+    static member FromConfig(c: LayerConfig) : Layer = Flatten(c.Name) :> Layer
+
+    /// Class name and config reader for config.json.
+    static member Registration = { ClassName = "Flatten"; Parse = Flatten.FromConfig }

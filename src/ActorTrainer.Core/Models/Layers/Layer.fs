@@ -1,0 +1,91 @@
+namespace ActorTrainer.Core
+
+open System
+
+/// Size checks done before weights are allocated: a weight must fit one .NET array and all of a layer's weights
+/// must fit the memory available, else ResourceLimitException naming the bytes.
+module WeightBudget =
+
+    /// Bytes of float32 weights with the given shapes (exact, in 64 bits; shapes hold int32 dims so no overflow).
+    let bytes (shapes: int[][]) : int64 =
+        shapes |> Array.sumBy (fun s -> 4L * Array.fold (fun (acc: int64) d -> acc * int64 d) 1L s)
+
+    /// Checks the weights (name, shape) a layer is about to create; `owner` names the layer in the message.
+    let check (owner: string) (specs: (string * int[])[]) : unit =
+        for (name, shape) in specs do
+            let n = shape |> Array.fold (fun (acc: int64) d -> acc * int64 d) 1L
+            if n > int64 Array.MaxLength then
+                raise (ResourceLimitException(
+                    sprintf "%s: weight '%s' of shape %s needs %d bytes (%d float32 values), more than one array can hold (%d values)"
+                        owner name (Shape.str shape) (4L * n) n Array.MaxLength))
+        let total = bytes (specs |> Array.map snd)
+        let available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes
+        if total > available then
+            raise (ResourceLimitException(
+                sprintf "%s: weights need %d bytes but only %d bytes of memory are available" owner total available))
+
+/// Base class of Keras layers. A layer builds its weights on first input (input shape without the batch axis),
+/// runs differentiably on Tensors (`Call`), and describes itself to the fast training engine (`PlanLayer`).
+[<AbstractClass>]
+type Layer(className: string, name: string) =
+    let mutable name = name
+    let mutable built = false
+    let mutable inputShape : int[] = null
+
+    /// Keras class name ("Dense", "Flatten", ...).
+    member _.ClassName = className
+    /// Layer name (auto-assigned by Sequential when empty: dense, dense_1, ...).
+    member _.Name with get () = name and set v = name <- v
+    /// True once weights exist.
+    member _.Built = built
+    /// Input shape (without batch) the layer was built for.
+    member _.InputShape = inputShape
+
+    /// Creates the weights for an input shape (without batch); `seed` makes initialisation reproducible.
+    abstract BuildWeights: inputShape: int[] * seed: int -> unit
+    /// Output shape (without batch) for an input shape (without batch).
+    abstract ComputeOutputShape: inputShape: int[] -> int[]
+    /// Differentiable forward pass on a batch (first axis = batch).
+    abstract Call: x: Tensor * training: bool -> Tensor
+    /// The layer's variables in Keras order (kernel, bias).
+    abstract Variables: Variable[]
+    /// How the fast engine runs this layer (None: a no-op on flat rows, e.g. Flatten).
+    abstract Plan: inputShape: int[] -> PlanLayer option
+    /// Keras get_config() entries besides name.
+    abstract Config: (string * obj) list
+    /// Final activation of the layer (for fusing losses); Linear when none.
+    abstract OutputActivation: Activation
+    default _.OutputActivation = Activation.Linear
+    /// Forward pass stopping before the final activation (logits); only differs for layers with an activation.
+    abstract CallLogits: x: Tensor * training: bool -> Tensor
+    default l.CallLogits(x, training) = l.Call(x, training)
+
+    /// Names and shapes of the weights BuildWeights creates for an input shape (without batch), computed without
+    /// allocating anything; lets loaders compare against a weights file and check sizes first.
+    abstract WeightSpecs: inputShape: int[] -> (string * int[])[]
+    default _.WeightSpecs _ = [||]
+
+    /// Builds once (later calls with the same shape are no-ops; another shape is an error naming the layer). Weight sizes
+    /// are checked before anything is allocated (ResourceLimitException naming the bytes).
+    member l.Build(shape: int[], seed: int) =
+        if not built then
+            WeightBudget.check (sprintf "layer '%s'" name) (l.WeightSpecs shape)
+            l.BuildWeights(shape, seed)
+            inputShape <- Array.copy shape
+            built <- true
+        elif shape <> inputShape then
+            raise (ShapeException(sprintf "layer '%s' was built for input shape %s but received %s" name (Shape.str inputShape) (Shape.str shape)))
+
+    /// Number of scalar weights.
+    member l.CountParams() = l.Variables |> Array.sumBy (fun v -> Array.fold (*) 1 v.Shape)
+
+    /// Keras get_config(): name plus the layer's own entries.
+    member l.GetConfig() : (string * obj) list = ("name", box name) :: l.Config
+
+/// How config.json names and reads one layer class: its Keras class name and the function that constructs the layer
+/// from its entry. Each layer file defines its own (`Dense.Registration`, ...); LayerRegistry lists them.
+type LayerRegistration =
+    { /// Keras class name as config.json writes it ("Dense"); the layer's ClassName.
+      ClassName: string
+      /// Constructs the layer (not built) from its config entry; errors are ModelFileExceptions naming the field.
+      Parse: LayerConfig -> Layer }

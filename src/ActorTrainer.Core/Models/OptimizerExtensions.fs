@@ -1,0 +1,31 @@
+namespace ActorTrainer.Core
+
+open System
+open System.Collections.Generic
+open System.Runtime.CompilerServices
+
+/// `optimizer.ApplyGradients(zip(grads, vars))` for the low-level GradientTape path (Keras `apply_gradients`).
+/// Variables get slot positions 0, 1, ... in the order first seen, so passing a model's TrainableVariables shares the
+/// optimizer state with `fit` (which uses the same weight order).
+[<Extension>]
+type OptimizerExtensions =
+    /// One optimizer step: each variable is updated in float32 with Keras' rule and reassigned.
+    [<Extension>]
+    static member ApplyGradients(o: Optimizer, gradsAndVars: seq<Tensor * Variable>) =
+        o.Iterations <- o.Iterations + 1L
+        let lr = float32 o.LearningRate
+        for (g, v) in gradsAndVars do
+            if g.Shape <> v.Shape then
+                raise (ShapeException(sprintf "%s.apply_gradients: gradient shape %A does not match variable '%s' shape %A" o.Name g.Shape v.Name v.Shape))
+            let w = v.Value.ToFloat32Array()
+            let slot = o.SlotsFor(OptimizerExtensions.IndexOf(o, v), w.Length)
+            o.UpdateWeight(Span w, ReadOnlySpan(g.ToFloat32Array()), slot, lr, o.Iterations)
+            v.Assign(Tensor.FromArray(w, v.Shape))
+
+    static member val private Indices = ConditionalWeakTable<Optimizer, Dictionary<Variable, int>>()
+
+    static member private IndexOf(o: Optimizer, v: Variable) =
+        let d = OptimizerExtensions.Indices.GetValue(o, fun _ -> Dictionary<Variable, int>(HashIdentity.Reference))
+        match d.TryGetValue v with
+        | true, i -> i
+        | _ -> let i = d.Count in d.[v] <- i; i

@@ -1,0 +1,39 @@
+/// The layer registry is the one list of layer classes: ModelConfig's dispatch and class list come from it, and each
+/// registration reads back what its layer's get_config writes.
+module ActorTrainer.Core.Tests.LayerRegistryTests
+
+open System.Text.Json.Nodes
+open Xunit
+open ActorTrainer.Core
+
+let private sample (cls: string) : Layer =
+    match cls with
+    | "Dense" -> Dense(3, "relu", "he_uniform", "ones", false, "d") :> Layer
+    | "Flatten" -> Flatten("f") :> Layer
+    | "Dropout" -> Dropout(0.4, 9, "drop") :> Layer
+    | "Activation" -> ActivationLayer("tanh", "act") :> Layer
+    | other -> failwithf "add a sample of the new layer class %s to LayerRegistryTests" other
+
+[<Fact>]
+let ``layerClasses are the registry's class names, in order`` () =
+    Assert.Equal<string[]>(LayerRegistry.all |> Array.map (fun r -> r.ClassName), ModelConfig.layerClasses)
+    Assert.Equal<string[]>([| "Dense"; "Flatten"; "Dropout"; "Activation" |], ModelConfig.layerClasses)
+
+[<Fact>]
+let ``each registration reads its layer's get_config back to an equal config`` () =
+    for r in LayerRegistry.all do
+        let l = sample r.ClassName
+        Assert.Equal(r.ClassName, l.ClassName)
+        let cfg = (ModelConfig.objectOf (l.GetConfig())).AsObject()
+        let back = r.Parse { Where = sprintf "layers[0] (%s)" r.ClassName; Config = cfg; Name = l.Name }
+        Assert.Equal(l.GetType(), back.GetType())
+        Assert.Equal(cfg.ToJsonString(), (ModelConfig.objectOf (back.GetConfig())).ToJsonString())
+        let viaModelConfig = ModelConfig.parseLayer 0 (JsonNode.Parse((ModelConfig.objectOf [ "class_name", box r.ClassName; "config", box cfg ]).ToJsonString()))
+        Assert.Equal(cfg.ToJsonString(), (ModelConfig.objectOf (viaModelConfig.GetConfig())).ToJsonString())
+
+[<Fact>]
+let ``an unknown class names the registry's classes`` () =
+    let ex = Assert.Throws<ModelFileException>(fun () -> ModelConfig.parseLayer 2 (JsonNode.Parse """{"class_name":"Conv2D","config":{}}""") |> ignore)
+    Assert.Equal("layers[2] (Conv2D): unknown layer class 'Conv2D' (allowed: Dense, Flatten, Dropout, Activation)", ex.Message)
+    Assert.Equal(Some { Section = "layers[2] (Conv2D)"; Key = "class_name"; Problem = "must be one of Dense, Flatten, Dropout, Activation, got 'Conv2D'" },
+                 ModelJson.fieldError ex)
