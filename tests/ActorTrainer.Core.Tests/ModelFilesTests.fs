@@ -76,7 +76,7 @@ let ``Dropout seed survives Save then Load, and an unset seed is written as null
         Assert.True(unset.ContainsKey "seed" && isNull unset.["seed"], "unset seed is written as null")
         let path = Path.Combine(dir, "model")
         m.Save path
-        let l = Sequential.Load path
+        let l = ModelFiles.Load path
         let d1, d2 = l.Layers.[1] :?> Dropout, l.Layers.[2] :?> Dropout
         Assert.Equal((42, Nullable 42), (d1.Seed, d1.ConfigSeed))
         Assert.Equal((0, Nullable()), (d2.Seed, d2.ConfigSeed))
