@@ -14,7 +14,7 @@ public sealed class ActorStepExecutor : IStepExecutor
     private readonly RuntimeOptions _opts;
     private readonly StepPipe _pipe = new();
     private readonly LiveWorkers _alive = new();
-    private readonly IActorRef _coordinator;
+    private readonly IActorRef _coordinator, _generator;
     private float[][] _weights;
     private long _version, _rejected, _global;
     private int _epoch, _next, _consumed;
@@ -31,8 +31,15 @@ public sealed class ActorStepExecutor : IStepExecutor
         _ownSystem = system is null;
         _system = system ?? ActorTrainingRunner.CreateSystem();
         var pipe = _pipe; var alive = _alive;
-        _coordinator = _system.ActorOf(Props.Create(() => new Coordinator(job, start, options, pipe, alive)),
+        var ready = new TaskCompletionSource<IActorRef>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _coordinator = _system.ActorOf(Props.Create(() => new Coordinator(job, start, options, pipe, alive, ready)),
             "trainer-" + Guid.NewGuid().ToString("N"));
+        try { _generator = ready.Task.GetAwaiter().GetResult(); }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     /// <inheritdoc/>
@@ -53,13 +60,15 @@ public sealed class ActorStepExecutor : IStepExecutor
     {
         _epoch = epoch; _next = startStep; _global = firstGlobalStep; _consumed = 0;
         _coordinator.Tell(new BeginEpochCommand(epoch, startStep, firstGlobalStep));
+        _generator.Tell(new StartEpoch(epoch, startStep, firstGlobalStep, _opts.IsAsync));
     }
 
     /// <inheritdoc/>
     public StepOutcome NextStep()
     {
-        if (!_opts.IsAsync) _coordinator.Tell(new StepCommand(_global, _epoch, _next));
+        if (!_opts.IsAsync) _generator.Tell(new OpenStep(_global, _epoch, _next, _version, _weights));
         var r = Take();
+        while (!_opts.IsAsync && r.Step != _global) r = Take();     // a late answer to an earlier step (not expected)
         _next++; _global++;
         return r.Outcome;
     }

@@ -6,9 +6,8 @@ using Akka.Event;
 namespace ActorTrainer.Runtime;
 
 /// <summary>The actor runtime's step server: supervises the batch generator, the parameter server and the worker
-/// pool, and turns the executor's commands into work — sync: one step at a time, opened at the newest weights and
-/// resolved once every shard reported; async: whole epochs dispatched on demand, each batch resolved as it
-/// arrives. Resolved steps go to the executor through a <see cref="StepPipe"/>; the fit loop (not this actor) owns
+/// pool (the executor sends StartEpoch and, in sync mode, each OpenStep to the generator itself — one hop less per
+/// step), and delivers every resolved step — sync: once every shard reported; async: each batch as it arrives. Resolved steps go to the executor through a <see cref="StepPipe"/>; the fit loop (not this actor) owns
 /// epochs, statistics, validation and checkpoints. Crashed workers are restarted (their item is re-queued); a failure
 /// of the generator or the parameter server, a diverged step or an abandoned item fails the pipe.</summary>
 internal sealed class Coordinator : ReceiveActor
@@ -21,8 +20,8 @@ internal sealed class Coordinator : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HashSet<IActorRef> _workers = new();
     private IActorRef _server = ActorRefs.Nobody, _generator = ActorRefs.Nobody;
-    private float[][] _weights;
-    private long _version, _expectedStep = -1;
+    private readonly TaskCompletionSource<IActorRef> _generatorReady;
+    private readonly float[][] _weights;
     private int _epoch = -1, _epochStart, _resolvedInEpoch;
     private int? _drainLimit;
     private TaskCompletionSource<int>? _drain;
@@ -30,23 +29,19 @@ internal sealed class Coordinator : ReceiveActor
     private TaskCompletionSource<ServerState>? _state;
     private bool _finished;
 
-    public Coordinator(StepJob job, FitCheckpoint start, RuntimeOptions options, StepPipe pipe, LiveWorkers alive)
+    public Coordinator(StepJob job, FitCheckpoint start, RuntimeOptions options, StepPipe pipe, LiveWorkers alive,
+        TaskCompletionSource<IActorRef> generatorReady)
     {
-        _job = job; _start = start; _opts = options; _pipe = pipe; _alive = alive;
+        _job = job; _start = start; _opts = options; _pipe = pipe; _alive = alive; _generatorReady = generatorReady;
         _weights = start.Weights;
         Receive<BeginEpochCommand>(m => Guard(() => BeginEpoch(m)));
-        Receive<StepCommand>(m => Guard(() =>
-        {
-            _expectedStep = m.Step;
-            _generator.Tell(new OpenStep(m.Step, m.Epoch, m.StepInEpoch, _version, _weights));
-        }));
         Receive<StepResolved>(m => Guard(() => OnStepResolved(m)));
         Receive<StepDiverged>(m => Fail(new TrainingDivergedException(m.Epoch, m.Step, m.StepInEpoch, m.What)));
         Receive<WorkItemAbandoned>(m => Fail(new WorkerFailedException(m.Step, m.Shard, m.Attempts, m.Error)));
         Receive<DrainCommand>(m => Guard(() => { _drain = m.Done; _generator.Tell(new StopDispatch()); }));
         Receive<DispatchStopped>(m => Guard(() => { _drainLimit = m.NextStepInEpoch - _epochStart; CheckDrain(); }));
         Receive<SetWeightsCommand>(m => Guard(() => { _load = m.Done; _server.Tell(new LoadWeights(m.Weights)); }));
-        Receive<WeightsLoaded>(m => { _weights = m.Weights; _version = m.Version; _load?.TrySetResult(m); _load = null; });
+        Receive<WeightsLoaded>(m => { _load?.TrySetResult(m); _load = null; });
         Receive<StateCommand>(m => Guard(() => { _state = m.Done; _server.Tell(new SnapshotRequest()); }));
         Receive<ServerState>(m => { _state?.TrySetResult(m); _state = null; });
         Receive<Terminated>(m => { if (_workers.Remove(m.ActorRef)) _alive.Stopped(); });
@@ -81,6 +76,7 @@ internal sealed class Coordinator : ReceiveActor
             _workers.Add(worker);
             _alive.Started();
         }
+        _generatorReady.TrySetResult(_generator);
     });
 
     protected override void PostStop()
@@ -108,26 +104,26 @@ internal sealed class Coordinator : ReceiveActor
     {
         _finished = true;
         _pipe.Fail(e);
+        _generatorReady.TrySetException(e);
         _drain?.TrySetException(e);
         _load?.TrySetException(e);
         _state?.TrySetException(e);
     }
 
+    /// <summary>Bookkeeping of the epoch the executor starts (it tells the generator itself: StartEpoch, then the
+    /// OpenSteps, from one thread, so they arrive in order).</summary>
     private void BeginEpoch(BeginEpochCommand m)
     {
         _epoch = m.Epoch; _epochStart = m.StartStep; _resolvedInEpoch = 0;
         _drainLimit = null; _drain = null;
-        _generator.Tell(new StartEpoch(m.Epoch, m.StartStep, m.FirstGlobalStep, _opts.IsAsync));
     }
 
     private void OnStepResolved(StepResolved m)
     {
         if (m.Epoch != _epoch) return;
-        if (!_opts.IsAsync && m.Step != _expectedStep) return;
-        _weights = m.Weights; _version = m.Version;
         _resolvedInEpoch++;
         var stats = new ShardStats(m.LossSum, m.Correct, m.Count);
-        _pipe.Add(new ResolvedStep(new StepOutcome(m.StepInEpoch, stats), m.Weights, m.Version, m.Rejected));
+        _pipe.Add(new ResolvedStep(m.Step, new StepOutcome(m.StepInEpoch, stats), m.Weights, m.Version, m.Rejected));
         CheckDrain();
     }
 

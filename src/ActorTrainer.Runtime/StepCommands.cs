@@ -3,11 +3,8 @@ namespace ActorTrainer.Runtime;
 // Executor → coordinator commands. They never leave the process (the executor and its coordinator live together)
 // and carry the task the coordinator completes, so they are not ITrainingMessages.
 
-/// <summary>Start epoch Epoch at batch StartStep, whose global step is FirstGlobalStep.</summary>
+/// <summary>Epoch Epoch starts at batch StartStep, whose global step is FirstGlobalStep (bookkeeping for the drain).</summary>
 internal sealed record BeginEpochCommand(int Epoch, int StartStep, long FirstGlobalStep);
-
-/// <summary>Sync: open global step Step (batch StepInEpoch of Epoch) at the current weights.</summary>
-internal sealed record StepCommand(long Step, int Epoch, int StepInEpoch);
 
 /// <summary>Async: stop dispatching; Done gets the number of batches of this epoch run that were handed out, once
 /// all of them resolved.</summary>

@@ -4,10 +4,10 @@ using ActorTrainer.Core;
 
 namespace ActorTrainer.Runtime;
 
-/// <summary>A resolved step as the executor receives it: position and statistics, the parameter server's weights
+/// <summary>A resolved step as the executor receives it: global step, position and statistics, the parameter server's weights
 /// after it (sync: the server's arrays, stable until the next step opens; async: that version's immutable copy),
 /// version and stale count.</summary>
-internal sealed record ResolvedStep(StepOutcome Outcome, float[][] Weights, long Version, long Rejected);
+internal sealed record ResolvedStep(long Step, StepOutcome Outcome, float[][] Weights, long Version, long Rejected);
 
 /// <summary>Resolved steps from the coordinator (actor thread) to the executor (the fit loop's thread), in
 /// resolution order; a failure is delivered after the steps resolved before it.</summary>
