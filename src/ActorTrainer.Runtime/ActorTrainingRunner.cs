@@ -41,7 +41,9 @@ public static class ActorTrainingRunner
         ActorSystem? system = null)
     {
         JobValidation.Validate(job);
-        return Task.Run(() => Run(job, callbacks, ct, system));
+        // the fit loop blocks between steps: give it its own thread, never one of the pool threads the actors run on
+        return Task.Factory.StartNew(() => Run(job, callbacks, ct, system), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     private static TrainingResult Run(TrainingJob job, IEnumerable<ICallback>? callbacks, CancellationToken ct, ActorSystem? system)
