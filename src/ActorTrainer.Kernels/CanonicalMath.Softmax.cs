@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace ActorTrainer.Kernels;
 
@@ -10,59 +12,56 @@ namespace ActorTrainer.Kernels;
 public static partial class CanonicalMath
 {
     /// <summary>Row softmax (float32): m = max z; y = e^{z−m} / Σ e^{z−m} with the canonical sum. z and y may alias.</summary>
-    public static void Softmax(ReadOnlySpan<float> z, Span<float> y)
-    {
-        float m = TensorPrimitives.Max(z);
-        TensorPrimitives.Subtract(z, m, y);
-        Map(Function.Exp, y, y);
-        float s = CanonicalReduce.Sum(y);
-        TensorPrimitives.Divide(y, s, y);
-    }
-
-    /// <summary>log Σ e^{z_j} (float32) = m + ln Σ e^{z_j − m}, m = max z, summed in the canonical order.</summary>
-    public static float LogSumExp(ReadOnlySpan<float> z)
-    {
-        float m = TensorPrimitives.Max(z);
-        if (float.IsInfinity(m) || float.IsNaN(m)) return m;
-        const int chunk = 256;
-        Span<float> e = stackalloc float[Math.Min(chunk, z.Length)];
-        float s = 0f;
-        for (int i = 0; i < z.Length; i += chunk)
-        {
-            var part = e.Slice(0, Math.Min(chunk, z.Length - i));
-            TensorPrimitives.Subtract(z.Slice(i, part.Length), m, part);
-            Map(Function.Exp, part, part);
-            s += CanonicalReduce.Sum(part);
-        }
-        return m + Log(s);
-    }
+    public static void Softmax(ReadOnlySpan<float> z, Span<float> y) => SoftmaxCore(z, y);
 
     /// <summary>Row softmax (float64): m = max z; y = e^{z−m} / Σ e^{z−m} with the canonical sum. z and y may alias.</summary>
-    public static void Softmax(ReadOnlySpan<double> z, Span<double> y)
+    public static void Softmax(ReadOnlySpan<double> z, Span<double> y) => SoftmaxCore(z, y);
+
+    /// <summary>log Σ e^{z_j} (float32) = m + ln Σ e^{z_j − m}, m = max z, summed in the canonical order.</summary>
+    public static float LogSumExp(ReadOnlySpan<float> z) => LogSumExpCore(z);
+
+    /// <summary>log Σ e^{z_j} (float64) = m + ln Σ e^{z_j − m}, m = max z, summed in the canonical order.</summary>
+    public static double LogSumExp(ReadOnlySpan<double> z) => LogSumExpCore(z);
+
+    private static void SoftmaxCore<T>(ReadOnlySpan<T> z, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        double m = TensorPrimitives.Max(z);
+        T m = TensorPrimitives.Max(z);
         TensorPrimitives.Subtract(z, m, y);
-        Map(Function.Exp, y, y);
-        double s = CanonicalReduce.Sum(y);
+        ExpInPlace(y);
+        T s = CanonicalReduce.SumOf<T>(y);
         TensorPrimitives.Divide(y, s, y);
     }
 
-    /// <summary>log Σ e^{z_j} (float64) = m + ln Σ e^{z_j − m}, m = max z, summed in the canonical order.</summary>
-    public static double LogSumExp(ReadOnlySpan<double> z)
+    private static T LogSumExpCore<T>(ReadOnlySpan<T> z) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        double m = TensorPrimitives.Max(z);
-        if (double.IsInfinity(m) || double.IsNaN(m)) return m;
+        T m = TensorPrimitives.Max(z);
+        if (T.IsInfinity(m) || T.IsNaN(m)) return m;
         const int chunk = 256;
-        Span<double> e = stackalloc double[Math.Min(chunk, z.Length)];
-        double s = 0.0;
+        Span<T> e = stackalloc T[Math.Min(chunk, z.Length)];
+        T s = T.Zero;
         for (int i = 0; i < z.Length; i += chunk)
         {
             var part = e.Slice(0, Math.Min(chunk, z.Length - i));
             TensorPrimitives.Subtract(z.Slice(i, part.Length), m, part);
-            Map(Function.Exp, part, part);
-            s += CanonicalReduce.Sum(part);
+            ExpInPlace(part);
+            s += CanonicalReduce.SumOf<T>(part);
         }
-        return m + Log(s);
+        // float32: Log(float) is the float64 log rounded once, exactly this conversion
+        return m + T.CreateTruncating(Log(double.CreateTruncating(s)));
+    }
+
+    private static void ExpInPlace<T>(Span<T> y) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+        {
+            var f = MemoryMarshal.Cast<T, float>(y);
+            Map(Function.Exp, f, f);
+        }
+        else
+        {
+            var d = MemoryMarshal.Cast<T, double>(y);
+            Map(Function.Exp, d, d);
+        }
     }
 
     /// <summary>Softmax backward (Jacobian-vector product) of one row, in place (float32): g ← y ⊙ (g − Σ g⊙y), y = softmax(z).</summary>

@@ -37,6 +37,9 @@ public static class CanonicalReduce
     /// <summary>Σ x[i]·y[i] in the canonical order (float64).</summary>
     public static double Dot(ReadOnlySpan<double> x, ReadOnlySpan<double> y) => DotCore(x, y);
 
+    /// <summary>Σ x[i] in the canonical order, for generic float32/float64 kernels.</summary>
+    internal static T SumOf<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T> => SumCore(x);
+
     private static T SumCore<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int lanes = Lanes<T>(), main = x.Length - x.Length % lanes;
