@@ -15,6 +15,7 @@ public sealed class ActorStepExecutor : IStepExecutor
     private readonly StepPipe _pipe = new();
     private readonly LiveWorkers _alive = new();
     private readonly IActorRef _coordinator, _generator;
+    private readonly Optimizer _optimizer;
     private float[][] _weights;
     private long _version, _rejected, _global;
     private int _epoch, _next, _consumed;
@@ -26,6 +27,7 @@ public sealed class ActorStepExecutor : IStepExecutor
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _opts = options;
+        _optimizer = job.Optimizer;
         _weights = start.Weights;
         _rejected = start.StaleGradientsRejected;
         _ownSystem = system is null;
@@ -114,6 +116,9 @@ public sealed class ActorStepExecutor : IStepExecutor
         var r = _pipe.Take();
         _consumed++;
         _weights = r.Weights; _version = r.Version; _rejected = r.Rejected;
+        // the slices count the optimizer's steps on their side; the optimizer object (read by fit and a later fit)
+        // learns it here, on the loop's thread
+        _optimizer.Iterations = Math.Max(_optimizer.Iterations, r.Iterations);
         return r;
     }
 

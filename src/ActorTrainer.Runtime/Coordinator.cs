@@ -58,26 +58,44 @@ internal sealed class Coordinator : ReceiveActor
         bool async = opts.IsAsync;
         var weights = _weights;
         long firstStep = _start.GlobalStep;
-        _server = Context.ActorOf(Props.Create(() => new ParameterServer(weights, job.Optimizer, Self, async,
-            opts.AsyncMaxStaleness, firstStep, job.ShardsPerBatch)), "parameter-server");
+        var sizes = weights.Select(w => w.Length).ToArray();
+        var layout = ParameterSlices.Split(sizes, opts.EffectivePsSlices(sizes.Sum(n => (long)n)));
+        job.Optimizer.EnsureSlots(sizes);
+        long iterations = job.Optimizer.Iterations;
+        _server = Context.ActorOf(Props.Create(() => new ParameterServer(weights, layout, Self, async,
+            opts.AsyncMaxStaleness, opts.Staleness, firstStep, iterations)), "parameter-server");
+        var server = _server;
+        var slices = Enumerable.Range(0, layout.Count).Select(i => Context.ActorOf(Props.Create(() => new ParameterSlice(i, layout,
+            weights, job.Optimizer, iterations, firstStep, job.ShardsPerBatch, server)), "ps-slice-" + i)).ToArray();
         _generator = Context.ActorOf(Props.Create(() => new BatchGenerator(job.Train, job.Plan, job.BatchSize,
             job.ShardsPerBatch, job.Seed, job.Shuffle, opts.EffectiveWorkerTimeout, opts.Faults, Self)), "batch-generator");
+        StartWorkers(layout, slices);
+        _server.Tell(new RegisterPeers(slices, _workers.ToArray()));
+        _generatorReady.TrySetResult(_generator);
+    });
+
+    /// <summary>The gradient workers, laid out by <see cref="RuntimeOptions.Layout"/> (each worker's GEMM threads are
+    /// its own setting; other runs in the process keep theirs).</summary>
+    private void StartWorkers(ParameterSlices layout, IActorRef[] slices)
+    {
+        var job = _job;
+        var opts = _opts;
+        bool async = opts.IsAsync;
         int maxRows = JobValidation.WorkerRows(job.BatchSize, job.Train.Count, job.ShardsPerBatch, async);
         bool failStart = opts.Faults?.FailWorkerStart ?? false;
-        // each worker's share of the cores for its GEMMs, per run (other runs in the process keep theirs)
-        int parallelism = Math.Max(1, Environment.ProcessorCount / opts.EffectiveWorkers);
-        for (int i = 0; i < opts.EffectiveWorkers; i++)
+        var (workers, threads) = opts.Layout;
+        int keep = async ? 4 : job.ShardsPerBatch + 2;
+        var server = _server; var generator = _generator;
+        for (int i = 0; i < workers; i++)
         {
             int id = i;
-            var server = _server; var generator = _generator;
-            var worker = Context.ActorOf(Props.Create(() => new GradientWorker(id, job.Plan, maxRows, generator, server, async,
-                opts.AsyncPullEvery, failStart, parallelism)), "worker-" + id);
+            var worker = Context.ActorOf(Props.Create(() => new GradientWorker(id, job.Plan, maxRows, generator, server, slices,
+                layout, async, opts.AsyncPullEvery, keep, failStart, threads)), "worker-" + id);
             Context.Watch(worker);
             _workers.Add(worker);
             _alive.Started();
         }
-        _generatorReady.TrySetResult(_generator);
-    });
+    }
 
     protected override void PostStop()
     {
@@ -123,7 +141,7 @@ internal sealed class Coordinator : ReceiveActor
         if (m.Epoch != _epoch) return;
         _resolvedInEpoch++;
         var stats = new ShardStats(m.LossSum, m.Correct, m.Count);
-        _pipe.Add(new ResolvedStep(m.Step, new StepOutcome(m.StepInEpoch, stats), m.Weights, m.Version, m.Rejected));
+        _pipe.Add(new ResolvedStep(m.Step, new StepOutcome(m.StepInEpoch, stats), m.Weights, m.Version, m.Rejected, m.Iterations));
         CheckDrain();
     }
 

@@ -8,47 +8,48 @@ public sealed class InjectedWorkerFaultException(long step, int shard)
     : Exception($"injected fault: worker crash on global step {step}, shard {shard}");
 
 /// <summary>Computes shard gradients with its own GradientEngine: grads = ∂(Σ_rows loss / BatchRows)/∂weights at the
-/// item's weights (sync) or at its last pulled weights (async, pulled every pullEvery items). Never writes the weights
-/// or inputs it receives; each result carries gradient arrays the parameter server owns until it releases them.
+/// item's weights (sync) or at its last pulled weights (async, pulled from every parameter-server slice every pullEvery
+/// items; the slices answer). Never writes the weights or inputs it receives. Sync: each result goes to every slice; async: to the
+/// parameter server. A gradient buffer is reused only after the server's ReleaseGradients for its step.
 /// Pull-based: asks the generator for work when idle; in sync mode it asks for the next item when it starts one
 /// (at most one item waits in its mailbox).</summary>
 public sealed class GradientWorker : ReceiveActor
 {
     private readonly int _id;
     private readonly IActorRef _generator, _server;
+    private readonly IActorRef[] _slices;
+    private readonly ParameterSlices _layout;
     private readonly bool _async;
-    private readonly int _pullEvery;
+    private readonly int _pullEvery, _keep;
     private readonly GradientEngine _engine;
     private readonly int[] _weightSizes;
     private readonly Stack<float[][]> _free = new();
+    private readonly SortedDictionary<long, List<float[][]>> _inFlight = new();
     private float[][]? _weights;
     private long _version = -1;
-    private int _sincePull;
+    private int _sincePull, _pulled;
+    private long _pullVersion;
 
     /// <summary>Creates worker `id` with an engine for up to maxRows samples per item whose GEMMs use at most
-    /// `parallelism` threads (0: the process default; failStart: throw, for tests).</summary>
-    public GradientWorker(int id, ModelPlan plan, int maxRows, IActorRef generator, IActorRef server, bool async, int pullEvery,
-        bool failStart = false, int parallelism = 0)
+    /// `parallelism` threads (0: the process default); `slices` hold the weights as laid out by `layout`;
+    /// `keepBuffers` gradient buffers are kept for reuse (failStart: throw, for tests).</summary>
+    public GradientWorker(int id, ModelPlan plan, int maxRows, IActorRef generator, IActorRef server, IActorRef[] slices,
+        ParameterSlices layout, bool async, int pullEvery, int keepBuffers, bool failStart = false, int parallelism = 0)
     {
         if (failStart) throw new InjectedWorkerFaultException(-1, -1);
-        _id = id; _generator = generator; _server = server; _async = async; _pullEvery = pullEvery;
+        _id = id; _generator = generator; _server = server; _slices = slices; _layout = layout; _async = async;
+        _pullEvery = pullEvery; _keep = keepBuffers;
         _engine = new GradientEngine(plan, maxRows) { MaxDegreeOfParallelism = parallelism };
         _weightSizes = plan.WeightShapes.Select(s => s.Aggregate(1, (a, b) => a * b)).ToArray();
         Receive<ShardWork>(Compute);
-        Receive<ReleaseGradients>(m => { if (_free.Count < 4) _free.Push(m.Gradients); });
-        Receive<WeightsSnapshot>(m =>
-        {
-            _weights = m.Weights;
-            _version = m.Version;
-            _sincePull = 0;
-            _generator.Tell(new RequestWork(_id, -1, -1));
-        });
+        Receive<ReleaseGradients>(Release);
+        Receive<SliceWeights>(OnSliceWeights);
     }
 
     /// <inheritdoc/>
     protected override void PreStart()
     {
-        if (_async) _server.Tell(new PullWeights(_id));
+        if (_async) Pull();
         else _generator.Tell(new RequestWork(_id, -1, -1));
     }
 
@@ -59,24 +60,67 @@ public sealed class GradientWorker : ReceiveActor
         base.PreRestart(reason, message);
     }
 
+    private void Pull()
+    {
+        _weights ??= _weightSizes.Select(n => new float[n]).ToArray();
+        _pulled = 0;
+        _pullVersion = long.MaxValue;
+        // through the server: it forwards the pull to every slice after the gradients this worker sent before it
+        _server.Tell(new PullWeights(_id));
+    }
+
+    /// <summary>Async pull: every slice's values land in this worker's own copy; its version is the oldest slice's.</summary>
+    private void OnSliceWeights(SliceWeights m)
+    {
+        _layout.Scatter(m.Slice, m.Values, _weights!);
+        _pullVersion = Math.Min(_pullVersion, m.Version);
+        if (++_pulled < _slices.Length) return;
+        _version = _pullVersion;
+        _sincePull = 0;
+        _generator.Tell(new RequestWork(_id, -1, -1));
+    }
+
+    private void Release(ReleaseGradients m)
+    {
+        if (!m.AndEarlier)
+        {
+            if (_inFlight.Remove(m.Step, out var one)) Free(one);
+            return;
+        }
+        while (_inFlight.Count > 0 && _inFlight.First() is var (step, list) && step <= m.Step)
+        {
+            _inFlight.Remove(step);
+            Free(list);
+        }
+    }
+
+    private void Free(List<float[][]> buffers)
+    {
+        foreach (var b in buffers) if (_free.Count < _keep) _free.Push(b);
+    }
+
     private void Compute(ShardWork w)
     {
         if (w.Fault == InjectedFault.Throw) throw new InjectedWorkerFaultException(w.Step, w.Shard);
         // sync: ask for the next item now (one item of look-ahead hides the generator round trip)
         if (!_async) _generator.Tell(new RequestWork(_id, -1, -1));
         if (w.Fault == InjectedFault.Sleep) Thread.Sleep(w.SleepMillis);
-        var weights = w.Weights ?? _weights
+        var weights = w.Weights ?? (_version >= 0 ? _weights : null)
             ?? throw new InvalidOperationException($"worker {_id}: async work for step {w.Step} arrived before any weights were pulled");
         long version = w.Weights is null ? _version : w.Version;
         var grads = _free.Count > 0 ? _free.Pop() : _weightSizes.Select(n => new float[n]).ToArray();
         var stats = _engine.ComputeGradients(weights, w.X, w.Labels ?? ReadOnlySpan<int>.Empty, w.Targets ?? ReadOnlySpan<float>.Empty,
             w.Rows, w.BatchRows, w.DropoutSeed, grads);
-        _server.Tell(new ShardResult(w.Step, w.Epoch, w.StepInEpoch, w.Shard, w.ShardCount, w.BatchRows, version, _id,
-            stats.LossSum, stats.Correct, stats.Count, grads));
+        if (!_inFlight.TryGetValue(w.Step, out var list)) _inFlight[w.Step] = list = new List<float[][]>(1);
+        list.Add(grads);
+        var result = new ShardResult(w.Step, w.Epoch, w.StepInEpoch, w.Shard, w.ShardCount, w.BatchRows, version, _id,
+            stats.LossSum, stats.Correct, stats.Count, grads, Batching.allFinite(grads));
+        if (_async) _server.Tell(result);
+        else foreach (var s in _slices) s.Tell(result);
         if (_async && ++_sincePull >= _pullEvery)
         {
             _generator.Tell(new RequestWork(_id, w.Step, w.Shard, Ready: false));
-            _server.Tell(new PullWeights(_id));
+            Pull();
         }
         else _generator.Tell(new RequestWork(_id, w.Step, w.Shard, Ready: _async));
     }

@@ -28,19 +28,19 @@ public sealed record ShardWork(long Step, int Epoch, int StepInEpoch, int Shard,
     float[][]? Weights, float[] X, int[]? Labels, float[]? Targets, int Rows, int BatchRows, long DropoutSeed,
     InjectedFault Fault, int SleepMillis) : ITrainingMessage;
 
-/// <summary>Worker → parameter server: loss sum, hits, count and gradients of one shard of a batch of BatchRows samples,
-/// computed at Version.</summary>
+/// <summary>Worker → parameter-server slices (sync; async: → parameter server): loss sum, hits, count and gradients
+/// of one shard of a batch of BatchRows samples, computed at Version; GradientsFinite = no NaN/Inf in Gradients
+/// (checked by the worker, so that every slice takes the same apply-or-diverge decision). The gradient arrays stay
+/// the worker's: it reuses them only after a ReleaseGradients for this step.</summary>
 public sealed record ShardResult(long Step, int Epoch, int StepInEpoch, int Shard, int ShardCount, int BatchRows, long Version, int WorkerId,
-    double LossSum, double Correct, int Count, float[][] Gradients) : ITrainingMessage;
+    double LossSum, double Correct, int Count, float[][] Gradients, bool GradientsFinite = true) : ITrainingMessage;
 
-/// <summary>Parameter server → worker: gradient buffers the worker may reuse.</summary>
-public sealed record ReleaseGradients(float[][] Gradients) : ITrainingMessage;
+/// <summary>Parameter server → worker: every slice is done with the gradients the worker sent for Step (and, when
+/// AndEarlier, for every earlier step): the worker may reuse those buffers.</summary>
+public sealed record ReleaseGradients(long Step, bool AndEarlier) : ITrainingMessage;
 
-/// <summary>Worker → parameter server (async): send me the current weights.</summary>
+/// <summary>Worker → parameter server → every slice (async): send me your current weights (SliceWeights).</summary>
 public sealed record PullWeights(int WorkerId) : ITrainingMessage;
-
-/// <summary>Parameter server → worker (async): weights of Version (never mutated afterwards).</summary>
-public sealed record WeightsSnapshot(long Version, float[][] Weights) : ITrainingMessage;
 
 /// <summary>Coordinator → generator: a new epoch; its permutation is computed. Async: dispatch batches
 /// StartStepInEpoch.. on demand; sync: wait for OpenStep.</summary>
@@ -62,9 +62,10 @@ public sealed record CheckTimeouts() : ITrainingMessage;
 public sealed record WorkItemAbandoned(long Step, int Shard, int Attempts, string Error) : ITrainingMessage;
 
 /// <summary>Parameter server → coordinator: step resolved. Applied = the gradient updated the weights
-/// (false: rejected as stale, async). Weights/Version are the server's current ones after the step.</summary>
+/// (false: rejected as stale, async). Weights/Version are the server's current ones after the step; Iterations is
+/// the optimizer's iteration count after it.</summary>
 public sealed record StepResolved(long Step, int Epoch, int StepInEpoch, bool Applied, long Version, float[][] Weights,
-    double LossSum, double Correct, int Count, long Rejected) : ITrainingMessage;
+    double LossSum, double Correct, int Count, long Rejected, long Iterations) : ITrainingMessage;
 
 /// <summary>Parameter server → coordinator: non-finite loss or gradient at Step; nothing was applied.</summary>
 public sealed record StepDiverged(long Step, int Epoch, int StepInEpoch, string What) : ITrainingMessage;

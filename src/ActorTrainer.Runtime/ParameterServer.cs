@@ -3,61 +3,64 @@ using Akka.Actor;
 
 namespace ActorTrainer.Runtime;
 
-/// <summary>Owns the weights and the optimizer (with its state). Sync: buffers the shard gradients of the open step,
-/// sums them in shard order (acc = g_first; acc += g_s, Batching.addInto) and applies optimizer.Apply(w, acc) in place
-/// once the whole step has reported (see ApplyUpdate). Async (Downpour): applies each
-/// batch gradient on arrival unless it is older than maxStaleness versions (then counted as rejected).
-/// Non-finite loss or gradients are reported (StepDiverged) and never applied.</summary>
+/// <summary>The parameter server's front (Li et al., OSDI 2014): the weights and the optimizer state are held by
+/// <see cref="ParameterSlice"/> actors, one per contiguous slice of the flat parameter vector; this actor counts their
+/// answers and speaks for them. Sync: workers send each shard gradient to every slice; once every slice has applied
+/// step t (SliceApplied) the step is resolved (version and optimizer iterations + 1) and the workers may reuse that
+/// step's gradient buffers. Async (Downpour): workers send each batch gradient here; it is rejected when older than
+/// maxStaleness versions, otherwise numbered and forwarded to every slice (so all slices apply the same updates in
+/// the same order) with the staleness policy's learning-rate factor. Non-finite loss or gradients are never applied
+/// (StepDiverged).</summary>
 public sealed class ParameterServer : ReceiveActor
 {
-    private readonly Optimizer _optimizer;
+    private sealed class Pending(ShardResult? result, IActorRef? worker)
+    {
+        public ShardResult? Result = result;
+        public IActorRef? Worker = worker;
+        public int Done;
+        public string What = "";
+        public long Version;
+    }
+
     private readonly IActorRef _coordinator;
+    private IActorRef[] _slices = [];
+    private readonly ParameterSlices _layout;
+    private readonly float[][] _weights;
     private readonly bool _async;
     private readonly int _maxStaleness;
-    private float[][] _weights;
-    private long _version;
-    private long _rejected;
-    // sync: the step being gathered
-    private long _step = -1;
-    private readonly int _shards;
-    private readonly ShardResult?[] _pending;
-    private readonly IActorRef?[] _senders;
-    private readonly bool[] _have;
-    private int _received, _next, _batchRows, _count;
-    private float[][]? _acc;
-    private IActorRef? _accOwner;
-    private ShardResult? _first;
-    private double _loss, _correct;
+    private readonly StalenessPolicy _policy;
+    private readonly Dictionary<long, Pending> _pending = new();
+    private IActorRef[] _workers = [];
+    private long _version, _iterations, _rejected;
     private readonly HashSet<long> _resolved = new();
     private long _lowestUnresolved;
+    private (IActorRef Asker, int Left, long Version)? _load;
+    private (IActorRef Asker, SliceState?[] States)? _state;
 
-    /// <summary>Creates the server at version 0 on the weights' home: sync mode updates these arrays in place (they are
-    /// the model's weights, shared without copying); async mode never writes them (copy-on-write per version).</summary>
-    public ParameterServer(float[][] weights, Optimizer optimizer, IActorRef coordinator, bool async, int maxStaleness,
-        long firstStep, int shardsPerBatch)
+    /// <summary>Front of the slices laid out by `layout` over `weights` (the weights' home; the slices and workers
+    /// arrive in RegisterPeers) at version 0; `iterations` = optimizer steps done before this run.</summary>
+    public ParameterServer(float[][] weights, ParameterSlices layout, IActorRef coordinator,
+        bool async, int maxStaleness, StalenessPolicy policy, long firstStep, long iterations)
     {
-        _weights = weights;
-        _shards = shardsPerBatch;
-        _pending = new ShardResult?[shardsPerBatch];
-        _senders = new IActorRef?[shardsPerBatch];
-        _have = new bool[shardsPerBatch];
-        _optimizer = optimizer; _coordinator = coordinator; _async = async; _maxStaleness = maxStaleness;
-        _lowestUnresolved = firstStep;
-        Receive<ShardResult>(m => { if (_async) OnAsync(m); else OnSync(m); });
-        Receive<PullWeights>(_ => Sender.Tell(new WeightsSnapshot(_version, _weights)));
+        _weights = weights; _layout = layout; _coordinator = coordinator; _async = async;
+        _maxStaleness = maxStaleness; _policy = policy; _lowestUnresolved = firstStep; _iterations = iterations;
+        Receive<RegisterPeers>(m => { _slices = m.Slices; _workers = m.Workers; });
+        Receive<ShardResult>(OnAsyncResult);
+        Receive<SliceApplied>(OnSliceApplied);
+        // after the ApplyGradients of this worker's earlier results, so the slices answer with its own updates applied
+        Receive<PullWeights>(m => { foreach (var s in _slices) s.Forward(m); });
         Receive<LoadWeights>(m =>
         {
-            // sync: in place (no step is open while the loop sets weights); async: a new version (copy-on-write)
-            if (_async) _weights = m.Weights.Select(a => (float[])a.Clone()).ToArray();
-            else for (int i = 0; i < _weights.Length; i++) m.Weights[i].AsSpan().CopyTo(_weights[i]);
-            _version++;
-            Sender.Tell(new WeightsLoaded(_version, _weights));
+            _load = (Sender, _slices.Length, _version + 1);
+            foreach (var s in _slices) s.Tell(new LoadSlice(_version + 1, m.Weights));
         });
+        Receive<SliceLoaded>(_ => OnSliceLoaded());
         Receive<SnapshotRequest>(_ =>
         {
-            var (iterations, slots) = _optimizer.GetState();
-            Sender.Tell(new ServerState(_version, _weights.Select(a => (float[])a.Clone()).ToArray(), iterations, slots, _rejected));
+            _state = (Sender, new SliceState?[_slices.Length]);
+            foreach (var s in _slices) s.Tell(new SliceStateRequest());
         });
+        Receive<SliceState>(OnSliceState);
     }
 
     private bool AlreadyResolved(long step) => step < _lowestUnresolved || _resolved.Contains(step);
@@ -68,115 +71,83 @@ public sealed class ParameterServer : ReceiveActor
         while (_resolved.Remove(_lowestUnresolved)) _lowestUnresolved++;
     }
 
-    private void OnSync(ShardResult m)
+    private void OnAsyncResult(ShardResult m)
     {
-        if (AlreadyResolved(m.Step)) { Release(m); return; }
-        if (m.Step != _step)
-        {
-            if (_received > 0 && m.Step < _step) { Release(m); return; }
-            _step = m.Step;
-            Array.Clear(_have);
-            _received = 0; _next = 0; _acc = null; _accOwner = null;
-            _loss = 0; _correct = 0; _count = 0;
-            _batchRows = m.BatchRows;
-            _first = m;
-        }
-        if ((uint)m.Shard >= (uint)_shards || _have[m.Shard]) { Release(m); return; }
-        _have[m.Shard] = true;
-        _pending[m.Shard] = m;
-        _senders[m.Shard] = Sender;
-        _received++;
-        Fold();
-        if (_received < m.ShardCount) return;
-
-        // every non-empty shard has been folded in shard order, exactly like SyncStepper
-        var acc = _acc!;
-        var first = _first!;
-        _received = 0;
-        if (!Finite(_loss, acc, out var what))
-            _coordinator.Tell(new StepDiverged(first.Step, first.Epoch, first.StepInEpoch, what));
-        else
-        {
-            ApplyUpdate(acc);
-            MarkResolved(first.Step);
-            _coordinator.Tell(new StepResolved(first.Step, first.Epoch, first.StepInEpoch, true, _version, _weights,
-                _loss, _correct, _count, _rejected));
-        }
-        _accOwner?.Tell(new ReleaseGradients(acc));
-        _acc = null; _accOwner = null;
-    }
-
-    /// <summary>Folds the arrived prefix of shards into the sum while later shards are still being computed:
-    /// acc = g_first_nonempty; acc += g_s in shard order (empty shards skipped).</summary>
-    private void Fold()
-    {
-        while (_next < _shards)
-        {
-            if (Batching.shardRange(_batchRows, _shards, _next).Item2 == 0) { _next++; continue; }
-            var r = _pending[_next];
-            if (r is null) return;
-            if (_acc is null) { _acc = r.Gradients; _accOwner = _senders[_next]; }
-            else
-            {
-                Batching.addInto(_acc, r.Gradients);
-                _senders[_next]?.Tell(new ReleaseGradients(r.Gradients));
-            }
-            _loss += r.LossSum; _correct += r.Correct; _count += r.Count;
-            _pending[_next] = null; _senders[_next] = null;
-            _next++;
-        }
-    }
-
-    private void OnAsync(ShardResult m)
-    {
-        if (AlreadyResolved(m.Step)) { Release(m); return; }
+        if (AlreadyResolved(m.Step)) { Sender.Tell(new ReleaseGradients(m.Step, false)); return; }
         long staleness = _version - m.Version;
-        bool applied = false;
-        if (staleness > _maxStaleness) _rejected++;
-        else
+        if (staleness > _maxStaleness)
         {
-            if (!Finite(m.LossSum, m.Gradients, out var what))
-            {
-                _coordinator.Tell(new StepDiverged(m.Step, m.Epoch, m.StepInEpoch, what));
-                Release(m);
-                return;
-            }
-            ApplyUpdate(m.Gradients);
-            applied = true;
+            _rejected++;
+            MarkResolved(m.Step);
+            Resolve(m.Step, m.Epoch, m.StepInEpoch, false, m.LossSum, m.Correct, m.Count);
+            Sender.Tell(new ReleaseGradients(m.Step, false));
+            return;
         }
-        MarkResolved(m.Step);
-        _coordinator.Tell(new StepResolved(m.Step, m.Epoch, m.StepInEpoch, applied, _version, _weights, m.LossSum, m.Correct, m.Count, _rejected));
-        Release(m);
+        if (!double.IsFinite(m.LossSum) || !m.GradientsFinite)
+        {
+            _coordinator.Tell(new StepDiverged(m.Step, m.Epoch, m.StepInEpoch,
+                double.IsFinite(m.LossSum) ? "gradients contain NaN or Inf" : $"loss sum is {m.LossSum}"));
+            Sender.Tell(new ReleaseGradients(m.Step, false));
+            return;
+        }
+        _version++;
+        _iterations++;
+        _pending[m.Step] = new Pending(m, Sender) { Version = _version };
+        var apply = new ApplyGradient(m, _version, _policy.LearningRateScale(staleness));
+        foreach (var s in _slices) s.Tell(apply);
     }
 
-    /// <summary>w' = update(w). Async: copy-on-write (workers compute on older versions concurrently). Sync: in place —
-    /// every shard of the step has reported, and the coordinator opens the next step (handing out these arrays again)
-    /// only after it has taken its snapshots of this version; a timed-out straggler still reading them only produces a
-    /// result that is discarded. So a sync step allocates and copies nothing.</summary>
-    private void ApplyUpdate(float[][] grads)
+    private void OnSliceApplied(SliceApplied m)
     {
+        if (!_pending.TryGetValue(m.Step, out var p)) _pending[m.Step] = p = new Pending(null, null);
+        if (!m.Applied && p.What.Length == 0) p.What = m.What;
+        if (++p.Done < _slices.Length) return;
+        _pending.Remove(m.Step);
         if (_async)
         {
-            var next = new float[_weights.Length][];
-            for (int i = 0; i < next.Length; i++)
-            {
-                next[i] = GC.AllocateUninitializedArray<float>(_weights[i].Length);
-                _weights[i].AsSpan().CopyTo(next[i]);
-            }
-            _optimizer.Apply(next, grads);
-            _weights = next;
+            var r = p.Result!;
+            MarkResolved(r.Step);
+            Resolve(r.Step, r.Epoch, r.StepInEpoch, true, r.LossSum, r.Correct, r.Count, p.Version);
+            p.Worker!.Tell(new ReleaseGradients(r.Step, false));
+            return;
         }
-        else _optimizer.Apply(_weights, grads);
+        var release = new ReleaseGradients(m.Step, true);
+        foreach (var w in _workers) w.Tell(release);
+        if (p.What.Length > 0) { _coordinator.Tell(new StepDiverged(m.Step, m.Epoch, m.StepInEpoch, p.What)); return; }
         _version++;
+        _iterations++;
+        MarkResolved(m.Step);
+        Resolve(m.Step, m.Epoch, m.StepInEpoch, true, m.LossSum, m.Correct, m.Count);
     }
 
-    private static bool Finite(double loss, float[][] grads, out string what)
+    private void Resolve(long step, int epoch, int stepInEpoch, bool applied, double loss, double correct, int count, long? version = null) =>
+        _coordinator.Tell(new StepResolved(step, epoch, stepInEpoch, applied, version ?? _version, _weights, loss, correct, count,
+            _rejected, _iterations));
+
+    private void OnSliceLoaded()
     {
-        if (!double.IsFinite(loss)) { what = $"loss sum is {loss}"; return false; }
-        if (!Batching.allFinite(grads)) { what = "gradients contain NaN or Inf"; return false; }
-        what = "";
-        return true;
+        if (_load is not { } l) return;
+        if (l.Left > 1) { _load = l with { Left = l.Left - 1 }; return; }
+        _load = null;
+        _version = l.Version;
+        l.Asker.Tell(new WeightsLoaded(_version, _weights));
     }
 
-    private void Release(ShardResult m) => Sender.Tell(new ReleaseGradients(m.Gradients));
+    private void OnSliceState(SliceState m)
+    {
+        if (_state is not { } st) return;
+        st.States[m.Slice] = m;
+        if (st.States.Any(s => s is null)) return;
+        _state = null;
+        var weights = _weights.Select(a => new float[a.Length]).ToArray();
+        int names = st.States[0]!.Slots.Length;
+        var slots = _weights.Select(a => Enumerable.Range(0, names).Select(_ => new float[a.Length]).ToArray()).ToArray();
+        for (int s = 0; s < st.States.Length; s++)
+        {
+            var state = st.States[s]!;
+            _layout.Scatter(s, state.Weights, weights);
+            for (int k = 0; k < names; k++) _layout.Scatter(s, state.Slots[k], slots.Select(t => t[k]).ToArray());
+        }
+        st.Asker.Tell(new ServerState(_version, weights, _iterations, slots, _rejected));
+    }
 }

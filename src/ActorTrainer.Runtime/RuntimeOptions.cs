@@ -2,16 +2,23 @@ using ActorTrainer.Core;
 
 namespace ActorTrainer.Runtime;
 
-/// <summary>Runtime options (config keys trainer.*). Workers = 0 means Environment.ProcessorCount; ShardsPerBatch
-/// defaults to Batching.DefaultShardsPerBatch (the one default of fit and the config);
-/// WorkerTimeout defaults to 30 s; CheckpointEverySteps = 0 writes checkpoints only at epoch ends.</summary>
+/// <summary>Runtime options (config keys trainer.*). Workers = 0 means Environment.ProcessorCount, AutoWorkers (−1)
+/// lets <see cref="WorkerLayout"/> choose workers × threads per worker; ThreadsPerWorker = 0 is the layout's choice;
+/// PsSlices = 0 is ParameterSlices.Auto. ShardsPerBatch defaults to Batching.DefaultShardsPerBatch (the one default of
+/// fit and the config); WorkerTimeout defaults to 30 s; CheckpointEverySteps = 0 writes checkpoints only at epoch ends.</summary>
 public sealed record RuntimeOptions(int Workers = 0, string Mode = "sync", int ShardsPerBatch = Batching.DefaultShardsPerBatch,
     int AsyncPullEvery = 1, int AsyncMaxStaleness = 4, TimeSpan? WorkerTimeout = null,
     int CheckpointEverySteps = 0, int CheckpointKeep = 3, string? CheckpointDir = null,
-    FaultInjection? Faults = null)
+    FaultInjection? Faults = null, int PsSlices = 0, int ThreadsPerWorker = 0, StalenessPolicy Staleness = StalenessPolicy.None)
 {
-    /// <summary>Number of gradient workers actually started (Workers, or the core count when 0).</summary>
-    public int EffectiveWorkers => Workers == 0 ? Environment.ProcessorCount : Workers;
+    /// <summary>Workers value meaning "choose workers and threads per worker from the cores" (config: auto).</summary>
+    public const int AutoWorkers = -1;
+
+    /// <summary>Workers and GEMM threads per worker actually used on this machine (see <see cref="WorkerLayout"/>).</summary>
+    public WorkerLayout Layout => WorkerLayout.Choose(Environment.ProcessorCount, Workers, ThreadsPerWorker, ShardsPerBatch, IsAsync);
+
+    /// <summary>Number of gradient workers actually started.</summary>
+    public int EffectiveWorkers => Layout.Workers;
 
     /// <summary>The worker timeout actually used (30 s when unset).</summary>
     public TimeSpan EffectiveWorkerTimeout => WorkerTimeout ?? TimeSpan.FromSeconds(30);
@@ -19,10 +26,16 @@ public sealed record RuntimeOptions(int Workers = 0, string Mode = "sync", int S
     /// <summary>True for Mode = "async" (Downpour), false for "sync".</summary>
     public bool IsAsync => string.Equals(Mode, "async", StringComparison.Ordinal);
 
+    /// <summary>Parameter-server slices for a model of `parameters` elements (PsSlices, or the auto rule when 0).</summary>
+    public int EffectivePsSlices(long parameters) => PsSlices > 0 ? PsSlices : ParameterSlices.Auto(Environment.ProcessorCount, parameters);
+
     /// <summary>Throws ArgumentException naming the config key of the first invalid option.</summary>
     public void Validate()
     {
-        if (Workers < 0) throw new ArgumentException($"trainer.workers must be >= 0 (0 = number of cores), got {Workers}", nameof(Workers));
+        if (Workers < AutoWorkers) throw new ArgumentException($"trainer.workers must be 'auto' or an integer >= 0 (0 = number of cores), got {Workers}", nameof(Workers));
+        if (ThreadsPerWorker < 0) throw new ArgumentException($"trainer.threads-per-worker must be >= 0 (0 = auto), got {ThreadsPerWorker}", nameof(ThreadsPerWorker));
+        if (PsSlices < 0) throw new ArgumentException($"trainer.ps-slices must be >= 0 (0 = auto), got {PsSlices}", nameof(PsSlices));
+        if (!Enum.IsDefined(Staleness)) throw new ArgumentException($"trainer.async.staleness must be 'none' or 'inverse', got {Staleness}", nameof(Staleness));
         if (Mode is not ("sync" or "async")) throw new ArgumentException($"trainer.mode must be 'sync' or 'async', got '{Mode}'", nameof(Mode));
         if (ShardsPerBatch < 1) throw new ArgumentException($"trainer.shards-per-batch must be >= 1, got {ShardsPerBatch}", nameof(ShardsPerBatch));
         if (AsyncPullEvery < 1) throw new ArgumentException($"trainer.async.pull-every must be >= 1, got {AsyncPullEvery}", nameof(AsyncPullEvery));

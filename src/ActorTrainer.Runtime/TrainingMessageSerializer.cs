@@ -34,7 +34,8 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
     public override string Manifest(object o) => o switch
     {
         RequestWork => "RW", WorkFailed => "WF", ShardWork => "SW", ShardResult => "SR", ReleaseGradients => "RG",
-        PullWeights => "PW", WeightsSnapshot => "WS", StartEpoch => "SE", OpenStep => "OS", StopDispatch => "SD",
+        PullWeights => "PW", StartEpoch => "SE", RegisterPeers => "RP", ApplyGradient => "AG", SliceApplied => "SA",
+        SliceWeights => "SV", LoadSlice => "LS", SliceLoaded => "SL", SliceStateRequest => "TQ", SliceState => "ST", OpenStep => "OS", StopDispatch => "SD",
         DispatchStopped => "DS", CheckTimeouts => "CT", WorkItemAbandoned => "WA", StepResolved => "RS",
         StepDiverged => "DV", SnapshotRequest => "SQ", ServerState => "SS", LoadWeights => "LW", WeightsLoaded => "WL",
         _ => throw new ArgumentException($"TrainingMessageSerializer: cannot serialize {o?.GetType().FullName ?? "null"}", nameof(o)),
@@ -55,13 +56,19 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                     w.Write(m.Version); WriteJagged(w, m.Weights); WriteFloats(w, m.X); WriteInts(w, m.Labels);
                     WriteFloats(w, m.Targets); w.Write(m.Rows); w.Write(m.BatchRows); w.Write(m.DropoutSeed);
                     w.Write((byte)m.Fault); w.Write(m.SleepMillis); break;
-                case ShardResult m:
-                    w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.Shard); w.Write(m.ShardCount);
-                    w.Write(m.BatchRows); w.Write(m.Version); w.Write(m.WorkerId); w.Write(m.LossSum); w.Write(m.Correct); w.Write(m.Count);
-                    WriteJagged(w, m.Gradients); break;
-                case ReleaseGradients m: WriteJagged(w, m.Gradients); break;
+                case ShardResult m: WriteShardResult(w, m); break;
+                case ReleaseGradients m: w.Write(m.Step); w.Write(m.AndEarlier); break;
                 case PullWeights m: w.Write(m.WorkerId); break;
-                case WeightsSnapshot m: w.Write(m.Version); WriteJagged(w, m.Weights); break;
+                case RegisterPeers m: WriteRefs(w, m.Slices); WriteRefs(w, m.Workers); break;
+                case ApplyGradient m: WriteShardResult(w, m.Result); w.Write(m.Version); w.Write(m.LearningRateScale); break;
+                case SliceApplied m:
+                    w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.Slice); w.Write(m.Applied); w.Write(m.What);
+                    w.Write(m.LossSum); w.Write(m.Correct); w.Write(m.Count); break;
+                case SliceWeights m: w.Write(m.Slice); w.Write(m.Version); WriteFloats(w, m.Values); break;
+                case LoadSlice m: w.Write(m.Version); WriteJagged(w, m.Weights); break;
+                case SliceLoaded m: w.Write(m.Slice); break;
+                case SliceStateRequest: break;
+                case SliceState m: w.Write(m.Slice); WriteFloats(w, m.Weights); WriteJagged(w, m.Slots); break;
                 case StartEpoch m: w.Write(m.Epoch); w.Write(m.StartStepInEpoch); w.Write(m.FirstGlobalStep); w.Write(m.Async); break;
                 case OpenStep m: w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.Version); WriteJagged(w, m.Weights); break;
                 case StopDispatch: break;
@@ -70,7 +77,8 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 case WorkItemAbandoned m: w.Write(m.Step); w.Write(m.Shard); w.Write(m.Attempts); w.Write(m.Error); break;
                 case StepResolved m:
                     w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.Applied); w.Write(m.Version);
-                    WriteJagged(w, m.Weights); w.Write(m.LossSum); w.Write(m.Correct); w.Write(m.Count); w.Write(m.Rejected); break;
+                    WriteJagged(w, m.Weights); w.Write(m.LossSum); w.Write(m.Correct); w.Write(m.Count); w.Write(m.Rejected);
+                    w.Write(m.Iterations); break;
                 case StepDiverged m: w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.What); break;
                 case SnapshotRequest: break;
                 case ServerState m:
@@ -99,11 +107,18 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 "SW" => new ShardWork(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(),
                     ReadJagged(r), ReadFloats(r)!, ReadInts(r), ReadFloats(r), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(),
                     (InjectedFault)r.ReadByte(), r.ReadInt32()),
-                "SR" => new ShardResult(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(),
-                    r.ReadInt32(), r.ReadDouble(), r.ReadDouble(), r.ReadInt32(), ReadJagged(r)!),
-                "RG" => new ReleaseGradients(ReadJagged(r)!),
+                "SR" => ReadShardResult(r),
+                "RG" => new ReleaseGradients(r.ReadInt64(), r.ReadBoolean()),
                 "PW" => new PullWeights(r.ReadInt32()),
-                "WS" => new WeightsSnapshot(r.ReadInt64(), ReadJagged(r)!),
+                "RP" => new RegisterPeers(ReadRefs(r), ReadRefs(r)),
+                "AG" => new ApplyGradient(ReadShardResult(r), r.ReadInt64(), r.ReadSingle()),
+                "SA" => new SliceApplied(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadBoolean(), r.ReadString(),
+                    r.ReadDouble(), r.ReadDouble(), r.ReadInt32()),
+                "SV" => new SliceWeights(r.ReadInt32(), r.ReadInt64(), ReadFloats(r)!),
+                "LS" => new LoadSlice(r.ReadInt64(), ReadJagged(r)!),
+                "SL" => new SliceLoaded(r.ReadInt32()),
+                "TQ" => new SliceStateRequest(),
+                "ST" => new SliceState(r.ReadInt32(), ReadFloats(r)!, ReadJagged(r)!),
                 "SE" => new StartEpoch(r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), r.ReadBoolean()),
                 "OS" => new OpenStep(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), ReadJagged(r)!),
                 "SD" => new StopDispatch(),
@@ -111,7 +126,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 "CT" => new CheckTimeouts(),
                 "WA" => new WorkItemAbandoned(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadString()),
                 "RS" => new StepResolved(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadBoolean(), r.ReadInt64(),
-                    ReadJagged(r)!, r.ReadDouble(), r.ReadDouble(), r.ReadInt32(), r.ReadInt64()),
+                    ReadJagged(r)!, r.ReadDouble(), r.ReadDouble(), r.ReadInt32(), r.ReadInt64(), r.ReadInt64()),
                 "DV" => new StepDiverged(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadString()),
                 "SQ" => new SnapshotRequest(),
                 "SS" => ReadServerState(r),
@@ -127,6 +142,32 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
         {
             throw new InvalidDataException($"TrainingMessageSerializer: message '{manifest}' is truncated ({bytes.Length} bytes)", e);
         }
+    }
+
+    private static void WriteShardResult(BinaryWriter w, ShardResult m)
+    {
+        w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.Shard); w.Write(m.ShardCount);
+        w.Write(m.BatchRows); w.Write(m.Version); w.Write(m.WorkerId); w.Write(m.LossSum); w.Write(m.Correct); w.Write(m.Count);
+        WriteJagged(w, m.Gradients); w.Write(m.GradientsFinite);
+    }
+
+    private static ShardResult ReadShardResult(BinaryReader r) =>
+        new(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(),
+            r.ReadInt32(), r.ReadDouble(), r.ReadDouble(), r.ReadInt32(), ReadJagged(r)!, r.ReadBoolean());
+
+    /// <summary>Actor references as their serialized paths (with this system's address for local actors).</summary>
+    private static void WriteRefs(BinaryWriter w, IActorRef[] refs)
+    {
+        w.Write(refs.Length);
+        foreach (var a in refs) w.Write(Akka.Serialization.Serialization.SerializedActorPath(a));
+    }
+
+    private IActorRef[] ReadRefs(BinaryReader r)
+    {
+        int n = ReadLength(r, "actor reference list");
+        var refs = new IActorRef[n];
+        for (int i = 0; i < n; i++) refs[i] = system.Provider.ResolveActorRef(r.ReadString());
+        return refs;
     }
 
     private static ServerState ReadServerState(BinaryReader r)

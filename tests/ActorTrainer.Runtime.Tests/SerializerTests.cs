@@ -13,16 +13,24 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
         new ShardWork(12, 1, 4, 2, 3, 40, [[1f, 2f], [float.NaN]], [0.5f, -0.25f, 3f], [7, 1], null, 2, 64, -123456789L, InjectedFault.Sleep, 250),
         new ShardWork(12, 1, 4, 0, 1, -1, null, [1f], null, [0f, 1f], 1, 1, 5, InjectedFault.None, 0),
         new ShardResult(12, 1, 4, 2, 3, 64, 40, 1, 12.5, 7, 16, [[0.1f, float.Epsilon], []]),
-        new ReleaseGradients([[1f], [2f, 3f]]),
+        new ShardResult(12, 1, 4, 2, 3, 64, 40, 1, double.NaN, 7, 16, [[float.NaN]], GradientsFinite: false),
+        new ReleaseGradients(41, true),
         new PullWeights(5),
-        new WeightsSnapshot(41, [[float.PositiveInfinity, -0f]]),
+        new RegisterPeers([], []),
+        new ApplyGradient(new ShardResult(3, 0, 3, 0, 1, 128, 2, 4, 1.5, 100, 128, [[1f, -2f]]), 5, 0.25f),
+        new SliceApplied(8, 1, 2, 3, false, "gradients contain NaN or Inf", 1.25, 3, 64),
+        new SliceWeights(2, 41, [float.PositiveInfinity, -0f]),
+        new LoadSlice(6, [[1f, 2f], [3f]]),
+        new SliceLoaded(3),
+        new SliceStateRequest(),
+        new SliceState(1, [1f, 2f], [[0.5f, 0.25f], []]),
         new StartEpoch(2, 5, 133, true),
         new OpenStep(133, 2, 5, 77, [[9f]]),
         new StopDispatch(),
         new DispatchStopped(2, 7),
         new CheckTimeouts(),
         new WorkItemAbandoned(8, 1, 4, "bad"),
-        new StepResolved(8, 0, 8, true, 9, [[1f, 2f]], 3.5, 2, 64, 11),
+        new StepResolved(8, 0, 8, true, 9, [[1f, 2f]], 3.5, 2, 64, 11, 12),
         new StepDiverged(8, 0, 8, "loss sum is NaN"),
         new SnapshotRequest(),
         new ServerState(9, [[1f]], 9, [[[0.5f]], []], 3),
@@ -42,6 +50,17 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
         var back = Sys.Serialization.Deserialize(bytes, serializer.Identifier, manifest);
         Assert.IsType(message.GetType(), back);
         AssertDeepEqual(message, back, message.GetType().Name);
+    }
+
+    [Fact]
+    public void Actor_references_round_trip_as_paths_that_resolve_to_the_same_actors()
+    {
+        var other = Sys.ActorOf(Props.Empty, "peer");
+        var message = new RegisterPeers([TestActor, other], [other]);
+        var serializer = Sys.Serialization.FindSerializerFor(message);
+        var back = (RegisterPeers)Sys.Serialization.Deserialize(serializer.ToBinary(message), serializer.Identifier,
+            Serialization.ManifestFor(serializer, message));
+        AssertDeepEqual(message, back, nameof(RegisterPeers));
     }
 
     [Fact]
@@ -124,6 +143,9 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
         {
             case float f:
                 Assert.True(BitConverter.SingleToInt32Bits(f) == BitConverter.SingleToInt32Bits((float)actual), $"{path}: {f} vs {actual}");
+                return;
+            case IActorRef a:
+                Assert.True(a.Equals(actual), $"{path}: {a.Path} vs {actual}");
                 return;
             case string or ValueType:
                 Assert.True(expected.Equals(actual), $"{path}: {expected} vs {actual}");

@@ -18,8 +18,7 @@ type OptimizerExtensions =
             if g.Shape <> v.Shape then
                 raise (ShapeException(sprintf "%s.apply_gradients: gradient shape %A does not match variable '%s' shape %A" o.Name g.Shape v.Name v.Shape))
             let w = v.Value.ToFloat32Array()
-            let slot = o.SlotsFor(OptimizerExtensions.IndexOf(o, v), w.Length)
-            o.UpdateWeight(Span w, ReadOnlySpan(g.ToFloat32Array()), slot, lr, o.Iterations)
+            o.UpdateRange(OptimizerExtensions.IndexOf(o, v), w, g.ToFloat32Array(), 0, w.Length, lr, o.Iterations)
             v.Assign(Tensor.FromArray(w, v.Shape))
 
     static member val private Indices = ConditionalWeakTable<Optimizer, Dictionary<Variable, int>>()

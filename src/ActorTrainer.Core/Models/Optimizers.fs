@@ -36,8 +36,10 @@ type Optimizer(learningRate: float) =
     default _.InitialSlotValue = 0.0f
     /// Keras get_config() (besides name and learning_rate).
     abstract Config: (string * obj) list
-    /// One update of weight w with gradient g; `step` is the 1-based iteration number.
-    abstract UpdateWeight: w: Span<float32> * g: ReadOnlySpan<float32> * slots: float32[][] * lr: float32 * step: int64 -> unit
+    /// One update of weight range w with gradient range g, element-wise: w[i], slots[k][i] ← rule(w[i], g[i], slots[k][i]);
+    /// `slots` are the same range of each slot array; `step` is the 1-based iteration number. Pure in the optimizer's
+    /// fields, so disjoint ranges may be updated concurrently (the sliced parameter server does).
+    abstract UpdateWeight: w: Span<float32> * g: ReadOnlySpan<float32> * slots: ArraySegment<float32>[] * lr: float32 * step: int64 -> unit
 
     /// Keras get_config(): name, learning_rate and the optimizer's hyper-parameters.
     member o.GetConfig() : (string * obj) list =
@@ -55,6 +57,17 @@ type Optimizer(learningRate: float) =
             raise (ArgumentException(sprintf "%s: weight %d has %d elements but its optimizer state was built for %d" o.Name i size s.[0].Length))
         | s -> s
 
+    /// Creates the slot arrays of every weight position now (sizes in weight order), so that later updates of
+    /// disjoint ranges from several threads only read this optimizer.
+    member o.EnsureSlots(sizes: int[]) =
+        for i in 0 .. sizes.Length - 1 do o.SlotsFor(i, sizes.[i]) |> ignore
+
+    /// w[offset..offset+count) of weight position i updated in place from g (same range), as step `step` (1-based)
+    /// at learning rate lr; does not advance Iterations. Disjoint ranges may run concurrently after EnsureSlots.
+    member o.UpdateRange(i: int, w: float32[], g: float32[], offset: int, count: int, lr: float32, step: int64) =
+        let slots = o.SlotsFor(i, w.Length) |> Array.map (fun a -> ArraySegment<float32>(a, offset, count))
+        o.UpdateWeight(Span(w, offset, count), ReadOnlySpan(g, offset, count), slots, lr, step)
+
     /// One optimizer step over all weights (engine and parameter-server path): w[i] updated in place from g[i].
     member o.Apply(weights: float32[][], grads: float32[][]) =
         if weights.Length <> grads.Length then
@@ -64,7 +77,7 @@ type Optimizer(learningRate: float) =
         for i in 0 .. weights.Length - 1 do
             if weights.[i].Length <> grads.[i].Length then
                 raise (ArgumentException(sprintf "%s.apply: weight %d has %d elements but its gradient has %d" o.Name i weights.[i].Length grads.[i].Length))
-            o.UpdateWeight(Span weights.[i], ReadOnlySpan grads.[i], o.SlotsFor(i, weights.[i].Length), lr32, o.Iterations)
+            o.UpdateRange(i, weights.[i], grads.[i], 0, weights.[i].Length, lr32, o.Iterations)
 
     /// Iterations and slot copies, for checkpoints.
     member o.GetState() : int64 * float32[][][] =
@@ -101,7 +114,7 @@ type SGD([<Optional; DefaultParameterValue(0.01)>] learningRate: float,
             for i in wv.Length * vw .. n - 1 do w.[i] <- w.[i] - g.[i] * lr
         else
             let mu = float32 momentum
-            let m = slots.[0]
+            let m = slots.[0].AsSpan()
             for i in 0 .. w.Length - 1 do
                 m.[i] <- m.[i] * mu - g.[i] * lr
                 if nesterov then w.[i] <- w.[i] + (m.[i] * mu - g.[i] * lr)
@@ -132,12 +145,12 @@ type RMSprop([<Optional; DefaultParameterValue(0.001)>] learningRate: float,
         let r = float32 rho
         let c = float32 (1.0 - rho)
         let eps = float32 epsilon
-        let v = slots.[0]
+        let v = slots.[0].AsSpan()
         if momentum = 0.0 && not centered then
             let vw = Vector<float32>.Count
             let wv = MemoryMarshal.Cast<float32, Vector<float32>> w
             let gv = MemoryMarshal.Cast<float32, Vector<float32>> g
-            let vv = MemoryMarshal.Cast<float32, Vector<float32>>(Span v)
+            let vv = MemoryMarshal.Cast<float32, Vector<float32>> v
             let rv, cv, ev, lrv = Vector<float32>(r), Vector<float32>(c), Vector<float32>(eps), Vector<float32>(lr)
             for i in 0 .. wv.Length - 1 do
                 let gi = gv.[i]
@@ -151,8 +164,8 @@ type RMSprop([<Optional; DefaultParameterValue(0.001)>] learningRate: float,
                 w.[i] <- w.[i] - (lr * gi) / MathF.Sqrt(vi + eps)
         else
             let mu = float32 momentum
-            let mom = if momentum > 0.0 then slots.[1] else null
-            let avg = if centered then slots.[slots.Length - 1] else null
+            let mom = if momentum > 0.0 then slots.[1].AsSpan() else Span<float32>.Empty
+            let avg = if centered then slots.[slots.Length - 1].AsSpan() else Span<float32>.Empty
             for i in 0 .. w.Length - 1 do
                 let gi = g.[i]
                 v.[i] <- r * v.[i] + c * (gi * gi)
@@ -181,7 +194,7 @@ type Adagrad([<Optional; DefaultParameterValue(0.001)>] learningRate: float,
     override _.InitialSlotValue = float32 init
     override _.Config = [ "initial_accumulator_value", box init; "epsilon", box epsilon ]
     override _.UpdateWeight(w, g, slots, lr, _) =
-        let a = slots.[0]
+        let a = slots.[0].AsSpan()
         let eps = float32 epsilon
         for i in 0 .. w.Length - 1 do
             a.[i] <- a.[i] + g.[i] * g.[i]
@@ -212,14 +225,15 @@ type Adam([<Optional; DefaultParameterValue(0.001)>] learningRate: float,
         let alpha = lr * MathF.Sqrt(1.0f - b2p) / (1.0f - b1p)
         let c1, c2 = float32 (1.0 - beta1), float32 (1.0 - beta2)
         let eps = float32 epsilon
-        let m, v = slots.[0], slots.[1]
+        let m = slots.[0].AsSpan()
+        let v = slots.[1].AsSpan()
+        let vh = if amsgrad then slots.[2].AsSpan() else Span<float32>.Empty
         for i in 0 .. w.Length - 1 do
             let gi = g.[i]
             m.[i] <- m.[i] + (gi - m.[i]) * c1
             v.[i] <- v.[i] + (gi * gi - v.[i]) * c2
             let vv =
                 if amsgrad then
-                    let vh = slots.[2]
                     vh.[i] <- MathF.Max(vh.[i], v.[i])
                     vh.[i]
                 else v.[i]

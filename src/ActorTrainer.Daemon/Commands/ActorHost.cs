@@ -51,7 +51,8 @@ public sealed class ActorHost : IDisposable
             .Build();
         host.Start();
         var options = new RuntimeOptions(s.Workers, s.Mode, s.ShardsPerBatch, s.AsyncPullEvery, s.AsyncMaxStaleness,
-                                         s.WorkerTimeout, s.CheckpointEverySteps, s.CheckpointKeep);
+                                         s.WorkerTimeout, s.CheckpointEverySteps, s.CheckpointKeep, PsSlices: s.PsSlices,
+                                         ThreadsPerWorker: s.ThreadsPerWorker, Staleness: StalenessPolicies.Parse(s.AsyncStaleness));
         return new ActorHost(host, new ActorStepRuntime(options, host.Services.GetRequiredService<ActorSystem>()));
     }
 

@@ -14,7 +14,8 @@ public sealed record TrainSettings(
     int Verbose, string DataDir, int TrainLimit, int TestLimit, string Validation, double ValidationSplit,
     string ModelName, int[] InputShape, IReadOnlyList<Layer> Layers, string OptimizerType,
     string Loss, IReadOnlyList<string> Metrics, int MetricsPort, bool Plots, bool TensorBoard, int TensorBoardEverySteps,
-    bool SaveModel, string LogFormat, System.Text.Json.Nodes.JsonObject KerasConfig, Config Config)
+    bool SaveModel, string LogFormat, System.Text.Json.Nodes.JsonObject KerasConfig, Config Config,
+    int PsSlices = 0, int ThreadsPerWorker = 0, string AsyncStaleness = "none")
 {
     /// <summary>Reads and validates every key; throws <see cref="ConfigException"/> naming the first bad key.</summary>
     public static TrainSettings From(Config config)
@@ -34,7 +35,7 @@ public sealed record TrainSettings(
             Shuffle: r.Bool("trainer.shuffle"),
             ShardsPerBatch: r.Int("trainer.shards-per-batch", 1),
             Runtime: r.OneOf("trainer.runtime", "actors", "in-process"),
-            Workers: r.Int("trainer.workers", 0),
+            Workers: ReadWorkers(r),
             Mode: r.OneOf("trainer.mode", "sync", "async"),
             WorkerTimeout: r.Duration("trainer.worker-timeout"),
             AsyncPullEvery: r.Int("trainer.async.pull-every", 1),
@@ -60,7 +61,19 @@ public sealed record TrainSettings(
             SaveModel: r.Bool("output.save-model"),
             LogFormat: r.OneOf("output.log-format", "text", "json"),
             KerasConfig: keras,
-            Config: config);
+            Config: config,
+            PsSlices: r.Int("trainer.ps-slices", 0),
+            ThreadsPerWorker: r.Int("trainer.threads-per-worker", 0),
+            AsyncStaleness: r.OneOf("trainer.async.staleness", "none", "inverse"));
+    }
+
+    /// <summary>trainer.workers: "auto" (RuntimeOptions.AutoWorkers) or an integer >= 0.</summary>
+    private static int ReadWorkers(ConfigReader r)
+    {
+        var raw = r.String("trainer.workers").Trim();
+        if (raw.Equals("auto", StringComparison.OrdinalIgnoreCase)) return ActorTrainer.Runtime.RuntimeOptions.AutoWorkers;
+        return int.TryParse(raw, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 0
+            ? n : throw new ConfigException($"config: trainer.workers must be 'auto' or an integer >= 0 (0 = one per core), got '{raw}'");
     }
 
     /// <summary>The metric names (a list, or <c>metrics.names</c> of the object form; null = [accuracy] when the object

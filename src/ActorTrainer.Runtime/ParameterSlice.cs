@@ -1,0 +1,156 @@
+using ActorTrainer.Core;
+using Akka.Actor;
+
+namespace ActorTrainer.Runtime;
+
+/// <summary>Owns one contiguous slice of the flat parameter vector (<see cref="ParameterSlices"/>) and the optimizer
+/// state over it. Sync: folds the shard gradients of the open step over its range in shard order
+/// (acc = g_first; acc += g_s, into the first non-empty shard's buffer — each slice writes only its own range) and
+/// applies the optimizer to its range once every shard reported. Async: applies each gradient the parameter server
+/// forwards (ApplyGradient), in the server's order. In-process the weights and the slot arrays are the model's and the
+/// optimizer's own (updated in place, no copies); results are bit-identical for any slice count because every
+/// optimizer rule is element-wise.</summary>
+public sealed class ParameterSlice : ReceiveActor
+{
+    private readonly int _index, _shards;
+    private readonly SliceSegment[] _segments;
+    private readonly ParameterSlices _layout;
+    private readonly float[][] _weights;
+    private readonly Optimizer _optimizer;
+    private readonly IActorRef _server;
+    private long _iterations, _version;
+    // sync: the step being gathered
+    private long _step = -1;
+    private readonly ShardResult?[] _pending;
+    private readonly bool[] _have;
+    private int _received, _next;
+    private float[][]? _acc;
+    private bool _finite = true;
+    private double _loss, _correct;
+    private int _count;
+    private readonly HashSet<long> _resolved = new();
+    private long _lowestUnresolved;
+
+    /// <summary>Slice `index` of `layout` over `weights` (updated in place), with the optimizer's rule and slots
+    /// (EnsureSlots must have run); `iterations` = optimizer steps done before this run, `firstStep` = first global
+    /// step of the run; reports to `server`.</summary>
+    public ParameterSlice(int index, ParameterSlices layout, float[][] weights, Optimizer optimizer, long iterations,
+        long firstStep, int shardsPerBatch, IActorRef server)
+    {
+        _index = index; _layout = layout; _segments = layout[index]; _weights = weights; _optimizer = optimizer;
+        _iterations = iterations; _lowestUnresolved = firstStep; _shards = shardsPerBatch; _server = server;
+        _pending = new ShardResult?[shardsPerBatch];
+        _have = new bool[shardsPerBatch];
+        Receive<ShardResult>(OnShard);
+        Receive<ApplyGradient>(OnApply);
+        Receive<PullWeights>(_ => Sender.Tell(new SliceWeights(_index, _version, _layout.Gather(_index, _weights))));
+        Receive<LoadSlice>(m =>
+        {
+            foreach (var g in _segments) m.Weights[g.Tensor].AsSpan(g.Offset, g.Count).CopyTo(_weights[g.Tensor].AsSpan(g.Offset, g.Count));
+            _version = m.Version;
+            Sender.Tell(new SliceLoaded(_index));
+        });
+        Receive<SliceStateRequest>(_ => Sender.Tell(new SliceState(_index, _layout.Gather(_index, _weights), SlotCopies())));
+    }
+
+    private float[][] SlotCopies()
+    {
+        int names = _optimizer.SlotNames.Length;
+        var slots = new float[names][];
+        for (int k = 0; k < names; k++)
+        {
+            var perTensor = new float[_weights.Length][];
+            foreach (var g in _segments) perTensor[g.Tensor] = _optimizer.SlotsFor(g.Tensor, _weights[g.Tensor].Length)[k];
+            slots[k] = _layout.Gather(_index, perTensor);
+        }
+        return slots;
+    }
+
+    private bool AlreadyResolved(long step) => step < _lowestUnresolved || _resolved.Contains(step);
+
+    private void MarkResolved(long step)
+    {
+        _resolved.Add(step);
+        while (_resolved.Remove(_lowestUnresolved)) _lowestUnresolved++;
+    }
+
+    private void OnShard(ShardResult m)
+    {
+        if (AlreadyResolved(m.Step)) return;
+        if (m.Step != _step)
+        {
+            if (_received > 0 && m.Step < _step) return;
+            _step = m.Step;
+            Array.Clear(_have);
+            Array.Clear(_pending);
+            _received = 0; _next = 0; _acc = null; _finite = true;
+            _loss = 0; _correct = 0; _count = 0;
+        }
+        if ((uint)m.Shard >= (uint)_shards || _have[m.Shard]) return;
+        _have[m.Shard] = true;
+        _pending[m.Shard] = m;
+        _received++;
+        Fold(m.BatchRows);
+        if (_received < m.ShardCount) return;
+        _received = 0;
+        MarkResolved(m.Step);
+        var acc = _acc!;
+        _acc = null;
+        string what = !double.IsFinite(_loss) ? $"loss sum is {_loss}"
+            : !_finite || !RangeFinite(acc) ? "gradients contain NaN or Inf" : "";
+        if (what.Length == 0) Update(acc, 1f);
+        _server.Tell(new SliceApplied(m.Step, m.Epoch, m.StepInEpoch, _index, what.Length == 0, what, _loss, _correct, _count));
+    }
+
+    /// <summary>Folds the arrived prefix of shards over this slice's range while later shards are still being
+    /// computed: acc = g_first_nonempty; acc += g_s in shard order (empty shards skipped).</summary>
+    private void Fold(int batchRows)
+    {
+        while (_next < _shards)
+        {
+            if (Batching.shardRange(batchRows, _shards, _next).Item2 == 0) { _next++; continue; }
+            var r = _pending[_next];
+            if (r is null) return;
+            if (_acc is null) _acc = r.Gradients;
+            else
+                foreach (var g in _segments)
+                {
+                    var a = _acc[g.Tensor].AsSpan(g.Offset, g.Count);
+                    System.Numerics.Tensors.TensorPrimitives.Add(a, r.Gradients[g.Tensor].AsSpan(g.Offset, g.Count), a);
+                }
+            _finite &= r.GradientsFinite;
+            _loss += r.LossSum; _correct += r.Correct; _count += r.Count;
+            _pending[_next] = null;
+            _next++;
+        }
+    }
+
+    private void OnApply(ApplyGradient m)
+    {
+        Update(m.Result.Gradients, m.LearningRateScale);
+        _version = m.Version;
+        var r = m.Result;
+        _server.Tell(new SliceApplied(r.Step, r.Epoch, r.StepInEpoch, _index, true, "", r.LossSum, r.Correct, r.Count));
+    }
+
+    /// <summary>w ← rule(w, g) over this slice's range, as optimizer step iterations + 1, at learning rate lr·scale.</summary>
+    private void Update(float[][] grads, float scale)
+    {
+        _iterations++;
+        float lr = (float)_optimizer.LearningRate * scale;
+        foreach (var g in _segments)
+            _optimizer.UpdateRange(g.Tensor, _weights[g.Tensor], grads[g.Tensor], g.Offset, g.Count, lr, _iterations);
+    }
+
+    private bool RangeFinite(float[][] acc)
+    {
+        foreach (var g in _segments)
+        {
+            var a = acc[g.Tensor].AsSpan(g.Offset, g.Count);
+            // a finite sum means no NaN/Inf; an infinite one may be an overflow of finite values: look closer
+            if (!float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(a)))
+                foreach (var v in a) if (!float.IsFinite(v)) return false;
+        }
+        return true;
+    }
+}

@@ -1,0 +1,33 @@
+using Akka.Actor;
+
+namespace ActorTrainer.Runtime;
+
+/// <summary>Coordinator → parameter server, before any work is handed out: its slices (index order) and the gradient
+/// workers (told when a step's gradient buffers are free).</summary>
+public sealed record RegisterPeers(IActorRef[] Slices, IActorRef[] Workers) : ITrainingMessage;
+
+/// <summary>Parameter server → every slice (async): apply this accepted gradient as update number Version with the
+/// learning rate times LearningRateScale (the staleness policy's factor; 1 = none).</summary>
+public sealed record ApplyGradient(ShardResult Result, long Version, float LearningRateScale) : ITrainingMessage;
+
+/// <summary>Slice → parameter server: the slice is done with Step (at Epoch, StepInEpoch). Applied = its range was
+/// updated; otherwise What says why not (non-finite loss or gradient). Loss sum, hits and count are the whole step's.</summary>
+public sealed record SliceApplied(long Step, int Epoch, int StepInEpoch, int Slice, bool Applied, string What,
+    double LossSum, double Correct, int Count) : ITrainingMessage;
+
+/// <summary>Slice → worker (async pull): the slice's current values (flat, its range of the parameter vector) after
+/// Version updates.</summary>
+public sealed record SliceWeights(int Slice, long Version, float[] Values) : ITrainingMessage;
+
+/// <summary>Parameter server → every slice: copy your range of Weights (full per-tensor arrays) into the weights;
+/// the server's version becomes Version.</summary>
+public sealed record LoadSlice(long Version, float[][] Weights) : ITrainingMessage;
+
+/// <summary>Slice → parameter server: LoadSlice done.</summary>
+public sealed record SliceLoaded(int Slice) : ITrainingMessage;
+
+/// <summary>Parameter server → every slice: send your state (checkpoint).</summary>
+public sealed record SliceStateRequest() : ITrainingMessage;
+
+/// <summary>Slice → parameter server: flat copies of the slice's weights and of each optimizer slot over its range.</summary>
+public sealed record SliceState(int Slice, float[] Weights, float[][] Slots) : ITrainingMessage;
