@@ -28,6 +28,7 @@ public sealed class ActorStepExecutor : IStepExecutor
         options.Validate();
         _opts = options;
         _optimizer = job.Optimizer;
+        Layout = (options.Layout, options.SliceLayout(job.Weights.Select(w => w.Length).ToArray()).Count);
         _weights = start.Weights;
         _rejected = start.StaleGradientsRejected;
         _ownSystem = system is null;
@@ -56,6 +57,13 @@ public sealed class ActorStepExecutor : IStepExecutor
     public long Version => _version;
     /// <inheritdoc/>
     public long StaleRejected => _rejected;
+
+    /// <summary>The parameter server's time in this run so far: per resolved step, the busiest slice's fold + check +
+    /// update seconds (what the step waits for when the slices work in parallel).</summary>
+    public double ParameterServerSeconds { get; private set; }
+
+    /// <summary>The layout this executor runs: workers × GEMM threads per worker, and parameter-server slices.</summary>
+    public (WorkerLayout Workers, int PsSlices) Layout { get; }
 
     /// <inheritdoc/>
     public void BeginEpoch(int epoch, int startStep, long firstGlobalStep)
@@ -116,6 +124,7 @@ public sealed class ActorStepExecutor : IStepExecutor
         var r = _pipe.Take();
         _consumed++;
         _weights = r.Weights; _version = r.Version; _rejected = r.Rejected;
+        ParameterServerSeconds = r.ServerSeconds;
         // the slices count the optimizer's steps on their side; the optimizer object (read by fit and a later fit)
         // learns it here, on the loop's thread
         _optimizer.Iterations = Math.Max(_optimizer.Iterations, r.Iterations);

@@ -59,7 +59,7 @@ internal sealed class Coordinator : ReceiveActor
         var weights = _weights;
         long firstStep = _start.GlobalStep;
         var sizes = weights.Select(w => w.Length).ToArray();
-        var layout = ParameterSlices.Split(sizes, opts.EffectivePsSlices(sizes.Sum(n => (long)n)));
+        var layout = opts.SliceLayout(sizes);
         job.Optimizer.EnsureSlots(sizes);
         long iterations = job.Optimizer.Iterations;
         _server = Context.ActorOf(Props.Create(() => new ParameterServer(weights, layout, Self, async,
@@ -141,7 +141,8 @@ internal sealed class Coordinator : ReceiveActor
         if (m.Epoch != _epoch) return;
         _resolvedInEpoch++;
         var stats = new ShardStats(m.LossSum, m.Correct, m.Count);
-        _pipe.Add(new ResolvedStep(m.Step, new StepOutcome(m.StepInEpoch, stats), m.Weights, m.Version, m.Rejected, m.Iterations));
+        _pipe.Add(new ResolvedStep(m.Step, new StepOutcome(m.StepInEpoch, stats), m.Weights, m.Version, m.Rejected, m.Iterations,
+            m.ServerSeconds));
         CheckDrain();
     }
 

@@ -63,9 +63,10 @@ public sealed record WorkItemAbandoned(long Step, int Shard, int Attempts, strin
 
 /// <summary>Parameter server → coordinator: step resolved. Applied = the gradient updated the weights
 /// (false: rejected as stale, async). Weights/Version are the server's current ones after the step; Iterations is
-/// the optimizer's iteration count after it.</summary>
+/// the optimizer's iteration count after it; ServerSeconds = the parameter server's time so far (per step, the
+/// busiest slice's fold + update time).</summary>
 public sealed record StepResolved(long Step, int Epoch, int StepInEpoch, bool Applied, long Version, float[][] Weights,
-    double LossSum, double Correct, int Count, long Rejected, long Iterations) : ITrainingMessage;
+    double LossSum, double Correct, int Count, long Rejected, long Iterations, double ServerSeconds = 0) : ITrainingMessage;
 
 /// <summary>Parameter server → coordinator: non-finite loss or gradient at Step; nothing was applied.</summary>
 public sealed record StepDiverged(long Step, int Epoch, int StepInEpoch, string What) : ITrainingMessage;

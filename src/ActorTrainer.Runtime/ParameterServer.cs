@@ -20,6 +20,7 @@ public sealed class ParameterServer : ReceiveActor
         public int Done;
         public string What = "";
         public long Version;
+        public double Busy;
     }
 
     private readonly IActorRef _coordinator;
@@ -32,6 +33,7 @@ public sealed class ParameterServer : ReceiveActor
     private readonly Dictionary<long, Pending> _pending = new();
     private IActorRef[] _workers = [];
     private long _version, _iterations, _rejected;
+    private double _seconds;
     private readonly HashSet<long> _resolved = new();
     private long _lowestUnresolved;
     private (IActorRef Asker, int Left, long Version)? _load;
@@ -101,8 +103,10 @@ public sealed class ParameterServer : ReceiveActor
     {
         if (!_pending.TryGetValue(m.Step, out var p)) _pending[m.Step] = p = new Pending(null, null);
         if (!m.Applied && p.What.Length == 0) p.What = m.What;
+        p.Busy = Math.Max(p.Busy, m.BusySeconds);
         if (++p.Done < _slices.Length) return;
         _pending.Remove(m.Step);
+        _seconds += p.Busy;
         if (_async)
         {
             var r = p.Result!;
@@ -122,7 +126,7 @@ public sealed class ParameterServer : ReceiveActor
 
     private void Resolve(long step, int epoch, int stepInEpoch, bool applied, double loss, double correct, int count, long? version = null) =>
         _coordinator.Tell(new StepResolved(step, epoch, stepInEpoch, applied, version ?? _version, _weights, loss, correct, count,
-            _rejected, _iterations));
+            _rejected, _iterations, _seconds));
 
     private void OnSliceLoaded()
     {

@@ -28,6 +28,7 @@ public sealed class ParameterSlice : ReceiveActor
     private bool _finite = true;
     private double _loss, _correct;
     private int _count;
+    private long _busyTicks;
     private readonly HashSet<long> _resolved = new();
     private long _lowestUnresolved;
 
@@ -77,21 +78,37 @@ public sealed class ParameterSlice : ReceiveActor
     private void OnShard(ShardResult m)
     {
         if (AlreadyResolved(m.Step)) return;
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        bool complete;
+        try { complete = Gather(m); }
+        finally { _busyTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0; }
+        if (complete) FinishStep(m);
+    }
+
+    /// <summary>Takes one shard of the open step (a new step resets the gathering); true once all have arrived.</summary>
+    private bool Gather(ShardResult m)
+    {
         if (m.Step != _step)
         {
-            if (_received > 0 && m.Step < _step) return;
+            if (_received > 0 && m.Step < _step) return false;
             _step = m.Step;
             Array.Clear(_have);
             Array.Clear(_pending);
             _received = 0; _next = 0; _acc = null; _finite = true;
             _loss = 0; _correct = 0; _count = 0;
         }
-        if ((uint)m.Shard >= (uint)_shards || _have[m.Shard]) return;
+        if ((uint)m.Shard >= (uint)_shards || _have[m.Shard]) return false;
         _have[m.Shard] = true;
         _pending[m.Shard] = m;
         _received++;
         Fold(m.BatchRows);
-        if (_received < m.ShardCount) return;
+        return _received == m.ShardCount;
+    }
+
+    /// <summary>Every shard of the step has been folded: check and apply (sync).</summary>
+    private void FinishStep(ShardResult m)
+    {
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         _received = 0;
         MarkResolved(m.Step);
         var acc = _acc!;
@@ -99,7 +116,10 @@ public sealed class ParameterSlice : ReceiveActor
         string what = !double.IsFinite(_loss) ? $"loss sum is {_loss}"
             : !_finite || !RangeFinite(acc) ? "gradients contain NaN or Inf" : "";
         if (what.Length == 0) Update(acc, 1f);
-        _server.Tell(new SliceApplied(m.Step, m.Epoch, m.StepInEpoch, _index, what.Length == 0, what, _loss, _correct, _count));
+        _busyTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+        double busy = _busyTicks / (double)System.Diagnostics.Stopwatch.Frequency;
+        _busyTicks = 0;
+        _server.Tell(new SliceApplied(m.Step, m.Epoch, m.StepInEpoch, _index, what.Length == 0, what, _loss, _correct, _count, busy));
     }
 
     /// <summary>Folds the arrived prefix of shards over this slice's range while later shards are still being
@@ -127,10 +147,12 @@ public sealed class ParameterSlice : ReceiveActor
 
     private void OnApply(ApplyGradient m)
     {
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         Update(m.Result.Gradients, m.LearningRateScale);
         _version = m.Version;
         var r = m.Result;
-        _server.Tell(new SliceApplied(r.Step, r.Epoch, r.StepInEpoch, _index, true, "", r.LossSum, r.Correct, r.Count));
+        double busy = (System.Diagnostics.Stopwatch.GetTimestamp() - t0) / (double)System.Diagnostics.Stopwatch.Frequency;
+        _server.Tell(new SliceApplied(r.Step, r.Epoch, r.StepInEpoch, _index, true, "", r.LossSum, r.Correct, r.Count, busy));
     }
 
     /// <summary>w ← rule(w, g) over this slice's range, as optimizer step iterations + 1, at learning rate lr·scale.</summary>

@@ -29,6 +29,9 @@ public sealed record RuntimeOptions(int Workers = 0, string Mode = "sync", int S
     /// <summary>Parameter-server slices for a model of `parameters` elements (PsSlices, or the auto rule when 0).</summary>
     public int EffectivePsSlices(long parameters) => PsSlices > 0 ? PsSlices : ParameterSlices.Auto(Environment.ProcessorCount, parameters);
 
+    /// <summary>The parameter-server layout for weight tensors of these element counts.</summary>
+    public ParameterSlices SliceLayout(int[] sizes) => ParameterSlices.Split(sizes, EffectivePsSlices(sizes.Sum(n => (long)n)));
+
     /// <summary>Throws ArgumentException naming the config key of the first invalid option.</summary>
     public void Validate()
     {

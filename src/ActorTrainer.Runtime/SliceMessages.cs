@@ -11,9 +11,10 @@ public sealed record RegisterPeers(IActorRef[] Slices, IActorRef[] Workers) : IT
 public sealed record ApplyGradient(ShardResult Result, long Version, float LearningRateScale) : ITrainingMessage;
 
 /// <summary>Slice → parameter server: the slice is done with Step (at Epoch, StepInEpoch). Applied = its range was
-/// updated; otherwise What says why not (non-finite loss or gradient). Loss sum, hits and count are the whole step's.</summary>
+/// updated; otherwise What says why not (non-finite loss or gradient). Loss sum, hits and count are the whole step's;
+/// BusySeconds = the slice's time folding, checking and updating for this step.</summary>
 public sealed record SliceApplied(long Step, int Epoch, int StepInEpoch, int Slice, bool Applied, string What,
-    double LossSum, double Correct, int Count) : ITrainingMessage;
+    double LossSum, double Correct, int Count, double BusySeconds = 0) : ITrainingMessage;
 
 /// <summary>Slice → worker (async pull): the slice's current values (flat, its range of the parameter vector) after
 /// Version updates.</summary>

@@ -6,8 +6,9 @@ namespace ActorTrainer.Runtime;
 
 /// <summary>A resolved step as the executor receives it: global step, position and statistics, the parameter server's weights
 /// after it (the weights' home, updated in place by the slices; stable until the next step opens, or in async mode
-/// once the epoch drained), version, stale count and optimizer iterations.</summary>
-internal sealed record ResolvedStep(long Step, StepOutcome Outcome, float[][] Weights, long Version, long Rejected, long Iterations);
+/// once the epoch drained), version, stale count, optimizer iterations and the parameter server's seconds so far.</summary>
+internal sealed record ResolvedStep(long Step, StepOutcome Outcome, float[][] Weights, long Version, long Rejected, long Iterations,
+    double ServerSeconds);
 
 /// <summary>Resolved steps from the coordinator (actor thread) to the executor (the fit loop's thread), in
 /// resolution order; a failure is delivered after the steps resolved before it.</summary>

@@ -63,7 +63,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 case ApplyGradient m: WriteShardResult(w, m.Result); w.Write(m.Version); w.Write(m.LearningRateScale); break;
                 case SliceApplied m:
                     w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.Slice); w.Write(m.Applied); w.Write(m.What);
-                    w.Write(m.LossSum); w.Write(m.Correct); w.Write(m.Count); break;
+                    w.Write(m.LossSum); w.Write(m.Correct); w.Write(m.Count); w.Write(m.BusySeconds); break;
                 case SliceWeights m: w.Write(m.Slice); w.Write(m.Version); WriteFloats(w, m.Values); break;
                 case LoadSlice m: w.Write(m.Version); WriteJagged(w, m.Weights); break;
                 case SliceLoaded m: w.Write(m.Slice); break;
@@ -78,7 +78,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 case StepResolved m:
                     w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.Applied); w.Write(m.Version);
                     WriteJagged(w, m.Weights); w.Write(m.LossSum); w.Write(m.Correct); w.Write(m.Count); w.Write(m.Rejected);
-                    w.Write(m.Iterations); break;
+                    w.Write(m.Iterations); w.Write(m.ServerSeconds); break;
                 case StepDiverged m: w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.What); break;
                 case SnapshotRequest: break;
                 case ServerState m:
@@ -113,7 +113,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 "RP" => new RegisterPeers(ReadRefs(r), ReadRefs(r)),
                 "AG" => new ApplyGradient(ReadShardResult(r), r.ReadInt64(), r.ReadSingle()),
                 "SA" => new SliceApplied(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadBoolean(), r.ReadString(),
-                    r.ReadDouble(), r.ReadDouble(), r.ReadInt32()),
+                    r.ReadDouble(), r.ReadDouble(), r.ReadInt32(), r.ReadDouble()),
                 "SV" => new SliceWeights(r.ReadInt32(), r.ReadInt64(), ReadFloats(r)!),
                 "LS" => new LoadSlice(r.ReadInt64(), ReadJagged(r)!),
                 "SL" => new SliceLoaded(r.ReadInt32()),
@@ -126,7 +126,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 "CT" => new CheckTimeouts(),
                 "WA" => new WorkItemAbandoned(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadString()),
                 "RS" => new StepResolved(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadBoolean(), r.ReadInt64(),
-                    ReadJagged(r)!, r.ReadDouble(), r.ReadDouble(), r.ReadInt32(), r.ReadInt64(), r.ReadInt64()),
+                    ReadJagged(r)!, r.ReadDouble(), r.ReadDouble(), r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadDouble()),
                 "DV" => new StepDiverged(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadString()),
                 "SQ" => new SnapshotRequest(),
                 "SS" => ReadServerState(r),

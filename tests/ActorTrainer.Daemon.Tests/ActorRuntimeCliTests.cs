@@ -31,6 +31,9 @@ public class ActorRuntimeCliTests
         }
         Cli.Train(t["inproc"], [.. Small, "--set", "trainer.runtime=in-process"]);
         Assert.All(shas, sha => Assert.Equal(Sha(t["inproc"]), sha));
+        // the layout keys change who computes what, never the result
+        Cli.Train(t["auto"], [.. Small, "--set", "trainer.workers=auto", "--set", "trainer.ps-slices=3", "--set", "trainer.threads-per-worker=1"]);
+        Assert.Equal(Sha(t["inproc"]), Sha(t["auto"]));
     }
 
     [Fact]

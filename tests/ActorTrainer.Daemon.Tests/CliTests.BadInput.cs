@@ -21,6 +21,11 @@ public sealed partial class CliTests
     [InlineData("optimizer.type=adamw", "optimizer.type", "adamw")]
     [InlineData("loss=hinge", "loss", "hinge")]
     [InlineData("trainer.runtime=gpu", "trainer.runtime", "gpu")]
+    [InlineData("trainer.workers=many", "trainer.workers", "'auto' or an integer")]
+    [InlineData("trainer.workers=-1", "trainer.workers", "-1")]
+    [InlineData("trainer.threads-per-worker=-1", "trainer.threads-per-worker", ">= 0")]
+    [InlineData("trainer.ps-slices=x", "trainer.ps-slices", "x")]
+    [InlineData("trainer.async.staleness=linear", "trainer.async.staleness", "linear")]
     public void Bad_set_value_exits_2_naming_the_key(string set, string key, string detail)
     {
         using var t = new TempDir();

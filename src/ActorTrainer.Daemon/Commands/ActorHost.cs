@@ -50,10 +50,7 @@ public sealed class ActorHost : IDisposable
             })
             .Build();
         host.Start();
-        var options = new RuntimeOptions(s.Workers, s.Mode, s.ShardsPerBatch, s.AsyncPullEvery, s.AsyncMaxStaleness,
-                                         s.WorkerTimeout, s.CheckpointEverySteps, s.CheckpointKeep, PsSlices: s.PsSlices,
-                                         ThreadsPerWorker: s.ThreadsPerWorker, Staleness: StalenessPolicies.Parse(s.AsyncStaleness));
-        return new ActorHost(host, new ActorStepRuntime(options, host.Services.GetRequiredService<ActorSystem>()));
+        return new ActorHost(host, new ActorStepRuntime(s.ToRuntimeOptions(), host.Services.GetRequiredService<ActorSystem>()));
     }
 
     /// <summary>Stops the host (and its ActorSystem).</summary>

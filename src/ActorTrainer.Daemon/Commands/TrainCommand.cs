@@ -52,7 +52,7 @@ public static class TrainCommand
         var log = logs.CreateLogger("train");
 
         var data = TrainData.Load(s);
-        var workers = s.Runtime == "actors" ? (s.Workers == 0 ? Environment.ProcessorCount : s.Workers) : 1;
+        var workers = s.Runtime == "actors" ? s.ToRuntimeOptions().EffectiveWorkers : 1;
         var batch = ResourceCheck.EffectiveBatch(s.BatchSize, data.Fit.Count);
         ResourceCheck.Training(s, batch, workers);
 
@@ -203,6 +203,7 @@ public static class TrainCommand
         if (s.Plots) TrainingOutputs.WritePlots(runDir, test, preds, outcome.History);
         if (s.SaveModel) model.Save(Path.Combine(runDir, "model"));
         var summary = RunSummary.Build(s, outcome, testLoss, testAcc, trainSeconds, Weights.sha256(model.GetWeights()),
+                                       plan.WeightShapes.Select(w => w.Aggregate(1, (a, b) => a * b)).ToArray(),
                                        model.Optimizer.LearningRate, data.Fit.Count, test.Count, resumed, configFile);
         TrainingOutputs.WriteSummary(runDir, summary);
         log.LogInformation("wrote {RunDir}: summary.json, history.csv{Plots}{Model}{Tb}", runDir,

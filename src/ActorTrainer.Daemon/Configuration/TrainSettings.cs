@@ -67,6 +67,11 @@ public sealed record TrainSettings(
             AsyncStaleness: r.OneOf("trainer.async.staleness", "none", "inverse"));
     }
 
+    /// <summary>The actor runtime's options (trainer.* keys).</summary>
+    public ActorTrainer.Runtime.RuntimeOptions ToRuntimeOptions() =>
+        new(Workers, Mode, ShardsPerBatch, AsyncPullEvery, AsyncMaxStaleness, WorkerTimeout, CheckpointEverySteps, CheckpointKeep,
+            PsSlices: PsSlices, ThreadsPerWorker: ThreadsPerWorker, Staleness: ActorTrainer.Runtime.StalenessPolicies.Parse(AsyncStaleness));
+
     /// <summary>trainer.workers: "auto" (RuntimeOptions.AutoWorkers) or an integer >= 0.</summary>
     private static int ReadWorkers(ConfigReader r)
     {

@@ -7,9 +7,10 @@ namespace ActorTrainer.Daemon.Output;
 /// <summary>Builds summary.json: always valid JSON (a non-finite number is null and listed under non_finite).</summary>
 public static class RunSummary
 {
-    /// <summary>The summary object of a finished (or interrupted) run.</summary>
+    /// <summary>The summary object of a finished (or interrupted) run (weightSizes: elements per weight tensor, for
+    /// the actor runtime's layout: threads_per_worker, ps_slices).</summary>
     public static JsonObject Build(TrainSettings s, TrainOutcome outcome, double testLoss, double testAcc, double trainSeconds,
-                                   string weightsSha256, double learningRate, int trainSamples, int testSamples, bool resumed,
+                                   string weightsSha256, int[] weightSizes, double learningRate, int trainSamples, int testSamples, bool resumed,
                                    string configFile)
     {
         var n = new JsonNumbers();
@@ -42,6 +43,12 @@ public static class RunSummary
         var hist = new JsonObject();
         foreach (var (k, v) in history) hist[k] = n.Array(v, "history." + k);
         summary["history"] = hist;
+        if (s.Runtime == "actors")
+        {
+            var o = s.ToRuntimeOptions();
+            summary["threads_per_worker"] = o.Layout.ThreadsPerWorker;
+            summary["ps_slices"] = o.SliceLayout(weightSizes).Count;
+        }
         n.Flag(summary);
         return summary;
     }

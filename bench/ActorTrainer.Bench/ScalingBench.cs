@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Globalization;
+using ActorTrainer.Core;
+using ActorTrainer.Core.Data;
+using ActorTrainer.Runtime;
+
+namespace ActorTrainer.Bench;
+
+/// <summary>`bench -- scaling`: steps/s and samples/s of the reference MLP (784-512-10, RMSprop, MNIST) for
+/// in-process, sync and async with workers 1, 2, 4, … up to the cores, for the reference config (batch 128; sync with
+/// N workers uses N shards) and the weak-scaling config (per-shard batch 128: batch 128·N, N shards, N workers of one
+/// thread), plus the parameter server's share of the step (busiest slice's fold + update time / train time).
+/// Options: --steps S (steps per run, 120), --rounds R (3; configurations round-robin, median and best reported),
+/// --max-workers W (cores), --accuracy (also: async 2–16 workers, 2 epochs on all of MNIST, test accuracy per
+/// staleness policy).</summary>
+public static class ScalingBench
+{
+    private sealed record Config(string Name, string Mode, int Workers, int Threads, int Batch, int Shards);
+
+    /// <summary>Runs and prints the tables; returns 0, or 2 for bad options.</summary>
+    public static int Run(string[] args)
+    {
+        int steps = 120, rounds = 3, maxWorkers = Environment.ProcessorCount;
+        bool accuracy = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            int Next() => i + 1 < args.Length && int.TryParse(args[++i], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0
+                ? n : throw new ArgumentException($"scaling bench: {args[i - 1]} needs a positive integer");
+            switch (args[i])
+            {
+                case "--steps": steps = Next(); break;
+                case "--rounds": rounds = Next(); break;
+                case "--max-workers": maxWorkers = Next(); break;
+                case "--accuracy": accuracy = true; break;
+                default: throw new ArgumentException($"scaling bench: unknown option '{args[i]}' (allowed: --steps, --rounds, --max-workers, --accuracy)");
+            }
+        }
+        var (train, test) = Mnist.LoadBundled();
+        var counts = new List<int>();
+        for (int w = 1; w <= maxWorkers; w *= 2) counts.Add(w);
+        var configs = Configs(counts);
+        Console.WriteLine($"ScalingBench: MLP 784-512-10 (relu/softmax, RMSprop), MNIST, {steps} steps per run, {rounds} rounds, " +
+                          $"{Environment.ProcessorCount} cores; load {File.ReadAllText("/proc/loadavg").Trim()}");
+        Measure(Data(train, 64 * 128), configs[0], 16);                      // warm-up: JIT, caches
+        var results = configs.Select(_ => new List<(double StepsPerSec, double PsShare)>()).ToArray();
+        for (int r = 0; r < rounds; r++)
+            for (int c = 0; c < configs.Length; c++)
+                results[c].Add(Measure(Data(train, steps * configs[c].Batch), configs[c], steps));
+        Print(configs, results);
+        if (accuracy) AsyncAccuracy(train, test, counts.Concat([16]).Where(w => w >= 2).Distinct().Order().ToArray());
+        return 0;
+    }
+
+    private static Config[] Configs(List<int> counts)
+    {
+        var list = new List<Config> { new("reference", "in-process", 0, 0, 128, 2), new("reference", "auto", RuntimeOptions.AutoWorkers, 0, 128, 2) };
+        list.AddRange(counts.Select(w => new Config("reference", "sync", w, 0, 128, Math.Max(2, w))));
+        list.AddRange(counts.Select(w => new Config("reference", "async", w, 1, 128, 1)));
+        list.AddRange(counts.Select(w => new Config("weak", "sync", w, 1, 128 * w, w)));
+        return list.ToArray();
+    }
+
+    private static ArrayData Data(Dataset train, int n)
+    {
+        n = Math.Min(n, train.Count);
+        return new ArrayData(train.Images.AsSpan(0, n * 784).ToArray(), 784, train.Labels.AsSpan(0, n).ToArray(), null, n);
+    }
+
+    private static Sequential Model()
+    {
+        var m = new Sequential([new Dense(512, "relu"), new Dense(10, "softmax")], "scaling", [784], seed: 1);
+        m.Compile(new RMSprop(learningRate: 0.001), "sparse_categorical_crossentropy", ["accuracy"]);
+        m.Build([784]);
+        return m;
+    }
+
+    /// <summary>Captures the actor executor, to read the parameter server's seconds at the end.</summary>
+    private sealed class ExecutorProbe : Callback, IRuntimeCallback
+    {
+        public IStepExecutor? Executor;
+        public double ServerSeconds;
+        public void SetExecutor(IStepExecutor executor) => Executor = executor;
+        public override void OnTrainEnd(IReadOnlyDictionary<string, double> logs) =>
+            ServerSeconds = (Executor as ActorStepExecutor)?.ParameterServerSeconds ?? 0;
+    }
+
+    private static (double StepsPerSec, double PsShare) Measure(ArrayData data, Config c, int steps)
+    {
+        var probe = new ExecutorProbe();
+        var options = new FitOptions
+        {
+            Epochs = 1, BatchSize = c.Batch, ShardsPerBatch = c.Shards, Seed = 1, Verbose = 0,
+            Runtime = c.Mode == "in-process" ? InProcessRuntime.Instance
+                : new ActorStepRuntime(new RuntimeOptions(Workers: c.Workers, Mode: c.Mode == "async" ? "async" : "sync",
+                    ShardsPerBatch: c.Shards, ThreadsPerWorker: c.Threads)),
+        };
+        var sw = Stopwatch.StartNew();
+        var r = Model().FitWith(data, options, [probe]);
+        double secs = sw.Elapsed.TotalSeconds;
+        return (r.StepsPerSecond, probe.ServerSeconds / secs);
+    }
+
+    private static void Print(Config[] configs, List<(double StepsPerSec, double PsShare)>[] results)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"{"config",-10} {"mode",-10} {"workers",7} {"threads",7} {"batch",6} {"shards",6} {"steps/s med",11} {"best",7} {"samples/s med",13} {"PS share",8}  layout");
+        for (int c = 0; c < configs.Length; c++)
+        {
+            var k = configs[c];
+            var med = results[c].OrderBy(x => x.StepsPerSec).ElementAt(results[c].Count / 2);
+            double best = results[c].Max(x => x.StepsPerSec);
+            var layout = k.Mode == "in-process" ? "this thread" : new RuntimeOptions(Workers: k.Workers, Mode: k.Mode == "async" ? "async" : "sync",
+                ShardsPerBatch: k.Shards, ThreadsPerWorker: k.Threads).Layout.ToString();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{k.Name,-10} {k.Mode,-10} {(k.Workers < 0 ? "auto" : k.Workers.ToString(CultureInfo.InvariantCulture)),7} {(k.Threads == 0 ? "auto" : k.Threads.ToString(CultureInfo.InvariantCulture)),7} {k.Batch,6} {k.Shards,6} {med.StepsPerSec,11:F1} {best,7:F1} {med.StepsPerSec * k.Batch,13:F0} {med.PsShare,8:P1}  {layout}"));
+        }
+        int weak1 = Array.FindIndex(configs, k => k is { Name: "weak", Workers: 1 });
+        double Med(int c) => results[c].Select(x => x.StepsPerSec).Order().ElementAt(results[c].Count / 2);
+        for (int c = weak1 + 1; c < configs.Length; c++)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"weak scaling {configs[c].Workers} workers: {Med(c) / Med(weak1):F2}x the steps/s of 1 worker, efficiency {Med(c) * configs[c].Batch / (Med(weak1) * 128 * configs[c].Workers):P0}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"reference: auto / in-process steps/s = {Med(1) / Med(0):F2}"));
+    }
+
+    private static void AsyncAccuracy(Dataset train, Dataset test, int[] workerCounts)
+    {
+        Console.WriteLine();
+        Console.WriteLine("async, reference config (batch 128), 2 epochs on all of MNIST, max-staleness 4 (no cap: 1000):");
+        Console.WriteLine($"{"workers",7} {"staleness",9} {"max-stale",9} {"seconds",8} {"rejected",8} {"test acc",8}");
+        var full = Data(train, train.Count);
+        var testData = Data(test, test.Count);
+        foreach (var w in workerCounts)
+            foreach (var (policy, cap) in new[] { (StalenessPolicy.None, 4), (StalenessPolicy.None, 1000), (StalenessPolicy.Inverse, 1000) })
+            {
+                var m = Model();
+                var sw = Stopwatch.StartNew();
+                var r = m.FitWith(full, new FitOptions
+                {
+                    Epochs = 2, BatchSize = 128, Seed = 1, Verbose = 0,
+                    Runtime = new ActorStepRuntime(new RuntimeOptions(Workers: w, Mode: "async", AsyncMaxStaleness: cap, Staleness: policy, ThreadsPerWorker: 1)),
+                });
+                double secs = sw.Elapsed.TotalSeconds;
+                double acc = m.EvaluateArrays(testData)["accuracy"];
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{w,7} {policy.ToString().ToLowerInvariant(),9} {cap,9} {secs,8:F2} {r.StaleGradientsRejected,8} {acc,8:F4}"));
+            }
+    }
+}
