@@ -12,7 +12,8 @@ namespace ActorTrainer.Bench;
 /// thread), plus the parameter server's share of the step (busiest slice's fold + update time / train time).
 /// Options: --steps S (steps per run, 120), --rounds R (3; configurations round-robin, median and best reported),
 /// --max-workers W (cores), --accuracy (also: async 2–16 workers, 2 epochs on all of MNIST, test accuracy per
-/// staleness policy).</summary>
+/// staleness policy), --model (instead: the measured pieces of a step and the predicted 1–64-core table, see
+/// <see cref="ScalingModel"/>).</summary>
 public static class ScalingBench
 {
     private sealed record Config(string Name, string Mode, int Workers, int Threads, int Batch, int Shards);
@@ -21,7 +22,7 @@ public static class ScalingBench
     public static int Run(string[] args)
     {
         int steps = 120, rounds = 3, maxWorkers = Environment.ProcessorCount;
-        bool accuracy = false;
+        bool accuracy = false, model = false;
         for (int i = 0; i < args.Length; i++)
         {
             int Next() => i + 1 < args.Length && int.TryParse(args[++i], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0
@@ -32,10 +33,12 @@ public static class ScalingBench
                 case "--rounds": rounds = Next(); break;
                 case "--max-workers": maxWorkers = Next(); break;
                 case "--accuracy": accuracy = true; break;
-                default: throw new ArgumentException($"scaling bench: unknown option '{args[i]}' (allowed: --steps, --rounds, --max-workers, --accuracy)");
+                case "--model": model = true; break;
+                default: throw new ArgumentException($"scaling bench: unknown option '{args[i]}' (allowed: --steps, --rounds, --max-workers, --accuracy, --model)");
             }
         }
         var (train, test) = Mnist.LoadBundled();
+        if (model) { ScalingModel.Run(train); return 0; }
         var counts = new List<int>();
         for (int w = 1; w <= maxWorkers; w *= 2) counts.Add(w);
         var configs = Configs(counts);
@@ -56,7 +59,12 @@ public static class ScalingBench
         var list = new List<Config> { new("reference", "in-process", 0, 0, 128, 2), new("reference", "auto", RuntimeOptions.AutoWorkers, 0, 128, 2) };
         list.AddRange(counts.Select(w => new Config("reference", "sync", w, 0, 128, Math.Max(2, w))));
         list.AddRange(counts.Select(w => new Config("reference", "async", w, 1, 128, 1)));
-        list.AddRange(counts.Select(w => new Config("weak", "sync", w, 1, 128 * w, w)));
+        list.Add(new Config("weak", "sync", 1, 1, 128, 1));
+        foreach (var n in counts.Where(n => n > 1))
+        {
+            list.Add(new Config("weak", "sync", 1, 1, 128 * n, n));
+            list.Add(new Config("weak", "sync", n, 1, 128 * n, n));
+        }
         return list.ToArray();
     }
 
@@ -114,11 +122,15 @@ public static class ScalingBench
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{k.Name,-10} {k.Mode,-10} {(k.Workers < 0 ? "auto" : k.Workers.ToString(CultureInfo.InvariantCulture)),7} {(k.Threads == 0 ? "auto" : k.Threads.ToString(CultureInfo.InvariantCulture)),7} {k.Batch,6} {k.Shards,6} {med.StepsPerSec,11:F1} {best,7:F1} {med.StepsPerSec * k.Batch,13:F0} {med.PsShare,8:P1}  {layout}"));
         }
-        int weak1 = Array.FindIndex(configs, k => k is { Name: "weak", Workers: 1 });
         double Med(int c) => results[c].Select(x => x.StepsPerSec).Order().ElementAt(results[c].Count / 2);
-        for (int c = weak1 + 1; c < configs.Length; c++)
+        int baseline = Array.FindIndex(configs, k => k is { Name: "weak", Workers: 1, Shards: 1 });
+        for (int c = baseline + 2; c < configs.Length; c += 2)
+        {
+            var k = configs[c];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"weak scaling {configs[c].Workers} workers: {Med(c) / Med(weak1):F2}x the steps/s of 1 worker, efficiency {Med(c) * configs[c].Batch / (Med(weak1) * 128 * configs[c].Workers):P0}"));
+                $"weak scaling, batch {k.Batch} in {k.Shards} shards, 1 thread per worker: {k.Workers} workers = {Med(c) / Med(c - 1):F2}x the steps/s of 1 worker; " +
+                $"samples/s efficiency vs 1 worker on batch 128 = {Med(c) * k.Batch / (Med(baseline) * 128 * k.Workers):P0}"));
+        }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"reference: auto / in-process steps/s = {Med(1) / Med(0):F2}"));
     }
 
