@@ -21,6 +21,7 @@ public sealed class ParameterServer : ReceiveActor
         public string What = "";
         public long Version;
         public double Busy;
+        public List<IActorRef>? Duplicates;
     }
 
     private readonly IActorRef _coordinator;
@@ -75,7 +76,10 @@ public sealed class ParameterServer : ReceiveActor
 
     private void OnAsyncResult(ShardResult m)
     {
+        // a late duplicate of a reassigned batch: already resolved (release now), or accepted and still being applied
+        // by the slices (release with the accepted one, so a worker that sent both never reuses a buffer in use)
         if (AlreadyResolved(m.Step)) { Sender.Tell(new ReleaseGradients(m.Step, false)); return; }
+        if (_pending.TryGetValue(m.Step, out var accepted)) { (accepted.Duplicates ??= new()).Add(Sender); return; }
         long staleness = _version - m.Version;
         if (staleness > _maxStaleness)
         {
@@ -112,11 +116,13 @@ public sealed class ParameterServer : ReceiveActor
             var r = p.Result!;
             MarkResolved(r.Step);
             Resolve(r.Step, r.Epoch, r.StepInEpoch, true, r.LossSum, r.Correct, r.Count, p.Version);
-            p.Worker!.Tell(new ReleaseGradients(r.Step, false));
+            var release = new ReleaseGradients(r.Step, false);
+            p.Worker!.Tell(release);
+            foreach (var d in p.Duplicates ?? []) if (!d.Equals(p.Worker)) d.Tell(release);
             return;
         }
-        var release = new ReleaseGradients(m.Step, true);
-        foreach (var w in _workers) w.Tell(release);
+        var upTo = new ReleaseGradients(m.Step, true);
+        foreach (var w in _workers) w.Tell(upTo);
         if (p.What.Length > 0) { _coordinator.Tell(new StepDiverged(m.Step, m.Epoch, m.StepInEpoch, p.What)); return; }
         _version++;
         _iterations++;
