@@ -14,7 +14,8 @@ public sealed record TrainSettings(
     int Verbose, string DataDir, int TrainLimit, int TestLimit, string Validation, double ValidationSplit,
     string ModelName, int[] InputShape, IReadOnlyList<Layer> Layers, string OptimizerType,
     string Loss, IReadOnlyList<string> Metrics, int MetricsPort, bool Plots, bool TensorBoard, int TensorBoardEverySteps,
-    bool SaveModel, string LogFormat, System.Text.Json.Nodes.JsonObject KerasConfig, Config Config)
+    bool SaveModel, string LogFormat, System.Text.Json.Nodes.JsonObject KerasConfig, Config Config,
+    int PerShardBatchSize = 0, string LearningRateScaling = "none", double WarmupEpochs = 0)
 {
     /// <summary>Reads and validates every key; throws <see cref="ConfigException"/> naming the first bad key.</summary>
     public static TrainSettings From(Config config)
@@ -27,10 +28,11 @@ public sealed record TrainSettings(
         var (optimizer, lossName, metrics) = spec.Compile.Value;
         var loss = ActorTrainer.Core.Loss.Parse(lossName);
         var validation = r.OneOf("data.validation", "test", "split", "none");
+        var batch = WeakScaling.Read(r);
         return new TrainSettings(
             Seed: seed,
             Epochs: r.Int("trainer.epochs", 1),
-            BatchSize: r.Int("trainer.batch-size", 1),
+            BatchSize: batch.GlobalBatch,
             Shuffle: r.Bool("trainer.shuffle"),
             ShardsPerBatch: r.Int("trainer.shards-per-batch", 1),
             Runtime: r.OneOf("trainer.runtime", "actors", "in-process"),
@@ -60,7 +62,10 @@ public sealed record TrainSettings(
             SaveModel: r.Bool("output.save-model"),
             LogFormat: r.OneOf("output.log-format", "text", "json"),
             KerasConfig: keras,
-            Config: config);
+            Config: config,
+            PerShardBatchSize: batch.PerShardBatchSize,
+            LearningRateScaling: batch.LearningRateScaling,
+            WarmupEpochs: batch.WarmupEpochs);
     }
 
     /// <summary>The metric names (a list, or <c>metrics.names</c> of the object form; null = [accuracy] when the object
