@@ -80,6 +80,19 @@ public sealed class WeakScalingConfigTests
         Assert.Contains(detail, e.Message);
     }
 
+    [Theory]
+    [InlineData("trainer.per-shard-batch-size=-5", "trainer.per-shard-batch-size", "-5")]
+    [InlineData("optimizer.learning-rate-scaling=square-root", "optimizer.learning-rate-scaling", "square-root")]
+    [InlineData("optimizer.warmup-epochs=-1", "optimizer.warmup-epochs", "-1")]
+    public void Train_exits_2_naming_the_bad_key(string set, string key, string detail)
+    {
+        using var t = new TempDir();
+        var r = Cli.Run(["train", "--run-dir", t["run"], "--set", "trainer.runtime=in-process", "--set", "data.train-limit=100",
+                         "--set", "trainer.per-shard-batch-size=16", "--set", "optimizer.learning-rate-scaling=linear", "--set", set]);
+        Cli.AssertBadInput(r, key, detail);
+        Assert.False(File.Exists(Path.Combine(t["run"], "summary.json")));
+    }
+
     [Fact]
     public void Linear_scaling_needs_a_per_shard_batch()
     {
