@@ -90,6 +90,14 @@ public static class TrainCommand
     {
         var s = run.Settings;
         var callbacks = new List<ICallback> { new CSVLogger(Path.Combine(run.RunDir, "history.csv"), ",", append: run.Resume is not null) };
+        var warmup = WeakScaling.Callback(s, run.Model.Optimizer.LearningRate);
+        if (warmup is not null)
+        {
+            callbacks.Insert(0, warmup);
+            run.Log.LogInformation("global batch {Batch} ({Shards} shards × {PerShard}); learning rate {Base} × {K} = {Target} after a linear warm-up of {Warmup} epochs",
+                                   s.BatchSize, s.ShardsPerBatch, s.PerShardBatchSize, warmup.BaseLearningRate, WeakScaling.Factor(s),
+                                   warmup.TargetLearningRate, warmup.WarmupEpochs);
+        }
         if (s.LogFormat == "json") callbacks.Add(new EpochLogCallback(run.Log, s.Epochs));
         if (metrics is not null) callbacks.Add(new MetricsCallback(metrics));
         using var tb = s.TensorBoard ? NewTensorBoard(s, run.Model, run.Data, run.RunDir) : null;

@@ -166,6 +166,7 @@ public static class ModelSchema
                 if (cls is JsonValue cv && cv.TryGetValue<string>(out var s))
                     cls = ModelConfig.optimizerClasses.FirstOrDefault(c => c.Equals(s.Trim(), StringComparison.OrdinalIgnoreCase)) ?? s;
             }
+            else if (WeakScaling.OptimizerScheduleKeys.Contains(k)) continue;      // the trainer's schedule, not Keras config
             else cfg[k.Replace('-', '_')] = Value(v, k is "nesterov" or "centered" or "amsgrad" ? Kind.Bool : Kind.Number);
         }
         return new JsonObject { ["class_name"] = cls, ["config"] = cfg };

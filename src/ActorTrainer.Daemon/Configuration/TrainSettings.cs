@@ -15,7 +15,8 @@ public sealed record TrainSettings(
     string ModelName, int[] InputShape, IReadOnlyList<Layer> Layers, string OptimizerType,
     string Loss, IReadOnlyList<string> Metrics, int MetricsPort, bool Plots, bool TensorBoard, int TensorBoardEverySteps,
     bool SaveModel, string LogFormat, System.Text.Json.Nodes.JsonObject KerasConfig, Config Config,
-    int PsSlices = 0, int ThreadsPerWorker = 0, string AsyncStaleness = "none")
+    int PsSlices = 0, int ThreadsPerWorker = 0, string AsyncStaleness = "none",
+    int PerShardBatchSize = 0, string LearningRateScaling = "none", double WarmupEpochs = 0)
 {
     /// <summary>Reads and validates every key; throws <see cref="ConfigException"/> naming the first bad key.</summary>
     public static TrainSettings From(Config config)
@@ -28,10 +29,11 @@ public sealed record TrainSettings(
         var (optimizer, lossName, metrics) = spec.Compile.Value;
         var loss = ActorTrainer.Core.Loss.Parse(lossName);
         var validation = r.OneOf("data.validation", "test", "split", "none");
+        var batch = WeakScaling.Read(r);
         return new TrainSettings(
             Seed: seed,
             Epochs: r.Int("trainer.epochs", 1),
-            BatchSize: r.Int("trainer.batch-size", 1),
+            BatchSize: batch.GlobalBatch,
             Shuffle: r.Bool("trainer.shuffle"),
             ShardsPerBatch: r.Int("trainer.shards-per-batch", 1),
             Runtime: r.OneOf("trainer.runtime", "actors", "in-process"),
@@ -64,7 +66,10 @@ public sealed record TrainSettings(
             Config: config,
             PsSlices: r.Int("trainer.ps-slices", 0),
             ThreadsPerWorker: r.Int("trainer.threads-per-worker", 0),
-            AsyncStaleness: r.OneOf("trainer.async.staleness", "none", "inverse"));
+            AsyncStaleness: r.OneOf("trainer.async.staleness", "none", "inverse"),
+            PerShardBatchSize: batch.PerShardBatchSize,
+            LearningRateScaling: batch.LearningRateScaling,
+            WarmupEpochs: batch.WarmupEpochs);
     }
 
     /// <summary>The actor runtime's options (trainer.* keys).</summary>

@@ -14,7 +14,7 @@ public static class ResumeCheck
     /// <summary>The keys a resumed run must share with its checkpoint.</summary>
     public static readonly string[] RunDefiningKeys =
     [
-        "trainer.seed", "trainer.batch-size", "trainer.shuffle", "trainer.shards-per-batch", "trainer.mode",
+        "trainer.seed", "trainer.batch-size", "trainer.per-shard-batch-size", "trainer.shuffle", "trainer.shards-per-batch", "trainer.mode",
         "data.dir", "data.train-limit", "data.validation", "data.validation-split",
         "model.input-shape", "model.layers", "optimizer", "loss",
     ];
