@@ -11,6 +11,7 @@ namespace ActorTrainer.Bench;
 /// N workers uses N shards) and the weak-scaling config (per-shard batch 128: batch 128·N, N shards, N workers of one
 /// thread), plus the parameter server's share of the step (busiest slice's fold + update time / train time).
 /// Options: --steps S (steps per run, 120), --rounds R (3; configurations round-robin, median and best reported),
+/// --only reference|weak (one of the two tables),
 /// --max-workers W (cores), --accuracy (also: async 2–16 workers, 2 epochs on all of MNIST, test accuracy per
 /// staleness policy), --model (instead: the measured pieces of a step and the predicted 1–64-core table, see
 /// <see cref="ScalingModel"/>).</summary>
@@ -23,6 +24,7 @@ public static class ScalingBench
     {
         int steps = 120, rounds = 3, maxWorkers = Environment.ProcessorCount;
         bool accuracy = false, model = false;
+        string only = "";
         for (int i = 0; i < args.Length; i++)
         {
             int Next() => i + 1 < args.Length && int.TryParse(args[++i], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0
@@ -34,17 +36,18 @@ public static class ScalingBench
                 case "--max-workers": maxWorkers = Next(); break;
                 case "--accuracy": accuracy = true; break;
                 case "--model": model = true; break;
-                default: throw new ArgumentException($"scaling bench: unknown option '{args[i]}' (allowed: --steps, --rounds, --max-workers, --accuracy, --model)");
+                case "--only": only = i + 1 < args.Length ? args[++i] : ""; break;
+                default: throw new ArgumentException($"scaling bench: unknown option '{args[i]}' (allowed: --steps, --rounds, --max-workers, --only reference|weak, --accuracy, --model)");
             }
         }
         var (train, test) = Mnist.LoadBundled();
         if (model) { ScalingModel.Run(train); return 0; }
         var counts = new List<int>();
         for (int w = 1; w <= maxWorkers; w *= 2) counts.Add(w);
-        var configs = Configs(counts);
+        var configs = Configs(counts).Where(k => only.Length == 0 || k.Name == only).ToArray();
         Console.WriteLine($"ScalingBench: MLP 784-512-10 (relu/softmax, RMSprop), MNIST, {steps} steps per run, {rounds} rounds, " +
                           $"{Environment.ProcessorCount} cores; load {File.ReadAllText("/proc/loadavg").Trim()}");
-        Measure(Data(train, 64 * 128), configs[0], 16);                      // warm-up: JIT, caches
+        foreach (var k in configs.DistinctBy(k => k.Mode)) Measure(Data(train, 16 * k.Batch), k, 16);     // warm-up: JIT, caches
         var results = configs.Select(_ => new List<(double StepsPerSec, double PsShare)>()).ToArray();
         for (int r = 0; r < rounds; r++)
             for (int c = 0; c < configs.Length; c++)
@@ -124,14 +127,15 @@ public static class ScalingBench
         }
         double Med(int c) => results[c].Select(x => x.StepsPerSec).Order().ElementAt(results[c].Count / 2);
         int baseline = Array.FindIndex(configs, k => k is { Name: "weak", Workers: 1, Shards: 1 });
-        for (int c = baseline + 2; c < configs.Length; c += 2)
+        for (int c = baseline + 2; baseline >= 0 && c < configs.Length; c += 2)
         {
             var k = configs[c];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"weak scaling, batch {k.Batch} in {k.Shards} shards, 1 thread per worker: {k.Workers} workers = {Med(c) / Med(c - 1):F2}x the steps/s of 1 worker; " +
                 $"samples/s efficiency vs 1 worker on batch 128 = {Med(c) * k.Batch / (Med(baseline) * 128 * k.Workers):P0}"));
         }
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"reference: auto / in-process steps/s = {Med(1) / Med(0):F2}"));
+        if (configs[0] is { Name: "reference", Mode: "in-process" })
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"reference: auto / in-process steps/s = {Med(1) / Med(0):F2}"));
     }
 
     private static void AsyncAccuracy(Dataset train, Dataset test, int[] workerCounts)

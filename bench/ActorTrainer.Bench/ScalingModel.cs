@@ -18,7 +18,8 @@ public static class ScalingModel
 
     /// <summary>Measured costs in seconds: shard gradient by rows (1 thread), fold and update over all P parameters,
     /// runtime overhead per step and per extra shard.</summary>
-    private sealed record Costs(Dictionary<int, double> Shard, double Fold, double Update, double PerStep, double PerShard, long P);
+    private sealed record Costs(Dictionary<int, double> Shard, double Fold, double Update, double PerStep, double PerShard, long P,
+        double Concurrent);
 
     /// <summary>Measures, prints the costs and the predicted table.</summary>
     public static void Run(Dataset train)
@@ -27,6 +28,8 @@ public static class ScalingModel
         Console.WriteLine();
         Console.WriteLine("Scaling model — measured pieces on this machine (median of repeats):");
         foreach (var (rows, t) in c.Shard) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  shard gradient, {rows,3} rows, 1 thread: {t * 1e3,7:F3} ms"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  shard gradient, 128 rows, 1 thread on each of the {Environment.ProcessorCount} cores at once: {c.Concurrent * 1e3:F3} ms (hardware parallel efficiency {c.Shard[128] / c.Concurrent:P0})"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  fold acc += g over {c.P} parameters: {c.Fold * 1e3:F3} ms; RMSprop update: {c.Update * 1e3:F3} ms; runtime per step {c.PerStep * 1e3:F3} ms, per extra shard {c.PerShard * 1e3:F3} ms"));
         Console.WriteLine();
@@ -89,7 +92,8 @@ public static class ScalingModel
         var opt = new RMSprop(learningRate: 1e-9);
         double update = Median(50, () => opt.Apply(acc, grads));
         var (perStep, perShard) = Overhead(train, shard[128], shard[64], fold, update);
-        return new Costs(shard, fold, update, perStep, perShard, w.Sum(a => (long)a.Length));
+        double concurrent = Concurrent(plan, w, train);
+        return new Costs(shard, fold, update, perStep, perShard, w.Sum(a => (long)a.Length), concurrent);
     }
 
     /// <summary>Runtime cost per step and per extra shard: one worker, batch 128 in 1 shard and in 2 shards, minus
@@ -102,6 +106,34 @@ public static class ScalingModel
         double one = StepTime(1) - shard128 - update;
         double two = StepTime(2) - 2 * shard64 - fold - update;
         return (Math.Max(0, one), Math.Max(0, two - one));
+    }
+
+    /// <summary>The 128-row shard gradient when every core runs one at the same time (each thread its own engine and
+    /// buffers, as gradient workers do): the median per-shard time; its ratio to the lone shard is the hardware's
+    /// parallel efficiency (shared caches, memory bandwidth, clocks), which no runtime can beat.</summary>
+    private static double Concurrent(ModelPlan plan, float[][] w, Dataset train)
+    {
+        int n = Environment.ProcessorCount;
+        var times = new double[n][];
+        using var start = new Barrier(n);
+        var threads = Enumerable.Range(0, n).Select(t => new Thread(() =>
+        {
+            var engine = new GradientEngine(plan, 128) { MaxDegreeOfParallelism = 1 };
+            var grads = w.Select(a => new float[a.Length]).ToArray();
+            var x = train.Images.AsSpan(t * 128 * 784, 128 * 784).ToArray();
+            var y = train.Labels.AsSpan(t * 128, 128).ToArray();
+            start.SignalAndWait();
+            times[t] = Enumerable.Range(0, 40).Select(_ =>
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                engine.ComputeGradients(w, x, y, ReadOnlySpan<float>.Empty, 128, 128, 1, grads);
+                return Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            }).Skip(5).Order().ToArray();
+        })).ToArray();
+        foreach (var th in threads) th.Start();
+        foreach (var th in threads) th.Join();
+        var all = times.SelectMany(a => a).Order().ToArray();
+        return all[all.Length / 2];
     }
 
     private static double RunSeconds(Dataset train, int shards, int steps)

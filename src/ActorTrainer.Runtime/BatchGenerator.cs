@@ -36,13 +36,6 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
     private bool _async, _dispatching;
     private int _nextStepInEpoch, _stepsPerEpoch;
     private long _firstGlobalStep;
-    // sync mode: input buffers of the open step, recycled when the next step opens (the open step then has
-    // resolved: every shard reported; a timed-out straggler still reading one only computes a result that is discarded)
-    private List<float[]> _stepBuffers = new();
-    private readonly Dictionary<int, Stack<float[]>> _pool = new();
-    // sync mode: the next step's shard inputs, gathered while the workers compute the open step (the gather needs
-    // the permutation, not the weights), so it is off the critical path
-    private (long Step, int Epoch, List<ShardWork> Items, List<float[]> Buffers)? _prefetched;
 
     /// <summary>Timers (the timeout check).</summary>
     public ITimerScheduler Timers { get; set; } = null!;
@@ -85,7 +78,6 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
         _nextStepInEpoch = m.StartStepInEpoch;
         _firstGlobalStep = m.FirstGlobalStep - m.StartStepInEpoch;
         _queue.Clear(); _assigned.Clear(); _done.Clear(); _attempts.Clear();
-        DropPrefetch();
         _dispatching = m.Async;
         Dispatch();
     }
@@ -95,30 +87,12 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
         if (m.Epoch != _epoch)
             throw new InvalidOperationException($"batch generator: step {m.Step} opened for epoch {m.Epoch} but the current epoch is {_epoch}");
         _queue.Clear(); _assigned.Clear(); _done.Clear(); _attempts.Clear();
-        Recycle(_stepBuffers);
-        if (_prefetched is { } p && p.Step == m.Step && p.Epoch == m.Epoch)
-        {
-            _prefetched = null;
-            _stepBuffers = p.Buffers;
-            foreach (var w in p.Items) _queue.AddLast(w with { Version = m.Version, Weights = m.Weights });
-        }
-        else
-        {
-            DropPrefetch();
-            _stepBuffers = new List<float[]>();
-            foreach (var w in StepItems(m.Step, m.StepInEpoch, _stepBuffers)) _queue.AddLast(w with { Version = m.Version, Weights = m.Weights });
-        }
+        foreach (var w in StepItems(m.Step, m.StepInEpoch)) _queue.AddLast(w with { Version = m.Version, Weights = m.Weights });
         Dispatch();
-        // gather the next step of this epoch now, while the workers compute
-        if (m.StepInEpoch + 1 < _stepsPerEpoch)
-        {
-            var buffers = new List<float[]>();
-            _prefetched = (m.Step + 1, m.Epoch, StepItems(m.Step + 1, m.StepInEpoch + 1, buffers), buffers);
-        }
     }
 
     /// <summary>The non-empty shards of a sync step (weights attached when the step opens).</summary>
-    private List<ShardWork> StepItems(long step, int stepInEpoch, List<float[]> buffers)
+    private List<ShardWork> StepItems(long step, int stepInEpoch)
     {
         int start = stepInEpoch * _batchSize;
         int rows = Math.Min(_batchSize, _data.Count - start);
@@ -130,52 +104,16 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
         {
             var (a, c) = Batching.shardRange(rows, _shards, s);
             if (c == 0) continue;
-            items.Add(MakeWork(step, stepInEpoch, s, nonEmpty, -1, null, start + a, c, rows, Batching.dropoutSeed(_seed, step, s), buffers));
+            items.Add(MakeWork(step, stepInEpoch, s, nonEmpty, start + a, c, rows, Batching.dropoutSeed(_seed, step, s)));
         }
         return items;
     }
 
-    private void Recycle(List<float[]> buffers)
-    {
-        foreach (var b in buffers)
-        {
-            if (!_pool.TryGetValue(b.Length, out var stack)) _pool[b.Length] = stack = new Stack<float[]>();
-            stack.Push(b);
-        }
-        buffers.Clear();
-    }
-
-    private void DropPrefetch()
-    {
-        if (_prefetched is { } p) Recycle(p.Buffers);
-        _prefetched = null;
-    }
-
-    private ShardWork MakeWork(long step, int stepInEpoch, int shard, int shardCount, long version, float[][]? weights,
-        int first, int count, int batchRows, long dropoutSeed, List<float[]>? buffers = null)
-    {
-        int inW = _data.Features;
-        float[] x;
-        if (buffers is not null && _pool.TryGetValue(count * inW, out var free) && free.Count > 0) x = free.Pop();
-        else x = new float[count * inW];
-        buffers?.Add(x);
-        Batching.gather(_data.X, inW, _order, first, count, x.AsSpan());
-        int[]? labels = null;
-        float[]? targets = null;
-        if (_data.Labels is not null)
-        {
-            labels = new int[count];
-            Batching.gatherLabels(_data.Labels, _order, first, count, labels.AsSpan());
-        }
-        if (_data.Targets is not null)
-        {
-            int outW = _plan.OutputDim;
-            targets = new float[count * outW];
-            Batching.gather(_data.Targets, outW, _order, first, count, targets.AsSpan());
-        }
-        return new ShardWork(step, _epoch, stepInEpoch, shard, shardCount, version, weights, x, labels, targets, count,
-            batchRows, dropoutSeed, InjectedFault.None, 0);
-    }
+    /// <summary>A work item naming its rows (the epoch's permutation is never modified, so they can be shared); the
+    /// worker gathers them — in parallel with the other workers, off this actor.</summary>
+    private ShardWork MakeWork(long step, int stepInEpoch, int shard, int shardCount, int first, int count, int batchRows, long dropoutSeed) =>
+        new(step, _epoch, stepInEpoch, shard, shardCount, -1, null, null, null, null, count, batchRows, dropoutSeed,
+            InjectedFault.None, 0, new ShardSource(_data, _order, first, _plan.OutputDim));
 
     private void OnRequestWork(RequestWork m)
     {
@@ -236,7 +174,7 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
             int start = b * _batchSize;
             int rows = Math.Min(_batchSize, _data.Count - start);
             long step = _firstGlobalStep + b;
-            return MakeWork(step, b, 0, 1, -1, null, start, rows, rows, Batching.dropoutSeed(_seed, step, 0));
+            return MakeWork(step, b, 0, 1, start, rows, rows, Batching.dropoutSeed(_seed, step, 0));
         }
         return null;
     }

@@ -23,6 +23,8 @@ public sealed class GradientWorker : ReceiveActor
     private readonly int _pullEvery, _keep;
     private readonly GradientEngine _engine;
     private readonly int[] _weightSizes;
+    private readonly float[] _x, _targets;
+    private readonly int[] _labels;
     private readonly Stack<float[][]> _free = new();
     private readonly SortedDictionary<long, List<float[][]>> _inFlight = new();
     private float[][]? _weights;
@@ -41,6 +43,9 @@ public sealed class GradientWorker : ReceiveActor
         _pullEvery = pullEvery; _keep = keepBuffers;
         _engine = new GradientEngine(plan, maxRows) { MaxDegreeOfParallelism = parallelism };
         _weightSizes = plan.WeightShapes.Select(s => s.Aggregate(1, (a, b) => a * b)).ToArray();
+        _x = new float[maxRows * plan.InputDim];
+        _labels = new int[maxRows];
+        _targets = new float[maxRows * plan.OutputDim];
         Receive<ShardWork>(Compute);
         Receive<ReleaseGradients>(Release);
         Receive<SliceWeights>(OnSliceWeights);
@@ -99,6 +104,21 @@ public sealed class GradientWorker : ReceiveActor
         foreach (var b in buffers) if (_free.Count < _keep) _free.Push(b);
     }
 
+    /// <summary>The item's rows: gathered here into this worker's buffers when the item names them (in-process), else
+    /// the arrays it carries (remote).</summary>
+    private (ReadOnlyMemory<float> X, ReadOnlyMemory<int> Labels, ReadOnlyMemory<float> Targets) Inputs(ShardWork w)
+    {
+        if (w.Source is not { } src)
+            return (w.X ?? throw new InvalidOperationException($"worker {_id}: work for step {w.Step} carries no rows"),
+                w.Labels ?? ReadOnlyMemory<int>.Empty, w.Targets ?? ReadOnlyMemory<float>.Empty);
+        int n = w.Rows;
+        var x = _x.AsMemory(0, n * src.Data.Features);
+        var labels = src.Data.Labels is null ? Memory<int>.Empty : _labels.AsMemory(0, n);
+        var targets = src.Data.Targets is null ? Memory<float>.Empty : _targets.AsMemory(0, n * src.TargetWidth);
+        src.Gather(n, x.Span, labels.Span, targets.Span);
+        return (x, labels, targets);
+    }
+
     private void Compute(ShardWork w)
     {
         if (w.Fault == InjectedFault.Throw) throw new InjectedWorkerFaultException(w.Step, w.Shard);
@@ -109,8 +129,8 @@ public sealed class GradientWorker : ReceiveActor
             ?? throw new InvalidOperationException($"worker {_id}: async work for step {w.Step} arrived before any weights were pulled");
         long version = w.Weights is null ? _version : w.Version;
         var grads = _free.Count > 0 ? _free.Pop() : _weightSizes.Select(n => new float[n]).ToArray();
-        var stats = _engine.ComputeGradients(weights, w.X, w.Labels ?? ReadOnlySpan<int>.Empty, w.Targets ?? ReadOnlySpan<float>.Empty,
-            w.Rows, w.BatchRows, w.DropoutSeed, grads);
+        var (x, labels, targets) = Inputs(w);
+        var stats = _engine.ComputeGradients(weights, x.Span, labels.Span, targets.Span, w.Rows, w.BatchRows, w.DropoutSeed, grads);
         if (!_inFlight.TryGetValue(w.Step, out var list)) _inFlight[w.Step] = list = new List<float[][]>(1);
         list.Add(grads);
         var result = new ShardResult(w.Step, w.Epoch, w.StepInEpoch, w.Shard, w.ShardCount, w.BatchRows, version, _id,

@@ -23,10 +23,37 @@ public sealed record WorkFailed(int WorkerId, long Step, int Shard, string Error
 
 /// <summary>Generator → worker: compute the gradient of Rows samples (X Rows×features, Labels/Targets) that belong
 /// to a batch of BatchRows samples, at weights Version (Weights null in async mode: the worker's pulled copy).
-/// ShardCount = number of non-empty shards of the batch; SleepMillis is used by InjectedFault.Sleep.</summary>
+/// ShardCount = number of non-empty shards of the batch; SleepMillis is used by InjectedFault.Sleep. In-process
+/// the rows are named, not copied (Source: the worker gathers them itself, in parallel with the other workers, and
+/// X/Labels/Targets are null); the serializer writes the gathered rows, so a remote worker receives X.</summary>
 public sealed record ShardWork(long Step, int Epoch, int StepInEpoch, int Shard, int ShardCount, long Version,
-    float[][]? Weights, float[] X, int[]? Labels, float[]? Targets, int Rows, int BatchRows, long DropoutSeed,
-    InjectedFault Fault, int SleepMillis) : ITrainingMessage;
+    float[][]? Weights, float[]? X, int[]? Labels, float[]? Targets, int Rows, int BatchRows, long DropoutSeed,
+    InjectedFault Fault, int SleepMillis, ShardSource? Source = null) : ITrainingMessage
+{
+    /// <summary>This item with X, Labels and Targets gathered from Source (itself when it already has them).</summary>
+    public ShardWork Materialize()
+    {
+        if (Source is not { } src) return this;
+        var x = new float[Rows * src.Data.Features];
+        int[]? labels = src.Data.Labels is null ? null : new int[Rows];
+        float[]? targets = src.Data.Targets is null ? null : new float[Rows * src.TargetWidth];
+        src.Gather(Rows, x, labels, targets);
+        return this with { X = x, Labels = labels, Targets = targets, Source = null };
+    }
+}
+
+/// <summary>Where a shard's rows are: samples Order[First .. First + rows) of Data (the epoch's permutation; neither
+/// is modified while the epoch runs). TargetWidth = values per target row (the plan's output width).</summary>
+public sealed record ShardSource(ActorTrainer.Core.ArrayData Data, int[] Order, int First, int TargetWidth)
+{
+    /// <summary>Copies the rows (and labels / targets when the data has them) into the given buffers.</summary>
+    public void Gather(int rows, Span<float> x, Span<int> labels, Span<float> targets)
+    {
+        ActorTrainer.Core.Batching.gather(Data.X, Data.Features, Order, First, rows, x);
+        if (Data.Labels is not null) ActorTrainer.Core.Batching.gatherLabels(Data.Labels, Order, First, rows, labels);
+        if (Data.Targets is not null) ActorTrainer.Core.Batching.gather(Data.Targets, TargetWidth, Order, First, rows, targets);
+    }
+}
 
 /// <summary>Worker → parameter-server slices (sync; async: → parameter server): loss sum, hits, count and gradients
 /// of one shard of a batch of BatchRows samples, computed at Version; GradientsFinite = no NaN/Inf in Gradients

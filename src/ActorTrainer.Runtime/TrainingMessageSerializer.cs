@@ -51,11 +51,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
             {
                 case RequestWork m: w.Write(m.WorkerId); w.Write(m.CompletedStep); w.Write(m.CompletedShard); w.Write(m.Ready); break;
                 case WorkFailed m: w.Write(m.WorkerId); w.Write(m.Step); w.Write(m.Shard); w.Write(m.Error); break;
-                case ShardWork m:
-                    w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.Shard); w.Write(m.ShardCount);
-                    w.Write(m.Version); WriteJagged(w, m.Weights); WriteFloats(w, m.X); WriteInts(w, m.Labels);
-                    WriteFloats(w, m.Targets); w.Write(m.Rows); w.Write(m.BatchRows); w.Write(m.DropoutSeed);
-                    w.Write((byte)m.Fault); w.Write(m.SleepMillis); break;
+                case ShardWork work: WriteShardWork(w, work.Materialize()); break;
                 case ShardResult m: WriteShardResult(w, m); break;
                 case ReleaseGradients m: w.Write(m.Step); w.Write(m.AndEarlier); break;
                 case PullWeights m: w.Write(m.WorkerId); break;
@@ -142,6 +138,15 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
         {
             throw new InvalidDataException($"TrainingMessageSerializer: message '{manifest}' is truncated ({bytes.Length} bytes)", e);
         }
+    }
+
+    /// <summary>A work item with its rows (a local item names them; the remote side gets them gathered).</summary>
+    private static void WriteShardWork(BinaryWriter w, ShardWork m)
+    {
+        w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.Shard); w.Write(m.ShardCount);
+        w.Write(m.Version); WriteJagged(w, m.Weights); WriteFloats(w, m.X); WriteInts(w, m.Labels);
+        WriteFloats(w, m.Targets); w.Write(m.Rows); w.Write(m.BatchRows); w.Write(m.DropoutSeed);
+        w.Write((byte)m.Fault); w.Write(m.SleepMillis);
     }
 
     private static void WriteShardResult(BinaryWriter w, ShardResult m)

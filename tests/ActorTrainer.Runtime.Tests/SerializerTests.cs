@@ -53,6 +53,22 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
     }
 
     [Fact]
+    public void A_local_work_item_naming_its_rows_crosses_the_wire_with_the_rows_gathered()
+    {
+        var data = new ArrayData([0f, 1f, 10f, 11f, 20f, 21f], 2, [5, 6, 7], null, 3);
+        var local = new ShardWork(4, 0, 4, 1, 2, 9, [[1f]], null, null, null, 2, 3, 77, InjectedFault.None, 0,
+            new ShardSource(data, [2, 0, 1], 0, 10));
+        var serializer = Sys.Serialization.FindSerializerFor(local);
+        var back = (ShardWork)Sys.Serialization.Deserialize(serializer.ToBinary(local), serializer.Identifier,
+            Serialization.ManifestFor(serializer, local));
+        Assert.Null(back.Source);
+        Assert.Equal([20f, 21f, 0f, 1f], back.X);
+        Assert.Equal([7, 5], back.Labels);
+        Assert.Null(back.Targets);
+        AssertDeepEqual(local.Materialize(), back, nameof(ShardWork));
+    }
+
+    [Fact]
     public void Actor_references_round_trip_as_paths_that_resolve_to_the_same_actors()
     {
         var other = Sys.ActorOf(Props.Empty, "peer");
