@@ -11,7 +11,7 @@ namespace ActorTrainer.Bench;
 /// N workers uses N shards) and the weak-scaling config (per-shard batch 128: batch 128·N, N shards, N workers of one
 /// thread), plus the parameter server's share of the step (busiest slice's fold + update time / train time).
 /// Options: --steps S (steps per run, 120), --rounds R (3; configurations round-robin, median and best reported),
-/// --only reference|weak (one of the two tables),
+/// --only reference|weak|none (one of the two tables, or neither: with --accuracy),
 /// --max-workers W (cores), --accuracy (also: async 2–16 workers, 2 epochs on all of MNIST, test accuracy per
 /// staleness policy), --model (instead: the measured pieces of a step and the predicted 1–64-core table, see
 /// <see cref="ScalingModel"/>).</summary>
@@ -37,7 +37,7 @@ public static class ScalingBench
                 case "--accuracy": accuracy = true; break;
                 case "--model": model = true; break;
                 case "--only": only = i + 1 < args.Length ? args[++i] : ""; break;
-                default: throw new ArgumentException($"scaling bench: unknown option '{args[i]}' (allowed: --steps, --rounds, --max-workers, --only reference|weak, --accuracy, --model)");
+                default: throw new ArgumentException($"scaling bench: unknown option '{args[i]}' (allowed: --steps, --rounds, --max-workers, --only reference|weak|none, --accuracy, --model)");
             }
         }
         var (train, test) = Mnist.LoadBundled();
@@ -52,8 +52,8 @@ public static class ScalingBench
         for (int r = 0; r < rounds; r++)
             for (int c = 0; c < configs.Length; c++)
                 results[c].Add(Measure(Data(train, steps * configs[c].Batch), configs[c], steps));
-        Print(configs, results);
-        if (accuracy) AsyncAccuracy(train, test, counts.Concat([16]).Where(w => w >= 2).Distinct().Order().ToArray());
+        if (configs.Length > 0) Print(configs, results);
+        if (accuracy) AsyncAccuracy(train, test, counts.Concat([4, 8, 16]).Where(w => w >= 2).Distinct().Order().ToArray());
         return 0;
     }
 
@@ -134,7 +134,7 @@ public static class ScalingBench
                 $"weak scaling, batch {k.Batch} in {k.Shards} shards, 1 thread per worker: {k.Workers} workers = {Med(c) / Med(c - 1):F2}x the steps/s of 1 worker; " +
                 $"samples/s efficiency vs 1 worker on batch 128 = {Med(c) * k.Batch / (Med(baseline) * 128 * k.Workers):P0}"));
         }
-        if (configs[0] is { Name: "reference", Mode: "in-process" })
+        if (configs.Length > 1 && configs[0] is { Name: "reference", Mode: "in-process" })
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"reference: auto / in-process steps/s = {Med(1) / Med(0):F2}"));
     }
 
