@@ -69,6 +69,8 @@ internal sealed class Coordinator : ReceiveActor
             weights, job.Optimizer, iterations, firstStep, job.ShardsPerBatch, server)), "ps-slice-" + i)).ToArray();
         _generator = Context.ActorOf(Props.Create(() => new BatchGenerator(job.Train, job.Plan, job.BatchSize,
             job.ShardsPerBatch, job.Seed, job.Shuffle, opts.EffectiveWorkerTimeout, opts.Faults, Self)), "batch-generator");
+        // the server must know its slices before any worker can send to it (an async worker pulls in PreStart)
+        _server.Tell(new RegisterPeers(slices, []));
         StartWorkers(layout, slices);
         _server.Tell(new RegisterPeers(slices, _workers.ToArray()));
         _generatorReady.TrySetResult(_generator);

@@ -2,11 +2,11 @@ using ActorTrainer.Core;
 
 namespace ActorTrainer.Runtime;
 
-/// <summary>Runtime options (config keys trainer.*). Workers = 0 means Environment.ProcessorCount, AutoWorkers (−1)
-/// lets <see cref="WorkerLayout"/> choose workers × threads per worker; ThreadsPerWorker = 0 is the layout's choice;
+/// <summary>Runtime options (config keys trainer.*). Workers = AutoWorkers (−1, the default) lets
+/// <see cref="WorkerLayout"/> choose workers × threads per worker, 0 means Environment.ProcessorCount; ThreadsPerWorker = 0 is the layout's choice;
 /// PsSlices = 0 is ParameterSlices.Auto. ShardsPerBatch defaults to Batching.DefaultShardsPerBatch (the one default of
 /// fit and the config); WorkerTimeout defaults to 30 s; CheckpointEverySteps = 0 writes checkpoints only at epoch ends.</summary>
-public sealed record RuntimeOptions(int Workers = 0, string Mode = "sync", int ShardsPerBatch = Batching.DefaultShardsPerBatch,
+public sealed record RuntimeOptions(int Workers = RuntimeOptions.AutoWorkers, string Mode = "sync", int ShardsPerBatch = Batching.DefaultShardsPerBatch,
     int AsyncPullEvery = 1, int AsyncMaxStaleness = 4, TimeSpan? WorkerTimeout = null,
     int CheckpointEverySteps = 0, int CheckpointKeep = 3, string? CheckpointDir = null,
     FaultInjection? Faults = null, int PsSlices = 0, int ThreadsPerWorker = 0, StalenessPolicy Staleness = StalenessPolicy.None)

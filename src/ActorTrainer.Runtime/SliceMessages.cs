@@ -2,8 +2,8 @@ using Akka.Actor;
 
 namespace ActorTrainer.Runtime;
 
-/// <summary>Coordinator → parameter server, before any work is handed out: its slices (index order) and the gradient
-/// workers (told when a step's gradient buffers are free).</summary>
+/// <summary>Coordinator → parameter server: its slices (index order; sent before any worker starts) and the gradient
+/// workers (told when a step's gradient buffers are free; sent again once they exist, before any work is handed out).</summary>
 public sealed record RegisterPeers(IActorRef[] Slices, IActorRef[] Workers) : ITrainingMessage;
 
 /// <summary>Parameter server → every slice (async): apply this accepted gradient as update number Version with the

@@ -35,7 +35,9 @@ public class OptionsTests
     {
         var o = new RuntimeOptions();
         o.Validate();
-        Assert.Equal(Environment.ProcessorCount, o.EffectiveWorkers);
+        Assert.Equal(RuntimeOptions.AutoWorkers, o.Workers);
+        Assert.Equal(Math.Min(Environment.ProcessorCount, o.ShardsPerBatch), o.EffectiveWorkers);
+        Assert.Equal(Environment.ProcessorCount, (o with { Workers = 0 }).EffectiveWorkers);
         Assert.Equal(TimeSpan.FromSeconds(30), o.EffectiveWorkerTimeout);
         Assert.False(o.IsAsync);
         Assert.True((o with { Mode = "async" }).IsAsync);

@@ -143,6 +143,18 @@ public sealed class SlicedServerTests
         Assert.InRange(r.History[1].ValAccuracy!.Value, 0.5f, 1f);
     }
 
+    [Fact]
+    public async Task Async_workers_pulling_as_they_start_always_reach_the_slices()
+    {
+        // regression: the server learned its slices after the workers started, so an early pull was lost and the run hung
+        for (int run = 0; run < 8; run++)
+        {
+            var job = Fixtures.Job(512, new RuntimeOptions(Workers: 8, Mode: "async", PsSlices: 2, ThreadsPerWorker: 1), epochs: 1);
+            var r = await ActorTrainingRunner.RunAsync(job, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(8, r.Steps);
+        }
+    }
+
     [Theory]
     [InlineData(StalenessPolicy.None, 0, 1f)]
     [InlineData(StalenessPolicy.None, 9, 1f)]
