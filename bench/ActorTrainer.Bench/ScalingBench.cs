@@ -71,13 +71,15 @@ public static class ScalingBench
         return list.ToArray();
     }
 
-    private static ArrayData Data(Dataset train, int n)
+    /// <summary>The first n samples of `train` (all when fewer).</summary>
+    internal static ArrayData Data(Dataset train, int n)
     {
         n = Math.Min(n, train.Count);
         return new ArrayData(train.Images.AsSpan(0, n * 784).ToArray(), 784, train.Labels.AsSpan(0, n).ToArray(), null, n);
     }
 
-    private static Sequential Model()
+    /// <summary>The reference model, built and compiled (RMSprop 0.001, seed 1).</summary>
+    internal static Sequential Model()
     {
         var m = new Sequential([new Dense(512, "relu"), new Dense(10, "softmax")], "scaling", [784], seed: 1);
         m.Compile(new RMSprop(learningRate: 0.001), "sparse_categorical_crossentropy", ["accuracy"]);

@@ -13,9 +13,9 @@ public sealed class ParameterSlices
     /// <summary>Slice boundaries are multiples of this many elements (64-byte cache lines of float32).</summary>
     public const int Align = 16;
 
-    /// <summary>Auto layout: one slice per core, each at least this many elements (smaller slices cost more in
-    /// messages than they save in folding and updating).</summary>
-    public const int MinAutoSliceElements = 65536;
+    /// <summary>Auto layout: one slice per core, each at least this many elements (64 KiB of float32; smaller slices
+    /// cost more in messages than they save in folding and updating).</summary>
+    public const int MinAutoSliceElements = 16384;
 
     private readonly long[] _starts;
     private readonly SliceSegment[][] _segments;

@@ -62,8 +62,8 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
         var back = (ShardWork)Sys.Serialization.Deserialize(serializer.ToBinary(local), serializer.Identifier,
             Serialization.ManifestFor(serializer, local));
         Assert.Null(back.Source);
-        Assert.Equal([20f, 21f, 0f, 1f], back.X);
-        Assert.Equal([7, 5], back.Labels);
+        Assert.Equal([20f, 21f, 0f, 1f], back.X!);
+        Assert.Equal([7, 5], back.Labels!);
         Assert.Null(back.Targets);
         AssertDeepEqual(local.Materialize(), back, nameof(ShardWork));
     }

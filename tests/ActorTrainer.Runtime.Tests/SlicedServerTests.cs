@@ -133,11 +133,11 @@ public sealed class SlicedServerTests
     [Theory]
     [InlineData(StalenessPolicy.None)]
     [InlineData(StalenessPolicy.Inverse)]
-    public void Async_training_with_slices_resolves_every_batch_and_learns(StalenessPolicy policy)
+    public async Task Async_training_with_slices_resolves_every_batch_and_learns(StalenessPolicy policy)
     {
         var job = Fixtures.Job(1024, new RuntimeOptions(Workers: 4, Mode: "async", PsSlices: 3, Staleness: policy), epochs: 2,
             validation: Fixtures.Validation(256));
-        var r = ActorTrainingRunner.RunAsync(job, null, CancellationToken.None).GetAwaiter().GetResult();
+        var r = await ActorTrainingRunner.RunAsync(job, null, CancellationToken.None);
         Assert.Equal(32, r.Steps);
         Assert.True(r.History[1].Loss < r.History[0].Loss, $"loss {r.History[0].Loss} → {r.History[1].Loss}");
         Assert.InRange(r.History[1].ValAccuracy!.Value, 0.5f, 1f);

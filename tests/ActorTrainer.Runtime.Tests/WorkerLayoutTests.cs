@@ -25,11 +25,13 @@ public sealed class WorkerLayoutTests
         Assert.Equal(new WorkerLayout(expectedWorkers, expectedThreads), WorkerLayout.Choose(cores, workers, threads, shards, async));
 
     [Fact]
-    public void Auto_slices_are_one_per_core_with_at_least_65536_parameters_each()
+    public void Auto_slices_are_one_per_core_with_at_least_16384_parameters_each()
     {
+        Assert.Equal(1, ParameterSlices.Auto(16, 16_383));
         Assert.Equal(1, ParameterSlices.Auto(16, 25_450));
         Assert.Equal(2, ParameterSlices.Auto(2, 407_050));
-        Assert.Equal(6, ParameterSlices.Auto(16, 407_050));
+        Assert.Equal(16, ParameterSlices.Auto(16, 407_050));
+        Assert.Equal(24, ParameterSlices.Auto(64, 407_050));
         Assert.Equal(16, ParameterSlices.Auto(16, 10_000_000));
         Assert.Equal(1, ParameterSlices.Auto(1, 10_000_000));
     }
