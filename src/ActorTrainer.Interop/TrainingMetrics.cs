@@ -19,7 +19,7 @@ public sealed class TrainingMetrics : IDisposable
     /// <summary>Prefix of every exposed Prometheus metric name.</summary>
     public const string Prefix = "actortrainer_";
 
-    private long _stepsPerSecond, _loss, _accuracy, _valLoss, _valAccuracy, _learningRate; // double bits
+    private long _stepsPerSecond, _loss, _accuracy, _valLoss, _valAccuracy, _learningRate, _serverSeconds; // double bits
     private long _workersAlive, _parameterServerVersion, _stepsTotal, _epochsTotal, _staleGradientsTotal;
 
     /// <summary>Creates the metrics and registers their observable instruments on a new Meter "ActorTrainer".</summary>
@@ -37,7 +37,10 @@ public sealed class TrainingMetrics : IDisposable
         Meter.CreateObservableCounter("steps_total", () => StepsTotal, "{step}", "Training steps completed.");
         Meter.CreateObservableCounter("epochs_total", () => EpochsTotal, "{epoch}", "Epochs completed.");
         Meter.CreateObservableCounter("stale_gradients_total", () => StaleGradientsTotal, "{gradient}", "Gradients dropped as stale.");
+        Meter.CreateObservableCounter("parameter_server_seconds_total", () => ParameterServerSecondsTotal, "s", ServerSecondsHelp);
     }
+
+    private const string ServerSecondsHelp = "Parameter-server time of this run (per step the busiest slice's fold + update).";
 
     /// <summary>The System.Diagnostics.Metrics meter ("ActorTrainer") carrying the observable instruments.</summary>
     public Meter Meter { get; }
@@ -65,6 +68,15 @@ public sealed class TrainingMetrics : IDisposable
 
     /// <summary>Gauge: parameter-server weight version (must be ≥ 0).</summary>
     public long ParameterServerVersion { get => Interlocked.Read(ref _parameterServerVersion); set => Interlocked.Exchange(ref _parameterServerVersion, NonNegative(value, nameof(ParameterServerVersion))); }
+
+    /// <summary>Counter: the parameter server's seconds in this run (per step, the busiest slice's fold + check +
+    /// update; finite and ≥ 0; the actor runtime sets it, a new run starts again at 0).</summary>
+    public double ParameterServerSecondsTotal
+    {
+        get => GetD(ref _serverSeconds);
+        set => SetD(ref _serverSeconds, double.IsFinite(value) && value >= 0 ? value
+            : throw new ArgumentOutOfRangeException(nameof(ParameterServerSecondsTotal), value, "must be a finite number >= 0"));
+    }
 
     /// <summary>Counter: total training steps.</summary>
     public long StepsTotal => Interlocked.Read(ref _stepsTotal);
@@ -98,6 +110,7 @@ public sealed class TrainingMetrics : IDisposable
         new(Prefix + "steps_total", "Training steps completed.", "counter", StepsTotal),
         new(Prefix + "epochs_total", "Epochs completed.", "counter", EpochsTotal),
         new(Prefix + "stale_gradients_total", "Gradients dropped as stale.", "counter", StaleGradientsTotal),
+        new(Prefix + "parameter_server_seconds_total", ServerSecondsHelp, "counter", ParameterServerSecondsTotal),
     ];
 
     /// <summary>Renders all metrics in Prometheus text exposition format 0.0.4 (# HELP, # TYPE, "name value" lines, '\n' endings).</summary>

@@ -219,6 +219,10 @@ public sealed class ObservabilityTests(TensorBoardRunFixture fx) : IClassFixture
             var steps = Sample(body!, "actortrainer_steps_total");
             Assert.InRange(Sample(body!, "actortrainer_parameter_server_version"), steps, steps + 1);
             Assert.True(Sample(body!, "actortrainer_stale_gradients_total") == 0, body);
+            // the parameter server's own time: measured by the slices on the actor runtime, absent work in-process
+            var serverSeconds = Sample(body!, "actortrainer_parameter_server_seconds_total");
+            if (runtime == "actors") Assert.True(serverSeconds > 0 && serverSeconds < 60, body);
+            else Assert.Equal(0, serverSeconds);
             Assert.InRange(Sample(body!, "actortrainer_accuracy"), 0.0, 1.0);
         }
         finally

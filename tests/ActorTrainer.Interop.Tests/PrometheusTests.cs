@@ -20,6 +20,7 @@ public class PrometheusTests
         metrics.AddSteps(469);
         metrics.AddEpochs();
         metrics.AddStaleGradients(3);
+        metrics.ParameterServerSecondsTotal = 0.25;
 
         using var endpoint = new PrometheusEndpoint(0, metrics);
         Assert.InRange(endpoint.Port, 1, 65535);
@@ -44,8 +45,10 @@ public class PrometheusTests
         Assert.Contains("actortrainer_steps_total 469", lines);
         Assert.Contains("actortrainer_epochs_total 1", lines);
         Assert.Contains("actortrainer_stale_gradients_total 3", lines);
+        Assert.Contains("# TYPE actortrainer_parameter_server_seconds_total counter", lines);
+        Assert.Contains("actortrainer_parameter_server_seconds_total 0.25", lines);
         Assert.EndsWith("\n", body);
-        Assert.Equal(11 * 3, lines.Count(l => l.Length > 0));
+        Assert.Equal(12 * 3, lines.Count(l => l.Length > 0));
 
         metrics.AddSteps(31);
         metrics.Loss = 0.25;
@@ -148,6 +151,7 @@ public class PrometheusTests
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => metrics.AddEpochs(-1));
         Assert.Contains("epochs increment must be non-negative, got -1", ex.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => metrics.WorkersAlive = -2);
+        Assert.Throws<ArgumentOutOfRangeException>(() => metrics.ParameterServerSecondsTotal = double.NaN);
         Assert.Equal("+Inf", TrainingMetrics.FormatValue(double.PositiveInfinity));
         Assert.Equal("-Inf", TrainingMetrics.FormatValue(double.NegativeInfinity));
         Assert.Equal("1E-07", TrainingMetrics.FormatValue(1e-7));
@@ -170,8 +174,9 @@ public class PrometheusTests
         listener.Start();
         listener.RecordObservableInstruments();
         Assert.Equal("ActorTrainer", metrics.Meter.Name);
-        Assert.Equal(11, seen.Count);
+        Assert.Equal(12, seen.Count);
         Assert.Equal(42.0, seen["steps_per_second"]);
+        Assert.Equal(0.0, seen["parameter_server_seconds_total"]);
         Assert.Equal(7.0, seen["steps_total"]);
     }
 }

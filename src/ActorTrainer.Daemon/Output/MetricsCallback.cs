@@ -5,7 +5,8 @@ using ActorTrainer.Interop;
 namespace ActorTrainer.Daemon.Output;
 
 /// <summary>Feeds the Prometheus endpoint from training progress and from the runtime itself: the weight version
-/// (updates the parameter server applied), the workers alive under supervision, async gradients rejected as stale.</summary>
+/// (updates the parameter server applied), the workers alive under supervision, async gradients rejected as stale,
+/// and (actor runtime) the parameter server's seconds.</summary>
 public sealed class MetricsCallback(TrainingMetrics metrics) : Callback, IRuntimeCallback
 {
     private readonly Stopwatch _clock = new();
@@ -51,6 +52,7 @@ public sealed class MetricsCallback(TrainingMetrics metrics) : Callback, IRuntim
         if (_runtime is not { } r) return;
         metrics.WorkersAlive = r.WorkersAlive;
         metrics.ParameterServerVersion = r.Version;
+        if (r is ActorTrainer.Runtime.ActorStepExecutor actors) metrics.ParameterServerSecondsTotal = actors.ParameterServerSeconds;
         var stale = r.StaleRejected;
         if (stale > _staleSeen) metrics.AddStaleGradients(stale - _staleSeen);
         _staleSeen = stale;
