@@ -49,13 +49,14 @@ public static class ScalingModel
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  fold acc += g over {c.P} parameters: {c.Fold * 1e3:F3} ms; RMSprop update: {c.Update * 1e3:F3} ms; runtime per step {c.PerStep * 1e3:F3} ms, per extra shard {c.PerShard * 1e3:F3} ms"));
         Console.WriteLine();
-        Console.WriteLine($"{"cores",5} {"slices",6} {"ref layout",10} {"ref steps/s",11} {"ref s/epoch",11} {"weak samples/s",14} {"weak eff.",9} {"weak PS share",13} {"async samples/s",15}");
+        Console.WriteLine($"{"cores",5} {"slices",6} {"auto (2 shards)",15} {"steps/s",7} {"best ref layout",15} {"steps/s",7} {"s/epoch",7} {"weak samples/s",14} {"weak eff.",9} {"weak PS share",13} {"async samples/s",15}");
         foreach (int n in new[] { 1, 2, 4, 8, 16, 32, 64 })
         {
             var (layout, refStep) = BestReference(c, n);
+            var (auto, autoStep) = AutoReference(c, n);
             double weak = WeakStep(c, n), weak1 = WeakStep(c, 1);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{n,5} {Slices(c, n),6} {layout,10} {1 / refStep,11:F0} {refStep * Steps,11:F3} {128 * n / weak,14:F0} {weak1 / weak,9:P0} {ServerTail(c, n, n) / weak,13:P1} {AsyncRate(c, n),15:F0}"));
+                $"{n,5} {Slices(c, n),6} {auto,15} {1 / autoStep,7:F0} {layout,15} {1 / refStep,7:F0} {refStep * Steps,7:F3} {128 * n / weak,14:F0} {weak1 / weak,9:P0} {ServerTail(c, n, n) / weak,13:P1} {AsyncRate(c, n),15:F0}"));
         }
     }
 
@@ -75,12 +76,25 @@ public static class ScalingModel
         (string, double) best = ("", double.MaxValue);
         for (int w = 1; w <= n && 128 / w >= 8; w *= 2)
         {
-            int rows = 128 / w, threads = Math.Max(1, n / w);
-            double compute = c.Shard[rows] / c.Speedup(threads, rows) / (n > 1 ? c.Efficiency : 1);
-            double step = compute + ServerTail(c, n, w) + c.PerStep + (w - 1) * c.PerShard;
-            if (step < best.Item2) best = ($"{w}w x {threads}t", step);
+            double step = LayoutStep(c, n, w, Math.Max(1, n / w), w);
+            if (step < best.Item2) best = ($"{w}w x {Math.Max(1, n / w)}t", step);
         }
         return best;
+    }
+
+    /// <summary>A step of batch 128 in `shards` shards on n cores, run by w workers × t threads (w ≤ shards).</summary>
+    private static double LayoutStep(Costs c, int n, int w, int t, int shards)
+    {
+        int rows = 128 / shards, perWorker = (shards + w - 1) / w;
+        double compute = perWorker * c.Shard[rows] / c.Speedup(t, rows) / (n > 1 ? c.Efficiency : 1);
+        return compute + ServerTail(c, n, shards) + c.PerStep + (shards - 1) * c.PerShard;
+    }
+
+    /// <summary>trainer.workers = auto for the reference config (2 shards): its layout and predicted step.</summary>
+    private static (string Layout, double Step) AutoReference(Costs c, int n)
+    {
+        var l = WorkerLayout.Choose(n, RuntimeOptions.AutoWorkers, 0, 2, false);
+        return ($"{l.Workers}w x {l.ThreadsPerWorker}t", LayoutStep(c, n, l.Workers, l.ThreadsPerWorker, 2));
     }
 
     /// <summary>Async, n single-threaded workers on batches of 128: each needs a shard gradient plus a pull (a copy of
