@@ -10,7 +10,7 @@ namespace ActorTrainer.Runtime;
 /// step), and delivers every resolved step — sync: once every shard reported; async: each batch as it arrives. Resolved steps go to the executor through a <see cref="StepPipe"/>; the fit loop (not this actor) owns
 /// epochs, statistics, validation and checkpoints. Crashed workers are restarted (their item is re-queued); a failure
 /// of the generator or the parameter server, a diverged step or an abandoned item fails the pipe.</summary>
-internal sealed class Coordinator : ReceiveActor
+internal sealed partial class Coordinator : ReceiveActor
 {
     private readonly StepJob _job;
     private readonly FitCheckpoint _start;
@@ -44,7 +44,8 @@ internal sealed class Coordinator : ReceiveActor
         Receive<WeightsLoaded>(m => { _load?.TrySetResult(m); _load = null; });
         Receive<StateCommand>(m => Guard(() => { _state = m.Done; _server.Tell(new SnapshotRequest()); }));
         Receive<ServerState>(m => { _state?.TrySetResult(m); _state = null; });
-        Receive<Terminated>(m => { if (_workers.Remove(m.ActorRef)) _alive.Stopped(); });
+        Receive<Terminated>(m => { if (_workers.Remove(m.ActorRef) && !_lost.Remove(m.ActorRef)) _alive.Stopped(); });
+        ReceiveRemote();
     }
 
     protected override SupervisorStrategy SupervisorStrategy() =>
@@ -71,9 +72,11 @@ internal sealed class Coordinator : ReceiveActor
             job.ShardsPerBatch, job.Seed, job.Shuffle, opts.EffectiveWorkerTimeout, opts.Faults, Self)), "batch-generator");
         // the server must know its slices before any worker can send to it (an async worker pulls in PreStart)
         _server.Tell(new RegisterPeers(slices, []));
-        StartWorkers(layout, slices);
+        _layout = layout; _slices = slices;
+        if (opts.Remote is not { LocalWorkers: false }) StartWorkers(layout, slices);
         _server.Tell(new RegisterPeers(slices, _workers.ToArray()));
-        _generatorReady.TrySetResult(_generator);
+        if (opts.Remote is null) _generatorReady.TrySetResult(_generator);
+        else StartRemote(opts.Remote);
     });
 
     /// <summary>The gradient workers, laid out by <see cref="RuntimeOptions.Layout"/> (each worker's GEMM threads are
@@ -90,7 +93,7 @@ internal sealed class Coordinator : ReceiveActor
         var server = _server; var generator = _generator;
         for (int i = 0; i < workers; i++)
         {
-            int id = i;
+            int id = _nextWorkerId++;
             var worker = Context.ActorOf(Props.Create(() => new GradientWorker(id, job.Plan, maxRows, generator, server, slices,
                 layout, async, opts.AsyncPullEvery, keep, failStart, threads)), "worker-" + id);
             Context.Watch(worker);

@@ -1,5 +1,6 @@
 using ActorTrainer.Core;
 using Akka.Actor;
+using Akka.Event;
 
 namespace ActorTrainer.Runtime;
 
@@ -21,7 +22,7 @@ public sealed class GradientWorker : ReceiveActor
     private readonly ParameterSlices _layout;
     private readonly bool _async;
     private readonly int _pullEvery, _keep;
-    private readonly GradientEngine _engine;
+    private readonly IShardCompute _compute;
     private readonly int[] _weightSizes;
     private readonly float[] _x, _targets;
     private readonly int[] _labels;
@@ -30,18 +31,20 @@ public sealed class GradientWorker : ReceiveActor
     private float[][]? _weights;
     private long _version = -1;
     private int _sincePull, _pulled;
-    private long _pullVersion;
+    private long _pullVersion, _pulls;
 
     /// <summary>Creates worker `id` with an engine for up to maxRows samples per item whose GEMMs use at most
-    /// `parallelism` threads (0: the process default); `slices` hold the weights as laid out by `layout`;
-    /// `keepBuffers` gradient buffers are kept for reuse (failStart: throw, for tests).</summary>
+    /// `parallelism` threads (0: the process default), or with the computation `compute` makes (a remote node);
+    /// `slices` hold the weights as laid out by `layout`; `keepBuffers` gradient buffers are kept for reuse
+    /// (failStart: throw, for tests).</summary>
     public GradientWorker(int id, ModelPlan plan, int maxRows, IActorRef generator, IActorRef server, IActorRef[] slices,
-        ParameterSlices layout, bool async, int pullEvery, int keepBuffers, bool failStart = false, int parallelism = 0)
+        ParameterSlices layout, bool async, int pullEvery, int keepBuffers, bool failStart = false, int parallelism = 0,
+        Func<IShardCompute>? compute = null)
     {
         if (failStart) throw new InjectedWorkerFaultException(-1, -1);
         _id = id; _generator = generator; _server = server; _slices = slices; _layout = layout; _async = async;
         _pullEvery = pullEvery; _keep = keepBuffers;
-        _engine = new GradientEngine(plan, maxRows) { MaxDegreeOfParallelism = parallelism };
+        _compute = compute?.Invoke() ?? new LocalShardCompute(plan, maxRows, parallelism);
         _weightSizes = plan.WeightShapes.Select(s => s.Aggregate(1, (a, b) => a * b)).ToArray();
         _x = new float[maxRows * plan.InputDim];
         _labels = new int[maxRows];
@@ -54,6 +57,12 @@ public sealed class GradientWorker : ReceiveActor
     /// <inheritdoc/>
     protected override void PreStart()
     {
+        try { _compute.Open(); }
+        catch (WorkerNodeLostException e)
+        {
+            Lose(e);
+            return;
+        }
         if (_async) Pull();
         else _generator.Tell(new RequestWork(_id, -1, -1));
     }
@@ -63,6 +72,22 @@ public sealed class GradientWorker : ReceiveActor
     {
         if (message is ShardWork w) _generator.Tell(new WorkFailed(_id, w.Step, w.Shard, reason.Message));
         base.PreRestart(reason, message);
+    }
+
+    /// <inheritdoc/>
+    protected override void PostStop() => _compute.Dispose();
+
+    /// <summary>The compute node is gone: this worker asks for no more work and hands back every item it still
+    /// gets (the generator re-queues them); the coordinator is told, so the run goes on with the other workers.</summary>
+    private void Lose(WorkerNodeLostException e)
+    {
+        Context.GetLogger().Warning("worker {0} ({1}) lost: {2}", _id, _compute.Where, e.Message);
+        Context.Parent.Tell(new WorkerLost(_id, _compute.Where, e.Message));
+        Become(() =>
+        {
+            Receive<ShardWork>(w => _generator.Tell(new WorkFailed(_id, w.Step, w.Shard, $"worker {_id} ({_compute.Where}) is lost")));
+            ReceiveAny(_ => { });
+        });
     }
 
     private void Pull()
@@ -81,6 +106,7 @@ public sealed class GradientWorker : ReceiveActor
         _pullVersion = Math.Min(_pullVersion, m.Version);
         if (++_pulled < _slices.Length) return;
         _version = _pullVersion;
+        _pulls++;
         _sincePull = 0;
         _generator.Tell(new RequestWork(_id, -1, -1));
     }
@@ -130,7 +156,15 @@ public sealed class GradientWorker : ReceiveActor
         long version = w.Weights is null ? _version : w.Version;
         var grads = _free.Count > 0 ? _free.Pop() : _weightSizes.Select(n => new float[n]).ToArray();
         var (x, labels, targets) = Inputs(w);
-        var stats = _engine.ComputeGradients(weights, x.Span, labels.Span, targets.Span, w.Rows, w.BatchRows, w.DropoutSeed, grads);
+        ShardStats stats;
+        try { stats = _compute.Compute(weights, w.Weights is null ? -1 - _pulls : w.Version, x, labels, targets, w.Rows, w.BatchRows, w.DropoutSeed, grads); }
+        catch (WorkerNodeLostException e)
+        {
+            _free.Push(grads);
+            _generator.Tell(new WorkFailed(_id, w.Step, w.Shard, e.Message));
+            Lose(e);
+            return;
+        }
         if (!_inFlight.TryGetValue(w.Step, out var list)) _inFlight[w.Step] = list = new List<float[][]>(1);
         list.Add(grads);
         var result = new ShardResult(w.Step, w.Epoch, w.StepInEpoch, w.Shard, w.ShardCount, w.BatchRows, version, _id,

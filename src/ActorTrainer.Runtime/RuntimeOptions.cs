@@ -5,11 +5,14 @@ namespace ActorTrainer.Runtime;
 /// <summary>Runtime options (config keys trainer.*). Workers = AutoWorkers (−1, the default) lets
 /// <see cref="WorkerLayout"/> choose workers × threads per worker, 0 means Environment.ProcessorCount; ThreadsPerWorker = 0 is the layout's choice;
 /// PsSlices = 0 is ParameterSlices.Auto. ShardsPerBatch defaults to Batching.DefaultShardsPerBatch (the one default of
-/// fit and the config); WorkerTimeout defaults to 30 s; CheckpointEverySteps = 0 writes checkpoints only at epoch ends.</summary>
+/// fit and the config); WorkerTimeout defaults to 30 s; CheckpointEverySteps = 0 writes checkpoints only at epoch ends.
+/// Remote (config cluster.*): also use the gradient workers of the cluster's worker nodes (the ActorSystem must be a
+/// cluster member).</summary>
 public sealed record RuntimeOptions(int Workers = RuntimeOptions.AutoWorkers, string Mode = "sync", int ShardsPerBatch = Batching.DefaultShardsPerBatch,
     int AsyncPullEvery = 1, int AsyncMaxStaleness = 4, TimeSpan? WorkerTimeout = null,
     int CheckpointEverySteps = 0, int CheckpointKeep = 3, string? CheckpointDir = null,
-    FaultInjection? Faults = null, int PsSlices = 0, int ThreadsPerWorker = 0, StalenessPolicy Staleness = StalenessPolicy.None)
+    FaultInjection? Faults = null, int PsSlices = 0, int ThreadsPerWorker = 0, StalenessPolicy Staleness = StalenessPolicy.None,
+    Cluster.RemoteWorkers? Remote = null)
 {
     /// <summary>Workers value meaning "choose workers and threads per worker from the cores" (config: auto).</summary>
     public const int AutoWorkers = -1;
@@ -48,6 +51,7 @@ public sealed record RuntimeOptions(int Workers = RuntimeOptions.AutoWorkers, st
         if (CheckpointKeep < 1) throw new ArgumentException($"trainer.checkpoint.keep must be >= 1, got {CheckpointKeep}", nameof(CheckpointKeep));
         if (CheckpointDir is not null && string.IsNullOrWhiteSpace(CheckpointDir)) throw new ArgumentException("trainer.checkpoint.dir must be a non-empty path when set", nameof(CheckpointDir));
         if (Faults is { SleepFor: { } s } && s < TimeSpan.Zero) throw new ArgumentException($"fault injection SleepFor must be >= 0, got {s}", nameof(Faults));
+        Remote?.Validate();
         if (Faults is { ThrowTimes: < 1 } f) throw new ArgumentException($"fault injection ThrowTimes must be >= 1, got {f.ThrowTimes}", nameof(Faults));
     }
 }

@@ -15,3 +15,7 @@ internal sealed record SetWeightsCommand(float[][] Weights, TaskCompletionSource
 
 /// <summary>Done gets the parameter server's full state (weights, optimizer iterations and slots; copies).</summary>
 internal sealed record StateCommand(TaskCompletionSource<ServerState> Done);
+
+/// <summary>Worker → its coordinator (same process): the node computing this worker's shards is gone (Where, Reason);
+/// the worker takes no more work.</summary>
+internal sealed record WorkerLost(int WorkerId, string Where, string Reason);

@@ -1,0 +1,89 @@
+using ActorTrainer.Runtime.Cluster;
+using Akka.Actor;
+
+namespace ActorTrainer.Runtime;
+
+/// <summary>The coordinator's remote workers (RuntimeOptions.Remote): a <see cref="ClusterWorkerDirectory"/> reports the
+/// worker nodes; for each node the coordinator runs as many gradient workers as the node offers, each computing its
+/// shards on the node over its own data-plane connection (<see cref="RemoteShardCompute"/>). They pull work from the
+/// same generator and send to the same slices as local workers, so sync results keep their bits whichever node
+/// computes which shard. A lost worker (node gone or past the step deadline) hands its items back; a node that answers
+/// again later gets new workers. Training starts once MinWorkers workers are up.</summary>
+internal sealed partial class Coordinator : IWithTimers
+{
+    /// <summary>Timers (the wait for workers).</summary>
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private sealed record WaitExpired;
+    private readonly HashSet<IActorRef> _lost = new();
+    private readonly Dictionary<string, int> _liveByNode = new();
+    private readonly Dictionary<int, string> _nodeOfWorker = new();
+    private ParameterSlices? _layout;
+    private IActorRef[] _slices = [];
+    private int _nextWorkerId;
+
+    private void ReceiveRemote()
+    {
+        Receive<WorkerNodeInfo>(m => Guard(() => OnNodeInfo(m)));
+        Receive<WorkerLost>(m => Guard(() => OnWorkerLost(m)));
+        Receive<WaitExpired>(m => Guard(() => OnWaitExpired(m)));
+    }
+
+    private void StartRemote(RemoteWorkers remote)
+    {
+        Context.ActorOf(Props.Create(() => new ClusterWorkerDirectory(remote.EffectiveProbeInterval)), "worker-directory");
+        ArmWait(remote);
+        CheckReady();
+    }
+
+    private void ArmWait(RemoteWorkers remote) => Timers.StartSingleTimer("wait-for-workers", new WaitExpired(), remote.EffectiveWait);
+
+    private void CheckReady()
+    {
+        if (_opts.Remote is { } r && _alive.Count >= r.MinWorkers) _generatorReady.TrySetResult(_generator);
+    }
+
+    private void OnNodeInfo(WorkerNodeInfo node)
+    {
+        var remote = _opts.Remote!;
+        int live = _liveByNode.GetValueOrDefault(node.Key);
+        if (live >= node.Workers) return;
+        var job = _job;
+        bool async = _opts.IsAsync;
+        int maxRows = JobValidation.WorkerRows(job.BatchSize, job.Train.Count, job.ShardsPerBatch, async);
+        int keep = async ? 4 : job.ShardsPerBatch + 2;
+        var (server, generator, slices, layout, pullEvery) = (_server, _generator, _slices, _layout!, _opts.AsyncPullEvery);
+        Func<IShardCompute> compute = () => new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane);
+        for (int i = live; i < node.Workers; i++)
+        {
+            int id = _nextWorkerId++;
+            var worker = Context.ActorOf(Props.Create(() => new GradientWorker(id, job.Plan, maxRows, generator, server, slices,
+                layout, async, pullEvery, keep, false, node.ThreadsPerWorker, compute)), "worker-" + id);
+            Context.Watch(worker);
+            _workers.Add(worker);
+            _nodeOfWorker[id] = node.Key;
+            _alive.Started();
+        }
+        _liveByNode[node.Key] = node.Workers;
+        _server.Tell(new RegisterPeers(slices, _workers.Where(w => !_lost.Contains(w)).ToArray()));
+        CheckReady();
+    }
+
+    private void OnWorkerLost(WorkerLost m)
+    {
+        if (!_lost.Add(Sender)) return;
+        _alive.Stopped();
+        if (_nodeOfWorker.TryGetValue(m.WorkerId, out var node) && _liveByNode.TryGetValue(node, out var n))
+            _liveByNode[node] = n - 1;
+        if (_alive.Count == 0 && _opts.Remote is { } remote) ArmWait(remote);
+    }
+
+    private void OnWaitExpired(WaitExpired m)
+    {
+        var remote = _opts.Remote!;
+        if (_generatorReady.Task.IsCompleted ? _alive.Count > 0 : _alive.Count >= remote.MinWorkers) return;
+        Fail(new InvalidOperationException(_generatorReady.Task.IsCompleted
+            ? $"cluster: every gradient worker was lost and none came back within cluster.wait-for-workers = {remote.EffectiveWait.TotalSeconds:0.###} s"
+            : $"cluster: {_alive.Count} of cluster.min-workers = {remote.MinWorkers} gradient workers joined within cluster.wait-for-workers = {remote.EffectiveWait.TotalSeconds:0.###} s; start worker nodes (`worker --config FILE`) with this coordinator among their cluster.seed-nodes"));
+    }
+}

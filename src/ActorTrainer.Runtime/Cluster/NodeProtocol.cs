@@ -1,0 +1,46 @@
+using System.Text;
+using ActorTrainer.Runtime.DataPlane;
+
+namespace ActorTrainer.Runtime.Cluster;
+
+/// <summary>The frames a coordinator and a worker node exchange on one data-plane connection (one connection per
+/// remote gradient worker; request → answer, in order):
+/// <list type="bullet">
+/// <item>Job (→ node): A = most rows per shard, B = GEMM threads, C = number of weight tensors; sections: [plan text
+/// (<see cref="PlanCodec"/>)]. Answer: Ready (A = the node's processor count) or Error.</item>
+/// <item>Work (→ node): A = request number, B = weights key, C = rows | batchRows &lt;&lt; 32, D = dropout seed;
+/// sections: [x (rows × input), labels (rows, Int32) or targets (rows × output, Float32), then the weight tensors
+/// when the node does not hold this key's weights yet]. Answer: Result or Error.</item>
+/// <item>Result (→ coordinator): A = request number, B/C = loss sum / hits (double bits), D = count; sections: the
+/// gradient tensors (the weights' shapes).</item>
+/// <item>Error (either way): sections [UTF-8 message]; the connection is closed after it.</item>
+/// </list></summary>
+public static class NodeProtocol
+{
+    /// <summary>Frame kinds.</summary>
+    public const byte Job = 1, Ready = 2, Work = 3, Result = 4, Error = 255;
+
+    /// <summary>Longest error message or plan text accepted (bytes).</summary>
+    public const int MaxTextBytes = 1 << 20;
+
+    /// <summary>Sends an Error frame with `message` (best effort: the peer may be gone).</summary>
+    public static void TrySendError(TensorConnection c, string message)
+    {
+        try { c.Send(Error, 0, 0, 0, 0, Encoding.UTF8.GetBytes(message)); }
+        catch (IOException) { }
+        catch (ObjectDisposedException) { }
+    }
+
+    /// <summary>Reads the single text section of a Job or Error frame (at most MaxTextBytes).</summary>
+    public static byte[] ReadText(TensorConnection c, FrameHeader h, string what)
+    {
+        if (h.SectionCount != 1 || h.Types[0] != SectionType.Bytes || h.Lengths[0] > MaxTextBytes)
+            throw new DataPlaneException($"{what} frame from {c.RemoteEndPoint}: expected one text section of at most {MaxTextBytes} bytes");
+        var text = new byte[h.Lengths[0]];
+        c.ReceiveSection(text.AsSpan());
+        return text;
+    }
+
+    /// <summary>The message of an Error frame.</summary>
+    public static string ReadError(TensorConnection c, FrameHeader h) => Encoding.UTF8.GetString(ReadText(c, h, "error"));
+}

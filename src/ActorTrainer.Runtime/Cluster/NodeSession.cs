@@ -1,0 +1,97 @@
+using ActorTrainer.Core;
+using ActorTrainer.Runtime.DataPlane;
+
+namespace ActorTrainer.Runtime.Cluster;
+
+/// <summary>One coordinator connection on a worker node (<see cref="NodeProtocol"/>): reads the Job (plan, rows,
+/// threads), then answers each Work with the shard's gradient computed by <see cref="LocalShardCompute"/> — the same
+/// engine a local worker runs. Every frame is checked against the plan before anything is read into a buffer: wrong
+/// kinds, section counts, types or lengths end the session with InvalidDataException (the server sends it back as an
+/// Error frame).</summary>
+internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Action counted)
+{
+    /// <summary>Most rows per shard a coordinator may ask for (bounds the buffers a Job allocates).</summary>
+    public const int MaxRows = 1 << 20;
+
+    private ModelPlan _plan = null!;
+    private int[] _sizes = [];
+    private float[][]? _weights;
+    private long _key = long.MinValue;
+    private float[] _x = [], _targets = [];
+    private int[] _labels = [];
+    private float[][] _grads = [];
+
+    /// <summary>Serves until the coordinator closes the connection (EndOfStreamException) or breaks the protocol.</summary>
+    public void Run()
+    {
+        using var compute = StartJob();
+        while (true)
+        {
+            var h = conn.ReceiveHeader();
+            if (h.Kind != NodeProtocol.Work) throw Bad($"expected a Work frame, got kind {h.Kind}");
+            var (rows, batchRows) = ReadWork(h);
+            var stats = compute.Compute(_weights!, _key, _x.AsMemory(0, rows * _plan.InputDim),
+                _plan.Loss.SparseTargets ? _labels.AsMemory(0, rows) : Memory<int>.Empty,
+                _plan.Loss.SparseTargets ? Memory<float>.Empty : _targets.AsMemory(0, rows * _plan.OutputDim),
+                rows, batchRows, h.D, _grads);
+            counted();
+            var sections = new Section[_grads.Length];
+            for (int i = 0; i < _grads.Length; i++) sections[i] = Section.Of(_grads[i]);
+            conn.Send(NodeProtocol.Result, h.A, BitConverter.DoubleToInt64Bits(stats.LossSum),
+                BitConverter.DoubleToInt64Bits(stats.Correct), stats.Count, sections);
+        }
+    }
+
+    private LocalShardCompute StartJob()
+    {
+        var h = conn.ReceiveHeader();
+        if (h.Kind != NodeProtocol.Job) throw Bad($"expected a Job frame first, got kind {h.Kind}");
+        var plan = PlanCodec.Decode(NodeProtocol.ReadText(conn, h, "job"));
+        if (h.A < 1 || h.A > MaxRows) throw Bad($"rows per shard {h.A} outside [1, {MaxRows}]");
+        if (h.B < 0 || h.B > 4096) throw Bad($"threads {h.B} outside [0, 4096]");
+        _plan = plan;
+        _sizes = plan.WeightShapes.Select(s => s.Aggregate(1, (a, b) => a * b)).ToArray();
+        if (h.C != _sizes.Length) throw Bad($"job announces {h.C} weight tensors, the plan has {_sizes.Length}");
+        int rows = (int)h.A;
+        _x = new float[checked(rows * plan.InputDim)];
+        if (plan.Loss.SparseTargets) _labels = new int[rows]; else _targets = new float[checked(rows * plan.OutputDim)];
+        _grads = _sizes.Select(n => new float[n]).ToArray();
+        var compute = new LocalShardCompute(plan, rows, h.B > 0 ? (int)h.B : defaultThreads);
+        conn.Send(NodeProtocol.Ready, Environment.ProcessorCount, 0, 0, 0);
+        return compute;
+    }
+
+    /// <summary>Reads a Work frame's rows (and weights, when sent) after checking every section against the plan.</summary>
+    private (int Rows, int BatchRows) ReadWork(FrameHeader h)
+    {
+        int rows = (int)(h.C & 0xFFFFFFFF), batchRows = (int)(h.C >> 32);
+        if (rows < 1 || rows * (long)_plan.InputDim > _x.Length || batchRows < rows)
+            throw Bad($"work of {rows} rows (batch {batchRows}) does not fit this job ({_x.Length / _plan.InputDim} rows)");
+        bool withWeights = h.SectionCount == 2 + _sizes.Length;
+        if (h.SectionCount != 2 && !withWeights) throw Bad($"work frame has {h.SectionCount} sections, expected 2 or {2 + _sizes.Length}");
+        Expect(h, 0, SectionType.Float32, rows * (long)_plan.InputDim, "x");
+        if (_plan.Loss.SparseTargets) Expect(h, 1, SectionType.Int32, rows, "labels");
+        else Expect(h, 1, SectionType.Float32, rows * (long)_plan.OutputDim, "targets");
+        for (int i = 0; withWeights && i < _sizes.Length; i++) Expect(h, 2 + i, SectionType.Float32, _sizes[i], $"weight {i}");
+        if (!withWeights && (_weights is null || h.B != _key)) throw Bad($"work for weights key {h.B} carries no weights and the node holds key {_key}");
+        conn.ReceiveSection(_x.AsSpan(0, rows * _plan.InputDim));
+        if (_plan.Loss.SparseTargets) conn.ReceiveSection(_labels.AsSpan(0, rows));
+        else conn.ReceiveSection(_targets.AsSpan(0, rows * _plan.OutputDim));
+        if (withWeights)
+        {
+            _weights ??= _sizes.Select(n => new float[n]).ToArray();
+            _key = long.MinValue;
+            for (int i = 0; i < _sizes.Length; i++) conn.ReceiveSection(_weights[i].AsSpan());
+            _key = h.B;
+        }
+        return (rows, batchRows);
+    }
+
+    private void Expect(FrameHeader h, int i, SectionType type, long length, string what)
+    {
+        if (h.Types[i] != type || h.Lengths[i] != length)
+            throw Bad($"section {i} ({what}) has {h.Lengths[i]} elements of {h.Types[i]}, expected {length} {type}");
+    }
+
+    private InvalidDataException Bad(string what) => new($"data plane: frame from {conn.RemoteEndPoint}: {what}");
+}

@@ -1,0 +1,32 @@
+using ActorTrainer.Runtime.DataPlane;
+
+namespace ActorTrainer.Runtime.Cluster;
+
+/// <summary>Cluster options of a coordinator (config keys cluster.*): gradient workers on the cluster's `worker`
+/// nodes, found through Akka.Cluster membership, compute shards over the data plane (DataPlane: TLS, limits; its
+/// IoTimeout is the per-step deadline after which a silent node's shard is handed to another worker). Training starts
+/// once MinWorkers workers (remote, plus local ones when LocalWorkers) are up, and fails when that has not happened
+/// within WaitForWorkers, or when every worker has been lost for that long. ProbeInterval: how often known worker
+/// nodes are asked to describe themselves (finds nodes that came back).</summary>
+public sealed record RemoteWorkers(DataPlaneOptions DataPlane, int MinWorkers = 1, bool LocalWorkers = false,
+    TimeSpan? WaitForWorkers = null, TimeSpan? ProbeInterval = null)
+{
+    /// <summary>The role of worker nodes.</summary>
+    public const string WorkerRole = "worker";
+
+    /// <summary>WaitForWorkers, 60 s when unset.</summary>
+    public TimeSpan EffectiveWait => WaitForWorkers ?? TimeSpan.FromSeconds(60);
+
+    /// <summary>ProbeInterval, 1 s when unset.</summary>
+    public TimeSpan EffectiveProbeInterval => ProbeInterval ?? TimeSpan.FromSeconds(1);
+
+    /// <summary>Throws ArgumentException naming the config key of the first invalid option.</summary>
+    public void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(DataPlane, nameof(DataPlane));
+        if (MinWorkers < 1) throw new ArgumentException($"cluster.min-workers must be >= 1, got {MinWorkers}", nameof(MinWorkers));
+        if (WaitForWorkers is { } w && w <= TimeSpan.Zero) throw new ArgumentException($"cluster.wait-for-workers must be > 0, got {w}", nameof(WaitForWorkers));
+        if (ProbeInterval is { } p && p <= TimeSpan.Zero) throw new ArgumentException($"cluster.probe-interval must be > 0, got {p}", nameof(ProbeInterval));
+        if (DataPlane.IoTimeout is { } t && t <= TimeSpan.Zero) throw new ArgumentException($"cluster.step-deadline must be > 0, got {t}", nameof(DataPlane));
+    }
+}

@@ -1,0 +1,89 @@
+using System.Net;
+using ActorTrainer.Core;
+using ActorTrainer.Runtime.DataPlane;
+
+namespace ActorTrainer.Runtime.Cluster;
+
+/// <summary>A worker node's data-plane endpoint: accepts one connection per remote gradient worker of a coordinator
+/// and serves it on its own thread (<see cref="NodeProtocol"/>: Job, then Work → Result). Workers × ThreadsPerWorker
+/// is what the node offers (a coordinator opens Workers connections). Bad frames end that connection with an Error
+/// frame and a log line; the node keeps serving the others.</summary>
+public sealed class WorkerNodeServer : IDisposable
+{
+    private readonly TensorListener _listener;
+    private readonly Action<string> _log;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _acceptor;
+    private readonly List<TensorConnection> _open = new();
+
+    /// <summary>Listens on address:port (0 = any free port) with the data plane's options (TLS, limits, timeouts).</summary>
+    public WorkerNodeServer(IPAddress address, int port, DataPlaneOptions options, int workers, int threadsPerWorker, Action<string> log)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(threadsPerWorker);
+        Workers = workers; ThreadsPerWorker = threadsPerWorker; _log = log;
+        _listener = TensorListener.Start(address, port, options);
+        _listener.OnRejected = m => _log("data plane: refused a connection: " + m);
+        _acceptor = new Thread(AcceptLoop) { IsBackground = true, Name = "data-plane-accept" };
+        _acceptor.Start();
+    }
+
+    /// <summary>The bound endpoint.</summary>
+    public IPEndPoint Endpoint => _listener.Endpoint;
+
+    /// <summary>Gradient workers this node offers.</summary>
+    public int Workers { get; }
+
+    /// <summary>GEMM threads per worker (0 = the process default).</summary>
+    public int ThreadsPerWorker { get; }
+
+    /// <summary>Shards computed since start (all connections).</summary>
+    public long ShardsComputed => Interlocked.Read(ref _shards);
+    private long _shards;
+
+    private void AcceptLoop()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TensorConnection c;
+            try { c = _listener.Accept(_stop.Token); }
+            catch (OperationCanceledException) { return; }
+            catch (ObjectDisposedException) { return; }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+            {
+                _log("data plane: accept failed: " + e.Message);
+                continue;
+            }
+            lock (_open) _open.Add(c);
+            new Thread(() => Serve(c)) { IsBackground = true, Name = "data-plane-worker" }.Start();
+        }
+    }
+
+    private void Serve(TensorConnection c)
+    {
+        try { new NodeSession(c, ThreadsPerWorker, () => Interlocked.Increment(ref _shards)).Run(); }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            if (!_stop.IsCancellationRequested && e is not EndOfStreamException) _log($"data plane: connection from {c.RemoteEndPoint} ended: {e.Message}");
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or ResourceLimitException)
+        {
+            _log($"data plane: connection from {c.RemoteEndPoint} refused: {e.Message}");
+            NodeProtocol.TrySendError(c, e.Message);
+        }
+        finally
+        {
+            lock (_open) _open.Remove(c);
+            c.Dispose();
+        }
+    }
+
+    /// <summary>Stops accepting and closes every connection.</summary>
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _listener.Dispose();
+        lock (_open) foreach (var c in _open) c.Dispose();
+        _acceptor.Join(TimeSpan.FromSeconds(5));
+    }
+}

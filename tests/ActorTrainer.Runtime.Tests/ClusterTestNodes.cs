@@ -1,0 +1,56 @@
+using System.Net;
+using ActorTrainer.Runtime.Cluster;
+using ActorTrainer.Runtime.DataPlane;
+using Akka.Actor;
+using Akka.Configuration;
+
+namespace ActorTrainer.Runtime.Tests;
+
+/// <summary>A coordinator and worker nodes as separate cluster members of this test process, on 127.0.0.1 (each node
+/// its own ActorSystem, remoting and data-plane server): what `train` with cluster.* and `worker` start.</summary>
+internal sealed class ClusterTestNodes : IDisposable
+{
+    private readonly List<(ActorSystem System, WorkerNodeServer Server)> _nodes = new();
+
+    public ClusterTestNodes()
+    {
+        Coordinator = Create("coordinator");
+        Akka.Cluster.Cluster.Get(Coordinator).Join(Akka.Cluster.Cluster.Get(Coordinator).SelfAddress);
+    }
+
+    public ActorSystem Coordinator { get; }
+
+    public List<string> Log { get; } = new();
+
+    public IReadOnlyList<(ActorSystem System, WorkerNodeServer Server)> Nodes => _nodes;
+
+    /// <summary>Starts a worker node offering `workers` workers of `threads` GEMM threads and joins it to the coordinator.</summary>
+    public WorkerNodeServer AddNode(int workers, int threads = 1, DataPlaneOptions? options = null)
+    {
+        var system = Create(RemoteWorkers.WorkerRole);
+        var server = new WorkerNodeServer(IPAddress.Loopback, 0, options ?? new DataPlaneOptions(), workers, threads, m => { lock (Log) Log.Add(m); });
+        var info = new WorkerNodeInfo("127.0.0.1", server.Endpoint.Port, Guid.NewGuid().ToString("N"), workers, threads);
+        system.ActorOf(WorkerNodeActor.Props(info), WorkerNodeActor.Name);
+        Akka.Cluster.Cluster.Get(system).Join(Akka.Cluster.Cluster.Get(Coordinator).SelfAddress);
+        _nodes.Add((system, server));
+        return server;
+    }
+
+    private static ActorSystem Create(string role) => ActorTrainingRunner.CreateSystem("actor-trainer", ConfigurationFactory.ParseString($$"""
+        akka.actor.provider = cluster
+        akka.remote.dot-netty.tcp { hostname = 127.0.0.1, port = 0 }
+        akka.cluster.roles = [{{role}}]
+        akka.cluster.failure-detector { heartbeat-interval = 1s, acceptable-heartbeat-pause = 3s }
+        akka.loglevel = WARNING
+        """));
+
+    public void Dispose()
+    {
+        foreach (var (system, server) in _nodes)
+        {
+            server.Dispose();
+            system.Terminate().Wait(TimeSpan.FromSeconds(10));
+        }
+        Coordinator.Terminate().Wait(TimeSpan.FromSeconds(10));
+    }
+}

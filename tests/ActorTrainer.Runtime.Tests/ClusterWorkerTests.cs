@@ -1,0 +1,111 @@
+using System.Net;
+using System.Text;
+using ActorTrainer.Runtime.Cluster;
+using ActorTrainer.Runtime.DataPlane;
+
+namespace ActorTrainer.Runtime.Tests;
+
+/// <summary>Gradient workers on other cluster members (worker nodes reached over the data plane): same bits as the
+/// in-process reference, nodes lost mid-run, bad frames, and the wait for workers.</summary>
+public class ClusterWorkerTests
+{
+    private static RuntimeOptions Remote(int minWorkers, int shards = 4, bool local = false, double deadlineSeconds = 10, double waitSeconds = 30) =>
+        new(Workers: 1, ShardsPerBatch: shards, Remote: new RemoteWorkers(new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(deadlineSeconds)),
+            minWorkers, local, TimeSpan.FromSeconds(waitSeconds), TimeSpan.FromMilliseconds(200)));
+
+    [Fact]
+    public async Task Sync_on_two_worker_nodes_is_bit_identical_to_the_reference()
+    {
+        using var cluster = new ClusterTestNodes();
+        var a = cluster.AddNode(workers: 1);
+        var b = cluster.AddNode(workers: 2);
+        var job = Fixtures.Job(514, Remote(minWorkers: 3));
+        var (expected, losses) = Fixtures.Reference(job);
+        var result = await ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator);
+        Fixtures.AssertBitIdentical(expected, result.Weights);
+        Assert.Equal(losses, result.History.Select(h => h.Loss).ToArray());
+        Assert.True(a.ShardsComputed > 0 && b.ShardsComputed > 0, $"both nodes compute shards: {a.ShardsComputed}, {b.ShardsComputed}");
+        // 2 epochs × 9 steps: 8 steps with 4 shards, the last with 2 non-empty shards
+        Assert.Equal(2 * (8 * 4 + 2), a.ShardsComputed + b.ShardsComputed);
+    }
+
+    [Fact]
+    public async Task A_node_lost_mid_run_hands_its_shards_to_the_others_and_the_weights_keep_their_bits()
+    {
+        using var cluster = new ClusterTestNodes();
+        var doomed = cluster.AddNode(workers: 1);
+        var survivor = cluster.AddNode(workers: 1);
+        var job = Fixtures.Job(2048, Remote(minWorkers: 2), epochs: 2);
+        var (expected, _) = Fixtures.Reference(job);
+        var run = ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator);
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (doomed.ShardsComputed < 10 && DateTime.UtcNow < until) await Task.Delay(5);
+        Assert.True(doomed.ShardsComputed >= 10, "the node to kill got work");
+        doomed.Dispose();   // closes its connections, as a killed process's socket does
+        var result = await run.WaitAsync(TimeSpan.FromSeconds(60));
+        Fixtures.AssertBitIdentical(expected, result.Weights);
+        Assert.True(survivor.ShardsComputed > 0);
+    }
+
+    [Fact]
+    public async Task Training_fails_with_a_clear_error_when_too_few_workers_join()
+    {
+        using var cluster = new ClusterTestNodes();
+        cluster.AddNode(workers: 1);
+        var job = Fixtures.Job(256, Remote(minWorkers: 3, waitSeconds: 2));
+        var e = await Assert.ThrowsAnyAsync<Exception>(() => ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator));
+        Assert.Contains("cluster.min-workers = 3", e.Message);
+        Assert.Contains("cluster.wait-for-workers", e.Message);
+    }
+
+    [Fact]
+    public void A_node_refuses_a_bad_job_and_bad_work_frames_and_keeps_serving()
+    {
+        using var server = new WorkerNodeServer(IPAddress.Loopback, 0, new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(10)), 1, 1, _ => { });
+        var port = server.Endpoint.Port;
+        using (var c = TensorConnection.Connect("127.0.0.1", port, new DataPlaneOptions()))
+        {
+            c.Send(NodeProtocol.Job, 64, 1, 4, 0, Encoding.UTF8.GetBytes("actortrainer-plan 1\ninput 784\ndense 784 32 bias frobnicate\nloss mse\n"));
+            var h = c.ReceiveHeader();
+            Assert.Equal(NodeProtocol.Error, h.Kind);
+            Assert.Contains("line 3", NodeProtocol.ReadError(c, h));
+        }
+        using (var c = TensorConnection.Connect("127.0.0.1", port, new DataPlaneOptions()))
+        {
+            c.Send(NodeProtocol.Job, 64, 1, 4, 0, PlanCodec.Encode(Fixtures.Plan));
+            Assert.Equal(NodeProtocol.Ready, c.ReceiveHeader().Kind);
+            // 8 rows claimed, x of 7 rows, no weights held yet
+            c.Send(NodeProtocol.Work, 1, 0, 8L | (64L << 32), 0, new float[7 * 784], new int[8]);
+            var h = c.ReceiveHeader();
+            Assert.Equal(NodeProtocol.Error, h.Kind);
+            Assert.Contains("section 0 (x)", NodeProtocol.ReadError(c, h));
+        }
+        // a good client still gets the same gradient as the local engine
+        var weights = Fixtures.InitialWeights();
+        var x = Fixtures.Train(8).X;
+        var labels = Fixtures.Train(8).Labels!;
+        using var remote = new RemoteShardCompute("127.0.0.1", port, Fixtures.Plan, 64, 1, new DataPlaneOptions());
+        remote.Open();
+        var got = weights.Select(w => new float[w.Length]).ToArray();
+        var want = weights.Select(w => new float[w.Length]).ToArray();
+        var s1 = remote.Compute(weights, 5, x, labels, ReadOnlyMemory<float>.Empty, 8, 64, 42, got);
+        var s2 = new LocalShardCompute(Fixtures.Plan, 64, 1).Compute(weights, 5, x, labels, ReadOnlyMemory<float>.Empty, 8, 64, 42, want);
+        Fixtures.AssertBitIdentical(want, got);
+        Assert.Equal(s2, s1);
+        // same key again: the weights are not sent twice, and the answer is the same
+        var again = remote.Compute(weights, 5, x, labels, ReadOnlyMemory<float>.Empty, 8, 64, 42, got);
+        Assert.Equal(s2, again);
+        Fixtures.AssertBitIdentical(want, got);
+    }
+
+    [Fact]
+    public void The_plan_text_round_trips_and_bad_lines_are_named()
+    {
+        var plan = new ModelPlan(784, [PlanLayer.NewDense(784, 512, true, Activation.Relu), PlanLayer.NewDropout(0.1 + 0.2),
+            PlanLayer.NewDense(512, 10, false, Activation.Linear), PlanLayer.NewActivation(Activation.Softmax)], Loss.SparseCategoricalCrossentropy);
+        Assert.Equal(plan, PlanCodec.Decode(PlanCodec.Encode(plan)));
+        var e = Assert.Throws<InvalidDataException>(() => PlanCodec.Decode(Encoding.UTF8.GetBytes("actortrainer-plan 1\ninput 784\ndropout 1.5\nloss mse\n")));
+        Assert.Contains("line 3", e.Message);
+        Assert.Throws<InvalidDataException>(() => PlanCodec.Decode(Encoding.UTF8.GetBytes("something else")));
+    }
+}
