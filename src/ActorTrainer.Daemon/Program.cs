@@ -8,6 +8,7 @@ var Help =
     "usage: ActorTrainer.Daemon [--verbose] <command> [options]\n\n" +
     "  --verbose         print stack traces of errors (any position on the command line)\n\n" +
     "commands:\n  " + TrainCommand.Usage.Replace("\n", "\n  ") + "\n  " +
+    WorkerCommand.Usage.Replace("\n", "\n  ") + "\n  " +
     ModelCommands.Usage.Replace("\n", "\n  ") + "\n  " + ActorTrainer.Daemon.Service.ServiceCommands.Usage.Replace("\n", "\n  ") + "\n";
 
 var verbose = args.Contains("--verbose");
@@ -27,10 +28,11 @@ using var loggerFactory = ActorTrainer.Daemon.Output.Logging.Create(json: false)
 return ErrorBoundary.Run(() => command switch
 {
     "train" => TrainCommand.Run(CommandLine.Parse("train", rest, ["config", "set", "run-dir", "resume"], ["overwrite"]), loggerFactory, signals),
+    "worker" => WorkerCommand.Run(CommandLine.Parse("worker", rest, ["config", "set"], []), signals, Console.Out),
     "evaluate" => ModelCommands.Evaluate(CommandLine.Parse("evaluate", rest, ["model", "data", "batch-size"], ["json"])),
     "predict" => ModelCommands.Predict(CommandLine.Parse("predict", rest, ["model", "input"], [])),
     "export" => ModelCommands.Export(CommandLine.Parse("export", rest, ["model", "format", "output"], [])),
     "summary" => ModelCommands.Summary(CommandLine.Parse("summary", rest, ["model"], [])),
     _ when ActorTrainer.Daemon.Service.ServiceCommands.Verbs.Contains(command) => ActorTrainer.Daemon.Service.ServiceCommands.Run(command, rest, signals),
-    _ => throw new UsageException($"unknown command '{command}' (commands: train, evaluate, predict, export, summary, {string.Join(", ", ActorTrainer.Daemon.Service.ServiceCommands.Verbs)}; see --help)"),
+    _ => throw new UsageException($"unknown command '{command}' (commands: train, worker, evaluate, predict, export, summary, {string.Join(", ", ActorTrainer.Daemon.Service.ServiceCommands.Verbs)}; see --help)"),
 }, verbose, Console.Error);

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using ActorTrainer.Daemon.Configuration;
 using ActorTrainer.Runtime;
+using ActorTrainer.Runtime.Remoting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -19,11 +20,13 @@ internal sealed class TrainerLifetime : IHostLifetime
 /// config, Akka's logs through Microsoft.Extensions.Logging) and the step runtime fit uses on it.</summary>
 public sealed class ActorHost : IDisposable
 {
-    private readonly IHost _host;
+    private readonly IHost? _host;
+    private readonly ActorSystem? _clusterSystem;
 
-    private ActorHost(IHost host, ActorStepRuntime runtime)
+    private ActorHost(IHost? host, ActorSystem? clusterSystem, ActorStepRuntime runtime)
     {
         _host = host;
+        _clusterSystem = clusterSystem;
         Runtime = runtime;
     }
 
@@ -33,6 +36,7 @@ public sealed class ActorHost : IDisposable
     /// <summary>Starts the host for the settings' trainer.* runtime options.</summary>
     public static ActorHost Start(TrainSettings s, ILoggerFactory loggerFactory)
     {
+        if (s.Cluster is { Enabled: true } cluster) return StartCoordinator(s, cluster, loggerFactory.CreateLogger("cluster"));
         var host = new HostBuilder()
             .ConfigureServices(services =>
             {
@@ -50,13 +54,33 @@ public sealed class ActorHost : IDisposable
             })
             .Build();
         host.Start();
-        return new ActorHost(host, new ActorStepRuntime(s.ToRuntimeOptions(), host.Services.GetRequiredService<ActorSystem>()));
+        return new ActorHost(host, null, new ActorStepRuntime(s.ToRuntimeOptions(), host.Services.GetRequiredService<ActorSystem>()));
+    }
+
+    /// <summary>cluster.enabled: this process joins the cluster as its coordinator (forming it when cluster.seed-nodes
+    /// is empty) and trains on the worker nodes' gradient workers.</summary>
+    private static ActorHost StartCoordinator(TrainSettings s, ClusterConfig cluster, ILogger log)
+    {
+        var system = ClusterNode.Create(cluster.Settings, s.Config);
+        var self = Akka.Cluster.Cluster.Get(system);
+        if (cluster.Settings.SeedNodes.Length == 0) self.Join(self.SelfAddress);
+        log.LogInformation("cluster coordinator {Address}; waiting for {Min} gradient worker(s) (cluster.min-workers, up to cluster.wait-for-workers = {Wait})",
+            self.SelfAddress, cluster.Remote.MinWorkers, cluster.Remote.EffectiveWait);
+        return new ActorHost(null, system, new ActorStepRuntime(s.ToRuntimeOptions(), system));
     }
 
     /// <summary>Stops the host (and its ActorSystem).</summary>
     public void Dispose()
     {
-        _host.StopAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
-        _host.Dispose();
+        if (_clusterSystem is { } system)
+        {
+            // leave the cluster properly, so the workers see the coordinator go at once
+            CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClusterLeavingReason.Instance).Wait(TimeSpan.FromSeconds(10));
+            system.Terminate().Wait(TimeSpan.FromSeconds(10));
+            return;
+        }
+        var host = _host!;
+        host.StopAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+        host.Dispose();
     }
 }

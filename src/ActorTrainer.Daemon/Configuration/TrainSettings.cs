@@ -16,7 +16,7 @@ public sealed record TrainSettings(
     string Loss, IReadOnlyList<string> Metrics, int MetricsPort, bool Plots, bool TensorBoard, int TensorBoardEverySteps,
     bool SaveModel, string LogFormat, System.Text.Json.Nodes.JsonObject KerasConfig, Config Config,
     int PsSlices = 0, int ThreadsPerWorker = 0, string AsyncStaleness = "none",
-    int PerShardBatchSize = 0, string LearningRateScaling = "none", double WarmupEpochs = 0)
+    int PerShardBatchSize = 0, string LearningRateScaling = "none", double WarmupEpochs = 0, ClusterConfig? Cluster = null)
 {
     /// <summary>Reads and validates every key; throws <see cref="ConfigException"/> naming the first bad key.</summary>
     public static TrainSettings From(Config config)
@@ -69,13 +69,15 @@ public sealed record TrainSettings(
             AsyncStaleness: r.OneOf("trainer.async.staleness", "none", "inverse"),
             PerShardBatchSize: batch.PerShardBatchSize,
             LearningRateScaling: batch.LearningRateScaling,
-            WarmupEpochs: batch.WarmupEpochs);
+            WarmupEpochs: batch.WarmupEpochs,
+            Cluster: ClusterConfig.From(r, ActorTrainer.Runtime.Remoting.SplitBrainSettings.CoordinatorRole));
     }
 
     /// <summary>The actor runtime's options (trainer.* keys).</summary>
     public ActorTrainer.Runtime.RuntimeOptions ToRuntimeOptions() =>
         new(Workers, Mode, ShardsPerBatch, AsyncPullEvery, AsyncMaxStaleness, WorkerTimeout, CheckpointEverySteps, CheckpointKeep,
-            PsSlices: PsSlices, ThreadsPerWorker: ThreadsPerWorker, Staleness: ActorTrainer.Runtime.StalenessPolicies.Parse(AsyncStaleness));
+            PsSlices: PsSlices, ThreadsPerWorker: ThreadsPerWorker, Staleness: ActorTrainer.Runtime.StalenessPolicies.Parse(AsyncStaleness),
+            Remote: Cluster is { Enabled: true } c ? c.Remote : null);
 
     /// <summary>trainer.workers: "auto" (RuntimeOptions.AutoWorkers) or an integer >= 0.</summary>
     private static int ReadWorkers(ConfigReader r)

@@ -1,0 +1,62 @@
+using System.Net;
+using ActorTrainer.Daemon.Cli;
+using ActorTrainer.Daemon.Configuration;
+using ActorTrainer.Runtime.Cluster;
+using ActorTrainer.Runtime.Remoting;
+using Akka.Actor;
+
+namespace ActorTrainer.Daemon.Commands;
+
+/// <summary><c>worker [--config FILE] [--set key=value]...</c>: a worker node of a training cluster. It serves its data
+/// plane (worker.workers × worker.threads-per-worker) and joins cluster.seed-nodes with the role `worker`; the
+/// coordinator finds it through the cluster and sends it shards. When its cluster membership ends (the coordinator
+/// died and the split-brain resolver downed this node, or it was partitioned away) it starts a new member and rejoins
+/// by itself, so a restarted coordinator gets its workers back. SIGTERM / Ctrl-C leave the cluster and exit 0.</summary>
+public static class WorkerCommand
+{
+    /// <summary>Usage text.</summary>
+    public const string Usage =
+        "worker [--config FILE] [--set key=value]...\n" +
+        "  a worker node of a training cluster: joins cluster.seed-nodes and computes shards for the coordinator\n" +
+        "  (`train` with cluster.enabled = on) until SIGTERM / Ctrl-C; see config/cluster-worker.conf";
+
+    private static readonly TimeSpan Rejoin = TimeSpan.FromSeconds(2);
+
+    /// <summary>Runs the node until a signal; returns the exit code.</summary>
+    public static int Run(CommandLine cl, SignalGate signals, TextWriter log)
+    {
+        var config = ConfigLoader.Load(cl.Get("config"), cl.All("set").ToList());
+        var c = ClusterConfig.From(new ConfigReader(config), RemoteWorkers.WorkerRole);
+        if (c.Settings.SeedNodes.Length == 0)
+            throw new ConfigException($"config: cluster.seed-nodes must name the coordinator for a worker node, e.g. [\"{c.Settings.Protocol}://{c.Settings.SystemName}@127.0.0.1:4053\"]");
+        void Log(string m) { lock (log) log.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} worker: {m}"); }
+        using var claim = signals.ClaimForTraining();
+        // the node waits for work between steps and epochs as long as it takes: no read deadline on its side
+        using var server = new WorkerNodeServer(Bind(c.Settings.Hostname), c.DataPlanePort, c.DataPlane with { IoTimeout = null },
+            c.NodeWorkers, c.NodeThreads, Log);
+        var info = new WorkerNodeInfo(c.AdvertisedHost, server.Endpoint.Port, Guid.NewGuid().ToString("N"), c.NodeWorkers, c.NodeThreads);
+        while (!signals.Token.IsCancellationRequested)
+        {
+            var system = ClusterNode.Create(c.Settings, config);   // the rendered cluster keys win; akka.* of the config add to them
+            system.ActorOf(WorkerNodeActor.Props(info), WorkerNodeActor.Name);
+            Log($"node {Akka.Cluster.Cluster.Get(system).SelfAddress} joining {string.Join(", ", c.Settings.SeedNodes)}; data plane {info.Host}:{info.Port}, {info.Workers} worker(s) × {(info.ThreadsPerWorker == 0 ? "default" : info.ThreadsPerWorker)} thread(s){(c.DataPlane.Tls is null ? "" : ", TLS")}");
+            int which = Task.WaitAny(system.WhenTerminated, Task.Delay(Timeout.Infinite, signals.Token).ContinueWith(_ => { }));
+            if (which == 0)
+            {
+                Log($"cluster membership ended (downed or partitioned away); rejoining in {Rejoin.TotalSeconds:0} s");
+                signals.Token.WaitHandle.WaitOne(Rejoin);
+                continue;
+            }
+            Log("leaving the cluster");
+            CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClusterLeavingReason.Instance).Wait(TimeSpan.FromSeconds(10));
+            system.Terminate().Wait(TimeSpan.FromSeconds(10));
+        }
+        Log($"stopped after {server.ShardsComputed} shards");
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>The address to bind: an IP address, or the first address a host name resolves to.</summary>
+    private static IPAddress Bind(string host) =>
+        IPAddress.TryParse(host, out var ip) ? ip
+        : Dns.GetHostAddresses(host).FirstOrDefault() ?? throw new ConfigException($"config: cluster.hostname '{host}' does not resolve");
+}

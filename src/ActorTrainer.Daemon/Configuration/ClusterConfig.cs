@@ -1,0 +1,79 @@
+using ActorTrainer.Runtime.Cluster;
+using ActorTrainer.Runtime.DataPlane;
+using ActorTrainer.Runtime.Remoting;
+
+namespace ActorTrainer.Daemon.Configuration;
+
+/// <summary>The cluster.* and worker.* keys: this process as a member of a training cluster (Akka.Cluster for
+/// membership, the data plane for tensors). `train` with cluster.enabled = on is the coordinator; `worker` is a worker
+/// node. Every value is checked here, errors name the key.</summary>
+public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataPlaneOptions DataPlane, int DataPlanePort,
+    RemoteWorkers Remote, int NodeWorkers, int NodeThreads)
+{
+    /// <summary>Reads the keys for a node with `role` (coordinator or worker).</summary>
+    public static ClusterConfig From(ConfigReader r, string role)
+    {
+        var tls = ReadTls(r);
+        var settings = new ClusterSettings
+        {
+            SystemName = r.String("cluster.system-name"),
+            Roles = [role],
+            Hostname = r.String("cluster.hostname"),
+            Port = r.Int("cluster.port", 0, 65535),
+            PublicHostname = Optional(r.String("cluster.public-hostname")),
+            SeedNodes = StringList(r, "cluster.seed-nodes"),
+            MaximumFrameSize = r.Int("cluster.maximum-frame-size", 32000),
+            HeartbeatInterval = r.Duration("cluster.heartbeat-interval"),
+            AcceptableHeartbeatPause = r.Duration("cluster.acceptable-heartbeat-pause"),
+            StableAfter = r.Duration("cluster.stable-after"),
+            SplitBrain = new SplitBrainSettings(r.OneOf("cluster.split-brain.strategy", [.. SplitBrainSettings.Strategies]),
+                r.Bool("cluster.split-brain.down-if-alone"), Optional(r.String("cluster.split-brain.role"))),
+            Tls = tls,
+        };
+        try { settings.Validate(); }
+        catch (ArgumentException e)
+        {
+            throw new ConfigException("config: " + (e.ParamName is { } p ? e.Message.Replace($" (Parameter '{p}')", "") : e.Message));
+        }
+        var dataPlane = new DataPlaneOptions(MaxFrameBytes: r.Int("cluster.data-plane.max-frame-mib", 1, 65536) * (1L << 20),
+            IoTimeout: r.Duration("cluster.step-deadline"),
+            Tls: tls is null ? null : new DataPlaneTls(tls.CertificatePath, tls.Password, tls.CaCertificatePath!));
+        var remote = new RemoteWorkers(dataPlane, r.Int("cluster.min-workers", 1), r.Bool("cluster.local-workers"),
+            r.Duration("cluster.wait-for-workers"), r.Duration("cluster.probe-interval"));
+        return new ClusterConfig(r.Bool("cluster.enabled"), settings, dataPlane, r.Int("cluster.data-plane.port", 0, 65535), remote,
+            ReadNodeWorkers(r), r.Int("worker.threads-per-worker", 0, 4096));
+    }
+
+    /// <summary>The host other nodes reach this one at (public-hostname, else hostname).</summary>
+    public string AdvertisedHost => Settings.PublicHostname ?? Settings.Hostname;
+
+    private static RemotingTls? ReadTls(ConfigReader r)
+    {
+        var cert = r.String("cluster.tls.certificate-path");
+        if (cert.Length == 0) return null;
+        var ca = r.String("cluster.tls.ca-certificate-path");
+        if (ca.Length == 0)
+            throw new ConfigException("config: cluster.tls.ca-certificate-path must name the CA certificate that signed every node's certificate when cluster.tls.certificate-path is set");
+        foreach (var (key, path) in new[] { ("cluster.tls.certificate-path", cert), ("cluster.tls.ca-certificate-path", ca) })
+            if (!File.Exists(path)) throw new ConfigException($"config: {key}: file '{path}' does not exist");
+        return new RemotingTls(cert, Optional(r.String("cluster.tls.password")), ca, r.Bool("cluster.tls.validate-certificate-hostname"));
+    }
+
+    private static int ReadNodeWorkers(ConfigReader r)
+    {
+        var raw = r.String("worker.workers").Trim();
+        if (raw.Equals("auto", StringComparison.OrdinalIgnoreCase)) return Environment.ProcessorCount;
+        return int.TryParse(raw, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 1
+            ? n : throw new ConfigException($"config: worker.workers must be 'auto' (one per core) or an integer >= 1, got '{raw}'");
+    }
+
+    private static string[] StringList(ConfigReader r, string path)
+    {
+        var v = r.Config.GetValue(path);
+        if (v is not null && !v.IsArray() && string.IsNullOrEmpty(v.GetString())) return [];   // HOCON's [] reads as an empty value
+        if (v is null || !v.IsArray()) throw new ConfigException($"config: {path} must be a list such as [\"akka.tcp://actor-trainer@127.0.0.1:4053\"], got '{v?.GetString()}'");
+        return v.GetArray().Select(e => e.GetString()).ToArray();
+    }
+
+    private static string? Optional(string s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+}
