@@ -30,6 +30,9 @@ public sealed record TrainSettings(
         var loss = ActorTrainer.Core.Loss.Parse(lossName);
         var validation = r.OneOf("data.validation", "test", "split", "none");
         var batch = WeakScaling.Read(r);
+        var cluster = ClusterConfig.From(r, ActorTrainer.Runtime.Remoting.SplitBrainSettings.CoordinatorRole);
+        if (cluster.Enabled && r.String("trainer.runtime") != "actors")
+            throw new ConfigException($"config: cluster.enabled = on trains on the actor runtime; set trainer.runtime = actors (got '{r.String("trainer.runtime")}')");
         return new TrainSettings(
             Seed: seed,
             Epochs: r.Int("trainer.epochs", 1),
@@ -70,7 +73,7 @@ public sealed record TrainSettings(
             PerShardBatchSize: batch.PerShardBatchSize,
             LearningRateScaling: batch.LearningRateScaling,
             WarmupEpochs: batch.WarmupEpochs,
-            Cluster: ClusterConfig.From(r, ActorTrainer.Runtime.Remoting.SplitBrainSettings.CoordinatorRole));
+            Cluster: cluster);
     }
 
     /// <summary>The actor runtime's options (trainer.* keys).</summary>

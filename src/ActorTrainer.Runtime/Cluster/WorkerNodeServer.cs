@@ -61,10 +61,17 @@ public sealed class WorkerNodeServer : IDisposable
 
     private void Serve(TensorConnection c)
     {
-        try { new NodeSession(c, ThreadsPerWorker, () => Interlocked.Increment(ref _shards)).Run(); }
+        long mine = 0;
+        void Counted()
+        {
+            Interlocked.Increment(ref _shards);
+            if (++mine == 1) _log($"data plane: coordinator {c.RemoteEndPoint}: first shard computed");
+        }
+        try { new NodeSession(c, ThreadsPerWorker, Counted).Run(); }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
         {
-            if (!_stop.IsCancellationRequested && e is not EndOfStreamException) _log($"data plane: connection from {c.RemoteEndPoint} ended: {e.Message}");
+            if (!_stop.IsCancellationRequested)
+                _log($"data plane: coordinator {c.RemoteEndPoint} disconnected after {mine} shards{(e is EndOfStreamException ? "" : ": " + e.Message)}");
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or ResourceLimitException)
         {

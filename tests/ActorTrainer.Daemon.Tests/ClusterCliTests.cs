@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Xunit;
+
+namespace ActorTrainer.Daemon.Tests;
+
+/// <summary>`train` as a cluster coordinator with `worker` processes on 127.0.0.1: the single-process digest, also
+/// when a worker is killed (kill -9) or frozen (SIGSTOP) mid-run; bad cluster config is refused naming the key.</summary>
+public class ClusterCliTests
+{
+    private static readonly string[] Small =
+    [
+        "--set", "data.train-limit=6000", "--set", "data.test-limit=300", "--set", "trainer.epochs=2",
+        "--set", "output.plots=false", "--set", "output.tensorboard=false", "--set", "trainer.shards-per-batch=4",
+    ];
+
+    private static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    private static string Seed(int port) => $"cluster.seed-nodes=[\"akka.tcp://actor-trainer@127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}\"]";
+
+    private static string Sha(string runDir) => RunDir.Summary(runDir).GetProperty("weights_sha256").GetString()!;
+
+    /// <summary>A worker process and the lines it printed so far.</summary>
+    private sealed class Worker : IDisposable
+    {
+        private readonly List<string> _lines = new();
+        public Process Process { get; }
+
+        public Worker(int seedPort)
+        {
+            Process = Cli.Start(["worker", "--set", Seed(seedPort), "--set", "worker.workers=1", "--set", "worker.threads-per-worker=1"]);
+            Process.OutputDataReceived += (_, e) => { if (e.Data is { } l) lock (_lines) _lines.Add(l); };
+            Process.ErrorDataReceived += (_, e) => { if (e.Data is { } l) lock (_lines) _lines.Add(l); };
+            Process.BeginOutputReadLine();
+            Process.BeginErrorReadLine();
+        }
+
+        public int Count(string fragment) { lock (_lines) return _lines.Count(l => l.Contains(fragment, StringComparison.Ordinal)); }
+
+        public string Text { get { lock (_lines) return string.Join('\n', _lines); } }
+
+        public bool WaitFor(string fragment, int times, TimeSpan limit)
+        {
+            var until = DateTime.UtcNow + limit;
+            while (Count(fragment) < times && DateTime.UtcNow < until && !Process.HasExited) Thread.Sleep(10);
+            return Count(fragment) >= times;
+        }
+
+        public void Dispose()
+        {
+            if (!Process.HasExited)
+            {
+                Cli.Signal(Process, "CONT");
+                Process.Kill(entireProcessTree: true);
+            }
+            Process.WaitForExit();
+            Process.Dispose();
+        }
+    }
+
+    [Fact]
+    public void A_coordinator_and_two_workers_give_the_single_process_digest_even_when_one_worker_is_killed()
+    {
+        using var t = new TempDir();
+        Cli.Train(t["single"], [.. Small, "--set", "trainer.runtime=in-process"]);
+        int port = FreePort();
+        using var a = new Worker(port);
+        using var b = new Worker(port);
+        var coordinator = Task.Run(() => Cli.Run(["train", "--run-dir", t["cluster"], .. Cli.Tiny, .. Small, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on",
+            "--set", $"cluster.port={port}", "--set", Seed(port), "--set", "cluster.min-workers=2", "--set", "cluster.step-deadline=3s"], 240));
+        Assert.True(a.WaitFor("first shard computed", 1, TimeSpan.FromSeconds(120)), "worker A computed a shard:\n" + a.Text);
+        Cli.Signal(a.Process, "KILL");
+        var r = coordinator.Result;
+        Assert.True(r.ExitCode == 0, r.Describe() + "\n--- worker B ---\n" + b.Text);
+        Assert.Equal(Sha(t["single"]), Sha(t["cluster"]));
+        Assert.True(b.Count("first shard computed") >= 1, "worker B took over:\n" + b.Text);
+    }
+
+    [Fact]
+    public void A_frozen_worker_loses_its_shards_within_the_step_deadline_and_the_digest_is_unchanged()
+    {
+        using var t = new TempDir();
+        Cli.Train(t["single"], [.. Small, "--set", "trainer.runtime=in-process"]);
+        int port = FreePort();
+        using var a = new Worker(port);
+        using var b = new Worker(port);
+        var sw = Stopwatch.StartNew();
+        var coordinator = Task.Run(() => Cli.Run(["train", "--run-dir", t["cluster"], .. Cli.Tiny, .. Small, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on",
+            "--set", $"cluster.port={port}", "--set", Seed(port), "--set", "cluster.min-workers=2", "--set", "cluster.step-deadline=2s"], 240));
+        Assert.True(a.WaitFor("first shard computed", 1, TimeSpan.FromSeconds(120)), "worker A computed a shard:\n" + a.Text);
+        Cli.Signal(a.Process, "STOP");
+        Thread.Sleep(4000);   // past the step deadline: A's shards go to B
+        Cli.Signal(a.Process, "CONT");
+        var r = coordinator.Result;
+        Assert.True(r.ExitCode == 0, r.Describe() + "\n--- worker A ---\n" + a.Text + "\n--- worker B ---\n" + b.Text);
+        Assert.Equal(Sha(t["single"]), Sha(t["cluster"]));
+    }
+
+    [Fact]
+    public void Bad_cluster_config_is_refused_naming_the_key()
+    {
+        Cli.AssertBadInput(Cli.Run(["worker", "--set", "worker.workers=1"], 60), "cluster.seed-nodes");
+        Cli.AssertBadInput(Cli.Run(["worker", "--set", Seed(4053), "--set", "worker.workers=none"], 60), "worker.workers");
+        using var t = new TempDir();
+        Cli.AssertBadInput(Cli.Run(["train", "--run-dir", t["r0"], .. Cli.Tiny, "--set", "cluster.enabled=on"], 60), "trainer.runtime = actors");
+        Cli.AssertBadInput(Cli.Run(["train", "--run-dir", t["r"], .. Cli.Tiny, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on",
+            "--set", "cluster.tls.certificate-path=/nonexistent/node.pfx"], 60), "cluster.tls.ca-certificate-path");
+        Cli.AssertBadInput(Cli.Run(["train", "--run-dir", t["r2"], .. Cli.Tiny, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on",
+            "--set", "cluster.min-workers=0"], 60), "cluster.min-workers");
+    }
+}
