@@ -106,6 +106,33 @@ public class ClusterCliTests
     }
 
     [Fact]
+    public void A_killed_coordinator_resumes_from_its_checkpoint_the_workers_rejoin_by_themselves_and_the_digest_is_unchanged()
+    {
+        using var t = new TempDir();
+        Cli.Train(t["single"], [.. Small, "--set", "trainer.runtime=in-process"]);
+        int port = FreePort();
+        using var a = new Worker(port);
+        using var b = new Worker(port);
+        string[] cluster = [.. Cli.Tiny, .. Small, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on", "--set", $"cluster.port={port}",
+            "--set", Seed(port), "--set", "cluster.min-workers=2", "--set", "trainer.checkpoint.every-steps=5"];
+        using (var first = Cli.Start(["train", "--run-dir", t["cluster"], .. cluster]))
+        {
+            var until = DateTime.UtcNow.AddSeconds(120);
+            var checkpoints = Path.Combine(t["cluster"], "checkpoints");
+            while (DateTime.UtcNow < until && !first.HasExited && !(Directory.Exists(checkpoints) && Directory.EnumerateFiles(checkpoints, "*.bin").Any()))
+                Thread.Sleep(20);
+            Assert.False(first.HasExited, "the coordinator ran until its first checkpoint");
+            Cli.Signal(first, "KILL");
+            first.WaitForExit();
+        }
+        var r = Cli.Run(["train", "--resume", t["cluster"]], 240);
+        Assert.True(r.ExitCode == 0, r.Describe() + "\n--- worker A ---\n" + a.Text + "\n--- worker B ---\n" + b.Text);
+        Assert.Contains("resuming", r.Stdout + r.Stderr);
+        Assert.Equal(Sha(t["single"]), Sha(t["cluster"]));
+        Assert.True(a.Count("rejoining") + b.Count("rejoining") >= 1, "the workers rejoined:\n" + a.Text + "\n" + b.Text);
+    }
+
+    [Fact]
     public void Bad_cluster_config_is_refused_naming_the_key()
     {
         Cli.AssertBadInput(Cli.Run(["worker", "--set", "worker.workers=1"], 60), "cluster.seed-nodes");
