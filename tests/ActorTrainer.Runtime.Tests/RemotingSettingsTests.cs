@@ -56,6 +56,7 @@ public class RemotingSettingsTests
         { "cluster.system-name", s => s with { SystemName = "bad name/x" } },
         { "cluster.hostname", s => s with { Hostname = "" } },
         { "cluster.public-hostname", s => s with { PublicHostname = "not a host" } },
+        { "cluster.public-hostname", s => s with { Hostname = "0.0.0.0" } },
         { "cluster.roles[1]", s => s with { Roles = ["worker", ""] } },
         { "cluster.seed-nodes[1]", s => s with { SeedNodes = ["akka.tcp://actor-trainer@h:1", "nonsense"] } },
         { "cluster.seed-nodes[0]", s => s with { SeedNodes = ["akka.tcp://other@h:1"] } },

@@ -27,7 +27,7 @@ public sealed record ClusterSettings
     public int Port { get; init; }
 
     /// <summary>Key <c>cluster.public-hostname</c>: the host name other nodes use to reach this one (behind NAT or
-    /// when binding 0.0.0.0); null = <see cref="Hostname"/>.</summary>
+    /// when binding 0.0.0.0); null = <see cref="Hostname"/> (then Hostname must not be 0.0.0.0 or ::).</summary>
     public string? PublicHostname { get; init; }
 
     /// <summary>Key <c>cluster.seed-nodes</c>: addresses <c>akka.tcp://SystemName@host:port</c>

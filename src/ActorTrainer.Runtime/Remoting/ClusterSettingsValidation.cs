@@ -18,6 +18,8 @@ internal static class ClusterSettingsValidation
         ValidateNames(s.Roles, "cluster.roles");
         ValidateHost(s.Hostname, "cluster.hostname");
         if (s.PublicHostname is not null) ValidateHost(s.PublicHostname, "cluster.public-hostname");
+        if (s.PublicHostname is null && IPAddress.TryParse(s.Hostname, out var bound) && (bound.Equals(IPAddress.Any) || bound.Equals(IPAddress.IPv6Any)))
+            Fail("cluster.public-hostname", $"required when cluster.hostname binds all interfaces ({s.Hostname}): peers cannot reach that address");
         if (s.Port is < 0 or > 65535) Fail("cluster.port", $"{s.Port} is not a TCP port (0 = ephemeral, 1-65535)");
         ValidateSeedNodes(s);
         if (s.MaximumFrameSize < MinimumFrameSize)
