@@ -143,6 +143,10 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
         {
             throw new InvalidDataException($"TrainingMessageSerializer: message '{manifest}' is truncated ({bytes.Length} bytes)", e);
         }
+        catch (Exception e) when (e is InvalidDataException or IOException or FormatException && !e.Message.StartsWith("TrainingMessageSerializer:", StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"TrainingMessageSerializer: message '{manifest}' is malformed ({bytes.Length} bytes): {e.Message}", e);
+        }
     }
 
     /// <summary>A work item with its rows (a local item names them; the remote side gets them gathered).</summary>
@@ -185,7 +189,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
         long version = r.ReadInt64();
         var weights = ReadJagged(r)!;
         long iterations = r.ReadInt64();
-        int n = ReadLength(r, "slots");
+        int n = ReadLength(r, "slots", sizeof(int));
         var slots = new float[n][][];
         for (int i = 0; i < n; i++) slots[i] = ReadJagged(r)!;
         return new ServerState(version, weights, iterations, slots, r.ReadInt64());
@@ -212,17 +216,19 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
         foreach (var x in a) WriteFloats(w, x);
     }
 
-    private static int ReadLength(BinaryReader r, string what)
+    /// <summary>A length prefix (−1 = null), checked against the bytes left so that a hostile length cannot make the
+    /// reader allocate more than the message holds: each element takes at least `minElementBytes` bytes.</summary>
+    private static int ReadLength(BinaryReader r, string what, int minElementBytes = 1)
     {
         int n = r.ReadInt32();
         long left = r.BaseStream.Length - r.BaseStream.Position;
-        if (n < -1 || n > left) throw new InvalidDataException($"binary message: invalid {what} length {n} ({left} bytes left)");
+        if (n < -1 || (long)n * minElementBytes > left) throw new InvalidDataException($"binary message: invalid {what} length {n} ({left} bytes left)");
         return n;
     }
 
     internal static float[]? ReadFloats(BinaryReader r)
     {
-        int n = ReadLength(r, "float array");
+        int n = ReadLength(r, "float array", sizeof(float));
         if (n < 0) return null;
         var a = new float[n];
         r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(a.AsSpan()));
@@ -231,7 +237,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
 
     internal static int[]? ReadInts(BinaryReader r)
     {
-        int n = ReadLength(r, "int array");
+        int n = ReadLength(r, "int array", sizeof(int));
         if (n < 0) return null;
         var a = new int[n];
         r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(a.AsSpan()));
@@ -240,7 +246,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
 
     internal static float[][]? ReadJagged(BinaryReader r)
     {
-        int n = ReadLength(r, "array list");
+        int n = ReadLength(r, "array list", sizeof(int));
         if (n < 0) return null;
         var a = new float[n][];
         for (int i = 0; i < n; i++) a[i] = ReadFloats(r) ?? throw new InvalidDataException("binary message: null array inside an array list");

@@ -1,0 +1,42 @@
+using System.Security.Cryptography.X509Certificates;
+using Akka.Actor;
+using Akka.Actor.Setup;
+using Akka.Configuration;
+using Akka.Remote.Transport.DotNetty;
+
+namespace ActorTrainer.Runtime.Remoting;
+
+/// <summary>Starts a cluster node.</summary>
+public static class ClusterNode
+{
+    /// <summary>An ActorSystem named <see cref="ClusterSettings.SystemName"/> configured by
+    /// <see cref="ClusterSettings.ToConfig"/>, with every ITrainingMessage bound to TrainingMessageSerializer
+    /// (<see cref="TrainingMessageSerializer.CreateSetup"/>, as ActorTrainingRunner does) and, with TLS, a
+    /// DotNettySslSetup carrying the node's certificate and (when a CA is configured) the
+    /// <see cref="TrustedCaValidator"/>. `extra` adds settings the rendered config does not set (the rendered keys,
+    /// strict serialization among them, take precedence). The node joins its seed nodes, if any, on start.</summary>
+    public static ActorSystem Create(ClusterSettings s, Config? extra = null)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        var config = s.ToConfig();
+        if (extra is not null) config = config.WithFallback(extra);
+        ActorSystemSetup setup = BootstrapSetup.Create().WithConfig(config).And(TrainingMessageSerializer.CreateSetup());
+        if (s.Tls is { } tls) setup = setup.And(SslSetup(tls));
+        return ActorSystem.Create(s.SystemName, setup);
+    }
+
+    /// <summary>The DotNettySslSetup of the TLS settings: mutual authentication, validation never suppressed.</summary>
+    internal static DotNettySslSetup SslSetup(RemotingTls tls)
+    {
+        var certificate = X509CertificateLoader.LoadPkcs12FromFile(tls.CertificatePath, tls.Password);
+        if (!certificate.HasPrivateKey)
+            throw new ArgumentException($"cluster.tls.certificate-path: '{tls.CertificatePath}' holds no private key", "cluster.tls.certificate-path");
+        if (tls.CaCertificatePath is null)
+            return new DotNettySslSetup(certificate, suppressValidation: false, requireMutualAuthentication: true,
+                validateCertificateHostname: tls.ValidateCertificateHostname);
+        var ca = X509CertificateLoader.LoadCertificateFromFile(tls.CaCertificatePath);
+        return new DotNettySslSetup(certificate, suppressValidation: false, requireMutualAuthentication: true,
+            validateCertificateHostname: tls.ValidateCertificateHostname,
+            customValidator: TrustedCaValidator.Create(ca, tls.ValidateCertificateHostname));
+    }
+}

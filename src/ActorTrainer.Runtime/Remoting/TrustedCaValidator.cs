@@ -1,0 +1,55 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Akka.Event;
+using Akka.Remote.Transport.DotNetty;
+
+namespace ActorTrainer.Runtime.Remoting;
+
+/// <summary>Certificate validation for Akka.Remote's TLS (a <see cref="CertificateValidationCallback"/> given to
+/// <c>DotNettySslSetup</c>): a peer's certificate is accepted only if it chains to one private CA. Akka.Remote 1.5.74
+/// calls the validator on both ends of a connection: on the client for the server's certificate, and, with
+/// <c>require-mutual-authentication</c>, on the server for the client's (DotNettyTransport.SetClientPipeline /
+/// SetServerPipeline).</summary>
+public static class TrustedCaValidator
+{
+    /// <summary>A validator that accepts a certificate iff it builds a chain ending at `ca` (custom root trust: the
+    /// operating system's roots do not count; no revocation check; any intermediates the peer sent are used). With
+    /// `requireHostname` the outbound server certificate must also match the host name it was reached at.</summary>
+    public static CertificateValidationCallback Create(X509Certificate2 ca, bool requireHostname = false)
+    {
+        ArgumentNullException.ThrowIfNull(ca);
+        return (cert, chain, peer, errors, log) =>
+        {
+            if (cert is null)
+            {
+                log.Error("TLS: {0} presented no certificate; rejected", peer);
+                return false;
+            }
+            if (requireHostname && (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+            {
+                log.Error("TLS: certificate {0} of {1} does not name the host it was reached at; rejected", cert.Subject, peer);
+                return false;
+            }
+            string? problem = ChainProblem(ca, cert, chain);
+            if (problem is null) return true;
+            log.Error("TLS: certificate {0} of {1} is not signed by the trusted CA {2} ({3}); rejected", cert.Subject, peer, ca.Subject, problem);
+            return false;
+        };
+    }
+
+    /// <summary>Null when `cert` chains to `ca`; otherwise why not.</summary>
+    public static string? ChainProblem(X509Certificate2 ca, X509Certificate2 cert, X509Chain? presented = null)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (presented is not null)
+            foreach (var element in presented.ChainElements)
+                if (element.Certificate.Thumbprint != cert.Thumbprint) chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+        if (!chain.Build(cert))
+            return string.Join("; ", chain.ChainStatus.Select(s => $"{s.Status}: {s.StatusInformation.Trim()}"));
+        var root = chain.ChainElements[^1].Certificate;
+        return root.RawDataMemory.Span.SequenceEqual(ca.RawDataMemory.Span) ? null : $"chain ends at {root.Subject}, not the CA";
+    }
+}
