@@ -1,6 +1,6 @@
 using ActorTrainer.Bench;
 
-// Usage: dotnet run -c Release --project bench/ActorTrainer.Bench -- gemm [minReps] | gemm-steady [reps] | elementwise | fit [epochs] [shards,..] | runtime [--steps N] | scaling [--steps N] [--accuracy] | tape [steps] | service [--clients 200] | bdn [BenchmarkDotNet args]
+// Usage: dotnet run -c Release --project bench/ActorTrainer.Bench -- gemm [minReps] | gemm-steady [reps] | elementwise | fit [epochs] [shards,..] | runtime [--steps N] | scaling [--steps N] [--accuracy] | tape [steps] | service [--clients 200] | cluster [--rounds 3] [--workers 2] | bdn [BenchmarkDotNet args]
 string mode = args.Length > 0 ? args[0] : "gemm";
 switch (mode)
 {
@@ -23,13 +23,15 @@ switch (mode)
         return RuntimeBench.Run(args.Skip(1).ToArray());
     case "scaling":
         return ScalingBench.Run(args.Skip(1).ToArray());
+    case "cluster":
+        return ClusterBench.Run(args.Skip(1).ToArray());
     case "service":
         return ServiceBench.Run(args.Skip(1).ToArray());
     case "bdn":
         BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(GemmBenchmarks).Assembly).Run(args.Skip(1).ToArray());
         break;
     default:
-        Console.Error.WriteLine($"unknown mode '{mode}'; expected gemm | gemm-steady | elementwise | fit | runtime | scaling | tape | service | bdn | tune");
+        Console.Error.WriteLine($"unknown mode '{mode}'; expected gemm | gemm-steady | elementwise | fit | runtime | scaling | tape | service | cluster | bdn | tune");
         return 2;
 }
 return 0;

@@ -7,12 +7,22 @@ namespace ActorTrainer.Runtime;
 /// <summary>Runs a TrainingJob on Akka.NET actors (coordinator → batch generator, parameter server, gradient workers).</summary>
 public static class ActorTrainingRunner
 {
-    /// <summary>Quiet logging for the private actor system a run creates (the serializer is bound by a setup, not HOCON).</summary>
+    /// <summary>Quiet logging for the private actor system a run creates (the serializer is bound by a setup, not HOCON),
+    /// plus <see cref="RuntimeDefaults"/>.</summary>
     private static Config QuietLogging => ConfigurationFactory.ParseString("""
         akka.loglevel = WARNING
         akka.stdout-loglevel = WARNING
         akka.log-dead-letters = off
         akka.log-dead-letters-during-shutdown = off
+        """).WithFallback(RuntimeDefaults);
+
+    /// <summary>Settings the runtime's actors use in any actor system (add them as a fallback to a system of your own):
+    /// the pinned dispatcher of remote gradient workers, which wait on sockets.</summary>
+    public static Config RuntimeDefaults => ConfigurationFactory.ParseString("""
+        actor-trainer.remote-worker-dispatcher {
+          type = PinnedDispatcher
+          executor = thread-pool-executor
+        }
         """);
 
     /// <summary>Setup of the private actor system a run creates when none is given: quiet logging plus the

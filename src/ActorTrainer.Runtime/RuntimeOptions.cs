@@ -12,7 +12,7 @@ public sealed record RuntimeOptions(int Workers = RuntimeOptions.AutoWorkers, st
     int AsyncPullEvery = 1, int AsyncMaxStaleness = 4, TimeSpan? WorkerTimeout = null,
     int CheckpointEverySteps = 0, int CheckpointKeep = 3, string? CheckpointDir = null,
     FaultInjection? Faults = null, int PsSlices = 0, int ThreadsPerWorker = 0, StalenessPolicy Staleness = StalenessPolicy.None,
-    Cluster.RemoteWorkers? Remote = null)
+    Clustering.RemoteWorkers? Remote = null)
 {
     /// <summary>Workers value meaning "choose workers and threads per worker from the cores" (config: auto).</summary>
     public const int AutoWorkers = -1;

@@ -38,7 +38,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
         SliceWeights => "SV", LoadSlice => "LS", SliceLoaded => "SL", SliceStateRequest => "TQ", SliceState => "ST", OpenStep => "OS", StopDispatch => "SD",
         DispatchStopped => "DS", CheckTimeouts => "CT", WorkItemAbandoned => "WA", StepResolved => "RS",
         StepDiverged => "DV", SnapshotRequest => "SQ", ServerState => "SS", LoadWeights => "LW", WeightsLoaded => "WL",
-        Cluster.DescribeWorkerNode => "DN", Cluster.WorkerNodeInfo => "NI",
+        Clustering.DescribeWorkerNode => "DN", Clustering.WorkerNodeInfo => "NI",
         _ => throw new ArgumentException($"TrainingMessageSerializer: cannot serialize {o?.GetType().FullName ?? "null"}", nameof(o)),
     };
 
@@ -85,8 +85,8 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                     w.Write(m.Rejected); break;
                 case LoadWeights m: WriteJagged(w, m.Weights); break;
                 case WeightsLoaded m: w.Write(m.Version); WriteJagged(w, m.Weights); break;
-                case Cluster.DescribeWorkerNode: break;
-                case Cluster.WorkerNodeInfo m: w.Write(m.Host); w.Write(m.Port); w.Write(m.Incarnation); w.Write(m.Workers); w.Write(m.ThreadsPerWorker); break;
+                case Clustering.DescribeWorkerNode: break;
+                case Clustering.WorkerNodeInfo m: w.Write(m.Host); w.Write(m.Port); w.Write(m.Incarnation); w.Write(m.Workers); w.Write(m.ThreadsPerWorker); break;
                 default: throw new ArgumentException($"TrainingMessageSerializer: cannot serialize {obj?.GetType().FullName ?? "null"}", nameof(obj));
             }
         }
@@ -131,8 +131,8 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 "SS" => ReadServerState(r),
                 "LW" => new LoadWeights(ReadJagged(r)!),
                 "WL" => new WeightsLoaded(r.ReadInt64(), ReadJagged(r)!),
-                "DN" => new Cluster.DescribeWorkerNode(),
-                "NI" => new Cluster.WorkerNodeInfo(r.ReadString(), r.ReadInt32(), r.ReadString(), r.ReadInt32(), r.ReadInt32()),
+                "DN" => new Clustering.DescribeWorkerNode(),
+                "NI" => new Clustering.WorkerNodeInfo(r.ReadString(), r.ReadInt32(), r.ReadString(), r.ReadInt32(), r.ReadInt32()),
                 _ => throw new ArgumentException($"TrainingMessageSerializer: unknown manifest '{manifest}'", nameof(manifest)),
             };
             if (r.BaseStream.Position != bytes.Length)

@@ -1,8 +1,9 @@
 using System.Net;
-using ActorTrainer.Runtime.Cluster;
+using ActorTrainer.Runtime.Clustering;
 using ActorTrainer.Runtime.DataPlane;
 using Akka.Actor;
 using Akka.Configuration;
+using ActorTrainer.Runtime.Remoting;
 
 namespace ActorTrainer.Runtime.Tests;
 
@@ -36,13 +37,10 @@ internal sealed class ClusterTestNodes : IDisposable
         return server;
     }
 
-    private static ActorSystem Create(string role) => ActorTrainingRunner.CreateSystem("actor-trainer", ConfigurationFactory.ParseString($$"""
-        akka.actor.provider = cluster
-        akka.remote.dot-netty.tcp { hostname = 127.0.0.1, port = 0 }
-        akka.cluster.roles = [{{role}}]
-        akka.cluster.failure-detector { heartbeat-interval = 1s, acceptable-heartbeat-pause = 3s }
-        akka.loglevel = WARNING
-        """));
+    /// <summary>A node as `train` / `worker` start it: ClusterSettings (strict serialization, loopback, ephemeral port).</summary>
+    private static ActorSystem Create(string role) =>
+        ClusterNode.Create(new ClusterSettings { Roles = [role] },
+            ConfigurationFactory.ParseString("akka.loglevel = WARNING").WithFallback(ActorTrainingRunner.RuntimeDefaults));
 
     public void Dispose()
     {

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text;
-using ActorTrainer.Runtime.Cluster;
+using ActorTrainer.Runtime.Clustering;
 using ActorTrainer.Runtime.DataPlane;
 
 namespace ActorTrainer.Runtime.Tests;

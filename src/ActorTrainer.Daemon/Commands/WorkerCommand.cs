@@ -1,7 +1,7 @@
 using System.Net;
 using ActorTrainer.Daemon.Cli;
 using ActorTrainer.Daemon.Configuration;
-using ActorTrainer.Runtime.Cluster;
+using ActorTrainer.Runtime.Clustering;
 using ActorTrainer.Runtime.Remoting;
 using Akka.Actor;
 

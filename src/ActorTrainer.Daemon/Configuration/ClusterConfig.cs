@@ -1,4 +1,4 @@
-using ActorTrainer.Runtime.Cluster;
+using ActorTrainer.Runtime.Clustering;
 using ActorTrainer.Runtime.DataPlane;
 using ActorTrainer.Runtime.Remoting;
 

@@ -2,7 +2,7 @@ using System.Net;
 using ActorTrainer.Core;
 using ActorTrainer.Runtime.DataPlane;
 
-namespace ActorTrainer.Runtime.Cluster;
+namespace ActorTrainer.Runtime.Clustering;
 
 /// <summary>A worker node's data-plane endpoint: accepts one connection per remote gradient worker of a coordinator
 /// and serves it on its own thread (<see cref="NodeProtocol"/>: Job, then Work → Result). Workers × ThreadsPerWorker

@@ -1,6 +1,6 @@
 using Akka.Actor;
 
-namespace ActorTrainer.Runtime.Cluster;
+namespace ActorTrainer.Runtime.Clustering;
 
 /// <summary>A worker node's Akka face, at /user/<see cref="Name"/>: answers <see cref="DescribeWorkerNode"/> with the
 /// node's data-plane endpoint and capacity. The shards themselves go over the data plane (<see cref="WorkerNodeServer"/>).</summary>

@@ -1,6 +1,6 @@
 using ActorTrainer.Runtime.DataPlane;
 
-namespace ActorTrainer.Runtime.Cluster;
+namespace ActorTrainer.Runtime.Clustering;
 
 /// <summary>Cluster options of a coordinator (config keys cluster.*): gradient workers on the cluster's `worker`
 /// nodes, found through Akka.Cluster membership, compute shards over the data plane (DataPlane: TLS, limits; its

@@ -1,7 +1,7 @@
 using ActorTrainer.Core;
 using ActorTrainer.Runtime.DataPlane;
 
-namespace ActorTrainer.Runtime.Cluster;
+namespace ActorTrainer.Runtime.Clustering;
 
 /// <summary>A gradient worker's shards computed on a worker node (coordinator side of one data-plane connection): each
 /// shard's rows, and the weights when the node does not hold them yet (keyed by the worker's weights key), go down;

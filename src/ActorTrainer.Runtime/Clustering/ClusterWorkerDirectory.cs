@@ -2,7 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using static Akka.Cluster.ClusterEvent;
 
-namespace ActorTrainer.Runtime.Cluster;
+namespace ActorTrainer.Runtime.Clustering;
 
 /// <summary>The coordinator's view of the worker nodes, from Akka.Cluster membership (no membership of our own): every
 /// member with the `worker` role that is up and reachable is asked to describe itself when it joins, becomes reachable

@@ -1,4 +1,4 @@
-using ActorTrainer.Runtime.Cluster;
+using ActorTrainer.Runtime.Clustering;
 using Akka.Actor;
 
 namespace ActorTrainer.Runtime;
@@ -15,6 +15,14 @@ internal sealed partial class Coordinator : IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     private sealed record WaitExpired;
+
+    /// <summary>A remote worker waits on its socket for the node's answer: it gets a thread of its own (this pinned
+    /// dispatcher, defined by <see cref="ActorTrainingRunner.RuntimeDefaults"/>), never one of the pool threads the other
+    /// actors need meanwhile. A system without it runs remote workers on its default dispatcher.</summary>
+    internal const string RemoteDispatcher = "actor-trainer.remote-worker-dispatcher";
+
+    private string RemoteWorkerDispatcher =>
+        Context.System.Dispatchers.HasDispatcher(RemoteDispatcher) ? RemoteDispatcher : Akka.Dispatch.Dispatchers.DefaultDispatcherId;
     private readonly HashSet<IActorRef> _lost = new();
     private readonly Dictionary<string, int> _liveByNode = new();
     private readonly Dictionary<int, string> _nodeOfWorker = new();
@@ -53,12 +61,13 @@ internal sealed partial class Coordinator : IWithTimers
         int maxRows = JobValidation.WorkerRows(job.BatchSize, job.Train.Count, job.ShardsPerBatch, async);
         int keep = async ? 4 : job.ShardsPerBatch + 2;
         var (server, generator, slices, layout, pullEvery) = (_server, _generator, _slices, _layout!, _opts.AsyncPullEvery);
+        var dispatcher = RemoteWorkerDispatcher;
         Func<IShardCompute> compute = () => new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane);
         for (int i = live; i < node.Workers; i++)
         {
             int id = _nextWorkerId++;
             var worker = Context.ActorOf(Props.Create(() => new GradientWorker(id, job.Plan, maxRows, generator, server, slices,
-                layout, async, pullEvery, keep, false, node.ThreadsPerWorker, compute)), "worker-" + id);
+                layout, async, pullEvery, keep, false, node.ThreadsPerWorker, compute)).WithDispatcher(dispatcher), "worker-" + id);
             Context.Watch(worker);
             _workers.Add(worker);
             _nodeOfWorker[id] = node.Key;

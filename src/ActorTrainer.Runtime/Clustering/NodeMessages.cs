@@ -1,4 +1,4 @@
-namespace ActorTrainer.Runtime.Cluster;
+namespace ActorTrainer.Runtime.Clustering;
 
 /// <summary>Coordinator → a worker node's <see cref="WorkerNodeActor"/>: describe what you offer.</summary>
 public sealed record DescribeWorkerNode() : ITrainingMessage;

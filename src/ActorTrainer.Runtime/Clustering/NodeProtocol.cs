@@ -1,7 +1,7 @@
 using System.Text;
 using ActorTrainer.Runtime.DataPlane;
 
-namespace ActorTrainer.Runtime.Cluster;
+namespace ActorTrainer.Runtime.Clustering;
 
 /// <summary>The frames a coordinator and a worker node exchange on one data-plane connection (one connection per
 /// remote gradient worker; request → answer, in order):

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using ActorTrainer.Core;
 
-namespace ActorTrainer.Runtime.Cluster;
+namespace ActorTrainer.Runtime.Clustering;
 
 /// <summary>The text form of a <see cref="ModelPlan"/> a coordinator sends to its worker nodes (one line per item:
 /// "input N", "dense IN UNITS bias|nobias ACTIVATION", "dropout RATE", "activation NAME", "loss NAME"; Keras names;

@@ -1,7 +1,7 @@
 using ActorTrainer.Core;
 using ActorTrainer.Runtime.DataPlane;
 
-namespace ActorTrainer.Runtime.Cluster;
+namespace ActorTrainer.Runtime.Clustering;
 
 /// <summary>One coordinator connection on a worker node (<see cref="NodeProtocol"/>): reads the Job (plan, rows,
 /// threads), then answers each Work with the shard's gradient computed by <see cref="LocalShardCompute"/> — the same
