@@ -12,13 +12,16 @@ namespace ActorTrainer.Bench;
 /// (the actor runtime with N workers × 1 thread). Compares the trainer's own steps_per_second (summary.json; the
 /// wait for workers to join is not in it), round-robin, and reports medians, their ratio (target ≥ 0.8) and the
 /// data-plane traffic per step. Also checks that both give the same weights_sha256.
-/// Usage: cluster [--rounds 3] [--workers 2] [--epochs 1] [--train-limit 30000] [--dll PATH]
+/// Usage: cluster [--rounds 3] [--workers 2] [--epochs 1] [--train-limit 30000] [--dll PATH] | cluster --model [--gbps 25] [--latency-us 20]
 /// </summary>
 public static class ClusterBench
 {
     public static int Run(string[] args)
     {
         string Opt(string name, string dflt) { var i = Array.IndexOf(args, "--" + name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : dflt; }
+        if (args.Contains("--model"))
+            return ClusterModel.Run(double.Parse(Opt("gbps", "25"), CultureInfo.InvariantCulture) * 1e9 / 8,
+                double.Parse(Opt("latency-us", "20"), CultureInfo.InvariantCulture) * 1e-6);
         int rounds = int.Parse(Opt("rounds", "3"), CultureInfo.InvariantCulture);
         int n = int.Parse(Opt("workers", "2"), CultureInfo.InvariantCulture);
         var dll = Path.GetFullPath(Opt("dll", "src/ActorTrainer.Daemon/bin/Release/net10.0/ActorTrainer.Daemon.dll"));

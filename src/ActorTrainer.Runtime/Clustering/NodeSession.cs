@@ -21,24 +21,38 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
     private int[] _labels = [];
     private float[][] _grads = [];
 
+    /// <summary>Seconds this session spent waiting for work, reading it, computing and sending results.</summary>
+    public (double Waiting, double Reading, double Computing, double Sending) Seconds =>
+        (_waiting.Elapsed.TotalSeconds, _reading.Elapsed.TotalSeconds, _computing.Elapsed.TotalSeconds, _sending.Elapsed.TotalSeconds);
+
+    private readonly System.Diagnostics.Stopwatch _waiting = new(), _reading = new(), _computing = new(), _sending = new();
+
     /// <summary>Serves until the coordinator closes the connection (EndOfStreamException) or breaks the protocol.</summary>
     public void Run()
     {
         using var compute = StartJob();
         while (true)
         {
+            _waiting.Start();
             var h = conn.ReceiveHeader();
+            _waiting.Stop();
             if (h.Kind != NodeProtocol.Work) throw Bad($"expected a Work frame, got kind {h.Kind}");
+            _reading.Start();
             var (rows, batchRows) = ReadWork(h);
+            _reading.Stop();
+            _computing.Start();
             var stats = compute.Compute(_weights!, _key, _x.AsMemory(0, rows * _plan.InputDim),
                 _plan.Loss.SparseTargets ? _labels.AsMemory(0, rows) : Memory<int>.Empty,
                 _plan.Loss.SparseTargets ? Memory<float>.Empty : _targets.AsMemory(0, rows * _plan.OutputDim),
                 rows, batchRows, h.D, _grads);
+            _computing.Stop();
             counted();
             var sections = new Section[_grads.Length];
             for (int i = 0; i < _grads.Length; i++) sections[i] = Section.Of(_grads[i]);
+            _sending.Start();
             conn.Send(NodeProtocol.Result, h.A, BitConverter.DoubleToInt64Bits(stats.LossSum),
                 BitConverter.DoubleToInt64Bits(stats.Correct), stats.Count, sections);
+            _sending.Stop();
         }
     }
 

@@ -67,11 +67,16 @@ public sealed class WorkerNodeServer : IDisposable
             Interlocked.Increment(ref _shards);
             if (++mine == 1) _log($"data plane: coordinator {c.RemoteEndPoint}: first shard computed");
         }
-        try { new NodeSession(c, ThreadsPerWorker, Counted).Run(); }
+        var session = new NodeSession(c, ThreadsPerWorker, Counted);
+        try { session.Run(); }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
         {
             if (!_stop.IsCancellationRequested)
-                _log($"data plane: coordinator {c.RemoteEndPoint} disconnected after {mine} shards{(e is EndOfStreamException ? "" : ": " + e.Message)}");
+            {
+                var (wait, read, comp, send) = session.Seconds;
+                _log($"data plane: coordinator {c.RemoteEndPoint} disconnected after {mine} shards (seconds waiting for work {wait:F2}, " +
+                     $"reading {read:F2}, computing {comp:F2}, sending {send:F2}){(e is EndOfStreamException ? "" : ": " + e.Message)}");
+            }
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or ResourceLimitException)
         {
