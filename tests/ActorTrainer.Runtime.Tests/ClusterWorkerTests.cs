@@ -48,6 +48,33 @@ public class ClusterWorkerTests
     }
 
     [Fact]
+    public async Task Async_on_one_remote_worker_pulling_every_step_is_the_plain_SGD_loop()
+    {
+        using var cluster = new ClusterTestNodes();
+        cluster.AddNode(workers: 1);
+        var job = Fixtures.Job(512, Remote(minWorkers: 1, shards: 1) with { Mode = "async", AsyncMaxStaleness = 0, AsyncPullEvery = 1 }, epochs: 1);
+        var result = await ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator);
+        Assert.Equal(0, result.StaleGradientsRejected);
+        var reference = Fixtures.Reference(job with { Options = job.Options with { ShardsPerBatch = 1 }, Epochs = 1 });
+        Fixtures.AssertBitIdentical(reference.Weights, result.Weights);
+    }
+
+    [Fact]
+    public async Task Async_on_two_worker_nodes_trains()
+    {
+        using var cluster = new ClusterTestNodes();
+        var a = cluster.AddNode(workers: 1);
+        var b = cluster.AddNode(workers: 1);
+        var job = Fixtures.Job(1024, Remote(minWorkers: 2) with { Mode = "async", AsyncMaxStaleness = 4, AsyncPullEvery = 1 },
+            epochs: 3, validation: Fixtures.Validation(256));
+        var result = await ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator);
+        Assert.Equal(48, result.Steps);
+        Assert.True(result.History[2].Loss < result.History[0].Loss, $"loss {result.History[0].Loss} -> {result.History[2].Loss}");
+        Assert.InRange(result.History[2].ValAccuracy!.Value, 0.7, 1.0);
+        Assert.True(a.ShardsComputed > 0 && b.ShardsComputed > 0, $"both nodes compute: {a.ShardsComputed}, {b.ShardsComputed}");
+    }
+
+    [Fact]
     public async Task Training_fails_with_a_clear_error_when_too_few_workers_join()
     {
         using var cluster = new ClusterTestNodes();
