@@ -5,8 +5,8 @@ namespace ActorTrainer.Runtime.DataPlane;
 
 /// <summary>
 /// Connection set-up shared by both ends: socket tuning, the hello exchange ("ATDP", version, TLS flag), mutual TLS
-/// when configured, then the listener's accept marker, so that a refused client learns of it in Connect rather than
-/// on its first read. Every failure is a DataPlaneException naming the peer.
+/// when configured, then accept markers both ways, so that a refused peer learns of it in Connect/Accept rather
+/// than on its first read. Every failure is a DataPlaneException naming the peer.
 /// </summary>
 internal static class DataPlaneHandshake
 {
@@ -34,17 +34,7 @@ internal static class DataPlaneHandshake
         {
             ExchangeHellos(stream, peer, tls is not null);
             if (tls is not null) stream = tls.Authenticate(stream, peer, asServer);
-            Span<byte> marker = stackalloc byte[WireFormat.AcceptBytes];
-            if (asServer)
-            {
-                WireFormat.WriteAccept(marker);
-                stream.Write(marker);
-            }
-            else
-            {
-                ReadHandshake(stream, marker, peer, "accept marker");
-                WireFormat.CheckAccept(marker, peer);
-            }
+            ExchangeAccepts(stream, peer, asServer);
             var io = options.IoTimeout is { } t ? ToMilliseconds(t) : 0;
             socket.ReceiveTimeout = io;
             socket.SendTimeout = io;
@@ -68,6 +58,26 @@ internal static class DataPlaneHandshake
         stream.Write(hello);
         ReadHandshake(stream, hello, peer, "hello");
         WireFormat.CheckHello(hello, peer, tls);
+    }
+
+    /// <summary>The listener sends "ATOK" and waits for the client's "ATOK" in return, so that each end learns
+    /// in the handshake when the other refused it (with TLS 1.3 the client checks the server's certificate only
+    /// after the server has finished its part).</summary>
+    private static void ExchangeAccepts(Stream stream, EndPoint? peer, bool asServer)
+    {
+        Span<byte> marker = stackalloc byte[WireFormat.AcceptBytes];
+        if (asServer)
+        {
+            WireFormat.WriteAccept(marker);
+            stream.Write(marker);
+        }
+        ReadHandshake(stream, marker, peer, "accept marker");
+        WireFormat.CheckAccept(marker, peer);
+        if (!asServer)
+        {
+            WireFormat.WriteAccept(marker);
+            stream.Write(marker);
+        }
     }
 
     /// <summary>Reads exactly <paramref name="into"/>.Length bytes; a close before that is a DataPlaneException.</summary>

@@ -6,7 +6,7 @@ namespace ActorTrainer.Runtime.DataPlane;
 /// <summary>
 /// The data plane's byte layout, all little-endian.
 /// Hello (8 bytes, each side sends one on connect): "ATDP", u16 protocol version, u8 flags (bit 0: TLS), u8 0.
-/// Accept marker (4 bytes, listener to client after the hello and TLS): "ATOK".
+/// Accept markers (4 bytes, after the hellos and TLS; listener to client, then client to listener): "ATOK".
 /// Frame header (48 bytes): "ATDF", u8 kind (1..255), u8 0, u16 0, i32 section count, u32 0, i64 A, B, C, D;
 /// then per section 8 bytes: u8 type, 3 × u8 0, i32 element count; then the sections' raw bytes in order.
 /// </summary>
