@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Authentication;
 
 namespace ActorTrainer.Runtime.DataPlane;
 
@@ -67,8 +66,10 @@ public sealed class TensorListener : IDisposable
             {
                 return TensorConnection.Establish(socket, _options, _tls, asServer: true, owned: null, ct);
             }
-            catch (Exception e) when (e is IOException or SocketException or AuthenticationException && !ct.IsCancellationRequested)
+            catch (Exception e) when (e is not OperationCanceledException && !ct.IsCancellationRequested)
             {
+                // Whatever a peer makes the handshake throw (I/O, TLS, certificate parsing), it must not stop
+                // the listener; the peer is closed (by Establish) and reported.
                 OnRejected?.Invoke($"data plane listener {Endpoint}: refused {peer}: {e.Message}");
             }
         }
