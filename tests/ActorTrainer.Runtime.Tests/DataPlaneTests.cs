@@ -262,6 +262,34 @@ public class DataPlaneTests
     }
 
     [Fact]
+    public void A_read_with_nothing_arriving_fails_after_the_io_timeout()
+    {
+        var options = DataPlaneKit.Options() with { IoTimeout = TimeSpan.FromMilliseconds(300) };
+        using var listener = DataPlaneKit.Listen(options, out _);
+        var (server, client) = DataPlaneKit.Pair(listener, options);
+        using var _s = server;
+        using var _c = client;
+        var ex = Assert.Throws<IOException>(() => server.ReceiveHeader());
+        Assert.Contains("no data for 0.3 s (IoTimeout)", ex.Message);
+        Assert.Throws<IOException>(() => server.ReceiveHeader());          // unusable for receiving afterwards
+    }
+
+    [Fact]
+    public async Task Disposing_the_connection_releases_a_blocked_reader_and_the_peer_sees_end_of_stream()
+    {
+        var options = DataPlaneKit.Options();
+        using var listener = DataPlaneKit.Listen(options, out _);
+        var (server, client) = DataPlaneKit.Pair(listener, options);
+        using var _c = client;
+        var reader = Task.Run(() => server.ReceiveHeader());
+        server.Dispose();
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => reader.WaitAsync(DataPlaneKit.Limit));
+        Assert.True(error is IOException or ObjectDisposedException, error.ToString());
+        var eof = Assert.Throws<EndOfStreamException>(() => client.ReceiveHeader());
+        Assert.Contains("closed by the peer", eof.Message);
+    }
+
+    [Fact]
     public async Task Steady_state_send_and_receive_allocate_nothing_per_frame()
     {
         var options = DataPlaneKit.Options();

@@ -100,6 +100,19 @@ public sealed class DataPlaneTlsTests : IDisposable
     }
 
     [Fact]
+    public void A_der_encoded_ca_file_is_accepted_too()
+    {
+        var der = Path.ChangeExtension(_caPem, ".der");
+        File.WriteAllBytes(der, _ca.RawData);
+        using var listener = DataPlaneKit.Listen(DataPlaneKit.Options(tls: TestPki.Tls(_serverPfx, der)), out _);
+        var (server, client) = DataPlaneKit.Pair(listener, Trusted(_clientPfx));
+        using var _s = server;
+        using var _c = client;
+        client.Send(1, 0, 0, 0, 0, new int[] { 5 });
+        Assert.Equal(new[] { 5 }, (int[])server.ReceiveFrame().Sections[0]);
+    }
+
+    [Fact]
     public void A_client_with_a_self_signed_certificate_is_refused_by_the_server()
     {
         var rogue = _pki.CreateLeaf("rogue-client", issuer: null);
