@@ -1,0 +1,42 @@
+namespace ActorTrainer.Runtime.DataPlane;
+
+/// <summary>
+/// Mutual TLS for the data plane. Both ends present the certificate in <see cref="CertificatePath"/> (PFX/PKCS#12
+/// with its private key, opened with <see cref="Password"/>) and accept a peer only if its certificate chains to the
+/// CA certificate in <see cref="TrustedCaPath"/> (PEM or DER); the system trust store and host names are not used.
+/// </summary>
+public sealed record DataPlaneTls(string CertificatePath, string? Password, string TrustedCaPath);
+
+/// <summary>
+/// Limits and security of a data plane connection. MaxFrameBytes: largest payload (sum of the sections' bytes) a
+/// received frame may announce; MaxSections: most sections per frame; IoTimeout: limit on the handshake and on each
+/// blocking read or write (null = reads wait forever); Tls: mutual TLS, or null for plain TCP. Limits are checked
+/// before anything is allocated for a frame.
+/// </summary>
+public sealed record DataPlaneOptions(
+    long MaxFrameBytes = 268_435_456,
+    int MaxSections = 4096,
+    TimeSpan? IoTimeout = null,
+    DataPlaneTls? Tls = null)
+{
+    /// <summary>Limit on the connect and handshake when <see cref="IoTimeout"/> is null, so that a silent peer cannot
+    /// hold <c>Accept</c> forever. Default 30 s.</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>SO_SNDBUF / SO_RCVBUF in bytes, set before connecting (so TCP window scaling can use them); 0 leaves
+    /// the operating system's automatic tuning. Default 4 MiB.</summary>
+    public int SocketBufferBytes { get; init; } = 4 << 20;
+
+    /// <summary>The timeout that applies to the handshake: IoTimeout if set, else HandshakeTimeout.</summary>
+    internal TimeSpan EffectiveHandshakeTimeout => IoTimeout ?? HandshakeTimeout;
+
+    /// <summary>Throws ArgumentException when a limit is out of range.</summary>
+    internal void Validate()
+    {
+        if (MaxFrameBytes < 0) throw new ArgumentOutOfRangeException(nameof(MaxFrameBytes), MaxFrameBytes, "must be >= 0");
+        if (MaxSections is < 0 or > 1 << 20) throw new ArgumentOutOfRangeException(nameof(MaxSections), MaxSections, "must be in 0..1048576");
+        if (IoTimeout is { } t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(IoTimeout), t, "must be positive");
+        if (HandshakeTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(HandshakeTimeout), HandshakeTimeout, "must be positive");
+        if (SocketBufferBytes < 0) throw new ArgumentOutOfRangeException(nameof(SocketBufferBytes), SocketBufferBytes, "must be >= 0");
+    }
+}

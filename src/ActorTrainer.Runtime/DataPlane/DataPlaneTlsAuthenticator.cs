@@ -1,0 +1,128 @@
+using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+
+namespace ActorTrainer.Runtime.DataPlane;
+
+/// <summary>
+/// Mutual TLS for one end of the data plane: this end's certificate (from the PFX) and the one CA that peers must
+/// chain to. Runs SslStream as client or server; the peer's certificate is checked against the CA only
+/// (X509ChainTrustMode.CustomRootTrust, no system roots, no revocation, no host name).
+/// </summary>
+internal sealed class DataPlaneTlsAuthenticator : IDisposable
+{
+    /// <summary>Host name sent in the client hello; never checked (only the chain is).</summary>
+    private const string TargetHost = "actortrainer-data-plane";
+
+    private readonly X509Certificate2 _certificate;
+    private readonly X509Certificate2 _trustedCa;
+    private readonly SslStreamCertificateContext _context;
+
+    private DataPlaneTlsAuthenticator(X509Certificate2 certificate, X509Certificate2 trustedCa)
+    {
+        _certificate = certificate;
+        _trustedCa = trustedCa;
+        _context = SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true);
+    }
+
+    /// <summary>Loads the certificate (with private key) and the CA named by <paramref name="tls"/>; throws
+    /// ArgumentException naming the file when one cannot be used.</summary>
+    public static DataPlaneTlsAuthenticator Load(DataPlaneTls tls)
+    {
+        ArgumentNullException.ThrowIfNull(tls);
+        var flags = OperatingSystem.IsWindows() ? X509KeyStorageFlags.DefaultKeySet : X509KeyStorageFlags.EphemeralKeySet;
+        X509Certificate2 certificate;
+        try { certificate = X509CertificateLoader.LoadPkcs12FromFile(tls.CertificatePath, tls.Password, flags); }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException)
+        {
+            throw new ArgumentException($"data plane TLS: cannot load certificate '{tls.CertificatePath}' (PFX/PKCS#12): {e.Message}", nameof(tls), e);
+        }
+        if (!certificate.HasPrivateKey)
+            throw new ArgumentException($"data plane TLS: certificate '{tls.CertificatePath}' has no private key", nameof(tls));
+        return new DataPlaneTlsAuthenticator(certificate, LoadCa(tls.TrustedCaPath));
+    }
+
+    /// <summary>Loads a CA certificate from a PEM or DER file.</summary>
+    private static X509Certificate2 LoadCa(string path)
+    {
+        try
+        {
+            var bytes = File.ReadAllBytes(path);
+            var text = System.Text.Encoding.ASCII.GetString(bytes);
+            return text.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal)
+                ? X509Certificate2.CreateFromPem(text)
+                : X509CertificateLoader.LoadCertificate(bytes);
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"data plane TLS: cannot load trusted CA '{path}' (PEM or DER): {e.Message}", nameof(path), e);
+        }
+    }
+
+    /// <summary>Runs the TLS handshake over <paramref name="inner"/> as server or client; returns the authenticated
+    /// stream (which owns <paramref name="inner"/>). Throws DataPlaneException naming the peer and the reason when
+    /// the handshake fails or the peer's certificate is refused.</summary>
+    public SslStream Authenticate(Stream inner, EndPoint? peer, bool asServer)
+    {
+        string? refusal = null;
+        bool Validate(object _, X509Certificate? cert, X509Chain? chain, SslPolicyErrors __) => ValidatePeer(cert, chain, out refusal);
+        var ssl = new SslStream(inner, leaveInnerStreamOpen: false);
+        try
+        {
+            if (asServer)
+                ssl.AuthenticateAsServer(new SslServerAuthenticationOptions
+                {
+                    ServerCertificateContext = _context, ClientCertificateRequired = true,
+                    CertificateRevocationCheckMode = X509RevocationMode.NoCheck, RemoteCertificateValidationCallback = Validate,
+                });
+            else
+                ssl.AuthenticateAsClient(new SslClientAuthenticationOptions
+                {
+                    TargetHost = TargetHost, ClientCertificateContext = _context,
+                    CertificateRevocationCheckMode = X509RevocationMode.NoCheck, RemoteCertificateValidationCallback = Validate,
+                });
+            return ssl;
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException)
+        {
+            ssl.Dispose();
+            var why = refusal ?? (e.InnerException is { } inner2 ? $"{e.Message} ({inner2.Message})" : e.Message);
+            throw new DataPlaneException($"data plane TLS handshake with {peer} failed: {why}", e);
+        }
+    }
+
+    /// <summary>True when <paramref name="certificate"/> chains to the trusted CA; otherwise false with the reason.</summary>
+    private bool ValidatePeer(X509Certificate? certificate, X509Chain? presented, out string? refusal)
+    {
+        if (certificate is null)
+        {
+            refusal = "the peer presented no certificate (mutual TLS requires one chaining to the trusted CA)";
+            return false;
+        }
+        var peerCert = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(_trustedCa);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (presented is not null)
+            foreach (var element in presented.ChainElements)
+                if (!element.Certificate.RawDataMemory.Span.SequenceEqual(peerCert.RawDataMemory.Span))
+                    chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+        if (chain.Build(peerCert))
+        {
+            refusal = null;
+            return true;
+        }
+        var status = string.Join(", ", chain.ChainStatus.Select(s => s.Status.ToString()).Distinct());
+        refusal = $"the peer's certificate '{peerCert.Subject}' (issuer '{peerCert.Issuer}') does not chain to the trusted CA '{_trustedCa.Subject}' ({status})";
+        return false;
+    }
+
+    /// <summary>Releases the certificates.</summary>
+    public void Dispose()
+    {
+        _certificate.Dispose();
+        _trustedCa.Dispose();
+    }
+}

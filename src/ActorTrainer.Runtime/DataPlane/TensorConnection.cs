@@ -1,0 +1,166 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace ActorTrainer.Runtime.DataPlane;
+
+/// <summary>
+/// One authenticated data plane connection: sends and receives frames (a header and typed sections) over TCP or
+/// mutual TLS. Send is thread-safe (whole frames, serialized by a lock); receiving is for one reader at a time:
+/// ReceiveHeader, then every section in order (ReceiveSection or SkipSections), then the next header. Send,
+/// ReceiveHeader and ReceiveSection allocate nothing per frame in steady state (buffers are reused; payload spans go
+/// straight to and from the socket). After a DataPlaneException or I/O error on a direction that direction is
+/// unusable; dispose the connection.
+/// </summary>
+public sealed partial class TensorConnection : IDisposable
+{
+    private const int SendBufferBytes = 64 << 10;
+
+    private readonly Socket _socket;
+    private readonly Stream _stream;
+    private readonly DataPlaneOptions _options;
+    private readonly IDisposable? _owned;
+    private readonly object _sendLock = new();
+    private byte[] _sendBuffer = new byte[SendBufferBytes];
+    private string? _sendBroken;
+    private string? _receiveBroken;
+    private volatile bool _disposed;
+
+    private TensorConnection(Socket socket, Stream stream, EndPoint remote, DataPlaneOptions options, IDisposable? owned)
+    {
+        _socket = socket;
+        _stream = stream;
+        _options = options;
+        _owned = owned;
+        RemoteEndPoint = remote;
+    }
+
+    /// <summary>The peer's address and port.</summary>
+    public EndPoint RemoteEndPoint { get; }
+
+    /// <summary>True when the connection runs over mutual TLS.</summary>
+    public bool IsTls => _stream is System.Net.Security.SslStream;
+
+    /// <summary>Connects to a listener at <paramref name="host"/>:<paramref name="port"/> and completes the handshake
+    /// (and TLS) before returning. Throws DataPlaneException when the listener refuses this end or speaks another
+    /// protocol, IOException/SocketException when it cannot be reached, OperationCanceledException on
+    /// <paramref name="ct"/>. Connect and handshake are limited by IoTimeout (or HandshakeTimeout).</summary>
+    public static TensorConnection Connect(string host, int port, DataPlaneOptions options, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(host);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(port);
+        options.Validate();
+        var tls = options.Tls is null ? null : DataPlaneTlsAuthenticator.Load(options.Tls);
+        try
+        {
+            var socket = ConnectSocket(host, port, options, ct);
+            return Establish(socket, options, tls, asServer: false, owned: tls, ct);
+        }
+        catch
+        {
+            tls?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens a tuned TCP connection to the first address of <paramref name="host"/> that answers.</summary>
+    private static Socket ConnectSocket(string host, int port, DataPlaneOptions options, CancellationToken ct)
+    {
+        var addresses = IPAddress.TryParse(host, out var ip) ? [ip] : Dns.GetHostAddresses(host);
+        Exception? last = null;
+        foreach (var address in addresses)
+        {
+            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                DataPlaneHandshake.Tune(socket, options);
+                using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                limit.CancelAfter(options.EffectiveHandshakeTimeout);
+                socket.ConnectAsync(new IPEndPoint(address, port), limit.Token).AsTask().GetAwaiter().GetResult();
+                return socket;
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
+            {
+                socket.Dispose();
+                last = e is OperationCanceledException
+                    ? new TimeoutException($"data plane connect to {address}:{port} timed out after {options.EffectiveHandshakeTimeout.TotalSeconds:0.###} s")
+                    : e;
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+        throw new IOException($"data plane: cannot connect to {host}:{port}: {last?.Message ?? "no address"}", last);
+    }
+
+    /// <summary>Runs the handshake on a connected socket and wraps it; disposes the socket on failure. Cancelling
+    /// <paramref name="ct"/> aborts the handshake (OperationCanceledException).</summary>
+    internal static TensorConnection Establish(Socket socket, DataPlaneOptions options, DataPlaneTlsAuthenticator? tls, bool asServer, IDisposable? owned, CancellationToken ct)
+    {
+        var remote = socket.RemoteEndPoint ?? new IPEndPoint(IPAddress.None, 0);
+        try
+        {
+            socket.NoDelay = true;
+            using var abort = ct.Register(static s => ((Socket)s!).Dispose(), socket);
+            var stream = DataPlaneHandshake.Run(socket, remote, options, tls, asServer);
+            ct.ThrowIfCancellationRequested();
+            return new TensorConnection(socket, stream, remote, options, owned);
+        }
+        catch (Exception e)
+        {
+            socket.Dispose();
+            if (ct.IsCancellationRequested && e is not OperationCanceledException) throw new OperationCanceledException("data plane handshake cancelled", e, ct);
+            throw;
+        }
+    }
+
+    /// <summary>Closes the connection; a blocked reader or writer gets an IOException or ObjectDisposedException.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        try { _stream.Dispose(); }
+        catch (IOException) { }
+        _socket.Dispose();
+        _owned?.Dispose();
+    }
+
+    /// <summary>Blocking read of exactly <paramref name="into"/>.Length bytes of part <paramref name="part"/> of a
+    /// frame (-2: header, -1: section table, else the section index). A close before that throws
+    /// EndOfStreamException naming the endpoint and the part; a read timeout an IOException. Allocates only on error.</summary>
+    private void ReadExactly(Span<byte> into, int part)
+    {
+        var got = 0;
+        while (got < into.Length)
+        {
+            int n;
+            try { n = _stream.Read(into[got..]); }
+            catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.TimedOut })
+            {
+                throw new IOException($"data plane connection {RemoteEndPoint}: no data for {_options.IoTimeout?.TotalSeconds:0.###} s (IoTimeout) after {got} of {into.Length} bytes of {PartName(part)}", e);
+            }
+            if (n == 0)
+                throw new EndOfStreamException(got == 0 && part == HeaderPart
+                    ? $"data plane connection {RemoteEndPoint}: closed by the peer"
+                    : $"data plane connection {RemoteEndPoint}: closed by the peer after {got} of {into.Length} bytes of {PartName(part)}");
+            got += n;
+        }
+    }
+
+    private const int HeaderPart = -2;
+    private const int SectionTablePart = -1;
+
+    /// <summary>Names a frame part in messages.</summary>
+    private string PartName(int part) => part switch
+    {
+        HeaderPart => "a frame header",
+        SectionTablePart => "the section table of a frame header",
+        _ => $"section {part} ({_lengths[part]} {FrameHeader.UnitName(_types[part])})",
+    };
+
+    /// <summary>Bytes of a span of unmanaged elements, for reading straight into it.</summary>
+    private static Span<byte> AsBytes<T>(Span<T> span) where T : struct => MemoryMarshal.AsBytes(span);
+}
