@@ -15,6 +15,8 @@ namespace ActorTrainer.Bench;
 /// --client-nice N runs the load generator's threads at nice N, standing in for clients on other machines (the
 /// generator shares this machine's cores with the trainer otherwise).
 /// Usage: service [--rounds 3] [--clients 200] [--interval-ms 1000] [--epochs 2] [--client-nice 0] [--dll PATH]
+/// With --windows: one long job, the load toggled on and off in alternating windows (see <see cref="ServiceWindowsBench"/>);
+/// with --cost: the CPU one status request costs the daemon (see <see cref="ServiceCostBench"/>).
 /// </summary>
 public static partial class ServiceBench
 {
@@ -25,23 +27,19 @@ public static partial class ServiceBench
 
     public static int Run(string[] args)
     {
-        string Opt(string name, string dflt) { var i = Array.IndexOf(args, "--" + name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : dflt; }
+        if (args.Contains("--windows")) return ServiceWindowsBench.Run(args);
+        if (args.Contains("--cost")) return ServiceCostBench.Run(args);
+        string Opt(string name, string dflt) => Option(args, name, dflt);
         var rounds = int.Parse(Opt("rounds", "3"), CultureInfo.InvariantCulture);
         var clients = int.Parse(Opt("clients", "200"), CultureInfo.InvariantCulture);
         var interval = int.Parse(Opt("interval-ms", "1000"), CultureInfo.InvariantCulture);
         var epochs = Opt("epochs", "2");
         _clientNice = int.Parse(Opt("client-nice", "0"), CultureInfo.InvariantCulture);
-        var dll = Path.GetFullPath(Opt("dll", "src/ActorTrainer.Daemon/bin/Release/net10.0/ActorTrainer.Daemon.dll"));
-        if (!File.Exists(dll)) { Console.Error.WriteLine($"error: --dll '{dll}' does not exist; build src/ActorTrainer.Daemon -c Release first"); return 2; }
+        if (DaemonDll(Opt("dll", "")) is not { } dll) return 2;
         var root = Path.Combine(Path.GetTempPath(), "actortrainer-servicebench-" + Guid.NewGuid().ToString("N"));
         var port = FreePort();
-        using var daemon = Process.Start(new ProcessStartInfo("dotnet", [dll, "serve", "--set", $"serve.port={port}", "--set", $"serve.runs-root={root}"])
-            { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!;
-        daemon.OutputDataReceived += (_, _) => { };
-        daemon.ErrorDataReceived += (_, _) => { };
-        daemon.BeginOutputReadLine();
-        daemon.BeginErrorReadLine();
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = clients + 4 }) { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(60) };
+        using var daemon = StartDaemon(dll, port, root);
+        using var http = Client(port, clients);
         try
         {
             WaitHealthy(http);
@@ -115,7 +113,41 @@ public static partial class ServiceBench
         return (j["summary"]!["steps_per_second"]!.GetValue<double>(), requests, latencies);
     }
 
-    private static void WaitHealthy(HttpClient http)
+    /// <summary>The value after <c>--name</c> in <paramref name="args"/>, or <paramref name="dflt"/>.</summary>
+    internal static string Option(string[] args, string name, string dflt)
+    {
+        var i = Array.IndexOf(args, "--" + name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : dflt;
+    }
+
+    /// <summary>The full path of the daemon's dll (--dll, default the Release build); null, after an error message,
+    /// when it does not exist.</summary>
+    internal static string? DaemonDll(string given)
+    {
+        var dll = Path.GetFullPath(given.Length > 0 ? given : "src/ActorTrainer.Daemon/bin/Release/net10.0/ActorTrainer.Daemon.dll");
+        if (File.Exists(dll)) return dll;
+        Console.Error.WriteLine($"error: --dll '{dll}' does not exist; build src/ActorTrainer.Daemon -c Release first");
+        return null;
+    }
+
+    /// <summary>Starts <c>dotnet DLL serve</c> on <paramref name="port"/> with runs root <paramref name="root"/>
+    /// (its output is read and dropped).</summary>
+    internal static Process StartDaemon(string dll, int port, string root)
+    {
+        var daemon = Process.Start(new ProcessStartInfo("dotnet", [dll, "serve", "--set", $"serve.port={port}", "--set", $"serve.runs-root={root}"])
+            { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!;
+        daemon.OutputDataReceived += (_, _) => { };
+        daemon.ErrorDataReceived += (_, _) => { };
+        daemon.BeginOutputReadLine();
+        daemon.BeginErrorReadLine();
+        return daemon;
+    }
+
+    /// <summary>An HTTP client for the daemon on <paramref name="port"/> with a connection per client.</summary>
+    internal static HttpClient Client(int port, int clients) =>
+        new(new SocketsHttpHandler { MaxConnectionsPerServer = clients + 4 }) { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(60) };
+
+    internal static void WaitHealthy(HttpClient http)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
@@ -127,11 +159,11 @@ public static partial class ServiceBench
         }
     }
 
-    private static double Median(List<double> xs) { var s = xs.Order().ToArray(); return s.Length == 0 ? double.NaN : s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2; }
+    internal static double Median(List<double> xs) { var s = xs.Order().ToArray(); return s.Length == 0 ? double.NaN : s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2; }
 
-    private static double Pct(List<double> xs, double p) { if (xs.Count == 0) return double.NaN; var s = xs.Order().ToArray(); return s[Math.Min(s.Length - 1, (int)(p / 100 * s.Length))]; }
+    internal static double Pct(List<double> xs, double p) { if (xs.Count == 0) return double.NaN; var s = xs.Order().ToArray(); return s[Math.Min(s.Length - 1, (int)(p / 100 * s.Length))]; }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();

@@ -11,8 +11,9 @@ namespace ActorTrainer.Daemon.Service;
 /// <summary>The HTTP API of the training service (ASP.NET Core minimal APIs).</summary>
 public static class JobEndpoints
 {
-    /// <summary>Maps every endpoint.</summary>
-    public static void MapJobApi(this IEndpointRouteBuilder app, JobStore store, JobRunner runner, JobProgressBook progress, ServeOptions options)
+    /// <summary>Maps every endpoint. <c>GET /jobs/{id}</c>, the one clients poll, answers from
+    /// <paramref name="status"/> (at most 250 ms old, rebuilt at once when the job's state changes).</summary>
+    public static void MapJobApi(this IEndpointRouteBuilder app, JobStore store, JobRunner runner, JobProgressBook progress, JobStatusCache status, ServeOptions options)
     {
         // The body is read as JSON whatever its Content-Type (curl -d sends form encoding), so errors name the field.
         app.MapPost("/jobs", async (HttpRequest req) => await Submit(req, store, runner, options))
@@ -21,7 +22,7 @@ public static class JobEndpoints
         app.MapGet("/jobs", () => Results.Json(new JsonArray(store.All().Select(j => (JsonNode)JobViews.View(j, progress.For(j), false)).ToArray())))
            .WithSummary("All jobs in submission order");
         app.MapGet("/jobs/{id}", (string id) => Find(store, id) is { } j
-                ? Results.Json(JobViews.View(j, progress.For(j), true)) : NotFound(id))
+                ? new JsonBytesResult(status.Body(j)) : NotFound(id))
            .WithSummary("One job: state, epoch, step, metrics, run_dir and, once done, summary");
         app.MapGet("/jobs/{id}/config", (string id) => Find(store, id) is { } j
                 ? Results.Text(j.Config, "text/plain; charset=utf-8") : NotFound(id))

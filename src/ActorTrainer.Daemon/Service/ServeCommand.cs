@@ -2,9 +2,11 @@ using ActorTrainer.Daemon.Cli;
 using ActorTrainer.Daemon.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace ActorTrainer.Daemon.Service;
 
@@ -44,6 +46,8 @@ public static class ServeCommand
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton<JobProgressBook>();
+        builder.Services.AddSingleton(sp => new JobStatusCache(sp.GetRequiredService<JobProgressBook>(),
+            sp.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions));   // the options Results.Json uses
         builder.Services.AddSingleton<JobRunner>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobRunner>());
         builder.Services.AddOpenApi();
@@ -51,7 +55,8 @@ public static class ServeCommand
         var app = builder.Build();
         app.UseBearerToken(options.Token);
         app.MapOpenApi();
-        app.MapJobApi(store, app.Services.GetRequiredService<JobRunner>(), app.Services.GetRequiredService<JobProgressBook>(), options);
+        app.MapJobApi(store, app.Services.GetRequiredService<JobRunner>(), app.Services.GetRequiredService<JobProgressBook>(),
+                      app.Services.GetRequiredService<JobStatusCache>(), options);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serve");
         log.LogInformation("serving on {Url} (runs root {Root}, job store {Db}, {Max} concurrent job(s){Auth})", options.LocalUrl,
                            options.RunsRoot, options.Database, options.MaxConcurrentJobs, options.Token is null ? "" : ", bearer token required");
