@@ -11,7 +11,7 @@ namespace ActorTrainer.Bench;
 /// 1000, no plots or model; TensorBoard batch scalars every --tb-every steps, which carry the trainer's wall time
 /// and global step), waits for its first epoch, then toggles the load (N clients, each GET /jobs/{id} every
 /// --interval-ms) on and off in --pairs adjacent pairs of windows of --window-s seconds, the order alternating
-/// (off, on), (on, off), ... Each window starts with --settle-s seconds that are not measured. Then it cancels the
+/// (off, on), (on, off), ..., after one unmeasured warm-up window of load. Each window starts with --settle-s seconds that are not measured. Then it cancels the
 /// job and reads the trainer's step trace: steps/s per window, and the slowdown as the median over the pairs of
 /// (off − on) / off, with a bootstrap 95 % interval and a sign test; also requests, latencies and the CPU seconds of
 /// the daemon, the trainer and the load generator (this process) per window.
@@ -87,6 +87,13 @@ public static class ServiceWindowsBench
     {
         var windows = new List<LoadWindow>();
         using var load = new ServiceLoad(http, "jobs/" + id, o.Clients, o.Interval, o.ClientNice);
+        // warm-up, not measured: the first seconds of load JIT-compile the daemon's endpoints and open the clients'
+        // connections, a one-time cost of a freshly started service (it showed as a 46 % slower first pair)
+        load.On();
+        Thread.Sleep(TimeSpan.FromSeconds(o.WindowS));
+        load.Off();
+        Thread.Sleep(TimeSpan.FromSeconds(o.SettleS));
+        load.TakeLatencies();
         for (var p = 0; p < o.Pairs; p++)
             foreach (var on in p % 2 == 0 ? new[] { false, true } : [true, false])
             {

@@ -13,9 +13,9 @@ internal sealed class ClusterTestNodes : IDisposable
 {
     private readonly List<(ActorSystem System, WorkerNodeServer Server)> _nodes = new();
 
-    public ClusterTestNodes()
+    public ClusterTestNodes(RemotingTls? coordinatorTls = null)
     {
-        Coordinator = Create("coordinator");
+        Coordinator = Create("coordinator", coordinatorTls);
         Akka.Cluster.Cluster.Get(Coordinator).Join(Akka.Cluster.Cluster.Get(Coordinator).SelfAddress);
     }
 
@@ -26,9 +26,9 @@ internal sealed class ClusterTestNodes : IDisposable
     public IReadOnlyList<(ActorSystem System, WorkerNodeServer Server)> Nodes => _nodes;
 
     /// <summary>Starts a worker node offering `workers` workers of `threads` GEMM threads and joins it to the coordinator.</summary>
-    public WorkerNodeServer AddNode(int workers, int threads = 1, DataPlaneOptions? options = null)
+    public WorkerNodeServer AddNode(int workers, int threads = 1, DataPlaneOptions? options = null, RemotingTls? tls = null)
     {
-        var system = Create(RemoteWorkers.WorkerRole);
+        var system = Create(RemoteWorkers.WorkerRole, tls);
         var server = new WorkerNodeServer(IPAddress.Loopback, 0, options ?? new DataPlaneOptions(), workers, threads, m => { lock (Log) Log.Add(m); });
         var info = new WorkerNodeInfo("127.0.0.1", server.Endpoint.Port, Guid.NewGuid().ToString("N"), workers, threads);
         system.ActorOf(WorkerNodeActor.Props(info), WorkerNodeActor.Name);
@@ -38,8 +38,8 @@ internal sealed class ClusterTestNodes : IDisposable
     }
 
     /// <summary>A node as `train` / `worker` start it: ClusterSettings (strict serialization, loopback, ephemeral port).</summary>
-    private static ActorSystem Create(string role) =>
-        ClusterNode.Create(new ClusterSettings { Roles = [role] },
+    private static ActorSystem Create(string role, RemotingTls? tls = null) =>
+        ClusterNode.Create(new ClusterSettings { Roles = [role], Tls = tls },
             ConfigurationFactory.ParseString("akka.loglevel = WARNING").WithFallback(ActorTrainingRunner.RuntimeDefaults));
 
     public void Dispose()

@@ -9,7 +9,7 @@ namespace ActorTrainer.Runtime.Tests;
 /// and a second, untrusted CA. Files go to a temporary directory (PFX with key for leaves, PEM for CAs).</summary>
 internal sealed class TestPki : IDisposable
 {
-    private const string Password = "data-plane-test";
+    public const string Password = "data-plane-test";
     private readonly string _dir = Directory.CreateTempSubdirectory("actortrainer-dataplane-tls-").FullName;
 
     public void Dispose()
