@@ -36,6 +36,8 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
         new ServerState(9, [[1f]], 9, [[[0.5f]], []], 3),
         new LoadWeights([[1f, 2f], [3f]]),
         new WeightsLoaded(4, [[1f]]),
+        new ActorTrainer.Runtime.Clustering.DescribeWorkerNode(),
+        new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("10.0.0.2", 8472, "7f3a", 16, 1),
     };
 
     [Theory]

@@ -101,21 +101,14 @@ internal sealed class DataPlaneTlsAuthenticator : IDisposable
             return false;
         }
         var peerCert = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(_trustedCa);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        if (presented is not null)
-            foreach (var element in presented.ChainElements)
-                if (!element.Certificate.RawDataMemory.Span.SequenceEqual(peerCert.RawDataMemory.Span))
-                    chain.ChainPolicy.ExtraStore.Add(element.Certificate);
-        if (chain.Build(peerCert))
+        // the one chain check of the cluster (Akka remoting's TLS uses it too)
+        var problem = Remoting.TrustedCaValidator.ChainProblem(_trustedCa, peerCert, presented);
+        if (problem is null)
         {
             refusal = null;
             return true;
         }
-        var status = string.Join(", ", chain.ChainStatus.Select(s => s.Status.ToString()).Distinct());
-        refusal = $"the peer's certificate '{peerCert.Subject}' (issuer '{peerCert.Issuer}') does not chain to the trusted CA '{_trustedCa.Subject}' ({status})";
+        refusal = $"the peer's certificate '{peerCert.Subject}' (issuer '{peerCert.Issuer}') does not chain to the trusted CA '{_trustedCa.Subject}' ({problem})";
         return false;
     }
 
