@@ -75,6 +75,18 @@ public class ClusterWorkerTests
     }
 
     [Fact]
+    public async Task Local_workers_next_to_remote_ones_keep_the_bits()
+    {
+        using var cluster = new ClusterTestNodes();
+        var node = cluster.AddNode(workers: 1);
+        var job = Fixtures.Job(514, Remote(minWorkers: 2, local: true));   // 1 local worker (Workers: 1) + 1 remote
+        var (expected, _) = Fixtures.Reference(job);
+        var result = await ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator);
+        Fixtures.AssertBitIdentical(expected, result.Weights);
+        Assert.True(node.ShardsComputed > 0 && node.ShardsComputed < 2 * (8 * 4 + 2), $"the node computed some of the shards: {node.ShardsComputed}");
+    }
+
+    [Fact]
     public async Task Training_fails_with_a_clear_error_when_too_few_workers_join()
     {
         using var cluster = new ClusterTestNodes();
