@@ -91,23 +91,26 @@ public class ClusterCliTests
     }
 
     [Fact]
-    public void A_frozen_worker_loses_its_shards_within_the_step_deadline_and_the_digest_is_unchanged()
+    public void A_frozen_worker_loses_its_shards_within_the_step_deadline_comes_back_after_SIGCONT_and_the_digest_is_unchanged()
     {
         using var t = new TempDir();
-        Cli.Train(t["single"], [.. Small, "--set", "trainer.runtime=in-process"]);
+        string[] longer = [.. Small, "--set", "data.train-limit=12000", "--set", "trainer.epochs=3"];
+        Cli.Train(t["single"], [.. longer, "--set", "trainer.runtime=in-process"]);
         int port = FreePort();
         using var a = new Worker(port);
         using var b = new Worker(port);
-        var sw = Stopwatch.StartNew();
-        var coordinator = Task.Run(() => Cli.Run(["train", "--run-dir", t["cluster"], .. Cli.Tiny, .. Small, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on",
+        var coordinator = Task.Run(() => Cli.Run(["train", "--run-dir", t["cluster"], .. Cli.Tiny, .. longer, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on",
             "--set", $"cluster.port={port}", "--set", Seed(port), "--set", "cluster.min-workers=2", "--set", "cluster.step-deadline=2s"], 240));
         Assert.True(a.WaitFor("first shard computed", 1, TimeSpan.FromSeconds(120)), "worker A computed a shard:\n" + a.Text);
         Cli.Signal(a.Process, "STOP");
         Thread.Sleep(4000);   // past the step deadline: A's shards go to B
         Cli.Signal(a.Process, "CONT");
+        // A answers the coordinator's probe again and gets a new worker (a new data-plane session)
+        bool back = a.WaitFor("first shard computed", 2, TimeSpan.FromSeconds(60));
         var r = coordinator.Result;
         Assert.True(r.ExitCode == 0, r.Describe() + "\n--- worker A ---\n" + a.Text + "\n--- worker B ---\n" + b.Text);
         Assert.Equal(Sha(t["single"]), Sha(t["cluster"]));
+        Assert.True(back, "worker A computed shards again after SIGCONT:\n" + a.Text);
     }
 
     [Fact]
