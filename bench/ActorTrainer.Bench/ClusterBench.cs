@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 
 namespace ActorTrainer.Bench;
@@ -46,7 +44,7 @@ public static class ClusterBench
                 Console.WriteLine($"round {r + 1} {(isCluster ? "cluster" : "single ")}: {sps:F1} steps/s");
             }
         }
-        double ms = Median(single), mc = Median(cluster);
+        double ms = ServiceBench.Median(single), mc = ServiceBench.Median(cluster);
         Console.WriteLine($"median single {ms:F1} steps/s, cluster {mc:F1} steps/s: cluster/single = {mc / ms:F3} (target >= 0.8)");
         Console.WriteLine($"weights_sha256 single {shaSingle?[..12]}…, cluster {shaCluster?[..12]}…: {(shaSingle == shaCluster ? "identical" : "DIFFERENT")}");
         long perStep = n * (4L * 407_050 /* weights */ + 128 * 785 * 4 /* rows + labels */ + 4L * 407_050 /* gradients */);
@@ -64,7 +62,7 @@ public static class ClusterBench
 
     private static (double, string) RunCluster(string dll, string[] common, int n)
     {
-        int port = FreePort();
+        int port = ServiceBench.FreePort();
         var seed = $"cluster.seed-nodes=[\"akka.tcp://actor-trainer@127.0.0.1:{port}\"]";
         var workers = Enumerable.Range(0, n).Select(_ => Start(dll, ["worker", "--set", seed, "--set", "worker.workers=1", "--set", "worker.threads-per-worker=1"])).ToList();
         try
@@ -111,19 +109,4 @@ public static class ClusterBench
     }
 
     private static string TempRun() => Path.Combine(Path.GetTempPath(), "actortrainer-clusterbench-" + Guid.NewGuid().ToString("N"));
-
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
-
-    private static double Median(List<double> xs)
-    {
-        var s = xs.OrderBy(x => x).ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
-    }
 }

@@ -73,7 +73,7 @@ public static class DataPlaneBench
         Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var (config, list) in results)
         {
-            double M(Func<Result, double> f) => Median(list.Select(f).ToList());
+            double M(Func<Result, double> f) => ServiceBench.Median(list.Select(f).ToList());
             var total = M(x => x.TotalMBps);
             Console.WriteLine($"| {config} | {M(x => x.StepsPerSecond):F1} | {M(x => x.DownMBps):F0} | {M(x => x.UpMBps):F0} | {total:F0} | {M(x => x.RttP50Ms):F2} | {M(x => x.RttP99Ms):F2} | {total / TargetMBps:F2}× {(total >= TargetMBps ? "(meets)" : "(below)")} | {M(x => x.CpuMsPerStep):F2} | {M(x => x.MBPerCpuSecond):F0} |");
         }
@@ -202,12 +202,6 @@ public static class DataPlaneBench
         var a = new float[n];
         Array.Fill(a, v);
         return a;
-    }
-
-    private static double Median(List<double> v)
-    {
-        v.Sort();
-        return v.Count == 0 ? double.NaN : v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2;
     }
 
     private static double Percentile(double[] sorted, double p) =>

@@ -20,6 +20,7 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
     private float[] _x = [], _targets = [];
     private int[] _labels = [];
     private float[][] _grads = [];
+    private Section[] _gradSections = [];
 
     /// <summary>Seconds this session spent waiting for work, reading it, computing and sending results.</summary>
     public (double Waiting, double Reading, double Computing, double Sending) Seconds =>
@@ -47,11 +48,9 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
                 rows, batchRows, h.D, _grads);
             _computing.Stop();
             counted();
-            var sections = new Section[_grads.Length];
-            for (int i = 0; i < _grads.Length; i++) sections[i] = Section.Of(_grads[i]);
             _sending.Start();
             conn.Send(NodeProtocol.Result, h.A, BitConverter.DoubleToInt64Bits(stats.LossSum),
-                BitConverter.DoubleToInt64Bits(stats.Correct), stats.Count, sections);
+                BitConverter.DoubleToInt64Bits(stats.Correct), stats.Count, _gradSections);
             _sending.Stop();
         }
     }
@@ -70,6 +69,7 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         _x = new float[checked(rows * plan.InputDim)];
         if (plan.Loss.SparseTargets) _labels = new int[rows]; else _targets = new float[checked(rows * plan.OutputDim)];
         _grads = _sizes.Select(n => new float[n]).ToArray();
+        _gradSections = _grads.Select(g => Section.Of(g)).ToArray();   // the Result frame's sections, built once
         var compute = new LocalShardCompute(plan, rows, h.B > 0 ? (int)h.B : defaultThreads);
         conn.Send(NodeProtocol.Ready, Environment.ProcessorCount, 0, 0, 0);
         return compute;
