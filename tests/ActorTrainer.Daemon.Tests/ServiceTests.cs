@@ -75,6 +75,7 @@ public class ServiceTests
             ("{\"config\": \"trainer { epochs = }\"}", "trainer.epochs"),
             ("{\"set\": {\"data.dir\": \"/nonexistent/mnist\"}}", "data.dir"),
             ("{\"set\": {\"metrics\": \"{ port = 9100 }\"}}", "metrics.port"),
+            ("{\"set\": {\"trainer.runtime\": \"actors\", \"cluster.enabled\": \"on\"}}", "cluster.enabled"),
             ("{\"settings\": {}}", "settings"),
             ("not json", "not valid JSON"),
         ];

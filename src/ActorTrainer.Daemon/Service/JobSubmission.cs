@@ -49,6 +49,8 @@ public static class JobSubmission
             throw new ConfigException($"config: data.dir = '{settings.DataDir}' is not a directory on the server");
         if (settings.MetricsPort != 0)
             throw new ConfigException($"config: metrics.port = {settings.MetricsPort}: a job under serve reports its metrics on the service's /metrics; leave metrics.port at 0");
+        if (settings.Cluster is { Enabled: true })
+            throw new ConfigException("config: cluster.enabled = on: a job under serve trains in the service's machine only (a cluster coordinator opens network listeners and reads certificate files); run `train` with the cluster config instead");
         var header = "# Effective configuration of a job submitted to `serve` (reference.conf < submitted config" +
                      (sets.Count > 0 ? " < " + string.Join(", ", sets.Select(s => "set " + s)) : "") + ").\n";
         return new ValidatedJob(header + ConfigLoader.Render(config) + "\n", settings.Epochs);
