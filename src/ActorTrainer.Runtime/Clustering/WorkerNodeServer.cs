@@ -81,6 +81,10 @@ public sealed class WorkerNodeServer : IDisposable
         catch (Exception e) when (e is InvalidDataException or ArgumentException or ResourceLimitException)
         {
             _log($"data plane: connection from {c.RemoteEndPoint} refused: {e.Message}");
+            // read the rest of the refused frame first (its size is within max-frame-bytes), so that the peer is not
+            // cut off while still writing it and gets the Error frame
+            try { c.SkipSections(); }
+            catch (Exception skip) when (skip is IOException or InvalidOperationException or ObjectDisposedException) { }
             NodeProtocol.TrySendError(c, e.Message);
         }
         finally
