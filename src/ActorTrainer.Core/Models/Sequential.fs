@@ -243,13 +243,17 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         m.FitArrays(train, epochs, batchSize, v, validationSplit, shuffle, callbacks, verbose, shardsPerBatch, output)
 
     /// Mean loss and metrics on data (Keras `evaluate`), as a dictionary ("loss", "accuracy", ...).
-    member m.EvaluateArrays(d: ArrayData, [<Optional; DefaultParameterValue(128)>] batchSize: int) : IReadOnlyDictionary<string, float> =
+    /// `backend`: where the passes run (null: this process' CPU engine).
+    member m.EvaluateArrays(d: ArrayData, [<Optional; DefaultParameterValue(128)>] batchSize: int,
+                            [<Optional; DefaultParameterValue(null: IInferenceBackend)>] backend: IInferenceBackend) : IReadOnlyDictionary<string, float> =
         m.RequireCompiled "evaluate"
         m.EnsureBuilt [| d.Features |]
         m.CheckData("evaluate", d)
-        let engine = GradientEngine(m.Plan, batchSize)
+        let stats =
+            if isNull backend then Evaluation.run (GradientEngine(m.Plan, batchSize)) (m.GetWeights()) d
+            else backend.Evaluate(m.Plan, m.GetWeights(), d, batchSize)
         let logs = Dictionary<string, float>()
-        Evaluation.logs "" metricKeys (Evaluation.run engine (m.GetWeights()) d) logs
+        Evaluation.logs "" metricKeys stats logs
         logs :> IReadOnlyDictionary<string, float>
 
     /// Mean loss and metrics on tensors x (N, ...) and y.
@@ -258,7 +262,9 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         m.EvaluateArrays(m.ToData("evaluate", x, y), batchSize)
 
     /// Model outputs (probabilities after softmax) for flat rows: (count × outputs), row-major.
-    member m.PredictArrays(x: float32[], features: int, [<Optional; DefaultParameterValue(128)>] batchSize: int) : float32[] =
+    /// `backend`: where the passes run (null: this process' CPU engine).
+    member m.PredictArrays(x: float32[], features: int, [<Optional; DefaultParameterValue(128)>] batchSize: int,
+                           [<Optional; DefaultParameterValue(null: IInferenceBackend)>] backend: IInferenceBackend) : float32[] =
         m.EnsureBuilt [| features |]
         let plan = { m.Plan with Loss = loss }
         if plan.InputDim <> features then
@@ -266,16 +272,18 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         if x.Length % max 1 features <> 0 then
             raise (ArgumentException(sprintf "predict: x has %d values, not a multiple of %d features" x.Length features))
         let count = if features = 0 then 0 else x.Length / features
-        let engine = GradientEngine(plan, batchSize)
-        let ow = plan.OutputDim
-        let out = Array.zeroCreate<float32> (count * ow)
-        let w = m.GetWeights()
-        let mutable start = 0
-        while start < count do
-            let rows = min engine.MaxRows (count - start)
-            engine.Predict(w, ReadOnlySpan(x, start * features, rows * features), rows).CopyTo(Span(out, start * ow, rows * ow))
-            start <- start + rows
-        out
+        if not (isNull backend) then backend.Predict(plan, m.GetWeights(), x, count, batchSize)
+        else
+            let engine = GradientEngine(plan, batchSize)
+            let ow = plan.OutputDim
+            let out = Array.zeroCreate<float32> (count * ow)
+            let w = m.GetWeights()
+            let mutable start = 0
+            while start < count do
+                let rows = min engine.MaxRows (count - start)
+                engine.Predict(w, ReadOnlySpan(x, start * features, rows * features), rows).CopyTo(Span(out, start * ow, rows * ow))
+                start <- start + rows
+            out
 
     /// Model outputs for x (N, ...) as a (N, outputs) tensor (Keras `predict`; argmax for labels).
     member m.Predict(x: Tensor, [<Optional; DefaultParameterValue(128)>] batchSize: int) : Tensor =

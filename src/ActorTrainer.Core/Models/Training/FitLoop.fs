@@ -91,6 +91,7 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
         match opts.Validation with
         | null -> ValueNone
         | v when v.Count = 0 -> ValueNone
+        | v when (exec :? IStepEvaluator) -> ValueSome((exec :?> IStepEvaluator).Evaluate v)
         | v ->
             let engine =
                 match evalEngine with

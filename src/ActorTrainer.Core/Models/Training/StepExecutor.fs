@@ -54,6 +54,22 @@ type IStepExecutor =
     /// Async gradients rejected as too stale so far (including those of a resumed run).
     abstract StaleRejected: int64
 
+/// An executor that evaluates data where its weights live (a GPU executor: validation without copying the weights back).
+type IStepEvaluator =
+    /// Σ loss, Σ hits and count over all samples of d at the executor's current weights (inference mode).
+    abstract Evaluate: data: ArrayData -> ShardStats
+
+/// Inference passes on a device other than the CPU engine (the GPU backend): the same math as GradientEngine's
+/// Predict / Evaluate, on weights in plan order.
+[<AllowNullLiteral>]
+type IInferenceBackend =
+    /// Short name for logs ("cuda").
+    abstract Name: string
+    /// y = model(x): x (rows × plan.InputDim) row-major → (rows × plan.OutputDim), in chunks of batchSize rows.
+    abstract Predict: plan: ModelPlan * weights: float32[][] * x: float32[] * rows: int * batchSize: int -> float32[]
+    /// Σ loss, Σ hits and count over all samples of data, in chunks of batchSize rows (inference mode).
+    abstract Evaluate: plan: ModelPlan * weights: float32[][] * data: ArrayData * batchSize: int -> ShardStats
+
 /// A callback that also reads the runtime (weight version, live workers, stale gradients): fit hands it the
 /// executor before OnTrainBegin; read it only from the hooks (the loop's thread).
 type IRuntimeCallback =

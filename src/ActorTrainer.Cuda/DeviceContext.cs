@@ -1,0 +1,82 @@
+using ActorTrainer.Cuda.Blas;
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+
+namespace ActorTrainer.Cuda;
+
+/// <summary>One opened device: the ILGPU context and accelerator and the GEMM implementation on its default stream
+/// (cuBLAS on CUDA, the ILGPU GEMM kernel on the CPU accelerator).</summary>
+internal sealed class DeviceContext : IDisposable
+{
+    private DeviceContext(Context context, Accelerator accelerator, IDeviceBlas blas, string deviceName)
+    {
+        Context = context;
+        Accelerator = accelerator;
+        Blas = blas;
+        DeviceName = deviceName;
+    }
+
+    public Context Context { get; }
+    public Accelerator Accelerator { get; }
+    public IDeviceBlas Blas { get; }
+    public string DeviceName { get; }
+
+    /// <summary>Opens the device `options` names; throws <see cref="CudaUnavailableException"/> naming what is missing.</summary>
+    public static DeviceContext Open(CudaOptions options)
+    {
+        if (options.Device < 0)
+            throw new CudaUnavailableException($"trainer.cuda.device must be >= 0, got {options.Device}");
+        return options.Accelerator == DeviceKind.Cpu ? OpenCpu() : OpenCuda(options);
+    }
+
+    private static DeviceContext OpenCpu()
+    {
+        var context = Context.Create(b => b.CPU());
+        try
+        {
+            var acc = context.CreateCPUAccelerator(0);
+            return new DeviceContext(context, acc, new IlgpuBlas(acc), "ILGPU CPU accelerator");
+        }
+        catch { context.Dispose(); throw; }
+    }
+
+    private static DeviceContext OpenCuda(CudaOptions options)
+    {
+        Context context;
+        try { context = Context.Create(b => b.Cuda()); }
+        catch (Exception e)
+        {
+            throw new CudaUnavailableException($"trainer.backend = cuda: the CUDA driver could not be initialised ({e.Message}); {CudaUnavailableException.Fallback}", e);
+        }
+        try
+        {
+            var devices = context.GetCudaDevices();
+            if (devices.Count == 0)
+                throw new CudaUnavailableException("trainer.backend = cuda: no CUDA device found (no NVIDIA driver, libcuda.so.1, or no GPU visible to this process); " +
+                                                   CudaUnavailableException.Fallback);
+            if (options.Device >= devices.Count)
+                throw new CudaUnavailableException($"trainer.cuda.device = {options.Device}, but this machine has {devices.Count} CUDA device(s) " +
+                                                   $"({string.Join(", ", Enumerable.Range(0, devices.Count).Select(i => $"{i}: {devices[i].Name}"))}); choose one of them or {CudaUnavailableException.Fallback}");
+            var device = devices[options.Device];
+            var acc = (CudaAccelerator)device.CreateAccelerator(context);
+            try
+            {
+                var blas = Cublas.Create(acc, options.Tf32);
+                var name = $"{device.Name} ({device.Architecture}, {device.MemorySize / (1024.0 * 1024 * 1024):0.0} GiB)";
+                return new DeviceContext(context, acc, blas, name);
+            }
+            catch { acc.Dispose(); throw; }
+        }
+        catch { context.Dispose(); throw; }
+    }
+
+    /// <summary>Frees the accelerator and the context.</summary>
+    public void Dispose()
+    {
+        Blas.Dispose();
+        Accelerator.Dispose();
+        Context.Dispose();
+    }
+}
