@@ -52,13 +52,14 @@ internal sealed class DeviceContext : IDisposable
         }
         try
         {
-            var devices = context.GetCudaDevices().ToArray();
-            if (devices.Length == 0)
+            var devices = new List<CudaDevice>();
+            foreach (var d in context.GetCudaDevices()) devices.Add(d);
+            if (devices.Count == 0)
                 throw new CudaUnavailableException("trainer.backend = cuda: no CUDA device found (no NVIDIA driver, libcuda.so.1, or no GPU visible to this process); " +
                                                    CudaUnavailableException.Fallback);
-            if (options.Device >= devices.Length)
-                throw new CudaUnavailableException($"trainer.cuda.device = {options.Device}, but this machine has {devices.Length} CUDA device(s) " +
-                                                   $"({string.Join(", ", Enumerable.Range(0, devices.Length).Select(i => $"{i}: {devices[i].Name}"))}); choose one of them or {CudaUnavailableException.Fallback}");
+            if (options.Device >= devices.Count)
+                throw new CudaUnavailableException($"trainer.cuda.device = {options.Device}, but this machine has {devices.Count} CUDA device(s) " +
+                                                   $"({string.Join(", ", Enumerable.Range(0, devices.Count).Select(i => $"{i}: {devices[i].Name}"))}); choose one of them or {CudaUnavailableException.Fallback}");
             var device = devices[options.Device];
             var acc = (CudaAccelerator)device.CreateAccelerator(context);
             try
