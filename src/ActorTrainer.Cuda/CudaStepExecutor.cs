@@ -1,16 +1,185 @@
 using ActorTrainer.Core;
+using ILGPU;
+using ILGPU.Runtime;
 
 namespace ActorTrainer.Cuda;
 
-/// <summary>PLACEHOLDER (being written).</summary>
-internal sealed class CudaStepExecutor
+/// <summary>Runs fit's steps on the device (sync data-parallel semantics of the in-process executor, on one device):
+/// per step the batch is gathered from the device-resident training set by the epoch's permutation, the forward and
+/// backward passes and the optimizer update are queued on the stream, and the batch's per-row losses, hits and
+/// divergence flag are copied back (the step's one synchronisation). A non-finite loss or gradient applies nothing and
+/// throws TrainingDivergedException. The whole batch is one pass; shards-per-batch only keys the dropout masks, as on
+/// the CPU. The weights' home (start.Weights) is brought up to date when Weights is read (checkpoints, end of fit).</summary>
+internal sealed class CudaStepExecutor : IStepExecutor, IStepEvaluator
 {
-    public static IStepExecutor Create(DeviceContext device, StepJob job, FitCheckpoint start) => throw new NotImplementedException();
-}
+    private readonly StepJob _job;
+    private readonly float[][] _home;
+    private readonly DeviceModel _model;
+    private readonly DeviceOptimizer _opt;
+    private readonly DeviceDataset _train;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _w, _g, _xb, _tb;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _order, _yb;
+    private readonly float[] _stats;
+    private readonly int[] _flag = new int[1];
+    private readonly bool _hasDropout;
+    private DeviceDataset? _validation;
+    private int _epoch, _next;
+    private long _globalStep, _version, _hostVersion;
 
-/// <summary>PLACEHOLDER (being written).</summary>
-internal static class CudaInference
-{
-    public static float[] Predict(DeviceContext device, ModelPlan plan, float[][] weights, float[] x, int rows, int batchSize) => throw new NotImplementedException();
-    public static ShardStats Evaluate(DeviceContext device, ModelPlan plan, float[][] weights, ArrayData data, int batchSize) => throw new NotImplementedException();
+    private readonly DeviceContext _dev;
+    private readonly List<IDisposable> _owned = [];
+
+    private CudaStepExecutor(DeviceContext dev, StepJob job, FitCheckpoint start)
+    {
+        _dev = dev;
+        _job = job;
+        _home = start.Weights;
+        var acc = dev.Accelerator;
+        var plan = job.Plan;
+        try
+        {
+            _model = Own(new DeviceModel(dev, dev.Kernels, plan, Math.Max(1, Math.Min(job.BatchSize, job.Train.Count))));
+            _train = Own(new DeviceDataset(dev, plan, job.Train, "the training set"));
+            _w = Own(CudaInference.UploadWeights(dev, _model, _home));
+            _g = Own(DeviceMemory.Allocate<float>(acc, _model.ParameterCount, "the gradients"));
+            _opt = Own(new DeviceOptimizer(dev, dev.Kernels, job.Optimizer, _model.Offsets, _model.Sizes, _model.ParameterCount));
+            int rows = _model.MaxRows, ow = plan.OutputDim;
+            _xb = Own(DeviceMemory.Allocate<float>(acc, (long)rows * plan.InputDim, $"a batch of inputs ({rows} × {plan.InputDim})"));
+            _yb = Own(DeviceMemory.Allocate<int>(acc, rows, "a batch of labels"));
+            _tb = Own(DeviceMemory.Allocate<float>(acc, plan.Loss.SparseTargets ? 0 : (long)rows * ow, "a batch of targets"));
+            _order = Own(DeviceMemory.Allocate<int>(acc, job.Train.Count, "the epoch's sample order"));
+            _stats = new float[2 * rows];
+            _hasDropout = plan.Layers.Any(l => l is PlanLayer.Dropout d && d.rate > 0.0);
+        }
+        catch
+        {
+            FreeOwned();
+            throw;
+        }
+    }
+
+    private T Own<T>(T resource) where T : IDisposable
+    {
+        _owned.Add(resource);
+        return resource;
+    }
+
+    private void FreeOwned()
+    {
+        _validation?.Dispose();
+        for (int i = _owned.Count - 1; i >= 0; i--) _owned[i].Dispose();
+        _owned.Clear();
+    }
+
+    /// <summary>Starts an executor for the job at the start position (weights uploaded, optimizer state too).</summary>
+    public static IStepExecutor Create(DeviceContext dev, StepJob job, FitCheckpoint start)
+    {
+        if (job.ShardsPerBatch < 1)
+            throw new ArgumentOutOfRangeException("shards", job.ShardsPerBatch, "trainer.shards-per-batch must be >= 1");
+        return new CudaStepExecutor(dev, job, start);
+    }
+
+    private Kernels.DeviceKernels Kernels => _dev.Kernels;
+
+    public int Workers => 1;
+    public int WorkersAlive => 1;
+    public bool Asynchronous => false;
+    public long Version => _version;
+    public long StaleRejected => 0;
+
+    public void BeginEpoch(int epoch, int startStep, long firstGlobalStep)
+    {
+        var order = Batching.permutation(_job.Seed, epoch, _job.Train.Count, _job.Shuffle);
+        if (order.Length > 0) _order.View.SubView(0, order.Length).CopyFromCPU(order);
+        _epoch = epoch;
+        _next = startStep;
+        _globalStep = firstGlobalStep;
+    }
+
+    public StepOutcome NextStep()
+    {
+        int b = _next, start = b * _job.BatchSize;
+        int rows = Math.Min(_job.BatchSize, _job.Train.Count - start);
+        Gather(start, rows);
+        _model.Flag.MemSetToZero();
+        _model.Forward(_w.View, _xb.View, rows, true, _hasDropout ? ShardSeeds() : null);
+        _model.Loss(_xb.View, rows, rows, _yb.View, _tb.View, true);
+        _model.Backward(_w.View, _xb.View, rows, _g.View);
+        if (_model.ParameterCount > 0) Kernels.CheckFinite((int)_model.ParameterCount, _g.View, _model.Flag);
+        _opt.Apply(_w.View, _g.View, _model.Flag);
+        var stats = CudaInference.RowStats(_model, _stats, rows);
+        _model.Flag.SubView(0, 1).CopyToCPU(ref _flag[0], 1);
+        if (_flag[0] != 0)
+        {
+            _job.Optimizer.Iterations -= 1;
+            var what = (_flag[0] & 1) != 0 ? $"loss sum is {stats.LossSum}" : "gradients contain NaN or Inf";
+            throw new TrainingDivergedException(_epoch, _globalStep, b, what);
+        }
+        _next = b + 1;
+        _globalStep++;
+        _version++;
+        return new StepOutcome(b, stats);
+    }
+
+    private void Gather(int start, int rows)
+    {
+        var plan = _job.Plan;
+        if (rows <= 0) return;
+        Kernels.GatherRows(rows * plan.InputDim, _train.X, _order.View, start, plan.InputDim, _xb.View);
+        if (plan.Loss.SparseTargets) Kernels.GatherInts(rows, _train.Labels, _order.View, start, _yb.View);
+        else Kernels.GatherRows(rows * plan.OutputDim, _train.Targets, _order.View, start, plan.OutputDim, _tb.View);
+    }
+
+    private long[] ShardSeeds()
+    {
+        var seeds = new long[_job.ShardsPerBatch];
+        for (int s = 0; s < seeds.Length; s++) seeds[s] = Batching.dropoutSeed(_job.Seed, _globalStep, s);
+        return seeds;
+    }
+
+    public StepOutcome[] Drain() => [];
+
+    public float[][] Weights
+    {
+        get
+        {
+            if (_hostVersion != _version)
+            {
+                var flat = new float[_model.ParameterCount];
+                if (flat.Length > 0) _w.View.SubView(0, flat.Length).CopyToCPU(flat);
+                for (int i = 0; i < _home.Length; i++) Array.Copy(flat, _model.Offsets[i], _home[i], 0, _model.Sizes[i]);
+                _hostVersion = _version;
+            }
+            return _home;
+        }
+    }
+
+    public void SetWeights(float[][] weights)
+    {
+        var flat = CudaInference.Flatten(_model, weights, "set_weights");
+        ActorTrainer.Core.Weights.checkedCopyInto("set_weights", weights, _home);
+        if (flat.Length > 0) _w.View.SubView(0, flat.Length).CopyFromCPU(flat);
+        _hostVersion = _version;
+    }
+
+    public (long, float[][][]) OptimizerState() => (_job.Optimizer.Iterations, _opt.Download());
+
+    public ShardStats Evaluate(ArrayData data)
+    {
+        if (_validation is null || !ReferenceEquals(_validation.Source, data))
+        {
+            _validation?.Dispose();
+            _validation = null;
+            _validation = new DeviceDataset(_dev, _job.Plan, data, "the validation set");
+        }
+        return CudaInference.Run(_model, _w.View, _validation);
+    }
+
+    /// <summary>Leaves the optimizer's state in the Core optimizer (as the CPU executors do) and frees the device buffers.</summary>
+    public void Dispose()
+    {
+        if (_owned.Count == 0) return;
+        try { _job.Optimizer.LoadState(_job.Optimizer.Iterations, _opt.Download()); }
+        finally { FreeOwned(); }
+    }
 }

@@ -23,6 +23,11 @@ internal sealed class DeviceContext : IDisposable
     public IDeviceBlas Blas { get; }
     public string DeviceName { get; }
 
+    private Kernels.DeviceKernels? _kernels;
+
+    /// <summary>The backend's kernels, compiled for this accelerator on first use.</summary>
+    public Kernels.DeviceKernels Kernels => _kernels ??= new Kernels.DeviceKernels(Accelerator);
+
     /// <summary>Opens the device `options` names; throws <see cref="CudaUnavailableException"/> naming what is missing.</summary>
     public static DeviceContext Open(CudaOptions options)
     {
