@@ -7,12 +7,13 @@ namespace ActorTrainer.Runtime;
 /// PsSlices = 0 is ParameterSlices.Auto. ShardsPerBatch defaults to Batching.DefaultShardsPerBatch (the one default of
 /// fit and the config); WorkerTimeout defaults to 30 s; CheckpointEverySteps = 0 writes checkpoints only at epoch ends.
 /// Remote (config cluster.*): also use the gradient workers of the cluster's worker nodes (the ActorSystem must be a
-/// cluster member).</summary>
+/// cluster member). LocalCompute: how local workers compute their shards (null: the CPU GradientEngine; the GPU
+/// backend's factory makes GPU workers).</summary>
 public sealed record RuntimeOptions(int Workers = RuntimeOptions.AutoWorkers, string Mode = "sync", int ShardsPerBatch = Batching.DefaultShardsPerBatch,
     int AsyncPullEvery = 1, int AsyncMaxStaleness = 4, TimeSpan? WorkerTimeout = null,
     int CheckpointEverySteps = 0, int CheckpointKeep = 3, string? CheckpointDir = null,
     FaultInjection? Faults = null, int PsSlices = 0, int ThreadsPerWorker = 0, StalenessPolicy Staleness = StalenessPolicy.None,
-    Clustering.RemoteWorkers? Remote = null)
+    Clustering.RemoteWorkers? Remote = null, ShardComputeFactory? LocalCompute = null)
 {
     /// <summary>Workers value meaning "choose workers and threads per worker from the cores" (config: auto).</summary>
     public const int AutoWorkers = -1;

@@ -1,3 +1,4 @@
+using ActorTrainer.Core;
 using ActorTrainer.Runtime.Clustering;
 using Akka.Actor;
 
