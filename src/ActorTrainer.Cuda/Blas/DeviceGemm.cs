@@ -1,40 +1,22 @@
 using ILGPU;
-using ILGPU.Runtime;
 
 namespace ActorTrainer.Cuda.Blas;
 
-/// <summary>TEMPORARY (replaced by the helper's version): naive row-major GEMM for local testing.</summary>
+/// <summary>Row-major GEMM on device views through a column-major <see cref="IDeviceBlas"/> (the backend's layout is
+/// row-major, like the CPU <c>IGemm</c>).</summary>
 public static class DeviceGemm
 {
-    private static Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmDims>? _k;
-    private static Accelerator? _acc;
-
-    internal readonly struct GemmDims(int ta, int tb, int m, int n, int k, float alpha, int lda, int ldb, float beta, int ldc)
+    /// <summary>Row-major C(m×n) = α·op(A)·op(B) + β·C, op(A) m×k (A stored k×m when transA), op(B) k×n (B stored n×k
+    /// when transB); lda/ldb/ldc are row strides in elements; the same contract as <c>IGemm.Gemm</c>.
+    /// <para>A row-major matrix with row stride ld is, read column-major with leading dimension ld, its transpose. So
+    /// row-major C = column-major Cᵀ, and Cᵀ = (op(A)·op(B))ᵀ = op(B)ᵀ·op(A)ᵀ, where the column-major reading of
+    /// row-major B already is Bᵀ: the call is blas.Sgemm(transB, transA, n, m, k, α, b, ldb, a, lda, β, c, ldc).</para>
+    /// Throws <see cref="ArgumentException"/> naming the bad (row-major) argument and its value.</summary>
+    public static void RowMajor(IDeviceBlas blas, bool transA, bool transB, int m, int n, int k, float alpha,
+        ArrayView<float> a, int lda, ArrayView<float> b, int ldb, float beta, ArrayView<float> c, int ldc)
     {
-        public readonly int TA = ta, TB = tb, M = m, N = n, K = k, Lda = lda, Ldb = ldb, Ldc = ldc;
-        public readonly float Alpha = alpha, Beta = beta;
-    }
-
-    private static void Kernel(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmDims d)
-    {
-        int r = i / d.N, col = i - r * d.N;
-        float s = 0f;
-        for (int p = 0; p < d.K; p++)
-        {
-            float av = d.TA != 0 ? a[(long)p * d.Lda + r] : a[(long)r * d.Lda + p];
-            float bv = d.TB != 0 ? b[(long)col * d.Ldb + p] : b[(long)p * d.Ldb + col];
-            s += av * bv;
-        }
-        long ci = (long)r * d.Ldc + col;
-        c[ci] = d.Beta == 0f ? d.Alpha * s : d.Alpha * s + d.Beta * c[ci];
-    }
-
-    public static void RowMajor(IDeviceBlas blas, bool transA, bool transB, int m, int n, int k, float alpha, ArrayView<float> a, int lda,
-        ArrayView<float> b, int ldb, float beta, ArrayView<float> c, int ldc)
-    {
-        var acc = c.GetAccelerator();
-        if (_k is null || _acc != acc) { _k = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmDims>(Kernel); _acc = acc; }
-        if (m * n == 0) return;
-        _k(m * n, a, b, c, new GemmDims(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, lda, ldb, beta, ldc));
+        ArgumentNullException.ThrowIfNull(blas);
+        SgemmArgs.ValidateRowMajor(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
+        blas.Sgemm(transB, transA, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc);
     }
 }
