@@ -1,5 +1,6 @@
 using ActorTrainer.Cuda.Blas;
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -38,7 +39,7 @@ internal sealed class DeviceContext : IDisposable
 
     private static DeviceContext OpenCpu()
     {
-        var context = Context.Create(b => b.CPU());
+        var context = Context.Create(b => b.CPU().EnableAlgorithms());
         try
         {
             var acc = context.CreateCPUAccelerator(0);
@@ -50,7 +51,7 @@ internal sealed class DeviceContext : IDisposable
     private static DeviceContext OpenCuda(CudaOptions options)
     {
         Context context;
-        try { context = Context.Create(b => b.Cuda()); }
+        try { context = Context.Create(b => b.Cuda().EnableAlgorithms()); }
         catch (Exception e)
         {
             throw new CudaUnavailableException($"trainer.backend = cuda: the CUDA driver could not be initialised ({e.Message}); {CudaUnavailableException.Fallback}", e);

@@ -20,4 +20,23 @@ public sealed class PtxCheckTests(ITestOutputHelper output)
         Assert.DoesNotContain("ld.local", ptx); // the 4×4 accumulators live in registers, not local memory
         output.WriteLine(ptx.Length + " characters of PTX");
     }
+
+    public static TheoryData<string> BackendKernels() => new(
+        from t in new[] { typeof(ActorTrainer.Cuda.Kernels.LayerKernels), typeof(ActorTrainer.Cuda.Kernels.DropoutKernel),
+                          typeof(ActorTrainer.Cuda.Kernels.LossKernels), typeof(ActorTrainer.Cuda.Kernels.OptimizerKernels) }
+        from m in t.GetMethods(BindingFlags.Public | BindingFlags.Static)
+        where m.GetParameters() is [{ ParameterType.Name: "Index1D" }, ..]
+        select t.Name + "." + m.Name);
+
+    /// <summary>Every kernel the training step launches (layers, dropout, losses, optimizers: exp/log/tanh, 64-bit
+    /// hashing, atomics) compiles for the H200.</summary>
+    [Theory]
+    [MemberData(nameof(BackendKernels))]
+    public void Every_training_kernel_compiles_to_PTX_for_SM_90(string name)
+    {
+        var parts = name.Split('.');
+        var type = typeof(ActorTrainer.Cuda.Kernels.DeviceKernels).Assembly.GetType("ActorTrainer.Cuda.Kernels." + parts[0])!;
+        var ptx = PtxCheck.CompileToPtx(type.GetMethod(parts[1], BindingFlags.Public | BindingFlags.Static)!, implicitlyGrouped: true);
+        Assert.Contains(".visible .entry", ptx);
+    }
 }

@@ -1,5 +1,6 @@
 using System.Reflection;
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.PTX;
 using ILGPU.Runtime;
@@ -16,14 +17,16 @@ internal static class PtxCheck
     /// `instructionSet` (default PTX ISA 8.0, CUDA 12.0+); throws ILGPU's compile exception when the kernel uses
     /// something the PTX backend cannot translate. ILGPU 1.5.3 rounds the target down to the newest one it knows:
     /// SM_86…SM_90 give <c>.target sm_80</c>, which the driver JIT-compiles for the device (a CudaAccelerator does the same).</summary>
+    /// <param name="implicitlyGrouped">true for a kernel launched with LoadAutoGroupedStreamKernel (Index1D first).</param>
     public static string CompileToPtx(MethodInfo kernel, CudaArchitecture? architecture = null,
-        CudaInstructionSet? instructionSet = null)
+        CudaInstructionSet? instructionSet = null, bool implicitlyGrouped = false)
     {
         ArgumentNullException.ThrowIfNull(kernel);
-        using var context = Context.Create(b => b.CPU());
+        using var context = Context.Create(b => b.CPU().EnableAlgorithms());
         using var backend = new PTXBackend(context, architecture ?? CudaArchitecture.SM_90,
             instructionSet ?? CudaInstructionSet.ISA_80, nvvmAPI: null!);
-        var entry = EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
+        var entry = implicitlyGrouped ? EntryPointDescription.FromImplicitlyGroupedKernel(kernel)
+                                      : EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
         var compiled = (PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
         return compiled.PTXAssembly;
     }
