@@ -1,0 +1,102 @@
+using ActorTrainer.Core;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace ActorTrainer.Cuda;
+
+/// <summary>A GPU gradient worker's computation (the actor runtime's IShardCompute): uploads the weights once per
+/// weights key and each shard's rows, runs the device model's forward and backward passes and copies the shard's
+/// gradient and statistics back. The math is the CPU engine's; the bits are the GPU's (run-to-run identical on one
+/// device, not equal to a CPU worker's). One per device: the device's stream is not shared between threads.</summary>
+public sealed class CudaShardCompute : IShardCompute
+{
+    private readonly DeviceContext _dev;
+    private readonly DeviceModel _model;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _w, _g, _x, _t;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _y;
+    private readonly float[] _flat, _stats;
+    private readonly int[] _flag = new int[1];
+    private long _key = long.MinValue;
+
+    /// <summary>A worker for shards of up to maxRows rows of `plan` on the runtime's device.</summary>
+    public CudaShardCompute(CudaRuntime runtime, ModelPlan plan, int maxRows)
+    {
+        _dev = runtime.Device;
+        Where = "GPU " + runtime.DeviceName;
+        var acc = _dev.Accelerator;
+        _model = new DeviceModel(_dev, _dev.Kernels, plan, maxRows);
+        try
+        {
+            _w = DeviceMemory.Allocate<float>(acc, _model.ParameterCount, "the weights");
+            _g = DeviceMemory.Allocate<float>(acc, _model.ParameterCount, "the gradients");
+            _x = DeviceMemory.Allocate<float>(acc, (long)maxRows * plan.InputDim, "a shard of inputs");
+            _y = DeviceMemory.Allocate<int>(acc, maxRows, "a shard of labels");
+            _t = DeviceMemory.Allocate<float>(acc, plan.Loss.SparseTargets ? 0 : (long)maxRows * plan.OutputDim, "a shard of targets");
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+        _flat = new float[_model.ParameterCount];
+        _stats = new float[2 * maxRows];
+    }
+
+    /// <summary>The factory the actor runtime calls for each local worker (RuntimeOptions.LocalCompute).</summary>
+    public static ShardComputeFactory Factory(CudaRuntime runtime) => new((plan, maxRows, _) => new CudaShardCompute(runtime, plan, maxRows));
+
+    /// <inheritdoc/>
+    public string Where { get; }
+
+    /// <inheritdoc/>
+    public void Open() { }
+
+    /// <inheritdoc/>
+    public ShardStats Compute(float[][] weights, long weightsKey, ReadOnlyMemory<float> x, ReadOnlyMemory<int> labels,
+        ReadOnlyMemory<float> targets, int rows, int batchRows, long dropoutSeed, float[][] grads)
+    {
+        var plan = _model.Plan;
+        if (rows < 0 || rows > _model.MaxRows) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"rows must be in [0, {_model.MaxRows}] for this worker");
+        if (weightsKey != _key || weightsKey < 0)
+        {
+            var flat = CudaInference.Flatten(_model, weights, "GPU worker weights");
+            if (flat.Length > 0) _w.View.SubView(0, flat.Length).CopyFromCPU(flat);
+            _key = weightsKey;
+        }
+        if (rows == 0)
+        {
+            foreach (var g in grads) Array.Clear(g);
+            return new ShardStats(0, 0, 0);
+        }
+        Upload(_x, x.Span, (long)rows * plan.InputDim, "x");
+        if (plan.Loss.SparseTargets) Upload(_y, labels.Span, rows, "labels");
+        else Upload(_t, targets.Span, (long)rows * plan.OutputDim, "targets");
+        _model.Flag.MemSetToZero();
+        _model.Forward(_w.View, _x.View, rows, true, [dropoutSeed]);
+        _model.Loss(_x.View, rows, batchRows, _y.View, _t.View, true);
+        _model.Backward(_w.View, _x.View, rows, _g.View);
+        var stats = CudaInference.RowStats(_model, _stats, rows);
+        if (_flat.Length > 0) _g.View.SubView(0, _flat.Length).CopyToCPU(_flat);
+        for (int i = 0; i < grads.Length; i++) Array.Copy(_flat, _model.Offsets[i], grads[i], 0, _model.Sizes[i]);
+        return stats;
+    }
+
+    private static void Upload(MemoryBuffer1D<float, Stride1D.Dense> dest, ReadOnlySpan<float> src, long count, string what)
+    {
+        if (src.Length < count) throw new ArgumentException($"GPU worker: {what} has {src.Length} values but the shard needs {count}");
+        dest.View.SubView(0, count).CopyFromCPU(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(src), count);
+    }
+
+    private static void Upload(MemoryBuffer1D<int, Stride1D.Dense> dest, ReadOnlySpan<int> src, long count, string what)
+    {
+        if (src.Length < count) throw new ArgumentException($"GPU worker: {what} has {src.Length} values but the shard needs {count}");
+        dest.View.SubView(0, count).CopyFromCPU(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(src), count);
+    }
+
+    /// <summary>Frees the device buffers.</summary>
+    public void Dispose()
+    {
+        _w?.Dispose(); _g?.Dispose(); _x?.Dispose(); _y?.Dispose(); _t?.Dispose();
+        _model.Dispose();
+    }
+}
