@@ -29,8 +29,8 @@ return ErrorBoundary.Run(() => command switch
 {
     "train" => TrainCommand.Run(CommandLine.Parse("train", rest, ["config", "set", "run-dir", "resume"], ["overwrite"]), loggerFactory, signals),
     "worker" => WorkerCommand.Run(CommandLine.Parse("worker", rest, ["config", "set"], []), signals, Console.Out),
-    "evaluate" => ModelCommands.Evaluate(CommandLine.Parse("evaluate", rest, ["model", "data", "batch-size"], ["json"])),
-    "predict" => ModelCommands.Predict(CommandLine.Parse("predict", rest, ["model", "input"], [])),
+    "evaluate" => ModelCommands.Evaluate(CommandLine.Parse("evaluate", rest, ["model", "data", "batch-size", "set"], ["json"])),
+    "predict" => ModelCommands.Predict(CommandLine.Parse("predict", rest, ["model", "input", "set"], [])),
     "export" => ModelCommands.Export(CommandLine.Parse("export", rest, ["model", "format", "output"], [])),
     "summary" => ModelCommands.Summary(CommandLine.Parse("summary", rest, ["model"], [])),
     _ when ActorTrainer.Daemon.Service.ServiceCommands.Verbs.Contains(command) => ActorTrainer.Daemon.Service.ServiceCommands.Run(command, rest, signals),

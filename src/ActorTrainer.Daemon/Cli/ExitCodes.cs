@@ -7,7 +7,8 @@ public static class ExitCodes
     public const int Ok = 0;
 
     /// <summary>Bad input: an unknown option or key, a bad value, a malformed or missing file, a size that cannot fit,
-    /// a run directory in use or holding another run. One line on stderr names the file, key or value.</summary>
+    /// a run directory in use or holding another run, trainer.backend = cuda without a usable GPU (no driver, device or
+    /// cuBLAS) or out of GPU memory. One line on stderr names the file, key or value.</summary>
     public const int BadInput = 2;
 
     /// <summary>Training diverged: a non-finite loss, gradient or weight. One line names the epoch and step; no outputs

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using ActorTrainer.Core;
 using ActorTrainer.Core.Data;
 using ActorTrainer.Daemon.Cli;
+using ActorTrainer.Daemon.Configuration;
 using ActorTrainer.Daemon.Output;
 using ActorTrainer.Daemon.Runs;
 using SkiaSharp;
@@ -15,8 +16,11 @@ public static class ModelCommands
 {
     /// <summary>Usage text.</summary>
     public const string Usage =
-        "evaluate --model DIR [--data DIR] [--batch-size N] [--json]   test loss/accuracy (also written to DIR/evaluation.json)\n" +
-        "predict --model DIR --input FILE     FILE = IDX image file (.gz ok) or PNG; one JSON line per image\n" +
+        "evaluate --model DIR [--data DIR] [--batch-size N] [--json] [--set key=value]...\n" +
+        "                                     test loss/accuracy (also written to DIR/evaluation.json)\n" +
+        "predict --model DIR --input FILE [--set key=value]...\n" +
+        "                                     FILE = IDX image file (.gz ok) or PNG; one JSON line per image\n" +
+        "  (evaluate, predict) --set trainer.backend=cuda runs them on the GPU; also trainer.cuda.accelerator, .device, .tf32\n" +
         "export --model DIR --format onnx --output FILE\n" +
         "summary --model DIR                  the Keras-style layer table";
 
@@ -25,6 +29,7 @@ public static class ModelCommands
     /// <summary>evaluate: prints "test_loss: X - test_accuracy: Y" (or JSON with --json) and writes evaluation.json.</summary>
     public static int Evaluate(CommandLine cl)
     {
+        var backend = BackendSettings.FromSets("evaluate", cl.All("set"));
         var model = Load(cl);
         if (model.Optimizer is null)
             throw new InvalidDataException($"model '{cl.Require("model")}' was saved without a compile config (loss); cannot evaluate");
@@ -41,7 +46,8 @@ public static class ModelCommands
         batch = ResourceCheck.EffectiveBatch(batch, test.Count);      // a batch larger than the data is the whole data
         ResourceCheck.EvaluationBatch(batch, model.Plan.WeightShapes.SelectMany(x => x).Append(model.Plan.InputDim).Max(), "evaluate: --batch-size");
         var features = test.Height * test.Width;
-        var logs = model.EvaluateArrays(ArrayData.OfLabels(test.Images, features, test.Labels), batch);
+        using var gpu = GpuBackend.Open(backend);
+        var logs = model.EvaluateArrays(ArrayData.OfLabels(test.Images, features, test.Labels), batch, gpu);
         var n = new JsonNumbers();
         var result = new JsonObject
         {
@@ -49,7 +55,9 @@ public static class ModelCommands
             ["test_accuracy"] = logs.TryGetValue("accuracy", out var a) ? n.Number(a, "test_accuracy") : null,
             ["samples"] = test.Count,
             ["data"] = string.IsNullOrEmpty(dataDir) ? "bundled" : dataDir,
+            ["backend"] = backend.Backend,
         };
+        if (gpu is not null) result["device"] = gpu.DeviceName;
         n.Flag(result);
         RunFiles.WriteJson(Path.Combine(cl.Require("model"), "evaluation.json"), result);
         Console.Out.WriteLine(cl.Has("json")
@@ -61,6 +69,7 @@ public static class ModelCommands
     /// <summary>predict: label and probabilities per input image as JSON lines.</summary>
     public static int Predict(CommandLine cl)
     {
+        var backend = BackendSettings.FromSets("predict", cl.All("set"));
         var model = Load(cl);
         var input = cl.Require("input");
         if (!File.Exists(input)) throw new FileNotFoundException($"--input '{input}' does not exist", input);
@@ -79,7 +88,8 @@ public static class ModelCommands
             if (idx.Dims[1] * idx.Dims[2] != features) throw new InvalidDataException($"--input '{input}': images are {idx.Dims[1]}x{idx.Dims[2]} but the model takes {features} values");
             x = idx.Data.Select(p => p / 255f).ToArray();
         }
-        var probs = model.PredictArrays(x, features, 1024);
+        using var gpu = GpuBackend.Open(backend);
+        var probs = model.PredictArrays(x, features, 1024, gpu);
         var classes = model.Plan.OutputDim;
         var labels = TrainingOutputs.Argmax(probs, classes);
         var o = Console.Out;

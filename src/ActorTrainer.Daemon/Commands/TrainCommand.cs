@@ -55,6 +55,7 @@ public static class TrainCommand
         var workers = s.Runtime == "actors" ? s.ToRuntimeOptions().EffectiveWorkers : 1;
         var batch = ResourceCheck.EffectiveBatch(s.BatchSize, data.Fit.Count);
         ResourceCheck.Training(s, batch, workers);
+        using var gpu = GpuBackend.Open(s.Compute);        // opened before the run directory exists: no GPU, no run directory
 
         using var dir = RunDirectory.Open(runDir, resume is not null, overwrite);
         ErrorBoundary.RunDirectory = runDir;
@@ -72,17 +73,19 @@ public static class TrainCommand
         log.LogInformation("run directory {RunDir}; data {Source} ({Train} train / {Test} test samples); config {Config}",
                            runDir, data.Train.Source, data.Train.Count, data.Test.Count, configFile);
         if (endpoint is not null) log.LogInformation("metrics on {Uri}", endpoint.MetricsUri);
-        var run = new RunContext(s with { BatchSize = batch }, model, data, runDir, configText, resumeState, logs, log);
+        if (gpu is not null) log.LogInformation("backend: {Backend}", GpuBackend.Describe(gpu));
+        var run = new RunContext(s with { BatchSize = batch }, model, data, runDir, configText, resumeState, logs, log, gpu);
         var sw = Stopwatch.StartNew();
         var outcome = TrainWithOutputs(run, metrics, signals, sw);
         if (outcome is null) return ExitCodes.Diverged;
-        WriteOutputs(s, model, data, outcome, sw.Elapsed.TotalSeconds, runDir, resume is not null, configFile, log);
+        WriteOutputs(s, run, outcome, sw.Elapsed.TotalSeconds, resume is not null, configFile);
         return ExitCodes.Ok;
     }
 
-    /// <summary>Everything one training run needs once its inputs are validated.</summary>
+    /// <summary>Everything one training run needs once its inputs are validated (Gpu: the opened GPU backend when
+    /// trainer.backend = cuda, else null).</summary>
     private sealed record RunContext(TrainSettings Settings, Sequential Model, TrainData Data, string RunDir, string ConfigText,
-                                     CheckpointState? Resume, ILoggerFactory Logs, ILogger Log);
+                                     CheckpointState? Resume, ILoggerFactory Logs, ILogger Log, ActorTrainer.Cuda.CudaRuntime? Gpu);
 
     /// <summary>Trains with the run's callbacks (history.csv, JSON epoch logs, Prometheus, TensorBoard); null when
     /// training diverged (reported on stderr).</summary>
@@ -146,7 +149,7 @@ public static class TrainCommand
             Checkpoints = new CheckpointSink(CheckpointDir(run.RunDir), s.CheckpointKeep, run.ConfigText, s.Runtime == "actors" ? s.Mode : "sync"),
             CheckpointEverySteps = s.CheckpointEverySteps, Cancellation = ct,
             Resume = run.Resume is null ? null! : CheckpointSink.ToFit(run.Resume),
-            Runtime = actors is null ? InProcessRuntime.Instance : actors.Runtime,
+            Runtime = actors?.Runtime ?? (IStepRuntime?)run.Gpu ?? InProcessRuntime.Instance,
         };
         var result = run.Model.FitWith(run.Data.Fit, options, callbacks);
         return TrainOutcome.Of(result, run.Model.MetricNames);
@@ -193,26 +196,28 @@ public static class TrainCommand
                                        data.Fit.Slice(0, probeRows), data.Test, s.TensorBoardEverySteps);
     }
 
-    private static void WriteOutputs(TrainSettings s, Sequential model, TrainData data, TrainOutcome outcome, double trainSeconds,
-                                     string runDir, bool resumed, string configFile, ILogger log)
+    /// <summary>The test evaluation (on the run's backend), plots, model and summary.json of a finished run (s: the
+    /// settings as configured, whose batch size the summary reports).</summary>
+    private static void WriteOutputs(TrainSettings s, RunContext run, TrainOutcome outcome, double trainSeconds, bool resumed, string configFile)
     {
+        var (model, data, runDir, log) = (run.Model, run.Data, run.RunDir, run.Log);
         var steps = outcome.Steps;
         if (outcome.Interrupted)
             Console.Out.WriteLine($"interrupted after {steps} steps; checkpoint in {CheckpointDir(runDir)}; continue with: train --resume {runDir}");
         var test = data.Test;
         var plan = model.Plan;
-        var eval = model.EvaluateArrays(ArrayData.OfLabels(test.Images, data.Features, test.Labels), 1024);
+        var eval = model.EvaluateArrays(ArrayData.OfLabels(test.Images, data.Features, test.Labels), 1024, run.Gpu);
         var testLoss = eval["loss"];
         var testAcc = eval.TryGetValue("accuracy", out var ta) ? ta : double.NaN;
         Console.Out.WriteLine($"test_loss: {Fmt(testLoss)} - test_accuracy: {Fmt(testAcc)}");
 
-        var probs = model.PredictArrays(test.Images, data.Features, 1024);
+        var probs = model.PredictArrays(test.Images, data.Features, 1024, run.Gpu);
         var preds = TrainingOutputs.Argmax(probs, plan.OutputDim);
         if (s.Plots) TrainingOutputs.WritePlots(runDir, test, preds, outcome.History);
         if (s.SaveModel) model.Save(Path.Combine(runDir, "model"));
         var summary = RunSummary.Build(s, outcome, testLoss, testAcc, trainSeconds, Weights.sha256(model.GetWeights()),
                                        plan.WeightShapes.Select(w => w.Aggregate(1, (a, b) => a * b)).ToArray(),
-                                       model.Optimizer.LearningRate, data.Fit.Count, test.Count, resumed, configFile);
+                                       model.Optimizer.LearningRate, data.Fit.Count, test.Count, resumed, configFile, run.Gpu?.DeviceName);
         TrainingOutputs.WriteSummary(runDir, summary);
         log.LogInformation("wrote {RunDir}: summary.json, history.csv{Plots}{Model}{Tb}", runDir,
                            s.Plots ? ", predictions.png, misclassified.png, learning_curves.png" : "",

@@ -16,8 +16,12 @@ public sealed record TrainSettings(
     string Loss, IReadOnlyList<string> Metrics, int MetricsPort, bool Plots, bool TensorBoard, int TensorBoardEverySteps,
     bool SaveModel, string LogFormat, System.Text.Json.Nodes.JsonObject KerasConfig, Config Config,
     int PsSlices = 0, int ThreadsPerWorker = 0, string AsyncStaleness = "none",
-    int PerShardBatchSize = 0, string LearningRateScaling = "none", double WarmupEpochs = 0, ClusterConfig? Cluster = null)
+    int PerShardBatchSize = 0, string LearningRateScaling = "none", double WarmupEpochs = 0, ClusterConfig? Cluster = null,
+    BackendSettings? Compute = null)
 {
+    /// <summary>trainer.backend: "cpu" (the default) or "cuda".</summary>
+    public string Backend => Compute?.Backend ?? "cpu";
+
     /// <summary>Reads and validates every key; throws <see cref="ConfigException"/> naming the first bad key.</summary>
     public static TrainSettings From(Config config)
     {
@@ -31,6 +35,7 @@ public sealed record TrainSettings(
         var validation = r.OneOf("data.validation", "test", "split", "none");
         var batch = WeakScaling.Read(r);
         var cluster = ClusterConfig.From(r, ActorTrainer.Runtime.Remoting.SplitBrainSettings.CoordinatorRole);
+        var compute = BackendSettings.Read(r).CheckRuntime(r.OneOf("trainer.runtime", "actors", "in-process"), cluster.Enabled);
         if (cluster.Enabled && r.String("trainer.runtime") != "actors")
             throw new ConfigException($"config: cluster.enabled = on trains on the actor runtime; set trainer.runtime = actors (got '{r.String("trainer.runtime")}')");
         return new TrainSettings(
@@ -73,8 +78,12 @@ public sealed record TrainSettings(
             PerShardBatchSize: batch.PerShardBatchSize,
             LearningRateScaling: batch.LearningRateScaling,
             WarmupEpochs: batch.WarmupEpochs,
-            Cluster: cluster);
+            Cluster: cluster,
+            Compute: compute);
     }
+
+    /// <summary>The GPU backend's options (trainer.cuda.* keys; the defaults when the record was built without them).</summary>
+    public ActorTrainer.Cuda.CudaOptions ToCudaOptions() => Compute?.Cuda ?? new ActorTrainer.Cuda.CudaOptions();
 
     /// <summary>The actor runtime's options (trainer.* keys).</summary>
     public ActorTrainer.Runtime.RuntimeOptions ToRuntimeOptions() =>

@@ -8,10 +8,10 @@ namespace ActorTrainer.Daemon.Output;
 public static class RunSummary
 {
     /// <summary>The summary object of a finished (or interrupted) run (weightSizes: elements per weight tensor, for
-    /// the actor runtime's layout: threads_per_worker, ps_slices).</summary>
+    /// the actor runtime's layout: threads_per_worker, ps_slices; device: the GPU of trainer.backend = cuda, else null).</summary>
     public static JsonObject Build(TrainSettings s, TrainOutcome outcome, double testLoss, double testAcc, double trainSeconds,
                                    string weightsSha256, int[] weightSizes, double learningRate, int trainSamples, int testSamples, bool resumed,
-                                   string configFile)
+                                   string configFile, string? device = null)
     {
         var n = new JsonNumbers();
         var history = outcome.History;
@@ -32,6 +32,7 @@ public static class RunSummary
             ["steps"] = outcome.Steps,
             ["steps_per_second"] = Math.Round(outcome.StepsPerSecond, 2),
             ["runtime"] = s.Runtime,
+            ["backend"] = s.Backend,
             ["workers"] = outcome.Workers,
             ["mode"] = s.Mode,
             ["shards_per_batch"] = s.ShardsPerBatch,
@@ -47,6 +48,7 @@ public static class RunSummary
         var hist = new JsonObject();
         foreach (var (k, v) in history) hist[k] = n.Array(v, "history." + k);
         summary["history"] = hist;
+        if (s.Backend == "cuda") summary["device"] = device;
         if (s.Runtime == "actors")
         {
             var o = s.ToRuntimeOptions();

@@ -1,0 +1,17 @@
+using ActorTrainer.Cuda;
+using ActorTrainer.Daemon.Configuration;
+
+namespace ActorTrainer.Daemon.Commands;
+
+/// <summary>Opens the GPU backend of a command when <c>trainer.backend = cuda</c>: one <see cref="CudaRuntime"/>
+/// (the step runtime of <c>train</c> and the inference backend of its final evaluation, of <c>evaluate</c> and of
+/// <c>predict</c>), owned and disposed by the command.</summary>
+public static class GpuBackend
+{
+    /// <summary>The opened device, or null for trainer.backend = cpu (or no settings). Throws <see cref="CudaUnavailableException"/>
+    /// (one line naming what is missing and the --set trainer.backend=cpu fallback) when the device cannot be opened.</summary>
+    public static CudaRuntime? Open(BackendSettings? settings) => settings is { IsCuda: true } ? new CudaRuntime(settings.Cuda) : null;
+
+    /// <summary>The log line of an opened backend, e.g. "cuda on NVIDIA H200 (SM_90, 139.8 GiB), cuBLAS (TF32 off)".</summary>
+    public static string Describe(CudaRuntime runtime) => $"cuda on {runtime.DeviceName}, {runtime.BlasName}";
+}
