@@ -1,6 +1,6 @@
 using ActorTrainer.Bench;
 
-// Usage: dotnet run -c Release --project bench/ActorTrainer.Bench -- gemm [minReps] | gemm-steady [reps] | elementwise | fit [epochs] [shards,..] | runtime [--steps N] | scaling [--steps N] [--accuracy] | tape [steps] | service [--clients 200] | cluster [--rounds 3] [--workers 2] | dataplane [--steps 300] [--tls] | bdn [BenchmarkDotNet args]
+// Usage: dotnet run -c Release --project bench/ActorTrainer.Bench -- gemm [minReps] | gemm-steady [reps] | elementwise | fit [epochs] [shards,..] | runtime [--steps N] | scaling [--steps N] [--accuracy] | tape [steps] | service [--clients 200] | cluster [--rounds 3] [--workers 2] | dataplane [--steps 300] [--tls] | cuda [--accelerator cuda|cpu] [--quick] | bdn [BenchmarkDotNet args]
 string mode = args.Length > 0 ? args[0] : "gemm";
 switch (mode)
 {
@@ -31,11 +31,13 @@ switch (mode)
         return DataPlaneBench.Run(args.Skip(1).ToArray());
     case "dataplane-peer":                                     // hidden: the child process `dataplane` starts
         return DataPlaneBench.Peer(args.Skip(1).ToArray());
+    case "cuda":
+        return CudaBench.Run(args.Skip(1).ToArray());
     case "bdn":
         BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(GemmBenchmarks).Assembly).Run(args.Skip(1).ToArray());
         break;
     default:
-        Console.Error.WriteLine($"unknown mode '{mode}'; expected gemm | gemm-steady | elementwise | fit | runtime | scaling | tape | service | cluster | dataplane | bdn | tune");
+        Console.Error.WriteLine($"unknown mode '{mode}'; expected gemm | gemm-steady | elementwise | fit | runtime | scaling | tape | service | cluster | dataplane | cuda | bdn | tune");
         return 2;
 }
 return 0;

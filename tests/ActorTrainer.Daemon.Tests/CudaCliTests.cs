@@ -97,14 +97,24 @@ public sealed class CudaCliTests(SmallModelFixture fx) : IClassFixture<SmallMode
     }
 
     [Theory]
-    [InlineData("trainer.runtime=actors", "trainer.runtime = in-process")]
+    [InlineData("trainer.workers=2", "trainer.workers = auto or 1")]
     [InlineData("cluster.enabled=on", "cluster.enabled")]
-    public void Cuda_on_the_actor_runtime_or_cluster_is_refused_naming_both_keys(string set, string other)
+    public void Cuda_with_several_actor_workers_or_a_cluster_is_refused_naming_the_keys(string set, string other)
     {
         using var t = new TempDir();
         var r = Cli.Run(["train", "--run-dir", t["run"], "--set", "data.train-limit=256", "--set", "trainer.epochs=1",
                          "--set", "trainer.runtime=actors", "--set", "trainer.backend=cuda", "--set", set], Watchdog);
         AssertOneLine(r, "trainer.backend = cuda", other, "in-process");
+    }
+
+    [Fact]
+    public void Cuda_on_the_actor_runtime_gets_as_far_as_opening_the_device()
+    {
+        if (HasGpu.Value) return;                       // this machine has a GPU: the device opens
+        using var t = new TempDir();
+        var r = Cli.Run(["train", "--run-dir", t["run"], "--set", "data.train-limit=256", "--set", "trainer.epochs=1",
+                         "--set", "trainer.runtime=actors", "--set", "trainer.backend=cuda"], Watchdog);
+        AssertOneLine(r, "no CUDA device", "--set trainer.backend=cpu");
     }
 
     [Fact]
@@ -122,10 +132,10 @@ public sealed class CudaCliTests(SmallModelFixture fx) : IClassFixture<SmallMode
     [Fact]
     public void A_job_for_serve_with_the_cuda_backend_is_checked_as_train_checks_it()
     {
-        using var bad = JsonDocument.Parse("""{"config": "trainer { epochs = 1 }", "set": {"trainer.backend": "cuda", "trainer.runtime": "actors"}}""");
+        using var bad = JsonDocument.Parse("""{"config": "trainer { epochs = 1 }", "set": {"trainer.backend": "cuda", "trainer.runtime": "actors", "trainer.workers": "3"}}""");
         var e = Assert.Throws<ConfigException>(() => ActorTrainer.Daemon.Service.JobSubmission.Validate(bad.RootElement));
         Assert.Contains("trainer.backend = cuda", e.Message);
-        Assert.Contains("trainer.runtime", e.Message);
+        Assert.Contains("trainer.workers", e.Message);
         using var wrong = JsonDocument.Parse("""{"set": {"trainer.cuda.device": "-1"}}""");
         Assert.Contains("trainer.cuda.device", Assert.Throws<ConfigException>(() => ActorTrainer.Daemon.Service.JobSubmission.Validate(wrong.RootElement)).Message);
 

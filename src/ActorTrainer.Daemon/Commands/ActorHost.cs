@@ -34,7 +34,8 @@ public sealed class ActorHost : IDisposable
     public ActorStepRuntime Runtime { get; }
 
     /// <summary>Starts the host for the settings' trainer.* runtime options.</summary>
-    public static ActorHost Start(TrainSettings s, ILoggerFactory loggerFactory)
+    /// <param name="gpu">The opened GPU backend (trainer.backend = cuda): the local workers are one GPU worker.</param>
+    public static ActorHost Start(TrainSettings s, ILoggerFactory loggerFactory, ActorTrainer.Cuda.CudaRuntime? gpu = null)
     {
         if (s.Cluster is { Enabled: true } cluster) return StartCoordinator(s, cluster, loggerFactory.CreateLogger("cluster"));
         var host = new HostBuilder()
@@ -54,7 +55,7 @@ public sealed class ActorHost : IDisposable
             })
             .Build();
         host.Start();
-        return new ActorHost(host, null, new ActorStepRuntime(s.ToRuntimeOptions(), host.Services.GetRequiredService<ActorSystem>()));
+        return new ActorHost(host, null, new ActorStepRuntime(s.ToRuntimeOptions(gpu), host.Services.GetRequiredService<ActorSystem>()));
     }
 
     /// <summary>cluster.enabled: this process joins the cluster as its coordinator (forming it when cluster.seed-nodes

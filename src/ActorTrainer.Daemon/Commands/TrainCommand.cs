@@ -52,7 +52,7 @@ public static class TrainCommand
         var log = logs.CreateLogger("train");
 
         var data = TrainData.Load(s);
-        var workers = s.Runtime == "actors" ? s.ToRuntimeOptions().EffectiveWorkers : 1;
+        var workers = s.Runtime == "actors" && s.Backend != "cuda" ? s.ToRuntimeOptions().EffectiveWorkers : 1;
         var batch = ResourceCheck.EffectiveBatch(s.BatchSize, data.Fit.Count);
         ResourceCheck.Training(s, batch, workers);
         using var gpu = GpuBackend.Open(s.Compute);        // opened before the run directory exists: no GPU, no run directory
@@ -141,7 +141,7 @@ public static class TrainCommand
     private static TrainOutcome Train(RunContext run, List<ICallback> callbacks, CancellationToken ct)
     {
         var s = run.Settings;
-        using var actors = s.Runtime == "actors" ? ActorHost.Start(s, run.Logs) : null;
+        using var actors = s.Runtime == "actors" ? ActorHost.Start(s, run.Logs, run.Gpu) : null;
         var options = new FitOptions
         {
             Epochs = s.Epochs, BatchSize = s.BatchSize, Shuffle = s.Shuffle, Seed = s.Seed, ShardsPerBatch = s.ShardsPerBatch,

@@ -25,18 +25,20 @@ public sealed record BackendSettings(string Backend, CudaOptions Cuda)
         return new BackendSettings(backend, new CudaOptions(accelerator, device, tf32));
     }
 
-    /// <summary>The GPU backend trains on the in-process runtime only, for now: the actor runtime and the cluster have
-    /// no GPU worker yet. Throws <see cref="ConfigException"/> naming both keys (lift this check when they do);
-    /// returns these settings.</summary>
-    public BackendSettings CheckRuntime(string runtime, bool clusterEnabled)
+    /// <summary>Where the GPU backend can train: in-process (the whole step on the device) or on the actor runtime with
+    /// one GPU gradient worker per device (trainer.workers must be auto or 1); not yet as a cluster coordinator, whose
+    /// remote CPU workers would compute shards with other bits than the GPU's. Throws <see cref="ConfigException"/>
+    /// naming the keys; returns these settings.</summary>
+    public BackendSettings CheckRuntime(string runtime, bool clusterEnabled, string workers)
     {
         if (!IsCuda) return this;
         if (clusterEnabled)
-            throw new ConfigException("config: trainer.backend = cuda cannot be combined with cluster.enabled = on yet (no GPU worker for the " +
-                                      "cluster); turn cluster.enabled off and use trainer.runtime = in-process, or trainer.backend = cpu");
-        if (runtime == "actors")
-            throw new ConfigException("config: trainer.backend = cuda runs on trainer.runtime = in-process only for now (the actor runtime has no " +
-                                      "GPU worker yet); set trainer.runtime = in-process (got trainer.runtime = actors)");
+            throw new ConfigException("config: trainer.backend = cuda cannot be combined with cluster.enabled = on yet (a sync run would mix " +
+                                      "GPU and CPU shard gradients); turn cluster.enabled off (trainer.runtime = in-process or actors), or use trainer.backend = cpu");
+        var w = workers.Trim();
+        if (runtime == "actors" && !(w.Equals("auto", StringComparison.OrdinalIgnoreCase) || w == "1"))
+            throw new ConfigException($"config: trainer.backend = cuda on trainer.runtime = actors runs one GPU gradient worker per device; set " +
+                                      $"trainer.workers = auto or 1 (got '{w}'), or trainer.runtime = in-process (the whole step on the device)");
         return this;
     }
 
