@@ -45,7 +45,7 @@ public static class ErrorBoundary
             TrainingDivergedException => (ExitCodes.Diverged, e.Message),
             // The GPU backend cannot start (no driver, device or cuBLAS): the user fixes it by config (trainer.backend).
             ActorTrainer.Cuda.CudaUnavailableException => (ExitCodes.BadInput, e.Message),
-            ActorTrainer.Cuda.CudaOutOfMemoryException => (ExitCodes.BadInput, $"{e.Message}; use a smaller trainer.batch-size or model, or --set trainer.backend=cpu"),
+            ActorTrainer.Cuda.CudaOutOfMemoryException => (ExitCodes.BadInput, e.Message),       // names the buffer, the size and the fallback
             OutOfMemoryException => (ExitCodes.BadInput, $"out of memory ({e.Message}); use a smaller trainer.batch-size or model"),
             IOException or UnauthorizedAccessException => (ExitCodes.IoError, e.Message),
             _ => (ExitCodes.Software, $"internal error ({e.GetType().Name}): {e.Message}"),
