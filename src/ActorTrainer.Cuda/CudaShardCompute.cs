@@ -42,8 +42,11 @@ public sealed class CudaShardCompute : IShardCompute
         _stats = new float[2 * maxRows];
     }
 
-    /// <summary>The factory the actor runtime calls for each local worker (RuntimeOptions.LocalCompute).</summary>
-    public static ShardComputeFactory Factory(CudaRuntime runtime) => new((plan, maxRows, _) => new CudaShardCompute(runtime, plan, maxRows));
+    /// <summary>The factory the actor runtime calls for each local worker (RuntimeOptions.LocalCompute): worker 0 (the
+    /// first started, and its restarts) computes on the runtime's device, later workers on this machine's CPU cores
+    /// (the CPU engine with their GEMM threads), so one process offers its GPU and its cores.</summary>
+    public static ShardComputeFactory Factory(CudaRuntime runtime) =>
+        new((worker, plan, maxRows, threads) => worker == 0 ? new CudaShardCompute(runtime, plan, maxRows) : new LocalShardCompute(plan, maxRows, threads));
 
     /// <inheritdoc/>
     public string Where { get; }

@@ -92,10 +92,10 @@ internal sealed partial class Coordinator : ReceiveActor
         int keep = async ? 4 : job.ShardsPerBatch + 2;
         var server = _server; var generator = _generator;
         var factory = opts.LocalCompute;
-        Func<IShardCompute>? compute = factory is null ? null : () => factory.Invoke(job.Plan, maxRows, threads);
         for (int i = 0; i < workers; i++)
         {
             int id = _nextWorkerId++;
+            Func<IShardCompute>? compute = factory is null ? null : () => factory.Invoke(id, job.Plan, maxRows, threads);
             var worker = Context.ActorOf(Props.Create(() => new GradientWorker(id, job.Plan, maxRows, generator, server, slices,
                 layout, async, opts.AsyncPullEvery, keep, failStart, threads, compute)), "worker-" + id);
             Context.Watch(worker);

@@ -63,3 +63,46 @@ public sealed class GpuWorkerTests(CpuDevice cpu)
         Assert.StartsWith("GPU ILGPU CPU accelerator", gpu.Where);
     }
 }
+
+/// <summary>One process offers its GPU and its cores: async, worker 0 on the device, worker 1 on the CPU engine.</summary>
+[Collection("cpu-device")]
+public sealed class MixedWorkerTests(CpuDevice cpu)
+{
+    private sealed class Counting(IShardCompute inner, int[] calls, int worker) : IShardCompute
+    {
+        public string Where => inner.Where;
+        public void Open() => inner.Open();
+        public ShardStats Compute(float[][] w, long key, ReadOnlyMemory<float> x, ReadOnlyMemory<int> l, ReadOnlyMemory<float> t,
+            int rows, int batchRows, long seed, float[][] g)
+        {
+            Interlocked.Increment(ref calls[worker]);
+            return inner.Compute(w, key, x, l, t, rows, batchRows, seed, g);
+        }
+        public void Dispose() => inner.Dispose();
+    }
+
+    [Fact]
+    public void Async_training_uses_the_gpu_worker_and_a_cpu_worker_together()
+    {
+        var calls = new int[2];
+        var factory = CudaShardCompute.Factory(cpu.Runtime);
+        var wheres = new string[2];
+        var counting = new ShardComputeFactory((worker, plan, rows, threads) =>
+        {
+            var c = factory.Invoke(worker, plan, rows, threads);
+            wheres[worker] = c.Where;
+            return new Counting(c, calls, worker);
+        });
+        var m = new Sequential([new Dense(24, "relu"), new Dense(5, "softmax")], "mixed", [20], seed: 4);
+        m.Compile(new SGD(0.1), "sparse_categorical_crossentropy", ["accuracy"]);
+        m.Build([20]);
+        var train = Data.Clusters(512, 20, 5, seed: 1);
+        var rt = new ActorStepRuntime(new RuntimeOptions(Workers: 2, Mode: "async", ThreadsPerWorker: 1, LocalCompute: counting));
+        var r = m.FitWith(train, new FitOptions { Epochs = 3, BatchSize = 16, Seed = 9, Verbose = 0, Runtime = rt });
+        Assert.Equal(2, r.Workers);
+        Assert.StartsWith("GPU ", wheres[0]);
+        Assert.Equal("this process", wheres[1]);
+        Assert.True(calls[0] > 0 && calls[1] > 0, $"both workers computed shards: GPU {calls[0]}, CPU {calls[1]}");
+        Assert.True(m.EvaluateArrays(train, 64)["accuracy"] > 0.9, "the mixed run learns the clusters");
+    }
+}

@@ -107,6 +107,18 @@ public sealed class CudaCliTests(SmallModelFixture fx) : IClassFixture<SmallMode
         AssertOneLine(r, "trainer.backend = cuda", other, "in-process");
     }
 
+    [Theory]
+    [InlineData("actors", "sync")]
+    [InlineData("in-process", "sync")]
+    public void Cpu_workers_next_to_the_gpu_need_the_async_actor_runtime(string runtime, string mode)
+    {
+        using var t = new TempDir();
+        var r = Cli.Run(["train", "--run-dir", t["run"], "--set", "data.train-limit=256", "--set", "trainer.epochs=1", "--set", "trainer.backend=cuda",
+                         "--set", $"trainer.runtime={runtime}", "--set", $"trainer.mode={mode}", "--set", "trainer.cuda.cpu-workers=2"], Watchdog);
+        AssertOneLine(r, "trainer.cuda.cpu-workers = 2", "trainer.mode = async", $"got {runtime}, {mode}");
+        Assert.False(Directory.Exists(t["run"]));
+    }
+
     [Fact]
     public void Cuda_on_the_actor_runtime_gets_as_far_as_opening_the_device()
     {

@@ -7,7 +7,8 @@ namespace ActorTrainer.Daemon.Configuration;
 /// only these keys with <c>--set</c> (<see cref="FromSets"/>).</summary>
 /// <param name="Backend">trainer.backend: "cpu" or "cuda".</param>
 /// <param name="Cuda">trainer.cuda.accelerator, trainer.cuda.device and trainer.cuda.tf32 (used when Backend is cuda).</param>
-public sealed record BackendSettings(string Backend, CudaOptions Cuda)
+/// <param name="CpuWorkers">trainer.cuda.cpu-workers: CPU gradient workers next to the GPU worker on the actor runtime (async only).</param>
+public sealed record BackendSettings(string Backend, CudaOptions Cuda, int CpuWorkers = 0)
 {
     /// <summary>The keys of this record, the only ones <c>evaluate</c> and <c>predict</c> take with <c>--set</c>.</summary>
     public static readonly string[] Keys = ["trainer.backend", "trainer.cuda.accelerator", "trainer.cuda.device", "trainer.cuda.tf32"];
@@ -22,14 +23,15 @@ public sealed record BackendSettings(string Backend, CudaOptions Cuda)
         var accelerator = CudaOptions.ParseAccelerator(r.OneOf("trainer.cuda.accelerator", "cuda", "cpu"));
         var device = r.Int("trainer.cuda.device", 0);
         var tf32 = r.Bool("trainer.cuda.tf32");
-        return new BackendSettings(backend, new CudaOptions(accelerator, device, tf32));
+        var cpuWorkers = r.Int("trainer.cuda.cpu-workers", 0);
+        return new BackendSettings(backend, new CudaOptions(accelerator, device, tf32), cpuWorkers);
     }
 
     /// <summary>Where the GPU backend can train: in-process (the whole step on the device) or on the actor runtime with
     /// one GPU gradient worker per device (trainer.workers must be auto or 1); not yet as a cluster coordinator, whose
     /// remote CPU workers would compute shards with other bits than the GPU's. Throws <see cref="ConfigException"/>
     /// naming the keys; returns these settings.</summary>
-    public BackendSettings CheckRuntime(string runtime, bool clusterEnabled, string workers)
+    public BackendSettings CheckRuntime(string runtime, bool clusterEnabled, string workers, string mode)
     {
         if (!IsCuda) return this;
         if (clusterEnabled)
@@ -37,8 +39,13 @@ public sealed record BackendSettings(string Backend, CudaOptions Cuda)
                                       "GPU and CPU shard gradients); turn cluster.enabled off (trainer.runtime = in-process or actors), or use trainer.backend = cpu");
         var w = workers.Trim();
         if (runtime == "actors" && !(w.Equals("auto", StringComparison.OrdinalIgnoreCase) || w == "1"))
-            throw new ConfigException($"config: trainer.backend = cuda on trainer.runtime = actors runs one GPU gradient worker per device; set " +
-                                      $"trainer.workers = auto or 1 (got '{w}'), or trainer.runtime = in-process (the whole step on the device)");
+            throw new ConfigException($"config: trainer.backend = cuda on trainer.runtime = actors runs one GPU gradient worker per device (plus " +
+                                      $"trainer.cuda.cpu-workers CPU workers in async mode); set trainer.workers = auto or 1 (got '{w}'), or " +
+                                      "trainer.runtime = in-process (the whole step on the device)");
+        if (CpuWorkers > 0 && (runtime != "actors" || mode != "async"))
+            throw new ConfigException($"config: trainer.cuda.cpu-workers = {CpuWorkers} adds CPU gradient workers next to the GPU worker, which needs " +
+                                      $"trainer.runtime = actors and trainer.mode = async (got {runtime}, {mode}): in sync mode the GPU's and the CPU's " +
+                                      "shard gradients would differ in their last bits from run to run");
         return this;
     }
 

@@ -35,7 +35,7 @@ public sealed record TrainSettings(
         var validation = r.OneOf("data.validation", "test", "split", "none");
         var batch = WeakScaling.Read(r);
         var cluster = ClusterConfig.From(r, ActorTrainer.Runtime.Remoting.SplitBrainSettings.CoordinatorRole);
-        var compute = BackendSettings.Read(r).CheckRuntime(r.OneOf("trainer.runtime", "actors", "in-process"), cluster.Enabled, r.String("trainer.workers"));
+        var compute = BackendSettings.Read(r).CheckRuntime(r.OneOf("trainer.runtime", "actors", "in-process"), cluster.Enabled, r.String("trainer.workers"), r.OneOf("trainer.mode", "sync", "async"));
         if (cluster.Enabled && r.String("trainer.runtime") != "actors")
             throw new ConfigException($"config: cluster.enabled = on trains on the actor runtime; set trainer.runtime = actors (got '{r.String("trainer.runtime")}')");
         return new TrainSettings(
@@ -85,10 +85,11 @@ public sealed record TrainSettings(
     /// <summary>The GPU backend's options (trainer.cuda.* keys; the defaults when the record was built without them).</summary>
     public ActorTrainer.Cuda.CudaOptions ToCudaOptions() => Compute?.Cuda ?? new ActorTrainer.Cuda.CudaOptions();
 
-    /// <summary>The actor runtime's options (trainer.* keys); with an opened GPU backend, one GPU gradient worker.</summary>
+    /// <summary>The actor runtime's options (trainer.* keys); with an opened GPU backend, one GPU gradient worker (plus
+    /// trainer.cuda.cpu-workers CPU workers with trainer.threads-per-worker threads, at least 1).</summary>
     public ActorTrainer.Runtime.RuntimeOptions ToRuntimeOptions(ActorTrainer.Cuda.CudaRuntime? gpu = null) =>
-        new(gpu is null ? Workers : 1, Mode, ShardsPerBatch, AsyncPullEvery, AsyncMaxStaleness, WorkerTimeout, CheckpointEverySteps, CheckpointKeep,
-            PsSlices: PsSlices, ThreadsPerWorker: gpu is null ? ThreadsPerWorker : 1, Staleness: ActorTrainer.Runtime.StalenessPolicies.Parse(AsyncStaleness),
+        new(gpu is null ? Workers : 1 + (Compute?.CpuWorkers ?? 0), Mode, ShardsPerBatch, AsyncPullEvery, AsyncMaxStaleness, WorkerTimeout, CheckpointEverySteps, CheckpointKeep,
+            PsSlices: PsSlices, ThreadsPerWorker: gpu is null ? ThreadsPerWorker : Math.Max(1, ThreadsPerWorker), Staleness: ActorTrainer.Runtime.StalenessPolicies.Parse(AsyncStaleness),
             Remote: Cluster is { Enabled: true } c ? c.Remote : null,
             LocalCompute: gpu is null ? null : ActorTrainer.Cuda.CudaShardCompute.Factory(gpu));
 

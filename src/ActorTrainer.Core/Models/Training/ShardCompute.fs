@@ -20,5 +20,25 @@ type IShardCompute =
     abstract Compute: weights: float32[][] * weightsKey: int64 * x: ReadOnlyMemory<float32> * labels: ReadOnlyMemory<int> *
                       targets: ReadOnlyMemory<float32> * rows: int * batchRows: int * dropoutSeed: int64 * grads: float32[][] -> ShardStats
 
-/// Makes the shard computation of one local gradient worker: (plan, largest shard rows, GEMM threads) → IShardCompute.
-type ShardComputeFactory = delegate of plan: ModelPlan * maxRows: int * threads: int -> IShardCompute
+/// The shard computation in this process: a GradientEngine for up to maxRows samples whose GEMMs use at most
+/// `parallelism` threads (0: the process default).
+[<Sealed>]
+type LocalShardCompute(plan: ModelPlan, maxRows: int, parallelism: int) =
+    let engine = GradientEngine(plan, maxRows, MaxDegreeOfParallelism = parallelism)
+    /// "this process".
+    member _.Where = "this process"
+    /// One shard's gradient and statistics (IShardCompute.Compute); weightsKey is not needed in process.
+    member _.Compute(weights: float32[][], weightsKey: int64, x: ReadOnlyMemory<float32>, labels: ReadOnlyMemory<int>,
+                     targets: ReadOnlyMemory<float32>, rows: int, batchRows: int, dropoutSeed: int64, grads: float32[][]) : ShardStats =
+        ignore weightsKey
+        engine.ComputeGradients(weights, x.Span, labels.Span, targets.Span, rows, batchRows, dropoutSeed, grads)
+    interface IShardCompute with
+        member c.Where = c.Where
+        member _.Open() = ()
+        member c.Compute(weights, key, x, labels, targets, rows, batchRows, dropoutSeed, grads) =
+            c.Compute(weights, key, x, labels, targets, rows, batchRows, dropoutSeed, grads)
+        member _.Dispose() = ()
+
+/// Makes the shard computation of local gradient worker `worker` (its id, 0-based, in start order):
+/// (worker, plan, largest shard rows, GEMM threads) → IShardCompute.
+type ShardComputeFactory = delegate of worker: int * plan: ModelPlan * maxRows: int * threads: int -> IShardCompute
