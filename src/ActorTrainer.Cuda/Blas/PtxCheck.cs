@@ -16,8 +16,8 @@ internal static class PtxCheck
     /// <summary>The PTX text of explicitly grouped `kernel` for `architecture` (default SM_90, the H200) and
     /// `instructionSet` (default PTX ISA 8.0, CUDA 12.0+); throws ILGPU's compile exception when the kernel uses
     /// something the PTX backend cannot translate. ILGPU 1.5.3 rounds the target down to the newest one it knows:
-    /// SM_86…SM_90 give <c>.target sm_80</c>, which the driver JIT-compiles for the device (a CudaAccelerator does the same).</summary>
-    /// <param name="implicitlyGrouped">true for a kernel launched with LoadAutoGroupedStreamKernel (Index1D first).</param>
+    /// SM_86…SM_90 give <c>.target sm_80</c>, which the driver JIT-compiles for the device (a CudaAccelerator does the same).
+    /// Set implicitlyGrouped for a kernel launched with LoadAutoGroupedStreamKernel (Index1D first).</summary>
     public static string CompileToPtx(MethodInfo kernel, CudaArchitecture? architecture = null,
         CudaInstructionSet? instructionSet = null, bool implicitlyGrouped = false)
     {

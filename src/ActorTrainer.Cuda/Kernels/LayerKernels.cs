@@ -33,7 +33,7 @@ internal static class LayerKernels
     /// <summary>y = act(x) element-wise for linear, relu, sigmoid, tanh (softmax has its own row kernel).</summary>
     public static float Activate(float v, int act) => act switch
     {
-        ActCode.Relu => v > 0f ? v : v == v ? 0f : v,        // NaN propagates, as max(z, 0) does on the CPU
+        ActCode.Relu => v > 0f ? v : float.IsNaN(v) ? v : 0f,        // NaN propagates, as max(z, 0) does on the CPU
         ActCode.Sigmoid => 1f / (1f + MathF.Exp(-v)),
         ActCode.Tanh => MathF.Tanh(v),
         _ => v,

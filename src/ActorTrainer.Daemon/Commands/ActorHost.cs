@@ -33,8 +33,8 @@ public sealed class ActorHost : IDisposable
     /// <summary>The step runtime to put in FitOptions.Runtime.</summary>
     public ActorStepRuntime Runtime { get; }
 
-    /// <summary>Starts the host for the settings' trainer.* runtime options.</summary>
-    /// <param name="gpu">The opened GPU backend (trainer.backend = cuda): the local workers are one GPU worker.</param>
+    /// <summary>Starts the host for the settings' trainer.* runtime options; with `gpu` (the opened GPU backend,
+    /// trainer.backend = cuda) the local workers are one GPU worker plus trainer.cuda.cpu-workers CPU workers.</summary>
     public static ActorHost Start(TrainSettings s, ILoggerFactory loggerFactory, ActorTrainer.Cuda.CudaRuntime? gpu = null)
     {
         if (s.Cluster is { Enabled: true } cluster) return StartCoordinator(s, cluster, loggerFactory.CreateLogger("cluster"));
