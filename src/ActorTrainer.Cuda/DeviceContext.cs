@@ -8,7 +8,8 @@ using ILGPU.Runtime.Cuda;
 namespace ActorTrainer.Cuda;
 
 /// <summary>One opened device: the ILGPU context and accelerator and the GEMM implementation on its default stream
-/// (cuBLAS on CUDA, the ILGPU GEMM kernel on the CPU accelerator).</summary>
+/// (cuBLAS on CUDA; on the CPU accelerator our CPU GEMM on the host buffers — the ILGPU GEMM kernel is tested there
+/// on its own).</summary>
 internal sealed class DeviceContext : IDisposable
 {
     private DeviceContext(Context context, Accelerator accelerator, IDeviceBlas blas, string deviceName)
@@ -37,13 +38,16 @@ internal sealed class DeviceContext : IDisposable
         return options.Accelerator == DeviceKind.Cpu ? OpenCpu() : OpenCuda(options);
     }
 
-    private static DeviceContext OpenCpu()
+    /// <summary>ILGPU's CPU accelerator with our CPU GEMM on its host buffers, or (gemmKernel, for tests) with the ILGPU
+    /// GEMM kernel the GPU would run if it had no cuBLAS.</summary>
+    internal static DeviceContext OpenCpu(bool gemmKernel = false)
     {
         var context = Context.Create(b => b.CPU().EnableAlgorithms());
         try
         {
             var acc = context.CreateCPUAccelerator(0);
-            return new DeviceContext(context, acc, new IlgpuBlas(acc), "ILGPU CPU accelerator");
+            IDeviceBlas blas = gemmKernel ? new IlgpuBlas(acc) : new HostBlas(acc);
+            return new DeviceContext(context, acc, blas, "ILGPU CPU accelerator");
         }
         catch { context.Dispose(); throw; }
     }

@@ -92,6 +92,32 @@ public sealed class DeviceModelTests(CpuDevice cpu)
     }
 
     [Fact]
+    public void The_step_with_the_ilgpu_gemm_kernel_matches_the_cpu_engine_too()
+    {
+        // the CPU accelerator's default GEMM is the host's; this runs the device model on the GPU's own GEMM kernel
+        using var dev = DeviceContext.OpenCpu(gemmKernel: true);
+        Assert.Equal("ILGPU GEMM kernel", dev.Blas.Name);
+        var plan = Cases["tanh-dropout-sigmoid-binary"];
+        const int rows = 9;
+        var (w, x, labels, targets) = Inputs(plan, rows);
+        var expected = w.Select(a => new float[a.Length]).ToArray();
+        new GradientEngine(plan, rows).ComputeGradients(w, x, default, targets, rows, rows, 5, expected);
+        using var model = new DeviceModel(dev, dev.Kernels, plan, rows);
+        using var wd = CudaInference.UploadWeights(dev, model, w);
+        using var xd = dev.Accelerator.Allocate1D(x);
+        using var ld = dev.Accelerator.Allocate1D(labels);
+        using var td = dev.Accelerator.Allocate1D(targets);
+        using var gd = dev.Accelerator.Allocate1D<float>(model.ParameterCount);
+        model.Flag.MemSetToZero();
+        model.Forward(wd.View, xd.View, rows, true, [5]);
+        model.Loss(xd.View, rows, rows, ld.View, td.View, true);
+        model.Backward(wd.View, xd.View, rows, gd.View);
+        var g = gd.GetAsArray1D();
+        for (int i = 0; i < expected.Length; i++)
+            Data.Close(expected[i], g.AsSpan(model.Offsets[i], model.Sizes[i]).ToArray(), 2e-5, 1e-7, $"kernel-GEMM gradient {i}");
+    }
+
+    [Fact]
     public void A_non_finite_loss_sets_the_flag()
     {
         var plan = Cases["relu-softmax-sparse"];
