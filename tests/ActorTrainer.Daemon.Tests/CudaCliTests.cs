@@ -186,7 +186,22 @@ public sealed class CudaCliTests(SmallModelFixture fx) : IClassFixture<SmallMode
     }
 
     [Fact]
-    [Trait("Needs", "CudaExecutor")]
+    public void A_resumed_run_on_the_device_ends_with_the_uninterrupted_weights()
+    {
+        using var t = new TempDir();
+        string[] two = [.. Small(fx.DataDir), .. OnCpuAccelerator, "--set", "trainer.epochs=2", "--set", "output.plots=false"];
+        var full = Cli.Run(["train", "--run-dir", t["full"], .. two], 600);
+        Assert.True(full.ExitCode == 0, full.Describe());
+        var first = Cli.Run(["train", "--run-dir", t["cut"], .. two, "--set", "trainer.epochs=1"], 600);
+        Assert.True(first.ExitCode == 0, first.Describe());
+        var resumed = Cli.Run(["train", "--resume", t["cut"], "--set", "trainer.epochs=2"], 600);
+        Assert.True(resumed.ExitCode == 0, resumed.Describe());
+        Assert.Equal(RunDir.Summary(t["full"]).GetProperty("weights_sha256").GetString(),
+                     RunDir.Summary(t["cut"]).GetProperty("weights_sha256").GetString());
+        Assert.Equal("cuda", RunDir.Summary(t["cut"]).GetProperty("backend").GetString());
+    }
+
+    [Fact]
     public void Trains_on_the_cpu_accelerator_and_its_model_evaluates_alike_on_both_backends()
     {
         using var t = new TempDir();
@@ -201,7 +216,6 @@ public sealed class CudaCliTests(SmallModelFixture fx) : IClassFixture<SmallMode
     }
 
     [Fact]
-    [Trait("Needs", "CudaExecutor")]
     public void A_cpu_trained_model_evaluates_and_predicts_alike_on_the_cpu_accelerator()
     {
         AssertEvaluatesAlike(fx.ModelDir);

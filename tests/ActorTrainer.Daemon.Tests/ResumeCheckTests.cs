@@ -25,11 +25,12 @@ public sealed class ResumeCheckTests : IDisposable
     [InlineData("trainer.batch-size=64", "trainer.batch-size is 64", "used 128")]
     [InlineData("model.layers=[{ type = dense, units = 10, activation = softmax }]", "model.layers", "units")]
     [InlineData("optimizer.type=adam", "optimizer", "adam")]
+    [InlineData("trainer.backend=cuda", "trainer.backend is \"cuda\"", "used \"cpu\"")]
     public void A_changed_run_defining_key_exits_2_naming_it(string set, string fragment, string detail)
     {
         var r = Cli.Run(["train", "--resume", _run, "--set", set]);
         var err = Cli.AssertBadInput(r, _run, fragment, detail);
-        Assert.Single(err.Split('\n').Where(l => l.StartsWith("error:", StringComparison.Ordinal)));
+        Assert.Single(err.Split('\n'), l => l.StartsWith("error:", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -14,4 +14,17 @@ public static class GpuBackend
 
     /// <summary>The log line of an opened backend, e.g. "cuda on NVIDIA H200 (SM_90, 139.8 GiB), cuBLAS (TF32 off)".</summary>
     public static string Describe(CudaRuntime runtime) => $"cuda on {runtime.DeviceName}, {runtime.BlasName}";
+
+    /// <summary>The command's GPU backend, opened once (when the command is ready to use it) and disposed with the lease.</summary>
+    public sealed class Lease : IDisposable
+    {
+        /// <summary>The opened backend, or null (cpu, or not opened yet).</summary>
+        public CudaRuntime? Runtime { get; private set; }
+
+        /// <summary>Opens the backend of `settings` unless already open (see <see cref="GpuBackend.Open"/>).</summary>
+        public CudaRuntime? Open(BackendSettings? settings) => Runtime ??= GpuBackend.Open(settings);
+
+        /// <summary>Frees the device.</summary>
+        public void Dispose() => Runtime?.Dispose();
+    }
 }

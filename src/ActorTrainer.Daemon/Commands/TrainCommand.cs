@@ -55,7 +55,8 @@ public static class TrainCommand
         var workers = s.Runtime == "actors" ? (s.Backend == "cuda" ? 1 + (s.Compute?.CpuWorkers ?? 0) : s.ToRuntimeOptions().EffectiveWorkers) : 1;
         var batch = ResourceCheck.EffectiveBatch(s.BatchSize, data.Fit.Count);
         ResourceCheck.Training(s, batch, workers);
-        using var gpu = GpuBackend.Open(s.Compute);        // opened before the run directory exists: no GPU, no run directory
+        using var lease = new GpuBackend.Lease();
+        if (resume is null) lease.Open(s.Compute);        // a new run: opened before its directory exists (no GPU, no run directory)
 
         using var dir = RunDirectory.Open(runDir, resume is not null, overwrite);
         ErrorBoundary.RunDirectory = runDir;
@@ -64,8 +65,10 @@ public static class TrainCommand
         if (resumeState is not null)
         {
             ResumeCheck.Compare(resumeState.ConfigText, config, resume!);
+            lease.Open(s.Compute);                      // a resumed run: after the checks that name a changed key
             dir.TruncateHistory(resumeState.History.Count);
         }
+        var gpu = lease.Runtime;
         using var metrics = s.MetricsPort > 0 ? new TrainingMetrics() : null;
         using var endpoint = metrics is null ? null : OpenMetrics(s.MetricsPort, metrics);
         var configText = RenderConfig(config, configFile, sets);

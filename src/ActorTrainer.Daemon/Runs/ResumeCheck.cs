@@ -7,7 +7,7 @@ namespace ActorTrainer.Daemon.Runs;
 /// `train --resume` continues the same run only if everything that decides the sequence of batches and updates is
 /// unchanged: the keys below are compared between the checkpoint's configuration and this invocation's, and a
 /// difference is a <see cref="CheckpointException"/> (exit 2) naming the key and both values. trainer.epochs,
-/// trainer.workers and outputs may change.
+/// trainer.workers and outputs may change; the backend may not (the GPU's bits are not the CPU's, nor TF32's fp32's).
 /// </summary>
 public static class ResumeCheck
 {
@@ -16,7 +16,7 @@ public static class ResumeCheck
     [
         "trainer.seed", "trainer.batch-size", "trainer.per-shard-batch-size", "trainer.shuffle", "trainer.shards-per-batch", "trainer.mode",
         "data.dir", "data.train-limit", "data.validation", "data.validation-split",
-        "model.input-shape", "model.layers", "optimizer", "loss",
+        "model.input-shape", "model.layers", "optimizer", "loss", "trainer.backend", "trainer.cuda.tf32",
     ];
 
     /// <summary>Throws when <paramref name="current"/> differs from the configuration stored in the checkpoint.</summary>
