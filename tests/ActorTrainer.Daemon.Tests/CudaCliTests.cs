@@ -41,7 +41,7 @@ public sealed class SmallModelFixture : IDisposable
 }
 
 /// <summary>The GPU backend from the command line (trainer.backend = cuda, trainer.cuda.*): config errors, the one-line
-/// error of a machine without a GPU, and (trait Needs=CudaExecutor) training and inference on ILGPU's CPU accelerator.</summary>
+/// error of a machine without a GPU, training, resume and inference on ILGPU's CPU accelerator.</summary>
 public sealed class CudaCliTests(SmallModelFixture fx) : IClassFixture<SmallModelFixture>
 {
     private const int Watchdog = 120;
