@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Serialization;
+using SerializationException = System.Runtime.Serialization.SerializationException;
 
 namespace ActorTrainer.Runtime;
 
@@ -19,13 +20,25 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
     /// <summary>The types bound to this serializer: every <see cref="ITrainingMessage"/>.</summary>
     public static IReadOnlyList<Type> BoundTypes { get; } = [typeof(ITrainingMessage)];
 
+    /// <summary>The manifests a cluster node accepts from its peers: the coordinator asks worker nodes to describe
+    /// themselves (DN) and they answer (NI); every other training message stays inside a process (tensors travel on the
+    /// data plane), so a peer — even one holding a trusted certificate — cannot inject parameter-server or worker
+    /// traffic.</summary>
+    public static IReadOnlySet<string> ClusterInbound { get; } = new HashSet<string>(["DN", "NI"], StringComparer.Ordinal);
+
     /// <summary>A SerializationSetup binding every ITrainingMessage to this serializer, for an ActorSystem built
-    /// without Akka.Hosting (combine it with a BootstrapSetup).</summary>
-    public static SerializationSetup CreateSetup() => SerializationSetup.Create(system =>
-        ImmutableHashSet.Create(SerializerDetails.Create(Alias, new TrainingMessageSerializer(system), BoundTypes.ToImmutableHashSet())));
+    /// without Akka.Hosting (combine it with a BootstrapSetup); `inbound`: the only manifests it deserializes (null:
+    /// all; a cluster node uses <see cref="ClusterInbound"/>).</summary>
+    public static SerializationSetup CreateSetup(IReadOnlySet<string>? inbound = null) => SerializationSetup.Create(system =>
+        ImmutableHashSet.Create(SerializerDetails.Create(Alias, new TrainingMessageSerializer(system, inbound), BoundTypes.ToImmutableHashSet())));
+
+    private readonly IReadOnlySet<string>? _inbound;
 
     /// <summary>Created by Akka through the SerializationSetup (see <see cref="CreateSetup"/> and Akka.Hosting's WithCustomSerializer).</summary>
-    public TrainingMessageSerializer(ExtendedActorSystem system) : base(system) { }
+    public TrainingMessageSerializer(ExtendedActorSystem system) : this(system, null) { }
+
+    /// <summary>A serializer that deserializes only the manifests in `inbound` (null: all).</summary>
+    public TrainingMessageSerializer(ExtendedActorSystem system, IReadOnlySet<string>? inbound) : base(system) => _inbound = inbound;
 
     /// <inheritdoc/>
     public override int Identifier => Id;
@@ -96,6 +109,9 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
     /// <inheritdoc/>
     public override object FromBinary(byte[] bytes, string manifest)
     {
+        if (_inbound is not null && !_inbound.Contains(manifest))
+            throw new SerializationException($"TrainingMessageSerializer: refused a message with manifest '{manifest}' ({bytes.Length} bytes) " +
+                                             $"from a peer: this node accepts only {string.Join(", ", _inbound.Order())} over remoting");
         using var r = new BinaryReader(new MemoryStream(bytes, false));
         try
         {

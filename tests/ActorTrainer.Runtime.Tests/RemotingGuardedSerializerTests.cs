@@ -29,8 +29,8 @@ public class RemotingGuardedSerializerTests
             var q = Target(strict);
             var target = Select(peer, AddressOf(strict));
             target.Tell(failure);
-            target.Tell(new ReleaseGradients(21, false));
-            Assert.Equal(new ReleaseGradients(21, false), Next(q));
+            target.Tell(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("canary", 21, "i", 1, 1));
+            Assert.Equal(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("canary", 21, "i", 1, 1), Next(q));
             Assert.Empty(q);
         }
         finally { Shutdown(strict, peer); }

@@ -34,11 +34,11 @@ public class RemotingSerializationTests
 
             var atA = Target(a);
             var atB = Target(b);
-            Select(b, addrA).Tell(new ReleaseGradients(7, true));
-            Assert.Equal(new ReleaseGradients(7, true), Next(atA));
+            Select(b, addrA).Tell(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("canary", 7, "i", 1, 1));
+            Assert.Equal(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("canary", 7, "i", 1, 1), Next(atA));
             var remoteB = await Select(a, AddressOf(b)).ResolveOne(Wait);
-            remoteB.Tell(new StartEpoch(2, 5, 133, true));
-            Assert.Equal(new StartEpoch(2, 5, 133, true), Next(atB));
+            remoteB.Tell(new ActorTrainer.Runtime.Clustering.DescribeWorkerNode());
+            Assert.Equal(new ActorTrainer.Runtime.Clustering.DescribeWorkerNode(), Next(atB));
         }
         finally { Shutdown(a, b); }
     }
@@ -91,14 +91,44 @@ public class RemotingSerializationTests
             int constructedBefore = HostilePayload.Constructed;
             selection.Tell(new HostilePayload { Text = "via selection" });
             direct.Tell(new HostilePayload { Text = "via reference" });
-            selection.Tell(new ReleaseGradients(1, false));
-            direct.Tell(new ReleaseGradients(2, false));
-            // Messages from one sender arrive in order: once both training messages are in, the payloads were handled.
-            Assert.Equal(new ReleaseGradients(1, false), Next(q));
-            Assert.Equal(new ReleaseGradients(2, false), Next(q));
+            selection.Tell(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("canary", 1, "i", 1, 1));
+            direct.Tell(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("canary", 2, "i", 1, 1));
+            // Messages from one sender arrive in order: once both node messages are in, the payloads were handled.
+            Assert.Equal(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("canary", 1, "i", 1, 1), Next(q));
+            Assert.Equal(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("canary", 2, "i", 1, 1), Next(q));
             Assert.Empty(q);
             Assert.Equal(constructedBefore + 2, HostilePayload.Constructed); // the sender's two, none on the receiver
             NextMatching<Warning>(warnings, w => w.ToString()!.Contains("serializer id [1]"), "deserialization warning for serializer id 1");
+        }
+        finally { Shutdown(strict, peer); }
+    }
+
+    [Fact]
+    public async Task A_cluster_node_refuses_training_traffic_from_a_peer_and_keeps_running()
+    {
+        ActorSystem? strict = null, peer = null;
+        try
+        {
+            strict = ClusterNode.Create(Node("worker"), Quiet);
+            var serializer = strict.Serialization.FindSerializerForType(typeof(ReleaseGradients));
+            var bytes = serializer.ToBinary(new ReleaseGradients(5, true));
+            var refused = Assert.Throws<System.Runtime.Serialization.SerializationException>(() =>
+                strict.Serialization.Deserialize(bytes, serializer.Identifier, "RG"));
+            Assert.Contains("manifest 'RG'", refused.Message);
+            Assert.Contains("DN, NI", refused.Message);
+
+            var q = Target(strict);
+            var warnings = new System.Collections.Concurrent.BlockingCollection<object>();
+            var listener = strict.ActorOf(Props.Create(() => new RemotingCollector(warnings)));
+            strict.EventStream.Subscribe(listener, typeof(Warning));
+            peer = DefaultNode();                            // a peer that serializes every training message
+            var direct = await Select(peer, AddressOf(strict)).ResolveOne(Wait);
+            direct.Tell(new ReleaseGradients(6, true));      // parameter-server traffic: refused, dropped
+            direct.Tell(new StartEpoch(1, 0, 0, true));
+            direct.Tell(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("canary", 9, "i", 1, 1));
+            Assert.Equal(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("canary", 9, "i", 1, 1), Next(q));
+            Assert.Empty(q);
+            NextMatching<Warning>(warnings, w => w.ToString()!.Contains("manifest 'RG'"), "the refusal of the RG message");
         }
         finally { Shutdown(strict, peer); }
     }
@@ -145,13 +175,13 @@ public class RemotingSerializationTests
             var q = Target(b);
             var errors = Errors(a);
             var target = Select(a, AddressOf(b));
-            target.Tell(new LoadWeights([new float[20_000]])); // ≈ 80 KB
-            target.Tell(new ReleaseGradients(4, false));
-            Assert.Equal(new ReleaseGradients(4, false), Next(q));
+            target.Tell(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo(new string('h', 80_000), 1, "i", 1, 1)); // ≈ 80 KB
+            target.Tell(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("canary", 4, "i", 1, 1));
+            Assert.Equal(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("canary", 4, "i", 1, 1), Next(q));
             Assert.Empty(q);
             var error = NextMatching<Error>(errors, e => $"{e} {e.Cause}".Contains("oversized"), "oversized-payload error");
             var text = $"{error} {error.Cause}";
-            Assert.Contains(nameof(LoadWeights), text);
+            Assert.Contains(nameof(ActorTrainer.Runtime.Clustering.WorkerNodeInfo), text);
             Assert.Contains("64000 bytes", text);
         }
         finally { Shutdown(a, b); }

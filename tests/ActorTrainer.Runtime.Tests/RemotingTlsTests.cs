@@ -29,11 +29,11 @@ public sealed class RemotingTlsTests : IDisposable
             Assert.Equal("akka.ssl.tcp", AddressOf(a).Protocol);
             var atA = Target(a);
             var atB = Target(b);
-            Select(b, AddressOf(a)).Tell(new ReleaseGradients(11, false));
-            Assert.Equal(new ReleaseGradients(11, false), Next(atA));
+            Select(b, AddressOf(a)).Tell(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("canary", 11, "i", 1, 1));
+            Assert.Equal(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("canary", 11, "i", 1, 1), Next(atA));
             var refB = await Select(a, AddressOf(b)).ResolveOne(Wait);
-            refB.Tell(new PullWeights(3));
-            Assert.Equal(new PullWeights(3), Next(atB));
+            refB.Tell(new ActorTrainer.Runtime.Clustering.DescribeWorkerNode());
+            Assert.Equal(new ActorTrainer.Runtime.Clustering.DescribeWorkerNode(), Next(atB));
         }
         finally { Shutdown(a, b); }
     }
@@ -51,7 +51,7 @@ public sealed class RemotingTlsTests : IDisposable
             // rogue's client certificate stands in the way.
             rogue = ClusterNode.Create(Node("rogue", signedByCa: false), Quiet);
             var selection = Select(rogue, AddressOf(a));
-            selection.Tell(new ReleaseGradients(13, true));
+            selection.Tell(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("canary", 13, "i", 1, 1));
             NextMatching<Error>(errors, e => e.ToString()!.Contains("CN=rogue") && e.ToString()!.Contains("rejected"),
                 "node-a's rejection of the rogue certificate");
             await Assert.ThrowsAsync<ActorNotFoundException>(() => selection.ResolveOne(TimeSpan.FromSeconds(3)));

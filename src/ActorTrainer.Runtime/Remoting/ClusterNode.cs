@@ -11,7 +11,8 @@ public static class ClusterNode
 {
     /// <summary>An ActorSystem named <see cref="ClusterSettings.SystemName"/> configured by
     /// <see cref="ClusterSettings.ToConfig"/>, with every ITrainingMessage bound to TrainingMessageSerializer
-    /// (<see cref="TrainingMessageSerializer.CreateSetup"/>, as ActorTrainingRunner does) and, with TLS, a
+    /// (<see cref="TrainingMessageSerializer.CreateSetup"/>, as ActorTrainingRunner does; from peers it accepts only
+    /// <see cref="TrainingMessageSerializer.ClusterInbound"/>) and, with TLS, a
     /// DotNettySslSetup carrying the node's certificate and (when a CA is configured) the
     /// <see cref="TrustedCaValidator"/>. `extra` adds settings the rendered config does not set (the rendered keys,
     /// strict serialization among them, take precedence). The node joins its seed nodes, if any, on start.</summary>
@@ -20,7 +21,7 @@ public static class ClusterNode
         ArgumentNullException.ThrowIfNull(s);
         var config = s.ToConfig();
         if (extra is not null) config = config.WithFallback(extra);
-        ActorSystemSetup setup = BootstrapSetup.Create().WithConfig(config).And(TrainingMessageSerializer.CreateSetup());
+        ActorSystemSetup setup = BootstrapSetup.Create().WithConfig(config).And(TrainingMessageSerializer.CreateSetup(TrainingMessageSerializer.ClusterInbound));
         if (s.Tls is { } tls) setup = setup.And(SslSetup(tls));
         return ActorSystem.Create(s.SystemName, setup);
     }
