@@ -8,7 +8,7 @@ namespace ActorTrainer.Bench;
 /// on a gate (no requests, no timer wake-ups); on every switch-on each client first waits a random part of the
 /// interval, so the clients do not fire in one burst per interval.
 /// </summary>
-internal sealed partial class ServiceLoad : IDisposable
+internal sealed partial class ServiceLoad : ILoadGenerator
 {
     [LibraryImport("libc", EntryPoint = "setpriority")]
     private static partial int SetPriority(int which, int who, int prio);

@@ -16,11 +16,12 @@ namespace ActorTrainer.Bench;
 /// (off − on) / off, with a bootstrap 95 % interval and a sign test; also requests, latencies and the CPU seconds of
 /// the daemon, the trainer and the load generator (this process) per window.
 /// Usage: service --windows [--pairs 20] [--window-s 3] [--settle-s 0.5] [--clients 200] [--interval-ms 1000]
-///        [--epochs 200] [--tb-every 10] [--client-nice 0] [--dll PATH]
+///        [--epochs 200] [--tb-every 10] [--client-nice 0] [--client httpclient|raw] [--dll PATH]
 /// </summary>
 public static class ServiceWindowsBench
 {
-    private sealed record Options(int Pairs, double WindowS, double SettleS, int Clients, int Interval, int Epochs, int TbEvery, int ClientNice);
+    private sealed record Options(int Pairs, double WindowS, double SettleS, int Clients, int Interval, int Epochs, int TbEvery, int ClientNice,
+        string ClientKind = "httpclient", int Port = 0);
 
     /// <summary>Runs the benchmark; returns the exit code.</summary>
     public static int Run(string[] args)
@@ -29,12 +30,13 @@ public static class ServiceWindowsBench
         var inv = CultureInfo.InvariantCulture;
         var o = new Options(int.Parse(Opt("pairs", "20"), inv), double.Parse(Opt("window-s", "3"), inv), double.Parse(Opt("settle-s", "0.5"), inv),
                             int.Parse(Opt("clients", "200"), inv), int.Parse(Opt("interval-ms", "1000"), inv), int.Parse(Opt("epochs", "200"), inv),
-                            int.Parse(Opt("tb-every", "10"), inv), int.Parse(Opt("client-nice", "0"), inv));
+                            int.Parse(Opt("tb-every", "10"), inv), int.Parse(Opt("client-nice", "0"), inv), Opt("client", "httpclient"));
+        if (o.ClientKind is not ("httpclient" or "raw")) { Console.Error.WriteLine($"--client must be httpclient or raw, got '{o.ClientKind}'"); return 2; }
         if (ServiceBench.DaemonDll(Opt("dll", "")) is not { } dll) return 2;
         Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC, {ProcCpu.Model()}, {Environment.ProcessorCount} CPUs, /proc/loadavg {ProcCpu.LoadAverage()}");
         Console.WriteLine($"daemon {dll}");
         Console.WriteLine($"{o.Pairs} pairs of {o.WindowS} s windows (+{o.SettleS} s settling each), {o.Clients} clients every {o.Interval} ms, " +
-                          $"client nice {o.ClientNice}, TensorBoard batch scalars every {o.TbEvery} steps");
+                          $"client nice {o.ClientNice}, client {o.ClientKind}, TensorBoard batch scalars every {o.TbEvery} steps");
         var root = Path.Combine(Path.GetTempPath(), "actortrainer-servicebench-" + Guid.NewGuid().ToString("N"));
         var port = ServiceBench.FreePort();
         using var daemon = ServiceBench.StartDaemon(dll, port, root);
@@ -43,7 +45,7 @@ public static class ServiceWindowsBench
         {
             ServiceBench.WaitHealthy(http);
             var (id, runDir, trainerPid) = StartJob(http, o);
-            var windows = Measure(http, id, daemon.Id, trainerPid, o);
+            var windows = Measure(http, id, daemon.Id, trainerPid, o with { Port = port });
             StopJob(http, id);
             Report(windows, StepTrace.Read(runDir));
             Console.WriteLine($"/proc/loadavg at the end {ProcCpu.LoadAverage()}");
@@ -86,7 +88,9 @@ public static class ServiceWindowsBench
     private static List<LoadWindow> Measure(HttpClient http, string id, int daemonPid, int trainerPid, Options o)
     {
         var windows = new List<LoadWindow>();
-        using var load = new ServiceLoad(http, "jobs/" + id, o.Clients, o.Interval, o.ClientNice);
+        using ILoadGenerator load = o.ClientKind == "raw"
+            ? new RawHttpLoad(o.Port, "jobs/" + id, o.Clients, o.Interval, o.ClientNice)
+            : new ServiceLoad(http, "jobs/" + id, o.Clients, o.Interval, o.ClientNice);
         // warm-up, not measured: the first seconds of load JIT-compile the daemon's endpoints and open the clients'
         // connections, a one-time cost of a freshly started service (it showed as a 46 % slower first pair)
         load.On();
