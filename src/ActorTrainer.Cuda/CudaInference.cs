@@ -45,7 +45,7 @@ internal static class CudaInference
     {
         var plan = model.Plan;
         int ow = plan.OutputDim;
-        var host = new float[2 * model.MaxRows];
+        var host = model.NewStatsBuffer();
         var stats = new ShardStats(0.0, 0.0, 0);
         for (int start = 0; start < d.Count; start += model.MaxRows)
         {
@@ -55,23 +55,9 @@ internal static class CudaInference
             var labels = plan.Loss.SparseTargets ? d.Labels.SubView(start, n) : d.Labels;
             var targets = plan.Loss.SparseTargets ? d.Targets : d.Targets.SubView((long)start * ow, (long)n * ow);
             model.Loss(x, n, n, labels, targets, false);
-            stats += RowStats(model, host, n);
+            stats += model.ReadStats(host, n, out _);
         }
         return stats;
-    }
-
-    /// <summary>Copies the last Loss' per-row statistics back and sums them in row order (loss in float64).</summary>
-    public static ShardStats RowStats(DeviceModel model, float[] host, int rows)
-    {
-        model.RowStats.SubView(0, 2L * model.MaxRows).CopyToCPU(ref host[0], 2L * model.MaxRows);
-        double loss = 0, hits = 0;
-        bool binary = model.Plan.Loss.IsBinaryCrossentropy;           // hits per output: the sample's mean, as Core's metric
-        for (int r = 0; r < rows; r++)
-        {
-            loss += host[r];
-            hits += binary ? host[model.MaxRows + r] / (double)model.OutputDim : host[model.MaxRows + r];
-        }
-        return new ShardStats(loss, hits, rows);
     }
 
     /// <summary>The weights (plan order) as one flat device vector, checked against the plan's shapes.</summary>

@@ -14,8 +14,8 @@ public sealed class CudaShardCompute : IShardCompute
     private readonly DeviceModel _model;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _w, _g, _x, _t;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _y;
-    private readonly float[] _flat, _stats;
-    private readonly int[] _flag = new int[1];
+    private readonly float[] _flat;
+    private readonly int[] _stats;
     private long _key = long.MinValue;
 
     /// <summary>A worker for shards of up to maxRows rows of `plan` on the runtime's device.</summary>
@@ -39,7 +39,7 @@ public sealed class CudaShardCompute : IShardCompute
             throw;
         }
         _flat = new float[_model.ParameterCount];
-        _stats = new float[2 * maxRows];
+        _stats = _model.NewStatsBuffer();
     }
 
     /// <summary>The factory the actor runtime calls for each local worker (RuntimeOptions.LocalCompute): worker 0 (the
@@ -78,7 +78,7 @@ public sealed class CudaShardCompute : IShardCompute
         _model.Forward(_w.View, _x.View, rows, true, [dropoutSeed]);
         _model.Loss(_x.View, rows, batchRows, _y.View, _t.View, true);
         _model.Backward(_w.View, _x.View, rows, _g.View);
-        var stats = CudaInference.RowStats(_model, _stats, rows);
+        var stats = _model.ReadStats(_stats, rows, out _);
         if (_flat.Length > 0) _g.View.SubView(0, _flat.Length).CopyToCPU(_flat);
         for (int i = 0; i < grads.Length; i++) Array.Copy(_flat, _model.Offsets[i], grads[i], 0, _model.Sizes[i]);
         return stats;

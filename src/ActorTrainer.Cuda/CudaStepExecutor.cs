@@ -19,8 +19,7 @@ internal sealed class CudaStepExecutor : IStepExecutor, IStepEvaluator
     private readonly DeviceDataset _train;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _w, _g, _xb, _tb;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _order, _yb;
-    private readonly float[] _stats;
-    private readonly int[] _flag = new int[1];
+    private readonly int[] _stats;
     private readonly bool _hasDropout;
     private DeviceDataset? _validation;
     private int _epoch, _next;
@@ -48,7 +47,7 @@ internal sealed class CudaStepExecutor : IStepExecutor, IStepEvaluator
             _yb = Own(DeviceMemory.Allocate<int>(acc, rows, "a batch of labels"));
             _tb = Own(DeviceMemory.Allocate<float>(acc, plan.Loss.SparseTargets ? 0 : (long)rows * ow, "a batch of targets"));
             _order = Own(DeviceMemory.Allocate<int>(acc, job.Train.Count, "the epoch's sample order"));
-            _stats = new float[2 * rows];
+            _stats = _model.NewStatsBuffer();
             _hasDropout = plan.Layers.Any(l => l is PlanLayer.Dropout d && d.rate > 0.0);
         }
         catch
@@ -107,12 +106,11 @@ internal sealed class CudaStepExecutor : IStepExecutor, IStepEvaluator
         _model.Backward(_w.View, _xb.View, rows, _g.View);
         if (_model.ParameterCount > 0) Kernels.CheckFinite((int)_model.ParameterCount, _g.View, _model.Flag);
         _opt.Apply(_w.View, _g.View, _model.Flag);
-        var stats = CudaInference.RowStats(_model, _stats, rows);
-        _model.Flag.SubView(0, 1).CopyToCPU(ref _flag[0], 1);
-        if (_flag[0] != 0)
+        var stats = _model.ReadStats(_stats, rows, out var flag);      // the step's one copy back
+        if (flag != 0)
         {
             _job.Optimizer.Iterations -= 1;
-            var what = (_flag[0] & 1) != 0 ? $"loss sum is {stats.LossSum}" : "gradients contain NaN or Inf";
+            var what = (flag & 1) != 0 ? $"loss sum is {stats.LossSum}" : "gradients contain NaN or Inf";
             throw new TrainingDivergedException(_epoch, _globalStep, b, what);
         }
         _next = b + 1;

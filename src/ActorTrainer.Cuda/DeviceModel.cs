@@ -18,8 +18,8 @@ internal sealed class DeviceModel : IDisposable
     private readonly int[] _weightIndex;
     private readonly MemoryBuffer1D<float, Stride1D.Dense>[] _outs;
     private readonly MemoryBuffer1D<float, Stride1D.Dense>?[] _masks;
-    private readonly MemoryBuffer1D<float, Stride1D.Dense> _zLast, _gA, _gB, _rowStats, _dummy;
-    private readonly MemoryBuffer1D<int, Stride1D.Dense> _flag;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _zLast, _gA, _gB, _dummy;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _stats;
     private MemoryBuffer1D<long, Stride1D.Dense>? _shardSeeds;
     private readonly bool _lastDense, _lastAct;
     private readonly Activation _finalAct;
@@ -45,8 +45,7 @@ internal sealed class DeviceModel : IDisposable
         _zLast = DeviceMemory.Allocate<float>(acc, (long)maxRows * OutputDim, "the last layer's pre-activations");
         _gA = DeviceMemory.Allocate<float>(acc, (long)maxRows * maxWidth, "activation gradients");
         _gB = DeviceMemory.Allocate<float>(acc, (long)maxRows * maxWidth, "activation gradients");
-        _rowStats = DeviceMemory.Allocate<float>(acc, 2L * maxRows, "per-sample losses");
-        _flag = DeviceMemory.Allocate<int>(acc, 1, "the divergence flag");
+        _stats = DeviceMemory.Allocate<int>(acc, 1 + 2L * maxRows, "the divergence flag and per-sample losses");
         _dummy = DeviceMemory.Allocate<float>(acc, 1, "an empty bias");
         _lastDense = n > 0 && _layers[n - 1].IsDense;
         _lastAct = n > 0 && _layers[n - 1].IsActivation;
@@ -67,10 +66,33 @@ internal sealed class DeviceModel : IDisposable
     public int[] Offsets { get; }
     public int[] Sizes { get; }
     public long ParameterCount { get; }
-    /// <summary>[loss of row 0..rows) | hit of row 0..rows) at MaxRows], after <see cref="Loss"/>.</summary>
-    public ArrayView<float> RowStats => _rowStats.View;
+    /// <summary>One buffer, so that a step needs one copy back: [flag | loss of rows 0..MaxRows) | hits of rows
+    /// 0..MaxRows)], the float32 values stored as their bits (<see cref="ReadStats"/> reads it).</summary>
+    public ArrayView<int> Stats => _stats.View;
     /// <summary>flag[0]: bit 1 = a non-finite loss, bit 2 = a non-finite gradient (set by the loss and the check).</summary>
-    public ArrayView<int> Flag => _flag.View;
+    public ArrayView<int> Flag => _stats.View.SubView(0, 1);
+    private ArrayView<float> RowLoss => ((ArrayView<int>)_stats.View).SubView(1, MaxRows).Cast<float>();
+    private ArrayView<float> RowHit => ((ArrayView<int>)_stats.View).SubView(1 + MaxRows, MaxRows).Cast<float>();
+
+    /// <summary>Copies the flag and the last Loss' per-row statistics back (one copy, which waits for the queued work)
+    /// and sums them in row order (loss in float64; binary losses' hits per output as the sample's mean).</summary>
+    public ShardStats ReadStats(int[] host, int rows, out int flag)
+    {
+        _stats.View.SubView(0, host.Length).CopyToCPU(ref host[0], host.Length);
+        flag = host[0];
+        double loss = 0, hits = 0;
+        bool binary = Plan.Loss.IsBinaryCrossentropy;
+        for (int r = 0; r < rows; r++)
+        {
+            loss += BitConverter.Int32BitsToSingle(host[1 + r]);
+            float h = BitConverter.Int32BitsToSingle(host[1 + MaxRows + r]);
+            hits += binary ? h / (double)OutputDim : h;
+        }
+        return new ShardStats(loss, hits, rows);
+    }
+
+    /// <summary>A host buffer for <see cref="ReadStats"/>.</summary>
+    public int[] NewStatsBuffer() => new int[1 + 2 * MaxRows];
 
     private ArrayView<float> Input(ArrayView<float> x, int i, int rows) =>
         i == 0 ? x.SubView(0, (long)rows * Plan.InputDim) : _outs[i - 1].View.SubView(0, (long)rows * _widths[i - 1]);
@@ -139,7 +161,7 @@ internal sealed class DeviceModel : IDisposable
         _shardSeeds.View.SubView(0, seeds.Length).CopyFromCPU(seeds);
     }
 
-    /// <summary>Per-row loss and hits of the last Forward into RowStats (flag bit 1 on a non-finite loss); with a
+    /// <summary>Per-row loss and hits of the last Forward into Stats (flag bit 1 on a non-finite loss); with a
     /// gradient, also dz = ∂(Σ loss / batchSize)/∂(last pre-activation) into the backward buffer.</summary>
     public void Loss(ArrayView<float> x, int rows, int batchSize, ArrayView<int> labels, ArrayView<float> targets, bool withGradient)
     {
@@ -148,7 +170,7 @@ internal sealed class DeviceModel : IDisposable
         var y = _layers.Length == 0 ? throw new InvalidOperationException("a model without layers has no loss") : _outs[^1].View;
         var z = _lastDense && !_finalAct.IsLinear ? _zLast.View : _lastAct ? Input(x, n - 1, rows) : y;
         var args = new LossArgs(_lossCode, ow, 1f / batchSize, withGradient ? 1 : 0);
-        _k.LossRows(rows, args, z, y, labels, targets, _gA.View, _rowStats.View, _rowStats.View.SubView(MaxRows, MaxRows), _flag.View);
+        _k.LossRows(rows, args, z, y, labels, targets, _gA.View, RowLoss, RowHit, Flag);
         if (withGradient && LossCode.IsProbabilityForm(_lossCode))
             ActivateBackward(_finalAct, y, _gA.View, rows, ow);
     }
@@ -192,7 +214,7 @@ internal sealed class DeviceModel : IDisposable
     {
         foreach (var b in _outs) b.Dispose();
         foreach (var b in _masks) b?.Dispose();
-        _zLast.Dispose(); _gA.Dispose(); _gB.Dispose(); _rowStats.Dispose(); _flag.Dispose(); _dummy.Dispose();
+        _zLast.Dispose(); _gA.Dispose(); _gB.Dispose(); _stats.Dispose(); _dummy.Dispose();
         _shardSeeds?.Dispose();
     }
 }
