@@ -12,6 +12,7 @@ internal static class CudaInference
     public static float[] Predict(DeviceContext dev, ModelPlan plan, float[][] weights, float[] x, int rows, int batchSize)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "predict: batch size must be >= 1");
+        dev.Enter();
         if ((long)rows * plan.InputDim > x.Length)
             throw new ShapeException($"predict: {rows} rows × {plan.InputDim} features need {(long)rows * plan.InputDim} values but x has {x.Length}");
         int ow = plan.OutputDim;
@@ -34,6 +35,7 @@ internal static class CudaInference
     public static ShardStats Evaluate(DeviceContext dev, ModelPlan plan, float[][] weights, ArrayData data, int batchSize)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "evaluate: batch size must be >= 1");
+        dev.Enter();
         using var model = new DeviceModel(dev, dev.Kernels, plan, Math.Max(1, Math.Min(batchSize, data.Count)));
         using var w = UploadWeights(dev, model, weights);
         using var d = new DeviceDataset(dev, plan, data, "evaluate data");

@@ -24,6 +24,7 @@ public sealed class CudaShardCompute : IShardCompute
         _dev = runtime.Device;
         Where = "GPU " + runtime.DeviceName;
         var acc = _dev.Accelerator;
+        _dev.Enter();
         _model = new DeviceModel(_dev, _dev.Kernels, plan, maxRows);
         try
         {
@@ -59,6 +60,7 @@ public sealed class CudaShardCompute : IShardCompute
         ReadOnlyMemory<float> targets, int rows, int batchRows, long dropoutSeed, float[][] grads)
     {
         var plan = _model.Plan;
+        _dev.Enter();                                           // actors run on pool threads
         if (rows < 0 || rows > _model.MaxRows) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"rows must be in [0, {_model.MaxRows}] for this worker");
         if (weightsKey != _key || weightsKey < 0)
         {
@@ -99,6 +101,7 @@ public sealed class CudaShardCompute : IShardCompute
     /// <summary>Frees the device buffers.</summary>
     public void Dispose()
     {
+        _dev.Enter();
         _w?.Dispose(); _g?.Dispose(); _x?.Dispose(); _y?.Dispose(); _t?.Dispose();
         _model.Dispose();
     }

@@ -35,6 +35,7 @@ internal sealed class CudaStepExecutor : IStepExecutor, IStepEvaluator
         _home = start.Weights;
         var acc = dev.Accelerator;
         var plan = job.Plan;
+        dev.Enter();
         try
         {
             _model = Own(new DeviceModel(dev, dev.Kernels, plan, Math.Max(1, Math.Min(job.BatchSize, job.Train.Count))));
@@ -88,6 +89,7 @@ internal sealed class CudaStepExecutor : IStepExecutor, IStepEvaluator
 
     public void BeginEpoch(int epoch, int startStep, long firstGlobalStep)
     {
+        _dev.Enter();
         var order = Batching.permutation(_job.Seed, epoch, _job.Train.Count, _job.Shuffle);
         if (order.Length > 0) _order.View.SubView(0, order.Length).CopyFromCPU(order);
         _epoch = epoch;
@@ -97,6 +99,7 @@ internal sealed class CudaStepExecutor : IStepExecutor, IStepEvaluator
 
     public StepOutcome NextStep()
     {
+        _dev.Enter();
         int b = _next, start = b * _job.BatchSize;
         int rows = Math.Min(_job.BatchSize, _job.Train.Count - start);
         Gather(start, rows);
@@ -143,6 +146,7 @@ internal sealed class CudaStepExecutor : IStepExecutor, IStepEvaluator
         {
             if (_hostVersion != _version)
             {
+                _dev.Enter();
                 var flat = new float[_model.ParameterCount];
                 if (flat.Length > 0) _w.View.SubView(0, flat.Length).CopyToCPU(flat);
                 for (int i = 0; i < _home.Length; i++) Array.Copy(flat, _model.Offsets[i], _home[i], 0, _model.Sizes[i]);
@@ -154,16 +158,22 @@ internal sealed class CudaStepExecutor : IStepExecutor, IStepEvaluator
 
     public void SetWeights(float[][] weights)
     {
+        _dev.Enter();
         var flat = CudaInference.Flatten(_model, weights, "set_weights");
         ActorTrainer.Core.Weights.checkedCopyInto("set_weights", weights, _home);
         if (flat.Length > 0) _w.View.SubView(0, flat.Length).CopyFromCPU(flat);
         _hostVersion = _version;
     }
 
-    public (long, float[][][]) OptimizerState() => (_job.Optimizer.Iterations, _opt.Download());
+    public (long, float[][][]) OptimizerState()
+    {
+        _dev.Enter();
+        return (_job.Optimizer.Iterations, _opt.Download());
+    }
 
     public ShardStats Evaluate(ArrayData data)
     {
+        _dev.Enter();
         if (_validation is null || !ReferenceEquals(_validation.Source, data))
         {
             _validation?.Dispose();
@@ -177,6 +187,7 @@ internal sealed class CudaStepExecutor : IStepExecutor, IStepEvaluator
     public void Dispose()
     {
         if (_owned.Count == 0) return;
+        _dev.Enter();
         try { _job.Optimizer.LoadState(_job.Optimizer.Iterations, _opt.Download()); }
         finally { FreeOwned(); }
     }

@@ -30,6 +30,14 @@ internal sealed class DeviceContext : IDisposable
     /// <summary>The backend's kernels, compiled for this accelerator on first use.</summary>
     public Kernels.DeviceKernels Kernels => _kernels ??= new Kernels.DeviceKernels(Accelerator);
 
+    /// <summary>Makes this device current on the calling thread (CUDA contexts are per thread; ILGPU binds an
+    /// accelerator to the thread that created it). Every entry point that may run on another thread — a fit loop on
+    /// the caller's thread, an actor's GPU worker on a pool thread — calls it first; cheap when already current.</summary>
+    public void Enter()
+    {
+        if (!ReferenceEquals(Accelerator.Current, Accelerator)) Accelerator.Bind();
+    }
+
     /// <summary>Opens the device `options` names; throws <see cref="CudaUnavailableException"/> naming what is missing.</summary>
     public static DeviceContext Open(CudaOptions options)
     {
@@ -86,6 +94,7 @@ internal sealed class DeviceContext : IDisposable
     /// <summary>Frees the accelerator and the context.</summary>
     public void Dispose()
     {
+        Enter();
         Blas.Dispose();
         Accelerator.Dispose();
         Context.Dispose();
