@@ -17,6 +17,7 @@ public sealed class CudaShardCompute : IShardCompute
     private readonly float[] _flat;
     private readonly int[] _stats;
     private long _key = long.MinValue;
+    private Action? _onDispose;
 
     /// <summary>A worker for shards of up to maxRows rows of `plan` on the runtime's device.</summary>
     public CudaShardCompute(CudaRuntime runtime, ModelPlan plan, int maxRows)
@@ -41,6 +42,21 @@ public sealed class CudaShardCompute : IShardCompute
         }
         _flat = new float[_model.ParameterCount];
         _stats = _model.NewStatsBuffer();
+    }
+
+    /// <summary>The factory of a worker node with a GPU (`worker` with worker.backend = cuda): one computation on the
+    /// device at a time — a second coordinator connection while the first is served is refused naming the reason (the
+    /// device's stream is not shared between threads).</summary>
+    public static ShardComputeFactory Exclusive(CudaRuntime runtime)
+    {
+        var busy = new SemaphoreSlim(1, 1);
+        return new((_, plan, maxRows, _) =>
+        {
+            if (!busy.Wait(0))
+                throw new InvalidDataException($"this node's GPU ({runtime.DeviceName}) is already serving a coordinator connection");
+            try { return new CudaShardCompute(runtime, plan, maxRows) { _onDispose = () => busy.Release() }; }
+            catch { busy.Release(); throw; }
+        });
     }
 
     /// <summary>The factory the actor runtime calls for each local worker (RuntimeOptions.LocalCompute): worker 0 (the
@@ -104,5 +120,6 @@ public sealed class CudaShardCompute : IShardCompute
         _dev.Enter();
         _w?.Dispose(); _g?.Dispose(); _x?.Dispose(); _y?.Dispose(); _t?.Dispose();
         _model.Dispose();
+        Interlocked.Exchange(ref _onDispose, null)?.Invoke();
     }
 }

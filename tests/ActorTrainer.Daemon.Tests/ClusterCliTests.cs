@@ -145,11 +145,23 @@ public class ClusterCliTests
     {
         Cli.AssertBadInput(Cli.Run(["worker", "--set", "worker.workers=1"], 60), "cluster.seed-nodes");
         Cli.AssertBadInput(Cli.Run(["worker", "--set", Seed(4053), "--set", "worker.workers=none"], 60), "worker.workers");
+        Cli.AssertBadInput(Cli.Run(["worker", "--set", Seed(4053), "--set", "worker.backend=tpu"], 60), "worker.backend");
+        Cli.AssertBadInput(Cli.Run(["worker", "--set", Seed(4053), "--set", "worker.backend=cuda", "--set", "worker.workers=2"], 60),
+            "worker.backend = cuda", "worker.workers = 1");
+        if (!HasCudaDevice())       // a GPU node without a GPU: one line naming what is missing, before it joins anything
+            Cli.AssertBadInput(Cli.Run(["worker", "--set", Seed(4053), "--set", "worker.backend=cuda", "--set", "worker.workers=1"], 60),
+                "no CUDA device", "--set trainer.backend=cpu");
         using var t = new TempDir();
         Cli.AssertBadInput(Cli.Run(["train", "--run-dir", t["r0"], .. Cli.Tiny, "--set", "cluster.enabled=on"], 60), "trainer.runtime = actors");
         Cli.AssertBadInput(Cli.Run(["train", "--run-dir", t["r"], .. Cli.Tiny, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on",
             "--set", "cluster.tls.certificate-path=/nonexistent/node.pfx"], 60), "cluster.tls.ca-certificate-path");
         Cli.AssertBadInput(Cli.Run(["train", "--run-dir", t["r2"], .. Cli.Tiny, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on",
             "--set", "cluster.min-workers=0"], 60), "cluster.min-workers");
+    }
+
+    private static bool HasCudaDevice()
+    {
+        try { using var r = new ActorTrainer.Cuda.CudaRuntime(new ActorTrainer.Cuda.CudaOptions()); return true; }
+        catch (ActorTrainer.Cuda.CudaUnavailableException) { return false; }
     }
 }

@@ -11,7 +11,8 @@ namespace ActorTrainer.Daemon.Commands;
 /// plane (worker.workers × worker.threads-per-worker) and joins cluster.seed-nodes with the role `worker`; the
 /// coordinator finds it through the cluster and sends it shards. When its cluster membership ends (the coordinator
 /// died and the split-brain resolver downed this node, or it was partitioned away) it starts a new member and rejoins
-/// by itself, so a restarted coordinator gets its workers back. SIGTERM / Ctrl-C leave the cluster and exit 0.</summary>
+/// by itself, so a restarted coordinator gets its workers back. SIGTERM / Ctrl-C leave the cluster and exit 0. With
+/// worker.backend = cuda the node computes on its GPU (one worker; async jobs only).</summary>
 public static class WorkerCommand
 {
     /// <summary>Usage text.</summary>
@@ -31,9 +32,11 @@ public static class WorkerCommand
             throw new ConfigException($"config: cluster.seed-nodes must name the coordinator for a worker node, e.g. [\"{c.Settings.Protocol}://{c.Settings.SystemName}@127.0.0.1:4053\"]");
         void Log(string m) { lock (log) log.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} worker: {m}"); }
         using var claim = signals.ClaimForTraining();
+        using var gpu = OpenGpu(new ConfigReader(config), c.NodeWorkers);
         // the node waits for work between steps and epochs as long as it takes: no read deadline on its side
         using var server = new WorkerNodeServer(Bind(c.Settings.Hostname), c.DataPlanePort, c.DataPlane with { IoTimeout = null },
-            c.NodeWorkers, c.NodeThreads, Log);
+            c.NodeWorkers, c.NodeThreads, Log, gpu is null ? null : ActorTrainer.Cuda.CudaShardCompute.Exclusive(gpu), gpu is null ? null : SyncRefusal);
+        if (gpu is not null) Log($"computing on {GpuBackend.Describe(gpu)}; async jobs only");
         var info = new WorkerNodeInfo(c.AdvertisedHost, server.Endpoint.Port, Guid.NewGuid().ToString("N"), c.NodeWorkers, c.NodeThreads);
         while (!signals.Token.IsCancellationRequested)
         {
@@ -53,6 +56,21 @@ public static class WorkerCommand
         }
         Log($"stopped after {server.ShardsComputed} shards");
         return ExitCodes.Ok;
+    }
+
+    /// <summary>What a GPU node answers a sync job (the coordinator logs it and does not use the node).</summary>
+    public const string SyncRefusal =
+        "this worker node computes on a GPU (worker.backend = cuda) and takes async jobs only: in a sync run the GPU's shard " +
+        "gradients would differ in their last bits from a CPU worker's, so the weights would depend on which node computed " +
+        "which shard; train with trainer.mode = async, or start the node with worker.backend = cpu";
+
+    /// <summary>worker.backend: cpu (null) or cuda — the device of trainer.cuda.*, one gradient worker (worker.workers = 1).</summary>
+    private static ActorTrainer.Cuda.CudaRuntime? OpenGpu(ConfigReader r, int workers)
+    {
+        if (r.OneOf("worker.backend", "cpu", "cuda") != "cuda") return null;
+        if (workers != 1)
+            throw new ConfigException($"config: worker.backend = cuda offers the node's GPU as one gradient worker; set worker.workers = 1 (got {workers})");
+        return GpuBackend.Open(BackendSettings.Read(r) with { Backend = "cuda" });
     }
 
     /// <summary>The address to bind: an IP address, or the first address a host name resolves to.</summary>

@@ -4,11 +4,13 @@ using ActorTrainer.Runtime.DataPlane;
 namespace ActorTrainer.Runtime.Clustering;
 
 /// <summary>One coordinator connection on a worker node (<see cref="NodeProtocol"/>): reads the Job (plan, rows,
-/// threads), then answers each Work with the shard's gradient computed by <see cref="LocalShardCompute"/> — the same
-/// engine a local worker runs. Every frame is checked against the plan before anything is read into a buffer: wrong
+/// threads, sync flag), then answers each Work with the shard's gradient computed by <see cref="LocalShardCompute"/> — the
+/// same engine a local worker runs — or by the node's own computation (`factory`: a GPU), which refuses sync jobs with
+/// `syncRefusal`. Every frame is checked against the plan before anything is read into a buffer: wrong
 /// kinds, section counts, types or lengths end the session with InvalidDataException (the server sends it back as an
 /// Error frame).</summary>
-internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Action counted)
+internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Action counted, ShardComputeFactory? factory = null,
+    string? syncRefusal = null)
 {
     /// <summary>Most rows per shard a coordinator may ask for (bounds the buffers a Job allocates).</summary>
     public const int MaxRows = 1 << 20;
@@ -55,13 +57,14 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         }
     }
 
-    private LocalShardCompute StartJob()
+    private IShardCompute StartJob()
     {
         var h = conn.ReceiveHeader();
         if (h.Kind != NodeProtocol.Job) throw Bad($"expected a Job frame first, got kind {h.Kind}");
         var plan = PlanCodec.Decode(NodeProtocol.ReadText(conn, h, "job"));
         if (h.A < 1 || h.A > MaxRows) throw Bad($"rows per shard {h.A} outside [1, {MaxRows}]");
         if (h.B < 0 || h.B > 4096) throw Bad($"threads {h.B} outside [0, 4096]");
+        if (h.D == 1 && syncRefusal is not null) throw new InvalidDataException(syncRefusal);
         _plan = plan;
         _sizes = plan.WeightShapes.Select(s => s.Aggregate(1, (a, b) => a * b)).ToArray();
         if (h.C != _sizes.Length) throw Bad($"job announces {h.C} weight tensors, the plan has {_sizes.Length}");
@@ -70,7 +73,8 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         if (plan.Loss.SparseTargets) _labels = new int[rows]; else _targets = new float[checked(rows * plan.OutputDim)];
         _grads = _sizes.Select(n => new float[n]).ToArray();
         _gradSections = _grads.Select(g => Section.Of(g)).ToArray();   // the Result frame's sections, built once
-        var compute = new LocalShardCompute(plan, rows, h.B > 0 ? (int)h.B : defaultThreads);
+        int threads = h.B > 0 ? (int)h.B : defaultThreads;
+        IShardCompute compute = factory is null ? new LocalShardCompute(plan, rows, threads) : factory.Invoke(0, plan, rows, threads);
         conn.Send(NodeProtocol.Ready, Environment.ProcessorCount, 0, 0, 0);
         return compute;
     }

@@ -7,9 +7,10 @@ namespace ActorTrainer.Runtime.Clustering;
 /// shard's rows, and the weights when the node does not hold them yet (keyed by the worker's weights key), go down;
 /// the gradient comes back into the worker's buffers. The node runs the same GradientEngine, so the gradient has the
 /// same bits as a local one. Every failure — refused connection, closed socket, protocol error, no answer within
-/// the data plane's IoTimeout (the per-step deadline) — is a <see cref="WorkerNodeLostException"/>.</summary>
-public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, int maxRows, int threads, DataPlaneOptions options)
-    : IShardCompute
+/// the data plane's IoTimeout (the per-step deadline) — is a <see cref="WorkerNodeLostException"/>. `sync` tells the node
+/// the run is synchronous (a GPU node refuses such a job: its gradients' bits are not a CPU worker's).</summary>
+public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, int maxRows, int threads, DataPlaneOptions options,
+    bool sync = false) : IShardCompute
 {
     private readonly int[] _sizes = plan.WeightShapes.Select(s => s.Aggregate(1, (a, b) => a * b)).ToArray();
     private TensorConnection? _conn;
@@ -22,7 +23,7 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
     public void Open() => Guard(() =>
     {
         _conn = TensorConnection.Connect(host, port, options);
-        _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, 0, PlanCodec.Encode(plan));
+        _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, sync ? 1 : 0, PlanCodec.Encode(plan));
         var h = _conn.ReceiveHeader();
         if (h.Kind == NodeProtocol.Error) throw new WorkerNodeLostException($"{Where} refused the job: {NodeProtocol.ReadError(_conn, h)}");
         if (h.Kind != NodeProtocol.Ready || h.SectionCount != 0) throw new DataPlaneException($"{Where}: expected Ready, got frame kind {h.Kind}");

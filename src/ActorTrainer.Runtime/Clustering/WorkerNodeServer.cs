@@ -15,10 +15,17 @@ public sealed class WorkerNodeServer : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _acceptor;
     private readonly List<TensorConnection> _open = new();
+    private readonly ShardComputeFactory? _compute;
+    private readonly string? _syncRefusal;
 
-    /// <summary>Listens on address:port (0 = any free port) with the data plane's options (TLS, limits, timeouts).</summary>
-    public WorkerNodeServer(IPAddress address, int port, DataPlaneOptions options, int workers, int threadsPerWorker, Action<string> log)
+    /// <summary>Listens on address:port (0 = any free port) with the data plane's options (TLS, limits, timeouts).
+    /// `compute`: how the node computes shards (null: the CPU engine; a GPU's factory), `syncRefusal`: when set, the
+    /// message a sync job is refused with (a GPU node's bits are not a CPU worker's).</summary>
+    public WorkerNodeServer(IPAddress address, int port, DataPlaneOptions options, int workers, int threadsPerWorker, Action<string> log,
+        ShardComputeFactory? compute = null, string? syncRefusal = null)
     {
+        _compute = compute;
+        _syncRefusal = syncRefusal;
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(threadsPerWorker);
         Workers = workers; ThreadsPerWorker = threadsPerWorker; _log = log;
@@ -67,7 +74,7 @@ public sealed class WorkerNodeServer : IDisposable
             Interlocked.Increment(ref _shards);
             if (++mine == 1) _log($"data plane: coordinator {c.RemoteEndPoint}: first shard computed");
         }
-        var session = new NodeSession(c, ThreadsPerWorker, Counted);
+        var session = new NodeSession(c, ThreadsPerWorker, Counted, _compute, _syncRefusal);
         try { session.Run(); }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
         {
