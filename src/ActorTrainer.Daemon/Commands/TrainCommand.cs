@@ -52,7 +52,7 @@ public static class TrainCommand
         var log = logs.CreateLogger("train");
 
         var data = TrainData.Load(s);
-        var workers = s.Runtime == "actors" ? (s.Backend == "cuda" ? 1 + (s.Compute?.CpuWorkers ?? 0) : s.ToRuntimeOptions().EffectiveWorkers) : 1;
+        var workers = s.LocalWorkers;
         var batch = ResourceCheck.EffectiveBatch(s.BatchSize, data.Fit.Count);
         ResourceCheck.Training(s, batch, workers);
         using var lease = new GpuBackend.Lease();

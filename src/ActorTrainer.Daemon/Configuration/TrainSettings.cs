@@ -85,10 +85,15 @@ public sealed record TrainSettings(
     /// <summary>The GPU backend's options (trainer.cuda.* keys; the defaults when the record was built without them).</summary>
     public ActorTrainer.Cuda.CudaOptions ToCudaOptions() => Compute?.Cuda ?? new ActorTrainer.Cuda.CudaOptions();
 
+    /// <summary>Gradient workers this process runs: 1 in-process; on the actor runtime one GPU worker plus
+    /// trainer.cuda.cpu-workers with trainer.backend = cuda, else the layout's workers.</summary>
+    public int LocalWorkers =>
+        Runtime != "actors" ? 1 : Backend == "cuda" ? 1 + (Compute?.CpuWorkers ?? 0) : ToRuntimeOptions().EffectiveWorkers;
+
     /// <summary>The actor runtime's options (trainer.* keys); with an opened GPU backend, one GPU gradient worker (plus
     /// trainer.cuda.cpu-workers CPU workers with trainer.threads-per-worker threads, at least 1).</summary>
     public ActorTrainer.Runtime.RuntimeOptions ToRuntimeOptions(ActorTrainer.Cuda.CudaRuntime? gpu = null) =>
-        new(gpu is null ? Workers : 1 + (Compute?.CpuWorkers ?? 0), Mode, ShardsPerBatch, AsyncPullEvery, AsyncMaxStaleness, WorkerTimeout, CheckpointEverySteps, CheckpointKeep,
+        new(gpu is null ? Workers : LocalWorkers, Mode, ShardsPerBatch, AsyncPullEvery, AsyncMaxStaleness, WorkerTimeout, CheckpointEverySteps, CheckpointKeep,
             PsSlices: PsSlices, ThreadsPerWorker: gpu is null ? ThreadsPerWorker : Math.Max(1, ThreadsPerWorker), Staleness: ActorTrainer.Runtime.StalenessPolicies.Parse(AsyncStaleness),
             Remote: Cluster is { Enabled: true } c ? c.Remote : null,
             LocalCompute: gpu is null ? null : ActorTrainer.Cuda.CudaShardCompute.Factory(gpu));
