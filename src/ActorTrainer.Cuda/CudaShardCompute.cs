@@ -92,10 +92,7 @@ public sealed class CudaShardCompute : IShardCompute
         Upload(_x, x.Span, (long)rows * plan.InputDim, "x");
         if (plan.Loss.SparseTargets) Upload(_y, labels.Span, rows, "labels");
         else Upload(_t, targets.Span, (long)rows * plan.OutputDim, "targets");
-        _model.Flag.MemSetToZero();
-        _model.Forward(_w.View, _x.View, rows, true, [dropoutSeed]);
-        _model.Loss(_x.View, rows, batchRows, _y.View, _t.View, true);
-        _model.Backward(_w.View, _x.View, rows, _g.View);
+        _model.Gradients(_w.View, _x.View, rows, batchRows, _y.View, _t.View, [dropoutSeed], _g.View);
         var stats = _model.ReadStats(_stats, rows, out _);
         if (_flat.Length > 0) _g.View.SubView(0, _flat.Length).CopyToCPU(_flat);
         for (int i = 0; i < grads.Length; i++) Array.Copy(_flat, _model.Offsets[i], grads[i], 0, _model.Sizes[i]);

@@ -103,10 +103,7 @@ internal sealed class CudaStepExecutor : IStepExecutor, IStepEvaluator
         int b = _next, start = b * _job.BatchSize;
         int rows = Math.Min(_job.BatchSize, _job.Train.Count - start);
         Gather(start, rows);
-        _model.Flag.MemSetToZero();
-        _model.Forward(_w.View, _xb.View, rows, true, _hasDropout ? ShardSeeds() : null);
-        _model.Loss(_xb.View, rows, rows, _yb.View, _tb.View, true);
-        _model.Backward(_w.View, _xb.View, rows, _g.View);
+        _model.Gradients(_w.View, _xb.View, rows, rows, _yb.View, _tb.View, _hasDropout ? ShardSeeds() : null, _g.View);
         if (_model.ParameterCount > 0) Kernels.CheckFinite((int)_model.ParameterCount, _g.View, _model.Flag);
         _opt.Apply(_w.View, _g.View, _model.Flag);
         var stats = _model.ReadStats(_stats, rows, out var flag);      // the step's one copy back

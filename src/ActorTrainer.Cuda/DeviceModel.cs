@@ -209,6 +209,17 @@ internal sealed class DeviceModel : IDisposable
         }
     }
 
+    /// <summary>One training pass, queued: flag reset, Forward(training), Loss with gradient, Backward into g — what a
+    /// step (the executor) and a shard (a GPU worker) both compute: g = ∂(Σ_rows loss / batchRows)/∂w.</summary>
+    public void Gradients(ArrayView<float> w, ArrayView<float> x, int rows, int batchRows, ArrayView<int> labels,
+                          ArrayView<float> targets, long[]? shardSeeds, ArrayView<float> g)
+    {
+        Flag.MemSetToZero();
+        Forward(w, x, rows, true, shardSeeds);
+        Loss(x, rows, batchRows, labels, targets, true);
+        Backward(w, x, rows, g);
+    }
+
     /// <summary>Frees the buffers.</summary>
     public void Dispose()
     {
