@@ -68,14 +68,21 @@ public sealed class GpuWorkerTests(CpuDevice cpu)
 [Collection("cpu-device")]
 public sealed class MixedWorkerTests(CpuDevice cpu)
 {
-    private sealed class Counting(IShardCompute inner, int[] calls, int worker) : IShardCompute
+    /// <summary>Counts each worker's shards. The CPU worker's first shard waits (at most a minute) until the GPU worker
+    /// has started one: async workers pull work as soon as they are built, and building the GPU worker (device buffers,
+    /// kernels) can take longer on a loaded machine than the CPU worker needs for the whole run.</summary>
+    private sealed class Counting(IShardCompute inner, int[] calls, int worker, ManualResetEventSlim gpuStarted) : IShardCompute
     {
         public string Where => inner.Where;
         public void Open() => inner.Open();
         public ShardStats Compute(float[][] w, long key, ReadOnlyMemory<float> x, ReadOnlyMemory<int> l, ReadOnlyMemory<float> t,
             int rows, int batchRows, long seed, float[][] g)
         {
-            Interlocked.Increment(ref calls[worker]);
+            if (Interlocked.Increment(ref calls[worker]) == 1)
+            {
+                if (worker == 0) gpuStarted.Set();
+                else if (!gpuStarted.Wait(TimeSpan.FromMinutes(1))) throw new TimeoutException("the GPU worker computed no shard within a minute");
+            }
             return inner.Compute(w, key, x, l, t, rows, batchRows, seed, g);
         }
         public void Dispose() => inner.Dispose();
@@ -85,13 +92,14 @@ public sealed class MixedWorkerTests(CpuDevice cpu)
     public void Async_training_uses_the_gpu_worker_and_a_cpu_worker_together()
     {
         var calls = new int[2];
+        using var gpuStarted = new ManualResetEventSlim();
         var factory = CudaShardCompute.Factory(cpu.Runtime);
         var wheres = new string[2];
         var counting = new ShardComputeFactory((worker, plan, rows, threads) =>
         {
             var c = factory.Invoke(worker, plan, rows, threads);
             wheres[worker] = c.Where;
-            return new Counting(c, calls, worker);
+            return new Counting(c, calls, worker, gpuStarted);
         });
         var m = new Sequential([new Dense(24, "relu"), new Dense(5, "softmax")], "mixed", [20], seed: 4);
         m.Compile(new SGD(0.1), "sparse_categorical_crossentropy", ["accuracy"]);
