@@ -68,7 +68,7 @@ public class ClusterCliTests
     }
 
     [Fact]
-    public void A_worker_that_joins_mid_run_takes_over_from_a_killed_one_and_the_digest_is_the_single_process_one()
+    public async Task A_worker_that_joins_mid_run_takes_over_from_a_killed_one_and_the_digest_is_the_single_process_one()
     {
         using var t = new TempDir();
         string[] longer = [.. Small, "--set", "data.train-limit=12000"];
@@ -85,13 +85,13 @@ public class ClusterCliTests
             "worker B, joining mid-run, computed a shard:\n" + b.Text);
         Assert.False(coordinator.IsCompleted, "the run was still going when B joined (make it longer)");
         Cli.Signal(a.Process, "KILL");
-        var r = coordinator.Result;
+        var r = await coordinator;
         Assert.True(r.ExitCode == 0, r.Describe() + "\n--- worker B ---\n" + b.Text);
         Assert.Equal(Sha(t["single"]), Sha(t["cluster"]));
     }
 
     [Fact]
-    public void A_frozen_worker_loses_its_shards_within_the_step_deadline_comes_back_after_SIGCONT_and_the_digest_is_unchanged()
+    public async Task A_frozen_worker_loses_its_shards_within_the_step_deadline_comes_back_after_SIGCONT_and_the_digest_is_unchanged()
     {
         using var t = new TempDir();
         string[] longer = [.. Small, "--set", "data.train-limit=12000", "--set", "trainer.epochs=3"];
@@ -107,7 +107,7 @@ public class ClusterCliTests
         Cli.Signal(a.Process, "CONT");
         // A answers the coordinator's probe again and gets a new worker (a new data-plane session)
         bool back = a.WaitFor("first shard computed", 2, TimeSpan.FromSeconds(60));
-        var r = coordinator.Result;
+        var r = await coordinator;
         Assert.True(r.ExitCode == 0, r.Describe() + "\n--- worker A ---\n" + a.Text + "\n--- worker B ---\n" + b.Text);
         Assert.Equal(Sha(t["single"]), Sha(t["cluster"]));
         Assert.True(back, "worker A computed shards again after SIGCONT:\n" + a.Text);

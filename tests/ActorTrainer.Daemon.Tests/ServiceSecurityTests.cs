@@ -19,7 +19,7 @@ public class ServiceSecurityTests
     }
 
     [Fact]
-    public void Requests_without_the_bearer_token_get_401_on_a_non_loopback_binding()
+    public async Task Requests_without_the_bearer_token_get_401_on_a_non_loopback_binding()
     {
         using var t = new TempDir();
         const string token = "test-token-0123456789abcdef";
@@ -28,19 +28,19 @@ public class ServiceSecurityTests
         using var anonymous = new HttpClient { BaseAddress = d.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         foreach (var path in new[] { "jobs", "metrics", "openapi/v1.json", "jobs/j20990101-000000-abcdef/events" })
         {
-            using var r = anonymous.GetAsync(path).GetAwaiter().GetResult();
+            using var r = await anonymous.GetAsync(path);
             Assert.True(r.StatusCode == HttpStatusCode.Unauthorized, $"{path}: {(int)r.StatusCode}");
             Assert.StartsWith("Bearer", r.Headers.WwwAuthenticate.ToString());
         }
-        using (var post = anonymous.PostAsync("jobs", new StringContent("{}")).GetAwaiter().GetResult())
+        using (var post = await anonymous.PostAsync("jobs", new StringContent("{}")))
             Assert.Equal(HttpStatusCode.Unauthorized, post.StatusCode);
         anonymous.DefaultRequestHeaders.Authorization = new("Bearer", token + "x");
-        using (var wrong = anonymous.GetAsync("jobs").GetAwaiter().GetResult())
+        using (var wrong = await anonymous.GetAsync("jobs"))
             Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
         anonymous.DefaultRequestHeaders.Authorization = null;
-        using (var health = anonymous.GetAsync("healthz").GetAwaiter().GetResult())
+        using (var health = await anonymous.GetAsync("healthz"))
             Assert.Equal(HttpStatusCode.OK, health.StatusCode);
-        Assert.Equal("[]", d.Http.GetStringAsync("jobs").GetAwaiter().GetResult());
+        Assert.Equal("[]", await d.Http.GetStringAsync("jobs"));
 
         var noToken = Cli.Run(["jobs", "--server", d.Url]);
         Cli.AssertBadInput(noToken, "bearer token");

@@ -14,7 +14,7 @@ public class ServiceTests
     private static bool Is(JsonObject j, string state) => j["state"]!.GetValue<string>() == state;
 
     [Fact]
-    public void Submitted_job_succeeds_with_the_weights_of_train_and_reports_events_files_and_metrics()
+    public async Task Submitted_job_succeeds_with_the_weights_of_train_and_reports_events_files_and_metrics()
     {
         using var t = new TempDir();
         using var d = new ServiceDaemon(t["runs"]);
@@ -27,24 +27,24 @@ public class ServiceTests
         Assert.InRange(job["metrics"]!["val_accuracy"]!.GetValue<double>(), 0.5, 1.0);
         Assert.Equal(Path.Combine(t["runs"], id), job["run_dir"]!.GetValue<string>());
 
-        var events = d.Http.GetStringAsync($"jobs/{id}/events").GetAwaiter().GetResult();   // ends with the job
+        var events = await d.Http.GetStringAsync($"jobs/{id}/events");   // ends with the job
         Assert.Equal(2, CountOccurrences(events, "event: epoch\n"));
         Assert.Contains("event: test\n", events);
         Assert.EndsWith("event: end\ndata: {\"id\":\"" + id + "\",\"state\":\"succeeded\"}\n\n", events);
 
-        var files = d.Http.GetStringAsync($"jobs/{id}/files").GetAwaiter().GetResult();
+        var files = await d.Http.GetStringAsync($"jobs/{id}/files");
         Assert.Contains("\"summary.json\"", files);
         Assert.Contains("\"model/model.safetensors\"", files);
-        var summary = JsonNode.Parse(d.Http.GetStringAsync($"jobs/{id}/files/summary.json").GetAwaiter().GetResult())!;
+        var summary = JsonNode.Parse(await d.Http.GetStringAsync($"jobs/{id}/files/summary.json"))!;
         Assert.Equal(ServiceRuns.Digest(job), summary["weights_sha256"]!.GetValue<string>());
-        using (var bad = d.Http.GetAsync($"jobs/{id}/files/..%2Fjobs.db").GetAwaiter().GetResult())
+        using (var bad = await d.Http.GetAsync($"jobs/{id}/files/..%2Fjobs.db"))
             Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
-        using (var missing = d.Http.GetAsync($"jobs/{id}/files/nothing.png").GetAwaiter().GetResult())
+        using (var missing = await d.Http.GetAsync($"jobs/{id}/files/nothing.png"))
             Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
 
-        var metrics = d.Http.GetStringAsync("metrics").GetAwaiter().GetResult();
+        var metrics = await d.Http.GetStringAsync("metrics");
         Assert.Contains("actortrainer_jobs{state=\"succeeded\"} 1\n", metrics);
-        var openApi = d.Http.GetStringAsync("openapi/v1.json").GetAwaiter().GetResult();
+        var openApi = await d.Http.GetStringAsync("openapi/v1.json");
         Assert.Contains("\"/jobs/{id}/events\"", openApi);
 
         var list = Cli.Run(["jobs", "--server", d.Url]);
@@ -63,7 +63,7 @@ public class ServiceTests
     }
 
     [Fact]
-    public void Bad_submissions_are_rejected_naming_the_key_and_nothing_is_queued()
+    public async Task Bad_submissions_are_rejected_naming_the_key_and_nothing_is_queued()
     {
         using var t = new TempDir();
         using var d = new ServiceDaemon(t["runs"], sets: "serve.max-request-bytes=4096");
@@ -83,24 +83,24 @@ public class ServiceTests
         {
             // curl -d sends form encoding: the body is read as JSON whatever the Content-Type says.
             var type = body.Contains("batch-size", StringComparison.Ordinal) ? "application/x-www-form-urlencoded" : "application/json";
-            using var r = d.Http.PostAsync("jobs", new StringContent(body, Encoding.UTF8, type)).GetAwaiter().GetResult();
-            var text = r.Content.ReadAsStringAsync().GetAwaiter().GetResult();
+            using var r = await d.Http.PostAsync("jobs", new StringContent(body, Encoding.UTF8, type));
+            var text = await r.Content.ReadAsStringAsync();
             Assert.True(r.StatusCode == HttpStatusCode.BadRequest, $"{body} → {(int)r.StatusCode} {text}");
             Assert.Contains(fragment, JsonNode.Parse(text)!["error"]!.GetValue<string>());
         }
         var huge = "{\"config\": \"" + new string('#', 8192) + "\"}";
-        using (var r = d.Http.PostAsync("jobs", new StringContent(huge, Encoding.UTF8, "application/json")).GetAwaiter().GetResult())
+        using (var r = await d.Http.PostAsync("jobs", new StringContent(huge, Encoding.UTF8, "application/json")))
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, r.StatusCode);
-        using (var r = d.Http.GetAsync("jobs/j20990101-000000-abcdef").GetAwaiter().GetResult())
+        using (var r = await d.Http.GetAsync("jobs/j20990101-000000-abcdef"))
             Assert.Equal(HttpStatusCode.NotFound, r.StatusCode);
-        Assert.Equal("[]", d.Http.GetStringAsync("jobs").GetAwaiter().GetResult());
+        Assert.Equal("[]", await d.Http.GetStringAsync("jobs"));
 
         var cli = Cli.Run(["submit", "--server", d.Url, "--set", "trainer.epochs=-1"]);
         Cli.AssertBadInput(cli, "trainer.epochs");
     }
 
     [Fact]
-    public void Cancelled_job_is_resumable_and_resumes_to_the_uninterrupted_weights()
+    public async Task Cancelled_job_is_resumable_and_resumes_to_the_uninterrupted_weights()
     {
         var expected = ServiceRuns.TrainDigest(ServiceRuns.Long);
         using var t = new TempDir();
@@ -109,7 +109,7 @@ public class ServiceTests
         var queued = d.Submit(ServiceRuns.Small);                                 // waits behind the first (1 concurrent job)
         // The event stream delivers the trainer's lines while it trains (the job is cancelled afterwards, so
         // these events cannot have come from a finished log).
-        using var events = new StreamReader(d.Http.GetStreamAsync($"jobs/{id}/events").GetAwaiter().GetResult());
+        using var events = new StreamReader(await d.Http.GetStreamAsync($"jobs/{id}/events"));
         var live = Task.Run(() =>
         {
             string? line, evt = null;
@@ -120,8 +120,8 @@ public class ServiceTests
             }
             return null;
         });
-        Assert.True(live.Wait(TimeSpan.FromSeconds(120)), "no log event within 120 s");
-        Assert.Contains(id, live.Result);
+        Assert.True(await Task.WhenAny(live, Task.Delay(TimeSpan.FromSeconds(120))) == live, "no log event within 120 s");
+        Assert.Contains(id, await live);
         d.WaitFor(id, j => Is(j, "running") && j["step"]!.GetValue<long>() > 0, 300, "running with a checkpoint");
         Assert.True(Is(d.Job(queued), "queued"));
         var cancel = Cli.Run(["cancel", id, "--server", d.Url]);
@@ -134,13 +134,13 @@ public class ServiceTests
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(t["runs"], id, "checkpoints"), "ckpt-*.bin"));
 
         d.WaitFor(queued, j => Is(j, "succeeded"), 300, "succeeded");
-        using (var r = d.Http.PostAsync($"jobs/{id}/resume", null).GetAwaiter().GetResult())
+        using (var r = await d.Http.PostAsync($"jobs/{id}/resume", null))
             Assert.Equal(HttpStatusCode.Accepted, r.StatusCode);
         var done = d.WaitFor(id, JobDone, 300, "done");
         Assert.True(Is(done, "succeeded"), done.ToJsonString() + "\n" + d.TrainLog(id));
         Assert.True(done["summary"]!["resumed"]!.GetValue<bool>());
         Assert.Equal(expected, ServiceRuns.Digest(done));
-        using (var again = d.Http.PostAsync($"jobs/{id}/cancel", null).GetAwaiter().GetResult())
+        using (var again = await d.Http.PostAsync($"jobs/{id}/cancel", null))
             Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
     }
 
@@ -246,7 +246,7 @@ public class ServiceTests
     }
 
     [Fact]
-    public void Job_that_fails_in_the_trainer_is_failed_with_the_trainers_error_and_the_service_lives_on()
+    public async Task Job_that_fails_in_the_trainer_is_failed_with_the_trainers_error_and_the_service_lives_on()
     {
         using var t = new TempDir();
         using var d = new ServiceDaemon(t["runs"]);
@@ -259,9 +259,9 @@ public class ServiceTests
         Assert.StartsWith("error: ", error);                                     // the trainer's own one-line error
         Assert.Contains("the model takes 100 values per sample", error);
         Assert.True(job["resumable"]!.GetValue<bool>());
-        using var health = d.Http.GetAsync("healthz").GetAwaiter().GetResult();
+        using var health = await d.Http.GetAsync("healthz");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
-        Assert.Contains("actortrainer_jobs{state=\"failed\"} 1\n", d.Http.GetStringAsync("metrics").GetAwaiter().GetResult());
+        Assert.Contains("actortrainer_jobs{state=\"failed\"} 1\n", await d.Http.GetStringAsync("metrics"));
     }
 
     private static bool JobDone(JsonObject j) => j["state"]!.GetValue<string>() is "succeeded" or "failed" or "cancelled";

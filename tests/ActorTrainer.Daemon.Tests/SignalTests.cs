@@ -68,7 +68,7 @@ public sealed class SignalTests
     }
 
     [Fact]
-    public void Sigterm_while_predict_reads_its_input_exits_143_within_2_s()
+    public async Task Sigterm_while_predict_reads_its_input_exits_143_within_2_s()
     {
         using var t = new TempDir();
         var fifo = t["images.idx3-ubyte"];
@@ -80,13 +80,13 @@ public sealed class SignalTests
         var stderr = p.StandardError.ReadToEndAsync();
         _ = p.StandardOutput.ReadToEndAsync();
         Thread.Sleep(2500);
-        if (p.HasExited) Assert.Fail("predict should be blocked on the named pipe\n" + stderr.Result);
+        if (p.HasExited) Assert.Fail("predict should be blocked on the named pipe\n" + await stderr);
         var sw = Stopwatch.StartNew();
         Cli.Signal(p, "TERM");
         var exited = p.WaitForExit(TimeSpan.FromSeconds(10));
         if (!exited) p.Kill(entireProcessTree: true);
         p.WaitForExit();
         Assert.True(exited && p.ExitCode == 143 && sw.Elapsed.TotalSeconds < 2,
-                    $"exited {exited}, exit {p.ExitCode}, {sw.Elapsed.TotalSeconds:0.00} s\n{stderr.Result}");
+                    $"exited {exited}, exit {p.ExitCode}, {sw.Elapsed.TotalSeconds:0.00} s\n{await stderr}");
     }
 }
