@@ -8,12 +8,20 @@ namespace ActorTrainer.Bench;
 /// `cluster`: the weak-scaling config (per-shard batch 128, shards = workers = N) trained by a coordinator process and
 /// N `worker` processes (one worker of 1 GEMM thread each) on this machine, against the same config in one process
 /// (the actor runtime with N workers × 1 thread). Compares the trainer's own steps_per_second (summary.json; the
-/// wait for workers to join is not in it), round-robin, and reports medians, their ratio (target ≥ 0.8) and the
-/// data-plane traffic per step. Also checks that both give the same weights_sha256.
-/// Usage: cluster [--rounds 3] [--workers 2] [--epochs 1] [--train-limit 30000] [--dll PATH] | cluster --model [--gbps 25] [--latency-us 20]
+/// wait for workers to join is not in it), round-robin, and reports medians, their ratio (target ≥ 0.8), the CPU
+/// seconds all processes of a run used per training step (start-up included; less sensitive to a shared machine than
+/// wall time) and the data-plane traffic per step. Also checks that both give the same weights_sha256.
+/// `--spin A[,B]`: the children's thread-pool spin limit (DOTNET_ThreadPool_UnfairSemaphoreSpinLimit); with two values
+/// every round runs both, so the settings are compared side by side.
+/// Usage: cluster [--rounds 3] [--workers 2] [--epochs 1] [--train-limit 30000] [--spin A[,B]] [--dll PATH] | cluster --model [--gbps 25] [--latency-us 20]
 /// </summary>
 public static class ClusterBench
 {
+    private sealed record Config(bool Cluster, string? Spin)
+    {
+        public string Name => (Cluster ? "cluster" : "single") + (Spin is null ? "" : $" (spin {Spin})");
+    }
+
     public static int Run(string[] args)
     {
         string Opt(string name, string dflt) { var i = Array.IndexOf(args, "--" + name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : dflt; }
@@ -22,55 +30,67 @@ public static class ClusterBench
                 double.Parse(Opt("latency-us", "20"), CultureInfo.InvariantCulture) * 1e-6);
         int rounds = int.Parse(Opt("rounds", "3"), CultureInfo.InvariantCulture);
         int n = int.Parse(Opt("workers", "2"), CultureInfo.InvariantCulture);
+        int limit = int.Parse(Opt("train-limit", "30000"), CultureInfo.InvariantCulture);
         var dll = Path.GetFullPath(Opt("dll", "src/ActorTrainer.Daemon/bin/Release/net10.0/ActorTrainer.Daemon.dll"));
         if (!File.Exists(dll)) { Console.Error.WriteLine($"error: --dll '{dll}' does not exist; build src/ActorTrainer.Daemon -c Release first"); return 2; }
+        string?[] spins = Opt("spin", "") is { Length: > 0 } sp ? sp.Split(',') : new string?[] { null };
+        if (spins.Any(v => !int.TryParse(v ?? "0", out int x) || x < 0)) { Console.Error.WriteLine($"error: --spin '{Opt("spin", "")}': expected one or two integers >= 0"); return 2; }
         string[] common =
         [
-            "--config", "config/mnist-mlp.conf", "--set", $"trainer.epochs={Opt("epochs", "1")}", "--set", $"data.train-limit={Opt("train-limit", "30000")}",
+            "--config", "config/mnist-mlp.conf", "--set", $"trainer.epochs={Opt("epochs", "1")}", "--set", $"data.train-limit={limit}",
             "--set", "data.test-limit=500", "--set", "output.plots=false", "--set", "output.tensorboard=false", "--set", "output.save-model=false",
             "--set", "trainer.per-shard-batch-size=128", "--set", $"trainer.shards-per-batch={n}", "--set", "trainer.runtime=actors",
         ];
-        Console.WriteLine($"cluster bench: {n} worker processes + coordinator vs one process ({n} workers × 1 thread); loadavg {File.ReadAllText("/proc/loadavg").Trim()}");
-        var single = new List<double>();
-        var cluster = new List<double>();
-        string? shaSingle = null, shaCluster = null;
+        double steps = Math.Ceiling(limit / (128.0 * n)) * int.Parse(Opt("epochs", "1"), CultureInfo.InvariantCulture);
+        Console.WriteLine($"cluster bench: {n} worker processes + coordinator vs one process ({n} workers × 1 thread); loadavg {ProcCpu.LoadAverage()}");
+        var configs = spins.SelectMany(v => new[] { new Config(false, v), new Config(true, v) }).ToArray();
+        var sps = configs.ToDictionary(c => c, _ => new List<double>());
+        var cpu = configs.ToDictionary(c => c, _ => new List<double>());
+        var sha = new Dictionary<Config, string>();
         for (int r = 0; r < rounds; r++)
-        {
-            foreach (bool isCluster in r % 2 == 0 ? new[] { false, true } : new[] { true, false })
+            foreach (var c in r % 2 == 0 ? configs : configs.Reverse())
             {
-                var (sps, sha) = isCluster ? RunCluster(dll, common, n) : RunSingle(dll, common, n);
-                (isCluster ? cluster : single).Add(sps);
-                if (isCluster) shaCluster = sha; else shaSingle = sha;
-                Console.WriteLine($"round {r + 1} {(isCluster ? "cluster" : "single ")}: {sps:F1} steps/s");
+                var (rate, digest, cpuSeconds) = c.Cluster ? RunCluster(dll, common, n, c.Spin) : RunSingle(dll, common, n, c.Spin);
+                sps[c].Add(rate); cpu[c].Add(cpuSeconds / steps); sha[c] = digest;
+                Console.WriteLine($"round {r + 1} {c.Name}: {rate:F1} steps/s, {1000 * cpuSeconds / steps:F1} CPU ms per step (all processes)");
             }
+        foreach (var v in spins)
+        {
+            Config single = new(false, v), clustered = new(true, v);
+            double ms = ServiceBench.Median(sps[single]), mc = ServiceBench.Median(sps[clustered]);
+            Console.WriteLine($"{(v is null ? "" : $"spin {v}: ")}median single {ms:F1} steps/s ({1000 * ServiceBench.Median(cpu[single]):F1} CPU ms/step), " +
+                $"cluster {mc:F1} steps/s ({1000 * ServiceBench.Median(cpu[clustered]):F1} CPU ms/step): cluster/single = {mc / ms:F3} (target >= 0.8)");
         }
-        double ms = ServiceBench.Median(single), mc = ServiceBench.Median(cluster);
-        Console.WriteLine($"median single {ms:F1} steps/s, cluster {mc:F1} steps/s: cluster/single = {mc / ms:F3} (target >= 0.8)");
-        Console.WriteLine($"weights_sha256 single {shaSingle?[..12]}…, cluster {shaCluster?[..12]}…: {(shaSingle == shaCluster ? "identical" : "DIFFERENT")}");
+        bool same = sha.Values.Distinct().Count() == 1;
+        Console.WriteLine($"weights_sha256 {string.Join(", ", sha.Select(kv => $"{kv.Key.Name} {kv.Value[..12]}…"))}: {(same ? "identical" : "DIFFERENT")}");
         long perStep = n * (4L * 407_050 /* weights */ + 128 * 785 * 4 /* rows + labels */ + 4L * 407_050 /* gradients */);
-        Console.WriteLine($"data plane per step: {perStep / 1e6:F2} MB ({perStep * mc / 1e6:F0} MB/s at the cluster's median)");
-        Console.WriteLine($"loadavg after: {File.ReadAllText("/proc/loadavg").Trim()}");
-        return shaSingle == shaCluster ? 0 : 1;
+        double mcAll = ServiceBench.Median(configs.Where(c => c.Cluster).SelectMany(c => sps[c]).ToList());
+        Console.WriteLine($"data plane per step: {perStep / 1e6:F2} MB ({perStep * mcAll / 1e6:F0} MB/s at the cluster runs' median)");
+        Console.WriteLine($"loadavg after: {ProcCpu.LoadAverage()}");
+        return same ? 0 : 1;
     }
 
-    private static (double, string) RunSingle(string dll, string[] common, int n)
+    private static (double, string, double) RunSingle(string dll, string[] common, int n, string? spin)
     {
         var dir = TempRun();
-        Wait(Start(dll, ["train", "--run-dir", dir, .. common, "--set", $"trainer.workers={n}", "--set", "trainer.threads-per-worker=1"]), "single");
-        return Read(dir);
+        double cpu = Wait(Start(dll, ["train", "--run-dir", dir, .. common, "--set", $"trainer.workers={n}", "--set", "trainer.threads-per-worker=1"], spin), "single");
+        var (rate, sha) = Read(dir);
+        return (rate, sha, cpu);
     }
 
-    private static (double, string) RunCluster(string dll, string[] common, int n)
+    private static (double, string, double) RunCluster(string dll, string[] common, int n, string? spin)
     {
         int port = ServiceBench.FreePort();
         var seed = $"cluster.seed-nodes=[\"akka.tcp://actor-trainer@127.0.0.1:{port}\"]";
-        var workers = Enumerable.Range(0, n).Select(_ => Start(dll, ["worker", "--set", seed, "--set", "worker.workers=1", "--set", "worker.threads-per-worker=1"])).ToList();
+        var workers = Enumerable.Range(0, n).Select(_ => Start(dll, ["worker", "--set", seed, "--set", "worker.workers=1", "--set", "worker.threads-per-worker=1"], spin)).ToList();
         try
         {
             var dir = TempRun();
-            Wait(Start(dll, ["train", "--run-dir", dir, .. common, "--set", "cluster.enabled=on", "--set", $"cluster.port={port}", "--set", seed,
-                "--set", $"cluster.min-workers={n}"]), "coordinator");
-            return Read(dir);
+            double cpu = Wait(Start(dll, ["train", "--run-dir", dir, .. common, "--set", "cluster.enabled=on", "--set", $"cluster.port={port}", "--set", seed,
+                "--set", $"cluster.min-workers={n}"], spin), "coordinator");
+            cpu += workers.Sum(w => ProcCpu.Seconds(w.Id));
+            var (rate, sha) = Read(dir);
+            return (rate, sha, cpu);
         }
         finally
         {
@@ -78,10 +98,11 @@ public static class ClusterBench
         }
     }
 
-    private static Process Start(string dll, string[] args)
+    private static Process Start(string dll, string[] args, string? spin)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
             WorkingDirectory = Directory.GetCurrentDirectory() };
+        if (spin is not null) psi.Environment["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = spin;
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
@@ -92,11 +113,19 @@ public static class ClusterBench
         return p;
     }
 
-    private static void Wait(Process p, string what)
+    /// <summary>Waits for the process and returns the CPU seconds it used (sampled until it exits).</summary>
+    private static double Wait(Process p, string what)
     {
-        if (!p.WaitForExit(TimeSpan.FromMinutes(10))) { p.Kill(true); throw new TimeoutException($"{what} did not finish in 10 minutes"); }
+        var deadline = DateTime.UtcNow.AddMinutes(10);
+        double cpu = 0;
+        while (!p.WaitForExit(20))
+        {
+            if (ProcCpu.Seconds(p.Id) is var s && !double.IsNaN(s)) cpu = s;
+            if (DateTime.UtcNow > deadline) { p.Kill(true); throw new TimeoutException($"{what} did not finish in 10 minutes"); }
+        }
         p.WaitForExit();
         if (p.ExitCode != 0) throw new InvalidOperationException($"{what} exited with {p.ExitCode}");
+        return cpu;
     }
 
     private static (double, string) Read(string dir)
