@@ -121,11 +121,13 @@ let check (target: string) (seed: uint64) (input: byte[]) (plans: Mutation list[
         let plan = plans.[i]
         let bytes = applyAll input plan
         let describe what = sprintf "fuzz %s: seed %d case %d plan %A (%d bytes): %s" target seed i plan bytes.Length what
+        // A thread of its own (LongRunning), not a thread-pool one: when parallel tests keep the pool busy, a queued
+        // case could wait past the timeout and be reported as a hang.
         let task =
-            Task.Run(fun () ->
+            Task.Factory.StartNew((fun () ->
                 let before = GC.GetAllocatedBytesForCurrentThread()
                 let outcome = try run bytes; None with e -> Some e
-                outcome, GC.GetAllocatedBytesForCurrentThread() - before)
+                outcome, GC.GetAllocatedBytesForCurrentThread() - before), TaskCreationOptions.LongRunning)
         if not (task.Wait timeout) then failwith (describe (sprintf "no result within %O (hang)" timeout))
         let outcome, allocated = task.Result
         match outcome with

@@ -97,13 +97,14 @@ public class CheckpointFuzzTests
             var bytes = plans[i].Aggregate(input, (b, m) => m.Apply(b));
             string Describe(string what) =>
                 $"fuzz {target}: seed {seed} case {i} plan [{string.Join("; ", plans[i].Select(m => m.ToString()))}] ({bytes.Length} bytes): {what}";
-            var task = Task.Run(() =>
+            // its own thread (LongRunning): a thread-pool item could wait past the timeout while parallel tests keep the pool busy
+            var task = Task.Factory.StartNew(() =>
             {
                 long before = GC.GetAllocatedBytesForCurrentThread();
                 Exception? thrown = null;
                 try { run(bytes); } catch (Exception e) { thrown = e; }
                 return (thrown, GC.GetAllocatedBytesForCurrentThread() - before);
-            });
+            }, TaskCreationOptions.LongRunning);
             if (!task.Wait(TimeSpan.FromSeconds(10))) Assert.Fail(Describe("no result within 10 s (hang)"));
             var (e, allocated) = task.Result;
             if (e is not null and not CheckpointException)
