@@ -23,7 +23,7 @@ public sealed class DivergenceTests
         Assert.True(r.ExitCode == 3, r.Describe());
         var errors = r.Stderr.Split('\n').Where(l => l.StartsWith("error:", StringComparison.Ordinal)).ToArray();
         Assert.Single(errors);
-        Assert.Contains("training diverged at epoch 0, step", errors[0]);
+        Assert.Contains("training diverged in epoch 1, batch", errors[0]);
         Assert.DoesNotContain("Unhandled exception", r.Stderr);
         Assert.False(File.Exists(Path.Combine(t["run"], "summary.json")));
         Assert.False(Directory.Exists(Path.Combine(t["run"], "model")));

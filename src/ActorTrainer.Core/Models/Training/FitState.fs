@@ -13,9 +13,11 @@ type EpochLogs =
       Seconds: float }
 
 /// A batch produced a non-finite loss or gradient; training stopped before applying it (the last checkpoint
-/// written is the last good state). Epoch, Step (global) and StepInEpoch are 0-based.
+/// written is the last good state). Epoch, Step (global) and StepInEpoch are 0-based; the message counts epochs and
+/// batches from 1, as the progress bar does.
 type TrainingDivergedException(epoch: int, step: int64, stepInEpoch: int, what: string) =
-    inherit Exception(sprintf "training diverged at epoch %d, step %d of the epoch (global step %d; 0-based): %s" epoch stepInEpoch step what)
+    inherit Exception(sprintf "training diverged in epoch %d, batch %d of that epoch (counted from 1; %d steps had been applied): %s"
+                              (epoch + 1) (stepInEpoch + 1) step what)
     /// 0-based epoch of the bad batch.
     member _.Epoch = epoch
     /// Global step of the bad batch.
