@@ -41,6 +41,10 @@ public sealed partial class TensorConnection : IDisposable
     /// <summary>True when the connection runs over mutual TLS.</summary>
     public bool IsTls => _stream is System.Net.Security.SslStream;
 
+    /// <summary>The negotiated TLS version and cipher suite (e.g. "Tls13 TLS_AES_128_GCM_SHA256"), or null over plain
+    /// TCP.</summary>
+    public string? TlsDescription => _stream is System.Net.Security.SslStream ssl ? $"{ssl.SslProtocol} {ssl.NegotiatedCipherSuite}" : null;
+
     /// <summary>Connects to a listener at <paramref name="host"/>:<paramref name="port"/> and completes the handshake
     /// (and TLS) before returning. Throws DataPlaneException when the listener refuses this end or speaks another
     /// protocol, IOException/SocketException when it cannot be reached, OperationCanceledException on
