@@ -9,7 +9,8 @@ namespace ActorTrainer.Runtime.DataPlane;
 /// record (each a separate TCP push) and two receives per record (a zero-byte read, then the record). Gathering them
 /// into <see cref="BufferBytes"/> chunks costs one memory copy per byte each way and saves most of the kernel's
 /// per-call and per-packet work. Does not own the socket. One reader and one writer may use it concurrently;
-/// socket errors come out as IOException with the SocketException inside, as from NetworkStream.
+/// socket errors come out as IOException with the SocketException (or ObjectDisposedException) inside, as from
+/// NetworkStream.
 /// </summary>
 internal sealed class BatchingSocketStream : Stream
 {
@@ -93,24 +94,25 @@ internal sealed class BatchingSocketStream : Stream
         SendAll(_writeBuffer.AsSpan(0, n));
     }
 
-    /// <summary>One blocking receive; SocketException becomes IOException.</summary>
+    /// <summary>One blocking receive; a SocketException or a disposed socket becomes IOException (as in NetworkStream).</summary>
     private int Receive(Span<byte> into)
     {
         try { return _socket.Receive(into, SocketFlags.None); }
-        catch (SocketException e)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             throw new IOException($"Unable to read data from the transport connection: {e.Message}.", e);
         }
     }
 
-    /// <summary>Blocking send of all of <paramref name="data"/>; SocketException becomes IOException.</summary>
+    /// <summary>Blocking send of all of <paramref name="data"/>; a SocketException or a disposed socket becomes
+    /// IOException (as in NetworkStream).</summary>
     private void SendAll(ReadOnlySpan<byte> data)
     {
         try
         {
             while (!data.IsEmpty) data = data[_socket.Send(data, SocketFlags.None)..];
         }
-        catch (SocketException e)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             throw new IOException($"Unable to write data to the transport connection: {e.Message}.", e);
         }
