@@ -28,6 +28,8 @@ public static class DataPlaneBench
     private const long DownBytes = WeightBytes + RowFloats * 4L + LabelCount * 4L;
     private const long UpBytes = WeightBytes;
 
+    private static string? s_tlsReported;
+
     private sealed record Config(bool Tls, int Workers)
     {
         public override string ToString() => $"{(Tls ? "TLS  " : "plain")} × {Workers}";
@@ -96,6 +98,7 @@ public static class DataPlaneBench
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             for (var i = 0; i < config.Workers; i++) connections.Add(listener.Accept(cts.Token));
+            if (config.Tls && s_tlsReported is null) Console.WriteLine($"TLS negotiated: {s_tlsReported = connections[0].TlsDescription}");
             var runs = new (double[] Rtt, TimeSpan PeerCpu)[config.Workers];
             using var start = new Barrier(config.Workers + 1);
             var threads = connections.Select((c, i) => new Thread(() => runs[i] = Drive(c, steps, warmup, start)) { IsBackground = true }).ToList();

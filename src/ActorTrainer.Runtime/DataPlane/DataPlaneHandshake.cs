@@ -22,19 +22,22 @@ internal static class DataPlaneHandshake
     }
 
     /// <summary>Runs the handshake on a connected socket as listener (<paramref name="asServer"/>) or client; returns
-    /// the stream to use for frames (a NetworkStream or SslStream, not owning the socket). Socket timeouts are set to
+    /// the stream to use for frames (a NetworkStream, or an SslStream over a BatchingSocketStream whose writes wait for
+    /// Flush; neither owns the socket). Socket timeouts are set to
     /// the handshake limit during the handshake and to IoTimeout (or none) afterwards.</summary>
     public static Stream Run(Socket socket, EndPoint? peer, DataPlaneOptions options, DataPlaneTlsAuthenticator? tls, bool asServer)
     {
         var limit = ToMilliseconds(options.EffectiveHandshakeTimeout);
         socket.ReceiveTimeout = limit;
         socket.SendTimeout = limit;
-        Stream stream = new NetworkStream(socket, ownsSocket: false);
+        var batching = tls is null ? null : new BatchingSocketStream(socket);
+        Stream stream = batching is null ? new NetworkStream(socket, ownsSocket: false) : batching;
         try
         {
             ExchangeHellos(stream, peer, tls is not null);
             if (tls is not null) stream = tls.Authenticate(stream, peer, asServer);
             ExchangeAccepts(stream, peer, asServer);
+            if (batching is not null) batching.BatchWrites = true;
             var io = options.IoTimeout is { } t ? ToMilliseconds(t) : 0;
             socket.ReceiveTimeout = io;
             socket.SendTimeout = io;

@@ -15,6 +15,17 @@ internal sealed class DataPlaneTlsAuthenticator : IDisposable
     /// <summary>Host name sent in the client hello; never checked (only the chain is).</summary>
     private const string TargetHost = "actortrainer-data-plane";
 
+    /// <summary>AES-GCM only, AES-128 first: TLS 1.3 (what two ends of this build negotiate), then TLS 1.2 ECDHE for
+    /// peers without TLS 1.3. AES-128-GCM costs about 10% less CPU per byte than AES-256-GCM (OpenSSL, AES-NI) and
+    /// ChaCha20-Poly1305 is slower still with AES-NI. Null off Linux, where .NET cannot set a policy (the platform's
+    /// default suites apply).</summary>
+    private static readonly CipherSuitesPolicy? Suites = OperatingSystem.IsLinux()
+        ? new CipherSuitesPolicy([
+            TlsCipherSuite.TLS_AES_128_GCM_SHA256, TlsCipherSuite.TLS_AES_256_GCM_SHA384,
+            TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+            TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384])
+        : null;
+
     private readonly X509Certificate2 _certificate;
     private readonly X509Certificate2 _trustedCa;
     private readonly SslStreamCertificateContext _context;
@@ -75,12 +86,14 @@ internal sealed class DataPlaneTlsAuthenticator : IDisposable
                 {
                     ServerCertificateContext = _context, ClientCertificateRequired = true,
                     CertificateRevocationCheckMode = X509RevocationMode.NoCheck, RemoteCertificateValidationCallback = Validate,
+                    CipherSuitesPolicy = Suites,
                 });
             else
                 ssl.AuthenticateAsClient(new SslClientAuthenticationOptions
                 {
                     TargetHost = TargetHost, ClientCertificateContext = _context,
                     CertificateRevocationCheckMode = X509RevocationMode.NoCheck, RemoteCertificateValidationCallback = Validate,
+                    CipherSuitesPolicy = Suites,
                 });
             return ssl;
         }

@@ -54,7 +54,7 @@ public sealed partial class TensorConnection
     }
 
     /// <summary>Writes the header, coalescing small sections into the same buffer and writing large ones straight
-    /// from the caller's memory. Caller holds the send lock.</summary>
+    /// from the caller's memory, then flushes. Caller holds the send lock.</summary>
     private void WriteFrame(byte kind, long a, long b, long c, long d, ReadOnlySpan<Section> sections)
     {
         var headerBytes = WireFormat.FixedHeaderBytes + WireFormat.DescriptorBytes * sections.Length;
@@ -74,5 +74,6 @@ public sealed partial class TensorConnection
             _stream.Write(bytes);
         }
         if (used > 0) _stream.Write(_sendBuffer, 0, used);
+        _stream.Flush(); // TLS: sends the batched records (BatchingSocketStream); TCP: nothing to do
     }
 }

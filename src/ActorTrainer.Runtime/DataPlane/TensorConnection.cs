@@ -41,6 +41,10 @@ public sealed partial class TensorConnection : IDisposable
     /// <summary>True when the connection runs over mutual TLS.</summary>
     public bool IsTls => _stream is System.Net.Security.SslStream;
 
+    /// <summary>The negotiated TLS version and cipher suite (e.g. "Tls13 TLS_AES_128_GCM_SHA256"), or null over plain
+    /// TCP.</summary>
+    public string? TlsDescription => _stream is System.Net.Security.SslStream ssl ? $"{ssl.SslProtocol} {ssl.NegotiatedCipherSuite}" : null;
+
     /// <summary>Connects to a listener at <paramref name="host"/>:<paramref name="port"/> and completes the handshake
     /// (and TLS) before returning. Throws DataPlaneException when the listener refuses this end or speaks another
     /// protocol, IOException/SocketException when it cannot be reached, OperationCanceledException on
@@ -75,17 +79,13 @@ public sealed partial class TensorConnection : IDisposable
             try
             {
                 DataPlaneHandshake.Tune(socket, options);
-                using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                limit.CancelAfter(options.EffectiveHandshakeTimeout);
-                socket.ConnectAsync(new IPEndPoint(address, port), limit.Token).AsTask().GetAwaiter().GetResult();
+                ConnectBlocking(socket, new IPEndPoint(address, port), options.EffectiveHandshakeTimeout, ct);
                 return socket;
             }
-            catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
+            catch (Exception e) when (e is SocketException or TimeoutException && !ct.IsCancellationRequested)
             {
                 socket.Dispose();
-                last = e is OperationCanceledException
-                    ? new TimeoutException($"data plane connect to {address}:{port} timed out after {options.EffectiveHandshakeTimeout.TotalSeconds:0.###} s")
-                    : e;
+                last = e;
             }
             catch
             {
@@ -94,6 +94,27 @@ public sealed partial class TensorConnection : IDisposable
             }
         }
         throw new IOException($"data plane: cannot connect to {host}:{port}: {last?.Message ?? "no address"}", last);
+    }
+
+    /// <summary>Connects with a blocking connect(), never ConnectAsync: a socket that has run one asynchronous
+    /// operation stays non-blocking in the kernel, and .NET then emulates every blocking Read/Write on it through epoll
+    /// and the thread pool (a thread-pool hand-off and spinning workers for every read that has to wait, which cost
+    /// about a third of the CPU of a TLS transfer). The timeout or <paramref name="ct"/> abort the connect by disposing
+    /// the socket: TimeoutException or OperationCanceledException.</summary>
+    private static void ConnectBlocking(Socket socket, IPEndPoint endpoint, TimeSpan timeout, CancellationToken ct)
+    {
+        var state = 0; // 0: connecting, 1: finished, 2: timed out (the timer disposed the socket)
+        using var timer = new Timer(_ => { if (Interlocked.CompareExchange(ref state, 2, 0) == 0) socket.Dispose(); }, null, timeout, Timeout.InfiniteTimeSpan);
+        using var abort = ct.Register(static s => ((Socket)s!).Dispose(), socket);
+        try { socket.Connect(endpoint); }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException && (Volatile.Read(ref state) == 2 || ct.IsCancellationRequested))
+        {
+            ct.ThrowIfCancellationRequested();
+            throw new TimeoutException($"data plane connect to {endpoint} timed out after {timeout.TotalSeconds:0.###} s", e);
+        }
+        ct.ThrowIfCancellationRequested();
+        if (Interlocked.CompareExchange(ref state, 1, 0) != 0)
+            throw new TimeoutException($"data plane connect to {endpoint} timed out after {timeout.TotalSeconds:0.###} s");
     }
 
     /// <summary>Runs the handshake on a connected socket and wraps it; disposes the socket on failure. Cancelling

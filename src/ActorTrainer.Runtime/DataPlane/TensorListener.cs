@@ -60,6 +60,8 @@ public sealed class TensorListener : IDisposable
     {
         while (true)
         {
+            // The accepted socket starts blocking in the kernel (accept4 does not inherit O_NONBLOCK), so its blocking
+            // reads and writes are plain syscalls; only the listening socket runs asynchronously.
             var socket = _socket.AcceptAsync(ct).AsTask().GetAwaiter().GetResult();
             var peer = socket.RemoteEndPoint;
             try
