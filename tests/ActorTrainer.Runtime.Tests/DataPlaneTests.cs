@@ -264,13 +264,14 @@ public class DataPlaneTests
     [Fact]
     public void A_read_with_nothing_arriving_fails_after_the_io_timeout()
     {
-        var options = DataPlaneKit.Options() with { IoTimeout = TimeSpan.FromMilliseconds(300) };
+        // IoTimeout also bounds the handshake: 1.5 s leaves a loaded test machine time to connect
+        var options = DataPlaneKit.Options() with { IoTimeout = TimeSpan.FromMilliseconds(1500) };
         using var listener = DataPlaneKit.Listen(options, out _);
         var (server, client) = DataPlaneKit.Pair(listener, options);
         using var _s = server;
         using var _c = client;
         var ex = Assert.Throws<IOException>(() => server.ReceiveHeader());
-        Assert.Contains("no data for 0.3 s (IoTimeout)", ex.Message);
+        Assert.Contains("no data for 1.5 s (IoTimeout)", ex.Message);
         Assert.Throws<IOException>(() => server.ReceiveHeader());          // unusable for receiving afterwards
     }
 

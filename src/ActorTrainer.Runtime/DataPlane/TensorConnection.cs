@@ -138,11 +138,15 @@ public sealed partial class TensorConnection : IDisposable
         }
     }
 
-    /// <summary>Closes the connection; a blocked reader or writer gets an IOException or ObjectDisposedException.</summary>
+    /// <summary>Closes the connection; a blocked reader or writer gets an IOException or ObjectDisposedException, and
+    /// the peer sees the end of the stream. The socket is shut down first: closing a blocking socket while a thread
+    /// is blocked reading it would otherwise be an abortive close (the peer gets "connection reset", not the end).</summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
+        try { _socket.Shutdown(SocketShutdown.Both); }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
         try { _stream.Dispose(); }
         catch (IOException) { }
         _socket.Dispose();
