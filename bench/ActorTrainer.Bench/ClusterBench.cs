@@ -13,9 +13,7 @@ namespace ActorTrainer.Bench;
 /// wall time) and the data-plane traffic per step. Also checks that both give the same weights_sha256.
 /// `--spin A[,B]`: the children's thread-pool spin limit (DOTNET_ThreadPool_UnfairSemaphoreSpinLimit); with two values
 /// every round runs both, so the settings are compared side by side.
-/// `--no-shm`: the coordinator sends the tensors over the socket to its same-host worker processes
-/// (cluster.data-plane.shared-memory = off) instead of through shared memory.
-/// Usage: cluster [--rounds 3] [--workers 2] [--epochs 1] [--train-limit 30000] [--spin A[,B]] [--no-shm] [--dll PATH] | cluster --model [--gbps 25] [--latency-us 20]
+/// Usage: cluster [--rounds 3] [--workers 2] [--epochs 1] [--train-limit 30000] [--spin A[,B]] [--dll PATH] | cluster --model [--gbps 25] [--latency-us 20]
 /// </summary>
 public static class ClusterBench
 {
@@ -43,7 +41,6 @@ public static class ClusterBench
             "--set", "data.test-limit=500", "--set", "output.plots=false", "--set", "output.tensorboard=false", "--set", "output.save-model=false",
             "--set", "trainer.per-shard-batch-size=128", "--set", $"trainer.shards-per-batch={n}", "--set", "trainer.runtime=actors",
         ];
-        if (args.Contains("--no-shm")) common = [.. common, "--set", "cluster.data-plane.shared-memory=off"];
         double steps = Math.Ceiling(limit / (128.0 * n)) * int.Parse(Opt("epochs", "1"), CultureInfo.InvariantCulture);
         Console.WriteLine($"cluster bench: {n} worker processes + coordinator vs one process ({n} workers × 1 thread); loadavg {ProcCpu.LoadAverage()}");
         var configs = spins.SelectMany(v => new[] { new Config(false, v), new Config(true, v) }).ToArray();

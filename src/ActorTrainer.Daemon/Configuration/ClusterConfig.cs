@@ -37,10 +37,7 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
         }
         var dataPlane = new DataPlaneOptions(MaxFrameBytes: r.Int("cluster.data-plane.max-frame-mib", 1, 65536) * (1L << 20),
             IoTimeout: r.Duration("cluster.step-deadline"),
-            Tls: tls is null ? null : new DataPlaneTls(tls.CertificatePath, tls.Password, tls.CaCertificatePath!))
-        {
-            SharedMemory = r.Bool("cluster.data-plane.shared-memory"),
-        };
+            Tls: tls is null ? null : new DataPlaneTls(tls.CertificatePath, tls.Password, tls.CaCertificatePath!));
         var remote = new RemoteWorkers(dataPlane, r.Int("cluster.min-workers", 1), r.Bool("cluster.local-workers"),
             r.Duration("cluster.wait-for-workers"), r.Duration("cluster.probe-interval"));
         return new ClusterConfig(r.Bool("cluster.enabled"), settings, dataPlane, r.Int("cluster.data-plane.port", 0, 65535), remote,

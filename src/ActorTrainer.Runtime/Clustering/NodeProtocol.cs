@@ -6,16 +6,13 @@ namespace ActorTrainer.Runtime.Clustering;
 /// <summary>The frames a coordinator and a worker node exchange on one data-plane connection (one connection per
 /// remote gradient worker; request → answer, in order):
 /// <list type="bullet">
-/// <item>Job (→ node): A = most rows per shard, B = GEMM threads, C = number of weight tensors, D = 1 for a sync run;
-/// sections: [plan text (<see cref="PlanCodec"/>), optionally the path of a <see cref="SharedRegion"/> the
-/// coordinator offers (same host)]. Answer: Ready (A = the node's processor count, B = 1 when the node mapped the
-/// region) or Error.</item>
+/// <item>Job (→ node): A = most rows per shard, B = GEMM threads, C = number of weight tensors, D = 1 for a sync run; sections: [plan text
+/// (<see cref="PlanCodec"/>)]. Answer: Ready (A = the node's processor count) or Error.</item>
 /// <item>Work (→ node): A = request number, B = weights key, C = rows | batchRows &lt;&lt; 32, D = dropout seed;
 /// sections: [x (rows × input), labels (rows, Int32) or targets (rows × output, Float32), then the weight tensors
-/// when the node does not hold this key's weights yet] — or no sections when a region is mapped: the rows are in
-/// it, and the weights too whenever the key is not the one the node holds. Answer: Result or Error.</item>
+/// when the node does not hold this key's weights yet]. Answer: Result or Error.</item>
 /// <item>Result (→ coordinator): A = request number, B/C = loss sum / hits (double bits), D = count; sections: the
-/// gradient tensors (the weights' shapes), or none when a region is mapped (the gradient is in it).</item>
+/// gradient tensors (the weights' shapes).</item>
 /// <item>Error (either way): sections [UTF-8 message]; the connection is closed after it.</item>
 /// </list></summary>
 public static class NodeProtocol
@@ -35,17 +32,13 @@ public static class NodeProtocol
     }
 
     /// <summary>Reads the single text section of a Job or Error frame (at most MaxTextBytes).</summary>
-    public static byte[] ReadText(TensorConnection c, FrameHeader h, string what) => ReadTexts(c, h, what, 1)[0];
-
-    /// <summary>Reads a frame of 1..max text sections of at most MaxTextBytes each.</summary>
-    public static byte[][] ReadTexts(TensorConnection c, FrameHeader h, string what, int max)
+    public static byte[] ReadText(TensorConnection c, FrameHeader h, string what)
     {
-        bool ok = h.SectionCount >= 1 && h.SectionCount <= max;
-        for (int i = 0; ok && i < h.SectionCount; i++) ok = h.Types[i] == SectionType.Bytes && h.Lengths[i] <= MaxTextBytes;
-        if (!ok) throw new DataPlaneException($"{what} frame from {c.RemoteEndPoint}: expected 1 to {max} text sections of at most {MaxTextBytes} bytes each");
-        var texts = new byte[h.SectionCount][];
-        for (int i = 0; i < texts.Length; i++) c.ReceiveSection((texts[i] = new byte[h.Lengths[i]]).AsSpan());
-        return texts;
+        if (h.SectionCount != 1 || h.Types[0] != SectionType.Bytes || h.Lengths[0] > MaxTextBytes)
+            throw new DataPlaneException($"{what} frame from {c.RemoteEndPoint}: expected one text section of at most {MaxTextBytes} bytes");
+        var text = new byte[h.Lengths[0]];
+        c.ReceiveSection(text.AsSpan());
+        return text;
     }
 
     /// <summary>The message of an Error frame.</summary>

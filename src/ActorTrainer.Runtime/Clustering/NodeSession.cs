@@ -8,8 +8,7 @@ namespace ActorTrainer.Runtime.Clustering;
 /// same engine a local worker runs — or by the node's own computation (`factory`: a GPU), which refuses sync jobs with
 /// `syncRefusal`. Every frame is checked against the plan before anything is read into a buffer: wrong
 /// kinds, section counts, types or lengths end the session with InvalidDataException (the server sends it back as an
-/// Error frame). When the Job names a <see cref="SharedRegion"/> this node can map, the rows, weights and gradients
-/// pass through it.</summary>
+/// Error frame).</summary>
 internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Action counted, ShardComputeFactory? factory = null,
     string? syncRefusal = null)
 {
@@ -24,8 +23,6 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
     private int[] _labels = [];
     private float[][] _grads = [];
     private Section[] _gradSections = [];
-    private SharedRegion? _region;
-    private SharedLayout _layout;
 
     /// <summary>Seconds this session spent waiting for work, reading it, computing and sending results.</summary>
     public (double Waiting, double Reading, double Computing, double Sending) Seconds =>
@@ -35,12 +32,6 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
 
     /// <summary>Serves until the coordinator closes the connection (EndOfStreamException) or breaks the protocol.</summary>
     public void Run()
-    {
-        try { Serve(); }
-        finally { _region?.Dispose(); }
-    }
-
-    private void Serve()
     {
         using var compute = StartJob();
         while (true)
@@ -60,9 +51,8 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
             _computing.Stop();
             counted();
             _sending.Start();
-            _region?.Write(_layout.Gradient, _grads);
             conn.Send(NodeProtocol.Result, h.A, BitConverter.DoubleToInt64Bits(stats.LossSum),
-                BitConverter.DoubleToInt64Bits(stats.Correct), stats.Count, _region is null ? _gradSections : []);
+                BitConverter.DoubleToInt64Bits(stats.Correct), stats.Count, _gradSections);
             _sending.Stop();
         }
     }
@@ -71,8 +61,7 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
     {
         var h = conn.ReceiveHeader();
         if (h.Kind != NodeProtocol.Job) throw Bad($"expected a Job frame first, got kind {h.Kind}");
-        var texts = NodeProtocol.ReadTexts(conn, h, "job", 2);
-        var plan = PlanCodec.Decode(texts[0]);
+        var plan = PlanCodec.Decode(NodeProtocol.ReadText(conn, h, "job"));
         if (h.A < 1 || h.A > MaxRows) throw Bad($"rows per shard {h.A} outside [1, {MaxRows}]");
         if (h.B < 0 || h.B > 4096) throw Bad($"threads {h.B} outside [0, 4096]");
         if (h.D == 1 && syncRefusal is not null) throw new InvalidDataException(syncRefusal);
@@ -85,26 +74,10 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         _grads = _sizes.Select(n => new float[n]).ToArray();
         _gradSections = _grads.Select(g => Section.Of(g)).ToArray();   // the Result frame's sections, built once
         int threads = h.B > 0 ? (int)h.B : defaultThreads;
-        if (texts.Length == 2) MapRegion(System.Text.Encoding.UTF8.GetString(texts[1]), rows);
         IShardCompute compute = factory is null ? new LocalShardCompute(plan, rows, threads) : factory.Invoke(0, plan, rows, threads);
-        conn.Send(NodeProtocol.Ready, Environment.ProcessorCount, _region is null ? 0 : 1, 0, 0);
+        conn.Send(NodeProtocol.Ready, Environment.ProcessorCount, 0, 0, 0);
         return compute;
     }
-
-    /// <summary>Maps the coordinator's region when this node can (same host); else the tensors come over the socket.</summary>
-    private void MapRegion(string path, int rows)
-    {
-        _layout = SharedLayout.For(_sizes.Sum(n => (long)n), rows, _plan.InputDim, _plan.OutputDim);
-        _region = SharedRegion.TryOpen(path, _layout.Bytes, out var why);
-        if (_region is null) Unmapped = why;
-    }
-
-    /// <summary>Why the region the coordinator offered could not be mapped (null when none was offered or it was mapped).</summary>
-    public string? Unmapped { get; private set; }
-
-    /// <summary>How this session's tensors travel, for the node's log.</summary>
-    public string Transport => _region is not null ? "tensors through shared memory"
-        : Unmapped is { } why ? $"tensors over the socket (shared memory offered but not usable: {why})" : "tensors over the socket";
 
     /// <summary>Reads a Work frame's rows (and weights, when sent) after checking every section against the plan.</summary>
     private (int Rows, int BatchRows) ReadWork(FrameHeader h)
@@ -112,7 +85,6 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         int rows = (int)(h.C & 0xFFFFFFFF), batchRows = (int)(h.C >> 32);
         if (rows < 1 || rows * (long)_plan.InputDim > _x.Length || batchRows < rows)
             throw Bad($"work of {rows} rows (batch {batchRows}) does not fit this job ({_x.Length / _plan.InputDim} rows)");
-        if (_region is not null) return ReadShared(h, rows, batchRows);
         bool withWeights = h.SectionCount == 2 + _sizes.Length;
         if (h.SectionCount != 2 && !withWeights) throw Bad($"work frame has {h.SectionCount} sections, expected 2 or {2 + _sizes.Length}");
         Expect(h, 0, SectionType.Float32, rows * (long)_plan.InputDim, "x");
@@ -128,24 +100,6 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
             _weights ??= _sizes.Select(n => new float[n]).ToArray();
             _key = long.MinValue;
             for (int i = 0; i < _sizes.Length; i++) conn.ReceiveSection(_weights[i].AsSpan());
-            _key = h.B;
-        }
-        return (rows, batchRows);
-    }
-
-    /// <summary>A Work frame over the shared region: no sections; rows (and the weights, when the key is new) are copied
-    /// out of the region into this session's buffers.</summary>
-    private (int Rows, int BatchRows) ReadShared(FrameHeader h, int rows, int batchRows)
-    {
-        if (h.SectionCount != 0) throw Bad($"work frame has {h.SectionCount} sections, expected none (tensors in shared memory)");
-        var region = _region!;
-        region.At<float>(_layout.X, rows * _plan.InputDim).CopyTo(_x);
-        if (_plan.Loss.SparseTargets) region.At<int>(_layout.Labels, rows).CopyTo(_labels);
-        else region.At<float>(_layout.Targets, rows * _plan.OutputDim).CopyTo(_targets);
-        if (h.B != _key || _weights is null)
-        {
-            _weights ??= _sizes.Select(n => new float[n]).ToArray();
-            region.Read(_layout.Weights, _weights);
             _key = h.B;
         }
         return (rows, batchRows);

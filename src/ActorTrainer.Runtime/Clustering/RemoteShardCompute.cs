@@ -8,16 +8,12 @@ namespace ActorTrainer.Runtime.Clustering;
 /// the gradient comes back into the worker's buffers. The node runs the same GradientEngine, so the gradient has the
 /// same bits as a local one. Every failure — refused connection, closed socket, protocol error, no answer within
 /// the data plane's IoTimeout (the per-step deadline) — is a <see cref="WorkerNodeLostException"/>. `sync` tells the node
-/// the run is synchronous (a GPU node refuses such a job: its gradients' bits are not a CPU worker's). A node on the
-/// same host (a loopback address) is offered a <see cref="SharedRegion"/> (DataPlaneOptions.SharedMemory): when it maps
-/// it, rows, weights and gradients pass through that memory and only frame headers cross the socket.</summary>
+/// the run is synchronous (a GPU node refuses such a job: its gradients' bits are not a CPU worker's).</summary>
 public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, int maxRows, int threads, DataPlaneOptions options,
     bool sync = false) : IShardCompute
 {
     private readonly int[] _sizes = plan.WeightShapes.Select(s => s.Aggregate(1, (a, b) => a * b)).ToArray();
     private TensorConnection? _conn;
-    private SharedRegion? _region;
-    private SharedLayout _layout;
     private long _heldKey = long.MinValue, _request;
 
     /// <inheritdoc/>
@@ -27,26 +23,12 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
     public void Open() => Guard(() =>
     {
         _conn = TensorConnection.Connect(host, port, options);
-        _layout = SharedLayout.For(_sizes.Sum(n => (long)n), maxRows, plan.InputDim, plan.OutputDim);
-        if (options.SharedMemory && SharedRegion.Supported && SharedRegion.IsLocal(host))
-        {
-            try { _region = SharedRegion.Create(_layout.Bytes); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _region = null; }   // /dev/shm full or read-only: the socket it is
-        }
-        Section[] job = _region is null
-            ? [PlanCodec.Encode(plan)]
-            : [PlanCodec.Encode(plan), System.Text.Encoding.UTF8.GetBytes(_region.Path)];
-        _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, sync ? 1 : 0, job);
+        _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, sync ? 1 : 0, PlanCodec.Encode(plan));
         var h = _conn.ReceiveHeader();
         if (h.Kind == NodeProtocol.Error) throw new WorkerNodeLostException($"{Where} refused the job: {NodeProtocol.ReadError(_conn, h)}");
         if (h.Kind != NodeProtocol.Ready || h.SectionCount != 0) throw new DataPlaneException($"{Where}: expected Ready, got frame kind {h.Kind}");
-        if (h.B != 1) { _region?.Dispose(); _region = null; }   // the node could not map it: tensors go over the socket
-        _region?.Unlink();                                       // both ends hold the mapping; no name left behind
         return 0;
     });
-
-    /// <summary>Whether this worker's tensors pass through shared memory (the node mapped the region offered).</summary>
-    public bool UsesSharedMemory => _region is not null;
 
     /// <inheritdoc/>
     public ShardStats Compute(float[][] weights, long weightsKey, ReadOnlyMemory<float> x, ReadOnlyMemory<int> labels,
@@ -54,7 +36,10 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
     {
         var conn = _conn ?? throw new WorkerNodeLostException($"{Where}: not connected");
         bool sendWeights = weightsKey != _heldKey;
-        var sections = _region is { } region ? Stage(region, weights, sendWeights, x, labels, targets) : Sections(weights, sendWeights, x, labels, targets);
+        var sections = new Section[2 + (sendWeights ? weights.Length : 0)];
+        sections[0] = Section.Of(x);
+        sections[1] = plan.Loss.SparseTargets ? Section.Of(labels) : Section.Of(targets);
+        if (sendWeights) for (int i = 0; i < weights.Length; i++) sections[2 + i] = Section.Of(weights[i]);
         long request = ++_request;
         return Guard(() =>
         {
@@ -66,36 +51,13 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
         });
     }
 
-    private Section[] Sections(float[][] weights, bool sendWeights, ReadOnlyMemory<float> x, ReadOnlyMemory<int> labels, ReadOnlyMemory<float> targets)
-    {
-        var sections = new Section[2 + (sendWeights ? weights.Length : 0)];
-        sections[0] = Section.Of(x);
-        sections[1] = plan.Loss.SparseTargets ? Section.Of(labels) : Section.Of(targets);
-        if (sendWeights) for (int i = 0; i < weights.Length; i++) sections[2 + i] = Section.Of(weights[i]);
-        return sections;
-    }
-
-    /// <summary>Writes the shard's rows (and the weights when the node does not hold them) into the region; the Work
-    /// frame then carries no sections.</summary>
-    private Section[] Stage(SharedRegion region, float[][] weights, bool sendWeights, ReadOnlyMemory<float> x, ReadOnlyMemory<int> labels,
-        ReadOnlyMemory<float> targets)
-    {
-        x.Span.CopyTo(region.At<float>(_layout.X, x.Length));
-        if (plan.Loss.SparseTargets) labels.Span.CopyTo(region.At<int>(_layout.Labels, labels.Length));
-        else targets.Span.CopyTo(region.At<float>(_layout.Targets, targets.Length));
-        if (sendWeights) region.Write(_layout.Weights, weights);
-        return [];
-    }
-
     private ShardStats ReadResult(TensorConnection conn, long request, int rows, float[][] grads)
     {
         var h = conn.ReceiveHeader();
         if (h.Kind == NodeProtocol.Error) throw new WorkerNodeLostException($"{Where} failed the shard: {NodeProtocol.ReadError(conn, h)}");
-        int expected = _region is null ? _sizes.Length : 0;
-        if (h.Kind != NodeProtocol.Result || h.A != request || h.D != rows || h.SectionCount != expected)
-            throw new DataPlaneException($"{Where}: expected the result of request {request} ({rows} rows, {expected} tensors), got kind {h.Kind} request {h.A} count {h.D} with {h.SectionCount} sections");
-        if (_region is { } region) region.Read(_layout.Gradient, grads, _sizes);
-        for (int i = 0; i < expected; i++)
+        if (h.Kind != NodeProtocol.Result || h.A != request || h.D != rows || h.SectionCount != _sizes.Length)
+            throw new DataPlaneException($"{Where}: expected the result of request {request} ({rows} rows, {_sizes.Length} tensors), got kind {h.Kind} request {h.A} count {h.D} with {h.SectionCount} sections");
+        for (int i = 0; i < _sizes.Length; i++)
         {
             if (h.Types[i] != SectionType.Float32 || h.Lengths[i] != _sizes[i])
                 throw new DataPlaneException($"{Where}: gradient {i} has {h.Lengths[i]} elements of {h.Types[i]}, expected {_sizes[i]} Float32");
@@ -125,7 +87,5 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
     {
         _conn?.Dispose();
         _conn = null;
-        _region?.Dispose();
-        _region = null;
     }
 }

@@ -69,13 +69,12 @@ public sealed class WorkerNodeServer : IDisposable
     private void Serve(TensorConnection c)
     {
         long mine = 0;
-        NodeSession session = null!;
         void Counted()
         {
             Interlocked.Increment(ref _shards);
-            if (++mine == 1) _log($"data plane: coordinator {c.RemoteEndPoint}: first shard computed ({session.Transport})");
+            if (++mine == 1) _log($"data plane: coordinator {c.RemoteEndPoint}: first shard computed");
         }
-        session = new NodeSession(c, ThreadsPerWorker, Counted, _compute, _syncRefusal);
+        var session = new NodeSession(c, ThreadsPerWorker, Counted, _compute, _syncRefusal);
         try { session.Run(); }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
         {

@@ -27,11 +27,6 @@ public sealed record DataPlaneOptions(
     /// the operating system's automatic tuning. Default 4 MiB.</summary>
     public int SocketBufferBytes { get; init; } = 4 << 20;
 
-    /// <summary>Whether a coordinator offers a worker node on the same host (reached at a loopback address) a
-    /// shared-memory file for the tensors, so that only frame headers cross the socket (Linux, /dev/shm). The node
-    /// uses it when it can map it, else the tensors go over the socket. Default true.</summary>
-    public bool SharedMemory { get; init; } = true;
-
     /// <summary>The timeout that applies to the handshake: IoTimeout if set, else HandshakeTimeout.</summary>
     internal TimeSpan EffectiveHandshakeTimeout => IoTimeout ?? HandshakeTimeout;
 
