@@ -43,6 +43,38 @@ internal static class DataPlaneKit
     }
 
     /// <summary>The next rejection message, failing the test if none arrives within the limit.</summary>
+    /// <summary>Sends `frames` frames of (floats Float32, 128 Int32) from client to server on a thread of its own and
+    /// asserts that, after 100 warm-up frames, neither side allocated more than 4 KB in total.</summary>
+    public static async Task AssertSteadyStateAllocatesNothing(TensorConnection server, TensorConnection client, int floats, int frames, string what)
+    {
+        var w = new float[floats];
+        var labels = new int[128];
+        var sent = Task.Factory.StartNew(() =>
+        {
+            long before = 0;
+            for (var i = 0; i < frames; i++)
+            {
+                if (i == 100) before = GC.GetAllocatedBytesForCurrentThread();
+                client.Send(1, 0, 0, 0, 0, Section.Of(w), Section.Of(labels));
+            }
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }, TaskCreationOptions.LongRunning);
+        var into = new float[floats];
+        var intoLabels = new int[128];
+        long start = 0;
+        for (var i = 0; i < frames; i++)
+        {
+            if (i == 100) start = GC.GetAllocatedBytesForCurrentThread();
+            server.ReceiveHeader();
+            server.ReceiveSection(into);
+            server.ReceiveSection(intoLabels);
+        }
+        var received = GC.GetAllocatedBytesForCurrentThread() - start;
+        var sentBytes = await sent.WaitAsync(Limit);
+        Assert.True(received < 4096, $"receiving {frames - 100} {what} frames allocated {received} bytes");
+        Assert.True(sentBytes < 4096, $"sending {frames - 100} {what} frames allocated {sentBytes} bytes");
+    }
+
     public static string NextRejection(BlockingCollection<string> rejections)
     {
         Assert.True(rejections.TryTake(out var message, Limit), "the listener reported no rejection within the limit");
@@ -298,33 +330,7 @@ public class DataPlaneTests
         var (server, client) = DataPlaneKit.Pair(listener, options);
         using var _s = server;
         using var _c = client;
-        var w = new float[50_000];
-        var labels = new int[128];
-        const int frames = 400;
-        var sent = Task.Factory.StartNew(() =>
-        {
-            long before = 0;
-            for (var i = 0; i < frames; i++)
-            {
-                if (i == 100) before = GC.GetAllocatedBytesForCurrentThread();
-                client.Send(1, 0, 0, 0, 0, Section.Of(w), Section.Of(labels));
-            }
-            return GC.GetAllocatedBytesForCurrentThread() - before;
-        }, TaskCreationOptions.LongRunning);
-        var into = new float[50_000];
-        var intoLabels = new int[128];
-        long start = 0;
-        for (var i = 0; i < frames; i++)
-        {
-            if (i == 100) start = GC.GetAllocatedBytesForCurrentThread();
-            server.ReceiveHeader();
-            server.ReceiveSection(into);
-            server.ReceiveSection(intoLabels);
-        }
-        var received = GC.GetAllocatedBytesForCurrentThread() - start;
-        var sentBytes = await sent.WaitAsync(DataPlaneKit.Limit);
-        Assert.True(received < 4096, $"receiving 300 frames allocated {received} bytes");
-        Assert.True(sentBytes < 4096, $"sending 300 frames allocated {sentBytes} bytes");
+        await DataPlaneKit.AssertSteadyStateAllocatesNothing(server, client, 50_000, 400, "plain");
     }
 }
 

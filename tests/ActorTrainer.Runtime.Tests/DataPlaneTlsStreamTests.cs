@@ -62,33 +62,7 @@ public sealed class DataPlaneTlsStreamTests : IDisposable
         var (server, client) = DataPlaneKit.Pair(listener, _client);
         using var _s = server;
         using var _c = client;
-        var w = new float[100_000];
-        var labels = new int[128];
-        const int frames = 300;
-        var sent = Task.Factory.StartNew(() =>
-        {
-            long before = 0;
-            for (var i = 0; i < frames; i++)
-            {
-                if (i == 100) before = GC.GetAllocatedBytesForCurrentThread();
-                client.Send(1, 0, 0, 0, 0, Section.Of(w), Section.Of(labels));
-            }
-            return GC.GetAllocatedBytesForCurrentThread() - before;
-        }, TaskCreationOptions.LongRunning);
-        var into = new float[100_000];
-        var intoLabels = new int[128];
-        long start = 0;
-        for (var i = 0; i < frames; i++)
-        {
-            if (i == 100) start = GC.GetAllocatedBytesForCurrentThread();
-            server.ReceiveHeader();
-            server.ReceiveSection(into);
-            server.ReceiveSection(intoLabels);
-        }
-        var received = GC.GetAllocatedBytesForCurrentThread() - start;
-        var sentBytes = await sent.WaitAsync(DataPlaneKit.Limit);
-        Assert.True(received < 4096, $"receiving 200 TLS frames allocated {received} bytes");
-        Assert.True(sentBytes < 4096, $"sending 200 TLS frames allocated {sentBytes} bytes");
+        await DataPlaneKit.AssertSteadyStateAllocatesNothing(server, client, 100_000, 300, "TLS");
     }
 
     [Fact]
