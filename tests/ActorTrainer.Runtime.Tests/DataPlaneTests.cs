@@ -42,6 +42,44 @@ internal static class DataPlaneKit
         return (accept.Result, client);
     }
 
+    /// <summary>A listener with one connected (server, client) pair over loopback; disposing it closes all three.</summary>
+    public sealed record Link(TensorListener Listener, TensorConnection Server, TensorConnection Client) : IDisposable
+    {
+        public void Dispose()
+        {
+            Client.Dispose();
+            Server.Dispose();
+            Listener.Dispose();
+        }
+    }
+
+    /// <summary>Disposes the link's server while a reader waits on it: asserts the reader is released (IOException or
+    /// ObjectDisposedException) and returns what the client's next read throws.</summary>
+    public static async Task<IOException> DisposeUnderBlockedReader(Link link)
+    {
+        var reader = Task.Run(() => link.Server.ReceiveHeader());
+        link.Server.Dispose();
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => reader.WaitAsync(Limit));
+        Assert.True(error is IOException or ObjectDisposedException, error.ToString());
+        return Assert.ThrowsAny<IOException>(() => link.Client.ReceiveHeader());
+    }
+
+    /// <summary>Listens with `serverOptions` and connects one client with `clientOptions`.</summary>
+    public static Link Connected(DataPlaneOptions serverOptions, DataPlaneOptions clientOptions)
+    {
+        var listener = Listen(serverOptions, out _);
+        try
+        {
+            var (server, client) = Pair(listener, clientOptions);
+            return new Link(listener, server, client);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>The next rejection message, failing the test if none arrives within the limit.</summary>
     /// <summary>Sends `frames` frames of (floats Float32, 128 Int32) from client to server on a thread of its own and
     /// asserts that, after 100 warm-up frames, neither side allocated more than 4 KB in total.</summary>
@@ -164,10 +202,8 @@ public class DataPlaneTests
     public void Frames_with_all_section_types_and_empty_sections_round_trip_bit_exactly()
     {
         var options = DataPlaneKit.Options();
-        using var listener = DataPlaneKit.Listen(options, out _);
-        var (server, client) = DataPlaneKit.Pair(listener, options);
-        using var _s = server;
-        using var _c = client;
+        using var link = DataPlaneKit.Connected(options, options);
+        var (server, client) = (link.Server, link.Client);
         var rng = new Random(7);
         var floats = Enumerable.Range(0, 100_003).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
         floats[3] = float.NaN; floats[4] = float.NegativeInfinity; floats[5] = -0f;
@@ -199,10 +235,8 @@ public class DataPlaneTests
     public async Task Many_frames_back_to_back_arrive_in_order()
     {
         var options = DataPlaneKit.Options();
-        using var listener = DataPlaneKit.Listen(options, out _);
-        var (server, client) = DataPlaneKit.Pair(listener, options);
-        using var _s = server;
-        using var _c = client;
+        using var link = DataPlaneKit.Connected(options, options);
+        var (server, client) = (link.Server, link.Client);
         const int frames = 3000;
         var sender = Task.Run(() =>
         {
@@ -232,10 +266,8 @@ public class DataPlaneTests
     public async Task Concurrent_senders_never_interleave_frames()
     {
         var options = DataPlaneKit.Options();
-        using var listener = DataPlaneKit.Listen(options, out _);
-        var (server, client) = DataPlaneKit.Pair(listener, options);
-        using var _s = server;
-        using var _c = client;
+        using var link = DataPlaneKit.Connected(options, options);
+        var (server, client) = (link.Server, link.Client);
         const int perThread = 200;
         // Each frame is large enough (up to 400 KB) for the socket to take it in several writes.
         void SendAll(byte thread)
@@ -270,10 +302,8 @@ public class DataPlaneTests
     public void Receive_contract_wrong_length_or_type_is_rejected_without_reading_and_skip_discards_the_rest()
     {
         var options = DataPlaneKit.Options();
-        using var listener = DataPlaneKit.Listen(options, out _);
-        var (server, client) = DataPlaneKit.Pair(listener, options);
-        using var _s = server;
-        using var _c = client;
+        using var link = DataPlaneKit.Connected(options, options);
+        var (server, client) = (link.Server, link.Client);
         client.Send(1, 0, 0, 0, 0, new float[] { 1, 2, 3 }, new int[] { 4 }, new byte[1000]);
         client.Send(2, 0, 0, 0, 0, new int[] { 99 });
         Assert.Throws<InvalidOperationException>(() => server.ReceiveSection(new float[3]));   // no header yet
@@ -298,10 +328,8 @@ public class DataPlaneTests
     {
         // IoTimeout also bounds the handshake: 1.5 s leaves a loaded test machine time to connect
         var options = DataPlaneKit.Options() with { IoTimeout = TimeSpan.FromMilliseconds(1500) };
-        using var listener = DataPlaneKit.Listen(options, out _);
-        var (server, client) = DataPlaneKit.Pair(listener, options);
-        using var _s = server;
-        using var _c = client;
+        using var link = DataPlaneKit.Connected(options, options);
+        var (server, client) = (link.Server, link.Client);
         var ex = Assert.Throws<IOException>(() => server.ReceiveHeader());
         Assert.Contains("no data for 1.5 s (IoTimeout)", ex.Message);
         Assert.Throws<IOException>(() => server.ReceiveHeader());          // unusable for receiving afterwards
@@ -310,15 +338,8 @@ public class DataPlaneTests
     [Fact]
     public async Task Disposing_the_connection_releases_a_blocked_reader_and_the_peer_sees_end_of_stream()
     {
-        var options = DataPlaneKit.Options();
-        using var listener = DataPlaneKit.Listen(options, out _);
-        var (server, client) = DataPlaneKit.Pair(listener, options);
-        using var _c = client;
-        var reader = Task.Run(() => server.ReceiveHeader());
-        server.Dispose();
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => reader.WaitAsync(DataPlaneKit.Limit));
-        Assert.True(error is IOException or ObjectDisposedException, error.ToString());
-        var eof = Assert.Throws<EndOfStreamException>(() => client.ReceiveHeader());
+        using var link = DataPlaneKit.Connected(DataPlaneKit.Options(), DataPlaneKit.Options());
+        var eof = Assert.IsType<EndOfStreamException>(await DataPlaneKit.DisposeUnderBlockedReader(link));
         Assert.Contains("closed by the peer", eof.Message);
     }
 
@@ -326,10 +347,8 @@ public class DataPlaneTests
     public async Task Steady_state_send_and_receive_allocate_nothing_per_frame()
     {
         var options = DataPlaneKit.Options();
-        using var listener = DataPlaneKit.Listen(options, out _);
-        var (server, client) = DataPlaneKit.Pair(listener, options);
-        using var _s = server;
-        using var _c = client;
+        using var link = DataPlaneKit.Connected(options, options);
+        var (server, client) = (link.Server, link.Client);
         await DataPlaneKit.AssertSteadyStateAllocatesNothing(server, client, 50_000, 400, "plain");
     }
 }

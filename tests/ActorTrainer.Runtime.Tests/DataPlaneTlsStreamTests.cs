@@ -26,10 +26,8 @@ public sealed class DataPlaneTlsStreamTests : IDisposable
     [Fact]
     public async Task Large_and_small_frames_cross_both_ways_intact_and_in_order()
     {
-        using var listener = DataPlaneKit.Listen(_server, out _);
-        var (server, client) = DataPlaneKit.Pair(listener, _client);
-        using var _s = server;
-        using var _c = client;
+        using var link = DataPlaneKit.Connected(_server, _client);
+        var (server, client) = (link.Server, link.Client);
         Assert.StartsWith("Tls13 TLS_AES_", client.TlsDescription);
         Assert.Contains("_GCM_", client.TlsDescription);
         Assert.Equal(client.TlsDescription, server.TlsDescription);
@@ -58,10 +56,8 @@ public sealed class DataPlaneTlsStreamTests : IDisposable
     [Fact]
     public async Task Steady_state_send_and_receive_over_tls_allocate_nothing_per_frame()
     {
-        using var listener = DataPlaneKit.Listen(_server, out _);
-        var (server, client) = DataPlaneKit.Pair(listener, _client);
-        using var _s = server;
-        using var _c = client;
+        using var link = DataPlaneKit.Connected(_server, _client);
+        var (server, client) = (link.Server, link.Client);
         await DataPlaneKit.AssertSteadyStateAllocatesNothing(server, client, 100_000, 300, "TLS");
     }
 
@@ -69,10 +65,8 @@ public sealed class DataPlaneTlsStreamTests : IDisposable
     public void A_tls_read_with_nothing_arriving_fails_after_the_io_timeout()
     {
         var quick = TimeSpan.FromMilliseconds(1500);   // also bounds the TLS handshake: room for a loaded test machine
-        using var listener = DataPlaneKit.Listen(_server with { IoTimeout = quick }, out _);
-        var (server, client) = DataPlaneKit.Pair(listener, _client with { IoTimeout = quick });
-        using var _s = server;
-        using var _c = client;
+        using var link = DataPlaneKit.Connected(_server with { IoTimeout = quick }, _client with { IoTimeout = quick });
+        var (server, client) = (link.Server, link.Client);
         var ex = Assert.Throws<IOException>(() => client.ReceiveHeader());
         Assert.Contains("no data for 1.5 s (IoTimeout)", ex.Message);
         Assert.Contains("127.0.0.1:", ex.Message);
@@ -81,14 +75,8 @@ public sealed class DataPlaneTlsStreamTests : IDisposable
     [Fact]
     public async Task Disposing_a_tls_connection_releases_a_blocked_reader_and_the_peer_sees_end_of_stream()
     {
-        using var listener = DataPlaneKit.Listen(_server, out _);
-        var (server, client) = DataPlaneKit.Pair(listener, _client);
-        using var _c = client;
-        var reader = Task.Run(() => server.ReceiveHeader());
-        server.Dispose();
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => reader.WaitAsync(DataPlaneKit.Limit));
-        Assert.True(error is IOException or ObjectDisposedException, error.ToString());
-        var eof = Assert.ThrowsAny<IOException>(() => client.ReceiveHeader());
+        using var link = DataPlaneKit.Connected(_server, _client);
+        var eof = await DataPlaneKit.DisposeUnderBlockedReader(link);   // TLS: end of stream without close_notify
         Assert.Contains("127.0.0.1:", eof.Message);
     }
 }
