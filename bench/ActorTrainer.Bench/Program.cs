@@ -1,6 +1,6 @@
 using ActorTrainer.Bench;
 
-// Usage: dotnet run -c Release --project bench/ActorTrainer.Bench -- gemm [minReps] | gemm-steady [reps] | elementwise | fit [epochs] [shards,..] | runtime [--steps N] | scaling [--steps N] [--accuracy] | tape [steps] | service [--clients 200] | cluster [--rounds 3] [--workers 2] | dataplane [--steps 300] [--tls] | cuda [--accelerator cuda|cpu] [--quick] | bdn [BenchmarkDotNet args]
+// Usage: dotnet run -c Release --project bench/ActorTrainer.Bench -- gemm [minReps] | gemm-steady [reps] | elementwise | fit [epochs] [shards,..] | runtime [--steps N] | scaling [--steps N] [--accuracy] | tape [steps] | service [--clients 200] | cluster [--rounds 3] [--workers 2] [--train-limit N] [--spin A,B] | dataplane [--steps 300] [--tls] | cuda [--accelerator cuda|cpu] [--quick] | bdn [BenchmarkDotNet args]
 string mode = args.Length > 0 ? args[0] : "gemm";
 switch (mode)
 {
