@@ -7,7 +7,9 @@ namespace ActorTrainer.Bench;
 /// `gemm-steady`: the large MLP shapes run back to back (as in training: one implementation at a time, its threads
 /// warm and spinning), ours with 1 and 2 threads and OpenBLAS with its configured threads; median GFLOP/s over
 /// `reps` calls after 50 warm-up calls. The interleaved `gemm` table alternates implementations call by call, which
-/// leaves each one's caches and worker threads cold; this mode shows what a training step sees.
+/// leaves each one's caches and worker threads cold; this mode shows what a training step sees. The last two rows
+/// take x from the bundled MNIST images (81 % zero pixels): the first layer's GEMMs as training runs them, where our
+/// kernels skip the zeros (KernelSettings.SparseOperands; ACTORTRAINER_SPARSE_GEMM=0 measures the dense kernels).
 /// Usage: gemm-steady [reps=200]
 /// </summary>
 public static class GemmSteady
@@ -19,17 +21,21 @@ public static class GemmSteady
         Console.WriteLine($"OpenBLAS: {(OpenBlas.IsAvailable ? $"{OpenBlas.CoreName}, {OpenBlas.Threads} threads" : "not installed")}");
         Console.WriteLine($"{"shape",-32} {"ours 1T",8} {"ours 2T",8} {"OpenBLAS",9} {"2T/BLAS",8}");
         var rng = new Random(1);
-        foreach (var (m, n, k, ta, tb, name) in new[]
+        var mnist = ActorTrainer.Core.Data.Mnist.LoadBundled().Item1.Images;
+        foreach (var (m, n, k, ta, tb, name, images) in new[]
                  {
-                     (128, 512, 784, false, false, "x·W1 (128x784)·(784x512)"),
-                     (784, 512, 128, true, false, "xT·dh (784x128)·(128x512) tA"),
-                     (128, 784, 512, false, true, "dh·W1T (128x512)·(512x784) tB"),
+                     (128, 512, 784, false, false, "x·W1 (128x784)·(784x512)", false),
+                     (784, 512, 128, true, false, "xT·dh (784x128)·(128x512) tA", false),
+                     (128, 784, 512, false, true, "dh·W1T (128x512)·(512x784) tB", false),
+                     (128, 512, 784, false, false, "x·W1, x = 128 MNIST images", true),
+                     (784, 512, 128, true, false, "xT·dh, x = 128 MNIST images", true),
                  })
         {
             var a = new float[m * k];
             var b = new float[k * n];
             var c = new float[m * n];
             for (int i = 0; i < a.Length; i++) a[i] = (float)rng.NextDouble();
+            if (images) Array.Copy(mnist, 6400 * 784, a, 0, a.Length);   // rows 6400..6527 of the training set
             for (int i = 0; i < b.Length; i++) b[i] = (float)rng.NextDouble();
             int lda = ta ? m : k, ldb = tb ? k : n;
             double flop = 2.0 * m * n * k;

@@ -1,6 +1,6 @@
 using ActorTrainer.Bench;
 
-// Usage: dotnet run -c Release --project bench/ActorTrainer.Bench -- gemm [minReps] | gemm-steady [reps] | elementwise | fit [epochs] [shards,..] | runtime [--steps N] | scaling [--steps N] [--accuracy] | tape [steps] | service [--clients 200] | cluster [--rounds 3] [--workers 2] [--train-limit N] [--spin A,B] | dataplane [--steps 300] [--tls] | cuda [--accelerator cuda|cpu] [--quick] | bdn [BenchmarkDotNet args]
+// Usage: dotnet run -c Release --project bench/ActorTrainer.Bench -- gemm [minReps] | gemm-steady [reps] | elementwise | fit [epochs] [shards,..] | runtime [--steps N] | scaling [--steps N] [--accuracy] | step-profile [reps] [rows] | tape [steps] | service [--clients 200] | cluster [--rounds 3] [--workers 2] [--train-limit N] [--spin A,B] | dataplane [--steps 300] [--tls] | cuda [--accelerator cuda|cpu] [--quick] | bdn [BenchmarkDotNet args]
 string mode = args.Length > 0 ? args[0] : "gemm";
 switch (mode)
 {
@@ -17,6 +17,8 @@ switch (mode)
         break;
     case "fit":
         return FitBench.Run(args.Skip(1).ToArray());
+    case "step-profile":
+        return StepProfile.Run(args.Skip(1).ToArray());
     case "tape":
         return TapeBench.Run(args.Skip(1).ToArray());
     case "runtime":
@@ -37,7 +39,7 @@ switch (mode)
         BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(GemmBenchmarks).Assembly).Run(args.Skip(1).ToArray());
         break;
     default:
-        Console.Error.WriteLine($"unknown mode '{mode}'; expected gemm | gemm-steady | elementwise | fit | runtime | scaling | tape | service | cluster | dataplane | cuda | bdn | tune");
+        Console.Error.WriteLine($"unknown mode '{mode}'; expected gemm | gemm-steady | elementwise | fit | step-profile | runtime | scaling | tape | service | cluster | dataplane | cuda | bdn | tune");
         return 2;
 }
 return 0;

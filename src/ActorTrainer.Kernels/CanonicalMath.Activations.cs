@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 namespace ActorTrainer.Kernels;
 
 /// <summary>
@@ -10,7 +12,19 @@ public static partial class CanonicalMath
     /// <summary>relu'(z) from y = max(z, 0): g ← 0 where y ≤ 0 (float32).</summary>
     public static void ReluBackward(ReadOnlySpan<float> y, Span<float> g)
     {
-        for (int i = 0; i < g.Length; i++) if (y[i] <= 0f) g[i] = 0f;
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated && y.Length >= g.Length)
+        {
+            ref float yr = ref MemoryMarshal.GetReference(y);
+            ref float gr = ref MemoryMarshal.GetReference(g);
+            // g & ~(y ≤ 0): +0 where y ≤ 0, g elsewhere (also where y is NaN), as the scalar loop
+            for (; i + 8 <= g.Length; i += 8)
+            {
+                var dead = Vector256.LessThanOrEqual(Vector256.LoadUnsafe(ref yr, (nuint)i), Vector256<float>.Zero);
+                Vector256.AndNot(Vector256.LoadUnsafe(ref gr, (nuint)i), dead).StoreUnsafe(ref gr, (nuint)i);
+            }
+        }
+        for (; i < g.Length; i++) if (y[i] <= 0f) g[i] = 0f;
     }
 
     /// <summary>relu'(z) from y = max(z, 0): g ← 0 where y ≤ 0 (float64).</summary>

@@ -51,6 +51,13 @@ public static class KernelSettings
     }
 
     internal static void Restore(int previous) => t_scoped = previous;
+
+    /// <summary>Whether a float32 GEMM whose left operand op(A) is mostly exact zeros (at most 30 %: an input layer fed
+    /// with MNIST-like images, one-hot or bag-of-words rows) computes only the products of its nonzeros. Results are
+    /// bit-identical either way for finite B (each element keeps the dense FMA sequence minus its ±0 terms); only a
+    /// zero in A no longer turns an Inf/NaN in B into NaN. Default on; off when the environment sets
+    /// ACTORTRAINER_SPARSE_GEMM=0 (to measure the dense kernels).</summary>
+    public static bool SparseOperands { get; set; } = Environment.GetEnvironmentVariable("ACTORTRAINER_SPARSE_GEMM") != "0";
 }
 
 /// <summary>Restores the calling thread's previous kernel parallelism when disposed (see KernelSettings.UseParallelism).</summary>

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace ActorTrainer.Kernels;
 
@@ -115,6 +116,8 @@ internal sealed unsafe class GemmExecutor<T, K> : IParallelJob
     internal static void Run(in GemmProblem<T> p)
     {
         if (p.K == 0 || p.Alpha == T.Zero) { ScaleC(in p); return; }
+        if (typeof(T) == typeof(float) && SparseGemm.TryRun(in Unsafe.As<GemmProblem<T>, GemmProblem<float>>(ref Unsafe.AsRef(in p)),
+                                                         KernelSettings.MaxDegreeOfParallelism)) return;
         bool dot = DotGemm<T>.Applies(in p);   // by shape alone: every instruction set gives the same bits
         int panelsN = (p.N + K.NR - 1) / K.NR, panelsM = (p.M + K.MR - 1) / K.MR;
         int dop = KernelSettings.MaxDegreeOfParallelism;

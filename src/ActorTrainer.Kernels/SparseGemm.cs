@@ -1,0 +1,268 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace ActorTrainer.Kernels;
+
+/// <summary>
+/// float32 GEMM with a sparse left operand: C = alpha·op(A)·B + beta·C for row-major B (not transposed), computing
+/// only the products of op(A)'s nonzeros (an input layer fed with images that are mostly zero pixels: x·W and
+/// xᵀ·dh). Bit-identical to the dense path: every element of C gets the dense path's FMA sequence — per k-block an
+/// accumulator from +0 in increasing p, then C = alpha·acc (first block, beta = 0) or fma(alpha, acc, β·C) — with
+/// the terms whose A value is ±0 left out, which cannot change an FMA result (acc + (±0) = acc, and acc is never −0).
+/// The one difference from dense: a zero in A does not multiply an Inf/NaN in B (as in sparse BLAS). Chosen per call
+/// when op(A) has at most <see cref="MaxDensity"/> nonzeros, on every instruction set (the scalar path computes
+/// the same sequence), so the choice never depends on the machine.
+/// </summary>
+internal sealed unsafe class SparseGemm : IParallelJob
+{
+    /// <summary>Largest fraction of nonzeros in op(A) for which the sparse path is used.</summary>
+    internal static double MaxDensity = 0.3;
+
+    /// <summary>Calls made on this thread that took the sparse path (tests check that the path they compare was taken).</summary>
+    [ThreadStatic] internal static long Taken;
+
+    /// <summary>When set on a thread, its calls take the dense path (tests compare the two paths' bits).</summary>
+    [ThreadStatic] internal static bool DenseOnly;
+
+    /// <summary>Columns of C per register tile (four 256-bit vectors).</summary>
+    private const int Panel = 32;
+
+    private static readonly SparseGemm s_job = new();
+    private GemmProblem<float> _p;
+    private SparseRows _rows = null!;
+    private int _parts;
+
+    /// <summary>Runs the problem on the sparse path and returns true, or returns false (nothing written) when the
+    /// shape does not suit it or op(A) is too dense. Called only with m, n, k ≥ 1 and alpha ≠ 0.</summary>
+    internal static bool TryRun(in GemmProblem<float> p, int dop)
+    {
+        if (!KernelSettings.SparseOperands || DenseOnly || p.TransB || p.N < Panel || (long)p.K * Panel > int.MaxValue
+            || DotGemm<float>.Applies(in p)) return false;
+        var rows = SparseRows.TryBuild(p.A, p.Lda, p.TransA, p.M, p.K, MaxDensity, Panel);
+        if (rows is null) return false;
+        Taken++;
+        long nnz = rows.RowStart[p.M];
+        int parts = (int)Math.Clamp(nnz * p.N / 65536, 1, Math.Min(Math.Min(dop, GemmWorkers.MaxParts), (p.N + Panel - 1) / Panel));
+        if (parts > 1 && GemmWorkers.TryEnter())
+        {
+            try
+            {
+                s_job._p = p; s_job._rows = rows; s_job._parts = parts;
+                GemmWorkers.Run(s_job, parts);
+            }
+            finally
+            {
+                s_job._p = default; s_job._rows = null!;
+                GemmWorkers.Exit();
+            }
+        }
+        else Rows(in p, rows, 0, p.M, 0, p.N);
+        return true;
+    }
+
+    /// <summary>Part i of parts: a contiguous run of whole 32-column panels of C, all rows (each part packs only its
+    /// own columns of B; the split never changes any element's computation).</summary>
+    public void Run(int part)
+    {
+        int panels = (_p.N + Panel - 1) / Panel;
+        int q0 = (int)((long)part * panels / _parts), q1 = (int)((long)(part + 1) * panels / _parts);
+        Rows(in _p, _rows, 0, _p.M, q0 * Panel, Math.Min(_p.N, q1 * Panel));
+    }
+
+    /// <summary>Rows [r0, r1) and columns [j0, j1) of C (j0 a multiple of 32): per k-block, per 32-column panel of B
+    /// (packed, zero padded), per pair of rows.</summary>
+    private static void Rows(in GemmProblem<float> p, SparseRows sr, int r0, int r1, int j0, int j1)
+    {
+        if (r0 >= r1) return;
+        int kcb = GemmBlocking.KBlock(p.K);
+        float* packB = PackBuffer<float>.Get(kcb * Panel);
+        int[] cursor = Cursor(2 * (r1 - r0));
+        fixed (SparseRows.Entry* en = sr.Entries) fixed (int* start = sr.RowStart) fixed (int* cur = cursor)
+        {
+            int* end = cur + (r1 - r0);
+            for (int r = r0; r < r1; r++) cur[r - r0] = start[r];
+            for (int pc = 0; pc < p.K; pc += kcb)
+            {
+                int kc = Math.Min(kcb, p.K - pc);
+                for (int r = r0; r < r1; r++)
+                {
+                    int e = cur[r - r0], stop = start[r + 1];
+                    while (e < stop && en[e].Offset < (pc + kc) * Panel) e++;
+                    end[r - r0] = e;
+                }
+                bool first = pc == 0;
+                var block = new Block(en, cur, end, r0, first ? p.Beta : 1f, first && p.Beta == 0f, p.Alpha);
+                for (int jc = j0; jc < j1; jc += Panel)
+                {
+                    int nw = Math.Min(Panel, j1 - jc);
+                    PackPanel(p.B + pc * p.Ldb + jc, p.Ldb, kc, nw, packB);
+                    float* bp = packB - (nint)pc * Panel;   // entry offsets are column·32 from column 0
+                    for (int r = r0; r < r1; r += 2)
+                    {
+                        float* c0 = p.C + r * p.Ldc + jc;
+                        if (r + 1 < r1) block.Pair(r, bp, c0, c0 + p.Ldc, nw);
+                        else block.Single(r, bp, c0, nw);
+                    }
+                }
+                for (int r = r0; r < r1; r++) cur[r - r0] = end[r - r0];
+            }
+        }
+    }
+
+    [ThreadStatic] private static int[]? t_cursor;
+    private static int[] Cursor(int n) => t_cursor is { } c && c.Length >= n ? c : t_cursor = new int[n];
+
+    /// <summary>dst[p·32 + c] = B[p·ldb + c] for c &lt; nw, zero for nw ≤ c &lt; 32.</summary>
+    private static void PackPanel(float* b, nint ldb, int kc, int nw, float* dst)
+    {
+        for (int pp = 0; pp < kc; pp++)
+        {
+            float* s = b + pp * ldb, d = dst + pp * Panel;
+            if (nw == Panel && Vector256.IsHardwareAccelerated)
+            {
+                Vector256.Store(Vector256.Load(s), d);
+                Vector256.Store(Vector256.Load(s + 8), d + 8);
+                Vector256.Store(Vector256.Load(s + 16), d + 16);
+                Vector256.Store(Vector256.Load(s + 24), d + 24);
+                continue;
+            }
+            int c = 0;
+            for (; c < nw; c++) d[c] = s[c];
+            for (; c < Panel; c++) d[c] = 0f;
+        }
+    }
+
+    /// <summary>One k-block's entries of every row (cur[r − r0] ≤ e &lt; end[r − r0]) and how a block's sums enter C.</summary>
+    private readonly struct Block
+    {
+        private readonly SparseRows.Entry* en;
+        private readonly int* cur, end;
+        private readonly int r0;
+        private readonly float beta, alpha;
+        private readonly bool betaZero;
+
+        public Block(SparseRows.Entry* en, int* cur, int* end, int r0, float beta, bool betaZero, float alpha)
+        {
+            this.en = en; this.cur = cur; this.end = end; this.r0 = r0;
+            this.beta = beta; this.betaZero = betaZero; this.alpha = alpha;
+        }
+
+        /// <summary>Rows r and r + 1, 32 columns: two FMA chains interleaved (8 accumulators in flight).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+        public void Pair(int r, float* bp, float* c0, float* c1, int nw)
+        {
+            if (!Fma.IsSupported) { Scalar(r, bp, c0, nw); Scalar(r + 1, bp, c1, nw); return; }
+            int ea = cur[r - r0], sa = end[r - r0], eb = cur[r + 1 - r0], sb = end[r + 1 - r0];
+            SparseRows.Entry* en = this.en;   // a local: enregistered in the loop
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
+            for (; ea < sa && eb < sb; ea++, eb++)
+            {
+                var va = Vector256.Create(en[ea].Value);
+                float* pa = bp + en[ea].Offset;
+                var vb = Vector256.Create(en[eb].Value);
+                float* pb = bp + en[eb].Offset;
+                a0 = Fma.MultiplyAdd(va, Vector256.Load(pa), a0);
+                b0 = Fma.MultiplyAdd(vb, Vector256.Load(pb), b0);
+                a1 = Fma.MultiplyAdd(va, Vector256.Load(pa + 8), a1);
+                b1 = Fma.MultiplyAdd(vb, Vector256.Load(pb + 8), b1);
+                a2 = Fma.MultiplyAdd(va, Vector256.Load(pa + 16), a2);
+                b2 = Fma.MultiplyAdd(vb, Vector256.Load(pb + 16), b2);
+                a3 = Fma.MultiplyAdd(va, Vector256.Load(pa + 24), a3);
+                b3 = Fma.MultiplyAdd(vb, Vector256.Load(pb + 24), b3);
+            }
+            Chain(en, ea, sa, bp, ref a0, ref a1, ref a2, ref a3);
+            Chain(en, eb, sb, bp, ref b0, ref b1, ref b2, ref b3);
+            Put(c0, nw, a0, a1, a2, a3);
+            Put(c1, nw, b0, b1, b2, b3);
+        }
+
+        /// <summary>Row r alone (the last row of an odd range).</summary>
+        public void Single(int r, float* bp, float* c, int nw)
+        {
+            if (!Fma.IsSupported) { Scalar(r, bp, c, nw); return; }
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Chain(en, cur[r - r0], end[r - r0], bp, ref a0, ref a1, ref a2, ref a3);
+            Put(c, nw, a0, a1, a2, a3);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Chain(SparseRows.Entry* en, int e, int stop, float* bp, ref Vector256<float> a0, ref Vector256<float> a1,
+                           ref Vector256<float> a2, ref Vector256<float> a3)
+        {
+            for (; e < stop; e++)
+            {
+                var v = Vector256.Create(en[e].Value);
+                float* pb = bp + en[e].Offset;
+                a0 = Fma.MultiplyAdd(v, Vector256.Load(pb), a0);
+                a1 = Fma.MultiplyAdd(v, Vector256.Load(pb + 8), a1);
+                a2 = Fma.MultiplyAdd(v, Vector256.Load(pb + 16), a2);
+                a3 = Fma.MultiplyAdd(v, Vector256.Load(pb + 24), a3);
+            }
+        }
+
+        /// <summary>C[0..nw) = alpha·acc (betaZero) or fma(alpha, acc, beta·C), the dense micro-kernels' formula.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Put(float* c, int nw, Vector256<float> x0, Vector256<float> x1, Vector256<float> x2, Vector256<float> x3)
+        {
+            if (nw == Panel)
+            {
+                var va = Vector256.Create(alpha);
+                if (betaZero)
+                {
+                    Vector256.Store(va * x0, c); Vector256.Store(va * x1, c + 8);
+                    Vector256.Store(va * x2, c + 16); Vector256.Store(va * x3, c + 24);
+                }
+                else
+                {
+                    var vb = Vector256.Create(beta);
+                    Vector256.Store(Fma.MultiplyAdd(va, x0, vb * Vector256.Load(c)), c);
+                    Vector256.Store(Fma.MultiplyAdd(va, x1, vb * Vector256.Load(c + 8)), c + 8);
+                    Vector256.Store(Fma.MultiplyAdd(va, x2, vb * Vector256.Load(c + 16)), c + 16);
+                    Vector256.Store(Fma.MultiplyAdd(va, x3, vb * Vector256.Load(c + 24)), c + 24);
+                }
+                return;
+            }
+            PutPartial(c, nw, x0, x1, x2, x3);
+        }
+
+        [SkipLocalsInit]
+        private void PutPartial(float* c, int nw, Vector256<float> x0, Vector256<float> x1, Vector256<float> x2, Vector256<float> x3)
+        {
+            float* t = stackalloc float[Panel];
+            Vector256.Store(x0, t); Vector256.Store(x1, t + 8); Vector256.Store(x2, t + 16); Vector256.Store(x3, t + 24);
+            PutScalar(c, nw, t);
+        }
+
+        private void PutScalar(float* c, int nw, float* acc)
+        {
+            var va = Vector256.Create(alpha);
+            int j = 0;
+            if (Fma.IsSupported)
+            {
+                var vb = Vector256.Create(beta);
+                for (; j + 8 <= nw; j += 8)
+                {
+                    var x = Vector256.Load(acc + j);
+                    Vector256.Store(betaZero ? va * x : Fma.MultiplyAdd(va, x, vb * Vector256.Load(c + j)), c + j);
+                }
+            }
+            for (; j < nw; j++) c[j] = betaZero ? alpha * acc[j] : MathF.FusedMultiplyAdd(alpha, acc[j], beta * c[j]);
+        }
+
+        /// <summary>Without FMA instructions: the same sequence, one element at a time.</summary>
+        private void Scalar(int r, float* bp, float* c, int nw)
+        {
+            float* acc = stackalloc float[Panel];
+            for (int j = 0; j < Panel; j++) acc[j] = 0f;
+            for (int e = cur[r - r0]; e < end[r - r0]; e++)
+            {
+                float v = en[e].Value;
+                float* pb = bp + en[e].Offset;
+                for (int j = 0; j < nw; j++) acc[j] = MathF.FusedMultiplyAdd(v, pb[j], acc[j]);
+            }
+            PutScalar(c, nw, acc);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+module ActorTrainer.Core.Tests.SparseGemmTests
+
+// The sparse-operand GEMM path (KernelSettings.SparseOperands): for a left operand that is mostly exact zeros it
+// computes only the nonzeros' products and must give the dense path's bits on every instruction set, for any
+// thread count, alpha/beta, transposed A, partial panels and several k-blocks.
+
+open System
+open Xunit
+open ActorTrainer.Kernels
+open ActorTrainer.Core.Data
+
+let private bits (c: float32[]) = Array.map BitConverter.SingleToInt32Bits c
+
+let private levels =
+    [ yield SimdLevel.Scalar
+      if ManagedGemm(SimdLevel.Auto).Level <> SimdLevel.Scalar then yield SimdLevel.Avx2
+      if ManagedGemm(SimdLevel.Auto).Level = SimdLevel.Avx512 then yield SimdLevel.Avx512 ]
+
+/// op(A) m×k with about `density` nonzeros, row 1 and column 2 of op(A) all zero (when they exist), and a NaN-free mix
+/// of signs and magnitudes; B and C dense.
+let private operands (m: int) (n: int) (k: int) (density: float) (ta: bool) (seed: int) =
+    let rng = Random(seed)
+    let opA = Array2D.init m k (fun r p -> if r = 1 || p = 2 || rng.NextDouble() >= density then 0.0f
+                                           else float32 ((rng.NextDouble() * 2.0 - 1.0) * Math.Pow(10.0, float (rng.Next(-3, 3)))))
+    let a = if ta then Array.init (k * m) (fun i -> opA.[i % m, i / m]) else Array.init (m * k) (fun i -> opA.[i / k, i % k])
+    let b = Array.init (k * n) (fun _ -> float32 (rng.NextDouble() * 2.0 - 1.0))
+    let c = Array.init (m * n) (fun _ -> float32 (rng.NextDouble() * 2.0 - 1.0))
+    a, b, c
+
+/// C after alpha·op(A)·B + beta·C on `level` with at most `threads` threads; `dense` forces the dense path; returns C
+/// and whether this call took the sparse path.
+let private run level dense threads ta m n k (alpha: float32) (beta: float32) (a: float32[], b: float32[], c0: float32[]) =
+    let c = Array.copy c0
+    let before = SparseGemm.Taken
+    SparseGemm.DenseOnly <- dense
+    try
+        use _ = KernelSettings.UseParallelism threads
+        ManagedGemm(level).Gemm(ta, false, m, n, k, alpha, ReadOnlySpan a, (if ta then m else k), ReadOnlySpan b, n, beta, Span c, n)
+    finally SparseGemm.DenseOnly <- false
+    c, SparseGemm.Taken > before
+
+[<Fact>]
+let ``sparse path: same bits as the dense path on every instruction set, thread count, alpha/beta and transposition`` () =
+    // (7, 33, 300): odd rows (a last single row), a partial 32-column panel, two k-blocks; (5, 64, 1000): four k-blocks
+    let shapes = [ 128, 512, 784; 64, 512, 128; 7, 33, 300; 5, 64, 1000; 33, 40, 16; 1, 32, 5 ]
+    for (m, n, k) in shapes do
+        for ta in [ false; true ] do
+            for (alpha, beta) in [ 1.0f, 0.0f; -0.7f, 0.75f; 1.3f, 1.0f ] do
+                let ops = operands m n k 0.12 ta (m * 7 + n * 3 + k)
+                let reference, _ = run SimdLevel.Scalar true 1 ta m n k alpha beta ops
+                for level in levels do
+                    for threads in [ 1; 2 ] do
+                        let c, taken = run level false threads ta m n k alpha beta ops
+                        Assert.True(taken, sprintf "%A ta=%b: the sparse path was not taken" (m, n, k) ta)
+                        Assert.True((bits c = bits reference), sprintf "%A %A ta=%b alpha=%g beta=%g threads=%d: bits differ from the dense path" level (m, n, k) ta alpha beta threads)
+
+[<Fact>]
+let ``sparse path: a real MNIST batch, x·W and xᵀ·g as the first layer computes them, same bits as dense`` () =
+    let train, _ = Mnist.loadBundled ()
+    let rows, k, n = 128, 784, 512
+    let x = Array.sub train.Images (300 * k) (rows * k)
+    let rng = Random(5)
+    let w = Array.init (k * n) (fun _ -> float32 (rng.NextDouble() * 0.1 - 0.05))
+    let g = Array.init (rows * n) (fun i -> if i % 3 = 0 then 0.0f else float32 (rng.NextDouble() - 0.5))
+    for level in levels do
+        let fwd, taken = run level false 2 false rows n k 1.0f 0.0f (x, w, Array.zeroCreate (rows * n))
+        let fwdDense, _ = run level true 2 false rows n k 1.0f 0.0f (x, w, Array.zeroCreate (rows * n))
+        Assert.True(taken, "x·W: the sparse path was not taken on an MNIST batch")
+        Assert.True((bits fwd = bits fwdDense), sprintf "%A x·W: bits differ" level)
+        let bwd, takenT = run level false 2 true k n rows 1.0f 0.0f (x, g, Array.zeroCreate (k * n))
+        let bwdDense, _ = run level true 2 true k n rows 1.0f 0.0f (x, g, Array.zeroCreate (k * n))
+        Assert.True(takenT, "xᵀ·g: the sparse path was not taken on an MNIST batch")
+        Assert.True((bits bwd = bits bwdDense), sprintf "%A xᵀ·g: bits differ" level)
+
+[<Fact>]
+let ``sparse path: a dense operand, a narrow n and a NaN in A go where they should`` () =
+    // dense A: the dense path; n < 32: the dense (or narrow dot) path
+    let _, takenDense = run SimdLevel.Scalar false 1 false 16 64 64 1.0f 0.0f (operands 16 64 64 0.9 false 1)
+    Assert.False(takenDense, "a 90 % dense operand took the sparse path")
+    let _, takenNarrow = run SimdLevel.Scalar false 1 false 16 10 64 1.0f 0.0f (operands 16 10 64 0.1 false 2)
+    Assert.False(takenNarrow, "n = 10 took the sparse path")
+    // a NaN is a nonzero: it reaches its row of C on both paths
+    let a, b, c = operands 8 32 64 0.1 false 3
+    a.[3 * 64 + 10] <- nanf
+    let sparse, taken = run SimdLevel.Scalar false 1 false 8 32 64 1.0f 0.0f (a, b, c)
+    Assert.True(taken)
+    Assert.True(Array.forall Single.IsNaN sparse.[3 * 32 .. 3 * 32 + 31], "NaN in row 3 of A must reach row 3 of C")
+    Assert.True(Array.forall (fun v -> not (Single.IsNaN v)) sparse.[0 .. 3 * 32 - 1], "rows without NaN stay finite")
