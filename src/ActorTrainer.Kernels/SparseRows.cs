@@ -1,5 +1,7 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ActorTrainer.Kernels;
 
@@ -27,7 +29,7 @@ internal sealed unsafe class SparseRows
 
     /// <summary>Scans op(A) and, when it has at most maxDensity·m·k nonzeros, returns its rows (a per-thread
     /// instance, valid until this thread's next call); null otherwise. A dense operand costs a scan of about one
-    /// row in eight (a sample) or, when the sample is sparse, one counting pass.</summary>
+    /// row in eight (a sample), or the part of one pass that reaches the budget.</summary>
     internal static SparseRows? TryBuild(float* a, nint lda, bool transA, int m, int k, double maxDensity, int scale)
     {
         // stored A is `outer` rows × `inner` columns: m × k, or k × m when transposed
@@ -38,31 +40,25 @@ internal sealed unsafe class SparseRows
         if (sample > maxDensity * 1.25 * sampled) return null;
         var sr = t_instance ??= new SparseRows();
         if (sr.RowStart.Length < m + 1) sr.RowStart = new int[m + 1];
-        var start = sr.RowStart;
-        Array.Clear(start, 0, m + 1);
-        for (int s = 0; s < outer; s++)
-        {
-            if (transA) CountColumns(a + s * lda, inner, start);
-            else start[s + 1] = CountNonzero(a + s * lda, inner);
-        }
-        for (int r = 0; r < m; r++) start[r + 1] += start[r];
-        long total = start[m];
-        if (total > budget) return null;
-        if (sr.Entries.Length < total) sr.Entries = new Entry[total];
+        if (sr.Entries.Length < budget + 8) sr.Entries = new Entry[budget + 8];   // + 8: whole groups of 8 are stored
         sr.Rows = m;
-        if (transA) sr.FillTransposed(a, lda, k, m, scale);
-        else sr.FillRows(a, lda, m, k, scale);
-        return sr;
+        return (transA ? sr.FillTransposed(a, lda, k, m, scale, budget) : sr.FillRows(a, lda, m, k, scale, budget)) ? sr : null;
     }
 
-    private void FillRows(float* a, nint lda, int m, int k, int scale)
+    /// <summary>One pass over row-major A: each row's entries follow the previous row's; false (stopped early) when
+    /// the nonzeros exceed the budget.</summary>
+    private bool FillRows(float* a, nint lda, int m, int k, int scale, long budget)
     {
+        int e = 0;
         fixed (Entry* en = Entries)
             for (int r = 0; r < m; r++)
             {
+                RowStart[r] = e;
+                if (e > budget - k) { e += CountNonzero(a + r * lda, k); if (e > budget) return false; e = RowStart[r]; }
                 float* row = a + r * lda;
-                int e = RowStart[r];
                 int j = 0;
+                if (Avx2.IsSupported)
+                    for (; j + 8 <= k; j += 8) e += Compress8(row + j, j, scale, en + e);
                 for (; j + 8 <= k; j += 8)
                 {
                     uint bits = NonzeroBits(row + j);
@@ -76,12 +72,19 @@ internal sealed unsafe class SparseRows
                 for (; j < k; j++)
                     if (row[j] != 0f) { en[e].Offset = j * scale; en[e].Value = row[j]; e++; }
             }
+        RowStart[m] = e;
+        return true;
     }
 
     /// <summary>op(A) = Aᵀ, A stored k×m: row r of op(A) is column r of A; scanning A's rows in order fills every
     /// row's entries in increasing column (p) order.</summary>
-    private void FillTransposed(float* a, nint lda, int k, int m, int scale)
+    private bool FillTransposed(float* a, nint lda, int k, int m, int scale, long budget)
     {
+        var start = RowStart;
+        Array.Clear(start, 0, m + 1);
+        for (int p = 0; p < k; p++) CountColumns(a + p * lda, m, start);
+        for (int r = 0; r < m; r++) start[r + 1] += start[r];
+        if (start[m] > budget) return false;
         var next = NextBuffer(m);
         Array.Copy(RowStart, next, m);
         fixed (Entry* en = Entries) fixed (int* nx = next)
@@ -89,6 +92,18 @@ internal sealed unsafe class SparseRows
             {
                 float* row = a + p * lda;
                 int r = 0;
+                if (Avx2.IsSupported)
+                    fixed (Entry* tmp = RowBuffer(m + 8))
+                    {
+                        // the row's nonzeros as (r, value), then each appended to op(A)'s row r
+                        int count = 0;
+                        for (; r + 8 <= m; r += 8) count += Compress8(row + r, r, 1, tmp + count);
+                        for (int t = 0; t < count; t++)
+                        {
+                            int e = nx[tmp[t].Offset]++;
+                            en[e].Offset = p * scale; en[e].Value = tmp[t].Value;
+                        }
+                    }
                 for (; r + 8 <= m; r += 8)
                 {
                     uint bits = NonzeroBits(row + r);
@@ -102,12 +117,48 @@ internal sealed unsafe class SparseRows
                 for (; r < m; r++)
                     if (row[r] != 0f) { int e = nx[r]++; en[e].Offset = p * scale; en[e].Value = row[r]; }
             }
+        return true;
     }
+
+    [ThreadStatic] private static Entry[]? t_row;
+    private static Entry[] RowBuffer(int n) => t_row is { } b && b.Length >= n ? b : t_row = new Entry[n];
 
     [ThreadStatic] private static int[]? t_next;
     private static int[] NextBuffer(int m) => t_next is { } b && b.Length >= m ? b : t_next = new int[m];
 
+    /// <summary>s_compress[8·bits + i]: the position of the i-th set bit of `bits` (0 past the last); pinned.</summary>
+    private static readonly int[] s_compressTable = BuildCompressTable();
+    private static readonly int* s_compress = (int*)Unsafe.AsPointer(ref s_compressTable[0]);
+
+    private static int[] BuildCompressTable()
+    {
+        var t = GC.AllocateArray<int>(256 * 8, pinned: true);
+        for (int bits = 0; bits < 256; bits++)
+            for (int b = 0, i = 0; b < 8; b++)
+                if ((bits & (1 << b)) != 0) t[bits * 8 + i++] = b;
+        return t;
+    }
+
+    /// <summary>Writes the nonzeros of x[0..8) as entries ((j0 + t)·scale, x[t]) in order at dst (always stores 8
+    /// entries; the ones past the count are overwritten later or lie in the slack) and returns their count. AVX2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Compress8(float* x, int j0, int scale, Entry* dst)
+    {
+        var v = Vector256.Load(x);
+        uint bits = ~Vector256.Equals(v, Vector256<float>.Zero).ExtractMostSignificantBits() & 0xFFu;
+        if (bits == 0) return 0;
+        var perm = Vector256.Load(s_compress + bits * 8);
+        var values = Avx2.PermuteVar8x32(v, perm);
+        var offsets = (perm + Vector256.Create(j0)) * Vector256.Create(scale);
+        var lo = Avx.UnpackLow(offsets.AsSingle(), values);    // o0 v0 o1 v1 | o4 v4 o5 v5
+        var hi = Avx.UnpackHigh(offsets.AsSingle(), values);   // o2 v2 o3 v3 | o6 v6 o7 v7
+        Avx.Store((float*)dst, Avx.Permute2x128(lo, hi, 0x20));
+        Avx.Store((float*)dst + 8, Avx.Permute2x128(lo, hi, 0x31));
+        return BitOperations.PopCount(bits);
+    }
+
     /// <summary>Bit t set when x[t] ≠ ±0 (t &lt; 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint NonzeroBits(float* x)
     {
         if (Vector256.IsHardwareAccelerated)
