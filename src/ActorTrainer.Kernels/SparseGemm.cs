@@ -25,6 +25,9 @@ internal sealed unsafe class SparseGemm : IParallelJob
     /// <summary>When set on a thread, its calls take the dense path (tests compare the two paths' bits).</summary>
     [ThreadStatic] internal static bool DenseOnly;
 
+    /// <summary>Largest op(A) (m·k elements) considered: bounds the per-thread buffer of nonzeros (≤ 40 MB).</summary>
+    private const long MaxElements = 1L << 24;
+
     /// <summary>Columns of C per register tile (four 256-bit vectors).</summary>
     private const int Panel = 32;
 
@@ -37,8 +40,8 @@ internal sealed unsafe class SparseGemm : IParallelJob
     /// shape does not suit it or op(A) is too dense. Called only with m, n, k ≥ 1 and alpha ≠ 0.</summary>
     internal static bool TryRun(in GemmProblem<float> p, int dop)
     {
-        if (!KernelSettings.SparseOperands || DenseOnly || p.TransB || p.N < Panel || (long)p.K * Panel > int.MaxValue
-            || DotGemm<float>.Applies(in p)) return false;
+        if (!KernelSettings.SparseOperands || DenseOnly || p.TransB || p.N < Panel || (long)p.M * p.K > MaxElements
+            || (long)p.K * Math.Max(Panel, p.Ldb) > int.MaxValue || DotGemm<float>.Applies(in p)) return false;
         var rows = SparseRows.TryBuild(p.A, p.Lda, p.TransA, p.M, p.K, MaxDensity, Panel);
         if (rows is null) return false;
         Taken++;
