@@ -56,7 +56,7 @@ public static class GemmSteady
     }
 
     /// <summary>Median seconds of one call over <paramref name="reps"/> calls after 50 warm-up calls.</summary>
-    private static double Median(int reps, Action call)
+    internal static double Median(int reps, Action call)
     {
         for (int w = 0; w < 50; w++) call();
         var times = new double[reps];

@@ -19,78 +19,101 @@ public static class StepProfile
         int rows = args.Length > 1 ? int.Parse(args[1]) : 128;
         Console.WriteLine($"date: {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC, loadavg before: {File.ReadAllText("/proc/loadavg").Trim()}, " +
                           $"GEMM {GemmBackends.Default.Name}, threads {KernelSettings.MaxDegreeOfParallelism}, rows {rows}");
-        var (train, _) = Mnist.LoadBundled();
-        var model = new Sequential(new Layer[] { new Dense(512, "relu"), new Dense(10, "softmax") }, seed: 1);
-        model.Compile(new RMSprop(), "sparse_categorical_crossentropy", ["accuracy"]);
-        model.Build([784]);
-        var plan = model.Plan;
-        var weights = model.GetWeights();
-        var grads = weights.Select(w => new float[w.Length]).ToArray();
-        var engine = new GradientEngine(plan, rows);
-        var idx = Enumerable.Range(0, train.Labels.Length).ToArray();
-        var x = new float[rows * 784];
-        var y = new int[rows];
-        Array.Copy(train.Labels, y, rows);
-        var opt = new RMSprop();
-        var h = new float[rows * 512];
-        var g = new float[rows * 512];
-        var gOut = new float[rows * 10];
-        var dW1 = new float[784 * 512];
-        var tmp = new float[784 * 512];
-        var gemm = GemmBackends.Default;
-        var rnd = new Random(1);
-        for (int i = 0; i < g.Length; i++) { g[i] = (float)rnd.NextDouble() - 0.5f; h[i] = (float)rnd.NextDouble(); }
-        Batching.gather(train.Images, 784, idx, 0, rows, x);
-        var perm = Batching.permutation(1, 0, train.Labels.Length, true);
-        int next = 0;
-        var pieces = new (string Name, double Mflop, Action Call)[]
-        {
-            ("whole step: gather + gradient + check + RMSprop", 2.0 * rows * (784 * 512 * 2 + 512 * 10 * 3) / 1e6, () =>
-            {
-                Batching.gather(train.Images, 784, idx, 0, rows, x);
-                engine.ComputeGradients(weights, x, y, ReadOnlySpan<float>.Empty, rows, rows, 0, grads);
-                Batching.allFinite(grads);
-                opt.Apply(weights, grads);
-            }),
-            ("whole step, shuffled rows (as fit: a new batch each step)", 2.0 * rows * (784 * 512 * 2 + 512 * 10 * 3) / 1e6, () =>
-            {
-                if (next + rows > perm.Length) next = 0;
-                Batching.gather(train.Images, 784, perm, next, rows, x);
-                Batching.gatherLabels(train.Labels, perm, next, rows, y);
-                next += rows;
-                engine.ComputeGradients(weights, x, y, ReadOnlySpan<float>.Empty, rows, rows, 0, grads);
-                Batching.allFinite(grads);
-                opt.Apply(weights, grads);
-            }),
-            ("gradient (ComputeGradients)", 2.0 * rows * (784 * 512 * 2 + 512 * 10 * 3) / 1e6,
-                () => engine.ComputeGradients(weights, x, y, ReadOnlySpan<float>.Empty, rows, rows, 0, grads)),
-            ("  GEMM x·W1", 2.0 * rows * 784 * 512 / 1e6, () => gemm.Gemm(false, false, rows, 512, 784, 1f, x, 784, weights[0], 512, 0f, h, 512)),
-            ("  GEMM x·W1, 1 thread", 2.0 * rows * 784 * 512 / 1e6, () =>
-            {
-                using var one = KernelSettings.UseParallelism(1);
-                gemm.Gemm(false, false, rows, 512, 784, 1f, x, 784, weights[0], 512, 0f, h, 512);
-            }),
-            ("  GEMM xᵀ·dh", 2.0 * rows * 784 * 512 / 1e6, () => gemm.Gemm(true, false, 784, 512, rows, 1f, x, 784, g, 512, 0f, dW1, 512)),
-            ("  GEMM h·W2", 2.0 * rows * 512 * 10 / 1e6, () => gemm.Gemm(false, false, rows, 10, 512, 1f, h, 512, weights[2], 10, 0f, gOut, 10)),
-            ("  GEMM hᵀ·g", 2.0 * rows * 512 * 10 / 1e6, () => gemm.Gemm(true, false, 512, 10, rows, 1f, h, 512, gOut, 10, 0f, tmp, 10)),
-            ("  GEMM g·W2ᵀ", 2.0 * rows * 512 * 10 / 1e6, () => gemm.Gemm(false, true, rows, 512, 10, 1f, gOut, 10, weights[2], 10, 0f, g, 512)),
-            ("  of which: nonzeros of x (x·W1's operand)", 0, () => BuildRows(x, rows, false)),
-            ("  of which: nonzeros of xᵀ (xᵀ·dh's operand)", 0, () => BuildRows(x, rows, true)),
-            ("RMSprop update (407 050 parameters)", 0, () => opt.Apply(weights, grads)),
-            ("gather rows", 0, () => Batching.gather(train.Images, 784, idx, 0, rows, x)),
-            ("allFinite(grads)", 0, () => Batching.allFinite(grads)),
-        };
-        Console.WriteLine($"input density (nonzero share of the batch's pixels): {x.Count(v => v != 0f) / (double)x.Length:P1}; " +
+        var f = new Fixture(rows);
+        Console.WriteLine($"input density (nonzero share of the batch's pixels): {f.X.Count(v => v != 0f) / (double)f.X.Length:P1}; " +
                           $"sparse GEMM path {(KernelSettings.SparseOperands ? "on" : "off (ACTORTRAINER_SPARSE_GEMM=0)")}, " +
-                          $"bits equal to the dense path: {SameBitsAsDense(x, weights[0], g, rows)}");
+                          $"bits equal to the dense path: {SameBitsAsDense(f.X, f.Weights[0], f.G, rows)}");
         Console.WriteLine($"{"piece",-52} {"ms",8} {"GFLOP/s",8}");
-        foreach (var (name, mflop, call) in pieces)
+        foreach (var (name, mflop, call) in f.Pieces())
         {
-            double s = Median(reps, call);
+            double s = GemmSteady.Median(reps, call);
             Console.WriteLine($"{name,-52} {s * 1e3,8:F3} {(mflop > 0 ? $"{mflop / 1e3 / s,8:F1}" : ""),8}");
         }
         Console.WriteLine($"loadavg after: {File.ReadAllText("/proc/loadavg").Trim()}");
         return 0;
+    }
+
+    /// <summary>The reference model, its engine and optimizer, a batch of `rows` MNIST images and the step's buffers.</summary>
+    private sealed class Fixture
+    {
+        private readonly int _rows;
+        private readonly float[] _images;
+        private readonly int[] _labels, _idx, _perm, _y;
+        private readonly GradientEngine _engine;
+        private readonly RMSprop _opt = new();
+        private readonly float[][] _grads;
+        private readonly float[] _h, _gOut, _dW1, _tmp;
+        private int _next;
+        public readonly float[] X, G;
+        public readonly float[][] Weights;
+
+        public Fixture(int rows)
+        {
+            _rows = rows;
+            var (train, _) = Mnist.LoadBundled();
+            (_images, _labels) = (train.Images, train.Labels);
+            var model = new Sequential(new Layer[] { new Dense(512, "relu"), new Dense(10, "softmax") }, seed: 1);
+            model.Compile(new RMSprop(), "sparse_categorical_crossentropy", ["accuracy"]);
+            model.Build([784]);
+            Weights = model.GetWeights();
+            _grads = Weights.Select(w => new float[w.Length]).ToArray();
+            _engine = new GradientEngine(model.Plan, rows);
+            _idx = Enumerable.Range(0, _labels.Length).ToArray();
+            _perm = Batching.permutation(1, 0, _labels.Length, true);
+            X = new float[rows * 784];
+            _y = _labels[..rows];
+            (_h, G, _gOut, _dW1, _tmp) = (new float[rows * 512], new float[rows * 512], new float[rows * 10], new float[784 * 512], new float[784 * 512]);
+            var rnd = new Random(1);
+            for (int i = 0; i < G.Length; i++) { G[i] = (float)rnd.NextDouble() - 0.5f; _h[i] = (float)rnd.NextDouble(); }
+            Batching.gather(_images, 784, _idx, 0, rows, X);
+        }
+
+        private void Step(bool shuffled)
+        {
+            if (shuffled)
+            {
+                if (_next + _rows > _perm.Length) _next = 0;
+                Batching.gather(_images, 784, _perm, _next, _rows, X);
+                Batching.gatherLabels(_labels, _perm, _next, _rows, _y);
+                _next += _rows;
+            }
+            else Batching.gather(_images, 784, _idx, 0, _rows, X);
+            Gradient();
+            Batching.allFinite(_grads);
+            _opt.Apply(Weights, _grads);
+        }
+
+        private void Gradient() => _engine.ComputeGradients(Weights, X, _y, ReadOnlySpan<float>.Empty, _rows, _rows, 0, _grads);
+
+        private void Gemm(bool ta, bool tb, int m, int n, int k, float[] a, float[] b, float[] c) =>
+            GemmBackends.Default.Gemm(ta, tb, m, n, k, 1f, a, ta ? m : k, b, tb ? k : n, 0f, c, n);
+
+        public (string Name, double Mflop, Action Call)[] Pieces()
+        {
+            int r = _rows;
+            double step = 2.0 * r * (784 * 512 * 2 + 512 * 10 * 3) / 1e6, big = 2.0 * r * 784 * 512 / 1e6, small = 2.0 * r * 512 * 10 / 1e6;
+            return
+            [
+                ("whole step: gather + gradient + check + RMSprop", step, () => Step(false)),
+                ("whole step, shuffled rows (as fit: a new batch each step)", step, () => Step(true)),
+                ("gradient (ComputeGradients)", step, Gradient),
+                ("  GEMM x·W1", big, () => Gemm(false, false, r, 512, 784, X, Weights[0], _h)),
+                ("  GEMM x·W1, 1 thread", big, () =>
+                {
+                    using var one = KernelSettings.UseParallelism(1);
+                    Gemm(false, false, r, 512, 784, X, Weights[0], _h);
+                }),
+                ("  GEMM xᵀ·dh", big, () => Gemm(true, false, 784, 512, r, X, G, _dW1)),
+                ("  GEMM h·W2", small, () => Gemm(false, false, r, 10, 512, _h, Weights[2], _gOut)),
+                ("  GEMM hᵀ·g", small, () => Gemm(true, false, 512, 10, r, _h, _gOut, _tmp)),
+                ("  GEMM g·W2ᵀ", small, () => Gemm(false, true, r, 512, 10, _gOut, Weights[2], G)),
+                ("  of which: nonzeros of x (x·W1's operand)", 0, () => BuildRows(X, r, false)),
+                ("  of which: nonzeros of xᵀ (xᵀ·dh's operand)", 0, () => BuildRows(X, r, true)),
+                ("RMSprop update (407 050 parameters)", 0, () => _opt.Apply(Weights, _grads)),
+                ("gather rows", 0, () => Batching.gather(_images, 784, _idx, 0, r, X)),
+                ("allFinite(grads)", 0, () => Batching.allFinite(_grads)),
+            ];
+        }
     }
 
     /// <summary>x·W1 and xᵀ·g on the sparse path and on the dense path give the same bits.</summary>
@@ -114,19 +137,5 @@ public static class StepProfile
     private static unsafe void BuildRows(float[] x, int rows, bool trans)
     {
         fixed (float* p = x) SparseRows.TryBuild(p, 784, trans, trans ? 784 : rows, trans ? rows : 784, SparseGemm.MaxDensity, 32);
-    }
-
-    private static double Median(int reps, Action call)
-    {
-        for (int w = 0; w < 30; w++) call();
-        var times = new double[reps];
-        for (int r = 0; r < reps; r++)
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            call();
-            times[r] = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency;
-        }
-        Array.Sort(times);
-        return times[reps / 2];
     }
 }
