@@ -208,3 +208,49 @@ let ``slot names follow Keras`` () =
     Assert.Equal<string[]>([| "velocity"; "momentum"; "average_gradient" |], (RMSprop(0.01, 0.9, 0.5, 1e-7, true)).SlotNames)
     Assert.Equal<string[]>([| "momentum"; "velocity" |], (Adam()).SlotNames)
     Assert.Equal(0.1f, (Adagrad()).InitialSlotValue)
+
+/// Three Apply steps on a 3-weight model of 70 000 + 33 + 5 parameters (the first above the parallel threshold, odd
+/// sizes so the parts' boundaries fall mid-vector) with at most `threads` kernel threads; returns weights and slots.
+let private applyWith (threads: int) (make: unit -> Optimizer) =
+    let rng = Random(11)
+    let sizes = [| 70_001; 33; 5 |]
+    let w = sizes |> Array.map (fun n -> Array.init n (fun _ -> float32 (rng.NextDouble() - 0.5)))
+    let steps = [| for _ in 1 .. 3 -> sizes |> Array.map (fun n -> Array.init n (fun _ -> float32 (rng.NextDouble() - 0.5))) |]
+    let o = make ()
+    use _ = ActorTrainer.Kernels.KernelSettings.UseParallelism threads
+    for g in steps do o.Apply(w, g)
+    let _, slots = o.GetState()
+    w, slots
+
+[<Fact>]
+let ``Apply on the kernels' threads gives the bits of one thread for every optimizer`` () =
+    let makers : (string * (unit -> Optimizer)) list =
+        [ "SGD", (fun () -> SGD()); "SGD momentum", (fun () -> SGD(0.1, 0.9)); "SGD nesterov", (fun () -> SGD(0.1, 0.9, true))
+          "RMSprop", (fun () -> RMSprop()); "RMSprop centered momentum", (fun () -> RMSprop(0.01, 0.8, 0.5, 1e-7, true))
+          "Adagrad", (fun () -> Adagrad()); "Adam", (fun () -> Adam()) ]
+    for name, make in makers do
+        let w1, s1 = applyWith 1 make
+        for threads in [ 2; 3 ] do
+            let wn, sn = applyWith threads make
+            for i in 0 .. w1.Length - 1 do
+                Assert.True((Array.map BitConverter.SingleToInt32Bits w1.[i] = Array.map BitConverter.SingleToInt32Bits wn.[i]),
+                            sprintf "%s, %d threads: weight %d differs from one thread" name threads i)
+            Assert.True((s1 |> Array.collect (Array.collect id) = (sn |> Array.collect (Array.collect id))),
+                        sprintf "%s, %d threads: slots differ from one thread" name threads)
+
+type private Recorder() =
+    member val Seen = Collections.Concurrent.ConcurrentBag<int * int>()
+    interface ActorTrainer.Kernels.IPartitionedWork with
+        member r.Run(part, parts) =
+            r.Seen.Add((part, parts))
+            if part = 3 && parts = 5 then failwith "part 3 failed"
+
+[<Fact>]
+let ``KernelThreads runs every part once and rethrows a part's failure`` () =
+    let r = Recorder()
+    ActorTrainer.Kernels.KernelThreads.Run(r, 4)
+    Assert.Equal<(int * int) list>([ 0, 4; 1, 4; 2, 4; 3, 4 ], r.Seen |> Seq.sort |> List.ofSeq)
+    let failing = Recorder()
+    let e = Assert.Throws<Exception>(fun () -> ActorTrainer.Kernels.KernelThreads.Run(failing, 5))
+    Assert.Equal("part 3 failed", e.Message)
+    Assert.Throws<ArgumentOutOfRangeException>(fun () -> ActorTrainer.Kernels.KernelThreads.Run(r, 0)) |> ignore

@@ -13,6 +13,7 @@ open ActorTrainer.Kernels
 type Optimizer(learningRate: float) =
     let slots = ResizeArray<float32[][]>()
     let mutable lr = learningRate
+    let mutable applyWork : OptimizerApplyWork = null
     do if not (learningRate > 0.0) || Double.IsInfinity learningRate then
            raise (ArgumentOutOfRangeException("learningRate", learningRate, "learning_rate must be a finite number > 0"))
 
@@ -68,16 +69,28 @@ type Optimizer(learningRate: float) =
         let slots = o.SlotsFor(i, w.Length) |> Array.map (fun a -> ArraySegment<float32>(a, offset, count))
         o.UpdateWeight(Span(w, offset, count), ReadOnlySpan(g, offset, count), slots, lr, step)
 
-    /// One optimizer step over all weights (engine and parameter-server path): w[i] updated in place from g[i].
+    /// One optimizer step over all weights (engine and parameter-server path): w[i] updated in place from g[i]. Models
+    /// of at least 65 536 parameters are updated in KernelSettings.MaxDegreeOfParallelism contiguous parts at once on
+    /// the kernels' threads (the rule is element-wise: the same bits for any split).
     member o.Apply(weights: float32[][], grads: float32[][]) =
         if weights.Length <> grads.Length then
             raise (ArgumentException(sprintf "%s.apply: %d weights but %d gradients" o.Name weights.Length grads.Length))
-        o.Iterations <- o.Iterations + 1L
-        let lr32 = float32 lr
+        let mutable total = 0L
         for i in 0 .. weights.Length - 1 do
             if weights.[i].Length <> grads.[i].Length then
                 raise (ArgumentException(sprintf "%s.apply: weight %d has %d elements but its gradient has %d" o.Name i weights.[i].Length grads.[i].Length))
-            o.UpdateRange(i, weights.[i], grads.[i], 0, weights.[i].Length, lr32, o.Iterations)
+            total <- total + int64 weights.[i].Length
+        o.Iterations <- o.Iterations + 1L
+        let parts = if total >= 65536L then min KernelSettings.MaxDegreeOfParallelism 8 else 1
+        if parts <= 1 then
+            for i in 0 .. weights.Length - 1 do
+                o.UpdateRange(i, weights.[i], grads.[i], 0, weights.[i].Length, float32 lr, o.Iterations)
+        else
+            for i in 0 .. weights.Length - 1 do o.SlotsFor(i, weights.[i].Length) |> ignore
+            let work = match applyWork with null -> (applyWork <- OptimizerApplyWork(o); applyWork) | w -> w
+            work.Set(weights, grads, float32 lr, o.Iterations)
+            try KernelThreads.Run(work, parts)
+            finally work.Set(null, null, 0.0f, 0L)
 
     /// Iterations and slot copies, for checkpoints.
     member o.GetState() : int64 * float32[][][] =
@@ -91,6 +104,22 @@ type Optimizer(learningRate: float) =
                 raise (ArgumentException(sprintf "%s.load_state: expected %d slots per weight, got %d" o.Name o.SlotNames.Length s.Length))
             slots.Add(if s.Length = 0 then null else s |> Array.map Array.copy)
         o.Iterations <- iterations
+
+/// Part p of n of one Apply: the p-th contiguous share of every weight position, through UpdateRange (reused
+/// across steps, so a step allocates nothing for it).
+and [<Sealed; AllowNullLiteral>] OptimizerApplyWork(o: Optimizer) =
+    let mutable weights : float32[][] = null
+    let mutable grads : float32[][] = null
+    let mutable lr = 0.0f
+    let mutable step = 0L
+    member _.Set(w, g, rate, s) = weights <- w; grads <- g; lr <- rate; step <- s
+    interface IPartitionedWork with
+        member _.Run(part, parts) =
+            for i in 0 .. weights.Length - 1 do
+                let n = weights.[i].Length
+                let a = int (int64 n * int64 part / int64 parts)
+                let b = int (int64 n * int64 (part + 1) / int64 parts)
+                if b > a then o.UpdateRange(i, weights.[i], grads.[i], a, b - a, lr, step)
 
 /// SGD (Keras): m = μ·m − lr·g; w += m (nesterov: w += μ·m − lr·g); without momentum w −= g·lr.
 type SGD([<Optional; DefaultParameterValue(0.01)>] learningRate: float,
