@@ -34,6 +34,17 @@ internal static class GemmWorkers
     /// <summary>Claims the pool; false when another thread is using it.</summary>
     internal static bool TryEnter() => Interlocked.CompareExchange(ref s_busy, 1, 0) == 0;
 
+    /// <summary>Runs the job's parts on the pool when it is free (true), else does nothing (false: the caller runs
+    /// the work itself). The job object must belong to the calling thread (a [ThreadStatic] instance): its fields are
+    /// set before the pool is claimed.</summary>
+    internal static bool TryRun(IParallelJob job, int parts)
+    {
+        if (parts < 2 || parts > MaxParts || !TryEnter()) return false;
+        try { Run(job, parts); }
+        finally { Exit(); }
+        return true;
+    }
+
     /// <summary>Releases the pool claimed by <see cref="TryEnter"/>.</summary>
     internal static void Exit() => Volatile.Write(ref s_busy, 0);
 

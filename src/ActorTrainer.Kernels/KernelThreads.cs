@@ -20,7 +20,7 @@ public static class KernelThreads
         public void Run(int part) => Work!.Run(part, Parts);
     }
 
-    private static readonly Job s_job = new();
+    [ThreadStatic] private static Job? t_job;
 
     /// <summary>Runs parts 0..parts−1 of `work` and returns when all are done; at most
     /// <see cref="KernelSettings.MaxDegreeOfParallelism"/> threads (of the calling thread's scope) run at once. The first
@@ -29,21 +29,14 @@ public static class KernelThreads
     {
         ArgumentNullException.ThrowIfNull(work);
         ArgumentOutOfRangeException.ThrowIfLessThan(parts, 1);
-        if (parts > 1 && KernelSettings.MaxDegreeOfParallelism > 1 && parts <= GemmWorkers.MaxParts && GemmWorkers.TryEnter())
+        var job = t_job ??= new Job();
+        job.Work = work;
+        job.Parts = parts;
+        try
         {
-            try
-            {
-                s_job.Work = work;
-                s_job.Parts = parts;
-                GemmWorkers.Run(s_job, parts);
-            }
-            finally
-            {
-                s_job.Work = null;
-                GemmWorkers.Exit();
-            }
-            return;
+            if (KernelSettings.MaxDegreeOfParallelism > 1 && GemmWorkers.TryRun(job, parts)) return;
         }
+        finally { job.Work = null; }
         for (int p = 0; p < parts; p++) work.Run(p, parts);
     }
 }

@@ -107,7 +107,7 @@ internal sealed unsafe class GemmExecutor<T, K> : IParallelJob
     /// <summary>Below this many multiply-adds (m·n·k) a call runs on the calling thread only.</summary>
     internal static long SerialThreshold = 1L << 18;
 
-    private static readonly GemmExecutor<T, K> s_job = new();
+    [ThreadStatic] private static GemmExecutor<T, K>? t_job;
     private GemmProblem<T> _p;
     private int _parts;
     private bool _splitN, _dot;
@@ -124,22 +124,13 @@ internal sealed unsafe class GemmExecutor<T, K> : IParallelJob
         bool splitN = !dot && (panelsN >= 2 * dop || panelsN >= panelsM);
         int parts = Math.Min(Math.Min(dop, GemmWorkers.MaxParts), splitN ? panelsN : panelsM);
         if ((long)p.M * p.N * p.K < SerialThreshold) parts = 1;
-        if (parts > 1 && GemmWorkers.TryEnter())
+        if (parts > 1)
         {
-            try
-            {
-                s_job._p = p;
-                s_job._parts = parts;
-                s_job._splitN = splitN;
-                s_job._dot = dot;
-                GemmWorkers.Run(s_job, parts);
-            }
-            finally
-            {
-                s_job._p = default;
-                GemmWorkers.Exit();
-            }
-            return;
+            var job = t_job ??= new GemmExecutor<T, K>();
+            job._p = p; job._parts = parts; job._splitN = splitN; job._dot = dot;
+            bool ran = GemmWorkers.TryRun(job, parts);
+            job._p = default;
+            if (ran) return;
         }
         if (dot) DotGemm<T>.Run(in p, 0, p.M, Level);
         else GemmDriver<T, K>.Run(in p, 0, p.M, 0, p.N);

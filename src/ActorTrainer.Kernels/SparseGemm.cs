@@ -31,7 +31,7 @@ internal sealed unsafe class SparseGemm : IParallelJob
     /// <summary>Columns of C per register tile (four 256-bit vectors).</summary>
     private const int Panel = 32;
 
-    private static readonly SparseGemm s_job = new();
+    [ThreadStatic] private static SparseGemm? t_job;
     private GemmProblem<float> _p;
     private SparseRows _rows = null!;
     private int _parts;
@@ -47,20 +47,11 @@ internal sealed unsafe class SparseGemm : IParallelJob
         Taken++;
         long nnz = rows.RowStart[p.M];
         int parts = (int)Math.Clamp(nnz * p.N / 65536, 1, Math.Min(Math.Min(dop, GemmWorkers.MaxParts), (p.N + Panel - 1) / Panel));
-        if (parts > 1 && GemmWorkers.TryEnter())
-        {
-            try
-            {
-                s_job._p = p; s_job._rows = rows; s_job._parts = parts;
-                GemmWorkers.Run(s_job, parts);
-            }
-            finally
-            {
-                s_job._p = default; s_job._rows = null!;
-                GemmWorkers.Exit();
-            }
-        }
-        else Rows(in p, rows, 0, p.M, 0, p.N);
+        var job = t_job ??= new SparseGemm();
+        job._p = p; job._rows = rows; job._parts = parts;
+        bool ran = GemmWorkers.TryRun(job, parts);
+        job._p = default; job._rows = null!;
+        if (!ran) Rows(in p, rows, 0, p.M, 0, p.N);
         return true;
     }
 
