@@ -11,6 +11,10 @@ rounds=${1:-3}
 daemon=src/ActorTrainer.Daemon/bin/Release/net10.0/ActorTrainer.Daemon.dll
 peers=$(cd .. && pwd)/shared/peers
 mnist=${MNIST_DIR:-/tmp/anchors/mnist/}
+[ -f "$daemon" ] || { echo "error: $daemon not found; build first: dotnet build -c Release ActorTrainer.sln" >&2; exit 2; }
+[ -f "$peers/w1_torch.py" ] || { echo "error: $peers/w1_torch.py not found (the PyTorch peer, ../shared/peers beside the repository)" >&2; exit 2; }
+/usr/bin/python3 -c 'import torch, threadpoolctl' 2>/dev/null ||
+  { echo "error: /usr/bin/python3 cannot import torch and threadpoolctl; apt-get install python3-torch python3-threadpoolctl libopenblas0-pthread" >&2; exit 2; }
 if [ ! -f "$mnist/train-images-idx3-ubyte" ]; then
   mkdir -p "$mnist"
   for f in src/ActorTrainer.Core/Data/mnist/*.gz; do gunzip -c "$f" > "$mnist/$(basename "${f%.gz}")"; done

@@ -120,16 +120,18 @@ public static class StepProfile
     private static bool SameBitsAsDense(float[] x, float[] w1, float[] g, int rows)
     {
         bool saved = KernelSettings.SparseOperands;
+        KernelSettings.SparseOperands = true;
         var outs = new float[2][][];
         for (int v = 0; v < 2; v++)
         {
-            KernelSettings.SparseOperands = v == 0;
+            SparseGemm.DenseOnly = v == 1;
             var h = new float[rows * 512];
             var dw = new float[784 * 512];
             GemmBackends.Default.Gemm(false, false, rows, 512, 784, 1f, x, 784, w1, 512, 0f, h, 512);
             GemmBackends.Default.Gemm(true, false, 784, 512, rows, 1f, x, 784, g, 512, 0f, dw, 512);
             outs[v] = [h, dw];
         }
+        SparseGemm.DenseOnly = false;
         KernelSettings.SparseOperands = saved;
         return outs[0][0].AsSpan().SequenceEqual(outs[1][0]) && outs[0][1].AsSpan().SequenceEqual(outs[1][1]);
     }

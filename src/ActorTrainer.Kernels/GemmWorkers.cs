@@ -36,11 +36,11 @@ internal static class GemmWorkers
 
     /// <summary>Runs the job's parts on the pool when it is free (true), else does nothing (false: the caller runs
     /// the work itself). The job object must belong to the calling thread (a [ThreadStatic] instance): its fields are
-    /// set before the pool is claimed.</summary>
-    internal static bool TryRun(IParallelJob job, int parts)
+    /// set before the pool is claimed. At most `threads` threads (the caller included) work on it.</summary>
+    internal static bool TryRun(IParallelJob job, int parts, int threads = int.MaxValue)
     {
-        if (parts < 2 || parts > MaxParts || !TryEnter()) return false;
-        try { Run(job, parts); }
+        if (parts < 2 || parts > MaxParts || threads < 2 || !TryEnter()) return false;
+        try { Run(job, parts, threads); }
         finally { Exit(); }
         return true;
     }
@@ -48,11 +48,12 @@ internal static class GemmWorkers
     /// <summary>Releases the pool claimed by <see cref="TryEnter"/>.</summary>
     internal static void Exit() => Volatile.Write(ref s_busy, 0);
 
-    /// <summary>Runs parts 0..parts−1 of the job on the caller and up to parts−1 workers, waits for all, and
-    /// rethrows the first failure. Requires the pool to be claimed; 2 ≤ parts ≤ <see cref="MaxParts"/>.</summary>
-    internal static void Run(IParallelJob job, int parts)
+    /// <summary>Runs parts 0..parts−1 of the job on the caller and up to min(parts, threads)−1 workers, waits for all,
+    /// and rethrows the first failure. Requires the pool to be claimed; 2 ≤ parts ≤ <see cref="MaxParts"/>.</summary>
+    internal static void Run(IParallelJob job, int parts, int threads = int.MaxValue)
     {
-        EnsureWorkers(parts - 1);
+        int helpers = Math.Min(parts, threads) - 1;
+        EnsureWorkers(helpers);
         s_error = null;
         Volatile.Write(ref s_done, 0);
         s_parts = parts;
@@ -60,7 +61,7 @@ internal static class GemmWorkers
         // Publishing the claim flags (last, with full fences) starts the job; parts ≥ `parts` stay claimed.
         for (int i = parts; i < MaxParts; i++) Volatile.Write(ref s_claimed[i], 1);
         for (int i = 0; i < parts; i++) Interlocked.Exchange(ref s_claimed[i], 0);
-        for (int w = 0; w < parts - 1; w++) s_workers[w].Post();
+        for (int w = 0; w < helpers; w++) s_workers[w].Post();
         try
         {
             RunClaimable();

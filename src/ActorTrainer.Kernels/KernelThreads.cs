@@ -34,7 +34,7 @@ public static class KernelThreads
         job.Parts = parts;
         try
         {
-            if (KernelSettings.MaxDegreeOfParallelism > 1 && GemmWorkers.TryRun(job, parts)) return;
+            if (GemmWorkers.TryRun(job, parts, KernelSettings.MaxDegreeOfParallelism)) return;
         }
         finally { job.Work = null; }
         for (int p = 0; p < parts; p++) work.Run(p, parts);

@@ -41,7 +41,7 @@ internal sealed unsafe class SparseGemm : IParallelJob
     internal static bool TryRun(in GemmProblem<float> p, int dop)
     {
         if (!KernelSettings.SparseOperands || DenseOnly || p.TransB || p.N < Panel || (long)p.M * p.K > MaxElements
-            || (long)p.K * Math.Max(Panel, p.Ldb) > int.MaxValue || DotGemm<float>.Applies(in p)) return false;
+            || (long)p.K * Panel > int.MaxValue || DotGemm<float>.Applies(in p)) return false;
         var rows = SparseRows.TryBuild(p.A, p.Lda, p.TransA, p.M, p.K, MaxDensity, Panel);
         if (rows is null) return false;
         Taken++;
@@ -51,7 +51,7 @@ internal sealed unsafe class SparseGemm : IParallelJob
         job._p = p; job._rows = rows; job._parts = parts;
         bool ran = GemmWorkers.TryRun(job, parts);
         job._p = default; job._rows = null!;
-        if (!ran) Rows(in p, rows, 0, p.M, 0, p.N);
+        if (!ran) Columns(in p, rows, 0, p.N);
         return true;
     }
 
@@ -61,45 +61,44 @@ internal sealed unsafe class SparseGemm : IParallelJob
     {
         int panels = (_p.N + Panel - 1) / Panel;
         int q0 = (int)((long)part * panels / _parts), q1 = (int)((long)(part + 1) * panels / _parts);
-        Rows(in _p, _rows, 0, _p.M, q0 * Panel, Math.Min(_p.N, q1 * Panel));
+        Columns(in _p, _rows, q0 * Panel, Math.Min(_p.N, q1 * Panel));
     }
 
-    /// <summary>Rows [r0, r1) and columns [j0, j1) of C (j0 a multiple of 32): per k-block, per 32-column panel of B
-    /// (packed, zero padded), per pair of rows.</summary>
-    private static void Rows(in GemmProblem<float> p, SparseRows sr, int r0, int r1, int j0, int j1)
+    /// <summary>Columns [j0, j1) of C (j0 a multiple of 32), all rows: per k-block, per 32-column panel of B (packed,
+    /// zero padded), per pair of rows.</summary>
+    private static void Columns(in GemmProblem<float> p, SparseRows sr, int j0, int j1)
     {
-        if (r0 >= r1) return;
-        int kcb = GemmBlocking.KBlock(p.K);
+        int m = p.M, kcb = GemmBlocking.KBlock(p.K);
         float* packB = PackBuffer<float>.Get(kcb * Panel);
-        int[] cursor = Cursor(2 * (r1 - r0));
+        int[] cursor = Cursor(2 * m);
         fixed (SparseRows.Entry* en = sr.Entries) fixed (int* start = sr.RowStart) fixed (int* cur = cursor)
         {
-            int* end = cur + (r1 - r0);
-            for (int r = r0; r < r1; r++) cur[r - r0] = start[r];
+            int* end = cur + m;
+            for (int r = 0; r < m; r++) cur[r] = start[r];
             for (int pc = 0; pc < p.K; pc += kcb)
             {
                 int kc = Math.Min(kcb, p.K - pc);
-                for (int r = r0; r < r1; r++)
+                for (int r = 0; r < m; r++)
                 {
-                    int e = cur[r - r0], stop = start[r + 1];
+                    int e = cur[r], stop = start[r + 1];
                     while (e < stop && en[e].Offset < (pc + kc) * Panel) e++;
-                    end[r - r0] = e;
+                    end[r] = e;
                 }
                 bool first = pc == 0;
-                var block = new Block(en, cur, end, r0, first ? p.Beta : 1f, first && p.Beta == 0f, p.Alpha);
+                var block = new Block(en, cur, end, first ? p.Beta : 1f, first && p.Beta == 0f, p.Alpha);
                 for (int jc = j0; jc < j1; jc += Panel)
                 {
                     int nw = Math.Min(Panel, j1 - jc);
                     PackPanel(p.B + pc * p.Ldb + jc, p.Ldb, kc, nw, packB);
                     float* bp = packB - (nint)pc * Panel;   // entry offsets are column·32 from column 0
-                    for (int r = r0; r < r1; r += 2)
+                    for (int r = 0; r < m; r += 2)
                     {
                         float* c0 = p.C + r * p.Ldc + jc;
-                        if (r + 1 < r1) block.Pair(r, bp, c0, c0 + p.Ldc, nw);
+                        if (r + 1 < m) block.Pair(r, bp, c0, c0 + p.Ldc, nw);
                         else block.Single(r, bp, c0, nw);
                     }
                 }
-                for (int r = r0; r < r1; r++) cur[r - r0] = end[r - r0];
+                for (int r = 0; r < m; r++) cur[r] = end[r];
             }
         }
     }
@@ -127,18 +126,17 @@ internal sealed unsafe class SparseGemm : IParallelJob
         }
     }
 
-    /// <summary>One k-block's entries of every row (cur[r − r0] ≤ e &lt; end[r − r0]) and how a block's sums enter C.</summary>
+    /// <summary>One k-block's entries of every row (cur[r] ≤ e &lt; end[r]) and how a block's sums enter C.</summary>
     private readonly struct Block
     {
         private readonly SparseRows.Entry* en;
         private readonly int* cur, end;
-        private readonly int r0;
         private readonly float beta, alpha;
         private readonly bool betaZero;
 
-        public Block(SparseRows.Entry* en, int* cur, int* end, int r0, float beta, bool betaZero, float alpha)
+        public Block(SparseRows.Entry* en, int* cur, int* end, float beta, bool betaZero, float alpha)
         {
-            this.en = en; this.cur = cur; this.end = end; this.r0 = r0;
+            this.en = en; this.cur = cur; this.end = end;
             this.beta = beta; this.betaZero = betaZero; this.alpha = alpha;
         }
 
@@ -147,7 +145,7 @@ internal sealed unsafe class SparseGemm : IParallelJob
         public void Pair(int r, float* bp, float* c0, float* c1, int nw)
         {
             if (!Fma.IsSupported) { Scalar(r, bp, c0, nw); Scalar(r + 1, bp, c1, nw); return; }
-            int ea = cur[r - r0], sa = end[r - r0], eb = cur[r + 1 - r0], sb = end[r + 1 - r0];
+            int ea = cur[r], sa = end[r], eb = cur[r + 1], sb = end[r + 1];
             SparseRows.Entry* en = this.en;   // a local: enregistered in the loop
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
             Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
@@ -177,7 +175,7 @@ internal sealed unsafe class SparseGemm : IParallelJob
         {
             if (!Fma.IsSupported) { Scalar(r, bp, c, nw); return; }
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            Chain(en, cur[r - r0], end[r - r0], bp, ref a0, ref a1, ref a2, ref a3);
+            Chain(en, cur[r], end[r], bp, ref a0, ref a1, ref a2, ref a3);
             Put(c, nw, a0, a1, a2, a3);
         }
 
@@ -250,7 +248,7 @@ internal sealed unsafe class SparseGemm : IParallelJob
         {
             float* acc = stackalloc float[Panel];
             for (int j = 0; j < Panel; j++) acc[j] = 0f;
-            for (int e = cur[r - r0]; e < end[r - r0]; e++)
+            for (int e = cur[r]; e < end[r]; e++)
             {
                 float v = en[e].Value;
                 float* pb = bp + en[e].Offset;

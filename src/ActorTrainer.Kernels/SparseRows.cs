@@ -22,8 +22,7 @@ internal sealed unsafe class SparseRows
         public float Value;
     }
 
-    /// <summary>Rows, and RowStart (m + 1 entries), Entries (RowStart[m] entries).</summary>
-    public int Rows;
+    /// <summary>RowStart (m + 1 entries) and Entries (RowStart[m] entries).</summary>
     public int[] RowStart = new int[1];
     public Entry[] Entries = [];
 
@@ -41,7 +40,6 @@ internal sealed unsafe class SparseRows
         var sr = t_instance ??= new SparseRows();
         if (sr.RowStart.Length < m + 1) sr.RowStart = new int[m + 1];
         if (sr.Entries.Length < budget + 8) sr.Entries = new Entry[budget + 8];   // + 8: whole groups of 8 are stored
-        sr.Rows = m;
         return (transA ? sr.FillTransposed(a, lda, k, m, scale, budget) : sr.FillRows(a, lda, m, k, scale, budget)) ? sr : null;
     }
 
