@@ -17,27 +17,47 @@ internal sealed class TrainerLifetime : IHostLifetime
 }
 
 /// <summary>The actor runtime of a `train` run: a generic host with the ActorSystem (Akka.Hosting, the run's akka
-/// config, Akka's logs through Microsoft.Extensions.Logging) and the step runtime fit uses on it.</summary>
+/// config, Akka's logs through Microsoft.Extensions.Logging) and the step runtime fit uses on it. A local runtime's host
+/// starts on a thread-pool thread as soon as the settings are known (<see cref="Begin"/>), so that starting the
+/// ActorSystem overlaps loading the data and building the model; <see cref="Attach"/> waits for it.</summary>
 public sealed class ActorHost : IDisposable
 {
-    private readonly IHost? _host;
-    private readonly ActorSystem? _clusterSystem;
+    private readonly TrainSettings _settings;
+    private readonly ILoggerFactory _logs;
+    private readonly Task<IHost>? _starting;
+    private ActorSystem? _clusterSystem;
+    private ActorStepRuntime? _runtime;
 
-    private ActorHost(IHost? host, ActorSystem? clusterSystem, ActorStepRuntime runtime)
+    private ActorHost(TrainSettings settings, ILoggerFactory logs, Task<IHost>? starting)
     {
-        _host = host;
-        _clusterSystem = clusterSystem;
-        Runtime = runtime;
+        _settings = settings;
+        _logs = logs;
+        _starting = starting;
     }
 
-    /// <summary>The step runtime to put in FitOptions.Runtime.</summary>
-    public ActorStepRuntime Runtime { get; }
+    /// <summary>Begins starting the runtime for the settings' trainer.* options: a local host starts now in the
+    /// background; a cluster coordinator (cluster.enabled) starts in <see cref="Attach"/>.</summary>
+    public static ActorHost Begin(TrainSettings s, ILoggerFactory loggerFactory) =>
+        new(s, loggerFactory, s.Cluster is { Enabled: true } ? null : Task.Run(() => StartHost(s, loggerFactory)));
 
-    /// <summary>Starts the host for the settings' trainer.* runtime options; with `gpu` (the opened GPU backend,
-    /// trainer.backend = cuda) the local workers are one GPU worker plus trainer.cuda.cpu-workers CPU workers.</summary>
-    public static ActorHost Start(TrainSettings s, ILoggerFactory loggerFactory, ActorTrainer.Cuda.CudaRuntime? gpu = null)
+    /// <summary>The step runtime to put in FitOptions.Runtime, once the host has started (rethrows its start
+    /// failure); with `gpu` (the opened GPU backend, trainer.backend = cuda) the local workers are one GPU worker
+    /// plus trainer.cuda.cpu-workers CPU workers.</summary>
+    public ActorStepRuntime Attach(ActorTrainer.Cuda.CudaRuntime? gpu = null)
     {
-        if (s.Cluster is { Enabled: true } cluster) return StartCoordinator(s, cluster, loggerFactory.CreateLogger("cluster"));
+        if (_runtime is not null) return _runtime;
+        if (_starting is null)
+        {
+            var cluster = _settings.Cluster!;
+            _clusterSystem = StartCoordinator(_settings, cluster, _logs.CreateLogger("cluster"));
+            return _runtime = new ActorStepRuntime(_settings.ToRuntimeOptions(), _clusterSystem);
+        }
+        var host = _starting.GetAwaiter().GetResult();
+        return _runtime = new ActorStepRuntime(_settings.ToRuntimeOptions(gpu), host.Services.GetRequiredService<ActorSystem>());
+    }
+
+    private static IHost StartHost(TrainSettings s, ILoggerFactory loggerFactory)
+    {
         var host = new HostBuilder()
             .ConfigureServices(services =>
             {
@@ -55,22 +75,23 @@ public sealed class ActorHost : IDisposable
             })
             .Build();
         host.Start();
-        return new ActorHost(host, null, new ActorStepRuntime(s.ToRuntimeOptions(gpu), host.Services.GetRequiredService<ActorSystem>()));
+        return host;
     }
 
     /// <summary>cluster.enabled: this process joins the cluster as its coordinator (forming it when cluster.seed-nodes
     /// is empty) and trains on the worker nodes' gradient workers.</summary>
-    private static ActorHost StartCoordinator(TrainSettings s, ClusterConfig cluster, ILogger log)
+    private static ActorSystem StartCoordinator(TrainSettings s, ClusterConfig cluster, ILogger log)
     {
         var system = ClusterNode.Create(cluster.Settings, s.Config.WithFallback(ActorTrainingRunner.RuntimeDefaults));
         var self = Akka.Cluster.Cluster.Get(system);
         if (cluster.Settings.SeedNodes.Length == 0) self.Join(self.SelfAddress);
         log.LogInformation("cluster coordinator {Address}; waiting for {Min} gradient worker(s) (cluster.min-workers, up to cluster.wait-for-workers = {Wait})",
             self.SelfAddress, cluster.Remote.MinWorkers, cluster.Remote.EffectiveWait);
-        return new ActorHost(null, system, new ActorStepRuntime(s.ToRuntimeOptions(), system));
+        return system;
     }
 
-    /// <summary>Stops the host (and its ActorSystem).</summary>
+    /// <summary>Stops the host (and its ActorSystem), waiting for a start still under way; a start that failed
+    /// leaves nothing to stop.</summary>
     public void Dispose()
     {
         if (_clusterSystem is { } system)
@@ -80,7 +101,10 @@ public sealed class ActorHost : IDisposable
             system.Terminate().Wait(TimeSpan.FromSeconds(10));
             return;
         }
-        var host = _host!;
+        if (_starting is null) return;
+        IHost host;
+        try { host = _starting.GetAwaiter().GetResult(); }
+        catch (Exception) { return; }   // the start failed (Attach reported it, or an earlier error ended the run)
         host.StopAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
         host.Dispose();
     }

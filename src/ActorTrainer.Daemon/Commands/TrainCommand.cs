@@ -50,6 +50,8 @@ public static class TrainCommand
         using var jsonLogs = s.LogFormat == "json" ? Logging.Create(json: true) : null;
         if (jsonLogs is not null) logs = jsonLogs;
         var log = logs.CreateLogger("train");
+        // the actor runtime's host starts beside the data loading and model building (joined in Train)
+        using var actors = s.Runtime == "actors" ? ActorHost.Begin(s, logs) : null;
 
         var data = TrainData.Load(s);
         var workers = s.LocalWorkers;
@@ -77,7 +79,7 @@ public static class TrainCommand
                            runDir, data.Train.Source, data.Train.Count, data.Test.Count, configFile);
         if (endpoint is not null) log.LogInformation("metrics on {Uri}", endpoint.MetricsUri);
         if (gpu is not null) log.LogInformation("backend: {Backend}", GpuBackend.Describe(gpu));
-        var run = new RunContext(s with { BatchSize = batch }, model, data, runDir, configText, resumeState, logs, log, gpu);
+        var run = new RunContext(s with { BatchSize = batch }, model, data, runDir, configText, resumeState, logs, log, gpu, actors);
         var sw = Stopwatch.StartNew();
         var outcome = TrainWithOutputs(run, metrics, signals, sw);
         if (outcome is null) return ExitCodes.Diverged;
@@ -86,9 +88,11 @@ public static class TrainCommand
     }
 
     /// <summary>Everything one training run needs once its inputs are validated (Gpu: the opened GPU backend when
-    /// trainer.backend = cuda, else null).</summary>
+    /// trainer.backend = cuda, else null; Actors: the actor runtime's host, started early, when trainer.runtime =
+    /// actors).</summary>
     private sealed record RunContext(TrainSettings Settings, Sequential Model, TrainData Data, string RunDir, string ConfigText,
-                                     CheckpointState? Resume, ILoggerFactory Logs, ILogger Log, ActorTrainer.Cuda.CudaRuntime? Gpu);
+                                     CheckpointState? Resume, ILoggerFactory Logs, ILogger Log, ActorTrainer.Cuda.CudaRuntime? Gpu,
+                                     ActorHost? Actors);
 
     /// <summary>Trains with the run's callbacks (history.csv, JSON epoch logs, Prometheus, TensorBoard); null when
     /// training diverged (reported on stderr).</summary>
@@ -144,7 +148,7 @@ public static class TrainCommand
     private static TrainOutcome Train(RunContext run, List<ICallback> callbacks, CancellationToken ct)
     {
         var s = run.Settings;
-        using var actors = s.Runtime == "actors" ? ActorHost.Start(s, run.Logs, run.Gpu) : null;
+        var actors = run.Actors?.Attach(run.Gpu);      // waits for the host begun before the data was loaded
         var options = new FitOptions
         {
             Epochs = s.Epochs, BatchSize = s.BatchSize, Shuffle = s.Shuffle, Seed = s.Seed, ShardsPerBatch = s.ShardsPerBatch,
@@ -152,7 +156,7 @@ public static class TrainCommand
             Checkpoints = new CheckpointSink(CheckpointDir(run.RunDir), s.CheckpointKeep, run.ConfigText, s.Runtime == "actors" ? s.Mode : "sync"),
             CheckpointEverySteps = s.CheckpointEverySteps, Cancellation = ct,
             Resume = run.Resume is null ? null! : CheckpointSink.ToFit(run.Resume),
-            Runtime = actors?.Runtime ?? (IStepRuntime?)run.Gpu ?? InProcessRuntime.Instance,
+            Runtime = actors ?? (IStepRuntime?)run.Gpu ?? InProcessRuntime.Instance,
         };
         var result = run.Model.FitWith(run.Data.Fit, options, callbacks);
         return TrainOutcome.Of(result, run.Model.MetricNames);
