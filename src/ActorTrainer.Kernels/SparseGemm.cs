@@ -65,15 +65,15 @@ internal sealed unsafe class SparseGemm : IParallelJob
     }
 
     /// <summary>Columns [j0, j1) of C (j0 a multiple of 32), all rows: per k-block, per 32-column panel of B (packed,
-    /// zero padded), per pair of rows.</summary>
+    /// zero padded), rows in pairs of similar entry counts.</summary>
     private static void Columns(in GemmProblem<float> p, SparseRows sr, int j0, int j1)
     {
         int m = p.M, kcb = GemmBlocking.KBlock(p.K);
         float* packB = PackBuffer<float>.Get(kcb * Panel);
-        int[] cursor = Cursor(2 * m);
+        int[] cursor = Cursor(3 * m + kcb + 1);
         fixed (SparseRows.Entry* en = sr.Entries) fixed (int* start = sr.RowStart) fixed (int* cur = cursor)
         {
-            int* end = cur + m;
+            int* end = cur + m, order = cur + 2 * m, count = cur + 3 * m;
             for (int r = 0; r < m; r++) cur[r] = start[r];
             for (int pc = 0; pc < p.K; pc += kcb)
             {
@@ -84,6 +84,7 @@ internal sealed unsafe class SparseGemm : IParallelJob
                     while (e < stop && en[e].Offset < (pc + kc) * Panel) e++;
                     end[r] = e;
                 }
+                int nonEmpty = ByLength(cur, end, m, kc, order, count);
                 bool first = pc == 0;
                 var block = new Block(en, cur, end, first ? p.Beta : 1f, first && p.Beta == 0f, p.Alpha);
                 for (int jc = j0; jc < j1; jc += Panel)
@@ -91,16 +92,29 @@ internal sealed unsafe class SparseGemm : IParallelJob
                     int nw = Math.Min(Panel, j1 - jc);
                     PackPanel(p.B + pc * p.Ldb + jc, p.Ldb, kc, nw, packB);
                     float* bp = packB - (nint)pc * Panel;   // entry offsets are column·32 from column 0
-                    for (int r = 0; r < m; r += 2)
-                    {
-                        float* c0 = p.C + r * p.Ldc + jc;
-                        if (r + 1 < m) block.Pair(r, bp, c0, c0 + p.Ldc, nw);
-                        else block.Single(r, bp, c0, nw);
-                    }
+                    float* c = p.C + jc;
+                    int i = 0;
+                    for (; i + 1 < nonEmpty; i += 2) block.Pair(order[i], order[i + 1], bp, c + order[i] * p.Ldc, c + order[i + 1] * p.Ldc, nw);
+                    if (i < nonEmpty) block.Single(order[i], bp, c + order[i++] * p.Ldc, nw);
+                    for (; i < m; i++) block.Empty(c + order[i] * p.Ldc, nw);
                 }
                 for (int r = 0; r < m; r++) cur[r] = end[r];
             }
         }
+    }
+
+    /// <summary>order = the rows sorted by their entry count in this k-block (end − cur, 0 … kc), longest first
+    /// (a stable counting sort), so that the two rows of a pair have about as many entries — the pair kernel's
+    /// interleaved loop runs to the shorter one's end; returns how many rows have entries. count: kc + 1 ints of
+    /// scratch.</summary>
+    private static int ByLength(int* cur, int* end, int m, int kc, int* order, int* count)
+    {
+        new Span<int>(count, kc + 1).Clear();
+        for (int r = 0; r < m; r++) count[kc - (end[r] - cur[r])]++;
+        int empty = count[kc];
+        for (int key = 0, at = 0; key <= kc; key++) { int n = count[key]; count[key] = at; at += n; }
+        for (int r = 0; r < m; r++) order[count[kc - (end[r] - cur[r])]++] = r;
+        return m - empty;
     }
 
     [ThreadStatic] private static int[]? t_cursor;
@@ -140,12 +154,14 @@ internal sealed unsafe class SparseGemm : IParallelJob
             this.beta = beta; this.betaZero = betaZero; this.alpha = alpha;
         }
 
-        /// <summary>Rows r and r + 1, 32 columns: two FMA chains interleaved (8 accumulators in flight).</summary>
+        /// <summary>Rows ra and rb, 32 columns: two FMA chains interleaved (8 accumulators in flight) while both have
+        /// entries, then each row's rest (with rows sorted by length, rb's rest is empty: the JIT keeps ra's tail in
+        /// registers but not rb's).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
-        public void Pair(int r, float* bp, float* c0, float* c1, int nw)
+        public void Pair(int ra, int rb, float* bp, float* c0, float* c1, int nw)
         {
-            if (!Fma.IsSupported) { Scalar(r, bp, c0, nw); Scalar(r + 1, bp, c1, nw); return; }
-            int ea = cur[r], sa = end[r], eb = cur[r + 1], sb = end[r + 1];
+            if (!Fma.IsSupported) { Scalar(ra, bp, c0, nw); Scalar(rb, bp, c1, nw); return; }
+            int ea = cur[ra], sa = end[ra], eb = cur[rb], sb = end[rb];
             SparseRows.Entry* en = this.en;   // a local: enregistered in the loop
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
             Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
@@ -170,7 +186,22 @@ internal sealed unsafe class SparseGemm : IParallelJob
             Put(c1, nw, b0, b1, b2, b3);
         }
 
-        /// <summary>Row r alone (the last row of an odd range).</summary>
+        /// <summary>A row without entries in this k-block: its accumulator is +0.</summary>
+        [SkipLocalsInit]
+        public void Empty(float* c, int nw)
+        {
+            if (!Fma.IsSupported)
+            {
+                float* t = stackalloc float[Panel];
+                new Span<float>(t, Panel).Clear();
+                PutScalar(c, nw, t);
+                return;
+            }
+            var z = Vector256<float>.Zero;
+            Put(c, nw, z, z, z, z);
+        }
+
+        /// <summary>Row r alone (the last of an odd number of rows with entries).</summary>
         public void Single(int r, float* bp, float* c, int nw)
         {
             if (!Fma.IsSupported) { Scalar(r, bp, c, nw); return; }
