@@ -150,6 +150,25 @@ let ``SyncStepper sums shard gradients in shard order exactly like separate engi
     Assert.Equal(Weights.sha256 w1, Weights.sha256 w2)
 
 [<Fact>]
+let ``SyncStepper: shards computed in parallel waves give the bits of one after another, for any thread count`` () =
+    // 1 thread: one engine, shards in sequence; 2–3 threads: waves of shards on lane engines (shards 5 with 2 threads:
+    // waves of 2, 2, 1); a batch of 2 rows in 3 shards leaves shard 0 empty, so the sum starts at shard 1
+    let train, _ = mnist.Force()
+    let plan = { InputDim = 784; Layers = [| PlanLayer.Dense(784, 16, true, Activation.Relu); PlanLayer.Dense(16, 10, true, Activation.Softmax) |]; Loss = Loss.SparseCategoricalCrossentropy }
+    let w0 = [| Initializer.GlorotUniform.Create([| 784; 16 |], 1); Array.zeroCreate 16; Initializer.GlorotUniform.Create([| 16; 10 |], 2); Array.zeroCreate 10 |]
+    let idx = Array.init 200 (fun i -> (i * 37) % 1000)
+    let run threads shards rows =
+        use _ = KernelSettings.UseParallelism threads
+        let stepper = SyncStepper(plan, 100, shards)
+        [ for step in 0L .. 1L ->
+            let struct (stats, g) = stepper.Gradients(w0, train.Images, train.Labels, null, idx, int step * 7, rows, 1, step)
+            stats.LossSum, stats.Correct, stats.Count, Weights.sha256 g ]
+    for (shards, rows) in [ 1, 100; 2, 100; 3, 100; 5, 97; 3, 2 ] do
+        let reference = run 1 shards rows
+        for threads in [ 2; 3 ] do
+            Assert.True((reference = run threads shards rows), sprintf "shards %d, rows %d, threads %d: differs from one thread" shards rows threads)
+
+[<Fact>]
 let ``batching schedule: permutation is seeded, shards cover the batch`` () =
     let p1 = Batching.permutation 1 0 1000 true
     Assert.Equal<int[]>(p1, Batching.permutation 1 0 1000 true)

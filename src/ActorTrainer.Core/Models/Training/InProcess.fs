@@ -2,10 +2,14 @@ namespace ActorTrainer.Core
 
 open System
 
-/// In-process synchronous data-parallel step: computes the S shard gradients of a batch one after another on
-/// one engine and sums them in shard order — exactly what the actor runtime's parameter server does with
-/// shard gradients arriving from any number of workers.
-type SyncStepper(plan: ModelPlan, batchSize: int, shards: int) =
+/// In-process synchronous data-parallel step: computes the S shard gradients of a batch and sums them in shard
+/// order — exactly what the actor runtime's parameter server does with shard gradients arriving from any number of
+/// workers. With S ≥ 2 shards and T ≥ 2 kernel threads (KernelSettings.MaxDegreeOfParallelism on the calling
+/// thread) the shards are computed min(S, T) at a time, one per thread with single-threaded kernels, each on its own
+/// engine (so the element-wise and reduction work between the GEMMs runs in parallel too); otherwise one after
+/// another with multi-threaded GEMMs. Each shard's gradient is the same either way (k-only blocking), and the sum
+/// keeps shard order, so the result does not depend on T.
+type SyncStepper(plan: ModelPlan, batchSize: int, shards: int) as self =
     do if shards < 1 then raise (ArgumentOutOfRangeException("shards", shards, "trainer.shards-per-batch must be >= 1"))
     let maxShardRows = (batchSize + shards - 1) / shards + 1
     let engine = GradientEngine(plan, max 1 maxShardRows)
@@ -15,6 +19,32 @@ type SyncStepper(plan: ModelPlan, batchSize: int, shards: int) =
     let tBatch = Array.zeroCreate<float32> (batchSize * plan.OutputDim)
     let mutable shardGrads : float32[][] = null
     let mutable sum : float32[][] = null
+    // shards computed in parallel: lane j's engine and gradient buffer (lane 0's buffer is shardGrads), one wave's
+    // per-lane statistics, and what a wave's parts read
+    let lanes = ResizeArray<GradientEngine>()
+    let laneGrads = ResizeArray<float32[][]>()
+    let mutable laneStats : ShardStats[] = [||]
+    // weights, first shard, rows, seed, step, labels?, targets?, first non-empty shard
+    let mutable wave = struct ((null: float32[][]), 0, 0, 0, 0L, false, false, 0)
+    let work = { new ActorTrainer.Kernels.IPartitionedWork with member _.Run(part, _) = self.RunLane part }
+
+    /// The shard's gradient on `eng` into `into` (x, labels, targets: the gathered batch).
+    member private _.Shard(eng: GradientEngine, weights: float32[][], rows: int, s: int, seed: int, step: int64,
+                           hasLabels: bool, hasTargets: bool, into: float32[][]) : ShardStats =
+        let struct (a, c) = Batching.shardRange rows shards s
+        eng.ComputeGradients(weights, ReadOnlySpan(xBatch, a * inW, c * inW),
+                             (if hasLabels then ReadOnlySpan(yBatch, a, c) else ReadOnlySpan.Empty),
+                             (if hasTargets then ReadOnlySpan(tBatch, a * plan.OutputDim, c * plan.OutputDim) else ReadOnlySpan.Empty),
+                             c, rows, Batching.dropoutSeed seed step s, into)
+
+    /// Part `j` of a wave: shard first + j on lane j (the batch's first non-empty shard straight into the sum).
+    member private this.RunLane(j: int) =
+        let struct (weights, first, rows, seed, step, hasLabels, hasTargets, firstNonEmpty) = wave
+        let s = first + j
+        let struct (_, c) = Batching.shardRange rows shards s
+        if c > 0 then
+            laneStats.[j] <- this.Shard(lanes.[j], weights, rows, s, seed, step, hasLabels, hasTargets,
+                                        (if s = firstNonEmpty then sum else laneGrads.[j]))
 
     /// The engine (for inference passes).
     member _.Engine = engine
@@ -22,27 +52,54 @@ type SyncStepper(plan: ModelPlan, batchSize: int, shards: int) =
     /// Σ_s ∂(Σ_shard loss / rows)/∂w, summed in shard order, for samples idx[start..start+rows) of (x, labels | targets);
     /// returns the batch's statistics and the summed gradient (an internal buffer valid until the next call).
     /// `step` is the global step number (dropout seeds).
-    member _.Gradients(weights: float32[][], x: float32[], labels: int[], targets: float32[],
-                       idx: int[], start: int, rows: int, seed: int, step: int64) : struct (ShardStats * float32[][]) =
+    member this.Gradients(weights: float32[][], x: float32[], labels: int[], targets: float32[],
+                          idx: int[], start: int, rows: int, seed: int, step: int64) : struct (ShardStats * float32[][]) =
         if isNull sum then
             shardGrads <- Batching.zerosLike weights
             sum <- Batching.zerosLike weights
         Batching.gather x inW idx start rows (Span xBatch)
         if not (isNull labels) then Batching.gatherLabels labels idx start rows (Span yBatch)
         if not (isNull targets) then Batching.gather targets plan.OutputDim idx start rows (Span tBatch)
+        let nonEmpty = min rows shards
+        let width = min nonEmpty ActorTrainer.Kernels.KernelSettings.MaxDegreeOfParallelism
+        if width >= 2 then this.Waves(weights, rows, seed, step, not (isNull labels), not (isNull targets), width)
+        else
+            let mutable stats = ShardStats.Zero
+            let mutable first = true
+            for s in 0 .. shards - 1 do
+                let struct (_, c) = Batching.shardRange rows shards s
+                if c > 0 then
+                    let st = this.Shard(engine, weights, rows, s, seed, step, not (isNull labels), not (isNull targets),
+                                        (if first then sum else shardGrads))
+                    if not first then Batching.addInto sum shardGrads
+                    first <- false
+                    stats <- stats + st
+            struct (stats, sum)
+
+    /// The shards `width` at a time on the kernel threads, each wave's gradients added to the sum in shard order.
+    member private _.Waves(weights, rows, seed, step, hasLabels, hasTargets, width) : struct (ShardStats * float32[][]) =
+        while lanes.Count < width do
+            let eng = GradientEngine(plan, max 1 maxShardRows)
+            eng.MaxDegreeOfParallelism <- 1
+            lanes.Add eng
+            laneGrads.Add(if laneGrads.Count = 0 then shardGrads else Batching.zerosLike weights)
+        if laneStats.Length < width then laneStats <- Array.zeroCreate width
+        let mutable firstNonEmpty = 0   // with fewer rows than shards, shard 0 may be empty (Batching.shardRange)
+        while (let struct (_, c) = Batching.shardRange rows shards firstNonEmpty in c = 0) do firstNonEmpty <- firstNonEmpty + 1
         let mutable stats = ShardStats.Zero
-        let mutable first = true
-        for s in 0 .. shards - 1 do
-            let struct (a, c) = Batching.shardRange rows shards s
-            if c > 0 then
-                let st =
-                    engine.ComputeGradients(weights, ReadOnlySpan(xBatch, a * inW, c * inW),
-                                            (if isNull labels then ReadOnlySpan.Empty else ReadOnlySpan(yBatch, a, c)),
-                                            (if isNull targets then ReadOnlySpan.Empty else ReadOnlySpan(tBatch, a * plan.OutputDim, c * plan.OutputDim)),
-                                            c, rows, Batching.dropoutSeed seed step s, (if first then sum else shardGrads))
-                if not first then Batching.addInto sum shardGrads
-                first <- false
-                stats <- stats + st
+        let mutable first = 0
+        while first < shards do
+            let count = min width (shards - first)
+            wave <- struct (weights, first, rows, seed, step, hasLabels, hasTargets, firstNonEmpty)
+            try ActorTrainer.Kernels.KernelThreads.Run(work, count)
+            finally wave <- struct ((null: float32[][]), 0, 0, 0, 0L, false, false, 0)
+            for j in 0 .. count - 1 do
+                let s = first + j
+                let struct (_, c) = Batching.shardRange rows shards s
+                if c > 0 then
+                    if s <> firstNonEmpty then Batching.addInto sum laneGrads.[j]
+                    stats <- stats + laneStats.[j]
+            first <- first + count
         struct (stats, sum)
 
 /// Runs fit's steps on the calling thread with a SyncStepper, updating the weights' home (start.Weights) in place.
