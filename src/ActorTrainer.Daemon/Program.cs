@@ -25,14 +25,19 @@ var rest = args.Skip(1).ToArray();
 
 // The train command switches to JSON logs itself when its configuration says output.log-format = json.
 using var loggerFactory = ActorTrainer.Daemon.Output.Logging.Create(json: false);
-return ErrorBoundary.Run(() => command switch
+return ErrorBoundary.Run(() =>
 {
-    "train" => TrainCommand.Run(CommandLine.Parse("train", rest, ["config", "set", "run-dir", "resume"], ["overwrite"]), loggerFactory, signals),
-    "worker" => WorkerCommand.Run(CommandLine.Parse("worker", rest, ["config", "set"], []), signals, Console.Out),
-    "evaluate" => ModelCommands.Evaluate(CommandLine.Parse("evaluate", rest, ["model", "data", "batch-size", "set"], ["json"])),
-    "predict" => ModelCommands.Predict(CommandLine.Parse("predict", rest, ["model", "input", "set"], [])),
-    "export" => ModelCommands.Export(CommandLine.Parse("export", rest, ["model", "format", "output"], [])),
-    "summary" => ModelCommands.Summary(CommandLine.Parse("summary", rest, ["model"], [])),
-    _ when ActorTrainer.Daemon.Service.ServiceCommands.Verbs.Contains(command) => ActorTrainer.Daemon.Service.ServiceCommands.Run(command, rest, signals),
-    _ => throw new UsageException($"unknown command '{command}' (commands: train, worker, evaluate, predict, export, summary, {string.Join(", ", ActorTrainer.Daemon.Service.ServiceCommands.Verbs)}; see --help)"),
+    // environment switches of the kernels are checked before any work starts (a bad value exits 2, naming it)
+    _ = ActorTrainer.Kernels.KernelSettings.SparseOperands;
+    return command switch
+    {
+        "train" => TrainCommand.Run(CommandLine.Parse("train", rest, ["config", "set", "run-dir", "resume"], ["overwrite"]), loggerFactory, signals),
+        "worker" => WorkerCommand.Run(CommandLine.Parse("worker", rest, ["config", "set"], []), signals, Console.Out),
+        "evaluate" => ModelCommands.Evaluate(CommandLine.Parse("evaluate", rest, ["model", "data", "batch-size", "set"], ["json"])),
+        "predict" => ModelCommands.Predict(CommandLine.Parse("predict", rest, ["model", "input", "set"], [])),
+        "export" => ModelCommands.Export(CommandLine.Parse("export", rest, ["model", "format", "output"], [])),
+        "summary" => ModelCommands.Summary(CommandLine.Parse("summary", rest, ["model"], [])),
+        _ when ActorTrainer.Daemon.Service.ServiceCommands.Verbs.Contains(command) => ActorTrainer.Daemon.Service.ServiceCommands.Run(command, rest, signals),
+        _ => throw new UsageException($"unknown command '{command}' (commands: train, worker, evaluate, predict, export, summary, {string.Join(", ", ActorTrainer.Daemon.Service.ServiceCommands.Verbs)}; see --help)"),
+    };
 }, verbose, Console.Error);

@@ -52,13 +52,48 @@ public static class KernelSettings
 
     internal static void Restore(int previous) => t_scoped = previous;
 
+    // 0: not read yet; 1: on; 2: off
+    private static int _sparse;
+
     /// <summary>Whether a float32 GEMM whose left operand op(A) is mostly exact zeros (at most 30 %: an input layer fed
     /// with MNIST-like images, one-hot or bag-of-words rows) computes only the products of its nonzeros. Results are
     /// bit-identical either way for finite B (each element keeps the dense FMA sequence minus its ±0 terms); only a
-    /// zero in A no longer turns an Inf/NaN in B into NaN. Default on; off when the environment sets
-    /// ACTORTRAINER_SPARSE_GEMM=0 (to measure the dense kernels).</summary>
-    public static bool SparseOperands { get; set; } = Environment.GetEnvironmentVariable("ACTORTRAINER_SPARSE_GEMM") != "0";
+    /// zero in A no longer turns an Inf/NaN in B into NaN. Default on; the environment variable
+    /// ACTORTRAINER_SPARSE_GEMM = 0 | false | off turns it off (to measure the dense kernels), 1 | true | on keeps it on;
+    /// any other value throws <see cref="KernelSettingException"/> at the first read.</summary>
+    public static bool SparseOperands
+    {
+        get
+        {
+            int v = Volatile.Read(ref _sparse);
+            if (v == 0) Volatile.Write(ref _sparse, v = ParseSwitch(SparseGemmVariable, Environment.GetEnvironmentVariable(SparseGemmVariable), true) ? 1 : 2);
+            return v == 1;
+        }
+        set => Volatile.Write(ref _sparse, value ? 1 : 2);
+    }
+
+    /// <summary>The environment variable read by <see cref="SparseOperands"/>.</summary>
+    public const string SparseGemmVariable = "ACTORTRAINER_SPARSE_GEMM";
+
+    /// <summary>An on/off switch given as text: null or empty = `fallback`; 1, true, on, yes → true; 0, false, off,
+    /// no → false (any case, surrounding blanks ignored); anything else throws KernelSettingException naming `name`
+    /// and the value.</summary>
+    public static bool ParseSwitch(string name, string? value, bool fallback)
+    {
+        var v = value?.Trim().ToLowerInvariant();
+        return v switch
+        {
+            null or "" => fallback,
+            "1" or "true" or "on" or "yes" => true,
+            "0" or "false" or "off" or "no" => false,
+            _ => throw new KernelSettingException($"{name} = '{value}': expected 0, false or off (switch off) or 1, true or on"),
+        };
+    }
 }
+
+/// <summary>A kernel setting from the environment has a value the kernels do not understand (the message names the
+/// variable and the value).</summary>
+public sealed class KernelSettingException(string message) : ArgumentException(message);
 
 /// <summary>Restores the calling thread's previous kernel parallelism when disposed (see KernelSettings.UseParallelism).</summary>
 public readonly struct ParallelismScope : IDisposable

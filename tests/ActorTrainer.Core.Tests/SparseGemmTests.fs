@@ -86,3 +86,13 @@ let ``sparse path: a dense operand, a narrow n and a NaN in A go where they shou
     Assert.True(taken)
     Assert.True(Array.forall Single.IsNaN sparse.[3 * 32 .. 3 * 32 + 31], "NaN in row 3 of A must reach row 3 of C")
     Assert.True(Array.forall (fun v -> not (Single.IsNaN v)) sparse.[0 .. 3 * 32 - 1], "rows without NaN stay finite")
+
+[<Fact>]
+let ``ACTORTRAINER_SPARSE_GEMM: the usual on/off spellings, a clear error for anything else`` () =
+    let v = KernelSettings.SparseGemmVariable
+    for on in [ "1"; "true"; "ON"; " yes " ] do Assert.True(KernelSettings.ParseSwitch(v, on, false), on)
+    for off in [ "0"; "false"; "Off"; "no" ] do Assert.False(KernelSettings.ParseSwitch(v, off, true), off)
+    Assert.True(KernelSettings.ParseSwitch(v, null, true))
+    Assert.False(KernelSettings.ParseSwitch(v, "", false))
+    let e = Assert.Throws<KernelSettingException>(fun () -> KernelSettings.ParseSwitch(v, "sparse", true) |> ignore)
+    Assert.Contains("ACTORTRAINER_SPARSE_GEMM = 'sparse'", e.Message)

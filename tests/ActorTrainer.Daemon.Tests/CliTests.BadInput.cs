@@ -34,6 +34,18 @@ public sealed partial class CliTests
         AssertNothingWritten(t["run"]);
     }
 
+    [Theory]
+    [InlineData("maybe")]
+    [InlineData("2")]
+    public void Bad_kernel_switch_in_the_environment_exits_2_naming_the_variable(string value)
+    {
+        using var t = new TempDir();
+        var r = Cli.Run(["train", "--run-dir", t["run"], "--set", "trainer.runtime=in-process", "--set", "data.train-limit=100",
+                         "--set", "data.test-limit=100"], env: new Dictionary<string, string> { ["ACTORTRAINER_SPARSE_GEMM"] = value });
+        Cli.AssertBadInput(r, "ACTORTRAINER_SPARSE_GEMM", $"'{value}'");
+        Assert.False(Directory.Exists(t["run"]), "a refused run created its run directory");
+    }
+
     [Fact]
     public void Unknown_key_exits_2_and_suggests_the_right_one()
     {

@@ -43,6 +43,7 @@ public static class ErrorBoundary
         {
             InputException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException => (ExitCodes.BadInput, e.Message),
             TrainingDivergedException => (ExitCodes.Diverged, e.Message),
+            ActorTrainer.Kernels.KernelSettingException => (ExitCodes.BadInput, e.Message),   // names the environment variable
             // The GPU backend cannot start (no driver, device or cuBLAS): the user fixes it by config (trainer.backend).
             ActorTrainer.Cuda.CudaUnavailableException => (ExitCodes.BadInput, e.Message),
             ActorTrainer.Cuda.CudaOutOfMemoryException => (ExitCodes.BadInput, e.Message),       // names the buffer, the size and the fallback
