@@ -24,7 +24,8 @@ declare -A times
 ours() {   # label, sparse (1|0), runtime
   rm -rf "$run_dir/r"
   ACTORTRAINER_SPARSE_GEMM=$2 dotnet "$daemon" train --run-dir "$run_dir/r" --set trainer.runtime=$3 --set output.plots=false \
-    --set output.tensorboard=false --set output.save-model=false --set trainer.verbose=0 > /dev/null
+    --set output.tensorboard=false --set output.save-model=false --set trainer.verbose=0 > /dev/null 2> "$run_dir/err" ||
+    { echo "error: ours ($1) failed:" >&2; cat "$run_dir/err" >&2; exit 1; }
   python3 -c "import json,sys; d=json.load(open('$run_dir/r/summary.json')); print(d['train_seconds'], d['test_accuracy'], d['weights_sha256'][:16])"
 }
 torch() {  # threads
