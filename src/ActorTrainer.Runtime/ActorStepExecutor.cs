@@ -35,7 +35,7 @@ public sealed class ActorStepExecutor : IStepExecutor
         _system = system ?? ActorTrainingRunner.CreateSystem();
         var pipe = _pipe; var alive = _alive;
         var ready = new TaskCompletionSource<IActorRef>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _coordinator = _system.ActorOf(Props.Create(() => new Coordinator(job, start, options, pipe, alive, ready)),
+        _coordinator = _system.ActorOf(Props.Create(() => new Coordinator(job, start, options, pipe, alive, ready)).On(_system, options),
             "trainer-" + Guid.NewGuid().ToString("N"));
         try { _generator = ready.Task.GetAwaiter().GetResult(); }
         catch

@@ -16,9 +16,24 @@ public static class ActorTrainingRunner
         akka.log-dead-letters-during-shutdown = off
         """).WithFallback(RuntimeDefaults);
 
-    /// <summary>Settings the runtime's actors use in any actor system (add them as a fallback to a system of your own):
-    /// the pinned dispatcher of remote gradient workers, which wait on sockets.</summary>
-    public static Config RuntimeDefaults => ConfigurationFactory.ParseString("""
+    /// <summary>Settings the runtime's actors use in any actor system (add them as a fallback to a system of your own;
+    /// Akka.Hosting's AddActorTrainer does): the training dispatcher — the coordinator, batch generator, parameter
+    /// server, its slices and the local gradient workers run on dedicated threads, one per core (Akka's
+    /// fork-join-executor), so a step's hand-overs between them reach a thread that has just gone idle instead of
+    /// waiting for the .NET thread pool to wake one (the 2-core figures in bench/RESULTS.md: 1.0× the in-process steps/s
+    /// instead of 0.7–0.9×; a cluster coordinator keeps the default dispatcher, see <see cref="TrainingDispatcher.On"/>);
+    /// and the pinned dispatcher of remote gradient workers, which wait on sockets. A system without them runs those
+    /// actors on its default dispatcher.</summary>
+    public static Config RuntimeDefaults => ConfigurationFactory.ParseString($$"""
+        {{TrainingDispatcher.Id}} {
+          type = Dispatcher
+          executor = fork-join-executor
+          fork-join-executor {
+            parallelism-min = 2
+            parallelism-factor = 1.0
+            parallelism-max = 256
+          }
+        }
         actor-trainer.remote-worker-dispatcher {
           type = PinnedDispatcher
           executor = thread-pool-executor

@@ -64,12 +64,12 @@ internal sealed partial class Coordinator : ReceiveActor
         job.Optimizer.EnsureSlots(sizes);
         long iterations = job.Optimizer.Iterations;
         _server = Context.ActorOf(Props.Create(() => new ParameterServer(weights, layout, Self, async,
-            opts.AsyncMaxStaleness, opts.Staleness, firstStep, iterations)), "parameter-server");
+            opts.AsyncMaxStaleness, opts.Staleness, firstStep, iterations)).On(Context.System, opts), "parameter-server");
         var server = _server;
         var slices = Enumerable.Range(0, layout.Count).Select(i => Context.ActorOf(Props.Create(() => new ParameterSlice(i, layout,
-            weights, job.Optimizer, iterations, firstStep, job.ShardsPerBatch, server)), "ps-slice-" + i)).ToArray();
+            weights, job.Optimizer, iterations, firstStep, job.ShardsPerBatch, server)).On(Context.System, opts), "ps-slice-" + i)).ToArray();
         _generator = Context.ActorOf(Props.Create(() => new BatchGenerator(job.Train, job.Plan, job.BatchSize,
-            job.ShardsPerBatch, job.Seed, job.Shuffle, opts.EffectiveWorkerTimeout, opts.Faults, Self)), "batch-generator");
+            job.ShardsPerBatch, job.Seed, job.Shuffle, opts.EffectiveWorkerTimeout, opts.Faults, Self)).On(Context.System, opts), "batch-generator");
         // the server must know its slices before any worker can send to it (an async worker pulls in PreStart)
         _server.Tell(new RegisterPeers(slices, []));
         _layout = layout; _slices = slices;
@@ -97,7 +97,7 @@ internal sealed partial class Coordinator : ReceiveActor
             int id = _nextWorkerId++;
             Func<IShardCompute>? compute = factory is null ? null : () => factory.Invoke(id, job.Plan, maxRows, threads);
             var worker = Context.ActorOf(Props.Create(() => new GradientWorker(id, job.Plan, maxRows, generator, server, slices,
-                layout, async, opts.AsyncPullEvery, keep, failStart, threads, compute)), "worker-" + id);
+                layout, async, opts.AsyncPullEvery, keep, failStart, threads, compute)).On(Context.System, opts), "worker-" + id);
             Context.Watch(worker);
             _workers.Add(worker);
             _alive.Started();

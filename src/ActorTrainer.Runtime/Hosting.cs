@@ -6,12 +6,14 @@ namespace ActorTrainer.Runtime;
 /// <summary>Akka.Hosting integration for the daemon.</summary>
 public static class ActorTrainerHostingExtensions
 {
-    /// <summary>Adds the trainer's serialization bindings (every ITrainingMessage → TrainingMessageSerializer).</summary>
+    /// <summary>Adds the trainer's serialization bindings (every ITrainingMessage → TrainingMessageSerializer) and its
+    /// dispatchers (<see cref="ActorTrainingRunner.RuntimeDefaults"/>, as a fallback the app's own settings override).</summary>
     public static AkkaConfigurationBuilder WithActorTrainer(this AkkaConfigurationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         return builder.WithCustomSerializer(TrainingMessageSerializer.Alias, TrainingMessageSerializer.BoundTypes,
-            system => new TrainingMessageSerializer(system));
+                system => new TrainingMessageSerializer(system))
+            .AddHocon(ActorTrainingRunner.RuntimeDefaults, HoconAddMode.Append);   // the runtime's dispatchers
     }
 
     /// <summary>Registers an ActorSystem named systemName configured for the trainer (pass it to
