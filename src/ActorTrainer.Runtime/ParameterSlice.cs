@@ -1,4 +1,5 @@
 using ActorTrainer.Core;
+using ActorTrainer.Kernels;
 using Akka.Actor;
 
 namespace ActorTrainer.Runtime;
@@ -26,6 +27,7 @@ public sealed class ParameterSlice : ReceiveActor
     private int _received, _next;
     private float[][]? _acc;
     private bool _finite = true;
+    private bool? _sumFinite;       // the last fold's fused check of the sum (null: no fold checked it)
     private double _loss, _correct;
     private int _count;
     private long _busyTicks;
@@ -94,15 +96,16 @@ public sealed class ParameterSlice : ReceiveActor
             _step = m.Step;
             Array.Clear(_have);
             Array.Clear(_pending);
-            _received = 0; _next = 0; _acc = null; _finite = true;
+            _received = 0; _next = 0; _acc = null; _finite = true; _sumFinite = null;
             _loss = 0; _correct = 0; _count = 0;
         }
         if ((uint)m.Shard >= (uint)_shards || _have[m.Shard]) return false;
         _have[m.Shard] = true;
         _pending[m.Shard] = m;
         _received++;
-        Fold(m.BatchRows);
-        return _received == m.ShardCount;
+        bool complete = _received == m.ShardCount;
+        Fold(m.BatchRows, complete);
+        return complete;
     }
 
     /// <summary>Every shard of the step has been folded: check and apply (sync).</summary>
@@ -114,7 +117,7 @@ public sealed class ParameterSlice : ReceiveActor
         var acc = _acc!;
         _acc = null;
         string what = !double.IsFinite(_loss) ? $"loss sum is {_loss}"
-            : !_finite || !RangeFinite(acc) ? "gradients contain NaN or Inf" : "";
+            : !_finite || !(_sumFinite ?? RangeFinite(acc)) ? "gradients contain NaN or Inf" : "";
         if (what.Length == 0) Update(acc, 1f);
         _busyTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
         double busy = _busyTicks / (double)System.Diagnostics.Stopwatch.Frequency;
@@ -123,8 +126,9 @@ public sealed class ParameterSlice : ReceiveActor
     }
 
     /// <summary>Folds the arrived prefix of shards over this slice's range while later shards are still being
-    /// computed: acc = g_first_nonempty; acc += g_s in shard order (empty shards skipped).</summary>
-    private void Fold(int batchRows)
+    /// computed: acc = g_first_nonempty; acc += g_s in shard order (empty shards skipped). Once every shard has
+    /// arrived (`complete`), the last add also checks that the sum is finite (one pass instead of two).</summary>
+    private void Fold(int batchRows, bool complete)
     {
         while (_next < _shards)
         {
@@ -133,11 +137,17 @@ public sealed class ParameterSlice : ReceiveActor
             if (r is null) return;
             if (_acc is null) _acc = r.Gradients;
             else
+            {
+                bool check = complete && LastNonEmpty(batchRows) == _next, finite = true;
                 foreach (var g in _segments)
                 {
                     var a = _acc[g.Tensor].AsSpan(g.Offset, g.Count);
-                    System.Numerics.Tensors.TensorPrimitives.Add(a, r.Gradients[g.Tensor].AsSpan(g.Offset, g.Count), a);
+                    var b = r.Gradients[g.Tensor].AsSpan(g.Offset, g.Count);
+                    if (check) finite &= GradientFold.AddChecked(a, b);
+                    else GradientFold.Add(a, b);
                 }
+                if (check) _sumFinite = finite;
+            }
             _finite &= r.GradientsFinite;
             _loss += r.LossSum; _correct += r.Correct; _count += r.Count;
             _pending[_next] = null;
@@ -167,12 +177,15 @@ public sealed class ParameterSlice : ReceiveActor
     private bool RangeFinite(float[][] acc)
     {
         foreach (var g in _segments)
-        {
-            var a = acc[g.Tensor].AsSpan(g.Offset, g.Count);
-            // a finite sum means no NaN/Inf; an infinite one may be an overflow of finite values: look closer
-            if (!float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(a)))
-                foreach (var v in a) if (!float.IsFinite(v)) return false;
-        }
+            if (!GradientFold.AllFinite(acc[g.Tensor].AsSpan(g.Offset, g.Count))) return false;
         return true;
+    }
+
+    /// <summary>The last shard of a batch of `batchRows` rows that has rows.</summary>
+    private int LastNonEmpty(int batchRows)
+    {
+        int s = _shards - 1;
+        while (s > 0 && Batching.shardRange(batchRows, _shards, s).Item2 == 0) s--;
+        return s;
     }
 }

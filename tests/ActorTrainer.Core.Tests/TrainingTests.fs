@@ -162,11 +162,29 @@ let ``SyncStepper: shards computed in parallel waves give the bits of one after 
         let stepper = SyncStepper(plan, 100, shards)
         [ for step in 0L .. 1L ->
             let struct (stats, g) = stepper.Gradients(w0, train.Images, train.Labels, null, idx, int step * 7, rows, 1, step)
-            stats.LossSum, stats.Correct, stats.Count, Weights.sha256 g ]
+            stats.LossSum, stats.Correct, stats.Count, Weights.sha256 g, stepper.SumFinite ]
     for (shards, rows) in [ 1, 100; 2, 100; 3, 100; 5, 97; 3, 2 ] do
         let reference = run 1 shards rows
+        Assert.True(reference |> List.forall (fun (_, _, _, _, finite) -> finite))
         for threads in [ 2; 3 ] do
             Assert.True((reference = run threads shards rows), sprintf "shards %d, rows %d, threads %d: differs from one thread" shards rows threads)
+
+[<Fact>]
+let ``SyncStepper flags a sum with NaN whichever shard, wave and thread count it comes from`` () =
+    let train, _ = mnist.Force()
+    let plan = { InputDim = 784; Layers = [| PlanLayer.Dense(784, 16, true, Activation.Relu); PlanLayer.Dense(16, 10, true, Activation.Softmax) |]; Loss = Loss.SparseCategoricalCrossentropy }
+    let w0 = [| Initializer.GlorotUniform.Create([| 784; 16 |], 1); Array.zeroCreate 16; Initializer.GlorotUniform.Create([| 16; 10 |], 2); Array.zeroCreate 10 |]
+    for bad in [ 0; 40; 96 ] do        // a NaN pixel in the first, a middle and the last shard (5 shards of 97 rows)
+        let images = Array.sub train.Images 0 (100 * 784)
+        images.[bad * 784 + 400] <- nanf
+        for threads in [ 1; 2; 3 ] do
+            use _ = KernelSettings.UseParallelism threads
+            let stepper = SyncStepper(plan, 100, 5)
+            stepper.Gradients(w0, images, train.Labels, null, Array.init 100 id, 0, 97, 1, 0L) |> ignore
+            Assert.False(stepper.SumFinite, sprintf "NaN in row %d, %d threads: not flagged" bad threads)
+            // the flag is the last call's: rows 97..99 are clean
+            stepper.Gradients(w0, images, train.Labels, null, Array.init 100 id, 97, 3, 1, 1L) |> ignore
+            Assert.True(stepper.SumFinite, sprintf "clean rows after NaN in row %d, %d threads: flagged" bad threads)
 
 [<Fact>]
 let ``batching schedule: permutation is seeded, shards cover the batch`` () =

@@ -1,7 +1,6 @@
 namespace ActorTrainer.Core
 
 open System
-open System.Numerics.Tensors
 
 /// The data-parallel training schedule shared by in-process `fit` and the actor runtime, so both produce
 /// bit-identical weights: seeded per-epoch permutation, batches, a fixed split of each batch into shards,
@@ -53,11 +52,11 @@ module Batching =
     /// acc[i] ← acc[i] + g[i] element-wise (the fixed shard-order reduction).
     let addInto (acc: float32[][]) (g: float32[][]) =
         for i in 0 .. acc.Length - 1 do
-            TensorPrimitives.Add(ReadOnlySpan acc.[i], ReadOnlySpan g.[i], Span acc.[i])
+            ActorTrainer.Kernels.GradientFold.Add(Span acc.[i], ReadOnlySpan g.[i])
 
     /// Fresh zeroed arrays with the sizes of `like`.
     let zerosLike (like: float32[][]) = like |> Array.map (fun a -> Array.zeroCreate<float32> a.Length)
 
     /// True when every value is finite.
     let allFinite (arrays: float32[][]) =
-        arrays |> Array.forall (fun a -> Single.IsFinite(TensorPrimitives.Sum(ReadOnlySpan a)) || Array.forall Single.IsFinite a)
+        arrays |> Array.forall (fun a -> ActorTrainer.Kernels.GradientFold.AllFinite(ReadOnlySpan a))

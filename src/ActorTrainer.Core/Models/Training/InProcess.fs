@@ -2,13 +2,55 @@ namespace ActorTrainer.Core
 
 open System
 
+/// Part p of n of folding a wave of shard gradients into the sum: over the p-th contiguous share of every tensor,
+/// sum += g_j for the wave's gradients in shard order, and on the step's last wave a finiteness check of the sum fused
+/// into the last add. Element-wise, so the bits do not depend on n or on which thread runs which part.
+[<Sealed>]
+type internal ShardFold() =
+    let mutable sum : float32[][] = null
+    let adds = ResizeArray<float32[][]>()
+    let mutable check = false
+    let mutable finite : bool[] = [||]
+
+    /// Prepares a fold of `grads` (in shard order) into `into` over `parts` parts; `last`: check the sum too.
+    member _.Set(into: float32[][], grads: ResizeArray<float32[][]>, last: bool, parts: int) =
+        sum <- into
+        adds.Clear()
+        adds.AddRange grads
+        check <- last
+        if finite.Length < parts then finite <- Array.zeroCreate parts
+        Array.Fill(finite, true)
+
+    /// After a checked fold: true when every value of the sum is finite.
+    member _.SumFinite = Array.forall id finite
+
+    /// Drops the references to the step's buffers.
+    member _.Clear() = sum <- null; adds.Clear()
+
+    interface ActorTrainer.Kernels.IPartitionedWork with
+        member _.Run(part, parts) =
+            let mutable ok = true
+            for i in 0 .. sum.Length - 1 do
+                let n = sum.[i].Length
+                let a = int (int64 n * int64 part / int64 parts)
+                let b = int (int64 n * int64 (part + 1) / int64 parts)
+                if b > a then
+                    let acc = Span(sum.[i], a, b - a)
+                    for l in 0 .. adds.Count - 1 do
+                        let g = ReadOnlySpan(adds.[l].[i], a, b - a)
+                        if check && l = adds.Count - 1 then ok <- ActorTrainer.Kernels.GradientFold.AddChecked(acc, g) && ok
+                        else ActorTrainer.Kernels.GradientFold.Add(acc, g)
+                    if check && adds.Count = 0 then ok <- ActorTrainer.Kernels.GradientFold.AllFinite(acc) && ok
+            finite.[part] <- ok
+
 /// In-process synchronous data-parallel step: computes the S shard gradients of a batch and sums them in shard
 /// order — exactly what the actor runtime's parameter server does with shard gradients arriving from any number of
 /// workers. With S ≥ 2 shards and T ≥ 2 kernel threads (KernelSettings.MaxDegreeOfParallelism on the calling
 /// thread) the shards are computed min(S, T) at a time, one per thread with single-threaded kernels, each on its own
 /// engine (so the element-wise and reduction work between the GEMMs runs in parallel too); otherwise one after
 /// another with multi-threaded GEMMs. Each shard's gradient is the same either way (k-only blocking), and the sum
-/// keeps shard order, so the result does not depend on T.
+/// keeps shard order, so the result does not depend on T. With T ≥ 2 the sum is folded and checked for NaN/Inf on
+/// T threads too (SumFinite).
 type SyncStepper(plan: ModelPlan, batchSize: int, shards: int) as self =
     do if shards < 1 then raise (ArgumentOutOfRangeException("shards", shards, "trainer.shards-per-batch must be >= 1"))
     let maxShardRows = (batchSize + shards - 1) / shards + 1
@@ -26,6 +68,11 @@ type SyncStepper(plan: ModelPlan, batchSize: int, shards: int) as self =
     let mutable laneStats : ShardStats[] = [||]
     // weights, first shard, rows, seed, step, labels?, targets?, first non-empty shard
     let mutable wave = struct ((null: float32[][]), 0, 0, 0, 0L, false, false, 0)
+    // the batch's source (x, labels, targets, sample order, first position) while a step gathers its rows
+    let mutable source = struct ((null: float32[]), (null: int[]), (null: float32[]), (null: int[]), 0)
+    let fold = ShardFold()
+    let folded = ResizeArray<float32[][]>()
+    let mutable sumFinite = true
     let work = { new ActorTrainer.Kernels.IPartitionedWork with member _.Run(part, _) = self.RunLane part }
 
     /// The shard's gradient on `eng` into `into` (x, labels, targets: the gathered batch).
@@ -37,17 +84,29 @@ type SyncStepper(plan: ModelPlan, batchSize: int, shards: int) as self =
                              (if hasTargets then ReadOnlySpan(tBatch, a * plan.OutputDim, c * plan.OutputDim) else ReadOnlySpan.Empty),
                              c, rows, Batching.dropoutSeed seed step s, into)
 
-    /// Part `j` of a wave: shard first + j on lane j (the batch's first non-empty shard straight into the sum).
+    /// Gathers rows [a, a + c) of the batch into the step's buffers.
+    member private _.Gather(a: int, c: int) =
+        let struct (x, labels, targets, idx, start) = source
+        Batching.gather x inW idx (start + a) c (Span(xBatch, a * inW, c * inW))
+        if not (isNull labels) then Batching.gatherLabels labels idx (start + a) c (Span(yBatch, a, c))
+        if not (isNull targets) then Batching.gather targets plan.OutputDim idx (start + a) c (Span(tBatch, a * plan.OutputDim, c * plan.OutputDim))
+
+    /// Part `j` of a wave: gathers shard first + j's rows and computes it on lane j (the batch's first non-empty shard
+    /// straight into the sum).
     member private this.RunLane(j: int) =
         let struct (weights, first, rows, seed, step, hasLabels, hasTargets, firstNonEmpty) = wave
         let s = first + j
-        let struct (_, c) = Batching.shardRange rows shards s
+        let struct (a, c) = Batching.shardRange rows shards s
         if c > 0 then
+            this.Gather(a, c)
             laneStats.[j] <- this.Shard(lanes.[j], weights, rows, s, seed, step, hasLabels, hasTargets,
                                         (if s = firstNonEmpty then sum else laneGrads.[j]))
 
     /// The engine (for inference passes).
     member _.Engine = engine
+
+    /// True when every value of the last Gradients call's sum is finite (no NaN, no ±∞).
+    member _.SumFinite = sumFinite
 
     /// Σ_s ∂(Σ_shard loss / rows)/∂w, summed in shard order, for samples idx[start..start+rows) of (x, labels | targets);
     /// returns the batch's statistics and the summed gradient (an internal buffer valid until the next call).
@@ -57,24 +116,28 @@ type SyncStepper(plan: ModelPlan, batchSize: int, shards: int) as self =
         if isNull sum then
             shardGrads <- Batching.zerosLike weights
             sum <- Batching.zerosLike weights
-        Batching.gather x inW idx start rows (Span xBatch)
-        if not (isNull labels) then Batching.gatherLabels labels idx start rows (Span yBatch)
-        if not (isNull targets) then Batching.gather targets plan.OutputDim idx start rows (Span tBatch)
         let nonEmpty = min rows shards
         let width = min nonEmpty ActorTrainer.Kernels.KernelSettings.MaxDegreeOfParallelism
-        if width >= 2 then this.Waves(weights, rows, seed, step, not (isNull labels), not (isNull targets), width)
-        else
-            let mutable stats = ShardStats.Zero
-            let mutable first = true
-            for s in 0 .. shards - 1 do
-                let struct (_, c) = Batching.shardRange rows shards s
-                if c > 0 then
-                    let st = this.Shard(engine, weights, rows, s, seed, step, not (isNull labels), not (isNull targets),
-                                        (if first then sum else shardGrads))
-                    if not first then Batching.addInto sum shardGrads
-                    first <- false
-                    stats <- stats + st
-            struct (stats, sum)
+        source <- struct (x, labels, targets, idx, start)
+        try
+            if width >= 2 then this.Waves(weights, rows, seed, step, not (isNull labels), not (isNull targets), width)
+            else this.Serial(weights, rows, seed, step, not (isNull labels), not (isNull targets))
+        finally source <- struct (null, null, null, null, 0)
+
+    /// The shards one after another on the stepper's engine (multi-threaded GEMMs), summed in shard order.
+    member private this.Serial(weights, rows, seed, step, hasLabels, hasTargets) : struct (ShardStats * float32[][]) =
+        this.Gather(0, rows)
+        let mutable stats = ShardStats.Zero
+        let mutable first = true
+        for s in 0 .. shards - 1 do
+            let struct (_, c) = Batching.shardRange rows shards s
+            if c > 0 then
+                let st = this.Shard(engine, weights, rows, s, seed, step, hasLabels, hasTargets, (if first then sum else shardGrads))
+                if not first then Batching.addInto sum shardGrads
+                first <- false
+                stats <- stats + st
+        sumFinite <- Batching.allFinite sum
+        struct (stats, sum)
 
     /// The shards `width` at a time on the kernel threads, each wave's gradients added to the sum in shard order.
     member private _.Waves(weights, rows, seed, step, hasLabels, hasTargets, width) : struct (ShardStats * float32[][]) =
@@ -93,13 +156,20 @@ type SyncStepper(plan: ModelPlan, batchSize: int, shards: int) as self =
             wave <- struct (weights, first, rows, seed, step, hasLabels, hasTargets, firstNonEmpty)
             try ActorTrainer.Kernels.KernelThreads.Run(work, count)
             finally wave <- struct ((null: float32[][]), 0, 0, 0, 0L, false, false, 0)
+            folded.Clear()
             for j in 0 .. count - 1 do
                 let s = first + j
                 let struct (_, c) = Batching.shardRange rows shards s
                 if c > 0 then
-                    if s <> firstNonEmpty then Batching.addInto sum laneGrads.[j]
+                    if s <> firstNonEmpty then folded.Add laneGrads.[j]
                     stats <- stats + laneStats.[j]
             first <- first + count
+            let last = first >= shards
+            if folded.Count > 0 || last then
+                fold.Set(sum, folded, last, width)
+                try ActorTrainer.Kernels.KernelThreads.Run(fold, width)
+                finally fold.Clear()
+        sumFinite <- fold.SumFinite
         struct (stats, sum)
 
 /// Runs fit's steps on the calling thread with a SyncStepper, updating the weights' home (start.Weights) in place.
@@ -130,7 +200,7 @@ type InProcessExecutor(job: StepJob, start: FitCheckpoint) =
             let struct (stats, g) = stepper.Gradients(weights, train.X, train.Labels, train.Targets, order, start, rows, job.Seed, globalStep)
             if not (Double.IsFinite stats.LossSum) then
                 raise (TrainingDivergedException(epoch, globalStep, b, sprintf "loss sum is %g" stats.LossSum))
-            if not (Batching.allFinite g) then
+            if not stepper.SumFinite then
                 raise (TrainingDivergedException(epoch, globalStep, b, "gradients contain NaN or Inf"))
             job.Optimizer.Apply(weights, g)
             next <- b + 1
