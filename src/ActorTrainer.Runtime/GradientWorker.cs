@@ -168,7 +168,7 @@ public sealed class GradientWorker : ReceiveActor
         if (!_inFlight.TryGetValue(w.Step, out var list)) _inFlight[w.Step] = list = new List<float[][]>(1);
         list.Add(grads);
         var result = new ShardResult(w.Step, w.Epoch, w.StepInEpoch, w.Shard, w.ShardCount, w.BatchRows, version, _id,
-            stats.LossSum, stats.Correct, stats.Count, grads, Batching.allFinite(grads));
+            stats.LossSum, stats.Correct, stats.Count, grads, !_async || Batching.allFinite(grads));
         if (_async) _server.Tell(result);
         else foreach (var s in _slices) s.Tell(result);
         if (_async && ++_sincePull >= _pullEvery)

@@ -57,7 +57,8 @@ public sealed record ShardSource(ActorTrainer.Core.ArrayData Data, int[] Order, 
 
 /// <summary>Worker → parameter-server slices (sync; async: → parameter server): loss sum, hits, count and gradients
 /// of one shard of a batch of BatchRows samples, computed at Version; GradientsFinite = no NaN/Inf in Gradients
-/// (checked by the worker, so that every slice takes the same apply-or-diverge decision). The gradient arrays stay
+/// (checked by async workers, whose gradients the server accepts or rejects whole; in sync mode always true: every
+/// slice checks its range of the summed gradient and the server applies the step on all slices or none). The gradient arrays stay
 /// the worker's: it reuses them only after a ReleaseGradients for this step.</summary>
 public sealed record ShardResult(long Step, int Epoch, int StepInEpoch, int Shard, int ShardCount, int BatchRows, long Version, int WorkerId,
     double LossSum, double Correct, int Count, float[][] Gradients, bool GradientsFinite = true) : ITrainingMessage;

@@ -6,8 +6,10 @@ namespace ActorTrainer.Runtime;
 
 /// <summary>Owns one contiguous slice of the flat parameter vector (<see cref="ParameterSlices"/>) and the optimizer
 /// state over it. Sync: folds the shard gradients of the open step over its range in shard order
-/// (acc = g_first; acc += g_s, into the first non-empty shard's buffer — each slice writes only its own range) and
-/// applies the optimizer to its range once every shard reported. Async: applies each gradient the parameter server
+/// (acc = g_first; acc += g_s, into the first non-empty shard's buffer — each slice writes only its own range), checks
+/// that the loss and its range of the sum are finite (fused into the last add), reports that to the parameter server
+/// (SliceChecked) and applies the optimizer to its range when the server says every slice found the step finite
+/// (ApplyStep) — so a diverged step is applied by no slice. Async: applies each gradient the parameter server
 /// forwards (ApplyGradient), in the server's order. In-process the weights and the slot arrays are the model's and the
 /// optimizer's own (updated in place, no copies); results are bit-identical for any slice count because every
 /// optimizer rule is element-wise.</summary>
@@ -31,6 +33,7 @@ public sealed class ParameterSlice : ReceiveActor
     private double _loss, _correct;
     private int _count;
     private long _busyTicks;
+    private (ShardResult Last, float[][] Acc, string What, double Loss, double Correct, int Count)? _held;   // checked, awaiting ApplyStep
     private readonly HashSet<long> _resolved = new();
     private long _lowestUnresolved;
 
@@ -46,6 +49,7 @@ public sealed class ParameterSlice : ReceiveActor
         _have = new bool[shardsPerBatch];
         Receive<ShardResult>(OnShard);
         Receive<ApplyGradient>(OnApply);
+        Receive<ApplyStep>(OnApplyStep);
         Receive<PullWeights>(_ => Sender.Tell(new SliceWeights(_index, _version, _layout.Gather(_index, _weights))));
         Receive<LoadSlice>(m =>
         {
@@ -84,7 +88,7 @@ public sealed class ParameterSlice : ReceiveActor
         bool complete;
         try { complete = Gather(m); }
         finally { _busyTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0; }
-        if (complete) FinishStep(m);
+        if (complete) CheckStep(m);
     }
 
     /// <summary>Takes one shard of the open step (a new step resets the gathering); true once all have arrived.</summary>
@@ -108,8 +112,9 @@ public sealed class ParameterSlice : ReceiveActor
         return complete;
     }
 
-    /// <summary>Every shard of the step has been folded: check and apply (sync).</summary>
-    private void FinishStep(ShardResult m)
+    /// <summary>Every shard of the step has been folded: report whether the loss and this range of the sum are finite
+    /// and hold the update until the server decides for all slices (sync).</summary>
+    private void CheckStep(ShardResult m)
     {
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         _received = 0;
@@ -118,11 +123,24 @@ public sealed class ParameterSlice : ReceiveActor
         _acc = null;
         string what = !double.IsFinite(_loss) ? $"loss sum is {_loss}"
             : !_finite || !(_sumFinite ?? RangeFinite(acc)) ? "gradients contain NaN or Inf" : "";
-        if (what.Length == 0) Update(acc, 1f);
+        _held = (m, acc, what, _loss, _correct, _count);
+        _busyTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+        _server.Tell(new SliceChecked(m.Step, _index, what.Length == 0));
+    }
+
+    /// <summary>The server's decision for the held step: apply this range (every slice found the step finite) or not.</summary>
+    private void OnApplyStep(ApplyStep d)
+    {
+        if (_held is not { } h || h.Last.Step != d.Step) return;
+        _held = null;
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        bool apply = d.Apply && h.What.Length == 0;
+        if (apply) Update(h.Acc, 1f);
         _busyTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
         double busy = _busyTicks / (double)System.Diagnostics.Stopwatch.Frequency;
         _busyTicks = 0;
-        _server.Tell(new SliceApplied(m.Step, m.Epoch, m.StepInEpoch, _index, what.Length == 0, what, _loss, _correct, _count, busy));
+        var m = h.Last;
+        _server.Tell(new SliceApplied(m.Step, m.Epoch, m.StepInEpoch, _index, apply, h.What, h.Loss, h.Correct, h.Count, busy));
     }
 
     /// <summary>Folds the arrived prefix of shards over this slice's range while later shards are still being

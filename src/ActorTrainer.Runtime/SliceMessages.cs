@@ -16,6 +16,15 @@ public sealed record ApplyGradient(ShardResult Result, long Version, float Learn
 public sealed record SliceApplied(long Step, int Epoch, int StepInEpoch, int Slice, bool Applied, string What,
     double LossSum, double Correct, int Count, double BusySeconds = 0) : ITrainingMessage;
 
+/// <summary>Slice → parameter server (sync): every shard of Step has been folded over the slice's range; Finite = the
+/// step's loss sum and the slice's range of the summed gradient are finite (the sum is NaN or ±∞ wherever a shard's
+/// gradient is, so this also covers every shard). The slice holds its update until ApplyStep.</summary>
+public sealed record SliceChecked(long Step, int Slice, bool Finite) : ITrainingMessage;
+
+/// <summary>Parameter server → every slice (sync): every slice checked Step; Apply = all found it finite, so every
+/// slice applies its range, or none does (a diverged step is never partly applied).</summary>
+public sealed record ApplyStep(long Step, bool Apply) : ITrainingMessage;
+
 /// <summary>Slice → worker (async pull): the slice's current values (flat, its range of the parameter vector) after
 /// Version updates.</summary>
 public sealed record SliceWeights(int Slice, long Version, float[] Values) : ITrainingMessage;

@@ -3,46 +3,70 @@ using Akka.Actor;
 
 namespace ActorTrainer.Runtime.Tests;
 
-/// <summary>One parameter-server slice driven directly: it folds the shards of a step in shard order whatever their
-/// arrival order, and refuses to apply a sum that is not finite — also when every shard's gradient is finite and only
-/// their sum overflows (the check fused into the last shard's fold) — leaving its weights untouched.</summary>
+/// <summary>Parameter-server slices driven directly: a slice folds the shards of a step in shard order whatever their
+/// arrival order, checks its range of the sum (fused into the last shard's add, so an overflow of finite shards is
+/// caught too) and applies it only when the server says every slice found the step finite — a step that is not
+/// finite in one slice's range is applied by none.</summary>
 public sealed class ParameterSliceTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner.DefaultConfig)
 {
     private const int Shards = 3, Rows = 30;
 
-    private (IActorRef Slice, float[][] Weights) Start()
-    {
-        var weights = new[] { new float[40], new float[9] };
-        var layout = ParameterSlices.Split(weights.Select(w => w.Length).ToArray(), 1);
-        var sgd = new SGD(0.5);
-        sgd.EnsureSlots(weights.Select(w => w.Length).ToArray());
-        var slice = Sys.ActorOf(Props.Create(() => new ParameterSlice(0, layout, weights, sgd, 0, 0, Shards, TestActor)));
-        return (slice, weights);
-    }
+    private static float[][] Weights() => [new float[40], new float[9]];
 
     private static ShardResult Shard(long step, int shard, float value, int at) =>
         new(step, 0, (int)step, shard, Shards, Rows, 0, shard, 1.0, 1, Rows / Shards,
             [Enumerable.Range(0, 40).Select(i => i == at ? value : 1f).ToArray(), Enumerable.Repeat(1f, 9).ToArray()]);
 
+    private IActorRef Slice(int index, ParameterSlices layout, float[][] weights, IActorRef server)
+    {
+        var sgd = new SGD(0.5);
+        sgd.EnsureSlots(weights.Select(w => w.Length).ToArray());
+        return Sys.ActorOf(Props.Create(() => new ParameterSlice(index, layout, weights, sgd, 0, 0, Shards, server)));
+    }
+
     [Theory]
     [InlineData(new[] { 0, 1, 2 })]
     [InlineData(new[] { 2, 0, 1 })]
     [InlineData(new[] { 1, 2, 0 })]
-    public void An_overflowing_sum_of_finite_shards_is_refused_and_a_finite_one_applied(int[] arrival)
+    public void A_slice_reports_an_overflowing_sum_of_finite_shards_and_applies_only_when_told(int[] arrival)
     {
-        var (slice, weights) = Start();
+        var weights = Weights();
+        var slice = Slice(0, ParameterSlices.Split([40, 9], 1), weights, TestActor);
         foreach (int s in arrival) slice.Tell(Shard(0, s, s == 0 ? 1f : 3e38f, 17));   // 1 + 3e38 + 3e38 = +Inf
+        Assert.False(ExpectMsg<SliceChecked>().Finite);
+        slice.Tell(new ApplyStep(0, false));
         var refused = ExpectMsg<SliceApplied>();
         Assert.False(refused.Applied);
         Assert.Equal("gradients contain NaN or Inf", refused.What);
         Assert.All(weights, w => Assert.All(w, v => Assert.Equal(0f, v)));
 
         foreach (int s in arrival) slice.Tell(Shard(1, s, 2f, 5));
+        Assert.True(ExpectMsg<SliceChecked>().Finite);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));                 // nothing applied before the decision
+        Assert.All(weights, w => Assert.All(w, v => Assert.Equal(0f, v)));
+        slice.Tell(new ApplyStep(1, true));
         var applied = ExpectMsg<SliceApplied>();
         Assert.True(applied.Applied, applied.What);
         // w = 0 − 0.5·(sum of the three shards): 1 + 1 + 1 = 3 everywhere, 2 + 2 + 2 = 6 at index 5
         Assert.Equal(-3f, weights[0][5]);
         Assert.Equal(-1.5f, weights[0][6]);
         Assert.Equal(-1.5f, weights[1][8]);
+    }
+
+    [Fact]
+    public void A_step_not_finite_in_one_slice_s_range_is_applied_by_no_slice()
+    {
+        var weights = Weights();
+        var layout = ParameterSlices.Split([40, 9], 2);
+        var server = Sys.ActorOf(Props.Create(() => new ParameterServer(weights, layout, TestActor, false, 0, StalenessPolicy.None, 0, 0)));
+        var slices = new[] { Slice(0, layout, weights, server), Slice(1, layout, weights, server) };
+        server.Tell(new RegisterPeers(slices, []));
+        int inSecondSlice = (int)layout.Start(1) + 1;                // an element of tensor 0 that slice 1 owns
+        Assert.InRange(inSecondSlice, 1, 39);
+        foreach (var slice in slices)
+            for (int s = 0; s < Shards; s++) slice.Tell(Shard(0, s, s == 0 ? 1f : 3e38f, inSecondSlice));
+        var diverged = ExpectMsg<StepDiverged>();
+        Assert.Equal("gradients contain NaN or Inf", diverged.What);
+        Assert.All(weights, w => Assert.All(w, v => Assert.Equal(0f, v)));
     }
 }
