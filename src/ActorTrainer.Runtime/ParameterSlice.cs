@@ -28,7 +28,6 @@ public sealed class ParameterSlice : ReceiveActor
     private readonly bool[] _have;
     private int _received, _next;
     private float[][]? _acc;
-    private bool _finite = true;
     private bool? _sumFinite;       // the last fold's fused check of the sum (null: no fold checked it)
     private double _loss, _correct;
     private int _count;
@@ -100,7 +99,7 @@ public sealed class ParameterSlice : ReceiveActor
             _step = m.Step;
             Array.Clear(_have);
             Array.Clear(_pending);
-            _received = 0; _next = 0; _acc = null; _finite = true; _sumFinite = null;
+            _received = 0; _next = 0; _acc = null; _sumFinite = null;
             _loss = 0; _correct = 0; _count = 0;
         }
         if ((uint)m.Shard >= (uint)_shards || _have[m.Shard]) return false;
@@ -122,7 +121,7 @@ public sealed class ParameterSlice : ReceiveActor
         var acc = _acc!;
         _acc = null;
         string what = !double.IsFinite(_loss) ? $"loss sum is {_loss}"
-            : !_finite || !(_sumFinite ?? RangeFinite(acc)) ? "gradients contain NaN or Inf" : "";
+            : !(_sumFinite ?? RangeFinite(acc)) ? "gradients contain NaN or Inf" : "";
         _held = (m, acc, what, _loss, _correct, _count);
         _busyTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
         _server.Tell(new SliceChecked(m.Step, _index, what.Length == 0));
@@ -166,7 +165,6 @@ public sealed class ParameterSlice : ReceiveActor
                 }
                 if (check) _sumFinite = finite;
             }
-            _finite &= r.GradientsFinite;
             _loss += r.LossSum; _correct += r.Correct; _count += r.Count;
             _pending[_next] = null;
             _next++;
