@@ -54,6 +54,14 @@ module Batching =
         for i in 0 .. acc.Length - 1 do
             ActorTrainer.Kernels.GradientFold.Add(Span acc.[i], ReadOnlySpan g.[i])
 
+    /// acc[i] ← acc[i] + g[i] element-wise, as addInto; true when every value of the new acc is finite (the check
+    /// fused into the add: one pass).
+    let addIntoChecked (acc: float32[][]) (g: float32[][]) =
+        let mutable ok = true
+        for i in 0 .. acc.Length - 1 do
+            ok <- ActorTrainer.Kernels.GradientFold.AddChecked(Span acc.[i], ReadOnlySpan g.[i]) && ok
+        ok
+
     /// Fresh zeroed arrays with the sizes of `like`.
     let zerosLike (like: float32[][]) = like |> Array.map (fun a -> Array.zeroCreate<float32> a.Length)
 

@@ -1,7 +1,6 @@
 namespace ActorTrainer.Core
 
 open System
-open ActorTrainer.Kernels
 
 /// Compiles a model's CPU compute path ahead of its first training step. .NET compiles each method on its first call,
 /// and the first shard gradient of the reference model takes ~0.17 s of compilation against ~1.5 ms for every later
@@ -32,8 +31,7 @@ type ComputeWarmup =
                 let tgt = if plan.Loss.SparseTargets then ReadOnlySpan.Empty else ReadOnlySpan targets
                 engine.ComputeGradients(weights, ReadOnlySpan x, lab, tgt, rows, rows, 0L, grads) |> ignore
                 engine.Evaluate(weights, ReadOnlySpan x, lab, tgt, rows) |> ignore
-        for i in 0 .. grads.Length - 1 do
-            GradientFold.AddChecked(Span other.[i], ReadOnlySpan grads.[i]) |> ignore
+        Batching.addIntoChecked other grads |> ignore
         Batching.addInto other grads
         Batching.allFinite other |> ignore
         optimizer.EnsureSlots(weights |> Array.map (fun w -> w.Length))

@@ -129,14 +129,18 @@ type SyncStepper(plan: ModelPlan, batchSize: int, shards: int) as self =
         this.Gather(0, rows)
         let mutable stats = ShardStats.Zero
         let mutable first = true
+        let mutable last = shards - 1
+        while last > 0 && (let struct (_, c) = Batching.shardRange rows shards last in c = 0) do last <- last - 1
+        sumFinite <- true
         for s in 0 .. shards - 1 do
             let struct (_, c) = Batching.shardRange rows shards s
             if c > 0 then
                 let st = this.Shard(engine, weights, rows, s, seed, step, hasLabels, hasTargets, (if first then sum else shardGrads))
-                if not first then Batching.addInto sum shardGrads
+                // the last add also checks the sum (one pass); a lone shard is checked on its own
+                if s = last then sumFinite <- (if first then Batching.allFinite sum else Batching.addIntoChecked sum shardGrads)
+                elif not first then Batching.addInto sum shardGrads
                 first <- false
                 stats <- stats + st
-        sumFinite <- Batching.allFinite sum
         struct (stats, sum)
 
     /// The shards `width` at a time on the kernel threads, each wave's gradients added to the sum in shard order.
