@@ -84,7 +84,7 @@ public sealed class DeviceModelTests(CpuDevice cpu)
         Data.Close(expected, actual, 1e-5, 1e-7, $"{name} predict");
 
         var data = plan.Loss.SparseTargets ? ArrayData.OfLabels(x, plan.InputDim, labels) : new ArrayData(x, plan.InputDim, null, targets, rows);
-        var cpuStats = Evaluation.run(new GradientEngine(plan, 7), w, data);
+        var cpuStats = new Evaluator(plan, 7).Run(w, data);
         var gpuStats = cpu.Runtime.Evaluate(plan, w, data, 7);
         Assert.Equal(cpuStats.LossSum, gpuStats.LossSum, 1e-4 * Math.Max(1, Math.Abs(cpuStats.LossSum)));
         Assert.Equal(cpuStats.Correct, gpuStats.Correct);

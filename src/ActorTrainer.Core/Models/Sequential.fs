@@ -250,7 +250,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         m.EnsureBuilt [| d.Features |]
         m.CheckData("evaluate", d)
         let stats =
-            if isNull backend then Evaluation.run (GradientEngine(m.Plan, batchSize)) (m.GetWeights()) d
+            if isNull backend then Evaluator(m.Plan, batchSize).Run(m.GetWeights(), d)
             else backend.Evaluate(m.Plan, m.GetWeights(), d, batchSize)
         let logs = Dictionary<string, float>()
         Evaluation.logs "" metricKeys stats logs

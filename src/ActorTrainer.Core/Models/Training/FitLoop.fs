@@ -29,26 +29,6 @@ type WeightsTrainee(optimizer: Optimizer) =
         member _.GetWeights() = if isNull exec then Weights.copy final else Weights.copy exec.Weights
         member _.SetWeights w = if isNull exec then final <- Weights.copy w else exec.SetWeights w
 
-/// Loss and metrics of data under given weights, in chunks of up to engine.MaxRows samples.
-module Evaluation =
-    /// Σ loss, Σ hits and count over all samples of d (inference mode).
-    let run (engine: GradientEngine) (weights: float32[][]) (d: ArrayData) : ShardStats =
-        let mutable st = ShardStats.Zero
-        let mutable start = 0
-        let ow = engine.Plan.OutputDim
-        while start < d.Count do
-            let rows = min engine.MaxRows (d.Count - start)
-            st <- st + engine.Evaluate(weights, ReadOnlySpan(d.X, start * d.Features, rows * d.Features),
-                                       (if isNull d.Labels then ReadOnlySpan.Empty else ReadOnlySpan(d.Labels, start, rows)),
-                                       (if isNull d.Targets then ReadOnlySpan.Empty else ReadOnlySpan(d.Targets, start * ow, rows * ow)), rows)
-            start <- start + rows
-        st
-
-    /// Keras-style logs: "loss" = ΣLoss/N and each metric name = ΣHits/N, with a prefix ("" or "val_").
-    let logs (prefix: string) (metricNames: string[]) (st: ShardStats) (into: Dictionary<string, float>) =
-        into.[prefix + "loss"] <- st.LossSum / float (max 1 st.Count)
-        for k in metricNames do into.[prefix + k] <- st.Correct / float (max 1 st.Count)
-
 /// The one training loop (Keras `fit`): epochs, callbacks, history, validation, cancellation, checkpoints and
 /// resume; the optimizer steps run in an IStepExecutor (in-process or actors), so every runtime behaves the same.
 type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], trainee: ITrainee,
@@ -65,7 +45,7 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
     let mutable stepsThisRun = 0L
     let mutable cancelled = false
     let mutable diverged = false
-    let mutable evalEngine : GradientEngine option = None
+    let mutable evaluator : Evaluator option = None
 
     let stopRequested () =
         if opts.Cancellation.IsCancellationRequested then cancelled <- true
@@ -93,14 +73,14 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
         | v when v.Count = 0 -> ValueNone
         | v when (exec :? IStepEvaluator) -> ValueSome((exec :?> IStepEvaluator).Evaluate v)
         | v ->
-            let engine =
-                match evalEngine with
+            let e =
+                match evaluator with
                 | Some e -> e
                 | None ->
-                    let e = GradientEngine(job.Plan, max 1 (min job.BatchSize v.Count))
-                    evalEngine <- Some e
+                    let e = Evaluator(job.Plan, max 1 (min job.BatchSize v.Count))
+                    evaluator <- Some e
                     e
-            ValueSome(Evaluation.run engine exec.Weights v)
+            ValueSome(e.Run(exec.Weights, v))
 
     /// A step diverged (nothing applied): callbacks see loss NaN at its batch end; unless one of them stops training
     /// (TerminateOnNaN), the exception propagates.

@@ -1,0 +1,58 @@
+module ActorTrainer.Core.Tests.EvaluationTests
+
+open System
+open Xunit
+open ActorTrainer.Core
+open ActorTrainer.Core.Data
+open ActorTrainer.Kernels
+
+let private mnist = lazy (Mnist.loadBundled ())
+
+/// Σ of engine.Evaluate over chunks of `rows` samples in chunk order: the sums an evaluation must reproduce bit for bit.
+let private oracle (plan: ModelPlan) (weights: float32[][]) (d: ArrayData) (rows: int) =
+    let engine = GradientEngine(plan, rows, MaxDegreeOfParallelism = 1)
+    let mutable st = ShardStats.Zero
+    let ow = plan.OutputDim
+    for start in 0 .. rows .. d.Count - 1 do
+        let n = min rows (d.Count - start)
+        st <- st + engine.Evaluate(weights, ReadOnlySpan(d.X, start * d.Features, n * d.Features),
+                                   (if isNull d.Labels then ReadOnlySpan.Empty else ReadOnlySpan(d.Labels, start, n)),
+                                   (if isNull d.Targets then ReadOnlySpan.Empty else ReadOnlySpan(d.Targets, start * ow, n * ow)), n)
+    st
+
+[<Theory>]
+[<InlineData("sparse_categorical_crossentropy", 1000, 128)>]
+[<InlineData("sparse_categorical_crossentropy", 100, 128)>]
+[<InlineData("sparse_categorical_crossentropy", 257, 1)>]
+[<InlineData("categorical_crossentropy", 999, 64)>]
+let ``evaluation on 1, 2 and 3 threads gives the bits of chunk-order sums`` (loss: string, count: int, rows: int) =
+    let train, _ = mnist.Force()
+    let m = Sequential([ Dense(64, "relu") :> Layer; Dropout(0.3); Dense(10, "softmax") ], seed = 5)
+    m.Compile(RMSprop(), loss, [ "accuracy" ])
+    m.Build([| 784 |])
+    let w = m.GetWeights()
+    let x = Array.sub train.Images 0 (count * 784)
+    let labels = Array.sub train.Labels 0 count
+    let d =
+        if loss = "categorical_crossentropy" then
+            ArrayData(x, 784, null, Array.init (count * 10) (fun i -> if labels.[i / 10] = i % 10 then 1f else 0f), count)
+        else ArrayData.OfLabels(x, 784, labels)
+    let expected = oracle m.Plan w d rows
+    Assert.Equal(count, expected.Count)
+    for threads in [ 1; 2; 3 ] do
+        use _ = KernelSettings.UseParallelism threads
+        let e = Evaluator(m.Plan, rows)
+        for pass in 1 .. 2 do      // a second pass reuses the lanes and the per-chunk buffer
+            let got = e.Run(w, d)
+            Assert.True(BitConverter.DoubleToInt64Bits expected.LossSum = BitConverter.DoubleToInt64Bits got.LossSum,
+                        sprintf "%d threads, pass %d: loss sum %.17g, expected %.17g" threads pass got.LossSum expected.LossSum)
+            Assert.Equal(expected.Correct, got.Correct)
+            Assert.Equal(expected.Count, got.Count)
+
+[<Fact>]
+let ``evaluator refuses a batch size below 1, naming it`` () =
+    let m = Sequential([ Dense(4) :> Layer ], seed = 1)
+    m.Compile(SGD(), "mse", [])
+    m.Build([| 3 |])
+    let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> Evaluator(m.Plan, 0) |> ignore)
+    Assert.Equal("maxRows", e.ParamName)
