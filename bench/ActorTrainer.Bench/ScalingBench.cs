@@ -14,7 +14,9 @@ namespace ActorTrainer.Bench;
 /// --only reference|weak|none (one of the two tables, or neither: with --accuracy),
 /// --max-workers W (cores), --accuracy (also: async 2–16 workers, 2 epochs on all of MNIST, test accuracy per
 /// staleness policy), --model (instead: the measured pieces of a step and the predicted 1–64-core table, see
-/// <see cref="ScalingModel"/>).</summary>
+/// <see cref="ScalingModel"/>), --pairs N (instead: N pairs of reference runs, in-process and `workers = auto`, in
+/// ABBA order, and the median and quartiles of the per-pair steps/s ratio — robust to a machine whose speed drifts
+/// between runs).</summary>
 public static class ScalingBench
 {
     private sealed record Config(string Name, string Mode, int Workers, int Threads, int Batch, int Shards);
@@ -22,7 +24,7 @@ public static class ScalingBench
     /// <summary>Runs and prints the tables; returns 0, or 2 for bad options.</summary>
     public static int Run(string[] args)
     {
-        int steps = 120, rounds = 3, maxWorkers = Environment.ProcessorCount;
+        int steps = 120, rounds = 3, maxWorkers = Environment.ProcessorCount, pairs = 0;
         bool accuracy = false, model = false;
         string only = "";
         for (int i = 0; i < args.Length; i++)
@@ -36,12 +38,14 @@ public static class ScalingBench
                 case "--max-workers": maxWorkers = Next(); break;
                 case "--accuracy": accuracy = true; break;
                 case "--model": model = true; break;
+                case "--pairs": pairs = Next(); break;
                 case "--only": only = i + 1 < args.Length ? args[++i] : ""; break;
-                default: throw new ArgumentException($"scaling bench: unknown option '{args[i]}' (allowed: --steps, --rounds, --max-workers, --only reference|weak|none, --accuracy, --model)");
+                default: throw new ArgumentException($"scaling bench: unknown option '{args[i]}' (allowed: --steps, --rounds, --max-workers, --only reference|weak|none, --accuracy, --model, --pairs)");
             }
         }
         var (train, test) = Mnist.LoadBundled();
         if (model) { ScalingModel.Run(train); return 0; }
+        if (pairs > 0) { Pairs(train, steps, pairs); return 0; }
         var counts = new List<int>();
         for (int w = 1; w <= maxWorkers; w *= 2) counts.Add(w);
         var configs = Configs(counts).Where(k => only.Length == 0 || k.Name == only).ToArray();
@@ -55,6 +59,33 @@ public static class ScalingBench
         if (configs.Length > 0) Print(configs, results);
         if (accuracy) AsyncAccuracy(train, test, counts.Concat([4, 8, 16]).Where(w => w >= 2).Distinct().Order().ToArray());
         return 0;
+    }
+
+    /// <summary>`--pairs`: auto / in-process steps/s per pair of back-to-back runs (ABBA order), median and quartiles.</summary>
+    private static void Pairs(Dataset train, int steps, int pairs)
+    {
+        var inProcess = new Config("reference", "in-process", 0, 0, 128, 2);
+        var auto = new Config("reference", "auto", RuntimeOptions.AutoWorkers, 0, 128, 2);
+        Console.WriteLine($"ScalingBench --pairs: reference config, {steps} steps per run, {pairs} pairs (ABBA), " +
+                          $"{Environment.ProcessorCount} cores; load {File.ReadAllText("/proc/loadavg").Trim()}");
+        var data = Data(train, steps * 128);
+        Measure(Data(train, 16 * 128), inProcess, 16);
+        Measure(Data(train, 16 * 128), auto, 16);
+        var ratios = new double[pairs];
+        for (int p = 0; p < pairs; p++)
+        {
+            bool autoFirst = p % 2 == 1;
+            double a = 0, b = 0;
+            if (autoFirst) a = Measure(data, auto, steps).StepsPerSec;
+            b = Measure(data, inProcess, steps).StepsPerSec;
+            if (!autoFirst) a = Measure(data, auto, steps).StepsPerSec;
+            ratios[p] = a / b;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pair {p + 1,2}: in-process {b,7:F1} steps/s, auto {a,7:F1} steps/s, auto / in-process {ratios[p]:F3}"));
+        }
+        Array.Sort(ratios);
+        double Q(double f) => ratios[(int)Math.Round(f * (pairs - 1))];
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"auto / in-process steps/s: median {Q(0.5):F3}, quartiles [{Q(0.25):F3}, {Q(0.75):F3}], auto faster in {ratios.Count(r => r >= 1)} of {pairs} pairs; load after {File.ReadAllText("/proc/loadavg").Trim()}"));
     }
 
     private static Config[] Configs(List<int> counts)
