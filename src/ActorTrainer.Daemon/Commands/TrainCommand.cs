@@ -88,15 +88,34 @@ public static class TrainCommand
         return ExitCodes.Ok;
     }
 
+    /// <summary>Models up to this many parameters (16 MB of float32) are warmed up; a larger one would hold a second copy
+    /// of its weights for the warm-up, and its steps are long enough that compiling them is a small share anyway.</summary>
+    private const long MaxWarmupParameters = 1L << 22;
+
     /// <summary>Compiles the model's CPU kernels on a background thread while the data loads (<see cref="ComputeWarmup"/>:
-    /// ~0.17 s of the first step otherwise; rows: one shard's, at most 256); a GPU run computes elsewhere and skips it. It uses its own model and
-    /// optimizer, so the run's results are untouched; a failure only loses the head start (logged at debug level).</summary>
+    /// ~0.2 s of the first step otherwise; rows: one shard's, at most 256). Skipped for a GPU run (it computes
+    /// elsewhere), for a model over <see cref="MaxWarmupParameters"/> and when the model cannot be built (the run's own
+    /// checks then report why, naming the key). It uses its own model and optimizer, so the run's results are
+    /// untouched; a failure only loses the head start (logged at debug level).</summary>
     private static void BeginWarmup(TrainSettings s, ILogger log)
     {
         if (s.Backend != "cpu") return;
+        long width = s.InputShape.Aggregate(1L, (a, b) => a * b), parameters = 0;
+        foreach (var d in s.Layers.OfType<Dense>())
+        {
+            parameters += (width + 1) * d.Units;
+            width = d.Units;
+        }
+        if (parameters > MaxWarmupParameters) return;
         int shards = s.Mode == "async" ? 1 : Math.Max(1, s.ShardsPerBatch);
         int rows = Math.Clamp((s.BatchSize + shards - 1) / shards, 1, 256);
-        var model = s.BuildModel();     // here: the settings' model config is not shared with another thread
+        Sequential model;
+        try { model = s.BuildModel(); }     // here: the settings' model config is not shared with another thread
+        catch (Exception e)
+        {
+            log.LogDebug(e, "compute warm-up skipped: the model does not build");
+            return;
+        }
         new Thread(() =>
         {
             try { ComputeWarmup.Run(model.Plan, model.GetWeights(), model.Optimizer, rows); }
