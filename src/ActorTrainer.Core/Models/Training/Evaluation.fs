@@ -8,7 +8,8 @@ open System.Collections.Generic
 /// (KernelSettings.MaxDegreeOfParallelism on the calling thread) and at least two chunks, min(T, chunks) lanes each
 /// take a contiguous run of chunks on their own engine with single-threaded kernels (the work between the GEMMs runs
 /// in parallel too); otherwise one engine runs the chunks in turn with multi-threaded GEMMs. Every chunk's sums are
-/// the same either way, and they are added in chunk order, so the result's bits do not depend on T.
+/// the same either way, and they are added in chunk order, so the result's bits do not depend on T. Each lane keeps
+/// an engine's buffers for MaxRows rows; one Run at a time per evaluator (fit keeps one, `evaluate` makes one per call).
 [<Sealed>]
 type Evaluator(plan: ModelPlan, maxRows: int) =
     do if maxRows < 1 then raise (ArgumentOutOfRangeException("maxRows", maxRows, "evaluation batch size must be >= 1"))
