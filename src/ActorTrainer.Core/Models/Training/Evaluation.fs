@@ -55,8 +55,13 @@ type Evaluator(plan: ModelPlan, maxRows: int) =
             let c1 = int (int64 chunks * int64 (part + 1) / int64 parts)
             for c in c0 .. c1 - 1 do chunkStats.[c] <- chunk lanes.[part] weights d c
 
-/// Keras-style logs of evaluation sums.
+/// Evaluation sums and their Keras-style logs.
 module Evaluation =
+    /// Σ loss, Σ hits and count over all samples of d (inference mode) in chunks of engine.MaxRows samples: an
+    /// <see cref="Evaluator"/> for the engine's plan and rows (kept for callers of earlier versions).
+    let run (engine: GradientEngine) (weights: float32[][]) (d: ArrayData) : ShardStats =
+        Evaluator(engine.Plan, engine.MaxRows).Run(weights, d)
+
     /// Keras-style logs: "loss" = ΣLoss/N and each metric name = ΣHits/N, with a prefix ("" or "val_").
     let logs (prefix: string) (metricNames: string[]) (st: ShardStats) (into: Dictionary<string, float>) =
         into.[prefix + "loss"] <- st.LossSum / float (max 1 st.Count)
