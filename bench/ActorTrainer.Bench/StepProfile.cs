@@ -8,7 +8,8 @@ namespace ActorTrainer.Bench;
 /// <summary>
 /// `step-profile`: where one in-process training step of the reference model (784-512-10, RMSprop, batch 128) spends
 /// its time — the whole shard gradient, its GEMMs alone (same shapes and threads), the optimizer update, the row
-/// gather and the finiteness check — as medians over `reps` repetitions of each piece run back to back.
+/// gather, the finiteness check and fit's validation pass over the test set — as medians over `reps` repetitions of
+/// each piece run back to back.
 /// Usage: step-profile [reps=300] [rows=128]
 /// </summary>
 public static class StepProfile
@@ -40,6 +41,8 @@ public static class StepProfile
         private readonly float[] _images;
         private readonly int[] _labels, _idx, _perm, _y;
         private readonly GradientEngine _engine;
+        private readonly Evaluator _evaluator;
+        private readonly ArrayData _test;
         private readonly RMSprop _opt = new();
         private readonly float[][] _grads;
         private readonly float[] _h, _gOut, _dW1, _tmp;
@@ -50,7 +53,8 @@ public static class StepProfile
         public Fixture(int rows)
         {
             _rows = rows;
-            var (train, _) = Mnist.LoadBundled();
+            var (train, test) = Mnist.LoadBundled();
+            _test = ArrayData.OfLabels(test.Images, 784, test.Labels);
             (_images, _labels) = (train.Images, train.Labels);
             var model = new Sequential(new Layer[] { new Dense(512, "relu"), new Dense(10, "softmax") }, seed: 1);
             model.Compile(new RMSprop(), "sparse_categorical_crossentropy", ["accuracy"]);
@@ -58,6 +62,7 @@ public static class StepProfile
             Weights = model.GetWeights();
             _grads = Weights.Select(w => new float[w.Length]).ToArray();
             _engine = new GradientEngine(model.Plan, rows);
+            _evaluator = new Evaluator(model.Plan, 128);
             _idx = Enumerable.Range(0, _labels.Length).ToArray();
             _perm = Batching.permutation(1, 0, _labels.Length, true);
             X = new float[rows * 784];
@@ -112,6 +117,8 @@ public static class StepProfile
                 ("RMSprop update (407 050 parameters)", 0, () => _opt.Apply(Weights, _grads)),
                 ("gather rows", 0, () => Batching.gather(_images, 784, _idx, 0, r, X)),
                 ("allFinite(grads)", 0, () => Batching.allFinite(_grads)),
+                ("validation pass: 10 000 test samples (Evaluator, chunks of 128)", 2.0 * 10000 * (784 * 512 + 512 * 10) / 1e6,
+                    () => _evaluator.Run(Weights, _test)),
             ];
         }
     }

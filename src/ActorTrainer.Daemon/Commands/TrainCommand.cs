@@ -100,12 +100,9 @@ public static class TrainCommand
     private static void BeginWarmup(TrainSettings s, ILogger log)
     {
         if (s.Backend != "cpu") return;
-        long width = s.InputShape.Aggregate(1L, (a, b) => a * b), parameters = 0;
-        foreach (var d in s.Layers.OfType<Dense>())
-        {
-            parameters += (width + 1) * d.Units;
-            width = d.Units;
-        }
+        long parameters;
+        try { parameters = ResourceCheck.Model(s).Parameters; }
+        catch (ResourceLimitException) { return; }      // ResourceCheck.Training reports it after the data loaded
         if (parameters > MaxWarmupParameters) return;
         int shards = s.Mode == "async" ? 1 : Math.Max(1, s.ShardsPerBatch);
         int rows = Math.Clamp((s.BatchSize + shards - 1) / shards, 1, 256);
