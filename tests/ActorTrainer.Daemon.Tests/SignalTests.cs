@@ -4,8 +4,9 @@ using Xunit;
 namespace ActorTrainer.Daemon.Tests;
 
 /// <summary>SIGTERM and SIGINT outside training end the process within 2 s with exit 143 / 130 (training itself keeps
-/// its graceful stop, see ActorRuntimeCliTests and CliTests). The config "file" is a named pipe nobody writes, so the
-/// daemon is reliably blocked reading its configuration when the signal arrives.</summary>
+/// its graceful stop, see ActorRuntimeCliTests and CliTests). The config "file" is a named pipe nobody writes into, so
+/// the daemon is reliably blocked reading its configuration when the signal arrives; the signal is sent only once the
+/// daemon has opened the pipe (<see cref="PipeWriters"/>), so a slow start on a loaded machine cannot make it early.</summary>
 public sealed class SignalTests
 {
     private static (int Exit, double Seconds, string Stderr) SignalWhileReadingConfig(string signal)
@@ -13,19 +14,24 @@ public sealed class SignalTests
         using var t = new TempDir();
         var fifo = t["blocked.conf"];
         Cli.MakeFifo(fifo);
-        return SignalWhileBlocked(["train", "--config", fifo, "--run-dir", t["run"]], signal);
+        return SignalWhileBlocked(["train", "--config", fifo, "--run-dir", t["run"]], [fifo], signal);
     }
 
-    /// <summary>Starts the CLI, waits until it is blocked (on a named pipe), signals it and measures how long it takes
-    /// to exit.</summary>
-    private static (int Exit, double Seconds, string Stderr) SignalWhileBlocked(string[] args, string signal)
+    /// <summary>Starts the CLI, waits until it has opened one of the named pipes (and is blocked reading it), signals it
+    /// and measures how long it takes to exit.</summary>
+    private static (int Exit, double Seconds, string Stderr) SignalWhileBlocked(string[] args, string[] pipes, string signal)
     {
         using var p = Cli.Start(args);
+        using var writers = new PipeWriters(pipes);
         p.StandardInput.Close();
         var stderr = p.StandardError.ReadToEndAsync();
         _ = p.StandardOutput.ReadToEndAsync();
-        Thread.Sleep(2500);                       // runtime start-up; then the daemon is blocked opening the pipe
-        if (p.HasExited) Assert.Fail("the daemon should be blocked reading a named pipe\n" + stderr.Result);
+        bool reading = writers.WaitForReader(TimeSpan.FromSeconds(60));
+        if (p.HasExited || !reading)
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+            Assert.Fail("the daemon should be blocked reading a named pipe\n" + stderr.Result);
+        }
         var sw = Stopwatch.StartNew();
         Cli.Signal(p, signal);
         var exited = p.WaitForExit(TimeSpan.FromSeconds(10));
@@ -41,9 +47,10 @@ public sealed class SignalTests
     {
         using var t = new TempDir();
         var dir = Directory.CreateDirectory(t["mnist"]).FullName;
-        foreach (var f in new[] { "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" })
-            Cli.MakeFifo(Path.Combine(dir, f));
-        var (exit, seconds, err) = SignalWhileBlocked(["train", "--set", "data.dir=" + dir, "--run-dir", t["run"]], "TERM");
+        var pipes = new[] { "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" }
+            .Select(f => Path.Combine(dir, f)).ToArray();
+        foreach (var f in pipes) Cli.MakeFifo(f);
+        var (exit, seconds, err) = SignalWhileBlocked(["train", "--set", "data.dir=" + dir, "--run-dir", t["run"]], pipes, "TERM");
         Assert.True(exit == 143, $"exit {exit}\n{err}");
         Assert.True(seconds < 2, $"took {seconds:0.00} s");
         Assert.False(File.Exists(Path.Combine(t["run"], "summary.json")));
@@ -76,11 +83,16 @@ public sealed class SignalTests
         // predict opens --input to sniff its PNG signature, which blocks on the pipe; the model must load first.
         Cli.Train(t["run"], "--set", "output.plots=false", "--set", "output.tensorboard=false");
         using var p = Cli.Start(["predict", "--model", Path.Combine(t["run"], "model"), "--input", fifo]);
+        using var writers = new PipeWriters(fifo);
         p.StandardInput.Close();
         var stderr = p.StandardError.ReadToEndAsync();
         _ = p.StandardOutput.ReadToEndAsync();
-        Thread.Sleep(2500);
-        if (p.HasExited) Assert.Fail("predict should be blocked on the named pipe\n" + await stderr);
+        bool reading = writers.WaitForReader(TimeSpan.FromSeconds(60));
+        if (p.HasExited || !reading)
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+            Assert.Fail("predict should be blocked on the named pipe\n" + await stderr);
+        }
         var sw = Stopwatch.StartNew();
         Cli.Signal(p, "TERM");
         var exited = p.WaitForExit(TimeSpan.FromSeconds(10));
