@@ -87,7 +87,7 @@ public sealed class SignalTests
         return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & 0x2UL) != 0;
     }
 
-    /// <summary>With SIGINT ignored by its parent, the daemon keeps ignoring it (the nohup convention .NET honours): a
+    /// <summary>With SIGINT ignored by its parent, the daemon keeps ignoring it (.NET keeps an inherited ignore): a
     /// SIGINT leaves it blocked, and SIGTERM still ends it with 143 within 2 s.</summary>
     private static void SigintStaysIgnored()
     {
