@@ -21,12 +21,12 @@ internal static class CudaInference
         using var model = new DeviceModel(dev, dev.Kernels, plan, Math.Min(batchSize, rows));
         using var w = UploadWeights(dev, model, weights);
         using var xd = DeviceMemory.Allocate<float>(dev.Accelerator, (long)rows * plan.InputDim, $"predict inputs ({rows} × {plan.InputDim})");
-        xd.View.SubView(0, (long)rows * plan.InputDim).CopyFromCPU(ref x[0], (long)rows * plan.InputDim);
+        DeviceMemory.Upload(xd.View, x.AsSpan(0, rows * plan.InputDim));
         for (int start = 0; start < rows; start += model.MaxRows)
         {
             int n = Math.Min(model.MaxRows, rows - start);
             var y = model.Forward(w.View, xd.View.SubView((long)start * plan.InputDim, (long)n * plan.InputDim), n, false, null);
-            y.SubView(0, (long)n * ow).CopyToCPU(ref result[(long)start * ow], (long)n * ow);
+            DeviceMemory.Download(y, result.AsSpan(start * ow, n * ow));
         }
         return result;
     }
@@ -67,7 +67,7 @@ internal static class CudaInference
     {
         var flat = Flatten(model, weights, "weights");
         var w = DeviceMemory.Allocate<float>(dev.Accelerator, model.ParameterCount, $"the weights ({model.ParameterCount} parameters)");
-        if (flat.Length > 0) w.View.SubView(0, flat.Length).CopyFromCPU(flat);
+        DeviceMemory.Upload(w.View, flat.AsSpan());
         return w;
     }
 

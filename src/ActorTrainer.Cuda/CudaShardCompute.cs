@@ -81,7 +81,7 @@ public sealed class CudaShardCompute : IShardCompute
         if (weightsKey != _key || weightsKey < 0)
         {
             var flat = CudaInference.Flatten(_model, weights, "GPU worker weights");
-            if (flat.Length > 0) _w.View.SubView(0, flat.Length).CopyFromCPU(flat);
+            DeviceMemory.Upload(_w.View, flat.AsSpan());
             _key = weightsKey;
         }
         if (rows == 0)
@@ -94,21 +94,15 @@ public sealed class CudaShardCompute : IShardCompute
         else Upload(_t, targets.Span, (long)rows * plan.OutputDim, "targets");
         _model.Gradients(_w.View, _x.View, rows, batchRows, _y.View, _t.View, [dropoutSeed], _g.View);
         var stats = _model.ReadStats(_stats, rows, out _);
-        if (_flat.Length > 0) _g.View.SubView(0, _flat.Length).CopyToCPU(_flat);
+        DeviceMemory.Download(_g.View, _flat.AsSpan());
         for (int i = 0; i < grads.Length; i++) Array.Copy(_flat, _model.Offsets[i], grads[i], 0, _model.Sizes[i]);
         return stats;
     }
 
-    private static void Upload(MemoryBuffer1D<float, Stride1D.Dense> dest, ReadOnlySpan<float> src, long count, string what)
+    private static void Upload<T>(MemoryBuffer1D<T, Stride1D.Dense> dest, ReadOnlySpan<T> src, long count, string what) where T : unmanaged
     {
         if (src.Length < count) throw new ArgumentException($"GPU worker: {what} has {src.Length} values but the shard needs {count}");
-        dest.View.SubView(0, count).CopyFromCPU(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(src), count);
-    }
-
-    private static void Upload(MemoryBuffer1D<int, Stride1D.Dense> dest, ReadOnlySpan<int> src, long count, string what)
-    {
-        if (src.Length < count) throw new ArgumentException($"GPU worker: {what} has {src.Length} values but the shard needs {count}");
-        dest.View.SubView(0, count).CopyFromCPU(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(src), count);
+        DeviceMemory.Upload(dest.View, src[..(int)count]);
     }
 
     /// <summary>Frees the device buffers.</summary>

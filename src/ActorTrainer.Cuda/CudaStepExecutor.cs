@@ -91,7 +91,7 @@ internal sealed class CudaStepExecutor : IStepExecutor, IStepEvaluator
     {
         _dev.Enter();
         var order = Batching.permutation(_job.Seed, epoch, _job.Train.Count, _job.Shuffle);
-        if (order.Length > 0) _order.View.SubView(0, order.Length).CopyFromCPU(order);
+        DeviceMemory.Upload(_order.View, order.AsSpan());
         _epoch = epoch;
         _next = startStep;
         _globalStep = firstGlobalStep;
@@ -145,7 +145,7 @@ internal sealed class CudaStepExecutor : IStepExecutor, IStepEvaluator
             {
                 _dev.Enter();
                 var flat = new float[_model.ParameterCount];
-                if (flat.Length > 0) _w.View.SubView(0, flat.Length).CopyToCPU(flat);
+                DeviceMemory.Download(_w.View, flat.AsSpan());
                 for (int i = 0; i < _home.Length; i++) Array.Copy(flat, _model.Offsets[i], _home[i], 0, _model.Sizes[i]);
                 _hostVersion = _version;
             }
@@ -158,7 +158,7 @@ internal sealed class CudaStepExecutor : IStepExecutor, IStepEvaluator
         _dev.Enter();
         var flat = CudaInference.Flatten(_model, weights, "set_weights");
         ActorTrainer.Core.Weights.checkedCopyInto("set_weights", weights, _home);
-        if (flat.Length > 0) _w.View.SubView(0, flat.Length).CopyFromCPU(flat);
+        DeviceMemory.Upload(_w.View, flat.AsSpan());
         _hostVersion = _version;
     }
 

@@ -32,9 +32,9 @@ internal sealed class DeviceDataset : IDisposable
         _x = DeviceMemory.Allocate<float>(acc, (long)Count * Features, $"{what} ({Count} × {Features} samples)");
         _labels = DeviceMemory.Allocate<int>(acc, plan.Loss.SparseTargets ? Count : 0, $"{what} labels");
         _targets = DeviceMemory.Allocate<float>(acc, plan.Loss.SparseTargets ? 0 : (long)Count * ow, $"{what} targets");
-        if ((long)Count * Features > 0) _x.View.SubView(0, (long)Count * Features).CopyFromCPU(ref data.X[0], (long)Count * Features);
-        if (plan.Loss.SparseTargets && Count > 0) _labels.View.SubView(0, Count).CopyFromCPU(ref data.Labels![0], Count);
-        if (!plan.Loss.SparseTargets && Count > 0) _targets.View.SubView(0, (long)Count * ow).CopyFromCPU(ref data.Targets![0], (long)Count * ow);
+        DeviceMemory.Upload(_x.View, data.X.AsSpan(0, Count * Features));
+        if (plan.Loss.SparseTargets) DeviceMemory.Upload(_labels.View, data.Labels.AsSpan(0, Count));
+        if (!plan.Loss.SparseTargets) DeviceMemory.Upload(_targets.View, data.Targets.AsSpan(0, Count * ow));
     }
 
     /// <summary>The host data this copy was made from.</summary>

@@ -78,7 +78,7 @@ internal sealed class DeviceModel : IDisposable
     /// and sums them in row order (loss in float64; binary losses' hits per output as the sample's mean).</summary>
     public ShardStats ReadStats(int[] host, int rows, out int flag)
     {
-        _stats.View.SubView(0, host.Length).CopyToCPU(ref host[0], host.Length);
+        DeviceMemory.Download(_stats.View, host.AsSpan());
         flag = host[0];
         double loss = 0, hits = 0;
         bool binary = Plan.Loss.IsBinaryCrossentropy;
@@ -158,7 +158,7 @@ internal sealed class DeviceModel : IDisposable
             _shardSeeds?.Dispose();
             _shardSeeds = DeviceMemory.Allocate<long>(_dev.Accelerator, seeds.Length, "dropout seeds");
         }
-        _shardSeeds.View.SubView(0, seeds.Length).CopyFromCPU(seeds);
+        DeviceMemory.Upload(_shardSeeds.View, seeds.AsSpan());
     }
 
     /// <summary>Per-row loss and hits of the last Forward into Stats (flag bit 1 on a non-finite loss); with a

@@ -39,7 +39,7 @@ internal sealed class DeviceOptimizer : IDisposable
             Array.Fill(host, _opt.InitialSlotValue);
             for (int i = 0; i < _sizes.Length && i < state.Length; i++)
                 if (state[i] is { Length: > 0 } slots) Array.Copy(slots[s], 0, host, _offsets[i], _sizes[i]);
-            if (_count > 0) _slots[s].View.CopyFromCPU(host);
+            DeviceMemory.Upload(_slots[s].View, host.AsSpan());
         }
     }
 
@@ -50,7 +50,7 @@ internal sealed class DeviceOptimizer : IDisposable
         var result = _sizes.Select(n => _slots.Select(_ => new float[n]).ToArray()).ToArray();
         for (int s = 0; s < _slots.Length; s++)
         {
-            if (_count > 0) _slots[s].View.SubView(0, _count).CopyToCPU(ref host[0], _count);
+            DeviceMemory.Download(_slots[s].View, host.AsSpan(0, (int)_count));
             for (int i = 0; i < _sizes.Length; i++) Array.Copy(host, _offsets[i], result[i][s], 0, _sizes[i]);
         }
         return result;

@@ -154,16 +154,3 @@ public sealed class DeviceModelTests(CpuDevice cpu)
     private MemoryBuffer1D<float, Stride1D.Dense> Upload(float[] a) => cpu.Device.Accelerator.Allocate1D(a);
     private MemoryBuffer1D<int, Stride1D.Dense> UploadInts(int[] a) => cpu.Device.Accelerator.Allocate1D(a);
 }
-
-/// <summary>A device allocation that cannot be satisfied names the buffer, the size asked for and the fallback.</summary>
-[Collection("cpu-device")]
-public sealed class DeviceMemoryTests(CpuDevice cpu)
-{
-    [Fact]
-    public void Out_of_memory_names_what_was_asked_for()
-    {
-        var e = Assert.Throws<CudaOutOfMemoryException>(() => DeviceMemory.Allocate<float>(cpu.Device.Accelerator, 1L << 42, "the training set (test)"));
-        Assert.Contains("the training set (test) needs 16384.0 GiB", e.Message);
-        Assert.Contains("--set trainer.backend=cpu", e.Message);
-    }
-}
