@@ -4,12 +4,13 @@ using ActorTrainer.Kernels;
 namespace ActorTrainer.Bench;
 
 /// <summary>Side-by-side GEMM table: median GFLOP/s per shape for ours (1 and 2 threads), OpenBLAS, MathNet managed.
-/// Runners are interleaved within each repetition so machine noise hits all of them alike.</summary>
+/// Runners are interleaved within each repetition so machine noise hits all of them alike; shapeFilter keeps the shapes
+/// whose name contains it.</summary>
 internal static class GemmQuick
 {
     private sealed record Runner(string Name, Action Call);
 
-    internal static void Run(int minReps, bool includeMathNet = true, bool useMin = false, IGemm? gemm = null)
+    internal static void Run(int minReps, bool includeMathNet = true, bool useMin = false, IGemm? gemm = null, string? shapeFilter = null)
     {
         bool blas = OpenBlas.IsAvailable;
         Console.WriteLine($"date: {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC, loadavg before: {File.ReadAllText("/proc/loadavg").Trim()}");
@@ -20,7 +21,7 @@ internal static class GemmQuick
         Console.WriteLine($"{(useMin ? "best-of-reps" : "median")} GFLOP/s over >= {minReps} interleaved reps (max rel diff vs OpenBLAS in last column)");
         Console.WriteLine($"{"shape",-34} {"ours 1T",8} {"ours 2T",8} {"OpenBLAS",9} {"MathNet",8} {"2T/BLAS",8} {"reps",5} {"maxdiff",9}");
         var rng = new Random(42);
-        foreach (var s in GemmShape.Mlp)
+        foreach (var s in GemmShape.Mlp.Where(s => shapeFilter is null || s.Name.Contains(shapeFilter, StringComparison.Ordinal)))
         {
             float[] a = Fill(rng, s.TransA ? s.K * s.M : s.M * s.K);
             float[] b = Fill(rng, s.TransB ? s.N * s.K : s.K * s.N);

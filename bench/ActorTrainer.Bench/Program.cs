@@ -1,11 +1,11 @@
 using ActorTrainer.Bench;
 
-// Usage: dotnet run -c Release --project bench/ActorTrainer.Bench -- gemm [minReps] | gemm-steady [reps] | elementwise | fit [epochs] [shards,..] | runtime [--steps N] | scaling [--steps N] [--accuracy] | step-profile [reps] [rows] | tape [steps] | service [--clients 200] | cluster [--rounds 3] [--workers 2] [--train-limit N] [--spin A,B] | dataplane [--steps 300] [--tls] | cuda [--accelerator cuda|cpu] [--quick] | bdn [BenchmarkDotNet args]
+// Usage: dotnet run -c Release --project bench/ActorTrainer.Bench -- gemm [minReps] [shape substring] | gemm-steady [reps] | elementwise | fit [epochs] [shards,..] | runtime [--steps N] | scaling [--steps N] [--accuracy] | step-profile [reps] [rows] | tape [steps] | service [--clients 200] | cluster [--rounds 3] [--workers 2] [--train-limit N] [--spin A,B] | dataplane [--steps 300] [--tls] | cuda [--accelerator cuda|cpu] [--quick] | bdn [BenchmarkDotNet args]
 string mode = args.Length > 0 ? args[0] : "gemm";
 switch (mode)
 {
     case "gemm":
-        GemmQuick.Run(args.Length > 1 ? int.Parse(args[1]) : 30);
+        GemmQuick.Run(args.Length > 1 ? int.Parse(args[1]) : 30, shapeFilter: args.Length > 2 ? args[2] : null);
         break;
     case "gemm-steady":
         return GemmSteady.Run(args.Skip(1).ToArray());

@@ -28,23 +28,30 @@ internal static unsafe class DotGemm<T> where T : unmanaged, IFloatingPointIeee7
         return Avx512F.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
     }
 
-    /// <summary>Computes rows [i0,i1) of C (all n columns) with the widest path <paramref name="level"/> allows.</summary>
-    internal static void Run(in GemmProblem<T> p, int i0, int i1, SimdLevel level)
+    /// <summary>op(B)ᵀ, row j = column j of op(B), with row stride ldbt: B itself when transposed, else B packed into
+    /// the calling thread's buffer (valid until that thread packs again; a parallel call packs once and shares it).</summary>
+    internal static T* PackedB(in GemmProblem<T> p, out nint ldbt)
     {
         int n = p.N, k = p.K;
-        T* bt; nint ldbt;
-        if (p.TransB) { bt = p.B; ldbt = p.Ldb; }          // Bᵀ stored n×k: column j of op(B) is row j
-        else
+        if (p.TransB) { ldbt = p.Ldb; return p.B; }
+        T* bt = PackBuffer<T>.Get(n * k);                  // bt[j·k + p] = b[p·ldb + j]
+        ldbt = k;
+        for (int pp = 0; pp < k; pp++)
         {
-            bt = PackBuffer<T>.Get(n * k);                  // pack op(B)ᵀ: bt[j·k + p] = b[p·ldb + j]
-            ldbt = k;
-            for (int pp = 0; pp < k; pp++)
-            {
-                T* src = p.B + pp * p.Ldb;
-                for (int j = 0; j < n; j++) bt[(nint)j * k + pp] = src[j];
-            }
+            T* src = p.B + pp * p.Ldb;
+            for (int j = 0; j < n; j++) bt[(nint)j * k + pp] = src[j];
         }
-        if (level == SimdLevel.Avx512 && Avx512F.IsSupported) RunAvx512(in p, i0, i1, bt, ldbt);
+        return bt;
+    }
+
+    /// <summary>Rows [i0,i1) of C (all n columns) from op(B)ᵀ as <see cref="PackedB"/> gives it, with the widest path
+    /// <paramref name="level"/> allows.</summary>
+    internal static void Rows(in GemmProblem<T> p, int i0, int i1, SimdLevel level, T* bt, nint ldbt)
+    {
+        int n = p.N;
+        if (level == SimdLevel.Avx512 && Avx512F.IsSupported && typeof(T) == typeof(float))
+            DotGemmAvx512.Run(in Unsafe.As<GemmProblem<T>, GemmProblem<float>>(ref Unsafe.AsRef(in p)), i0, i1, (float*)bt, ldbt);
+        else if (level == SimdLevel.Avx512 && Avx512F.IsSupported) RunAvx512(in p, i0, i1, bt, ldbt);
         else if (level != SimdLevel.Scalar && Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported) DotGemmAvx2<T>.Run(in p, i0, i1, bt, ldbt);
         else
             for (int i = i0; i < i1; i++)
@@ -68,10 +75,14 @@ internal static unsafe class DotGemm<T> where T : unmanaged, IFloatingPointIeee7
 
     /// <summary>C(i,j) from its L lane partials: fold, scalar FMA tail, then alpha·s + beta·C (C not read when beta = 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Finish(in GemmProblem<T> p, int i, int j, Span<T> lane, T* aRow, T* bCol)
+    internal static void Finish(in GemmProblem<T> p, int i, int j, Span<T> lane, T* aRow, T* bCol) =>
+        Finish(in p, i, j, CanonicalReduce.FoldLanes(lane), aRow, bCol);
+
+    /// <summary>C(i,j) from its folded lanes s: scalar FMA tail, then alpha·s + beta·C (C not read when beta = 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Finish(in GemmProblem<T> p, int i, int j, T s, T* aRow, T* bCol)
     {
         int kMain = p.K - p.K % Lanes;
-        T s = CanonicalReduce.FoldLanes(lane);
         for (int pp = kMain; pp < p.K; pp++) s = T.FusedMultiplyAdd(aRow[pp], bCol[pp], s);
         T* c = p.C + i * p.Ldc + j;
         *c = p.Beta == T.Zero ? p.Alpha * s : T.FusedMultiplyAdd(p.Alpha, s, p.Beta * *c);

@@ -111,28 +111,32 @@ internal sealed unsafe class GemmExecutor<T, K> : IParallelJob
     private GemmProblem<T> _p;
     private int _parts;
     private bool _splitN, _dot;
+    private T* _bt;
+    private nint _ldbt;
 
     /// <summary>Runs the whole problem (m, n ≥ 1).</summary>
     internal static void Run(in GemmProblem<T> p)
     {
         if (p.K == 0 || p.Alpha == T.Zero) { ScaleC(in p); return; }
         if (typeof(T) == typeof(float) && SparseGemm.TryRun(in Unsafe.As<GemmProblem<T>, GemmProblem<float>>(ref Unsafe.AsRef(in p)),
-                                                         KernelSettings.MaxDegreeOfParallelism)) return;
+                                                         KernelSettings.MaxDegreeOfParallelism, Level == SimdLevel.Avx512)) return;
         bool dot = DotGemm<T>.Applies(in p);   // by shape alone: every instruction set gives the same bits
         int panelsN = (p.N + K.NR - 1) / K.NR, panelsM = (p.M + K.MR - 1) / K.MR;
         int dop = KernelSettings.MaxDegreeOfParallelism;
         bool splitN = !dot && (panelsN >= 2 * dop || panelsN >= panelsM);
+        nint ldbt = 0;
+        T* bt = dot ? DotGemm<T>.PackedB(in p, out ldbt) : null;        // packed once, read by every part
         int parts = Math.Min(Math.Min(dop, GemmWorkers.MaxParts), splitN ? panelsN : panelsM);
         if ((long)p.M * p.N * p.K < SerialThreshold) parts = 1;
         if (parts > 1)
         {
             var job = t_job ??= new GemmExecutor<T, K>();
-            job._p = p; job._parts = parts; job._splitN = splitN; job._dot = dot;
+            job._p = p; job._parts = parts; job._splitN = splitN; job._dot = dot; job._bt = bt; job._ldbt = ldbt;
             bool ran = GemmWorkers.TryRun(job, parts);
-            job._p = default;
+            job._p = default; job._bt = null;
             if (ran) return;
         }
-        if (dot) DotGemm<T>.Run(in p, 0, p.M, Level);
+        if (dot) DotGemm<T>.Rows(in p, 0, p.M, Level, bt, ldbt);
         else GemmDriver<T, K>.Run(in p, 0, p.M, 0, p.N);
     }
 
@@ -153,7 +157,7 @@ internal sealed unsafe class GemmExecutor<T, K> : IParallelJob
         {
             int panels = (_p.M + K.MR - 1) / K.MR;
             int q0 = (int)((long)part * panels / _parts), q1 = (int)((long)(part + 1) * panels / _parts);
-            if (_dot) DotGemm<T>.Run(in _p, q0 * K.MR, Math.Min(_p.M, q1 * K.MR), Level);
+            if (_dot) DotGemm<T>.Rows(in _p, q0 * K.MR, Math.Min(_p.M, q1 * K.MR), Level, _bt, _ldbt);
             else GemmDriver<T, K>.Run(in _p, q0 * K.MR, Math.Min(_p.M, q1 * K.MR), 0, _p.N);
         }
     }

@@ -14,7 +14,7 @@ namespace ActorTrainer.Kernels;
 /// when op(A) has at most <see cref="MaxDensity"/> nonzeros, on every instruction set (the scalar path computes
 /// the same sequence), so the choice never depends on the machine.
 /// </summary>
-internal sealed unsafe class SparseGemm : IParallelJob
+internal sealed unsafe partial class SparseGemm : IParallelJob
 {
     /// <summary>Largest fraction of nonzeros in op(A) for which the sparse path is used.</summary>
     internal static double MaxDensity = 0.3;
@@ -35,10 +35,12 @@ internal sealed unsafe class SparseGemm : IParallelJob
     private GemmProblem<float> _p;
     private SparseRows _rows = null!;
     private int _parts;
+    private bool _avx512;
 
     /// <summary>Runs the problem on the sparse path and returns true, or returns false (nothing written) when the
-    /// shape does not suit it or op(A) is too dense. Called only with m, n, k ≥ 1 and alpha ≠ 0.</summary>
-    internal static bool TryRun(in GemmProblem<float> p, int dop)
+    /// shape does not suit it or op(A) is too dense. Called only with m, n, k ≥ 1 and alpha ≠ 0; avx512 selects the
+    /// 512-bit kernel (the caller's instruction-set level; the bits are the same either way).</summary>
+    internal static bool TryRun(in GemmProblem<float> p, int dop, bool avx512)
     {
         if (!KernelSettings.SparseOperands || DenseOnly || p.TransB || p.N < Panel || (long)p.M * p.K > MaxElements
             || (long)p.K * Panel > int.MaxValue || DotGemm<float>.Applies(in p)) return false;
@@ -48,10 +50,11 @@ internal sealed unsafe class SparseGemm : IParallelJob
         long nnz = rows.RowStart[p.M];
         int parts = (int)Math.Clamp(nnz * p.N / 65536, 1, Math.Min(Math.Min(dop, GemmWorkers.MaxParts), (p.N + Panel - 1) / Panel));
         var job = t_job ??= new SparseGemm();
-        job._p = p; job._rows = rows; job._parts = parts;
+        avx512 &= Avx512F.IsSupported;
+        job._p = p; job._rows = rows; job._parts = parts; job._avx512 = avx512;
         bool ran = GemmWorkers.TryRun(job, parts);
         job._p = default; job._rows = null!;
-        if (!ran) Columns(in p, rows, 0, p.N);
+        if (!ran) Columns(in p, rows, 0, p.N, avx512);
         return true;
     }
 
@@ -61,12 +64,12 @@ internal sealed unsafe class SparseGemm : IParallelJob
     {
         int panels = (_p.N + Panel - 1) / Panel;
         int q0 = (int)((long)part * panels / _parts), q1 = (int)((long)(part + 1) * panels / _parts);
-        Columns(in _p, _rows, q0 * Panel, Math.Min(_p.N, q1 * Panel));
+        Columns(in _p, _rows, q0 * Panel, Math.Min(_p.N, q1 * Panel), _avx512);
     }
 
     /// <summary>Columns [j0, j1) of C (j0 a multiple of 32), all rows: per k-block, per 32-column panel of B (packed,
     /// zero padded), rows in pairs of similar entry counts.</summary>
-    private static void Columns(in GemmProblem<float> p, SparseRows sr, int j0, int j1)
+    private static void Columns(in GemmProblem<float> p, SparseRows sr, int j0, int j1, bool avx512)
     {
         int m = p.M, kcb = GemmBlocking.KBlock(p.K);
         float* packB = PackBuffer<float>.Get(kcb * Panel);
@@ -94,6 +97,10 @@ internal sealed unsafe class SparseGemm : IParallelJob
                     float* bp = packB - (nint)pc * Panel;   // entry offsets are column·32 from column 0
                     float* c = p.C + jc;
                     int i = 0;
+                    if (avx512)
+                        for (; i + 3 < nonEmpty; i += 4)
+                            block.Quad512(order[i], order[i + 1], order[i + 2], order[i + 3], bp, c + order[i] * p.Ldc,
+                                          c + order[i + 1] * p.Ldc, c + order[i + 2] * p.Ldc, c + order[i + 3] * p.Ldc, nw);
                     for (; i + 1 < nonEmpty; i += 2) block.Pair(order[i], order[i + 1], bp, c + order[i] * p.Ldc, c + order[i + 1] * p.Ldc, nw);
                     if (i < nonEmpty) block.Single(order[i], bp, c + order[i++] * p.Ldc, nw);
                     for (; i < m; i++) block.Empty(c + order[i] * p.Ldc, nw);
@@ -141,7 +148,7 @@ internal sealed unsafe class SparseGemm : IParallelJob
     }
 
     /// <summary>One k-block's entries of every row (cur[r] ≤ e &lt; end[r]) and how a block's sums enter C.</summary>
-    private readonly struct Block
+    private readonly partial struct Block
     {
         private readonly SparseRows.Entry* en;
         private readonly int* cur, end;
