@@ -110,7 +110,7 @@ internal sealed unsafe class GemmExecutor<T, K> : IParallelJob
     [ThreadStatic] private static GemmExecutor<T, K>? t_job;
     private GemmProblem<T> _p;
     private int _parts;
-    private bool _splitN, _dot;
+    private bool _splitN, _dot, _transNarrow;
     private T* _bt;
     private nint _ldbt;
 
@@ -123,7 +123,8 @@ internal sealed unsafe class GemmExecutor<T, K> : IParallelJob
         bool dot = DotGemm<T>.Applies(in p);   // by shape alone: every instruction set gives the same bits
         int panelsN = (p.N + K.NR - 1) / K.NR, panelsM = (p.M + K.MR - 1) / K.MR;
         int dop = KernelSettings.MaxDegreeOfParallelism;
-        bool splitN = !dot && (panelsN >= 2 * dop || panelsN >= panelsM);
+        bool transNarrow = !dot && TransNarrowGemm.Applies(in p, Level);      // same bits as the panel path
+        bool splitN = !dot && !transNarrow && (panelsN >= 2 * dop || panelsN >= panelsM);
         nint ldbt = 0;
         T* bt = dot ? DotGemm<T>.PackedB(in p, out ldbt) : null;        // packed once, read by every part
         int parts = Math.Min(Math.Min(dop, GemmWorkers.MaxParts), splitN ? panelsN : panelsM);
@@ -131,13 +132,12 @@ internal sealed unsafe class GemmExecutor<T, K> : IParallelJob
         if (parts > 1)
         {
             var job = t_job ??= new GemmExecutor<T, K>();
-            job._p = p; job._parts = parts; job._splitN = splitN; job._dot = dot; job._bt = bt; job._ldbt = ldbt;
+            job._p = p; job._parts = parts; job._splitN = splitN; job._dot = dot; job._transNarrow = transNarrow; job._bt = bt; job._ldbt = ldbt;
             bool ran = GemmWorkers.TryRun(job, parts);
             job._p = default; job._bt = null;
             if (ran) return;
         }
-        if (dot) DotGemm<T>.Rows(in p, 0, p.M, Level, bt, ldbt);
-        else GemmDriver<T, K>.Run(in p, 0, p.M, 0, p.N);
+        RowRange(in p, 0, p.M, dot, transNarrow, bt, ldbt);
     }
 
     /// <summary>The instruction set of the kernel K (the dot path follows it).</summary>
@@ -157,9 +157,17 @@ internal sealed unsafe class GemmExecutor<T, K> : IParallelJob
         {
             int panels = (_p.M + K.MR - 1) / K.MR;
             int q0 = (int)((long)part * panels / _parts), q1 = (int)((long)(part + 1) * panels / _parts);
-            if (_dot) DotGemm<T>.Rows(in _p, q0 * K.MR, Math.Min(_p.M, q1 * K.MR), Level, _bt, _ldbt);
-            else GemmDriver<T, K>.Run(in _p, q0 * K.MR, Math.Min(_p.M, q1 * K.MR), 0, _p.N);
+            RowRange(in _p, q0 * K.MR, Math.Min(_p.M, q1 * K.MR), _dot, _transNarrow, _bt, _ldbt);
         }
+    }
+
+    /// <summary>Rows [i0,i1) of C (i0 a multiple of MR), all columns: the narrow dot path, the transposed-A narrow kernel
+    /// (whole 32-row tiles; the rest by the panel path, whose bits it shares) or the panel path.</summary>
+    private static void RowRange(in GemmProblem<T> p, int i0, int i1, bool dot, bool transNarrow, T* bt, nint ldbt)
+    {
+        if (dot) { DotGemm<T>.Rows(in p, i0, i1, Level, bt, ldbt); return; }
+        int i = transNarrow ? TransNarrowGemm.Rows(in Unsafe.As<GemmProblem<T>, GemmProblem<float>>(ref Unsafe.AsRef(in p)), i0, i1) : i0;
+        if (i < i1) GemmDriver<T, K>.Run(in p, i, i1, 0, p.N);
     }
 
     /// <summary>k = 0 or alpha = 0: C = beta·C (zero when beta = 0; A and B not read).</summary>
