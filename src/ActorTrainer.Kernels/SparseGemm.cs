@@ -68,7 +68,7 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
     }
 
     /// <summary>Columns [j0, j1) of C (j0 a multiple of 32), all rows: per k-block, per 32-column panel of B (packed,
-    /// zero padded), rows in pairs of similar entry counts.</summary>
+    /// zero padded), rows in fours (avx512) and pairs of similar entry counts.</summary>
     private static void Columns(in GemmProblem<float> p, SparseRows sr, int j0, int j1, bool avx512)
     {
         int m = p.M, kcb = GemmBlocking.KBlock(p.K);
