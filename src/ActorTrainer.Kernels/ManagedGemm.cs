@@ -107,6 +107,10 @@ internal sealed unsafe class GemmExecutor<T, K> : IParallelJob
     /// <summary>Below this many multiply-adds (m·n·k) a call runs on the calling thread only.</summary>
     internal static long SerialThreshold = 1L << 18;
 
+    /// <summary>Below this k the serial threshold is 16× higher: each element of C is only k multiply-adds, so handing
+    /// half of C to another thread costs more than it saves (g·W2ᵀ, k = 10: 56–59 GFLOP/s on 2 threads, 98–101 on one).</summary>
+    internal const int ShallowK = 16;
+
     [ThreadStatic] private static GemmExecutor<T, K>? t_job;
     private GemmProblem<T> _p;
     private int _parts;
@@ -128,7 +132,7 @@ internal sealed unsafe class GemmExecutor<T, K> : IParallelJob
         nint ldbt = 0;
         T* bt = dot ? DotGemm<T>.PackedB(in p, out ldbt) : null;        // packed once, read by every part
         int parts = Math.Min(Math.Min(dop, GemmWorkers.MaxParts), splitN ? panelsN : panelsM);
-        if ((long)p.M * p.N * p.K < SerialThreshold) parts = 1;
+        if ((long)p.M * p.N * p.K < (p.K < ShallowK ? 16 * SerialThreshold : SerialThreshold)) parts = 1;
         if (parts > 1)
         {
             var job = t_job ??= new GemmExecutor<T, K>();
