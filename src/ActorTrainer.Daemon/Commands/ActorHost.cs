@@ -1,3 +1,4 @@
+using ActorTrainer.Core;
 using Akka.Actor;
 using Akka.Hosting;
 using ActorTrainer.Daemon.Configuration;
@@ -27,6 +28,11 @@ public sealed class ActorHost : IDisposable
     private readonly Task<IHost>? _starting;
     private ActorSystem? _clusterSystem;
     private ActorStepRuntime? _runtime;
+    private readonly ManualResetEventSlim _warm = new(true);
+
+    /// <summary>How long <see cref="Attach"/> waits for a warm-up still under way (it compiles what the run would compile
+    /// at its first steps anyway; a slower one is left to finish beside the run).</summary>
+    private static readonly TimeSpan MaxWarmupWait = TimeSpan.FromSeconds(10);
 
     private ActorHost(TrainSettings settings, ILoggerFactory logs, Task<IHost>? starting)
     {
@@ -53,7 +59,26 @@ public sealed class ActorHost : IDisposable
             return _runtime = new ActorStepRuntime(_settings.ToRuntimeOptions(), _clusterSystem);
         }
         var host = _starting.GetAwaiter().GetResult();
+        _warm.Wait(MaxWarmupWait);
         return _runtime = new ActorStepRuntime(_settings.ToRuntimeOptions(gpu), host.Services.GetRequiredService<ActorSystem>());
+    }
+
+    /// <summary>A warm-up (<see cref="WarmUp"/>) will run: <see cref="Attach"/> waits for it.</summary>
+    public void ExpectWarmup() => _warm.Reset();
+
+    /// <summary>Runs <see cref="RuntimeWarmup"/> for the run's runtime options on the local host's ActorSystem once it has
+    /// started (a cluster coordinator has none yet: skipped), then lets <see cref="Attach"/> go on. `weights` and
+    /// `optimizer` belong to a model of the warm-up's own; a failure only loses the head start (logged at debug level).</summary>
+    public void WarmUp(ModelPlan plan, float[][] weights, Optimizer optimizer, int rows, ILogger log)
+    {
+        try
+        {
+            if (_starting is null) return;
+            var system = _starting.GetAwaiter().GetResult().Services.GetRequiredService<ActorSystem>();
+            RuntimeWarmup.Run(system, _settings.ToRuntimeOptions(), plan, weights, optimizer, rows);
+        }
+        catch (Exception e) { log.LogDebug(e, "actor runtime warm-up failed (the run compiles its actor path at its first steps)"); }
+        finally { _warm.Set(); }
     }
 
     private static IHost StartHost(TrainSettings s, ILoggerFactory loggerFactory)
