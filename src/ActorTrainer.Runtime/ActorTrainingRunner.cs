@@ -78,7 +78,7 @@ public static class ActorTrainingRunner
         {
             Epochs = job.Epochs, BatchSize = job.BatchSize, Shuffle = job.Shuffle, Seed = job.Seed,
             ShardsPerBatch = o.ShardsPerBatch, Validation = job.Validation, Verbose = 0,
-            Checkpoints = o.CheckpointDir is null ? null : new CheckpointSink(o.CheckpointDir, o.CheckpointKeep, job.ConfigText, o.Mode),
+            Checkpoints = o.CheckpointDir is null ? null : new CheckpointSink(o.CheckpointDir, o.CheckpointKeep, job.ConfigText, o.Mode, background: true),
             CheckpointEverySteps = o.CheckpointEverySteps, Cancellation = ct,
             Resume = job.Resume is null ? null! : CheckpointSink.ToFit(job.Resume),
             Runtime = new ActorStepRuntime(o, system),

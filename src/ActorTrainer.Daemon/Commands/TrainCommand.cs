@@ -96,7 +96,8 @@ public static class TrainCommand
     /// ~0.2 s of the first step otherwise; rows: one shard's, at most 256). Skipped for a GPU run (it computes
     /// elsewhere), for a model over <see cref="MaxWarmupParameters"/> and when the model cannot be built (the run's own
     /// checks then report why, naming the key). It uses its own model and optimizer, so the run's results are
-    /// untouched; a failure only loses the head start (logged at debug level). With the actor runtime (`actors`), the
+    /// untouched; a failure only loses the head start (logged at debug level). The checkpoint writer follows
+    /// (<see cref="ActorTrainer.Runtime.RuntimeWarmup.Checkpoints"/>, in a temporary directory). With the actor runtime (`actors`), the
     /// same thread then runs <see cref="ActorTrainer.Runtime.RuntimeWarmup"/> on its host (the run's actor path:
     /// ~0.15 s otherwise), and the run waits for it before it starts.</summary>
     private static void BeginWarmup(TrainSettings s, ILogger log, ActorHost? actors)
@@ -118,8 +119,12 @@ public static class TrainCommand
         actors?.ExpectWarmup();
         new Thread(() =>
         {
-            try { ComputeWarmup.Run(model.Plan, model.GetWeights(), model.Optimizer, rows); }
-            catch (Exception e) { log.LogDebug(e, "compute warm-up failed (the run compiles its kernels at its first step)"); }
+            try
+            {
+                ComputeWarmup.Run(model.Plan, model.GetWeights(), model.Optimizer, rows);
+                RuntimeWarmup.Checkpoints();
+            }
+            catch (Exception e) { log.LogDebug(e, "compute warm-up failed (the run compiles its kernels and checkpoint writer as it first uses them)"); }
             finally { actors?.WarmUp(model.Plan, model.GetWeights(), model.Optimizer, rows, log); }
         }) { IsBackground = true, Name = "ActorTrainer.Warmup" }.Start();
     }
@@ -190,7 +195,8 @@ public static class TrainCommand
         {
             Epochs = s.Epochs, BatchSize = s.BatchSize, Shuffle = s.Shuffle, Seed = s.Seed, ShardsPerBatch = s.ShardsPerBatch,
             Validation = run.Data.Validation, Verbose = s.LogFormat == "json" ? 0 : s.Verbose, Output = Console.Out,
-            Checkpoints = new CheckpointSink(CheckpointDir(run.RunDir), s.CheckpointKeep, run.ConfigText, s.Runtime == "actors" ? s.Mode : "sync"),
+            Checkpoints = new CheckpointSink(CheckpointDir(run.RunDir), s.CheckpointKeep, run.ConfigText, s.Runtime == "actors" ? s.Mode : "sync",
+                                             background: true),
             CheckpointEverySteps = s.CheckpointEverySteps, Cancellation = ct,
             Resume = run.Resume is null ? null! : CheckpointSink.ToFit(run.Resume),
             Runtime = actors ?? (IStepRuntime?)run.Gpu ?? InProcessRuntime.Instance,

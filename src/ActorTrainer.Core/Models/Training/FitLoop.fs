@@ -125,8 +125,15 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
         // Keras: a callback's stop request still ends the epoch (with the batches done); a cancellation does not
         if stepInEpoch = steps || not cancelled then r.EndEpoch()
 
+    /// Waits for the checkpoints a background sink is still writing (IFlushingCheckpointSink).
+    member private _.FlushCheckpoints() =
+        match opts.Checkpoints with
+        | :? IFlushingCheckpointSink as s -> s.Flush()
+        | _ -> ()
+
     member private r.Run() : FitResult =
         trainee.Attach exec
+        let mutable flushed = false
         try
             for c in callbacks do
                 c.SetModel trainee
@@ -135,8 +142,12 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
             while epoch < opts.Epochs && not (stopRequested ()) do
                 r.RunEpoch()
             if stepInEpoch > 0 && not diverged then r.Checkpoint()     // cancelled mid-epoch: resume continues here
+            flushed <- true
+            r.FlushCheckpoints()
             for c in callbacks do c.OnTrainEnd logs
         finally
+            // an exception is on its way (it wins): the checkpoints saved before it still land
+            if not flushed then (try r.FlushCheckpoints() with _ -> ())
             // the weights of the last applied step, also when a step failed (a diverged step applies nothing), are in
             // their home already unless the executor kept its own arrays (async parameter server: copy-on-write)
             if not (Object.ReferenceEquals(exec.Weights, job.Weights)) then Weights.checkedCopyInto "fit" exec.Weights job.Weights

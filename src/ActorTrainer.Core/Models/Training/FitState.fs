@@ -47,3 +47,12 @@ type FitCheckpoint =
 type ICheckpointSink =
     /// Persists a checkpoint. Its weights are the live weights (no copy): valid during the call only; copy to keep.
     abstract Save: FitCheckpoint -> unit
+
+/// A checkpoint sink that may still be writing when Save returns (in the background, from its own copy): fit calls
+/// Flush before it returns or throws, so every checkpoint it saved is on disk, or its write failure raised, once fit
+/// is over.
+[<AllowNullLiteral>]
+type IFlushingCheckpointSink =
+    inherit ICheckpointSink
+    /// Waits until every checkpoint saved so far is written; rethrows (once) the failure of a write.
+    abstract Flush: unit -> unit
