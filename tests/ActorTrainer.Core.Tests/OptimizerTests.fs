@@ -54,22 +54,25 @@ let private makers : (string * (unit -> Optimizer)) list =
       "adam", (fun () -> Adam(0.01) :> Optimizer)
       "adam-amsgrad", (fun () -> Adam(0.01, 0.9, 0.999, 1e-7, true) :> Optimizer) ]
 
-let private mixed (step: int) = Array.init 37 (fun i -> float32 (sin (float (i * 7 + step * 13)) * (if i % 5 = 0 then 3.0 else 0.4)))
+let private mixed (n: int) (step: int) = Array.init n (fun i -> float32 (sin (float (i * 7 + step * 13)) * (if i % 5 = 0 then 3.0 else 0.4)))
 
-[<Fact>]
-let ``vector path equals element-by-element scalar path bitwise`` () =
+/// 37 = 2×16 + 5 and 61 = 3×16 + 8 + 5: every width the update runs at (512-bit, Vector<T>, scalar tail) is used.
+[<Theory>]
+[<InlineData(37)>]
+[<InlineData(61)>]
+let ``vector path equals element-by-element scalar path bitwise`` (n: int) =
     for (name, make) in makers do
         let vec = make ()
-        let w = [| Array.init 37 (fun i -> float32 i * 0.1f - 1.5f) |]
-        let scalars = Array.init 37 (fun _ -> make ())
-        let ws = Array.init 37 (fun i -> [| [| w.[0].[i] |] |])
+        let w = [| Array.init n (fun i -> float32 i * 0.1f - 1.5f) |]
+        let scalars = Array.init n (fun _ -> make ())
+        let ws = Array.init n (fun i -> [| [| w.[0].[i] |] |])
         for step in 0 .. 4 do
-            let g = mixed step
+            let g = mixed n step
             vec.Apply(w, [| g |])
-            for i in 0 .. 36 do scalars.[i].Apply(ws.[i], [| [| g.[i] |] |])
-        for i in 0 .. 36 do
+            for i in 0 .. n - 1 do scalars.[i].Apply(ws.[i], [| [| g.[i] |] |])
+        for i in 0 .. n - 1 do
             Assert.True(BitConverter.SingleToInt32Bits w.[0].[i] = BitConverter.SingleToInt32Bits ws.[i].[0].[0],
-                        sprintf "%s element %d: vector %.9g vs scalar %.9g" name i w.[0].[i] ws.[i].[0].[0])
+                        sprintf "%s element %d of %d: vector %.9g vs scalar %.9g" name i n w.[0].[i] ws.[i].[0].[0])
 
 [<Fact>]
 let ``ApplyGradients on Variables equals Apply on arrays`` () =
@@ -81,7 +84,7 @@ let ``ApplyGradients on Variables equals Apply on arrays`` () =
         let vk = Variable(Tensor.FromArray(Array.copy k0, [| 3; 2 |]), "k")
         let vb = Variable(Tensor.FromArray(Array.copy b0, [| 2 |]), "b")
         for step in 0 .. 3 do
-            let g = mixed step
+            let g = mixed 37 step
             let gk, gb = Array.sub g 0 6, Array.sub g 6 2
             a.Apply(arrays, [| gk; gb |])
             b.ApplyGradients([ Tensor.FromArray(gk, [| 3; 2 |]), vk; Tensor.FromArray(gb, [| 2 |]), vb ])
@@ -100,7 +103,7 @@ let ``GetState and LoadState round trip continues identically`` () =
     for (name, make) in makers do
         let a = make ()
         let w = [| Array.init 5 (fun i -> float32 i); [| 0.5f; -0.5f |] |]
-        for step in 0 .. 2 do a.Apply(w, [| Array.sub (mixed step) 0 5; Array.sub (mixed step) 5 2 |])
+        for step in 0 .. 2 do a.Apply(w, [| Array.sub (mixed 37 step) 0 5; Array.sub (mixed 37 step) 5 2 |])
         let it, slots = a.GetState()
         Assert.Equal(3L, it)
         let b = make ()
@@ -108,7 +111,7 @@ let ``GetState and LoadState round trip continues identically`` () =
         Assert.Equal(3L, b.Iterations)
         let w2 = w |> Array.map Array.copy
         for step in 3 .. 5 do
-            let g = [| Array.sub (mixed step) 0 5; Array.sub (mixed step) 5 2 |]
+            let g = [| Array.sub (mixed 37 step) 0 5; Array.sub (mixed 37 step) 5 2 |]
             a.Apply(w, g)
             b.Apply(w2, g)
         for i in 0 .. 1 do Assert.True((w.[i] = w2.[i]), sprintf "%s weight %d differs after restoring state" name i)
