@@ -4,7 +4,6 @@ open System
 open System.Numerics
 open System.Collections.Generic
 open System.Runtime.InteropServices
-open System.Runtime.Intrinsics
 open ActorTrainer.Kernels
 
 /// Base class of Keras optimizers. Updates run in place on flat float32 weights, in float32, in exactly Keras'
@@ -176,36 +175,7 @@ type RMSprop([<Optional; DefaultParameterValue(0.001)>] learningRate: float,
         let c = float32 (1.0 - rho)
         let eps = float32 epsilon
         let v = slots.[0].AsSpan()
-        if momentum = 0.0 && not centered then
-            // the same IEEE operations on 16, then 8 (or 4), then 1 element at a time: the same bits at every width;
-            // 512-bit vectors where the hardware has them (sqrt and divide bound: 1.6× the 256-bit rate on Zen 5)
-            let mutable head = 0
-            if Vector512.IsHardwareAccelerated then
-                let wv = MemoryMarshal.Cast<float32, Vector512<float32>> w
-                let gv = MemoryMarshal.Cast<float32, Vector512<float32>> g
-                let vv = MemoryMarshal.Cast<float32, Vector512<float32>> v
-                let rv, cv, ev, lrv = Vector512.Create r, Vector512.Create c, Vector512.Create eps, Vector512.Create lr
-                for i in 0 .. wv.Length - 1 do
-                    let gi = gv.[i]
-                    let vi = rv * vv.[i] + cv * (gi * gi)
-                    vv.[i] <- vi
-                    wv.[i] <- wv.[i] - (lrv * gi) / Vector512.Sqrt(vi + ev)
-                head <- wv.Length * Vector512<float32>.Count
-            let vw = Vector<float32>.Count
-            let wv = MemoryMarshal.Cast<float32, Vector<float32>> (w.Slice head)
-            let gv = MemoryMarshal.Cast<float32, Vector<float32>> (g.Slice head)
-            let vv = MemoryMarshal.Cast<float32, Vector<float32>> (v.Slice head)
-            let rv, cv, ev, lrv = Vector<float32>(r), Vector<float32>(c), Vector<float32>(eps), Vector<float32>(lr)
-            for i in 0 .. wv.Length - 1 do
-                let gi = gv.[i]
-                let vi = rv * vv.[i] + cv * (gi * gi)
-                vv.[i] <- vi
-                wv.[i] <- wv.[i] - (lrv * gi) / Vector.SquareRoot(vi + ev)
-            for i in head + wv.Length * vw .. w.Length - 1 do
-                let gi = g.[i]
-                let vi = r * v.[i] + c * (gi * gi)
-                v.[i] <- vi
-                w.[i] <- w.[i] - (lr * gi) / MathF.Sqrt(vi + eps)
+        if momentum = 0.0 && not centered then OptimizerRules.rmspropSpan w g v r c eps lr
         else
             let mu = float32 momentum
             let mom = if momentum > 0.0 then slots.[1].AsSpan() else Span<float32>.Empty
@@ -271,14 +241,13 @@ type Adam([<Optional; DefaultParameterValue(0.001)>] learningRate: float,
         let eps = float32 epsilon
         let m = slots.[0].AsSpan()
         let v = slots.[1].AsSpan()
-        let vh = if amsgrad then slots.[2].AsSpan() else Span<float32>.Empty
-        for i in 0 .. w.Length - 1 do
-            let gi = g.[i]
-            m.[i] <- m.[i] + (gi - m.[i]) * c1
-            v.[i] <- v.[i] + (gi * gi - v.[i]) * c2
-            let vv =
-                if amsgrad then
-                    vh.[i] <- MathF.Max(vh.[i], v.[i])
-                    vh.[i]
-                else v.[i]
-            w.[i] <- w.[i] - (m.[i] * alpha) / (MathF.Sqrt vv + eps)
+        if not amsgrad then OptimizerRules.adamSpan w g m v c1 c2 alpha eps
+        else
+            // AMSGrad stays scalar: MathF.Max's NaN and ±0 rules are not the vector max's
+            let vh = slots.[2].AsSpan()
+            for i in 0 .. w.Length - 1 do
+                let gi = g.[i]
+                m.[i] <- m.[i] + (gi - m.[i]) * c1
+                v.[i] <- v.[i] + (gi * gi - v.[i]) * c2
+                vh.[i] <- MathF.Max(vh.[i], v.[i])
+                w.[i] <- w.[i] - (m.[i] * alpha) / (MathF.Sqrt vh.[i] + eps)
