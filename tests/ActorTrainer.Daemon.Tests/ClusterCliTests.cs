@@ -95,7 +95,8 @@ public class ClusterCliTests
     public async Task A_frozen_worker_loses_its_shards_within_the_step_deadline_comes_back_after_SIGCONT_and_the_digest_is_unchanged()
     {
         using var t = new TempDir();
-        string[] longer = [.. Small, "--set", "data.train-limit=12000", "--set", "trainer.epochs=3"];
+        // long enough that A, thawed, is probed and given work again (a new data-plane session) before the run ends
+        string[] longer = [.. Small, "--set", "data.train-limit=12000", "--set", "trainer.epochs=8"];
         Cli.Train(t["single"], [.. longer, "--set", "trainer.runtime=in-process"]);
         int port = FreePort();
         using var a = new Worker(port);
