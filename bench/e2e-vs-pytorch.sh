@@ -28,11 +28,31 @@ ours() {   # label, sparse (1|0), runtime
     { echo "error: ours ($1) failed:" >&2; cat "$run_dir/err" >&2; exit 1; }
   python3 -c "import json,sys; d=json.load(open('$run_dir/r/summary.json')); print(d['train_seconds'], d['test_accuracy'], d['weights_sha256'][:16])"
 }
+# The peer's OpenBLAS kernels: its own choice for the CPU (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset), except where
+# OpenBLAS 0.3.21 does not know the CPU and falls back to its generic Prescott (SSE3) kernels — seen on an Intel Xeon
+# family 6 model 207 (Emerald Rapids): then the newest kernels the CPU runs (SkylakeX on AVX-512, Haswell on AVX2),
+# so that the peer is never slowed by a detection gap. PEER_OPENBLAS_CORETYPE overrides the choice.
+peer_core=${PEER_OPENBLAS_CORETYPE:-}
+if [ -z "$peer_core" ]; then
+  detected=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 -c 'import torch, threadpoolctl
+print(next((d.get("architecture") or "?") for d in threadpoolctl.threadpool_info() if d["internal_api"] == "openblas"))' 2>/dev/null || echo "?")
+  case "$detected" in
+    Prescott|Katmai|Coppermine|Northwood|Core2|Penryn|Dunnington|Nehalem|Sandybridge|"?")
+      if grep -qw avx512f /proc/cpuinfo; then peer_core=SkylakeX; elif grep -qw avx2 /proc/cpuinfo; then peer_core=Haswell; fi ;;
+  esac
+  if [ -n "$peer_core" ]; then echo "peer OpenBLAS: detected '$detected' for this CPU: forced OPENBLAS_CORETYPE=$peer_core (detection gap)"
+  else echo "peer OpenBLAS: detected '$detected' for this CPU (kept)"; fi
+else
+  echo "peer OpenBLAS: OPENBLAS_CORETYPE=$peer_core (PEER_OPENBLAS_CORETYPE)"
+fi
 torch() {  # threads
-  (cd "$peers" && env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=PASSIVE MNIST_DIR="$mnist" /usr/bin/python3 w1_torch.py "$1" 2>/dev/null) |
+  (cd "$peers" && env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ${peer_core:+OPENBLAS_CORETYPE=$peer_core} OMP_WAIT_POLICY=PASSIVE \
+    MNIST_DIR="$mnist" /usr/bin/python3 w1_torch.py "$1" 2>/dev/null) |
     python3 -c "import json,sys
+arch = '?'
 for l in sys.stdin:
-    if l.startswith('SUMMARY'): d=json.loads(l[8:]); print(d['train_wall_s'], d['test_acc'], 'threads', d['blas_threads'])"
+    if l.startswith('threadpool:'): arch = next((d.get('architecture') for d in json.loads(l[11:]) if d.get('internal_api') == 'openblas'), '?')
+    if l.startswith('SUMMARY'): d=json.loads(l[8:]); print(d['train_wall_s'], d['test_acc'], 'threads', d['blas_threads'], 'openblas', arch)"
 }
 echo "date: $(date -u '+%F %T') UTC, loadavg: $(cat /proc/loadavg)"
 for r in $(seq 1 "$rounds"); do

@@ -74,6 +74,55 @@ let ``vector path equals element-by-element scalar path bitwise`` (n: int) =
             Assert.True(BitConverter.SingleToInt32Bits w.[0].[i] = BitConverter.SingleToInt32Bits ws.[i].[0].[0],
                         sprintf "%s element %d of %d: vector %.9g vs scalar %.9g" name i n w.[0].[i] ws.[i].[0].[0])
 
+/// Slot values of one step for RMSprop (v) and Adam (m, v) around the smallest normal float32 2⁻¹²⁶ ≈ 1.1755e-38.
+let private nearTiny (n: int) =
+    Array.init n (fun i ->
+        match i % 6 with
+        | 0 -> 1e-40f             // subnormal already (a checkpoint of an older build): ρ·v stays subnormal → +0
+        | 1 -> 1.25e-38f          // normal, ρ·v = 1.125e-38 falls below 2⁻¹²⁶ → +0
+        | 2 -> 1.4e-38f           // normal, ρ·v = 1.26e-38 stays normal → kept
+        | 3 -> Single.NaN         // NaN is kept
+        | 4 -> -1.25e-38f         // negative (Adam's m): |0.9·m| < 2⁻¹²⁶ → +0
+        | _ -> 0.25f)
+
+[<Theory>]
+[<InlineData(37)>]
+[<InlineData(61)>]
+let ``slots below the smallest normal float are flushed to +0 at every width and the weights do not change`` (n: int) =
+    let tiny = 1.17549435e-38f
+    let bits (x: float32) = BitConverter.SingleToInt32Bits x
+    let g = Array.init n (fun i -> if i % 6 = 5 then 0.5f else 0f)
+    let w0 = Array.init n (fun i -> float32 i * 0.1f - 1.5f)
+    for name, make, slotsOf in
+        [ "rmsprop", (fun () -> RMSprop(0.01) :> Optimizer), (fun (s: float32[]) -> [| Array.map abs s |])
+          "adam", (fun () -> Adam(0.01) :> Optimizer), (fun (s: float32[]) -> [| Array.copy s; Array.map abs s |]) ] do
+        let start = nearTiny n
+        let vec = make ()
+        vec.LoadState(0L, [| slotsOf start |])
+        let w = Array.copy w0
+        vec.Apply([| w |], [| g |])
+        let _, state = vec.GetState()
+        for i in 0 .. n - 1 do
+            let one = make ()
+            one.LoadState(0L, [| slotsOf [| start.[i] |] |])
+            let wi = [| w0.[i] |]
+            one.Apply([| wi |], [| [| g.[i] |] |])
+            let _, s1 = one.GetState()
+            Assert.True(bits w.[i] = bits wi.[0], sprintf "%s weight %d of %d: vector %.9g vs scalar %.9g" name i n w.[i] wi.[0])
+            for k in 0 .. state.[0].Length - 1 do
+                let v, vs = state.[0].[k].[i], s1.[0].[k].[0]
+                Assert.True(bits v = bits vs, sprintf "%s slot %d element %d of %d: vector %.9g vs scalar %.9g" name k i n v vs)
+                Assert.False(Single.IsSubnormal v, sprintf "%s slot %d element %d is subnormal: %.9g" name k i v)
+                // where g = 0 the slot decays by ρ = 0.9 (RMSprop's v), β₁ = 0.9 (Adam's m) or β₂ = 0.999 (Adam's v)
+                let decayed = float (slotsOf [| start.[i] |]).[k].[0] * (if name = "adam" && k = 1 then 0.999 else 0.9)
+                if Single.IsNaN start.[i] then Assert.True(Single.IsNaN v, sprintf "%s slot %d element %d: expected NaN, got %.9g" name k i v)
+                elif g.[i] = 0f && abs decayed < float tiny then
+                    Assert.True(bits v = 0, sprintf "%s slot %d element %d: expected +0, got %.9g" name k i v)
+                else Assert.True(abs v >= tiny, sprintf "%s slot %d element %d: expected a normal value, got %.9g" name k i v)
+        // the flush never moves a weight: where g = 0 and the slot is not NaN the weight is unchanged
+        for i in 0 .. n - 1 do
+            if i % 6 <> 5 && i % 6 <> 3 then Assert.True(bits w.[i] = bits w0.[i], sprintf "%s weight %d moved: %.9g" name i w.[i])
+
 [<Fact>]
 let ``ApplyGradients on Variables equals Apply on arrays`` () =
     for (name, make) in makers do
