@@ -49,6 +49,12 @@ public sealed unsafe class ManagedGemm : IGemm
     /// <summary>The instruction set actually used (never Auto).</summary>
     public SimdLevel Level { get; }
 
+    /// <summary>The level <see cref="SimdLevel.Auto"/> resolves to in this process: "avx512", "avx2" or "scalar" (what the
+    /// CPU offers, less what the runtime's DOTNET_Enable* switches turn off: DOTNET_EnableAVX512=0 on .NET 10 — its
+    /// older name DOTNET_EnableAVX512F no longer has an effect — DOTNET_EnableAVX2=0, DOTNET_EnableHWIntrinsic=0).</summary>
+    public static string AutoLevelName =>
+        Avx512Kernel<float>.IsSupported ? "avx512" : Avx2Kernel<float>.IsSupported ? "avx2" : "scalar";
+
     /// <summary>"managed", or "managed-avx512" / "managed-avx2" / "managed-scalar" when a level was forced.</summary>
     public string Name => _auto ? "managed" : "managed-" + Level.ToString().ToLowerInvariant();
 

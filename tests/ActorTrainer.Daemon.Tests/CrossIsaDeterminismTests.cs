@@ -41,20 +41,28 @@ public class CrossIsaDeterminismTests
     {
         string[] args = [.. Common, .. model == "mixed" ? MixedModel : ReferenceModel, "--set", $"trainer.runtime={runtime}",
                          "--set", "trainer.workers=2", "--set", "trainer.shards-per-batch=2"];
-        var switches = new (string Name, Dictionary<string, string> Env)[]
+        // .NET 10 turns AVX-512 off with DOTNET_EnableAVX512=0; the older DOTNET_EnableAVX512F=0 is set too (earlier
+        // runtimes) but alone no longer has an effect. Each run's summary says which kernels ran (cpu_simd), so a
+        // switch that stops working fails here instead of silently testing the default path twice.
+        string best = ActorTrainer.Kernels.ManagedGemm.AutoLevelName;
+        var switches = new (string Name, Dictionary<string, string> Env, string Simd)[]
         {
-            ("default", new()),
-            ("DOTNET_EnableAVX512F=0", new() { ["DOTNET_EnableAVX512F"] = "0" }),
-            ("DOTNET_EnableAVX2=0", new() { ["DOTNET_EnableAVX2"] = "0" }),
-            ("DOTNET_EnableHWIntrinsic=0", new() { ["DOTNET_EnableHWIntrinsic"] = "0" }),
+            ("default", new(), best),
+            ("DOTNET_EnableAVX512=0", new() { ["DOTNET_EnableAVX512"] = "0", ["DOTNET_EnableAVX512F"] = "0" },
+             best == "avx512" ? "avx2" : best),
+            ("DOTNET_EnableAVX2=0", new() { ["DOTNET_EnableAVX2"] = "0" }, "scalar"),
+            ("DOTNET_EnableHWIntrinsic=0", new() { ["DOTNET_EnableHWIntrinsic"] = "0" }, "scalar"),
         };
         string? expected = null;
-        foreach (var (name, env) in switches)
+        foreach (var (name, env, simd) in switches)
         {
             using var t = new TempDir();
             var r = Cli.Run(["train", "--run-dir", t["run"], .. args], 300, env);
             Assert.True(r.ExitCode == 0, $"{name}: {r.Describe()}");
-            string sha = RunDir.Summary(t["run"]).GetProperty("weights_sha256").GetString()!;
+            var summary = RunDir.Summary(t["run"]);
+            string ran = summary.GetProperty("cpu_simd").GetString()!;
+            Assert.True(ran == simd, $"{name}: the run's kernels were {ran}, expected {simd} (does the switch still work?)");
+            string sha = summary.GetProperty("weights_sha256").GetString()!;
             expected ??= sha;
             Assert.True(sha == expected, $"{model}/{runtime}: {name} gives weights_sha256 {sha}, the default run {expected}");
         }

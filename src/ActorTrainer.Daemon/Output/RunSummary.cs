@@ -33,6 +33,7 @@ public static class RunSummary
             ["steps_per_second"] = Math.Round(outcome.StepsPerSecond, 2),
             ["runtime"] = s.Runtime,
             ["backend"] = s.Backend,
+            ["cpu_simd"] = ActorTrainer.Kernels.ManagedGemm.AutoLevelName,
             ["workers"] = outcome.Workers,
             ["mode"] = s.Mode,
             ["shards_per_batch"] = s.ShardsPerBatch,
