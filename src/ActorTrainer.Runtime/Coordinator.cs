@@ -72,6 +72,7 @@ internal sealed partial class Coordinator : ReceiveActor
             job.ShardsPerBatch, job.Seed, job.Shuffle, opts.EffectiveWorkerTimeout, opts.Faults, Self)).On(Context.System, opts), "batch-generator");
         // the server must know its slices before any worker can send to it (an async worker pulls in PreStart)
         _server.Tell(new RegisterPeers(slices, []));
+        foreach (var s in slices) s.Tell(new RegisterPeers(slices, []));   // the sync vote's peers, before any shard arrives
         _layout = layout; _slices = slices;
         if (opts.Remote is not { LocalWorkers: false }) StartWorkers(layout, slices);
         _server.Tell(new RegisterPeers(slices, _workers.ToArray()));

@@ -6,7 +6,7 @@ namespace ActorTrainer.Runtime;
 /// <summary>The parameter server's front (Li et al., OSDI 2014): the weights and the optimizer state are held by
 /// <see cref="ParameterSlice"/> actors, one per contiguous slice of the flat parameter vector; this actor counts their
 /// answers and speaks for them. Sync: workers send each shard gradient to every slice; once every slice has applied
-/// step t (SliceApplied; they apply only after every slice reported its range finite, SliceChecked → ApplyStep) the step is resolved (version and optimizer iterations + 1) and the workers may reuse that
+/// step t (SliceApplied; they apply only after every slice told the others its range is finite, SliceChecked) the step is resolved (version and optimizer iterations + 1) and the workers may reuse that
 /// step's gradient buffers. Async (Downpour): workers send each batch gradient here; it is rejected when older than
 /// maxStaleness versions, otherwise numbered and forwarded to every slice (so all slices apply the same updates in
 /// the same order) with the staleness policy's learning-rate factor. Non-finite loss or gradients are never applied
@@ -17,8 +17,7 @@ public sealed class ParameterServer : ReceiveActor
     {
         public ShardResult? Result = result;
         public IActorRef? Worker = worker;
-        public int Done, Checked;
-        public bool AllFinite = true;
+        public int Done;
         public string What = "";
         public long Version;
         public double Busy;
@@ -51,7 +50,6 @@ public sealed class ParameterServer : ReceiveActor
         Receive<RegisterPeers>(m => { _slices = m.Slices; _workers = m.Workers; });
         Receive<ShardResult>(OnAsyncResult);
         Receive<SliceApplied>(OnSliceApplied);
-        Receive<SliceChecked>(OnSliceChecked);
         // after the ApplyGradients of this worker's earlier results, so the slices answer with its own updates applied
         Receive<PullWeights>(m => { foreach (var s in _slices) s.Forward(m); });
         Receive<LoadWeights>(m =>
@@ -103,16 +101,6 @@ public sealed class ParameterServer : ReceiveActor
         _pending[m.Step] = new Pending(m, Sender) { Version = _version };
         var apply = new ApplyGradient(m, _version, _policy.LearningRateScale(staleness));
         foreach (var s in _slices) s.Tell(apply);
-    }
-
-    /// <summary>Sync: once every slice checked the step, all of them apply it or none does.</summary>
-    private void OnSliceChecked(SliceChecked m)
-    {
-        if (!_pending.TryGetValue(m.Step, out var p)) _pending[m.Step] = p = new Pending(null, null);
-        p.AllFinite &= m.Finite;
-        if (++p.Checked < _slices.Length) return;
-        var decision = new ApplyStep(m.Step, p.AllFinite);
-        foreach (var s in _slices) s.Tell(decision);
     }
 
     private void OnSliceApplied(SliceApplied m)

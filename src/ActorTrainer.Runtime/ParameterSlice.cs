@@ -7,9 +7,9 @@ namespace ActorTrainer.Runtime;
 /// <summary>Owns one contiguous slice of the flat parameter vector (<see cref="ParameterSlices"/>) and the optimizer
 /// state over it. Sync: folds the shard gradients of the open step over its range in shard order
 /// (acc = g_first; acc += g_s, into the first non-empty shard's buffer — each slice writes only its own range), checks
-/// that the loss and its range of the sum are finite (fused into the last add), reports that to the parameter server
-/// (SliceChecked) and applies the optimizer to its range when the server says every slice found the step finite
-/// (ApplyStep) — so a diverged step is applied by no slice. Async: applies each gradient the parameter server
+/// that the loss and its range of the sum are finite (fused into the last add), tells the other slices (SliceChecked,
+/// peer to peer: one hop, not a round trip through the parameter server) and applies the optimizer to its range once
+/// every slice found the step finite — so a diverged step is applied by no slice. Async: applies each gradient the parameter server
 /// forwards (ApplyGradient), in the server's order. In-process the weights and the slot arrays are the model's and the
 /// optimizer's own (updated in place, no copies); results are bit-identical for any slice count because every
 /// optimizer rule is element-wise.</summary>
@@ -32,7 +32,9 @@ public sealed class ParameterSlice : ReceiveActor
     private double _loss, _correct;
     private int _count;
     private long _busyTicks;
-    private (ShardResult Last, float[][] Acc, string What, double Loss, double Correct, int Count)? _held;   // checked, awaiting ApplyStep
+    private (ShardResult Last, float[][] Acc, string What, double Loss, double Correct, int Count)? _held;   // checked, awaiting the peers
+    private IActorRef[] _peers = [];                                                   // the other slices (RegisterPeers)
+    private readonly Dictionary<long, (int Votes, bool Finite)> _votes = new();          // the peers' SliceChecked per step
     private readonly HashSet<long> _resolved = new();
     private long _lowestUnresolved;
 
@@ -48,7 +50,8 @@ public sealed class ParameterSlice : ReceiveActor
         _have = new bool[shardsPerBatch];
         Receive<ShardResult>(OnShard);
         Receive<ApplyGradient>(OnApply);
-        Receive<ApplyStep>(OnApplyStep);
+        Receive<SliceChecked>(OnPeerChecked);
+        Receive<RegisterPeers>(m => _peers = m.Slices.Where(p => !p.Equals(Self)).ToArray());
         Receive<PullWeights>(_ => Sender.Tell(new SliceWeights(_index, _version, _layout.Gather(_index, _weights))));
         Receive<LoadSlice>(m =>
         {
@@ -111,8 +114,8 @@ public sealed class ParameterSlice : ReceiveActor
         return complete;
     }
 
-    /// <summary>Every shard of the step has been folded: report whether the loss and this range of the sum are finite
-    /// and hold the update until the server decides for all slices (sync).</summary>
+    /// <summary>Every shard of the step has been folded: tell the other slices whether the loss and this range of the
+    /// sum are finite and hold the update until every slice has said so (sync).</summary>
     private void CheckStep(ShardResult m)
     {
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -124,16 +127,35 @@ public sealed class ParameterSlice : ReceiveActor
             : !(_sumFinite ?? RangeFinite(acc)) ? "gradients contain NaN or Inf" : "";
         _held = (m, acc, what, _loss, _correct, _count);
         _busyTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
-        _server.Tell(new SliceChecked(m.Step, _index, what.Length == 0));
+        var vote = new SliceChecked(m.Step, _index, what.Length == 0);
+        foreach (var p in _peers) p.Tell(vote);
+        Decide(m.Step);
     }
 
-    /// <summary>The server's decision for the held step: apply this range (every slice found the step finite) or not.</summary>
-    private void OnApplyStep(ApplyStep d)
+    /// <summary>Another slice checked its range of a step (it may be ahead of this one: the vote waits).</summary>
+    private void OnPeerChecked(SliceChecked m)
     {
-        if (_held is not { } h || h.Last.Step != d.Step) return;
+        _votes[m.Step] = _votes.TryGetValue(m.Step, out var v) ? (v.Votes + 1, v.Finite && m.Finite) : (1, m.Finite);
+        Decide(m.Step);
+    }
+
+    /// <summary>Once this slice holds `step` and every peer has voted on it: apply this range if every slice found the
+    /// step finite, else not (no slice applies a diverged step).</summary>
+    private void Decide(long step)
+    {
+        if (_held is not { } h || h.Last.Step != step) return;
+        bool peersFinite = true;
+        if (_peers.Length > 0)
+        {
+            if (!_votes.TryGetValue(step, out var v) || v.Votes < _peers.Length) return;
+            _votes.Remove(step);
+            peersFinite = v.Finite;
+            if (_votes.Count > 0)                     // votes of steps abandoned before this one (none in a normal run)
+                foreach (long old in _votes.Keys.Where(k => k < step).ToArray()) _votes.Remove(old);
+        }
         _held = null;
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        bool apply = d.Apply && h.What.Length == 0;
+        bool apply = peersFinite && h.What.Length == 0;
         if (apply) Update(h.Acc, 1f);
         _busyTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
         double busy = _busyTicks / (double)System.Diagnostics.Stopwatch.Frequency;

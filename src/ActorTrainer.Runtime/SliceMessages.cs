@@ -3,7 +3,8 @@ using Akka.Actor;
 namespace ActorTrainer.Runtime;
 
 /// <summary>Coordinator → parameter server: its slices (index order; sent before any worker starts) and the gradient
-/// workers (told when a step's gradient buffers are free; sent again once they exist, before any work is handed out).</summary>
+/// workers (told when a step's gradient buffers are free; sent again once they exist, before any work is handed out).
+/// Coordinator → every slice (Workers empty): the slices, its peers in the sync vote.</summary>
 public sealed record RegisterPeers(IActorRef[] Slices, IActorRef[] Workers) : ITrainingMessage;
 
 /// <summary>Parameter server → every slice (async): apply this accepted gradient as update number Version with the
@@ -16,14 +17,11 @@ public sealed record ApplyGradient(ShardResult Result, long Version, float Learn
 public sealed record SliceApplied(long Step, int Epoch, int StepInEpoch, int Slice, bool Applied, string What,
     double LossSum, double Correct, int Count, double BusySeconds = 0) : ITrainingMessage;
 
-/// <summary>Slice → parameter server (sync): every shard of Step has been folded over the slice's range; Finite = the
+/// <summary>Slice → every other slice (sync): every shard of Step has been folded over the slice's range; Finite = the
 /// step's loss sum and the slice's range of the summed gradient are finite (the sum is NaN or ±∞ wherever a shard's
-/// gradient is, so this also covers every shard). The slice holds its update until ApplyStep.</summary>
+/// gradient is, so this also covers every shard). A slice holds its update until all its peers' votes are in, and
+/// applies it only if every vote (its own included) is finite — so every slice applies its range, or none does.</summary>
 public sealed record SliceChecked(long Step, int Slice, bool Finite) : ITrainingMessage;
-
-/// <summary>Parameter server → every slice (sync): every slice checked Step; Apply = all found it finite, so every
-/// slice applies its range, or none does (a diverged step is never partly applied).</summary>
-public sealed record ApplyStep(long Step, bool Apply) : ITrainingMessage;
 
 /// <summary>Slice → worker (async pull): the slice's current values (flat, its range of the parameter vector) after
 /// Version updates.</summary>

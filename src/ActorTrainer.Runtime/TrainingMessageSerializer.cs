@@ -51,7 +51,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
         SliceWeights => "SV", LoadSlice => "LS", SliceLoaded => "SL", SliceStateRequest => "TQ", SliceState => "ST", OpenStep => "OS", StopDispatch => "SD",
         DispatchStopped => "DS", CheckTimeouts => "CT", WorkItemAbandoned => "WA", StepResolved => "RS",
         StepDiverged => "DV", SnapshotRequest => "SQ", ServerState => "SS", LoadWeights => "LW", WeightsLoaded => "WL",
-        Clustering.DescribeWorkerNode => "DN", Clustering.WorkerNodeInfo => "NI", SliceChecked => "SC", ApplyStep => "AS",
+        Clustering.DescribeWorkerNode => "DN", Clustering.WorkerNodeInfo => "NI", SliceChecked => "SC",
         _ => throw new ArgumentException($"TrainingMessageSerializer: cannot serialize {o?.GetType().FullName ?? "null"}", nameof(o)),
     };
 
@@ -78,7 +78,6 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 case LoadSlice m: w.Write(m.Version); WriteJagged(w, m.Weights); break;
                 case SliceLoaded m: w.Write(m.Slice); break;
                 case SliceChecked m: w.Write(m.Step); w.Write(m.Slice); w.Write(m.Finite); break;
-                case ApplyStep m: w.Write(m.Step); w.Write(m.Apply); break;
                 case SliceStateRequest: break;
                 case SliceState m: w.Write(m.Slice); WriteFloats(w, m.Weights); WriteJagged(w, m.Slots); break;
                 case StartEpoch m: w.Write(m.Epoch); w.Write(m.StartStepInEpoch); w.Write(m.FirstGlobalStep); w.Write(m.Async); break;
@@ -135,7 +134,6 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 "LS" => new LoadSlice(r.ReadInt64(), ReadJagged(r)!),
                 "SL" => new SliceLoaded(r.ReadInt32()),
                 "SC" => new SliceChecked(r.ReadInt64(), r.ReadInt32(), r.ReadBoolean()),
-                "AS" => new ApplyStep(r.ReadInt64(), r.ReadBoolean()),
                 "TQ" => new SliceStateRequest(),
                 "ST" => new SliceState(r.ReadInt32(), ReadFloats(r)!, ReadJagged(r)!),
                 "SE" => new StartEpoch(r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), r.ReadBoolean()),

@@ -5,8 +5,8 @@ namespace ActorTrainer.Runtime.Tests;
 
 /// <summary>Parameter-server slices driven directly: a slice folds the shards of a step in shard order whatever their
 /// arrival order, checks its range of the sum (fused into the last shard's add, so an overflow of finite shards is
-/// caught too) and applies it only when the server says every slice found the step finite — a step that is not
-/// finite in one slice's range is applied by none.</summary>
+/// caught too), tells its peers, and applies its range only once every peer said the step is finite in its range —
+/// a step that is not finite in one slice's range is applied by none.</summary>
 public sealed class ParameterSliceTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner.DefaultConfig)
 {
     private const int Shards = 3, Rows = 30;
@@ -28,29 +28,52 @@ public sealed class ParameterSliceTests() : Akka.TestKit.Xunit2.TestKit(ActorTra
     [InlineData(new[] { 0, 1, 2 })]
     [InlineData(new[] { 2, 0, 1 })]
     [InlineData(new[] { 1, 2, 0 })]
-    public void A_slice_reports_an_overflowing_sum_of_finite_shards_and_applies_only_when_told(int[] arrival)
+    public void A_slice_reports_an_overflowing_sum_of_finite_shards_and_applies_only_when_its_peer_agrees(int[] arrival)
     {
         var weights = Weights();
         var slice = Slice(0, ParameterSlices.Split([40, 9], 1), weights, TestActor);
+        slice.Tell(new RegisterPeers([slice, TestActor], []));      // this test plays the other slice (and the server)
         foreach (int s in arrival) slice.Tell(Shard(0, s, s == 0 ? 1f : 3e38f, 17));   // 1 + 3e38 + 3e38 = +Inf
-        Assert.False(ExpectMsg<SliceChecked>().Finite);
-        slice.Tell(new ApplyStep(0, false));
+        var vote = ExpectMsg<SliceChecked>();
+        Assert.False(vote.Finite);
+        Assert.Equal((0L, 0), (vote.Step, vote.Slice));
+        slice.Tell(new SliceChecked(0, 1, true));                    // the peer's range is finite; this one's is not
         var refused = ExpectMsg<SliceApplied>();
         Assert.False(refused.Applied);
         Assert.Equal("gradients contain NaN or Inf", refused.What);
         Assert.All(weights, w => Assert.All(w, v => Assert.Equal(0f, v)));
 
+        slice.Tell(new SliceChecked(1, 1, true));                    // the peer may vote before this slice has checked
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
         foreach (int s in arrival) slice.Tell(Shard(1, s, 2f, 5));
         Assert.True(ExpectMsg<SliceChecked>().Finite);
-        ExpectNoMsg(TimeSpan.FromMilliseconds(100));                 // nothing applied before the decision
-        Assert.All(weights, w => Assert.All(w, v => Assert.Equal(0f, v)));
-        slice.Tell(new ApplyStep(1, true));
         var applied = ExpectMsg<SliceApplied>();
         Assert.True(applied.Applied, applied.What);
         // w = 0 − 0.5·(sum of the three shards): 1 + 1 + 1 = 3 everywhere, 2 + 2 + 2 = 6 at index 5
         Assert.Equal(-3f, weights[0][5]);
         Assert.Equal(-1.5f, weights[0][6]);
         Assert.Equal(-1.5f, weights[1][8]);
+
+        foreach (int s in arrival) slice.Tell(Shard(2, s, 2f, 5));
+        Assert.True(ExpectMsg<SliceChecked>().Finite);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));                 // nothing applied before the peer's vote
+        Assert.Equal(-3f, weights[0][5]);
+        slice.Tell(new SliceChecked(2, 1, false));                   // the peer's range diverged: this one is not applied
+        var notApplied = ExpectMsg<SliceApplied>();
+        Assert.False(notApplied.Applied);
+        Assert.Equal(-3f, weights[0][5]);
+    }
+
+    [Fact]
+    public void A_lone_slice_applies_a_finite_step_without_waiting()
+    {
+        var weights = Weights();
+        var slice = Slice(0, ParameterSlices.Split([40, 9], 1), weights, TestActor);
+        slice.Tell(new RegisterPeers([slice], []));
+        for (int s = 0; s < Shards; s++) slice.Tell(Shard(0, s, 2f, 5));
+        var applied = ExpectMsg<SliceApplied>();
+        Assert.True(applied.Applied, applied.What);
+        Assert.Equal(-3f, weights[0][5]);
     }
 
     [Fact]
@@ -61,6 +84,7 @@ public sealed class ParameterSliceTests() : Akka.TestKit.Xunit2.TestKit(ActorTra
         var server = Sys.ActorOf(Props.Create(() => new ParameterServer(weights, layout, TestActor, false, 0, StalenessPolicy.None, 0, 0)));
         var slices = new[] { Slice(0, layout, weights, server), Slice(1, layout, weights, server) };
         server.Tell(new RegisterPeers(slices, []));
+        foreach (var slice in slices) slice.Tell(new RegisterPeers(slices, []));
         int inSecondSlice = (int)layout.Start(1) + 1;                // an element of tensor 0 that slice 1 owns
         Assert.InRange(inSecondSlice, 1, 39);
         foreach (var slice in slices)

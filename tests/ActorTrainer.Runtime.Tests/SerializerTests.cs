@@ -20,7 +20,6 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
         new ApplyGradient(new ShardResult(3, 0, 3, 0, 1, 128, 2, 4, 1.5, 100, 128, [[1f, -2f]]), 5, 0.25f),
         new SliceApplied(8, 1, 2, 3, false, "gradients contain NaN or Inf", 1.25, 3, 64),
         new SliceChecked(8, 3, false),
-        new ApplyStep(8, true),
         new SliceWeights(2, 41, [float.PositiveInfinity, -0f]),
         new LoadSlice(6, [[1f, 2f], [3f]]),
         new SliceLoaded(3),
