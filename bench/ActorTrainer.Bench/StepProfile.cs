@@ -30,6 +30,7 @@ public static class StepProfile
             double s = GemmSteady.Median(reps, call);
             Console.WriteLine($"{name,-52} {s * 1e3,8:F3} {(mflop > 0 ? $"{mflop / 1e3 / s,8:F1}" : ""),8}");
         }
+        f.PanelKernels(reps);
         Console.WriteLine($"loadavg after: {File.ReadAllText("/proc/loadavg").Trim()}");
         return 0;
     }
@@ -86,6 +87,35 @@ public static class StepProfile
             Gradient();
             Batching.allFinite(_grads);
             _opt.Apply(Weights, _grads);
+        }
+
+        /// <summary>The sparse GEMMs of the first layer on the AVX-512 two-panel kernel (64 columns per pass) and on the
+        /// one-panel kernel (32), interleaved call by call so that both see the same machine; medians. Same bits.</summary>
+        public void PanelKernels(int reps)
+        {
+            if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;
+            int r = _rows;
+            (string, Action)[] calls =
+            [
+                ("x·W1", () => Gemm(false, false, r, 512, 784, X, Weights[0], _h)),
+                ("xᵀ·dh", () => Gemm(true, false, 784, 512, r, X, G, _dW1)),
+            ];
+            foreach (var (name, call) in calls)
+            {
+                var t = new double[2][];
+                t[0] = new double[reps]; t[1] = new double[reps];
+                for (int rep = -50; rep < reps; rep++)
+                    for (int v = 0; v < 2; v++)
+                    {
+                        SparseGemm.OnePanel = v == 1;
+                        long t0 = Stopwatch.GetTimestamp();
+                        call();
+                        if (rep >= 0) t[v][rep] = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency;
+                    }
+                SparseGemm.OnePanel = false;
+                Array.Sort(t[0]); Array.Sort(t[1]);
+                Console.WriteLine($"{"  GEMM " + name + ": two-panel / one-panel kernel",-52} {t[0][reps / 2] * 1e3,8:F3} {t[1][reps / 2] * 1e3,8:F3} ms (ratio {t[0][reps / 2] / t[1][reps / 2]:F2})");
+            }
         }
 
         private void Gradient() => _engine.ComputeGradients(Weights, X, _y, ReadOnlySpan<float>.Empty, _rows, _rows, 0, _grads);

@@ -25,6 +25,10 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
     /// <summary>When set on a thread, its calls take the dense path (tests compare the two paths' bits).</summary>
     [ThreadStatic] internal static bool DenseOnly;
 
+    /// <summary>When set on a thread, its AVX-512 calls keep to the one-panel kernels (tests compare the bits of the
+    /// two-panel kernel with them; step-profile measures both).</summary>
+    [ThreadStatic] internal static bool OnePanel;
+
     /// <summary>Largest op(A) (m·k elements) considered: bounds the per-thread buffer of nonzeros (≤ 40 MB).</summary>
     private const long MaxElements = 1L << 24;
 
@@ -72,7 +76,7 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
     private static void Columns(in GemmProblem<float> p, SparseRows sr, int j0, int j1, bool avx512)
     {
         int m = p.M, kcb = GemmBlocking.KBlock(p.K);
-        float* packB = PackBuffer<float>.Get(kcb * Panel);
+        float* packB = PackBuffer<float>.Get((avx512 ? 2 : 1) * kcb * Panel);
         int[] cursor = Cursor(3 * m + kcb + 1);
         fixed (SparseRows.Entry* en = sr.Entries) fixed (int* start = sr.RowStart) fixed (int* cur = cursor)
         {
@@ -92,6 +96,12 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
                 var block = new Block(en, cur, end, first ? p.Beta : 1f, first && p.Beta == 0f, p.Alpha);
                 for (int jc = j0; jc < j1; jc += Panel)
                 {
+                    if (avx512 && !OnePanel && j1 - jc >= 2 * Panel)
+                    {
+                        TwoPanels(in p, block, packB, kcb, pc, kc, jc, order, nonEmpty);
+                        jc += Panel;
+                        continue;
+                    }
                     int nw = Math.Min(Panel, j1 - jc);
                     PackPanel(p.B + pc * p.Ldb + jc, p.Ldb, kc, nw, packB);
                     float* bp = packB - (nint)pc * Panel;   // entry offsets are column·32 from column 0
@@ -107,6 +117,26 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
                 }
                 for (int r = 0; r < m; r++) cur[r] = end[r];
             }
+        }
+    }
+
+    /// <summary>Two whole 32-column panels of C at jc (AVX-512): both packed, then rows in pairs over all 64 columns —
+    /// each entry's offset and value loaded once for four 512-bit FMAs (the one-panel kernels load them for two, and
+    /// are bound by loads); the same FMA chain for every element, so the same bits.</summary>
+    private static void TwoPanels(in GemmProblem<float> p, Block block, float* packB, int kcb, int pc, int kc, int jc, int* order, int nonEmpty)
+    {
+        float* packB2 = packB + (nint)kcb * Panel;
+        PackPanel(p.B + pc * p.Ldb + jc, p.Ldb, kc, Panel, packB);
+        PackPanel(p.B + pc * p.Ldb + jc + Panel, p.Ldb, kc, Panel, packB2);
+        float* bp = packB - (nint)pc * Panel, bq = packB2 - (nint)pc * Panel;
+        float* c = p.C + jc;
+        int i = 0;
+        for (; i + 1 < nonEmpty; i += 2) block.Pair64(order[i], order[i + 1], bp, bq, c + order[i] * p.Ldc, c + order[i + 1] * p.Ldc);
+        if (i < nonEmpty) block.Single64(order[i], bp, bq, c + order[i++] * p.Ldc);
+        for (; i < p.M; i++)
+        {
+            block.Empty(c + order[i] * p.Ldc, Panel);
+            block.Empty(c + order[i] * p.Ldc + Panel, Panel);
         }
     }
 

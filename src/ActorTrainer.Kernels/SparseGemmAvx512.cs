@@ -52,6 +52,57 @@ internal sealed unsafe partial class SparseGemm
             Put512(ca, nw, a0, a1); Put512(cb, nw, b0, b1); Put512(cc, nw, c0, c1); Put512(cd, nw, d0, d1);
         }
 
+        /// <summary>Rows ra and rb (entry counts not increasing), 64 columns in two packed panels bp and bq: four
+        /// 512-bit accumulators per row, the two chains interleaved while both rows have entries.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+        public void Pair64(int ra, int rb, float* bp, float* bq, float* ca, float* cb)
+        {
+            int ea = cur[ra], sa = end[ra], eb = cur[rb], sb = end[rb];
+            SparseRows.Entry* en = this.en;
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+            for (; ea < sa && eb < sb; ea++, eb++)
+            {
+                var va = Vector512.Create(en[ea].Value); int oa = en[ea].Offset;
+                var vb = Vector512.Create(en[eb].Value); int ob = en[eb].Offset;
+                a0 = Avx512F.FusedMultiplyAdd(va, Vector512.Load(bp + oa), a0);
+                b0 = Avx512F.FusedMultiplyAdd(vb, Vector512.Load(bp + ob), b0);
+                a1 = Avx512F.FusedMultiplyAdd(va, Vector512.Load(bp + oa + 16), a1);
+                b1 = Avx512F.FusedMultiplyAdd(vb, Vector512.Load(bp + ob + 16), b1);
+                a2 = Avx512F.FusedMultiplyAdd(va, Vector512.Load(bq + oa), a2);
+                b2 = Avx512F.FusedMultiplyAdd(vb, Vector512.Load(bq + ob), b2);
+                a3 = Avx512F.FusedMultiplyAdd(va, Vector512.Load(bq + oa + 16), a3);
+                b3 = Avx512F.FusedMultiplyAdd(vb, Vector512.Load(bq + ob + 16), b3);
+            }
+            Chain64(en, ea, sa, bp, bq, ref a0, ref a1, ref a2, ref a3);
+            Chain64(en, eb, sb, bp, bq, ref b0, ref b1, ref b2, ref b3);
+            Put512(ca, Panel, a0, a1); Put512(ca + Panel, Panel, a2, a3);
+            Put512(cb, Panel, b0, b1); Put512(cb + Panel, Panel, b2, b3);
+        }
+
+        /// <summary>Row r alone over the two panels (the last of an odd number of rows with entries).</summary>
+        public void Single64(int r, float* bp, float* bq, float* c)
+        {
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Chain64(en, cur[r], end[r], bp, bq, ref a0, ref a1, ref a2, ref a3);
+            Put512(c, Panel, a0, a1); Put512(c + Panel, Panel, a2, a3);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Chain64(SparseRows.Entry* en, int e, int stop, float* bp, float* bq, ref Vector512<float> x0,
+                                    ref Vector512<float> x1, ref Vector512<float> x2, ref Vector512<float> x3)
+        {
+            for (; e < stop; e++)
+            {
+                var v = Vector512.Create(en[e].Value);
+                int o = en[e].Offset;
+                x0 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(bp + o), x0);
+                x1 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(bp + o + 16), x1);
+                x2 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(bq + o), x2);
+                x3 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(bq + o + 16), x3);
+            }
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void Chain512(SparseRows.Entry* en, int e, int stop, float* bp, ref Vector512<float> x0, ref Vector512<float> x1)
         {
