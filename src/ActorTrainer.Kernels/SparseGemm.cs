@@ -25,8 +25,8 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
     /// <summary>When set on a thread, its calls take the dense path (tests compare the two paths' bits).</summary>
     [ThreadStatic] internal static bool DenseOnly;
 
-    /// <summary>When set on a thread, its AVX-512 calls keep to the one-panel kernels (tests compare the bits of the
-    /// two-panel kernel with them; step-profile measures both).</summary>
+    /// <summary>When set on a thread, its AVX-512 calls keep to the one-panel kernels, on every thread the call uses
+    /// (step-profile measures both kernels; the bits are the same).</summary>
     [ThreadStatic] internal static bool OnePanel;
 
     /// <summary>Largest op(A) (m·k elements) considered: bounds the per-thread buffer of nonzeros (≤ 40 MB).</summary>
@@ -39,7 +39,7 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
     private GemmProblem<float> _p;
     private SparseRows _rows = null!;
     private int _parts;
-    private bool _avx512;
+    private bool _avx512, _twoPanels;
 
     /// <summary>Runs the problem on the sparse path and returns true, or returns false (nothing written) when the
     /// shape does not suit it or op(A) is too dense. Called only with m, n, k ≥ 1 and alpha ≠ 0; avx512 selects the
@@ -55,10 +55,11 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
         int parts = (int)Math.Clamp(nnz * p.N / 65536, 1, Math.Min(Math.Min(dop, GemmWorkers.MaxParts), (p.N + Panel - 1) / Panel));
         var job = t_job ??= new SparseGemm();
         avx512 &= Avx512F.IsSupported;
-        job._p = p; job._rows = rows; job._parts = parts; job._avx512 = avx512;
+        bool twoPanels = avx512 && !OnePanel;   // read on the calling thread: the parts may run on others
+        job._p = p; job._rows = rows; job._parts = parts; job._avx512 = avx512; job._twoPanels = twoPanels;
         bool ran = GemmWorkers.TryRun(job, parts);
         job._p = default; job._rows = null!;
-        if (!ran) Columns(in p, rows, 0, p.N, avx512);
+        if (!ran) Columns(in p, rows, 0, p.N, avx512, twoPanels);
         return true;
     }
 
@@ -68,15 +69,16 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
     {
         int panels = (_p.N + Panel - 1) / Panel;
         int q0 = (int)((long)part * panels / _parts), q1 = (int)((long)(part + 1) * panels / _parts);
-        Columns(in _p, _rows, q0 * Panel, Math.Min(_p.N, q1 * Panel), _avx512);
+        Columns(in _p, _rows, q0 * Panel, Math.Min(_p.N, q1 * Panel), _avx512, _twoPanels);
     }
 
     /// <summary>Columns [j0, j1) of C (j0 a multiple of 32), all rows: per k-block, per 32-column panel of B (packed,
-    /// zero padded), rows in fours (avx512) and pairs of similar entry counts.</summary>
-    private static void Columns(in GemmProblem<float> p, SparseRows sr, int j0, int j1, bool avx512)
+    /// zero padded), rows in fours (avx512) and pairs of similar entry counts — or, with twoPanels (AVX-512), per pair
+    /// of whole panels, rows in pairs over 64 columns (<see cref="TwoPanels"/>).</summary>
+    private static void Columns(in GemmProblem<float> p, SparseRows sr, int j0, int j1, bool avx512, bool twoPanels)
     {
         int m = p.M, kcb = GemmBlocking.KBlock(p.K);
-        float* packB = PackBuffer<float>.Get((avx512 ? 2 : 1) * kcb * Panel);
+        float* packB = PackBuffer<float>.Get((twoPanels ? 2 : 1) * kcb * Panel);
         int[] cursor = Cursor(3 * m + kcb + 1);
         fixed (SparseRows.Entry* en = sr.Entries) fixed (int* start = sr.RowStart) fixed (int* cur = cursor)
         {
@@ -96,7 +98,7 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
                 var block = new Block(en, cur, end, first ? p.Beta : 1f, first && p.Beta == 0f, p.Alpha);
                 for (int jc = j0; jc < j1; jc += Panel)
                 {
-                    if (avx512 && !OnePanel && j1 - jc >= 2 * Panel)
+                    if (twoPanels && j1 - jc >= 2 * Panel)
                     {
                         TwoPanels(in p, block, packB, kcb, pc, kc, jc, order, nonEmpty);
                         jc += Panel;

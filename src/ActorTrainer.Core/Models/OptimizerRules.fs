@@ -12,7 +12,7 @@ open System.Runtime.Intrinsics
 /// The slots are flushed to zero below the smallest normal float32 (|s| < 2⁻¹²⁶), as TensorFlow's CPU kernels run
 /// (flush-to-zero): a slot decaying towards zero (a pixel no longer seen) would otherwise stay subnormal for ~150
 /// steps, and every vector operation on a subnormal lane takes a microcode assist on Intel cores (RMSprop's update
-/// 1.3–1.5× slower late in the reference run). The weights do not change: such a slot is below half an ulp of ε.
+/// 1.2–1.5× slower late in the reference run). The weights do not change: such a slot is below half an ulp of ε.
 module internal OptimizerRules =
     /// The smallest normal float32, 2⁻¹²⁶: slots below it in magnitude are stored as +0.
     [<Literal>]
