@@ -25,9 +25,10 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
     /// <summary>When set on a thread, its calls take the dense path (tests compare the two paths' bits).</summary>
     [ThreadStatic] internal static bool DenseOnly;
 
-    /// <summary>When set on a thread, its AVX-512 calls keep to the one-panel kernels, on every thread the call uses
-    /// (step-profile measures both kernels; the bits are the same).</summary>
-    [ThreadStatic] internal static bool OnePanel;
+    /// <summary>When set (1 or 2) on a thread, its AVX-512 calls take at most that many 32-column panels per pass, on
+    /// every thread the call uses (step-profile measures the kernels side by side; the bits are the same); 0: the
+    /// widest pass the shape allows.</summary>
+    [ThreadStatic] internal static int PanelLimit;
 
     /// <summary>Largest op(A) (m·k elements) considered: bounds the per-thread buffer of nonzeros (≤ 40 MB).</summary>
     private const long MaxElements = 1L << 24;
@@ -35,11 +36,18 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
     /// <summary>Columns of C per register tile (four 256-bit vectors).</summary>
     private const int Panel = 32;
 
+    /// <summary>Largest k-block for which the AVX-512 path takes four panels (128 columns) per pass: their packed
+    /// copy (kc·128 floats, 32 KB at 64) stays in L1. That is the k = batch-rows shape xᵀ·dh, whose rows have few
+    /// entries each (a pixel is nonzero in ~12 of 64 images), so per-row costs (loop exit, stores) are what a wider
+    /// pass spreads.</summary>
+    private const int FourPanelMaxK = 64;
+
     [ThreadStatic] private static SparseGemm? t_job;
     private GemmProblem<float> _p;
     private SparseRows _rows = null!;
     private int _parts;
-    private bool _avx512, _twoPanels;
+    private bool _avx512;
+    private int _panels;
 
     /// <summary>Runs the problem on the sparse path and returns true, or returns false (nothing written) when the
     /// shape does not suit it or op(A) is too dense. Called only with m, n, k ≥ 1 and alpha ≠ 0; avx512 selects the
@@ -55,11 +63,11 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
         int parts = (int)Math.Clamp(nnz * p.N / 65536, 1, Math.Min(Math.Min(dop, GemmWorkers.MaxParts), (p.N + Panel - 1) / Panel));
         var job = t_job ??= new SparseGemm();
         avx512 &= Avx512F.IsSupported;
-        bool twoPanels = avx512 && !OnePanel;   // read on the calling thread: the parts may run on others
-        job._p = p; job._rows = rows; job._parts = parts; job._avx512 = avx512; job._twoPanels = twoPanels;
+        int panels = !avx512 ? 1 : PanelLimit is 1 or 2 ? PanelLimit : 4;   // read on the calling thread: the parts may run on others
+        job._p = p; job._rows = rows; job._parts = parts; job._avx512 = avx512; job._panels = panels;
         bool ran = GemmWorkers.TryRun(job, parts);
         job._p = default; job._rows = null!;
-        if (!ran) Columns(in p, rows, 0, p.N, avx512, twoPanels);
+        if (!ran) Columns(in p, rows, 0, p.N, avx512, panels);
         return true;
     }
 
@@ -69,18 +77,20 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
     {
         int panels = (_p.N + Panel - 1) / Panel;
         int q0 = (int)((long)part * panels / _parts), q1 = (int)((long)(part + 1) * panels / _parts);
-        Columns(in _p, _rows, q0 * Panel, Math.Min(_p.N, q1 * Panel), _avx512, _twoPanels);
+        Columns(in _p, _rows, q0 * Panel, Math.Min(_p.N, q1 * Panel), _avx512, _panels);
     }
 
     /// <summary>Columns [j0, j1) of C (j0 a multiple of 32), all rows: per k-block, per 32-column panel of B (packed,
-    /// zero padded), rows in fours (avx512) and pairs of similar entry counts — or, with twoPanels (AVX-512), per pair
-    /// of whole panels, rows in pairs over 64 columns (<see cref="TwoPanels"/>).</summary>
-    private static void Columns(in GemmProblem<float> p, SparseRows sr, int j0, int j1, bool avx512, bool twoPanels)
+    /// zero padded), rows in fours (avx512) and pairs of similar entry counts — or, with panels ≥ 2 (AVX-512), per
+    /// pair of whole panels, rows in pairs over 64 columns (<see cref="TwoPanels"/>), and with panels = 4 for short
+    /// k-blocks per four panels, one row at a time over 128 columns (<see cref="FourPanels"/>).</summary>
+    private static void Columns(in GemmProblem<float> p, SparseRows sr, int j0, int j1, bool avx512, int panels)
     {
         int m = p.M, kcb = GemmBlocking.KBlock(p.K);
-        float* packB = PackBuffer<float>.Get((twoPanels ? 2 : 1) * kcb * Panel);
+        bool twoPanels = panels >= 2, fourPanels = panels >= 4 && kcb <= FourPanelMaxK;
+        float* packB = PackBuffer<float>.Get((fourPanels ? 4 : twoPanels ? 2 : 1) * kcb * Panel);
         int[] cursor = Cursor(3 * m + kcb + 1);
-        fixed (SparseRows.Entry* en = sr.Entries) fixed (int* start = sr.RowStart) fixed (int* cur = cursor)
+        fixed (SparseRows.Entry* en = sr.Entries) fixed (int* start = sr.RowStart) fixed (int* cur = cursor) fixed (byte* used = sr.UsedColumns)
         {
             int* end = cur + m, order = cur + 2 * m, count = cur + 3 * m;
             for (int r = 0; r < m; r++) cur[r] = start[r];
@@ -95,9 +105,15 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
                 }
                 int nonEmpty = ByLength(cur, end, m, kc, order, count);
                 bool first = pc == 0;
-                var block = new Block(en, cur, end, first ? p.Beta : 1f, first && p.Beta == 0f, p.Alpha);
+                var block = new Block(en, cur, end, first ? p.Beta : 1f, first && p.Beta == 0f, p.Alpha, used);
                 for (int jc = j0; jc < j1; jc += Panel)
                 {
+                    if (fourPanels && j1 - jc >= 4 * Panel)
+                    {
+                        FourPanels(in p, block, packB, kcb, pc, kc, jc, order, nonEmpty);
+                        jc += 3 * Panel;
+                        continue;
+                    }
                     if (twoPanels && j1 - jc >= 2 * Panel)
                     {
                         TwoPanels(in p, block, packB, kcb, pc, kc, jc, order, nonEmpty);
@@ -105,7 +121,7 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
                         continue;
                     }
                     int nw = Math.Min(Panel, j1 - jc);
-                    PackPanel(p.B + pc * p.Ldb + jc, p.Ldb, kc, nw, packB);
+                    PackPanel(p.B + pc * p.Ldb + jc, p.Ldb, kc, nw, packB, block.Used, pc);
                     float* bp = packB - (nint)pc * Panel;   // entry offsets are column·32 from column 0
                     float* c = p.C + jc;
                     int i = 0;
@@ -128,8 +144,8 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
     private static void TwoPanels(in GemmProblem<float> p, Block block, float* packB, int kcb, int pc, int kc, int jc, int* order, int nonEmpty)
     {
         float* packB2 = packB + (nint)kcb * Panel;
-        PackPanel(p.B + pc * p.Ldb + jc, p.Ldb, kc, Panel, packB);
-        PackPanel(p.B + pc * p.Ldb + jc + Panel, p.Ldb, kc, Panel, packB2);
+        PackPanel(p.B + pc * p.Ldb + jc, p.Ldb, kc, Panel, packB, block.Used, pc);
+        PackPanel(p.B + pc * p.Ldb + jc + Panel, p.Ldb, kc, Panel, packB2, block.Used, pc);
         float* bp = packB - (nint)pc * Panel, bq = packB2 - (nint)pc * Panel;
         float* c = p.C + jc;
         int i = 0;
@@ -140,6 +156,23 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
             block.Empty(c + order[i] * p.Ldc, Panel);
             block.Empty(c + order[i] * p.Ldc + Panel, Panel);
         }
+    }
+
+    /// <summary>Four whole 32-column panels of C at jc (AVX-512, kc ≤ <see cref="FourPanelMaxK"/>): all four packed,
+    /// then each row with entries alone over 128 columns — eight 512-bit FMA chains, enough to keep both FMA ports
+    /// busy without pairing rows, and one loop per row instead of a pair's three; the same FMA chain for every
+    /// element, so the same bits.</summary>
+    private static void FourPanels(in GemmProblem<float> p, Block block, float* packB, int kcb, int pc, int kc, int jc, int* order, int nonEmpty)
+    {
+        float* src = p.B + pc * p.Ldb + jc;
+        for (int q = 0; q < 4; q++) PackPanel(src + q * Panel, p.Ldb, kc, Panel, packB + q * (nint)kcb * Panel, block.Used, pc);
+        float* b0 = packB - (nint)pc * Panel;
+        nint stride = (nint)kcb * Panel;
+        float* c = p.C + jc;
+        int i = 0;
+        for (; i < nonEmpty; i++) block.Single128(order[i], b0, b0 + stride, b0 + 2 * stride, b0 + 3 * stride, c + order[i] * p.Ldc);
+        for (; i < p.M; i++)
+            for (int q = 0; q < 4; q++) block.Empty(c + order[i] * p.Ldc + q * Panel, Panel);
     }
 
     /// <summary>order = the rows sorted by their entry count in this k-block (end − cur, 0 … kc), longest first
@@ -159,11 +192,14 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
     [ThreadStatic] private static int[]? t_cursor;
     private static int[] Cursor(int n) => t_cursor is { } c && c.Length >= n ? c : t_cursor = new int[n];
 
-    /// <summary>dst[p·32 + c] = B[p·ldb + c] for c &lt; nw, zero for nw ≤ c &lt; 32.</summary>
-    private static void PackPanel(float* b, nint ldb, int kc, int nw, float* dst)
+    /// <summary>dst[p·32 + c] = B[p·ldb + c] for c &lt; nw, zero for nw ≤ c &lt; 32 — for the rows p of the k-block
+    /// starting at pc whose column of op(A) has entries (used: <see cref="SparseRows.UsedColumns"/>, null = all); the
+    /// other rows of dst keep what they held (no entry reads them).</summary>
+    private static void PackPanel(float* b, nint ldb, int kc, int nw, float* dst, byte* used, int pc)
     {
         for (int pp = 0; pp < kc; pp++)
         {
+            if (used != null && (used[(pc + pp) >> 3] & (1 << ((pc + pp) & 7))) == 0) continue;
             float* s = b + pp * ldb, d = dst + pp * Panel;
             if (nw == Panel && Vector256.IsHardwareAccelerated)
             {
@@ -187,8 +223,12 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
         private readonly float beta, alpha;
         private readonly bool betaZero;
 
-        public Block(SparseRows.Entry* en, int* cur, int* end, float beta, bool betaZero, float alpha)
+        /// <summary>The columns of op(A) with entries (<see cref="SparseRows.UsedColumns"/>; null = all).</summary>
+        public readonly byte* Used;
+
+        public Block(SparseRows.Entry* en, int* cur, int* end, float beta, bool betaZero, float alpha, byte* used)
         {
+            Used = used;
             this.en = en; this.cur = cur; this.end = end;
             this.beta = beta; this.betaZero = betaZero; this.alpha = alpha;
         }

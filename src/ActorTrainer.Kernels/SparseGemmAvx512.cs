@@ -88,6 +88,31 @@ internal sealed unsafe partial class SparseGemm
             Put512(c, Panel, a0, a1); Put512(c + Panel, Panel, a2, a3);
         }
 
+        /// <summary>Row r alone over four packed panels (128 columns): eight 512-bit accumulators, one chain each.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+        public void Single128(int r, float* b0, float* b1, float* b2, float* b3, float* c)
+        {
+            int e = cur[r], stop = end[r];
+            SparseRows.Entry* en = this.en;
+            Vector512<float> x0 = default, x1 = default, x2 = default, x3 = default;
+            Vector512<float> x4 = default, x5 = default, x6 = default, x7 = default;
+            for (; e < stop; e++)
+            {
+                var v = Vector512.Create(en[e].Value);
+                int o = en[e].Offset;
+                x0 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b0 + o), x0);
+                x1 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b0 + o + 16), x1);
+                x2 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b1 + o), x2);
+                x3 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b1 + o + 16), x3);
+                x4 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b2 + o), x4);
+                x5 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b2 + o + 16), x5);
+                x6 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b3 + o), x6);
+                x7 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b3 + o + 16), x7);
+            }
+            Put512(c, Panel, x0, x1); Put512(c + Panel, Panel, x2, x3);
+            Put512(c + 2 * Panel, Panel, x4, x5); Put512(c + 3 * Panel, Panel, x6, x7);
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void Chain64(SparseRows.Entry* en, int e, int stop, float* bp, float* bq, ref Vector512<float> x0,
                                     ref Vector512<float> x1, ref Vector512<float> x2, ref Vector512<float> x3)
