@@ -46,7 +46,10 @@ internal sealed unsafe class SparseRows
         var sr = t_instance ??= new SparseRows();
         if (sr.RowStart.Length < m + 1) sr.RowStart = new int[m + 1];
         if (sr.Entries.Length < budget + 8) sr.Entries = new Entry[budget + 8];   // + 8: whole groups of 8 are stored
-        return (transA ? sr.FillTransposed(a, lda, k, m, scale, budget) : sr.FillRows(a, lda, m, k, scale, budget)) ? sr : null;
+        bool filled = !transA ? sr.FillRows(a, lda, m, k, scale, budget)
+            : k <= 64 ? sr.FillTransposedNarrow(a, lda, k, m, scale, budget)
+            : sr.FillTransposed(a, lda, k, m, scale, budget);
+        return filled ? sr : null;
     }
 
     /// <summary>One pass over row-major A: each row's entries follow the previous row's; false (stopped early) when
@@ -132,6 +135,74 @@ internal sealed unsafe class SparseRows
             }
         return true;
     }
+
+    /// <summary>op(A) = Aᵀ with A stored k×m, k ≤ 64 (xᵀ of a shard of at most 64 rows): first, per row r of op(A), a
+    /// 64-bit mask of the p with A[p, r] ≠ ±0 (eight columns of A at a time, branch-free), then each row's entries
+    /// straight from its mask in increasing p — the same entries as <see cref="FillTransposed"/>, without its
+    /// scatter (3× faster on a 64-image MNIST shard, bench/RESULTS.md). Also sets UsedColumns (the p with entries).</summary>
+    private bool FillTransposedNarrow(float* a, nint lda, int k, int m, int scale, long budget)
+    {
+        var masks = MaskBuffer(m);
+        var start = RowStart;
+        fixed (ulong* mk = masks)
+        {
+            ColumnMasks(a, lda, k, m, mk);
+            ulong any = 0;
+            long total = 0;
+            for (int r = 0; r < m; r++)
+            {
+                start[r] = (int)total;   // ≤ m·64
+                total += BitOperations.PopCount(mk[r]);
+                any |= mk[r];
+            }
+            if (total > budget) return false;
+            start[m] = (int)total;
+            if (_used.Length < 8) _used = new byte[8];
+            for (int i = 0; i < 8; i++) _used[i] = (byte)(any >> (8 * i));
+            UsedColumns = _used;
+            fixed (Entry* en = Entries)
+            {
+                int e = 0;
+                for (int r = 0; r < m; r++)
+                    for (ulong bits = mk[r]; bits != 0; bits &= bits - 1)
+                    {
+                        int p = BitOperations.TrailingZeroCount(bits);
+                        en[e].Offset = p * scale; en[e].Value = a[p * lda + r]; e++;
+                    }
+            }
+        }
+        return true;
+    }
+
+    /// <summary>mk[r] = Σ 2^p over p &lt; k (≤ 64) with A[p·lda + r] ≠ ±0 (NaN counts as nonzero), r &lt; m.</summary>
+    private static void ColumnMasks(float* a, nint lda, int k, int m, ulong* mk)
+    {
+        int r = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; r + 8 <= m; r += 8)
+            {
+                Vector256<ulong> lo = Vector256<ulong>.Zero, hi = Vector256<ulong>.Zero;
+                for (int p = 0; p < k; p++)
+                {
+                    var nonzero = ~Vector256.Equals(Vector256.Load(a + p * lda + r), Vector256<float>.Zero).AsInt32();
+                    var (l, h) = Vector256.Widen(nonzero);
+                    var bit = Vector256.Create(1UL << p);
+                    lo |= l.AsUInt64() & bit;
+                    hi |= h.AsUInt64() & bit;
+                }
+                Vector256.Store(lo, mk + r);
+                Vector256.Store(hi, mk + r + 4);
+            }
+        for (; r < m; r++)
+        {
+            ulong bits = 0;
+            for (int p = 0; p < k; p++) if (a[p * lda + r] != 0f) bits |= 1UL << p;
+            mk[r] = bits;
+        }
+    }
+
+    [ThreadStatic] private static ulong[]? t_masks;
+    private static ulong[] MaskBuffer(int m) => t_masks is { } b && b.Length >= m ? b : t_masks = new ulong[m];
 
     [ThreadStatic] private static Entry[]? t_row;
     private static Entry[] RowBuffer(int n) => t_row is { } b && b.Length >= n ? b : t_row = new Entry[n];
