@@ -100,14 +100,8 @@ internal sealed unsafe partial class SparseGemm
             {
                 var v = Vector512.Create(en[e].Value);
                 int o = en[e].Offset;
-                x0 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b0 + o), x0);
-                x1 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b0 + o + 16), x1);
-                x2 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b1 + o), x2);
-                x3 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b1 + o + 16), x3);
-                x4 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b2 + o), x4);
-                x5 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b2 + o + 16), x5);
-                x6 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b3 + o), x6);
-                x7 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(b3 + o + 16), x7);
+                Fma64(v, o, b0, b1, ref x0, ref x1, ref x2, ref x3);
+                Fma64(v, o, b2, b3, ref x4, ref x5, ref x6, ref x7);
             }
             Put512(c, Panel, x0, x1); Put512(c + Panel, Panel, x2, x3);
             Put512(c + 2 * Panel, Panel, x4, x5); Put512(c + 3 * Panel, Panel, x6, x7);
@@ -117,15 +111,18 @@ internal sealed unsafe partial class SparseGemm
         private static void Chain64(SparseRows.Entry* en, int e, int stop, float* bp, float* bq, ref Vector512<float> x0,
                                     ref Vector512<float> x1, ref Vector512<float> x2, ref Vector512<float> x3)
         {
-            for (; e < stop; e++)
-            {
-                var v = Vector512.Create(en[e].Value);
-                int o = en[e].Offset;
-                x0 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(bp + o), x0);
-                x1 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(bp + o + 16), x1);
-                x2 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(bq + o), x2);
-                x3 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(bq + o + 16), x3);
-            }
+            for (; e < stop; e++) Fma64(Vector512.Create(en[e].Value), en[e].Offset, bp, bq, ref x0, ref x1, ref x2, ref x3);
+        }
+
+        /// <summary>One entry (value v, offset o) into 64 columns: x0, x1 += v·bp[o..o+32); x2, x3 += v·bq[o..o+32).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Fma64(Vector512<float> v, int o, float* bp, float* bq, ref Vector512<float> x0,
+                                  ref Vector512<float> x1, ref Vector512<float> x2, ref Vector512<float> x3)
+        {
+            x0 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(bp + o), x0);
+            x1 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(bp + o + 16), x1);
+            x2 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(bq + o), x2);
+            x3 = Avx512F.FusedMultiplyAdd(v, Vector512.Load(bq + o + 16), x3);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
