@@ -138,43 +138,6 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
         }
     }
 
-    /// <summary>Two whole 32-column panels of C at jc (AVX-512): both packed, then rows in pairs over all 64 columns —
-    /// each entry's offset and value loaded once for four 512-bit FMAs (the one-panel kernels load them for two, and
-    /// are bound by loads); the same FMA chain for every element, so the same bits.</summary>
-    private static void TwoPanels(in GemmProblem<float> p, Block block, float* packB, int kcb, int pc, int kc, int jc, int* order, int nonEmpty)
-    {
-        float* packB2 = packB + (nint)kcb * Panel;
-        PackPanel(p.B + pc * p.Ldb + jc, p.Ldb, kc, Panel, packB, block.Used, pc);
-        PackPanel(p.B + pc * p.Ldb + jc + Panel, p.Ldb, kc, Panel, packB2, block.Used, pc);
-        float* bp = packB - (nint)pc * Panel, bq = packB2 - (nint)pc * Panel;
-        float* c = p.C + jc;
-        int i = 0;
-        for (; i + 1 < nonEmpty; i += 2) block.Pair64(order[i], order[i + 1], bp, bq, c + order[i] * p.Ldc, c + order[i + 1] * p.Ldc);
-        if (i < nonEmpty) block.Single64(order[i], bp, bq, c + order[i++] * p.Ldc);
-        for (; i < p.M; i++)
-        {
-            block.Empty(c + order[i] * p.Ldc, Panel);
-            block.Empty(c + order[i] * p.Ldc + Panel, Panel);
-        }
-    }
-
-    /// <summary>Four whole 32-column panels of C at jc (AVX-512, kc ≤ <see cref="FourPanelMaxK"/>): all four packed,
-    /// then each row with entries alone over 128 columns — eight 512-bit FMA chains, enough to keep both FMA ports
-    /// busy without pairing rows, and one loop per row instead of a pair's three; the same FMA chain for every
-    /// element, so the same bits.</summary>
-    private static void FourPanels(in GemmProblem<float> p, Block block, float* packB, int kcb, int pc, int kc, int jc, int* order, int nonEmpty)
-    {
-        float* src = p.B + pc * p.Ldb + jc;
-        for (int q = 0; q < 4; q++) PackPanel(src + q * Panel, p.Ldb, kc, Panel, packB + q * (nint)kcb * Panel, block.Used, pc);
-        float* b0 = packB - (nint)pc * Panel;
-        nint stride = (nint)kcb * Panel;
-        float* c = p.C + jc;
-        int i = 0;
-        for (; i < nonEmpty; i++) block.Single128(order[i], b0, b0 + stride, b0 + 2 * stride, b0 + 3 * stride, c + order[i] * p.Ldc);
-        for (; i < p.M; i++)
-            for (int q = 0; q < 4; q++) block.Empty(c + order[i] * p.Ldc + q * Panel, Panel);
-    }
-
     /// <summary>order = the rows sorted by their entry count in this k-block (end − cur, 0 … kc), longest first
     /// (a stable counting sort), so that the two rows of a pair have about as many entries — the pair kernel's
     /// interleaved loop runs to the shorter one's end; returns how many rows have entries. count: kc + 1 ints of
