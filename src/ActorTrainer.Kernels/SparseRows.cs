@@ -27,8 +27,8 @@ internal sealed unsafe class SparseRows
     public Entry[] Entries = [];
 
     /// <summary>Bit (p &amp; 7) of UsedColumns[p >> 3] is set when some row of op(A) has an entry in column p; null when
-    /// every column may have one (a transposed operand). The sparse GEMM packs only those rows of B: no entry reads
-    /// the others (a 64-image shard of MNIST leaves ~37 % of the pixels unused).</summary>
+    /// every column may have one (a transposed operand of more than 64 rows). The sparse GEMM packs only those rows of
+    /// B: no entry reads the others (a 64-image shard of MNIST leaves ~37 % of the pixels unused).</summary>
     public byte[]? UsedColumns;
     private byte[] _used = [];
 
@@ -138,8 +138,9 @@ internal sealed unsafe class SparseRows
 
     /// <summary>op(A) = Aᵀ with A stored k×m, k ≤ 64 (xᵀ of a shard of at most 64 rows): first, per row r of op(A), a
     /// 64-bit mask of the p with A[p, r] ≠ ±0 (eight columns of A at a time, branch-free), then each row's entries
-    /// straight from its mask in increasing p — the same entries as <see cref="FillTransposed"/>, without its
-    /// scatter (3× faster on a 64-image MNIST shard, bench/RESULTS.md). Also sets UsedColumns (the p with entries).</summary>
+    /// straight from its mask in increasing p — the same entries as <see cref="FillTransposed"/>, without its scatter
+    /// (0.031–0.035 ms instead of 0.047–0.069 on a 64-image MNIST shard, bench/RESULTS.md). Also sets UsedColumns (the
+    /// p with entries).</summary>
     private bool FillTransposedNarrow(float* a, nint lda, int k, int m, int scale, long budget)
     {
         var masks = MaskBuffer(m);
