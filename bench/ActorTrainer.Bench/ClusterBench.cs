@@ -47,12 +47,15 @@ public static class ClusterBench
         var sps = configs.ToDictionary(c => c, _ => new List<double>());
         var cpu = configs.ToDictionary(c => c, _ => new List<double>());
         var sha = new Dictionary<Config, string>();
+        var wireBytes = new List<double>();
         for (int r = 0; r < rounds; r++)
             foreach (var c in r % 2 == 0 ? configs : configs.Reverse())
             {
                 var (rate, digest, cpuSeconds) = c.Cluster ? RunCluster(dll, common, n, c.Spin) : RunSingle(dll, common, n, c.Spin);
                 sps[c].Add(rate); cpu[c].Add(cpuSeconds / steps); sha[c] = digest;
-                Console.WriteLine($"round {r + 1} {c.Name}: {rate:F1} steps/s, {1000 * cpuSeconds / steps:F1} CPU ms per step (all processes)");
+                var wire = c.Cluster && LastLoopbackBytes > 0 ? $", loopback {LastLoopbackBytes / steps / 1e6:F2} MB per step (all traffic)" : "";
+                if (c.Cluster) wireBytes.Add(LastLoopbackBytes / steps);
+                Console.WriteLine($"round {r + 1} {c.Name}: {rate:F1} steps/s, {1000 * cpuSeconds / steps:F1} CPU ms per step (all processes){wire}");
             }
         foreach (var v in spins)
         {
@@ -65,7 +68,9 @@ public static class ClusterBench
         Console.WriteLine($"weights_sha256 {string.Join(", ", sha.Select(kv => $"{kv.Key.Name} {kv.Value[..12]}…"))}: {(same ? "identical" : "DIFFERENT")}");
         long perStep = n * (4L * 407_050 /* weights */ + 128 * 785 * 4 /* rows + labels */ + 4L * 407_050 /* gradients */);
         double mcAll = ServiceBench.Median(configs.Where(c => c.Cluster).SelectMany(c => sps[c]).ToList());
-        Console.WriteLine($"data plane per step: {perStep / 1e6:F2} MB ({perStep * mcAll / 1e6:F0} MB/s at the cluster runs' median)");
+        Console.WriteLine($"data plane per step, uncoded: {perStep / 1e6:F2} MB ({perStep * mcAll / 1e6:F0} MB/s at the cluster runs' median)");
+        if (wireBytes.Count > 0 && wireBytes.Min() > 0)
+            Console.WriteLine($"loopback per step, measured (block-sparse codes, Akka remoting, start-up): median {ServiceBench.Median(wireBytes) / 1e6:F2} MB ({ServiceBench.Median(wireBytes) * mcAll / 1e6:F0} MB/s at the cluster runs' median)");
         Console.WriteLine($"loadavg after: {ProcCpu.LoadAverage()}");
         return same ? 0 : 1;
     }
@@ -86,8 +91,10 @@ public static class ClusterBench
         try
         {
             var dir = TempRun();
+            long lo0 = LoopbackBytes();
             double cpu = Wait(Start(dll, ["train", "--run-dir", dir, .. common, "--set", "cluster.enabled=on", "--set", $"cluster.port={port}", "--set", seed,
                 "--set", $"cluster.min-workers={n}"], spin), "coordinator");
+            LastLoopbackBytes = LoopbackBytes() - lo0;
             cpu += workers.Sum(w => ProcCpu.Seconds(w.Id));
             var (rate, sha) = Read(dir);
             return (rate, sha, cpu);
@@ -96,6 +103,21 @@ public static class ClusterBench
         {
             foreach (var w in workers) { w.Kill(true); w.WaitForExit(); w.Dispose(); }
         }
+    }
+
+    /// <summary>Bytes the loopback interface carried during the last cluster run (all traffic: data plane, Akka
+    /// remoting, start-up), from /proc/net/dev; −1 where that is not readable.</summary>
+    private static long LastLoopbackBytes = -1;
+
+    /// <summary>The loopback interface's received-bytes counter (/proc/net/dev), or a large negative number when absent.</summary>
+    private static long LoopbackBytes()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/net/dev").Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("lo:", StringComparison.Ordinal));
+            return line is null ? long.MinValue / 2 : long.Parse(line[3..].Split(' ', StringSplitOptions.RemoveEmptyEntries)[0], CultureInfo.InvariantCulture);
+        }
+        catch (IOException) { return long.MinValue / 2; }
     }
 
     private static Process Start(string dll, string[] args, string? spin)

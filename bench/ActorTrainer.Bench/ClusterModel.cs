@@ -30,6 +30,9 @@ public static class ClusterModel
             // reference MLP: 407,050 float32; 128 rows × (784 floats + label); one shard of 128 on one 16-core node ≈ 1 ms
             new Workload("reference MLP, shard of 128 on a 16-core node (t_c 1 ms)", 4 * 407_050, 128 * 785 * 4, 1e-3),
             new Workload("reference MLP, shard of 128 on one Zen 3 core (t_c 8 ms)", 4 * 407_050, 128 * 785 * 4, 8e-3),
+            // the same on the wire with the data plane's block-sparse codes: `bench -- cluster` measured 5.02 MB per step
+            // for 2 shards of 128 (2.51 MB per shard instead of 3.66); split as weights/gradients ≈ 1.2 MB, rows ≈ 0.11 MB
+            new Workload("reference MLP, block-sparse codes as measured, 16-core node (t_c 1 ms)", 1.2e6, 0.11e6, 1e-3),
             // ResNet-101-class: 44.5 M float32, 64 images 224×224×3 uint8 per GPU, ≈ 0.25 s per step (Horovod's setting)
             new Workload("ResNet-101-class, 64 images per GPU (t_c 250 ms)", 4 * 44.5e6, 64 * 224 * 224 * 3, 0.25),
         };

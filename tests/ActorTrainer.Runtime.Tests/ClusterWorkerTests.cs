@@ -115,11 +115,29 @@ public class ClusterWorkerTests
         {
             c.Send(NodeProtocol.Job, 64, 1, 4, 0, PlanCodec.Encode(Fixtures.Plan));
             Assert.Equal(NodeProtocol.Ready, c.ReceiveHeader().Kind);
-            // 8 rows claimed, x of 7 rows, no weights held yet
-            c.Send(NodeProtocol.Work, 1, 0, 8L | (64L << 32), 0, new float[7 * 784], new int[8]);
+            // 8 rows claimed, x coded for 7 rows, no weights held yet
+            c.Send(NodeProtocol.Work, 1, 0, 8L | (64L << 32), 0, new byte[BlockSparse.MaskBytes(7 * 784)], new float[0], new int[8]);
             var h = c.ReceiveHeader();
             Assert.Equal(NodeProtocol.Error, h.Kind);
-            Assert.Contains("section 0 (x)", NodeProtocol.ReadError(c, h));
+            Assert.Contains("section 0 (x mask)", NodeProtocol.ReadError(c, h));
+        }
+        // a mask that marks more values than its values section holds (8 rows: 392 blocks), and one that marks a block
+        // past the tensor's end (1 row: 49 blocks in 7 mask bytes, bit 55 set); the weights come as valid all-zero codes
+        var lying = new byte[BlockSparse.MaskBytes(8 * 784)];
+        lying[0] = 0b11;
+        var pastEnd = new byte[BlockSparse.MaskBytes(784)];
+        pastEnd[^1] = 0x80;
+        foreach (var (rows, mask, values, fragment) in new[] { (8, lying, 16, "marks 32 values, section 1 has 16"), (1, pastEnd, 0, "past the tensor") })
+        {
+            using var c = TensorConnection.Connect("127.0.0.1", port, new DataPlaneOptions());
+            c.Send(NodeProtocol.Job, 64, 1, 4, 0, PlanCodec.Encode(Fixtures.Plan));
+            Assert.Equal(NodeProtocol.Ready, c.ReceiveHeader().Kind);
+            var sections = new List<Section> { mask, new float[values], new int[rows] };
+            foreach (var w in Fixtures.InitialWeights()) sections.AddRange([new byte[BlockSparse.MaskBytes(w.Length)], new float[0]]);
+            c.Send(NodeProtocol.Work, 1, 0, (long)rows | (64L << 32), 0, sections.ToArray());
+            var h = c.ReceiveHeader();
+            Assert.Equal(NodeProtocol.Error, h.Kind);
+            Assert.Contains(fragment, NodeProtocol.ReadError(c, h));
         }
         // a good client still gets the same gradient as the local engine
         var weights = Fixtures.InitialWeights();
@@ -137,6 +155,16 @@ public class ClusterWorkerTests
         var again = remote.Compute(weights, 5, x, labels, ReadOnlyMemory<float>.Empty, 8, 64, 42, got);
         Assert.Equal(s2, again);
         Fixtures.AssertBitIdentical(want, got);
+        // new weights (key 6) go down as the XOR with the node's copy: some values changed, a −0.0 among them, most
+        // blocks unchanged; the node must compute with exactly these bits
+        var next = weights.Select(w => (float[])w.Clone()).ToArray();
+        for (int i = 0; i < next[0].Length; i += 97) next[0][i] = MathF.BitIncrement(next[0][i]);
+        next[0][5] = -0.0f;
+        next[^1][^1] += 0.25f;
+        var s3 = remote.Compute(next, 6, x, labels, ReadOnlyMemory<float>.Empty, 8, 64, 42, got);
+        var s4 = new LocalShardCompute(Fixtures.Plan, 64, 1).Compute(next, 6, x, labels, ReadOnlyMemory<float>.Empty, 8, 64, 42, want);
+        Fixtures.AssertBitIdentical(want, got);
+        Assert.Equal(s4, s3);
     }
 
     [Fact]

@@ -137,7 +137,7 @@ internal static class DataPlaneKit
     }
 
     /// <summary>A hello: magic, u16 version, u8 flags, u8 0.</summary>
-    public static byte[] Hello(string magic = "ATDP", ushort version = 1, byte flags = 0)
+    public static byte[] Hello(string magic = "ATDP", ushort version = 2, byte flags = 0)
     {
         var b = new byte[8];
         System.Text.Encoding.ASCII.GetBytes(magic, b);
@@ -475,7 +475,7 @@ public class DataPlaneHostileInputTests
     public void Listener_refuses_wrong_magic() => ListenerRefusesHello(System.Text.Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\n"), "wrong magic 0x47455420");
 
     [Fact]
-    public void Listener_refuses_wrong_version() => ListenerRefusesHello(DataPlaneKit.Hello(version: 2), "protocol version 2 is not supported");
+    public void Listener_refuses_wrong_version() => ListenerRefusesHello(DataPlaneKit.Hello(version: 1), "protocol version 1 is not supported");
 
     [Fact]
     public void Listener_refuses_a_truncated_hello() => ListenerRefusesHello(DataPlaneKit.Hello()[..3], "after 3 of 8 bytes of the hello");

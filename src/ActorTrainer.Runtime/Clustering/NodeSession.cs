@@ -23,6 +23,8 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
     private int[] _labels = [];
     private float[][] _grads = [];
     private Section[] _gradSections = [];
+    private CodedTensor _xCode = null!;
+    private CodedTensor[] _down = [], _up = [];
 
     /// <summary>Seconds this session spent waiting for work, reading it, computing and sending results.</summary>
     public (double Waiting, double Reading, double Computing, double Sending) Seconds =>
@@ -51,6 +53,12 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
             _computing.Stop();
             counted();
             _sending.Start();
+            for (int i = 0; i < _grads.Length; i++)
+            {
+                _up[i].Encode(_grads[i]);
+                _gradSections[2 * i] = _up[i].MaskSection;
+                _gradSections[2 * i + 1] = _up[i].PackedSection;
+            }
             conn.Send(NodeProtocol.Result, h.A, BitConverter.DoubleToInt64Bits(stats.LossSum),
                 BitConverter.DoubleToInt64Bits(stats.Correct), stats.Count, _gradSections);
             _sending.Stop();
@@ -72,7 +80,10 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         _x = new float[checked(rows * plan.InputDim)];
         if (plan.Loss.SparseTargets) _labels = new int[rows]; else _targets = new float[checked(rows * plan.OutputDim)];
         _grads = _sizes.Select(n => new float[n]).ToArray();
-        _gradSections = _grads.Select(g => Section.Of(g)).ToArray();   // the Result frame's sections, built once
+        _gradSections = new Section[2 * _sizes.Length];   // the Result frame's sections: each gradient's mask and values
+        _xCode = new CodedTensor(_x.Length);
+        _down = _sizes.Select(n => new CodedTensor(n)).ToArray();
+        _up = _sizes.Select(n => new CodedTensor(n)).ToArray();
         int threads = h.B > 0 ? (int)h.B : defaultThreads;
         IShardCompute compute = factory is null ? new LocalShardCompute(plan, rows, threads) : factory.Invoke(0, plan, rows, threads);
         conn.Send(NodeProtocol.Ready, Environment.ProcessorCount, 0, 0, 0);
@@ -85,21 +96,30 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         int rows = (int)(h.C & 0xFFFFFFFF), batchRows = (int)(h.C >> 32);
         if (rows < 1 || rows * (long)_plan.InputDim > _x.Length || batchRows < rows)
             throw Bad($"work of {rows} rows (batch {batchRows}) does not fit this job ({_x.Length / _plan.InputDim} rows)");
-        bool withWeights = h.SectionCount == 2 + _sizes.Length;
-        if (h.SectionCount != 2 && !withWeights) throw Bad($"work frame has {h.SectionCount} sections, expected 2 or {2 + _sizes.Length}");
-        Expect(h, 0, SectionType.Float32, rows * (long)_plan.InputDim, "x");
-        if (_plan.Loss.SparseTargets) Expect(h, 1, SectionType.Int32, rows, "labels");
-        else Expect(h, 1, SectionType.Float32, rows * (long)_plan.OutputDim, "targets");
-        for (int i = 0; withWeights && i < _sizes.Length; i++) Expect(h, 2 + i, SectionType.Float32, _sizes[i], $"weight {i}");
+        bool withWeights = h.SectionCount == 3 + 2 * _sizes.Length;
+        if (h.SectionCount != 3 && !withWeights) throw Bad($"work frame has {h.SectionCount} sections, expected 3 or {3 + 2 * _sizes.Length}");
+        int xLength = rows * _plan.InputDim;
+        if (CodedTensor.Check(h, 0, xLength, "x") is { } badX) throw Bad(badX);
+        if (_plan.Loss.SparseTargets) Expect(h, 2, SectionType.Int32, rows, "labels");
+        else Expect(h, 2, SectionType.Float32, rows * (long)_plan.OutputDim, "targets");
+        for (int i = 0; withWeights && i < _sizes.Length; i++)
+            if (CodedTensor.Check(h, 3 + 2 * i, _sizes[i], $"weight {i}") is { } badW) throw Bad(badW);
         if (!withWeights && (_weights is null || h.B != _key)) throw Bad($"work for weights key {h.B} carries no weights and the node holds key {_key}");
-        conn.ReceiveSection(_x.AsSpan(0, rows * _plan.InputDim));
+        _xCode.Receive(conn, h, 0, xLength, "x");
+        _xCode.DecodeInto(_x.AsSpan(0, xLength));
         if (_plan.Loss.SparseTargets) conn.ReceiveSection(_labels.AsSpan(0, rows));
         else conn.ReceiveSection(_targets.AsSpan(0, rows * _plan.OutputDim));
         if (withWeights)
         {
+            // the weights come as the XOR with the copy this session holds (zeros at first); a frame that breaks off
+            // ends the session, and the coordinator starts the next one from zeros too
             _weights ??= _sizes.Select(n => new float[n]).ToArray();
             _key = long.MinValue;
-            for (int i = 0; i < _sizes.Length; i++) conn.ReceiveSection(_weights[i].AsSpan());
+            for (int i = 0; i < _sizes.Length; i++)
+            {
+                _down[i].Receive(conn, h, 3 + 2 * i, _sizes[i], $"weight {i}");
+                _down[i].DecodeXorInto(_weights[i]);
+            }
             _key = h.B;
         }
         return (rows, batchRows);

@@ -5,7 +5,9 @@ namespace ActorTrainer.Runtime.Clustering;
 
 /// <summary>A gradient worker's shards computed on a worker node (coordinator side of one data-plane connection): each
 /// shard's rows, and the weights when the node does not hold them yet (keyed by the worker's weights key), go down;
-/// the gradient comes back into the worker's buffers. The node runs the same GradientEngine, so the gradient has the
+/// the gradient comes back into the worker's buffers. Rows and gradients travel block-sparse (<see cref="BlockSparse"/>:
+/// MNIST's zero pixels and the zero gradient rows they leave cost a bit per 16 values), weights as the XOR with the
+/// copy the node holds (values the last update left alone cost a bit per 16); all lossless. The node runs the same GradientEngine, so the gradient has the
 /// same bits as a local one. Every failure — refused connection, closed socket, protocol error, no answer within
 /// the data plane's IoTimeout (the per-step deadline) — is a <see cref="WorkerNodeLostException"/>. `sync` tells the node
 /// the run is synchronous (a GPU node refuses such a job: its gradients' bits are not a CPU worker's).</summary>
@@ -13,6 +15,9 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
     bool sync = false) : IShardCompute
 {
     private readonly int[] _sizes = plan.WeightShapes.Select(s => s.Aggregate(1, (a, b) => a * b)).ToArray();
+    private readonly CodedTensor _x = new(maxRows * plan.InputDim);
+    private CodedTensor[] _down = [], _up = [];
+    private float[][] _held = [];
     private TensorConnection? _conn;
     private long _heldKey = long.MinValue, _request;
 
@@ -22,6 +27,11 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
     /// <inheritdoc/>
     public void Open() => Guard(() =>
     {
+        // a new connection means a new session on the node: it holds zeros, and so does this end's copy of it
+        _held = _sizes.Select(n => new float[n]).ToArray();
+        _down = _sizes.Select(n => new CodedTensor(n)).ToArray();
+        _up = _sizes.Select(n => new CodedTensor(n)).ToArray();
+        _heldKey = long.MinValue;
         _conn = TensorConnection.Connect(host, port, options);
         _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, sync ? 1 : 0, PlanCodec.Encode(plan));
         var h = _conn.ReceiveHeader();
@@ -36,14 +46,21 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
     {
         var conn = _conn ?? throw new WorkerNodeLostException($"{Where}: not connected");
         bool sendWeights = weightsKey != _heldKey;
-        var sections = new Section[2 + (sendWeights ? weights.Length : 0)];
-        sections[0] = Section.Of(x);
-        sections[1] = plan.Loss.SparseTargets ? Section.Of(labels) : Section.Of(targets);
-        if (sendWeights) for (int i = 0; i < weights.Length; i++) sections[2 + i] = Section.Of(weights[i]);
+        var sections = new Section[3 + (sendWeights ? 2 * weights.Length : 0)];
+        _x.Encode(x.Span);
+        sections[0] = _x.MaskSection;
+        sections[1] = _x.PackedSection;
+        sections[2] = plan.Loss.SparseTargets ? Section.Of(labels) : Section.Of(targets);
         long request = ++_request;
         return Guard(() =>
         {
-            _heldKey = long.MinValue;   // unknown until the node answered
+            _heldKey = long.MinValue;   // unknown until the node answered (a failed send ends the connection)
+            for (int i = 0; sendWeights && i < weights.Length; i++)
+            {
+                _down[i].EncodeXor(weights[i].AsSpan(0, _sizes[i]), _held[i]);
+                sections[3 + 2 * i] = _down[i].MaskSection;
+                sections[4 + 2 * i] = _down[i].PackedSection;
+            }
             conn.Send(NodeProtocol.Work, request, weightsKey, (long)(uint)rows | ((long)batchRows << 32), dropoutSeed, sections);
             var stats = ReadResult(conn, request, rows, grads);
             _heldKey = weightsKey;
@@ -55,13 +72,15 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
     {
         var h = conn.ReceiveHeader();
         if (h.Kind == NodeProtocol.Error) throw new WorkerNodeLostException($"{Where} failed the shard: {NodeProtocol.ReadError(conn, h)}");
-        if (h.Kind != NodeProtocol.Result || h.A != request || h.D != rows || h.SectionCount != _sizes.Length)
-            throw new DataPlaneException($"{Where}: expected the result of request {request} ({rows} rows, {_sizes.Length} tensors), got kind {h.Kind} request {h.A} count {h.D} with {h.SectionCount} sections");
+        if (h.Kind != NodeProtocol.Result || h.A != request || h.D != rows || h.SectionCount != 2 * _sizes.Length)
+            throw new DataPlaneException($"{Where}: expected the result of request {request} ({rows} rows, {_sizes.Length} tensors in {2 * _sizes.Length} sections), got kind {h.Kind} request {h.A} count {h.D} with {h.SectionCount} sections");
+        for (int i = 0; i < _sizes.Length; i++)
+            if (CodedTensor.Check(h, 2 * i, _sizes[i], $"gradient {i}") is { } bad) throw new DataPlaneException($"{Where}: {bad}");
         for (int i = 0; i < _sizes.Length; i++)
         {
-            if (h.Types[i] != SectionType.Float32 || h.Lengths[i] != _sizes[i])
-                throw new DataPlaneException($"{Where}: gradient {i} has {h.Lengths[i]} elements of {h.Types[i]}, expected {_sizes[i]} Float32");
-            conn.ReceiveSection(grads[i].AsSpan(0, _sizes[i]));
+            try { _up[i].Receive(conn, h, 2 * i, _sizes[i], $"gradient {i}"); }
+            catch (InvalidDataException e) { throw new DataPlaneException($"{Where}: {e.Message}", e); }
+            _up[i].DecodeInto(grads[i].AsSpan(0, _sizes[i]));
         }
         return new ShardStats(BitConverter.Int64BitsToDouble(h.B), BitConverter.Int64BitsToDouble(h.C), (int)h.D);
     }
@@ -78,6 +97,11 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
         catch (WorkerNodeLostException)
         {
             Dispose();
+            throw;
+        }
+        catch (Exception)
+        {
+            Dispose();   // a frame cut short leaves the stream and the node's copy of the weights unknown
             throw;
         }
     }

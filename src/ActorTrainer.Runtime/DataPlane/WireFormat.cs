@@ -12,8 +12,9 @@ namespace ActorTrainer.Runtime.DataPlane;
 /// </summary>
 internal static class WireFormat
 {
-    /// <summary>Version spoken by this build; peers must speak the same.</summary>
-    public const ushort ProtocolVersion = 1;
+    /// <summary>Version spoken by this build; peers must speak the same. 2: the node protocol's tensors travel as
+    /// block-sparse codes (<see cref="BlockSparse"/>), so a version-1 peer is refused at the hello.</summary>
+    public const ushort ProtocolVersion = 2;
     /// <summary>Size of the hello each side sends.</summary>
     public const int HelloBytes = 8;
     /// <summary>Size of the fixed part of a frame header.</summary>
