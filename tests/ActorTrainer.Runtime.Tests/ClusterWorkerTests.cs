@@ -168,6 +168,15 @@ public class ClusterWorkerTests
     }
 
     [Fact]
+    public void The_node_warm_up_runs_a_plan_with_labels_and_one_with_targets()
+    {
+        NodeWarmup.Run(Fixtures.Plan, rows: 8, threads: 1, rounds: 2);
+        var mse = new ModelPlan(6, [PlanLayer.NewDense(6, 4, true, Activation.Tanh), PlanLayer.NewDense(4, 3, true, Activation.Linear)], Loss.MeanSquaredError);
+        NodeWarmup.Run(mse, rows: 5, threads: 0, rounds: 2);
+        Assert.Throws<ArgumentOutOfRangeException>(() => NodeWarmup.Run(mse, rows: 0, threads: 1));
+    }
+
+    [Fact]
     public void The_plan_text_round_trips_and_bad_lines_are_named()
     {
         var plan = new ModelPlan(784, [PlanLayer.NewDense(784, 512, true, Activation.Relu), PlanLayer.NewDropout(0.1 + 0.2),

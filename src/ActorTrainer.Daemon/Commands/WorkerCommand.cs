@@ -37,6 +37,7 @@ public static class WorkerCommand
         using var server = new WorkerNodeServer(Bind(c.Settings.Hostname), c.DataPlanePort, c.DataPlane with { IoTimeout = null },
             c.NodeWorkers, c.NodeThreads, Log, gpu is null ? null : ActorTrainer.Cuda.CudaShardCompute.Exclusive(gpu), gpu is null ? null : SyncRefusal);
         if (gpu is not null) Log($"computing on {GpuBackend.Describe(gpu)}; async jobs only");
+        else StartWarmup(config, c.NodeThreads, Log);
         var info = new WorkerNodeInfo(c.AdvertisedHost, server.Endpoint.Port, Guid.NewGuid().ToString("N"), c.NodeWorkers, c.NodeThreads);
         while (!signals.Token.IsCancellationRequested)
         {
@@ -57,6 +58,27 @@ public static class WorkerCommand
         Log($"stopped after {server.ShardsComputed} shards");
         return ExitCodes.Ok;
     }
+
+    /// <summary>Compiles the node's shard path for the model this node's config describes (reference.conf's model
+    /// unless set) on a background thread while the node joins (<see cref="NodeWarmup"/>); best effort: a config that
+    /// does not describe a model, or a failure, only skips it.</summary>
+    private static void StartWarmup(Akka.Configuration.Config config, int threads, Action<string> log)
+    {
+        new Thread(() =>
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            try
+            {
+                var plan = TrainSettings.From(config).BuildModel().Plan;
+                NodeWarmup.Run(plan, WarmupRows, threads);
+                log($"warm-up: compiled the shard path (model of {plan.WeightShapes.Sum(w => w.Aggregate(1L, (a, b) => a * b)):N0} parameters, {WarmupRows} rows) in {clock.Elapsed.TotalSeconds:0.00} s");
+            }
+            catch (Exception e) { log($"warm-up skipped ({e.GetType().Name}: {e.Message}); the first shards compile it instead"); }
+        }) { IsBackground = true, Name = "ActorTrainer.NodeWarmup", Priority = ThreadPriority.BelowNormal }.Start();
+    }
+
+    /// <summary>Rows per warm-up shard: the weak-scaling recipe's per-shard batch.</summary>
+    private const int WarmupRows = 128;
 
     /// <summary>What a GPU node answers a sync job (the coordinator logs it and does not use the node).</summary>
     public const string SyncRefusal =
