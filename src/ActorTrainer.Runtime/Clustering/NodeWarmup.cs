@@ -12,8 +12,20 @@ namespace ActorTrainer.Runtime.Clustering;
 /// what the job runs.</summary>
 public static class NodeWarmup
 {
-    /// <summary>Runs the warm-up (`rows` ≥ 1 rows per shard, `threads` GEMM threads, 0 = the process default).</summary>
-    public static void Run(ModelPlan plan, int rows, int threads, int rounds = 40)
+    /// <summary>Runs the warm-up (`rows` ≥ 1 rows per shard, `threads` GEMM threads, 0 = the process default):
+    /// `passes` passes of `rounds` shards each, with a pause of `pause` after each pass. .NET counts calls towards tier 1
+    /// only once no new method has been compiled for 100 ms, so one pass compiles the path, later ones get it recompiled
+    /// optimised in the background during the pauses.</summary>
+    public static void Run(ModelPlan plan, int rows, int threads, int rounds = 40, int passes = 1, TimeSpan pause = default)
+    {
+        for (int p = 0; p < passes; p++)
+        {
+            Pass(plan, rows, threads, rounds);
+            if (pause > TimeSpan.Zero) Thread.Sleep(pause);
+        }
+    }
+
+    private static void Pass(ModelPlan plan, int rows, int threads, int rounds)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
