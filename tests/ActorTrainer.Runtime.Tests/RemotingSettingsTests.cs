@@ -27,6 +27,8 @@ public class RemotingSettingsTests
         Assert.Equal("Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster", c.GetString("akka.cluster.downing-provider-class"));
         Assert.Equal("keep-oldest", c.GetString("akka.cluster.split-brain-resolver.active-strategy"));
         Assert.Equal(TimeSpan.FromSeconds(7), c.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        Assert.Equal(TimeSpan.FromSeconds(1), c.GetTimeSpan("akka.cluster.seed-node-timeout"));
+        Assert.Equal(TimeSpan.FromSeconds(1), c.GetTimeSpan("akka.remote.retry-gate-closed-for"));
         Assert.False(c.GetBoolean("akka.cluster.split-brain-resolver.keep-oldest.down-if-alone"));
         Assert.Equal("coordinator", c.GetString("akka.cluster.split-brain-resolver.keep-oldest.role"));
         Assert.False(c.GetBoolean("akka.actor.serialization-settings.allow-unregistered-types"));
@@ -65,6 +67,7 @@ public class RemotingSettingsTests
         { "cluster.heartbeat-interval", s => s with { HeartbeatInterval = TimeSpan.Zero } },
         { "cluster.acceptable-heartbeat-pause", s => s with { AcceptableHeartbeatPause = TimeSpan.FromSeconds(-1) } },
         { "cluster.stable-after", s => s with { StableAfter = TimeSpan.Zero } },
+        { "cluster.join-retry", s => s with { JoinRetry = TimeSpan.Zero } },
         { "cluster.split-brain.strategy", s => s with { SplitBrain = new SplitBrainSettings("static-quorum") } },
         { "cluster.tls.certificate-path", s => s with { Tls = new RemotingTls("/nonexistent/node.pfx") } },
     };

@@ -26,6 +26,7 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
             HeartbeatInterval = r.Duration("cluster.heartbeat-interval"),
             AcceptableHeartbeatPause = r.Duration("cluster.acceptable-heartbeat-pause"),
             StableAfter = r.Duration("cluster.stable-after"),
+            JoinRetry = r.Duration("cluster.join-retry"),
             SplitBrain = new SplitBrainSettings(r.OneOf("cluster.split-brain.strategy", [.. SplitBrainSettings.Strategies]),
                 r.Bool("cluster.split-brain.down-if-alone"), Optional(r.String("cluster.split-brain.role"))),
             Tls = tls,

@@ -7,7 +7,8 @@ namespace ActorTrainer.Runtime.Remoting;
 /// in Akka.Remote / Akka.Cluster 1.5.74): <c>akka.actor.provider</c>; <c>akka.remote.log-remote-lifecycle-events</c>;
 /// <c>akka.remote.dot-netty.tcp.{hostname, port, public-hostname, maximum-frame-size, enable-ssl}</c> and
 /// <c>…tcp.ssl.{certificate.path, certificate.password, suppress-validation, require-mutual-authentication,
-/// validate-certificate-hostname}</c>; <c>akka.cluster.{seed-nodes, roles, downing-provider-class}</c>,
+/// validate-certificate-hostname}</c>; <c>akka.remote.retry-gate-closed-for</c>;
+/// <c>akka.cluster.{seed-nodes, seed-node-timeout, roles, downing-provider-class}</c>,
 /// <c>akka.cluster.failure-detector.{heartbeat-interval, acceptable-heartbeat-pause}</c>,
 /// <c>akka.cluster.split-brain-resolver.{active-strategy, stable-after, keep-oldest.down-if-alone, &lt;strategy&gt;.role}</c>.</summary>
 internal static class ClusterHocon
@@ -19,6 +20,7 @@ internal static class ClusterHocon
         b.AppendLine("akka.actor.provider = cluster");
         b.AppendLine(StrictSerialization.Hocon);
         b.AppendLine("akka.remote.log-remote-lifecycle-events = off");
+        b.AppendLine($"akka.remote.retry-gate-closed-for = {Millis(s.JoinRetry)}");
         RenderTransport(b, s);
         RenderCluster(b, s);
         return b.ToString();
@@ -49,6 +51,7 @@ internal static class ClusterHocon
         var sbr = s.SplitBrain;
         b.AppendLine("akka.cluster {");
         b.AppendLine($"  seed-nodes = [{string.Join(", ", s.SeedNodes.Select(Quote))}]");
+        b.AppendLine($"  seed-node-timeout = {Millis(s.JoinRetry)}");
         b.AppendLine($"  roles = [{string.Join(", ", s.Roles.Select(Quote))}]");
         b.AppendLine($"  failure-detector.heartbeat-interval = {Millis(s.HeartbeatInterval)}");
         b.AppendLine($"  failure-detector.acceptable-heartbeat-pause = {Millis(s.AcceptableHeartbeatPause)}");

@@ -47,6 +47,12 @@ public sealed record ClusterSettings
     /// marked unreachable: with 1 s / 3 s a dead node is unreachable within about four seconds.</summary>
     public TimeSpan AcceptableHeartbeatPause { get; init; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>Key <c>cluster.join-retry</c>: how often a node that is not a member yet retries its seed nodes
+    /// (Akka's <c>seed-node-timeout</c>), and how long a failed connection to a node blocks the next attempt (Akka's
+    /// <c>retry-gate-closed-for</c>). Akka's 5 s for both kept worker nodes started before their coordinator waiting
+    /// 5–10 s to join it.</summary>
+    public TimeSpan JoinRetry { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Keys <c>cluster.split-brain.*</c>: the split-brain resolver (see <see cref="SplitBrainSettings"/>).</summary>
     public SplitBrainSettings SplitBrain { get; init; } = new();
 

@@ -27,6 +27,7 @@ internal static class ClusterSettingsValidation
         Positive(s.HeartbeatInterval, "cluster.heartbeat-interval");
         Positive(s.AcceptableHeartbeatPause, "cluster.acceptable-heartbeat-pause");
         Positive(s.StableAfter, "cluster.stable-after");
+        Positive(s.JoinRetry, "cluster.join-retry");
         ValidateSplitBrain(s.SplitBrain);
         if (s.Tls is { } tls) ValidateTls(tls);
     }
