@@ -13,7 +13,9 @@ namespace ActorTrainer.Bench;
 /// wall time) and the data-plane traffic per step. Also checks that both give the same weights_sha256.
 /// `--spin A[,B]`: the children's thread-pool spin limit (DOTNET_ThreadPool_UnfairSemaphoreSpinLimit); with two values
 /// every round runs both, so the settings are compared side by side.
-/// Usage: cluster [--rounds 3] [--workers 2] [--epochs 1] [--train-limit 30000] [--spin A[,B]] [--dll PATH] | cluster --model [--gbps 25] [--latency-us 20]
+/// `--cluster-only`: skip the single-process runs (for comparing builds with --dll, one run at a time).
+/// `--compress auto|on|off`: the coordinator's cluster.data-plane.compress (default: the config's, auto = plain on one host).
+/// Usage: cluster [--rounds 3] [--workers 2] [--epochs 1] [--train-limit 30000] [--spin A[,B]] [--dll PATH] [--cluster-only] | cluster --model [--gbps 25] [--latency-us 20]
 /// </summary>
 public static class ClusterBench
 {
@@ -41,9 +43,11 @@ public static class ClusterBench
             "--set", "data.test-limit=500", "--set", "output.plots=false", "--set", "output.tensorboard=false", "--set", "output.save-model=false",
             "--set", "trainer.per-shard-batch-size=128", "--set", $"trainer.shards-per-batch={n}", "--set", "trainer.runtime=actors",
         ];
+        if (Opt("compress", "") is { Length: > 0 } compress) common = [.. common, "--set", $"cluster.data-plane.compress={compress}"];
         double steps = Math.Ceiling(limit / (128.0 * n)) * int.Parse(Opt("epochs", "1"), CultureInfo.InvariantCulture);
         Console.WriteLine($"cluster bench: {n} worker processes + coordinator vs one process ({n} workers × 1 thread); loadavg {ProcCpu.LoadAverage()}");
-        var configs = spins.SelectMany(v => new[] { new Config(false, v), new Config(true, v) }).ToArray();
+        bool clusterOnly = args.Contains("--cluster-only");
+        var configs = spins.SelectMany(v => new[] { new Config(false, v), new Config(true, v) }).Where(c => c.Cluster || !clusterOnly).ToArray();
         var sps = configs.ToDictionary(c => c, _ => new List<double>());
         var cpu = configs.ToDictionary(c => c, _ => new List<double>());
         var sha = new Dictionary<Config, string>();
@@ -57,7 +61,7 @@ public static class ClusterBench
                 if (c.Cluster) wireBytes.Add(LastLoopbackBytes / steps);
                 Console.WriteLine($"round {r + 1} {c.Name}: {rate:F1} steps/s, {1000 * cpuSeconds / steps:F1} CPU ms per step (all processes){wire}");
             }
-        foreach (var v in spins)
+        foreach (var v in clusterOnly ? [] : spins)
         {
             Config single = new(false, v), clustered = new(true, v);
             double ms = ServiceBench.Median(sps[single]), mc = ServiceBench.Median(sps[clustered]);

@@ -9,17 +9,20 @@ namespace ActorTrainer.Runtime.Tests;
 /// in-process reference, nodes lost mid-run, bad frames, and the wait for workers.</summary>
 public class ClusterWorkerTests
 {
-    private static RuntimeOptions Remote(int minWorkers, int shards = 4, bool local = false, double deadlineSeconds = 10, double waitSeconds = 30) =>
+    private static RuntimeOptions Remote(int minWorkers, int shards = 4, bool local = false, double deadlineSeconds = 10, double waitSeconds = 30,
+        string compress = "auto") =>
         new(Workers: 1, ShardsPerBatch: shards, Remote: new RemoteWorkers(new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(deadlineSeconds)),
-            minWorkers, local, TimeSpan.FromSeconds(waitSeconds), TimeSpan.FromMilliseconds(200)));
+            minWorkers, local, TimeSpan.FromSeconds(waitSeconds), TimeSpan.FromMilliseconds(200), compress));
 
-    [Fact]
-    public async Task Sync_on_two_worker_nodes_is_bit_identical_to_the_reference()
+    [Theory]
+    [InlineData("auto")]    // nodes on this host: tensors as they are
+    [InlineData("on")]      // block-sparse codes, as to nodes on other hosts
+    public async Task Sync_on_two_worker_nodes_is_bit_identical_to_the_reference(string compress)
     {
         using var cluster = new ClusterTestNodes();
         var a = cluster.AddNode(workers: 1);
         var b = cluster.AddNode(workers: 2);
-        var job = Fixtures.Job(514, Remote(minWorkers: 3));
+        var job = Fixtures.Job(514, Remote(minWorkers: 3, compress: compress));
         var (expected, losses) = Fixtures.Reference(job);
         var result = await ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator);
         Fixtures.AssertBitIdentical(expected, result.Weights);
@@ -115,11 +118,27 @@ public class ClusterWorkerTests
         {
             c.Send(NodeProtocol.Job, 64, 1, 4, 0, PlanCodec.Encode(Fixtures.Plan));
             Assert.Equal(NodeProtocol.Ready, c.ReceiveHeader().Kind);
-            // 8 rows claimed, x coded for 7 rows, no weights held yet
+            // 8 rows claimed, x of 7 rows, no weights held yet
+            c.Send(NodeProtocol.Work, 1, 0, 8L | (64L << 32), 0, new float[7 * 784], new int[8]);
+            var h = c.ReceiveHeader();
+            Assert.Equal(NodeProtocol.Error, h.Kind);
+            Assert.Contains("section 0 (x)", NodeProtocol.ReadError(c, h));
+        }
+        using (var c = TensorConnection.Connect("127.0.0.1", port, new DataPlaneOptions()))
+        {
+            c.Send(NodeProtocol.Job, 64, 1, 4, 2, PlanCodec.Encode(Fixtures.Plan));   // block-sparse job
+            Assert.Equal(NodeProtocol.Ready, c.ReceiveHeader().Kind);
             c.Send(NodeProtocol.Work, 1, 0, 8L | (64L << 32), 0, new byte[BlockSparse.MaskBytes(7 * 784)], new float[0], new int[8]);
             var h = c.ReceiveHeader();
             Assert.Equal(NodeProtocol.Error, h.Kind);
             Assert.Contains("section 0 (x mask)", NodeProtocol.ReadError(c, h));
+        }
+        using (var c = TensorConnection.Connect("127.0.0.1", port, new DataPlaneOptions()))
+        {
+            c.Send(NodeProtocol.Job, 64, 1, 4, 4, PlanCodec.Encode(Fixtures.Plan));   // an unknown flag
+            var h = c.ReceiveHeader();
+            Assert.Equal(NodeProtocol.Error, h.Kind);
+            Assert.Contains("job flags 4", NodeProtocol.ReadError(c, h));
         }
         // a mask that marks more values than its values section holds (8 rows: 392 blocks), and one that marks a block
         // past the tensor's end (1 row: 49 blocks in 7 mask bytes, bit 55 set); the weights come as valid all-zero codes
@@ -130,7 +149,7 @@ public class ClusterWorkerTests
         foreach (var (rows, mask, values, fragment) in new[] { (8, lying, 16, "marks 32 values, section 1 has 16"), (1, pastEnd, 0, "past the tensor") })
         {
             using var c = TensorConnection.Connect("127.0.0.1", port, new DataPlaneOptions());
-            c.Send(NodeProtocol.Job, 64, 1, 4, 0, PlanCodec.Encode(Fixtures.Plan));
+            c.Send(NodeProtocol.Job, 64, 1, 4, 2, PlanCodec.Encode(Fixtures.Plan));
             Assert.Equal(NodeProtocol.Ready, c.ReceiveHeader().Kind);
             var sections = new List<Section> { mask, new float[values], new int[rows] };
             foreach (var w in Fixtures.InitialWeights()) sections.AddRange([new byte[BlockSparse.MaskBytes(w.Length)], new float[0]]);
@@ -139,11 +158,16 @@ public class ClusterWorkerTests
             Assert.Equal(NodeProtocol.Error, h.Kind);
             Assert.Contains(fragment, NodeProtocol.ReadError(c, h));
         }
-        // a good client still gets the same gradient as the local engine
+        // a good client still gets the same gradient as the local engine, coded and plain
+        foreach (bool coded in new[] { true, false }) GoodClient(port, coded);
+    }
+
+    private static void GoodClient(int port, bool coded)
+    {
         var weights = Fixtures.InitialWeights();
         var x = Fixtures.Train(8).X;
         var labels = Fixtures.Train(8).Labels!;
-        using var remote = new RemoteShardCompute("127.0.0.1", port, Fixtures.Plan, 64, 1, new DataPlaneOptions());
+        using var remote = new RemoteShardCompute("127.0.0.1", port, Fixtures.Plan, 64, 1, new DataPlaneOptions(), coded: coded);
         remote.Open();
         var got = weights.Select(w => new float[w.Length]).ToArray();
         var want = weights.Select(w => new float[w.Length]).ToArray();
@@ -155,8 +179,8 @@ public class ClusterWorkerTests
         var again = remote.Compute(weights, 5, x, labels, ReadOnlyMemory<float>.Empty, 8, 64, 42, got);
         Assert.Equal(s2, again);
         Fixtures.AssertBitIdentical(want, got);
-        // new weights (key 6) go down as the XOR with the node's copy: some values changed, a −0.0 among them, most
-        // blocks unchanged; the node must compute with exactly these bits
+        // new weights (key 6; coded: the XOR with the node's copy): some values changed, a −0.0 among them, most blocks
+        // unchanged; the node must compute with exactly these bits
         var next = weights.Select(w => (float[])w.Clone()).ToArray();
         for (int i = 0; i < next[0].Length; i += 97) next[0][i] = MathF.BitIncrement(next[0][i]);
         next[0][5] = -0.0f;
@@ -165,6 +189,21 @@ public class ClusterWorkerTests
         var s4 = new LocalShardCompute(Fixtures.Plan, 64, 1).Compute(next, 6, x, labels, ReadOnlyMemory<float>.Empty, 8, 64, 42, want);
         Fixtures.AssertBitIdentical(want, got);
         Assert.Equal(s4, s3);
+    }
+
+    [Fact]
+    public void Compression_is_on_for_other_hosts_off_for_this_one_unless_set()
+    {
+        var auto = new RemoteWorkers(new DataPlaneOptions());
+        Assert.False(auto.CodesFor("127.0.0.1"));
+        Assert.False(auto.CodesFor("localhost"));
+        Assert.False(auto.CodesFor("::1"));
+        Assert.True(auto.CodesFor("192.0.2.7"));                  // TEST-NET-1: never this machine
+        Assert.True(auto.CodesFor("no-such-host.invalid"));
+        Assert.True((auto with { Compress = "on" }).CodesFor("127.0.0.1"));
+        Assert.False((auto with { Compress = "off" }).CodesFor("192.0.2.7"));
+        var e = Assert.Throws<ArgumentException>(() => (auto with { Compress = "zip" }).Validate());
+        Assert.Contains("cluster.data-plane.compress", e.Message);
     }
 
     [Fact]

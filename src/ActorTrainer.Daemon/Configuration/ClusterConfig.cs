@@ -40,7 +40,8 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
             IoTimeout: r.Duration("cluster.step-deadline"),
             Tls: tls is null ? null : new DataPlaneTls(tls.CertificatePath, tls.Password, tls.CaCertificatePath!));
         var remote = new RemoteWorkers(dataPlane, r.Int("cluster.min-workers", 1), r.Bool("cluster.local-workers"),
-            r.Duration("cluster.wait-for-workers"), r.Duration("cluster.probe-interval"));
+            r.Duration("cluster.wait-for-workers"), r.Duration("cluster.probe-interval"),
+            r.OneOf("cluster.data-plane.compress", RemoteWorkers.CompressModes));
         return new ClusterConfig(r.Bool("cluster.enabled"), settings, dataPlane, r.Int("cluster.data-plane.port", 0, 65535), remote,
             ReadNodeWorkers(r), r.Int("worker.threads-per-worker", 0, 4096));
     }

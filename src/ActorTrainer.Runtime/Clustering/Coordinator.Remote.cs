@@ -63,7 +63,9 @@ internal sealed partial class Coordinator : IWithTimers
         int keep = async ? 4 : job.ShardsPerBatch + 2;
         var (server, generator, slices, layout, pullEvery) = (_server, _generator, _slices, _layout!, _opts.AsyncPullEvery);
         var dispatcher = RemoteWorkerDispatcher;
-        Func<IShardCompute> compute = () => new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, sync: !async);
+        bool coded = remote.CodesFor(node.Host);
+        Func<IShardCompute> compute = () => new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane,
+            sync: !async, coded: coded);
         for (int i = live; i < node.Workers; i++)
         {
             int id = _nextWorkerId++;

@@ -6,15 +6,16 @@ namespace ActorTrainer.Runtime.Clustering;
 /// <summary>The frames a coordinator and a worker node exchange on one data-plane connection (one connection per
 /// remote gradient worker; request → answer, in order):
 /// <list type="bullet">
-/// <item>Job (→ node): A = most rows per shard, B = GEMM threads, C = number of weight tensors, D = 1 for a sync run; sections: [plan text
+/// <item>Job (→ node): A = most rows per shard, B = GEMM threads, C = number of weight tensors, D = flags (bit 0: a sync
+/// run, bit 1: tensors travel block-sparse); sections: [plan text
 /// (<see cref="PlanCodec"/>)]. Answer: Ready (A = the node's processor count) or Error.</item>
 /// <item>Work (→ node): A = request number, B = weights key, C = rows | batchRows &lt;&lt; 32, D = dropout seed;
-/// sections: [x (rows × input) as a <see cref="BlockSparse"/> code (mask: Bytes, values: Float32), labels (rows,
-/// Int32) or targets (rows × output, Float32), then, when the node does not hold this key's weights yet, each weight
-/// tensor as the block-sparse code of its XOR with the copy the node's session holds (zeros when it starts)].
-/// Answer: Result or Error.</item>
-/// <item>Result (→ coordinator): A = request number, B/C = loss sum / hits (double bits), D = count; sections: each
-/// gradient tensor (the weights' shapes) as a block-sparse code (mask, values).</item>
+/// sections: [x (rows × input), labels (rows, Int32) or targets (rows × output, Float32), then the weight tensors when
+/// the node does not hold this key's weights yet]. Block-sparse jobs send x as a <see cref="BlockSparse"/> code (two
+/// sections: mask, Bytes; values, Float32) and each weight tensor as the code of its XOR with the copy the node's
+/// session holds (zeros when it starts). Answer: Result or Error.</item>
+/// <item>Result (→ coordinator): A = request number, B/C = loss sum / hits (double bits), D = count; sections: the
+/// gradient tensors (the weights' shapes; block-sparse jobs: each as a code, mask then values).</item>
 /// <item>Error (either way): sections [UTF-8 message]; the connection is closed after it.</item>
 /// </list></summary>
 public static class NodeProtocol

@@ -25,6 +25,7 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
     private Section[] _gradSections = [];
     private CodedTensor _xCode = null!;
     private CodedTensor[] _down = [], _up = [];
+    private bool _coded;
 
     /// <summary>Seconds this session spent waiting for work, reading it, computing and sending results.</summary>
     public (double Waiting, double Reading, double Computing, double Sending) Seconds =>
@@ -53,7 +54,7 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
             _computing.Stop();
             counted();
             _sending.Start();
-            for (int i = 0; i < _grads.Length; i++)
+            for (int i = 0; _coded && i < _grads.Length; i++)
             {
                 _up[i].Encode(_grads[i]);
                 _gradSections[2 * i] = _up[i].MaskSection;
@@ -72,7 +73,9 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         var plan = PlanCodec.Decode(NodeProtocol.ReadText(conn, h, "job"));
         if (h.A < 1 || h.A > MaxRows) throw Bad($"rows per shard {h.A} outside [1, {MaxRows}]");
         if (h.B < 0 || h.B > 4096) throw Bad($"threads {h.B} outside [0, 4096]");
-        if (h.D == 1 && syncRefusal is not null) throw new InvalidDataException(syncRefusal);
+        if (h.D is < 0 or > 3) throw Bad($"job flags {h.D} outside [0, 3] (bit 0: sync, bit 1: block-sparse tensors)");
+        if ((h.D & 1) != 0 && syncRefusal is not null) throw new InvalidDataException(syncRefusal);
+        _coded = (h.D & 2) != 0;
         _plan = plan;
         _sizes = plan.WeightShapes.Select(s => s.Aggregate(1, (a, b) => a * b)).ToArray();
         if (h.C != _sizes.Length) throw Bad($"job announces {h.C} weight tensors, the plan has {_sizes.Length}");
@@ -80,10 +83,14 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         _x = new float[checked(rows * plan.InputDim)];
         if (plan.Loss.SparseTargets) _labels = new int[rows]; else _targets = new float[checked(rows * plan.OutputDim)];
         _grads = _sizes.Select(n => new float[n]).ToArray();
-        _gradSections = new Section[2 * _sizes.Length];   // the Result frame's sections: each gradient's mask and values
-        _xCode = new CodedTensor(_x.Length);
-        _down = _sizes.Select(n => new CodedTensor(n)).ToArray();
-        _up = _sizes.Select(n => new CodedTensor(n)).ToArray();
+        // the Result frame's sections: each gradient's mask and values, or each gradient as it is
+        _gradSections = _coded ? new Section[2 * _sizes.Length] : _grads.Select(g => Section.Of(g)).ToArray();
+        if (_coded)
+        {
+            _xCode = new CodedTensor(_x.Length);
+            _down = _sizes.Select(n => new CodedTensor(n)).ToArray();
+            _up = _sizes.Select(n => new CodedTensor(n)).ToArray();
+        }
         int threads = h.B > 0 ? (int)h.B : defaultThreads;
         IShardCompute compute = factory is null ? new LocalShardCompute(plan, rows, threads) : factory.Invoke(0, plan, rows, threads);
         conn.Send(NodeProtocol.Ready, Environment.ProcessorCount, 0, 0, 0);
@@ -96,33 +103,51 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         int rows = (int)(h.C & 0xFFFFFFFF), batchRows = (int)(h.C >> 32);
         if (rows < 1 || rows * (long)_plan.InputDim > _x.Length || batchRows < rows)
             throw Bad($"work of {rows} rows (batch {batchRows}) does not fit this job ({_x.Length / _plan.InputDim} rows)");
-        bool withWeights = h.SectionCount == 3 + 2 * _sizes.Length;
-        if (h.SectionCount != 3 && !withWeights) throw Bad($"work frame has {h.SectionCount} sections, expected 3 or {3 + 2 * _sizes.Length}");
+        int per = _coded ? 2 : 1, head = per + 1;   // x (mask and values, or values), labels | targets; then the weights
+        bool withWeights = h.SectionCount == head + per * _sizes.Length;
+        if (h.SectionCount != head && !withWeights) throw Bad($"work frame has {h.SectionCount} sections, expected {head} or {head + per * _sizes.Length}");
         int xLength = rows * _plan.InputDim;
-        if (CodedTensor.Check(h, 0, xLength, "x") is { } badX) throw Bad(badX);
-        if (_plan.Loss.SparseTargets) Expect(h, 2, SectionType.Int32, rows, "labels");
-        else Expect(h, 2, SectionType.Float32, rows * (long)_plan.OutputDim, "targets");
-        for (int i = 0; withWeights && i < _sizes.Length; i++)
-            if (CodedTensor.Check(h, 3 + 2 * i, _sizes[i], $"weight {i}") is { } badW) throw Bad(badW);
+        CheckTensor(h, 0, xLength, "x");
+        if (_plan.Loss.SparseTargets) Expect(h, head - 1, SectionType.Int32, rows, "labels");
+        else Expect(h, head - 1, SectionType.Float32, rows * (long)_plan.OutputDim, "targets");
+        for (int i = 0; withWeights && i < _sizes.Length; i++) CheckTensor(h, head + per * i, _sizes[i], $"weight {i}");
         if (!withWeights && (_weights is null || h.B != _key)) throw Bad($"work for weights key {h.B} carries no weights and the node holds key {_key}");
-        _xCode.Receive(conn, h, 0, xLength, "x");
-        _xCode.DecodeInto(_x.AsSpan(0, xLength));
+        if (_coded)
+        {
+            _xCode.Receive(conn, h, 0, xLength, "x");
+            _xCode.DecodeInto(_x.AsSpan(0, xLength));
+        }
+        else conn.ReceiveSection(_x.AsSpan(0, xLength));
         if (_plan.Loss.SparseTargets) conn.ReceiveSection(_labels.AsSpan(0, rows));
         else conn.ReceiveSection(_targets.AsSpan(0, rows * _plan.OutputDim));
-        if (withWeights)
-        {
-            // the weights come as the XOR with the copy this session holds (zeros at first); a frame that breaks off
-            // ends the session, and the coordinator starts the next one from zeros too
-            _weights ??= _sizes.Select(n => new float[n]).ToArray();
-            _key = long.MinValue;
-            for (int i = 0; i < _sizes.Length; i++)
-            {
-                _down[i].Receive(conn, h, 3 + 2 * i, _sizes[i], $"weight {i}");
-                _down[i].DecodeXorInto(_weights[i]);
-            }
-            _key = h.B;
-        }
+        if (withWeights) ReadWeights(h, head);
         return (rows, batchRows);
+    }
+
+    /// <summary>Coded sessions: the weights come as the XOR with the copy this session holds (zeros at first); a frame
+    /// that breaks off ends the session, and the coordinator starts the next one from zeros too.</summary>
+    private void ReadWeights(FrameHeader h, int head)
+    {
+        _weights ??= _sizes.Select(n => new float[n]).ToArray();
+        _key = long.MinValue;
+        for (int i = 0; i < _sizes.Length; i++)
+        {
+            if (!_coded)
+            {
+                conn.ReceiveSection(_weights[i].AsSpan());
+                continue;
+            }
+            _down[i].Receive(conn, h, head + 2 * i, _sizes[i], $"weight {i}");
+            _down[i].DecodeXorInto(_weights[i]);
+        }
+        _key = h.B;
+    }
+
+    /// <summary>Checks the section(s) of a tensor of n values at index i: a block-sparse code or n Float32.</summary>
+    private void CheckTensor(FrameHeader h, int i, long n, string what)
+    {
+        if (!_coded) Expect(h, i, SectionType.Float32, n, what);
+        else if (CodedTensor.Check(h, i, (int)n, what) is { } bad) throw Bad(bad);
     }
 
     private void Expect(FrameHeader h, int i, SectionType type, long length, string what)

@@ -5,17 +5,18 @@ namespace ActorTrainer.Runtime.Clustering;
 
 /// <summary>A gradient worker's shards computed on a worker node (coordinator side of one data-plane connection): each
 /// shard's rows, and the weights when the node does not hold them yet (keyed by the worker's weights key), go down;
-/// the gradient comes back into the worker's buffers. Rows and gradients travel block-sparse (<see cref="BlockSparse"/>:
-/// MNIST's zero pixels and the zero gradient rows they leave cost a bit per 16 values), weights as the XOR with the
-/// copy the node holds (values the last update left alone cost a bit per 16); all lossless. The node runs the same GradientEngine, so the gradient has the
+/// the gradient comes back into the worker's buffers. With `coded`, rows and gradients travel block-sparse
+/// (<see cref="BlockSparse"/>: MNIST's zero pixels and the zero gradient rows they leave cost a bit per 16 values),
+/// weights as the XOR with the copy the node holds (values the last update left alone cost a bit per 16), all
+/// lossless; else as they are (cheaper in CPU where the link is memory, as on one host). The node runs the same GradientEngine, so the gradient has the
 /// same bits as a local one. Every failure — refused connection, closed socket, protocol error, no answer within
 /// the data plane's IoTimeout (the per-step deadline) — is a <see cref="WorkerNodeLostException"/>. `sync` tells the node
 /// the run is synchronous (a GPU node refuses such a job: its gradients' bits are not a CPU worker's).</summary>
 public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, int maxRows, int threads, DataPlaneOptions options,
-    bool sync = false) : IShardCompute
+    bool sync = false, bool coded = true) : IShardCompute
 {
     private readonly int[] _sizes = plan.WeightShapes.Select(s => s.Aggregate(1, (a, b) => a * b)).ToArray();
-    private readonly CodedTensor _x = new(maxRows * plan.InputDim);
+    private readonly CodedTensor? _x = coded ? new(maxRows * plan.InputDim) : null;
     private CodedTensor[] _down = [], _up = [];
     private float[][] _held = [];
     private TensorConnection? _conn;
@@ -28,12 +29,15 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
     public void Open() => Guard(() =>
     {
         // a new connection means a new session on the node: it holds zeros, and so does this end's copy of it
-        _held = _sizes.Select(n => new float[n]).ToArray();
-        _down = _sizes.Select(n => new CodedTensor(n)).ToArray();
-        _up = _sizes.Select(n => new CodedTensor(n)).ToArray();
+        if (coded)
+        {
+            _held = _sizes.Select(n => new float[n]).ToArray();
+            _down = _sizes.Select(n => new CodedTensor(n)).ToArray();
+            _up = _sizes.Select(n => new CodedTensor(n)).ToArray();
+        }
         _heldKey = long.MinValue;
         _conn = TensorConnection.Connect(host, port, options);
-        _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, sync ? 1 : 0, PlanCodec.Encode(plan));
+        _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, (sync ? 1 : 0) | (coded ? 2 : 0), PlanCodec.Encode(plan));
         var h = _conn.ReceiveHeader();
         if (h.Kind == NodeProtocol.Error) throw new WorkerNodeLostException($"{Where} refused the job: {NodeProtocol.ReadError(_conn, h)}");
         if (h.Kind != NodeProtocol.Ready || h.SectionCount != 0) throw new DataPlaneException($"{Where}: expected Ready, got frame kind {h.Kind}");
@@ -46,20 +50,30 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
     {
         var conn = _conn ?? throw new WorkerNodeLostException($"{Where}: not connected");
         bool sendWeights = weightsKey != _heldKey;
-        var sections = new Section[3 + (sendWeights ? 2 * weights.Length : 0)];
-        _x.Encode(x.Span);
-        sections[0] = _x.MaskSection;
-        sections[1] = _x.PackedSection;
-        sections[2] = plan.Loss.SparseTargets ? Section.Of(labels) : Section.Of(targets);
+        int per = coded ? 2 : 1, head = per + 1;
+        var sections = new Section[head + (sendWeights ? per * weights.Length : 0)];
+        if (_x is { } xc)
+        {
+            xc.Encode(x.Span);
+            sections[0] = xc.MaskSection;
+            sections[1] = xc.PackedSection;
+        }
+        else sections[0] = Section.Of(x);
+        sections[head - 1] = plan.Loss.SparseTargets ? Section.Of(labels) : Section.Of(targets);
         long request = ++_request;
         return Guard(() =>
         {
             _heldKey = long.MinValue;   // unknown until the node answered (a failed send ends the connection)
             for (int i = 0; sendWeights && i < weights.Length; i++)
             {
+                if (!coded)
+                {
+                    sections[head + i] = Section.Of(weights[i]);
+                    continue;
+                }
                 _down[i].EncodeXor(weights[i].AsSpan(0, _sizes[i]), _held[i]);
-                sections[3 + 2 * i] = _down[i].MaskSection;
-                sections[4 + 2 * i] = _down[i].PackedSection;
+                sections[head + 2 * i] = _down[i].MaskSection;
+                sections[head + 2 * i + 1] = _down[i].PackedSection;
             }
             conn.Send(NodeProtocol.Work, request, weightsKey, (long)(uint)rows | ((long)batchRows << 32), dropoutSeed, sections);
             var stats = ReadResult(conn, request, rows, grads);
@@ -72,12 +86,22 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
     {
         var h = conn.ReceiveHeader();
         if (h.Kind == NodeProtocol.Error) throw new WorkerNodeLostException($"{Where} failed the shard: {NodeProtocol.ReadError(conn, h)}");
-        if (h.Kind != NodeProtocol.Result || h.A != request || h.D != rows || h.SectionCount != 2 * _sizes.Length)
-            throw new DataPlaneException($"{Where}: expected the result of request {request} ({rows} rows, {_sizes.Length} tensors in {2 * _sizes.Length} sections), got kind {h.Kind} request {h.A} count {h.D} with {h.SectionCount} sections");
-        for (int i = 0; i < _sizes.Length; i++)
-            if (CodedTensor.Check(h, 2 * i, _sizes[i], $"gradient {i}") is { } bad) throw new DataPlaneException($"{Where}: {bad}");
+        int per = coded ? 2 : 1;
+        if (h.Kind != NodeProtocol.Result || h.A != request || h.D != rows || h.SectionCount != per * _sizes.Length)
+            throw new DataPlaneException($"{Where}: expected the result of request {request} ({rows} rows, {_sizes.Length} tensors in {per * _sizes.Length} sections), got kind {h.Kind} request {h.A} count {h.D} with {h.SectionCount} sections");
         for (int i = 0; i < _sizes.Length; i++)
         {
+            var bad = coded ? CodedTensor.Check(h, 2 * i, _sizes[i], $"gradient {i}")
+                : h.Types[i] != SectionType.Float32 || h.Lengths[i] != _sizes[i] ? $"gradient {i} has {h.Lengths[i]} elements of {h.Types[i]}, expected {_sizes[i]} Float32" : null;
+            if (bad is not null) throw new DataPlaneException($"{Where}: {bad}");
+        }
+        for (int i = 0; i < _sizes.Length; i++)
+        {
+            if (!coded)
+            {
+                conn.ReceiveSection(grads[i].AsSpan(0, _sizes[i]));
+                continue;
+            }
             try { _up[i].Receive(conn, h, 2 * i, _sizes[i], $"gradient {i}"); }
             catch (InvalidDataException e) { throw new DataPlaneException($"{Where}: {e.Message}", e); }
             _up[i].DecodeInto(grads[i].AsSpan(0, _sizes[i]));

@@ -7,10 +7,24 @@ namespace ActorTrainer.Runtime.Clustering;
 /// IoTimeout is the per-step deadline after which a silent node's shard is handed to another worker). Training starts
 /// once MinWorkers workers (remote, plus local ones when LocalWorkers) are up, and fails when that has not happened
 /// within WaitForWorkers, or when every worker has been lost for that long. ProbeInterval: how often known worker
-/// nodes are asked to describe themselves (finds nodes that came back).</summary>
+/// nodes are asked to describe themselves (finds nodes that came back). Compress (cluster.data-plane.compress): "on" —
+/// tensors travel as lossless block-sparse codes (<see cref="DataPlane.BlockSparse"/>), "off" — as they are, "auto" —
+/// coded to nodes on other hosts, plain to nodes on this one (where the codes' extra passes over memory cost more
+/// than the bytes they save).</summary>
 public sealed record RemoteWorkers(DataPlaneOptions DataPlane, int MinWorkers = 1, bool LocalWorkers = false,
-    TimeSpan? WaitForWorkers = null, TimeSpan? ProbeInterval = null)
+    TimeSpan? WaitForWorkers = null, TimeSpan? ProbeInterval = null, string Compress = "auto")
 {
+    /// <summary>The values of Compress.</summary>
+    public static readonly string[] CompressModes = ["auto", "on", "off"];
+
+    /// <summary>Whether the tensors to and from a node at `host` travel block-sparse.</summary>
+    public bool CodesFor(string host) => Compress switch
+    {
+        "on" => true,
+        "off" => false,
+        _ => !LocalHost.Is(host),
+    };
+
     /// <summary>The role of worker nodes.</summary>
     public const string WorkerRole = "worker";
 
@@ -28,5 +42,7 @@ public sealed record RemoteWorkers(DataPlaneOptions DataPlane, int MinWorkers = 
         if (WaitForWorkers is { } w && w <= TimeSpan.Zero) throw new ArgumentException($"cluster.wait-for-workers must be > 0, got {w}", nameof(WaitForWorkers));
         if (ProbeInterval is { } p && p <= TimeSpan.Zero) throw new ArgumentException($"cluster.probe-interval must be > 0, got {p}", nameof(ProbeInterval));
         if (DataPlane.IoTimeout is { } t && t <= TimeSpan.Zero) throw new ArgumentException($"cluster.step-deadline must be > 0, got {t}", nameof(DataPlane));
+        if (!CompressModes.Contains(Compress))
+            throw new ArgumentException($"cluster.data-plane.compress must be one of {string.Join(", ", CompressModes)}, got '{Compress}'", nameof(Compress));
     }
 }
