@@ -74,7 +74,7 @@ public static class ClusterBench
         double mcAll = ServiceBench.Median(configs.Where(c => c.Cluster).SelectMany(c => sps[c]).ToList());
         Console.WriteLine($"data plane per step, uncoded: {perStep / 1e6:F2} MB ({perStep * mcAll / 1e6:F0} MB/s at the cluster runs' median)");
         if (wireBytes.Count > 0 && wireBytes.Min() > 0)
-            Console.WriteLine($"loopback per step, measured (block-sparse codes, Akka remoting, start-up): median {ServiceBench.Median(wireBytes) / 1e6:F2} MB ({ServiceBench.Median(wireBytes) * mcAll / 1e6:F0} MB/s at the cluster runs' median)");
+            Console.WriteLine($"loopback per step, measured (all traffic: data plane, Akka remoting, start-up): median {ServiceBench.Median(wireBytes) / 1e6:F2} MB ({ServiceBench.Median(wireBytes) * mcAll / 1e6:F0} MB/s at the cluster runs' median)");
         Console.WriteLine($"loadavg after: {ProcCpu.LoadAverage()}");
         return same ? 0 : 1;
     }
