@@ -32,13 +32,15 @@ public class ClusterWorkerTests
         Assert.Equal(2 * (8 * 4 + 2), a.ShardsComputed + b.ShardsComputed);
     }
 
-    [Fact]
-    public async Task A_node_lost_mid_run_hands_its_shards_to_the_others_and_the_weights_keep_their_bits()
+    [Theory]
+    [InlineData("auto")]
+    [InlineData("on")]
+    public async Task A_node_lost_mid_run_hands_its_shards_to_the_others_and_the_weights_keep_their_bits(string compress)
     {
         using var cluster = new ClusterTestNodes();
         var doomed = cluster.AddNode(workers: 1);
         var survivor = cluster.AddNode(workers: 1);
-        var job = Fixtures.Job(2048, Remote(minWorkers: 2), epochs: 2);
+        var job = Fixtures.Job(2048, Remote(minWorkers: 2, compress: compress), epochs: 2);
         var (expected, _) = Fixtures.Reference(job);
         var run = ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator);
         var until = DateTime.UtcNow.AddSeconds(30);
@@ -50,12 +52,14 @@ public class ClusterWorkerTests
         Assert.True(survivor.ShardsComputed > 0);
     }
 
-    [Fact]
-    public async Task Async_on_one_remote_worker_pulling_every_step_is_the_plain_SGD_loop()
+    [Theory]
+    [InlineData("auto")]
+    [InlineData("on")]
+    public async Task Async_on_one_remote_worker_pulling_every_step_is_the_plain_SGD_loop(string compress)
     {
         using var cluster = new ClusterTestNodes();
         cluster.AddNode(workers: 1);
-        var job = Fixtures.Job(512, Remote(minWorkers: 1, shards: 1) with { Mode = "async", AsyncMaxStaleness = 0, AsyncPullEvery = 1 }, epochs: 1);
+        var job = Fixtures.Job(512, Remote(minWorkers: 1, shards: 1, compress: compress) with { Mode = "async", AsyncMaxStaleness = 0, AsyncPullEvery = 1 }, epochs: 1);
         var result = await ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator);
         Assert.Equal(0, result.StaleGradientsRejected);
         var reference = Fixtures.Reference(job with { Options = job.Options with { ShardsPerBatch = 1 }, Epochs = 1 });
