@@ -27,56 +27,47 @@ public static class BlockSparse
 
     /// <summary>Codes <paramref name="src"/> (n values) into <paramref name="mask"/> (MaskBytes(n)) and
     /// <paramref name="packed"/> (at least n); returns the packed length.</summary>
-    public static int Encode(ReadOnlySpan<float> src, Span<byte> mask, Span<float> packed)
-    {
-        CheckSizes(src.Length, mask.Length, packed.Length);
-        mask.Clear();
-        ref uint s = ref Bits(src);
-        ref uint p = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<float, uint>(packed));
-        int full = src.Length / Block, at = 0;
-        for (int b = 0; b < full; b++)
-        {
-            nuint o = (nuint)(b * Block);
-            var lo = Vector256.LoadUnsafe(ref s, o);
-            var hi = Vector256.LoadUnsafe(ref s, o + 8);
-            if ((lo | hi) == Vector256<uint>.Zero) continue;
-            mask[b >> 3] |= (byte)(1 << (b & 7));
-            lo.StoreUnsafe(ref p, (nuint)at);
-            hi.StoreUnsafe(ref p, (nuint)at + 8);
-            at += Block;
-        }
-        return at + Tail(src, full, mask, packed[at..], xorInto: default);
-    }
+    public static int Encode(ReadOnlySpan<float> src, Span<byte> mask, Span<float> packed) =>
+        Code(src, default, xor: false, mask, packed);
 
     /// <summary>Codes bits(<paramref name="current"/>) ⊕ bits(<paramref name="held"/>) like <see cref="Encode"/> and then
     /// copies <paramref name="current"/> into <paramref name="held"/> (the peer will hold it after decoding); returns the
     /// packed length.</summary>
     public static int EncodeXor(ReadOnlySpan<float> current, Span<float> held, Span<byte> mask, Span<float> packed)
     {
-        CheckSizes(current.Length, mask.Length, packed.Length);
         if (held.Length != current.Length)
             throw new ArgumentException($"block-sparse XOR code: the held copy has {held.Length} values, the tensor {current.Length}", nameof(held));
+        return Code(current, held, xor: true, mask, packed);
+    }
+
+    /// <summary>Encode (xor false) or EncodeXor (xor true; held updated to src for every changed block).</summary>
+    private static int Code(ReadOnlySpan<float> src, Span<float> held, bool xor, Span<byte> mask, Span<float> packed)
+    {
+        CheckSizes(src.Length, mask.Length, packed.Length);
         mask.Clear();
-        ref uint c = ref Bits(current);
+        ref uint c = ref Bits(src);
         ref uint h = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<float, uint>(held));
         ref uint p = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<float, uint>(packed));
-        int full = current.Length / Block, at = 0;
+        int full = src.Length / Block, at = 0;
         for (int b = 0; b < full; b++)
         {
             nuint o = (nuint)(b * Block);
             var lo = Vector256.LoadUnsafe(ref c, o);
             var hi = Vector256.LoadUnsafe(ref c, o + 8);
-            var dlo = lo ^ Vector256.LoadUnsafe(ref h, o);
-            var dhi = hi ^ Vector256.LoadUnsafe(ref h, o + 8);
+            var dlo = xor ? lo ^ Vector256.LoadUnsafe(ref h, o) : lo;
+            var dhi = xor ? hi ^ Vector256.LoadUnsafe(ref h, o + 8) : hi;
             if ((dlo | dhi) == Vector256<uint>.Zero) continue;
-            lo.StoreUnsafe(ref h, o);
-            hi.StoreUnsafe(ref h, o + 8);
+            if (xor)
+            {
+                lo.StoreUnsafe(ref h, o);
+                hi.StoreUnsafe(ref h, o + 8);
+            }
             mask[b >> 3] |= (byte)(1 << (b & 7));
             dlo.StoreUnsafe(ref p, (nuint)at);
             dhi.StoreUnsafe(ref p, (nuint)at + 8);
             at += Block;
         }
-        return at + Tail(current, full, mask, packed[at..], xorInto: held);
+        return at + Tail(src, full, mask, packed[at..], xorInto: xor ? held : default);
     }
 
     /// <summary>The packed length <paramref name="mask"/> announces for a tensor of <paramref name="n"/> values, or −1
