@@ -124,8 +124,9 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         return (rows, batchRows);
     }
 
-    /// <summary>Coded sessions: the weights come as the XOR with the copy this session holds (zeros at first); a frame
-    /// that breaks off ends the session, and the coordinator starts the next one from zeros too.</summary>
+    /// <summary>The weights, as they are, or in a block-sparse session as the XOR with the copy this session holds
+    /// (zeros at first); a frame that breaks off ends the session, and the coordinator starts the next one from zeros
+    /// too.</summary>
     private void ReadWeights(FrameHeader h, int head)
     {
         _weights ??= _sizes.Select(n => new float[n]).ToArray();

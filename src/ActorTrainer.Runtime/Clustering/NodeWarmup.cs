@@ -7,8 +7,8 @@ namespace ActorTrainer.Runtime.Clustering;
 /// recompiles it optimised (tier 1) after about 30 calls, on a background thread; on a node that is first asked for
 /// work, both fall into the cluster's first training steps, and every node's step waits for the slowest. A worker
 /// process runs this once at start, while it joins the cluster: `rounds` shard gradients of `plan` (an MNIST-like
-/// sparse input, then a dense one) and block-sparse codes of their size, on its own buffers and zero-based weights,
-/// so it never touches a job's state. Kernels are shape-generic, so a plan other than the job's still compiles most of
+/// sparse input, then a dense one) and block-sparse codes of their size, on its own buffers and made-up weights, so
+/// it never touches a job's state. Kernels are shape-generic, so a plan other than the job's still compiles most of
 /// what the job runs.</summary>
 public static class NodeWarmup
 {
@@ -30,8 +30,8 @@ public static class NodeWarmup
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         var sizes = plan.WeightShapes.Select(s => s.Aggregate(1, (a, b) => a * b)).ToArray();
-        var rng = new Random(1);
-        var weights = sizes.Select(n => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() - 0.5) * 0.1f).ToArray()).ToArray();
+        // small made-up weights (values only need to be finite and varied)
+        var weights = sizes.Select(n => Enumerable.Range(0, n).Select(i => (i * 37 % 101 - 50) * 0.002f).ToArray()).ToArray();
         var grads = sizes.Select(n => new float[n]).ToArray();
         var held = sizes.Select(n => new float[n]).ToArray();
         var codes = sizes.Select(n => new CodedTensor(n)).ToArray();
