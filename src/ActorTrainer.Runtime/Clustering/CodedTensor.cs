@@ -31,10 +31,18 @@ internal sealed class CodedTensor(int capacity)
     /// <summary>The values section of the last code.</summary>
     public Section PackedSection => Section.Of(_packed.AsMemory(0, _count));
 
+    /// <summary>Checks the section(s) of <paramref name="h"/> at index i that carry a tensor of <paramref name="n"/>
+    /// values: with <paramref name="coded"/> its block-sparse code (see <see cref="CheckCode"/>),
+    /// else one Float32 section of n values (null when they fit; else what is wrong, naming <paramref name="what"/>).</summary>
+    public static string? Check(FrameHeader h, int i, int n, string what, bool coded) =>
+        coded ? CheckCode(h, i, n, what)
+        : h.Types[i] != SectionType.Float32 || h.Lengths[i] != n
+            ? $"section {i} ({what}) has {h.Lengths[i]} elements of {h.Types[i]}, expected {n} Float32" : null;
+
     /// <summary>Checks that sections i (mask) and i + 1 (values) of <paramref name="h"/> can code a tensor of
     /// <paramref name="n"/> values: a Bytes section of MaskBytes(n) and a Float32 section of at most n (null when
     /// they can; else what is wrong, naming <paramref name="what"/>).</summary>
-    public static string? Check(FrameHeader h, int i, int n, string what)
+    private static string? CheckCode(FrameHeader h, int i, int n, string what)
     {
         if (h.Types[i] != SectionType.Bytes || h.Lengths[i] != BlockSparse.MaskBytes(n))
             return $"section {i} ({what} mask) has {h.Lengths[i]} elements of {h.Types[i]}, expected {BlockSparse.MaskBytes(n)} Bytes for {n} values";
@@ -44,7 +52,7 @@ internal sealed class CodedTensor(int capacity)
     }
 
     /// <summary>Receives the mask and the values of a tensor of <paramref name="n"/> values (sections already checked
-    /// with <see cref="Check"/>) into these buffers; throws InvalidDataException, naming <paramref name="what"/>,
+    /// with <see cref="Check"/>, coded) into these buffers; throws InvalidDataException, naming <paramref name="what"/>,
     /// when the values section's length is not what the mask marks (nothing of it is read then).</summary>
     public void Receive(TensorConnection conn, FrameHeader h, int i, int n, string what)
     {

@@ -145,10 +145,9 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
     }
 
     /// <summary>Checks the section(s) of a tensor of n values at index i: a block-sparse code or n Float32.</summary>
-    private void CheckTensor(FrameHeader h, int i, long n, string what)
+    private void CheckTensor(FrameHeader h, int i, int n, string what)
     {
-        if (!_coded) Expect(h, i, SectionType.Float32, n, what);
-        else if (CodedTensor.Check(h, i, (int)n, what) is { } bad) throw Bad(bad);
+        if (CodedTensor.Check(h, i, n, what, _coded) is { } bad) throw Bad(bad);
     }
 
     private void Expect(FrameHeader h, int i, SectionType type, long length, string what)

@@ -90,11 +90,7 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
         if (h.Kind != NodeProtocol.Result || h.A != request || h.D != rows || h.SectionCount != per * _sizes.Length)
             throw new DataPlaneException($"{Where}: expected the result of request {request} ({rows} rows, {_sizes.Length} tensors in {per * _sizes.Length} sections), got kind {h.Kind} request {h.A} count {h.D} with {h.SectionCount} sections");
         for (int i = 0; i < _sizes.Length; i++)
-        {
-            var bad = coded ? CodedTensor.Check(h, 2 * i, _sizes[i], $"gradient {i}")
-                : h.Types[i] != SectionType.Float32 || h.Lengths[i] != _sizes[i] ? $"gradient {i} has {h.Lengths[i]} elements of {h.Types[i]}, expected {_sizes[i]} Float32" : null;
-            if (bad is not null) throw new DataPlaneException($"{Where}: {bad}");
-        }
+            if (CodedTensor.Check(h, per * i, _sizes[i], $"gradient {i}", coded) is { } bad) throw new DataPlaneException($"{Where}: {bad}");
         for (int i = 0; i < _sizes.Length; i++)
         {
             if (!coded)
