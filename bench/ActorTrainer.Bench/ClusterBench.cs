@@ -55,10 +55,10 @@ public static class ClusterBench
         for (int r = 0; r < rounds; r++)
             foreach (var c in r % 2 == 0 ? configs : configs.Reverse())
             {
-                var (rate, digest, cpuSeconds) = c.Cluster ? RunCluster(dll, common, n, c.Spin) : RunSingle(dll, common, n, c.Spin);
+                var (rate, digest, cpuSeconds, wireTotal) = c.Cluster ? RunCluster(dll, common, n, c.Spin) : RunSingle(dll, common, n, c.Spin);
                 sps[c].Add(rate); cpu[c].Add(cpuSeconds / steps); sha[c] = digest;
-                var wire = c.Cluster && LastLoopbackBytes > 0 ? $", loopback {LastLoopbackBytes / steps / 1e6:F2} MB per step (all traffic)" : "";
-                if (c.Cluster) wireBytes.Add(LastLoopbackBytes / steps);
+                var wire = wireTotal > 0 ? $", loopback {wireTotal / steps / 1e6:F2} MB per step (all traffic)" : "";
+                if (c.Cluster) wireBytes.Add(wireTotal / steps);
                 Console.WriteLine($"round {r + 1} {c.Name}: {rate:F1} steps/s, {1000 * cpuSeconds / steps:F1} CPU ms per step (all processes){wire}");
             }
         foreach (var v in clusterOnly ? [] : spins)
@@ -79,15 +79,17 @@ public static class ClusterBench
         return same ? 0 : 1;
     }
 
-    private static (double, string, double) RunSingle(string dll, string[] common, int n, string? spin)
+    private static (double, string, double, long) RunSingle(string dll, string[] common, int n, string? spin)
     {
         var dir = TempRun();
         double cpu = Wait(Start(dll, ["train", "--run-dir", dir, .. common, "--set", $"trainer.workers={n}", "--set", "trainer.threads-per-worker=1"], spin), "single");
         var (rate, sha) = Read(dir);
-        return (rate, sha, cpu);
+        return (rate, sha, cpu, -1);
     }
 
-    private static (double, string, double) RunCluster(string dll, string[] common, int n, string? spin)
+    /// <summary>Steps/s, digest, CPU seconds of all processes, and the bytes the loopback interface carried during the
+    /// run (all traffic: data plane, Akka remoting, start-up; ≤ 0 where /proc/net/dev is not readable).</summary>
+    private static (double, string, double, long) RunCluster(string dll, string[] common, int n, string? spin)
     {
         int port = ServiceBench.FreePort();
         var seed = $"cluster.seed-nodes=[\"akka.tcp://actor-trainer@127.0.0.1:{port}\"]";
@@ -98,20 +100,16 @@ public static class ClusterBench
             long lo0 = LoopbackBytes();
             double cpu = Wait(Start(dll, ["train", "--run-dir", dir, .. common, "--set", "cluster.enabled=on", "--set", $"cluster.port={port}", "--set", seed,
                 "--set", $"cluster.min-workers={n}"], spin), "coordinator");
-            LastLoopbackBytes = LoopbackBytes() - lo0;
+            long wire = LoopbackBytes() - lo0;
             cpu += workers.Sum(w => ProcCpu.Seconds(w.Id));
             var (rate, sha) = Read(dir);
-            return (rate, sha, cpu);
+            return (rate, sha, cpu, wire);
         }
         finally
         {
             foreach (var w in workers) { w.Kill(true); w.WaitForExit(); w.Dispose(); }
         }
     }
-
-    /// <summary>Bytes the loopback interface carried during the last cluster run (all traffic: data plane, Akka
-    /// remoting, start-up), from /proc/net/dev; −1 where that is not readable.</summary>
-    private static long LastLoopbackBytes = -1;
 
     /// <summary>The loopback interface's received-bytes counter (/proc/net/dev), or a large negative number when absent.</summary>
     private static long LoopbackBytes()
