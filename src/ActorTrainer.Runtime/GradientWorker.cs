@@ -45,7 +45,7 @@ public sealed class GradientWorker : ReceiveActor
         _id = id; _generator = generator; _server = server; _slices = slices; _layout = layout; _async = async;
         _pullEvery = pullEvery; _keep = keepBuffers;
         _compute = compute?.Invoke() ?? new LocalShardCompute(plan, maxRows, parallelism);
-        _weightSizes = plan.WeightShapes.Select(s => s.Aggregate(1, (a, b) => a * b)).ToArray();
+        _weightSizes = plan.WeightSizes;
         _x = new float[maxRows * plan.InputDim];
         _labels = new int[maxRows];
         _targets = new float[maxRows * plan.OutputDim];

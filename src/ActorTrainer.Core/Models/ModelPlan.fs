@@ -30,6 +30,9 @@ type ModelPlan =
                  if b then yield [| u |]
              | _ -> () |]
 
+    /// Number of values of each weight tensor (the product of its shape), in order.
+    member p.WeightSizes = p.WeightShapes |> Array.map (Array.fold (*) 1)
+
 /// Loss sum, metric hits and sample count of one shard (sums, so shards and batches add up exactly).
 [<Struct>]
 type ShardStats =

@@ -266,7 +266,7 @@ public static class TrainCommand
         if (s.Plots) TrainingOutputs.WritePlots(runDir, test, preds, outcome.History);
         if (s.SaveModel) model.Save(Path.Combine(runDir, "model"));
         var summary = RunSummary.Build(s, outcome, testLoss, testAcc, trainSeconds, Weights.sha256(model.GetWeights()),
-                                       plan.WeightShapes.Select(w => w.Aggregate(1, (a, b) => a * b)).ToArray(),
+                                       plan.WeightSizes,
                                        model.Optimizer.LearningRate, data.Fit.Count, test.Count, resumed, configFile, run.Gpu?.DeviceName);
         TrainingOutputs.WriteSummary(runDir, summary);
         log.LogInformation("wrote {RunDir}: summary.json, history.csv{Plots}{Model}{Tb}", runDir,

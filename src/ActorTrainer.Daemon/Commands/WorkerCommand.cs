@@ -71,7 +71,7 @@ public static class WorkerCommand
             {
                 var plan = TrainSettings.From(config).BuildModel().Plan;
                 NodeWarmup.Run(plan, WarmupRows, threads, rounds: 40, passes: 4, pause: TimeSpan.FromMilliseconds(250));
-                log($"warm-up: compiled the shard path (model of {plan.WeightShapes.Sum(w => w.Aggregate(1L, (a, b) => a * b)):N0} parameters, {WarmupRows} rows) in {clock.Elapsed.TotalSeconds:0.00} s");
+                log($"warm-up: compiled the shard path (model of {plan.WeightSizes.Sum(n => (long)n):N0} parameters, {WarmupRows} rows) in {clock.Elapsed.TotalSeconds:0.00} s");
             }
             catch (Exception e) { log($"warm-up skipped ({e.GetType().Name}: {e.Message}); the first shards compile it instead"); }
         }) { IsBackground = true, Name = "ActorTrainer.NodeWarmup", Priority = ThreadPriority.BelowNormal }.Start();

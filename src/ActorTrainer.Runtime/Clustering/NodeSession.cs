@@ -77,7 +77,7 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         if ((h.D & 1) != 0 && syncRefusal is not null) throw new InvalidDataException(syncRefusal);
         _coded = (h.D & 2) != 0;
         _plan = plan;
-        _sizes = plan.WeightShapes.Select(s => s.Aggregate(1, (a, b) => a * b)).ToArray();
+        _sizes = plan.WeightSizes;
         if (h.C != _sizes.Length) throw Bad($"job announces {h.C} weight tensors, the plan has {_sizes.Length}");
         int rows = (int)h.A;
         _x = new float[checked(rows * plan.InputDim)];

@@ -29,7 +29,7 @@ public static class NodeWarmup
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
-        var sizes = plan.WeightShapes.Select(s => s.Aggregate(1, (a, b) => a * b)).ToArray();
+        var sizes = plan.WeightSizes;
         // small made-up weights (values only need to be finite and varied)
         var weights = sizes.Select(n => Enumerable.Range(0, n).Select(i => (i * 37 % 101 - 50) * 0.002f).ToArray()).ToArray();
         var grads = sizes.Select(n => new float[n]).ToArray();

@@ -15,7 +15,7 @@ namespace ActorTrainer.Runtime.Clustering;
 public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, int maxRows, int threads, DataPlaneOptions options,
     bool sync = false, bool coded = true) : IShardCompute
 {
-    private readonly int[] _sizes = plan.WeightShapes.Select(s => s.Aggregate(1, (a, b) => a * b)).ToArray();
+    private readonly int[] _sizes = plan.WeightSizes;
     private readonly CodedTensor? _x = coded ? new(maxRows * plan.InputDim) : null;
     private CodedTensor[] _down = [], _up = [];
     private float[][] _held = [];
