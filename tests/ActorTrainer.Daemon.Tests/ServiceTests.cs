@@ -157,8 +157,14 @@ public class ServiceTests
             queued = d.Submit(ServiceRuns.Small);
             var running = d.WaitFor(id, j => Is(j, "running") && j["step"]!.GetValue<long>() > 0, 300, "running with a checkpoint");
             trainerPid = running["pid"]!.GetValue<int>();
+            // the trainer is paused while no daemon runs, so that it cannot finish the job before the new daemon finds
+            // it (on a fast machine it could, and the job would succeed in one attempt with nothing to resume)
+            Signal("STOP", trainerPid);
             d.KillDaemonOnly();
         }
+        bool sigterm = false;
+        var resumer = new Thread(() => sigterm = ContinueOnceTerminated(trainerPid)) { IsBackground = true };
+        resumer.Start();
         try
         {
             using var again = new ServiceDaemon(t["runs"]);
@@ -170,14 +176,42 @@ public class ServiceTests
             Assert.Equal(expected, ServiceRuns.Digest(done));
             Assert.True(Is(again.WaitFor(queued, JobDone, 300, "done"), "succeeded"));
             Assert.Contains("outlived the previous daemon", again.Output);
+            Assert.True(resumer.Join(TimeSpan.FromSeconds(10)) && sigterm, "the restarted daemon sent the paused trainer SIGTERM");
         }
         finally
         {
+            Signal("CONT", trainerPid);
             // A trainer this test left behind (only when an assertion failed before the restarted daemon stopped it).
             var cmdline = $"/proc/{trainerPid}/cmdline";
             if (File.Exists(cmdline) && File.ReadAllText(cmdline).Contains(t["runs"], StringComparison.Ordinal))
                 try { System.Diagnostics.Process.GetProcessById(trainerPid).Kill(); } catch (ArgumentException) { } catch (InvalidOperationException) { }
         }
+    }
+
+    private static void Signal(string name, int pid)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", [$"-{name}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    /// <summary>Waits (up to 120 s) until the stopped process `pid` has a SIGTERM pending (ShdPnd bit 15 of
+    /// /proc/PID/status), then continues it so it handles that SIGTERM; true when the SIGTERM came.</summary>
+    private static bool ContinueOnceTerminated(int pid)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        bool pending = false;
+        while (!pending && DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("ShdPnd:", StringComparison.Ordinal));
+                pending = line is not null && (Convert.ToUInt64(line[7..].Trim(), 16) & (1UL << 14)) != 0;
+            }
+            catch (IOException) { return false; }   // the process is gone
+            if (!pending) Thread.Sleep(20);
+        }
+        Signal("CONT", pid);
+        return pending;
     }
 
     [Fact]
