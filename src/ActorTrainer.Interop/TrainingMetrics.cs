@@ -96,8 +96,18 @@ public sealed class TrainingMetrics : IDisposable
     /// <summary>Adds <paramref name="n"/> ≥ 0 to stale_gradients_total.</summary>
     public void AddStaleGradients(long n = 1) => Interlocked.Add(ref _staleGradientsTotal, NonNegative(n, "stale gradients increment"));
 
-    /// <summary>A consistent-per-metric snapshot of all metrics in exposition order.</summary>
-    public IReadOnlyList<MetricSample> Snapshot() =>
+    /// <summary>Hold this lock while setting several metrics that belong together (a step's loss, weight version and
+    /// step count); <see cref="Snapshot"/> takes it too, so a scrape sees them all before or all after.</summary>
+    public object Gate { get; } = new();
+
+    /// <summary>A snapshot of all metrics in exposition order, consistent with every update made under
+    /// <see cref="Gate"/>.</summary>
+    public IReadOnlyList<MetricSample> Snapshot()
+    {
+        lock (Gate) return Samples();
+    }
+
+    private MetricSample[] Samples() =>
     [
         new(Prefix + "steps_per_second", "Training steps per second.", "gauge", StepsPerSecond),
         new(Prefix + "loss", "Most recent training loss.", "gauge", Loss),

@@ -28,23 +28,30 @@ public sealed class MetricsCallback(TrainingMetrics metrics) : Callback, IRuntim
     public override void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
     {
         _steps++;
-        // gauges first, the step counter last, so a scrape never sees a step without its loss
-        Publish();
-        if (logs.TryGetValue("loss", out var l)) metrics.Loss = l;
-        if (logs.TryGetValue("accuracy", out var a)) metrics.Accuracy = a;
-        var sec = _clock.Elapsed.TotalSeconds;
-        if (sec > 0) metrics.StepsPerSecond = _steps / sec;
-        metrics.LearningRate = Model.Optimizer.LearningRate;
-        metrics.AddSteps();
+        // under the metrics' gate, so a scrape sees a step's count, loss and weight version together; gauges first,
+        // the step counter last, for readers of the single instruments (the Meter)
+        lock (metrics.Gate)
+        {
+            Publish();
+            if (logs.TryGetValue("loss", out var l)) metrics.Loss = l;
+            if (logs.TryGetValue("accuracy", out var a)) metrics.Accuracy = a;
+            var sec = _clock.Elapsed.TotalSeconds;
+            if (sec > 0) metrics.StepsPerSecond = _steps / sec;
+            metrics.LearningRate = Model.Optimizer.LearningRate;
+            metrics.AddSteps();
+        }
     }
 
     /// <inheritdoc />
     public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs)
     {
-        Publish();
-        metrics.AddEpochs();
-        if (logs.TryGetValue("val_loss", out var vl)) metrics.ValLoss = vl;
-        if (logs.TryGetValue("val_accuracy", out var va)) metrics.ValAccuracy = va;
+        lock (metrics.Gate)
+        {
+            Publish();
+            metrics.AddEpochs();
+            if (logs.TryGetValue("val_loss", out var vl)) metrics.ValLoss = vl;
+            if (logs.TryGetValue("val_accuracy", out var va)) metrics.ValAccuracy = va;
+        }
     }
 
     private void Publish()
