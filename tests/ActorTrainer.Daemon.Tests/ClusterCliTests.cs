@@ -143,6 +143,17 @@ public class ClusterCliTests
     }
 
     [Fact]
+    public void A_worker_waiting_for_its_coordinator_shows_each_of_Akkas_retry_warnings_once_per_30_s()
+    {
+        using var w = new Worker(FreePort());     // nothing listens there: Akka retries the join every cluster.join-retry (1 s)
+        Assert.True(w.WaitFor("Couldn't join seed nodes", 1, TimeSpan.FromSeconds(60)), "the join was retried:\n" + w.Text);
+        Thread.Sleep(4000);                       // four more retries
+        Assert.False(w.Process.HasExited, "the worker keeps waiting:\n" + w.Text);
+        Assert.True(w.Count("Couldn't join seed nodes") == 1, "one join warning in 30 s:\n" + w.Text);
+        Assert.True(w.Count("Tried to associate with unreachable remote address") == 1, "one unreachable-address warning in 30 s:\n" + w.Text);
+    }
+
+    [Fact]
     public void Bad_cluster_config_is_refused_naming_the_key()
     {
         Cli.AssertBadInput(Cli.Run(["worker", "--set", "worker.workers=1"], 60), "cluster.seed-nodes");

@@ -2,6 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using Akka.Actor;
 using Akka.Actor.Setup;
 using Akka.Configuration;
+using Akka.Event;
 using Akka.Remote.Transport.DotNetty;
 
 namespace ActorTrainer.Runtime.Remoting;
@@ -9,19 +10,24 @@ namespace ActorTrainer.Runtime.Remoting;
 /// <summary>Starts a cluster node.</summary>
 public static class ClusterNode
 {
+    /// <summary>How often a cluster node's log shows the same message (<see cref="RepeatedLogFilter"/>).</summary>
+    public static readonly TimeSpan RepeatInterval = TimeSpan.FromSeconds(30);
+
     /// <summary>An ActorSystem named <see cref="ClusterSettings.SystemName"/> configured by
     /// <see cref="ClusterSettings.ToConfig"/>, with every ITrainingMessage bound to TrainingMessageSerializer
     /// (<see cref="TrainingMessageSerializer.CreateSetup"/>, as ActorTrainingRunner does; from peers it accepts only
     /// <see cref="TrainingMessageSerializer.ClusterInbound"/>) and, with TLS, a
     /// DotNettySslSetup carrying the node's certificate and (when a CA is configured) the
-    /// <see cref="TrustedCaValidator"/>. `extra` adds settings the rendered config does not set (the rendered keys,
+    /// <see cref="TrustedCaValidator"/>, and a <see cref="RepeatedLogFilter"/> that shows a repeated log message at most
+    /// once per <see cref="RepeatInterval"/>. `extra` adds settings the rendered config does not set (the rendered keys,
     /// strict serialization among them, take precedence). The node joins its seed nodes, if any, on start.</summary>
     public static ActorSystem Create(ClusterSettings s, Config? extra = null)
     {
         ArgumentNullException.ThrowIfNull(s);
         var config = s.ToConfig();
         if (extra is not null) config = config.WithFallback(extra);
-        ActorSystemSetup setup = BootstrapSetup.Create().WithConfig(config).And(TrainingMessageSerializer.CreateSetup(TrainingMessageSerializer.ClusterInbound));
+        ActorSystemSetup setup = BootstrapSetup.Create().WithConfig(config).And(TrainingMessageSerializer.CreateSetup(TrainingMessageSerializer.ClusterInbound))
+            .And(new LogFilterSetup([new RepeatedLogFilter(RepeatInterval)]));
         if (s.Tls is { } tls) setup = setup.And(SslSetup(tls));
         return ActorSystem.Create(s.SystemName, setup);
     }
