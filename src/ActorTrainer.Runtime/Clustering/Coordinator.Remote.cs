@@ -63,9 +63,10 @@ internal sealed partial class Coordinator : IWithTimers
         int keep = async ? 4 : job.ShardsPerBatch + 2;
         var (server, generator, slices, layout, pullEvery) = (_server, _generator, _slices, _layout!, _opts.AsyncPullEvery);
         var dispatcher = RemoteWorkerDispatcher;
-        bool coded = remote.CodesFor(node.Host);
+        // made on the worker's own (pinned) thread as the actor starts: CodesFor may ask DNS about the node's host name,
+        // which must not hold up the coordinator's thread
         Func<IShardCompute> compute = () => new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane,
-            sync: !async, coded: coded);
+            sync: !async, coded: remote.CodesFor(node.Host));
         for (int i = live; i < node.Workers; i++)
         {
             int id = _nextWorkerId++;
