@@ -7,7 +7,8 @@ namespace ActorTrainer.Daemon.Tests;
 /// the JIT may use AVX-512, only AVX2, only SSE, or no hardware intrinsics at all (the scalar paths). Each run is a
 /// separate process with the DOTNET_Enable* switches, so every kernel path a machine of another type would take
 /// is exercised here: GEMM panel kernels and the narrow dot path, exp/log/tanh/sigmoid, softmax, losses, dropout,
-/// shard sums and optimizer updates.
+/// shard sums and optimizer updates. And whether the code runs precompiled (the Release build's ReadyToRun images)
+/// or JIT-compiled (DOTNET_ReadyToRun=0).
 /// </summary>
 public class CrossIsaDeterminismTests
 {
@@ -52,6 +53,8 @@ public class CrossIsaDeterminismTests
              best == "avx512" ? "avx2" : best),
             ("DOTNET_EnableAVX2=0", new() { ["DOTNET_EnableAVX2"] = "0" }, "scalar"),
             ("DOTNET_EnableHWIntrinsic=0", new() { ["DOTNET_EnableHWIntrinsic"] = "0" }, "scalar"),
+            // the Release build's ReadyToRun images ignored: every method JIT-compiled, as in a Debug build
+            ("DOTNET_ReadyToRun=0", new() { ["DOTNET_ReadyToRun"] = "0" }, best),
         };
         string? expected = null;
         foreach (var (name, env, simd) in switches)
