@@ -143,6 +143,26 @@ public class ClusterCliTests
     }
 
     [Fact]
+    public void The_same_worker_processes_serve_one_train_after_another()
+    {
+        using var t = new TempDir();
+        int port = FreePort();
+        using var a = new Worker(port);
+        using var b = new Worker(port);
+        string[] cluster = [.. Cli.Tiny, "--set", "output.plots=false", "--set", "output.tensorboard=false", "--set", "trainer.runtime=actors",
+            "--set", "cluster.enabled=on", "--set", $"cluster.port={port}", "--set", Seed(port), "--set", "cluster.min-workers=2",
+            "--set", "cluster.wait-for-workers=45s"];
+        foreach (var run in new[] { "first", "second" })
+        {
+            var r = Cli.Run(["train", "--run-dir", t[run], .. cluster], 180);
+            Assert.True(r.ExitCode == 0, $"{run} run: {r.Describe()}\n--- worker A ---\n{a.Text}\n--- worker B ---\n{b.Text}");
+        }
+        Assert.Equal(Sha(t["first"]), Sha(t["second"]));
+        Assert.True(a.Count("rejoining") >= 1 && b.Count("rejoining") >= 1, "both workers left with the first coordinator and rejoined:\n" + a.Text + "\n" + b.Text);
+        Assert.False(a.Process.HasExited || b.Process.HasExited, "the workers keep running");
+    }
+
+    [Fact]
     public void A_worker_waiting_for_its_coordinator_shows_each_of_Akkas_retry_warnings_once_per_30_s()
     {
         using var w = new Worker(FreePort());     // nothing listens there: Akka retries the join every cluster.join-retry (1 s)

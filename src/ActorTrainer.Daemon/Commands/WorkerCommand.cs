@@ -9,9 +9,10 @@ namespace ActorTrainer.Daemon.Commands;
 
 /// <summary><c>worker [--config FILE] [--set key=value]...</c>: a worker node of a training cluster. It serves its data
 /// plane (worker.workers × worker.threads-per-worker) and joins cluster.seed-nodes with the role `worker`; the
-/// coordinator finds it through the cluster and sends it shards. When its cluster membership ends (the coordinator
-/// died and the split-brain resolver downed this node, or it was partitioned away) it starts a new member and rejoins
-/// by itself, so a restarted coordinator gets its workers back. SIGTERM / Ctrl-C leave the cluster and exit 0. With
+/// coordinator finds it through the cluster and sends it shards. When its cluster membership ends (the coordinator's
+/// run ended and it left, the coordinator died and the split-brain resolver downed this node, or it was partitioned
+/// away; see WorkerNodeActor) it starts a new member and rejoins by itself, so the next or a restarted coordinator gets
+/// its workers back. SIGTERM / Ctrl-C leave the cluster and exit 0. With
 /// worker.backend = cuda the node computes on its GPU (one worker; async jobs only).</summary>
 public static class WorkerCommand
 {
@@ -47,7 +48,7 @@ public static class WorkerCommand
             int which = Task.WaitAny(system.WhenTerminated, Task.Delay(Timeout.Infinite, signals.Token).ContinueWith(_ => { }));
             if (which == 0)
             {
-                Log($"cluster membership ended (downed or partitioned away); rejoining in {Rejoin.TotalSeconds:0} s");
+                Log($"cluster membership ended (the coordinator left or was lost, or this node was downed); rejoining in {Rejoin.TotalSeconds:0} s");
                 signals.Token.WaitHandle.WaitOne(Rejoin);
                 continue;
             }
