@@ -2,7 +2,7 @@ using ActorTrainer.Daemon.Cli;
 using ActorTrainer.Daemon.Commands;
 
 // ActorTrainer daemon / CLI: train, evaluate, predict, export, summary. Exit codes (README.md, "Exit codes"):
-// 0 ok, 2 bad input, 3 training diverged, 70 internal error, 74 I/O error, 130 SIGINT / 143 SIGTERM outside training.
+// 0 ok, 2 bad input, 3 training diverged, 69 cluster workers unavailable, 70 internal error, 74 I/O error, 130 SIGINT / 143 SIGTERM outside training.
 var Help =
     "ActorTrainer — deep-learning training for .NET\n\n" +
     "usage: ActorTrainer.Daemon [--verbose] <command> [options]\n\n" +

@@ -163,6 +163,19 @@ public class ClusterCliTests
     }
 
     [Fact]
+    public void A_coordinator_whose_workers_never_come_exits_69_naming_the_keys()
+    {
+        using var t = new TempDir();
+        int port = FreePort();
+        var r = Cli.Run(["train", "--run-dir", t["run"], .. Cli.Tiny, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on",
+            "--set", $"cluster.port={port}", "--set", Seed(port), "--set", "cluster.wait-for-workers=2s"], 120);
+        Assert.True(r.ExitCode == 69, r.Describe());
+        Assert.Contains("error: cluster: 0 of cluster.min-workers = 1 gradient workers joined within cluster.wait-for-workers = 2 s", r.Stderr);
+        Assert.DoesNotContain("internal error", r.Stderr);
+        Assert.DoesNotContain("stack trace", r.Stderr);
+    }
+
+    [Fact]
     public void A_worker_waiting_for_its_coordinator_shows_each_of_Akkas_retry_warnings_once_per_30_s()
     {
         using var w = new Worker(FreePort());     // nothing listens there: Akka retries the join every cluster.join-retry (1 s)

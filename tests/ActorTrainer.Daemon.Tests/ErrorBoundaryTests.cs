@@ -43,6 +43,16 @@ public sealed class ErrorBoundaryTests
     }
 
     [Fact]
+    public void A_cluster_run_without_its_workers_exits_69_with_one_line_and_no_stack_trace()
+    {
+        var (code, err) = Run(new ActorTrainer.Runtime.Clustering.WorkersUnavailableException(
+            "cluster: 0 of cluster.min-workers = 2 gradient workers joined within cluster.wait-for-workers = 60 s"), verbose: false);
+        Assert.Equal(ExitCodes.Unavailable, code);
+        Assert.Equal("error: cluster: 0 of cluster.min-workers = 2 gradient workers joined within cluster.wait-for-workers = 60 s",
+                     err.Trim());
+    }
+
+    [Fact]
     public void Io_errors_exit_74()
     {
         Assert.Equal(ExitCodes.IoError, Run(new IOException("No space left on device"), false).Code);

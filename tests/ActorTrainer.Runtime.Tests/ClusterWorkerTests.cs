@@ -101,7 +101,7 @@ public class ClusterWorkerTests
         using var cluster = new ClusterTestNodes();
         cluster.AddNode(workers: 1);
         var job = Fixtures.Job(256, Remote(minWorkers: 3, waitSeconds: 2));
-        var e = await Assert.ThrowsAnyAsync<Exception>(() => ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator));
+        var e = await Assert.ThrowsAsync<WorkersUnavailableException>(() => ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator));
         Assert.Contains("cluster.min-workers = 3", e.Message);
         Assert.Contains("cluster.wait-for-workers", e.Message);
     }

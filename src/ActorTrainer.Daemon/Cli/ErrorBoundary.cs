@@ -49,6 +49,7 @@ public static class ErrorBoundary
             ActorTrainer.Cuda.CudaOutOfMemoryException => (ExitCodes.BadInput, e.Message),       // names the buffer, the size and the fallback
             OutOfMemoryException => (ExitCodes.BadInput, $"out of memory ({e.Message}); use a smaller trainer.batch-size or model"),
             IOException or UnauthorizedAccessException => (ExitCodes.IoError, e.Message),
+            ActorTrainer.Runtime.Clustering.WorkersUnavailableException => (ExitCodes.Unavailable, e.Message),
             _ => (ExitCodes.Software, $"internal error ({e.GetType().Name}): {e.Message}"),
         };
     }

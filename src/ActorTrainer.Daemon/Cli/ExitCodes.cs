@@ -15,6 +15,10 @@ public static class ExitCodes
     /// are written for the diverged weights (the actor runtime's last good checkpoint stays).</summary>
     public const int Diverged = 3;
 
+    /// <summary>A cluster run got too few gradient workers at its start, or lost every one, within
+    /// cluster.wait-for-workers (EX_UNAVAILABLE): one line names the keys; the run's checkpoints stay resumable.</summary>
+    public const int Unavailable = 69;
+
     /// <summary>An unexpected internal error (a bug; EX_SOFTWARE): one line, the stack trace with --verbose and in
     /// &lt;run-dir&gt;/error.log when the run directory exists.</summary>
     public const int Software = 70;

@@ -95,7 +95,7 @@ internal sealed partial class Coordinator : IWithTimers
     {
         var remote = _opts.Remote!;
         if (_generatorReady.Task.IsCompleted ? _alive.Count > 0 : _alive.Count >= remote.MinWorkers) return;
-        Fail(new InvalidOperationException(_generatorReady.Task.IsCompleted
+        Fail(new WorkersUnavailableException(_generatorReady.Task.IsCompleted
             ? $"cluster: every gradient worker was lost and none came back within cluster.wait-for-workers = {remote.EffectiveWait.TotalSeconds:0.###} s"
             : $"cluster: {_alive.Count} of cluster.min-workers = {remote.MinWorkers} gradient workers joined within cluster.wait-for-workers = {remote.EffectiveWait.TotalSeconds:0.###} s; start worker nodes (`worker --config FILE`) with this coordinator among their cluster.seed-nodes"));
     }
