@@ -1,0 +1,27 @@
+using System.Text.Json;
+using Xunit;
+
+namespace ActorTrainer.Daemon.Tests;
+
+/// <summary>
+/// The runtime settings the daemon's processes start with (its runtimeconfig.json, written by the build from
+/// Directory.Build.props and the daemon's project): each was measured to matter for training speed, so losing one in a
+/// project edit fails here rather than silently in the benchmarks (bench/RESULTS.md names the measurements).
+/// </summary>
+public class RuntimeConfigTests
+{
+    [Theory]
+    [InlineData("System.Runtime.TieredCompilation.CallCountThreshold", "200")]        // Akka's cluster code is not recompiled on the training cores
+    [InlineData("System.Runtime.TieredCompilation.QuickJitForLoops", "false")]        // kernels optimized at their first call
+    [InlineData("System.Runtime.TieredPGO", "false")]                                  // no instrumented tier in between
+    [InlineData("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit", "0")]          // idle pool threads leave the cores to the workers
+    [InlineData("System.GC.LOHThreshold", "4194304")]                                  // 0.25–1.6 MB tensors die young in gen0
+    public void The_daemon_starts_with_the_measured_runtime_settings(string key, string expected)
+    {
+        var path = Path.ChangeExtension(Cli.DaemonDll, ".runtimeconfig.json");
+        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        var properties = doc.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+        Assert.True(properties.TryGetProperty(key, out var value), $"'{path}' has no {key}");
+        Assert.Equal(expected, value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText());
+    }
+}
