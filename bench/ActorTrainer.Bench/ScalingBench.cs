@@ -136,7 +136,7 @@ public static class ScalingBench
     {
         if (c.Mode == "copies")
         {
-            // N copies of the 1-worker run at once, each on its own data slice: summed steps/s
+            // N copies of the 1-worker run at once, each its own model and actor system (same data): summed steps/s
             var one = c with { Mode = "sync", Workers = 1 };
             var runs = Enumerable.Range(0, c.Workers).Select(_ => Task.Run(() => Measure(data, one, steps))).ToArray();
             Task.WaitAll(runs);
