@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Reflection.PortableExecutable;
 using Xunit;
 
@@ -33,6 +34,31 @@ public class ReadyToRunBuildTests
             Assert.True(readyToRun == release,
                 $"'{path}' is {(readyToRun ? "a ReadyToRun image" : "IL only")} in a {configuration} build; expected " +
                 (release ? "ReadyToRun (was the build run with -p:ReadyToRun=false, or did ReadyToRun.targets not run?)" : "IL only"));
+        }
+    }
+    [Theory]
+    [InlineData("flase", false)]
+    [InlineData("maybe", false)]
+    [InlineData("true", true)]
+    [InlineData("False", true)]     // MSBuild compares property values case-insensitively
+    [InlineData("off", true)]       // and reads on/off and yes/no as booleans (off: not precompiled, as false)
+    public void A_ReadyToRun_switch_that_is_neither_true_nor_false_stops_the_build_naming_it(string value, bool accepted)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Cli.RepoRoot };
+        foreach (var a in new[] { "msbuild", Path.Combine("src", "ActorTrainer.Daemon", "ActorTrainer.Daemon.csproj"), "-nologo", "-v:q", "-nodeReuse:false",
+                     "-t:CheckReadyToRunSwitch", "-p:Configuration=Release", $"-p:ReadyToRun={value}" })
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(120_000), "msbuild did not finish within 120 s");
+        string output = stdout.Result + stderr.Result;
+        if (accepted) Assert.True(p.ExitCode == 0, $"-p:ReadyToRun={value} was refused: {output}");
+        else
+        {
+            Assert.NotEqual(0, p.ExitCode);
+            Assert.Contains($"-p:ReadyToRun must be true or false", output);
+            Assert.Contains($"got '{value}'", output);
         }
     }
 }
