@@ -9,6 +9,7 @@ namespace ActorTrainer.Daemon.Tests;
 /// (src/ActorTrainer.Daemon/ReadyToRun.targets), so every `train`, `worker` and `serve` process starts without
 /// JIT-compiling Akka, DotNetty and our own code first; a Debug build leaves the plain IL assemblies. The test reads
 /// each assembly's CLI header: a ReadyToRun image carries a managed native header, an IL-only assembly does not.
+/// The opt-out switch `-p:ReadyToRun` takes MSBuild booleans only; anything else stops the build naming the value.
 /// </summary>
 public class ReadyToRunBuildTests
 {
@@ -36,13 +37,14 @@ public class ReadyToRunBuildTests
                 (release ? "ReadyToRun (was the build run with -p:ReadyToRun=false, or did ReadyToRun.targets not run?)" : "IL only"));
         }
     }
+
     [Theory]
     [InlineData("flase", false)]
     [InlineData("maybe", false)]
     [InlineData("true", true)]
     [InlineData("False", true)]     // MSBuild compares property values case-insensitively
     [InlineData("off", true)]       // and reads on/off and yes/no as booleans (off: not precompiled, as false)
-    public void A_ReadyToRun_switch_that_is_neither_true_nor_false_stops_the_build_naming_it(string value, bool accepted)
+    public void A_ReadyToRun_switch_that_is_not_a_boolean_stops_the_build_naming_it(string value, bool accepted)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Cli.RepoRoot };
         foreach (var a in new[] { "msbuild", Path.Combine("src", "ActorTrainer.Daemon", "ActorTrainer.Daemon.csproj"), "-nologo", "-v:q", "-nodeReuse:false",
