@@ -15,7 +15,9 @@ namespace ActorTrainer.Bench;
 /// every round runs both, so the settings are compared side by side.
 /// `--cluster-only`: skip the single-process runs (for comparing builds with --dll, one run at a time).
 /// `--compress auto|on|off`: the coordinator's cluster.data-plane.compress (default: the config's, auto = plain on one host).
-/// Usage: cluster [--rounds 3] [--workers 2] [--epochs 1] [--train-limit 30000] [--spin A[,B]] [--dll PATH] [--cluster-only] | cluster --model [--gbps 25] [--latency-us 20]
+/// `--nodes K`: the N workers in K `worker` processes of N / K workers each (default K = N); a node's workers share
+/// its copy of the weights, which then travel once per node and step.
+/// Usage: cluster [--rounds 3] [--workers 2] [--nodes N] [--epochs 1] [--train-limit 30000] [--spin A[,B]] [--dll PATH] [--cluster-only] | cluster --model [--gbps 25] [--latency-us 20]
 /// </summary>
 public static class ClusterBench
 {
@@ -32,6 +34,8 @@ public static class ClusterBench
                 double.Parse(Opt("latency-us", "20"), CultureInfo.InvariantCulture) * 1e-6);
         int rounds = int.Parse(Opt("rounds", "3"), CultureInfo.InvariantCulture);
         int n = int.Parse(Opt("workers", "2"), CultureInfo.InvariantCulture);
+        int nodes = int.Parse(Opt("nodes", n.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        if (nodes < 1 || n % nodes != 0) { Console.Error.WriteLine($"error: --nodes {nodes} must be at least 1 and divide --workers {n}"); return 2; }
         int limit = int.Parse(Opt("train-limit", "30000"), CultureInfo.InvariantCulture);
         var dll = Path.GetFullPath(Opt("dll", "src/ActorTrainer.Daemon/bin/Release/net10.0/ActorTrainer.Daemon.dll"));
         if (!File.Exists(dll)) { Console.Error.WriteLine($"error: --dll '{dll}' does not exist; build src/ActorTrainer.Daemon -c Release first"); return 2; }
@@ -45,7 +49,7 @@ public static class ClusterBench
         ];
         if (Opt("compress", "") is { Length: > 0 } compress) common = [.. common, "--set", $"cluster.data-plane.compress={compress}"];
         double steps = Math.Ceiling(limit / (128.0 * n)) * int.Parse(Opt("epochs", "1"), CultureInfo.InvariantCulture);
-        Console.WriteLine($"cluster bench: {n} worker processes + coordinator vs one process ({n} workers × 1 thread); loadavg {ProcCpu.LoadAverage()}");
+        Console.WriteLine($"cluster bench: {nodes} worker processes of {n / nodes} worker(s) + coordinator vs one process ({n} workers × 1 thread); loadavg {ProcCpu.LoadAverage()}");
         bool clusterOnly = args.Contains("--cluster-only");
         var configs = spins.SelectMany(v => new[] { new Config(false, v), new Config(true, v) }).Where(c => c.Cluster || !clusterOnly).ToArray();
         var sps = configs.ToDictionary(c => c, _ => new List<double>());
@@ -55,7 +59,7 @@ public static class ClusterBench
         for (int r = 0; r < rounds; r++)
             foreach (var c in r % 2 == 0 ? configs : configs.Reverse())
             {
-                var (rate, digest, cpuSeconds, wireTotal) = c.Cluster ? RunCluster(dll, common, n, c.Spin) : RunSingle(dll, common, n, c.Spin);
+                var (rate, digest, cpuSeconds, wireTotal) = c.Cluster ? RunCluster(dll, common, n, nodes, c.Spin) : RunSingle(dll, common, n, c.Spin);
                 sps[c].Add(rate); cpu[c].Add(cpuSeconds / steps); sha[c] = digest;
                 var wire = wireTotal > 0 ? $", loopback {wireTotal / steps / 1e6:F2} MB per step (all traffic)" : "";
                 if (c.Cluster) wireBytes.Add(wireTotal / steps);
@@ -70,7 +74,7 @@ public static class ClusterBench
         }
         bool same = sha.Values.Distinct().Count() == 1;
         Console.WriteLine($"weights_sha256 {string.Join(", ", sha.Select(kv => $"{kv.Key.Name} {kv.Value[..12]}…"))}: {(same ? "identical" : "DIFFERENT")}");
-        long perStep = n * (4L * 407_050 /* weights */ + 128 * 785 * 4 /* rows + labels */ + 4L * 407_050 /* gradients */);
+        long perStep = nodes * 4L * 407_050 /* weights, once per node */ + n * (128 * 785 * 4 /* rows + labels */ + 4L * 407_050 /* gradients */);
         double mcAll = ServiceBench.Median(configs.Where(c => c.Cluster).SelectMany(c => sps[c]).ToList());
         Console.WriteLine($"data plane per step, uncoded: {perStep / 1e6:F2} MB ({perStep * mcAll / 1e6:F0} MB/s at the cluster runs' median)");
         if (wireBytes.Count > 0 && wireBytes.Min() > 0)
@@ -89,11 +93,11 @@ public static class ClusterBench
 
     /// <summary>Steps/s, digest, CPU seconds of all processes, and the bytes the loopback interface carried during the
     /// run (all traffic: data plane, Akka remoting, start-up; ≤ 0 where /proc/net/dev is not readable).</summary>
-    private static (double, string, double, long) RunCluster(string dll, string[] common, int n, string? spin)
+    private static (double, string, double, long) RunCluster(string dll, string[] common, int n, int nodes, string? spin)
     {
         int port = ServiceBench.FreePort();
         var seed = $"cluster.seed-nodes=[\"akka.tcp://actor-trainer@127.0.0.1:{port}\"]";
-        var workers = Enumerable.Range(0, n).Select(_ => Start(dll, ["worker", "--set", seed, "--set", "worker.workers=1", "--set", "worker.threads-per-worker=1"], spin)).ToList();
+        var workers = Enumerable.Range(0, nodes).Select(_ => Start(dll, ["worker", "--set", seed, "--set", $"worker.workers={n / nodes}", "--set", "worker.threads-per-worker=1"], spin)).ToList();
         try
         {
             var dir = TempRun();

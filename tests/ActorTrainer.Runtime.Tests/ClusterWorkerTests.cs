@@ -30,15 +30,18 @@ public class ClusterWorkerTests
         Assert.True(a.ShardsComputed > 0 && b.ShardsComputed > 0, $"both nodes compute shards: {a.ShardsComputed}, {b.ShardsComputed}");
         // 2 epochs × 9 steps: 8 steps with 4 shards, the last with 2 non-empty shards
         Assert.Equal(2 * (8 * 4 + 2), a.ShardsComputed + b.ShardsComputed);
+        // each step's weights reach a node once, however many of its workers compute shards of that step
+        Assert.True(b.WeightsReceived <= 18 && a.WeightsReceived <= 18, $"weights frames: node a {a.WeightsReceived}, node b (2 workers) {b.WeightsReceived}, 18 steps");
     }
 
     [Theory]
-    [InlineData("auto")]
-    [InlineData("on")]
-    public async Task A_node_lost_mid_run_hands_its_shards_to_the_others_and_the_weights_keep_their_bits(string compress)
+    [InlineData("auto", 1)]
+    [InlineData("on", 1)]
+    [InlineData("on", 2)]   // the node's two workers share its copy of the weights
+    public async Task A_node_lost_mid_run_hands_its_shards_to_the_others_and_the_weights_keep_their_bits(string compress, int workers)
     {
         using var cluster = new ClusterTestNodes();
-        var doomed = cluster.AddNode(workers: 1);
+        var doomed = cluster.AddNode(workers: workers);
         var survivor = cluster.AddNode(workers: 1);
         var job = Fixtures.Job(2048, Remote(minWorkers: 2, compress: compress), epochs: 2);
         var (expected, _) = Fixtures.Reference(job);
@@ -139,10 +142,10 @@ public class ClusterWorkerTests
         }
         using (var c = TensorConnection.Connect("127.0.0.1", port, new DataPlaneOptions()))
         {
-            c.Send(NodeProtocol.Job, 64, 1, 4, 4, PlanCodec.Encode(Fixtures.Plan));   // an unknown flag
+            c.Send(NodeProtocol.Job, 64, 1, 4, 8, PlanCodec.Encode(Fixtures.Plan));   // an unknown flag
             var h = c.ReceiveHeader();
             Assert.Equal(NodeProtocol.Error, h.Kind);
-            Assert.Contains("job flags 4", NodeProtocol.ReadError(c, h));
+            Assert.Contains("job flags 8", NodeProtocol.ReadError(c, h));
         }
         // a mask that marks more values than its values section holds (8 rows: 392 blocks), and one that marks a block
         // past the tensor's end (1 row: 49 blocks in 7 mask bytes, bit 55 set); the weights come as valid all-zero codes

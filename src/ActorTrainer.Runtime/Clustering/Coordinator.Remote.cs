@@ -6,7 +6,8 @@ namespace ActorTrainer.Runtime;
 
 /// <summary>The coordinator's remote workers (RuntimeOptions.Remote): a <see cref="ClusterWorkerDirectory"/> reports the
 /// worker nodes; for each node the coordinator runs as many gradient workers as the node offers, each computing its
-/// shards on the node over its own data-plane connection (<see cref="RemoteShardCompute"/>). They pull work from the
+/// shards on the node over its own data-plane connection (<see cref="RemoteShardCompute"/>); in a sync run the node's
+/// workers share one copy of the weights there (<see cref="NodeWeightsShare"/>), so each step's weights go to a node once. They pull work from the
 /// same generator and send to the same slices as local workers, so sync results keep their bits whichever node
 /// computes which shard. A lost worker (node gone or past the step deadline) hands its items back; a node that answers
 /// again later gets new workers. Training starts once MinWorkers workers are up.</summary>
@@ -27,6 +28,7 @@ internal sealed partial class Coordinator : IWithTimers
     private readonly HashSet<IActorRef> _lost = new();
     private readonly Dictionary<string, int> _liveByNode = new();
     private readonly Dictionary<int, string> _nodeOfWorker = new();
+    private readonly Dictionary<string, NodeWeightsShare> _weightShares = new();
     private ParameterSlices? _layout;
     private IActorRef[] _slices = [];
     private int _nextWorkerId;
@@ -65,8 +67,11 @@ internal sealed partial class Coordinator : IWithTimers
         var dispatcher = RemoteWorkerDispatcher;
         // made on the worker's own (pinned) thread as the actor starts: CodesFor may ask DNS about the node's host name,
         // which must not hold up the coordinator's thread
-        Func<IShardCompute> compute = () => new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane,
-            sync: !async, coded: remote.CodesFor(node.Host));
+        // sync: the node's workers compute with one copy of the weights, sent once per step (NodeWeightsShare)
+        var share = async ? null : _weightShares.TryGetValue(node.Key, out var known) ? known : _weightShares[node.Key] = new NodeWeightsShare(job.Plan.WeightSizes);
+        Func<IShardCompute> compute = () => share is null
+            ? new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, sync: false, coded: remote.CodesFor(node.Host))
+            : new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, share, remote.CodesFor(node.Host));
         for (int i = live; i < node.Workers; i++)
         {
             int id = _nextWorkerId++;

@@ -6,14 +6,19 @@ namespace ActorTrainer.Runtime.Clustering;
 /// <summary>The frames a coordinator and a worker node exchange on one data-plane connection (one connection per
 /// remote gradient worker; request → answer, in order):
 /// <list type="bullet">
-/// <item>Job (→ node): A = most rows per shard, B = GEMM threads, C = number of weight tensors, D = flags (bit 0: a sync
-/// run, bit 1: tensors travel block-sparse); sections: [plan text
-/// (<see cref="PlanCodec"/>)]. Answer: Ready (A = the node's processor count) or Error.</item>
+/// <item>Job (→ node): A = most rows per shard, B = GEMM threads, C = number of weight tensors, D = flags in bits 0–7
+/// (bit 0: a sync run, bit 1: tensors travel block-sparse, bit 2: the weights are shared — sync only) | the share's
+/// token &lt;&lt; 8 (positive; 0 when not shared); sections: [plan text (<see cref="PlanCodec"/>)]. Answer: Ready (A =
+/// the node's processor count, B = the key of the weights the share's copy holds, long.MinValue when none) or
+/// Error.</item>
 /// <item>Work (→ node): A = request number, B = weights key, C = rows | batchRows &lt;&lt; 32, D = dropout seed;
 /// sections: [x (rows × input), labels (rows, Int32) or targets (rows × output, Float32), then the weight tensors when
 /// the node does not hold this key's weights yet]. Block-sparse jobs send x as a <see cref="BlockSparse"/> code (two
 /// sections: mask, Bytes; values, Float32) and each weight tensor as the code of its XOR with the copy the node's
-/// session holds (zeros when it starts). Answer: Result or Error.</item>
+/// session holds (zeros when it starts). In a shared job the copy is the share's (<see cref="NodeWeightsShare"/>): the
+/// weights, sent on one of its connections, start with a base-key section (2 Int32, low then high: the key the XOR is
+/// against, long.MinValue = zeros, checked against the copy), and Work without weights waits until a sibling
+/// connection has brought that key. Answer: Result or Error.</item>
 /// <item>Result (→ coordinator): A = request number, B/C = loss sum / hits (double bits), D = count; sections: the
 /// gradient tensors (the weights' shapes; block-sparse jobs: each as a code, mask then values).</item>
 /// <item>Error (either way): sections [UTF-8 message]; the connection is closed after it.</item>

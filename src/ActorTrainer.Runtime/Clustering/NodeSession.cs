@@ -6,11 +6,13 @@ namespace ActorTrainer.Runtime.Clustering;
 /// <summary>One coordinator connection on a worker node (<see cref="NodeProtocol"/>): reads the Job (plan, rows,
 /// threads, sync flag), then answers each Work with the shard's gradient computed by <see cref="LocalShardCompute"/> — the
 /// same engine a local worker runs — or by the node's own computation (`factory`: a GPU), which refuses sync jobs with
-/// `syncRefusal`. Every frame is checked against the plan before anything is read into a buffer: wrong
+/// `syncRefusal`. A sync Job that names a weights share computes with the copy its <see cref="NodeWeightsGroup"/> in
+/// `groups` holds: a Work frame without weights waits for the weights a sibling connection brings. `weightsArrived`:
+/// called for each Work frame that brought weights. Every frame is checked against the plan before anything is read into a buffer: wrong
 /// kinds, section counts, types or lengths end the session with InvalidDataException (the server sends it back as an
 /// Error frame).</summary>
 internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Action counted, ShardComputeFactory? factory = null,
-    string? syncRefusal = null)
+    string? syncRefusal = null, NodeWeightsGroups? groups = null, Action? weightsArrived = null)
 {
     /// <summary>Most rows per shard a coordinator may ask for (bounds the buffers a Job allocates).</summary>
     public const int MaxRows = 1 << 20;
@@ -26,6 +28,8 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
     private CodedTensor _xCode = null!;
     private CodedTensor[] _down = [], _up = [];
     private bool _coded;
+    private NodeWeightsGroup? _group;
+    private long _token;
 
     /// <summary>Seconds this session spent waiting for work, reading it, computing and sending results.</summary>
     public (double Waiting, double Reading, double Computing, double Sending) Seconds =>
@@ -35,6 +39,12 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
 
     /// <summary>Serves until the coordinator closes the connection (EndOfStreamException) or breaks the protocol.</summary>
     public void Run()
+    {
+        try { Serve(); }
+        finally { if (_group is not null) groups!.Detach(_token); }
+    }
+
+    private void Serve()
     {
         using var compute = StartJob();
         while (true)
@@ -47,7 +57,7 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
             var (rows, batchRows) = ReadWork(h);
             _reading.Stop();
             _computing.Start();
-            var stats = compute.Compute(_weights!, _key, _x.AsMemory(0, rows * _plan.InputDim),
+            var stats = compute.Compute(_group?.Weights ?? _weights!, _group is null ? _key : h.B, _x.AsMemory(0, rows * _plan.InputDim),
                 _plan.Loss.SparseTargets ? _labels.AsMemory(0, rows) : Memory<int>.Empty,
                 _plan.Loss.SparseTargets ? Memory<float>.Empty : _targets.AsMemory(0, rows * _plan.OutputDim),
                 rows, batchRows, h.D, _grads);
@@ -73,9 +83,14 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         var plan = PlanCodec.Decode(NodeProtocol.ReadText(conn, h, "job"));
         if (h.A < 1 || h.A > MaxRows) throw Bad($"rows per shard {h.A} outside [1, {MaxRows}]");
         if (h.B < 0 || h.B > 4096) throw Bad($"threads {h.B} outside [0, 4096]");
-        if (h.D is < 0 or > 3) throw Bad($"job flags {h.D} outside [0, 3] (bit 0: sync, bit 1: block-sparse tensors)");
-        if ((h.D & 1) != 0 && syncRefusal is not null) throw new InvalidDataException(syncRefusal);
-        _coded = (h.D & 2) != 0;
+        long flags = h.D & 0xFF, token = h.D >> 8;
+        if (h.D < 0 || flags > 7) throw Bad($"job flags {flags} outside [0, 7] (bit 0: sync, bit 1: block-sparse tensors, bit 2: weights shared)");
+        if ((flags & 1) != 0 && syncRefusal is not null) throw new InvalidDataException(syncRefusal);
+        bool shared = (flags & 4) != 0;
+        if (shared && ((flags & 1) == 0 || token <= 0 || groups is null))
+            throw Bad($"job shares weights (token {token}) but is not a sync job with a positive token, or this node keeps no shared weights");
+        if (!shared && token != 0) throw Bad($"job names weights token {token} without the shared flag");
+        _coded = (flags & 2) != 0;
         _plan = plan;
         _sizes = plan.WeightSizes;
         if (h.C != _sizes.Length) throw Bad($"job announces {h.C} weight tensors, the plan has {_sizes.Length}");
@@ -93,7 +108,12 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         }
         int threads = h.B > 0 ? (int)h.B : defaultThreads;
         IShardCompute compute = factory is null ? new LocalShardCompute(plan, rows, threads) : factory.Invoke(0, plan, rows, threads);
-        conn.Send(NodeProtocol.Ready, Environment.ProcessorCount, 0, 0, 0);
+        if (shared)
+        {
+            _group = groups!.Attach(token, _sizes);
+            _token = token;
+        }
+        conn.Send(NodeProtocol.Ready, Environment.ProcessorCount, _group?.Key ?? long.MinValue, 0, 0);
         return compute;
     }
 
@@ -103,15 +123,17 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         int rows = (int)(h.C & 0xFFFFFFFF), batchRows = (int)(h.C >> 32);
         if (rows < 1 || rows * (long)_plan.InputDim > _x.Length || batchRows < rows)
             throw Bad($"work of {rows} rows (batch {batchRows}) does not fit this job ({_x.Length / _plan.InputDim} rows)");
-        int per = _coded ? 2 : 1, head = per + 1;   // x (mask and values, or values), labels | targets; then the weights
-        bool withWeights = h.SectionCount == head + per * _sizes.Length;
-        if (h.SectionCount != head && !withWeights) throw Bad($"work frame has {h.SectionCount} sections, expected {head} or {head + per * _sizes.Length}");
+        // x (mask and values, or values), labels | targets; then, shared, the weights' base key; then the weights
+        int per = _coded ? 2 : 1, head = per + 1, baseKey = _group is null ? 0 : 1;
+        bool withWeights = h.SectionCount == head + baseKey + per * _sizes.Length;
+        if (h.SectionCount != head && !withWeights) throw Bad($"work frame has {h.SectionCount} sections, expected {head} or {head + baseKey + per * _sizes.Length}");
         int xLength = rows * _plan.InputDim;
         CheckTensor(h, 0, xLength, "x");
         if (_plan.Loss.SparseTargets) Expect(h, head - 1, SectionType.Int32, rows, "labels");
         else Expect(h, head - 1, SectionType.Float32, rows * (long)_plan.OutputDim, "targets");
-        for (int i = 0; withWeights && i < _sizes.Length; i++) CheckTensor(h, head + per * i, _sizes[i], $"weight {i}");
-        if (!withWeights && (_weights is null || h.B != _key)) throw Bad($"work for weights key {h.B} carries no weights and the node holds key {_key}");
+        if (withWeights && baseKey == 1) Expect(h, head, SectionType.Int32, 2, "base key");
+        for (int i = 0; withWeights && i < _sizes.Length; i++) CheckTensor(h, head + baseKey + per * i, _sizes[i], $"weight {i}");
+        if (!withWeights && _group is null && (_weights is null || h.B != _key)) throw Bad($"work for weights key {h.B} carries no weights and the node holds key {_key}");
         if (_coded)
         {
             _xCode.Receive(conn, h, 0, xLength, "x");
@@ -120,7 +142,9 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         else conn.ReceiveSection(_x.AsSpan(0, xLength));
         if (_plan.Loss.SparseTargets) conn.ReceiveSection(_labels.AsSpan(0, rows));
         else conn.ReceiveSection(_targets.AsSpan(0, rows * _plan.OutputDim));
-        if (withWeights) ReadWeights(h, head);
+        if (withWeights && _group is { } g) ReadSharedWeights(h, head, g);
+        else if (withWeights) ReadWeights(h, head);
+        else _group?.WaitFor(h.B);
         return (rows, batchRows);
     }
 
@@ -142,6 +166,33 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
             _down[i].DecodeXorInto(_weights[i]);
         }
         _key = h.B;
+        weightsArrived?.Invoke();
+    }
+
+    /// <summary>The weights into the share's copy: the base key (two Int32, low then high), then the tensors as they are
+    /// or, block-sparse, as the XOR with the copy (which must hold that base key; long.MinValue: zeros).</summary>
+    private void ReadSharedWeights(FrameHeader h, int head, NodeWeightsGroup g)
+    {
+        Span<int> b = stackalloc int[2];
+        conn.ReceiveSection(b);
+        g.BeginReceive(h.B, (long)(uint)b[0] | ((long)b[1] << 32), _coded);
+        bool ok = false;
+        try
+        {
+            for (int i = 0; i < _sizes.Length; i++)
+            {
+                if (!_coded)
+                {
+                    conn.ReceiveSection(g.Weights[i].AsSpan());
+                    continue;
+                }
+                _down[i].Receive(conn, h, head + 1 + 2 * i, _sizes[i], $"weight {i}");
+                _down[i].DecodeXorInto(g.Weights[i]);
+            }
+            ok = true;
+            weightsArrived?.Invoke();
+        }
+        finally { g.EndReceive(h.B, ok); }
     }
 
     /// <summary>Checks the section(s) of a tensor of n values at index i: a block-sparse code or n Float32.</summary>

@@ -11,10 +11,19 @@ namespace ActorTrainer.Runtime.Clustering;
 /// lossless; else as they are (cheaper in CPU where the link is memory, as on one host). The node runs the same GradientEngine, so the gradient has the
 /// same bits as a local one. Every failure — refused connection, closed socket, protocol error, no answer within
 /// the data plane's IoTimeout (the per-step deadline) — is a <see cref="WorkerNodeLostException"/>. `sync` tells the node
-/// the run is synchronous (a GPU node refuses such a job: its gradients' bits are not a CPU worker's).</summary>
+/// the run is synchronous (a GPU node refuses such a job: its gradients' bits are not a CPU worker's). `share` (sync runs):
+/// the node's other connections of this run, so that its workers compute with one copy of the weights, sent once per
+/// step (<see cref="NodeWeightsShare"/>).</summary>
 public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, int maxRows, int threads, DataPlaneOptions options,
     bool sync = false, bool coded = true) : IShardCompute
 {
+    private readonly NodeWeightsShare? _share;
+    private readonly int[] _baseKey = new int[2];
+
+    /// <summary>A sync job whose node computes with the weights `share` names (sent once per step for all its connections).</summary>
+    public RemoteShardCompute(string host, int port, ModelPlan plan, int maxRows, int threads, DataPlaneOptions options,
+        NodeWeightsShare share, bool coded) : this(host, port, plan, maxRows, threads, options, sync: true, coded) => _share = share;
+
     private readonly int[] _sizes = plan.WeightSizes;
     private readonly CodedTensor? _x = coded ? new(maxRows * plan.InputDim) : null;
     private CodedTensor[] _down = [], _up = [];
@@ -31,16 +40,18 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
         // a new connection means a new session on the node: it holds zeros, and so does this end's copy of it
         if (coded)
         {
-            _held = _sizes.Select(n => new float[n]).ToArray();
+            if (_share is null) _held = _sizes.Select(n => new float[n]).ToArray();
             _down = _sizes.Select(n => new CodedTensor(n)).ToArray();
             _up = _sizes.Select(n => new CodedTensor(n)).ToArray();
         }
         _heldKey = long.MinValue;
         _conn = TensorConnection.Connect(host, port, options);
-        _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, (sync ? 1 : 0) | (coded ? 2 : 0), PlanCodec.Encode(plan));
+        long flags = (sync ? 1L : 0L) | (coded ? 2L : 0L) | (_share is null ? 0L : 4L | _share.Token << 8);
+        _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, flags, PlanCodec.Encode(plan));
         var h = _conn.ReceiveHeader();
         if (h.Kind == NodeProtocol.Error) throw new WorkerNodeLostException($"{Where} refused the job: {NodeProtocol.ReadError(_conn, h)}");
         if (h.Kind != NodeProtocol.Ready || h.SectionCount != 0) throw new DataPlaneException($"{Where}: expected Ready, got frame kind {h.Kind}");
+        _share?.Opened(h.B);
         return 0;
     });
 
@@ -49,9 +60,9 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
         ReadOnlyMemory<float> targets, int rows, int batchRows, long dropoutSeed, float[][] grads)
     {
         var conn = _conn ?? throw new WorkerNodeLostException($"{Where}: not connected");
-        bool sendWeights = weightsKey != _heldKey;
-        int per = coded ? 2 : 1, head = per + 1;
-        var sections = new Section[head + (sendWeights ? per * weights.Length : 0)];
+        bool sendWeights = _share is null ? weightsKey != _heldKey : _share.Claim(weightsKey);
+        int per = coded ? 2 : 1, head = per + 1, baseKey = _share is null ? 0 : 1;
+        var sections = new Section[head + (sendWeights ? baseKey + per * weights.Length : 0)];
         if (_x is { } xc)
         {
             xc.Encode(x.Span);
@@ -61,25 +72,51 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
         else sections[0] = Section.Of(x);
         sections[head - 1] = plan.Loss.SparseTargets ? Section.Of(labels) : Section.Of(targets);
         long request = ++_request;
-        return Guard(() =>
+        try
         {
-            _heldKey = long.MinValue;   // unknown until the node answered (a failed send ends the connection)
-            for (int i = 0; sendWeights && i < weights.Length; i++)
+            return Guard(() =>
             {
-                if (!coded)
-                {
-                    sections[head + i] = Section.Of(weights[i]);
-                    continue;
-                }
-                _down[i].EncodeXor(weights[i].AsSpan(0, _sizes[i]), _held[i]);
-                sections[head + 2 * i] = _down[i].MaskSection;
-                sections[head + 2 * i + 1] = _down[i].PackedSection;
+                _heldKey = long.MinValue;   // unknown until the node answered (a failed send ends the connection)
+                if (sendWeights) AddWeights(sections, head, weights, weightsKey);
+                conn.Send(NodeProtocol.Work, request, weightsKey, (long)(uint)rows | ((long)batchRows << 32), dropoutSeed, sections);
+                var stats = ReadResult(conn, request, rows, grads);
+                _heldKey = weightsKey;
+                if (sendWeights) _share?.Sent();
+                return stats;
+            });
+        }
+        catch when (sendWeights && _share is not null)
+        {
+            _share.Failed();
+            throw;
+        }
+    }
+
+    /// <summary>The weights' sections from index `head` on: shared, first the base key the code is against (two Int32);
+    /// then each tensor as it is or, coded, as the XOR with the node's copy (this connection's, or the share's).</summary>
+    private void AddWeights(Section[] sections, int head, float[][] weights, long weightsKey)
+    {
+        var held = _held;
+        if (_share is { } share)
+        {
+            long b = share.HeldKey;
+            _baseKey[0] = (int)b;
+            _baseKey[1] = (int)(b >> 32);
+            sections[head++] = Section.Of(_baseKey);
+            held = share.Held;
+            share.HeldKey = weightsKey;
+        }
+        for (int i = 0; i < weights.Length; i++)
+        {
+            if (!coded)
+            {
+                sections[head + i] = Section.Of(weights[i]);
+                continue;
             }
-            conn.Send(NodeProtocol.Work, request, weightsKey, (long)(uint)rows | ((long)batchRows << 32), dropoutSeed, sections);
-            var stats = ReadResult(conn, request, rows, grads);
-            _heldKey = weightsKey;
-            return stats;
-        });
+            _down[i].EncodeXor(weights[i].AsSpan(0, _sizes[i]), held[i]);
+            sections[head + 2 * i] = _down[i].MaskSection;
+            sections[head + 2 * i + 1] = _down[i].PackedSection;
+        }
     }
 
     private ShardStats ReadResult(TensorConnection conn, long request, int rows, float[][] grads)

@@ -17,6 +17,7 @@ public sealed class WorkerNodeServer : IDisposable
     private readonly List<TensorConnection> _open = new();
     private readonly ShardComputeFactory? _compute;
     private readonly string? _syncRefusal;
+    private readonly NodeWeightsGroups _groups;
 
     /// <summary>Listens on address:port (0 = any free port) with the data plane's options (TLS, limits, timeouts).
     /// `compute`: how the node computes shards (null: the CPU engine; a GPU's factory), `syncRefusal`: when set, the
@@ -26,6 +27,8 @@ public sealed class WorkerNodeServer : IDisposable
     {
         _compute = compute;
         _syncRefusal = syncRefusal;
+        // a session waits for weights a sibling connection brings at most as long as a read may take
+        _groups = new NodeWeightsGroups(options.EffectiveHandshakeTimeout);
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(threadsPerWorker);
         Workers = workers; ThreadsPerWorker = threadsPerWorker; _log = log;
@@ -47,6 +50,14 @@ public sealed class WorkerNodeServer : IDisposable
     /// <summary>Shards computed since start (all connections).</summary>
     public long ShardsComputed => Interlocked.Read(ref _shards);
     private long _shards;
+
+    /// <summary>Work frames that brought weights since start (all connections): in a sync run, once per step per node
+    /// however many gradient workers the node serves (<see cref="NodeWeightsShare"/>).</summary>
+    public long WeightsReceived => Interlocked.Read(ref _weights);
+    private long _weights;
+
+    /// <summary>Weight copies shared by sessions now (one per coordinator run that shares).</summary>
+    public int SharedCopies => _groups.Count;
 
     private void AcceptLoop()
     {
@@ -74,7 +85,7 @@ public sealed class WorkerNodeServer : IDisposable
             Interlocked.Increment(ref _shards);
             if (++mine == 1) _log($"data plane: coordinator {c.RemoteEndPoint}: first shard computed");
         }
-        var session = new NodeSession(c, ThreadsPerWorker, Counted, _compute, _syncRefusal);
+        var session = new NodeSession(c, ThreadsPerWorker, Counted, _compute, _syncRefusal, _groups, () => Interlocked.Increment(ref _weights));
         try { session.Run(); }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
         {
