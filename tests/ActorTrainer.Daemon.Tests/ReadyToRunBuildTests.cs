@@ -44,7 +44,7 @@ public class ReadyToRunBuildTests
     [InlineData("true", true)]
     [InlineData("False", true)]     // MSBuild compares property values case-insensitively
     [InlineData("off", true)]       // and reads on/off and yes/no as booleans (off: not precompiled, as false)
-    public void A_ReadyToRun_switch_that_is_not_a_boolean_stops_the_build_naming_it(string value, bool accepted)
+    public async Task A_ReadyToRun_switch_that_is_not_a_boolean_stops_the_build_naming_it(string value, bool accepted)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Cli.RepoRoot };
         foreach (var a in new[] { "msbuild", Path.Combine("src", "ActorTrainer.Daemon", "ActorTrainer.Daemon.csproj"), "-nologo", "-v:q", "-nodeReuse:false",
@@ -54,7 +54,7 @@ public class ReadyToRunBuildTests
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         Assert.True(p.WaitForExit(120_000), "msbuild did not finish within 120 s");
-        string output = stdout.Result + stderr.Result;
+        string output = await stdout + await stderr;
         if (accepted) Assert.True(p.ExitCode == 0, $"-p:ReadyToRun={value} was refused: {output}");
         else
         {
