@@ -31,6 +31,7 @@ public sealed class GradientWorker : ReceiveActor
     private float[][]? _weights;
     private long _version = -1;
     private int _sincePull, _pulled;
+    private float[]?[] _pullBuffers = [];
     private long _pullVersion, _pulls;
 
     /// <summary>Creates worker `id` with an engine for up to maxRows samples per item whose GEMMs use at most
@@ -95,14 +96,18 @@ public sealed class GradientWorker : ReceiveActor
         _weights ??= _weightSizes.Select(n => new float[n]).ToArray();
         _pulled = 0;
         _pullVersion = long.MaxValue;
-        // through the server: it forwards the pull to every slice after the gradients this worker sent before it
-        _server.Tell(new PullWeights(_id));
+        // through the server: it forwards the pull to every slice after the gradients this worker sent before it; the
+        // last pull's buffers go with it (theirs to fill and send back), so that a pull allocates none
+        var recycled = _pullBuffers.Length == _slices.Length && Array.TrueForAll(_pullBuffers, b => b is not null) ? _pullBuffers : null;
+        _pullBuffers = new float[]?[_slices.Length];
+        _server.Tell(new PullWeights(_id, recycled));
     }
 
     /// <summary>Async pull: every slice's values land in this worker's own copy; its version is the oldest slice's.</summary>
     private void OnSliceWeights(SliceWeights m)
     {
         _layout.Scatter(m.Slice, m.Values, _weights!);
+        if (m.Slice < _pullBuffers.Length) _pullBuffers[m.Slice] = m.Values;   // ours again: handed over with the next pull
         _pullVersion = Math.Min(_pullVersion, m.Version);
         if (++_pulled < _slices.Length) return;
         _version = _pullVersion;

@@ -67,8 +67,11 @@ public sealed record ShardResult(long Step, int Epoch, int StepInEpoch, int Shar
 /// AndEarlier, for every earlier step): the worker may reuse those buffers.</summary>
 public sealed record ReleaseGradients(long Step, bool AndEarlier) : ITrainingMessage;
 
-/// <summary>Worker → parameter server → every slice (async): send me your current weights (SliceWeights).</summary>
-public sealed record PullWeights(int WorkerId) : ITrainingMessage;
+/// <summary>Worker → parameter server → every slice (async): send me your current weights (SliceWeights). Recycled
+/// (optional, index = slice): buffers the worker hands back from its last pull — ownership of Recycled[i] passes to
+/// slice i, which fills it and sends it back as its SliceWeights.Values, so a pull allocates nothing; the buffers'
+/// contents are not part of the message (not serialized: a deserialized pull has none, and the slices allocate).</summary>
+public sealed record PullWeights(int WorkerId, float[]?[]? Recycled = null) : ITrainingMessage;
 
 /// <summary>Coordinator → generator: a new epoch; its permutation is computed. Async: dispatch batches
 /// StartStepInEpoch.. on demand; sync: wait for OpenStep.</summary>

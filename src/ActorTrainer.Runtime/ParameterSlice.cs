@@ -52,7 +52,8 @@ public sealed class ParameterSlice : ReceiveActor
         Receive<ApplyGradient>(OnApply);
         Receive<SliceChecked>(OnPeerChecked);
         Receive<RegisterPeers>(m => _peers = m.Slices.Where(p => !p.Equals(Self)).ToArray());
-        Receive<PullWeights>(_ => Sender.Tell(new SliceWeights(_index, _version, _layout.Gather(_index, _weights))));
+        Receive<PullWeights>(m => Sender.Tell(new SliceWeights(_index, _version,
+            _layout.Gather(_index, _weights, m.Recycled is { } r && _index < r.Length ? r[_index] : null))));
         Receive<LoadSlice>(m =>
         {
             foreach (var g in _segments) m.Weights[g.Tensor].AsSpan(g.Offset, g.Count).CopyTo(_weights[g.Tensor].AsSpan(g.Offset, g.Count));

@@ -71,10 +71,11 @@ public sealed class ParameterSlices
         return list.ToArray();
     }
 
-    /// <summary>Copies slice s of `weights` (per-tensor arrays) into a flat array of Length(s) elements.</summary>
-    public float[] Gather(int slice, float[][] weights)
+    /// <summary>Copies slice s of `weights` (per-tensor arrays) into a flat array of Length(s) elements: `into` when it
+    /// has that length (a recycled buffer), else a new one.</summary>
+    public float[] Gather(int slice, float[][] weights, float[]? into = null)
     {
-        var flat = GC.AllocateUninitializedArray<float>(Length(slice));
+        var flat = into is not null && into.Length == Length(slice) ? into : GC.AllocateUninitializedArray<float>(Length(slice));
         int at = 0;
         foreach (var g in _segments[slice])
         {

@@ -93,4 +93,34 @@ public sealed class ParameterSliceTests() : Akka.TestKit.Xunit2.TestKit(ActorTra
         Assert.Equal("gradients contain NaN or Inf", diverged.What);
         Assert.All(weights, w => Assert.All(w, v => Assert.Equal(0f, v)));
     }
+
+    [Fact]
+    public void A_pull_fills_the_buffer_it_hands_over_and_allocates_one_only_without_a_fitting_buffer()
+    {
+        var weights = Weights();
+        for (int i = 0; i < 40; i++) weights[0][i] = i;
+        var layout = ParameterSlices.Split([40, 9], 2);
+        var slice = Slice(1, layout, weights, TestActor);
+        var first = ExpectPull(slice, new PullWeights(0));                            // no buffer: the slice allocates
+        Assert.Equal(layout.Length(1), first.Length);
+        var buffer = new float[layout.Length(1)];
+        var again = ExpectPull(slice, new PullWeights(0, [null, buffer]));            // its own buffer back, filled
+        Assert.Same(buffer, again);
+        Assert.Equal(first, again);
+        var wrong = ExpectPull(slice, new PullWeights(0, [null, new float[3]]));     // a buffer of another length: not used
+        Assert.Equal(first, wrong);
+        Assert.Equal(layout.Length(1), wrong.Length);
+        // what a pull carries: the slice's range of the weights, flat
+        var expected = new float[49];
+        weights[0].CopyTo(expected, 0);
+        Assert.Equal(expected.AsSpan(49 - layout.Length(1)).ToArray(), again);
+    }
+
+    private float[] ExpectPull(IActorRef slice, PullWeights pull)
+    {
+        slice.Tell(pull);
+        var m = ExpectMsg<SliceWeights>();
+        Assert.Equal(1, m.Slice);
+        return m.Values;
+    }
 }
