@@ -155,18 +155,25 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
     {
         _weights ??= _sizes.Select(n => new float[n]).ToArray();
         _key = long.MinValue;
+        ReceiveWeights(h, head, _weights);
+        _key = h.B;
+        weightsArrived?.Invoke();
+    }
+
+    /// <summary>The weight tensors from section `first` on into `into`: as they are, or block-sparse as the XOR with
+    /// what `into` holds.</summary>
+    private void ReceiveWeights(FrameHeader h, int first, float[][] into)
+    {
         for (int i = 0; i < _sizes.Length; i++)
         {
             if (!_coded)
             {
-                conn.ReceiveSection(_weights[i].AsSpan());
+                conn.ReceiveSection(into[i].AsSpan());
                 continue;
             }
-            _down[i].Receive(conn, h, head + 2 * i, _sizes[i], $"weight {i}");
-            _down[i].DecodeXorInto(_weights[i]);
+            _down[i].Receive(conn, h, first + 2 * i, _sizes[i], $"weight {i}");
+            _down[i].DecodeXorInto(into[i]);
         }
-        _key = h.B;
-        weightsArrived?.Invoke();
     }
 
     /// <summary>The weights into the share's copy: the base key (two Int32, low then high), then the tensors as they are
@@ -179,16 +186,7 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         bool ok = false;
         try
         {
-            for (int i = 0; i < _sizes.Length; i++)
-            {
-                if (!_coded)
-                {
-                    conn.ReceiveSection(g.Weights[i].AsSpan());
-                    continue;
-                }
-                _down[i].Receive(conn, h, head + 1 + 2 * i, _sizes[i], $"weight {i}");
-                _down[i].DecodeXorInto(g.Weights[i]);
-            }
+            ReceiveWeights(h, head + 1, g.Weights);
             ok = true;
             weightsArrived?.Invoke();
         }

@@ -61,19 +61,19 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
     {
         var conn = _conn ?? throw new WorkerNodeLostException($"{Where}: not connected");
         bool sendWeights = _share is null ? weightsKey != _heldKey : _share.Claim(weightsKey);
-        int per = coded ? 2 : 1, head = per + 1, baseKey = _share is null ? 0 : 1;
-        var sections = new Section[head + (sendWeights ? baseKey + per * weights.Length : 0)];
-        if (_x is { } xc)
-        {
-            xc.Encode(x.Span);
-            sections[0] = xc.MaskSection;
-            sections[1] = xc.PackedSection;
-        }
-        else sections[0] = Section.Of(x);
-        sections[head - 1] = plan.Loss.SparseTargets ? Section.Of(labels) : Section.Of(targets);
-        long request = ++_request;
         try
         {
+            int per = coded ? 2 : 1, head = per + 1, baseKey = _share is null ? 0 : 1;
+            var sections = new Section[head + (sendWeights ? baseKey + per * weights.Length : 0)];
+            if (_x is { } xc)
+            {
+                xc.Encode(x.Span);
+                sections[0] = xc.MaskSection;
+                sections[1] = xc.PackedSection;
+            }
+            else sections[0] = Section.Of(x);
+            sections[head - 1] = plan.Loss.SparseTargets ? Section.Of(labels) : Section.Of(targets);
+            long request = ++_request;
             return Guard(() =>
             {
                 _heldKey = long.MinValue;   // unknown until the node answered (a failed send ends the connection)
