@@ -27,10 +27,14 @@ internal sealed unsafe class SparseRows
     public Entry[] Entries = [];
 
     /// <summary>Bit (p &amp; 7) of UsedColumns[p >> 3] is set when some row of op(A) has an entry in column p; null when
-    /// every column may have one (a transposed operand of more than 64 rows). The sparse GEMM packs only those rows of
+    /// every column may have one (a transposed operand of more than 256 rows). The sparse GEMM packs only those rows of
     /// B: no entry reads the others (a 64-image shard of MNIST leaves ~37 % of the pixels unused).</summary>
     public byte[]? UsedColumns;
     private byte[] _used = [];
+
+    /// <summary>When set on a thread, its transposed operands are built by <see cref="FillTransposed"/> whatever k is
+    /// (tests compare the two builds).</summary>
+    [ThreadStatic] internal static bool ScatterOnly;
 
     /// <summary>Scans op(A) and, when it has at most maxDensity·m·k nonzeros, returns its rows (a per-thread
     /// instance, valid until this thread's next call); null otherwise. A dense operand costs a scan of about one
@@ -47,7 +51,7 @@ internal sealed unsafe class SparseRows
         if (sr.RowStart.Length < m + 1) sr.RowStart = new int[m + 1];
         if (sr.Entries.Length < budget + 8) sr.Entries = new Entry[budget + 8];   // + 8: whole groups of 8 are stored
         bool filled = !transA ? sr.FillRows(a, lda, m, k, scale, budget)
-            : k <= 64 ? sr.FillTransposedNarrow(a, lda, k, m, scale, budget)
+            : k <= MaskMaxK && !ScatterOnly ? sr.FillTransposedMasks(a, lda, k, m, scale, budget)
             : sr.FillTransposed(a, lda, k, m, scale, budget);
         return filled ? sr : null;
     }
@@ -136,43 +140,60 @@ internal sealed unsafe class SparseRows
         return true;
     }
 
-    /// <summary>op(A) = Aᵀ with A stored k×m, k ≤ 64 (xᵀ of a shard of at most 64 rows): first, per row r of op(A), a
-    /// 64-bit mask of the p with A[p, r] ≠ ±0 (eight columns of A at a time, branch-free), then each row's entries
-    /// straight from its mask in increasing p — the same entries as <see cref="FillTransposed"/>, without its scatter
-    /// (0.031–0.035 ms instead of 0.047–0.069 on a 64-image MNIST shard, bench/RESULTS.md). Also sets UsedColumns (the
-    /// p with entries).</summary>
-    private bool FillTransposedNarrow(float* a, nint lda, int k, int m, int scale, long budget)
+    /// <summary>Largest k (rows of the stored A) for which a transposed operand is built from per-row bit masks
+    /// (<see cref="FillTransposedMasks"/>): four 64-bit words per row of op(A).</summary>
+    internal const int MaskMaxK = 256;
+
+    /// <summary>op(A) = Aᵀ with A stored k×m, k ≤ <see cref="MaskMaxK"/> (xᵀ of a shard or batch of up to 256 rows):
+    /// first, per row r of op(A), ⌈k/64⌉ 64-bit masks of the p with A[p, r] ≠ ±0 (eight columns of A at a time,
+    /// branch-free), then each row's entries straight from its masks in increasing p — the same entries as
+    /// <see cref="FillTransposed"/>, without its counting pass and scatter (bench/RESULTS.md: 0.031–0.035 ms instead
+    /// of 0.047–0.069 on a 64-image MNIST shard; the 128-image batch in the 2026-12-01 twenty-first session's section).
+    /// Also sets UsedColumns (the p with entries).</summary>
+    private bool FillTransposedMasks(float* a, nint lda, int k, int m, int scale, long budget)
     {
-        var masks = MaskBuffer(m);
+        int words = (k + 63) >> 6;
+        var masks = MaskBuffer(m * words);
         var start = RowStart;
         fixed (ulong* mk = masks)
         {
-            ColumnMasks(a, lda, k, m, mk);
-            ulong any = 0;
+            // mk[w·m + r]: bit p − 64w set for A[p, r] ≠ ±0
+            for (int w = 0; w < words; w++) ColumnMasks(a + (nint)(64 * w) * lda, lda, Math.Min(64, k - 64 * w), m, mk + (nint)w * m);
             long total = 0;
             for (int r = 0; r < m; r++)
             {
-                start[r] = (int)total;   // ≤ m·64
-                total += BitOperations.PopCount(mk[r]);
-                any |= mk[r];
+                start[r] = (int)total;   // ≤ m·k ≤ MaxElements
+                for (int w = 0; w < words; w++) total += BitOperations.PopCount(mk[w * m + r]);
             }
             if (total > budget) return false;
             start[m] = (int)total;
-            if (_used.Length < 8) _used = new byte[8];
-            for (int i = 0; i < 8; i++) _used[i] = (byte)(any >> (8 * i));
-            UsedColumns = _used;
+            SetUsedFromMasks(mk, words, m);
             fixed (Entry* en = Entries)
             {
                 int e = 0;
                 for (int r = 0; r < m; r++)
-                    for (ulong bits = mk[r]; bits != 0; bits &= bits - 1)
-                    {
-                        int p = BitOperations.TrailingZeroCount(bits);
-                        en[e].Offset = p * scale; en[e].Value = a[p * lda + r]; e++;
-                    }
+                    for (int w = 0; w < words; w++)
+                        for (ulong bits = mk[w * m + r]; bits != 0; bits &= bits - 1)
+                        {
+                            int p = 64 * w + BitOperations.TrailingZeroCount(bits);
+                            en[e].Offset = p * scale; en[e].Value = a[p * lda + r]; e++;
+                        }
             }
         }
         return true;
+    }
+
+    /// <summary>UsedColumns from the masks (words per row of op(A)): bit p set when some row has an entry in column p.</summary>
+    private void SetUsedFromMasks(ulong* mk, int words, int m)
+    {
+        if (_used.Length < 8 * words) _used = new byte[8 * words];
+        for (int w = 0; w < words; w++)
+        {
+            ulong any = 0;
+            for (int r = 0; r < m; r++) any |= mk[w * m + r];
+            for (int i = 0; i < 8; i++) _used[8 * w + i] = (byte)(any >> (8 * i));
+        }
+        UsedColumns = _used;
     }
 
     /// <summary>mk[r] = Σ 2^p over p &lt; k (≤ 64) with A[p·lda + r] ≠ ±0 (NaN counts as nonzero), r &lt; m.</summary>

@@ -98,3 +98,42 @@ let ``ACTORTRAINER_SPARSE_GEMM: the usual on/off spellings, a clear error for an
     Assert.False(KernelSettings.ParseSwitch(v, "", false))
     let e = Assert.Throws<KernelSettingException>(fun () -> KernelSettings.ParseSwitch(v, "sparse", true) |> ignore)
     Assert.Contains("ACTORTRAINER_SPARSE_GEMM = 'sparse'", e.Message)
+
+#nowarn "9" // fixed/nativeptr: the builder reads op(A) through a pointer, as the GEMM does
+
+/// The rows of op(A) as built (by the counting scatter when `scatter`): RowStart, the entries (offset, value bits) and the
+/// used-column bits, None when none are recorded (copied, then the builder's reused instance poisoned); None when refused.
+let private built (a: float32[]) (lda: int) ta m k scatter =
+    use p = fixed a
+    SparseRows.ScatterOnly <- scatter
+    let sr = try SparseRows.TryBuild(p, nativeint lda, ta, m, k, 0.3, 32) finally SparseRows.ScatterOnly <- false
+    if isNull sr then None
+    else
+        let n = sr.RowStart.[m]
+        let entries = Array.init n (fun i -> sr.Entries.[i].Offset, BitConverter.SingleToInt32Bits sr.Entries.[i].Value)
+        let used = if isNull sr.UsedColumns then None else Some (Array.init k (fun c -> (sr.UsedColumns.[c >>> 3] >>> (c &&& 7)) &&& 1uy))
+        // poison the reused instance, so that a build leaving anything unwritten cannot pass on the last one's values
+        Array.Fill(sr.Entries, SparseRows.Entry(Offset = -1, Value = nanf))
+        Array.Fill(sr.RowStart, -1)
+        if not (isNull sr.UsedColumns) then Array.Fill(sr.UsedColumns, 0xA5uy)
+        Some (Array.sub sr.RowStart 0 (m + 1), entries, used)
+
+[<Fact>]
+let ``transposed sparse operand: the masks' build gives the counting scatter's rows and entries, and the used columns`` () =
+    // k ≤ 256 takes the per-row masks (k = 200: a partial last word; k = 128: xᵀ of a 128-image batch; m not a multiple
+    // of eight: the masks' scalar tail), the scatter is the oracle for rows and entries; it records no used columns, so
+    // those are checked against a direct scan of A
+    let shapes = [ 784, 128, 0.19; 301, 200, 0.12; 1000, 64, 0.05; 13, 256, 0.25; 5, 3, 0.2; 784, 65, 0.29 ]
+    for (m, k, density) in shapes do
+        let a, _, _ = operands m 32 k density true (m + k)
+        match built a m true m k false, built a m true m k true with
+        | Some (start, entries, Some used), Some (start', entries', None) ->
+            Assert.True((start = start'), sprintf "%A: row starts differ" (m, k))
+            Assert.True((entries = entries'), sprintf "%A: entries differ" (m, k))
+            let expected = Array.init k (fun p -> if Array.exists (fun r -> a.[p * m + r] <> 0.0f) [| 0 .. m - 1 |] then 1uy else 0uy)
+            Assert.True((used = expected), sprintf "%A: used columns differ from a scan of A" (m, k))
+        | masks, scatter -> failwithf "%A: unexpected builds %A / %A" (m, k) (Option.isSome masks) (Option.isSome scatter)
+    // over the density budget (the sample lets it through at 0.33): refused by both, also past 256 rows
+    for (density, k) in [ 0.33, 200; 0.33, 300; 0.8, 200 ] do
+        let a, _, _ = operands 256 32 k density true 11
+        Assert.True((built a 256 true 256 k false).IsNone && (built a 256 true 256 k true).IsNone, sprintf "density %g k=%d: not refused" density k)
