@@ -155,8 +155,8 @@ internal sealed unsafe class SparseRows
     /// first, per row r of op(A), ⌈k/64⌉ 64-bit masks of the p with A[p, r] ≠ ±0 (eight columns of A at a time,
     /// branch-free), then each row's entries straight from its masks in increasing p — the same entries as
     /// <see cref="FillTransposed"/>, without its counting pass and scatter (bench/RESULTS.md: 0.031–0.035 ms instead
-    /// of 0.047–0.069 on a 64-image MNIST shard; the 128-image batch in the 2026-12-01 twenty-first session's section).
-    /// Also sets UsedColumns (the p with entries).</summary>
+    /// of 0.047–0.069 on a 64-image MNIST shard; 0.05–0.09 instead of 0.09–0.16 on a 128-image one, twenty-first
+    /// session). Also sets UsedColumns (the p with entries).</summary>
     private bool FillTransposedMasks(float* a, nint lda, int k, int m, int scale, long budget)
     {
         int words = (k + 63) >> 6;

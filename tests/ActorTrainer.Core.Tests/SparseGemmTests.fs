@@ -146,7 +146,9 @@ let ``row-major sparse operand: rows, entries and used columns as a direct scan 
     for (m, k) in [ 128, 784; 37, 300; 9, 5; 64, 16 ] do
         let a, _, _ = operands m 32 k 0.15 false (m * k)
         a.[k + 3] <- -0.0f
-        if k > 7 then a.[2 * k + 7] <- nanf; a.[3 * k] <- infinityf
+        if k > 7 then
+            a.[2 * k + 7] <- nanf
+            a.[3 * k] <- infinityf
         let direct =
             [| for r in 0 .. m - 1 do
                  for c in 0 .. k - 1 do
