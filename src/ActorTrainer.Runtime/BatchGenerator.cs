@@ -28,6 +28,7 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
     private readonly Dictionary<(long, int), int> _attempts = new();
     private readonly Queue<IActorRef> _idle = new();
     private readonly HashSet<IActorRef> _idleSet = new();
+    private readonly HashSet<IActorRef> _lost = new();
     private long _dispatches;
     private (long, int)? _throwKey;
     private int _throws;
@@ -123,15 +124,28 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
             _assigned.Remove(key);
             _done.Add(key);
         }
-        if (m.Ready && _idleSet.Add(Sender)) _idle.Enqueue(Sender);
+        if (m.Ready && !_lost.Contains(Sender) && _idleSet.Add(Sender)) _idle.Enqueue(Sender);
         Dispatch();
+    }
+
+    /// <summary>A worker whose node is gone: out of the idle queue (it asked for its next item when it started the one
+    /// it lost), and its later requests are ignored.</summary>
+    private void Retire(IActorRef worker)
+    {
+        if (!_lost.Add(worker) || !_idleSet.Remove(worker)) return;
+        var keep = _idle.Where(w => !w.Equals(worker)).ToArray();
+        _idle.Clear();
+        foreach (var w in keep) _idle.Enqueue(w);
     }
 
     private void OnWorkFailed(WorkFailed m)
     {
+        if (m.WorkerLost) Retire(Sender);
         var key = (m.Step, m.Shard);
         if (!_assigned.Remove(key, out var a) || _done.Contains(key)) return;
-        int attempts = _attempts.GetValueOrDefault(key) + 1;
+        // a lost worker's hand-back is not a failed attempt: the node went away, the item did nothing wrong (a node of
+        // W workers would otherwise use up the item's attempts as the item bounces between its workers)
+        int attempts = _attempts.GetValueOrDefault(key) + (m.WorkerLost ? 0 : 1);
         _attempts[key] = attempts;
         _log.Warning("worker {0} failed on step {1} shard {2} (attempt {3}): {4}; re-queued", m.WorkerId, m.Step, m.Shard, attempts, m.Error);
         if (attempts >= MaxAttempts)

@@ -86,7 +86,7 @@ public sealed class GradientWorker : ReceiveActor
         Context.Parent.Tell(new WorkerLost(_id, _compute.Where, e.Message));
         Become(() =>
         {
-            Receive<ShardWork>(w => _generator.Tell(new WorkFailed(_id, w.Step, w.Shard, $"worker {_id} ({_compute.Where}) is lost")));
+            Receive<ShardWork>(w => _generator.Tell(new WorkFailed(_id, w.Step, w.Shard, $"worker {_id} ({_compute.Where}) is lost", WorkerLost: true)));
             ReceiveAny(_ => { });
         });
     }
@@ -166,7 +166,7 @@ public sealed class GradientWorker : ReceiveActor
         catch (WorkerNodeLostException e)
         {
             _free.Push(grads);
-            _generator.Tell(new WorkFailed(_id, w.Step, w.Shard, e.Message));
+            _generator.Tell(new WorkFailed(_id, w.Step, w.Shard, e.Message, WorkerLost: true));
             Lose(e);
             return;
         }

@@ -18,8 +18,10 @@ public enum InjectedFault : byte
 /// the next item (false while an async worker pulls weights first).</summary>
 public sealed record RequestWork(int WorkerId, long CompletedStep, int CompletedShard, bool Ready = true) : ITrainingMessage;
 
-/// <summary>Worker → generator: the worker crashed on (Step, Shard); the item is re-queued.</summary>
-public sealed record WorkFailed(int WorkerId, long Step, int Shard, string Error) : ITrainingMessage;
+/// <summary>Worker → generator: the worker crashed on (Step, Shard); the item is re-queued. WorkerLost: the worker's
+/// compute node is gone — the worker takes no more work, and the hand-back does not count against the item's attempts
+/// (it was not the item's fault).</summary>
+public sealed record WorkFailed(int WorkerId, long Step, int Shard, string Error, bool WorkerLost = false) : ITrainingMessage;
 
 /// <summary>Generator → worker: compute the gradient of Rows samples (X Rows×features, Labels/Targets) that belong
 /// to a batch of BatchRows samples, at weights Version (Weights null in async mode: the worker's pulled copy).

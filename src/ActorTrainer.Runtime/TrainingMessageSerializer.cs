@@ -64,7 +64,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
             switch (obj)
             {
                 case RequestWork m: w.Write(m.WorkerId); w.Write(m.CompletedStep); w.Write(m.CompletedShard); w.Write(m.Ready); break;
-                case WorkFailed m: w.Write(m.WorkerId); w.Write(m.Step); w.Write(m.Shard); w.Write(m.Error); break;
+                case WorkFailed m: w.Write(m.WorkerId); w.Write(m.Step); w.Write(m.Shard); w.Write(m.Error); w.Write(m.WorkerLost); break;
                 case ShardWork work: WriteShardWork(w, work.Materialize()); break;
                 case ShardResult m: WriteShardResult(w, m); break;
                 case ReleaseGradients m: w.Write(m.Step); w.Write(m.AndEarlier); break;
@@ -119,7 +119,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
             object result = manifest switch
             {
                 "RW" => new RequestWork(r.ReadInt32(), r.ReadInt64(), r.ReadInt32(), r.ReadBoolean()),
-                "WF" => new WorkFailed(r.ReadInt32(), r.ReadInt64(), r.ReadInt32(), r.ReadString()),
+                "WF" => new WorkFailed(r.ReadInt32(), r.ReadInt64(), r.ReadInt32(), r.ReadString(), r.ReadBoolean()),
                 "SW" => new ShardWork(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(),
                     ReadJagged(r), ReadFloats(r)!, ReadInts(r), ReadFloats(r), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(),
                     (InjectedFault)r.ReadByte(), r.ReadInt32()),

@@ -10,6 +10,7 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
     {
         new RequestWork(3, 17, 2, false),
         new WorkFailed(1, 9, 0, "boom ü"),
+        new WorkFailed(2, 10, 1, "worker 2 (node 127.0.0.1:1) is lost", WorkerLost: true),
         new ShardWork(12, 1, 4, 2, 3, 40, [[1f, 2f], [float.NaN]], [0.5f, -0.25f, 3f], [7, 1], null, 2, 64, -123456789L, InjectedFault.Sleep, 250),
         new ShardWork(12, 1, 4, 0, 1, -1, null, [1f], null, [0f, 1f], 1, 1, 5, InjectedFault.None, 0),
         new ShardResult(12, 1, 4, 2, 3, 64, 40, 1, 12.5, 7, 16, [[0.1f, float.Epsilon], []]),
