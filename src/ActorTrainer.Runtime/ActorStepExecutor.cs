@@ -6,7 +6,7 @@ namespace ActorTrainer.Runtime;
 /// <summary>Runs fit's steps on Akka.NET actors (coordinator → batch generator, parameter server, gradient workers).
 /// Sync mode gives weights bit-identical to the in-process executor for any worker count. Blocking calls; one fit
 /// loop drives it.</summary>
-public sealed class ActorStepExecutor : IStepExecutor
+public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
 {
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
     private readonly ActorSystem _system;
@@ -18,6 +18,7 @@ public sealed class ActorStepExecutor : IStepExecutor
     private readonly Optimizer _optimizer;
     private float[][] _weights;
     private long _version, _rejected, _global;
+    private long _openedAhead = -1;     // sync: the global step the generator opens by itself (NextStepOpeningNext)
     private int _epoch, _next, _consumed;
     private bool _disposed;
 
@@ -68,24 +69,43 @@ public sealed class ActorStepExecutor : IStepExecutor
     /// <inheritdoc/>
     public void BeginEpoch(int epoch, int startStep, long firstGlobalStep)
     {
+        RefuseWhileAhead(nameof(BeginEpoch));
         _epoch = epoch; _next = startStep; _global = firstGlobalStep; _consumed = 0;
         _coordinator.Tell(new BeginEpochCommand(epoch, startStep, firstGlobalStep));
         _generator.Tell(new StartEpoch(epoch, startStep, firstGlobalStep, _opts.IsAsync));
     }
 
     /// <inheritdoc/>
-    public StepOutcome NextStep()
+    public StepOutcome NextStep() => Next(false);
+
+    /// <summary>NextStep, and the generator opens the following step as soon as the parameter server has applied this
+    /// one (StepApplied), without the round trip through this thread (sync; async: NextStep).</summary>
+    public StepOutcome NextStepOpeningNext() => Next(!_opts.IsAsync);
+
+    private StepOutcome Next(bool openNext)
     {
-        if (!_opts.IsAsync) _generator.Tell(new OpenStep(_global, _epoch, _next, _version, _weights));
+        if (!_opts.IsAsync && _openedAhead != _global) _generator.Tell(new OpenStep(_global, _epoch, _next, _version, _weights));
+        if (openNext) _generator.Tell(new OpenNextStep(_global));
+        _openedAhead = -1;
         var r = Take();
         while (!_opts.IsAsync && r.Step != _global) r = Take();     // a late answer to an earlier step (not expected)
         _next++; _global++;
+        if (openNext) _openedAhead = _global;
         return r.Outcome;
+    }
+
+    /// <summary>Between NextStepOpeningNext and the next step only NextStep may come: the step opened ahead would
+    /// otherwise race what the call does with the weights.</summary>
+    private void RefuseWhileAhead(string call)
+    {
+        if (_openedAhead >= 0)
+            throw new InvalidOperationException($"actor step executor: {call} called while step {_openedAhead} is open ahead (NextStepOpeningNext promised NextStep next)");
     }
 
     /// <inheritdoc/>
     public StepOutcome[] Drain()
     {
+        RefuseWhileAhead(nameof(Drain));
         if (!_opts.IsAsync) return [];
         var done = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         _coordinator.Tell(new DrainCommand(done));
@@ -98,6 +118,7 @@ public sealed class ActorStepExecutor : IStepExecutor
     /// <inheritdoc/>
     public void SetWeights(float[][] weights)
     {
+        RefuseWhileAhead(nameof(SetWeights));
         var copy = _weights.Select(a => new float[a.Length]).ToArray();
         Core.Weights.checkedCopyInto("set_weights", weights, copy);
         var done = new TaskCompletionSource<WeightsLoaded>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -113,6 +134,9 @@ public sealed class ActorStepExecutor : IStepExecutor
         _disposed = true;
         try
         {
+            // a step opened ahead and not taken (the loop ended early: a callback threw) is applied by the slices;
+            // wait for it so that the weights' home is not left half-updated
+            if (_openedAhead >= 0) _pipe.TryTake(StopTimeout);
             if (_ownSystem) _system.Terminate().Wait(StopTimeout);
             else _coordinator.GracefulStop(StopTimeout).Wait(StopTimeout);
         }
@@ -133,6 +157,7 @@ public sealed class ActorStepExecutor : IStepExecutor
 
     (long, float[][][]) IStepExecutor.OptimizerState()
     {
+        RefuseWhileAhead("OptimizerState");
         var done = new TaskCompletionSource<ServerState>(TaskCreationOptions.RunContinuationsAsynchronously);
         _coordinator.Tell(new StateCommand(done));
         var s = done.Task.GetAwaiter().GetResult();

@@ -37,6 +37,9 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
     private bool _async, _dispatching;
     private int _nextStepInEpoch, _stepsPerEpoch;
     private long _firstGlobalStep;
+    private (long Step, int StepInEpoch, float[][] Weights)? _open;     // sync: the step open now
+    private long _openAfter = -1;                                         // sync: open the step after this one once applied
+    private (long Step, long Version) _applied = (-1, 0);                 // sync: the last step the parameter server applied
 
     /// <summary>Timers (the timeout check).</summary>
     public ITimerScheduler Timers { get; set; } = null!;
@@ -51,6 +54,8 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
 
         Receive<StartEpoch>(OnStartEpoch);
         Receive<OpenStep>(OnOpenStep);
+        Receive<OpenNextStep>(m => { _openAfter = m.Step; OpenNextIfApplied(); });
+        Receive<StepApplied>(m => { _applied = (m.Step, m.Version); OpenNextIfApplied(); });
         Receive<RequestWork>(OnRequestWork);
         Receive<WorkFailed>(OnWorkFailed);
         Receive<CheckTimeouts>(_ => OnCheckTimeouts());
@@ -79,6 +84,7 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
         _nextStepInEpoch = m.StartStepInEpoch;
         _firstGlobalStep = m.FirstGlobalStep - m.StartStepInEpoch;
         _queue.Clear(); _assigned.Clear(); _done.Clear(); _attempts.Clear();
+        _open = null; _openAfter = -1;
         _dispatching = m.Async;
         Dispatch();
     }
@@ -88,8 +94,20 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
         if (m.Epoch != _epoch)
             throw new InvalidOperationException($"batch generator: step {m.Step} opened for epoch {m.Epoch} but the current epoch is {_epoch}");
         _queue.Clear(); _assigned.Clear(); _done.Clear(); _attempts.Clear();
+        _open = (m.Step, m.StepInEpoch, m.Weights);
         foreach (var w in StepItems(m.Step, m.StepInEpoch)) _queue.AddLast(w with { Version = m.Version, Weights = m.Weights });
         Dispatch();
+    }
+
+    /// <summary>The step open now is the one OpenNextStep named and the parameter server has applied it: open the next
+    /// step of the epoch at the version it reported (the same weights arrays: sync slices update them in place).</summary>
+    private void OpenNextIfApplied()
+    {
+        if (_openAfter < 0 || _applied.Step != _openAfter || _open is not { } o || o.Step != _openAfter) return;
+        _openAfter = -1;
+        if (o.StepInEpoch + 1 >= _stepsPerEpoch)
+            throw new InvalidOperationException($"batch generator: asked to open the step after step {o.Step}, the last of epoch {_epoch}");
+        OnOpenStep(new OpenStep(o.Step + 1, _epoch, o.StepInEpoch + 1, _applied.Version, o.Weights));
     }
 
     /// <summary>The non-empty shards of a sync step (weights attached when the step opens).</summary>

@@ -63,13 +63,14 @@ internal sealed partial class Coordinator : ReceiveActor
         var layout = opts.SliceLayout(sizes);
         job.Optimizer.EnsureSlots(sizes);
         long iterations = job.Optimizer.Iterations;
-        _server = Context.ActorOf(Props.Create(() => new ParameterServer(weights, layout, Self, async,
+        _generator = Context.ActorOf(Props.Create(() => new BatchGenerator(job.Train, job.Plan, job.BatchSize,
+            job.ShardsPerBatch, job.Seed, job.Shuffle, opts.EffectiveWorkerTimeout, opts.Faults, Self)).On(Context.System, opts), "batch-generator");
+        var generator = _generator;
+        _server = Context.ActorOf(Props.Create(() => new ParameterServer(weights, layout, Self, generator, async,
             opts.AsyncMaxStaleness, opts.Staleness, firstStep, iterations)).On(Context.System, opts), "parameter-server");
         var server = _server;
         var slices = Enumerable.Range(0, layout.Count).Select(i => Context.ActorOf(Props.Create(() => new ParameterSlice(i, layout,
             weights, job.Optimizer, iterations, firstStep, job.ShardsPerBatch, server)).On(Context.System, opts), "ps-slice-" + i)).ToArray();
-        _generator = Context.ActorOf(Props.Create(() => new BatchGenerator(job.Train, job.Plan, job.BatchSize,
-            job.ShardsPerBatch, job.Seed, job.Shuffle, opts.EffectiveWorkerTimeout, opts.Faults, Self)).On(Context.System, opts), "batch-generator");
         // the server must know its slices before any worker can send to it (an async worker pulls in PreStart)
         _server.Tell(new RegisterPeers(slices, []));
         foreach (var s in slices) s.Tell(new RegisterPeers(slices, []));   // the sync vote's peers, before any shard arrives

@@ -82,6 +82,13 @@ public sealed record StartEpoch(int Epoch, int StartStepInEpoch, long FirstGloba
 /// <summary>Coordinator → generator (sync): split step StepInEpoch of Epoch into shards at weights Version.</summary>
 public sealed record OpenStep(long Step, int Epoch, int StepInEpoch, long Version, float[][] Weights) : ITrainingMessage;
 
+/// <summary>Executor → generator (sync): once step Step is applied (StepApplied), open the step after it in the epoch
+/// (weights at the version the parameter server reports) without waiting for an OpenStep.</summary>
+public sealed record OpenNextStep(long Step) : ITrainingMessage;
+
+/// <summary>Parameter server → generator (sync): step Step was applied by every slice; the weights are at Version.</summary>
+public sealed record StepApplied(long Step, long Version) : ITrainingMessage;
+
 /// <summary>Coordinator → generator (async): stop handing out new batches.</summary>
 public sealed record StopDispatch() : ITrainingMessage;
 

@@ -24,7 +24,7 @@ public sealed class ParameterServer : ReceiveActor
         public List<IActorRef>? Duplicates;
     }
 
-    private readonly IActorRef _coordinator;
+    private readonly IActorRef _coordinator, _generator;
     private IActorRef[] _slices = [];
     private readonly ParameterSlices _layout;
     private readonly float[][] _weights;
@@ -41,11 +41,12 @@ public sealed class ParameterServer : ReceiveActor
     private (IActorRef Asker, SliceState?[] States)? _state;
 
     /// <summary>Front of the slices laid out by `layout` over `weights` (the weights' home; the slices and workers
-    /// arrive in RegisterPeers) at version 0; `iterations` = optimizer steps done before this run.</summary>
-    public ParameterServer(float[][] weights, ParameterSlices layout, IActorRef coordinator,
+    /// arrive in RegisterPeers) at version 0; `iterations` = optimizer steps done before this run; sync steps applied
+    /// are told to `generator` (StepApplied: it may open the next one).</summary>
+    public ParameterServer(float[][] weights, ParameterSlices layout, IActorRef coordinator, IActorRef generator,
         bool async, int maxStaleness, StalenessPolicy policy, long firstStep, long iterations)
     {
-        _weights = weights; _layout = layout; _coordinator = coordinator; _async = async;
+        _weights = weights; _layout = layout; _coordinator = coordinator; _generator = generator; _async = async;
         _maxStaleness = maxStaleness; _policy = policy; _lowestUnresolved = firstStep; _iterations = iterations;
         Receive<RegisterPeers>(m => { _slices = m.Slices; _workers = m.Workers; });
         Receive<ShardResult>(OnAsyncResult);
@@ -127,6 +128,7 @@ public sealed class ParameterServer : ReceiveActor
         _version++;
         _iterations++;
         MarkResolved(m.Step);
+        _generator.Tell(new StepApplied(m.Step, _version));     // first: a step opened ahead starts now
         Resolve(m.Step, m.Epoch, m.StepInEpoch, true, m.LossSum, m.Correct, m.Count);
     }
 

@@ -52,6 +52,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
         DispatchStopped => "DS", CheckTimeouts => "CT", WorkItemAbandoned => "WA", StepResolved => "RS",
         StepDiverged => "DV", SnapshotRequest => "SQ", ServerState => "SS", LoadWeights => "LW", WeightsLoaded => "WL",
         Clustering.DescribeWorkerNode => "DN", Clustering.WorkerNodeInfo => "NI", SliceChecked => "SC",
+        OpenNextStep => "ON", StepApplied => "AP",
         _ => throw new ArgumentException($"TrainingMessageSerializer: cannot serialize {o?.GetType().FullName ?? "null"}", nameof(o)),
     };
 
@@ -82,6 +83,8 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 case SliceState m: w.Write(m.Slice); WriteFloats(w, m.Weights); WriteJagged(w, m.Slots); break;
                 case StartEpoch m: w.Write(m.Epoch); w.Write(m.StartStepInEpoch); w.Write(m.FirstGlobalStep); w.Write(m.Async); break;
                 case OpenStep m: w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.Version); WriteJagged(w, m.Weights); break;
+                case OpenNextStep m: w.Write(m.Step); break;
+                case StepApplied m: w.Write(m.Step); w.Write(m.Version); break;
                 case StopDispatch: break;
                 case DispatchStopped m: w.Write(m.Epoch); w.Write(m.NextStepInEpoch); break;
                 case CheckTimeouts: break;
@@ -138,6 +141,8 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 "ST" => new SliceState(r.ReadInt32(), ReadFloats(r)!, ReadJagged(r)!),
                 "SE" => new StartEpoch(r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), r.ReadBoolean()),
                 "OS" => new OpenStep(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), ReadJagged(r)!),
+                "ON" => new OpenNextStep(r.ReadInt64()),
+                "AP" => new StepApplied(r.ReadInt64(), r.ReadInt64()),
                 "SD" => new StopDispatch(),
                 "DS" => new DispatchStopped(r.ReadInt32(), r.ReadInt32()),
                 "CT" => new CheckTimeouts(),

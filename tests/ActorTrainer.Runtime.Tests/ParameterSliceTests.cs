@@ -81,7 +81,8 @@ public sealed class ParameterSliceTests() : Akka.TestKit.Xunit2.TestKit(ActorTra
     {
         var weights = Weights();
         var layout = ParameterSlices.Split([40, 9], 2);
-        var server = Sys.ActorOf(Props.Create(() => new ParameterServer(weights, layout, TestActor, false, 0, StalenessPolicy.None, 0, 0)));
+        var generator = CreateTestProbe();
+        var server = Sys.ActorOf(Props.Create(() => new ParameterServer(weights, layout, TestActor, generator, false, 0, StalenessPolicy.None, 0, 0)));
         var slices = new[] { Slice(0, layout, weights, server), Slice(1, layout, weights, server) };
         server.Tell(new RegisterPeers(slices, []));
         foreach (var slice in slices) slice.Tell(new RegisterPeers(slices, []));
@@ -92,6 +93,7 @@ public sealed class ParameterSliceTests() : Akka.TestKit.Xunit2.TestKit(ActorTra
         var diverged = ExpectMsg<StepDiverged>();
         Assert.Equal("gradients contain NaN or Inf", diverged.What);
         Assert.All(weights, w => Assert.All(w, v => Assert.Equal(0f, v)));
+        generator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));       // no StepApplied: a step opened ahead never starts
     }
 
     [Fact]

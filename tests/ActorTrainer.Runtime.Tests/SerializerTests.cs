@@ -28,6 +28,8 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
         new SliceState(1, [1f, 2f], [[0.5f, 0.25f], []]),
         new StartEpoch(2, 5, 133, true),
         new OpenStep(133, 2, 5, 77, [[9f]]),
+        new OpenNextStep(134),
+        new StepApplied(134, 78),
         new StopDispatch(),
         new DispatchStopped(2, 7),
         new CheckTimeouts(),

@@ -27,6 +27,12 @@ type ICallback =
     abstract OnTrainBatchBegin: batch: int -> unit
     abstract OnTrainBatchEnd: batch: int * logs: IReadOnlyDictionary<string, float> -> unit
 
+/// Marks a callback whose batch hooks (OnTrainBatchBegin/End) write only outside the training (a console, a log,
+/// metrics): they never read the weights and never write the weights, the optimizer or StopTraining. While every
+/// callback of a fit is such a callback or has no batch hooks, the loop may let a sync executor open the next batch
+/// before the hooks of the last one have run (the actor runtime does: one hand-over less per step).
+type IReadOnlyBatchHooks = interface end
+
 /// Convenience base class: every hook is a no-op; override what you need. `Model` is set by fit.
 [<AbstractClass>]
 type Callback() =
@@ -51,6 +57,22 @@ type Callback() =
         member c.OnEpochEnd(e, l) = c.OnEpochEnd(e, l)
         member c.OnTrainBatchBegin b = c.OnTrainBatchBegin b
         member c.OnTrainBatchEnd(b, l) = c.OnTrainBatchEnd(b, l)
+
+/// What the fit loop may assume about callbacks' hooks.
+module CallbackHooks =
+    let private overrides (t: Type) (name: string) (args: Type[]) =
+        t.GetMethod(name, args).DeclaringType <> typeof<Callback>
+
+    /// True when c's batch hooks cannot touch the model: it is an IReadOnlyBatchHooks, or a Callback that overrides
+    /// neither batch hook (Keras checks the same to skip batch hooks). Any other ICallback: false.
+    let batchHooksReadOnly (c: ICallback) =
+        match c with
+        | :? IReadOnlyBatchHooks -> true
+        | :? Callback ->
+            let t = c.GetType()
+            not (overrides t "OnTrainBatchBegin" [| typeof<int> |])
+            && not (overrides t "OnTrainBatchEnd" [| typeof<int>; typeof<IReadOnlyDictionary<string, float>> |])
+        | _ -> false
 
 /// Per-epoch values of every log key (Keras `History.history`), returned by fit.
 type History() =
@@ -124,6 +146,7 @@ type ProgbarLogger(epochs: int, writer: TextWriter, interactive: bool) =
     override _.OnEpochEnd(_, logs) =
         let el = sw.Elapsed.TotalSeconds
         draw (sprintf "%s - %.0fs %s%s" (bar steps) el (timePerStep el steps) (metrics logs)) true
+    interface IReadOnlyBatchHooks
 
 /// Writes one CSV row per epoch ("epoch,loss,accuracy,val_loss,...") to a file, atomically rewritten each epoch.
 type CSVLogger(filename: string, [<Optional; DefaultParameterValue(",")>] separator: string, [<Optional; DefaultParameterValue(false)>] append: bool) =

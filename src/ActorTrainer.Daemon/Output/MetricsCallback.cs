@@ -7,7 +7,7 @@ namespace ActorTrainer.Daemon.Output;
 /// <summary>Feeds the Prometheus endpoint from training progress and from the runtime itself: the weight version
 /// (updates the parameter server applied), the workers alive under supervision, async gradients rejected as stale,
 /// and (actor runtime) the parameter server's seconds.</summary>
-public sealed class MetricsCallback(TrainingMetrics metrics) : Callback, IRuntimeCallback
+public sealed class MetricsCallback(TrainingMetrics metrics) : Callback, IRuntimeCallback, IReadOnlyBatchHooks
 {
     private readonly Stopwatch _clock = new();
     private IStepExecutor? _runtime;

@@ -12,7 +12,7 @@ namespace ActorTrainer.Daemon.Output;
 /// gradient histograms (the gradient of a fixed probe batch at the epoch's weights) per epoch, and an image of the
 /// first-10-test-digits prediction grid per epoch.
 /// </summary>
-public sealed class TensorBoardCallback : Callback, IDisposable
+public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchHooks
 {
     private readonly EventFileWriter _train;
     private readonly EventFileWriter _validation;

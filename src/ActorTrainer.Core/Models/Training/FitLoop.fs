@@ -46,6 +46,11 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
     let mutable cancelled = false
     let mutable diverged = false
     let mutable evaluator : Evaluator option = None
+    // sync executors that open the next batch themselves, when no callback's batch hook can touch the model
+    let lookahead =
+        match exec with
+        | :? IStepLookahead as l when not exec.Asynchronous && List.forall CallbackHooks.batchHooksReadOnly callbacks -> ValueSome l
+        | _ -> ValueNone
 
     let stopRequested () =
         if opts.Cancellation.IsCancellationRequested then cancelled <- true
@@ -114,10 +119,17 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
         epochWatch.Restart()
         exec.BeginEpoch(epoch, stepInEpoch, globalStep)
         let every = int64 opts.CheckpointEverySteps
-        while stepInEpoch < steps && not (stopRequested ()) do
+        let mutable opened = false      // the executor opened this batch ahead: it runs even if a stop was requested
+        while stepInEpoch < steps && (opened || not (stopRequested ())) do
             for c in callbacks do c.OnTrainBatchBegin stepInEpoch
-            match (try ValueSome(exec.NextStep()) with :? TrainingDivergedException as e -> r.OnDiverged e; ValueNone) with
-            | ValueSome o -> r.Record o
+            // open the next batch ahead only where nothing between the two reads or writes the weights or optimizer
+            let ahead =
+                lookahead.IsSome && stepInEpoch + 1 < steps && not (stopRequested ())
+                && not (every > 0L && (globalStep + 1L) % every = 0L)
+            opened <- false
+            let next () = if ahead then lookahead.Value.NextStepOpeningNext() else exec.NextStep()
+            match (try ValueSome(next ()) with :? TrainingDivergedException as e -> r.OnDiverged e; ValueNone) with
+            | ValueSome o -> opened <- ahead; r.Record o
             | ValueNone -> ()
             if every > 0L && not exec.Asynchronous && globalStep % every = 0L && stepInEpoch < steps then r.Checkpoint()
         if stepInEpoch < steps && not diverged then

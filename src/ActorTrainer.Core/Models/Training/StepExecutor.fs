@@ -54,6 +54,15 @@ type IStepExecutor =
     /// Async gradients rejected as too stale so far (including those of a resumed run).
     abstract StaleRejected: int64
 
+/// A sync executor that can open the next batch of the epoch as soon as the current one is applied, before the loop
+/// asks for it (the actor runtime: its parameter server opens it, so the hand-over through the loop's thread is off
+/// the critical path). The weights are the same as with NextStep alone.
+type IStepLookahead =
+    /// NextStep; and the loop's next call on the executor will be NextStep or NextStepOpeningNext for the following
+    /// batch of this epoch, with nothing in between that reads or writes the weights or the optimizer (the fit loop
+    /// promises this only when every callback's batch hooks are read-only and no checkpoint or epoch end follows).
+    abstract NextStepOpeningNext: unit -> StepOutcome
+
 /// An executor that evaluates data where its weights live (a GPU executor: validation without copying the weights back).
 type IStepEvaluator =
     /// Σ loss, Σ hits and count over all samples of d at the executor's current weights (inference mode).

@@ -1,0 +1,113 @@
+/// The fit loop's lookahead (IStepLookahead): where it lets an executor open the next batch before the loop asks,
+/// and that nothing reads or writes the model between such a batch and the next step.
+module ActorTrainer.Core.Tests.LookaheadTests
+
+open System
+open System.Collections.Generic
+open System.Threading
+open Xunit
+open ActorTrainer.Core
+
+/// The in-process executor behind a recorder: per step "ahead" (NextStepOpeningNext) or "step" (NextStep), and
+/// "violation: <call>" for any other call while a batch is open ahead (the promise the loop breaks).
+type private RecordingExecutor(inner: IStepExecutor) =
+    let mutable ahead = false
+    member val Calls = ResizeArray<string>()
+    member x.Check(call: string) = if ahead then x.Calls.Add("violation: " + call)
+    interface IStepExecutor with
+        member _.Workers = inner.Workers
+        member _.WorkersAlive = inner.WorkersAlive
+        member _.Asynchronous = false
+        member x.BeginEpoch(e, s, g) = x.Check "BeginEpoch"; inner.BeginEpoch(e, s, g)
+        member x.NextStep() = ahead <- false; x.Calls.Add "step"; inner.NextStep()
+        member x.Drain() = x.Check "Drain"; inner.Drain()
+        member x.Weights = x.Check "Weights"; inner.Weights
+        member x.SetWeights w = x.Check "SetWeights"; inner.SetWeights w
+        member x.OptimizerState() = x.Check "OptimizerState"; inner.OptimizerState()
+        member _.Version = inner.Version
+        member _.StaleRejected = inner.StaleRejected
+        member x.Dispose() = x.Check "Dispose"; inner.Dispose()
+    interface IStepLookahead with
+        member x.NextStepOpeningNext() =
+            ahead <- false
+            x.Calls.Add "ahead"
+            let o = inner.NextStep()
+            ahead <- true
+            o
+
+type private RecordingRuntime() =
+    member val Last : RecordingExecutor option = None with get, set
+    interface IStepRuntime with
+        member _.Name = "recording"
+        member r.Start(job, start) =
+            let e = new RecordingExecutor((InProcessRuntime.Instance :> IStepRuntime).Start(job, start))
+            r.Last <- Some e
+            e :> IStepExecutor
+
+let private data () =
+    let n = 40
+    ArrayData.OfLabels(Array.init (n * 6) (fun i -> float32 (sin (float i * 0.37))), 6, Array.init n (fun i -> i % 3))
+
+/// Fits 2 epochs of 4 batches on the recording runtime; returns its calls and the result.
+let private fit (callbacks: ICallback list) (configure: FitOptions -> unit) =
+    let m = Sequential([ Dense(4, "relu") :> Layer; Dense(3, "softmax") :> Layer ], seed = 5)
+    m.Compile(SGD(0.1), "sparse_categorical_crossentropy", [ "accuracy" ])
+    let rt = RecordingRuntime()
+    let o = FitOptions(Epochs = 2, BatchSize = 10, Verbose = 0, Runtime = rt)
+    configure o
+    let result = m.FitWith(data (), o, callbacks)
+    List.ofSeq rt.Last.Value.Calls, result
+
+type private BatchEndCallback() =
+    inherit Callback()
+    override _.OnTrainBatchEnd(_, _) = ()
+
+type private ReadOnlyBatchEndCallback(onEnd: int -> unit) =
+    inherit Callback()
+    override _.OnTrainBatchEnd(b, _) = onEnd b
+    interface IReadOnlyBatchHooks
+
+type private EpochEndCallback() =
+    inherit Callback()
+    override _.OnEpochEnd(_, _) = ()
+
+let private everyStepAhead = [ "ahead"; "ahead"; "ahead"; "step"; "ahead"; "ahead"; "ahead"; "step" ]
+
+[<Fact>]
+let ``The next batch is opened ahead except before an epoch's end and before a checkpoint`` () =
+    let saved = ResizeArray<int64>()
+    let sink = { new ICheckpointSink with member _.Save c = saved.Add c.GlobalStep }
+    let calls, _ = fit [] (fun o -> o.Checkpoints <- sink; o.CheckpointEverySteps <- 3)
+    // global steps 0..7; a checkpoint follows global steps 2 and 5 (3 and 6 done) and each epoch's last step
+    Assert.Equal<string list>([ "ahead"; "ahead"; "step"; "step"; "ahead"; "step"; "ahead"; "step" ], calls)
+    Assert.Equal<int64 list>([ 3L; 4L; 6L; 8L ], List.ofSeq saved)
+    let plain, _ = fit [] ignore
+    Assert.Equal<string list>(everyStepAhead, plain)
+
+[<Fact>]
+let ``Only callbacks whose batch hooks cannot touch the model keep the lookahead`` () =
+    Assert.Equal<string list>(everyStepAhead, fst (fit [ EpochEndCallback() ] ignore))
+    Assert.Equal<string list>(everyStepAhead, fst (fit [ ReadOnlyBatchEndCallback(ignore) ] ignore))
+    Assert.Equal<string list>(everyStepAhead, fst (fit [ ProgbarLogger(2, IO.TextWriter.Null, false) ] ignore))
+    let off = List.replicate 8 "step"
+    Assert.Equal<string list>(off, fst (fit [ BatchEndCallback() ] ignore))
+    Assert.Equal<string list>(off, fst (fit [ TerminateOnNaN() ] ignore))
+    let raw =
+        { new ICallback with
+            member _.SetModel _ = ()
+            member _.OnTrainBegin() = ()
+            member _.OnTrainEnd _ = ()
+            member _.OnEpochBegin(_, _) = ()
+            member _.OnEpochEnd(_, _) = ()
+            member _.OnTrainBatchBegin _ = ()
+            member _.OnTrainBatchEnd(_, _) = () }
+    Assert.Equal<string list>(off, fst (fit [ raw ] ignore))
+
+[<Fact>]
+let ``A cancellation while a batch is open ahead still takes that batch, then stops`` () =
+    use cts = new CancellationTokenSource()
+    let cancelAt0 = ReadOnlyBatchEndCallback(fun b -> if b = 0 then cts.Cancel())
+    let calls, result = fit [ cancelAt0 ] (fun o -> o.Cancellation <- cts.Token)
+    Assert.Equal<string list>([ "ahead"; "step" ], calls)
+    Assert.True result.Interrupted
+    Assert.Equal(2L, result.Steps)
