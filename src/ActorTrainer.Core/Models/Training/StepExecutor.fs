@@ -58,9 +58,10 @@ type IStepExecutor =
 /// asks for it (the actor runtime: its parameter server opens it, so the hand-over through the loop's thread is off
 /// the critical path). The weights are the same as with NextStep alone.
 type IStepLookahead =
-    /// NextStep; and the loop's next call on the executor will be NextStep or NextStepOpeningNext for the following
-    /// batch of this epoch, with nothing in between that reads or writes the weights or the optimizer (the fit loop
-    /// promises this only when every callback's batch hooks are read-only and no checkpoint or epoch end follows).
+    /// NextStep; and the loop's next step will be NextStep or NextStepOpeningNext for the following batch of this
+    /// epoch, with nothing before it that reads the weights' values or writes the weights or the optimizer (no
+    /// BeginEpoch, Drain, SetWeights or OptimizerState). The fit loop promises this only when every callback's batch
+    /// hooks are read-only and no checkpoint or epoch end follows; a stop requested meanwhile waits for that step.
     abstract NextStepOpeningNext: unit -> StepOutcome
 
 /// An executor that evaluates data where its weights live (a GPU executor: validation without copying the weights back).
