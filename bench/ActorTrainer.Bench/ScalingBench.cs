@@ -17,9 +17,10 @@ namespace ActorTrainer.Bench;
 /// --only reference|weak|none (one of the two tables, or neither: with --accuracy),
 /// --max-workers W (cores), --accuracy (also: async 2–16 workers, 2 epochs on all of MNIST, test accuracy per
 /// staleness policy), --model (instead: the measured pieces of a step and the predicted 1–64-core table, see
-/// <see cref="ScalingModel"/>), --pairs N (instead: N pairs of reference runs, in-process and `workers = auto`, in
-/// ABBA order, and the median and quartiles of the per-pair steps/s ratio — robust to a machine whose speed drifts
-/// between runs).</summary>
+/// <see cref="ScalingModel"/>), --pairs N (instead: N rounds of reference runs — in-process, `workers = auto`, and
+/// `auto` with a batch hook, which makes the fit loop wait for each step instead of letting the parameter server open
+/// the next (IStepLookahead) — in alternating order, and the median and quartiles of the per-round steps/s ratios:
+/// robust to a machine whose speed drifts between runs).</summary>
 public static class ScalingBench
 {
     private sealed record Config(string Name, string Mode, int Workers, int Threads, int Batch, int Shards);
@@ -64,31 +65,45 @@ public static class ScalingBench
         return 0;
     }
 
-    /// <summary>`--pairs`: auto / in-process steps/s per pair of back-to-back runs (ABBA order), median and quartiles.</summary>
+    /// <summary>`--pairs`: per round of back-to-back runs (in-process, auto, auto waiting for each step; the order
+    /// reversed every other round) auto / in-process and auto / auto-waiting steps/s, medians and quartiles.</summary>
     private static void Pairs(Dataset train, int steps, int pairs)
     {
-        var inProcess = new Config("reference", "in-process", 0, 0, 128, 2);
-        var auto = new Config("reference", "auto", RuntimeOptions.AutoWorkers, 0, 128, 2);
-        Console.WriteLine($"ScalingBench --pairs: reference config, {steps} steps per run, {pairs} pairs (ABBA), " +
-                          $"{Environment.ProcessorCount} cores; load {File.ReadAllText("/proc/loadavg").Trim()}");
+        Config[] runs =
+        [
+            new("reference", "in-process", 0, 0, 128, 2),
+            new("reference", "auto", RuntimeOptions.AutoWorkers, 0, 128, 2),
+            new("reference", "auto-wait", RuntimeOptions.AutoWorkers, 0, 128, 2),
+        ];
+        Console.WriteLine($"ScalingBench --pairs: reference config, {steps} steps per run, {pairs} rounds (in-process, auto, " +
+                          $"auto waiting for each step; alternating order), {Environment.ProcessorCount} cores; load {File.ReadAllText("/proc/loadavg").Trim()}");
         var data = Data(train, steps * 128);
-        Measure(Data(train, 16 * 128), inProcess, 16);
-        Measure(Data(train, 16 * 128), auto, 16);
-        var ratios = new double[pairs];
+        foreach (var c in runs) Measure(Data(train, 16 * 128), c, 16);
+        var (vsInProcess, vsWaiting) = (new double[pairs], new double[pairs]);
         for (int p = 0; p < pairs; p++)
         {
-            bool autoFirst = p % 2 == 1;
-            double a = 0, b = 0;
-            if (autoFirst) a = Measure(data, auto, steps).StepsPerSec;
-            b = Measure(data, inProcess, steps).StepsPerSec;
-            if (!autoFirst) a = Measure(data, auto, steps).StepsPerSec;
-            ratios[p] = a / b;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pair {p + 1,2}: in-process {b,7:F1} steps/s, auto {a,7:F1} steps/s, auto / in-process {ratios[p]:F3}"));
+            var sps = new double[runs.Length];
+            foreach (int c in p % 2 == 0 ? [0, 1, 2] : new[] { 2, 1, 0 }) sps[c] = Measure(data, runs[c], steps).StepsPerSec;
+            (vsInProcess[p], vsWaiting[p]) = (sps[1] / sps[0], sps[1] / sps[2]);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"pair {p + 1,2}: in-process {sps[0],7:F1} steps/s, auto {sps[1],7:F1} steps/s, auto waiting {sps[2],7:F1} steps/s, auto / in-process {vsInProcess[p]:F3}, auto / waiting {vsWaiting[p]:F3}"));
         }
-        Array.Sort(ratios);
-        double Q(double f) => ratios[(int)Math.Round(f * (pairs - 1))];
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"auto / in-process steps/s: median {Q(0.5):F3}, quartiles [{Q(0.25):F3}, {Q(0.75):F3}], auto faster in {ratios.Count(r => r >= 1)} of {pairs} pairs; load after {File.ReadAllText("/proc/loadavg").Trim()}"));
+        Console.WriteLine(Summary("auto / auto waiting for each step (what the lookahead buys)", vsWaiting));
+        Console.WriteLine(Summary("auto / in-process", vsInProcess) + $"; load after {File.ReadAllText("/proc/loadavg").Trim()}");
+    }
+
+    private static string Summary(string what, double[] ratios)
+    {
+        var r = ratios.Order().ToArray();
+        double Q(double f) => r[(int)Math.Round(f * (r.Length - 1))];
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{what} steps/s: median {Q(0.5):F3}, quartiles [{Q(0.25):F3}, {Q(0.75):F3}], first faster in {r.Count(x => x >= 1)} of {r.Length} pairs");
+    }
+
+    /// <summary>A batch hook that may touch the model (as far as the fit loop knows): the loop waits for each step.</summary>
+    private sealed class WaitForEachStep : Callback
+    {
+        public override void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs) { }
     }
 
     private static Config[] Configs(List<int> counts)
@@ -150,8 +165,9 @@ public static class ScalingBench
                 : new ActorStepRuntime(new RuntimeOptions(Workers: c.Workers, Mode: c.Mode == "async" ? "async" : "sync",
                     ShardsPerBatch: c.Shards, ThreadsPerWorker: c.Threads)),
         };
+        ICallback[] callbacks = c.Mode == "auto-wait" ? [probe, new WaitForEachStep()] : [probe];
         var sw = Stopwatch.StartNew();
-        var r = Model().FitWith(data, options, [probe]);
+        var r = Model().FitWith(data, options, callbacks);
         double secs = sw.Elapsed.TotalSeconds;
         return (r.StepsPerSecond, probe.ServerSeconds / secs);
     }
