@@ -31,12 +31,9 @@ internal sealed class StepPipe
         _items.CompleteAdding();
     }
 
-    /// <summary>Waits up to `timeout` for the next resolved step and drops it; false on a timeout or a failed pipe.</summary>
-    public bool TryTake(TimeSpan timeout)
-    {
-        try { return _items.TryTake(out _, timeout); }
-        catch (InvalidOperationException) { return false; }     // completed (failed) while waiting
-    }
+    /// <summary>Waits up to `timeout` for the next resolved step and drops it; false on a timeout or a failed pipe
+    /// (a completed, empty collection returns at once).</summary>
+    public bool TryTake(TimeSpan timeout) => _items.TryTake(out _, timeout);
 
     /// <summary>The next resolved step; blocks until one arrives; rethrows the failure when there is none.</summary>
     public ResolvedStep Take()

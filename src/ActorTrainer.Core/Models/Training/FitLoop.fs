@@ -127,8 +127,8 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
                 lookahead.IsSome && stepInEpoch + 1 < steps && not (stopRequested ())
                 && not (every > 0L && (globalStep + 1L) % every = 0L)
             opened <- false
-            let next () = if ahead then lookahead.Value.NextStepOpeningNext() else exec.NextStep()
-            match (try ValueSome(next ()) with :? TrainingDivergedException as e -> r.OnDiverged e; ValueNone) with
+            match (try ValueSome(if ahead then lookahead.Value.NextStepOpeningNext() else exec.NextStep())
+                   with :? TrainingDivergedException as e -> r.OnDiverged e; ValueNone) with
             | ValueSome o -> opened <- ahead; r.Record o
             | ValueNone -> ()
             if every > 0L && not exec.Asynchronous && globalStep % every = 0L && stepInEpoch < steps then r.Checkpoint()
