@@ -89,9 +89,9 @@ let ``Only callbacks whose batch hooks cannot touch the model keep the lookahead
     Assert.Equal<string list>(everyStepAhead, fst (fit [ EpochEndCallback() ] ignore))
     Assert.Equal<string list>(everyStepAhead, fst (fit [ ReadOnlyBatchEndCallback(ignore) ] ignore))
     Assert.Equal<string list>(everyStepAhead, fst (fit [ ProgbarLogger(2, IO.TextWriter.Null, false) ] ignore))
+    Assert.Equal<string list>(everyStepAhead, fst (fit [ TerminateOnNaN(IO.TextWriter.Null) ] ignore))
     let off = List.replicate 8 "step"
     Assert.Equal<string list>(off, fst (fit [ BatchEndCallback() ] ignore))
-    Assert.Equal<string list>(off, fst (fit [ TerminateOnNaN() ] ignore))
     let raw =
         { new ICallback with
             member _.SetModel _ = ()
@@ -111,3 +111,19 @@ let ``A cancellation while a batch is open ahead still takes that batch, then st
     Assert.Equal<string list>([ "ahead"; "step" ], calls)
     Assert.True result.Interrupted
     Assert.Equal(2L, result.Steps)
+
+[<Fact>]
+let ``TerminateOnNaN keeps the lookahead and stops at the diverged batch, which opened nothing`` () =
+    let m = Sequential([ Dense(3) :> Layer ], seed = 2)
+    m.Compile(SGD(1e30), "mse")
+    let n = 30
+    let x = Array.init (n * 20) (fun i -> float32 (sin (float i * 0.37)))
+    let targets = Array.init (n * 3) (fun i -> float32 (i % 2))
+    let t = TerminateOnNaN(IO.TextWriter.Null)
+    let rt = RecordingRuntime()
+    let r = m.FitWith(ArrayData(x, 20, null, targets, n), FitOptions(Epochs = 3, BatchSize = 5, Verbose = 0, Runtime = rt), [ t :> ICallback ])
+    // batches 0 .. diverged, each asked for with the next one opened ahead; no other call while one was open
+    Assert.InRange(t.TerminatedAtBatch, 1, 4)
+    Assert.Equal<string list>(List.replicate (t.TerminatedAtBatch + 1) "ahead", List.ofSeq rt.Last.Value.Calls)
+    Assert.Equal(int64 t.TerminatedAtBatch, r.Steps)
+    Assert.Equal(1, r.Epochs.Length)

@@ -69,6 +69,26 @@ public sealed class FitLoopParityTests
         finally { Directory.Delete(dir, true); }
     }
 
+    [Fact]
+    public void TerminateOnNaN_stops_a_diverging_fit_at_the_same_batch_with_the_same_weights_on_both_runtimes()
+    {
+        var results = new List<(int Batch, long Steps, float[][] Weights)>();
+        foreach (var runtime in new[] { "in-process", "actors" })
+        {
+            var m = new Sequential([new Dense(32, "relu"), new Dense(10, "softmax")], "nan", [784], seed: 5);
+            m.Compile(new SGD(1e30), "sparse_categorical_crossentropy", ["accuracy"]);
+            var stop = new TerminateOnNaN(TextWriter.Null);     // keeps the actor runtime's lookahead (IReadOnlyBatchHooks)
+            var r = m.FitWith(Fixtures.Train(512), Options(runtime, 3), [stop]);
+            Assert.Single(r.Epochs);
+            results.Add((stop.TerminatedAtBatch, r.Steps, m.GetWeights()));
+        }
+        Assert.InRange(results[0].Batch, 1, 6);     // at least one step applied with the next one opened ahead
+        Assert.Equal(results[0].Batch, results[1].Batch);
+        Assert.Equal(results[0].Steps, results[1].Steps);
+        Assert.True(Batching.allFinite(results[1].Weights));
+        Fixtures.AssertBitIdentical(results[0].Weights, results[1].Weights);
+    }
+
     [Theory]
     [InlineData("in-process", "in-process")]
     [InlineData("actors", "actors")]

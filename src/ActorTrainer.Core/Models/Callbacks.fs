@@ -28,9 +28,11 @@ type ICallback =
     abstract OnTrainBatchEnd: batch: int * logs: IReadOnlyDictionary<string, float> -> unit
 
 /// Marks a callback whose batch hooks (OnTrainBatchBegin/End) write only outside the training (a console, a log,
-/// metrics): they never read the weights and never write the weights, the optimizer or StopTraining. While every
-/// callback of a fit is such a callback or has no batch hooks, the loop may let a sync executor open the next batch
-/// before the hooks of the last one have run (the actor runtime does: one hand-over less per step).
+/// metrics): they never read the weights and never write the weights or the optimizer, and they write StopTraining
+/// only at the batch end of a step that diverged (loss NaN: nothing was applied and no executor opened a step after
+/// it; TerminateOnNaN). While every callback of a fit is such a callback or has no batch hooks, the loop may let a
+/// sync executor open the next batch before the hooks of the last one have run (the actor runtime does: one
+/// hand-over less per step).
 type IReadOnlyBatchHooks = interface end
 
 /// Convenience base class: every hook is a no-op; override what you need. `Model` is set by fit.
@@ -241,6 +243,8 @@ type TerminateOnNaN([<Optional; DefaultParameterValue(null: TextWriter)>] writer
             c.TerminatedAtBatch <- batch
             c.Model.StopTraining <- true
         | _ -> ()
+    // the loop's logs hold a non-finite loss only at a diverged step's batch end, where nothing is opened ahead
+    interface IReadOnlyBatchHooks
 
 /// Sets the learning rate at the start of each epoch: lr = schedule(epoch, currentLr).
 type LearningRateScheduler(schedule: Func<int, float, float>, [<Optional; DefaultParameterValue(false)>] verbose: bool,

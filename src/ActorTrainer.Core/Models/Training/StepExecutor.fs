@@ -62,6 +62,7 @@ type IStepLookahead =
     /// epoch, with nothing before it that reads the weights' values or writes the weights or the optimizer (no
     /// BeginEpoch, Drain, SetWeights or OptimizerState). The fit loop promises this only when every callback's batch
     /// hooks are read-only and no checkpoint or epoch end follows; a stop requested meanwhile waits for that step.
+    /// A step that throws TrainingDivergedException opens nothing: the loop may stop right after it.
     abstract NextStepOpeningNext: unit -> StepOutcome
 
 /// An executor that evaluates data where its weights live (a GPU executor: validation without copying the weights back).
