@@ -127,3 +127,14 @@ let ``TerminateOnNaN keeps the lookahead and stops at the diverged batch, which 
     Assert.Equal<string list>(List.replicate (t.TerminatedAtBatch + 1) "ahead", List.ofSeq rt.Last.Value.Calls)
     Assert.Equal(int64 t.TerminatedAtBatch, r.Steps)
     Assert.Equal(1, r.Epochs.Length)
+
+[<Fact>]
+let ``A learning-rate warm-up keeps the lookahead where the next batch's rate is the same`` () =
+    // 4 batches per epoch; a warm-up of 1 epoch changes the rate before every batch of epoch 0
+    let whole, _ = fit [ LearningRateWarmup(0.05, 0.1, 1.0) ] ignore
+    Assert.Equal<string list>([ "step"; "step"; "step"; "step"; "ahead"; "ahead"; "ahead"; "step" ], whole)
+    // half an epoch: batches 0 and 1 ramp, 2 and 3 have the target rate
+    let half, _ = fit [ LearningRateWarmup(0.05, 0.1, 0.5) ] ignore
+    Assert.Equal<string list>([ "step"; "step"; "ahead"; "step"; "ahead"; "ahead"; "ahead"; "step" ], half)
+    // no warm-up: one rate throughout
+    Assert.Equal<string list>(everyStepAhead, fst (fit [ LearningRateWarmup(0.1, 0.1, 0.0) ] ignore))

@@ -81,6 +81,21 @@ public sealed class WarmupResumeTests
     }
 
     [Fact]
+    public void The_warmup_gives_the_same_weights_on_both_runtimes()
+    {
+        // on actors the batches after the warm-up (global step 12 on) are opened ahead (LearningRateWarmup is an
+        // IBatchLearningRate): the rate each update uses must still be the in-process run's
+        var runs = new[] { "in-process", "actors" }.Select(runtime =>
+        {
+            var m = Model();
+            var r = m.FitWith(Data.Value, Options(runtime), [Warmup()]);
+            return (Sha: Weights.sha256(m.GetWeights()), Loss: r.History["loss"]);
+        }).ToArray();
+        Assert.Equal(runs[0].Sha, runs[1].Sha);
+        Assert.Equal(runs[0].Loss, runs[1].Loss);
+    }
+
+    [Fact]
     public void The_warmup_changes_training()
     {
         var plain = Model();

@@ -35,6 +35,14 @@ type ICallback =
 /// hand-over less per step).
 type IReadOnlyBatchHooks = interface end
 
+/// Marks a callback whose batch hooks do only what an IReadOnlyBatchHooks' may and, before each batch, set the
+/// optimizer's learning rate to LearningRateAt(epoch, batch, steps per epoch), a pure function (LearningRateWarmup).
+/// The loop may let a sync executor open batch b + 1 ahead when every such callback gives b + 1 the rate of b: the
+/// hook of b + 1 then writes the value the optimizer already holds.
+type IBatchLearningRate =
+    /// The learning rate the callback sets before batch `batch` of epoch `epoch` (`stepsPerEpoch` batches).
+    abstract LearningRateAt: epoch: int * batch: int * stepsPerEpoch: int -> float
+
 /// Convenience base class: every hook is a no-op; override what you need. `Model` is set by fit.
 [<AbstractClass>]
 type Callback() =

@@ -44,3 +44,7 @@ type LearningRateWarmup(baseLearningRate: float, targetLearningRate: float, warm
     /// Sets the optimizer's learning rate to LearningRateAt(epoch, batch, steps) before the step runs.
     override c.OnTrainBatchBegin batch =
         c.Model.Optimizer.LearningRate <- c.LearningRateAt(epoch, batch, steps)
+
+    // after the warm-up the rate stops changing: the actor runtime may then open each batch ahead
+    interface IBatchLearningRate with
+        member c.LearningRateAt(e, b, n) = c.LearningRateAt(e, b, n)

@@ -46,15 +46,22 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
     let mutable cancelled = false
     let mutable diverged = false
     let mutable evaluator : Evaluator option = None
-    // sync executors that open the next batch themselves, when no callback's batch hook can touch the model
+    // sync executors that open the next batch themselves, when no callback's batch hook can touch the model other
+    // than by setting a learning rate known in advance (checked per batch: sameRateNext)
+    let schedules = callbacks |> List.choose (function :? IBatchLearningRate as s -> Some s | _ -> None)
     let lookahead =
         match exec with
-        | :? IStepLookahead as l when not exec.Asynchronous && List.forall CallbackHooks.batchHooksReadOnly callbacks -> ValueSome l
+        | :? IStepLookahead as l when not exec.Asynchronous
+                                   && callbacks |> List.forall (fun c -> c :? IBatchLearningRate || CallbackHooks.batchHooksReadOnly c) -> ValueSome l
         | _ -> ValueNone
 
     let stopRequested () =
         if opts.Cancellation.IsCancellationRequested then cancelled <- true
         cancelled || trainee.StopTraining
+
+    /// Every learning-rate schedule gives batch b + 1 of this epoch the rate of batch b (its hook writes nothing new).
+    member private _.SameRateNext(b: int) =
+        schedules |> List.forall (fun s -> s.LearningRateAt(epoch, b + 1, steps) = s.LearningRateAt(epoch, b, steps))
 
     member private _.Checkpoint() =
         if not (isNull opts.Checkpoints) then
@@ -125,7 +132,7 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
             // open the next batch ahead only where nothing between the two reads or writes the weights or optimizer
             let ahead =
                 lookahead.IsSome && stepInEpoch + 1 < steps && not (stopRequested ())
-                && not (every > 0L && (globalStep + 1L) % every = 0L)
+                && not (every > 0L && (globalStep + 1L) % every = 0L) && r.SameRateNext stepInEpoch
             opened <- false
             match (try ValueSome(if ahead then lookahead.Value.NextStepOpeningNext() else exec.NextStep())
                    with :? TrainingDivergedException as e -> r.OnDiverged e; ValueNone) with
