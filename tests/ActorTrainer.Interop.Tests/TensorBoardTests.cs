@@ -87,6 +87,36 @@ public class TensorBoardTests
         Assert.Contains("Histogram 'grad': value #1 is NaN", ex.Message);
     }
 
+    /// <summary>The bucket of every value is the binary search's (upper_bound over the limits), checked on the floats
+    /// nearest to each limit and their neighbours, ±0, subnormals, ±float.MaxValue and random magnitudes.</summary>
+    [Fact]
+    public void Histogram_buckets_match_a_binary_search_at_every_limit()
+    {
+        var limits = TensorBoardHistogram.DefaultBucketLimits.ToArray();
+        var values = new List<float> { 0f, -0f, float.Epsilon, -float.Epsilon, float.MaxValue, -float.MaxValue, 1e-12f, -1e-12f };
+        foreach (var l in limits)
+        {
+            var f = (float)Math.Clamp(l, -float.MaxValue, float.MaxValue);
+            values.AddRange([f, MathF.BitIncrement(f), MathF.BitDecrement(f)]);
+        }
+        var rng = new Random(7);
+        for (var i = 0; i < 20000; i++) values.Add((float)((rng.Next(2) * 2 - 1) * Math.Pow(10, rng.NextDouble() * 80 - 45)));
+        values.RemoveAll(v => !float.IsFinite(v));
+        foreach (var chunk in values.Chunk(97))
+        {
+            var counts = new double[limits.Length];
+            foreach (double v in chunk)
+            {
+                var idx = Array.BinarySearch(limits, v);
+                counts[Math.Min(idx >= 0 ? idx + 1 : ~idx, limits.Length - 1)]++;
+            }
+            var h = TensorBoardHistogram.Compute("w", chunk);
+            var nonEmpty = Enumerable.Range(0, limits.Length).Where(i => counts[i] > 0).ToArray();
+            Assert.Equal(nonEmpty.Select(i => limits[i]), h.BucketLimits.Where((_, j) => h.Buckets[j] > 0));
+            Assert.Equal(nonEmpty.Select(i => counts[i]), h.Buckets.Where(b => b > 0));
+        }
+    }
+
     [Fact]
     public void WriteThenRead_RoundTripsEveryValue()
     {
