@@ -74,6 +74,10 @@ public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchH
         var sec = _clock.Elapsed.TotalSeconds;
         if (sec > 0) _train.WriteScalar("steps_per_second", e, (float)((_step - _epochStartStep) / sec));
         var weights = Model.GetWeights();
+        // the prediction grid is drawn on another core while this one computes the histograms (at an epoch's end
+        // the gradient workers are idle); its event follows them, as before
+        var grid = _test is { Count: > 0 } test && _plan.InputDim == test.Height * test.Width
+            ? Task.Run(() => PredictionGrid(test, weights, e)) : null;
         for (var i = 0; i < weights.Length; i++) WriteFiniteHistogram(_weightNames[i], e, weights[i]);
         if (_probe.Count > 0)
         {
@@ -82,25 +86,31 @@ public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchH
             engine.ComputeGradients(weights, _probe.X, _probe.Labels ?? [], _probe.Targets ?? [], _probe.Count, _probe.Count, 0L, grads);
             for (var i = 0; i < grads.Length; i++) WriteFiniteHistogram(_weightNames[i] + "/gradient", e, grads[i]);
         }
-        if (_test is { Count: > 0 } test && _plan.InputDim == test.Height * test.Width)
+        if (grid is not null)
         {
-            var n = Math.Min(10, test.Count);
-            var engine = new GradientEngine(_plan, n);
-            var probs = engine.Predict(weights, test.Images.AsSpan(0, n * _plan.InputDim), n).ToArray();
-            var preds = TrainingOutputs.Argmax(probs, _plan.OutputDim);
-            var all = new int[test.Count];
-            Array.Copy(preds, all, n);
-            var tmp = Path.Combine(Path.GetTempPath(), $"actortrainer-tb-{Guid.NewGuid():N}.png");
-            try
-            {
-                PlotApi.DigitGrid(tmp, test.Pixels, test.Height, test.Width, Enumerable.Range(0, n).ToArray(), test.Labels, all, 2, 5, $"Epoch {e}");
-                var size = PlotApi.DigitGridSize(test.Height, test.Width, 2, 5);
-                _validation.WriteImage("predictions", e, File.ReadAllBytes(tmp), size.Height, size.Width, 4);
-            }
-            finally { File.Delete(tmp); }
+            var (png, height, width) = grid.GetAwaiter().GetResult();
+            _validation.WriteImage("predictions", e, png, height, width, 4);
         }
         _train.Flush();
         _validation.Flush();
+    }
+
+    /// <summary>PNG of the first 10 test digits with the predictions of `weights`, titled "Epoch e"; its height and width.</summary>
+    private (byte[] Png, int Height, int Width) PredictionGrid(Dataset test, float[][] weights, int e)
+    {
+        var n = Math.Min(10, test.Count);
+        var engine = new GradientEngine(_plan, n);
+        var probs = engine.Predict(weights, test.Images.AsSpan(0, n * _plan.InputDim), n).ToArray();
+        var all = new int[test.Count];
+        Array.Copy(TrainingOutputs.Argmax(probs, _plan.OutputDim), all, n);
+        var tmp = Path.Combine(Path.GetTempPath(), $"actortrainer-tb-{Guid.NewGuid():N}.png");
+        try
+        {
+            PlotApi.DigitGrid(tmp, test.Pixels, test.Height, test.Width, Enumerable.Range(0, n).ToArray(), test.Labels, all, 2, 5, $"Epoch {e}");
+            var size = PlotApi.DigitGridSize(test.Height, test.Width, 2, 5);
+            return (File.ReadAllBytes(tmp), size.Height, size.Width);
+        }
+        finally { File.Delete(tmp); }
     }
 
     /// <summary>A histogram of finite values only: a NaN or infinity (which the divergence guard stops training on)
