@@ -256,6 +256,8 @@ public static class TrainCommand
             Console.Out.WriteLine($"interrupted after {steps} steps; checkpoint in {CheckpointDir(runDir)}; continue with: train --resume {runDir}");
         var test = data.Test;
         var plan = model.Plan;
+        // the learning curves need only the history: drawn on another core while the test set is evaluated
+        var curves = s.Plots ? Task.Run(() => TrainingOutputs.WriteLearningCurves(runDir, outcome.History)) : null;
         var eval = model.EvaluateArrays(ArrayData.OfLabels(test.Images, data.Features, test.Labels), 1024, run.Gpu);
         var testLoss = eval["loss"];
         var testAcc = eval.TryGetValue("accuracy", out var ta) ? ta : double.NaN;
@@ -263,8 +265,9 @@ public static class TrainCommand
 
         var probs = model.PredictArrays(test.Images, data.Features, 1024, run.Gpu);
         var preds = TrainingOutputs.Argmax(probs, plan.OutputDim);
-        if (s.Plots) TrainingOutputs.WritePlots(runDir, test, preds, outcome.History);
+        if (s.Plots) TrainingOutputs.WriteDigitPlots(runDir, test, preds);
         if (s.SaveModel) model.Save(Path.Combine(runDir, "model"));
+        curves?.GetAwaiter().GetResult();
         var summary = RunSummary.Build(s, outcome, testLoss, testAcc, trainSeconds, Weights.sha256(model.GetWeights()),
                                        plan.WeightSizes,
                                        model.Optimizer.LearningRate, data.Fit.Count, test.Count, resumed, configFile, run.Gpu?.DeviceName);

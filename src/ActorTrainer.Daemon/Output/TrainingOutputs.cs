@@ -23,26 +23,28 @@ public static class TrainingOutputs
         return r;
     }
 
-    /// <summary>The three PNG plots: first 10 test digits, first 50 misclassified, learning curves.</summary>
-    public static IReadOnlyList<string> WritePlots(string runDir, Dataset test, int[] predictions, IReadOnlyDictionary<string, double[]> history)
+    /// <summary>The digit plots: predictions.png (first 10 test digits) and misclassified.png (first 50 misclassified);
+    /// predictions has one label per test sample.</summary>
+    public static IReadOnlyList<string> WriteDigitPlots(string runDir, Dataset test, int[] predictions)
     {
-        var written = new List<string>();
         var first10 = Enumerable.Range(0, Math.Min(10, test.Count)).ToArray();
         var p1 = Path.Combine(runDir, "predictions.png");
         PlotApi.DigitGrid(p1, test.Pixels, test.Height, test.Width, first10, test.Labels, predictions, 2, 5, "First 10 test digits");
-        written.Add(p1);
         var wrong = Enumerable.Range(0, test.Count).Where(i => predictions[i] != test.Labels[i]).Take(50).ToArray();
         var p2 = Path.Combine(runDir, "misclassified.png");
         PlotApi.DigitGrid(p2, test.Pixels, test.Height, test.Width, wrong, test.Labels, predictions, 5, 10,
                           $"First {wrong.Length} misclassified test digits");
-        written.Add(p2);
-        if (history.ContainsKey("loss") && history.ContainsKey("accuracy") && history["loss"].Length > 0)
-        {
-            var p3 = Path.Combine(runDir, "learning_curves.png");
-            PlotApi.LearningCurves(p3, history);
-            written.Add(p3);
-        }
-        return written;
+        return [p1, p2];
+    }
+
+    /// <summary>learning_curves.png from the history (loss and accuracy per epoch, validation beside them), or nothing
+    /// when the history has no epoch with both; returns the path written or null.</summary>
+    public static string? WriteLearningCurves(string runDir, IReadOnlyDictionary<string, double[]> history)
+    {
+        if (!history.ContainsKey("loss") || !history.ContainsKey("accuracy") || history["loss"].Length == 0) return null;
+        var p3 = Path.Combine(runDir, "learning_curves.png");
+        PlotApi.LearningCurves(p3, history);
+        return p3;
     }
 
     /// <summary>summary.json (atomic).</summary>
