@@ -267,13 +267,13 @@ public static class TrainCommand
         var preds = TrainingOutputs.Argmax(probs, plan.OutputDim);
         if (s.Plots) TrainingOutputs.WriteDigitPlots(runDir, test, preds);
         if (s.SaveModel) model.Save(Path.Combine(runDir, "model"));
-        curves?.GetAwaiter().GetResult();
+        var curvesFile = curves?.GetAwaiter().GetResult();
         var summary = RunSummary.Build(s, outcome, testLoss, testAcc, trainSeconds, Weights.sha256(model.GetWeights()),
                                        plan.WeightSizes,
                                        model.Optimizer.LearningRate, data.Fit.Count, test.Count, resumed, configFile, run.Gpu?.DeviceName);
         TrainingOutputs.WriteSummary(runDir, summary);
         log.LogInformation("wrote {RunDir}: summary.json, history.csv{Plots}{Model}{Tb}", runDir,
-                           s.Plots ? ", predictions.png, misclassified.png, learning_curves.png" : "",
+                           s.Plots ? ", predictions.png, misclassified.png" + (curvesFile is null ? "" : ", learning_curves.png") : "",
                            s.SaveModel ? ", model/" : "", s.TensorBoard ? ", tensorboard/" : "");
     }
 
