@@ -164,6 +164,22 @@ public sealed partial class CliTests(TinyRunFixture run) : IClassFixture<TinyRun
         Assert.False(Directory.Exists(Path.Combine(t["same"], "tensorboard")));
     }
 
+    /// <summary>metrics = [] trains on the loss alone: the same weights as with accuracy (metrics do not touch the
+    /// update), no accuracy columns, summary.json's test_accuracy null and not listed as non-finite, no learning curves.</summary>
+    [Fact]
+    public void Empty_metrics_train_the_same_weights_and_report_the_loss_only()
+    {
+        using var t = new TempDir();
+        Cli.Train(t["none"], "--set", "metrics=[]", "--set", "output.tensorboard=false");
+        var none = RunDir.Summary(t["none"]);
+        Assert.Equal(RunDir.Summary(run.RunDir).GetProperty("weights_sha256").GetString(), none.GetProperty("weights_sha256").GetString());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, none.GetProperty("test_accuracy").ValueKind);
+        Assert.False(none.TryGetProperty("non_finite", out _));
+        Assert.Equal("epoch,loss,val_loss", File.ReadLines(Path.Combine(t["none"], "history.csv")).First());
+        Assert.True(File.Exists(Path.Combine(t["none"], "predictions.png")));
+        Assert.False(File.Exists(Path.Combine(t["none"], "learning_curves.png")));
+    }
+
     [Fact]
     public void Same_seed_without_shuffling_gives_identical_weights()
     {

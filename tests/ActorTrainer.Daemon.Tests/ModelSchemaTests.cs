@@ -101,4 +101,16 @@ public sealed class ModelSchemaTests
     [Fact]
     public void Metrics_object_form_defaults_to_accuracy() =>
         Assert.Equal(["accuracy"], Settings("metrics={ port = 0 }").Metrics);
+
+    /// <summary>HOCON's `[]` is no metrics (Keras' compile(metrics=[])), in both forms; a non-list is refused naming
+    /// what it got.</summary>
+    [Fact]
+    public void Empty_metrics_list_means_no_metrics()
+    {
+        Assert.Empty(Settings("metrics=[]").Metrics);
+        Assert.Empty(Settings("metrics={ names = [], port = 0 }").Metrics);
+        Assert.NotNull(Settings("metrics=[]").BuildModel());
+        Assert.StartsWith("config: metrics.names must be a list such as [accuracy] or [], got 'accuracy'", Error("metrics={ names = accuracy }"));
+        Assert.StartsWith("config: metrics must be a list such as [accuracy] or [] or an object", Error("metrics=accuracy"));
+    }
 }

@@ -92,6 +92,20 @@ public sealed class PlotsTests : IDisposable
         Assert.Equal(0, CountPixels(bmp, ux, uy, ux + 3 * s, uy + 4 * s, c => c != SKColors.White));
     }
 
+    /// <summary>The in-memory PNG (TensorBoard's image) is byte for byte the file DigitGrid writes, and decodes to
+    /// the figure's size.</summary>
+    [Fact]
+    public void DigitGridPng_bytes_equal_the_written_file()
+    {
+        int[] labels = [0, 1, 2, 3, 4, 5];
+        string path = P("same.png");
+        Plots.Plots.DigitGrid(path, StripeImages(), 4, 3, [0, 1, 2], labels, labels, 2, 2, "Same");
+        var png = Plots.Plots.DigitGridPng(StripeImages(), 4, 3, [0, 1, 2], labels, labels, 2, 2, "Same");
+        Assert.Equal(File.ReadAllBytes(path), png);
+        using var bmp = SKBitmap.Decode(png);
+        Assert.Equal(Plots.Plots.DigitGridSize(4, 3, 2, 2), (bmp.Width, bmp.Height));
+    }
+
     [Fact]
     public void DigitGrid_captions_render_with_the_embedded_font_and_are_red_only_when_wrong()
     {

@@ -88,7 +88,8 @@ public class TensorBoardTests
     }
 
     /// <summary>The bucket of every value is the binary search's (upper_bound over the limits), checked on the floats
-    /// nearest to each limit and their neighbours, ±0, subnormals, ±float.MaxValue and random magnitudes.</summary>
+    /// nearest to each limit and their neighbours, ±0, subnormals, ±float.MaxValue, both ends of every 1/16 octave and
+    /// random magnitudes.</summary>
     [Fact]
     public void Histogram_buckets_match_a_binary_search_at_every_limit()
     {
@@ -99,6 +100,9 @@ public class TensorBoardTests
             var f = (float)Math.Clamp(l, -float.MaxValue, float.MaxValue);
             values.AddRange([f, MathF.BitIncrement(f), MathF.BitDecrement(f)]);
         }
+        // both ends of every 1/16 octave of either sign (floats sharing sign, exponent and top four mantissa bits)
+        for (uint c = 0; c < 1u << 13; c++)
+            values.AddRange([BitConverter.UInt32BitsToSingle(c << 19), BitConverter.UInt32BitsToSingle(c << 19 | 0x7FFFF)]);
         var rng = new Random(7);
         for (var i = 0; i < 20000; i++) values.Add((float)((rng.Next(2) * 2 - 1) * Math.Pow(10, rng.NextDouble() * 80 - 45)));
         values.RemoveAll(v => !float.IsFinite(v));

@@ -260,8 +260,8 @@ public static class TrainCommand
         var curves = s.Plots ? Task.Run(() => TrainingOutputs.WriteLearningCurves(runDir, outcome.History)) : null;
         var eval = model.EvaluateArrays(ArrayData.OfLabels(test.Images, data.Features, test.Labels), 1024, run.Gpu);
         var testLoss = eval["loss"];
-        var testAcc = eval.TryGetValue("accuracy", out var ta) ? ta : double.NaN;
-        Console.Out.WriteLine($"test_loss: {Fmt(testLoss)} - test_accuracy: {Fmt(testAcc)}");
+        double? testAcc = eval.TryGetValue("accuracy", out var ta) ? ta : null;   // null: metrics = []
+        Console.Out.WriteLine($"test_loss: {Fmt(testLoss)} - test_accuracy: {Fmt(testAcc ?? double.NaN)}");
 
         var probs = model.PredictArrays(test.Images, data.Features, 1024, run.Gpu);
         var preds = TrainingOutputs.Argmax(probs, plan.OutputDim);

@@ -8,8 +8,10 @@ namespace ActorTrainer.Daemon.Output;
 public static class RunSummary
 {
     /// <summary>The summary object of a finished (or interrupted) run (weightSizes: elements per weight tensor, for
-    /// the actor runtime's layout: threads_per_worker, ps_slices; device: the GPU of trainer.backend = cuda, else null).</summary>
-    public static JsonObject Build(TrainSettings s, TrainOutcome outcome, double testLoss, double testAcc, double trainSeconds,
+    /// the actor runtime's layout: threads_per_worker, ps_slices; device: the GPU of trainer.backend = cuda, else null;
+    /// testAcc: null when the model has no accuracy metric — then test_accuracy is null and not listed as non-finite,
+    /// as in evaluation.json).</summary>
+    public static JsonObject Build(TrainSettings s, TrainOutcome outcome, double testLoss, double? testAcc, double trainSeconds,
                                    string weightsSha256, int[] weightSizes, double learningRate, int trainSamples, int testSamples, bool resumed,
                                    string configFile, string? device = null)
     {
@@ -17,7 +19,7 @@ public static class RunSummary
         var history = outcome.History;
         var summary = new JsonObject
         {
-            ["test_accuracy"] = n.Number(testAcc, "test_accuracy"),
+            ["test_accuracy"] = testAcc is { } acc ? n.Number(acc, "test_accuracy") : null,
             ["test_loss"] = n.Number(testLoss, "test_loss"),
             ["epochs"] = history.TryGetValue("loss", out var l) ? l.Length : 0,
             ["train_seconds"] = Math.Round(trainSeconds, 3),

@@ -22,6 +22,8 @@ public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchH
     private readonly Dataset? _test;
     private readonly int _everySteps;
     private readonly Stopwatch _clock = new();
+    private GradientEngine? _probeEngine, _gridEngine;     // made at the first epoch end, reused
+    private float[][]? _probeGradients;
     private long _step;
     private long _epochStartStep;
 
@@ -81,8 +83,8 @@ public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchH
         for (var i = 0; i < weights.Length; i++) WriteFiniteHistogram(_weightNames[i], e, weights[i]);
         if (_probe.Count > 0)
         {
-            var engine = new GradientEngine(_plan, _probe.Count);
-            var grads = weights.Select(w => new float[w.Length]).ToArray();
+            var engine = _probeEngine ??= new GradientEngine(_plan, _probe.Count);
+            var grads = _probeGradients ??= weights.Select(w => new float[w.Length]).ToArray();
             engine.ComputeGradients(weights, _probe.X, _probe.Labels ?? [], _probe.Targets ?? [], _probe.Count, _probe.Count, 0L, grads);
             for (var i = 0; i < grads.Length; i++) WriteFiniteHistogram(_weightNames[i] + "/gradient", e, grads[i]);
         }
@@ -99,18 +101,13 @@ public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchH
     private (byte[] Png, int Height, int Width) PredictionGrid(Dataset test, float[][] weights, int e)
     {
         var n = Math.Min(10, test.Count);
-        var engine = new GradientEngine(_plan, n);
+        var engine = _gridEngine ??= new GradientEngine(_plan, n);
         var probs = engine.Predict(weights, test.Images.AsSpan(0, n * _plan.InputDim), n).ToArray();
         var all = new int[test.Count];
         Array.Copy(TrainingOutputs.Argmax(probs, _plan.OutputDim), all, n);
-        var tmp = Path.Combine(Path.GetTempPath(), $"actortrainer-tb-{Guid.NewGuid():N}.png");
-        try
-        {
-            PlotApi.DigitGrid(tmp, test.Pixels, test.Height, test.Width, Enumerable.Range(0, n).ToArray(), test.Labels, all, 2, 5, $"Epoch {e}");
-            var size = PlotApi.DigitGridSize(test.Height, test.Width, 2, 5);
-            return (File.ReadAllBytes(tmp), size.Height, size.Width);
-        }
-        finally { File.Delete(tmp); }
+        var png = PlotApi.DigitGridPng(test.Pixels, test.Height, test.Width, Enumerable.Range(0, n).ToArray(), test.Labels, all, 2, 5, $"Epoch {e}");
+        var size = PlotApi.DigitGridSize(test.Height, test.Width, 2, 5);
+        return (png, size.Height, size.Width);
     }
 
     /// <summary>A histogram of finite values only: a NaN or infinity (which the divergence guard stops training on)

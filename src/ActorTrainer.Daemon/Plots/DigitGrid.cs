@@ -39,14 +39,22 @@ public static partial class Plots
     public static void DigitGrid(string path, byte[] pixels, int height, int width, int[] indices,
                                  int[] labels, int[]? predictions, int rows, int cols, string? title)
     {
-        var (figW, figH) = CheckDigitGridArguments(path, pixels, height, width, indices, labels, predictions, rows, cols);
+        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("Output PNG path must be a non-empty string", nameof(path));
+        AtomicPng.Write(path, DigitGridPng(pixels, height, width, indices, labels, predictions, rows, cols, title));
+    }
+
+    /// <summary>The PNG bytes of <see cref="DigitGrid"/>'s figure (same arguments and checks, no file).</summary>
+    public static byte[] DigitGridPng(byte[] pixels, int height, int width, int[] indices,
+                                      int[] labels, int[]? predictions, int rows, int cols, string? title)
+    {
+        var (figW, figH) = CheckDigitGridArguments(pixels, height, width, indices, labels, predictions, rows, cols);
         long perImage = (long)height * width;
         int s = DigitScale(height, width);
         int cellW = width * s + 2 * CellPadding;
         int cellH = height * s + CellCaptionBand + CellPadding;
 
         using SKSurface surface = SKSurface.Create(new SKImageInfo(figW, figH, SKColorType.Rgba8888, SKAlphaType.Premul))
-            ?? throw new InvalidOperationException($"Skia could not allocate a {figW}×{figH} surface for '{path}'");
+            ?? throw new InvalidOperationException($"Skia could not allocate a {figW}×{figH} surface for a digit grid");
         SKCanvas canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
 
@@ -75,14 +83,13 @@ public static partial class Plots
             DrawDigit(canvas, pixels, (int)(sample * perImage), height, width, x0, y0, s, ink);
             canvas.DrawRect(x0 - 0.5f, y0 - 0.5f, width * s + 1, height * s + 1, frame);
         }
-        AtomicPng.Write(path, surface);
+        return AtomicPng.Encode(surface, "digit grid");
     }
 
     /// <summary>DigitGrid's argument checks; returns the figure size in pixels.</summary>
-    private static (int Width, int Height) CheckDigitGridArguments(string path, byte[] pixels, int height, int width,
+    private static (int Width, int Height) CheckDigitGridArguments(byte[] pixels, int height, int width,
         int[] indices, int[] labels, int[]? predictions, int rows, int cols)
     {
-        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("Output PNG path must be a non-empty string", nameof(path));
         ArgumentNullException.ThrowIfNull(pixels);
         ArgumentNullException.ThrowIfNull(indices);
         ArgumentNullException.ThrowIfNull(labels);
