@@ -134,8 +134,9 @@ public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
         _disposed = true;
         try
         {
-            // a step opened ahead and not taken (the loop ended early: a callback threw) is applied by the slices;
-            // wait for it so that the weights' home is not left half-updated
+            // a step opened ahead and not taken is applied by the slices; wait for it so that the weights' home is
+            // not left half-updated (the fit loop takes such a step itself when a callback throws, which also tells
+            // the optimizer its iteration; this guards any other caller)
             if (_openedAhead >= 0) _pipe.TryTake(StopTimeout);
             if (_ownSystem) _system.Terminate().Wait(StopTimeout);
             else _coordinator.GracefulStop(StopTimeout).Wait(StopTimeout);

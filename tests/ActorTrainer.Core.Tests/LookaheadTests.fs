@@ -138,3 +138,23 @@ let ``A learning-rate warm-up keeps the lookahead where the next batch's rate is
     Assert.Equal<string list>([ "step"; "step"; "ahead"; "step"; "ahead"; "ahead"; "ahead"; "step" ], half)
     // no warm-up: one rate throughout
     Assert.Equal<string list>(everyStepAhead, fst (fit [ LearningRateWarmup(0.1, 0.1, 0.0) ] ignore))
+
+[<Fact>]
+let ``A callback that throws while a batch is open ahead leaves whole weights, one step past its batch`` () =
+    let model () =
+        let m = Sequential([ Dense(4, "relu") :> Layer; Dense(3, "softmax") :> Layer ], seed = 5)
+        m.Compile(SGD(0.1), "sparse_categorical_crossentropy", [ "accuracy" ])
+        m
+    let m = model ()
+    let rt = RecordingRuntime()
+    let boom = ReadOnlyBatchEndCallback(fun b -> if b = 1 then raise (InvalidOperationException "callback failed"))
+    let e = Assert.Throws<InvalidOperationException>(fun () ->
+        m.FitWith(data (), FitOptions(Epochs = 2, BatchSize = 10, Verbose = 0, Runtime = rt), [ boom :> ICallback ]) |> ignore)
+    Assert.Equal("callback failed", e.Message)
+    // batch 2 was open ahead when batch 1's hook threw: taken before the weights were read, nothing else while open
+    Assert.Equal<string list>([ "ahead"; "ahead"; "step" ], List.ofSeq rt.Last.Value.Calls)
+    // the same weights as a run stopped after three batches
+    let reference = model ()
+    let stopAt2 = { new Callback() with override this.OnTrainBatchEnd(b, _) = if b = 2 then this.Model.StopTraining <- true }
+    reference.FitWith(data (), FitOptions(Epochs = 2, BatchSize = 10, Verbose = 0), [ stopAt2 :> ICallback ]) |> ignore
+    Assert.Equal<float32[]>(Array.concat (reference.GetWeights()), Array.concat (m.GetWeights()))

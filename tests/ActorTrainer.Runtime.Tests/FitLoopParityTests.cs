@@ -89,6 +89,39 @@ public sealed class FitLoopParityTests
         Fixtures.AssertBitIdentical(results[0].Weights, results[1].Weights);
     }
 
+    /// <summary>A read-only batch hook (the lookahead stays on) that throws at one batch's end.</summary>
+    private sealed class ThrowAt(int batch) : Callback, IReadOnlyBatchHooks
+    {
+        public override void OnTrainBatchEnd(int b, IReadOnlyDictionary<string, double> logs)
+        {
+            if (b == batch) throw new InvalidOperationException($"callback failed at batch {b}");
+        }
+    }
+
+    /// <summary>Stops training at one batch's end (a writing hook: no lookahead).</summary>
+    private sealed class StopAt(int batch) : Callback
+    {
+        public override void OnTrainBatchEnd(int b, IReadOnlyDictionary<string, double> logs) { if (b == batch) Model.StopTraining = true; }
+    }
+
+    [Fact]
+    public void A_callback_that_throws_with_the_next_step_open_ahead_leaves_whole_weights()
+    {
+        var reference = Model();
+        reference.FitWith(Fixtures.Train(512), Options("in-process", 1), [new StopAt(4)]);
+        for (int round = 0; round < 3; round++)
+        {
+            var m = Model();
+            var e = Assert.Throws<InvalidOperationException>(() => m.FitWith(Fixtures.Train(512), Options("actors", 1), [new ThrowAt(3)]));
+            Assert.Equal("callback failed at batch 3", e.Message);
+            // batch 4 was open ahead: the fit took it before it returned, so the weights are those of 5 whole steps
+            // and the optimizer counts 5 iterations (Adam's bias correction in a later fit depends on it)
+            Fixtures.AssertBitIdentical(reference.GetWeights(), m.GetWeights());
+            Assert.Equal(5L, reference.Optimizer.Iterations);
+            Assert.Equal(reference.Optimizer.Iterations, m.Optimizer.Iterations);
+        }
+    }
+
     [Theory]
     [InlineData("in-process", "in-process")]
     [InlineData("actors", "actors")]

@@ -46,6 +46,7 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
     let mutable cancelled = false
     let mutable diverged = false
     let mutable evaluator : Evaluator option = None
+    let mutable opened = false      // the executor opened the next batch ahead: it runs even if a stop was requested
     // sync executors that open the next batch themselves, when no callback's batch hook can touch the model other
     // than by setting a learning rate known in advance (checked per batch: sameRateNext)
     let schedules = callbacks |> List.choose (function :? IBatchLearningRate as s -> Some s | _ -> None)
@@ -126,7 +127,6 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
         epochWatch.Restart()
         exec.BeginEpoch(epoch, stepInEpoch, globalStep)
         let every = int64 opts.CheckpointEverySteps
-        let mutable opened = false      // the executor opened this batch ahead: it runs even if a stop was requested
         while stepInEpoch < steps && (opened || not (stopRequested ())) do
             for c in callbacks do c.OnTrainBatchBegin stepInEpoch
             // open the next batch ahead only where nothing between the two reads or writes the weights or optimizer
@@ -165,7 +165,12 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
             r.FlushCheckpoints()
             for c in callbacks do c.OnTrainEnd logs
         finally
-            // an exception is on its way (it wins): the checkpoints saved before it still land
+            // an exception is on its way (it wins). A callback threw with the next batch opened ahead: that step is
+            // taken (its update is applied or not, never half), so the weights below are whole
+            if opened then
+                opened <- false
+                try exec.NextStep() |> ignore with _ -> ()
+            // the checkpoints saved before it still land
             if not flushed then (try r.FlushCheckpoints() with _ -> ())
             // the weights of the last applied step, also when a step failed (a diverged step applies nothing), are in
             // their home already unless the executor kept its own arrays (async parameter server: copy-on-write)

@@ -62,7 +62,9 @@ type IStepLookahead =
     /// epoch, with nothing before it that reads the weights' values or writes the weights or the optimizer (no
     /// BeginEpoch, Drain, SetWeights or OptimizerState). The fit loop promises this only when every callback's batch
     /// hooks are read-only and no checkpoint or epoch end follows; a stop requested meanwhile waits for that step.
-    /// A step that throws TrainingDivergedException opens nothing: the loop may stop right after it.
+    /// A step that throws TrainingDivergedException opens nothing: the loop may stop right after it. When a callback
+    /// throws while a batch is open ahead, the loop takes that step (NextStep) before it reads the weights, so a
+    /// failed fit leaves them whole — one step past the failing batch.
     abstract NextStepOpeningNext: unit -> StepOutcome
 
 /// An executor that evaluates data where its weights live (a GPU executor: validation without copying the weights back).
