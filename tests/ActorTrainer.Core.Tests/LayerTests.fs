@@ -294,3 +294,25 @@ let ``engine Dropout in training keeps 1 - rate of the units scaled by 1/(1-rate
     let again = [| Array.zeroCreate<float32> n |]
     e.ComputeGradients([| Array.create n 1.0f |], ReadOnlySpan [| 1.0f |], ReadOnlySpan.Empty, ReadOnlySpan(Array.zeroCreate<float32> n), 1, 1, 99L, again) |> ignore
     Assert.Equal<float32[]>(g, again.[0])
+
+/// A user's layer with no engine plan: doubles its input on the tape.
+type private Doubler() =
+    inherit Layer("Doubler", "doubler")
+    override _.BuildWeights(_, _) = ()
+    override _.ComputeOutputShape s = s
+    override _.Call(x, _) = x * 2.0
+    override _.Variables = [||]
+    override _.Plan _ = None
+    override _.Config = []
+
+[<Fact>]
+let ``a layer from outside the library whose Plan is None is refused, not skipped by the engine`` () =
+    let m = Sequential([ Doubler() :> Layer; Dense(3, "softmax") :> Layer ], seed = 1)
+    m.Build [| 4 |]
+    let e = Assert.Throws<NotSupportedException>(fun () -> m.Plan |> ignore)
+    Assert.StartsWith("layer 'doubler' (", e.Message)
+    Assert.Contains("Plan is None", e.Message)
+    // the library's own no-op (Flatten) still plans to nothing
+    let f = Sequential([ Flatten() :> Layer; Dense(3, "softmax") :> Layer ], seed = 1)
+    f.Build [| 2; 2 |]
+    Assert.Single(f.Plan.Layers) |> ignore

@@ -141,7 +141,13 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
             | Some p ->
                 match l with :? Dropout as d -> d.PlanIndex <- plan.Count | _ -> ()
                 plan.Add p
-            | None -> ()
+            | None when Object.ReferenceEquals(l.GetType().Assembly, typeof<Layer>.Assembly) -> ()
+            | None ->
+                // None is a no-op on flat rows (Flatten); a layer from outside this library that computes something
+                // would be skipped by the engine without a word
+                raise (NotSupportedException(
+                    sprintf "layer '%s' (%s): its Plan is None, which the training engine reads as a no-op on flat rows; a layer defined outside ActorTrainer.Core must return an existing PlanLayer case (fit, evaluate and predict run the engine, not the layer's Call)"
+                        l.Name (l.GetType().FullName)))
             s <- l.ComputeOutputShape s
         { InputDim = Array.fold (*) 1 inputShape; Layers = plan.ToArray(); Loss = loss }
 

@@ -49,7 +49,8 @@ type Layer(className: string, name: string) =
     abstract Call: x: Tensor * training: bool -> Tensor
     /// The layer's variables in Keras order (kernel, bias).
     abstract Variables: Variable[]
-    /// How the fast engine runs this layer (None: a no-op on flat rows, e.g. Flatten).
+    /// How the fast engine runs this layer (None: a no-op on flat rows, e.g. Flatten — only for this library's own
+    /// layers: Sequential refuses None from a layer defined elsewhere, which the engine would otherwise skip).
     abstract Plan: inputShape: int[] -> PlanLayer option
     /// Keras get_config() entries besides name.
     abstract Config: (string * obj) list
