@@ -43,7 +43,8 @@ public static class RuntimeWarmup
         try
         {
             float[][] values = [[1f, 2f], [3f]];
-            var state = new CheckpointState(0, 0, 0, 0, 0, 0, 0, values, "RMSprop", 0, [values], [], "", 0, "sync");
+            float[][][] slots = [.. values.Select(v => new[] { v })];      // RMSprop: one slot per weight
+            var state = new CheckpointState(0, 0, 0, 0, 0, 0, 0, values, "RMSprop", 0, slots, [], "", 0, "sync");
             CheckpointStore.Load(CheckpointStore.Save(dir, state, 1));
         }
         finally

@@ -82,4 +82,16 @@ public class RuntimeWarmupTests
             RuntimeWarmup.Run(system, new RuntimeOptions(ShardsPerBatch: 0), Fixtures.Plan, weights, Fixtures.RmsProp(), rows: 4));
         Assert.Contains("trainer.shards-per-batch", bad.Message);
     }
+
+    /// <summary>The checkpoint warm-up writes a valid checkpoint and reads it back (a malformed one made it throw, and
+    /// the run's warm-up thread swallowed that: the checkpoint path then compiled at the first epoch end), and leaves
+    /// no temporary directory behind.</summary>
+    [Fact]
+    public void Checkpoint_warmup_round_trips_and_cleans_up()
+    {
+        var before = Directory.GetDirectories(Path.GetTempPath(), "actortrainer-warmup-*").ToHashSet();
+        RuntimeWarmup.Checkpoints();
+        Assert.Empty(Directory.GetDirectories(Path.GetTempPath(), "actortrainer-warmup-*").Where(d => !before.Contains(d)));
+    }
 }
+
