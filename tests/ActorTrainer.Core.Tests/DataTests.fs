@@ -117,6 +117,26 @@ let ``SHA-256 verification accepts the original and rejects altered bytes`` () =
     let ex = Assert.Throws<ArgumentException>(fun () -> Mnist.verify "mnist.npz" bytes)
     Assert.Contains("mnist.npz", ex.Message)
 
+/// The embedded .gz resources (verified by their own SHA-256 at load) inflate to the published MNIST files, and the
+/// loaded datasets hold exactly those bytes.
+[<Fact>]
+let ``the bundled resources are the published MNIST files`` () =
+    let inflated =
+        Mnist.fileNames |> Array.map (fun name ->
+            use s = typeof<IdxArray>.Assembly.GetManifestResourceStream("mnist/" + name + ".gz")
+            use gz = new GZipStream(s, CompressionMode.Decompress)
+            use ms = new MemoryStream()
+            gz.CopyTo ms
+            let bytes = ms.ToArray()
+            Mnist.verify name bytes
+            bytes)
+    let train, test = Mnist.loadBundled ()
+    let body (bytes: byte[]) = bytes.AsSpan(bytes.Length - train.Pixels.Length).ToArray()
+    Assert.Equal<byte[]>(body inflated.[0], train.Pixels)
+    Assert.Equal<byte[]>(inflated.[2].AsSpan(16).ToArray(), test.Pixels)
+    Assert.Equal<int[]>(inflated.[1].AsSpan(8).ToArray() |> Array.map int, train.Labels)
+    Assert.Equal<float32[]>(train.Pixels |> Array.map (fun p -> float32 p / 255.0f), train.Images)
+
 [<Fact>]
 let ``the bundled train set loads completely`` () =
     let train, _ = Mnist.loadBundled ()
