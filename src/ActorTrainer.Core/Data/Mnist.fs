@@ -171,28 +171,28 @@ module Mnist =
               "mnist/t10k-images-idx3-ubyte.gz", "1a1a05eab793c14bb050b398624a11b0ffd1a2953baed553b1b9bd079e2a20be"
               "mnist/t10k-labels-idx1-ubyte.gz", "b91679a0acfe4ba0e50a2437a903084cba1f5f92592b016a25a7dfd00455798b" ]
 
-    /// Checks the SHA-256 of an embedded resource (then rewinds it); DataFormatException naming it on a mismatch.
-    let private verifyBundled (resource: string) (stream: Stream) =
-        let actual = Convert.ToHexString(SHA256.HashData stream).ToLowerInvariant()
-        stream.Seek(0L, SeekOrigin.Begin) |> ignore
+    /// The bytes of an embedded resource, checked against its pinned SHA-256 (DataFormatException naming it on a
+    /// mismatch).
+    let private verifiedResource (resource: string) (stream: Stream) : byte[] =
+        use ms = new MemoryStream()
+        stream.CopyTo ms
+        let gz = ms.ToArray()
+        let actual = Convert.ToHexString(SHA256.HashData gz).ToLowerInvariant()
         let expected = bundledSha256.[resource]
         if actual <> expected then
             raise (DataFormatException(
                 sprintf "MNIST bundle: resource '%s' has SHA-256 %s, expected %s; the assembly is corrupt" resource actual expected))
+        gz
 
-    /// The whole decompressed content of a gzip resource, inflated straight into one array of the size its trailer
-    /// gives (ISIZE: the size mod 2³², exact for these files) — no growing buffer and no copy; a trailer that
-    /// disagrees with the data is a DataFormatException naming the resource (the SHA-256 check follows anyway).
-    let private inflateExact (resource: string) (stream: Stream) : byte[] =
-        let trailer = Array.zeroCreate<byte> 4
-        stream.Seek(-4L, SeekOrigin.End) |> ignore
-        stream.ReadExactly(trailer, 0, 4)
-        stream.Seek(0L, SeekOrigin.Begin) |> ignore
-        let size = BitConverter.ToUInt32(trailer, 0)      // little-endian, as gzip stores it
+    /// The whole decompressed content of gzip bytes, inflated straight into one array of the size their trailer gives
+    /// (ISIZE: the size mod 2³², exact for these files) — no growing buffer and no copy out of one; data that does not
+    /// fill exactly that size is a DataFormatException naming the resource.
+    let private inflateExact (resource: string) (gzip: byte[]) : byte[] =
+        let size = if gzip.Length >= 4 then BitConverter.ToUInt32(gzip, gzip.Length - 4) else 0u   // little-endian
         if size > uint32 Array.MaxLength then
             raise (DataFormatException(sprintf "MNIST bundle: resource '%s' claims %d bytes uncompressed" resource size))
         let bytes = GC.AllocateUninitializedArray<byte>(int size)
-        use gz = new GZipStream(stream, CompressionMode.Decompress)
+        use gz = new GZipStream(new MemoryStream(gzip, false), CompressionMode.Decompress)
         let mutable got = 0
         let mutable n = 1
         while n > 0 && got < bytes.Length do
@@ -213,8 +213,7 @@ module Mnist =
                 if isNull stream then
                     raise (DataFormatException(
                         sprintf "MNIST bundle: embedded resource '%s' is missing from assembly %s" resource (asm.GetName().Name)))
-                verifyBundled resource stream
-                let bytes = inflateExact resource stream
+                let bytes = inflateExact resource (verifiedResource resource stream)
                 use reader = new MemoryStream(bytes, false)
                 Idx.readStream ("bundled " + resource) reader)
 
