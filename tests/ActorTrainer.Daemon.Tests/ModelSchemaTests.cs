@@ -112,5 +112,10 @@ public sealed class ModelSchemaTests
         Assert.NotNull(Settings("metrics=[]").BuildModel());
         Assert.StartsWith("config: metrics.names must be a list such as [accuracy] or [], got 'accuracy'", Error("metrics={ names = accuracy }"));
         Assert.StartsWith("config: metrics must be a list such as [accuracy] or [] or an object", Error("metrics=accuracy"));
+        // config.conf (what --resume reads) renders [] as [], not "" (which a resumed run refused), and reads back
+        var rendered = ConfigLoader.Render(ConfigLoader.LoadText(null, "test", ["metrics=[]", "cluster.seed-nodes=[]"]));
+        Assert.Contains("\"metrics\" = []", rendered);
+        Assert.Contains("\"seed-nodes\" = []", rendered);
+        Assert.Empty(TrainSettings.From(ConfigLoader.LoadText(rendered, "config.conf", [])).Metrics);
     }
 }

@@ -72,7 +72,8 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
     private static string[] StringList(ConfigReader r, string path)
     {
         var v = r.Config.GetValue(path);
-        if (v is not null && !v.IsArray() && string.IsNullOrEmpty(v.GetString())) return [];   // HOCON's [] reads as an empty value
+        // HOCON's []; "" is how config.conf files rendered before the twenty-fourth session wrote it
+        if (ConfigLoader.IsEmptyList(v) || v is not null && !v.IsArray() && !v.IsObject() && string.IsNullOrEmpty(v.GetString())) return [];
         if (v is null || !v.IsArray()) throw new ConfigException($"config: {path} must be a list such as [\"akka.tcp://actor-trainer@127.0.0.1:4053\"], got '{v?.GetString()}'");
         return v.GetArray().Select(e => e.GetString()).ToArray();
     }

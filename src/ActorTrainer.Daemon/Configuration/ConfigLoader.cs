@@ -155,6 +155,10 @@ public static class ConfigLoader
         }
     }
 
+    /// <summary>HOCON's empty list `[]`, which Akka's <c>IsArray()</c> reports as false (and <c>GetString()</c> as "").</summary>
+    public static bool IsEmptyList(HoconValue? v) =>
+        v is not null && v.Values.Count == 1 && v.Values[0] is Akka.Configuration.Hocon.HoconArray { Count: 0 };
+
     private static void RenderValue(HoconValue value, System.Text.StringBuilder sb, int indent)
     {
         if (value.IsObject())
@@ -163,7 +167,7 @@ public static class ConfigLoader
             RenderObject(value, sb, indent + 2);
             sb.Append(' ', indent).Append('}');
         }
-        else if (value.IsArray())
+        else if (value.IsArray() || IsEmptyList(value))
         {
             sb.Append('[');
             var items = value.GetArray();

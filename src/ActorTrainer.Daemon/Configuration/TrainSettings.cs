@@ -108,12 +108,12 @@ public sealed record TrainSettings(
     }
 
     /// <summary>The metric names (a list, or <c>metrics.names</c> of the object form; null = [accuracy] when the object
-    /// has no names) and <c>metrics.port</c>. Names are checked against the loss by Core.</summary>
+    /// has no names; [] = none) and <c>metrics.port</c>. Names are checked against the loss by Core.</summary>
     private static (IList<HoconValue>?, int) ReadMetrics(Config config)
     {
         var v = config.GetValue("metrics");
         if (v is not null && v.IsArray()) return (v.GetArray(), 0);
-        if (IsEmptyList(v)) return ([], 0);
+        if (ConfigLoader.IsEmptyList(v)) return ([], 0);
         if (v is null || !v.IsObject())
             throw new ConfigException($"config: metrics must be a list such as [accuracy] or [] or an object {{ names = [accuracy], port = 9100 }}, got '{v?.GetString()}'");
         var o = v.GetObject().Items;
@@ -121,13 +121,9 @@ public sealed record TrainSettings(
         if (o.TryGetValue("port", out var p) && (!int.TryParse(p.GetString(), out port) || port < 0 || port > 65535))
             throw new ConfigException($"config: metrics.port must be an integer in [0, 65535] (0 = off), got '{p.GetString()}'");
         if (!o.TryGetValue("names", out var n)) return (null, port);
-        if (IsEmptyList(n)) return ([], port);
+        if (ConfigLoader.IsEmptyList(n)) return ([], port);
         return n.IsArray() ? (n.GetArray(), port) : throw new ConfigException($"config: metrics.names must be a list such as [accuracy] or [], got '{n.GetString()}'");
     }
-
-    /// <summary>HOCON's `[]` (Akka's IsArray() is false for an empty list): no metrics, as Keras' compile(metrics=[]).</summary>
-    private static bool IsEmptyList(HoconValue? v) =>
-        v is not null && v.Values.Count == 1 && v.Values[0] is Akka.Configuration.Hocon.HoconArray { Count: 0 };
 
     /// <summary>The Keras Sequential model these settings describe, built (weights initialised from the seed) and
     /// compiled: fresh layers and optimizer from <see cref="KerasConfig"/> on every call, as Sequential.Load does.</summary>
