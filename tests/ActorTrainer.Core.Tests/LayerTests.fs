@@ -305,14 +305,29 @@ type private Doubler() =
     override _.Plan _ = None
     override _.Config = []
 
+/// A user's reshaping layer: (batch, 2, 2) → (batch, 4) on the tape, nothing on the engine's flat rows.
+type private MyFlatten() =
+    inherit Layer("MyFlatten", "my_flatten")
+    override _.BuildWeights(_, _) = ()
+    override _.ComputeOutputShape s = [| Array.fold (*) 1 s |]
+    override _.Call(x, _) = Tensor.Reshape(x, [| x.Shape.[0]; -1 |])
+    override _.Variables = [||]
+    override _.Plan _ = None
+    override _.IdentityOnFlatRows = true
+    override _.Config = []
+
 [<Fact>]
-let ``a layer from outside the library whose Plan is None is refused, not skipped by the engine`` () =
+let ``a layer whose Plan is None is refused unless it declares IdentityOnFlatRows`` () =
     let m = Sequential([ Doubler() :> Layer; Dense(3, "softmax") :> Layer ], seed = 1)
     m.Build [| 4 |]
     let e = Assert.Throws<NotSupportedException>(fun () -> m.Plan |> ignore)
     Assert.StartsWith("layer 'doubler' (", e.Message)
-    Assert.Contains("Plan is None", e.Message)
-    // the library's own no-op (Flatten) still plans to nothing
-    let f = Sequential([ Flatten() :> Layer; Dense(3, "softmax") :> Layer ], seed = 1)
-    f.Build [| 2; 2 |]
-    Assert.Single(f.Plan.Layers) |> ignore
+    Assert.Contains("Plan is None but it does not declare IdentityOnFlatRows", e.Message)
+    Assert.False(Doubler().IdentityOnFlatRows)
+    // a declared reshape (the library's Flatten, or a user's) plans to nothing, and fit runs the Dense alone
+    for first in [ Flatten() :> Layer; MyFlatten() :> Layer ] do
+        Assert.True(first.IdentityOnFlatRows)
+        let f = Sequential([ first; Dense(3, "softmax") :> Layer ], seed = 1)
+        f.Build [| 2; 2 |]
+        Assert.Equal(4, f.Plan.InputDim)
+        Assert.Single(f.Plan.Layers) |> ignore

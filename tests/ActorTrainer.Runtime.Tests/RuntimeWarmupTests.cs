@@ -91,7 +91,8 @@ public class RuntimeWarmupTests
     {
         var before = Directory.GetDirectories(Path.GetTempPath(), "actortrainer-warmup-*").ToHashSet();
         RuntimeWarmup.Checkpoints();
-        Assert.Empty(Directory.GetDirectories(Path.GetTempPath(), "actortrainer-warmup-*").Where(d => !before.Contains(d)));
+        var left = Directory.GetDirectories(Path.GetTempPath(), "actortrainer-warmup-*").Where(d => !before.Contains(d)).ToArray();
+        Assert.True(left.Length == 0, "left behind: " + string.Join(", ", left));
     }
 }
 

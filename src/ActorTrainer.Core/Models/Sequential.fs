@@ -141,12 +141,11 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
             | Some p ->
                 match l with :? Dropout as d -> d.PlanIndex <- plan.Count | _ -> ()
                 plan.Add p
-            | None when Object.ReferenceEquals(l.GetType().Assembly, typeof<Layer>.Assembly) -> ()
+            | None when l.IdentityOnFlatRows -> ()
             | None ->
-                // None is a no-op on flat rows (Flatten); a layer from outside this library that computes something
-                // would be skipped by the engine without a word
+                // a layer that computes something would be skipped by the engine without a word
                 raise (NotSupportedException(
-                    sprintf "layer '%s' (%s): its Plan is None, which the training engine reads as a no-op on flat rows; a layer defined outside ActorTrainer.Core must return an existing PlanLayer case (fit, evaluate and predict run the engine, not the layer's Call)"
+                    sprintf "layer '%s' (%s): its Plan is None but it does not declare IdentityOnFlatRows = true; fit, evaluate and predict run the training engine, not the layer's Call: return an existing PlanLayer case, or override IdentityOnFlatRows if the layer only reshapes a sample"
                         l.Name (l.GetType().FullName)))
             s <- l.ComputeOutputShape s
         { InputDim = Array.fold (*) 1 inputShape; Layers = plan.ToArray(); Loss = loss }

@@ -15,6 +15,7 @@ type Flatten([<Optional; DefaultParameterValue("")>] name: string) =
     override _.Call(x, _) = Tensor.Reshape(x, [| x.Shape.[0]; -1 |])
     override _.Variables = [||]
     override _.Plan _ = None
+    override _.IdentityOnFlatRows = true
     override _.Config = []
 
     /// Reads a Flatten entry (no fields besides the name).

@@ -49,9 +49,13 @@ type Layer(className: string, name: string) =
     abstract Call: x: Tensor * training: bool -> Tensor
     /// The layer's variables in Keras order (kernel, bias).
     abstract Variables: Variable[]
-    /// How the fast engine runs this layer (None: a no-op on flat rows, e.g. Flatten — only for this library's own
-    /// layers: Sequential refuses None from a layer defined elsewhere, which the engine would otherwise skip).
+    /// How the fast engine runs this layer: an existing PlanLayer case, or None for a layer that declares
+    /// IdentityOnFlatRows (Sequential refuses None from any other layer, which the engine would otherwise skip).
     abstract Plan: inputShape: int[] -> PlanLayer option
+    /// True for a layer that only reshapes a sample (Flatten): on the engine's flat rows (batch × features) it is
+    /// y = x, and its Plan is None. Default false.
+    abstract IdentityOnFlatRows: bool
+    default _.IdentityOnFlatRows = false
     /// Keras get_config() entries besides name.
     abstract Config: (string * obj) list
     /// Final activation of the layer (for fusing losses); Linear when none.
