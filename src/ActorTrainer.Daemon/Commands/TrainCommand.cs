@@ -121,10 +121,11 @@ public static class TrainCommand
         {
             try
             {
-                ComputeWarmup.Run(model.Plan, model.GetWeights(), model.Optimizer, rows);
-                RuntimeWarmup.Checkpoints();
+                try { ComputeWarmup.Run(model.Plan, model.GetWeights(), model.Optimizer, rows); }
+                catch (Exception e) { log.LogDebug(e, "compute warm-up failed (the run compiles its kernels as it first uses them)"); }
+                try { RuntimeWarmup.Checkpoints(); }
+                catch (Exception e) { log.LogDebug(e, "checkpoint warm-up failed (the run compiles its checkpoint writer as it first uses it)"); }
             }
-            catch (Exception e) { log.LogDebug(e, "compute warm-up failed (the run compiles its kernels and checkpoint writer as it first uses them)"); }
             finally { actors?.WarmUp(model.Plan, model.GetWeights(), model.Optimizer, rows, log); }
         }) { IsBackground = true, Name = "ActorTrainer.Warmup" }.Start();
     }
