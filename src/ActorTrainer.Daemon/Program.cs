@@ -19,9 +19,15 @@ if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
     return args.Length == 0 ? ExitCodes.BadInput : ExitCodes.Ok;
 }
 
-using var signals = new SignalGate();
 var command = args[0];
 var rest = args.Skip(1).ToArray();
+if (CommandHelp.Requested(rest) && CommandHelp.For(command) is { } usage)
+{
+    Console.Out.Write(CommandHelp.Page(command, usage));
+    return ExitCodes.Ok;
+}
+
+using var signals = new SignalGate();
 
 // The train command switches to JSON logs itself when its configuration says output.log-format = json.
 using var loggerFactory = ActorTrainer.Daemon.Output.Logging.Create(json: false);

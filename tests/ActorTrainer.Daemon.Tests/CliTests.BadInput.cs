@@ -14,6 +14,33 @@ public sealed partial class CliTests
         Assert.False(File.Exists(Path.Combine(runDir, "summary.json")), $"a failed run left {runDir}/summary.json");
 
     [Theory]
+    [InlineData("train", "--help", "train [--config FILE]")]
+    [InlineData("train", "-h", "--resume RUN_DIR")]
+    [InlineData("worker", "--help", "worker [--config FILE]")]
+    [InlineData("evaluate", "--help", "evaluate --model DIR")]
+    [InlineData("summary", "-h", "summary --model DIR")]
+    [InlineData("submit", "--help", "submit [--config FILE]")]
+    public void Command_help_prints_its_usage_and_exits_0(string command, string flag, string expected)
+    {
+        // before any option is checked: with an option that would be refused, it still prints the help
+        var r = Cli.Run([command, "--no-such-option", flag]);
+        Assert.True(r.ExitCode == 0, r.Describe());
+        Assert.StartsWith($"usage: ActorTrainer.Daemon [--verbose] {command} [options]", r.Stdout);
+        Assert.Contains(expected, r.Stdout);
+        Assert.Contains("config/reference.conf", r.Stdout);
+        Assert.Equal("", r.Stderr);
+    }
+
+    [Fact]
+    public void Unknown_option_and_unknown_command_exit_2_naming_them()
+    {
+        var option = Cli.Run(["train", "--epochs", "3"]);
+        Cli.AssertBadInput(option, "--epochs", "--config, --set, --run-dir, --resume, --overwrite");
+        var command = Cli.Run(["trian", "--help"]);
+        Cli.AssertBadInput(command, "'trian'", "train, worker, evaluate");
+    }
+
+    [Theory]
     [InlineData("trainer.epochs=abc", "trainer.epochs", "abc")]
     [InlineData("trainer.batch-size=0", "trainer.batch-size", ">= 1")]
     [InlineData("optimizer.learning-rate=-1", "optimizer.learning-rate", "-1")]
