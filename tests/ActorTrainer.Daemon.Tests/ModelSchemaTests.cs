@@ -118,4 +118,27 @@ public sealed class ModelSchemaTests
         Assert.Contains("\"seed-nodes\" = []", rendered);
         Assert.Empty(TrainSettings.From(ConfigLoader.LoadText(rendered, "config.conf", [])).Metrics);
     }
+    [Fact]
+    public void Set_addresses_one_element_of_a_list_by_its_index()
+    {
+        // a key inside an element (merged into it), the element replaced whole, and the rest of the list kept
+        var s = Settings("model.layers.0.units=64", "model.layers.1.activation=sigmoid");
+        Assert.Equal([(64, "relu"), (10, "sigmoid")], s.Layers.Select(l => Assert.IsType<Dense>(l)).Select(d => (d.Units, d.Activation.Name)));
+        var r = Settings("model.layers.1={ type = dense, units = 3, activation = softmax }");
+        Assert.Equal([512, 3], r.Layers.Select(l => Assert.IsType<Dense>(l).Units));
+        // the index addresses the list as configured so far (here: a list of three set just before)
+        var t = Settings("model.layers=[{ type = flatten }, { type = dense, units = 8 }, { type = dense, units = 2 }]", "model.layers.2.units=5");
+        Assert.Equal(["Flatten", "Dense", "Dense"], t.Layers.Select(l => l.ClassName));
+        Assert.Equal(5, Assert.IsType<Dense>(t.Layers[2]).Units);
+        // what config.conf records reads back to the same list
+        var rendered = ConfigLoader.Render(ConfigLoader.LoadText(null, "test", ["model.layers.0.units=64"]));
+        Assert.Equal(64, Assert.IsType<Dense>(TrainSettings.From(ConfigLoader.LoadText(rendered, "config.conf", [])).Layers[0]).Units);
+    }
+
+    [Theory]
+    [InlineData("model.layers.2.units=3", "--set 'model.layers.2.units=3': model.layers has 2 element(s) (indices 0–1), so there is no model.layers.2")]
+    [InlineData("model.input-shape.0.x=1", "--set 'model.input-shape.0.x=1': model.input-shape.0 is not an object, so it has no key 'x'")]
+    [InlineData("model.layers.0.units=0", "config: model.layers[0].units must be an integer in [1, 2147483647], got 0")]
+    public void Set_of_a_list_element_that_does_not_fit_names_it(string set, string message) => Assert.Equal(message, Error(set));
 }
+

@@ -52,7 +52,8 @@ public static class ConfigLoader
                 throw new ConfigException($"--set '{set}': expected key=value (e.g. --set trainer.epochs=3)");
             var key = set[..eq].Trim();
             var value = set[(eq + 1)..].Trim();
-            var overrideConfig = Parse(SetLine(set), $"--set {set}");
+            var line = ListElementSet.Rewrite(key, QuoteIfNeeded(value), merged, set) ?? SetLine(set);
+            var overrideConfig = Parse(line, $"--set {set}");
             CheckKnown(overrideConfig.Root, reference.Root, "", $"--set {set}");
             merged = overrideConfig.WithFallback(merged);
         }
@@ -82,7 +83,7 @@ public static class ConfigLoader
         return $"{set[..eq].Trim()} = {QuoteIfNeeded(set[(eq + 1)..].Trim())}";
     }
 
-    private static string QuoteIfNeeded(string value)
+    internal static string QuoteIfNeeded(string value)
     {
         if (value.Length == 0) return "\"\"";
         // HOCON values that are lists/objects/quoted strings pass through; bare paths like /tmp/x need quotes.
@@ -174,20 +175,7 @@ public static class ConfigLoader
             for (var i = 0; i < items.Count; i++)
             {
                 if (i > 0) sb.Append(", ");
-                if (items[i].IsObject())
-                {
-                    sb.Append("{ ");
-                    var first = true;
-                    foreach (var (k, v) in items[i].GetObject().Items)
-                    {
-                        if (!first) sb.Append(", ");
-                        first = false;
-                        sb.Append(System.Text.Json.JsonSerializer.Serialize(k)).Append(" = ");
-                        RenderValue(v, sb, indent + 2);
-                    }
-                    sb.Append(" }");
-                }
-                else RenderValue(items[i], sb, indent + 2);
+                RenderItem(items[i], sb, indent + 2);
             }
             sb.Append(']');
         }
@@ -198,6 +186,33 @@ public static class ConfigLoader
                        (raw.Length > 0 && double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out _) && !raw.Contains('_'));
             sb.Append(bare ? raw : System.Text.Json.JsonSerializer.Serialize(raw));
         }
+    }
+
+    /// <summary>One element of a list as <see cref="Render"/> writes it (an object on one line).</summary>
+    internal static string RenderItem(HoconValue item)
+    {
+        var sb = new System.Text.StringBuilder();
+        RenderItem(item, sb, 0);
+        return sb.ToString();
+    }
+
+    private static void RenderItem(HoconValue item, System.Text.StringBuilder sb, int indent)
+    {
+        if (!item.IsObject())
+        {
+            RenderValue(item, sb, indent);
+            return;
+        }
+        sb.Append("{ ");
+        var first = true;
+        foreach (var (k, v) in item.GetObject().Items)
+        {
+            if (!first) sb.Append(", ");
+            first = false;
+            sb.Append(System.Text.Json.JsonSerializer.Serialize(k)).Append(" = ");
+            RenderValue(v, sb, indent);
+        }
+        sb.Append(" }");
     }
 
     private static int Levenshtein(string a, string b)
