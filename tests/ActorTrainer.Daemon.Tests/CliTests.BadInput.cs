@@ -25,7 +25,7 @@ public sealed partial class CliTests
         // before any option is checked: with an option that would be refused, it still prints the help
         var r = Cli.Run([command, "--no-such-option", flag]);
         Assert.True(r.ExitCode == 0, r.Describe());
-        Assert.StartsWith($"usage: ActorTrainer.Daemon [--verbose] {command} [options]", r.Stdout);
+        Assert.StartsWith($"usage: ActorTrainer.Daemon [--verbose] {command} …", r.Stdout);
         Assert.Contains(expected, r.Stdout);
         Assert.Contains("config/reference.conf", r.Stdout);
         Assert.Equal("", r.Stderr);

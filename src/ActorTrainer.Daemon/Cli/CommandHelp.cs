@@ -22,6 +22,6 @@ public static class CommandHelp
 
     /// <summary>The help page printed for `command` (its usage indented under the program's usage line).</summary>
     public static string Page(string command, string usage) =>
-        $"usage: ActorTrainer.Daemon [--verbose] {command} [options]\n\n  {usage.Replace("\n", "\n  ")}\n\n" +
+        $"usage: ActorTrainer.Daemon [--verbose] {command} …\n\n  {usage.Replace("\n", "\n  ")}\n\n" +
         "every config key (for --config files and --set) is documented in config/reference.conf\n";
 }
