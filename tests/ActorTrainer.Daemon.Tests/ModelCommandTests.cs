@@ -125,23 +125,53 @@ public sealed class ModelCommandTests(SavedModelFixture fx) : IClassFixture<Save
         Assert.True(correct >= n * 3 / 10, $"only {correct}/{n} of the first test digits predicted correctly (chance is 1/10)");
     }
 
+    /// <summary>The first test digit as a 28×28 PNG, as MNIST has it (light on black) or inverted (dark on white).</summary>
+    private string DigitPng(string name, bool darkOnLight)
+    {
+        var png = Path.Combine(fx.Scratch("png"), name);
+        using var bmp = new SKBitmap(new SKImageInfo(28, 28, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        for (var r = 0; r < 28; r++)
+            for (var c = 0; c < 28; c++)
+            {
+                var v = fx.Test.Pixels[r * 28 + c];
+                if (darkOnLight) v = (byte)(255 - v);
+                bmp.SetPixel(c, r, new SKColor(v, v, v, 255));
+            }
+        using var data = bmp.Encode(SKEncodedImageFormat.Png, 100);
+        File.WriteAllBytes(png, data.ToArray());
+        return png;
+    }
+
+    [Fact]
+    public void Predict_on_a_dark_on_light_png_inverts_it_unless_told_not_to()
+    {
+        var png = DigitPng("digit0-inverted.png", darkOnLight: true);
+        var auto = Cli.Run(["predict", "--model", fx.ModelDir, "--input", png]);
+        Assert.True(auto.ExitCode == 0, auto.Describe());
+        Assert.Contains("has a light background: inverted", auto.Stderr);
+        var fromIdx = JsonLines(Cli.Run(["predict", "--model", fx.ModelDir, "--input", WriteIdx(1)]))[0];
+        var a = Probabilities(Assert.Single(JsonLines(auto)));
+        var b = Probabilities(fromIdx);
+        for (var j = 0; j < 10; j++) Assert.Equal(b[j], a[j], 1e-4f);
+        // --invert no: the model sees the light background (other probabilities), and no note
+        var kept = Cli.Run(["predict", "--model", fx.ModelDir, "--input", png, "--invert", "no"]);
+        Assert.True(kept.ExitCode == 0, kept.Describe());
+        Assert.DoesNotContain("inverted", kept.Stderr);
+        Assert.Contains(Probabilities(Assert.Single(JsonLines(kept))).Zip(b), p => Math.Abs(p.First - p.Second) > 1e-3);
+        // --invert yes on MNIST's own form inverts it as well; a light digit on black is left alone by auto
+        var forced = Probabilities(Assert.Single(JsonLines(Cli.Run(["predict", "--model", fx.ModelDir, "--input", DigitPng("digit0.png", false), "--invert", "yes"]))));
+        var invertedIdx = Probabilities(JsonLines(Cli.Run(["predict", "--model", fx.ModelDir, "--input", WriteIdx(1), "--invert", "yes"]))[0]);
+        for (var j = 0; j < 10; j++) Assert.Equal(invertedIdx[j], forced[j], 1e-4f);
+        Cli.AssertBadInput(Cli.Run(["predict", "--model", fx.ModelDir, "--input", png, "--invert", "maybe"]), "--invert", "maybe");
+    }
+
     [Fact]
     public void Predict_on_a_png_of_a_test_digit_agrees_with_the_idx_path()
     {
-        var dir = fx.Scratch("png");
-        var png = Path.Combine(dir, "digit0.png");
-        using (var bmp = new SKBitmap(new SKImageInfo(28, 28, SKColorType.Rgba8888, SKAlphaType.Opaque)))
-        {
-            for (var r = 0; r < 28; r++)
-                for (var c = 0; c < 28; c++)
-                {
-                    var v = fx.Test.Pixels[r * 28 + c];
-                    bmp.SetPixel(c, r, new SKColor(v, v, v, 255));
-                }
-            using var data = bmp.Encode(SKEncodedImageFormat.Png, 100);
-            File.WriteAllBytes(png, data.ToArray());
-        }
-        var fromPng = Assert.Single(JsonLines(Cli.Run(["predict", "--model", fx.ModelDir, "--input", png])));
+        var png = DigitPng("digit0.png", darkOnLight: false);
+        var r = Cli.Run(["predict", "--model", fx.ModelDir, "--input", png]);
+        Assert.DoesNotContain("inverted", r.Stderr);
+        var fromPng = Assert.Single(JsonLines(r));
         var fromIdx = JsonLines(Cli.Run(["predict", "--model", fx.ModelDir, "--input", WriteIdx(1)]))[0];
         Assert.Equal(fromIdx.GetProperty("label").GetInt32(), fromPng.GetProperty("label").GetInt32());
         var a = Probabilities(fromPng);

@@ -7,7 +7,6 @@ using ActorTrainer.Daemon.Cli;
 using ActorTrainer.Daemon.Configuration;
 using ActorTrainer.Daemon.Output;
 using ActorTrainer.Daemon.Runs;
-using SkiaSharp;
 
 namespace ActorTrainer.Daemon.Commands;
 
@@ -18,8 +17,10 @@ public static class ModelCommands
     public const string Usage =
         "evaluate --model DIR [--data DIR] [--batch-size N] [--json] [--set key=value]...\n" +
         "                                     test loss/accuracy (also written to DIR/evaluation.json)\n" +
-        "predict --model DIR --input FILE [--set key=value]...\n" +
+        "predict --model DIR --input FILE [--invert auto|yes|no] [--set key=value]...\n" +
         "                                     FILE = IDX image file (.gz ok) or PNG; one JSON line per image\n" +
+        "                                     a PNG is resized to the model's input; --invert auto (default) turns a\n" +
+        "                                     PNG's dark digit on a light background into MNIST's light digit on black\n" +
         "  (evaluate, predict) --set trainer.backend=cuda runs them on the GPU; also trainer.cuda.accelerator, .device, .tf32\n" +
         "export --model DIR --format onnx --output FILE\n" +
         "summary --model DIR                  the Keras-style layer table";
@@ -76,17 +77,20 @@ public static class ModelCommands
         var features = model.Plan.InputDim;
         var side = (int)Math.Round(Math.Sqrt(features));
         float[] x;
-        if (IsPng(input))
+        var invert = DigitPng.ParseInvert(cl.Get("invert"));
+        if (DigitPng.IsPng(input))
         {
             if (side * side != features) throw new InvalidDataException($"--input '{input}': PNG input needs a square model input, but the model takes {features} values");
-            x = ReadPng(input, side);
+            x = DigitPng.Read(input, side, invert, out var inverted);
+            if (inverted && invert == DigitPng.Invert.Auto)
+                Console.Error.WriteLine($"predict: '{input}' has a light background: inverted to a light digit on black, as MNIST's (--invert no keeps it)");
         }
         else
         {
             var idx = Idx.Read(input);
             if (idx.Dims.Length != 3) throw new InvalidDataException($"--input '{input}': expected a 3-D IDX image file (count × rows × cols), got {idx.Dims.Length}-D");
             if (idx.Dims[1] * idx.Dims[2] != features) throw new InvalidDataException($"--input '{input}': images are {idx.Dims[1]}x{idx.Dims[2]} but the model takes {features} values");
-            x = idx.Data.Select(p => p / 255f).ToArray();
+            x = idx.Data.Select(p => invert == DigitPng.Invert.Yes ? 1f - p / 255f : p / 255f).ToArray();   // IDX: MNIST's own form
         }
         using var gpu = GpuBackend.Open(backend);
         var probs = model.PredictArrays(x, features, 1024, gpu);
@@ -99,30 +103,6 @@ public static class ModelCommands
             o.WriteLine(new JsonObject { ["index"] = i, ["label"] = labels[i], ["probabilities"] = p }.ToJsonString());
         }
         return 0;
-    }
-
-    private static bool IsPng(string path)
-    {
-        Span<byte> sig = stackalloc byte[8];
-        using var f = File.OpenRead(path);
-        return f.Read(sig) == 8 && sig.SequenceEqual(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A });
-    }
-
-    /// <summary>Decodes a PNG, converts to grayscale, resizes to side×side and normalises to [0,1] (white-on-black as MNIST).</summary>
-    public static float[] ReadPng(string path, int side)
-    {
-        using var bmp = SKBitmap.Decode(path) ?? throw new InvalidDataException($"--input '{path}': not a decodable PNG");
-        using var resized = bmp.Width == side && bmp.Height == side ? bmp.Copy() : bmp.Resize(new SKImageInfo(side, side), new SKSamplingOptions(SKFilterMode.Linear))
-            ?? throw new InvalidDataException($"--input '{path}': cannot resize {bmp.Width}x{bmp.Height} to {side}x{side}");
-        var x = new float[side * side];
-        for (var r = 0; r < side; r++)
-            for (var c = 0; c < side; c++)
-            {
-                var px = resized.GetPixel(c, r);
-                var gray = (0.299f * px.Red + 0.587f * px.Green + 0.114f * px.Blue) / 255f;
-                x[r * side + c] = gray * (px.Alpha / 255f);
-            }
-        return x;
     }
 
     /// <summary>export --format onnx.</summary>
