@@ -143,6 +143,15 @@ public sealed class ModelCommandTests(SavedModelFixture fx) : IClassFixture<Save
     }
 
     [Fact]
+    public void A_run_directory_given_as_the_model_is_refused_pointing_at_its_model()
+    {
+        var r = Cli.Run(["evaluate", "--model", fx.RunDir]);
+        Cli.AssertBadInput(r, $"model directory '{fx.RunDir}' has no config.json (it is a run directory: its model is '{fx.ModelDir}')");
+        var empty = fx.Scratch("empty");
+        Assert.DoesNotContain("run directory", Cli.AssertBadInput(Cli.Run(["summary", "--model", empty]), "has no config.json"));
+    }
+
+    [Fact]
     public void Predict_on_a_dark_on_light_png_inverts_it_unless_told_not_to()
     {
         var png = DigitPng("digit0-inverted.png", darkOnLight: true);
