@@ -60,6 +60,10 @@ public class ServiceTests
         var status = Cli.Run(["status", id, "--server", d.Url]);
         Assert.True(status.ExitCode == 0, status.Describe());
         Assert.Equal(ServiceRuns.Digest(job), JsonNode.Parse(status.Stdout)!["summary"]!["weights_sha256"]!.GetValue<string>());
+        Assert.DoesNotContain("\\u002B", status.Stdout);     // timestamps as written: +00:00
+        Assert.Contains("+00:00", status.Stdout);
+        var cancel = Cli.Run(["cancel", id, "--server", d.Url]);
+        Assert.Contains($"job '{id}' is succeeded: only a queued or running job can be cancelled", cancel.Stderr);
     }
 
     [Fact]

@@ -93,9 +93,13 @@ public static class ClientCommands
         return json;
     }
 
+    private static readonly JsonSerializerOptions PrintOptions =
+        new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private static int Print(JsonNode? json)
     {
-        Console.Out.WriteLine(json?.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        // for a terminal, not a web page: "+00:00", not "\u002B00:00"
+        Console.Out.WriteLine(json?.ToJsonString(PrintOptions));
         return 0;
     }
 

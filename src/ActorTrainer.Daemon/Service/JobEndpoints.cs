@@ -94,7 +94,10 @@ public static class JobEndpoints
     {
         var view = JobViews.View(job, progress.For(job), false);
         var accepted = job.State == target || (target == JobStates.Cancelled && job.CancelRequested && job.State == JobStates.Running);
-        if (!accepted) view["error"] = $"job '{job.Id}' is {job.State}";
+        if (!accepted)
+            view["error"] = target == JobStates.Cancelled
+                ? $"job '{job.Id}' is {job.State}: only a queued or running job can be cancelled"
+                : $"job '{job.Id}' is {job.State}: only a cancelled or failed job can be resumed";
         return Results.Json(view, statusCode: accepted ? 202 : 409);
     }
 
