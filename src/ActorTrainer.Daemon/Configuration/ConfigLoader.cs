@@ -175,7 +175,7 @@ public static class ConfigLoader
             for (var i = 0; i < items.Count; i++)
             {
                 if (i > 0) sb.Append(", ");
-                RenderItem(items[i], sb, indent + 2);
+                RenderItem(items[i], sb, indent);
             }
             sb.Append(']');
         }
@@ -200,7 +200,7 @@ public static class ConfigLoader
     {
         if (!item.IsObject())
         {
-            RenderValue(item, sb, indent);
+            RenderValue(item, sb, indent + 2);
             return;
         }
         sb.Append("{ ");
@@ -210,7 +210,7 @@ public static class ConfigLoader
             if (!first) sb.Append(", ");
             first = false;
             sb.Append(System.Text.Json.JsonSerializer.Serialize(k)).Append(" = ");
-            RenderValue(v, sb, indent);
+            RenderValue(v, sb, indent + 2);
         }
         sb.Append(" }");
     }
