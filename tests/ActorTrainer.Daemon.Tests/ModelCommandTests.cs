@@ -151,6 +151,33 @@ public sealed class ModelCommandTests(SavedModelFixture fx) : IClassFixture<Save
         Assert.DoesNotContain("run directory", Cli.AssertBadInput(Cli.Run(["summary", "--model", empty]), "has no config.json"));
     }
 
+    /// <summary>The first test digit as ink of one colour whose alpha is the pixel (a drawing on a transparent background).</summary>
+    private string InkPng(string name, byte ink)
+    {
+        var png = Path.Combine(fx.Scratch("png"), name);
+        using var bmp = new SKBitmap(new SKImageInfo(28, 28, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        for (var r = 0; r < 28; r++)
+            for (var c = 0; c < 28; c++)
+                bmp.SetPixel(c, r, new SKColor(ink, ink, ink, fx.Test.Pixels[r * 28 + c]));
+        using var data = bmp.Encode(SKEncodedImageFormat.Png, 100);
+        File.WriteAllBytes(png, data.ToArray());
+        return png;
+    }
+
+    [Fact]
+    public void Predict_on_a_png_drawn_on_a_transparent_background_keeps_its_strokes()
+    {
+        var b = Probabilities(JsonLines(Cli.Run(["predict", "--model", fx.ModelDir, "--input", WriteIdx(1)]))[0]);
+        foreach (var (ink, inverted) in new[] { ((byte)0, true), ((byte)255, false) })
+        {
+            var r = Cli.Run(["predict", "--model", fx.ModelDir, "--input", InkPng($"ink{ink}.png", ink)]);
+            Assert.True(r.ExitCode == 0, r.Describe());
+            Assert.Equal(inverted, r.Stderr.Contains("inverted", StringComparison.Ordinal));
+            var a = Probabilities(Assert.Single(JsonLines(r)));
+            for (var j = 0; j < 10; j++) Assert.Equal(b[j], a[j], 1e-4f);
+        }
+    }
+
     [Fact]
     public void Predict_on_a_dark_on_light_png_inverts_it_unless_told_not_to()
     {

@@ -27,25 +27,42 @@ public static class DigitPng
         return f.Read(sig) == 8 && sig.SequenceEqual(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A });
     }
 
-    /// <summary>Decodes a PNG: x = luminance (0.299 R + 0.587 G + 0.114 B) / 255 × alpha / 255 after resizing to
-    /// side×side (bilinear), row-major; then x ← 1 − x when `invert` says so (`inverted` tells whether it did).</summary>
+    /// <summary>Decodes a PNG: after resizing to side×side (bilinear), x = luminance (0.299 R + 0.587 G + 0.114 B) / 255
+    /// composited by alpha over a background: black, or white when transparent pixels surround dark ink (the mean
+    /// luminance of the pixels at least half opaque is below 0.5), so that a drawing on a transparent background keeps
+    /// its strokes; row-major. Then x ← 1 − x when `invert` says so (`inverted` tells whether it did).</summary>
     public static float[] Read(string path, int side, Invert invert, out bool inverted)
     {
         using var bmp = SKBitmap.Decode(path) ?? throw new InvalidDataException($"--input '{path}': not a decodable PNG");
         using var resized = bmp.Width == side && bmp.Height == side ? bmp.Copy() : bmp.Resize(new SKImageInfo(side, side), new SKSamplingOptions(SKFilterMode.Linear))
             ?? throw new InvalidDataException($"--input '{path}': cannot resize {bmp.Width}x{bmp.Height} to {side}x{side}");
-        var x = new float[side * side];
+        var gray = new float[side * side];
+        var alpha = new float[side * side];
         for (var r = 0; r < side; r++)
             for (var c = 0; c < side; c++)
             {
                 var px = resized.GetPixel(c, r);
-                var gray = (0.299f * px.Red + 0.587f * px.Green + 0.114f * px.Blue) / 255f;
-                x[r * side + c] = gray * (px.Alpha / 255f);
+                gray[r * side + c] = (0.299f * px.Red + 0.587f * px.Green + 0.114f * px.Blue) / 255f;
+                alpha[r * side + c] = px.Alpha / 255f;
             }
+        var background = DarkInkOnTransparency(gray, alpha) ? 1f : 0f;
+        var x = new float[side * side];
+        for (var i = 0; i < x.Length; i++) x[i] = gray[i] * alpha[i] + background * (1f - alpha[i]);
         inverted = invert == Invert.Yes || (invert == Invert.Auto && BorderMean(x, side) > 0.5);
         if (inverted)
             for (var i = 0; i < x.Length; i++) x[i] = 1f - x[i];
         return x;
+    }
+
+    /// <summary>True when some pixels are transparent and the (at least half) opaque ones are dark on average.</summary>
+    private static bool DarkInkOnTransparency(float[] gray, float[] alpha)
+    {
+        if (Array.TrueForAll(alpha, a => a >= 1f)) return false;
+        double sum = 0;
+        var n = 0;
+        for (var i = 0; i < gray.Length; i++)
+            if (alpha[i] >= 0.5f) { sum += gray[i]; n++; }
+        return n > 0 && sum / n < 0.5;
     }
 
     /// <summary>Mean of the outermost ring of pixels (the background of a centred digit).</summary>
