@@ -3,27 +3,20 @@ using ActorTrainer.Daemon.Commands;
 
 // ActorTrainer daemon / CLI: train, evaluate, predict, export, summary. Exit codes (README.md, "Exit codes"):
 // 0 ok, 2 bad input, 3 training diverged, 69 cluster workers unavailable, 70 internal error, 74 I/O error, 130 SIGINT / 143 SIGTERM outside training.
-var Help =
-    "ActorTrainer — deep-learning training for .NET\n\n" +
-    "usage: ActorTrainer.Daemon [--verbose] <command> [options]\n\n" +
-    "  --verbose         print stack traces of errors (any position on the command line)\n\n" +
-    "commands:\n  " + TrainCommand.Usage.Replace("\n", "\n  ") + "\n  " +
-    WorkerCommand.Usage.Replace("\n", "\n  ") + "\n  " +
-    ModelCommands.Usage.Replace("\n", "\n  ") + "\n  " + ActorTrainer.Daemon.Service.ServiceCommands.Usage.Replace("\n", "\n  ") + "\n";
 
 var verbose = args.Contains("--verbose");
 args = args.Where(a => a != "--verbose").ToArray();
 if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
 {
-    Console.Out.Write(Help);
+    Console.Out.Write(CommandHelp.Overview);
     return args.Length == 0 ? ExitCodes.BadInput : ExitCodes.Ok;
 }
 
 var command = args[0];
 var rest = args.Skip(1).ToArray();
-if (CommandHelp.Requested(rest) && CommandHelp.For(command) is { } usage)
+if (CommandHelp.Requested(rest) && CommandHelp.Page(command) is { } page)
 {
-    Console.Out.Write(CommandHelp.Page(command, usage));
+    Console.Out.Write(page);
     return ExitCodes.Ok;
 }
 
@@ -44,6 +37,6 @@ return ErrorBoundary.Run(() =>
         "export" => ModelCommands.Export(CommandLine.Parse("export", rest, ["model", "format", "output"], [])),
         "summary" => ModelCommands.Summary(CommandLine.Parse("summary", rest, ["model"], [])),
         _ when ActorTrainer.Daemon.Service.ServiceCommands.Verbs.Contains(command) => ActorTrainer.Daemon.Service.ServiceCommands.Run(command, rest, signals),
-        _ => throw new UsageException($"unknown command '{command}' (commands: train, worker, evaluate, predict, export, summary, {string.Join(", ", ActorTrainer.Daemon.Service.ServiceCommands.Verbs)}; see --help)"),
+        _ => throw new UsageException($"unknown command '{command}' (commands: {string.Join(", ", CommandHelp.Commands)}; see --help)"),
     };
 }, verbose, Console.Error);

@@ -27,13 +27,7 @@ public static partial class ModelFiles
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"model directory '{dir}' does not exist");
         var cfgPath = Path.Combine(dir, ConfigFile);
-        if (!File.Exists(cfgPath))
-        {
-            // a run directory of `train` holds its model in model/
-            var inRun = Path.Combine(dir, "model");
-            var hint = File.Exists(Path.Combine(inRun, ConfigFile)) ? $" (it is a run directory: its model is '{inRun}')" : "";
-            throw new FileNotFoundException($"model directory '{dir}' has no {ConfigFile}{hint}", cfgPath);
-        }
+        if (!File.Exists(cfgPath)) throw new FileNotFoundException($"model directory '{dir}' has no {ConfigFile}", cfgPath);
         var size = new FileInfo(cfgPath).Length;
         if (size > MaxConfigBytes)
             throw Bad(cfgPath, $"file is {size} bytes, more than the {MaxConfigBytes}-byte limit for a model config");

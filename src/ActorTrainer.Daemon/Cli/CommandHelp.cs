@@ -3,25 +3,40 @@ using ActorTrainer.Daemon.Service;
 
 namespace ActorTrainer.Daemon.Cli;
 
-/// <summary>`COMMAND --help` (or `-h`) anywhere after the command word: the usage of that command (and of the commands
-/// documented with it), on stdout, exit 0 — before its options are parsed.</summary>
+/// <summary>The CLI's help: `--help` alone (every command) and `COMMAND --help` (or `-h`) anywhere after the command
+/// word (that command's group), on stdout, exit 0 — before the command's options are checked. One table of commands
+/// and their usage texts, which the help pages and the unknown-command error read.</summary>
 public static class CommandHelp
 {
+    /// <summary>Commands documented together, with their usage text, in the order of the help page.</summary>
+    private static readonly (string[] Commands, string Usage)[] Groups =
+    [
+        (["train"], TrainCommand.Usage),
+        (["worker"], WorkerCommand.Usage),
+        (["evaluate", "predict", "export", "summary"], ModelCommands.Usage),
+        (ServiceCommands.Verbs, ServiceCommands.Usage),
+    ];
+
+    /// <summary>Every command word, in help-page order.</summary>
+    public static IEnumerable<string> Commands => Groups.SelectMany(g => g.Commands);
+
+    /// <summary>The help page of `--help` alone: the program's usage line and every command's usage.</summary>
+    public static string Overview =>
+        "ActorTrainer — deep-learning training for .NET\n\n" +
+        "usage: ActorTrainer.Daemon [--verbose] <command> [options]\n\n" +
+        "  --verbose         print stack traces of errors (any position on the command line)\n\n" +
+        "commands:\n  " + string.Join("\n  ", Groups.Select(g => Indent(g.Usage))) + "\n";
+
     /// <summary>True when the arguments after the command word ask for help.</summary>
     public static bool Requested(IReadOnlyList<string> args) => args.Any(a => a is "--help" or "-h");
 
-    /// <summary>The usage text of `command`'s group, or null for an unknown command.</summary>
-    public static string? For(string command) => command switch
-    {
-        "train" => TrainCommand.Usage,
-        "worker" => WorkerCommand.Usage,
-        "evaluate" or "predict" or "export" or "summary" => ModelCommands.Usage,
-        _ when ServiceCommands.Verbs.Contains(command) => ServiceCommands.Usage,
-        _ => null,
-    };
+    /// <summary>The help page for `command` (its group's usage under the program's usage line), or null for an unknown
+    /// command.</summary>
+    public static string? Page(string command) =>
+        Groups.FirstOrDefault(g => g.Commands.Contains(command)).Usage is { } usage
+            ? $"usage: ActorTrainer.Daemon [--verbose] {command} …\n\n  {Indent(usage)}\n\n" +
+              "every config key (for --config files and --set) is documented in config/reference.conf\n"
+            : null;
 
-    /// <summary>The help page printed for `command` (its usage indented under the program's usage line).</summary>
-    public static string Page(string command, string usage) =>
-        $"usage: ActorTrainer.Daemon [--verbose] {command} …\n\n  {usage.Replace("\n", "\n  ")}\n\n" +
-        "every config key (for --config files and --set) is documented in config/reference.conf\n";
+    private static string Indent(string usage) => usage.Replace("\n", "\n  ");
 }

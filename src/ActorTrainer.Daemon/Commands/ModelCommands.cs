@@ -25,7 +25,15 @@ public static class ModelCommands
         "export --model DIR --format onnx --output FILE\n" +
         "summary --model DIR                  the Keras-style layer table";
 
-    private static Sequential Load(CommandLine cl) => Sequential.Load(cl.Require("model"));
+    /// <summary>The model of --model DIR; a run directory of `train` is refused naming its model folder.</summary>
+    private static Sequential Load(CommandLine cl)
+    {
+        var dir = cl.Require("model");
+        var inRun = Path.Combine(dir, RunDirectory.ModelFolder);
+        if (!File.Exists(Path.Combine(dir, ModelFiles.ConfigFile)) && File.Exists(Path.Combine(inRun, ModelFiles.ConfigFile)))
+            throw new FileNotFoundException($"model directory '{dir}' has no {ModelFiles.ConfigFile} (it is a run directory: its model is '{inRun}')");
+        return Sequential.Load(dir);
+    }
 
     /// <summary>evaluate: prints "test_loss: X - test_accuracy: Y" (or JSON with --json) and writes evaluation.json.</summary>
     public static int Evaluate(CommandLine cl)

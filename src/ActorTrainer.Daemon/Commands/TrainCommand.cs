@@ -267,7 +267,7 @@ public static class TrainCommand
         var probs = model.PredictArrays(test.Images, data.Features, 1024, run.Gpu);
         var preds = TrainingOutputs.Argmax(probs, plan.OutputDim);
         if (s.Plots) TrainingOutputs.WriteDigitPlots(runDir, test, preds);
-        if (s.SaveModel) model.Save(Path.Combine(runDir, "model"));
+        if (s.SaveModel) model.Save(Path.Combine(runDir, RunDirectory.ModelFolder));
         var curvesFile = curves?.GetAwaiter().GetResult();
         var summary = RunSummary.Build(s, outcome, testLoss, testAcc, trainSeconds, Weights.sha256(model.GetWeights()),
                                        plan.WeightSizes,

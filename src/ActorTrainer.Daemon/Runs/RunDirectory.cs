@@ -10,11 +10,14 @@ namespace ActorTrainer.Daemon.Runs;
 /// </summary>
 public sealed class RunDirectory : IDisposable
 {
+    /// <summary>The folder of a run directory that holds the trained model (config.json + model.safetensors).</summary>
+    public const string ModelFolder = "model";
+
     /// <summary>The files and folders a run writes; --overwrite removes exactly these.</summary>
     public static readonly string[] RunFileNames =
     [
         "summary.json", "history.csv", "config.conf", "predictions.png", "misclassified.png", "learning_curves.png",
-        "error.log", "model", "tensorboard", "checkpoints",
+        "error.log", ModelFolder, "tensorboard", "checkpoints",
     ];
 
     private readonly FileStream _lock;
@@ -74,7 +77,7 @@ public sealed class RunDirectory : IDisposable
     public IReadOnlyList<string> RunMarkers()
     {
         var markers = new[] { "summary.json", "history.csv", "config.conf" }.Where(n => File.Exists(Combine(n))).ToList();
-        if (Directory.Exists(Combine("model"))) markers.Add("model/");
+        if (Directory.Exists(Combine(ModelFolder))) markers.Add(ModelFolder + "/");
         var ckpt = Combine("checkpoints");
         if (Directory.Exists(ckpt) && Directory.EnumerateFiles(ckpt, "ckpt-*.bin").Any()) markers.Add("checkpoints/");
         return markers;
