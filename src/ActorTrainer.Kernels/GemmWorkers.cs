@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.ExceptionServices;
 
 namespace ActorTrainer.Kernels;
 
@@ -11,91 +10,117 @@ internal interface IParallelJob
 }
 
 /// <summary>
-/// Persistent worker threads for GEMM (allocation-free dispatch, unlike Parallel.For). One job at a time: a caller
-/// that cannot <see cref="TryEnter"/> runs its GEMM on its own thread, which gives the same bits.
-/// Parts are claimed dynamically (compare-and-swap per part), so a worker that is descheduled on a busy machine
-/// never delays the caller: the caller runs every part nobody has claimed yet. Workers busy-spin briefly after a
-/// job (back-to-back training calls), then block on a semaphore.
+/// Persistent worker threads for GEMM and partitioned element-wise work (allocation-free dispatch, unlike
+/// Parallel.For), shared by every calling thread: up to <see cref="MaxJobs"/> jobs run at once, each on its caller and
+/// at most `threads − 1` helpers, so that gradient workers that each run their GEMMs on several threads
+/// (trainer.threads-per-worker) get their threads at the same time instead of taking turns. Parts are claimed
+/// dynamically (compare-and-swap per part), so a helper that is descheduled on a busy machine never delays the caller:
+/// the caller runs every part nobody has claimed yet. Which thread runs which part never changes a result (parts
+/// have disjoint outputs). Helpers busy-spin briefly after a job (back-to-back training calls), then block.
 /// </summary>
 internal static class GemmWorkers
 {
     /// <summary>Most parts one job may have.</summary>
     internal const int MaxParts = 64;
 
-    private static int s_busy;
+    /// <summary>Most jobs in flight at once; a caller that finds them all taken runs its job on its own thread.</summary>
+    internal const int MaxJobs = 16;
+
+    /// <summary>Most helper threads the pool creates (it grows to the most helpers the jobs in flight asked for at once).</summary>
+    internal const int MaxHelpers = 4 * MaxParts;
+
+    private static readonly GemmJobSlot[] s_slots = Enumerable.Range(0, MaxJobs).Select(_ => new GemmJobSlot()).ToArray();
     private static Worker[] s_workers = [];
-    private static IParallelJob? s_job;
-    private static int s_parts;
-    private static int s_done;
-    private static readonly int[] s_claimed = Enumerable.Repeat(1, MaxParts).ToArray(); // 1 = claimed / no job
-    private static Exception? s_error;
+    private static readonly object s_grow = new();
+    private static int s_demand;       // helpers asked for by the jobs in flight
+    private static int s_cursor;       // where the next post starts (round robin over the helpers)
     private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // 200 µs
 
-    /// <summary>Claims the pool; false when another thread is using it.</summary>
-    internal static bool TryEnter() => Interlocked.CompareExchange(ref s_busy, 1, 0) == 0;
+    /// <summary>True on a thread while it runs a part: a kernel called from inside a part runs on that thread alone.</summary>
+    [ThreadStatic] private static bool t_inPart;
 
-    /// <summary>Runs the job's parts on the pool when it is free (true), else does nothing (false: the caller runs
-    /// the work itself). The job object must belong to the calling thread (a [ThreadStatic] instance): its fields are
-    /// set before the pool is claimed. At most `threads` threads (the caller included) work on it.</summary>
+    /// <summary>Runs the job's parts on the calling thread and up to min(parts, threads) − 1 helpers, waits for all of
+    /// them and rethrows the first failure (true); returns false, doing nothing, when the job is too small to split,
+    /// all job slots are taken or the caller is itself running a part (the caller then runs the work itself). The job
+    /// object must belong to the calling thread (a [ThreadStatic] instance): its fields are set before it is
+    /// published.</summary>
     internal static bool TryRun(IParallelJob job, int parts, int threads = int.MaxValue)
     {
-        if (parts < 2 || parts > MaxParts || threads < 2 || !TryEnter()) return false;
-        try { Run(job, parts, threads); }
-        finally { Exit(); }
-        return true;
-    }
-
-    /// <summary>Releases the pool claimed by <see cref="TryEnter"/>.</summary>
-    internal static void Exit() => Volatile.Write(ref s_busy, 0);
-
-    /// <summary>Runs parts 0..parts−1 of the job on the caller and up to min(parts, threads)−1 workers, waits for all,
-    /// and rethrows the first failure. Requires the pool to be claimed; 2 ≤ parts ≤ <see cref="MaxParts"/>.</summary>
-    internal static void Run(IParallelJob job, int parts, int threads = int.MaxValue)
-    {
-        int helpers = Math.Min(parts, threads) - 1;
-        EnsureWorkers(helpers);
-        s_error = null;
-        Volatile.Write(ref s_done, 0);
-        s_parts = parts;
-        s_job = job;
-        // Publishing the claim flags (last, with full fences) starts the job; parts ≥ `parts` stay claimed.
-        for (int i = parts; i < MaxParts; i++) Volatile.Write(ref s_claimed[i], 1);
-        for (int i = 0; i < parts; i++) Interlocked.Exchange(ref s_claimed[i], 0);
-        for (int w = 0; w < helpers; w++) s_workers[w].Post();
+        if (parts < 2 || parts > MaxParts || threads < 2 || t_inPart) return false;
+        var slot = ClaimSlot();
+        if (slot is null) return false;
+        int helpers = Math.Min(Math.Min(parts, threads) - 1, MaxHelpers);
         try
         {
-            RunClaimable();
+            int demand = Interlocked.Add(ref s_demand, helpers);
+            EnsureWorkers(Math.Min(demand, MaxHelpers));
+            slot.Publish(job, parts, helpers);
+            Post(helpers);
+            RunParts(slot);
+            slot.WaitAndClose();
         }
         finally
         {
-            var spin = new SpinWait();
-            while (Volatile.Read(ref s_done) != parts) spin.SpinOnce(-1);
-            for (int i = 0; i < parts; i++) Volatile.Write(ref s_claimed[i], 1);
-            s_job = null;
+            Interlocked.Add(ref s_demand, -helpers);
+            slot.Release();
         }
-        if (s_error is { } e) ExceptionDispatchInfo.Capture(e).Throw();
+        return true;
     }
 
-    /// <summary>Claims and runs parts until none is left; each completed (or failed) part counts once in s_done.</summary>
-    private static void RunClaimable()
+    private static GemmJobSlot? ClaimSlot()
     {
-        for (int i = 0; i < MaxParts; i++)
-        {
-            if (Interlocked.CompareExchange(ref s_claimed[i], 1, 0) != 0) continue;
-            // A successful claim means the job that published this flag is live until this part is counted.
-            try { s_job!.Run(i); }
-            catch (Exception e) { Interlocked.CompareExchange(ref s_error, e, null); }
-            finally { Interlocked.Increment(ref s_done); }
-        }
+        foreach (var s in s_slots)
+            if (s.TryClaim()) return s;
+        return null;
+    }
+
+    /// <summary>Claims and runs the slot's open parts until none is left.</summary>
+    private static void RunParts(GemmJobSlot slot)
+    {
+        t_inPart = true;
+        try { slot.RunClaimable(); }
+        finally { t_inPart = false; }
+    }
+
+    /// <summary>Wakes `count` helpers, starting where the last post stopped, so that jobs in flight at the same time
+    /// wake different helpers.</summary>
+    private static void Post(int count)
+    {
+        var workers = Volatile.Read(ref s_workers);
+        if (workers.Length == 0) return;
+        int start = Interlocked.Add(ref s_cursor, count) - count;
+        for (int i = 0; i < count; i++) workers[(int)((uint)(start + i) % (uint)workers.Length)].Post();
     }
 
     private static void EnsureWorkers(int count)
     {
-        if (s_workers.Length >= count) return;
-        var grown = new Worker[count];
-        Array.Copy(s_workers, grown, s_workers.Length);
-        for (int w = s_workers.Length; w < count; w++) grown[w] = new Worker(w + 1);
-        s_workers = grown;
+        if (Volatile.Read(ref s_workers).Length >= count) return;
+        lock (s_grow)
+        {
+            var old = s_workers;
+            if (old.Length >= count) return;
+            var grown = new Worker[count];
+            Array.Copy(old, grown, old.Length);
+            for (int w = old.Length; w < count; w++) grown[w] = new Worker(w + 1);
+            Volatile.Write(ref s_workers, grown);
+        }
+    }
+
+    /// <summary>A helper's pass: joins every open job that has room for another helper and runs its parts, until a
+    /// pass finds nothing to do.</summary>
+    private static void HelpAll()
+    {
+        t_inPart = true;
+        try
+        {
+            bool ran = true;
+            while (ran)
+            {
+                ran = false;
+                foreach (var s in s_slots) ran |= s.Help();
+            }
+        }
+        finally { t_inPart = false; }
     }
 
     private sealed class Worker
@@ -103,13 +128,13 @@ internal static class GemmWorkers
         private readonly SemaphoreSlim _wake = new(0);
         private int _posted, _seen, _sleeping;
 
-        internal Worker(int part)
+        internal Worker(int index)
         {
-            var t = new Thread(Loop) { IsBackground = true, Name = $"ActorTrainer.Gemm.{part}" };
+            var t = new Thread(Loop) { IsBackground = true, Name = $"ActorTrainer.Gemm.{index}" };
             t.Start();
         }
 
-        /// <summary>Signals one job to this worker; wakes it if it is blocked.</summary>
+        /// <summary>Signals work to this helper; wakes it if it is blocked.</summary>
         internal void Post()
         {
             Interlocked.Increment(ref _posted);
@@ -121,8 +146,8 @@ internal static class GemmWorkers
             while (true)
             {
                 WaitForPost();
-                _seen++;
-                RunClaimable();
+                _seen = Volatile.Read(ref _posted);
+                HelpAll();
             }
         }
 

@@ -241,7 +241,7 @@ let ``managed GEMM does not allocate on the calling thread in steady state`` () 
 
 [<Fact>]
 let ``concurrent callers get the same bits as sequential calls`` () =
-    // Actors may call GEMM from several threads at once: one gets the worker pool, the others run serially.
+    // Actors may call GEMM from several threads at once: each call gets its share of the helper threads.
     let cases =
         [ for i in 0 .. 7 ->
             let ta, tb = allTrans[i % 4]

@@ -1,0 +1,76 @@
+module ActorTrainer.Core.Tests.GemmWorkersTests
+
+open System
+open System.Collections.Concurrent
+open System.Threading
+open Xunit
+open ActorTrainer.Kernels
+
+/// A job whose parts run `body part`.
+let private job (body: int -> unit) =
+    { new IParallelJob with
+        member _.Run(part) = body part }
+
+[<Fact>]
+let ``jobs from two callers run at the same time, each with its own helper`` () =
+    // Four parts (two per job) meet at one barrier: they can only all get there if both jobs run at once, each on
+    // its caller and a helper. (When the pool took one job at a time, the second caller was turned away.)
+    use barrier = new Barrier(4)
+    let met = ConcurrentBag<int>()
+    let results = Array.zeroCreate<bool> 2
+    let failures = ConcurrentQueue<exn>()
+    let caller i =
+        Thread(fun () ->
+            try
+                let j = job (fun part ->
+                    if not (barrier.SignalAndWait(TimeSpan.FromSeconds 30.0)) then
+                        failwithf "job %d part %d: the other job's parts never ran at the same time" i part
+                    met.Add Environment.CurrentManagedThreadId)
+                results[i] <- GemmWorkers.TryRun(j, 2, 2)
+            with e -> failures.Enqueue e)
+    let threads = [| caller 0; caller 1 |]
+    for t in threads do t.Start()
+    for t in threads do Assert.True(t.Join(TimeSpan.FromSeconds 60.0), "a caller did not finish")
+    Assert.Empty(failures)
+    Assert.Equal<bool[]>([| true; true |], results)
+    Assert.Equal(4, met |> Seq.distinct |> Seq.length)
+
+[<Fact>]
+let ``a job uses at most its thread share, and every part runs once`` () =
+    // Grow the pool first, so that more helpers than the share are there to join.
+    use wide = new Barrier(4)
+    let warm = job (fun _ -> wide.SignalAndWait(TimeSpan.FromSeconds 30.0) |> ignore)
+    Assert.True(GemmWorkers.TryRun(warm, 4, 4))
+    for _ in 1 .. 20 do
+        let runs = Array.zeroCreate<int> 16
+        let threads = ConcurrentDictionary<int, bool>()
+        let j = job (fun part ->
+            Interlocked.Increment(&runs[part]) |> ignore
+            threads[Environment.CurrentManagedThreadId] <- true
+            Thread.SpinWait 20000)
+        Assert.True(GemmWorkers.TryRun(j, 16, 2))
+        Assert.All(runs, fun n -> Assert.Equal(1, n))
+        Assert.InRange(threads.Count, 1, 2)
+
+[<Fact>]
+let ``a failing part is rethrown to its caller, and the pool keeps working`` () =
+    let boom = job (fun part -> if part = 3 then invalidOp "part 3 failed")
+    let e = Assert.Throws<InvalidOperationException>(Action(fun () -> GemmWorkers.TryRun(boom, 8, 2) |> ignore))
+    Assert.Equal("part 3 failed", e.Message)
+    let count = ref 0
+    Assert.True(GemmWorkers.TryRun(job (fun _ -> Interlocked.Increment(&count.contents) |> ignore), 8, 2))
+    Assert.Equal(8, count.Value)
+
+[<Fact>]
+let ``a kernel called from inside a part runs on that part's thread`` () =
+    let inner = Array.create 4 true
+    let j = job (fun part ->
+        inner[part] <- GemmWorkers.TryRun(job ignore, 2, 2))
+    Assert.True(GemmWorkers.TryRun(j, 4, 2))
+    Assert.Equal<bool[]>(Array.create 4 false, inner)
+
+[<Fact>]
+let ``too small a job or a single thread is left to the caller`` () =
+    Assert.False(GemmWorkers.TryRun(job ignore, 1, 4))
+    Assert.False(GemmWorkers.TryRun(job ignore, 4, 1))
+    Assert.False(GemmWorkers.TryRun(job ignore, GemmWorkers.MaxParts + 1, 4))
