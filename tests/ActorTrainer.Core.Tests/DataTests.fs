@@ -89,6 +89,13 @@ let ``loadBundled returns fresh arrays each call`` () =
     let b, _ = Mnist.loadBundled ()
     Assert.Equal(original, b.Pixels.[200])
     Assert.Equal(float32 original / 255.0f, b.Images.[200])
+    // The first call in a process may get the decoded arrays, the next ones copies of a cache: none shares an array.
+    b.Pixels.[300] <- b.Pixels.[300] + 1uy
+    let c, ct = Mnist.loadBundled ()
+    Assert.Equal(original, c.Pixels.[200])
+    Assert.Equal(a.Pixels.[300], c.Pixels.[300])
+    Assert.False(obj.ReferenceEquals(a.Pixels, c.Pixels) || obj.ReferenceEquals(b.Pixels, c.Pixels))
+    Assert.Equal(7, ct.Labels.[0])
 
 [<Fact>]
 let ``load with null or empty dir is the bundled copy`` () =

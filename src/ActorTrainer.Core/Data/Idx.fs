@@ -92,7 +92,7 @@ module Idx =
     /// Reads `total` body bytes. When the stream is known to hold them (`known`) the buffer is allocated at once;
     /// otherwise (gzip) it grows as data arrives, so a stream that ends early never costs much more than it held.
     let private readBody (name: string) (dims: int[]) (total: int) (known: bool) (stream: Stream) : byte[] =
-        let mutable buf = GC.AllocateUninitializedArray<byte>(if known then total else min total (1 <<< 20))
+        let mutable buf = if known then ActorTrainer.Kernels.LargeArrays.AllocateUninitialized<byte> total else GC.AllocateUninitializedArray<byte>(min total (1 <<< 20))
         let mutable got = 0
         let mutable finished = false
         while not finished && got < total do
@@ -155,6 +155,12 @@ module Idx =
     [<CompiledName("ReadStream")>]
     let readStream (name: string) (stream: Stream) : IdxArray = readStreamWith name ignore stream
 
+    /// Parses a raw (not gzip) IDX array from a stream known to hold exactly `length` bytes, header included — e.g. an
+    /// inflating stream whose size a trusted gzip trailer gives: the body is read straight into one array of its size.
+    /// The same errors as readStream for a header or a length that do not agree.
+    let internal readSized (name: string) (length: int64) (stream: Stream) : IdxArray =
+        parse (label name) (ValueSome length) ignore stream
+
     let private openFile (path: string) =
         if String.IsNullOrEmpty path then invalidArg "path" "IDX path must be a non-empty string"
         if not (File.Exists path) then
@@ -177,16 +183,22 @@ module Idx =
     [<CompiledName("Read")>]
     let read (path: string) : IdxArray = readWith ignore path
 
-    let private writeTo (stream: Stream) (arr: IdxArray) =
-        let header = Array.zeroCreate<byte> (4 + 4 * arr.Dims.Length)
+    /// The header of an unsigned-byte IDX file of shape `dims`: 0x00 0x00 0x08 ndim, then each size big-endian —
+    /// the only header the parser accepts for those dims, so a parsed file's bytes are this header plus its Data.
+    let internal headerBytes (dims: int[]) : byte[] =
+        let header = Array.zeroCreate<byte> (4 + 4 * dims.Length)
         header.[2] <- UnsignedByteType
-        header.[3] <- byte arr.Dims.Length
-        arr.Dims |> Array.iteri (fun i d ->
+        header.[3] <- byte dims.Length
+        dims |> Array.iteri (fun i d ->
             let o = 4 + 4 * i
             header.[o] <- byte (d >>> 24)
             header.[o + 1] <- byte (d >>> 16)
             header.[o + 2] <- byte (d >>> 8)
             header.[o + 3] <- byte d)
+        header
+
+    let private writeTo (stream: Stream) (arr: IdxArray) =
+        let header = headerBytes arr.Dims
         stream.Write(header, 0, header.Length)
         stream.Write(arr.Data, 0, arr.Data.Length)
 

@@ -63,20 +63,26 @@ module Mnist =
               "t10k-images-idx3-ubyte", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"
               "t10k-labels-idx1-ubyte", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2" ]
 
+    /// verify for a file given as consecutive parts (a header and a body), hashed without joining them.
+    let private verifyParts (name: string) (parts: byte[] list) : unit =
+        match sha256.TryGetValue name with
+        | false, _ ->
+            invalidArg "name" (sprintf "'%s' is not a standard MNIST file name; expected one of %s" name (String.Join(", ", fileNames)))
+        | true, expected ->
+            use hash = IncrementalHash.CreateHash HashAlgorithmName.SHA256
+            for p in parts do hash.AppendData p
+            let actual = Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant()
+            if actual <> expected then
+                raise (DataFormatException(
+                    sprintf "MNIST file '%s': SHA-256 mismatch, expected %s, got %s (%d bytes); the data is corrupt or not the original MNIST"
+                        name expected actual (parts |> List.sumBy (fun p -> int64 p.Length))))
+
     /// Checks that SHA-256(`bytes`) equals the published hash of the standard file `name`;
     /// throws DataFormatException naming the file, the expected and the actual hash otherwise.
     [<CompiledName("Verify")>]
     let verify (name: string) (bytes: byte[]) : unit =
         if isNull bytes then nullArg "bytes"
-        match sha256.TryGetValue name with
-        | false, _ ->
-            invalidArg "name" (sprintf "'%s' is not a standard MNIST file name; expected one of %s" name (String.Join(", ", fileNames)))
-        | true, expected ->
-            let actual = Convert.ToHexString(SHA256.HashData bytes).ToLowerInvariant()
-            if actual <> expected then
-                raise (DataFormatException(
-                    sprintf "MNIST file '%s': SHA-256 mismatch, expected %s, got %s (%d bytes); the data is corrupt or not the original MNIST"
-                        name expected actual bytes.Length))
+        verifyParts name [ bytes ]
 
     let private imagesDims (name: string) (arr: IdxArray) =
         if arr.Dims.Length <> 3 then
@@ -124,7 +130,7 @@ module Mnist =
         let count, h, w = images.Dims.[0], images.Dims.[1], images.Dims.[2]
         let labelCount = count
         let pixels = images.Data
-        let floats = GC.AllocateUninitializedArray<float32> pixels.Length
+        let floats = ActorTrainer.Kernels.LargeArrays.AllocateUninitialized<float32> pixels.Length
         // pixel/255 in blocks of 16 K values (64 KB of floats, still in cache for the division): one pass over memory
         let block = 16384
         let mutable at = 0
@@ -161,58 +167,79 @@ module Mnist =
         let (n0, a0), (n1, a1), (n2, a2), (n3, a3) = arrays.[0], arrays.[1], arrays.[2], arrays.[3]
         toDataset expect n0 a0 n1 a1, toDataset expect n2 a2 n3 a3
 
-    /// The bytes of an embedded resource (11 MB in all; read whole, so nothing depends on the stream seeking).
+    /// The bytes of an embedded resource (11 MB in all), read whole: into one array of its size when the stream knows
+    /// its length (an embedded resource does), else through a growing buffer.
     let private resourceBytes (stream: Stream) : byte[] =
-        use ms = new MemoryStream()
-        stream.CopyTo ms
-        ms.ToArray()
+        if stream.CanSeek && stream.Length - stream.Position <= int64 Array.MaxLength then
+            let bytes = GC.AllocateUninitializedArray<byte>(int (stream.Length - stream.Position))
+            stream.ReadExactly(bytes, 0, bytes.Length)
+            bytes
+        else
+            use ms = new MemoryStream()
+            stream.CopyTo ms
+            ms.ToArray()
 
-    /// The whole decompressed content of gzip bytes, inflated straight into one array of the size their trailer gives
-    /// (ISIZE: the size mod 2³², exact for these files) — no growing buffer and no copy out of one; data that does not
-    /// fill exactly that size is a DataFormatException naming the resource (the SHA-256 check follows).
-    let private inflateExact (resource: string) (gzip: byte[]) : byte[] =
+    /// One embedded file decoded: its gzip bytes inflated through the IDX parser straight into the body array, whose
+    /// size the gzip trailer gives (ISIZE: the size mod 2³², exact for these files) — no whole-file buffer and no copy
+    /// out of one — then SHA-256 of the header and body checked against the published hash. Data that does not fill
+    /// exactly that size is a DataFormatException naming the resource.
+    let private decodeResource (name: string) (resource: string) (gzip: byte[]) : IdxArray =
         let size = if gzip.Length >= 4 then BitConverter.ToUInt32(gzip, gzip.Length - 4) else 0u   // little-endian
         if size > uint32 Array.MaxLength then
             raise (DataFormatException(sprintf "MNIST bundle: resource '%s' claims %d bytes uncompressed" resource size))
-        let bytes = GC.AllocateUninitializedArray<byte>(int size)
         use gz = new GZipStream(new MemoryStream(gzip, false), CompressionMode.Decompress)
-        let mutable got = 0
-        let mutable n = 1
-        while n > 0 && got < bytes.Length do
-            n <- gz.Read(bytes, got, bytes.Length - got)
-            got <- got + n
-        if got < bytes.Length || gz.ReadByte() >= 0 then
+        let arr = Idx.readSized ("bundled " + resource) (int64 size) gz
+        if gz.ReadByte() >= 0 then
             raise (DataFormatException(sprintf "MNIST bundle: resource '%s' does not inflate to the %d bytes its gzip trailer gives" resource size))
-        bytes
+        verifyParts name [ Idx.headerBytes arr.Dims; arr.Data ]
+        arr
 
-    /// Decompressed, SHA-256-verified bytes of the embedded files, decoded once per process.
-    let private bundledArrays : Lazy<IdxArray[]> =
-        lazy
-            let asm = typeof<IdxArray>.Assembly
-            fileNames
-            |> Array.map (fun name ->
-                let resource = "mnist/" + name + ".gz"
-                use stream = asm.GetManifestResourceStream resource
-                if isNull stream then
-                    raise (DataFormatException(
-                        sprintf "MNIST bundle: embedded resource '%s' is missing from assembly %s" resource (asm.GetName().Name)))
-                let bytes = inflateExact resource (resourceBytes stream)
-                verify name bytes
-                use reader = new MemoryStream(bytes, false)
-                Idx.readStream ("bundled " + resource) reader)
+    /// The four embedded files decoded (fresh arrays).
+    let private decodeBundled () : IdxArray[] =
+        let asm = typeof<IdxArray>.Assembly
+        fileNames
+        |> Array.map (fun name ->
+            let resource = "mnist/" + name + ".gz"
+            use stream = asm.GetManifestResourceStream resource
+            if isNull stream then
+                raise (DataFormatException(
+                    sprintf "MNIST bundle: embedded resource '%s' is missing from assembly %s" resource (asm.GetName().Name)))
+            decodeResource name resource (resourceBytes stream))
 
     let private copyBytes (src: byte[]) =
         let dst = GC.AllocateUninitializedArray<byte> src.Length
         Buffer.BlockCopy(src, 0, dst, 0, src.Length)
         dst
 
+    let private bundledGate = obj ()
+    let mutable private bundledCache : IdxArray[] voption = ValueNone
+    let mutable private bundledHandedOut = false
+
+    /// The bundled arrays for one caller to keep and modify. The first call in a process gets the decoded arrays
+    /// themselves (`train` loads once: no 55 MB copy, whose fresh pages cost ~0.15 s on a VM with slow page faults);
+    /// the second decodes once more into a cache, and it and every later call get copies of the cache.
+    let private bundledArrays () : IdxArray[] =
+        let copies (arrays: IdxArray[]) = arrays |> Array.map (fun a -> { a with Data = copyBytes a.Data })
+        lock bundledGate (fun () ->
+            match bundledCache with
+            | ValueSome cached -> copies cached
+            | ValueNone when not bundledHandedOut ->
+                let decoded = decodeBundled ()
+                bundledHandedOut <- true
+                decoded
+            | ValueNone ->
+                let decoded = decodeBundled ()
+                bundledCache <- ValueSome decoded
+                copies decoded)
+
     /// (train, test) from the MNIST copy embedded in this assembly: 60000 and 10000 28×28 images, SHA-256 verified,
-    /// checked against `expect`. Decompression is cached; each call returns fresh arrays the caller may modify.
+    /// checked against `expect`. Each call returns arrays of its own, which the caller may modify (the first call in a
+    /// process gets the decoded arrays; later calls get copies of a cache).
     [<CompiledName("LoadBundledWith")>]
     let loadBundledWith (expect: MnistExpectation) : Dataset * Dataset =
-        let arrays = bundledArrays.Force()
+        let arrays = bundledArrays ()
         fileNames
-        |> Array.mapi (fun i name -> "bundled mnist/" + name + ".gz", { arrays.[i] with Data = copyBytes arrays.[i].Data })
+        |> Array.mapi (fun i name -> "bundled mnist/" + name + ".gz", arrays.[i])
         |> pair expect
 
     /// (train, test) from the bundled copy with no expectation (see loadBundledWith).
