@@ -130,7 +130,7 @@ module Mnist =
         let count, h, w = images.Dims.[0], images.Dims.[1], images.Dims.[2]
         let labelCount = count
         let pixels = images.Data
-        let floats = ActorTrainer.Kernels.LargeArrays.AllocateUninitialized<float32> pixels.Length
+        let floats = GC.AllocateUninitializedArray<float32> pixels.Length
         // pixel/255 in blocks of 16 K values (64 KB of floats, still in cache for the division): one pass over memory
         let block = 16384
         let mutable at = 0
