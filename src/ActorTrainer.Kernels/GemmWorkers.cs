@@ -26,8 +26,9 @@ internal static class GemmWorkers
     /// <summary>Most jobs in flight at once; a caller that finds them all taken runs its job on its own thread.</summary>
     internal const int MaxJobs = 16;
 
-    /// <summary>Most helper threads the pool creates (it grows to the most helpers the jobs in flight asked for at once).</summary>
-    internal const int MaxHelpers = 4 * MaxParts;
+    /// <summary>Most helper threads the pool creates: it grows to the most helpers the jobs in flight asked for at
+    /// once, up to twice the cores (at least 4), so that many concurrent callers never start hundreds of threads.</summary>
+    internal static readonly int MaxHelpers = Math.Clamp(2 * Environment.ProcessorCount, 4, 4 * MaxParts);
 
     private static readonly GemmJobSlot[] s_slots = Enumerable.Range(0, MaxJobs).Select(_ => new GemmJobSlot()).ToArray();
     private static Worker[] s_workers = [];
@@ -67,6 +68,9 @@ internal static class GemmWorkers
         return true;
     }
 
+    /// <summary>Helper threads started so far.</summary>
+    internal static int HelperCount => Volatile.Read(ref s_workers).Length;
+
     private static GemmJobSlot? ClaimSlot()
     {
         foreach (var s in s_slots)
@@ -82,14 +86,22 @@ internal static class GemmWorkers
         finally { t_inPart = false; }
     }
 
-    /// <summary>Wakes `count` helpers, starting where the last post stopped, so that jobs in flight at the same time
-    /// wake different helpers.</summary>
+    /// <summary>Wakes `count` helpers: idle ones first, each reserved by this post so that jobs published at the same
+    /// time wake different helpers; when fewer are idle, busy ones (they join when they finish). The search starts
+    /// where the last post stopped.</summary>
     private static void Post(int count)
     {
         var workers = Volatile.Read(ref s_workers);
-        if (workers.Length == 0) return;
-        int start = Interlocked.Add(ref s_cursor, count) - count;
-        for (int i = 0; i < count; i++) workers[(int)((uint)(start + i) % (uint)workers.Length)].Post();
+        int n = workers.Length;
+        if (n == 0) return;
+        int start = (int)((uint)Interlocked.Add(ref s_cursor, count) % (uint)n);
+        int posted = 0;
+        for (int i = 0; i < n && posted < count; i++)
+        {
+            var w = workers[(start + i) % n];
+            if (w.TryReserve()) { w.Post(); posted++; }
+        }
+        for (int i = 0; posted < count; i++, posted++) workers[(start + i) % n].Post();
     }
 
     private static void EnsureWorkers(int count)
@@ -127,6 +139,10 @@ internal static class GemmWorkers
     {
         private readonly SemaphoreSlim _wake = new(0);
         private int _posted, _seen, _sleeping;
+        private int _idle = 1;   // 1: waiting for work and not reserved by a post
+
+        /// <summary>Reserves this helper for one post if it is idle.</summary>
+        internal bool TryReserve() => Interlocked.CompareExchange(ref _idle, 0, 1) == 1;
 
         internal Worker(int index)
         {
@@ -147,7 +163,9 @@ internal static class GemmWorkers
             {
                 WaitForPost();
                 _seen = Volatile.Read(ref _posted);
+                Volatile.Write(ref _idle, 0);
                 HelpAll();
+                Volatile.Write(ref _idle, 1);
             }
         }
 

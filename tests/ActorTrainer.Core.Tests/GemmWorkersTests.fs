@@ -70,6 +70,18 @@ let ``a kernel called from inside a part runs on that part's thread`` () =
     Assert.Equal<bool[]>(Array.create 4 false, inner)
 
 [<Fact>]
+let ``many concurrent callers start at most MaxHelpers helper threads`` () =
+    let callers =
+        [| for _ in 1 .. 12 ->
+             Thread(fun () ->
+                 for _ in 1 .. 20 do
+                     GemmWorkers.TryRun(job (fun _ -> Thread.SpinWait 5000), 8, 8) |> ignore) |]
+    for t in callers do t.Start()
+    for t in callers do t.Join()
+    Assert.InRange(GemmWorkers.HelperCount, 1, GemmWorkers.MaxHelpers)
+    Assert.True(GemmWorkers.MaxHelpers < 12 * 7 || Environment.ProcessorCount >= 42)
+
+[<Fact>]
 let ``too small a job or a single thread is left to the caller`` () =
     Assert.False(GemmWorkers.TryRun(job ignore, 1, 4))
     Assert.False(GemmWorkers.TryRun(job ignore, 4, 1))
