@@ -28,6 +28,7 @@ return ErrorBoundary.Run(() =>
 {
     // environment switches of the kernels are checked before any work starts (a bad value exits 2, naming it)
     _ = ActorTrainer.Kernels.KernelSettings.SparseOperands;
+    _ = ActorTrainer.Kernels.KernelSettings.StreamingStores;
     return command switch
     {
         "train" => TrainCommand.Run(CommandLine.Parse("train", rest, ["config", "set", "run-dir", "resume"], ["overwrite"]), loggerFactory, signals),

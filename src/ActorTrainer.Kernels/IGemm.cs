@@ -26,7 +26,7 @@ public interface IGemm
 
 /// <summary>Kernel settings: a process-wide default and per-thread scopes (one run or one worker sets its own
 /// thread share without touching other runs).</summary>
-public static class KernelSettings
+public static partial class KernelSettings
 {
     private static int _maxDop = Environment.ProcessorCount;
     [ThreadStatic] private static int t_scoped;

@@ -62,14 +62,15 @@ public sealed partial class CliTests
     }
 
     [Theory]
-    [InlineData("maybe")]
-    [InlineData("2")]
-    public void Bad_kernel_switch_in_the_environment_exits_2_naming_the_variable(string value)
+    [InlineData("ACTORTRAINER_SPARSE_GEMM", "maybe")]
+    [InlineData("ACTORTRAINER_SPARSE_GEMM", "2")]
+    [InlineData("ACTORTRAINER_STREAMING_STORES", "fast")]
+    public void Bad_kernel_switch_in_the_environment_exits_2_naming_the_variable(string variable, string value)
     {
         using var t = new TempDir();
         var r = Cli.Run(["train", "--run-dir", t["run"], "--set", "trainer.runtime=in-process", "--set", "data.train-limit=100",
-                         "--set", "data.test-limit=100"], env: new Dictionary<string, string> { ["ACTORTRAINER_SPARSE_GEMM"] = value });
-        Cli.AssertBadInput(r, "ACTORTRAINER_SPARSE_GEMM", $"'{value}'");
+                         "--set", "data.test-limit=100"], env: new Dictionary<string, string> { [variable] = value });
+        Cli.AssertBadInput(r, variable, $"'{value}'");
         Assert.False(Directory.Exists(t["run"]), "a refused run created its run directory");
     }
 

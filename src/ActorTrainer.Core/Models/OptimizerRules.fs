@@ -1,9 +1,14 @@
 namespace ActorTrainer.Core
 
+#nowarn "9" // pointers into pinned spans: the streaming stores need an aligned address
+
 open System
 open System.Numerics
 open System.Runtime.InteropServices
 open System.Runtime.Intrinsics
+open System.Runtime.Intrinsics.X86
+open Microsoft.FSharp.NativeInterop
+open ActorTrainer.Kernels
 
 /// The element rules of the vectorised optimizer updates, each written once and run at every width — 16 lanes
 /// (Vector512, where the hardware accelerates it), then Vector<float32>, then one element at a time — with the same
@@ -13,6 +18,9 @@ open System.Runtime.Intrinsics
 /// (flush-to-zero): a slot decaying towards zero (a pixel no longer seen) would otherwise stay subnormal for ~150
 /// steps, and every vector operation on a subnormal lane takes a microcode assist on Intel cores (RMSprop's update
 /// 1.2–1.5× slower late in the reference run). The weights do not change: such a slot is below half an ulp of ε.
+/// Large updates write the weights with non-temporal (streaming) stores where KernelSettings.StreamWeights says so:
+/// the same values, but the cache lines are not first fetched for ownership from the cores that read them in the step
+/// before (bench/RESULTS.md: RMSprop's update 4–5× slower inside a 2-core run than with its arrays in cache).
 module internal OptimizerRules =
     /// The smallest normal float32, 2⁻¹²⁶: slots below it in magnitude are stored as +0.
     [<Literal>]
@@ -28,6 +36,17 @@ module internal OptimizerRules =
     let inline flushVector (tiny: Vector<float32>) (x: Vector<float32>) =
         Vector.AndNot(x, Vector.As<int, float32>(Vector.LessThan(Vector.Abs x, tiny)))
 
+    /// Lane-wise flushScalar at 256 bits.
+    let inline flush256 (tiny: Vector256<float32>) (x: Vector256<float32>) = Vector256.AndNot(x, Vector256.LessThan(Vector256.Abs x, tiny))
+
+    /// How many elements from p to the first address that is a multiple of `bytes` (a power of two), at most n.
+    let alignedFrom (p: nativeptr<float32>) (bytes: nativeint) (n: int) =
+        min n (int (((bytes - (NativePtr.toNativeInt p &&& (bytes - 1n))) &&& (bytes - 1n)) / 4n))
+
+    /// Streaming stores for an update of n weights on this thread, at a width this machine runs them.
+    let streaming (n: int) =
+        KernelSettings.StreamWeights n && (Vector512.IsHardwareAccelerated || (Vector256.IsHardwareAccelerated && Avx.IsSupported))
+
     /// RMSprop (no momentum, not centered): v' = flush(ρ·v + (1−ρ)·g²); w' = w − lr·g / √(v' + ε).
     let inline rmsprop ([<InlineIfLambda>] sqrt: ^V -> ^V) ([<InlineIfLambda>] flush: ^V -> ^V) (r: ^V) (c: ^V) (eps: ^V) (lr: ^V)
                        (g: ^V) (v: ^V) (w: ^V) =
@@ -41,10 +60,90 @@ module internal OptimizerRules =
         let v' = flush (v + (g * g - v) * c2)
         struct (m', v', w - (m' * alpha) / (sqrt v' + eps))
 
+    /// RMSprop over elements [from, from + lanes·n) with vectors of `lanes` floats; v stored plainly, w through
+    /// `stream` (a non-temporal store: w + from must be aligned for it).
+    let inline rmspropStreamed lanes ([<InlineIfLambda>] load: nativeptr<float32> -> ^V) ([<InlineIfLambda>] store: ^V -> nativeptr<float32> -> unit)
+                               ([<InlineIfLambda>] stream: ^V -> nativeptr<float32> -> unit) ([<InlineIfLambda>] sqrt: ^V -> ^V)
+                               ([<InlineIfLambda>] flush: ^V -> ^V) (r: ^V) (c: ^V) (eps: ^V) (lr: ^V)
+                               (pw: nativeptr<float32>) (pg: nativeptr<float32>) (pv: nativeptr<float32>) (from: int) (n: int) =
+        for i in 0 .. n - 1 do
+            let o = from + i * lanes
+            let struct (v', w') = rmsprop sqrt flush r c eps lr (load (NativePtr.add pg o)) (load (NativePtr.add pv o)) (load (NativePtr.add pw o))
+            store v' (NativePtr.add pv o)
+            stream w' (NativePtr.add pw o)
+
+    /// RMSprop over w with the weights written by streaming stores: one element at a time up to w's first aligned
+    /// address, then 512-bit (or 256-bit) vectors; returns how many leading elements it updated.
+    let rmspropStreaming (w: Span<float32>) (g: ReadOnlySpan<float32>) (v: Span<float32>) (r: float32) (c: float32) (eps: float32) (lr: float32) =
+        use pw = fixed w
+        use pg = fixed g
+        use pv = fixed v
+        let wide = Vector512.IsHardwareAccelerated
+        let lanes = if wide then 16 else 8
+        let a = alignedFrom pw (if wide then 64n else 32n) w.Length
+        for i in 0 .. a - 1 do
+            let struct (v', w') = rmsprop (fun x -> MathF.Sqrt x) flushScalar r c eps lr g.[i] v.[i] w.[i]
+            v.[i] <- v'
+            w.[i] <- w'
+        let n = (w.Length - a) / lanes
+        if wide then
+            rmspropStreamed 16 (fun p -> Vector512.Load p) (fun x p -> Vector512.Store(x, p)) (fun x p -> Avx512F.StoreAlignedNonTemporal(p, x))
+                (fun x -> Vector512.Sqrt x) (flush512 (Vector512.Create SmallestNormal)) (Vector512.Create r) (Vector512.Create c)
+                (Vector512.Create eps) (Vector512.Create lr) pw pg pv a n
+        else
+            rmspropStreamed 8 (fun p -> Vector256.Load p) (fun x p -> Vector256.Store(x, p)) (fun x p -> Avx.StoreAlignedNonTemporal(p, x))
+                (fun x -> Vector256.Sqrt x) (flush256 (Vector256.Create SmallestNormal)) (Vector256.Create r) (Vector256.Create c)
+                (Vector256.Create eps) (Vector256.Create lr) pw pg pv a n
+        Sse.StoreFence()
+        a + n * lanes
+
+    /// Adam over elements [from, from + lanes·n) with vectors of `lanes` floats; m and v stored plainly, w through
+    /// `stream` (a non-temporal store: w + from must be aligned for it).
+    let inline adamStreamed lanes ([<InlineIfLambda>] load: nativeptr<float32> -> ^V) ([<InlineIfLambda>] store: ^V -> nativeptr<float32> -> unit)
+                            ([<InlineIfLambda>] stream: ^V -> nativeptr<float32> -> unit) ([<InlineIfLambda>] sqrt: ^V -> ^V)
+                            ([<InlineIfLambda>] flush: ^V -> ^V) (c1: ^V) (c2: ^V) (alpha: ^V) (eps: ^V)
+                            (pw: nativeptr<float32>) (pg: nativeptr<float32>) (pm: nativeptr<float32>) (pv: nativeptr<float32>) (from: int) (n: int) =
+        for i in 0 .. n - 1 do
+            let o = from + i * lanes
+            let struct (m', v', w') =
+                adam sqrt flush c1 c2 alpha eps (load (NativePtr.add pg o)) (load (NativePtr.add pm o)) (load (NativePtr.add pv o)) (load (NativePtr.add pw o))
+            store m' (NativePtr.add pm o)
+            store v' (NativePtr.add pv o)
+            stream w' (NativePtr.add pw o)
+
+    /// Adam over w with the weights written by streaming stores (as rmspropStreaming); returns how many leading
+    /// elements it updated.
+    let adamStreaming (w: Span<float32>) (g: ReadOnlySpan<float32>) (m: Span<float32>) (v: Span<float32>)
+                      (c1: float32) (c2: float32) (alpha: float32) (eps: float32) =
+        use pw = fixed w
+        use pg = fixed g
+        use pm = fixed m
+        use pv = fixed v
+        let wide = Vector512.IsHardwareAccelerated
+        let lanes = if wide then 16 else 8
+        let a = alignedFrom pw (if wide then 64n else 32n) w.Length
+        for i in 0 .. a - 1 do
+            let struct (m', v', w') = adam (fun x -> MathF.Sqrt x) flushScalar c1 c2 alpha eps g.[i] m.[i] v.[i] w.[i]
+            m.[i] <- m'
+            v.[i] <- v'
+            w.[i] <- w'
+        let n = (w.Length - a) / lanes
+        if wide then
+            adamStreamed 16 (fun p -> Vector512.Load p) (fun x p -> Vector512.Store(x, p)) (fun x p -> Avx512F.StoreAlignedNonTemporal(p, x))
+                (fun x -> Vector512.Sqrt x) (flush512 (Vector512.Create SmallestNormal)) (Vector512.Create c1) (Vector512.Create c2)
+                (Vector512.Create alpha) (Vector512.Create eps) pw pg pm pv a n
+        else
+            adamStreamed 8 (fun p -> Vector256.Load p) (fun x p -> Vector256.Store(x, p)) (fun x p -> Avx.StoreAlignedNonTemporal(p, x))
+                (fun x -> Vector256.Sqrt x) (flush256 (Vector256.Create SmallestNormal)) (Vector256.Create c1) (Vector256.Create c2)
+                (Vector256.Create alpha) (Vector256.Create eps) pw pg pm pv a n
+        Sse.StoreFence()
+        a + n * lanes
+
     /// w and v (same length as g) updated in place by the RMSprop rule.
     let rmspropSpan (w: Span<float32>) (g: ReadOnlySpan<float32>) (v: Span<float32>) (r: float32) (c: float32) (eps: float32) (lr: float32) =
         let mutable head = 0
-        if Vector512.IsHardwareAccelerated then
+        if streaming w.Length then head <- rmspropStreaming w g v r c eps lr
+        elif Vector512.IsHardwareAccelerated then
             let wv = MemoryMarshal.Cast<float32, Vector512<float32>> w
             let gv = MemoryMarshal.Cast<float32, Vector512<float32>> g
             let vv = MemoryMarshal.Cast<float32, Vector512<float32>> v
@@ -73,7 +172,8 @@ module internal OptimizerRules =
     let adamSpan (w: Span<float32>) (g: ReadOnlySpan<float32>) (m: Span<float32>) (v: Span<float32>)
                  (c1: float32) (c2: float32) (alpha: float32) (eps: float32) =
         let mutable head = 0
-        if Vector512.IsHardwareAccelerated then
+        if streaming w.Length then head <- adamStreaming w g m v c1 c2 alpha eps
+        elif Vector512.IsHardwareAccelerated then
             let wv = MemoryMarshal.Cast<float32, Vector512<float32>> w
             let gv = MemoryMarshal.Cast<float32, Vector512<float32>> g
             let mv = MemoryMarshal.Cast<float32, Vector512<float32>> m
