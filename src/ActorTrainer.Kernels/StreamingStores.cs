@@ -22,7 +22,7 @@ public static partial class KernelSettings
     /// <summary>The smallest update (elements) that <see cref="StreamWeights"/> streams: 64 Ki floats (256 KiB).</summary>
     public const int StreamingStoresMinLength = 65536;
 
-    /// <summary>Whether the RMSprop and Adam updates write weight ranges of at least
+    /// <summary>Whether the RMSprop, Adam and SGD (without momentum) updates write weight ranges of at least
     /// <see cref="StreamingStoresMinLength"/> elements with non-temporal (streaming) stores. The values are the same
     /// bits either way; what changes is where they land: a plain store first takes the cache line into this core for
     /// ownership — slow when the other cores read those weights in the step before (a 2-core VM: the update 4–5× slower

@@ -1,6 +1,6 @@
 module ActorTrainer.Core.Tests.StreamingStoresTests
 
-// The optimizer updates with streaming (non-temporal) stores of the weights (KernelSettings.StreamingStores): the same
+// The optimizer updates (RMSprop, Adam, SGD without momentum) with streaming (non-temporal) stores of the weights (KernelSettings.StreamingStores): the same
 // bits as plain stores for every alignment of the range and every value, and the switch's rules. The tests in this
 // class set the process-wide mode (other tests see only which store instruction runs, never different bits) and run
 // one after the other.
@@ -36,8 +36,9 @@ let private run (mode: StreamingStoresMode) (make: unit -> Optimizer) (offset: i
     w, slots.[0]
 
 [<Fact>]
-let ``streamed weights have the bits of plain stores for RMSprop and Adam at every alignment`` () =
-    let makers : (string * (unit -> Optimizer)) list = [ "RMSprop", (fun () -> RMSprop()); "Adam", (fun () -> Adam()) ]
+let ``streamed weights have the bits of plain stores for RMSprop, Adam and SGD at every alignment`` () =
+    let makers : (string * (unit -> Optimizer)) list =
+        [ "RMSprop", (fun () -> RMSprop()); "Adam", (fun () -> Adam()); "SGD", (fun () -> SGD(0.1)) ]
     for name, make in makers do
         // offsets 0 … 17 move the range's start through every alignment of a 64-byte line (arrays start 8 or 16
         // bytes into one), and the odd counts leave a tail for the Vector<T> and scalar paths

@@ -139,6 +139,31 @@ module internal OptimizerRules =
         Sse.StoreFence()
         a + n * lanes
 
+    /// SGD without momentum over w (same length as g), in place: w' = w − g·lr (no fused multiply-add), the weights
+    /// written by streaming stores where KernelSettings.StreamWeights says so.
+    let sgdSpan (w: Span<float32>) (g: ReadOnlySpan<float32>) (lr: float32) =
+        let mutable head = 0
+        if streaming w.Length then
+            use pw = fixed w
+            use pg = fixed g
+            let wide = Vector512.IsHardwareAccelerated
+            let lanes = if wide then 16 else 8
+            head <- alignedFrom pw (if wide then 64n else 32n) w.Length
+            for i in 0 .. head - 1 do w.[i] <- w.[i] - g.[i] * lr
+            let n = (w.Length - head) / lanes
+            for i in 0 .. n - 1 do
+                let o = head + i * lanes
+                let wp, gp = NativePtr.add pw o, NativePtr.add pg o
+                if wide then Avx512F.StoreAlignedNonTemporal(wp, Vector512.Load wp - Vector512.Load gp * Vector512.Create lr)
+                else Avx.StoreAlignedNonTemporal(wp, Vector256.Load wp - Vector256.Load gp * Vector256.Create lr)
+            Sse.StoreFence()
+            head <- head + n * lanes
+        let wv = MemoryMarshal.Cast<float32, Vector<float32>> (w.Slice head)
+        let gv = MemoryMarshal.Cast<float32, Vector<float32>> (g.Slice head)
+        let lrv = Vector<float32>(lr)
+        for i in 0 .. wv.Length - 1 do wv.[i] <- wv.[i] - gv.[i] * lrv
+        for i in head + wv.Length * Vector<float32>.Count .. w.Length - 1 do w.[i] <- w.[i] - g.[i] * lr
+
     /// w and v (same length as g) updated in place by the RMSprop rule.
     let rmspropSpan (w: Span<float32>) (g: ReadOnlySpan<float32>) (v: Span<float32>) (r: float32) (c: float32) (eps: float32) (lr: float32) =
         let mutable head = 0

@@ -133,14 +133,7 @@ type SGD([<Optional; DefaultParameterValue(0.01)>] learningRate: float,
     override _.SlotNames = if momentum <> 0.0 then [| "momentum" |] else [||]
     override _.Config = [ "momentum", box momentum; "nesterov", box nesterov ]
     override _.UpdateWeight(w, g, slots, lr, _) =
-        if momentum = 0.0 then
-            let n = w.Length
-            let vw = Vector<float32>.Count
-            let wv = MemoryMarshal.Cast<float32, Vector<float32>> w
-            let gv = MemoryMarshal.Cast<float32, Vector<float32>> g
-            let lrv = Vector<float32>(lr)
-            for i in 0 .. wv.Length - 1 do wv.[i] <- wv.[i] - gv.[i] * lrv
-            for i in wv.Length * vw .. n - 1 do w.[i] <- w.[i] - g.[i] * lr
+        if momentum = 0.0 then OptimizerRules.sgdSpan w g lr
         else
             let mu = float32 momentum
             let m = slots.[0].AsSpan()
