@@ -47,6 +47,21 @@ module internal OptimizerRules =
     let streaming (n: int) =
         KernelSettings.StreamWeights n && (Vector512.IsHardwareAccelerated || (Vector256.IsHardwareAccelerated && Avx.IsSupported))
 
+    /// A streamed update of the n elements at pw: `scalar i` for those before pw's first address aligned for the
+    /// widest store, then `wide512 from count` (AVX-512) or `wide256 from count` over whole vectors, then a store fence
+    /// (the streamed lines are visible to other cores before the caller reports the update); returns how many leading
+    /// elements it updated.
+    let inline streamedRange (pw: nativeptr<float32>) (n: int) ([<InlineIfLambda>] scalar: int -> unit)
+                             ([<InlineIfLambda>] wide512: int -> int -> unit) ([<InlineIfLambda>] wide256: int -> int -> unit) =
+        let wide = Vector512.IsHardwareAccelerated
+        let lanes = if wide then 16 else 8
+        let a = alignedFrom pw (if wide then 64n else 32n) n
+        for i in 0 .. a - 1 do scalar i
+        let count = (n - a) / lanes
+        if wide then wide512 a count else wide256 a count
+        Sse.StoreFence()
+        a + count * lanes
+
     /// RMSprop (no momentum, not centered): v' = flush(ρ·v + (1−ρ)·g²); w' = w − lr·g / √(v' + ε).
     let inline rmsprop ([<InlineIfLambda>] sqrt: ^V -> ^V) ([<InlineIfLambda>] flush: ^V -> ^V) (r: ^V) (c: ^V) (eps: ^V) (lr: ^V)
                        (g: ^V) (v: ^V) (w: ^V) =
@@ -72,30 +87,25 @@ module internal OptimizerRules =
             store v' (NativePtr.add pv o)
             stream w' (NativePtr.add pw o)
 
-    /// RMSprop over w with the weights written by streaming stores: one element at a time up to w's first aligned
-    /// address, then 512-bit (or 256-bit) vectors; returns how many leading elements it updated.
+    /// RMSprop over w with the weights written by streaming stores (streamedRange); returns how many leading elements
+    /// it updated.
     let rmspropStreaming (w: Span<float32>) (g: ReadOnlySpan<float32>) (v: Span<float32>) (r: float32) (c: float32) (eps: float32) (lr: float32) =
         use pw = fixed w
         use pg = fixed g
         use pv = fixed v
-        let wide = Vector512.IsHardwareAccelerated
-        let lanes = if wide then 16 else 8
-        let a = alignedFrom pw (if wide then 64n else 32n) w.Length
-        for i in 0 .. a - 1 do
-            let struct (v', w') = rmsprop (fun x -> MathF.Sqrt x) flushScalar r c eps lr g.[i] v.[i] w.[i]
-            v.[i] <- v'
-            w.[i] <- w'
-        let n = (w.Length - a) / lanes
-        if wide then
-            rmspropStreamed 16 (fun p -> Vector512.Load p) (fun x p -> Vector512.Store(x, p)) (fun x p -> Avx512F.StoreAlignedNonTemporal(p, x))
-                (fun x -> Vector512.Sqrt x) (flush512 (Vector512.Create SmallestNormal)) (Vector512.Create r) (Vector512.Create c)
-                (Vector512.Create eps) (Vector512.Create lr) pw pg pv a n
-        else
-            rmspropStreamed 8 (fun p -> Vector256.Load p) (fun x p -> Vector256.Store(x, p)) (fun x p -> Avx.StoreAlignedNonTemporal(p, x))
-                (fun x -> Vector256.Sqrt x) (flush256 (Vector256.Create SmallestNormal)) (Vector256.Create r) (Vector256.Create c)
-                (Vector256.Create eps) (Vector256.Create lr) pw pg pv a n
-        Sse.StoreFence()
-        a + n * lanes
+        streamedRange pw w.Length
+            (fun i ->
+                let struct (v', w') = rmsprop (fun x -> MathF.Sqrt x) flushScalar r c eps lr (NativePtr.get pg i) (NativePtr.get pv i) (NativePtr.get pw i)
+                NativePtr.set pv i v'
+                NativePtr.set pw i w')
+            (fun a n ->
+                rmspropStreamed 16 (fun p -> Vector512.Load p) (fun x p -> Vector512.Store(x, p)) (fun x p -> Avx512F.StoreAlignedNonTemporal(p, x))
+                    (fun x -> Vector512.Sqrt x) (flush512 (Vector512.Create SmallestNormal)) (Vector512.Create r) (Vector512.Create c)
+                    (Vector512.Create eps) (Vector512.Create lr) pw pg pv a n)
+            (fun a n ->
+                rmspropStreamed 8 (fun p -> Vector256.Load p) (fun x p -> Vector256.Store(x, p)) (fun x p -> Avx.StoreAlignedNonTemporal(p, x))
+                    (fun x -> Vector256.Sqrt x) (flush256 (Vector256.Create SmallestNormal)) (Vector256.Create r) (Vector256.Create c)
+                    (Vector256.Create eps) (Vector256.Create lr) pw pg pv a n)
 
     /// Adam over elements [from, from + lanes·n) with vectors of `lanes` floats; m and v stored plainly, w through
     /// `stream` (a non-temporal store: w + from must be aligned for it).
@@ -111,33 +121,29 @@ module internal OptimizerRules =
             store v' (NativePtr.add pv o)
             stream w' (NativePtr.add pw o)
 
-    /// Adam over w with the weights written by streaming stores (as rmspropStreaming); returns how many leading
-    /// elements it updated.
+    /// Adam over w with the weights written by streaming stores (streamedRange); returns how many leading elements it
+    /// updated.
     let adamStreaming (w: Span<float32>) (g: ReadOnlySpan<float32>) (m: Span<float32>) (v: Span<float32>)
                       (c1: float32) (c2: float32) (alpha: float32) (eps: float32) =
         use pw = fixed w
         use pg = fixed g
         use pm = fixed m
         use pv = fixed v
-        let wide = Vector512.IsHardwareAccelerated
-        let lanes = if wide then 16 else 8
-        let a = alignedFrom pw (if wide then 64n else 32n) w.Length
-        for i in 0 .. a - 1 do
-            let struct (m', v', w') = adam (fun x -> MathF.Sqrt x) flushScalar c1 c2 alpha eps g.[i] m.[i] v.[i] w.[i]
-            m.[i] <- m'
-            v.[i] <- v'
-            w.[i] <- w'
-        let n = (w.Length - a) / lanes
-        if wide then
-            adamStreamed 16 (fun p -> Vector512.Load p) (fun x p -> Vector512.Store(x, p)) (fun x p -> Avx512F.StoreAlignedNonTemporal(p, x))
-                (fun x -> Vector512.Sqrt x) (flush512 (Vector512.Create SmallestNormal)) (Vector512.Create c1) (Vector512.Create c2)
-                (Vector512.Create alpha) (Vector512.Create eps) pw pg pm pv a n
-        else
-            adamStreamed 8 (fun p -> Vector256.Load p) (fun x p -> Vector256.Store(x, p)) (fun x p -> Avx.StoreAlignedNonTemporal(p, x))
-                (fun x -> Vector256.Sqrt x) (flush256 (Vector256.Create SmallestNormal)) (Vector256.Create c1) (Vector256.Create c2)
-                (Vector256.Create alpha) (Vector256.Create eps) pw pg pm pv a n
-        Sse.StoreFence()
-        a + n * lanes
+        streamedRange pw w.Length
+            (fun i ->
+                let struct (m', v', w') =
+                    adam (fun x -> MathF.Sqrt x) flushScalar c1 c2 alpha eps (NativePtr.get pg i) (NativePtr.get pm i) (NativePtr.get pv i) (NativePtr.get pw i)
+                NativePtr.set pm i m'
+                NativePtr.set pv i v'
+                NativePtr.set pw i w')
+            (fun a n ->
+                adamStreamed 16 (fun p -> Vector512.Load p) (fun x p -> Vector512.Store(x, p)) (fun x p -> Avx512F.StoreAlignedNonTemporal(p, x))
+                    (fun x -> Vector512.Sqrt x) (flush512 (Vector512.Create SmallestNormal)) (Vector512.Create c1) (Vector512.Create c2)
+                    (Vector512.Create alpha) (Vector512.Create eps) pw pg pm pv a n)
+            (fun a n ->
+                adamStreamed 8 (fun p -> Vector256.Load p) (fun x p -> Vector256.Store(x, p)) (fun x p -> Avx.StoreAlignedNonTemporal(p, x))
+                    (fun x -> Vector256.Sqrt x) (flush256 (Vector256.Create SmallestNormal)) (Vector256.Create c1) (Vector256.Create c2)
+                    (Vector256.Create alpha) (Vector256.Create eps) pw pg pm pv a n)
 
     /// SGD without momentum over w (same length as g), in place: w' = w − g·lr (no fused multiply-add), the weights
     /// written by streaming stores where KernelSettings.StreamWeights says so.
@@ -146,18 +152,16 @@ module internal OptimizerRules =
         if streaming w.Length then
             use pw = fixed w
             use pg = fixed g
-            let wide = Vector512.IsHardwareAccelerated
-            let lanes = if wide then 16 else 8
-            head <- alignedFrom pw (if wide then 64n else 32n) w.Length
-            for i in 0 .. head - 1 do w.[i] <- w.[i] - g.[i] * lr
-            let n = (w.Length - head) / lanes
-            for i in 0 .. n - 1 do
-                let o = head + i * lanes
-                let wp, gp = NativePtr.add pw o, NativePtr.add pg o
-                if wide then Avx512F.StoreAlignedNonTemporal(wp, Vector512.Load wp - Vector512.Load gp * Vector512.Create lr)
-                else Avx.StoreAlignedNonTemporal(wp, Vector256.Load wp - Vector256.Load gp * Vector256.Create lr)
-            Sse.StoreFence()
-            head <- head + n * lanes
+            head <-
+                streamedRange pw w.Length (fun i -> NativePtr.set pw i (NativePtr.get pw i - NativePtr.get pg i * lr))
+                    (fun a n ->
+                        for i in 0 .. n - 1 do
+                            let wp, gp = NativePtr.add pw (a + i * 16), NativePtr.add pg (a + i * 16)
+                            Avx512F.StoreAlignedNonTemporal(wp, Vector512.Load wp - Vector512.Load gp * Vector512.Create lr))
+                    (fun a n ->
+                        for i in 0 .. n - 1 do
+                            let wp, gp = NativePtr.add pw (a + i * 8), NativePtr.add pg (a + i * 8)
+                            Avx.StoreAlignedNonTemporal(wp, Vector256.Load wp - Vector256.Load gp * Vector256.Create lr))
         let wv = MemoryMarshal.Cast<float32, Vector<float32>> (w.Slice head)
         let gv = MemoryMarshal.Cast<float32, Vector<float32>> (g.Slice head)
         let lrv = Vector<float32>(lr)
