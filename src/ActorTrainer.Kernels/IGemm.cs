@@ -81,14 +81,17 @@ public static partial class KernelSettings
     public static bool ParseSwitch(string name, string? value, bool fallback)
     {
         var v = value?.Trim().ToLowerInvariant();
-        return v switch
-        {
-            null or "" => fallback,
-            "1" or "true" or "on" or "yes" => true,
-            "0" or "false" or "off" or "no" => false,
-            _ => throw new KernelSettingException($"{name} = '{value}': expected 0, false or off (switch off) or 1, true or on"),
-        };
+        if (string.IsNullOrEmpty(v)) return fallback;
+        return SwitchSpelling(v) ?? throw new KernelSettingException($"{name} = '{value}': expected 0, false or off (switch off) or 1, true or on");
     }
+
+    /// <summary>true for 1, true, on, yes; false for 0, false, off, no; null otherwise (`v` trimmed, lower case).</summary>
+    internal static bool? SwitchSpelling(string v) => v switch
+    {
+        "1" or "true" or "on" or "yes" => true,
+        "0" or "false" or "off" or "no" => false,
+        _ => null,
+    };
 }
 
 /// <summary>A kernel setting from the environment has a value the kernels do not understand (the message names the

@@ -56,11 +56,15 @@ public static partial class KernelSettings
     /// <summary>The mode a value of ACTORTRAINER_STREAMING_STORES names: null, empty or auto → Auto; 1, true, on, yes → On;
     /// 0, false, off, no → Off (any case, surrounding blanks ignored); anything else throws KernelSettingException naming
     /// the variable and the value.</summary>
-    public static StreamingStoresMode ParseStreamingStores(string? value) => value?.Trim().ToLowerInvariant() switch
+    public static StreamingStoresMode ParseStreamingStores(string? value)
     {
-        null or "" or "auto" => StreamingStoresMode.Auto,
-        "1" or "true" or "on" or "yes" => StreamingStoresMode.On,
-        "0" or "false" or "off" or "no" => StreamingStoresMode.Off,
-        _ => throw new KernelSettingException($"{StreamingStoresVariable} = '{value}': expected auto, on (1, true) or off (0, false)"),
-    };
+        var v = value?.Trim().ToLowerInvariant();
+        if (string.IsNullOrEmpty(v) || v == "auto") return StreamingStoresMode.Auto;
+        return SwitchSpelling(v) switch
+        {
+            true => StreamingStoresMode.On,
+            false => StreamingStoresMode.Off,
+            null => throw new KernelSettingException($"{StreamingStoresVariable} = '{value}': expected auto, on (1, true) or off (0, false)"),
+        };
+    }
 }
