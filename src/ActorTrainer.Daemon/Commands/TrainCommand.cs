@@ -97,7 +97,8 @@ public static class TrainCommand
     /// elsewhere), for a model over <see cref="MaxWarmupParameters"/> and when the model cannot be built (the run's own
     /// checks then report why, naming the key). It uses its own model and optimizer, so the run's results are
     /// untouched; a failure only loses the head start (logged at debug level). The checkpoint writer follows
-    /// (<see cref="ActorTrainer.Runtime.RuntimeWarmup.Checkpoints"/>, in a temporary directory). With the actor runtime (`actors`), the
+    /// (<see cref="ActorTrainer.Runtime.RuntimeWarmup.Checkpoints"/>, in a temporary directory), then with TensorBoard on
+    /// its epoch end (<see cref="TensorBoardCallback.WarmUp"/>, likewise). With the actor runtime (`actors`), the
     /// same thread then runs <see cref="ActorTrainer.Runtime.RuntimeWarmup"/> on its host (the run's actor path:
     /// ~0.15 s otherwise), and the run waits for it before it starts.</summary>
     private static void BeginWarmup(TrainSettings s, ILogger log, ActorHost? actors)
@@ -125,6 +126,9 @@ public static class TrainCommand
                 catch (Exception e) { log.LogDebug(e, "compute warm-up failed (the run compiles its kernels as it first uses them)"); }
                 try { RuntimeWarmup.Checkpoints(); }
                 catch (Exception e) { log.LogDebug(e, "checkpoint warm-up failed (the run compiles its checkpoint writer as it first uses it)"); }
+                if (s.TensorBoard)
+                    try { TensorBoardCallback.WarmUp(model.Plan, model.Variables.Select(v => v.Name).ToArray(), model.GetWeights()); }
+                    catch (Exception e) { log.LogDebug(e, "TensorBoard warm-up failed (the run compiles its epoch-end logging as it first uses it)"); }
             }
             finally { actors?.WarmUp(model.Plan, model.GetWeights(), model.Optimizer, rows, log); }
         }) { IsBackground = true, Name = "ActorTrainer.Warmup" }.Start();
