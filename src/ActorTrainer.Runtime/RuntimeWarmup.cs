@@ -53,9 +53,12 @@ public static class RuntimeWarmup
         }
     }
 
-    /// <summary>`count` rows of the plan's input width, every fifth value nonzero, with labels or one-hot targets.</summary>
-    private static ArrayData Synthetic(ModelPlan plan, int count)
+    /// <summary>`count` synthetic rows for warm-ups: the plan's input width, every fifth value nonzero (an MNIST-like
+    /// input, 20 % nonzero), labels r mod classes or their one-hot targets as the plan's loss needs.</summary>
+    public static ArrayData Synthetic(ModelPlan plan, int count)
     {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         int features = plan.InputDim, outputs = plan.OutputDim;
         var x = new float[count * features];
         for (int i = 0; i < x.Length; i += 5) x[i] = (i % 251) / 251f;

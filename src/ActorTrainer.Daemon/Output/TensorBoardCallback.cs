@@ -116,13 +116,10 @@ public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchH
         {
             const int rows = 10;
             int side = (int)Math.Round(Math.Sqrt(plan.InputDim));
-            var x = new float[rows * plan.InputDim];
-            for (int i = 0; i < x.Length; i += 5) x[i] = (i % 251) / 251f;
-            var labels = Enumerable.Range(0, rows).Select(r => r % Math.Max(1, plan.OutputDim)).ToArray();
-            var probe = plan.Loss.SparseTargets ? ArrayData.OfLabels(x, plan.InputDim, labels)
-                : new ArrayData(x, plan.InputDim, null, OneHot(labels, plan.OutputDim), rows);
+            var probe = ActorTrainer.Runtime.RuntimeWarmup.Synthetic(plan, rows);
+            var x = probe.X;
             Dataset? test = side * side != plan.InputDim ? null
-                : new Dataset(x, x.Select(v => (byte)(v * 255f)).ToArray(), labels, rows, side, side, "warm-up");
+                : new Dataset(x, x.Select(v => (byte)(v * 255f)).ToArray(), probe.Labels ?? new int[rows], rows, side, side, "warm-up");
             using var tb = new TensorBoardCallback(dir, weightNames, plan, probe, test, 1);
             tb.OnTrainBatchEnd(0, new Dictionary<string, double> { ["loss"] = 1.0 });
             tb.WriteEpoch(1, new Dictionary<string, double> { ["loss"] = 1.0, ["val_loss"] = 1.0 }, weights, 0.001);
@@ -132,13 +129,6 @@ public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchH
             if (directory is null)
                 try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
-    }
-
-    private static float[] OneHot(int[] labels, int classes)
-    {
-        var t = new float[labels.Length * classes];
-        for (int r = 0; r < labels.Length; r++) t[r * classes + labels[r]] = 1f;
-        return t;
     }
 
     /// <summary>PNG of the first 10 test digits with the predictions of `weights`, titled "Epoch e"; its height and width.</summary>
