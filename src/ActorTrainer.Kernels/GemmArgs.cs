@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace ActorTrainer.Kernels;
 
 /// <summary>Argument checks shared by all GEMM providers (BLAS-style row-major conventions).</summary>
@@ -9,6 +10,7 @@ internal static class GemmArgs
 
     /// <summary>Throws ArgumentException (naming m, n, k, a, lda, b, ldb, c or ldc) unless the call is well formed:
     /// sizes ≥ 0, ld ≥ max(1, stored columns), spans long enough for the stored matrices.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Validate(bool transA, bool transB, int m, int n, int k,
                                   int aLength, int lda, int bLength, int ldb, int cLength, int ldc)
     {

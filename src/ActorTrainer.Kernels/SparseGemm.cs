@@ -52,6 +52,7 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
     /// <summary>Runs the problem on the sparse path and returns true, or returns false (nothing written) when the
     /// shape does not suit it or op(A) is too dense. Called only with m, n, k ≥ 1 and alpha ≠ 0; avx512 selects the
     /// 512-bit kernel (the caller's instruction-set level; the bits are the same either way).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool TryRun(in GemmProblem<float> p, int dop, bool avx512)
     {
         if (!KernelSettings.SparseOperands || DenseOnly || p.TransB || p.N < Panel || (long)p.M * p.K > MaxElements
@@ -84,6 +85,7 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
     /// zero padded), rows in fours (avx512) and pairs of similar entry counts — or, with panels ≥ 2 (AVX-512), per
     /// pair of whole panels, rows in pairs over 64 columns (<see cref="TwoPanels"/>), and with panels = 4 for short
     /// k-blocks per four panels, one row at a time over 128 columns (<see cref="FourPanels"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Columns(in GemmProblem<float> p, SparseRows sr, int j0, int j1, bool avx512, int panels)
     {
         int m = p.M, kcb = GemmBlocking.KBlock(p.K);

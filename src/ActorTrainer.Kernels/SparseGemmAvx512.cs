@@ -13,6 +13,7 @@ internal sealed unsafe partial class SparseGemm
     /// <summary>Two whole 32-column panels of C at jc (AVX-512): both packed, then rows in pairs over all 64 columns —
     /// each entry's offset and value loaded once for four 512-bit FMAs (the one-panel kernels load them for two, and
     /// are bound by loads); the same FMA chain for every element, so the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TwoPanels(in GemmProblem<float> p, Block block, float* packB, int kcb, int pc, int kc, int jc, int* order, int nonEmpty)
     {
         float* packB2 = packB + (nint)kcb * Panel;
@@ -34,6 +35,7 @@ internal sealed unsafe partial class SparseGemm
     /// then each row with entries alone over 128 columns — eight 512-bit FMA chains, enough to keep both FMA ports
     /// busy without pairing rows, and one loop per row instead of a pair's three; the same FMA chain for every
     /// element, so the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FourPanels(in GemmProblem<float> p, Block block, float* packB, int kcb, int pc, int kc, int jc, int* order, int nonEmpty)
     {
         float* src = p.B + pc * p.Ldb + jc;

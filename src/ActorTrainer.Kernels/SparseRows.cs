@@ -39,6 +39,7 @@ internal sealed unsafe class SparseRows
     /// <summary>Scans op(A) and, when it has at most maxDensity·m·k nonzeros, returns its rows (a per-thread
     /// instance, valid until this thread's next call); null otherwise. A dense operand costs a scan of about one
     /// row in eight (a sample), or the part of one pass that reaches the budget.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static SparseRows? TryBuild(float* a, nint lda, bool transA, int m, int k, double maxDensity, int scale)
     {
         // stored A is `outer` rows × `inner` columns: m × k, or k × m when transposed
@@ -157,6 +158,7 @@ internal sealed unsafe class SparseRows
     /// <see cref="FillTransposed"/>, without its counting pass and scatter (bench/RESULTS.md: 0.031–0.035 ms instead
     /// of 0.047–0.069 on a 64-image MNIST shard; 0.05–0.09 instead of 0.09–0.16 on a 128-image one, twenty-first
     /// session). Also sets UsedColumns (the p with entries).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool FillTransposedMasks(float* a, nint lda, int k, int m, int scale, long budget)
     {
         int words = (k + 63) >> 6;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ActorTrainer.Core;
 using Akka.Actor;
 using Akka.Event;
@@ -89,6 +90,7 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
         Dispatch();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void OnOpenStep(OpenStep m)
     {
         if (m.Epoch != _epoch)
@@ -101,6 +103,7 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
 
     /// <summary>The step open now is the one OpenNextStep named and the parameter server has applied it: open the next
     /// step of the epoch at the version it reported (the same weights arrays: sync slices update them in place).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void OpenNextIfApplied()
     {
         if (_openAfter < 0 || _applied.Step != _openAfter || _open is not { } o || o.Step != _openAfter) return;
@@ -111,6 +114,7 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
     }
 
     /// <summary>The non-empty shards of a sync step (weights attached when the step opens).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private List<ShardWork> StepItems(long step, int stepInEpoch)
     {
         int start = stepInEpoch * _batchSize;
@@ -134,6 +138,7 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
         new(step, _epoch, stepInEpoch, shard, shardCount, -1, null, null, null, null, count, batchRows, dropoutSeed,
             InjectedFault.None, 0, new ShardSource(_data, _order, first, _plan.OutputDim));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void OnRequestWork(RequestWork m)
     {
         if (m.CompletedStep >= 0)
@@ -193,6 +198,7 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
         Dispatch();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ShardWork? NextWork()
     {
         while (_queue.First is { } node)
@@ -211,6 +217,7 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
         return null;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Dispatch()
     {
         while (_idle.Count > 0)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ActorTrainer.Core;
 using Akka.Actor;
 using Akka.Actor.Internal;
@@ -145,6 +146,7 @@ internal sealed partial class Coordinator : ReceiveActor
         _drainLimit = null; _drain = null;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void OnStepResolved(StepResolved m)
     {
         if (m.Epoch != _epoch) return;
@@ -156,6 +158,7 @@ internal sealed partial class Coordinator : ReceiveActor
     }
 
     /// <summary>Async: the drain is over once every handed-out batch of this epoch run resolved.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckDrain()
     {
         if (_drain is { } d && _drainLimit is { } n && _resolvedInEpoch >= n)

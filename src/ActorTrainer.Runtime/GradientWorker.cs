@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ActorTrainer.Core;
 using Akka.Actor;
 using Akka.Event;
@@ -116,6 +117,7 @@ public sealed class GradientWorker : ReceiveActor
         _generator.Tell(new RequestWork(_id, -1, -1));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Release(ReleaseGradients m)
     {
         if (!m.AndEarlier)
@@ -137,6 +139,7 @@ public sealed class GradientWorker : ReceiveActor
 
     /// <summary>The item's rows: gathered here into this worker's buffers when the item names them (in-process), else
     /// the arrays it carries (remote).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private (ReadOnlyMemory<float> X, ReadOnlyMemory<int> Labels, ReadOnlyMemory<float> Targets) Inputs(ShardWork w)
     {
         if (w.Source is not { } src)
@@ -150,6 +153,7 @@ public sealed class GradientWorker : ReceiveActor
         return (x, labels, targets);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Compute(ShardWork w)
     {
         if (w.Fault == InjectedFault.Throw) throw new InjectedWorkerFaultException(w.Step, w.Shard);

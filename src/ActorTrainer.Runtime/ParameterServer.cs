@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ActorTrainer.Core;
 using Akka.Actor;
 
@@ -104,6 +105,7 @@ public sealed class ParameterServer : ReceiveActor
         foreach (var s in _slices) s.Tell(apply);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void OnSliceApplied(SliceApplied m)
     {
         if (!_pending.TryGetValue(m.Step, out var p)) _pending[m.Step] = p = new Pending(null, null);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ActorTrainer.Core;
 using ActorTrainer.Kernels;
 using Akka.Actor;
@@ -84,6 +85,7 @@ public sealed class ParameterSlice : ReceiveActor
         while (_resolved.Remove(_lowestUnresolved)) _lowestUnresolved++;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void OnShard(ShardResult m)
     {
         if (AlreadyResolved(m.Step)) return;
@@ -95,6 +97,7 @@ public sealed class ParameterSlice : ReceiveActor
     }
 
     /// <summary>Takes one shard of the open step (a new step resets the gathering); true once all have arrived.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool Gather(ShardResult m)
     {
         if (m.Step != _step)
@@ -117,6 +120,7 @@ public sealed class ParameterSlice : ReceiveActor
 
     /// <summary>Every shard of the step has been folded: tell the other slices whether the loss and this range of the
     /// sum are finite and hold the update until every slice has said so (sync).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckStep(ShardResult m)
     {
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -142,6 +146,7 @@ public sealed class ParameterSlice : ReceiveActor
 
     /// <summary>Once this slice holds `step` and every peer has voted on it: apply this range if every slice found the
     /// step finite, else not (no slice applies a diverged step).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Decide(long step)
     {
         if (_held is not { } h || h.Last.Step != step) return;
@@ -168,6 +173,7 @@ public sealed class ParameterSlice : ReceiveActor
     /// <summary>Folds the arrived prefix of shards over this slice's range while later shards are still being
     /// computed: acc = g_first_nonempty; acc += g_s in shard order (empty shards skipped). Once every shard has
     /// arrived (`complete`), the last add also checks that the sum is finite (one pass instead of two).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Fold(int batchRows, bool complete)
     {
         while (_next < _shards)
@@ -205,6 +211,7 @@ public sealed class ParameterSlice : ReceiveActor
     }
 
     /// <summary>w ← rule(w, g) over this slice's range, as optimizer step iterations + 1, at learning rate lr·scale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Update(float[][] grads, float scale)
     {
         _iterations++;

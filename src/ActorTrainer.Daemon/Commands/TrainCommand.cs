@@ -268,9 +268,11 @@ public static class TrainCommand
         double? testAcc = eval.TryGetValue("accuracy", out var ta) ? ta : null;   // null: metrics = []
         Console.Out.WriteLine($"test_loss: {Fmt(testLoss)} - test_accuracy: {Fmt(testAcc ?? double.NaN)}");
 
-        var probs = model.PredictArrays(test.Images, data.Features, 1024, run.Gpu);
-        var preds = TrainingOutputs.Argmax(probs, plan.OutputDim);
-        if (s.Plots) TrainingOutputs.WriteDigitPlots(runDir, test, preds);
+        if (s.Plots)   // the digit plots need the test set's predicted classes; nothing else does
+        {
+            var probs = model.PredictArrays(test.Images, data.Features, 1024, run.Gpu);
+            TrainingOutputs.WriteDigitPlots(runDir, test, TrainingOutputs.Argmax(probs, plan.OutputDim));
+        }
         if (s.SaveModel) model.Save(Path.Combine(runDir, RunDirectory.ModelFolder));
         var curvesFile = curves?.GetAwaiter().GetResult();
         var summary = RunSummary.Build(s, outcome, testLoss, testAcc, trainSeconds, Weights.sha256(model.GetWeights()),
