@@ -78,11 +78,28 @@ internal static class Fixtures
         }
     }
 
+    /// <summary>A fresh temporary directory, deleted with everything in it when the test process exits.</summary>
     public static string TempDir()
     {
         var d = Path.Combine(Path.GetTempPath(), "at-runtime-tests-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(d);
+        lock (TempDirs)
+        {
+            if (TempDirs.Count == 0) AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteTempDirs();
+            TempDirs.Add(d);
+        }
         return d;
+    }
+
+    private static readonly List<string> TempDirs = new();
+
+    private static void DeleteTempDirs()
+    {
+        lock (TempDirs)
+            foreach (var d in TempDirs)
+                try { Directory.Delete(d, recursive: true); }
+                catch (IOException) { /* still in use: the OS's temp cleanup takes it */ }
+                catch (UnauthorizedAccessException) { /* a test made it read-only on purpose */ }
     }
 }
 
