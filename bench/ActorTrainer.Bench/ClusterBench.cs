@@ -15,8 +15,12 @@ namespace ActorTrainer.Bench;
 /// every round runs both, so the settings are compared side by side.
 /// `--cluster-only`: skip the single-process runs (for comparing builds with --dll, one run at a time).
 /// `--compress auto|on|off`: the coordinator's cluster.data-plane.compress (default: the config's, auto = plain on one host).
+/// `--unix-sockets on|off`: the coordinator's cluster.data-plane.unix-sockets (default: the config's, on): whether it
+/// reaches the worker processes on this host through their Unix domain sockets or over TCP.
 /// `--nodes K`: the N workers in K `worker` processes of N / K workers each (default K = N); a node's workers share
 /// its copy of the weights, which then travel once per node and step.
+/// `--ceiling`: the best case of parameter-server slices on the worker nodes, no coordinator in the step
+/// (<see cref="SliceExchangeBench"/>).
 /// Usage: cluster [--rounds 3] [--workers 2] [--nodes N] [--epochs 1] [--train-limit 30000] [--spin A[,B]] [--dll PATH] [--cluster-only] | cluster --model [--gbps 25] [--latency-us 20]
 /// </summary>
 public static class ClusterBench
@@ -29,6 +33,7 @@ public static class ClusterBench
     public static int Run(string[] args)
     {
         string Opt(string name, string dflt) { var i = Array.IndexOf(args, "--" + name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : dflt; }
+        if (args.Contains("--ceiling")) return SliceExchangeBench.Run(args);
         if (args.Contains("--model"))
             return ClusterModel.Run(double.Parse(Opt("gbps", "25"), CultureInfo.InvariantCulture) * 1e9 / 8,
                 double.Parse(Opt("latency-us", "20"), CultureInfo.InvariantCulture) * 1e-6);
@@ -48,6 +53,7 @@ public static class ClusterBench
             "--set", "trainer.per-shard-batch-size=128", "--set", $"trainer.shards-per-batch={n}", "--set", "trainer.runtime=actors",
         ];
         if (Opt("compress", "") is { Length: > 0 } compress) common = [.. common, "--set", $"cluster.data-plane.compress={compress}"];
+        if (Opt("unix-sockets", "") is { Length: > 0 } unix) common = [.. common, "--set", $"cluster.data-plane.unix-sockets={unix}"];
         double steps = Math.Ceiling(limit / (128.0 * n)) * int.Parse(Opt("epochs", "1"), CultureInfo.InvariantCulture);
         Console.WriteLine($"cluster bench: {nodes} worker processes of {n / nodes} worker(s) + coordinator vs one process ({n} workers × 1 thread); loadavg {ProcCpu.LoadAverage()}");
         bool clusterOnly = args.Contains("--cluster-only");
@@ -77,7 +83,9 @@ public static class ClusterBench
         long perStep = nodes * 4L * 407_050 /* weights, once per node */ + n * (128 * 785 * 4 /* rows + labels */ + 4L * 407_050 /* gradients */);
         double mcAll = ServiceBench.Median(configs.Where(c => c.Cluster).SelectMany(c => sps[c]).ToList());
         Console.WriteLine($"data plane per step, uncoded: {perStep / 1e6:F2} MB ({perStep * mcAll / 1e6:F0} MB/s at the cluster runs' median)");
-        if (wireBytes.Count > 0 && wireBytes.Min() > 0)
+        if (wireBytes.Count > 0 && wireBytes.Max() is > 0 and < 100_000)
+            Console.WriteLine("loopback (TCP) carried < 0.1 MB per step: the data plane went through Unix domain sockets (cluster.data-plane.unix-sockets)");
+        else if (wireBytes.Count > 0 && wireBytes.Min() > 0)
             Console.WriteLine($"loopback per step, measured (all traffic: data plane, Akka remoting, start-up): median {ServiceBench.Median(wireBytes) / 1e6:F2} MB ({ServiceBench.Median(wireBytes) * mcAll / 1e6:F0} MB/s at the cluster runs' median)");
         Console.WriteLine($"loadavg after: {ProcCpu.LoadAverage()}");
         return same ? 0 : 1;

@@ -1,6 +1,6 @@
 using ActorTrainer.Bench;
 
-// Usage: dotnet run -c Release --project bench/ActorTrainer.Bench -- gemm [minReps] [shape substring] | gemm-steady [reps] | elementwise | fit [epochs] [shards,..] | runtime [--steps N] | scaling [--steps N] [--accuracy] | step-profile [reps] [rows] | tape [steps] | service [--clients 200] | cluster [--rounds 3] [--workers 2] [--train-limit N] [--spin A,B] | dataplane [--steps 300] [--tls] | cuda [--accelerator cuda|cpu] [--quick] | bdn [BenchmarkDotNet args]
+// Usage: dotnet run -c Release --project bench/ActorTrainer.Bench -- gemm [minReps] [shape substring] | gemm-steady [reps] | elementwise | fit [epochs] [shards,..] | runtime [--steps N] | scaling [--steps N] [--accuracy] | step-profile [reps] [rows] | tape [steps] | service [--clients 200] | cluster [--rounds 3] [--workers 2] [--train-limit N] [--spin A,B] | cluster --ceiling [--rounds 8] [--steps 3000] | dataplane [--steps 300] [--tls] | cuda [--accelerator cuda|cpu] [--quick] | bdn [BenchmarkDotNet args]
 string mode = args.Length > 0 ? args[0] : "gemm";
 switch (mode)
 {
@@ -27,6 +27,8 @@ switch (mode)
         return ScalingBench.Run(args.Skip(1).ToArray());
     case "cluster":
         return ClusterBench.Run(args.Skip(1).ToArray());
+    case "cluster-ceiling-child":                              // hidden: the child processes of `cluster --ceiling`
+        return SliceExchangeBench.Child(args.Skip(1).ToArray());
     case "service":
         return ServiceBench.Run(args.Skip(1).ToArray());
     case "dataplane":

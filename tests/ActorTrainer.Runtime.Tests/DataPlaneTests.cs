@@ -12,9 +12,10 @@ internal static class DataPlaneKit
 {
     public static readonly TimeSpan Limit = TimeSpan.FromSeconds(20);
 
-    /// <summary>Options with an IoTimeout so that no test can hang on a read.</summary>
-    public static DataPlaneOptions Options(long maxFrameBytes = 268_435_456, DataPlaneTls? tls = null) =>
-        new(MaxFrameBytes: maxFrameBytes, MaxSections: 64, IoTimeout: Limit, Tls: tls);
+    /// <summary>Options with an IoTimeout so that no test can hang on a read; TCP unless `unixSockets` (the Unix
+    /// socket path for same-host peers has its own tests, <see cref="DataPlaneUnixSocketTests"/>).</summary>
+    public static DataPlaneOptions Options(long maxFrameBytes = 268_435_456, DataPlaneTls? tls = null, bool unixSockets = false) =>
+        new(MaxFrameBytes: maxFrameBytes, MaxSections: 64, IoTimeout: Limit, Tls: tls) { UnixSockets = unixSockets };
 
     /// <summary>A listener on 127.0.0.1 (ephemeral port) whose refusals land in <paramref name="rejections"/>.</summary>
     public static TensorListener Listen(DataPlaneOptions options, out BlockingCollection<string> rejections)

@@ -38,7 +38,10 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
         }
         var dataPlane = new DataPlaneOptions(MaxFrameBytes: r.Int("cluster.data-plane.max-frame-mib", 1, 65536) * (1L << 20),
             IoTimeout: r.Duration("cluster.step-deadline"),
-            Tls: tls is null ? null : new DataPlaneTls(tls.CertificatePath, tls.Password, tls.CaCertificatePath!));
+            Tls: tls is null ? null : new DataPlaneTls(tls.CertificatePath, tls.Password, tls.CaCertificatePath!))
+        {
+            UnixSockets = r.Bool("cluster.data-plane.unix-sockets"),
+        };
         var remote = new RemoteWorkers(dataPlane, r.Int("cluster.min-workers", 1), r.Bool("cluster.local-workers"),
             r.Duration("cluster.wait-for-workers"), r.Duration("cluster.probe-interval"),
             r.OneOf("cluster.data-plane.compress", RemoteWorkers.CompressModes));

@@ -13,7 +13,7 @@ internal static class DataPlaneHandshake
     /// <summary>Sets TCP_NODELAY and the socket buffers; call before connecting/listening so window scaling applies.</summary>
     public static void Tune(Socket socket, DataPlaneOptions options)
     {
-        socket.NoDelay = true;
+        if (socket.AddressFamily != AddressFamily.Unix) socket.NoDelay = true;
         if (options.SocketBufferBytes > 0)
         {
             socket.SendBufferSize = options.SocketBufferBytes;

@@ -38,6 +38,10 @@ public sealed partial class TensorConnection : IDisposable
     /// <summary>The peer's address and port.</summary>
     public EndPoint RemoteEndPoint { get; }
 
+    /// <summary>True when the connection runs over a Unix domain socket (a peer on the same host,
+    /// <see cref="DataPlaneOptions.UnixSockets"/>), false over TCP.</summary>
+    public bool IsUnixSocket => _socket.AddressFamily == AddressFamily.Unix;
+
     /// <summary>True when the connection runs over mutual TLS.</summary>
     public bool IsTls => _stream is System.Net.Security.SslStream;
 
@@ -68,9 +72,26 @@ public sealed partial class TensorConnection : IDisposable
         }
     }
 
-    /// <summary>Opens a tuned TCP connection to the first address of <paramref name="host"/> that answers.</summary>
+    /// <summary>Opens a tuned connection: through the listener's Unix domain socket when <paramref name="host"/> is
+    /// this machine and the socket answers (<see cref="DataPlaneOptions.UnixSockets"/>), else TCP to the first address
+    /// of <paramref name="host"/> that answers.</summary>
     private static Socket ConnectSocket(string host, int port, DataPlaneOptions options, CancellationToken ct)
     {
+        if (options.UnixSockets && UnixSocketPaths.For(port, create: false) is { } path && File.Exists(path)
+            && Clustering.LocalHost.Is(host))
+        {
+            var unix = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                DataPlaneHandshake.Tune(unix, options);
+                ConnectBlocking(unix, new UnixDomainSocketEndPoint(path), options.EffectiveHandshakeTimeout, ct);
+                return unix;
+            }
+            catch (Exception e) when (e is SocketException or TimeoutException && !ct.IsCancellationRequested)
+            {
+                unix.Dispose();   // a stale file, or a listener of another user: TCP below
+            }
+        }
         var addresses = IPAddress.TryParse(host, out var ip) ? [ip] : Dns.GetHostAddresses(host);
         Exception? last = null;
         foreach (var address in addresses)
@@ -101,7 +122,7 @@ public sealed partial class TensorConnection : IDisposable
     /// and the thread pool (a thread-pool hand-off and spinning workers for every read that has to wait, which cost
     /// about a third of the CPU of a TLS transfer). The timeout or <paramref name="ct"/> abort the connect by disposing
     /// the socket: TimeoutException or OperationCanceledException.</summary>
-    private static void ConnectBlocking(Socket socket, IPEndPoint endpoint, TimeSpan timeout, CancellationToken ct)
+    private static void ConnectBlocking(Socket socket, EndPoint endpoint, TimeSpan timeout, CancellationToken ct)
     {
         var state = 0; // 0: connecting, 1: finished, 2: timed out (the timer disposed the socket)
         using var timer = new Timer(_ => { if (Interlocked.CompareExchange(ref state, 2, 0) == 0) socket.Dispose(); }, null, timeout, Timeout.InfiniteTimeSpan);
@@ -121,10 +142,10 @@ public sealed partial class TensorConnection : IDisposable
     /// <paramref name="ct"/> aborts the handshake (OperationCanceledException).</summary>
     internal static TensorConnection Establish(Socket socket, DataPlaneOptions options, DataPlaneTlsAuthenticator? tls, bool asServer, IDisposable? owned, CancellationToken ct)
     {
-        var remote = socket.RemoteEndPoint ?? new IPEndPoint(IPAddress.None, 0);
+        var remote = PeerName(socket);
         try
         {
-            socket.NoDelay = true;
+            if (socket.AddressFamily != AddressFamily.Unix) socket.NoDelay = true;
             using var abort = ct.Register(static s => ((Socket)s!).Dispose(), socket);
             var stream = DataPlaneHandshake.Run(socket, remote, options, tls, asServer);
             ct.ThrowIfCancellationRequested();
@@ -136,6 +157,16 @@ public sealed partial class TensorConnection : IDisposable
             if (ct.IsCancellationRequested && e is not OperationCanceledException) throw new OperationCanceledException("data plane handshake cancelled", e, ct);
             throw;
         }
+    }
+
+    /// <summary>The peer's endpoint for messages: its address and port, or for a Unix domain socket the socket's path
+    /// (an accepted one's peer has no name; its local end is the listener's path).</summary>
+    private static EndPoint PeerName(Socket socket)
+    {
+        if (socket.AddressFamily != AddressFamily.Unix) return socket.RemoteEndPoint ?? new IPEndPoint(IPAddress.None, 0);
+        string Name(EndPoint? e) => e?.ToString() ?? "";
+        var path = Name(socket.RemoteEndPoint) is { Length: > 0 } r ? r : Name(socket.LocalEndPoint);
+        return new UnixDomainSocketEndPoint(path.Length > 0 ? path : "unix-socket");
     }
 
     /// <summary>Closes the connection; a blocked reader or writer gets an IOException or ObjectDisposedException, and

@@ -7,20 +7,29 @@ namespace ActorTrainer.Runtime.DataPlane;
 /// Listens for data plane connections. Accept completes the handshake (and mutual TLS) before returning a
 /// connection; a peer that fails it is closed, reported through <see cref="OnRejected"/>, and Accept waits for the
 /// next one. Handshakes run one at a time on the accepting thread, each limited by IoTimeout (or HandshakeTimeout).
+/// With <see cref="DataPlaneOptions.UnixSockets"/> it also listens through a Unix domain socket for peers on this host
+/// (<see cref="UnixSocketPath"/>); Accept takes connections from either.
 /// </summary>
 public sealed class TensorListener : IDisposable
 {
     private readonly Socket _socket;
     private readonly DataPlaneOptions _options;
     private readonly DataPlaneTlsAuthenticator? _tls;
+    private readonly Socket? _unix;
+    private Task<Socket>? _tcpAccept, _unixAccept;   // accepts in flight (kept across Accept calls: none is lost)
 
-    private TensorListener(Socket socket, DataPlaneOptions options, DataPlaneTlsAuthenticator? tls)
+    private TensorListener(Socket socket, Socket? unix, DataPlaneOptions options, DataPlaneTlsAuthenticator? tls)
     {
         _socket = socket;
+        _unix = unix;
         _options = options;
         _tls = tls;
         Endpoint = (IPEndPoint)socket.LocalEndPoint!;
+        UnixSocketPath = unix?.LocalEndPoint?.ToString();
     }
+
+    /// <summary>The Unix domain socket this listener also accepts on, or null (off, unsupported, or not usable).</summary>
+    public string? UnixSocketPath { get; }
 
     /// <summary>The bound address and port (the actual port when started with port 0).</summary>
     public IPEndPoint Endpoint { get; }
@@ -43,13 +52,35 @@ public sealed class TensorListener : IDisposable
             DataPlaneHandshake.Tune(socket, options);
             socket.Bind(new IPEndPoint(address, port));
             socket.Listen(128);
-            return new TensorListener(socket, options, tls);
+            var unix = options.UnixSockets ? ListenUnix(((IPEndPoint)socket.LocalEndPoint!).Port, options) : null;
+            return new TensorListener(socket, unix, options, tls);
         }
         catch
         {
             socket.Dispose();
             tls?.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Listens at the Unix socket path of TCP `port`, or null where there is none. The TCP port is this
+    /// listener's now, so a file at that path is a dead listener's and is replaced.</summary>
+    private static Socket? ListenUnix(int port, DataPlaneOptions options)
+    {
+        if (UnixSocketPaths.For(port, create: true) is not { } path) return null;
+        var unix = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            File.Delete(path);
+            DataPlaneHandshake.Tune(unix, options);
+            unix.Bind(new UnixDomainSocketEndPoint(path));
+            unix.Listen(128);
+            return unix;
+        }
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+        {
+            unix.Dispose();
+            return null;   // peers on this host then come over TCP, as from elsewhere
         }
     }
 
@@ -62,8 +93,8 @@ public sealed class TensorListener : IDisposable
         {
             // The accepted socket starts blocking in the kernel (accept4 does not inherit O_NONBLOCK), so its blocking
             // reads and writes are plain syscalls; only the listening socket runs asynchronously.
-            var socket = _socket.AcceptAsync(ct).AsTask().GetAwaiter().GetResult();
-            var peer = socket.RemoteEndPoint;
+            var socket = NextSocket(ct);
+            var peer = socket.AddressFamily == AddressFamily.Unix ? (object?)UnixSocketPath : socket.RemoteEndPoint;
             try
             {
                 return TensorConnection.Establish(socket, _options, _tls, asServer: true, owned: null, ct);
@@ -77,7 +108,30 @@ public sealed class TensorListener : IDisposable
         }
     }
 
-    /// <summary>Stops listening; connections already accepted stay open. (The TLS certificates stay loaded for them
-    /// and are released by the garbage collector.)</summary>
-    public void Dispose() => _socket.Dispose();
+    /// <summary>The next accepted socket from TCP or the Unix socket, whichever comes first.</summary>
+    private Socket NextSocket(CancellationToken ct)
+    {
+        _tcpAccept ??= _socket.AcceptAsync();
+        if (_unix is not null) _unixAccept ??= _unix.AcceptAsync();
+        var done = _unixAccept is null ? _tcpAccept : Task.WhenAny(_tcpAccept, _unixAccept).GetAwaiter().GetResult();
+        try { done.Wait(ct); }
+        catch (AggregateException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
+        }
+        if (done == _tcpAccept) _tcpAccept = null;
+        else _unixAccept = null;
+        return done.Result;
+    }
+
+    /// <summary>Stops listening and removes the Unix socket; connections already accepted stay open. (The TLS
+    /// certificates stay loaded for them and are released by the garbage collector.)</summary>
+    public void Dispose()
+    {
+        _socket.Dispose();
+        if (_unix is null) return;
+        _unix.Dispose();
+        try { if (UnixSocketPath is { } p) File.Delete(p); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
 }
