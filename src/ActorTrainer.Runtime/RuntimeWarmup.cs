@@ -39,7 +39,7 @@ public static class RuntimeWarmup
     /// Throws IOException when the temporary directory cannot be written.</summary>
     public static void Checkpoints()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "actortrainer-warmup-" + Guid.NewGuid().ToString("N"));
+        var dir = WarmupDirectories.New();
         try
         {
             float[][] values = [[1f, 2f], [3f]];

@@ -108,6 +108,28 @@ public sealed class DataPlaneUnixSocketTests
     }
 
     [Fact]
+    public void A_new_listener_removes_the_files_of_ports_nothing_listens_on()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var tcpOnly = TensorListener.Start(IPAddress.Loopback, 0, DataPlaneKit.Options(unixSockets: false));
+        string kept = UnixSocketPaths.For(tcpOnly.Endpoint.Port, create: true)!;
+        File.WriteAllText(kept, "");                      // its port is listening: not stale
+        int freePort;
+        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            freePort = ((IPEndPoint)probe.LocalEndPoint!).Port;
+        }
+        string stale = UnixSocketPaths.For(freePort, create: true)!;
+        File.WriteAllText(stale, "");                     // nothing listens on its port: a killed listener's
+        using var listener = TensorListener.Start(IPAddress.Loopback, 0, DataPlaneKit.Options(unixSockets: true));
+        Assert.NotNull(listener.UnixSocketPath);
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(kept));
+        File.Delete(kept);
+    }
+
+    [Fact]
     public void Mutual_tls_runs_over_the_unix_socket_and_refuses_an_untrusted_peer()
     {
         if (!Supported) return;

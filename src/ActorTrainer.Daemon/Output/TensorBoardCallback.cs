@@ -111,7 +111,7 @@ public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchH
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(weightNames);
         ArgumentNullException.ThrowIfNull(weights);
-        var dir = directory ?? Path.Combine(Path.GetTempPath(), "actortrainer-warmup-" + Guid.NewGuid().ToString("N"));
+        var dir = directory ?? ActorTrainer.Runtime.WarmupDirectories.New();
         try
         {
             const int rows = 10;

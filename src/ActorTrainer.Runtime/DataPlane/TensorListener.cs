@@ -71,13 +71,14 @@ public sealed class TensorListener : IDisposable
         var unix = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
+            UnixSocketPaths.SweepStale(path);   // killed listeners' files (this port's included: it is ours now)
             File.Delete(path);
             DataPlaneHandshake.Tune(unix, options);
             unix.Bind(new UnixDomainSocketEndPoint(path));
             unix.Listen(128);
             return unix;
         }
-        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException or ArgumentException)
         {
             unix.Dispose();
             return null;   // peers on this host then come over TCP, as from elsewhere

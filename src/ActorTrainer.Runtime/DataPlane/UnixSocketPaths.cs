@@ -4,19 +4,56 @@ namespace ActorTrainer.Runtime.DataPlane;
 
 /// <summary>Where a data-plane listener on this host also listens through a Unix domain socket, so that peers on the
 /// same host skip the TCP stack (<see cref="DataPlaneOptions.UnixSockets"/>): `{temp}/actortrainer-dp-{user}/{port}.sock`,
-/// in a directory only this user may enter (mode 0700, not a link; where that cannot be ensured, no Unix socket is
-/// used and connections go over TCP). One data-plane listener per TCP port on a host, as TCP itself requires on one
-/// address.</summary>
+/// in a directory only this user may enter (mode 0700, not a link; where that cannot be ensured, or the path is longer
+/// than a socket address holds, no Unix socket is used and connections go over TCP). One data-plane listener per TCP
+/// port on a host, as TCP itself requires on one address.</summary>
 public static class UnixSocketPaths
 {
+    /// <summary>Longest socket path in bytes, with its terminating zero: sun_path holds 104 bytes on macOS, 108 on Linux.</summary>
+    private const int MaxPathBytes = 104;
+
     /// <summary>True where Unix domain sockets and Unix file modes are available (Linux, macOS).</summary>
     public static bool Supported => Socket.OSSupportsUnixDomainSockets && (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS());
+
+    /// <summary>Removes the socket files in `path`'s directory whose TCP port nothing listens on any more (left by a
+    /// listener that was killed; Linux only, where /proc/net/tcp and tcp6 list the listening ports; elsewhere a new
+    /// listener on the same port replaces such a file). Best effort; returns how many were removed.</summary>
+    public static int SweepStale(string path)
+    {
+        if (!OperatingSystem.IsLinux() || Path.GetDirectoryName(path) is not { } dir) return 0;
+        var listening = new HashSet<int>();
+        try
+        {
+            foreach (var table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+                if (File.Exists(table))
+                    foreach (var line in File.ReadLines(table).Skip(1))
+                    {
+                        // "  sl  local_address rem_address   st …": local "ADDR:PORT" in hex, state 0A = LISTEN
+                        var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                        if (f.Length > 3 && f[3] == "0A" && f[1].LastIndexOf(':') is int c and > 0)
+                            listening.Add(int.Parse(f[1].AsSpan(c + 1), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture));
+                    }
+            int removed = 0;
+            foreach (var file in Directory.EnumerateFiles(dir, "*.sock"))
+                if (int.TryParse(Path.GetFileNameWithoutExtension(file), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port)
+                    && !listening.Contains(port))
+                {
+                    File.Delete(file);
+                    removed++;
+                }
+            return removed;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or OverflowException)
+        {
+            return 0;
+        }
+    }
 
     /// <summary>The socket path of the listener on TCP `port`, or null where the private directory is not usable.
     /// `create`: make the directory when it is missing.</summary>
     public static string? For(int port, bool create)
     {
-        if (!Supported || OperatingSystem.IsWindows()) return null;
+        if (!Supported || OperatingSystem.IsWindows()) return null;   // (the analyzer needs the Windows check spelled out)
         var dir = Path.Combine(Path.GetTempPath(), "actortrainer-dp-" + Environment.UserName);
         const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
         try
@@ -30,7 +67,8 @@ public static class UnixSocketPaths
             }
             // another user's directory (or a link to one) could hand our peers to a stranger's socket
             if (info.LinkTarget is not null || info.UnixFileMode != Private) return null;
-            return Path.Combine(dir, port.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".sock");
+            var path = Path.Combine(dir, port.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".sock");
+            return System.Text.Encoding.UTF8.GetByteCount(path) < MaxPathBytes ? path : null;   // sun_path's limit
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
