@@ -8,12 +8,13 @@ using ActorTrainer.Runtime.DataPlane;
 namespace ActorTrainer.Bench;
 
 /// <summary>
-/// `dataplane`: throughput of the data plane between processes on loopback. This process listens and starts N
+/// `dataplane`: throughput of the data plane between processes on loopback TCP (with `--unix`: through the listener's
+/// Unix domain socket, as nodes on one host connect). This process listens and starts N
 /// copies of itself (`dataplane-peer`) that connect. Per step and peer it sends a weights frame (the reference model's
 /// 784×512, 512, 512×10, 10 floats = 407,050 floats, plus a batch of 128×784 float rows and 128 int labels) and waits
 /// for a gradient frame of the four weight shapes. Reports steps/s, MB/s down/up/total (MB = 10^6 bytes), median and
 /// p99 round-trip time; plain and TLS, 1 and 2 peers, round-robin over --rounds, with medians.
-/// Usage: dataplane [--steps 300] [--warmup 20] [--rounds 3] [--tls | --plain] [--workers 1|2] [--socket-buffer BYTES]
+/// Usage: dataplane [--steps 300] [--warmup 20] [--rounds 3] [--tls | --plain] [--workers 1|2] [--socket-buffer BYTES] [--unix]
 /// </summary>
 public static class DataPlaneBench
 {
@@ -53,6 +54,8 @@ public static class DataPlaneBench
         var configs = tlsModes.SelectMany(t => workerCounts.Select(w => new Config(t, w))).ToArray();
 
         Console.WriteLine($"cpu: {CpuModel()}, {Environment.ProcessorCount} cores; load before: {LoadAvg()}");
+        s_unix = args.Contains("--unix");
+        Console.WriteLine($"transport: {(s_unix ? "Unix domain socket" : "loopback TCP")}");
         Console.WriteLine($"per step and peer: down {DownBytes:N0} B (weights {WeightBytes:N0} + rows + labels), up {UpBytes:N0} B; steps {steps} (+{warmup} warm-up), rounds {rounds}, socket buffer {socketBuffer:N0} B");
         using var pki = tlsModes.Contains(true) ? BenchPki.Create() : null;
         var results = configs.ToDictionary(c => c, _ => new List<Result>());
@@ -88,7 +91,7 @@ public static class DataPlaneBench
     /// <summary>One measurement: listen, start the peers, run warm-up + measured steps on one thread per peer.</summary>
     private static Result RunConfig(Config config, int steps, int warmup, int socketBuffer, BenchPki? pki)
     {
-        var options = new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(60), Tls: config.Tls ? pki!.Server : null) { SocketBufferBytes = socketBuffer };
+        var options = new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(60), Tls: config.Tls ? pki!.Server : null) { SocketBufferBytes = socketBuffer, UnixSockets = s_unix };
         using var listener = TensorListener.Start(IPAddress.Loopback, 0, options);
         listener.OnRejected = m => Console.Error.WriteLine(m);
         var peers = Enumerable.Range(0, config.Workers)
@@ -163,8 +166,9 @@ public static class DataPlaneBench
         var warmup = int.Parse(Opt("warmup"), CultureInfo.InvariantCulture);
         var tls = Opt("cert") is { Length: > 0 } cert ? new DataPlaneTls(cert, Opt("password"), Opt("ca")) : null;
         var options = new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(60), Tls: tls)
-            { SocketBufferBytes = int.Parse(Opt("socket-buffer"), CultureInfo.InvariantCulture) };
+            { SocketBufferBytes = int.Parse(Opt("socket-buffer"), CultureInfo.InvariantCulture), UnixSockets = Opt("unix") == "1" };
         using var connection = TensorConnection.Connect("127.0.0.1", port, options);
+        if (connection.IsUnixSocket != options.UnixSockets) throw new InvalidOperationException($"expected a {(options.UnixSockets ? "Unix domain socket" : "TCP")} connection");
         var weights = WeightShapes.Select(n => new float[n]).ToArray();
         var rows = new float[RowFloats];
         var labels = new int[LabelCount];
@@ -186,13 +190,15 @@ public static class DataPlaneBench
     }
 
     /// <summary>Starts this program as `dataplane-peer` (through the dotnet host when that is what runs us).</summary>
+    private static bool s_unix;
+
     private static Process StartPeer(int port, int steps, int warmup, int socketBuffer, BenchPki? pki)
     {
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
         var psi = new ProcessStartInfo(self) { UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(typeof(DataPlaneBench).Assembly.Location);
         string[] rest = ["dataplane-peer", "--port", port.ToString(CultureInfo.InvariantCulture), "--steps", steps.ToString(CultureInfo.InvariantCulture), "--warmup", warmup.ToString(CultureInfo.InvariantCulture),
-            "--socket-buffer", socketBuffer.ToString(CultureInfo.InvariantCulture)];
+            "--socket-buffer", socketBuffer.ToString(CultureInfo.InvariantCulture), "--unix", s_unix ? "1" : "0"];
         foreach (var a in rest) psi.ArgumentList.Add(a);
         if (pki is not null)
             foreach (var a in new[] { "--cert", pki.Client.CertificatePath, "--password", pki.Client.Password!, "--ca", pki.Client.TrustedCaPath })
