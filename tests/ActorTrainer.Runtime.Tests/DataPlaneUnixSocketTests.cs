@@ -130,6 +130,28 @@ public sealed class DataPlaneUnixSocketTests
     }
 
     [Fact]
+    public void Accept_on_both_sockets_is_cancelled_by_its_token_and_the_next_accept_still_gets_the_peer()
+    {
+        if (!Supported) return;
+        var options = DataPlaneKit.Options(unixSockets: true);
+        using var listener = TensorListener.Start(IPAddress.Loopback, 0, options);
+        using (var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200)))
+        {
+            var accept = Task.Run(() => listener.Accept(cts.Token));
+            var e = Assert.Throws<AggregateException>(() => accept.Wait(TimeSpan.FromSeconds(10)));   // no throw: still waiting
+            Assert.IsAssignableFrom<OperationCanceledException>(e.InnerException);
+        }
+        var (server, client) = Pair(listener, options);
+        using (server) using (client)
+        {
+            Assert.True(server.IsUnixSocket);
+            RoundTrip(client, server);
+        }
+        var (s2, c2) = Pair(listener, DataPlaneKit.Options(unixSockets: false));
+        using (s2) using (c2) Assert.False(s2.IsUnixSocket);
+    }
+
+    [Fact]
     public void Mutual_tls_runs_over_the_unix_socket_and_refuses_an_untrusted_peer()
     {
         if (!Supported) return;

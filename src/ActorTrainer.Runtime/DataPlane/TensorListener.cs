@@ -109,20 +109,18 @@ public sealed class TensorListener : IDisposable
         }
     }
 
-    /// <summary>The next accepted socket from TCP or the Unix socket, whichever comes first.</summary>
+    /// <summary>The next accepted socket from TCP or the Unix socket, whichever comes first; OperationCanceledException
+    /// on `ct` (the accepts in flight stay for the next call).</summary>
     private Socket NextSocket(CancellationToken ct)
     {
-        _tcpAccept ??= _socket.AcceptAsync();
-        if (_unix is not null) _unixAccept ??= _unix.AcceptAsync();
-        var done = _unixAccept is null ? _tcpAccept : Task.WhenAny(_tcpAccept, _unixAccept).GetAwaiter().GetResult();
-        try { done.Wait(ct); }
-        catch (AggregateException e) when (e.InnerException is not null)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
-        }
-        if (done == _tcpAccept) _tcpAccept = null;
+        var tcp = _tcpAccept ??= _socket.AcceptAsync();
+        // WaitAny returns on a faulted accept too (without throwing); only `ct` makes it throw
+        if (_unix is null) Task.WaitAny([tcp], ct);
+        else Task.WaitAny([tcp, _unixAccept ??= _unix.AcceptAsync()], ct);
+        var done = tcp.IsCompleted ? tcp : _unixAccept!;
+        if (done == tcp) _tcpAccept = null;
         else _unixAccept = null;
-        return done.Result;
+        return done.GetAwaiter().GetResult();   // the accept's own exception (e.g. ObjectDisposedException once disposed)
     }
 
     /// <summary>Stops listening and removes the Unix socket; connections already accepted stay open. (The TLS
