@@ -44,7 +44,7 @@ public static class WorkerCommand
         {
             var system = ClusterNode.Create(c.Settings, config);   // the rendered cluster keys win; akka.* of the config add to them
             system.ActorOf(WorkerNodeActor.Props(info), WorkerNodeActor.Name);
-            Log($"node {Akka.Cluster.Cluster.Get(system).SelfAddress} joining {string.Join(", ", c.Settings.SeedNodes)}; data plane {info.Host}:{info.Port}, {info.Workers} worker(s) × {(info.ThreadsPerWorker == 0 ? "default" : info.ThreadsPerWorker)} thread(s){(c.DataPlane.Tls is null ? "" : ", TLS")}");
+            Log($"node {Akka.Cluster.Cluster.Get(system).SelfAddress} joining {string.Join(", ", c.Settings.SeedNodes)}; data plane {info.Host}:{info.Port}{(server.UnixSocketPath is { } unix ? $" (from this host: {unix})" : "")}, {info.Workers} worker(s) × {(info.ThreadsPerWorker == 0 ? "default" : info.ThreadsPerWorker)} thread(s){(c.DataPlane.Tls is null ? "" : ", TLS")}");
             int which = Task.WaitAny(system.WhenTerminated, Task.Delay(Timeout.Infinite, signals.Token).ContinueWith(_ => { }));
             if (which == 0)
             {

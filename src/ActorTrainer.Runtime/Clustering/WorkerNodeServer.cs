@@ -41,6 +41,9 @@ public sealed class WorkerNodeServer : IDisposable
     /// <summary>The bound endpoint.</summary>
     public IPEndPoint Endpoint => _listener.Endpoint;
 
+    /// <summary>The Unix domain socket peers on this host connect through, or null (DataPlaneOptions.UnixSockets).</summary>
+    public string? UnixSocketPath => _listener.UnixSocketPath;
+
     /// <summary>Gradient workers this node offers.</summary>
     public int Workers { get; }
 

@@ -117,6 +117,7 @@ public sealed class TensorListener : IDisposable
         // WaitAny returns on a faulted accept too (without throwing); only `ct` makes it throw
         if (_unix is null) Task.WaitAny([tcp], ct);
         else Task.WaitAny([tcp, _unixAccept ??= _unix.AcceptAsync()], ct);
+        ct.ThrowIfCancellationRequested();   // a stop that also disposed the listener: cancelled, not a failed accept
         var done = tcp.IsCompleted ? tcp : _unixAccept!;
         if (done == tcp) _tcpAccept = null;
         else _unixAccept = null;
