@@ -5,7 +5,7 @@ using Xunit;
 
 namespace ActorTrainer.Daemon.Tests;
 
-/// <summary>Defaults that must be one number everywhere: the config's, fit's and the actor runtime's.</summary>
+/// <summary>Defaults that must agree everywhere: the config's, fit's, the actor runtime's and the data plane's.</summary>
 public class DefaultsTests
 {
     [Fact]
@@ -17,5 +17,18 @@ public class DefaultsTests
         Assert.Equal(Batching.DefaultShardsPerBatch, new RuntimeOptions().ShardsPerBatch);
         var fitArrays = typeof(Sequential).GetMethod(nameof(Sequential.FitArrays))!.GetParameters().Single(p => p.Name == "shardsPerBatch");
         Assert.Equal(Batching.DefaultShardsPerBatch, fitArrays.DefaultValue);
+    }
+
+    [Fact]
+    public void Unix_sockets_default_on_in_reference_conf_and_the_data_plane_and_off_by_key()
+    {
+        var defaults = ClusterConfig.From(new ConfigReader(ConfigLoader.LoadText(null, "defaults", [])), "worker");
+        Assert.True(defaults.DataPlane.UnixSockets);
+        Assert.True(new ActorTrainer.Runtime.DataPlane.DataPlaneOptions().UnixSockets);
+        var off = ClusterConfig.From(new ConfigReader(ConfigLoader.LoadText(null, "defaults", ["cluster.data-plane.unix-sockets=off"])), "worker");
+        Assert.False(off.DataPlane.UnixSockets);
+        var bad = Assert.Throws<ConfigException>(() =>
+            ClusterConfig.From(new ConfigReader(ConfigLoader.LoadText(null, "defaults", ["cluster.data-plane.unix-sockets=sometimes"])), "worker"));
+        Assert.Contains("cluster.data-plane.unix-sockets", bad.Message);
     }
 }
