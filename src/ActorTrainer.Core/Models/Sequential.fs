@@ -278,17 +278,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
             raise (ArgumentException(sprintf "predict: x has %d values, not a multiple of %d features" x.Length features))
         let count = if features = 0 then 0 else x.Length / features
         if not (isNull backend) then backend.Predict(plan, m.GetWeights(), x, count, batchSize)
-        else
-            let engine = GradientEngine(plan, batchSize)
-            let ow = plan.OutputDim
-            let out = Array.zeroCreate<float32> (count * ow)
-            let w = m.GetWeights()
-            let mutable start = 0
-            while start < count do
-                let rows = min engine.MaxRows (count - start)
-                engine.Predict(w, ReadOnlySpan(x, start * features, rows * features), rows).CopyTo(Span(out, start * ow, rows * ow))
-                start <- start + rows
-            out
+        else Predictor(plan, batchSize).Run(m.GetWeights(), x, count)
 
     /// Model outputs for x (N, ...) as a (N, outputs) tensor (Keras `predict`; argmax for labels).
     member m.Predict(x: Tensor, [<Optional; DefaultParameterValue(128)>] batchSize: int) : Tensor =
