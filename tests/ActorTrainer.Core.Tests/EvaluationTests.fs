@@ -56,3 +56,47 @@ let ``evaluator refuses a batch size below 1, naming it`` () =
     m.Build([| 3 |])
     let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> Evaluator(m.Plan, 0) |> ignore)
     Assert.Equal("maxRows", e.ParamName)
+
+/// engine.Predict row by row on one thread: the outputs a prediction must reproduce bit for bit.
+let private predictOracle (plan: ModelPlan) (weights: float32[][]) (x: float32[]) (count: int) =
+    let engine = GradientEngine(plan, 1, MaxDegreeOfParallelism = 1)
+    Array.concat [ for r in 0 .. count - 1 -> engine.Predict(weights, ReadOnlySpan(x, r * plan.InputDim, plan.InputDim), 1).ToArray() ]
+
+[<Theory>]
+[<InlineData(1000, 128)>]
+[<InlineData(1000, 1000)>]
+[<InlineData(257, 37)>]
+[<InlineData(100, 128)>]
+[<InlineData(0, 16)>]
+let ``prediction on 1, 2 and 3 threads and any chunk size gives the bits of one row at a time`` (count: int, rows: int) =
+    let train, _ = mnist.Force()
+    let m = Sequential([ Dense(64, "relu") :> Layer; Dropout(0.3); Dense(10, "softmax") ], seed = 5)
+    m.Compile(RMSprop(), "sparse_categorical_crossentropy", [ "accuracy" ])
+    m.Build([| 784 |])
+    let w = m.GetWeights()
+    let x = Array.sub train.Images 0 (count * 784)
+    let expected = predictOracle m.Plan w x count
+    for threads in [ 1; 2; 3 ] do
+        use _ = KernelSettings.UseParallelism threads
+        let p = Predictor(m.Plan, rows)
+        for pass in 1 .. 2 do      // a second pass reuses the lanes
+            let got = p.Run(w, x, count)
+            Assert.Equal(count * 10, got.Length)
+            for i in 0 .. got.Length - 1 do
+                if BitConverter.SingleToInt32Bits got.[i] <> BitConverter.SingleToInt32Bits expected.[i] then
+                    Assert.Fail(sprintf "%d threads, %d rows per chunk, pass %d: output %d is %.9g, expected %.9g" threads rows pass i got.[i] expected.[i])
+    // the public entry point runs the same passes
+    use _ = KernelSettings.UseParallelism 2
+    let viaModel = m.PredictArrays(x, 784, rows)
+    Assert.True((viaModel = expected), "PredictArrays differs from the row-at-a-time outputs")
+
+[<Fact>]
+let ``predictor refuses a batch size below 1 and too few values, naming them`` () =
+    let m = Sequential([ Dense(4) :> Layer ], seed = 1)
+    m.Compile(SGD(), "mse", [])
+    m.Build([| 3 |])
+    let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> Predictor(m.Plan, 0) |> ignore)
+    Assert.Equal("maxRows", e.ParamName)
+    let short = Assert.Throws<ArgumentOutOfRangeException>(fun () -> Predictor(m.Plan, 8).Run(m.GetWeights(), Array.zeroCreate 5, 2) |> ignore)
+    Assert.Equal("count", short.ParamName)
+    Assert.Contains("x has 5", short.Message)
