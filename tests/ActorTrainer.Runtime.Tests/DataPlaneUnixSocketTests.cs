@@ -122,11 +122,20 @@ public sealed class DataPlaneUnixSocketTests
         }
         string stale = UnixSocketPaths.For(freePort, create: true)!;
         File.WriteAllText(stale, "");                     // nothing listens on its port: a killed listener's
+        File.SetLastWriteTimeUtc(stale, DateTime.UtcNow.AddMinutes(-1));
+        string young = UnixSocketPaths.For(freePort == 65535 ? 65534 : freePort + 1, create: true)!;
+        bool youngWasThere = File.Exists(young);
+        if (!youngWasThere) File.WriteAllText(young, "");    // just made: maybe a listener that started a moment ago
         using var listener = TensorListener.Start(IPAddress.Loopback, 0, DataPlaneKit.Options(unixSockets: true));
         Assert.NotNull(listener.UnixSocketPath);
         Assert.False(File.Exists(stale));
         Assert.True(File.Exists(kept));
         File.Delete(kept);
+        if (!youngWasThere)
+        {
+            Assert.True(File.Exists(young), "a socket file younger than 10 s is left alone");
+            File.Delete(young);
+        }
     }
 
     [Fact]

@@ -15,9 +15,10 @@ public static class UnixSocketPaths
     /// <summary>True where Unix domain sockets and Unix file modes are available (Linux, macOS).</summary>
     public static bool Supported => Socket.OSSupportsUnixDomainSockets && (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS());
 
-    /// <summary>Removes the socket files in `path`'s directory whose TCP port nothing listens on any more (left by a
-    /// listener that was killed; Linux only, where /proc/net/tcp and tcp6 list the listening ports; elsewhere a new
-    /// listener on the same port replaces such a file). Best effort; returns how many were removed.</summary>
+    /// <summary>Removes the socket files in `path`'s directory whose TCP port nothing listens on any more and that are
+    /// older than 10 s (left by a listener that was killed; Linux only, where /proc/net/tcp and tcp6 list the listening
+    /// ports; elsewhere a new listener on the same port replaces such a file). Best effort; returns how many were
+    /// removed.</summary>
     public static int SweepStale(string path)
     {
         if (!OperatingSystem.IsLinux() || Path.GetDirectoryName(path) is not { } dir) return 0;
@@ -35,8 +36,9 @@ public static class UnixSocketPaths
                     }
             int removed = 0;
             foreach (var file in Directory.EnumerateFiles(dir, "*.sock"))
+                // a file younger than a few seconds may be a listener's that started listening after the read above
                 if (int.TryParse(Path.GetFileNameWithoutExtension(file), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port)
-                    && !listening.Contains(port))
+                    && !listening.Contains(port) && DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > TimeSpan.FromSeconds(10))
                 {
                     File.Delete(file);
                     removed++;
