@@ -189,9 +189,10 @@ public static class DataPlaneBench
         return 0;
     }
 
-    /// <summary>Starts this program as `dataplane-peer` (through the dotnet host when that is what runs us).</summary>
+    /// <summary>Set by --unix: the peers connect through the listener's Unix domain socket.</summary>
     private static bool s_unix;
 
+    /// <summary>Starts this program as `dataplane-peer` (through the dotnet host when that is what runs us).</summary>
     private static Process StartPeer(int port, int steps, int warmup, int socketBuffer, BenchPki? pki)
     {
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
