@@ -366,22 +366,22 @@ let ``any byte label is accepted`` () =
     let train, _ = Mnist.loadDir tmp.Path
     Assert.Equal<int[]>([| 200; 255; 0 |], train.Labels)
 
-// ---------- Dataset.take ----------
+// ---------- Dataset.Take ----------
 
 [<Fact>]
 let ``take returns the first n samples, 0 or too many returns all`` () =
     use tmp = new TempDir()
     writeSet tmp.Path 7 4 false
     let train, _ = Mnist.loadDir tmp.Path
-    let t3 = Dataset.take 3 train
+    let t3 = train.Take(3)
     Assert.Equal(3, t3.Count)
     Assert.Equal<int[]>([| 0; 1; 2 |], t3.Labels)
     Assert.Equal<byte[]>(train.Pixels.[0 .. 17], t3.Pixels)
     Assert.Equal<float32[]>(train.Images.[0 .. 17], t3.Images)
     Assert.Equal(train.Source, t3.Source)
     Assert.Equal(3, t3.Height)
-    Assert.Equal(7, (Dataset.take 0 train).Count)
-    Assert.Equal(7, (Dataset.take 100 train).Count)
-    Assert.Equal(7, (Dataset.take 7 train).Labels.Length)
-    let ex = Assert.Throws<ArgumentOutOfRangeException>(fun () -> Dataset.take -1 train |> ignore)
+    Assert.Equal(7, (train.Take(0)).Count)
+    Assert.Equal(7, (train.Take(100)).Count)
+    Assert.Equal(7, (train.Take(7)).Labels.Length)
+    let ex = Assert.Throws<ArgumentOutOfRangeException>(fun () -> train.Take(-1) |> ignore)
     Assert.Equal("n", ex.ParamName)

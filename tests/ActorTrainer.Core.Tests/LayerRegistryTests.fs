@@ -24,12 +24,12 @@ let ``each registration reads its layer's get_config back to an equal config`` (
     for r in LayerRegistry.all do
         let l = sample r.ClassName
         Assert.Equal(r.ClassName, l.ClassName)
-        let cfg = (ModelConfig.objectOf (l.GetConfig())).AsObject()
+        let cfg = l.GetConfig()
         let back = r.Parse { Where = sprintf "layers[0] (%s)" r.ClassName; Config = cfg; Name = l.Name }
         Assert.Equal(l.GetType(), back.GetType())
-        Assert.Equal(cfg.ToJsonString(), (ModelConfig.objectOf (back.GetConfig())).ToJsonString())
+        Assert.Equal(cfg.ToJsonString(), back.GetConfig().ToJsonString())
         let viaModelConfig = ModelConfig.parseLayer 0 (JsonNode.Parse((ModelConfig.objectOf [ "class_name", box r.ClassName; "config", box cfg ]).ToJsonString()))
-        Assert.Equal(cfg.ToJsonString(), (ModelConfig.objectOf (viaModelConfig.GetConfig())).ToJsonString())
+        Assert.Equal(cfg.ToJsonString(), viaModelConfig.GetConfig().ToJsonString())
 
 [<Fact>]
 let ``an unknown class names the registry's classes`` () =

@@ -235,8 +235,12 @@ let ``mismatched lengths throw naming the weight`` () =
 
 [<Fact>]
 let ``GetConfig uses Keras keys`` () =
-    let keys (o: Optimizer) = o.GetConfig() |> List.map fst
-    let value (o: Optimizer) k = o.GetConfig() |> List.find (fun (n, _) -> n = k) |> snd
+    let keys (o: Optimizer) = o.GetConfig() |> Seq.map (fun kv -> kv.Key) |> List.ofSeq
+    let value (o: Optimizer) (k: string) : obj =
+        match o.GetConfig().[k].GetValueKind() with
+        | System.Text.Json.JsonValueKind.String -> box (o.GetConfig().[k].GetValue<string>())
+        | System.Text.Json.JsonValueKind.True | System.Text.Json.JsonValueKind.False -> box (o.GetConfig().[k].GetValue<bool>())
+        | _ -> box (o.GetConfig().[k].GetValue<float>())
     Assert.Equal<string list>([ "name"; "learning_rate"; "momentum"; "nesterov" ], keys (SGD(0.1, 0.9, true)))
     Assert.Equal<string list>([ "name"; "learning_rate"; "rho"; "momentum"; "epsilon"; "centered" ], keys (RMSprop()))
     Assert.Equal<string list>([ "name"; "learning_rate"; "initial_accumulator_value"; "epsilon" ], keys (Adagrad()))

@@ -206,7 +206,7 @@ let ``README F# example runs as written`` () =
     let dydx = tape.Gradient(y, x)
     Assert.Equal<float32[]>([| 2.0f; 2.0f; 2.0f; 2.0f |], dydx.ToFloat32Array())
     let train, test = mnist.Force()
-    let train, test = Dataset.take 1000 train, Dataset.take 200 test
+    let train, test = train.Take 1000, test.Take 200
     let model = Sequential([ Dense(512, "relu") :> Layer; Dense(10, "softmax") ])
     model.Compile(RMSprop(), "sparse_categorical_crossentropy", [ "accuracy" ])
     let history = model.FitArrays(ArrayData.OfLabels(train.Images, 784, train.Labels), epochs = 2, batchSize = 128, verbose = 0)

@@ -144,7 +144,7 @@ module Idx =
 
     /// Like readStream, but `check` sees the dims from the header before the body is decoded and may throw (e.g. a
     /// DataFormatException for a shape the caller cannot use), so nothing is allocated for a file that will be refused.
-    let readStreamWith (name: string) (check: int[] -> unit) (stream: Stream) : IdxArray =
+    let internal readStreamWith (name: string) (check: int[] -> unit) (stream: Stream) : IdxArray =
         if isNull stream then nullArg "stream"
         let name = label name
         decoded name stream (fun available s -> parse name available check s)
@@ -174,7 +174,7 @@ module Idx =
         decoded path fs (fun _ s -> parseHeader path s)
 
     /// Like read, with `check` called on the header's dims before the body is decoded (see readStreamWith).
-    let readWith (check: int[] -> unit) (path: string) : IdxArray =
+    let internal readWith (check: int[] -> unit) (path: string) : IdxArray =
         use fs = openFile path
         readStreamWith path check fs
 

@@ -32,12 +32,6 @@ type Dataset =
                 Labels = Array.sub ds.Labels 0 n
                 Count = n }
 
-/// Operations on Dataset values (F# style; C# calls the Dataset members).
-module Dataset =
-
-    /// First `n` samples (see Dataset.Take).
-    let take (n: int) (ds: Dataset) : Dataset = ds.Take n
-
 /// What the caller will do with the data, checked from the IDX headers before any body is decoded: `Features` values
 /// per image (rows × columns; 0 = any) and labels in [0, `Classes`) (0 = any).
 type MnistExpectation =

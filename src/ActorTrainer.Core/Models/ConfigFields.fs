@@ -6,7 +6,7 @@ open ActorTrainer.Core.ModelJson
 
 /// One layer entry of a config.json as a layer's config reader receives it (ModelConfig.parseLayer has already checked
 /// its class name and read its name).
-type LayerConfig =
+type internal LayerConfig =
     { /// Where the entry sits, for messages: "layers[2] (Dense)".
       Where: string
       /// The entry's "config" object.
@@ -16,7 +16,7 @@ type LayerConfig =
 
 /// Readers for the config.json fields layers share (initializers, activations), on top of ModelJson's typed reads.
 /// Every failure is a ModelFileException naming the field, as ModelJson's.
-module ConfigFields =
+module internal ConfigFields =
 
     /// Initializer from a name or a {"class_name", "config"} object.
     let parseInitializer (where: string) (node: JsonNode) : Initializer =

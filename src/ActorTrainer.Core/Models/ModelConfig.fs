@@ -5,7 +5,7 @@ open System.Text.Json.Nodes
 open ActorTrainer.Core.ModelJson
 
 /// The parts of a config.json, validated: what Sequential.Load needs to rebuild the model before reading any weights.
-type ModelSpec =
+type internal ModelSpec =
     { /// Model name ("sequential" when absent).
       Name: string
       /// Seed for initialisation, shuffling and dropout (1 when absent).
@@ -19,7 +19,7 @@ type ModelSpec =
 
 /// Keras-style configs as JSON, and the factories that rebuild layers/optimizers/initializers from them. Parsing
 /// validates every field's type and range and throws ModelFileException naming the field and the value.
-module ModelConfig =
+module internal ModelConfig =
 
     /// Layer class names parseLayer accepts (Keras spelling), the one list front ends show in their errors: the class
     /// names of LayerRegistry.all.
@@ -31,35 +31,10 @@ module ModelConfig =
     // The other name lists live next to their own parsers: Activation.Names, Initializer.Names, Loss.Names, Metrics.names.
 
     /// Keras-3 style {"class_name", "config"} for an initializer.
-    let rec initializer (i: Initializer) : JsonNode =
-        let cfg : (string * obj) list =
-            match i with
-            | Initializer.Constant v -> [ "value", box v ]
-            | Initializer.RandomUniform(a, b) -> [ "minval", box a; "maxval", box b ]
-            | Initializer.RandomNormal(m, s) -> [ "mean", box m; "stddev", box s ]
-            | _ -> []
-        objectOf [ "class_name", box i.Name; "config", box cfg ]
+    let initializer (i: Initializer) : JsonNode = ConfigJson.initializer i
 
-    /// JSON value of a config entry (numbers, strings, booleans, initializers, nested entry lists/nodes).
-    and toNode (o: obj) : JsonNode =
-        match o with
-        | null -> null
-        | :? Initializer as i -> initializer i
-        | :? JsonNode as n -> n
-        | :? string as s -> JsonValue.Create s
-        | :? bool as b -> JsonValue.Create b
-        | :? int as i -> JsonValue.Create i
-        | :? int64 as i -> JsonValue.Create i
-        | :? float as f -> JsonValue.Create f
-        | :? float32 as f -> JsonValue.Create(float f)
-        | :? ((string * obj) list) as kvs -> objectOf kvs
-        | other -> raise (ArgumentException(sprintf "config value of type %s cannot be written as JSON" (other.GetType().Name)))
-
-    /// JSON object from (key, value) entries.
-    and objectOf (kvs: (string * obj) list) : JsonNode =
-        let o = JsonObject()
-        for (k, v) in kvs do o.[k] <- toNode v
-        o :> JsonNode
+    /// JSON object from (key, value) entries (ConfigJson.objectOf).
+    let objectOf (kvs: (string * obj) list) : JsonNode = ConfigJson.objectOf kvs
 
     /// Initializer from a name or a {"class_name", "config"} object (ConfigFields.parseInitializer).
     let parseInitializer (where: string) (node: JsonNode) : Initializer = ConfigFields.parseInitializer where node

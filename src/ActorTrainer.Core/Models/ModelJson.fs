@@ -8,7 +8,7 @@ open System.Text.Json.Nodes
 /// daemon maps it back to a HOCON key). Section: "model", "layers[2] (Dense)", "layers[0] (Dense) 'kernel_initializer'",
 /// "optimizer" or "compile_config"; Key: the JSON key ("" when the section itself is at fault; "build_input_shape[1]"
 /// for an element of an array); Problem: the rest of the sentence ("must be > 0, got -1").
-type FieldError =
+type internal FieldError =
     { /// Where the field sits ("layers[2] (Dense)", "optimizer", ...).
       Section: string
       /// The JSON key at fault ("" = the section itself).
@@ -19,7 +19,7 @@ type FieldError =
 /// Typed, validated reads of config.json fields. Every failure is a ModelFileException (with its FieldError) whose
 /// message names where the field sits ("layers[2] (Dense)"), the key and the value found, never an exception from
 /// System.Text.Json.
-module ModelJson =
+module internal ModelJson =
 
     /// A key quoted for messages: 'units', or 'build_input_shape'[1] for an element.
     let quote (key: string) =

@@ -42,9 +42,10 @@ type Optimizer(learningRate: float) =
     /// fields, so disjoint ranges may be updated concurrently (the sliced parameter server does).
     abstract UpdateWeight: w: Span<float32> * g: ReadOnlySpan<float32> * slots: ArraySegment<float32>[] * lr: float32 * step: int64 -> unit
 
-    /// Keras get_config(): name, learning_rate and the optimizer's hyper-parameters.
-    member o.GetConfig() : (string * obj) list =
-        ("name", box o.Name) :: ("learning_rate", box lr) :: o.Config
+    /// Keras get_config() as JSON: {"name", "learning_rate", the optimizer's hyper-parameters} (the "config" object of
+    /// compile_config's optimizer in config.json).
+    member o.GetConfig() : System.Text.Json.Nodes.JsonObject =
+        (ConfigJson.objectOf (("name", box o.Name) :: ("learning_rate", box lr) :: o.Config)).AsObject()
 
     /// Slot arrays of weight position i (created on first use with `size` elements).
     member o.SlotsFor(i: int, size: int) =

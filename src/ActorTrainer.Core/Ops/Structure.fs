@@ -9,7 +9,7 @@ type SliceSpec =
     | All
 
 /// Slice parsing and resolution (NumPy semantics: negative indices, clamped ranges, negative steps).
-module SliceSpec =
+module internal SliceSpec =
     /// Parses "a:b:c" / "i" / ":" comma-separated specs, e.g. ":, 7:-7, ::2"; error names the bad token.
     let parse (text: string) : SliceSpec[] =
         if isNull text then raise (ArgumentNullException("text"))

@@ -6,16 +6,18 @@ type DType =
     | Float64
     | Int32
     | Bool
-
-/// Helpers on DType: names, float test, dtype of a storage array.
-module DType =
     /// NumPy name of the dtype ("float32", "float64", "int32", "bool").
-    let name (d: DType) =
+    member d.Name =
         match d with
         | Float32 -> "float32"
         | Float64 -> "float64"
         | Int32 -> "int32"
         | Bool -> "bool"
+
+/// Helpers on DType: names, float test, dtype of a storage array.
+module internal DType =
+    /// NumPy name of the dtype (DType.Name).
+    let name (d: DType) = d.Name
 
     /// True for Float32 and Float64.
     let isFloat (d: DType) = (d = Float32 || d = Float64)

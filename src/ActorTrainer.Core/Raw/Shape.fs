@@ -55,7 +55,7 @@ module Shape =
         a
 
     /// Normalised, sorted, duplicate-checked axes; None means all axes.
-    let normAxes (op: string) (ndim: int) (axes: int[] option) =
+    let internal normAxes (op: string) (ndim: int) (axes: int[] option) =
         match axes with
         | None -> Array.init ndim id
         | Some ax ->

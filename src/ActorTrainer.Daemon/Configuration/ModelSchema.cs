@@ -61,7 +61,7 @@ public static class ModelSchema
     }
 
     /// <summary>Validates and constructs the model node with Core's parser; its errors come back naming the HOCON key.</summary>
-    public static ModelSpec Parse(JsonObject keras)
+    internal static ModelSpec Parse(JsonObject keras)
     {
         try
         {

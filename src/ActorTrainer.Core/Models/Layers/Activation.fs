@@ -18,7 +18,7 @@ type ActivationLayer(activation: string, [<Optional; DefaultParameterValue("")>]
     override _.Config = [ "activation", box act.Name ]
 
     /// Reads an Activation entry: "activation" (required).
-    static member FromConfig(c: LayerConfig) : Layer = ActivationLayer(ConfigFields.activation c None, c.Name) :> Layer
+    static member internal FromConfig(c: LayerConfig) : Layer = ActivationLayer(ConfigFields.activation c None, c.Name) :> Layer
 
     /// Class name and config reader for config.json.
-    static member Registration = { ClassName = "Activation"; Parse = ActivationLayer.FromConfig }
+    static member internal Registration = { ClassName = "Activation"; Parse = ActivationLayer.FromConfig }

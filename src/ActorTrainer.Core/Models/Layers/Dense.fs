@@ -59,7 +59,7 @@ type Dense(units: int, activation: string, kernelInitializer: Initializer, biasI
 
     /// Reads a Dense entry: "units" (required, >= 1), "activation" (linear), "use_bias" (true), "kernel_initializer"
     /// (glorot_uniform), "bias_initializer" (zeros).
-    static member FromConfig(c: LayerConfig) : Layer =
+    static member internal FromConfig(c: LayerConfig) : Layer =
         let units = integer c.Where c.Config "units" None 1 Int32.MaxValue
         let act = ConfigFields.activation c (Some "linear")
         let k = ConfigFields.initializer c "kernel_initializer" "glorot_uniform"
@@ -67,4 +67,4 @@ type Dense(units: int, activation: string, kernelInitializer: Initializer, biasI
         guard c.Where (fun () -> Dense(units, act, k, b, flag c.Where c.Config "use_bias" true, c.Name) :> Layer)
 
     /// Class name and config reader for config.json.
-    static member Registration = { ClassName = "Dense"; Parse = Dense.FromConfig }
+    static member internal Registration = { ClassName = "Dense"; Parse = Dense.FromConfig }

@@ -38,9 +38,9 @@ type Dropout(rate: float, seed: Nullable<int>, name: string) =
     override _.Config = [ "rate", box rate; "seed", (if seed.HasValue then box seed.Value else null) ]
 
     /// Reads a Dropout entry: "rate" (required, in [0, 1)) and an optional integer "seed" (null or absent: none).
-    static member FromConfig(c: LayerConfig) : Layer =
+    static member internal FromConfig(c: LayerConfig) : Layer =
         let seed = if isNull c.Config.["seed"] then Nullable() else Nullable(integer c.Where c.Config "seed" None Int32.MinValue Int32.MaxValue)
         Dropout(numIn c.Where c.Config "rate" None 0.0 1.0 true, seed, c.Name) :> Layer
 
     /// Class name and config reader for config.json.
-    static member Registration = { ClassName = "Dropout"; Parse = Dropout.FromConfig }
+    static member internal Registration = { ClassName = "Dropout"; Parse = Dropout.FromConfig }

@@ -19,7 +19,7 @@ type Flatten([<Optional; DefaultParameterValue("")>] name: string) =
     override _.Config = []
 
     /// Reads a Flatten entry (no fields besides the name).
-    static member FromConfig(c: LayerConfig) : Layer = Flatten(c.Name) :> Layer
+    static member internal FromConfig(c: LayerConfig) : Layer = Flatten(c.Name) :> Layer
 
     /// Class name and config reader for config.json.
-    static member Registration = { ClassName = "Flatten"; Parse = Flatten.FromConfig }
+    static member internal Registration = { ClassName = "Flatten"; Parse = Flatten.FromConfig }

@@ -84,12 +84,14 @@ type Layer(className: string, name: string) =
     /// Number of scalar weights.
     member l.CountParams() = l.Variables |> Array.sumBy (fun v -> Array.fold (*) 1 v.Shape)
 
-    /// Keras get_config(): name plus the layer's own entries.
-    member l.GetConfig() : (string * obj) list = ("name", box name) :: l.Config
+    /// Keras get_config() as JSON: {"name": ..., the layer's own entries}, the "config" object of the layer's entry in
+    /// config.json (initializers as {"class_name", "config"}).
+    member l.GetConfig() : System.Text.Json.Nodes.JsonObject =
+        (ConfigJson.objectOf (("name", box name) :: l.Config)).AsObject()
 
 /// How config.json names and reads one layer class: its Keras class name and the function that constructs the layer
 /// from its entry. Each layer file defines its own (`Dense.Registration`, ...); LayerRegistry lists them.
-type LayerRegistration =
+type internal LayerRegistration =
     { /// Keras class name as config.json writes it ("Dense"); the layer's ClassName.
       ClassName: string
       /// Constructs the layer (not built) from its config entry; errors are ModelFileExceptions naming the field.

@@ -1,0 +1,104 @@
+using System.Reflection;
+using System.Text.Json.Nodes;
+using ActorTrainer.Core;
+using Xunit;
+
+namespace ActorTrainer.Daemon.Tests;
+
+/// <summary>What a C# caller of the libraries sees: no F# module plumbing (a module named like a type, compiled as
+/// <c>…Module</c>), and F# types (FSharpList, FSharpOption, FSharpFunc, …) only on the F# extension slots listed here.</summary>
+public class PublicApiTests
+{
+    private static readonly Assembly[] Libraries =
+    [
+        typeof(Tensor).Assembly,                                  // ActorTrainer.Core
+        typeof(ActorTrainer.Kernels.KernelSettings).Assembly,
+        typeof(ModelFiles).Assembly,                             // ActorTrainer.Interop
+        typeof(ActorTrainer.Runtime.ActorStepRuntime).Assembly,
+        typeof(ActorTrainer.Cuda.CudaRuntime).Assembly,
+    ];
+
+    /// <summary>The members whose signatures carry F# types on purpose: the slots a layer, an optimizer or an op
+    /// fills in (written in F#, beside the fast engine's fixed PlanLayer cases), NumPy-style SliceSpec's optional
+    /// range bounds (C# slices with <c>tensor.Slice("1:3, ::2")</c>), and the F# functional autodiff API (C#:
+    /// GradientTape).</summary>
+    private static readonly HashSet<string> FSharpSlots =
+    [
+        "ActorTrainer.Core.Layer::Config", "ActorTrainer.Core.Layer::Plan",
+        "ActorTrainer.Core.Dense::Config", "ActorTrainer.Core.Dense::Plan",
+        "ActorTrainer.Core.Dropout::Config", "ActorTrainer.Core.Dropout::Plan",
+        "ActorTrainer.Core.Flatten::Config", "ActorTrainer.Core.Flatten::Plan",
+        "ActorTrainer.Core.ActivationLayer::Config", "ActorTrainer.Core.ActivationLayer::Plan",
+        "ActorTrainer.Core.Optimizer::Config", "ActorTrainer.Core.SGD::Config", "ActorTrainer.Core.RMSprop::Config",
+        "ActorTrainer.Core.Adagrad::Config", "ActorTrainer.Core.Adam::Config",
+        "ActorTrainer.Core.Op::.ctor", "ActorTrainer.Core.Op::Forward", "ActorTrainer.Core.Op::Backward",
+        "ActorTrainer.Core.SliceSpec::NewRange", "ActorTrainer.Core.SliceSpec+Range::start",
+        "ActorTrainer.Core.SliceSpec+Range::stop",
+        "ActorTrainer.Core.Autodiff::grad", "ActorTrainer.Core.Autodiff::gradN", "ActorTrainer.Core.Autodiff::valueAndGrad",
+        "ActorTrainer.Core.Autodiff::valueAndGradN",
+    ];
+
+    private static bool IsFSharp(Type t) =>
+        (t.Namespace ?? "").StartsWith("Microsoft.FSharp", StringComparison.Ordinal)
+        || (t.HasElementType && IsFSharp(t.GetElementType()!))
+        || (t.IsGenericType && t.GetGenericArguments().Any(IsFSharp));
+
+    private static bool CarriesFSharp(MemberInfo m) => m switch
+    {
+        MethodInfo mi => IsFSharp(mi.ReturnType) || mi.GetParameters().Any(p => IsFSharp(p.ParameterType)),
+        ConstructorInfo ci => ci.GetParameters().Any(p => IsFSharp(p.ParameterType)),
+        PropertyInfo pi => IsFSharp(pi.PropertyType),
+        FieldInfo fi => IsFSharp(fi.FieldType),
+        EventInfo ei => IsFSharp(ei.EventHandlerType!),
+        _ => false,
+    };
+
+    /// <summary>"Type::Member" of every public member (accessors as their property) whose signature has an F# type.</summary>
+    private static IEnumerable<string> FSharpMembers(Assembly a) =>
+        from t in a.GetExportedTypes()
+        from m in t.GetMembers(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly)
+        where CarriesFSharp(m)
+        select $"{t.FullName}::{Named(t, m)}";
+
+    private static string Named(Type t, MemberInfo m) =>
+        m is MethodInfo mi && (mi.Name.StartsWith("get_", StringComparison.Ordinal) || mi.Name.StartsWith("set_", StringComparison.Ordinal))
+           && t.GetProperty(mi.Name[4..], BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static) is not null
+            ? mi.Name[4..] : m.Name;
+
+    [Fact]
+    public void F_sharp_types_appear_only_on_the_listed_F_sharp_slots()
+    {
+        var found = Libraries.SelectMany(FSharpMembers).Distinct().OrderBy(s => s, StringComparer.Ordinal).ToList();
+        Assert.Empty(found.Where(m => !FSharpSlots.Contains(m)));
+        Assert.Contains("ActorTrainer.Core.Layer::Config", found);    // the scan sees the slots it allows
+    }
+
+    [Fact]
+    public void No_F_sharp_module_named_like_a_type_is_public()
+    {
+        var modules = Libraries.SelectMany(a => a.GetExportedTypes()).Where(t => t.Name.EndsWith("Module", StringComparison.Ordinal))
+                               .Select(t => t.FullName).ToList();
+        Assert.Empty(modules);
+    }
+
+    [Fact]
+    public void Keras_get_config_reads_as_JSON_from_C_sharp()
+    {
+        var dense = new Dense(512, "relu");
+        dense.Name = "dense";
+        var config = dense.GetConfig();
+        Assert.Equal("dense", config["name"]!.GetValue<string>());
+        Assert.Equal(512, config["units"]!.GetValue<int>());
+        Assert.Equal("relu", config["activation"]!.GetValue<string>());
+        Assert.Equal("glorot_uniform", config["kernel_initializer"]!["class_name"]!.GetValue<string>());
+        var rmsprop = new RMSprop().GetConfig();
+        Assert.Equal(["name", "learning_rate", "rho", "momentum", "epsilon", "centered"], rmsprop.Select(kv => kv.Key));
+        Assert.Equal(0.9, rmsprop["rho"]!.GetValue<double>());
+        Assert.Equal("float32", DType.Float32.Name);
+        // the same object config.json holds for the layer
+        var model = new Sequential([dense, new Dense(10, "softmax")]);
+        model.Build([784]);
+        var saved = model.GetConfig()["config"]!["layers"]![0]!["config"]!;
+        Assert.True(JsonNode.DeepEquals(saved, dense.GetConfig()));
+    }
+}
