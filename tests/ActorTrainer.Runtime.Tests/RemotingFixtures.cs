@@ -119,6 +119,9 @@ internal sealed class RemotingCertificates : IDisposable
 
     public string CaPath { get; }
 
+    /// <summary>The CA certificate (with its key: it signs revocation lists).</summary>
+    public X509Certificate2 Ca => _ca;
+
     public RemotingCertificates()
     {
         var req = new CertificateRequest("CN=actor-trainer test CA", _caKey, HashAlgorithmName.SHA256);

@@ -38,7 +38,7 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
         }
         var dataPlane = new DataPlaneOptions(MaxFrameBytes: r.Int("cluster.data-plane.max-frame-mib", 1, 65536) * (1L << 20),
             IoTimeout: r.Duration("cluster.step-deadline"),
-            Tls: tls is null ? null : new DataPlaneTls(tls.CertificatePath, tls.Password, tls.CaCertificatePath!))
+            Tls: tls is null ? null : new DataPlaneTls(tls.CertificatePath, tls.Password, tls.CaCertificatePath!, tls.RevocationListPath))
         {
             UnixSockets = r.Bool("cluster.data-plane.unix-sockets"),
         };
@@ -59,9 +59,12 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
         var ca = r.String("cluster.tls.ca-certificate-path");
         if (ca.Length == 0)
             throw new ConfigException("config: cluster.tls.ca-certificate-path must name the CA certificate that signed every node's certificate when cluster.tls.certificate-path is set");
-        foreach (var (key, path) in new[] { ("cluster.tls.certificate-path", cert), ("cluster.tls.ca-certificate-path", ca) })
-            if (!File.Exists(path)) throw new ConfigException($"config: {key}: file '{path}' does not exist");
-        return new RemotingTls(cert, Optional(r.String("cluster.tls.password")), ca, r.Bool("cluster.tls.validate-certificate-hostname"));
+        var crl = Optional(r.String("cluster.tls.revocation-list"));
+        foreach (var (key, path) in new[] { ("cluster.tls.certificate-path", cert), ("cluster.tls.ca-certificate-path", ca), ("cluster.tls.revocation-list", crl) })
+            if (path is not null && !File.Exists(path)) throw new ConfigException($"config: {key}: file '{path}' does not exist");
+        var tls = new RemotingTls(cert, Optional(r.String("cluster.tls.password")), ca, r.Bool("cluster.tls.validate-certificate-hostname"), crl);
+        if (crl is not null) CheckRevocationList(tls);
+        return tls;
     }
 
     private static int ReadNodeWorkers(ConfigReader r)
@@ -79,6 +82,29 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
         if (ConfigLoader.IsEmptyList(v) || v is not null && !v.IsArray() && !v.IsObject() && string.IsNullOrEmpty(v.GetString())) return [];
         if (v is null || !v.IsArray()) throw new ConfigException($"config: {path} must be a list such as [\"akka.tcp://actor-trainer@127.0.0.1:4053\"], got '{v?.GetString()}'");
         return v.GetArray().Select(e => e.GetString()).ToArray();
+    }
+
+    /// <summary>The revocation list must be usable at start: the CA's, correctly signed, not expired.</summary>
+    private static void CheckRevocationList(RemotingTls tls)
+    {
+        try
+        {
+            using var ca = LoadCertificate(tls.CaCertificatePath!);
+            RevocationList.Load(tls.RevocationListPath!, ca, DateTimeOffset.UtcNow);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ConfigException($"config: cluster.tls.revocation-list: {e.Message}");
+        }
+    }
+
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2 LoadCertificate(string path)
+    {
+        try { return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(path); }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw new ConfigException($"config: cluster.tls.ca-certificate-path: cannot read the CA certificate '{path}' (PEM or DER): {e.Message}");
+        }
     }
 
     private static string? Optional(string s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();

@@ -3,9 +3,11 @@ namespace ActorTrainer.Runtime.DataPlane;
 /// <summary>
 /// Mutual TLS for the data plane. Both ends present the certificate in <see cref="CertificatePath"/> (PFX/PKCS#12
 /// with its private key, opened with <see cref="Password"/>) and accept a peer only if its certificate chains to the
-/// CA certificate in <see cref="TrustedCaPath"/> (PEM or DER); the system trust store and host names are not used.
+/// CA certificate in <see cref="TrustedCaPath"/> (PEM or DER) and, with <see cref="RevocationListPath"/>, is not on
+/// that CA's revocation list (an X.509 CRL, PEM or DER, read again when the file changes: <see cref="Remoting.RevocationSource"/>); the system trust store and
+/// host names are not used.
 /// </summary>
-public sealed record DataPlaneTls(string CertificatePath, string? Password, string TrustedCaPath);
+public sealed record DataPlaneTls(string CertificatePath, string? Password, string TrustedCaPath, string? RevocationListPath = null);
 
 /// <summary>
 /// Limits and security of a data plane connection. MaxFrameBytes: largest payload (sum of the sections' bytes) a

@@ -8,7 +8,8 @@ namespace ActorTrainer.Runtime.DataPlane;
 /// <summary>
 /// Mutual TLS for one end of the data plane: this end's certificate (from the PFX) and the one CA that peers must
 /// chain to. Runs SslStream as client or server; the peer's certificate is checked against the CA only
-/// (X509ChainTrustMode.CustomRootTrust, no system roots, no revocation, no host name).
+/// (X509ChainTrustMode.CustomRootTrust, no system roots, no host name) and, when configured, the CA's revocation list
+/// (<see cref="Remoting.RevocationSource"/>).
 /// </summary>
 internal sealed class DataPlaneTlsAuthenticator : IDisposable
 {
@@ -28,17 +29,19 @@ internal sealed class DataPlaneTlsAuthenticator : IDisposable
 
     private readonly X509Certificate2 _certificate;
     private readonly X509Certificate2 _trustedCa;
+    private readonly Remoting.RevocationSource? _revocation;
     private readonly SslStreamCertificateContext _context;
 
-    private DataPlaneTlsAuthenticator(X509Certificate2 certificate, X509Certificate2 trustedCa)
+    private DataPlaneTlsAuthenticator(X509Certificate2 certificate, X509Certificate2 trustedCa, Remoting.RevocationSource? revocation)
     {
         _certificate = certificate;
         _trustedCa = trustedCa;
+        _revocation = revocation;
         _context = SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true);
     }
 
-    /// <summary>Loads the certificate (with private key) and the CA named by <paramref name="tls"/>; throws
-    /// ArgumentException naming the file when one cannot be used.</summary>
+    /// <summary>Loads the certificate (with private key), the CA and the CA's revocation list (when set) named by
+    /// <paramref name="tls"/>; throws ArgumentException naming the file when one cannot be used.</summary>
     public static DataPlaneTlsAuthenticator Load(DataPlaneTls tls)
     {
         ArgumentNullException.ThrowIfNull(tls);
@@ -51,7 +54,9 @@ internal sealed class DataPlaneTlsAuthenticator : IDisposable
         }
         if (!certificate.HasPrivateKey)
             throw new ArgumentException($"data plane TLS: certificate '{tls.CertificatePath}' has no private key", nameof(tls));
-        return new DataPlaneTlsAuthenticator(certificate, LoadCa(tls.TrustedCaPath));
+        var ca = LoadCa(tls.TrustedCaPath);
+        var revocation = tls.RevocationListPath is { } crl ? new Remoting.RevocationSource(crl, ca) : null;
+        return new DataPlaneTlsAuthenticator(certificate, ca, revocation);
     }
 
     /// <summary>Loads a CA certificate from a PEM or DER file.</summary>
@@ -115,13 +120,13 @@ internal sealed class DataPlaneTlsAuthenticator : IDisposable
         }
         var peerCert = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
         // the one chain check of the cluster (Akka remoting's TLS uses it too)
-        var problem = Remoting.TrustedCaValidator.ChainProblem(_trustedCa, peerCert, presented);
+        var problem = Remoting.TrustedCaValidator.ChainProblem(_trustedCa, peerCert, presented, _revocation);
         if (problem is null)
         {
             refusal = null;
             return true;
         }
-        refusal = $"the peer's certificate '{peerCert.Subject}' (issuer '{peerCert.Issuer}') does not chain to the trusted CA '{_trustedCa.Subject}' ({problem})";
+        refusal = $"the peer's certificate '{peerCert.Subject}' (issuer '{peerCert.Issuer}') {problem}";
         return false;
     }
 

@@ -42,8 +42,9 @@ public static class ClusterNode
             return new DotNettySslSetup(certificate, suppressValidation: false, requireMutualAuthentication: true,
                 validateCertificateHostname: tls.ValidateCertificateHostname);
         var ca = X509CertificateLoader.LoadCertificateFromFile(tls.CaCertificatePath);
+        var revocation = tls.RevocationListPath is { } crl ? new RevocationSource(crl, ca) : null;
         return new DotNettySslSetup(certificate, suppressValidation: false, requireMutualAuthentication: true,
             validateCertificateHostname: tls.ValidateCertificateHostname,
-            customValidator: TrustedCaValidator.Create(ca, tls.ValidateCertificateHostname));
+            customValidator: TrustedCaValidator.Create(ca, tls.ValidateCertificateHostname, revocation));
     }
 }

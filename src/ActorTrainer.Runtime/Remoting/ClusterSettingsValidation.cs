@@ -75,6 +75,10 @@ internal static class ClusterSettingsValidation
             Fail("cluster.tls.certificate-path", $"certificate file '{tls.CertificatePath}' does not exist");
         if (tls.CaCertificatePath is not null && !File.Exists(tls.CaCertificatePath))
             Fail("cluster.tls.ca-certificate-path", $"CA certificate file '{tls.CaCertificatePath}' does not exist");
+        if (tls.RevocationListPath is not null && tls.CaCertificatePath is null)
+            Fail("cluster.tls.revocation-list", "needs cluster.tls.ca-certificate-path (the list must be that CA's)");
+        if (tls.RevocationListPath is not null && !File.Exists(tls.RevocationListPath))
+            Fail("cluster.tls.revocation-list", $"revocation list file '{tls.RevocationListPath}' does not exist");
     }
 
     private static void Positive(TimeSpan t, string key)

@@ -13,9 +13,10 @@ namespace ActorTrainer.Runtime.Remoting;
 public static class TrustedCaValidator
 {
     /// <summary>A validator that accepts a certificate iff it builds a chain ending at `ca` (custom root trust: the
-    /// operating system's roots do not count; no revocation check; any intermediates the peer sent are used). With
-    /// `requireHostname` the outbound server certificate must also match the host name it was reached at.</summary>
-    public static CertificateValidationCallback Create(X509Certificate2 ca, bool requireHostname = false)
+    /// operating system's roots do not count; any intermediates the peer sent are used) and, with `revocation`, no
+    /// certificate of the chain that `ca` issued is on the CA's revocation list. With `requireHostname` the outbound
+    /// server certificate must also match the host name it was reached at.</summary>
+    public static CertificateValidationCallback Create(X509Certificate2 ca, bool requireHostname = false, RevocationSource? revocation = null)
     {
         ArgumentNullException.ThrowIfNull(ca);
         return (cert, chain, peer, errors, log) =>
@@ -30,15 +31,17 @@ public static class TrustedCaValidator
                 log.Error("TLS: certificate {0} of {1} does not name the host it was reached at; rejected", cert.Subject, peer);
                 return false;
             }
-            string? problem = ChainProblem(ca, cert, chain);
+            string? problem = ChainProblem(ca, cert, chain, revocation);
             if (problem is null) return true;
-            log.Error("TLS: certificate {0} of {1} is not signed by the trusted CA {2} ({3}); rejected", cert.Subject, peer, ca.Subject, problem);
+            log.Error("TLS: certificate {0} of {1} {2}; rejected", cert.Subject, peer, problem);
             return false;
         };
     }
 
-    /// <summary>Null when `cert` chains to `ca`; otherwise why not.</summary>
-    public static string? ChainProblem(X509Certificate2 ca, X509Certificate2 cert, X509Chain? presented = null)
+    /// <summary>Null when `cert` chains to `ca` and (with `revocation`) nothing in the chain is revoked; otherwise why not,
+    /// as a predicate of the certificate ("does not chain to the trusted CA '…' (…)", "is revoked by …"). The revocation
+    /// list is the CA's own file: the operating system's revocation checks stay off.</summary>
+    public static string? ChainProblem(X509Certificate2 ca, X509Certificate2 cert, X509Chain? presented = null, RevocationSource? revocation = null)
     {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
@@ -48,8 +51,11 @@ public static class TrustedCaValidator
             foreach (var element in presented.ChainElements)
                 if (element.Certificate.Thumbprint != cert.Thumbprint) chain.ChainPolicy.ExtraStore.Add(element.Certificate);
         if (!chain.Build(cert))
-            return string.Join("; ", chain.ChainStatus.Select(s => $"{s.Status}: {s.StatusInformation.Trim()}"));
+            return $"does not chain to the trusted CA '{ca.Subject}' (" +
+                   string.Join("; ", chain.ChainStatus.Select(s => $"{s.Status}: {s.StatusInformation.Trim()}")) + ")";
         var root = chain.ChainElements[^1].Certificate;
-        return root.RawDataMemory.Span.SequenceEqual(ca.RawDataMemory.Span) ? null : $"chain ends at {root.Subject}, not the CA";
+        if (!root.RawDataMemory.Span.SequenceEqual(ca.RawDataMemory.Span))
+            return $"does not chain to the trusted CA '{ca.Subject}' (its chain ends at '{root.Subject}')";
+        return revocation?.RevokedIn(chain);
     }
 }
