@@ -101,7 +101,7 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
     private static System.Security.Cryptography.X509Certificates.X509Certificate2 LoadCertificate(string path)
     {
         try { return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(path); }
-        catch (System.Security.Cryptography.CryptographicException e)
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
         {
             throw new ConfigException($"config: cluster.tls.ca-certificate-path: cannot read the CA certificate '{path}' (PEM or DER): {e.Message}");
         }
