@@ -28,7 +28,7 @@ let ``each registration reads its layer's get_config back to an equal config`` (
         let back = r.Parse { Where = sprintf "layers[0] (%s)" r.ClassName; Config = cfg; Name = l.Name }
         Assert.Equal(l.GetType(), back.GetType())
         Assert.Equal(cfg.ToJsonString(), back.GetConfig().ToJsonString())
-        let viaModelConfig = ModelConfig.parseLayer 0 (JsonNode.Parse((ModelConfig.objectOf [ "class_name", box r.ClassName; "config", box cfg ]).ToJsonString()))
+        let viaModelConfig = ModelConfig.parseLayer 0 (JsonNode.Parse((ConfigJson.objectOf [ "class_name", box r.ClassName; "config", box cfg ]).ToJsonString()))
         Assert.Equal(cfg.ToJsonString(), viaModelConfig.GetConfig().ToJsonString())
 
 [<Fact>]

@@ -7,7 +7,7 @@ open Xunit
 open ActorTrainer.Core
 
 let private layerNode (l: Layer) =
-    ModelConfig.objectOf [ "class_name", box l.ClassName; "config", box (l.GetConfig()) ]
+    ConfigJson.objectOf [ "class_name", box l.ClassName; "config", box (l.GetConfig()) ]
 
 let private json (l: Layer) = (layerNode l).ToJsonString()
 
@@ -165,7 +165,7 @@ let ``get_config round trips through ModelConfig.parseLayer for every layer clas
     Assert.Equal(Activation.Sigmoid, a.OutputActivation)
 
 // BUG (src/ActorTrainer.Core/Models/ModelFiles.fs, ModelConfig.num, line ~48): `n.GetValue<float>()` throws for an
-// in-memory JsonValue holding an int (JsonValue.Create 7, as ModelConfig.objectOf writes Dense "units"), so parseLayer
+// in-memory JsonValue holding an int (JsonValue.Create 7, as ConfigJson.objectOf writes Dense "units"), so parseLayer
 // rejects the node get_config produces unless it first goes through JSON text. Fix: read numbers through
 // JsonElement, e.g. `match n with :? JsonValue as v -> (match v.TryGetValue<float>() with | true, f -> f | _ -> v.GetValue<JsonElement>().GetDouble()) ...`,
 // or convert int/int64/float32 values explicitly.

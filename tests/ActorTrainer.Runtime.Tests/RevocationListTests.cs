@@ -76,22 +76,22 @@ public sealed class RevocationListTests : IDisposable
         var (other, _) = _pki.CreateCa("other-ca");
         using var _o = other;
         var foreign = TestCrl.Write(Path.Combine(_dir, "foreign.crl"), other, TestPki.Password, []);
-        var e = Assert.Throws<ArgumentException>(() => RevocationList.Load(foreign, _ca, DateTimeOffset.UtcNow));
+        var e = Assert.Throws<RevocationListException>(() => RevocationList.Load(foreign, _ca, DateTimeOffset.UtcNow));
         Assert.Contains($"certificate revocation list '{foreign}'", e.Message);
         Assert.Contains("does not verify with the key of the CA 'CN=crl-test-ca'", e.Message);
 
         var expired = TestCrl.Write(Path.Combine(_dir, "expired.crl"), _ca, TestPki.Password, [], validFor: TimeSpan.FromHours(-1));
-        e = Assert.Throws<ArgumentException>(() => RevocationList.Load(expired, _ca, DateTimeOffset.UtcNow));
+        e = Assert.Throws<RevocationListException>(() => RevocationList.Load(expired, _ca, DateTimeOffset.UtcNow));
         Assert.Contains("expired at", e.Message);
 
         var garbage = Path.Combine(_dir, "garbage.crl");
         File.WriteAllBytes(garbage, [0x30, 0x03, 0x02, 0x01]);
-        e = Assert.Throws<ArgumentException>(() => RevocationList.Load(garbage, _ca, DateTimeOffset.UtcNow));
+        e = Assert.Throws<RevocationListException>(() => RevocationList.Load(garbage, _ca, DateTimeOffset.UtcNow));
         Assert.Contains($"'{garbage}': not a DER-encoded X.509 CRL", e.Message);
 
         var certPem = Path.Combine(_dir, "not-a-crl.pem");
         File.WriteAllText(certPem, _ca.ExportCertificatePem());
-        e = Assert.Throws<ArgumentException>(() => RevocationList.Load(certPem, _ca, DateTimeOffset.UtcNow));
+        e = Assert.Throws<RevocationListException>(() => RevocationList.Load(certPem, _ca, DateTimeOffset.UtcNow));
         Assert.Contains("'CERTIFICATE', not 'X509 CRL'", e.Message);
 
         var tampered = Path.Combine(_dir, "tampered.crl");
@@ -99,7 +99,7 @@ public sealed class RevocationListTests : IDisposable
         using (var victim = Leaf(_revokedPfx))   // the revoked entry's serial, inside the signed tbsCertList
             der[der.AsSpan().IndexOf(victim.SerialNumberBytes.Span) + victim.SerialNumberBytes.Length - 1] ^= 1;
         File.WriteAllBytes(tampered, der);
-        e = Assert.Throws<ArgumentException>(() => RevocationList.Load(tampered, _ca, DateTimeOffset.UtcNow));
+        e = Assert.Throws<RevocationListException>(() => RevocationList.Load(tampered, _ca, DateTimeOffset.UtcNow));
         Assert.Contains("its signature does not verify", e.Message);
     }
 
@@ -148,12 +148,16 @@ public sealed class RevocationListTests : IDisposable
     }
 
     [Fact]
-    public void A_data_plane_end_with_an_unusable_list_does_not_start()
+    public void A_data_plane_end_with_an_unusable_list_does_not_start_or_connect()
     {
         var expired = TestCrl.Write(Path.Combine(_dir, "old.crl"), _ca, TestPki.Password, [], validFor: TimeSpan.FromHours(-2));
-        var e = Assert.Throws<ArgumentException>(() =>
+        var e = Assert.Throws<RevocationListException>(() =>
             DataPlaneKit.Listen(DataPlaneKit.Options(tls: new DataPlaneTls(_serverPfx, TestPki.Password, _caPem, expired)), out _));
         Assert.Contains($"certificate revocation list '{expired}': it expired at", e.Message);
+        // a connecting end fails closed: the coordinator treats it as a node it cannot reach (DataPlaneException)
+        var dx = Assert.Throws<DataPlaneException>(() => TensorConnection.Connect("127.0.0.1", 9,
+            DataPlaneKit.Options(tls: new DataPlaneTls(_clientPfx, TestPki.Password, _caPem, expired))));
+        Assert.Contains($"no connection while certificate revocation list '{expired}': it expired at", dx.Message);
     }
 
     [Fact]

@@ -17,8 +17,8 @@ type internal ModelSpec =
       /// Optimizer, loss name and metric names from compile_config, when the model was saved compiled.
       Compile: (Optimizer * string * string[]) option }
 
-/// Keras-style configs as JSON, and the factories that rebuild layers/optimizers/initializers from them. Parsing
-/// validates every field's type and range and throws ModelFileException naming the field and the value.
+/// The factories that rebuild layers/optimizers/initializers from Keras-style config JSON (ConfigJson writes it).
+/// Parsing validates every field's type and range and throws ModelFileException naming the field and the value.
 module internal ModelConfig =
 
     /// Layer class names parseLayer accepts (Keras spelling), the one list front ends show in their errors: the class
@@ -29,12 +29,6 @@ module internal ModelConfig =
     let optimizerClasses = [| "SGD"; "RMSprop"; "Adagrad"; "Adam" |]
 
     // The other name lists live next to their own parsers: Activation.Names, Initializer.Names, Loss.Names, Metrics.names.
-
-    /// Keras-3 style {"class_name", "config"} for an initializer.
-    let initializer (i: Initializer) : JsonNode = ConfigJson.initializer i
-
-    /// JSON object from (key, value) entries (ConfigJson.objectOf).
-    let objectOf (kvs: (string * obj) list) : JsonNode = ConfigJson.objectOf kvs
 
     /// Initializer from a name or a {"class_name", "config"} object (ConfigFields.parseInitializer).
     let parseInitializer (where: string) (node: JsonNode) : Initializer = ConfigFields.parseInitializer where node
@@ -55,7 +49,7 @@ module internal ModelConfig =
 
     /// {"class_name", "config"} of an optimizer (Keras get_config).
     let optimizer (o: Optimizer) : JsonNode =
-        objectOf [ "class_name", box o.Name; "config", box (o.GetConfig()) ]
+        ConfigJson.objectOf [ "class_name", box o.Name; "config", box (o.GetConfig()) ]
 
     let private unknownOptimizer (where: string) (name: string) : 'a =
         let allowed = String.Join(", ", optimizerClasses)

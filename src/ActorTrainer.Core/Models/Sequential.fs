@@ -301,17 +301,17 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
     member m.GetConfig() : JsonNode =
         let layersJson = JsonArray()
         for l in layers do
-            layersJson.Add(ModelConfig.objectOf [ "class_name", box l.ClassName; "config", box (l.GetConfig()) ])
+            layersJson.Add(ConfigJson.objectOf [ "class_name", box l.ClassName; "config", box (l.GetConfig()) ])
         let shape = JsonArray()
         shape.Add(null :> JsonNode)
         if not (isNull inputShape) then for d in inputShape do shape.Add(JsonValue.Create d)
         let root = JsonObject()
         root.["class_name"] <- JsonValue.Create "Sequential"
-        root.["config"] <- ModelConfig.objectOf [ "name", box name; "seed", box seed; "build_input_shape", box shape; "layers", box layersJson ]
+        root.["config"] <- ConfigJson.objectOf [ "name", box name; "seed", box seed; "build_input_shape", box shape; "layers", box layersJson ]
         if compiled then
             let metrics = JsonArray()
             for k in metricKeys do metrics.Add(JsonValue.Create k)
-            root.["compile_config"] <- ModelConfig.objectOf [ "optimizer", box (ModelConfig.optimizer optimizer); "loss", box loss.Name; "metrics", box metrics ]
+            root.["compile_config"] <- ConfigJson.objectOf [ "optimizer", box (ModelConfig.optimizer optimizer); "loss", box loss.Name; "metrics", box metrics ]
         root :> JsonNode
 
     interface ITrainee with

@@ -51,15 +51,21 @@ public sealed partial class TensorConnection : IDisposable
 
     /// <summary>Connects to a listener at <paramref name="host"/>:<paramref name="port"/> and completes the handshake
     /// (and TLS) before returning. Throws DataPlaneException when the listener refuses this end or speaks another
-    /// protocol, IOException/SocketException when it cannot be reached, OperationCanceledException on
-    /// <paramref name="ct"/>. Connect and handshake are limited by IoTimeout (or HandshakeTimeout).</summary>
+    /// protocol, or when the configured revocation list cannot be used (fail closed); IOException/SocketException when
+    /// it cannot be reached, OperationCanceledException on <paramref name="ct"/>. Connect and handshake are limited by
+    /// IoTimeout (or HandshakeTimeout).</summary>
     public static TensorConnection Connect(string host, int port, DataPlaneOptions options, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(host);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(port);
         options.Validate();
-        var tls = options.Tls is null ? null : DataPlaneTlsAuthenticator.Load(options.Tls);
+        DataPlaneTlsAuthenticator? tls;
+        try { tls = options.Tls is null ? null : DataPlaneTlsAuthenticator.Load(options.Tls); }
+        catch (Remoting.RevocationListException e)      // replaced mid-run by a file that cannot be used: fail closed
+        {
+            throw new DataPlaneException($"data plane TLS to {host}:{port}: no connection while {e.Message}", e);
+        }
         try
         {
             var socket = ConnectSocket(host, port, options, ct);

@@ -7,7 +7,7 @@ namespace ActorTrainer.Runtime.Remoting;
 /// <summary>A certificate revocation list (X.509 CRL, RFC 5280; key <c>cluster.tls.revocation-list</c>) issued by the
 /// cluster's CA: the serial numbers of the certificates the CA has revoked. Loaded only when it is the CA's — same
 /// issuer name, signature verified with the CA's key (RSA PKCS#1 v1.5 or ECDSA, SHA-256/384/512) — and not past its
-/// nextUpdate; every other file is refused with ArgumentException naming the file and the reason.</summary>
+/// nextUpdate; every other file is refused with RevocationListException naming the file and the reason.</summary>
 public sealed class RevocationList
 {
     private readonly HashSet<string> _revoked;
@@ -62,7 +62,7 @@ public sealed class RevocationList
         catch (InvalidDataException e) { throw Refused(path, e.Message, e); }
     }
 
-    private static ArgumentException Refused(string path, string why, Exception? inner = null) =>
+    private static RevocationListException Refused(string path, string why, Exception? inner = null) =>
         new($"certificate revocation list '{path}': {why}", inner);
 
     /// <summary>The DER bytes of a PEM ("-----BEGIN X509 CRL-----") or DER file.</summary>
@@ -142,3 +142,7 @@ public sealed class RevocationList
         return ec.VerifyData(data, signature, hash, DSASignatureFormat.Rfc3279DerSequence);
     }
 }
+
+/// <summary>A certificate revocation list file that cannot be used (unreadable, not a CRL, not the CA's, expired); the
+/// message names the file and why.</summary>
+public sealed class RevocationListException(string message, Exception? inner = null) : ArgumentException(message, inner);
