@@ -87,23 +87,13 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
     /// <summary>The revocation list must be usable at start: the CA's, correctly signed, not expired.</summary>
     private static void CheckRevocationList(RemotingTls tls)
     {
-        try
+        System.Security.Cryptography.X509Certificates.X509Certificate2 ca;
+        try { ca = TrustedCaValidator.LoadCa(tls.CaCertificatePath!); }
+        catch (ArgumentException e) { throw new ConfigException($"config: cluster.tls.ca-certificate-path: {e.Message}"); }
+        using (ca)
         {
-            using var ca = LoadCertificate(tls.CaCertificatePath!);
-            RevocationList.Load(tls.RevocationListPath!, ca, DateTimeOffset.UtcNow);
-        }
-        catch (ArgumentException e)
-        {
-            throw new ConfigException($"config: cluster.tls.revocation-list: {e.Message}");
-        }
-    }
-
-    private static System.Security.Cryptography.X509Certificates.X509Certificate2 LoadCertificate(string path)
-    {
-        try { return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(path); }
-        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigException($"config: cluster.tls.ca-certificate-path: cannot read the CA certificate '{path}' (PEM or DER): {e.Message}");
+            try { RevocationList.Load(tls.RevocationListPath!, ca, DateTimeOffset.UtcNow); }
+            catch (ArgumentException e) { throw new ConfigException($"config: cluster.tls.revocation-list: {e.Message}"); }
         }
     }
 

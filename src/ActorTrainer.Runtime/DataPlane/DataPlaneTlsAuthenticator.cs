@@ -54,26 +54,9 @@ internal sealed class DataPlaneTlsAuthenticator : IDisposable
         }
         if (!certificate.HasPrivateKey)
             throw new ArgumentException($"data plane TLS: certificate '{tls.CertificatePath}' has no private key", nameof(tls));
-        var ca = LoadCa(tls.TrustedCaPath);
+        var ca = Remoting.TrustedCaValidator.LoadCa(tls.TrustedCaPath);
         var revocation = tls.RevocationListPath is { } crl ? new Remoting.RevocationSource(crl, ca) : null;
         return new DataPlaneTlsAuthenticator(certificate, ca, revocation);
-    }
-
-    /// <summary>Loads a CA certificate from a PEM or DER file.</summary>
-    private static X509Certificate2 LoadCa(string path)
-    {
-        try
-        {
-            var bytes = File.ReadAllBytes(path);
-            var text = System.Text.Encoding.ASCII.GetString(bytes);
-            return text.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal)
-                ? X509Certificate2.CreateFromPem(text)
-                : X509CertificateLoader.LoadCertificate(bytes);
-        }
-        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
-        {
-            throw new ArgumentException($"data plane TLS: cannot load trusted CA '{path}' (PEM or DER): {e.Message}", nameof(path), e);
-        }
     }
 
     /// <summary>Runs the TLS handshake over <paramref name="inner"/> as server or client; returns the authenticated

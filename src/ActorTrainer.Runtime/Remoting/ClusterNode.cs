@@ -41,7 +41,7 @@ public static class ClusterNode
         if (tls.CaCertificatePath is null)
             return new DotNettySslSetup(certificate, suppressValidation: false, requireMutualAuthentication: true,
                 validateCertificateHostname: tls.ValidateCertificateHostname);
-        var ca = X509CertificateLoader.LoadCertificateFromFile(tls.CaCertificatePath);
+        var ca = TrustedCaValidator.LoadCa(tls.CaCertificatePath);
         var revocation = tls.RevocationListPath is { } crl ? new RevocationSource(crl, ca) : null;
         return new DotNettySslSetup(certificate, suppressValidation: false, requireMutualAuthentication: true,
             validateCertificateHostname: tls.ValidateCertificateHostname,

@@ -38,6 +38,24 @@ public static class TrustedCaValidator
         };
     }
 
+    /// <summary>The CA certificate in the PEM or DER file at `path` (the one loader of the cluster's CA: remoting, the
+    /// data plane, the config check); ArgumentException naming the file when it cannot be read.</summary>
+    public static X509Certificate2 LoadCa(string path)
+    {
+        try
+        {
+            var bytes = File.ReadAllBytes(path);
+            var text = System.Text.Encoding.ASCII.GetString(bytes);
+            return text.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal)
+                ? X509Certificate2.CreateFromPem(text)
+                : X509CertificateLoader.LoadCertificate(bytes);
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"cannot load the trusted CA certificate '{path}' (PEM or DER): {e.Message}", e);
+        }
+    }
+
     /// <summary>Null when `cert` chains to `ca` and (with `revocation`) nothing in the chain is revoked; otherwise why not,
     /// as a predicate of the certificate ("does not chain to the trusted CA '…' (…)", "is revoked by …"). The revocation
     /// list is the CA's own file: the operating system's revocation checks stay off.</summary>
