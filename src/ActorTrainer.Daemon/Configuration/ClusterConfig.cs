@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using ActorTrainer.Runtime.Clustering;
 using ActorTrainer.Runtime.DataPlane;
 using ActorTrainer.Runtime.Remoting;
@@ -63,7 +64,7 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
         foreach (var (key, path) in new[] { ("cluster.tls.certificate-path", cert), ("cluster.tls.ca-certificate-path", ca), ("cluster.tls.revocation-list", crl) })
             if (path is not null && !File.Exists(path)) throw new ConfigException($"config: {key}: file '{path}' does not exist");
         var tls = new RemotingTls(cert, Optional(r.String("cluster.tls.password")), ca, r.Bool("cluster.tls.validate-certificate-hostname"), crl);
-        if (crl is not null) CheckRevocationList(tls);
+        CheckCertificates(tls);
         return tls;
     }
 
@@ -84,16 +85,40 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
         return v.GetArray().Select(e => e.GetString()).ToArray();
     }
 
-    /// <summary>The revocation list must be usable at start: the CA's, correctly signed, not expired.</summary>
-    private static void CheckRevocationList(RemotingTls tls)
+    /// <summary>At start, what the peers would check at every handshake: the CA loads, the revocation list (when set)
+    /// is the CA's, correctly signed and current, and this node's own certificate loads with its key, chains to the CA,
+    /// is within its validity period and is not revoked — otherwise every peer would refuse the node with nothing
+    /// on this side but a failed handshake. ConfigException naming the key and the file.</summary>
+    private static void CheckCertificates(RemotingTls tls)
     {
-        System.Security.Cryptography.X509Certificates.X509Certificate2 ca;
+        X509Certificate2 ca;
         try { ca = TrustedCaValidator.LoadCa(tls.CaCertificatePath!); }
         catch (ArgumentException e) { throw new ConfigException($"config: cluster.tls.ca-certificate-path: {e.Message}"); }
         using (ca)
         {
-            try { RevocationList.Load(tls.RevocationListPath!, ca, DateTimeOffset.UtcNow); }
+            RevocationSource? revocation;
+            try { revocation = tls.RevocationListPath is { } crl ? new RevocationSource(crl, ca) : null; }
             catch (ArgumentException e) { throw new ConfigException($"config: cluster.tls.revocation-list: {e.Message}"); }
+            var own = LoadOwn(tls);
+            try
+            {
+                var node = own.FirstOrDefault(c => c.HasPrivateKey)
+                    ?? throw new ConfigException($"config: cluster.tls.certificate-path: '{tls.CertificatePath}' holds no certificate with its private key");
+                if (TrustedCaValidator.ChainProblem(ca, node, own, revocation) is { } problem)
+                    throw new ConfigException($"config: cluster.tls.certificate-path: this node's certificate {node.Subject} in '{tls.CertificatePath}' {problem}, so every peer would refuse it");
+            }
+            finally { foreach (var c in own) c.Dispose(); }
+        }
+    }
+
+    /// <summary>The certificates of the node's PKCS#12 file (its own and any intermediates).</summary>
+    private static X509Certificate2Collection LoadOwn(RemotingTls tls)
+    {
+        var flags = OperatingSystem.IsWindows() ? X509KeyStorageFlags.DefaultKeySet : X509KeyStorageFlags.EphemeralKeySet;
+        try { return X509CertificateLoader.LoadPkcs12CollectionFromFile(tls.CertificatePath, tls.Password, flags); }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw new ConfigException($"config: cluster.tls.certificate-path: cannot read '{tls.CertificatePath}' as PKCS#12 with cluster.tls.password: {e.Message}");
         }
     }
 

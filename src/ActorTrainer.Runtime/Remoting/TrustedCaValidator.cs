@@ -59,15 +59,21 @@ public static class TrustedCaValidator
     /// <summary>Null when `cert` chains to `ca` and (with `revocation`) nothing in the chain is revoked; otherwise why not,
     /// as a predicate of the certificate ("does not chain to the trusted CA '…' (…)", "is revoked by …"). The revocation
     /// list is the CA's own file: the operating system's revocation checks stay off.</summary>
-    public static string? ChainProblem(X509Certificate2 ca, X509Certificate2 cert, X509Chain? presented = null, RevocationSource? revocation = null)
+    public static string? ChainProblem(X509Certificate2 ca, X509Certificate2 cert, X509Chain? presented = null, RevocationSource? revocation = null) =>
+        ChainProblem(ca, cert, presented?.ChainElements.Select(e => e.Certificate), revocation);
+
+    /// <summary>The same for a certificate with the intermediates `extra` (e.g. the other certificates of the node's own
+    /// PKCS#12 file: checked at start, since every peer would refuse a certificate this check refuses).</summary>
+    public static string? ChainProblem(X509Certificate2 ca, X509Certificate2 cert, IEnumerable<X509Certificate2>? extra, RevocationSource? revocation)
     {
+        ArgumentNullException.ThrowIfNull(ca);
+        ArgumentNullException.ThrowIfNull(cert);
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.Add(ca);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        if (presented is not null)
-            foreach (var element in presented.ChainElements)
-                if (element.Certificate.Thumbprint != cert.Thumbprint) chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+        foreach (var c in extra ?? [])
+            if (c.Thumbprint != cert.Thumbprint) chain.ChainPolicy.ExtraStore.Add(c);
         if (!chain.Build(cert))
             return $"does not chain to the trusted CA '{ca.Subject}' (" +
                    string.Join("; ", chain.ChainStatus.Select(s => $"{s.Status}: {s.StatusInformation.Trim()}")) + ")";
