@@ -130,13 +130,30 @@ public sealed class RevocationListTests : IDisposable
     }
 
     [Fact]
+    public void A_node_learns_when_the_list_revokes_its_own_certificate()
+    {
+        var path = Crl("own.crl");
+        using var revoked = Leaf(_revokedPfx);
+        using var client = Leaf(_clientPfx);
+        var mine = new RevocationSource(path, _ca, revoked);
+        Assert.Null(mine.OwnRevocation());
+        Assert.Null(new RevocationSource(path, _ca).OwnRevocation());    // no certificate of its own given
+
+        Crl("own.crl", _revokedPfx);                   // revoked while the node runs
+        Assert.Equal($"this node's own certificate CN=revoked-client (serial {revoked.SerialNumber}) is revoked by the CA's revocation list '{path}': every peer refuses it; give the node a new certificate",
+                     mine.OwnRevocation());
+        Assert.Null(new RevocationSource(path, _ca, client).OwnRevocation());
+    }
+
+    [Fact]
     public async Task The_data_plane_refuses_a_revoked_client_and_serves_the_others()
     {
         var crl = Crl("dp.crl", _revokedPfx);
         DataPlaneOptions With(string pfx) => DataPlaneKit.Options(tls: new DataPlaneTls(pfx, TestPki.Password, _caPem, crl));
         using var listener = DataPlaneKit.Listen(With(_serverPfx), out var rejections);
         var accept = DataPlaneKit.AcceptAsync(listener);
-        Assert.Throws<DataPlaneException>(() => TensorConnection.Connect("127.0.0.1", listener.Endpoint.Port, With(_revokedPfx)));
+        var own = Assert.Throws<DataPlaneException>(() => TensorConnection.Connect("127.0.0.1", listener.Endpoint.Port, With(_revokedPfx)));
+        Assert.Contains($"this node's own certificate CN=revoked-client (serial ", own.Message);   // why, on the refused side too
         var refusal = DataPlaneKit.NextRejection(rejections);
         Assert.Contains("certificate 'CN=revoked-client' (issuer 'CN=crl-test-ca') is revoked", refusal);
         Assert.Contains($"revocation list '{crl}'", refusal);
@@ -174,10 +191,13 @@ public sealed class RevocationListTests : IDisposable
             var atA = Target(a);
             var errors = Errors(a);
             revoked = ClusterNode.Create(Node(revokedNode), Quiet);
+            var ownErrors = Errors(revoked);
             var selection = Select(revoked, AddressOf(a));
             selection.Tell(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("canary", 17, "i", 1, 1));
             NextMatching<Error>(errors, e => e.ToString()!.Contains("CN=revoked-node") && e.ToString()!.Contains("is revoked"),
                 "node-a's rejection of the revoked certificate");
+            NextMatching<Error>(ownErrors, e => e.ToString()!.Contains("this node's own certificate CN=revoked-node"),
+                "the revoked node's own account of why it is refused");
             await Assert.ThrowsAsync<ActorNotFoundException>(() => selection.ResolveOne(TimeSpan.FromSeconds(3)));
             Assert.Empty(atA);
         }

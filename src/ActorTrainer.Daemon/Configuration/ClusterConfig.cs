@@ -104,7 +104,7 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
             {
                 var node = own.FirstOrDefault(c => c.HasPrivateKey)
                     ?? throw new ConfigException($"config: cluster.tls.certificate-path: '{tls.CertificatePath}' holds no certificate with its private key");
-                if (TrustedCaValidator.ChainProblem(ca, node, own, revocation) is { } problem)
+                if (TrustedCaValidator.ChainProblemWith(ca, node, own, revocation) is { } problem)
                     throw new ConfigException($"config: cluster.tls.certificate-path: this node's certificate {node.Subject} in '{tls.CertificatePath}' {problem}, so every peer would refuse it");
             }
             finally { foreach (var c in own) c.Dispose(); }

@@ -46,9 +46,15 @@ internal static class DataPlaneHandshake
         catch (Exception e)
         {
             stream.Dispose();
-            if (e is DataPlaneException) throw;
+            // the peer refused this end: TLS says no more, but this end can tell when its own certificate is revoked
+            var own = tls?.OwnRevocation() is { } o ? "; " + o : "";
+            if (e is DataPlaneException d)
+            {
+                if (own.Length == 0) throw;
+                throw new DataPlaneException(d.Message + own, d);
+            }
             if (e is IOException or SocketException or ObjectDisposedException)
-                throw new DataPlaneException($"data plane handshake with {peer} failed: {Describe(e, options)}", e);
+                throw new DataPlaneException($"data plane handshake with {peer} failed: {Describe(e, options)}{own}", e);
             throw;
         }
     }

@@ -55,7 +55,7 @@ internal sealed class DataPlaneTlsAuthenticator : IDisposable
         if (!certificate.HasPrivateKey)
             throw new ArgumentException($"data plane TLS: certificate '{tls.CertificatePath}' has no private key", nameof(tls));
         var ca = Remoting.TrustedCaValidator.LoadCa(tls.TrustedCaPath);
-        var revocation = tls.RevocationListPath is { } crl ? new Remoting.RevocationSource(crl, ca) : null;
+        var revocation = tls.RevocationListPath is { } crl ? new Remoting.RevocationSource(crl, ca, certificate) : null;
         return new DataPlaneTlsAuthenticator(certificate, ca, revocation);
     }
 
@@ -92,6 +92,10 @@ internal sealed class DataPlaneTlsAuthenticator : IDisposable
             throw new DataPlaneException($"data plane TLS handshake with {peer} failed: {why}", e);
         }
     }
+
+    /// <summary>Why every peer refuses this end: the CA's revocation list now revokes its own certificate; else null
+    /// (<see cref="Remoting.RevocationSource.OwnRevocation"/>).</summary>
+    public string? OwnRevocation() => _revocation?.OwnRevocation();
 
     /// <summary>True when <paramref name="certificate"/> chains to the trusted CA; otherwise false with the reason.</summary>
     private bool ValidatePeer(X509Certificate? certificate, X509Chain? presented, out string? refusal)

@@ -42,7 +42,7 @@ public static class ClusterNode
             return new DotNettySslSetup(certificate, suppressValidation: false, requireMutualAuthentication: true,
                 validateCertificateHostname: tls.ValidateCertificateHostname);
         var ca = TrustedCaValidator.LoadCa(tls.CaCertificatePath);
-        var revocation = tls.RevocationListPath is { } crl ? new RevocationSource(crl, ca) : null;
+        var revocation = tls.RevocationListPath is { } crl ? new RevocationSource(crl, ca, certificate) : null;
         return new DotNettySslSetup(certificate, suppressValidation: false, requireMutualAuthentication: true,
             validateCertificateHostname: tls.ValidateCertificateHostname,
             customValidator: TrustedCaValidator.Create(ca, tls.ValidateCertificateHostname, revocation));

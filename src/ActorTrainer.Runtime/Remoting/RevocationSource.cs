@@ -10,18 +10,20 @@ namespace ActorTrainer.Runtime.Remoting;
 public sealed class RevocationSource
 {
     private readonly X509Certificate2 _ca;
+    private readonly X509Certificate2? _own;
     private readonly Lock _gate = new();
     private RevocationList? _list;
     private string? _unusable;
     private byte[] _bytes;
 
     /// <summary>Loads the list at <paramref name="path"/> for <paramref name="ca"/>; throws ArgumentException naming the
-    /// file when it cannot be used.</summary>
-    public RevocationSource(string path, X509Certificate2 ca)
+    /// file when it cannot be used. <paramref name="own"/>: this node's certificate (see <see cref="OwnRevocation"/>).</summary>
+    public RevocationSource(string path, X509Certificate2 ca, X509Certificate2? own = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         Path = path;
         _ca = ca ?? throw new ArgumentNullException(nameof(ca));
+        _own = own;
         _bytes = RevocationList.Read(path);
         _list = RevocationList.Load(path, _bytes, ca, DateTimeOffset.UtcNow);
     }
@@ -44,6 +46,18 @@ public sealed class RevocationSource
                     : $"chains through '{c.Subject}' (serial {c.SerialNumber}), which the CA's revocation list '{Path}' revokes";
         }
         return null;
+    }
+
+    /// <summary>When the list in force revokes this node's own certificate (given to the constructor) — the CA revoked it
+    /// while the node runs, so every peer refuses its handshakes — why, naming the serial and the file; else null.
+    /// What the node says about handshakes that failed on the peer's side, where TLS tells it nothing more.</summary>
+    public string? OwnRevocation()
+    {
+        if (_own is null) return null;
+        var (list, _) = Current();
+        return list is not null && list.Revokes(_own, _ca)
+            ? $"this node's own certificate {_own.Subject} (serial {_own.SerialNumber}) is revoked by the CA's revocation list '{Path}': every peer refuses it; give the node a new certificate"
+            : null;
     }
 
     /// <summary>The list in force (parsed again when the file's bytes changed), or null and why the file cannot be used.</summary>

@@ -31,6 +31,8 @@ public static class TrustedCaValidator
                 log.Error("TLS: certificate {0} of {1} does not name the host it was reached at; rejected", cert.Subject, peer);
                 return false;
             }
+            // the peer checks this node's certificate too: say here why it will refuse it (TLS tells this side nothing)
+            if (revocation?.OwnRevocation() is { } own) log.Error("TLS: {0}", own);   // one line: repeats are filtered
             string? problem = ChainProblem(ca, cert, chain, revocation);
             if (problem is null) return true;
             log.Error("TLS: certificate {0} of {1} {2}; rejected", cert.Subject, peer, problem);
@@ -60,11 +62,11 @@ public static class TrustedCaValidator
     /// as a predicate of the certificate ("does not chain to the trusted CA '…' (…)", "is revoked by …"). The revocation
     /// list is the CA's own file: the operating system's revocation checks stay off.</summary>
     public static string? ChainProblem(X509Certificate2 ca, X509Certificate2 cert, X509Chain? presented = null, RevocationSource? revocation = null) =>
-        ChainProblem(ca, cert, presented?.ChainElements.Select(e => e.Certificate), revocation);
+        ChainProblemWith(ca, cert, presented?.ChainElements.Select(e => e.Certificate), revocation);
 
     /// <summary>The same for a certificate with the intermediates `extra` (e.g. the other certificates of the node's own
     /// PKCS#12 file: checked at start, since every peer would refuse a certificate this check refuses).</summary>
-    public static string? ChainProblem(X509Certificate2 ca, X509Certificate2 cert, IEnumerable<X509Certificate2>? extra, RevocationSource? revocation)
+    public static string? ChainProblemWith(X509Certificate2 ca, X509Certificate2 cert, IEnumerable<X509Certificate2>? extra, RevocationSource? revocation)
     {
         ArgumentNullException.ThrowIfNull(ca);
         ArgumentNullException.ThrowIfNull(cert);
