@@ -117,3 +117,28 @@ let ``the bundled copy is checked against the expectation too`` () =
     Assert.Contains("outside [0, 5)", ex2.Message)
     let train, _ = Mnist.loadWith { Features = 784; Classes = 10 } ""
     Assert.Equal(60000, train.Count)
+
+[<Fact>]
+let ``the test set loads alone, the same as loadWith's, with the same checks`` () =
+    // bundled: the same samples as the pair's test set
+    let _, full = Mnist.loadWith { Features = 784; Classes = 10 } null
+    let test = Mnist.loadTestWith { Features = 784; Classes = 10 } null
+    Assert.Equal(10000, test.Count)
+    Assert.Equal(full.Source, test.Source)
+    Assert.Equal<float32>(full.Images, test.Images)
+    Assert.Equal<int>(full.Labels, test.Labels)
+    Assert.Contains("28x28 = 784 values but the model takes 100",
+                    Assert.Throws<DataFormatException>(fun () -> Mnist.loadTestWith { Features = 100; Classes = 10 } "" |> ignore).Message)
+    // a directory with only the test files: enough; a bad label or a missing file is named
+    withDir (fun dir ->
+        writeSmall dir "t10k-images-idx3-ubyte" (images 3 2 2)
+        writeSmall dir "t10k-labels-idx1-ubyte.gz" (labels [| 4uy; 11uy; 2uy |])
+        let ds = Mnist.loadTestWith MnistExpectation.Any dir
+        Assert.Equal(3, ds.Count)
+        Assert.Equal<int>([| 4; 11; 2 |], ds.Labels)
+        let ex = Assert.Throws<DataFormatException>(fun () -> Mnist.loadTestWith { Features = 4; Classes = 10 } dir |> ignore)
+        Assert.Contains("t10k-labels-idx1-ubyte.gz': label 11 at index 1 is outside [0, 10)", ex.Message)
+        File.Delete(Path.Combine(dir, "t10k-images-idx3-ubyte"))
+        let missing = Assert.Throws<DataFormatException>(fun () -> Mnist.loadTestWith MnistExpectation.Any dir |> ignore)
+        Assert.Contains(sprintf "MNIST directory '%s' is missing t10k-images-idx3-ubyte" dir, missing.Message)
+        Assert.DoesNotContain("train", missing.Message))

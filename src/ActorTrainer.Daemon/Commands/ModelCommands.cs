@@ -46,7 +46,7 @@ public static class ModelCommands
         Dataset test;
         var plan = model.Plan;
         var expect = new MnistExpectation(plan.InputDim, plan.Loss.IsSparseCategoricalCrossentropy ? plan.OutputDim : 0);
-        try { test = Mnist.LoadWith(expect, dataDir).Item2; }
+        try { test = Mnist.LoadTestWith(expect, dataDir); }
         catch (Exception e) when (e is InputException or DirectoryNotFoundException or FileNotFoundException or ArgumentException)
         { throw new InvalidDataException($"--data '{dataDir}': {e.Message}"); }
         var batch = int.TryParse(cl.Get("batch-size") ?? "1024", out var b) && b > 0 ? b : throw new UsageException($"evaluate: --batch-size must be an integer in [1, {int.MaxValue}], got '{cl.Get("batch-size")}'");
