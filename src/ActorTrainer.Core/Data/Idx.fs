@@ -92,7 +92,7 @@ module Idx =
     /// Reads `total` body bytes. When the stream is known to hold them (`known`) the buffer is allocated at once;
     /// otherwise (gzip) it grows as data arrives, so a stream that ends early never costs much more than it held.
     let private readBody (name: string) (dims: int[]) (total: int) (known: bool) (stream: Stream) : byte[] =
-        let mutable buf = GC.AllocateUninitializedArray<byte>(if known then total else min total (1 <<< 20))
+        let mutable buf = if known then ActorTrainer.Kernels.LargeArrays.Allocate<byte> total else GC.AllocateUninitializedArray<byte>(min total (1 <<< 20))
         let mutable got = 0
         let mutable finished = false
         while not finished && got < total do

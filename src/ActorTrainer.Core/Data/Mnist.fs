@@ -124,7 +124,7 @@ module Mnist =
         let count, h, w = images.Dims.[0], images.Dims.[1], images.Dims.[2]
         let labelCount = count
         let pixels = images.Data
-        let floats = GC.AllocateUninitializedArray<float32> pixels.Length
+        let floats = ActorTrainer.Kernels.LargeArrays.Allocate<float32> pixels.Length   // 188 MB for MNIST's training set
         // pixel/255 in blocks of 16 K values (64 KB of floats, still in cache for the division): one pass over memory
         let block = 16384
         let mutable at = 0
