@@ -29,6 +29,7 @@ return ErrorBoundary.Run(() =>
     // environment switches of the kernels are checked before any work starts (a bad value exits 2, naming it)
     _ = ActorTrainer.Kernels.KernelSettings.SparseOperands;
     _ = ActorTrainer.Kernels.KernelSettings.StreamingStores;
+    _ = ActorTrainer.Kernels.KernelSettings.HugePages;
     return command switch
     {
         "train" => TrainCommand.Run(CommandLine.Parse("train", rest, ["config", "set", "run-dir", "resume"], ["overwrite"]), loggerFactory, signals),

@@ -65,6 +65,7 @@ public sealed partial class CliTests
     [InlineData("ACTORTRAINER_SPARSE_GEMM", "maybe")]
     [InlineData("ACTORTRAINER_SPARSE_GEMM", "2")]
     [InlineData("ACTORTRAINER_STREAMING_STORES", "fast")]
+    [InlineData("ACTORTRAINER_HUGE_PAGES", "maybe")]
     public void Bad_kernel_switch_in_the_environment_exits_2_naming_the_variable(string variable, string value)
     {
         using var t = new TempDir();
