@@ -63,13 +63,17 @@ public static partial class KernelSettings
     /// any other value throws <see cref="KernelSettingException"/> at the first read.</summary>
     public static bool SparseOperands
     {
-        get
-        {
-            int v = Volatile.Read(ref _sparse);
-            if (v == 0) Volatile.Write(ref _sparse, v = ParseSwitch(SparseGemmVariable, Environment.GetEnvironmentVariable(SparseGemmVariable), true) ? 1 : 2);
-            return v == 1;
-        }
+        get => ReadSwitch(ref _sparse, SparseGemmVariable, true);
         set => Volatile.Write(ref _sparse, value ? 1 : 2);
+    }
+
+    /// <summary>An on/off switch kept in `state` (0: not read yet, 1: on, 2: off), read from the environment variable
+    /// `name` (<see cref="ParseSwitch"/>) at its first use.</summary>
+    private static bool ReadSwitch(ref int state, string name, bool fallback)
+    {
+        int v = Volatile.Read(ref state);
+        if (v == 0) Volatile.Write(ref state, v = ParseSwitch(name, Environment.GetEnvironmentVariable(name), fallback) ? 1 : 2);
+        return v == 1;
     }
 
     /// <summary>The environment variable read by <see cref="SparseOperands"/>.</summary>

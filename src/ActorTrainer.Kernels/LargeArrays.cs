@@ -59,12 +59,7 @@ public static partial class KernelSettings
     /// 1 | true | on keeps it on; any other value throws <see cref="KernelSettingException"/> at the first read.</summary>
     public static bool HugePages
     {
-        get
-        {
-            int v = Volatile.Read(ref _hugePages);
-            if (v == 0) Volatile.Write(ref _hugePages, v = ParseSwitch(HugePagesVariable, Environment.GetEnvironmentVariable(HugePagesVariable), true) ? 1 : 2);
-            return v == 1;
-        }
+        get => ReadSwitch(ref _hugePages, HugePagesVariable, true);
         set => Volatile.Write(ref _hugePages, value ? 1 : 2);
     }
 
