@@ -7,8 +7,8 @@ namespace ActorTrainer.Kernels;
 /// Large, long-lived arrays (a training set, its decoded bytes): uninitialized, and on Linux pinned, with their memory
 /// advised as transparent huge pages (<c>madvise(MADV_HUGEPAGE)</c>, which the kernel honours when
 /// <c>/sys/kernel/mm/transparent_hugepage/enabled</c> is <c>madvise</c> or <c>always</c>). Their first writes then fault
-/// 2 MiB pages instead of 512 pages of 4 KiB (MNIST's 188 MB of float32 on a 2-vCPU VM: 0.59 → 0.35 s, bench/RESULTS.md),
-/// and rows gathered at random miss the TLB less. Below <see cref="MinBytes"/>, elsewhere, when libc's madvise cannot
+/// 2 MiB pages instead of 512 pages of 4 KiB (MNIST's 188 MB of float32 on a 2-vCPU VM: 0.59 → 0.35 s, bench/RESULTS.md;
+/// the training steps that gather its rows ran no faster or slower). Below <see cref="MinBytes"/>, elsewhere, when libc's madvise cannot
 /// be found or with <see cref="KernelSettings.HugePages"/> off, a plain uninitialized array. The advice never changes
 /// an array's contents.
 /// </summary>
