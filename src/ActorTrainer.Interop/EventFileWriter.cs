@@ -91,12 +91,16 @@ public sealed class EventFileWriter : IDisposable
     }
 
     /// <summary>Flushes buffered events to the operating system and to disk.</summary>
-    public void Flush()
+    public void Flush() => Flush(toDisk: true);
+
+    /// <summary>Flushes buffered events to the operating system (readers such as TensorBoard see them; a process crash
+    /// does not lose them), and with <paramref name="toDisk"/> also to disk (fsync: a machine crash does not either).</summary>
+    public void Flush(bool toDisk)
     {
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            _stream.Flush(flushToDisk: true);
+            _stream.Flush(flushToDisk: toDisk);
         }
     }
 

@@ -18,6 +18,7 @@ public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
     private readonly Optimizer _optimizer;
     private float[][] _weights;
     private long _version, _rejected, _global;
+    private float[][][]? _lastSlots;     // the slots OptimizerState returned last: refilled by the next call
     private long _openedAhead = -1;     // sync: the global step the generator opens by itself (NextStepOpeningNext)
     private int _epoch, _next, _consumed;
     private bool _disposed;
@@ -160,8 +161,10 @@ public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
     {
         RefuseWhileAhead("OptimizerState");
         var done = new TaskCompletionSource<ServerState>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _coordinator.Tell(new StateCommand(done));
+        _coordinator.Tell(new StateCommand(done, _lastSlots));
+        _lastSlots = null;
         var s = done.Task.GetAwaiter().GetResult();
+        _lastSlots = s.Slots;
         return (s.Iterations, s.Slots);
     }
 }

@@ -43,7 +43,7 @@ internal sealed partial class Coordinator : ReceiveActor
         Receive<DispatchStopped>(m => Guard(() => { _drainLimit = m.NextStepInEpoch - _epochStart; CheckDrain(); }));
         Receive<SetWeightsCommand>(m => Guard(() => { _load = m.Done; _server.Tell(new LoadWeights(m.Weights)); }));
         Receive<WeightsLoaded>(m => { _load?.TrySetResult(m); _load = null; });
-        Receive<StateCommand>(m => Guard(() => { _state = m.Done; _server.Tell(new SnapshotRequest()); }));
+        Receive<StateCommand>(m => Guard(() => { _state = m.Done; _server.Tell(new SnapshotRequest(m.Recycled)); }));
         Receive<ServerState>(m => { _state?.TrySetResult(m); _state = null; });
         Receive<Terminated>(m => { if (_workers.Remove(m.ActorRef) && !_lost.Remove(m.ActorRef)) _alive.Stopped(); });
         ReceiveRemote();

@@ -111,11 +111,14 @@ public sealed record StepResolved(long Step, int Epoch, int StepInEpoch, bool Ap
 /// <summary>Parameter server → coordinator: non-finite loss or gradient at Step; nothing was applied.</summary>
 public sealed record StepDiverged(long Step, int Epoch, int StepInEpoch, string What) : ITrainingMessage;
 
-/// <summary>Coordinator → parameter server: send the full state (checkpoint).</summary>
-public sealed record SnapshotRequest() : ITrainingMessage;
+/// <summary>Coordinator → parameter server: send the optimizer state (checkpoint; the weights are the step's). Recycled
+/// (optional): the slots of the ServerState before, which their receiver is done with — ownership passes to the server,
+/// which fills them and sends them back as the new ServerState.Slots, so a checkpoint allocates no fresh memory for them;
+/// not part of the message's bytes (not serialized: a deserialized request has none, and the server allocates).</summary>
+public sealed record SnapshotRequest(float[][][]? Recycled = null) : ITrainingMessage;
 
-/// <summary>Parameter server → coordinator: weights, optimizer iterations and slots (copies), stale rejections.</summary>
-public sealed record ServerState(long Version, float[][] Weights, long Iterations, float[][][] Slots, long Rejected) : ITrainingMessage;
+/// <summary>Parameter server → coordinator: weight version, optimizer iterations and slots (copies), stale rejections.</summary>
+public sealed record ServerState(long Version, long Iterations, float[][][] Slots, long Rejected) : ITrainingMessage;
 
 /// <summary>Coordinator → parameter server: replace the weights with these values (copied; shapes as the plan's).</summary>
 public sealed record LoadWeights(float[][] Weights) : ITrainingMessage;

@@ -39,7 +39,8 @@ public sealed class ParameterServer : ReceiveActor
     private readonly HashSet<long> _resolved = new();
     private long _lowestUnresolved;
     private (IActorRef Asker, int Left, long Version)? _load;
-    private (IActorRef Asker, SliceState?[] States)? _state;
+    private (IActorRef Asker, SliceState?[] States, float[][][]? Into)? _state;
+    private float[][]?[] _sliceSlots = [];   // each slice's SliceState.Slots of the last snapshot: handed back with the next request
 
     /// <summary>Front of the slices laid out by `layout` over `weights` (the weights' home; the slices and workers
     /// arrive in RegisterPeers) at version 0; `iterations` = optimizer steps done before this run; sync steps applied
@@ -60,10 +61,12 @@ public sealed class ParameterServer : ReceiveActor
             foreach (var s in _slices) s.Tell(new LoadSlice(_version + 1, m.Weights));
         });
         Receive<SliceLoaded>(_ => OnSliceLoaded());
-        Receive<SnapshotRequest>(_ =>
+        Receive<SnapshotRequest>(m =>
         {
-            _state = (Sender, new SliceState?[_slices.Length]);
-            foreach (var s in _slices) s.Tell(new SliceStateRequest());
+            _state = (Sender, new SliceState?[_slices.Length], m.Recycled);
+            for (int i = 0; i < _slices.Length; i++)
+                _slices[i].Tell(new SliceStateRequest(i < _sliceSlots.Length ? _sliceSlots[i] : null));
+            _sliceSlots = [];
         });
         Receive<SliceState>(OnSliceState);
     }
@@ -153,15 +156,20 @@ public sealed class ParameterServer : ReceiveActor
         st.States[m.Slice] = m;
         if (st.States.Any(s => s is null)) return;
         _state = null;
-        var weights = _weights.Select(a => new float[a.Length]).ToArray();
         int names = st.States[0]!.Slots.Length;
-        var slots = _weights.Select(a => Enumerable.Range(0, names).Select(_ => new float[a.Length]).ToArray()).ToArray();
+        var slots = Fits(st.Into, names) ? st.Into!
+            : _weights.Select(a => Enumerable.Range(0, names).Select(_ => new float[a.Length]).ToArray()).ToArray();
         for (int s = 0; s < st.States.Length; s++)
         {
             var state = st.States[s]!;
-            _layout.Scatter(s, state.Weights, weights);
             for (int k = 0; k < names; k++) _layout.Scatter(s, state.Slots[k], slots.Select(t => t[k]).ToArray());
         }
-        st.Asker.Tell(new ServerState(_version, weights, _iterations, slots, _rejected));
+        _sliceSlots = st.States.Select(s => s!.Slots).ToArray();   // copied out: theirs again at the next snapshot
+        st.Asker.Tell(new ServerState(_version, _iterations, slots, _rejected));
     }
+
+    /// <summary>Recycled snapshot slots have the shape a new snapshot needs (weight position × slot name × length).</summary>
+    private bool Fits(float[][][]? into, int names) =>
+        into is not null && into.Length == _weights.Length
+        && into.Select((perWeight, i) => perWeight.Length == names && perWeight.All(a => a.Length == _weights[i].Length)).All(ok => ok);
 }

@@ -61,10 +61,11 @@ public sealed class ParameterSlice : ReceiveActor
             _version = m.Version;
             Sender.Tell(new SliceLoaded(_index));
         });
-        Receive<SliceStateRequest>(_ => Sender.Tell(new SliceState(_index, _layout.Gather(_index, _weights), SlotCopies())));
+        Receive<SliceStateRequest>(m => Sender.Tell(new SliceState(_index, SlotCopies(m.Recycled))));
     }
 
-    private float[][] SlotCopies()
+    /// <summary>Flat copies of each slot over this slice's range, into `recycled`'s arrays where their lengths fit.</summary>
+    private float[][] SlotCopies(float[][]? recycled)
     {
         int names = _optimizer.SlotNames.Length;
         var slots = new float[names][];
@@ -72,7 +73,7 @@ public sealed class ParameterSlice : ReceiveActor
         {
             var perTensor = new float[_weights.Length][];
             foreach (var g in _segments) perTensor[g.Tensor] = _optimizer.SlotsFor(g.Tensor, _weights[g.Tensor].Length)[k];
-            slots[k] = _layout.Gather(_index, perTensor);
+            slots[k] = _layout.Gather(_index, perTensor, recycled is not null && k < recycled.Length ? recycled[k] : null);
         }
         return slots;
     }

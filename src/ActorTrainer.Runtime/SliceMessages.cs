@@ -34,8 +34,10 @@ public sealed record LoadSlice(long Version, float[][] Weights) : ITrainingMessa
 /// <summary>Slice → parameter server: LoadSlice done.</summary>
 public sealed record SliceLoaded(int Slice) : ITrainingMessage;
 
-/// <summary>Parameter server → every slice: send your state (checkpoint).</summary>
-public sealed record SliceStateRequest() : ITrainingMessage;
+/// <summary>Parameter server → every slice: send your optimizer state (checkpoint). Recycled (optional): this slice's
+/// SliceState.Slots of the snapshot before, which the server has copied out — ownership passes back to the slice, which
+/// fills them; not serialized (as PullWeights.Recycled).</summary>
+public sealed record SliceStateRequest(float[][]? Recycled = null) : ITrainingMessage;
 
-/// <summary>Slice → parameter server: flat copies of the slice's weights and of each optimizer slot over its range.</summary>
-public sealed record SliceState(int Slice, float[] Weights, float[][] Slots) : ITrainingMessage;
+/// <summary>Slice → parameter server: flat copies of each optimizer slot over the slice's range.</summary>
+public sealed record SliceState(int Slice, float[][] Slots) : ITrainingMessage;

@@ -13,8 +13,9 @@ internal sealed record DrainCommand(TaskCompletionSource<int> Done);
 /// <summary>Replace the parameter server's weights (values copied); Done gets the server's answer.</summary>
 internal sealed record SetWeightsCommand(float[][] Weights, TaskCompletionSource<WeightsLoaded> Done);
 
-/// <summary>Done gets the parameter server's full state (weights, optimizer iterations and slots; copies).</summary>
-internal sealed record StateCommand(TaskCompletionSource<ServerState> Done);
+/// <summary>Done gets the parameter server's optimizer state (iterations and slot copies; Recycled: the slots of the
+/// state before, handed back for the server to refill, see SnapshotRequest).</summary>
+internal sealed record StateCommand(TaskCompletionSource<ServerState> Done, float[][][]? Recycled = null);
 
 /// <summary>Worker → its coordinator (same process): the node computing this worker's shards is gone (Where, Reason);
 /// the worker takes no more work.</summary>

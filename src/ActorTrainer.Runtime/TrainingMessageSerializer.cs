@@ -80,7 +80,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 case SliceLoaded m: w.Write(m.Slice); break;
                 case SliceChecked m: w.Write(m.Step); w.Write(m.Slice); w.Write(m.Finite); break;
                 case SliceStateRequest: break;
-                case SliceState m: w.Write(m.Slice); WriteFloats(w, m.Weights); WriteJagged(w, m.Slots); break;
+                case SliceState m: w.Write(m.Slice); WriteJagged(w, m.Slots); break;
                 case StartEpoch m: w.Write(m.Epoch); w.Write(m.StartStepInEpoch); w.Write(m.FirstGlobalStep); w.Write(m.Async); break;
                 case OpenStep m: w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.Version); WriteJagged(w, m.Weights); break;
                 case OpenNextStep m: w.Write(m.Step); break;
@@ -96,7 +96,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 case StepDiverged m: w.Write(m.Step); w.Write(m.Epoch); w.Write(m.StepInEpoch); w.Write(m.What); break;
                 case SnapshotRequest: break;
                 case ServerState m:
-                    w.Write(m.Version); WriteJagged(w, m.Weights); w.Write(m.Iterations);
+                    w.Write(m.Version); w.Write(m.Iterations);
                     w.Write(m.Slots.Length);
                     foreach (var s in m.Slots) WriteJagged(w, s);
                     w.Write(m.Rejected); break;
@@ -138,7 +138,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 "SL" => new SliceLoaded(r.ReadInt32()),
                 "SC" => new SliceChecked(r.ReadInt64(), r.ReadInt32(), r.ReadBoolean()),
                 "TQ" => new SliceStateRequest(),
-                "ST" => new SliceState(r.ReadInt32(), ReadFloats(r)!, ReadJagged(r)!),
+                "ST" => new SliceState(r.ReadInt32(), ReadJagged(r)!),
                 "SE" => new StartEpoch(r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), r.ReadBoolean()),
                 "OS" => new OpenStep(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), ReadJagged(r)!),
                 "ON" => new OpenNextStep(r.ReadInt64()),
@@ -210,12 +210,11 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
     private static ServerState ReadServerState(BinaryReader r)
     {
         long version = r.ReadInt64();
-        var weights = ReadJagged(r)!;
         long iterations = r.ReadInt64();
         int n = ReadLength(r, "slots", sizeof(int));
         var slots = new float[n][][];
         for (int i = 0; i < n; i++) slots[i] = ReadJagged(r)!;
-        return new ServerState(version, weights, iterations, slots, r.ReadInt64());
+        return new ServerState(version, iterations, slots, r.ReadInt64());
     }
 
     internal static void WriteFloats(BinaryWriter w, float[]? a)

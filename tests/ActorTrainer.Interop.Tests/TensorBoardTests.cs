@@ -122,6 +122,23 @@ public class TensorBoardTests
     }
 
     [Fact]
+    public void Flush_to_the_operating_system_only_makes_the_events_readable_while_the_file_stays_open()
+    {
+        using var dir = new TempDir();
+        using var w = new EventFileWriter(Path.Combine(dir.Path, "logs"));
+        w.WriteScalar("loss", 1, 0.5f);
+        w.WriteHistogram("dense/kernel", 1, [0.1f, -0.2f, 0.3f]);
+        w.Flush(toDisk: false);
+        var events = EventFileReader.Read(w.FilePath);
+        Assert.Equal(3, events.Count);
+        Assert.Equal((TensorBoardEventKind.Scalar, "loss", 0.5f), (events[1].Kind, events[1].Tag, events[1].ScalarValue!.Value));
+        Assert.Equal("dense/kernel", events[2].Tag);
+        w.WriteScalar("loss", 2, 0.25f);
+        w.Flush(toDisk: true);
+        Assert.Equal(4, EventFileReader.Read(w.FilePath).Count);
+    }
+
+    [Fact]
     public void WriteThenRead_RoundTripsEveryValue()
     {
         using var dir = new TempDir();

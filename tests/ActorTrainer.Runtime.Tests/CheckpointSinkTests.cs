@@ -30,6 +30,10 @@ public class CheckpointSinkTests
             Fixtures.AssertBitIdentical([[0.5f, 9f, 0.125f]], back.OptimizerSlots[0]);
             Fixtures.AssertBitIdentical([[2f]], back.OptimizerSlots[1]);
             Assert.Equal("cfg", back.ConfigText);
+            // the save before it, whose copy arrays the last save reused once that write was done, is intact
+            var before = CheckpointStore.Load(CheckpointStore.PathFor(dir, 2));
+            Fixtures.AssertBitIdentical([[101f, 2f, 3f], [-1f]], before.Weights);
+            Fixtures.AssertBitIdentical([[0.5f, 9f, 0.125f]], before.OptimizerSlots[0]);
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -47,7 +47,8 @@ type IStepExecutor =
     abstract Weights: float32[][]
     /// Replaces the weights (values copied; shapes as the plan's).
     abstract SetWeights: float32[][] -> unit
-    /// Optimizer iterations and a copy of its slots.
+    /// Optimizer iterations and a copy of its slots, valid until the next OptimizerState call (an executor may refill
+    /// the same arrays then: copy what you keep longer).
     abstract OptimizerState: unit -> struct (int64 * float32[][][])
     /// Number of updates applied to the weights (the parameter server's version).
     abstract Version: int64
