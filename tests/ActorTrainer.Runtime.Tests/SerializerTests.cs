@@ -75,6 +75,25 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
     }
 
     [Fact]
+    public void Buffers_handed_back_for_refilling_are_not_part_of_a_message_s_bytes()
+    {
+        ITrainingMessage[] local = [new SnapshotRequest([[[1f, 2f]]]), new SliceStateRequest([[3f]]), new PullWeights(2, [[4f]])];
+        foreach (var message in local)
+        {
+            var serializer = Sys.Serialization.FindSerializerFor(message);
+            var back = Sys.Serialization.Deserialize(serializer.ToBinary(message), serializer.Identifier,
+                Serialization.ManifestFor(serializer, message));
+            Assert.Equal(message switch
+            {
+                SnapshotRequest => new SnapshotRequest(),
+                SliceStateRequest => new SliceStateRequest(),
+                PullWeights p => (ITrainingMessage)new PullWeights(p.WorkerId),
+                _ => throw new InvalidOperationException(),
+            }, back);
+        }
+    }
+
+    [Fact]
     public void Actor_references_round_trip_as_paths_that_resolve_to_the_same_actors()
     {
         var other = Sys.ActorOf(Props.Empty, "peer");

@@ -45,7 +45,8 @@ type FitCheckpoint =
 /// stops early); the writer owns the file format and must write atomically.
 [<AllowNullLiteral>]
 type ICheckpointSink =
-    /// Persists a checkpoint. Its weights are the live weights (no copy): valid during the call only; copy to keep.
+    /// Persists a checkpoint. Its weights are the live weights and its optimizer slots may be refilled for the next
+    /// checkpoint (no copies): both valid during the call only; copy to keep.
     abstract Save: FitCheckpoint -> unit
 
 /// A checkpoint sink that may still be writing when Save returns (in the background, from its own copy): fit calls
