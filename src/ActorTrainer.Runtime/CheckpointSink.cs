@@ -37,10 +37,9 @@ public sealed class CheckpointSink(string dir, int keep, string configText, stri
             Write(ToState(c, configText, mode), c.GlobalStep);
             return;
         }
-        _weights = CopyInto(_weights, c.Weights);
-        _slots ??= [];
-        if (_slots.Length != c.OptimizerSlots.Length) _slots = new float[c.OptimizerSlots.Length][][];
-        for (int i = 0; i < _slots.Length; i++) _slots[i] = CopyInto(_slots[i], c.OptimizerSlots[i]);
+        _weights = Weights.copyReusing(_weights, c.Weights);
+        if (_slots is null || _slots.Length != c.OptimizerSlots.Length) _slots = new float[c.OptimizerSlots.Length][][];
+        for (int i = 0; i < _slots.Length; i++) _slots[i] = Weights.copyReusing(_slots[i], c.OptimizerSlots[i]);
         var state = ToState(c, configText, mode) with { Weights = _weights, OptimizerSlots = (float[][][])_slots.Clone() };
         _pending = Task.Run(() => Write(state, c.GlobalStep));
     }
@@ -70,19 +69,6 @@ public sealed class CheckpointSink(string dir, int keep, string configText, stri
 
     private static long Values(FitCheckpoint c) =>
         c.Weights.Sum(w => (long)w.Length) + c.OptimizerSlots.Sum(s => s.Sum(a => (long)a.Length));
-
-    /// <summary>A copy of <paramref name="arrays"/> in <paramref name="into"/>'s arrays where their lengths match (new
-    /// arrays where not).</summary>
-    private static float[][] CopyInto(float[][]? into, float[][] arrays)
-    {
-        if (into is null || into.Length != arrays.Length) into = new float[arrays.Length][];
-        for (int i = 0; i < arrays.Length; i++)
-        {
-            if (into[i] is null || into[i].Length != arrays[i].Length) into[i] = new float[arrays[i].Length];
-            arrays[i].AsSpan().CopyTo(into[i]);
-        }
-        return into;
-    }
 
     /// <summary>The file form of a loop checkpoint.</summary>
     public static CheckpointState ToState(FitCheckpoint c, string configText, string mode) =>

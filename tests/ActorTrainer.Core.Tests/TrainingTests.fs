@@ -220,3 +220,21 @@ let ``README F# example runs as written`` () =
         Assert.Equal(model.WeightsSha256(), loaded.WeightsSha256())
     finally
         if IO.Directory.Exists dir then IO.Directory.Delete(dir, true)
+
+[<Fact>]
+let ``Weights.copyReusing copies into the kept arrays where sizes match and allocates where not`` () =
+    let src = [| [| 1.0f; 2.0f |]; [| 3.0f |]; [| 4.0f; 5.0f; 6.0f |] |]
+    let kept = [| Array.zeroCreate<float32> 2; Array.zeroCreate<float32> 4; Array.zeroCreate<float32> 3 |]
+    let a0, a2 = kept.[0], kept.[2]
+    let back = Weights.copyReusing kept src
+    Assert.Same(kept, back)
+    Assert.Same(a0, back.[0])
+    Assert.Same(a2, back.[2])
+    Assert.Equal<float32[]>([| 3.0f |], back.[1])      // a size that changed: a new array
+    Assert.Equal<float32[][]>(src, back)
+    src.[0].[0] <- 9.0f                                  // a copy, not a view
+    Assert.Equal(1.0f, back.[0].[0])
+    let fresh = Weights.copyReusing null src               // nothing kept yet, or another count: new arrays
+    Assert.NotSame(src, fresh)
+    Assert.Equal<float32[][]>(src, fresh)
+    Assert.Equal(3, (Weights.copyReusing [| Array.zeroCreate<float32> 2 |] src).Length)

@@ -77,11 +77,7 @@ public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchH
     private float[][] EpochWeights()
     {
         if (_executor is not { } exec) return Model.GetWeights();
-        var w = exec.Weights;
-        if (_epochWeights is null || _epochWeights.Length != w.Length || _epochWeights.Where((a, i) => a.Length != w[i].Length).Any())
-            _epochWeights = w.Select(a => new float[a.Length]).ToArray();
-        for (var i = 0; i < w.Length; i++) w[i].AsSpan().CopyTo(_epochWeights[i]);
-        return _epochWeights;
+        return _epochWeights = Weights.copyReusing(_epochWeights!, exec.Weights);
     }
 
     /// <summary>Epoch e's events: the epoch scalars, learning rate and steps per second, the weights' and the probe

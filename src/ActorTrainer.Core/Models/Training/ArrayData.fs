@@ -20,6 +20,15 @@ module Weights =
     /// Deep copy.
     let copy (weights: float32[][]) = weights |> Array.map Array.copy
 
+    /// A deep copy of `src` in the arrays of `into` (a copy made earlier, kept for reuse: no fresh memory, whose first
+    /// touch costs a page fault per 4 KiB) where their counts and sizes match, in new arrays where not; returns it.
+    let copyReusing (into: float32[][]) (src: float32[][]) : float32[][] =
+        let into = if isNull into || into.Length <> src.Length then Array.zeroCreate src.Length else into
+        for i in 0 .. src.Length - 1 do
+            if isNull into.[i] || into.[i].Length <> src.[i].Length then into.[i] <- Array.zeroCreate src.[i].Length
+            Array.Copy(src.[i], into.[i], src.[i].Length)
+        into
+
     /// dest[i] ← src[i] for every array; throws ShapeException naming `what` when the counts or sizes differ.
     let checkedCopyInto (what: string) (src: float32[][]) (dest: float32[][]) =
         if isNull src || src.Length <> dest.Length then
