@@ -11,6 +11,7 @@ namespace ActorTrainer.Daemon.Tests;
 public class RuntimeConfigTests
 {
     [Theory]
+    [InlineData("System.Runtime.TieredCompilation", "false")]                          // the step compiled once, on the warm-up thread
     [InlineData("System.Runtime.TieredCompilation.CallCountThreshold", "200")]        // Akka's cluster code is not recompiled on the training cores
     [InlineData("System.Runtime.TieredCompilation.QuickJitForLoops", "false")]        // kernels optimized at their first call
     [InlineData("System.Runtime.TieredPGO", "false")]                                  // no instrumented tier in between

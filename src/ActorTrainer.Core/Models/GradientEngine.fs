@@ -67,10 +67,9 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
         if i = 0 then x.Slice(0, rows * plan.InputDim)
         else ReadOnlySpan<float32>(outs.[i - 1], 0, rows * widths.[i - 1])
 
-    // The per-step methods (these, the optimizer's UpdateRange, the sparse GEMM's drivers, the actors' step handlers)
-    // are compiled optimized at their first call — during `train`'s warm-up — instead of being recompiled at tier 1
-    // in the first epochs (bench/RESULTS.md, 2026-12-02, twenty-ninth session).
-    [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
+    // No [<MethodImpl(AggressiveOptimization)>] here: F# drops that flag (the method's IL stays plain), so it never had
+    // an effect. The daemon runs without tiered compilation and with this assembly as IL, which compiles the per-step
+    // methods optimized at their first call, on `train`'s warm-up thread (bench/RESULTS.md, "No tiered compilation").
     let forward (weights: float32[][]) (x: ReadOnlySpan<float32>) (rows: int) (training: bool) (seed: int64) =
         for i in 0 .. n - 1 do
             let inp = input x i rows
@@ -123,7 +122,6 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
     /// grads[i] = ∂(Σ_rows loss / batchSize)/∂weights[i] (overwriting; shapes of weights[i]) and returns the shard's
     /// loss sum and hits; x, labels, targets as in Evaluate. Dropout masks are DropoutKernels.mask dropoutSeed
     /// (plan layer index), so every worker, and the tape's Dropout layer, computes the same shard identically.
-    [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
     member e.ComputeGradients(weights: float32[][], x: ReadOnlySpan<float32>, labels: ReadOnlySpan<int>, targets: ReadOnlySpan<float32>,
                               rows: int, batchSize: int, dropoutSeed: int64, grads: float32[][]) : ShardStats =
         use _ = KernelSettings.UseParallelism e.MaxDegreeOfParallelism

@@ -66,7 +66,6 @@ type Optimizer(learningRate: float) =
 
     /// w[offset..offset+count) of weight position i updated in place from g (same range), as step `step` (1-based)
     /// at learning rate lr; does not advance Iterations. Disjoint ranges may run concurrently after EnsureSlots.
-    [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
     member o.UpdateRange(i: int, w: float32[], g: float32[], offset: int, count: int, lr: float32, step: int64) =
         let slots = o.SlotsFor(i, w.Length) |> Array.map (fun a -> ArraySegment<float32>(a, offset, count))
         o.UpdateWeight(Span(w, offset, count), ReadOnlySpan(g, offset, count), slots, lr, step)
