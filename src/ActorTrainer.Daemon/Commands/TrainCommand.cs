@@ -96,11 +96,13 @@ public static class TrainCommand
     /// ~0.2 s of the first step otherwise; rows: one shard's, at most 256). Skipped for a GPU run (it computes
     /// elsewhere), for a model over <see cref="MaxWarmupParameters"/> and when the model cannot be built (the run's own
     /// checks then report why, naming the key). It uses its own model and optimizer, so the run's results are
-    /// untouched; a failure only loses the head start (logged at debug level). The checkpoint writer follows
-    /// (<see cref="ActorTrainer.Runtime.RuntimeWarmup.Checkpoints"/>, in a temporary directory), then with TensorBoard on
-    /// its epoch end (<see cref="TensorBoardCallback.WarmUp"/>, likewise). With the actor runtime (`actors`), the
+    /// untouched; a failure only loses the head start (logged at debug level). With the actor runtime (`actors`), the
     /// same thread then runs <see cref="ActorTrainer.Runtime.RuntimeWarmup"/> on its host (the run's actor path:
-    /// ~0.15 s otherwise), and the run waits for it before it starts.</summary>
+    /// ~0.15 s otherwise), and the run waits for it before it starts. The checkpoint writer follows
+    /// (<see cref="ActorTrainer.Runtime.RuntimeWarmup.Checkpoints"/>, in a temporary directory), then with TensorBoard on
+    /// its epoch end (<see cref="TensorBoardCallback.WarmUp"/>, likewise): both are first needed at the first epoch's
+    /// end, so the run does not wait for them (README's `train` 0.963–0.988× train_seconds, 0.973–0.983× wall time with
+    /// that order, bench/RESULTS.md).</summary>
     private static void BeginWarmup(TrainSettings s, ILogger log, ActorHost? actors)
     {
         if (s.Backend != "cpu") return;
@@ -124,13 +126,13 @@ public static class TrainCommand
             {
                 try { ComputeWarmup.Run(model.Plan, model.GetWeights(), model.Optimizer, rows); }
                 catch (Exception e) { log.LogDebug(e, "compute warm-up failed (the run compiles its kernels as it first uses them)"); }
-                try { RuntimeWarmup.Checkpoints(); }
-                catch (Exception e) { log.LogDebug(e, "checkpoint warm-up failed (the run compiles its checkpoint writer as it first uses it)"); }
-                if (s.TensorBoard)
-                    try { TensorBoardCallback.WarmUp(model.Plan, model.Variables.Select(v => v.Name).ToArray(), model.GetWeights()); }
-                    catch (Exception e) { log.LogDebug(e, "TensorBoard warm-up failed (the run compiles its epoch-end logging as it first uses it)"); }
             }
-            finally { actors?.WarmUp(model.Plan, model.GetWeights(), model.Optimizer, rows, log); }
+            finally { actors?.WarmUp(model.Plan, model.GetWeights(), model.Optimizer, rows, log); }   // the run waits for this one
+            try { RuntimeWarmup.Checkpoints(); }
+            catch (Exception e) { log.LogDebug(e, "checkpoint warm-up failed (the run compiles its checkpoint writer as it first uses it)"); }
+            if (s.TensorBoard)
+                try { TensorBoardCallback.WarmUp(model.Plan, model.Variables.Select(v => v.Name).ToArray(), model.GetWeights()); }
+                catch (Exception e) { log.LogDebug(e, "TensorBoard warm-up failed (the run compiles its epoch-end logging as it first uses it)"); }
         }) { IsBackground = true, Name = "ActorTrainer.Warmup" }.Start();
     }
 
