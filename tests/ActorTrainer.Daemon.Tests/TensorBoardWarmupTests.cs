@@ -54,15 +54,17 @@ public sealed class TensorBoardWarmupTests
         Assert.DoesNotContain(Events(tmp.Path, "validation"), e => e.Kind == TensorBoardEventKind.Image);
     }
 
-    /// <summary>`train` processes of other tests create and delete such directories meanwhile: a new one that is still
-    /// there 10 s later is this one's.</summary>
+    /// <summary>Only this process's directories are looked at (`train` processes of other tests create theirs, and one
+    /// killed by a test leaves its directory behind); in-process runs of other tests create and delete such directories
+    /// meanwhile: a new one that is still there 10 s later is this one's.</summary>
     [Fact]
     public void Without_a_directory_it_leaves_no_temporary_directory_behind()
     {
         var m = Model(784, [new Dense(8, "relu"), new Dense(10, "softmax")], "sparse_categorical_crossentropy");
-        var before = Directory.GetDirectories(Path.GetTempPath(), "actortrainer-warmup-*").ToHashSet();
+        var pattern = $"actortrainer-warmup-{Environment.ProcessId}-*";
+        var before = Directory.GetDirectories(Path.GetTempPath(), pattern).ToHashSet();
         TensorBoardCallback.WarmUp(m.Plan, m.Variables.Select(v => v.Name).ToArray(), m.GetWeights());
-        string[] Left() => Directory.GetDirectories(Path.GetTempPath(), "actortrainer-warmup-*").Where(d => !before.Contains(d)).ToArray();
+        string[] Left() => Directory.GetDirectories(Path.GetTempPath(), pattern).Where(d => !before.Contains(d)).ToArray();
         var until = DateTime.UtcNow.AddSeconds(10);
         while (Left().Length > 0 && DateTime.UtcNow < until) Thread.Sleep(100);
         Assert.True(Left().Length == 0, "left behind: " + string.Join(", ", Left()));

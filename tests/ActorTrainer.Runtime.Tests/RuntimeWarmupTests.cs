@@ -85,13 +85,16 @@ public class RuntimeWarmupTests
 
     /// <summary>The checkpoint warm-up writes a valid checkpoint and reads it back (a malformed one made it throw, and
     /// the run's warm-up thread swallowed that: the checkpoint path then compiled at the first epoch end), and leaves
-    /// no temporary directory behind.</summary>
+    /// no temporary directory behind. Only this process's directories are looked at: `train` processes of the other
+    /// test assemblies create and delete theirs meanwhile (one of them failed this test in CI), and nothing else in this
+    /// assembly makes one under the temporary path.</summary>
     [Fact]
     public void Checkpoint_warmup_round_trips_and_cleans_up()
     {
-        var before = Directory.GetDirectories(Path.GetTempPath(), "actortrainer-warmup-*").ToHashSet();
+        var pattern = $"actortrainer-warmup-{Environment.ProcessId}-*";
+        var before = Directory.GetDirectories(Path.GetTempPath(), pattern).ToHashSet();
         RuntimeWarmup.Checkpoints();
-        var left = Directory.GetDirectories(Path.GetTempPath(), "actortrainer-warmup-*").Where(d => !before.Contains(d)).ToArray();
+        var left = Directory.GetDirectories(Path.GetTempPath(), pattern).Where(d => !before.Contains(d)).ToArray();
         Assert.True(left.Length == 0, "left behind: " + string.Join(", ", left));
     }
 }
