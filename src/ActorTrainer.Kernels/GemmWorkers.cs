@@ -34,7 +34,6 @@ internal static class GemmWorkers
     private static Worker[] s_workers = [];
     private static readonly object s_grow = new();
     private static int s_demand;       // helpers asked for by the jobs in flight
-    private static int s_cursor;       // where the next post starts (round robin over the helpers)
     private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // 200 µs
 
     /// <summary>True on a thread while it runs a part: a kernel called from inside a part runs on that thread alone.</summary>
@@ -87,21 +86,24 @@ internal static class GemmWorkers
     }
 
     /// <summary>Wakes `count` helpers: idle ones first, each reserved by this post so that jobs published at the same
-    /// time wake different helpers; when fewer are idle, busy ones (they join when they finish). The search starts
-    /// where the last post stopped.</summary>
+    /// time wake different helpers; when fewer are idle, busy ones (they join when they finish). The search always
+    /// starts at the first helper, so the lowest-numbered helpers take the work (still spinning from their last job)
+    /// and helpers beyond what the jobs in flight need stay blocked: the pool grows to the most helpers ever asked for
+    /// at once (a warm-up beside a run's first GEMMs, TensorBoard's prediction grid beside its probe gradient), and when
+    /// posts went round-robin over all of them every one kept spinning after its turn — on 2 cores an extra spinning
+    /// thread beside the in-process runtime's lanes made README's `train` ~1.1× slower (bench/RESULTS.md, 2026-12-03).</summary>
     private static void Post(int count)
     {
         var workers = Volatile.Read(ref s_workers);
         int n = workers.Length;
         if (n == 0) return;
-        int start = (int)((uint)Interlocked.Add(ref s_cursor, count) % (uint)n);
         int posted = 0;
         for (int i = 0; i < n && posted < count; i++)
         {
-            var w = workers[(start + i) % n];
+            var w = workers[i];
             if (w.TryReserve()) { w.Post(); posted++; }
         }
-        for (int i = 0; posted < count; i++, posted++) workers[(start + i) % n].Post();
+        for (int i = 0; posted < count; i++, posted++) workers[i % n].Post();
     }
 
     private static void EnsureWorkers(int count)

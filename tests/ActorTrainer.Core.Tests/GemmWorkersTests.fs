@@ -86,3 +86,27 @@ let ``too small a job or a single thread is left to the caller`` () =
     Assert.False(GemmWorkers.TryRun(job ignore, 1, 4))
     Assert.False(GemmWorkers.TryRun(job ignore, 4, 1))
     Assert.False(GemmWorkers.TryRun(job ignore, GemmWorkers.MaxParts + 1, 4))
+
+[<Fact>]
+let ``posts go to the first idle helper, so helpers beyond the jobs' need stay parked`` () =
+    // Grow the pool to at least three helpers, then run one job at a time (1 ms apart: every helper is idle): the first
+    // helper should take them all. With posts round-robin over the pool, each helper took its turn and kept spinning
+    // after it. Other tests' GEMMs may hold the first helper now and then, so the best of five rounds counts.
+    use wide = new Barrier(4)
+    Assert.True(GemmWorkers.TryRun(job (fun _ -> wide.SignalAndWait(TimeSpan.FromSeconds 30.0) |> ignore), 4, 4))
+    Assert.True(GemmWorkers.HelperCount >= 3)
+    let round () =
+        let caller = Environment.CurrentManagedThreadId
+        let names = ConcurrentBag<string>()
+        for _ in 1 .. 50 do
+            let helpers = ConcurrentDictionary<string, bool>()
+            let j = job (fun _ ->
+                if Environment.CurrentManagedThreadId <> caller then helpers[Thread.CurrentThread.Name] <- true
+                Thread.SpinWait 2000)
+            Assert.True(GemmWorkers.TryRun(j, 8, 2))
+            for n in helpers.Keys do names.Add n
+            Thread.Sleep 1
+        let all = names.ToArray()
+        if all.Length = 0 then 0.0 else float (all |> Array.filter (fun n -> n = "ActorTrainer.Gemm.1") |> Array.length) / float all.Length
+    let shares = [| for _ in 1 .. 5 -> round () |]
+    Assert.True(Array.max shares >= 0.9, sprintf "share of the first helper per round: %A" shares)

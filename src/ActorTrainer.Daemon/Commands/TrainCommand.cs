@@ -39,6 +39,12 @@ public static class TrainCommand
     /// <summary>Runs the command; returns the exit code (see <see cref="ExitCodes"/>).</summary>
     public static int Run(CommandLine cl, ILoggerFactory logs, SignalGate signals)
     {
+        using var early = TrainWarmup.BeginEarly(logs.CreateLogger("train"));
+        return RunChecked(cl, logs, signals, early);
+    }
+
+    private static int RunChecked(CommandLine cl, ILoggerFactory logs, SignalGate signals, TrainWarmup.EarlyWarmup early)
+    {
         var resume = cl.Get("resume");
         var overwrite = cl.Has("overwrite");
         if (resume is not null && overwrite)
@@ -46,13 +52,14 @@ public static class TrainCommand
         var sets = cl.All("set").ToList();
         var (runDir, configFile) = Locate(cl, resume);
         var config = ConfigLoader.Load(configFile, sets);
+        early.ConfigRead(config);
         var s = TrainSettings.From(config);
         using var jsonLogs = s.LogFormat == "json" ? Logging.Create(json: true) : null;
         if (jsonLogs is not null) logs = jsonLogs;
         var log = logs.CreateLogger("train");
         // the actor runtime's host starts beside the data loading and model building (joined in Train)
         using var actors = s.Runtime == "actors" ? ActorHost.Begin(s, logs) : null;
-        BeginWarmup(s, log, actors);
+        TrainWarmup.Begin(s, log, actors);
 
         var data = TrainData.Load(s);
         var workers = s.LocalWorkers;
@@ -86,54 +93,6 @@ public static class TrainCommand
         if (outcome is null) return ExitCodes.Diverged;
         WriteOutputs(s, run, outcome, sw.Elapsed.TotalSeconds, resume is not null, configFile);
         return ExitCodes.Ok;
-    }
-
-    /// <summary>Models up to this many parameters (16 MB of float32) are warmed up; a larger one would hold a second copy
-    /// of its weights for the warm-up, and its steps are long enough that compiling them is a small share anyway.</summary>
-    private const long MaxWarmupParameters = 1L << 22;
-
-    /// <summary>Compiles the model's CPU kernels on a background thread while the data loads (<see cref="ComputeWarmup"/>:
-    /// ~0.2 s of the first step otherwise; rows: one shard's, at most 256). Skipped for a GPU run (it computes
-    /// elsewhere), for a model over <see cref="MaxWarmupParameters"/> and when the model cannot be built (the run's own
-    /// checks then report why, naming the key). It uses its own model and optimizer, so the run's results are
-    /// untouched; a failure only loses the head start (logged at debug level). With the actor runtime (`actors`), the
-    /// same thread then runs <see cref="ActorTrainer.Runtime.RuntimeWarmup"/> on its host (the run's actor path:
-    /// ~0.15 s otherwise), and the run waits for it before it starts. The checkpoint writer follows
-    /// (<see cref="ActorTrainer.Runtime.RuntimeWarmup.Checkpoints"/>, in a temporary directory), then with TensorBoard on
-    /// its epoch end (<see cref="TensorBoardCallback.WarmUp"/>, likewise): both are first needed at the first epoch's
-    /// end, so the run does not wait for them (README's `train` 0.963–0.988× train_seconds, 0.973–0.983× wall time with
-    /// that order, bench/RESULTS.md).</summary>
-    private static void BeginWarmup(TrainSettings s, ILogger log, ActorHost? actors)
-    {
-        if (s.Backend != "cpu") return;
-        long parameters;
-        try { parameters = ResourceCheck.Model(s).Parameters; }
-        catch (ResourceLimitException) { return; }      // ResourceCheck.Training reports it after the data loaded
-        if (parameters > MaxWarmupParameters) return;
-        int shards = s.Mode == "async" ? 1 : Math.Max(1, s.ShardsPerBatch);
-        int rows = Math.Clamp((s.BatchSize + shards - 1) / shards, 1, 256);
-        Sequential model;
-        try { model = s.BuildModel(); }     // here: the settings' model config is not shared with another thread
-        catch (Exception e)
-        {
-            log.LogDebug(e, "compute warm-up skipped: the model does not build");
-            return;
-        }
-        actors?.ExpectWarmup();
-        new Thread(() =>
-        {
-            try
-            {
-                try { ComputeWarmup.Run(model.Plan, model.GetWeights(), model.Optimizer, rows); }
-                catch (Exception e) { log.LogDebug(e, "compute warm-up failed (the run compiles its kernels as it first uses them)"); }
-            }
-            finally { actors?.WarmUp(model.Plan, model.GetWeights(), model.Optimizer, rows, log); }   // the run waits for this one
-            try { RuntimeWarmup.Checkpoints(); }
-            catch (Exception e) { log.LogDebug(e, "checkpoint warm-up failed (the run compiles its checkpoint writer as it first uses it)"); }
-            if (s.TensorBoard)
-                try { TensorBoardCallback.WarmUp(model.Plan, model.Variables.Select(v => v.Name).ToArray(), model.GetWeights()); }
-                catch (Exception e) { log.LogDebug(e, "TensorBoard warm-up failed (the run compiles its epoch-end logging as it first uses it)"); }
-        }) { IsBackground = true, Name = "ActorTrainer.Warmup" }.Start();
     }
 
     /// <summary>Everything one training run needs once its inputs are validated (Gpu: the opened GPU backend when

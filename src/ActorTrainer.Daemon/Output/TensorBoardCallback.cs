@@ -114,10 +114,27 @@ public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchH
         _validation.Flush(toDisk: false);
     }
 
+    /// <summary>One epoch end of an MNIST-shaped model (784 → 128 relu → 10 softmax, sparse categorical crossentropy,
+    /// Keras's weight names) into `directory`, or when it is null into a new temporary directory that is deleted
+    /// afterwards: what <see cref="WarmUp(ModelPlan, string[], float[][], string?)"/> compiles, for `train` to run before
+    /// its config is read. Code that depends on a run's own layer sizes is compiled by that run's compute warm-up.</summary>
+    public static void WarmUp(string? directory = null)
+    {
+        var plan = new ModelPlan(784, [PlanLayer.NewDense(784, 128, true, Activation.Relu), PlanLayer.NewDense(128, 10, true, Activation.Softmax)],
+                                 Loss.SparseCategoricalCrossentropy);
+        var weights = plan.WeightShapes.Select((shape, i) =>
+        {
+            var w = new float[shape.Aggregate(1, (a, d) => a * d)];
+            for (int j = 0; j < w.Length; j++) w[j] = ((j * 37 + i) % 101 - 50) / 1000f;
+            return w;
+        }).ToArray();
+        WarmUp(plan, ["dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias"], weights, directory);
+    }
+
     /// <summary>Writes one epoch end of a model of `plan` (weights: a copy of its weights, names as the run's) into
     /// `directory`, or when it is null into a new temporary directory that is deleted afterwards: compiles the epoch-end
     /// path — histograms, the probe gradient, the prediction grid's PNG and SkiaSharp (for a square input), the event
-    /// writer — ahead of a run (`train` runs it on its warm-up thread while the data loads), where it took 60–90 ms of
+    /// writer — ahead of a run (`train` runs the MNIST-shaped <see cref="WarmUp(string?)"/> before it parses its config), where it took 60–90 ms of
     /// the first epoch end (bench/RESULTS.md). Ten synthetic rows; nothing of a run is touched. Throws IOException when
     /// the directory cannot be written.</summary>
     public static void WarmUp(ModelPlan plan, string[] weightNames, float[][] weights, string? directory = null)
