@@ -71,8 +71,9 @@ public class ClusterCliTests
     public async Task A_worker_that_joins_mid_run_takes_over_from_a_killed_one_and_the_digest_is_the_single_process_one()
     {
         using var t = new TempDir();
-        // long enough that worker B (an Akka join, several seconds) arrives while the run still goes on
-        string[] longer = [.. Small, "--set", "data.train-limit=12000", "--set", "trainer.epochs=8"];
+        // long enough that worker B (a process start and an Akka join, several seconds) arrives while the run still goes
+        // on: 8 epochs were too few once the run got faster (2026-12-03: it ended first in 1 of 3 tries)
+        string[] longer = [.. Small, "--set", "data.train-limit=12000", "--set", "trainer.epochs=24"];
         Cli.Train(t["single"], [.. longer, "--set", "trainer.runtime=in-process"]);
         int port = FreePort();
         using var a = new Worker(port);

@@ -14,8 +14,8 @@ internal static class TrainWarmup
 {
     /// <summary>Starts, as `train` begins and before its config is parsed, the warm-ups that need no model: the checkpoint
     /// writer (<see cref="RuntimeWarmup.Checkpoints"/>), then — once <see cref="EarlyWarmup.ConfigRead"/> says that
-    /// `output.tensorboard` is on — TensorBoard's epoch end for an MNIST-shaped model (<see cref="TensorBoardCallback.WarmUp(string?)"/>),
-    /// each in a temporary directory it deletes. Until the config has been parsed and the compute warm-up
+    /// `output.tensorboard` is on — TensorBoard's epoch end for an MNIST-shaped model
+    /// (<see cref="TensorBoardCallback.WarmUp(string?)"/>), each in a temporary directory it deletes. Until the config has been parsed and the compute warm-up
     /// (<see cref="Begin"/>) starts, the process has one thread at work, so these ~0.1 s of compiling take an otherwise
     /// idle core instead of the first epoch's cores, where they ran until 2026-12-03 (README's `train` 0.95–0.96×
     /// train_seconds since, bench/RESULTS.md). Disposing it (when `train` returns or fails) skips the warm-ups not yet

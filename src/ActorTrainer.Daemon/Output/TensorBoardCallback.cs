@@ -134,9 +134,9 @@ public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchH
     /// <summary>Writes one epoch end of a model of `plan` (weights: a copy of its weights, names as the run's) into
     /// `directory`, or when it is null into a new temporary directory that is deleted afterwards: compiles the epoch-end
     /// path — histograms, the probe gradient, the prediction grid's PNG and SkiaSharp (for a square input), the event
-    /// writer — ahead of a run (`train` runs the MNIST-shaped <see cref="WarmUp(string?)"/> before it parses its config), where it took 60–90 ms of
-    /// the first epoch end (bench/RESULTS.md). Ten synthetic rows; nothing of a run is touched. Throws IOException when
-    /// the directory cannot be written.</summary>
+    /// writer — ahead of a run, where it took 60–90 ms of the first epoch end (bench/RESULTS.md; `train` runs the
+    /// MNIST-shaped <see cref="WarmUp(string?)"/> before it parses its config). Ten synthetic rows; nothing of a run is
+    /// touched. Throws IOException when the directory cannot be written.</summary>
     public static void WarmUp(ModelPlan plan, string[] weightNames, float[][] weights, string? directory = null)
     {
         ArgumentNullException.ThrowIfNull(plan);
