@@ -9,8 +9,9 @@ using ActorTrainer.Interop;
 
 namespace ActorTrainer.Daemon.Tests;
 
-/// <summary>Exit code and captured output of one CLI child process.</summary>
-public sealed record CliResult(int ExitCode, string Stdout, string Stderr, string[] Args)
+/// <summary>Exit code and captured output of one CLI child process (ProcessId: the child's, e.g. to look for files it
+/// names after itself).</summary>
+public sealed record CliResult(int ExitCode, string Stdout, string Stderr, string[] Args, int ProcessId = 0)
 {
     /// <summary>Non-empty stdout lines, trailing whitespace removed.</summary>
     public string[] StdoutLines => Stdout.Split('\n').Select(l => l.TrimEnd('\r', ' ')).Where(l => l.Length > 0).ToArray();
@@ -102,7 +103,7 @@ public static class Cli
                         $"--- stdout ---\n{Tail(stdout.Result)}\n--- stderr ---\n{Tail(stderr.Result)}");
         }
         p.WaitForExit();
-        return new CliResult(p.ExitCode, stdout.Result, stderr.Result, list);
+        return new CliResult(p.ExitCode, stdout.Result, stderr.Result, list, p.Id);
     }
 
     private static string Tail(string s) => s.Length > 4000 ? "..." + s[^4000..] : s;

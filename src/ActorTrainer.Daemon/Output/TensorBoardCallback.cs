@@ -122,12 +122,7 @@ public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchH
     {
         var plan = new ModelPlan(784, [PlanLayer.NewDense(784, 128, true, Activation.Relu), PlanLayer.NewDense(128, 10, true, Activation.Softmax)],
                                  Loss.SparseCategoricalCrossentropy);
-        var weights = plan.WeightShapes.Select((shape, i) =>
-        {
-            var w = new float[shape.Aggregate(1, (a, d) => a * d)];
-            for (int j = 0; j < w.Length; j++) w[j] = ((j * 37 + i) % 101 - 50) / 1000f;
-            return w;
-        }).ToArray();
+        var weights = plan.WeightShapes.Select((s, i) => s.Length == 1 ? new float[s[0]] : Initializer.GlorotUniform.Create(s, 1 + i)).ToArray();
         WarmUp(plan, ["dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias"], weights, directory);
     }
 
