@@ -84,7 +84,8 @@ module internal TensorShapeRules =
     let checkMask (dims: int[]) (maskDims: int[]) (maskDType: DType) =
         if maskDType <> Bool then invalidArg "mask" (sprintf "mask: mask must be bool, got %s" (DType.name maskDType))
         if dims.Length = 0 || maskDims.Length <> 1 || maskDims.[0] <> dims.[0] then
-            raise (ShapeException(sprintf "mask: boolean mask of shape %s does not match axis 0 of tensor of shape %s" (Shape.str maskDims) (Shape.str dims)))
+            raise (ShapeException(sprintf "mask: a 1-D boolean mask as long as axis 0 (shape (%s,)) selects rows; got a mask of shape %s for a tensor of shape %s (an element-wise mask of the tensor's own shape is not supported: use Where)"
+                                    (if dims.Length = 0 then "n" else string dims.[0]) (Shape.str maskDims) (Shape.str dims)))
 
     /// The contracted length of matmul/dot (last axis of a = first (1-D) or second-to-last axis of b).
     let innerLength (op: string) (a: int[]) (b: int[]) =

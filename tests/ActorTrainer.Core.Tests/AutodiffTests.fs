@@ -155,3 +155,52 @@ let ``custom op through Tensor.Apply is recorded`` () =
     let g = Autodiff.grad (fun t -> Tensor.Apply(cube, [| t |])) (Tensor.FromArray([| 2.0; -1.0 |]))
     assertClose 0.0 [| 12.0; 3.0 |] (g.ToFloat64Array())
     Assert.True(Tensor.Scalar(1.0).Id <> Tensor.Scalar(1.0).Id)
+
+[<Fact>]
+let ``a gradient through an inner tape's gradient is refused, not silently 0 (no higher-order gradients)`` () =
+    let x = Tensor.FromArray([| 2.0f |], [| 1 |])
+    let outer = new GradientTape()
+    outer.Watch x
+    let g =
+        use inner = new GradientTape()
+        inner.Watch x
+        inner.Gradient(x * x * x, x)
+    Assert.Equal(12.0f, g.ToFloat32Array().[0])
+    let e = Assert.Throws<NotSupportedException>(fun () -> outer.Gradient(g * 2.0, x) |> ignore)
+    Assert.Contains("higher-order gradients are not supported", e.Message)
+    outer.Dispose()
+
+[<Fact>]
+let ``a gradient that does not pass through the inner gradient's dependencies still works`` () =
+    let x = Tensor.FromArray([| 2.0f |], [| 1 |])
+    let z = Tensor.FromArray([| 5.0f |], [| 1 |])
+    use outer = new GradientTape(true)
+    outer.Watch x
+    let g =
+        use inner = new GradientTape()
+        inner.Watch x
+        inner.Gradient(x * x, x)        // 2x = 4, depends on x
+    outer.Watch z
+    Assert.Equal(4.0f, outer.Gradient(g * z, z).ToFloat32Array().[0])     // d(g·z)/dz = g
+    Assert.Equal(5.0f, outer.Gradient(x * z, x).ToFloat32Array().[0])     // nothing opaque on this path
+    Assert.Throws<NotSupportedException>(fun () -> outer.Gradient(g * z, x) |> ignore) |> ignore
+
+[<Fact>]
+let ``a persistent tape asked for the gradient of its own gradient while recording refuses`` () =
+    let x = Tensor.FromArray([| 3.0f |], [| 1 |])
+    use tape = new GradientTape(true)
+    tape.Watch x
+    let g = tape.Gradient(x * x, x)
+    Assert.Equal(6.0f, g.ToFloat32Array().[0])
+    Assert.Throws<NotSupportedException>(fun () -> tape.Gradient(g, x) |> ignore) |> ignore
+
+[<Fact>]
+let ``d(x^y)/dy is 0 where x is 0, as in TensorFlow (not 0·ln 0 = NaN)`` () =
+    let x = Tensor.FromArray([| 0.0f; 2.0f; -1.0f |], [| 3 |])
+    let y = Tensor.FromArray([| 2.0f; 3.0f; 2.0f |], [| 3 |])
+    use tape = new GradientTape()
+    tape.Watch y
+    let gy = tape.Gradient(Tensor.Pow(x, y), y).ToFloat32Array()
+    Assert.Equal(0.0f, gy.[0])
+    Assert.Equal(8.0f * float32 (Math.Log 2.0), gy.[1], 5)
+    Assert.Equal(0.0f, gy.[2])

@@ -334,3 +334,19 @@ let ``ProgbarLogger shows validation metrics and pads the step counter`` () =
     Assert.Equal(2, lines.Length)
     Assert.Equal("Epoch 1/5", lines.[0])
     Assert.Matches(@"^12/12 \[={30}\] - \d+s \d+(ms|us|s)/step - loss: 0\.2579 - accuracy: 0\.9254 - val_loss: 1\.0000e-04 - val_accuracy: 1\.0000$", lines.[1])
+
+type private BatchKeys() =
+    inherit Callback()
+    member val Seen = ResizeArray<int * string list>()
+    override c.OnEpochBegin(epoch, _) = c.Seen.Add((epoch, []))
+    override c.OnTrainBatchEnd(_, logs) =
+        let epoch, _ = c.Seen.[c.Seen.Count - 1]
+        c.Seen.[c.Seen.Count - 1] <- (epoch, logs.Keys |> Seq.sort |> List.ofSeq)
+
+[<Fact>]
+let ``batch logs hold the loss and metrics only, not the previous epoch's val_ values (Keras)`` () =
+    let m = tinyModel 0.1
+    let keys = BatchKeys()
+    m.FitArrays(tinyData 30 0, epochs = 2, batchSize = 10, validationData = tinyData 10 5, verbose = 0, callbacks = [ keys :> ICallback ]) |> ignore
+    Assert.Equal<(int * string list) list>([ 0, [ "accuracy"; "loss" ]; 1, [ "accuracy"; "loss" ] ], List.ofSeq keys.Seen)
+    Assert.True(m.FitArrays(tinyData 30 0, epochs = 1, batchSize = 10, validationData = tinyData 10 5, verbose = 0).History.ContainsKey "val_loss")

@@ -116,7 +116,7 @@ let ``boolean mask selects rows along axis 0`` () =
     let labels = Tensor.FromArray([| 3; 1; 3; 0 |])
     let sel = x.Mask(Tensor.Equal(labels, Tensor.Scalar(3.0, DType.Int32)))
     assertClose 0.0 [| 0.0; 1.0; 4.0; 5.0 |] (sel.ToFloat64Array())
-    throwsWith<ShapeException> "mask: boolean mask of shape (3,) does not match axis 0 of tensor of shape (4,2)" (fun () -> box (x.Mask(Tensor.FromArray([| true; true; false |]))))
+    throwsWith<ShapeException> "mask: a 1-D boolean mask as long as axis 0 (shape (4,)) selects rows; got a mask of shape (3,) for a tensor of shape (4,2)" (fun () -> box (x.Mask(Tensor.FromArray([| true; true; false |]))))
     throwsWith<ArgumentException> "mask: mask must be bool, got int32" (fun () -> box (x.Mask(labels)))
 
 [<Fact>]

@@ -384,3 +384,24 @@ let ``sum max min over random axes match a naive reference`` (seed: int) =
     for row in 0 .. am.Length - 1 do
         let seg = xv.[row * last .. row * last + last - 1]
         Assert.Equal(Array.findIndex (fun v -> v = Array.max seg) seg, am.[row])
+
+[<Fact>]
+let ``an int32 tensor refuses a value int32 cannot hold instead of truncating it`` () =
+    let a = Tensor.FromArray([| 1; 2; 3 |])
+    for f, value in [ (fun () -> a + 0.5), "0.5"; (fun () -> a * 1.5), "1.5"; (fun () -> a + 1e10), "10000000000"
+                      (fun () -> Tensor.Pow(a, 0.5)), "0.5"; (fun () -> Tensor.Clip(a, 0.5, 2.5)), "0.5"
+                      (fun () -> Tensor.Full([| 2 |], 2.7, DType.Int32)), "2.7"; (fun () -> a - nan), "NaN" ] do
+        let e = Assert.Throws<ArgumentException>(fun () -> f () |> ignore)
+        Assert.Contains(value + " is not an int32 value", e.Message)
+        Assert.Contains("AsType", e.Message)
+    Assert.Equal<int[]>([| 3; 4; 5 |], (a + 2.0).ToInt32Array())
+    Assert.Equal<int[]>([| 1; 4; 9 |], Tensor.Pow(a, 2.0).ToInt32Array())
+    Assert.Equal<int[]>([| 1; 2; 2 |], Tensor.Clip(a, 0.0, 2.0).ToInt32Array())
+    Assert.Equal<int[]>([| -2147483648 |], Tensor.Full([| 1 |], -2147483648.0, DType.Int32).ToInt32Array())
+
+[<Fact>]
+let ``mask's shape error says what mask it takes`` () =
+    let a = Tensor.FromArray([| 1.0f; 2.0f; 3.0f; 4.0f; 5.0f; 6.0f |], [| 2; 3 |])
+    let e = Assert.Throws<ShapeException>(fun () -> a.Mask(Tensor.Greater(a, Tensor.Scalar 2.0)) |> ignore)
+    Assert.Contains("1-D boolean mask as long as axis 0 (shape (2,))", e.Message)
+    Assert.Contains("(2,3)", e.Message)

@@ -10,9 +10,26 @@ open System.Runtime.InteropServices
 type GradientTape([<Optional; DefaultParameterValue(false)>] persistent: bool) as this =
     let tracked = HashSet<int64>()
     let nodes = List<TapeNode>()
+    // results of gradients computed while this tape recorded → the tracked ids they depend on (MarkOpaque)
+    let opaque = Dictionary<int64, HashSet<int64>>()
     let mutable active = true
     let mutable used = false
     do TapeStack.push (this :> ITapeRecorder)
+
+    /// Tells every recording tape that tracks the target or a source (this one too, while it records) that the
+    /// gradients `results` are opaque to it: they depend on what it tracks, through a backward pass it did not record.
+    let markOpaque (target: Tensor) (sources: Tensor[]) (results: Tensor[]) =
+        for r in TapeStack.active () |> Seq.toArray do
+            if r.Tracks target.Id || sources |> Array.exists (fun s -> r.Tracks s.Id) then
+                let deps = HashSet<int64>(tracked |> Seq.filter r.Tracks)
+                for g in results do r.MarkOpaque(g.Id, deps)
+
+    /// Refuses a gradient that would flow through an opaque result into a requested source (a higher-order gradient).
+    let refuseHigherOrder (grads: Dictionary<int64, NDArray>) (sources: Tensor[]) =
+        for KeyValue(id, deps) in opaque do
+            if grads.ContainsKey id && sources |> Array.exists (fun s -> not (isNull s) && deps.Contains s.Id) then
+                raise (NotSupportedException(
+                    sprintf "gradient: higher-order gradients are not supported: the target depends on tensor #%d, a gradient computed by GradientTape.Gradient while this tape recorded, and its backward pass is not recorded (the result would wrongly be 0); differentiate the first derivative's formula explicitly instead" id))
 
     interface ITapeRecorder with
         member _.Tracks id = tracked.Contains id
@@ -21,12 +38,19 @@ type GradientTape([<Optional; DefaultParameterValue(false)>] persistent: bool) a
             if active then
                 nodes.Add n
                 tracked.Add n.OutputId |> ignore
+        member _.MarkOpaque(id, deps) =
+            if active then
+                opaque.[id] <- deps
+                tracked.Add id |> ignore
 
     interface IDisposable with
         member _.Dispose() =
             if active then
                 active <- false
                 TapeStack.remove (this :> ITapeRecorder)
+
+    /// Stops recording (what `using` / `use` does; callable directly from C#).
+    member this.Dispose() = (this :> IDisposable).Dispose()
 
     /// Whether the tape may compute gradients more than once.
     member _.Persistent = persistent
@@ -70,11 +94,15 @@ type GradientTape([<Optional; DefaultParameterValue(false)>] persistent: bool) a
                         | true, acc -> grads.[id] <- Elementwise.binary Add acc (Elementwise.cast acc.DType gj)
                         | _ -> grads.[id] <- gj
             | _ -> ()
-        sources |> Array.mapi (fun i s ->
-            if isNull s then raise (ArgumentNullException("sources", sprintf "gradient: source %d is null" i))
-            match grads.TryGetValue s.Id with
-            | true, g -> Tensor.OfNDArray(Elementwise.cast s.DType g)
-            | _ -> Tensor.OfNDArray(NDArray.Zeros(s.Value.Dims, (if DType.isFloat s.DType then s.DType else target.DType))))
+        refuseHigherOrder grads sources
+        let results =
+            sources |> Array.mapi (fun i s ->
+                if isNull s then raise (ArgumentNullException("sources", sprintf "gradient: source %d is null" i))
+                match grads.TryGetValue s.Id with
+                | true, g -> Tensor.OfNDArray(Elementwise.cast s.DType g)
+                | _ -> Tensor.OfNDArray(NDArray.Zeros(s.Value.Dims, (if DType.isFloat s.DType then s.DType else target.DType))))
+        markOpaque target sources results
+        results
     /// d(Σ target)/d source.
     member this.Gradient(target: Tensor, source: Tensor) : Tensor = this.Gradient(target, [| source |]).[0]
     /// d(Σ target)/d v for the variable's current value.

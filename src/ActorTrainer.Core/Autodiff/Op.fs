@@ -26,6 +26,10 @@ type internal ITapeRecorder =
     abstract Watch: int64 -> unit
     /// Records an op application whose output is then tracked.
     abstract Record: TapeNode -> unit
+    /// Marks a tensor id as the result of a gradient computed while this tape recorded (its backward pass is not
+    /// recorded): it depends on the given ids this tape tracks. Asking this tape for a gradient through it with
+    /// respect to one of them (a higher-order gradient) then fails instead of silently giving 0.
+    abstract MarkOpaque: int64 * HashSet<int64> -> unit
 
 /// The thread-local stack of active tapes (innermost last).
 module internal TapeStack =

@@ -14,7 +14,21 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
                 [<Optional; DefaultParameterValue("sequential")>] name: string,
                 [<Optional; DefaultParameterValue(null: int[])>] inputShape: int[],
                 [<Optional; DefaultParameterValue(1)>] seed: int) =
-    let layers = ResizeArray<Layer>(if isNull layers then Seq.empty else layers)
+    /// A layer as messages name it: its name, or its class before build names it ("Dense (unnamed)").
+    static let label (l: Layer) = if String.IsNullOrEmpty l.Name then l.ClassName + " (unnamed)" else "'" + l.Name + "'"
+    /// Refuses a null layer or a layer instance already in the model (a Sequential stack holds each layer once; a
+    /// second use would share its weights, which the flat training engine does not support).
+    static let checkNew (model: string) (existing: seq<Layer>) (l: Layer) =
+        if isNull (box l) then raise (ArgumentNullException("layer", sprintf "model '%s': a layer is null" model))
+        if existing |> Seq.exists (fun e -> Object.ReferenceEquals(e, l)) then
+            raise (ArgumentException(sprintf "model '%s': layer %s is already in the model; a layer instance can appear once (create a second layer instead; shared weights are not supported)" model (label l), "layer"))
+    let layers =
+        let list = ResizeArray<Layer>()
+        if not (isNull layers) then
+            for l in layers do
+                checkNew name list l
+                list.Add l
+        list
     let mutable inputShape = inputShape
     let mutable optimizer : Optimizer = Unchecked.defaultof<_>
     let mutable loss = Loss.SparseCategoricalCrossentropy
@@ -35,7 +49,8 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
     /// Appends a layer (before build).
     member _.Add(layer: Layer) =
         if not (isNull inputShape) && layers.Count > 0 && layers.[0].Built then
-            raise (InvalidOperationException(sprintf "cannot add layer '%s' to model '%s' after it was built" layer.Name name))
+            raise (InvalidOperationException(sprintf "cannot add layer %s to model '%s' after it was built" (label layer) name))
+        checkNew name layers layer
         layers.Add layer
     /// Input shape without the batch axis (null until built or given).
     member _.InputShape = inputShape
@@ -184,6 +199,8 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
             match validationData with
             | null when split > 0.0 && not (isNull train) ->
                 let nVal = int (float train.Count * split)
+                if nVal = 0 || nVal = train.Count then
+                    raise (ArgumentException(sprintf "fit: the training data has %d samples, too few to split into a validation and a training set with validation_split = %g (%d would be held out)" train.Count split nVal, "validationSplit"))
                 train.Slice(0, train.Count - nVal), train.Slice(train.Count - nVal, nVal)
             | v -> train, v
         let o = FitOptions(Epochs = epochs, BatchSize = batchSize, Shuffle = shuffle, Seed = seed, ShardsPerBatch = shardsPerBatch,
@@ -203,7 +220,10 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         if m.Plan.InputDim <> train.Features then
             raise (ShapeException(sprintf "fit: model '%s' expects %d features per sample but x has %d" name m.Plan.InputDim train.Features))
         m.CheckData("fit", train)
-        if not (isNull options.Validation) then m.CheckData("fit validation_data", options.Validation)
+        if train.Count = 0 then raise (ArgumentException("fit: the training data has no samples", "train"))
+        if not (isNull options.Validation) then
+            m.CheckData("fit validation_data", options.Validation)
+            if options.Validation.Count = 0 then raise (ArgumentException("fit: validation_data has no samples (pass null for no validation)", "options"))
         let vars = m.Variables
         let home = vars |> Array.map (fun v -> v.Borrow())     // the weights live in the variables; fit updates them in place
         try
@@ -252,8 +272,12 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
     member m.EvaluateArrays(d: ArrayData, [<Optional; DefaultParameterValue(128)>] batchSize: int,
                             [<Optional; DefaultParameterValue(null: IInferenceBackend)>] backend: IInferenceBackend) : IReadOnlyDictionary<string, float> =
         m.RequireCompiled "evaluate"
+        if isNull d then raise (ArgumentNullException("d"))
         m.EnsureBuilt [| d.Features |]
+        if m.Plan.InputDim <> d.Features then
+            raise (ShapeException(sprintf "evaluate: model '%s' expects %d features per sample but x has %d" name m.Plan.InputDim d.Features))
         m.CheckData("evaluate", d)
+        if d.Count = 0 then raise (ArgumentException("evaluate: the data has no samples", "d"))
         let stats =
             if isNull backend then Evaluator(m.Plan, batchSize).Run(m.GetWeights(), d)
             else backend.Evaluate(m.Plan, m.GetWeights(), d, batchSize)
@@ -282,6 +306,8 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
 
     /// Model outputs for x (N, ...) as a (N, outputs) tensor (Keras `predict`; argmax for labels).
     member m.Predict(x: Tensor, [<Optional; DefaultParameterValue(128)>] batchSize: int) : Tensor =
+        if isNull x then raise (ArgumentNullException("x"))
+        if x.NDim < 1 then raise (ShapeException(sprintf "predict: x must have a batch axis, got shape %s" (Shape.str x.Shape)))
         let n = x.Shape.[0]
         m.EnsureBuilt x.Shape.[1..]
         let out = m.PredictArrays(x.ToFloat32Array(), (if n = 0 then m.Plan.InputDim else x.Size / n), batchSize)

@@ -55,13 +55,16 @@ module internal ElementwiseOps =
     let powScalar (p: float) =
         mk "power" (fun i -> bin Pow i.[0] (sc i.[0] p))
             (fun i _ g -> [| g .* sc g p .* bin Pow i.[0] (sc i.[0] (p - 1.0)) |])
-    /// xʸ (broadcast); d/dx = y·xʸ⁻¹, d/dy = xʸ·ln x.
+    /// xʸ (broadcast); d/dx = y·xʸ⁻¹, d/dy = xʸ·ln x where x > 0 and 0 elsewhere (TensorFlow's rule: 0ʸ has no
+    /// finite slope in y, and xʸ·ln x would be 0·(−∞) = NaN there).
     let pow =
         mk "power" (fun i -> bin Pow i.[0] i.[1])
             (fun i o g ->
                 let x, y = i.[0], i.[1]
+                let zero = sc x 0.0
+                let lnPositive = Elementwise.where (Elementwise.compare Gt x zero) (un Log (bin Maximum x zero)) zero
                 [| unbroadcast (g .* y .* bin Pow x (y .- sc y 1.0)) x.Dims
-                   unbroadcast (g .* o .* un Log x) y.Dims |])
+                   unbroadcast (g .* o .* lnPositive) y.Dims |])
     /// maximum(a, b) (broadcast); gradient to a where a ≥ b, else to b.
     let maximum =
         mk "maximum" (fun i -> bin Maximum i.[0] i.[1])

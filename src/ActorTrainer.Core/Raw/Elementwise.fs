@@ -246,17 +246,25 @@ module internal Elementwise =
                     | _ -> Array.map (fun v -> v <> 0) x.I32 :> Array
             NDArray.Raw(s, x.Dims)
 
-    /// A rank-0 array holding v in the given dtype.
+    /// v as an int32, refusing what int32 cannot hold exactly (a fraction, NaN, ±∞, beyond ±2³¹): NumPy would
+    /// promote such a mix to float, and this library does no implicit promotion (int32 ∘ 0.5 was silently 0).
+    let int32Of (what: string) (v: float) : int =
+        if Double.IsNaN v || Math.Floor v <> v || v < float Int32.MinValue || v > float Int32.MaxValue then
+            invalidArg "value" (sprintf "%s: %s is not an int32 value (an int32 tensor takes integer values in [%d, %d]; there is no implicit promotion: cast the tensor with AsType(DType.Float32) or AsType(DType.Float64) first)"
+                                    what (v.ToString("R", Globalization.CultureInfo.InvariantCulture)) Int32.MinValue Int32.MaxValue)
+        int v
+
+    /// A rank-0 array holding v in the given dtype (int32: v must be an integer in range, see int32Of).
     let scalar (dt: DType) (v: float) : NDArray =
         let s : Array =
             match dt with
             | Float32 -> [| float32 v |] :> Array
             | Float64 -> [| v |] :> Array
-            | Int32 -> [| int v |] :> Array
+            | Int32 -> [| int32Of "int32 scalar" v |] :> Array
             | Bool -> [| v <> 0.0 |] :> Array
         NDArray.Raw(s, [||])
 
-    /// An array of the shape filled with v.
+    /// An array of the shape filled with v (int32: v must be an integer in range, see int32Of).
     let full (dt: DType) (shape: int[]) (v: float) : NDArray =
         Shape.validate "full" shape
         let n = Shape.size shape
@@ -264,7 +272,7 @@ module internal Elementwise =
             match dt with
             | Float32 -> Array.create n (float32 v) :> Array
             | Float64 -> Array.create n v :> Array
-            | Int32 -> Array.create n (int v) :> Array
+            | Int32 -> Array.create n (int32Of "full" v) :> Array
             | Bool -> Array.create n (v <> 0.0) :> Array
         NDArray.Raw(s, Array.copy shape)
 

@@ -123,6 +123,7 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
         if not diverged then r.Checkpoint()     // after a divergence the executor may be gone; the last checkpoint is good
 
     member private r.RunEpoch() =
+        logs.Clear()        // Keras: batch logs hold the loss and metrics only, not the last epoch's val_*
         for c in callbacks do c.OnEpochBegin(epoch, steps)
         epochWatch.Restart()
         exec.BeginEpoch(epoch, stepInEpoch, globalStep)

@@ -16,8 +16,8 @@ type EpochLogs =
 /// written is the last good state). Epoch, Step (global) and StepInEpoch are 0-based; the message counts epochs and
 /// batches from 1, as the progress bar does.
 type TrainingDivergedException(epoch: int, step: int64, stepInEpoch: int, what: string) =
-    inherit Exception(sprintf "training diverged in epoch %d, batch %d of that epoch (counted from 1; %d steps had been applied): %s"
-                              (epoch + 1) (stepInEpoch + 1) step what)
+    inherit Exception(sprintf "training diverged in epoch %d, batch %d of that epoch (counted from 1; %d %s had been applied): %s"
+                              (epoch + 1) (stepInEpoch + 1) step (if step = 1L then "step" else "steps") what)
     /// 0-based epoch of the bad batch.
     member _.Epoch = epoch
     /// Global step of the bad batch.
