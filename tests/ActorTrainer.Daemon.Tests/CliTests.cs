@@ -170,7 +170,8 @@ public sealed partial class CliTests(TinyRunFixture run) : IClassFixture<TinyRun
     public void Empty_metrics_train_the_same_weights_and_report_the_loss_only()
     {
         using var t = new TempDir();
-        Cli.Train(t["none"], "--set", "metrics=[]", "--set", "output.tensorboard=false");
+        var r = Cli.Train(t["none"], "--set", "metrics=[]", "--set", "output.tensorboard=false");
+        Assert.Matches(@"^test_loss: \d+\.\d{4}$", r.StdoutLines[^1]);      // the loss alone, no "test_accuracy: nan"
         var none = RunDir.Summary(t["none"]);
         Assert.Equal(RunDir.Summary(run.RunDir).GetProperty("weights_sha256").GetString(), none.GetProperty("weights_sha256").GetString());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, none.GetProperty("test_accuracy").ValueKind);

@@ -80,6 +80,43 @@ public sealed class RunDirectoryTests
     }
 
     [Fact]
+    public void Resume_into_another_directory_continues_the_run_there_and_leaves_the_original_alone()
+    {
+        using var t = new TempDir();
+        string[] args = ["--set", "data.train-limit=3000", "--set", "data.test-limit=300", "--set", "trainer.epochs=2",
+                         "--set", "trainer.checkpoint.every-steps=10", "--set", "trainer.checkpoint.keep=10", .. Quick];
+        var full = Cli.Run(["train", "--run-dir", t["run"], .. args, "--set", "trainer.runtime=in-process"], 300);
+        Assert.True(full.ExitCode == 0, full.Describe());
+        var expected = RunDir.Summary(t["run"]).GetProperty("weights_sha256").GetString();
+        foreach (var f in Directory.GetFiles(Path.Combine(t["run"], "checkpoints"), "ckpt-*.bin"))
+            if (long.Parse(Path.GetFileNameWithoutExtension(f)[5..], CultureInfo.InvariantCulture) != 30) File.Delete(f);
+        var before = Directory.GetFiles(t["run"], "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
+
+        var fork = Cli.Run(["train", "--resume", t["run"], "--run-dir", t["fork"]], 300);
+        Assert.True(fork.ExitCode == 0, fork.Describe());
+        Assert.Equal(expected, RunDir.Summary(t["fork"]).GetProperty("weights_sha256").GetString());
+        Assert.Equal([0.0, 1.0], RunDir.History(t["fork"]).Rows.Select(r => r[0]).ToArray());   // epoch 1 from the run, 2 here
+        Assert.Equal(RunDir.History(t["run"]).Rows[0], RunDir.History(t["fork"]).Rows[0]);
+        Assert.True(File.Exists(Path.Combine(t["fork"], "config.conf")));                        // so the fork resumes itself
+        var after = Directory.GetFiles(t["run"], "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".lock", StringComparison.Ordinal));
+        Assert.All(after, f => Assert.Equal(before[f], File.ReadAllBytes(f)));                   // read only
+
+        var onto = Cli.Run(["train", "--resume", t["run"], "--run-dir", t["fork"]], 300);      // a directory holding a run
+        Cli.AssertBadInput(onto, t["fork"], "already holds a run");
+    }
+
+    [Fact]
+    public void A_run_that_stopped_before_its_first_checkpoint_is_not_offered_for_resume()
+    {
+        using var t = new TempDir();
+        Directory.CreateDirectory(t["run"]);
+        File.WriteAllText(Path.Combine(t["run"], "config.conf"), "trainer.epochs = 1\n");
+        var r = Cli.Run(["train", "--run-dir", t["run"], .. Cli.Tiny, .. Quick]);
+        var stderr = Cli.AssertBadInput(r, t["run"], "stopped before its first checkpoint", "--overwrite");
+        Assert.DoesNotContain("--resume", stderr);
+    }
+
+    [Fact]
     public void Export_output_that_is_a_directory_exits_2()
     {
         using var t = new TempDir();

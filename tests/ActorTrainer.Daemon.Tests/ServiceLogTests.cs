@@ -37,6 +37,11 @@ public class ServiceLogTests
         var test = TrainLog.Parse("test_loss: 0.0717 - test_accuracy: 0.9778");
         Assert.Equal("test", test.Kind);
         Assert.Equal(0.9778, test.Data!["test_accuracy"]!.GetValue<double>());
+        var json = TrainLog.Parse("{\"LogLevel\":\"Information\",\"Message\":\"test_loss 0.07171 test_accuracy 0.9778\"," +
+                                  "\"State\":{\"TestLoss\":0.07171,\"TestAccuracy\":0.9778}}");
+        Assert.Equal("test", json.Kind);
+        Assert.Equal("test_loss: 0.0717 - test_accuracy: 0.9778", json.Text);     // what `logs` shows, as in the text format
+        Assert.Equal(0.07171, json.Data!["test_loss"]!.GetValue<double>());
         Assert.Equal("error", TrainLog.Parse("error: config: model.input-shape [100] holds 100 values").Kind);
         Assert.Equal("error", TrainLog.Parse("{\"LogLevel\":\"Error\",\"Message\":\"boom\"}").Kind);
         var plain = TrainLog.Parse("{not json");

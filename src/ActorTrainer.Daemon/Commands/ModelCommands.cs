@@ -71,7 +71,7 @@ public static class ModelCommands
         RunFiles.WriteJson(Path.Combine(cl.Require("model"), "evaluation.json"), result);
         Console.Out.WriteLine(cl.Has("json")
             ? result.ToJsonString()
-            : $"test_loss: {Metrics.format(logs["loss"])} - test_accuracy: {Metrics.format(logs.GetValueOrDefault("accuracy", double.NaN))}");
+            : TrainingOutputs.TestLine(logs));
         return 0;
     }
 

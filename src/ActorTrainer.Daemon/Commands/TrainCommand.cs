@@ -21,7 +21,8 @@ public static class TrainCommand
         "train [--config FILE] [--set key=value]... [--run-dir DIR] [--resume RUN_DIR | --overwrite]\n" +
         "  --config FILE     HOCON config (default config/mnist-mlp.conf); every key is documented in config/reference.conf\n" +
         "  --set key=value   override one key, e.g. --set trainer.epochs=3 --set trainer.workers=2 (repeatable)\n" +
-        "  --run-dir DIR     output directory (default runs/<timestamp>)\n" +
+        "  --run-dir DIR     output directory (default runs/<timestamp>; with --resume: continue the run in DIR, which\n" +
+        "                    must not hold a run, reading RUN_DIR only)\n" +
         "  --resume RUN_DIR  continue an interrupted run from its newest valid checkpoint\n" +
         "  --overwrite       replace the run already in --run-dir (its summary, history, model, checkpoints, ...)";
 
@@ -51,6 +52,7 @@ public static class TrainCommand
             throw new UsageException("train: --resume continues a run and --overwrite replaces it; give one of them");
         var sets = cl.All("set").ToList();
         var (runDir, configFile) = Locate(cl, resume);
+        bool inPlace = resume is not null && RunDirectory.Same(runDir, resume);     // else a new run (--resume R --run-dir D: D)
         var config = ConfigLoader.Load(configFile, sets);
         early.ConfigRead(config);
         var s = TrainSettings.From(config);
@@ -68,7 +70,7 @@ public static class TrainCommand
         using var lease = new GpuBackend.Lease();
         if (resume is null) lease.Open(s.Compute);        // a new run: opened before its directory exists (no GPU, no run directory)
 
-        using var dir = RunDirectory.Open(runDir, resume is not null, overwrite);
+        using var dir = RunDirectory.Open(runDir, inPlace, overwrite);
         ErrorBoundary.RunDirectory = runDir;
         var model = s.BuildModel();
         var resumeState = resume is null ? null : LoadResume(resume, log);
@@ -76,13 +78,13 @@ public static class TrainCommand
         {
             ResumeCheck.Compare(resumeState.ConfigText, config, resume!);
             lease.Open(s.Compute);                      // a resumed run: after the checks that name a changed key
-            dir.TruncateHistory(resumeState.History.Count);
+            dir.TakeHistory(resume!, resumeState.History.Count);
         }
         var gpu = lease.Runtime;
         using var metrics = s.MetricsPort > 0 ? new TrainingMetrics() : null;
         using var endpoint = metrics is null ? null : OpenMetrics(s.MetricsPort, metrics);
         var configText = RenderConfig(config, configFile, sets);
-        if (resume is null) RunFiles.WriteText(Path.Combine(runDir, "config.conf"), configText);
+        if (!inPlace) RunFiles.WriteText(Path.Combine(runDir, "config.conf"), configText);
         log.LogInformation("run directory {RunDir}; data {Source} ({Train} train / {Test} test samples); config {Config}",
                            runDir, data.Train.Source, data.Train.Count, data.Test.Count, configFile);
         if (endpoint is not null) log.LogInformation("metrics on {Uri}", endpoint.MetricsUri);
@@ -227,7 +229,7 @@ public static class TrainCommand
         var eval = model.EvaluateArrays(ArrayData.OfLabels(test.Images, data.Features, test.Labels), 1024, run.Gpu);
         var testLoss = eval["loss"];
         double? testAcc = eval.TryGetValue("accuracy", out var ta) ? ta : null;   // null: metrics = []
-        Console.Out.WriteLine($"test_loss: {Fmt(testLoss)} - test_accuracy: {Fmt(testAcc ?? double.NaN)}");
+        TrainingOutputs.ReportTest(eval, s.LogFormat == "json" ? log : null, s.Verbose);
 
         if (s.Plots)   // the digit plots need the test set's predicted classes; nothing else does
         {
@@ -240,7 +242,8 @@ public static class TrainCommand
                                        plan.WeightSizes,
                                        model.Optimizer.LearningRate, data.Fit.Count, test.Count, resumed, configFile, run.Gpu?.DeviceName);
         TrainingOutputs.WriteSummary(runDir, summary);
-        log.LogInformation("wrote {RunDir}: summary.json, history.csv{Plots}{Model}{Tb}", runDir,
+        log.LogInformation("wrote {RunDir}: summary.json{History}{Plots}{Model}{Tb}", runDir,
+                           File.Exists(Path.Combine(runDir, "history.csv")) ? ", history.csv" : "",
                            s.Plots ? ", predictions.png, misclassified.png" + (curvesFile is null ? "" : ", learning_curves.png") : "",
                            s.SaveModel ? ", model/" : "", s.TensorBoard ? ", tensorboard/" : "");
     }
@@ -250,7 +253,7 @@ public static class TrainCommand
     private static string RenderConfig(Akka.Configuration.Config config, string file, IReadOnlyList<string> sets)
     {
         var header = $"# Effective configuration of this run (from {file}" +
-                     (sets.Count > 0 ? ", " + string.Join(", ", sets.Select(x => "--set " + x)) : "") + ").\n";
+                     (sets.Count > 0 ? ", " + string.Join(", ", sets.Select(x => "--set " + ConfigLoader.OneLine(x))) : "") + ").\n";
         return header + ConfigLoader.Render(config) + "\n";
     }
 }

@@ -54,6 +54,7 @@ public static class ConfigLoader
             var value = set[(eq + 1)..].Trim();
             var line = ListElementSet.Rewrite(key, QuoteIfNeeded(value), merged, set) ?? SetLine(set);
             var overrideConfig = Parse(line, $"--set {set}");
+            CheckOnlyKey(overrideConfig.Root, key, set);
             CheckKnown(overrideConfig.Root, reference.Root, "", $"--set {set}");
             merged = overrideConfig.WithFallback(merged);
         }
@@ -74,6 +75,26 @@ public static class ConfigLoader
             throw new ConfigException($"config file '{file}': cannot read: {e.Message}");
         }
     }
+
+    /// <summary>A --set sets its own key only: a value with a line break that reads as more HOCON
+    /// (`--set model.name=abc&lt;newline&gt;trainer.epochs = 7`) would otherwise set other keys behind the user's back.</summary>
+    private static void CheckOnlyKey(HoconValue root, string key, string set)
+    {
+        key = key.Replace("\"", "");
+        var stray = LeafPaths(root, "").FirstOrDefault(p => !(p == key || p.StartsWith(key + ".", StringComparison.Ordinal)
+                                                              || key.StartsWith(p + ".", StringComparison.Ordinal)));
+        if (stray is not null)
+            throw new ConfigException($"--set '{OneLine(set)}': the value also sets '{stray}'; one --set sets one key (a string value that spans lines goes in triple quotes)");
+    }
+
+    private static IEnumerable<string> LeafPaths(HoconValue value, string path)
+    {
+        if (!value.IsObject() || value.GetObject().Items.Count == 0) return path.Length == 0 ? [] : [path];
+        return value.GetObject().Items.SelectMany(kv => LeafPaths(kv.Value, path.Length == 0 ? kv.Key : path + "." + kv.Key));
+    }
+
+    /// <summary>Text on one line: line breaks shown as \n (for messages and the comment lines of a rendered config).</summary>
+    public static string OneLine(string text) => text.ReplaceLineEndings("\\n");
 
     /// <summary>The HOCON line a --set key=value stands for (bare paths and special characters quoted).</summary>
     public static string SetLine(string set)

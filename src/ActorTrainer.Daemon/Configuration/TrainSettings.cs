@@ -38,6 +38,8 @@ public sealed record TrainSettings(
         var compute = BackendSettings.Read(r).CheckRuntime(r.OneOf("trainer.runtime", "actors", "in-process"), cluster.Enabled, r.String("trainer.workers"), r.OneOf("trainer.mode", "sync", "async"));
         if (cluster.Enabled && r.String("trainer.runtime") != "actors")
             throw new ConfigException($"config: cluster.enabled = on trains on the actor runtime; set trainer.runtime = actors (got '{r.String("trainer.runtime")}')");
+        if (r.String("trainer.mode") == "async" && r.String("trainer.runtime") == "in-process")
+            throw new ConfigException("config: trainer.mode = async needs trainer.runtime = actors (asynchronous workers and a parameter server); the in-process runtime trains synchronously — set trainer.mode = sync or trainer.runtime = actors");
         return new TrainSettings(
             Seed: seed,
             Epochs: r.Int("trainer.epochs", 1),

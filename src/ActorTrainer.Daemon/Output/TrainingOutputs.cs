@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using ActorTrainer.Core;
+using Microsoft.Extensions.Logging;
 using ActorTrainer.Core.Data;
 using PlotApi = ActorTrainer.Daemon.Plots.Plots;
 
@@ -45,6 +46,25 @@ public static class TrainingOutputs
         var p3 = Path.Combine(runDir, "learning_curves.png");
         PlotApi.LearningCurves(p3, history);
         return p3;
+    }
+
+    /// <summary>Keras' evaluate line for test logs {loss, metric, …}: "test_loss: X - test_accuracy: Y", each compiled
+    /// metric as test_NAME (the loss alone when the model has no metrics).</summary>
+    public static string TestLine(IReadOnlyDictionary<string, double> logs) =>
+        string.Join(" - ", logs.OrderBy(kv => kv.Key == "loss" ? 0 : 1).Select(kv => $"test_{kv.Key}: {Metrics.format(kv.Value)}"));
+
+    /// <summary>A run's test result: with JSON logs (<paramref name="json"/> set) one log object (State.TestLoss,
+    /// State.TestAccuracy; output.log-format = json promises nothing but JSON objects on the console), else
+    /// <see cref="TestLine"/> on stdout unless trainer.verbose = 0 (silent).</summary>
+    public static void ReportTest(IReadOnlyDictionary<string, double> logs, ILogger? json, int verbose)
+    {
+        if (json is not null)
+        {
+            if (logs.TryGetValue("accuracy", out var accuracy))
+                json.LogInformation("test_loss {TestLoss} test_accuracy {TestAccuracy}", logs["loss"], accuracy);
+            else json.LogInformation("test_loss {TestLoss}", logs["loss"]);
+        }
+        else if (verbose > 0) Console.Out.WriteLine(TestLine(logs));
     }
 
     /// <summary>summary.json (atomic).</summary>

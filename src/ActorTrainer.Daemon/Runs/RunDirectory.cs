@@ -89,6 +89,9 @@ public sealed class RunDirectory : IDisposable
     {
         var markers = RunMarkers();
         if (!overwrite && markers.Count == 0) return;
+        if (!overwrite && markers is ["config.conf"])
+            throw new ConfigException($"run directory '{Path}' holds a run that stopped before its first checkpoint (config.conf, " +
+                                      "no checkpoint: nothing to resume); pass --overwrite to replace it, or choose another --run-dir");
         if (!overwrite)
             throw new ConfigException($"run directory '{Path}' already holds a run ({string.Join(", ", markers)}); " +
                                       $"continue it with 'train --resume {Path}', or pass --overwrite to replace it");
@@ -100,14 +103,22 @@ public sealed class RunDirectory : IDisposable
         }
     }
 
-    /// <summary>Cuts history.csv back to its header and the first <paramref name="epochs"/> rows (the epochs a resumed
-    /// checkpoint has finished), so resuming never duplicates an epoch row.</summary>
-    public void TruncateHistory(int epochs)
+    /// <summary>True when both paths name the same directory (after making them absolute).</summary>
+    public static bool Same(string a, string b) =>
+        string.Equals(System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(a)),
+                      System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(b)), StringComparison.Ordinal);
+
+    /// <summary>The history.csv of a resumed run: the header and the first <paramref name="epochs"/> rows (the epochs the
+    /// resumed checkpoint has finished) of <paramref name="resumedRun"/>'s history.csv — cut back in place when that is
+    /// this directory, copied when the run continues here — so resuming never duplicates or loses an epoch row.</summary>
+    public void TakeHistory(string resumedRun, int epochs)
     {
+        var from = System.IO.Path.Combine(resumedRun, "history.csv");
         var path = Combine("history.csv");
-        if (!File.Exists(path)) return;
-        var lines = File.ReadAllLines(path).Where(l => l.Length > 0).ToArray();
-        if (lines.Length <= epochs + 1) return;
+        if (!File.Exists(from)) return;
+        var lines = File.ReadAllLines(from).Where(l => l.Length > 0).ToArray();
+        bool here = Same(resumedRun, Path);
+        if (here && lines.Length <= epochs + 1) return;
         RunFiles.WriteText(path, string.Concat(lines.Take(epochs + 1).Select(l => l + "\n")));
     }
 

@@ -52,7 +52,7 @@ public static class JobSubmission
         if (settings.Cluster is { Enabled: true })
             throw new ConfigException("config: cluster.enabled = on: a job under serve trains in the service's machine only (a cluster coordinator opens network listeners and reads certificate files); run `train` with the cluster config instead");
         var header = "# Effective configuration of a job submitted to `serve` (reference.conf < submitted config" +
-                     (sets.Count > 0 ? " < " + string.Join(", ", sets.Select(s => "set " + s)) : "") + ").\n";
+                     (sets.Count > 0 ? " < " + string.Join(", ", sets.Select(s => "set " + ConfigLoader.OneLine(s))) : "") + ").\n";
         return new ValidatedJob(header + ConfigLoader.Render(config) + "\n", settings.Epochs);
     }
 

@@ -30,6 +30,8 @@ public static class TrainLog
                 using var doc = JsonDocument.Parse(line);
                 var root = doc.RootElement;
                 var message = root.TryGetProperty("Message", out var m) ? m.GetString() ?? line : line;
+                if (root.TryGetProperty("State", out var test) && test.ValueKind == JsonValueKind.Object && test.TryGetProperty("TestLoss", out _))
+                    return TestResult(test);
                 if (root.TryGetProperty("State", out var state) && state.ValueKind == JsonValueKind.Object && state.TryGetProperty("Epoch", out _))
                 {
                     var data = new JsonObject();
@@ -53,6 +55,17 @@ public static class TrainLog
             return new TrainLogLine("test", line, data);
         }
         return new TrainLogLine(line.StartsWith("error: ", StringComparison.Ordinal) ? "error" : "log", line, null);
+    }
+
+    /// <summary>The JSON log object of a run's test result (State.TestLoss, State.TestAccuracy), as the "test" line
+    /// the text format prints.</summary>
+    private static TrainLogLine TestResult(JsonElement state)
+    {
+        var data = new JsonObject();
+        foreach (var (json, name) in new[] { ("TestLoss", "test_loss"), ("TestAccuracy", "test_accuracy") })
+            if (state.TryGetProperty(json, out var v) && Number(v) is { } d) data[name] = d;
+        var text = string.Join(" - ", data.Select(kv => $"{kv.Key}: {ActorTrainer.Core.Metrics.format(kv.Value!.GetValue<double>())}"));
+        return new TrainLogLine("test", text, data);
     }
 
     private static double? Number(JsonElement v) => v.ValueKind switch
