@@ -45,7 +45,7 @@ public sealed class SavedModelFixture : IDisposable
 }
 
 /// <summary>End-to-end tests of summary / evaluate / predict / export on a model saved by <c>train</c>.</summary>
-public sealed class ModelCommandTests(SavedModelFixture fx) : IClassFixture<SavedModelFixture>
+public sealed partial class ModelCommandTests(SavedModelFixture fx) : IClassFixture<SavedModelFixture>
 {
     private static JsonElement[] JsonLines(CliResult r) =>
         r.StdoutLines.Select(l => { using var d = JsonDocument.Parse(l); return d.RootElement.Clone(); }).ToArray();
@@ -173,6 +173,8 @@ public sealed class ModelCommandTests(SavedModelFixture fx) : IClassFixture<Save
             var r = Cli.Run(["predict", "--model", fx.ModelDir, "--input", InkPng($"ink{ink}.png", ink)]);
             Assert.True(r.ExitCode == 0, r.Describe());
             Assert.Equal(inverted, r.Stderr.Contains("inverted", StringComparison.Ordinal));
+            if (inverted) Assert.Contains("has dark ink on a transparent background (composited onto white): inverted", r.Stderr);
+            Assert.DoesNotContain("light background", r.Stderr);
             var a = Probabilities(Assert.Single(JsonLines(r)));
             for (var j = 0; j < 10; j++) Assert.Equal(b[j], a[j], 1e-4f);
         }

@@ -27,13 +27,25 @@ public static class DigitPng
         return f.Read(sig) == 8 && sig.SequenceEqual(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A });
     }
 
+    /// <summary>A decoded `predict` PNG: the model's input, whether it was inverted, and whether its transparent
+    /// pixels were composited onto white (dark ink on a transparent background).</summary>
+    public sealed record Image(float[] Pixels, bool Inverted, bool DarkInkOnTransparency)
+    {
+        /// <summary>The stderr note of an inversion `--invert auto` decided (null when it did not invert): it names the
+        /// transparent background when that is what made the image light.</summary>
+        public string? AutoNote(string path) => !Inverted ? null : DarkInkOnTransparency
+            ? $"predict: '{path}' has dark ink on a transparent background (composited onto white): inverted to a light digit on black, as MNIST's (--invert no keeps it dark on white)"
+            : $"predict: '{path}' has a light background: inverted to a light digit on black, as MNIST's (--invert no keeps it)";
+    }
+
     /// <summary>Decodes a PNG: after resizing to side×side (bilinear), x = luminance (0.299 R + 0.587 G + 0.114 B) / 255
     /// composited by alpha over a background: black, or white when transparent pixels surround dark ink (the mean
-    /// luminance of the pixels at least half opaque is below 0.5), so that a drawing on a transparent background keeps
-    /// its strokes; row-major. Then x ← 1 − x when `invert` says so (`inverted` tells whether it did).</summary>
-    public static float[] Read(string path, int side, Invert invert, out bool inverted)
+    /// luminance of the pixels at least half opaque is below 0.5), as a viewer shows a drawing on a transparent
+    /// background, so that it keeps its strokes; row-major. Then x ← 1 − x when `invert` says so. A file that is not a
+    /// PNG, or one cut short (its image data incomplete), is refused naming it.</summary>
+    public static Image Read(string path, int side, Invert invert)
     {
-        using var bmp = SKBitmap.Decode(path) ?? throw new InvalidDataException($"--input '{path}': not a decodable PNG");
+        using var bmp = Decode(path);
         using var resized = bmp.Width == side && bmp.Height == side ? bmp.Copy() : bmp.Resize(new SKImageInfo(side, side), new SKSamplingOptions(SKFilterMode.Linear))
             ?? throw new InvalidDataException($"--input '{path}': cannot resize {bmp.Width}x{bmp.Height} to {side}x{side}");
         var gray = new float[side * side];
@@ -45,13 +57,33 @@ public static class DigitPng
                 gray[r * side + c] = (0.299f * px.Red + 0.587f * px.Green + 0.114f * px.Blue) / 255f;
                 alpha[r * side + c] = px.Alpha / 255f;
             }
-        var background = DarkInkOnTransparency(gray, alpha) ? 1f : 0f;
+        var onWhite = DarkInkOnTransparency(gray, alpha);
+        var background = onWhite ? 1f : 0f;
         var x = new float[side * side];
         for (var i = 0; i < x.Length; i++) x[i] = gray[i] * alpha[i] + background * (1f - alpha[i]);
-        inverted = invert == Invert.Yes || (invert == Invert.Auto && BorderMean(x, side) > 0.5);
+        var inverted = invert == Invert.Yes || (invert == Invert.Auto && BorderMean(x, side) > 0.5);
         if (inverted)
             for (var i = 0; i < x.Length; i++) x[i] = 1f - x[i];
-        return x;
+        return new Image(x, inverted, onWhite);
+    }
+
+    /// <summary>The PNG's pixels as SKBitmap.Decode gives them (premultiplied alpha), except that input cut short is
+    /// refused: SKBitmap.Decode accepts SKCodec's IncompleteInput and leaves the missing rows zero (black).</summary>
+    private static SKBitmap Decode(string path)
+    {
+        using var codec = SKCodec.Create(path, out var created)
+            ?? throw new InvalidDataException(created == SKCodecResult.IncompleteInput
+                ? $"--input '{path}' is truncated: not a complete PNG"
+                : $"--input '{path}': not a decodable PNG");
+        var info = codec.Info;
+        if (info.AlphaType == SKAlphaType.Unpremul) info.AlphaType = SKAlphaType.Premul;
+        var bmp = new SKBitmap(info);
+        var result = codec.GetPixels(info, bmp.GetPixels());
+        if (result == SKCodecResult.Success) return bmp;
+        bmp.Dispose();
+        throw new InvalidDataException(result is SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput
+            ? $"--input '{path}' is truncated or corrupt: not a complete PNG ({result})"
+            : $"--input '{path}': not a decodable PNG ({result})");
     }
 
     /// <summary>True when some pixels are transparent and the (at least half) opaque ones are dark on average.</summary>

@@ -81,6 +81,7 @@ public static class ModelCommands
         var backend = BackendSettings.FromSets("predict", cl.All("set"));
         var model = Load(cl);
         var input = cl.Require("input");
+        if (Directory.Exists(input)) throw new InvalidDataException($"--input '{input}' is a directory; give an IDX or PNG file");
         if (!File.Exists(input)) throw new FileNotFoundException($"--input '{input}' does not exist", input);
         var features = model.Plan.InputDim;
         var side = (int)Math.Round(Math.Sqrt(features));
@@ -89,14 +90,15 @@ public static class ModelCommands
         if (DigitPng.IsPng(input))
         {
             if (side * side != features) throw new InvalidDataException($"--input '{input}': PNG input needs a square model input, but the model takes {features} values");
-            x = DigitPng.Read(input, side, invert, out var inverted);
-            if (inverted && invert == DigitPng.Invert.Auto)
-                Console.Error.WriteLine($"predict: '{input}' has a light background: inverted to a light digit on black, as MNIST's (--invert no keeps it)");
+            var png = DigitPng.Read(input, side, invert);
+            x = png.Pixels;
+            if (invert == DigitPng.Invert.Auto && png.AutoNote(input) is { } note) Console.Error.WriteLine(note);
         }
         else
         {
             var idx = Idx.Read(input);
             if (idx.Dims.Length != 3) throw new InvalidDataException($"--input '{input}': expected a 3-D IDX image file (count × rows × cols), got {idx.Dims.Length}-D");
+            if (idx.Dims[0] == 0) throw new InvalidDataException($"--input '{input}': the IDX file holds 0 images; nothing to predict");
             if (idx.Dims[1] * idx.Dims[2] != features) throw new InvalidDataException($"--input '{input}': images are {idx.Dims[1]}x{idx.Dims[2]} but the model takes {features} values");
             x = idx.Data.Select(p => invert == DigitPng.Invert.Yes ? 1f - p / 255f : p / 255f).ToArray();   // IDX: MNIST's own form
         }
