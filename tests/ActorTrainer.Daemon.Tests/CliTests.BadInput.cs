@@ -118,6 +118,19 @@ public sealed partial class CliTests
     }
 
     [Fact]
+    public void A_directory_as_the_config_file_exits_2_saying_so()
+    {
+        using var t = new TempDir();
+        var dir = Directory.CreateDirectory(t["conf.d"]).FullName;
+        var err = Cli.AssertBadInput(TrainBad(t["run"], "--config", dir), $"config file '{dir}' is a directory");
+        Assert.DoesNotContain("does not exist", err);
+        AssertNothingWritten(t["run"]);
+        // submit reads its --config before it contacts the service (none listens on port 9)
+        var submit = Cli.Run(["submit", "--config", dir, "--server", "http://127.0.0.1:9"]);
+        Assert.DoesNotContain("does not exist", Cli.AssertBadInput(submit, $"config file '{dir}' is a directory"));
+    }
+
+    [Fact]
     public void Set_without_equals_sign_exits_2()
     {
         using var t = new TempDir();

@@ -28,6 +28,8 @@ public static class ConfigLoader
     /// <summary>Parses, layers and checks the configuration; returns the merged Config and its rendered text.</summary>
     public static Config Load(string? file, IReadOnlyList<string> sets)
     {
+        if (file is not null && Directory.Exists(file))
+            throw new ConfigException($"config file '{file}' is a directory; give a HOCON file such as {Path.Combine(file, "mnist-mlp.conf")}");
         if (file is not null && !File.Exists(file))
             throw new ConfigException($"config file '{file}' does not exist");
         return LoadText(file is null ? null : ReadConfigFile(file), file ?? "", sets);

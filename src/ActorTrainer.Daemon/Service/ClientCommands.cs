@@ -108,6 +108,7 @@ public static class ClientCommands
         var body = new JsonObject();
         if (cl.Get("config") is { } file)
         {
+            if (Directory.Exists(file)) throw new ConfigException($"config file '{file}' is a directory; give a HOCON file");
             if (!File.Exists(file)) throw new ConfigException($"config file '{file}' does not exist");
             body["config"] = File.ReadAllText(file);
         }
