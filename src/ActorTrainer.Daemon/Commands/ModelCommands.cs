@@ -45,7 +45,7 @@ public static class ModelCommands
         var dataDir = cl.Get("data") ?? "";
         Dataset test;
         var plan = model.Plan;
-        var expect = new MnistExpectation(plan.InputDim, plan.Loss.IsSparseCategoricalCrossentropy ? plan.OutputDim : 0);
+        var expect = new MnistExpectation(plan.InputDim, plan.OutputDim);   // labels below the output units (one-hot: one per class)
         try { test = Mnist.LoadTestWith(expect, dataDir); }
         catch (Exception e) when (e is InputException or DirectoryNotFoundException or FileNotFoundException or ArgumentException)
         { throw new InvalidDataException($"--data '{dataDir}': {e.Message}"); }
@@ -56,7 +56,7 @@ public static class ModelCommands
         ResourceCheck.EvaluationBatch(batch, model.Plan.WeightShapes.SelectMany(x => x).Append(model.Plan.InputDim).Max(), "evaluate: --batch-size");
         var features = test.Height * test.Width;
         using var gpu = GpuBackend.Open(backend);
-        var logs = model.EvaluateArrays(ArrayData.OfLabels(test.Images, features, test.Labels), batch, gpu);
+        var logs = model.EvaluateArrays(LabelTargets.For(plan.Loss, test.Images, features, test.Labels, plan.OutputDim), batch, gpu);
         var n = new JsonNumbers();
         var result = new JsonObject
         {

@@ -226,7 +226,7 @@ public static class TrainCommand
         var plan = model.Plan;
         // the learning curves need only the history: drawn on another core while the test set is evaluated
         var curves = s.Plots ? Task.Run(() => TrainingOutputs.WriteLearningCurves(runDir, outcome.History)) : null;
-        var eval = model.EvaluateArrays(ArrayData.OfLabels(test.Images, data.Features, test.Labels), 1024, run.Gpu);
+        var eval = model.EvaluateArrays(LabelTargets.For(plan.Loss, test.Images, data.Features, test.Labels, plan.OutputDim), 1024, run.Gpu);
         var testLoss = eval["loss"];
         double? testAcc = eval.TryGetValue("accuracy", out var ta) ? ta : null;   // null: metrics = []
         TrainingOutputs.ReportTest(eval, s.LogFormat == "json" ? log : null, s.Verbose);

@@ -21,9 +21,12 @@ public sealed record TrainData(Dataset Train, Dataset Test, ArrayData Fit, Array
         {
             throw new ConfigException($"data.dir = '{s.DataDir}': {e.Message}");
         }
+        var loss = Loss.Parse(s.Loss);
+        var where = string.IsNullOrEmpty(s.DataDir) ? "the bundled MNIST" : $"data.dir = '{s.DataDir}'";
+        var classes = loss.SparseTargets ? 0 : LabelTargets.Classes(train, test);     // of the whole data, before the limits
+        LabelTargets.CheckOutputWidth(s, train.Height * train.Width, classes, where);
         if (s.TrainLimit > 0) train = train.Take(s.TrainLimit);
         if (s.TestLimit > 0) test = test.Take(s.TestLimit);
-        var where = string.IsNullOrEmpty(s.DataDir) ? "the bundled MNIST" : $"data.dir = '{s.DataDir}'";
         if (test.Count == 0)
             throw new ConfigException($"data: the test set of {where} is empty (0 samples); test_loss and test_accuracy need at least one");
         var features = train.Height * train.Width;
@@ -31,9 +34,9 @@ public sealed record TrainData(Dataset Train, Dataset Test, ArrayData Fit, Array
         if (shape != features)
             throw new ConfigException($"config: model.input-shape [{string.Join(", ", s.InputShape)}] holds {shape} values but the data has {train.Height}x{train.Width} = {features} per sample");
 
-        var fit = ArrayData.OfLabels(train.Images, features, train.Labels);
+        var fit = LabelTargets.For(loss, train.Images, features, train.Labels, classes);
         ArrayData? validation = null;
-        if (s.Validation == "test") validation = ArrayData.OfLabels(test.Images, features, test.Labels);
+        if (s.Validation == "test") validation = LabelTargets.For(loss, test.Images, features, test.Labels, classes);
         else if (s.Validation == "split")
         {
             var nVal = (int)(fit.Count * s.ValidationSplit);
