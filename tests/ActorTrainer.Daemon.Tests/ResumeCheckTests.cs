@@ -3,7 +3,7 @@ using Xunit;
 namespace ActorTrainer.Daemon.Tests;
 
 /// <summary>`train --resume` with a changed run-defining key (data, batch size, layers, optimizer) is refused with
-/// exit 2 naming the key and both values; extending trainer.epochs is allowed.</summary>
+/// exit 2 naming the key and both values (inside an object or list, the leaf key that changed); extending trainer.epochs is allowed.</summary>
 public sealed class ResumeCheckTests : IDisposable
 {
     private readonly TempDir _t = new();
@@ -25,6 +25,9 @@ public sealed class ResumeCheckTests : IDisposable
     [InlineData("trainer.batch-size=64", "trainer.batch-size is 64", "used 128")]
     [InlineData("model.layers=[{ type = dense, units = 10, activation = softmax }]", "model.layers", "units")]
     [InlineData("optimizer.type=adam", "optimizer", "adam")]
+    [InlineData("optimizer.rho=0.8", "optimizer.rho is 0.8", "used 0.9")]
+    [InlineData("model.layers.1.activation=sigmoid", "model.layers.1.activation is \"sigmoid\"", "used \"softmax\"")]
+    [InlineData("model.layers.0.units=256", "model.layers.0.units is 256", "used 512")]
     [InlineData("trainer.backend=cuda", "trainer.backend is \"cuda\"", "used \"cpu\"")]
     public void A_changed_run_defining_key_exits_2_naming_it(string set, string fragment, string detail)
     {

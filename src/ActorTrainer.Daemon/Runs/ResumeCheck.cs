@@ -1,5 +1,6 @@
 using ActorTrainer.Core;
 using ActorTrainer.Daemon.Configuration;
+using Akka.Configuration.Hocon;
 
 namespace ActorTrainer.Daemon.Runs;
 
@@ -33,13 +34,47 @@ public static class ResumeCheck
         }
         foreach (var key in RunDefiningKeys)
         {
+            if (!saved.HasPath(key)) continue;      // a checkpoint written before the key existed
             var was = ConfigLoader.RenderPath(saved, key);
             var now = ConfigLoader.RenderPath(current, key);
-            if (was is null || was == now) continue;
-            throw new CheckpointException($"--resume '{resumeDir}': {key} is {Short(now)} but the checkpointed run used {Short(was)}; " +
+            if (was == now) continue;
+            var changes = new List<string>();
+            Differences(key, saved.GetValue(key), current.HasPath(key) ? current.GetValue(key) : null, changes);
+            if (changes.Count == 0) changes.Add($"{key} is {Short(now)} but the checkpointed run used {Short(was)}");
+            var shown = changes.Count > MaxShown ? changes.Take(MaxShown).Append($"and {changes.Count - MaxShown} more") : changes;
+            throw new CheckpointException($"--resume '{resumeDir}': {string.Join("; ", shown)}; " +
                                          "resuming would not continue the same run (start a new run, or resume without changing it)");
         }
     }
+
+    private const int MaxShown = 5;
+
+    /// <summary>Adds "path is NOW but the checkpointed run used WAS" for every leaf that differs: objects by key, lists
+    /// by index (path.0, path.1, ...), an element or key present on one side only as "(unset)" on the other.</summary>
+    private static void Differences(string path, HoconValue? was, HoconValue? now, List<string> changes)
+    {
+        if (was is not null && now is not null && was.IsObject() && now.IsObject())
+        {
+            var w = was.GetObject().Items;
+            var n = now.GetObject().Items;
+            foreach (var k in w.Keys.Concat(n.Keys.Where(k => !w.ContainsKey(k))))
+                Differences($"{path}.{k}", w.GetValueOrDefault(k), n.GetValueOrDefault(k), changes);
+            return;
+        }
+        if (was is not null && now is not null && IsList(was) && IsList(now))
+        {
+            var w = was.GetArray();
+            var n = now.GetArray();
+            for (var i = 0; i < Math.Max(w.Count, n.Count); i++)
+                Differences($"{path}.{i}", i < w.Count ? w[i] : null, i < n.Count ? n[i] : null, changes);
+            return;
+        }
+        var before = was is null ? null : ConfigLoader.RenderItem(was);
+        var after = now is null ? null : ConfigLoader.RenderItem(now);
+        if (before != after) changes.Add($"{path} is {Short(after)} but the checkpointed run used {Short(before)}");
+    }
+
+    private static bool IsList(HoconValue v) => v.IsArray() || ConfigLoader.IsEmptyList(v);
 
     private static string Short(string? v) =>
         v is null ? "(unset)" : v.Length > 80 ? v[..77].Replace('\n', ' ') + "..." : v.Replace('\n', ' ');
