@@ -19,6 +19,8 @@ public sealed class ConfigParsingTests
     [InlineData("trainer { epochs = 2 }\n}\n", ":2:", "without a matching")]
     [InlineData("include \"x.conf\"\n", ":1:", "include")]
     [InlineData("model.name = \"abc\n", ":1:", "unterminated string")]
+    [InlineData("trainer.epochs = 1\ntrainer.epochs = ${?EPOCHS}\n", ":2:", "optional substitutions ('${?…}') are not supported")]
+    [InlineData("trainer.epochs = ${HOME}\n", "", "environment variables are not read")]
     public void Malformed_config_file_exits_2_naming_file_and_line(string text, string line, string detail)
     {
         using var t = new TempDir();

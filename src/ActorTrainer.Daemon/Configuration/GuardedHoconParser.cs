@@ -35,11 +35,16 @@ public static class GuardedHoconParser
             throw new ConfigException($"{source}: the HOCON parser did not finish within {TimeLimit.TotalSeconds:0} s (malformed configuration?)");
         if (error is ConfigException ce) throw ce;
         if (error is not null)
-            throw new ConfigException($"{source}: cannot parse HOCON: {OneLine(error.Message)}");
+            throw new ConfigException($"{source}: cannot parse HOCON: {OneLine(error.Message)}" +
+                                      (error.Message.Contains("Unresolved substitution", StringComparison.Ordinal) ? NoEnvironment : ""));
         if (result?.Root is null || !result.Root.IsObject())
             throw new ConfigException($"{source}: the configuration must be a HOCON object");
         return result;
     }
+
+    /// <summary>Substitutions refer to keys of the configuration only.</summary>
+    internal const string NoEnvironment =
+        " (a substitution refers to a key of the configuration; environment variables are not read: pass such a value with --set key=value)";
 
     private static string OneLine(string s) =>
         string.Join(" ", s.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

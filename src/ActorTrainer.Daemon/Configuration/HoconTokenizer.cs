@@ -10,7 +10,7 @@ internal readonly record struct HoconToken(HoconTokenKind Kind, string Text, int
 
 /// <summary>
 /// A small HOCON lexer for <see cref="HoconPrecheck"/>: strings ("..." and """..."""), comments (# and //),
-/// substitutions (${path} and ${?path}), braces, brackets, separators (= : +=), commas, newlines and unquoted text.
+/// substitutions (${path}; ${?path} is refused: Akka.Configuration misreads it), braces, brackets, separators (= : +=), commas, newlines and unquoted text.
 /// Unterminated strings and substitutions are reported as <see cref="ConfigException"/> naming the line.
 /// </summary>
 internal static class HoconTokenizer
@@ -81,7 +81,8 @@ internal static class HoconTokenizer
     private static int Substitution(string text, int i, int line, string source, List<HoconToken> tokens)
     {
         int j = i + 2;
-        if (j < text.Length && text[j] == '?') j++;
+        if (j < text.Length && text[j] == '?')      // Akka.Configuration reads ${?x} as a substitution of the whole document
+            throw new ConfigException($"{source}:{line}: optional substitutions ('${{?…}}') are not supported" + GuardedHoconParser.NoEnvironment);
         var end = text.IndexOfAny(['}', '\n'], j);
         if (end < 0 || text[end] != '}') throw new ConfigException($"{source}:{line}: unterminated substitution '${{' (expected '}}' on the same line)");
         var path = text[j..end].Trim();
