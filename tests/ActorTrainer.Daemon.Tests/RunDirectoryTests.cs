@@ -72,8 +72,11 @@ public sealed class RunDirectoryTests
         // keep only the checkpoint of step 30 (epoch 2, step 6): its history holds one finished epoch
         foreach (var f in Directory.GetFiles(Path.Combine(t["run"], "checkpoints"), "ckpt-*.bin"))
             if (long.Parse(Path.GetFileNameWithoutExtension(f)[5..], CultureInfo.InvariantCulture) != 30) File.Delete(f);
+        string[] stale = [Path.Combine(t["run"], "checkpoints", "ckpt-40.bin.0123abcd.tmp"), Path.Combine(t["run"], ".summary.json.0123abcd.tmp")];
+        foreach (var f in stale) File.WriteAllText(f, "");        // what a process killed while writing leaves
         var resumed = Cli.Run(["train", "--resume", t["run"]], 300);
         Assert.True(resumed.ExitCode == 0, resumed.Describe());
+        Assert.All(stale, f => Assert.False(File.Exists(f), f));
         var (_, rows) = RunDir.History(t["run"]);
         Assert.Equal([0.0, 1.0], rows.Select(r => r[0]).ToArray());
         Assert.Equal(expected, RunDir.Summary(t["run"]).GetProperty("weights_sha256").GetString());
@@ -103,6 +106,9 @@ public sealed class RunDirectoryTests
 
         var onto = Cli.Run(["train", "--resume", t["run"], "--run-dir", t["fork"]], 300);      // a directory holding a run
         Cli.AssertBadInput(onto, t["fork"], "already holds a run");
+        var refused = Cli.Run(["train", "--resume", t["run"], "--run-dir", t["other"], "--set", "trainer.seed=5"], 300);
+        Cli.AssertBadInput(refused, "trainer.seed");
+        Assert.False(Directory.Exists(t["other"]), "a refused run leaves no directory it created");
     }
 
     [Fact]

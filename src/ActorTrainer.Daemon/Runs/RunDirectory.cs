@@ -21,11 +21,13 @@ public sealed class RunDirectory : IDisposable
     ];
 
     private readonly FileStream _lock;
+    private readonly bool _created;
 
-    private RunDirectory(string path, FileStream lockFile)
+    private RunDirectory(string path, FileStream lockFile, bool created)
     {
         Path = path;
         _lock = lockFile;
+        _created = created;
     }
 
     /// <summary>The directory.</summary>
@@ -37,6 +39,7 @@ public sealed class RunDirectory : IDisposable
     {
         if (File.Exists(path))
             throw new ConfigException($"--run-dir '{path}' is a file, not a directory");
+        bool created = !Directory.Exists(path);
         try
         {
             Directory.CreateDirectory(path);
@@ -55,10 +58,11 @@ public sealed class RunDirectory : IDisposable
         {
             throw new ConfigException($"run directory '{path}' is in use by another train process (lock file {lockPath} is held); wait for it or choose another --run-dir");
         }
-        var dir = new RunDirectory(path, lockFile);
+        var dir = new RunDirectory(path, lockFile, created);
         try
         {
             if (!resume) dir.ClaimForFreshRun(overwrite);
+            dir.SweepTemporaries();
         }
         catch
         {
@@ -122,6 +126,34 @@ public sealed class RunDirectory : IDisposable
         RunFiles.WriteText(path, string.Concat(lines.Take(epochs + 1).Select(l => l + "\n")));
     }
 
-    /// <summary>Releases the lock.</summary>
-    public void Dispose() => _lock.Dispose();
+    /// <summary>Deletes the temporary files of atomic writes that a killed process left (checkpoints/*.tmp and the run
+    /// files' .NAME.*.tmp): under the lock no other process is writing them.</summary>
+    private void SweepTemporaries()
+    {
+        var ckpt = Combine("checkpoints");
+        var stale = Directory.EnumerateFiles(Path, ".*.tmp");
+        if (Directory.Exists(ckpt)) stale = stale.Concat(Directory.EnumerateFiles(ckpt, "ckpt-*.bin.*.tmp"));
+        foreach (var f in stale.ToArray())
+        {
+            try { File.Delete(f); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }   // best effort: it is not read
+        }
+    }
+
+    /// <summary>Releases the lock; a directory this process created and left with nothing but its lock file (a run
+    /// refused after it was opened) is removed.</summary>
+    public void Dispose()
+    {
+        _lock.Dispose();
+        if (!_created) return;
+        try
+        {
+            if (Directory.EnumerateFileSystemEntries(Path).All(e => System.IO.Path.GetFileName(e) == ".lock"))
+            {
+                File.Delete(Combine(".lock"));
+                Directory.Delete(Path);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }   // someone else is using it now
+    }
 }
