@@ -94,7 +94,7 @@ public class SyncModeTests
             Assert.Equal(0, ex.Epoch);
             Assert.InRange(ex.Step, 1, 7);
             Assert.Equal(ex.Step, ex.StepInEpoch);
-            Assert.Contains($"epoch 1, batch {ex.StepInEpoch + 1} of that epoch (counted from 1; {ex.Step} steps had been applied)", ex.Message);
+            Assert.Contains($"epoch 1, batch {ex.StepInEpoch + 1} of that epoch (counted from 1; {ex.Step} {(ex.Step == 1 ? "step" : "steps")} had been applied)", ex.Message);
             var last = CheckpointStore.LoadLatest(dir);
             Assert.NotNull(last);
             Assert.Equal(ex.Step, last!.GlobalStep);
