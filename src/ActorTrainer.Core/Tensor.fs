@@ -268,7 +268,7 @@ type Tensor private (value: NDArray) =
         let ax = Shape.normAxes "mean" x.NDim (Option.ofObj axes)
         let count = ax |> Array.fold (fun acc a -> acc * x.Dims.[a]) 1
         let s = Tensor.Un(ReduceOps.sum ax keepdims, xf)
-        Tensor.Mul(s, Tensor.Like(s, 1.0 / float count))
+        Tensor.Div(s, Tensor.Like(s, float count))       // NumPy: sum / n (not sum · (1/n): an ulp apart)
     /// Max over axes (default all).
     static member Max(x: Tensor, [<Optional; DefaultParameterValue(null: int[])>] axes: int[], [<Optional; DefaultParameterValue(false)>] keepdims: bool) =
         Tensor.Un(ReduceOps.extreme true (Shape.normAxes "max" x.NDim (Option.ofObj axes)) keepdims, x)

@@ -331,3 +331,13 @@ let ``a layer whose Plan is None is refused unless it declares IdentityOnFlatRow
         f.Build [| 2; 2 |]
         Assert.Equal(4, f.Plan.InputDim)
         Assert.Single(f.Plan.Layers) |> ignore
+
+[<Fact>]
+let ``initializer fans of a rank-4 kernel include the receptive field (Keras compute_fans)`` () =
+    // (3, 3, 4, 5): fan_in = 3·3·4 = 36, fan_out = 3·3·5 = 45 → glorot limit √(6/81)
+    let a = Initializer.GlorotUniform.Create([| 3; 3; 4; 5 |], 7)
+    let limit = sqrt (6.0 / 81.0)
+    Assert.True(a |> Array.forall (fun v -> abs (float v) <= limit), sprintf "a value beyond %g" limit)
+    Assert.True(a |> Array.exists (fun v -> abs (float v) > 0.9 * limit))
+    let he = Initializer.HeUniform.Create([| 3; 3; 4; 5 |], 7)
+    Assert.True(he |> Array.forall (fun v -> abs (float v) <= sqrt (6.0 / 36.0)))

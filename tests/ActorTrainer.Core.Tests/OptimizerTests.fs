@@ -310,3 +310,11 @@ let ``KernelThreads runs every part once and rethrows a part's failure`` () =
     let e = Assert.Throws<Exception>(fun () -> ActorTrainer.Kernels.KernelThreads.Run(failing, 5))
     Assert.Equal("part 3 failed", e.Message)
     Assert.Throws<ArgumentOutOfRangeException>(fun () -> ActorTrainer.Kernels.KernelThreads.Run(r, 0)) |> ignore
+
+[<Fact>]
+let ``apply_gradients refuses a float64 variable by name before counting a step`` () =
+    let o = SGD(0.1)
+    let v = Variable(Tensor.FromArray([| 1.0; 2.0 |]), name = "w64")
+    let e = Assert.Throws<ArgumentException>(fun () -> o.ApplyGradients([ Tensor.FromArray([| 0.5; 0.5 |]), v ]))
+    Assert.Contains("variable 'w64' is float64; the optimizers update float32 variables", e.Message)
+    Assert.Equal(0L, o.Iterations)

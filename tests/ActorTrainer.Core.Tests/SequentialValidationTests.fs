@@ -45,12 +45,17 @@ let ``fit and evaluate refuse data without samples`` () =
     Assert.Contains("evaluate: the data has no samples", e3.Message)
 
 [<Fact>]
-let ``a validation split that holds out no sample, or every sample, is refused (Keras)`` () =
+let ``validation_split trains on the first floor(n·(1 − split)) samples, as Keras, and refuses an empty side`` () =
+    Assert.Equal(3, (data 5 5).ValidationSplitAt 0.3)       // Keras: 3 train, 2 validate (not 4 and 1)
+    Assert.Equal(2, (data 3 5).ValidationSplitAt 0.2)
+    Assert.Equal(399, (data 400 5).ValidationSplitAt 0.001)
     let m = model ()
-    let e = Assert.Throws<ArgumentException>(fun () -> m.FitArrays(data 400 5, validationSplit = 0.001, verbose = 0) |> ignore)
-    Assert.Contains("400 samples, too few to split", e.Message)
-    Assert.Contains("0 would be held out", e.Message)
-    let h = m.FitArrays(data 400 5, validationSplit = 0.01, verbose = 0)
+    let e = Assert.Throws<ArgumentException>(fun () -> m.FitArrays(data 3 5, validationSplit = 0.9, verbose = 0) |> ignore)
+    Assert.Contains("3 samples, too few to split", e.Message)
+    Assert.Contains("3 would be held out", e.Message)
+    let e2 = Assert.Throws<ArgumentException>(fun () -> m.FitArrays(data 3 5, validationSplit = 1e-17, verbose = 0) |> ignore)
+    Assert.Contains("0 would be held out", e2.Message)
+    let h = m.FitArrays(data 3 5, validationSplit = 0.2, verbose = 0)
     Assert.True(h.History.ContainsKey "val_loss")
 
 [<Fact>]

@@ -405,3 +405,18 @@ let ``mask's shape error says what mask it takes`` () =
     let e = Assert.Throws<ShapeException>(fun () -> a.Mask(Tensor.Greater(a, Tensor.Scalar 2.0)) |> ignore)
     Assert.Contains("1-D boolean mask as long as axis 0 (shape (2,))", e.Message)
     Assert.Contains("(2,3)", e.Message)
+
+[<Fact>]
+let ``mean is sum / n as NumPy computes it, not sum · (1/n)`` () =
+    Assert.Equal(5.0 / 3.0, Tensor.Mean(Tensor.FromArray([| 5.0; 0.0; 0.0 |])).ToScalar())
+    Assert.Equal(float (5.0f / 3.0f), Tensor.Mean(Tensor.FromArray([| 5.0f; 0.0f; 0.0f |])).ToScalar())
+
+[<Fact>]
+let ``an int32 sum that int32 cannot hold is refused instead of wrapping`` () =
+    let e = Assert.Throws<ArgumentException>(fun () -> Tensor.Sum(Tensor.FromArray([| Int32.MaxValue; 1 |])) |> ignore)
+    Assert.Contains("the int32 sum 2147483648 overflows int32", e.Message)
+    let m = Tensor.FromArray([| Int32.MaxValue; 0; 1; 0 |]).Reshape([| 2; 2 |])
+    Assert.Throws<ArgumentException>(fun () -> Tensor.Sum(m, [| 0 |]) |> ignore) |> ignore     // leading axes
+    Assert.Throws<ArgumentException>(fun () -> Tensor.Sum(m.T, [| 1 |]) |> ignore) |> ignore     // inner axes
+    Assert.Equal<int[]>([| Int32.MaxValue; 1 |], Tensor.Sum(m, [| 1 |]).ToInt32Array())
+    Assert.Equal<int[]>([| -1 |], Tensor.Sum(Tensor.FromArray([| Int32.MaxValue; Int32.MinValue |])).ToInt32Array() |> Array.truncate 1)

@@ -52,14 +52,17 @@ type Initializer =
         | "he_normal" -> HeNormal
         | other -> raise (ArgumentException(sprintf "unknown initializer '%s' (allowed: %s)" other (String.Join(", ", Initializer.Names)), "initializer"))
 
-    /// Fresh values for a weight of the given shape; fans follow Keras (last axis = fan_out, product of the rest = fan_in).
+    /// Fresh values for a weight of the given shape; fans as Keras' compute_fans: (in, out) for a matrix, and for a
+    /// kernel of rank r > 2 (receptive field × in × out) both multiplied by the receptive field's size.
     member i.Create(shape: int[], seed: int) : float32[] =
         let n = Array.fold (*) 1 shape
         let fanIn, fanOut =
             match shape.Length with
             | 0 -> 1, 1
             | 1 -> shape.[0], shape.[0]
-            | _ -> Array.fold (*) 1 shape.[.. shape.Length - 2], shape.[shape.Length - 1]
+            | r ->
+                let receptive = Array.fold (*) 1 shape.[.. r - 3]
+                shape.[r - 2] * receptive, shape.[r - 1] * receptive
         let rng () = Rng.OfParts [| int64 seed; 0x1A17L |]
         let uniform lo hi =
             let r = rng ()

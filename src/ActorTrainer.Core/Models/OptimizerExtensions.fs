@@ -12,11 +12,15 @@ type OptimizerExtensions =
     /// One optimizer step: each variable is updated in float32 with Keras' rule and reassigned.
     [<Extension>]
     static member ApplyGradients(o: Optimizer, gradsAndVars: seq<Tensor * Variable>) =
-        o.Iterations <- o.Iterations + 1L
-        let lr = float32 o.LearningRate
-        for (g, v) in gradsAndVars do
+        let pairs = Array.ofSeq gradsAndVars          // every pair checked before anything (the step count too) changes
+        for (g, v) in pairs do
             if g.Shape <> v.Shape then
                 raise (ShapeException(sprintf "%s.apply_gradients: gradient shape %A does not match variable '%s' shape %A" o.Name g.Shape v.Name v.Shape))
+            if v.Value.DType <> DType.Float32 then
+                invalidArg "gradsAndVars" (sprintf "%s.apply_gradients: variable '%s' is %s; the optimizers update float32 variables (their state and update rules are float32)" o.Name v.Name (DType.name v.Value.DType))
+        o.Iterations <- o.Iterations + 1L
+        let lr = float32 o.LearningRate
+        for (g, v) in pairs do
             let w = v.Value.ToFloat32Array()
             o.UpdateRange(OptimizerExtensions.IndexOf(o, v), w, g.ToFloat32Array(), 0, w.Length, lr, o.Iterations)
             v.Assign(Tensor.FromArray(w, v.Shape))

@@ -198,7 +198,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         let train, validation =
             match validationData with
             | null when split > 0.0 && not (isNull train) ->
-                let nVal = int (float train.Count * split)
+                let nVal = train.Count - train.ValidationSplitAt split
                 if nVal = 0 || nVal = train.Count then
                     raise (ArgumentException(sprintf "fit: the training data has %d samples, too few to split into a validation and a training set with validation_split = %g (%d would be held out)" train.Count split nVal, "validationSplit"))
                 train.Slice(0, train.Count - nVal), train.Slice(train.Count - nVal, nVal)

@@ -27,11 +27,23 @@ module internal RawOps =
         | RSum -> TensorPrimitives.Add(ReadOnlySpan o, x, Span o)
         | RMax -> TensorPrimitives.Max(ReadOnlySpan o, x, Span o)
         | RMin -> TensorPrimitives.Min(ReadOnlySpan o, x, Span o)
+    /// An int32 sum computed in int64, refused when int32 cannot hold it (NumPy sums int32 into int64, a dtype this
+    /// library does not have; a wrapped sum would be silently wrong).
+    let private int32Sum (v: int64) =
+        if v < int64 Int32.MinValue || v > int64 Int32.MaxValue then
+            invalidArg "x" (sprintf "sum: the int32 sum %d overflows int32 (NumPy would sum into int64, which this library does not have): cast with AsType(DType.Float64) first" v)
+        int v
     let private redInt (op: RedOp) (a: int[]) (off: int) (len: int) =
-        let mutable r = a.[off]
-        for i in off + 1 .. off + len - 1 do
-            r <- match op with RSum -> r + a.[i] | RMax -> max r a.[i] | RMin -> min r a.[i]
-        r
+        match op with
+        | RSum ->
+            let mutable r = 0L
+            for i in off .. off + len - 1 do r <- r + int64 a.[i]
+            int32Sum r
+        | _ ->
+            let mutable r = a.[off]
+            for i in off + 1 .. off + len - 1 do
+                r <- match op with RMax -> max r a.[i] | _ -> min r a.[i]
+            r
 
     /// Reduces x over the given normalised sorted axes (sum/max/min); keepdims keeps them as size 1.
     /// Bool sums are counted as int32. Max/min of an empty reduction raises an error naming the op.
@@ -67,11 +79,16 @@ module internal RawOps =
                 | _ ->
                     let a = x.I32
                     Array.init outer (fun j ->
-                        let mutable v = a.[j]
-                        for i in 1 .. redCount - 1 do
-                            let w = a.[i * outer + j]
-                            v <- match op with RSum -> v + w | RMax -> max v w | RMin -> min v w
-                        v) :> Array
+                        if op = RSum then
+                            let mutable v = 0L
+                            for i in 0 .. redCount - 1 do v <- v + int64 a.[i * outer + j]
+                            int32Sum v
+                        else
+                            let mutable v = a.[j]
+                            for i in 1 .. redCount - 1 do
+                                let w = a.[i * outer + j]
+                                v <- if op = RMax then max v w else min v w
+                            v) :> Array
             NDArray.Raw(s, outDims)
         else
             // move reduced axes last, then reduce contiguous blocks

@@ -39,7 +39,7 @@ public sealed record TrainData(Dataset Train, Dataset Test, ArrayData Fit, Array
         if (s.Validation == "test") validation = LabelTargets.For(loss, test.Images, features, test.Labels, classes);
         else if (s.Validation == "split")
         {
-            var nVal = (int)(fit.Count * s.ValidationSplit);
+            var nVal = fit.Count - fit.ValidationSplitAt(s.ValidationSplit);
             validation = fit.Slice(fit.Count - nVal, nVal);
             fit = fit.Slice(0, fit.Count - nVal);
         }

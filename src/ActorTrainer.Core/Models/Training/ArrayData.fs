@@ -58,5 +58,9 @@ type ArrayData(x: float32[], features: int, labels: int[], targets: float32[], c
                   (if isNull labels then null else Array.sub labels start n),
                   (if isNull targets then null else let w = targets.Length / max 1 count in Array.sub targets (start * w) (n * w)), n)
 
+    /// Keras' validation_split: the first floor(Count·(1 − split)) samples train and the rest validate; this is that
+    /// training count (0 or Count when a side would be empty, which Keras refuses).
+    member _.ValidationSplitAt(split: float) = int (Math.Floor(float count * (1.0 - split)))
+
     /// Samples with integer labels (e.g. MNIST images and digits).
     static member OfLabels(x: float32[], features: int, labels: int[]) = ArrayData(x, features, labels, null, labels.Length)
