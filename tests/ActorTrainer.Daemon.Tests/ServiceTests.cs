@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -131,6 +132,9 @@ public class ServiceTests
         var cancel = Cli.Run(["cancel", id, "--server", d.Url]);
         Assert.True(cancel.ExitCode == 0, cancel.Describe());
         var cancelled = d.WaitFor(id, JobDone, 120, "done");
+        var twice = Cli.Run(["cancel", id, "--server", d.Url]);                       // already done: 409, exit 2
+        Cli.AssertBadInput(twice, $"job '{id}' is cancelled: only a queued or running job can be cancelled");
+        Cli.AssertBadInput(Cli.Run(["logs", "j" + new string('0', 12), "-f", "--server", d.Url]), "no job");
         Assert.True(Is(cancelled, "cancelled"), cancelled.ToJsonString() + "\n" + d.TrainLog(id));
         Assert.True(cancelled["resumable"]!.GetValue<bool>());
         Assert.True(cancelled["summary"]!["interrupted"]!.GetValue<bool>());
@@ -249,9 +253,20 @@ public class ServiceTests
         using (var d = new ServiceDaemon(t["runs"]))
         {
             id = d.Submit(ServiceRuns.Long);
+            // a client following the job's events must not hold the shutdown (it held it for the host's whole timeout)
+            using var follower = Cli.Start(["logs", id, "-f", "--server", d.Url]);
+            var followerErr = follower.StandardError.ReadToEndAsync();
             var running = d.WaitFor(id, j => Is(j, "running") && j["step"]!.GetValue<long>() > 0, 300, "running with a checkpoint");
             var trainerPid = running["pid"]!.GetValue<int>();
+            Assert.NotNull(follower.StandardOutput.ReadLine());        // it follows: the log's first line arrived
+            var followerOut = follower.StandardOutput.ReadToEndAsync();
+            var sw = Stopwatch.StartNew();
             Assert.Equal(0, d.TerminateDaemon(120));
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(40), $"the daemon took {sw.Elapsed.TotalSeconds:0} s to stop with a follower attached");
+            Assert.True(follower.WaitForExit(30_000), "the follower did not end");
+            var said = followerErr.GetAwaiter().GetResult();
+            Assert.True(follower.ExitCode == 74 && said.Contains("closed the event stream", StringComparison.Ordinal),
+                        $"follower exit {follower.ExitCode}\nstderr: {said}\nstdout tail: {followerOut.GetAwaiter().GetResult()[^Math.Min(2000, followerOut.Result.Length)..]}");
             Assert.False(Directory.Exists($"/proc/{trainerPid}") && File.ReadAllText($"/proc/{trainerPid}/cmdline").Contains(t["runs"], StringComparison.Ordinal),
                          "the trainer outlived a graceful stop");
             Assert.True(RunDir.Summary(Path.Combine(t["runs"], id)).GetProperty("interrupted").GetBoolean(), d.Output);

@@ -40,6 +40,20 @@ public sealed class TrainCliContractTests
     }
 
     [Fact]
+    public void An_accuracy_metric_under_another_name_is_reported_as_the_accuracy()
+    {
+        using var t = new TempDir();
+        var r = Cli.Train(t["run"], "--set", "metrics=[sparse_categorical_accuracy]", "--set", "output.tensorboard=false");
+        var acc = RunDir.Summary(t["run"]).GetProperty("test_accuracy");
+        Assert.Equal(System.Text.Json.JsonValueKind.Number, acc.ValueKind);
+        Assert.Contains($"test_sparse_categorical_accuracy: {acc.GetDouble():0.0000}", r.StdoutLines[^1]);
+        Assert.True(File.Exists(Path.Combine(t["run"], "learning_curves.png")));
+        var e = Cli.Run(["evaluate", "--model", Path.Combine(t["run"], "model"), "--json"]);
+        Assert.True(e.ExitCode == 0, e.Describe());
+        Assert.Equal(System.Text.Json.JsonValueKind.Number, System.Text.Json.JsonDocument.Parse(e.Stdout).RootElement.GetProperty("test_accuracy").ValueKind);
+    }
+
+    [Fact]
     public void Async_mode_on_the_in_process_runtime_is_refused()
     {
         var e = Assert.Throws<ConfigException>(() => TrainSettings.From(ConfigLoader.LoadText(null, "test", ["trainer.mode=async", "trainer.runtime=in-process"])));

@@ -61,7 +61,7 @@ public static class ModelCommands
         var result = new JsonObject
         {
             ["test_loss"] = n.Number(logs["loss"], "test_loss"),
-            ["test_accuracy"] = logs.TryGetValue("accuracy", out var a) ? n.Number(a, "test_accuracy") : null,
+            ["test_accuracy"] = TrainingOutputs.Accuracy(logs) is { } a ? n.Number(a, "test_accuracy") : null,
             ["samples"] = test.Count,
             ["data"] = string.IsNullOrEmpty(dataDir) ? "bundled" : dataDir,
             ["backend"] = backend.Backend,

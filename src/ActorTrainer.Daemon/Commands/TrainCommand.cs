@@ -228,7 +228,7 @@ public static class TrainCommand
         var curves = s.Plots ? Task.Run(() => TrainingOutputs.WriteLearningCurves(runDir, outcome.History)) : null;
         var eval = model.EvaluateArrays(LabelTargets.For(plan.Loss, test.Images, data.Features, test.Labels, plan.OutputDim), 1024, run.Gpu);
         var testLoss = eval["loss"];
-        double? testAcc = eval.TryGetValue("accuracy", out var ta) ? ta : null;   // null: metrics = []
+        double? testAcc = TrainingOutputs.Accuracy(eval);                        // null: metrics = []
         TrainingOutputs.ReportTest(eval, s.LogFormat == "json" ? log : null, s.Verbose);
 
         if (s.Plots)   // the digit plots need the test set's predicted classes; nothing else does

@@ -42,11 +42,22 @@ public static class TrainingOutputs
     /// when the history has no epoch with both; returns the path written or null.</summary>
     public static string? WriteLearningCurves(string runDir, IReadOnlyDictionary<string, double[]> history)
     {
-        if (!history.ContainsKey("loss") || !history.ContainsKey("accuracy") || history["loss"].Length == 0) return null;
+        var metric = Metrics.names.Select(n => n == "acc" ? "accuracy" : n).FirstOrDefault(history.ContainsKey);
+        if (!history.ContainsKey("loss") || metric is null || history["loss"].Length == 0) return null;
+        if (metric != "accuracy")          // sparse_categorical_accuracy, …: the same hit count, drawn as accuracy
+            history = history.Where(kv => kv.Key is not ("accuracy" or "val_accuracy"))
+                .Select(kv => kv.Key == metric ? KeyValuePair.Create("accuracy", kv.Value)
+                            : kv.Key == "val_" + metric ? KeyValuePair.Create("val_accuracy", kv.Value) : kv)
+                .ToDictionary();
         var p3 = Path.Combine(runDir, "learning_curves.png");
         PlotApi.LearningCurves(p3, history);
         return p3;
     }
+
+    /// <summary>The accuracy among a model's test logs: the value of its metric, whichever of the accuracy names it was
+    /// compiled with (accuracy, sparse_categorical_accuracy, …: one hit count); null without metrics.</summary>
+    public static double? Accuracy(IReadOnlyDictionary<string, double> logs) =>
+        logs.Where(kv => kv.Key != "loss").Select(kv => (double?)kv.Value).FirstOrDefault();
 
     /// <summary>Keras' evaluate line for test logs {loss, metric, …}: "test_loss: X - test_accuracy: Y", each compiled
     /// metric as test_NAME (the loss alone when the model has no metrics).</summary>
@@ -60,7 +71,7 @@ public static class TrainingOutputs
     {
         if (json is not null)
         {
-            if (logs.TryGetValue("accuracy", out var accuracy))
+            if (Accuracy(logs) is { } accuracy)
                 json.LogInformation("test_loss {TestLoss} test_accuracy {TestAccuracy}", logs["loss"], accuracy);
             else json.LogInformation("test_loss {TestLoss}", logs["loss"]);
         }

@@ -141,9 +141,9 @@ public static class ClientCommands
     private static int Logs(HttpClient http, string id, bool follow, CancellationToken ct)
     {
         var path = "jobs/" + Uri.EscapeDataString(id);
+        Send(http, HttpMethod.Get, path, null, ct);       // refusals (an unknown job, a missing or wrong token) as the other verbs: exit 2
         if (!follow)
         {
-            Send(http, HttpMethod.Get, path, null, ct);   // 404 for an unknown job
             using var res = http.GetAsync(path + "/files/" + TrainerProcess.LogFile, ct).GetAwaiter().GetResult();
             if (res.StatusCode == HttpStatusCode.NotFound) return 0;   // not started yet: no log
             res.EnsureSuccessStatusCode();
@@ -164,6 +164,7 @@ public static class ClientCommands
                 return state == JobStates.Failed ? 1 : 0;
             }
         }
-        return 0;
+        Console.Error.WriteLine($"error: the service closed the event stream of job {id} before the job ended (is it stopping?)");
+        return ExitCodes.IoError;
     }
 }

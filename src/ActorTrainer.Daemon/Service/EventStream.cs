@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace ActorTrainer.Daemon.Service;
 
@@ -12,14 +14,18 @@ namespace ActorTrainer.Daemon.Service;
 /// </summary>
 public static class EventStream
 {
-    /// <summary>Streams the events of <paramref name="job"/> until it ends or the client goes away.</summary>
+    /// <summary>Streams the events of <paramref name="job"/> until it ends, the client goes away or the service stops
+    /// (a stream open at SIGTERM would otherwise hold the shutdown — and the trainers' SIGTERM behind it — for the
+    /// host's whole shutdown timeout).</summary>
     public static async Task Write(HttpContext ctx, JobStore store, JobRecord job)
     {
         var res = ctx.Response;
         res.ContentType = "text/event-stream";
         res.Headers.CacheControl = "no-cache";
         res.Headers["X-Accel-Buffering"] = "no";
-        var ct = ctx.RequestAborted;
+        var stopping = ctx.RequestServices.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, stopping);
+        var ct = linked.Token;
         var follower = new TrainLog.Follower(Path.Combine(job.RunDir, TrainerProcess.LogFile));
         string? lastState = null;
         var lastWrite = DateTime.UtcNow;

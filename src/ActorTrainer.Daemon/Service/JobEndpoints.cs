@@ -27,9 +27,9 @@ public static class JobEndpoints
         app.MapGet("/jobs/{id}/config", (string id) => Find(store, id) is { } j
                 ? Results.Text(j.Config, "text/plain; charset=utf-8") : NotFound(id))
            .WithSummary("The job's exact effective configuration (HOCON)");
-        app.MapPost("/jobs/{id}/cancel", (string id) => Find(store, id) is null ? NotFound(id) : Change(runner.Cancel(id)!, progress, JobStates.Cancelled))
+        app.MapPost("/jobs/{id}/cancel", (string id) => Find(store, id) is not { } was ? NotFound(id) : Change(runner.Cancel(id)!, progress, JobStates.Cancelled, was.State))
            .WithSummary("Cancel: a queued job at once; a running one checkpoints and stops (resumable)");
-        app.MapPost("/jobs/{id}/resume", (string id) => Find(store, id) is null ? NotFound(id) : Change(runner.Resume(id)!, progress, JobStates.Queued))
+        app.MapPost("/jobs/{id}/resume", (string id) => Find(store, id) is not { } was ? NotFound(id) : Change(runner.Resume(id)!, progress, JobStates.Queued, was.State))
            .WithSummary("Queue a cancelled or failed job again; it continues from its newest checkpoint");
         app.MapGet("/jobs/{id}/events", async (HttpContext ctx, string id) =>
             {
@@ -90,10 +90,13 @@ public static class JobEndpoints
 
     private static IResult NotFound(string id) => Results.Json(JobViews.Error($"no job '{id}'"), statusCode: 404);
 
-    private static IResult Change(JobRecord job, JobProgressBook progress, string target)
+    /// <summary>202 with the job when the request changed it (cancel: it was queued or running; resume: cancelled or
+    /// failed), else 409 naming its state (a job cancelled before is "already done").</summary>
+    private static IResult Change(JobRecord job, JobProgressBook progress, string target, string was)
     {
         var view = JobViews.View(job, progress.For(job), false);
-        var accepted = job.State == target || (target == JobStates.Cancelled && job.CancelRequested && job.State == JobStates.Running);
+        var accepted = target == JobStates.Cancelled ? was is JobStates.Queued or JobStates.Running
+                                                     : was is JobStates.Cancelled or JobStates.Failed;
         if (!accepted)
             view["error"] = target == JobStates.Cancelled
                 ? $"job '{job.Id}' is {job.State}: only a queued or running job can be cancelled"
