@@ -81,6 +81,9 @@ public class ServiceTests
             ("{\"set\": {\"data.dir\": \"/nonexistent/mnist\"}}", "data.dir"),
             ("{\"set\": {\"metrics\": \"{ port = 9100 }\"}}", "metrics.port"),
             ("{\"set\": {\"trainer.runtime\": \"actors\", \"cluster.enabled\": \"on\"}}", "cluster.enabled"),
+            ("{\"set\": {\"model.layers.0.units\": \"2000000000\"}}", "model.layers[0]: a 784x2000000000 kernel"),
+            ("{\"set\": {\"model.layers.1.units\": \"5\", \"loss\": \"mse\"}}", "the last dense layer has 5 units"),
+            ("{\"set\": {\"model.layers.1.units\": \"5\"}}", "needs units >= 10"),
             ("{\"settings\": {}}", "settings"),
             ("not json", "not valid JSON"),
         ];

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using ActorTrainer.Daemon.Commands;
 using ActorTrainer.Daemon.Configuration;
+using ActorTrainer.Daemon.Runs;
 
 namespace ActorTrainer.Daemon.Service;
 
@@ -45,6 +46,10 @@ public static class JobSubmission
         }
         var config = ConfigLoader.LoadText(text, source, sets);
         var settings = TrainSettings.From(config);
+        // what `train` refuses before it writes anything, short of reading the data: sizes, and the bundled data's classes
+        try { ResourceCheck.Model(settings); }
+        catch (ActorTrainer.Core.ResourceLimitException e) { throw new ConfigException(e.Message); }
+        if (settings.DataDir.Length == 0) BundledClasses(settings);
         if (settings.DataDir.Length > 0 && !Directory.Exists(settings.DataDir))
             throw new ConfigException($"config: data.dir = '{settings.DataDir}' is not a directory on the server");
         if (settings.MetricsPort != 0)
@@ -54,6 +59,17 @@ public static class JobSubmission
         var header = "# Effective configuration of a job submitted to `serve` (reference.conf < submitted config" +
                      (sets.Count > 0 ? " < " + string.Join(", ", sets.Select(s => "set " + ConfigLoader.OneLine(s))) : "") + ").\n";
         return new ValidatedJob(header + ConfigLoader.Render(config) + "\n", settings.Epochs);
+    }
+
+    /// <summary>The bundled MNIST has 10 classes: a sparse loss needs at least 10 output units, the one-hot losses
+    /// exactly 10 (as `train` finds when it reads the data).</summary>
+    private static void BundledClasses(TrainSettings s)
+    {
+        const int classes = 10;
+        if (!ActorTrainer.Core.Loss.Parse(s.Loss).SparseTargets)
+            LabelTargets.CheckOutputWidth(s, s.InputShape.Aggregate(1, (a, b) => a * b), classes, "the bundled MNIST");
+        else if (s.Layers.OfType<ActorTrainer.Core.Dense>().LastOrDefault() is { Units: < classes } last)
+            throw new ConfigException($"config: model.layers: the last dense layer has {last.Units} units but the bundled MNIST has {classes} classes (labels 0 to 9); loss {s.Loss} needs units >= {classes}");
     }
 
     private static IEnumerable<string> ReadSets(JsonElement set)
