@@ -208,6 +208,15 @@ public class ClusterCliTests
             "--set", "cluster.tls.certificate-path=/nonexistent/node.pfx"], 60), "cluster.tls.ca-certificate-path");
         Cli.AssertBadInput(Cli.Run(["train", "--run-dir", t["r2"], .. Cli.Tiny, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on",
             "--set", "cluster.min-workers=0"], 60), "cluster.min-workers");
+        // listeners that cannot open are bad input naming the key (they were internal errors, exit 70)
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        Cli.AssertBadInput(Cli.Run(["worker", "--set", Seed(4053), "--set", $"cluster.port={port}"], 60), $"cluster.hostname:cluster.port = 127.0.0.1:{port}");
+        Cli.AssertBadInput(Cli.Run(["worker", "--set", Seed(4053), "--set", $"cluster.data-plane.port={port}"], 60), $"cluster.data-plane.port = {port}");
+        Cli.AssertBadInput(Cli.Run(["worker", "--set", Seed(4053), "--set", "cluster.hostname=not.a.host.invalid"], 60), "cluster.hostname 'not.a.host.invalid'");
+        Cli.AssertBadInput(Cli.Run(["train", "--run-dir", t["r3"], .. Cli.Tiny, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on",
+            "--set", $"cluster.port={port}"], 60), "cluster.port");
     }
 
     private static bool HasCudaDevice()

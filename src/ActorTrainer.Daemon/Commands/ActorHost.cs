@@ -107,7 +107,7 @@ public sealed class ActorHost : IDisposable
     /// is empty) and trains on the worker nodes' gradient workers.</summary>
     private static ActorSystem StartCoordinator(TrainSettings s, ClusterConfig cluster, ILogger log)
     {
-        var system = ClusterNode.Create(cluster.Settings, s.Config.WithFallback(ActorTrainingRunner.RuntimeDefaults));
+        var system = ClusterBinding.CreateNode(cluster.Settings, s.Config.WithFallback(ActorTrainingRunner.RuntimeDefaults));
         var self = Akka.Cluster.Cluster.Get(system);
         if (cluster.Settings.SeedNodes.Length == 0) self.Join(self.SelfAddress);
         log.LogInformation("cluster coordinator {Address}; waiting for {Min} gradient worker(s) (cluster.min-workers, up to cluster.wait-for-workers = {Wait})",

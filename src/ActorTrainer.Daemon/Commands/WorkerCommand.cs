@@ -1,4 +1,3 @@
-using System.Net;
 using ActorTrainer.Daemon.Cli;
 using ActorTrainer.Daemon.Configuration;
 using ActorTrainer.Runtime.Clustering;
@@ -35,14 +34,15 @@ public static class WorkerCommand
         using var claim = signals.ClaimForTraining();
         using var gpu = OpenGpu(new ConfigReader(config), c.NodeWorkers);
         // the node waits for work between steps and epochs as long as it takes: no read deadline on its side
-        using var server = new WorkerNodeServer(Bind(c.Settings.Hostname), c.DataPlanePort, c.DataPlane with { IoTimeout = null },
-            c.NodeWorkers, c.NodeThreads, Log, gpu is null ? null : ActorTrainer.Cuda.CudaShardCompute.Exclusive(gpu), gpu is null ? null : SyncRefusal);
+        var bind = ClusterBinding.Resolve(c.Settings.Hostname);
+        using var server = ClusterBinding.DataPlane(c.Settings.Hostname, c.DataPlanePort, () => new WorkerNodeServer(bind, c.DataPlanePort, c.DataPlane with { IoTimeout = null },
+            c.NodeWorkers, c.NodeThreads, Log, gpu is null ? null : ActorTrainer.Cuda.CudaShardCompute.Exclusive(gpu), gpu is null ? null : SyncRefusal));
         if (gpu is not null) Log($"computing on {GpuBackend.Describe(gpu)}; async jobs only");
         else StartWarmup(config, c.NodeThreads, Log);
         var info = new WorkerNodeInfo(c.AdvertisedHost, server.Endpoint.Port, Guid.NewGuid().ToString("N"), c.NodeWorkers, c.NodeThreads);
         while (!signals.Token.IsCancellationRequested)
         {
-            var system = ClusterNode.Create(c.Settings, config);   // the rendered cluster keys win; akka.* of the config add to them
+            var system = ClusterBinding.CreateNode(c.Settings, config);   // the rendered cluster keys win; akka.* of the config add to them
             system.ActorOf(WorkerNodeActor.Props(info), WorkerNodeActor.Name);
             Log($"node {Akka.Cluster.Cluster.Get(system).SelfAddress} joining {string.Join(", ", c.Settings.SeedNodes)}; data plane {info.Host}:{info.Port}{(server.UnixSocketPath is { } unix ? $" (from this host: {unix})" : "")}, {info.Workers} worker(s) × {(info.ThreadsPerWorker == 0 ? "default" : info.ThreadsPerWorker)} thread(s){(c.DataPlane.Tls is null ? "" : ", TLS")}");
             int which = Task.WaitAny(system.WhenTerminated, Task.Delay(Timeout.Infinite, signals.Token).ContinueWith(_ => { }));
@@ -95,9 +95,4 @@ public static class WorkerCommand
             throw new ConfigException($"config: worker.backend = cuda offers the node's GPU as one gradient worker; set worker.workers = 1 (got {workers})");
         return GpuBackend.Open(BackendSettings.Read(r) with { Backend = "cuda" });
     }
-
-    /// <summary>The address to bind: an IP address, or the first address a host name resolves to.</summary>
-    private static IPAddress Bind(string host) =>
-        IPAddress.TryParse(host, out var ip) ? ip
-        : Dns.GetHostAddresses(host).FirstOrDefault() ?? throw new ConfigException($"config: cluster.hostname '{host}' does not resolve");
 }
