@@ -58,6 +58,12 @@ public class ServiceTests
         Assert.Contains($"job {id} succeeded", logs.Stderr);
         var second = Cli.Run(["serve", "--set", $"serve.port={ServiceDaemon.FreePort()}", "--set", $"serve.runs-root={t["runs"]}"], 60);
         Cli.AssertBadInput(second, "serve.runs-root", "in use by another running serve");
+        var inUse = Cli.Run(["serve", "--set", $"serve.port={d.Port}", "--set", $"serve.runs-root={t["runs2"]}"], 60);
+        var said = Cli.AssertBadInput(inUse, $"serve.address:serve.port = 127.0.0.1:{d.Port}: cannot listen");
+        Assert.Single(said.Split('\n', StringSplitOptions.RemoveEmptyEntries));                 // one line, no stack trace
+        Assert.DoesNotContain("serving on", inUse.Stdout + said);                                // it never served
+        Cli.AssertBadInput(Cli.Run(["serve", "--set", $"serve.port={ServiceDaemon.FreePort()}", "--set", "serve.runs-root=/etc/passwd"], 60),
+                           "serve.runs-root '/etc/passwd' is a file");
         var status = Cli.Run(["status", id, "--server", d.Url]);
         Assert.True(status.ExitCode == 0, status.Describe());
         Assert.Equal(ServiceRuns.Digest(job), JsonNode.Parse(status.Stdout)!["summary"]!["weights_sha256"]!.GetValue<string>());

@@ -25,7 +25,7 @@ public static class ServeCommand
     {
         var config = ConfigLoader.Load(cl.Get("config"), cl.All("set").ToList());
         var options = ServeOptions.From(config);
-        Directory.CreateDirectory(options.RunsRoot);
+        CreateRunsRoot(options.RunsRoot);
         using var runsLock = LockRunsRoot(options);
         using var store = OpenStore(options);
         ServicePriority.LowerServiceThreads(options.Nice);
@@ -36,6 +36,7 @@ public static class ServeCommand
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.IncludeScopes = false; });
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);   // a failed start is reported below, in one line
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Listen(options.Address, options.Port);
@@ -58,8 +59,9 @@ public static class ServeCommand
         app.MapJobApi(store, app.Services.GetRequiredService<JobRunner>(), app.Services.GetRequiredService<JobProgressBook>(),
                       app.Services.GetRequiredService<JobStatusCache>(), options);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serve");
-        log.LogInformation("serving on {Url} (runs root {Root}, job store {Db}, {Max} concurrent job(s){Auth})", options.LocalUrl,
-                           options.RunsRoot, options.Database, options.MaxConcurrentJobs, options.Token is null ? "" : ", bearer token required");
+        app.Lifetime.ApplicationStarted.Register(() =>     // once it listens (a port in use fails before this)
+            log.LogInformation("serving on {Url} (runs root {Root}, job store {Db}, {Max} concurrent job(s){Auth})", options.LocalUrl,
+                               options.RunsRoot, options.Database, options.MaxConcurrentJobs, options.Token is null ? "" : ", bearer token required"));
         try
         {
             // The host stops on SIGTERM / SIGINT itself; the claim keeps the signal gate from ending the process first.
@@ -71,6 +73,20 @@ public static class ServeCommand
             throw new ConfigException($"serve.address:serve.port = {options.Address}:{options.Port}: cannot listen: {e.Message}");
         }
         return 0;
+    }
+
+    /// <summary>Creates serve.runs-root; what stands in the way (a file, no permission) is refused naming the key.</summary>
+    private static void CreateRunsRoot(string path)
+    {
+        if (File.Exists(path)) throw new ConfigException($"serve.runs-root '{path}' is a file, not a directory");
+        try
+        {
+            Directory.CreateDirectory(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"serve.runs-root '{path}': cannot create the directory: {e.Message}");
+        }
     }
 
     /// <summary>One daemon per runs root: an exclusive lock on &lt;runs-root&gt;/serve.lock (released when the
