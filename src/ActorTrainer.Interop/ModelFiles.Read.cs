@@ -25,6 +25,9 @@ public static partial class ModelFiles
     /// the file when it is too large, not JSON or not an object; DirectoryNotFound/FileNotFound when absent.</summary>
     public static (string Path, JsonObject Config) ReadConfig(string dir)
     {
+        if (File.Exists(dir))
+            throw new DirectoryNotFoundException($"model directory '{dir}' is a file; give the directory that holds {ConfigFile} and the weights" +
+                                                 (Path.GetDirectoryName(dir) is { Length: > 0 } parent ? $" (here '{parent}')" : ""));
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"model directory '{dir}' does not exist");
         var cfgPath = Path.Combine(dir, ConfigFile);
         if (!File.Exists(cfgPath)) throw new FileNotFoundException($"model directory '{dir}' has no {ConfigFile}", cfgPath);

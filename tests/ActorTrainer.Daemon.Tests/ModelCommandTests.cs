@@ -254,6 +254,8 @@ public sealed partial class ModelCommandTests(SavedModelFixture fx) : IClassFixt
         var missing = Path.Combine(fx.Scratch("none"), "no-model");
         foreach (var cmd in new[] { "summary", "evaluate" })
             Cli.AssertBadInput(Cli.Run([cmd, "--model", missing]), missing, "does not exist");
+        var file = Path.Combine(fx.ModelDir, "config.json");         // the model's file instead of its directory
+        Cli.AssertBadInput(Cli.Run(["summary", "--model", file]), file, "is a file", $"(here '{fx.ModelDir}')");
     }
 
     [Fact]
