@@ -201,7 +201,7 @@ public class ClusterCliTests
             "worker.backend = cuda", "worker.workers = 1");
         if (!HasCudaDevice())       // a GPU node without a GPU: one line naming what is missing, before it joins anything
             Cli.AssertBadInput(Cli.Run(["worker", "--set", Seed(4053), "--set", "worker.backend=cuda", "--set", "worker.workers=1"], 60),
-                "no CUDA device", "--set trainer.backend=cpu");
+                "no CUDA device", "--set worker.backend=cpu");
         using var t = new TempDir();
         Cli.AssertBadInput(Cli.Run(["train", "--run-dir", t["r0"], .. Cli.Tiny, "--set", "cluster.enabled=on"], 60), "trainer.runtime = actors");
         Cli.AssertBadInput(Cli.Run(["train", "--run-dir", t["r"], .. Cli.Tiny, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on",

@@ -93,6 +93,15 @@ public static class WorkerCommand
         if (r.OneOf("worker.backend", "cpu", "cuda") != "cuda") return null;
         if (workers != 1)
             throw new ConfigException($"config: worker.backend = cuda offers the node's GPU as one gradient worker; set worker.workers = 1 (got {workers})");
-        return GpuBackend.Open(BackendSettings.Read(r) with { Backend = "cuda" });
+        try
+        {
+            return GpuBackend.Open(BackendSettings.Read(r) with { Backend = "cuda" });
+        }
+        catch (ActorTrainer.Cuda.CudaUnavailableException e)      // a worker node's fallback is its own key
+        {
+            throw new ActorTrainer.Cuda.CudaUnavailableException(
+                e.Message.Replace("trainer.backend = cuda", "worker.backend = cuda")
+                    .Replace(ActorTrainer.Cuda.CudaUnavailableException.Fallback, "start the node on the CPU instead with --set worker.backend=cpu"), e);
+        }
     }
 }
