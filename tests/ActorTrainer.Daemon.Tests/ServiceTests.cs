@@ -55,6 +55,10 @@ public class ServiceTests
         Assert.True(logs.ExitCode == 0, logs.Describe());
         Assert.Contains(logs.StdoutLines, l => l.StartsWith("epoch 2/2 loss ", StringComparison.Ordinal));
         Assert.Contains(logs.StdoutLines, l => RunDir.TestLine.IsMatch(l));
+        var plain = Cli.Run(["logs", id, "--server", d.Url]);                      // the whole log at once: the same lines
+        Assert.Contains(plain.StdoutLines, l => l.StartsWith("epoch 2/2 loss ", StringComparison.Ordinal));
+        Assert.DoesNotContain(plain.StdoutLines, l => l.StartsWith('{'));
+        Cli.AssertBadInput(Cli.Run(["submit", "--follow", "--server", d.Url]), "follow");     // logs only
         Assert.Contains($"job {id} succeeded", logs.Stderr);
         var second = Cli.Run(["serve", "--set", $"serve.port={ServiceDaemon.FreePort()}", "--set", $"serve.runs-root={t["runs"]}"], 60);
         Cli.AssertBadInput(second, "serve.runs-root", "in use by another running serve");

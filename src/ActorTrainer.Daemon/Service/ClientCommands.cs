@@ -30,7 +30,7 @@ public static class ClientCommands
     {
         var positional = verb is "status" or "cancel" or "logs" ? args.TakeWhile(a => !a.StartsWith('-')).ToArray() : [];
         var rest = args.Skip(positional.Length).Select(a => a == "-f" ? "--follow" : a).ToArray();
-        var cl = CommandLine.Parse(verb, rest, ["server", "token-file", "config", "set"], ["follow"]);
+        var cl = CommandLine.Parse(verb, rest, ["server", "token-file", "config", "set"], verb == "logs" ? ["follow"] : []);
         if (verb != "submit" && (cl.Get("config") is not null || cl.All("set").Count > 0))
             throw new UsageException($"{verb}: --config and --set belong to submit");
         if (verb is "status" or "cancel" or "logs" && positional.Length != 1)
@@ -147,7 +147,8 @@ public static class ClientCommands
             using var res = http.GetAsync(path + "/files/" + TrainerProcess.LogFile, ct).GetAwaiter().GetResult();
             if (res.StatusCode == HttpStatusCode.NotFound) return 0;   // not started yet: no log
             res.EnsureSuccessStatusCode();
-            Console.Out.Write(res.Content.ReadAsStringAsync(ct).GetAwaiter().GetResult());
+            foreach (var raw in res.Content.ReadAsStringAsync(ct).GetAwaiter().GetResult().Split('\n'))
+                if (raw.TrimEnd('\r') is { Length: > 0 } l) Console.Out.WriteLine(TrainLog.Parse(l).Text);   // as logs -f shows them
             return 0;
         }
         using var stream = http.GetStreamAsync(path + "/events", ct).GetAwaiter().GetResult();
