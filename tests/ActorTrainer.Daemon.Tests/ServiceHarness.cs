@@ -146,10 +146,12 @@ public static class ServiceRuns
         ["output.tensorboard"] = "false", ["trainer.runtime"] = "actors",
     };
 
-    /// <summary>A longer job (all 60000 samples, 2 epochs, a checkpoint every 25 steps) to interrupt mid-run.</summary>
+    /// <summary>A longer job (all 60000 samples, 6 epochs, a checkpoint every 25 steps) to interrupt mid-run: ~3 s of
+    /// training on a fast 2-core machine, so that the tests' signals (sent up to a 200 ms poll after the first
+    /// checkpoint) land before it ends — with 2 epochs (~0.8 s) a SIGSTOP once came after the job had finished.</summary>
     public static readonly Dictionary<string, string> Long = new()
     {
-        ["data.test-limit"] = "300", ["trainer.epochs"] = "2", ["output.plots"] = "false", ["output.tensorboard"] = "false",
+        ["data.test-limit"] = "300", ["trainer.epochs"] = "6", ["output.plots"] = "false", ["output.tensorboard"] = "false",
         ["trainer.runtime"] = "actors", ["trainer.checkpoint.every-steps"] = "25",
     };
 
