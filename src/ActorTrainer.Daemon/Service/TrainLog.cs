@@ -61,11 +61,12 @@ public static class TrainLog
     /// the text format prints.</summary>
     private static TrainLogLine TestResult(JsonElement state)
     {
+        var logs = new Dictionary<string, double>();        // as the run's own test logs: loss, accuracy
+        foreach (var (json, name) in new[] { ("TestLoss", "loss"), ("TestAccuracy", "accuracy") })
+            if (state.TryGetProperty(json, out var v) && Number(v) is { } d) logs[name] = d;
         var data = new JsonObject();
-        foreach (var (json, name) in new[] { ("TestLoss", "test_loss"), ("TestAccuracy", "test_accuracy") })
-            if (state.TryGetProperty(json, out var v) && Number(v) is { } d) data[name] = d;
-        var text = string.Join(" - ", data.Select(kv => $"{kv.Key}: {ActorTrainer.Core.Metrics.format(kv.Value!.GetValue<double>())}"));
-        return new TrainLogLine("test", text, data);
+        foreach (var (name, d) in logs) data["test_" + name] = d;
+        return new TrainLogLine("test", Output.TrainingOutputs.TestLine(logs), data);   // the one formatter of that line
     }
 
     private static double? Number(JsonElement v) => v.ValueKind switch
