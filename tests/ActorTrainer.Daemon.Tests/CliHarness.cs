@@ -239,18 +239,20 @@ public static class RunDir
 /// <summary>Writes MNIST-format directories (the four standard raw IDX files) from the bundled data set.</summary>
 public static class MnistDir
 {
-    /// <summary>Writes the first <paramref name="train"/> training and <paramref name="test"/> test samples into <paramref name="dir"/>; returns its full path.</summary>
-    public static string Write(string dir, int train, int test)
+    /// <summary>Writes the first <paramref name="train"/> training and <paramref name="test"/> test samples (of those whose
+    /// label <paramref name="keep"/> accepts, default all) into <paramref name="dir"/>; returns its full path.</summary>
+    public static string Write(string dir, int train, int test, Func<int, bool>? keep = null)
     {
         var full = Directory.CreateDirectory(dir).FullName;
         var (trainSet, testSet) = ActorTrainer.Core.Data.Mnist.LoadBundled();
         void One(string prefix, ActorTrainer.Core.Data.Dataset d, int n)
         {
             var pixels = d.Height * d.Width;
+            var rows = Enumerable.Range(0, d.Count).Where(i => keep is null || keep(d.Labels[i])).Take(n).ToArray();
             ActorTrainer.Core.Data.Idx.Write(Path.Combine(full, prefix + "-images-idx3-ubyte"),
-                new ActorTrainer.Core.Data.IdxArray([n, d.Height, d.Width], d.Pixels[..(n * pixels)]));
+                new ActorTrainer.Core.Data.IdxArray([rows.Length, d.Height, d.Width], rows.SelectMany(i => d.Pixels[(i * pixels)..((i + 1) * pixels)]).ToArray()));
             ActorTrainer.Core.Data.Idx.Write(Path.Combine(full, prefix + "-labels-idx1-ubyte"),
-                new ActorTrainer.Core.Data.IdxArray([n], d.Labels[..n].Select(l => (byte)l).ToArray()));
+                new ActorTrainer.Core.Data.IdxArray([rows.Length], rows.Select(i => (byte)d.Labels[i]).ToArray()));
         }
         One("train", trainSet, train);
         One("t10k", testSet, test);

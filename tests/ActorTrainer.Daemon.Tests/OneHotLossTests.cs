@@ -49,6 +49,43 @@ public sealed class OneHotLossTests : IDisposable
         Assert.False(Directory.Exists(run), "the refused run wrote its directory");
     }
 
+    [Theory]
+    [InlineData("binary_crossentropy")]
+    [InlineData("mse")]
+    public void One_sigmoid_unit_trains_a_binary_classifier_on_labels_0_and_1(string loss)
+    {
+        var data = MnistDir.Write(_t["zeros-and-ones"], 1000, 400, label => label < 2);
+        var run = _t["run"];
+        Cli.Train(run, "--set", $"data.dir={data}", "--set", "loss=" + loss, "--set", "output.tensorboard=true",
+                  "--set", "model.layers.1={ type = dense, units = 1, activation = sigmoid }");
+        var summary = RunDir.Summary(run);
+        Assert.InRange(summary.GetProperty("test_accuracy").GetDouble(), 0.95, 1.0);   // 0 against 1 is easy: chance is ~0.5
+        Assert.True(File.Exists(Path.Combine(run, "misclassified.png")));
+
+        var eval = Cli.Run(["evaluate", "--model", Path.Combine(run, "model"), "--data", data, "--json"]);
+        Assert.True(eval.ExitCode == 0, eval.Describe());
+        Assert.Equal(summary.GetProperty("test_accuracy").GetDouble(), JsonDocument.Parse(eval.Stdout).RootElement.GetProperty("test_accuracy").GetDouble(), 4);
+
+        var predict = Cli.Run(["predict", "--model", Path.Combine(run, "model"), "--input", Path.Combine(data, "t10k-images-idx3-ubyte")]);
+        Assert.True(predict.ExitCode == 0, predict.Describe());
+        var lines = predict.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        Assert.Equal(400, lines.Length);
+        Assert.All(lines, l => Assert.Equal(l.GetProperty("probabilities")[0].GetSingle() > 0.5f ? 1 : 0, l.GetProperty("label").GetInt32()));
+        Assert.Contains(lines, l => l.GetProperty("label").GetInt32() == 1);
+    }
+
+    [Theory]
+    [InlineData("binary_crossentropy", "this data has 10 classes")]
+    [InlineData("categorical_crossentropy", "use loss = binary_crossentropy")]
+    public void One_output_unit_needs_two_classes_and_a_binary_loss(string loss, string hint)
+    {
+        var run = _t["run"];
+        var r = Cli.Run(["train", "--run-dir", run, .. Cli.Tiny, "--set", "loss=" + loss,
+                         "--set", "model.layers.1={ type = dense, units = 1, activation = sigmoid }"]);
+        Cli.AssertBadInput(r, "model.layers", "has 1 unit but", "10 classes", hint);
+        Assert.False(Directory.Exists(run), "the refused run wrote its directory");
+    }
+
     [Fact]
     public void The_sparse_loss_keeps_accepting_more_units_than_classes()
     {

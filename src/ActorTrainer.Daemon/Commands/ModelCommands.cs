@@ -45,7 +45,7 @@ public static class ModelCommands
         var dataDir = cl.Get("data") ?? "";
         Dataset test;
         var plan = model.Plan;
-        var expect = new MnistExpectation(plan.InputDim, plan.OutputDim);   // labels below the output units (one-hot: one per class)
+        var expect = new MnistExpectation(plan.InputDim, LabelTargets.ClassesOf(plan.Loss, plan.OutputDim));   // labels below the output units (one-hot: one per class; one unit: 0 or 1)
         try { test = Mnist.LoadTestWith(expect, dataDir); }
         catch (Exception e) when (e is InputException or DirectoryNotFoundException or FileNotFoundException or ArgumentException)
         { throw new InvalidDataException($"--data '{dataDir}': {e.Message}"); }
@@ -105,7 +105,7 @@ public static class ModelCommands
         using var gpu = GpuBackend.Open(backend);
         var probs = model.PredictArrays(x, features, 1024, gpu);
         var classes = model.Plan.OutputDim;
-        var labels = TrainingOutputs.Argmax(probs, classes);
+        var labels = TrainingOutputs.PredictedLabels(probs, classes);
         var o = Console.Out;
         for (var i = 0; i < labels.Length; i++)
         {

@@ -234,7 +234,7 @@ public static class TrainCommand
         if (s.Plots)   // the digit plots need the test set's predicted classes; nothing else does
         {
             var probs = model.PredictArrays(test.Images, data.Features, 1024, run.Gpu);
-            TrainingOutputs.WriteDigitPlots(runDir, test, TrainingOutputs.Argmax(probs, plan.OutputDim));
+            TrainingOutputs.WriteDigitPlots(runDir, test, TrainingOutputs.PredictedLabels(probs, plan.OutputDim));
         }
         if (s.SaveModel) model.Save(Path.Combine(runDir, RunDirectory.ModelFolder));
         var curvesFile = curves?.GetAwaiter().GetResult();

@@ -34,9 +34,10 @@ public sealed record TrainData(Dataset Train, Dataset Test, ArrayData Fit, Array
         if (shape != features)
             throw new ConfigException($"config: model.input-shape [{string.Join(", ", s.InputShape)}] holds {shape} values but the data has {train.Height}x{train.Width} = {features} per sample");
 
-        var fit = LabelTargets.For(loss, train.Images, features, train.Labels, classes);
+        var width = loss.SparseTargets ? classes : LabelTargets.OutputWidth(s, features);   // checked above: classes, or 1 for labels 0/1
+        var fit = LabelTargets.For(loss, train.Images, features, train.Labels, width);
         ArrayData? validation = null;
-        if (s.Validation == "test") validation = LabelTargets.For(loss, test.Images, features, test.Labels, classes);
+        if (s.Validation == "test") validation = LabelTargets.For(loss, test.Images, features, test.Labels, width);
         else if (s.Validation == "split")
         {
             var nVal = fit.Count - fit.ValidationSplitAt(s.ValidationSplit);

@@ -164,7 +164,7 @@ public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchH
         var engine = _gridEngine ??= new GradientEngine(_plan, n);
         var probs = engine.Predict(weights, test.Images.AsSpan(0, n * _plan.InputDim), n).ToArray();
         var all = new int[test.Count];
-        Array.Copy(TrainingOutputs.Argmax(probs, _plan.OutputDim), all, n);
+        Array.Copy(TrainingOutputs.PredictedLabels(probs, _plan.OutputDim), all, n);
         var png = PlotApi.DigitGridPng(test.Pixels, test.Height, test.Width, Enumerable.Range(0, n).ToArray(), test.Labels, all, 2, 5, $"Epoch {e}");
         var size = PlotApi.DigitGridSize(test.Height, test.Width, 2, 5);
         return (png, size.Height, size.Width);

@@ -9,6 +9,11 @@ namespace ActorTrainer.Daemon.Output;
 /// <summary>Everything a finished run leaves in its directory besides history.csv and TensorBoard logs.</summary>
 public static class TrainingOutputs
 {
+    /// <summary>The predicted label of each row of a (rows × width) output matrix: the arg-max column, or for a single
+    /// output unit (a sigmoid's probability of class 1) 1 where p &gt; 0.5, else 0 — Keras' <c>(model.predict(x) &gt; 0.5)</c>.</summary>
+    public static int[] PredictedLabels(float[] probs, int width) =>
+        width == 1 ? Array.ConvertAll(probs, p => p > 0.5f ? 1 : 0) : Argmax(probs, width);
+
     /// <summary>Arg-max label of each row of a (rows × classes) probability matrix.</summary>
     public static int[] Argmax(float[] probs, int classes)
     {
