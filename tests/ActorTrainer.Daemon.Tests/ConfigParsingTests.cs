@@ -21,6 +21,8 @@ public sealed class ConfigParsingTests
     [InlineData("model.name = \"abc\n", ":1:", "unterminated string")]
     [InlineData("trainer.epochs = 1\ntrainer.epochs = ${?EPOCHS}\n", ":2:", "optional substitutions ('${?…}') are not supported")]
     [InlineData("trainer.epochs = ${HOME}\n", "", "environment variables are not read")]
+    [InlineData("trainer {\n  epochs = = 3\n}\n", ":2:", "'=' right after '='")]
+    [InlineData("trainer.epochs : = 3\n", ":1:", "'=' right after ':'")]
     public void Malformed_config_file_exits_2_naming_file_and_line(string text, string line, string detail)
     {
         using var t = new TempDir();

@@ -37,10 +37,14 @@ public static class HoconPrecheck
         var stack = new Stack<Frame>();
         stack.Push(root);
         bool seen = false;
+        HoconToken? previous = null;
         foreach (var t in tokens)
         {
             if (root.Closed && t.Kind != HoconTokenKind.Newline)
                 throw new ConfigException($"{source}:{t.Line}: '{t.Text}' after the closing '}}' of the top-level object");
+            if (t.Kind == HoconTokenKind.Separator && previous is { Kind: HoconTokenKind.Separator } p)   // `epochs = = 3`
+                throw new ConfigException($"{source}:{t.Line}: '{t.Text}' right after '{p.Text}'; a key takes one separator ('key = value')");
+            previous = t;
             Apply(t, stack, root, seen, tokens, edges, source);
             if (t.Kind != HoconTokenKind.Newline) seen = true;
         }
