@@ -217,6 +217,7 @@ public class ClusterCliTests
         Cli.AssertBadInput(Cli.Run(["worker", "--set", Seed(4053), "--set", "cluster.hostname=not.a.host.invalid"], 60), "cluster.hostname 'not.a.host.invalid'");
         Cli.AssertBadInput(Cli.Run(["train", "--run-dir", t["r3"], .. Cli.Tiny, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on",
             "--set", $"cluster.port={port}"], 60), "cluster.port");
+        Assert.False(Directory.Exists(t["r3"]), "a coordinator that cannot listen wrote its run directory");
     }
 
     private static bool HasCudaDevice()

@@ -54,13 +54,21 @@ public sealed class ActorHost : IDisposable
         if (_runtime is not null) return _runtime;
         if (_starting is null)
         {
-            var cluster = _settings.Cluster!;
-            _clusterSystem = StartCoordinator(_settings, cluster, _logs.CreateLogger("cluster"));
-            return _runtime = new ActorStepRuntime(_settings.ToRuntimeOptions(), _clusterSystem);
+            Listen();
+            return _runtime = new ActorStepRuntime(_settings.ToRuntimeOptions(), _clusterSystem!);
         }
         var host = _starting.GetAwaiter().GetResult();
         _warm.Wait(MaxWarmupWait);
         return _runtime = new ActorStepRuntime(_settings.ToRuntimeOptions(gpu), host.Services.GetRequiredService<ActorSystem>());
+    }
+
+    /// <summary>A cluster coordinator (cluster.enabled) joins its cluster now — its listener bound, so that a port in use
+    /// or a host name that does not resolve is refused (exit 2) before the run directory is written; a local host goes on
+    /// starting in the background.</summary>
+    public void Listen()
+    {
+        if (_starting is null && _clusterSystem is null)
+            _clusterSystem = StartCoordinator(_settings, _settings.Cluster!, _logs.CreateLogger("cluster"));
     }
 
     /// <summary>A warm-up (<see cref="WarmUp"/>) will run: <see cref="Attach"/> waits for it.</summary>

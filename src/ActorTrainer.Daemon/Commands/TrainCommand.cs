@@ -70,6 +70,7 @@ public static class TrainCommand
         using var lease = new GpuBackend.Lease();
         if (resume is null) lease.Open(s.Compute);        // a new run: opened before its directory exists (no GPU, no run directory)
 
+        actors?.Listen();                                 // a cluster coordinator's listener: bound before the directory exists
         using var dir = RunDirectory.Open(runDir, inPlace, overwrite);
         ErrorBoundary.RunDirectory = runDir;
         var model = s.BuildModel();
