@@ -147,6 +147,16 @@ public sealed partial class CliTests
     }
 
     [Fact]
+    public void An_option_given_twice_exits_2_naming_both_values()
+    {
+        using var t = new TempDir();
+        Cli.AssertBadInput(TrainBad(t["run"], "--run-dir", t["other"]), "'--run-dir' is given 2 times", t["other"]);
+        AssertNothingWritten(t["run"]);
+        AssertNothingWritten(t["other"]);
+        Cli.AssertBadInput(Cli.Run(["summary", "--model", t["a"], "--model", t["b"]]), "'--model' is given 2 times", t["a"], t["b"]);
+    }
+
+    [Fact]
     public void Unknown_command_exits_2_listing_the_commands()
     {
         var r = Cli.Run(["fit", "--config", "config/mnist-mlp.conf"]);

@@ -28,6 +28,34 @@ public sealed partial class ModelCommandTests
     }
 
     [Fact]
+    public void A_png_declaring_100000x100000_pixels_exits_2_naming_its_size()
+    {
+        var png = DigitPng("small.png", darkOnLight: false);
+        var bytes = File.ReadAllBytes(png);
+        var ihdr = bytes.AsSpan().IndexOf("IHDR"u8);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(ihdr + 4), 100_000);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(ihdr + 8), 100_000);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(ihdr + 17), Crc32(bytes.AsSpan(ihdr, 17)));
+        var huge = Path.Combine(Path.GetDirectoryName(png)!, "huge.png");
+        File.WriteAllBytes(huge, bytes);
+        var r = Predict(huge);
+        Cli.AssertBadInput(r, $"--input '{huge}' is 100000x100000 pixels", "shrink the image");
+        AssertNoPrediction(r);
+    }
+
+    /// <summary>PNG's CRC-32 (ISO 3309, reflected 0xEDB88320) of a chunk's type and data.</summary>
+    private static uint Crc32(ReadOnlySpan<byte> data)
+    {
+        var c = 0xFFFFFFFFu;
+        foreach (var b in data)
+        {
+            c ^= b;
+            for (var k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        }
+        return ~c;
+    }
+
+    [Fact]
     public void An_idx_file_of_0_images_exits_2_naming_it()
     {
         var path = Path.Combine(fx.Scratch("idx"), "empty-idx3-ubyte");

@@ -35,12 +35,14 @@ public sealed class CommandLine
                 throw new UsageException($"{command}: unknown option '--{name}' (allowed: {string.Join(", ", valueOptions.Concat(flags).Select(o => "--" + o))})");
             var value = inline ?? (i + 1 < args.Count ? args[++i] : throw new UsageException($"{command}: option '--{name}' needs a value"));
             if (!cl._values.TryGetValue(name, out var list)) cl._values[name] = list = [];
+            else if (name != "set")       // only --set repeats; a second value of any other would win unseen
+                throw new UsageException($"{command}: option '--{name}' is given 2 times ('{list[0]}', '{value}'); give it once");
             list.Add(value);
         }
         return cl;
     }
 
-    /// <summary>The last value of an option, or null.</summary>
+    /// <summary>The value of an option, or null.</summary>
     public string? Get(string name) => _values.TryGetValue(name, out var l) ? l[^1] : null;
 
     /// <summary>The value of a required option.</summary>

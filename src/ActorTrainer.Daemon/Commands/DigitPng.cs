@@ -67,15 +67,21 @@ public static class DigitPng
         return new Image(x, inverted, onWhite);
     }
 
+    private const int MaxSide = 16384;
+    private const long MaxPixels = (long)MaxSide * MaxSide;     // 1 GiB as 32-bit pixels
+
     /// <summary>The PNG's pixels as SKBitmap.Decode gives them (premultiplied alpha), except that input cut short is
     /// refused: SKBitmap.Decode accepts SKCodec's IncompleteInput and leaves the missing rows zero (black).</summary>
     private static SKBitmap Decode(string path)
     {
         using var codec = SKCodec.Create(path, out var created)
             ?? throw new InvalidDataException(created == SKCodecResult.IncompleteInput
-                ? $"--input '{path}' is truncated: not a complete PNG"
+                ? $"--input '{path}' is truncated or corrupt: not a complete PNG"
                 : $"--input '{path}': not a decodable PNG");
         var info = codec.Info;
+        if ((long)info.Width * info.Height > MaxPixels)
+            throw new InvalidDataException($"--input '{path}' is {info.Width}x{info.Height} pixels; predict decodes at most {MaxPixels:N0} " +
+                                           $"({MaxSide}x{MaxSide}): shrink the image first");
         if (info.AlphaType == SKAlphaType.Unpremul) info.AlphaType = SKAlphaType.Premul;
         var bmp = new SKBitmap(info);
         var result = codec.GetPixels(info, bmp.GetPixels());

@@ -68,10 +68,15 @@ public static class ModelCommands
         };
         if (gpu is not null) result["device"] = gpu.DeviceName;
         n.Flag(result);
-        RunFiles.WriteJson(Path.Combine(cl.Require("model"), "evaluation.json"), result);
         Console.Out.WriteLine(cl.Has("json")
             ? result.ToJsonString()
             : TrainingOutputs.TestLine(logs));
+        var side = Path.Combine(cl.Require("model"), "evaluation.json");
+        try { RunFiles.WriteJson(side, result); }      // the result is printed whether or not the model directory is writable
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"warning: could not write {side} ({e.Message}); the result above is not saved there");
+        }
         return 0;
     }
 
@@ -109,8 +114,12 @@ public static class ModelCommands
         var o = Console.Out;
         for (var i = 0; i < labels.Length; i++)
         {
-            var p = new JsonArray(Enumerable.Range(0, classes).Select(j => (JsonNode)JsonValue.Create(probs[i * classes + j])!).ToArray());
-            o.WriteLine(new JsonObject { ["index"] = i, ["label"] = labels[i], ["probabilities"] = p }.ToJsonString());
+            var n = new JsonNumbers();        // a NaN or infinite output is null, listed in non_finite, and leaves no label
+            var p = new JsonArray(Enumerable.Range(0, classes).Select(j => n.Number(probs[i * classes + j], $"probabilities[{j}]")).ToArray());
+            var finite = p.All(v => v is not null);
+            var line = new JsonObject { ["index"] = i, ["label"] = finite ? labels[i] : null, ["probabilities"] = p };
+            n.Flag(line);
+            o.WriteLine(line.ToJsonString());
         }
         return 0;
     }
@@ -122,9 +131,17 @@ public static class ModelCommands
         if (format != "onnx") throw new UsageException($"export: --format must be onnx, got '{cl.Get("format")}'");
         var model = Load(cl);
         var output = cl.Require("output");
+        if (output.Trim().Length == 0) throw new UsageException("export: --output is empty; give a file name such as mnist.onnx");
         if (Directory.Exists(output))
             throw new UsageException($"export: --output '{output}' is a directory; give a file name such as {Path.Combine(output, "model.onnx")}");
-        Onnx.Export(model, output);
+        var own = new[] { ModelFiles.ConfigFile, ModelFiles.WeightsFile, ModelFiles.OptimizerFile }.Select(f => Path.GetFullPath(Path.Combine(cl.Require("model"), f)));
+        if (own.Contains(Path.GetFullPath(output)))
+            throw new UsageException($"export: --output '{output}' is a file of the model being exported; give another name such as {Path.Combine(Path.GetDirectoryName(output) ?? "", "model.onnx")}");
+        try { Onnx.Export(model, output); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)     // FileNotFound here is a folder that cannot hold it: I/O, not input
+        {
+            throw new IOException($"export: cannot write --output '{output}': {e.Message}", e);
+        }
         Console.Out.WriteLine($"wrote {output} (ONNX opset 13, input \"input\" [N, {string.Join(", ", model.InputShape)}])");
         return 0;
     }

@@ -19,6 +19,10 @@ public sealed class JsonNumbers
         return null;
     }
 
+    /// <summary>The float32 value (written as its shortest round-trip text), or null (recorded under
+    /// <paramref name="path"/>) when it is NaN or infinite.</summary>
+    public JsonNode? Number(float v, string path) => float.IsFinite(v) ? JsonValue.Create(v) : Number((double)v, path);
+
     /// <summary>A JSON array of the values (non-finite ones as null, recorded as path[i]).</summary>
     public JsonArray Array(IEnumerable<double> values, string path) =>
         new(values.Select((v, i) => Number(v, $"{path}[{i}]")).ToArray());
