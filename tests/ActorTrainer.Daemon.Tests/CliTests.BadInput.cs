@@ -147,6 +147,15 @@ public sealed partial class CliTests
     }
 
     [Fact]
+    public void A_two_dimensional_input_shape_without_flatten_exits_2_naming_the_layer_before_writing()
+    {
+        using var t = new TempDir();
+        var r = TrainBad(t["run"], "--set", "model.input-shape=[28, 28]");
+        Cli.AssertBadInput(r, "model.layers.0 (dense)", "[28, 28]", "{ type = flatten }");
+        Assert.False(Directory.Exists(t["run"]), "the refused run wrote its directory");
+    }
+
+    [Fact]
     public void An_option_given_twice_exits_2_naming_both_values()
     {
         using var t = new TempDir();

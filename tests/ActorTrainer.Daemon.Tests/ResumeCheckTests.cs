@@ -44,4 +44,21 @@ public sealed class ResumeCheckTests : IDisposable
         Assert.Equal(2, RunDir.History(_run).Rows.Length);
         Assert.True(RunDir.Summary(_run).GetProperty("resumed").GetBoolean());
     }
+
+    [Fact]
+    public void Resume_records_its_new_epochs_in_config_conf_and_refuses_fewer_epochs_than_trained()
+    {
+        var r = Cli.Run(["train", "--resume", _run, "--set", "trainer.epochs=2"]);
+        Assert.True(r.ExitCode == 0, r.Describe());
+        var conf = File.ReadAllText(Path.Combine(_run, "config.conf"));
+        Assert.Matches(@"epochs""?\s*[=:]\s*2\b", conf);         // a later plain --resume continues the 2-epoch run
+        Assert.Contains("--set trainer.epochs=2", conf.Split('\n')[0]);
+
+        var fewer = Cli.Run(["train", "--resume", _run, "--set", "trainer.epochs=1"]);
+        Cli.AssertBadInput(fewer, "trainer.epochs = 1", "at the end of epoch 2", "trainer.epochs >= 2");
+        var ckpt = Path.Combine(_run, "checkpoints");
+        File.Delete(Path.Combine(ckpt, "ckpt-16.bin"));              // the newest is now inside epoch 2 (step 15 = 8 + 7)
+        Assert.True(File.Exists(Path.Combine(ckpt, "ckpt-15.bin")), string.Join(", ", Directory.GetFiles(ckpt)));
+        Cli.AssertBadInput(Cli.Run(["train", "--resume", _run, "--set", "trainer.epochs=1"]), "inside epoch 2 (step 7)");
+    }
 }

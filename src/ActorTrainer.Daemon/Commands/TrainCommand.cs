@@ -78,6 +78,7 @@ public static class TrainCommand
         if (resumeState is not null)
         {
             ResumeCheck.Compare(resumeState.ConfigText, config, resume!);
+            ResumeCheck.Epochs(resumeState, s.Epochs, resume!);
             lease.Open(s.Compute);                      // a resumed run: after the checks that name a changed key
             dir.TakeHistory(resume!, resumeState.History.Count);
         }
@@ -85,7 +86,7 @@ public static class TrainCommand
         using var metrics = s.MetricsPort > 0 ? new TrainingMetrics() : null;
         using var endpoint = metrics is null ? null : OpenMetrics(s.MetricsPort, metrics);
         var configText = RenderConfig(config, configFile, sets);
-        if (!inPlace) RunFiles.WriteText(Path.Combine(runDir, "config.conf"), configText);
+        if (!inPlace || sets.Count > 0) RunFiles.WriteText(Path.Combine(runDir, "config.conf"), configText);   // resumed with --set: the next --resume reads it
         log.LogInformation("run directory {RunDir}; data {Source} ({Train} train / {Test} test samples); config {Config}",
                            runDir, data.Train.Source, data.Train.Count, data.Test.Count, configFile);
         if (endpoint is not null) log.LogInformation("metrics on {Uri}", endpoint.MetricsUri);

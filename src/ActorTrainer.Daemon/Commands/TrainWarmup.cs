@@ -83,10 +83,11 @@ internal static class TrainWarmup
         int shards = s.Mode == "async" ? 1 : Math.Max(1, s.ShardsPerBatch);
         int rows = Math.Clamp((s.BatchSize + shards - 1) / shards, 1, 256);
         Sequential model;
-        try { model = s.BuildModel(); }     // here: the settings' model config is not shared with another thread
+        ModelPlan plan;
+        try { model = s.BuildModel(); plan = model.Plan; }     // here: the settings' model config is not shared with another thread
         catch (Exception e)
         {
-            log.LogDebug(e, "compute warm-up skipped: the model does not build");
+            log.LogDebug(e, "compute warm-up skipped: the model does not build");     // the run reports it on its own thread
             return;
         }
         actors?.ExpectWarmup();
@@ -94,10 +95,10 @@ internal static class TrainWarmup
         {
             try
             {
-                try { ComputeWarmup.Run(model.Plan, model.GetWeights(), model.Optimizer, rows); }
+                try { ComputeWarmup.Run(plan, model.GetWeights(), model.Optimizer, rows); }
                 catch (Exception e) { log.LogDebug(e, "compute warm-up failed (the run compiles its kernels as it first uses them)"); }
             }
-            finally { actors?.WarmUp(model.Plan, model.GetWeights(), model.Optimizer, rows, log); }   // the run waits for this one
+            finally { actors?.WarmUp(plan, model.GetWeights(), model.Optimizer, rows, log); }   // the run waits for this one
         }) { IsBackground = true, Name = "ActorTrainer.Warmup" }.Start();
     }
 }

@@ -63,13 +63,36 @@ public static class ModelSchema
     /// <summary>Validates and constructs the model node with Core's parser; its errors come back naming the HOCON key.</summary>
     internal static ModelSpec Parse(JsonObject keras)
     {
+        ModelSpec spec;
         try
         {
-            return ModelConfig.parseModel("config", keras);
+            spec = ModelConfig.parseModel("config", keras);
         }
         catch (ModelFileException e)
         {
             throw Explain(ModelJson.fieldError(e), e.Message);
+        }
+        CheckEngineShapes(spec);
+        return spec;
+    }
+
+    /// <summary>Follows model.input-shape through the layers as the training engine will (Layer.Plan): a layer it cannot
+    /// run on its input (a dense layer on samples that are not flat) is a <see cref="ConfigException"/> naming the layer
+    /// and the shape, before anything is loaded or written.</summary>
+    private static void CheckEngineShapes(ModelSpec spec)
+    {
+        var shape = spec.InputShape;
+        for (var i = 0; i < spec.Layers.Length; i++)
+        {
+            var layer = spec.Layers[i];
+            try { layer.Plan(shape); }
+            catch (ShapeException)
+            {
+                throw new ConfigException($"config: model.layers.{i} ({layer.GetType().Name.ToLowerInvariant()}) receives samples of shape " +
+                                          $"[{string.Join(", ", shape)}] (model.input-shape is [{string.Join(", ", spec.InputShape)}]); the training " +
+                                          "engine needs flat samples: put { type = flatten } before it, or give model.input-shape as one number such as [784]");
+            }
+            shape = layer.ComputeOutputShape(shape);
         }
     }
 

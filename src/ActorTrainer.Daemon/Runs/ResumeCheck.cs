@@ -20,6 +20,20 @@ public static class ResumeCheck
         "model.input-shape", "model.layers", "optimizer", "loss", "trainer.backend", "trainer.cuda.tf32",
     ];
 
+    /// <summary>trainer.epochs may grow on resume but not fall below where the checkpoint is: a checkpoint inside epoch
+    /// e (1-based) needs epochs &gt;= e, one at the end of epoch e needs epochs &gt;= e — else a
+    /// <see cref="CheckpointException"/> (exit 2) naming the key, the value and the checkpoint's position.</summary>
+    public static void Epochs(ActorTrainer.Runtime.CheckpointState state, int epochs, string resumeDir)
+    {
+        var needed = state.StepInEpoch > 0 ? state.Epoch + 1 : state.Epoch;
+        if (epochs >= needed) return;
+        var where = state.StepInEpoch > 0
+            ? $"inside epoch {state.Epoch + 1} (step {state.StepInEpoch})"
+            : $"at the end of epoch {state.Epoch}";
+        throw new CheckpointException($"--resume '{resumeDir}': trainer.epochs = {epochs} but the checkpoint is {where}; " +
+                                      $"set trainer.epochs >= {needed} (a run cannot be resumed to fewer epochs than it has trained)");
+    }
+
     /// <summary>Throws when <paramref name="current"/> differs from the configuration stored in the checkpoint.</summary>
     public static void Compare(string checkpointConfigText, Akka.Configuration.Config current, string resumeDir)
     {
