@@ -220,6 +220,22 @@ public class ClusterCliTests
         Assert.False(Directory.Exists(t["r3"]), "a coordinator that cannot listen wrote its run directory");
     }
 
+    [Fact]
+    public void A_worker_seeding_itself_and_a_coordinator_not_first_among_its_seeds_are_refused_naming_the_keys()
+    {
+        Cli.AssertBadInput(Cli.Run(["worker", "--set", Seed(4071), "--set", "cluster.port=4071"], 60),
+                           "this worker's own address 127.0.0.1:4071 (cluster.port) is in cluster.seed-nodes");
+        using var t = new TempDir();
+        var r = Cli.Run(["train", "--run-dir", t["r"], .. Cli.Tiny, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on",
+                         "--set", "cluster.port=4072", "--set", Seed(4073)], 60);
+        Cli.AssertBadInput(r, "the coordinator's address 127.0.0.1:4072", "is not the first of cluster.seed-nodes", "127.0.0.1:4073");
+        Assert.False(Directory.Exists(t["r"]), "the refused coordinator wrote its run directory");
+        var frames = Cli.Run(["train", "--run-dir", t["f"], .. Cli.Tiny, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on",
+                              "--set", "cluster.port=4074", "--set", Seed(4074), "--set", "cluster.data-plane.max-frame-mib=1"], 60);
+        Cli.AssertBadInput(frames, "cluster.data-plane.max-frame-mib = 1", "407050 float32 values", "at least 3");
+        Assert.False(Directory.Exists(t["f"]), "the refused coordinator wrote its run directory");
+    }
+
     private static bool HasCudaDevice()
     {
         try { using var r = new ActorTrainer.Cuda.CudaRuntime(new ActorTrainer.Cuda.CudaOptions()); return true; }

@@ -37,6 +37,7 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
         {
             throw new ConfigException("config: " + (e.ParamName is { } p ? e.Message.Replace($" (Parameter '{p}')", "") : e.Message));
         }
+        CheckOwnAddress(settings, role, r.Bool("cluster.enabled"));
         var dataPlane = new DataPlaneOptions(MaxFrameBytes: r.Int("cluster.data-plane.max-frame-mib", 1, 65536) * (1L << 20),
             IoTimeout: r.Duration("cluster.step-deadline"),
             Tls: tls is null ? null : new DataPlaneTls(tls.CertificatePath, tls.Password, tls.CaCertificatePath!, tls.RevocationListPath))
@@ -48,6 +49,23 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
             r.OneOf("cluster.data-plane.compress", RemoteWorkers.CompressModes));
         return new ClusterConfig(r.Bool("cluster.enabled"), settings, dataPlane, r.Int("cluster.data-plane.port", 0, 65535), remote,
             ReadNodeWorkers(r), r.Int("worker.threads-per-worker", 0, 4096));
+    }
+
+    /// <summary>Where this node's address must stand among the seed nodes: a coordinator with seed nodes is the first of
+    /// them (same host and port, as Akka compares addresses by their text), a worker is none of them (a worker that
+    /// seeds itself forms a cluster without a coordinator). Else a <see cref="ConfigException"/> naming the keys.</summary>
+    private static void CheckOwnAddress(ClusterSettings s, string role, bool enabled)
+    {
+        if (s.SeedNodes.Length == 0) return;
+        var host = s.PublicHostname ?? s.Hostname;
+        var seeds = s.SeedNodes.Select(a => Akka.Actor.Address.Parse(a)).ToArray();
+        if (role == SplitBrainSettings.CoordinatorRole && enabled && (seeds[0].Host != host || seeds[0].Port != s.Port))
+            throw new ConfigException($"config: the coordinator's address {host}:{s.Port} (cluster.hostname or cluster.public-hostname, " +
+                                      $"cluster.port) is not the first of cluster.seed-nodes ({s.SeedNodes[0]}); the workers join that address, " +
+                                      "so list the coordinator first, with the same host text and port");
+        if (role == RemoteWorkers.WorkerRole && s.Port != 0 && seeds.FirstOrDefault(a => a.Host == host && a.Port == s.Port) is { } self)
+            throw new ConfigException($"config: this worker's own address {host}:{s.Port} (cluster.port) is in cluster.seed-nodes ({self}); " +
+                                      "a worker would form a cluster of its own without a coordinator — give it cluster.port = 0 and the coordinator's address as its seed");
     }
 
     /// <summary>The host other nodes reach this one at (public-hostname, else hostname).</summary>

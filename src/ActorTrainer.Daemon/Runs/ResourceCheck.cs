@@ -58,6 +58,19 @@ public static class ResourceCheck
                                              $"({Bytes(available)}) are available; use fewer units, a smaller trainer.batch-size or fewer trainer.workers");
     }
 
+    /// <summary>A cluster coordinator (cluster.enabled) sends every worker node the weights and gets their gradient in one
+    /// data-plane frame each: a cluster.data-plane.max-frame-mib below the model's float32 parameters is a
+    /// <see cref="ConfigException"/> (exit 2) before anything is written, not a worker failing at every step.</summary>
+    public static void ClusterFrames(TrainSettings s)
+    {
+        if (s.Cluster is not { Enabled: true } c) return;
+        var bytes = Model(s).Parameters * 4;
+        if (bytes <= c.DataPlane.MaxFrameBytes) return;
+        throw new ConfigException($"config: cluster.data-plane.max-frame-mib = {c.DataPlane.MaxFrameBytes >> 20}: the model's weights and its " +
+                                  $"gradient ({Model(s).Parameters} float32 values, {Bytes(bytes)}) cross the data plane in one frame; set it to " +
+                                  $"at least {(bytes >> 20) + 2} on the coordinator and on every worker node");
+    }
+
     /// <summary>Checks one evaluation/prediction batch of <paramref name="rows"/> rows against the array limit.</summary>
     public static void EvaluationBatch(long rows, long maxWidth, string what)
     {

@@ -126,7 +126,7 @@ internal static class WireFormat
                 throw new DataPlaneException($"data plane frame from {peer}: section {i} length {length} {FrameHeader.UnitName(type)} is negative");
             total += (long)length * FrameHeader.ElementSize(type);
             if (total > maxFrameBytes)
-                throw new DataPlaneException($"data plane frame from {peer}: section {i} length {length} {FrameHeader.UnitName(type)} exceeds max-frame-bytes {maxFrameBytes} (frame payload would reach {total} bytes)");
+                throw new DataPlaneException($"data plane frame from {peer}: section {i} length {length} {FrameHeader.UnitName(type)} exceeds max-frame-bytes {maxFrameBytes} (frame payload would reach {total} bytes; raise cluster.data-plane.max-frame-mib on this node)");
             types[i] = type;
             lengths[i] = length;
         }
