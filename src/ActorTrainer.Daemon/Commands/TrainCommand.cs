@@ -178,10 +178,13 @@ public static class TrainCommand
 
     private static string CheckpointDir(string runDir) => Path.Combine(runDir, "checkpoints");
 
+    private static bool HasCheckpoint(string runDir) =>
+        Directory.Exists(CheckpointDir(runDir)) && CheckpointStore.List(CheckpointDir(runDir)).Count > 0;
+
     private static string DivergedNote(string runDir)
     {
         var ckpt = CheckpointDir(runDir);
-        if (Directory.Exists(ckpt) && CheckpointStore.List(ckpt).Count > 0)
+        if (HasCheckpoint(runDir))
             return $"no outputs were written; the last good checkpoint is in {ckpt}";
         return "no outputs and no checkpoint were written (it diverged before the first checkpoint)";
     }
@@ -224,7 +227,9 @@ public static class TrainCommand
         var (model, data, runDir, log) = (run.Model, run.Data, run.RunDir, run.Log);
         var steps = outcome.Steps;
         if (outcome.Interrupted)
-            Console.Out.WriteLine($"interrupted after {steps} steps; checkpoint in {CheckpointDir(runDir)}; continue with: train --resume {runDir}");
+            Console.Out.WriteLine(HasCheckpoint(runDir)
+                ? $"interrupted after {steps} steps; checkpoint in {CheckpointDir(runDir)}; continue with: train --resume {runDir}"
+                : $"interrupted after {steps} steps, before any checkpoint: nothing to resume; train again with --run-dir {runDir} --overwrite");
         var test = data.Test;
         var plan = model.Plan;
         // the learning curves need only the history: drawn on another core while the test set is evaluated
