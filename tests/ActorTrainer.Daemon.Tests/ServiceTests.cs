@@ -68,7 +68,7 @@ public class ServiceTests
         Assert.DoesNotContain("serving on", inUse.Stdout + said);                                // it never served
         Cli.AssertBadInput(Cli.Run(["serve", "--set", $"serve.port={ServiceDaemon.FreePort()}", "--set", "serve.runs-root=/etc/passwd"], 60),
                            "serve.runs-root '/etc/passwd' is a file");
-        var status = Cli.Run(["status", id, "--server", d.Url]);
+        var status = Cli.Run(["status", "--server", d.Url, id]);             // the id after the options, too
         Assert.True(status.ExitCode == 0, status.Describe());
         Assert.Equal(ServiceRuns.Digest(job), JsonNode.Parse(status.Stdout)!["summary"]!["weights_sha256"]!.GetValue<string>());
         Assert.DoesNotContain("\\u002B", status.Stdout);     // timestamps as written: +00:00

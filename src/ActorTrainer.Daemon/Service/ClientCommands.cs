@@ -24,13 +24,31 @@ public static class ClientCommands
         "logs ID [-f] [--server URL] [--token-file FILE]         the job's train.log; -f follows it until the job ends (exit 1 if it failed)\n" +
         "  --server URL (default " + DefaultServer + "), --token-file FILE (the bearer token when serve.token-file is set)";
 
+    /// <summary>The job id (an argument that is neither an option nor an option's value), wherever it stands, and the
+    /// options: `status ID --server URL` and `status --server URL ID` are the same.</summary>
+    private static (string[] Positional, string[] Options) SplitPositional(string[] args, string[] valueOptions)
+    {
+        var positional = new List<string>();
+        var options = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var a = args[i];
+            if (!a.StartsWith('-')) { positional.Add(a); continue; }
+            options.Add(a);
+            if (a.StartsWith("--", StringComparison.Ordinal) && !a.Contains('=') && valueOptions.Contains(a[2..]) && i + 1 < args.Length)
+                options.Add(args[++i]);
+        }
+        return (positional.ToArray(), options.ToArray());
+    }
+
     /// <summary>Runs one client verb; returns the exit code: 0 ok, 2 a request the service refused (400, 401, 404,
     /// 409, 413), 74 the service cannot be reached, 70 a server error; <c>logs -f</c> returns 1 when the job failed.</summary>
     public static int Run(string verb, string[] args, CancellationToken ct)
     {
-        var positional = verb is "status" or "cancel" or "logs" ? args.TakeWhile(a => !a.StartsWith('-')).ToArray() : [];
-        var rest = args.Skip(positional.Length).Select(a => a == "-f" ? "--follow" : a).ToArray();
-        var cl = CommandLine.Parse(verb, rest, ["server", "token-file", "config", "set"], verb == "logs" ? ["follow"] : []);
+        string[] values = ["server", "token-file", "config", "set"];
+        var (positional, rest) = verb is "status" or "cancel" or "logs" ? SplitPositional(args, values) : ([], args);
+        rest = rest.Select(a => a == "-f" ? "--follow" : a).ToArray();
+        var cl = CommandLine.Parse(verb, rest, values, verb == "logs" ? ["follow"] : []);
         if (verb != "submit" && (cl.Get("config") is not null || cl.All("set").Count > 0))
             throw new UsageException($"{verb}: --config and --set belong to submit");
         if (verb is "status" or "cancel" or "logs" && positional.Length != 1)
