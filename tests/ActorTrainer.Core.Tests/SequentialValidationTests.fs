@@ -71,3 +71,30 @@ let ``predict on a tensor without a batch axis names its shape`` () =
     m.FitArrays(data 10 5, verbose = 0) |> ignore
     let e = Assert.Throws<ShapeException>(fun () -> m.Predict(Tensor.Scalar 1.0) |> ignore)
     Assert.Contains("predict: x must have a batch axis, got shape ()", e.Message)
+
+[<Fact>]
+let ``validation data with the wrong number of features is refused like training data, on every fit entry`` () =
+    let m = model ()
+    let e = Assert.Throws<ShapeException>(fun () -> m.FitArrays(data 10 5, validationData = data 10 4, verbose = 0) |> ignore)
+    Assert.Contains("fit validation_data: model 'sequential' expects 5 features per sample but x has 4", e.Message)
+    let e2 = Assert.Throws<ShapeException>(fun () -> m.FitWith(data 10 5, FitOptions(Validation = data 10 4, Verbose = 0)) |> ignore)
+    Assert.Contains("expects 5 features per sample but x has 4", e2.Message)
+    let x = Tensor.FromArray(Array.init 50 (fun i -> float32 i * 0.01f), [| 10; 5 |])
+    let y = Tensor.FromArray(Array.init 10 (fun i -> float32 (i % 3)), [| 10 |])
+    let vx = Tensor.FromArray(Array.zeroCreate<float32> 40, [| 10; 4 |])
+    let e3 = Assert.Throws<ShapeException>(fun () -> m.Fit(x, y, validationX = vx, validationY = y, verbose = 0) |> ignore)
+    Assert.Contains("expects 5 features per sample but x has 4", e3.Message)
+
+[<Theory>]
+[<InlineData(Single.NaN, "NaN")>]
+[<InlineData(Single.PositiveInfinity, "∞")>]
+[<InlineData(1.5f, "1.5")>]
+let ``a float label that is not a whole number is refused naming the sample and value, not cast`` (bad: float32, shown: string) =
+    let m = model ()
+    let x = Tensor.FromArray(Array.init 20 (fun i -> float32 i * 0.1f), [| 4; 5 |])
+    let y = Tensor.FromArray([| 1.0f; bad; 0.0f; 2.0f |], [| 4 |])
+    let e = Assert.Throws<ArgumentException>(fun () -> m.Fit(x, y, verbose = 0) |> ignore)
+    Assert.Contains(sprintf "fit: label %s at sample 1 is not a class index" (if shown = "∞" then Single.PositiveInfinity.ToString("R", Globalization.CultureInfo.InvariantCulture) else shown), e.Message)
+    let e2 = Assert.Throws<ArgumentException>(fun () -> m.Evaluate(x, y) |> ignore)
+    Assert.Contains("evaluate: label", e2.Message)
+    m.Fit(x, Tensor.FromArray([| 1.0f; 2.0f; 0.0f; 2.0f |], [| 4 |]), verbose = 0) |> ignore     // whole numbers as floats train

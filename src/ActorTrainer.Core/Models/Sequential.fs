@@ -168,18 +168,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
     member private m.RequireCompiled(what: string) =
         if not compiled then raise (InvalidOperationException(sprintf "%s: model '%s' must be compiled first (call Compile(optimizer, loss, metrics))" what name))
 
-    member private m.CheckData(what: string, d: ArrayData) =
-        if d.Count < 0 || d.X.Length <> d.Count * d.Features then
-            raise (ArgumentException(sprintf "%s: x has %d values, expected %d samples × %d features" what d.X.Length d.Count d.Features))
-        if loss.SparseTargets then
-            if isNull d.Labels || d.Labels.Length <> d.Count then
-                raise (ArgumentException(sprintf "%s: loss %s needs %d integer labels, got %s" what loss.Name d.Count (if isNull d.Labels then "none" else string d.Labels.Length)))
-            let classes = m.Plan.OutputDim
-            match d.Labels |> Array.tryFindIndex (fun l -> uint l >= uint classes) with
-            | Some i -> raise (ArgumentException(sprintf "%s: label %d at sample %d is outside [0, %d)" what d.Labels.[i] i classes))
-            | None -> ()
-        elif isNull d.Targets || d.Targets.Length <> d.Count * m.Plan.OutputDim then
-            raise (ArgumentException(sprintf "%s: loss %s needs targets of shape (%d, %d)" what loss.Name d.Count m.Plan.OutputDim))
+    member private m.CheckData(what: string, d: ArrayData) = SequentialChecks.data what loss m.Plan.OutputDim d
 
     /// Trains on flat arrays (Keras `fit`). Returns the History. shardsPerBatch fixes how each batch is split for
     /// the gradient sum (every runtime with the same value reproduces these weights bit for bit).
@@ -217,11 +206,11 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         if options.BatchSize < 1 then raise (ArgumentOutOfRangeException("batchSize", options.BatchSize, "batch_size must be >= 1"))
         if options.ShardsPerBatch < 1 then raise (ArgumentOutOfRangeException("shardsPerBatch", options.ShardsPerBatch, "shards per batch must be >= 1"))
         m.EnsureBuilt(if isNull inputShape then [| train.Features |] else inputShape)
-        if m.Plan.InputDim <> train.Features then
-            raise (ShapeException(sprintf "fit: model '%s' expects %d features per sample but x has %d" name m.Plan.InputDim train.Features))
+        SequentialChecks.features "fit" name m.Plan.InputDim train
         m.CheckData("fit", train)
         if train.Count = 0 then raise (ArgumentException("fit: the training data has no samples", "train"))
         if not (isNull options.Validation) then
+            SequentialChecks.features "fit validation_data" name m.Plan.InputDim options.Validation
             m.CheckData("fit validation_data", options.Validation)
             if options.Validation.Count = 0 then raise (ArgumentException("fit: validation_data has no samples (pass null for no validation)", "options"))
         let vars = m.Variables
@@ -243,7 +232,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         let n = x.Shape.[0]
         m.EnsureBuilt x.Shape.[1..]
         ArrayData(x.ToFloat32Array(), (if n = 0 then 0 else x.Size / n),
-                  (if loss.SparseTargets then y.ToInt32Array() else null),
+                  (if loss.SparseTargets then SequentialChecks.labels what y else null),
                   (if loss.SparseTargets then null else y.ToFloat32Array()), n)
 
     /// Trains on tensors: x (N, ...) float32; y (N,) integer labels for sparse losses or (N, outputs) float targets.

@@ -1,0 +1,39 @@
+namespace ActorTrainer.Core
+
+open System
+
+/// Checks of the data fit / evaluate receive, before any step runs: the feature count, the sample count and the
+/// labels or targets the compiled loss needs.
+module internal SequentialChecks =
+
+    /// Refuses data whose feature count is not the model's input size (`what`: "fit", "fit validation_data", ...).
+    let features (what: string) (model: string) (inputDim: int) (d: ArrayData) =
+        if inputDim <> d.Features then
+            raise (ShapeException(sprintf "%s: model '%s' expects %d features per sample but x has %d" what model inputDim d.Features))
+
+    /// Refuses arrays that do not hold Count × Features values, missing or short labels (sparse losses), labels
+    /// outside [0, outputDim), and targets that are not (Count, outputDim).
+    let data (what: string) (loss: Loss) (outputDim: int) (d: ArrayData) =
+        if d.Count < 0 || d.X.Length <> d.Count * d.Features then
+            raise (ArgumentException(sprintf "%s: x has %d values, expected %d samples × %d features" what d.X.Length d.Count d.Features))
+        if loss.SparseTargets then
+            if isNull d.Labels || d.Labels.Length <> d.Count then
+                raise (ArgumentException(sprintf "%s: loss %s needs %d integer labels, got %s" what loss.Name d.Count (if isNull d.Labels then "none" else string d.Labels.Length)))
+            match d.Labels |> Array.tryFindIndex (fun l -> uint l >= uint outputDim) with
+            | Some i -> raise (ArgumentException(sprintf "%s: label %d at sample %d is outside [0, %d)" what d.Labels.[i] i outputDim))
+            | None -> ()
+        elif isNull d.Targets || d.Targets.Length <> d.Count * outputDim then
+            raise (ArgumentException(sprintf "%s: loss %s needs targets of shape (%d, %d)" what loss.Name d.Count outputDim))
+
+    /// Integer class labels from a label tensor y (N,): an int32 or bool tensor as it is; a float tensor only when
+    /// every value is a whole number (NaN, ±Inf and 2.5 are refused naming the sample and value, rather than cast).
+    let labels (what: string) (y: Tensor) : int[] =
+        if y.DType = Float32 || y.DType = Float64 then
+            let v = y.ToFloat64Array()
+            match v |> Array.tryFindIndex (fun l -> Double.IsNaN l || Double.IsInfinity l || l <> Math.Floor l) with
+            | Some i ->
+                let shown = if y.DType = Float32 then (float32 v.[i]).ToString("R", Globalization.CultureInfo.InvariantCulture)
+                            else v.[i].ToString("R", Globalization.CultureInfo.InvariantCulture)
+                raise (ArgumentException(sprintf "%s: label %s at sample %d is not a class index (a sparse loss needs whole-number labels; NaN, infinite and fractional values are refused, not cast)" what shown i, "y"))
+            | None -> ()
+        y.ToInt32Array()
