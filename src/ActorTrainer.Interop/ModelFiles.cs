@@ -40,8 +40,9 @@ public static partial class ModelFiles
     {
         var (cfgPath, cfg) = ReadConfig(dir);
         var spec = ModelConfig.parseModel(cfgPath, cfg);
-        var model = new Sequential(spec.Layers, spec.Name, spec.InputShape, spec.Seed);
-        // Shapes and sizes are compared with the weights file before any weight is allocated or initialised.
+        // Shapes and sizes are compared with the weights file before any weight is allocated or initialised (a model
+        // given its input shape is built at once, so it gets it from Build below).
+        var model = new Sequential(spec.Layers, spec.Name, null, spec.Seed);
         var specs = model.WeightSpecs(spec.InputShape);
         var expected = specs.Select(s => (s.Item1, s.Item2)).ToArray();
         var values = ReadWeights(dir, expected);

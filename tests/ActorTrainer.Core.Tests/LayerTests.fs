@@ -62,6 +62,36 @@ let ``summary before build is an error naming the model`` () =
     Assert.Contains("'tiny'", ex.Message)
 
 [<Fact>]
+let ``a model given its input shape is built when created, with the weights a later build gives`` () =
+    let m = Sequential([ Dense(3, "relu") :> Layer; Dense(1) :> Layer ], inputShape = [| 2 |], seed = 4)
+    Assert.True(m.Built)
+    Assert.Equal(13, m.CountParams())
+    Assert.Equal<string[]>([| "dense"; "dense_1" |], m.Layers |> Seq.map (fun l -> l.Name) |> Array.ofSeq)
+    Assert.Contains("Total params: 13", m.Summary())
+    let later = Sequential([ Dense(3, "relu") :> Layer; Dense(1) :> Layer ], seed = 4)
+    later.Build [| 2 |]
+    Assert.Equal<float32[][]>(later.GetWeights(), m.GetWeights())
+    m.SetWeights(later.GetWeights())
+    m.Build [| 2 |]                                                     // building again for the same shape changes nothing
+    Assert.Equal<float32[][]>(later.GetWeights(), m.GetWeights())
+
+[<Fact>]
+let ``an unbuilt model has no weights, and count_params and set_weights say it is not built`` () =
+    let m = Sequential([ Dense(2) :> Layer ], "tiny")
+    Assert.Empty(m.GetWeights())                                       // Keras: get_weights() of an unbuilt model is []
+    Assert.Empty(m.Variables)
+    let e = Assert.Throws<InvalidOperationException>(fun () -> m.CountParams() |> ignore)
+    Assert.Contains("count_params: model 'tiny' is not built yet: give inputShape when creating it", e.Message)
+    let e2 = Assert.Throws<InvalidOperationException>(fun () -> m.SetWeights [| [| 1.0f |] |])
+    Assert.Contains("set_weights: model 'tiny' is not built yet", e2.Message)
+    // a model created with its input shape but given its layers later: the message does not ask for the input shape
+    let late = Sequential(name = "late", inputShape = [| 3 |])
+    late.Add(Dense(2))
+    let e3 = Assert.Throws<InvalidOperationException>(fun () -> late.Summary() |> ignore)
+    Assert.Contains("summary: model 'late' is not built yet (layers were added after it was created): call Build(3)", e3.Message)
+    Assert.DoesNotContain("give inputShape", e3.Message)
+
+[<Fact>]
 let ``Flatten maps (28, 28) to (784)`` () =
     let f = Flatten()
     Assert.Equal<int[]>([| 784 |], f.ComputeOutputShape [| 28; 28 |])

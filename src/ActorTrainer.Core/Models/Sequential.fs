@@ -13,7 +13,7 @@ open System.Runtime.InteropServices
 type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: seq<Layer>,
                 [<Optional; DefaultParameterValue("sequential")>] name: string,
                 [<Optional; DefaultParameterValue(null: int[])>] inputShape: int[],
-                [<Optional; DefaultParameterValue(1)>] seed: int) =
+                [<Optional; DefaultParameterValue(1)>] seed: int) as this =
     /// A layer as messages name it: its name, or its class before build names it ("Dense (unnamed)").
     static let label (l: Layer) = if String.IsNullOrEmpty l.Name then l.ClassName + " (unnamed)" else "'" + l.Name + "'"
     /// Refuses a null layer or a layer instance already in the model (a Sequential stack holds each layer once; a
@@ -39,6 +39,14 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
     let isRunning () = not (isNull running)
 
     let shapeStr (s: int[]) = "(None, " + String.Join(", ", s) + ")"
+    /// The error of `what` on a model without weights yet, saying what builds it.
+    let notBuilt (what: string) =
+        InvalidOperationException(
+            if layers.Count = 0 then sprintf "%s: model '%s' has no layers yet: add layers first" what name
+            elif isNull inputShape then sprintf "%s: model '%s' is not built yet: give inputShape when creating it, or call Build(inputShape) or fit/predict first" what name
+            else sprintf "%s: model '%s' is not built yet (layers were added after it was created): call Build(%s) or fit/predict first" what name (String.Join(", ", inputShape)))
+    // Keras: a model given its input shape is built when it is created (same seeds as a build by fit)
+    do if not (isNull inputShape) && layers.Count > 0 then this.Build inputShape
 
     /// Model name.
     member _.Name = name
@@ -103,18 +111,19 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         let h = layers |> Seq.take (n - 1) |> Seq.fold (fun t l -> l.Call(t, tr)) x
         layers.[n - 1].CallLogits(h, tr)
 
-    /// All variables in layer order (kernel, bias per Dense).
-    member _.Variables = layers |> Seq.collect (fun l -> l.Variables) |> Array.ofSeq
+    /// All variables in layer order (kernel, bias per Dense); none for a layer not built yet (Keras `model.weights`).
+    member _.Variables = layers |> Seq.collect (fun l -> if l.Built then l.Variables else [||]) |> Array.ofSeq
     /// Trainable variables (all of them for the built-in layers).
     member m.TrainableVariables = m.Variables |> Array.filter (fun v -> v.Trainable)
 
-    /// Copies of the weights, in layer order (the executor's current values while fit runs).
+    /// Copies of the weights, in layer order (the executor's current values while fit runs); empty before build (Keras).
     member m.GetWeights() : float32[][] =
         if isRunning () then Weights.copy running.Weights
         else m.Variables |> Array.map (fun v -> v.Value.ToFloat32Array())
 
     /// Replaces all weights (shapes must match, in layer order).
     member m.SetWeights(weights: float32[][]) =
+        if not m.Built then raise (notBuilt "set_weights")
         let vars = m.Variables
         if weights.Length <> vars.Length then
             raise (ArgumentException(sprintf "set_weights: model '%s' has %d weight arrays but %d were given" name vars.Length weights.Length))
@@ -148,7 +157,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
     /// The flat engine plan (builds nothing; the model must be built and compiled). Sets each Dropout layer's
     /// PlanIndex to its position in the plan, so the tape's `Call(x, training = true)` then draws the engine's masks.
     member m.Plan : ModelPlan =
-        if not m.Built then raise (InvalidOperationException(sprintf "model '%s' is not built yet: call Build(inputShape) or fit/predict first" name))
+        if not m.Built then raise (notBuilt "plan")
         let mutable s = inputShape
         let plan = ResizeArray()
         for l in layers do
@@ -304,13 +313,15 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
 
     /// Keras-style summary table (layer, output shape, params; totals), also printed when a writer is given.
     member m.Summary([<Optional; DefaultParameterValue(null: TextWriter)>] writer: TextWriter) : string =
-        if not m.Built then raise (InvalidOperationException(sprintf "summary: model '%s' is not built yet: call Build(inputShape) or fit first" name))
+        if not m.Built then raise (notBuilt "summary")
         let text = ModelSummary.text name inputShape layers
         if not (isNull writer) then writer.Write text
         text
 
-    /// Total number of weights.
-    member m.CountParams() = layers |> Seq.sumBy (fun l -> l.CountParams())
+    /// Total number of weights; InvalidOperationException before build (Keras raises ValueError).
+    member m.CountParams() =
+        if not m.Built then raise (notBuilt "count_params")
+        layers |> Seq.sumBy (fun l -> l.CountParams())
 
     /// Keras-style model config as JSON: architecture ({"class_name": "Sequential", "config": {...}}) and compile config.
     member m.GetConfig() : JsonNode =
