@@ -335,6 +335,23 @@ let ``ProgbarLogger shows validation metrics and pads the step counter`` () =
     Assert.Equal("Epoch 1/5", lines.[0])
     Assert.Matches(@"^12/12 \[={30}\] - \d+s \d+(ms|us|s)/step - loss: 0\.2579 - accuracy: 0\.9254 - val_loss: 1\.0000e-04 - val_accuracy: 1\.0000$", lines.[1])
 
+[<Fact>]
+let ``ProgbarLogger takes the epoch count from fit, and a null writer is the console`` () =
+    let m = tinyModel 0.1
+    let epochLines (w: StringWriter) = w.ToString().Split('\n') |> Array.map (fun l -> l.TrimEnd('\r')) |> Array.filter (fun l -> l.StartsWith "Epoch")
+    let w = new StringWriter()
+    m.FitArrays(tinyData 30 0, epochs = 2, batchSize = 10, verbose = 0, callbacks = [ ProgbarLogger(w, false) :> ICallback ]) |> ignore
+    Assert.Equal<string[]>([| "Epoch 1/2"; "Epoch 2/2" |], epochLines w)
+    let w7 = new StringWriter()
+    m.FitArrays(tinyData 30 0, epochs = 2, batchSize = 10, verbose = 0, callbacks = [ ProgbarLogger(7, w7, false) :> ICallback ]) |> ignore
+    Assert.Equal<string[]>([| "Epoch 1/2"; "Epoch 2/2" |], epochLines w7)
+    let saved = Console.Out
+    let console = new StringWriter()
+    Console.SetOut console
+    try m.FitArrays(tinyData 30 0, epochs = 1, batchSize = 10, verbose = 0, callbacks = [ ProgbarLogger(1, null, false) :> ICallback ]) |> ignore
+    finally Console.SetOut saved
+    Assert.Equal<string[]>([| "Epoch 1/1" |], epochLines console)
+
 type private BatchKeys() =
     inherit Callback()
     member val Seen = ResizeArray<int * string list>()

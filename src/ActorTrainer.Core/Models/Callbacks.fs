@@ -43,6 +43,11 @@ type IBatchLearningRate =
     /// The learning rate the callback sets before batch `batch` of epoch `epoch` (`stepsPerEpoch` batches).
     abstract LearningRateAt: epoch: int * batch: int * stepsPerEpoch: int -> float
 
+/// Keras' `Callback.set_params`: fit calls SetParams on a callback implementing this before OnTrainBegin.
+type IFitParams =
+    /// The epochs fit trains up to (a resumed fit: the total, counting the epochs the checkpoint had done).
+    abstract SetParams: epochs: int -> unit
+
 /// Convenience base class: every hook is a no-op; override what you need. `Model` is set by fit.
 [<AbstractClass>]
 type Callback() =
@@ -110,8 +115,11 @@ type History() =
 /// Keras' progress bar: "Epoch 1/5" then
 /// "469/469 [==============================] - 1s 2ms/step - loss: 0.2579 - accuracy: 0.9254 - val_loss: … - val_accuracy: …".
 /// On a terminal the bar is redrawn in place (at most every 50 ms); otherwise one line per epoch.
+/// `epochs` is shown until fit gives its own count (IFitParams), which wins; a null writer is Console.Out.
 type ProgbarLogger(epochs: int, writer: TextWriter, interactive: bool) =
     inherit Callback()
+    let writer = if isNull writer then Console.Out else writer
+    let mutable epochs = epochs
     let width = 30
     let sw = Diagnostics.Stopwatch()
     let mutable steps = 0
@@ -156,7 +164,13 @@ type ProgbarLogger(epochs: int, writer: TextWriter, interactive: bool) =
     override _.OnEpochEnd(_, logs) =
         let el = sw.Elapsed.TotalSeconds
         draw (sprintf "%s - %.0fs %s%s" (bar steps) el (timePerStep el steps) (metrics logs)) true
+    /// A progress bar on `writer` (null: Console.Out) that takes the epoch count from fit (Keras' ProgbarLogger()).
+    new(writer: TextWriter, interactive: bool) = ProgbarLogger(0, writer, interactive)
+    /// A progress bar on Console.Out, redrawn in place unless the output is redirected; epochs come from fit.
+    new() = ProgbarLogger(0, Console.Out, not Console.IsOutputRedirected)
     interface IReadOnlyBatchHooks
+    interface IFitParams with
+        member _.SetParams n = epochs <- n
 
 /// Writes one CSV row per epoch ("epoch,loss,accuracy,val_loss,...") to a file, atomically rewritten each epoch.
 type CSVLogger(filename: string, [<Optional; DefaultParameterValue(",")>] separator: string, [<Optional; DefaultParameterValue(false)>] append: bool) =

@@ -158,6 +158,7 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
             for c in callbacks do
                 c.SetModel trainee
                 match c with :? IRuntimeCallback as rc -> rc.SetExecutor exec | _ -> ()
+                match c with :? IFitParams as p -> p.SetParams opts.Epochs | _ -> ()
             for c in callbacks do c.OnTrainBegin()
             while epoch < opts.Epochs && not (stopRequested ()) do
                 r.RunEpoch()
