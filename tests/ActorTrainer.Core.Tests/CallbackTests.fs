@@ -352,6 +352,21 @@ let ``ProgbarLogger takes the epoch count from fit, and a null writer is the con
     finally Console.SetOut saved
     Assert.Equal<string[]>([| "Epoch 1/1" |], epochLines console)
 
+[<Fact>]
+let ``CSVLogger given a directory fails at train begin naming it and leaves no temp file`` () =
+    withTempDir (fun dir ->
+        let target = Path.Combine(dir, "logs")
+        Directory.CreateDirectory target |> ignore
+        let m = tinyModel 0.1
+        let e = Assert.Throws<ArgumentException>(fun () ->
+            m.FitArrays(tinyData 30 0, epochs = 1, batchSize = 10, verbose = 0, callbacks = [ CSVLogger(target) :> ICallback ]) |> ignore)
+        Assert.Contains(sprintf "CSVLogger: '%s' is a directory" target, e.Message)
+        Assert.Equal("filename", e.ParamName)
+        Assert.Equal<string[]>([| "logs" |], Directory.GetFileSystemEntries dir |> Array.map Path.GetFileName)
+        Assert.Empty(Directory.GetFileSystemEntries target)
+        let e2 = Assert.Throws<ArgumentException>(fun () -> (CSVLogger(Path.Combine(dir, "new") + string Path.DirectorySeparatorChar) :> ICallback).OnTrainBegin())
+        Assert.Contains("is a directory", e2.Message))
+
 type private BatchKeys() =
     inherit Callback()
     member val Seen = ResizeArray<int * string list>()

@@ -178,13 +178,23 @@ type CSVLogger(filename: string, [<Optional; DefaultParameterValue(",")>] separa
     let sep = separator
     let rows = ResizeArray<string>()
     let mutable keys : string[] = null
+    do if isNull filename then raise (ArgumentNullException("filename", "CSVLogger: filename is null; give the path of the CSV file"))
+    do if String.IsNullOrWhiteSpace filename then raise (ArgumentException("CSVLogger: filename is empty; give the path of the CSV file", "filename"))
+    let full = Path.GetFullPath filename
+    /// Beside the target, named after it ("log.csv" → ".log.csv.tmp"), so a failed write leaves nothing elsewhere.
+    let tmp = Path.Combine(Path.GetDirectoryName full, "." + Path.GetFileName full + ".tmp")
     let writeAll () =
-        let dir = Path.GetDirectoryName(Path.GetFullPath filename)
-        Directory.CreateDirectory dir |> ignore
-        let tmp = Path.Combine(dir, "." + Path.GetFileName filename + ".tmp")
-        File.WriteAllLines(tmp, rows)
-        File.Move(tmp, filename, true)
+        Directory.CreateDirectory(Path.GetDirectoryName full) |> ignore
+        try
+            File.WriteAllLines(tmp, rows)
+            File.Move(tmp, full, true)
+        with _ ->
+            (try File.Delete tmp with _ -> ())
+            reraise ()
     override _.OnTrainBegin() =
+        // Keras opens the file at on_train_begin: a path that cannot be the log fails before the first epoch
+        if Directory.Exists full || Path.EndsInDirectorySeparator filename then
+            raise (ArgumentException(sprintf "CSVLogger: '%s' is a directory; give the path of a file for the CSV log" filename, "filename"))
         rows.Clear()
         keys <- null
         if append && File.Exists filename then
