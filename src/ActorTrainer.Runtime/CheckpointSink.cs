@@ -16,6 +16,9 @@ public sealed class CheckpointSink(string dir, int keep, string configText, stri
     /// <summary>Largest state (weights + optimizer slots, in float32 values: 128 MB) a background save copies.</summary>
     public const long MaxBackgroundValues = 1L << 25;
 
+    private readonly string _mode = mode is "sync" or "async" ? mode
+        : throw new ArgumentException($"checkpoint mode must be 'sync' or 'async' (the runtime's modes), got {(mode is null ? "null" : $"'{mode}'")}", nameof(mode));
+
     private Task? _pending;
     private string? _lastPath;
     private float[][]? _weights;        // the last background copy's arrays: reused once its write is done
@@ -34,13 +37,13 @@ public sealed class CheckpointSink(string dir, int keep, string configText, stri
         Flush();
         if (!background || Values(c) > MaxBackgroundValues)
         {
-            Write(ToState(c, configText, mode), c.GlobalStep);
+            Write(ToState(c, configText, _mode), c.GlobalStep);
             return;
         }
         _weights = Weights.copyReusing(_weights, c.Weights);
         if (_slots is null || _slots.Length != c.OptimizerSlots.Length) _slots = new float[c.OptimizerSlots.Length][][];
         for (int i = 0; i < _slots.Length; i++) _slots[i] = Weights.copyReusing(_slots[i], c.OptimizerSlots[i]);
-        var state = ToState(c, configText, mode) with { Weights = _weights, OptimizerSlots = (float[][][])_slots.Clone() };
+        var state = ToState(c, configText, _mode) with { Weights = _weights, OptimizerSlots = (float[][][])_slots.Clone() };
         _pending = Task.Run(() => Write(state, c.GlobalStep));
     }
 
@@ -78,7 +81,9 @@ public sealed class CheckpointSink(string dir, int keep, string configText, stri
 
     /// <summary>The loop form of a checkpoint read from a file.</summary>
     public static FitCheckpoint ToFit(CheckpointState s) =>
-        new(s.Seed, s.Epoch, s.StepInEpoch, s.GlobalStep,
+        s is null
+            ? throw new ArgumentNullException(nameof(s), "ToFit: the checkpoint state is null (CheckpointStore.LoadLatest returns null when the directory holds no valid checkpoint)")
+            : new(s.Seed, s.Epoch, s.StepInEpoch, s.GlobalStep,
             new ShardStats(s.EpochLossSum, s.EpochCorrect, checked((int)s.EpochCount)),
             s.Weights, s.OptimizerName, s.OptimizerIterations, s.OptimizerSlots, s.History.ToArray(), s.StaleGradientsRejected);
 }

@@ -97,4 +97,57 @@ public class CheckpointSinkTests
             Assert.Equal(["save 4", "save 8", "flush"], sink.Calls);
         }
     }
+    [Fact]
+    public void A_null_state_an_unknown_mode_and_a_negative_step_interval_are_refused_naming_them()
+    {
+        var e = Assert.Throws<ArgumentNullException>(() => CheckpointSink.ToFit(null!));
+        Assert.Equal("s", e.ParamName);
+        Assert.Contains("LoadLatest returns null", e.Message);
+        var m = Assert.Throws<ArgumentException>(() => new CheckpointSink(Fixtures.TempDir(), 2, "", "banana"));
+        Assert.Equal("mode", m.ParamName);
+        Assert.Contains("'sync' or 'async'", m.Message);
+        Assert.Contains("'banana'", m.Message);
+        var model = SmallModel();
+        var n = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            model.FitWith(Fixtures.Train(128), new FitOptions { Verbose = 0, BatchSize = 64, CheckpointEverySteps = -3 }));
+        Assert.Equal("CheckpointEverySteps", n.ParamName);
+    }
+
+    private static Sequential SmallModel()
+    {
+        var m = new Sequential([new Dense(8, "relu"), new Dense(10, "softmax")], "small", seed: 5);
+        m.Compile(new RMSprop(), "sparse_categorical_crossentropy", ["accuracy"]);
+        return m;
+    }
+
+    [Fact]
+    public void Resume_refuses_a_checkpoint_beyond_Epochs_and_a_different_batch_size()
+    {
+        var dir = Fixtures.TempDir();
+        try
+        {
+            var options = new FitOptions { Epochs = 3, BatchSize = 64, Seed = 11, Verbose = 0, CheckpointEverySteps = 7,
+                                           Checkpoints = new CheckpointSink(dir, 10, "", "sync") };
+            var full = SmallModel();
+            full.FitWith(Fixtures.Train(512), options);                    // 8 steps per epoch: global step 21 is epoch 3, step 5
+            var state = CheckpointSink.ToFit(CheckpointStore.Load(CheckpointStore.PathFor(dir, 21)));
+            Assert.Equal((2, 5), (state.Epoch, state.StepInEpoch));
+            foreach (var epochs in new[] { 1, 2 })
+            {
+                var e = Assert.Throws<ArgumentException>(() => SmallModel().FitWith(Fixtures.Train(512),
+                    new FitOptions { Epochs = epochs, BatchSize = 64, Seed = 11, Verbose = 0, Resume = state }));
+                Assert.Equal("Epochs", e.ParamName);
+                Assert.Contains($"the checkpoint is in epoch 3 (step 5 of it) but Epochs is {epochs}", e.Message);
+            }
+            var b = Assert.Throws<CheckpointException>(() => SmallModel().FitWith(Fixtures.Train(512),
+                new FitOptions { Epochs = 3, BatchSize = 32, Seed = 11, Verbose = 0, Resume = state }));
+            Assert.Contains("written with BatchSize 64", b.Message);
+            Assert.Contains("but BatchSize is 32", b.Message);
+            var resumed = SmallModel();
+            var r = resumed.FitWith(Fixtures.Train(512), new FitOptions { Epochs = 3, BatchSize = 64, Seed = 11, Verbose = 0, Resume = state });
+            Assert.False(r.Interrupted);
+            Fixtures.AssertBitIdentical(full.GetWeights(), resumed.GetWeights());
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }

@@ -213,6 +213,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         if isNull options then raise (ArgumentNullException("options"))
         if options.Epochs < 0 then raise (ArgumentOutOfRangeException("epochs", options.Epochs, "epochs must be >= 0"))
         if options.BatchSize < 1 then raise (ArgumentOutOfRangeException("batchSize", options.BatchSize, "batch_size must be >= 1"))
+        if options.CheckpointEverySteps < 0 then raise (ArgumentOutOfRangeException("CheckpointEverySteps", options.CheckpointEverySteps, "CheckpointEverySteps must be >= 0 (0: checkpoint at epoch ends only)"))
         if options.ShardsPerBatch < 1 then raise (ArgumentOutOfRangeException("shardsPerBatch", options.ShardsPerBatch, "shards per batch must be >= 1"))
         m.EnsureBuilt(if isNull inputShape then [| train.Features |] else inputShape)
         SequentialChecks.features "fit" name m.Plan.InputDim train

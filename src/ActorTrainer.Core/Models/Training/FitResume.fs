@@ -23,6 +23,14 @@ module FitResume =
         if isNull r.History || r.History.Length <> r.Epoch then
             raise (CheckpointException(sprintf "checkpoint history has %d epochs but its position is epoch %d" (if isNull r.History then 0 else r.History.Length) r.Epoch))
 
+    /// The checkpoint records the samples of its epoch done so far: with every step a whole batch (sync, no stale
+    /// gradient rejected) they are StepInEpoch × the batch size it ran with.
+    let private checkBatchSize (job: StepJob) (r: FitCheckpoint) =
+        if r.StepInEpoch > 0 && r.StaleGradientsRejected = 0L && r.EpochStats.Count % r.StepInEpoch = 0
+           && r.EpochStats.Count <> r.StepInEpoch * job.BatchSize then
+            raise (CheckpointException(sprintf "checkpoint was written with BatchSize %d (%d samples in its %d steps of epoch %d) but BatchSize is %d; resuming would not continue the same run"
+                                           (r.EpochStats.Count / r.StepInEpoch) r.EpochStats.Count r.StepInEpoch (r.Epoch + 1) job.BatchSize))
+
     let private checkSlots (r: FitCheckpoint) =
         for i in 0 .. r.OptimizerSlots.Length - 1 do
             for slot in r.OptimizerSlots.[i] do
@@ -39,6 +47,7 @@ module FitResume =
         if r.OptimizerName <> job.Optimizer.Name then
             raise (CheckpointException(sprintf "checkpoint optimizer '%s' differs from the job optimizer '%s'" r.OptimizerName job.Optimizer.Name))
         checkPosition job r
+        checkBatchSize job r
         checkSlots r
 
     /// The start position of fit: opts.Resume after validation (its weights are copied into job.Weights and the
@@ -50,6 +59,9 @@ module FitResume =
               Weights = job.Weights; OptimizerName = job.Optimizer.Name; OptimizerIterations = job.Optimizer.Iterations
               OptimizerSlots = [||]; History = [||]; StaleGradientsRejected = 0L }
         else
+            if r.Epoch > opts.Epochs || (r.Epoch = opts.Epochs && r.StepInEpoch > 0) then
+                raise (ArgumentException(sprintf "resume: the checkpoint is in epoch %d (step %d of it) but Epochs is %d; set Epochs to at least %d to finish that epoch"
+                                             (r.Epoch + 1) r.StepInEpoch opts.Epochs (r.Epoch + 1), "Epochs"))
             validate job r
             Weights.checkedCopyInto "resume" r.Weights job.Weights
             job.Optimizer.LoadState(r.OptimizerIterations, r.OptimizerSlots)
