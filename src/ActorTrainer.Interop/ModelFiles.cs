@@ -22,7 +22,7 @@ public static partial class ModelFiles
     public const string OptimizerFile = "optimizer.safetensors";
 
     /// <summary>Saves config.json + model.safetensors (+ optimizer.safetensors when compiled) into
-    /// <paramref name="dir"/>, atomically. Throws InvalidOperationException when the model is not built.</summary>
+    /// <paramref name="dir"/> ("dir/" is the same directory), atomically. Throws InvalidOperationException when the model is not built.</summary>
     public static void Save(Sequential model, string dir)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -62,7 +62,8 @@ public static partial class ModelFiles
     /// <paramref name="optimizer"/> is not null, its iterations and slots.</summary>
     public static void Write(string dir, JsonNode config, IReadOnlyList<NamedTensor> weights, Optimizer? optimizer)
     {
-        var full = Path.GetFullPath(dir);
+        ArgumentException.ThrowIfNullOrWhiteSpace(dir);
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));
         var parent = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(parent);
         var tmp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");

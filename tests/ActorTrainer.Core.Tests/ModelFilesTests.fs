@@ -263,3 +263,15 @@ let ``saving an unbuilt model is an error naming it`` () =
         let ex = Assert.Throws<InvalidOperationException>(fun () -> m.Save(Path.Combine(dir, "x")))
         Assert.Contains("'fresh'", ex.Message)
         Assert.Empty(Directory.GetFileSystemEntries dir))
+
+[<Fact>]
+let ``a directory given with a trailing slash saves like the bare name`` () =
+    withTempDir (fun dir ->
+        let m = trained ()
+        let path = Path.Combine(dir, "model")
+        m.Save(path + string Path.DirectorySeparatorChar)
+        assertBitwise (m.GetWeights()) ((ModelFiles.Load path).GetWeights())
+        m.Save(path + string Path.DirectorySeparatorChar)   // and replaces it again
+        Assert.Equal<string[]>([| "model" |], Directory.GetFileSystemEntries dir |> Array.map Path.GetFileName)
+        Assert.Equal<string[]>([| "config.json"; "model.safetensors"; "optimizer.safetensors" |],
+                               Directory.GetFiles path |> Array.map Path.GetFileName |> Array.sort))
