@@ -9,7 +9,9 @@ namespace ActorTrainer.Core;
 
 /// <summary>A model directory: config.json (architecture + compile config), model.safetensors (weights, named
 /// "&lt;layer&gt;/kernel", "&lt;layer&gt;/bias"), optimizer.safetensors (slots "slot/&lt;weight&gt;/&lt;k&gt;", iterations in
-/// metadata). Written atomically: files go to a temporary sibling directory which then replaces the target.</summary>
+/// metadata). Written atomically: files go to a temporary sibling directory which then replaces the target. A target
+/// that holds anything besides <see cref="OwnFiles"/> is refused (ArgumentException naming it and one foreign entry),
+/// so a save never deletes files it did not write.</summary>
 public static partial class ModelFiles
 {
     /// <summary>Architecture and compile config file inside a model directory.</summary>
@@ -21,8 +23,13 @@ public static partial class ModelFiles
     /// <summary>Optimizer state file inside a model directory (only for compiled models).</summary>
     public const string OptimizerFile = "optimizer.safetensors";
 
+    /// <summary>The files a model directory may hold and a save replaces: config.json, model.safetensors,
+    /// optimizer.safetensors and the CLI's evaluation.json (which describes the weights being replaced).</summary>
+    public static readonly IReadOnlyList<string> OwnFiles = [ConfigFile, WeightsFile, OptimizerFile, "evaluation.json"];
+
     /// <summary>Saves config.json + model.safetensors (+ optimizer.safetensors when compiled) into
-    /// <paramref name="dir"/> ("dir/" is the same directory), atomically. Throws InvalidOperationException when the model is not built.</summary>
+    /// <paramref name="dir"/> ("dir/" is the same directory), atomically. Throws InvalidOperationException when the
+    /// model is not built and ArgumentException when <paramref name="dir"/> holds files that are not a model's.</summary>
     public static void Save(Sequential model, string dir)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -59,11 +66,13 @@ public static partial class ModelFiles
     }
 
     /// <summary>Writes the directory atomically: config (indented JSON), weights (F32, in list order) and, when
-    /// <paramref name="optimizer"/> is not null, its iterations and slots.</summary>
+    /// <paramref name="optimizer"/> is not null, its iterations and slots. The old directory is moved aside whole and
+    /// deleted only once the new one is in place, so it must hold nothing but <see cref="OwnFiles"/>.</summary>
     public static void Write(string dir, JsonNode config, IReadOnlyList<NamedTensor> weights, Optimizer? optimizer)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dir);
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));
+        CheckReplaceable(dir, full);
         var parent = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(parent);
         var tmp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
@@ -83,6 +92,18 @@ public static partial class ModelFiles
             try { Directory.Delete(tmp, true); } catch { /* best effort: the original error matters */ }
             throw;
         }
+    }
+
+    /// <summary>Refuses a target that exists as a file, or as a directory with an entry a save would not write.</summary>
+    private static void CheckReplaceable(string dir, string full)
+    {
+        if (File.Exists(full)) throw new ArgumentException($"save: '{dir}' is a file, not a model directory", nameof(dir));
+        if (!Directory.Exists(full)) return;
+        var foreign = Directory.EnumerateFileSystemEntries(full).Select(Path.GetFileName)
+            .FirstOrDefault(n => !OwnFiles.Contains(n!) || Directory.Exists(Path.Combine(full, n!)));
+        if (foreign is not null)
+            throw new ArgumentException($"save: directory '{dir}' holds '{foreign}', which is not a model file; saving replaces the " +
+                                        $"whole directory, so give a new or empty directory, or one holding only {string.Join(", ", OwnFiles)}", nameof(dir));
     }
 
     /// <summary>optimizer.safetensors: one F32 tensor "slot/i/k" per slot, metadata optimizer/iterations/weights.</summary>

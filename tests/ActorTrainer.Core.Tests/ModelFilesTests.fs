@@ -245,7 +245,7 @@ let ``saving is atomic and replaces an existing model`` () =
         let path = Path.Combine(dir, "model")
         let a = trained ()
         a.Save path
-        File.WriteAllText(Path.Combine(path, "stale.txt"), "left over")
+        File.WriteAllText(Path.Combine(path, "evaluation.json"), "{}")   // the CLI's, describing the old weights
         let b = model ()
         b.FitArrays(data 30 7, epochs = 2, batchSize = 10, verbose = 0) |> ignore
         b.Save path
@@ -263,6 +263,28 @@ let ``saving an unbuilt model is an error naming it`` () =
         let ex = Assert.Throws<InvalidOperationException>(fun () -> m.Save(Path.Combine(dir, "x")))
         Assert.Contains("'fresh'", ex.Message)
         Assert.Empty(Directory.GetFileSystemEntries dir))
+
+[<Fact>]
+let ``saving into a directory that holds other files refuses and deletes nothing`` () =
+    withTempDir (fun dir ->
+        let path = Path.Combine(dir, "model")
+        let a = trained ()
+        a.Save path
+        File.WriteAllText(Path.Combine(path, "precious.txt"), "mine")
+        Directory.CreateDirectory(Path.Combine(path, "sub")) |> ignore
+        File.WriteAllText(Path.Combine(path, "sub", "more.txt"), "mine too")
+        let b = model ()
+        b.FitArrays(data 30 7, epochs = 2, batchSize = 10, verbose = 0) |> ignore
+        let ex = Assert.Throws<ArgumentException>(fun () -> b.Save path)
+        Assert.Contains(sprintf "save: directory '%s' holds '" path, ex.Message)
+        Assert.True(ex.Message.Contains "'precious.txt'" || ex.Message.Contains "'sub'", ex.Message)
+        Assert.Equal("mine", File.ReadAllText(Path.Combine(path, "precious.txt")))
+        Assert.Equal("mine too", File.ReadAllText(Path.Combine(path, "sub", "more.txt")))
+        assertBitwise (a.GetWeights()) ((ModelFiles.Load path).GetWeights())
+        Assert.Equal<string[]>([| "model" |], Directory.GetFileSystemEntries dir |> Array.map Path.GetFileName)
+        let other = Path.Combine(dir, "other")
+        Directory.CreateDirectory(Path.Combine(other, "config.json")) |> ignore   // a directory is never a model file
+        Assert.Contains("holds 'config.json'", Assert.Throws<ArgumentException>(fun () -> b.Save other).Message))
 
 [<Fact>]
 let ``a directory given with a trailing slash saves like the bare name`` () =
