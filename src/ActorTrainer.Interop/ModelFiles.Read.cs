@@ -35,11 +35,35 @@ public static partial class ModelFiles
         if (size > MaxConfigBytes)
             throw Bad(cfgPath, $"file is {size} bytes, more than the {MaxConfigBytes}-byte limit for a model config");
         JsonNode? node;
-        try { node = JsonNode.Parse(File.ReadAllText(cfgPath)); }
+        var text = File.ReadAllText(cfgPath);
+        try
+        {
+            using (var doc = JsonDocument.Parse(text)) CheckUniqueKeys(cfgPath, doc.RootElement, "");
+            node = JsonNode.Parse(text);
+        }
         catch (JsonException e) { throw Bad(cfgPath, $"invalid JSON: {e.Message}"); }
         return node is JsonObject o
             ? (cfgPath, o)
             : throw Bad(cfgPath, $"the top level must be a JSON object, got {ModelJson.show(node)}");
+    }
+
+    /// <summary>Refuses an object that names a key twice ("units": 512, "units": 256), naming the key and where it sits
+    /// (JsonNode would otherwise throw a bare ArgumentException on first access).</summary>
+    private static void CheckUniqueKeys(string path, JsonElement e, string at)
+    {
+        if (e.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var item in e.EnumerateArray()) CheckUniqueKeys(path, item, $"{at}[{i++}]");
+        }
+        if (e.ValueKind != JsonValueKind.Object) return;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var p in e.EnumerateObject())
+        {
+            if (!seen.Add(p.Name))
+                throw Bad(path, $"duplicate key '{p.Name}' in {(at.Length == 0 ? "the top-level object" : at)}");
+            CheckUniqueKeys(path, p.Value, at.Length == 0 ? p.Name : $"{at}.{p.Name}");
+        }
     }
 
     /// <summary>The weights of <paramref name="dir"/>/model.safetensors in the order of <paramref name="expected"/>

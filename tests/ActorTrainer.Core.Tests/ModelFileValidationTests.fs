@@ -250,3 +250,15 @@ let ``every Core layer class and activation has an ONNX form`` () =
     Assert.Equal(ModelConfig.layerClasses.Length, g.Layers.Count)
     Assert.NotEmpty(OnnxExporter.ToBytes g)
     for a in Activation.Names do Assert.Contains(a, OnnxExporter.Activations)
+
+[<Fact>]
+let ``a key written twice in config.json is refused naming the file and the key`` () =
+    withModel (fun path ->
+        let cfgPath = Path.Combine(path, "config.json")
+        let text = File.ReadAllText cfgPath
+        let i = text.IndexOf("\"units\": 6", StringComparison.Ordinal)
+        Assert.True(i > 0, text)
+        File.WriteAllText(cfgPath, text.Insert(i, "\"units\": 512, "))
+        let ex = Assert.IsType<ModelFileException>(throwsWithin (fun () -> ModelFiles.Load path |> ignore))
+        Assert.Contains(cfgPath, ex.Message)
+        Assert.Contains("duplicate key 'units' in config.layers[0].config", ex.Message))

@@ -303,4 +303,15 @@ public sealed partial class ModelCommandTests(SavedModelFixture fx) : IClassFixt
         File.WriteAllText(config, "{ \"class_name\": \"Sequential\", ");
         Cli.AssertBadInput(Cli.Run(["summary", "--model", dir]), config, "invalid JSON");
     }
+
+    [Fact]
+    public void Config_json_with_a_key_written_twice_exits_2_naming_the_file_and_the_key()
+    {
+        var dir = CopyModel();
+        var config = Path.Combine(dir, "config.json");
+        var text = File.ReadAllText(config);
+        Assert.Contains("\"units\": 512", text);
+        File.WriteAllText(config, text.Replace("\"units\": 512", "\"units\": 512, \"units\": 256"));
+        Cli.AssertBadInput(Cli.Run(["summary", "--model", dir]), config, "duplicate key 'units'");
+    }
 }
