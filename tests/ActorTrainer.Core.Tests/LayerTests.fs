@@ -371,3 +371,17 @@ let ``initializer fans of a rank-4 kernel include the receptive field (Keras com
     Assert.True(a |> Array.exists (fun v -> abs (float v) > 0.9 * limit))
     let he = Initializer.HeUniform.Create([| 3; 3; 4; 5 |], 7)
     Assert.True(he |> Array.forall (fun v -> abs (float v) <= sqrt (6.0 / 36.0)))
+
+[<Fact>]
+let ``summary memory sizes are Keras 3's readable_memory_size`` () =
+    Assert.Equal("100.73 KB", ModelSummary.readableMemorySize (25786.0 * 4.0))
+    Assert.Equal("0.00 B", ModelSummary.readableMemorySize 0.0)
+    Assert.Equal("1023.00 B", ModelSummary.readableMemorySize 1023.0)
+    Assert.Equal("1.00 KB", ModelSummary.readableMemorySize 1024.0)
+    Assert.Equal("1.50 GB", ModelSummary.readableMemorySize (1.5 * 1024.0 * 1024.0 * 1024.0))
+    let m = Sequential([ Dense(32, "relu") :> Layer; Dense(10, "softmax") :> Layer ])
+    m.Build [| 784 |]
+    let s = m.Summary()
+    Assert.Contains("Total params: 25,450 (99.41 KB)", s)
+    Assert.Contains("Trainable params: 25,450 (99.41 KB)", s)
+    Assert.Contains("Non-trainable params: 0 (0.00 B)", s)

@@ -7,6 +7,16 @@ open System.Globalization
 /// Keras' `model.summary()` table.
 module ModelSummary =
 
+    /// Keras 3's readable_memory_size: bytes in B, KB, MB, GB, TB or PB (base 1024), two decimals ("100.73 KB").
+    let readableMemorySize (bytes: float) : string =
+        let units = [| "B"; "KB"; "MB"; "GB"; "TB"; "PB" |]
+        let mutable size = bytes
+        let mutable unit = 0
+        while unit < units.Length - 1 && size / 1024.0 >= 1.0 do
+            size <- size / 1024.0
+            unit <- unit + 1
+        String.Format(CultureInfo.InvariantCulture, "{0:F2} {1}", size, units.[unit])
+
     let private shapeStr (s: int[]) = "(None, " + String.Join(", ", s) + ")"
 
     /// The summary of a built model: one row per layer (name (class), output shape, params), then the totals.
@@ -14,7 +24,7 @@ module ModelSummary =
         let sb = Text.StringBuilder()
         let line (a: string) (b: string) (c: string) = sb.AppendLine(sprintf " %-28s%-26s%-10s" a b c) |> ignore
         let fmt (n: int) = n.ToString("N0", CultureInfo.InvariantCulture)
-        let mb (n: int) = float n * 4.0 / 1048576.0
+        let mem (n: int) = readableMemorySize (float n * 4.0)
         sb.AppendLine(sprintf "Model: \"%s\"" name) |> ignore
         sb.AppendLine(String('_', 65)) |> ignore
         line "Layer (type)" "Output Shape" "Param #"
@@ -29,8 +39,8 @@ module ModelSummary =
             line (sprintf "%s (%s)" l.Name l.ClassName) (shapeStr s) (fmt p)
             if i < layers.Count - 1 then sb.AppendLine("") |> ignore
         sb.AppendLine(String('=', 65)) |> ignore
-        sb.AppendLine(sprintf "Total params: %s (%.2f MB)" (fmt total) (mb total)) |> ignore
-        sb.AppendLine(sprintf "Trainable params: %s (%.2f MB)" (fmt total) (mb total)) |> ignore
+        sb.AppendLine(sprintf "Total params: %s (%s)" (fmt total) (mem total)) |> ignore
+        sb.AppendLine(sprintf "Trainable params: %s (%s)" (fmt total) (mem total)) |> ignore
         sb.AppendLine("Non-trainable params: 0 (0.00 B)") |> ignore
         sb.AppendLine(String('_', 65)) |> ignore
         sb.ToString()
