@@ -1,10 +1,8 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
-
 namespace ActorTrainer.Core;
 
 /// <summary>Saves the model after each epoch (or only when <c>monitor</c> improves) to filepath, which may contain
-/// {epoch}, {epoch:02d} and {key} / {key:.4f} placeholders filled from the logs. The model is the Sequential that fit
+/// {epoch}, {epoch:02d} and {key} / {key:.4f} / {key:.2e} placeholders filled from the logs as Python's str.format
+/// fills them (d with width and zero padding, f, e and g with precision; any other spec is refused at construction). The model is the Sequential that fit
 /// hands to its callbacks; any other handle raises InvalidOperationException naming this callback.</summary>
 public class ModelCheckpoint : Callback
 {
@@ -19,6 +17,8 @@ public class ModelCheckpoint : Callback
     /// ("auto": higher is better for names containing "acc", lower otherwise; "min"; "max").</summary>
     public ModelCheckpoint(string filepath, string monitor = "val_loss", bool saveBestOnly = false, string mode = "auto")
     {
+        ArgumentNullException.ThrowIfNull(filepath);
+        FilepathFormat.Check("ModelCheckpoint filepath", filepath);
         this.filepath = filepath;
         this.monitor = monitor;
         this.saveBestOnly = saveBestOnly;
@@ -65,18 +65,7 @@ public class ModelCheckpoint : Callback
     }
 
     private string Fill(int epoch, IReadOnlyDictionary<string, double> logs) =>
-        Regex.Replace(filepath, @"\{(\w+)(?::([^}]*))?\}", m =>
-        {
-            var key = m.Groups[1].Value;
-            var fmt = m.Groups[2].Value;
-            double v;
-            if (key == "epoch") v = epoch + 1;
-            else if (!logs.TryGetValue(key, out v))
-                throw new ArgumentException($"ModelCheckpoint filepath '{filepath}' uses {{{key}}}, which is not in the logs (available: epoch, {string.Join(", ", logs.Keys)})");
-            if (fmt.EndsWith('d'))
-                return ((int)v).ToString("D" + fmt.TrimEnd('d').TrimStart('0').PadLeft(1, '1'), CultureInfo.InvariantCulture);
-            if (fmt.StartsWith('.') && fmt.EndsWith('f'))
-                return v.ToString("F" + fmt.Substring(1, fmt.Length - 2), CultureInfo.InvariantCulture);
-            return key == "epoch" ? ((int)v).ToString(CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture);
-        });
+        FilepathFormat.Fill("ModelCheckpoint filepath", filepath, epoch + 1, key =>
+            logs.TryGetValue(key, out var v) ? v
+            : throw new ArgumentException($"ModelCheckpoint filepath '{filepath}' uses {{{key}}}, which is not in the logs (available: epoch, {string.Join(", ", logs.Keys)})"));
 }
