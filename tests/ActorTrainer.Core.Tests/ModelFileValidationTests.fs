@@ -262,3 +262,7 @@ let ``a key written twice in config.json is refused naming the file and the key`
         let ex = Assert.IsType<ModelFileException>(throwsWithin (fun () -> ModelFiles.Load path |> ignore))
         Assert.Contains(cfgPath, ex.Message)
         Assert.Contains("duplicate key 'units' in config.layers[0].config", ex.Message))
+
+[<Fact>]
+let ``two layers with one name in config.json are refused naming the name`` () =
+    badConfig (fun r -> set (layerCfg r 2) "name" "\"dense\"") [ "layers[2] (Dense)"; "'name' 'dense' is also the name of layers[0]" ]

@@ -98,3 +98,16 @@ let ``a float label that is not a whole number is refused naming the sample and 
     let e2 = Assert.Throws<ArgumentException>(fun () -> m.Evaluate(x, y) |> ignore)
     Assert.Contains("evaluate: label", e2.Message)
     m.Fit(x, Tensor.FromArray([| 1.0f; 2.0f; 0.0f; 2.0f |], [| 4 |]), verbose = 0) |> ignore     // whole numbers as floats train
+
+[<Fact>]
+let ``two layers with one name are refused when the model is made or the layer added, as Keras does`` () =
+    let e = Assert.Throws<ArgumentException>(fun () ->
+        Sequential([ Dense(4, "relu", name = "a") :> Layer; Dense(3, "softmax", name = "a") :> Layer ]) |> ignore)
+    Assert.Contains("a layer named 'a' is already in the model", e.Message)
+    let m = Sequential([ Dense(4, "relu", name = "a") :> Layer ], name = "mine")
+    let e2 = Assert.Throws<ArgumentException>(fun () -> m.Add(Dense(3, name = "a")))
+    Assert.Contains("model 'mine': a layer named 'a' is already in the model", e2.Message)
+    // Unnamed layers are named around the names already taken.
+    let auto = Sequential([ Dense(4, name = "dense_1") :> Layer; Dense(3) :> Layer; Dense(2) :> Layer ])
+    auto.Build [| 5 |]
+    Assert.Equal<string[]>([| "dense_1"; "dense"; "dense_2" |], auto.Layers |> Seq.map (fun l -> l.Name) |> Array.ofSeq)

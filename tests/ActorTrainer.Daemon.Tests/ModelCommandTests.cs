@@ -314,4 +314,15 @@ public sealed partial class ModelCommandTests(SavedModelFixture fx) : IClassFixt
         File.WriteAllText(config, text.Replace("\"units\": 512", "\"units\": 512, \"units\": 256"));
         Cli.AssertBadInput(Cli.Run(["summary", "--model", dir]), config, "duplicate key 'units'");
     }
+
+    [Fact]
+    public void Config_json_with_two_layers_of_one_name_exits_2_naming_the_name()
+    {
+        var dir = CopyModel();
+        var config = Path.Combine(dir, "config.json");
+        var text = File.ReadAllText(config);
+        Assert.Contains("\"name\": \"dense_1\"", text);
+        File.WriteAllText(config, text.Replace("\"name\": \"dense_1\"", "\"name\": \"dense\""));
+        Cli.AssertBadInput(Cli.Run(["summary", "--model", dir]), config, "'dense' is also the name of layers[");
+    }
 }

@@ -47,6 +47,18 @@ module internal ModelConfig =
             let cfg = obj where o "config"
             registration.Parse { Where = where; Config = cfg; Name = str where cfg "name" (Some "") }
 
+    /// Refuses two layers with one name (Keras: "All layers added to a Sequential model should have unique names"),
+    /// naming the name and both entries.
+    let private checkUniqueNames (layers: Layer[]) =
+        let first = Collections.Generic.Dictionary<string, int>()
+        layers |> Array.iteri (fun i l ->
+            if l.Name <> "" then
+                match first.TryGetValue l.Name with
+                | true, j ->
+                    failKey (sprintf "layers[%d] (%s)" i l.ClassName) "name"
+                            (sprintf "'%s' is also the name of layers[%d]; layer names must be unique" l.Name j)
+                | _ -> first.[l.Name] <- i)
+
     /// {"class_name", "config"} of an optimizer (Keras get_config).
     let optimizer (o: Optimizer) : JsonNode =
         ConfigJson.objectOf [ "class_name", box o.Name; "config", box (o.GetConfig()) ]
@@ -122,9 +134,12 @@ module internal ModelConfig =
                 | Some a -> a
                 | None -> failKeyText top "layers" "is missing (an array of layers is required)" "missing 'layers' array"
             if layers.Count = 0 then failKey top "layers" "is empty; a model needs at least one layer"
-            { Name = str top c "name" (Some "sequential")
-              Seed = integer top c "seed" (Some 1) Int32.MinValue Int32.MaxValue
-              InputShape = inputShape top c
-              Layers = layers |> Seq.mapi parseLayer |> Array.ofSeq
-              Compile = objOpt top cfg "compile_config" |> Option.map compileConfig }
+            let spec =
+                { Name = str top c "name" (Some "sequential")
+                  Seed = integer top c "seed" (Some 1) Int32.MinValue Int32.MaxValue
+                  InputShape = inputShape top c
+                  Layers = layers |> Seq.mapi parseLayer |> Array.ofSeq
+                  Compile = objOpt top cfg "compile_config" |> Option.map compileConfig }
+            checkUniqueNames spec.Layers
+            spec
         with :? ModelFileException as e -> raise (ModelFileException(sprintf "%s: %s" path e.Message, e))

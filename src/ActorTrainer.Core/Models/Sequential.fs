@@ -14,14 +14,8 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
                 [<Optional; DefaultParameterValue("sequential")>] name: string,
                 [<Optional; DefaultParameterValue(null: int[])>] inputShape: int[],
                 [<Optional; DefaultParameterValue(1)>] seed: int) as this =
-    /// A layer as messages name it: its name, or its class before build names it ("Dense (unnamed)").
-    static let label (l: Layer) = if String.IsNullOrEmpty l.Name then l.ClassName + " (unnamed)" else "'" + l.Name + "'"
-    /// Refuses a null layer or a layer instance already in the model (a Sequential stack holds each layer once; a
-    /// second use would share its weights, which the flat training engine does not support).
-    static let checkNew (model: string) (existing: seq<Layer>) (l: Layer) =
-        if isNull (box l) then raise (ArgumentNullException("layer", sprintf "model '%s': a layer is null" model))
-        if existing |> Seq.exists (fun e -> Object.ReferenceEquals(e, l)) then
-            raise (ArgumentException(sprintf "model '%s': layer %s is already in the model; a layer instance can appear once (create a second layer instead; shared weights are not supported)" model (label l), "layer"))
+    static let label = LayerNames.label
+    static let checkNew = LayerNames.checkNew
     let layers =
         let list = ResizeArray<Layer>()
         if not (isNull layers) then
@@ -82,13 +76,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
     /// names unnamed layers Keras-style (dense, dense_1, ...). Throws ResourceLimitException naming the bytes when the
     /// weights cannot be held (one array over the .NET limit, or more than the available memory).
     member _.WeightSpecs(shape: int[]) : (string * int[])[] =
-        let counts = Dictionary<string, int>()
-        for l in layers do
-            if String.IsNullOrEmpty l.Name then
-                let baseName = (match l.ClassName with "Activation" -> "activation" | c -> c.ToLowerInvariant())
-                let k = match counts.TryGetValue baseName with | true, k -> k | _ -> 0
-                counts.[baseName] <- k + 1
-                l.Name <- if k = 0 then baseName else sprintf "%s_%d" baseName k
+        LayerNames.assign (layers :> IReadOnlyList<Layer>)
         let mutable s = shape
         let specs = [| for l in layers do
                          yield! (if l.Built then l.Variables |> Array.map (fun v -> v.Name, v.Shape) else l.WeightSpecs s)
