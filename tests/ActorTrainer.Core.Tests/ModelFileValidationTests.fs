@@ -263,6 +263,30 @@ let ``a key written twice in config.json is refused naming the file and the key`
         Assert.Contains(cfgPath, ex.Message)
         Assert.Contains("duplicate key 'units' in config.layers[0].config", ex.Message))
 
+/// Keras 2/3 get_config output for a Dense layer with every field at the value this library implements.
+let private kerasDense (units: int) (name: string) =
+    sprintf """{"class_name":"Dense","config":{"name":"%s","trainable":true,
+        "dtype":{"module":"keras","class_name":"DTypePolicy","config":{"name":"float32"},"registered_name":null},
+        "units":%d,"activation":"relu","use_bias":true,
+        "kernel_initializer":{"module":"keras.initializers","class_name":"GlorotUniform","config":{"seed":null},"registered_name":null},
+        "bias_initializer":{"class_name":"Zeros","config":{}},"kernel_regularizer":null,"bias_regularizer":null,
+        "activity_regularizer":null,"kernel_constraint":null,"bias_constraint":null}}""" name units
+
+[<Fact>]
+let ``Keras initializer class names are read as their snake_case names`` () =
+    let d = ModelConfig.parseLayer 0 (JsonNode.Parse(kerasDense 2 "d")) :?> Dense
+    Assert.Equal("d", d.Name)
+    Assert.Equal("glorot_uniform", (d.GetConfig().["kernel_initializer"].["class_name"]).GetValue<string>())
+    for cls, name in [ "HeNormal", "he_normal"; "HeUniform", "he_uniform"; "GlorotNormal", "glorot_normal"; "RandomUniform", "random_uniform"
+                       "RandomNormal", "random_normal"; "Zeros", "zeros"; "Ones", "ones"; "Constant", "constant"; "glorot_uniform", "glorot_uniform" ] do
+        Assert.Equal(name, Initializer.Parse(cls).Name)
+    let c = ModelConfig.parseLayer 0 (JsonNode.Parse """{"class_name":"Dense","config":{"units":2,"bias_initializer":{"class_name":"Constant","config":{"value":0.5}}}}""") :?> Dense
+    c.Build([| 3 |], 1)
+    Assert.All(c.Bias.Value.ToFloat32Array(), fun v -> Assert.Equal(0.5f, v))
+    let e = Assert.Throws<ArgumentException>(fun () -> Initializer.Parse "LecunNormal" |> ignore)
+    Assert.Contains("unknown initializer 'LecunNormal'", e.Message)
+    badConfig (fun r -> set (layerCfg r 0) "kernel_initializer" """{"class_name":"TruncatedNormal","config":{}}""") [ "kernel_initializer"; "unknown initializer 'TruncatedNormal'" ]
+
 [<Fact>]
 let ``two layers with one name in config.json are refused naming the name`` () =
     badConfig (fun r -> set (layerCfg r 2) "name" "\"dense\"") [ "layers[2] (Dense)"; "'name' 'dense' is also the name of layers[0]" ]

@@ -42,6 +42,7 @@ public sealed class ModelSchemaTests
     [InlineData("model.layers=[{ type = dense, units = 3, use-bias = maybe }]", "config: model.layers[0].use-bias must be true or false")]
     [InlineData("model.layers=[{ type = dense, units = 3, kernel-initializer = random_normal, kernel-stddev = -1 }]", "config: model.layers[0].kernel-stddev must be in [0,")]
     [InlineData("model.layers=[{ type = dense, units = 3, kernel-initializer = random_uniform, kernel-min = 1, kernel-max = 0 }]", "config: model.layers[0].kernel-min must not be greater")]
+    [InlineData("model.layers=[{ type = dense, units = 3, kernel-initializer = RandomUniform, kernel-min = 1, kernel-max = 0 }]", "config: model.layers[0].kernel-min must not be greater")]
     [InlineData("model.layers=[{ type = dropout, rate = 1 }]", "config: model.layers[0].rate must be in [0, 1), got 1")]
     [InlineData("model.layers=[{ type = pool }]", "config: model.layers[0].type must be one of dense, flatten, dropout, activation, got 'pool'")]
     [InlineData("model.layers=[{ type = activation }]", "config: model.layers[0].activation is missing")]

@@ -18,23 +18,26 @@ type internal LayerConfig =
 /// Every failure is a ModelFileException naming the field, as ModelJson's.
 module internal ConfigFields =
 
-    /// Initializer from a name or a {"class_name", "config"} object.
+    /// Initializer from a name or a {"class_name", "config"} object; the class in Keras' snake_case or CamelCase
+    /// spelling ("glorot_uniform", "GlorotUniform").
     let parseInitializer (where: string) (node: JsonNode) : Initializer =
         match node with
         | null -> fail where "missing initializer"
         | :? JsonObject as o ->
             let cfg = objOpt where o "config" |> Option.defaultWith (fun () -> JsonObject())
-            match str where o "class_name" None with
-            | "constant" -> Initializer.Constant(num where cfg "value" (Some 0.0))
-            | "random_uniform" ->
+            let cls = str where o "class_name" None
+            let init = guard where (fun () -> Initializer.Parse cls)
+            match init with
+            | Initializer.Constant _ -> Initializer.Constant(num where cfg "value" (Some 0.0))
+            | Initializer.RandomUniform _ ->
                 let lo, hi = num where cfg "minval" (Some -0.05), num where cfg "maxval" (Some 0.05)
                 if lo > hi then
                     failKeyText where "minval" (sprintf "must not be greater than the maximum %g, got %g" hi lo)
                                 (sprintf "random_uniform 'minval' %g is greater than 'maxval' %g" lo hi)
                 Initializer.RandomUniform(lo, hi)
-            | "random_normal" ->
+            | Initializer.RandomNormal _ ->
                 Initializer.RandomNormal(num where cfg "mean" (Some 0.0), numIn where cfg "stddev" (Some 0.05) 0.0 Double.MaxValue false)
-            | name -> guard where (fun () -> Initializer.Parse name)
+            | other -> other
         | n ->
             match asString n with
             | Some name -> guard where (fun () -> Initializer.Parse name)

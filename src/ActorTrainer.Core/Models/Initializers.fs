@@ -1,6 +1,7 @@
 namespace ActorTrainer.Core
 
 open System
+open System.Text.RegularExpressions
 
 /// Keras weight initializers. Each produces a fresh float32 array for a shape, deterministically from a seed
 /// (MathNet Mersenne Twister), so the same seed gives the same weights on every run and machine.
@@ -37,10 +38,17 @@ type Initializer =
     static member Names =
         [| "zeros"; "ones"; "constant"; "random_uniform"; "random_normal"; "glorot_uniform"; "glorot_normal"; "he_uniform"; "he_normal" |]
 
-    /// Parses a Keras initializer name with default parameters (constant = 0, random_uniform = U(−0.05, 0.05),
-    /// random_normal = N(0, 0.05²)).
+    /// A Keras initializer name or class name in the spelling Names lists, as Keras' to_snake_case turns a class name
+    /// into its alias: "GlorotUniform" → "glorot_uniform", "HeNormal" → "he_normal"; "he_normal" stays as it is.
+    static member Canonical(name: string) =
+        let s = Regex.Replace((if isNull name then "" else name.Trim()), "([^_])([A-Z][a-z0-9]+)", "$1_$2")
+        Regex.Replace(s, "([a-z0-9])([A-Z])", "$1_$2").ToLowerInvariant()
+
+    /// Parses a Keras initializer name ("glorot_uniform") or class name ("GlorotUniform") with default parameters
+    /// (constant = 0, random_uniform = U(−0.05, 0.05), random_normal = N(0, 0.05²)); an unknown one is an
+    /// ArgumentException quoting the name as given.
     static member Parse(name: string) =
-        match (if isNull name then "" else name.Trim().ToLowerInvariant()) with
+        match Initializer.Canonical name with
         | "zeros" -> Zeros
         | "ones" -> Ones
         | "constant" -> Constant 0.0
@@ -50,7 +58,7 @@ type Initializer =
         | "glorot_normal" -> GlorotNormal
         | "he_uniform" -> HeUniform
         | "he_normal" -> HeNormal
-        | other -> raise (ArgumentException(sprintf "unknown initializer '%s' (allowed: %s)" other (String.Join(", ", Initializer.Names)), "initializer"))
+        | _ -> raise (ArgumentException(sprintf "unknown initializer '%s' (allowed: %s, or their Keras class names such as GlorotUniform)" name (String.Join(", ", Initializer.Names)), "initializer"))
 
     /// Fresh values for a weight of the given shape; fans as Keras' compute_fans: (in, out) for a matrix, and for a
     /// kernel of rank r > 2 (receptive field × in × out) both multiplied by the receptive field's size.

@@ -161,7 +161,7 @@ public static class ModelSchema
     {
         if (!items.TryGetValue(prefix + "-initializer", out var v)) return null;
         var node = Value(v, Kind.Text);
-        var name = node is JsonValue nv && nv.TryGetValue<string>(out var s) ? s.Trim().ToLowerInvariant() : "";
+        var name = node is JsonValue nv && nv.TryGetValue<string>(out var s) ? ActorTrainer.Core.Initializer.Canonical(s) : "";
         var cfg = new JsonObject();
         void Put(string hocon, string json) { if (items.TryGetValue($"{prefix}-{hocon}", out var x)) cfg[json] = Value(x, Kind.Number); }
         switch (name)
