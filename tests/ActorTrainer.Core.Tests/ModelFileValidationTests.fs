@@ -288,5 +288,41 @@ let ``Keras initializer class names are read as their snake_case names`` () =
     badConfig (fun r -> set (layerCfg r 0) "kernel_initializer" """{"class_name":"TruncatedNormal","config":{}}""") [ "kernel_initializer"; "unknown initializer 'TruncatedNormal'" ]
 
 [<Fact>]
+let ``layer fields this library does not implement are refused naming layer and field`` () =
+    badConfig (fun r -> set (layerCfg r 0) "trainable" "false") [ "layers[0] (Dense)"; "'trainable' = false is not supported" ]
+    badConfig (fun r -> set (layerCfg r 0) "dtype" "\"float16\"") [ "layers[0] (Dense)"; "'dtype' float16 is not supported: only float32" ]
+    badConfig (fun r -> set (layerCfg r 1) "dtype" """{"class_name":"DTypePolicy","config":{"name":"mixed_float16"}}""") [ "layers[1] (Dropout)"; "'dtype' mixed_float16" ]
+    for key in [ "kernel_regularizer"; "bias_regularizer"; "activity_regularizer"; "kernel_constraint"; "bias_constraint" ] do
+        badConfig (fun r -> set (layerCfg r 0) key """{"class_name":"L2","config":{"l2":0.01}}""") [ "layers[0] (Dense)"; sprintf "'%s' is not supported (only null)" key ]
+    badConfig (fun r -> set (layerCfg r 2) "bogus" "1") [ "layers[2] (Dense)"; "unknown field 'bogus' (Dense takes: name, trainable, dtype, units" ]
+    badConfig (fun r -> set (layerCfg r 1) "noise_shape" "[null, 1]") [ "layers[1] (Dropout)"; "'noise_shape' is not supported" ]
+    let init = """{"class_name":"GlorotUniform","config":{"seed":SEED}}"""
+    badConfig (fun r -> set (layerCfg r 0) "kernel_initializer" (init.Replace("SEED", "\"abc\""))) [ "kernel_initializer"; "'seed' must be null, got \"abc\"" ]
+    badConfig (fun r -> set (layerCfg r 0) "kernel_initializer" (init.Replace("SEED", "42"))) [ "kernel_initializer"; "'seed' must be null, got 42" ]
+    badConfig (fun r -> set (layerCfg r 0) "kernel_initializer" """{"class_name":"Zeros","config":{"value":1}}""") [ "unknown field 'value' of initializer Zeros" ]
+    let flat = """{"class_name":"Flatten","config":{"data_format":"channels_first"}}"""
+    let e = Assert.Throws<ModelFileException>(fun () -> ModelConfig.parseLayer 0 (JsonNode.Parse flat) |> ignore)
+    Assert.Contains("'data_format' channels_first is not supported", e.Message)
+
+[<Fact>]
+let ``Keras-written layer configs with supported values load`` () =
+    withModel (fun path ->
+        let cfgPath = Path.Combine(path, "config.json")
+        let root = JsonNode.Parse(File.ReadAllText cfgPath).AsObject()
+        let layers = root.["config"].["layers"].AsArray()
+        let kernel = layerCfg root 0 |> fun c -> c.["kernel_initializer"].DeepClone()
+        layers.[0] <- JsonNode.Parse(kerasDense 6 "dense")
+        (layerCfg root 0).["kernel_initializer"] <- kernel
+        for key, json in [ "trainable", "true"; "dtype", "\"float32\""; "noise_shape", "null" ] do set (layerCfg root 1) key json
+        set (layerCfg root 0) "batch_input_shape" "[null, 4]"
+        File.WriteAllText(cfgPath, root.ToJsonString())
+        let m = ModelFiles.Load path
+        Assert.Equal(3, m.Layers.Count)
+        set (layerCfg root 0) "batch_input_shape" "[null, 5]"
+        File.WriteAllText(cfgPath, root.ToJsonString())
+        let e = Assert.Throws<ModelFileException>(fun () -> ModelFiles.Load path |> ignore)
+        Assert.Contains("'batch_input_shape' [null,5] disagrees with build_input_shape [null,4]", e.Message))
+
+[<Fact>]
 let ``two layers with one name in config.json are refused naming the name`` () =
     badConfig (fun r -> set (layerCfg r 2) "name" "\"dense\"") [ "layers[2] (Dense)"; "'name' 'dense' is also the name of layers[0]" ]

@@ -45,7 +45,9 @@ module internal ModelConfig =
         | Some registration ->
             let where = sprintf "layers[%d] (%s)" index cls
             let cfg = obj where o "config"
-            registration.Parse { Where = where; Config = cfg; Name = str where cfg "name" (Some "") }
+            let c = { Where = where; Config = cfg; Name = str where cfg "name" (Some "") }
+            ConfigFields.checkFields c cls registration.Fields registration.NullFields
+            registration.Parse c
 
     /// Refuses two layers with one name (Keras: "All layers added to a Sequential model should have unique names"),
     /// naming the name and both entries.
@@ -58,6 +60,18 @@ module internal ModelConfig =
                     failKey (sprintf "layers[%d] (%s)" i l.ClassName) "name"
                             (sprintf "'%s' is also the name of layers[%d]; layer names must be unique" l.Name j)
                 | _ -> first.[l.Name] <- i)
+
+    /// Keras 2 writes the input shape into the first layer as "batch_input_shape": it must equal build_input_shape.
+    let private checkBatchInputShape (layers: JsonArray) (shape: int[]) =
+        layers |> Seq.iteri (fun i n ->
+            match n.["config"] with
+            | :? JsonObject as c when c.ContainsKey "batch_input_shape" ->
+                let where = sprintf "layers[%d] (%s)" i (defaultArg (asString n.["class_name"]) "?")
+                let expected = JsonArray([| yield null; for d in shape -> JsonValue.Create d :> JsonNode |])
+                if i > 0 then failKey where "batch_input_shape" "is only read on the first layer"
+                if not (JsonNode.DeepEquals(c.["batch_input_shape"], expected)) then
+                    failKey where "batch_input_shape" (sprintf "%s disagrees with build_input_shape %s" (show c.["batch_input_shape"]) (show expected))
+            | _ -> ())
 
     /// {"class_name", "config"} of an optimizer (Keras get_config).
     let optimizer (o: Optimizer) : JsonNode =
@@ -141,5 +155,6 @@ module internal ModelConfig =
                   Layers = layers |> Seq.mapi parseLayer |> Array.ofSeq
                   Compile = objOpt top cfg "compile_config" |> Option.map compileConfig }
             checkUniqueNames spec.Layers
+            checkBatchInputShape layers spec.InputShape
             spec
         with :? ModelFileException as e -> raise (ModelFileException(sprintf "%s: %s" path e.Message, e))

@@ -21,4 +21,8 @@ type ActivationLayer(activation: string, [<Optional; DefaultParameterValue("")>]
     static member internal FromConfig(c: LayerConfig) : Layer = ActivationLayer(ConfigFields.activation c None, c.Name) :> Layer
 
     /// Class name and config reader for config.json.
-    static member internal Registration = { ClassName = "Activation"; Parse = ActivationLayer.FromConfig }
+    static member internal Registration =
+        { ClassName = "Activation"
+          Fields = [ "activation" ]
+          NullFields = []
+          Parse = ActivationLayer.FromConfig }

@@ -67,4 +67,8 @@ type Dense(units: int, activation: string, kernelInitializer: Initializer, biasI
         guard c.Where (fun () -> Dense(units, act, k, b, flag c.Where c.Config "use_bias" true, c.Name) :> Layer)
 
     /// Class name and config reader for config.json.
-    static member internal Registration = { ClassName = "Dense"; Parse = Dense.FromConfig }
+    static member internal Registration =
+        { ClassName = "Dense"
+          Fields = [ "units"; "activation"; "use_bias"; "kernel_initializer"; "bias_initializer" ]
+          NullFields = [ "kernel_regularizer"; "bias_regularizer"; "activity_regularizer"; "kernel_constraint"; "bias_constraint"; "lora_rank"; "quantization_config" ]
+          Parse = Dense.FromConfig }

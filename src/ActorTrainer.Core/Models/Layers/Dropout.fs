@@ -43,4 +43,8 @@ type Dropout(rate: float, seed: Nullable<int>, name: string) =
         Dropout(numIn c.Where c.Config "rate" None 0.0 1.0 true, seed, c.Name) :> Layer
 
     /// Class name and config reader for config.json.
-    static member internal Registration = { ClassName = "Dropout"; Parse = Dropout.FromConfig }
+    static member internal Registration =
+        { ClassName = "Dropout"
+          Fields = [ "rate"; "seed" ]
+          NullFields = [ "noise_shape" ]
+          Parse = Dropout.FromConfig }

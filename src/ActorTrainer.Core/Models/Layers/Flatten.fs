@@ -18,8 +18,17 @@ type Flatten([<Optional; DefaultParameterValue("")>] name: string) =
     override _.IdentityOnFlatRows = true
     override _.Config = []
 
-    /// Reads a Flatten entry (no fields besides the name).
-    static member internal FromConfig(c: LayerConfig) : Layer = Flatten(c.Name) :> Layer
+    /// Reads a Flatten entry: only "data_format" channels_last (or null), the order this layer flattens in.
+    static member internal FromConfig(c: LayerConfig) : Layer =
+        if not (isNull c.Config.["data_format"]) then
+            match ModelJson.str c.Where c.Config "data_format" None with
+            | "channels_last" -> ()
+            | f -> ModelJson.failKey c.Where "data_format" (sprintf "%s is not supported: only channels_last" f)
+        Flatten(c.Name) :> Layer
 
     /// Class name and config reader for config.json.
-    static member internal Registration = { ClassName = "Flatten"; Parse = Flatten.FromConfig }
+    static member internal Registration =
+        { ClassName = "Flatten"
+          Fields = [ "data_format" ]
+          NullFields = []
+          Parse = Flatten.FromConfig }

@@ -94,5 +94,9 @@ type Layer(className: string, name: string) =
 type internal LayerRegistration =
     { /// Keras class name as config.json writes it ("Dense"); the layer's ClassName.
       ClassName: string
+      /// The "config" fields the layer's reader takes besides name, trainable and dtype (ConfigFields.checkFields).
+      Fields: string list
+      /// Keras fields of the class accepted only as null (regularizers, constraints, noise_shape).
+      NullFields: string list
       /// Constructs the layer (not built) from its config entry; errors are ModelFileExceptions naming the field.
       Parse: LayerConfig -> Layer }
