@@ -61,4 +61,34 @@ public sealed class ResumeCheckTests : IDisposable
         Assert.True(File.Exists(Path.Combine(ckpt, "ckpt-15.bin")), string.Join(", ", Directory.GetFiles(ckpt)));
         Cli.AssertBadInput(Cli.Run(["train", "--resume", _run, "--set", "trainer.epochs=1"]), "inside epoch 2 (step 7)");
     }
+
+    [Fact]
+    public void Resume_rewrites_history_csv_from_the_checkpoint_whatever_the_file_holds()
+    {
+        Assert.True(Cli.Run(["train", "--resume", _run, "--set", "trainer.epochs=2"]).ExitCode == 0);
+        var history = Path.Combine(_run, "history.csv");
+        var whole = File.ReadAllText(history);
+        Assert.Equal(3, whole.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        File.Delete(Path.Combine(_run, "checkpoints", "ckpt-16.bin"));    // back inside epoch 2: one finished epoch
+        File.WriteAllText(history, "epoch;loss;accuracy\ngarbage\n");     // as a spreadsheet might have saved it
+        var r = Cli.Run(["train", "--resume", _run]);
+        Assert.True(r.ExitCode == 0, r.Describe());
+        Assert.Equal(whole, File.ReadAllText(history));
+        File.Delete(history);
+        File.Delete(Path.Combine(_run, "checkpoints", "ckpt-16.bin"));
+        Assert.True(Cli.Run(["train", "--resume", _run]).ExitCode == 0);
+        Assert.Equal(whole, File.ReadAllText(history));
+    }
+
+    [Fact]
+    public void A_branch_of_a_finished_run_can_itself_be_resumed()
+    {
+        var branch = _t["branch"];
+        var r = Cli.Run(["train", "--resume", _run, "--run-dir", branch]);
+        Assert.True(r.ExitCode == 0, r.Describe());
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(branch, "checkpoints"), "ckpt-*.bin"));
+        var more = Cli.Run(["train", "--resume", branch, "--set", "trainer.epochs=2"]);
+        Assert.True(more.ExitCode == 0, more.Describe());
+        Assert.Equal(2, RunDir.History(branch).Rows.Length);
+    }
 }

@@ -81,7 +81,8 @@ public static class TrainCommand
             ResumeCheck.Compare(resumeState.ConfigText, config, resume!);
             ResumeCheck.Epochs(resumeState, s.Epochs, resume!);
             lease.Open(s.Compute);                      // a resumed run: after the checks that name a changed key
-            dir.TakeHistory(resume!, resumeState.History.Count);
+            dir.TakeHistory(resumeState.History, model.MetricNames);
+            if (!inPlace) dir.TakeCheckpoint(resumeState.SourcePath);
         }
         var gpu = lease.Runtime;
         using var metrics = s.MetricsPort > 0 ? new TrainingMetrics() : null;

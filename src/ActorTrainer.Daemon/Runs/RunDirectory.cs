@@ -56,6 +56,8 @@ public sealed class RunDirectory : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            if (!HeldByAnother(lockPath))       // a read-only directory, say: the lock file cannot be written, nobody holds it
+                throw new ConfigException($"run directory '{path}': cannot open its lock file {lockPath} for writing: {e.Message}");
             throw new ConfigException($"run directory '{path}' is in use by another train process (lock file {lockPath} is held); wait for it or choose another --run-dir");
         }
         var dir = new RunDirectory(path, lockFile, created);
@@ -70,6 +72,19 @@ public sealed class RunDirectory : IDisposable
             throw;
         }
         return dir;
+    }
+
+    /// <summary>True when another process holds <paramref name="lockPath"/>: it exists and cannot even be opened for
+    /// reading beside others (on Unix .NET takes a shared lock for that, which an exclusive holder refuses).</summary>
+    private static bool HeldByAnother(string lockPath)
+    {
+        if (!File.Exists(lockPath)) return false;
+        try
+        {
+            using var probe = new FileStream(lockPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return true; }
     }
 
     /// <summary>The run files present in the directory.</summary>
@@ -112,18 +127,45 @@ public sealed class RunDirectory : IDisposable
         string.Equals(System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(a)),
                       System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(b)), StringComparison.Ordinal);
 
-    /// <summary>The history.csv of a resumed run: the header and the first <paramref name="epochs"/> rows (the epochs the
-    /// resumed checkpoint has finished) of <paramref name="resumedRun"/>'s history.csv — cut back in place when that is
-    /// this directory, copied when the run continues here — so resuming never duplicates or loses an epoch row.</summary>
-    public void TakeHistory(string resumedRun, int epochs)
+    /// <summary>The history.csv of a resumed run, written from the checkpoint's finished epochs by the run's own
+    /// <see cref="CSVLogger"/> (the header and one row per epoch, as the uninterrupted run wrote them) — whatever the
+    /// file holds now (cut short, edited, deleted, or epochs past the checkpoint), so resuming never duplicates, loses
+    /// or garbles an epoch row. <paramref name="metricNames"/> are the model's metric keys.</summary>
+    public void TakeHistory(IReadOnlyList<ActorTrainer.Core.EpochLogs> epochs, IReadOnlyList<string> metricNames)
     {
-        var from = System.IO.Path.Combine(resumedRun, "history.csv");
         var path = Combine("history.csv");
-        if (!File.Exists(from)) return;
-        var lines = File.ReadAllLines(from).Where(l => l.Length > 0).ToArray();
-        bool here = Same(resumedRun, Path);
-        if (here && lines.Length <= epochs + 1) return;
-        RunFiles.WriteText(path, string.Concat(lines.Take(epochs + 1).Select(l => l + "\n")));
+        if (epochs.Count == 0)
+        {
+            if (File.Exists(path)) File.Delete(path);     // the fit's logger writes the header with the first epoch
+            return;
+        }
+        var csv = new ActorTrainer.Core.CSVLogger(path, ",", false);
+        csv.OnTrainBegin();
+        foreach (var e in epochs) csv.OnEpochEnd(e.Epoch, EpochLogsOf(e, metricNames));
+    }
+
+    /// <summary>A branch (`--resume RUN --run-dir DIR`) starts with a copy of the checkpoint it resumes from in its own
+    /// checkpoints/, so that DIR can itself be resumed even when this run trains no step (RUN had finished).</summary>
+    public void TakeCheckpoint(string? source)
+    {
+        if (source is null) return;
+        var folder = Directory.CreateDirectory(Combine("checkpoints")).FullName;
+        var dest = System.IO.Path.Combine(folder, System.IO.Path.GetFileName(source));
+        var tmp = dest + "." + Guid.NewGuid().ToString("N") + ".tmp";      // swept like a checkpoint's own temporary
+        File.Copy(source, tmp);
+        File.Move(tmp, dest, overwrite: true);
+    }
+
+    /// <summary>The logs fit gave callbacks at the end of epoch <paramref name="e"/>: loss and each metric (the
+    /// accuracy), then val_loss and val_ each metric when the epoch was validated.</summary>
+    private static Dictionary<string, double> EpochLogsOf(ActorTrainer.Core.EpochLogs e, IReadOnlyList<string> metricNames)
+    {
+        var logs = new Dictionary<string, double> { ["loss"] = e.Loss };
+        foreach (var m in metricNames) logs[m] = e.Accuracy;
+        if (!e.ValLoss.HasValue) return logs;
+        logs["val_loss"] = e.ValLoss.Value;
+        foreach (var m in metricNames) logs["val_" + m] = e.ValAccuracy ?? double.NaN;
+        return logs;
     }
 
     /// <summary>Deletes the temporary files of atomic writes that a killed process left (checkpoints/*.tmp and the run
