@@ -42,6 +42,7 @@ public sealed partial class CliTests
 
     [Theory]
     [InlineData("trainer.epochs=abc", "trainer.epochs", "abc")]
+    [InlineData("trainer.checkpoint.every-steps=99999999999", "trainer.checkpoint.every-steps = 99999999999 is out of range", "at most 2147483647")]
     [InlineData("trainer.batch-size=0", "trainer.batch-size", ">= 1")]
     [InlineData("optimizer.learning-rate=-1", "optimizer.learning-rate", "-1")]
     [InlineData("data.validation-split=1.5", "data.validation-split", "1.5")]
@@ -156,6 +157,32 @@ public sealed partial class CliTests
     }
 
     [Fact]
+    public void Images_of_other_rows_and_columns_than_a_two_dimensional_input_shape_exit_2()
+    {
+        using var t = new TempDir();
+        var dir = MnistDir.Write(t["mnist"], 200, 100);
+        foreach (var prefix in new[] { "train", "t10k" })          // the same 784 bytes per image, as 14 rows of 56
+        {
+            var path = Path.Combine(dir, prefix + "-images-idx3-ubyte");
+            var images = Idx.Read(path);
+            Idx.Write(path, new IdxArray([images.Dims[0], 14, 56], images.Data));
+        }
+        var r = TrainBad(t["run"], "--set", "data.dir=" + dir, "--set", "model.input-shape=[28, 28]",
+                         "--set", "model.layers=[{ type = flatten }, { type = dense, units = 10, activation = softmax }]");
+        Cli.AssertBadInput(r, "model.input-shape [28, 28]", "is not the images' rows and columns", "14x56");
+    }
+
+    [Fact]
+    public void Resume_of_a_file_or_of_nothing_says_which()
+    {
+        using var t = new TempDir();
+        var file = t["a-file"];
+        File.WriteAllText(file, "");
+        Cli.AssertBadInput(Cli.Run(["train", "--resume", file]), $"--resume '{file}' is a file");
+        Cli.AssertBadInput(Cli.Run(["train", "--resume", t["none"]]), $"--resume '{t["none"]}' does not exist");
+    }
+
+    [Fact]
     public void An_option_given_twice_exits_2_naming_both_values()
     {
         using var t = new TempDir();
@@ -179,6 +206,9 @@ public sealed partial class CliTests
         var dir = t["no-such-mnist"];
         Cli.AssertBadInput(TrainBad(t["run"], "--set", "data.dir=" + dir), "data.dir", dir, "does not exist");
         AssertNothingWritten(t["run"]);
+        var file = t["a-file"];
+        File.WriteAllText(file, "");
+        Cli.AssertBadInput(TrainBad(t["run"], "--set", "data.dir=" + file), "data.dir", file, "is a file, not an MNIST directory");
     }
 
     [Fact]

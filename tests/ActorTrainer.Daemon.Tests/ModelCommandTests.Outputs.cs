@@ -20,6 +20,13 @@ public sealed partial class ModelCommandTests
     }
 
     [Fact]
+    public void Evaluate_on_a_data_file_instead_of_a_directory_says_so()
+    {
+        var file = Path.Combine(fx.DataDir, "t10k-labels-idx1-ubyte");
+        Cli.AssertBadInput(Cli.Run(["evaluate", "--model", fx.ModelDir, "--data", file]), $"'{file}' is a file, not an MNIST directory");
+    }
+
+    [Fact]
     public void Predict_writes_an_infinite_output_as_null_listed_in_non_finite_without_a_label()
     {
         var model = new Sequential([new Dense(2)]);

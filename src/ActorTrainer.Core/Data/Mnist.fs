@@ -249,6 +249,8 @@ module Mnist =
     let private readDir (expect: MnistExpectation) (dir: string) (names: string[]) : (string * IdxArray)[] =
         if String.IsNullOrWhiteSpace dir then
             invalidArg "dir" "MNIST directory must be a non-empty path (use Mnist.load with null/\"\" for the bundled copy)"
+        if File.Exists dir then
+            raise (DataFormatException(sprintf "'%s' is a file, not an MNIST directory: give the directory that holds the IDX files" dir))
         if not (Directory.Exists dir) then
             raise (DataFormatException(sprintf "MNIST directory '%s' does not exist" dir))
         let resolved =

@@ -148,6 +148,8 @@ public static class TrainCommand
         {
             runDir = cl.Get("run-dir") ?? resume;
             var saved = Path.Combine(resume, "config.conf");
+            if (File.Exists(resume)) throw new ConfigException($"--resume '{resume}' is a file; give the run directory that train wrote");
+            if (!Directory.Exists(resume)) throw new ConfigException($"--resume '{resume}' does not exist; give the run directory that train wrote");
             if (!File.Exists(saved))
                 throw new ConfigException($"--resume '{resume}': no config.conf there (not a run directory written by train)");
             configFile ??= saved;

@@ -31,8 +31,10 @@ public sealed record TrainData(Dataset Train, Dataset Test, ArrayData Fit, Array
             throw new ConfigException($"data: the test set of {where} is empty (0 samples); test_loss and test_accuracy need at least one");
         var features = train.Height * train.Width;
         var shape = s.InputShape.Aggregate(1L, (a, b) => a * b);
-        if (shape != features)
-            throw new ConfigException($"config: model.input-shape [{string.Join(", ", s.InputShape)}] holds {shape} values but the data has {train.Height}x{train.Width} = {features} per sample");
+        if (shape != features || s.InputShape.Length >= 2 && (s.InputShape[0] != train.Height || s.InputShape[1] != train.Width))
+            throw new ConfigException($"config: model.input-shape [{string.Join(", ", s.InputShape)}] " +
+                                      (shape != features ? $"holds {shape} values" : "is not the images' rows and columns") +
+                                      $" but the data has {train.Height}x{train.Width} = {features} per sample");
 
         var width = loss.SparseTargets ? classes : LabelTargets.OutputWidth(s, features);   // checked above: classes, or 1 for labels 0/1
         var fit = LabelTargets.For(loss, train.Images, features, train.Labels, width);

@@ -269,7 +269,9 @@ public sealed class ConfigReader(Config config)
     {
         var raw = Raw(path);
         if (!int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v))
-            throw new ConfigException($"config: {path} must be an integer, got '{raw}'");
+            throw new ConfigException(System.Numerics.BigInteger.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
+                ? $"config: {path} = {raw.Trim()} is out of range: it must be " + (max == int.MaxValue ? (min == int.MinValue ? "" : $">= {min} and ") + $"at most {int.MaxValue}" : $"in [{min}, {max}]")
+                : $"config: {path} must be an integer, got '{raw}'");
         if (v < min || v > max)
             throw new ConfigException($"config: {path} must be " + (max == int.MaxValue ? $">= {min}" : $"in [{min}, {max}]") + $", got {v}");
         return v;
