@@ -112,7 +112,7 @@ type Tensor private (value: NDArray) =
         if value.Size <> 1 then invalidArg "this" (sprintf "ToScalar: tensor of shape %s has %d elements (need exactly 1)" (Shape.str value.Dims) value.Size)
         value.GetFlat 0
     /// One element by full index (negative indices count from the end).
-    member _.Get(indices: int[]) : float = value.GetFlat(TensorShapeRules.flatOffset value.Dims indices)
+    member _.Get([<ParamArray>] indices: int[]) : float = value.GetFlat(TensorShapeRules.flatOffset value.Dims indices)
     /// Converts dtype (differentiable between float dtypes).
     member this.AsType(dtype: DType) : Tensor =
         if dtype = value.DType then this
