@@ -7,6 +7,16 @@ namespace ActorTrainer.Daemon.Tests;
 public sealed class CSharpTensorApiTests
 {
     [Fact]
+    public void SliceSpec_factories_take_ints_and_nulls()
+    {
+        var x = Tensor.FromArray(new[] { 0.0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 }, [3, 4]);
+        var rows = x.Slice([SliceSpec.Between(1, null), SliceSpec.Between(null, null, 2)]);
+        Assert.Equal(x.Slice("1:, ::2").ToFloat64Array(), rows.ToFloat64Array());
+        Assert.Equal(new[] { 5.0, 4.0 }, x.Slice([SliceSpec.At(1), SliceSpec.Between(1, -5, -1)]).ToFloat64Array());
+        Assert.Equal(new[] { 2.0, 6.0, 10.0 }, x.Slice([SliceSpec.All, SliceSpec.At(-2)]).ToFloat64Array());
+    }
+
+    [Fact]
     public void Get_takes_the_indices_as_params()
     {
         var x = Tensor.FromArray(new[] { 0.0, 1, 2, 3, 4, 5 }, [2, 3]);

@@ -1,12 +1,18 @@
 namespace ActorTrainer.Core
 
 open System
+open System.Runtime.InteropServices
 
 /// One axis of a NumPy-style slice: an integer index (drops the axis), a start:stop:step range, or the whole axis.
 type SliceSpec =
     | Index of int
     | Range of start: int option * stop: int option * step: int
     | All
+    /// C#: the range start:stop:step of one axis; null start/stop means the axis' end (NumPy `a[start:stop:step]`).
+    static member Between(start: Nullable<int>, stop: Nullable<int>, [<Optional; DefaultParameterValue(1)>] step: int) : SliceSpec =
+        Range(Option.ofNullable start, Option.ofNullable stop, step)
+    /// C#: the single position i of one axis (drops the axis; negative counts from the end).
+    static member At(index: int) : SliceSpec = Index index
 
 /// Slice parsing and resolution (NumPy semantics: negative indices, clamped ranges, negative steps).
 module internal SliceSpec =
