@@ -7,6 +7,25 @@ namespace ActorTrainer.Daemon.Tests;
 public sealed class CSharpTensorApiTests
 {
     [Fact]
+    public void Autodiff_Grad_takes_a_CSharp_lambda()
+    {
+        var x = Tensor.FromArray(new[] { 1.0, -2.0, 3.0 });
+        var g = Autodiff.Grad(t => (t * t).Sum(), x);                  // d(Σx²)/dx = 2x
+        Assert.Equal(new[] { 2.0, -4.0, 6.0 }, g.ToFloat64Array());
+        var (y, gv) = Autodiff.ValueAndGrad(t => (t * t).Sum(), x);
+        Assert.Equal(14.0, y.ToScalar());
+        Assert.Equal(g.ToFloat64Array(), gv.ToFloat64Array());
+        var b = Tensor.FromArray(new[] { 10.0, 20.0, 30.0 });
+        var gs = Autodiff.GradN(xs => (xs[0] * xs[1]).Sum(), [x, b]);   // d/da = b, d/db = a
+        Assert.Equal(b.ToFloat64Array(), gs[0].ToFloat64Array());
+        Assert.Equal(x.ToFloat64Array(), gs[1].ToFloat64Array());
+        var (v, gn) = Autodiff.ValueAndGradN(xs => (xs[0] * xs[0]).Sum(), [x]);
+        Assert.Equal(14.0, v.ToScalar());
+        Assert.Equal(g.ToFloat64Array(), gn[0].ToFloat64Array());
+        Assert.Throws<ArgumentNullException>(() => Autodiff.Grad(null!, x));
+    }
+
+    [Fact]
     public void SliceSpec_factories_take_ints_and_nulls()
     {
         var x = Tensor.FromArray(new[] { 0.0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 }, [3, 4]);

@@ -20,8 +20,8 @@ public class PublicApiTests
 
     /// <summary>The members whose signatures carry F# types on purpose: the slots a layer, an optimizer or an op
     /// fills in (written in F#, beside the fast engine's fixed PlanLayer cases), NumPy-style SliceSpec's optional
-    /// range bounds (C# slices with <c>tensor.Slice("1:3, ::2")</c>), and the F# functional autodiff API (C#:
-    /// GradientTape).</summary>
+    /// range bounds (C#: <c>SliceSpec.Between(1, null)</c> or <c>tensor.Slice("1:3, ::2")</c>), and the curried F#
+    /// functional autodiff API (C#: <c>Autodiff.Grad(t => (t * t).Sum(), x)</c> and the other PascalCase overloads).</summary>
     private static readonly HashSet<string> FSharpSlots =
     [
         "ActorTrainer.Core.Layer::Config", "ActorTrainer.Core.Layer::Plan",

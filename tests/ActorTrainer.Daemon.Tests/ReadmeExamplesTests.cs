@@ -22,6 +22,8 @@ public class ReadmeExamplesTests
         Assert.Equal(new[] { 2f, 2f }, grads[1].ToFloat32Array());
         // dy/dW[k, j] = Σ_i x[i, k]: rows [4, 4] and [6, 6]
         Assert.Equal(new[] { 4f, 4f, 6f, 6f }, grads[0].ToFloat32Array());
+        var dsq = Autodiff.Grad(t => (t * t).Sum(), xs);    // 2·xs
+        Assert.Equal(new[] { 2f, 4f, 6f, 8f }, dsq.ToFloat32Array());
     }
 
     [Fact]
