@@ -236,3 +236,25 @@ public sealed class ObservabilityTests(TensorBoardRunFixture fx) : IClassFixture
         }
     }
 }
+
+/// <summary>TensorBoard across a resume: the resumed run's batch scalars continue the global step count.</summary>
+public sealed class TensorBoardResumeTests
+{
+    [Fact]
+    public void A_resumed_run_writes_its_batch_scalars_at_the_global_steps_after_the_checkpoint()
+    {
+        using var t = new TempDir();
+        var run = t["run"];
+        string[] common = ["--set", "data.train-limit=512", "--set", "data.test-limit=200", "--set", "trainer.runtime=in-process",
+                           "--set", "output.plots=false", "--set", "output.tensorboard-every-steps=2"];
+        var first = Cli.Run(["train", "--run-dir", run, "--set", "trainer.epochs=1", .. common], 300);
+        Assert.True(first.ExitCode == 0, first.Describe());
+        var resumed = Cli.Run(["train", "--resume", run, "--set", "trainer.epochs=2", .. common], 300);
+        Assert.True(resumed.ExitCode == 0, resumed.Describe());
+        var files = Directory.GetFiles(Path.Combine(run, "tensorboard", "train")).Select(f => EventFileReader.Read(f)).ToArray();
+        Assert.Equal(2, files.Length);
+        var steps = files.Select(f => f.Where(e => e.Tag == "batch_loss").Select(e => e.Step).ToArray()).OrderBy(s => s.Min()).ToArray();
+        Assert.Equal([2L, 4L], steps[0]);
+        Assert.Equal([6L, 8L], steps[1]);       // 4 steps per epoch: the second epoch's points follow the first's
+    }
+}

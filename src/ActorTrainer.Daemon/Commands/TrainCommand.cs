@@ -124,7 +124,7 @@ public static class TrainCommand
         }
         if (s.LogFormat == "json") callbacks.Add(new EpochLogCallback(run.Log, s.Epochs));
         if (metrics is not null) callbacks.Add(new MetricsCallback(metrics));
-        using var tb = s.TensorBoard ? NewTensorBoard(s, run.Model, run.Data, run.RunDir) : null;
+        using var tb = s.TensorBoard ? NewTensorBoard(s, run.Model, run.Data, run.RunDir, run.Resume?.GlobalStep ?? 0) : null;
         if (tb is not null) callbacks.Add(tb);
         try
         {
@@ -216,11 +216,11 @@ public static class TrainCommand
         }
     }
 
-    private static TensorBoardCallback NewTensorBoard(TrainSettings s, Sequential model, TrainData data, string runDir)
+    private static TensorBoardCallback NewTensorBoard(TrainSettings s, Sequential model, TrainData data, string runDir, long startStep)
     {
         var probeRows = Math.Min(s.BatchSize, data.Fit.Count);
         return new TensorBoardCallback(Path.Combine(runDir, "tensorboard"), model.Variables.Select(v => v.Name).ToArray(), model.Plan,
-                                       data.Fit.Slice(0, probeRows), data.Test, s.TensorBoardEverySteps);
+                                       data.Fit.Slice(0, probeRows), data.Test, s.TensorBoardEverySteps, startStep);
     }
 
     /// <summary>The test evaluation (on the run's backend), plots, model and summary.json of a finished run (s: the

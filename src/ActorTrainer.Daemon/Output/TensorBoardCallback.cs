@@ -29,9 +29,12 @@ public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchH
     private long _step;
     private long _epochStartStep;
 
-    /// <summary>Creates the writers under logDir/train and logDir/validation.</summary>
-    public TensorBoardCallback(string logDir, string[] weightNames, ModelPlan plan, ArrayData probe, Dataset? test, int everySteps)
+    /// <summary>Creates the writers under logDir/train and logDir/validation; batch scalars count global steps from
+    /// <paramref name="startStep"/> (a resumed run's checkpoint step, so its points continue the first run's).</summary>
+    public TensorBoardCallback(string logDir, string[] weightNames, ModelPlan plan, ArrayData probe, Dataset? test, int everySteps,
+                               long startStep = 0)
     {
+        _step = startStep;
         _train = new EventFileWriter(Path.Combine(logDir, "train"));
         _validation = new EventFileWriter(Path.Combine(logDir, "validation"));
         _weightNames = weightNames;
