@@ -135,7 +135,7 @@ module Idx =
                 use buffered = new BufferedStream(gz, 1 <<< 16)
                 f ValueNone buffered
             with :? InvalidDataException as e ->
-                raise (DataFormatException(sprintf "IDX file '%s': corrupt gzip data (%s)" name e.Message, e))
+                raise (DataFormatException(sprintf "IDX file '%s': corrupt gzip data: its compressed bytes or checksum are damaged (%s)" name e.Message, e))
         else
             let available = if stream.CanSeek then ValueSome(int64 got + stream.Length - stream.Position) else ValueNone
             f available joined
