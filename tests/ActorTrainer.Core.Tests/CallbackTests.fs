@@ -230,18 +230,20 @@ let ``ModelCheckpoint formats placeholders as Python's str.format does`` () =
             (mc :> ICallback).SetModel(builtModel ())
             (mc :> ICallback).OnEpochEnd(epoch, logsOf [ "loss", loss ])
             Path.GetFileName mc.Saved.[0]
-        Assert.Equal("m-1.15e+00", fill "m-{loss:.2e}" 0 1.1462403116747737)
-        Assert.Equal("m- 1", fill "m-{epoch:2d}" 0 1.0)
-        Assert.Equal("m-007", fill "m-{epoch:03d}" 6 1.0)
-        Assert.Equal("m-12", fill "m-{epoch:d}" 11 1.0)
-        Assert.Equal("m-0.000123", fill "m-{loss:g}" 0 0.000123)
-        Assert.Equal("m-1.23e-05", fill "m-{loss:.3g}" 0 0.0000123456)
-        Assert.Equal("m-1.5", fill "m-{loss:.3g}" 0 1.5)
-        Assert.Equal("m-  0.500", fill "m-{loss:7.3f}" 0 0.5)
-        Assert.Equal("m-0002.50", fill "m-{loss:07.2f}" 0 2.5)
-        Assert.Equal("m-3.250000e-02", fill "m-{loss:e}" 0 0.0325)
-        Assert.Equal("m-2.0", fill "m-{loss}" 0 2.0)
-        Assert.Equal("m-{x}-1", fill "m-{{x}}-{epoch}" 0 1.0)
+        for expected, pattern, epoch, loss in
+                [ "m-1.15e+00", "m-{loss:.2e}", 0, 1.1462403116747737
+                  "m- 1", "m-{epoch:2d}", 0, 1.0
+                  "m-007", "m-{epoch:03d}", 6, 1.0
+                  "m-12", "m-{epoch:d}", 11, 1.0
+                  "m-0.000123", "m-{loss:g}", 0, 0.000123
+                  "m-1.23e-05", "m-{loss:.3g}", 0, 0.0000123456
+                  "m-1.5", "m-{loss:.3g}", 0, 1.5
+                  "m-  0.500", "m-{loss:7.3f}", 0, 0.5
+                  "m-0002.50", "m-{loss:07.2f}", 0, 2.5
+                  "m-3.250000e-02", "m-{loss:e}", 0, 0.0325
+                  "m-2.0", "m-{loss}", 0, 2.0
+                  "m-{x}-1", "m-{{x}}-{epoch}", 0, 1.0 ] do
+            Assert.Equal(expected, fill pattern epoch loss)
         for spec in [ ":>8"; ":.2"; ":,d"; ":x"; ":.2d"; ":+.2f" ] do
             let e = Assert.Throws<ArgumentException>(fun () -> ModelCheckpoint(sprintf "m-{loss%s}" spec) |> ignore)
             Assert.Contains(sprintf "format spec '%s' of {loss} is not supported" spec, e.Message)

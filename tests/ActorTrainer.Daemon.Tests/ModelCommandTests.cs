@@ -287,11 +287,8 @@ public sealed partial class ModelCommandTests(SavedModelFixture fx) : IClassFixt
     [Fact]
     public void Config_json_with_a_wrong_layer_shape_exits_2_naming_the_weights_and_shapes()
     {
-        var dir = CopyModel();
-        var config = Path.Combine(dir, "config.json");
-        var text = File.ReadAllText(config);
-        Assert.Contains("\"units\": 512", text);
-        File.WriteAllText(config, text.Replace("\"units\": 512", "\"units\": 256"));
+        var config = EditedConfig("\"units\": 512", "\"units\": 256");
+        var dir = Path.GetDirectoryName(config)!;
         Cli.AssertBadInput(Cli.Run(["summary", "--model", dir]), Path.Combine(dir, "model.safetensors"), "dense/kernel", "256");
     }
 
@@ -307,22 +304,24 @@ public sealed partial class ModelCommandTests(SavedModelFixture fx) : IClassFixt
     [Fact]
     public void Config_json_with_a_key_written_twice_exits_2_naming_the_file_and_the_key()
     {
-        var dir = CopyModel();
-        var config = Path.Combine(dir, "config.json");
-        var text = File.ReadAllText(config);
-        Assert.Contains("\"units\": 512", text);
-        File.WriteAllText(config, text.Replace("\"units\": 512", "\"units\": 512, \"units\": 256"));
-        Cli.AssertBadInput(Cli.Run(["summary", "--model", dir]), config, "duplicate key 'units'");
+        var config = EditedConfig("\"units\": 512", "\"units\": 512, \"units\": 256");
+        Cli.AssertBadInput(Cli.Run(["summary", "--model", Path.GetDirectoryName(config)!]), config, "duplicate key 'units'");
     }
 
     [Fact]
     public void Config_json_with_two_layers_of_one_name_exits_2_naming_the_name()
     {
-        var dir = CopyModel();
-        var config = Path.Combine(dir, "config.json");
+        var config = EditedConfig("\"name\": \"dense_1\"", "\"name\": \"dense\"");
+        Cli.AssertBadInput(Cli.Run(["summary", "--model", Path.GetDirectoryName(config)!]), config, "'dense' is also the name of layers[");
+    }
+
+    /// <summary>A copy of the model whose config.json has <paramref name="from"/> (which it must hold) replaced; its path.</summary>
+    private string EditedConfig(string from, string to)
+    {
+        var config = Path.Combine(CopyModel(), "config.json");
         var text = File.ReadAllText(config);
-        Assert.Contains("\"name\": \"dense_1\"", text);
-        File.WriteAllText(config, text.Replace("\"name\": \"dense_1\"", "\"name\": \"dense\""));
-        Cli.AssertBadInput(Cli.Run(["summary", "--model", dir]), config, "'dense' is also the name of layers[");
+        Assert.Contains(from, text);
+        File.WriteAllText(config, text.Replace(from, to));
+        return config;
     }
 }
