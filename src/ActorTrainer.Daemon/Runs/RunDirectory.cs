@@ -128,7 +128,7 @@ public sealed class RunDirectory : IDisposable
                       System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(b)), StringComparison.Ordinal);
 
     /// <summary>The history.csv of a resumed run, written from the checkpoint's finished epochs by the run's own
-    /// <see cref="CSVLogger"/> (the header and one row per epoch, as the uninterrupted run wrote them) — whatever the
+    /// <see cref="ActorTrainer.Core.CSVLogger"/> (the header and one row per epoch, as the uninterrupted run wrote them) — whatever the
     /// file holds now (cut short, edited, deleted, or epochs past the checkpoint), so resuming never duplicates, loses
     /// or garbles an epoch row. <paramref name="metricNames"/> are the model's metric keys.</summary>
     public void TakeHistory(IReadOnlyList<ActorTrainer.Core.EpochLogs> epochs, IReadOnlyList<string> metricNames)
