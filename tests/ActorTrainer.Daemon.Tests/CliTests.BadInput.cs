@@ -242,5 +242,15 @@ public sealed partial class CliTests
         Assert.Equal(300, s.GetProperty("train_samples").GetInt32());
         Assert.Equal(100, s.GetProperty("test_samples").GetInt32());
         Assert.Equal(3, s.GetProperty("steps").GetInt64());
+        Assert.Equal(100, s.GetProperty("validation_samples").GetInt32());     // data.validation = test (the default)
+
+        var split = Cli.Run(["train", "--run-dir", t["split"], "--set", "data.dir=" + dir, "--set", "trainer.epochs=1",
+                             "--set", "trainer.runtime=in-process", "--set", "output.plots=false", "--set", "output.tensorboard=false",
+                             "--set", "data.validation=split", "--set", "data.validation-split=0.2"]);
+        Assert.True(split.ExitCode == 0, split.Describe());
+        var ss = RunDir.Summary(t["split"]);
+        Assert.Equal(240, ss.GetProperty("train_samples").GetInt32());
+        Assert.Equal(60, ss.GetProperty("validation_samples").GetInt32());
+        Assert.Contains("(240 train, 60 held out for validation / 100 test samples)", split.Stdout + split.Stderr);
     }
 }

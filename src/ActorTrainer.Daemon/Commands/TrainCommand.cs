@@ -89,8 +89,9 @@ public static class TrainCommand
         using var endpoint = metrics is null ? null : OpenMetrics(s.MetricsPort, metrics);
         var configText = RenderConfig(config, configFile, sets);
         if (!inPlace || sets.Count > 0) RunFiles.WriteText(Path.Combine(runDir, "config.conf"), configText);   // resumed with --set: the next --resume reads it
-        log.LogInformation("run directory {RunDir}; data {Source} ({Train} train / {Test} test samples); config {Config}",
-                           runDir, data.Train.Source, data.Train.Count, data.Test.Count, configFile);
+        log.LogInformation("run directory {RunDir}; data {Source} ({Train} train{Held} / {Test} test samples); config {Config}",
+                           runDir, data.Train.Source, data.Fit.Count, s.Validation == "split" ? $", {data.Validation!.Count} held out for validation" : "",
+                           data.Test.Count, configFile);
         if (endpoint is not null) log.LogInformation("metrics on {Uri}", endpoint.MetricsUri);
         if (gpu is not null) log.LogInformation("backend: {Backend}", GpuBackend.Describe(gpu));
         var run = new RunContext(s with { BatchSize = batch }, model, data, runDir, configText, resumeState, logs, log, gpu, actors);
@@ -251,7 +252,8 @@ public static class TrainCommand
         var curvesFile = curves?.GetAwaiter().GetResult();
         var summary = RunSummary.Build(s, outcome, testLoss, testAcc, trainSeconds, Weights.sha256(model.GetWeights()),
                                        plan.WeightSizes,
-                                       model.Optimizer.LearningRate, data.Fit.Count, test.Count, resumed, configFile, run.Gpu?.DeviceName);
+                                       model.Optimizer.LearningRate, data.Fit.Count, test.Count, resumed, configFile, run.Gpu?.DeviceName,
+                                       data.Validation?.Count);
         TrainingOutputs.WriteSummary(runDir, summary);
         log.LogInformation("wrote {RunDir}: summary.json{History}{Plots}{Model}{Tb}", runDir,
                            File.Exists(Path.Combine(runDir, "history.csv")) ? ", history.csv" : "",

@@ -9,11 +9,12 @@ public static class RunSummary
 {
     /// <summary>The summary object of a finished (or interrupted) run (weightSizes: elements per weight tensor, for
     /// the actor runtime's layout: threads_per_worker, ps_slices; device: the GPU of trainer.backend = cuda, else null;
+    /// validationSamples: the samples of data.validation (split: held out of train_samples; test: the test set; null: none);
     /// testAcc: null when the model has no accuracy metric — then test_accuracy is null and not listed as non-finite,
     /// as in evaluation.json).</summary>
     public static JsonObject Build(TrainSettings s, TrainOutcome outcome, double testLoss, double? testAcc, double trainSeconds,
                                    string weightsSha256, int[] weightSizes, double learningRate, int trainSamples, int testSamples, bool resumed,
-                                   string configFile, string? device = null)
+                                   string configFile, string? device = null, int? validationSamples = null)
     {
         var n = new JsonNumbers();
         var history = outcome.History;
@@ -31,6 +32,7 @@ public static class RunSummary
             ["loss"] = s.Loss,
             ["train_samples"] = trainSamples,
             ["test_samples"] = testSamples,
+            ["validation_samples"] = validationSamples,
             ["steps"] = outcome.Steps,
             ["steps_per_second"] = Math.Round(outcome.StepsPerSecond, 2),
             ["runtime"] = s.Runtime,
