@@ -25,7 +25,10 @@ public static partial class ModelFiles
 
     /// <summary>The files a model directory may hold and a save replaces: config.json, model.safetensors,
     /// optimizer.safetensors and the CLI's evaluation.json (which describes the weights being replaced).</summary>
-    public static readonly IReadOnlyList<string> OwnFiles = [ConfigFile, WeightsFile, OptimizerFile, "evaluation.json"];
+    public static readonly IReadOnlyList<string> OwnFiles = [ConfigFile, WeightsFile, OptimizerFile, EvaluationFile];
+
+    /// <summary>The CLI's `evaluate` result beside the model (describes its weights).</summary>
+    public const string EvaluationFile = "evaluation.json";
 
     /// <summary>Saves config.json + model.safetensors (+ optimizer.safetensors when compiled) into
     /// <paramref name="dir"/> ("dir/" is the same directory), atomically. Throws InvalidOperationException when the

@@ -71,7 +71,7 @@ public static class ModelCommands
         Console.Out.WriteLine(cl.Has("json")
             ? result.ToJsonString()
             : TrainingOutputs.TestLine(logs));
-        var side = Path.Combine(cl.Require("model"), "evaluation.json");
+        var side = Path.Combine(cl.Require("model"), ModelFiles.EvaluationFile);
         try { RunFiles.WriteJson(side, result); }      // the result is printed whether or not the model directory is writable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -134,7 +134,7 @@ public static class ModelCommands
         if (output.Trim().Length == 0) throw new UsageException("export: --output is empty; give a file name such as mnist.onnx");
         if (Directory.Exists(output))
             throw new UsageException($"export: --output '{output}' is a directory; give a file name such as {Path.Combine(output, "model.onnx")}");
-        var own = new[] { ModelFiles.ConfigFile, ModelFiles.WeightsFile, ModelFiles.OptimizerFile }.Select(f => Path.GetFullPath(Path.Combine(cl.Require("model"), f)));
+        var own = ModelFiles.OwnFiles.Select(f => Path.GetFullPath(Path.Combine(cl.Require("model"), f)));
         if (own.Contains(Path.GetFullPath(output)))
             throw new UsageException($"export: --output '{output}' is a file of the model being exported; give another name such as {Path.Combine(Path.GetDirectoryName(output) ?? "", "model.onnx")}");
         try { Onnx.Export(model, output); }

@@ -10,14 +10,21 @@ public sealed record TrainOutcome(IReadOnlyDictionary<string, double[]> History,
     /// <summary>The outcome of fit: history keys "loss", each metric name, and "val_…" when every epoch was validated.</summary>
     public static TrainOutcome Of(FitResult r, IReadOnlyList<string> metricNames)
     {
-        var epochs = r.Epochs;
-        var history = new Dictionary<string, double[]> { ["loss"] = epochs.Select(h => h.Loss).ToArray() };
-        foreach (var m in metricNames) history[m] = epochs.Select(h => h.Accuracy).ToArray();
-        if (epochs.Length > 0 && epochs.All(h => h.ValLoss.HasValue))
-        {
-            history["val_loss"] = epochs.Select(h => h.ValLoss!.Value).ToArray();
-            foreach (var m in metricNames) history["val_" + m] = epochs.Select(h => h.ValAccuracy ?? double.NaN).ToArray();
-        }
+        var logs = r.Epochs.Select(e => LogsOf(e, metricNames)).ToArray();
+        var keys = logs.Length > 0 ? logs[0].Keys.Where(k => logs.All(l => l.ContainsKey(k))) : metricNames.Prepend("loss");
+        var history = keys.ToDictionary(k => k, k => logs.Select(l => l[k]).ToArray());
         return new TrainOutcome(history, r.Steps, r.Interrupted, r.StepsPerSecond, r.Workers, r.StaleGradientsRejected);
+    }
+
+    /// <summary>The logs fit gave callbacks at the end of epoch <paramref name="e"/>: loss and each metric (the
+    /// accuracy), then val_loss and val_ each metric when the epoch was validated — in that order.</summary>
+    public static Dictionary<string, double> LogsOf(EpochLogs e, IReadOnlyList<string> metricNames)
+    {
+        var logs = new Dictionary<string, double> { ["loss"] = e.Loss };
+        foreach (var m in metricNames) logs[m] = e.Accuracy;
+        if (!e.ValLoss.HasValue) return logs;
+        logs["val_loss"] = e.ValLoss.Value;
+        foreach (var m in metricNames) logs["val_" + m] = e.ValAccuracy ?? double.NaN;
+        return logs;
     }
 }

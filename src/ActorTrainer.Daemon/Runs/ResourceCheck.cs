@@ -64,10 +64,11 @@ public static class ResourceCheck
     public static void ClusterFrames(TrainSettings s)
     {
         if (s.Cluster is not { Enabled: true } c) return;
-        var bytes = Model(s).Parameters * 4;
+        var parameters = Model(s).Parameters;
+        var bytes = parameters * 4;
         if (bytes <= c.DataPlane.MaxFrameBytes) return;
         throw new ConfigException($"config: cluster.data-plane.max-frame-mib = {c.DataPlane.MaxFrameBytes >> 20}: the model's weights and its " +
-                                  $"gradient ({Model(s).Parameters} float32 values, {Bytes(bytes)}) cross the data plane in one frame; set it to " +
+                                  $"gradient ({parameters} float32 values, {Bytes(bytes)}) cross the data plane in one frame; set it to " +
                                   $"at least {(bytes >> 20) + 2} on the coordinator and on every worker node");
     }
 

@@ -141,7 +141,7 @@ public sealed class RunDirectory : IDisposable
         }
         var csv = new ActorTrainer.Core.CSVLogger(path, ",", false);
         csv.OnTrainBegin();
-        foreach (var e in epochs) csv.OnEpochEnd(e.Epoch, EpochLogsOf(e, metricNames));
+        foreach (var e in epochs) csv.OnEpochEnd(e.Epoch, ActorTrainer.Daemon.Commands.TrainOutcome.LogsOf(e, metricNames));
     }
 
     /// <summary>A branch (`--resume RUN --run-dir DIR`) starts with a copy of the checkpoint it resumes from in its own
@@ -154,18 +154,6 @@ public sealed class RunDirectory : IDisposable
         var tmp = dest + "." + Guid.NewGuid().ToString("N") + ".tmp";      // swept like a checkpoint's own temporary
         File.Copy(source, tmp);
         File.Move(tmp, dest, overwrite: true);
-    }
-
-    /// <summary>The logs fit gave callbacks at the end of epoch <paramref name="e"/>: loss and each metric (the
-    /// accuracy), then val_loss and val_ each metric when the epoch was validated.</summary>
-    private static Dictionary<string, double> EpochLogsOf(ActorTrainer.Core.EpochLogs e, IReadOnlyList<string> metricNames)
-    {
-        var logs = new Dictionary<string, double> { ["loss"] = e.Loss };
-        foreach (var m in metricNames) logs[m] = e.Accuracy;
-        if (!e.ValLoss.HasValue) return logs;
-        logs["val_loss"] = e.ValLoss.Value;
-        foreach (var m in metricNames) logs["val_" + m] = e.ValAccuracy ?? double.NaN;
-        return logs;
     }
 
     /// <summary>Deletes the temporary files of atomic writes that a killed process left (checkpoints/*.tmp and the run
