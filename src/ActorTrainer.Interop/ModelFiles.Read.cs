@@ -28,7 +28,7 @@ public static partial class ModelFiles
         if (File.Exists(dir))
             throw new DirectoryNotFoundException($"model directory '{dir}' is a file; give the directory that holds {ConfigFile} and the weights" +
                                                  (Path.GetDirectoryName(dir) is { Length: > 0 } parent ? $" (here '{parent}')" : ""));
-        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"model directory '{dir}' does not exist");
+        if (!Directory.Exists(dir)) throw Missing(dir);
         var cfgPath = Path.Combine(dir, ConfigFile);
         if (!File.Exists(cfgPath)) throw new FileNotFoundException($"model directory '{dir}' has no {ConfigFile}", cfgPath);
         var size = new FileInfo(cfgPath).Length;

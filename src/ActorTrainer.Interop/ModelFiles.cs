@@ -70,7 +70,8 @@ public static partial class ModelFiles
 
     /// <summary>Writes the directory atomically: config (indented JSON), weights (F32, in list order) and, when
     /// <paramref name="optimizer"/> is not null, its iterations and slots. The old directory is moved aside whole and
-    /// deleted only once the new one is in place, so it must hold nothing but <see cref="OwnFiles"/>.</summary>
+    /// deleted only once the new one is in place, so it must hold nothing but <see cref="OwnFiles"/>. What earlier
+    /// interrupted saves of <paramref name="dir"/> left beside it is then deleted too (<see cref="Leftovers"/>).</summary>
     public static void Write(string dir, JsonNode config, IReadOnlyList<NamedTensor> weights, Optimizer? optimizer)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dir);
@@ -89,6 +90,7 @@ public static partial class ModelFiles
             if (Directory.Exists(full)) Directory.Move(full, old);
             Directory.Move(tmp, full);
             if (Directory.Exists(old)) Directory.Delete(old, true);
+            SweepLeftovers(full);
         }
         catch
         {

@@ -297,3 +297,32 @@ let ``a directory given with a trailing slash saves like the bare name`` () =
         Assert.Equal<string[]>([| "model" |], Directory.GetFileSystemEntries dir |> Array.map Path.GetFileName)
         Assert.Equal<string[]>([| "config.json"; "model.safetensors"; "optimizer.safetensors" |],
                                Directory.GetFiles path |> Array.map Path.GetFileName |> Array.sort))
+
+[<Fact>]
+let ``a save interrupted between its two moves is named by Load and swept by the next save`` () =
+    withTempDir (fun dir ->
+        let path = Path.Combine(dir, "model")
+        let a = trained ()
+        a.Save path
+        // the state a crash between "move the old model aside" and "move the new one in" leaves
+        let old = path + ".old-" + Guid.NewGuid().ToString("N")
+        Directory.Move(path, old)
+        let unfinished = Path.Combine(dir, ".model." + Guid.NewGuid().ToString("N") + ".tmp")
+        Directory.CreateDirectory unfinished |> ignore
+        File.WriteAllText(Path.Combine(unfinished, "config.json"), "{")
+        let ex = Assert.Throws<DirectoryNotFoundException>(fun () -> ModelFiles.Load path |> ignore)
+        Assert.Contains(sprintf "model directory '%s' does not exist, but '%s' holds the model" path old, ex.Message)
+        Assert.Contains(sprintf "rename that directory to '%s'" path, ex.Message)
+        Directory.Move(old, path)   // what the message says to do gives the model back
+        assertBitwise (a.GetWeights()) ((ModelFiles.Load path).GetWeights())
+        // leftovers of an earlier interrupted save go once a new save is in place; other directories stay
+        let stale = path + ".old-" + Guid.NewGuid().ToString("N")
+        Directory.CreateDirectory stale |> ignore
+        let mine = path + ".old-mine"
+        Directory.CreateDirectory mine |> ignore
+        a.Save path
+        Assert.Equal<string[]>([| "model"; "model.old-mine" |],
+                               Directory.GetFileSystemEntries dir |> Array.map Path.GetFileName |> Array.sort)
+        let missing = Path.Combine(dir, "nothing")
+        Assert.Equal(sprintf "model directory '%s' does not exist" missing,
+                     Assert.Throws<DirectoryNotFoundException>(fun () -> ModelFiles.Load missing |> ignore).Message))
