@@ -326,3 +326,30 @@ let ``Keras-written layer configs with supported values load`` () =
 [<Fact>]
 let ``two layers with one name in config.json are refused naming the name`` () =
     badConfig (fun r -> set (layerCfg r 2) "name" "\"dense\"") [ "layers[2] (Dense)"; "'name' 'dense' is also the name of layers[0]" ]
+
+/// Keras 3's RMSprop.get_config(): the base optimizer's options at their no-op values beside RMSprop's own fields.
+let private keras3RmsProp =
+    """{"name":"rmsprop","learning_rate":0.001,"weight_decay":null,"clipnorm":null,"global_clipnorm":null,"clipvalue":null,
+        "use_ema":false,"ema_momentum":0.99,"ema_overwrite_frequency":null,"loss_scale_factor":null,
+        "gradient_accumulation_steps":null,"rho":0.9,"momentum":0.0,"epsilon":1e-07,"centered":false}"""
+
+[<Fact>]
+let ``optimizer options the update rules do not do are refused, Keras' no-op values load`` () =
+    let opt (r: JsonObject) = r.["compile_config"].["optimizer"].["config"].AsObject()
+    badConfig (fun r -> set (opt r) "weight_decay" "0.004") [ "optimizer"; "'weight_decay' is not supported (only null or 0), got 0.004" ]
+    badConfig (fun r -> set (opt r) "clipnorm" "1.0") [ "'clipnorm' is not supported (only null), got 1.0" ]
+    badConfig (fun r -> set (opt r) "gradient_accumulation_steps" "4") [ "'gradient_accumulation_steps'"; "4" ]
+    badConfig (fun r -> set (opt r) "use_ema" "true") [ "'use_ema' = true is not supported" ]
+    badConfig (fun r -> set (opt r) "decay" "0.01") [ "'decay' is not supported (only null or 0), got 0.01" ]
+    badConfig (fun r -> set (opt r) "nesterov" "true") [ "unknown field 'nesterov' (RMSprop takes: name, learning_rate, rho, momentum, epsilon, centered)" ]
+    badConfig (fun r -> set (opt r) "momentun" "0.5") [ "unknown field 'momentun'" ]
+    withModel (fun path ->
+        let cfgPath = Path.Combine(path, "config.json")
+        let before = ModelFiles.Load path
+        let node = JsonNode.Parse(File.ReadAllText cfgPath).AsObject()
+        set (node.["compile_config"].["optimizer"].AsObject()) "config" keras3RmsProp
+        set (opt node) "weight_decay" "0"
+        set (opt node) "jit_compile" "true"
+        File.WriteAllText(cfgPath, node.ToJsonString())
+        let after = ModelFiles.Load path
+        Assert.Equal(before.Optimizer.GetConfig().ToJsonString(), after.Optimizer.GetConfig().ToJsonString()))

@@ -82,6 +82,40 @@ module internal ModelConfig =
         failKeyText where "class_name" (sprintf "must be one of %s, got '%s'" allowed name)
                     (sprintf "unknown optimizer class '%s' (allowed: %s)" name allowed)
 
+    /// The config fields optimizer class `cls` (any case) takes besides "name" and "learning_rate", Keras' names
+    /// (empty for an unknown class). The daemon passes an optimizer section only these.
+    let optimizerKeys (cls: string) : string list =
+        match (if isNull cls then "" else cls.ToLowerInvariant()) with
+        | "sgd" -> [ "momentum"; "nesterov" ]
+        | "rmsprop" -> [ "rho"; "momentum"; "epsilon"; "centered" ]
+        | "adagrad" -> [ "initial_accumulator_value"; "epsilon" ]
+        | "adam" -> [ "beta_1"; "beta_2"; "epsilon"; "amsgrad" ]
+        | _ -> []
+
+    /// Refuses what an optimizer config asks for and the update rules do not do, as Keras' from_config raises
+    /// TypeError on an unknown keyword: a field of no optimizer or of another class, and the base optimizer's options
+    /// set to anything but their no-op value (weight_decay null or 0, clipnorm/clipvalue/global_clipnorm/
+    /// loss_scale_factor/gradient_accumulation_steps null, use_ema false, Keras 2's decay 0). ema_momentum,
+    /// ema_overwrite_frequency, jit_compile and is_legacy_optimizer change nothing here and are accepted.
+    let private checkOptimizerFields (where: string) (cls: string) (c: JsonObject) =
+        let own = optimizerKeys cls
+        let isZero (n: JsonNode) = isNull n || asFloat n = Some 0.0
+        for kv in c do
+            let v = kv.Value
+            match kv.Key with
+            | "name" | "learning_rate" | "ema_momentum" | "ema_overwrite_frequency" | "jit_compile" | "is_legacy_optimizer" -> ()
+            | k when List.contains k own -> ()
+            | "weight_decay" | "decay" as k when not (isZero v) ->
+                failKey where k (sprintf "is not supported (only null or 0), got %s" (show v))
+            | "weight_decay" | "decay" -> ()
+            | "clipnorm" | "clipvalue" | "global_clipnorm" | "loss_scale_factor" | "gradient_accumulation_steps" as k ->
+                if not (isNull v) then failKey where k (sprintf "is not supported (only null), got %s" (show v))
+            | "use_ema" -> if flag where c "use_ema" false then failKey where "use_ema" "= true is not supported (only false)"
+            | k ->
+                let known = String.Join(", ", "name" :: "learning_rate" :: own)
+                failKeyText where k (sprintf "is not a field of %s (fields: %s)" cls known)
+                            (sprintf "unknown field '%s' (%s takes: %s)" k cls known)
+
     /// The optimizer `cls` (any case) with its config `c`: every field range-checked here (learning_rate > 0, momentum
     /// and rho in [0, 1], epsilon > 0, beta_1/beta_2 in [0, 1), initial_accumulator_value >= 0), Keras defaults when absent.
     let private optimizerOf (where: string) (cls: string) (c: JsonObject) : Optimizer =
@@ -89,6 +123,7 @@ module internal ModelConfig =
         let beta key d = numIn where c key (Some d) 0.0 1.0 true
         let lr d = numAbove where c "learning_rate" (Some d) 0.0
         let eps () = numAbove where c "epsilon" (Some 1e-7) 0.0
+        if not (List.isEmpty (optimizerKeys cls)) then checkOptimizerFields where cls c
         guard where (fun () ->
             match cls.ToLowerInvariant() with
             | "sgd" -> SGD(lr 0.01, frac "momentum" 0.0, flag where c "nesterov" false) :> Optimizer

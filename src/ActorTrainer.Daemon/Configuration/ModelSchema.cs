@@ -192,6 +192,9 @@ public static class ModelSchema
             else if (WeakScaling.OptimizerScheduleKeys.Contains(k)) continue;      // the trainer's schedule, not Keras config
             else cfg[k.Replace('-', '_')] = Value(v, k is "nesterov" or "centered" or "amsgrad" ? Kind.Bool : Kind.Number);
         }
+        // only the keys the type takes (reference.conf gives every type's keys; config.json refuses the others)
+        var own = ModelConfig.optimizerKeys(cls is JsonValue t && t.TryGetValue<string>(out var name) ? name : "");
+        foreach (var k in cfg.Select(kv => kv.Key).Where(k => k != "learning_rate" && !own.Contains(k)).ToList()) cfg.Remove(k);
         return new JsonObject { ["class_name"] = cls, ["config"] = cfg };
     }
 
