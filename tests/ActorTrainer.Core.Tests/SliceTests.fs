@@ -9,7 +9,7 @@ open ActorTrainer.Core.Tests.TensorTests
 /// Python-semantics index list selected by a spec on an axis of length d (None for an integer index).
 let private refIndices (spec: SliceSpec) (d: int) : int[] option =
     match spec with
-    | SliceSpec.All -> Some(Array.init d id)
+    | SliceSpec.All | SliceSpec.Ellipsis -> Some(Array.init d id)
     | SliceSpec.Index k -> None
     | SliceSpec.Range(start, stop, step) ->
         // brute force: the Python rule "indices i = start + n·step within the clamped bounds"
@@ -45,6 +45,7 @@ let private refSlice (x: Tensor) (specs: SliceSpec[]) : int[] * float[] =
 let private specText (sp: SliceSpec) =
     match sp with
     | SliceSpec.All -> ":"
+    | SliceSpec.Ellipsis -> "..."
     | SliceSpec.Index k -> string k
     | SliceSpec.Range(a, b, st) ->
         let o (v: int option) = match v with Some v -> string v | None -> ""
@@ -105,6 +106,24 @@ let ``slice errors name the fault`` () =
     throwsWith<ArgumentException> "slice step cannot be zero" (fun () -> box (x.Slice("::0")))
     throwsWith<ArgumentException> "slice: cannot parse 'a:2' in slice string \"a:2\"" (fun () -> box (x.Slice("a:2")))
     throwsWith<ArgumentException> "slice: cannot parse '1:2:3:4'" (fun () -> box (x.Slice("1:2:3:4")))
+
+[<Fact>]
+let ``an ellipsis stands for the whole axes the other specs leave, as NumPy's`` () =
+    let x = Tensor.FromArray(Array.init 24 float, [| 2; 3; 4 |])
+    let same (a: Tensor) (b: Tensor) =
+        Assert.Equal<int[]>(b.Shape, a.Shape)
+        Assert.Equal<float[]>(b.ToFloat64Array(), a.ToFloat64Array())
+    same (x.Slice("..., 1")) (x.Slice(":, :, 1"))                  // x[..., 1]: shape (2, 3)
+    same (x.Slice("1, ...")) (x.Slice("1"))
+    same (x.Slice("0, ..., ::-1")) (x.Slice("0, :, ::-1"))
+    same (x.Slice("...")) x
+    same (x.Slice("0, 1, 2, ...")) (x.Slice("0, 1, 2"))            // an ellipsis may stand for no axis
+    same (Tensor.Slice(x, [| SliceSpec.Ellipsis; SliceSpec.At 2 |])) (x.Slice(":, :, 2"))
+    Assert.Equal(11.0, x.Slice("..., 2, 3").Slice("0").ToScalar())
+    let g = Autodiff.grad (fun t -> t.Slice("..., 0")) x           // gradient scatters through the expanded slice
+    Assert.Equal<float[]>(Array.init 24 (fun i -> if i % 4 = 0 then 1.0 else 0.0), g.ToFloat64Array())
+    throwsWith<ArgumentException> "slice: an index can only have a single ellipsis ('...')" (fun () -> box (x.Slice("..., 0, ...")))
+    throwsWith<IndexOutOfRangeException> "array is 3-dimensional, but 4 were indexed" (fun () -> box (x.Slice("0, 0, 0, ..., 0")))
 
 [<Fact>]
 let ``boolean mask selects rows along axis 0`` () =

@@ -33,6 +33,8 @@ public sealed class CSharpTensorApiTests
         Assert.Equal(x.Slice("1:, ::2").ToFloat64Array(), rows.ToFloat64Array());
         Assert.Equal(new[] { 5.0, 4.0 }, x.Slice([SliceSpec.At(1), SliceSpec.Between(1, -5, -1)]).ToFloat64Array());
         Assert.Equal(new[] { 2.0, 6.0, 10.0 }, x.Slice([SliceSpec.All, SliceSpec.At(-2)]).ToFloat64Array());
+        Assert.Equal(new[] { 2.0, 6.0, 10.0 }, x.Slice([SliceSpec.Ellipsis, SliceSpec.At(-2)]).ToFloat64Array());
+        Assert.Equal(new[] { 2.0, 6.0, 10.0 }, x.Slice("..., -2").ToFloat64Array());
     }
 
     [Fact]

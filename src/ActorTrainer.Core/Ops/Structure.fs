@@ -3,11 +3,13 @@ namespace ActorTrainer.Core
 open System
 open System.Runtime.InteropServices
 
-/// One axis of a NumPy-style slice: an integer index (drops the axis), a start:stop:step range, or the whole axis.
+/// One axis of a NumPy-style slice: an integer index (drops the axis), a start:stop:step range, or the whole axis;
+/// Ellipsis (NumPy `...`, at most one per slice) stands for as many whole axes as the other specs leave.
 type SliceSpec =
     | Index of int
     | Range of start: int option * stop: int option * step: int
     | All
+    | Ellipsis
     /// C#: the range start:stop:step of one axis; null start/stop means the axis' end (NumPy `a[start:stop:step]`).
     static member Between(start: Nullable<int>, stop: Nullable<int>, [<Optional; DefaultParameterValue(1)>] step: int) : SliceSpec =
         Range(Option.ofNullable start, Option.ofNullable stop, step)
@@ -33,6 +35,7 @@ module internal SliceSpec =
             |> Array.map (fun tok ->
                 let t = tok.Trim()
                 if t = "" then bad tok
+                elif t = "..." then Ellipsis
                 elif t.Contains ":" then
                     let parts = t.Split(':')
                     if parts.Length > 3 then bad tok
@@ -45,8 +48,19 @@ module internal SliceSpec =
                     | Some i -> Index i
                     | None -> bad tok)
 
+    /// The specs with their Ellipsis (if any) replaced by the whole axes it stands for on a rank-`rank` array.
+    let private expandEllipsis (specs: SliceSpec[]) (rank: int) : SliceSpec[] =
+        match specs |> Array.filter ((=) Ellipsis) |> Array.length with
+        | 0 -> specs
+        | 1 ->
+            let at = Array.IndexOf(specs, Ellipsis)
+            let fill = max 0 (rank - (specs.Length - 1))
+            Array.concat [ specs.[.. at - 1]; Array.create fill All; specs.[at + 1 ..] ]
+        | _ -> invalidArg "specs" "slice: an index can only have a single ellipsis ('...')"
+
     /// Resolves specs against a shape: (flat offset, per-output-axis strides, output dims) for a strided gather.
     let resolve (specs: SliceSpec[]) (dims: int[]) : int * int[] * int[] =
+        let specs = expandEllipsis specs dims.Length
         if specs.Length > dims.Length then
             raise (IndexOutOfRangeException(sprintf "slice: too many indices for array: array is %d-dimensional, but %d were indexed" dims.Length specs.Length))
         let st = Shape.strides dims
@@ -59,6 +73,7 @@ module internal SliceSpec =
             | All ->
                 outDims.Add d
                 outStrides.Add st.[ax]
+            | Ellipsis -> invalidOp "slice: Ellipsis left after expansion"
             | Index k ->
                 let k' = if k < 0 then k + d else k
                 if k' < 0 || k' >= d then
