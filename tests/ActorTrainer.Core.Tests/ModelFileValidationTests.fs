@@ -353,3 +353,25 @@ let ``optimizer options the update rules do not do are refused, Keras' no-op val
         File.WriteAllText(cfgPath, node.ToJsonString())
         let after = ModelFiles.Load path
         Assert.Equal(before.Optimizer.GetConfig().ToJsonString(), after.Optimizer.GetConfig().ToJsonString()))
+
+[<Fact>]
+let ``config.json fields outside Keras' own are refused, Keras' own load`` () =
+    badConfig (fun r -> r.["compile_confg"] <- r.["compile_config"].DeepClone(); r.Remove "compile_config" |> ignore)
+              [ "model: unknown field 'compile_confg' (fields: class_name, config, compile_config" ]
+    badConfig (fun r -> set (r.["config"].AsObject()) "layer" "[]") [ "model config: unknown field 'layer'" ]
+    badConfig (fun r -> set (r.["config"].AsObject()) "trainable" "false") [ "model config: 'trainable' = false is not supported" ]
+    badConfig (fun r -> set (r.["compile_config"].AsObject()) "loss_weights" "[2.0]") [ "compile_config: 'loss_weights' is not supported (only null), got [2.0]" ]
+    badConfig (fun r -> set (r.["compile_config"].AsObject()) "weighted_metrics" "[\"accuracy\"]") [ "'weighted_metrics' is not supported" ]
+    badConfig (fun r -> set (r.["compile_config"].AsObject()) "metric" "[\"accuracy\"]") [ "compile_config: unknown field 'metric'" ]
+    withModel (fun path ->
+        let cfgPath = Path.Combine(path, "config.json")
+        let before = ModelFiles.Load path
+        let node = JsonNode.Parse(File.ReadAllText cfgPath).AsObject()
+        for k, v in [ "module", "\"keras\""; "registered_name", "null"; "build_config", """{"input_shape":[null,4]}"""; "keras_version", "\"3.6.0\"" ] do
+            set node k v
+        set (node.["config"].AsObject()) "trainable" "true"
+        for k, v in [ "loss_weights", "null"; "weighted_metrics", "null"; "run_eagerly", "false"; "steps_per_execution", "1"; "jit_compile", "true" ] do
+            set (node.["compile_config"].AsObject()) k v
+        File.WriteAllText(cfgPath, node.ToJsonString())
+        let after = ModelFiles.Load path
+        Assert.Equal(before.GetConfig().ToJsonString(), after.GetConfig().ToJsonString()))

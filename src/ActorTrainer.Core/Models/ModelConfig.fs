@@ -155,8 +155,23 @@ module internal ModelConfig =
         | null -> failKeyText where "build_input_shape" "is missing" "missing 'build_input_shape' (e.g. [null, 784])"
         | n -> failKey where "build_input_shape" (sprintf "must be an array like [null, 784], got %s" (show n))
 
+    /// Refuses a field of `o` outside `known` (as Keras' from_config raises TypeError on an unknown keyword): a misspelt
+    /// "compile_config" would otherwise load an uncompiled model without a word. `trainable`, where known, only true.
+    let private checkKnownFields (where: string) (o: JsonObject) (known: string list) =
+        for kv in o do
+            if not (List.contains kv.Key known) then
+                let names = String.Join(", ", known)
+                failKeyText where kv.Key (sprintf "is not a field here (fields: %s)" names) (sprintf "unknown field '%s' (fields: %s)" kv.Key names)
+        if List.contains "trainable" known && not (flag where o "trainable" true) then
+            failKey where "trainable" "= false is not supported (every layer's weights are trained)"
+
     let private compileConfig (cc: JsonObject) : Optimizer * string * string[] =
         let where = "compile_config"
+        // Keras 3's compile_config; the execution options change no number, weighting would
+        checkKnownFields where cc [ "optimizer"; "loss"; "metrics"; "loss_weights"; "weighted_metrics"; "run_eagerly"
+                                    "steps_per_execution"; "jit_compile"; "auto_scale_loss" ]
+        for k in [ "loss_weights"; "weighted_metrics" ] do
+            if not (isNull cc.[k]) then failKey where k (sprintf "is not supported (only null), got %s" (show cc.[k]))
         let loss = str where cc "loss" None
         let parsed = guardKey where "loss" (fun () -> Loss.Parse loss)
         let metrics =
@@ -177,7 +192,10 @@ module internal ModelConfig =
             match cfg.["class_name"] |> asString with
             | Some "Sequential" -> ()
             | _ -> fail top (sprintf "class_name must be \"Sequential\", got %s" (show cfg.["class_name"]))
+            // Keras 3 writes module/registered_name/build_config, Keras 2's to_json keras_version/backend
+            checkKnownFields top cfg [ "class_name"; "config"; "compile_config"; "module"; "registered_name"; "build_config"; "keras_version"; "backend" ]
             let c = obj top cfg "config"
+            checkKnownFields (top + " config") c [ "name"; "seed"; "build_input_shape"; "layers"; "trainable"; "dtype" ]
             let layers =
                 match arrOpt top c "layers" with
                 | Some a -> a
