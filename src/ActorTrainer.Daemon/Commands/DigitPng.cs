@@ -38,7 +38,7 @@ public static class DigitPng
             : $"predict: '{path}' has a light background: inverted to a light digit on black, as MNIST's (--invert no keeps it)";
     }
 
-    /// <summary>Decodes a PNG: after resizing to side×side (bilinear), x = luminance (0.299 R + 0.587 G + 0.114 B) / 255
+    /// <summary>Decodes a PNG: after resizing to side×side (bilinear), x = <see cref="Luminance"/> / 255
     /// composited by alpha over a background: black, or white when transparent pixels surround dark ink (the mean
     /// luminance of the pixels at least half opaque is below 0.5), as a viewer shows a drawing on a transparent
     /// background, so that it keeps its strokes; row-major. Then x ← 1 − x when `invert` says so. A file that is not a
@@ -54,7 +54,7 @@ public static class DigitPng
             for (var c = 0; c < side; c++)
             {
                 var px = resized.GetPixel(c, r);
-                gray[r * side + c] = (0.299f * px.Red + 0.587f * px.Green + 0.114f * px.Blue) / 255f;
+                gray[r * side + c] = Luminance(px) / 255f;
                 alpha[r * side + c] = px.Alpha / 255f;
             }
         var onWhite = DarkInkOnTransparency(gray, alpha);
@@ -66,6 +66,12 @@ public static class DigitPng
             for (var i = 0; i < x.Length; i++) x[i] = 1f - x[i];
         return new Image(x, inverted, onWhite);
     }
+
+    /// <summary>ITU-R 601-2 luma as PIL's <c>convert("L")</c> computes it, in 16-bit fixed point rounded to a byte:
+    /// L = (19595 R + 38470 G + 7471 B + 2^15) >> 16 (0.299, 0.587, 0.114). A gray pixel (R = G = B = v) gives v
+    /// exactly, so a PNG of an MNIST digit reaches the model as the IDX file's bytes do (v / 255), bit for bit, and a
+    /// colour image as Keras users' PIL pipeline (<c>np.asarray(img.convert("L")) / 255</c>) gives it.</summary>
+    internal static byte Luminance(SKColor px) => (byte)((px.Red * 19595 + px.Green * 38470 + px.Blue * 7471 + 0x8000) >> 16);
 
     private const int MaxSide = 16384;
     private const long MaxPixels = (long)MaxSide * MaxSide;     // 1 GiB as 32-bit pixels
