@@ -24,6 +24,7 @@ public class ServiceSecurityTests
         using var t = new TempDir();
         const string token = "test-token-0123456789abcdef";
         File.WriteAllText(t["token"], token + "\n");
+        File.SetUnixFileMode(t["token"], UnixFileMode.UserRead | UnixFileMode.UserWrite);
         using var d = new ServiceDaemon(t["runs"], token: token, sets: ["serve.address=0.0.0.0", $"serve.token-file={t["token"]}"]);
         using var anonymous = new HttpClient { BaseAddress = d.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         foreach (var path in new[] { "jobs", "metrics", "openapi/v1.json", "jobs/j20990101-000000-abcdef/events" })

@@ -70,6 +70,12 @@ public static class ClientCommands
             Console.Error.WriteLine($"error: cannot reach the service at {http.BaseAddress}: {e.Message} (is `serve` running? see --server)");
             return ExitCodes.IoError;
         }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            // Send's own deadline: something listens at --server but does not answer
+            Console.Error.WriteLine($"error: the service at {http.BaseAddress} did not answer within {RequestTimeout.TotalSeconds:0} s (is `serve` running there? see --server)");
+            return ExitCodes.IoError;
+        }
         catch (ServiceError e)
         {
             Console.Error.WriteLine($"error: {e.Message}");
@@ -96,12 +102,15 @@ public static class ClientCommands
         return http;
     }
 
+    /// <summary>How long a client verb waits for the service's answer to one request.</summary>
+    public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
+
     private static JsonNode? Send(HttpClient http, HttpMethod method, string path, JsonNode? body, CancellationToken ct)
     {
         using var req = new HttpRequestMessage(method, path);
         if (body is not null) req.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        timeout.CancelAfter(RequestTimeout);
         using var res = http.Send(req, timeout.Token);
         var text = res.Content.ReadAsStringAsync(timeout.Token).GetAwaiter().GetResult();
         JsonNode? json = null;

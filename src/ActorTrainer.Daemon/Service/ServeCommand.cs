@@ -27,6 +27,7 @@ public static class ServeCommand
         var options = ServeOptions.From(config);
         CreateRunsRoot(options.RunsRoot);
         using var runsLock = LockRunsRoot(options);
+        using var storeLock = LockStore(options);
         using var store = OpenStore(options);
         ServicePriority.LowerServiceThreads(options.Nice);
 
@@ -101,6 +102,23 @@ public static class ServeCommand
         catch (IOException e)
         {
             throw new ConfigException($"serve.runs-root '{options.RunsRoot}' is in use by another running serve (lock {path}: {e.Message})");
+        }
+    }
+
+    /// <summary>One daemon per job store as well: an exclusive lock on &lt;serve.database&gt;.lock. Two daemons with
+    /// different runs roots but one database would each take the other's running jobs for orphans (SIGTERM them)
+    /// and start the same queued jobs twice.</summary>
+    private static FileStream LockStore(ServeOptions options)
+    {
+        var path = options.Database + ".lock";
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"serve.database '{options.Database}' is in use by another running serve or cannot be locked (lock {path}: {e.Message})");
         }
     }
 

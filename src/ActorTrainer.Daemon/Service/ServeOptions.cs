@@ -48,10 +48,23 @@ public sealed record ServeOptions(IPAddress Address, int Port, string RunsRoot, 
         return new ServeOptions(address, port, runsRoot, database, maxJobs, token, maxBytes, stopTimeout, nice);
     }
 
+    /// <summary>A token anyone on the machine can read (or anyone in its group can change) protects nothing: such a
+    /// file is refused, as ssh refuses such a key, with the chmod that fixes it.</summary>
+    private static void CheckTokenFileMode(string file)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        const UnixFileMode open = UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.GroupWrite;
+        var mode = File.GetUnixFileMode(file);
+        if ((mode & open) != 0)
+            throw new ConfigException($"config: serve.token-file '{file}' is readable or writable by other users (mode " +
+                                      $"{Convert.ToString((int)mode, 8)}); restrict it with `chmod 600 {file}` (or 640 for a group)");
+    }
+
     private static string? ReadToken(string file)
     {
         if (file.Length == 0) return null;
         if (!File.Exists(file)) throw new ConfigException($"config: serve.token-file '{file}' does not exist");
+        CheckTokenFileMode(file);
         var token = File.ReadAllText(file).Trim();
         if (token.Length < 16)
             throw new ConfigException($"config: serve.token-file '{file}' must hold a token of at least 16 characters, found {token.Length}");

@@ -1,0 +1,55 @@
+using System.Net;
+using System.Net.Sockets;
+using Xunit;
+
+namespace ActorTrainer.Daemon.Tests;
+
+/// <summary>`serve` guards found by using the service: one daemon per job store, a token file others cannot read,
+/// and client verbs that say clearly when the service does not answer.</summary>
+public class ServiceGuardTests
+{
+    [Fact]
+    public void Second_serve_on_the_same_database_with_another_runs_root_is_refused_naming_the_database()
+    {
+        using var t = new TempDir();
+        using var d = new ServiceDaemon(t["runs"]);
+        var db = Path.Combine(t["runs"], "jobs.db");
+        // Without the lock the second daemon would take the first one's running jobs for orphans and SIGTERM them.
+        var second = Cli.Run(["serve", "--set", $"serve.port={ServiceDaemon.FreePort()}", "--set", $"serve.runs-root={t["runs2"]}",
+                              "--set", $"serve.database={db}"], 45);
+        Cli.AssertBadInput(second, "serve.database", db, "in use by another running serve");
+        Assert.Equal("[]", d.Http.GetStringAsync("jobs").GetAwaiter().GetResult());   // the first one serves on
+    }
+
+    [Theory]
+    [InlineData(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, "644")]
+    [InlineData(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite, "660")]
+    public void Token_file_that_other_users_can_read_or_change_is_refused_with_the_chmod_that_fixes_it(UnixFileMode mode, string octal)
+    {
+        using var t = new TempDir();
+        File.WriteAllText(t["token"], "test-token-0123456789abcdef\n");
+        File.SetUnixFileMode(t["token"], mode);
+        var r = Cli.Run(["serve", "--set", $"serve.port={ServiceDaemon.FreePort()}", "--set", $"serve.runs-root={t["runs"]}",
+                         "--set", $"serve.token-file={t["token"]}"], 45);
+        Cli.AssertBadInput(r, "serve.token-file", t["token"], $"mode {octal}", "chmod 600");
+    }
+
+    [Fact]
+    public void Client_verb_against_a_server_that_never_answers_says_so_and_exits_74()
+    {
+        var silent = new TcpListener(IPAddress.Loopback, 0);     // the kernel accepts connections; nobody answers
+        silent.Start();
+        try
+        {
+            var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+            var r = Cli.Run(["status", "j20990101-000000-abcdef", "--server", $"http://127.0.0.1:{port}"], 90);
+            Assert.True(r.ExitCode == 74, "expected exit code 74\n" + r.Describe());
+            Assert.Contains($"the service at http://127.0.0.1:{port}/ did not answer within 30 s", r.Stderr);
+            Assert.DoesNotContain("internal error", r.Stderr);
+        }
+        finally
+        {
+            silent.Stop();
+        }
+    }
+}
