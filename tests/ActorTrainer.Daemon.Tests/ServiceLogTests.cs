@@ -24,6 +24,20 @@ public class ServiceLogTests
     }
 
     [Fact]
+    public void Follower_keeps_a_character_whose_bytes_arrive_in_two_reads()
+    {
+        using var t = new TempDir();
+        var path = t["train.log"];
+        var f = new TrainLog.Follower(path);
+        var line = System.Text.Encoding.UTF8.GetBytes("error: data.dir = '/data/café' is not a directory\n");
+        var split = Array.IndexOf(line, (byte)0xC3) + 1;                   // the trainer has written half of 'é'
+        File.WriteAllBytes(path, line[..split]);
+        Assert.Empty(f.ReadNew());
+        using (var append = new FileStream(path, FileMode.Append)) append.Write(line, split, line.Length - split);
+        Assert.Equal(["error: data.dir = '/data/café' is not a directory"], f.ReadNew());
+    }
+
+    [Fact]
     public void Parse_reads_epoch_objects_the_test_line_and_errors()
     {
         var epoch = TrainLog.Parse("{\"EventId\":0,\"LogLevel\":\"Information\",\"Category\":\"train\",\"Message\":\"epoch 1/2 loss 0.5\"," +

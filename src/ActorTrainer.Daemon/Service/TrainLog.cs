@@ -82,6 +82,7 @@ public static class TrainLog
     {
         private long _offset;
         private readonly StringBuilder _partial = new();
+        private readonly Decoder _utf8 = new UTF8Encoding(false).GetDecoder();   // keeps a character split between reads
 
         /// <summary>The complete new lines.</summary>
         public List<string> ReadNew()
@@ -89,14 +90,15 @@ public static class TrainLog
             var lines = new List<string>();
             if (!File.Exists(path)) return lines;
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            if (fs.Length < _offset) { _offset = 0; _partial.Clear(); }
+            if (fs.Length < _offset) { _offset = 0; _partial.Clear(); _utf8.Reset(); }
             fs.Seek(_offset, SeekOrigin.Begin);
             var buffer = new byte[Math.Min(1 << 20, Math.Max(0, fs.Length - _offset))];
             int n;
             while (buffer.Length > 0 && (n = fs.Read(buffer, 0, buffer.Length)) > 0)
             {
                 _offset += n;
-                _partial.Append(Encoding.UTF8.GetString(buffer, 0, n));
+                var chars = new char[_utf8.GetCharCount(buffer, 0, n)];
+                _partial.Append(chars, 0, _utf8.GetChars(buffer, 0, n, chars, 0));
             }
             var text = _partial.ToString();
             var last = text.LastIndexOf('\n');
