@@ -35,6 +35,34 @@ public class ServiceGuardTests
     }
 
     [Fact]
+    public void Client_verbs_against_a_web_server_that_is_not_the_service_fail_instead_of_reporting_success()
+    {
+        var port = ServiceDaemon.FreePort();
+        using var web = new HttpListener();                     // answers every request 200 with an HTML page
+        web.Prefixes.Add($"http://127.0.0.1:{port}/");
+        web.Start();
+        _ = Task.Run(async () =>
+        {
+            while (web.IsListening)
+            {
+                HttpListenerContext ctx;
+                try { ctx = await web.GetContextAsync(); } catch (Exception e) when (e is HttpListenerException or ObjectDisposedException) { return; }
+                var page = "<html><body>hello</body></html>"u8.ToArray();
+                ctx.Response.ContentType = "text/html";
+                await ctx.Response.OutputStream.WriteAsync(page);
+                ctx.Response.Close();
+            }
+        });
+        foreach (var args in new[] { new[] { "cancel", "j20990101-000000-abcdef" }, ["status", "j20990101-000000-abcdef"], ["submit"], ["jobs"] })
+        {
+            var r = Cli.Run([.. args, "--server", $"http://127.0.0.1:{port}"], 60);
+            Assert.True(r.ExitCode == 74, "expected exit code 74\n" + r.Describe());   // before: cancel and status exited 0
+            Assert.Contains("answered 200 with text/html, not the service's JSON: is --server the address of `serve`?", r.Stderr);
+            Assert.DoesNotContain("internal error", r.Stderr);
+        }
+    }
+
+    [Fact]
     public void Client_verb_against_a_server_that_never_answers_says_so_and_exits_74()
     {
         var silent = new TcpListener(IPAddress.Loopback, 0);     // the kernel accepts connections; nobody answers

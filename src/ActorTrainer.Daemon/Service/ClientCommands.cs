@@ -76,6 +76,11 @@ public static class ClientCommands
             Console.Error.WriteLine($"error: the service at {http.BaseAddress} did not answer within {RequestTimeout.TotalSeconds:0} s (is `serve` running there? see --server)");
             return ExitCodes.IoError;
         }
+        catch (NotTheServiceException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return ExitCodes.IoError;
+        }
         catch (ServiceError e)
         {
             Console.Error.WriteLine($"error: {e.Message}");
@@ -87,6 +92,9 @@ public static class ClientCommands
     {
         public HttpStatusCode Status { get; } = status;
     }
+
+    /// <summary>A success answer that is not the service's JSON: --server names some other web server.</summary>
+    private sealed class NotTheServiceException(string message) : Exception(message);
 
     private static HttpClient Client(CommandLine cl)
     {
@@ -117,6 +125,9 @@ public static class ClientCommands
         try { json = text.Length > 0 ? JsonNode.Parse(text) : null; } catch (JsonException) { }
         if (!res.IsSuccessStatusCode)
             throw new ServiceError(res.StatusCode, json?["error"]?.GetValue<string>() ?? $"{(int)res.StatusCode} {res.ReasonPhrase} from {req.RequestUri}");
+        if (json is not (JsonObject or JsonArray))          // every answer of the service is a JSON object or array
+            throw new NotTheServiceException($"{req.RequestUri} answered {(int)res.StatusCode} with " +
+                $"{res.Content.Headers.ContentType?.MediaType ?? "no content type"}, not the service's JSON: is --server the address of `serve`?");
         return json;
     }
 
