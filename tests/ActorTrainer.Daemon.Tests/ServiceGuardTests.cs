@@ -22,16 +22,27 @@ public class ServiceGuardTests
     }
 
     [Theory]
-    [InlineData(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, "644")]
     [InlineData(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite, "660")]
-    public void Token_file_that_other_users_can_read_or_change_is_refused_with_the_chmod_that_fixes_it(UnixFileMode mode, string octal)
+    [InlineData(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherWrite, "602")]
+    public void Token_file_that_other_users_can_change_is_refused_with_the_chmod_that_fixes_it(UnixFileMode mode, string octal)
     {
         using var t = new TempDir();
         File.WriteAllText(t["token"], "test-token-0123456789abcdef\n");
         File.SetUnixFileMode(t["token"], mode);
         var r = Cli.Run(["serve", "--set", $"serve.port={ServiceDaemon.FreePort()}", "--set", $"serve.runs-root={t["runs"]}",
                          "--set", $"serve.token-file={t["token"]}"], 45);
-        Cli.AssertBadInput(r, "serve.token-file", t["token"], $"mode {octal}", "chmod 600");
+        Cli.AssertBadInput(r, "serve.token-file", t["token"], $"mode {octal}", "can be changed by other users", "chmod 600");
+    }
+
+    [Fact]
+    public void Token_file_every_user_can_read_serves_with_a_warning_naming_the_chmod()
+    {
+        using var t = new TempDir();
+        File.WriteAllText(t["token"], "test-token-0123456789abcdef\n");
+        File.SetUnixFileMode(t["token"], UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        using var d = new ServiceDaemon(t["runs"], token: "test-token-0123456789abcdef", sets: $"serve.token-file={t["token"]}");
+        Assert.Equal("[]", d.Http.GetStringAsync("jobs").GetAwaiter().GetResult());
+        Assert.Contains($"warning: serve.token-file '{t["token"]}' is readable by every user of this machine (mode 644); `chmod 600", d.Output);
     }
 
     [Fact]

@@ -48,16 +48,20 @@ public sealed record ServeOptions(IPAddress Address, int Port, string RunsRoot, 
         return new ServeOptions(address, port, runsRoot, database, maxJobs, token, maxBytes, stopTimeout, nice);
     }
 
-    /// <summary>A token anyone on the machine can read (or anyone in its group can change) protects nothing: such a
-    /// file is refused, as ssh refuses such a key, with the chmod that fixes it.</summary>
+    /// <summary>A token file others may change lets them replace the token: refused (exit 2) with the chmod that
+    /// fixes it. One others may read leaks it to every local user: a warning on stderr, not a refusal, since secret
+    /// volumes (Kubernetes' default 0644) mount token files so.</summary>
     private static void CheckTokenFileMode(string file)
     {
         if (OperatingSystem.IsWindows()) return;
-        const UnixFileMode open = UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.GroupWrite;
         var mode = File.GetUnixFileMode(file);
-        if ((mode & open) != 0)
-            throw new ConfigException($"config: serve.token-file '{file}' is readable or writable by other users (mode " +
-                                      $"{Convert.ToString((int)mode, 8)}); restrict it with `chmod 600 {file}` (or 640 for a group)");
+        var octal = Convert.ToString((int)mode, 8);
+        if ((mode & (UnixFileMode.OtherWrite | UnixFileMode.GroupWrite)) != 0)
+            throw new ConfigException($"config: serve.token-file '{file}' can be changed by other users (mode {octal}), who could " +
+                                      $"replace the token; restrict it with `chmod 600 {file}` (or 640 for a group)");
+        if ((mode & UnixFileMode.OtherRead) != 0)
+            Console.Error.WriteLine($"warning: serve.token-file '{file}' is readable by every user of this machine (mode {octal}); " +
+                                    $"`chmod 600 {file}` (or 640 for a group) keeps the token to the service");
     }
 
     private static string? ReadToken(string file)
