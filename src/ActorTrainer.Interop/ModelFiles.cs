@@ -99,6 +99,15 @@ public static partial class ModelFiles
         }
     }
 
+    /// <summary>Throws the ArgumentException that <see cref="Save"/> into <paramref name="dir"/> would throw now (a
+    /// file, or a directory holding an entry that is not one of <see cref="OwnFiles"/>), without writing anything: a
+    /// caller about to spend long on a model checks where it will save it first.</summary>
+    public static void CheckSaveTarget(string dir)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(dir);
+        CheckReplaceable(dir, Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)));
+    }
+
     /// <summary>Refuses a target that exists as a file, or as a directory with an entry a save would not write.</summary>
     private static void CheckReplaceable(string dir, string full)
     {

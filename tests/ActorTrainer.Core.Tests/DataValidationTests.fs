@@ -142,3 +142,26 @@ let ``the test set loads alone, the same as loadWith's, with the same checks`` (
         let missing = Assert.Throws<DataFormatException>(fun () -> Mnist.loadTestWith MnistExpectation.Any dir |> ignore)
         Assert.Contains(sprintf "MNIST directory '%s' is missing t10k-images-idx3-ubyte" dir, missing.Message)
         Assert.DoesNotContain("train", missing.Message))
+
+[<Theory>]
+[<InlineData("train-images-idx3-ubyte")>]
+[<InlineData("t10k-labels-idx1-ubyte")>]
+let ``a file next to its gz twin is refused naming both, the test set alone too`` (twin: string) =
+    withDir (fun dir ->
+        let ys = [| 0uy; 1uy; 2uy |]
+        writeSmall dir "train-images-idx3-ubyte" (images 3 2 2)
+        writeSmall dir "train-labels-idx1-ubyte.gz" (labels ys)
+        writeSmall dir "t10k-images-idx3-ubyte.gz" (images 3 2 2)
+        writeSmall dir "t10k-labels-idx1-ubyte" (labels ys)
+        Mnist.loadDir dir |> ignore                         // one form of each name: loads
+        let existing = if File.Exists(Path.Combine(dir, twin)) then twin else twin + ".gz"
+        let other = if existing = twin then twin + ".gz" else twin
+        File.Copy(Path.Combine(dir, existing), Path.Combine(dir, other))
+        let both = sprintf "MNIST directory '%s' holds both '%s' and '%s'" dir (Path.Combine(dir, twin)) (Path.Combine(dir, twin + ".gz"))
+        let ex = Assert.Throws<DataFormatException>(fun () -> Mnist.loadDir dir |> ignore)
+        Assert.Contains(both, ex.Message)
+        Assert.Contains("remove the other", ex.Message)
+        if twin.StartsWith "t10k" then
+            Assert.Contains(both, Assert.Throws<DataFormatException>(fun () -> Mnist.loadTestWith MnistExpectation.Any dir |> ignore).Message)
+        else
+            Assert.Equal(3, (Mnist.loadTestWith MnistExpectation.Any dir).Count))   // the test set alone never reads the training files

@@ -170,6 +170,10 @@ public sealed partial class CliTests
         var r = TrainBad(t["run"], "--set", "data.dir=" + dir, "--set", "model.input-shape=[28, 28]",
                          "--set", "model.layers=[{ type = flatten }, { type = dense, units = 10, activation = softmax }]");
         Cli.AssertBadInput(r, "model.input-shape [28, 28]", "is not the images' rows and columns", "14x56");
+        // a flat [784] is 28×28 to evaluate and predict: 14×56 images are refused here too, pointing at the shape to give
+        var flat = TrainBad(t["run"], "--set", "data.dir=" + dir);
+        Cli.AssertBadInput(flat, "model.input-shape [784] stands for 28x28 images", "14x56", "[14, 56] with { type = flatten }");
+        AssertNothingWritten(t["run"]);
     }
 
     [Fact]

@@ -72,4 +72,54 @@ public sealed partial class ModelCommandTests
         var err = Cli.AssertBadInput(Predict(dir), $"--input '{dir}' is a directory");
         Assert.DoesNotContain("does not exist", err);
     }
+
+    /// <summary>The first test digits' 784 bytes each as a rows×cols IDX image file.</summary>
+    private string WriteIdxOf(int count, int rows, int cols)
+    {
+        var path = Path.Combine(fx.Scratch("idx"), "images-idx3-ubyte");
+        Idx.Write(path, new IdxArray([count, rows, cols], fx.Test.Pixels[..(count * rows * cols)]));
+        return path;
+    }
+
+    /// <summary>A width×height PNG of mid-gray noise (its content does not matter to the size check).</summary>
+    private string SizedPng(int width, int height)
+    {
+        var png = Path.Combine(fx.Scratch("png"), $"{width}x{height}.png");
+        using var bmp = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(width, height, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Opaque));
+        for (var r = 0; r < height; r++)
+            for (var c = 0; c < width; c++)
+                bmp.SetPixel(c, r, new SkiaSharp.SKColor(fx.Test.Pixels[(r * width + c) % 784], 0, 0, 255));
+        using var data = bmp.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+        File.WriteAllBytes(png, data.ToArray());
+        return png;
+    }
+
+    [Fact]
+    public void Images_of_14x56_are_refused_for_a_784_input_as_idx_and_as_png_naming_the_file_and_28x28()
+    {
+        var idx = WriteIdxOf(2, 14, 56);            // 784 values per image, but not a 28×28 digit
+        var r = Predict(idx);
+        Cli.AssertBadInput(r, $"--input '{idx}': each image is 14x56 but the model takes 28x28 images (its input is [784])");
+        AssertNoPrediction(r);
+        foreach (var (w, h) in new[] { (56, 14), (14, 56), (28, 31) })
+        {
+            var png = SizedPng(w, h);
+            var p = Predict(png);
+            Cli.AssertBadInput(p, $"--input '{png}' is {w}x{h} pixels", "the model takes 28x28 images", "aspect ratio");
+            AssertNoPrediction(p);
+        }
+        foreach (var (w, h) in new[] { (56, 56), (29, 28), (280, 281) })    // the model's aspect ratio to within a pixel: resized
+            Assert.Single(Predict(SizedPng(w, h)).StdoutLines);
+    }
+
+    [Fact]
+    public void Evaluate_on_a_test_set_of_14x56_images_exits_2_naming_the_file_and_28x28()
+    {
+        var dir = fx.Scratch("mnist14x56");
+        Idx.Write(Path.Combine(dir, "t10k-images-idx3-ubyte"), new IdxArray([3, 14, 56], fx.Test.Pixels[..(3 * 784)]));
+        Idx.Write(Path.Combine(dir, "t10k-labels-idx1-ubyte"), new IdxArray([3], [7, 2, 1]));
+        var r = Cli.Run(["evaluate", "--model", fx.ModelDir, "--data", dir]);
+        Cli.AssertBadInput(r, $"--data '{dir}': each image of '{Path.Combine(dir, "t10k-images-idx3-ubyte")}' is 14x56", "28x28");
+        Assert.True(r.StdoutLines.Length == 0, r.Describe());
+    }
 }

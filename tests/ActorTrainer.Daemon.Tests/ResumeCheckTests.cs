@@ -91,4 +91,19 @@ public sealed class ResumeCheckTests : IDisposable
         Assert.True(more.ExitCode == 0, more.Describe());
         Assert.Equal(2, RunDir.History(branch).Rows.Length);
     }
+
+    [Fact]
+    public void A_foreign_file_in_the_model_folder_exits_2_before_training_naming_it()
+    {
+        var model = Path.Combine(_run, "model");
+        File.WriteAllText(Path.Combine(model, "notes.txt"), "my notes");     // the final save would replace the folder whole
+        var r = Cli.Run(["train", "--resume", _run, "--set", "trainer.epochs=2"]);
+        Cli.AssertBadInput(r, $"--resume '{_run}'", $"'{model}' holds 'notes.txt', which is not a model file", "move it out");
+        Assert.DoesNotContain("internal error", r.Stderr);
+        Assert.False(File.Exists(Path.Combine(_run, "error.log")), "the refusal wrote error.log");
+        Assert.Single(RunDir.History(_run).Rows);                            // refused before epoch 2 was trained
+        Assert.Equal("my notes", File.ReadAllText(Path.Combine(model, "notes.txt")));
+        File.Delete(Path.Combine(model, "notes.txt"));
+        Assert.True(Cli.Run(["train", "--resume", _run, "--set", "trainer.epochs=2"]).ExitCode == 0);
+    }
 }

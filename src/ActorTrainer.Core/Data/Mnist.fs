@@ -244,8 +244,9 @@ module Mnist =
     [<CompiledName("LoadBundled")>]
     let loadBundled () : Dataset * Dataset = loadBundledWith MnistExpectation.Any
 
-    /// The files `names` (standard names) in `dir`, each raw or with a ".gz" suffix: all headers read and checked
-    /// (checkHeaders) before any body is decoded.
+    /// The files `names` (standard names) in `dir`, each raw or with a ".gz" suffix (not both: a name present in both
+    /// forms is a DataFormatException naming the two files); all headers read and checked (checkHeaders) before any
+    /// body is decoded.
     let private readDir (expect: MnistExpectation) (dir: string) (names: string[]) : (string * IdxArray)[] =
         if String.IsNullOrWhiteSpace dir then
             invalidArg "dir" "MNIST directory must be a non-empty path (use Mnist.load with null/\"\" for the bundled copy)"
@@ -258,6 +259,10 @@ module Mnist =
             |> Array.map (fun name ->
                 let raw = Path.Combine(dir, name)
                 let gz = raw + ".gz"
+                if File.Exists raw && File.Exists gz then
+                    raise (DataFormatException(
+                        sprintf "MNIST directory '%s' holds both '%s' and '%s': keep the one you mean and remove the other (the loader does not guess which is current)"
+                            dir raw gz))
                 name, (if File.Exists raw then Some raw elif File.Exists gz then Some gz else None))
         let missing = resolved |> Array.choose (fun (name, p) -> if p.IsNone then Some name else None)
         if missing.Length > 0 then

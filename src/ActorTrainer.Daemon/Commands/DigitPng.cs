@@ -3,7 +3,7 @@ using SkiaSharp;
 
 namespace ActorTrainer.Daemon.Commands;
 
-/// <summary>A PNG as `predict` input: grayscale, resized to the model's square input, values in [0, 1] with the digit
+/// <summary>A PNG as `predict` input: grayscale, resized to the model's input rows × columns (same aspect ratio), values in [0, 1] with the digit
 /// light on a black background as MNIST's are (a dark digit on a light background is inverted, see <see cref="Invert"/>).</summary>
 public static class DigitPng
 {
@@ -38,30 +38,33 @@ public static class DigitPng
             : $"predict: '{path}' has a light background: inverted to a light digit on black, as MNIST's (--invert no keeps it)";
     }
 
-    /// <summary>Decodes a PNG: after resizing to side×side (bilinear), x = <see cref="Luminance"/> / 255
-    /// composited by alpha over a background: black, or white when transparent pixels surround dark ink (the mean
-    /// luminance of the pixels at least half opaque is below 0.5), as a viewer shows a drawing on a transparent
-    /// background, so that it keeps its strokes; row-major. Then x ← 1 − x when `invert` says so. A file that is not a
-    /// PNG, or one cut short (its image data incomplete), is refused naming it.</summary>
-    public static Image Read(string path, int side, Invert invert)
+    /// <summary>Decodes a PNG for a model of input <paramref name="inputShape"/>: its size is checked first
+    /// (<see cref="ModelImage.CheckPng"/>: the model's aspect ratio, named with the file otherwise); after resizing to
+    /// the model's rows×cols (bilinear), x = <see cref="Luminance"/> / 255 composited by alpha over a
+    /// background: black, or white when transparent pixels surround dark ink (the mean luminance of the pixels at least
+    /// half opaque is below 0.5), as a viewer shows a drawing on a transparent background, so that it keeps its strokes;
+    /// row-major. Then x ← 1 − x when `invert` says so. A file that is not a PNG, or one cut short (its image data
+    /// incomplete), is refused naming it.</summary>
+    public static Image Read(string path, IReadOnlyList<int> inputShape, Invert invert)
     {
         using var bmp = Decode(path);
-        using var resized = bmp.Width == side && bmp.Height == side ? bmp.Copy() : bmp.Resize(new SKImageInfo(side, side), new SKSamplingOptions(SKFilterMode.Linear))
-            ?? throw new InvalidDataException($"--input '{path}': cannot resize {bmp.Width}x{bmp.Height} to {side}x{side}");
-        var gray = new float[side * side];
-        var alpha = new float[side * side];
-        for (var r = 0; r < side; r++)
-            for (var c = 0; c < side; c++)
+        var (rows, cols) = ModelImage.CheckPng(path, bmp.Width, bmp.Height, inputShape);
+        using var resized = bmp.Width == cols && bmp.Height == rows ? bmp.Copy() : bmp.Resize(new SKImageInfo(cols, rows), new SKSamplingOptions(SKFilterMode.Linear))
+            ?? throw new InvalidDataException($"--input '{path}': cannot resize {bmp.Width}x{bmp.Height} to {cols}x{rows}");
+        var gray = new float[rows * cols];
+        var alpha = new float[rows * cols];
+        for (var r = 0; r < rows; r++)
+            for (var c = 0; c < cols; c++)
             {
                 var px = resized.GetPixel(c, r);
-                gray[r * side + c] = Luminance(px) / 255f;
-                alpha[r * side + c] = px.Alpha / 255f;
+                gray[r * cols + c] = Luminance(px) / 255f;
+                alpha[r * cols + c] = px.Alpha / 255f;
             }
         var onWhite = DarkInkOnTransparency(gray, alpha);
         var background = onWhite ? 1f : 0f;
-        var x = new float[side * side];
+        var x = new float[rows * cols];
         for (var i = 0; i < x.Length; i++) x[i] = gray[i] * alpha[i] + background * (1f - alpha[i]);
-        var inverted = invert == Invert.Yes || (invert == Invert.Auto && BorderMean(x, side) > 0.5);
+        var inverted = invert == Invert.Yes || (invert == Invert.Auto && BorderMean(x, rows, cols) > 0.5);
         if (inverted)
             for (var i = 0; i < x.Length; i++) x[i] = 1f - x[i];
         return new Image(x, inverted, onWhite);
@@ -109,13 +112,13 @@ public static class DigitPng
         return n > 0 && sum / n < 0.5;
     }
 
-    /// <summary>Mean of the outermost ring of pixels (the background of a centred digit).</summary>
-    private static double BorderMean(float[] x, int side)
+    /// <summary>Mean of the outermost ring of pixels of a rows×cols image (the background of a centred digit).</summary>
+    private static double BorderMean(float[] x, int rows, int cols)
     {
-        if (side == 1) return x[0];
+        if (rows == 1 || cols == 1) return x.Average();
         double sum = 0;
-        for (var i = 0; i < side; i++) sum += x[i] + x[(side - 1) * side + i];
-        for (var r = 1; r < side - 1; r++) sum += x[r * side] + x[r * side + side - 1];
-        return sum / (4 * side - 4);
+        for (var c = 0; c < cols; c++) sum += x[c] + x[(rows - 1) * cols + c];
+        for (var r = 1; r < rows - 1; r++) sum += x[r * cols] + x[r * cols + cols - 1];
+        return sum / (2 * cols + 2 * rows - 4);
     }
 }

@@ -54,6 +54,7 @@ public static class ModelCommands
             throw new InvalidDataException($"--data '{(dataDir.Length == 0 ? "bundled" : dataDir)}': the test set is empty (0 samples); nothing to evaluate");
         batch = ResourceCheck.EffectiveBatch(batch, test.Count);      // a batch larger than the data is the whole data
         ResourceCheck.EvaluationBatch(batch, model.Plan.WeightShapes.SelectMany(x => x).Append(model.Plan.InputDim).Max(), "evaluate: --batch-size");
+        ModelImage.Check($"--data '{(dataDir.Length == 0 ? "bundled" : dataDir)}': each image of '{test.Source}'", test.Height, test.Width, model.InputShape);
         var features = test.Height * test.Width;
         using var gpu = GpuBackend.Open(backend);
         var logs = model.EvaluateArrays(LabelTargets.For(plan.Loss, test.Images, features, test.Labels, plan.OutputDim), batch, gpu);
@@ -89,13 +90,13 @@ public static class ModelCommands
         if (Directory.Exists(input)) throw new InvalidDataException($"--input '{input}' is a directory; give an IDX or PNG file");
         if (!File.Exists(input)) throw new FileNotFoundException($"--input '{input}' does not exist", input);
         var features = model.Plan.InputDim;
-        var side = (int)Math.Round(Math.Sqrt(features));
         float[] x;
         var invert = DigitPng.ParseInvert(cl.Get("invert"));
         if (DigitPng.IsPng(input))
         {
-            if (side * side != features) throw new InvalidDataException($"--input '{input}': PNG input needs a square model input, but the model takes {features} values");
-            var png = DigitPng.Read(input, side, invert);
+            if (ModelImage.Of(model.InputShape) is not var (rows, cols) || rows * cols != features)
+                throw new InvalidDataException($"--input '{input}': PNG input needs a model of one gray channel of rows x columns, but the model takes {ModelImage.Show(model.InputShape)}");
+            var png = DigitPng.Read(input, model.InputShape, invert);
             x = png.Pixels;
             if (invert == DigitPng.Invert.Auto && png.AutoNote(input) is { } note) Console.Error.WriteLine(note);
         }
@@ -104,7 +105,7 @@ public static class ModelCommands
             var idx = Idx.Read(input);
             if (idx.Dims.Length != 3) throw new InvalidDataException($"--input '{input}': expected a 3-D IDX image file (count × rows × cols), got {idx.Dims.Length}-D");
             if (idx.Dims[0] == 0) throw new InvalidDataException($"--input '{input}': the IDX file holds 0 images; nothing to predict");
-            if (idx.Dims[1] * idx.Dims[2] != features) throw new InvalidDataException($"--input '{input}': images are {idx.Dims[1]}x{idx.Dims[2]} but the model takes {features} values");
+            ModelImage.Check($"--input '{input}': each image", idx.Dims[1], idx.Dims[2], model.InputShape);
             x = idx.Data.Select(p => invert == DigitPng.Invert.Yes ? 1f - p / 255f : p / 255f).ToArray();   // IDX: MNIST's own form
         }
         using var gpu = GpuBackend.Open(backend);

@@ -74,6 +74,7 @@ public static class TrainCommand
         actors?.Listen();                                 // a cluster coordinator's listener: bound before the directory exists
         using var dir = RunDirectory.Open(runDir, inPlace, overwrite);
         ErrorBoundary.RunDirectory = runDir;
+        if (s.SaveModel) CheckModelFolder(runDir, resume);
         var model = s.BuildModel();
         var resumeState = resume is null ? null : LoadResume(resume, log);
         if (resumeState is not null)
@@ -203,6 +204,18 @@ public static class TrainCommand
         log.LogInformation("resuming {RunDir} at epoch {Epoch}, step {Step} (global step {Global})", resume,
                            state.Epoch + 1, state.StepInEpoch, state.GlobalStep);
         return state;
+    }
+
+    /// <summary>Refuses, before training, a run whose model folder the final save would refuse (it holds a file that
+    /// is not a model's, e.g. a note put into a resumed run's model/): ConfigException naming the folder and the entry.</summary>
+    private static void CheckModelFolder(string runDir, string? resume)
+    {
+        try { ModelFiles.CheckSaveTarget(Path.Combine(runDir, RunDirectory.ModelFolder)); }
+        catch (ArgumentException e)
+        {
+            throw new ConfigException((resume is null ? "" : $"--resume '{resume}': ") + e.Message.Replace($" (Parameter '{e.ParamName}')", "") +
+                                      " (move it out; with output.save-model = false the run saves no model)");
+        }
     }
 
     private static PrometheusEndpoint OpenMetrics(int port, TrainingMetrics metrics)

@@ -35,6 +35,10 @@ public sealed record TrainData(Dataset Train, Dataset Test, ArrayData Fit, Array
             throw new ConfigException($"config: model.input-shape [{string.Join(", ", s.InputShape)}] " +
                                       (shape != features ? $"holds {shape} values" : "is not the images' rows and columns") +
                                       $" but the data has {train.Height}x{train.Width} = {features} per sample");
+        if (s.InputShape.Length == 1 && ModelImage.Of(s.InputShape) is var (side, _) && (train.Height != side || train.Width != side))
+            throw new ConfigException($"config: model.input-shape {ModelImage.Show(s.InputShape)} stands for {side}x{side} images (as evaluate and " +
+                                      $"predict read it) but the data has {train.Height}x{train.Width}: give model.input-shape = " +
+                                      $"[{train.Height}, {train.Width}] with {{ type = flatten }} as the first layer");
 
         var width = loss.SparseTargets ? classes : LabelTargets.OutputWidth(s, features);   // checked above: classes, or 1 for labels 0/1
         var fit = LabelTargets.For(loss, train.Images, features, train.Labels, width);
