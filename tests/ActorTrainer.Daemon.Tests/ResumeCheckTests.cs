@@ -103,7 +103,12 @@ public sealed class ResumeCheckTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_run, "error.log")), "the refusal wrote error.log");
         Assert.Single(RunDir.History(_run).Rows);                            // refused before epoch 2 was trained
         Assert.Equal("my notes", File.ReadAllText(Path.Combine(model, "notes.txt")));
-        File.Delete(Path.Combine(model, "notes.txt"));
+        Directory.Delete(model, true);
+        File.WriteAllText(model, "not a folder");                          // the same for a file in the model folder's place
+        Cli.AssertBadInput(Cli.Run(["train", "--resume", _run, "--set", "trainer.epochs=2"]), $"'{model}' is a file, not a model directory");
+        Assert.Single(RunDir.History(_run).Rows);
+        File.Delete(model);
         Assert.True(Cli.Run(["train", "--resume", _run, "--set", "trainer.epochs=2"]).ExitCode == 0);
+        Assert.True(File.Exists(Path.Combine(model, "model.safetensors")));
     }
 }

@@ -19,7 +19,7 @@ public static class ModelCommands
         "                                     test loss/accuracy (also written to DIR/evaluation.json)\n" +
         "predict --model DIR --input FILE [--invert auto|yes|no] [--set key=value]...\n" +
         "                                     FILE = IDX image file (.gz ok) or PNG; one JSON line per image\n" +
-        "                                     a PNG is resized to the model's input; --invert auto (default) turns a\n" +
+        "                                     a PNG of the model's aspect ratio is resized to its input; --invert auto (default) turns a\n" +
         "                                     PNG's dark digit on a light background into MNIST's light digit on black\n" +
         "  (evaluate, predict) --set trainer.backend=cuda runs them on the GPU; also trainer.cuda.accelerator, .device, .tf32\n" +
         "export --model DIR --format onnx --output FILE\n" +
