@@ -121,5 +121,7 @@ public sealed partial class ModelCommandTests
         var r = Cli.Run(["evaluate", "--model", fx.ModelDir, "--data", dir]);
         Cli.AssertBadInput(r, $"--data '{dir}': each image of '{Path.Combine(dir, "t10k-images-idx3-ubyte")}' is 14x56", "28x28");
         Assert.True(r.StdoutLines.Length == 0, r.Describe());
+        var blank = Cli.AssertBadInput(Cli.Run(["evaluate", "--model", fx.ModelDir, "--data", " "]), "--data ' ' is blank", "leave --data out");
+        Assert.DoesNotContain("Mnist.load", blank);          // the library's advice to its callers is not the CLI's
     }
 }

@@ -43,6 +43,8 @@ public static class ModelCommands
         if (model.Optimizer is null)
             throw new InvalidDataException($"model '{cl.Require("model")}' was saved without a compile config (loss); cannot evaluate");
         var dataDir = cl.Get("data") ?? "";
+        if (dataDir.Length > 0 && dataDir.Trim().Length == 0)
+            throw new UsageException($"evaluate: --data '{dataDir}' is blank; give the directory of the t10k files, or leave --data out for the bundled MNIST");
         Dataset test;
         var plan = model.Plan;
         var expect = new MnistExpectation(plan.InputDim, LabelTargets.ClassesOf(plan.Loss, plan.OutputDim));   // labels below the output units (one-hot: one per class; one unit: 0 or 1)
