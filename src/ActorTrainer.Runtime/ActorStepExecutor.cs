@@ -21,14 +21,19 @@ public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
     private float[][][]? _lastSlots;     // the slots OptimizerState returned last: refilled by the next call
     private long _openedAhead = -1;     // sync: the global step the generator opens by itself (NextStepOpeningNext)
     private int _epoch, _next, _consumed;
-    private bool _disposed;
+    private bool _disposed, _interrupted;
+    private readonly CancellationToken _cancel;
 
-    /// <summary>Starts the actors on `system` (a private one, terminated on Dispose, when null) at `start`.</summary>
-    public ActorStepExecutor(StepJob job, FitCheckpoint start, RuntimeOptions options, ActorSystem? system = null)
+    /// <summary>Starts the actors on `system` (a private one, terminated on Dispose, when null) at `start`. `cancel`:
+    /// fit's cancellation; once requested, a step that cannot finish because every remote gradient worker is lost is
+    /// given up (<see cref="StepInterruptedException"/>) instead of waited for.</summary>
+    public ActorStepExecutor(StepJob job, FitCheckpoint start, RuntimeOptions options, ActorSystem? system = null,
+        CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _opts = options;
+        _cancel = cancel;
         _optimizer = job.Optimizer;
         Layout = (options.Layout, options.SliceLayout(job.Weights.Select(w => w.Length).ToArray()).Count);
         _weights = start.Weights;
@@ -48,7 +53,7 @@ public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
     }
 
     /// <inheritdoc/>
-    public int Workers => _opts.EffectiveWorkers;
+    public int Workers => _opts.Remote is null ? _opts.EffectiveWorkers : _alive.Peak;   // cluster: local and remote, at most at once
     /// <inheritdoc/>
     public int WorkersAlive => _alive.Count;
     /// <inheritdoc/>
@@ -108,6 +113,7 @@ public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
     {
         RefuseWhileAhead(nameof(Drain));
         if (!_opts.IsAsync) return [];
+        if (_interrupted) return _pipe.TakeQueued().Select(r => Taken(r).Outcome).ToArray();   // no worker left to wait for
         var done = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         _coordinator.Tell(new DrainCommand(done));
         int handedOut = done.Task.GetAwaiter().GetResult();
@@ -147,7 +153,19 @@ public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
 
     private ResolvedStep Take()
     {
-        var r = _pipe.Take();
+        try { return Taken(_pipe.Take(_cancel, () => _opts.Remote is not null && _alive.Count == 0)); }
+        catch (StepInterruptedException)
+        {
+            // nothing of the step was applied; no worker node that joins now gets work (the weights stay those of the
+            // last resolved step while fit checkpoints them)
+            _interrupted = true;
+            _coordinator.Tell(new StopRecruiting());
+            throw;
+        }
+    }
+
+    private ResolvedStep Taken(ResolvedStep r)
+    {
         _consumed++;
         _weights = r.Weights; _version = r.Version; _rejected = r.Rejected;
         ParameterServerSeconds = r.ServerSeconds;

@@ -14,5 +14,9 @@ public sealed class ActorStepRuntime(RuntimeOptions options, ActorSystem? system
     public string Name => "actors";
 
     /// <inheritdoc/>
-    public IStepExecutor Start(StepJob job, FitCheckpoint start) => new ActorStepExecutor(job, start, options, system);
+    public IStepExecutor Start(StepJob job, FitCheckpoint start) => new ActorStepExecutor(job, start, options, system, Cancellation);
+
+    /// <summary>Fit's cancellation token (FitOptions.Cancellation): once requested, a step that cannot finish because
+    /// every remote gradient worker is lost ends the run as interrupted instead of waiting for cluster.wait-for-workers.</summary>
+    public CancellationToken Cancellation { get; init; }
 }

@@ -20,3 +20,7 @@ internal sealed record StateCommand(TaskCompletionSource<ServerState> Done, floa
 /// <summary>Worker → its coordinator (same process): the node computing this worker's shards is gone (Where, Reason);
 /// the worker takes no more work.</summary>
 internal sealed record WorkerLost(int WorkerId, string Where, string Reason);
+
+/// <summary>Executor → coordinator: the run gave up its step in flight (cancelled with no gradient worker left); worker
+/// nodes that answer from now on get no workers.</summary>
+internal sealed record StopRecruiting;

@@ -35,23 +35,46 @@ internal sealed class StepPipe
     /// (a completed, empty collection returns at once).</summary>
     public bool TryTake(TimeSpan timeout) => _items.TryTake(out _, timeout);
 
-    /// <summary>The next resolved step; blocks until one arrives; rethrows the failure when there is none.</summary>
-    public ResolvedStep Take()
+    /// <summary>The next resolved step; blocks until one arrives; rethrows the failure when there is none. Once
+    /// `cancel` is requested and `stuck` says the step cannot finish (checked every 100 ms while waiting), it throws
+    /// <see cref="StepInterruptedException"/> instead of waiting on.</summary>
+    public ResolvedStep Take(CancellationToken cancel = default, Func<bool>? stuck = null)
     {
-        if (_items.TryTake(out var step, Timeout.Infinite)) return step;
+        int wait = cancel.CanBeCanceled && stuck is not null ? 100 : Timeout.Infinite;
+        while (true)
+        {
+            if (_items.TryTake(out var step, wait)) return step;
+            if (_items.IsCompleted) break;
+            if (cancel.IsCancellationRequested && stuck!())
+                throw new StepInterruptedException("the step in flight cannot finish (no gradient worker is left) and training was cancelled");
+        }
         ExceptionDispatchInfo.Throw(_fault ?? new InvalidOperationException("the actor runtime stopped"));
         throw new InvalidOperationException("unreachable");
+    }
+
+    /// <summary>The resolved steps queued now, without waiting.</summary>
+    public List<ResolvedStep> TakeQueued()
+    {
+        var queued = new List<ResolvedStep>();
+        while (_items.TryTake(out var step)) queued.Add(step);
+        return queued;
     }
 }
 
 /// <summary>Workers alive now, as supervision sees them (thread-safe counter).</summary>
 internal sealed class LiveWorkers
 {
-    private int _count;
+    private int _count, _peak;
     /// <summary>Current count.</summary>
     public int Count => Volatile.Read(ref _count);
+    /// <summary>The most workers alive at once so far (local and remote: what the run trained on).</summary>
+    public int Peak => Volatile.Read(ref _peak);
     /// <summary>A worker started.</summary>
-    public void Started() => Interlocked.Increment(ref _count);
+    public void Started()
+    {
+        int now = Interlocked.Increment(ref _count), peak;
+        while (now > (peak = Volatile.Read(ref _peak)) && Interlocked.CompareExchange(ref _peak, now, peak) != peak) { }
+    }
     /// <summary>A worker stopped for good.</summary>
     public void Stopped() => Interlocked.Decrement(ref _count);
 }

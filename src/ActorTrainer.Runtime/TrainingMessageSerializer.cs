@@ -24,7 +24,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
     /// themselves (DN) and they answer (NI); every other training message stays inside a process (tensors travel on the
     /// data plane), so a peer — even one holding a trusted certificate — cannot inject parameter-server or worker
     /// traffic.</summary>
-    public static IReadOnlySet<string> ClusterInbound { get; } = new HashSet<string>(["DN", "NI"], StringComparer.Ordinal);
+    public static IReadOnlySet<string> ClusterInbound { get; } = new HashSet<string>(["DN", "NI", "NR"], StringComparer.Ordinal);
 
     /// <summary>A SerializationSetup binding every ITrainingMessage to this serializer, for an ActorSystem built
     /// without Akka.Hosting (combine it with a BootstrapSetup); `inbound`: the only manifests it deserializes (null:
@@ -51,7 +51,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
         SliceWeights => "SV", LoadSlice => "LS", SliceLoaded => "SL", SliceStateRequest => "TQ", SliceState => "ST", OpenStep => "OS", StopDispatch => "SD",
         DispatchStopped => "DS", CheckTimeouts => "CT", WorkItemAbandoned => "WA", StepResolved => "RS",
         StepDiverged => "DV", SnapshotRequest => "SQ", ServerState => "SS", LoadWeights => "LW", WeightsLoaded => "WL",
-        Clustering.DescribeWorkerNode => "DN", Clustering.WorkerNodeInfo => "NI", SliceChecked => "SC",
+        Clustering.DescribeWorkerNode => "DN", Clustering.WorkerNodeInfo => "NI", Clustering.WorkerNodeRefused => "NR", SliceChecked => "SC",
         OpenNextStep => "ON", StepApplied => "AP",
         _ => throw new ArgumentException($"TrainingMessageSerializer: cannot serialize {o?.GetType().FullName ?? "null"}", nameof(o)),
     };
@@ -103,7 +103,8 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 case LoadWeights m: WriteJagged(w, m.Weights); break;
                 case WeightsLoaded m: w.Write(m.Version); WriteJagged(w, m.Weights); break;
                 case Clustering.DescribeWorkerNode: break;
-                case Clustering.WorkerNodeInfo m: w.Write(m.Host); w.Write(m.Port); w.Write(m.Incarnation); w.Write(m.Workers); w.Write(m.ThreadsPerWorker); break;
+                case Clustering.WorkerNodeInfo m: w.Write(m.Host); w.Write(m.Port); w.Write(m.Incarnation); w.Write(m.Workers); w.Write(m.ThreadsPerWorker); w.Write(m.MaxFrameBytes); break;
+                case Clustering.WorkerNodeRefused m: w.Write(m.Reason); break;
                 default: throw new ArgumentException($"TrainingMessageSerializer: cannot serialize {obj?.GetType().FullName ?? "null"}", nameof(obj));
             }
         }
@@ -155,7 +156,9 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 "LW" => new LoadWeights(ReadJagged(r)!),
                 "WL" => new WeightsLoaded(r.ReadInt64(), ReadJagged(r)!),
                 "DN" => new Clustering.DescribeWorkerNode(),
-                "NI" => new Clustering.WorkerNodeInfo(r.ReadString(), r.ReadInt32(), r.ReadString(), r.ReadInt32(), r.ReadInt32()),
+                "NI" => new Clustering.WorkerNodeInfo(r.ReadString(), r.ReadInt32(), r.ReadString(), r.ReadInt32(), r.ReadInt32(),
+                    r.BaseStream.Position < bytes.Length ? r.ReadInt64() : 0),     // a node of an earlier version does not tell
+                "NR" => new Clustering.WorkerNodeRefused(r.ReadString()),
                 _ => throw new ArgumentException($"TrainingMessageSerializer: unknown manifest '{manifest}'", nameof(manifest)),
             };
             if (r.BaseStream.Position != bytes.Length)

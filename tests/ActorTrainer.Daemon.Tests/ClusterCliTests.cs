@@ -16,7 +16,7 @@ public class ClusterCliTests
         "--set", "output.plots=false", "--set", "output.tensorboard=false", "--set", "trainer.shards-per-batch=4",
     ];
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();
@@ -25,47 +25,9 @@ public class ClusterCliTests
         return port;
     }
 
-    private static string Seed(int port) => $"cluster.seed-nodes=[\"akka.tcp://actor-trainer@127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}\"]";
+    internal static string Seed(int port) => $"cluster.seed-nodes=[\"akka.tcp://actor-trainer@127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}\"]";
 
-    private static string Sha(string runDir) => RunDir.Summary(runDir).GetProperty("weights_sha256").GetString()!;
-
-    /// <summary>A worker process and the lines it printed so far.</summary>
-    private sealed class Worker : IDisposable
-    {
-        private readonly List<string> _lines = new();
-        public Process Process { get; }
-
-        public Worker(int seedPort)
-        {
-            Process = Cli.Start(["worker", "--set", Seed(seedPort), "--set", "worker.workers=1", "--set", "worker.threads-per-worker=1"]);
-            Process.OutputDataReceived += (_, e) => { if (e.Data is { } l) lock (_lines) _lines.Add(l); };
-            Process.ErrorDataReceived += (_, e) => { if (e.Data is { } l) lock (_lines) _lines.Add(l); };
-            Process.BeginOutputReadLine();
-            Process.BeginErrorReadLine();
-        }
-
-        public int Count(string fragment) { lock (_lines) return _lines.Count(l => l.Contains(fragment, StringComparison.Ordinal)); }
-
-        public string Text { get { lock (_lines) return string.Join('\n', _lines); } }
-
-        public bool WaitFor(string fragment, int times, TimeSpan limit)
-        {
-            var until = DateTime.UtcNow + limit;
-            while (Count(fragment) < times && DateTime.UtcNow < until && !Process.HasExited) Thread.Sleep(10);
-            return Count(fragment) >= times;
-        }
-
-        public void Dispose()
-        {
-            if (!Process.HasExited)
-            {
-                Cli.Signal(Process, "CONT");
-                Process.Kill(entireProcessTree: true);
-            }
-            Process.WaitForExit();
-            Process.Dispose();
-        }
-    }
+    internal static string Sha(string runDir) => RunDir.Summary(runDir).GetProperty("weights_sha256").GetString()!;
 
     [Fact]
     public async Task A_worker_that_joins_mid_run_takes_over_from_a_killed_one_and_the_digest_is_the_single_process_one()
@@ -76,13 +38,13 @@ public class ClusterCliTests
         string[] longer = [.. Small, "--set", "data.train-limit=12000", "--set", "trainer.epochs=24"];
         Cli.Train(t["single"], [.. longer, "--set", "trainer.runtime=in-process"]);
         int port = FreePort();
-        using var a = new Worker(port);
+        using var a = CapturedProcess.Worker(port);
         var coordinator = Task.Run(() => Cli.Run(["train", "--run-dir", t["cluster"], .. Cli.Tiny, .. longer, "--set", "trainer.runtime=actors",
             "--set", "cluster.enabled=on", "--set", $"cluster.port={port}", "--set", Seed(port), "--set", "cluster.min-workers=1",
             "--set", "cluster.step-deadline=3s"], 240));
         Assert.True(a.WaitFor("first shard computed", 1, TimeSpan.FromSeconds(120)), "worker A computed a shard:\n" + a.Text);
         // B joins while A trains, gets work, then A is killed with kill -9
-        using var b = new Worker(port);
+        using var b = CapturedProcess.Worker(port);
         Assert.True(b.WaitFor("first shard computed", 1, TimeSpan.FromSeconds(60)) || coordinator.IsCompleted,
             "worker B, joining mid-run, computed a shard:\n" + b.Text);
         Assert.False(coordinator.IsCompleted, "the run was still going when B joined (make it longer)");
@@ -100,8 +62,8 @@ public class ClusterCliTests
         string[] longer = [.. Small, "--set", "data.train-limit=12000", "--set", "trainer.epochs=8"];
         Cli.Train(t["single"], [.. longer, "--set", "trainer.runtime=in-process"]);
         int port = FreePort();
-        using var a = new Worker(port);
-        using var b = new Worker(port);
+        using var a = CapturedProcess.Worker(port);
+        using var b = CapturedProcess.Worker(port);
         var coordinator = Task.Run(() => Cli.Run(["train", "--run-dir", t["cluster"], .. Cli.Tiny, .. longer, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on",
             "--set", $"cluster.port={port}", "--set", Seed(port), "--set", "cluster.min-workers=2", "--set", "cluster.step-deadline=2s"], 240));
         Assert.True(a.WaitFor("first shard computed", 1, TimeSpan.FromSeconds(120)), "worker A computed a shard:\n" + a.Text);
@@ -122,8 +84,8 @@ public class ClusterCliTests
         using var t = new TempDir();
         Cli.Train(t["single"], [.. Small, "--set", "trainer.runtime=in-process"]);
         int port = FreePort();
-        using var a = new Worker(port);
-        using var b = new Worker(port);
+        using var a = CapturedProcess.Worker(port);
+        using var b = CapturedProcess.Worker(port);
         string[] cluster = [.. Cli.Tiny, .. Small, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on", "--set", $"cluster.port={port}",
             "--set", Seed(port), "--set", "cluster.min-workers=2", "--set", "trainer.checkpoint.every-steps=5"];
         using (var first = Cli.Start(["train", "--run-dir", t["cluster"], .. cluster]))
@@ -148,8 +110,8 @@ public class ClusterCliTests
     {
         using var t = new TempDir();
         int port = FreePort();
-        using var a = new Worker(port);
-        using var b = new Worker(port);
+        using var a = CapturedProcess.Worker(port);
+        using var b = CapturedProcess.Worker(port);
         string[] cluster = [.. Cli.Tiny, "--set", "output.plots=false", "--set", "output.tensorboard=false", "--set", "trainer.runtime=actors",
             "--set", "cluster.enabled=on", "--set", $"cluster.port={port}", "--set", Seed(port), "--set", "cluster.min-workers=2",
             "--set", "cluster.wait-for-workers=45s"];
@@ -183,7 +145,7 @@ public class ClusterCliTests
     [Fact]
     public void A_worker_waiting_for_its_coordinator_shows_each_of_Akkas_retry_warnings_once_per_30_s()
     {
-        using var w = new Worker(FreePort());     // nothing listens there: Akka retries the join every cluster.join-retry (1 s)
+        using var w = CapturedProcess.Worker(FreePort());     // nothing listens there: Akka retries the join every cluster.join-retry (1 s)
         Assert.True(w.WaitFor("Couldn't join seed nodes", 1, TimeSpan.FromSeconds(60)), "the join was retried:\n" + w.Text);
         Thread.Sleep(4000);                       // four more retries
         Assert.False(w.Process.HasExited, "the worker keeps waiting:\n" + w.Text);

@@ -48,14 +48,15 @@ public sealed class ActorHost : IDisposable
 
     /// <summary>The step runtime to put in FitOptions.Runtime, once the host has started (rethrows its start
     /// failure); with `gpu` (the opened GPU backend, trainer.backend = cuda) the local workers are one GPU worker
-    /// plus trainer.cuda.cpu-workers CPU workers.</summary>
-    public ActorStepRuntime Attach(ActorTrainer.Cuda.CudaRuntime? gpu = null)
+    /// plus trainer.cuda.cpu-workers CPU workers. `cancel`: fit's cancellation, which a cluster coordinator also
+    /// honours while every worker is lost (see <see cref="ActorStepRuntime.Cancellation"/>).</summary>
+    public ActorStepRuntime Attach(ActorTrainer.Cuda.CudaRuntime? gpu = null, CancellationToken cancel = default)
     {
         if (_runtime is not null) return _runtime;
         if (_starting is null)
         {
             Listen();
-            return _runtime = new ActorStepRuntime(_settings.ToRuntimeOptions(), _clusterSystem!);
+            return _runtime = new ActorStepRuntime(_settings.ToRuntimeOptions(), _clusterSystem!) { Cancellation = cancel };
         }
         var host = _starting.GetAwaiter().GetResult();
         _warm.Wait(MaxWarmupWait);
@@ -129,7 +130,11 @@ public sealed class ActorHost : IDisposable
     {
         if (_clusterSystem is { } system)
         {
-            // leave the cluster properly, so the workers see the coordinator go at once
+            // leave the cluster properly, so the workers see the coordinator go at once. A member that is unreachable
+            // (a killed worker node) is downed first: until it is, the cluster cannot converge on the leaving and the
+            // shutdown would wait out its timeout
+            var cluster = Akka.Cluster.Cluster.Get(system);
+            foreach (var m in cluster.State.Unreachable) cluster.Down(m.Address);
             CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClusterLeavingReason.Instance).Wait(TimeSpan.FromSeconds(10));
             system.Terminate().Wait(TimeSpan.FromSeconds(10));
             return;

@@ -166,7 +166,7 @@ public static class TrainCommand
     private static TrainOutcome Train(RunContext run, List<ICallback> callbacks, CancellationToken ct)
     {
         var s = run.Settings;
-        var actors = run.Actors?.Attach(run.Gpu);      // waits for the host begun before the data was loaded
+        var actors = run.Actors?.Attach(run.Gpu, ct);      // waits for the host begun before the data was loaded
         var options = new FitOptions
         {
             Epochs = s.Epochs, BatchSize = s.BatchSize, Shuffle = s.Shuffle, Seed = s.Seed, ShardsPerBatch = s.ShardsPerBatch,

@@ -39,7 +39,8 @@ public static class WorkerCommand
             c.NodeWorkers, c.NodeThreads, Log, gpu is null ? null : ActorTrainer.Cuda.CudaShardCompute.Exclusive(gpu), gpu is null ? null : SyncRefusal));
         if (gpu is not null) Log($"computing on {GpuBackend.Describe(gpu)}; async jobs only");
         else StartWarmup(config, c.NodeThreads, Log);
-        var info = new WorkerNodeInfo(c.AdvertisedHost, server.Endpoint.Port, Guid.NewGuid().ToString("N"), c.NodeWorkers, c.NodeThreads);
+        var info = new WorkerNodeInfo(c.AdvertisedHost, server.Endpoint.Port, Guid.NewGuid().ToString("N"), c.NodeWorkers, c.NodeThreads,
+            c.DataPlane.MaxFrameBytes);
         while (!signals.Token.IsCancellationRequested)
         {
             var system = ClusterBinding.CreateNode(c.Settings, config);   // the rendered cluster keys win; akka.* of the config add to them

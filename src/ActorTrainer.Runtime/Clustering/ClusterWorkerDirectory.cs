@@ -26,7 +26,7 @@ internal sealed class ClusterWorkerDirectory : ReceiveActor, IWithTimers
         Receive<IMemberEvent>(_ => { });
         Receive<IReachabilityEvent>(_ => { });
         Receive<Probe>(_ => { foreach (var a in _nodes) Describe(a); });
-        Receive<WorkerNodeInfo>(m => Context.Parent.Tell(m));
+        Receive<WorkerNodeInfo>(m => Context.Parent.Forward(m));     // the parent may answer the node (WorkerNodeRefused)
     }
 
     protected override void PreStart()

@@ -1,6 +1,7 @@
 using ActorTrainer.Core;
 using ActorTrainer.Runtime.Clustering;
 using Akka.Actor;
+using Akka.Event;
 
 namespace ActorTrainer.Runtime;
 
@@ -32,12 +33,15 @@ internal sealed partial class Coordinator : IWithTimers
     private ParameterSlices? _layout;
     private IActorRef[] _slices = [];
     private int _nextWorkerId;
+    private readonly HashSet<string> _refused = new();
+    private bool _recruiting = true;
 
     private void ReceiveRemote()
     {
         Receive<WorkerNodeInfo>(m => Guard(() => OnNodeInfo(m)));
         Receive<WorkerLost>(m => Guard(() => OnWorkerLost(m)));
         Receive<WaitExpired>(m => Guard(() => OnWaitExpired(m)));
+        Receive<StopRecruiting>(_ => _recruiting = false);
     }
 
     private void StartRemote(RemoteWorkers remote)
@@ -58,10 +62,18 @@ internal sealed partial class Coordinator : IWithTimers
     {
         var remote = _opts.Remote!;
         int live = _liveByNode.GetValueOrDefault(node.Key);
-        if (live >= node.Workers) return;
+        if (!_recruiting || live >= node.Workers || _refused.Contains(node.Key)) return;
         var job = _job;
         bool async = _opts.IsAsync;
         int maxRows = JobValidation.WorkerRows(job.BatchSize, job.Train.Count, job.ShardsPerBatch, async);
+        if (NodeFrames.Refusal(node, job.Plan, maxRows) is { } refusal)
+        {
+            // once per node (its probes go on answering): no worker started for it to fail at every step
+            _refused.Add(node.Key);
+            _log.Error("cluster: {0}", refusal);
+            Sender.Tell(new WorkerNodeRefused(refusal));
+            return;
+        }
         int keep = async ? 4 : job.ShardsPerBatch + 2;
         var (server, generator, slices, layout, pullEvery) = (_server, _generator, _slices, _layout!, _opts.AsyncPullEvery);
         var dispatcher = RemoteWorkerDispatcher;

@@ -4,9 +4,15 @@ namespace ActorTrainer.Runtime.Clustering;
 public sealed record DescribeWorkerNode() : ITrainingMessage;
 
 /// <summary>Worker node → coordinator: its data-plane endpoint (Host, Port), Incarnation (new on every start of the
-/// node's server, so a restarted node is told apart from the old one), and Workers × ThreadsPerWorker it offers.</summary>
-public sealed record WorkerNodeInfo(string Host, int Port, string Incarnation, int Workers, int ThreadsPerWorker) : ITrainingMessage
+/// node's server, so a restarted node is told apart from the old one), Workers × ThreadsPerWorker it offers, and the
+/// largest data-plane frame it accepts (MaxFrameBytes, its cluster.data-plane.max-frame-mib; 0 = not told).</summary>
+public sealed record WorkerNodeInfo(string Host, int Port, string Incarnation, int Workers, int ThreadsPerWorker, long MaxFrameBytes = 0)
+    : ITrainingMessage
 {
     /// <summary>The node's identity for the coordinator's bookkeeping.</summary>
     public string Key => $"{Host}:{Port}/{Incarnation}";
 }
+
+/// <summary>Coordinator → a worker node's <see cref="WorkerNodeActor"/>: the coordinator will not use this node for its
+/// run, and why (Reason names the key to change).</summary>
+public sealed record WorkerNodeRefused(string Reason) : ITrainingMessage;

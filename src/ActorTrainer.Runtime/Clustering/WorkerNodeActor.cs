@@ -16,10 +16,12 @@ public sealed class WorkerNodeActor : ReceiveActor
     /// <summary>The actor's name under /user.</summary>
     public const string Name = "worker-node";
 
-    /// <summary>Describes `info` to whoever asks; leaves the cluster after its coordinator.</summary>
+    /// <summary>Describes `info` to whoever asks; logs a coordinator's refusal (<see cref="WorkerNodeRefused"/>); leaves the
+    /// cluster after its coordinator.</summary>
     public WorkerNodeActor(WorkerNodeInfo info)
     {
         Receive<DescribeWorkerNode>(_ => Sender.Tell(info));
+        Receive<WorkerNodeRefused>(m => Context.GetLogger().Error("the coordinator {0} refused this node: {1}", Sender.Path.Address, m.Reason));
         Receive<ClusterEvent.MemberRemoved>(m =>
         {
             if (!m.Member.HasRole(SplitBrainSettings.CoordinatorRole)) return;

@@ -136,7 +136,9 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
                 && not (every > 0L && (globalStep + 1L) % every = 0L) && r.SameRateNext stepInEpoch
             opened <- false
             match (try ValueSome(if ahead then lookahead.Value.NextStepOpeningNext() else exec.NextStep())
-                   with :? TrainingDivergedException as e -> r.OnDiverged e; ValueNone) with
+                   with
+                   | :? TrainingDivergedException as e -> r.OnDiverged e; ValueNone
+                   | :? StepInterruptedException -> cancelled <- true; ValueNone) with
             | ValueSome o -> opened <- ahead; r.Record o
             | ValueNone -> ()
             if every > 0L && not exec.Asynchronous && globalStep % every = 0L && stepInEpoch < steps then r.Checkpoint()

@@ -25,6 +25,12 @@ type TrainingDivergedException(epoch: int, step: int64, stepInEpoch: int, what: 
     /// 0-based step within the epoch of the bad batch.
     member _.StepInEpoch = stepInEpoch
 
+/// The executor gave up the step in flight because fit was cancelled and the step cannot finish (e.g. every remote
+/// gradient worker is lost): nothing of that step was applied, so the fit loop ends as cancelled after the last
+/// completed step (its checkpoint, Interrupted = true) instead of waiting for workers that may never come.
+type StepInterruptedException(what: string) =
+    inherit Exception(what)
+
 /// Everything the fit loop needs to continue a run exactly: the position of the next step (Epoch, StepInEpoch,
 /// GlobalStep), the partial sums of that epoch, weights, optimizer iterations and slots, finished epochs' logs,
 /// async gradients rejected so far, and the seed and optimizer it was trained with (checked on resume).
