@@ -110,6 +110,7 @@ internal sealed partial class Coordinator : ReceiveActor
     protected override void PostStop()
     {
         if (!_finished) Notify(new InvalidOperationException("training coordinator stopped before the run finished (actor system shut down?)"));
+        DownLostNodes();
     }
 
     private void Guard(Action a)

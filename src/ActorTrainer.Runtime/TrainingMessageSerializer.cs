@@ -155,10 +155,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 "SS" => ReadServerState(r),
                 "LW" => new LoadWeights(ReadJagged(r)!),
                 "WL" => new WeightsLoaded(r.ReadInt64(), ReadJagged(r)!),
-                "DN" => new Clustering.DescribeWorkerNode(),
-                "NI" => new Clustering.WorkerNodeInfo(r.ReadString(), r.ReadInt32(), r.ReadString(), r.ReadInt32(), r.ReadInt32(),
-                    r.BaseStream.Position < bytes.Length ? r.ReadInt64() : 0),     // a node of an earlier version does not tell
-                "NR" => new Clustering.WorkerNodeRefused(r.ReadString()),
+                "DN" or "NI" or "NR" => ReadClusterMessage(manifest, r, bytes.Length),
                 _ => throw new ArgumentException($"TrainingMessageSerializer: unknown manifest '{manifest}'", nameof(manifest)),
             };
             if (r.BaseStream.Position != bytes.Length)
@@ -209,6 +206,16 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
         for (int i = 0; i < n; i++) refs[i] = system.Provider.ResolveActorRef(r.ReadString());
         return refs;
     }
+
+    /// <summary>The messages a cluster exchanges over Akka (ClusterInbound); a worker node of an earlier version does not
+    /// tell its frame limit (WorkerNodeInfo.MaxFrameBytes reads as 0).</summary>
+    private static object ReadClusterMessage(string manifest, BinaryReader r, long length) => manifest switch
+    {
+        "DN" => new Clustering.DescribeWorkerNode(),
+        "NI" => new Clustering.WorkerNodeInfo(r.ReadString(), r.ReadInt32(), r.ReadString(), r.ReadInt32(), r.ReadInt32(),
+            r.BaseStream.Position < length ? r.ReadInt64() : 0),
+        _ => new Clustering.WorkerNodeRefused(r.ReadString()),
+    };
 
     private static ServerState ReadServerState(BinaryReader r)
     {

@@ -6,7 +6,7 @@ namespace ActorTrainer.Daemon.Tests;
 /// <summary>A cluster coordinator when things go wrong with its workers: SIGTERM while every worker is lost interrupts
 /// at once (exit 0, checkpoint, the resume hint) instead of waiting out cluster.wait-for-workers; a worker node whose
 /// frame limit is below the model's frames is refused once, both sides told why; summary.json counts local and remote
-/// workers.</summary>
+/// workers; a worker killed near the end does not hold up the coordinator's shutdown.</summary>
 public class ClusterFailureCliTests
 {
     private static string[] Coordinator(string runDir, int port, params string[] extra) =>
@@ -77,5 +77,24 @@ public class ClusterFailureCliTests
         c.Process.WaitForExit();
         Assert.True(c.Process.ExitCode == 0, $"exit {c.Process.ExitCode}\n{c.Text}\n--- worker ---\n{w.Text}");
         Assert.Equal(2, RunDir.Summary(t["run"]).GetProperty("workers").GetInt32());
+    }
+
+    [Fact]
+    public void A_worker_killed_near_the_end_does_not_hold_up_the_coordinators_exit()
+    {
+        using var t = new TempDir();
+        int port = ClusterCliTests.FreePort();
+        using var a = CapturedProcess.Worker(port);
+        using var b = CapturedProcess.Worker(port);
+        using var c = new CapturedProcess(Coordinator(t["run"], port, "--set", "data.train-limit=12000", "--set", "trainer.epochs=8",
+            "--set", "cluster.min-workers=2", "--set", "cluster.step-deadline=3s"));
+        // killed in the last epochs: the run ends before Akka's failure detector marks the node unreachable (~5 s)
+        Assert.True(c.WaitFor("Epoch 7/8", 1, TimeSpan.FromSeconds(180)), "the run reached epoch 7:\n" + c.Text);
+        Cli.Signal(a.Process, "KILL");
+        Assert.True(c.WaitFor("wrote ", 1, TimeSpan.FromSeconds(120)), "the run wrote its outputs:\n" + c.Text + "\n--- B ---\n" + b.Text);
+        var sw = Stopwatch.StartNew();
+        Assert.True(c.Process.WaitForExit(TimeSpan.FromSeconds(6)), $"the coordinator exited within 6 s of writing its outputs:\n{c.Text}");
+        c.Process.WaitForExit();
+        Assert.True(c.Process.ExitCode == 0, $"exit {c.Process.ExitCode} after {sw.Elapsed.TotalSeconds:F1} s\n{c.Text}");
     }
 }

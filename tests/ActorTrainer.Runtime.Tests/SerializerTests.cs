@@ -41,7 +41,8 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
         new LoadWeights([[1f, 2f], [3f]]),
         new WeightsLoaded(4, [[1f]]),
         new ActorTrainer.Runtime.Clustering.DescribeWorkerNode(),
-        new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("10.0.0.2", 8472, "7f3a", 16, 1),
+        new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("10.0.0.2", 8472, "7f3a", 16, 1, 256L << 20),
+        new ActorTrainer.Runtime.Clustering.WorkerNodeRefused("cluster.data-plane.max-frame-mib = 1 is too small"),
     };
 
     [Theory]
@@ -153,6 +154,14 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
         Assert.Contains("unknown manifest 'XX'", ex2.Message);
         var ex3 = Assert.Throws<ArgumentException>(() => s.ToBinary("not a message"));
         Assert.Contains("System.String", ex3.Message);
+    }
+
+    [Fact]
+    public void A_worker_node_description_of_a_node_that_does_not_tell_its_frame_limit_reads_as_zero()
+    {
+        var s = (TrainingMessageSerializer)Sys.Serialization.FindSerializerForType(typeof(ActorTrainer.Runtime.Clustering.WorkerNodeInfo));
+        var bytes = s.ToBinary(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("h", 1, "i", 2, 3, 5));
+        Assert.Equal(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("h", 1, "i", 2, 3, 0), s.FromBinary(bytes.AsSpan(0, bytes.Length - 8).ToArray(), "NI"));
     }
 
     [Fact]

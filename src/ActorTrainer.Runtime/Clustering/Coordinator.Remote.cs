@@ -34,6 +34,7 @@ internal sealed partial class Coordinator : IWithTimers
     private IActorRef[] _slices = [];
     private int _nextWorkerId;
     private readonly HashSet<string> _refused = new();
+    private readonly Dictionary<string, Address> _memberOfNode = new();
     private bool _recruiting = true;
 
     private void ReceiveRemote()
@@ -95,6 +96,7 @@ internal sealed partial class Coordinator : IWithTimers
             _alive.Started();
         }
         _liveByNode[node.Key] = node.Workers;
+        _memberOfNode[node.Key] = Sender.Path.Address;
         _server.Tell(new RegisterPeers(slices, _workers.Where(w => !_lost.Contains(w)).ToArray()));
         CheckReady();
     }
@@ -106,6 +108,18 @@ internal sealed partial class Coordinator : IWithTimers
         if (_nodeOfWorker.TryGetValue(m.WorkerId, out var node) && _liveByNode.TryGetValue(node, out var n))
             _liveByNode[node] = n - 1;
         if (_alive.Count == 0 && _opts.Remote is { } remote) ArmWait(remote);
+    }
+
+    /// <summary>The run is over: the cluster members of worker nodes that lost every worker of this run (killed, frozen,
+    /// cut off) are downed. The data plane sees a killed node go at once, Akka's failure detector only seconds later;
+    /// until then the coordinator's leaving could not converge and its shutdown would wait out its timeout (10 s). A
+    /// downed node that is still alive rejoins the seed nodes, as after any coordinator's leaving.</summary>
+    private void DownLostNodes()
+    {
+        if (_opts.Remote is null) return;
+        var cluster = Akka.Cluster.Cluster.Get(Context.System);
+        foreach (var (key, member) in _memberOfNode)
+            if (_liveByNode.GetValueOrDefault(key) <= 0 && member != cluster.SelfAddress) cluster.Down(member);
     }
 
     private void OnWaitExpired(WaitExpired m)
