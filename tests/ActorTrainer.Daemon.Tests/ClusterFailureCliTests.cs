@@ -77,6 +77,7 @@ public class ClusterFailureCliTests
         c.Process.WaitForExit();
         Assert.True(c.Process.ExitCode == 0, $"exit {c.Process.ExitCode}\n{c.Text}\n--- worker ---\n{w.Text}");
         Assert.Equal(2, RunDir.Summary(t["run"]).GetProperty("workers").GetInt32());
+        Assert.Contains("waiting for 2 gradient worker(s) (cluster.min-workers, counting the 1 local one(s) of cluster.local-workers", c.Text);
     }
 
     [Fact]

@@ -119,8 +119,10 @@ public sealed class ActorHost : IDisposable
         var system = ClusterBinding.CreateNode(cluster.Settings, s.Config.WithFallback(ActorTrainingRunner.RuntimeDefaults));
         var self = Akka.Cluster.Cluster.Get(system);
         if (cluster.Settings.SeedNodes.Length == 0) self.Join(self.SelfAddress);
-        log.LogInformation("cluster coordinator {Address}; waiting for {Min} gradient worker(s) (cluster.min-workers, up to cluster.wait-for-workers = {Wait})",
-            self.SelfAddress, cluster.Remote.MinWorkers, cluster.Remote.EffectiveWait);
+        log.LogInformation("cluster coordinator {Address}; waiting for {Min} gradient worker(s) (cluster.min-workers{Local}, up to cluster.wait-for-workers = {Wait})",
+            self.SelfAddress, cluster.Remote.MinWorkers,
+            cluster.Remote.LocalWorkers ? $", counting the {s.ToRuntimeOptions().EffectiveWorkers} local one(s) of cluster.local-workers" : "",
+            cluster.Remote.EffectiveWait);
         return system;
     }
 
