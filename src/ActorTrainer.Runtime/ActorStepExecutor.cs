@@ -23,6 +23,7 @@ public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
     private int _epoch, _next, _consumed;
     private bool _disposed, _interrupted;
     private readonly CancellationToken _cancel;
+    private Func<bool>? _stuck;          // made once: Take runs every step
 
     /// <summary>Starts the actors on `system` (a private one, terminated on Dispose, when null) at `start`. `cancel`:
     /// fit's cancellation; once requested, a step that cannot finish because every remote gradient worker is lost is
@@ -153,7 +154,7 @@ public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
 
     private ResolvedStep Take()
     {
-        try { return Taken(_pipe.Take(_cancel, () => _opts.Remote is not null && _alive.Count == 0)); }
+        try { return Taken(_pipe.Take(_cancel, _stuck ??= () => _opts.Remote is not null && _alive.Count == 0)); }
         catch (StepInterruptedException)
         {
             // nothing of the step was applied; no worker node that joins now gets work (the weights stay those of the
