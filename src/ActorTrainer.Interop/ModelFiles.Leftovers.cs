@@ -28,7 +28,9 @@ public static partial class ModelFiles
     /// (best effort: a leftover that cannot be deleted stays, the save has succeeded).</summary>
     private static void SweepLeftovers(string full)
     {
-        var (old, tmp) = Leftovers(full);
+        string[] old, tmp;
+        try { (old, tmp) = Leftovers(full); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }   // e.g. an unlistable parent
         foreach (var d in old.Concat(tmp))
         {
             try { Directory.Delete(d, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }

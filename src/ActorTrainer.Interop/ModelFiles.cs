@@ -90,13 +90,13 @@ public static partial class ModelFiles
             if (Directory.Exists(full)) Directory.Move(full, old);
             Directory.Move(tmp, full);
             if (Directory.Exists(old)) Directory.Delete(old, true);
-            SweepLeftovers(full);
         }
         catch
         {
             try { Directory.Delete(tmp, true); } catch { /* best effort: the original error matters */ }
             throw;
         }
+        SweepLeftovers(full);     // the new model is in place: the save has succeeded whatever the sweep meets
     }
 
     /// <summary>Throws the ArgumentException that <see cref="Save"/> into <paramref name="dir"/> would throw now (a
