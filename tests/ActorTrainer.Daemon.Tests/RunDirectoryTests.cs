@@ -1,3 +1,4 @@
+using ActorTrainer.Daemon.Runs;
 using System.Globalization;
 using Xunit;
 
@@ -27,6 +28,22 @@ public sealed class RunDirectoryTests
         Assert.NotEqual(first, s.GetProperty("weights_sha256").GetString());
         Assert.Single(RunDir.History(t["run"]).Rows);
         Assert.Equal("mine", File.ReadAllText(Path.Combine(t["run"], "notes.txt")));   // only run files are removed
+    }
+
+    [Fact]
+    public void Same_sees_one_directory_through_symbolic_links_and_survives_link_loops()
+    {
+        using var t = new TempDir();
+        Directory.CreateDirectory(Path.Combine(t["real"], "run"));
+        Directory.CreateDirectory(Path.Combine(t["real"], "other"));
+        Directory.CreateSymbolicLink(t["link"], t["real"]);
+        Directory.CreateSymbolicLink(t["runlink"], Path.Combine("real", "run"));        // relative target
+        Assert.True(RunDirectory.Same(Path.Combine(t["link"], "run"), Path.Combine(t["real"], "run") + "/"));
+        Assert.True(RunDirectory.Same(t["runlink"], Path.Combine(t["link"], "run")));
+        Assert.False(RunDirectory.Same(Path.Combine(t["link"], "run"), Path.Combine(t["real"], "other")));
+        Directory.CreateSymbolicLink(t["a"], Path.Combine(t["b"], "x"));
+        Directory.CreateSymbolicLink(t["b"], Path.Combine(t["a"], "y"));
+        Assert.False(RunDirectory.Same(t["a"], t["real"]));                              // a loop: no hang, no crash
     }
 
     [Fact]

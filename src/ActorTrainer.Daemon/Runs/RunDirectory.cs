@@ -122,10 +122,28 @@ public sealed class RunDirectory : IDisposable
         }
     }
 
-    /// <summary>True when both paths name the same directory (after making them absolute).</summary>
-    public static bool Same(string a, string b) =>
-        string.Equals(System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(a)),
-                      System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(b)), StringComparison.Ordinal);
+    /// <summary>True when both paths name the same directory: made absolute and with every symbolic link along them
+    /// resolved (`--resume link/run --run-dir real/run` continues the run in place).</summary>
+    public static bool Same(string a, string b) => string.Equals(RealPath(a), RealPath(b), StringComparison.Ordinal);
+
+    /// <summary>The absolute path of `path` with each existing component that is a symbolic link replaced by its final
+    /// target (as realpath(3) does for the part of the path that exists); no trailing separator. A link loop (more than
+    /// 40 links, Linux' limit) or an unreadable link leaves the rest of the path as it is.</summary>
+    private static string RealPath(string path, int depth = 0)
+    {
+        var full = System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(path));
+        var root = System.IO.Path.GetPathRoot(full) ?? "";
+        var resolved = root;
+        foreach (var part in full[root.Length..].Split(System.IO.Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var next = System.IO.Path.Combine(resolved, part);
+            FileSystemInfo? target = null;
+            try { if (depth < 40) target = new DirectoryInfo(next).ResolveLinkTarget(returnFinalTarget: true); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            resolved = target is null ? next : RealPath(target.FullName, depth + 1);
+        }
+        return resolved;
+    }
 
     /// <summary>The history.csv of a resumed run, written from the checkpoint's finished epochs by the run's own
     /// <see cref="ActorTrainer.Core.CSVLogger"/> (the header and one row per epoch, as the uninterrupted run wrote them) — whatever the
