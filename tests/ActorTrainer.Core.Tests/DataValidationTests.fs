@@ -67,6 +67,26 @@ let ``a header claiming more elements than an array holds is refused without rea
         Assert.Contains(path, ex.Message))
 
 [<Fact>]
+let ``a dimension above 2^31 is refused with its real unsigned value, raw and gzip`` () =
+    withDir (fun dir ->
+        // 4_000_000_000 = 0xEE6B2800: read as a signed int32 it was reported as -294967296
+        let h = header [| 1; 28; 28 |]
+        Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(Span(h, 4, 4), 4_000_000_000u)
+        let raw = Path.Combine(dir, "big")
+        File.WriteAllBytes(raw, Array.append h (Array.zeroCreate 16))
+        let gz = Path.Combine(dir, "big.gz")
+        do
+            use fs = File.Create gz
+            use z = new GZipStream(fs, CompressionLevel.Fastest)
+            z.Write(h, 0, h.Length)
+        for path in [ raw; gz ] do
+            let ex = Assert.Throws<ResourceLimitException>(fun () -> Idx.read path |> ignore)
+            Assert.Contains(path, ex.Message)
+            Assert.Contains("dimension 0 of shape [4000000000, 28, 28] has size 4000000000", ex.Message)
+            Assert.DoesNotContain("-294967296", ex.Message)
+            Assert.Equal<string>(ex.Message, Assert.Throws<ResourceLimitException>(fun () -> Idx.readHeader path |> ignore).Message))
+
+[<Fact>]
 let ``a truncated gzip claiming 900 MB costs only what it holds`` () =
     withDir (fun dir ->
         let path = Path.Combine(dir, "cut.gz")

@@ -32,7 +32,7 @@ type internal PrefixedStream(prefix: byte[], count: int, inner: Stream) =
         else
             inner.Read(buffer, offset, n)
 
-/// Reading and writing of the IDX format used by MNIST (big-endian header: 0x00 0x00 type ndim, then ndim int32 sizes).
+/// Reading and writing of the IDX format used by MNIST (big-endian header: 0x00 0x00 type ndim, then ndim unsigned 32-bit sizes).
 module Idx =
 
     /// The only IDX element type supported: unsigned byte.
@@ -50,8 +50,9 @@ module Idx =
             if n <= 0 then finished <- true else total <- total + n
         total
 
-    let private bigEndianInt32 (b: byte[]) (offset: int) : int =
-        (int b.[offset] <<< 24) ||| (int b.[offset + 1] <<< 16) ||| (int b.[offset + 2] <<< 8) ||| int b.[offset + 3]
+    /// IDX sizes are unsigned 32-bit: 0xEE6B2800 is 4000000000, not a negative int.
+    let private bigEndianUInt32 (b: byte[]) (offset: int) : uint32 =
+        Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(ReadOnlySpan(b, offset, 4))
 
     let private fail (msg: string) : 'a = raise (DataFormatException msg)
 
@@ -80,9 +81,13 @@ module Idx =
         let gotDims = readFully stream dimBytes
         if gotDims < dimBytes.Length then
             fail (sprintf "IDX file '%s': truncated header, expected %d bytes of dimension sizes, got %d" name dimBytes.Length gotDims)
-        let dims = Array.init ndim (fun i -> bigEndianInt32 dimBytes (4 * i))
-        dims |> Array.iteri (fun i d ->
-            if d < 0 then fail (sprintf "IDX file '%s': dimension %d has negative size %d" name i d))
+        let sizes = Array.init ndim (fun i -> bigEndianUInt32 dimBytes (4 * i))
+        sizes |> Array.iteri (fun i d ->
+            if d > uint32 Int32.MaxValue then
+                raise (ResourceLimitException(
+                    sprintf "IDX file '%s': dimension %d of shape [%s] has size %d, more than the largest supported %d"
+                        name i (String.Join(", ", sizes)) d Int32.MaxValue)))
+        let dims = sizes |> Array.map int
         if elements dims > int64 Array.MaxLength then
             raise (ResourceLimitException(
                 sprintf "IDX file '%s': shape [%s] has more elements (bytes) than the maximum array length %d"
@@ -151,7 +156,7 @@ module Idx =
 
     /// Parses an IDX array from `stream` (raw, or gzip detected by the magic bytes 1f 8b); `name` labels error messages.
     /// Throws DataFormatException naming `name` on a bad magic number, type code, truncated header/data or trailing
-    /// bytes; ResourceLimitException when the shape has more elements than an array holds.
+    /// bytes; ResourceLimitException when a dimension is above 2147483647 or the shape has more elements than an array holds.
     [<CompiledName("ReadStream")>]
     let readStream (name: string) (stream: Stream) : IdxArray = readStreamWith name ignore stream
 
