@@ -48,6 +48,13 @@ type IFitParams =
     /// The epochs fit trains up to (a resumed fit: the total, counting the epochs the checkpoint had done).
     abstract SetParams: epochs: int -> unit
 
+/// A callback that puts keys into the epoch logs, as Keras' LearningRateScheduler sets logs["learning_rate"] in its
+/// on_epoch_end: fit calls AddEpochLogs on each such callback, in list order, before any callback's OnEpochEnd, so every
+/// callback (History, CSVLogger, the progress bar, TensorBoard) sees the keys wherever it stands in the list.
+type IEpochLogs =
+    /// Adds or sets keys of the logs of epoch `epoch` (0-based), after the loss, metrics and val_* of the epoch.
+    abstract AddEpochLogs: epoch: int * logs: IDictionary<string, float> -> unit
+
 /// Convenience base class: every hook is a no-op; override what you need. `Model` is set by fit.
 [<AbstractClass>]
 type Callback() =
@@ -278,7 +285,9 @@ type TerminateOnNaN([<Optional; DefaultParameterValue(null: TextWriter)>] writer
     // the loop's logs hold a non-finite loss only at a diverged step's batch end, where nothing is opened ahead
     interface IReadOnlyBatchHooks
 
-/// Sets the learning rate at the start of each epoch: lr = schedule(epoch, currentLr).
+/// Sets the learning rate at the start of each epoch: lr = schedule(epoch, currentLr). Like Keras, it puts the rate
+/// into the epoch logs as "learning_rate" (the optimizer's rate as float32, the precision the updates use and Keras
+/// reports), after the other keys, so History, CSVLogger (a last column) and the progress bar show it.
 type LearningRateScheduler(schedule: Func<int, float, float>, [<Optional; DefaultParameterValue(false)>] verbose: bool,
                            [<Optional; DefaultParameterValue(null: TextWriter)>] writer: TextWriter) =
     inherit Callback()
@@ -287,3 +296,5 @@ type LearningRateScheduler(schedule: Func<int, float, float>, [<Optional; Defaul
         c.Model.Optimizer.LearningRate <- lr
         if verbose then
             (if isNull writer then Console.Out else writer).WriteLine(sprintf "Epoch %d: LearningRateScheduler setting learning rate to %g." (epoch + 1) lr)
+    interface IEpochLogs with
+        member c.AddEpochLogs(_, logs) = logs.["learning_rate"] <- float (float32 c.Model.Optimizer.LearningRate)

@@ -119,6 +119,7 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
         epoch <- epoch + 1
         stepInEpoch <- 0
         stats <- ShardStats.Zero
+        for c in callbacks do match c with :? IEpochLogs as l -> l.AddEpochLogs(entry.Epoch, logs) | _ -> ()
         for c in callbacks do c.OnEpochEnd(entry.Epoch, logs)
         if not diverged then r.Checkpoint()     // after a divergence the executor may be gone; the last checkpoint is good
 

@@ -1,0 +1,48 @@
+/// Keras' LearningRateScheduler sets logs["learning_rate"] (the optimizer's float32 rate) in on_epoch_end, so
+/// History, CSVLogger and the progress bar show it; ours does the same through IEpochLogs.
+module ActorTrainer.Core.Tests.LearningRateLogTests
+
+open System
+open System.IO
+open System.Globalization
+open Xunit
+open ActorTrainer.Core
+
+let private tinyData (n: int) (offset: int) =
+    let x = Array.init (n * 20) (fun i -> float32 (sin (float (i + offset * 20) * 0.37)))
+    ArrayData.OfLabels(x, 20, Array.init n (fun i -> (i + offset) % 3))
+
+let private tinyModel () =
+    let m = Sequential([ Dense(8, "relu") :> Layer; Dense(3, "softmax") :> Layer ], seed = 3)
+    m.Compile(SGD(0.1), "sparse_categorical_crossentropy", [ "accuracy" ])
+    m
+
+let private withTempDir (f: string -> unit) =
+    let dir = Path.Combine(Path.GetTempPath(), "coretests-lrlog-" + Guid.NewGuid().ToString("N"))
+    Directory.CreateDirectory dir |> ignore
+    try f dir finally Directory.Delete(dir, true)
+
+[<Fact>]
+let ``LearningRateScheduler puts learning_rate as float32 into History, CSVLogger's last column and the progress bar`` () =
+    withTempDir (fun dir ->
+        let path = Path.Combine(dir, "log.csv")
+        let out = new StringWriter()
+        let sched = LearningRateScheduler(Func<int, float, float>(fun epoch _ -> 0.1 / float (epoch + 1)))
+        // the CSVLogger stands before the scheduler and History first: both see the key all the same
+        let h = tinyModel().FitArrays(tinyData 30 0, epochs = 3, batchSize = 10, validationData = tinyData 9 50, verbose = 1,
+                                      output = out, callbacks = [ CSVLogger(path) :> ICallback; sched :> ICallback ])
+        let expected = [| for e in 0 .. 2 -> float (float32 (0.1 / float (e + 1))) |]
+        Assert.Equal<float[]>(expected, h.["learning_rate"])
+        Assert.Equal(0.10000000149011612, h.["learning_rate"].[0])        // Keras: float(np.float32(0.1))
+        let lines = File.ReadAllLines path
+        Assert.Equal("epoch,loss,accuracy,val_loss,val_accuracy,learning_rate", lines.[0])
+        Assert.Equal<string[]>([| for e in 0 .. 2 -> expected.[e].ToString("R", CultureInfo.InvariantCulture) |],
+                               lines.[1..] |> Array.map (fun l -> l.Split(',').[5]))
+        Assert.Equal("0.10000000149011612", lines.[1].Split(',').[5])
+        Assert.Contains("val_accuracy: ", out.ToString())
+        Assert.Matches(@"- val_accuracy: \d\.\d{4} - learning_rate: 0\.0500", out.ToString()))
+
+[<Fact>]
+let ``without a scheduler the epoch logs hold no learning_rate`` () =
+    let h = tinyModel().FitArrays(tinyData 30 0, epochs = 1, batchSize = 10, verbose = 0)
+    Assert.DoesNotContain("learning_rate", h.History.Keys)
