@@ -66,13 +66,15 @@ public sealed class ObservabilityTests(TensorBoardRunFixture fx) : IClassFixture
         {
             var h = fx.History[e];
             Assert.Equal(e, (int)h[0]);
-            Assert.Equal((float)h[1], Scalar(fx.Train, "epoch_loss", e + 1));
-            Assert.Equal((float)h[2], Scalar(fx.Train, "epoch_accuracy", e + 1));
-            Assert.Equal((float)h[3], Scalar(fx.Validation, "epoch_loss", e + 1));
-            Assert.Equal((float)h[4], Scalar(fx.Validation, "epoch_accuracy", e + 1));
-            Assert.Equal(0.001f, Scalar(fx.Train, "learning_rate", e + 1));
-            Assert.True(Scalar(fx.Train, "steps_per_second", e + 1) > 0);
+            // Keras writes an epoch's scalars at step = the 0-based epoch index (history.csv's epoch column)
+            Assert.Equal((float)h[1], Scalar(fx.Train, "epoch_loss", e));
+            Assert.Equal((float)h[2], Scalar(fx.Train, "epoch_accuracy", e));
+            Assert.Equal((float)h[3], Scalar(fx.Validation, "epoch_loss", e));
+            Assert.Equal((float)h[4], Scalar(fx.Validation, "epoch_accuracy", e));
+            Assert.Equal(0.001f, Scalar(fx.Train, "learning_rate", e));
+            Assert.True(Scalar(fx.Train, "steps_per_second", e) > 0);
         }
+        Assert.Equal([0L, 1L], fx.Train.Where(ev => ev.Tag == "epoch_loss").Select(ev => ev.Step).ToArray());
         Assert.DoesNotContain(fx.Validation, ev => ev.Tag == "learning_rate");
     }
 
@@ -92,7 +94,7 @@ public sealed class ObservabilityTests(TensorBoardRunFixture fx) : IClassFixture
     {
         var sizes = new Dictionary<string, int> { ["dense/kernel"] = 784 * 512, ["dense/bias"] = 512, ["dense_1/kernel"] = 5120, ["dense_1/bias"] = 10 };
         foreach (var (tag, n) in sizes)
-            foreach (var step in new long[] { 1, 2 })
+            foreach (var step in new long[] { 0, 1 })
             {
                 var w = fx.Train.Single(e => e.Kind == TensorBoardEventKind.Histogram && e.Tag == tag && e.Step == step).Histogram!;
                 Assert.Equal(n, w.Num);
@@ -106,7 +108,7 @@ public sealed class ObservabilityTests(TensorBoardRunFixture fx) : IClassFixture
         var (tensors, _) = Safetensors.Read(Path.Combine(fx.RunDir, "model", "model.safetensors"));
         foreach (var t in tensors)
         {
-            var h = fx.Train.Single(e => e.Kind == TensorBoardEventKind.Histogram && e.Tag == t.Name && e.Step == 2).Histogram!;
+            var h = fx.Train.Single(e => e.Kind == TensorBoardEventKind.Histogram && e.Tag == t.Name && e.Step == 1).Histogram!;
             Assert.Equal(t.Data.Min(), h.Min);
             Assert.Equal(t.Data.Max(), h.Max);
             Assert.Equal(t.Data.Sum(v => (double)v), h.Sum, 1e-6 * Math.Max(1, t.Data.Sum(v => Math.Abs((double)v))));
@@ -117,7 +119,7 @@ public sealed class ObservabilityTests(TensorBoardRunFixture fx) : IClassFixture
     public void Validation_holds_a_predictions_png_image_per_epoch()
     {
         var images = fx.Validation.Where(e => e.Kind == TensorBoardEventKind.Image && e.Tag == "predictions").ToArray();
-        Assert.Equal([1L, 2L], images.Select(i => i.Step).ToArray());
+        Assert.Equal([0L, 1L], images.Select(i => i.Step).ToArray());
         var (w, h) = PlotApi.DigitGridSize(28, 28, 2, 5);
         foreach (var img in images)
         {

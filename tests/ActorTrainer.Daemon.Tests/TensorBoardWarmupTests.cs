@@ -30,7 +30,7 @@ public sealed class TensorBoardWarmupTests
         TensorBoardCallback.WarmUp(m.Plan, names, m.GetWeights(), tmp.Path);
         var train = Events(tmp.Path, "train");
         var validation = Events(tmp.Path, "validation");
-        Assert.Contains(train, e => e.Kind == TensorBoardEventKind.Scalar && e.Tag == "epoch_loss" && e.Step == 1);
+        Assert.Contains(train, e => e.Kind == TensorBoardEventKind.Scalar && e.Tag == "epoch_loss" && e.Step == 0);
         Assert.Contains(train, e => e.Kind == TensorBoardEventKind.Scalar && e.Tag == "learning_rate");
         Assert.Contains(train, e => e.Kind == TensorBoardEventKind.Scalar && e.Tag == "batch_loss");
         Assert.Contains(validation, e => e.Kind == TensorBoardEventKind.Scalar && e.Tag == "epoch_loss");

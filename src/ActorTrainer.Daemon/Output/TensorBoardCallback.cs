@@ -10,7 +10,8 @@ namespace ActorTrainer.Daemon.Output;
 /// Keras-style TensorBoard logging: &lt;logDir&gt;/train and &lt;logDir&gt;/validation event files with epoch scalars
 /// (epoch_loss, epoch_accuracy, learning_rate, steps_per_second), batch scalars every N steps, weight histograms and
 /// gradient histograms (the gradient of a fixed probe batch at the epoch's weights) per epoch, and an image of the
-/// first-10-test-digits prediction grid per epoch.
+/// first-10-test-digits prediction grid per epoch. As in Keras, an epoch's events have the 0-based epoch index as
+/// their step, and batch scalars the global batch count (1 after the first batch).
 /// </summary>
 public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchHooks, IRuntimeCallback
 {
@@ -70,7 +71,7 @@ public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchH
 
     /// <inheritdoc />
     public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs) =>
-        WriteEpoch(epoch + 1, logs, EpochWeights(), Model.Optimizer.LearningRate);
+        WriteEpoch(epoch, logs, EpochWeights(), Model.Optimizer.LearningRate);
 
     /// <inheritdoc />
     public void SetExecutor(IStepExecutor executor) => _executor = executor;
@@ -83,8 +84,8 @@ public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchH
         return _epochWeights = Weights.copyReusing(_epochWeights!, exec.Weights);
     }
 
-    /// <summary>Epoch e's events: the epoch scalars, learning rate and steps per second, the weights' and the probe
-    /// batch's gradient histograms, the prediction grid.</summary>
+    /// <summary>Epoch e's events (e 0-based, their step, as Keras writes them): the epoch scalars, learning rate and
+    /// steps per second, the weights' and the probe batch's gradient histograms, the prediction grid.</summary>
     private void WriteEpoch(int e, IReadOnlyDictionary<string, double> logs, float[][] weights, double learningRate)
     {
         foreach (var (k, v) in logs)
@@ -151,7 +152,7 @@ public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchH
                 : new Dataset(x, x.Select(v => (byte)(v * 255f)).ToArray(), probe.Labels ?? new int[rows], rows, side, side, "warm-up");
             using var tb = new TensorBoardCallback(dir, weightNames, plan, probe, test, 1);
             tb.OnTrainBatchEnd(0, new Dictionary<string, double> { ["loss"] = 1.0 });
-            tb.WriteEpoch(1, new Dictionary<string, double> { ["loss"] = 1.0, ["val_loss"] = 1.0 }, weights, 0.001);
+            tb.WriteEpoch(0, new Dictionary<string, double> { ["loss"] = 1.0, ["val_loss"] = 1.0 }, weights, 0.001);
         }
         finally
         {
@@ -160,7 +161,8 @@ public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchH
         }
     }
 
-    /// <summary>PNG of the first 10 test digits with the predictions of `weights`, titled "Epoch e"; its height and width.</summary>
+    /// <summary>PNG of the first 10 test digits with the predictions of `weights`, titled "Epoch e+1" (1-based, as the
+    /// progress bar counts); its height and width.</summary>
     private (byte[] Png, int Height, int Width) PredictionGrid(Dataset test, float[][] weights, int e)
     {
         var n = Math.Min(10, test.Count);
@@ -168,7 +170,7 @@ public sealed class TensorBoardCallback : Callback, IDisposable, IReadOnlyBatchH
         var probs = engine.Predict(weights, test.Images.AsSpan(0, n * _plan.InputDim), n).ToArray();
         var all = new int[test.Count];
         Array.Copy(TrainingOutputs.PredictedLabels(probs, _plan.OutputDim), all, n);
-        var png = PlotApi.DigitGridPng(test.Pixels, test.Height, test.Width, Enumerable.Range(0, n).ToArray(), test.Labels, all, 2, 5, $"Epoch {e}");
+        var png = PlotApi.DigitGridPng(test.Pixels, test.Height, test.Width, Enumerable.Range(0, n).ToArray(), test.Labels, all, 2, 5, $"Epoch {e + 1}");
         var size = PlotApi.DigitGridSize(test.Height, test.Width, 2, 5);
         return (png, size.Height, size.Width);
     }
