@@ -204,6 +204,14 @@ public sealed partial class CliTests
     }
 
     [Fact]
+    public void Blank_data_dir_exits_2_naming_it_instead_of_training_on_the_bundled_mnist()
+    {
+        using var t = new TempDir();
+        Cli.AssertBadInput(TrainBad(t["run"], "--set", "data.dir= "), "data.dir", "blank");
+        AssertNothingWritten(t["run"]);
+    }
+
+    [Fact]
     public void Missing_data_dir_exits_2_naming_it()
     {
         using var t = new TempDir();

@@ -53,8 +53,7 @@ public static class ConfigLoader
             if (eq <= 0)
                 throw new ConfigException($"--set '{set}': expected key=value (e.g. --set trainer.epochs=3)");
             var key = set[..eq].Trim();
-            var value = set[(eq + 1)..].Trim();
-            var line = ListElementSet.Rewrite(key, QuoteIfNeeded(value), merged, set) ?? SetLine(set);
+            var line = ListElementSet.Rewrite(key, BlankValues.SetText(set[(eq + 1)..]), merged, set) ?? SetLine(set);
             var overrideConfig = Parse(line, $"--set {set}");
             CheckOnlyKey(overrideConfig.Root, key, set);
             CheckKnown(overrideConfig.Root, reference.Root, "", $"--set {set}");
@@ -103,7 +102,7 @@ public static class ConfigLoader
     {
         var eq = set.IndexOf('=');
         if (eq <= 0) throw new ConfigException($"--set '{set}': expected key=value (e.g. --set trainer.epochs=3)");
-        return $"{set[..eq].Trim()} = {QuoteIfNeeded(set[(eq + 1)..].Trim())}";
+        return $"{set[..eq].Trim()} = {BlankValues.SetText(set[(eq + 1)..])}";
     }
 
     internal static string QuoteIfNeeded(string value)

@@ -55,7 +55,7 @@ public sealed record TrainSettings(
             CheckpointEverySteps: r.Int("trainer.checkpoint.every-steps", 0),
             CheckpointKeep: r.Int("trainer.checkpoint.keep", 1),
             Verbose: r.Int("trainer.verbose", 0, 2),
-            DataDir: r.String("data.dir"),
+            DataDir: ReadDataDir(r),
             TrainLimit: r.Int("data.train-limit", 0),
             TestLimit: r.Int("data.test-limit", 0),
             Validation: validation,
@@ -101,6 +101,17 @@ public sealed record TrainSettings(
             LocalCompute: gpu is null ? null : ActorTrainer.Cuda.CudaShardCompute.Factory(gpu));
 
     /// <summary>trainer.workers: "auto" (RuntimeOptions.AutoWorkers) or an integer >= 0.</summary>
+    /// <summary>data.dir: "" is the bundled MNIST; blanks only (`" "`, which HOCON reads as "") are refused, not taken
+    /// for the bundled copy.</summary>
+    private static string ReadDataDir(ConfigReader r)
+    {
+        var dir = r.String("data.dir");
+        if (BlankValues.IsBlank(r.Config, "data.dir"))
+            throw new ConfigException("config: data.dir is blank (white space only); give the directory of the four MNIST-format IDX files, " +
+                                      "or \"\" for the bundled MNIST");
+        return dir;
+    }
+
     private static int ReadWorkers(ConfigReader r)
     {
         var raw = r.String("trainer.workers").Trim();
