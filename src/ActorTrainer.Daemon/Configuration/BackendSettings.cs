@@ -56,7 +56,7 @@ public sealed record BackendSettings(string Backend, CudaOptions Cuda, int CpuWo
         var config = ConfigLoader.LoadText(null, "", sets);       // unknown keys and bad syntax: its errors
         foreach (var set in sets)
         {
-            var key = set[..set.IndexOf('=')].Trim();
+            var key = SetOption.Split(set).Key;
             if (Array.IndexOf(Keys, key) < 0)
                 throw new ConfigException($"{command}: --set {set}: {command} does not read '{key}' (it takes only {string.Join(", ", Keys)})");
         }

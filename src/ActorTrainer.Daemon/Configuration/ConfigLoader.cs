@@ -49,11 +49,8 @@ public static class ConfigLoader
         }
         foreach (var set in sets)
         {
-            var eq = set.IndexOf('=');
-            if (eq <= 0)
-                throw new ConfigException($"--set '{set}': expected key=value (e.g. --set trainer.epochs=3)");
-            var key = set[..eq].Trim();
-            var line = ListElementSet.Rewrite(key, BlankValues.SetText(set[(eq + 1)..]), merged, set) ?? SetLine(set);
+            var (key, _) = SetOption.Split(set);
+            var line = ListElementSet.Rewrite(key, SetValueText(set), merged, set) ?? SetLine(set);
             var overrideConfig = Parse(line, $"--set {set}");
             CheckOnlyKey(overrideConfig.Root, key, set);
             CheckKnown(overrideConfig.Root, reference.Root, "", $"--set {set}");
@@ -100,10 +97,13 @@ public static class ConfigLoader
     /// <summary>The HOCON line a --set key=value stands for (bare paths and special characters quoted).</summary>
     public static string SetLine(string set)
     {
-        var eq = set.IndexOf('=');
-        if (eq <= 0) throw new ConfigException($"--set '{set}': expected key=value (e.g. --set trainer.epochs=3)");
-        return $"{set[..eq].Trim()} = {BlankValues.SetText(set[(eq + 1)..])}";
+        var (key, _) = SetOption.Split(set);
+        return $"{key} = {SetValueText(set)}";
     }
+
+    /// <summary>The HOCON text of the value of a --set that <see cref="SetOption.Split"/> accepted: quoted where needed,
+    /// blanks only kept as quoted blanks (<see cref="BlankValues.SetText"/>).</summary>
+    private static string SetValueText(string set) => BlankValues.SetText(set[(set.IndexOf('=') + 1)..]);
 
     internal static string QuoteIfNeeded(string value)
     {

@@ -153,9 +153,8 @@ public static class ClientCommands
         var sets = new JsonObject();
         foreach (var s in cl.All("set"))
         {
-            var eq = s.IndexOf('=');
-            if (eq <= 0) throw new ConfigException($"--set '{s}': expected key=value (e.g. --set trainer.epochs=3)");
-            sets[s[..eq].Trim()] = s[(eq + 1)..].Trim();
+            var (key, value) = SetOption.Split(s);          // refused here as `train` refuses it
+            sets[key] = value;
         }
         body["set"] = sets;
         var answer = Send(http, HttpMethod.Post, "jobs", body, ct)!;
