@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using ActorTrainer.Daemon.Configuration;
 
 namespace ActorTrainer.Daemon.Service;
 
@@ -14,17 +15,20 @@ public sealed class JobProgress
     private JsonObject _metrics = new();
     private long _lastPoll = long.MinValue / 2;
 
-    /// <summary>Progress of the run in <paramref name="runDir"/>.</summary>
-    public JobProgress(string runDir)
+    /// <summary>Progress of the run in <paramref name="runDir"/>, of a job configured for <paramref name="epochs"/>
+    /// epochs (null when unknown: then the trainer's log tells).</summary>
+    public JobProgress(string runDir, int? epochs = null)
     {
         _log = new TrainLog.Follower(Path.Combine(runDir, TrainerProcess.LogFile));
         _checkpoints = Path.Combine(runDir, "checkpoints");
+        Epochs = epochs;
     }
 
     /// <summary>Epochs completed (from the last per-epoch log line).</summary>
     public int Epoch { get; private set; }
 
-    /// <summary>trainer.epochs of the run, once known.</summary>
+    /// <summary>trainer.epochs of the run: from the job's configuration, also while the job is queued (the trainer's
+    /// log, once it reports it, has the last word).</summary>
     public int? Epochs { get; private set; }
 
     /// <summary>Global step of the newest checkpoint (every epoch end, and every trainer.checkpoint.every-steps).</summary>
@@ -82,6 +86,20 @@ public sealed class JobProgressBook
     /// <summary>The progress of a job's run directory (read up to now).</summary>
     public JobProgress For(JobRecord job)
     {
-        return _progress.GetOrAdd(job.Id, _ => new JobProgress(job.RunDir));
+        return _progress.GetOrAdd(job.Id, _ => new JobProgress(job.RunDir, ConfiguredEpochs(job)));
+    }
+
+    /// <summary>trainer.epochs of the job's effective configuration (read once per job), or null when it cannot be
+    /// read (the configuration was checked when the job was submitted, so it can).</summary>
+    private static int? ConfiguredEpochs(JobRecord job)
+    {
+        try
+        {
+            return GuardedHoconParser.Parse(job.Config, $"job {job.Id}").GetInt("trainer.epochs");
+        }
+        catch (Exception e) when (e is ConfigException or FormatException or Akka.Configuration.ConfigurationException)
+        {
+            return null;
+        }
     }
 }
