@@ -9,7 +9,7 @@ namespace ActorTrainer.Daemon.Tests;
 public class ServiceGuardTests
 {
     [Fact]
-    public void Second_serve_on_the_same_database_with_another_runs_root_is_refused_naming_the_database()
+    public async Task Second_serve_on_the_same_database_with_another_runs_root_is_refused_naming_the_database()
     {
         using var t = new TempDir();
         using var d = new ServiceDaemon(t["runs"]);
@@ -18,7 +18,7 @@ public class ServiceGuardTests
         var second = Cli.Run(["serve", "--set", $"serve.port={ServiceDaemon.FreePort()}", "--set", $"serve.runs-root={t["runs2"]}",
                               "--set", $"serve.database={db}"], 45);
         Cli.AssertBadInput(second, "serve.database", db, "in use by another running serve");
-        Assert.Equal("[]", d.Http.GetStringAsync("jobs").GetAwaiter().GetResult());   // the first one serves on
+        Assert.Equal("[]", await d.Http.GetStringAsync("jobs"));   // the first one serves on
     }
 
     [Theory]
@@ -35,13 +35,13 @@ public class ServiceGuardTests
     }
 
     [Fact]
-    public void Token_file_every_user_can_read_serves_with_a_warning_naming_the_chmod()
+    public async Task Token_file_every_user_can_read_serves_with_a_warning_naming_the_chmod()
     {
         using var t = new TempDir();
         File.WriteAllText(t["token"], "test-token-0123456789abcdef\n");
         File.SetUnixFileMode(t["token"], UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         using var d = new ServiceDaemon(t["runs"], token: "test-token-0123456789abcdef", sets: $"serve.token-file={t["token"]}");
-        Assert.Equal("[]", d.Http.GetStringAsync("jobs").GetAwaiter().GetResult());
+        Assert.Equal("[]", await d.Http.GetStringAsync("jobs"));
         Assert.Contains($"warning: serve.token-file '{t["token"]}' is readable by every user of this machine (mode 644); `chmod 600", d.Output);
     }
 

@@ -111,7 +111,14 @@ public sealed class ServiceDaemon : IDisposable
     public int TerminateDaemon(int seconds)
     {
         using (var kill = Process.Start("kill", ["-TERM", Pid.ToString(CultureInfo.InvariantCulture)])) kill.WaitForExit();
-        Assert.True(_process.WaitForExit(TimeSpan.FromSeconds(seconds)), $"daemon did not exit within {seconds} s of SIGTERM\n{Output}");
+        return WaitForExit(seconds, "of SIGTERM");
+    }
+
+    /// <summary>Waits up to <paramref name="seconds"/> for the daemon to exit (<paramref name="after"/> names what
+    /// should have ended it, for the failure message); returns its exit code.</summary>
+    public int WaitForExit(int seconds, string after)
+    {
+        Assert.True(_process.WaitForExit(TimeSpan.FromSeconds(seconds)), $"daemon did not exit within {seconds} s {after}\n{Output}");
         _process.WaitForExit();
         return _process.ExitCode;
     }

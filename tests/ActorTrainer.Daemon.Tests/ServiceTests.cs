@@ -95,6 +95,8 @@ public class ServiceTests
             ("{\"set\": {\"model.layers.1.units\": \"5\", \"loss\": \"mse\"}}", "the last dense layer has 5 units"),
             ("{\"set\": {\"model.layers.1.units\": \"5\"}}", "needs units >= 10"),
             ("{\"settings\": {}}", "settings"),
+            ("{\"set\": {\"trainer.epochs\": \"1\\n\"}}", "the value of trainer.epochs holds a control character (\\n) at its end"),
+            ("{\"set\": {\"trainer.epochs\\u0001\": \"1\"}}", "the key 'trainer.epochs\\u0001' holds a control character"),
             ("not json", "not valid JSON"),
         ];
         foreach (var (body, fragment) in cases)
@@ -258,7 +260,7 @@ public class ServiceTests
     }
 
     [Fact]
-    public void Sigterm_to_the_daemon_checkpoints_its_jobs_and_the_next_start_resumes_them()
+    public async Task Sigterm_to_the_daemon_checkpoints_its_jobs_and_the_next_start_resumes_them()
     {
         var expected = ServiceRuns.TrainDigest(ServiceRuns.Long);
         using var t = new TempDir();
@@ -277,9 +279,10 @@ public class ServiceTests
             Assert.Equal(0, d.TerminateDaemon(120));
             Assert.True(sw.Elapsed < TimeSpan.FromSeconds(40), $"the daemon took {sw.Elapsed.TotalSeconds:0} s to stop with a follower attached");
             Assert.True(follower.WaitForExit(30_000), "the follower did not end");
-            var said = followerErr.GetAwaiter().GetResult();
+            var said = await followerErr;
+            var printed = await followerOut;
             Assert.True(follower.ExitCode == 74 && said.Contains("closed the event stream", StringComparison.Ordinal),
-                        $"follower exit {follower.ExitCode}\nstderr: {said}\nstdout tail: {followerOut.GetAwaiter().GetResult()[^Math.Min(2000, followerOut.Result.Length)..]}");
+                        $"follower exit {follower.ExitCode}\nstderr: {said}\nstdout tail: {printed[^Math.Min(2000, printed.Length)..]}");
             Assert.False(Directory.Exists($"/proc/{trainerPid}") && File.ReadAllText($"/proc/{trainerPid}/cmdline").Contains(t["runs"], StringComparison.Ordinal),
                          "the trainer outlived a graceful stop");
             Assert.True(RunDir.Summary(Path.Combine(t["runs"], id)).GetProperty("interrupted").GetBoolean(), d.Output);

@@ -24,7 +24,8 @@ public static class ExitCodes
     public const int Software = 70;
 
     /// <summary>An I/O error writing outputs or checkpoints, e.g. the disk is full (EX_IOERR). Files already written are
-    /// intact: every write goes to a temporary file that is renamed into place.</summary>
+    /// intact: every write goes to a temporary file that is renamed into place. For <c>serve</c>: a change its job store
+    /// (serve.database) could not write.</summary>
     public const int IoError = 74;
 
     /// <summary>Ended by SIGINT (Ctrl-C) outside training: 128 + 2.</summary>

@@ -27,9 +27,11 @@ public static class JobEndpoints
         app.MapGet("/jobs/{id}/config", (string id) => Find(store, id) is { } j
                 ? Results.Text(j.Config, "text/plain; charset=utf-8") : NotFound(id))
            .WithSummary("The job's exact effective configuration (HOCON)");
-        app.MapPost("/jobs/{id}/cancel", (string id) => Find(store, id) is not { } was ? NotFound(id) : Change(runner.Cancel(id)!, progress, JobStates.Cancelled, was.State))
+        app.MapPost("/jobs/{id}/cancel", (string id) => Find(store, id) is not { } was ? NotFound(id)
+                : Stored(runner, () => Change(runner.Cancel(id)!, progress, JobStates.Cancelled, was.State)))
            .WithSummary("Cancel: a queued job at once; a running one checkpoints and stops (resumable)");
-        app.MapPost("/jobs/{id}/resume", (string id) => Find(store, id) is not { } was ? NotFound(id) : Change(runner.Resume(id)!, progress, JobStates.Queued, was.State))
+        app.MapPost("/jobs/{id}/resume", (string id) => Find(store, id) is not { } was ? NotFound(id)
+                : Stored(runner, () => Change(runner.Resume(id)!, progress, JobStates.Queued, was.State)))
            .WithSummary("Queue a cancelled or failed job again; it continues from its newest checkpoint");
         app.MapGet("/jobs/{id}/events", async (HttpContext ctx, string id) =>
             {
@@ -81,9 +83,27 @@ public static class JobEndpoints
         }
         var id = JobSubmission.NewId();
         var runDir = Path.Combine(options.RunsRoot, id);
-        var record = store.Insert(id, job.ConfigText, runDir);   // durable before the 201
-        runner.Wake();
-        return Results.Json(new JsonObject { ["id"] = id, ["state"] = record.State, ["run_dir"] = runDir }, statusCode: 201);
+        return Stored(runner, () =>
+        {
+            var record = store.Insert(id, job.ConfigText, runDir);   // durable before the 201
+            runner.Wake();
+            return Results.Json(new JsonObject { ["id"] = id, ["state"] = record.State, ["run_dir"] = runDir }, statusCode: 201);
+        });
+    }
+
+    /// <summary>Runs a request that changes the job store. When the store cannot write it, the client gets 503 naming
+    /// serve.database, and the service stops (<see cref="JobRunner.StoreFailure"/>).</summary>
+    private static IResult Stored(JobRunner runner, Func<IResult> request)
+    {
+        try
+        {
+            return request();
+        }
+        catch (JobStoreException e)
+        {
+            runner.OnStoreFailure(e);
+            return Results.Json(JobViews.Error(e.Message), statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
     }
 
     private static JobRecord? Find(JobStore store, string id) => JobSubmission.IsWellFormedId(id) ? store.Get(id) : null;

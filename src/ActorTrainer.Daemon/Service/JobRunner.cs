@@ -11,13 +11,37 @@ namespace ActorTrainer.Daemon.Service;
 /// Runs queued jobs first-in first-out, at most serve.max-concurrent-jobs at a time, each as a <c>train</c> child
 /// process (a crashing job cannot take the service down). On start it takes over the jobs a previous daemon left
 /// running: a trainer still alive is stopped with SIGTERM (it checkpoints), and the job resumes from its newest
-/// checkpoint. On shutdown every child gets SIGTERM and its job resumes on the next start.
+/// checkpoint. On shutdown every child gets SIGTERM and its job resumes on the next start. A change the job store
+/// cannot record stops the service the same way (see <see cref="StoreFailure"/>).
 /// </summary>
-public sealed class JobRunner(JobStore store, JobProgressBook progress, ServeOptions options, ILogger<JobRunner> log) : BackgroundService
+public sealed class JobRunner(JobStore store, JobProgressBook progress, ServeOptions options, IHostApplicationLifetime lifetime,
+                              ILogger<JobRunner> log) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, Process> _children = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _wake = new(0);
+    private readonly object _startGate = new();       // a trainer starts wholly before StopAsync looks, or not at all
     private volatile bool _stopping;
+    private JobStoreException? _storeFailure;
+
+    /// <summary>The first change the job store could not write, or null. The service then stops as on SIGTERM (its
+    /// trainers checkpoint; the store still says running, so their jobs resume on the next start) and exits 74,
+    /// rather than run on with job states it can no longer record.</summary>
+    public JobStoreException? StoreFailure => Volatile.Read(ref _storeFailure);
+
+    /// <summary>Records a failed job store write (the first one is logged) and stops the service.</summary>
+    public void OnStoreFailure(JobStoreException e)
+    {
+        if (Interlocked.CompareExchange(ref _storeFailure, e, null) is not null) return;
+        log.LogCritical("{Error}; stopping the service (its trainers checkpoint, and their jobs resume on the next start)", e.Message);
+        lifetime.StopApplication();
+    }
+
+    /// <summary><see cref="JobStore.Update"/>, or null (and the service stopping) when the store cannot write.</summary>
+    private JobRecord? Write(string id, Func<JobRecord, JobRecord?> change)
+    {
+        try { return store.Update(id, change); }
+        catch (JobStoreException e) { OnStoreFailure(e); return null; }
+    }
 
     /// <summary>Number of trainer processes running now.</summary>
     public int Running => _children.Count;
@@ -44,6 +68,7 @@ public sealed class JobRunner(JobStore store, JobProgressBook progress, ServeOpt
     {
         foreach (var job in store.All().Where(j => j.State == JobStates.Running))
         {
+            if (StoreFailure is not null) return;          // the service is stopping; the next start takes over
             if (job.Pid is { } pid && job.PidStart is { } start && TrainerProcess.IsAlive(pid, start))
             {
                 log.LogWarning("job {Id}: trainer {Pid} outlived the previous daemon; stopping it with SIGTERM to resume from its checkpoint", job.Id, pid);
@@ -51,29 +76,33 @@ public sealed class JobRunner(JobStore store, JobProgressBook progress, ServeOpt
             }
             var summary = ReadSummary(job.RunDir);
             if (summary is { Interrupted: false })
-                store.Update(job.Id, j => j with { State = JobStates.Succeeded, FinishedAt = DateTimeOffset.UtcNow, Pid = null, ExitCode = 0 });
+                Write(job.Id, j => j with { State = JobStates.Succeeded, FinishedAt = DateTimeOffset.UtcNow, Pid = null, ExitCode = 0 });
             else if (job.CancelRequested)
-                store.Update(job.Id, j => j with { State = JobStates.Cancelled, FinishedAt = DateTimeOffset.UtcNow, Pid = null, Resume = true });
+                Write(job.Id, j => j with { State = JobStates.Cancelled, FinishedAt = DateTimeOffset.UtcNow, Pid = null, Resume = true });
             else
             {
                 log.LogInformation("job {Id}: resuming after a daemon restart", job.Id);
-                store.Update(job.Id, j => j with { State = JobStates.Queued, Pid = null, PidStart = null, Resume = true });
+                Write(job.Id, j => j with { State = JobStates.Queued, Pid = null, PidStart = null, Resume = true });
             }
         }
     }
 
-    /// <summary>Starts the oldest queued jobs while fewer than serve.max-concurrent-jobs run.</summary>
+    /// <summary>Starts the oldest queued jobs while fewer than serve.max-concurrent-jobs run. Under the start gate, so
+    /// that a stop that begins meanwhile finds the trainer it starts among the children (a trainer spawned after
+    /// StopAsync took its list got no SIGTERM: it outlived the service, or held its stop for serve.stop-timeout).</summary>
     private void Dispatch()
     {
-        if (_stopping) return;
-        foreach (var job in store.All().Where(j => j.State == JobStates.Queued))
+        lock (_startGate)
         {
-            if (_children.Count >= options.MaxConcurrentJobs) return;
-            try { StartJob(job); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            foreach (var job in store.All().Where(j => j.State == JobStates.Queued))
             {
-                log.LogError("job {Id}: could not start the trainer: {Error}", job.Id, e.Message);
-                store.Update(job.Id, j => j with { State = JobStates.Failed, FinishedAt = DateTimeOffset.UtcNow, Error = "could not start the trainer: " + e.Message });
+                if (_stopping || StoreFailure is not null || _children.Count >= options.MaxConcurrentJobs) return;
+                try { StartJob(job); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or System.ComponentModel.Win32Exception)
+                {
+                    log.LogError("job {Id}: could not start the trainer: {Error}", job.Id, e.Message);
+                    Write(job.Id, j => j with { State = JobStates.Failed, FinishedAt = DateTimeOffset.UtcNow, Error = "could not start the trainer: " + e.Message });
+                }
             }
         }
     }
@@ -81,7 +110,7 @@ public sealed class JobRunner(JobStore store, JobProgressBook progress, ServeOpt
     private void StartJob(JobRecord job)
     {
         // Claim the job first, so a cancel that raced with this dispatch is not overwritten.
-        var claimed = store.Update(job.Id, j => j.State != JobStates.Queued ? null : j with
+        var claimed = Write(job.Id, j => j.State != JobStates.Queued ? null : j with
         {
             State = JobStates.Running, StartedAt = DateTimeOffset.UtcNow, Pid = null, PidStart = null,
             ExitCode = null, Error = null, Attempts = j.Attempts + 1,
@@ -93,8 +122,8 @@ public sealed class JobRunner(JobStore store, JobProgressBook progress, ServeOpt
         var child = TrainerProcess.Start(job.RunDir, resume);
         _children[job.Id] = child;
         var start = TrainerProcess.StartTime(child.Id);
-        var now = store.Update(job.Id, j => j with { Pid = child.Id, PidStart = start })!;
-        if (now.CancelRequested) TrainerProcess.Terminate(child.Id);          // cancelled while it was starting
+        var now = Write(job.Id, j => j with { Pid = child.Id, PidStart = start });
+        if (now is { CancelRequested: true }) TrainerProcess.Terminate(child.Id);          // cancelled while it was starting
         log.LogInformation("job {Id}: started trainer {Pid}{Resume} in {RunDir}", job.Id, child.Id, resume ? " (resuming)" : "", job.RunDir);
         _ = Task.Run(async () =>
         {
@@ -107,14 +136,21 @@ public sealed class JobRunner(JobStore store, JobProgressBook progress, ServeOpt
     {
         var code = child.ExitCode;
         child.Dispose();
-        var job = store.Get(id)!;
-        progress.For(job).Poll();
-        var summary = ReadSummary(job.RunDir);
-        store.Update(id, j => Classify(j, code, summary));
-        var now = store.Get(id)!;
-        log.LogInformation("job {Id}: trainer exited with code {Code}; job {State}", id, code, now.State);
-        _children.TryRemove(id, out _);
-        Wake();
+        try
+        {
+            var job = store.Get(id)!;
+            progress.For(job).Poll();
+            var summary = ReadSummary(job.RunDir);
+            if (Write(id, j => Classify(j, code, summary)) is not { } now)
+                log.LogError("job {Id}: trainer exited with code {Code}; the job store cannot record it (the next start will)", id, code);
+            else
+                log.LogInformation("job {Id}: trainer exited with code {Code}; job {State}", id, code, now.State);
+        }
+        finally
+        {
+            _children.TryRemove(id, out _);      // whatever happened above: a stopping service must not wait for it
+            Wake();
+        }
     }
 
     private JobRecord Classify(JobRecord j, int code, RunSummary? summary)
@@ -172,8 +208,12 @@ public sealed class JobRunner(JobStore store, JobProgressBook progress, ServeOpt
     /// running in the store and resume on the next start.</summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        _stopping = true;
-        var children = _children.ToArray();
+        KeyValuePair<string, Process>[] children;
+        lock (_startGate)                                 // waits for a trainer being started (one store write and a spawn)
+        {
+            _stopping = true;
+            children = _children.ToArray();
+        }
         foreach (var (_, c) in children) TrainerProcess.Terminate(c.Id);
         var deadline = DateTime.UtcNow + options.StopTimeout;
         while (!_children.IsEmpty && DateTime.UtcNow < deadline) await Task.Delay(100, CancellationToken.None);

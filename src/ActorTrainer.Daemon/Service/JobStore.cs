@@ -71,7 +71,7 @@ public sealed class JobStore : IDisposable
             cmd.Parameters.AddWithValue("$created", Text(job.CreatedAt));
             cmd.Parameters.AddWithValue("$config", config);
             cmd.Parameters.AddWithValue("$run_dir", runDir);
-            cmd.ExecuteNonQuery();
+            Write(cmd);
             _jobs[id] = job;
             return job;
         }
@@ -103,9 +103,23 @@ public sealed class JobStore : IDisposable
             cmd.Parameters.AddWithValue("$resume", job.Resume ? 1 : 0);
             cmd.Parameters.AddWithValue("$cancel", job.CancelRequested ? 1 : 0);
             cmd.Parameters.AddWithValue("$attempts", job.Attempts);
-            cmd.ExecuteNonQuery();
+            Write(cmd);
             _jobs[id] = job;
             return job;
+        }
+    }
+
+    /// <summary>Runs a change; a failure (a full disk, a read-only file, a lock held longer than the command timeout)
+    /// is a <see cref="JobStoreException"/> naming the database. The in-memory copy is updated only after it.</summary>
+    private void Write(SqliteCommand cmd)
+    {
+        try
+        {
+            cmd.ExecuteNonQuery();
+        }
+        catch (SqliteException e)
+        {
+            throw new JobStoreException($"serve.database '{Path}': cannot write the job store: {e.Message.TrimEnd('.')}", e);
         }
     }
 
@@ -123,3 +137,6 @@ public sealed class JobStore : IDisposable
     /// <summary>Closes the database.</summary>
     public void Dispose() => _db.Dispose();
 }
+
+/// <summary>A change could not be written to the job store (serve.database); the message names the file.</summary>
+public sealed class JobStoreException(string message, Exception inner) : IOException(message, inner);

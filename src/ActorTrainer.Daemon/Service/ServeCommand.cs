@@ -57,7 +57,8 @@ public static class ServeCommand
         var app = builder.Build();
         app.UseBearerToken(options.Token);
         app.MapOpenApi();
-        app.MapJobApi(store, app.Services.GetRequiredService<JobRunner>(), app.Services.GetRequiredService<JobProgressBook>(),
+        var runner = app.Services.GetRequiredService<JobRunner>();
+        app.MapJobApi(store, runner, app.Services.GetRequiredService<JobProgressBook>(),
                       app.Services.GetRequiredService<JobStatusCache>(), options);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serve");
         app.Lifetime.ApplicationStarted.Register(() =>     // once it listens (a port in use fails before this)
@@ -73,6 +74,8 @@ public static class ServeCommand
         {
             throw new ConfigException($"serve.address:serve.port = {options.Address}:{options.Port}: cannot listen: {e.Message}");
         }
+        // It stopped because the job store could not record a change: exit 74 with that one line (systemd restarts it).
+        if (runner.StoreFailure is { } failure) throw failure;
         return 0;
     }
 
