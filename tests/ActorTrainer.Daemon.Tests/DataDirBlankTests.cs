@@ -12,12 +12,20 @@ public sealed class DataDirBlankTests
 
     [Theory]
     [InlineData("data.dir= ")]          // what the shell passes for --set data.dir=" "
-    [InlineData("data.dir=\t ")]
+    [InlineData("data.dir=  ")]
     [InlineData("data.dir=\" \"")]      // the blanks quoted in HOCON
     public void A_blank_data_dir_set_is_refused_naming_the_key(string set)
     {
         var e = Assert.Throws<ConfigException>(() => Load(null, set));
         Assert.Contains("data.dir is blank", e.Message);
+    }
+
+    [Fact]
+    public void A_tab_as_data_dir_is_refused_as_a_stray_control_character_naming_the_key()
+    {
+        var e = Assert.Throws<ConfigException>(() => Load(null, "data.dir=\t "));
+        Assert.Contains("data.dir", e.Message);
+        Assert.Contains("control character", e.Message);
     }
 
     [Fact]
