@@ -45,12 +45,27 @@ public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
         var ready = new TaskCompletionSource<IActorRef>(TaskCreationOptions.RunContinuationsAsynchronously);
         _coordinator = _system.ActorOf(Props.Create(() => new Coordinator(job, start, options, pipe, alive, ready)).On(_system, options),
             "trainer-" + Guid.NewGuid().ToString("N"));
-        try { _generator = ready.Task.GetAwaiter().GetResult(); }
+        try { _generator = AwaitReady(ready.Task, cancel); }
         catch
         {
             Dispose();
             throw;
         }
+    }
+
+    /// <summary>The generator, once the run can start; a cluster coordinator waits here for cluster.min-workers workers,
+    /// and a cancellation meanwhile ends the wait at once (<see cref="Clustering.WorkersWaitCancelledException"/>)
+    /// instead of after cluster.wait-for-workers.</summary>
+    private IActorRef AwaitReady(Task<IActorRef> ready, CancellationToken cancel)
+    {
+        try { Task.WaitAny([ready], cancel); }
+        catch (OperationCanceledException) when (!ready.IsCompleted && _opts.Remote is { } remote)
+        {
+            throw new Clustering.WorkersWaitCancelledException(
+                $"cancelled while waiting for cluster.min-workers = {remote.MinWorkers} gradient workers ({_alive.Count} joined); no step ran, nothing to checkpoint");
+        }
+        catch (OperationCanceledException) { }   // a local run starts at once: fit sees the cancellation before its first step
+        return ready.GetAwaiter().GetResult();
     }
 
     /// <inheritdoc/>

@@ -81,7 +81,7 @@ public static class ActorTrainingRunner
             Checkpoints = o.CheckpointDir is null ? null : new CheckpointSink(o.CheckpointDir, o.CheckpointKeep, job.ConfigText, o.Mode, background: true),
             CheckpointEverySteps = o.CheckpointEverySteps, Cancellation = ct,
             Resume = job.Resume is null ? null! : CheckpointSink.ToFit(job.Resume),
-            Runtime = new ActorStepRuntime(o, system),
+            Runtime = new ActorStepRuntime(o, system) { Cancellation = ct },   // a cluster run stops waiting for workers when cancelled
         };
         // the run's own home for the weights (the job's InitialWeights stay as they are)
         var stepJob = new StepJob(job.Plan, Weights.copy(job.InitialWeights), job.Optimizer, job.Train, job.BatchSize, o.ShardsPerBatch, job.Seed, job.Shuffle);

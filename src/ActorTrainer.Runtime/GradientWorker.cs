@@ -83,8 +83,9 @@ public sealed class GradientWorker : ReceiveActor
     /// gets (the generator re-queues them); the coordinator is told, so the run goes on with the other workers.</summary>
     private void Lose(WorkerNodeLostException e)
     {
-        Context.GetLogger().Warning("worker {0} ({1}) lost: {2}", _id, _compute.Where, e.Message);
-        Context.Parent.Tell(new WorkerLost(_id, _compute.Where, e.Message));
+        // a node that refused the job: the coordinator logs that once for the node
+        if (e is not WorkerNodeRefusedException) Context.GetLogger().Warning("worker {0} ({1}) lost: {2}", _id, _compute.Where, e.Message);
+        Context.Parent.Tell(new WorkerLost(_id, _compute.Where, e.Message, e is WorkerNodeRefusedException));
         Become(() =>
         {
             Receive<ShardWork>(w => _generator.Tell(new WorkFailed(_id, w.Step, w.Shard, $"worker {_id} ({_compute.Where}) is lost", WorkerLost: true)));

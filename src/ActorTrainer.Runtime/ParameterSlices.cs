@@ -17,6 +17,11 @@ public sealed class ParameterSlices
     /// cost more in messages than they save in folding and updating).</summary>
     public const int MinAutoSliceElements = 16384;
 
+    /// <summary>Most slices a layout may have (trainer.ps-slices): each step every slice tells every other one its
+    /// check (slices × (slices − 1) SliceChecked messages), so the vote grows with the square of the count; 1024 slices
+    /// already cost about a second per step, far more only slow the step (100000 took hours per epoch).</summary>
+    public const int MaxSlices = 1024;
+
     private readonly long[] _starts;
     private readonly SliceSegment[][] _segments;
 
@@ -37,8 +42,8 @@ public sealed class ParameterSlices
     /// <summary>Elements in slice s.</summary>
     public int Length(int slice) => (int)(_starts[slice + 1] - _starts[slice]);
 
-    /// <summary>The auto slice count: min(cores, N / MinAutoSliceElements), at least 1.</summary>
-    public static int Auto(int cores, long total) => (int)Math.Max(1, Math.Min(cores, total / MinAutoSliceElements));
+    /// <summary>The auto slice count: min(cores, N / MinAutoSliceElements, MaxSlices), at least 1.</summary>
+    public static int Auto(int cores, long total) => (int)Math.Max(1, Math.Min(Math.Min(cores, MaxSlices), total / MinAutoSliceElements));
 
     /// <summary>Cuts tensors of these element counts into `count` slices (fewer when N / Align is smaller: no slice
     /// is empty). Throws ArgumentException for count &lt; 1 or a negative size.</summary>

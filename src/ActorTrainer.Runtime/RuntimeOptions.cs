@@ -42,6 +42,8 @@ public sealed record RuntimeOptions(int Workers = RuntimeOptions.AutoWorkers, st
         if (Workers < AutoWorkers) throw new ArgumentException($"trainer.workers must be 'auto' or an integer >= 0 (0 = number of cores), got {Workers}", nameof(Workers));
         if (ThreadsPerWorker < 0) throw new ArgumentException($"trainer.threads-per-worker must be >= 0 (0 = auto), got {ThreadsPerWorker}", nameof(ThreadsPerWorker));
         if (PsSlices < 0) throw new ArgumentException($"trainer.ps-slices must be >= 0 (0 = auto), got {PsSlices}", nameof(PsSlices));
+        if (PsSlices > ParameterSlices.MaxSlices)
+            throw new ArgumentException($"trainer.ps-slices must be at most {ParameterSlices.MaxSlices}, got {PsSlices}", nameof(PsSlices));
         if (!Enum.IsDefined(Staleness)) throw new ArgumentException($"trainer.async.staleness must be 'none' or 'inverse', got {Staleness}", nameof(Staleness));
         if (Mode is not ("sync" or "async")) throw new ArgumentException($"trainer.mode must be 'sync' or 'async', got '{Mode}'", nameof(Mode));
         if (ShardsPerBatch < 1) throw new ArgumentException($"trainer.shards-per-batch must be >= 1, got {ShardsPerBatch}", nameof(ShardsPerBatch));

@@ -4,4 +4,9 @@ namespace ActorTrainer.Runtime;
 
 /// <summary>A remote worker node is unreachable, closed its connection, broke the protocol or missed its per-step
 /// deadline; the work item is handed to another worker.</summary>
-public sealed class WorkerNodeLostException(string message, Exception? inner = null) : IOException(message, inner);
+public class WorkerNodeLostException(string message, Exception? inner = null) : IOException(message, inner);
+
+/// <summary>A worker node answered the Job with an Error frame: it will not serve this run as it is (a GPU node offered a
+/// sync job, a plan it cannot read, ...), and asking it again would get the same answer. The coordinator uses no
+/// worker of that node incarnation again in this run (one log line, no retry). Message: the node's reason.</summary>
+public sealed class WorkerNodeRefusedException(string message) : WorkerNodeLostException(message);

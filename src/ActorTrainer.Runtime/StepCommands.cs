@@ -18,8 +18,9 @@ internal sealed record SetWeightsCommand(float[][] Weights, TaskCompletionSource
 internal sealed record StateCommand(TaskCompletionSource<ServerState> Done, float[][][]? Recycled = null);
 
 /// <summary>Worker → its coordinator (same process): the node computing this worker's shards is gone (Where, Reason);
-/// the worker takes no more work.</summary>
-internal sealed record WorkerLost(int WorkerId, string Where, string Reason);
+/// the worker takes no more work. Refused: the node refused the job (<see cref="WorkerNodeRefusedException"/>), so it
+/// gets no workers again in this run.</summary>
+internal sealed record WorkerLost(int WorkerId, string Where, string Reason, bool Refused = false);
 
 /// <summary>Executor → coordinator: the run gave up its step in flight (cancelled with no gradient worker left); worker
 /// nodes that answer from now on get no workers.</summary>

@@ -53,6 +53,7 @@ public sealed partial class CliTests
     [InlineData("trainer.workers=-1", "trainer.workers", "-1")]
     [InlineData("trainer.threads-per-worker=-1", "trainer.threads-per-worker", ">= 0")]
     [InlineData("trainer.ps-slices=x", "trainer.ps-slices", "x")]
+    [InlineData("trainer.ps-slices=100000", "trainer.ps-slices = 100000", "above its limit of 1024")]   // took hours per epoch
     [InlineData("trainer.async.staleness=linear", "trainer.async.staleness", "linear")]
     public void Bad_set_value_exits_2_naming_the_key(string set, string key, string detail)
     {

@@ -4,7 +4,8 @@ using Xunit;
 namespace ActorTrainer.Daemon.Tests;
 
 /// <summary>A cluster coordinator when things go wrong with its workers: SIGTERM while every worker is lost interrupts
-/// at once (exit 0, checkpoint, the resume hint) instead of waiting out cluster.wait-for-workers; a worker node whose
+/// at once (exit 0, checkpoint, the resume hint) instead of waiting out cluster.wait-for-workers, and so does SIGTERM
+/// while it waits for cluster.min-workers at its start (exit 143, nothing to checkpoint); a worker node whose
 /// frame limit is below the model's frames is refused once, both sides told why; summary.json counts local and remote
 /// workers; a worker killed near the end does not hold up the coordinator's shutdown.</summary>
 public class ClusterFailureCliTests
@@ -41,6 +42,23 @@ public class ClusterFailureCliTests
         Assert.True(s.GetProperty("interrupted").GetBoolean(), c.Text);
         Assert.True(s.GetProperty("steps").GetInt64() >= 1, c.Text);
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(t["run"], "checkpoints"), "ckpt-*.bin"));
+    }
+
+    [Fact]
+    public void Sigterm_while_waiting_for_min_workers_at_the_start_exits_143_at_once()
+    {
+        using var t = new TempDir();
+        int port = ClusterCliTests.FreePort();
+        using var c = new CapturedProcess(Coordinator(t["run"], port, "--set", "cluster.min-workers=1", "--set", "cluster.wait-for-workers=120s"));
+        Assert.True(c.WaitFor("run directory", 1, TimeSpan.FromSeconds(60)), "the coordinator started:\n" + c.Text);
+        Thread.Sleep(3000);   // into the wait for workers (no worker node runs)
+        var sw = Stopwatch.StartNew();
+        Cli.Signal(c.Process, "TERM");
+        Assert.True(c.Process.WaitForExit(TimeSpan.FromSeconds(15)), $"the coordinator exited within 15 s of SIGTERM (cluster.wait-for-workers = 120 s):\n{c.Text}");
+        c.Process.WaitForExit();
+        Assert.True(c.Process.ExitCode == 143, $"exit {c.Process.ExitCode} after {sw.Elapsed.TotalSeconds:F1} s\n{c.Text}");
+        Assert.Contains("SIGTERM received; cancelled while waiting for cluster.min-workers = 1 gradient workers (0 joined); no step ran", c.Text);
+        Assert.False(Directory.Exists(Path.Combine(t["run"], "checkpoints")) && Directory.GetFiles(Path.Combine(t["run"], "checkpoints")).Length > 0, c.Text);
     }
 
     [Fact]

@@ -110,6 +110,19 @@ public class ClusterWorkerTests
     }
 
     [Fact]
+    public async Task Cancelling_while_waiting_for_min_workers_stops_at_once_not_after_wait_for_workers()
+    {
+        using var cluster = new ClusterTestNodes();
+        var job = Fixtures.Job(256, Remote(minWorkers: 2, waitSeconds: 60));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<WorkersWaitCancelledException>(() =>
+            ActorTrainingRunner.RunAsync(job, [], cts.Token, cluster.Coordinator).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(15), $"stopped {sw.Elapsed.TotalSeconds:F1} s after the start (cancelled at 1 s, wait 60 s)");
+        Assert.Contains("cluster.min-workers = 2 gradient workers (0 joined)", e.Message);
+    }
+
+    [Fact]
     public void A_node_refuses_a_bad_job_and_bad_work_frames_and_keeps_serving()
     {
         using var server = new WorkerNodeServer(IPAddress.Loopback, 0, new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(10)), 1, 1, _ => { });

@@ -7,6 +7,7 @@ public class OptionsTests
         { new RuntimeOptions(Workers: -2), "trainer.workers must be 'auto' or an integer >= 0 (0 = number of cores), got -2" },
         { new RuntimeOptions(ThreadsPerWorker: -1), "trainer.threads-per-worker must be >= 0 (0 = auto), got -1" },
         { new RuntimeOptions(PsSlices: -1), "trainer.ps-slices must be >= 0 (0 = auto), got -1" },
+        { new RuntimeOptions(PsSlices: 100_000), "trainer.ps-slices must be at most 1024, got 100000" },
         { new RuntimeOptions(Staleness: (StalenessPolicy)7), "trainer.async.staleness must be 'none' or 'inverse'" },
         { new RuntimeOptions(Mode: "hogwild"), "trainer.mode must be 'sync' or 'async', got 'hogwild'" },
         { new RuntimeOptions(ShardsPerBatch: 0), "trainer.shards-per-batch must be >= 1, got 0" },

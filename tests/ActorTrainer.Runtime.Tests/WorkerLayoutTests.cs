@@ -34,6 +34,7 @@ public sealed class WorkerLayoutTests
         Assert.Equal(24, ParameterSlices.Auto(64, 407_050));
         Assert.Equal(16, ParameterSlices.Auto(16, 10_000_000));
         Assert.Equal(1, ParameterSlices.Auto(1, 10_000_000));
+        Assert.Equal(ParameterSlices.MaxSlices, ParameterSlices.Auto(4096, 1_000_000_000));   // never more than trainer.ps-slices allows
     }
 
     [Fact]

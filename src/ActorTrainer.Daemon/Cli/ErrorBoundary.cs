@@ -41,6 +41,7 @@ public static class ErrorBoundary
         if (e is AggregateException { InnerExceptions.Count: 1 } agg) return Classify(agg.InnerException!);
         return e switch
         {
+            SignalStopException stop => (stop.Code, stop.Message),
             InputException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException => (ExitCodes.BadInput, e.Message),
             TrainingDivergedException => (ExitCodes.Diverged, e.Message),
             ActorTrainer.Kernels.KernelSettingException => (ExitCodes.BadInput, e.Message),   // names the environment variable

@@ -17,6 +17,7 @@ public sealed class SignalGate : IDisposable
     private readonly Action<int> _exit;
     private int _state = Idle;
     private int _signalsDuringTraining;
+    private int _trainingSignal;        // the exit code of the first signal while training (0: none)
 
     /// <summary>Installs the handlers; <paramref name="exit"/> ends the process (Environment.Exit unless testing).</summary>
     public SignalGate(Action<int>? exit = null)
@@ -43,6 +44,7 @@ public sealed class SignalGate : IDisposable
         var previous = Interlocked.CompareExchange(ref _state, Exiting, Idle);
         if (previous == Training)
         {
+            Interlocked.CompareExchange(ref _trainingSignal, code, 0);
             _cts.Cancel();
             if (Interlocked.Increment(ref _signalsDuringTraining) < 2) return;
             Console.Error.WriteLine($"error: second {name} while training; exiting without a final checkpoint");
@@ -56,6 +58,15 @@ public sealed class SignalGate : IDisposable
             Thread.Sleep(Grace);
             _exit(code);
         }
+    }
+
+    /// <summary>A run that the first signal while training stopped before its first step (a cluster coordinator waiting
+    /// for its workers): there is nothing to checkpoint, so it ends as a signal outside training does, with the
+    /// signal's exit code (143 SIGTERM, 130 SIGINT) and one line naming the signal and `why`.</summary>
+    public SignalStopException StoppedBeforeTraining(string why)
+    {
+        int code = Volatile.Read(ref _trainingSignal) is var c and not 0 ? c : ExitCodes.Terminated;
+        return new SignalStopException(code, $"{(code == ExitCodes.Interrupted ? "SIGINT" : "SIGTERM")} received; {why} (exit code {code})");
     }
 
     /// <summary>Removes the handlers.</summary>

@@ -139,6 +139,10 @@ public static class TrainCommand
             Console.Error.WriteLine($"error: {e.Message}; {DivergedNote(run.RunDir)}");
             return null;
         }
+        catch (ActorTrainer.Runtime.Clustering.WorkersWaitCancelledException e)
+        {
+            throw signals.StoppedBeforeTraining(e.Message);
+        }
     }
 
     /// <summary>The run directory and config file of this invocation (--resume reads the run's own config.conf).</summary>

@@ -74,7 +74,7 @@ public sealed record TrainSettings(
             LogFormat: r.OneOf("output.log-format", "text", "json"),
             KerasConfig: keras,
             Config: config,
-            PsSlices: r.Int("trainer.ps-slices", 0),
+            PsSlices: ReadPsSlices(r),
             ThreadsPerWorker: r.Int("trainer.threads-per-worker", 0),
             AsyncStaleness: r.OneOf("trainer.async.staleness", "none", "inverse"),
             PerShardBatchSize: batch.PerShardBatchSize,
@@ -99,6 +99,18 @@ public sealed record TrainSettings(
             PsSlices: PsSlices, ThreadsPerWorker: gpu is null ? ThreadsPerWorker : Math.Max(1, ThreadsPerWorker), Staleness: ActorTrainer.Runtime.StalenessPolicies.Parse(AsyncStaleness),
             Remote: Cluster is { Enabled: true } c ? c.Remote : null,
             LocalCompute: gpu is null ? null : ActorTrainer.Cuda.CudaShardCompute.Factory(gpu));
+
+    /// <summary>trainer.ps-slices: an integer in [0, ParameterSlices.MaxSlices] (0 = auto); more slices would make each step's
+    /// all-to-all vote of the slices (slices² messages) take minutes.</summary>
+    private static int ReadPsSlices(ConfigReader r)
+    {
+        int n = r.Int("trainer.ps-slices", 0);
+        const int max = ActorTrainer.Runtime.ParameterSlices.MaxSlices;
+        if (n > max)
+            throw new ConfigException($"config: trainer.ps-slices = {n} is above its limit of {max}: the slices vote with each other every " +
+                                      $"step (slices² messages), so {n} slices would take minutes per step; use 0 (auto: one per core) or at most {max}");
+        return n;
+    }
 
     /// <summary>trainer.workers: "auto" (RuntimeOptions.AutoWorkers) or an integer >= 0.</summary>
     /// <summary>data.dir: "" is the bundled MNIST; blanks only (`" "`, which HOCON reads as "") are refused, not taken

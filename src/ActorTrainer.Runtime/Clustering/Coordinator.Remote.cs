@@ -107,6 +107,9 @@ internal sealed partial class Coordinator : IWithTimers
         _alive.Stopped();
         if (_nodeOfWorker.TryGetValue(m.WorkerId, out var node) && _liveByNode.TryGetValue(node, out var n))
             _liveByNode[node] = n - 1;
+        // the node said no to the job (it logged why): decided once per node incarnation, as a frame-size refusal is;
+        // its probes go on answering, but it is not deployed to again (no worker started for it to refuse every second)
+        if (m.Refused && node is not null && _refused.Add(node)) _log.Error("cluster: {0}; it gets no workers in this run", m.Reason);
         if (_alive.Count == 0 && _opts.Remote is { } remote) ArmWait(remote);
     }
 
@@ -126,8 +129,9 @@ internal sealed partial class Coordinator : IWithTimers
     {
         var remote = _opts.Remote!;
         if (_generatorReady.Task.IsCompleted ? _alive.Count > 0 : _alive.Count >= remote.MinWorkers) return;
+        var refused = _refused.Count == 0 ? "" : $" ({_refused.Count} worker node(s) refused, see the error above)";
         Fail(new WorkersUnavailableException(_generatorReady.Task.IsCompleted
-            ? $"cluster: every gradient worker was lost and none came back within cluster.wait-for-workers = {remote.EffectiveWait.TotalSeconds:0.###} s"
-            : $"cluster: {_alive.Count} of cluster.min-workers = {remote.MinWorkers} gradient workers joined within cluster.wait-for-workers = {remote.EffectiveWait.TotalSeconds:0.###} s; start worker nodes (`worker --config FILE`) with this coordinator among their cluster.seed-nodes"));
+            ? $"cluster: every gradient worker was lost and none came back within cluster.wait-for-workers = {remote.EffectiveWait.TotalSeconds:0.###} s{refused}"
+            : $"cluster: {_alive.Count} of cluster.min-workers = {remote.MinWorkers} gradient workers joined within cluster.wait-for-workers = {remote.EffectiveWait.TotalSeconds:0.###} s{refused}; start worker nodes (`worker --config FILE`) with this coordinator among their cluster.seed-nodes"));
     }
 }
