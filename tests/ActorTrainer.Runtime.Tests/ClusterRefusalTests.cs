@@ -25,7 +25,9 @@ public class ClusterRefusalTests
         cluster.AddNode(workers: 2, syncRefusal: Refusal);
         // probed every 200 ms for 3 s: before the fix each probe started its two workers again, each refused anew
         var job = Fixtures.Job(256, Remote(minWorkers: 1, waitSeconds: 3));
-        var e = await Assert.ThrowsAsync<WorkersUnavailableException>(() => ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator));
+        // (and the run never ended: each redeployment counted as workers that had come back)
+        var e = await Assert.ThrowsAsync<WorkersUnavailableException>(() =>
+            ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator).WaitAsync(TimeSpan.FromSeconds(60)));
         // its workers counted as started until they were refused: "every gradient worker was lost"
         Assert.Contains("cluster.wait-for-workers = 3 s (1 worker node(s) refused, see the error above)", e.Message);
         Assert.Equal(2, Refusals(cluster));   // one per connection of its only deployment
