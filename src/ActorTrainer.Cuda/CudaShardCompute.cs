@@ -53,7 +53,7 @@ public sealed class CudaShardCompute : IShardCompute
         return new((_, plan, maxRows, _) =>
         {
             if (!busy.Wait(0))
-                throw new InvalidDataException($"this node's GPU ({runtime.DeviceName}) is already serving a coordinator connection");
+                throw new ShardComputeBusyException($"this node's GPU ({runtime.DeviceName}) is already serving a coordinator connection");
             try { return new CudaShardCompute(runtime, plan, maxRows) { _onDispose = () => busy.Release() }; }
             catch { busy.Release(); throw; }
         });

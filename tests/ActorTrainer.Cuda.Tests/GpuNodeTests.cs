@@ -38,7 +38,7 @@ public sealed class GpuNodeTests(CpuDevice cpu)
 
         // the device serves one connection at a time
         using var second = new RemoteShardCompute("127.0.0.1", node.Endpoint.Port, plan, 16, 1, new DataPlaneOptions(), sync: false);
-        var busy = Assert.Throws<WorkerNodeLostException>(second.Open);
+        var busy = Assert.Throws<WorkerNodeLostException>(second.Open);      // for now only: not WorkerNodeRefusedException
         Assert.Contains("already serving a coordinator connection", busy.Message);
     }
 
@@ -47,7 +47,7 @@ public sealed class GpuNodeTests(CpuDevice cpu)
     {
         using var node = Node();
         using var remote = new RemoteShardCompute("127.0.0.1", node.Endpoint.Port, Plan(), 16, 1, new DataPlaneOptions(), sync: true);
-        var e = Assert.Throws<WorkerNodeLostException>(remote.Open);
+        var e = Assert.Throws<WorkerNodeRefusedException>(remote.Open);      // for good: the coordinator does not ask again
         Assert.Contains(Refusal, e.Message);
         // and the device is free again for an async job
         using var next = new RemoteShardCompute("127.0.0.1", node.Endpoint.Port, Plan(), 16, 1, new DataPlaneOptions(), sync: false);

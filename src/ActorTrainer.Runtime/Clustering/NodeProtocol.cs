@@ -31,10 +31,14 @@ public static class NodeProtocol
     /// <summary>Longest error message or plan text accepted (bytes).</summary>
     public const int MaxTextBytes = 1 << 20;
 
-    /// <summary>Sends an Error frame with `message` (best effort: the peer may be gone).</summary>
-    public static void TrySendError(TensorConnection c, string message)
+    /// <summary>Error frame field A: the node refuses for now only (<see cref="ActorTrainer.Core.ShardComputeBusyException"/>: its one device
+    /// serves another connection), so the coordinator may ask again; 0 (what nodes before it send) = refused for good.</summary>
+    public const long ErrorBusy = 1;
+
+    /// <summary>Sends an Error frame with `message` (best effort: the peer may be gone); `busy`: <see cref="ErrorBusy"/>.</summary>
+    public static void TrySendError(TensorConnection c, string message, bool busy = false)
     {
-        try { c.Send(Error, 0, 0, 0, 0, Encoding.UTF8.GetBytes(message)); }
+        try { c.Send(Error, busy ? ErrorBusy : 0, 0, 0, 0, Encoding.UTF8.GetBytes(message)); }
         catch (IOException) { }
         catch (ObjectDisposedException) { }
     }

@@ -49,7 +49,10 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
         long flags = (sync ? 1L : 0L) | (coded ? 2L : 0L) | (_share is null ? 0L : 4L | _share.Token << 8);
         _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, flags, PlanCodec.Encode(plan));
         var h = _conn.ReceiveHeader();
-        if (h.Kind == NodeProtocol.Error) throw new WorkerNodeRefusedException($"{Where} refused the job: {NodeProtocol.ReadError(_conn, h)}");
+        if (h.Kind == NodeProtocol.Error)
+            throw h.A == NodeProtocol.ErrorBusy    // busy for now: lost like a dropped connection, asked again at the next probe
+                ? new WorkerNodeLostException($"{Where} is busy: {NodeProtocol.ReadError(_conn, h)}")
+                : new WorkerNodeRefusedException($"{Where} refused the job: {NodeProtocol.ReadError(_conn, h)}");
         if (h.Kind != NodeProtocol.Ready || h.SectionCount != 0) throw new DataPlaneException($"{Where}: expected Ready, got frame kind {h.Kind}");
         _share?.Opened(h.B);
         return 0;

@@ -99,14 +99,14 @@ public sealed class WorkerNodeServer : IDisposable
                      $"reading {read:F2}, computing {comp:F2}, sending {send:F2}){(e is EndOfStreamException ? "" : ": " + e.Message)}");
             }
         }
-        catch (Exception e) when (e is InvalidDataException or ArgumentException or ResourceLimitException)
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or ResourceLimitException or ShardComputeBusyException)
         {
             _log($"data plane: connection from {c.RemoteEndPoint} refused: {e.Message}");
             // read the rest of the refused frame first (its size is within max-frame-bytes), so that the peer is not
             // cut off while still writing it and gets the Error frame
             try { c.SkipSections(); }
             catch (Exception skip) when (skip is IOException or InvalidOperationException or ObjectDisposedException) { }
-            NodeProtocol.TrySendError(c, e.Message);
+            NodeProtocol.TrySendError(c, e.Message, busy: e is ShardComputeBusyException);
         }
         finally
         {

@@ -42,3 +42,9 @@ type LocalShardCompute(plan: ModelPlan, maxRows: int, parallelism: int) =
 /// Makes the shard computation of local gradient worker `worker` (its id, 0-based, in start order):
 /// (worker, plan, largest shard rows, GEMM threads) → IShardCompute.
 type ShardComputeFactory = delegate of worker: int * plan: ModelPlan * maxRows: int * threads: int -> IShardCompute
+
+/// A ShardComputeFactory cannot make a computation now but may later (a worker node's one GPU serves another
+/// coordinator connection): the node answers the coordinator "busy" instead of refusing it for the run, and the
+/// coordinator asks again at its next probe.
+type ShardComputeBusyException(message: string) =
+    inherit Exception(message)
