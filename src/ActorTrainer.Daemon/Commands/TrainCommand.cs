@@ -58,7 +58,7 @@ public static class TrainCommand
         var s = TrainSettings.From(config);
         using var jsonLogs = s.LogFormat == "json" ? Logging.Create(json: true) : null;
         if (jsonLogs is not null) logs = jsonLogs;
-        var log = logs.CreateLogger("train");
+        var log = Warned(logs.CreateLogger("train"), config);
         // the actor runtime's host starts beside the data loading and model building (joined in Train)
         using var actors = s.Runtime == "actors" ? ActorHost.Begin(s, logs) : null;
         TrainWarmup.Begin(s, log, actors);
@@ -143,6 +143,13 @@ public static class TrainCommand
         {
             throw signals.StoppedBeforeTraining(e.Message);
         }
+    }
+
+    /// <summary>`log`, after it has warned of the configuration's keys that change nothing (<see cref="UnusedOptimizerKeys"/>).</summary>
+    private static ILogger Warned(ILogger log, Akka.Configuration.Config config)
+    {
+        foreach (var w in UnusedOptimizerKeys.Of(config)) log.LogWarning("{Warning}", w);
+        return log;
     }
 
     /// <summary>The run directory and config file of this invocation (--resume reads the run's own config.conf).</summary>
