@@ -13,7 +13,7 @@ public static class BlankValues
     {
         var value = raw.Trim();
         if (value.Length > 0 || raw.Length == 0) return ConfigLoader.QuoteIfNeeded(value);
-        return "\"" + raw.Replace("\t", "\\t").Replace("\r", "\\r").Replace("\n", "\\n") + "\"";
+        return "\"" + raw + "\"";     // white space only: SetOption.Split has refused control characters (tab, newline) at the ends
     }
 
     /// <summary>True when the value at <paramref name="path"/> reads as "" but was written as a quoted string of blanks:
