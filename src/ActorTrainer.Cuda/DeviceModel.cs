@@ -28,6 +28,8 @@ internal sealed class DeviceModel : IDisposable
     public DeviceModel(DeviceContext dev, DeviceKernels kernels, ModelPlan plan, int maxRows)
     {
         if (maxRows < 1) throw new ArgumentOutOfRangeException(nameof(maxRows), maxRows, "maxRows must be >= 1");
+        if (plan.Layers.FirstOrDefault(l => l.IsCustom) is PlanLayer.Custom c)
+            throw new NotSupportedException($"the GPU backend runs the built-in layers only; {c.Item} runs on the CPU engine (compute cpu)");
         _dev = dev;
         _k = kernels;
         Plan = plan;

@@ -3,13 +3,14 @@ using ActorTrainer.Core;
 
 namespace ActorTrainer.Runtime;
 
-/// <summary>The checkpoint payload (format version 1): seed, position, epoch partial sums, weights, optimizer name,
-/// iterations and slots, history, config text, stale-gradient count, mode. Float arrays are an int32 length (-1 for
+/// <summary>The checkpoint payload (format version 2; version 1, read too, lacks each epoch's logs): seed, position,
+/// epoch partial sums, weights, optimizer name, iterations and slots, history (each epoch's fields, then its logs as
+/// an int32 count, -1 for none, and key/value pairs), config text, stale-gradient count, mode. Float arrays are an int32 length (-1 for
 /// null) and raw little-endian floats, written and read in chunks so arrays of any size stream. Reading bounds every
 /// length by the bytes left; <see cref="Problem"/> checks the decoded state's internal consistency.</summary>
 internal static class CheckpointFormat
 {
-    private const int Version = 1;
+    private const int Version = 2, OldestVersion = 1;
     private const int ChunkFloats = 1 << 20;
 
     public static void Write(BinaryWriter w, CheckpointState s)
@@ -27,6 +28,8 @@ internal static class CheckpointFormat
             w.Write(h.Epoch); w.Write(h.Loss); w.Write(h.Accuracy);
             w.Write(h.ValLoss.HasValue); w.Write(h.ValLoss ?? 0); w.Write(h.ValAccuracy.HasValue); w.Write(h.ValAccuracy ?? 0);
             w.Write(h.Seconds);
+            w.Write(h.Logs?.Count ?? -1);
+            foreach (var kv in h.Logs ?? new Dictionary<string, double>()) { w.Write(kv.Key); w.Write(kv.Value); }
         }
         w.Write(s.ConfigText); w.Write(s.StaleGradientsRejected); w.Write(s.Mode);
     }
@@ -36,7 +39,7 @@ internal static class CheckpointFormat
     public static CheckpointState Read(BinaryReader r)
     {
         int version = r.ReadInt32();
-        if (version != Version) throw new InvalidDataException($"unsupported checkpoint format version {version}");
+        if (version is < OldestVersion or > Version) throw new InvalidDataException($"unsupported checkpoint format version {version}");
         int seed = r.ReadInt32(), epoch = r.ReadInt32(), stepInEpoch = r.ReadInt32();
         long global = r.ReadInt64();
         double lossSum = r.ReadDouble(), correct = r.ReadDouble();
@@ -47,7 +50,7 @@ internal static class CheckpointFormat
         int nSlots = ReadCount(r, "optimizer slot list", 4);
         var slots = new float[nSlots][][];
         for (int i = 0; i < nSlots; i++) slots[i] = ReadJagged(r, $"optimizer slots of weight {i}") ?? Array.Empty<float[]>();
-        int nHist = ReadCount(r, "history", 46);
+        int nHist = ReadCount(r, "history", version == 1 ? 46 : 50);
         var history = new List<EpochLogs>(nHist);
         for (int i = 0; i < nHist; i++)
         {
@@ -55,7 +58,8 @@ internal static class CheckpointFormat
             double loss = r.ReadDouble(), acc = r.ReadDouble();
             bool hasVl = r.ReadBoolean(); double vl = r.ReadDouble();
             bool hasVa = r.ReadBoolean(); double va = r.ReadDouble();
-            history.Add(new EpochLogs(e, loss, acc, hasVl ? vl : null, hasVa ? va : null, r.ReadDouble()));
+            double seconds = r.ReadDouble();
+            history.Add(new EpochLogs(e, loss, acc, hasVl ? vl : null, hasVa ? va : null, seconds, version == 1 ? null : ReadLogs(r, i)));
         }
         var config = r.ReadString();
         long rejected = r.ReadInt64();
@@ -89,6 +93,22 @@ internal static class CheckpointFormat
         if (s.StaleGradientsRejected < 0) return $"stale_gradients_rejected: {s.StaleGradientsRejected} is negative";
         if (s.Mode is not ("sync" or "async")) return $"mode: '{s.Mode}' is neither 'sync' nor 'async'";
         return null;
+    }
+
+    /// <summary>The logs of history epoch i: an int32 count (-1: none) of key/value pairs.</summary>
+    private static Dictionary<string, double>? ReadLogs(BinaryReader r, int i)
+    {
+        int n = r.ReadInt32();
+        if (n == -1) return null;
+        long left = r.BaseStream.Length - r.BaseStream.Position;
+        if (n < 0 || (long)n * 9 > left) throw new InvalidDataException($"invalid logs of history epoch {i} length {n} ({left} bytes left)");
+        var logs = new Dictionary<string, double>(n);
+        for (int k = 0; k < n; k++)
+        {
+            var key = r.ReadString();
+            if (!logs.TryAdd(key, r.ReadDouble())) throw new InvalidDataException($"logs of history epoch {i}: key '{key}' twice");
+        }
+        return logs;
     }
 
     /// <summary>An int32 count of items of at least minBytes each, bounded by the bytes left.</summary>

@@ -46,3 +46,32 @@ let ``LearningRateScheduler puts learning_rate as float32 into History, CSVLogge
 let ``without a scheduler the epoch logs hold no learning_rate`` () =
     let h = tinyModel().FitArrays(tinyData 30 0, epochs = 1, batchSize = 10, verbose = 0)
     Assert.DoesNotContain("learning_rate", h.History.Keys)
+
+/// Keeps copies of every checkpoint fit saves (weights and slots are only valid during Save).
+type private KeepCheckpoints() =
+    let saved = ResizeArray<FitCheckpoint>()
+    member _.Saved = saved
+    interface ICheckpointSink with
+        member _.Save c =
+            saved.Add { c with Weights = c.Weights |> Array.map Array.copy
+                               OptimizerSlots = c.OptimizerSlots |> Array.map (Array.map Array.copy) }
+
+[<Fact>]
+let ``a resumed fit's History equals the uninterrupted one's, learning_rate included`` () =
+    let schedule () = LearningRateScheduler(Func<int, float, float>(fun epoch _ -> 0.1 / float (epoch + 1))) :> ICallback
+    let options (epochs: int) = FitOptions(Epochs = epochs, BatchSize = 10, Seed = 5, Verbose = 0, Validation = tinyData 9 50)
+    let full = tinyModel().FitWith(tinyData 30 0, options 3, [ schedule () ])
+    let keep = KeepCheckpoints()
+    let first = options 1
+    first.Checkpoints <- keep
+    tinyModel().FitWith(tinyData 30 0, first, [ schedule () ]) |> ignore
+    let o = options 3
+    o.Resume <- keep.Saved |> Seq.last
+    Assert.Equal(1, o.Resume.Epoch)
+    let resumed = tinyModel().FitWith(tinyData 30 0, o, [ schedule () ])
+    Assert.Equal<string[]>([| "loss"; "accuracy"; "val_loss"; "val_accuracy"; "learning_rate" |], full.History.History.Keys |> Array.ofSeq)
+    Assert.Equal<string[]>(full.History.History.Keys |> Array.ofSeq, resumed.History.History.Keys |> Array.ofSeq)
+    for k in full.History.History.Keys do
+        Assert.Equal<float[]>(full.History.[k], resumed.History.[k])
+    Assert.Equal<int[]>([| 0; 1; 2 |], resumed.History.Epochs |> Array.ofSeq)
+    Assert.Equal<float[]>(full.History.["learning_rate"], resumed.Epochs |> Array.map (fun e -> e.Logs.["learning_rate"]))

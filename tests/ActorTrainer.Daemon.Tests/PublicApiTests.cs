@@ -102,4 +102,21 @@ public class PublicApiTests
         var saved = model.GetConfig()["config"]!["layers"]![0]!["config"]!;
         Assert.True(JsonNode.DeepEquals(saved, dense.GetConfig()));
     }
+
+    [Fact]
+    public void Optimizer_config_reads_as_a_plain_dictionary_from_C_sharp()
+    {
+        IReadOnlyDictionary<string, object> adam = new Adam(0.002, beta1: 0.8).ConfigEntries;
+        Assert.Equal(["beta_1", "beta_2", "epsilon", "amsgrad"], adam.Keys);
+        Assert.Equal(0.8, (double)adam["beta_1"]);
+        Assert.False((bool)adam["amsgrad"]);
+        var sgd = new SGD(0.1, momentum: 0.9);
+        Assert.Equal(0.9, (double)sgd.ConfigEntries["momentum"]);
+        // the same entries get_config writes after name and learning_rate, and the F# list holds
+        foreach (var o in new Optimizer[] { new SGD(), new RMSprop(), new Adagrad(), new Adam() })
+        {
+            Assert.Equal(o.GetConfig().Select(kv => kv.Key).Skip(2), o.ConfigEntries.Keys);
+            Assert.Equal(o.Config.Select(kv => kv.Item1), o.ConfigEntries.Keys);
+        }
+    }
 }

@@ -12,7 +12,7 @@ internal static class CheckpointFiles
             Weights: new[] { Enumerable.Range(0, weightLen).Select(i => i * 0.25f).ToArray(), new[] { 1f, 2f } },
             OptimizerName: "RMSprop", OptimizerIterations: global,
             OptimizerSlots: new[] { new[] { new float[weightLen] }, new[] { new float[2] } },
-            History: Enumerable.Range(1, epoch).Select(e => new EpochLogs(e, 0.5, 0.8, 0.4, null, 1.5)).ToArray(),
+            History: Enumerable.Range(1, epoch).Select(e => new EpochLogs(e, 0.5, 0.8, 0.4, null, 1.5, null)).ToArray(),
             ConfigText: "trainer { epochs = 3 }", StaleGradientsRejected: 0, Mode: "sync");
 
     /// <summary>The payload bytes of a checkpoint file (between the 16-byte head and the 32-byte hash).</summary>
@@ -29,13 +29,14 @@ internal static class CheckpointFiles
         return ms.ToArray();
     }
 
-    /// <summary>The payload exactly as the pre-streaming writer produced it (one BinaryWriter over a MemoryStream).</summary>
-    public static byte[] LegacyPayload(CheckpointState s)
+    /// <summary>The payload exactly as the pre-streaming writer produced it (one BinaryWriter over a MemoryStream), in
+    /// format version 1 (no epoch logs), or in version 2 (each history epoch's logs after its fields).</summary>
+    public static byte[] LegacyPayload(CheckpointState s, int version = 1)
     {
         using var ms = new MemoryStream();
         using (var w = new BinaryWriter(ms, Encoding.UTF8))
         {
-            w.Write(1);
+            w.Write(version);
             w.Write(s.Seed); w.Write(s.Epoch); w.Write(s.StepInEpoch); w.Write(s.GlobalStep);
             w.Write(s.EpochLossSum); w.Write(s.EpochCorrect); w.Write(s.EpochCount);
             WriteJagged(w, s.Weights);
@@ -48,6 +49,9 @@ internal static class CheckpointFiles
                 w.Write(h.Epoch); w.Write(h.Loss); w.Write(h.Accuracy);
                 w.Write(h.ValLoss.HasValue); w.Write(h.ValLoss ?? 0); w.Write(h.ValAccuracy.HasValue); w.Write(h.ValAccuracy ?? 0);
                 w.Write(h.Seconds);
+                if (version < 2) continue;
+                w.Write(h.Logs?.Count ?? -1);
+                foreach (var kv in h.Logs ?? new Dictionary<string, double>()) { w.Write(kv.Key); w.Write(kv.Value); }
             }
             w.Write(s.ConfigText); w.Write(s.StaleGradientsRejected); w.Write(s.Mode);
         }
@@ -90,9 +94,12 @@ public class CheckpointFileTests
             Assert.Equal(s.Weights, back.Weights);
             Assert.Equal(s.History, back.History);
             Assert.Equal(path, back.SourcePath);
-            // and the streamed writer produces the same bytes
+            // and the streamed writer produces the same bytes, in version 2 (each epoch's logs too)
             var saved = CheckpointStore.Save(Path.Combine(dir, "new"), s, keep: 1);
-            Assert.Equal(CheckpointFiles.LegacyPayload(s), CheckpointFiles.Payload(File.ReadAllBytes(saved)));
+            Assert.Equal(CheckpointFiles.LegacyPayload(s, version: 2), CheckpointFiles.Payload(File.ReadAllBytes(saved)));
+            var logged = s with { History = [new EpochLogs(1, 0.5, 0.8, 0.4, null, 1.5, new Dictionary<string, double> { ["loss"] = 0.5, ["learning_rate"] = 0.01 })] };
+            saved = CheckpointStore.Save(Path.Combine(dir, "logged"), logged, keep: 1);
+            Assert.Equal(CheckpointFiles.LegacyPayload(logged, version: 2), CheckpointFiles.Payload(File.ReadAllBytes(saved)));
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -95,7 +95,7 @@ public class CheckpointTests
         {
             var state = new CheckpointState(5, 2, 7, 123, 1.5, 42, 640,
                 [[1f, -2.5f, float.Epsilon], [3f]], "Adam", 123, [[[0.1f, 0.2f, 0.3f], [0.4f, 0.5f, 0.6f]], []],
-                [new EpochLogs(0, 0.9, 0.7, 0.8, 0.75, 1.25), new EpochLogs(1, 0.5, 0.85, null, null, 2.5)], "a = 1\nb = \"é\"", 17, "async");
+                [new EpochLogs(0, 0.9, 0.7, 0.8, 0.75, 1.25, new Dictionary<string, double> { ["loss"] = 0.9, ["learning_rate"] = 0.25 }), new EpochLogs(1, 0.5, 0.85, null, null, 2.5, null)], "a = 1\nb = \"é\"", 17, "async");
             for (long s = 1; s <= 4; s++) CheckpointStore.Save(dir, state with { GlobalStep = s * 10 }, keep: 2);
             Assert.Equal(new long[] { 40, 30 }, CheckpointStore.List(dir).Select(f => f.Step).ToArray());
             var back = CheckpointStore.Load(CheckpointStore.PathFor(dir, 40));
@@ -106,7 +106,11 @@ public class CheckpointTests
             Assert.Equal(2, back.OptimizerSlots.Length);
             Fixtures.AssertBitIdentical(state.OptimizerSlots[0], back.OptimizerSlots[0]);
             Assert.Empty(back.OptimizerSlots[1]);
-            Assert.Equal(state.History, back.History);
+            Assert.Equal(state.History.Select(h => (h.Epoch, h.Loss, h.Accuracy, h.ValLoss, h.ValAccuracy, h.Seconds)),
+                         back.History.Select(h => (h.Epoch, h.Loss, h.Accuracy, h.ValLoss, h.ValAccuracy, h.Seconds)));
+            Assert.Equal(state.History[0].Logs, back.History[0].Logs);              // each epoch's logs, in order
+            Assert.Equal(["loss", "learning_rate"], back.History[0].Logs.Keys);
+            Assert.Null(back.History[1].Logs);
             Assert.Equal(state.ConfigText, back.ConfigText);
             Assert.Equal(17, back.StaleGradientsRejected);
             Assert.Equal("async", back.Mode);
@@ -122,7 +126,7 @@ public class CheckpointTests
     public async Task Resume_with_a_different_seed_or_optimizer_is_rejected()
     {
         var state = new CheckpointState(3, 1, 0, 8, 0, 0, 0, Fixtures.InitialWeights(), "RMSprop", 8, [],
-            [new EpochLogs(0, 1, 0.5, null, null, 1)], "", 0, "sync");
+            [new EpochLogs(0, 1, 0.5, null, null, 1, null)], "", 0, "sync");
         var job = Fixtures.Job(512, new RuntimeOptions(), resume: state with { Seed = 4 });
         ActorTrainer.Core.CheckpointException ex = await Assert.ThrowsAsync<ActorTrainer.Core.CheckpointException>(() => ActorTrainingRunner.RunAsync(job, [new RecordingObserver()], CancellationToken.None));
         Assert.Contains("checkpoint seed 4", ex.Message);

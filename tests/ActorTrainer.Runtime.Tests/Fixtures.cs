@@ -127,7 +127,7 @@ internal sealed class RecordingObserver(CancellationTokenSource? cancel = null, 
     public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs)
     {
         double? Get(string k) => logs.TryGetValue(k, out var v) ? v : null;
-        Ends.Add(new EpochLogs(epoch, logs["loss"], logs["accuracy"], Get("val_loss"), Get("val_accuracy"), 0));
+        Ends.Add(new EpochLogs(epoch, logs["loss"], logs["accuracy"], Get("val_loss"), Get("val_accuracy"), 0, null));
         if (epoch == stopAfterEpoch) Model.StopTraining = true;
     }
 }

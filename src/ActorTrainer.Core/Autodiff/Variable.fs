@@ -31,11 +31,18 @@ type Variable(init: Tensor, [<Optional; DefaultParameterValue("Variable")>] name
             current <- Tensor.OfNDArray nd
             shared <- true
 
+    [<ThreadStatic; DefaultValue>] static val mutable private substitutes : Collections.Generic.Dictionary<Variable, Tensor>
+
     /// The current value; watched on every active tape when trainable. While fit trains the variable, a copy of
     /// the value at this moment.
-    member _.Value : Tensor =
-        let v = if lent then Tensor.OfNDArray(NDArray.Wrap(Array.copy current.Value.F32, current.Value.Shape)) else current
-        if not lent then shared <- true
+    member this.Value : Tensor =
+        let v =
+            match Variable.Substitute this with
+            | null ->
+                let v = if lent then Tensor.OfNDArray(NDArray.Wrap(Array.copy current.Value.F32, current.Value.Shape)) else current
+                if not lent then shared <- true
+                v
+            | t -> t
         if trainable then
             let tapes = TapeStack.active ()
             for k in 0 .. tapes.Count - 1 do tapes.[k].Watch v.Id
@@ -79,5 +86,21 @@ type Variable(init: Tensor, [<Optional; DefaultParameterValue("Variable")>] name
     member _.Shape = current.Shape
     /// dtype of the value.
     member _.DType = current.DType
+    /// The value `Value` returns on this thread instead of the variable's own while RunWith runs (null: none).
+    static member private Substitute(v: Variable) : Tensor =
+        let m = Variable.substitutes
+        if isNull m then null
+        else match m.TryGetValue v with
+             | true, t -> t
+             | _ -> null
+    /// Runs f with Value of vars.[k] returning values.[k] on this thread (the training engine runs a user-defined
+    /// layer's Call on the weights it was given, which may be other arrays than the variables' own).
+    static member internal RunWith(vars: Variable[], values: Tensor[], f: unit -> 'T) : 'T =
+        let saved = Variable.substitutes
+        let m = Collections.Generic.Dictionary<Variable, Tensor>(HashIdentity.Reference)
+        if not (isNull saved) then for kv in saved do m.[kv.Key] <- kv.Value
+        for k in 0 .. vars.Length - 1 do m.[vars.[k]] <- values.[k]
+        Variable.substitutes <- m
+        try f () finally Variable.substitutes <- saved
     /// "Variable 'name' (shape) dtype".
     override _.ToString() = sprintf "Variable '%s' %s %s" name (Shape.str current.Value.Dims) (DType.name current.DType)

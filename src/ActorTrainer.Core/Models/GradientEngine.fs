@@ -20,6 +20,10 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
                 if inDim <> cur then
                     raise (ArgumentException(sprintf "layer %d (Dense) expects %d inputs but receives %d" i inDim cur))
                 cur <- u
+            | PlanLayer.Custom c ->
+                if c.InputDim <> cur then
+                    raise (ArgumentException(sprintf "layer %d (custom) expects %d inputs but receives %d" i c.InputDim cur))
+                cur <- c.OutputDim
             | _ -> ()
             w.[i] <- cur
         w
@@ -37,6 +41,7 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
         for i in 0 .. n - 1 do
             match layers.[i] with
             | PlanLayer.Dense(_, _, b, _) -> idx.[i] <- k; k <- k + (if b then 2 else 1)
+            | PlanLayer.Custom c -> idx.[i] <- k; k <- k + c.WeightShapes.Length
             | _ -> ()
         idx
     let shapes = plan.WeightShapes
@@ -46,9 +51,11 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
         if n = 0 then Activation.Linear
         else match layers.[n - 1] with
              | PlanLayer.Dense(_, _, _, a) | PlanLayer.Activation a -> a
-             | PlanLayer.Dropout _ -> Activation.Linear
+             | PlanLayer.Dropout _ | PlanLayer.Custom _ -> Activation.Linear
 
     let sizes = shapes |> Array.map (Array.fold (*) 1)
+    /// The weights of custom layer i (the plan's order).
+    let customWeights (i: int) (c: CustomPlanLayer) (weights: float32[][]) = weights.[weightIndex.[i] .. weightIndex.[i] + c.WeightShapes.Length - 1]
     let checkWeights (weights: float32[][]) =
         if weights.Length <> shapes.Length then
             raise (ArgumentException(sprintf "engine: model expects %d weight arrays but got %d" shapes.Length weights.Length))
@@ -91,6 +98,7 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
                     DropoutKernels.mask seed i rate mask
                     DropoutKernels.apply inp (SpanUtil.ro mask) out
                 else inp.CopyTo out
+            | PlanLayer.Custom c -> CustomLayerRows.forward c (customWeights i c weights) inp out rows training
 
     /// The plan this engine runs.
     member _.Plan = plan
@@ -164,6 +172,14 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
                 | PlanLayer.Dropout rate ->
                     if i > 0 && rate > 0.0 then
                         DropoutKernels.apply (SpanUtil.ro gs) (ReadOnlySpan<float32>(masks.[i], 0, rows * w)) gs
+                    gIsPreAct <- false
+                | PlanLayer.Custom c ->
+                    let dx = if i > 0 then Span<float32>(gOther, 0, rows * c.InputDim) else Span.Empty
+                    let k = weightIndex.[i]
+                    CustomLayerRows.backward c (customWeights i c weights) (input x i rows) (SpanUtil.ro gs)
+                        grads.[k .. k + c.WeightShapes.Length - 1] dx rows
+                    if i > 0 then
+                        let t = g in g <- gOther; gOther <- t
                     gIsPreAct <- false
                 i <- i - 1
         { LossSum = loss; Correct = correct; Count = rows }

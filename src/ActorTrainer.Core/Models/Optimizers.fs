@@ -35,8 +35,16 @@ type Optimizer(learningRate: float) =
     /// Initial value of the slots (0 for most; Adagrad's initial_accumulator_value).
     abstract InitialSlotValue: float32
     default _.InitialSlotValue = 0.0f
-    /// Keras get_config() (besides name and learning_rate).
+    /// Keras get_config() (besides name and learning_rate), as an F# list (the built-in optimizers override it).
     abstract Config: (string * obj) list
+    default _.Config = []
+    /// Keras get_config() entries besides name and learning_rate, in Keras' order and names ("rho", "momentum", ...),
+    /// as a dictionary for C# (values: numbers, strings, bools). Default: the entries of Config.
+    abstract ConfigEntries: IReadOnlyDictionary<string, obj>
+    default o.ConfigEntries =
+        let d = Dictionary<string, obj>()
+        for (k, v) in o.Config do d.[k] <- v
+        d :> IReadOnlyDictionary<string, obj>
     /// One update of weight range w with gradient range g, element-wise: w[i], slots[k][i] ← rule(w[i], g[i], slots[k][i]);
     /// `slots` are the same range of each slot array; `step` is the 1-based iteration number. Pure in the optimizer's
     /// fields, so disjoint ranges may be updated concurrently (the sliced parameter server does).
@@ -45,7 +53,7 @@ type Optimizer(learningRate: float) =
     /// Keras get_config() as JSON: {"name", "learning_rate", the optimizer's hyper-parameters} (the "config" object of
     /// compile_config's optimizer in config.json).
     member o.GetConfig() : System.Text.Json.Nodes.JsonObject =
-        (ConfigJson.objectOf (("name", box o.Name) :: ("learning_rate", box lr) :: o.Config)).AsObject()
+        (ConfigJson.objectOf (("name", box o.Name) :: ("learning_rate", box lr) :: [ for kv in o.ConfigEntries -> kv.Key, kv.Value ])).AsObject()
 
     /// Slot arrays of weight position i (created on first use with `size` elements).
     member o.SlotsFor(i: int, size: int) =

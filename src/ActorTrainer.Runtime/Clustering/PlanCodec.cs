@@ -29,6 +29,8 @@ public static class PlanCodec
                 case PlanLayer.Activation a:
                     sb.Append("activation ").Append(a.Item.Name).Append('\n');
                     break;
+                case PlanLayer.Custom c:
+                    throw new ArgumentException($"plan codec: {c.Item} is a user-defined layer, which runs only in the process that defines it; cluster workers cannot run it", nameof(plan));
                 default: throw new ArgumentException($"plan codec: unknown layer {layer}", nameof(plan));
             }
         }

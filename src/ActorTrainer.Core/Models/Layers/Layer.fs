@@ -1,6 +1,7 @@
 namespace ActorTrainer.Core
 
 open System
+open System.Collections.Generic
 
 /// Size checks done before weights are allocated: a weight must fit one .NET array and all of a layer's weights
 /// must fit the memory available, else ResourceLimitException naming the bytes.
@@ -51,13 +52,26 @@ type Layer(className: string, name: string) =
     abstract Variables: Variable[]
     /// How the fast engine runs this layer: an existing PlanLayer case, or None for a layer that declares
     /// IdentityOnFlatRows (Sequential refuses None from any other layer, which the engine would otherwise skip).
+    /// Default: PlanLayer.Custom running the layer's own Call (a TapePlanLayer: forward on the engine's rows,
+    /// gradients by GradientTape), so a user-defined layer (F# or C#) trains with fit without overriding this.
     abstract Plan: inputShape: int[] -> PlanLayer option
+    default l.Plan shape =
+        Some(PlanLayer.Custom(TapePlanLayer(l.Name, Array.copy shape, l.ComputeOutputShape shape, l.Variables,
+                                            Func<Tensor, bool, Tensor>(fun x training -> l.Call(x, training)))))
     /// True for a layer that only reshapes a sample (Flatten): on the engine's flat rows (batch × features) it is
     /// y = x, and its Plan is None. Default false.
     abstract IdentityOnFlatRows: bool
     default _.IdentityOnFlatRows = false
-    /// Keras get_config() entries besides name.
+    /// Keras get_config() entries besides name, as an F# list (the built-in layers override it). Default: none.
     abstract Config: (string * obj) list
+    default _.Config = []
+    /// Keras get_config() entries besides name, in order (what GetConfig writes after "name"): the slot a C# layer
+    /// overrides (values: numbers, strings, bools, null, JsonNode). Default: the entries of Config.
+    abstract ConfigEntries: IReadOnlyDictionary<string, obj>
+    default l.ConfigEntries =
+        let d = Dictionary<string, obj>()
+        for (k, v) in l.Config do d.[k] <- v
+        d :> IReadOnlyDictionary<string, obj>
     /// Final activation of the layer (for fusing losses); Linear when none.
     abstract OutputActivation: Activation
     default _.OutputActivation = Activation.Linear
@@ -87,7 +101,7 @@ type Layer(className: string, name: string) =
     /// Keras get_config() as JSON: {"name": ..., the layer's own entries}, the "config" object of the layer's entry in
     /// config.json (initializers as {"class_name", "config"}).
     member l.GetConfig() : System.Text.Json.Nodes.JsonObject =
-        (ConfigJson.objectOf (("name", box name) :: l.Config)).AsObject()
+        (ConfigJson.objectOf (("name", box name) :: [ for kv in l.ConfigEntries -> kv.Key, kv.Value ])).AsObject()
 
 /// How config.json names and reads one layer class: its Keras class name and the function that constructs the layer
 /// from its entry. Each layer file defines its own (`Dense.Registration`, ...); LayerRegistry lists them.

@@ -106,21 +106,22 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
     member private r.EndEpoch() =
         let n = float (max 1 stats.Count)
         let v = r.Validate()
-        let entry =
-            { Epoch = epoch; Loss = (if diverged then nan else stats.LossSum / n); Accuracy = stats.Correct / n
-              ValLoss = (match v with ValueSome s -> Nullable(s.LossSum / float (max 1 s.Count)) | _ -> Nullable())
-              ValAccuracy = (match v with ValueSome s -> Nullable(s.Correct / float (max 1 s.Count)) | _ -> Nullable())
-              Seconds = epochWatch.Elapsed.TotalSeconds }
-        history.Add entry
+        let finished = epoch
+        let seconds = epochWatch.Elapsed.TotalSeconds
         logs.Clear()
         Evaluation.logs "" metricNames stats logs
         if diverged then logs.["loss"] <- nan
         match v with ValueSome s -> Evaluation.logs "val_" metricNames s logs | _ -> ()
+        for c in callbacks do match c with :? IEpochLogs as l -> l.AddEpochLogs(finished, logs) | _ -> ()
+        history.Add
+            { Epoch = finished; Loss = (if diverged then nan else stats.LossSum / n); Accuracy = stats.Correct / n
+              ValLoss = (match v with ValueSome s -> Nullable(s.LossSum / float (max 1 s.Count)) | _ -> Nullable())
+              ValAccuracy = (match v with ValueSome s -> Nullable(s.Correct / float (max 1 s.Count)) | _ -> Nullable())
+              Seconds = seconds; Logs = Dictionary<string, float>(logs) }
         epoch <- epoch + 1
         stepInEpoch <- 0
         stats <- ShardStats.Zero
-        for c in callbacks do match c with :? IEpochLogs as l -> l.AddEpochLogs(entry.Epoch, logs) | _ -> ()
-        for c in callbacks do c.OnEpochEnd(entry.Epoch, logs)
+        for c in callbacks do c.OnEpochEnd(finished, logs)
         if not diverged then r.Checkpoint()     // after a divergence the executor may be gone; the last checkpoint is good
 
     member private r.RunEpoch() =
@@ -163,6 +164,11 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
                 match c with :? IRuntimeCallback as rc -> rc.SetExecutor exec | _ -> ()
                 match c with :? IFitParams as p -> p.SetParams opts.Epochs | _ -> ()
             for c in callbacks do c.OnTrainBegin()
+            // a resumed fit's History starts with the checkpoint's epochs, as the uninterrupted run's holds them
+            for c in callbacks do
+                match c with
+                | :? History as h -> for e in start.History do h.OnEpochEnd(e.Epoch, FitLoop.LogsOf(e, metricNames))
+                | _ -> ()
             while epoch < opts.Epochs && not (stopRequested ()) do
                 r.RunEpoch()
             if stepInEpoch > 0 && not diverged then r.Checkpoint()     // cancelled mid-epoch: resume continues here
@@ -186,6 +192,19 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
           Steps = globalStep; Interrupted = cancelled && epoch < opts.Epochs
           StepsPerSecond = (if secs > 0.0 then float stepsThisRun / secs else 0.0)
           StaleGradientsRejected = exec.StaleRejected; Workers = exec.Workers }
+
+    /// The logs fit gave OnEpochEnd for a finished epoch: its Logs, or for an epoch without them (an older checkpoint)
+    /// loss, each metric (the accuracy), then val_loss and val_ each metric when the epoch was validated.
+    static member LogsOf(e: EpochLogs, metricNames: IReadOnlyList<string>) : IReadOnlyDictionary<string, float> =
+        if not (isNull e.Logs) then e.Logs
+        else
+            let logs = Dictionary<string, float>()
+            logs.["loss"] <- e.Loss
+            for m in metricNames do logs.[m] <- e.Accuracy
+            if e.ValLoss.HasValue then
+                logs.["val_loss"] <- e.ValLoss.Value
+                for m in metricNames do logs.["val_" + m] <- (if e.ValAccuracy.HasValue then e.ValAccuracy.Value else nan)
+            logs :> IReadOnlyDictionary<string, float>
 
     /// Runs fit: starts an executor from opts.Runtime (in-process when null) at the start or resume position,
     /// trains up to opts.Epochs and returns the result; the trainee ends with the final weights. Callbacks get

@@ -1,16 +1,22 @@
 namespace ActorTrainer.Core
 
 open System
+open System.Collections.Generic
 
 /// Metrics of one finished epoch (Epoch is 0-based): mean training loss and accuracy over the epoch's samples,
-/// validation loss/accuracy when validation data was given, wall-clock seconds.
+/// validation loss/accuracy when validation data was given, wall-clock seconds, and every key of the epoch's logs
+/// as the callbacks saw them (Logs).
 type EpochLogs =
     { Epoch: int
       Loss: float
       Accuracy: float
       ValLoss: Nullable<float>
       ValAccuracy: Nullable<float>
-      Seconds: float }
+      Seconds: float
+      /// Every key of the logs fit gave OnEpochEnd, in order: loss, metrics, val_*, then the keys callbacks added
+      /// (IEpochLogs: LearningRateScheduler's learning_rate). Null when not known (an epoch of an older checkpoint):
+      /// then the keys are loss, the metrics and val_* from the fields above.
+      Logs: IReadOnlyDictionary<string, float> }
 
 /// A batch produced a non-finite loss or gradient; training stopped before applying it (the last checkpoint
 /// written is the last good state). Epoch, Step (global) and StepInEpoch are 0-based; the message counts epochs and
