@@ -75,3 +75,23 @@ let ``a resumed fit's History equals the uninterrupted one's, learning_rate incl
         Assert.Equal<float[]>(full.History.[k], resumed.History.[k])
     Assert.Equal<int[]>([| 0; 1; 2 |], resumed.History.Epochs |> Array.ofSeq)
     Assert.Equal<float[]>(full.History.["learning_rate"], resumed.Epochs |> Array.map (fun e -> e.Logs.["learning_rate"]))
+
+[<Fact>]
+let ``a resumed fit continues a schedule of the current rate from the rate the checkpointed run had`` () =
+    // lr ← lr / 2 each epoch: the rate depends on the optimizer's, which the checkpoint's logs hold (as float32)
+    let schedule () = LearningRateScheduler(Func<int, float, float>(fun _ lr -> lr * 0.5)) :> ICallback
+    let options (epochs: int) = FitOptions(Epochs = epochs, BatchSize = 10, Seed = 5, Verbose = 0)
+    let model = tinyModel ()
+    let full = model.FitWith(tinyData 30 0, options 3, [ schedule () ])
+    let keep = KeepCheckpoints()
+    let first = options 1
+    first.Checkpoints <- keep
+    tinyModel().FitWith(tinyData 30 0, first, [ schedule () ]) |> ignore
+    let o = options 3
+    o.Resume <- keep.Saved |> Seq.last
+    let again = tinyModel ()
+    let resumed = again.FitWith(tinyData 30 0, o, [ schedule () ])
+    Assert.Equal<float[]>([| for e in 1 .. 3 -> float (float32 (0.1 / 2.0 ** float e)) |], resumed.History.["learning_rate"])
+    for k in full.History.History.Keys do
+        Assert.Equal<float[]>(full.History.[k], resumed.History.[k])
+    Assert.Equal(model.WeightsSha256(), again.WeightsSha256())

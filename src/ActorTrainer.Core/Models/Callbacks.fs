@@ -55,6 +55,14 @@ type IEpochLogs =
     /// Adds or sets keys of the logs of epoch `epoch` (0-based), after the loss, metrics and val_* of the epoch.
     abstract AddEpochLogs: epoch: int * logs: IDictionary<string, float> -> unit
 
+/// A callback that takes up a resumed fit where the checkpointed run left it: after every callback's OnTrainBegin,
+/// fit calls RestoreEpochLogs with each epoch the checkpoint had finished, in order, with the logs OnEpochEnd had for
+/// it (History adds them, so a resumed History equals the uninterrupted one's; LearningRateScheduler takes back the
+/// learning rate it had logged).
+type IRestoreEpochLogs =
+    /// Takes up finished epoch `epoch` (0-based) of the checkpointed run, whose epoch-end logs were `logs`.
+    abstract RestoreEpochLogs: epoch: int * logs: IReadOnlyDictionary<string, float> -> unit
+
 /// Convenience base class: every hook is a no-op; override what you need. `Model` is set by fit.
 [<AbstractClass>]
 type Callback() =
@@ -118,6 +126,9 @@ type History() =
             match values.TryGetValue kv.Key with
             | true, l -> l.Add kv.Value
             | _ -> values.[kv.Key] <- ResizeArray [ kv.Value ]
+    // a resumed fit: the checkpoint's epochs come first, as the uninterrupted run recorded them
+    interface IRestoreEpochLogs with
+        member h.RestoreEpochLogs(epoch, logs) = h.OnEpochEnd(epoch, logs)
 
 /// Keras' progress bar: "Epoch 1/5" then
 /// "469/469 [==============================] - 1s 2ms/step - loss: 0.2579 - accuracy: 0.9254 - val_loss: … - val_accuracy: …".
@@ -298,3 +309,10 @@ type LearningRateScheduler(schedule: Func<int, float, float>, [<Optional; Defaul
             (if isNull writer then Console.Out else writer).WriteLine(sprintf "Epoch %d: LearningRateScheduler setting learning rate to %g." (epoch + 1) lr)
     interface IEpochLogs with
         member c.AddEpochLogs(_, logs) = logs.["learning_rate"] <- float (float32 c.Model.Optimizer.LearningRate)
+    // a resumed fit: the optimizer starts the next epoch at the rate the last finished one logged (as float32, so the
+    // updates use the same rate; a schedule of the current rate then sees that float32 value)
+    interface IRestoreEpochLogs with
+        member c.RestoreEpochLogs(_, logs) =
+            match logs.TryGetValue "learning_rate" with
+            | true, lr -> c.Model.Optimizer.LearningRate <- lr
+            | _ -> ()

@@ -164,11 +164,10 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
                 match c with :? IRuntimeCallback as rc -> rc.SetExecutor exec | _ -> ()
                 match c with :? IFitParams as p -> p.SetParams opts.Epochs | _ -> ()
             for c in callbacks do c.OnTrainBegin()
-            // a resumed fit's History starts with the checkpoint's epochs, as the uninterrupted run's holds them
-            for c in callbacks do
-                match c with
-                | :? History as h -> for e in start.History do h.OnEpochEnd(e.Epoch, FitLoop.LogsOf(e, metricNames))
-                | _ -> ()
+            // a resumed fit: History starts with the checkpoint's epochs, the scheduler at the rate it had logged
+            for e in start.History do
+                let logs = FitLoop.LogsOf(e, metricNames)
+                for c in callbacks do match c with :? IRestoreEpochLogs as r -> r.RestoreEpochLogs(e.Epoch, logs) | _ -> ()
             while epoch < opts.Epochs && not (stopRequested ()) do
                 r.RunEpoch()
             if stepInEpoch > 0 && not diverged then r.Checkpoint()     // cancelled mid-epoch: resume continues here
