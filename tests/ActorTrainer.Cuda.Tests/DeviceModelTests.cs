@@ -151,6 +151,16 @@ public sealed class DeviceModelTests(CpuDevice cpu)
         return h[0];
     }
 
+    [Fact]
+    public void A_user_defined_layer_is_refused_naming_it()
+    {
+        var scale = new TapePlanLayer("scale", [12], [12], [], (x, _) => x * 2.0);
+        var plan = new ModelPlan(12, [PlanLayer.NewCustom(scale), D(12, 3, "softmax")], Loss.SparseCategoricalCrossentropy);
+        var e = Assert.Throws<NotSupportedException>(() => new DeviceModel(cpu.Device, cpu.Device.Kernels, plan, 4));
+        Assert.Contains("layer 'scale'", e.Message);
+        Assert.Contains("built-in layers only", e.Message);
+    }
+
     private MemoryBuffer1D<float, Stride1D.Dense> Upload(float[] a) => cpu.Device.Accelerator.Allocate1D(a);
     private MemoryBuffer1D<int, Stride1D.Dense> UploadInts(int[] a) => cpu.Device.Accelerator.Allocate1D(a);
 }
