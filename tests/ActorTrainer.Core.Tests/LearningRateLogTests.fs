@@ -95,3 +95,25 @@ let ``a resumed fit continues a schedule of the current rate from the rate the c
     for k in full.History.History.Keys do
         Assert.Equal<float[]>(full.History.[k], resumed.History.[k])
     Assert.Equal(model.WeightsSha256(), again.WeightsSha256())
+
+[<Fact>]
+let ``a resumed fit continues a schedule whose rates are not exact in float32 with the uninterrupted run's bits`` () =
+    // lr ← 0.9·lr: 0.1·0.9² in double and float32(0.09)·0.9 round to different float32 rates (as Keras, the rate is a
+    // float32 variable, so the uninterrupted run's chain is of float32 values too)
+    let schedule () = LearningRateScheduler(Func<int, float, float>(fun _ lr -> lr * 0.9)) :> ICallback
+    let options (epochs: int) = FitOptions(Epochs = epochs, BatchSize = 10, Seed = 5, Verbose = 0)
+    let model = tinyModel ()
+    let full = model.FitWith(tinyData 30 0, options 4, [ schedule () ])
+    let keep = KeepCheckpoints()
+    let first = options 1
+    first.Checkpoints <- keep
+    tinyModel().FitWith(tinyData 30 0, first, [ schedule () ]) |> ignore
+    let o = options 4
+    o.Resume <- keep.Saved |> Seq.last
+    let again = tinyModel ()
+    let resumed = again.FitWith(tinyData 30 0, o, [ schedule () ])
+    let mutable lr = float32 0.1
+    let chain = [| for _ in 1 .. 4 -> lr <- float32 (float lr * 0.9); float lr |]
+    Assert.Equal<float[]>(chain, full.History.["learning_rate"])
+    Assert.Equal<float[]>(full.History.["learning_rate"], resumed.History.["learning_rate"])
+    Assert.Equal(model.WeightsSha256(), again.WeightsSha256())

@@ -296,15 +296,17 @@ type TerminateOnNaN([<Optional; DefaultParameterValue(null: TextWriter)>] writer
     // the loop's logs hold a non-finite loss only at a diverged step's batch end, where nothing is opened ahead
     interface IReadOnlyBatchHooks
 
-/// Sets the learning rate at the start of each epoch: lr = schedule(epoch, currentLr). Like Keras, it puts the rate
+/// Sets the learning rate at the start of each epoch: lr = float32(schedule(epoch, float32 currentLr)). Like Keras, it puts the rate
 /// into the epoch logs as "learning_rate" (the optimizer's rate as float32, the precision the updates use and Keras
 /// reports), after the other keys, so History, CSVLogger (a last column) and the progress bar show it.
 type LearningRateScheduler(schedule: Func<int, float, float>, [<Optional; DefaultParameterValue(false)>] verbose: bool,
                            [<Optional; DefaultParameterValue(null: TextWriter)>] writer: TextWriter) =
     inherit Callback()
+    // The rate lives as float32, as in Keras' optimizer variable: the schedule gets float(np.float32(rate)) and its
+    // answer is stored rounded, so a resumed fit (which restores the logged float32 rate) continues the same chain.
     override c.OnEpochBegin(epoch, _) =
-        let lr = schedule.Invoke(epoch, c.Model.Optimizer.LearningRate)
-        c.Model.Optimizer.LearningRate <- lr
+        let lr = schedule.Invoke(epoch, float (float32 c.Model.Optimizer.LearningRate))
+        c.Model.Optimizer.LearningRate <- float (float32 lr)
         if verbose then
             (if isNull writer then Console.Out else writer).WriteLine(sprintf "Epoch %d: LearningRateScheduler setting learning rate to %g." (epoch + 1) lr)
     interface IEpochLogs with
