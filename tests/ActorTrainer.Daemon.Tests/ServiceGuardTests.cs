@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.Versioning;
 using Xunit;
 
 namespace ActorTrainer.Daemon.Tests;
@@ -21,7 +22,8 @@ public class ServiceGuardTests
         Assert.Equal("[]", await d.Http.GetStringAsync("jobs"));   // the first one serves on
     }
 
-    [Theory]
+    [UnixTheory]
+    [UnsupportedOSPlatform("windows")]
     [InlineData(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite, "660")]
     [InlineData(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherWrite, "602")]
     public void Token_file_that_other_users_can_change_is_refused_with_the_chmod_that_fixes_it(UnixFileMode mode, string octal)
@@ -34,7 +36,8 @@ public class ServiceGuardTests
         Cli.AssertBadInput(r, "serve.token-file", t["token"], $"mode {octal}", "can be changed by other users", "chmod 600");
     }
 
-    [Fact]
+    [UnixFact]
+    [UnsupportedOSPlatform("windows")]
     public async Task Token_file_every_user_can_read_serves_with_a_warning_naming_the_chmod()
     {
         using var t = new TempDir();

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.Versioning;
 using Xunit;
 
 namespace ActorTrainer.Daemon.Tests;
@@ -18,7 +19,8 @@ public class ServiceSecurityTests
         Cli.AssertBadInput(missing, "serve.token-file", t["nope"]);
     }
 
-    [Fact]
+    [UnixFact]
+    [UnsupportedOSPlatform("windows")]
     public async Task Requests_without_the_bearer_token_get_401_on_a_non_loopback_binding()
     {
         using var t = new TempDir();

@@ -31,7 +31,8 @@ public class ServiceStatusPageTests
         }
         foreach (var plot in new[] { "learning_curves.png", "misclassified.png", "predictions.png" })
             Assert.Single(Regex.Matches(dom, $"<img src=\"blob:[^\"]+\" alt=\"{Regex.Escape(plot)}\""));
-        Assert.Contains($"href=\"/jobs/{id}/files/summary.json\"", dom);
+        // a signed link (GET /jobs/{id}/file-links), which opens in the browser when serve.token-file is set as well
+        Assert.Matches($"href=\"/jobs/{id}/files/summary.json\\?expires=[0-9]+&amp;sig=[A-Za-z0-9_-]+\"", dom);
 
         RunChromium(t, "--window-size=1000,1000", "--screenshot=" + t["page.png"], d.Url + "/");
         Assert.True(RunDir.IsPng(File.ReadAllBytes(t["page.png"])));

@@ -13,7 +13,7 @@ public static class JobEndpoints
 {
     /// <summary>Maps every endpoint. <c>GET /jobs/{id}</c>, the one clients poll, answers from
     /// <paramref name="status"/> (at most 250 ms old, rebuilt at once when the job's state changes).</summary>
-    public static void MapJobApi(this IEndpointRouteBuilder app, JobStore store, JobRunner runner, JobProgressBook progress, JobStatusCache status, ServeOptions options)
+    public static void MapJobApi(this IEndpointRouteBuilder app, JobStore store, JobRunner runner, JobProgressBook progress, JobStatusCache status, FileLinks links, ServeOptions options)
     {
         // The body is read as JSON whatever its Content-Type (curl -d sends form encoding), so errors name the field.
         app.MapPost("/jobs", async (HttpRequest req) => await Submit(req, store, runner, options))
@@ -42,6 +42,8 @@ public static class JobEndpoints
         app.MapGet("/jobs/{id}/files", (string id) => Find(store, id) is { } j
                 ? Results.Json(new JsonArray(JobFiles.List(j.RunDir).Select(f => (JsonNode)f).ToArray())) : NotFound(id))
            .WithSummary("The files of the job's run directory");
+        app.MapGet("/jobs/{id}/file-links", (string id) => Find(store, id) is { } j ? Results.Json(Links(j, links)) : NotFound(id))
+           .WithSummary("Signed links to the job's files that open without a bearer token, each for 10 minutes (for browsers)");
         app.MapGet("/jobs/{id}/files/{**name}", (string id, string name) => File(store, id, name))
            .WithSummary("One file of the run directory (plots, summary.json, history.csv, model files, train.log)");
         app.MapGet("/healthz", () => Results.Json(new JsonObject
@@ -122,6 +124,19 @@ public static class JobEndpoints
                 ? $"job '{job.Id}' is {job.State}: only a queued or running job can be cancelled"
                 : $"job '{job.Id}' is {job.State}: only a cancelled or failed job can be resumed";
         return Results.Json(view, statusCode: accepted ? 202 : 409);
+    }
+
+    /// <summary><c>{"expires_at", "files": [{"name", "url"}]}</c>: a signed link to every file of the run directory.</summary>
+    private static JsonObject Links(JobRecord job, FileLinks links)
+    {
+        var files = new JsonArray();
+        var expires = DateTimeOffset.UtcNow + FileLinks.Lifetime;
+        foreach (var name in JobFiles.List(job.RunDir))
+        {
+            (var url, expires) = links.Sign(job.Id, name);
+            files.Add(new JsonObject { ["name"] = name, ["url"] = url });
+        }
+        return new JsonObject { ["expires_at"] = expires, ["files"] = files };
     }
 
     private static IResult File(JobStore store, string id, string name)

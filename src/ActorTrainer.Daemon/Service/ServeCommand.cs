@@ -51,15 +51,17 @@ public static class ServeCommand
         builder.Services.AddSingleton(sp => new JobStatusCache(sp.GetRequiredService<JobProgressBook>(),
             sp.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions));   // the options Results.Json uses
         builder.Services.AddSingleton<JobRunner>();
+        builder.Services.AddSingleton(new FileLinks());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobRunner>());
         builder.Services.AddOpenApi();
 
         var app = builder.Build();
-        app.UseBearerToken(options.Token);
+        var links = app.Services.GetRequiredService<FileLinks>();
+        app.UseBearerToken(options.Token, links);
         app.MapOpenApi();
         var runner = app.Services.GetRequiredService<JobRunner>();
         app.MapJobApi(store, runner, app.Services.GetRequiredService<JobProgressBook>(),
-                      app.Services.GetRequiredService<JobStatusCache>(), options);
+                      app.Services.GetRequiredService<JobStatusCache>(), links, options);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serve");
         app.Lifetime.ApplicationStarted.Register(() =>     // once it listens (a port in use fails before this)
             log.LogInformation("serving on {Url} (runs root {Root}, job store {Db}, {Max} concurrent job(s){Auth})", options.LocalUrl,
