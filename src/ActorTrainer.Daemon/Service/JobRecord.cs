@@ -3,7 +3,7 @@ namespace ActorTrainer.Daemon.Service;
 /// <summary>The states of a job. Terminal: succeeded, failed, cancelled.</summary>
 public static class JobStates
 {
-    /// <summary>Waiting in the FIFO queue (also a job waiting to resume after a restart).</summary>
+    /// <summary>Waiting in the FIFO queue (also a job waiting to resume after a restart, which keeps its place).</summary>
     public const string Queued = "queued";
 
     /// <summary>A trainer child process is working on it.</summary>
@@ -24,7 +24,7 @@ public static class JobStates
 
 /// <summary>One job as stored in the SQLite job store.</summary>
 /// <param name="Id">Server-generated id (also the run directory's name).</param>
-/// <param name="Seq">Submission order (the FIFO queue's order).</param>
+/// <param name="Seq">Submission order (the order of <c>GET /jobs</c>).</param>
 /// <param name="State">One of <see cref="JobStates"/>.</param>
 /// <param name="CreatedAt">Submission time (UTC).</param>
 /// <param name="StartedAt">When a trainer process last started on it, or null.</param>
@@ -38,6 +38,8 @@ public static class JobStates
 /// <param name="Resume">True when the next start continues from the run directory's checkpoints.</param>
 /// <param name="CancelRequested">True once a cancel was asked for.</param>
 /// <param name="Attempts">Trainer processes started for this job so far.</param>
+/// <param name="QueueSeq">The job's place in the FIFO queue: its submission's, or a later one once it was resumed
+/// (<c>POST /jobs/{id}/resume</c> queues it behind every job queued before, as a new submission would be).</param>
 public sealed record JobRecord(string Id, long Seq, string State, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt,
                                DateTimeOffset? FinishedAt, string Config, string RunDir, int? Pid, long? PidStart,
-                               int? ExitCode, string? Error, bool Resume, bool CancelRequested, int Attempts);
+                               int? ExitCode, string? Error, bool Resume, bool CancelRequested, int Attempts, long QueueSeq);

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace ActorTrainer.Daemon.Service;
 
 /// <summary>
-/// Runs queued jobs first-in first-out, at most serve.max-concurrent-jobs at a time, each as a <c>train</c> child
+/// Runs queued jobs first-in first-out (<see cref="JobStore.Queue"/>), at most serve.max-concurrent-jobs at a time, each as a <c>train</c> child
 /// process (a crashing job cannot take the service down). On start it takes over the jobs a previous daemon left
 /// running: a trainer still alive is stopped with SIGTERM (it checkpoints), and the job resumes from its newest
 /// checkpoint. On shutdown every child gets SIGTERM and its job resumes on the next start. A change the job store
@@ -94,7 +94,7 @@ public sealed class JobRunner(JobStore store, JobProgressBook progress, ServeOpt
     {
         lock (_startGate)
         {
-            foreach (var job in store.All().Where(j => j.State == JobStates.Queued))
+            foreach (var job in store.Queue())
             {
                 if (_stopping || StoreFailure is not null || _children.Count >= options.MaxConcurrentJobs) return;
                 try { StartJob(job); }
@@ -193,12 +193,13 @@ public sealed class JobRunner(JobStore store, JobProgressBook progress, ServeOpt
         return job;
     }
 
-    /// <summary>Queues a cancelled or failed job again; it continues from its newest checkpoint when it has one.
-    /// Returns the updated record (unchanged when the job is not cancelled or failed), or null when it does not exist.</summary>
+    /// <summary>Queues a cancelled or failed job again, at the back of the queue (behind every job queued meanwhile, as a
+    /// new submission; a job interrupted by a restart keeps its place instead); it continues from its newest
+    /// checkpoint when it has one. Returns the updated record (unchanged when the job is not cancelled or failed), or null when it does not exist.</summary>
     public JobRecord? Resume(string id)
     {
         var job = store.Update(id, j => j.State is JobStates.Cancelled or JobStates.Failed
-            ? j with { State = JobStates.Queued, FinishedAt = null, CancelRequested = false, Resume = true, Error = null }
+            ? j with { State = JobStates.Queued, FinishedAt = null, CancelRequested = false, Resume = true, Error = null, QueueSeq = store.BackOfQueue() }
             : j);
         Wake();
         return job;

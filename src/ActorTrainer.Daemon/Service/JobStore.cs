@@ -15,6 +15,7 @@ public sealed class JobStore : IDisposable
     private readonly object _gate = new();
     private readonly ConcurrentDictionary<string, JobRecord> _jobs = new(StringComparer.Ordinal);
     private long _nextSeq;
+    private long _nextQueueSeq;
 
     /// <summary>Opens (creating if needed) the database at <paramref name="path"/> and loads every job.</summary>
     public JobStore(string path)
@@ -30,10 +31,11 @@ public sealed class JobStore : IDisposable
                id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, state TEXT NOT NULL, created_at TEXT NOT NULL,
                started_at TEXT, finished_at TEXT, config TEXT NOT NULL, run_dir TEXT NOT NULL, pid INTEGER,
                pid_start INTEGER, exit_code INTEGER, error TEXT, resume INTEGER NOT NULL DEFAULT 0,
-               cancel_requested INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0);
+               cancel_requested INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, queue_seq INTEGER);
              """);
+        AddQueueSeqColumn();
         using var cmd = _db.CreateCommand();
-        cmd.CommandText = "SELECT id, seq, state, created_at, started_at, finished_at, config, run_dir, pid, pid_start, exit_code, error, resume, cancel_requested, attempts FROM jobs";
+        cmd.CommandText = "SELECT id, seq, state, created_at, started_at, finished_at, config, run_dir, pid, pid_start, exit_code, error, resume, cancel_requested, attempts, COALESCE(queue_seq, seq) FROM jobs";
         using var r = cmd.ExecuteReader();
         while (r.Read())
         {
@@ -41,9 +43,10 @@ public sealed class JobStore : IDisposable
                 r.IsDBNull(4) ? null : Time(r.GetString(4)), r.IsDBNull(5) ? null : Time(r.GetString(5)), r.GetString(6),
                 r.GetString(7), r.IsDBNull(8) ? null : r.GetInt32(8), r.IsDBNull(9) ? null : r.GetInt64(9),
                 r.IsDBNull(10) ? null : r.GetInt32(10), r.IsDBNull(11) ? null : r.GetString(11), r.GetInt64(12) != 0,
-                r.GetInt64(13) != 0, r.GetInt32(14));
+                r.GetInt64(13) != 0, r.GetInt32(14), r.GetInt64(15));
             _jobs[job.Id] = job;
             _nextSeq = Math.Max(_nextSeq, job.Seq);
+            _nextQueueSeq = Math.Max(_nextQueueSeq, Math.Max(job.Seq, job.QueueSeq));
         }
     }
 
@@ -62,9 +65,10 @@ public sealed class JobStore : IDisposable
         lock (_gate)
         {
             var job = new JobRecord(id, ++_nextSeq, JobStates.Queued, DateTimeOffset.UtcNow, null, null, config, runDir,
-                                    null, null, null, null, false, false, 0);
+                                    null, null, null, null, false, false, 0, ++_nextQueueSeq);
             using var cmd = _db.CreateCommand();
-            cmd.CommandText = "INSERT INTO jobs (id, seq, state, created_at, config, run_dir) VALUES ($id, $seq, $state, $created, $config, $run_dir)";
+            cmd.CommandText = "INSERT INTO jobs (id, seq, state, created_at, config, run_dir, queue_seq) VALUES ($id, $seq, $state, $created, $config, $run_dir, $queue_seq)";
+            cmd.Parameters.AddWithValue("$queue_seq", job.QueueSeq);
             cmd.Parameters.AddWithValue("$id", id);
             cmd.Parameters.AddWithValue("$seq", job.Seq);
             cmd.Parameters.AddWithValue("$state", job.State);
@@ -90,7 +94,7 @@ public sealed class JobStore : IDisposable
             cmd.CommandText = """
                 UPDATE jobs SET state = $state, started_at = $started, finished_at = $finished, pid = $pid,
                   pid_start = $pid_start, exit_code = $exit, error = $error, resume = $resume,
-                  cancel_requested = $cancel, attempts = $attempts WHERE id = $id
+                  cancel_requested = $cancel, attempts = $attempts, queue_seq = $queue_seq WHERE id = $id
                 """;
             cmd.Parameters.AddWithValue("$id", id);
             cmd.Parameters.AddWithValue("$state", job.State);
@@ -103,10 +107,27 @@ public sealed class JobStore : IDisposable
             cmd.Parameters.AddWithValue("$resume", job.Resume ? 1 : 0);
             cmd.Parameters.AddWithValue("$cancel", job.CancelRequested ? 1 : 0);
             cmd.Parameters.AddWithValue("$attempts", job.Attempts);
+            cmd.Parameters.AddWithValue("$queue_seq", job.QueueSeq);
             Write(cmd);
             _jobs[id] = job;
             return job;
         }
+    }
+
+    /// <summary>A place at the back of the queue, behind every job queued so far (for a resumed job; used inside an
+    /// <see cref="Update"/> change).</summary>
+    public long BackOfQueue() { lock (_gate) return ++_nextQueueSeq; }
+
+    /// <summary>Queued jobs in queue order: the order the runner starts them.</summary>
+    public IReadOnlyList<JobRecord> Queue() =>
+        _jobs.Values.Where(j => j.State == JobStates.Queued).OrderBy(j => j.QueueSeq).ThenBy(j => j.Seq).ToList();
+
+    /// <summary>A job store written before queue_seq existed gains the column (NULL: the job's seq).</summary>
+    private void AddQueueSeqColumn()
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.CommandText = "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'queue_seq'";
+        if (Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture) == 0) Exec("ALTER TABLE jobs ADD COLUMN queue_seq INTEGER;");
     }
 
     /// <summary>Runs a change; a failure (a full disk, a read-only file, a lock held longer than the command timeout)
