@@ -32,7 +32,7 @@ public static class JobEndpoints
            .WithSummary("Cancel: a queued job at once; a running one checkpoints and stops (resumable)");
         app.MapPost("/jobs/{id}/resume", (string id) => Find(store, id) is not { } was ? NotFound(id)
                 : Stored(runner, () => Change(runner.Resume(id)!, progress, JobStates.Queued, was.State)))
-           .WithSummary("Queue a cancelled or failed job again; it continues from its newest checkpoint");
+           .WithSummary("Queue a cancelled or failed job again, at the back of the queue; it continues from its newest checkpoint");
         app.MapGet("/jobs/{id}/events", async (HttpContext ctx, string id) =>
             {
                 if (Find(store, id) is not { } j) { await NotFound(id).ExecuteAsync(ctx); return; }
