@@ -248,6 +248,13 @@ public static class TrainCommand
                                        data.Fit.Slice(0, probeRows), data.Test, s.TensorBoardEverySteps, startStep);
     }
 
+    /// <summary>How to continue an interrupted run: <c>train --resume DIR</c>, or for a job of the service (whose run
+    /// directory the service owns) its client verb <c>resume ID</c>.</summary>
+    private static string ResumeHint(string runDir) =>
+        Environment.GetEnvironmentVariable(ActorTrainer.Daemon.Service.TrainerProcess.JobIdVariable) is { Length: > 0 } job
+            ? $"resume {job} (the service's client verb; a job stopped with the service resumes by itself when it starts again)"
+            : $"train --resume {runDir}";
+
     /// <summary>The test evaluation (on the run's backend), plots, model and summary.json of a finished run (s: the
     /// settings as configured, whose batch size the summary reports).</summary>
     private static void WriteOutputs(TrainSettings s, RunContext run, TrainOutcome outcome, double trainSeconds, bool resumed, string configFile)
@@ -256,7 +263,7 @@ public static class TrainCommand
         var steps = outcome.Steps;
         if (outcome.Interrupted)
             Console.Out.WriteLine(HasCheckpoint(runDir)
-                ? $"interrupted after {steps} steps; checkpoint in {CheckpointDir(runDir)}; continue with: train --resume {runDir}"
+                ? $"interrupted after {steps} steps; checkpoint in {CheckpointDir(runDir)}; continue with: {ResumeHint(runDir)}"
                 : $"interrupted after {steps} steps, before any checkpoint: nothing to resume; train again with --run-dir {runDir} --overwrite");
         var test = data.Test;
         var plan = model.Plan;

@@ -9,8 +9,8 @@ using ActorTrainer.Daemon.Configuration;
 
 namespace ActorTrainer.Daemon.Service;
 
-/// <summary>The CLI verbs that talk to a running <c>serve</c>: submit, jobs, status, cancel, logs.</summary>
-public static class ClientCommands
+/// <summary>The CLI verbs that talk to a running <c>serve</c>: submit, jobs, status, cancel, resume, logs, fetch.</summary>
+public static partial class ClientCommands
 {
     /// <summary>Default server URL.</summary>
     public const string DefaultServer = "http://127.0.0.1:8470";
@@ -21,7 +21,11 @@ public static class ClientCommands
         "jobs [--server URL] [--token-file FILE]                 list the jobs\n" +
         "status ID [--server URL] [--token-file FILE]            one job as JSON (state, epoch, step, metrics, summary)\n" +
         "cancel ID [--server URL] [--token-file FILE]            checkpoint and stop a job (or drop it from the queue)\n" +
+        "resume ID [--server URL] [--token-file FILE]            queue a cancelled or failed job again (at the back), from its checkpoint\n" +
         "logs ID [-f] [--server URL] [--token-file FILE]         the job's train.log; -f follows it until the job ends (exit 1 if it failed)\n" +
+        "fetch ID [NAME]... [--output DIR] [--server URL] [--token-file FILE]\n" +
+        "                                                        copy the job's files (or the named ones, e.g. summary.json model/model.safetensors)\n" +
+        "                                                        into DIR (default ./ID), each written atomically\n" +
         "  --server URL (default " + DefaultServer + "), --token-file FILE (the bearer token when serve.token-file is set)";
 
     /// <summary>The job id (an argument that is neither an option nor an option's value), wherever it stands, and the
@@ -45,13 +49,14 @@ public static class ClientCommands
     /// 409, 413), 74 the service cannot be reached, 70 a server error; <c>logs -f</c> returns 1 when the job failed.</summary>
     public static int Run(string verb, string[] args, CancellationToken ct)
     {
-        string[] values = ["server", "token-file", "config", "set"];
-        var (positional, rest) = verb is "status" or "cancel" or "logs" ? SplitPositional(args, values) : ([], args);
+        string[] values = ["server", "token-file", "config", "set", "output"];
+        var (positional, rest) = verb is "status" or "cancel" or "resume" or "logs" or "fetch" ? SplitPositional(args, values) : ([], args);
         rest = rest.Select(a => a == "-f" ? "--follow" : a).ToArray();
         var cl = CommandLine.Parse(verb, rest, values, verb == "logs" ? ["follow"] : []);
         if (verb != "submit" && (cl.Get("config") is not null || cl.All("set").Count > 0))
             throw new UsageException($"{verb}: --config and --set belong to submit");
-        if (verb is "status" or "cancel" or "logs" && positional.Length != 1)
+        if (verb != "fetch" && cl.Get("output") is not null) throw new UsageException($"{verb}: --output belongs to fetch");
+        if (verb is "status" or "cancel" or "resume" or "logs" && positional.Length != 1 || verb == "fetch" && positional.Length == 0)
             throw new UsageException($"{verb}: expected one job id, e.g. '{verb} j20261129-120000-a1b2c3'");
         using var http = Client(cl);
         try
@@ -62,6 +67,8 @@ public static class ClientCommands
                 "jobs" => Jobs(http, ct),
                 "status" => Print(Send(http, HttpMethod.Get, "jobs/" + Uri.EscapeDataString(positional[0]), null, ct)),
                 "cancel" => Print(Send(http, HttpMethod.Post, "jobs/" + Uri.EscapeDataString(positional[0]) + "/cancel", null, ct)),
+                "resume" => Print(Send(http, HttpMethod.Post, "jobs/" + Uri.EscapeDataString(positional[0]) + "/resume", null, ct)),
+                "fetch" => Fetch(http, positional[0], positional[1..], cl.Get("output"), ct),
                 _ => Logs(http, positional[0], cl.Has("follow"), ct),
             };
         }

@@ -2,11 +2,11 @@ using ActorTrainer.Daemon.Cli;
 
 namespace ActorTrainer.Daemon.Service;
 
-/// <summary>Entry point of the service verbs for Program.cs: serve, submit, jobs, status, cancel, logs.</summary>
+/// <summary>Entry point of the service verbs for Program.cs: serve, submit, jobs, status, cancel, resume, logs, fetch.</summary>
 public static class ServiceCommands
 {
     /// <summary>The verbs this class handles.</summary>
-    public static readonly string[] Verbs = ["serve", "submit", "jobs", "status", "cancel", "logs"];
+    public static readonly string[] Verbs = ["serve", "submit", "jobs", "status", "cancel", "resume", "logs", "fetch"];
 
     /// <summary>Usage text of every service verb.</summary>
     public static string Usage => ServeCommand.Usage + "\n" + ClientCommands.Usage;

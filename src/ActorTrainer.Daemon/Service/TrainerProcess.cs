@@ -17,6 +17,9 @@ public static partial class TrainerProcess
     /// <summary>Name of the job's effective configuration in the run directory.</summary>
     public const string ConfigFile = "job.conf";
 
+    /// <summary>The environment variable that tells a trainer it runs job ID of the service (its value).</summary>
+    public const string JobIdVariable = "ACTORTRAINER_SERVICE_JOB";
+
     private const int SIGTERM = 15, SIGKILL = 9;
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
@@ -55,6 +58,7 @@ public static partial class TrainerProcess
         psi.ArgumentList.Add("--set");
         psi.ArgumentList.Add("output.log-format=json");
         psi.Environment["ACTORTRAINER_JOB_LOG"] = Path.Combine(runDir, LogFile);
+        psi.Environment[JobIdVariable] = Path.GetFileName(runDir);   // the trainer's resume hint names the service's verb
         var p2 = ServicePriority.Spawn(() => Process.Start(psi) ?? throw new InvalidOperationException($"could not start the trainer for {runDir}"));
         p2.StandardInput.Close();
         return p2;

@@ -1,0 +1,52 @@
+using System.Text.Json.Nodes;
+using Xunit;
+
+namespace ActorTrainer.Daemon.Tests;
+
+/// <summary>The client verbs a new user reaches for after `cancel`, found missing by trying the service end to end:
+/// `resume ID` (before: only `curl -X POST …/resume`) and `fetch ID [NAME]... [--output DIR]` to copy the results
+/// (before: one `curl` per file); and an interrupted job's train.log names `resume ID`, not `train --resume DIR` on a
+/// run directory the service owns.</summary>
+public class ServiceClientVerbTests
+{
+    private static bool Is(JsonObject j, string state) => j["state"]!.GetValue<string>() == state;
+
+    [Fact]
+    public void Cancel_resume_and_fetch_a_job_with_the_client_verbs()
+    {
+        using var t = new TempDir();
+        using var d = new ServiceDaemon(t["runs"]);
+        var id = d.Submit(ServiceRuns.Long);
+        d.WaitFor(id, j => Is(j, "running") && j["step"]!.GetValue<long>() > 0, 300, "running with a checkpoint");
+        var cancel = Cli.Run(["cancel", id, "--server", d.Url]);
+        Assert.True(cancel.ExitCode == 0, cancel.Describe());
+        var cancelled = d.WaitFor(id, j => Is(j, "cancelled") || Is(j, "succeeded"), 120, "cancelled");
+        Assert.True(Is(cancelled, "cancelled"), cancelled.ToJsonString());
+        Assert.Contains($"continue with: resume {id} (the service's client verb", d.TrainLog(id));
+        Assert.DoesNotContain("train --resume", d.TrainLog(id));
+
+        var resume = Cli.Run(["resume", id, "--server", d.Url]);
+        Assert.True(resume.ExitCode == 0, resume.Describe());
+        Assert.Equal("queued", JsonNode.Parse(resume.Stdout)!["state"]!.GetValue<string>());
+        var done = d.WaitFor(id, j => Is(j, "succeeded") || Is(j, "failed"), 300, "done");
+        Assert.True(Is(done, "succeeded"), done.ToJsonString() + "\n" + d.TrainLog(id));
+        Cli.AssertBadInput(Cli.Run(["resume", id, "--server", d.Url]), $"job '{id}' is succeeded: only a cancelled or failed job can be resumed");
+
+        var all = Cli.Run(["fetch", id, "--output", t["all"], "--server", d.Url]);
+        Assert.True(all.ExitCode == 0, all.Describe());
+        Assert.Contains($"of job {id} (succeeded) into {t["all"]}", all.Stdout);
+        var runDir = Path.Combine(t["runs"], id);
+        foreach (var name in new[] { "summary.json", "history.csv", "model/model.safetensors", "train.log" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(runDir, name)), File.ReadAllBytes(Path.Combine(t["all"], name)));
+        Assert.Empty(Directory.GetFiles(t["all"], "*.tmp", SearchOption.AllDirectories));
+
+        var one = Cli.Run(["fetch", id, "summary.json", "--output", t["one"], "--server", d.Url]);
+        Assert.True(one.ExitCode == 0, one.Describe());
+        Assert.Equal(["summary.json"], Directory.GetFiles(t["one"]).Select(Path.GetFileName));
+        Cli.AssertBadInput(Cli.Run(["fetch", id, "nope.csv", "--output", t["none"], "--server", d.Url]), $"job {id} has no file 'nope.csv'", "summary.json");
+        Assert.False(Directory.Exists(t["none"]));
+        File.WriteAllText(t["file"], "");
+        Cli.AssertBadInput(Cli.Run(["fetch", id, "--output", t["file"], "--server", d.Url]), $"--output '{t["file"]}' is a file");
+        Cli.AssertBadInput(Cli.Run(["status", id, "--output", t["x"], "--server", d.Url]), "--output belongs to fetch");
+    }
+}
