@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using ActorTrainer.Daemon.Service;
 using Microsoft.Data.Sqlite;
 using Xunit;
@@ -6,7 +7,8 @@ namespace ActorTrainer.Daemon.Tests;
 
 /// <summary>Queue order of a resumed job: `POST /jobs/{id}/resume` queues it at the back, behind the jobs queued while it
 /// was cancelled or failed, as a new submission would be (a batch queue's requeue). Before, it kept the place of its
-/// first submission and overtook them. A job interrupted by a restart keeps its place.</summary>
+/// first submission and overtook them. A job interrupted by a restart keeps its place. A queued job shows its place
+/// (queue_position), since GET /jobs lists jobs in submission order.</summary>
 public class ServiceQueueOrderTests
 {
     [Fact]
@@ -22,6 +24,15 @@ public class ServiceQueueOrderTests
         var second = d.Submit(small);
         using (var resume = await d.Http.PostAsync($"jobs/{first}/resume", null)) Assert.Equal(202, (int)resume.StatusCode);
         Assert.Equal("running", d.Job(busy)["state"]!.GetValue<string>());   // both waited behind it
+        // where each one stands (1 = starts next), in GET /jobs/{id} and GET /jobs; `logs` says why it shows nothing
+        Assert.Equal(1, d.Job(second)["queue_position"]?.GetValue<int>());
+        Assert.Equal(2, d.Job(first)["queue_position"]?.GetValue<int>());
+        Assert.Null(d.Job(busy)["queue_position"]);
+        var listed = JsonNode.Parse(await d.Http.GetStringAsync("jobs"))!.AsArray();
+        Assert.Equal([null, 2, 1], listed.Select(j => j!["queue_position"]?.GetValue<int>()));
+        var logs = Cli.Run(["logs", first, "--server", d.Url]);
+        Assert.True(logs.ExitCode == 0 && logs.Stdout.Length == 0, logs.Describe());
+        Assert.Contains($"job {first} is queued and has no train.log yet (place 2 in the queue)", logs.Stderr);
 
         var a = d.WaitFor(first, j => j["state"]!.GetValue<string>() == "succeeded", 600, "succeeded");
         var b = d.WaitFor(second, j => j["state"]!.GetValue<string>() == "succeeded", 600, "succeeded");

@@ -185,11 +185,16 @@ public static partial class ClientCommands
     private static int Logs(HttpClient http, string id, bool follow, CancellationToken ct)
     {
         var path = "jobs/" + Uri.EscapeDataString(id);
-        Send(http, HttpMethod.Get, path, null, ct);       // refusals (an unknown job, a missing or wrong token) as the other verbs: exit 2
+        var job = Send(http, HttpMethod.Get, path, null, ct);   // refusals (an unknown job, a missing or wrong token) as the other verbs: exit 2
         if (!follow)
         {
             using var res = http.GetAsync(path + "/files/" + TrainerProcess.LogFile, ct).GetAwaiter().GetResult();
-            if (res.StatusCode == HttpStatusCode.NotFound) return 0;   // not started yet: no log
+            if (res.StatusCode == HttpStatusCode.NotFound)           // not started yet: no log
+            {
+                Console.Error.WriteLine($"job {id} is {job?["state"]} and has no {TrainerProcess.LogFile} yet" +
+                                        (job?["queue_position"] is { } place ? $" (place {place} in the queue)" : ""));
+                return 0;
+            }
             res.EnsureSuccessStatusCode();
             foreach (var raw in res.Content.ReadAsStringAsync(ct).GetAwaiter().GetResult().Split('\n'))
                 if (raw.TrimEnd('\r') is { Length: > 0 } l) Console.Out.WriteLine(TrainLog.Parse(l).Text);   // as logs -f shows them

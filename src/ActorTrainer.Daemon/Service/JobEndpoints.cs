@@ -19,7 +19,11 @@ public static class JobEndpoints
         app.MapPost("/jobs", async (HttpRequest req) => await Submit(req, store, runner, options))
            .Produces(StatusCodes.Status201Created).Produces(StatusCodes.Status400BadRequest).Produces(StatusCodes.Status413PayloadTooLarge)
            .WithSummary("Submit a training job: {\"config\": \"<HOCON>\", \"set\": {\"key\": \"value\"}}; 201 {\"id\"}, 400 naming the bad key");
-        app.MapGet("/jobs", () => Results.Json(new JsonArray(store.All().Select(j => (JsonNode)JobViews.View(j, progress.For(j), false)).ToArray())))
+        app.MapGet("/jobs", () =>
+            {
+                var places = store.QueuePositions();
+                return Results.Json(new JsonArray(store.All().Select(j => (JsonNode)JobViews.View(j, progress.For(j), false, places.GetValueOrDefault(j.Id))).ToArray()));
+            })
            .WithSummary("All jobs in submission order");
         app.MapGet("/jobs/{id}", (string id) => Find(store, id) is { } j
                 ? new JsonBytesResult(status.Body(j)) : NotFound(id))
@@ -31,7 +35,7 @@ public static class JobEndpoints
                 : Stored(runner, () => Change(runner.Cancel(id)!, progress, JobStates.Cancelled, was.State)))
            .WithSummary("Cancel: a queued job at once; a running one checkpoints and stops (resumable)");
         app.MapPost("/jobs/{id}/resume", (string id) => Find(store, id) is not { } was ? NotFound(id)
-                : Stored(runner, () => Change(runner.Resume(id)!, progress, JobStates.Queued, was.State)))
+                : Stored(runner, () => Change(runner.Resume(id)!, progress, JobStates.Queued, was.State, store.QueuePositions().GetValueOrDefault(id))))
            .WithSummary("Queue a cancelled or failed job again, at the back of the queue; it continues from its newest checkpoint");
         app.MapGet("/jobs/{id}/events", async (HttpContext ctx, string id) =>
             {
@@ -114,9 +118,9 @@ public static class JobEndpoints
 
     /// <summary>202 with the job when the request changed it (cancel: it was queued or running; resume: cancelled or
     /// failed), else 409 naming its state (a job cancelled before is "already done").</summary>
-    private static IResult Change(JobRecord job, JobProgressBook progress, string target, string was)
+    private static IResult Change(JobRecord job, JobProgressBook progress, string target, string was, int? place = null)
     {
-        var view = JobViews.View(job, progress.For(job), false);
+        var view = JobViews.View(job, progress.For(job), false, place);
         var accepted = target == JobStates.Cancelled ? was is JobStates.Queued or JobStates.Running
                                                      : was is JobStates.Cancelled or JobStates.Failed;
         if (!accepted)

@@ -10,7 +10,7 @@ namespace ActorTrainer.Daemon.Service;
 /// than <see cref="MaxAge"/> (the progress read from train.log is at most that old anyway) or when the job's
 /// record changed (the store replaces the record on every update, so a state change shows at once).
 /// </summary>
-public sealed class JobStatusCache(JobProgressBook progress, JsonSerializerOptions json)
+public sealed class JobStatusCache(JobStore store, JobProgressBook progress, JsonSerializerOptions json)
 {
     /// <summary>How long a cached body may be served while the job's record is unchanged.</summary>
     public static readonly TimeSpan MaxAge = TimeSpan.FromMilliseconds(250);
@@ -29,7 +29,7 @@ public sealed class JobStatusCache(JobProgressBook progress, JsonSerializerOptio
         {
             // Of many clients that found the entry stale at once, only the first rebuilds it.
             if (Fresh(job) is { } again) return again;
-            var built = JsonSerializer.SerializeToUtf8Bytes<JsonNode>(JobViews.View(job, progress.For(job), true), json);
+            var built = JsonSerializer.SerializeToUtf8Bytes<JsonNode>(JobViews.View(job, progress.For(job), true, store.QueuePositions().GetValueOrDefault(job.Id)), json);
             _entries[job.Id] = new Entry(job, Environment.TickCount64, built);
             return built;
         }

@@ -122,6 +122,10 @@ public sealed class JobStore : IDisposable
     public IReadOnlyList<JobRecord> Queue() =>
         _jobs.Values.Where(j => j.State == JobStates.Queued).OrderBy(j => j.QueueSeq).ThenBy(j => j.Seq).ToList();
 
+    /// <summary>Each queued job's place in the queue: 1 for the one that starts next.</summary>
+    public IReadOnlyDictionary<string, int?> QueuePositions() =>
+        Queue().Select((j, i) => (j.Id, i + 1)).ToDictionary(p => p.Id, p => (int?)p.Item2, StringComparer.Ordinal);
+
     /// <summary>A job store written before queue_seq existed gains the column (NULL: the job's seq).</summary>
     private void AddQueueSeqColumn()
     {

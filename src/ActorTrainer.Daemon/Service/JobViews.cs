@@ -6,9 +6,9 @@ namespace ActorTrainer.Daemon.Service;
 /// <summary>The JSON the API answers for a job (snake_case, as summary.json).</summary>
 public static class JobViews
 {
-    /// <summary>A job with its live progress; with <paramref name="withSummary"/>, and once it is done, the
-    /// run's summary.json object.</summary>
-    public static JsonObject View(JobRecord job, JobProgress progress, bool withSummary)
+    /// <summary>A job with its live progress and, while it is queued, its <paramref name="queuePosition"/> (1 = starts
+    /// next); with <paramref name="withSummary"/>, and once it is done, the run's summary.json object.</summary>
+    public static JsonObject View(JobRecord job, JobProgress progress, bool withSummary, int? queuePosition = null)
     {
         progress.Poll(TimeSpan.FromMilliseconds(250));
         var o = new JsonObject
@@ -28,6 +28,7 @@ public static class JobViews
             ["exit_code"] = job.ExitCode,
             ["error"] = job.Error,
             ["resumable"] = job.State is JobStates.Cancelled or JobStates.Failed,
+            ["queue_position"] = job.State == JobStates.Queued ? queuePosition : null,
         };
         if (withSummary && JobStates.IsTerminal(job.State) && ReadSummary(job.RunDir) is { } summary) o["summary"] = summary;
         return o;

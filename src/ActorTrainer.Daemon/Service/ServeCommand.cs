@@ -48,7 +48,7 @@ public static class ServeCommand
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton<JobProgressBook>();
-        builder.Services.AddSingleton(sp => new JobStatusCache(sp.GetRequiredService<JobProgressBook>(),
+        builder.Services.AddSingleton(sp => new JobStatusCache(sp.GetRequiredService<JobStore>(), sp.GetRequiredService<JobProgressBook>(),
             sp.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions));   // the options Results.Json uses
         builder.Services.AddSingleton<JobRunner>();
         builder.Services.AddSingleton(new FileLinks());
