@@ -59,6 +59,13 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
         Receive<StepApplied>(m => { _applied = (m.Step, m.Version); OpenNextIfApplied(); });
         Receive<RequestWork>(OnRequestWork);
         Receive<WorkFailed>(OnWorkFailed);
+        Receive<RetireWorker>(_ =>
+        {
+            // from now on the worker is sent nothing (Dispatch hands items to idle workers only, and a retired one never
+            // becomes idle again); what was sent to it before is ahead of this answer in its mailbox
+            Retire(Sender);
+            Sender.Tell(WorkerRetired.Instance);
+        });
         Receive<CheckTimeouts>(_ => OnCheckTimeouts());
         Receive<StopDispatch>(_ =>
         {

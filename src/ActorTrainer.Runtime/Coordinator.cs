@@ -45,7 +45,7 @@ internal sealed partial class Coordinator : ReceiveActor
         Receive<WeightsLoaded>(m => { _load?.TrySetResult(m); _load = null; });
         Receive<StateCommand>(m => Guard(() => { _state = m.Done; _server.Tell(new SnapshotRequest(m.Recycled)); }));
         Receive<ServerState>(m => { _state?.TrySetResult(m); _state = null; });
-        Receive<Terminated>(m => { if (_workers.Remove(m.ActorRef) && !_lost.Remove(m.ActorRef)) _alive.Stopped(); });
+        Receive<Terminated>(m => Guard(() => OnWorkerStopped(m.ActorRef)));
         ReceiveRemote();
     }
 
@@ -103,8 +103,19 @@ internal sealed partial class Coordinator : ReceiveActor
                 layout, async, opts.AsyncPullEvery, keep, failStart, threads, compute)).On(Context.System, opts), "worker-" + id);
             Context.Watch(worker);
             _workers.Add(worker);
+            _counted.Add(worker);
             _alive.Started();
         }
+    }
+
+    /// <summary>A worker stopped (a lost one once the generator retired it, or one stopped for good): it no longer
+    /// counts, and the parameter server stops sending it anything.</summary>
+    private void OnWorkerStopped(IActorRef worker)
+    {
+        if (!_workers.Remove(worker)) return;
+        _lost.Remove(worker);
+        Uncount(worker);
+        _server.Tell(new RegisterPeers(_slices, _workers.Where(w => !_lost.Contains(w)).ToArray()));
     }
 
     protected override void PostStop()

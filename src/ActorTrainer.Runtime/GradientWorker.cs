@@ -65,6 +65,7 @@ public sealed class GradientWorker : ReceiveActor
             Lose(e);
             return;
         }
+        Context.Parent.Tell(new WorkerConnected(_id));   // a remote worker counts once its node took the job
         if (_async) Pull();
         else _generator.Tell(new RequestWork(_id, -1, -1));
     }
@@ -80,15 +81,20 @@ public sealed class GradientWorker : ReceiveActor
     protected override void PostStop() => _compute.Dispose();
 
     /// <summary>The compute node is gone: this worker asks for no more work and hands back every item it still
-    /// gets (the generator re-queues them); the coordinator is told, so the run goes on with the other workers.</summary>
+    /// gets (the generator re-queues them); the coordinator is told, so the run goes on with the other workers. Once
+    /// the generator has retired it (<see cref="WorkerRetired"/>: every item it was handed has come and gone back) it
+    /// stops, which frees its dedicated thread; a node that answers again later gets new workers.</summary>
     private void Lose(WorkerNodeLostException e)
     {
-        // a node that refused the job: the coordinator logs that once for the node
-        if (e is not WorkerNodeRefusedException) Context.GetLogger().Warning("worker {0} ({1}) lost: {2}", _id, _compute.Where, e.Message);
-        Context.Parent.Tell(new WorkerLost(_id, _compute.Where, e.Message, e is WorkerNodeRefusedException));
+        // a node that refused the job or is busy: the coordinator logs that once for the node
+        bool refused = e is WorkerNodeRefusedException, busy = e.InnerException is ShardComputeBusyException;
+        if (!refused && !busy) Context.GetLogger().Warning("worker {0} ({1}) lost: {2}", _id, _compute.Where, e.Message);
+        Context.Parent.Tell(new WorkerLost(_id, _compute.Where, e.Message, refused, busy));
+        _generator.Tell(new RetireWorker(_id));
         Become(() =>
         {
             Receive<ShardWork>(w => _generator.Tell(new WorkFailed(_id, w.Step, w.Shard, $"worker {_id} ({_compute.Where}) is lost", WorkerLost: true)));
+            Receive<WorkerRetired>(_ => Context.Stop(Self));
             ReceiveAny(_ => { });
         });
     }

@@ -26,12 +26,14 @@ internal sealed class ClusterTestNodes : IDisposable
     public IReadOnlyList<(ActorSystem System, WorkerNodeServer Server)> Nodes => _nodes;
 
     /// <summary>Starts a worker node offering `workers` workers of `threads` GEMM threads and joins it to the coordinator
-    /// (syncRefusal: the node refuses sync jobs with this reason, as a GPU node does).</summary>
-    public WorkerNodeServer AddNode(int workers, int threads = 1, DataPlaneOptions? options = null, RemotingTls? tls = null, string? syncRefusal = null)
+    /// (syncRefusal: the node refuses sync jobs with this reason, as a GPU node does; compute: the node's shard computation,
+    /// as a GPU node's, null = the CPU engine).</summary>
+    public WorkerNodeServer AddNode(int workers, int threads = 1, DataPlaneOptions? options = null, RemotingTls? tls = null, string? syncRefusal = null,
+        ShardComputeFactory? compute = null)
     {
         var system = Create(RemoteWorkers.WorkerRole, tls);
         var server = new WorkerNodeServer(IPAddress.Loopback, 0, options ?? new DataPlaneOptions(), workers, threads, m => { lock (Log) Log.Add(m); },
-            syncRefusal: syncRefusal);
+            compute, syncRefusal);
         var info = new WorkerNodeInfo("127.0.0.1", server.Endpoint.Port, Guid.NewGuid().ToString("N"), workers, threads);
         system.ActorOf(WorkerNodeActor.Props(info), WorkerNodeActor.Name);
         Akka.Cluster.Cluster.Get(system).Join(Akka.Cluster.Cluster.Get(Coordinator).SelfAddress);

@@ -46,7 +46,7 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
         };
         var remote = new RemoteWorkers(dataPlane, r.Int("cluster.min-workers", 1), r.Bool("cluster.local-workers"),
             r.Duration("cluster.wait-for-workers"), r.Duration("cluster.probe-interval"),
-            r.OneOf("cluster.data-plane.compress", RemoteWorkers.CompressModes));
+            r.OneOf("cluster.data-plane.compress", RemoteWorkers.CompressModes), r.Duration("cluster.busy-retry-max"));
         return new ClusterConfig(r.Bool("cluster.enabled"), settings, dataPlane, r.Int("cluster.data-plane.port", 0, 65535), remote,
             ReadNodeWorkers(r), r.Int("worker.threads-per-worker", 0, 4096));
     }

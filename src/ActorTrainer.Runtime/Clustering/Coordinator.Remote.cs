@@ -10,8 +10,11 @@ namespace ActorTrainer.Runtime;
 /// shards on the node over its own data-plane connection (<see cref="RemoteShardCompute"/>); in a sync run the node's
 /// workers share one copy of the weights there (<see cref="NodeWeightsShare"/>), so each step's weights go to a node once. They pull work from the
 /// same generator and send to the same slices as local workers, so sync results keep their bits whichever node
-/// computes which shard. A lost worker (node gone or past the step deadline) hands its items back; a node that answers
-/// again later gets new workers. Training starts once MinWorkers workers are up.</summary>
+/// computes which shard. A lost worker (node gone or past the step deadline) hands its items back and, once the generator
+/// retired it, stops (its dedicated thread goes with it); a node that answers again later gets new workers, a node that
+/// answered busy only after a growing delay (<see cref="BusyNodes"/>). A remote worker counts (cluster.min-workers, the
+/// run's workers) from the moment its data-plane connection opened and the node took the job (<see cref="WorkerConnected"/>).
+/// Training starts once MinWorkers workers count.</summary>
 internal sealed partial class Coordinator : IWithTimers
 {
     /// <summary>Timers (the wait for workers).</summary>
@@ -27,6 +30,8 @@ internal sealed partial class Coordinator : IWithTimers
     private string RemoteWorkerDispatcher =>
         Context.System.Dispatchers.HasDispatcher(RemoteDispatcher) ? RemoteDispatcher : Akka.Dispatch.Dispatchers.DefaultDispatcherId;
     private readonly HashSet<IActorRef> _lost = new();
+    private readonly HashSet<IActorRef> _counted = new();       // workers counted in _alive: local ones, remote ones once connected
+    private BusyNodes? _busy;
     private readonly Dictionary<string, int> _liveByNode = new();
     private readonly Dictionary<int, string> _nodeOfWorker = new();
     private readonly Dictionary<string, NodeWeightsShare> _weightShares = new();
@@ -41,12 +46,14 @@ internal sealed partial class Coordinator : IWithTimers
     {
         Receive<WorkerNodeInfo>(m => Guard(() => OnNodeInfo(m)));
         Receive<WorkerLost>(m => Guard(() => OnWorkerLost(m)));
+        Receive<WorkerConnected>(m => Guard(() => OnWorkerConnected(m)));
         Receive<WaitExpired>(m => Guard(() => OnWaitExpired(m)));
         Receive<StopRecruiting>(_ => _recruiting = false);
     }
 
     private void StartRemote(RemoteWorkers remote)
     {
+        _busy = new BusyNodes(remote);
         Context.ActorOf(Props.Create(() => new ClusterWorkerDirectory(remote.EffectiveProbeInterval)), "worker-directory");
         ArmWait(remote);
         CheckReady();
@@ -63,7 +70,7 @@ internal sealed partial class Coordinator : IWithTimers
     {
         var remote = _opts.Remote!;
         int live = _liveByNode.GetValueOrDefault(node.Key);
-        if (!_recruiting || live >= node.Workers || _refused.Contains(node.Key)) return;
+        if (!_recruiting || live >= node.Workers || _refused.Contains(node.Key) || _busy!.Waiting(node.Key)) return;
         var job = _job;
         bool async = _opts.IsAsync;
         int maxRows = JobValidation.WorkerRows(job.BatchSize, job.Train.Count, job.ShardsPerBatch, async);
@@ -85,6 +92,7 @@ internal sealed partial class Coordinator : IWithTimers
         Func<IShardCompute> compute = () => share is null
             ? new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, sync: false, coded: remote.CodesFor(node.Host))
             : new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, share, remote.CodesFor(node.Host));
+        _busy!.Asking(node.Key);
         for (int i = live; i < node.Workers; i++)
         {
             int id = _nextWorkerId++;
@@ -92,8 +100,7 @@ internal sealed partial class Coordinator : IWithTimers
                 layout, async, pullEvery, keep, false, node.ThreadsPerWorker, compute)).WithDispatcher(dispatcher), "worker-" + id);
             Context.Watch(worker);
             _workers.Add(worker);
-            _nodeOfWorker[id] = node.Key;
-            _alive.Started();
+            _nodeOfWorker[id] = node.Key;    // it counts once connected (WorkerConnected)
         }
         _liveByNode[node.Key] = node.Workers;
         _memberOfNode[node.Key] = Sender.Path.Address;
@@ -101,16 +108,48 @@ internal sealed partial class Coordinator : IWithTimers
         CheckReady();
     }
 
+    /// <summary>A worker's computation is open (local workers count from their start): it counts from now on.</summary>
+    private void OnWorkerConnected(WorkerConnected m)
+    {
+        if (!_workers.Contains(Sender) || _lost.Contains(Sender) || !_counted.Add(Sender)) return;
+        _alive.Started();
+        if (_nodeOfWorker.TryGetValue(m.WorkerId, out var node)) _busy?.Connected(node);
+        CheckReady();
+    }
+
+    /// <summary>The worker stops counting (lost, or stopped); true when it did count.</summary>
+    private bool Uncount(IActorRef worker)
+    {
+        if (!_counted.Remove(worker)) return false;
+        _alive.Stopped();
+        return true;
+    }
+
     private void OnWorkerLost(WorkerLost m)
     {
         if (!_lost.Add(Sender)) return;
-        _alive.Stopped();
-        if (_nodeOfWorker.TryGetValue(m.WorkerId, out var node) && _liveByNode.TryGetValue(node, out var n))
+        bool counted = Uncount(Sender);
+        if (_nodeOfWorker.Remove(m.WorkerId, out var node) && _liveByNode.TryGetValue(node, out var n))
             _liveByNode[node] = n - 1;
         // the node said no to the job (it logged why): decided once per node incarnation, as a frame-size refusal is;
         // its probes go on answering, but it is not deployed to again (no worker started for it to refuse every second)
         if (m.Refused && node is not null && _refused.Add(node)) _log.Error("cluster: {0}; it gets no workers in this run", m.Reason);
-        if (_alive.Count == 0 && _opts.Remote is { } remote) ArmWait(remote);
+        if (m.Busy && node is not null) OnBusy(node, m.Reason);
+        // the last worker that counted is gone: the wait for one to come back starts (a worker that never connected
+        // changes nothing: the wait runs already, or some other worker still counts)
+        if (counted && _alive.Count == 0 && _opts.Remote is { } remote) ArmWait(remote);
+    }
+
+    /// <summary>A node answered busy: asked again after its back-off; one warning per busy spell of a node.</summary>
+    private void OnBusy(string node, string reason)
+    {
+        if (_busy?.Answered(node) is not { } answer) return;
+        var (times, delay) = answer;
+        var max = _opts.Remote!.EffectiveBusyRetryMax.TotalSeconds;
+        if (times == 1)
+            _log.Warning("cluster: {0}; asking it again in {1:0.###} s, then twice as long each time it is still busy (at most cluster.busy-retry-max = {2:0.###} s)",
+                reason, delay.TotalSeconds, max);
+        else _log.Debug("cluster: {0} (busy {1} times in a row); asking it again in {2:0.###} s", reason, times, delay.TotalSeconds);
     }
 
     /// <summary>The run is over: the cluster members of worker nodes that lost every worker of this run (killed, frozen,
@@ -129,7 +168,8 @@ internal sealed partial class Coordinator : IWithTimers
     {
         var remote = _opts.Remote!;
         if (_generatorReady.Task.IsCompleted ? _alive.Count > 0 : _alive.Count >= remote.MinWorkers) return;
-        var refused = _refused.Count == 0 ? "" : $" ({_refused.Count} worker node(s) refused, see the error above)";
+        var refused = (_refused.Count == 0 ? "" : $" ({_refused.Count} worker node(s) refused, see the error above)")
+                      + (_busy is not { Count: > 0 } busy ? "" : $" ({busy.Count} worker node(s) busy serving another coordinator, see the warning above)");
         Fail(new WorkersUnavailableException(_generatorReady.Task.IsCompleted
             ? $"cluster: every gradient worker was lost and none came back within cluster.wait-for-workers = {remote.EffectiveWait.TotalSeconds:0.###} s{refused}"
             : $"cluster: {_alive.Count} of cluster.min-workers = {remote.MinWorkers} gradient workers joined within cluster.wait-for-workers = {remote.EffectiveWait.TotalSeconds:0.###} s{refused}; start worker nodes (`worker --config FILE`) with this coordinator among their cluster.seed-nodes"));

@@ -50,9 +50,13 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
         _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, flags, PlanCodec.Encode(plan));
         var h = _conn.ReceiveHeader();
         if (h.Kind == NodeProtocol.Error)
-            throw h.A == NodeProtocol.ErrorBusy    // busy for now: lost like a dropped connection, asked again at the next probe
-                ? new WorkerNodeLostException($"{Where} is busy: {NodeProtocol.ReadError(_conn, h)}")
-                : new WorkerNodeRefusedException($"{Where} refused the job: {NodeProtocol.ReadError(_conn, h)}");
+        {
+            var error = NodeProtocol.ReadError(_conn, h);
+            // busy for now: lost like a dropped connection (the inner exception says busy), asked again with a back-off
+            throw h.A == NodeProtocol.ErrorBusy
+                ? new WorkerNodeLostException($"{Where} is busy: {error}", new ShardComputeBusyException(error))
+                : new WorkerNodeRefusedException($"{Where} refused the job: {error}");
+        }
         if (h.Kind != NodeProtocol.Ready || h.SectionCount != 0) throw new DataPlaneException($"{Where}: expected Ready, got frame kind {h.Kind}");
         _share?.Opened(h.B);
         return 0;

@@ -10,9 +10,11 @@ namespace ActorTrainer.Runtime.Clustering;
 /// nodes are asked to describe themselves (finds nodes that came back). Compress (cluster.data-plane.compress): "on" —
 /// tensors travel as lossless block-sparse codes (<see cref="DataPlane.BlockSparse"/>), "off" — as they are, "auto" —
 /// coded to nodes on other hosts, plain to nodes on this one (where the codes' extra passes over memory cost more
-/// than the bytes they save).</summary>
+/// than the bytes they save). BusyRetryMax (cluster.busy-retry-max): a node that answers "busy" (its one device serves
+/// another coordinator, <see cref="NodeProtocol.ErrorBusy"/>) is asked again after ProbeInterval, then after twice as
+/// long each time it is still busy, up to this.</summary>
 public sealed record RemoteWorkers(DataPlaneOptions DataPlane, int MinWorkers = 1, bool LocalWorkers = false,
-    TimeSpan? WaitForWorkers = null, TimeSpan? ProbeInterval = null, string Compress = "auto")
+    TimeSpan? WaitForWorkers = null, TimeSpan? ProbeInterval = null, string Compress = "auto", TimeSpan? BusyRetryMax = null)
 {
     /// <summary>The values of Compress.</summary>
     public static readonly string[] CompressModes = ["auto", "on", "off"];
@@ -34,6 +36,25 @@ public sealed record RemoteWorkers(DataPlaneOptions DataPlane, int MinWorkers = 
     /// <summary>ProbeInterval, 1 s when unset.</summary>
     public TimeSpan EffectiveProbeInterval => ProbeInterval ?? TimeSpan.FromSeconds(1);
 
+    /// <summary>BusyRetryMax, 30 s when unset (never below the probe interval).</summary>
+    public TimeSpan EffectiveBusyRetryMax
+    {
+        get
+        {
+            var max = BusyRetryMax ?? TimeSpan.FromSeconds(30);
+            return max < EffectiveProbeInterval ? EffectiveProbeInterval : max;
+        }
+    }
+
+    /// <summary>How long to wait before asking a node again that answered busy `times` times in a row (>= 1):
+    /// EffectiveProbeInterval × 2^(times − 1), at most EffectiveBusyRetryMax.</summary>
+    public TimeSpan BusyRetryDelay(int times)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(times, 1);
+        double ticks = EffectiveProbeInterval.Ticks * Math.Pow(2, Math.Min(times - 1, 40));
+        return ticks >= EffectiveBusyRetryMax.Ticks ? EffectiveBusyRetryMax : TimeSpan.FromTicks((long)ticks);
+    }
+
     /// <summary>Throws ArgumentException naming the config key of the first invalid option.</summary>
     public void Validate()
     {
@@ -41,6 +62,7 @@ public sealed record RemoteWorkers(DataPlaneOptions DataPlane, int MinWorkers = 
         if (MinWorkers < 1) throw new ArgumentException($"cluster.min-workers must be >= 1, got {MinWorkers}", nameof(MinWorkers));
         if (WaitForWorkers is { } w && w <= TimeSpan.Zero) throw new ArgumentException($"cluster.wait-for-workers must be > 0, got {w}", nameof(WaitForWorkers));
         if (ProbeInterval is { } p && p <= TimeSpan.Zero) throw new ArgumentException($"cluster.probe-interval must be > 0, got {p}", nameof(ProbeInterval));
+        if (BusyRetryMax is { } b && b <= TimeSpan.Zero) throw new ArgumentException($"cluster.busy-retry-max must be > 0, got {b}", nameof(BusyRetryMax));
         if (DataPlane.IoTimeout is { } t && t <= TimeSpan.Zero) throw new ArgumentException($"cluster.step-deadline must be > 0, got {t}", nameof(DataPlane));
         if (!CompressModes.Contains(Compress))
             throw new ArgumentException($"cluster.data-plane.compress must be one of {string.Join(", ", CompressModes)}, got '{Compress}'", nameof(Compress));

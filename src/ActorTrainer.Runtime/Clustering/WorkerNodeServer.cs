@@ -7,7 +7,8 @@ namespace ActorTrainer.Runtime.Clustering;
 /// <summary>A worker node's data-plane endpoint: accepts one connection per remote gradient worker of a coordinator
 /// and serves it on its own thread (<see cref="NodeProtocol"/>: Job, then Work → Result). Workers × ThreadsPerWorker
 /// is what the node offers (a coordinator opens Workers connections). Bad frames end that connection with an Error
-/// frame and a log line; the node keeps serving the others.</summary>
+/// frame and a log line (one per coordinator host and reason per <see cref="RefusalLogInterval"/>, <see cref="RefusalLog"/>);
+/// the node keeps serving the others.</summary>
 public sealed class WorkerNodeServer : IDisposable
 {
     private readonly TensorListener _listener;
@@ -18,6 +19,11 @@ public sealed class WorkerNodeServer : IDisposable
     private readonly ShardComputeFactory? _compute;
     private readonly string? _syncRefusal;
     private readonly NodeWeightsGroups _groups;
+    private readonly RefusalLog _refusals;
+
+    /// <summary>How long a refusal of the same reason to the same coordinator host is not logged again (counted instead):
+    /// its N connections (one per gradient worker of this node) bring the same job at once.</summary>
+    public static readonly TimeSpan RefusalLogInterval = TimeSpan.FromSeconds(30);
 
     /// <summary>Listens on address:port (0 = any free port) with the data plane's options (TLS, limits, timeouts).
     /// `compute`: how the node computes shards (null: the CPU engine; a GPU's factory), `syncRefusal`: when set, the
@@ -32,6 +38,7 @@ public sealed class WorkerNodeServer : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(threadsPerWorker);
         Workers = workers; ThreadsPerWorker = threadsPerWorker; _log = log;
+        _refusals = new RefusalLog(log, RefusalLogInterval);
         _listener = TensorListener.Start(address, port, options);
         _listener.OnRejected = m => _log("data plane: refused a connection: " + m);
         _acceptor = new Thread(AcceptLoop) { IsBackground = true, Name = "data-plane-accept" };
@@ -101,7 +108,7 @@ public sealed class WorkerNodeServer : IDisposable
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or ResourceLimitException or ShardComputeBusyException)
         {
-            _log($"data plane: connection from {c.RemoteEndPoint} refused: {e.Message}");
+            _refusals.Refused(c.RemoteEndPoint, e.Message);   // once for the N connections of one coordinator's job
             // read the rest of the refused frame first (its size is within max-frame-bytes), so that the peer is not
             // cut off while still writing it and gets the Error frame
             try { c.SkipSections(); }
