@@ -31,4 +31,15 @@ public class DefaultsTests
             ClusterConfig.From(new ConfigReader(ConfigLoader.LoadText(null, "defaults", ["cluster.data-plane.unix-sockets=sometimes"])), "worker"));
         Assert.Contains("cluster.data-plane.unix-sockets", bad.Message);
     }
+
+    [Fact]
+    public void Busy_retry_max_defaults_to_30s_in_reference_conf_and_the_runtime_and_is_read_and_checked()
+    {
+        ClusterConfig Read(params string[] sets) => ClusterConfig.From(new ConfigReader(ConfigLoader.LoadText(null, "defaults", [.. sets])), "coordinator");
+        Assert.Equal(TimeSpan.FromSeconds(30), Read().Remote.EffectiveBusyRetryMax);
+        Assert.Equal(new ActorTrainer.Runtime.Clustering.RemoteWorkers(new()).EffectiveBusyRetryMax, Read().Remote.EffectiveBusyRetryMax);
+        Assert.Equal(TimeSpan.FromSeconds(5), Read("cluster.busy-retry-max=5s").Remote.BusyRetryMax);
+        var bad = Assert.Throws<ConfigException>(() => Read("cluster.busy-retry-max=0s"));
+        Assert.Contains("cluster.busy-retry-max must be a positive duration", bad.Message);
+    }
 }

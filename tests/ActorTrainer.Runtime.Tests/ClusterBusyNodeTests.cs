@@ -97,8 +97,9 @@ public class ClusterBusyNodeTests
         // the good node's worker, and the busy node's latest one while it is told no: not one per time it was asked
         // (before the fix every worker of a busy answer lived, with its thread, until the run ended)
         var seen = $"{sampler.MostActors} worker actors and {sampler.MostThreads} pinned worker threads at once after {asked} busy answers";
-        Assert.True(sampler.MostActors <= 3, seen);
-        if (PinnedThreads() is not null) Assert.True(sampler.MostThreads is >= 1 and <= 8, seen);
+        Assert.True(sampler.MostActors <= 4, seen);
+        // a stopped actor's thread ends after its dispatcher's shutdown-timeout (1 s): about 5 tries' threads at once
+        if (PinnedThreads() is not null) Assert.True(sampler.MostThreads is >= 1 and <= 12, seen);
         // the busy node's workers never connected: the run trained on one worker
         Assert.Equal(1, result.Workers);
     }
@@ -110,13 +111,15 @@ public class ClusterBusyNodeTests
         int asked = 0;
         cluster.AddNode(workers: 1);
         cluster.AddNode(workers: 1, compute: AlwaysBusy(() => Interlocked.Increment(ref asked)));
-        // probed every 50 ms for about 5 s: 100 answers without the back-off; with it the node is asked after
-        // 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2, 2 ... s
+        // probed every 50 ms for 5 s or more: 20 answers a second without the back-off; with it the node is asked
+        // again after 0.05, 0.1, 0.2, 0.4, 0.8, 1.6 s (7 tries in 3.15 s), then every 2 s
         var job = Fixtures.Job(514, Remote(busyRetryMax: TimeSpan.FromSeconds(2), probeSeconds: 0.05), epochs: 5);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = await ActorTrainingRunner.RunAsync(job, [new Sampler(cluster.Coordinator, TimeSpan.FromSeconds(1))], CancellationToken.None,
             cluster.Coordinator).WaitAsync(TimeSpan.FromSeconds(120));
+        double seconds = clock.Elapsed.TotalSeconds;
         Assert.Equal(5, result.History.Count);
-        Assert.InRange(asked, 3, 14);
+        Assert.True(asked >= 3 && asked <= 8 + seconds / 2, $"the busy node was asked {asked} times in {seconds:F1} s");
     }
 
     [Fact]
