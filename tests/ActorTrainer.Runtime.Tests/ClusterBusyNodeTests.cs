@@ -123,6 +123,31 @@ public class ClusterBusyNodeTests
     }
 
     [Fact]
+    public async Task A_node_whose_one_device_serves_its_first_worker_backs_off_for_the_second()
+    {
+        using var cluster = new ClusterTestNodes();
+        int asked = 0, taken = 0;
+        // two workers offered, one device: the first connection computes, every other one is told busy
+        var oneDevice = new ShardComputeFactory((_, plan, rows, threads) =>
+        {
+            if (Interlocked.Exchange(ref taken, 1) == 0) return new LocalShardCompute(plan, rows, threads);
+            Interlocked.Increment(ref asked);
+            throw new ShardComputeBusyException(Busy);
+        });
+        cluster.AddNode(workers: 2, compute: oneDevice);
+        var job = Fixtures.Job(514, Remote(busyRetryMax: TimeSpan.FromSeconds(2), probeSeconds: 0.05), epochs: 5);
+        var (expected, _) = Fixtures.Reference(job);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = await ActorTrainingRunner.RunAsync(job, [new Sampler(cluster.Coordinator, TimeSpan.FromSeconds(1))], CancellationToken.None,
+            cluster.Coordinator).WaitAsync(TimeSpan.FromSeconds(120));
+        double seconds = clock.Elapsed.TotalSeconds;
+        Fixtures.AssertBitIdentical(expected, result.Weights);
+        Assert.Equal(1, result.Workers);
+        // the node's connected worker does not reset the back-off its busy sibling earns
+        Assert.True(asked >= 3 && asked <= 8 + seconds / 2, $"the second worker's connection was told busy {asked} times in {seconds:F1} s");
+    }
+
+    [Fact]
     public async Task Workers_of_a_busy_node_do_not_count_toward_min_workers_and_the_wait_names_it()
     {
         using var cluster = new ClusterTestNodes();

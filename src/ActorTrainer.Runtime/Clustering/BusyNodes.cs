@@ -37,10 +37,7 @@ internal sealed class BusyNodes(RemoteWorkers options, Func<DateTime>? clock = n
         return (times, delay);
     }
 
-    /// <summary>A worker of `node` connected: the node is not busy (any more).</summary>
-    public void Connected(string node)
-    {
-        _nodes.Remove(node);
-        _asking.Remove(node);
-    }
+    /// <summary>A worker of `node` connected: the node is not busy (any more); a sibling's busy answer to the same try
+    /// (a node of several workers whose device takes one) still starts a back-off.</summary>
+    public void Connected(string node) => _nodes.Remove(node);
 }
