@@ -76,44 +76,39 @@ let ``a resumed fit's History equals the uninterrupted one's, learning_rate incl
     Assert.Equal<int[]>([| 0; 1; 2 |], resumed.History.Epochs |> Array.ofSeq)
     Assert.Equal<float[]>(full.History.["learning_rate"], resumed.Epochs |> Array.map (fun e -> e.Logs.["learning_rate"]))
 
-[<Fact>]
-let ``a resumed fit continues a schedule of the current rate from the rate the checkpointed run had`` () =
-    // lr ← lr / 2 each epoch: the rate depends on the optimizer's, which the checkpoint's logs hold (as float32)
-    let schedule () = LearningRateScheduler(Func<int, float, float>(fun _ lr -> lr * 0.5)) :> ICallback
-    let options (epochs: int) = FitOptions(Epochs = epochs, BatchSize = 10, Seed = 5, Verbose = 0)
+/// Trains `epochs` epochs with lr ← factor·lr uninterrupted, and again resumed from the checkpoint after epoch 1:
+/// (uninterrupted History, resumed History, the two models' weight digests).
+let private scheduleAcrossResume (factor: float) (epochs: int) =
+    let schedule () = LearningRateScheduler(Func<int, float, float>(fun _ lr -> lr * factor)) :> ICallback
+    let options (n: int) = FitOptions(Epochs = n, BatchSize = 10, Seed = 5, Verbose = 0)
     let model = tinyModel ()
-    let full = model.FitWith(tinyData 30 0, options 3, [ schedule () ])
+    let full = model.FitWith(tinyData 30 0, options epochs, [ schedule () ])
     let keep = KeepCheckpoints()
     let first = options 1
     first.Checkpoints <- keep
     tinyModel().FitWith(tinyData 30 0, first, [ schedule () ]) |> ignore
-    let o = options 3
+    let o = options epochs
     o.Resume <- keep.Saved |> Seq.last
     let again = tinyModel ()
     let resumed = again.FitWith(tinyData 30 0, o, [ schedule () ])
-    Assert.Equal<float[]>([| for e in 1 .. 3 -> float (float32 (0.1 / 2.0 ** float e)) |], resumed.History.["learning_rate"])
-    for k in full.History.History.Keys do
-        Assert.Equal<float[]>(full.History.[k], resumed.History.[k])
-    Assert.Equal(model.WeightsSha256(), again.WeightsSha256())
+    full.History, resumed.History, model.WeightsSha256(), again.WeightsSha256()
+
+[<Fact>]
+let ``a resumed fit continues a schedule of the current rate from the rate the checkpointed run had`` () =
+    // lr ← lr / 2 each epoch: the rate depends on the optimizer's, which the checkpoint's logs hold (as float32)
+    let full, resumed, digest, resumedDigest = scheduleAcrossResume 0.5 3
+    Assert.Equal<float[]>([| for e in 1 .. 3 -> float (float32 (0.1 / 2.0 ** float e)) |], resumed.["learning_rate"])
+    for k in full.History.Keys do
+        Assert.Equal<float[]>(full.[k], resumed.[k])
+    Assert.Equal(digest, resumedDigest)
 
 [<Fact>]
 let ``a resumed fit continues a schedule whose rates are not exact in float32 with the uninterrupted run's bits`` () =
     // lr ← 0.9·lr: 0.1·0.9² in double and float32(0.09)·0.9 round to different float32 rates (as Keras, the rate is a
     // float32 variable, so the uninterrupted run's chain is of float32 values too)
-    let schedule () = LearningRateScheduler(Func<int, float, float>(fun _ lr -> lr * 0.9)) :> ICallback
-    let options (epochs: int) = FitOptions(Epochs = epochs, BatchSize = 10, Seed = 5, Verbose = 0)
-    let model = tinyModel ()
-    let full = model.FitWith(tinyData 30 0, options 4, [ schedule () ])
-    let keep = KeepCheckpoints()
-    let first = options 1
-    first.Checkpoints <- keep
-    tinyModel().FitWith(tinyData 30 0, first, [ schedule () ]) |> ignore
-    let o = options 4
-    o.Resume <- keep.Saved |> Seq.last
-    let again = tinyModel ()
-    let resumed = again.FitWith(tinyData 30 0, o, [ schedule () ])
+    let full, resumed, digest, resumedDigest = scheduleAcrossResume 0.9 4
     let mutable lr = float32 0.1
     let chain = [| for _ in 1 .. 4 -> lr <- float32 (float lr * 0.9); float lr |]
-    Assert.Equal<float[]>(chain, full.History.["learning_rate"])
-    Assert.Equal<float[]>(full.History.["learning_rate"], resumed.History.["learning_rate"])
-    Assert.Equal(model.WeightsSha256(), again.WeightsSha256())
+    Assert.Equal<float[]>(chain, full.["learning_rate"])
+    Assert.Equal<float[]>(full.["learning_rate"], resumed.["learning_rate"])
+    Assert.Equal(digest, resumedDigest)

@@ -7,33 +7,19 @@ namespace ActorTrainer.Daemon.Output;
 public static class RunFiles
 {
     /// <summary>Writes text atomically.</summary>
-    public static void WriteText(string path, string text)
+    public static void WriteText(string path, string text) => Write(path, fs =>
     {
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            using (var w = new StreamWriter(fs))
-            {
-                w.Write(text);
-                w.Flush();
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw;
-        }
-    }
+        using var w = new StreamWriter(fs, leaveOpen: true);
+        w.Write(text);
+    });
 
     /// <summary>Copies <paramref name="source"/> to <paramref name="path"/> atomically (a temporary file in the same
     /// directory, fsync, rename): an interrupted copy leaves no partial file under the real name.</summary>
-    public static void WriteStream(string path, Stream source)
+    public static void WriteStream(string path, Stream source) => Write(path, source.CopyTo);
+
+    /// <summary>Creates a temporary file beside <paramref name="path"/>, lets <paramref name="fill"/> write it, fsyncs
+    /// and renames it over <paramref name="path"/>; on any failure the temporary file is deleted.</summary>
+    private static void Write(string path, Action<FileStream> fill)
     {
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
@@ -43,7 +29,7 @@ public static class RunFiles
         {
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
             {
-                source.CopyTo(fs);
+                fill(fs);
                 fs.Flush(flushToDisk: true);
             }
             File.Move(tmp, full, overwrite: true);
