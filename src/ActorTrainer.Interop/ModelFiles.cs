@@ -45,14 +45,26 @@ public static partial class ModelFiles
     }
 
     /// <summary>Loads a model saved by <see cref="Save"/>: rebuilds the layers, sets the weights (names and shapes
-    /// checked), and restores the compile config and optimizer state when present.</summary>
-    public static Sequential Load(string dir)
+    /// checked), and restores the compile config and optimizer state when present. Built-in layer classes only; a
+    /// model with a user-defined layer is loaded with <see cref="Load(string, IReadOnlyDictionary{string, Func{JsonObject, Layer}})"/>.</summary>
+    public static Sequential Load(string dir) => Load(dir, NoCustomObjects);
+
+    /// <summary>Loads a model saved by <see cref="Save"/> whose layers may be user-defined classes (Keras
+    /// <c>custom_objects</c>): <paramref name="customObjects"/> maps a layer's class name (its <c>class_name</c> in
+    /// config.json, the ClassName the layer was constructed with) to a factory that builds the layer, not built, from
+    /// its config object (<c>{"name": ..., its ConfigEntries}</c>); a layer the factory leaves unnamed takes the
+    /// config's name. Registered names are looked up before the built-in classes. A class neither built in nor
+    /// registered is a ModelFileException naming the file, the layer, its class and how to register it.</summary>
+    public static Sequential Load(string dir, IReadOnlyDictionary<string, Func<JsonObject, Layer>>? customObjects)
     {
+        var custom = customObjects ?? NoCustomObjects;
         var (cfgPath, cfg) = ReadConfig(dir);
-        var spec = ModelConfig.parseModel(cfgPath, cfg);
+        var spec = ModelConfig.parseModelWith(cfgPath, custom, cfg);
         // Shapes and sizes are compared with the weights file before any weight is allocated or initialised (a model
-        // given its input shape is built at once, so it gets it from Build below).
+        // given its input shape is built at once, so it gets it from Build below). A user-defined layer need not
+        // declare WeightSpecs: with custom classes the model is built first and its variables give names and shapes.
         var model = new Sequential(spec.Layers, spec.Name, null, spec.Seed);
+        if (custom.Count > 0) model.Build(spec.InputShape);
         var specs = model.WeightSpecs(spec.InputShape);
         var expected = specs.Select(s => (s.Item1, s.Item2)).ToArray();
         var values = ReadWeights(dir, expected);
@@ -139,7 +151,7 @@ public static partial class ModelFiles
 }
 
 /// <summary>Save and load as members of <see cref="Sequential"/>: <c>model.Save(dir)</c> and
-/// <c>Sequential.Load(dir)</c> (C#); F# sees <c>model.Save dir</c> and uses <see cref="ModelFiles.Load"/>.</summary>
+/// <c>Sequential.Load(dir)</c> (C#); F# sees <c>model.Save dir</c> and uses <see cref="ModelFiles.Load(string)"/>.</summary>
 public static class SequentialFileExtensions
 {
     /// <summary>Saves the model into a directory, atomically (see <see cref="ModelFiles.Save"/>).</summary>
@@ -147,7 +159,17 @@ public static class SequentialFileExtensions
 
     extension(Sequential)
     {
-        /// <summary>Loads a model saved by Save (see <see cref="ModelFiles.Load"/>).</summary>
+        /// <summary>Loads a model saved by Save (see <see cref="ModelFiles.Load(string)"/>).</summary>
         public static Sequential Load(string dir) => ModelFiles.Load(dir);
+
+        /// <summary>Loads a model saved by Save whose user-defined layer classes are registered in
+        /// <paramref name="customObjects"/>: class name → factory from the layer's config (Keras <c>custom_objects</c>;
+        /// see <see cref="ModelFiles.Load(string, IReadOnlyDictionary{string, Func{JsonObject, Layer}})"/>).</summary>
+        public static Sequential Load(string dir, IReadOnlyDictionary<string, Func<JsonObject, Layer>>? customObjects) =>
+            ModelFiles.Load(dir, customObjects);
+
+        /// <summary>Loads a model saved by Save whose user-defined layer classes are <paramref name="layerTypes"/>
+        /// (see <see cref="ModelFiles.CustomObjects"/>).</summary>
+        public static Sequential Load(string dir, params Type[] layerTypes) => ModelFiles.Load(dir, layerTypes);
     }
 }

@@ -37,3 +37,27 @@ let ``an unknown class names the registry's classes`` () =
     Assert.Equal("layers[2] (Conv2D): unknown layer class 'Conv2D' (allowed: Dense, Flatten, Dropout, Activation)", ex.Message)
     Assert.Equal(Some { Section = "layers[2] (Conv2D)"; Key = "class_name"; Problem = "must be one of Dense, Flatten, Dropout, Activation, got 'Conv2D'" },
                  ModelJson.fieldError ex)
+
+/// y = 2x, an F# user-defined layer without weights.
+type private Twice(name: string) =
+    inherit Layer("Twice", name)
+    override _.BuildWeights(_, _) = ()
+    override _.ComputeOutputShape s = s
+    override _.Call(x, _) = x + x
+    override _.Variables = [||]
+
+[<Fact>]
+let ``An F# layer class registered as a custom object loads from a model file`` () =
+    let dir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "coretests-custom-" + System.Guid.NewGuid().ToString("N"))
+    try
+        let m = Sequential([ Dense(2) :> Layer; Twice("twice") :> Layer ], seed = 4)
+        m.Build [| 3 |]
+        m.Save dir
+        let x = Tensor.FromArray([| 0.5f; -1.0f; 2.0f |], [| 1; 3 |])
+        let custom = readOnlyDict [ "Twice", System.Func<JsonObject, Layer>(fun c -> Twice(c.["name"].GetValue<string>()) :> Layer) ]
+        let loaded = ModelFiles.Load(dir, custom)
+        Assert.Equal<float32[]>(m.Predict(x).ToFloat32Array(), loaded.Predict(x).ToFloat32Array())
+        let e = Assert.Throws<ModelFileException>(fun () -> ModelFiles.Load dir |> ignore)
+        Assert.Contains("layers[1] (Twice): unknown layer class 'Twice' (layer 'twice'", e.Message)
+    finally
+        if System.IO.Directory.Exists dir then System.IO.Directory.Delete(dir, true)

@@ -33,21 +33,62 @@ module internal ModelConfig =
     /// Initializer from a name or a {"class_name", "config"} object (ConfigFields.parseInitializer).
     let parseInitializer (where: string) (node: JsonNode) : Initializer = ConfigFields.parseInitializer where node
 
-    /// A layer from its {"class_name", "config"} entry: the class is looked up in LayerRegistry.all and its Parse reads
-    /// the config (see each layer's FromConfig).
-    let parseLayer (index: int) (node: JsonNode) : Layer =
-        let o = match node with :? JsonObject as o -> o | n -> fail (sprintf "layers[%d]" index) (sprintf "must be an object, got %s" (show n))
-        let cls = str (sprintf "layers[%d]" index) o "class_name" None
+    /// The layer a caller's factory (Keras custom_objects) builds from its config object (a copy of the entry's
+    /// "config", name included); a layer it leaves unnamed takes the config's name. A factory's failure is a
+    /// ModelFileException naming the entry and the class.
+    let private customLayer (where: string) (cls: string) (factory: Func<JsonObject, Layer>) (cfg: JsonObject) : Layer =
+        let layer =
+            try factory.Invoke(cfg.DeepClone().AsObject())
+            with
+            | :? ModelFileException -> reraise ()
+            | e -> raise (ModelFileException(sprintf "%s: the factory registered for '%s' failed: %s" where cls e.Message, e))
+        if isNull (box layer) then fail where (sprintf "the factory registered for '%s' returned null instead of a layer" cls)
+        let name = str where cfg "name" (Some "")
+        if layer.Name = "" then layer.Name <- name
+        layer
+
+    /// The refusal of a class that is neither built in nor registered, for a model file: names the class, the layer
+    /// and how to register it (Keras: "Unknown layer: 'X'. Please ensure you are using a custom_object_scope...").
+    let private unknownCustom (where: string) (cls: string) (cfg: JsonNode) : 'a =
+        let name = match cfg with :? JsonObject as c -> defaultArg (asString c.["name"]) "" | _ -> ""
+        let allowed = String.Join(", ", layerClasses)
+        failKeyText where "class_name" (sprintf "must be one of %s or a registered custom class, got '%s'" allowed cls)
+                    (sprintf "unknown layer class '%s' (layer '%s'; built-in classes: %s). A custom layer class must be registered \
+                              when loading: pass custom objects, a class name -> factory from the layer's config, e.g. \
+                              Sequential.Load(dir, new Dictionary<string, Func<JsonObject, Layer>> { [\"%s\"] = config => ... }) \
+                              or ModelFiles.Load(dir, typeof(%s)) for a class with a static FromConfig(JsonObject)"
+                         cls name allowed cls cls)
+
+    /// A layer of a built-in class (LayerRegistry.all, whose Parse reads the config; see each layer's FromConfig).
+    /// `hint`: an unknown class is refused with the custom-object registration hint (a model file's loader).
+    let private builtinLayer (index: int) (cls: string) (o: JsonObject) (hint: bool) : Layer =
+        let where = sprintf "layers[%d] (%s)" index cls
         match LayerRegistry.all |> Array.tryFind (fun r -> r.ClassName = cls) with
+        | None when hint -> unknownCustom where cls o.["config"]
         | None ->
-            failKeyText (sprintf "layers[%d] (%s)" index cls) "class_name" (sprintf "must be one of %s, got '%s'" (String.Join(", ", layerClasses)) cls)
+            failKeyText where "class_name" (sprintf "must be one of %s, got '%s'" (String.Join(", ", layerClasses)) cls)
                         (sprintf "unknown layer class '%s' (allowed: %s)" cls (String.Join(", ", layerClasses)))
         | Some registration ->
-            let where = sprintf "layers[%d] (%s)" index cls
             let cfg = obj where o "config"
             let c = { Where = where; Config = cfg; Name = str where cfg "name" (Some "") }
             ConfigFields.checkFields c cls registration.Fields registration.NullFields
             registration.Parse c
+
+    /// A layer from its {"class_name", "config"} entry: the class is looked up in `custom` (class name -> factory from
+    /// the entry's config, Keras custom_objects; null when the caller can register none), then among the built-in classes.
+    let parseLayerWith (custom: Collections.Generic.IReadOnlyDictionary<string, Func<JsonObject, Layer>>) (index: int) (node: JsonNode) : Layer =
+        let o = match node with :? JsonObject as o -> o | n -> fail (sprintf "layers[%d]" index) (sprintf "must be an object, got %s" (show n))
+        let cls = str (sprintf "layers[%d]" index) o "class_name" None
+        let factory =
+            if isNull custom then null
+            else match custom.TryGetValue cls with | true, f -> f | _ -> null
+        if isNull factory then builtinLayer index cls o (not (isNull custom))
+        else
+            let where = sprintf "layers[%d] (%s)" index cls
+            customLayer where cls factory (obj where o "config")
+
+    /// A layer from its {"class_name", "config"} entry, built-in classes only (parseLayerWith null).
+    let parseLayer (index: int) (node: JsonNode) : Layer = parseLayerWith null index node
 
     /// Refuses two layers with one name (Keras: "All layers added to a Sequential model should have unique names"),
     /// naming the name and both entries.
@@ -185,8 +226,10 @@ module internal ModelConfig =
                 |> Array.ofSeq
         parseOptimizer cc.["optimizer"], loss, metrics
 
-    /// Validates a whole config.json (`path` names it in errors) and constructs its layers and optimizer.
-    let parseModel (path: string) (cfg: JsonObject) : ModelSpec =
+    /// Validates a whole config.json (`path` names it in errors) and constructs its layers and optimizer; layer classes
+    /// are looked up in `custom` first (class name -> factory, Keras custom_objects; null: built-in classes only, and an
+    /// unknown class is refused without the registration hint).
+    let parseModelWith (path: string) (custom: Collections.Generic.IReadOnlyDictionary<string, Func<JsonObject, Layer>>) (cfg: JsonObject) : ModelSpec =
         try
             let top = "model"
             match cfg.["class_name"] |> asString with
@@ -205,9 +248,12 @@ module internal ModelConfig =
                 { Name = str top c "name" (Some "sequential")
                   Seed = integer top c "seed" (Some 1) Int32.MinValue Int32.MaxValue
                   InputShape = inputShape top c
-                  Layers = layers |> Seq.mapi parseLayer |> Array.ofSeq
+                  Layers = layers |> Seq.mapi (parseLayerWith custom) |> Array.ofSeq
                   Compile = objOpt top cfg "compile_config" |> Option.map compileConfig }
             checkUniqueNames spec.Layers
             checkBatchInputShape layers spec.InputShape
             spec
         with :? ModelFileException as e -> raise (ModelFileException(sprintf "%s: %s" path e.Message, e))
+
+    /// Validates a whole config.json of built-in layer classes (parseModelWith path null cfg).
+    let parseModel (path: string) (cfg: JsonObject) : ModelSpec = parseModelWith path null cfg

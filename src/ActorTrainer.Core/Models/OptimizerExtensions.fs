@@ -12,7 +12,28 @@ type OptimizerExtensions =
     /// One optimizer step: each variable is updated in float32 with Keras' rule and reassigned.
     [<Extension>]
     static member ApplyGradients(o: Optimizer, gradsAndVars: seq<Tensor * Variable>) =
-        let pairs = Array.ofSeq gradsAndVars          // every pair checked before anything (the step count too) changes
+        if isNull (box gradsAndVars) then raise (ArgumentNullException("gradsAndVars"))
+        OptimizerExtensions.Apply(o, Array.ofSeq gradsAndVars)
+
+    /// One optimizer step from C# value tuples, e.g. <c>optimizer.ApplyGradients(grads.Zip(variables))</c> (see the
+    /// F# overload).
+    [<Extension>]
+    static member ApplyGradients(o: Optimizer, gradsAndVars: seq<struct (Tensor * Variable)>) =
+        if isNull (box gradsAndVars) then raise (ArgumentNullException("gradsAndVars"))
+        OptimizerExtensions.Apply(o, gradsAndVars |> Seq.map (fun struct (g, v) -> g, v) |> Array.ofSeq)
+
+    /// One optimizer step: <c>gradients[i]</c> applied to <c>variables[i]</c> (as <c>tape.Gradient(loss, variables)</c>
+    /// returns them); ArgumentException when the counts differ.
+    [<Extension>]
+    static member ApplyGradients(o: Optimizer, gradients: Tensor[], variables: Variable[]) =
+        if isNull gradients then raise (ArgumentNullException("gradients"))
+        if isNull variables then raise (ArgumentNullException("variables"))
+        if gradients.Length <> variables.Length then
+            invalidArg "gradients" (sprintf "%s.apply_gradients: %d gradients given for %d variables" o.Name gradients.Length variables.Length)
+        OptimizerExtensions.Apply(o, Array.zip gradients variables)
+
+    static member private Apply(o: Optimizer, pairs: (Tensor * Variable)[]) =
+        // every pair checked before anything (the step count too) changes
         for (g, v) in pairs do
             if g.Shape <> v.Shape then
                 raise (ShapeException(sprintf "%s.apply_gradients: gradient shape %A does not match variable '%s' shape %A" o.Name g.Shape v.Name v.Shape))

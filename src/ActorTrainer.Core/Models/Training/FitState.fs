@@ -5,7 +5,9 @@ open System.Collections.Generic
 
 /// Metrics of one finished epoch (Epoch is 0-based): mean training loss and accuracy over the epoch's samples,
 /// validation loss/accuracy when validation data was given, wall-clock seconds, and every key of the epoch's logs
-/// as the callbacks saw them (Logs).
+/// as the callbacks saw them (Logs). Equality is by value: the numeric fields as a record compares them (NaN equals
+/// NaN), Logs key by key in order with bitwise-equal values (null equals only null).
+[<CustomEquality; NoComparison>]
 type EpochLogs =
     { Epoch: int
       Loss: float
@@ -17,6 +19,29 @@ type EpochLogs =
       /// (IEpochLogs: LearningRateScheduler's learning_rate). Null when not known (an epoch of an older checkpoint):
       /// then the keys are loss, the metrics and val_* from the fields above.
       Logs: IReadOnlyDictionary<string, float> }
+
+    static member private SameLogs(a: IReadOnlyDictionary<string, float>, b: IReadOnlyDictionary<string, float>) =
+        if isNull a || isNull b then isNull a && isNull b
+        else
+            a.Count = b.Count
+            && Seq.forall2 (fun (x: KeyValuePair<string, float>) (y: KeyValuePair<string, float>) ->
+                                x.Key = y.Key && BitConverter.DoubleToInt64Bits x.Value = BitConverter.DoubleToInt64Bits y.Value) a b
+
+    /// Value equality (see the type).
+    member e.Equals(f: EpochLogs) =
+        e.Epoch = f.Epoch && e.Loss.Equals f.Loss && e.Accuracy.Equals f.Accuracy && e.ValLoss.Equals f.ValLoss
+        && e.ValAccuracy.Equals f.ValAccuracy && e.Seconds.Equals f.Seconds && EpochLogs.SameLogs(e.Logs, f.Logs)
+
+    override e.Equals(o: obj) = match o with :? EpochLogs as f -> e.Equals f | _ -> false
+
+    override e.GetHashCode() =
+        let mutable h = HashCode.Combine(e.Epoch, e.Loss, e.Accuracy, e.ValLoss, e.ValAccuracy, e.Seconds)
+        if not (isNull e.Logs) then
+            for kv in e.Logs do h <- HashCode.Combine(h, kv.Key, BitConverter.DoubleToInt64Bits kv.Value)
+        h
+
+    interface IEquatable<EpochLogs> with
+        member e.Equals(f: EpochLogs) = e.Equals f
 
 /// A batch produced a non-finite loss or gradient; training stopped before applying it (the last checkpoint
 /// written is the last good state). Epoch, Step (global) and StepInEpoch are 0-based; the message counts epochs and
