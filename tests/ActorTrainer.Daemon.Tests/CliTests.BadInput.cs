@@ -31,6 +31,20 @@ public sealed partial class CliTests
         Assert.Equal("", r.Stderr);
     }
 
+    [Theory]
+    [InlineData("evaluate", "--batch-size N")]
+    [InlineData("predict", "--invert auto|yes|no")]
+    [InlineData("export", "--format onnx --output FILE")]
+    [InlineData("summary", "the Keras-style layer table")]
+    public void Each_model_command_has_a_help_page_of_its_own(string command, string expected)
+    {
+        var r = Cli.Run([command, "--help"]);
+        Assert.True(r.ExitCode == 0, r.Describe());
+        Assert.Contains(expected, r.Stdout);
+        foreach (var other in new[] { "evaluate", "predict", "export", "summary" }.Where(c => c != command))
+            Assert.DoesNotContain($"  {other} --model DIR", r.Stdout);
+    }
+
     [Fact]
     public void Unknown_option_and_unknown_command_exit_2_naming_them()
     {

@@ -57,9 +57,12 @@ public sealed partial class ModelCommandTests
                            "a file of the model being exported");
         Assert.Equal(config, File.ReadAllBytes(Path.Combine(dir, "config.json")));
         var blocked = Path.Combine(fx.Scratch("blocked"), "a-file");
-        File.WriteAllText(blocked, "");            // a file where the output's folder should be
-        var r = Cli.Run(["export", "--model", dir, "--format", "onnx", "--output", Path.Combine(blocked, "m.onnx")]);
+        File.WriteAllText(blocked, "");            // a file where the output's folder should be: a wrong path, bad input
+        Cli.AssertBadInput(Cli.Run(["export", "--model", dir, "--format", "onnx", "--output", Path.Combine(blocked, "m.onnx")]),
+                           $"the folder of --output '{Path.Combine(blocked, "m.onnx")}', '{blocked}', is a file");
+        if (!OperatingSystem.IsLinux()) return;
+        var r = Cli.Run(["export", "--model", dir, "--format", "onnx", "--output", "/proc/m.onnx"]);   // a folder that exists but takes no file (even for root)
         Assert.True(r.ExitCode == 74, r.Describe());
-        Assert.Contains($"cannot write --output '{Path.Combine(blocked, "m.onnx")}'", r.Stderr);
+        Assert.Contains("cannot write --output '/proc/m.onnx'", r.Stderr);
     }
 }

@@ -13,7 +13,10 @@ public static class CommandHelp
     [
         (["train"], TrainCommand.Usage),
         (["worker"], WorkerCommand.Usage),
-        (["evaluate", "predict", "export", "summary"], ModelCommands.Usage),
+        (["evaluate"], ModelCommands.EvaluateUsage),
+        (["predict"], ModelCommands.PredictUsage),
+        (["export"], ModelCommands.ExportUsage),
+        (["summary"], ModelCommands.SummaryUsage),
         (ServiceCommands.Verbs, ServiceCommands.Usage),
     ];
 

@@ -19,14 +19,6 @@ public static class DigitPng
         _ => throw new UsageException($"predict: --invert must be auto, yes or no, got '{value}'"),
     };
 
-    /// <summary>True when the file starts with the PNG signature.</summary>
-    public static bool IsPng(string path)
-    {
-        Span<byte> sig = stackalloc byte[8];
-        using var f = File.OpenRead(path);
-        return f.Read(sig) == 8 && sig.SequenceEqual(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A });
-    }
-
     /// <summary>A decoded `predict` PNG: the model's input, whether it was inverted, and whether its transparent
     /// pixels were composited onto white (dark ink on a transparent background).</summary>
     public sealed record Image(float[] Pixels, bool Inverted, bool DarkInkOnTransparency)

@@ -13,26 +13,44 @@ namespace ActorTrainer.Daemon.Commands;
 /// <summary>evaluate / predict / export / summary on a saved model directory (config.json + model.safetensors).</summary>
 public static class ModelCommands
 {
-    /// <summary>Usage text.</summary>
-    public const string Usage =
+    private const string OnGpu =
+        "  --set trainer.backend=cuda runs it on the GPU; also trainer.cuda.accelerator, .device, .tf32";
+
+    /// <summary>Usage text of evaluate (its own `evaluate --help` page).</summary>
+    public const string EvaluateUsage =
         "evaluate --model DIR [--data DIR] [--batch-size N] [--json] [--set key=value]...\n" +
-        "                                     test loss/accuracy (also written to DIR/evaluation.json)\n" +
+        "                                     test loss/accuracy (also written to DIR/evaluation.json)\n" + OnGpu;
+
+    /// <summary>Usage text of predict.</summary>
+    public const string PredictUsage =
         "predict --model DIR --input FILE [--invert auto|yes|no] [--set key=value]...\n" +
         "                                     FILE = IDX image file (.gz ok) or PNG; one JSON line per image\n" +
         "                                     a PNG of the model's aspect ratio is resized to its input; --invert auto (default) turns a\n" +
-        "                                     PNG's dark digit on a light background into MNIST's light digit on black\n" +
-        "  (evaluate, predict) --set trainer.backend=cuda runs them on the GPU; also trainer.cuda.accelerator, .device, .tf32\n" +
+        "                                     PNG's dark digit on a light background into MNIST's light digit on black\n" + OnGpu;
+
+    /// <summary>Usage text of export.</summary>
+    public const string ExportUsage =
         "export --model DIR --format onnx --output FILE\n" +
-        "summary --model DIR                  the Keras-style layer table";
+        "                                     FILE goes into an existing folder outside the model directory";
+
+    /// <summary>Usage text of summary.</summary>
+    public const string SummaryUsage = "summary --model DIR                  the Keras-style layer table";
 
     /// <summary>The model of --model DIR; a run directory of `train` is refused naming its model folder.</summary>
     private static Sequential Load(CommandLine cl)
     {
-        var dir = cl.Require("model");
+        var dir = ModelDir(cl);
         var inRun = Path.Combine(dir, RunDirectory.ModelFolder);
         if (!File.Exists(Path.Combine(dir, ModelFiles.ConfigFile)) && File.Exists(Path.Combine(inRun, ModelFiles.ConfigFile)))
             throw new FileNotFoundException($"model directory '{dir}' has no {ModelFiles.ConfigFile} (it is a run directory: its model is '{inRun}')");
         return Sequential.Load(dir);
+    }
+
+    /// <summary>The --model DIR option; a blank one (an unset shell variable) is a <see cref="UsageException"/> naming it.</summary>
+    private static string ModelDir(CommandLine cl)
+    {
+        var dir = cl.Require("model");
+        return dir.Trim().Length > 0 ? dir : throw new UsageException($"{cl.Command}: --model '{dir}' is blank; give the model directory, e.g. runs/X/model");
     }
 
     /// <summary>evaluate: prints "test_loss: X - test_accuracy: Y" (or JSON with --json) and writes evaluation.json.</summary>
@@ -43,7 +61,7 @@ public static class ModelCommands
         if (model.Optimizer is null)
             throw new InvalidDataException($"model '{cl.Require("model")}' was saved without a compile config (loss); cannot evaluate");
         var dataDir = cl.Get("data") ?? "";
-        if (dataDir.Length > 0 && dataDir.Trim().Length == 0)
+        if (cl.Get("data") is not null && dataDir.Trim().Length == 0)       // given but empty: not the bundled set unseen
             throw new UsageException($"evaluate: --data '{dataDir}' is blank; give the directory of the t10k files, or leave --data out for the bundled MNIST");
         Dataset test;
         var plan = model.Plan;
@@ -94,7 +112,7 @@ public static class ModelCommands
         var features = model.Plan.InputDim;
         float[] x;
         var invert = DigitPng.ParseInvert(cl.Get("invert"));
-        if (DigitPng.IsPng(input))
+        if (PredictInput.IsPng(input))      // else IDX; any other kind of file is refused naming it
         {
             if (ModelImage.Of(model.InputShape) is not var (rows, cols) || rows * cols != features)
                 throw new InvalidDataException($"--input '{input}': PNG input needs a model of one gray channel of rows x columns, but the model takes {ModelImage.Show(model.InputShape)}");
@@ -134,14 +152,9 @@ public static class ModelCommands
         if (format != "onnx") throw new UsageException($"export: --format must be onnx, got '{cl.Get("format")}'");
         var model = Load(cl);
         var output = cl.Require("output");
-        if (output.Trim().Length == 0) throw new UsageException("export: --output is empty; give a file name such as mnist.onnx");
-        if (Directory.Exists(output))
-            throw new UsageException($"export: --output '{output}' is a directory; give a file name such as {Path.Combine(output, "model.onnx")}");
-        var own = ModelFiles.OwnFiles.Select(f => Path.GetFullPath(Path.Combine(cl.Require("model"), f)));
-        if (own.Contains(Path.GetFullPath(output)))
-            throw new UsageException($"export: --output '{output}' is a file of the model being exported; give another name such as {Path.Combine(Path.GetDirectoryName(output) ?? "", "model.onnx")}");
+        ExportTarget.Check(output, ModelDir(cl));      // before anything is written: no folder is created
         try { Onnx.Export(model, output); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)     // FileNotFound here is a folder that cannot hold it: I/O, not input
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)     // its folder exists (ExportTarget): a failed write is I/O (permissions, a full disk)
         {
             throw new IOException($"export: cannot write --output '{output}': {e.Message}", e);
         }

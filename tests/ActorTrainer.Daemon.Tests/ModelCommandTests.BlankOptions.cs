@@ -1,0 +1,27 @@
+using Xunit;
+
+namespace ActorTrainer.Daemon.Tests;
+
+/// <summary>An option given with an empty value (an unset shell variable: <c>--model "$MODEL"</c>) is bad input
+/// naming it, never an internal error nor a silent default.</summary>
+public sealed partial class ModelCommandTests
+{
+    [Theory]
+    [InlineData("summary", "")]
+    [InlineData("evaluate", "")]
+    [InlineData("predict", "--input x.idx")]
+    [InlineData("export", "--format onnx --output m.onnx")]
+    public void An_empty_model_option_exits_2_naming_it(string command, string rest)
+    {
+        foreach (var model in new[] { "", " " })
+            Cli.AssertBadInput(Cli.Run([command, "--model", model, .. rest.Split(' ', StringSplitOptions.RemoveEmptyEntries)]), $"{command}: --model '{model}' is blank", "runs/X/model");
+    }
+
+    [Fact]
+    public void Evaluate_with_an_empty_data_option_exits_2_instead_of_using_the_bundled_set()
+    {
+        var r = Cli.Run(["evaluate", "--model", fx.ModelDir, "--data", ""]);
+        Cli.AssertBadInput(r, "--data '' is blank", "leave --data out");
+        Assert.Equal("", r.Stdout);
+    }
+}
