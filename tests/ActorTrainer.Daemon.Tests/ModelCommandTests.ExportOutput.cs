@@ -43,6 +43,18 @@ public sealed partial class ModelCommandTests
         Assert.True(File.Exists(beside));
     }
 
+    [UnixFact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Export_onto_a_fifo_exits_2_and_leaves_it_in_place()
+    {
+        // the atomic rename would replace a special file itself (as root, /dev/null for the whole machine)
+        var fifo = Path.Combine(fx.Scratch("fifo"), "out.onnx");
+        Cli.MakeFifo(fifo);
+        Cli.AssertBadInput(Cli.Run(["export", "--model", fx.ModelDir, "--format", "onnx", "--output", fifo]),
+                           $"--output '{fifo}' is a FIFO (named pipe)", "a regular file");
+        Assert.Equal(0, new FileInfo(fifo).Length);          // still the FIFO, not a 1.6 MB ONNX file renamed over it
+    }
+
     [Fact]
     public void Predict_on_a_file_that_is_neither_png_nor_idx_exits_2_saying_what_it_takes()
     {

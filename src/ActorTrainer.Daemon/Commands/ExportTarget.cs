@@ -12,7 +12,7 @@ namespace ActorTrainer.Daemon.Commands;
 public static class ExportTarget
 {
     /// <summary>Refuses an empty --output, one that names a folder (an existing directory, or a path ending in a
-    /// separator), one inside the model directory <paramref name="modelDir"/> (a model directory holds only the model's
+    /// separator), a device, FIFO or socket (<see cref="SpecialFile"/>), one inside the model directory <paramref name="modelDir"/> (a model directory holds only the model's
     /// files: a later save there, e.g. <c>train --resume</c>, refuses any other), and one whose folder does not exist
     /// or is a file.</summary>
     public static void Check(string output, string modelDir)
@@ -22,6 +22,9 @@ public static class ExportTarget
             throw new UsageException($"export: --output '{output}' is a directory; give a file name such as {Path.Combine(output, "model.onnx")}");
         if (Path.EndsInDirectorySeparator(output))
             throw new UsageException($"export: --output '{output}' ends with '{output[^1]}', which names a directory; give a file name such as {Path.Combine(output, "model.onnx")}");
+        if (SpecialFile.Kind(output) is { } kind)
+            throw new UsageException($"export: --output '{output}' is {kind}; an export replaces its file by renaming a new one over it, " +
+                                     "so give the name of a regular file");
         CheckOutsideModel(output, modelDir);
         var full = Path.GetFullPath(output);
         var folder = Path.GetDirectoryName(output) is { Length: > 0 } given ? given : Path.GetDirectoryName(full)!;
