@@ -177,7 +177,9 @@ public sealed class BatchGenerator : ReceiveActor, IWithTimers
         // W workers would otherwise use up the item's attempts as the item bounces between its workers)
         int attempts = _attempts.GetValueOrDefault(key) + (m.WorkerLost ? 0 : 1);
         _attempts[key] = attempts;
-        _log.Warning("worker {0} failed on step {1} shard {2} (attempt {3}): {4}; re-queued", m.WorkerId, m.Step, m.Shard, attempts, m.Error);
+        // a lost worker's items: the worker said it was lost, and where its shards go, in its one warning
+        _log.Log(m.WorkerLost ? Akka.Event.LogLevel.DebugLevel : Akka.Event.LogLevel.WarningLevel,
+            "worker {0} failed on step {1} shard {2} (attempt {3}): {4}; re-queued", [m.WorkerId, m.Step, m.Shard, attempts, m.Error]);
         if (attempts >= MaxAttempts)
         {
             _coordinator.Tell(new WorkItemAbandoned(m.Step, m.Shard, attempts, m.Error));

@@ -88,7 +88,7 @@ public sealed class GradientWorker : ReceiveActor
     {
         // a node that refused the job or is busy: the coordinator logs that once for the node
         bool refused = e is WorkerNodeRefusedException, busy = e.InnerException is ShardComputeBusyException;
-        if (!refused && !busy) Context.GetLogger().Warning("worker {0} ({1}) lost: {2}", _id, _compute.Where, e.Message);
+        if (!refused && !busy) Context.GetLogger().Warning("worker {0} ({1}) lost: {2}; its shards go to the other gradient workers", _id, _compute.Where, e.Message);
         Context.Parent.Tell(new WorkerLost(_id, _compute.Where, e.Message, refused, busy));
         _generator.Tell(new RetireWorker(_id));
         Become(() =>

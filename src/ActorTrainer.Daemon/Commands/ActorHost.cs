@@ -133,11 +133,13 @@ public sealed class ActorHost : IDisposable
         if (_clusterSystem is { } system)
         {
             // leave the cluster properly, so the workers see the coordinator go at once. A member that is unreachable
-            // (a killed worker node) is downed first: until it is, the cluster cannot converge on the leaving and the
-            // shutdown would wait out its timeout
+            // (a killed worker node) is downed: until it is, the cluster cannot converge on the leaving and the
+            // shutdown would wait out its timeout (10 s). One that becomes unreachable while the coordinator leaves (a
+            // node killed after its last shard, when no data-plane read could fail) is downed as soon as it does
             var cluster = Akka.Cluster.Cluster.Get(system);
-            foreach (var m in cluster.State.Unreachable) cluster.Down(m.Address);
-            CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClusterLeavingReason.Instance).Wait(TimeSpan.FromSeconds(10));
+            void DownUnreachable(object? _) { foreach (var m in cluster.State.Unreachable) cluster.Down(m.Address); }
+            using (new Timer(DownUnreachable, null, TimeSpan.Zero, TimeSpan.FromMilliseconds(200)))
+                CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClusterLeavingReason.Instance).Wait(TimeSpan.FromSeconds(10));
             system.Terminate().Wait(TimeSpan.FromSeconds(10));
             return;
         }

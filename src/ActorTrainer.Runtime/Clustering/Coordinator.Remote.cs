@@ -40,6 +40,7 @@ internal sealed partial class Coordinator : IWithTimers
     private int _nextWorkerId;
     private readonly HashSet<string> _refused = new();
     private readonly Dictionary<string, Address> _memberOfNode = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _closedNodes = new();   // nodes whose connection a stopping worker found closed
     private bool _recruiting = true;
 
     private void ReceiveRemote()
@@ -89,9 +90,11 @@ internal sealed partial class Coordinator : IWithTimers
         // which must not hold up the coordinator's thread
         // sync: the node's workers compute with one copy of the weights, sent once per step (NodeWeightsShare)
         var share = async ? null : _weightShares.TryGetValue(node.Key, out var known) ? known : _weightShares[node.Key] = new NodeWeightsShare(job.Plan.WeightSizes);
+        var closed = _closedNodes;
+        Action gone = () => closed.TryAdd(node.Key, 0);   // on the worker's thread, as it stops
         Func<IShardCompute> compute = () => share is null
-            ? new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, sync: false, coded: remote.CodesFor(node.Host))
-            : new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, share, remote.CodesFor(node.Host));
+            ? new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, sync: false, coded: remote.CodesFor(node.Host)) { PeerClosedAtDispose = gone }
+            : new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, share, remote.CodesFor(node.Host)) { PeerClosedAtDispose = gone };
         _busy!.Asking(node.Key);
         for (int i = live; i < node.Workers; i++)
         {
@@ -153,15 +156,17 @@ internal sealed partial class Coordinator : IWithTimers
     }
 
     /// <summary>The run is over: the cluster members of worker nodes that lost every worker of this run (killed, frozen,
-    /// cut off) are downed. The data plane sees a killed node go at once, Akka's failure detector only seconds later;
-    /// until then the coordinator's leaving could not converge and its shutdown would wait out its timeout (10 s). A
-    /// downed node that is still alive rejoins the seed nodes, as after any coordinator's leaving.</summary>
+    /// cut off), or whose connection a worker found closed by the node as it stopped (a node killed after its last
+    /// shard: no read failed), are downed. The data plane sees a killed node go at once, Akka's failure detector only
+    /// seconds later; until then the coordinator's leaving could not converge and its shutdown would wait out its
+    /// timeout (10 s). A downed node that is still alive rejoins the seed nodes, as after any coordinator's leaving.
+    /// (The workers, children of the coordinator, have stopped when this runs.)</summary>
     private void DownLostNodes()
     {
         if (_opts.Remote is null) return;
         var cluster = Akka.Cluster.Cluster.Get(Context.System);
         foreach (var (key, member) in _memberOfNode)
-            if (_liveByNode.GetValueOrDefault(key) <= 0 && member != cluster.SelfAddress) cluster.Down(member);
+            if ((_liveByNode.GetValueOrDefault(key) <= 0 || _closedNodes.ContainsKey(key)) && member != cluster.SelfAddress) cluster.Down(member);
     }
 
     private void OnWaitExpired(WaitExpired m)

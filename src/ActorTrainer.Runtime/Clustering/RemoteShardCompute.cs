@@ -170,9 +170,15 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
         }
     }
 
+    /// <summary>Called by <see cref="Dispose"/> when the node closed the connection before this end did (a node killed
+    /// after its last shard of the run: nothing was read from it since, so nothing failed); the coordinator downs
+    /// such a node's cluster member at the run's end instead of waiting for Akka's failure detector.</summary>
+    public Action? PeerClosedAtDispose { get; init; }
+
     /// <inheritdoc/>
     public void Dispose()
     {
+        if (_conn is { PeerClosed: true }) PeerClosedAtDispose?.Invoke();
         _conn?.Dispose();
         _conn = null;
     }

@@ -7,7 +7,8 @@ namespace ActorTrainer.Runtime.Clustering;
 /// <summary>A worker node's data-plane endpoint: accepts one connection per remote gradient worker of a coordinator
 /// and serves it on its own thread (<see cref="NodeProtocol"/>: Job, then Work → Result). Workers × ThreadsPerWorker
 /// is what the node offers (a coordinator opens Workers connections). Bad frames end that connection with an Error
-/// frame and a log line (one per coordinator host and reason per <see cref="RefusalLogInterval"/>, <see cref="RefusalLog"/>);
+/// frame and a log line (one per coordinator host and reason per <see cref="RefusalLogInterval"/>, <see cref="RefusalLog"/>;
+/// so do connections refused at the handshake, such as a peer's failed TLS handshake);
 /// the node keeps serving the others.</summary>
 public sealed class WorkerNodeServer : IDisposable
 {
@@ -40,7 +41,10 @@ public sealed class WorkerNodeServer : IDisposable
         Workers = workers; ThreadsPerWorker = threadsPerWorker; _log = log;
         _refusals = new RefusalLog(log, RefusalLogInterval);
         _listener = TensorListener.Start(address, port, options);
-        _listener.OnRejected = m => _log("data plane: refused a connection: " + m);
+        // a peer refused at the handshake (no trusted certificate, another protocol) retries: once per host and reason too
+        var rejections = new RefusalLog(log, RefusalLogInterval,
+            line: (peer, reason) => $"data plane: refused a connection: data plane listener {_listener!.Endpoint}: refused {peer}: {reason}");
+        _listener.OnRejectedPeer = rejections.Refused;
         _acceptor = new Thread(AcceptLoop) { IsBackground = true, Name = "data-plane-accept" };
         _acceptor.Start();
     }

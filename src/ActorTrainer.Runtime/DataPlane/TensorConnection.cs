@@ -175,6 +175,19 @@ public sealed partial class TensorConnection : IDisposable
         return new UnixDomainSocketEndPoint(path.Length > 0 ? path : "unix-socket");
     }
 
+    /// <summary>True when the peer is gone while this end waits for nothing from it: the socket is readable with no
+    /// byte to read (the peer closed or reset it: a killed process) or has failed. Only for a connection nobody reads
+    /// now (between frames); a disposed connection counts as closed. Never blocks.</summary>
+    public bool PeerClosed
+    {
+        get
+        {
+            if (_disposed) return true;
+            try { return _socket.Poll(0, SelectMode.SelectError) || (_socket.Poll(0, SelectMode.SelectRead) && _socket.Available == 0); }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException) { return true; }
+        }
+    }
+
     /// <summary>Closes the connection; a blocked reader or writer gets an IOException or ObjectDisposedException, and
     /// the peer sees the end of the stream. The socket is shut down first: closing a blocking socket while a thread
     /// is blocked reading it would otherwise be an abortive close (the peer gets "connection reset", not the end).</summary>

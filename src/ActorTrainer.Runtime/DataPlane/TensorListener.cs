@@ -38,6 +38,11 @@ public sealed class TensorListener : IDisposable
     /// version, TLS mismatch, untrusted certificate, limit, timeout). Runs on the thread calling Accept.</summary>
     public Action<string>? OnRejected { get; set; }
 
+    /// <summary>Instead of <see cref="OnRejected"/> when set: called with the refused peer (its address and port; for a
+    /// peer on the Unix socket, that socket's path) and the reason, so that a caller can tell refusals of one host
+    /// apart from another's. Runs on the thread calling Accept.</summary>
+    public Action<EndPoint, string>? OnRejectedPeer { get; set; }
+
     /// <summary>Binds <paramref name="address"/>:<paramref name="port"/> (0 = ephemeral) and starts listening.
     /// With TLS the certificate and CA are loaded now (ArgumentException naming a file that cannot be used).</summary>
     public static TensorListener Start(IPAddress address, int port, DataPlaneOptions options)
@@ -104,7 +109,9 @@ public sealed class TensorListener : IDisposable
             {
                 // Whatever a peer makes the handshake throw (I/O, TLS, certificate parsing), it must not stop
                 // the listener; the peer is closed (by Establish) and reported.
-                OnRejected?.Invoke($"data plane listener {Endpoint}: refused {peer}: {e.Message}");
+                if (OnRejectedPeer is { } from)
+                    from(peer as EndPoint ?? new UnixDomainSocketEndPoint(UnixSocketPath ?? "unix-socket"), e.Message);
+                else OnRejected?.Invoke($"data plane listener {Endpoint}: refused {peer}: {e.Message}");
             }
         }
     }

@@ -18,18 +18,22 @@ public static class ClusterNode
     /// (<see cref="TrainingMessageSerializer.CreateSetup"/>, as ActorTrainingRunner does; from peers it accepts only
     /// <see cref="TrainingMessageSerializer.ClusterInbound"/>) and, with TLS, a
     /// DotNettySslSetup carrying the node's certificate and (when a CA is configured) the
-    /// <see cref="TrustedCaValidator"/>, and a <see cref="RepeatedLogFilter"/> that shows a repeated log message at most
-    /// once per <see cref="RepeatInterval"/>. `extra` adds settings the rendered config does not set (the rendered keys,
+    /// <see cref="TrustedCaValidator"/>, a <see cref="PeerLossLogFilter"/> (Akka's stack traces about a node that went
+    /// away are dropped; its watcher, <see cref="PeerLossWatcher"/>, runs under /user) and a <see cref="RepeatedLogFilter"/>
+    /// that shows a repeated log message at most once per <see cref="RepeatInterval"/>. `extra` adds settings the rendered config does not set (the rendered keys,
     /// strict serialization among them, take precedence). The node joins its seed nodes, if any, on start.</summary>
     public static ActorSystem Create(ClusterSettings s, Config? extra = null)
     {
         ArgumentNullException.ThrowIfNull(s);
         var config = s.ToConfig();
         if (extra is not null) config = config.WithFallback(extra);
+        var peerLoss = new PeerLossLogFilter(RepeatInterval);
         ActorSystemSetup setup = BootstrapSetup.Create().WithConfig(config).And(TrainingMessageSerializer.CreateSetup(TrainingMessageSerializer.ClusterInbound))
-            .And(new LogFilterSetup([new RepeatedLogFilter(RepeatInterval)]));
+            .And(new LogFilterSetup([peerLoss, new RepeatedLogFilter(RepeatInterval)]));
         if (s.Tls is { } tls) setup = setup.And(SslSetup(tls));
-        return ActorSystem.Create(s.SystemName, setup);
+        var system = ActorSystem.Create(s.SystemName, setup);
+        system.ActorOf(Props.Create(() => new PeerLossWatcher(peerLoss)), PeerLossWatcher.Name);
+        return system;
     }
 
     /// <summary>The DotNettySslSetup of the TLS settings: mutual authentication, validation never suppressed.</summary>

@@ -15,30 +15,43 @@ public static class TrustedCaValidator
     /// <summary>A validator that accepts a certificate iff it builds a chain ending at `ca` (custom root trust: the
     /// operating system's roots do not count; any intermediates the peer sent are used) and, with `revocation`, no
     /// certificate of the chain that `ca` issued is on the CA's revocation list. With `requireHostname` the outbound
-    /// server certificate must also match the host name it was reached at.</summary>
-    public static CertificateValidationCallback Create(X509Certificate2 ca, bool requireHostname = false, RevocationSource? revocation = null)
+    /// server certificate must also match the host name it was reached at.
+    /// A rejection is logged once per peer host and reason per `repeatInterval` (default
+    /// <see cref="ClusterNode.RepeatInterval"/>; a peer retries its handshake every cluster.join-retry, each time from
+    /// another port), the rejections meanwhile counted into the next line about it (<see cref="Clustering.RefusalLog"/>).</summary>
+    public static CertificateValidationCallback Create(X509Certificate2 ca, bool requireHostname = false, RevocationSource? revocation = null,
+        TimeSpan? repeatInterval = null, Func<DateTime>? clock = null)
     {
         ArgumentNullException.ThrowIfNull(ca);
+        var refusals = new Clustering.RefusalLog(_ => { }, repeatInterval ?? ClusterNode.RepeatInterval, clock);
+        void Reject(ILoggingAdapter log, string peer, string reason)
+        {
+            string host = Clustering.RefusalLog.Host(peer ?? "");
+            if (refusals.Admit(host, reason, out int quiet))
+                log.Error("TLS: {0}{1}", string.Format(System.Globalization.CultureInfo.InvariantCulture, reason, peer), Clustering.RefusalLog.Suffix(quiet, host));
+        }
         return (cert, chain, peer, errors, log) =>
         {
             if (cert is null)
             {
-                log.Error("TLS: {0} presented no certificate; rejected", peer);
+                Reject(log, peer, "{0} presented no certificate; rejected");
                 return false;
             }
             if (requireHostname && (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
             {
-                log.Error("TLS: certificate {0} of {1} does not name the host it was reached at; rejected", cert.Subject, peer);
+                Reject(log, peer, $"certificate {Escape(cert.Subject)} of {{0}} does not name the host it was reached at; rejected");
                 return false;
             }
             // the peer checks this node's certificate too: say here why it will refuse it (TLS tells this side nothing)
             if (revocation?.OwnRevocation() is { } own) log.Error("TLS: {0}", own);   // one line: repeats are filtered
             string? problem = ChainProblem(ca, cert, chain, revocation);
             if (problem is null) return true;
-            log.Error("TLS: certificate {0} of {1} {2}; rejected", cert.Subject, peer, problem);
+            Reject(log, peer, $"certificate {Escape(cert.Subject)} of {{0}} {Escape(problem)}; rejected");
             return false;
         };
     }
+
+    private static string Escape(string s) => s.Replace("{", "{{", StringComparison.Ordinal).Replace("}", "}}", StringComparison.Ordinal);
 
     /// <summary>The CA certificate in the PEM or DER file at `path` (the one loader of the cluster's CA: remoting, the
     /// data plane, the config check); ArgumentException naming the file when it cannot be read.</summary>
