@@ -29,6 +29,8 @@ internal sealed class CapturedProcess : IDisposable
     {
         var until = DateTime.UtcNow + limit;
         while (Count(fragment) < times && DateTime.UtcNow < until && !Process.HasExited) Thread.Sleep(10);
+        // a process that printed the fragment and exited at once: its last lines may still be on their way to us
+        if (Process.HasExited) Process.WaitForExit();
         return Count(fragment) >= times;
     }
 

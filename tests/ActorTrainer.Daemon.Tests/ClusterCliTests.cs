@@ -16,14 +16,7 @@ public class ClusterCliTests
         "--set", "output.plots=false", "--set", "output.tensorboard=false", "--set", "trainer.shards-per-batch=4",
     ];
 
-    internal static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
+    internal static int FreePort() => FreePorts.Next();
 
     internal static string Seed(int port) => $"cluster.seed-nodes=[\"akka.tcp://actor-trainer@127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}\"]";
 

@@ -157,14 +157,7 @@ public sealed class ObservabilityTests(TensorBoardRunFixture fx) : IClassFixture
         Assert.Equal(summary.GetProperty("test_accuracy").GetDouble(), test.GetProperty("TestAccuracy").GetDouble());
     }
 
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
+    private static int FreePort() => FreePorts.Next();
 
     private static double Sample(string text, string name)
     {

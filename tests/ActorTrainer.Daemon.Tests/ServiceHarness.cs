@@ -124,14 +124,7 @@ public sealed class ServiceDaemon : IDisposable
     }
 
     /// <summary>A free TCP port on 127.0.0.1.</summary>
-    public static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
+    public static int FreePort() => FreePorts.Next();
 
     /// <summary>Kills the daemon and its trainer children.</summary>
     public void Dispose()

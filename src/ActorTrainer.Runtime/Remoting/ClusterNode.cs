@@ -19,7 +19,8 @@ public static class ClusterNode
     /// <see cref="TrainingMessageSerializer.ClusterInbound"/>) and, with TLS, a
     /// DotNettySslSetup carrying the node's certificate and (when a CA is configured) the
     /// <see cref="TrustedCaValidator"/>, a <see cref="PeerLossLogFilter"/> (Akka's stack traces about a node that went
-    /// away are dropped; its watcher, <see cref="PeerLossWatcher"/>, runs under /user) and a <see cref="RepeatedLogFilter"/>
+    /// away are dropped; its watcher, <see cref="PeerLossWatcher"/>, runs under /user; with a revocation list, so does
+    /// <see cref="OwnCertificateWatcher"/>) and a <see cref="RepeatedLogFilter"/>
     /// that shows a repeated log message at most once per <see cref="RepeatInterval"/>. `extra` adds settings the rendered config does not set (the rendered keys,
     /// strict serialization among them, take precedence). The node joins its seed nodes, if any, on start.</summary>
     public static ActorSystem Create(ClusterSettings s, Config? extra = null)
@@ -30,15 +31,19 @@ public static class ClusterNode
         var peerLoss = new PeerLossLogFilter(RepeatInterval);
         ActorSystemSetup setup = BootstrapSetup.Create().WithConfig(config).And(TrainingMessageSerializer.CreateSetup(TrainingMessageSerializer.ClusterInbound))
             .And(new LogFilterSetup([peerLoss, new RepeatedLogFilter(RepeatInterval)]));
-        if (s.Tls is { } tls) setup = setup.And(SslSetup(tls));
+        RevocationSource? revocation = null;
+        if (s.Tls is { } tls) setup = setup.And(SslSetup(tls, out revocation));
         var system = ActorSystem.Create(s.SystemName, setup);
         system.ActorOf(Props.Create(() => new PeerLossWatcher(peerLoss)), PeerLossWatcher.Name);
+        if (revocation is not null) system.ActorOf(Props.Create(() => new OwnCertificateWatcher(revocation)), OwnCertificateWatcher.Name);
         return system;
     }
 
-    /// <summary>The DotNettySslSetup of the TLS settings: mutual authentication, validation never suppressed.</summary>
-    internal static DotNettySslSetup SslSetup(RemotingTls tls)
+    /// <summary>The DotNettySslSetup of the TLS settings (mutual authentication, validation never suppressed) and the
+    /// revocation list its validator reads (null without cluster.tls.revocation-list).</summary>
+    private static DotNettySslSetup SslSetup(RemotingTls tls, out RevocationSource? revocation)
     {
+        revocation = null;
         var certificate = X509CertificateLoader.LoadPkcs12FromFile(tls.CertificatePath, tls.Password);
         if (!certificate.HasPrivateKey)
             throw new ArgumentException($"cluster.tls.certificate-path: '{tls.CertificatePath}' holds no private key", "cluster.tls.certificate-path");
@@ -46,7 +51,7 @@ public static class ClusterNode
             return new DotNettySslSetup(certificate, suppressValidation: false, requireMutualAuthentication: true,
                 validateCertificateHostname: tls.ValidateCertificateHostname);
         var ca = TrustedCaValidator.LoadCa(tls.CaCertificatePath);
-        var revocation = tls.RevocationListPath is { } crl ? new RevocationSource(crl, ca, certificate) : null;
+        revocation = tls.RevocationListPath is { } crl ? new RevocationSource(crl, ca, certificate) : null;
         return new DotNettySslSetup(certificate, suppressValidation: false, requireMutualAuthentication: true,
             validateCertificateHostname: tls.ValidateCertificateHostname,
             customValidator: TrustedCaValidator.Create(ca, tls.ValidateCertificateHostname, revocation));
