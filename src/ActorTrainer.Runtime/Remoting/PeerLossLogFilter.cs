@@ -23,6 +23,8 @@ public sealed partial class PeerLossLogFilter : LogFilterBase
 {
     private readonly ConcurrentDictionary<string, byte> _gone = new();
     private readonly Clustering.RefusalLog _tls;
+    private readonly Lock _tlsGate = new();
+    private (LogEvent Event, LogFilterDecision Decision)? _lastTls;
 
     /// <summary>A filter whose TLS handshake failures show once per peer host and reason per `interval`; `clock`
     /// (UTC; tests) defaults to DateTime.UtcNow.</summary>
@@ -63,10 +65,17 @@ public sealed partial class PeerLossLogFilter : LogFilterBase
 
     private LogFilterDecision TlsFailure(LogEvent e, string text)
     {
-        var m = Channel().Match(text);
-        string host = m.Success ? Clustering.RefusalLog.Host(m.Groups[1].Value) : "";
-        string reason = $"{e.Cause?.GetType().FullName}: {e.Cause?.Message}";
-        return _tls.Admit(host, reason, out _) ? LogFilterDecision.Keep : LogFilterDecision.Drop;
+        lock (_tlsGate)
+        {
+            // each of the node's loggers asks about the event: all get the first answer (Admit counts it once)
+            if (_lastTls is { } last && ReferenceEquals(last.Event, e)) return last.Decision;
+            var m = Channel().Match(text);
+            string host = m.Success ? Clustering.RefusalLog.Host(m.Groups[1].Value) : "";
+            string reason = $"{e.Cause?.GetType().FullName}: {e.Cause?.Message}";
+            var decision = _tls.Admit(host, reason, out _) ? LogFilterDecision.Keep : LogFilterDecision.Drop;
+            _lastTls = (e, decision);
+            return decision;
+        }
     }
 
     /// <summary>The exception, or one inside it, says the connection was closed by the peer.</summary>
