@@ -17,6 +17,15 @@ type internal ModelSpec =
       /// Optimizer, loss name and metric names from compile_config, when the model was saved compiled.
       Compile: (Optimizer * string * string[]) option }
 
+/// Exception.Data keys of the refusal of an unknown layer class (ModelConfig.unknownLayerClass reads them).
+module internal UnknownLayerKeys =
+    [<Literal>]
+    let Where = "model.unknown_layer.where"
+    [<Literal>]
+    let Class = "model.unknown_layer.class"
+    [<Literal>]
+    let Name = "model.unknown_layer.name"
+
 /// The factories that rebuild layers/optimizers/initializers from Keras-style config JSON (ConfigJson writes it).
 /// Parsing validates every field's type and range and throws ModelFileException naming the field and the value.
 module internal ModelConfig =
@@ -47,17 +56,33 @@ module internal ModelConfig =
         if layer.Name = "" then layer.Name <- name
         layer
 
+    /// A layer class that a model file's loader found neither built in nor registered, from the error it raised
+    /// (searched along InnerException): the layer's place ("layers[1] (Shift)"), its class name and its name. Lets a
+    /// front end that cannot register classes (the CLI) say so in its own words.
+    let rec unknownLayerClass (e: exn) : (string * string * string) option =
+        match e with
+        | null -> None
+        | e when e.Data.Contains UnknownLayerKeys.Class ->
+            Some(string e.Data.[UnknownLayerKeys.Where], string e.Data.[UnknownLayerKeys.Class], string e.Data.[UnknownLayerKeys.Name])
+        | e -> unknownLayerClass e.InnerException
+
     /// The refusal of a class that is neither built in nor registered, for a model file: names the class, the layer
     /// and how to register it (Keras: "Unknown layer: 'X'. Please ensure you are using a custom_object_scope...").
     let private unknownCustom (where: string) (cls: string) (cfg: JsonNode) : 'a =
         let name = match cfg with :? JsonObject as c -> defaultArg (asString c.["name"]) "" | _ -> ""
         let allowed = String.Join(", ", layerClasses)
-        failKeyText where "class_name" (sprintf "must be one of %s or a registered custom class, got '%s'" allowed cls)
+        try
+          failKeyText where "class_name" (sprintf "must be one of %s or a registered custom class, got '%s'" allowed cls)
                     (sprintf "unknown layer class '%s' (layer '%s'; built-in classes: %s). A custom layer class must be registered \
                               when loading: pass custom objects, a class name -> factory from the layer's config, e.g. \
                               Sequential.Load(dir, new Dictionary<string, Func<JsonObject, Layer>> { [\"%s\"] = config => ... }) \
                               or ModelFiles.Load(dir, typeof(%s)) for a class with a static FromConfig(JsonObject)"
                          cls name allowed cls cls)
+        with :? ModelFileException as e ->
+            e.Data.[UnknownLayerKeys.Where] <- where
+            e.Data.[UnknownLayerKeys.Class] <- cls
+            e.Data.[UnknownLayerKeys.Name] <- name
+            reraise ()
 
     /// A layer of a built-in class (LayerRegistry.all, whose Parse reads the config; see each layer's FromConfig).
     /// `hint`: an unknown class is refused with the custom-object registration hint (a model file's loader).

@@ -36,15 +36,14 @@ type Optimizer(learningRate: float) =
     abstract InitialSlotValue: float32
     default _.InitialSlotValue = 0.0f
     /// Keras get_config() (besides name and learning_rate), as an F# list (the built-in optimizers override it).
+    /// Default: the entries of ConfigEntries where the optimizer's class overrides that (a C# optimizer), else none.
     abstract Config: (string * obj) list
-    default _.Config = []
+    default o.Config = ConfigEntryForms.configDefault typeof<Optimizer> o (fun () -> o.ConfigEntries)
     /// Keras get_config() entries besides name and learning_rate, in Keras' order and names ("rho", "momentum", ...),
-    /// as a dictionary for C# (values: numbers, strings, bools). Default: the entries of Config.
+    /// as a dictionary for C# (values: numbers, strings, bools). Default: the entries of Config where the optimizer's
+    /// class overrides that, else none.
     abstract ConfigEntries: IReadOnlyDictionary<string, obj>
-    default o.ConfigEntries =
-        let d = Dictionary<string, obj>()
-        for (k, v) in o.Config do d.[k] <- v
-        d :> IReadOnlyDictionary<string, obj>
+    default o.ConfigEntries = ConfigEntryForms.entriesDefault typeof<Optimizer> o (fun () -> o.Config)
     /// One update of weight range w with gradient range g, element-wise: w[i], slots[k][i] ← rule(w[i], g[i], slots[k][i]);
     /// `slots` are the same range of each slot array; `step` is the 1-based iteration number. Pure in the optimizer's
     /// fields, so disjoint ranges may be updated concurrently (the sliced parameter server does).

@@ -43,7 +43,24 @@ public static class ModelCommands
         var inRun = Path.Combine(dir, RunDirectory.ModelFolder);
         if (!File.Exists(Path.Combine(dir, ModelFiles.ConfigFile)) && File.Exists(Path.Combine(inRun, ModelFiles.ConfigFile)))
             throw new FileNotFoundException($"model directory '{dir}' has no {ModelFiles.ConfigFile} (it is a run directory: its model is '{inRun}')");
-        return Sequential.Load(dir);
+        try { return Sequential.Load(dir); }
+        catch (ModelFileException e) when (ModelConfig.unknownLayerClass(e) is { } unknown)
+        {
+            throw CustomLayerRefusal(cl.Command, Path.Combine(dir, ModelFiles.ConfigFile), unknown.Value, e);
+        }
+    }
+
+    /// <summary>A model file holding a user-defined layer class: the CLI has no way to register one, so the refusal names
+    /// the file, the layer and its class, the classes the CLI loads, and how to use the model from code instead
+    /// (the library's own message tells a programmer how to register the class).</summary>
+    private static ModelFileException CustomLayerRefusal(string command, string file, Tuple<string, string, string> unknown, Exception inner)
+    {
+        var (where, cls, name) = unknown;
+        return new ModelFileException(
+            $"{command}: model file '{file}': {where}: layer '{name}' is of the custom class '{cls}', which the command line cannot construct; " +
+            $"it loads only the built-in layer classes ({string.Join(", ", ModelConfig.layerClasses)}). " +
+            $"Use the model from code instead, with the class registered: Sequential.Load(dir, customObjects) " +
+            $"(customObjects maps \"{cls}\" to a factory from its config), or Sequential.Load(dir, typeof({cls}))", inner);
     }
 
     /// <summary>The --model DIR option; a blank one (an unset shell variable) is a <see cref="UsageException"/> naming it.</summary>

@@ -62,16 +62,15 @@ type Layer(className: string, name: string) =
     /// y = x, and its Plan is None. Default false.
     abstract IdentityOnFlatRows: bool
     default _.IdentityOnFlatRows = false
-    /// Keras get_config() entries besides name, as an F# list (the built-in layers override it). Default: none.
+    /// Keras get_config() entries besides name, as an F# list (the built-in layers override it). Default: the entries
+    /// of ConfigEntries where the layer's class overrides that (a C# layer), else none.
     abstract Config: (string * obj) list
-    default _.Config = []
+    default l.Config = ConfigEntryForms.configDefault typeof<Layer> l (fun () -> l.ConfigEntries)
     /// Keras get_config() entries besides name, in order (what GetConfig writes after "name"): the slot a C# layer
-    /// overrides (values: numbers, strings, bools, null, JsonNode). Default: the entries of Config.
+    /// overrides (values: numbers, strings, bools, null, JsonNode). Default: the entries of Config where the layer's
+    /// class overrides that, else none.
     abstract ConfigEntries: IReadOnlyDictionary<string, obj>
-    default l.ConfigEntries =
-        let d = Dictionary<string, obj>()
-        for (k, v) in l.Config do d.[k] <- v
-        d :> IReadOnlyDictionary<string, obj>
+    default l.ConfigEntries = ConfigEntryForms.entriesDefault typeof<Layer> l (fun () -> l.Config)
     /// Final activation of the layer (for fusing losses); Linear when none.
     abstract OutputActivation: Activation
     default _.OutputActivation = Activation.Linear
