@@ -18,7 +18,7 @@ public static partial class ClientCommands
     /// <summary>Usage text.</summary>
     public const string Usage =
         "submit [--config FILE] [--set key=value]... [--server URL] [--token-file FILE]   queue a training job; prints its id\n" +
-        "jobs [--server URL] [--token-file FILE]                 list the jobs\n" +
+        "jobs [--server URL] [--token-file FILE]                 list the jobs (QUEUE: a queued job's place, 1 starts next)\n" +
         "status ID [--server URL] [--token-file FILE]            one job as JSON (state, epoch, step, metrics, summary)\n" +
         "cancel ID [--server URL] [--token-file FILE]            checkpoint and stop a job (or drop it from the queue)\n" +
         "resume ID [--server URL] [--token-file FILE]            queue a cancelled or failed job again (at the back), from its checkpoint\n" +
@@ -172,12 +172,13 @@ public static partial class ClientCommands
     private static int Jobs(HttpClient http, CancellationToken ct)
     {
         var jobs = Send(http, HttpMethod.Get, "jobs", null, ct)!.AsArray();
-        Console.Out.WriteLine($"{"ID",-24} {"STATE",-10} {"EPOCH",7} {"STEP",8} {"LOSS",8} {"ACCURACY",8}  CREATED");
+        Console.Out.WriteLine($"{"ID",-24} {"STATE",-10} {"EPOCH",7} {"STEP",8} {"LOSS",8} {"ACCURACY",8}  {"CREATED",-33}  QUEUE");
         foreach (var j in jobs)
         {
             string M(string k) => j!["metrics"]?[k] is { } v ? v.GetValue<double>().ToString("0.0000", CultureInfo.InvariantCulture) : "-";
             var epoch = $"{j!["epoch"]}/{j["epochs"]?.ToString() ?? "?"}";
-            Console.Out.WriteLine($"{j["id"],-24} {j["state"],-10} {epoch,7} {j["step"],8} {M("loss"),8} {M("accuracy"),8}  {j["created_at"]}");
+            var place = j["queue_position"]?.ToString() ?? "-";             // while queued: 1 starts next
+            Console.Out.WriteLine($"{j["id"],-24} {j["state"],-10} {epoch,7} {j["step"],8} {M("loss"),8} {M("accuracy"),8}  {j["created_at"],-33}  {place}");
         }
         return 0;
     }
