@@ -49,4 +49,17 @@ public class ServiceClientVerbTests
         Cli.AssertBadInput(Cli.Run(["fetch", id, "--output", t["file"], "--server", d.Url]), $"--output '{t["file"]}' is a file");
         Cli.AssertBadInput(Cli.Run(["status", id, "--output", t["x"], "--server", d.Url]), "--output belongs to fetch");
     }
+
+    [Fact]
+    public void Unknown_option_of_a_client_verb_lists_the_options_that_verb_takes()
+    {
+        // before: every verb listed --server, --token-file, --config, --set, --output, three of which it then refused
+        var jobs = Cli.AssertBadInput(Cli.Run(["jobs", "--bogus"]), "jobs: unknown option '--bogus' (allowed: --server, --token-file)");
+        Assert.DoesNotContain("--output", jobs);
+        Cli.AssertBadInput(Cli.Run(["logs", "j20990101-000000-abcdef", "--bogus"]), "(allowed: --server, --token-file, --follow)");
+        Cli.AssertBadInput(Cli.Run(["submit", "--bogus"]), "(allowed: --server, --token-file, --config, --set)");
+        Cli.AssertBadInput(Cli.Run(["fetch", "j20990101-000000-abcdef", "--bogus"]), "(allowed: --server, --token-file, --output)");
+        Cli.AssertBadInput(Cli.Run(["status", "j20990101-000000-abcdef", "--set", "trainer.epochs=1"]), "status: --config and --set belong to submit");
+        Cli.AssertBadInput(Cli.Run(["jobs", "--config=x.conf"]), "jobs: --config and --set belong to submit");
+    }
 }
