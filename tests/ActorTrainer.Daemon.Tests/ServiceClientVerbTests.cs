@@ -62,4 +62,13 @@ public class ServiceClientVerbTests
         Cli.AssertBadInput(Cli.Run(["status", "j20990101-000000-abcdef", "--set", "trainer.epochs=1"]), "status: --config and --set belong to submit");
         Cli.AssertBadInput(Cli.Run(["jobs", "--config=x.conf"]), "jobs: --config and --set belong to submit");
     }
+
+    [Fact]
+    public void Client_verb_refuses_what_is_not_a_job_id_before_asking_the_service()
+    {
+        // before: sent, and the service's 404 named it URL-escaped ("no job 'x%2F..%2Fy'"); here no service runs
+        foreach (var verb in new[] { "status", "cancel", "resume", "logs", "fetch" })
+            Cli.AssertBadInput(Cli.Run([verb, "x/../y", "--server", "http://127.0.0.1:1"]),
+                               $"{verb}: 'x/../y' is not a job id (ids look like j20261129-120000-a1b2c3; `jobs` lists them)");
+    }
 }

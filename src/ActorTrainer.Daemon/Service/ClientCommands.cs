@@ -62,6 +62,8 @@ public static partial class ClientCommands
         var cl = CommandLine.Parse(verb, rest, own, verb == "logs" ? ["follow"] : []);
         if (verb is "status" or "cancel" or "resume" or "logs" && positional.Length != 1 || verb == "fetch" && positional.Length == 0)
             throw new UsageException($"{verb}: expected one job id, e.g. '{verb} j20261129-120000-a1b2c3'");
+        if (positional.Length > 0 && !JobSubmission.IsWellFormedId(positional[0]))     // the service's answer would name it URL-escaped
+            throw new UsageException($"{verb}: '{positional[0]}' is not a job id (ids look like j20261129-120000-a1b2c3; `jobs` lists them)");
         using var http = Client(cl);
         try
         {
