@@ -24,7 +24,9 @@ public class SupervisionTests
     [Fact]
     public async Task A_worker_that_times_out_has_its_shard_reassigned_and_its_late_answer_ignored()
     {
-        var sleep = TimeSpan.FromSeconds(3);
+        // the clock starts before the run (the actor system's start, the first steps) and the sleep only at dispatch 6:
+        // a sleep long enough that a loaded machine's slow start cannot use up the time the check allows
+        var sleep = TimeSpan.FromSeconds(6);
         var job = Fixtures.Job(512, new RuntimeOptions(Workers: 2, WorkerTimeout: TimeSpan.FromMilliseconds(200),
             Faults: new FaultInjection(SleepOnShard: 6, SleepFor: sleep)), epochs: 1);
         var (expected, losses) = Fixtures.Reference(job);
