@@ -111,8 +111,10 @@ public class ClusterFailureCliTests
         Assert.True(c.WaitFor("Epoch 7/8", 1, TimeSpan.FromSeconds(180)), "the run reached epoch 7:\n" + c.Text);
         Cli.Signal(a.Process, "KILL");
         Assert.True(c.WaitFor("wrote ", 1, TimeSpan.FromSeconds(120)), "the run wrote its outputs:\n" + c.Text + "\n--- B ---\n" + b.Text);
+        // held up, its shutdown waits out the cluster leaving's 10 s (ActorHost.Dispose); a loaded machine's ordinary
+        // shutdown (Akka's leaving, the process exit) took up to a few seconds, close to the 6 s this allowed before
         var sw = Stopwatch.StartNew();
-        Assert.True(c.Process.WaitForExit(TimeSpan.FromSeconds(6)), $"the coordinator exited within 6 s of writing its outputs:\n{c.Text}");
+        Assert.True(c.Process.WaitForExit(TimeSpan.FromSeconds(9)), $"the coordinator exited within 9 s of writing its outputs:\n{c.Text}");
         c.Process.WaitForExit();
         Assert.True(c.Process.ExitCode == 0, $"exit {c.Process.ExitCode} after {sw.Elapsed.TotalSeconds:F1} s\n{c.Text}");
     }
