@@ -34,7 +34,11 @@ public sealed class ServiceDaemon : IDisposable
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
         while (true)
         {
-            if (_process.HasExited) throw new InvalidOperationException($"serve exited with {_process.ExitCode}\n{Output}");
+            if (_process.HasExited)
+            {
+                _process.WaitForExit();   // its last lines (why it exited) read before they are shown
+                throw new InvalidOperationException($"serve exited with {_process.ExitCode}\n{Output}");
+            }
             try
             {
                 using var r = Http.GetAsync("healthz").GetAwaiter().GetResult();
