@@ -87,6 +87,15 @@ let ``too small a job or a single thread is left to the caller`` () =
     Assert.False(GemmWorkers.TryRun(job ignore, 4, 1))
     Assert.False(GemmWorkers.TryRun(job ignore, GemmWorkers.MaxParts + 1, 4))
 
+/// Whether the pool's first helper is idle (waiting for work, not reserved by a post): read by reflection, as the
+/// pool does not expose it.
+let private firstHelperIdle () =
+    let flags = Reflection.BindingFlags.NonPublic
+    let workers = typeof<IParallelJob>.Assembly.GetType("ActorTrainer.Kernels.GemmWorkers")
+                      .GetField("s_workers", flags ||| Reflection.BindingFlags.Static).GetValue(null) :?> Array
+    let first = workers.GetValue 0
+    (first.GetType().GetField("_idle", flags ||| Reflection.BindingFlags.Instance).GetValue first :?> int) = 1
+
 [<Fact>]
 let ``posts go to the first idle helper, so helpers beyond the jobs' need stay parked`` () =
     // Grow the pool to at least three helpers, then run one job at a time (1 ms apart: every helper is idle): the first
@@ -100,12 +109,19 @@ let ``posts go to the first idle helper, so helpers beyond the jobs' need stay p
         let names = ConcurrentBag<string>()
         for _ in 1 .. 50 do
             let helpers = ConcurrentDictionary<string, bool>()
+            // two parts that wait for each other: a helper runs one of them (eight short parts were all done by the
+            // caller before the woken helper got a core on a loaded machine: no helper seen, a share of 0)
+            use pair = new Barrier(2)
             let j = job (fun _ ->
                 if Environment.CurrentManagedThreadId <> caller then helpers[Thread.CurrentThread.Name] <- true
-                Thread.SpinWait 2000)
-            Assert.True(GemmWorkers.TryRun(j, 8, 2))
+                pair.SignalAndWait(TimeSpan.FromSeconds 10.0) |> ignore)
+            Assert.True(GemmWorkers.TryRun(j, 2, 2))
             for n in helpers.Keys do names.Add n
             Thread.Sleep 1
+            // the first helper back from its last post (a loaded machine may not run it within the 1 ms): until it
+            // is, it is rightly not idle and the next post goes to the second helper
+            let until = DateTime.UtcNow.AddSeconds 2.0
+            while not (firstHelperIdle ()) && DateTime.UtcNow < until do Thread.Sleep 1
         let all = names.ToArray()
         if all.Length = 0 then 0.0 else float (all |> Array.filter (fun n -> n = "ActorTrainer.Gemm.1") |> Array.length) / float all.Length
     let shares = [| for _ in 1 .. 5 -> round () |]
