@@ -22,8 +22,10 @@ public static class ActorTrainingRunner
     /// fork-join-executor), so a step's hand-overs between them reach a thread that has just gone idle instead of
     /// waiting for the .NET thread pool to wake one (the 2-core figures in bench/RESULTS.md: 1.0× the in-process steps/s
     /// instead of 0.7–0.9×; a cluster coordinator keeps the default dispatcher, see <see cref="TrainingDispatcher.On"/>);
-    /// and the pinned dispatcher of remote gradient workers, which wait on sockets. A system without them runs those
-    /// actors on its default dispatcher.</summary>
+    /// and the pinned dispatcher of remote gradient workers, which wait on sockets: a thread of its own per worker, ended
+    /// as soon as the worker has stopped (shutdown-timeout = 0s: Akka's default, 1 s, kept every stopped worker's thread
+    /// a second longer, and a busy node gets a new worker at every try; a pinned dispatcher serves one actor and is never
+    /// reused, so there is nothing to wait for). A system without them runs those actors on its default dispatcher.</summary>
     public static Config RuntimeDefaults => ConfigurationFactory.ParseString($$"""
         {{TrainingDispatcher.Id}} {
           type = Dispatcher
@@ -37,6 +39,7 @@ public static class ActorTrainingRunner
         actor-trainer.remote-worker-dispatcher {
           type = PinnedDispatcher
           executor = thread-pool-executor
+          shutdown-timeout = 0s
         }
         """);
 
