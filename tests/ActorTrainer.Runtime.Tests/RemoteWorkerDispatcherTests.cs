@@ -43,7 +43,6 @@ public class RemoteWorkerDispatcherTests
         // before the fix every one took the dispatcher's shutdown-timeout (1 s, Akka's default) and then some; the median
         // keeps one thread held up by a loaded machine from failing the test
         var median = ends.Select(e => e.Millis).Order().ElementAt(ends.Count / 2);
-        Assert.True(median < 200, $"threads ended after their actor stopped: {seen}");
-        Assert.All(ends, e => Assert.True(e.Millis < 900, $"a thread outlived its actor by about the 1 s shutdown-timeout: {seen}"));
+        Assert.True(median < 200, $"threads ended after their actor stopped (with the 1 s shutdown-timeout, every one ≥ 1000 ms): {seen}");
     }
 }
