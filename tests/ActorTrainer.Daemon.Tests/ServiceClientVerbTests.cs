@@ -63,6 +63,24 @@ public class ServiceClientVerbTests
         Cli.AssertBadInput(Cli.Run(["jobs", "--config=x.conf"]), "jobs: --config and --set belong to submit");
     }
 
+    [Theory]
+    [InlineData("submit", "--server, --token-file, --config, --set")]
+    [InlineData("jobs", "--server, --token-file")]
+    [InlineData("status", "--server, --token-file")]
+    [InlineData("cancel", "--server, --token-file")]
+    [InlineData("resume", "--server, --token-file")]
+    [InlineData("logs", "--server, --token-file, --follow")]
+    [InlineData("fetch", "--server, --token-file, --output")]
+    public void Unknown_short_option_of_a_client_verb_is_reported_as_an_unknown_option(string verb, string allowed)
+    {
+        // before: "unexpected argument '-x' (options start with --; ...)"; and `jobs -f` named '--follow', not what was typed
+        string[] id = verb is "submit" or "jobs" ? [] : ["j20990101-000000-abcdef"];
+        var x = Cli.AssertBadInput(Cli.Run([verb, .. id, "-x", "--server", "http://127.0.0.1:1"]), $"{verb}: unknown option '-x' (allowed: {allowed})");
+        Assert.DoesNotContain("unexpected argument", x);
+        if (verb != "logs")
+            Cli.AssertBadInput(Cli.Run([verb, .. id, "-f", "--server", "http://127.0.0.1:1"]), $"{verb}: unknown option '-f' (allowed: {allowed})");
+    }
+
     [Fact]
     public void Client_verb_refuses_what_is_not_a_job_id_before_asking_the_service()
     {

@@ -33,13 +33,17 @@ public static class CommandHelp
     /// <summary>True when the arguments after the command word ask for help.</summary>
     public static bool Requested(IReadOnlyList<string> args) => args.Any(a => a is "--help" or "-h");
 
-    /// <summary>The help page for `command` (its group's usage under the program's usage line), or null for an unknown
-    /// command.</summary>
-    public static string? Page(string command) =>
-        Groups.FirstOrDefault(g => g.Commands.Contains(command)).Usage is { } usage
-            ? $"usage: ActorTrainer.Daemon [--verbose] {command} …\n\n  {Indent(usage)}\n\n" +
-              "every config key (for --config files and --set) is documented in config/reference.conf\n"
-            : null;
+    /// <summary>The help page for `command` under the program's usage line: a client verb's own page (its usage, options
+    /// and exit codes), else its group's usage (`serve --help`: every service verb); null for an unknown command.</summary>
+    public static string? Page(string command)
+    {
+        var own = ClientCommands.HelpPage(command);
+        if ((own ?? Groups.FirstOrDefault(g => g.Commands.Contains(command)).Usage) is not { } usage) return null;
+        var keys = own is null || usage.Contains("--set", StringComparison.Ordinal)     // a client verb without --config/--set: no config keys
+            ? "\nevery config key (for --config files and --set) is documented in config/reference.conf\n" : "";
+        return $"usage: ActorTrainer.Daemon [--verbose] {command} …\n\n  {Indent(usage)}\n" + keys;
+    }
 
-    private static string Indent(string usage) => usage.Replace("\n", "\n  ");
+    /// <summary>Every line after the first indented by two spaces (blank lines stay blank).</summary>
+    private static string Indent(string usage) => string.Join("\n", usage.Split('\n').Select((l, i) => i == 0 || l.Length == 0 ? l : "  " + l));
 }

@@ -25,6 +25,8 @@ public sealed class CommandLine
             var a = args[i];
             string name;
             string? inline = null;
+            if (a.Length > 1 && a[0] == '-' && char.IsAsciiLetter(a[1]))      // -x: no command takes a short option (-h is help's, logs turns -f into --follow)
+                throw new UsageException($"{command}: unknown option '{a}' (allowed: {Allowed(valueOptions, flags)})");
             if (!a.StartsWith("--", StringComparison.Ordinal))
                 throw new UsageException($"{command}: unexpected argument '{a}' (options start with --; see '{command} --help')");
             var eq = a.IndexOf('=');
@@ -32,7 +34,7 @@ public sealed class CommandLine
             if (eq > 0 && name == a[2..eq]) inline = a[(eq + 1)..];
             if (Array.IndexOf(flags, name) >= 0) { cl._flags.Add(name); continue; }
             if (Array.IndexOf(valueOptions, name) < 0)
-                throw new UsageException($"{command}: unknown option '--{name}' (allowed: {string.Join(", ", valueOptions.Concat(flags).Select(o => "--" + o))})");
+                throw new UsageException($"{command}: unknown option '--{name}' (allowed: {Allowed(valueOptions, flags)})");
             var value = inline ?? (i + 1 < args.Count ? args[++i] : throw new UsageException($"{command}: option '--{name}' needs a value"));
             if (!cl._values.TryGetValue(name, out var list)) cl._values[name] = list = [];
             else if (name != "set")       // only --set repeats; a second value of any other would win unseen
@@ -41,6 +43,8 @@ public sealed class CommandLine
         }
         return cl;
     }
+
+    private static string Allowed(string[] valueOptions, string[] flags) => string.Join(", ", valueOptions.Concat(flags).Select(o => "--" + o));
 
     /// <summary>The value of an option, or null.</summary>
     public string? Get(string name) => _values.TryGetValue(name, out var l) ? l[^1] : null;

@@ -51,15 +51,15 @@ public static partial class ClientCommands
     {
         string[] values = ["server", "token-file", "config", "set", "output"];
         var (positional, rest) = verb is "status" or "cancel" or "resume" or "logs" or "fetch" ? SplitPositional(args, values) : ([], args);
-        rest = rest.Select(a => a == "-f" ? "--follow" : a).ToArray();
+        if (verb == "logs") rest = rest.Select(a => a == "-f" ? "--follow" : a).ToArray();    // -f is logs' only; elsewhere an unknown option
         foreach (var name in rest.Where(a => a.StartsWith("--", StringComparison.Ordinal)).Select(a => a[2..].Split('=')[0]))
         {
             if (verb != "submit" && name is "config" or "set") throw new UsageException($"{verb}: --config and --set belong to submit");
             if (verb != "fetch" && name == "output") throw new UsageException($"{verb}: --output belongs to fetch");
         }
         // the verb's own options: an unknown one is refused with the list of those the verb takes
-        string[] own = verb switch { "submit" => ["server", "token-file", "config", "set"], "fetch" => ["server", "token-file", "output"], _ => ["server", "token-file"] };
-        var cl = CommandLine.Parse(verb, rest, own, verb == "logs" ? ["follow"] : []);
+        var (own, flags) = OptionsOf(verb);
+        var cl = CommandLine.Parse(verb, rest, own, flags);
         if (verb is "status" or "cancel" or "resume" or "logs" && positional.Length != 1 || verb == "fetch" && positional.Length == 0)
             throw new UsageException($"{verb}: expected one job id, e.g. '{verb} j20261129-120000-a1b2c3'");
         if (positional.Length > 0 && !JobSubmission.IsWellFormedId(positional[0]))     // the service's answer would name it URL-escaped
