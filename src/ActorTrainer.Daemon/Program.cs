@@ -30,6 +30,7 @@ return ErrorBoundary.Run(() =>
     _ = ActorTrainer.Kernels.KernelSettings.SparseOperands;
     _ = ActorTrainer.Kernels.KernelSettings.StreamingStores;
     _ = ActorTrainer.Kernels.KernelSettings.HugePages;
+    _ = ActorTrainer.Kernels.KernelSettings.Prefault;
     return command switch
     {
         "train" => TrainCommand.Run(CommandLine.Parse("train", rest, ["config", "set", "run-dir", "resume"], ["overwrite"]), loggerFactory, signals),

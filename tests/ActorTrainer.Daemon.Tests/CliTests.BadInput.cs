@@ -82,6 +82,7 @@ public sealed partial class CliTests
     [InlineData("ACTORTRAINER_SPARSE_GEMM", "2")]
     [InlineData("ACTORTRAINER_STREAMING_STORES", "fast")]
     [InlineData("ACTORTRAINER_HUGE_PAGES", "maybe")]
+    [InlineData("ACTORTRAINER_PREFAULT", "sometimes")]
     public void Bad_kernel_switch_in_the_environment_exits_2_naming_the_variable(string variable, string value)
     {
         using var t = new TempDir();
