@@ -24,4 +24,15 @@ public sealed partial class ModelCommandTests
         Cli.AssertBadInput(r, "--data '' is blank", "leave --data out");
         Assert.Equal("", r.Stdout);
     }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("0")]
+    public void Evaluate_checks_its_batch_size_before_reading_the_model(string batch)
+    {
+        // a model directory that does not exist: the bad option is what is reported, before any file is read
+        var r = Cli.Run(["evaluate", "--model", Path.Combine(Path.GetTempPath(), "no-such-model-" + Guid.NewGuid().ToString("N")), "--batch-size", batch]);
+        Cli.AssertBadInput(r, "--batch-size must be an integer", $"'{batch}'");
+        Assert.Equal("", r.Stdout);
+    }
 }

@@ -74,19 +74,20 @@ public static class ModelCommands
     public static int Evaluate(CommandLine cl)
     {
         var backend = BackendSettings.FromSets("evaluate", cl.All("set"));
-        var model = Load(cl);
-        if (model.Optimizer is null)
-            throw new InvalidDataException($"model '{cl.Require("model")}' was saved without a compile config (loss); cannot evaluate");
+        // the options' own checks come before the model and the data are read
+        var batch = int.TryParse(cl.Get("batch-size") ?? "1024", out var b) && b > 0 ? b : throw new UsageException($"evaluate: --batch-size must be an integer in [1, {int.MaxValue}], got '{cl.Get("batch-size")}'");
         var dataDir = cl.Get("data") ?? "";
         if (cl.Get("data") is not null && dataDir.Trim().Length == 0)       // given but empty: not the bundled set unseen
             throw new UsageException($"evaluate: --data '{dataDir}' is blank; give the directory of the t10k files, or leave --data out for the bundled MNIST");
+        var model = Load(cl);
+        if (model.Optimizer is null)
+            throw new InvalidDataException($"model '{cl.Require("model")}' was saved without a compile config (loss); cannot evaluate");
         Dataset test;
         var plan = model.Plan;
         var expect = new MnistExpectation(plan.InputDim, LabelTargets.ClassesOf(plan.Loss, plan.OutputDim));   // labels below the output units (one-hot: one per class; one unit: 0 or 1)
         try { test = Mnist.LoadTestWith(expect, dataDir); }
         catch (Exception e) when (e is InputException or DirectoryNotFoundException or FileNotFoundException or ArgumentException)
         { throw new InvalidDataException($"--data '{dataDir}': {e.Message}"); }
-        var batch = int.TryParse(cl.Get("batch-size") ?? "1024", out var b) && b > 0 ? b : throw new UsageException($"evaluate: --batch-size must be an integer in [1, {int.MaxValue}], got '{cl.Get("batch-size")}'");
         if (test.Count == 0)
             throw new InvalidDataException($"--data '{(dataDir.Length == 0 ? "bundled" : dataDir)}': the test set is empty (0 samples); nothing to evaluate");
         batch = ResourceCheck.EffectiveBatch(batch, test.Count);      // a batch larger than the data is the whole data
