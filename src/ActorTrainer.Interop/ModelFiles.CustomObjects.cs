@@ -14,7 +14,8 @@ public static partial class ModelFiles
     public static Sequential Load(string dir, params Type[] layerTypes) => Load(dir, CustomObjects(layerTypes));
 
     /// <summary>The custom objects of layer types: each type, a <see cref="Layer"/>, is registered under its type name
-    /// (which must be the class name it gives Layer's constructor, as config.json's <c>class_name</c>) with a factory
+    /// (which must be its <c>ClassName</c>, config.json's <c>class_name</c>: the class name it gives Layer's constructor,
+    /// or its type name for a subclass of a built-in layer class) with a factory
     /// that calls its public static <c>FromConfig(JsonObject)</c>, or else its public constructor taking one
     /// <c>JsonObject</c>, with the layer's config. ArgumentException names a type that is not a Layer or has neither.</summary>
     public static IReadOnlyDictionary<string, Func<JsonObject, Layer>> CustomObjects(params Type[] layerTypes)

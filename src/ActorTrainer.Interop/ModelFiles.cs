@@ -51,7 +51,7 @@ public static partial class ModelFiles
 
     /// <summary>Loads a model saved by <see cref="Save"/> whose layers may be user-defined classes (Keras
     /// <c>custom_objects</c>): <paramref name="customObjects"/> maps a layer's class name (its <c>class_name</c> in
-    /// config.json, the ClassName the layer was constructed with) to a factory that builds the layer, not built, from
+    /// config.json, the layer's ClassName) to a factory that builds the layer, not built, from
     /// its config object (<c>{"name": ..., its ConfigEntries}</c>); a layer the factory leaves unnamed takes the
     /// config's name. Registered names are looked up before the built-in classes. A class neither built in nor
     /// registered is a ModelFileException naming the file, the layer, its class and how to register it.</summary>

@@ -22,7 +22,7 @@ module internal ConfigJson =
         match o with
         | null -> null
         | :? Initializer as i -> initializer i
-        | :? JsonNode as n -> n
+        | :? JsonNode as n -> if isNull n.Parent then n else n.DeepClone()
         | :? string as s -> JsonValue.Create s
         | :? bool as b -> JsonValue.Create b
         | :? int as i -> JsonValue.Create i
@@ -37,3 +37,19 @@ module internal ConfigJson =
         let o = JsonObject()
         for (k, v) in kvs do o.[k] <- toNode v
         o :> JsonNode
+
+    /// The get_config() object of `owner` ("layer 'dense' (Dense)"): the `written` entries it writes itself (name,
+    /// learning_rate), then its declared entries in order. ArgumentException names the owner and the entry for a
+    /// null key, a key of a fixed entry, or a value JSON cannot hold.
+    let entriesObject (owner: string) (written: (string * obj) list) (entries: Collections.Generic.IReadOnlyDictionary<string, obj>) : JsonObject =
+        let o = (objectOf written).AsObject()
+        for kv in entries do
+            if isNull kv.Key then raise (ArgumentException(sprintf "%s: a config entry has a null key" owner))
+            if written |> List.exists (fun (k, _) -> k = kv.Key) then
+                raise (ArgumentException(sprintf "%s: config entry '%s' is written by GetConfig itself; ConfigEntries holds the entries besides %s"
+                                             owner kv.Key (String.Join(" and ", written |> List.map fst))))
+            let node =
+                try toNode kv.Value
+                with :? ArgumentException as e -> raise (ArgumentException(sprintf "%s: config entry '%s': %s" owner kv.Key e.Message, e))
+            o.[kv.Key] <- node
+        o

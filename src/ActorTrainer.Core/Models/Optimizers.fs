@@ -37,6 +37,7 @@ type Optimizer(learningRate: float) =
     default _.InitialSlotValue = 0.0f
     /// Keras get_config() (besides name and learning_rate), as an F# list (the built-in optimizers override it).
     /// Default: the entries of ConfigEntries where the optimizer's class overrides that (a C# optimizer), else none.
+    /// The class that overrides Config or ConfigEntries last decides (ConfigEntryForms), a subclass of a built-in too.
     abstract Config: (string * obj) list
     default o.Config = ConfigEntryForms.configDefault typeof<Optimizer> o (fun () -> o.ConfigEntries)
     /// Keras get_config() entries besides name and learning_rate, in Keras' order and names ("rho", "momentum", ...),
@@ -50,9 +51,15 @@ type Optimizer(learningRate: float) =
     abstract UpdateWeight: w: Span<float32> * g: ReadOnlySpan<float32> * slots: ArraySegment<float32>[] * lr: float32 * step: int64 -> unit
 
     /// Keras get_config() as JSON: {"name", "learning_rate", the optimizer's hyper-parameters} (the "config" object of
-    /// compile_config's optimizer in config.json).
+    /// compile_config's optimizer in config.json). The entries come from the slot the optimizer's class overrides
+    /// last; ArgumentException names the optimizer and the entry for "name", "learning_rate" or a value JSON cannot hold.
     member o.GetConfig() : System.Text.Json.Nodes.JsonObject =
-        (ConfigJson.objectOf (("name", box o.Name) :: ("learning_rate", box lr) :: [ for kv in o.ConfigEntries -> kv.Key, kv.Value ])).AsObject()
+        let entries = ConfigEntryForms.resolved typeof<Optimizer> o (fun () -> o.Config) (fun () -> o.ConfigEntries)
+        ConfigJson.entriesObject (sprintf "optimizer '%s'" o.Name) [ "name", box o.Name; "learning_rate", box lr ] entries
+
+    /// A built-in class's Config override: its own entries, unless a subclass overrides ConfigEntries below it.
+    member internal o.OwnConfig(own: unit -> (string * obj) list) : (string * obj) list =
+        ConfigEntryForms.builtinConfig typeof<Optimizer> o own (fun () -> o.ConfigEntries)
 
     /// Slot arrays of weight position i (created on first use with `size` elements).
     member o.SlotsFor(i: int, size: int) =
@@ -139,7 +146,7 @@ type SGD([<Optional; DefaultParameterValue(0.01)>] learningRate: float,
     member _.Nesterov = nesterov
     override _.Name = "SGD"
     override _.SlotNames = if momentum <> 0.0 then [| "momentum" |] else [||]
-    override _.Config = [ "momentum", box momentum; "nesterov", box nesterov ]
+    override o.Config = o.OwnConfig(fun () -> [ "momentum", box momentum; "nesterov", box nesterov ])
     override _.UpdateWeight(w, g, slots, lr, _) =
         if momentum = 0.0 then OptimizerRules.sgdSpan w g lr
         else
@@ -170,7 +177,7 @@ type RMSprop([<Optional; DefaultParameterValue(0.001)>] learningRate: float,
         [| yield "velocity"
            if momentum > 0.0 then yield "momentum"
            if centered then yield "average_gradient" |]
-    override _.Config = [ "rho", box rho; "momentum", box momentum; "epsilon", box epsilon; "centered", box centered ]
+    override o.Config = o.OwnConfig(fun () -> [ "rho", box rho; "momentum", box momentum; "epsilon", box epsilon; "centered", box centered ])
     override _.UpdateWeight(w, g, slots, lr, _) =
         let r = float32 rho
         let c = float32 (1.0 - rho)
@@ -207,7 +214,7 @@ type Adagrad([<Optional; DefaultParameterValue(0.001)>] learningRate: float,
     override _.Name = "Adagrad"
     override _.SlotNames = [| "accumulator" |]
     override _.InitialSlotValue = float32 init
-    override _.Config = [ "initial_accumulator_value", box init; "epsilon", box epsilon ]
+    override o.Config = o.OwnConfig(fun () -> [ "initial_accumulator_value", box init; "epsilon", box epsilon ])
     override _.UpdateWeight(w, g, slots, lr, _) =
         let a = slots.[0].AsSpan()
         let eps = float32 epsilon
@@ -231,7 +238,7 @@ type Adam([<Optional; DefaultParameterValue(0.001)>] learningRate: float,
     member _.Amsgrad = amsgrad
     override _.Name = "Adam"
     override _.SlotNames = if amsgrad then [| "momentum"; "velocity"; "velocity_hat" |] else [| "momentum"; "velocity" |]
-    override _.Config = [ "beta_1", box beta1; "beta_2", box beta2; "epsilon", box epsilon; "amsgrad", box amsgrad ]
+    override o.Config = o.OwnConfig(fun () -> [ "beta_1", box beta1; "beta_2", box beta2; "epsilon", box epsilon; "amsgrad", box amsgrad ])
     override _.UpdateWeight(w, g, slots, lr, step) =
         let b1, b2 = float32 beta1, float32 beta2
         let t = float32 step

@@ -15,7 +15,7 @@ type ActivationLayer(activation: string, [<Optional; DefaultParameterValue("")>]
     override l.Plan shape =
         if shape.Length <> 1 then raise (ShapeException(sprintf "Activation '%s' receives input of shape %s; the training engine needs flat samples: add Flatten" l.Name (Shape.str shape)))
         Some(PlanLayer.Activation act)
-    override _.Config = [ "activation", box act.Name ]
+    override l.Config = l.OwnConfig(fun () -> [ "activation", box act.Name ])
 
     /// Reads an Activation entry: "activation" (required).
     static member internal FromConfig(c: LayerConfig) : Layer = ActivationLayer(ConfigFields.activation c None, c.Name) :> Layer

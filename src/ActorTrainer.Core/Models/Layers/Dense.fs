@@ -53,9 +53,10 @@ type Dense(units: int, activation: string, kernelInitializer: Initializer, biasI
         if shape.Length <> 1 then
             raise (ShapeException(sprintf "Dense '%s' receives input of shape %s; the training engine needs flat samples: add Flatten before it" l.Name (Shape.str shape)))
         Some(PlanLayer.Dense(shape.[0], units, useBias, act))
-    override _.Config =
-        [ "units", box units; "activation", box act.Name; "use_bias", box useBias
-          "kernel_initializer", box kInit; "bias_initializer", box bInit ]
+    override l.Config =
+        l.OwnConfig(fun () ->
+            [ "units", box units; "activation", box act.Name; "use_bias", box useBias
+              "kernel_initializer", box kInit; "bias_initializer", box bInit ])
 
     /// Reads a Dense entry: "units" (required, >= 1), "activation" (linear), "use_bias" (true), "kernel_initializer"
     /// (glorot_uniform), "bias_initializer" (zeros).

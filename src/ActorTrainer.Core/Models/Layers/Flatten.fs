@@ -16,7 +16,7 @@ type Flatten([<Optional; DefaultParameterValue("")>] name: string) =
     override _.Variables = [||]
     override _.Plan _ = None
     override _.IdentityOnFlatRows = true
-    override _.Config = []
+    override l.Config = l.OwnConfig(fun () -> [])
 
     /// Reads a Flatten entry: only "data_format" channels_last (or null), the order this layer flattens in.
     static member internal FromConfig(c: LayerConfig) : Layer =

@@ -33,8 +33,10 @@ type Layer(className: string, name: string) =
     let mutable built = false
     let mutable inputShape : int[] = null
 
-    /// Keras class name ("Dense", "Flatten", ...).
-    member _.ClassName = className
+    /// Keras class name ("Dense", "Flatten", ...): the name the class gives Layer's constructor; a subclass of a
+    /// built-in layer class from outside this library (C# `class MyDense : Dense`) is its own class, named by its type
+    /// name ("MyDense"), as Keras' class_name is the subclass's (config.json, summary, loading by custom objects).
+    member l.ClassName = if Layer.ExtendsBuiltin(l.GetType()) then l.GetType().Name else className
     /// Layer name (auto-assigned by Sequential when empty: dense, dense_1, ...).
     member _.Name with get () = name and set v = name <- v
     /// True once weights exist.
@@ -64,11 +66,13 @@ type Layer(className: string, name: string) =
     default _.IdentityOnFlatRows = false
     /// Keras get_config() entries besides name, as an F# list (the built-in layers override it). Default: the entries
     /// of ConfigEntries where the layer's class overrides that (a C# layer), else none.
+    /// The class that overrides Config or ConfigEntries last decides: a subclass of a built-in layer overriding
+    /// ConfigEntries reads its entries here too (ConfigEntryForms).
     abstract Config: (string * obj) list
     default l.Config = ConfigEntryForms.configDefault typeof<Layer> l (fun () -> l.ConfigEntries)
     /// Keras get_config() entries besides name, in order (what GetConfig writes after "name"): the slot a C# layer
     /// overrides (values: numbers, strings, bools, null, JsonNode). Default: the entries of Config where the layer's
-    /// class overrides that, else none.
+    /// class overrides that, else none; a C# subclass of a built-in layer extends base.ConfigEntries (the built-in's).
     abstract ConfigEntries: IReadOnlyDictionary<string, obj>
     default l.ConfigEntries = ConfigEntryForms.entriesDefault typeof<Layer> l (fun () -> l.Config)
     /// Final activation of the layer (for fusing losses); Linear when none.
@@ -98,9 +102,25 @@ type Layer(className: string, name: string) =
     member l.CountParams() = l.Variables |> Array.sumBy (fun v -> Array.fold (*) 1 v.Shape)
 
     /// Keras get_config() as JSON: {"name": ..., the layer's own entries}, the "config" object of the layer's entry in
-    /// config.json (initializers as {"class_name", "config"}).
+    /// config.json (initializers as {"class_name", "config"}). The entries come from the slot (Config or
+    /// ConfigEntries) that the layer's class overrides last. ArgumentException names the layer and the entry when an
+    /// entry is "name" or a value JSON cannot hold.
     member l.GetConfig() : System.Text.Json.Nodes.JsonObject =
-        (ConfigJson.objectOf (("name", box name) :: [ for kv in l.ConfigEntries -> kv.Key, kv.Value ])).AsObject()
+        let entries = ConfigEntryForms.resolved typeof<Layer> l (fun () -> l.Config) (fun () -> l.ConfigEntries)
+        let owner = if String.IsNullOrEmpty name then sprintf "layer of class %s (unnamed)" l.ClassName else sprintf "layer '%s' (%s)" name l.ClassName
+        ConfigJson.entriesObject owner [ "name", box name ] entries
+
+    /// A built-in class's Config override: its own entries, unless a subclass overrides ConfigEntries below it (then
+    /// those, which reach back here through base.ConfigEntries for the own entries).
+    member internal l.OwnConfig(own: unit -> (string * obj) list) : (string * obj) list =
+        ConfigEntryForms.builtinConfig typeof<Layer> l own (fun () -> l.ConfigEntries)
+
+    /// Whether `t` is declared outside this library and derives from one of its layer classes other than Layer.
+    static member private ExtendsBuiltin(t: Type) : bool =
+        let core = typeof<Layer>.Assembly
+        t.Assembly <> core
+        && Seq.unfold (fun (c: Type) -> if isNull c then None else Some(c, c.BaseType)) t.BaseType
+           |> Seq.exists (fun c -> c.Assembly = core && c <> typeof<Layer> && typeof<Layer>.IsAssignableFrom c)
 
 /// How config.json names and reads one layer class: its Keras class name and the function that constructs the layer
 /// from its entry. Each layer file defines its own (`Dense.Registration`, ...); LayerRegistry lists them.
