@@ -34,6 +34,7 @@ public class ServiceClientHelpTests
         Assert.Contains("exit codes:\n    0   success\n", r.Stdout);
         Assert.Contains("\n    2   bad input (an unknown option", r.Stdout);
         Assert.Contains("\n    74  the service cannot be reached", r.Stdout);
+        Assert.Contains("\n    130 / 143  stopped by SIGINT (Ctrl-C) / SIGTERM while waiting for the service", r.Stdout);
         Assert.Equal(verb == "submit", r.Stdout.Contains("config/reference.conf"));   // the config keys concern submit only
     }
 

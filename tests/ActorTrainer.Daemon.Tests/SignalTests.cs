@@ -96,7 +96,7 @@ public sealed class SignalTests
 
     /// <summary>True when this process ignores SIGINT (bit 1 of SigIgn in /proc/self/status): a shell without job control
     /// starts background commands so (`cmd &`), and children inherit it.</summary>
-    private static bool SigintIgnoredHere()
+    internal static bool SigintIgnoredHere()
     {
         var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
         return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & 0x2UL) != 0;

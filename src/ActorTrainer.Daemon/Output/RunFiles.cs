@@ -14,8 +14,10 @@ public static class RunFiles
     });
 
     /// <summary>Copies <paramref name="source"/> to <paramref name="path"/> atomically (a temporary file in the same
-    /// directory, fsync, rename): an interrupted copy leaves no partial file under the real name.</summary>
-    public static void WriteStream(string path, Stream source) => Write(path, source.CopyTo);
+    /// directory, fsync, rename): an interrupted copy leaves no partial file under the real name, and a cancelled one
+    /// (<paramref name="ct"/>) no temporary file either.</summary>
+    public static void WriteStream(string path, Stream source, CancellationToken ct = default) =>
+        Write(path, fs => source.CopyToAsync(fs, ct).GetAwaiter().GetResult());
 
     /// <summary>Creates a temporary file beside <paramref name="path"/>, lets <paramref name="fill"/> write it, fsyncs
     /// and renames it over <paramref name="path"/>; on any failure the temporary file is deleted.</summary>

@@ -38,17 +38,11 @@ public static partial class ClientCommands
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(RequestTimeout);
         using var res = http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token).GetAwaiter().GetResult();
-        if (!res.IsSuccessStatusCode)
-        {
-            var text = res.Content.ReadAsStringAsync(ct).GetAwaiter().GetResult();
-            string? error = null;
-            try { error = JsonNode.Parse(text)?["error"]?.GetValue<string>(); } catch (System.Text.Json.JsonException) { }
-            throw new ServiceError(res.StatusCode, error ?? $"{(int)res.StatusCode} {res.ReasonPhrase} from {res.RequestMessage?.RequestUri}");
-        }
+        if (!res.IsSuccessStatusCode) throw Failure(res, res.Content.ReadAsStringAsync(ct).GetAwaiter().GetResult());
         using var body = res.Content.ReadAsStream(ct);
         try
         {
-            RunFiles.WriteStream(target, body);
+            RunFiles.WriteStream(target, body, ct);      // a signal ends the copy; the temporary file is deleted
         }
         catch (Exception e) when (e is (IOException and not HttpIOException) or UnauthorizedAccessException)
         {

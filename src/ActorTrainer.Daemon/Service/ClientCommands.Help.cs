@@ -59,10 +59,11 @@ public static partial class ClientCommands
         if (verb == "logs") codes.Add("1   with -f: the job failed");
         codes.Add($"2   bad input ({bad}, a --server that is not a URL, a --token-file that does not exist)");
         codes.Add("    or a request the service refused (400, 401, 404, 409, 413)");
-        codes.Add("70  a server error");
+        codes.Add("70  a server error (the service answered 5xx; the line names the status and the URL)");
         codes.Add("74  the service cannot be reached, does not answer within 30 s, or --server is not the service");
         if (verb == "logs") codes.Add("74  with -f: also when the service closes the event stream before the job ends");
         if (verb == "fetch") codes.Add("74  also when a file cannot be written below --output (files already written stay intact)");
+        codes.Add("130 / 143  stopped by SIGINT (Ctrl-C) / SIGTERM while waiting for the service (one line on stderr)");
         return "  " + string.Join("\n  ", codes);
     }
 

@@ -46,25 +46,14 @@ public static partial class ClientCommands
     }
 
     /// <summary>Runs one client verb; returns the exit code: 0 ok, 2 a request the service refused (400, 401, 404,
-    /// 409, 413), 74 the service cannot be reached, 70 a server error; <c>logs -f</c> returns 1 when the job failed.</summary>
-    public static int Run(string verb, string[] args, CancellationToken ct)
+    /// 409, 413), 74 the service cannot be reached, 70 a server error (5xx); <c>logs -f</c> returns 1 when the job
+    /// failed; 143 / 130 when SIGTERM / SIGINT stopped it while it waited for the service.</summary>
+    public static int Run(string verb, string[] args, SignalGate signals)
     {
-        string[] values = ["server", "token-file", "config", "set", "output"];
-        var (positional, rest) = verb is "status" or "cancel" or "resume" or "logs" or "fetch" ? SplitPositional(args, values) : ([], args);
-        if (verb == "logs") rest = rest.Select(a => a == "-f" ? "--follow" : a).ToArray();    // -f is logs' only; elsewhere an unknown option
-        foreach (var name in rest.Where(a => a.StartsWith("--", StringComparison.Ordinal)).Select(a => a[2..].Split('=')[0]))
-        {
-            if (verb != "submit" && name is "config" or "set") throw new UsageException($"{verb}: --config and --set belong to submit");
-            if (verb != "fetch" && name == "output") throw new UsageException($"{verb}: --output belongs to fetch");
-        }
-        // the verb's own options: an unknown one is refused with the list of those the verb takes
-        var (own, flags) = OptionsOf(verb);
-        var cl = CommandLine.Parse(verb, rest, own, flags);
-        if (verb is "status" or "cancel" or "resume" or "logs" && positional.Length != 1 || verb == "fetch" && positional.Length == 0)
-            throw new UsageException($"{verb}: expected one job id, e.g. '{verb} j20261129-120000-a1b2c3'");
-        if (positional.Length > 0 && !JobSubmission.IsWellFormedId(positional[0]))     // the service's answer would name it URL-escaped
-            throw new UsageException($"{verb}: '{positional[0]}' is not a job id (ids look like j20261129-120000-a1b2c3; `jobs` lists them)");
+        var (positional, cl) = Parse(verb, args);
         using var http = Client(cl);
+        using var waiting = signals.ClaimForWaiting();
+        var ct = signals.Token;
         try
         {
             return verb switch
@@ -77,6 +66,10 @@ public static partial class ClientCommands
                 "fetch" => Fetch(http, positional[0], positional[1..], cl.Get("output"), ct),
                 _ => Logs(http, positional[0], cl.Has("follow"), ct),
             };
+        }
+        catch (Exception) when (signals.ClaimedSignal != 0)
+        {
+            return Interrupted(verb, signals.ClaimedSignal);     // whatever the cancelled wait threw
         }
         catch (HttpRequestException e)
         {
@@ -101,9 +94,56 @@ public static partial class ClientCommands
         }
     }
 
+    /// <summary>The job ids (positional arguments) and the parsed options of one client verb; refuses what the verb
+    /// does not take, before anything is sent.</summary>
+    private static (string[] Positional, CommandLine Options) Parse(string verb, string[] args)
+    {
+        string[] values = ["server", "token-file", "config", "set", "output"];
+        var (positional, rest) = verb is "status" or "cancel" or "resume" or "logs" or "fetch" ? SplitPositional(args, values) : ([], args);
+        if (verb == "logs") rest = rest.Select(a => a == "-f" ? "--follow" : a).ToArray();    // -f is logs' only; elsewhere an unknown option
+        foreach (var name in rest.Where(a => a.StartsWith("--", StringComparison.Ordinal)).Select(a => a[2..].Split('=')[0]))
+        {
+            if (verb != "submit" && name is "config" or "set") throw new UsageException($"{verb}: --config and --set belong to submit");
+            if (verb != "fetch" && name == "output") throw new UsageException($"{verb}: --output belongs to fetch");
+        }
+        // the verb's own options: an unknown one is refused with the list of those the verb takes
+        var (own, flags) = OptionsOf(verb);
+        var cl = CommandLine.Parse(verb, rest, own, flags);
+        if (verb is "status" or "cancel" or "resume" or "logs" && positional.Length != 1 || verb == "fetch" && positional.Length == 0)
+            throw new UsageException($"{verb}: expected one job id, e.g. '{verb} j20261129-120000-a1b2c3'");
+        if (positional.Length > 0 && !JobSubmission.IsWellFormedId(positional[0]))     // the service's answer would name it URL-escaped
+            throw new UsageException($"{verb}: '{positional[0]}' is not a job id (ids look like j20261129-120000-a1b2c3; `jobs` lists them)");
+        return (positional, cl);
+    }
+
+    /// <summary>A signal stopped the verb while it waited: what it printed stays printed (stdout flushed), one line on
+    /// stderr, and the signal's exit code, as for any command outside training.</summary>
+    private static int Interrupted(string verb, int code)
+    {
+        Console.Out.Flush();
+        var acted = verb is "submit" or "cancel" or "resume" ? "; the service may have acted on the request: see `jobs`" : "";
+        Console.Error.WriteLine($"{verb}: {(code == ExitCodes.Interrupted ? "SIGINT" : "SIGTERM")} received; stopped (exit code {code}){acted}");
+        return code;
+    }
+
     private sealed class ServiceError(HttpStatusCode status, string message) : Exception(message)
     {
         public HttpStatusCode Status { get; } = status;
+    }
+
+    /// <summary>The error of an answer that is not a success: the service's own message (its JSON "error") for a
+    /// refusal (4xx), else its status and URL; a server error (5xx) always names its status and URL.</summary>
+    private static ServiceError Failure(HttpResponseMessage res, string text)
+    {
+        string? error = null;
+        try { error = text.Length > 0 ? JsonNode.Parse(text)?["error"]?.GetValue<string>() : null; }
+        catch (Exception e) when (e is JsonException or InvalidOperationException) { }     // not JSON, or "error" not a string
+        var status = $"{(int)res.StatusCode} {res.ReasonPhrase}";
+        var uri = res.RequestMessage?.RequestUri;
+        var message = (int)res.StatusCode >= 500
+            ? $"the service answered {status} to {res.RequestMessage?.Method} {uri}" + (error is null ? "" : $": {error}")
+            : error ?? $"{status} from {uri}";
+        return new ServiceError(res.StatusCode, message);
     }
 
     /// <summary>A success answer that is not the service's JSON: --server names some other web server.</summary>
@@ -136,8 +176,7 @@ public static partial class ClientCommands
         var text = res.Content.ReadAsStringAsync(timeout.Token).GetAwaiter().GetResult();
         JsonNode? json = null;
         try { json = text.Length > 0 ? JsonNode.Parse(text) : null; } catch (JsonException) { }
-        if (!res.IsSuccessStatusCode)
-            throw new ServiceError(res.StatusCode, json?["error"]?.GetValue<string>() ?? $"{(int)res.StatusCode} {res.ReasonPhrase} from {req.RequestUri}");
+        if (!res.IsSuccessStatusCode) throw Failure(res, text);
         if (json is not (JsonObject or JsonArray))          // every answer of the service is a JSON object or array
             throw new NotTheServiceException($"{req.RequestUri} answered {(int)res.StatusCode} with " +
                 $"{res.Content.Headers.ContentType?.MediaType ?? "no content type"}, not the service's JSON: is --server the address of `serve`?");
@@ -202,15 +241,16 @@ public static partial class ClientCommands
                                         (job?["queue_position"] is { } place ? $" (place {place} in the queue)" : ""));
                 return 0;
             }
-            res.EnsureSuccessStatusCode();
-            foreach (var raw in res.Content.ReadAsStringAsync(ct).GetAwaiter().GetResult().Split('\n'))
+            var text = res.Content.ReadAsStringAsync(ct).GetAwaiter().GetResult();
+            if (!res.IsSuccessStatusCode) throw Failure(res, text);       // a 5xx: exit 70, as for every verb
+            foreach (var raw in text.Split('\n'))
                 if (raw.TrimEnd('\r') is { Length: > 0 } l) Console.Out.WriteLine(TrainLog.Parse(l).Text);   // as logs -f shows them
             return 0;
         }
         using var stream = http.GetStreamAsync(path + "/events", ct).GetAwaiter().GetResult();
         using var reader = new StreamReader(stream);
         string? evt = null, line;
-        while ((line = reader.ReadLine()) is not null)
+        while ((line = reader.ReadLineAsync(ct).AsTask().GetAwaiter().GetResult()) is not null)   // a signal ends the wait
         {
             if (line.StartsWith("event: ", StringComparison.Ordinal)) evt = line[7..];
             else if (line.StartsWith("data: ", StringComparison.Ordinal) && evt == "log") Console.Out.WriteLine(line[6..]);
