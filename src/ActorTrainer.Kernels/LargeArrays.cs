@@ -71,9 +71,8 @@ public static partial class KernelSettings
     private static int _hugePages, _prefault;
 
     /// <summary>Whether <see cref="LargeArrays"/> pins large arrays and advises them as transparent huge pages (Linux).
-    /// Default off (it was on until 2026-12-04: one Core test in ~100 suite runs with it on read a freshly written
-    /// small array back wrong, never without it — not shown to be caused by it, and prefaulting gains as much, see
-    /// bench/RESULTS.md). The environment variable ACTORTRAINER_HUGE_PAGES = 1 | true | on turns it on, 0 | false | off
+    /// Default off (it was on until 2026-12-04): prefaulting gains as much, and the advice stays on memory the GC later
+    /// hands to other objects (bench/RESULTS.md). The environment variable ACTORTRAINER_HUGE_PAGES = 1 | true | on turns it on, 0 | false | off
     /// keeps it off; any other value throws <see cref="KernelSettingException"/> at the first read.</summary>
     public static bool HugePages
     {
