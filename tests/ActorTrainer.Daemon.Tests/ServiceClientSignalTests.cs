@@ -123,7 +123,7 @@ public sealed class ServiceClientSignalTests
     }
 
     [Fact]
-    public void A_500_for_the_job_log_or_a_file_exits_70_naming_the_status_and_the_url()
+    public void A_500_for_the_job_log_its_events_or_a_file_exits_70_naming_the_status_and_the_url()
     {
         using var stub = new StubService(async (ctx, _) =>
         {
@@ -133,8 +133,9 @@ public sealed class ServiceClientSignalTests
             else ctx.Response.StatusCode = (int)HttpStatusCode.InternalServerError;   // train.log: an empty 500
         });
         using var t = new TempDir();
-        var url = $"{stub.Url}/jobs/{Id}/files/train.log";
-        foreach (var args in new[] { new[] { "logs", Id }, ["fetch", Id, "train.log", "--output", t["out"]] })
+        foreach (var (args, url) in new[] { (new[] { "logs", Id }, $"{stub.Url}/jobs/{Id}/files/train.log"),
+                                            (["logs", Id, "-f"], $"{stub.Url}/jobs/{Id}/events"),
+                                            (["fetch", Id, "train.log", "--output", t["out"]], $"{stub.Url}/jobs/{Id}/files/train.log") })
         {
             var r = Cli.Run([.. args, "--server", stub.Url], 60);
             Assert.True(r.ExitCode == 70, "expected exit code 70 (a server error)\n" + r.Describe());   // before: logs exited 74
@@ -143,5 +144,8 @@ public sealed class ServiceClientSignalTests
             Assert.DoesNotContain("cannot reach", r.Stderr);
             Assert.DoesNotContain("internal error", r.Stderr);
         }
+        // nothing half-written: no file (nor temporary file) where fetch would have put train.log
+        Assert.True(!Directory.Exists(t["out"]) || Directory.GetFileSystemEntries(t["out"]).Length == 0,
+                    "fetch left files after a 500: " + string.Join(", ", Directory.Exists(t["out"]) ? Directory.GetFileSystemEntries(t["out"]) : []));
     }
 }

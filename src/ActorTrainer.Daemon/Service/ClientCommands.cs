@@ -247,7 +247,9 @@ public static partial class ClientCommands
                 if (raw.TrimEnd('\r') is { Length: > 0 } l) Console.Out.WriteLine(TrainLog.Parse(l).Text);   // as logs -f shows them
             return 0;
         }
-        using var stream = http.GetStreamAsync(path + "/events", ct).GetAwaiter().GetResult();
+        using var events = http.GetAsync(path + "/events", HttpCompletionOption.ResponseHeadersRead, ct).GetAwaiter().GetResult();
+        if (!events.IsSuccessStatusCode) throw Failure(events, events.Content.ReadAsStringAsync(ct).GetAwaiter().GetResult());
+        using var stream = events.Content.ReadAsStream(ct);
         using var reader = new StreamReader(stream);
         string? evt = null, line;
         while ((line = reader.ReadLineAsync(ct).AsTask().GetAwaiter().GetResult()) is not null)   // a signal ends the wait
