@@ -50,7 +50,7 @@ internal sealed class DeviceContext : IDisposable
     /// GEMM kernel the GPU would run if it had no cuBLAS.</summary>
     internal static DeviceContext OpenCpu(bool gemmKernel = false)
     {
-        var context = Context.Create(b => b.CPU().EnableAlgorithms());
+        var context = Context.Create(b => b.CPU().EnableAlgorithms().Profiling());
         try
         {
             var acc = context.CreateCPUAccelerator(0);
@@ -63,7 +63,7 @@ internal sealed class DeviceContext : IDisposable
     private static DeviceContext OpenCuda(CudaOptions options)
     {
         Context context;
-        try { context = Context.Create(b => b.Cuda().EnableAlgorithms()); }
+        try { context = Context.Create(b => b.Cuda().EnableAlgorithms().Profiling()); }
         catch (Exception e)
         {
             throw new CudaUnavailableException($"trainer.backend = cuda: the CUDA driver could not be initialised ({e.Message}); {CudaUnavailableException.Fallback}", e);

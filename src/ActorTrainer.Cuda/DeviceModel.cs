@@ -71,7 +71,10 @@ internal sealed class DeviceModel : IDisposable
     /// <summary>One buffer, so that a step needs one copy back: [flag | loss of rows 0..MaxRows) | hits of rows
     /// 0..MaxRows)], the float32 values stored as their bits (<see cref="ReadStats"/> reads it).</summary>
     public ArrayView<int> Stats => _stats.View;
-    /// <summary>flag[0]: bit 1 = a non-finite loss, bit 2 = a non-finite gradient (set by the loss and the check).</summary>
+    /// <summary>The same buffer as a dense view (for asynchronous copies to page-locked memory).</summary>
+    public ArrayView1D<int, Stride1D.Dense> StatsView => _stats.View;
+    /// <summary>flag[0]: bit 1 = a non-finite loss, bit 2 = a non-finite gradient (set by the loss and the check), bit 4
+    /// (carried, see Gradients) = the step queued before this one diverged.</summary>
     public ArrayView<int> Flag => _stats.View.SubView(0, 1);
     private ArrayView<float> RowLoss => ((ArrayView<int>)_stats.View).SubView(1, MaxRows).Cast<float>();
     private ArrayView<float> RowHit => ((ArrayView<int>)_stats.View).SubView(1 + MaxRows, MaxRows).Cast<float>();
@@ -81,6 +84,12 @@ internal sealed class DeviceModel : IDisposable
     public ShardStats ReadStats(int[] host, int rows, out int flag)
     {
         DeviceMemory.Download(_stats.View, host.AsSpan());
+        return SumStats(host, rows, out flag);
+    }
+
+    /// <summary>The statistics of `rows` rows in a host copy of <see cref="Stats"/>, summed in row order.</summary>
+    public ShardStats SumStats(ReadOnlySpan<int> host, int rows, out int flag)
+    {
         flag = host[0];
         double loss = 0, hits = 0;
         bool binary = Plan.Loss.IsBinaryCrossentropy;
@@ -212,11 +221,13 @@ internal sealed class DeviceModel : IDisposable
     }
 
     /// <summary>One training pass, queued: flag reset, Forward(training), Loss with gradient, Backward into g — what a
-    /// step (the executor) and a shard (a GPU worker) both compute: g = ∂(Σ_rows loss / batchRows)/∂w.</summary>
+    /// step (the executor) and a shard (a GPU worker) both compute: g = ∂(Σ_rows loss / batchRows)/∂w. carryFlag: the
+    /// previous step is still unread (queued ahead): the flag starts as 4 when that step's flag was set, else 0.</summary>
     public void Gradients(ArrayView<float> w, ArrayView<float> x, int rows, int batchRows, ArrayView<int> labels,
-                          ArrayView<float> targets, long[]? shardSeeds, ArrayView<float> g)
+                          ArrayView<float> targets, long[]? shardSeeds, ArrayView<float> g, bool carryFlag = false)
     {
-        Flag.MemSetToZero();
+        if (carryFlag) _k.CarryFlag(1, Flag);
+        else Flag.MemSetToZero();
         Forward(w, x, rows, true, shardSeeds);
         Loss(x, rows, batchRows, labels, targets, true);
         Backward(w, x, rows, g);

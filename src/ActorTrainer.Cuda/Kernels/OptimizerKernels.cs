@@ -20,6 +20,10 @@ internal readonly struct OptArgs(int rule, float lr, float p1, float p2, float p
 /// loss or gradient was not finite), so a diverged step applies nothing.</summary>
 internal static class OptimizerKernels
 {
+    /// <summary>flag[0] = 4 when it is not 0, else 0 (one thread): the flag of a step queued before the host has seen the
+    /// previous step's, so that the previous step's divergence also stops this step's update.</summary>
+    public static void CarryFlag(Index1D i, ArrayView<int> flag) => flag[0] = flag[0] != 0 ? 4 : 0;
+
     /// <summary>flag[0] |= 2 when g[i] is NaN or ±∞.</summary>
     public static void CheckFinite(Index1D i, ArrayView<float> g, ArrayView<int> flag)
     {
