@@ -10,6 +10,8 @@
 #   scaling   `bench -- scaling` on all cores (issue 11: reference and weak-scaling tables, parameter-server share)
 #   peers     the PyTorch peers on the GPU (bench/cuda/device-bench.sh --peers-only)
 #   cpuref    the reference config, 2 epochs, in-process and `workers = auto`, beside PyTorch with all CPU threads
+#   cpu2      issue 9's end-to-end comparison on 2 of the cores (taskset): README's `train` (5 epochs) beside PyTorch
+#             with 1 and 2 threads
 #   accuracy  `bench -- scaling --only none --accuracy` (async accuracy per staleness policy, 2–16 workers)
 #   cluster   `bench -- cluster` (issue 12: coordinator + worker processes against one process)
 # Logs go to $OUT/<step>.log (at most 8 files come back) and to stdout.
@@ -17,7 +19,7 @@ set -u
 root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd); cd "$root"
 OUT=${OUT:-/tmp/device-out}; mkdir -p "$OUT"
 DEADLINE=$((SECONDS + ${DEADLINE:-420}))
-steps=("$@"); [ ${#steps[@]} -gt 0 ] || steps=(cuda cudatrain scaling peers cpuref accuracy cluster)
+steps=("$@"); [ ${#steps[@]} -gt 0 ] || steps=(cuda cudatrain scaling peers cpuref cpu2 accuracy cluster)
 bench() { dotnet "$APPS/ActorTrainer.Bench.dll" "$@"; }
 daemon() { dotnet "$APPS/ActorTrainer.Daemon.dll" "$@"; }
 quiet=(--set output.plots=false --set output.tensorboard=false)   # no SkiaSharp needed (the payload may leave it out)
@@ -51,6 +53,12 @@ step_cpuref() {
   done
   python3 -u bench/cuda/torch_peer.py /tmp/mnist --device cpu --threads "$(nproc)" --epochs 2 --mode eager --infer-reps 3
 }
+step_cpu2() {
+  taskset -c 0,1 dotnet "$APPS/ActorTrainer.Daemon.dll" train "${quiet[@]}" --set trainer.verbose=2 || echo "train rc=$?"; digest
+  for t in 1 2; do
+    taskset -c 0,1 python3 -u bench/cuda/torch_peer.py /tmp/mnist --device cpu --threads $t --epochs 5 --mode eager --infer-reps 3
+  done
+}
 step_accuracy() { bench scaling --only none --accuracy; }
 step_cluster() { bench cluster --rounds 3 --workers 2 --dll "$APPS/ActorTrainer.Daemon.dll"; }
 
@@ -60,9 +68,11 @@ step_cluster() { bench cluster --rounds 3 --workers 2 --dll "$APPS/ActorTrainer.
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader 2>&1
   echo "load $(cat /proc/loadavg)"
 } | tee "$OUT/summary.log"
-caps=(cuda:110 cudatrain:90 scaling:150 peers:130 cpuref:60 accuracy:90 cluster:90)
+[ -f /tmp/mnist/train-images-idx3-ubyte ] || {       # the PyTorch peers read the raw IDX files
+  mkdir -p /tmp/mnist; for f in src/ActorTrainer.Core/Data/mnist/*.gz; do gunzip -c "$f" > "/tmp/mnist/$(basename "$f" .gz)"; done; }
+caps=(cuda:110 cudatrain:90 scaling:150 peers:130 cpuref:60 cpu2:90 accuracy:90 cluster:90)
 for s in "${steps[@]}"; do
   cap=90; for c in "${caps[@]}"; do [ "${c%%:*}" = "$s" ] && cap=${c#*:}; done
-  declare -F "step_$s" > /dev/null || { echo "unknown step '$s' (cuda cudatrain scaling peers cpuref accuracy cluster)"; exit 2; }
+  declare -F "step_$s" > /dev/null || { echo "unknown step '$s' (cuda cudatrain scaling peers cpuref cpu2 accuracy cluster)"; exit 2; }
   run_step "$cap" "$s"
 done

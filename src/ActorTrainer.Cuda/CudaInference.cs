@@ -74,15 +74,21 @@ internal static class CudaInference
     /// <summary>The weights concatenated in plan order; throws naming `what` when a count or size differs.</summary>
     public static float[] Flatten(DeviceModel model, float[][] weights, string what)
     {
+        var flat = new float[model.ParameterCount];
+        FlattenInto(model, weights, flat, what);
+        return flat;
+    }
+
+    /// <summary>flat[0..ParameterCount) ← the weights concatenated in plan order (checked as <see cref="Flatten"/>).</summary>
+    public static void FlattenInto(DeviceModel model, float[][] weights, Span<float> flat, string what)
+    {
         if (weights is null || weights.Length != model.Sizes.Length)
             throw new ShapeException($"{what}: the model has {model.Sizes.Length} weight arrays but {weights?.Length ?? 0} were given");
-        var flat = new float[model.ParameterCount];
         for (int i = 0; i < weights.Length; i++)
         {
             if (weights[i] is null || weights[i].Length != model.Sizes[i])
                 throw new ShapeException($"{what}: weight {i} has {model.Sizes[i]} values but {weights[i]?.Length ?? 0} were given");
-            Array.Copy(weights[i], 0, flat, model.Offsets[i], model.Sizes[i]);
+            weights[i].AsSpan().CopyTo(flat.Slice(model.Offsets[i], model.Sizes[i]));
         }
-        return flat;
     }
 }

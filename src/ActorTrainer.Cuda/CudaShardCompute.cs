@@ -6,7 +6,8 @@ namespace ActorTrainer.Cuda;
 
 /// <summary>A GPU gradient worker's computation (the actor runtime's IShardCompute): uploads the weights once per
 /// weights key and each shard's rows, runs the device model's forward and backward passes and copies the shard's
-/// gradient and statistics back. The math is the CPU engine's; the bits are the GPU's (run-to-run identical on one
+/// gradient and statistics back — the large copies through page-locked host buffers kept for the worker's life (DMA
+/// at the bus' speed, no allocation per step). The math is the CPU engine's; the bits are the GPU's (run-to-run identical on one
 /// device, not equal to a CPU worker's). One per device: the device's stream is not shared between threads.</summary>
 public sealed class CudaShardCompute : IShardCompute
 {
@@ -14,7 +15,8 @@ public sealed class CudaShardCompute : IShardCompute
     private readonly DeviceModel _model;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _w, _g, _x, _t;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _y;
-    private readonly float[] _flat;
+    private readonly PageLockedArray1D<float>? _wHost, _gHost, _xHost, _tHost;
+    private readonly PageLockedArray1D<int>? _yHost;
     private readonly int[] _stats;
     private long _key = long.MinValue;
     private Action? _onDispose;
@@ -34,13 +36,17 @@ public sealed class CudaShardCompute : IShardCompute
             _x = DeviceMemory.Allocate<float>(acc, (long)maxRows * plan.InputDim, "a shard of inputs");
             _y = DeviceMemory.Allocate<int>(acc, maxRows, "a shard of labels");
             _t = DeviceMemory.Allocate<float>(acc, plan.Loss.SparseTargets ? 0 : (long)maxRows * plan.OutputDim, "a shard of targets");
+            _wHost = acc.AllocatePageLocked1D<float>(_w.Length);
+            _gHost = acc.AllocatePageLocked1D<float>(_g.Length);
+            _xHost = acc.AllocatePageLocked1D<float>(_x.Length);
+            _yHost = acc.AllocatePageLocked1D<int>(_y.Length);
+            _tHost = acc.AllocatePageLocked1D<float>(_t.Length);
         }
         catch
         {
             Dispose();
             throw;
         }
-        _flat = new float[_model.ParameterCount];
         _stats = _model.NewStatsBuffer();
     }
 
@@ -78,10 +84,11 @@ public sealed class CudaShardCompute : IShardCompute
         var plan = _model.Plan;
         _dev.Enter();                                           // actors run on pool threads
         if (rows < 0 || rows > _model.MaxRows) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"rows must be in [0, {_model.MaxRows}] for this worker");
+        var stream = _dev.Accelerator.DefaultStream;
         if (weightsKey != _key || weightsKey < 0)
         {
-            var flat = CudaInference.Flatten(_model, weights, "GPU worker weights");
-            DeviceMemory.Upload(_w.View, flat.AsSpan());
+            CudaInference.FlattenInto(_model, weights, _wHost!.Span, "GPU worker weights");
+            _w.View.CopyFromPageLockedAsync(stream, _wHost);
             _key = weightsKey;
         }
         if (rows == 0)
@@ -89,20 +96,25 @@ public sealed class CudaShardCompute : IShardCompute
             foreach (var g in grads) Array.Clear(g);
             return new ShardStats(0, 0, 0);
         }
-        Upload(_x, x.Span, (long)rows * plan.InputDim, "x");
-        if (plan.Loss.SparseTargets) Upload(_y, labels.Span, rows, "labels");
-        else Upload(_t, targets.Span, (long)rows * plan.OutputDim, "targets");
+        Stage(_x, _xHost!, x.Span, (long)rows * plan.InputDim, "x");
+        if (plan.Loss.SparseTargets) Stage(_y, _yHost!, labels.Span, rows, "labels");
+        else Stage(_t, _tHost!, targets.Span, (long)rows * plan.OutputDim, "targets");
         _model.Gradients(_w.View, _x.View, rows, batchRows, _y.View, _t.View, [dropoutSeed], _g.View);
-        var stats = _model.ReadStats(_stats, rows, out _);
-        DeviceMemory.Download(_g.View, _flat.AsSpan());
-        for (int i = 0; i < grads.Length; i++) Array.Copy(_flat, _model.Offsets[i], grads[i], 0, _model.Sizes[i]);
+        _g.View.CopyToPageLockedAsync(stream, _gHost!);
+        var stats = _model.ReadStats(_stats, rows, out _);         // waits for the stream: the gradient is back too
+        var flat = _gHost!.Span;
+        for (int i = 0; i < grads.Length; i++) flat.Slice(_model.Offsets[i], _model.Sizes[i]).CopyTo(grads[i]);
         return stats;
     }
 
-    private static void Upload<T>(MemoryBuffer1D<T, Stride1D.Dense> dest, ReadOnlySpan<T> src, long count, string what) where T : unmanaged
+    /// <summary>Queues dest ← src[..count] through the page-locked host buffer (the whole buffer goes: rows past count
+    /// are left over from earlier shards and never read).</summary>
+    private void Stage<T>(MemoryBuffer1D<T, Stride1D.Dense> dest, PageLockedArray1D<T> host, ReadOnlySpan<T> src, long count, string what)
+        where T : unmanaged
     {
         if (src.Length < count) throw new ArgumentException($"GPU worker: {what} has {src.Length} values but the shard needs {count}");
-        DeviceMemory.Upload(dest.View, src[..(int)count]);
+        src[..(int)count].CopyTo(host.Span);
+        dest.View.CopyFromPageLockedAsync(_dev.Accelerator.DefaultStream, host);
     }
 
     /// <summary>Frees the device buffers.</summary>
@@ -110,6 +122,7 @@ public sealed class CudaShardCompute : IShardCompute
     {
         _dev.Enter();
         _w?.Dispose(); _g?.Dispose(); _x?.Dispose(); _y?.Dispose(); _t?.Dispose();
+        _wHost?.Dispose(); _gHost?.Dispose(); _xHost?.Dispose(); _yHost?.Dispose(); _tHost?.Dispose();
         _model.Dispose();
         Interlocked.Exchange(ref _onDispose, null)?.Invoke();
     }
