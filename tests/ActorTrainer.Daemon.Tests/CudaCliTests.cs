@@ -208,11 +208,24 @@ public sealed class CudaCliTests(SmallModelFixture fx) : IClassFixture<SmallMode
         var r = Cli.Run(["train", "--run-dir", t["run"], .. Small(fx.DataDir), .. OnCpuAccelerator], 600);
         Assert.True(r.ExitCode == 0, r.Describe());
         Assert.Contains("backend: cuda on ILGPU CPU accelerator", r.Stderr + r.Stdout);
+        Assert.DoesNotContain("trainer.runtime = actors", r.Stderr + r.Stdout);     // in-process: no warning
         var summary = RunDir.Summary(t["run"]);
         Assert.Equal("cuda", summary.GetProperty("backend").GetString());
         Assert.Equal("ILGPU CPU accelerator", summary.GetProperty("device").GetString());
         Assert.InRange(summary.GetProperty("test_accuracy").GetDouble(), 0.0, 1.0);
         AssertEvaluatesAlike(Path.Combine(t["run"], "model"));
+    }
+
+    [Fact]
+    public void The_gpu_alone_on_the_actor_runtime_trains_with_a_warning_naming_the_in_process_runtime()
+    {
+        using var t = new TempDir();
+        var r = Cli.Run(["train", "--run-dir", t["run"], .. Small(fx.DataDir), .. OnCpuAccelerator, "--set", "trainer.runtime=actors"], 600);
+        Assert.True(r.ExitCode == 0, r.Describe());
+        var warning = (r.Stderr + r.Stdout).Split('\n').Single(l => l.Contains("trainer.runtime = actors"));
+        Assert.Contains("warn", warning);
+        Assert.Contains("--set trainer.runtime=in-process", warning);
+        Assert.Equal("cuda", RunDir.Summary(t["run"]).GetProperty("backend").GetString());
     }
 
     [Fact]
