@@ -94,13 +94,6 @@ public static class CudaBench
         return e.Skip(1).DefaultIfEmpty(e[0]).Order().ElementAt(Math.Max(0, e.Length - 1) / 2);
     }
 
-    /// <summary>A batch hook that may touch the model (as far as the fit loop knows): the loop waits for each step
-    /// (no step opened ahead) — the executor as it was before IStepLookahead, for comparison.</summary>
-    private sealed class WaitForEachStep : Callback
-    {
-        public override void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs) { }
-    }
-
     /// <summary>Median ms of the 10k-image forward pass with the images already on the device, and of predict (copies included).</summary>
     private static (double Resident, double WithCopies) Inference(CudaRuntime rt, Sequential model, ArrayData test, int reps)
     {

@@ -100,12 +100,6 @@ public static class ScalingBench
             $"{what} steps/s: median {Q(0.5):F3}, quartiles [{Q(0.25):F3}, {Q(0.75):F3}], first faster in {r.Count(x => x >= 1)} of {r.Length} pairs");
     }
 
-    /// <summary>A batch hook that may touch the model (as far as the fit loop knows): the loop waits for each step.</summary>
-    private sealed class WaitForEachStep : Callback
-    {
-        public override void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs) { }
-    }
-
     private static Config[] Configs(List<int> counts)
     {
         var list = new List<Config> { new("reference", "in-process", 0, 0, 128, 2), new("reference", "auto", RuntimeOptions.AutoWorkers, 0, 128, 2) };
