@@ -20,7 +20,7 @@ public sealed class SmallModelFixture : IDisposable
     {
         DataDir = MnistDir.Write(_temp["mnist"], 256, 500);
         RunDir = _temp["run"];
-        var r = Cli.Run(["train", "--run-dir", RunDir, .. CudaCliTests.Small(DataDir)], 300);
+        var r = Cli.Run(["train", "--run-dir", RunDir, .. CudaCliTests.Small(DataDir), "--set", "trainer.runtime=in-process"], 300);
         Assert.True(r.ExitCode == 0, r.Describe());
     }
 
@@ -55,10 +55,11 @@ public sealed class CudaCliTests(SmallModelFixture fx) : IClassFixture<SmallMode
         catch (CudaUnavailableException) { return false; }
     });
 
-    /// <summary>Overrides of a tiny in-process run of a Dense(16) model on <paramref name="dataDir"/>, no plots or TensorBoard.</summary>
+    /// <summary>Overrides of a tiny run of a Dense(16) model on <paramref name="dataDir"/> (trainer.runtime left at its
+    /// default, auto), no plots or TensorBoard.</summary>
     public static string[] Small(string dataDir) =>
     [
-        "--set", "data.dir=" + dataDir, "--set", "trainer.epochs=1", "--set", "trainer.runtime=in-process",
+        "--set", "data.dir=" + dataDir, "--set", "trainer.epochs=1",
         "--set", "output.plots=false", "--set", "output.tensorboard=false", "--set", SmallModelFixture.SmallLayers,
     ];
 
@@ -141,6 +142,21 @@ public sealed class CudaCliTests(SmallModelFixture fx) : IClassFixture<SmallMode
         Assert.Equal(new CudaOptions(DeviceKind.Cpu, 1, true), set.ToCudaOptions());
     }
 
+    [Theory]
+    [InlineData("trainer.backend=cuda", "in-process")]
+    [InlineData("trainer.backend=cpu", "actors")]
+    [InlineData("trainer.backend=cuda,trainer.mode=async", "actors")]
+    [InlineData("trainer.backend=cuda,trainer.mode=async,trainer.cuda.cpu-workers=1", "actors")]
+    [InlineData("trainer.backend=cuda,trainer.runtime=actors", "actors")]
+    [InlineData("trainer.backend=cpu,trainer.runtime=in-process", "in-process")]
+    [InlineData("trainer.backend=cpu,cluster.enabled=on", "actors")]
+    public void The_auto_runtime_keeps_a_gpu_training_alone_in_process_and_runs_the_rest_on_actors(string sets, string runtime)
+    {
+        var s = TrainSettings.From(ConfigLoader.Load(null, ["trainer.cuda.accelerator=cpu", .. sets.Split(',')]));
+        Assert.Equal(runtime, s.Runtime);
+        Assert.Equal("auto", TrainSettings.From(ConfigLoader.Load(null, [])).Config.GetString("trainer.runtime"));
+    }
+
     [Fact]
     public void A_job_for_serve_with_the_cuda_backend_is_checked_as_train_checks_it()
     {
@@ -210,6 +226,7 @@ public sealed class CudaCliTests(SmallModelFixture fx) : IClassFixture<SmallMode
         Assert.Contains("backend: cuda on ILGPU CPU accelerator", r.Stderr + r.Stdout);
         Assert.DoesNotContain("trainer.runtime = actors", r.Stderr + r.Stdout);     // in-process: no warning
         var summary = RunDir.Summary(t["run"]);
+        Assert.Equal("in-process", summary.GetProperty("runtime").GetString());  // what trainer.runtime = auto picks for a GPU alone
         Assert.Equal("cuda", summary.GetProperty("backend").GetString());
         Assert.Equal("ILGPU CPU accelerator", summary.GetProperty("device").GetString());
         Assert.InRange(summary.GetProperty("test_accuracy").GetDouble(), 0.0, 1.0);

@@ -35,10 +35,13 @@ public sealed record TrainSettings(
         var validation = r.OneOf("data.validation", "test", "split", "none");
         var batch = WeakScaling.Read(r);
         var cluster = ClusterConfig.From(r, ActorTrainer.Runtime.Remoting.SplitBrainSettings.CoordinatorRole);
-        var compute = BackendSettings.Read(r).CheckRuntime(r.OneOf("trainer.runtime", "actors", "in-process"), cluster.Enabled, r.String("trainer.workers"), r.OneOf("trainer.mode", "sync", "async"));
-        if (cluster.Enabled && r.String("trainer.runtime") != "actors")
-            throw new ConfigException($"config: cluster.enabled = on trains on the actor runtime; set trainer.runtime = actors (got '{r.String("trainer.runtime")}')");
-        if (r.String("trainer.mode") == "async" && r.String("trainer.runtime") == "in-process")
+        var mode = r.OneOf("trainer.mode", "sync", "async");
+        var backend = BackendSettings.Read(r);
+        var runtime = backend.ResolveRuntime(r.OneOf("trainer.runtime", "auto", "actors", "in-process"), cluster.Enabled, mode);
+        var compute = backend.CheckRuntime(runtime, cluster.Enabled, r.String("trainer.workers"), mode);
+        if (cluster.Enabled && runtime != "actors")
+            throw new ConfigException($"config: cluster.enabled = on trains on the actor runtime; set trainer.runtime = actors or auto (got '{runtime}')");
+        if (mode == "async" && runtime == "in-process")
             throw new ConfigException("config: trainer.mode = async needs trainer.runtime = actors (asynchronous workers and a parameter server); the in-process runtime trains synchronously — set trainer.mode = sync or trainer.runtime = actors");
         return new TrainSettings(
             Seed: seed,
@@ -46,9 +49,9 @@ public sealed record TrainSettings(
             BatchSize: batch.GlobalBatch,
             Shuffle: r.Bool("trainer.shuffle"),
             ShardsPerBatch: r.Int("trainer.shards-per-batch", 1),
-            Runtime: r.OneOf("trainer.runtime", "actors", "in-process"),
+            Runtime: runtime,
             Workers: ReadWorkers(r),
-            Mode: r.OneOf("trainer.mode", "sync", "async"),
+            Mode: mode,
             WorkerTimeout: r.Duration("trainer.worker-timeout"),
             AsyncPullEvery: r.Int("trainer.async.pull-every", 1),
             AsyncMaxStaleness: r.Int("trainer.async.max-staleness", 0),
