@@ -10,14 +10,14 @@ public class ServiceClientHelpTests
     private static readonly string[] Verbs = ["submit", "jobs", "status", "cancel", "resume", "logs", "fetch"];
 
     [Theory]
-    [InlineData("submit", "--help", "submit [--config FILE] [--set key=value]...", "--config FILE|--set key=value|--server URL|--token-file FILE")]
-    [InlineData("jobs", "--help", "jobs [--server URL] [--token-file FILE]", "--server URL|--token-file FILE")]
-    [InlineData("jobs", "-h", "jobs [--server URL] [--token-file FILE]", "--server URL|--token-file FILE")]
-    [InlineData("status", "--help", "status ID [--server URL]", "--server URL|--token-file FILE")]
-    [InlineData("cancel", "-h", "cancel ID [--server URL]", "--server URL|--token-file FILE")]
-    [InlineData("resume", "--help", "resume ID [--server URL]", "--server URL|--token-file FILE")]
-    [InlineData("logs", "--help", "logs ID [-f] [--server URL]", "-f, --follow|--server URL|--token-file FILE")]
-    [InlineData("fetch", "-h", "fetch ID [NAME]... [--output DIR]", "--output DIR|--server URL|--token-file FILE")]
+    [InlineData("submit", "--help", "submit [--config FILE] [--set key=value]...", "--config FILE|--set key=value|--server URL|--token-file FILE|--timeout SECONDS")]
+    [InlineData("jobs", "--help", "jobs [--server URL] [--token-file FILE]", "--server URL|--token-file FILE|--timeout SECONDS")]
+    [InlineData("jobs", "-h", "jobs [--server URL] [--token-file FILE]", "--server URL|--token-file FILE|--timeout SECONDS")]
+    [InlineData("status", "--help", "status ID [--server URL]", "--server URL|--token-file FILE|--timeout SECONDS")]
+    [InlineData("cancel", "-h", "cancel ID [--server URL]", "--server URL|--token-file FILE|--timeout SECONDS")]
+    [InlineData("resume", "--help", "resume ID [--server URL]", "--server URL|--token-file FILE|--timeout SECONDS")]
+    [InlineData("logs", "--help", "logs ID [-f] [--server URL]", "-f, --follow|--server URL|--token-file FILE|--timeout SECONDS")]
+    [InlineData("fetch", "-h", "fetch ID [NAME]... [--output DIR]", "--output DIR|--server URL|--token-file FILE|--timeout SECONDS")]
     public void Each_client_verb_has_a_help_page_of_its_own(string verb, string flag, string usage, string options)
     {
         var r = Cli.Run([verb, "--no-such-option", flag]);

@@ -54,23 +54,23 @@ public class ServiceClientVerbTests
     public void Unknown_option_of_a_client_verb_lists_the_options_that_verb_takes()
     {
         // before: every verb listed --server, --token-file, --config, --set, --output, three of which it then refused
-        var jobs = Cli.AssertBadInput(Cli.Run(["jobs", "--bogus"]), "jobs: unknown option '--bogus' (allowed: --server, --token-file)");
+        var jobs = Cli.AssertBadInput(Cli.Run(["jobs", "--bogus"]), "jobs: unknown option '--bogus' (allowed: --server, --token-file, --timeout)");
         Assert.DoesNotContain("--output", jobs);
-        Cli.AssertBadInput(Cli.Run(["logs", "j20990101-000000-abcdef", "--bogus"]), "(allowed: --server, --token-file, --follow)");
-        Cli.AssertBadInput(Cli.Run(["submit", "--bogus"]), "(allowed: --server, --token-file, --config, --set)");
-        Cli.AssertBadInput(Cli.Run(["fetch", "j20990101-000000-abcdef", "--bogus"]), "(allowed: --server, --token-file, --output)");
+        Cli.AssertBadInput(Cli.Run(["logs", "j20990101-000000-abcdef", "--bogus"]), "(allowed: --server, --token-file, --timeout, --follow)");
+        Cli.AssertBadInput(Cli.Run(["submit", "--bogus"]), "(allowed: --server, --token-file, --timeout, --config, --set)");
+        Cli.AssertBadInput(Cli.Run(["fetch", "j20990101-000000-abcdef", "--bogus"]), "(allowed: --server, --token-file, --timeout, --output)");
         Cli.AssertBadInput(Cli.Run(["status", "j20990101-000000-abcdef", "--set", "trainer.epochs=1"]), "status: --config and --set belong to submit");
         Cli.AssertBadInput(Cli.Run(["jobs", "--config=x.conf"]), "jobs: --config and --set belong to submit");
     }
 
     [Theory]
-    [InlineData("submit", "--server, --token-file, --config, --set")]
-    [InlineData("jobs", "--server, --token-file")]
-    [InlineData("status", "--server, --token-file")]
-    [InlineData("cancel", "--server, --token-file")]
-    [InlineData("resume", "--server, --token-file")]
-    [InlineData("logs", "--server, --token-file, --follow")]
-    [InlineData("fetch", "--server, --token-file, --output")]
+    [InlineData("submit", "--server, --token-file, --timeout, --config, --set")]
+    [InlineData("jobs", "--server, --token-file, --timeout")]
+    [InlineData("status", "--server, --token-file, --timeout")]
+    [InlineData("cancel", "--server, --token-file, --timeout")]
+    [InlineData("resume", "--server, --token-file, --timeout")]
+    [InlineData("logs", "--server, --token-file, --timeout, --follow")]
+    [InlineData("fetch", "--server, --token-file, --timeout, --output")]
     public void Unknown_short_option_of_a_client_verb_is_reported_as_an_unknown_option(string verb, string allowed)
     {
         // before: "unexpected argument '-x' (options start with --; ...)"; and `jobs -f` named '--follow', not what was typed

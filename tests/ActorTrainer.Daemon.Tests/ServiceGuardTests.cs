@@ -84,14 +84,35 @@ public class ServiceGuardTests
         try
         {
             var port = ((IPEndPoint)silent.LocalEndpoint).Port;
-            var r = Cli.Run(["status", "j20990101-000000-abcdef", "--server", $"http://127.0.0.1:{port}"], 90);
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var r = Cli.Run(["status", "j20990101-000000-abcdef", "--server", $"http://127.0.0.1:{port}", "--timeout", "1.5"], 90);
             Assert.True(r.ExitCode == 74, "expected exit code 74\n" + r.Describe());
-            Assert.Contains($"the service at http://127.0.0.1:{port}/ did not answer within 30 s", r.Stderr);
+            Assert.Contains($"the service at http://127.0.0.1:{port}/ did not answer within 1.5 s", r.Stderr);
+            Assert.Contains("--timeout SECONDS waits longer", r.Stderr);
             Assert.DoesNotContain("internal error", r.Stderr);
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(25), $"--timeout 1.5 should end the wait long before the default 30 s: {watch.Elapsed}");
+
+            // the follow of `logs -f` is not bounded by --timeout; only each request is (the job's JSON here, never answered)
+            var logs = Cli.Run(["logs", "j20990101-000000-abcdef", "-f", "--timeout=1", "--server", $"http://127.0.0.1:{port}"], 90);
+            Assert.True(logs.ExitCode == 74, "expected exit code 74\n" + logs.Describe());
+            Assert.Contains("did not answer within 1 s", logs.Stderr);
         }
         finally
         {
             silent.Stop();
         }
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-3")]
+    [InlineData("soon")]
+    [InlineData("1e9")]
+    [InlineData("NaN")]
+    public void Client_verbs_refuse_a_timeout_that_is_not_a_number_of_seconds(string value)
+    {
+        var r = Cli.Run(["jobs", "--timeout", value, "--server", "http://127.0.0.1:9"], 60);
+        var err = Cli.AssertBadInput(r, $"--timeout '{value}'", "(0, 86400]");
+        Assert.DoesNotContain("cannot reach", err);      // refused before anything is sent
     }
 }

@@ -8,7 +8,7 @@ namespace ActorTrainer.Daemon.Service;
 /// directory, each written atomically.</summary>
 public static partial class ClientCommands
 {
-    private static int Fetch(HttpClient http, string id, IReadOnlyList<string> names, string? output, CancellationToken ct)
+    private static int Fetch(ServiceHttp http, string id, IReadOnlyList<string> names, string? output, CancellationToken ct)
     {
         var path = "jobs/" + Uri.EscapeDataString(id);
         var job = Send(http, HttpMethod.Get, path, null, ct)!;            // an unknown job or a missing token: exit 2
@@ -33,10 +33,10 @@ public static partial class ClientCommands
 
     /// <summary>GETs one file into <paramref name="target"/> through a temporary file renamed into place, so that an
     /// interrupted download never leaves a truncated file under the real name.</summary>
-    private static void Download(HttpClient http, string url, string target, CancellationToken ct)
+    private static void Download(ServiceHttp http, string url, string target, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(RequestTimeout);
+        timeout.CancelAfter(http.RequestTimeout);
         using var res = http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token).GetAwaiter().GetResult();
         if (!res.IsSuccessStatusCode) throw Failure(res, res.Content.ReadAsStringAsync(ct).GetAwaiter().GetResult());
         using var body = res.Content.ReadAsStream(ct);

@@ -9,10 +9,10 @@ public static partial class ClientCommands
     /// lists them.</summary>
     internal static (string[] Values, string[] Flags) OptionsOf(string verb) => verb switch
     {
-        "submit" => (["server", "token-file", "config", "set"], []),
-        "fetch" => (["server", "token-file", "output"], []),
-        "logs" => (["server", "token-file"], ["follow"]),
-        _ => (["server", "token-file"], []),
+        "submit" => (["server", "token-file", "timeout", "config", "set"], []),
+        "fetch" => (["server", "token-file", "timeout", "output"], []),
+        "logs" => (["server", "token-file", "timeout"], ["follow"]),
+        _ => (["server", "token-file", "timeout"], []),
     };
 
     /// <summary>One line per option: its name and value, and what it does.</summary>
@@ -24,24 +24,25 @@ public static partial class ClientCommands
         ("follow", "-f, --follow        follow train.log until the job ends"),
         ("server", "--server URL        the service's address (default " + DefaultServer + ")"),
         ("token-file", "--token-file FILE   a file holding the bearer token (when the service sets serve.token-file)"),
+        ("timeout", "--timeout SECONDS   how long to wait for each answer of the service (default 30; logs -f then follows the job as long as it runs)"),
     ];
 
     /// <summary>The usage line and what each client verb does.</summary>
     private static readonly Dictionary<string, string> VerbSynopsis = new(StringComparer.Ordinal)
     {
-        ["submit"] = "submit [--config FILE] [--set key=value]... [--server URL] [--token-file FILE]\n" +
+        ["submit"] = "submit [--config FILE] [--set key=value]... [--server URL] [--token-file FILE] [--timeout SECONDS]\n" +
                      "  queue a training job; prints its id",
-        ["jobs"] = "jobs [--server URL] [--token-file FILE]\n" +
+        ["jobs"] = "jobs [--server URL] [--token-file FILE] [--timeout SECONDS]\n" +
                    "  list the jobs: id, state, epoch, step, loss, accuracy, created, and QUEUE (a queued job's place, 1 starts next)",
-        ["status"] = "status ID [--server URL] [--token-file FILE]\n" +
+        ["status"] = "status ID [--server URL] [--token-file FILE] [--timeout SECONDS]\n" +
                      "  one job as JSON (state, epoch, step, metrics, and summary.json once done)",
-        ["cancel"] = "cancel ID [--server URL] [--token-file FILE]\n" +
+        ["cancel"] = "cancel ID [--server URL] [--token-file FILE] [--timeout SECONDS]\n" +
                      "  checkpoint and stop a running job (resumable), or drop a queued one from the queue",
-        ["resume"] = "resume ID [--server URL] [--token-file FILE]\n" +
+        ["resume"] = "resume ID [--server URL] [--token-file FILE] [--timeout SECONDS]\n" +
                      "  queue a cancelled or failed job again (at the back of the queue), from its newest checkpoint",
-        ["logs"] = "logs ID [-f] [--server URL] [--token-file FILE]\n" +
+        ["logs"] = "logs ID [-f] [--server URL] [--token-file FILE] [--timeout SECONDS]\n" +
                    "  print the job's train.log (a job that has not started has none yet: it says so, with its place in the queue)",
-        ["fetch"] = "fetch ID [NAME]... [--output DIR] [--server URL] [--token-file FILE]\n" +
+        ["fetch"] = "fetch ID [NAME]... [--output DIR] [--server URL] [--token-file FILE] [--timeout SECONDS]\n" +
                     "  copy the job's files (or the named ones, e.g. summary.json model/model.safetensors) into DIR",
     };
 
@@ -57,10 +58,11 @@ public static partial class ClientCommands
         };
         var codes = new List<string> { "0   success" };
         if (verb == "logs") codes.Add("1   with -f: the job failed");
-        codes.Add($"2   bad input ({bad}, a --server that is not a URL, a --token-file that does not exist)");
+        codes.Add($"2   bad input ({bad}, a --server that is not a URL, a --token-file that does not exist, a --timeout that is not");
+        codes.Add("    a number of seconds in (0, 86400])");
         codes.Add("    or a request the service refused (400, 401, 404, 409, 413)");
         codes.Add("70  a server error (the service answered 5xx; the line names the status and the URL)");
-        codes.Add("74  the service cannot be reached, does not answer within 30 s, or --server is not the service");
+        codes.Add("74  the service cannot be reached, does not answer within --timeout (30 s), or --server is not the service");
         if (verb == "logs") codes.Add("74  with -f: also when the service closes the event stream before the job ends");
         if (verb == "fetch") codes.Add("74  also when a file cannot be written below --output (files already written stay intact)");
         codes.Add("130 / 143  stopped by SIGINT (Ctrl-C) / SIGTERM while waiting for the service (one line on stderr)");

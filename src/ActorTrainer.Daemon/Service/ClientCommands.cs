@@ -26,7 +26,8 @@ public static partial class ClientCommands
         "fetch ID [NAME]... [--output DIR] [--server URL] [--token-file FILE]\n" +
         "                                                        copy the job's files (or the named ones, e.g. summary.json model/model.safetensors)\n" +
         "                                                        into DIR (default ./ID), each written atomically\n" +
-        "  --server URL (default " + DefaultServer + "), --token-file FILE (the bearer token when serve.token-file is set)";
+        "  --server URL (default " + DefaultServer + "), --token-file FILE (the bearer token when serve.token-file is set),\n" +
+        "  --timeout SECONDS (how long to wait for each answer; default 30)";
 
     /// <summary>The job id (an argument that is neither an option nor an option's value), wherever it stands, and the
     /// options: `status ID --server URL` and `status --server URL ID` are the same.</summary>
@@ -51,7 +52,7 @@ public static partial class ClientCommands
     public static int Run(string verb, string[] args, SignalGate signals)
     {
         var (positional, cl) = Parse(verb, args);
-        using var http = Client(cl);
+        using var http = Client(cl, ReadTimeout(cl));
         using var waiting = signals.ClaimForWaiting();
         var ct = signals.Token;
         try
@@ -79,7 +80,8 @@ public static partial class ClientCommands
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             // Send's own deadline: something listens at --server but does not answer
-            Console.Error.WriteLine($"error: the service at {http.BaseAddress} did not answer within {RequestTimeout.TotalSeconds:0} s (is `serve` running there? see --server)");
+            Console.Error.WriteLine($"error: the service at {http.BaseAddress} did not answer within {http.RequestTimeout.TotalSeconds:0.###} s " +
+                                    "(is `serve` running there? see --server; --timeout SECONDS waits longer)");
             return ExitCodes.IoError;
         }
         catch (NotTheServiceException e)
@@ -98,7 +100,7 @@ public static partial class ClientCommands
     /// does not take, before anything is sent.</summary>
     private static (string[] Positional, CommandLine Options) Parse(string verb, string[] args)
     {
-        string[] values = ["server", "token-file", "config", "set", "output"];
+        string[] values = ["server", "token-file", "timeout", "config", "set", "output"];
         var (positional, rest) = verb is "status" or "cancel" or "resume" or "logs" or "fetch" ? SplitPositional(args, values) : ([], args);
         if (verb == "logs") rest = rest.Select(a => a == "-f" ? "--follow" : a).ToArray();    // -f is logs' only; elsewhere an unknown option
         foreach (var name in rest.Where(a => a.StartsWith("--", StringComparison.Ordinal)).Select(a => a[2..].Split('=')[0]))
@@ -149,12 +151,28 @@ public static partial class ClientCommands
     /// <summary>A success answer that is not the service's JSON: --server names some other web server.</summary>
     private sealed class NotTheServiceException(string message) : Exception(message);
 
-    private static HttpClient Client(CommandLine cl)
+    /// <summary>--timeout SECONDS: a number in (0, 86400] (fractions allowed), else <see cref="RequestTimeout"/>.</summary>
+    private static TimeSpan ReadTimeout(CommandLine cl)
+    {
+        if (cl.Get("timeout") is not { } text) return RequestTimeout;
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || !(seconds > 0 && seconds <= 86400))
+            throw new UsageException($"--timeout '{text}': expected the seconds to wait for each answer of the service, a number in (0, 86400], e.g. --timeout 5");
+        return TimeSpan.FromSeconds(seconds);
+    }
+
+    /// <summary>An HttpClient that carries the verb's per-request deadline (each request applies it itself: HttpClient's
+    /// own Timeout stays infinite so that `logs -f` can follow a job for hours).</summary>
+    private sealed class ServiceHttp : HttpClient
+    {
+        public required TimeSpan RequestTimeout { get; init; }
+    }
+
+    private static ServiceHttp Client(CommandLine cl, TimeSpan requestTimeout)
     {
         var server = cl.Get("server") ?? DefaultServer;
         if (!Uri.TryCreate(server.TrimEnd('/') + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             throw new UsageException($"--server '{server}': expected a URL such as {DefaultServer}");
-        var http = new HttpClient { BaseAddress = uri, Timeout = Timeout.InfiniteTimeSpan };
+        var http = new ServiceHttp { BaseAddress = uri, Timeout = Timeout.InfiniteTimeSpan, RequestTimeout = requestTimeout };
         if (cl.Get("token-file") is { } file)
         {
             if (!File.Exists(file)) throw new UsageException($"--token-file '{file}' does not exist");
@@ -163,15 +181,15 @@ public static partial class ClientCommands
         return http;
     }
 
-    /// <summary>How long a client verb waits for the service's answer to one request.</summary>
+    /// <summary>How long a client verb waits for the service's answer to one request unless --timeout says otherwise.</summary>
     public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
 
-    private static JsonNode? Send(HttpClient http, HttpMethod method, string path, JsonNode? body, CancellationToken ct)
+    private static JsonNode? Send(ServiceHttp http, HttpMethod method, string path, JsonNode? body, CancellationToken ct)
     {
         using var req = new HttpRequestMessage(method, path);
         if (body is not null) req.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(RequestTimeout);
+        timeout.CancelAfter(http.RequestTimeout);
         using var res = http.Send(req, timeout.Token);
         var text = res.Content.ReadAsStringAsync(timeout.Token).GetAwaiter().GetResult();
         JsonNode? json = null;
@@ -193,7 +211,7 @@ public static partial class ClientCommands
         return 0;
     }
 
-    private static int Submit(HttpClient http, CommandLine cl, CancellationToken ct)
+    private static int Submit(ServiceHttp http, CommandLine cl, CancellationToken ct)
     {
         var body = new JsonObject();
         if (cl.Get("config") is { } file)
@@ -214,7 +232,7 @@ public static partial class ClientCommands
         return 0;
     }
 
-    private static int Jobs(HttpClient http, CancellationToken ct)
+    private static int Jobs(ServiceHttp http, CancellationToken ct)
     {
         var jobs = Send(http, HttpMethod.Get, "jobs", null, ct)!.AsArray();
         Console.Out.WriteLine($"{"ID",-24} {"STATE",-10} {"EPOCH",7} {"STEP",8} {"LOSS",8} {"ACCURACY",8}  {"CREATED",-33}  QUEUE");
@@ -228,26 +246,30 @@ public static partial class ClientCommands
         return 0;
     }
 
-    private static int Logs(HttpClient http, string id, bool follow, CancellationToken ct)
+    private static int Logs(ServiceHttp http, string id, bool follow, CancellationToken ct)
     {
         var path = "jobs/" + Uri.EscapeDataString(id);
         var job = Send(http, HttpMethod.Get, path, null, ct);   // refusals (an unknown job, a missing or wrong token) as the other verbs: exit 2
         if (!follow)
         {
-            using var res = http.GetAsync(path + "/files/" + TrainerProcess.LogFile, ct).GetAwaiter().GetResult();
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(http.RequestTimeout);
+            using var res = http.GetAsync(path + "/files/" + TrainerProcess.LogFile, timeout.Token).GetAwaiter().GetResult();
             if (res.StatusCode == HttpStatusCode.NotFound)           // not started yet: no log
             {
                 Console.Error.WriteLine($"job {id} is {job?["state"]} and has no {TrainerProcess.LogFile} yet" +
                                         (job?["queue_position"] is { } place ? $" (place {place} in the queue)" : ""));
                 return 0;
             }
-            var text = res.Content.ReadAsStringAsync(ct).GetAwaiter().GetResult();
+            var text = res.Content.ReadAsStringAsync(timeout.Token).GetAwaiter().GetResult();
             if (!res.IsSuccessStatusCode) throw Failure(res, text);       // a 5xx: exit 70, as for every verb
             foreach (var raw in text.Split('\n'))
                 if (raw.TrimEnd('\r') is { Length: > 0 } l) Console.Out.WriteLine(TrainLog.Parse(l).Text);   // as logs -f shows them
             return 0;
         }
-        using var events = http.GetAsync(path + "/events", HttpCompletionOption.ResponseHeadersRead, ct).GetAwaiter().GetResult();
+        using var headers = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        headers.CancelAfter(http.RequestTimeout);                  // the answer's headers; following the job then waits as long as it runs
+        using var events = http.GetAsync(path + "/events", HttpCompletionOption.ResponseHeadersRead, headers.Token).GetAwaiter().GetResult();
         if (!events.IsSuccessStatusCode) throw Failure(events, events.Content.ReadAsStringAsync(ct).GetAwaiter().GetResult());
         using var stream = events.Content.ReadAsStream(ct);
         using var reader = new StreamReader(stream);
