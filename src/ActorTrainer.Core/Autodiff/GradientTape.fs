@@ -64,16 +64,23 @@ type GradientTape([<Optional; DefaultParameterValue(false)>] persistent: bool) a
         if active then tracked.Add v.Current.Id |> ignore
 
     /// d(Σ target)/d source for each source (source shape and dtype; zeros when unconnected).
-    member _.Gradient(target: Tensor, sources: Tensor[]) : Tensor[] =
+    member this.Gradient(target: Tensor, sources: Tensor[]) : Tensor[] = this.Gradient(target, sources, null)
+
+    /// d(Σ outputGradient ⊙ target)/d source for each source — TF's output_gradients: the backward pass starts from
+    /// outputGradient (target's shape; null = ones) instead of ones, as if target had been multiplied by it.
+    member _.Gradient(target: Tensor, sources: Tensor[], outputGradient: Tensor) : Tensor[] =
         if isNull target then raise (ArgumentNullException("target"))
         if isNull sources then raise (ArgumentNullException("sources"))
         if used && not persistent then
             raise (InvalidOperationException("GradientTape.Gradient can only be called once on a non-persistent tape (create it with persistent = true to compute several gradients)"))
-        used <- true
         if not (DType.isFloat target.DType) then
             invalidArg "target" (sprintf "gradient: target must be float32 or float64, got %s" (DType.name target.DType))
+        if not (isNull outputGradient) && outputGradient.Shape <> target.Shape then
+            raise (ShapeException(sprintf "gradient: outputGradient has shape %s but the target has shape %s" (Shape.str outputGradient.Shape) (Shape.str target.Shape)))
+        used <- true
         let grads = Dictionary<int64, NDArray>()
-        grads.[target.Id] <- Elementwise.full target.DType target.Value.Dims 1.0
+        grads.[target.Id] <- if isNull outputGradient then Elementwise.full target.DType target.Value.Dims 1.0
+                             else Elementwise.cast target.DType outputGradient.Value
         for k in nodes.Count - 1 .. -1 .. 0 do
             let n = nodes.[k]
             match grads.TryGetValue n.OutputId with

@@ -29,9 +29,17 @@ module internal CustomLayerRows =
                 check c "Backward" d (rows * c.InputDim)
                 ReadOnlySpan<float32>(d).CopyTo dx
 
+/// One training forward pass of a TapePlanLayer, recorded for the backward pass that follows it on the same thread.
+[<NoEquality; NoComparison>]
+type private RecordedCall =
+    { Weights: float32[][]; X: float32[]; Rows: int; Tape: GradientTape; Xt: Tensor; Y: Tensor; Values: Tensor[] }
+
 /// A layer's own differentiable Call run for the training engine: the forward pass is Call on the engine's rows
-/// (reshaped to (rows, inputShape)) with the layer's variables reading the engine's weights, and the backward pass
-/// records Call again on a GradientTape (so Call must give the same result for the same input and weights).
+/// (reshaped to (rows, inputShape)) with the layer's variables reading the engine's weights. In training the forward
+/// pass records Call on a GradientTape, and the backward pass that follows it (same thread, same weight arrays, the
+/// same rows bit for bit) differentiates that record: Call runs once per training step, and a Call that draws random
+/// numbers gets the gradient of the sample it drew. A backward pass without its recorded forward (the same layer
+/// object twice in one model) records Call again.
 /// What Sequential plans for a layer that does not override Plan (a user-defined layer, from F# or C#).
 [<Sealed>]
 type TapePlanLayer(name: string, inputShape: int[], outputShape: int[], variables: Variable[], call: Func<Tensor, bool, Tensor>) =
@@ -41,6 +49,8 @@ type TapePlanLayer(name: string, inputShape: int[], outputShape: int[], variable
     let inDim = Array.fold (*) 1 inputShape
     let outDim = Array.fold (*) 1 outputShape
     let shapes = variables |> Array.map (fun v -> Array.copy v.Shape)
+    // the training forward pass on each thread, awaiting its backward pass (engines run shards on several threads)
+    let recorded = new System.Threading.ThreadLocal<RecordedCall option>(fun () -> None)
 
     // trainable variables read on a recording tape are watched by Value (a non-trainable one gets a zero gradient)
     let run (weights: float32[][]) (x: Tensor) (training: bool) =
@@ -55,21 +65,42 @@ type TapePlanLayer(name: string, inputShape: int[], outputShape: int[], variable
                                       (Shape.str (Array.append [| rows |] outputShape))))
         y, values
 
+    /// Call on a tape watching x and the weights (the tape stops recording before this returns).
+    let record (weights: float32[][]) (x: float32[]) (rows: int) =
+        let tape = new GradientTape()
+        let xt = Tensor.FromArray(x, Array.append [| rows |] inputShape)
+        tape.Watch xt
+        let y, values = try run weights xt true finally tape.Dispose()
+        { Weights = Array.copy weights; X = x; Rows = rows; Tape = tape; Xt = xt; Y = y; Values = values }
+
+    /// The recorded forward pass of these weights and rows on this thread (taken: it serves one backward pass).
+    let take (weights: float32[][]) (x: float32[]) (rows: int) =
+        let r = recorded.Value
+        recorded.Value <- None
+        match r with
+        | Some c when c.Rows = rows && c.Weights.Length = weights.Length
+                      && Array.forall2 (fun a b -> Object.ReferenceEquals(a, b)) c.Weights weights
+                      && MemoryExtensions.SequenceEqual(Runtime.InteropServices.MemoryMarshal.Cast<float32, int>(ReadOnlySpan<float32>(c.X, 0, rows * inDim)),
+                                                         Runtime.InteropServices.MemoryMarshal.Cast<float32, int>(ReadOnlySpan<float32>(x, 0, rows * inDim))) -> c
+        | _ -> record weights x rows
+
     /// The layer's name.
     member _.Name = name
     override _.InputDim = inDim
     override _.OutputDim = outDim
     override _.WeightShapes = shapes |> Array.map Array.copy
     override _.Forward(weights, x, rows, training) =
-        let y, _ = run weights (Tensor.FromArray(x, Array.append [| rows |] inputShape)) training
-        y.ToFloat32Array()
-    override _.Backward(weights, x, dy, rows, training, grads) =
-        use tape = new GradientTape()
-        let xt = Tensor.FromArray(x, Array.append [| rows |] inputShape)
-        tape.Watch xt
-        let y, values = run weights xt training
-        let g = tape.Gradient(y * Tensor.FromArray(dy, y.Shape), Array.append [| xt |] values)
-        for k in 0 .. values.Length - 1 do
+        if training then
+            let c = record weights x rows
+            recorded.Value <- Some c
+            c.Y.ToFloat32Array()
+        else
+            let y, _ = run weights (Tensor.FromArray(x, Array.append [| rows |] inputShape)) training
+            y.ToFloat32Array()
+    override _.Backward(weights, x, dy, rows, _training, grads) =
+        let c = take weights x rows
+        let g = c.Tape.Gradient(c.Y, Array.append [| c.Xt |] c.Values, Tensor.FromArray(dy, c.Y.Shape))
+        for k in 0 .. c.Values.Length - 1 do
             let gk = g.[k + 1].ToFloat32Array()
             Array.Copy(gk, grads.[k], gk.Length)
         g.[0].ToFloat32Array()

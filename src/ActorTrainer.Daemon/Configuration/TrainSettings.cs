@@ -36,13 +36,7 @@ public sealed record TrainSettings(
         var batch = WeakScaling.Read(r);
         var cluster = ClusterConfig.From(r, ActorTrainer.Runtime.Remoting.SplitBrainSettings.CoordinatorRole);
         var mode = r.OneOf("trainer.mode", "sync", "async");
-        var backend = BackendSettings.Read(r);
-        var runtime = backend.ResolveRuntime(r.OneOf("trainer.runtime", "auto", "actors", "in-process"), cluster.Enabled, mode);
-        var compute = backend.CheckRuntime(runtime, cluster.Enabled, r.String("trainer.workers"), mode);
-        if (cluster.Enabled && runtime != "actors")
-            throw new ConfigException($"config: cluster.enabled = on trains on the actor runtime; set trainer.runtime = actors or auto (got '{runtime}')");
-        if (mode == "async" && runtime == "in-process")
-            throw new ConfigException("config: trainer.mode = async needs trainer.runtime = actors (asynchronous workers and a parameter server); the in-process runtime trains synchronously — set trainer.mode = sync or trainer.runtime = actors");
+        var (runtime, compute) = ReadRuntime(r, cluster.Enabled, mode);
         return new TrainSettings(
             Seed: seed,
             Epochs: r.Int("trainer.epochs", 1),
@@ -85,6 +79,20 @@ public sealed record TrainSettings(
             WarmupEpochs: batch.WarmupEpochs,
             Cluster: cluster,
             Compute: compute);
+    }
+
+    /// <summary>trainer.runtime (auto resolved, <see cref="BackendSettings.ResolveRuntime"/>) and trainer.backend, checked
+    /// against each other, the cluster and the mode; throws <see cref="ConfigException"/> naming the keys.</summary>
+    private static (string Runtime, BackendSettings Compute) ReadRuntime(ConfigReader r, bool clusterEnabled, string mode)
+    {
+        var backend = BackendSettings.Read(r);
+        var runtime = backend.ResolveRuntime(r.OneOf("trainer.runtime", "auto", "actors", "in-process"), clusterEnabled, mode);
+        var compute = backend.CheckRuntime(runtime, clusterEnabled, r.String("trainer.workers"), mode);
+        if (clusterEnabled && runtime != "actors")
+            throw new ConfigException($"config: cluster.enabled = on trains on the actor runtime; set trainer.runtime = actors or auto (got '{runtime}')");
+        if (mode == "async" && runtime == "in-process")
+            throw new ConfigException("config: trainer.mode = async needs trainer.runtime = actors (asynchronous workers and a parameter server); the in-process runtime trains synchronously — set trainer.mode = sync or trainer.runtime = actors");
+        return (runtime, compute);
     }
 
     /// <summary>The GPU backend's options (trainer.cuda.* keys; the defaults when the record was built without them).</summary>
