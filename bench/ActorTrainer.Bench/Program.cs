@@ -1,6 +1,6 @@
 using ActorTrainer.Bench;
 
-// Usage: dotnet run -c Release --project bench/ActorTrainer.Bench -- gemm [minReps] [shape substring] | gemm-steady [reps] | elementwise | fit [epochs] [shards,..] | runtime [--steps N] | scaling [--steps N] [--accuracy] | step-profile [reps] [rows] | tape [steps] | service [--clients 200] | cluster [--rounds 3] [--workers 2] [--train-limit N] [--spin A,B] | cluster --ceiling [--rounds 8] [--steps 3000] | dataplane [--steps 300] [--tls] | cuda [--accelerator cuda|cpu] [--quick] | bdn [BenchmarkDotNet args]
+// Usage: dotnet run -c Release --project bench/ActorTrainer.Bench -- gemm [minReps] [shape substring] | gemm-steady [reps] | elementwise | fit [epochs] [shards,..] | runtime [--steps N] | scaling [--steps N] [--accuracy] | step-profile [reps] [rows] | tape [steps] | custom-layer [steps] [rounds] | service [--clients 200] | cluster [--rounds 3] [--workers 2] [--train-limit N] [--spin A,B] | cluster --ceiling [--rounds 8] [--steps 3000] | dataplane [--steps 300] [--tls] | cuda [--accelerator cuda|cpu] [--quick] | bdn [BenchmarkDotNet args]
 string mode = args.Length > 0 ? args[0] : "gemm";
 switch (mode)
 {
@@ -21,6 +21,8 @@ switch (mode)
         return StepProfile.Run(args.Skip(1).ToArray());
     case "tape":
         return TapeBench.Run(args.Skip(1).ToArray());
+    case "custom-layer":
+        return CustomLayerBench.Run(args.Skip(1).ToArray());
     case "runtime":
         return RuntimeBench.Run(args.Skip(1).ToArray());
     case "scaling":
@@ -41,7 +43,7 @@ switch (mode)
         BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(GemmBenchmarks).Assembly).Run(args.Skip(1).ToArray());
         break;
     default:
-        Console.Error.WriteLine($"unknown mode '{mode}'; expected gemm | gemm-steady | elementwise | fit | step-profile | runtime | scaling | tape | service | cluster | dataplane | cuda | bdn | tune");
+        Console.Error.WriteLine($"unknown mode '{mode}'; expected gemm | gemm-steady | elementwise | fit | step-profile | runtime | scaling | tape | custom-layer | service | cluster | dataplane | cuda | bdn | tune");
         return 2;
 }
 return 0;
