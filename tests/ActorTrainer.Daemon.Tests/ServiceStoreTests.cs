@@ -13,12 +13,12 @@ public class ServiceStoreTests
         using var t = new TempDir();
         var db = Path.Combine(t["runs"], "jobs.db");
         string id;
-        using (var d = new ServiceDaemon(t["runs"]))
+        using (var d = new ServiceDaemon(t["runs"], null, null, "serve.database-lock-timeout=2s"))
         {
             id = d.Submit(ServiceRuns.Small);
             d.WaitFor(id, j => j["state"]!.GetValue<string>() == "running" && j["pid"] is not null, 300, "running");
             // Another process holds the database's write lock (as a full disk or a read-only file, every write fails;
-            // the daemon's wait for the lock ends after SQLite's 30 s command timeout).
+            // the daemon's wait for the lock ends after serve.database-lock-timeout: 2 s here, 30 s by default).
             using var holder = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = db, Pooling = false }.ToString());
             holder.Open();
             using (var begin = holder.CreateCommand()) { begin.CommandText = "BEGIN EXCLUSIVE;"; begin.ExecuteNonQuery(); }
@@ -33,5 +33,19 @@ public class ServiceStoreTests
         var done = again.WaitFor(id, j => j["state"]!.GetValue<string>() is "succeeded" or "failed" or "cancelled", 300, "done");
         Assert.True(done["state"]!.GetValue<string>() == "succeeded", done.ToJsonString() + "\n" + again.Output);
         Assert.Equal(1, done["attempts"]!.GetValue<int>());               // the finished run was recorded, not run again
+    }
+
+    [Theory]
+    [InlineData("0s")]
+    [InlineData("500ms")]
+    [InlineData("2h")]
+    [InlineData("soon")]
+    public void A_database_lock_timeout_that_is_not_whole_seconds_from_1s_to_1h_is_refused_naming_the_key(string value)
+    {
+        using var t = new TempDir();
+        var r = Cli.Run(["serve", "--set", $"serve.port={ServiceDaemon.FreePort()}", "--set", $"serve.runs-root={t["runs"]}",
+                         "--set", $"serve.database-lock-timeout={value}"], 60);
+        Cli.AssertBadInput(r, "serve.database-lock-timeout");
+        Assert.False(File.Exists(Path.Combine(t["runs"], "jobs.db")), "refused before the job store is opened");
     }
 }

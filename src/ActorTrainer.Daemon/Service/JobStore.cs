@@ -17,12 +17,14 @@ public sealed class JobStore : IDisposable
     private long _nextSeq;
     private long _nextQueueSeq;
 
-    /// <summary>Opens (creating if needed) the database at <paramref name="path"/> and loads every job.</summary>
-    public JobStore(string path)
+    /// <summary>Opens (creating if needed) the database at <paramref name="path"/> and loads every job; a write waits up
+    /// to <paramref name="lockTimeout"/> (whole seconds; default 30 s) for a lock another process holds before it fails.</summary>
+    public JobStore(string path, TimeSpan lockTimeout = default)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
         Path = path;
-        _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        int seconds = lockTimeout == default ? 30 : (int)Math.Max(1, Math.Ceiling(lockTimeout.TotalSeconds));
+        _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = seconds }.ToString());
         _db.Open();
         Exec("PRAGMA journal_mode = WAL;");
         Exec("PRAGMA synchronous = FULL;");

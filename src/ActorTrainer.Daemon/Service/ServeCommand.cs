@@ -131,7 +131,7 @@ public static class ServeCommand
     {
         try
         {
-            return new JobStore(options.Database);
+            return new JobStore(options.Database, options.DatabaseLockTimeout);
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
         {

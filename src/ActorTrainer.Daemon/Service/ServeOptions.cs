@@ -14,8 +14,10 @@ namespace ActorTrainer.Daemon.Service;
 /// <param name="MaxRequestBytes">Largest accepted request body.</param>
 /// <param name="StopTimeout">Time a SIGTERMed job gets to checkpoint and exit before it is killed.</param>
 /// <param name="Nice">How much lower than the trainers the service's own threads run (Linux nice value, 0 = same).</param>
+/// <param name="DatabaseLockTimeout">How long a write to the job store waits for a lock another process holds.</param>
 public sealed record ServeOptions(IPAddress Address, int Port, string RunsRoot, string Database, int MaxConcurrentJobs,
-                                  string? Token, long MaxRequestBytes, TimeSpan StopTimeout, int Nice)
+                                  string? Token, long MaxRequestBytes, TimeSpan StopTimeout, int Nice,
+                                  TimeSpan DatabaseLockTimeout = default)
 {
     /// <summary>True when the service listens on a loopback address only.</summary>
     public bool IsLoopback => IPAddress.IsLoopback(Address);
@@ -41,11 +43,14 @@ public sealed record ServeOptions(IPAddress Address, int Port, string RunsRoot, 
         var maxBytes = r.Int("serve.max-request-bytes", 1024);
         var stopTimeout = r.Duration("serve.stop-timeout");
         var nice = r.Int("serve.nice", 0, 19);
+        var lockTimeout = r.Duration("serve.database-lock-timeout");
+        if (lockTimeout < TimeSpan.FromSeconds(1) || lockTimeout > TimeSpan.FromHours(1) || lockTimeout.Ticks % TimeSpan.TicksPerSecond != 0)
+            throw new ConfigException($"config: serve.database-lock-timeout must be a whole number of seconds from 1s to 1h, got {lockTimeout}");
         var token = ReadToken(r.String("serve.token-file").Trim());
         if (token is null && !IPAddress.IsLoopback(address))
             throw new ConfigException($"config: serve.address = {addressText} listens beyond loopback, so serve.token-file is required " +
                                       "(a file holding the bearer token clients must send); refusing to start without it");
-        return new ServeOptions(address, port, runsRoot, database, maxJobs, token, maxBytes, stopTimeout, nice);
+        return new ServeOptions(address, port, runsRoot, database, maxJobs, token, maxBytes, stopTimeout, nice, lockTimeout);
     }
 
     /// <summary>A token file others may change lets them replace the token: refused (exit 2) with the chmod that
