@@ -158,6 +158,16 @@ public sealed class CudaCliTests(SmallModelFixture fx) : IClassFixture<SmallMode
     }
 
     [Fact]
+    public void The_gpu_worker_warning_names_a_setting_that_runs_in_process_for_the_mode()
+    {
+        Assert.EndsWith("--set trainer.runtime=in-process keeps them on the device", ActorTrainer.Daemon.Commands.GpuBackend.ActorRuntimeWarning("sync"));
+        // async cannot run in-process: the hint names the mode too (before: it named trainer.runtime=in-process alone, refused with async)
+        Assert.Contains("--set trainer.mode=sync --set trainer.runtime=in-process", ActorTrainer.Daemon.Commands.GpuBackend.ActorRuntimeWarning("async"));
+        var s = TrainSettings.From(ConfigLoader.Load(null, ["trainer.backend=cuda", "trainer.mode=sync", "trainer.runtime=in-process"]));
+        Assert.Equal("in-process", s.Runtime);                                  // what the async hint asks for is accepted
+    }
+
+    [Fact]
     public void A_job_for_serve_with_the_cuda_backend_is_checked_as_train_checks_it()
     {
         using var bad = JsonDocument.Parse("""{"config": "trainer { epochs = 1 }", "set": {"trainer.backend": "cuda", "trainer.runtime": "actors", "trainer.workers": "3"}}""");

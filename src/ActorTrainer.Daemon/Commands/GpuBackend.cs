@@ -15,10 +15,13 @@ public static class GpuBackend
     /// <summary>The log line of an opened backend, e.g. "cuda on NVIDIA H200 (SM_90, 139.8 GiB), cuBLAS (TF32 off)".</summary>
     public static string Describe(CudaRuntime runtime) => $"cuda on {runtime.DeviceName}, {runtime.BlasName}";
 
-    /// <summary>What `train` warns when the GPU alone trains through the actor runtime (the default runtime).</summary>
-    public const string ActorRuntimeWarning =
+    /// <summary>What `train` warns when the GPU alone trains through the actor runtime (trainer.runtime = actors, or
+    /// async mode, which the in-process runtime does not run): the setting that keeps the step on the device.</summary>
+    public static string ActorRuntimeWarning(string mode) =>
         "trainer.backend = cuda with trainer.runtime = actors: the weights and gradients cross the bus every step (6 ms a step " +
-        "against 0.12 ms on an H200); --set trainer.runtime=in-process keeps them on the device";
+        "against 0.12 ms on an H200); " + (mode == "async"
+            ? "--set trainer.mode=sync --set trainer.runtime=in-process keeps them on the device (the in-process runtime trains synchronously)"
+            : "--set trainer.runtime=in-process keeps them on the device");
 
     /// <summary>The command's GPU backend, opened once (when the command is ready to use it) and disposed with the lease.</summary>
     public sealed class Lease : IDisposable

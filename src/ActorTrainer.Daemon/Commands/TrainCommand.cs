@@ -95,7 +95,7 @@ public static class TrainCommand
                            data.Test.Count, configFile);
         if (endpoint is not null) log.LogInformation("metrics on {Uri}", endpoint.MetricsUri);
         if (gpu is not null) log.LogInformation("backend: {Backend}", GpuBackend.Describe(gpu));
-        if (gpu is not null && s.Runtime == "actors" && (s.Compute?.CpuWorkers ?? 0) == 0) log.LogWarning("{Warning}", GpuBackend.ActorRuntimeWarning);
+        if (gpu is not null && s.Runtime == "actors" && (s.Compute?.CpuWorkers ?? 0) == 0) log.LogWarning("{Warning}", GpuBackend.ActorRuntimeWarning(s.Mode));
         var run = new RunContext(s with { BatchSize = batch }, model, data, runDir, configText, resumeState, logs, log, gpu, actors);
         var sw = Stopwatch.StartNew();
         var outcome = TrainWithOutputs(run, metrics, signals, sw);
