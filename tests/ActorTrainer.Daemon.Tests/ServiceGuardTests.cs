@@ -103,6 +103,36 @@ public class ServiceGuardTests
         }
     }
 
+    [Fact]
+    public void Logs_follow_outlasts_its_timeout_once_the_event_stream_has_answered()
+    {
+        const string id = "j20990101-000000-abcdef";
+        using var stub = new StubService(async (ctx, stop) =>
+        {
+            if (ctx.Request.Url!.AbsolutePath == $"/jobs/{id}/events")
+            {
+                ctx.Response.ContentType = "text/event-stream";
+                ctx.Response.SendChunked = true;
+                async Task Send(string text)
+                {
+                    await ctx.Response.OutputStream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(text), stop);
+                    await ctx.Response.OutputStream.FlushAsync(stop);
+                }
+                await Send("event: log\ndata: epoch 1/2\n\n");
+                await Task.Delay(3500, stop);                               // longer than --timeout: the job just runs
+                await Send("event: log\ndata: epoch 2/2\n\n");
+                await Send("event: end\ndata: {\"state\": \"succeeded\"}\n\n");
+                ctx.Response.Close();
+            }
+            else await StubService.Json(ctx, 200, $$"""{"id": "{{id}}", "state": "running"}""");
+        });
+        var r = Cli.Run(["logs", id, "-f", "--timeout", "1", "--server", stub.Url], 60);
+        Assert.True(r.ExitCode == 0, r.Describe());
+        Assert.Contains("epoch 1/2", r.Stdout);
+        Assert.Contains("epoch 2/2", r.Stdout);
+        Assert.Contains($"job {id} succeeded", r.Stderr);
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("-3")]

@@ -45,7 +45,7 @@ public class ServiceStoreTests
         using var t = new TempDir();
         var r = Cli.Run(["serve", "--set", $"serve.port={ServiceDaemon.FreePort()}", "--set", $"serve.runs-root={t["runs"]}",
                          "--set", $"serve.database-lock-timeout={value}"], 60);
-        Cli.AssertBadInput(r, "serve.database-lock-timeout");
+        Cli.AssertBadInput(r, "serve.database-lock-timeout", value);
         Assert.False(File.Exists(Path.Combine(t["runs"], "jobs.db")), "refused before the job store is opened");
     }
 }

@@ -35,8 +35,7 @@ public static partial class ClientCommands
     /// interrupted download never leaves a truncated file under the real name.</summary>
     private static void Download(ServiceHttp http, string url, string target, CancellationToken ct)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(http.RequestTimeout);
+        using var timeout = http.Deadline(ct);
         using var res = http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token).GetAwaiter().GetResult();
         if (!res.IsSuccessStatusCode) throw Failure(res, res.Content.ReadAsStringAsync(ct).GetAwaiter().GetResult());
         using var body = res.Content.ReadAsStream(ct);

@@ -165,6 +165,14 @@ public static partial class ClientCommands
     private sealed class ServiceHttp : HttpClient
     {
         public required TimeSpan RequestTimeout { get; init; }
+
+        /// <summary>A token that ends at `ct` or after RequestTimeout, whichever comes first (one request's deadline).</summary>
+        public CancellationTokenSource Deadline(CancellationToken ct)
+        {
+            var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            cts.CancelAfter(RequestTimeout);
+            return cts;
+        }
     }
 
     private static ServiceHttp Client(CommandLine cl, TimeSpan requestTimeout)
@@ -188,8 +196,7 @@ public static partial class ClientCommands
     {
         using var req = new HttpRequestMessage(method, path);
         if (body is not null) req.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(http.RequestTimeout);
+        using var timeout = http.Deadline(ct);
         using var res = http.Send(req, timeout.Token);
         var text = res.Content.ReadAsStringAsync(timeout.Token).GetAwaiter().GetResult();
         JsonNode? json = null;
@@ -252,8 +259,7 @@ public static partial class ClientCommands
         var job = Send(http, HttpMethod.Get, path, null, ct);   // refusals (an unknown job, a missing or wrong token) as the other verbs: exit 2
         if (!follow)
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(http.RequestTimeout);
+            using var timeout = http.Deadline(ct);
             using var res = http.GetAsync(path + "/files/" + TrainerProcess.LogFile, timeout.Token).GetAwaiter().GetResult();
             if (res.StatusCode == HttpStatusCode.NotFound)           // not started yet: no log
             {
@@ -267,8 +273,7 @@ public static partial class ClientCommands
                 if (raw.TrimEnd('\r') is { Length: > 0 } l) Console.Out.WriteLine(TrainLog.Parse(l).Text);   // as logs -f shows them
             return 0;
         }
-        using var headers = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        headers.CancelAfter(http.RequestTimeout);                  // the answer's headers; following the job then waits as long as it runs
+        using var headers = http.Deadline(ct);                     // the answer's headers; following the job then waits as long as it runs
         using var events = http.GetAsync(path + "/events", HttpCompletionOption.ResponseHeadersRead, headers.Token).GetAwaiter().GetResult();
         if (!events.IsSuccessStatusCode) throw Failure(events, events.Content.ReadAsStringAsync(ct).GetAwaiter().GetResult());
         using var stream = events.Content.ReadAsStream(ct);

@@ -45,7 +45,7 @@ public sealed record ServeOptions(IPAddress Address, int Port, string RunsRoot, 
         var nice = r.Int("serve.nice", 0, 19);
         var lockTimeout = r.Duration("serve.database-lock-timeout");
         if (lockTimeout < TimeSpan.FromSeconds(1) || lockTimeout > TimeSpan.FromHours(1) || lockTimeout.Ticks % TimeSpan.TicksPerSecond != 0)
-            throw new ConfigException($"config: serve.database-lock-timeout must be a whole number of seconds from 1s to 1h, got {lockTimeout}");
+            throw new ConfigException($"config: serve.database-lock-timeout must be a whole number of seconds from 1s to 1h, got '{r.String("serve.database-lock-timeout")}'");
         var token = ReadToken(r.String("serve.token-file").Trim());
         if (token is null && !IPAddress.IsLoopback(address))
             throw new ConfigException($"config: serve.address = {addressText} listens beyond loopback, so serve.token-file is required " +
