@@ -38,8 +38,8 @@ type private RecordedCall =
 /// (reshaped to (rows, inputShape)) with the layer's variables reading the engine's weights. In training the forward
 /// pass records Call on a GradientTape, and the backward pass that follows it (same thread, same weight arrays, the
 /// same rows bit for bit) differentiates that record: Call runs once per training step, and a Call that draws random
-/// numbers gets the gradient of the sample it drew. A backward pass without its recorded forward (the same layer
-/// object twice in one model) records Call again.
+/// numbers gets the gradient of the sample it drew. A backward pass without a matching record on its thread (called
+/// on its own, or for other rows or weights) records Call again.
 /// What Sequential plans for a layer that does not override Plan (a user-defined layer, from F# or C#).
 [<Sealed>]
 type TapePlanLayer(name: string, inputShape: int[], outputShape: int[], variables: Variable[], call: Func<Tensor, bool, Tensor>) =
