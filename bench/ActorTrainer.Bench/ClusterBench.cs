@@ -19,15 +19,17 @@ namespace ActorTrainer.Bench;
 /// reaches the worker processes on this host through their Unix domain sockets or over TCP.
 /// `--nodes K`: the N workers in K `worker` processes of N / K workers each (default K = N); a node's workers share
 /// its copy of the weights, which then travel once per node and step.
+/// `--ps-nodes P[,Q]`: the cluster runs with P `ps` processes holding the parameter-server slices (cluster.ps-nodes;
+/// 0 = slices in the coordinator, the default); with two values every round runs both, side by side.
 /// `--ceiling`: the best case of parameter-server slices on the worker nodes, no coordinator in the step
 /// (<see cref="SliceExchangeBench"/>).
-/// Usage: cluster [--rounds 3] [--workers 2] [--nodes N] [--epochs 1] [--train-limit 30000] [--spin A[,B]] [--dll PATH] [--cluster-only] | cluster --model [--gbps 25] [--latency-us 20]
+/// Usage: cluster [--rounds 3] [--workers 2] [--nodes N] [--ps-nodes P[,Q]] [--epochs 1] [--train-limit 30000] [--spin A[,B]] [--dll PATH] [--cluster-only] | cluster --model [--gbps 25] [--latency-us 20]
 /// </summary>
 public static class ClusterBench
 {
-    private sealed record Config(bool Cluster, string? Spin)
+    private sealed record Config(bool Cluster, string? Spin, int Ps = 0)
     {
-        public string Name => (Cluster ? "cluster" : "single") + (Spin is null ? "" : $" (spin {Spin})");
+        public string Name => (Cluster ? "cluster" : "single") + (Ps > 0 ? $" + {Ps} ps" : "") + (Spin is null ? "" : $" (spin {Spin})");
     }
 
     public static int Run(string[] args)
@@ -57,7 +59,9 @@ public static class ClusterBench
         double steps = Math.Ceiling(limit / (128.0 * n)) * int.Parse(Opt("epochs", "1"), CultureInfo.InvariantCulture);
         Console.WriteLine($"cluster bench: {nodes} worker processes of {n / nodes} worker(s) + coordinator vs one process ({n} workers × 1 thread); loadavg {ProcCpu.LoadAverage()}");
         bool clusterOnly = args.Contains("--cluster-only");
-        var configs = spins.SelectMany(v => new[] { new Config(false, v), new Config(true, v) }).Where(c => c.Cluster || !clusterOnly).ToArray();
+        int[] psCounts = Opt("ps-nodes", "0").Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        var configs = spins.SelectMany(v => psCounts.Select(p => new Config(true, v, p)).Prepend(new Config(false, v)))
+            .Where(c => c.Cluster || !clusterOnly).ToArray();
         var sps = configs.ToDictionary(c => c, _ => new List<double>());
         var cpu = configs.ToDictionary(c => c, _ => new List<double>());
         var sha = new Dictionary<Config, string>();
@@ -65,19 +69,20 @@ public static class ClusterBench
         for (int r = 0; r < rounds; r++)
             foreach (var c in r % 2 == 0 ? configs : configs.Reverse())
             {
-                var (rate, digest, cpuSeconds, wireTotal) = c.Cluster ? RunCluster(dll, common, n, nodes, c.Spin) : RunSingle(dll, common, n, c.Spin);
+                var (rate, digest, cpuSeconds, wireTotal) = c.Cluster ? RunCluster(dll, common, n, nodes, c.Spin, c.Ps) : RunSingle(dll, common, n, c.Spin);
                 sps[c].Add(rate); cpu[c].Add(cpuSeconds / steps); sha[c] = digest;
                 var wire = wireTotal > 0 ? $", loopback {wireTotal / steps / 1e6:F2} MB per step (all traffic)" : "";
                 if (c.Cluster) wireBytes.Add(wireTotal / steps);
                 Console.WriteLine($"round {r + 1} {c.Name}: {rate:F1} steps/s, {1000 * cpuSeconds / steps:F1} CPU ms per step (all processes){wire}");
             }
         foreach (var v in clusterOnly ? [] : spins)
-        {
-            Config single = new(false, v), clustered = new(true, v);
-            double ms = ServiceBench.Median(sps[single]), mc = ServiceBench.Median(sps[clustered]);
-            Console.WriteLine($"{(v is null ? "" : $"spin {v}: ")}median single {ms:F1} steps/s ({1000 * ServiceBench.Median(cpu[single]):F1} CPU ms/step), " +
-                $"cluster {mc:F1} steps/s ({1000 * ServiceBench.Median(cpu[clustered]):F1} CPU ms/step): cluster/single = {mc / ms:F3} (target >= 0.8)");
-        }
+            foreach (int ps in psCounts)
+            {
+                Config single = new(false, v), clustered = new(true, v, ps);
+                double ms = ServiceBench.Median(sps[single]), mc = ServiceBench.Median(sps[clustered]);
+                Console.WriteLine($"{(v is null ? "" : $"spin {v}: ")}median single {ms:F1} steps/s ({1000 * ServiceBench.Median(cpu[single]):F1} CPU ms/step), " +
+                    $"{clustered.Name} {mc:F1} steps/s ({1000 * ServiceBench.Median(cpu[clustered]):F1} CPU ms/step): cluster/single = {mc / ms:F3} (target >= 0.8)");
+            }
         bool same = sha.Values.Distinct().Count() == 1;
         Console.WriteLine($"weights_sha256 {string.Join(", ", sha.Select(kv => $"{kv.Key.Name} {kv.Value[..12]}…"))}: {(same ? "identical" : "DIFFERENT")}");
         long perStep = nodes * 4L * 407_050 /* weights, once per node */ + n * (128 * 785 * 4 /* rows + labels */ + 4L * 407_050 /* gradients */);
@@ -101,17 +106,18 @@ public static class ClusterBench
 
     /// <summary>Steps/s, digest, CPU seconds of all processes, and the bytes the loopback interface carried during the
     /// run (all traffic: data plane, Akka remoting, start-up; ≤ 0 where /proc/net/dev is not readable).</summary>
-    private static (double, string, double, long) RunCluster(string dll, string[] common, int n, int nodes, string? spin)
+    private static (double, string, double, long) RunCluster(string dll, string[] common, int n, int nodes, string? spin, int ps)
     {
         int port = ServiceBench.FreePort();
         var seed = $"cluster.seed-nodes=[\"akka.tcp://actor-trainer@127.0.0.1:{port}\"]";
-        var workers = Enumerable.Range(0, nodes).Select(_ => Start(dll, ["worker", "--set", seed, "--set", $"worker.workers={n / nodes}", "--set", "worker.threads-per-worker=1"], spin)).ToList();
+        var workers = Enumerable.Range(0, nodes).Select(_ => Start(dll, ["worker", "--set", seed, "--set", $"worker.workers={n / nodes}", "--set", "worker.threads-per-worker=1"], spin))
+            .Concat(Enumerable.Range(0, ps).Select(_ => Start(dll, ["ps", "--set", seed], spin))).ToList();
         try
         {
             var dir = TempRun();
             long lo0 = LoopbackBytes();
             double cpu = Wait(Start(dll, ["train", "--run-dir", dir, .. common, "--set", "cluster.enabled=on", "--set", $"cluster.port={port}", "--set", seed,
-                "--set", $"cluster.min-workers={n}"], spin), "coordinator");
+                "--set", $"cluster.min-workers={n}", "--set", $"cluster.ps-nodes={ps}"], spin), "coordinator");
             long wire = LoopbackBytes() - lo0;
             cpu += workers.Sum(w => ProcCpu.Seconds(w.Id));
             var (rate, sha) = Read(dir);

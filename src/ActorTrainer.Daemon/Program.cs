@@ -35,6 +35,7 @@ return ErrorBoundary.Run(() =>
     {
         "train" => TrainCommand.Run(CommandLine.Parse("train", rest, ["config", "set", "run-dir", "resume"], ["overwrite"]), loggerFactory, signals),
         "worker" => WorkerCommand.Run(CommandLine.Parse("worker", rest, ["config", "set"], []), signals, Console.Out),
+        "ps" => WorkerCommand.Run(CommandLine.Parse("ps", rest, ["config", "set"], []), signals, Console.Out, ps: true),
         "evaluate" => ModelCommands.Evaluate(CommandLine.Parse("evaluate", rest, ["model", "data", "batch-size", "set"], ["json"])),
         "predict" => ModelCommands.Predict(CommandLine.Parse("predict", rest, ["model", "input", "invert", "set"], [])),
         "export" => ModelCommands.Export(CommandLine.Parse("export", rest, ["model", "format", "output"], [])),

@@ -75,7 +75,39 @@ public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
     /// <inheritdoc/>
     public bool Asynchronous => _opts.IsAsync;
     /// <inheritdoc/>
-    public float[][] Weights => _weights;
+    public float[][] Weights => _opts.Remote is { PsNodes: > 0 } ? Refreshed() : _weights;
+
+    private long _fresh;                 // ps nodes: the version whose weights the home holds
+    private double _rate = double.NaN;   // ps nodes: the learning rate they have
+
+    /// <summary>ps nodes: the slices' weights pulled into the home when it holds an older version (a run that failed
+    /// keeps the last pulled ones).</summary>
+    private float[][] Refreshed()
+    {
+        if (_fresh == _version || _disposed || _pipe.Failed) return _weights;
+        var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _coordinator.Tell(new RefreshWeightsCommand(done));
+        if (Answered(done.Task)) _fresh = _version;
+        return _weights;   // a run that failed meanwhile: the fit loop reports why
+    }
+
+    /// <summary>Waits for a command's answer; false when the run failed instead (a stopped coordinator answers nothing).</summary>
+    private bool Answered(Task<bool> done)
+    {
+        while (Task.WaitAny([done], TimeSpan.FromMilliseconds(100)) < 0)
+            if (_pipe.Failed) return false;
+        return done.Status == TaskStatus.RanToCompletion;
+    }
+
+    /// <summary>ps nodes: the optimizer's learning rate goes to them before the step it applies to (a scheduler changes
+    /// it between steps, when none is open).</summary>
+    private void SendRate()
+    {
+        if (_opts.Remote is not { PsNodes: > 0 } || _optimizer.LearningRate == _rate) return;
+        var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _coordinator.Tell(new SetRateCommand(_optimizer.LearningRate, done));
+        if (Answered(done.Task)) _rate = _optimizer.LearningRate;   // else the step's Take throws the run's failure
+    }
     /// <inheritdoc/>
     public long Version => _version;
     /// <inheritdoc/>
@@ -106,6 +138,7 @@ public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
 
     private StepOutcome Next(bool openNext)
     {
+        if (_openedAhead != _global) SendRate();
         if (!_opts.IsAsync && _openedAhead != _global) _generator.Tell(new OpenStep(_global, _epoch, _next, _version, _weights));
         if (openNext) _generator.Tell(new OpenNextStep(_global));
         _openedAhead = -1;

@@ -47,6 +47,7 @@ internal sealed partial class Coordinator : ReceiveActor
         Receive<ServerState>(m => { _state?.TrySetResult(m); _state = null; });
         Receive<Terminated>(m => Guard(() => OnWorkerStopped(m.ActorRef)));
         ReceiveRemote();
+        ReceiveSlices();
     }
 
     protected override SupervisorStrategy SupervisorStrategy() =>
@@ -70,7 +71,8 @@ internal sealed partial class Coordinator : ReceiveActor
         _server = Context.ActorOf(Props.Create(() => new ParameterServer(weights, layout, Self, generator, async,
             opts.AsyncMaxStaleness, opts.Staleness, firstStep, iterations)).On(Context.System, opts), "parameter-server");
         var server = _server;
-        var slices = Enumerable.Range(0, layout.Count).Select(i => Context.ActorOf(Props.Create(() => new ParameterSlice(i, layout,
+        // with cluster.ps-nodes the slices run on ps nodes, opened once they are found (Coordinator.Slices)
+        var slices = PsMode ? [] : Enumerable.Range(0, layout.Count).Select(i => Context.ActorOf(Props.Create(() => new ParameterSlice(i, layout,
             weights, job.Optimizer, iterations, firstStep, job.ShardsPerBatch, server)).On(Context.System, opts), "ps-slice-" + i)).ToArray();
         // the server must know its slices before any worker can send to it (an async worker pulls in PreStart)
         _server.Tell(new RegisterPeers(slices, []));
@@ -148,6 +150,7 @@ internal sealed partial class Coordinator : ReceiveActor
         _drain?.TrySetException(e);
         _load?.TrySetException(e);
         _state?.TrySetException(e);
+        _linkAsk?.Done.TrySetException(e);
     }
 
     /// <summary>Bookkeeping of the epoch the executor starts (it tells the generator itself: StartEpoch, then the

@@ -173,6 +173,7 @@ public sealed class GradientWorker : ReceiveActor
         var grads = _free.Count > 0 ? _free.Pop() : _weightSizes.Select(n => new float[n]).ToArray();
         var (x, labels, targets) = Inputs(w);
         ShardStats stats;
+        (_compute as IShardRoute)?.Route(w.Step, w.Shard, w.ShardCount, w.Epoch, w.StepInEpoch, _id);
         try { stats = _compute.Compute(weights, w.Weights is null ? -1 - _pulls : w.Version, x, labels, targets, w.Rows, w.BatchRows, w.DropoutSeed, grads); }
         catch (WorkerNodeLostException e)
         {

@@ -30,8 +30,10 @@ public sealed record RuntimeOptions(int Workers = RuntimeOptions.AutoWorkers, st
     /// <summary>True for Mode = "async" (Downpour), false for "sync".</summary>
     public bool IsAsync => string.Equals(Mode, "async", StringComparison.Ordinal);
 
-    /// <summary>Parameter-server slices for a model of `parameters` elements (PsSlices, or the auto rule when 0).</summary>
-    public int EffectivePsSlices(long parameters) => PsSlices > 0 ? PsSlices : ParameterSlices.Auto(Environment.ProcessorCount, parameters);
+    /// <summary>Parameter-server slices for a model of `parameters` elements (PsSlices, or the auto rule when 0; with
+    /// cluster.ps-nodes at least one per ps node).</summary>
+    public int EffectivePsSlices(long parameters) => PsSlices > 0 ? PsSlices
+        : Math.Max(ParameterSlices.Auto(Environment.ProcessorCount, parameters), Math.Min(Remote?.PsNodes ?? 0, ParameterSlices.MaxSlices));
 
     /// <summary>The parameter-server layout for weight tensors of these element counts.</summary>
     public ParameterSlices SliceLayout(int[] sizes) => ParameterSlices.Split(sizes, EffectivePsSlices(sizes.Sum(n => (long)n)));
@@ -55,6 +57,12 @@ public sealed record RuntimeOptions(int Workers = RuntimeOptions.AutoWorkers, st
         if (CheckpointDir is not null && string.IsNullOrWhiteSpace(CheckpointDir)) throw new ArgumentException("trainer.checkpoint.dir must be a non-empty path when set", nameof(CheckpointDir));
         if (Faults is { SleepFor: { } s } && s < TimeSpan.Zero) throw new ArgumentException($"fault injection SleepFor must be >= 0, got {s}", nameof(Faults));
         Remote?.Validate();
+        if (Remote is { PsNodes: > 0 } ps)
+        {
+            if (IsAsync) throw new ArgumentException($"cluster.ps-nodes = {ps.PsNodes} serves sync runs only (trainer.mode = sync): an async worker pulls the whole weights through the coordinator", nameof(Remote));
+            if (ps.LocalWorkers) throw new ArgumentException($"cluster.ps-nodes = {ps.PsNodes}: the coordinator's own gradient workers would send every gradient through its link; set trainer.workers = 0 (cluster.local-workers = off)", nameof(Remote));
+            if (PsSlices > 0 && PsSlices < ps.PsNodes) throw new ArgumentException($"trainer.ps-slices = {PsSlices} is fewer than cluster.ps-nodes = {ps.PsNodes}: each ps node hosts at least one slice", nameof(PsSlices));
+        }
         if (Faults is { ThrowTimes: < 1 } f) throw new ArgumentException($"fault injection ThrowTimes must be >= 1, got {f.ThrowTimes}", nameof(Faults));
     }
 }

@@ -23,6 +23,9 @@ internal sealed class StepPipe
         if (!_items.IsAddingCompleted) _items.Add(step);
     }
 
+    /// <summary>True once the pipe failed (the run is over: no command to the coordinator will be answered).</summary>
+    public bool Failed => _items.IsAddingCompleted;
+
     /// <summary>Fails the pipe: Take throws `e` once the queued steps are taken (the first failure wins).</summary>
     public void Fail(Exception e)
     {

@@ -103,7 +103,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
                 case LoadWeights m: WriteJagged(w, m.Weights); break;
                 case WeightsLoaded m: w.Write(m.Version); WriteJagged(w, m.Weights); break;
                 case Clustering.DescribeWorkerNode: break;
-                case Clustering.WorkerNodeInfo m: w.Write(m.Host); w.Write(m.Port); w.Write(m.Incarnation); w.Write(m.Workers); w.Write(m.ThreadsPerWorker); w.Write(m.MaxFrameBytes); break;
+                case Clustering.WorkerNodeInfo m: w.Write(m.Host); w.Write(m.Port); w.Write(m.Incarnation); w.Write(m.Workers); w.Write(m.ThreadsPerWorker); w.Write(m.MaxFrameBytes); w.Write(m.HostsSlices); break;
                 case Clustering.WorkerNodeRefused m: w.Write(m.Reason); break;
                 default: throw new ArgumentException($"TrainingMessageSerializer: cannot serialize {obj?.GetType().FullName ?? "null"}", nameof(obj));
             }
@@ -213,7 +213,7 @@ public sealed class TrainingMessageSerializer : SerializerWithStringManifest
     {
         "DN" => new Clustering.DescribeWorkerNode(),
         "NI" => new Clustering.WorkerNodeInfo(r.ReadString(), r.ReadInt32(), r.ReadString(), r.ReadInt32(), r.ReadInt32(),
-            r.BaseStream.Position < length ? r.ReadInt64() : 0),
+            r.BaseStream.Position < length ? r.ReadInt64() : 0, r.BaseStream.Position < length && r.ReadBoolean()),
         _ => new Clustering.WorkerNodeRefused(r.ReadString()),
     };
 

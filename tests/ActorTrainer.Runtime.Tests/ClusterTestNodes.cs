@@ -41,6 +41,19 @@ internal sealed class ClusterTestNodes : IDisposable
         return server;
     }
 
+    /// <summary>Starts a parameter-server node (role ps, no gradient workers; what `ps` starts) and joins it to the coordinator.</summary>
+    public WorkerNodeServer AddPsNode(DataPlaneOptions? options = null)
+    {
+        var system = Create(RemoteWorkers.PsRole);
+        var server = new WorkerNodeServer(IPAddress.Loopback, 0, options ?? new DataPlaneOptions(), 0, 0, m => { lock (Log) Log.Add(m); },
+            hostsSlices: true);
+        var info = new WorkerNodeInfo("127.0.0.1", server.Endpoint.Port, Guid.NewGuid().ToString("N"), 0, 0, HostsSlices: true);
+        system.ActorOf(WorkerNodeActor.Props(info), WorkerNodeActor.Name);
+        Akka.Cluster.Cluster.Get(system).Join(Akka.Cluster.Cluster.Get(Coordinator).SelfAddress);
+        _nodes.Add((system, server));
+        return server;
+    }
+
     /// <summary>A node as `train` / `worker` start it: ClusterSettings (strict serialization, loopback, ephemeral port).</summary>
     private static ActorSystem Create(string role, RemotingTls? tls = null) =>
         ClusterNode.Create(new ClusterSettings { Roles = [role], Tls = tls },

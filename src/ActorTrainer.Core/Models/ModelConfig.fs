@@ -282,3 +282,14 @@ module internal ModelConfig =
 
     /// Validates a whole config.json of built-in layer classes (parseModelWith path null cfg).
     let parseModel (path: string) (cfg: JsonObject) : ModelSpec = parseModelWith path null cfg
+
+/// Keras' keras.optimizers.serialize / deserialize for the built-in optimizer classes: {"class_name", "config"}.
+[<AbstractClass; Sealed>]
+type OptimizerConfig =
+    /// {"class_name": o.Name, "config": o.GetConfig()}.
+    static member Serialize(o: Optimizer) : JsonObject =
+        JsonObject(dict [ "class_name", JsonValue.Create(o.Name) :> JsonNode; "config", o.GetConfig() :> JsonNode ])
+
+    /// A new optimizer (Iterations 0, no slots) from Serialize's JSON or a bare class name; ModelFileException names
+    /// what is wrong (an unknown class, a hyper-parameter out of range or unknown).
+    static member Deserialize(node: JsonNode) : Optimizer = ModelConfig.parseOptimizer node

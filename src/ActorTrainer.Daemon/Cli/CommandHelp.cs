@@ -13,6 +13,7 @@ public static class CommandHelp
     [
         (["train"], TrainCommand.Usage),
         (["worker"], WorkerCommand.Usage),
+        (["ps"], WorkerCommand.PsUsage),
         (["evaluate"], ModelCommands.EvaluateUsage),
         (["predict"], ModelCommands.PredictUsage),
         (["export"], ModelCommands.ExportUsage),

@@ -21,31 +21,39 @@ public static class WorkerCommand
         "  a worker node of a training cluster: joins cluster.seed-nodes and computes shards for the coordinator\n" +
         "  (`train` with cluster.enabled = on) until SIGTERM / Ctrl-C; see config/cluster-worker.conf";
 
+    /// <summary>Usage text of `ps`.</summary>
+    public const string PsUsage =
+        "ps [--config FILE] [--set key=value]...\n" +
+        "  a parameter-server node of a training cluster: joins cluster.seed-nodes and hosts parameter-server slices for a\n" +
+        "  coordinator with cluster.ps-nodes >= 1 until SIGTERM / Ctrl-C; see config/cluster-ps.conf";
+
     private static readonly TimeSpan Rejoin = TimeSpan.FromSeconds(2);
 
-    /// <summary>Runs the node until a signal; returns the exit code.</summary>
-    public static int Run(CommandLine cl, SignalGate signals, TextWriter log)
+    /// <summary>Runs the node until a signal; returns the exit code. `ps`: a parameter-server node (role ps): it hosts
+    /// coordinators' slices (<see cref="SliceHost"/>) and offers no gradient workers.</summary>
+    public static int Run(CommandLine cl, SignalGate signals, TextWriter log, bool ps = false)
     {
         var config = ConfigLoader.Load(cl.Get("config"), cl.All("set").ToList());
-        var c = ClusterConfig.From(new ConfigReader(config), RemoteWorkers.WorkerRole);
+        string name = ps ? "ps" : "worker";
+        var c = ClusterConfig.From(new ConfigReader(config), ps ? RemoteWorkers.PsRole : RemoteWorkers.WorkerRole);
         if (c.Settings.SeedNodes.Length == 0)
-            throw new ConfigException($"config: cluster.seed-nodes must name the coordinator for a worker node, e.g. [\"{c.Settings.Protocol}://{c.Settings.SystemName}@127.0.0.1:4053\"]");
-        void Log(string m) { lock (log) log.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} worker: {m}"); }
+            throw new ConfigException($"config: cluster.seed-nodes must name the coordinator for a {(ps ? "parameter-server" : "worker")} node, e.g. [\"{c.Settings.Protocol}://{c.Settings.SystemName}@127.0.0.1:4053\"]");
+        void Log(string m) { lock (log) log.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {name}: {m}"); }
         using var claim = signals.ClaimForTraining();
-        using var gpu = OpenGpu(new ConfigReader(config), c.NodeWorkers);
+        using var gpu = ps ? null : OpenGpu(new ConfigReader(config), c.NodeWorkers);
         // the node waits for work between steps and epochs as long as it takes: no read deadline on its side
         var bind = ClusterBinding.Resolve(c.Settings.Hostname);
         using var server = ClusterBinding.DataPlane(c.Settings.Hostname, c.DataPlanePort, () => new WorkerNodeServer(bind, c.DataPlanePort, c.DataPlane with { IoTimeout = null },
-            c.NodeWorkers, c.NodeThreads, Log, gpu is null ? null : ActorTrainer.Cuda.CudaShardCompute.Exclusive(gpu), gpu is null ? null : SyncRefusal));
+            ps ? 0 : c.NodeWorkers, c.NodeThreads, Log, gpu is null ? null : ActorTrainer.Cuda.CudaShardCompute.Exclusive(gpu), gpu is null ? null : SyncRefusal, hostsSlices: ps));
         if (gpu is not null) Log($"computing on {GpuBackend.Describe(gpu)}; async jobs only");
-        else StartWarmup(config, c.NodeThreads, Log);
-        var info = new WorkerNodeInfo(c.AdvertisedHost, server.Endpoint.Port, Guid.NewGuid().ToString("N"), c.NodeWorkers, c.NodeThreads,
-            c.DataPlane.MaxFrameBytes);
+        else if (!ps) StartWarmup(config, c.NodeThreads, Log);
+        var info = new WorkerNodeInfo(c.AdvertisedHost, server.Endpoint.Port, Guid.NewGuid().ToString("N"), ps ? 0 : c.NodeWorkers, c.NodeThreads,
+            c.DataPlane.MaxFrameBytes, HostsSlices: ps);
         while (!signals.Token.IsCancellationRequested)
         {
             var system = ClusterBinding.CreateNode(c.Settings, config);   // the rendered cluster keys win; akka.* of the config add to them
             system.ActorOf(WorkerNodeActor.Props(info), WorkerNodeActor.Name);
-            Log($"node {Akka.Cluster.Cluster.Get(system).SelfAddress} joining {string.Join(", ", c.Settings.SeedNodes)}; data plane {info.Host}:{info.Port}{(server.UnixSocketPath is { } unix ? $" (from this host: {unix})" : "")}, {info.Workers} worker(s) × {(info.ThreadsPerWorker == 0 ? "default" : info.ThreadsPerWorker)} thread(s){(c.DataPlane.Tls is null ? "" : ", TLS")}");
+            Log($"node {Akka.Cluster.Cluster.Get(system).SelfAddress} joining {string.Join(", ", c.Settings.SeedNodes)}; data plane {info.Host}:{info.Port}{(server.UnixSocketPath is { } unix ? $" (from this host: {unix})" : "")}, {(ps ? "parameter-server slices" : $"{info.Workers} worker(s) × {(info.ThreadsPerWorker == 0 ? "default" : info.ThreadsPerWorker)} thread(s)")}{(c.DataPlane.Tls is null ? "" : ", TLS")}");
             int which = Task.WaitAny(system.WhenTerminated, Task.Delay(Timeout.Infinite, signals.Token).ContinueWith(_ => { }));
             if (which == 0)
             {
@@ -57,7 +65,7 @@ public static class WorkerCommand
             CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClusterLeavingReason.Instance).Wait(TimeSpan.FromSeconds(10));
             system.Terminate().Wait(TimeSpan.FromSeconds(10));
         }
-        Log($"stopped after {server.ShardsComputed} shards");
+        Log(ps ? "stopped" : $"stopped after {server.ShardsComputed} shards");
         return ExitCodes.Ok;
     }
 

@@ -7,11 +7,11 @@ namespace ActorTrainer.Daemon.Configuration;
 
 /// <summary>The cluster.* and worker.* keys: this process as a member of a training cluster (Akka.Cluster for
 /// membership, the data plane for tensors). `train` with cluster.enabled = on is the coordinator; `worker` is a worker
-/// node. Every value is checked here, errors name the key.</summary>
+/// node; `ps` a parameter-server node. Every value is checked here, errors name the key.</summary>
 public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataPlaneOptions DataPlane, int DataPlanePort,
     RemoteWorkers Remote, int NodeWorkers, int NodeThreads)
 {
-    /// <summary>Reads the keys for a node with `role` (coordinator or worker).</summary>
+    /// <summary>Reads the keys for a node with `role` (coordinator, worker or ps).</summary>
     public static ClusterConfig From(ConfigReader r, string role)
     {
         var tls = ReadTls(r);
@@ -46,7 +46,8 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
         };
         var remote = new RemoteWorkers(dataPlane, r.Int("cluster.min-workers", 1), r.Bool("cluster.local-workers"),
             r.Duration("cluster.wait-for-workers"), r.Duration("cluster.probe-interval"),
-            r.OneOf("cluster.data-plane.compress", RemoteWorkers.CompressModes), r.Duration("cluster.busy-retry-max"));
+            r.OneOf("cluster.data-plane.compress", RemoteWorkers.CompressModes), r.Duration("cluster.busy-retry-max"),
+            r.Int("cluster.ps-nodes", 0, RemoteWorkers.MaxPsNodes));
         return new ClusterConfig(r.Bool("cluster.enabled"), settings, dataPlane, r.Int("cluster.data-plane.port", 0, 65535), remote,
             ReadNodeWorkers(r), r.Int("worker.threads-per-worker", 0, 4096));
     }
@@ -63,7 +64,7 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
             throw new ConfigException($"config: the coordinator's address {host}:{s.Port} (cluster.hostname or cluster.public-hostname, " +
                                       $"cluster.port) is not the first of cluster.seed-nodes ({s.SeedNodes[0]}); the workers join that address, " +
                                       "so list the coordinator first, with the same host text and port");
-        if (role == RemoteWorkers.WorkerRole && s.Port != 0 && seeds.FirstOrDefault(a => a.Host == host && a.Port == s.Port) is { } self)
+        if (role is RemoteWorkers.WorkerRole or RemoteWorkers.PsRole && s.Port != 0 && seeds.FirstOrDefault(a => a.Host == host && a.Port == s.Port) is { } self)
             throw new ConfigException($"config: this worker's own address {host}:{s.Port} (cluster.port) is in cluster.seed-nodes ({self}); " +
                                       "a worker would form a cluster of its own without a coordinator — give it cluster.port = 0 and the coordinator's address as its seed");
     }

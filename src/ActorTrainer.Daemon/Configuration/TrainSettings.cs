@@ -37,7 +37,7 @@ public sealed record TrainSettings(
         var cluster = ClusterConfig.From(r, ActorTrainer.Runtime.Remoting.SplitBrainSettings.CoordinatorRole);
         var mode = r.OneOf("trainer.mode", "sync", "async");
         var (runtime, compute) = ReadRuntime(r, cluster.Enabled, mode);
-        return new TrainSettings(
+        var settings = new TrainSettings(
             Seed: seed,
             Epochs: r.Int("trainer.epochs", 1),
             BatchSize: batch.GlobalBatch,
@@ -79,6 +79,19 @@ public sealed record TrainSettings(
             WarmupEpochs: batch.WarmupEpochs,
             Cluster: cluster,
             Compute: compute);
+        if (cluster is { Enabled: true, Remote.PsNodes: > 0 }) CheckPsNodes(settings);
+        return settings;
+    }
+
+    /// <summary>cluster.ps-nodes against the other keys (sync mode, no local workers, enough slices): ConfigException
+    /// naming them, before anything starts.</summary>
+    private static void CheckPsNodes(TrainSettings s)
+    {
+        try { s.ToRuntimeOptions().Validate(); }
+        catch (ArgumentException e)
+        {
+            throw new ConfigException("config: " + (e.ParamName is { } p ? e.Message.Replace($" (Parameter '{p}')", "") : e.Message));
+        }
     }
 
     /// <summary>trainer.runtime (auto resolved, <see cref="BackendSettings.ResolveRuntime"/>) and trainer.backend, checked

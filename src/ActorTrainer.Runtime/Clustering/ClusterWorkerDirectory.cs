@@ -5,7 +5,7 @@ using static Akka.Cluster.ClusterEvent;
 namespace ActorTrainer.Runtime.Clustering;
 
 /// <summary>The coordinator's view of the worker nodes, from Akka.Cluster membership (no membership of our own): every
-/// member with the `worker` role that is up and reachable is asked to describe itself when it joins, becomes reachable
+/// member with the `worker` or `ps` role that is up and reachable is asked to describe itself when it joins, becomes reachable
 /// again, and every probe interval after that; each answer (<see cref="WorkerNodeInfo"/>) goes to the parent, which
 /// starts workers for nodes it does not use yet.</summary>
 internal sealed class ClusterWorkerDirectory : ReceiveActor, IWithTimers
@@ -20,7 +20,10 @@ internal sealed class ClusterWorkerDirectory : ReceiveActor, IWithTimers
     public ClusterWorkerDirectory(TimeSpan probeInterval)
     {
         _interval = probeInterval;
-        Receive<MemberUp>(m => { if (m.Member.HasRole(RemoteWorkers.WorkerRole) && _nodes.Add(m.Member.Address)) Describe(m.Member.Address); });
+        Receive<MemberUp>(m =>
+        {
+            if ((m.Member.HasRole(RemoteWorkers.WorkerRole) || m.Member.HasRole(RemoteWorkers.PsRole)) && _nodes.Add(m.Member.Address)) Describe(m.Member.Address);
+        });
         Receive<ReachableMember>(m => { if (_nodes.Contains(m.Member.Address)) Describe(m.Member.Address); });
         Receive<MemberRemoved>(m => _nodes.Remove(m.Member.Address));
         Receive<IMemberEvent>(_ => { });

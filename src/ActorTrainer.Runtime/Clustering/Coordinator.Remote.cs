@@ -64,12 +64,18 @@ internal sealed partial class Coordinator : IWithTimers
 
     private void CheckReady()
     {
-        if (_opts.Remote is { } r && _alive.Count >= r.MinWorkers) _generatorReady.TrySetResult(_generator);
+        if (_opts.Remote is { } r && _alive.Count >= r.MinWorkers && SlicesReady) _generatorReady.TrySetResult(_generator);
     }
 
     private void OnNodeInfo(WorkerNodeInfo node)
     {
         var remote = _opts.Remote!;
+        if (node.HostsSlices)
+        {
+            if (PsMode) OnPsNode(node);
+            return;
+        }
+        if (!SlicesReady) return;   // its workers start once the ps nodes hold the slices (the node is asked again)
         int live = _liveByNode.GetValueOrDefault(node.Key);
         if (!_recruiting || live >= node.Workers || _refused.Contains(node.Key) || _busy!.Waiting(node.Key)) return;
         var job = _job;
@@ -89,10 +95,13 @@ internal sealed partial class Coordinator : IWithTimers
         // made on the worker's own (pinned) thread as the actor starts: CodesFor may ask DNS about the node's host name,
         // which must not hold up the coordinator's thread
         // sync: the node's workers compute with one copy of the weights, sent once per step (NodeWeightsShare)
-        var share = async ? null : _weightShares.TryGetValue(node.Key, out var known) ? known : _weightShares[node.Key] = new NodeWeightsShare(job.Plan.WeightSizes);
+        var share = async || PsMode ? null : _weightShares.TryGetValue(node.Key, out var known) ? known : _weightShares[node.Key] = new NodeWeightsShare(job.Plan.WeightSizes);
         var closed = _closedNodes;
         Action gone = () => closed.TryAdd(node.Key, 0);   // on the worker's thread, as it stops
-        Func<IShardCompute> compute = () => share is null
+        var directory = _directory;
+        Func<IShardCompute> compute = () => directory is not null
+            ? new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, directory, remote.CodesFor(node.Host)) { PeerClosedAtDispose = gone }
+            : share is null
             ? new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, sync: false, coded: remote.CodesFor(node.Host)) { PeerClosedAtDispose = gone }
             : new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, share, remote.CodesFor(node.Host)) { PeerClosedAtDispose = gone };
         _busy!.Asking(node.Key);
@@ -172,6 +181,11 @@ internal sealed partial class Coordinator : IWithTimers
     private void OnWaitExpired(WaitExpired m)
     {
         var remote = _opts.Remote!;
+        if (!SlicesReady)
+        {
+            Fail(new WorkersUnavailableException($"cluster: {_psNodes.Count} of cluster.ps-nodes = {remote.PsNodes} parameter-server nodes joined ({_psReady.Count} took their slices) within cluster.wait-for-workers = {remote.EffectiveWait.TotalSeconds:0.###} s; start ps nodes (`ps --config FILE`) with this coordinator among their cluster.seed-nodes"));
+            return;
+        }
         if (_generatorReady.Task.IsCompleted ? _alive.Count > 0 : _alive.Count >= remote.MinWorkers) return;
         var refused = (_refused.Count == 0 ? "" : $" ({_refused.Count} worker node(s) refused, see the error above)")
                       + (_busy is not { Count: > 0 } busy ? "" : $" ({busy.Count} worker node(s) busy serving another coordinator, see the warning above)");

@@ -5,9 +5,10 @@ public sealed record DescribeWorkerNode() : ITrainingMessage;
 
 /// <summary>Worker node → coordinator: its data-plane endpoint (Host, Port), Incarnation (new on every start of the
 /// node's server, so a restarted node is told apart from the old one), Workers × ThreadsPerWorker it offers, and the
-/// largest data-plane frame it accepts (MaxFrameBytes, its cluster.data-plane.max-frame-mib; 0 = not told).</summary>
-public sealed record WorkerNodeInfo(string Host, int Port, string Incarnation, int Workers, int ThreadsPerWorker, long MaxFrameBytes = 0)
-    : ITrainingMessage
+/// largest data-plane frame it accepts (MaxFrameBytes, its cluster.data-plane.max-frame-mib; 0 = not told). HostsSlices:
+/// a `ps` node (Workers 0), which hosts parameter-server slices for a coordinator with cluster.ps-nodes.</summary>
+public sealed record WorkerNodeInfo(string Host, int Port, string Incarnation, int Workers, int ThreadsPerWorker, long MaxFrameBytes = 0,
+    bool HostsSlices = false) : ITrainingMessage
 {
     /// <summary>The node's identity for the coordinator's bookkeeping.</summary>
     public string Key => $"{Host}:{Port}/{Incarnation}";

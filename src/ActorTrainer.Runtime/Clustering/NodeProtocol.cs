@@ -46,9 +46,16 @@ public static class NodeProtocol
     /// <summary>Reads the single text section of a Job or Error frame (at most MaxTextBytes).</summary>
     public static byte[] ReadText(TensorConnection c, FrameHeader h, string what)
     {
-        if (h.SectionCount != 1 || h.Types[0] != SectionType.Bytes || h.Lengths[0] > MaxTextBytes)
-            throw new DataPlaneException($"{what} frame from {c.RemoteEndPoint}: expected one text section of at most {MaxTextBytes} bytes");
-        var text = new byte[h.Lengths[0]];
+        if (h.SectionCount != 1) throw new DataPlaneException($"{what} frame from {c.RemoteEndPoint}: expected one text section of at most {MaxTextBytes} bytes");
+        return ReadText(c, h, 0, what);
+    }
+
+    /// <summary>Reads section `index` (the next one to receive) as text of at most MaxTextBytes.</summary>
+    public static byte[] ReadText(TensorConnection c, FrameHeader h, int index, string what)
+    {
+        if (index >= h.SectionCount || h.Types[index] != SectionType.Bytes || h.Lengths[index] > MaxTextBytes)
+            throw new DataPlaneException($"{what} frame from {c.RemoteEndPoint}: expected a text section of at most {MaxTextBytes} bytes at {index}");
+        var text = new byte[h.Lengths[index]];
         c.ReceiveSection(text.AsSpan());
         return text;
     }

@@ -12,7 +12,7 @@ namespace ActorTrainer.Runtime.Clustering;
 /// kinds, section counts, types or lengths end the session with InvalidDataException (the server sends it back as an
 /// Error frame).</summary>
 internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Action counted, ShardComputeFactory? factory = null,
-    string? syncRefusal = null, NodeWeightsGroups? groups = null, Action? weightsArrived = null)
+    string? syncRefusal = null, NodeWeightsGroups? groups = null, Action? weightsArrived = null, DataPlaneOptions? linkOptions = null)
 {
     /// <summary>Most rows per shard a coordinator may ask for (bounds the buffers a Job allocates).</summary>
     public const int MaxRows = 1 << 20;
@@ -30,6 +30,8 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
     private bool _coded;
     private NodeWeightsGroup? _group;
     private long _token;
+    private SliceLinks? _links;                    // a ps job: the weights come from, the gradients go to, the ps nodes
+    private readonly int[] _route = new int[7];
 
     /// <summary>Seconds this session spent waiting for work, reading it, computing and sending results.</summary>
     public (double Waiting, double Reading, double Computing, double Sending) Seconds =>
@@ -37,16 +39,20 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
 
     private readonly System.Diagnostics.Stopwatch _waiting = new(), _reading = new(), _computing = new(), _sending = new();
 
-    /// <summary>Serves until the coordinator closes the connection (EndOfStreamException) or breaks the protocol.</summary>
-    public void Run()
+    /// <summary>Serves the job whose first frame is `job` (its header, read by the server) until the coordinator closes the connection (EndOfStreamException) or breaks the protocol.</summary>
+    public void Run(FrameHeader job)
     {
-        try { Serve(); }
-        finally { if (_group is not null) groups!.Detach(_token); }
+        try { Serve(job); }
+        finally
+        {
+            if (_group is not null) groups!.Detach(_token);
+            _links?.Dispose();
+        }
     }
 
-    private void Serve()
+    private void Serve(FrameHeader job)
     {
-        using var compute = StartJob();
+        using var compute = StartJob(job);
         while (true)
         {
             _waiting.Start();
@@ -64,27 +70,32 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
             _computing.Stop();
             counted();
             _sending.Start();
-            for (int i = 0; _coded && i < _grads.Length; i++)
+            _links?.Push(_route, batchRows, stats, _grads);
+            _links?.AskAhead(h.B);
+            for (int i = 0; _coded && _links is null && i < _grads.Length; i++)
             {
                 _up[i].Encode(_grads[i]);
                 _gradSections[2 * i] = _up[i].MaskSection;
                 _gradSections[2 * i + 1] = _up[i].PackedSection;
             }
             conn.Send(NodeProtocol.Result, h.A, BitConverter.DoubleToInt64Bits(stats.LossSum),
-                BitConverter.DoubleToInt64Bits(stats.Correct), stats.Count, _gradSections);
+                BitConverter.DoubleToInt64Bits(stats.Correct), stats.Count, _links is null ? _gradSections : []);
             _sending.Stop();
         }
     }
 
-    private IShardCompute StartJob()
+    private IShardCompute StartJob(FrameHeader h)
     {
-        var h = conn.ReceiveHeader();
         if (h.Kind != NodeProtocol.Job) throw Bad($"expected a Job frame first, got kind {h.Kind}");
-        var plan = PlanCodec.Decode(NodeProtocol.ReadText(conn, h, "job"));
+        long flags = h.D & 0xFF, token = h.D >> 8;
+        if (h.D < 0 || flags > 15) throw Bad($"job flags {flags} outside [0, 15] (bit 0: sync, bit 1: block-sparse tensors, bit 2: weights shared, bit 3: slices on ps nodes)");
+        bool ps = (flags & 8) != 0;
+        if (ps && (flags & 5) != 1) throw Bad("a job whose slices live on ps nodes must be a sync job that shares no weights");
+        if (h.SectionCount != (ps ? 2 : 1)) throw Bad($"job frame has {h.SectionCount} sections, expected {(ps ? 2 : 1)}");
+        var plan = PlanCodec.Decode(NodeProtocol.ReadText(conn, h, 0, "job"));
+        var directory = ps ? SliceDirectory.Decode(NodeProtocol.ReadText(conn, h, 1, "ps directory"), plan.WeightSizes) : null;
         if (h.A < 1 || h.A > MaxRows) throw Bad($"rows per shard {h.A} outside [1, {MaxRows}]");
         if (h.B < 0 || h.B > 4096) throw Bad($"threads {h.B} outside [0, 4096]");
-        long flags = h.D & 0xFF, token = h.D >> 8;
-        if (h.D < 0 || flags > 7) throw Bad($"job flags {flags} outside [0, 7] (bit 0: sync, bit 1: block-sparse tensors, bit 2: weights shared)");
         if ((flags & 1) != 0 && syncRefusal is not null) throw new InvalidDataException(syncRefusal);
         bool shared = (flags & 4) != 0;
         if (shared && ((flags & 1) == 0 || token <= 0 || groups is null))
@@ -113,6 +124,13 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
             _group = groups!.Attach(token, _sizes);
             _token = token;
         }
+        if (directory is not null)
+        {
+            if (linkOptions is null) throw Bad("this node cannot reach parameter-server nodes (no data-plane options for them)");
+            _weights = _sizes.Select(n => new float[n]).ToArray();
+            _links = new SliceLinks(directory, _sizes, linkOptions);
+            _links.Open();
+        }
         conn.Send(NodeProtocol.Ready, Environment.ProcessorCount, _group?.Key ?? long.MinValue, 0, 0);
         return compute;
     }
@@ -125,6 +143,7 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
             throw Bad($"work of {rows} rows (batch {batchRows}) does not fit this job ({_x.Length / _plan.InputDim} rows)");
         // x (mask and values, or values), labels | targets; then, shared, the weights' base key; then the weights
         int per = _coded ? 2 : 1, head = per + 1, baseKey = _group is null ? 0 : 1;
+        if (_links is not null) return ReadPsWork(h, rows, batchRows, head);
         bool withWeights = h.SectionCount == head + baseKey + per * _sizes.Length;
         if (h.SectionCount != head && !withWeights) throw Bad($"work frame has {h.SectionCount} sections, expected {head} or {head + baseKey + per * _sizes.Length}");
         int xLength = rows * _plan.InputDim;
@@ -134,6 +153,17 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         if (withWeights && baseKey == 1) Expect(h, head, SectionType.Int32, 2, "base key");
         for (int i = 0; withWeights && i < _sizes.Length; i++) CheckTensor(h, head + baseKey + per * i, _sizes[i], $"weight {i}");
         if (!withWeights && _group is null && (_weights is null || h.B != _key)) throw Bad($"work for weights key {h.B} carries no weights and the node holds key {_key}");
+        ReadRows(h, rows);
+        if (withWeights && _group is { } g) ReadSharedWeights(h, head, g);
+        else if (withWeights) ReadWeights(h, head);
+        else _group?.WaitFor(h.B);
+        return (rows, batchRows);
+    }
+
+    /// <summary>Receives x (coded or as it is) and the labels or targets of `rows` rows (checked before).</summary>
+    private void ReadRows(FrameHeader h, int rows)
+    {
+        int xLength = rows * _plan.InputDim;
         if (_coded)
         {
             _xCode.Receive(conn, h, 0, xLength, "x");
@@ -142,9 +172,21 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         else conn.ReceiveSection(_x.AsSpan(0, xLength));
         if (_plan.Loss.SparseTargets) conn.ReceiveSection(_labels.AsSpan(0, rows));
         else conn.ReceiveSection(_targets.AsSpan(0, rows * _plan.OutputDim));
-        if (withWeights && _group is { } g) ReadSharedWeights(h, head, g);
-        else if (withWeights) ReadWeights(h, head);
-        else _group?.WaitFor(h.B);
+    }
+
+    /// <summary>A ps job's Work frame: x, labels | targets, the route (7 Int32: step low and high, shard, shard count,
+    /// epoch, step in epoch, worker id); the weights of key B come from the ps nodes.</summary>
+    private (int Rows, int BatchRows) ReadPsWork(FrameHeader h, int rows, int batchRows, int head)
+    {
+        if (h.SectionCount != head + 1) throw Bad($"work frame of a ps job has {h.SectionCount} sections, expected {head + 1}");
+        CheckTensor(h, 0, rows * _plan.InputDim, "x");
+        if (_plan.Loss.SparseTargets) Expect(h, head - 1, SectionType.Int32, rows, "labels");
+        else Expect(h, head - 1, SectionType.Float32, rows * (long)_plan.OutputDim, "targets");
+        Expect(h, head, SectionType.Int32, _route.Length, "route");
+        ReadRows(h, rows);
+        conn.ReceiveSection(_route.AsSpan());
+        _links!.Pull(h.B, _weights!);
+        _key = h.B;
         return (rows, batchRows);
     }
 

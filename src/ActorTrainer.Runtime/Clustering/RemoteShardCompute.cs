@@ -15,14 +15,28 @@ namespace ActorTrainer.Runtime.Clustering;
 /// the node's other connections of this run, so that its workers compute with one copy of the weights, sent once per
 /// step (<see cref="NodeWeightsShare"/>).</summary>
 public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, int maxRows, int threads, DataPlaneOptions options,
-    bool sync = false, bool coded = true) : IShardCompute
+    bool sync = false, bool coded = true) : IShardCompute, IShardRoute
 {
     private readonly NodeWeightsShare? _share;
+    private readonly SliceDirectory? _slices;
+    private readonly int[] _route = new int[7];
     private readonly int[] _baseKey = new int[2];
 
     /// <summary>A sync job whose node computes with the weights `share` names (sent once per step for all its connections).</summary>
     public RemoteShardCompute(string host, int port, ModelPlan plan, int maxRows, int threads, DataPlaneOptions options,
         NodeWeightsShare share, bool coded) : this(host, port, plan, maxRows, threads, options, sync: true, coded) => _share = share;
+
+    /// <summary>A sync job whose slices live on the ps nodes of `slices`: the node pulls the weights from them and pushes
+    /// each shard's gradient to them; only the rows go down and the statistics come back here.</summary>
+    public RemoteShardCompute(string host, int port, ModelPlan plan, int maxRows, int threads, DataPlaneOptions options,
+        SliceDirectory slices, bool coded) : this(host, port, plan, maxRows, threads, options, sync: true, coded) => _slices = slices;
+
+    /// <inheritdoc/>
+    public void Route(long step, int shard, int shardCount, int epoch, int stepInEpoch, int workerId)
+    {
+        _route[0] = (int)step; _route[1] = (int)(step >> 32); _route[2] = shard; _route[3] = shardCount;
+        _route[4] = epoch; _route[5] = stepInEpoch; _route[6] = workerId;
+    }
 
     private readonly int[] _sizes = plan.WeightSizes;
     private readonly CodedTensor? _x = coded ? new(maxRows * plan.InputDim) : null;
@@ -46,8 +60,9 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
         }
         _heldKey = long.MinValue;
         _conn = TensorConnection.Connect(host, port, options);
-        long flags = (sync ? 1L : 0L) | (coded ? 2L : 0L) | (_share is null ? 0L : 4L | _share.Token << 8);
-        _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, flags, PlanCodec.Encode(plan));
+        long flags = (sync ? 1L : 0L) | (coded ? 2L : 0L) | (_share is null ? 0L : 4L | _share.Token << 8) | (_slices is null ? 0L : 8L);
+        if (_slices is null) _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, flags, PlanCodec.Encode(plan));
+        else _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, flags, PlanCodec.Encode(plan), _slices.Encode());
         var h = _conn.ReceiveHeader();
         if (h.Kind == NodeProtocol.Error)
         {
@@ -67,11 +82,11 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
         ReadOnlyMemory<float> targets, int rows, int batchRows, long dropoutSeed, float[][] grads)
     {
         var conn = _conn ?? throw new WorkerNodeLostException($"{Where}: not connected");
-        bool sendWeights = _share is null ? weightsKey != _heldKey : _share.Claim(weightsKey);
+        bool sendWeights = _slices is null && (_share is null ? weightsKey != _heldKey : _share.Claim(weightsKey));
         try
         {
             int per = coded ? 2 : 1, head = per + 1, baseKey = _share is null ? 0 : 1;
-            var sections = new Section[head + (sendWeights ? baseKey + per * weights.Length : 0)];
+            var sections = new Section[head + (sendWeights ? baseKey + per * weights.Length : 0) + (_slices is null ? 0 : 1)];
             if (_x is { } xc)
             {
                 xc.Encode(x.Span);
@@ -80,6 +95,7 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
             }
             else sections[0] = Section.Of(x);
             sections[head - 1] = plan.Loss.SparseTargets ? Section.Of(labels) : Section.Of(targets);
+            if (_slices is not null) sections[head] = _route;
             long request = ++_request;
             return Guard(() =>
             {
@@ -131,6 +147,8 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
         var h = conn.ReceiveHeader();
         if (h.Kind == NodeProtocol.Error) throw new WorkerNodeLostException($"{Where} failed the shard: {NodeProtocol.ReadError(conn, h)}");
         int per = coded ? 2 : 1;
+        if (_slices is not null && h.Kind == NodeProtocol.Result && h.A == request && h.D == rows && h.SectionCount == 0)
+            return new ShardStats(BitConverter.Int64BitsToDouble(h.B), BitConverter.Int64BitsToDouble(h.C), (int)h.D);   // pushed to the ps nodes
         if (h.Kind != NodeProtocol.Result || h.A != request || h.D != rows || h.SectionCount != per * _sizes.Length)
             throw new DataPlaneException($"{Where}: expected the result of request {request} ({rows} rows, {_sizes.Length} tensors in {per * _sizes.Length} sections), got kind {h.Kind} request {h.A} count {h.D} with {h.SectionCount} sections");
         for (int i = 0; i < _sizes.Length; i++)

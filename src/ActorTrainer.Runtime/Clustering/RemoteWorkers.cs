@@ -12,9 +12,12 @@ namespace ActorTrainer.Runtime.Clustering;
 /// coded to nodes on other hosts, plain to nodes on this one (where the codes' extra passes over memory cost more
 /// than the bytes they save). BusyRetryMax (cluster.busy-retry-max): a node that answers "busy" (its one device serves
 /// another coordinator, <see cref="NodeProtocol.ErrorBusy"/>) is asked again after ProbeInterval, then after twice as
-/// long each time it is still busy, up to this.</summary>
+/// long each time it is still busy, up to this. PsNodes (cluster.ps-nodes): 0 — the parameter-server slices run in the
+/// coordinator; N — they run on N `ps` nodes (contiguous groups of slices, <see cref="SliceHostLink"/>), and worker nodes
+/// pull the weights from and push the gradients to them directly; training starts once all N took their slices.</summary>
 public sealed record RemoteWorkers(DataPlaneOptions DataPlane, int MinWorkers = 1, bool LocalWorkers = false,
-    TimeSpan? WaitForWorkers = null, TimeSpan? ProbeInterval = null, string Compress = "auto", TimeSpan? BusyRetryMax = null)
+    TimeSpan? WaitForWorkers = null, TimeSpan? ProbeInterval = null, string Compress = "auto", TimeSpan? BusyRetryMax = null,
+    int PsNodes = 0)
 {
     /// <summary>The values of Compress.</summary>
     public static readonly string[] CompressModes = ["auto", "on", "off"];
@@ -29,6 +32,12 @@ public sealed record RemoteWorkers(DataPlaneOptions DataPlane, int MinWorkers = 
 
     /// <summary>The role of worker nodes.</summary>
     public const string WorkerRole = "worker";
+
+    /// <summary>The role of parameter-server nodes (they host slices, <see cref="SliceHost"/>).</summary>
+    public const string PsRole = "ps";
+
+    /// <summary>Most ps nodes a run may use (each hosts at least one slice).</summary>
+    public const int MaxPsNodes = 1024;
 
     /// <summary>WaitForWorkers, 60 s when unset.</summary>
     public TimeSpan EffectiveWait => WaitForWorkers ?? TimeSpan.FromSeconds(60);
@@ -59,6 +68,7 @@ public sealed record RemoteWorkers(DataPlaneOptions DataPlane, int MinWorkers = 
     public void Validate()
     {
         ArgumentNullException.ThrowIfNull(DataPlane, nameof(DataPlane));
+        if (PsNodes < 0 || PsNodes > MaxPsNodes) throw new ArgumentException($"cluster.ps-nodes must be in 0..{MaxPsNodes} (0 = slices in the coordinator), got {PsNodes}", nameof(PsNodes));
         if (MinWorkers < 1) throw new ArgumentException($"cluster.min-workers must be >= 1, got {MinWorkers}", nameof(MinWorkers));
         if (WaitForWorkers is { } w && w <= TimeSpan.Zero) throw new ArgumentException($"cluster.wait-for-workers must be > 0, got {w}", nameof(WaitForWorkers));
         if (ProbeInterval is { } p && p <= TimeSpan.Zero) throw new ArgumentException($"cluster.probe-interval must be > 0, got {p}", nameof(ProbeInterval));

@@ -21,6 +21,7 @@ public sealed class WorkerNodeServer : IDisposable
     private readonly string? _syncRefusal;
     private readonly NodeWeightsGroups _groups;
     private readonly RefusalLog _refusals;
+    private readonly DataPlaneOptions _options;
 
     /// <summary>How long a refusal of the same reason to the same coordinator host is not logged again (counted instead):
     /// its N connections (one per gradient worker of this node) bring the same job at once.</summary>
@@ -30,13 +31,16 @@ public sealed class WorkerNodeServer : IDisposable
     /// `compute`: how the node computes shards (null: the CPU engine; a GPU's factory), `syncRefusal`: when set, the
     /// message a sync job is refused with (a GPU node's bits are not a CPU worker's).</summary>
     public WorkerNodeServer(IPAddress address, int port, DataPlaneOptions options, int workers, int threadsPerWorker, Action<string> log,
-        ShardComputeFactory? compute = null, string? syncRefusal = null)
+        ShardComputeFactory? compute = null, string? syncRefusal = null, bool hostsSlices = false)
     {
         _compute = compute;
         _syncRefusal = syncRefusal;
+        _options = options;
         // a session waits for weights a sibling connection brings at most as long as a read may take
         _groups = new NodeWeightsGroups(options.EffectiveHandshakeTimeout);
-        ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(workers, hostsSlices ? 0 : 1);
+        HostsSlices = hostsSlices;
+        _slices = hostsSlices ? new SliceSessions(SlicesSystem, log) : null;
         ArgumentOutOfRangeException.ThrowIfNegative(threadsPerWorker);
         Workers = workers; ThreadsPerWorker = threadsPerWorker; _log = log;
         _refusals = new RefusalLog(log, RefusalLogInterval);
@@ -54,6 +58,23 @@ public sealed class WorkerNodeServer : IDisposable
 
     /// <summary>The Unix domain socket peers on this host connect through, or null (DataPlaneOptions.UnixSockets).</summary>
     public string? UnixSocketPath => _listener.UnixSocketPath;
+
+    /// <summary>True for a `ps` node: it hosts coordinators' parameter-server slices (<see cref="SliceSessions"/>).</summary>
+    public bool HostsSlices { get; }
+
+    /// <summary>Runs whose parameter-server slices this node hosts now.</summary>
+    public int SliceRuns => _slices?.Count ?? 0;
+
+    private readonly SliceSessions? _slices;
+    private Akka.Actor.ActorSystem? _slicesSystem;
+    private readonly object _systemGate = new();
+
+    /// <summary>The local actor system the hosted slices run in (made with the first run; it outlives the node's
+    /// cluster memberships, which the `ps` command restarts).</summary>
+    private Akka.Actor.ActorSystem SlicesSystem()
+    {
+        lock (_systemGate) return _slicesSystem ??= ActorTrainingRunner.CreateSystem("actor-trainer-ps");
+    }
 
     /// <summary>Gradient workers this node offers.</summary>
     public int Workers { get; }
@@ -99,18 +120,25 @@ public sealed class WorkerNodeServer : IDisposable
             Interlocked.Increment(ref _shards);
             if (++mine == 1) _log($"data plane: coordinator {c.RemoteEndPoint}: first shard computed");
         }
-        var session = new NodeSession(c, ThreadsPerWorker, Counted, _compute, _syncRefusal, _groups, () => Interlocked.Increment(ref _weights));
-        try { session.Run(); }
+        var session = new NodeSession(c, ThreadsPerWorker, Counted, _compute, _syncRefusal, _groups, () => Interlocked.Increment(ref _weights), _options);
+        FrameHeader? first = null;
+        try
+        {
+            first = c.ReceiveHeader();
+            Dispatch(c, session, first);
+        }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
         {
-            if (!_stop.IsCancellationRequested)
+            // a slice session's end is logged by SliceSessions (the run's end), a worker node's attachment not at all
+            if (!_stop.IsCancellationRequested && (first is null || !SliceProtocol.Opens(first.Kind)))
             {
                 var (wait, read, comp, send) = session.Seconds;
                 _log($"data plane: coordinator {c.RemoteEndPoint} disconnected after {mine} shards (seconds waiting for work {wait:F2}, " +
                      $"reading {read:F2}, computing {comp:F2}, sending {send:F2}){(e is EndOfStreamException ? "" : ": " + e.Message)}");
             }
         }
-        catch (Exception e) when (e is InvalidDataException or ArgumentException or ResourceLimitException or ShardComputeBusyException)
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or ResourceLimitException or ShardComputeBusyException
+                                      or ActorTrainer.Core.ModelFileException)
         {
             _refusals.Refused(c.RemoteEndPoint, e.Message);   // once for the N connections of one coordinator's job
             // read the rest of the refused frame first (its size is within max-frame-bytes), so that the peer is not
@@ -126,6 +154,19 @@ public sealed class WorkerNodeServer : IDisposable
         }
     }
 
+    /// <summary>The connection's first frame says what it is: a coordinator's job for this node's gradient workers, or
+    /// (a `ps` node) a coordinator's slice job or a worker node's attachment to one.</summary>
+    private void Dispatch(TensorConnection c, NodeSession session, FrameHeader first)
+    {
+        if (SliceProtocol.Opens(first.Kind))
+        {
+            if (_slices is null) throw new InvalidDataException("this node hosts no parameter-server slices (start a `ps` node for cluster.ps-nodes)");
+            _slices.Serve(c, first);
+        }
+        else if (Workers == 0) throw new InvalidDataException("this node is a parameter-server (`ps`) node: it offers no gradient workers");
+        else session.Run(first);
+    }
+
     /// <summary>Stops accepting and closes every connection.</summary>
     public void Dispose()
     {
@@ -133,5 +174,7 @@ public sealed class WorkerNodeServer : IDisposable
         _listener.Dispose();
         lock (_open) foreach (var c in _open) c.Dispose();
         _acceptor.Join(TimeSpan.FromSeconds(5));
+        _slices?.Dispose();
+        lock (_systemGate) _slicesSystem?.Terminate().Wait(TimeSpan.FromSeconds(10));
     }
 }

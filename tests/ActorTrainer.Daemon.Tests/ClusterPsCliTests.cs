@@ -1,0 +1,80 @@
+using Xunit;
+
+namespace ActorTrainer.Daemon.Tests;
+
+/// <summary>`ps` processes holding the parameter-server slices (cluster.ps-nodes) of a coordinator whose gradient workers
+/// run in `worker` processes, on 127.0.0.1: the single-process digest, a killed ps node ends the run with exit 69 and
+/// `train --resume` with a new ps node finishes it with the same digest; bad combinations are refused naming the keys.</summary>
+public class ClusterPsCliTests
+{
+    private static readonly string[] Small =
+    [
+        "--set", "data.train-limit=6000", "--set", "data.test-limit=300", "--set", "trainer.epochs=3",
+        "--set", "output.plots=false", "--set", "output.tensorboard=false", "--set", "trainer.shards-per-batch=4",
+    ];
+
+    private static CapturedProcess Ps(int port) => new(["ps", "--set", ClusterCliTests.Seed(port)]);
+
+    [Fact]
+    public void Slices_on_a_ps_node_keep_the_digest_and_a_killed_ps_node_ends_the_run_which_resumes_with_a_new_one()
+    {
+        using var t = new TempDir();
+        Cli.Train(t["single"], [.. Small, "--set", "trainer.runtime=in-process"]);
+        int port = ClusterCliTests.FreePort();
+        using var a = CapturedProcess.Worker(port);
+        using var b = CapturedProcess.Worker(port);
+        string[] cluster = [.. Cli.Tiny, .. Small, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on", "--set", $"cluster.port={port}",
+            "--set", ClusterCliTests.Seed(port), "--set", "cluster.min-workers=2", "--set", "cluster.ps-nodes=1", "--set", "trainer.checkpoint.every-steps=5"];
+        using (var ps = Ps(port))
+        {
+            var whole = Cli.Run(["train", "--run-dir", t["whole"], .. cluster], 240);
+            Assert.True(whole.ExitCode == 0, whole.Describe() + "\n--- ps ---\n" + ps.Text);
+            Assert.Equal(ClusterCliTests.Sha(t["single"]), ClusterCliTests.Sha(t["whole"]));
+            Assert.True(ps.Count("parameter server: coordinator") >= 1 && ps.Count("slices 0..") == 1, "the ps node held the slices:\n" + ps.Text);
+        }
+        // the next run: its ps node is killed (kill -9) after the first checkpoint
+        using (var doomed = Ps(port))
+        using (var first = Cli.Start(["train", "--run-dir", t["cluster"], .. cluster]))
+        {
+            var until = DateTime.UtcNow.AddSeconds(120);
+            var checkpoints = Path.Combine(t["cluster"], "checkpoints");
+            while (DateTime.UtcNow < until && !first.HasExited && !(Directory.Exists(checkpoints) && Directory.EnumerateFiles(checkpoints, "*.bin").Any()))
+                Thread.Sleep(20);
+            Assert.False(first.HasExited, "the run went on until its first checkpoint");
+            Cli.Signal(doomed.Process, "KILL");
+            Assert.True(first.WaitForExit(60_000), "the coordinator ended after its ps node was killed");
+            Assert.True(first.ExitCode == 69, $"exit {first.ExitCode}, expected 69 (EX_UNAVAILABLE)");
+        }
+        using var replacement = Ps(port);
+        var r = Cli.Run(["train", "--resume", t["cluster"]], 240);
+        Assert.True(r.ExitCode == 0, r.Describe() + "\n--- ps ---\n" + replacement.Text);
+        Assert.Contains("resuming", r.Stdout + r.Stderr);
+        Assert.Equal(ClusterCliTests.Sha(t["single"]), ClusterCliTests.Sha(t["cluster"]));
+    }
+
+    [Fact]
+    public void Ps_nodes_with_async_too_few_slices_or_no_seed_nodes_are_refused_naming_the_keys()
+    {
+        using var t = new TempDir();
+        string[] coordinator = [.. Cli.Tiny, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on", "--set", "cluster.ps-nodes=2"];
+        Cli.AssertBadInput(Cli.Run(["train", "--run-dir", t["a"], .. coordinator, "--set", "trainer.mode=async"], 60), "cluster.ps-nodes = 2 serves sync runs only");
+        Cli.AssertBadInput(Cli.Run(["train", "--run-dir", t["s"], .. coordinator, "--set", "trainer.ps-slices=1"], 60), "trainer.ps-slices = 1 is fewer than cluster.ps-nodes = 2");
+        Cli.AssertBadInput(Cli.Run(["train", "--run-dir", t["n"], .. coordinator, "--set", "cluster.ps-nodes=-1"], 60), "cluster.ps-nodes");
+        Cli.AssertBadInput(Cli.Run(["ps"], 60), "cluster.seed-nodes", "parameter-server node");
+        Assert.False(Directory.Exists(t["a"]) || Directory.Exists(t["s"]), "a refused coordinator wrote its run directory");
+    }
+
+    [Fact]
+    public void A_coordinator_whose_ps_nodes_never_come_exits_69_naming_cluster_ps_nodes()
+    {
+        using var t = new TempDir();
+        int port = ClusterCliTests.FreePort();
+        using var a = CapturedProcess.Worker(port);
+        var r = Cli.Run(["train", "--run-dir", t["run"], .. Cli.Tiny, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on",
+            "--set", $"cluster.port={port}", "--set", ClusterCliTests.Seed(port), "--set", "cluster.ps-nodes=1", "--set", "cluster.wait-for-workers=3s"], 120);
+        Assert.True(r.ExitCode == 69, r.Describe());
+        Assert.Contains("0 of cluster.ps-nodes = 1 parameter-server nodes joined", r.Stderr);
+        Assert.Contains("`ps --config FILE`", r.Stderr);
+        Assert.DoesNotContain("internal error", r.Stderr);
+    }
+}

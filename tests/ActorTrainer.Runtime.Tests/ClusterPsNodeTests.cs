@@ -1,0 +1,174 @@
+using System.Net;
+using System.Text;
+using ActorTrainer.Runtime.Clustering;
+using ActorTrainer.Runtime.DataPlane;
+
+namespace ActorTrainer.Runtime.Tests;
+
+/// <summary>Parameter-server slices on `ps` nodes (cluster.ps-nodes): worker nodes pull the weights from and push the
+/// gradients to them; the bits stay those of the in-process reference; a lost ps node ends the run clearly; bad frames
+/// are refused and the node keeps serving.</summary>
+public class ClusterPsNodeTests
+{
+    private static RuntimeOptions Remote(int minWorkers, int psNodes, int shards = 4, int psSlices = 0, string compress = "auto", double waitSeconds = 30) =>
+        new(Workers: 1, ShardsPerBatch: shards, PsSlices: psSlices, Remote: new RemoteWorkers(new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(10)),
+            minWorkers, false, TimeSpan.FromSeconds(waitSeconds), TimeSpan.FromMilliseconds(200), compress, PsNodes: psNodes));
+
+    [Theory]
+    [InlineData(1, 1, "auto")]
+    [InlineData(2, 3, "auto")]    // three slices over two ps nodes: the vote crosses nodes through the coordinator
+    [InlineData(2, 2, "on")]      // block-sparse rows to the worker nodes
+    public async Task Slices_on_ps_nodes_give_the_reference_bits(int psNodes, int slices, string compress)
+    {
+        using var cluster = new ClusterTestNodes();
+        var ps = Enumerable.Range(0, psNodes).Select(_ => cluster.AddPsNode()).ToArray();
+        var a = cluster.AddNode(workers: 1);
+        var b = cluster.AddNode(workers: 2);
+        var job = Fixtures.Job(514, Remote(minWorkers: 3, psNodes, psSlices: slices, compress: compress), validation: Fixtures.Validation(256));
+        var (expected, losses) = Fixtures.Reference(job);
+        var result = await Within(cluster, ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator));
+        Fixtures.AssertBitIdentical(expected, result.Weights);
+        Assert.Equal(losses, result.History.Select(h => h.Loss).ToArray());
+        Assert.Equal(2 * (8 * 4 + 2), a.ShardsComputed + b.ShardsComputed);
+        Assert.Equal(0, a.WeightsReceived + b.WeightsReceived);       // no weights from the coordinator: they come from the ps nodes
+        // validation ran on the weights pulled back from the ps nodes: the same numbers as slices in the coordinator
+        var local = await ActorTrainingRunner.RunAsync(Fixtures.Job(514, new RuntimeOptions(Workers: 2, ShardsPerBatch: 4), validation: Fixtures.Validation(256)),
+            [], CancellationToken.None);
+        Assert.Equal(local.History.Select(h => h.ValLoss).ToArray(), result.History.Select(h => h.ValLoss).ToArray());
+        Assert.All(ps, p => Assert.Equal(0, p.ShardsComputed));
+    }
+
+    /// <summary>The run's result within 120 s, else a failure that shows the nodes' log.</summary>
+    private static async Task<TrainingResult> Within(ClusterTestNodes cluster, Task<TrainingResult> run)
+    {
+        try { return await run.WaitAsync(TimeSpan.FromSeconds(120)); }
+        catch (TimeoutException) { lock (cluster.Log) throw new TimeoutException("run did not finish; nodes' log:\n" + string.Join("\n", cluster.Log)); }
+    }
+
+    [Fact]
+    public async Task A_learning_rate_schedule_reaches_the_ps_nodes_before_the_steps_it_applies_to()
+    {
+        using var cluster = new ClusterTestNodes();
+        cluster.AddPsNode();
+        cluster.AddNode(workers: 2);
+        var schedule = new Func<int, double, double>((epoch, lr) => epoch == 0 ? 0.004 : lr / 4);
+        var job = Fixtures.Job(514, Remote(minWorkers: 2, psNodes: 1), epochs: 3);
+        var result = await Within(cluster, ActorTrainingRunner.RunAsync(job, [new LearningRateScheduler(schedule)], CancellationToken.None, cluster.Coordinator));
+        var local = await ActorTrainingRunner.RunAsync(Fixtures.Job(514, new RuntimeOptions(Workers: 2, ShardsPerBatch: 4), epochs: 3),
+            [new LearningRateScheduler(schedule)], CancellationToken.None);
+        Fixtures.AssertBitIdentical(local.Weights, result.Weights);
+        var constant = await ActorTrainingRunner.RunAsync(Fixtures.Job(514, new RuntimeOptions(Workers: 2, ShardsPerBatch: 4), epochs: 3),
+            [], CancellationToken.None);
+        Assert.NotEqual(constant.History[2].Loss, result.History[2].Loss);   // the schedule did change the updates
+    }
+
+    [Fact]
+    public async Task A_ps_node_lost_mid_run_ends_it_with_an_error_naming_the_node()
+    {
+        using var cluster = new ClusterTestNodes();
+        var doomed = cluster.AddPsNode();
+        var worker = cluster.AddNode(workers: 1);
+        var job = Fixtures.Job(2048, Remote(minWorkers: 1, psNodes: 1), epochs: 3);
+        var run = ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator);
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (worker.ShardsComputed < 10 && DateTime.UtcNow < until) await Task.Delay(5);
+        doomed.Dispose();
+        var e = await Assert.ThrowsAsync<WorkersUnavailableException>(() => run.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains($"parameter-server node 127.0.0.1:{doomed.Endpoint.Port}", e.Message);
+        Assert.Contains("train --resume", e.Message);
+    }
+
+    [Fact]
+    public async Task Too_few_ps_nodes_fail_the_start_naming_cluster_ps_nodes()
+    {
+        using var cluster = new ClusterTestNodes();
+        cluster.AddPsNode();
+        cluster.AddNode(workers: 1);
+        var job = Fixtures.Job(514, Remote(minWorkers: 1, psNodes: 2, waitSeconds: 2));
+        var e = await Assert.ThrowsAsync<WorkersUnavailableException>(() => ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator));
+        Assert.Contains("1 of cluster.ps-nodes = 2 parameter-server nodes joined", e.Message);
+    }
+
+    [Fact]
+    public void Options_refuse_ps_nodes_with_async_local_workers_or_too_few_slices()
+    {
+        var dp = new DataPlaneOptions();
+        var async = Assert.Throws<ArgumentException>(() => new RuntimeOptions(Mode: "async", Remote: new RemoteWorkers(dp, PsNodes: 1)).Validate());
+        Assert.Contains("cluster.ps-nodes = 1 serves sync runs only", async.Message);
+        var local = Assert.Throws<ArgumentException>(() => new RuntimeOptions(Remote: new RemoteWorkers(dp, LocalWorkers: true, PsNodes: 1)).Validate());
+        Assert.Contains("cluster.local-workers = off", local.Message);
+        var slices = Assert.Throws<ArgumentException>(() => new RuntimeOptions(PsSlices: 1, Remote: new RemoteWorkers(dp, PsNodes: 2)).Validate());
+        Assert.Contains("trainer.ps-slices = 1 is fewer than cluster.ps-nodes = 2", slices.Message);
+        Assert.Throws<ArgumentException>(() => new RuntimeOptions(Remote: new RemoteWorkers(dp, PsNodes: -1)).Validate());
+    }
+
+    [Fact]
+    public void A_ps_node_refuses_bad_frames_and_keeps_serving()
+    {
+        var log = new List<string>();
+        using var server = new WorkerNodeServer(IPAddress.Loopback, 0, new DataPlaneOptions(), 0, 0, m => { lock (log) log.Add(m); }, hostsSlices: true);
+        int[] sizes = [100, 10];
+        string Refused(Action<TensorConnection> send)
+        {
+            using var c = TensorConnection.Connect("127.0.0.1", server.Endpoint.Port, new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(10)));
+            send(c);
+            var h = c.ReceiveHeader();
+            Assert.Equal(NodeProtocol.Error, h.Kind);
+            return NodeProtocol.ReadError(c, h);
+        }
+        var spec = new SliceJobSpec(sizes, 2, 0, 1, 4, 0.01, """{"class_name":"SGD","config":{"learning_rate":0.01}}""");
+        var weights = sizes.Select(n => new float[n]).ToArray();
+        var layout = ParameterSlices.Split(sizes, 2);
+        Section[] JobSections(SliceJobSpec s)
+        {
+            var list = new List<Section> { s.Encode() };
+            SliceProtocol.AddRanges(list, layout, s.First, s.Last, weights);
+            return list.ToArray();
+        }
+        // a worker that attaches to a run this node does not hold
+        Assert.Contains("no run with token", Refused(c => c.Send(SliceProtocol.Attach, 42, 0, 0, 0)));
+        // a job whose optimizer is unknown, one with a wrong weight section, one from a worker node
+        Assert.Contains("optimizer", Refused(c => c.Send(SliceProtocol.SliceJob, 7, 0, 0, 0, JobSections(spec with { Optimizer = """{"class_name":"Nadamax"}""" }))));
+        var shortWeights = JobSections(spec);
+        shortWeights[1] = new float[3];
+        Assert.Contains("has 3 elements", Refused(c => c.Send(SliceProtocol.SliceJob, 7, 0, 0, 0, shortWeights)));
+        Assert.Contains("parameter-server (`ps`) node", Refused(c => c.Send(NodeProtocol.Job, 8, 1, 2, 1, Encoding.UTF8.GetBytes("plan"))));
+        // a good job; then a push whose gradient does not fit, on a worker's connection
+        using var control = TensorConnection.Connect("127.0.0.1", server.Endpoint.Port, new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(10)));
+        control.Send(SliceProtocol.SliceJob, 7, 0, 0, 0, JobSections(spec));
+        Assert.Equal(SliceProtocol.SliceReady, control.ReceiveHeader().Kind);
+        Assert.Contains("push: section 1", Refused(c =>
+        {
+            c.Send(SliceProtocol.Attach, 7, 0, 0, 0);
+            Assert.Equal(SliceProtocol.Attached, c.ReceiveHeader().Kind);
+            c.Send(SliceProtocol.Push, 0, 0 | 4L << 32, 64, 0, new int[5], new float[47], new float[52], new float[10]);
+        }));
+        Assert.Contains("not a control frame", Refused(c =>
+        {
+            c.Send(SliceProtocol.SliceJob, 9, 0, 0, 0, JobSections(spec));
+            Assert.Equal(SliceProtocol.SliceReady, c.ReceiveHeader().Kind);
+            c.Send(SliceProtocol.Push, 0, 0, 0, 0);
+        }));
+        // the run of token 7 is still served: its weights come back
+        control.Send(SliceProtocol.WeightsRequest, long.MinValue, 0, 0, 0);
+        var w = control.ReceiveHeader();
+        Assert.Equal(SliceProtocol.Weights, w.Kind);
+        Assert.Equal(layout[0].Length + layout[1].Length, w.SectionCount);
+        control.SkipSections();
+        Assert.Equal(1, server.SliceRuns);
+    }
+
+    [Fact]
+    public void The_job_spec_and_directory_round_trip_and_bad_text_is_named()
+    {
+        var spec = new SliceJobSpec([401408, 512, 5120, 10], 4, 1, 2, 16, 0.001, """{"class_name":"RMSprop"}""");
+        Assert.Equivalent(spec, SliceJobSpec.Decode(spec.Encode()));
+        var dir = new SliceDirectory(99, 4, [("10.0.0.1", 7000, 0, 1), ("10.0.0.2", 7001, 2, 3)]);
+        var back = SliceDirectory.Decode(dir.Encode(), spec.Sizes);
+        Assert.Equal(dir.Nodes, back.Nodes);
+        Assert.Equal((99L, 4), (back.Token, back.Slices));
+        var gap = new SliceDirectory(99, 4, [("10.0.0.1", 7000, 0, 1), ("10.0.0.2", 7001, 3, 3)]);
+        Assert.Contains("expected a range from 2", Assert.Throws<InvalidDataException>(() => SliceDirectory.Decode(gap.Encode(), spec.Sizes)).Message);
+        Assert.Contains("rate", Assert.Throws<InvalidDataException>(() => SliceJobSpec.Decode((spec with { LearningRate = double.NaN }).Encode())).Message);
+    }
+}
