@@ -155,10 +155,17 @@ public class ClusterWorkerTests
         }
         using (var c = TensorConnection.Connect("127.0.0.1", port, new DataPlaneOptions()))
         {
-            c.Send(NodeProtocol.Job, 64, 1, 4, 8, PlanCodec.Encode(Fixtures.Plan));   // an unknown flag
+            c.Send(NodeProtocol.Job, 64, 1, 4, 16, PlanCodec.Encode(Fixtures.Plan));   // an unknown flag
             var h = c.ReceiveHeader();
             Assert.Equal(NodeProtocol.Error, h.Kind);
-            Assert.Contains("job flags 8", NodeProtocol.ReadError(c, h));
+            Assert.Contains("job flags 16", NodeProtocol.ReadError(c, h));
+        }
+        using (var c = TensorConnection.Connect("127.0.0.1", port, new DataPlaneOptions()))
+        {
+            c.Send(NodeProtocol.Job, 64, 1, 4, 8, PlanCodec.Encode(Fixtures.Plan));    // slices on ps nodes, but not a sync job
+            var h = c.ReceiveHeader();
+            Assert.Equal(NodeProtocol.Error, h.Kind);
+            Assert.Contains("must be a sync job", NodeProtocol.ReadError(c, h));
         }
         // a mask that marks more values than its values section holds (8 rows: 392 blocks), and one that marks a block
         // past the tensor's end (1 row: 49 blocks in 7 mask bytes, bit 55 set); the weights come as valid all-zero codes

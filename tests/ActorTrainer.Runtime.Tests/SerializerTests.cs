@@ -42,6 +42,7 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
         new WeightsLoaded(4, [[1f]]),
         new ActorTrainer.Runtime.Clustering.DescribeWorkerNode(),
         new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("10.0.0.2", 8472, "7f3a", 16, 1, 256L << 20),
+        new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("10.0.0.3", 8473, "7f3b", 0, 0, 256L << 20, HostsSlices: true),
         new ActorTrainer.Runtime.Clustering.WorkerNodeRefused("cluster.data-plane.max-frame-mib = 1 is too small"),
     };
 
@@ -160,8 +161,10 @@ public class SerializerTests() : Akka.TestKit.Xunit2.TestKit(ActorTrainingRunner
     public void A_worker_node_description_of_a_node_that_does_not_tell_its_frame_limit_reads_as_zero()
     {
         var s = (TrainingMessageSerializer)Sys.Serialization.FindSerializerForType(typeof(ActorTrainer.Runtime.Clustering.WorkerNodeInfo));
-        var bytes = s.ToBinary(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("h", 1, "i", 2, 3, 5));
-        Assert.Equal(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("h", 1, "i", 2, 3, 0), s.FromBinary(bytes.AsSpan(0, bytes.Length - 8).ToArray(), "NI"));
+        var bytes = s.ToBinary(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("h", 1, "i", 2, 3, 5, HostsSlices: true));
+        // a node of a build before the frame limit (no trailing limit and flag), and one before the ps role (no flag)
+        Assert.Equal(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("h", 1, "i", 2, 3, 0), s.FromBinary(bytes.AsSpan(0, bytes.Length - 9).ToArray(), "NI"));
+        Assert.Equal(new ActorTrainer.Runtime.Clustering.WorkerNodeInfo("h", 1, "i", 2, 3, 5), s.FromBinary(bytes.AsSpan(0, bytes.Length - 1).ToArray(), "NI"));
     }
 
     [Fact]
