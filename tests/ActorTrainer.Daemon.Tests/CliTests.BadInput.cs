@@ -51,7 +51,7 @@ public sealed partial class CliTests
         var option = Cli.Run(["train", "--epochs", "3"]);
         Cli.AssertBadInput(option, "--epochs", "--config, --set, --run-dir, --resume, --overwrite");
         var command = Cli.Run(["trian", "--help"]);
-        Cli.AssertBadInput(command, "'trian'", "train, worker, evaluate");
+        Cli.AssertBadInput(command, "'trian'", "train, worker, ps, evaluate");
     }
 
     [Theory]

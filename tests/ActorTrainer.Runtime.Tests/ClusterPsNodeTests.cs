@@ -143,6 +143,12 @@ public class ClusterPsNodeTests
             Assert.Equal(SliceProtocol.Attached, c.ReceiveHeader().Kind);
             c.Send(SliceProtocol.Push, 0, 0 | 4L << 32, 64, 0, new int[5], new float[47], new float[52], new float[10]);
         }));
+        Assert.Contains("push: step 5 is from the future", Refused(c =>
+        {
+            c.Send(SliceProtocol.Attach, 7, 0, 0, 0);
+            Assert.Equal(SliceProtocol.Attached, c.ReceiveHeader().Kind);
+            c.Send(SliceProtocol.Push, 5, 0 | 4L << 32, 64, 0, new int[5], new float[48], new float[52], new float[10]);
+        }));
         Assert.Contains("not a control frame", Refused(c =>
         {
             c.Send(SliceProtocol.SliceJob, 9, 0, 0, 0, JobSections(spec));

@@ -123,6 +123,10 @@ internal sealed class SliceHost : IDisposable
         // the shard count is that of the step's non-empty shards (a short last batch has fewer)
         if (shard < 0 || shard >= Spec.Shards || shardCount < 1 || shardCount > Spec.Shards || batchRows < 1)
             throw new InvalidDataException($"push: shard {shard} of {shardCount} non-empty ones (the job cuts batches into {Spec.Shards}), batch of {batchRows} rows");
+        long open;
+        lock (_gate) open = _lastResolved + 1;
+        // sync: a shard of a later step needs weights that do not exist yet; one would reset the slices' fold of this step
+        if (h.A > open) throw new InvalidDataException($"push: step {h.A} is from the future (the slices gather step {open})");
         Span<int> s = stackalloc int[5];
         c.ReceiveSection(s);
         var grads = Rent();
