@@ -9,7 +9,7 @@ namespace ActorTrainer.Bench;
 /// shard's input bytes, B = NIC bytes/s per node, α = per-message latency, t_c = one shard's compute:
 /// <list type="bullet">
 /// <item>sync, PS in the coordinator (today): the coordinator's NIC carries N·(2P + R): t = t_c + N·(2P+R)/B + 2α.</item>
-/// <item>sync, PS slices on S = N `ps` nodes (each node also one slice, Li et al. 2014): every NIC carries 2P + R/N
+/// <item>sync, PS slices on S = N `ps` nodes (cluster.ps-nodes = N, a `ps` process beside each worker; Li et al. 2014): every NIC carries 2P + R/N
 /// spread over N peers: t = t_c + (2P + R)/B + 2·N·α' (α' = α / 8: the N messages of a node overlap).</item>
 /// <item>async, PS in the coordinator: no barrier; throughput is bounded by the coordinator's NIC: E = min(1,
 /// B·t_c / (N·(2P+R))).</item>
