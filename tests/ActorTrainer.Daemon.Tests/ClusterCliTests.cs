@@ -10,7 +10,7 @@ namespace ActorTrainer.Daemon.Tests;
 /// when a worker is killed (kill -9) or frozen (SIGSTOP) mid-run; bad cluster config is refused naming the key.</summary>
 public class ClusterCliTests
 {
-    private static readonly string[] Small =
+    internal static readonly string[] Small =
     [
         "--set", "data.train-limit=6000", "--set", "data.test-limit=300", "--set", "trainer.epochs=2",
         "--set", "output.plots=false", "--set", "output.tensorboard=false", "--set", "trainer.shards-per-batch=4",

@@ -7,11 +7,7 @@ namespace ActorTrainer.Daemon.Tests;
 /// `train --resume` with a new ps node finishes it with the same digest; bad combinations are refused naming the keys.</summary>
 public class ClusterPsCliTests
 {
-    private static readonly string[] Small =
-    [
-        "--set", "data.train-limit=6000", "--set", "data.test-limit=300", "--set", "trainer.epochs=3",
-        "--set", "output.plots=false", "--set", "output.tensorboard=false", "--set", "trainer.shards-per-batch=4",
-    ];
+    private static readonly string[] Small = [.. ClusterCliTests.Small, "--set", "trainer.epochs=3"];
 
     private static CapturedProcess Ps(int port) => new(["ps", "--set", ClusterCliTests.Seed(port)]);
 
