@@ -49,6 +49,28 @@ public class ClusterPsCliTests
     }
 
     [Fact]
+    public void A_frozen_ps_node_ends_the_run_once_the_failure_detector_marks_it_unreachable()
+    {
+        using var t = new TempDir();
+        int port = ClusterCliTests.FreePort();
+        using var a = CapturedProcess.Worker(port);
+        using var ps = Ps(port);
+        using var coordinator = new CapturedProcess(["train", "--run-dir", t["run"], .. Cli.Tiny, .. Small, "--set", "trainer.epochs=40",
+            "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on", "--set", $"cluster.port={port}", "--set", ClusterCliTests.Seed(port),
+            "--set", "cluster.ps-nodes=1"]);
+        try
+        {
+            Assert.True(a.WaitFor("first shard computed", 1, TimeSpan.FromSeconds(120)), "the worker computed a shard:\n" + a.Text);
+            Cli.Signal(ps.Process, "STOP");
+            Assert.True(coordinator.Process.WaitForExit(60_000), "the coordinator ended after its ps node froze:\n" + coordinator.Text);
+            Assert.True(coordinator.Process.ExitCode == 69, $"exit {coordinator.Process.ExitCode}, expected 69:\n" + coordinator.Text);
+        }
+        finally { Cli.Signal(ps.Process, "CONT"); }
+        coordinator.Process.WaitForExit();
+        Assert.Contains("is lost: the cluster's failure detector marked it unreachable", coordinator.Text);
+    }
+
+    [Fact]
     public void Ps_nodes_with_async_too_few_slices_or_no_seed_nodes_are_refused_naming_the_keys()
     {
         using var t = new TempDir();

@@ -63,6 +63,26 @@ public class ClusterPsNodeTests
     }
 
     [Fact]
+    public async Task A_worker_node_lost_mid_run_hands_its_shards_to_the_others_and_the_ps_nodes_keep_the_bits()
+    {
+        using var cluster = new ClusterTestNodes();
+        cluster.AddPsNode();
+        cluster.AddPsNode();
+        var doomed = cluster.AddNode(workers: 1);
+        var survivor = cluster.AddNode(workers: 1);
+        var job = Fixtures.Job(2048, Remote(minWorkers: 2, psNodes: 2), epochs: 2);
+        var (expected, _) = Fixtures.Reference(job);
+        var run = ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator);
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (doomed.ShardsComputed < 10 && DateTime.UtcNow < until) await Task.Delay(5);
+        Assert.True(doomed.ShardsComputed >= 10, "the node to kill got work");
+        doomed.Dispose();   // closes its connections to the coordinator and to the ps nodes, as a killed process's do
+        var result = await Within(cluster, run);
+        Fixtures.AssertBitIdentical(expected, result.Weights);
+        Assert.True(survivor.ShardsComputed > 0);
+    }
+
+    [Fact]
     public async Task A_ps_node_lost_mid_run_ends_it_with_an_error_naming_the_node()
     {
         using var cluster = new ClusterTestNodes();

@@ -25,7 +25,17 @@ internal sealed class ClusterWorkerDirectory : ReceiveActor, IWithTimers
             if ((m.Member.HasRole(RemoteWorkers.WorkerRole) || m.Member.HasRole(RemoteWorkers.PsRole)) && _nodes.Add(m.Member.Address)) Describe(m.Member.Address);
         });
         Receive<ReachableMember>(m => { if (_nodes.Contains(m.Member.Address)) Describe(m.Member.Address); });
-        Receive<MemberRemoved>(m => _nodes.Remove(m.Member.Address));
+        Receive<MemberRemoved>(m =>
+        {
+            _nodes.Remove(m.Member.Address);
+            if (m.Member.HasRole(RemoteWorkers.PsRole)) Context.Parent.Tell(new PsNodeUnreachable(m.Member.Address, "it left the cluster"));
+        });
+        // a ps node's slices cannot be handed to another node: the parent ends a run that uses it (a frozen process keeps
+        // its connections open, so only the failure detector sees it)
+        Receive<UnreachableMember>(m =>
+        {
+            if (m.Member.HasRole(RemoteWorkers.PsRole)) Context.Parent.Tell(new PsNodeUnreachable(m.Member.Address, "the cluster's failure detector marked it unreachable (frozen, overloaded or cut off)"));
+        });
         Receive<IMemberEvent>(_ => { });
         Receive<IReachabilityEvent>(_ => { });
         Receive<Probe>(_ => { foreach (var a in _nodes) Describe(a); });
@@ -46,3 +56,6 @@ internal sealed class ClusterWorkerDirectory : ReceiveActor, IWithTimers
         Context.ActorSelection(new RootActorPath(node) / "user" / WorkerNodeActor.Name).Tell(new DescribeWorkerNode());
     }
 }
+
+/// <summary>Directory → coordinator: the `ps` member at Address is unreachable or gone (Why).</summary>
+internal sealed record PsNodeUnreachable(Address Address, string Why) : INoSerializationVerificationNeeded;

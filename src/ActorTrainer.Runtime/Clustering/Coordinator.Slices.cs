@@ -16,6 +16,7 @@ namespace ActorTrainer.Runtime;
 internal sealed partial class Coordinator
 {
     private readonly List<WorkerNodeInfo> _psNodes = new();
+    private readonly Dictionary<Address, WorkerNodeInfo> _psMembers = new();
     private readonly HashSet<string> _psReady = new();
     private SliceDirectory? _directory;
     private IActorRef[] _links = [];
@@ -32,6 +33,11 @@ internal sealed partial class Coordinator
         Receive<SliceHostLost>(m => Fail(new WorkersUnavailableException(
             $"cluster: {m.Reason}; the run stops (the slices' weights and optimizer state were there): restart the ps node and continue from the last checkpoint with `train --resume DIR`")));
         Receive<SliceHostLink.Answer>(_ => OnLinkAnswer());
+        Receive<PsNodeUnreachable>(m =>
+        {
+            if (_links.Length == 0 || !_psMembers.TryGetValue(m.Address, out var node)) return;
+            Fail(new WorkersUnavailableException($"cluster: parameter-server node {node.Host}:{node.Port} is lost: {m.Why}; the run stops (the slices' weights and optimizer state are there): restart the ps node and continue from the last checkpoint with `train --resume DIR`"));
+        });
         Receive<RefreshWeightsCommand>(m => Guard(() => AskLinks(m.Done, new SliceHostLink.RefreshWeights())));
         Receive<SetRateCommand>(m => Guard(() => AskLinks(m.Done, new SliceHostLink.SetRate(m.Rate))));
     }
@@ -42,6 +48,7 @@ internal sealed partial class Coordinator
         int want = _opts.Remote!.PsNodes;
         if (_links.Length > 0 || _psNodes.Count >= want || _psNodes.Any(n => n.Key == node.Key)) return;
         _psNodes.Add(node);
+        _psMembers[Sender.Path.Address] = node;
         if (_psNodes.Count == want) StartLinks();
     }
 
