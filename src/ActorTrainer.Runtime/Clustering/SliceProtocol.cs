@@ -16,11 +16,12 @@ namespace ActorTrainer.Runtime.Clustering;
 /// slice | applied &lt;&lt; 32, C / D = loss sum / hits (double bits); sections: [Int32: count, epoch, step in epoch,
 /// busy microseconds], [UTF-8 why not applied]). Coordinator → node, each answered in turn: SetRate (A = learning rate,
 /// double bits) → RateSet; Load (A = version; sections: the hosted weights as in SliceJob) → Loaded; StateRequest →
-/// State (sections: the hosted slots as in SliceJob); WeightsRequest (A = version wanted, long.MinValue = the current
+/// State (sections: per hosted slice, per slot name, its range as one flat Float32 section); WeightsRequest (A = version wanted, long.MinValue = the current
 /// one) → Weights (A = version; sections: the hosted weights).</item>
 /// <item>A worker node's connection, one per remote gradient worker and ps node. Attach (→ node): A = token. Answer:
-/// Attached or Error. Then WeightsRequest → Weights (as above: the node waits until its slices have applied the steps up
-/// to that version), and Push (one way): A = step, B = shard | shard count &lt;&lt; 32, C = batch rows | epoch &lt;&lt;
+/// Attached or Error. Then WeightsRequest → Weights (as above; answered once the slices have applied the steps up to that
+/// version, without holding up the connection's pushes: a worker asks for the next version right after its push), and
+/// Push (one way): A = step, B = shard | the step's count of non-empty shards &lt;&lt; 32, C = batch rows | epoch &lt;&lt;
 /// 32, D = step in epoch | worker id &lt;&lt; 32; sections: [Int32 ×5: loss sum and hits (double bits, low then high),
 /// count], then the shard's gradient over every hosted slice (one Float32 section per segment).</item>
 /// <item>Error (either way): [UTF-8 message]; the connection is closed after it.</item>
