@@ -187,7 +187,7 @@ public sealed class GradientWorker : ReceiveActor
         var result = new ShardResult(w.Step, w.Epoch, w.StepInEpoch, w.Shard, w.ShardCount, w.BatchRows, version, _id,
             stats.LossSum, stats.Correct, stats.Count, grads, !_async || Batching.allFinite(grads));
         if (_async) _server.Tell(result);
-        else foreach (var s in _slices) s.Tell(result);
+        else if (_compute is not IShardRoute { DeliversGradients: true }) foreach (var s in _slices) s.Tell(result);
         if (_async && ++_sincePull >= _pullEvery)
         {
             _generator.Tell(new RequestWork(_id, w.Step, w.Shard, Ready: false));

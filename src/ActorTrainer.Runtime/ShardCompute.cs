@@ -11,10 +11,14 @@ public class WorkerNodeLostException(string message, Exception? inner = null) : 
 /// worker of that node incarnation again in this run (one log line, no retry). Message: the node's reason.</summary>
 public sealed class WorkerNodeRefusedException(string message) : WorkerNodeLostException(message);
 
-/// <summary>A shard computation that needs to know which shard it computes (a worker node that pushes the gradient to
+/// <summary>A shard computation that may need to know which shard it computes (a worker node that pushes the gradient to
 /// `ps` nodes itself): the worker tells it before each Compute.</summary>
 public interface IShardRoute
 {
+    /// <summary>True when the computation delivers the gradient to the parameter-server slices itself (their `ps`
+    /// nodes): the worker then sends the slices no ShardResult.</summary>
+    bool DeliversGradients { get; }
+
     /// <summary>The next Compute is shard `shard` of `shardCount` of global step `step` (epoch, step in epoch), for worker `workerId`.</summary>
     void Route(long step, int shard, int shardCount, int epoch, int stepInEpoch, int workerId);
 }

@@ -118,6 +118,17 @@ public static class Cli
         return sb.ToString();
     }
 
+    /// <summary>Waits (up to 120 s) until the `train` process `p` has written its first checkpoint into runDir, and
+    /// asserts that it is still running then.</summary>
+    public static void WaitForFirstCheckpoint(Process p, string runDir)
+    {
+        var until = DateTime.UtcNow.AddSeconds(120);
+        var checkpoints = Path.Combine(runDir, "checkpoints");
+        while (DateTime.UtcNow < until && !p.HasExited && !(Directory.Exists(checkpoints) && Directory.EnumerateFiles(checkpoints, "*.bin").Any()))
+            Thread.Sleep(20);
+        Assert.False(p.HasExited, "the run went on until its first checkpoint");
+    }
+
     /// <summary>Sends a POSIX signal (TERM, INT, KILL) to a process.</summary>
     public static void Signal(Process p, string signal)
     {

@@ -83,11 +83,7 @@ public class ClusterCliTests
             "--set", Seed(port), "--set", "cluster.min-workers=2", "--set", "trainer.checkpoint.every-steps=5"];
         using (var first = Cli.Start(["train", "--run-dir", t["cluster"], .. cluster]))
         {
-            var until = DateTime.UtcNow.AddSeconds(120);
-            var checkpoints = Path.Combine(t["cluster"], "checkpoints");
-            while (DateTime.UtcNow < until && !first.HasExited && !(Directory.Exists(checkpoints) && Directory.EnumerateFiles(checkpoints, "*.bin").Any()))
-                Thread.Sleep(20);
-            Assert.False(first.HasExited, "the coordinator ran until its first checkpoint");
+            Cli.WaitForFirstCheckpoint(first, t["cluster"]);
             Cli.Signal(first, "KILL");
             first.WaitForExit();
         }

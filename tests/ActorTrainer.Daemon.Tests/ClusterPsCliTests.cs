@@ -32,11 +32,7 @@ public class ClusterPsCliTests
         using (var doomed = Ps(port))
         using (var first = Cli.Start(["train", "--run-dir", t["cluster"], .. cluster]))
         {
-            var until = DateTime.UtcNow.AddSeconds(120);
-            var checkpoints = Path.Combine(t["cluster"], "checkpoints");
-            while (DateTime.UtcNow < until && !first.HasExited && !(Directory.Exists(checkpoints) && Directory.EnumerateFiles(checkpoints, "*.bin").Any()))
-                Thread.Sleep(20);
-            Assert.False(first.HasExited, "the run went on until its first checkpoint");
+            Cli.WaitForFirstCheckpoint(first, t["cluster"]);
             Cli.Signal(doomed.Process, "KILL");
             Assert.True(first.WaitForExit(60_000), "the coordinator ended after its ps node was killed");
             Assert.True(first.ExitCode == 69, $"exit {first.ExitCode}, expected 69 (EX_UNAVAILABLE)");

@@ -32,6 +32,9 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
         SliceDirectory slices, bool coded) : this(host, port, plan, maxRows, threads, options, sync: true, coded) => _slices = slices;
 
     /// <inheritdoc/>
+    public bool DeliversGradients => _slices is not null;
+
+    /// <inheritdoc/>
     public void Route(long step, int shard, int shardCount, int epoch, int stepInEpoch, int workerId)
     {
         _route[0] = (int)step; _route[1] = (int)(step >> 32); _route[2] = shard; _route[3] = shardCount;

@@ -60,7 +60,7 @@ internal sealed class SliceHost : IDisposable
         if (h.A <= 0) throw new InvalidDataException($"slice job: token {h.A} is not positive");
         if (h.SectionCount < 1 || h.Types[0] != SectionType.Bytes || h.Lengths[0] > NodeProtocol.MaxTextBytes)
             throw new InvalidDataException("slice job: the first section must be its text");
-        var spec = SliceJobSpec.Decode(NodeProtocol.ReadText(c, new FrameHeader(h.Kind, h.A, h.B, h.C, h.D, h.Types[..1], h.Lengths[..1]), "slice job"));
+        var spec = SliceJobSpec.Decode(NodeProtocol.ReadText(c, h, 0, "slice job"));
         var optimizer = OptimizerConfig.Deserialize(JsonNode.Parse(spec.Optimizer)
             ?? throw new InvalidDataException("slice job: the optimizer config is empty"));
         optimizer.LearningRate = spec.LearningRate;

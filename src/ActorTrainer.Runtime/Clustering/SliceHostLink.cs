@@ -8,8 +8,8 @@ namespace ActorTrainer.Runtime.Clustering;
 /// there (the weights and optimizer slots of their ranges go with the SliceJob) and then stands in for them: the
 /// parameter server counts it once per hosted slice (SliceApplied comes from the node; Load and state requests are
 /// answered once the node has answered), and it is the other nodes' peer in the all-or-none vote — each vote of a
-/// hosted slice goes to the other links, which pass it to their nodes. Shard results of remote workers are ignored:
-/// their nodes pushed the gradients to the ps nodes directly. A failure of the connection is reported to the parent
+/// hosted slice goes to the other links, which pass it to their nodes. Remote workers send it no shard results: their
+/// nodes push the gradients to the ps nodes directly. A failure of the connection is reported to the parent
 /// (<see cref="SliceHostLost"/>); the run cannot go on without the slices' optimizer state.</summary>
 internal sealed class SliceHostLink : ReceiveActor
 {
@@ -44,7 +44,6 @@ internal sealed class SliceHostLink : ReceiveActor
         _node = node; _token = token; _spec = spec; _layout = layout; _weights = weights; _optimizer = optimizer; _start = start;
         _options = options; _server = server;
         Receive<RegisterPeers>(m => _peers = m.Slices.Distinct().Where(p => !p.Equals(Self)).ToArray());
-        Receive<ShardResult>(_ => { });
         Receive<SliceChecked>(m => Send(SliceProtocol.Vote, m.Step, m.Slice, m.Finite ? 1 : 0));
         Receive<NodeVote>(m => { var v = new SliceChecked(m.Step, m.Slice, m.Finite); foreach (var p in _peers) p.Tell(v); });
         Receive<LoadSlice>(OnLoad);
