@@ -38,6 +38,23 @@ public class ClusterPsNodeTests
         Assert.All(ps, p => Assert.Equal(0, p.ShardsComputed));
     }
 
+    [Fact]
+    public async Task A_node_pulls_each_steps_weights_once_for_all_its_workers()
+    {
+        using var cluster = new ClusterTestNodes();
+        var ps = cluster.AddPsNode();
+        var node = cluster.AddNode(workers: 3);
+        var job = Fixtures.Job(514, Remote(minWorkers: 3, psNodes: 1, shards: 3));
+        var (expected, _) = Fixtures.Reference(job);
+        var result = await Within(cluster, ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator));
+        Fixtures.AssertBitIdentical(expected, result.Weights);
+        const int steps = 2 * 9;   // 2 epochs of 9 batches of 64 rows (the last of 2 rows, in 2 shards)
+        Assert.Equal(2 * (8 * 3 + 2), node.ShardsComputed);
+        // one answer per step to the node (the first pull, then each step's ask-ahead), not one per gradient worker (3 per step)
+        Assert.InRange(ps.WeightsServed, steps, steps + 2);
+        Assert.Equal(0, node.SharedCopies);   // the sessions ended, and the copy (and its pull connections) with them
+    }
+
     /// <summary>The run's result within 120 s, else a failure that shows the nodes' log.</summary>
     private static async Task<TrainingResult> Within(ClusterTestNodes cluster, Task<TrainingResult> run)
     {
@@ -137,7 +154,7 @@ public class ClusterPsNodeTests
             return NodeProtocol.ReadError(c, h);
         }
         var spec = new SliceJobSpec(sizes, 2, 0, 1, 4, 0.01, """{"class_name":"SGD","config":{"learning_rate":0.01}}""");
-        var weights = sizes.Select(n => new float[n]).ToArray();
+        var weights = sizes.Select(n => Enumerable.Range(0, n).Select(i => i % 3 == 0 ? 0f : i * 0.5f).ToArray()).ToArray();
         var layout = ParameterSlices.Split(sizes, 2);
         Section[] JobSections(SliceJobSpec s)
         {
@@ -169,6 +186,41 @@ public class ClusterPsNodeTests
             Assert.Equal(SliceProtocol.Attached, c.ReceiveHeader().Kind);
             c.Send(SliceProtocol.Push, 5, 0 | 4L << 32, 64, 0, new int[5], new float[48], new float[52], new float[10]);
         }));
+        // block-sparse links: an attach with an unknown codes flag, a plain push on a coded link, a mask that marks
+        // more values than its section holds
+        Assert.Contains("B = 0 or 1", Refused(c => c.Send(SliceProtocol.Attach, 7, 2, 0, 0)));
+        Assert.Contains("(block-sparse segments)", Refused(c =>
+        {
+            c.Send(SliceProtocol.Attach, 7, 1, 0, 0);
+            Assert.Equal(SliceProtocol.Attached, c.ReceiveHeader().Kind);
+            c.Send(SliceProtocol.Push, 0, 0 | 4L << 32, 64, 0, new int[5], new float[48], new float[52], new float[10]);
+        }));
+        Assert.Contains("marks 48 values, section 2 has 16", Refused(c =>
+        {
+            c.Send(SliceProtocol.Attach, 7, 1, 0, 0);
+            Assert.Equal(SliceProtocol.Attached, c.ReceiveHeader().Kind);
+            c.Send(SliceProtocol.Push, 0, 0 | 4L << 32, 64, 0, new int[5], new byte[] { 7 }, new float[16],
+                new byte[] { 0 }, Array.Empty<float>(), new byte[] { 0 }, Array.Empty<float>());
+        }));
+        // a coded link's weights: the XOR with zeros at first, then with what it delivered (nothing changed: masks only)
+        using (var coded = TensorConnection.Connect("127.0.0.1", server.Endpoint.Port, new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(10))))
+        {
+            coded.Send(SliceProtocol.Attach, 7, 1, 0, 0);
+            Assert.Equal(SliceProtocol.Attached, coded.ReceiveHeader().Kind);
+            var codes = new SliceRangeCodes(layout, 0, 1);
+            var got = sizes.Select(n => Enumerable.Repeat(9f, n).ToArray()).ToArray();   // cleared first: the link is fresh
+            for (int round = 0; round < 2; round++)
+            {
+                coded.Send(SliceProtocol.WeightsRequest, long.MinValue, 0, 0, 0);
+                var h = coded.ReceiveHeader();
+                Assert.Null(codes.Check(h, 0, "weights"));
+                Assert.Equal(round == 0 ? 110 : 0, h.Lengths[1] + h.Lengths[3] + h.Lengths[5]);   // values that travel: all blocks, then none
+                if (round == 0) codes.Clear(got);
+                codes.Receive(coded, h, 0, got, xor: true, "weights");
+                Assert.Equal(weights[0], got[0]);
+                Assert.Equal(weights[1], got[1]);
+            }
+        }
         Assert.Contains("not a control frame", Refused(c =>
         {
             c.Send(SliceProtocol.SliceJob, 9, 0, 0, 0, JobSections(spec));
@@ -192,7 +244,13 @@ public class ClusterPsNodeTests
         var dir = new SliceDirectory(99, 4, [("10.0.0.1", 7000, 0, 1), ("10.0.0.2", 7001, 2, 3)]);
         var back = SliceDirectory.Decode(dir.Encode(), spec.Sizes);
         Assert.Equal(dir.Nodes, back.Nodes);
-        Assert.Equal((99L, 4), (back.Token, back.Slices));
+        Assert.Equal((99L, 4, "off"), (back.Token, back.Slices, back.Codes));
+        Assert.Equal("auto", SliceDirectory.Decode((dir with { Codes = "auto" }).Encode(), spec.Sizes).Codes);
+        Assert.Contains("codes auto|on|off", Assert.Throws<InvalidDataException>(() => SliceDirectory.Decode((dir with { Codes = "fast" }).Encode(), spec.Sizes)).Message);
+        Assert.True((dir with { Codes = "on" }).CodesTo("127.0.0.1"));
+        Assert.False((dir with { Codes = "auto" }).CodesTo("127.0.0.1"));     // this machine: plain
+        Assert.True((dir with { Codes = "auto" }).CodesTo("192.0.2.1"));      // another host (TEST-NET-1)
+        Assert.False(dir.CodesTo("192.0.2.1"));
         var gap = new SliceDirectory(99, 4, [("10.0.0.1", 7000, 0, 1), ("10.0.0.2", 7001, 3, 3)]);
         Assert.Contains("expected a range from 2", Assert.Throws<InvalidDataException>(() => SliceDirectory.Decode(gap.Encode(), spec.Sizes)).Message);
         Assert.Contains("rate", Assert.Throws<InvalidDataException>(() => SliceJobSpec.Decode((spec with { LearningRate = double.NaN }).Encode())).Message);

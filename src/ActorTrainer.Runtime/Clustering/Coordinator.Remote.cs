@@ -94,13 +94,14 @@ internal sealed partial class Coordinator : IWithTimers
         var dispatcher = RemoteWorkerDispatcher;
         // made on the worker's own (pinned) thread as the actor starts: CodesFor may ask DNS about the node's host name,
         // which must not hold up the coordinator's thread
-        // sync: the node's workers compute with one copy of the weights, sent once per step (NodeWeightsShare)
-        var share = async || PsMode ? null : _weightShares.TryGetValue(node.Key, out var known) ? known : _weightShares[node.Key] = new NodeWeightsShare(job.Plan.WeightSizes);
+        // sync: the node's workers compute with one copy of the weights, sent (or, slices on ps nodes, pulled) once per
+        // step (NodeWeightsShare)
+        var share = async ? null : _weightShares.TryGetValue(node.Key, out var known) ? known : _weightShares[node.Key] = new NodeWeightsShare(job.Plan.WeightSizes);
         var closed = _closedNodes;
         Action gone = () => closed.TryAdd(node.Key, 0);   // on the worker's thread, as it stops
         var directory = _directory;
         Func<IShardCompute> compute = () => directory is not null
-            ? new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, directory, remote.CodesFor(node.Host)) { PeerClosedAtDispose = gone }
+            ? new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, directory, share, remote.CodesFor(node.Host)) { PeerClosedAtDispose = gone }
             : share is null
             ? new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, sync: false, coded: remote.CodesFor(node.Host)) { PeerClosedAtDispose = gone }
             : new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, share, remote.CodesFor(node.Host)) { PeerClosedAtDispose = gone };

@@ -60,7 +60,8 @@ internal sealed partial class Coordinator
             throw new ArgumentException($"cluster.ps-nodes = {nodes} but the model's parameters are cut into {count} slice(s) (trainer.ps-slices): set trainer.ps-slices to at least {nodes}");
         long token = Random.Shared.NextInt64(1, long.MaxValue);
         var ranges = Enumerable.Range(0, nodes).Select(p => (First: p * count / nodes, Last: (p + 1) * count / nodes - 1)).ToArray();
-        _directory = new SliceDirectory(token, count, _psNodes.Select((n, p) => (n.Host, n.Port, ranges[p].First, ranges[p].Last)).ToArray());
+        _directory = new SliceDirectory(token, count, _psNodes.Select((n, p) => (n.Host, n.Port, ranges[p].First, ranges[p].Last)).ToArray(),
+            _opts.Remote!.Compress);
         var (job, start, weights, server, options) = (_job, _start, _weights, _server, _opts.Remote!.DataPlane);
         var dispatcher = RemoteWorkerDispatcher;
         _links = _psNodes.Select((node, p) =>

@@ -1,3 +1,5 @@
+using ActorTrainer.Runtime.DataPlane;
+
 namespace ActorTrainer.Runtime.Clustering;
 
 /// <summary>The node's side of <see cref="NodeWeightsShare"/>: the one copy of a sync run's weights that all sessions
@@ -22,6 +24,23 @@ internal sealed class NodeWeightsGroup(int[] sizes, TimeSpan wait)
 
     /// <summary>Sessions attached (guarded by the registry).</summary>
     internal int Sessions;
+
+    /// <summary>A run whose slices live on ps nodes: the group's one puller of the weights from them (made by the first
+    /// session that asks, with its directory; null otherwise).</summary>
+    public NodeSlicePuller? Puller { get; private set; }
+
+    /// <summary>The group's puller, made with `directory` if there is none yet; InvalidDataException when the group
+    /// pulls from a directory of another run.</summary>
+    public NodeSlicePuller PullerFor(SliceDirectory directory, DataPlaneOptions options)
+    {
+        lock (_gate)
+        {
+            Puller ??= new NodeSlicePuller(directory, sizes, options);
+            if (Puller.Directory.Token != directory.Token)
+                throw new InvalidDataException($"job shares weights pulled from the ps nodes of run {Puller.Directory.Token:x}, its own run is {directory.Token:x}");
+            return Puller;
+        }
+    }
 
     /// <summary>Starts receiving `key`'s weights coded against `baseKey` (long.MinValue: zeros; the copy is cleared);
     /// throws InvalidDataException (and fails the sessions waiting for `key`) when another session is receiving, or when
@@ -98,7 +117,11 @@ internal sealed class NodeWeightsGroups(TimeSpan wait)
     public void Detach(long token)
     {
         lock (_groups)
-            if (_groups.TryGetValue(token, out var g) && --g.Sessions == 0) _groups.Remove(token);
+            if (_groups.TryGetValue(token, out var g) && --g.Sessions == 0)
+            {
+                _groups.Remove(token);
+                g.Puller?.Dispose();
+            }
     }
 
     /// <summary>Groups alive (for tests).</summary>

@@ -27,9 +27,14 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
         NodeWeightsShare share, bool coded) : this(host, port, plan, maxRows, threads, options, sync: true, coded) => _share = share;
 
     /// <summary>A sync job whose slices live on the ps nodes of `slices`: the node pulls the weights from them and pushes
-    /// each shard's gradient to them; only the rows go down and the statistics come back here.</summary>
+    /// each shard's gradient to them; only the rows go down and the statistics come back here. With `share`, the node's
+    /// connections of this run (its token) pull each step's weights once for all of them.</summary>
     public RemoteShardCompute(string host, int port, ModelPlan plan, int maxRows, int threads, DataPlaneOptions options,
-        SliceDirectory slices, bool coded) : this(host, port, plan, maxRows, threads, options, sync: true, coded) => _slices = slices;
+        SliceDirectory slices, NodeWeightsShare? share, bool coded) : this(host, port, plan, maxRows, threads, options, sync: true, coded)
+    {
+        _slices = slices;
+        _share = share;
+    }
 
     /// <inheritdoc/>
     public bool DeliversGradients => _slices is not null;

@@ -111,14 +111,19 @@ internal sealed class SliceHost : IDisposable
         foreach (var s in Slices) s.Tell(vote);
     }
 
-    /// <summary>A worker's Push frame: its stats and gradient ranges into a buffer each hosted slice folds (released once
-    /// the step is resolved here); a push for a step already resolved is read and dropped.</summary>
-    public void Push(TensorConnection c, FrameHeader h)
+    /// <summary>Block-sparse codes for the hosted ranges (one per coded connection and direction).</summary>
+    public SliceRangeCodes Codes() => new(Layout, Spec.First, Spec.Last);
+
+    /// <summary>A worker's Push frame: its stats and gradient ranges (as they are, or coded with `codes`) into a buffer
+    /// each hosted slice folds (released once the step is resolved here); a push for a step already resolved is read
+    /// and dropped.</summary>
+    public void Push(TensorConnection c, FrameHeader h, SliceRangeCodes? codes = null)
     {
         if (h.SectionCount < 1 || h.Types[0] != SectionType.Int32 || h.Lengths[0] != 5)
             throw new InvalidDataException("push: the first section must be 5 Int32 (loss and hits as double bits, count)");
-        if (SliceProtocol.CheckRanges(h, 1, Layout, Spec.First, Spec.Last, "push") is { } bad) throw new InvalidDataException(bad);
-        if (h.SectionCount != 1 + SliceProtocol.RangeSections(Layout, Spec.First, Spec.Last)) throw new InvalidDataException($"push: {h.SectionCount} sections");
+        if (codes is not null) { if (codes.Check(h, 1, "push") is { } bad) throw new InvalidDataException(bad); }
+        else if (SliceProtocol.CheckRanges(h, 1, Layout, Spec.First, Spec.Last, "push") is { } bad) throw new InvalidDataException(bad);
+        else if (h.SectionCount != 1 + SliceProtocol.RangeSections(Layout, Spec.First, Spec.Last)) throw new InvalidDataException($"push: {h.SectionCount} sections");
         int shard = (int)h.B, shardCount = (int)(h.B >> 32), batchRows = (int)h.C, epoch = (int)(h.C >> 32);
         // the shard count is that of the step's non-empty shards (a short last batch has fewer)
         if (shard < 0 || shard >= Spec.Shards || shardCount < 1 || shardCount > Spec.Shards || batchRows < 1)
@@ -130,7 +135,16 @@ internal sealed class SliceHost : IDisposable
         Span<int> s = stackalloc int[5];
         c.ReceiveSection(s);
         var grads = Rent();
-        SliceProtocol.ReceiveRanges(c, Layout, Spec.First, Spec.Last, grads);
+        try
+        {
+            if (codes is not null) codes.Receive(c, h, 1, grads, xor: false, "push");
+            else SliceProtocol.ReceiveRanges(c, Layout, Spec.First, Spec.Last, grads);
+        }
+        catch
+        {
+            lock (_gate) _free.Push(grads);
+            throw;
+        }
         lock (_gate)
         {
             if (h.A <= _lastResolved) { _free.Push(grads); return; }
@@ -179,11 +193,13 @@ internal sealed class SliceHost : IDisposable
         foreach (var (send, _) in due) send(version);
     }
 
-    /// <summary>Sends the hosted weights labelled `version` on `c` (a failure ends that connection's session by itself).</summary>
-    public void TrySend(TensorConnection c, long version)
+    /// <summary>Sends the hosted weights labelled `version` on `c`, as they are or coded with `codes` (the XOR with what
+    /// the connection delivered before); a failure ends that connection's session by itself.</summary>
+    public void TrySend(TensorConnection c, long version, SliceRangeCodes? codes = null)
     {
         var sections = new List<Section>();
-        SliceProtocol.AddRanges(sections, Layout, Spec.First, Spec.Last, _weights);
+        if (codes is not null) codes.AddXor(sections, _weights);
+        else SliceProtocol.AddRanges(sections, Layout, Spec.First, Spec.Last, _weights);
         try { c.Send(SliceProtocol.Weights, version, 0, 0, 0, sections.ToArray()); }
         catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException or DataPlaneException) { }   // its reader ends the session
     }

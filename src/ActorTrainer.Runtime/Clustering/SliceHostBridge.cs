@@ -43,7 +43,7 @@ internal sealed class SliceHostBridge : ReceiveActor
     {
         var what = SliceProtocol.Text(m.What);
         int[] v = [m.Count, m.Epoch, m.StepInEpoch, (int)Math.Min(int.MaxValue, m.BusySeconds * 1e6)];
-        Send(() => _host.Control.Send(SliceProtocol.Applied, m.Step, m.Slice | (m.Applied ? 1L << 32 : 0),
+        Send(() => _host.Control.Send(SliceProtocol.Applied, m.Step, (uint)m.Slice | (m.Applied ? 1L << 32 : 0),
             SliceProtocol.Bits(m.LossSum), SliceProtocol.Bits(m.Correct), v, what));
         var (done, applied) = _steps.GetValueOrDefault(m.Step, (0, true));
         done++; applied &= m.Applied;

@@ -7,15 +7,34 @@ namespace ActorTrainer.Runtime.Clustering;
 /// (<see cref="SliceDirectory"/>, <see cref="SliceProtocol"/>): it pulls each step's weights from them and pushes each
 /// shard's gradient ranges to them, so neither crosses the coordinator's link. A failure on any of them is an
 /// InvalidDataException naming the ps node (the session answers the coordinator with an Error frame, and the shard goes
-/// to another worker; a ps node that is gone ends the run at the coordinator).</summary>
-internal sealed class SliceLinks(SliceDirectory directory, int[] sizes, DataPlaneOptions options) : IDisposable
+/// to another worker; a ps node that is gone ends the run at the coordinator). A link to a ps node that
+/// <see cref="SliceDirectory.CodesTo"/> names carries block-sparse codes (<see cref="SliceRangeCodes"/>).</summary>
+internal sealed class SliceLinks : IDisposable
 {
-    private readonly ParameterSlices _layout = ParameterSlices.Split(sizes, directory.Slices);
-    private readonly TensorConnection?[] _conns = new TensorConnection?[directory.Nodes.Length];
+    private readonly SliceDirectory directory;
+    private readonly DataPlaneOptions options;
+    private readonly ParameterSlices _layout;
+    private readonly TensorConnection?[] _conns;
+    private readonly SliceRangeCodes?[] _up, _down;   // per ps node, coded links: gradients up, weights down
+    private readonly bool[] _fresh;                   // a coded link that has delivered no weights yet (the ps node's mirror is zeros)
     private readonly int[] _stats = new int[5];
     private readonly List<Section> _sections = new();
     private long _key = long.MinValue;
     private long _asked = long.MinValue;    // the version asked for ahead (after a push: the next step's), not read yet
+
+    /// <summary>Links to the ps nodes of `directory` for weights of `sizes` (opened by <see cref="Open"/>).</summary>
+    public SliceLinks(SliceDirectory directory, int[] sizes, DataPlaneOptions options)
+    {
+        this.directory = directory;
+        this.options = options;
+        _layout = ParameterSlices.Split(sizes, directory.Slices);
+        int n = directory.Nodes.Length;
+        _conns = new TensorConnection?[n];
+        _fresh = new bool[n];
+        var coded = directory.Nodes.Select(p => directory.CodesTo(p.Host)).ToArray();
+        _up = directory.Nodes.Select((p, i) => coded[i] ? new SliceRangeCodes(_layout, p.First, p.Last) : null).ToArray();
+        _down = directory.Nodes.Select((p, i) => coded[i] ? new SliceRangeCodes(_layout, p.First, p.Last) : null).ToArray();
+    }
 
     /// <summary>Connects to every ps node and attaches to the run.</summary>
     public void Open()
@@ -25,7 +44,8 @@ internal sealed class SliceLinks(SliceDirectory directory, int[] sizes, DataPlan
             {
                 var (host, port, _, _) = directory.Nodes[i];
                 var c = _conns[i] = TensorConnection.Connect(host, port, options);
-                c.Send(SliceProtocol.Attach, directory.Token, 0, 0, 0);
+                c.Send(SliceProtocol.Attach, directory.Token, _up[i] is null ? 0 : 1, 0, 0);
+                _fresh[i] = true;
                 var h = c.ReceiveHeader();
                 if (h.Kind == NodeProtocol.Error) throw new InvalidDataException(NodeProtocol.ReadError(c, h));
                 if (h.Kind != SliceProtocol.Attached || h.SectionCount != 0) throw new InvalidDataException($"expected Attached, got frame kind {h.Kind}");
@@ -74,13 +94,28 @@ internal sealed class SliceLinks(SliceDirectory directory, int[] sizes, DataPlan
                 var c = _conns[i]!;
                 var h = c.ReceiveHeader();
                 if (h.Kind == NodeProtocol.Error) throw new InvalidDataException(NodeProtocol.ReadError(c, h));
-                if (h.Kind != SliceProtocol.Weights || h.SectionCount != SliceProtocol.RangeSections(_layout, first, last))
-                    throw new InvalidDataException($"expected the weights of slices {first}..{last}, got frame kind {h.Kind} with {h.SectionCount} sections");
-                if (SliceProtocol.CheckRanges(h, 0, _layout, first, last, "weights") is { } bad) throw new InvalidDataException(bad);
-                SliceProtocol.ReceiveRanges(c, _layout, first, last, weights);
+                if (h.Kind != SliceProtocol.Weights) throw new InvalidDataException($"expected the weights of slices {first}..{last}, got frame kind {h.Kind}");
+                if (_down[i] is { } codes) ReceiveCoded(i, c, h, codes, weights);
+                else
+                {
+                    if (h.SectionCount != SliceProtocol.RangeSections(_layout, first, last))
+                        throw new InvalidDataException($"expected the weights of slices {first}..{last}, got {h.SectionCount} sections");
+                    if (SliceProtocol.CheckRanges(h, 0, _layout, first, last, "weights") is { } bad) throw new InvalidDataException(bad);
+                    SliceProtocol.ReceiveRanges(c, _layout, first, last, weights);
+                }
                 version = Math.Min(version, h.A);
             });
         return version;
+    }
+
+    /// <summary>Weights coded as the XOR with what this link delivered before (zeros on a fresh link: the ranges are
+    /// cleared first, whatever `weights` held).</summary>
+    private void ReceiveCoded(int i, TensorConnection c, FrameHeader h, SliceRangeCodes codes, float[][] weights)
+    {
+        if (codes.Check(h, 0, "weights") is { } bad) throw new InvalidDataException(bad);
+        if (_fresh[i]) codes.Clear(weights);
+        _fresh[i] = false;
+        codes.Receive(c, h, 0, weights, xor: true, "weights");
     }
 
     /// <summary>Pushes a shard's gradient ranges and statistics to every ps node; `route` = step (low, high), shard,
@@ -95,7 +130,8 @@ internal sealed class SliceLinks(SliceDirectory directory, int[] sizes, DataPlan
             var (_, _, first, last) = directory.Nodes[i];
             _sections.Clear();
             _sections.Add(_stats);
-            SliceProtocol.AddRanges(_sections, _layout, first, last, grads);
+            if (_up[i] is { } codes) codes.Add(_sections, grads);
+            else SliceProtocol.AddRanges(_sections, _layout, first, last, grads);
             var sections = _sections.ToArray();
             Guard(i, () => _conns[i]!.Send(SliceProtocol.Push, step, b, c, d, sections));
         }

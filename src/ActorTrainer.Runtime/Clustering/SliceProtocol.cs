@@ -18,8 +18,10 @@ namespace ActorTrainer.Runtime.Clustering;
 /// double bits) → RateSet; Load (A = version; sections: the hosted weights as in SliceJob) → Loaded; StateRequest →
 /// State (sections: per hosted slice, per slot name, its range as one flat Float32 section); WeightsRequest (A = version wanted, long.MinValue = the current
 /// one) → Weights (A = version; sections: the hosted weights).</item>
-/// <item>A worker node's connection, one per remote gradient worker and ps node. Attach (→ node): A = token. Answer:
-/// Attached or Error. Then WeightsRequest → Weights (as above; answered once the slices have applied the steps up to that
+/// <item>A worker node's connection, one per remote gradient worker and ps node (plus one per worker node that pulls
+/// the weights for all its workers). Attach (→ node): A = token, B = 1 for block-sparse codes (<see cref="SliceRangeCodes"/>:
+/// every segment section below is then two, its mask and values; weights go as the XOR with what the connection
+/// delivered before, zeros at first), 0 for none. Answer: Attached or Error. Then WeightsRequest → Weights (as above; answered once the slices have applied the steps up to that
 /// version, without holding up the connection's pushes: a worker asks for the next version right after its push), and
 /// Push (one way): A = step, B = shard | the step's count of non-empty shards &lt;&lt; 32, C = batch rows | epoch &lt;&lt;
 /// 32, D = step in epoch | worker id &lt;&lt; 32; sections: [Int32 ×5: loss sum and hits (double bits, low then high),
@@ -132,13 +134,19 @@ public sealed record SliceJobSpec(int[] Sizes, int Slices, int First, int Last, 
 
 /// <summary>Where a run's slices live, as the coordinator tells its worker nodes in a ps job (<see cref="NodeProtocol"/>):
 /// the run's token, the slice count (the layout is cut from the plan's weight sizes) and per ps node its data-plane
-/// endpoint and hosted slices First..Last (together every slice, in order).</summary>
-public sealed record SliceDirectory(long Token, int Slices, (string Host, int Port, int First, int Last)[] Nodes)
+/// endpoint and hosted slices First..Last (together every slice, in order). Codes: the coordinator's
+/// cluster.data-plane.compress — whether a worker node's links to the ps nodes carry block-sparse codes
+/// (<see cref="CodesTo"/>).</summary>
+public sealed record SliceDirectory(long Token, int Slices, (string Host, int Port, int First, int Last)[] Nodes, string Codes = "off")
 {
     private const string Magic = "actortrainer-ps 1";
 
+    /// <summary>Whether a worker node's link to the ps node at `host` carries block-sparse codes: Codes "on", or "auto"
+    /// and `host` is not the machine asking (there the link is memory, and the codes' passes cost more than they save).</summary>
+    public bool CodesTo(string host) => Codes == "on" || Codes == "auto" && !LocalHost.Is(host);
+
     /// <summary>The directory as text.</summary>
-    public byte[] Encode() => SliceProtocol.Text(string.Join('\n', new[] { Magic, FormattableString.Invariant($"token {Token} slices {Slices}") }
+    public byte[] Encode() => SliceProtocol.Text(string.Join('\n', new[] { Magic, FormattableString.Invariant($"token {Token} slices {Slices} codes {Codes}") }
         .Concat(Nodes.Select(n => FormattableString.Invariant($"node {n.Host} {n.Port} {n.First} {n.Last}")))) + "\n");
 
     /// <summary>Parses Encode's text and checks it against a layout of `sizes`; InvalidDataException names what is wrong.</summary>
@@ -147,9 +155,10 @@ public sealed record SliceDirectory(long Token, int Slices, (string Host, int Po
         var lines = Encoding.UTF8.GetString(text).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         if (lines.Length < 3 || lines[0] != Magic) throw Bad($"expected '{Magic}', a token line and at least one node");
         var head = lines[1].Split(' ');
-        if (head.Length != 4 || head[0] != "token" || head[2] != "slices" || !long.TryParse(head[1], CultureInfo.InvariantCulture, out var token)
-            || token <= 0 || !int.TryParse(head[3], CultureInfo.InvariantCulture, out var count) || count < 1 || count > ParameterSlices.MaxSlices)
-            throw Bad($"'{lines[1]}' is not 'token T slices N' (T > 0, 1 <= N <= {ParameterSlices.MaxSlices})");
+        if (head.Length != 6 || head[0] != "token" || head[2] != "slices" || head[4] != "codes" || !long.TryParse(head[1], CultureInfo.InvariantCulture, out var token)
+            || token <= 0 || !int.TryParse(head[3], CultureInfo.InvariantCulture, out var count) || count < 1 || count > ParameterSlices.MaxSlices
+            || !RemoteWorkers.CompressModes.Contains(head[5]))
+            throw Bad($"'{lines[1]}' is not 'token T slices N codes auto|on|off' (T > 0, 1 <= N <= {ParameterSlices.MaxSlices})");
         var nodes = lines.Skip(2).Select(l => l.Split(' ')).Select(p =>
             p.Length == 5 && p[0] == "node" && int.TryParse(p[2], CultureInfo.InvariantCulture, out var port) && port is > 0 and < 65536
             && int.TryParse(p[3], CultureInfo.InvariantCulture, out var f) && int.TryParse(p[4], CultureInfo.InvariantCulture, out var l)
@@ -161,7 +170,7 @@ public sealed record SliceDirectory(long Token, int Slices, (string Host, int Po
             next = n.l + 1;
         }
         if (next != count || ParameterSlices.Split(sizes, count).Count != count) throw Bad($"the nodes host slices 0..{next - 1}, the layout has {count}");
-        return new SliceDirectory(token, count, nodes);
+        return new SliceDirectory(token, count, nodes, head[5]);
     }
 
     private static InvalidDataException Bad(string what) => new($"ps directory: {what}");

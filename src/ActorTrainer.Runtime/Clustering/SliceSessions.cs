@@ -10,6 +10,11 @@ internal sealed class SliceSessions(Func<ActorSystem> system, Action<string> log
 {
     private readonly Dictionary<long, SliceHost> _hosts = new();
 
+    private long _served;
+
+    /// <summary>Weights answers sent to worker nodes' connections since start (all runs).</summary>
+    public long WeightsServed => Interlocked.Read(ref _served);
+
     /// <summary>Runs whose slices this node hosts now.</summary>
     public int Count { get { lock (_hosts) return _hosts.Count; } }
 
@@ -80,17 +85,26 @@ internal sealed class SliceSessions(Func<ActorSystem> system, Action<string> log
 
     private void ServeWorker(TensorConnection c, FrameHeader attach)
     {
-        if (attach.SectionCount != 0) throw new InvalidDataException("attach: expected no sections");
+        if (attach.SectionCount != 0 || attach.B is not (0 or 1)) throw new InvalidDataException($"attach: expected no sections and B = 0 or 1 (block-sparse codes), got {attach.SectionCount} sections and B = {attach.B}");
         SliceHost? host;
         lock (_hosts) _hosts.TryGetValue(attach.A, out host);
         if (host is null) throw new InvalidDataException($"attach: no run with token {attach.A:x} on this parameter-server node (its coordinator has not opened it, or it ended)");
+        // a coded link: gradients in, weights out as the XOR with what this connection delivered (two threads, two codes)
+        var (up, down) = attach.B == 1 ? (host.Codes(), host.Codes()) : (null, null);
         c.Send(SliceProtocol.Attached, 0, 0, 0, 0);
         // the weights go out on a thread of this connection's own: a worker that asked ahead reads them only when its
         // next work arrives, and meanwhile neither this reader (the node's pushes) nor the slices may wait for it
         var versions = new System.Collections.Concurrent.BlockingCollection<long>();
         var sender = new Thread(() =>
         {
-            try { foreach (long v in versions.GetConsumingEnumerable()) host.TrySend(c, v); }
+            try
+            {
+                foreach (long v in versions.GetConsumingEnumerable())
+                {
+                    host.TrySend(c, v, down);
+                    Interlocked.Increment(ref _served);
+                }
+            }
             catch (Exception e) { log($"parameter server: weights to {c.RemoteEndPoint} not sent: {e.Message}"); }   // the session ends by its reader
         }) { IsBackground = true, Name = "ps-weights-sender" };
         sender.Start();
@@ -99,7 +113,7 @@ internal sealed class SliceSessions(Func<ActorSystem> system, Action<string> log
             while (true)
             {
                 var h = c.ReceiveHeader();
-                if (h.Kind == SliceProtocol.Push) host.Push(c, h);
+                if (h.Kind == SliceProtocol.Push) host.Push(c, h, up);
                 else if (h.Kind == SliceProtocol.WeightsRequest && h.SectionCount == 0) host.SendWeights(v => Offer(versions, v), h.A);
                 else throw new InvalidDataException($"data plane: frame from {c.RemoteEndPoint}: kind {h.Kind} is neither Push nor WeightsRequest");
             }

@@ -65,6 +65,10 @@ public sealed class WorkerNodeServer : IDisposable
     /// <summary>Runs whose parameter-server slices this node hosts now.</summary>
     public int SliceRuns => _slices?.Count ?? 0;
 
+    /// <summary>A `ps` node: weights answers it sent to worker nodes since start (in a sync run about one per step per
+    /// worker node, however many gradient workers the node serves: <see cref="NodeSlicePuller"/>).</summary>
+    public long WeightsServed => _slices?.WeightsServed ?? 0;
+
     private readonly SliceSessions? _slices;
     private Akka.Actor.ActorSystem? _slicesSystem;
     private readonly object _systemGate = new();
