@@ -116,6 +116,20 @@ public class ClusterPsNodeTests
     }
 
     [Fact]
+    public async Task A_ps_node_whose_frames_are_too_small_for_its_slices_fails_the_start_naming_the_key()
+    {
+        using var cluster = new ClusterTestNodes();
+        var small = cluster.AddPsNode(new DataPlaneOptions(MaxFrameBytes: 2048));
+        cluster.AddNode(workers: 1);
+        var job = Fixtures.Job(514, Remote(minWorkers: 1, psNodes: 1));
+        var e = await Assert.ThrowsAsync<WorkersUnavailableException>(() => ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator)
+            .WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.True(e.Message.Contains($"parameter-server node 127.0.0.1:{small.Endpoint.Port} has cluster.data-plane.max-frame-mib = 0 (2048 bytes)"), e.Message);
+        Assert.Contains("need up to", e.Message);
+        Assert.Equal(0, small.SliceRuns);   // refused before any slice went there
+    }
+
+    [Fact]
     public async Task Too_few_ps_nodes_fail_the_start_naming_cluster_ps_nodes()
     {
         using var cluster = new ClusterTestNodes();

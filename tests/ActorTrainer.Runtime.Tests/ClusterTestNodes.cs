@@ -45,9 +45,9 @@ internal sealed class ClusterTestNodes : IDisposable
     public WorkerNodeServer AddPsNode(DataPlaneOptions? options = null)
     {
         var system = Create(RemoteWorkers.PsRole);
-        var server = new WorkerNodeServer(IPAddress.Loopback, 0, options ?? new DataPlaneOptions(), 0, 0, m => { lock (Log) Log.Add(m); },
-            hostsSlices: true);
-        var info = new WorkerNodeInfo("127.0.0.1", server.Endpoint.Port, Guid.NewGuid().ToString("N"), 0, 0, HostsSlices: true);
+        options ??= new DataPlaneOptions();
+        var server = new WorkerNodeServer(IPAddress.Loopback, 0, options, 0, 0, m => { lock (Log) Log.Add(m); }, hostsSlices: true);
+        var info = new WorkerNodeInfo("127.0.0.1", server.Endpoint.Port, Guid.NewGuid().ToString("N"), 0, 0, options.MaxFrameBytes, HostsSlices: true);
         system.ActorOf(WorkerNodeActor.Props(info), WorkerNodeActor.Name);
         Akka.Cluster.Cluster.Get(system).Join(Akka.Cluster.Cluster.Get(Coordinator).SelfAddress);
         _nodes.Add((system, server));

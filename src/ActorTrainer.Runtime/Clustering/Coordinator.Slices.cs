@@ -60,14 +60,18 @@ internal sealed partial class Coordinator
             throw new ArgumentException($"cluster.ps-nodes = {nodes} but the model's parameters are cut into {count} slice(s) (trainer.ps-slices): set trainer.ps-slices to at least {nodes}");
         long token = Random.Shared.NextInt64(1, long.MaxValue);
         var ranges = Enumerable.Range(0, nodes).Select(p => (First: p * count / nodes, Last: (p + 1) * count / nodes - 1)).ToArray();
+        var (job, start, weights, server, options) = (_job, _start, _weights, _server, _opts.Remote!.DataPlane);
+        var specs = ranges.Select(r => new SliceJobSpec(job.Plan.WeightSizes, count, r.First, r.Last, job.ShardsPerBatch,
+            job.Optimizer.LearningRate, Core.OptimizerConfig.Serialize(job.Optimizer).ToJsonString())).ToArray();
+        for (int p = 0; p < nodes; p++)
+            if (NodeFrames.PsRefusal(_psNodes[p], layout, specs[p], job.Optimizer.SlotNames.Length) is { } refusal)
+                throw new WorkersUnavailableException("cluster: " + refusal);
         _directory = new SliceDirectory(token, count, _psNodes.Select((n, p) => (n.Host, n.Port, ranges[p].First, ranges[p].Last)).ToArray(),
             _opts.Remote!.Compress);
-        var (job, start, weights, server, options) = (_job, _start, _weights, _server, _opts.Remote!.DataPlane);
         var dispatcher = RemoteWorkerDispatcher;
         _links = _psNodes.Select((node, p) =>
         {
-            var spec = new SliceJobSpec(job.Plan.WeightSizes, count, ranges[p].First, ranges[p].Last, job.ShardsPerBatch,
-                job.Optimizer.LearningRate, Core.OptimizerConfig.Serialize(job.Optimizer).ToJsonString());
+            var spec = specs[p];
             var st = (start.GlobalStep, job.Optimizer.Iterations, 0L);
             return Context.ActorOf(Props.Create(() => new SliceHostLink(node, token, spec, layout, weights, job.Optimizer, st, options, server))
                 .WithDispatcher(dispatcher), "ps-link-" + p);

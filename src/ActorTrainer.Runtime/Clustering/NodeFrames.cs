@@ -3,8 +3,9 @@ using ActorTrainer.Runtime.DataPlane;
 
 namespace ActorTrainer.Runtime.Clustering;
 
-/// <summary>The data-plane frames of a coordinator's job on a worker node: the largest is a Work frame that carries a
-/// shard's rows and the weights; a node whose cluster.data-plane.max-frame-mib is below it would refuse every step.</summary>
+/// <summary>The data-plane frames of a coordinator's job on a worker node (the largest is a Work frame that carries a
+/// shard's rows and the weights) or on a ps node (a SliceJob or a push); a node whose cluster.data-plane.max-frame-mib is
+/// below them would refuse every step.</summary>
 internal static class NodeFrames
 {
     /// <summary>Bytes of the largest frame a coordinator sends a node for `plan` with shards of up to `maxRows` rows,
@@ -27,5 +28,28 @@ internal static class NodeFrames
         return $"worker node {node.Host}:{node.Port} has cluster.data-plane.max-frame-mib = {node.MaxFrameBytes >> 20} ({node.MaxFrameBytes} bytes), " +
                $"but this model's data-plane frames need up to {need} bytes; it gets no work from this run: restart it with " +
                $"cluster.data-plane.max-frame-mib = {(need + (1L << 20) - 1) >> 20} or more";
+    }
+
+    /// <summary>Bytes of the largest frame a ps node hosting slices `first`..`last` of `layout` receives: the SliceJob
+    /// (its text of `textBytes`, the hosted weights and `slots` optimizer slots over them) or a push (stats and the
+    /// hosted gradient ranges, block-sparse at their worst).</summary>
+    public static long LargestPs(ParameterSlices layout, int first, int last, int slots, int textBytes)
+    {
+        var segments = Enumerable.Range(first, last - first + 1).SelectMany(s => layout[s]).ToArray();
+        long hosted = segments.Sum(g => (long)g.Count);
+        long job = textBytes + 4 * hosted * (1 + slots), push = 20 + segments.Sum(g => 4L * g.Count + BlockSparse.MaskBytes(g.Count));
+        return Math.Max(job, push);
+    }
+
+    /// <summary>Why the ps node `node` cannot host slices `first`..`last` (its cluster.data-plane.max-frame-mib is below
+    /// their frames), or null when it can.</summary>
+    public static string? PsRefusal(WorkerNodeInfo node, ParameterSlices layout, SliceJobSpec spec, int slots)
+    {
+        var (first, last) = (spec.First, spec.Last);
+        long need = LargestPs(layout, first, last, slots, spec.Encode().Length);
+        if (node.MaxFrameBytes <= 0 || need <= node.MaxFrameBytes) return null;
+        return $"parameter-server node {node.Host}:{node.Port} has cluster.data-plane.max-frame-mib = {node.MaxFrameBytes >> 20} ({node.MaxFrameBytes} bytes), " +
+               $"but the frames of its slices {first}..{last} need up to {need} bytes: restart it with cluster.data-plane.max-frame-mib = " +
+               $"{(need + (1L << 20) - 1) >> 20} or more (or spread the slices over more ps nodes: cluster.ps-nodes)";
     }
 }
