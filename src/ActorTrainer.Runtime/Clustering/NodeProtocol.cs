@@ -7,8 +7,10 @@ namespace ActorTrainer.Runtime.Clustering;
 /// remote gradient worker; request → answer, in order):
 /// <list type="bullet">
 /// <item>Job (→ node): A = most rows per shard, B = GEMM threads, C = number of weight tensors, D = flags in bits 0–7
-/// (bit 0: a sync run, bit 1: tensors travel block-sparse, bit 2: the weights are shared — sync only) | the share's
-/// token &lt;&lt; 8 (positive; 0 when not shared); sections: [plan text (<see cref="PlanCodec"/>)]. Answer: Ready (A =
+/// (bit 0: a sync run, bit 1: tensors travel block-sparse, bit 2: the weights are shared — sync only, bit 3: the
+/// slices live on ps nodes — sync and shared only, <see cref="SliceProtocol"/>) | the share's token &lt;&lt; 8
+/// (positive; 0 when not shared); sections: [plan text (<see cref="PlanCodec"/>)], and with bit 3 [the ps directory
+/// (<see cref="SliceDirectory"/>)]. Answer: Ready (A =
 /// the node's processor count, B = the key of the weights the share's copy holds, long.MinValue when none) or
 /// Error.</item>
 /// <item>Work (→ node): A = request number, B = weights key, C = rows | batchRows &lt;&lt; 32, D = dropout seed;

@@ -30,8 +30,8 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
     private bool _coded;
     private NodeWeightsGroup? _group;
     private long _token;
-    private SliceLinks? _links;                    // a ps job: the weights come from, the gradients go to, the ps nodes
-    private NodeSlicePuller? _puller;              // a ps job sharing weights: the node's one pull of each step's weights
+    private SliceLinks? _links;                    // a ps job: this session's gradients go to the ps nodes
+    private NodeSlicePuller? _puller;              // a ps job: the node's one pull of each step's weights from them
     private readonly int[] _route = new int[7];
 
     /// <summary>Seconds this session spent waiting for work, reading it, computing and sending results.</summary>
@@ -72,7 +72,7 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
             counted();
             _sending.Start();
             _links?.Push(_route, batchRows, stats, _grads);
-            if (_puller is not null) _puller.AskAhead(h.B); else _links?.AskAhead(h.B);
+            _puller?.AskAhead(h.B);
             for (int i = 0; _coded && _links is null && i < _grads.Length; i++)
             {
                 _up[i].Encode(_grads[i]);
@@ -91,7 +91,7 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         long flags = h.D & 0xFF, token = h.D >> 8;
         if (h.D < 0 || flags > 15) throw Bad($"job flags {flags} outside [0, 15] (bit 0: sync, bit 1: block-sparse tensors, bit 2: weights shared, bit 3: slices on ps nodes)");
         bool ps = (flags & 8) != 0;
-        if (ps && (flags & 1) == 0) throw Bad("a job whose slices live on ps nodes must be a sync job");
+        if (ps && (flags & 5) != 5) throw Bad("a job whose slices live on ps nodes must be a sync job that shares weights (the node pulls them once per step)");
         if (h.SectionCount != (ps ? 2 : 1)) throw Bad($"job frame has {h.SectionCount} sections, expected {(ps ? 2 : 1)}");
         var plan = PlanCodec.Decode(NodeProtocol.ReadText(conn, h, 0, "job"));
         var directory = ps ? SliceDirectory.Decode(NodeProtocol.ReadText(conn, h, 1, "ps directory"), plan.WeightSizes) : null;
@@ -128,9 +128,8 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         if (directory is not null)
         {
             if (linkOptions is null) throw Bad("this node cannot reach parameter-server nodes (no data-plane options for them)");
-            if (_group is { } g) _puller = g.PullerFor(directory, linkOptions);   // one pull per step for the node
-            else _weights = _sizes.Select(n => new float[n]).ToArray();
-            _links = new SliceLinks(directory, _sizes, linkOptions);
+            _puller = _group!.PullerFor(directory, linkOptions);   // one pull per step for the node's sessions
+            _links = new SliceLinks(directory, _sizes, linkOptions);   // this session's pushes
             _links.Open();
         }
         conn.Send(NodeProtocol.Ready, Environment.ProcessorCount, _group?.Key ?? long.MinValue, 0, 0);
@@ -177,8 +176,8 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
     }
 
     /// <summary>A ps job's Work frame: x, labels | targets, the route (7 Int32: step low and high, shard, shard count,
-    /// epoch, step in epoch, worker id); the weights of key B come from the ps nodes (into the node's shared copy when
-    /// the job shares weights: pulled once for all its sessions).</summary>
+    /// epoch, step in epoch, worker id); the weights of key B come from the ps nodes into the node's shared copy
+    /// (pulled once for all its sessions of the run).</summary>
     private (int Rows, int BatchRows) ReadPsWork(FrameHeader h, int rows, int batchRows, int head)
     {
         if (h.SectionCount != head + 1) throw Bad($"work frame of a ps job has {h.SectionCount} sections, expected {head + 1}");
@@ -188,8 +187,7 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         Expect(h, head, SectionType.Int32, _route.Length, "route");
         ReadRows(h, rows);
         conn.ReceiveSection(_route.AsSpan());
-        if (_puller is not null) _puller.Pull(h.B, _group!.Weights);
-        else _links!.Pull(h.B, _weights!);
+        _puller!.Pull(h.B, _group!.Weights);
         _key = h.B;
         return (rows, batchRows);
     }
