@@ -55,6 +55,27 @@ public class ClusterPsNodeTests
         Assert.Equal(0, node.SharedCopies);   // the sessions ended, and the copy (and its pull connections) with them
     }
 
+    [Theory]
+    [InlineData("auto")]
+    [InlineData("on")]     // block-sparse codes between the two nodes (the links to itself go through memory either way)
+    public async Task Worker_nodes_that_host_the_slices_themselves_give_the_reference_bits(string compress)
+    {
+        using var cluster = new ClusterTestNodes();
+        var a = cluster.AddNode(workers: 2, hostsSlices: true);
+        var b = cluster.AddNode(workers: 1, hostsSlices: true);
+        var job = Fixtures.Job(514, Remote(minWorkers: 3, psNodes: 2, psSlices: 3, compress: compress));
+        var (expected, losses) = Fixtures.Reference(job);
+        var result = await Within(cluster, ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator));
+        Fixtures.AssertBitIdentical(expected, result.Weights);
+        Assert.Equal(losses, result.History.Select(h => h.Loss).ToArray());
+        Assert.Equal(2 * (8 * 4 + 2), a.ShardsComputed + b.ShardsComputed);
+        Assert.Equal(0, a.WeightsReceived + b.WeightsReceived);
+        // each node pulls its own slices' weights from memory: the answers over the data plane are the other node's pulls
+        const int steps = 2 * 9;
+        Assert.InRange(a.WeightsServed, steps / 2, steps + 2);
+        Assert.InRange(b.WeightsServed, steps / 2, steps + 2);
+    }
+
     /// <summary>The run's result within 120 s, else a failure that shows the nodes' log.</summary>
     private static async Task<TrainingResult> Within(ClusterTestNodes cluster, Task<TrainingResult> run)
     {

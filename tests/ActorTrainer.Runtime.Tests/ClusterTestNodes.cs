@@ -29,12 +29,15 @@ internal sealed class ClusterTestNodes : IDisposable
     /// (syncRefusal: the node refuses sync jobs with this reason, as a GPU node does; compute: the node's shard computation,
     /// as a GPU node's, null = the CPU engine).</summary>
     public WorkerNodeServer AddNode(int workers, int threads = 1, DataPlaneOptions? options = null, RemotingTls? tls = null, string? syncRefusal = null,
-        ShardComputeFactory? compute = null)
+        ShardComputeFactory? compute = null, bool hostsSlices = false)
     {
-        var system = Create(RemoteWorkers.WorkerRole, tls);
-        var server = new WorkerNodeServer(IPAddress.Loopback, 0, options ?? new DataPlaneOptions(), workers, threads, m => { lock (Log) Log.Add(m); },
-            compute, syncRefusal);
-        var info = new WorkerNodeInfo("127.0.0.1", server.Endpoint.Port, Guid.NewGuid().ToString("N"), workers, threads);
+        var system = hostsSlices ? Create([RemoteWorkers.WorkerRole, RemoteWorkers.PsRole], tls) : Create(RemoteWorkers.WorkerRole, tls);
+        options ??= new DataPlaneOptions();
+        var server = new WorkerNodeServer(IPAddress.Loopback, 0, options, workers, threads, m => { lock (Log) Log.Add(m); },
+            compute, syncRefusal, hostsSlices);
+        var info = hostsSlices
+            ? new WorkerNodeInfo("127.0.0.1", server.Endpoint.Port, Guid.NewGuid().ToString("N"), workers, threads, options.MaxFrameBytes, HostsSlices: true)
+            : new WorkerNodeInfo("127.0.0.1", server.Endpoint.Port, Guid.NewGuid().ToString("N"), workers, threads);
         system.ActorOf(WorkerNodeActor.Props(info), WorkerNodeActor.Name);
         Akka.Cluster.Cluster.Get(system).Join(Akka.Cluster.Cluster.Get(Coordinator).SelfAddress);
         _nodes.Add((system, server));
@@ -55,8 +58,10 @@ internal sealed class ClusterTestNodes : IDisposable
     }
 
     /// <summary>A node as `train` / `worker` start it: ClusterSettings (strict serialization, loopback, ephemeral port).</summary>
-    private static ActorSystem Create(string role, RemotingTls? tls = null) =>
-        ClusterNode.Create(new ClusterSettings { Roles = [role], Tls = tls },
+    private static ActorSystem Create(string role, RemotingTls? tls = null) => Create([role], tls);
+
+    private static ActorSystem Create(string[] roles, RemotingTls? tls) =>
+        ClusterNode.Create(new ClusterSettings { Roles = roles, Tls = tls },
             ConfigurationFactory.ParseString("akka.loglevel = WARNING").WithFallback(ActorTrainingRunner.RuntimeDefaults));
 
     public void Dispose()

@@ -41,19 +41,22 @@ public static class WorkerCommand
         void Log(string m) { lock (log) log.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {name}: {m}"); }
         using var claim = signals.ClaimForTraining();
         using var gpu = ps ? null : OpenGpu(new ConfigReader(config), c.NodeWorkers);
+        if (gpu is not null && c.NodeHostsSlices)
+            throw new ConfigException("config: worker.hosts-slices = on needs worker.backend = cpu (the slices serve sync runs, which a GPU node refuses)");
+        bool slices = ps || c.NodeHostsSlices;
         // the node waits for work between steps and epochs as long as it takes: no read deadline on its side
         var bind = ClusterBinding.Resolve(c.Settings.Hostname);
         using var server = ClusterBinding.DataPlane(c.Settings.Hostname, c.DataPlanePort, () => new WorkerNodeServer(bind, c.DataPlanePort, c.DataPlane with { IoTimeout = null },
-            ps ? 0 : c.NodeWorkers, c.NodeThreads, Log, gpu is null ? null : ActorTrainer.Cuda.CudaShardCompute.Exclusive(gpu), gpu is null ? null : SyncRefusal, hostsSlices: ps));
+            ps ? 0 : c.NodeWorkers, c.NodeThreads, Log, gpu is null ? null : ActorTrainer.Cuda.CudaShardCompute.Exclusive(gpu), gpu is null ? null : SyncRefusal, hostsSlices: slices));
         if (gpu is not null) Log($"computing on {GpuBackend.Describe(gpu)}; async jobs only");
         else if (!ps) StartWarmup(config, c.NodeThreads, Log);
         var info = new WorkerNodeInfo(c.AdvertisedHost, server.Endpoint.Port, Guid.NewGuid().ToString("N"), ps ? 0 : c.NodeWorkers, c.NodeThreads,
-            c.DataPlane.MaxFrameBytes, HostsSlices: ps);
+            c.DataPlane.MaxFrameBytes, HostsSlices: slices);
         while (!signals.Token.IsCancellationRequested)
         {
             var system = ClusterBinding.CreateNode(c.Settings, config);   // the rendered cluster keys win; akka.* of the config add to them
             system.ActorOf(WorkerNodeActor.Props(info), WorkerNodeActor.Name);
-            Log($"node {Akka.Cluster.Cluster.Get(system).SelfAddress} joining {string.Join(", ", c.Settings.SeedNodes)}; data plane {info.Host}:{info.Port}{(server.UnixSocketPath is { } unix ? $" (from this host: {unix})" : "")}, {(ps ? "parameter-server slices" : $"{info.Workers} worker(s) × {(info.ThreadsPerWorker == 0 ? "default" : info.ThreadsPerWorker)} thread(s)")}{(c.DataPlane.Tls is null ? "" : ", TLS")}");
+            Log($"node {Akka.Cluster.Cluster.Get(system).SelfAddress} joining {string.Join(", ", c.Settings.SeedNodes)}; data plane {info.Host}:{info.Port}{(server.UnixSocketPath is { } unix ? $" (from this host: {unix})" : "")}, {(ps ? "parameter-server slices" : $"{info.Workers} worker(s) × {(info.ThreadsPerWorker == 0 ? "default" : info.ThreadsPerWorker)} thread(s){(slices ? " and parameter-server slices" : "")}")}{(c.DataPlane.Tls is null ? "" : ", TLS")}");
             int which = Task.WaitAny(system.WhenTerminated, Task.Delay(Timeout.Infinite, signals.Token).ContinueWith(_ => { }));
             if (which == 0)
             {

@@ -7,18 +7,20 @@ namespace ActorTrainer.Daemon.Configuration;
 
 /// <summary>The cluster.* and worker.* keys: this process as a member of a training cluster (Akka.Cluster for
 /// membership, the data plane for tensors). `train` with cluster.enabled = on is the coordinator; `worker` is a worker
-/// node; `ps` a parameter-server node. Every value is checked here, errors name the key.</summary>
+/// node; `ps` a parameter-server node. Every value is checked here, errors name the key. NodeHostsSlices: a worker node
+/// that hosts parameter-server slices too (worker.hosts-slices; its roles are then `worker` and `ps`).</summary>
 public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataPlaneOptions DataPlane, int DataPlanePort,
-    RemoteWorkers Remote, int NodeWorkers, int NodeThreads)
+    RemoteWorkers Remote, int NodeWorkers, int NodeThreads, bool NodeHostsSlices = false)
 {
     /// <summary>Reads the keys for a node with `role` (coordinator, worker or ps).</summary>
     public static ClusterConfig From(ConfigReader r, string role)
     {
         var tls = ReadTls(r);
+        bool hostsSlices = role == RemoteWorkers.WorkerRole && r.Bool("worker.hosts-slices");
         var settings = new ClusterSettings
         {
             SystemName = r.String("cluster.system-name"),
-            Roles = [role],
+            Roles = hostsSlices ? [role, RemoteWorkers.PsRole] : [role],
             Hostname = r.String("cluster.hostname"),
             Port = r.Int("cluster.port", 0, 65535),
             PublicHostname = Optional(r.String("cluster.public-hostname")),
@@ -49,7 +51,7 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
             r.OneOf("cluster.data-plane.compress", RemoteWorkers.CompressModes), r.Duration("cluster.busy-retry-max"),
             r.Int("cluster.ps-nodes", 0, RemoteWorkers.MaxPsNodes));
         return new ClusterConfig(r.Bool("cluster.enabled"), settings, dataPlane, r.Int("cluster.data-plane.port", 0, 65535), remote,
-            ReadNodeWorkers(r), r.Int("worker.threads-per-worker", 0, 4096));
+            ReadNodeWorkers(r), r.Int("worker.threads-per-worker", 0, 4096), hostsSlices);
     }
 
     /// <summary>Where this node's address must stand among the seed nodes: a coordinator with seed nodes is the first of

@@ -73,7 +73,7 @@ internal sealed partial class Coordinator : IWithTimers
         if (node.HostsSlices)
         {
             if (PsMode) OnPsNode(node);
-            return;
+            if (node.Workers == 0) return;   // a `ps` node; a worker node hosting slices too (worker.hosts-slices) goes on
         }
         if (!SlicesReady) return;   // its workers start once the ps nodes hold the slices (the node is asked again)
         int live = _liveByNode.GetValueOrDefault(node.Key);

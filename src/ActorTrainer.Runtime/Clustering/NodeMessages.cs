@@ -6,7 +6,8 @@ public sealed record DescribeWorkerNode() : ITrainingMessage;
 /// <summary>Worker node → coordinator: its data-plane endpoint (Host, Port), Incarnation (new on every start of the
 /// node's server, so a restarted node is told apart from the old one), Workers × ThreadsPerWorker it offers, and the
 /// largest data-plane frame it accepts (MaxFrameBytes, its cluster.data-plane.max-frame-mib; 0 = not told). HostsSlices:
-/// a `ps` node (Workers 0), which hosts parameter-server slices for a coordinator with cluster.ps-nodes.</summary>
+/// the node hosts parameter-server slices for a coordinator with cluster.ps-nodes: a `ps` node (Workers 0), or a
+/// worker node with worker.hosts-slices = on (its workers reach its own slices through memory).</summary>
 public sealed record WorkerNodeInfo(string Host, int Port, string Incarnation, int Workers, int ThreadsPerWorker, long MaxFrameBytes = 0,
     bool HostsSlices = false) : ITrainingMessage
 {

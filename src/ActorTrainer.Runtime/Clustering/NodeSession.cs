@@ -12,7 +12,8 @@ namespace ActorTrainer.Runtime.Clustering;
 /// kinds, section counts, types or lengths end the session with InvalidDataException (the server sends it back as an
 /// Error frame).</summary>
 internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Action counted, ShardComputeFactory? factory = null,
-    string? syncRefusal = null, NodeWeightsGroups? groups = null, Action? weightsArrived = null, DataPlaneOptions? linkOptions = null)
+    string? syncRefusal = null, NodeWeightsGroups? groups = null, Action? weightsArrived = null, DataPlaneOptions? linkOptions = null,
+    LocalSlices? localSlices = null)
 {
     /// <summary>Most rows per shard a coordinator may ask for (bounds the buffers a Job allocates).</summary>
     public const int MaxRows = 1 << 20;
@@ -128,8 +129,8 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         if (directory is not null)
         {
             if (linkOptions is null) throw Bad("this node cannot reach parameter-server nodes (no data-plane options for them)");
-            _puller = _group!.PullerFor(directory, linkOptions);   // one pull per step for the node's sessions
-            _links = new SliceLinks(directory, _sizes, linkOptions);   // this session's pushes
+            _puller = _group!.PullerFor(directory, linkOptions, localSlices);   // one pull per step for the node's sessions
+            _links = new SliceLinks(directory, _sizes, linkOptions, localSlices);   // this session's pushes
             _links.Open();
         }
         conn.Send(NodeProtocol.Ready, Environment.ProcessorCount, _group?.Key ?? long.MinValue, 0, 0);

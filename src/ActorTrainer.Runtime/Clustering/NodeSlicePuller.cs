@@ -9,7 +9,7 @@ namespace ActorTrainer.Runtime.Clustering;
 /// key's weights arrive only after every shard of the step before was pushed, so no sibling computes while they are
 /// overwritten (a late duplicate of an applied step may: its gradient is dropped as late). A pull or ask that fails
 /// drops the connections: what the copy holds and what is on its way are unknown, so the next pull starts afresh.</summary>
-internal sealed class NodeSlicePuller(SliceDirectory directory, int[] sizes, DataPlaneOptions options) : IDisposable
+internal sealed class NodeSlicePuller(SliceDirectory directory, int[] sizes, DataPlaneOptions options, LocalSlices? local = null) : IDisposable
 {
     private readonly object _gate = new();
     private SliceLinks? _links;
@@ -32,7 +32,7 @@ internal sealed class NodeSlicePuller(SliceDirectory directory, int[] sizes, Dat
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_links is null)
             {
-                var links = new SliceLinks(directory, sizes, options);
+                var links = new SliceLinks(directory, sizes, options, local);
                 try { links.Open(); }
                 catch
                 {

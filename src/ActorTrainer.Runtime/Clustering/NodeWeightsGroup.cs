@@ -31,11 +31,11 @@ internal sealed class NodeWeightsGroup(int[] sizes, TimeSpan wait)
 
     /// <summary>The group's puller, made with `directory` if there is none yet; InvalidDataException when the group
     /// pulls from a directory of another run.</summary>
-    public NodeSlicePuller PullerFor(SliceDirectory directory, DataPlaneOptions options)
+    public NodeSlicePuller PullerFor(SliceDirectory directory, DataPlaneOptions options, LocalSlices? local)
     {
         lock (_gate)
         {
-            Puller ??= new NodeSlicePuller(directory, sizes, options);
+            Puller ??= new NodeSlicePuller(directory, sizes, options, local);
             if (Puller.Directory.Token != directory.Token)
                 throw new InvalidDataException($"job shares weights pulled from the ps nodes of run {Puller.Directory.Token:x}, its own run is {directory.Token:x}");
             return Puller;

@@ -21,6 +21,7 @@ internal sealed class SliceHost : IDisposable
     private readonly List<(Action<long> Send, long Wanted)> _waiters = new();   // pulls of a version not reached yet
     private long _version, _lastResolved;
     private string? _closed;
+    private readonly CancellationTokenSource _closing = new();   // in-process pulls waiting for a version end with the run
 
     private SliceHost(long token, SliceJobSpec spec, Optimizer optimizer, TensorConnection control, long firstStep, long version)
     {
@@ -128,10 +129,7 @@ internal sealed class SliceHost : IDisposable
         // the shard count is that of the step's non-empty shards (a short last batch has fewer)
         if (shard < 0 || shard >= Spec.Shards || shardCount < 1 || shardCount > Spec.Shards || batchRows < 1)
             throw new InvalidDataException($"push: shard {shard} of {shardCount} non-empty ones (the job cuts batches into {Spec.Shards}), batch of {batchRows} rows");
-        long open;
-        lock (_gate) open = _lastResolved + 1;
-        // sync: a shard of a later step needs weights that do not exist yet; one would reset the slices' fold of this step
-        if (h.A > open) throw new InvalidDataException($"push: step {h.A} is from the future (the slices gather step {open})");
+        CheckStep(h.A);
         Span<int> s = stackalloc int[5];
         c.ReceiveSection(s);
         var grads = Rent();
@@ -145,15 +143,57 @@ internal sealed class SliceHost : IDisposable
             lock (_gate) _free.Push(grads);
             throw;
         }
+        double loss = BitConverter.Int64BitsToDouble((uint)s[0] | (long)s[1] << 32), hits = BitConverter.Int64BitsToDouble((uint)s[2] | (long)s[3] << 32);
+        Fold(h.A, epoch, (int)h.D, shard, shardCount, batchRows, (int)(h.D >> 32), new ShardStats(loss, hits, s[4]), grads);
+    }
+
+    /// <summary>An in-process push (a worker node that hosts slices itself, <see cref="LocalSlices"/>): the hosted ranges
+    /// of `grads` are copied into a buffer the slices fold, as <see cref="Push"/> does with a frame's. `route` as a
+    /// Push frame's header: step (low, high), shard, shard count, epoch, step in epoch, worker id.</summary>
+    public void PushLocal(ReadOnlySpan<int> route, int batchRows, ShardStats stats, float[][] grads)
+    {
+        long step = (uint)route[0] | (long)route[1] << 32;
+        CheckStep(step);
+        var buffer = Rent();
+        for (int s = Spec.First; s <= Spec.Last; s++)
+            foreach (var g in Layout[s]) grads[g.Tensor].AsSpan(g.Offset, g.Count).CopyTo(buffer[g.Tensor].AsSpan(g.Offset, g.Count));
+        Fold(step, route[4], route[5], route[2], route[3], batchRows, route[6], stats, buffer);
+    }
+
+    /// <summary>Sync: a shard of a later step than the one gathered needs weights that do not exist yet; one would reset
+    /// the slices' fold of this step.</summary>
+    private void CheckStep(long step)
+    {
+        long open;
+        lock (_gate) open = _lastResolved + 1;
+        if (step > open) throw new InvalidDataException($"push: step {step} is from the future (the slices gather step {open})");
+    }
+
+    /// <summary>Hands a shard's gradient buffer to every hosted slice (dropped when its step is resolved already).</summary>
+    private void Fold(long step, int epoch, int stepInEpoch, int shard, int shardCount, int batchRows, int workerId, ShardStats stats, float[][] grads)
+    {
         lock (_gate)
         {
-            if (h.A <= _lastResolved) { _free.Push(grads); return; }
-            if (!_inUse.TryGetValue(h.A, out var list)) _inUse[h.A] = list = new List<float[][]>();
+            if (step <= _lastResolved) { _free.Push(grads); return; }
+            if (!_inUse.TryGetValue(step, out var list)) _inUse[step] = list = new List<float[][]>();
             list.Add(grads);
         }
-        double loss = BitConverter.Int64BitsToDouble((uint)s[0] | (long)s[1] << 32), hits = BitConverter.Int64BitsToDouble((uint)s[2] | (long)s[3] << 32);
-        var r = new ShardResult(h.A, epoch, (int)h.D, shard, shardCount, batchRows, _version, (int)(h.D >> 32), loss, hits, s[4], grads);
+        var r = new ShardResult(step, epoch, stepInEpoch, shard, shardCount, batchRows, _version, workerId, stats.LossSum, stats.Correct, stats.Count, grads);
         foreach (var slice in Slices) slice.Tell(r);
+    }
+
+    /// <summary>An in-process pull: waits until the slices are at version `wanted` (long.MinValue: now), copies the
+    /// hosted ranges of the weights into `into` and returns the version copied; InvalidDataException when the run
+    /// ends here first.</summary>
+    public long CopyWeights(long wanted, float[][] into)
+    {
+        var done = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        SendWeights(v => done.TrySetResult(v), wanted);
+        try { done.Task.Wait(_closing.Token); }
+        catch (OperationCanceledException) { throw new InvalidDataException($"slices of run {Token:x} are gone: {_closed}"); }
+        for (int s = Spec.First; s <= Spec.Last; s++)
+            foreach (var g in Layout[s]) _weights[g.Tensor].AsSpan(g.Offset, g.Count).CopyTo(into[g.Tensor].AsSpan(g.Offset, g.Count));
+        return done.Task.Result;
     }
 
     private float[][] Rent()
@@ -257,6 +297,7 @@ internal sealed class SliceHost : IDisposable
             _closed ??= why;
             _waiters.Clear();
         }
+        _closing.Cancel();
         foreach (var s in Slices) s.Tell(PoisonPill.Instance);
         _bridge.Tell(PoisonPill.Instance);
     }

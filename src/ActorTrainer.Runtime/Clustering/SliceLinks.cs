@@ -8,7 +8,8 @@ namespace ActorTrainer.Runtime.Clustering;
 /// shard's gradient ranges to them, so neither crosses the coordinator's link. A failure on any of them is an
 /// InvalidDataException naming the ps node (the session answers the coordinator with an Error frame, and the shard goes
 /// to another worker; a ps node that is gone ends the run at the coordinator). A link to a ps node that
-/// <see cref="SliceDirectory.CodesTo"/> names carries block-sparse codes (<see cref="SliceRangeCodes"/>).</summary>
+/// <see cref="SliceDirectory.CodesTo"/> names carries block-sparse codes (<see cref="SliceRangeCodes"/>). The ps node
+/// that is this process (`local`: a worker node hosting slices too) is reached through memory, not a connection.</summary>
 internal sealed class SliceLinks : IDisposable
 {
     private readonly SliceDirectory directory;
@@ -21,17 +22,23 @@ internal sealed class SliceLinks : IDisposable
     private readonly List<Section> _sections = new();
     private long _key = long.MinValue;
     private long _asked = long.MinValue;    // the version asked for ahead (after a push: the next step's), not read yet
+    private readonly LocalSlices? _local;
+    private readonly int _self = -1;          // the directory's entry for this process, if any
+    private SliceHost? _localHost;
+    private long _localWanted = long.MinValue;
 
     /// <summary>Links to the ps nodes of `directory` for weights of `sizes` (opened by <see cref="Open"/>).</summary>
-    public SliceLinks(SliceDirectory directory, int[] sizes, DataPlaneOptions options)
+    public SliceLinks(SliceDirectory directory, int[] sizes, DataPlaneOptions options, LocalSlices? local = null)
     {
         this.directory = directory;
         this.options = options;
+        _local = local;
+        if (local is not null) _self = Array.FindIndex(directory.Nodes, p => local.Is(p.Host, p.Port));
         _layout = ParameterSlices.Split(sizes, directory.Slices);
         int n = directory.Nodes.Length;
         _conns = new TensorConnection?[n];
         _fresh = new bool[n];
-        var coded = directory.Nodes.Select(p => directory.CodesTo(p.Host)).ToArray();
+        var coded = directory.Nodes.Select((p, i) => i != _self && directory.CodesTo(p.Host)).ToArray();
         _up = directory.Nodes.Select((p, i) => coded[i] ? new SliceRangeCodes(_layout, p.First, p.Last) : null).ToArray();
         _down = directory.Nodes.Select((p, i) => coded[i] ? new SliceRangeCodes(_layout, p.First, p.Last) : null).ToArray();
     }
@@ -42,6 +49,11 @@ internal sealed class SliceLinks : IDisposable
         for (int i = 0; i < _conns.Length; i++)
             Guard(i, () =>
             {
+                if (i == _self)
+                {
+                    _localHost = _local!.Host(directory.Token);
+                    return;
+                }
                 var (host, port, _, _) = directory.Nodes[i];
                 var c = _conns[i] = TensorConnection.Connect(host, port, options);
                 c.Send(SliceProtocol.Attach, directory.Token, _up[i] is null ? 0 : 1, 0, 0);
@@ -80,7 +92,9 @@ internal sealed class SliceLinks : IDisposable
 
     private void Request(long key)
     {
-        for (int i = 0; i < _conns.Length; i++) Guard(i, () => _conns[i]!.Send(SliceProtocol.WeightsRequest, key, 0, 0, 0));
+        for (int i = 0; i < _conns.Length; i++)
+            if (i == _self) _localWanted = key;   // read from memory once needed
+            else Guard(i, () => _conns[i]!.Send(SliceProtocol.WeightsRequest, key, 0, 0, 0));
     }
 
     /// <summary>Reads one Weights answer from every ps node; the lowest version they answered with.</summary>
@@ -90,6 +104,11 @@ internal sealed class SliceLinks : IDisposable
         for (int i = 0; i < _conns.Length; i++)
             Guard(i, () =>
             {
+                if (i == _self)
+                {
+                    version = Math.Min(version, _localHost!.CopyWeights(_localWanted, weights));
+                    return;
+                }
                 var (_, _, first, last) = directory.Nodes[i];
                 var c = _conns[i]!;
                 var h = c.ReceiveHeader();
@@ -127,6 +146,12 @@ internal sealed class SliceLinks : IDisposable
         long b = (uint)route[2] | (long)route[3] << 32, c = (uint)batchRows | (long)route[4] << 32, d = (uint)route[5] | (long)route[6] << 32;
         for (int i = 0; i < _conns.Length; i++)
         {
+            if (i == _self)
+            {
+                try { _localHost!.PushLocal(route, batchRows, stats, grads); }
+                catch (InvalidDataException e) { throw Named(i, e); }
+                continue;
+            }
             var (_, _, first, last) = directory.Nodes[i];
             _sections.Clear();
             _sections.Add(_stats);
@@ -142,9 +167,14 @@ internal sealed class SliceLinks : IDisposable
         try { a(); }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or DataPlaneException or InvalidDataException)
         {
-            var (host, port, _, _) = directory.Nodes[i];
-            throw new InvalidDataException($"parameter-server node {host}:{port}: {e.Message}", e);
+            throw Named(i, e);
         }
+    }
+
+    private InvalidDataException Named(int i, Exception e)
+    {
+        var (host, port, _, _) = directory.Nodes[i];
+        return new InvalidDataException($"parameter-server node {host}:{port}{(i == _self ? " (this process)" : "")}: {e.Message}", e);
     }
 
     /// <inheritdoc/>

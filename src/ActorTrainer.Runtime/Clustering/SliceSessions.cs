@@ -15,6 +15,12 @@ internal sealed class SliceSessions(Func<ActorSystem> system, Action<string> log
     /// <summary>Weights answers sent to worker nodes' connections since start (all runs).</summary>
     public long WeightsServed => Interlocked.Read(ref _served);
 
+    /// <summary>The slices of run `token` hosted here, or null.</summary>
+    public SliceHost? Find(long token)
+    {
+        lock (_hosts) return _hosts.GetValueOrDefault(token);
+    }
+
     /// <summary>Runs whose slices this node hosts now.</summary>
     public int Count { get { lock (_hosts) return _hosts.Count; } }
 

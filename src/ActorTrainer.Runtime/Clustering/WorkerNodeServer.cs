@@ -124,7 +124,8 @@ public sealed class WorkerNodeServer : IDisposable
             Interlocked.Increment(ref _shards);
             if (++mine == 1) _log($"data plane: coordinator {c.RemoteEndPoint}: first shard computed");
         }
-        var session = new NodeSession(c, ThreadsPerWorker, Counted, _compute, _syncRefusal, _groups, () => Interlocked.Increment(ref _weights), _options);
+        var session = new NodeSession(c, ThreadsPerWorker, Counted, _compute, _syncRefusal, _groups, () => Interlocked.Increment(ref _weights), _options,
+            _slices is null ? null : new LocalSlices(_slices, Endpoint.Port));
         FrameHeader? first = null;
         try
         {
