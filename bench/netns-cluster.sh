@@ -5,9 +5,11 @@
 # the parameter-server slices in the coordinator with the same slices on `ps` processes, one beside each worker
 # (cluster.ps-nodes), in the weak-scaling config (per-shard batch 128, one shard per worker), alternating.
 #
-# usage: sudo [WORKERS=1] [COMPRESS=off] [DLL_B=PATH] bash bench/netns-cluster.sh [RATE=1gbit] [ROUNDS=3] [EPOCHS=2] [TRAIN_LIMIT=25600]
+# usage: sudo [WORKERS=1] [COMPRESS=off] [DLL_B=PATH | HOSTED=1] bash bench/netns-cluster.sh [RATE=1gbit] [ROUNDS=3] [EPOCHS=2] [TRAIN_LIMIT=25600]
 # WORKERS: gradient workers per worker node (1 thread each; shards per batch = 2 × WORKERS). DLL_B: instead of the
 # two layouts, compare the ps layout of this build (a) with that of another ActorTrainer.Daemon.dll (b), alternating.
+# HOSTED=1: compare the ps processes beside the workers with worker nodes that host the slices themselves
+# (worker.hosts-slices = on, no ps processes).
 # Needs ip and tc (iproute2) and a Release build of src/ActorTrainer.Daemon. Prints each run's steps_per_second and
 # weights_sha256 (summary.json) and the MB per step through each node's link (both directions), then the medians.
 # Removes its namespaces, bridge and processes on exit.
@@ -49,12 +51,13 @@ bytes() { # the bytes through each node's link so far (both directions), space-s
     echo $(( $(cat /sys/class/net/at-$n-h/statistics/rx_bytes) + $(cat /sys/class/net/at-$n-h/statistics/tx_bytes) ))
   done | tr '\n' ' '
 }
-run() { # name, ps-nodes[, daemon dll]
-  local name=$1 ps=$2 before=${#PIDS[@]} b0 b1
+run() { # name, ps-nodes (0, 2 or hosted)[, daemon dll]
+  local name=$1 ps=$2 before=${#PIDS[@]} b0 b1 hosts=off
   DLL=${3:-$DLL_A}
-  start w1 "$name-w1.log" worker "${COMMON[@]}" --set cluster.hostname=10.9.0.2 --set worker.workers="$WORKERS" --set worker.threads-per-worker=1
-  start w2 "$name-w2.log" worker "${COMMON[@]}" --set cluster.hostname=10.9.0.3 --set worker.workers="$WORKERS" --set worker.threads-per-worker=1
-  if [ "$ps" -gt 0 ]; then
+  if [ "$ps" = hosted ]; then hosts=on; ps=2; fi
+  start w1 "$name-w1.log" worker "${COMMON[@]}" --set cluster.hostname=10.9.0.2 --set worker.workers="$WORKERS" --set worker.threads-per-worker=1 --set worker.hosts-slices=$hosts
+  start w2 "$name-w2.log" worker "${COMMON[@]}" --set cluster.hostname=10.9.0.3 --set worker.workers="$WORKERS" --set worker.threads-per-worker=1 --set worker.hosts-slices=$hosts
+  if [ "$ps" -gt 0 ] && [ $hosts = off ]; then
     start w1 "$name-ps1.log" ps "${COMMON[@]}" --set cluster.hostname=10.9.0.2
     start w2 "$name-ps2.log" ps "${COMMON[@]}" --set cluster.hostname=10.9.0.3
   fi
@@ -76,11 +79,12 @@ print(f"{sys.argv[2]}: {s['steps_per_second']:.1f} steps/s, weights_sha256 {s['w
       f"MB per step through the links of coordinator / w1 / w2: {' / '.join(f'{m:.2f}' for m in mb)}")
 PY
 }
-A=coordinator-slices; B=ps-nodes; PS_A=0; DLL_RUN_B=$DLL_A
+A=coordinator-slices; B=ps-nodes; PS_A=0; PS_B=2; DLL_RUN_B=$DLL_A
 [ -z "${DLL_B:-}" ] || { A=ps-nodes-a; B=ps-nodes-b; PS_A=2; DLL_RUN_B=$DLL_B; }
+[ -z "${HOSTED:-}" ] || { A=ps-nodes; B=hosted-slices; PS_A=2; PS_B=hosted; }
 echo "netns cluster: each node's link $RATE each way; coordinator + 2 worker nodes of $WORKERS worker(s) (1 thread each); $A vs $B; compress ${COMPRESS:-off}; loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$ROUNDS"); do
-  if [ $((r % 2)) -eq 1 ]; then run "$A-$r" $PS_A; run "$B-$r" 2 "$DLL_RUN_B"; else run "$B-$r" 2 "$DLL_RUN_B"; run "$A-$r" $PS_A; fi
+  if [ $((r % 2)) -eq 1 ]; then run "$A-$r" $PS_A; run "$B-$r" $PS_B "$DLL_RUN_B"; else run "$B-$r" $PS_B "$DLL_RUN_B"; run "$A-$r" $PS_A; fi
 done 2>&1 | tee "$OUT/results.txt"
 python3 - "$OUT/results.txt" "$A" "$B" <<'PY'
 import re, statistics, sys

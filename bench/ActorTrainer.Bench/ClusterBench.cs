@@ -20,17 +20,24 @@ namespace ActorTrainer.Bench;
 /// `--nodes K`: the N workers in K `worker` processes of N / K workers each (default K = N); a node's workers share
 /// its copy of the weights, which then travel once per node and step.
 /// `--ps-nodes P[,Q]`: the cluster runs with P `ps` processes holding the parameter-server slices (cluster.ps-nodes;
-/// 0 = slices in the coordinator, the default); with two values every round runs both, side by side.
+/// 0 = slices in the coordinator, the default; `hosted` = the worker processes host the slices themselves,
+/// worker.hosts-slices = on and cluster.ps-nodes = K); with two values every round runs both, side by side.
 /// `--ceiling`: the best case of parameter-server slices on the worker nodes, no coordinator in the step
 /// (<see cref="SliceExchangeBench"/>).
-/// Usage: cluster [--rounds 3] [--workers 2] [--nodes N] [--ps-nodes P[,Q]] [--epochs 1] [--train-limit 30000] [--spin A[,B]] [--dll PATH] [--cluster-only] | cluster --model [--gbps 25] [--latency-us 20]
+/// Usage: cluster [--rounds 3] [--workers 2] [--nodes N] [--ps-nodes P|hosted[,Q]] [--epochs 1] [--train-limit 30000] [--spin A[,B]] [--dll PATH] [--cluster-only] | cluster --model [--gbps 25] [--latency-us 20]
 /// </summary>
 public static class ClusterBench
 {
     private sealed record Config(bool Cluster, string? Spin, int Ps = 0)
     {
-        public string Name => (Cluster ? "cluster" : "single") + (Ps > 0 ? $" + {Ps} ps" : "") + (Spin is null ? "" : $" (spin {Spin})");
+        public string Name => (Cluster ? "cluster" : "single") + (Ps > 0 ? $" + {Ps} ps" : Ps == Hosted ? ", slices on the worker nodes" : "") + (Spin is null ? "" : $" (spin {Spin})");
     }
+
+    /// <summary>Config.Ps for worker processes that host the slices themselves (worker.hosts-slices).</summary>
+    private const int Hosted = -1;
+
+    private static int PsCount(string v) => v == "hosted" ? Hosted : int.Parse(v, CultureInfo.InvariantCulture) is >= 0 and var p ? p
+        : throw new ArgumentException($"--ps-nodes '{v}': expected an integer >= 0 or 'hosted'");
 
     public static int Run(string[] args)
     {
@@ -59,7 +66,7 @@ public static class ClusterBench
         double steps = Math.Ceiling(limit / (128.0 * n)) * int.Parse(Opt("epochs", "1"), CultureInfo.InvariantCulture);
         Console.WriteLine($"cluster bench: {nodes} worker processes of {n / nodes} worker(s) + coordinator vs one process ({n} workers × 1 thread); loadavg {ProcCpu.LoadAverage()}");
         bool clusterOnly = args.Contains("--cluster-only");
-        int[] psCounts = Opt("ps-nodes", "0").Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        int[] psCounts = Opt("ps-nodes", "0").Split(',').Select(PsCount).ToArray();
         var configs = spins.SelectMany(v => psCounts.Select(p => new Config(true, v, p)).Prepend(new Config(false, v)))
             .Where(c => c.Cluster || !clusterOnly).ToArray();
         var sps = configs.ToDictionary(c => c, _ => new List<double>());
@@ -110,14 +117,15 @@ public static class ClusterBench
     {
         int port = ServiceBench.FreePort();
         var seed = $"cluster.seed-nodes=[\"akka.tcp://actor-trainer@127.0.0.1:{port}\"]";
-        var workers = Enumerable.Range(0, nodes).Select(_ => Start(dll, ["worker", "--set", seed, "--set", $"worker.workers={n / nodes}", "--set", "worker.threads-per-worker=1"], spin))
-            .Concat(Enumerable.Range(0, ps).Select(_ => Start(dll, ["ps", "--set", seed], spin))).ToList();
+        var workers = Enumerable.Range(0, nodes).Select(_ => Start(dll, ["worker", "--set", seed, "--set", $"worker.workers={n / nodes}", "--set", "worker.threads-per-worker=1",
+                "--set", $"worker.hosts-slices={(ps == Hosted ? "on" : "off")}"], spin))
+            .Concat(Enumerable.Range(0, Math.Max(0, ps)).Select(_ => Start(dll, ["ps", "--set", seed], spin))).ToList();
         try
         {
             var dir = TempRun();
             long lo0 = LoopbackBytes();
             double cpu = Wait(Start(dll, ["train", "--run-dir", dir, .. common, "--set", "cluster.enabled=on", "--set", $"cluster.port={port}", "--set", seed,
-                "--set", $"cluster.min-workers={n}", "--set", $"cluster.ps-nodes={ps}"], spin), "coordinator");
+                "--set", $"cluster.min-workers={n}", "--set", $"cluster.ps-nodes={(ps == Hosted ? nodes : ps)}"], spin), "coordinator");
             long wire = LoopbackBytes() - lo0;
             cpu += workers.Sum(w => ProcCpu.Seconds(w.Id));
             var (rate, sha) = Read(dir);

@@ -45,6 +45,23 @@ public class ClusterPsCliTests
     }
 
     [Fact]
+    public void Worker_processes_that_host_the_slices_keep_the_digest()
+    {
+        using var t = new TempDir();
+        Cli.Train(t["single"], [.. Small, "--set", "trainer.runtime=in-process"]);
+        int port = ClusterCliTests.FreePort();
+        using var a = CapturedProcess.Worker(port, "--set", "worker.hosts-slices=on");
+        using var b = CapturedProcess.Worker(port, "--set", "worker.hosts-slices=on");
+        var r = Cli.Run(["train", "--run-dir", t["cluster"], .. Cli.Tiny, .. Small, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on",
+            "--set", $"cluster.port={port}", "--set", ClusterCliTests.Seed(port), "--set", "cluster.min-workers=2", "--set", "cluster.ps-nodes=2"], 240);
+        Assert.True(r.ExitCode == 0, r.Describe() + "\n--- worker a ---\n" + a.Text + "\n--- worker b ---\n" + b.Text);
+        Assert.Equal(ClusterCliTests.Sha(t["single"]), ClusterCliTests.Sha(t["cluster"]));
+        // each process held half the slices and computed shards
+        foreach (var w in new[] { a, b })
+            Assert.True(w.Count("and parameter-server slices") >= 1 && w.Count("parameter server: coordinator") >= 1 && w.Count("first shard computed") >= 1, w.Text);
+    }
+
+    [Fact]
     public void A_frozen_ps_node_ends_the_run_once_the_failure_detector_marks_it_unreachable()
     {
         using var t = new TempDir();
