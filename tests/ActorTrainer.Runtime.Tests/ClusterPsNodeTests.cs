@@ -209,34 +209,21 @@ public class ClusterPsNodeTests
         using var control = TensorConnection.Connect("127.0.0.1", server.Endpoint.Port, new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(10)));
         control.Send(SliceProtocol.SliceJob, 7, 0, 0, 0, JobSections(spec));
         Assert.Equal(SliceProtocol.SliceReady, control.ReceiveHeader().Kind);
-        Assert.Contains("push: section 1", Refused(c =>
+        // a push on a worker's connection (`codes`: the attach's B, block-sparse or not)
+        string PushRefused(long codes, long step, params Section[] sections) => Refused(c =>
         {
-            c.Send(SliceProtocol.Attach, 7, 0, 0, 0);
+            c.Send(SliceProtocol.Attach, 7, codes, 0, 0);
             Assert.Equal(SliceProtocol.Attached, c.ReceiveHeader().Kind);
-            c.Send(SliceProtocol.Push, 0, 0 | 4L << 32, 64, 0, new int[5], new float[47], new float[52], new float[10]);
-        }));
-        Assert.Contains("push: step 5 is from the future", Refused(c =>
-        {
-            c.Send(SliceProtocol.Attach, 7, 0, 0, 0);
-            Assert.Equal(SliceProtocol.Attached, c.ReceiveHeader().Kind);
-            c.Send(SliceProtocol.Push, 5, 0 | 4L << 32, 64, 0, new int[5], new float[48], new float[52], new float[10]);
-        }));
+            c.Send(SliceProtocol.Push, step, 0 | 4L << 32, 64, 0, sections);
+        });
+        Assert.Contains("push: section 1", PushRefused(0, 0, new int[5], new float[47], new float[52], new float[10]));
+        Assert.Contains("push: step 5 is from the future", PushRefused(0, 5, new int[5], new float[48], new float[52], new float[10]));
         // block-sparse links: an attach with an unknown codes flag, a plain push on a coded link, a mask that marks
         // more values than its section holds
         Assert.Contains("B = 0 or 1", Refused(c => c.Send(SliceProtocol.Attach, 7, 2, 0, 0)));
-        Assert.Contains("(block-sparse segments)", Refused(c =>
-        {
-            c.Send(SliceProtocol.Attach, 7, 1, 0, 0);
-            Assert.Equal(SliceProtocol.Attached, c.ReceiveHeader().Kind);
-            c.Send(SliceProtocol.Push, 0, 0 | 4L << 32, 64, 0, new int[5], new float[48], new float[52], new float[10]);
-        }));
-        Assert.Contains("marks 48 values, section 2 has 16", Refused(c =>
-        {
-            c.Send(SliceProtocol.Attach, 7, 1, 0, 0);
-            Assert.Equal(SliceProtocol.Attached, c.ReceiveHeader().Kind);
-            c.Send(SliceProtocol.Push, 0, 0 | 4L << 32, 64, 0, new int[5], new byte[] { 7 }, new float[16],
-                new byte[] { 0 }, Array.Empty<float>(), new byte[] { 0 }, Array.Empty<float>());
-        }));
+        Assert.Contains("(block-sparse segments)", PushRefused(1, 0, new int[5], new float[48], new float[52], new float[10]));
+        Assert.Contains("marks 48 values, section 2 has 16", PushRefused(1, 0, new int[5], new byte[] { 7 }, new float[16],
+            new byte[] { 0 }, Array.Empty<float>(), new byte[] { 0 }, Array.Empty<float>()));
         // a coded link's weights: the XOR with zeros at first, then with what it delivered (nothing changed: masks only)
         using (var coded = TensorConnection.Connect("127.0.0.1", server.Endpoint.Port, new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(10))))
         {
