@@ -76,6 +76,27 @@ public class ClusterPsNodeTests
         Assert.InRange(b.WeightsServed, steps / 2, steps + 2);
     }
 
+    [Fact]
+    public async Task A_late_shard_on_a_node_whose_workers_share_the_pulled_weights_is_dropped_and_the_bits_stay()
+    {
+        // dispatch 6 sleeps 2 s on the coordinator before it goes to its node: the shard is reassigned after 300 ms, the
+        // run moves on, and the late work reaches a node whose shared copy holds newer weights (its push is dropped)
+        using var cluster = new ClusterTestNodes();
+        cluster.AddPsNode();
+        var node = cluster.AddNode(workers: 2);
+        var options = Remote(minWorkers: 2, psNodes: 1) with
+        {
+            WorkerTimeout = TimeSpan.FromMilliseconds(300),
+            Faults = new FaultInjection(SleepOnShard: 6, SleepFor: TimeSpan.FromSeconds(2)),
+        };
+        var job = Fixtures.Job(1024, options, epochs: 1);
+        var (expected, losses) = Fixtures.Reference(job);
+        var result = await Within(cluster, ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator));
+        Fixtures.AssertBitIdentical(expected, result.Weights);
+        Assert.Equal(losses[0], result.History[0].Loss);
+        Assert.True(node.ShardsComputed > 16 * 4, $"the late shard was computed too ({node.ShardsComputed} shards for 64)");
+    }
+
     /// <summary>The run's result within 120 s, else a failure that shows the nodes' log.</summary>
     private static async Task<TrainingResult> Within(ClusterTestNodes cluster, Task<TrainingResult> run)
     {
