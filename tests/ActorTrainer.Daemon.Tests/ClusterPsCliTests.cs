@@ -45,20 +45,37 @@ public class ClusterPsCliTests
     }
 
     [Fact]
-    public void Worker_processes_that_host_the_slices_keep_the_digest()
+    public void Worker_processes_that_host_the_slices_keep_the_digest_and_one_killed_ends_the_run_which_resumes()
     {
         using var t = new TempDir();
         Cli.Train(t["single"], [.. Small, "--set", "trainer.runtime=in-process"]);
         int port = ClusterCliTests.FreePort();
         using var a = CapturedProcess.Worker(port, "--set", "worker.hosts-slices=on");
-        using var b = CapturedProcess.Worker(port, "--set", "worker.hosts-slices=on");
-        var r = Cli.Run(["train", "--run-dir", t["cluster"], .. Cli.Tiny, .. Small, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on",
-            "--set", $"cluster.port={port}", "--set", ClusterCliTests.Seed(port), "--set", "cluster.min-workers=2", "--set", "cluster.ps-nodes=2"], 240);
-        Assert.True(r.ExitCode == 0, r.Describe() + "\n--- worker a ---\n" + a.Text + "\n--- worker b ---\n" + b.Text);
+        string[] cluster = [.. Cli.Tiny, .. Small, "--set", "trainer.runtime=actors", "--set", "cluster.enabled=on", "--set", $"cluster.port={port}",
+            "--set", ClusterCliTests.Seed(port), "--set", "cluster.min-workers=2", "--set", "cluster.ps-nodes=2", "--set", "trainer.checkpoint.every-steps=5"];
+        using (var b = CapturedProcess.Worker(port, "--set", "worker.hosts-slices=on"))
+        {
+            var r = Cli.Run(["train", "--run-dir", t["whole"], .. cluster], 240);
+            Assert.True(r.ExitCode == 0, r.Describe() + "\n--- worker a ---\n" + a.Text + "\n--- worker b ---\n" + b.Text);
+            Assert.Equal(ClusterCliTests.Sha(t["single"]), ClusterCliTests.Sha(t["whole"]));
+            // each process held half the slices and computed shards
+            foreach (var w in new[] { a, b })
+                Assert.True(w.Count("and parameter-server slices") >= 1 && w.Count("parameter server: coordinator") >= 1 && w.Count("first shard computed") >= 1, w.Text);
+        }
+        // the next run loses one of them (kill -9 after the first checkpoint): its slices are gone, the run ends (exit 69);
+        // `train --resume` with a new one finishes with the same digest
+        using (var doomed = CapturedProcess.Worker(port, "--set", "worker.hosts-slices=on"))
+        using (var first = Cli.Start(["train", "--run-dir", t["cluster"], .. cluster]))
+        {
+            Cli.WaitForFirstCheckpoint(first, t["cluster"]);
+            Cli.Signal(doomed.Process, "KILL");
+            Assert.True(first.WaitForExit(60_000), "the coordinator ended after a node holding slices was killed");
+            Assert.True(first.ExitCode == 69, $"exit {first.ExitCode}, expected 69 (EX_UNAVAILABLE)");
+        }
+        using var replacement = CapturedProcess.Worker(port, "--set", "worker.hosts-slices=on");
+        var resumed = Cli.Run(["train", "--resume", t["cluster"]], 240);
+        Assert.True(resumed.ExitCode == 0, resumed.Describe() + "\n--- worker a ---\n" + a.Text + "\n--- replacement ---\n" + replacement.Text);
         Assert.Equal(ClusterCliTests.Sha(t["single"]), ClusterCliTests.Sha(t["cluster"]));
-        // each process held half the slices and computed shards
-        foreach (var w in new[] { a, b })
-            Assert.True(w.Count("and parameter-server slices") >= 1 && w.Count("parameter server: coordinator") >= 1 && w.Count("first shard computed") >= 1, w.Text);
     }
 
     [Fact]
