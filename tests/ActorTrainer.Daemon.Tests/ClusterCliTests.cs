@@ -148,6 +148,9 @@ public class ClusterCliTests
         Cli.AssertBadInput(Cli.Run(["worker", "--set", "worker.workers=1"], 60), "cluster.seed-nodes");
         Cli.AssertBadInput(Cli.Run(["worker", "--set", Seed(4053), "--set", "worker.workers=none"], 60), "worker.workers");
         Cli.AssertBadInput(Cli.Run(["worker", "--set", Seed(4053), "--set", "worker.backend=tpu"], 60), "worker.backend");
+        Cli.AssertBadInput(Cli.Run(["worker", "--set", Seed(4053), "--set", "worker.backend=cuda", "--set", "worker.hosts-slices=on"], 60),
+            "worker.hosts-slices = on", "worker.backend = cpu");
+        Cli.AssertBadInput(Cli.Run(["worker", "--set", Seed(4053), "--set", "worker.hosts-slices=maybe"], 60), "worker.hosts-slices");
         Cli.AssertBadInput(Cli.Run(["worker", "--set", Seed(4053), "--set", "worker.backend=cuda", "--set", "worker.workers=2"], 60),
             "worker.backend = cuda", "worker.workers = 1");
         if (!HasCudaDevice())       // a GPU node without a GPU: one line naming what is missing, before it joins anything

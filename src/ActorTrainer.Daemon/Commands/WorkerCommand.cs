@@ -40,9 +40,7 @@ public static class WorkerCommand
             throw new ConfigException($"config: cluster.seed-nodes must name the coordinator for a {(ps ? "parameter-server" : "worker")} node, e.g. [\"{c.Settings.Protocol}://{c.Settings.SystemName}@127.0.0.1:4053\"]");
         void Log(string m) { lock (log) log.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {name}: {m}"); }
         using var claim = signals.ClaimForTraining();
-        using var gpu = ps ? null : OpenGpu(new ConfigReader(config), c.NodeWorkers);
-        if (gpu is not null && c.NodeHostsSlices)
-            throw new ConfigException("config: worker.hosts-slices = on needs worker.backend = cpu (the slices serve sync runs, which a GPU node refuses)");
+        using var gpu = ps ? null : OpenGpu(new ConfigReader(config), c.NodeWorkers, c.NodeHostsSlices);
         bool slices = ps || c.NodeHostsSlices;
         // the node waits for work between steps and epochs as long as it takes: no read deadline on its side
         var bind = ClusterBinding.Resolve(c.Settings.Hostname);
@@ -100,9 +98,11 @@ public static class WorkerCommand
         "which shard; train with trainer.mode = async, or start the node with worker.backend = cpu";
 
     /// <summary>worker.backend: cpu (null) or cuda — the device of trainer.cuda.*, one gradient worker (worker.workers = 1).</summary>
-    private static ActorTrainer.Cuda.CudaRuntime? OpenGpu(ConfigReader r, int workers)
+    private static ActorTrainer.Cuda.CudaRuntime? OpenGpu(ConfigReader r, int workers, bool hostsSlices)
     {
         if (r.OneOf("worker.backend", "cpu", "cuda") != "cuda") return null;
+        if (hostsSlices)
+            throw new ConfigException("config: worker.hosts-slices = on needs worker.backend = cpu (the slices serve sync runs, which a GPU node refuses)");
         if (workers != 1)
             throw new ConfigException($"config: worker.backend = cuda offers the node's GPU as one gradient worker; set worker.workers = 1 (got {workers})");
         try
