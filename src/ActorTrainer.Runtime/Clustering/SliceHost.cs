@@ -155,8 +155,7 @@ internal sealed class SliceHost : IDisposable
         long step = (uint)route[0] | (long)route[1] << 32;
         CheckStep(step);
         var buffer = Rent();
-        for (int s = Spec.First; s <= Spec.Last; s++)
-            foreach (var g in Layout[s]) grads[g.Tensor].AsSpan(g.Offset, g.Count).CopyTo(buffer[g.Tensor].AsSpan(g.Offset, g.Count));
+        SliceProtocol.CopyRanges(Layout, Spec.First, Spec.Last, grads, buffer);
         Fold(step, route[4], route[5], route[2], route[3], batchRows, route[6], stats, buffer);
     }
 
@@ -191,8 +190,7 @@ internal sealed class SliceHost : IDisposable
         SendWeights(v => done.TrySetResult(v), wanted);
         try { done.Task.Wait(_closing.Token); }
         catch (OperationCanceledException) { throw new InvalidDataException($"slices of run {Token:x} are gone: {_closed}"); }
-        for (int s = Spec.First; s <= Spec.Last; s++)
-            foreach (var g in Layout[s]) _weights[g.Tensor].AsSpan(g.Offset, g.Count).CopyTo(into[g.Tensor].AsSpan(g.Offset, g.Count));
+        SliceProtocol.CopyRanges(Layout, Spec.First, Spec.Last, _weights, into);
         return done.Task.Result;
     }
 

@@ -16,7 +16,9 @@ internal sealed class SliceLinks : IDisposable
     private readonly DataPlaneOptions options;
     private readonly ParameterSlices _layout;
     private readonly TensorConnection?[] _conns;
-    private readonly SliceRangeCodes?[] _up, _down;   // per ps node, coded links: gradients up, weights down
+    private readonly bool[] _coded;                   // per ps node: the link carries block-sparse codes
+    private readonly SliceRangeCodes?[] _up, _down;   // their buffers, made on first use (a session's links only push,
+                                                      // the node's puller's only pull): gradients up, weights down
     private readonly bool[] _fresh;                   // a coded link that has delivered no weights yet (the ps node's mirror is zeros)
     private readonly int[] _stats = new int[5];
     private readonly List<Section> _sections = new();
@@ -38,9 +40,9 @@ internal sealed class SliceLinks : IDisposable
         int n = directory.Nodes.Length;
         _conns = new TensorConnection?[n];
         _fresh = new bool[n];
-        var coded = directory.Nodes.Select((p, i) => i != _self && directory.CodesTo(p.Host)).ToArray();
-        _up = directory.Nodes.Select((p, i) => coded[i] ? new SliceRangeCodes(_layout, p.First, p.Last) : null).ToArray();
-        _down = directory.Nodes.Select((p, i) => coded[i] ? new SliceRangeCodes(_layout, p.First, p.Last) : null).ToArray();
+        _coded = directory.Nodes.Select((p, i) => i != _self && directory.CodesTo(p.Host)).ToArray();
+        _up = new SliceRangeCodes?[n];
+        _down = new SliceRangeCodes?[n];
     }
 
     /// <summary>Connects to every ps node and attaches to the run.</summary>
@@ -56,7 +58,7 @@ internal sealed class SliceLinks : IDisposable
                 }
                 var (host, port, _, _) = directory.Nodes[i];
                 var c = _conns[i] = TensorConnection.Connect(host, port, options);
-                c.Send(SliceProtocol.Attach, directory.Token, _up[i] is null ? 0 : 1, 0, 0);
+                c.Send(SliceProtocol.Attach, directory.Token, _coded[i] ? 1 : 0, 0, 0);
                 _fresh[i] = true;
                 var h = c.ReceiveHeader();
                 if (h.Kind == NodeProtocol.Error) throw new InvalidDataException(NodeProtocol.ReadError(c, h));
@@ -114,7 +116,7 @@ internal sealed class SliceLinks : IDisposable
                 var h = c.ReceiveHeader();
                 if (h.Kind == NodeProtocol.Error) throw new InvalidDataException(NodeProtocol.ReadError(c, h));
                 if (h.Kind != SliceProtocol.Weights) throw new InvalidDataException($"expected the weights of slices {first}..{last}, got frame kind {h.Kind}");
-                if (_down[i] is { } codes) ReceiveCoded(i, c, h, codes, weights);
+                if (_coded[i]) ReceiveCoded(i, c, h, _down[i] ??= Codes(i), weights);
                 else
                 {
                     if (h.SectionCount != SliceProtocol.RangeSections(_layout, first, last))
@@ -155,12 +157,14 @@ internal sealed class SliceLinks : IDisposable
             var (_, _, first, last) = directory.Nodes[i];
             _sections.Clear();
             _sections.Add(_stats);
-            if (_up[i] is { } codes) codes.Add(_sections, grads);
+            if (_coded[i]) (_up[i] ??= Codes(i)).Add(_sections, grads);
             else SliceProtocol.AddRanges(_sections, _layout, first, last, grads);
             var sections = _sections.ToArray();
             Guard(i, () => _conns[i]!.Send(SliceProtocol.Push, step, b, c, d, sections));
         }
     }
+
+    private SliceRangeCodes Codes(int i) => new(_layout, directory.Nodes[i].First, directory.Nodes[i].Last);
 
     private void Guard(int i, Action a)
     {

@@ -44,6 +44,14 @@ public static class SliceProtocol
             foreach (var g in layout[s]) into.Add(Section.Of(a[g.Tensor].AsMemory(g.Offset, g.Count)));
     }
 
+    /// <summary>Copies the segments of slices first..last from per-tensor arrays `from` into `to` (in-process: a worker
+    /// node that hosts slices itself).</summary>
+    public static void CopyRanges(ParameterSlices layout, int first, int last, float[][] from, float[][] to)
+    {
+        for (int s = first; s <= last; s++)
+            foreach (var g in layout[s]) from[g.Tensor].AsSpan(g.Offset, g.Count).CopyTo(to[g.Tensor].AsSpan(g.Offset, g.Count));
+    }
+
     /// <summary>Number of segment sections slices first..last take.</summary>
     public static int RangeSections(ParameterSlices layout, int first, int last)
     {
