@@ -17,6 +17,8 @@ namespace ActorTrainer.Bench;
 /// `--compress auto|on|off`: the coordinator's cluster.data-plane.compress (default: the config's, auto = plain on one host).
 /// `--unix-sockets on|off`: the coordinator's cluster.data-plane.unix-sockets (default: the config's, on): whether it
 /// reaches the worker processes on this host through their Unix domain sockets or over TCP.
+/// `--shared-memory on|off[,…]`: the coordinator's cluster.data-plane.shared-memory (default: the config's, on); with
+/// two values every round runs the cluster both ways, side by side.
 /// `--nodes K`: the N workers in K `worker` processes of N / K workers each (default K = N); a node's workers share
 /// its copy of the weights, which then travel once per node and step.
 /// `--ps-nodes P[,Q]`: the cluster runs with P `ps` processes holding the parameter-server slices (cluster.ps-nodes;
@@ -24,13 +26,14 @@ namespace ActorTrainer.Bench;
 /// worker.hosts-slices = on and cluster.ps-nodes = K); with two values every round runs both, side by side.
 /// `--ceiling`: the best case of parameter-server slices on the worker nodes, no coordinator in the step
 /// (<see cref="SliceExchangeBench"/>).
-/// Usage: cluster [--rounds 3] [--workers 2] [--nodes N] [--ps-nodes P|hosted[,Q]] [--epochs 1] [--train-limit 30000] [--spin A[,B]] [--dll PATH] [--cluster-only] | cluster --model [--gbps 25] [--latency-us 20]
+/// Usage: cluster [--rounds 3] [--workers 2] [--nodes N] [--ps-nodes P|hosted[,Q]] [--shared-memory on|off[,…]] [--epochs 1] [--train-limit 30000] [--spin A[,B]] [--dll PATH] [--cluster-only] | cluster --model [--gbps 25] [--latency-us 20]
 /// </summary>
 public static class ClusterBench
 {
-    private sealed record Config(bool Cluster, string? Spin, int Ps = 0)
+    private sealed record Config(bool Cluster, string? Spin, int Ps = 0, string? Shm = null)
     {
-        public string Name => (Cluster ? "cluster" : "single") + (Ps > 0 ? $" + {Ps} ps" : Ps == Hosted ? ", slices on the worker nodes" : "") + (Spin is null ? "" : $" (spin {Spin})");
+        public string Name => (Cluster ? "cluster" : "single") + (Ps > 0 ? $" + {Ps} ps" : Ps == Hosted ? ", slices on the worker nodes" : "")
+            + (Shm is null ? "" : $", shared memory {Shm}") + (Spin is null ? "" : $" (spin {Spin})");
     }
 
     /// <summary>Config.Ps for worker processes that host the slices themselves (worker.hosts-slices).</summary>
@@ -67,7 +70,9 @@ public static class ClusterBench
         Console.WriteLine($"cluster bench: {nodes} worker processes of {n / nodes} worker(s) + coordinator vs one process ({n} workers × 1 thread); loadavg {ProcCpu.LoadAverage()}");
         bool clusterOnly = args.Contains("--cluster-only");
         int[] psCounts = Opt("ps-nodes", "0").Split(',').Select(PsCount).ToArray();
-        var configs = spins.SelectMany(v => psCounts.Select(p => new Config(true, v, p)).Prepend(new Config(false, v)))
+        string?[] shms = Opt("shared-memory", "") is { Length: > 0 } sm ? sm.Split(',') : new string?[] { null };
+        if (shms.Any(v => v is not ("on" or "off"))) { Console.Error.WriteLine($"error: --shared-memory '{Opt("shared-memory", "")}': expected on, off or both"); return 2; }
+        var configs = spins.SelectMany(v => psCounts.SelectMany(p => shms.Select(m => new Config(true, v, p, m))).Prepend(new Config(false, v)))
             .Where(c => c.Cluster || !clusterOnly).ToArray();
         var sps = configs.ToDictionary(c => c, _ => new List<double>());
         var cpu = configs.ToDictionary(c => c, _ => new List<double>());
@@ -76,16 +81,17 @@ public static class ClusterBench
         for (int r = 0; r < rounds; r++)
             foreach (var c in r % 2 == 0 ? configs : configs.Reverse())
             {
-                var (rate, digest, cpuSeconds, wireTotal) = c.Cluster ? RunCluster(dll, common, n, nodes, c.Spin, c.Ps) : RunSingle(dll, common, n, c.Spin);
+                string[] own = c.Shm is null ? common : [.. common, "--set", $"cluster.data-plane.shared-memory={c.Shm}"];
+                var (rate, digest, cpuSeconds, wireTotal) = c.Cluster ? RunCluster(dll, own, n, nodes, c.Spin, c.Ps) : RunSingle(dll, common, n, c.Spin);
                 sps[c].Add(rate); cpu[c].Add(cpuSeconds / steps); sha[c] = digest;
                 var wire = wireTotal > 0 ? $", loopback {wireTotal / steps / 1e6:F2} MB per step (all traffic)" : "";
                 if (c.Cluster) wireBytes.Add(wireTotal / steps);
                 Console.WriteLine($"round {r + 1} {c.Name}: {rate:F1} steps/s, {1000 * cpuSeconds / steps:F1} CPU ms per step (all processes){wire}");
             }
         foreach (var v in clusterOnly ? [] : spins)
-            foreach (int ps in psCounts)
+            foreach (var clustered in configs.Where(c => c.Cluster && c.Spin == v))
             {
-                Config single = new(false, v), clustered = new(true, v, ps);
+                Config single = new(false, v);
                 double ms = ServiceBench.Median(sps[single]), mc = ServiceBench.Median(sps[clustered]);
                 Console.WriteLine($"{(v is null ? "" : $"spin {v}: ")}median single {ms:F1} steps/s ({1000 * ServiceBench.Median(cpu[single]):F1} CPU ms/step), " +
                     $"{clustered.Name} {mc:F1} steps/s ({1000 * ServiceBench.Median(cpu[clustered]):F1} CPU ms/step): cluster/single = {mc / ms:F3} (target >= 0.8)");

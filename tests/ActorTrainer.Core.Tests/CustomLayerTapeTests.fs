@@ -115,3 +115,13 @@ let ``an output gradient seeds the backward pass as multiplying the target by it
     tape.Watch a
     let e = Assert.Throws<ShapeException>(fun () -> tape.Gradient(a * a, [| a |], Tensor.FromArray([| 1.0f; 2.0f |], [| 2 |])) |> ignore)
     Assert.Contains("outputGradient has shape (2,) but the target has shape (2,2)", e.Message)
+
+[<Fact>]
+let ``a plan with a custom layer refuses memory views of its weights with a clear error`` () =
+    let m = Sequential([ Dense(3) :> Layer; Noisy([| 1.0f |], "noisy") :> Layer; Dense(2, "softmax") :> Layer ], inputShape = [| inDim |], seed = 3)
+    m.Compile(SGD(), "sparse_categorical_crossentropy")
+    let wm = m.GetWeights() |> Array.map (fun a -> ReadOnlyMemory a)
+    let gm = m.GetWeights() |> Array.map (fun a -> Memory(Array.zeroCreate<float32> a.Length))
+    let ex = Assert.Throws<ArgumentException>(fun () ->
+        GradientEngine(m.Plan, rows).ComputeGradients(wm, ReadOnlySpan x, ReadOnlySpan labels, ReadOnlySpan.Empty, rows, rows, 1L, gm) |> ignore)
+    Assert.Contains("custom layers", ex.Message)

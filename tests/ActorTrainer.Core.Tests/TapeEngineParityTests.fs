@@ -142,3 +142,25 @@ let ``inference: model Call equals engine Predict bit for bit for every layer ty
         let tape = (m.Call(Tensor.FromArray(x, [| rows; inDim |]), false)).ToFloat32Array()
         let engine = GradientEngine(m.Plan, rows).Predict(m.GetWeights(), ReadOnlySpan x, rows).ToArray()
         Assert.True((tape = engine), sprintf "%s: tape %A engine %A" a tape engine)
+
+[<Fact>]
+let ``the engine over memory views of weights and gradients gives the arrays' bits`` () =
+    let m = Sequential([ Dense(7, "relu") :> Layer; Dropout(0.25) :> Layer; Dense(outDim, "softmax") :> Layer ], inputShape = [| inDim |], seed = 5)
+    m.Compile(SGD(), "sparse_categorical_crossentropy")
+    let weights = m.GetWeights()
+    let grads = weights |> Array.map (fun w -> Array.zeroCreate<float32> w.Length)
+    let engine = GradientEngine(m.Plan, rows)
+    let st = engine.ComputeGradients(weights, ReadOnlySpan x, ReadOnlySpan labels, ReadOnlySpan.Empty, rows, rows, 9L, grads)
+    // the views lie inside larger buffers, at odd offsets (as in a file both processes map)
+    let place (a: float32[]) = let b = Array.create (a.Length + 11) nanf in Array.blit a 0 b 3 a.Length; b
+    let wb = weights |> Array.map place
+    let gb = grads |> Array.map (fun g -> Array.create (g.Length + 11) nanf)
+    let wm = wb |> Array.mapi (fun i b -> ReadOnlyMemory(b, 3, weights.[i].Length))
+    let gm = gb |> Array.mapi (fun i b -> Memory(b, 5, grads.[i].Length))
+    let sm = engine.ComputeGradients(wm, ReadOnlySpan x, ReadOnlySpan labels, ReadOnlySpan.Empty, rows, rows, 9L, gm)
+    Assert.Equal(st, sm)
+    for i in 0 .. grads.Length - 1 do
+        Assert.Equal<float32[]>(grads.[i], gm.[i].ToArray())
+    let ex = Assert.Throws<ArgumentException>(fun () ->
+        engine.ComputeGradients(wm.[1..], ReadOnlySpan x, ReadOnlySpan labels, ReadOnlySpan.Empty, rows, rows, 9L, gm.[1..]) |> ignore)
+    Assert.Contains("weight and gradient views", ex.Message)

@@ -104,16 +104,24 @@ public class ClusterCliTests
         string[] cluster = [.. Cli.Tiny, "--set", "output.plots=false", "--set", "output.tensorboard=false", "--set", "trainer.runtime=actors",
             "--set", "cluster.enabled=on", "--set", $"cluster.port={port}", "--set", Seed(port), "--set", "cluster.min-workers=2",
             "--set", "cluster.wait-for-workers=45s"];
-        // the first run reaches the workers over TCP, the second through their Unix sockets (the default on one host)
-        foreach (var (run, unix) in new[] { ("first", "off"), ("second", "on") })
+        // the first run reaches the workers over TCP, the second through their Unix sockets, the third through them and
+        // memory the processes share (the default on one host)
+        foreach (var (run, unix, shared) in new[] { ("first", "off", "on"), ("second", "on", "off"), ("third", "on", "on") })
         {
-            var r = Cli.Run(["train", "--run-dir", t[run], .. cluster, "--set", $"cluster.data-plane.unix-sockets={unix}"], 180);
+            var r = Cli.Run(["train", "--run-dir", t[run], .. cluster, "--set", $"cluster.data-plane.unix-sockets={unix}",
+                "--set", $"cluster.data-plane.shared-memory={shared}"], 180);
             Assert.True(r.ExitCode == 0, $"{run} run: {r.Describe()}\n--- worker A ---\n{a.Text}\n--- worker B ---\n{b.Text}");
         }
         Assert.Equal(Sha(t["first"]), Sha(t["second"]));
+        Assert.Equal(Sha(t["first"]), Sha(t["third"]));
         string logs = a.Text + b.Text;
         Assert.True(System.Text.RegularExpressions.Regex.IsMatch(logs, @"coordinator 127\.0\.0\.1:\d+: first shard computed"), "a TCP session:\n" + logs);
-        if (OperatingSystem.IsLinux()) Assert.True(logs.Contains(".sock: first shard computed"), "a Unix socket session:\n" + logs);
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.True(System.Text.RegularExpressions.Regex.IsMatch(logs, @"\.sock: first shard computed\r?$", System.Text.RegularExpressions.RegexOptions.Multiline),
+                "a Unix socket session:\n" + logs);
+            Assert.True(logs.Contains(".sock: first shard computed (tensors through shared memory)"), "a shared-memory session:\n" + logs);
+        }
         Assert.True(a.Count("rejoining") >= 1 && b.Count("rejoining") >= 1, "both workers left with the first coordinator and rejoined:\n" + a.Text + "\n" + b.Text);
         Assert.False(a.Process.HasExited || b.Process.HasExited, "the workers keep running");
     }

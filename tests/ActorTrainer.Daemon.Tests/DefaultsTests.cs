@@ -33,6 +33,17 @@ public class DefaultsTests
     }
 
     [Fact]
+    public void Shared_memory_defaults_on_in_reference_conf_and_the_data_plane_and_off_by_key()
+    {
+        ClusterConfig Read(params string[] sets) => ClusterConfig.From(new ConfigReader(ConfigLoader.LoadText(null, "defaults", [.. sets])), "coordinator");
+        Assert.True(Read().DataPlane.SharedMemory);
+        Assert.True(new ActorTrainer.Runtime.DataPlane.DataPlaneOptions().SharedMemory);
+        Assert.False(Read("cluster.data-plane.shared-memory=off").DataPlane.SharedMemory);
+        var bad = Assert.Throws<ConfigException>(() => Read("cluster.data-plane.shared-memory=maybe"));
+        Assert.Contains("cluster.data-plane.shared-memory", bad.Message);
+    }
+
+    [Fact]
     public void Busy_retry_max_defaults_to_30s_in_reference_conf_and_the_runtime_and_is_read_and_checked()
     {
         ClusterConfig Read(params string[] sets) => ClusterConfig.From(new ConfigReader(ConfigLoader.LoadText(null, "defaults", [.. sets])), "coordinator");

@@ -10,8 +10,8 @@ namespace ActorTrainer.Runtime.Tests;
 public class ClusterWorkerTests
 {
     private static RuntimeOptions Remote(int minWorkers, int shards = 4, bool local = false, double deadlineSeconds = 10, double waitSeconds = 30,
-        string compress = "auto") =>
-        new(Workers: 1, ShardsPerBatch: shards, Remote: new RemoteWorkers(new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(deadlineSeconds)),
+        string compress = "auto", bool sharedMemory = true) =>
+        new(Workers: 1, ShardsPerBatch: shards, Remote: new RemoteWorkers(new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(deadlineSeconds)) { SharedMemory = sharedMemory },
             minWorkers, local, TimeSpan.FromSeconds(waitSeconds), TimeSpan.FromMilliseconds(200), compress));
 
     [Theory]
@@ -22,7 +22,8 @@ public class ClusterWorkerTests
         using var cluster = new ClusterTestNodes();
         var a = cluster.AddNode(workers: 1);
         var b = cluster.AddNode(workers: 2);
-        var job = Fixtures.Job(514, Remote(minWorkers: 3, compress: compress));
+        // tensors through the socket (shared memory, the default on one host: SharedMemoryTests)
+        var job = Fixtures.Job(514, Remote(minWorkers: 3, compress: compress, sharedMemory: false));
         var (expected, losses) = Fixtures.Reference(job);
         var result = await ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator);
         Fixtures.AssertBitIdentical(expected, result.Weights);
@@ -155,10 +156,10 @@ public class ClusterWorkerTests
         }
         using (var c = TensorConnection.Connect("127.0.0.1", port, new DataPlaneOptions()))
         {
-            c.Send(NodeProtocol.Job, 64, 1, 4, 16, PlanCodec.Encode(Fixtures.Plan));   // an unknown flag
+            c.Send(NodeProtocol.Job, 64, 1, 4, 32, PlanCodec.Encode(Fixtures.Plan));   // an unknown flag
             var h = c.ReceiveHeader();
             Assert.Equal(NodeProtocol.Error, h.Kind);
-            Assert.Contains("job flags 16", NodeProtocol.ReadError(c, h));
+            Assert.Contains("job flags 32", NodeProtocol.ReadError(c, h));
         }
         using (var c = TensorConnection.Connect("127.0.0.1", port, new DataPlaneOptions()))
         {

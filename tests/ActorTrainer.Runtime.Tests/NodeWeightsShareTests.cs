@@ -25,8 +25,9 @@ public class NodeWeightsShareTests
     {
         using var server = new WorkerNodeServer(IPAddress.Loopback, 0, new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(10)), 2, 1, _ => { });
         var share = new NodeWeightsShare(Fixtures.Plan.WeightSizes);
-        using var a = new RemoteShardCompute("127.0.0.1", server.Endpoint.Port, Fixtures.Plan, 64, 1, new DataPlaneOptions(), share, coded);
-        using var b = new RemoteShardCompute("127.0.0.1", server.Endpoint.Port, Fixtures.Plan, 64, 1, new DataPlaneOptions(), share, coded);
+        var socket = new DataPlaneOptions { SharedMemory = false };   // the share is how weights travel on the socket
+        using var a = new RemoteShardCompute("127.0.0.1", server.Endpoint.Port, Fixtures.Plan, 64, 1, socket, share, coded);
+        using var b = new RemoteShardCompute("127.0.0.1", server.Endpoint.Port, Fixtures.Plan, 64, 1, socket, share, coded);
         a.Open();
         b.Open();
         var data = Fixtures.Train(16);

@@ -77,7 +77,7 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
     // No [<MethodImpl(AggressiveOptimization)>] here: F# drops that flag (the method's IL stays plain), so it never had
     // an effect. The daemon runs without tiered compilation and with this assembly as IL, which compiles the per-step
     // methods optimized at their first call, on `train`'s warm-up thread (bench/RESULTS.md, "No tiered compilation").
-    let forward (weights: float32[][]) (x: ReadOnlySpan<float32>) (rows: int) (training: bool) (seed: int64) =
+    let forward (wm: ReadOnlyMemory<float32>[]) (weights: float32[][]) (x: ReadOnlySpan<float32>) (rows: int) (training: bool) (seed: int64) =
         for i in 0 .. n - 1 do
             let inp = input x i rows
             let w = widths.[i]
@@ -87,7 +87,7 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
                 let keepZ = i = n - 1 && act <> Activation.Linear
                 let z = if keepZ then Span<float32>(zLast, 0, rows * units) else out
                 let k = weightIndex.[i]
-                DenseKernels.forward inp (ReadOnlySpan weights.[k]) (if useBias then ReadOnlySpan weights.[k + 1] else ReadOnlySpan.Empty)
+                DenseKernels.forward inp wm.[k].Span (if useBias then wm.[k + 1].Span else ReadOnlySpan.Empty)
                     z rows inDim units
                 ActivationKernels.forward act (SpanUtil.ro z) out rows units
             | PlanLayer.Activation act ->
@@ -100,6 +100,20 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
                 else inp.CopyTo out
             | PlanLayer.Custom c -> CustomLayerRows.forward c (customWeights i c weights) inp out rows training
 
+    let hasCustom = layers |> Array.exists (function PlanLayer.Custom _ -> true | _ -> false)
+    // the arrays' views, refilled per call (no allocation)
+    let wmCache : ReadOnlyMemory<float32>[] = Array.zeroCreate shapes.Length
+    let gmCache : Memory<float32>[] = Array.zeroCreate shapes.Length
+    let toMem (weights: float32[][]) =
+        for i in 0 .. weights.Length - 1 do wmCache.[i] <- ReadOnlyMemory weights.[i]
+        wmCache
+    let checkViews (wm: ReadOnlyMemory<float32>[]) (gm: Memory<float32>[]) =
+        if hasCustom then raise (ArgumentException "engine: a plan with custom layers computes from weight arrays, not memory views")
+        if wm.Length <> shapes.Length || gm.Length <> shapes.Length then
+            raise (ArgumentException(sprintf "engine: model expects %d weight and gradient views but got %d and %d" shapes.Length wm.Length gm.Length))
+        for i in 0 .. shapes.Length - 1 do
+            if wm.[i].Length <> sizes.[i] || gm.[i].Length <> sizes.[i] then
+                raise (ArgumentException(sprintf "engine: weight %d and its gradient have %d and %d elements but shape %A needs %d" i wm.[i].Length gm.[i].Length shapes.[i] sizes.[i]))
     /// The plan this engine runs.
     member _.Plan = plan
     /// Largest number of rows per call.
@@ -113,7 +127,7 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
         use _ = KernelSettings.UseParallelism e.MaxDegreeOfParallelism
         checkWeights weights
         checkRows rows x
-        forward weights x rows false 0L
+        forward (toMem weights) weights x rows false 0L
         if n = 0 then x.Slice(0, rows * plan.InputDim) else ReadOnlySpan<float32>(outs.[n - 1], 0, rows * outW)
 
     /// Σ_rows loss(y, target) and metric hits of an inference pass (validation / evaluate): x (rows × InputDim),
@@ -132,14 +146,28 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
     /// (plan layer index), so every worker, and the tape's Dropout layer, computes the same shard identically.
     member e.ComputeGradients(weights: float32[][], x: ReadOnlySpan<float32>, labels: ReadOnlySpan<int>, targets: ReadOnlySpan<float32>,
                               rows: int, batchSize: int, dropoutSeed: int64, grads: float32[][]) : ShardStats =
-        use _ = KernelSettings.UseParallelism e.MaxDegreeOfParallelism
         checkWeights weights
-        checkRows rows x
         if grads.Length <> weights.Length then
             raise (ArgumentException(sprintf "engine: %d gradient arrays for %d weights" grads.Length weights.Length))
+        for i in 0 .. grads.Length - 1 do gmCache.[i] <- Memory grads.[i]
+        e.Gradients(toMem weights, weights, x, labels, targets, rows, batchSize, dropoutSeed, gmCache, grads)
+
+    /// ComputeGradients over views of weights and gradients held elsewhere (memory shared with another process):
+    /// weights[i] and grads[i] have the sizes of the plan's weight shapes; bit-identical to the arrays' overload. Plans
+    /// with custom layers need arrays (ArgumentException).
+    member e.ComputeGradients(weights: ReadOnlyMemory<float32>[], x: ReadOnlySpan<float32>, labels: ReadOnlySpan<int>, targets: ReadOnlySpan<float32>,
+                              rows: int, batchSize: int, dropoutSeed: int64, grads: Memory<float32>[]) : ShardStats =
+        checkViews weights grads
+        e.Gradients(weights, null, x, labels, targets, rows, batchSize, dropoutSeed, grads, null)
+
+    member private e.Gradients(wm: ReadOnlyMemory<float32>[], weights: float32[][], x: ReadOnlySpan<float32>, labels: ReadOnlySpan<int>,
+                               targets: ReadOnlySpan<float32>, rows: int, batchSize: int, dropoutSeed: int64,
+                               gm: Memory<float32>[], grads: float32[][]) : ShardStats =
+        use _ = KernelSettings.UseParallelism e.MaxDegreeOfParallelism
+        checkRows rows x
         if batchSize < rows || batchSize < 1 then
             raise (ArgumentOutOfRangeException("batchSize", batchSize, sprintf "batchSize must be >= rows (%d) and >= 1" rows))
-        forward weights x rows true dropoutSeed
+        forward wm weights x rows true dropoutSeed
         let y = if n = 0 then x.Slice(0, rows * outW) else ReadOnlySpan<float32>(outs.[n - 1], 0, rows * outW)
         let z = if lastDense && finalAct <> Activation.Linear then ReadOnlySpan<float32>(zLast, 0, rows * outW)
                 elif lastAct then input x (n - 1) rows
@@ -161,8 +189,8 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
                         ActivationKernels.backward act (ReadOnlySpan<float32>(outs.[i], 0, rows * w)) gs rows w
                     let k = weightIndex.[i]
                     let dx = if i > 0 then Span<float32>(gOther, 0, rows * inDim) else Span.Empty
-                    DenseKernels.backward (input x i rows) (SpanUtil.ro gs) (ReadOnlySpan weights.[k]) (Span grads.[k])
-                        (if useBias then Span grads.[k + 1] else Span.Empty) dx rows inDim units
+                    DenseKernels.backward (input x i rows) (SpanUtil.ro gs) wm.[k].Span gm.[k].Span
+                        (if useBias then gm.[k + 1].Span else Span.Empty) dx rows inDim units
                     if i > 0 then
                         let t = g in g <- gOther; gOther <- t
                     gIsPreAct <- false

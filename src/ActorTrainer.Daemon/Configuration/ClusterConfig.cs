@@ -45,6 +45,7 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
             Tls: tls is null ? null : new DataPlaneTls(tls.CertificatePath, tls.Password, tls.CaCertificatePath!, tls.RevocationListPath))
         {
             UnixSockets = r.Bool("cluster.data-plane.unix-sockets"),
+            SharedMemory = r.Bool("cluster.data-plane.shared-memory"),
         };
         var remote = new RemoteWorkers(dataPlane, r.Int("cluster.min-workers", 1), r.Bool("cluster.local-workers"),
             r.Duration("cluster.wait-for-workers"), r.Duration("cluster.probe-interval"),

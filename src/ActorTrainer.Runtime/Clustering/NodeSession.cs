@@ -34,6 +34,10 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
     private SliceLinks? _links;                    // a ps job: this session's gradients go to the ps nodes
     private NodeSlicePuller? _puller;              // a ps job: the node's one pull of each step's weights from them
     private readonly int[] _route = new int[7];
+    private NodeSharedWork? _shared;               // a shared-memory job: the tensors are in the mapped file
+
+    /// <summary>True once the Job gave this session memory shared with the coordinator (tensors not on the socket).</summary>
+    public bool SharedMemory => _shared is not null;
 
     /// <summary>Seconds this session spent waiting for work, reading it, computing and sending results.</summary>
     public (double Waiting, double Reading, double Computing, double Sending) Seconds =>
@@ -49,6 +53,7 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         {
             if (_group is not null) groups!.Detach(_token);
             _links?.Dispose();
+            _shared?.Dispose();
         }
     }
 
@@ -61,6 +66,11 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
             var h = conn.ReceiveHeader();
             _waiting.Stop();
             if (h.Kind != NodeProtocol.Work) throw Bad($"expected a Work frame, got kind {h.Kind}");
+            if (_shared is not null)
+            {
+                ServeShared(h, (LocalShardCompute)compute);
+                continue;
+            }
             _reading.Start();
             var (rows, batchRows) = ReadWork(h);
             _reading.Stop();
@@ -86,15 +96,34 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         }
     }
 
+    /// <summary>A Work frame of a shared-memory job: the tensors are in the mapping (<see cref="NodeSharedWork"/>).</summary>
+    private void ServeShared(FrameHeader h, LocalShardCompute compute)
+    {
+        int rows = (int)(h.C & 0xFFFFFFFF), batchRows = (int)(h.C >> 32);
+        if (rows < 1 || rows > _x.Length / _plan.InputDim || batchRows < rows)
+            throw Bad($"work of {rows} rows (batch {batchRows}) does not fit this job ({_x.Length / _plan.InputDim} rows)");
+        _computing.Start();
+        ShardStats stats;
+        try { stats = _shared!.Compute(conn, h, compute, rows, batchRows); }
+        catch (InvalidDataException e) { throw Bad(e.Message); }
+        _computing.Stop();
+        counted();
+        _sending.Start();
+        conn.Send(NodeProtocol.Result, h.A, BitConverter.DoubleToInt64Bits(stats.LossSum), BitConverter.DoubleToInt64Bits(stats.Correct), stats.Count);
+        _sending.Stop();
+    }
+
     private IShardCompute StartJob(FrameHeader h)
     {
         if (h.Kind != NodeProtocol.Job) throw Bad($"expected a Job frame first, got kind {h.Kind}");
         long flags = h.D & 0xFF, token = h.D >> 8;
-        if (h.D < 0 || flags > 15) throw Bad($"job flags {flags} outside [0, 15] (bit 0: sync, bit 1: block-sparse tensors, bit 2: weights shared, bit 3: slices on ps nodes)");
-        bool ps = (flags & 8) != 0;
+        if (h.D < 0 || flags > 31) throw Bad($"job flags {flags} outside [0, 31] (bit 0: sync, bit 1: block-sparse tensors, bit 2: weights shared, bit 3: slices on ps nodes, bit 4: shared memory)");
+        bool ps = (flags & 8) != 0, shm = (flags & 16) != 0;
+        if (shm && (ps || (flags & 3) != 1)) throw Bad("a shared-memory job must be a sync job with plain tensors and its slices at the coordinator");
         if (ps && (flags & 5) != 5) throw Bad("a job whose slices live on ps nodes must be a sync job that shares weights (the node pulls them once per step)");
-        if (h.SectionCount != (ps ? 2 : 1)) throw Bad($"job frame has {h.SectionCount} sections, expected {(ps ? 2 : 1)}");
+        if (h.SectionCount != (ps || shm ? 2 : 1)) throw Bad($"job frame has {h.SectionCount} sections, expected {(ps || shm ? 2 : 1)}");
         var plan = PlanCodec.Decode(NodeProtocol.ReadText(conn, h, 0, "job"));
+        var shmText = shm ? System.Text.Encoding.UTF8.GetString(NodeProtocol.ReadText(conn, h, 1, "shared memory")) : null;
         var directory = ps ? SliceDirectory.Decode(NodeProtocol.ReadText(conn, h, 1, "ps directory"), plan.WeightSizes) : null;
         if (h.A < 1 || h.A > MaxRows) throw Bad($"rows per shard {h.A} outside [1, {MaxRows}]");
         if (h.B < 0 || h.B > 4096) throw Bad($"threads {h.B} outside [0, 4096]");
@@ -133,7 +162,11 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
             _links = new SliceLinks(directory, _sizes, linkOptions, localSlices);   // this session's pushes
             _links.Open();
         }
-        conn.Send(NodeProtocol.Ready, Environment.ProcessorCount, _group?.Key ?? long.MinValue, 0, 0);
+        // shared memory where this node computes on the CPU with the plan's own layers and can map the file; else the socket
+        if (shmText is not null && compute is LocalShardCompute && !plan.Layers.Any(l => l.IsCustom))
+            try { _shared = NodeSharedWork.TryOpen(shmText, plan, out _); }
+            catch (InvalidDataException e) { throw Bad(e.Message); }
+        conn.Send(NodeProtocol.Ready, Environment.ProcessorCount, _group?.Key ?? long.MinValue, _shared is null ? 0 : 1, 0);
         return compute;
     }
 

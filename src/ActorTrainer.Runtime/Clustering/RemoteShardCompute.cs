@@ -52,6 +52,7 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
     private float[][] _held = [];
     private TensorConnection? _conn;
     private long _heldKey = long.MinValue, _request;
+    private SharedShardExchange? _exchange;   // same host: tensors through shared memory
 
     /// <inheritdoc/>
     public string Where => $"node {host}:{port}";
@@ -67,10 +68,17 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
             _up = _sizes.Select(n => new CodedTensor(n)).ToArray();
         }
         _heldKey = long.MinValue;
+        _exchange?.Dispose();
+        _exchange = null;
         _conn = TensorConnection.Connect(host, port, options);
-        long flags = (sync ? 1L : 0L) | (coded ? 2L : 0L) | (_share is null ? 0L : 4L | _share.Token << 8) | (_slices is null ? 0L : 8L);
-        if (_slices is null) _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, flags, PlanCodec.Encode(plan));
-        else _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, flags, PlanCodec.Encode(plan), _slices.Encode());
+        // same host (a Unix domain socket): offer shared memory for a plain sync job with the slices here
+        if (options.SharedMemory && sync && !coded && _slices is null && _conn.IsUnixSocket && !plan.Layers.Any(l => l.IsCustom))
+            _exchange = SharedShardExchange.TryCreate(plan, maxRows, out _);
+        long flags = (sync ? 1L : 0L) | (coded ? 2L : 0L) | (_share is null ? 0L : 4L | _share.Token << 8) | (_slices is null ? 0L : 8L)
+                     | (_exchange is null ? 0L : 16L);
+        if (_slices is not null) _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, flags, PlanCodec.Encode(plan), _slices.Encode());
+        else if (_exchange is not null) _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, flags, PlanCodec.Encode(plan), _exchange.Describe());
+        else _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, flags, PlanCodec.Encode(plan));
         var h = _conn.ReceiveHeader();
         if (h.Kind == NodeProtocol.Error)
         {
@@ -81,6 +89,11 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
                 : new WorkerNodeRefusedException($"{Where} refused the job: {error}");
         }
         if (h.Kind != NodeProtocol.Ready || h.SectionCount != 0) throw new DataPlaneException($"{Where}: expected Ready, got frame kind {h.Kind}");
+        if (h.C != 1)
+        {
+            _exchange?.Dispose();   // the node could not map it: tensors through the socket
+            _exchange = null;
+        }
         _share?.Opened(h.B);
         return 0;
     });
@@ -90,6 +103,7 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
         ReadOnlyMemory<float> targets, int rows, int batchRows, long dropoutSeed, float[][] grads)
     {
         var conn = _conn ?? throw new WorkerNodeLostException($"{Where}: not connected");
+        if (_exchange is { } exchange) return ComputeShared(conn, exchange, weights, weightsKey, x, labels, targets, rows, batchRows, dropoutSeed, grads);
         bool sendWeights = _slices is null && (_share is null ? weightsKey != _heldKey : _share.Claim(weightsKey));
         try
         {
@@ -121,6 +135,24 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
             _share.Failed();
             throw;
         }
+    }
+
+    /// <summary>A shard through shared memory: the tensors in the region, only their offsets and the statistics on the socket.</summary>
+    private ShardStats ComputeShared(TensorConnection conn, SharedShardExchange exchange, float[][] weights, long weightsKey, ReadOnlyMemory<float> x,
+        ReadOnlyMemory<int> labels, ReadOnlyMemory<float> targets, int rows, int batchRows, long dropoutSeed, float[][] grads)
+    {
+        long request = ++_request;
+        return Guard(() =>
+        {
+            var offsets = exchange.Prepare(weights, weightsKey, x, labels, targets, grads);
+            conn.Send(NodeProtocol.Work, request, weightsKey, (long)(uint)rows | ((long)batchRows << 32), dropoutSeed, Section.Of(offsets.AsMemory()));
+            var h = conn.ReceiveHeader();
+            if (h.Kind == NodeProtocol.Error) throw new WorkerNodeLostException($"{Where} failed the shard: {NodeProtocol.ReadError(conn, h)}");
+            if (h.Kind != NodeProtocol.Result || h.A != request || h.D != rows || h.SectionCount != 0)
+                throw new DataPlaneException($"{Where}: expected the statistics of request {request} ({rows} rows, no sections), got kind {h.Kind} request {h.A} count {h.D} with {h.SectionCount} sections");
+            exchange.Finish(grads);
+            return new ShardStats(BitConverter.Int64BitsToDouble(h.B), BitConverter.Int64BitsToDouble(h.C), (int)h.D);
+        });
     }
 
     /// <summary>The weights' sections from index `head` on: shared, first the base key the code is against (two Int32);
@@ -207,5 +239,7 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
         if (_conn is { PeerClosed: true }) PeerClosedAtDispose?.Invoke();
         _conn?.Dispose();
         _conn = null;
+        _exchange?.Dispose();
+        _exchange = null;
     }
 }

@@ -69,6 +69,11 @@ public sealed class WorkerNodeServer : IDisposable
     /// worker node, however many gradient workers the node serves: <see cref="NodeSlicePuller"/>).</summary>
     public long WeightsServed => _slices?.WeightsServed ?? 0;
 
+    /// <summary>Shards computed since start whose tensors came and went through memory shared with the coordinator
+    /// (<see cref="NodeSharedWork"/>; DataPlaneOptions.SharedMemory).</summary>
+    public long SharedMemoryShards => Interlocked.Read(ref _sharedShards);
+
+    private long _sharedShards;
     private readonly SliceSessions? _slices;
     private Akka.Actor.ActorSystem? _slicesSystem;
     private readonly object _systemGate = new();
@@ -119,12 +124,14 @@ public sealed class WorkerNodeServer : IDisposable
     private void Serve(TensorConnection c)
     {
         long mine = 0;
+        NodeSession session = null!;
         void Counted()
         {
             Interlocked.Increment(ref _shards);
-            if (++mine == 1) _log($"data plane: coordinator {c.RemoteEndPoint}: first shard computed");
+            if (session.SharedMemory) Interlocked.Increment(ref _sharedShards);
+            if (++mine == 1) _log($"data plane: coordinator {c.RemoteEndPoint}: first shard computed{(session.SharedMemory ? " (tensors through shared memory)" : "")}");
         }
-        var session = new NodeSession(c, ThreadsPerWorker, Counted, _compute, _syncRefusal, _groups, () => Interlocked.Increment(ref _weights), _options,
+        session = new NodeSession(c, ThreadsPerWorker, Counted, _compute, _syncRefusal, _groups, () => Interlocked.Increment(ref _weights), _options,
             _slices is null ? null : new LocalSlices(_slices, Endpoint.Port));
         FrameHeader? first = null;
         try

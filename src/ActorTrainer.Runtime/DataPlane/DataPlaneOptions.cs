@@ -36,6 +36,11 @@ public sealed record DataPlaneOptions(
     /// node and step ~0.2 CPU ms of ~1.3 (bench/RESULTS.md). Default on; config key cluster.data-plane.unix-sockets.</summary>
     public bool UnixSockets { get; init; } = true;
 
+    /// <summary>A sync job to a worker node reached through a Unix domain socket exchanges weights, rows and gradients
+    /// through memory both processes map (<see cref="SharedMemory.SharedTensorRegion"/>) instead of the socket; same
+    /// bits. Default on; config key cluster.data-plane.shared-memory.</summary>
+    public bool SharedMemory { get; init; } = true;
+
     /// <summary>The timeout that applies to the handshake: IoTimeout if set, else HandshakeTimeout.</summary>
     internal TimeSpan EffectiveHandshakeTimeout => IoTimeout ?? HandshakeTimeout;
 

@@ -32,6 +32,10 @@ type LocalShardCompute(plan: ModelPlan, maxRows: int, parallelism: int) =
                      targets: ReadOnlyMemory<float32>, rows: int, batchRows: int, dropoutSeed: int64, grads: float32[][]) : ShardStats =
         ignore weightsKey
         engine.ComputeGradients(weights, x.Span, labels.Span, targets.Span, rows, batchRows, dropoutSeed, grads)
+    /// Compute over views of weights and gradients held elsewhere (GradientEngine's memory overload; same bits).
+    member _.Compute(weights: ReadOnlyMemory<float32>[], x: ReadOnlyMemory<float32>, labels: ReadOnlyMemory<int>, targets: ReadOnlyMemory<float32>,
+                     rows: int, batchRows: int, dropoutSeed: int64, grads: Memory<float32>[]) : ShardStats =
+        engine.ComputeGradients(weights, x.Span, labels.Span, targets.Span, rows, batchRows, dropoutSeed, grads)
     interface IShardCompute with
         member c.Where = c.Where
         member _.Open() = ()
