@@ -24,7 +24,9 @@ public partial class ClusterNodeLossLogTests
         int port = ClusterCliTests.FreePort();
         using var a = CapturedProcess.Worker(port);
         using var b = CapturedProcess.Worker(port);
-        using var c = new CapturedProcess(Coordinator(t["run"], port, "--set", "data.train-limit=12000", "--set", "trainer.epochs=60"));
+        // long enough to outlast the failure detector and the split-brain resolver after the kill (shared memory
+        // between the processes on this host makes a step faster than it was over the socket)
+        using var c = new CapturedProcess(Coordinator(t["run"], port, "--set", "data.train-limit=12000", "--set", "trainer.epochs=120"));
         Assert.True(a.WaitFor("first shard computed", 1, TimeSpan.FromSeconds(120)), "worker A computed a shard:\n" + a.Text + "\n---\n" + c.Text);
         Thread.Sleep(1000);
         Cli.Signal(a.Process, "KILL");
