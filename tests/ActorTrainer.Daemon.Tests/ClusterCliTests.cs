@@ -53,7 +53,8 @@ public class ClusterCliTests
     {
         using var t = new TempDir();
         // long enough that A, thawed, is probed and given work again (a new data-plane session) before the run ends
-        string[] longer = [.. Small, "--set", "data.train-limit=12000", "--set", "trainer.epochs=8"];
+        // (8 epochs were too few once the processes shared memory, 2026-12-05)
+        string[] longer = [.. Small, "--set", "data.train-limit=12000", "--set", "trainer.epochs=32"];
         Cli.Train(t["single"], [.. longer, "--set", "trainer.runtime=in-process"]);
         int port = FreePort();
         using var a = CapturedProcess.Worker(port);

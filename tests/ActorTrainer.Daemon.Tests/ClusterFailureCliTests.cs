@@ -23,8 +23,9 @@ public class ClusterFailureCliTests
         using var t = new TempDir();
         int port = ClusterCliTests.FreePort();
         using var a = CapturedProcess.Worker(port);
-        // long enough to be training when the worker is killed; nobody comes back within the 120 s wait
-        using var c = new CapturedProcess(Coordinator(t["run"], port, "--set", "data.train-limit=12000", "--set", "trainer.epochs=24",
+        // long enough to be training when the worker is killed (48 epochs since shared memory made steps faster);
+        // nobody comes back within the 120 s wait
+        using var c = new CapturedProcess(Coordinator(t["run"], port, "--set", "data.train-limit=12000", "--set", "trainer.epochs=48",
             "--set", "cluster.min-workers=1", "--set", "cluster.wait-for-workers=120s"));
         Assert.True(a.WaitFor("first shard computed", 1, TimeSpan.FromSeconds(120)), "the worker computed a shard:\n" + a.Text + "\n---\n" + c.Text);
         Thread.Sleep(1000);
