@@ -122,7 +122,8 @@ public class SharedMemoryTests
     [Fact]
     public void A_node_refuses_bad_shared_memory_frames_falls_back_for_a_file_it_cannot_map_and_keeps_serving()
     {
-        using var server = new WorkerNodeServer(IPAddress.Loopback, 0, new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(10)), 1, 1, _ => { });
+        var log = new List<string>();
+        using var server = new WorkerNodeServer(IPAddress.Loopback, 0, new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(10)), 1, 1, m => { lock (log) log.Add(m); });
         var port = server.Endpoint.Port;
         using var region = Region(16 << 20);
         var plan = PlanCodec.Encode(Fixtures.Plan);
@@ -139,6 +140,14 @@ public class SharedMemoryTests
         {
             var h = Job(c, 17, $"/etc/passwd\n{region.Size}\n{Convert.ToHexString(region.Nonce)}");
             Assert.Equal((NodeProtocol.Ready, 0L), (h.Kind, h.C));   // not mapped: the socket carries the tensors
+            var weights = Fixtures.InitialWeights();
+            Section[] work = [Section.Of(Fixtures.Train(8).X.AsMemory(0, 8 * 784)), Section.Of(Fixtures.Train(8).Labels!.AsMemory(0, 8)),
+                .. weights.Select(w => Section.Of(w))];
+            c.Send(NodeProtocol.Work, 1, 5, 8L | (64L << 32), 42, work);
+            var r = c.ReceiveHeader();
+            Assert.Equal(NodeProtocol.Result, r.Kind);
+            foreach (var w in weights) c.ReceiveSection(new float[w.Length].AsSpan());
+            lock (log) Assert.Contains(log, l => l.Contains("shared memory offered but not used: shared memory: '/etc/passwd' is not a file", StringComparison.Ordinal));
         }
         using (var c = TensorConnection.Connect("127.0.0.1", port, new DataPlaneOptions()))
         {

@@ -39,6 +39,12 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
     /// <summary>True once the Job gave this session memory shared with the coordinator (tensors not on the socket).</summary>
     public bool SharedMemory => _shared is not null;
 
+    /// <summary>Why this session's Job offered shared memory and the node could not map it (the socket carries the
+    /// tensors instead), or null.</summary>
+    public string? SharedMemoryRefusal => _sharedRefusal;
+
+    private string? _sharedRefusal;
+
     /// <summary>Seconds this session spent waiting for work, reading it, computing and sending results.</summary>
     public (double Waiting, double Reading, double Computing, double Sending) Seconds =>
         (_waiting.Elapsed.TotalSeconds, _reading.Elapsed.TotalSeconds, _computing.Elapsed.TotalSeconds, _sending.Elapsed.TotalSeconds);
@@ -164,7 +170,7 @@ internal sealed class NodeSession(TensorConnection conn, int defaultThreads, Act
         }
         // shared memory where this node computes on the CPU with the plan's own layers and can map the file; else the socket
         if (shmText is not null && compute is LocalShardCompute && !plan.Layers.Any(l => l.IsCustom))
-            try { _shared = NodeSharedWork.TryOpen(shmText, plan, out _); }
+            try { _shared = NodeSharedWork.TryOpen(shmText, plan, out _sharedRefusal); }
             catch (InvalidDataException e) { throw Bad(e.Message); }
         conn.Send(NodeProtocol.Ready, Environment.ProcessorCount, _group?.Key ?? long.MinValue, _shared is null ? 0 : 1, 0);
         return compute;

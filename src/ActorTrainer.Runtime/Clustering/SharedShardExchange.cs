@@ -42,7 +42,7 @@ internal sealed class SharedShardExchange : IDisposable
     /// memory (`why`).</summary>
     internal static SharedShardExchange? TryCreate(ModelPlan plan, int maxRows, out string? why)
     {
-        long page = 4096, weights = plan.WeightSizes.Sum(n => 4L * n + 2 * page);
+        long page = SharedMemoryNative.Page, weights = plan.WeightSizes.Sum(n => 4L * n + 2 * page);
         long bytes = (2 + BufferSets) * weights + 4L * maxRows * (plan.InputDim + Math.Max(1, plan.OutputDim)) + 4 * page;
         var region = SharedTensorRegion.TryCreate(bytes, out why);
         return region is null ? null : new SharedShardExchange(region, plan, maxRows);

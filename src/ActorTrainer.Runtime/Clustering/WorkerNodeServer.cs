@@ -129,7 +129,8 @@ public sealed class WorkerNodeServer : IDisposable
         {
             Interlocked.Increment(ref _shards);
             if (session.SharedMemory) Interlocked.Increment(ref _sharedShards);
-            if (++mine == 1) _log($"data plane: coordinator {c.RemoteEndPoint}: first shard computed{(session.SharedMemory ? " (tensors through shared memory)" : "")}");
+            if (++mine == 1) _log($"data plane: coordinator {c.RemoteEndPoint}: first shard computed{(session.SharedMemory ? " (tensors through shared memory)"
+                : session.SharedMemoryRefusal is { } why ? $" (shared memory offered but not used: {why})" : "")}");
         }
         session = new NodeSession(c, ThreadsPerWorker, Counted, _compute, _syncRefusal, _groups, () => Interlocked.Increment(ref _weights), _options,
             _slices is null ? null : new LocalSlices(_slices, Endpoint.Port));
