@@ -71,7 +71,7 @@ public static class ClusterBench
         bool clusterOnly = args.Contains("--cluster-only");
         int[] psCounts = Opt("ps-nodes", "0").Split(',').Select(PsCount).ToArray();
         string?[] shms = Opt("shared-memory", "") is { Length: > 0 } sm ? sm.Split(',') : new string?[] { null };
-        if (shms.Any(v => v is not ("on" or "off"))) { Console.Error.WriteLine($"error: --shared-memory '{Opt("shared-memory", "")}': expected on, off or both"); return 2; }
+        if (shms.Any(v => v is not (null or "on" or "off"))) { Console.Error.WriteLine($"error: --shared-memory '{Opt("shared-memory", "")}': expected on, off or both"); return 2; }
         var configs = spins.SelectMany(v => psCounts.SelectMany(p => shms.Select(m => new Config(true, v, p, m))).Prepend(new Config(false, v)))
             .Where(c => c.Cluster || !clusterOnly).ToArray();
         var sps = configs.ToDictionary(c => c, _ => new List<double>());

@@ -124,6 +124,8 @@ internal sealed partial class Coordinator : ReceiveActor
     {
         if (!_finished) Notify(new InvalidOperationException("training coordinator stopped before the run finished (actor system shut down?)"));
         DownLostNodes();
+        // after the workers (children) stopped and before the executor hands the weights back: the home's own pages again
+        _sharedWeights?.Dispose();
     }
 
     private void Guard(Action a)

@@ -164,6 +164,46 @@ public class SharedMemoryTests
         GoodSharedClient(port);
     }
 
+    [Fact]
+    public void A_job_naming_the_runs_weights_file_maps_it_read_only_reads_the_weights_there_and_checks_it_too()
+    {
+        using var server = new WorkerNodeServer(IPAddress.Loopback, 0, new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(10)), 1, 1, _ => { });
+        var port = server.Endpoint.Port;
+        using var region = Region(16 << 20);
+        using var home = Region(4 << 20);
+        var plan = PlanCodec.Encode(Fixtures.Plan);
+        var weights = Fixtures.InitialWeights();
+        var x = Fixtures.Train(8).X.AsSpan(0, 8 * 784);
+        var labels = Fixtures.Train(8).Labels!.AsSpan(0, 8);
+        long[] at = [.. weights.Select(w => home.Reserve(4L * w.Length)), region.Reserve(4L * x.Length), region.Reserve(32),
+            .. weights.Select(w => region.Reserve(4L * w.Length))];
+        for (int i = 0; i < 4; i++) weights[i].CopyTo(home.At<float>(at[i], weights[i].Length));
+        x.CopyTo(region.At<float>(at[4], x.Length));
+        labels.CopyTo(region.At<int>(at[5], 8));
+        using (var c = TensorConnection.Connect("127.0.0.1", port, new DataPlaneOptions()))
+        {
+            var wrong = $"{home.Path}\n{home.Size}\n{new string('0', 32)}";
+            c.Send(NodeProtocol.Job, 64, 1, 4, 17, plan, Encoding.UTF8.GetBytes(Describe(region) + "\n" + wrong));
+            Assert.Equal((NodeProtocol.Ready, 0L), (c.ReceiveHeader() is var h ? (h.Kind, h.C) : default));   // not mapped: the socket
+        }
+        using (var c = TensorConnection.Connect("127.0.0.1", port, new DataPlaneOptions()))
+        {
+            c.Send(NodeProtocol.Job, 64, 1, 4, 17, plan, Encoding.UTF8.GetBytes(Describe(region) + "\n" + Describe(home)));
+            Assert.Equal((NodeProtocol.Ready, 1L), (c.ReceiveHeader() is var h ? (h.Kind, h.C) : default));
+            c.Send(NodeProtocol.Work, 1, 5, 8L | (64L << 32), 42, at.SelectMany(o => new[] { (int)o, (int)(o >> 32) }).ToArray());
+            var r = c.ReceiveHeader();
+            Assert.Equal((NodeProtocol.Result, 1L, 0), (r.Kind, r.A, r.SectionCount));
+            var want = weights.Select(w => new float[w.Length]).ToArray();
+            new LocalShardCompute(Fixtures.Plan, 64, 1).Compute(weights, 5, Fixtures.Train(8).X.AsMemory(0, 8 * 784), Fixtures.Train(8).Labels!.AsMemory(0, 8),
+                ReadOnlyMemory<float>.Empty, 8, 64, 42, want);
+            Fixtures.AssertBitIdentical(want, [.. weights.Select((w, i) => region.At<float>(at[6 + i], w.Length).ToArray())]);
+            // the node's mapping of the weights file cannot write (this process's own mapping of it can)
+            var maps = File.ReadAllLines("/proc/self/maps").Where(l => l.EndsWith(home.Path, StringComparison.Ordinal)).Select(l => l.Split(' ')[1]).ToArray();
+            Assert.Contains("r--s", maps);
+            Assert.Contains("rw-s", maps);
+        }
+    }
+
     /// <summary>A coordinator's connection through shared memory computes what the local engine does.</summary>
     private static void GoodSharedClient(int port)
     {

@@ -35,6 +35,7 @@ internal sealed partial class Coordinator : IWithTimers
     private readonly Dictionary<string, int> _liveByNode = new();
     private readonly Dictionary<int, string> _nodeOfWorker = new();
     private readonly Dictionary<string, NodeWeightsShare> _weightShares = new();
+    private SharedWeightsHome? _sharedWeights;   // sync runs: the weight home in a file same-host nodes map
     private ParameterSlices? _layout;
     private IActorRef[] _slices = [];
     private int _nextWorkerId;
@@ -55,6 +56,8 @@ internal sealed partial class Coordinator : IWithTimers
     private void StartRemote(RemoteWorkers remote)
     {
         _busy = new BusyNodes(remote);
+        // sync: same-host nodes read the weights where the slices update them (a file made on the first one's demand)
+        if (!_opts.IsAsync && remote.DataPlane.SharedMemory) _sharedWeights = new SharedWeightsHome(_weights);
         Context.ActorOf(Props.Create(() => new ClusterWorkerDirectory(remote.EffectiveProbeInterval)), "worker-directory");
         ArmWait(remote);
         CheckReady();
@@ -100,11 +103,13 @@ internal sealed partial class Coordinator : IWithTimers
         var closed = _closedNodes;
         Action gone = () => closed.TryAdd(node.Key, 0);   // on the worker's thread, as it stops
         var directory = _directory;
+        var weightsHome = _sharedWeights;
         Func<IShardCompute> compute = () => directory is not null
             ? new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, directory, share, remote.CodesFor(node.Host)) { PeerClosedAtDispose = gone }
             : share is null
             ? new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, sync: false, coded: remote.CodesFor(node.Host)) { PeerClosedAtDispose = gone }
-            : new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, share, remote.CodesFor(node.Host)) { PeerClosedAtDispose = gone };
+            : new RemoteShardCompute(node.Host, node.Port, job.Plan, maxRows, node.ThreadsPerWorker, remote.DataPlane, share, remote.CodesFor(node.Host))
+                { PeerClosedAtDispose = gone, WeightsHome = weightsHome };
         _busy!.Asking(node.Key);
         for (int i = live; i < node.Workers; i++)
         {

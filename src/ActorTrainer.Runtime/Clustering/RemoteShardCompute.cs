@@ -39,6 +39,10 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
     /// <inheritdoc/>
     public bool DeliversGradients => _slices is not null;
 
+    /// <summary>Sync runs: the run's weight home in a file that same-host nodes map (<see cref="SharedWeightsHome"/>), so
+    /// that a shared-memory connection sends no weights at all; without it each connection copies them into its own file.</summary>
+    internal SharedWeightsHome? WeightsHome { get; init; }
+
     /// <inheritdoc/>
     public void Route(long step, int shard, int shardCount, int epoch, int stepInEpoch, int workerId)
     {
@@ -73,7 +77,7 @@ public sealed class RemoteShardCompute(string host, int port, ModelPlan plan, in
         _conn = TensorConnection.Connect(host, port, options);
         // same host (a Unix domain socket): offer shared memory for a plain sync job with the slices here
         if (options.SharedMemory && sync && !coded && _slices is null && _conn.IsUnixSocket && !plan.Layers.Any(l => l.IsCustom))
-            _exchange = SharedShardExchange.TryCreate(plan, maxRows, out _);
+            _exchange = SharedShardExchange.TryCreate(plan, maxRows, WeightsHome, out _);
         long flags = (sync ? 1L : 0L) | (coded ? 2L : 0L) | (_share is null ? 0L : 4L | _share.Token << 8) | (_slices is null ? 0L : 8L)
                      | (_exchange is null ? 0L : 16L);
         if (_slices is not null) _conn.Send(NodeProtocol.Job, maxRows, threads, _sizes.Length, flags, PlanCodec.Encode(plan), _slices.Encode());

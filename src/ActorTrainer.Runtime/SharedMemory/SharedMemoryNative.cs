@@ -7,7 +7,7 @@ namespace ActorTrainer.Runtime.SharedMemory;
 internal static unsafe partial class SharedMemoryNative
 {
     internal const long Page = 4096;
-    private const int ProtReadWrite = 3, MapShared = 0x01, MapPrivate = 0x02, MapFixed = 0x10, MapAnonymous = 0x20;
+    private const int ProtRead = 1, ProtReadWrite = 3, MapShared = 0x01, MapPrivate = 0x02, MapFixed = 0x10, MapAnonymous = 0x20;
     private const int MremapMaymove = 1, MremapFixed = 2;
     private static readonly IntPtr Failed = new(-1);
 
@@ -20,8 +20,9 @@ internal static unsafe partial class SharedMemoryNative
     [LibraryImport("libc", SetLastError = true)]
     private static partial IntPtr mremap(IntPtr oldAddress, nuint oldSize, nuint newSize, int flags, IntPtr newAddress);
 
-    /// <summary>Maps `length` bytes of the file `fd` from offset 0, shared, readable and writable.</summary>
-    internal static byte* MapFile(int fd, long length, string what) => (byte*)Check(mmap(IntPtr.Zero, (nuint)length, ProtReadWrite, MapShared, fd, 0), what);
+    /// <summary>Maps `length` bytes of the file `fd` from offset 0, shared, readable and (unless `readOnly`) writable.</summary>
+    internal static byte* MapFile(int fd, long length, string what, bool readOnly = false) =>
+        (byte*)Check(mmap(IntPtr.Zero, (nuint)length, readOnly ? ProtRead : ProtReadWrite, MapShared, fd, 0), what);
 
     /// <summary>Maps the file's bytes [offset, offset + length) over the page-aligned address range [at, at + length),
     /// replacing what was mapped there.</summary>

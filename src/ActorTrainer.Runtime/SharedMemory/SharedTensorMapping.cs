@@ -26,9 +26,9 @@ public sealed unsafe class SharedTensorMapping : IDisposable
         _base = at;
     }
 
-    /// <summary>Opens and maps the file at `path` of `size` bytes carrying `nonce`; InvalidDataException names what
-    /// does not match.</summary>
-    public static SharedTensorMapping Open(string path, long size, ReadOnlySpan<byte> nonce)
+    /// <summary>Opens and maps the file at `path` of `size` bytes carrying `nonce` (`readOnly`: pages this end only
+    /// reads, such as the weights; a write there faults); InvalidDataException names what does not match.</summary>
+    public static SharedTensorMapping Open(string path, long size, ReadOnlySpan<byte> nonce, bool readOnly = false)
     {
         if (!OperatingSystem.IsLinux()) throw new InvalidDataException("shared memory: only on Linux");
         string name = Path.GetFileName(path);
@@ -53,7 +53,7 @@ public sealed unsafe class SharedTensorMapping : IDisposable
                 throw new InvalidDataException($"shared memory: '{path}' has mode {mode}, expected owner read and write only");
             long length = RandomAccess.GetLength(file);
             if (length != size) throw new InvalidDataException($"shared memory: '{path}' has {length} bytes, the job announced {size}");
-            byte* at = SharedMemoryNative.MapFile((int)file.DangerousGetHandle(), size, $"shared memory {path}");
+            byte* at = SharedMemoryNative.MapFile((int)file.DangerousGetHandle(), size, $"shared memory {path}", readOnly);
             if (!new ReadOnlySpan<byte>(at, 8).SequenceEqual(Magic) || !new ReadOnlySpan<byte>(at + 8, 16).SequenceEqual(nonce))
             {
                 SharedMemoryNative.Unmap(at, size);
