@@ -8,7 +8,8 @@ namespace ActorTrainer.Bench;
 /// `cluster`: the weak-scaling config (per-shard batch 128, shards = workers = N) trained by a coordinator process and
 /// N `worker` processes (one worker of 1 GEMM thread each) on this machine, against the same config in one process
 /// (the actor runtime with N workers × 1 thread). Compares the trainer's own steps_per_second (summary.json; the
-/// wait for workers to join is not in it), round-robin, and reports medians, their ratio (target ≥ 0.8), the CPU
+/// wait for workers to join is not in it), round-robin, and reports medians, their ratio (target ≥ 0.8) and the median
+/// of each round's ratio (a round's two runs are neighbours in time, so a phase of the shared VM touches both), the CPU
 /// seconds all processes of a run used per training step (start-up included; less sensitive to a shared machine than
 /// wall time) and the data-plane traffic per step. Also checks that both give the same weights_sha256.
 /// `--spin A[,B]`: the children's thread-pool spin limit (DOTNET_ThreadPool_UnfairSemaphoreSpinLimit); with two values
@@ -95,6 +96,10 @@ public static class ClusterBench
                 double ms = ServiceBench.Median(sps[single]), mc = ServiceBench.Median(sps[clustered]);
                 Console.WriteLine($"{(v is null ? "" : $"spin {v}: ")}median single {ms:F1} steps/s ({1000 * ServiceBench.Median(cpu[single]):F1} CPU ms/step), " +
                     $"{clustered.Name} {mc:F1} steps/s ({1000 * ServiceBench.Median(cpu[clustered]):F1} CPU ms/step): cluster/single = {mc / ms:F3} (target >= 0.8)");
+                // each round's two runs are neighbours in time: their ratio is less exposed to the VM's slower and faster phases
+                var paired = sps[clustered].Zip(sps[single], (c, s) => c / s).Order().ToList();
+                Console.WriteLine($"  paired: each round's cluster/single {string.Join(", ", sps[clustered].Zip(sps[single], (c, s) => (c / s).ToString("F3", CultureInfo.InvariantCulture)))}; " +
+                    $"median {ServiceBench.Median(paired):F3}, range [{paired[0]:F3}, {paired[^1]:F3}]");
             }
         bool same = sha.Values.Distinct().Count() == 1;
         Console.WriteLine($"weights_sha256 {string.Join(", ", sha.Select(kv => $"{kv.Key.Name} {kv.Value[..12]}…"))}: {(same ? "identical" : "DIFFERENT")}");
