@@ -13,12 +13,13 @@ public static class TrainingDispatcher
     /// cluster coordinator uses it too: with its gradient workers in other processes on the same cores, the dedicated
     /// threads' quick hand-overs still win over the thread pool's (bench/RESULTS.md, 2026-12-05: 1.19× the steps/s
     /// through shared memory, 1.07–1.19× through Unix sockets, 0.99–1.32× over TCP, 2 worker processes on 2 cores; an
-    /// earlier build measured −12 % through sockets).</summary>
+    /// earlier build measured −12 % through sockets) — except with its slices on ps nodes (cluster.ps-nodes > 0), which
+    /// keeps the default: not measured that way, and one CI run of that layout hung with them (cause not found).</summary>
     public static Props On(this Props props, ActorSystem system, RuntimeOptions options)
     {
         ArgumentNullException.ThrowIfNull(props);
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(options);
-        return system.Dispatchers.HasDispatcher(Id) ? props.WithDispatcher(Id) : props;
+        return options.Remote is not { PsNodes: > 0 } && system.Dispatchers.HasDispatcher(Id) ? props.WithDispatcher(Id) : props;
     }
 }
