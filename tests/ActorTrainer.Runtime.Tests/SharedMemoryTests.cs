@@ -182,6 +182,11 @@ public class SharedMemoryTests
         labels.CopyTo(region.At<int>(at[5], 8));
         using (var c = TensorConnection.Connect("127.0.0.1", port, new DataPlaneOptions()))
         {
+            c.Send(NodeProtocol.Job, 64, 1, 4, 17, plan, Encoding.UTF8.GetBytes(Describe(region) + $"\n{home.Path}\nbig\n{new string('0', 32)}"));
+            Assert.Contains("shared memory section, the weights file: expected path, size", NodeProtocol.ReadError(c, c.ReceiveHeader()));
+        }
+        using (var c = TensorConnection.Connect("127.0.0.1", port, new DataPlaneOptions()))
+        {
             var wrong = $"{home.Path}\n{home.Size}\n{new string('0', 32)}";
             c.Send(NodeProtocol.Job, 64, 1, 4, 17, plan, Encoding.UTF8.GetBytes(Describe(region) + "\n" + wrong));
             Assert.Equal((NodeProtocol.Ready, 0L), (c.ReceiveHeader() is var h ? (h.Kind, h.C) : default));   // not mapped: the socket

@@ -8,7 +8,8 @@ namespace ActorTrainer.Runtime.Clustering;
 /// (<see cref="SharedTensorRegion"/>, Job flag 16): the Job's section names the connection's file (path, size, nonce)
 /// and, on three more lines, the run's weights file (<see cref="SharedWeightsHome"/>; mapped read-only, and then every
 /// weights offset is into it); each Work frame carries one Int64 offset per tensor, as Int32 pairs (low, high): the
-/// weights, x, the labels or targets, then the gradients. Every offset is checked against the mapping before the node reads or writes there; the shard's
+/// weights, x, the labels or targets, then the gradients. Every offset is checked against the mapping before the node
+/// reads or writes there; the shard's
 /// gradient is written where the coordinator's buffer is, and the Result frame carries only the statistics.</summary>
 internal sealed class NodeSharedWork : IDisposable
 {
@@ -46,8 +47,8 @@ internal sealed class NodeSharedWork : IDisposable
         var parts = text.Split('\n');
         if (parts.Length is not (3 or 6))
             throw new InvalidDataException("shared memory section: expected path, size and a 32-digit hex nonce on three lines (six with the weights file)");
-        var (path, size, nonce) = FileLines(parts, 0);
-        var weightsFile = parts.Length == 6 ? FileLines(parts, 3) : default;
+        var (path, size, nonce) = FileLines(parts, 0, "the connection's file");
+        var weightsFile = parts.Length == 6 ? FileLines(parts, 3, "the weights file") : default;
         SharedTensorMapping? map = null;
         try
         {
@@ -64,13 +65,13 @@ internal sealed class NodeSharedWork : IDisposable
         }
     }
 
-    /// <summary>Path, size and nonce from three lines of the Job's section, from `at` on.</summary>
-    private static (string Path, long Size, byte[] Nonce) FileLines(string[] parts, int at)
+    /// <summary>Path, size and nonce of `what` from three lines of the Job's section, from `at` on.</summary>
+    private static (string Path, long Size, byte[] Nonce) FileLines(string[] parts, int at, string what)
     {
         if (!long.TryParse(parts[at + 1], out long size) || parts[at + 2].Length != 32)
-            throw new InvalidDataException("shared memory section: expected path, size and a 32-digit hex nonce on three lines");
+            throw new InvalidDataException($"shared memory section, {what}: expected path, size and a 32-digit hex nonce on three lines");
         try { return (parts[at], size, Convert.FromHexString(parts[at + 2])); }
-        catch (FormatException) { throw new InvalidDataException("shared memory section: the nonce is not hex"); }
+        catch (FormatException) { throw new InvalidDataException($"shared memory section, {what}: the nonce is not hex"); }
     }
 
     /// <summary>Reads the Work frame's offsets (section 0; checked) and computes the shard into the shared gradient.</summary>
