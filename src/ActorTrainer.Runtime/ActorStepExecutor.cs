@@ -1,4 +1,5 @@
 using ActorTrainer.Core;
+using ActorTrainer.Runtime.Clustering;
 using Akka.Actor;
 
 namespace ActorTrainer.Runtime;
@@ -24,6 +25,7 @@ public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
     private bool _disposed, _interrupted;
     private readonly CancellationToken _cancel;
     private Func<bool>? _stuck;          // made once: Take runs every step
+    private readonly SharedWeightsHome? _sharedWeights;   // sync cluster runs: the home in a file same-host nodes map
 
     /// <summary>Starts the actors on `system` (a private one, terminated on Dispose, when null) at `start`. `cancel`:
     /// fit's cancellation; once requested, a step that cannot finish because every remote gradient worker is lost is
@@ -42,8 +44,11 @@ public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
         _ownSystem = system is null;
         _system = system ?? ActorTrainingRunner.CreateSystem();
         var pipe = _pipe; var alive = _alive;
+        // sync: same-host nodes read the weights where the slices update them (a file made on the first one's demand);
+        // owned here, so that Dispose gives the home its own pages back even when the actors' stop outlasts its wait
+        var shared = _sharedWeights = options.Remote is { DataPlane.SharedMemory: true } && !options.IsAsync ? new SharedWeightsHome(start.Weights) : null;
         var ready = new TaskCompletionSource<IActorRef>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _coordinator = _system.ActorOf(Props.Create(() => new Coordinator(job, start, options, pipe, alive, ready)).On(_system, options),
+        _coordinator = _system.ActorOf(Props.Create(() => new Coordinator(job, start, options, pipe, alive, ready, shared)).On(_system, options),
             "trainer-" + Guid.NewGuid().ToString("N"));
         try { _generator = AwaitReady(ready.Task, cancel); }
         catch
@@ -198,6 +203,11 @@ public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
             else _coordinator.GracefulStop(StopTimeout).Wait(StopTimeout);
         }
         catch (AggregateException) { /* stopping is best effort: the actors are gone or going */ }
+        finally
+        {
+            // the weights go back to the caller in their own pages, whether or not the coordinator's PostStop ran yet
+            _sharedWeights?.Dispose();
+        }
     }
 
     private ResolvedStep Take()

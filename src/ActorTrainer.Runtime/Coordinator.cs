@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using ActorTrainer.Core;
+using ActorTrainer.Runtime.Clustering;
 using Akka.Actor;
 using Akka.Actor.Internal;
 using Akka.Event;
@@ -31,9 +32,10 @@ internal sealed partial class Coordinator : ReceiveActor
     private bool _finished;
 
     public Coordinator(StepJob job, FitCheckpoint start, RuntimeOptions options, StepPipe pipe, LiveWorkers alive,
-        TaskCompletionSource<IActorRef> generatorReady)
+        TaskCompletionSource<IActorRef> generatorReady, SharedWeightsHome? sharedWeights)
     {
         _job = job; _start = start; _opts = options; _pipe = pipe; _alive = alive; _generatorReady = generatorReady;
+        _sharedWeights = sharedWeights;
         _weights = start.Weights;
         Receive<BeginEpochCommand>(m => Guard(() => BeginEpoch(m)));
         Receive<StepResolved>(m => Guard(() => OnStepResolved(m)));
@@ -124,7 +126,8 @@ internal sealed partial class Coordinator : ReceiveActor
     {
         if (!_finished) Notify(new InvalidOperationException("training coordinator stopped before the run finished (actor system shut down?)"));
         DownLostNodes();
-        // after the workers (children) stopped and before the executor hands the weights back: the home's own pages again
+        // after the workers (children) stopped: the home's own pages again (the executor's Dispose does it too, should
+        // this stop outlast its wait)
         _sharedWeights?.Dispose();
     }
 

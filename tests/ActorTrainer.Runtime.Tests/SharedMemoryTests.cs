@@ -52,6 +52,17 @@ public class SharedMemoryTests
         Assert.Equal(-70_000f, view.Span[70_000]);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("Weights")]
+    [InlineData("w-1")]
+    [InlineData("../x")]
+    public void A_file_role_other_than_lowercase_letters_is_refused_naming_it(string role)
+    {
+        var e = Assert.Throws<ArgumentException>(() => SharedTensorRegion.TryCreate(4096, out _, role));
+        Assert.Contains($"role '{role}'", e.Message);
+    }
+
     [Fact]
     public void A_region_left_by_a_killed_process_is_removed_by_the_next_process_that_makes_one()
     {
@@ -207,6 +218,36 @@ public class SharedMemoryTests
             Assert.Contains("r--s", maps);
             Assert.Contains("rw-s", maps);
         }
+    }
+
+    [Fact]
+    public async Task A_run_returns_its_weights_in_their_own_pages_even_while_a_worker_still_sleeps()
+    {
+        using var cluster = new ClusterTestNodes();
+        cluster.AddNode(workers: 2);
+        // dispatch 2 (step 1, shard 0) sleeps past the 10 s the executor waits for the actors to stop; its shard goes to
+        // the other worker after 200 ms, so the run ends meanwhile and the coordinator's PostStop comes only after it
+        var job = Fixtures.Job(514, new RuntimeOptions(Workers: 1, ShardsPerBatch: 2, WorkerTimeout: TimeSpan.FromMilliseconds(200),
+            Faults: new FaultInjection(SleepOnShard: 2, SleepFor: TimeSpan.FromSeconds(16)),
+            Remote: new RemoteWorkers(new DataPlaneOptions(IoTimeout: TimeSpan.FromSeconds(10)), 2, false, TimeSpan.FromSeconds(30),
+                TimeSpan.FromMilliseconds(200), "auto")));
+        var (expected, _) = Fixtures.Reference(job);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var run = ActorTrainingRunner.RunAsync(job, [], CancellationToken.None, cluster.Coordinator);
+        string pattern = $"actortrainer-{Environment.ProcessId}-*-weights";   // the run's weights file
+        bool seen = false;
+        while (!run.IsCompleted)
+        {
+            seen |= Directory.GetFiles("/dev/shm", pattern).Length == 1;
+            await Task.Delay(5);
+        }
+        var result = await run;
+        Assert.True(seen, "the run's weights file was never made");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"the run took {clock.Elapsed}: it waited for the sleeping worker");
+        Fixtures.AssertBitIdentical(expected, result.Weights);
+        Assert.Empty(Directory.GetFiles("/dev/shm", pattern));
+        Assert.DoesNotContain(File.ReadAllLines("/proc/self/maps"), l => l.EndsWith("-weights", StringComparison.Ordinal)
+            && l.Contains($"/dev/shm/actortrainer-{Environment.ProcessId}-", StringComparison.Ordinal));
     }
 
     /// <summary>A coordinator's connection through shared memory computes what the local engine does.</summary>

@@ -35,7 +35,7 @@ internal sealed partial class Coordinator : IWithTimers
     private readonly Dictionary<string, int> _liveByNode = new();
     private readonly Dictionary<int, string> _nodeOfWorker = new();
     private readonly Dictionary<string, NodeWeightsShare> _weightShares = new();
-    private SharedWeightsHome? _sharedWeights;   // sync runs: the weight home in a file same-host nodes map
+    private readonly SharedWeightsHome? _sharedWeights;   // sync runs: the weight home in a file same-host nodes map (the executor's)
     private ParameterSlices? _layout;
     private IActorRef[] _slices = [];
     private int _nextWorkerId;
@@ -56,8 +56,6 @@ internal sealed partial class Coordinator : IWithTimers
     private void StartRemote(RemoteWorkers remote)
     {
         _busy = new BusyNodes(remote);
-        // sync: same-host nodes read the weights where the slices update them (a file made on the first one's demand)
-        if (!_opts.IsAsync && remote.DataPlane.SharedMemory) _sharedWeights = new SharedWeightsHome(_weights);
         Context.ActorOf(Props.Create(() => new ClusterWorkerDirectory(remote.EffectiveProbeInterval)), "worker-directory");
         ArmWait(remote);
         CheckReady();

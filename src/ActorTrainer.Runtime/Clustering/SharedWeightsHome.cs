@@ -7,10 +7,14 @@ namespace ActorTrainer.Runtime.Clustering;
 /// update in place are the bytes every same-host node reads (read-only) — no copy per step and connection. The home's
 /// small arrays and the partial pages at its arrays' ends are copied into the file once per weights key; weights that are
 /// not the home's arrays go through copy slots, also once per key. The file is made on the first connection's demand
-/// (<see cref="Region"/>); Dispose — the coordinator's PostStop, after its workers have stopped, before the run hands its
-/// weights back — gives the home arrays their own pages back with the same contents and removes the file.</summary>
+/// (<see cref="Region"/>, named /dev/shm/actortrainer-PID-HEX-weights). Dispose gives the home arrays their own pages back
+/// with the same contents and removes the file: the coordinator's PostStop (after its workers have stopped), and in any
+/// case the executor's Dispose before it hands the weights back, also when the actors' stop timed out.</summary>
 internal sealed class SharedWeightsHome(float[][] home) : IDisposable
 {
+    /// <summary>The last part of the file's name.</summary>
+    internal const string FileRole = "weights";
+
     private readonly object _gate = new();
     private SharedTensorRegion? _region;
     private long[] _homeAt = [], _copyAt = [];
@@ -41,7 +45,7 @@ internal sealed class SharedWeightsHome(float[][] home) : IDisposable
     private void Create()
     {
         long page = SharedMemoryNative.Page, bytes = home.Sum(a => 2 * (4L * a.Length + 2 * page));
-        var region = SharedTensorRegion.TryCreate(bytes, out _why);
+        var region = SharedTensorRegion.TryCreate(bytes, out _why, FileRole);
         if (region is null) return;
         try
         {
@@ -89,7 +93,8 @@ internal sealed class SharedWeightsHome(float[][] home) : IDisposable
         }
     }
 
-    /// <summary>Gives the home arrays their own pages back (same contents), unpins them and removes the file.</summary>
+    /// <summary>Gives the home arrays their own pages back (same contents), unpins them and removes the file; later
+    /// calls do nothing.</summary>
     public void Dispose()
     {
         lock (_gate)

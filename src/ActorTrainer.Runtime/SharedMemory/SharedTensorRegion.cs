@@ -50,9 +50,12 @@ public sealed unsafe class SharedTensorRegion : IDisposable
     private int Fd => (int)_file.DangerousGetHandle();
 
     /// <summary>A new region of `bytes` (rounded up to pages, plus the header page), or null where there is no /dev/shm
-    /// (not Linux) or it cannot be created; `why` then says why.</summary>
-    public static SharedTensorRegion? TryCreate(long bytes, out string? why)
+    /// (not Linux) or it cannot be created; `why` then says why. `role` (letters only), when given, ends the file's
+    /// name (/dev/shm/actortrainer-PID-HEX-ROLE), so that what a file holds can be told from its name.</summary>
+    public static SharedTensorRegion? TryCreate(long bytes, out string? why, string? role = null)
     {
+        if (role is not null && (role.Length == 0 || !role.All(char.IsAsciiLetterLower)))
+            throw new ArgumentException($"shared memory: role '{role}' is not lowercase ASCII letters", nameof(role));
         why = null;
         if (!OperatingSystem.IsLinux() || !Directory.Exists(Folder))
         {
@@ -61,7 +64,7 @@ public sealed unsafe class SharedTensorRegion : IDisposable
         }
         SweepOnce();
         long size = SharedMemoryNative.Page + (bytes + SharedMemoryNative.Page - 1) / SharedMemoryNative.Page * SharedMemoryNative.Page;
-        string path = System.IO.Path.Combine(Folder, $"{Prefix}{Environment.ProcessId}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(12)).ToLowerInvariant()}");
+        string path = System.IO.Path.Combine(Folder, $"{Prefix}{Environment.ProcessId}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(12)).ToLowerInvariant()}{(role is null ? "" : "-" + role)}");
         FileStream? fs = null;
         try
         {
