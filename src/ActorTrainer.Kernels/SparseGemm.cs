@@ -42,6 +42,13 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
     /// pass spreads.</summary>
     private const int FourPanelMaxK = 64;
 
+    /// <summary>Most 32-column panels of B packed in one pass over a long k-block's rows: 16 (512 columns, at most 512 KB
+    /// packed) when one thread computes all of C's columns, 4 when several share them. Measured on the reference model's
+    /// x·W1 (batch 64, W1 just rewritten by the optimizer), against packing each pass's panels alone: 0.80–0.83× the
+    /// time on one thread with 16 (0.88–0.92× with 4), 0.93–0.96× on two threads with 4 (0.96–1.02× with 16), on the
+    /// 512- and the 256-bit kernels (bench/RESULTS.md, 2026-12-05).</summary>
+    private const int ChunkPanelsAlone = 16, ChunkPanelsShared = 4;
+
     [ThreadStatic] private static SparseGemm? t_job;
     private GemmProblem<float> _p;
     private SparseRows _rows = null!;
@@ -68,7 +75,7 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
         job._p = p; job._rows = rows; job._parts = parts; job._avx512 = avx512; job._panels = panels;
         bool ran = GemmWorkers.TryRun(job, parts);
         job._p = default; job._rows = null!;
-        if (!ran) Columns(in p, rows, 0, p.N, avx512, panels);
+        if (!ran) Columns(in p, rows, 0, p.N, avx512, panels, ChunkPanelsAlone);
         return true;
     }
 
@@ -78,7 +85,7 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
     {
         int panels = (_p.N + Panel - 1) / Panel;
         int q0 = (int)((long)part * panels / _parts), q1 = (int)((long)(part + 1) * panels / _parts);
-        Columns(in _p, _rows, q0 * Panel, Math.Min(_p.N, q1 * Panel), _avx512, _panels);
+        Columns(in _p, _rows, q0 * Panel, Math.Min(_p.N, q1 * Panel), _avx512, _panels, _parts == 1 ? ChunkPanelsAlone : ChunkPanelsShared);
     }
 
     /// <summary>Columns [j0, j1) of C (j0 a multiple of 32), all rows: per k-block, per 32-column panel of B (packed,
@@ -86,11 +93,12 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
     /// pair of whole panels, rows in pairs over 64 columns (<see cref="TwoPanels"/>), and with panels = 4 for short
     /// k-blocks per four panels, one row at a time over 128 columns (<see cref="FourPanels"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Columns(in GemmProblem<float> p, SparseRows sr, int j0, int j1, bool avx512, int panels)
+    private static void Columns(in GemmProblem<float> p, SparseRows sr, int j0, int j1, bool avx512, int panels, int chunkPanels)
     {
         int m = p.M, kcb = GemmBlocking.KBlock(p.K);
         bool twoPanels = panels >= 2, fourPanels = panels >= 4 && kcb <= FourPanelMaxK;
-        float* packB = PackBuffer<float>.Get((fourPanels ? 4 : twoPanels ? 2 : 1) * kcb * Panel);
+        nint stride = (nint)kcb * Panel;   // floats per packed panel
+        float* packB = PackBuffer<float>.Get(Math.Min((j1 - j0 + Panel - 1) / Panel, chunkPanels) * (int)stride);
         int[] cursor = Cursor(3 * m + kcb + 1);
         fixed (SparseRows.Entry* en = sr.Entries) fixed (int* start = sr.RowStart) fixed (int* cur = cursor) fixed (byte* used = sr.UsedColumns)
         {
@@ -108,35 +116,54 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
                 int nonEmpty = ByLength(cur, end, m, kc, order, count);
                 bool first = pc == 0;
                 var block = new Block(en, cur, end, first ? p.Beta : 1f, first && p.Beta == 0f, p.Alpha, used);
-                for (int jc = j0; jc < j1; jc += Panel)
-                {
-                    if (fourPanels && j1 - jc >= 4 * Panel)
-                    {
-                        FourPanels(in p, block, packB, kcb, pc, kc, jc, order, nonEmpty);
-                        jc += 3 * Panel;
-                        continue;
-                    }
-                    if (twoPanels && j1 - jc >= 2 * Panel)
-                    {
-                        TwoPanels(in p, block, packB, kcb, pc, kc, jc, order, nonEmpty);
-                        jc += Panel;
-                        continue;
-                    }
-                    int nw = Math.Min(Panel, j1 - jc);
-                    PackPanel(p.B + pc * p.Ldb + jc, p.Ldb, kc, nw, packB, block.Used, pc);
-                    float* bp = packB - (nint)pc * Panel;   // entry offsets are column·32 from column 0
-                    float* c = p.C + jc;
-                    int i = 0;
-                    if (avx512)
-                        for (; i + 3 < nonEmpty; i += 4)
-                            block.Quad512(order[i], order[i + 1], order[i + 2], order[i + 3], bp, c + order[i] * p.Ldc,
-                                          c + order[i + 1] * p.Ldc, c + order[i + 2] * p.Ldc, c + order[i + 3] * p.Ldc, nw);
-                    for (; i + 1 < nonEmpty; i += 2) block.Pair(order[i], order[i + 1], bp, c + order[i] * p.Ldc, c + order[i + 1] * p.Ldc, nw);
-                    if (i < nonEmpty) block.Single(order[i], bp, c + order[i++] * p.Ldc, nw);
-                    for (; i < m; i++) block.Empty(c + order[i] * p.Ldc, nw);
-                }
+                for (int cj = j0; cj < j1; cj += chunkPanels * Panel)
+                    Chunk(in p, block, packB, stride, kcb, pc, kc, cj, Math.Min(j1, cj + chunkPanels * Panel), order, nonEmpty, avx512, fourPanels, twoPanels);
                 for (int r = 0; r < m; r++) cur[r] = end[r];
             }
+        }
+    }
+
+    /// <summary>One k-block (rows pc … pc + kc of B) for columns [j0, j1) of C: per panel, pair or four panels, the
+    /// rows with entries in `order`. A long k-block (kc &gt; <see cref="FourPanelMaxK"/>: weights, whose rows lie far
+    /// apart) is packed first in one pass over its rows; a short one (a batch's rows) pass by pass, just before use.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Chunk(in GemmProblem<float> p, Block block, float* packB, nint stride, int kcb, int pc, int kc, int j0, int j1,
+                              int* order, int nonEmpty, bool avx512, bool fourPanels, bool twoPanels)
+    {
+        int m = p.M;
+        bool sweep = kcb > FourPanelMaxK;
+        if (sweep) PackBlock(p.B + pc * p.Ldb, p.Ldb, kc, j0, j1, packB, stride, block.Used, pc);
+        for (int jc = j0; jc < j1; jc += Panel)
+        {
+            float* packed = packB + (jc - j0) / Panel * stride;
+            if (!sweep)
+            {
+                int g = fourPanels && j1 - jc >= 4 * Panel ? 4 : twoPanels && j1 - jc >= 2 * Panel ? 2 : 1;
+                PackBlock(p.B + pc * p.Ldb, p.Ldb, kc, jc, Math.Min(j1, jc + g * Panel), packed, stride, block.Used, pc);
+            }
+            if (fourPanels && j1 - jc >= 4 * Panel)
+            {
+                FourPanels(in p, block, packed, kcb, pc, jc, order, nonEmpty);
+                jc += 3 * Panel;
+                continue;
+            }
+            if (twoPanels && j1 - jc >= 2 * Panel)
+            {
+                TwoPanels(in p, block, packed, kcb, pc, jc, order, nonEmpty);
+                jc += Panel;
+                continue;
+            }
+            int nw = Math.Min(Panel, j1 - jc);
+            float* bp = packed - (nint)pc * Panel;   // entry offsets are column·32 from column 0
+            float* c = p.C + jc;
+            int i = 0;
+            if (avx512)
+                for (; i + 3 < nonEmpty; i += 4)
+                    block.Quad512(order[i], order[i + 1], order[i + 2], order[i + 3], bp, c + order[i] * p.Ldc,
+                                  c + order[i + 1] * p.Ldc, c + order[i + 2] * p.Ldc, c + order[i + 3] * p.Ldc, nw);
+            for (; i + 1 < nonEmpty; i += 2) block.Pair(order[i], order[i + 1], bp, c + order[i] * p.Ldc, c + order[i + 1] * p.Ldc, nw);
+            if (i < nonEmpty) block.Single(order[i], bp, c + order[i++] * p.Ldc, nw);
+            for (; i < m; i++) block.Empty(c + order[i] * p.Ldc, nw);
         }
     }
 
@@ -157,26 +184,32 @@ internal sealed unsafe partial class SparseGemm : IParallelJob
     [ThreadStatic] private static int[]? t_cursor;
     private static int[] Cursor(int n) => t_cursor is { } c && c.Length >= n ? c : t_cursor = new int[n];
 
-    /// <summary>dst[p·32 + c] = B[p·ldb + c] for c &lt; nw, zero for nw ≤ c &lt; 32 — for the rows p of the k-block
-    /// starting at pc whose column of op(A) has entries (used: <see cref="SparseRows.UsedColumns"/>, null = all); the
-    /// other rows of dst keep what they held (no entry reads them).</summary>
-    private static void PackPanel(float* b, nint ldb, int kc, int nw, float* dst, byte* used, int pc)
+    /// <summary>The k-block of B starting at row pc, columns [j0, j1), packed in one pass over its rows (each row read
+    /// once, front to back, which the hardware prefetchers follow): panel q (columns j0 + 32q …) at dst + q·stride,
+    /// dst[q·stride + p·32 + c] = B[p·ldb + j0 + 32q + c], zero past j1 — for the rows p whose column of op(A) has
+    /// entries (used: <see cref="SparseRows.UsedColumns"/>, null = all); the other rows of dst keep what they held (no
+    /// entry reads them).</summary>
+    private static void PackBlock(float* b, nint ldb, int kc, int j0, int j1, float* dst, nint stride, byte* used, int pc)
     {
+        int whole = (j1 - j0) / Panel, rest = (j1 - j0) % Panel;
         for (int pp = 0; pp < kc; pp++)
         {
             if (used != null && (used[(pc + pp) >> 3] & (1 << ((pc + pp) & 7))) == 0) continue;
-            float* s = b + pp * ldb, d = dst + pp * Panel;
-            if (nw == Panel && Vector256.IsHardwareAccelerated)
-            {
-                Vector256.Store(Vector256.Load(s), d);
-                Vector256.Store(Vector256.Load(s + 8), d + 8);
-                Vector256.Store(Vector256.Load(s + 16), d + 16);
-                Vector256.Store(Vector256.Load(s + 24), d + 24);
-                continue;
-            }
-            int c = 0;
-            for (; c < nw; c++) d[c] = s[c];
-            for (; c < Panel; c++) d[c] = 0f;
+            float* s = b + pp * ldb + j0, d = dst + pp * Panel;
+            int q = 0;
+            if (Vector256.IsHardwareAccelerated)
+                for (; q < whole; q++, s += Panel, d += stride)
+                {
+                    Vector256.Store(Vector256.Load(s), d);
+                    Vector256.Store(Vector256.Load(s + 8), d + 8);
+                    Vector256.Store(Vector256.Load(s + 16), d + 16);
+                    Vector256.Store(Vector256.Load(s + 24), d + 24);
+                }
+            for (; q < whole; q++, s += Panel, d += stride)
+                for (int c = 0; c < Panel; c++) d[c] = s[c];
+            if (rest == 0) continue;
+            for (int c = 0; c < rest; c++) d[c] = s[c];
+            for (int c = rest; c < Panel; c++) d[c] = 0f;
         }
     }
 

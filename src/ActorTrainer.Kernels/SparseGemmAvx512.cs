@@ -10,15 +10,13 @@ namespace ActorTrainer.Kernels;
 /// as the AVX2 and scalar forms.</summary>
 internal sealed unsafe partial class SparseGemm
 {
-    /// <summary>Two whole 32-column panels of C at jc (AVX-512): both packed, then rows in pairs over all 64 columns —
+    /// <summary>Two whole 32-column panels of C at jc (AVX-512; packed at packB and packB + kcb·32), rows in pairs over all 64 columns —
     /// each entry's offset and value loaded once for four 512-bit FMAs (the one-panel kernels load them for two, and
     /// are bound by loads); the same FMA chain for every element, so the same bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TwoPanels(in GemmProblem<float> p, Block block, float* packB, int kcb, int pc, int kc, int jc, int* order, int nonEmpty)
+    private static void TwoPanels(in GemmProblem<float> p, Block block, float* packB, int kcb, int pc, int jc, int* order, int nonEmpty)
     {
         float* packB2 = packB + (nint)kcb * Panel;
-        PackPanel(p.B + pc * p.Ldb + jc, p.Ldb, kc, Panel, packB, block.Used, pc);
-        PackPanel(p.B + pc * p.Ldb + jc + Panel, p.Ldb, kc, Panel, packB2, block.Used, pc);
         float* bp = packB - (nint)pc * Panel, bq = packB2 - (nint)pc * Panel;
         float* c = p.C + jc;
         int i = 0;
@@ -31,15 +29,13 @@ internal sealed unsafe partial class SparseGemm
         }
     }
 
-    /// <summary>Four whole 32-column panels of C at jc (AVX-512, kc ≤ <see cref="FourPanelMaxK"/>): all four packed,
-    /// then each row with entries alone over 128 columns — eight 512-bit FMA chains, enough to keep both FMA ports
+    /// <summary>Four whole 32-column panels of C at jc (AVX-512, kc ≤ <see cref="FourPanelMaxK"/>; packed at packB +
+    /// q·kcb·32), each row with entries alone over 128 columns — eight 512-bit FMA chains, enough to keep both FMA ports
     /// busy without pairing rows, and one loop per row instead of a pair's three; the same FMA chain for every
     /// element, so the same bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FourPanels(in GemmProblem<float> p, Block block, float* packB, int kcb, int pc, int kc, int jc, int* order, int nonEmpty)
+    private static void FourPanels(in GemmProblem<float> p, Block block, float* packB, int kcb, int pc, int jc, int* order, int nonEmpty)
     {
-        float* src = p.B + pc * p.Ldb + jc;
-        for (int q = 0; q < 4; q++) PackPanel(src + q * Panel, p.Ldb, kc, Panel, packB + q * (nint)kcb * Panel, block.Used, pc);
         float* b0 = packB - (nint)pc * Panel;
         nint stride = (nint)kcb * Panel;
         float* c = p.C + jc;

@@ -43,8 +43,10 @@ let private run level dense threads ta m n k (alpha: float32) (beta: float32) (a
 let ``sparse path: same bits as the dense path on every instruction set, thread count, alpha/beta and transposition`` () =
     // (7, 33, 300): odd rows (a last single row), a partial 32-column panel, two k-blocks; (5, 64, 1000): four k-blocks;
     // k ≤ 64 with n ≥ 128 takes the AVX-512 four-panel pass — (784, 512, 64) is xᵀ·dh of a 64-row shard (with 2 threads
-    // two parts of eight panels each), (9, 200, 40) leaves a two-panel pass and a partial panel after the four-panel one
-    let shapes = [ 128, 512, 784; 64, 512, 128; 7, 33, 300; 5, 64, 1000; 33, 40, 16; 1, 32, 5; 784, 512, 64; 9, 200, 40 ]
+    // two parts of eight panels each), (9, 200, 40) leaves a two-panel pass and a partial panel after the four-panel one;
+    // a long k-block is packed in passes of 16 panels (one part) or 4 (several): (20, 600, 200) on one thread packs
+    // 16 panels, then two and a partial one, (128, 512, 784) on two threads two passes of four per part
+    let shapes = [ 128, 512, 784; 64, 512, 128; 7, 33, 300; 5, 64, 1000; 33, 40, 16; 1, 32, 5; 784, 512, 64; 9, 200, 40; 20, 600, 200 ]
     for (m, n, k) in shapes do
         for ta in [ false; true ] do
             for (alpha, beta) in [ 1.0f, 0.0f; -0.7f, 0.75f; 1.3f, 1.0f ] do
