@@ -20,7 +20,7 @@ internal sealed unsafe partial class SparseGemm
         if (sweep) PackBlock(p.B + pc * p.Ldb, p.Ldb, kc, j0, j1, packB, stride, block.Used, pc);
         for (int jc = j0; jc < j1; jc += Panel)
         {
-            float* packed = packB + (jc - j0) / Panel * stride;
+            float* packed = sweep ? packB + (jc - j0) / Panel * stride : packB;   // a short block: one L1-sized place
             if (!sweep)
             {
                 int g = fourPanels && j1 - jc >= 4 * Panel ? 4 : twoPanels && j1 - jc >= 2 * Panel ? 2 : 1;
