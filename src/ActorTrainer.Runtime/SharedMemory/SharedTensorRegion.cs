@@ -50,7 +50,7 @@ public sealed unsafe class SharedTensorRegion : IDisposable
     private int Fd => (int)_file.DangerousGetHandle();
 
     /// <summary>A new region of `bytes` (rounded up to pages, plus the header page), or null where there is no /dev/shm
-    /// (not Linux) or it cannot be created; `why` then says why. `role` (letters only), when given, ends the file's
+    /// (not Linux) or it cannot be created; `why` then says why. `role` (lowercase ASCII letters), when given, ends the file's
     /// name (/dev/shm/actortrainer-PID-HEX-ROLE), so that what a file holds can be told from its name.</summary>
     public static SharedTensorRegion? TryCreate(long bytes, out string? why, string? role = null)
     {
