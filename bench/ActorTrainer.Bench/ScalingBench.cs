@@ -20,10 +20,15 @@ namespace ActorTrainer.Bench;
 /// <see cref="ScalingModel"/>), --pairs N (instead: N rounds of reference runs — in-process, `workers = auto`, and
 /// `auto` with a batch hook, which makes the fit loop wait for each step instead of letting the parameter server open
 /// the next (IStepLookahead) — in alternating order, and the median and quartiles of the per-round steps/s ratios:
-/// robust to a machine whose speed drifts between runs).</summary>
+/// robust to a machine whose speed drifts between runs). Each actor run gets an actor system of its own, warmed up
+/// with <see cref="RuntimeWarmup"/> before its clock starts, as `train` runs (its dispatcher's threads have compiled
+/// code and kernel buffers); --cold runs each on the private system the executor creates instead, whose new threads
+/// make a run's first steps ~10 ms slower (bench/RESULTS.md, 2026-12-05).</summary>
 public static class ScalingBench
 {
     private sealed record Config(string Name, string Mode, int Workers, int Threads, int Batch, int Shards);
+
+    private static bool s_cold;
 
     /// <summary>Runs and prints the tables; returns 0, or 2 for bad options.</summary>
     public static int Run(string[] args)
@@ -43,8 +48,9 @@ public static class ScalingBench
                 case "--accuracy": accuracy = true; break;
                 case "--model": model = true; break;
                 case "--pairs": pairs = Next(); break;
+                case "--cold": s_cold = true; break;
                 case "--only": only = i + 1 < args.Length ? args[++i] : ""; break;
-                default: throw new ArgumentException($"scaling bench: unknown option '{args[i]}' (allowed: --steps, --rounds, --max-workers, --only reference|weak|none, --accuracy, --model, --pairs)");
+                default: throw new ArgumentException($"scaling bench: unknown option '{args[i]}' (allowed: --steps, --rounds, --max-workers, --only reference|weak|none, --accuracy, --model, --pairs, --cold)");
             }
         }
         var (train, test) = Mnist.LoadBundled();
@@ -152,18 +158,35 @@ public static class ScalingBench
             return (runs.Sum(t => t.Result.StepsPerSec), runs.Average(t => t.Result.PsShare));
         }
         var probe = new ExecutorProbe();
-        var options = new FitOptions
+        var runtime = c.Mode == "in-process" ? null : new RuntimeOptions(Workers: c.Workers, Mode: c.Mode == "async" ? "async" : "sync",
+            ShardsPerBatch: c.Shards, ThreadsPerWorker: c.Threads);
+        // as `train` runs it: an actor system of the run's own, warmed up (RuntimeWarmup) before the clock starts —
+        // or, with --cold, the private system the executor creates (its dispatcher's threads new at the first step)
+        var system = runtime is null || s_cold ? null : WarmSystem(runtime, c);
+        try
         {
-            Epochs = 1, BatchSize = c.Batch, ShardsPerBatch = c.Shards, Seed = 1, Verbose = 0,
-            Runtime = c.Mode == "in-process" ? InProcessRuntime.Instance
-                : new ActorStepRuntime(new RuntimeOptions(Workers: c.Workers, Mode: c.Mode == "async" ? "async" : "sync",
-                    ShardsPerBatch: c.Shards, ThreadsPerWorker: c.Threads)),
-        };
-        ICallback[] callbacks = c.Mode == "auto-wait" ? [probe, new WaitForEachStep()] : [probe];
-        var sw = Stopwatch.StartNew();
-        var r = Model().FitWith(data, options, callbacks);
-        double secs = sw.Elapsed.TotalSeconds;
-        return (r.StepsPerSecond, probe.ServerSeconds / secs);
+            var options = new FitOptions
+            {
+                Epochs = 1, BatchSize = c.Batch, ShardsPerBatch = c.Shards, Seed = 1, Verbose = 0,
+                Runtime = runtime is null ? InProcessRuntime.Instance : new ActorStepRuntime(runtime, system),
+            };
+            ICallback[] callbacks = c.Mode == "auto-wait" ? [probe, new WaitForEachStep()] : [probe];
+            var sw = Stopwatch.StartNew();
+            var r = Model().FitWith(data, options, callbacks);
+            double secs = sw.Elapsed.TotalSeconds;
+            return (r.StepsPerSecond, probe.ServerSeconds / secs);
+        }
+        finally { system?.Terminate().Wait(TimeSpan.FromSeconds(10)); }
+    }
+
+    /// <summary>A new actor system with the run's layout warmed up on it, as `train` does before its clock starts
+    /// (<see cref="RuntimeWarmup"/>: compiled code, the dispatcher's threads and their kernel buffers).</summary>
+    private static Akka.Actor.ActorSystem WarmSystem(RuntimeOptions runtime, Config c)
+    {
+        var system = ActorTrainingRunner.CreateSystem();
+        var model = Model();
+        RuntimeWarmup.Run(system, runtime, model.Plan, model.GetWeights(), model.Optimizer, Math.Max(1, c.Batch / Math.Max(1, c.Shards)));
+        return system;
     }
 
     private static void Print(Config[] configs, List<(double StepsPerSec, double PsShare)>[] results)

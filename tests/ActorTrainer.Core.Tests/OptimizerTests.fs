@@ -177,6 +177,33 @@ let ``GetState returns copies`` () =
     Assert.Equal(0.1f, s2.[0].[0].[0], 6)
 
 [<Fact>]
+let ``GetStateReusing refills the arrays it is given with the values GetState copies`` () =
+    for (name, make) in makers do
+        let a = make ()
+        let w = [| Array.init 5 (fun i -> float32 i); [| 0.5f; -0.5f |] |]
+        a.Apply(w, [| Array.sub (mixed 37 0) 0 5; Array.sub (mixed 37 0) 5 2 |])
+        let _, first = a.GetStateReusing null
+        a.Apply(w, [| Array.sub (mixed 37 1) 0 5; Array.sub (mixed 37 1) 5 2 |])
+        let arrays = first |> Array.collect id
+        let it, again = a.GetStateReusing first
+        let _, fresh = a.GetState()
+        Assert.Equal(2L, it)
+        Assert.Same(first, again)
+        // the same arrays, now holding the state after the second update, exactly as a fresh copy holds it
+        Assert.True(Array.forall2 (fun (x: float32[]) y -> obj.ReferenceEquals(x, y)) arrays (again |> Array.collect id), sprintf "%s: a slot array was replaced" name)
+        for i in 0 .. fresh.Length - 1 do
+            for k in 0 .. fresh.[i].Length - 1 do
+                Assert.True((fresh.[i].[k] = again.[i].[k]), sprintf "%s weight %d slot %d differs from GetState" name i k)
+        // copies, not the optimizer's own slots
+        if arrays.Length > 0 then
+            arrays.[0].[0] <- 99.0f
+            let _, s = a.GetState()
+            Assert.NotEqual(99.0f, s.[0].[0].[0])
+        // arrays of another shape are replaced, not written past
+        let _, other = a.GetStateReusing [| [| [| 0f |] |] |]
+        Assert.Equal(fresh.Length, other.Length)
+
+[<Fact>]
 let ``LoadState with the wrong slot count names the optimizer`` () =
     let ex = Assert.Throws<ArgumentException>(fun () -> (Adam()).LoadState(1L, [| [| [| 0.0f |] |] |]))
     Assert.Contains("Adam", ex.Message)

@@ -108,8 +108,22 @@ type Optimizer(learningRate: float) =
             finally work.Set(null, null, 0.0f, 0L)
 
     /// Iterations and slot copies, for checkpoints.
-    member o.GetState() : int64 * float32[][][] =
-        o.Iterations, (slots |> Seq.map (fun s -> if isNull s then [||] else s |> Array.map Array.copy) |> Array.ofSeq)
+    member o.GetState() : int64 * float32[][][] = o.GetStateReusing null
+
+    /// Iterations and slot copies as GetState, in the arrays of `into` (an earlier result, kept for reuse: no fresh
+    /// memory, whose first touch costs a page fault per 4 KiB) where their counts and sizes match; returns them.
+    member o.GetStateReusing(into: float32[][][]) : int64 * float32[][][] =
+        let into = if isNull into || into.Length <> slots.Count then Array.zeroCreate slots.Count else into
+        for i in 0 .. slots.Count - 1 do
+            let s = slots.[i]
+            if isNull s then into.[i] <- [||]
+            else
+                let c = if isNull into.[i] || into.[i].Length <> s.Length then Array.zeroCreate s.Length else into.[i]
+                for k in 0 .. s.Length - 1 do
+                    if isNull c.[k] || c.[k].Length <> s.[k].Length then c.[k] <- Array.zeroCreate s.[k].Length
+                    Array.Copy(s.[k], c.[k], s.[k].Length)
+                into.[i] <- c
+        o.Iterations, into
 
     /// Restores a state saved by GetState (slot counts must match this optimizer).
     member o.LoadState(iterations: int64, state: float32[][][]) =

@@ -187,6 +187,7 @@ type InProcessExecutor(job: StepJob, start: FitCheckpoint) =
     let mutable next = 0
     let mutable globalStep = 0L
     let mutable version = 0L
+    let mutable lastSlots : float32[][][] = null
 
     interface IStepExecutor with
         member _.Workers = 1
@@ -214,7 +215,11 @@ type InProcessExecutor(job: StepJob, start: FitCheckpoint) =
         member _.Drain() = [||]
         member _.Weights = weights
         member _.SetWeights w = Weights.checkedCopyInto "set_weights" w weights
-        member _.OptimizerState() = let (it, slots) = job.Optimizer.GetState() in struct (it, slots)
+        member _.OptimizerState() =
+            // into the arrays of the last call (the interface's contract: valid until the next call)
+            let (it, slots) = job.Optimizer.GetStateReusing lastSlots
+            lastSlots <- slots
+            struct (it, slots)
         member _.Version = version
         member _.StaleRejected = 0L
         member _.Dispose() = ()
