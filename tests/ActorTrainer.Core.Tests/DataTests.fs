@@ -385,3 +385,27 @@ let ``take returns the first n samples, 0 or too many returns all`` () =
     Assert.Equal(7, (train.Take(7)).Labels.Length)
     let ex = Assert.Throws<ArgumentOutOfRangeException>(fun () -> train.Take(-1) |> ignore)
     Assert.Equal("n", ex.ParamName)
+
+[<Theory>]
+[<InlineData(784, 64)>]
+[<InlineData(10, 7)>]
+[<InlineData(33, 1)>]
+[<InlineData(16, 0)>]
+let ``gather copies the chosen rows in order, whatever the width`` (width: int, count: int) =
+    let rows = 200
+    let data = Array.init (rows * width) (fun i -> float32 i * 0.5f)
+    let idx = Batching.permutation 7 0 rows true
+    let dest = Array.create (count * width + 3) -1f
+    Batching.gather data width idx 5 count (Span(dest, 0, count * width))
+    for r in 0 .. count - 1 do
+        for j in 0 .. width - 1 do
+            Assert.Equal(data.[idx.[5 + r] * width + j], dest.[r * width + j])
+    // nothing written past the rows
+    Assert.True(dest.[count * width ..] |> Array.forall (fun v -> v = -1f))
+
+[<Fact>]
+let ``gather refuses a row index outside the data`` () =
+    let data = Array.zeroCreate<float32> (4 * 784)
+    let dest = Array.zeroCreate<float32> (2 * 784)
+    // the bad index is the next row's (prefetched while row 0 is copied) and then the copied one
+    Assert.Throws<ArgumentOutOfRangeException>(fun () -> Batching.gather data 784 [| 0; 9 |] 0 2 (Span dest)) |> ignore

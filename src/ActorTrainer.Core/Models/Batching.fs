@@ -36,10 +36,10 @@ module Batching =
         let b = int (int64 (s + 1) * int64 rows / int64 shards)
         struct (a, b - a)
 
-    /// Copies rows idx[start..start+count) of a (n × width) matrix into dest (count × width).
+    /// Copies rows idx[start..start+count) of a (n × width) matrix into dest (count × width); the next row's cache
+    /// lines are prefetched while one is copied (ActorTrainer.Kernels.RowGather).
     let gather (data: float32[]) (width: int) (idx: int[]) (start: int) (count: int) (dest: Span<float32>) =
-        for r in 0 .. count - 1 do
-            ReadOnlySpan<float32>(data, idx.[start + r] * width, width).CopyTo(dest.Slice(r * width, width))
+        ActorTrainer.Kernels.RowGather.Gather(data, width, idx, start, count, dest)
 
     /// Copies labels idx[start..start+count) into dest.
     let gatherLabels (labels: int[]) (idx: int[]) (start: int) (count: int) (dest: Span<int>) =
