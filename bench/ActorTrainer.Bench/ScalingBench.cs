@@ -184,9 +184,17 @@ public static class ScalingBench
     private static Akka.Actor.ActorSystem WarmSystem(RuntimeOptions runtime, Config c)
     {
         var system = ActorTrainingRunner.CreateSystem();
-        var model = Model();
-        RuntimeWarmup.Run(system, runtime, model.Plan, model.GetWeights(), model.Optimizer, Math.Max(1, c.Batch / Math.Max(1, c.Shards)));
-        return system;
+        try
+        {
+            var model = Model();
+            RuntimeWarmup.Run(system, runtime, model.Plan, model.GetWeights(), model.Optimizer, Math.Max(1, c.Batch / Math.Max(1, c.Shards)));
+            return system;
+        }
+        catch
+        {
+            system.Terminate().Wait(TimeSpan.FromSeconds(10));     // not left running behind the failure
+            throw;
+        }
     }
 
     private static void Print(Config[] configs, List<(double StepsPerSec, double PsShare)>[] results)

@@ -408,4 +408,8 @@ let ``gather refuses a row index outside the data`` () =
     let data = Array.zeroCreate<float32> (4 * 784)
     let dest = Array.zeroCreate<float32> (2 * 784)
     // the bad index is the next row's (prefetched while row 0 is copied) and then the copied one
-    Assert.Throws<ArgumentOutOfRangeException>(fun () -> Batching.gather data 784 [| 0; 9 |] 0 2 (Span dest)) |> ignore
+    let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> Batching.gather data 784 [| 0; 9 |] 0 2 (Span dest))
+    Assert.Contains("sample index 9 (position 1", e.Message)
+    Assert.Contains("4 rows", e.Message)
+    let d = Assert.Throws<ArgumentException>(fun () -> Batching.gather data 784 [| 0; 1 |] 0 2 (Span(dest, 0, 784)))
+    Assert.Contains("destination holds 784 values", d.Message)

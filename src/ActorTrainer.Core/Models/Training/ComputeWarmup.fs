@@ -20,24 +20,26 @@ type ComputeWarmup =
         if isNull (box optimizer) then nullArg "optimizer"
         if rows < 1 then raise (ArgumentOutOfRangeException("rows", rows, "warm-up rows must be >= 1"))
         let ow = plan.OutputDim
-        let labels = Array.init rows (fun r -> r % max 1 ow)
-        let targets = Array.init (rows * ow) (fun i -> if i % ow = labels.[i / ow] then 1f else 0f)
+        // three shards' worth of rows: the training passes use the first shard's, the validation pass all three
+        let n = 3 * rows
+        let labels = Array.init n (fun r -> r % max 1 ow)
+        let targets = Array.init (n * ow) (fun i -> if i % ow = labels.[i / ow] then 1f else 0f)
+        let input dense = Array.init (n * plan.InputDim) (fun i -> if dense || i % 5 = 0 then float32 (i % 251) / 251f else 0f)
         let grads = Batching.zerosLike weights
         let other = Batching.zerosLike weights
         for dense in [ false; true ] do
-            let x = Array.init (rows * plan.InputDim) (fun i -> if dense || i % 5 = 0 then float32 (i % 251) / 251f else 0f)
+            let x = input dense
             for threads in [ 1; 0 ] do
                 let engine = GradientEngine(plan, rows, MaxDegreeOfParallelism = threads)
-                let lab = if plan.Loss.SparseTargets then ReadOnlySpan labels else ReadOnlySpan.Empty
-                let tgt = if plan.Loss.SparseTargets then ReadOnlySpan.Empty else ReadOnlySpan targets
-                engine.ComputeGradients(weights, ReadOnlySpan x, lab, tgt, rows, rows, 0L, grads) |> ignore
-                engine.Evaluate(weights, ReadOnlySpan x, lab, tgt, rows) |> ignore
+                let lab = if plan.Loss.SparseTargets then ReadOnlySpan(labels, 0, rows) else ReadOnlySpan.Empty
+                let tgt = if plan.Loss.SparseTargets then ReadOnlySpan.Empty else ReadOnlySpan(targets, 0, rows * ow)
+                let xs = ReadOnlySpan(x, 0, rows * plan.InputDim)
+                engine.ComputeGradients(weights, xs, lab, tgt, rows, rows, 0L, grads) |> ignore
+                engine.Evaluate(weights, xs, lab, tgt, rows) |> ignore
         // fit's validation and `evaluate`: chunked inference passes on lanes (three chunks; the kernels' threads)
-        let xs = Array.init (3 * rows * plan.InputDim) (fun i -> if i % 5 = 0 then float32 (i % 251) / 251f else 0f)
-        let labels3 = Array.init (3 * rows) (fun r -> r % max 1 ow)
         let data =
-            if plan.Loss.SparseTargets then ArrayData.OfLabels(xs, plan.InputDim, labels3)
-            else ArrayData(xs, plan.InputDim, null, Array.init (3 * rows * ow) (fun i -> if i % ow = labels3.[i / ow] then 1f else 0f), 3 * rows)
+            if plan.Loss.SparseTargets then ArrayData.OfLabels(input false, plan.InputDim, labels)
+            else ArrayData(input false, plan.InputDim, null, targets, n)
         Evaluator(plan, rows).Run(weights, data) |> ignore
         Batching.addIntoChecked other grads |> ignore
         Batching.addInto other grads
