@@ -58,7 +58,9 @@ internal static unsafe class PackBuffer<T> where T : unmanaged
 
 /// <summary>
 /// Goto/BLIS-style blocked GEMM over a rectangle [i0,i1)×[j0,j1) of C (all of k): B packed into NR-wide panels per
-/// (k-block, column block); full MR-row panels of A read in place (strided), except transposed A reused by more
+/// (k-block, column block), each panel packed just before its first use (it is still in L1 when the micro-kernel reads
+/// it; with a single block of rows every panel is used once, so one panel buffer serves them all: 1.02–1.06× on the
+/// large MLP shapes, bench/RESULTS.md 2026-12-05); full MR-row panels of A read in place (strided), except transposed A reused by more
 /// than two B panels, which is packed into MR-row panels; partial tiles go through the same micro-kernel with
 /// zero padding, so every element of C sees the same FMA sequence wherever its tile lies.
 /// </summary>
@@ -78,6 +80,7 @@ internal static unsafe class GemmDriver<T, K>
         T* edgeA = packA + mcMax * kcMax;
         int k = p.K, n = p.N;
         int kcb = GemmBlocking.KBlock(k);
+        bool oneRowBlock = i1 - i0 <= mcMax;
 
         for (int jc = j0; jc < j1; jc += ncMax)
         {
@@ -88,7 +91,6 @@ internal static unsafe class GemmDriver<T, K>
                 bool first = pc == 0;
                 T betaEff = first ? p.Beta : T.One;
                 bool betaZero = first && p.Beta == T.Zero;
-                PackB(in p, pc, kc, jc, jEnd, packB);
                 for (int ic = i0; ic < i1; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, i1 - ic);
@@ -102,6 +104,7 @@ internal static unsafe class GemmDriver<T, K>
                     {
                         int w = n - j <= nnK ? nnK : nrK;
                         int nw = Math.Min(w, jEnd - j);
+                        if (ic == i0) PackBPanel(in p, pc, kc, j, w, nw, bp);   // packed just before its first use (hot in L1)
                         for (int ir = 0; ir < mc; ir += mrK)
                         {
                             int mr = Math.Min(mrK, mc - ir);
@@ -114,7 +117,7 @@ internal static unsafe class GemmDriver<T, K>
                             if (w == nrK) K.Wide(kc, ap, rs, cs, bp, cp, p.Ldc, mr, nw, p.Alpha, betaEff, betaZero);
                             else K.Narrow(kc, ap, rs, cs, bp, cp, p.Ldc, mr, nw, p.Alpha, betaEff, betaZero);
                         }
-                        bp += (nint)w * kc;
+                        if (!oneRowBlock) bp += (nint)w * kc;   // one row block: each panel is used once, so one buffer serves all
                         j += w;
                     }
                 }
@@ -122,42 +125,34 @@ internal static unsafe class GemmDriver<T, K>
         }
     }
 
-    /// <summary>Packs op(B)[pc..pc+kc, jc..jEnd) into consecutive panels (row p of a w-wide panel at p·w), zero padded.</summary>
-    private static void PackB(in GemmProblem<T> p, int pc, int kc, int jc, int jEnd, T* dst)
+    /// <summary>Packs op(B)[pc..pc+kc, j..j+nw) into one w-wide panel (row p at p·w), zero padded to w columns.</summary>
+    private static void PackBPanel(in GemmProblem<T> p, int pc, int kc, int j, int w, int nw, T* dst)
     {
-        int nrK = K.NR, nnK = K.NRNarrow;
-        for (int j = jc; j < jEnd;)
+        if (!p.TransB)
         {
-            int w = p.N - j <= nnK ? nnK : nrK;
-            int nw = Math.Min(w, jEnd - j);
-            if (!p.TransB)
+            for (int pp = 0; pp < kc; pp++)
             {
-                for (int pp = 0; pp < kc; pp++)
-                {
-                    T* src = p.B + (pc + pp) * p.Ldb + j;
-                    T* d = dst + (nint)pp * w;
-                    int c = 0;
-                    for (; c + Vector<T>.Count <= nw; c += Vector<T>.Count)
-                        Vector.Store(Vector.Load(src + c), d + c);
-                    for (; c < nw; c++) d[c] = src[c];
-                    for (; c < w; c++) d[c] = T.Zero;
-                }
+                T* src = p.B + (pc + pp) * p.Ldb + j;
+                T* d = dst + (nint)pp * w;
+                int c = 0;
+                for (; c + Vector<T>.Count <= nw; c += Vector<T>.Count)
+                    Vector.Store(Vector.Load(src + c), d + c);
+                for (; c < nw; c++) d[c] = src[c];
+                for (; c < w; c++) d[c] = T.Zero;
             }
-            else if (typeof(T) == typeof(float) && Avx.IsSupported && nw == w && w % 8 == 0)
-                PackBTransFloat((float*)(p.B + j * p.Ldb + pc), p.Ldb, kc, w, (float*)dst);
-            else
+        }
+        else if (typeof(T) == typeof(float) && Avx.IsSupported && nw == w && w % 8 == 0)
+            PackBTransFloat((float*)(p.B + j * p.Ldb + pc), p.Ldb, kc, w, (float*)dst);
+        else
+        {
+            for (int c = 0; c < nw; c++)
             {
-                for (int c = 0; c < nw; c++)
-                {
-                    T* src = p.B + (j + c) * p.Ldb + pc;
-                    T* d = dst + c;
-                    for (int pp = 0; pp < kc; pp++) d[(nint)pp * w] = src[pp];
-                }
-                for (int c = nw; c < w; c++)
-                    for (int pp = 0; pp < kc; pp++) dst[(nint)pp * w + c] = T.Zero;
+                T* src = p.B + (j + c) * p.Ldb + pc;
+                T* d = dst + c;
+                for (int pp = 0; pp < kc; pp++) d[(nint)pp * w] = src[pp];
             }
-            dst += (nint)w * kc;
-            j += w;
+            for (int c = nw; c < w; c++)
+                for (int pp = 0; pp < kc; pp++) dst[(nint)pp * w + c] = T.Zero;
         }
     }
 
