@@ -22,7 +22,8 @@ internal static class GemmBlocking
     /// determinism contract: every instruction set uses this one value, and changing it changes results (only the
     /// bench's tune mode does, for speed sweeps).</summary>
     internal static int KcMax = 256;
-    /// <summary>Rows of A per L2 block.</summary>
+    /// <summary>Rows of A per L2 block (rounded up to whole MR-row panels: 132 for the AVX2 kernel's MR = 6, so that a
+    /// batch of 128 rows is one block and its B panels are packed once into one buffer).</summary>
     internal static int McMax = 128;
     /// <summary>Columns of B packed per block.</summary>
     internal static int NcMax = 512;
@@ -74,7 +75,7 @@ internal static unsafe class GemmDriver<T, K>
         int mrK = K.MR, nrK = K.NR, nnK = K.NRNarrow;
         int kcMax = GemmBlocking.KcMax;
         int ncMax = Math.Max(nrK, GemmBlocking.NcMax / nrK * nrK);
-        int mcMax = Math.Max(mrK, GemmBlocking.McMax / mrK * mrK);
+        int mcMax = (GemmBlocking.McMax + mrK - 1) / mrK * mrK;   // rounded up: 128 rows are one block for MR = 6 too
         T* packB = PackBuffer<T>.Get(kcMax * ncMax + mcMax * kcMax + mrK * kcMax);
         T* packA = packB + kcMax * ncMax;
         T* edgeA = packA + mcMax * kcMax;
