@@ -126,21 +126,24 @@ internal static unsafe class GemmDriver<T, K>
         }
     }
 
+    /// <summary>d[0..n) = src[0..n), d[n..width) = 0 (one row of a packed panel, zero padded).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyPadded(T* src, T* d, int n, int width)
+    {
+        int c = 0;
+        for (; c + Vector<T>.Count <= n; c += Vector<T>.Count)
+            Vector.Store(Vector.Load(src + c), d + c);
+        for (; c < n; c++) d[c] = src[c];
+        for (; c < width; c++) d[c] = T.Zero;
+    }
+
     /// <summary>Packs op(B)[pc..pc+kc, j..j+nw) into one w-wide panel (row p at p·w), zero padded to w columns.</summary>
     private static void PackBPanel(in GemmProblem<T> p, int pc, int kc, int j, int w, int nw, T* dst)
     {
         if (!p.TransB)
         {
             for (int pp = 0; pp < kc; pp++)
-            {
-                T* src = p.B + (pc + pp) * p.Ldb + j;
-                T* d = dst + (nint)pp * w;
-                int c = 0;
-                for (; c + Vector<T>.Count <= nw; c += Vector<T>.Count)
-                    Vector.Store(Vector.Load(src + c), d + c);
-                for (; c < nw; c++) d[c] = src[c];
-                for (; c < w; c++) d[c] = T.Zero;
-            }
+                CopyPadded(p.B + (pc + pp) * p.Ldb + j, dst + (nint)pp * w, nw, w);
         }
         else if (typeof(T) == typeof(float) && Avx.IsSupported && nw == w && w % 8 == 0)
             PackBTransFloat((float*)(p.B + j * p.Ldb + pc), p.Ldb, kc, w, (float*)dst);
@@ -202,15 +205,7 @@ internal static unsafe class GemmDriver<T, K>
             int mr = Math.Min(mrK, mc - ir);
             T* panel = dst + (nint)ir * kc;
             for (int pp = 0; pp < kc; pp++)
-            {
-                T* src = p.A + (pc + pp) * p.Lda + ic + ir;
-                T* d = panel + (nint)pp * mrK;
-                int r = 0;
-                for (; r + Vector<T>.Count <= mr; r += Vector<T>.Count)
-                    Vector.Store(Vector.Load(src + r), d + r);
-                for (; r < mr; r++) d[r] = src[r];
-                for (; r < mrK; r++) d[r] = T.Zero;
-            }
+                CopyPadded(p.A + (pc + pp) * p.Lda + ic + ir, panel + (nint)pp * mrK, mr, mrK);
         }
     }
 
