@@ -60,10 +60,10 @@ internal static unsafe class PackBuffer<T> where T : unmanaged
 /// <summary>
 /// Goto/BLIS-style blocked GEMM over a rectangle [i0,i1)×[j0,j1) of C (all of k): B packed into NR-wide panels per
 /// (k-block, column block), each panel packed just before its first use (it is still in L1 when the micro-kernel reads
-/// it; with a single block of rows every panel is used once, so one panel buffer serves them all: 1.02–1.06× on the
-/// large MLP shapes, bench/RESULTS.md 2026-12-05); full MR-row panels of A read in place (strided), except transposed A reused by more
-/// than two B panels, which is packed into MR-row panels; partial tiles go through the same micro-kernel with
-/// zero padding, so every element of C sees the same FMA sequence wherever its tile lies.
+/// it; with a single block of rows every panel is used once, so one panel buffer serves them all: one thread x·W1
+/// 1.02–1.04×, dh·W1T 1.06×, xT·dh unchanged, bench/RESULTS.md 2026-12-05); full MR-row panels of A read in place
+/// (strided), except transposed A reused by more than two B panels, which is packed into MR-row panels; partial tiles
+/// go through the same micro-kernel with zero padding, so every element of C sees the same FMA sequence wherever its tile lies.
 /// </summary>
 internal static unsafe class GemmDriver<T, K>
     where T : unmanaged, IFloatingPointIeee754<T>
