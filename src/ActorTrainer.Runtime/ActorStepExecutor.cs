@@ -97,7 +97,7 @@ public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
     }
 
     /// <summary>Waits for a command's answer; false when the run failed instead (a stopped coordinator answers nothing).</summary>
-    private bool Answered(Task<bool> done)
+    private bool Answered(Task done)
     {
         while (Task.WaitAny([done], TimeSpan.FromMilliseconds(100)) < 0)
             if (_pipe.Failed) return false;
@@ -237,9 +237,13 @@ public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
     (long, float[][][]) IStepExecutor.OptimizerState()
     {
         RefuseWhileAhead("OptimizerState");
+        // a failed run's weights may be the last ones pulled from ps nodes, not its last step's: its failure, never a
+        // state to write beside them (and a stopped coordinator answers nothing)
+        _pipe.ThrowIfFailed();
         var done = new TaskCompletionSource<ServerState>(TaskCreationOptions.RunContinuationsAsynchronously);
         _coordinator.Tell(new StateCommand(done, _lastSlots));
         _lastSlots = null;
+        if (!Answered(done.Task)) _pipe.ThrowIfFailed();
         var s = done.Task.GetAwaiter().GetResult();
         _lastSlots = s.Slots;
         return (s.Iterations, s.Slots);

@@ -34,6 +34,12 @@ internal sealed class StepPipe
         _items.CompleteAdding();
     }
 
+    /// <summary>Throws the failure (the first one) once the pipe failed.</summary>
+    public void ThrowIfFailed()
+    {
+        if (_items.IsAddingCompleted) ExceptionDispatchInfo.Throw(_fault ?? new InvalidOperationException("the actor runtime stopped"));
+    }
+
     /// <summary>Waits up to `timeout` for the next resolved step and drops it; false on a timeout or a failed pipe
     /// (a completed, empty collection returns at once).</summary>
     public bool TryTake(TimeSpan timeout) => _items.TryTake(out _, timeout);
@@ -51,7 +57,7 @@ internal sealed class StepPipe
             if (cancel.IsCancellationRequested && stuck!())
                 throw new StepInterruptedException("the step in flight cannot finish (no gradient worker is left) and training was cancelled");
         }
-        ExceptionDispatchInfo.Throw(_fault ?? new InvalidOperationException("the actor runtime stopped"));
+        ThrowIfFailed();
         throw new InvalidOperationException("unreachable");
     }
 

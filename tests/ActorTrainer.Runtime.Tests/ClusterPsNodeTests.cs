@@ -1,3 +1,4 @@
+using ActorTrainer.Core;
 using System.Net;
 using System.Text;
 using ActorTrainer.Runtime.Clustering;
@@ -155,6 +156,35 @@ public class ClusterPsNodeTests
         var e = await Assert.ThrowsAsync<WorkersUnavailableException>(() => run.WaitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains($"parameter-server node 127.0.0.1:{doomed.Endpoint.Port}", e.Message);
         Assert.Contains("train --resume", e.Message);
+    }
+
+    [Fact]
+    public void Once_a_ps_node_is_lost_the_weights_are_the_last_pulled_and_the_optimizer_state_throws_the_failure()
+    {
+        // what a checkpoint reads (the weights, then the optimizer state): a node lost while the weights are pulled
+        // leaves older ones in the home, so the state must not come back to be written beside them (nor hang)
+        using var cluster = new ClusterTestNodes();
+        var doomed = cluster.AddPsNode();
+        cluster.AddNode(workers: 1);
+        var w = Fixtures.InitialWeights();
+        var start = new FitCheckpoint(3, 0, 0, 0, ShardStats.Zero, w, "RMSprop", 0, [], [], 0);
+        using var exec = new ActorStepExecutor(new StepJob(Fixtures.Plan, w, Fixtures.RmsProp(), Fixtures.Train(512), 64, 4, 3, true),
+            start, Remote(minWorkers: 1, psNodes: 1), cluster.Coordinator);
+        IStepExecutor e = exec;
+        e.BeginEpoch(0, 0, 0);
+        e.NextStep();
+        e.NextStep();
+        var pulled = e.Weights.Select(a => (float[])a.Clone()).ToArray();   // step 2's, pulled from the ps node
+        e.OptimizerState();
+        e.NextStep();
+        doomed.Dispose();
+        var read = Task.Run(() => e.Weights);
+        Assert.True(read.Wait(TimeSpan.FromSeconds(60)), "the weights' pull ended with the run");
+        Fixtures.AssertBitIdentical(pulled, read.Result);    // not step 3's: those were on the lost node
+        var state = Task.Run(() => e.OptimizerState());
+        var thrown = Assert.Throws<AggregateException>(() => state.Wait(TimeSpan.FromSeconds(30)));
+        Assert.IsType<WorkersUnavailableException>(thrown.InnerException);
+        Assert.Contains($"parameter-server node 127.0.0.1:{doomed.Endpoint.Port}", thrown.InnerException!.Message);
     }
 
     [Fact]

@@ -66,10 +66,13 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
 
     member private _.Checkpoint() =
         if not (isNull opts.Checkpoints) then
+            // the weights first: where the run failed while they were read they may be the last ones the executor
+            // pulled (ps nodes), and OptimizerState then throws the failure, so no checkpoint pairs them with newer slots
+            let weights = exec.Weights
             let struct (iterations, slots) = exec.OptimizerState()
             opts.Checkpoints.Save
                 { Seed = job.Seed; Epoch = epoch; StepInEpoch = stepInEpoch; GlobalStep = globalStep; EpochStats = stats
-                  Weights = exec.Weights; OptimizerName = job.Optimizer.Name; OptimizerIterations = iterations
+                  Weights = weights; OptimizerName = job.Optimizer.Name; OptimizerIterations = iterations
                   OptimizerSlots = slots; History = history.ToArray(); StaleGradientsRejected = exec.StaleRejected }
 
     member private _.Record(o: StepOutcome) =

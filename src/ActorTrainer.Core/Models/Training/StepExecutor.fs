@@ -43,12 +43,14 @@ type IStepExecutor =
     /// Stops handing out batches of the epoch and returns the steps still in flight once they resolved (async);
     /// sync executors return none.
     abstract Drain: unit -> StepOutcome[]
-    /// The current weights in plan order: a view, valid until the next step; do not modify.
+    /// The current weights in plan order: a view, valid until the next step; do not modify. Once the run has failed
+    /// an executor may give the last weights it holds (not the run's last step: weights kept elsewhere, e.g. on ps nodes).
     abstract Weights: float32[][]
     /// Replaces the weights (values copied; shapes as the plan's).
     abstract SetWeights: float32[][] -> unit
     /// Optimizer iterations and a copy of its slots, valid until the next OptimizerState call (an executor may refill
-    /// the same arrays then: copy what you keep longer).
+    /// the same arrays then: copy what you keep longer). Throws the run's failure once the run has failed, so that
+    /// Weights read before it and this state are of one step (a checkpoint reads them in that order).
     abstract OptimizerState: unit -> struct (int64 * float32[][][])
     /// Number of updates applied to the weights (the parameter server's version).
     abstract Version: int64
