@@ -85,15 +85,21 @@ public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
     private long _fresh;                 // ps nodes: the version whose weights the home holds
     private double _rate = double.NaN;   // ps nodes: the learning rate they have
 
-    /// <summary>ps nodes: the slices' weights pulled into the home when it holds an older version (a run that failed
-    /// keeps the last pulled ones).</summary>
+    /// <summary>ps nodes: the slices' weights pulled into the home when it holds an older version. A pull that fails
+    /// with the run throws its failure (the home's weights are an older step's); once the run has failed, the last
+    /// pulled ones (what fit's end copies back; no checkpoint is written then: <see cref="IStepExecutor.OptimizerState"/>).</summary>
     private float[][] Refreshed()
     {
         if (_fresh == _version || _disposed || _pipe.Failed) return _weights;
         var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         _coordinator.Tell(new RefreshWeightsCommand(done));
-        if (Answered(done.Task)) _fresh = _version;
-        return _weights;   // a run that failed meanwhile: the fit loop reports why
+        if (!Answered(done.Task))
+        {
+            _pipe.ThrowIfFailed();
+            done.Task.GetAwaiter().GetResult();
+        }
+        _fresh = _version;
+        return _weights;
     }
 
     /// <summary>Waits for a command's answer; false when the run failed instead (a stopped coordinator answers nothing).</summary>

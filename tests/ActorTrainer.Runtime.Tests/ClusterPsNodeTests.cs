@@ -159,10 +159,10 @@ public class ClusterPsNodeTests
     }
 
     [Fact]
-    public void Once_a_ps_node_is_lost_the_weights_are_the_last_pulled_and_the_optimizer_state_throws_the_failure()
+    public void Once_a_ps_node_is_lost_the_weights_are_never_an_older_steps_without_the_failure_and_the_optimizer_state_throws_it()
     {
-        // what a checkpoint reads (the weights, then the optimizer state): a node lost while the weights are pulled
-        // leaves older ones in the home, so the state must not come back to be written beside them (nor hang)
+        // what a checkpoint reads (the weights, then the optimizer state): the weights of the lost node's step are gone
+        // with it, so neither read may give older ones as that step's, nor hang
         using var cluster = new ClusterTestNodes();
         var doomed = cluster.AddPsNode();
         cluster.AddNode(workers: 1);
@@ -178,13 +178,24 @@ public class ClusterPsNodeTests
         e.OptimizerState();
         e.NextStep();
         doomed.Dispose();
+        string where = $"parameter-server node 127.0.0.1:{doomed.Endpoint.Port}";
         var read = Task.Run(() => e.Weights);
-        Assert.True(read.Wait(TimeSpan.FromSeconds(60)), "the weights' pull ended with the run");
-        Fixtures.AssertBitIdentical(pulled, read.Result);    // not step 3's: those were on the lost node
+        try
+        {
+            Assert.True(read.Wait(TimeSpan.FromSeconds(60)), "the weights' read ended");
+            Fixtures.AssertBitIdentical(pulled, read.Result);   // the run had failed before the read: the last pulled
+        }
+        catch (AggregateException pull)                        // the pull failed with the run: its failure
+        {
+            Assert.IsType<WorkersUnavailableException>(pull.InnerException);
+            Assert.Contains(where, pull.InnerException!.Message);
+        }
+        // either way the state read after them throws the failure, so no checkpoint pairs step 2's weights with step 3's slots
         var state = Task.Run(() => e.OptimizerState());
         var thrown = Assert.Throws<AggregateException>(() => state.Wait(TimeSpan.FromSeconds(30)));
         Assert.IsType<WorkersUnavailableException>(thrown.InnerException);
-        Assert.Contains($"parameter-server node 127.0.0.1:{doomed.Endpoint.Port}", thrown.InnerException!.Message);
+        Assert.Contains(where, thrown.InnerException!.Message);
+        Fixtures.AssertBitIdentical(pulled, e.Weights);         // (what fit's end copies back)
     }
 
     [Fact]

@@ -187,8 +187,11 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
             if not flushed then (try r.FlushCheckpoints() with _ -> ())
             // the weights of the last applied step, also when a step failed (a diverged step applies nothing), are in
             // their home already unless the executor kept its own arrays (async parameter server: copy-on-write)
-            if not (Object.ReferenceEquals(exec.Weights, job.Weights)) then Weights.checkedCopyInto "fit" exec.Weights job.Weights
-            trainee.Attach null
+            // (reading them may throw too: weights on ps nodes lost after the last step)
+            try
+                if not (Object.ReferenceEquals(exec.Weights, job.Weights)) then Weights.checkedCopyInto "fit" exec.Weights job.Weights
+            finally
+                trainee.Attach null
         let secs = runWatch.Elapsed.TotalSeconds
         { Epochs = history.ToArray(); History = (callbacks |> List.pick (function :? History as h -> Some h | _ -> None))
           Steps = globalStep; Interrupted = cancelled && epoch < opts.Epochs

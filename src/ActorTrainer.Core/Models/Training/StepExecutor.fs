@@ -49,8 +49,9 @@ type IStepExecutor =
     /// Replaces the weights (values copied; shapes as the plan's).
     abstract SetWeights: float32[][] -> unit
     /// Optimizer iterations and a copy of its slots, valid until the next OptimizerState call (an executor may refill
-    /// the same arrays then: copy what you keep longer). Throws the run's failure once the run has failed, so that
-    /// Weights read before it and this state are of one step (a checkpoint reads them in that order).
+    /// the same arrays then: copy what you keep longer). Where Weights may not be the last step's once the run has
+    /// failed, throws the run's failure then, so that Weights read before it and this state are of one step (a
+    /// checkpoint reads them in that order).
     abstract OptimizerState: unit -> struct (int64 * float32[][][])
     /// Number of updates applied to the weights (the parameter server's version).
     abstract Version: int64
