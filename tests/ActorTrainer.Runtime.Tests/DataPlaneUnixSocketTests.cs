@@ -42,7 +42,7 @@ public sealed class DataPlaneUnixSocketTests
         string? path = listener.UnixSocketPath;
         Assert.NotNull(path);
         Assert.True(File.Exists(path));
-        Assert.EndsWith($"{listener.Endpoint.Port}.sock", path);
+        Assert.EndsWith($"/127.0.0.1_{listener.Endpoint.Port}.sock", path);
         var (server, client) = Pair(listener, options);
         using (server)
         using (client)
@@ -57,6 +57,38 @@ public sealed class DataPlaneUnixSocketTests
         }
         listener.Dispose();
         Assert.False(File.Exists(path));
+    }
+
+    [Fact]
+    public void Listeners_on_two_addresses_with_one_port_keep_their_own_sockets_and_a_peer_reaches_the_one_tcp_would()
+    {
+        if (!OperatingSystem.IsLinux()) return;   // 127.0.0.2 is a loopback address only where all of 127/8 is
+        var options = DataPlaneKit.Options(unixSockets: true);
+        using var first = TensorListener.Start(IPAddress.Loopback, 0, options);
+        int port = first.Endpoint.Port;
+        TensorListener second;
+        try { second = TensorListener.Start(IPAddress.Parse("127.0.0.2"), port, options); }
+        catch (SocketException) { return; }       // another process holds 127.0.0.2 at that port
+        using (second)
+        {
+            Assert.NotNull(first.UnixSocketPath);
+            Assert.NotEqual(first.UnixSocketPath, second.UnixSocketPath);
+            Assert.True(File.Exists(first.UnixSocketPath) && File.Exists(second.UnixSocketPath));
+            foreach (var (listener, host) in new[] { (first, "127.0.0.1"), (second, "127.0.0.2") })
+            {
+                var (server, client) = Pair(listener, options, host);   // Pair waits for this listener's Accept
+                using (server) using (client)
+                {
+                    Assert.True(client.IsUnixSocket);
+                    RoundTrip(client, server);
+                }
+            }
+        }
+        // a wildcard listener: peers that TCP would bring to it through 127.0.0.1 take its socket
+        using var any = TensorListener.Start(IPAddress.Any, 0, options);
+        Assert.EndsWith($"/0.0.0.0_{any.Endpoint.Port}.sock", any.UnixSocketPath);
+        var (s2, c2) = Pair(any, options);
+        using (s2) using (c2) Assert.True(c2.IsUnixSocket);
     }
 
     [Fact]
@@ -82,7 +114,7 @@ public sealed class DataPlaneUnixSocketTests
         if (!Supported) return;
         using var listener = TensorListener.Start(IPAddress.Loopback, 0, DataPlaneKit.Options(unixSockets: false));
         int port = listener.Endpoint.Port;
-        string path = UnixSocketPaths.For(port, create: true)!;
+        string path = UnixSocketPaths.For(IPAddress.Loopback, port, create: true)!;
         // what a killed listener leaves: a file at the path that nothing answers on (.NET removes the socket file when a
         // listening socket is disposed, so a plain file stands in for it)
         File.WriteAllText(path, "");
@@ -112,7 +144,7 @@ public sealed class DataPlaneUnixSocketTests
     {
         if (!OperatingSystem.IsLinux()) return;
         using var tcpOnly = TensorListener.Start(IPAddress.Loopback, 0, DataPlaneKit.Options(unixSockets: false));
-        string kept = UnixSocketPaths.For(tcpOnly.Endpoint.Port, create: true)!;
+        string kept = UnixSocketPaths.For(IPAddress.Loopback, tcpOnly.Endpoint.Port, create: true)!;
         File.WriteAllText(kept, "");                      // its port is listening: not stale
         int freePort;
         using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
@@ -120,10 +152,10 @@ public sealed class DataPlaneUnixSocketTests
             probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             freePort = ((IPEndPoint)probe.LocalEndPoint!).Port;
         }
-        string stale = UnixSocketPaths.For(freePort, create: true)!;
+        string stale = UnixSocketPaths.For(IPAddress.Loopback, freePort, create: true)!;
         File.WriteAllText(stale, "");                     // nothing listens on its port: a killed listener's
         File.SetLastWriteTimeUtc(stale, DateTime.UtcNow.AddMinutes(-1));
-        string young = UnixSocketPaths.For(freePort == 65535 ? 65534 : freePort + 1, create: true)!;
+        string young = UnixSocketPaths.For(IPAddress.Loopback, freePort == 65535 ? 65534 : freePort + 1, create: true)!;
         bool youngWasThere = File.Exists(young);
         if (!youngWasThere) File.WriteAllText(young, "");    // just made: maybe a listener that started a moment ago
         using var listener = TensorListener.Start(IPAddress.Loopback, 0, DataPlaneKit.Options(unixSockets: true));

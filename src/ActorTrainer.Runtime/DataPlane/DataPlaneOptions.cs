@@ -30,7 +30,7 @@ public sealed record DataPlaneOptions(
     public int SocketBufferBytes { get; init; } = 4 << 20;
 
     /// <summary>Peers on the same host through a Unix domain socket instead of TCP (Linux and macOS): a listener also
-    /// listens at <see cref="UnixSocketPaths"/>' path for its port, and Connect to a host that is this machine uses it
+    /// listens at <see cref="UnixSocketPaths"/>' path for its address and port, and Connect to a host that is this machine uses it
     /// when it exists (falling back to TCP when it does not answer). Same frames, handshake and TLS; the kernel skips
     /// TCP's segmentation, acknowledgements and checksums, which on a 2-core VM cost a two-node exchange of 1.6 MB per
     /// node and step ~0.2 CPU ms of ~1.3 (bench/RESULTS.md). Default on; config key cluster.data-plane.unix-sockets.</summary>

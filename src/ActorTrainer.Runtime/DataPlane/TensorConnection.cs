@@ -78,27 +78,27 @@ public sealed partial class TensorConnection : IDisposable
         }
     }
 
-    /// <summary>Opens a tuned connection: through the listener's Unix domain socket when <paramref name="host"/> is
-    /// this machine and the socket answers (<see cref="DataPlaneOptions.UnixSockets"/>), else TCP to the first address
-    /// of <paramref name="host"/> that answers.</summary>
+    /// <summary>Opens a tuned connection: through the Unix domain socket of the listener a TCP connection would reach
+    /// when <paramref name="host"/> is this machine and that socket answers (<see cref="DataPlaneOptions.UnixSockets"/>,
+    /// <see cref="UnixSocketPaths.Candidates"/>), else TCP to the first address of <paramref name="host"/> that answers.</summary>
     private static Socket ConnectSocket(string host, int port, DataPlaneOptions options, CancellationToken ct)
     {
-        if (options.UnixSockets && UnixSocketPaths.For(port, create: false) is { } path && File.Exists(path)
-            && Clustering.LocalHost.Is(host))
-        {
-            var unix = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            try
-            {
-                DataPlaneHandshake.Tune(unix, options);
-                ConnectBlocking(unix, new UnixDomainSocketEndPoint(path), options.EffectiveHandshakeTimeout, ct);
-                return unix;
-            }
-            catch (Exception e) when (e is SocketException or TimeoutException && !ct.IsCancellationRequested)
-            {
-                unix.Dispose();   // a stale file, or a listener of another user: TCP below
-            }
-        }
         var addresses = IPAddress.TryParse(host, out var ip) ? [ip] : Dns.GetHostAddresses(host);
+        if (options.UnixSockets && UnixSocketPaths.Supported && Clustering.LocalHost.Is(host))
+            foreach (var path in UnixSocketPaths.Candidates(addresses, port))
+            {
+                var unix = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    DataPlaneHandshake.Tune(unix, options);
+                    ConnectBlocking(unix, new UnixDomainSocketEndPoint(path), options.EffectiveHandshakeTimeout, ct);
+                    return unix;
+                }
+                catch (Exception e) when (e is SocketException or TimeoutException && !ct.IsCancellationRequested)
+                {
+                    unix.Dispose();   // a stale file, or a listener of another user: the next, then TCP below
+                }
+            }
         Exception? last = null;
         foreach (var address in addresses)
         {

@@ -57,7 +57,7 @@ public sealed class TensorListener : IDisposable
             DataPlaneHandshake.Tune(socket, options);
             socket.Bind(new IPEndPoint(address, port));
             socket.Listen(128);
-            var unix = options.UnixSockets ? ListenUnix(((IPEndPoint)socket.LocalEndPoint!).Port, options) : null;
+            var unix = options.UnixSockets ? ListenUnix((IPEndPoint)socket.LocalEndPoint!, options) : null;
             return new TensorListener(socket, unix, options, tls);
         }
         catch
@@ -68,15 +68,15 @@ public sealed class TensorListener : IDisposable
         }
     }
 
-    /// <summary>Listens at the Unix socket path of TCP `port`, or null where there is none. The TCP port is this
-    /// listener's now, so a file at that path is a dead listener's and is replaced.</summary>
-    private static Socket? ListenUnix(int port, DataPlaneOptions options)
+    /// <summary>Listens at the Unix socket path of TCP `bound` (address and port), or null where there is none. That
+    /// address and port are this listener's now, so a file at that path is a dead listener's and is replaced.</summary>
+    private static Socket? ListenUnix(IPEndPoint bound, DataPlaneOptions options)
     {
-        if (UnixSocketPaths.For(port, create: true) is not { } path) return null;
+        if (UnixSocketPaths.For(bound.Address, bound.Port, create: true) is not { } path) return null;
         var unix = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            UnixSocketPaths.SweepStale(path);   // killed listeners' files (this port's included: it is ours now)
+            UnixSocketPaths.SweepStale(path);   // killed listeners' files (this address and port's included: ours now)
             File.Delete(path);
             DataPlaneHandshake.Tune(unix, options);
             unix.Bind(new UnixDomainSocketEndPoint(path));

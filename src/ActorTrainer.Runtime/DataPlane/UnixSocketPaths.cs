@@ -1,12 +1,15 @@
+using System.Net;
 using System.Net.Sockets;
 
 namespace ActorTrainer.Runtime.DataPlane;
 
 /// <summary>Where a data-plane listener on this host also listens through a Unix domain socket, so that peers on the
-/// same host skip the TCP stack (<see cref="DataPlaneOptions.UnixSockets"/>): `{temp}/actortrainer-dp-{user}/{port}.sock`,
-/// in a directory only this user may enter (mode 0700, not a link; where that cannot be ensured, or the path is longer
-/// than a socket address holds, no Unix socket is used and connections go over TCP). One data-plane listener per TCP
-/// port on a host, as TCP itself requires on one address.</summary>
+/// same host skip the TCP stack (<see cref="DataPlaneOptions.UnixSockets"/>): `{temp}/actortrainer-dp-{user}/{address}_{port}.sock`
+/// for a listener bound to TCP address:port, in a directory only this user may enter (mode 0700, not a link; where that
+/// cannot be ensured, or the path is longer than a socket address holds, no Unix socket is used and connections go over
+/// TCP). Named by address and port, as TCP names the listener: only the process that holds address:port binds that
+/// name, and a peer takes the name of the listener its TCP connection would reach (<see cref="Candidates"/>), so it never
+/// meets another process whose listener has the same port on another address.</summary>
 public static class UnixSocketPaths
 {
     /// <summary>Longest socket path in bytes, with its terminating zero: sun_path holds 104 bytes on macOS, 108 on Linux.</summary>
@@ -37,8 +40,7 @@ public static class UnixSocketPaths
             int removed = 0;
             foreach (var file in Directory.EnumerateFiles(dir, "*.sock"))
                 // a file younger than a few seconds may be a listener's that started listening after the read above
-                if (int.TryParse(Path.GetFileNameWithoutExtension(file), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port)
-                    && !listening.Contains(port) && DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > TimeSpan.FromSeconds(10))
+                if (PortOf(file) is int port && !listening.Contains(port) && DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > TimeSpan.FromSeconds(10))
                 {
                     File.Delete(file);
                     removed++;
@@ -51,10 +53,20 @@ public static class UnixSocketPaths
         }
     }
 
-    /// <summary>The socket path of the listener on TCP `port`, or null where the private directory is not usable.
-    /// `create`: make the directory when it is missing.</summary>
-    public static string? For(int port, bool create)
+    /// <summary>The TCP port a socket file's name ends with (`{address}_{port}.sock`, or `{port}.sock` of older
+    /// versions), or null.</summary>
+    private static int? PortOf(string file)
     {
+        var name = Path.GetFileNameWithoutExtension(file);
+        return int.TryParse(name.AsSpan(name.LastIndexOf('_') + 1), System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out int port) ? port : null;
+    }
+
+    /// <summary>The socket path of the listener bound to TCP `address`:`port`, or null where the private directory is not
+    /// usable. `create`: make the directory when it is missing.</summary>
+    public static string? For(IPAddress address, int port, bool create)
+    {
+        ArgumentNullException.ThrowIfNull(address);
         if (!Supported || OperatingSystem.IsWindows()) return null;   // (the analyzer needs the Windows check spelled out)
         var dir = Path.Combine(Path.GetTempPath(), "actortrainer-dp-" + Environment.UserName);
         const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
@@ -69,12 +81,25 @@ public static class UnixSocketPaths
             }
             // another user's directory (or a link to one) could hand our peers to a stranger's socket
             if (info.LinkTarget is not null || info.UnixFileMode != Private) return null;
-            var path = Path.Combine(dir, port.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".sock");
+            var path = Path.Combine(dir, $"{address}_{port.ToString(System.Globalization.CultureInfo.InvariantCulture)}.sock");
             return System.Text.Encoding.UTF8.GetByteCount(path) < MaxPathBytes ? path : null;   // sun_path's limit
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
+        }
+    }
+
+    /// <summary>The socket files a TCP connection to `addresses` (in order) at `port` would meet the listener of, in
+    /// that order: per address the listener bound to it, then one bound to its family's wildcard (0.0.0.0 or ::), as
+    /// TCP picks them. Only the files that exist.</summary>
+    public static IEnumerable<string> Candidates(IEnumerable<IPAddress> addresses, int port)
+    {
+        foreach (var address in addresses)
+        {
+            var any = address.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
+            foreach (var bound in new[] { address, any })
+                if (For(bound, port, create: false) is { } path && File.Exists(path)) yield return path;
         }
     }
 }
