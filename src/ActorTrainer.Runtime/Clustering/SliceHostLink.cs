@@ -24,7 +24,10 @@ internal sealed class SliceHostLink : ReceiveActor
     private readonly DataPlaneOptions _options;
     private TensorConnection? _conn;
     private IActorRef[] _peers = [];
-    private readonly List<IActorRef> _loads = new(), _states = new();
+    private readonly List<IActorRef> _loads = new(), _states = new();   // askers not yet answered, in request order
+    private SliceState[]? _stateAnswer;      // the node's states of the snapshot under way (one per hosted slice)
+    private int _statesGiven;                // of them, handed out: the k-th request of a snapshot is for slice First + k
+    private bool _stateAsked;
     private readonly Queue<IActorRef> _waiting = new();      // askers of RefreshWeights and SetRate, in request order
     private volatile bool _stopping;
 
@@ -50,7 +53,12 @@ internal sealed class SliceHostLink : ReceiveActor
         Receive<SliceStateRequest>(_ =>
         {
             _states.Add(Sender);
-            if (_states.Count == 1) Send(SliceProtocol.StateRequest, 0, 0, 0);
+            if (_stateAnswer is not null) GiveStates();
+            else if (!_stateAsked)
+            {
+                _stateAsked = true;
+                Send(SliceProtocol.StateRequest, 0, 0, 0);
+            }
         });
         Receive<RefreshWeights>(_ => { _waiting.Enqueue(Sender); Send(SliceProtocol.WeightsRequest, long.MinValue, 0, 0); });
         Receive<SetRate>(m => { _waiting.Enqueue(Sender); Send(SliceProtocol.SetRate, SliceProtocol.Bits(m.Rate), 0, 0); });
@@ -111,13 +119,29 @@ internal sealed class SliceHostLink : ReceiveActor
                 _loads.Clear();
                 break;
             case SliceProtocol.State:
-                foreach (var (asker, state) in _states.Zip(m.States!)) asker.Tell(state);
-                _states.Clear();
+                _stateAnswer = m.States!;
+                GiveStates();
                 break;
             default:
                 _waiting.Dequeue().Tell(m);
                 break;
         }
+    }
+
+    /// <summary>The server asks once per hosted slice, in slice order, and one request to the node answers them all:
+    /// each asker so far gets the next slice's state; the snapshot ends once every hosted slice's state is handed out
+    /// (requests that come after the node's answer get theirs from it, not from a new request).</summary>
+    private void GiveStates()
+    {
+        var answer = _stateAnswer!;
+        int given = Math.Min(_states.Count, answer.Length - _statesGiven);
+        for (int i = 0; i < given; i++) _states[i].Tell(answer[_statesGiven++]);
+        _states.RemoveRange(0, given);
+        if (_statesGiven < answer.Length) return;
+        (_stateAnswer, _statesGiven, _stateAsked) = (null, 0, false);
+        if (_states.Count == 0) return;
+        _stateAsked = true;                                   // the next snapshot's first asker is here already
+        Send(SliceProtocol.StateRequest, 0, 0, 0);
     }
 
     private void Send(byte kind, long a, long b, long c, params Section[] sections)
