@@ -21,7 +21,7 @@ public static class ActorTrainingRunner
     /// server, its slices and the local gradient workers run on dedicated threads, one per core (Akka's
     /// fork-join-executor), so a step's hand-overs between them reach a thread that has just gone idle instead of
     /// waiting for the .NET thread pool to wake one (the 2-core figures in bench/RESULTS.md: 1.0× the in-process steps/s
-    /// instead of 0.7–0.9×; a cluster coordinator's too unless its slices are on ps nodes, see <see cref="TrainingDispatcher.On"/>);
+    /// instead of 0.7–0.9×; a cluster coordinator's too, see <see cref="TrainingDispatcher.On"/>);
     /// and the pinned dispatcher of remote gradient workers, which wait on sockets: a thread of its own per worker, ended
     /// as soon as the worker has stopped (shutdown-timeout = 0s: Akka's default, 1 s, kept every stopped worker's thread
     /// a second longer, and a busy node gets a new worker at every try; a pinned dispatcher serves one actor and is never

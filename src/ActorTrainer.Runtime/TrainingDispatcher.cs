@@ -10,16 +10,14 @@ public static class TrainingDispatcher
     public const string Id = "actor-trainer.training-dispatcher";
 
     /// <summary>`props` on the training dispatcher when `system` defines it, else unchanged (the default dispatcher). A
-    /// cluster coordinator uses it too: with its gradient workers in other processes on the same cores, the dedicated
-    /// threads' quick hand-overs still win over the thread pool's (bench/RESULTS.md, 2026-12-05: 1.19× the steps/s
-    /// through shared memory, 1.07–1.19× through Unix sockets, 0.99–1.32× over TCP, 2 worker processes on 2 cores; an
-    /// earlier build measured −12 % through sockets) — except with its slices on ps nodes (cluster.ps-nodes > 0), which
-    /// keeps the default: not measured that way, and one CI run of that layout hung with them (cause not found).</summary>
-    public static Props On(this Props props, ActorSystem system, RuntimeOptions options)
+    /// cluster coordinator uses it too, its slices in its own process or on ps nodes: with its gradient workers in other
+    /// processes on the same cores, the dedicated threads' quick hand-overs still win over the thread pool's
+    /// (bench/RESULTS.md, 2026-12-05: 1.19× the steps/s through shared memory, 1.07–1.19× through Unix sockets, 0.99–1.32×
+    /// over TCP, 2 worker processes on 2 cores; with a ps node, median 1.02×, faster in 8 of 10 pairs).</summary>
+    public static Props On(this Props props, ActorSystem system)
     {
         ArgumentNullException.ThrowIfNull(props);
         ArgumentNullException.ThrowIfNull(system);
-        ArgumentNullException.ThrowIfNull(options);
-        return options.Remote is not { PsNodes: > 0 } && system.Dispatchers.HasDispatcher(Id) ? props.WithDispatcher(Id) : props;
+        return system.Dispatchers.HasDispatcher(Id) ? props.WithDispatcher(Id) : props;
     }
 }
