@@ -27,12 +27,18 @@ public sealed record BackendSettings(string Backend, CudaOptions Cuda, int CpuWo
         return new BackendSettings(backend, new CudaOptions(accelerator, device, tf32), cpuWorkers);
     }
 
-    /// <summary>trainer.runtime resolved: "auto" is "in-process" when the GPU trains alone (trainer.backend = cuda, sync
-    /// mode, no cluster, no trainer.cuda.cpu-workers: the whole step stays on the device, 25–50× faster than a GPU
-    /// worker behind the actor runtime), else "actors"; "actors" and "in-process" stay as they are.</summary>
-    public string ResolveRuntime(string configured, bool clusterEnabled, string mode) =>
+    /// <summary>trainer.runtime resolved: "auto" is "in-process" in sync mode without a cluster when the GPU trains
+    /// alone (trainer.backend = cuda, no trainer.cuda.cpu-workers: the whole step stays on the device, 25–50× faster
+    /// than a GPU worker behind the actor runtime) or when the CPU has one core and the layout is the auto one
+    /// (trainer.workers = auto, trainer.threads-per-worker 0 or 1: one worker of one thread, nothing for the actors to
+    /// run side by side; README's `train` took 1.40× the time on one core of the Xeon VM, bench/RESULTS.md 2026-12-05,
+    /// most of it the actor system's start); else "actors". "actors" and "in-process" stay as they are. `workers`:
+    /// trainer.workers as written; `cores`: the process's CPU count (Environment.ProcessorCount).</summary>
+    public string ResolveRuntime(string configured, bool clusterEnabled, string mode, string workers, int threadsPerWorker, int cores) =>
         configured != "auto" ? configured
-        : IsCuda && !clusterEnabled && mode == "sync" && CpuWorkers == 0 ? "in-process"
+        : clusterEnabled || mode != "sync" ? "actors"
+        : IsCuda ? (CpuWorkers == 0 ? "in-process" : "actors")
+        : cores <= 1 && workers.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase) && threadsPerWorker <= 1 ? "in-process"
         : "actors";
 
     /// <summary>Where the GPU backend can train: in-process (the whole step on the device) or on the actor runtime with

@@ -99,7 +99,8 @@ public sealed record TrainSettings(
     private static (string Runtime, BackendSettings Compute) ReadRuntime(ConfigReader r, bool clusterEnabled, string mode)
     {
         var backend = BackendSettings.Read(r);
-        var runtime = backend.ResolveRuntime(r.OneOf("trainer.runtime", "auto", "actors", "in-process"), clusterEnabled, mode);
+        var runtime = backend.ResolveRuntime(r.OneOf("trainer.runtime", "auto", "actors", "in-process"), clusterEnabled, mode,
+                                             r.String("trainer.workers"), r.Int("trainer.threads-per-worker", 0), Environment.ProcessorCount);
         var compute = backend.CheckRuntime(runtime, clusterEnabled, r.String("trainer.workers"), mode);
         if (clusterEnabled && runtime != "actors")
             throw new ConfigException($"config: cluster.enabled = on trains on the actor runtime; set trainer.runtime = actors or auto (got '{runtime}')");
