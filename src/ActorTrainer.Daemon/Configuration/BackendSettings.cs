@@ -32,8 +32,9 @@ public sealed record BackendSettings(string Backend, CudaOptions Cuda, int CpuWo
     /// than a GPU worker behind the actor runtime) or when the CPU has one core and the layout is the auto one
     /// (trainer.workers = auto, trainer.threads-per-worker 0 or 1: one worker of one thread, nothing for the actors to
     /// run side by side; README's `train` took 1.23× the time on the actor runtime on one core of the Xeon VM,
-    /// bench/RESULTS.md 2026-12-05, much of it the actor system's start); else "actors". "actors" and "in-process" stay as they are. `workers`:
-    /// trainer.workers as written; `cores`: the process's CPU count (Environment.ProcessorCount).</summary>
+    /// bench/RESULTS.md 2026-12-05, much of it the actor system's start); else "actors". "actors" and "in-process"
+    /// stay as they are. `workers`: trainer.workers as written; `cores`: the process's CPU count
+    /// (Environment.ProcessorCount).</summary>
     public string ResolveRuntime(string configured, bool clusterEnabled, string mode, string workers, int threadsPerWorker, int cores) =>
         configured != "auto" ? configured
         : clusterEnabled || mode != "sync" ? "actors"
