@@ -48,7 +48,7 @@ public sealed class ActorStepExecutor : IStepExecutor, IStepLookahead
         // owned here, so that Dispose gives the home its own pages back even when the actors' stop outlasts its wait
         var shared = _sharedWeights = options.Remote is { DataPlane.SharedMemory: true } && !options.IsAsync ? new SharedWeightsHome(start.Weights) : null;
         var ready = new TaskCompletionSource<IActorRef>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _coordinator = _system.ActorOf(Props.Create(() => new Coordinator(job, start, options, pipe, alive, ready, shared)).On(_system),
+        _coordinator = _system.ActorOf(ActorProps.Of(() => new Coordinator(job, start, options, pipe, alive, ready, shared)).On(_system),
             "trainer-" + Guid.NewGuid().ToString("N"));
         try { _generator = AwaitReady(ready.Task, cancel); }
         catch

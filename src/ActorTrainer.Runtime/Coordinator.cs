@@ -67,14 +67,15 @@ internal sealed partial class Coordinator : ReceiveActor
         var layout = opts.SliceLayout(sizes);
         job.Optimizer.EnsureSlots(sizes);
         long iterations = job.Optimizer.Iterations;
-        _generator = Context.ActorOf(Props.Create(() => new BatchGenerator(job.Train, job.Plan, job.BatchSize,
-            job.ShardsPerBatch, job.Seed, job.Shuffle, opts.EffectiveWorkerTimeout, opts.Faults, Self)).On(Context.System), "batch-generator");
+        var self = Self;      // the delegates below run as each child is created, where Self is the child's
+        _generator = Context.ActorOf(ActorProps.Of(() => new BatchGenerator(job.Train, job.Plan, job.BatchSize,
+            job.ShardsPerBatch, job.Seed, job.Shuffle, opts.EffectiveWorkerTimeout, opts.Faults, self)).On(Context.System), "batch-generator");
         var generator = _generator;
-        _server = Context.ActorOf(Props.Create(() => new ParameterServer(weights, layout, Self, generator, async,
+        _server = Context.ActorOf(ActorProps.Of(() => new ParameterServer(weights, layout, self, generator, async,
             opts.AsyncMaxStaleness, opts.Staleness, firstStep, iterations)).On(Context.System), "parameter-server");
         var server = _server;
         // with cluster.ps-nodes the slices run on ps nodes, opened once they are found (Coordinator.Slices)
-        var slices = PsMode ? [] : Enumerable.Range(0, layout.Count).Select(i => Context.ActorOf(Props.Create(() => new ParameterSlice(i, layout,
+        var slices = PsMode ? [] : Enumerable.Range(0, layout.Count).Select(i => Context.ActorOf(ActorProps.Of(() => new ParameterSlice(i, layout,
             weights, job.Optimizer, iterations, firstStep, job.ShardsPerBatch, server)).On(Context.System), "ps-slice-" + i)).ToArray();
         // the server must know its slices before any worker can send to it (an async worker pulls in PreStart)
         _server.Tell(new RegisterPeers(slices, []));
@@ -103,7 +104,7 @@ internal sealed partial class Coordinator : ReceiveActor
         {
             int id = _nextWorkerId++;
             Func<IShardCompute>? compute = factory is null ? null : () => factory.Invoke(id, job.Plan, maxRows, threads);
-            var worker = Context.ActorOf(Props.Create(() => new GradientWorker(id, job.Plan, maxRows, generator, server, slices,
+            var worker = Context.ActorOf(ActorProps.Of(() => new GradientWorker(id, job.Plan, maxRows, generator, server, slices,
                 layout, async, opts.AsyncPullEvery, keep, failStart, threads, compute)).On(Context.System), "worker-" + id);
             Context.Watch(worker);
             _workers.Add(worker);

@@ -56,7 +56,7 @@ internal sealed partial class Coordinator : IWithTimers
     private void StartRemote(RemoteWorkers remote)
     {
         _busy = new BusyNodes(remote);
-        Context.ActorOf(Props.Create(() => new ClusterWorkerDirectory(remote.EffectiveProbeInterval)), "worker-directory");
+        Context.ActorOf(ActorProps.Of(() => new ClusterWorkerDirectory(remote.EffectiveProbeInterval)), "worker-directory");
         ArmWait(remote);
         CheckReady();
     }
@@ -112,7 +112,7 @@ internal sealed partial class Coordinator : IWithTimers
         for (int i = live; i < node.Workers; i++)
         {
             int id = _nextWorkerId++;
-            var worker = Context.ActorOf(Props.Create(() => new GradientWorker(id, job.Plan, maxRows, generator, server, slices,
+            var worker = Context.ActorOf(ActorProps.Of(() => new GradientWorker(id, job.Plan, maxRows, generator, server, slices,
                 layout, async, pullEvery, keep, false, node.ThreadsPerWorker, compute)).WithDispatcher(dispatcher), "worker-" + id);
             Context.Watch(worker);
             _workers.Add(worker);

@@ -73,7 +73,7 @@ internal sealed partial class Coordinator
         {
             var spec = specs[p];
             var st = (start.GlobalStep, job.Optimizer.Iterations, 0L);
-            return Context.ActorOf(Props.Create(() => new SliceHostLink(node, token, spec, layout, weights, job.Optimizer, st, options, server))
+            return Context.ActorOf(ActorProps.Of(() => new SliceHostLink(node, token, spec, layout, weights, job.Optimizer, st, options, server))
                 .WithDispatcher(dispatcher), "ps-link-" + p);
         }).ToArray();
         _slices = Enumerable.Range(0, count).Select(s => _links[Array.FindIndex(ranges, r => s >= r.First && s <= r.Last)]).ToArray();

@@ -94,9 +94,9 @@ internal sealed class SliceHost : IDisposable
     private void Start(ActorSystem system, long firstStep, long iterations)
     {
         var name = $"ps-{Token:x}-{Guid.NewGuid():N}";
-        _bridge = system.ActorOf(Props.Create(() => new SliceHostBridge(this)), name);
+        _bridge = system.ActorOf(ActorProps.Of(() => new SliceHostBridge(this)), name);
         var (layout, weights, optimizer, shards, bridge) = (Layout, _weights, Optimizer, Spec.Shards, _bridge);
-        Slices = Enumerable.Range(Spec.First, Spec.Last - Spec.First + 1).Select(i => system.ActorOf(Props.Create(() =>
+        Slices = Enumerable.Range(Spec.First, Spec.Last - Spec.First + 1).Select(i => system.ActorOf(ActorProps.Of(() =>
             new ParameterSlice(i, layout, weights, optimizer, iterations, firstStep, shards, bridge)), $"{name}-slice-{i}")).ToArray();
         // a slice's peers: the other hosted slices, and the bridge for each slice on another node (its vote comes through it)
         var peers = Enumerable.Range(0, Layout.Count).Select(j => j >= Spec.First && j <= Spec.Last ? Slices[j - Spec.First] : _bridge).ToArray();

@@ -39,5 +39,5 @@ public sealed class WorkerNodeActor : ReceiveActor
     protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);
 
     /// <summary>Props for the actor.</summary>
-    public static Props Props(WorkerNodeInfo info) => Akka.Actor.Props.Create(() => new WorkerNodeActor(info));
+    public static Props Props(WorkerNodeInfo info) => ActorProps.Of(() => new WorkerNodeActor(info));
 }

@@ -34,8 +34,8 @@ public static class ClusterNode
         RevocationSource? revocation = null;
         if (s.Tls is { } tls) setup = setup.And(SslSetup(tls, out revocation));
         var system = ActorSystem.Create(s.SystemName, setup);
-        system.ActorOf(Props.Create(() => new PeerLossWatcher(peerLoss)), PeerLossWatcher.Name);
-        if (revocation is not null) system.ActorOf(Props.Create(() => new OwnCertificateWatcher(revocation)), OwnCertificateWatcher.Name);
+        system.ActorOf(ActorProps.Of(() => new PeerLossWatcher(peerLoss)), PeerLossWatcher.Name);
+        if (revocation is not null) system.ActorOf(ActorProps.Of(() => new OwnCertificateWatcher(revocation)), OwnCertificateWatcher.Name);
         return system;
     }
 
