@@ -13,7 +13,7 @@ public class AutoRuntimeTests
 
     [Theory]
     [InlineData("auto", false, "sync", "auto", 0, 1, "in-process")]     // one core, the auto layout: 1 worker x 1 thread
-    [InlineData("auto", false, "sync", " AUTO ", 1, 1, "in-process")]
+    [InlineData("auto", false, "sync", "auto", 1, 1, "in-process")]     // one thread asked for: the same layout
     [InlineData("auto", false, "sync", "auto", 0, 2, "actors")]         // two cores: 2 workers side by side
     [InlineData("auto", false, "sync", "auto", 0, 16, "actors")]
     [InlineData("auto", false, "sync", "1", 0, 1, "actors")]            // a worker count asked for: the actor runtime
@@ -25,7 +25,9 @@ public class AutoRuntimeTests
     [InlineData("in-process", false, "sync", "auto", 0, 2, "in-process")]
     public void Auto_on_the_cpu_is_in_process_only_for_the_auto_layout_on_one_core(
         string configured, bool cluster, string mode, string workers, int threads, int cores, string expected) =>
-        Assert.Equal(expected, Cpu.ResolveRuntime(configured, cluster, mode, workers, threads, cores));
+        Assert.Equal(expected, Cpu.ResolveRuntime(configured, cluster, mode, Workers(workers), threads, cores));
+
+    private static int Workers(string value) => value == "auto" ? ActorTrainer.Runtime.RuntimeOptions.AutoWorkers : int.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
 
     [Theory]
     [InlineData(0, "sync", false, "in-process")]      // the GPU alone: the whole step on the device
@@ -33,7 +35,7 @@ public class AutoRuntimeTests
     [InlineData(0, "async", false, "actors")]
     [InlineData(0, "sync", true, "actors")]
     public void Auto_with_a_gpu_is_in_process_when_the_gpu_trains_alone(int cpuWorkers, string mode, bool cluster, string expected) =>
-        Assert.Equal(expected, new BackendSettings("cuda", new CudaOptions(), cpuWorkers).ResolveRuntime("auto", cluster, mode, "auto", 0, 16));
+        Assert.Equal(expected, new BackendSettings("cuda", new CudaOptions(), cpuWorkers).ResolveRuntime("auto", cluster, mode, ActorTrainer.Runtime.RuntimeOptions.AutoWorkers, 0, 16));
 
     /// <summary>`train` in a process that sees one CPU (DOTNET_PROCESSOR_COUNT=1, as in a container limited to one core)
     /// runs in-process by default, with the weights of the actor runtime's run of the same config.</summary>

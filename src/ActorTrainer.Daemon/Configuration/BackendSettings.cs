@@ -33,13 +33,13 @@ public sealed record BackendSettings(string Backend, CudaOptions Cuda, int CpuWo
     /// (trainer.workers = auto, trainer.threads-per-worker 0 or 1: one worker of one thread, nothing for the actors to
     /// run side by side; README's `train` took 1.23× the time on the actor runtime on one core of the Xeon VM,
     /// bench/RESULTS.md 2026-12-05, much of it the actor system's start); else "actors". "actors" and "in-process"
-    /// stay as they are. `workers`: trainer.workers as written; `cores`: the process's CPU count
-    /// (Environment.ProcessorCount).</summary>
-    public string ResolveRuntime(string configured, bool clusterEnabled, string mode, string workers, int threadsPerWorker, int cores) =>
+    /// stay as they are. `workers`: trainer.workers parsed (RuntimeOptions.AutoWorkers for auto); `cores`: the
+    /// process's CPU count (Environment.ProcessorCount).</summary>
+    public string ResolveRuntime(string configured, bool clusterEnabled, string mode, int workers, int threadsPerWorker, int cores) =>
         configured != "auto" ? configured
         : clusterEnabled || mode != "sync" ? "actors"
         : IsCuda ? (CpuWorkers == 0 ? "in-process" : "actors")
-        : cores <= 1 && workers.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase) && threadsPerWorker <= 1 ? "in-process"
+        : cores <= 1 && workers == ActorTrainer.Runtime.RuntimeOptions.AutoWorkers && threadsPerWorker <= 1 ? "in-process"
         : "actors";
 
     /// <summary>Where the GPU backend can train: in-process (the whole step on the device) or on the actor runtime with

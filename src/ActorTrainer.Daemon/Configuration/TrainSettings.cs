@@ -36,7 +36,8 @@ public sealed record TrainSettings(
         var batch = WeakScaling.Read(r);
         var cluster = ClusterConfig.From(r, ActorTrainer.Runtime.Remoting.SplitBrainSettings.CoordinatorRole);
         var mode = r.OneOf("trainer.mode", "sync", "async");
-        var (runtime, compute) = ReadRuntime(r, cluster.Enabled, mode);
+        int workers = ReadWorkers(r), threadsPerWorker = r.Int("trainer.threads-per-worker", 0);
+        var (runtime, compute) = ReadRuntime(r, cluster.Enabled, mode, workers, threadsPerWorker);
         var settings = new TrainSettings(
             Seed: seed,
             Epochs: r.Int("trainer.epochs", 1),
@@ -44,7 +45,7 @@ public sealed record TrainSettings(
             Shuffle: r.Bool("trainer.shuffle"),
             ShardsPerBatch: r.Int("trainer.shards-per-batch", 1),
             Runtime: runtime,
-            Workers: ReadWorkers(r),
+            Workers: workers,
             Mode: mode,
             WorkerTimeout: r.Duration("trainer.worker-timeout"),
             AsyncPullEvery: r.Int("trainer.async.pull-every", 1),
@@ -72,7 +73,7 @@ public sealed record TrainSettings(
             KerasConfig: keras,
             Config: config,
             PsSlices: ReadPsSlices(r),
-            ThreadsPerWorker: r.Int("trainer.threads-per-worker", 0),
+            ThreadsPerWorker: threadsPerWorker,
             AsyncStaleness: r.OneOf("trainer.async.staleness", "none", "inverse"),
             PerShardBatchSize: batch.PerShardBatchSize,
             LearningRateScaling: batch.LearningRateScaling,
@@ -96,11 +97,12 @@ public sealed record TrainSettings(
 
     /// <summary>trainer.runtime (auto resolved, <see cref="BackendSettings.ResolveRuntime"/>) and trainer.backend, checked
     /// against each other, the cluster and the mode; throws <see cref="ConfigException"/> naming the keys.</summary>
-    private static (string Runtime, BackendSettings Compute) ReadRuntime(ConfigReader r, bool clusterEnabled, string mode)
+    private static (string Runtime, BackendSettings Compute) ReadRuntime(ConfigReader r, bool clusterEnabled, string mode, int workers,
+                                                                         int threadsPerWorker)
     {
         var backend = BackendSettings.Read(r);
         var runtime = backend.ResolveRuntime(r.OneOf("trainer.runtime", "auto", "actors", "in-process"), clusterEnabled, mode,
-                                             r.String("trainer.workers"), r.Int("trainer.threads-per-worker", 0), Environment.ProcessorCount);
+                                             workers, threadsPerWorker, Environment.ProcessorCount);
         var compute = backend.CheckRuntime(runtime, clusterEnabled, r.String("trainer.workers"), mode);
         if (clusterEnabled && runtime != "actors")
             throw new ConfigException($"config: cluster.enabled = on trains on the actor runtime; set trainer.runtime = actors or auto (got '{runtime}')");
@@ -137,7 +139,6 @@ public sealed record TrainSettings(
         return n;
     }
 
-    /// <summary>trainer.workers: "auto" (RuntimeOptions.AutoWorkers) or an integer >= 0.</summary>
     /// <summary>data.dir: "" is the bundled MNIST; blanks only (`" "`, which HOCON reads as "") are refused, not taken
     /// for the bundled copy.</summary>
     private static string ReadDataDir(ConfigReader r)
@@ -149,6 +150,7 @@ public sealed record TrainSettings(
         return dir;
     }
 
+    /// <summary>trainer.workers: "auto" (RuntimeOptions.AutoWorkers) or an integer >= 0.</summary>
     private static int ReadWorkers(ConfigReader r)
     {
         var raw = r.String("trainer.workers").Trim();
