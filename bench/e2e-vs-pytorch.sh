@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End to end, side by side: README's `train` (the reference model, 5 epochs, full MNIST, seed 1) against the PyTorch
 # peer (../shared/peers/w1_torch.py, 1 and 2 threads), alternating, ROUNDS rounds; prints every run's train seconds
-# and the medians. Ours runs the default runtime and in-process, each with the sparse-operand GEMM path on and off
+# and the medians. Ours runs on the actor runtime (trainer.runtime = actors) and in-process (what the default `auto`
+# picks where every worker of the auto layout has one thread, as on 2 cores), each with the sparse-operand GEMM path on and off
 # (ACTORTRAINER_SPARSE_GEMM=0: the dense kernels; the weights are the same bits either way). TensorBoard stays on, as
 # in README's `train` (its epoch-end work is inside train_seconds); the plots and the saved model, written after
 # train_seconds ends, are off.
@@ -58,11 +59,11 @@ for l in sys.stdin:
 }
 echo "date: $(date -u '+%F %T') UTC, loadavg: $(cat /proc/loadavg)"
 for r in $(seq 1 "$rounds"); do
-  for label in "ours default sparse" "ours in-process sparse" "pytorch 1 thread" "pytorch 2 threads" "ours default dense" "ours in-process dense"; do
+  for label in "ours actors sparse" "ours in-process sparse" "pytorch 1 thread" "pytorch 2 threads" "ours actors dense" "ours in-process dense"; do
     case "$label" in
-      "ours default sparse") out=$(ours "$label" 1 actors) ;;
+      "ours actors sparse") out=$(ours "$label" 1 actors) ;;
       "ours in-process sparse") out=$(ours "$label" 1 in-process) ;;
-      "ours default dense") out=$(ours "$label" 0 actors) ;;
+      "ours actors dense") out=$(ours "$label" 0 actors) ;;
       "ours in-process dense") out=$(ours "$label" 0 in-process) ;;
       "pytorch 1 thread") out=$(torch 1) ;;
       "pytorch 2 threads") out=$(torch 2) ;;
@@ -73,7 +74,7 @@ for r in $(seq 1 "$rounds"); do
 done
 echo "loadavg after: $(cat /proc/loadavg)"
 echo "medians (train seconds):"
-for label in "ours default sparse" "ours in-process sparse" "ours default dense" "ours in-process dense" "pytorch 1 thread" "pytorch 2 threads"; do
+for label in "ours actors sparse" "ours in-process sparse" "ours actors dense" "ours in-process dense" "pytorch 1 thread" "pytorch 2 threads"; do
   echo "  $label: $(echo ${times[$label]} | tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
 done
 rm -rf "$run_dir"

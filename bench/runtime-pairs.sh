@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# README's `train` (plots, TensorBoard and model off) with trainer.runtime = auto and = in-process, alternating (the
+# README's `train` (plots, TensorBoard and model off) with trainer.runtime = actors and = in-process, alternating (the
 # order swapped every other round), ROUNDS times each; prints each run's summary.json train_seconds and weights_sha256,
-# each round's auto / in-process time ratio, and their median. Build the daemon first:
+# each round's actors / in-process time ratio, and their median (the default `auto` runs in-process where every worker
+# of the auto layout has one thread, as on 2 cores, and on the actor runtime with several threads per worker). Build the daemon first:
 #   dotnet build src/ActorTrainer.Daemon -c Release
 # Usage: bash bench/runtime-pairs.sh [ROUNDS=6] [train options, e.g. --set trainer.epochs=2]
 set -euo pipefail
@@ -16,7 +17,7 @@ trap 'rm -rf "$out"' EXIT
 echo "date: $(date -u '+%F %T') UTC, loadavg: $(cat /proc/loadavg), commit $(git -C "$here" rev-parse --short HEAD)"
 ratios=()
 for r in $(seq 1 "$rounds"); do
-  order="auto in-process"; [ $((r % 2)) = 0 ] && order="in-process auto"
+  order="actors in-process"; [ $((r % 2)) = 0 ] && order="in-process actors"
   declare -A secs=()
   for v in $order; do
     rm -rf "$out/run"
@@ -27,9 +28,9 @@ for r in $(seq 1 "$rounds"); do
     secs[$v]=$s
     echo "round $r $v: train_seconds $s, weights_sha256 $sha"
   done
-  ratio=$(python3 -c "print('%.3f' % (${secs[auto]} / ${secs[in-process]}))")
+  ratio=$(python3 -c "print('%.3f' % (${secs[actors]} / ${secs[in-process]}))")
   ratios+=("$ratio")
-  echo "round $r: auto / in-process time $ratio"
+  echo "round $r: actors / in-process time $ratio"
   unset secs
 done
-python3 -c "import statistics, sys; r=[float(x) for x in sys.argv[1:]]; print('median auto / in-process time: %.3f over %d rounds (below 1: auto faster)' % (statistics.median(r), len(r)))" "${ratios[@]}"
+python3 -c "import statistics, sys; r=[float(x) for x in sys.argv[1:]]; print('median actors / in-process time: %.3f over %d rounds (below 1: actors faster)' % (statistics.median(r), len(r)))" "${ratios[@]}"

@@ -4,28 +4,38 @@ using Xunit;
 
 namespace ActorTrainer.Daemon.Tests;
 
-/// <summary>What `trainer.runtime = auto` resolves to: in-process for a GPU training alone and for the auto layout on a
-/// one-core CPU (one worker of one thread: nothing for the actors to run side by side), else the actor runtime; an
-/// explicit runtime, worker count or thread count is kept.</summary>
+/// <summary>What `trainer.runtime = auto` resolves to: in-process for a GPU training alone and for a CPU layout of
+/// single-threaded workers (trainer.workers = auto, one thread per worker, 2 or more shards or one core: what the
+/// in-process lanes compute too), else the actor runtime; an explicit runtime, worker count or slice count is kept.</summary>
 public class AutoRuntimeTests
 {
     private static readonly BackendSettings Cpu = new("cpu", new CudaOptions());
 
     [Theory]
-    [InlineData("auto", false, "sync", "auto", 0, 1, "in-process")]     // one core, the auto layout: 1 worker x 1 thread
-    [InlineData("auto", false, "sync", "auto", 1, 1, "in-process")]     // one thread asked for: the same layout
-    [InlineData("auto", false, "sync", "auto", 0, 2, "actors")]         // two cores: 2 workers side by side
-    [InlineData("auto", false, "sync", "auto", 0, 16, "actors")]
-    [InlineData("auto", false, "sync", "1", 0, 1, "actors")]            // a worker count asked for: the actor runtime
-    [InlineData("auto", false, "sync", "0", 0, 1, "actors")]
-    [InlineData("auto", false, "sync", "auto", 2, 1, "actors")]         // threads per worker asked for
-    [InlineData("auto", false, "async", "auto", 0, 1, "actors")]        // async needs the parameter server's actors
-    [InlineData("auto", true, "sync", "auto", 0, 1, "actors")]          // a cluster coordinator
-    [InlineData("actors", false, "sync", "auto", 0, 1, "actors")]       // an explicit runtime stays
-    [InlineData("in-process", false, "sync", "auto", 0, 2, "in-process")]
-    public void Auto_on_the_cpu_is_in_process_only_for_the_auto_layout_on_one_core(
-        string configured, bool cluster, string mode, string workers, int threads, int cores, string expected) =>
-        Assert.Equal(expected, Cpu.ResolveRuntime(configured, cluster, mode, Workers(workers), threads, cores));
+    [InlineData("auto", false, "sync", "auto", 0, 2, 0, 1, "in-process")]     // one core, the auto layout: 1 worker x 1 thread
+    [InlineData("auto", false, "sync", "auto", 1, 2, 0, 1, "in-process")]     // one thread asked for: the same layout
+    [InlineData("auto", false, "sync", "auto", 0, 1, 0, 1, "in-process")]     // one core, one shard
+    [InlineData("auto", false, "sync", "auto", 0, 2, 0, 2, "in-process")]     // two cores, 2 shards: 2 x 1, as the 2 lanes
+    [InlineData("auto", false, "sync", "auto", 0, 16, 0, 2, "in-process")]    // 2 x 1
+    [InlineData("auto", false, "sync", "auto", 0, 16, 0, 16, "in-process")]   // 16 x 1
+    [InlineData("auto", false, "sync", "auto", 0, 3, 0, 4, "in-process")]     // 3 x 1 (4 / 3 rounds down)
+    [InlineData("auto", false, "sync", "auto", 1, 2, 0, 16, "in-process")]    // 2 x 1 asked for, as the 2 lanes
+    [InlineData("auto", false, "sync", "auto", 0, 2, 0, 4, "actors")]         // 2 workers x 2 threads: lanes have 1 thread
+    [InlineData("auto", false, "sync", "auto", 0, 2, 0, 16, "actors")]        // 2 x 8
+    [InlineData("auto", false, "sync", "auto", 0, 1, 0, 2, "actors")]         // one shard on 2 cores: 1 worker x 2 threads
+    [InlineData("auto", false, "sync", "auto", 1, 1, 0, 2, "actors")]         // 1 x 1 asked for: in-process would take 2 threads
+    [InlineData("auto", false, "sync", "auto", 2, 2, 0, 2, "actors")]         // 2 threads per worker asked for
+    [InlineData("auto", false, "sync", "auto", 0, 2, 4, 2, "actors")]         // slices asked for: the parameter server's
+    [InlineData("auto", false, "sync", "1", 0, 2, 0, 1, "actors")]            // a worker count asked for: the actor runtime
+    [InlineData("auto", false, "sync", "0", 0, 2, 0, 2, "actors")]
+    [InlineData("auto", false, "sync", "2", 0, 2, 0, 2, "actors")]
+    [InlineData("auto", false, "async", "auto", 0, 2, 0, 1, "actors")]        // async needs the parameter server's actors
+    [InlineData("auto", true, "sync", "auto", 0, 2, 0, 2, "actors")]          // a cluster coordinator
+    [InlineData("actors", false, "sync", "auto", 0, 2, 0, 2, "actors")]       // an explicit runtime stays
+    [InlineData("in-process", false, "sync", "auto", 0, 2, 0, 16, "in-process")]
+    public void Auto_on_the_cpu_is_in_process_when_every_worker_would_have_one_thread(
+        string configured, bool cluster, string mode, string workers, int threads, int shards, int slices, int cores, string expected) =>
+        Assert.Equal(expected, Cpu.ResolveRuntime(configured, cluster, mode, Workers(workers), threads, shards, slices, cores));
 
     private static int Workers(string value) => value == "auto" ? ActorTrainer.Runtime.RuntimeOptions.AutoWorkers : int.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
 
@@ -35,23 +45,32 @@ public class AutoRuntimeTests
     [InlineData(0, "async", false, "actors")]
     [InlineData(0, "sync", true, "actors")]
     public void Auto_with_a_gpu_is_in_process_when_the_gpu_trains_alone(int cpuWorkers, string mode, bool cluster, string expected) =>
-        Assert.Equal(expected, new BackendSettings("cuda", new CudaOptions(), cpuWorkers).ResolveRuntime("auto", cluster, mode, ActorTrainer.Runtime.RuntimeOptions.AutoWorkers, 0, 16));
+        Assert.Equal(expected, new BackendSettings("cuda", new CudaOptions(), cpuWorkers).ResolveRuntime("auto", cluster, mode, ActorTrainer.Runtime.RuntimeOptions.AutoWorkers, 0, 2, 0, 16));
 
-    /// <summary>`train` in a process that sees one CPU (DOTNET_PROCESSOR_COUNT=1, as in a container limited to one core)
-    /// runs in-process by default, with the weights of the actor runtime's run of the same config.</summary>
+    /// <summary>`train` with the default 2 shards per batch in a process that sees one or two CPUs (DOTNET_PROCESSOR_COUNT,
+    /// as in a container limited to them) runs in-process by default, and with four (2 workers × 2 threads) on the actor
+    /// runtime — each with the same weights.</summary>
     [Fact]
-    public void Train_on_one_core_runs_in_process_with_the_actor_runtimes_weights()
+    public void Train_runs_in_process_where_each_worker_would_have_one_thread_with_the_same_weights()
     {
         using var t = new TempDir();
         string[] auto = ["--set", "trainer.runtime=auto", "--set", "output.plots=false", "--set", "output.tensorboard=false"];
-        var one = Cli.Run(["train", "--run-dir", t["one"], .. Cli.Tiny, .. auto], env: new Dictionary<string, string> { ["DOTNET_PROCESSOR_COUNT"] = "1" });
-        Assert.True(one.ExitCode == 0, one.Describe());
-        Cli.Train(t["actors"], [.. auto, "--set", "trainer.runtime=actors", "--set", "trainer.workers=2"]);
-        var s = RunDir.Summary(t["one"]);
-        Assert.Equal("in-process", s.GetProperty("runtime").GetString());
-        Assert.Equal(1, s.GetProperty("workers").GetInt32());
-        var actors = RunDir.Summary(t["actors"]);
-        Assert.Equal("actors", actors.GetProperty("runtime").GetString());
-        Assert.Equal(actors.GetProperty("weights_sha256").GetString(), s.GetProperty("weights_sha256").GetString());
+        var expected = new[] { (1, "in-process"), (2, "in-process"), (4, "actors") };
+        string? digest = null;
+        foreach (var (cores, runtime) in expected)
+        {
+            var dir = t[$"cores{cores}"];
+            var run = Cli.Run(["train", "--run-dir", dir, .. Cli.Tiny, .. auto],
+                              env: new Dictionary<string, string> { ["DOTNET_PROCESSOR_COUNT"] = cores.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            Assert.True(run.ExitCode == 0, run.Describe());
+            var s = RunDir.Summary(dir);
+            Assert.Equal(runtime, s.GetProperty("runtime").GetString());
+            Assert.Equal(2, s.GetProperty("shards_per_batch").GetInt32());
+            if (runtime == "in-process") Assert.Equal(cores, s.GetProperty("threads").GetInt32());
+            else Assert.Equal(2, s.GetProperty("threads_per_worker").GetInt32());
+            var sha = s.GetProperty("weights_sha256").GetString();
+            Assert.Equal(digest ?? sha, sha);
+            digest = sha;
+        }
     }
 }

@@ -144,7 +144,7 @@ public sealed class CudaCliTests(SmallModelFixture fx) : IClassFixture<SmallMode
 
     [Theory]
     [InlineData("trainer.backend=cuda", "in-process")]
-    [InlineData("trainer.backend=cpu", "actors")]
+    [InlineData("trainer.backend=cpu,trainer.workers=2", "actors")]      // the CPU's auto layout: AutoRuntimeTests
     [InlineData("trainer.backend=cuda,trainer.mode=async", "actors")]
     [InlineData("trainer.backend=cuda,trainer.mode=async,trainer.cuda.cpu-workers=1", "actors")]
     [InlineData("trainer.backend=cuda,trainer.runtime=actors", "actors")]

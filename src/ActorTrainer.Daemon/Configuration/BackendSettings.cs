@@ -29,17 +29,23 @@ public sealed record BackendSettings(string Backend, CudaOptions Cuda, int CpuWo
 
     /// <summary>trainer.runtime resolved: "auto" is "in-process" in sync mode without a cluster when the GPU trains
     /// alone (trainer.backend = cuda, no trainer.cuda.cpu-workers: the whole step stays on the device, 25–50× faster
-    /// than a GPU worker behind the actor runtime) or when the CPU has one core and the layout is the auto one
-    /// (trainer.workers = auto, trainer.threads-per-worker 0 or 1: one worker of one thread, nothing for the actors to
-    /// run side by side; README's `train` took 1.23× the time on the actor runtime on one core of the Xeon VM,
-    /// bench/RESULTS.md 2026-12-05, much of it the actor system's start); else "actors". "actors" and "in-process"
-    /// stay as they are. `workers`: trainer.workers parsed (RuntimeOptions.AutoWorkers for auto); `cores`: the
-    /// process's CPU count (Environment.ProcessorCount).</summary>
-    public string ResolveRuntime(string configured, bool clusterEnabled, string mode, int workers, int threadsPerWorker, int cores) =>
+    /// than a GPU worker behind the actor runtime) or when the CPU layout gives each worker one thread (trainer.workers
+    /// = auto, <see cref="ActorTrainer.Runtime.WorkerLayout.Choose"/> with one thread per worker, trainer.ps-slices = 0,
+    /// and 2 or more shards or one core): min(cores, shards) single-threaded workers compute exactly what the in-process
+    /// executor computes with its min(shards, cores) lanes of single-threaded kernels (one shard on several cores would
+    /// get multi-threaded GEMMs there instead), so the actors would add only their hand-overs (README's
+    /// `train`, 2 workers × 1 thread on 2 cores: 1.23× the in-process time on one core, 1.09–1.11× on the Xeon VM,
+    /// 1.00–1.04× on the Zen 5 VM; bench/RESULTS.md 2026-12-05); else "actors" (a worker count or trainer.ps-slices
+    /// asked for, async, a cluster, one shard on several cores, or several threads per worker, which lanes do not give).
+    /// "actors" and "in-process" stay as they are. `workers`: trainer.workers parsed (RuntimeOptions.AutoWorkers for
+    /// auto); `cores`: the process's CPU count (Environment.ProcessorCount).</summary>
+    public string ResolveRuntime(string configured, bool clusterEnabled, string mode, int workers, int threadsPerWorker,
+                                 int shardsPerBatch, int psSlices, int cores) =>
         configured != "auto" ? configured
         : clusterEnabled || mode != "sync" ? "actors"
         : IsCuda ? (CpuWorkers == 0 ? "in-process" : "actors")
-        : cores <= 1 && workers == ActorTrainer.Runtime.RuntimeOptions.AutoWorkers && threadsPerWorker <= 1 ? "in-process"
+        : workers == ActorTrainer.Runtime.RuntimeOptions.AutoWorkers && psSlices == 0 && (cores <= 1 || shardsPerBatch >= 2)
+          && ActorTrainer.Runtime.WorkerLayout.Choose(cores, workers, threadsPerWorker, shardsPerBatch, async: false).ThreadsPerWorker == 1 ? "in-process"
         : "actors";
 
     /// <summary>Where the GPU backend can train: in-process (the whole step on the device) or on the actor runtime with

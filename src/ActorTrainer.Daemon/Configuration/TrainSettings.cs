@@ -36,14 +36,14 @@ public sealed record TrainSettings(
         var batch = WeakScaling.Read(r);
         var cluster = ClusterConfig.From(r, ActorTrainer.Runtime.Remoting.SplitBrainSettings.CoordinatorRole);
         var mode = r.OneOf("trainer.mode", "sync", "async");
-        int workers = ReadWorkers(r), threadsPerWorker = r.Int("trainer.threads-per-worker", 0);
-        var (runtime, compute) = ReadRuntime(r, cluster.Enabled, mode, workers, threadsPerWorker);
+        int workers = ReadWorkers(r), threadsPerWorker = r.Int("trainer.threads-per-worker", 0), shards = r.Int("trainer.shards-per-batch", 1), psSlices = ReadPsSlices(r);
+        var (runtime, compute) = ReadRuntime(r, cluster.Enabled, mode, workers, threadsPerWorker, shards, psSlices);
         var settings = new TrainSettings(
             Seed: seed,
             Epochs: r.Int("trainer.epochs", 1),
             BatchSize: batch.GlobalBatch,
             Shuffle: r.Bool("trainer.shuffle"),
-            ShardsPerBatch: r.Int("trainer.shards-per-batch", 1),
+            ShardsPerBatch: shards,
             Runtime: runtime,
             Workers: workers,
             Mode: mode,
@@ -72,7 +72,7 @@ public sealed record TrainSettings(
             LogFormat: r.OneOf("output.log-format", "text", "json"),
             KerasConfig: keras,
             Config: config,
-            PsSlices: ReadPsSlices(r),
+            PsSlices: psSlices,
             ThreadsPerWorker: threadsPerWorker,
             AsyncStaleness: r.OneOf("trainer.async.staleness", "none", "inverse"),
             PerShardBatchSize: batch.PerShardBatchSize,
@@ -98,11 +98,11 @@ public sealed record TrainSettings(
     /// <summary>trainer.runtime (auto resolved, <see cref="BackendSettings.ResolveRuntime"/>) and trainer.backend, checked
     /// against each other, the cluster and the mode; throws <see cref="ConfigException"/> naming the keys.</summary>
     private static (string Runtime, BackendSettings Compute) ReadRuntime(ConfigReader r, bool clusterEnabled, string mode, int workers,
-                                                                         int threadsPerWorker)
+                                                                         int threadsPerWorker, int shards, int psSlices)
     {
         var backend = BackendSettings.Read(r);
         var runtime = backend.ResolveRuntime(r.OneOf("trainer.runtime", "auto", "actors", "in-process"), clusterEnabled, mode,
-                                             workers, threadsPerWorker, Environment.ProcessorCount);
+                                             workers, threadsPerWorker, shards, psSlices, Environment.ProcessorCount);
         var compute = backend.CheckRuntime(runtime, clusterEnabled, r.String("trainer.workers"), mode);
         if (clusterEnabled && runtime != "actors")
             throw new ConfigException($"config: cluster.enabled = on trains on the actor runtime; set trainer.runtime = actors or auto (got '{runtime}')");

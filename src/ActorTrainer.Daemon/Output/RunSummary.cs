@@ -8,7 +8,8 @@ namespace ActorTrainer.Daemon.Output;
 public static class RunSummary
 {
     /// <summary>The summary object of a finished (or interrupted) run (weightSizes: elements per weight tensor, for
-    /// the actor runtime's layout: threads_per_worker, ps_slices; device: the GPU of trainer.backend = cuda, else null;
+    /// the actor runtime's layout: threads_per_worker, ps_slices; in-process on the CPU, threads: the kernel threads, on
+    /// which a step's shards run side by side; device: the GPU of trainer.backend = cuda, else null;
     /// validationSamples: the samples of data.validation (split: held out of train_samples; test: the test set; null: none);
     /// testAcc: null when the model has no accuracy metric — then test_accuracy is null and not listed as non-finite,
     /// as in evaluation.json).</summary>
@@ -60,6 +61,7 @@ public static class RunSummary
             summary["threads_per_worker"] = o.Layout.ThreadsPerWorker;
             summary["ps_slices"] = o.SliceLayout(weightSizes).Count;
         }
+        else if (s.Backend == "cpu") summary["threads"] = ActorTrainer.Kernels.KernelSettings.MaxDegreeOfParallelism;
         n.Flag(summary);
         return summary;
     }
