@@ -41,4 +41,23 @@ public sealed class TrainWarmupTests
         var left = Directory.GetDirectories(Path.GetTempPath(), $"actortrainer-warmup-{r.ProcessId.ToString(CultureInfo.InvariantCulture)}-*");
         Assert.True(left.Length == 0, "left behind: " + string.Join(", ", left));
     }
+
+    /// <summary>An in-process run's warm-up fit (TrainWarmup.InProcessFit: its own model, a checkpoint and history.csv in
+    /// a temporary directory) leaves no directory behind when `train` returns — `train` stops it and waits for it if the
+    /// run ends first — and does not touch the run: its weights are those of the same run on the actor runtime.</summary>
+    [Fact]
+    public void The_in_process_warmup_leaves_no_directory_and_the_runs_weights_alone()
+    {
+        using var tmp = new TempDir();
+        var data = MnistDir.Write(tmp["mnist"], 64, 32);
+        string[] tiny = ["--set", "data.dir=" + data, "--set", "trainer.epochs=1",
+                         "--set", "output.plots=false", "--set", "output.tensorboard=false", "--set", "output.save-model=false"];
+        var r = Cli.Run(["train", "--run-dir", tmp["run"], .. tiny, "--set", "trainer.runtime=in-process"]);
+        Assert.True(r.ExitCode == 0, r.Describe());
+        var left = Directory.GetDirectories(Path.GetTempPath(), $"actortrainer-warmup-{r.ProcessId.ToString(CultureInfo.InvariantCulture)}-*");
+        Assert.True(left.Length == 0, "left behind: " + string.Join(", ", left));
+        Cli.Train(tmp["actors"], [.. tiny, "--set", "trainer.runtime=actors"]);
+        Assert.Equal(RunDir.Summary(tmp["actors"]).GetProperty("weights_sha256").GetString(),
+                     RunDir.Summary(tmp["run"]).GetProperty("weights_sha256").GetString());
+    }
 }

@@ -61,7 +61,7 @@ public static class TrainCommand
         var log = Warned(logs.CreateLogger("train"), config);
         // the actor runtime's host starts beside the data loading and model building (joined in Train)
         using var actors = s.Runtime == "actors" ? ActorHost.Begin(s, logs) : null;
-        TrainWarmup.Begin(s, log, actors);
+        using var computeWarmup = TrainWarmup.Begin(s, log, actors);
 
         var data = TrainData.Load(s);
         var workers = s.LocalWorkers;

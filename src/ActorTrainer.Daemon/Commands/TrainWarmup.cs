@@ -67,19 +67,20 @@ internal static class TrainWarmup
     public const long MaxWarmupParameters = 1L << 22;
 
     /// <summary>Compiles the model's CPU kernels on a background thread while the data loads (<see cref="ComputeWarmup"/>:
-    /// ~0.2 s of the first step otherwise; rows: one shard's, at most 256). Skipped for a GPU run (it computes
+    /// ~0.2 s of the first step otherwise; rows: one shard's, at most 256). Skipped (null) for a GPU run (it computes
     /// elsewhere), for a model over <see cref="MaxWarmupParameters"/> and when the model cannot be built (the run's own
     /// checks then report why, naming the key). It uses its own model and optimizer, so the run's results are
     /// untouched; a failure only loses the head start (logged at debug level). With the actor runtime (`actors`), the
     /// same thread then runs <see cref="ActorTrainer.Runtime.RuntimeWarmup"/> on its host (the run's actor path:
-    /// ~0.15 s otherwise), and the run waits for it before it starts.</summary>
-    public static void Begin(TrainSettings s, ILogger log, ActorHost? actors)
+    /// ~0.15 s otherwise), and the run waits for it before it starts; in-process, <see cref="InProcessFit"/>. Dispose the
+    /// result when `train` ends: it stops the in-process warm-up at its next step and waits for the thread.</summary>
+    public static ComputeWarmupThread? Begin(TrainSettings s, ILogger log, ActorHost? actors)
     {
-        if (s.Backend != "cpu") return;
+        if (s.Backend != "cpu") return null;
         long parameters;
         try { parameters = ResourceCheck.Model(s).Parameters; }
-        catch (ResourceLimitException) { return; }      // ResourceCheck.Training reports it after the data loaded
-        if (parameters > MaxWarmupParameters) return;
+        catch (ResourceLimitException) { return null; }      // ResourceCheck.Training reports it after the data loaded
+        if (parameters > MaxWarmupParameters) return null;
         int shards = s.Mode == "async" ? 1 : Math.Max(1, s.ShardsPerBatch);
         int rows = Math.Clamp((s.BatchSize + shards - 1) / shards, 1, 256);
         Sequential model;
@@ -88,17 +89,73 @@ internal static class TrainWarmup
         catch (Exception e)
         {
             log.LogDebug(e, "compute warm-up skipped: the model does not build");     // the run reports it on its own thread
-            return;
+            return null;
         }
         actors?.ExpectWarmup();
-        new Thread(() =>
+        return new ComputeWarmupThread(stop =>
         {
             try
             {
                 try { ComputeWarmup.Run(plan, model.GetWeights(), model.Optimizer, rows); }
                 catch (Exception e) { log.LogDebug(e, "compute warm-up failed (the run compiles its kernels as it first uses them)"); }
             }
-            finally { actors?.WarmUp(plan, model.GetWeights(), model.Optimizer, rows, log); }   // the run waits for this one
-        }) { IsBackground = true, Name = "ActorTrainer.Warmup" }.Start();
+            finally
+            {
+                if (actors is not null) actors.WarmUp(plan, model.GetWeights(), model.Optimizer, rows, log);   // the run waits for this one
+                else if (s.Runtime == "in-process" && !stop.IsCancellationRequested) InProcessFit(s, model, rows, log, stop);
+            }
+        });
+    }
+
+    /// <summary>The thread of <see cref="Begin"/>.</summary>
+    public sealed class ComputeWarmupThread : IDisposable
+    {
+        private readonly Thread _thread;
+        private readonly CancellationTokenSource _stop = new();
+
+        internal ComputeWarmupThread(Action<CancellationToken> body)
+        {
+            var token = _stop.Token;
+            _thread = new Thread(() => body(token)) { IsBackground = true, Name = "ActorTrainer.Warmup" };
+            _thread.Start();
+        }
+
+        /// <summary>Stops the in-process warm-up at its next step (a run that ended or failed before it) and waits for the
+        /// thread, so that its temporary directory is gone when `train` returns.</summary>
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _thread.Join();
+            _stop.Dispose();
+        }
+    }
+
+    /// <summary>Compiles the in-process run's own path: one epoch of two steps of the warm-up's model on synthetic rows
+    /// (<see cref="RuntimeWarmup.Synthetic"/>) through the one fit loop on <see cref="InProcessRuntime"/> with the run's
+    /// shards per batch (its lanes, gather, fold and update), a validation pass, a checkpoint and history.csv in a
+    /// temporary directory it deletes, and the progress bar into <see cref="TextWriter.Null"/> — methods that a run
+    /// otherwise compiles on its training cores in its first epoch (~240 of them, ~60 ms of README's `train` first
+    /// epoch, bench/RESULTS.md 2026-12-05). A failure only loses the head start (logged at debug level).</summary>
+    private static void InProcessFit(TrainSettings s, Sequential model, int rows, ILogger log, CancellationToken stop)
+    {
+        int shards = Math.Max(1, s.ShardsPerBatch), batch = rows * shards;
+        var dir = WarmupDirectories.New();
+        try
+        {
+            var options = new FitOptions
+            {
+                Epochs = 1, BatchSize = batch, Shuffle = s.Shuffle, Seed = s.Seed, ShardsPerBatch = shards,
+                Validation = RuntimeWarmup.Synthetic(model.Plan, 3 * rows), Verbose = s.LogFormat == "json" ? 0 : s.Verbose, Output = TextWriter.Null,
+                Checkpoints = new CheckpointSink(dir, 1, "", "sync", background: true), Runtime = InProcessRuntime.Instance,
+                Cancellation = stop,
+            };
+            model.FitWith(RuntimeWarmup.Synthetic(model.Plan, 2 * batch), options, [new CSVLogger(Path.Combine(dir, "history.csv"))]);
+        }
+        catch (Exception e) { log.LogDebug(e, "in-process warm-up failed (the run compiles its fit loop as it first uses it)"); }
+        finally
+        {
+            try { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
     }
 }
