@@ -33,9 +33,9 @@ public sealed record BackendSettings(string Backend, CudaOptions Cuda, int CpuWo
     /// = auto, <see cref="ActorTrainer.Runtime.WorkerLayout.Choose"/> with one thread per worker, trainer.ps-slices = 0,
     /// and 2 or more shards or one core): min(cores, shards) single-threaded workers compute exactly what the in-process
     /// executor computes with its min(shards, cores) lanes of single-threaded kernels (one shard on several cores would
-    /// get multi-threaded GEMMs there instead), so the actors would add only their hand-overs (README's
-    /// `train`, 2 workers × 1 thread on 2 cores: 1.23× the in-process time on one core, 1.09–1.11× on the Xeon VM,
-    /// 1.00–1.04× on the Zen 5 VM; bench/RESULTS.md 2026-12-05); else "actors" (a worker count or trainer.ps-slices
+    /// get multi-threaded GEMMs there instead), so the actors would add only their hand-overs (README's `train` on the
+    /// actor runtime took 1.09–1.11× the in-process time on the 2-core Xeon VM, 1.00–1.04× on the Zen 5 VM and 1.23× on
+    /// one core; bench/RESULTS.md 2026-12-05); else "actors" (a worker count or trainer.ps-slices
     /// asked for, async, a cluster, one shard on several cores, or several threads per worker, which lanes do not give).
     /// "actors" and "in-process" stay as they are. `workers`: trainer.workers parsed (RuntimeOptions.AutoWorkers for
     /// auto); `cores`: the process's CPU count (Environment.ProcessorCount).</summary>
