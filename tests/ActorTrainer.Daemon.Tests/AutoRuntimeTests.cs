@@ -49,20 +49,26 @@ public class AutoRuntimeTests
 
     /// <summary>`train` with the default 2 shards per batch in a process that sees one or two CPUs (DOTNET_PROCESSOR_COUNT,
     /// as in a container limited to them) runs in-process by default, and with four (2 workers × 2 threads) on the actor
-    /// runtime — each with the same weights.</summary>
+    /// runtime — each with the same weights, and saying so in its log.</summary>
     [Fact]
     public void Train_runs_in_process_where_each_worker_would_have_one_thread_with_the_same_weights()
     {
         using var t = new TempDir();
         string[] auto = ["--set", "trainer.runtime=auto", "--set", "output.plots=false", "--set", "output.tensorboard=false"];
-        var expected = new[] { (1, "in-process"), (2, "in-process"), (4, "actors") };
+        var expected = new[]
+        {
+            (1, "in-process", "runtime in-process: 2 shards per step, one after another on 1 thread"),
+            (2, "in-process", "runtime in-process: 2 shards per step, 2 side by side on 2 threads"),
+            (4, "actors", "runtime actors: 2 workers x 2 threads, "),
+        };
         string? digest = null;
-        foreach (var (cores, runtime) in expected)
+        foreach (var (cores, runtime, logLine) in expected)
         {
             var dir = t[$"cores{cores}"];
             var run = Cli.Run(["train", "--run-dir", dir, .. Cli.Tiny, .. auto],
                               env: new Dictionary<string, string> { ["DOTNET_PROCESSOR_COUNT"] = cores.ToString(System.Globalization.CultureInfo.InvariantCulture) });
             Assert.True(run.ExitCode == 0, run.Describe());
+            Assert.Contains(logLine, run.Stderr);
             var s = RunDir.Summary(dir);
             Assert.Equal(runtime, s.GetProperty("runtime").GetString());
             Assert.Equal(2, s.GetProperty("shards_per_batch").GetInt32());

@@ -189,6 +189,7 @@ public static class TrainCommand
             Resume = run.Resume is null ? null! : CheckpointSink.ToFit(run.Resume),
             Runtime = actors ?? (IStepRuntime?)run.Gpu ?? InProcessRuntime.Instance,
         };
+        if (s.DescribeLayout(run.Model.Plan.WeightSizes) is { } layout) run.Log.LogInformation("runtime {Runtime}: {Layout}", s.Runtime, layout);
         var result = run.Model.FitWith(run.Data.Fit, options, callbacks);
         return TrainOutcome.Of(result, run.Model.MetricNames);
     }

@@ -119,6 +119,25 @@ public sealed record TrainSettings(
     public int LocalWorkers =>
         Runtime != "actors" ? 1 : Backend == "cuda" ? 1 + (Compute?.CpuWorkers ?? 0) : ToRuntimeOptions().EffectiveWorkers;
 
+    /// <summary>Where the steps of a CPU run go, for the log: in-process "S shards per step, min(S, T) side by side on T
+    /// threads" (T: the kernel threads); on the actor runtime "W workers x T threads, N parameter-server slices" (the
+    /// layout of <see cref="ToRuntimeOptions"/>); null for a GPU run and a cluster coordinator, which log their own.</summary>
+    public string? DescribeLayout(int[] weightSizes)
+    {
+        if (Backend != "cpu" || Cluster is { Enabled: true }) return null;
+        if (Runtime == "actors")
+        {
+            var o = ToRuntimeOptions();
+            int slices = o.SliceLayout(weightSizes).Count;
+            return $"{o.Layout}, {slices} parameter-server slice{(slices == 1 ? "" : "s")}";
+        }
+        int threads = ActorTrainer.Kernels.KernelSettings.MaxDegreeOfParallelism, shards = Math.Max(1, ShardsPerBatch);
+        string t = threads == 1 ? "1 thread" : $"{threads} threads";
+        return shards == 1 ? $"1 shard per step on {t}"
+            : threads == 1 ? $"{shards} shards per step, one after another on 1 thread"
+            : $"{shards} shards per step, {Math.Min(shards, threads)} side by side on {t}";
+    }
+
     /// <summary>The actor runtime's options (trainer.* keys); with an opened GPU backend, one GPU gradient worker (plus
     /// trainer.cuda.cpu-workers CPU workers with trainer.threads-per-worker threads, at least 1).</summary>
     public ActorTrainer.Runtime.RuntimeOptions ToRuntimeOptions(ActorTrainer.Cuda.CudaRuntime? gpu = null) =>
