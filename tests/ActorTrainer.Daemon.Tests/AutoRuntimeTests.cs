@@ -4,9 +4,10 @@ using Xunit;
 
 namespace ActorTrainer.Daemon.Tests;
 
-/// <summary>What `trainer.runtime = auto` resolves to: in-process for a GPU training alone and for a CPU layout of
-/// single-threaded workers (trainer.workers = auto, one thread per worker, 2 or more shards or one core: what the
-/// in-process lanes compute too), else the actor runtime; an explicit runtime, worker count or slice count is kept.</summary>
+/// <summary>What `trainer.runtime = auto` resolves to: in-process for a GPU training alone and for a CPU worker layout
+/// (trainer.workers = auto) that is the in-process executor's own partition of a step (single-threaded workers, one per
+/// shard up to the cores; or one shard on all the cores), else the actor runtime; an explicit runtime, worker count or
+/// slice count is kept.</summary>
 public class AutoRuntimeTests
 {
     private static readonly BackendSettings Cpu = new("cpu", new CudaOptions());
@@ -22,8 +23,11 @@ public class AutoRuntimeTests
     [InlineData("auto", false, "sync", "auto", 1, 2, 0, 16, "in-process")]    // 2 x 1 asked for, as the 2 lanes
     [InlineData("auto", false, "sync", "auto", 0, 2, 0, 4, "actors")]         // 2 workers x 2 threads: lanes have 1 thread
     [InlineData("auto", false, "sync", "auto", 0, 2, 0, 16, "actors")]        // 2 x 8
-    [InlineData("auto", false, "sync", "auto", 0, 1, 0, 2, "actors")]         // one shard on 2 cores: 1 worker x 2 threads
+    [InlineData("auto", false, "sync", "auto", 0, 1, 0, 2, "in-process")]     // one shard on 2 cores: 1 worker x 2 threads, as the one lane
+    [InlineData("auto", false, "sync", "auto", 0, 1, 0, 16, "in-process")]    // 1 x 16
+    [InlineData("auto", false, "sync", "auto", 2, 1, 0, 2, "in-process")]     // 1 x 2 asked for: the same
     [InlineData("auto", false, "sync", "auto", 1, 1, 0, 2, "actors")]         // 1 x 1 asked for: in-process would take 2 threads
+    [InlineData("auto", false, "sync", "auto", 4, 1, 0, 2, "actors")]         // 1 x 4 asked for
     [InlineData("auto", false, "sync", "auto", 2, 2, 0, 2, "actors")]         // 2 threads per worker asked for
     [InlineData("auto", false, "sync", "auto", 0, 2, 4, 2, "actors")]         // slices asked for: the parameter server's
     [InlineData("auto", false, "sync", "1", 0, 2, 0, 1, "actors")]            // a worker count asked for: the actor runtime
@@ -33,7 +37,7 @@ public class AutoRuntimeTests
     [InlineData("auto", true, "sync", "auto", 0, 2, 0, 2, "actors")]          // a cluster coordinator
     [InlineData("actors", false, "sync", "auto", 0, 2, 0, 2, "actors")]       // an explicit runtime stays
     [InlineData("in-process", false, "sync", "auto", 0, 2, 0, 16, "in-process")]
-    public void Auto_on_the_cpu_is_in_process_when_every_worker_would_have_one_thread(
+    public void Auto_on_the_cpu_is_in_process_when_the_layout_is_the_in_process_partition(
         string configured, bool cluster, string mode, string workers, int threads, int shards, int slices, int cores, string expected) =>
         Assert.Equal(expected, Cpu.ResolveRuntime(configured, cluster, mode, Workers(workers), threads, shards, slices, cores));
 

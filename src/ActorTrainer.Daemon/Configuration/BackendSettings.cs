@@ -29,24 +29,30 @@ public sealed record BackendSettings(string Backend, CudaOptions Cuda, int CpuWo
 
     /// <summary>trainer.runtime resolved: "auto" is "in-process" in sync mode without a cluster when the GPU trains
     /// alone (trainer.backend = cuda, no trainer.cuda.cpu-workers: the whole step stays on the device, 25–50× faster
-    /// than a GPU worker behind the actor runtime) or when the CPU layout gives each worker one thread (trainer.workers
-    /// = auto, <see cref="ActorTrainer.Runtime.WorkerLayout.Choose"/> with one thread per worker, trainer.ps-slices = 0,
-    /// and 2 or more shards or one core): min(cores, shards) single-threaded workers compute exactly what the in-process
-    /// executor computes with its min(shards, cores) lanes of single-threaded kernels (one shard on several cores would
-    /// get multi-threaded GEMMs there instead), so the actors would add only their hand-overs (README's `train` on the
-    /// actor runtime took 1.09–1.11× the in-process time on the 2-core Xeon VM, 1.00–1.04× on the Zen 5 VM and 1.23× on
-    /// one core; bench/RESULTS.md 2026-12-05); else "actors" (a worker count or trainer.ps-slices
-    /// asked for, async, a cluster, one shard on several cores, or several threads per worker, which lanes do not give).
-    /// "actors" and "in-process" stay as they are. `workers`: trainer.workers parsed (RuntimeOptions.AutoWorkers for
-    /// auto); `cores`: the process's CPU count (Environment.ProcessorCount).</summary>
+    /// than a GPU worker behind the actor runtime) or when the CPU's worker layout (trainer.workers = auto,
+    /// <see cref="ActorTrainer.Runtime.WorkerLayout.Choose"/>; trainer.ps-slices = 0) is the in-process executor's own
+    /// partition of a step (<see cref="InProcessPartition"/>): then the actors compute exactly what its lanes compute and
+    /// add only their hand-overs (README's `train` on the actor runtime took 1.09–1.11× the in-process time on the
+    /// 2-core Xeon VM, 1.00–1.04× on the Zen 5 VM and 1.23× on one core; with one shard per batch, 1 worker × 2 threads,
+    /// 1.46×; bench/RESULTS.md 2026-12-05); else "actors" (a worker count or trainer.ps-slices asked for, async, a
+    /// cluster, or a layout the lanes do not give, e.g. 2 workers × 8 threads for 2 shards on 16 cores). "actors" and
+    /// "in-process" stay as they are. `workers`: trainer.workers parsed (RuntimeOptions.AutoWorkers for auto); `cores`:
+    /// the process's CPU count (Environment.ProcessorCount).</summary>
     public string ResolveRuntime(string configured, bool clusterEnabled, string mode, int workers, int threadsPerWorker,
                                  int shardsPerBatch, int psSlices, int cores) =>
         configured != "auto" ? configured
         : clusterEnabled || mode != "sync" ? "actors"
         : IsCuda ? (CpuWorkers == 0 ? "in-process" : "actors")
-        : workers == ActorTrainer.Runtime.RuntimeOptions.AutoWorkers && psSlices == 0 && (cores <= 1 || shardsPerBatch >= 2)
-          && ActorTrainer.Runtime.WorkerLayout.Choose(cores, workers, threadsPerWorker, shardsPerBatch, async: false).ThreadsPerWorker == 1 ? "in-process"
+        : workers == ActorTrainer.Runtime.RuntimeOptions.AutoWorkers && psSlices == 0
+          && ActorTrainer.Runtime.WorkerLayout.Choose(cores, workers, threadsPerWorker, shardsPerBatch, async: false) == InProcessPartition(shardsPerBatch, cores)
+            ? "in-process"
         : "actors";
+
+    /// <summary>How the in-process executor spreads a step over `cores` kernel threads, as a worker layout: 2 or more
+    /// shards on 2 or more cores run min(shards, cores) at a time, one per thread with single-threaded kernels; otherwise
+    /// the shards run one after another with GEMMs on all the threads.</summary>
+    public static ActorTrainer.Runtime.WorkerLayout InProcessPartition(int shardsPerBatch, int cores) =>
+        shardsPerBatch >= 2 && cores >= 2 ? new(Math.Min(shardsPerBatch, cores), 1) : new(1, Math.Max(1, cores));
 
     /// <summary>Where the GPU backend can train: in-process (the whole step on the device) or on the actor runtime with
     /// one GPU gradient worker per device (trainer.workers must be auto or 1); not yet as a cluster coordinator, whose
