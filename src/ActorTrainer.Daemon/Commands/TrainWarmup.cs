@@ -134,8 +134,8 @@ internal static class TrainWarmup
     /// (<see cref="RuntimeWarmup.Synthetic"/>) through the one fit loop on <see cref="InProcessRuntime"/> with the run's
     /// shards per batch (its lanes, gather, fold and update), a validation pass, a checkpoint and history.csv in a
     /// temporary directory it deletes, and the progress bar into <see cref="TextWriter.Null"/> — methods that a run
-    /// otherwise compiles on its training cores in its first epoch (~240 of them, ~60 ms of README's `train` first
-    /// epoch, bench/RESULTS.md 2026-12-05). A failure only loses the head start (logged at debug level).</summary>
+    /// otherwise compiles on its training cores in its first epoch (~240 of them; a 1-epoch `train` 0.923× the
+    /// train_seconds, bench/RESULTS.md 2026-12-05). A failure only loses the head start (logged at debug level).</summary>
     private static void InProcessFit(TrainSettings s, Sequential model, int rows, ILogger log, CancellationToken stop)
     {
         int shards = Math.Max(1, s.ShardsPerBatch), batch = rows * shards;

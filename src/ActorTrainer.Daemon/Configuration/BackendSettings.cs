@@ -48,11 +48,15 @@ public sealed record BackendSettings(string Backend, CudaOptions Cuda, int CpuWo
             ? "in-process"
         : "actors";
 
-    /// <summary>How the in-process executor spreads a step over `cores` kernel threads, as a worker layout: 2 or more
-    /// shards on 2 or more cores run min(shards, cores) at a time, one per thread with single-threaded kernels; otherwise
-    /// the shards run one after another with GEMMs on all the threads.</summary>
-    public static ActorTrainer.Runtime.WorkerLayout InProcessPartition(int shardsPerBatch, int cores) =>
-        shardsPerBatch >= 2 && cores >= 2 ? new(Math.Min(shardsPerBatch, cores), 1) : new(1, Math.Max(1, cores));
+    /// <summary>How the in-process executor spreads a step over `cores` kernel threads, as a worker layout
+    /// (<see cref="ActorTrainer.Core.SyncStepper.Lanes"/>): 2 or more shards on 2 or more cores run min(shards, cores) at a
+    /// time, one per thread with single-threaded kernels; otherwise the shards run one after another with GEMMs on all
+    /// the threads.</summary>
+    public static ActorTrainer.Runtime.WorkerLayout InProcessPartition(int shardsPerBatch, int cores)
+    {
+        int lanes = ActorTrainer.Core.SyncStepper.Lanes(shardsPerBatch, cores);
+        return lanes >= 2 ? new(lanes, 1) : new(1, Math.Max(1, cores));
+    }
 
     /// <summary>Where the GPU backend can train: in-process (the whole step on the device) or on the actor runtime with
     /// one GPU gradient worker per device (trainer.workers must be auto or 1); not yet as a cluster coordinator, whose

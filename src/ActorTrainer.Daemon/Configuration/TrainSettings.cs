@@ -132,10 +132,11 @@ public sealed record TrainSettings(
             return $"{o.Layout}, {slices} parameter-server slice{(slices == 1 ? "" : "s")}";
         }
         int threads = ActorTrainer.Kernels.KernelSettings.MaxDegreeOfParallelism, shards = Math.Max(1, ShardsPerBatch);
+        int lanes = ActorTrainer.Core.SyncStepper.Lanes(shards, threads);
         string t = threads == 1 ? "1 thread" : $"{threads} threads";
         return shards == 1 ? $"1 shard per step on {t}"
-            : threads == 1 ? $"{shards} shards per step, one after another on 1 thread"
-            : $"{shards} shards per step, {Math.Min(shards, threads)} side by side on {t}";
+            : lanes == 1 ? $"{shards} shards per step, one after another on {t}"
+            : $"{shards} shards per step, {lanes} side by side on {t}";
     }
 
     /// <summary>The actor runtime's options (trainer.* keys); with an opened GPU backend, one GPU gradient worker (plus

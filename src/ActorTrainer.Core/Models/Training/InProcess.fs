@@ -108,6 +108,10 @@ type SyncStepper(plan: ModelPlan, batchSize: int, shards: int) as self =
     /// True when every value of the last Gradients call's sum is finite (no NaN, no ±∞).
     member _.SumFinite = sumFinite
 
+    /// Shards computed side by side for `shards` non-empty shards on `threads` kernel threads: min(shards, threads) when
+    /// that is 2 or more (one per thread, single-threaded kernels), else 1 (one after another, GEMMs on all the threads).
+    static member Lanes(shards: int, threads: int) = let w = min shards threads in if w >= 2 then w else 1
+
     /// Σ_s ∂(Σ_shard loss / rows)/∂w, summed in shard order, for samples idx[start..start+rows) of (x, labels | targets);
     /// returns the batch's statistics and the summed gradient (an internal buffer valid until the next call).
     /// `step` is the global step number (dropout seeds).
@@ -117,7 +121,7 @@ type SyncStepper(plan: ModelPlan, batchSize: int, shards: int) as self =
             shardGrads <- Batching.zerosLike weights
             sum <- Batching.zerosLike weights
         let nonEmpty = min rows shards
-        let width = min nonEmpty ActorTrainer.Kernels.KernelSettings.MaxDegreeOfParallelism
+        let width = SyncStepper.Lanes(nonEmpty, ActorTrainer.Kernels.KernelSettings.MaxDegreeOfParallelism)
         source <- struct (x, labels, targets, idx, start)
         try
             if width >= 2 then this.Waves(weights, rows, seed, step, not (isNull labels), not (isNull targets), width)
