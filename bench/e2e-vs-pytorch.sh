@@ -2,7 +2,7 @@
 # End to end, side by side: README's `train` (the reference model, 5 epochs, full MNIST, seed 1) against the PyTorch
 # peer (../shared/peers/w1_torch.py, 1 and 2 threads), alternating, ROUNDS rounds; prints every run's train seconds
 # and the medians. Ours runs on the actor runtime (trainer.runtime = actors) and in-process (what the default `auto`
-# picks where every worker of the auto layout has one thread, as on 2 cores), each with the sparse-operand GEMM path on and off
+# picks where the auto worker layout is the in-process partition, as on 2 cores), each with the sparse-operand GEMM path on and off
 # (ACTORTRAINER_SPARSE_GEMM=0: the dense kernels; the weights are the same bits either way). TensorBoard stays on, as
 # in README's `train` (its epoch-end work is inside train_seconds); the plots and the saved model, written after
 # train_seconds ends, are off.

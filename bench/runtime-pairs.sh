@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # README's `train` (plots, TensorBoard and model off) with trainer.runtime = actors and = in-process, alternating (the
 # order swapped every other round), ROUNDS times each; prints each run's summary.json train_seconds and weights_sha256,
-# each round's actors / in-process time ratio, and their median (the default `auto` runs in-process where every worker
-# of the auto layout has one thread, as on 2 cores, and on the actor runtime with several threads per worker). Build the daemon first:
+# each round's actors / in-process time ratio, and their median (the default `auto` runs in-process where the auto
+# worker layout is the in-process partition, as on 2 cores, and on the actor runtime where it is not, e.g. 2 shards on
+# 4 or more cores: 2 workers of several threads). Build the daemon first:
 #   dotnet build src/ActorTrainer.Daemon -c Release
 # Usage: bash bench/runtime-pairs.sh [ROUNDS=6] [train options, e.g. --set trainer.epochs=2]
 set -euo pipefail
