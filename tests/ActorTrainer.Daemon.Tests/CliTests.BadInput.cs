@@ -228,6 +228,17 @@ public sealed partial class CliTests
     }
 
     [Fact]
+    public void Bundled_labels_beyond_the_models_classes_exit_2_naming_the_file_though_the_data_was_decoded_ahead()
+    {
+        // no data.dir: `train` starts decoding the bundled MNIST as soon as its config is read (Mnist.PrefetchBundled),
+        // before the model's classes are known; the checks of the expectation still run on what the prefetch decoded
+        using var t = new TempDir();
+        Cli.AssertBadInput(TrainBad(t["run"], "--set", "model.layers.1.units=5"),
+                           "bundled mnist/train-labels-idx1-ubyte.gz", "label 5 at index 0 is outside [0, 5)");
+        AssertNothingWritten(t["run"]);
+    }
+
+    [Fact]
     public void Missing_data_dir_exits_2_naming_it()
     {
         using var t = new TempDir();

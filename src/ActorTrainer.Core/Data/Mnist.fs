@@ -6,6 +6,7 @@ open System.IO
 open System.IO.Compression
 open System.Numerics.Tensors
 open System.Security.Cryptography
+open System.Threading.Tasks
 open ActorTrainer.Core
 
 /// A labelled image set: `Images` is Count×(Height·Width) row-major float32 in [0,1] (pixel/255, as in the chapter),
@@ -230,15 +231,37 @@ module Mnist =
                 bundledCache <- ValueSome decoded
                 copies decoded)
 
+    let private bundledNamed (arrays: IdxArray[]) = Array.map2 (fun name a -> "bundled mnist/" + name + ".gz", a) fileNames arrays
+
+    /// A decode of the bundled copy begun by prefetchBundled and not yet taken: the named arrays and the (train, test)
+    /// built from them with no expectation.
+    let mutable private prefetched : Task<(string * IdxArray)[] * (Dataset * Dataset)> voption = ValueNone
+
+    /// Starts decoding the bundled copy (inflate, SHA-256, pixel/255) on a background thread, so that the next
+    /// loadBundledWith waits only for what is left of it (`train` starts it once its config names no data.dir, beside
+    /// its other start-up work). It decodes what the first call would have: nothing when the bundled arrays were handed
+    /// out or a prefetch is pending. Its failure is thrown by the call that takes it.
+    [<CompiledName("PrefetchBundled")>]
+    let prefetchBundled () : unit =
+        lock bundledGate (fun () ->
+            if not bundledHandedOut then
+                bundledHandedOut <- true
+                let decode () = let named = bundledNamed (decodeBundledFiles fileNames) in named, pair MnistExpectation.Any named
+                prefetched <- ValueSome(Task.Factory.StartNew(decode, TaskCreationOptions.LongRunning)))
+
     /// (train, test) from the MNIST copy embedded in this assembly: 60000 and 10000 28×28 images, SHA-256 verified,
     /// checked against `expect`. Each call returns arrays of its own, which the caller may modify (the first call in a
-    /// process gets the decoded arrays; later calls get copies of a cache).
+    /// process, or the prefetch it takes, gets the decoded arrays; later calls get copies of a cache).
     [<CompiledName("LoadBundledWith")>]
     let loadBundledWith (expect: MnistExpectation) : Dataset * Dataset =
-        let arrays = bundledArrays ()
-        fileNames
-        |> Array.mapi (fun i name -> "bundled mnist/" + name + ".gz", arrays.[i])
-        |> pair expect
+        match lock bundledGate (fun () -> let p = prefetched in prefetched <- ValueNone; p) with
+        | ValueSome pending ->
+            let named, datasets = pending.GetAwaiter().GetResult()
+            // the checks `pair expect` makes, in its order: headers, then each pair's labels
+            checkHeaders expect (Array.map fst named) (named |> Array.map (fun (_, a) -> a.Dims))
+            for i in [ 1; 3 ] do checkLabels expect.Classes (fst named.[i]) (snd named.[i]).Data
+            datasets
+        | ValueNone -> bundledNamed (bundledArrays ()) |> pair expect
 
     /// (train, test) from the bundled copy with no expectation (see loadBundledWith).
     [<CompiledName("LoadBundled")>]

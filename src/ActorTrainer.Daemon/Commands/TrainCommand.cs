@@ -54,6 +54,7 @@ public static class TrainCommand
         var (runDir, configFile) = Locate(cl, resume);
         bool inPlace = resume is not null && RunDirectory.Same(runDir, resume);     // else a new run (--resume R --run-dir D: D)
         var config = ConfigLoader.Load(configFile, sets);
+        TrainData.Prefetch(config);
         early.ConfigRead(config);
         var s = TrainSettings.From(config);
         using var jsonLogs = s.LogFormat == "json" ? Logging.Create(json: true) : null;
