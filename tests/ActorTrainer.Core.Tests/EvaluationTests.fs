@@ -100,3 +100,35 @@ let ``predictor refuses a batch size below 1 and too few values, naming them`` (
     let short = Assert.Throws<ArgumentOutOfRangeException>(fun () -> Predictor(m.Plan, 8).Run(m.GetWeights(), Array.zeroCreate 5, 2) |> ignore)
     Assert.Equal("count", short.ParamName)
     Assert.Contains("x has 5", short.Message)
+
+[<Theory>]
+[<InlineData(1000, 128)>]
+[<InlineData(257, 37)>]
+let ``evaluation that also writes its outputs gives the evaluation's sums and the bits of one row at a time`` (count: int, rows: int) =
+    let train, _ = mnist.Force()
+    let m = Sequential([ Dense(64, "relu") :> Layer; Dropout(0.3); Dense(10, "softmax") ], seed = 5)
+    m.Compile(RMSprop(), "sparse_categorical_crossentropy", [ "accuracy" ])
+    m.Build([| 784 |])
+    let w = m.GetWeights()
+    let x = Array.sub train.Images 0 (count * 784)
+    let d = ArrayData.OfLabels(x, 784, Array.sub train.Labels 0 count)
+    let expectedStats = oracle m.Plan w d rows
+    let expectedOutputs = predictOracle m.Plan w x count
+    for threads in [ 1; 2; 3 ] do
+        use _ = KernelSettings.UseParallelism threads
+        let outputs = Array.create (count * 10) nanf
+        let got = Evaluator(m.Plan, rows).Run(w, d, outputs)
+        Assert.True(BitConverter.DoubleToInt64Bits expectedStats.LossSum = BitConverter.DoubleToInt64Bits got.LossSum,
+                    sprintf "%d threads: loss sum %.17g, expected %.17g" threads got.LossSum expectedStats.LossSum)
+        Assert.Equal(expectedStats.Correct, got.Correct)
+        for i in 0 .. outputs.Length - 1 do
+            if BitConverter.SingleToInt32Bits outputs.[i] <> BitConverter.SingleToInt32Bits expectedOutputs.[i] then
+                Assert.Fail(sprintf "%d threads, %d rows per chunk: output %d is %.9g, expected %.9g" threads rows i outputs.[i] expectedOutputs.[i])
+    // the model's entry point (train's test evaluation): EvaluateArrays' logs and PredictArrays' outputs from one call
+    let outputs = Array.zeroCreate (count * 10)
+    let logs = m.EvaluateArraysInto(d, rows, null, outputs)
+    Assert.Equal<float>(m.EvaluateArrays(d, rows).["loss"], logs.["loss"])
+    Assert.True((outputs = m.PredictArrays(x, 784, rows)), "EvaluateArraysInto's outputs differ from PredictArrays")
+    let wrong = Assert.Throws<ArgumentException>(fun () -> Evaluator(m.Plan, rows).Run(w, d, Array.zeroCreate 7) |> ignore)
+    Assert.Equal("outputs", wrong.ParamName)
+    Assert.Contains(sprintf "not %d rows × 10 outputs" count, wrong.Message)

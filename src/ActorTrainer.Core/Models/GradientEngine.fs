@@ -133,7 +133,13 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
     /// Σ_rows loss(y, target) and metric hits of an inference pass (validation / evaluate): x (rows × InputDim),
     /// labels (rows) for the sparse loss else targets (rows × OutputDim).
     member e.Evaluate(weights: float32[][], x: ReadOnlySpan<float32>, labels: ReadOnlySpan<int>, targets: ReadOnlySpan<float32>, rows: int) : ShardStats =
+        e.Evaluate(weights, x, labels, targets, rows, Span.Empty)
+
+    /// Evaluate, and the pass's outputs y (rows × OutputDim: Predict's bits) copied to `outputs` unless it is empty.
+    member e.Evaluate(weights: float32[][], x: ReadOnlySpan<float32>, labels: ReadOnlySpan<int>, targets: ReadOnlySpan<float32>, rows: int,
+                      outputs: Span<float32>) : ShardStats =
         let y = e.Predict(weights, x, rows)
+        if not outputs.IsEmpty then y.CopyTo outputs
         let z = if lastDense && finalAct <> Activation.Linear then ReadOnlySpan<float32>(zLast, 0, rows * outW)
                 elif lastAct then input x (n - 1) rows
                 else y

@@ -258,6 +258,11 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
     /// `backend`: where the passes run (null: this process' CPU engine).
     member m.EvaluateArrays(d: ArrayData, [<Optional; DefaultParameterValue(128)>] batchSize: int,
                             [<Optional; DefaultParameterValue(null: IInferenceBackend)>] backend: IInferenceBackend) : IReadOnlyDictionary<string, float> =
+        m.EvaluateArraysInto(d, batchSize, backend, null)
+
+    /// EvaluateArrays, and the outputs for d's rows written to `outputs` unless null (d.Count × OutputDim: PredictArrays'
+    /// bits), on the CPU from the same passes (`train`'s test loss and its digit plots).
+    member internal m.EvaluateArraysInto(d: ArrayData, batchSize: int, backend: IInferenceBackend, outputs: float32[]) : IReadOnlyDictionary<string, float> =
         m.RequireCompiled "evaluate"
         if isNull d then raise (ArgumentNullException("d"))
         m.EnsureBuilt [| d.Features |]
@@ -266,8 +271,10 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         m.CheckData("evaluate", d)
         if d.Count = 0 then raise (ArgumentException("evaluate: the data has no samples", "d"))
         let stats =
-            if isNull backend then Evaluator(m.Plan, batchSize).Run(m.GetWeights(), d)
-            else backend.Evaluate(m.Plan, m.GetWeights(), d, batchSize)
+            if isNull backend then Evaluator(m.Plan, batchSize).Run(m.GetWeights(), d, outputs)
+            else
+                if not (isNull outputs) then backend.Predict({ m.Plan with Loss = loss }, m.GetWeights(), d.X, d.Count, batchSize).CopyTo(outputs, 0)
+                backend.Evaluate(m.Plan, m.GetWeights(), d, batchSize)
         let logs = Dictionary<string, float>()
         Evaluation.logs "" metricKeys stats logs
         logs :> IReadOnlyDictionary<string, float>

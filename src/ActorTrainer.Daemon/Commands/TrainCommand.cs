@@ -272,16 +272,14 @@ public static class TrainCommand
         var plan = model.Plan;
         // the learning curves need only the history: drawn on another core while the test set is evaluated
         var curves = s.Plots ? Task.Run(() => TrainingOutputs.WriteLearningCurves(runDir, outcome.History)) : null;
-        var eval = model.EvaluateArrays(LabelTargets.For(plan.Loss, test.Images, data.Features, test.Labels, plan.OutputDim), 1024, run.Gpu);
+        // the digit plots need the test set's predicted classes: the evaluation's passes write its outputs (no second pass)
+        var probs = s.Plots ? new float[test.Count * plan.OutputDim] : null;
+        var eval = model.EvaluateArraysInto(LabelTargets.For(plan.Loss, test.Images, data.Features, test.Labels, plan.OutputDim), 1024, run.Gpu, probs);
         var testLoss = eval["loss"];
         double? testAcc = TrainingOutputs.Accuracy(eval);                        // null: metrics = []
         TrainingOutputs.ReportTest(eval, s.LogFormat == "json" ? log : null, s.Verbose);
 
-        if (s.Plots)   // the digit plots need the test set's predicted classes; nothing else does
-        {
-            var probs = model.PredictArrays(test.Images, data.Features, 1024, run.Gpu);
-            TrainingOutputs.WriteDigitPlots(runDir, test, TrainingOutputs.PredictedLabels(probs, plan.OutputDim));
-        }
+        if (probs is not null) TrainingOutputs.WriteDigitPlots(runDir, test, TrainingOutputs.PredictedLabels(probs, plan.OutputDim));
         if (s.SaveModel) model.Save(Path.Combine(runDir, RunDirectory.ModelFolder));
         var curvesFile = curves?.GetAwaiter().GetResult();
         var summary = RunSummary.Build(s, outcome, testLoss, testAcc, trainSeconds, Weights.sha256(model.GetWeights()),

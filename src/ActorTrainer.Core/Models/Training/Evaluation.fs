@@ -12,30 +12,37 @@ type Evaluator(plan: ModelPlan, maxRows: int) =
     do if maxRows < 1 then raise (ArgumentOutOfRangeException("maxRows", maxRows, "evaluation batch size must be >= 1"))
     let lanes = InferenceLanes(plan, maxRows)
     let mutable chunkStats : ShardStats[] = [||]
-    let mutable pass = struct ((null: float32[][]), (null: ArrayData))   // weights and data of the Run in progress
+    let mutable pass = struct ((null: float32[][]), (null: ArrayData), (null: float32[]))   // weights, data, outputs of the Run in progress
     let work =
         Action<GradientEngine, int>(fun eng c ->
-            let struct (weights, d) = pass
+            let struct (weights, d, outputs) = pass
             let start = c * maxRows
             let rows = lanes.ChunkRows(d.Count, c)
             let ow = plan.OutputDim
             chunkStats.[c] <-
                 eng.Evaluate(weights, ReadOnlySpan(d.X, start * d.Features, rows * d.Features),
                              (if isNull d.Labels then ReadOnlySpan.Empty else ReadOnlySpan(d.Labels, start, rows)),
-                             (if isNull d.Targets then ReadOnlySpan.Empty else ReadOnlySpan(d.Targets, start * ow, rows * ow)), rows))
+                             (if isNull d.Targets then ReadOnlySpan.Empty else ReadOnlySpan(d.Targets, start * ow, rows * ow)), rows,
+                             (if isNull outputs then Span.Empty else Span(outputs, start * ow, rows * ow))))
 
     /// Largest number of samples per inference pass.
     member _.MaxRows = maxRows
 
     /// Σ loss, Σ hits and count over all samples of d (inference mode: dropout is the identity), the chunks' sums
     /// added in chunk order.
-    member _.Run(weights: float32[][], d: ArrayData) : ShardStats =
+    member e.Run(weights: float32[][], d: ArrayData) : ShardStats = e.Run(weights, d, null)
+
+    /// Run, and the passes' outputs (d.Count × OutputDim, row-major: the bits a Predictor gives) written to `outputs`
+    /// unless it is null: one pass where `train` wants both the test set's loss and its predictions.
+    member _.Run(weights: float32[][], d: ArrayData, outputs: float32[]) : ShardStats =
         if isNull d then nullArg "d"
+        if not (isNull outputs) && outputs.Length <> d.Count * plan.OutputDim then
+            raise (ArgumentException(sprintf "evaluate: outputs hold %d values, not %d rows × %d outputs" outputs.Length d.Count plan.OutputDim, "outputs"))
         let chunks = (d.Count + maxRows - 1) / maxRows
         if chunkStats.Length < chunks then chunkStats <- Array.zeroCreate chunks
-        pass <- struct (weights, d)
+        pass <- struct (weights, d, outputs)
         try lanes.Run(d.Count, work)
-        finally pass <- struct (null, null)
+        finally pass <- struct (null, null, null)
         let mutable st = ShardStats.Zero
         for c in 0 .. chunks - 1 do st <- st + chunkStats.[c]
         st
