@@ -23,7 +23,7 @@ if (CommandHelp.Requested(rest) && CommandHelp.Page(command) is { } page)
 using var signals = new SignalGate();
 
 // The train command switches to JSON logs itself when its configuration says output.log-format = json.
-using var loggerFactory = ActorTrainer.Daemon.Output.Logging.Create(json: false);
+using var loggerFactory = ActorTrainer.Daemon.Output.Logging.Begin(json: false);
 return ErrorBoundary.Run(() =>
 {
     // environment switches of the kernels are checked before any work starts (a bad value exits 2, naming it)

@@ -15,4 +15,7 @@ public static class Logging
         b.AddFilter("Microsoft", LogLevel.Warning);
         b.SetMinimumLevel(LogLevel.Information);
     });
+
+    /// <summary><see cref="Create"/>, built on a thread-pool thread while the caller goes on (<see cref="DeferredLoggerFactory"/>).</summary>
+    public static ILoggerFactory Begin(bool json) => new DeferredLoggerFactory(() => Create(json));
 }
