@@ -8,6 +8,13 @@ open ActorTrainer.Kernels
 
 let private mnist = lazy (Mnist.loadBundled ())
 
+/// The tests' model: Dense(64, relu) → Dropout(0.3) → Dense(10, softmax), compiled for `loss`, built for 784 inputs.
+let private smallModel (loss: string) =
+    let m = Sequential([ Dense(64, "relu") :> Layer; Dropout(0.3); Dense(10, "softmax") ], seed = 5)
+    m.Compile(RMSprop(), loss, [ "accuracy" ])
+    m.Build([| 784 |])
+    m
+
 /// Σ of engine.Evaluate over chunks of `rows` samples in chunk order: the sums an evaluation must reproduce bit for bit.
 let private oracle (plan: ModelPlan) (weights: float32[][]) (d: ArrayData) (rows: int) =
     let engine = GradientEngine(plan, rows, MaxDegreeOfParallelism = 1)
@@ -27,9 +34,7 @@ let private oracle (plan: ModelPlan) (weights: float32[][]) (d: ArrayData) (rows
 [<InlineData("categorical_crossentropy", 999, 64)>]
 let ``evaluation on 1, 2 and 3 threads gives the bits of chunk-order sums`` (loss: string, count: int, rows: int) =
     let train, _ = mnist.Force()
-    let m = Sequential([ Dense(64, "relu") :> Layer; Dropout(0.3); Dense(10, "softmax") ], seed = 5)
-    m.Compile(RMSprop(), loss, [ "accuracy" ])
-    m.Build([| 784 |])
+    let m = smallModel loss
     let w = m.GetWeights()
     let x = Array.sub train.Images 0 (count * 784)
     let labels = Array.sub train.Labels 0 count
@@ -70,9 +75,7 @@ let private predictOracle (plan: ModelPlan) (weights: float32[][]) (x: float32[]
 [<InlineData(0, 16)>]
 let ``prediction on 1, 2 and 3 threads and any chunk size gives the bits of one row at a time`` (count: int, rows: int) =
     let train, _ = mnist.Force()
-    let m = Sequential([ Dense(64, "relu") :> Layer; Dropout(0.3); Dense(10, "softmax") ], seed = 5)
-    m.Compile(RMSprop(), "sparse_categorical_crossentropy", [ "accuracy" ])
-    m.Build([| 784 |])
+    let m = smallModel "sparse_categorical_crossentropy"
     let w = m.GetWeights()
     let x = Array.sub train.Images 0 (count * 784)
     let expected = predictOracle m.Plan w x count
@@ -106,9 +109,7 @@ let ``predictor refuses a batch size below 1 and too few values, naming them`` (
 [<InlineData(257, 37)>]
 let ``evaluation that also writes its outputs gives the evaluation's sums and the bits of one row at a time`` (count: int, rows: int) =
     let train, _ = mnist.Force()
-    let m = Sequential([ Dense(64, "relu") :> Layer; Dropout(0.3); Dense(10, "softmax") ], seed = 5)
-    m.Compile(RMSprop(), "sparse_categorical_crossentropy", [ "accuracy" ])
-    m.Build([| 784 |])
+    let m = smallModel "sparse_categorical_crossentropy"
     let w = m.GetWeights()
     let x = Array.sub train.Images 0 (count * 784)
     let d = ArrayData.OfLabels(x, 784, Array.sub train.Labels 0 count)
