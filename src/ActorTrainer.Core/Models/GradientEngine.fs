@@ -32,8 +32,10 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
     let masks = layers |> Array.mapi (fun i l -> match l with PlanLayer.Dropout _ -> Array.zeroCreate<float32> (maxRows * widths.[i]) | _ -> null)
     let outW = if n = 0 then plan.InputDim else widths.[n - 1]
     let zLast = Array.zeroCreate<float32> (maxRows * outW)
-    let gA = Array.zeroCreate<float32> (maxRows * maxWidth)
-    let gB = Array.zeroCreate<float32> (maxRows * maxWidth)
+    // the backward pass's two gradient buffers, made at the first one: an engine that only infers (evaluation,
+    // prediction lanes) never touches their pages (2 × 3.2 MB for 1 024 rows of MNIST)
+    let mutable gA : float32[] = null
+    let mutable gB : float32[] = null
     // weight index of each Dense layer
     let weightIndex =
         let idx = Array.create n -1
@@ -178,6 +180,9 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
         let z = if lastDense && finalAct <> Activation.Linear then ReadOnlySpan<float32>(zLast, 0, rows * outW)
                 elif lastAct then input x (n - 1) rows
                 else y
+        if isNull gA then
+            gA <- Array.zeroCreate (maxRows * maxWidth)
+            gB <- Array.zeroCreate (maxRows * maxWidth)
         let mutable g = gA
         let mutable gOther = gB
         let loss = LossKernels.lossAndGrad plan.Loss finalAct z y labels targets rows outW batchSize (Span<float32>(g, 0, rows * outW))

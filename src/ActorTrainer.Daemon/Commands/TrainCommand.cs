@@ -274,7 +274,8 @@ public static class TrainCommand
         var curves = s.Plots ? Task.Run(() => TrainingOutputs.WriteLearningCurves(runDir, outcome.History)) : null;
         // the digit plots need the test set's predicted classes: the evaluation's passes write its outputs (no second pass)
         var probs = s.Plots ? new float[test.Count * plan.OutputDim] : null;
-        var eval = model.EvaluateArraysInto(LabelTargets.For(plan.Loss, test.Images, data.Features, test.Labels, plan.OutputDim), 1024, run.Gpu, probs);
+        var eval = model.EvaluateArraysInto(LabelTargets.For(plan.Loss, test.Images, data.Features, test.Labels, plan.OutputDim),
+                                            TestChunkRows(run, test.Count), run.Gpu, probs);
         var testLoss = eval["loss"];
         double? testAcc = TrainingOutputs.Accuracy(eval);                        // null: metrics = []
         TrainingOutputs.ReportTest(eval, s.LogFormat == "json" ? log : null, s.Verbose);
@@ -292,6 +293,13 @@ public static class TrainCommand
                            s.Plots ? ", predictions.png, misclassified.png" + (curvesFile is null ? "" : ", learning_curves.png") : "",
                            s.SaveModel ? ", model/" : "", s.TensorBoard ? ", tensorboard/" : "");
     }
+
+    /// <summary>Rows per pass of the test evaluation: on the CPU the run's batch size, as its validation passes use (Keras
+    /// evaluates in batches of batch_size; with data.validation = test, test_loss is then the last val_loss to the bit, and
+    /// README's 128-row passes took 38–44 ms where 1 024-row ones took 59–68, bench/RESULTS.md 2026-12-06); on a GPU
+    /// 1 024 rows, as before.</summary>
+    private static int TestChunkRows(RunContext run, int testRows) =>
+        run.Gpu is null ? Math.Clamp(run.Settings.BatchSize, 1, testRows) : 1024;
 
     /// <summary>The effective configuration (reference defaults, config file and --set overrides merged) as HOCON
     /// that parses back to the same values: `train --resume` reads it.</summary>

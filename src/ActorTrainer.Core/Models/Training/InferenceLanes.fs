@@ -10,7 +10,7 @@ open System
 /// every inference pass). Each engine keeps buffers for MaxRows rows; one Run at a time.
 [<Sealed>]
 type internal InferenceLanes(plan: ModelPlan, maxRows: int) =
-    let engine = GradientEngine(plan, maxRows)
+    let engine = lazy (GradientEngine(plan, maxRows))      // the one engine in turn: made only when a Run needs it
     let lanes = ResizeArray<GradientEngine>()
     let mutable pass = struct (0, (null: Action<GradientEngine, int>))   // chunks and work of the Run in progress
 
@@ -25,7 +25,7 @@ type internal InferenceLanes(plan: ModelPlan, maxRows: int) =
         let chunks = (total + maxRows - 1) / maxRows
         let width = min chunks (min ActorTrainer.Kernels.KernelSettings.MaxDegreeOfParallelism 64)
         if width < 2 then
-            for c in 0 .. chunks - 1 do work.Invoke(engine, c)
+            for c in 0 .. chunks - 1 do work.Invoke(engine.Value, c)
         else
             while lanes.Count < width do lanes.Add(GradientEngine(plan, maxRows, MaxDegreeOfParallelism = 1))
             pass <- struct (chunks, work)
