@@ -16,8 +16,9 @@ internal static class TrainWarmup
     /// writer (<see cref="RuntimeWarmup.Checkpoints"/>), then — once <see cref="EarlyWarmup.ConfigRead"/> says that
     /// `output.tensorboard` is on — TensorBoard's epoch end for an MNIST-shaped model
     /// (<see cref="TensorBoardCallback.WarmUp(string?)"/>), each in a temporary directory it deletes. Until the config has been parsed and the compute warm-up
-    /// (<see cref="Begin"/>) starts, the process has one thread at work, so these ~0.1 s of compiling take an otherwise
-    /// idle core instead of the first epoch's cores, where they ran until 2026-12-03 (README's `train` 0.95–0.96×
+    /// (<see cref="Begin"/>) starts, the main thread and (with the bundled data) its decode are at work, so these ~0.1 s
+    /// of compiling share the cores with start-up work instead of taking the first epoch's, where they ran until
+    /// 2026-12-03 (README's `train` 0.95–0.96×
     /// train_seconds since, bench/RESULTS.md). Disposing it (when `train` returns or fails) skips the warm-ups not yet
     /// begun and waits for the one under way, so that nothing is left in the temporary directory.</summary>
     public static EarlyWarmup BeginEarly(ILogger log) => new(log);
