@@ -294,12 +294,12 @@ public static class TrainCommand
                            s.SaveModel ? ", model/" : "", s.TensorBoard ? ", tensorboard/" : "");
     }
 
-    /// <summary>Rows per pass of the test evaluation: on the CPU the run's batch size, as its validation passes use (Keras
-    /// evaluates in batches of batch_size; with data.validation = test, test_loss is then the last val_loss to the bit, and
-    /// README's 128-row passes took 38–44 ms where 1 024-row ones took 59–68, bench/RESULTS.md 2026-12-06); on a GPU
+    /// <summary>Rows per pass of the test evaluation: on the CPU those of fit's validation passes
+    /// (<see cref="Evaluation.PassRows"/>: with data.validation = test, test_loss is then the last val_loss to the bit,
+    /// and README's 128-row passes took 38–44 ms where 1 024-row ones took 59–68, bench/RESULTS.md 2026-12-06); on a GPU
     /// 1 024 rows, as before.</summary>
     private static int TestChunkRows(RunContext run, int testRows) =>
-        run.Gpu is null ? Math.Clamp(run.Settings.BatchSize, 1, testRows) : 1024;
+        run.Gpu is null ? Evaluation.PassRows(run.Settings.BatchSize, testRows) : 1024;
 
     /// <summary>The effective configuration (reference defaults, config file and --set overrides merged) as HOCON
     /// that parses back to the same values: `train --resume` reads it.</summary>

@@ -49,6 +49,11 @@ type Evaluator(plan: ModelPlan, maxRows: int) =
 
 /// Evaluation sums and their Keras-style logs.
 module Evaluation =
+    /// Rows per pass of fit's validation, and of `train`'s test evaluation on the CPU, so that both add their chunk sums
+    /// in the same order (Keras evaluates in batches of batch_size): the batch size, at most `count`, at least 1.
+    [<CompiledName("PassRows")>]
+    let passRows (batchSize: int) (count: int) : int = max 1 (min batchSize count)
+
     /// Σ loss, Σ hits and count over all samples of d (inference mode) in chunks of engine.MaxRows samples: an
     /// <see cref="Evaluator"/> for the engine's plan and rows (kept for callers of earlier versions).
     let run (engine: GradientEngine) (weights: float32[][]) (d: ArrayData) : ShardStats =

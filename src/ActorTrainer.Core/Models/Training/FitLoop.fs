@@ -93,7 +93,7 @@ type FitLoop private (job: StepJob, opts: FitOptions, metricNames: string[], tra
                 match evaluator with
                 | Some e -> e
                 | None ->
-                    let e = Evaluator(job.Plan, max 1 (min job.BatchSize v.Count))
+                    let e = Evaluator(job.Plan, Evaluation.passRows job.BatchSize v.Count)
                     evaluator <- Some e
                     e
             ValueSome(e.Run(exec.Weights, v))
