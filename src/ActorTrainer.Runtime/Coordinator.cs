@@ -75,8 +75,9 @@ internal sealed partial class Coordinator : ReceiveActor
             opts.AsyncMaxStaleness, opts.Staleness, firstStep, iterations)).On(Context.System), "parameter-server");
         var server = _server;
         // with cluster.ps-nodes the slices run on ps nodes, opened once they are found (Coordinator.Slices)
+        int updateThreads = opts.SliceUpdateThreads;
         var slices = PsMode ? [] : Enumerable.Range(0, layout.Count).Select(i => Context.ActorOf(ActorProps.Of(() => new ParameterSlice(i, layout,
-            weights, job.Optimizer, iterations, firstStep, job.ShardsPerBatch, server)).On(Context.System), "ps-slice-" + i)).ToArray();
+            weights, job.Optimizer, iterations, firstStep, job.ShardsPerBatch, server, updateThreads)).On(Context.System), "ps-slice-" + i)).ToArray();
         // the server must know its slices before any worker can send to it (an async worker pulls in PreStart)
         _server.Tell(new RegisterPeers(slices, []));
         foreach (var s in slices) s.Tell(new RegisterPeers(slices, []));   // the sync vote's peers, before any shard arrives

@@ -21,6 +21,9 @@ public sealed class ParameterSlice : ReceiveActor
     private readonly ParameterSlices _layout;
     private readonly float[][] _weights;
     private readonly Optimizer _optimizer;
+    private readonly WeightRange[] _ranges;         // the segments, for the update
+    private readonly OptimizerRangeWork _work;      // this slice's own: slices update side by side
+    private readonly int _parts;
     private readonly IActorRef _server;
     private long _iterations, _version;
     // sync: the step being gathered
@@ -41,11 +44,15 @@ public sealed class ParameterSlice : ReceiveActor
 
     /// <summary>Slice `index` of `layout` over `weights` (updated in place), with the optimizer's rule and slots
     /// (EnsureSlots must have run); `iterations` = optimizer steps done before this run, `firstStep` = first global
-    /// step of the run; reports to `server`.</summary>
+    /// step of the run; reports to `server`. The update runs in Optimizer.UpdateParts(slice length, `updateThreads`)
+    /// parts on the kernels' threads (<see cref="RuntimeOptions.SliceUpdateThreads"/>; the same bits for any).</summary>
     public ParameterSlice(int index, ParameterSlices layout, float[][] weights, Optimizer optimizer, long iterations,
-        long firstStep, int shardsPerBatch, IActorRef server)
+        long firstStep, int shardsPerBatch, IActorRef server, int updateThreads = 1)
     {
         _index = index; _layout = layout; _segments = layout[index]; _weights = weights; _optimizer = optimizer;
+        _ranges = _segments.Select(g => new WeightRange(g.Tensor, g.Offset, g.Count)).ToArray();
+        _work = new OptimizerRangeWork(optimizer);
+        _parts = Optimizer.UpdateParts(layout.Length(index), updateThreads);
         _iterations = iterations; _lowestUnresolved = firstStep; _shards = shardsPerBatch; _server = server;
         _pending = new ShardResult?[shardsPerBatch];
         _have = new bool[shardsPerBatch];
@@ -216,9 +223,7 @@ public sealed class ParameterSlice : ReceiveActor
     private void Update(float[][] grads, float scale)
     {
         _iterations++;
-        float lr = (float)_optimizer.LearningRate * scale;
-        foreach (var g in _segments)
-            _optimizer.UpdateRange(g.Tensor, _weights[g.Tensor], grads[g.Tensor], g.Offset, g.Count, lr, _iterations);
+        _work.Update(_ranges, _weights, grads, (float)_optimizer.LearningRate * scale, _iterations, _parts);
     }
 
     private bool RangeFinite(float[][] acc)

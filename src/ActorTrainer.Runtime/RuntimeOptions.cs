@@ -35,6 +35,12 @@ public sealed record RuntimeOptions(int Workers = RuntimeOptions.AutoWorkers, st
     public int EffectivePsSlices(long parameters) => PsSlices > 0 ? PsSlices
         : Math.Max(ParameterSlices.Auto(Environment.ProcessorCount, parameters), Math.Min(Remote?.PsNodes ?? 0, ParameterSlices.MaxSlices));
 
+    /// <summary>Threads each in-process parameter-server slice may update its range on: a sync run's local workers'
+    /// GEMM threads per worker (idle, their kernel helpers still spinning, while the slices fold and update), else 1
+    /// (async workers keep computing beside the updates; without local workers no helpers are warm). A slice then
+    /// updates in Optimizer.UpdateParts(its length, these threads) parts.</summary>
+    public int SliceUpdateThreads => IsAsync || Remote is { LocalWorkers: false } ? 1 : Layout.ThreadsPerWorker;
+
     /// <summary>The parameter-server layout for weight tensors of these element counts.</summary>
     public ParameterSlices SliceLayout(int[] sizes) => ParameterSlices.Split(sizes, EffectivePsSlices(sizes.Sum(n => (long)n)));
 

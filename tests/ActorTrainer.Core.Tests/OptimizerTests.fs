@@ -321,6 +321,45 @@ let ``Apply on the kernels' threads gives the bits of one thread for every optim
             Assert.True((s1 |> Array.collect (Array.collect id) = (sn |> Array.collect (Array.collect id))),
                         sprintf "%s, %d threads: slots differ from one thread" name threads)
 
+/// A slice's ranges (one ending inside a tensor, one starting inside another, odd lengths) updated in 1, 2, 3 and 7
+/// parts: the bits of UpdateRange over each range on one thread (the oracle), and nothing outside the ranges moves.
+[<Fact>]
+let ``OptimizerRangeWork updates ranges in parts with the bits of UpdateRange on one thread`` () =
+    let sizes = [| 70001; 37; 5003 |]
+    let ranges = [| WeightRange(0, 12345, 57656); WeightRange(1, 0, 37); WeightRange(2, 0, 4099) |]
+    let run (make: unit -> Optimizer) (updater: Optimizer -> (float32[][] -> float32[][] -> int64 -> unit)) =
+        let rng = Random(5)
+        let w = sizes |> Array.map (fun n -> Array.init n (fun _ -> float32 (rng.NextDouble() - 0.5)))
+        let o = make ()
+        o.EnsureSlots sizes
+        let update = updater o      // one per run: the work is reused across the steps
+        for step in 1L .. 3L do
+            let g = sizes |> Array.map (fun n -> Array.init n (fun _ -> float32 (rng.NextDouble() - 0.5)))
+            update w g step
+        let _, slots = o.GetState()
+        w, slots
+    let bits (a: float32[][]) = a |> Array.map (Array.map BitConverter.SingleToInt32Bits)
+    for name, make in makers do
+        let oracle, oracleSlots =
+            run make (fun o -> fun w g step -> for r in ranges do o.UpdateRange(r.Tensor, w.[r.Tensor], g.[r.Tensor], r.Offset, r.Count, 0.01f, step))
+        let untouched, _ = run make (fun _ -> fun _ _ _ -> ())
+        Assert.True(oracle.[0].[12344] = untouched.[0].[12344] && oracle.[2].[4099] = untouched.[2].[4099], "the oracle moved outside the ranges")
+        Assert.True(oracle.[0].[12345] <> untouched.[0].[12345], sprintf "%s: the oracle did not move the first range" name)
+        for parts in [ 1; 2; 3; 7 ] do
+            use _ = ActorTrainer.Kernels.KernelSettings.UseParallelism 2
+            let w, slots = run make (fun o -> let work = OptimizerRangeWork(o) in fun w g step -> work.Update(ranges, w, g, 0.01f, step, parts))
+            Assert.True((bits oracle = bits w), sprintf "%s in %d parts: weights differ from UpdateRange per range" name parts)
+            Assert.True((oracleSlots |> Array.collect (Array.collect id) = (slots |> Array.collect (Array.collect id))),
+                        sprintf "%s in %d parts: slots differ" name parts)
+
+[<Fact>]
+let ``UpdateParts splits from 65 536 parameters into at most 8 parts and no more than the threads`` () =
+    Assert.Equal(1, Optimizer.UpdateParts(65535L, 8))
+    Assert.Equal(2, Optimizer.UpdateParts(65536L, 2))
+    Assert.Equal(8, Optimizer.UpdateParts(407050L, 16))
+    Assert.Equal(1, Optimizer.UpdateParts(407050L, 1))
+    Assert.Equal(1, Optimizer.UpdateParts(407050L, 0))
+
 type private Recorder() =
     member val Seen = Collections.Concurrent.ConcurrentBag<int * int>()
     interface ActorTrainer.Kernels.IPartitionedWork with

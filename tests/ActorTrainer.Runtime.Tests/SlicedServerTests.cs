@@ -101,6 +101,32 @@ public sealed class SlicedServerTests
         for (int i = 0; i < slots0.Length; i++) Fixtures.AssertBitIdentical(slots0[i], slots1[i]);
     }
 
+    [Theory]
+    [InlineData("rmsprop", 1)]
+    [InlineData("adam-amsgrad", 2)]
+    public void Slices_updating_in_parts_on_the_workers_threads_give_the_in_process_bits(string optimizer, int slices)
+    {
+        // 784·192 + 192 + 192·10 + 10 = 152 650 parameters: each of one or two slices is long enough to update in parts
+        static Sequential Wide(string optimizer)
+        {
+            var m = new Sequential([new Dense(192, "relu"), new Dense(10, "softmax")], "wide", [784], seed: 5);
+            m.Compile(NewOptimizer(optimizer), "sparse_categorical_crossentropy", ["accuracy"]);
+            m.Build([784]);
+            return m;
+        }
+        var options = new RuntimeOptions(Workers: 1, ShardsPerBatch: 3, PsSlices: slices, ThreadsPerWorker: 2);
+        var sizes = Wide(optimizer).GetWeights().Select(w => w.Length).ToArray();
+        Assert.Equal(2, Optimizer.UpdateParts(options.SliceLayout(sizes).Length(0), options.SliceUpdateThreads));
+        var reference = Wide(optimizer);
+        reference.FitWith(Fixtures.Train(512), Options(InProcessRuntime.Instance));
+        var sliced = Wide(optimizer);
+        sliced.FitWith(Fixtures.Train(512), Options(new ActorStepRuntime(options)));
+        Fixtures.AssertBitIdentical(reference.GetWeights(), sliced.GetWeights());
+        var (_, slots0) = reference.Optimizer.GetState();
+        var (_, slots1) = sliced.Optimizer.GetState();
+        for (int i = 0; i < slots0.Length; i++) Fixtures.AssertBitIdentical(slots0[i], slots1[i]);
+    }
+
     [Fact]
     public void A_checkpoint_taken_with_five_slices_resumes_with_two_and_gives_the_uninterrupted_weights()
     {

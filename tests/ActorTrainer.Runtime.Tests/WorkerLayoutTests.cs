@@ -38,6 +38,18 @@ public sealed class WorkerLayoutTests
     }
 
     [Fact]
+    public void Slices_update_on_the_threads_of_a_sync_runs_local_workers_and_on_one_thread_otherwise()
+    {
+        Assert.Equal(2, new RuntimeOptions(Workers: 1, ThreadsPerWorker: 2).SliceUpdateThreads);
+        Assert.Equal(5, new RuntimeOptions(Workers: 3, ThreadsPerWorker: 5).SliceUpdateThreads);
+        Assert.Equal(1, new RuntimeOptions(Workers: 2, ThreadsPerWorker: 1).SliceUpdateThreads);
+        Assert.Equal(1, new RuntimeOptions(Workers: 1, ThreadsPerWorker: 2, Mode: "async").SliceUpdateThreads);
+        var remote = new Clustering.RemoteWorkers(new DataPlane.DataPlaneOptions());
+        Assert.Equal(1, new RuntimeOptions(Workers: 1, ThreadsPerWorker: 2, Remote: remote).SliceUpdateThreads);
+        Assert.Equal(2, new RuntimeOptions(Workers: 1, ThreadsPerWorker: 2, Remote: remote with { LocalWorkers = true }).SliceUpdateThreads);
+    }
+
+    [Fact]
     public void The_executor_reports_the_layout_it_started()
     {
         var o = new RuntimeOptions(Workers: 3, ThreadsPerWorker: 2, PsSlices: 4);

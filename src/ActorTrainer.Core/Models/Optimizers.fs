@@ -6,6 +6,17 @@ open System.Collections.Generic
 open System.Runtime.InteropServices
 open ActorTrainer.Kernels
 
+/// Elements [Offset, Offset + Count) of weight position Tensor: a range an optimizer step updates (a parameter-server
+/// slice is a list of them).
+[<Struct>]
+type WeightRange(tensor: int, offset: int, count: int) =
+    /// Weight position (plan order).
+    member _.Tensor = tensor
+    /// First element of the range.
+    member _.Offset = offset
+    /// Elements in the range (≥ 0).
+    member _.Count = count
+
 /// Base class of Keras optimizers. Updates run in place on flat float32 weights, in float32, in exactly Keras'
 /// operation order (so results can be diffed against Keras). Slot state (velocities, moments) is kept per
 /// weight position and is part of checkpoints via State / LoadState.
@@ -13,7 +24,7 @@ open ActorTrainer.Kernels
 type Optimizer(learningRate: float) =
     let slots = ResizeArray<float32[][]>()
     let mutable lr = learningRate
-    let mutable applyWork : OptimizerApplyWork = null
+    let mutable applyWork : OptimizerRangeWork = null
     do if not (learningRate > 0.0) || Double.IsInfinity learningRate then
            raise (ArgumentOutOfRangeException("learningRate", learningRate, "learning_rate must be a finite number > 0"))
 
@@ -84,9 +95,13 @@ type Optimizer(learningRate: float) =
         let slots = o.SlotsFor(i, w.Length) |> Array.map (fun a -> ArraySegment<float32>(a, offset, count))
         o.UpdateWeight(Span(w, offset, count), ReadOnlySpan(g, offset, count), slots, lr, step)
 
+    /// Parts for an element-wise update of `elements` parameters on up to `threads` threads: min(threads, 8) from 65 536
+    /// elements on (parts of at least 8 192), else 1 (smaller updates cost less than waking a thread).
+    static member UpdateParts(elements: int64, threads: int) = if elements >= 65536L then max 1 (min threads 8) else 1
+
     /// One optimizer step over all weights (engine and parameter-server path): w[i] updated in place from g[i]. Models
     /// of at least 65 536 parameters are updated in KernelSettings.MaxDegreeOfParallelism contiguous parts at once on
-    /// the kernels' threads (the rule is element-wise: the same bits for any split).
+    /// the kernels' threads (UpdateParts; the rule is element-wise: the same bits for any split).
     member o.Apply(weights: float32[][], grads: float32[][]) =
         if weights.Length <> grads.Length then
             raise (ArgumentException(sprintf "%s.apply: %d weights but %d gradients" o.Name weights.Length grads.Length))
@@ -96,16 +111,8 @@ type Optimizer(learningRate: float) =
                 raise (ArgumentException(sprintf "%s.apply: weight %d has %d elements but its gradient has %d" o.Name i weights.[i].Length grads.[i].Length))
             total <- total + int64 weights.[i].Length
         o.Iterations <- o.Iterations + 1L
-        let parts = if total >= 65536L then min KernelSettings.MaxDegreeOfParallelism 8 else 1
-        if parts <= 1 then
-            for i in 0 .. weights.Length - 1 do
-                o.UpdateRange(i, weights.[i], grads.[i], 0, weights.[i].Length, float32 lr, o.Iterations)
-        else
-            for i in 0 .. weights.Length - 1 do o.SlotsFor(i, weights.[i].Length) |> ignore
-            let work = match applyWork with null -> (applyWork <- OptimizerApplyWork(o); applyWork) | w -> w
-            work.Set(weights, grads, float32 lr, o.Iterations)
-            try KernelThreads.Run(work, parts)
-            finally work.Set(null, null, 0.0f, 0L)
+        let work = match applyWork with null -> (applyWork <- OptimizerRangeWork(o); applyWork) | w -> w
+        work.UpdateWhole(weights, grads, float32 lr, o.Iterations, Optimizer.UpdateParts(total, KernelSettings.MaxDegreeOfParallelism))
 
     /// Iterations and slot copies, for checkpoints.
     member o.GetState() : int64 * float32[][][] = o.GetStateReusing null
@@ -134,21 +141,43 @@ type Optimizer(learningRate: float) =
             slots.Add(if s.Length = 0 then null else s |> Array.map Array.copy)
         o.Iterations <- iterations
 
-/// Part p of n of one Apply: the p-th contiguous share of every weight position, through UpdateRange (reused
-/// across steps, so a step allocates nothing for it).
-and [<Sealed; AllowNullLiteral>] OptimizerApplyWork(o: Optimizer) =
+/// An optimizer step over ranges of the weights, in parts at once on the kernels' threads: part p of n updates the p-th
+/// contiguous share of every range through UpdateRange (the rule is element-wise: the same bits for any split). It holds
+/// the step's arguments while it runs, so each caller that may run beside another (Apply, each parameter-server slice)
+/// has its own; reused across steps, so a step allocates nothing.
+and [<Sealed; AllowNullLiteral>] OptimizerRangeWork(o: Optimizer) =
+    let mutable ranges : WeightRange[] = [||]
     let mutable weights : float32[][] = null
     let mutable grads : float32[][] = null
     let mutable lr = 0.0f
     let mutable step = 0L
-    member _.Set(w, g, rate, s) = weights <- w; grads <- g; lr <- rate; step <- s
+    let mutable whole : WeightRange[] = [||]      // UpdateWhole's ranges, rebuilt when the weights' sizes change
+
+    /// w ← rule(w, g) over each range of `w`/`g` (per-tensor arrays) as step `s` (1-based) at rate `rate`, in `parts`
+    /// parts on the kernels' threads (at most KernelSettings.MaxDegreeOfParallelism at once; parts ≤ 1: on this
+    /// thread). Does not advance Iterations. Slices of disjoint ranges may run concurrently after EnsureSlots.
+    member x.Update(rs: WeightRange[], w: float32[][], g: float32[][], rate: float32, s: int64, parts: int) =
+        if parts <= 1 then
+            for r in rs do o.UpdateRange(r.Tensor, w.[r.Tensor], g.[r.Tensor], r.Offset, r.Count, rate, s)
+        else
+            for r in rs do o.SlotsFor(r.Tensor, w.[r.Tensor].Length) |> ignore
+            ranges <- rs; weights <- w; grads <- g; lr <- rate; step <- s
+            try KernelThreads.Run(x, parts)
+            finally ranges <- [||]; weights <- null; grads <- null
+
+    /// Update over every weight whole (Apply).
+    member x.UpdateWhole(w: float32[][], g: float32[][], rate: float32, s: int64, parts: int) =
+        let mutable same = whole.Length = w.Length
+        for i in 0 .. (if same then w.Length - 1 else -1) do same <- same && whole.[i].Count = w.[i].Length
+        if not same then whole <- w |> Array.mapi (fun i a -> WeightRange(i, 0, a.Length))
+        x.Update(whole, w, g, rate, s, parts)
+
     interface IPartitionedWork with
         member _.Run(part, parts) =
-            for i in 0 .. weights.Length - 1 do
-                let n = weights.[i].Length
-                let a = int (int64 n * int64 part / int64 parts)
-                let b = int (int64 n * int64 (part + 1) / int64 parts)
-                if b > a then o.UpdateRange(i, weights.[i], grads.[i], a, b - a, lr, step)
+            for r in ranges do
+                let a = int (int64 r.Count * int64 part / int64 parts)
+                let b = int (int64 r.Count * int64 (part + 1) / int64 parts)
+                if b > a then o.UpdateRange(r.Tensor, weights.[r.Tensor], grads.[r.Tensor], r.Offset + a, b - a, lr, step)
 
 /// SGD (Keras): m = μ·m − lr·g; w += m (nesterov: w += μ·m − lr·g); without momentum w −= g·lr.
 type SGD([<Optional; DefaultParameterValue(0.01)>] learningRate: float,
