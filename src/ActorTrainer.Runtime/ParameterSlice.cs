@@ -23,6 +23,7 @@ public sealed class ParameterSlice : ReceiveActor
     private readonly Optimizer _optimizer;
     private readonly WeightRange[] _ranges;         // the segments, for the update
     private readonly OptimizerRangeWork _work;      // this slice's own: slices update side by side
+    private readonly SliceFoldWork _fold;           // the fold's adds and checks, in parts too
     private readonly int _parts;
     private readonly IActorRef _server;
     private long _iterations, _version;
@@ -52,6 +53,7 @@ public sealed class ParameterSlice : ReceiveActor
         _index = index; _layout = layout; _segments = layout[index]; _weights = weights; _optimizer = optimizer;
         _ranges = _segments.Select(g => new WeightRange(g.Tensor, g.Offset, g.Count)).ToArray();
         _work = new OptimizerRangeWork(optimizer);
+        _fold = new SliceFoldWork(_ranges);
         _parts = Optimizer.UpdateParts(layout.Length(index), updateThreads);
         _iterations = iterations; _lowestUnresolved = firstStep; _shards = shardsPerBatch; _server = server;
         _pending = new ShardResult?[shardsPerBatch];
@@ -137,7 +139,7 @@ public sealed class ParameterSlice : ReceiveActor
         var acc = _acc!;
         _acc = null;
         string what = !double.IsFinite(_loss) ? $"loss sum is {_loss}"
-            : !(_sumFinite ?? RangeFinite(acc)) ? "gradients contain NaN or Inf" : "";
+            : !(_sumFinite ?? _fold.Run(acc, null, true, _parts)) ? "gradients contain NaN or Inf" : "";
         _held = (m, acc, what, _loss, _correct, _count);
         _busyTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
         var vote = new SliceChecked(m.Step, _index, what.Length == 0);
@@ -180,7 +182,8 @@ public sealed class ParameterSlice : ReceiveActor
 
     /// <summary>Folds the arrived prefix of shards over this slice's range while later shards are still being
     /// computed: acc = g_first_nonempty; acc += g_s in shard order (empty shards skipped). Once every shard has
-    /// arrived (`complete`), the last add also checks that the sum is finite (one pass instead of two).</summary>
+    /// arrived (`complete`), the last add also checks that the sum is finite (one pass instead of two). The adds and
+    /// checks run in the update's parts (<see cref="SliceFoldWork"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Fold(int batchRows, bool complete)
     {
@@ -192,14 +195,8 @@ public sealed class ParameterSlice : ReceiveActor
             if (_acc is null) _acc = r.Gradients;
             else
             {
-                bool check = complete && LastNonEmpty(batchRows) == _next, finite = true;
-                foreach (var g in _segments)
-                {
-                    var a = _acc[g.Tensor].AsSpan(g.Offset, g.Count);
-                    var b = r.Gradients[g.Tensor].AsSpan(g.Offset, g.Count);
-                    if (check) finite &= GradientFold.AddChecked(a, b);
-                    else GradientFold.Add(a, b);
-                }
+                bool check = complete && LastNonEmpty(batchRows) == _next;
+                bool finite = _fold.Run(_acc, r.Gradients, check, _parts);
                 if (check) _sumFinite = finite;
             }
             _loss += r.LossSum; _correct += r.Correct; _count += r.Count;
@@ -224,13 +221,6 @@ public sealed class ParameterSlice : ReceiveActor
     {
         _iterations++;
         _work.Update(_ranges, _weights, grads, (float)_optimizer.LearningRate * scale, _iterations, _parts);
-    }
-
-    private bool RangeFinite(float[][] acc)
-    {
-        foreach (var g in _segments)
-            if (!GradientFold.AllFinite(acc[g.Tensor].AsSpan(g.Offset, g.Count))) return false;
-        return true;
     }
 
     /// <summary>The last shard of a batch of `batchRows` rows that has rows.</summary>

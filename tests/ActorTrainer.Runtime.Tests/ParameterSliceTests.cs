@@ -17,11 +17,11 @@ public sealed class ParameterSliceTests() : Akka.TestKit.Xunit2.TestKit(ActorTra
         new(step, 0, (int)step, shard, Shards, Rows, 0, shard, 1.0, 1, Rows / Shards,
             [Enumerable.Range(0, 40).Select(i => i == at ? value : 1f).ToArray(), Enumerable.Repeat(1f, 9).ToArray()]);
 
-    private IActorRef Slice(int index, ParameterSlices layout, float[][] weights, IActorRef server)
+    private IActorRef Slice(int index, ParameterSlices layout, float[][] weights, IActorRef server, int updateThreads = 1)
     {
         var sgd = new SGD(0.5);
         sgd.EnsureSlots(weights.Select(w => w.Length).ToArray());
-        return Sys.ActorOf(Props.Create(() => new ParameterSlice(index, layout, weights, sgd, 0, 0, Shards, server)));
+        return Sys.ActorOf(Props.Create(() => new ParameterSlice(index, layout, weights, sgd, 0, 0, Shards, server, updateThreads)));
     }
 
     [Theory]
@@ -94,6 +94,45 @@ public sealed class ParameterSliceTests() : Akka.TestKit.Xunit2.TestKit(ActorTra
         Assert.Equal("gradients contain NaN or Inf", diverged.What);
         Assert.All(weights, w => Assert.All(w, v => Assert.Equal(0f, v)));
         generator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));       // no StepApplied: a step opened ahead never starts
+    }
+
+    /// <summary>A slice long enough to fold, check and update in parts (70 000 + 9 elements in 2 or 3 parts): an
+    /// overflow in the last part's share, or a NaN in one shard alone, is caught; a finite step gives the bits of one
+    /// thread.</summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(1, 2)]
+    [InlineData(3, 2)]
+    [InlineData(3, 3)]
+    public void A_slice_folding_and_updating_in_parts_catches_what_one_thread_catches_and_gives_its_bits(int shards, int threads)
+    {
+        const int n = 70_000;
+        ShardResult Big(long step, int shard, int count, float value, int at) =>
+            new(step, 0, (int)step, shard, count, count, 0, shard, 1.0, 1, 1,
+                [Enumerable.Range(0, n).Select(i => i == at ? value : (i % 7) * 0.25f).ToArray(), Enumerable.Repeat(1f, 9).ToArray()]);
+        float[][] weights = [new float[n], new float[9]];
+        var sgd = new SGD(0.5);
+        sgd.EnsureSlots([n, 9]);
+        var layout = ParameterSlices.Split([n, 9], 1);
+        Assert.Equal(Math.Min(threads, 8), Optimizer.UpdateParts(layout.Length(0), threads));
+        var slice = Sys.ActorOf(Props.Create(() => new ParameterSlice(0, layout, weights, sgd, 0, 0, shards, TestActor, threads)));
+        slice.Tell(new RegisterPeers([slice], []));
+        // step 0: an overflow of finite shards (with several shards) or a NaN (one shard) near the end of the range
+        for (int s = 0; s < shards; s++) slice.Tell(Big(0, s, shards, shards == 1 ? float.NaN : 3e38f, n - 5));
+        var refused = ExpectMsg<SliceApplied>();
+        Assert.False(refused.Applied);
+        Assert.All(weights[0], v => Assert.Equal(0f, v));
+        // step 1: finite; w = −0.5 · Σ shards (each element a single rounding of the same adds in shard order)
+        for (int s = 0; s < shards; s++) slice.Tell(Big(1, s, shards, 2f, 12_345));
+        var applied = ExpectMsg<SliceApplied>();
+        Assert.True(applied.Applied, applied.What);
+        for (int i = 0; i < n; i++)
+        {
+            float g = i == 12_345 ? 2f : (i % 7) * 0.25f, sum = g;
+            for (int s = 1; s < shards; s++) sum += g;
+            Assert.Equal(-0.5f * sum, weights[0][i]);
+        }
+        Assert.All(weights[1], v => Assert.Equal(-0.5f * shards, v));
     }
 
     [Fact]

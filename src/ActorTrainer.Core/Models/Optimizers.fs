@@ -16,6 +16,11 @@ type WeightRange(tensor: int, offset: int, count: int) =
     member _.Offset = offset
     /// Elements in the range (≥ 0).
     member _.Count = count
+    /// Part `part` of `parts` (0 ≤ part < parts): the part-th of `parts` contiguous, as even as possible shares.
+    member _.Part(part: int, parts: int) =
+        let a = int (int64 count * int64 part / int64 parts)
+        let b = int (int64 count * int64 (part + 1) / int64 parts)
+        WeightRange(tensor, offset + a, b - a)
 
 /// Base class of Keras optimizers. Updates run in place on flat float32 weights, in float32, in exactly Keras'
 /// operation order (so results can be diffed against Keras). Slot state (velocities, moments) is kept per
@@ -175,9 +180,8 @@ and [<Sealed; AllowNullLiteral>] OptimizerRangeWork(o: Optimizer) =
     interface IPartitionedWork with
         member _.Run(part, parts) =
             for r in ranges do
-                let a = int (int64 r.Count * int64 part / int64 parts)
-                let b = int (int64 r.Count * int64 (part + 1) / int64 parts)
-                if b > a then o.UpdateRange(r.Tensor, weights.[r.Tensor], grads.[r.Tensor], r.Offset + a, b - a, lr, step)
+                let q = r.Part(part, parts)
+                if q.Count > 0 then o.UpdateRange(q.Tensor, weights.[q.Tensor], grads.[q.Tensor], q.Offset, q.Count, lr, step)
 
 /// SGD (Keras): m = μ·m − lr·g; w += m (nesterov: w += μ·m − lr·g); without momentum w −= g·lr.
 type SGD([<Optional; DefaultParameterValue(0.01)>] learningRate: float,
