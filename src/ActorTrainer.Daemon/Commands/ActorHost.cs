@@ -28,11 +28,7 @@ public sealed class ActorHost : IDisposable
     private readonly Task<IHost>? _starting;
     private ActorSystem? _clusterSystem;
     private ActorStepRuntime? _runtime;
-    private readonly ManualResetEventSlim _warm = new(true);
-
-    /// <summary>How long <see cref="Attach"/> waits for a warm-up still under way (it compiles what the run would compile
-    /// at its first steps anyway; a slower one is left to finish beside the run).</summary>
-    private static readonly TimeSpan MaxWarmupWait = TimeSpan.FromSeconds(10);
+    private volatile bool _attached;     // a run has its runtime: a warm-up not yet begun is skipped
 
     private ActorHost(TrainSettings settings, ILoggerFactory logs, Task<IHost>? starting)
     {
@@ -59,7 +55,7 @@ public sealed class ActorHost : IDisposable
             return _runtime = new ActorStepRuntime(_settings.ToRuntimeOptions(), _clusterSystem!) { Cancellation = cancel };
         }
         var host = _starting.GetAwaiter().GetResult();
-        _warm.Wait(MaxWarmupWait);
+        _attached = true;
         return _runtime = new ActorStepRuntime(_settings.ToRuntimeOptions(gpu), host.Services.GetRequiredService<ActorSystem>());
     }
 
@@ -72,22 +68,21 @@ public sealed class ActorHost : IDisposable
             _clusterSystem = StartCoordinator(_settings, _settings.Cluster!, _logs.CreateLogger("cluster"));
     }
 
-    /// <summary>A warm-up (<see cref="WarmUp"/>) will run: <see cref="Attach"/> waits for it.</summary>
-    public void ExpectWarmup() => _warm.Reset();
-
     /// <summary>Runs <see cref="RuntimeWarmup"/> for the run's runtime options on the local host's ActorSystem once it has
-    /// started (a cluster coordinator has none yet: skipped), then lets <see cref="Attach"/> go on. `weights` and
-    /// `optimizer` belong to a model of the warm-up's own; a failure only loses the head start (logged at debug level).</summary>
+    /// started, unless the run has already attached (it then compiles its actor path at its first steps itself) or is a
+    /// cluster coordinator (no local host yet). The run never waits for it: one under way when the run starts finishes
+    /// beside it (on 2 cores waiting cost ~0.2 s of a 2-epoch run's clock: bench/RESULTS.md, 2026-12-06). `weights`
+    /// and `optimizer` belong to a model of the warm-up's own; a failure only loses the head start (logged at debug
+    /// level).</summary>
     public void WarmUp(ModelPlan plan, float[][] weights, Optimizer optimizer, int rows, ILogger log)
     {
         try
         {
-            if (_starting is null) return;
+            if (_starting is null || _attached) return;
             var system = _starting.GetAwaiter().GetResult().Services.GetRequiredService<ActorSystem>();
-            RuntimeWarmup.Run(system, _settings.ToRuntimeOptions(), plan, weights, optimizer, rows);
+            if (!_attached) RuntimeWarmup.Run(system, _settings.ToRuntimeOptions(), plan, weights, optimizer, rows);
         }
         catch (Exception e) { log.LogDebug(e, "actor runtime warm-up failed (the run compiles its actor path at its first steps)"); }
-        finally { _warm.Set(); }
     }
 
     private static IHost StartHost(TrainSettings s, ILoggerFactory loggerFactory)

@@ -73,7 +73,8 @@ internal static class TrainWarmup
     /// checks then report why, naming the key). It uses its own model and optimizer, so the run's results are
     /// untouched; a failure only loses the head start (logged at debug level). With the actor runtime (`actors`), the
     /// same thread then runs <see cref="ActorTrainer.Runtime.RuntimeWarmup"/> on its host (the run's actor path:
-    /// ~0.15 s otherwise), and the run waits for it before it starts; in-process, <see cref="InProcessFit"/>. Dispose the
+    /// ~0.15 s otherwise) unless the run has started by then (the run never waits for it); in-process,
+    /// <see cref="InProcessFit"/>. Dispose the
     /// result when `train` ends: it stops the in-process warm-up at its next step and waits for the thread.</summary>
     public static ComputeWarmupThread? Begin(TrainSettings s, ILogger log, ActorHost? actors)
     {
@@ -92,7 +93,6 @@ internal static class TrainWarmup
             log.LogDebug(e, "compute warm-up skipped: the model does not build");     // the run reports it on its own thread
             return null;
         }
-        actors?.ExpectWarmup();
         return new ComputeWarmupThread(stop =>
         {
             try
@@ -102,7 +102,7 @@ internal static class TrainWarmup
             }
             finally
             {
-                if (actors is not null) actors.WarmUp(plan, model.GetWeights(), model.Optimizer, rows, log);   // the run waits for this one
+                if (actors is not null) actors.WarmUp(plan, model.GetWeights(), model.Optimizer, rows, log);   // skipped once the run has started
                 else if (s.Runtime == "in-process" && !stop.IsCancellationRequested) InProcessFit(s, model, rows, log, stop);
             }
         });
