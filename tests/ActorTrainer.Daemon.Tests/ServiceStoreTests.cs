@@ -15,7 +15,9 @@ public class ServiceStoreTests
         string id;
         using (var d = new ServiceDaemon(t["runs"], null, null, "serve.database-lock-timeout=2s"))
         {
-            id = d.Submit(ServiceRuns.Small);
+            // a job of ~3 s of training: the lock below must come before it ends (a 2-epoch job of 3000 samples, ~0.1 s
+            // of training, once ended between the poll that saw it running and the lock)
+            id = d.Submit(ServiceRuns.Long);
             d.WaitFor(id, j => j["state"]!.GetValue<string>() == "running" && j["pid"] is not null, 300, "running");
             // Another process holds the database's write lock (as a full disk or a read-only file, every write fails;
             // the daemon's wait for the lock ends after serve.database-lock-timeout: 2 s here, 30 s by default).
