@@ -15,8 +15,8 @@ internal sealed class SliceFoldWork(WeightRange[] ranges) : IPartitionedWork
     private bool _check;
     private int _bad;     // parts that found a value not finite
 
-    /// <summary>acc ← acc + g over the ranges (g null: no add); with `check`, true when every sum (or acc value) in
-    /// the ranges is finite (else true). Runs in `parts` parts (≤ 1: on this thread).</summary>
+    /// <summary>acc ← acc + g over the ranges (g null: no add). With `check`: true when every sum (or, g null, every
+    /// acc value) in the ranges is finite; without: always true. Runs in `parts` parts (≤ 1: on this thread).</summary>
     public bool Run(float[][] acc, float[][]? g, bool check, int parts)
     {
         if (g is null && !check) return true;

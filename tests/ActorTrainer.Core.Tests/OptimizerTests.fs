@@ -353,6 +353,18 @@ let ``OptimizerRangeWork updates ranges in parts with the bits of UpdateRange on
                         sprintf "%s in %d parts: slots differ" name parts)
 
 [<Fact>]
+let ``OptimizerRangeWork refuses a range outside its weight naming the optimizer, the weight and the range`` () =
+    let o = RMSprop(0.01)
+    let w = [| Array.zeroCreate<float32> 10; Array.zeroCreate<float32> 4 |]
+    let g = [| Array.create 10 1.0f; Array.create 4 1.0f |]
+    let work = OptimizerRangeWork(o)
+    let refused (ranges: WeightRange[]) (g: float32[][]) = Assert.Throws<ArgumentException>(fun () -> work.Update(ranges, w, g, 0.01f, 1L, 2)).Message
+    Assert.Equal("RMSprop update: range [8, 12) of weight 0, which has 10 elements", refused [| WeightRange(1, 0, 4); WeightRange(0, 8, 4) |] g)
+    Assert.Equal("RMSprop update: a range names weight 2, but there are 2 weights and 2 gradients", refused [| WeightRange(2, 0, 1) |] g)
+    Assert.Equal("RMSprop update: weight 1 has 4 elements but its gradient has 3", refused [| WeightRange(1, 0, 1) |] [| g.[0]; Array.create 3 1.0f |])
+    Assert.All(w, fun a -> Assert.All(a, fun v -> Assert.Equal(0.0f, v)))      // nothing updated before the refusal
+
+[<Fact>]
 let ``UpdateParts splits from 65 536 parameters into at most 8 parts and no more than the threads`` () =
     Assert.Equal(1, Optimizer.UpdateParts(65535L, 8))
     Assert.Equal(2, Optimizer.UpdateParts(65536L, 2))

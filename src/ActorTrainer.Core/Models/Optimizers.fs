@@ -161,7 +161,10 @@ and [<Sealed; AllowNullLiteral>] OptimizerRangeWork(o: Optimizer) =
     /// w ← rule(w, g) over each range of `w`/`g` (per-tensor arrays) as step `s` (1-based) at rate `rate`, in `parts`
     /// parts on the kernels' threads (at most KernelSettings.MaxDegreeOfParallelism at once; parts ≤ 1: on this
     /// thread). Does not advance Iterations. Slices of disjoint ranges may run concurrently after EnsureSlots.
+    /// ArgumentException (naming the optimizer, the weight and the range) for a range outside its weight or a gradient
+    /// of another length, before anything is updated.
     member x.Update(rs: WeightRange[], w: float32[][], g: float32[][], rate: float32, s: int64, parts: int) =
+        for r in rs do x.CheckRange(r, w, g)
         if parts <= 1 then
             for r in rs do o.UpdateRange(r.Tensor, w.[r.Tensor], g.[r.Tensor], r.Offset, r.Count, rate, s)
         else
@@ -169,6 +172,15 @@ and [<Sealed; AllowNullLiteral>] OptimizerRangeWork(o: Optimizer) =
             ranges <- rs; weights <- w; grads <- g; lr <- rate; step <- s
             try KernelThreads.Run(x, parts)
             finally ranges <- [||]; weights <- null; grads <- null
+
+    member private _.CheckRange(r: WeightRange, w: float32[][], g: float32[][]) =
+        if r.Tensor < 0 || r.Tensor >= w.Length || r.Tensor >= g.Length then
+            raise (ArgumentException(sprintf "%s update: a range names weight %d, but there are %d weights and %d gradients" o.Name r.Tensor w.Length g.Length))
+        let n = w.[r.Tensor].Length
+        if g.[r.Tensor].Length <> n then
+            raise (ArgumentException(sprintf "%s update: weight %d has %d elements but its gradient has %d" o.Name r.Tensor n g.[r.Tensor].Length))
+        if r.Offset < 0 || r.Count < 0 || int64 r.Offset + int64 r.Count > int64 n then
+            raise (ArgumentException(sprintf "%s update: range [%d, %d) of weight %d, which has %d elements" o.Name r.Offset (int64 r.Offset + int64 r.Count) r.Tensor n))
 
     /// Update over every weight whole (Apply).
     member x.UpdateWhole(w: float32[][], g: float32[][], rate: float32, s: int64, parts: int) =
