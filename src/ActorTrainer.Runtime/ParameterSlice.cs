@@ -17,11 +17,10 @@ namespace ActorTrainer.Runtime;
 public sealed class ParameterSlice : ReceiveActor
 {
     private readonly int _index, _shards;
-    private readonly SliceSegment[] _segments;
+    private readonly WeightRange[] _ranges;         // the slice's ranges of the weights (flat order)
     private readonly ParameterSlices _layout;
     private readonly float[][] _weights;
     private readonly Optimizer _optimizer;
-    private readonly WeightRange[] _ranges;         // the segments, for the update
     private readonly OptimizerRangeWork _work;      // this slice's own: slices update side by side
     private readonly SliceFoldWork _fold;           // the fold's adds and checks, in parts too
     private readonly int _parts;
@@ -50,8 +49,7 @@ public sealed class ParameterSlice : ReceiveActor
     public ParameterSlice(int index, ParameterSlices layout, float[][] weights, Optimizer optimizer, long iterations,
         long firstStep, int shardsPerBatch, IActorRef server, int updateThreads = 1)
     {
-        _index = index; _layout = layout; _segments = layout[index]; _weights = weights; _optimizer = optimizer;
-        _ranges = _segments.Select(g => new WeightRange(g.Tensor, g.Offset, g.Count)).ToArray();
+        _index = index; _layout = layout; _ranges = layout[index]; _weights = weights; _optimizer = optimizer;
         _work = new OptimizerRangeWork(optimizer);
         _fold = new SliceFoldWork(_ranges);
         _parts = Optimizer.UpdateParts(layout.Length(index), updateThreads);
@@ -66,7 +64,7 @@ public sealed class ParameterSlice : ReceiveActor
             _layout.Gather(_index, _weights, m.Recycled is { } r && _index < r.Length ? r[_index] : null))));
         Receive<LoadSlice>(m =>
         {
-            foreach (var g in _segments) m.Weights[g.Tensor].AsSpan(g.Offset, g.Count).CopyTo(_weights[g.Tensor].AsSpan(g.Offset, g.Count));
+            foreach (var g in _ranges) m.Weights[g.Tensor].AsSpan(g.Offset, g.Count).CopyTo(_weights[g.Tensor].AsSpan(g.Offset, g.Count));
             _version = m.Version;
             Sender.Tell(new SliceLoaded(_index));
         });
@@ -81,7 +79,7 @@ public sealed class ParameterSlice : ReceiveActor
         for (int k = 0; k < names; k++)
         {
             var perTensor = new float[_weights.Length][];
-            foreach (var g in _segments) perTensor[g.Tensor] = _optimizer.SlotsFor(g.Tensor, _weights[g.Tensor].Length)[k];
+            foreach (var g in _ranges) perTensor[g.Tensor] = _optimizer.SlotsFor(g.Tensor, _weights[g.Tensor].Length)[k];
             slots[k] = _layout.Gather(_index, perTensor, recycled is not null && k < recycled.Length ? recycled[k] : null);
         }
         return slots;

@@ -1,12 +1,10 @@
-namespace ActorTrainer.Runtime;
+using ActorTrainer.Core;
 
-/// <summary>One contiguous piece of a parameter slice inside weight tensor <see cref="Tensor"/> (plan order):
-/// its elements [Offset, Offset + Count).</summary>
-public readonly record struct SliceSegment(int Tensor, int Offset, int Count);
+namespace ActorTrainer.Runtime;
 
 /// <summary>The flat parameter vector (the weights concatenated in plan order, N elements) cut into contiguous
 /// slices: slice s covers [Start(s), Start(s + 1)), boundaries at multiples of <see cref="Align"/> elements and as
-/// even as that allows. A slice is a list of <see cref="SliceSegment"/>s (it may span tensor boundaries). The layout
+/// even as that allows. A slice is a list of <see cref="WeightRange"/>s, one per weight tensor it touches (it may span tensor boundaries). The layout
 /// changes who computes which element, never what is computed: every optimizer rule is element-wise.</summary>
 public sealed class ParameterSlices
 {
@@ -23,18 +21,18 @@ public sealed class ParameterSlices
     public const int MaxSlices = 1024;
 
     private readonly long[] _starts;
-    private readonly SliceSegment[][] _segments;
+    private readonly WeightRange[][] _ranges;
 
-    private ParameterSlices(long[] starts, SliceSegment[][] segments) { _starts = starts; _segments = segments; }
+    private ParameterSlices(long[] starts, WeightRange[][] ranges) { _starts = starts; _ranges = ranges; }
 
     /// <summary>Number of slices.</summary>
-    public int Count => _segments.Length;
+    public int Count => _ranges.Length;
 
     /// <summary>Total number of parameters N.</summary>
     public long Total => _starts[^1];
 
-    /// <summary>Segments of slice s, in flat order.</summary>
-    public SliceSegment[] this[int slice] => _segments[slice];
+    /// <summary>The weight ranges of slice s, in flat order.</summary>
+    public WeightRange[] this[int slice] => _ranges[slice];
 
     /// <summary>First flat index of slice s (Start(Count) = N).</summary>
     public long Start(int slice) => _starts[slice];
@@ -58,19 +56,19 @@ public sealed class ParameterSlices
         var starts = new long[n + 1];
         for (int s = 1; s < n; s++) starts[s] = units * s / n * Align;
         starts[n] = total;
-        var segments = new SliceSegment[n][];
-        for (int s = 0; s < n; s++) segments[s] = SegmentsOf(sizes, starts[s], starts[s + 1]);
-        return new ParameterSlices(starts, segments);
+        var ranges = new WeightRange[n][];
+        for (int s = 0; s < n; s++) ranges[s] = RangesOf(sizes, starts[s], starts[s + 1]);
+        return new ParameterSlices(starts, ranges);
     }
 
-    private static SliceSegment[] SegmentsOf(int[] sizes, long from, long to)
+    private static WeightRange[] RangesOf(int[] sizes, long from, long to)
     {
-        var list = new List<SliceSegment>();
+        var list = new List<WeightRange>();
         long tensorStart = 0;
         for (int t = 0; t < sizes.Length && tensorStart < to; t++)
         {
             long a = Math.Max(from, tensorStart), b = Math.Min(to, tensorStart + sizes[t]);
-            if (b > a) list.Add(new SliceSegment(t, (int)(a - tensorStart), (int)(b - a)));
+            if (b > a) list.Add(new WeightRange(t, (int)(a - tensorStart), (int)(b - a)));
             tensorStart += sizes[t];
         }
         return list.ToArray();
@@ -82,7 +80,7 @@ public sealed class ParameterSlices
     {
         var flat = into is not null && into.Length == Length(slice) ? into : GC.AllocateUninitializedArray<float>(Length(slice));
         int at = 0;
-        foreach (var g in _segments[slice])
+        foreach (var g in _ranges[slice])
         {
             weights[g.Tensor].AsSpan(g.Offset, g.Count).CopyTo(flat.AsSpan(at));
             at += g.Count;
@@ -96,7 +94,7 @@ public sealed class ParameterSlices
         if (flat.Length != Length(slice))
             throw new ArgumentException($"parameter slice {slice}: expected {Length(slice)} values, got {flat.Length}", nameof(flat));
         int at = 0;
-        foreach (var g in _segments[slice])
+        foreach (var g in _ranges[slice])
         {
             flat.Slice(at, g.Count).CopyTo(weights[g.Tensor].AsSpan(g.Offset, g.Count));
             at += g.Count;

@@ -1,3 +1,4 @@
+using ActorTrainer.Core;
 using ActorTrainer.Runtime.DataPlane;
 
 namespace ActorTrainer.Runtime.Clustering;
@@ -10,26 +11,26 @@ namespace ActorTrainer.Runtime.Clustering;
 /// receiver does (<see cref="Clear"/>). One per connection and direction: the buffers are reused, not thread-safe.</summary>
 public sealed class SliceRangeCodes
 {
-    private readonly SliceSegment[] _segments;
+    private readonly WeightRange[] _ranges;
     private readonly CodedTensor[] _codes;
     private float[][]? _held;   // XOR sender: per segment, what the peer holds
 
     /// <summary>Codes for the segments of slices `first`..`last` of `layout`.</summary>
     public SliceRangeCodes(ParameterSlices layout, int first, int last)
     {
-        _segments = Enumerable.Range(first, last - first + 1).SelectMany(s => layout[s]).ToArray();
-        _codes = _segments.Select(g => new CodedTensor(g.Count)).ToArray();
+        _ranges = Enumerable.Range(first, last - first + 1).SelectMany(s => layout[s]).ToArray();
+        _codes = _ranges.Select(g => new CodedTensor(g.Count)).ToArray();
     }
 
     /// <summary>Sections the segments take (mask and values each).</summary>
-    public int Sections => 2 * _segments.Length;
+    public int Sections => 2 * _ranges.Length;
 
     /// <summary>Codes the segments of per-tensor arrays `a` and adds their sections.</summary>
     public void Add(List<Section> into, float[][] a)
     {
-        for (int i = 0; i < _segments.Length; i++)
+        for (int i = 0; i < _ranges.Length; i++)
         {
-            var g = _segments[i];
+            var g = _ranges[i];
             _codes[i].Encode(a[g.Tensor].AsSpan(g.Offset, g.Count));
             into.Add(_codes[i].MaskSection);
             into.Add(_codes[i].PackedSection);
@@ -39,10 +40,10 @@ public sealed class SliceRangeCodes
     /// <summary>Codes the segments of `a` as the XOR with the peer's copy (then taken to hold them) and adds their sections.</summary>
     public void AddXor(List<Section> into, float[][] a)
     {
-        _held ??= _segments.Select(g => new float[g.Count]).ToArray();
-        for (int i = 0; i < _segments.Length; i++)
+        _held ??= _ranges.Select(g => new float[g.Count]).ToArray();
+        for (int i = 0; i < _ranges.Length; i++)
         {
-            var g = _segments[i];
+            var g = _ranges[i];
             _codes[i].EncodeXor(a[g.Tensor].AsSpan(g.Offset, g.Count), _held[i]);
             into.Add(_codes[i].MaskSection);
             into.Add(_codes[i].PackedSection);
@@ -53,8 +54,8 @@ public sealed class SliceRangeCodes
     public string? Check(FrameHeader h, int at, string what)
     {
         if (h.SectionCount != at + Sections) return $"{what}: {h.SectionCount} sections, expected {at + Sections} (block-sparse segments)";
-        for (int i = 0; i < _segments.Length; i++)
-            if (CodedTensor.Check(h, at + 2 * i, _segments[i].Count, $"{what} segment of tensor {_segments[i].Tensor} at {_segments[i].Offset}", true) is { } bad)
+        for (int i = 0; i < _ranges.Length; i++)
+            if (CodedTensor.Check(h, at + 2 * i, _ranges[i].Count, $"{what} segment of tensor {_ranges[i].Tensor} at {_ranges[i].Offset}", true) is { } bad)
                 return $"{what}: {bad}";
         return null;
     }
@@ -64,9 +65,9 @@ public sealed class SliceRangeCodes
     /// cut short: the connection must end).</summary>
     public void Receive(TensorConnection c, FrameHeader h, int at, float[][] into, bool xor, string what)
     {
-        for (int i = 0; i < _segments.Length; i++)
+        for (int i = 0; i < _ranges.Length; i++)
         {
-            var g = _segments[i];
+            var g = _ranges[i];
             _codes[i].Receive(c, h, at + 2 * i, g.Count, what);
             var dst = into[g.Tensor].AsSpan(g.Offset, g.Count);
             if (xor) _codes[i].DecodeXorInto(dst); else _codes[i].DecodeInto(dst);
@@ -76,6 +77,6 @@ public sealed class SliceRangeCodes
     /// <summary>Zeros the segments of `a` (a new connection: the sender's mirror of them starts at zeros).</summary>
     public void Clear(float[][] a)
     {
-        foreach (var g in _segments) a[g.Tensor].AsSpan(g.Offset, g.Count).Clear();
+        foreach (var g in _ranges) a[g.Tensor].AsSpan(g.Offset, g.Count).Clear();
     }
 }
