@@ -73,7 +73,12 @@ public class ActorRuntimeCliTests
         try
         {
             Assert.True(started.Wait(TimeSpan.FromSeconds(120)), "training did not start");
-            Thread.Sleep(700);
+            // SIGTERM once the first periodic checkpoint (step 25 of 938) is on disk: mid-run on any machine, where a
+            // fixed sleep left a fast one only a few hundred ms before the run's end.
+            var checkpoints = Path.Combine(t["cut"], "checkpoints");
+            var until = DateTime.UtcNow.AddSeconds(120);
+            while (!(Directory.Exists(checkpoints) && Directory.GetFiles(checkpoints, "ckpt-*.bin").Length > 0) && DateTime.UtcNow < until)
+                Thread.Sleep(5);
             using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", p.Id.ToString(CultureInfo.InvariantCulture)])) kill.WaitForExit();
             Assert.True(p.WaitForExit(TimeSpan.FromSeconds(120)), "train did not exit after SIGTERM");
         }
