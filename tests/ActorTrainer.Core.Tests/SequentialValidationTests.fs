@@ -111,3 +111,43 @@ let ``two layers with one name are refused when the model is made or the layer a
     let auto = Sequential([ Dense(4, name = "dense_1") :> Layer; Dense(3) :> Layer; Dense(2) :> Layer ])
     auto.Build [| 5 |]
     Assert.Equal<string[]>([| "dense_1"; "dense"; "dense_2" |], auto.Layers |> Seq.map (fun l -> l.Name) |> Array.ofSeq)
+
+[<Fact>]
+let ``ArrayData OfLabels and OfTargets refuse x and labels or targets of different sample counts, naming both`` () =
+    let e = Assert.Throws<ArgumentException>(fun () -> ArrayData.OfLabels(Array.zeroCreate 1280, 20, Array.zeroCreate 60) |> ignore)
+    Assert.Contains("ArrayData.OfLabels: x has 1280 values (64 samples × 20 features) but labels has 60 entries", e.Message)
+    Assert.Equal("x", e.ParamName)
+    Assert.Equal("labels", Assert.Throws<ArgumentNullException>(fun () -> ArrayData.OfLabels(Array.zeroCreate 20, 20, null) |> ignore).ParamName)
+    Assert.Equal("x", Assert.Throws<ArgumentNullException>(fun () -> ArrayData.OfLabels(null, 20, [| 1 |]) |> ignore).ParamName)
+    Assert.Equal("features", Assert.Throws<ArgumentOutOfRangeException>(fun () -> ArrayData.OfLabels([||], 0, [||]) |> ignore).ParamName)
+    let t = Assert.Throws<ArgumentException>(fun () -> ArrayData.OfTargets(Array.zeroCreate 40, 20, Array.zeroCreate 30, 10) |> ignore)
+    Assert.Contains("x has 40 values (2 samples × 20 features) but targets has 30 entries (10 per sample), i.e. 3 samples", t.Message)
+    let r = Assert.Throws<ArgumentException>(fun () -> ArrayData.OfTargets(Array.zeroCreate 40, 20, Array.zeroCreate 25, 10) |> ignore)
+    Assert.Contains("targets has 25 values, not a whole number of rows of 10 outputs", r.Message)
+    let d = ArrayData.OfTargets(Array.zeroCreate 40, 20, Array.zeroCreate 20, 10)
+    Assert.Equal(2, d.Count)
+    Assert.Null(d.Labels)
+
+[<Fact>]
+let ``compile takes Keras' argument names and refuses a null loss naming it`` () =
+    let m = Sequential([ Dense(3, "softmax") :> Layer ])
+    m.Compile(optimizer = SGD(0.1), loss = "categorical_crossentropy", metrics = [ "accuracy" ])
+    Assert.Equal("categorical_crossentropy", m.Loss.Name)
+    let e = Assert.Throws<ArgumentNullException>(fun () -> m.Compile(SGD(0.1), null))
+    Assert.Equal("loss", e.ParamName)
+    Assert.Equal("optimizer", Assert.Throws<ArgumentNullException>(fun () -> m.Compile(null, "mse")).ParamName)
+
+[<Fact>]
+let ``one-hot y with a sparse loss is refused naming its shape and the loss to use`` () =
+    let m = model ()
+    let e = Assert.Throws<ShapeException>(fun () -> m.Fit(Tensor.Zeros [| 6; 5 |], Tensor.Zeros [| 6; 3 |], verbose = 0) |> ignore)
+    Assert.Contains("fit: a sparse loss takes y as (N,) integer class labels, got y of shape (6,3)", e.Message)
+    Assert.Contains("categorical_crossentropy", e.Message)
+    m.Fit(Tensor.Zeros [| 6; 5 |], Tensor.Zeros [| 6; 1 |], verbose = 0) |> ignore      // (N, 1) labels, as Keras takes them
+
+[<Fact>]
+let ``PredictArrays takes the ArrayData fit and evaluate take`` () =
+    let m = model ()
+    let d = data 4 5
+    Assert.Equal<float32>(m.PredictArrays(d.X, 5), m.PredictArrays d)
+    Assert.Equal(12, (m.PredictArrays d).Length)

@@ -24,8 +24,8 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
                 list.Add l
         list
     let mutable inputShape = inputShape
-    let mutable optimizer : Optimizer = Unchecked.defaultof<_>
-    let mutable loss = Loss.SparseCategoricalCrossentropy
+    let mutable compiledOptimizer : Optimizer = Unchecked.defaultof<_>
+    let mutable compiledLoss = Loss.SparseCategoricalCrossentropy
     let mutable metricKeys : string[] = [||]
     let mutable compiled = false
     let mutable stop = false
@@ -126,17 +126,18 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
     member m.WeightsSha256() = Weights.sha256 (m.GetWeights())
 
     /// Configures training (Keras `compile`).
-    member _.Compile(opt: Optimizer, lossName: string, [<Optional; DefaultParameterValue(null: seq<string>)>] metrics: seq<string>) =
-        if isNull (box opt) then raise (ArgumentNullException("optimizer"))
-        optimizer <- opt
-        loss <- Loss.Parse lossName
-        metricKeys <- (if isNull metrics then Seq.empty else metrics) |> Seq.map (Metrics.resolve loss) |> Seq.distinct |> Array.ofSeq
+    member _.Compile(optimizer: Optimizer, loss: string, [<Optional; DefaultParameterValue(null: seq<string>)>] metrics: seq<string>) =
+        if isNull (box optimizer) then raise (ArgumentNullException("optimizer", "compile: optimizer is null"))
+        if isNull loss then raise (ArgumentNullException("loss", "compile: loss is null (give a Keras loss name such as \"sparse_categorical_crossentropy\")"))
+        compiledOptimizer <- optimizer
+        compiledLoss <- Loss.Parse loss
+        metricKeys <- (if isNull metrics then Seq.empty else metrics) |> Seq.map (Metrics.resolve compiledLoss) |> Seq.distinct |> Array.ofSeq
         compiled <- true
 
     /// The compiled optimizer.
-    member _.Optimizer = optimizer
+    member _.Optimizer = compiledOptimizer
     /// The compiled loss.
-    member _.Loss = loss
+    member _.Loss = compiledLoss
     /// Metric keys reported in logs.
     member _.MetricNames = metricKeys :> IReadOnlyList<string>
     /// Set by callbacks to stop fit.
@@ -160,12 +161,12 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
                     sprintf "layer '%s' (%s): its Plan is None but it does not declare IdentityOnFlatRows = true; fit, evaluate and predict run the training engine, not the layer's Call: return an existing PlanLayer case, or override IdentityOnFlatRows if the layer only reshapes a sample"
                         l.Name (l.GetType().FullName)))
             s <- l.ComputeOutputShape s
-        { InputDim = Array.fold (*) 1 inputShape; Layers = plan.ToArray(); Loss = loss }
+        { InputDim = Array.fold (*) 1 inputShape; Layers = plan.ToArray(); Loss = compiledLoss }
 
     member private m.RequireCompiled(what: string) =
         if not compiled then raise (InvalidOperationException(sprintf "%s: model '%s' must be compiled first (call Compile(optimizer, loss, metrics))" what name))
 
-    member private m.CheckData(what: string, d: ArrayData) = SequentialChecks.data what loss m.Plan.OutputDim d
+    member private m.CheckData(what: string, d: ArrayData) = SequentialChecks.data what compiledLoss m.Plan.OutputDim d
 
     /// Trains on flat arrays (Keras `fit`). Returns the History. shardsPerBatch fixes how each batch is split for
     /// the gradient sum (every runtime with the same value reproduces these weights bit for bit).
@@ -214,7 +215,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         let vars = m.Variables
         let home = vars |> Array.map (fun v -> v.Borrow())     // the weights live in the variables; fit updates them in place
         try
-            let job = { Plan = m.Plan; Weights = home; Optimizer = optimizer; Train = train; BatchSize = options.BatchSize
+            let job = { Plan = m.Plan; Weights = home; Optimizer = compiledOptimizer; Train = train; BatchSize = options.BatchSize
                         ShardsPerBatch = options.ShardsPerBatch; Seed = options.Seed; Shuffle = options.Shuffle }
             stop <- false
             FitLoop.Run(job, options, metricKeys, m, callbacks)
@@ -223,15 +224,11 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
 
     /// Flat ArrayData from x (N, ...) and y (labels or targets by the compiled loss), with shape checks.
     member private m.ToData(what: string, x: Tensor, y: Tensor) : ArrayData =
-        if isNull x || isNull y then raise (ArgumentNullException((if isNull x then "x" else "y"), sprintf "%s: x and y are required" what))
-        if x.NDim < 1 then raise (ShapeException(sprintf "%s: x must have a batch axis, got shape %s" what (Shape.str x.Shape)))
-        if y.NDim < 1 || y.Shape.[0] <> x.Shape.[0] then
-            raise (ShapeException(sprintf "%s: x has %d samples (shape %s) but y has shape %s" what x.Shape.[0] (Shape.str x.Shape) (Shape.str y.Shape)))
-        let n = x.Shape.[0]
+        let n = SequentialChecks.samples what x y
         m.EnsureBuilt x.Shape.[1..]
         ArrayData(x.ToFloat32Array(), (if n = 0 then 0 else x.Size / n),
-                  (if loss.SparseTargets then SequentialChecks.labels what y else null),
-                  (if loss.SparseTargets then null else y.ToFloat32Array()), n)
+                  (if compiledLoss.SparseTargets then SequentialChecks.labels what y else null),
+                  (if compiledLoss.SparseTargets then null else y.ToFloat32Array()), n)
 
     /// Trains on tensors: x (N, ...) float32; y (N,) integer labels for sparse losses or (N, outputs) float targets.
     member m.Fit(x: Tensor, y: Tensor,
@@ -273,7 +270,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         let stats =
             if isNull backend then Evaluator(m.Plan, batchSize).Run(m.GetWeights(), d, outputs)
             else
-                if not (isNull outputs) then backend.Predict({ m.Plan with Loss = loss }, m.GetWeights(), d.X, d.Count, batchSize).CopyTo(outputs, 0)
+                if not (isNull outputs) then backend.Predict({ m.Plan with Loss = compiledLoss }, m.GetWeights(), d.X, d.Count, batchSize).CopyTo(outputs, 0)
                 backend.Evaluate(m.Plan, m.GetWeights(), d, batchSize)
         let logs = Dictionary<string, float>()
         Evaluation.logs "" metricKeys stats logs
@@ -289,7 +286,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
     member m.PredictArrays(x: float32[], features: int, [<Optional; DefaultParameterValue(128)>] batchSize: int,
                            [<Optional; DefaultParameterValue(null: IInferenceBackend)>] backend: IInferenceBackend) : float32[] =
         m.EnsureBuilt [| features |]
-        let plan = { m.Plan with Loss = loss }
+        let plan = { m.Plan with Loss = compiledLoss }
         if plan.InputDim <> features then
             raise (ShapeException(sprintf "predict: model '%s' expects %d features per sample but got %d" name plan.InputDim features))
         if x.Length % max 1 features <> 0 then
@@ -297,6 +294,12 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         let count = if features = 0 then 0 else x.Length / features
         if not (isNull backend) then backend.Predict(plan, m.GetWeights(), x, count, batchSize)
         else Predictor(plan, batchSize).Run(m.GetWeights(), x, count)
+
+    /// Model outputs for data's rows (labels or targets unused): (data.Count × outputs), row-major, as PredictArrays(x, features).
+    member m.PredictArrays(data: ArrayData, [<Optional; DefaultParameterValue(128)>] batchSize: int,
+                           [<Optional; DefaultParameterValue(null: IInferenceBackend)>] backend: IInferenceBackend) : float32[] =
+        if isNull data then raise (ArgumentNullException("data", "predict: data is null"))
+        m.PredictArrays(data.X, data.Features, batchSize, backend)
 
     /// Model outputs for x (N, ...) as a (N, outputs) tensor (Keras `predict`; argmax for labels).
     member m.Predict(x: Tensor, [<Optional; DefaultParameterValue(128)>] batchSize: int) : Tensor =
@@ -333,12 +336,12 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         if compiled then
             let metrics = JsonArray()
             for k in metricKeys do metrics.Add(JsonValue.Create k)
-            root.["compile_config"] <- ConfigJson.objectOf [ "optimizer", box (ModelConfig.optimizer optimizer); "loss", box loss.Name; "metrics", box metrics ]
+            root.["compile_config"] <- ConfigJson.objectOf [ "optimizer", box (ModelConfig.optimizer compiledOptimizer); "loss", box compiledLoss.Name; "metrics", box metrics ]
         root :> JsonNode
 
     interface ITrainee with
         member _.StopTraining with get () = stop and set v = stop <- v
-        member _.Optimizer = optimizer
+        member _.Optimizer = compiledOptimizer
         member m.GetWeights() = m.GetWeights()
         member m.SetWeights w = m.SetWeights w
         member _.Attach executor = running <- executor

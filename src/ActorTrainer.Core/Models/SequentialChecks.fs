@@ -6,6 +6,15 @@ open System
 /// labels or targets the compiled loss needs.
 module internal SequentialChecks =
 
+    /// The sample count N of tensors x (N, ...) and y (N, ...); refuses a null x or y, an x without a batch axis and a
+    /// y whose first axis is not N, naming both shapes.
+    let samples (what: string) (x: Tensor) (y: Tensor) =
+        if isNull x || isNull y then raise (ArgumentNullException((if isNull x then "x" else "y"), sprintf "%s: x and y are required" what))
+        if x.NDim < 1 then raise (ShapeException(sprintf "%s: x must have a batch axis, got shape %s" what (Shape.str x.Shape)))
+        if y.NDim < 1 || y.Shape.[0] <> x.Shape.[0] then
+            raise (ShapeException(sprintf "%s: x has %d samples (shape %s) but y has shape %s" what x.Shape.[0] (Shape.str x.Shape) (Shape.str y.Shape)))
+        x.Shape.[0]
+
     /// Refuses data whose feature count is not the model's input size (`what`: "fit", "fit validation_data", ...).
     let features (what: string) (model: string) (inputDim: int) (d: ArrayData) =
         if inputDim <> d.Features then
@@ -25,9 +34,12 @@ module internal SequentialChecks =
         elif isNull d.Targets || d.Targets.Length <> d.Count * outputDim then
             raise (ArgumentException(sprintf "%s: loss %s needs targets of shape (%d, %d)" what loss.Name d.Count outputDim))
 
-    /// Integer class labels from a label tensor y (N,): an int32 or bool tensor as it is; a float tensor only when
-    /// every value is a whole number (NaN, ±Inf and 2.5 are refused naming the sample and value, rather than cast).
+    /// Integer class labels from a label tensor y (N,) or (N, 1) (as Keras takes them): an int32 or bool tensor as it
+    /// is; a float tensor only when every value is a whole number (NaN, ±Inf and 2.5 are refused naming the sample and
+    /// value, rather than cast). y of any other shape (one-hot rows) is refused, naming its shape and the loss to use.
     let labels (what: string) (y: Tensor) : int[] =
+        if y.NDim > 1 && y.Size <> y.Shape.[0] then
+            raise (ShapeException(sprintf "%s: a sparse loss takes y as (N,) integer class labels, got y of shape %s; for one-hot or probability targets compile with loss \"categorical_crossentropy\"" what (Shape.str y.Shape)))
         if y.DType = Float32 || y.DType = Float64 then
             let v = y.ToFloat64Array()
             match v |> Array.tryFindIndex (fun l -> Double.IsNaN l || Double.IsInfinity l || l <> Math.Floor l) with

@@ -9,7 +9,7 @@ namespace ActorTrainer.Runtime.Clustering;
 /// <list type="bullet">
 /// <item>The coordinator's control connection, one per ps node and run. SliceJob (→ node): A = the run's token
 /// (positive), B = first global step, C = optimizer iterations done, D = weights version; sections: [job text
-/// (<see cref="SliceJobSpec"/>)], then each hosted slice's weights (one Float32 section per <see cref="WeightRange"/>,
+/// (<see cref="SliceJobSpec"/>)], then each hosted slice's weights (one Float32 section per <see cref="ActorTrainer.Core.WeightRange"/>,
 /// slices in index order), then each hosted slice's optimizer slots (slot by slot, segment by segment). Answer:
 /// SliceReady or Error. Then, either way, any time: Vote (A = step, B = slice, C = 1 finite / 0 not): the node's slices'
 /// checks go to the coordinator, which relays each to the other ps nodes. Node → coordinator: Applied (A = step, B =

@@ -62,5 +62,32 @@ type ArrayData(x: float32[], features: int, labels: int[], targets: float32[], c
     /// training count (0 or Count when a side would be empty, which Keras refuses).
     member _.ValidationSplitAt(split: float) = int (Math.Floor(float count * (1.0 - split)))
 
-    /// Samples with integer labels (e.g. MNIST images and digits).
-    static member OfLabels(x: float32[], features: int, labels: int[]) = ArrayData(x, features, labels, null, labels.Length)
+    /// Refuses a null x, features < 1 and an x that is not `count` rows of `features` values, naming `what`'s arguments.
+    static member private CheckRows(what: string, x: float32[], features: int, count: int, ys: string, perSample: int) =
+        if isNull x then raise (ArgumentNullException("x", sprintf "ArrayData.%s: x is null" what))
+        if features < 1 then raise (ArgumentOutOfRangeException("features", features, sprintf "ArrayData.%s: features must be >= 1" what))
+        if x.Length <> count * features then
+            let rows = if x.Length % features = 0 then sprintf "%d samples × %d features" (x.Length / features) features
+                       else sprintf "not a whole number of rows of %d features" features
+            let per = if perSample = 1 then "" else sprintf " (%d per sample)" perSample
+            raise (ArgumentException(sprintf "ArrayData.%s: x has %d values (%s) but %s has %d entries%s, i.e. %d samples"
+                                             what x.Length rows ys (count * perSample) per count, "x"))
+
+    /// Samples with integer labels (e.g. MNIST images and digits): x holds labels.Length rows of `features` values.
+    /// Throws ArgumentException naming x and labels when their sample counts differ.
+    static member OfLabels(x: float32[], features: int, labels: int[]) =
+        if isNull labels then raise (ArgumentNullException("labels", "ArrayData.OfLabels: labels is null"))
+        ArrayData.CheckRows("OfLabels", x, features, labels.Length, "labels", 1)
+        ArrayData(x, features, labels, null, labels.Length)
+
+    /// Samples with float targets (losses such as categorical_crossentropy or mse): targets holds N rows of `outputs`
+    /// values (N × outputs, row-major) and x N rows of `features` values. Throws ArgumentException naming the array
+    /// whose length does not fit.
+    static member OfTargets(x: float32[], features: int, targets: float32[], outputs: int) =
+        if isNull targets then raise (ArgumentNullException("targets", "ArrayData.OfTargets: targets is null"))
+        if outputs < 1 then raise (ArgumentOutOfRangeException("outputs", outputs, "ArrayData.OfTargets: outputs must be >= 1"))
+        if targets.Length % outputs <> 0 then
+            raise (ArgumentException(sprintf "ArrayData.OfTargets: targets has %d values, not a whole number of rows of %d outputs" targets.Length outputs, "targets"))
+        let n = targets.Length / outputs
+        ArrayData.CheckRows("OfTargets", x, features, n, "targets", outputs)
+        ArrayData(x, features, null, targets, n)
