@@ -57,6 +57,7 @@ public static partial class ModelFiles
     /// registered is a ModelFileException naming the file, the layer, its class and how to register it.</summary>
     public static Sequential Load(string dir, IReadOnlyDictionary<string, Func<JsonObject, Layer>>? customObjects)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(dir);
         var custom = customObjects ?? NoCustomObjects;
         var (cfgPath, cfg) = ReadConfig(dir);
         var spec = ModelConfig.parseModelWith(cfgPath, custom, cfg);
@@ -90,7 +91,11 @@ public static partial class ModelFiles
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));
         CheckReplaceable(dir, full);
         var parent = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(parent);
+        try { Directory.CreateDirectory(parent); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"save: cannot create '{parent}', the directory model '{dir}' goes in: {e.Message}", e);
+        }
         var tmp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
         Directory.CreateDirectory(tmp);
         try

@@ -13,6 +13,11 @@ namespace ActorTrainer.Runtime;
 /// written at once (a copy would double their memory).</summary>
 public sealed class CheckpointSink(string dir, int keep, string configText, string mode, bool background = false) : IFlushingCheckpointSink
 {
+    private readonly string _dir = !string.IsNullOrWhiteSpace(dir) ? dir
+        : throw new ArgumentException($"checkpoint directory must be a path, got {(dir is null ? "null" : $"'{dir}'")}", nameof(dir));
+    private readonly int _keep = keep >= 1 ? keep
+        : throw new ArgumentOutOfRangeException(nameof(keep), keep, $"checkpoints to keep must be >= 1, got {keep}");
+
     /// <summary>Largest state (weights + optimizer slots, in float32 values: 128 MB) a background save copies.</summary>
     public const long MaxBackgroundValues = 1L << 25;
 
@@ -25,7 +30,7 @@ public sealed class CheckpointSink(string dir, int keep, string configText, stri
     private float[][][]? _slots;
 
     /// <summary>The checkpoint directory.</summary>
-    public string Dir => dir;
+    public string Dir => _dir;
 
     /// <summary>Path of the last checkpoint written (null before the first; a background write counts once done).</summary>
     public string? LastPath => Volatile.Read(ref _lastPath);
@@ -61,11 +66,11 @@ public sealed class CheckpointSink(string dir, int keep, string configText, stri
     {
         try
         {
-            Volatile.Write(ref _lastPath, CheckpointStore.Save(dir, state, keep));
+            Volatile.Write(ref _lastPath, CheckpointStore.Save(_dir, state, _keep));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new IOException($"cannot write the checkpoint of global step {step} into '{dir}': {e.Message} " +
+            throw new IOException($"cannot write the checkpoint of global step {step} into '{_dir}': {e.Message} " +
                                   "(the checkpoints already there are intact)", e);
         }
     }

@@ -375,3 +375,15 @@ let ``config.json fields outside Keras' own are refused, Keras' own load`` () =
         File.WriteAllText(cfgPath, node.ToJsonString())
         let after = ModelFiles.Load path
         Assert.Equal(before.GetConfig().ToJsonString(), after.GetConfig().ToJsonString()))
+
+[<Fact>]
+let ``load refuses a null or blank directory naming dir, and save names the parent it cannot create`` () =
+    Assert.Equal("dir", Assert.Throws<ArgumentNullException>(fun () -> ModelFiles.Load(null: string) |> ignore).ParamName)
+    Assert.Equal("dir", Assert.ThrowsAny<ArgumentException>(fun () -> ModelFiles.Load(" ") |> ignore).ParamName)
+    withModel (fun path ->
+        let m = ModelFiles.Load path
+        let file = Path.Combine(Path.GetDirectoryName path, "a-file")
+        File.WriteAllText(file, "not a directory")
+        let target = Path.Combine(file, "sub", "model")
+        let e = Assert.ThrowsAny<IOException>(fun () -> m.Save target)
+        Assert.StartsWith(sprintf "save: cannot create '%s', the directory model '%s' goes in: " (Path.Combine(file, "sub")) target, e.Message))

@@ -174,6 +174,7 @@ public sealed class CudaExecutorTests(CpuDevice cpu)
         var e = Assert.Throws<CudaUnavailableException>(() => new CudaRuntime(new CudaOptions()));
         Assert.Contains("no CUDA device", e.Message);
         Assert.Contains("--set trainer.backend=cpu", e.Message);
+        Assert.Contains("in code: the CPU runtime, or new CudaOptions(DeviceKind.Cpu)", e.Message);   // a library caller has no --set
         Assert.DoesNotContain("\n", e.Message);
     }
 

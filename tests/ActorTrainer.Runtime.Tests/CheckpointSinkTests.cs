@@ -98,7 +98,7 @@ public class CheckpointSinkTests
         }
     }
     [Fact]
-    public void A_null_state_an_unknown_mode_and_a_negative_step_interval_are_refused_naming_them()
+    public void A_null_state_an_unknown_mode_no_checkpoints_to_keep_a_blank_dir_and_a_negative_step_interval_are_refused_naming_them()
     {
         var e = Assert.Throws<ArgumentNullException>(() => CheckpointSink.ToFit(null!));
         Assert.Equal("s", e.ParamName);
@@ -107,6 +107,9 @@ public class CheckpointSinkTests
         Assert.Equal("mode", m.ParamName);
         Assert.Contains("'sync' or 'async'", m.Message);
         Assert.Contains("'banana'", m.Message);
+        var k = Assert.Throws<ArgumentOutOfRangeException>(() => new CheckpointSink(Fixtures.TempDir(), 0, "", "sync"));   // when made, not at the first save
+        Assert.Equal("keep", k.ParamName);
+        Assert.Equal("dir", Assert.Throws<ArgumentException>(() => new CheckpointSink(" ", 2, "", "sync")).ParamName);
         var model = SmallModel();
         var n = Assert.Throws<ArgumentOutOfRangeException>(() =>
             model.FitWith(Fixtures.Train(128), new FitOptions { Verbose = 0, BatchSize = 64, CheckpointEverySteps = -3 }));

@@ -46,7 +46,8 @@ public static class ErrorBoundary
             TrainingDivergedException => (ExitCodes.Diverged, e.Message),
             ActorTrainer.Kernels.KernelSettingException => (ExitCodes.BadInput, e.Message),   // names the environment variable
             // The GPU backend cannot start (no driver, device or cuBLAS): the user fixes it by config (trainer.backend).
-            ActorTrainer.Cuda.CudaUnavailableException => (ExitCodes.BadInput, e.Message),
+            ActorTrainer.Cuda.CudaUnavailableException => (ExitCodes.BadInput, e.Message.Replace(
+                ActorTrainer.Cuda.CudaUnavailableException.Fallback, ActorTrainer.Cuda.CudaUnavailableException.CommandLineFallback)),
             ActorTrainer.Cuda.CudaOutOfMemoryException => (ExitCodes.BadInput, e.Message),       // names the buffer, the size and the fallback
             OutOfMemoryException => (ExitCodes.BadInput, $"out of memory ({e.Message}); use a smaller trainer.batch-size or model"),
             IOException or UnauthorizedAccessException => (ExitCodes.IoError, e.Message),
