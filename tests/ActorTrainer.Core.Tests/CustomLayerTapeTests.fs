@@ -111,6 +111,11 @@ let ``an output gradient seeds the backward pass as multiplying the target by it
         tape.Gradient(a * a * seed, a).ToFloat32Array()
     Assert.Equal<float32[]>(viaProduct, viaSeed)
     Assert.Equal<float32[]>([| 1.0f; -4.0f; -12.0f; 1.5f |], viaSeed)
+    let viaVariables =
+        let v = Variable(a)
+        use tape = new GradientTape()
+        tape.Gradient(v.Value * v.Value, [| v |], seed).[0].ToFloat32Array()
+    Assert.Equal<float32[]>(viaSeed, viaVariables)
     use tape = new GradientTape()
     tape.Watch a
     let e = Assert.Throws<ShapeException>(fun () -> tape.Gradient(a * a, [| a |], Tensor.FromArray([| 1.0f; 2.0f |], [| 2 |])) |> ignore)

@@ -120,3 +120,7 @@ type GradientTape([<Optional; DefaultParameterValue(false)>] persistent: bool) a
     member this.Gradient(target: Tensor, vs: Variable[]) : Tensor[] =
         if isNull vs then raise (ArgumentNullException("vs"))
         this.Gradient(target, vs |> Array.map (fun v -> if isNull v then raise (ArgumentNullException("vs")) else v.Current))
+    /// d(Σ outputGradient ⊙ target)/d v for each variable (TF's output_gradients; null = ones).
+    member this.Gradient(target: Tensor, vs: Variable[], outputGradient: Tensor) : Tensor[] =
+        if isNull vs then raise (ArgumentNullException("vs"))
+        this.Gradient(target, vs |> Array.map (fun v -> if isNull v then raise (ArgumentNullException("vs")) else v.Current), outputGradient)
