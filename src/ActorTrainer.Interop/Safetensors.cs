@@ -15,6 +15,10 @@ public enum SafetensorsDType
 }
 
 /// <summary>A named tensor of any supported dtype: Data is float[] (F32), double[] (F64) or int[] (I32), row-major, length == product(Shape).</summary>
+/// <param name="Name">The tensor's name.</param>
+/// <param name="DType">Element type: F32, F64 or I32.</param>
+/// <param name="Shape">Dimensions; empty for a scalar.</param>
+/// <param name="Data">The values, product(Shape) of them, row-major: float[] (F32), double[] (F64) or int[] (I32).</param>
 public sealed record TypedTensor(string Name, SafetensorsDType DType, int[] Shape, Array Data)
 {
     /// <summary>Wraps a float32 <see cref="NamedTensor"/> as an F32 typed tensor (no copy).</summary>

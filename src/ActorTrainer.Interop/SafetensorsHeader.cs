@@ -5,11 +5,21 @@ namespace ActorTrainer.Interop;
 
 /// <summary>One tensor as the header describes it: name, dtype, shape, element count and its byte range
 /// [Begin, End) relative to the start of the data section.</summary>
+/// <param name="Name">The tensor's name (header key).</param>
+/// <param name="DType">Element type (header <c>dtype</c>).</param>
+/// <param name="Shape">Dimensions (header <c>shape</c>; empty for a scalar).</param>
+/// <param name="Count">Elements: product(Shape).</param>
+/// <param name="Begin">First byte of the tensor's data, relative to the data section (header <c>data_offsets[0]</c>).</param>
+/// <param name="End">Byte after its data, relative to the data section (header <c>data_offsets[1]</c>).</param>
 public sealed record SafetensorsEntry(string Name, SafetensorsDType DType, int[] Shape, long Count, long Begin, long End);
 
 /// <summary>A validated safetensors header: the tensors in header order, the string metadata, where the data section
 /// starts in the file, and the file's length. Every entry's byte range lies inside the file and the ranges tile the
 /// data section exactly, so reading the data never allocates more than the file holds.</summary>
+/// <param name="Tensors">The tensors, in header order.</param>
+/// <param name="Metadata">The header's "__metadata__" string map (empty when absent).</param>
+/// <param name="DataStart">File offset of the data section: 8 + the header's length.</param>
+/// <param name="FileLength">The file's length in bytes.</param>
 public sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Tensors, IReadOnlyDictionary<string, string> Metadata,
     long DataStart, long FileLength)
 {

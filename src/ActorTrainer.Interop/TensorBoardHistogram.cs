@@ -1,6 +1,13 @@
 namespace ActorTrainer.Interop;
 
 /// <summary>Fields of a TensorFlow HistogramProto: bucket i counts values in [BucketLimit[i-1], BucketLimit[i]) (−DBL_MAX below the first).</summary>
+/// <param name="Min">Smallest value.</param>
+/// <param name="Max">Largest value.</param>
+/// <param name="Num">Number of values.</param>
+/// <param name="Sum">Σx over the values.</param>
+/// <param name="SumSquares">Σx² over the values.</param>
+/// <param name="BucketLimits">Upper (exclusive) edge of each bucket, ascending.</param>
+/// <param name="Buckets">Count of values in each bucket (same length as BucketLimits).</param>
 public sealed record HistogramData(double Min, double Max, double Num, double Sum, double SumSquares, double[] BucketLimits, double[] Buckets);
 
 /// <summary>

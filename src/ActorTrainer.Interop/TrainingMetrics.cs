@@ -5,6 +5,10 @@ using System.Text;
 namespace ActorTrainer.Interop;
 
 /// <summary>One metric sample for exposition: Prometheus name (prefixed "actortrainer_"), help text, type ("gauge"|"counter"), value.</summary>
+/// <param name="Name">Prometheus metric name, prefixed "actortrainer_".</param>
+/// <param name="Help">The # HELP text.</param>
+/// <param name="Type">The # TYPE: "gauge" or "counter".</param>
+/// <param name="Value">The sample's value.</param>
 public sealed record MetricSample(string Name, string Help, string Type, double Value);
 
 /// <summary>

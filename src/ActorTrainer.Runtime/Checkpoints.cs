@@ -9,6 +9,21 @@ namespace ActorTrainer.Runtime;
 /// <summary>Everything needed to continue a run exactly: the position of the next step (Epoch, StepInEpoch,
 /// GlobalStep), the partial sums of that epoch, weights, optimizer iterations and slots, history, seed, mode,
 /// stale-gradient count and the run's config text.</summary>
+/// <param name="Seed">Seed of the run; a resume with another seed is refused.</param>
+/// <param name="Epoch">0-based epoch of the next step.</param>
+/// <param name="StepInEpoch">0-based batch of the next step within Epoch (the batches of Epoch already applied).</param>
+/// <param name="GlobalStep">Optimizer steps applied in total (the next step's global index).</param>
+/// <param name="EpochLossSum">Sum of the per-sample training losses of Epoch's steps applied so far.</param>
+/// <param name="EpochCorrect">Samples of those steps the accuracy counts as right.</param>
+/// <param name="EpochCount">Samples of those steps.</param>
+/// <param name="Weights">The weights in ModelPlan.WeightShapes order, each flat float32 row-major.</param>
+/// <param name="OptimizerName">Optimizer.Name of the run ("Adam", ...); a resume with another optimizer is refused.</param>
+/// <param name="OptimizerIterations">Optimizer.Iterations: update steps applied (Keras <c>optimizer.iterations</c>).</param>
+/// <param name="OptimizerSlots">Optimizer slots as Optimizer.GetState gives them: [weight][slot][element].</param>
+/// <param name="History">Logs of the finished epochs (Epoch entries).</param>
+/// <param name="ConfigText">The run's configuration text (TrainingJob.ConfigText).</param>
+/// <param name="StaleGradientsRejected">Async gradients rejected as too stale so far (0 in sync mode).</param>
+/// <param name="Mode">The run's mode, "sync" or "async".</param>
 public sealed record CheckpointState(int Seed, int Epoch, int StepInEpoch, long GlobalStep,
     double EpochLossSum, double EpochCorrect, long EpochCount, float[][] Weights, string OptimizerName,
     long OptimizerIterations, float[][][] OptimizerSlots, IReadOnlyList<EpochLogs> History, string ConfigText,

@@ -9,6 +9,21 @@ namespace ActorTrainer.Runtime;
 /// Remote (config cluster.*): also use the gradient workers of the cluster's worker nodes (the ActorSystem must be a
 /// cluster member). LocalCompute: how local workers compute their shards (null: the CPU GradientEngine; the GPU
 /// backend's factory makes GPU workers).</summary>
+/// <param name="Workers">Gradient workers (trainer.workers): AutoWorkers (−1, default) lets the layout choose, 0 = one per core, n = n.</param>
+/// <param name="Mode">"sync" (default: each batch's shard gradients summed into one step) or "async" (Downpour) (trainer.mode).</param>
+/// <param name="ShardsPerBatch">Fixed split of each batch for the gradient sum (trainer.shards-per-batch, ≥ 1; part of the determinism contract).</param>
+/// <param name="AsyncPullEvery">Async: a worker pulls fresh weights after every this many batches it computed (trainer.async.pull-every, default 1).</param>
+/// <param name="AsyncMaxStaleness">Async: a gradient computed on weights more than this many versions old is rejected (trainer.async.max-staleness, default 4).</param>
+/// <param name="WorkerTimeout">A work item not answered within this is handed to another worker (trainer.worker-timeout; null = 30 s).</param>
+/// <param name="CheckpointEverySteps">Also checkpoint every this many global steps (trainer.checkpoint.every-steps; 0 = epoch ends only).</param>
+/// <param name="CheckpointKeep">Newest checkpoints kept in CheckpointDir (trainer.checkpoint.keep, ≥ 1, default 3).</param>
+/// <param name="CheckpointDir">Directory the run writes its checkpoints into (trainer.checkpoint.dir; null = no checkpoints).</param>
+/// <param name="Faults">Fault injection for tests (null = none).</param>
+/// <param name="PsSlices">Parameter-server slices (trainer.ps-slices; 0 = ParameterSlices.Auto).</param>
+/// <param name="ThreadsPerWorker">GEMM threads of each gradient worker (trainer.threads-per-worker; 0 = the layout's choice).</param>
+/// <param name="Staleness">Async: the learning-rate factor of a stale gradient (trainer.async.staleness; default None = full rate).</param>
+/// <param name="Remote">Also use the gradient workers of the cluster's worker nodes (config cluster.*; null = this process only).</param>
+/// <param name="LocalCompute">How local workers compute their shards (null = the CPU GradientEngine; the GPU backend's factory makes GPU workers).</param>
 public sealed record RuntimeOptions(int Workers = RuntimeOptions.AutoWorkers, string Mode = "sync", int ShardsPerBatch = Batching.DefaultShardsPerBatch,
     int AsyncPullEvery = 1, int AsyncMaxStaleness = 4, TimeSpan? WorkerTimeout = null,
     int CheckpointEverySteps = 0, int CheckpointKeep = 3, string? CheckpointDir = null,

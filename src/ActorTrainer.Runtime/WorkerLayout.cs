@@ -6,6 +6,8 @@ namespace ActorTrainer.Runtime;
 /// async mode — one single-threaded worker per core (whole batches, no shards). An explicit trainer.workers keeps
 /// threads = max(1, cores / workers) (0 = one worker per core); an explicit trainer.threads-per-worker overrides
 /// the threads. The layout never changes shards-per-batch, so it never changes the results.</summary>
+/// <param name="Workers">Gradient workers.</param>
+/// <param name="ThreadsPerWorker">GEMM threads of each worker.</param>
 public readonly record struct WorkerLayout(int Workers, int ThreadsPerWorker)
 {
     /// <summary>The layout for `cores` cores and the configured workers (−1 auto, 0 = cores, n), threads per worker

@@ -6,8 +6,11 @@ open System.Collections.Generic
 /// needed) to one gradient per input, each already un-broadcast to that input's shape; needed.[j] = false says
 /// input j's gradient will not be used (it is not watched), so the op may skip it and return null there.
 type Op =
-    { Name: string
+    { /// Name of the primitive, for messages.
+      Name: string
+      /// inputs → output.
       Forward: NDArray[] -> NDArray
+      /// inputs → output → ∂L/∂output → needed → ∂L/∂input per input (input's shape; null where not needed).
       Backward: NDArray[] -> NDArray -> NDArray -> bool[] -> NDArray[] }
 
 /// One recorded application of an Op (tensor ids and values), as kept by a tape.

@@ -6,7 +6,11 @@ open System.IO.Compression
 open ActorTrainer.Core
 
 /// Raw unsigned-byte IDX array (type code 0x08): `Data.Length = product Dims`, row-major (last dim fastest).
-type IdxArray = { Dims: int[]; Data: byte[] }
+type IdxArray =
+    { /// Size of each dimension (MNIST images: count, rows, columns; labels: count).
+      Dims: int[]
+      /// The elements, product(Dims) bytes, row-major.
+      Data: byte[] }
 
 /// Read-only stream that yields `prefix[0..count-1]` and then the rest of `inner` (lets a non-seekable stream be peeked).
 type internal PrefixedStream(prefix: byte[], count: int, inner: Stream) =

@@ -7,10 +7,15 @@ open ActorTrainer.Kernels
 /// Keras activation functions by name: linear, relu, sigmoid, tanh, softmax.
 [<RequireQualifiedAccess>]
 type Activation =
+    /// y = x (Keras "linear", also for no activation).
     | Linear
+    /// y = max(x, 0) (Keras "relu").
     | Relu
+    /// y = 1/(1 + e⁻ˣ) (Keras "sigmoid").
     | Sigmoid
+    /// y = tanh x (Keras "tanh").
     | Tanh
+    /// y = eˣ/Σeˣ along the last axis, max-subtracted for stability (Keras "softmax").
     | Softmax
 
     /// Keras name ("linear", "relu", "sigmoid", "tanh", "softmax").

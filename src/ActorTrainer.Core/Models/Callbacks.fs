@@ -19,12 +19,19 @@ type IModelHandle =
 
 /// Keras callback hooks. Logs hold the running/epoch values ("loss", "accuracy", "val_loss", ...).
 type ICallback =
+    /// Hands the callback the model being trained; fit calls it before OnTrainBegin (Keras `set_model`).
     abstract SetModel: IModelHandle -> unit
+    /// Start of fit, before the first epoch (Keras `on_train_begin`).
     abstract OnTrainBegin: unit -> unit
+    /// End of fit, with the last logs fit wrote (normally the last epoch's) (Keras `on_train_end`).
     abstract OnTrainEnd: logs: IReadOnlyDictionary<string, float> -> unit
+    /// Start of epoch `epoch` (0-based) of `steps` batches (Keras `on_epoch_begin`).
     abstract OnEpochBegin: epoch: int * steps: int -> unit
+    /// End of epoch `epoch` (0-based): loss and metrics of the epoch, val_* when validated (Keras `on_epoch_end`).
     abstract OnEpochEnd: epoch: int * logs: IReadOnlyDictionary<string, float> -> unit
+    /// Before batch `batch` (0-based within the epoch) (Keras `on_train_batch_begin`).
     abstract OnTrainBatchBegin: batch: int -> unit
+    /// After batch `batch`: the epoch's running mean loss and metrics so far (Keras `on_train_batch_end`).
     abstract OnTrainBatchEnd: batch: int * logs: IReadOnlyDictionary<string, float> -> unit
 
 /// Marks a callback whose batch hooks (OnTrainBatchBegin/End) write only outside the training (a console, a log,
@@ -66,17 +73,24 @@ type IRestoreEpochLogs =
 /// Convenience base class: every hook is a no-op; override what you need. `Model` is set by fit.
 [<AbstractClass>]
 type Callback() =
+    /// The model being trained (Keras `self.model`); set by fit before OnTrainBegin, null before.
     member val Model : IModelHandle = Unchecked.defaultof<_> with get, set
+    /// Start of fit (see ICallback.OnTrainBegin).
     abstract OnTrainBegin: unit -> unit
     default _.OnTrainBegin() = ()
+    /// End of fit, with the last logs (see ICallback.OnTrainEnd).
     abstract OnTrainEnd: IReadOnlyDictionary<string, float> -> unit
     default _.OnTrainEnd _ = ()
+    /// Start of an epoch: (0-based epoch, batches in it) (see ICallback.OnEpochBegin).
     abstract OnEpochBegin: int * int -> unit
     default _.OnEpochBegin(_, _) = ()
+    /// End of an epoch: (0-based epoch, its logs) (see ICallback.OnEpochEnd).
     abstract OnEpochEnd: int * IReadOnlyDictionary<string, float> -> unit
     default _.OnEpochEnd(_, _) = ()
+    /// Before a batch: its 0-based index within the epoch (see ICallback.OnTrainBatchBegin).
     abstract OnTrainBatchBegin: int -> unit
     default _.OnTrainBatchBegin _ = ()
+    /// After a batch: (0-based batch, running logs of the epoch) (see ICallback.OnTrainBatchEnd).
     abstract OnTrainBatchEnd: int * IReadOnlyDictionary<string, float> -> unit
     default _.OnTrainBatchEnd(_, _) = ()
     interface ICallback with

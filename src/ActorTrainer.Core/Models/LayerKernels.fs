@@ -35,11 +35,11 @@ module DenseKernels =
 /// layer, so both draw the same mask for the same (seed, layer, element) on any worker.
 module DropoutKernels =
 
-    /// mask[e] = 0 when u(e) < rate else 1/(1−rate), with u(e) = (mix64(key + e) ≫ 11)·2⁻⁵³ and
-    /// key = mix64(seed ⊕ layer≪56); mask is the (rows × width) element block of plan layer `layer`.
     /// The mask's stream key: mix64(seed ⊕ layer≪56) (also the GPU backend's dropout kernel's).
     let key (seed: int64) (layer: int) : uint64 = Rng.Mix64(uint64 seed ^^^ (uint64 layer <<< 56))
 
+    /// mask[e] = 0 when u(e) < rate else 1/(1−rate), with u(e) = (mix64(key + e) ≫ 11)·2⁻⁵³ and
+    /// key = mix64(seed ⊕ layer≪56); mask is the (rows × width) element block of plan layer `layer`.
     let mask (seed: int64) (layer: int) (rate: float) (mask: Span<float32>) =
         let scale = float32 (1.0 / (1.0 - rate))
         let key = key seed layer

@@ -32,8 +32,11 @@ type PlanLayer =
 
 /// A compiled model: input width, layers, loss. Weights are passed separately, in layer order (kernel, bias).
 type ModelPlan =
-    { InputDim: int
+    { /// Values per input sample (features); inputs are (rows × InputDim) float32 row-major.
+      InputDim: int
+      /// The layers in order (no Flatten).
       Layers: PlanLayer[]
+      /// The loss the model is trained with.
       Loss: Loss }
 
     /// Width of the model output.
@@ -59,8 +62,11 @@ type ModelPlan =
 /// Loss sum, metric hits and sample count of one shard (sums, so shards and batches add up exactly).
 [<Struct>]
 type ShardStats =
-    { LossSum: float
+    { /// Sum of the per-sample losses.
+      LossSum: float
+      /// Samples the metric counts as right (accuracy hits).
       Correct: float
+      /// Samples.
       Count: int }
 
     /// Component-wise sum.

@@ -201,7 +201,9 @@ type SGD([<Optional; DefaultParameterValue(0.01)>] learningRate: float,
          [<Optional; DefaultParameterValue(false)>] nesterov: bool) =
     inherit Optimizer(learningRate)
     do if momentum < 0.0 || momentum > 1.0 then raise (ArgumentOutOfRangeException("momentum", momentum, "SGD momentum must be in [0, 1]"))
+    /// μ, the factor of the velocity m = μ·m − lr·g; 0 = plain SGD, no slot (Keras `momentum`, default 0.0; in [0, 1]).
     member _.Momentum = momentum
+    /// Nesterov momentum: w += μ·m − lr·g after the velocity update instead of w += m (Keras `nesterov`, default false).
     member _.Nesterov = nesterov
     override _.Name = "SGD"
     override _.SlotNames = if momentum <> 0.0 then [| "momentum" |] else [||]
@@ -227,9 +229,13 @@ type RMSprop([<Optional; DefaultParameterValue(0.001)>] learningRate: float,
         if rho < 0.0 || rho > 1.0 then raise (ArgumentOutOfRangeException("rho", rho, "RMSprop rho must be in [0, 1]"))
         if momentum < 0.0 || momentum > 1.0 then raise (ArgumentOutOfRangeException("momentum", momentum, "RMSprop momentum must be in [0, 1]"))
         if not (epsilon > 0.0) then raise (ArgumentOutOfRangeException("epsilon", epsilon, "RMSprop epsilon must be > 0"))
+    /// ρ, the decay of the moving average of g²: v = ρv + (1−ρ)g² (Keras `rho`, default 0.9; in [0, 1]).
     member _.Rho = rho
+    /// μ, the factor of the momentum slot m = μm + lr·g/√(v+ε), w −= m; 0 = none (Keras `momentum`, default 0.0).
     member _.Momentum = momentum
+    /// ε, added under the square root: √(v + ε) (Keras `epsilon`, default 1e-7; > 0).
     member _.Epsilon = epsilon
+    /// Centered RMSprop: also averages ḡ = ρḡ + (1−ρ)g and divides by √(v − ḡ² + ε) (Keras `centered`, default false).
     member _.Centered = centered
     override _.Name = "RMSprop"
     override _.SlotNames =
@@ -268,7 +274,9 @@ type Adagrad([<Optional; DefaultParameterValue(0.001)>] learningRate: float,
     inherit Optimizer(learningRate)
     let init = initialAccumulatorValue
     do if init < 0.0 then raise (ArgumentOutOfRangeException("initialAccumulatorValue", init, "Adagrad initial_accumulator_value must be >= 0"))
+    /// Starting value of the accumulator a of Σg² (Keras `initial_accumulator_value`, default 0.1; ≥ 0).
     member _.InitialAccumulatorValue = init
+    /// ε, added under the square root: w −= lr·g/√(a + ε) (Keras `epsilon`, default 1e-7).
     member _.Epsilon = epsilon
     override _.Name = "Adagrad"
     override _.SlotNames = [| "accumulator" |]
@@ -291,9 +299,13 @@ type Adam([<Optional; DefaultParameterValue(0.001)>] learningRate: float,
     do
         if beta1 < 0.0 || beta1 >= 1.0 then raise (ArgumentOutOfRangeException("beta1", beta1, "Adam beta_1 must be in [0, 1)"))
         if beta2 < 0.0 || beta2 >= 1.0 then raise (ArgumentOutOfRangeException("beta2", beta2, "Adam beta_2 must be in [0, 1)"))
+    /// β₁, the decay of the first-moment average m += (g − m)(1−β₁) (Keras `beta_1`, default 0.9; in [0, 1)).
     member _.Beta1 = beta1
+    /// β₂, the decay of the second-moment average v += (g² − v)(1−β₂) (Keras `beta_2`, default 0.999; in [0, 1)).
     member _.Beta2 = beta2
+    /// ε, added to the root: w −= m·α/(√v + ε) (Keras `epsilon`, default 1e-7).
     member _.Epsilon = epsilon
+    /// AMSGrad: divides by √v̂ with v̂ = max(v̂, v), the running maximum of v (Keras `amsgrad`, default false).
     member _.Amsgrad = amsgrad
     override _.Name = "Adam"
     override _.SlotNames = if amsgrad then [| "momentum"; "velocity"; "velocity_hat" |] else [| "momentum"; "velocity" |]

@@ -6,9 +6,13 @@ open System.Runtime.InteropServices
 /// One axis of a NumPy-style slice: an integer index (drops the axis), a start:stop:step range, or the whole axis;
 /// Ellipsis (NumPy `...`, at most one per slice) stands for as many whole axes as the other specs leave.
 type SliceSpec =
+    /// NumPy `a[i]`: the single position i of the axis (negative counts from the end; out of bounds throws); drops the axis.
     | Index of int
+    /// NumPy `a[start:stop:step]`: None means the axis' end in the step's direction; indices are clamped; step ≠ 0.
     | Range of start: int option * stop: int option * step: int
+    /// NumPy `a[:]`: the whole axis.
     | All
+    /// NumPy `...`: as many whole axes as the other specs leave (at most one per slice).
     | Ellipsis
     /// C#: the range start:stop:step of one axis; null start/stop means the axis' end (NumPy `a[start:stop:step]`).
     static member Between(start: Nullable<int>, stop: Nullable<int>, [<Optional; DefaultParameterValue(1)>] step: int) : SliceSpec =

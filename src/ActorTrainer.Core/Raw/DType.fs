@@ -2,9 +2,13 @@ namespace ActorTrainer.Core
 
 /// Element type of an NDArray / Tensor (NumPy dtype names: float32, float64, int32, bool).
 type DType =
+    /// 32-bit IEEE float (NumPy float32; storage float32[]).
     | Float32
+    /// 64-bit IEEE float (NumPy float64; storage float[]).
     | Float64
+    /// 32-bit signed integer (NumPy int32; storage int[]).
     | Int32
+    /// Boolean (NumPy bool; storage bool[]).
     | Bool
     /// NumPy name of the dtype ("float32", "float64", "int32", "bool").
     member d.Name =

@@ -15,6 +15,14 @@ namespace ActorTrainer.Runtime.Clustering;
 /// long each time it is still busy, up to this. PsNodes (cluster.ps-nodes): 0 — the parameter-server slices run in the
 /// coordinator; N — they run on N `ps` nodes (contiguous groups of slices, <see cref="SliceHostLink"/>), and worker nodes
 /// pull the weights from and push the gradients to them directly; training starts once all N took their slices.</summary>
+/// <param name="DataPlane">Limits and TLS of the connections to worker nodes; its IoTimeout is the per-step deadline of a node's shard.</param>
+/// <param name="MinWorkers">Workers (remote, plus local ones when LocalWorkers) that must be up before training starts (default 1).</param>
+/// <param name="LocalWorkers">Also run gradient workers in this process (default false).</param>
+/// <param name="WaitForWorkers">How long to wait for MinWorkers, or with every worker lost, before failing (null = 60 s).</param>
+/// <param name="ProbeInterval">How often known worker nodes are asked to describe themselves (null = 1 s).</param>
+/// <param name="Compress">Block-sparse coding of tensors: "on", "off" or "auto" (default: coded to other hosts only).</param>
+/// <param name="BusyRetryMax">Longest wait between asks of a node that answered busy, doubling from ProbeInterval (null = 30 s).</param>
+/// <param name="PsNodes">Parameter-server nodes hosting the slices (cluster.ps-nodes; 0 = slices run in the coordinator).</param>
 public sealed record RemoteWorkers(DataPlaneOptions DataPlane, int MinWorkers = 1, bool LocalWorkers = false,
     TimeSpan? WaitForWorkers = null, TimeSpan? ProbeInterval = null, string Compress = "auto", TimeSpan? BusyRetryMax = null,
     int PsNodes = 0)

@@ -104,6 +104,13 @@ public static class SliceProtocol
 /// <summary>What a coordinator's SliceJob frame tells a ps node besides the tensors: the weight tensors' sizes (plan
 /// order), the slice count of the layout (<see cref="ParameterSlices.Split"/>: both ends cut the same way), the hosted
 /// slices First..Last, shards per batch, the learning rate and the optimizer's Keras config ({"class_name", "config"}).</summary>
+/// <param name="Sizes">Elements of each weight tensor, in plan order.</param>
+/// <param name="Slices">Slice count of the layout (ParameterSlices.Split).</param>
+/// <param name="First">First slice the ps node hosts.</param>
+/// <param name="Last">Last slice it hosts (inclusive).</param>
+/// <param name="Shards">Shards per batch.</param>
+/// <param name="LearningRate">The optimizer's learning rate.</param>
+/// <param name="Optimizer">The optimizer's Keras config JSON ({"class_name", "config"}).</param>
 public sealed record SliceJobSpec(int[] Sizes, int Slices, int First, int Last, int Shards, double LearningRate, string Optimizer)
 {
     private const string Magic = "actortrainer-slices 1";
@@ -145,6 +152,10 @@ public sealed record SliceJobSpec(int[] Sizes, int Slices, int First, int Last, 
 /// endpoint and hosted slices First..Last (together every slice, in order). Codes: the coordinator's
 /// cluster.data-plane.compress — whether a worker node's links to the ps nodes carry block-sparse codes
 /// (<see cref="CodesTo"/>).</summary>
+/// <param name="Token">The run's token (the coordinator's SliceJob A).</param>
+/// <param name="Slices">Slice count of the layout.</param>
+/// <param name="Nodes">Per ps node: its data-plane endpoint (Host, Port) and hosted slices First..Last, in slice order.</param>
+/// <param name="Codes">The coordinator's cluster.data-plane.compress ("auto", "on" or "off").</param>
 public sealed record SliceDirectory(long Token, int Slices, (string Host, int Port, int First, int Last)[] Nodes, string Codes = "off")
 {
     private const string Magic = "actortrainer-ps 1";

@@ -7,6 +7,10 @@ namespace ActorTrainer.Runtime.DataPlane;
 /// that CA's revocation list (an X.509 CRL, PEM or DER, read again when the file changes: <see cref="Remoting.RevocationSource"/>); the system trust store and
 /// host names are not used.
 /// </summary>
+/// <param name="CertificatePath">This end's certificate with its private key, PFX/PKCS#12.</param>
+/// <param name="Password">Password of the PFX file (null = none).</param>
+/// <param name="TrustedCaPath">The CA certificate (PEM or DER) a peer's certificate must chain to.</param>
+/// <param name="RevocationListPath">That CA's revocation list, an X.509 CRL (PEM or DER), reread when it changes (null = none).</param>
 public sealed record DataPlaneTls(string CertificatePath, string? Password, string TrustedCaPath, string? RevocationListPath = null);
 
 /// <summary>
@@ -15,6 +19,10 @@ public sealed record DataPlaneTls(string CertificatePath, string? Password, stri
 /// blocking read or write (null = reads wait forever); Tls: mutual TLS, or null for plain TCP. Limits are checked
 /// before anything is allocated for a frame.
 /// </summary>
+/// <param name="MaxFrameBytes">Largest payload (sum of the sections' bytes) a received frame may announce (default 256 MiB, ≥ 0).</param>
+/// <param name="MaxSections">Most sections per frame (default 4096, 0..1048576).</param>
+/// <param name="IoTimeout">Limit on the handshake and on each blocking read or write (null = reads wait forever).</param>
+/// <param name="Tls">Mutual TLS, or null for plain TCP.</param>
 public sealed record DataPlaneOptions(
     long MaxFrameBytes = 268_435_456,
     int MaxSections = 4096,

@@ -17,6 +17,13 @@ public enum SectionType : byte
 /// order the sections follow on the wire. Received headers share their arrays with later headers of the same layout:
 /// treat them as read-only.
 /// </summary>
+/// <param name="Kind">Application-defined frame kind, 1..255.</param>
+/// <param name="A">First int64 field (meaning given by Kind).</param>
+/// <param name="B">Second int64 field.</param>
+/// <param name="C">Third int64 field.</param>
+/// <param name="D">Fourth int64 field.</param>
+/// <param name="Types">Element type of each section, in wire order.</param>
+/// <param name="Lengths">Element count of each section, in wire order.</param>
 public sealed record FrameHeader(byte Kind, long A, long B, long C, long D, SectionType[] Types, int[] Lengths)
 {
     /// <summary>Number of sections in the frame (Types.Length).</summary>

@@ -37,10 +37,17 @@ type FitOptions() =
 /// Outcome of fit: per-epoch logs (including epochs restored from a checkpoint), global steps done, whether it was
 /// cancelled, steps/s of this run, async gradients rejected, workers used.
 type FitResult =
-    { Epochs: EpochLogs[]
+    { /// Logs of every finished epoch, in order, those restored from FitOptions.Resume included.
+      Epochs: EpochLogs[]
+      /// The run's History callback (Keras `History`: its History dictionary holds each key's per-epoch values).
       History: History
+      /// Optimizer steps applied in total when fit returned (global steps, a resumed run's earlier ones included).
       Steps: int64
+      /// True when FitOptions.Cancellation stopped fit before its last epoch finished.
       Interrupted: bool
+      /// Steps of this run per wall-clock second of this run.
       StepsPerSecond: float
+      /// Asynchronous gradients rejected as too stale (0 in sync mode).
       StaleGradientsRejected: int64
+      /// Gradient workers the step executor started.
       Workers: int }

@@ -9,11 +9,17 @@ open System.Collections.Generic
 /// NaN), Logs key by key in order with bitwise-equal values (null equals only null).
 [<CustomEquality; NoComparison>]
 type EpochLogs =
-    { Epoch: int
+    { /// 0-based index of the epoch.
+      Epoch: int
+      /// Mean training loss over the epoch's samples (Keras `loss`); NaN when a step diverged.
       Loss: float
+      /// Training accuracy: the fraction of the epoch's samples predicted right (Keras `accuracy`).
       Accuracy: float
+      /// Mean loss on FitOptions.Validation at the epoch's end (Keras `val_loss`); null without validation data.
       ValLoss: Nullable<float>
+      /// Accuracy on FitOptions.Validation at the epoch's end (Keras `val_accuracy`); null without validation data.
       ValAccuracy: Nullable<float>
+      /// Wall-clock seconds of the epoch in this run, validation included.
       Seconds: float
       /// Every key of the logs fit gave OnEpochEnd, in order: loss, metrics, val_*, then the keys callbacks added
       /// (IEpochLogs: LearningRateScheduler's learning_rate). Null when not known (an epoch of an older checkpoint):
@@ -66,16 +72,27 @@ type StepInterruptedException(what: string) =
 /// GlobalStep), the partial sums of that epoch, weights, optimizer iterations and slots, finished epochs' logs,
 /// async gradients rejected so far, and the seed and optimizer it was trained with (checked on resume).
 type FitCheckpoint =
-    { Seed: int
+    { /// Seed of the run (FitOptions.Seed); a resume with another seed is refused.
+      Seed: int
+      /// 0-based epoch of the next step.
       Epoch: int
+      /// 0-based batch of the next step within Epoch (the batches of Epoch already applied).
       StepInEpoch: int
+      /// Optimizer steps applied in total (the next step's global index).
       GlobalStep: int64
+      /// Loss sum, hits and sample count of Epoch's steps applied so far.
       EpochStats: ShardStats
+      /// The weights in ModelPlan.WeightShapes order (per Dense: kernel, bias), each flat float32 row-major.
       Weights: float32[][]
+      /// Optimizer.Name of the run ("Adam", ...); a resume with another optimizer is refused.
       OptimizerName: string
+      /// Optimizer.Iterations: update steps applied (Keras `optimizer.iterations`).
       OptimizerIterations: int64
+      /// Optimizer slots as Optimizer.GetState gives them: [weight][slot (SlotNames order)][element]; [||] for a weight without.
       OptimizerSlots: float32[][][]
+      /// Logs of the finished epochs (length Epoch).
       History: EpochLogs[]
+      /// Asynchronous gradients rejected as too stale so far (0 in sync mode).
       StaleGradientsRejected: int64 }
 
 /// Receives the fit loop's checkpoints (at epoch ends, every `CheckpointEverySteps` sync steps, and when training

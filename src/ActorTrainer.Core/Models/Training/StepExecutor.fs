@@ -15,13 +15,21 @@ type StepOutcome =
 /// ends), the optimizer (its state is advanced), the data and the fixed schedule (batch size, shards per batch,
 /// seed, shuffle) that makes every executor produce the same weights in sync mode.
 type StepJob =
-    { Plan: ModelPlan
+    { /// The compiled model.
+      Plan: ModelPlan
+      /// The weights' home, in Plan.WeightShapes order, each flat float32 row-major.
       Weights: float32[][]
+      /// The optimizer; its iterations and slots advance with every step.
       Optimizer: Optimizer
+      /// The training data.
       Train: ArrayData
+      /// Samples per optimizer step.
       BatchSize: int
+      /// Fixed split of each batch for the gradient sum.
       ShardsPerBatch: int
+      /// Seed of shuffling and dropout.
       Seed: int
+      /// Reshuffle the samples every epoch (seeded by Seed and epoch).
       Shuffle: bool }
 
 /// Runs fit's optimizer steps; the fit loop owns everything else (epochs, callbacks, validation, history,
