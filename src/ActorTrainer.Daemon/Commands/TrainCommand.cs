@@ -305,7 +305,7 @@ public static class TrainCommand
     /// that parses back to the same values: `train --resume` reads it.</summary>
     private static string RenderConfig(Akka.Configuration.Config config, string file, IReadOnlyList<string> sets)
     {
-        var header = $"# Effective configuration of this run (from {file}" +
+        var header = $"{RunDirectory.ConfigHeader} this run (from {file}" +
                      (sets.Count > 0 ? ", " + string.Join(", ", sets.Select(x => "--set " + ConfigLoader.OneLine(x))) : "") + ").\n";
         return header + ConfigLoader.Render(config) + "\n";
     }

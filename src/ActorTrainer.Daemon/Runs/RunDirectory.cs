@@ -104,16 +104,42 @@ public sealed class RunDirectory : IDisposable
 
     private string Combine(string name) => System.IO.Path.Combine(Path, name);
 
+    /// <summary>The first line of the config.conf that train writes into a run directory before anything else
+    /// (TrainCommand.RenderConfig): what tells a run of train from a folder that only holds files of the same names.</summary>
+    public const string ConfigHeader = "# Effective configuration of";
+
+    /// <summary>True when the directory holds a run that train wrote: its config.conf, the first file a run writes
+    /// (before any checkpoint, history or model), starts with <see cref="ConfigHeader"/>.</summary>
+    public bool WrittenByTrain()
+    {
+        try
+        {
+            using var reader = new StreamReader(Combine("config.conf"));
+            return reader.ReadLine() is { } first && first.StartsWith(ConfigHeader, StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+    }
+
+    private bool HasCheckpointFiles() =>
+        Directory.Exists(Combine("checkpoints")) && Directory.EnumerateFiles(Combine("checkpoints"), "ckpt-*.bin").Any();
+
     private void ClaimForFreshRun(bool overwrite)
     {
         var markers = RunMarkers();
+        bool ours = WrittenByTrain();
+        if (markers.Count > 0 && !ours)     // a model/ or checkpoints/ of the user's: never continued, never deleted
+            throw new ConfigException($"run directory '{Path}' holds {string.Join(", ", markers)} but no run that train wrote " +
+                                      "(no config.conf of train's there), so train neither continues nor replaces it, even with " +
+                                      "--overwrite (which would delete those files): choose another --run-dir");
         if (!overwrite && markers.Count == 0) return;
         if (!overwrite && markers is ["config.conf"])
             throw new ConfigException($"run directory '{Path}' holds a run that stopped before its first checkpoint (config.conf, " +
                                       "no checkpoint: nothing to resume); pass --overwrite to replace it, or choose another --run-dir");
         if (!overwrite)
-            throw new ConfigException($"run directory '{Path}' already holds a run ({string.Join(", ", markers)}); " +
-                                      $"continue it with 'train --resume {Path}', or pass --overwrite to replace it");
+            throw new ConfigException($"run directory '{Path}' already holds a run ({string.Join(", ", markers)}); " + (HasCheckpointFiles()
+                                          ? $"continue it with 'train --resume {Path}', or pass --overwrite to replace it"
+                                          : "it has no checkpoint to resume: pass --overwrite to replace it, or choose another --run-dir"));
+        if (!ours) return;                  // nothing of a run here: the fresh run writes its files beside what there is
         foreach (var name in ExistingRunFiles())
         {
             var p = Combine(name);
