@@ -73,8 +73,8 @@ public static class TrainCommand
         if (resume is null) lease.Open(s.Compute);        // a new run: opened before its directory exists (no GPU, no run directory)
 
         actors?.Listen();                                 // a cluster coordinator's listener: bound before the directory exists
-        using var dir = RunDirectory.Open(runDir, inPlace, overwrite);
-        ErrorBoundary.RunDirectory = runDir;
+        using var dir = cl.Get("run-dir") is null && resume is null ? RunDirectory.OpenNew(runDir) : RunDirectory.Open(runDir, inPlace, overwrite);
+        ErrorBoundary.RunDirectory = runDir = dir.Path;     // the default runs/<timestamp> may have become runs/<timestamp>-2
         if (s.SaveModel) CheckModelFolder(runDir, resume);
         var model = s.BuildModel();
         var resumeState = resume is null ? null : LoadResume(resume, log);
@@ -169,7 +169,7 @@ public static class TrainCommand
                 throw new ConfigException($"--resume '{resume}': no config.conf there (not a run directory written by train)");
             configFile ??= saved;
         }
-        else runDir = cl.Get("run-dir") ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        else runDir = cl.Get("run-dir") ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));   // taken: -2, -3, … (RunDirectory.OpenNew)
         if (File.Exists(runDir)) throw new ConfigException($"--run-dir '{runDir}' is a file, not a directory");
         return (runDir, configFile ?? DefaultConfig());
     }

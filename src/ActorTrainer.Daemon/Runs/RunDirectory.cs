@@ -37,29 +37,9 @@ public sealed class RunDirectory : IDisposable
     /// holding another run is refused, or emptied of that run's files when <paramref name="overwrite"/>.</summary>
     public static RunDirectory Open(string path, bool resume, bool overwrite)
     {
-        if (File.Exists(path))
-            throw new ConfigException($"--run-dir '{path}' is a file, not a directory");
-        bool created = !Directory.Exists(path);
-        try
-        {
-            Directory.CreateDirectory(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigException($"--run-dir '{path}': cannot create the directory: {e.Message}");
-        }
-        var lockPath = System.IO.Path.Combine(path, ".lock");
-        FileStream lockFile;
-        try
-        {
-            lockFile = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            if (!HeldByAnother(lockPath))       // a read-only directory, say: the lock file cannot be written, nobody holds it
-                throw new ConfigException($"run directory '{path}': cannot open its lock file {lockPath} for writing: {e.Message}");
-            throw new ConfigException($"run directory '{path}' is in use by another train process (lock file {lockPath} is held); wait for it or choose another --run-dir");
-        }
+        bool created = Create(path);
+        var lockFile = TryLock(path) ?? throw new ConfigException(
+            $"run directory '{path}' is in use by another train process (lock file {LockPath(path)} is held); wait for it or choose another --run-dir");
         var dir = new RunDirectory(path, lockFile, created);
         try
         {
@@ -72,6 +52,60 @@ public sealed class RunDirectory : IDisposable
             throw;
         }
         return dir;
+    }
+
+    /// <summary>A new run directory of a default name (train without --run-dir): <paramref name="basePath"/>, else
+    /// basePath-2, basePath-3, …: the first that does not exist or is empty, and that this process then locks with
+    /// nothing but its lock file inside; one that another process holds or has written into meanwhile is passed over,
+    /// so two runs started in the same second never share (nor replace) a directory.</summary>
+    public static RunDirectory OpenNew(string basePath)
+    {
+        for (var n = 1; n <= 1000; n++)
+        {
+            var path = n == 1 ? basePath : $"{basePath}-{n}";
+            if (File.Exists(path) || Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any()) continue;
+            bool created = Create(path);
+            if (TryLock(path) is not { } lockFile) continue;
+            var dir = new RunDirectory(path, lockFile, created);
+            if (Directory.EnumerateFileSystemEntries(path).All(e => System.IO.Path.GetFileName(e) == ".lock")) return dir;
+            lockFile.Dispose();             // written into by another process between the check and the lock: not ours
+        }
+        throw new ConfigException($"'{basePath}' and 999 numbered siblings ({basePath}-2 …) are all taken; give --run-dir");
+    }
+
+    /// <summary>Creates <paramref name="path"/> with its parents; true when it did not exist before.</summary>
+    private static bool Create(string path)
+    {
+        if (File.Exists(path))
+            throw new ConfigException($"--run-dir '{path}' is a file, not a directory");
+        bool created = !Directory.Exists(path);
+        try
+        {
+            Directory.CreateDirectory(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"--run-dir '{path}': cannot create the directory: {e.Message}");
+        }
+        return created;
+    }
+
+    private static string LockPath(string path) => System.IO.Path.Combine(path, ".lock");
+
+    /// <summary>The run directory's lock, held exclusively; null when another process holds it.</summary>
+    private static FileStream? TryLock(string path)
+    {
+        var lockPath = LockPath(path);
+        try
+        {
+            return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            if (!HeldByAnother(lockPath))       // a read-only directory, say: the lock file cannot be written, nobody holds it
+                throw new ConfigException($"run directory '{path}': cannot open its lock file {lockPath} for writing: {e.Message}");
+            return null;
+        }
     }
 
     /// <summary>True when another process holds <paramref name="lockPath"/>: it exists and cannot even be opened for
