@@ -32,7 +32,11 @@ public sealed class CommandLine
             var eq = a.IndexOf('=');
             name = eq > 0 && Array.IndexOf(valueOptions, a[2..eq]) >= 0 ? a[2..eq] : a[2..];
             if (eq > 0 && name == a[2..eq]) inline = a[(eq + 1)..];
-            if (Array.IndexOf(flags, name) >= 0) { cl._flags.Add(name); continue; }
+            if (Array.IndexOf(flags, name) >= 0)
+            {
+                if (!cl._flags.Add(name)) throw new UsageException($"{command}: option '--{name}' is given 2 times; give it once");
+                continue;
+            }
             if (Array.IndexOf(valueOptions, name) < 0)
                 throw new UsageException($"{command}: unknown option '--{name}' (allowed: {Allowed(valueOptions, flags)})");
             var value = inline ?? (i + 1 < args.Count ? args[++i] : throw new UsageException($"{command}: option '--{name}' needs a value"));

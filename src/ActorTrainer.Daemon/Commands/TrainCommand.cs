@@ -73,7 +73,7 @@ public static class TrainCommand
         if (resume is null) lease.Open(s.Compute);        // a new run: opened before its directory exists (no GPU, no run directory)
 
         actors?.Listen();                                 // a cluster coordinator's listener: bound before the directory exists
-        using var dir = cl.Get("run-dir") is null && resume is null ? RunDirectory.OpenNew(runDir) : RunDirectory.Open(runDir, inPlace, overwrite);
+        using var dir = cl.Get("run-dir") is null && resume is null ? RunDirectory.OpenNew(runDir) : RunDirectory.Open(runDir, inPlace, overwrite, branch: resume is not null);
         ErrorBoundary.RunDirectory = runDir = dir.Path;     // the default runs/<timestamp> may have become runs/<timestamp>-2
         if (s.SaveModel) CheckModelFolder(runDir, resume);
         var model = s.BuildModel();
@@ -214,7 +214,8 @@ public static class TrainCommand
         var ckptDir = Path.Combine(resume, "checkpoints");
         var state = Directory.Exists(ckptDir) ? CheckpointStore.LoadLatest(ckptDir, warnings, log) : null;
         if (state is null)
-            throw new ConfigException($"--resume '{resume}': no valid checkpoint in {ckptDir}");
+            throw new ConfigException($"--resume '{resume}': no valid checkpoint in {ckptDir}, so nothing to resume; " +
+                                      $"train it afresh with 'train --run-dir {resume} --overwrite', or use another --run-dir");
         log.LogInformation("resuming {RunDir} at epoch {Epoch}, step {Step} (global step {Global})", resume,
                            state.Epoch + 1, state.StepInEpoch, state.GlobalStep);
         return state;

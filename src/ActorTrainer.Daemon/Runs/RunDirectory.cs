@@ -35,7 +35,7 @@ public sealed class RunDirectory : IDisposable
 
     /// <summary>Creates (if needed) and locks <paramref name="path"/>. Unless <paramref name="resume"/>, a directory
     /// holding another run is refused, or emptied of that run's files when <paramref name="overwrite"/>.</summary>
-    public static RunDirectory Open(string path, bool resume, bool overwrite)
+    public static RunDirectory Open(string path, bool resume, bool overwrite, bool branch = false)
     {
         bool created = Create(path);
         var lockFile = TryLock(path) ?? throw new ConfigException(
@@ -43,7 +43,7 @@ public sealed class RunDirectory : IDisposable
         var dir = new RunDirectory(path, lockFile, created);
         try
         {
-            if (!resume) dir.ClaimForFreshRun(overwrite);
+            if (!resume) dir.ClaimForFreshRun(overwrite, branch);
             dir.SweepTemporaries();
         }
         catch
@@ -157,7 +157,9 @@ public sealed class RunDirectory : IDisposable
     private bool HasCheckpointFiles() =>
         Directory.Exists(Combine("checkpoints")) && Directory.EnumerateFiles(Combine("checkpoints"), "ckpt-*.bin").Any();
 
-    private void ClaimForFreshRun(bool overwrite)
+    /// <summary>Refuses a directory holding a run (or replaces train's own with --overwrite). A branch
+    /// (`--resume RUN --run-dir DIR`, with which --overwrite is refused) is told to choose another --run-dir.</summary>
+    private void ClaimForFreshRun(bool overwrite, bool branch)
     {
         var markers = RunMarkers();
         bool ours = WrittenByTrain();
@@ -166,6 +168,9 @@ public sealed class RunDirectory : IDisposable
                                       "(no config.conf of train's there), so train neither continues nor replaces it, even with " +
                                       "--overwrite (which would delete those files): choose another --run-dir");
         if (!overwrite && markers.Count == 0) return;
+        if (branch)
+            throw new ConfigException($"run directory '{Path}' already holds a run ({string.Join(", ", markers)}); a run continued " +
+                                      "with --resume goes into a --run-dir that holds none: choose another --run-dir");
         if (!overwrite && markers is ["config.conf"])
             throw new ConfigException($"run directory '{Path}' holds a run that stopped before its first checkpoint (config.conf, " +
                                       "no checkpoint: nothing to resume); pass --overwrite to replace it, or choose another --run-dir");
