@@ -24,7 +24,8 @@ using var signals = new SignalGate();
 
 // The train command switches to JSON logs itself when its configuration says output.log-format = json.
 using var loggerFactory = ActorTrainer.Daemon.Output.Logging.Begin(json: false);
-return ErrorBoundary.Run(() =>
+// a signal that came while the outputs were written ends the process with its code, as its line says (SignalGate.Finish)
+return signals.Finish(ErrorBoundary.Run(() =>
 {
     // environment switches of the kernels are checked before any work starts (a bad value exits 2, naming it)
     _ = ActorTrainer.Kernels.KernelSettings.SparseOperands;
@@ -43,4 +44,4 @@ return ErrorBoundary.Run(() =>
         _ when ActorTrainer.Daemon.Service.ServiceCommands.Verbs.Contains(command) => ActorTrainer.Daemon.Service.ServiceCommands.Run(command, rest, signals),
         _ => throw new UsageException($"unknown command '{command}' (commands: {string.Join(", ", CommandHelp.Commands)}; see --help)"),
     };
-}, verbose, Console.Error);
+}, verbose, Console.Error));

@@ -14,14 +14,14 @@ public sealed partial class ModelCommandTests
     public void An_empty_model_option_exits_2_naming_it(string command, string rest)
     {
         foreach (var model in new[] { "", " " })
-            Cli.AssertBadInput(Cli.Run([command, "--model", model, .. rest.Split(' ', StringSplitOptions.RemoveEmptyEntries)]), $"{command}: --model '{model}' is blank", "runs/X/model");
+            Cli.AssertBadInput(Cli.Run([command, "--model", model, .. rest.Split(' ', StringSplitOptions.RemoveEmptyEntries)]), model.Length == 0 ? $"{command}: --model is empty" : $"{command}: --model '{model}' is blank", "runs/X/model");
     }
 
     [Fact]
     public void Evaluate_with_an_empty_data_option_exits_2_instead_of_using_the_bundled_set()
     {
         var r = Cli.Run(["evaluate", "--model", fx.ModelDir, "--data", ""]);
-        Cli.AssertBadInput(r, "--data '' is blank", "leave --data out");
+        Cli.AssertBadInput(r, "--data is empty", "leave --data out");
         Assert.Equal("", r.Stdout);
     }
 

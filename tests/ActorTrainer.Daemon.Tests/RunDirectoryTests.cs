@@ -133,7 +133,7 @@ public sealed class RunDirectoryTests
     {
         using var t = new TempDir();
         Directory.CreateDirectory(t["run"]);
-        File.WriteAllText(Path.Combine(t["run"], "config.conf"), "trainer.epochs = 1\n");
+        File.WriteAllText(Path.Combine(t["run"], "config.conf"), "# Effective configuration of this run (from x.conf).\ntrainer.epochs = 1\n");
         var r = Cli.Run(["train", "--run-dir", t["run"], .. Cli.Tiny, .. Quick]);
         var stderr = Cli.AssertBadInput(r, t["run"], "stopped before its first checkpoint", "--overwrite");
         Assert.DoesNotContain("--resume", stderr);

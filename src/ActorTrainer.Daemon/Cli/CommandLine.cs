@@ -32,10 +32,15 @@ public sealed class CommandLine
             var eq = a.IndexOf('=');
             name = eq > 0 && Array.IndexOf(valueOptions, a[2..eq]) >= 0 ? a[2..eq] : a[2..];
             if (eq > 0 && name == a[2..eq]) inline = a[(eq + 1)..];
-            if (Array.IndexOf(flags, name) >= 0) { cl._flags.Add(name); continue; }
+            if (Array.IndexOf(flags, name) >= 0)
+            {
+                if (!cl._flags.Add(name)) throw new UsageException($"{command}: option '--{name}' is given 2 times; give it once");
+                continue;
+            }
             if (Array.IndexOf(valueOptions, name) < 0)
                 throw new UsageException($"{command}: unknown option '--{name}' (allowed: {Allowed(valueOptions, flags)})");
             var value = inline ?? (i + 1 < args.Count ? args[++i] : throw new UsageException($"{command}: option '--{name}' needs a value"));
+            if (name != "set" && value.Trim().Length == 0) throw Blank(command, name, value);
             if (!cl._values.TryGetValue(name, out var list)) cl._values[name] = list = [];
             else if (name != "set")       // only --set repeats; a second value of any other would win unseen
                 throw new UsageException($"{command}: option '--{name}' is given 2 times ('{list[0]}', '{value}'); give it once");
@@ -43,6 +48,26 @@ public sealed class CommandLine
         }
         return cl;
     }
+
+    /// <summary>An option given an empty or blank value (an unset shell variable: <c>--run-dir "$DIR"</c>): refused naming
+    /// it, never taken for a path (a folder named " ") nor for the option's default.</summary>
+    private static UsageException Blank(string command, string name, string value)
+    {
+        var what = value.Length == 0 ? "is empty" : $"'{value}' is blank";
+        return new UsageException($"{command}: --{name} {what}; give {BlankHint(command, name)}");
+    }
+
+    private static string BlankHint(string command, string name) => name switch
+    {
+        "model" => "the model directory, e.g. runs/X/model",
+        "data" => "the directory of the t10k files, or leave --data out for the bundled MNIST",
+        "run-dir" => "the run's output directory, or leave --run-dir out for runs/<timestamp>",
+        "resume" => "the run directory that train wrote, e.g. runs/20260101-120000",
+        "config" => "a HOCON file such as config/mnist-mlp.conf, or leave --config out",
+        "input" => "an IDX image file (.gz ok) or a PNG",
+        "output" when command == "export" => "a file name such as mnist.onnx",
+        _ => $"a value, or leave --{name} out (see '{command} --help')",
+    };
 
     private static string Allowed(string[] valueOptions, string[] flags) => string.Join(", ", valueOptions.Concat(flags).Select(o => "--" + o));
 

@@ -85,6 +85,18 @@ public sealed class SignalGate : IDisposable
         }
     }
 
+    /// <summary>The exit code of a command that returned <paramref name="code"/>. A signal outside training that has
+    /// already begun ending the process (its "stopped before completion (exit code N)" line printed, say while the
+    /// outputs were written after a first signal had stopped training) ends it with that code within its grace: the
+    /// process never prints that line and then exits 0. Otherwise returns <paramref name="code"/>; a signal after this
+    /// is ignored (the process is ending).</summary>
+    public int Finish(int code)
+    {
+        if (Interlocked.CompareExchange(ref _state, Exiting, Idle) == Exiting)
+            Thread.Sleep(Timeout.Infinite);            // the signal's handler ends the process with its code
+        return code;
+    }
+
     /// <summary>A run that the first signal while training stopped before its first step (a cluster coordinator waiting
     /// for its workers): there is nothing to checkpoint, so it ends as a signal outside training does, with the
     /// signal's exit code (143 SIGTERM, 130 SIGINT) and one line naming the signal and `why`.</summary>

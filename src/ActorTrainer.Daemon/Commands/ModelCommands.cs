@@ -43,7 +43,7 @@ public static class ModelCommands
         var inRun = Path.Combine(dir, RunDirectory.ModelFolder);
         if (!File.Exists(Path.Combine(dir, ModelFiles.ConfigFile)) && File.Exists(Path.Combine(inRun, ModelFiles.ConfigFile)))
             throw new FileNotFoundException($"model directory '{dir}' has no {ModelFiles.ConfigFile} (it is a run directory: its model is '{inRun}')");
-        try { return Sequential.Load(dir); }
+        try { return InputRead.Guard(() => Sequential.Load(dir), $"{cl.Command}: --model '{dir}'", "make the model's files readable"); }
         catch (ModelFileException e) when (ModelConfig.unknownLayerClass(e) is { } unknown)
         {
             throw CustomLayerRefusal(cl.Command, Path.Combine(dir, ModelFiles.ConfigFile), unknown.Value, e);
@@ -63,12 +63,8 @@ public static class ModelCommands
             $"(customObjects maps \"{cls}\" to a factory from its config), or Sequential.Load(dir, typeof({cls}))", inner);
     }
 
-    /// <summary>The --model DIR option; a blank one (an unset shell variable) is a <see cref="UsageException"/> naming it.</summary>
-    private static string ModelDir(CommandLine cl)
-    {
-        var dir = cl.Require("model");
-        return dir.Trim().Length > 0 ? dir : throw new UsageException($"{cl.Command}: --model '{dir}' is blank; give the model directory, e.g. runs/X/model");
-    }
+    /// <summary>The --model DIR option (a blank one is refused naming it by <see cref="CommandLine.Parse"/>).</summary>
+    private static string ModelDir(CommandLine cl) => cl.Require("model");
 
     /// <summary>evaluate: prints "test_loss: X - test_accuracy: Y" (or JSON with --json) and writes evaluation.json.</summary>
     public static int Evaluate(CommandLine cl)
@@ -76,9 +72,7 @@ public static class ModelCommands
         var backend = BackendSettings.FromSets("evaluate", cl.All("set"));
         // the options' own checks come before the model and the data are read
         var batch = int.TryParse(cl.Get("batch-size") ?? "1024", out var b) && b > 0 ? b : throw new UsageException($"evaluate: --batch-size must be an integer in [1, {int.MaxValue}], got '{cl.Get("batch-size")}'");
-        var dataDir = cl.Get("data") ?? "";
-        if (cl.Get("data") is not null && dataDir.Trim().Length == 0)       // given but empty: not the bundled set unseen
-            throw new UsageException($"evaluate: --data '{dataDir}' is blank; give the directory of the t10k files, or leave --data out for the bundled MNIST");
+        var dataDir = cl.Get("data") ?? "";       // given but blank: refused by CommandLine.Parse, not the bundled set unseen
         var model = Load(cl);
         if (model.Optimizer is null)
             throw new InvalidDataException($"model '{cl.Require("model")}' was saved without a compile config (loss); cannot evaluate");
@@ -88,6 +82,7 @@ public static class ModelCommands
         try { test = Mnist.LoadTestWith(expect, dataDir); }
         catch (Exception e) when (e is InputException or DirectoryNotFoundException or FileNotFoundException or ArgumentException)
         { throw new InvalidDataException($"--data '{dataDir}': {e.Message}"); }
+        catch (Exception e) when (InputRead.IsUnreadable(e)) { throw InputRead.Refusal($"evaluate: --data '{dataDir}'", e, "make its files readable"); }
         if (test.Count == 0)
             throw new InvalidDataException($"--data '{(dataDir.Length == 0 ? "bundled" : dataDir)}': the test set is empty (0 samples); nothing to evaluate");
         batch = ResourceCheck.EffectiveBatch(batch, test.Count);      // a batch larger than the data is the whole data
@@ -128,24 +123,8 @@ public static class ModelCommands
         if (Directory.Exists(input)) throw new InvalidDataException($"--input '{input}' is a directory; give an IDX or PNG file");
         if (!File.Exists(input)) throw new FileNotFoundException($"--input '{input}' does not exist", input);
         var features = model.Plan.InputDim;
-        float[] x;
         var invert = DigitPng.ParseInvert(cl.Get("invert"));
-        if (PredictInput.IsPng(input))      // else IDX; any other kind of file is refused naming it
-        {
-            if (ModelImage.Of(model.InputShape) is not var (rows, cols) || rows * cols != features)
-                throw new InvalidDataException($"--input '{input}': PNG input needs a model of one gray channel of rows x columns, but the model takes {ModelImage.Show(model.InputShape)}");
-            var png = DigitPng.Read(input, model.InputShape, invert);
-            x = png.Pixels;
-            if (invert == DigitPng.Invert.Auto && png.AutoNote(input) is { } note) Console.Error.WriteLine(note);
-        }
-        else
-        {
-            var idx = Idx.Read(input);
-            if (idx.Dims.Length != 3) throw new InvalidDataException($"--input '{input}': expected a 3-D IDX image file (count × rows × cols), got {idx.Dims.Length}-D");
-            if (idx.Dims[0] == 0) throw new InvalidDataException($"--input '{input}': the IDX file holds 0 images; nothing to predict");
-            ModelImage.Check($"--input '{input}': each image", idx.Dims[1], idx.Dims[2], model.InputShape);
-            x = idx.Data.Select(p => invert == DigitPng.Invert.Yes ? 1f - p / 255f : p / 255f).ToArray();   // IDX: MNIST's own form
-        }
+        var x = InputRead.Guard(() => InputPixels(input, model, invert), $"predict: --input '{input}'", "make it readable");
         using var gpu = GpuBackend.Open(backend);
         var probs = model.PredictArrays(x, features, 1024, gpu);
         var classes = model.Plan.OutputDim;
@@ -161,6 +140,24 @@ public static class ModelCommands
             o.WriteLine(line.ToJsonString());
         }
         return 0;
+    }
+
+    /// <summary>The pixels of predict's --input FILE (a PNG or an IDX image file, told by its first bytes) in [0, 1].</summary>
+    private static float[] InputPixels(string input, Sequential model, DigitPng.Invert invert)
+    {
+        if (PredictInput.IsPng(input))      // else IDX; any other kind of file is refused naming it
+        {
+            if (ModelImage.Of(model.InputShape) is not var (rows, cols) || rows * cols != model.Plan.InputDim)
+                throw new InvalidDataException($"--input '{input}': PNG input needs a model of one gray channel of rows x columns, but the model takes {ModelImage.Show(model.InputShape)}");
+            var png = DigitPng.Read(input, model.InputShape, invert);
+            if (invert == DigitPng.Invert.Auto && png.AutoNote(input) is { } note) Console.Error.WriteLine(note);
+            return png.Pixels;
+        }
+        var idx = Idx.Read(input);
+        if (idx.Dims.Length != 3) throw new InvalidDataException($"--input '{input}': expected a 3-D IDX image file (count × rows × cols), got {idx.Dims.Length}-D");
+        if (idx.Dims[0] == 0) throw new InvalidDataException($"--input '{input}': the IDX file holds 0 images; nothing to predict");
+        ModelImage.Check($"--input '{input}': each image", idx.Dims[1], idx.Dims[2], model.InputShape);
+        return idx.Data.Select(p => invert == DigitPng.Invert.Yes ? 1f - p / 255f : p / 255f).ToArray();   // IDX: MNIST's own form
     }
 
     /// <summary>export --format onnx.</summary>

@@ -73,8 +73,8 @@ public static class TrainCommand
         if (resume is null) lease.Open(s.Compute);        // a new run: opened before its directory exists (no GPU, no run directory)
 
         actors?.Listen();                                 // a cluster coordinator's listener: bound before the directory exists
-        using var dir = RunDirectory.Open(runDir, inPlace, overwrite);
-        ErrorBoundary.RunDirectory = runDir;
+        using var dir = cl.Get("run-dir") is null && resume is null ? RunDirectory.OpenNew(runDir) : RunDirectory.Open(runDir, inPlace, overwrite, branch: resume is not null);
+        ErrorBoundary.RunDirectory = runDir = dir.Path;     // the default runs/<timestamp> may have become runs/<timestamp>-2
         if (s.SaveModel) CheckModelFolder(runDir, resume);
         var model = s.BuildModel();
         var resumeState = resume is null ? null : LoadResume(resume, log);
@@ -169,7 +169,7 @@ public static class TrainCommand
                 throw new ConfigException($"--resume '{resume}': no config.conf there (not a run directory written by train)");
             configFile ??= saved;
         }
-        else runDir = cl.Get("run-dir") ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        else runDir = cl.Get("run-dir") ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));   // taken: -2, -3, … (RunDirectory.OpenNew)
         if (File.Exists(runDir)) throw new ConfigException($"--run-dir '{runDir}' is a file, not a directory");
         return (runDir, configFile ?? DefaultConfig());
     }
@@ -214,7 +214,8 @@ public static class TrainCommand
         var ckptDir = Path.Combine(resume, "checkpoints");
         var state = Directory.Exists(ckptDir) ? CheckpointStore.LoadLatest(ckptDir, warnings, log) : null;
         if (state is null)
-            throw new ConfigException($"--resume '{resume}': no valid checkpoint in {ckptDir}");
+            throw new ConfigException($"--resume '{resume}': no valid checkpoint in {ckptDir}, so nothing to resume; " +
+                                      $"train it afresh with 'train --run-dir {resume} --overwrite', or use another --run-dir");
         log.LogInformation("resuming {RunDir} at epoch {Epoch}, step {Step} (global step {Global})", resume,
                            state.Epoch + 1, state.StepInEpoch, state.GlobalStep);
         return state;
@@ -305,7 +306,7 @@ public static class TrainCommand
     /// that parses back to the same values: `train --resume` reads it.</summary>
     private static string RenderConfig(Akka.Configuration.Config config, string file, IReadOnlyList<string> sets)
     {
-        var header = $"# Effective configuration of this run (from {file}" +
+        var header = $"{RunDirectory.ConfigHeader} this run (from {file}" +
                      (sets.Count > 0 ? ", " + string.Join(", ", sets.Select(x => "--set " + ConfigLoader.OneLine(x))) : "") + ").\n";
         return header + ConfigLoader.Render(config) + "\n";
     }

@@ -33,6 +33,10 @@ public sealed record TrainData(Dataset Train, Dataset Test, ArrayData Fit, Array
         {
             throw new ConfigException($"data.dir = '{s.DataDir}': {e.Message}");
         }
+        catch (Exception e) when (InputRead.IsUnreadable(e))     // an input that cannot be read: not an output's I/O error (74)
+        {
+            throw InputRead.Refusal($"data.dir = '{s.DataDir}'", e, "make the file readable, or point data.dir at a readable copy");
+        }
         var loss = Loss.Parse(s.Loss);
         var where = string.IsNullOrEmpty(s.DataDir) ? "the bundled MNIST" : $"data.dir = '{s.DataDir}'";
         var classes = loss.SparseTargets ? 0 : LabelTargets.Classes(train, test);     // of the whole data, before the limits

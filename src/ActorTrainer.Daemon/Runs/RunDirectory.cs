@@ -35,7 +35,46 @@ public sealed class RunDirectory : IDisposable
 
     /// <summary>Creates (if needed) and locks <paramref name="path"/>. Unless <paramref name="resume"/>, a directory
     /// holding another run is refused, or emptied of that run's files when <paramref name="overwrite"/>.</summary>
-    public static RunDirectory Open(string path, bool resume, bool overwrite)
+    public static RunDirectory Open(string path, bool resume, bool overwrite, bool branch = false)
+    {
+        bool created = Create(path);
+        var lockFile = TryLock(path) ?? throw new ConfigException(
+            $"run directory '{path}' is in use by another train process (lock file {LockPath(path)} is held); wait for it or choose another --run-dir");
+        var dir = new RunDirectory(path, lockFile, created);
+        try
+        {
+            if (!resume) dir.ClaimForFreshRun(overwrite, branch);
+            dir.SweepTemporaries();
+        }
+        catch
+        {
+            dir.Dispose();
+            throw;
+        }
+        return dir;
+    }
+
+    /// <summary>A new run directory of a default name (train without --run-dir): <paramref name="basePath"/>, else
+    /// basePath-2, basePath-3, …: the first that does not exist or is empty, and that this process then locks with
+    /// nothing but its lock file inside; one that another process holds or has written into meanwhile is passed over,
+    /// so two runs started in the same second never share (nor replace) a directory.</summary>
+    public static RunDirectory OpenNew(string basePath)
+    {
+        for (var n = 1; n <= 1000; n++)
+        {
+            var path = n == 1 ? basePath : $"{basePath}-{n}";
+            if (File.Exists(path) || Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any()) continue;
+            bool created = Create(path);
+            if (TryLock(path) is not { } lockFile) continue;
+            var dir = new RunDirectory(path, lockFile, created);
+            if (Directory.EnumerateFileSystemEntries(path).All(e => System.IO.Path.GetFileName(e) == ".lock")) return dir;
+            lockFile.Dispose();             // written into by another process between the check and the lock: not ours
+        }
+        throw new ConfigException($"'{basePath}' and 999 numbered siblings ({basePath}-2 …) are all taken; give --run-dir");
+    }
+
+    /// <summary>Creates <paramref name="path"/> with its parents; true when it did not exist before.</summary>
+    private static bool Create(string path)
     {
         if (File.Exists(path))
             throw new ConfigException($"--run-dir '{path}' is a file, not a directory");
@@ -48,30 +87,25 @@ public sealed class RunDirectory : IDisposable
         {
             throw new ConfigException($"--run-dir '{path}': cannot create the directory: {e.Message}");
         }
-        var lockPath = System.IO.Path.Combine(path, ".lock");
-        FileStream lockFile;
+        return created;
+    }
+
+    private static string LockPath(string path) => System.IO.Path.Combine(path, ".lock");
+
+    /// <summary>The run directory's lock, held exclusively; null when another process holds it.</summary>
+    private static FileStream? TryLock(string path)
+    {
+        var lockPath = LockPath(path);
         try
         {
-            lockFile = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             if (!HeldByAnother(lockPath))       // a read-only directory, say: the lock file cannot be written, nobody holds it
                 throw new ConfigException($"run directory '{path}': cannot open its lock file {lockPath} for writing: {e.Message}");
-            throw new ConfigException($"run directory '{path}' is in use by another train process (lock file {lockPath} is held); wait for it or choose another --run-dir");
+            return null;
         }
-        var dir = new RunDirectory(path, lockFile, created);
-        try
-        {
-            if (!resume) dir.ClaimForFreshRun(overwrite);
-            dir.SweepTemporaries();
-        }
-        catch
-        {
-            dir.Dispose();
-            throw;
-        }
-        return dir;
     }
 
     /// <summary>True when another process holds <paramref name="lockPath"/>: it exists and cannot even be opened for
@@ -104,16 +138,47 @@ public sealed class RunDirectory : IDisposable
 
     private string Combine(string name) => System.IO.Path.Combine(Path, name);
 
-    private void ClaimForFreshRun(bool overwrite)
+    /// <summary>The first line of the config.conf that train writes into a run directory before anything else
+    /// (TrainCommand.RenderConfig): what tells a run of train from a folder that only holds files of the same names.</summary>
+    public const string ConfigHeader = "# Effective configuration of";
+
+    /// <summary>True when the directory holds a run that train wrote: its config.conf, the first file a run writes
+    /// (before any checkpoint, history or model), starts with <see cref="ConfigHeader"/>.</summary>
+    public bool WrittenByTrain()
+    {
+        try
+        {
+            using var reader = new StreamReader(Combine("config.conf"));
+            return reader.ReadLine() is { } first && first.StartsWith(ConfigHeader, StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+    }
+
+    private bool HasCheckpointFiles() =>
+        Directory.Exists(Combine("checkpoints")) && Directory.EnumerateFiles(Combine("checkpoints"), "ckpt-*.bin").Any();
+
+    /// <summary>Refuses a directory holding a run (or replaces train's own with --overwrite). A branch
+    /// (`--resume RUN --run-dir DIR`, with which --overwrite is refused) is told to choose another --run-dir.</summary>
+    private void ClaimForFreshRun(bool overwrite, bool branch)
     {
         var markers = RunMarkers();
+        bool ours = WrittenByTrain();
+        if (markers.Count > 0 && !ours)     // a model/ or checkpoints/ of the user's: never continued, never deleted
+            throw new ConfigException($"run directory '{Path}' holds {string.Join(", ", markers)} but no run that train wrote " +
+                                      "(no config.conf of train's there), so train neither continues nor replaces it, even with " +
+                                      "--overwrite (which would delete those files): choose another --run-dir");
         if (!overwrite && markers.Count == 0) return;
+        if (branch)
+            throw new ConfigException($"run directory '{Path}' already holds a run ({string.Join(", ", markers)}); a run continued " +
+                                      "with --resume goes into a --run-dir that holds none: choose another --run-dir");
         if (!overwrite && markers is ["config.conf"])
             throw new ConfigException($"run directory '{Path}' holds a run that stopped before its first checkpoint (config.conf, " +
                                       "no checkpoint: nothing to resume); pass --overwrite to replace it, or choose another --run-dir");
         if (!overwrite)
-            throw new ConfigException($"run directory '{Path}' already holds a run ({string.Join(", ", markers)}); " +
-                                      $"continue it with 'train --resume {Path}', or pass --overwrite to replace it");
+            throw new ConfigException($"run directory '{Path}' already holds a run ({string.Join(", ", markers)}); " + (HasCheckpointFiles()
+                                          ? $"continue it with 'train --resume {Path}', or pass --overwrite to replace it"
+                                          : "it has no checkpoint to resume: pass --overwrite to replace it, or choose another --run-dir"));
+        if (!ours) return;                  // nothing of a run here: the fresh run writes its files beside what there is
         foreach (var name in ExistingRunFiles())
         {
             var p = Combine(name);

@@ -184,7 +184,8 @@ public static partial class ClientCommands
         if (cl.Get("token-file") is { } file)
         {
             if (!File.Exists(file)) throw new UsageException($"--token-file '{file}' does not exist");
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(file).Trim());
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
+                Commands.InputRead.Guard(() => File.ReadAllText(file), $"--token-file '{file}'", "make it readable").Trim());
         }
         return http;
     }
@@ -225,7 +226,7 @@ public static partial class ClientCommands
         {
             if (Directory.Exists(file)) throw new ConfigException($"config file '{file}' is a directory; give a HOCON file");
             if (!File.Exists(file)) throw new ConfigException($"config file '{file}' does not exist");
-            body["config"] = File.ReadAllText(file);
+            body["config"] = Commands.InputRead.Guard(() => File.ReadAllText(file), $"submit: --config '{file}'", "make it readable");
         }
         var sets = new JsonObject();
         foreach (var s in cl.All("set"))
