@@ -71,7 +71,7 @@ public sealed class CheckpointSink(string dir, int keep, string configText, stri
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new IOException($"cannot write the checkpoint of global step {step} into '{_dir}': {e.Message} " +
-                                  "(the checkpoints already there are intact)", e);
+                                  "(the checkpoints already there are intact: free space or fix the directory, then resume from the newest one)", e);
         }
     }
 

@@ -149,7 +149,8 @@ public static class CheckpointStore
             try { return Load(path); }
             catch (Exception e) when (e is CheckpointException or InvalidDataException or IOException)
             {
-                string msg = $"skipping checkpoint '{path}': {e.Message}";
+                // a CheckpointException names the file already ("checkpoint 'path': problem"); others may not
+                string msg = e is CheckpointException ? $"skipping {e.Message}" : $"skipping checkpoint '{path}': {e.Message}";
                 warnings?.Add(msg);
                 logger?.LogWarning("{Message}", msg);
             }

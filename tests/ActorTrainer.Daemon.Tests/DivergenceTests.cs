@@ -24,6 +24,7 @@ public sealed class DivergenceTests
         var errors = r.Stderr.Split('\n').Where(l => l.StartsWith("error:", StringComparison.Ordinal)).ToArray();
         Assert.Single(errors);
         Assert.Contains("training diverged in epoch 1, batch", errors[0]);
+        Assert.EndsWith("a smaller optimizer.learning-rate usually keeps the loss finite", errors[0].TrimEnd());
         Assert.DoesNotContain("Unhandled exception", r.Stderr);
         Assert.False(File.Exists(Path.Combine(t["run"], "summary.json")));
         Assert.False(Directory.Exists(Path.Combine(t["run"], "model")));
@@ -57,6 +58,7 @@ public sealed class DivergenceTests
         var errors = r.Stderr.Split('\n').Where(l => l.StartsWith("error:", StringComparison.Ordinal)).ToArray();
         Assert.Single(errors);
         Assert.Contains("cannot write the checkpoint", errors[0]);
+        Assert.Contains("the checkpoints already there are intact: free space or fix the directory, then resume", errors[0]);
         Assert.DoesNotContain("   at ", r.Stderr);
         Assert.Empty(Directory.GetFiles(Path.Combine(t["run"], "checkpoints"), "*.tmp"));
     }

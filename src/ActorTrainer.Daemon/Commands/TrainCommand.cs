@@ -202,10 +202,11 @@ public static class TrainCommand
 
     private static string DivergedNote(string runDir)
     {
+        const string hint = "; a smaller optimizer.learning-rate usually keeps the loss finite";
         var ckpt = CheckpointDir(runDir);
         if (HasCheckpoint(runDir))
-            return $"no outputs were written; the last good checkpoint is in {ckpt}";
-        return "no outputs and no checkpoint were written (it diverged before the first checkpoint)";
+            return $"no outputs were written; the last good checkpoint is in {ckpt}{hint}";
+        return $"no outputs and no checkpoint were written (it diverged before the first checkpoint){hint}";
     }
 
     private static CheckpointState LoadResume(string resume, ILogger log)
