@@ -44,4 +44,23 @@ public sealed class RunDirectoryForeignTests
         Cli.Train(t["run"], [.. Quick, "--overwrite"]);
         Assert.True(File.Exists(Path.Combine(t["run"], "summary.json")));
     }
+
+    [Fact]
+    public void Overwrite_of_a_run_whose_model_folder_holds_a_users_file_is_refused_naming_it_and_deletes_nothing()
+    {
+        using var t = new TempDir();
+        Cli.Train(t["run"], Quick);
+        var mine = Path.Combine(t["run"], "model", "notes.txt");
+        File.WriteAllText(mine, "mine");
+        File.WriteAllText(Path.Combine(t["run"], "model", "evaluation.json"), "{}");     // evaluate's: a run's file
+        var summary = File.ReadAllText(Path.Combine(t["run"], "summary.json"));
+        var r = Cli.Run(["train", "--run-dir", t["run"], .. Cli.Tiny, .. Quick, "--overwrite"]);
+        Cli.AssertBadInput(r, t["run"], Path.Combine("model", "notes.txt"), "move them out first");
+        Assert.DoesNotContain("evaluation.json", r.Stderr);
+        Assert.Equal("mine", File.ReadAllText(mine));
+        Assert.Equal(summary, File.ReadAllText(Path.Combine(t["run"], "summary.json")));
+        File.Delete(mine);
+        Cli.Train(t["run"], [.. Quick, "--overwrite"]);                      // the run's own files alone: replaced
+        Assert.False(File.Exists(Path.Combine(t["run"], "model", "evaluation.json")));
+    }
 }

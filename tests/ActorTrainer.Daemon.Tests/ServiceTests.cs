@@ -82,8 +82,10 @@ public class ServiceTests
     {
         using var t = new TempDir();
         using var d = new ServiceDaemon(t["runs"], sets: "serve.max-request-bytes=4096");
+        var noMnist = Directory.CreateDirectory(t["no-mnist"]).FullName;      // a directory, but without the IDX files
         (string Body, string Fragment)[] cases =
         [
+            ($"{{\"set\": {{\"data.dir\": \"{noMnist}\"}}}}", $"data.dir = '{noMnist}': MNIST directory '{noMnist}' is missing train-images-idx3-ubyte"),
             ("{\"set\": {\"trainer.epoch\": \"2\"}}", "trainer.epoch"),
             ("{\"set\": {\"trainer.batch-size\": \"0\"}}", "trainer.batch-size"),
             ("{\"config\": \"optimizer { type = lion }\"}", "optimizer.type"),

@@ -9,47 +9,6 @@ open System.Security.Cryptography
 open System.Threading.Tasks
 open ActorTrainer.Core
 
-/// A labelled image set: `Images` is Count×(Height·Width) row-major float32 in [0,1] (pixel/255, as in the chapter),
-/// `Pixels` the same samples as raw bytes, `Labels` Count class ids; `Source` names where the images came from.
-type Dataset =
-    { /// The images, (Count × Height·Width) float32 row-major, pixel/255 in [0, 1].
-      Images: float32[]
-      /// The same images as raw bytes, (Count × Height·Width) row-major, 0–255.
-      Pixels: byte[]
-      /// Class id of each image, (Count) int32 (MNIST: digits 0–9).
-      Labels: int[]
-      /// Number of samples.
-      Count: int
-      /// Image rows (MNIST: 28).
-      Height: int
-      /// Image columns (MNIST: 28).
-      Width: int
-      /// The image file read: its path, or "bundled mnist/<name>.gz" for the embedded copy.
-      Source: string }
-
-    /// First `n` samples (Images/Pixels n×(H·W), Labels n); `n = 0` or `n ≥ Count` returns the whole set. Throws on n < 0.
-    member ds.Take(n: int) : Dataset =
-        if n < 0 then
-            raise (ArgumentOutOfRangeException("n", n, sprintf "Dataset.take: n must be >= 0 (0 = all), got %d for '%s'" n ds.Source))
-        if n = 0 || n >= ds.Count then ds
-        else
-            let pixelsPer = ds.Height * ds.Width
-            { ds with
-                Images = Array.sub ds.Images 0 (n * pixelsPer)
-                Pixels = Array.sub ds.Pixels 0 (n * pixelsPer)
-                Labels = Array.sub ds.Labels 0 n
-                Count = n }
-
-/// What the caller will do with the data, checked from the IDX headers before any body is decoded: `Features` values
-/// per image (rows × columns; 0 = any) and labels in [0, `Classes`) (0 = any).
-type MnistExpectation =
-    { /// Values per image the model takes (rows × columns; 0 = any size).
-      Features: int
-      /// Number of classes: every label must lie in [0, Classes) (0 = any label).
-      Classes: int }
-    /// No expectation: any image size, any label.
-    static member Any = { Features = 0; Classes = 0 }
-
 /// MNIST in the four standard IDX files: from the copy embedded in this assembly, or from a directory.
 module Mnist =
 
@@ -279,7 +238,8 @@ module Mnist =
     /// The files `names` (standard names) in `dir`, each raw or with a ".gz" suffix (not both: a name present in both
     /// forms is a DataFormatException naming the two files); all headers read and checked (checkHeaders) before any
     /// body is decoded.
-    let private readDir (expect: MnistExpectation) (dir: string) (names: string[]) : (string * IdxArray)[] =
+    /// The files of `names` in `dir` (raw or ".gz") and their IDX headers, checked against each other and `expect`.
+    let private resolveDir (expect: MnistExpectation) (dir: string) (names: string[]) : string[] * int[][] =
         if String.IsNullOrWhiteSpace dir then
             invalidArg "dir" "MNIST directory must be a non-empty path (use Mnist.load with null/\"\" for the bundled copy)"
         if File.Exists dir then
@@ -304,6 +264,10 @@ module Mnist =
         let paths = resolved |> Array.map (fun (_, p) -> p.Value)
         let headers = paths |> Array.map Idx.readHeader
         checkHeaders expect paths headers
+        paths, headers
+
+    let private readDir (expect: MnistExpectation) (dir: string) (names: string[]) : (string * IdxArray)[] =
+        let paths, headers = resolveDir expect dir names
         let sameAsHeader (i: int) (dims: int[]) =
             if dims <> headers.[i] then
                 raise (DataFormatException(sprintf "IDX file '%s' changed while loading (shape [%s], was [%s])"
@@ -317,6 +281,11 @@ module Mnist =
     [<CompiledName("LoadDirWith")>]
     let loadDirWith (expect: MnistExpectation) (dir: string) : Dataset * Dataset =
         readDir expect dir fileNames |> pair expect
+
+    /// Checks `dir` as loadDirWith does before it decodes anything — the four files there (raw or ".gz"), their
+    /// headers consistent with each other, `expect` and the memory available — without reading an image or label.
+    [<CompiledName("CheckDirWith")>]
+    let checkDirWith (expect: MnistExpectation) (dir: string) : unit = resolveDir expect dir fileNames |> ignore
 
     /// (train, test) from `dir` with no expectation (see loadDirWith).
     [<CompiledName("LoadDir")>]

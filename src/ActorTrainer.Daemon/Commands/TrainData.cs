@@ -23,20 +23,7 @@ public sealed record TrainData(Dataset Train, Dataset Test, ArrayData Fit, Array
     /// nor the test set is empty and that the samples match model.input-shape; errors name the key at fault.</summary>
     public static TrainData Load(TrainSettings s)
     {
-        Dataset train, test;
-        try
-        {
-            (train, test) = Mnist.LoadWith(Expectation(s), s.DataDir);
-        }
-        catch (InputException) when (string.IsNullOrEmpty(s.DataDir)) { throw; }
-        catch (Exception e) when (e is InputException or InvalidDataException or DirectoryNotFoundException or FileNotFoundException or ArgumentException)
-        {
-            throw new ConfigException($"data.dir = '{s.DataDir}': {e.Message}");
-        }
-        catch (Exception e) when (InputRead.IsUnreadable(e))     // an input that cannot be read: not an output's I/O error (74)
-        {
-            throw InputRead.Refusal($"data.dir = '{s.DataDir}'", e, "make the file readable, or point data.dir at a readable copy");
-        }
+        var (train, test) = Read(s, () => Mnist.LoadWith(Expectation(s), s.DataDir));
         var loss = Loss.Parse(s.Loss);
         var where = string.IsNullOrEmpty(s.DataDir) ? "the bundled MNIST" : $"data.dir = '{s.DataDir}'";
         var classes = loss.SparseTargets ? 0 : LabelTargets.Classes(train, test);     // of the whole data, before the limits
@@ -70,6 +57,30 @@ public sealed record TrainData(Dataset Train, Dataset Test, ArrayData Fit, Array
             throw new ConfigException($"data: the training set of {where} is empty (0 samples" +
                                       (s.Validation == "split" ? $" after holding out data.validation-split = {s.ValidationSplit}" : "") + ")");
         return new TrainData(train, test, fit, validation, features);
+    }
+
+    /// <summary>data.dir checked as <see cref="Load"/> checks it before it decodes anything (the four files there, their
+    /// headers against each other, model.input-shape and the last layer's units), without reading an image: what `serve`
+    /// refuses when a job is submitted. The bundled copy (data.dir = "") passes.</summary>
+    public static void CheckDir(TrainSettings s)
+    {
+        if (!string.IsNullOrEmpty(s.DataDir)) Read(s, () => { Mnist.CheckDirWith(Expectation(s), s.DataDir); return 0; });
+    }
+
+    /// <summary>Runs a read of data.dir; its errors become ConfigExceptions naming data.dir (an unreadable file too: bad
+    /// input, not an output's I/O error).</summary>
+    private static T Read<T>(TrainSettings s, Func<T> read)
+    {
+        try { return read(); }
+        catch (InputException) when (string.IsNullOrEmpty(s.DataDir)) { throw; }
+        catch (Exception e) when (e is InputException or InvalidDataException or DirectoryNotFoundException or FileNotFoundException or ArgumentException)
+        {
+            throw new ConfigException($"data.dir = '{s.DataDir}': {e.Message}");
+        }
+        catch (Exception e) when (InputRead.IsUnreadable(e))     // an input that cannot be read: not an output's I/O error (74)
+        {
+            throw InputRead.Refusal($"data.dir = '{s.DataDir}'", e, "make the file readable, or point data.dir at a readable copy");
+        }
     }
 
     /// <summary>What the model will do with the data, checked by the loader from the IDX headers before decoding: values

@@ -1,5 +1,6 @@
 using ActorTrainer.Daemon.Configuration;
 using ActorTrainer.Daemon.Output;
+using ActorTrainer.Core;
 
 namespace ActorTrainer.Daemon.Runs;
 
@@ -138,6 +139,25 @@ public sealed class RunDirectory : IDisposable
 
     private string Combine(string name) => System.IO.Path.Combine(Path, name);
 
+    /// <summary>What is under model/ or checkpoints/ that a run does not put there (a user's file, a folder), relative
+    /// to the run directory: the model's files and evaluate's evaluation.json, checkpoints, and their temporaries are a run's.</summary>
+    private List<string> ForeignFiles()
+    {
+        string[] model = [ModelFiles.ConfigFile, ModelFiles.WeightsFile, ModelFiles.OptimizerFile, ModelFiles.EvaluationFile];
+        var foreign = new List<string>();
+        foreach (var (folder, ours) in new (string, Func<string, bool>)[]
+                 {
+                     (ModelFolder, n => model.Contains(n) || n.EndsWith(".tmp", StringComparison.Ordinal)),
+                     ("checkpoints", n => n.StartsWith("ckpt-", StringComparison.Ordinal) && (n.EndsWith(".bin", StringComparison.Ordinal) || n.EndsWith(".tmp", StringComparison.Ordinal))),
+                 })
+        {
+            if (!Directory.Exists(Combine(folder))) continue;
+            foreach (var e in Directory.EnumerateFileSystemEntries(Combine(folder)))
+                if (Directory.Exists(e) || !ours(System.IO.Path.GetFileName(e))) foreign.Add(System.IO.Path.GetRelativePath(Path, e));
+        }
+        return foreign;
+    }
+
     /// <summary>The first line of the config.conf that train writes into a run directory before anything else
     /// (TrainCommand.RenderConfig): what tells a run of train from a folder that only holds files of the same names.</summary>
     public const string ConfigHeader = "# Effective configuration of";
@@ -179,6 +199,10 @@ public sealed class RunDirectory : IDisposable
                                           ? $"continue it with 'train --resume {Path}', or pass --overwrite to replace it"
                                           : "it has no checkpoint to resume: pass --overwrite to replace it, or choose another --run-dir"));
         if (!ours) return;                  // nothing of a run here: the fresh run writes its files beside what there is
+        if (ForeignFiles() is { Count: > 0 } foreign)
+            throw new ConfigException($"run directory '{Path}': --overwrite deletes model/ and checkpoints/ whole, and they hold " +
+                                      $"files train did not write ({string.Join(", ", foreign.Take(5))}{(foreign.Count > 5 ? ", …" : "")}); " +
+                                      "move them out first, or choose another --run-dir");
         foreach (var name in ExistingRunFiles())
         {
             var p = Combine(name);

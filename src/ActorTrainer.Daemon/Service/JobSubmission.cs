@@ -52,6 +52,8 @@ public static class JobSubmission
         if (settings.DataDir.Length == 0) BundledClasses(settings);
         if (settings.DataDir.Length > 0 && !Directory.Exists(settings.DataDir))
             throw new ConfigException($"config: data.dir = '{settings.DataDir}' is not a directory on the server");
+        try { TrainData.CheckDir(settings); }       // its files and headers, as train checks them before decoding
+        catch (InvalidDataException e) { throw new ConfigException(e.Message); }      // a file the server cannot read
         if (settings.MetricsPort != 0)
             throw new ConfigException($"config: metrics.port = {settings.MetricsPort}: a job under serve reports its metrics on the service's /metrics; leave metrics.port at 0");
         if (settings.Cluster is { Enabled: true })
