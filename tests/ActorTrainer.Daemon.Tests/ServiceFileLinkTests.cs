@@ -27,7 +27,10 @@ public class ServiceFileLinkTests
         Assert.Equal("succeeded", d.WaitFor(id, j => j["state"]!.GetValue<string>() is "succeeded" or "failed", 300, "done")["state"]!.GetValue<string>());
         using var browser = new HttpClient { BaseAddress = d.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         using (var plain = await browser.GetAsync($"jobs/{id}/files/summary.json"))
+        {
             Assert.Equal(HttpStatusCode.Unauthorized, plain.StatusCode);
+            Assert.Contains("(the client verbs: --token-file FILE)", await plain.Content.ReadAsStringAsync());
+        }
 
         var body = await d.Http.GetStringAsync($"jobs/{id}/file-links");
         Assert.DoesNotContain(Token, body);

@@ -48,8 +48,10 @@ public class ServiceGuardTests
         Assert.Contains($"warning: serve.token-file '{t["token"]}' is readable by every user of this machine (mode 644); `chmod 600", d.Output);
     }
 
-    [Fact]
-    public void Client_verbs_against_a_web_server_that_is_not_the_service_fail_instead_of_reporting_success()
+    [Theory]
+    [InlineData(200, "answered 200 with text/html, not the service's JSON: is --server the address of `serve`?")]
+    [InlineData(404, "answered 404 Not Found, not the service's JSON error: is --server the address of `serve`?")]
+    public void Client_verbs_against_a_web_server_that_is_not_the_service_fail_instead_of_reporting_success(int status, string says)
     {
         var port = ServiceDaemon.FreePort();
         using var web = new HttpListener();                     // answers every request 200 with an HTML page
@@ -62,6 +64,7 @@ public class ServiceGuardTests
                 HttpListenerContext ctx;
                 try { ctx = await web.GetContextAsync(); } catch (Exception e) when (e is HttpListenerException or ObjectDisposedException) { return; }
                 var page = "<html><body>hello</body></html>"u8.ToArray();
+                ctx.Response.StatusCode = status;
                 ctx.Response.ContentType = "text/html";
                 await ctx.Response.OutputStream.WriteAsync(page);
                 ctx.Response.Close();
@@ -71,7 +74,7 @@ public class ServiceGuardTests
         {
             var r = Cli.Run([.. args, "--server", $"http://127.0.0.1:{port}"], 60);
             Assert.True(r.ExitCode == 74, "expected exit code 74\n" + r.Describe());   // before: cancel and status exited 0
-            Assert.Contains("answered 200 with text/html, not the service's JSON: is --server the address of `serve`?", r.Stderr);
+            Assert.Contains(says, r.Stderr);
             Assert.DoesNotContain("internal error", r.Stderr);
         }
     }

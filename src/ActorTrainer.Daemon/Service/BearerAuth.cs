@@ -43,7 +43,8 @@ public static class BearerAuth
                                  "reload the status page, or send 'Authorization: Bearer <token>'",
         FileLinkCheck.Invalid => "this file link's signature does not match (altered, or from before the service restarted): " +
                                  "reload the status page, or send 'Authorization: Bearer <token>'",
-        _ => "missing or wrong bearer token: send 'Authorization: Bearer <token>' with the token in serve.token-file",
+        _ => "missing or wrong bearer token: send 'Authorization: Bearer <token>' with the token in serve.token-file " +
+             "(the client verbs: --token-file FILE)",
     };
 
     private static bool Matches(string header, byte[] expected)

@@ -134,17 +134,21 @@ public static partial class ClientCommands
     }
 
     /// <summary>The error of an answer that is not a success: the service's own message (its JSON "error") for a
-    /// refusal (4xx), else its status and URL; a server error (5xx) always names its status and URL.</summary>
-    private static ServiceError Failure(HttpResponseMessage res, string text)
+    /// refusal (4xx); a refusal without it comes from some other web server (NotTheServiceException, exit 74); a server
+    /// error (5xx) always names its status and URL.</summary>
+    private static Exception Failure(HttpResponseMessage res, string text)
     {
         string? error = null;
         try { error = text.Length > 0 ? JsonNode.Parse(text)?["error"]?.GetValue<string>() : null; }
         catch (Exception e) when (e is JsonException or InvalidOperationException) { }     // not JSON, or "error" not a string
         var status = $"{(int)res.StatusCode} {res.ReasonPhrase}";
         var uri = res.RequestMessage?.RequestUri;
+        const string which = "not the service's JSON error: is --server the address of `serve`?";
+        if ((int)res.StatusCode < 500 && error is null)
+            return new NotTheServiceException($"{res.RequestMessage?.Method} {uri} answered {status}, {which}");
         var message = (int)res.StatusCode >= 500
-            ? $"the service answered {status} to {res.RequestMessage?.Method} {uri}" + (error is null ? "" : $": {error}")
-            : error ?? $"{status} from {uri}";
+            ? $"the service answered {status} to {res.RequestMessage?.Method} {uri}" + (error is null ? $" ({which})" : $": {error}")
+            : error!;
         return new ServiceError(res.StatusCode, message);
     }
 
