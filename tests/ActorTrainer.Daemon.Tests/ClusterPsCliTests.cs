@@ -33,9 +33,13 @@ public class ClusterPsCliTests
         using (var first = Cli.Start(["train", "--run-dir", t["cluster"], .. cluster]))
         {
             Cli.WaitForFirstCheckpoint(first, t["cluster"]);
+            var killed = System.Diagnostics.Stopwatch.StartNew();
             Cli.Signal(doomed.Process, "KILL");
             Assert.True(first.WaitForExit(60_000), "the coordinator ended after its ps node was killed");
             Assert.True(first.ExitCode == 69, $"exit {first.ExitCode}, expected 69 (EX_UNAVAILABLE)");
+            // its link's connection closed at once; the run ends without waiting for Akka's failure detector (~5 s
+            // before it marks the node unreachable; 6.9 s from the kill to the exit before the node was downed, 0.9 s after)
+            Assert.True(killed.Elapsed < TimeSpan.FromSeconds(4), $"the coordinator took {killed.Elapsed.TotalSeconds:0.0} s to end after the kill");
         }
         using var replacement = Ps(port);
         var r = Cli.Run(["train", "--resume", t["cluster"]], 240);

@@ -30,8 +30,12 @@ internal sealed partial class Coordinator
     private void ReceiveSlices()
     {
         Receive<SliceHostReady>(m => Guard(() => OnSliceHostReady(m)));
-        Receive<SliceHostLost>(m => Fail(new WorkersUnavailableException(
-            $"cluster: {m.Reason}; the run stops (the slices' weights and optimizer state were there): restart the ps node and continue from the last checkpoint with `train --resume DIR`")));
+        Receive<SliceHostLost>(m =>
+        {
+            DownLostPsNode(m.Node);
+            Fail(new WorkersUnavailableException(
+                $"cluster: {m.Reason}; the run stops (the slices' weights and optimizer state were there): restart the ps node and continue from the last checkpoint with `train --resume DIR`"));
+        });
         Receive<SliceHostLink.Answer>(_ => OnLinkAnswer());
         Receive<PsNodeUnreachable>(m =>
         {
@@ -40,6 +44,15 @@ internal sealed partial class Coordinator
         });
         Receive<RefreshWeightsCommand>(m => Guard(() => AskLinks(m.Done, new SliceHostLink.RefreshWeights())));
         Receive<SetRateCommand>(m => Guard(() => AskLinks(m.Done, new SliceHostLink.SetRate(m.Rate))));
+    }
+
+    /// <summary>Downs the cluster member of a ps node whose data-plane link failed (a killed node: its sockets closed at
+    /// once): the run stops without it, and until Akka's failure detector marks it unreachable, seconds later, the
+    /// coordinator's leaving of the cluster cannot converge — the run's error waited ~6 s for it.</summary>
+    private void DownLostPsNode(string nodeKey)
+    {
+        foreach (var (address, node) in _psMembers)
+            if (node.Key == nodeKey) Akka.Cluster.Cluster.Get(Context.System).Down(address);
     }
 
     /// <summary>A `ps` node described itself: kept until cluster.ps-nodes are known, then the slices go to them.</summary>
