@@ -36,7 +36,7 @@ type Tensor private (value: NDArray) =
         if isNull inputs then raise (ArgumentNullException("inputs"))
         inputs |> Array.iteri (fun i t -> if isNull t then raise (ArgumentNullException("inputs", sprintf "%s: input %d is null" op.Name i)))
         let vals = inputs |> Array.map (fun t -> t.Value)
-        let out = Tensor(op.Forward vals)
+        let out = Tensor(op.Forward.Invoke vals)
         if DType.isFloat out.DType then
             let tapes = TapeStack.active ()
             for k in 0 .. tapes.Count - 1 do

@@ -1,4 +1,13 @@
-namespace ActorTrainer.Core
+namespace ActorTrainer.Core.FSharp
+
+open ActorTrainer.Core
+
+/// The F# face of ActorTrainer.Core: curried, lowercase functions (`T.relu x`, `Autodiff.grad f x`,
+/// `Mnist.loadBundled ()`) in this namespace, which F# code referencing the assembly opens automatically; C# code never
+/// imports it and calls the PascalCase members of ActorTrainer.Core instead (`Tensor.Relu(x)`, `Autodiff.Grad(f, x)`).
+module internal FSharpFace =
+    [<assembly: AutoOpen("ActorTrainer.Core.FSharp")>]
+    do ()
 
 /// NumPy-style lowercase curried functions over Tensor (`T.relu x`, `T.dot a b`, `T.sumAxes [|0|] false x`).
 [<RequireQualifiedAccess>]

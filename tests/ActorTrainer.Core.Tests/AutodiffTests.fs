@@ -148,10 +148,10 @@ let ``disposed tape stops recording; gradients keep the source dtype`` () =
 
 [<Fact>]
 let ``custom op through Tensor.Apply is recorded`` () =
-    let cube : Op =
-        { Name = "cube"
-          Forward = fun i -> (Tensor.OfNDArray(i.[0]) * Tensor.OfNDArray(i.[0]) * Tensor.OfNDArray(i.[0])).Value
-          Backward = fun i _ g _ -> [| (Tensor.OfNDArray g * 3.0 * Tensor.OfNDArray(i.[0]) * Tensor.OfNDArray(i.[0])).Value |] }
+    let cube =
+        Op("cube",
+           (fun (i: NDArray[]) -> (Tensor.OfNDArray(i.[0]) * Tensor.OfNDArray(i.[0]) * Tensor.OfNDArray(i.[0])).Value),
+           (fun i _ g _ -> [| (Tensor.OfNDArray g * 3.0 * Tensor.OfNDArray(i.[0]) * Tensor.OfNDArray(i.[0])).Value |]))
     let g = Autodiff.grad (fun t -> Tensor.Apply(cube, [| t |])) (Tensor.FromArray([| 2.0; -1.0 |]))
     assertClose 0.0 [| 12.0; 3.0 |] (g.ToFloat64Array())
     Assert.True(Tensor.Scalar(1.0).Id <> Tensor.Scalar(1.0).Id)

@@ -91,8 +91,8 @@ let ``optimizer state is restored so continuing fit matches the original`` () =
         let path = Path.Combine(dir, "m")
         m.Save path
         let l = ModelFiles.Load path
-        let im, sm = m.Optimizer.GetState()
-        let il, sl = l.Optimizer.GetState()
+        let struct (im, sm) = m.Optimizer.GetState()
+        let struct (il, sl) = l.Optimizer.GetState()
         Assert.Equal(im, il)
         Assert.Equal(sm.Length, sl.Length)
         for i in 0 .. sm.Length - 1 do assertBitwise sm.[i] sl.[i]

@@ -101,13 +101,13 @@ let ``slots below the smallest normal float are flushed to +0 at every width and
         vec.LoadState(0L, [| slotsOf start |])
         let w = Array.copy w0
         vec.Apply([| w |], [| g |])
-        let _, state = vec.GetState()
+        let struct (_, state) = vec.GetState()
         for i in 0 .. n - 1 do
             let one = make ()
             one.LoadState(0L, [| slotsOf [| start.[i] |] |])
             let wi = [| w0.[i] |]
             one.Apply([| wi |], [| [| g.[i] |] |])
-            let _, s1 = one.GetState()
+            let struct (_, s1) = one.GetState()
             Assert.True(bits w.[i] = bits wi.[0], sprintf "%s weight %d of %d: vector %.9g vs scalar %.9g" name i n w.[i] wi.[0])
             for k in 0 .. state.[0].Length - 1 do
                 let v, vs = state.[0].[k].[i], s1.[0].[k].[0]
@@ -153,7 +153,7 @@ let ``GetState and LoadState round trip continues identically`` () =
         let a = make ()
         let w = [| Array.init 5 (fun i -> float32 i); [| 0.5f; -0.5f |] |]
         for step in 0 .. 2 do a.Apply(w, [| Array.sub (mixed 37 step) 0 5; Array.sub (mixed 37 step) 5 2 |])
-        let it, slots = a.GetState()
+        let struct (it, slots) = a.GetState()
         Assert.Equal(3L, it)
         let b = make ()
         b.LoadState(it, slots)
@@ -170,9 +170,9 @@ let ``GetState returns copies`` () =
     let a = Adam()
     let w = [| [| 1.0f |] |]
     a.Apply(w, [| [| 1.0f |] |])
-    let _, s1 = a.GetState()
+    let struct (_, s1) = a.GetState()
     s1.[0].[0].[0] <- 99.0f
-    let _, s2 = a.GetState()
+    let struct (_, s2) = a.GetState()
     Assert.NotEqual(99.0f, s2.[0].[0].[0])
     Assert.Equal(0.1f, s2.[0].[0].[0], 6)
 
@@ -182,11 +182,11 @@ let ``GetStateReusing refills the arrays it is given with the values GetState co
         let a = make ()
         let w = [| Array.init 5 (fun i -> float32 i); [| 0.5f; -0.5f |] |]
         a.Apply(w, [| Array.sub (mixed 37 0) 0 5; Array.sub (mixed 37 0) 5 2 |])
-        let _, first = a.GetStateReusing null
+        let struct (_, first) = a.GetStateReusing null
         a.Apply(w, [| Array.sub (mixed 37 1) 0 5; Array.sub (mixed 37 1) 5 2 |])
         let arrays = first |> Array.collect id
-        let it, again = a.GetStateReusing first
-        let _, fresh = a.GetState()
+        let struct (it, again) = a.GetStateReusing first
+        let struct (_, fresh) = a.GetState()
         Assert.Equal(2L, it)
         Assert.Same(first, again)
         // the same arrays, now holding the state after the second update, exactly as a fresh copy holds it
@@ -197,10 +197,10 @@ let ``GetStateReusing refills the arrays it is given with the values GetState co
         // copies, not the optimizer's own slots
         if arrays.Length > 0 then
             arrays.[0].[0] <- 99.0f
-            let _, s = a.GetState()
+            let struct (_, s) = a.GetState()
             Assert.NotEqual(99.0f, s.[0].[0].[0])
         // arrays of another shape are replaced, not written past
-        let _, other = a.GetStateReusing [| [| [| 0f |] |] |]
+        let struct (_, other) = a.GetStateReusing [| [| [| 0f |] |] |]
         Assert.Equal(fresh.Length, other.Length)
 
 [<Fact>]
@@ -302,7 +302,7 @@ let private applyWith (threads: int) (make: unit -> Optimizer) =
     let o = make ()
     use _ = ActorTrainer.Kernels.KernelSettings.UseParallelism threads
     for g in steps do o.Apply(w, g)
-    let _, slots = o.GetState()
+    let struct (_, slots) = o.GetState()
     w, slots
 
 [<Fact>]
@@ -336,7 +336,7 @@ let ``OptimizerRangeWork updates ranges in parts with the bits of UpdateRange on
         for step in 1L .. 3L do
             let g = sizes |> Array.map (fun n -> Array.init n (fun _ -> float32 (rng.NextDouble() - 0.5)))
             update w g step
-        let _, slots = o.GetState()
+        let struct (_, slots) = o.GetState()
         w, slots
     let bits (a: float32[][]) = a |> Array.map (Array.map BitConverter.SingleToInt32Bits)
     for name, make in makers do

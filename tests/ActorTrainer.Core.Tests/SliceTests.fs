@@ -15,11 +15,11 @@ let private refIndices (spec: SliceSpec) (d: int) : int[] option =
         // brute force: the Python rule "indices i = start + n·step within the clamped bounds"
         let norm v = if v < 0 then v + d else v
         let b =
-            match start with
+            match Option.ofNullable start with
             | None -> if step > 0 then 0 else d - 1
             | Some s -> if step > 0 then min d (max 0 (norm s)) else min (d - 1) (max -1 (norm s))
         let e =
-            match stop with
+            match Option.ofNullable stop with
             | None -> if step > 0 then d else -1
             | Some s -> if step > 0 then min d (max 0 (norm s)) else min (d - 1) (max -1 (norm s))
         Some [| let mutable i = b
@@ -48,7 +48,7 @@ let private specText (sp: SliceSpec) =
     | SliceSpec.Ellipsis -> "..."
     | SliceSpec.Index k -> string k
     | SliceSpec.Range(a, b, st) ->
-        let o (v: int option) = match v with Some v -> string v | None -> ""
+        let o (v: Nullable<int>) = if v.HasValue then string v.Value else ""
         sprintf "%s:%s:%d" (o a) (o b) st
 
 [<Property(MaxTest = 200)>]
@@ -64,7 +64,7 @@ let ``slicing agrees with an index-by-index reference`` (seed: int) =
             | 0 -> SliceSpec.Index(rng.Next(-d, d))
             | 1 -> SliceSpec.All
             | _ ->
-                let opt lo hi = if rng.Next(3) = 0 then None else Some(rng.Next(lo, hi))
+                let opt lo hi = if rng.Next(3) = 0 then Nullable() else Nullable(rng.Next(lo, hi))
                 let step = (if rng.Next(2) = 0 then 1 else -1) * rng.Next(1, 4)
                 SliceSpec.Range(opt (-d - 3) (d + 3), opt (-d - 3) (d + 3), step))
     let expShape, expData = refSlice x specs

@@ -32,7 +32,7 @@ let private run (mode: StreamingStoresMode) (make: unit -> Optimizer) (offset: i
     try
         for step in 1 .. 3 do o.UpdateRange(0, w, gradient n step, offset, count, 0.01f, int64 step)
     finally KernelSettings.StreamingStores <- before
-    let _, slots = o.GetState()
+    let struct (_, slots) = o.GetState()
     w, slots.[0]
 
 [<Fact>]

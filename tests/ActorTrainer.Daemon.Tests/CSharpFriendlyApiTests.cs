@@ -3,13 +3,14 @@ using Xunit;
 
 namespace ActorTrainer.Daemon.Tests;
 
-/// <summary>The C# spellings of members whose F# form takes F# tuples: the same results without Tuple.Create.</summary>
+/// <summary>The C# spellings of members whose F# form takes F# tuples (ActorTrainer.Core.FSharp): value tuples and
+/// parallel arrays give the same results.</summary>
 public sealed class CSharpFriendlyApiTests
 {
     private static Variable V(string name) => new(Tensor.FromArray(new[] { 1f, 2f, 3f }, [3]), name);
 
     [Fact]
-    public void ApplyGradients_takes_Zip_value_tuples_and_parallel_arrays_as_the_F_sharp_tuple_overload_does()
+    public void ApplyGradients_takes_Zip_value_tuples_and_parallel_arrays_with_the_same_result()
     {
         var g = Tensor.FromArray(new[] { 0.5f, -1f, 2f }, [3]);
         var h = Tensor.FromArray(new[] { -0.25f, 0.75f, 1f }, [3]);
@@ -21,7 +22,7 @@ public sealed class CSharpFriendlyApiTests
             Assert.Equal(3, opt.Iterations);
             return vars.Select(v => v.Value.ToFloat32Array()).ToArray();
         }
-        var tuples = Run((o, v) => o.ApplyGradients([Tuple.Create(g, v[0]), Tuple.Create(h, v[1])]));
+        var tuples = Run((o, v) => o.ApplyGradients([(g, v[0]), (h, v[1])]));
         var zipped = Run((o, v) => o.ApplyGradients(new[] { g, h }.Zip(v)));
         var arrays = Run((o, v) => o.ApplyGradients([g, h], v));
         Assert.Equal(tuples, zipped);

@@ -5,8 +5,7 @@ using Xunit;
 namespace ActorTrainer.Daemon.Tests;
 
 /// <summary>A C# layer (or optimizer) declares its Keras get_config() entries by overriding ConfigEntries only: the
-/// entries reach config.json, come back through from_config-style loading, and read the same through the F# Config
-/// slot; the CLI, which cannot register the class, refuses such a model naming the file, the layer and its class.</summary>
+/// entries reach config.json and come back through from_config-style loading; the CLI, which cannot register the class, refuses such a model naming the file, the layer and its class.</summary>
 public sealed class CustomLayerConfigTests
 {
     /// <summary>y = factor · x (mode "mul") or x + factor (mode "add"); no weights.</summary>
@@ -48,7 +47,7 @@ public sealed class CustomLayerConfigTests
     }
 
     [Fact]
-    public void A_CSharp_layers_config_entries_round_trip_through_the_model_files_and_read_the_same_as_Config()
+    public void A_CSharp_layers_config_entries_round_trip_through_the_model_files()
     {
         using var t = new TempDir();
         var dir = SaveModel(t);
@@ -62,20 +61,19 @@ public sealed class CustomLayerConfigTests
         Assert.Equal(["factor", "mode"], loaded.ConfigEntries.Keys);
         Assert.Equal(0.75f, (float)loaded.ConfigEntries["factor"]);
         Assert.Equal("add", (string)loaded.ConfigEntries["mode"]);
-        // the F# list slot reads the entries a C# layer declares through ConfigEntries
-        Assert.Equal([("factor", (object)0.75f), ("mode", "add")], loaded.Config.Select(kv => (kv.Item1, kv.Item2)));
+        Assert.Equal([("factor", (object)0.75f), ("mode", "add")], loaded.ConfigEntries.Select(kv => (kv.Key, kv.Value)));
         Assert.Equal(["dense", "affine", "dense_1"], model.Layers.Select(l => l.Name));
     }
 
     [Fact]
-    public void A_CSharp_optimizers_ConfigEntries_read_the_same_through_Config_and_a_layer_without_entries_has_none()
+    public void A_CSharp_optimizers_ConfigEntries_reach_GetConfig_and_a_layer_without_entries_has_none()
     {
         var o = new Plain();
-        Assert.Equal([("note", (object)"x")], o.Config.Select(kv => (kv.Item1, kv.Item2)));
+        Assert.Equal([("note", (object)"x")], o.ConfigEntries.Select(kv => (kv.Key, kv.Value)));
         Assert.Equal("x", (string)o.GetConfig()["note"]!);
         var none = new CustomLayerLoadTests.NoFactory();
-        Assert.Empty(none.Config);
         Assert.Empty(none.ConfigEntries);
+        Assert.Equal("{\"name\":\"\"}", none.GetConfig().ToJsonString());
     }
 
     [Theory]

@@ -1,13 +1,12 @@
 using System.Text.Json.Nodes;
 using ActorTrainer.Core;
-using Microsoft.FSharp.Collections;
 using Xunit;
 
 namespace ActorTrainer.Interop.Tests;
 
 /// <summary>A C# subclass of a built-in layer (Keras: <c>class TaggedDense(Dense)</c> whose get_config adds its own
-/// entries) overrides ConfigEntries only: its entries, Dense's and its own, are what every reader of the layer's config
-/// sees (the F# Config slot, GetConfig, config.json, the summary), and it round trips through save/load under its
+/// entries) overrides ConfigEntries, extending base.ConfigEntries: its entries, Dense's and its own, are what every
+/// reader of the layer's config sees (GetConfig, config.json, the summary), and it round trips through save/load under its
 /// own class name.</summary>
 public sealed class BuiltinSubclassConfigTests
 {
@@ -27,11 +26,11 @@ public sealed class BuiltinSubclassConfigTests
             new((int)c["units"]!, (string)c["tag"]!, (string)c["activation"]!, (string)c["name"]!);
     }
 
-    /// <summary>The reverse: a Dense that adds its entry through the F# list slot Config.</summary>
-    private sealed class ListTaggedDense() : Dense(2, name: "listed")
+    /// <summary>A Dense that appends its entry to base.ConfigEntries with LINQ (Dense's entries keep their order).</summary>
+    private sealed class ColouredDense() : Dense(2, name: "listed")
     {
-        public override FSharpList<Tuple<string, object>> Config =>
-            ListModule.OfSeq(base.Config.Append(Tuple.Create("tag", (object)"green")));
+        public override IReadOnlyDictionary<string, object> ConfigEntries =>
+            base.ConfigEntries.Append(new KeyValuePair<string, object>("tag", "green")).ToDictionary();
     }
 
     /// <summary>A Dense whose ConfigEntries holds a value config.json cannot hold.</summary>
@@ -51,13 +50,11 @@ public sealed class BuiltinSubclassConfigTests
     private static readonly string[] DenseKeys = ["units", "activation", "use_bias", "kernel_initializer", "bias_initializer"];
 
     [Fact]
-    public void A_Dense_subclass_overriding_ConfigEntries_reads_its_entries_through_Config_GetConfig_and_the_model_config()
+    public void A_Dense_subclass_overriding_ConfigEntries_reads_its_entries_through_GetConfig_and_the_model_config()
     {
         var layer = new TaggedDense(3, "blue", "relu", "tagged");
         Assert.Equal([.. DenseKeys, "tag"], layer.ConfigEntries.Keys);
-        // the F# list slot is the same entries, not Dense's alone
-        Assert.Equal([.. DenseKeys, "tag"], layer.Config.Select(kv => kv.Item1));
-        Assert.Equal("blue", layer.Config.Single(kv => kv.Item1 == "tag").Item2);
+        Assert.Equal("blue", layer.ConfigEntries["tag"]);
         Assert.Equal("blue", (string)layer.GetConfig()["tag"]!);
         Assert.Equal("relu", (string)layer.GetConfig()["activation"]!);
         Assert.Equal("TaggedDense", layer.ClassName);
@@ -99,14 +96,13 @@ public sealed class BuiltinSubclassConfigTests
     }
 
     [Fact]
-    public void A_Dense_subclass_overriding_Config_reads_its_entries_through_ConfigEntries_and_GetConfig()
+    public void A_Dense_subclass_appending_to_base_ConfigEntries_keeps_Dense_s_entries_first()
     {
-        var layer = new ListTaggedDense();
-        Assert.Equal([.. DenseKeys, "tag"], layer.Config.Select(kv => kv.Item1));
+        var layer = new ColouredDense();
         Assert.Equal([.. DenseKeys, "tag"], layer.ConfigEntries.Keys);
         Assert.Equal("green", (string)layer.GetConfig()["tag"]!);
         Assert.Equal(2, (int)layer.GetConfig()["units"]!);
-        Assert.Equal("ListTaggedDense", layer.ClassName);
+        Assert.Equal("ColouredDense", layer.ClassName);
     }
 
     [Fact]

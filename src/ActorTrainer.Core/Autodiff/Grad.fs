@@ -1,47 +1,55 @@
-namespace ActorTrainer.Core
+namespace ActorTrainer.Core.FSharp
 
-open System
+open ActorTrainer.Core
 
-/// Functional autodiff (JAX-style) on top of GradientTape.
+/// Functional autodiff (JAX-style) on top of GradientTape, curried for F# (`Autodiff.grad f x`); C# calls the
+/// ActorTrainer.Core.Autodiff members (`Autodiff.Grad(f, x)`).
 module Autodiff =
-    /// d(Σ f(x))/dx (shape and dtype of x).
+    /// (f(x), d(Σ f(x))/dx): the gradient has the shape and dtype of x.
     let valueAndGrad (f: Tensor -> Tensor) (x: Tensor) : Tensor * Tensor =
         use tape = new GradientTape()
         tape.Watch x
         let y = f x
         y, tape.Gradient(y, x)
 
-    /// d(Σ f(x))/dx.
+    /// d(Σ f(x))/dx (shape and dtype of x).
     let grad (f: Tensor -> Tensor) (x: Tensor) : Tensor = snd (valueAndGrad f x)
 
-    /// f(xs) and d(Σ f(xs))/dxᵢ for every input.
+    /// f(xs) and d(Σ f(xs))/dxᵢ for every input (one gradient per xs[i], same shape).
     let valueAndGradN (f: Tensor[] -> Tensor) (xs: Tensor[]) : Tensor * Tensor[] =
         use tape = new GradientTape()
         for x in xs do tape.Watch x
         let y = f xs
         y, tape.Gradient(y, xs)
 
-    /// d(Σ f(xs))/dxᵢ for every input.
+    /// d(Σ f(xs))/dxᵢ for every input (one gradient per xs[i], same shape).
     let gradN (f: Tensor[] -> Tensor) (xs: Tensor[]) : Tensor[] = snd (valueAndGradN f xs)
 
-    /// C#: d(Σ f(x))/dx (shape and dtype of x), e.g. `Autodiff.Grad(t => (t * t).Sum(), x)`.
+namespace ActorTrainer.Core
+
+open System
+
+/// Functional autodiff (JAX-style) on top of GradientTape: `Autodiff.Grad(t => (t * t).Sum(), x)`. F# code calls the
+/// curried `Autodiff.grad f x` of ActorTrainer.Core.FSharp.
+module Autodiff =
+    /// d(Σ f(x))/dx (shape and dtype of x), e.g. `Autodiff.Grad(t => (t * t).Sum(), x)`.
     let Grad (f: Func<Tensor, Tensor>, x: Tensor) : Tensor =
         if isNull f then raise (ArgumentNullException("f"))
-        grad f.Invoke x
+        ActorTrainer.Core.FSharp.Autodiff.grad f.Invoke x
 
-    /// C#: (f(x), d(Σ f(x))/dx) as a value tuple: `var (y, g) = Autodiff.ValueAndGrad(f, x)`.
+    /// (f(x), d(Σ f(x))/dx) as a value tuple (gradient: shape and dtype of x): `var (y, g) = Autodiff.ValueAndGrad(f, x)`.
     let ValueAndGrad (f: Func<Tensor, Tensor>, x: Tensor) : struct (Tensor * Tensor) =
         if isNull f then raise (ArgumentNullException("f"))
-        let y, g = valueAndGrad f.Invoke x
+        let y, g = ActorTrainer.Core.FSharp.Autodiff.valueAndGrad f.Invoke x
         struct (y, g)
 
-    /// C#: d(Σ f(xs))/dxᵢ for every input (one gradient per xs[i], same shape).
+    /// d(Σ f(xs))/dxᵢ for every input (one gradient per xs[i], same shape).
     let GradN (f: Func<Tensor[], Tensor>, xs: Tensor[]) : Tensor[] =
         if isNull f then raise (ArgumentNullException("f"))
-        gradN f.Invoke xs
+        ActorTrainer.Core.FSharp.Autodiff.gradN f.Invoke xs
 
-    /// C#: (f(xs), d(Σ f(xs))/dxᵢ for every input) as a value tuple.
+    /// (f(xs), d(Σ f(xs))/dxᵢ for every input) as a value tuple (one gradient per xs[i], same shape).
     let ValueAndGradN (f: Func<Tensor[], Tensor>, xs: Tensor[]) : struct (Tensor * Tensor[]) =
         if isNull f then raise (ArgumentNullException("f"))
-        let y, gs = valueAndGradN f.Invoke xs
+        let y, gs = ActorTrainer.Core.FSharp.Autodiff.valueAndGradN f.Invoke xs
         struct (y, gs)

@@ -86,7 +86,7 @@ type GradientTape([<Optional; DefaultParameterValue(false)>] persistent: bool) a
             match grads.TryGetValue n.OutputId with
             | true, g ->
                 let needed = Array.init n.InputIds.Length (fun j -> tracked.Contains n.InputIds.[j] && DType.isFloat n.Inputs.[j].DType)
-                let gin = n.Op.Backward n.Inputs n.Output g needed
+                let gin = n.Op.Backward.Invoke(n.Inputs, n.Output, g, needed)
                 if gin.Length <> n.Inputs.Length then
                     invalidOp (sprintf "gradient: op '%s' returned %d gradients for %d inputs" n.Op.Name gin.Length n.Inputs.Length)
                 for j in 0 .. n.InputIds.Length - 1 do

@@ -1,17 +1,27 @@
 namespace ActorTrainer.Core
 
+open System
 open System.Collections.Generic
+
+/// The derivative of an Op: (inputs, output, ∂L/∂output, needed) → ∂L/∂input per input, each already un-broadcast to
+/// that input's shape; needed.[j] = false says input j's gradient will not be used, so it may be null.
+type OpBackward = delegate of inputs: NDArray[] * output: NDArray * outputGradient: NDArray * needed: bool[] -> NDArray[]
 
 /// A differentiable primitive: Forward maps inputs to the output; Backward maps (inputs, output, output-gradient,
 /// needed) to one gradient per input, each already un-broadcast to that input's shape; needed.[j] = false says
 /// input j's gradient will not be used (it is not watched), so the op may skip it and return null there.
-type Op =
-    { /// Name of the primitive, for messages.
-      Name: string
-      /// inputs → output.
-      Forward: NDArray[] -> NDArray
-      /// inputs → output → ∂L/∂output → needed → ∂L/∂input per input (input's shape; null where not needed).
-      Backward: NDArray[] -> NDArray -> NDArray -> bool[] -> NDArray[] }
+/// F#: `Op("cube", (fun xs -> ...), (fun xs y dy needed -> ...))`; C#: `new Op("cube", xs => ..., (xs, y, dy, needed) => ...)`.
+[<Sealed>]
+type Op(name: string, forward: Func<NDArray[], NDArray>, backward: OpBackward) =
+    do
+        if isNull forward then raise (ArgumentNullException("forward"))
+        if isNull backward then raise (ArgumentNullException("backward"))
+    /// Name of the primitive, for messages.
+    member _.Name = name
+    /// inputs → output.
+    member _.Forward = forward
+    /// (inputs, output, ∂L/∂output, needed) → ∂L/∂input per input (input's shape; null where not needed).
+    member _.Backward = backward
 
 /// One recorded application of an Op (tensor ids and values), as kept by a tape.
 type internal TapeNode =
@@ -83,8 +93,8 @@ module internal OpHelpers =
 
     /// Builds an Op whose derivative computes every input's gradient (cheap ops).
     let mk (name: string) (fwd: NDArray[] -> NDArray) (bwd: NDArray[] -> NDArray -> NDArray -> NDArray[]) : Op =
-        { Name = name; Forward = fwd; Backward = fun i o g _ -> bwd i o g }
+        Op(name, Func<_, _>(fwd), OpBackward(fun i o g _ -> bwd i o g))
 
     /// Builds an Op whose derivative computes only the needed inputs' gradients (expensive ops such as matmul).
     let mkSel (name: string) (fwd: NDArray[] -> NDArray) (bwd: NDArray[] -> NDArray -> NDArray -> bool[] -> NDArray[]) : Op =
-        { Name = name; Forward = fwd; Backward = bwd }
+        Op(name, Func<_, _>(fwd), OpBackward(fun i o g needed -> bwd i o g needed))

@@ -36,7 +36,16 @@ type internal PrefixedStream(prefix: byte[], count: int, inner: Stream) =
         else
             inner.Read(buffer, offset, n)
 
-/// Reading and writing of the IDX format used by MNIST (big-endian header: 0x00 0x00 type ndim, then ndim unsigned 32-bit sizes).
+namespace ActorTrainer.Core.FSharp
+
+open System
+open System.IO
+open System.IO.Compression
+open ActorTrainer.Core
+open ActorTrainer.Core.Data
+
+/// Reading and writing of the IDX format used by MNIST (big-endian header: 0x00 0x00 type ndim, then ndim unsigned
+/// 32-bit sizes), for F# (`Idx.read path`, `Idx.write path arr`); C# calls ActorTrainer.Core.Data.Idx (`Idx.Read(path)`).
 module Idx =
 
     /// The only IDX element type supported: unsigned byte.
@@ -161,7 +170,6 @@ module Idx =
     /// Parses an IDX array from `stream` (raw, or gzip detected by the magic bytes 1f 8b); `name` labels error messages.
     /// Throws DataFormatException naming `name` on a bad magic number, type code, truncated header/data or trailing
     /// bytes; ResourceLimitException when a dimension is above 2147483647 or the shape has more elements than an array holds.
-    [<CompiledName("ReadStream")>]
     let readStream (name: string) (stream: Stream) : IdxArray = readStreamWith name ignore stream
 
     /// Parses a raw (not gzip) IDX array from a stream known to hold exactly `length` bytes, header included — e.g. an
@@ -177,7 +185,6 @@ module Idx =
         new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 <<< 16)
 
     /// The dims in the header of the IDX file at `path` (raw or gzip), read without decoding the body.
-    [<CompiledName("ReadHeader")>]
     let readHeader (path: string) : int[] =
         use fs = openFile path
         decoded path fs (fun _ s -> parseHeader path s)
@@ -189,7 +196,6 @@ module Idx =
 
     /// Reads the IDX file at `path` (raw, or gzip detected by the magic bytes 1f 8b, not by extension).
     /// Throws FileNotFoundException naming the path if absent, DataFormatException naming it if malformed.
-    [<CompiledName("Read")>]
     let read (path: string) : IdxArray = readWith ignore path
 
     /// The header of an unsigned-byte IDX file of shape `dims`: 0x00 0x00 0x08 ndim, then each size big-endian —
@@ -213,7 +219,6 @@ module Idx =
 
     /// Writes `arr` as an unsigned-byte IDX file at `path`, gzip-compressed if `path` ends with ".gz".
     /// Atomic: written to a temp file in the same directory, then renamed. Requires `Data.Length = product Dims`, 1 ≤ ndim ≤ 255.
-    [<CompiledName("Write")>]
     let write (path: string) (arr: IdxArray) : unit =
         if String.IsNullOrEmpty path then invalidArg "path" "IDX path must be a non-empty string"
         if isNull (box arr) || isNull arr.Dims || isNull arr.Data then
@@ -244,3 +249,31 @@ module Idx =
         with _ ->
             if File.Exists temp then File.Delete temp
             reraise ()
+
+namespace ActorTrainer.Core.Data
+
+open System.IO
+
+/// Reading and writing of the IDX format used by MNIST (big-endian header: 0x00 0x00 type ndim, then ndim unsigned
+/// 32-bit sizes): `Idx.Read(path)`, `Idx.Write(path, arr)`. F# code calls the curried ActorTrainer.Core.FSharp.Idx.
+module Idx =
+
+    /// The only IDX element type supported: unsigned byte (0x08).
+    [<Literal>]
+    let UnsignedByteType = 0x08uy
+
+    /// Parses an IDX array from `stream` (raw, or gzip detected by the magic bytes 1f 8b); `name` labels error messages.
+    /// Throws DataFormatException naming `name` on a bad magic number, type code, truncated header/data or trailing
+    /// bytes; ResourceLimitException when a dimension is above 2147483647 or the shape has more elements than an array holds.
+    let ReadStream (name: string, stream: Stream) : IdxArray = ActorTrainer.Core.FSharp.Idx.readStream name stream
+
+    /// The dims in the header of the IDX file at `path` (raw or gzip), read without decoding the body.
+    let ReadHeader (path: string) : int[] = ActorTrainer.Core.FSharp.Idx.readHeader path
+
+    /// Reads the IDX file at `path` (raw, or gzip detected by the magic bytes 1f 8b, not by extension): Data holds
+    /// product(Dims) bytes. Throws FileNotFoundException naming the path if absent, DataFormatException naming it if malformed.
+    let Read (path: string) : IdxArray = ActorTrainer.Core.FSharp.Idx.read path
+
+    /// Writes `arr` as an unsigned-byte IDX file at `path`, gzip-compressed if `path` ends with ".gz".
+    /// Atomic: written to a temp file in the same directory, then renamed. Requires `Data.Length = product Dims`, 1 ≤ ndim ≤ 255.
+    let Write (path: string, arr: IdxArray) : unit = ActorTrainer.Core.FSharp.Idx.write path arr

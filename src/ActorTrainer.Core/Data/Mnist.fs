@@ -1,4 +1,4 @@
-namespace ActorTrainer.Core.Data
+namespace ActorTrainer.Core.FSharp
 
 open System
 open System.Collections.Generic
@@ -8,17 +8,17 @@ open System.Numerics.Tensors
 open System.Security.Cryptography
 open System.Threading.Tasks
 open ActorTrainer.Core
+open ActorTrainer.Core.Data
 
-/// MNIST in the four standard IDX files: from the copy embedded in this assembly, or from a directory.
+/// MNIST in the four standard IDX files, from the copy embedded in this assembly or from a directory, for F#
+/// (`let train, test = Mnist.loadBundled ()`); C# calls ActorTrainer.Core.Data.Mnist (`var (train, test) = Mnist.LoadBundled()`).
 module Mnist =
 
     /// The four standard IDX names, in the order train images, train labels, test images, test labels.
-    [<CompiledName("FileNames")>]
     let fileNames : string[] =
         [| "train-images-idx3-ubyte"; "train-labels-idx1-ubyte"; "t10k-images-idx3-ubyte"; "t10k-labels-idx1-ubyte" |]
 
     /// SHA-256 (lower-case hex) of each original uncompressed IDX file, keyed by its standard name.
-    [<CompiledName("Sha256")>]
     let sha256 : IReadOnlyDictionary<string, string> =
         readOnlyDict
             [ "train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"
@@ -42,7 +42,6 @@ module Mnist =
 
     /// Checks that SHA-256(`bytes`) equals the published hash of the standard file `name`;
     /// throws DataFormatException naming the file, the expected and the actual hash otherwise.
-    [<CompiledName("Verify")>]
     let verify (name: string) (bytes: byte[]) : unit =
         if isNull bytes then nullArg "bytes"
         verifyParts name [ bytes ]
@@ -209,7 +208,6 @@ module Mnist =
     /// loadBundledWith waits only for what is left of it (`train` starts it once its config names no data.dir, beside
     /// its other start-up work). It decodes what the first call would have: nothing when the bundled arrays were handed
     /// out or a prefetch is pending. Its failure is thrown by the call that takes it.
-    [<CompiledName("PrefetchBundled")>]
     let prefetchBundled () : unit =
         lock bundledGate (fun () ->
             if not bundledHandedOut then
@@ -220,7 +218,6 @@ module Mnist =
     /// (train, test) from the MNIST copy embedded in this assembly: 60000 and 10000 28×28 images, SHA-256 verified,
     /// checked against `expect`. Each call returns arrays of its own, which the caller may modify (the first call in a
     /// process, or the prefetch it takes, gets the decoded arrays; later calls get copies of a cache).
-    [<CompiledName("LoadBundledWith")>]
     let loadBundledWith (expect: MnistExpectation) : Dataset * Dataset =
         match lock bundledGate (fun () -> let p = prefetched in prefetched <- ValueNone; p) with
         | ValueSome pending ->
@@ -232,7 +229,6 @@ module Mnist =
         | ValueNone -> bundledNamed (bundledArrays ()) |> pair expect
 
     /// (train, test) from the bundled copy with no expectation (see loadBundledWith).
-    [<CompiledName("LoadBundled")>]
     let loadBundled () : Dataset * Dataset = loadBundledWith MnistExpectation.Any
 
     /// The files `names` (standard names) in `dir`, each raw or with a ".gz" suffix (not both: a name present in both
@@ -278,29 +274,24 @@ module Mnist =
     /// All four headers are read and checked against each other, `expect` and the memory available before any body is
     /// decoded; labels are checked against `expect.Classes` at load time. Throws DataFormatException naming the directory
     /// and the missing names, or the file (and label index) at fault; ResourceLimitException naming the bytes.
-    [<CompiledName("LoadDirWith")>]
     let loadDirWith (expect: MnistExpectation) (dir: string) : Dataset * Dataset =
         readDir expect dir fileNames |> pair expect
 
     /// Checks `dir` as loadDirWith does before it decodes anything — the four files there (raw or ".gz"), their
     /// headers consistent with each other, `expect` and the memory available — without reading an image or label.
-    [<CompiledName("CheckDirWith")>]
     let checkDirWith (expect: MnistExpectation) (dir: string) : unit = resolveDir expect dir fileNames |> ignore
 
     /// (train, test) from `dir` with no expectation (see loadDirWith).
-    [<CompiledName("LoadDir")>]
     let loadDir (dir: string) : Dataset * Dataset = loadDirWith MnistExpectation.Any dir
 
     /// (train, test): the bundled copy when `dir` is null or "", else the files in `dir`; checked against `expect`
     /// before any image body is decoded.
-    [<CompiledName("LoadWith")>]
     let loadWith (expect: MnistExpectation) (dir: string) : Dataset * Dataset =
         if String.IsNullOrEmpty dir then loadBundledWith expect else loadDirWith expect dir
 
     /// The test set alone (t10k-images/t10k-labels): the bundled copy when `dir` is null or "", else the two files in
     /// `dir` (raw or ".gz"), checked against `expect` as loadWith checks them; the training files are not read (what
     /// `evaluate` needs: it took 0.7–0.8 s instead of 1.6 s). A fresh Dataset per call.
-    [<CompiledName("LoadTestWith")>]
     let loadTestWith (expect: MnistExpectation) (dir: string) : Dataset =
         let names = fileNames.[2..3]
         let files =
@@ -313,5 +304,4 @@ module Mnist =
         toDataset expect n0 a0 n1 a1
 
     /// (train, test): the bundled copy when `dir` is null or "", else `loadDir dir`.
-    [<CompiledName("Load")>]
     let load (dir: string) : Dataset * Dataset = loadWith MnistExpectation.Any dir

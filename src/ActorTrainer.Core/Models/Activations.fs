@@ -45,7 +45,7 @@ module SpanUtil =
     let inline ro (s: Span<'T>) : ReadOnlySpan<'T> = Span<'T>.op_Implicit s
 
 /// Raw in-place activation kernels on row-major (rows × width) float32 buffers; used by the training engine.
-module ActivationKernels =
+module internal ActivationKernels =
 
     /// y = act(z) row-wise (softmax along the last axis, max-subtracted for stability). z and y may alias.
     let forward (act: Activation) (z: ReadOnlySpan<float32>) (y: Span<float32>) (rows: int) (width: int) =

@@ -6,7 +6,7 @@ open ActorTrainer.Kernels
 
 /// Dense layer span kernels on row-major float32 buffers: the one definition of Dense's forward and backward,
 /// used by the training engine (GradientEngine) and by the GradientTape op (TapeOps.dense).
-module DenseKernels =
+module internal DenseKernels =
 
     /// z = x·W (+ b on every row when b is non-empty); x (rows × inDim), W (inDim × units), b (units), z (rows × units).
     let forward (x: ReadOnlySpan<float32>) (w: ReadOnlySpan<float32>) (b: ReadOnlySpan<float32>) (z: Span<float32>)

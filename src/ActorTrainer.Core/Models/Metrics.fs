@@ -23,7 +23,7 @@ module Metrics =
 
     /// Validates a metric name against the loss and returns the key used in logs/history ("acc" → "accuracy").
     /// Unknown names and names the engine does not compute for `loss` throw ArgumentException (ParamName "metrics").
-    let resolve (loss: Loss) (name: string) : string =
+    let internal resolve (loss: Loss) (name: string) : string =
         let n = if isNull name then "" else name.Trim().ToLowerInvariant()
         if not (Array.contains n names) then
             raise (ArgumentException(sprintf "unknown metric '%s' (allowed: %s)" name (String.Join(", ", names)), "metrics"))

@@ -5,7 +5,7 @@ open System.Collections.Generic
 open System.Globalization
 
 /// Keras' `model.summary()` table.
-module ModelSummary =
+module internal ModelSummary =
 
     /// Keras 3's readable_memory_size: bytes in B, KB, MB, GB, TB or PB (base 1024), two decimals ("100.73 KB").
     let readableMemorySize (bytes: float) : string =

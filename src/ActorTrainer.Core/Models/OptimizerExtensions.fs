@@ -4,19 +4,13 @@ open System
 open System.Collections.Generic
 open System.Runtime.CompilerServices
 
-/// `optimizer.ApplyGradients(zip(grads, vars))` for the low-level GradientTape path (Keras `apply_gradients`).
+/// `optimizer.ApplyGradients(grads.Zip(vars))` for the low-level GradientTape path (Keras `apply_gradients`).
 /// Variables get slot positions 0, 1, ... in the order first seen, so passing a model's TrainableVariables shares the
 /// optimizer state with `fit` (which uses the same weight order).
 [<Extension>]
 type OptimizerExtensions =
-    /// One optimizer step: each variable is updated in float32 with Keras' rule and reassigned.
-    [<Extension>]
-    static member ApplyGradients(o: Optimizer, gradsAndVars: seq<Tensor * Variable>) =
-        if isNull (box gradsAndVars) then raise (ArgumentNullException("gradsAndVars"))
-        OptimizerExtensions.Apply(o, Array.ofSeq gradsAndVars)
-
-    /// One optimizer step from C# value tuples, e.g. <c>optimizer.ApplyGradients(grads.Zip(variables))</c> (see the
-    /// F# overload).
+    /// One optimizer step from (gradient, variable) value tuples, e.g. <c>optimizer.ApplyGradients(grads.Zip(variables))</c>:
+    /// each variable is updated in float32 with Keras' rule and reassigned (gradient shape = variable shape).
     [<Extension>]
     static member ApplyGradients(o: Optimizer, gradsAndVars: seq<struct (Tensor * Variable)>) =
         if isNull (box gradsAndVars) then raise (ArgumentNullException("gradsAndVars"))
@@ -53,3 +47,18 @@ type OptimizerExtensions =
         match d.TryGetValue v with
         | true, i -> i
         | _ -> let i = d.Count in d.[v] <- i; i
+
+namespace ActorTrainer.Core.FSharp
+
+open System
+open ActorTrainer.Core
+
+/// F# members of the optimizers: `optimizer.ApplyGradients(Seq.zip grads vars)` with F# tuples.
+[<AutoOpen>]
+module OptimizerFSharpExtensions =
+    type Optimizer with
+        /// One optimizer step from (gradient, variable) pairs: each variable is updated in float32 with Keras' rule
+        /// and reassigned (gradient shape = variable shape).
+        member o.ApplyGradients(gradsAndVars: seq<Tensor * Variable>) =
+            if isNull (box gradsAndVars) then raise (ArgumentNullException("gradsAndVars"))
+            OptimizerExtensions.ApplyGradients(o, gradsAndVars |> Seq.map (fun (g, v) -> struct (g, v)))

@@ -51,31 +51,22 @@ type Optimizer(learningRate: float) =
     /// Initial value of the slots (0 for most; Adagrad's initial_accumulator_value).
     abstract InitialSlotValue: float32
     default _.InitialSlotValue = 0.0f
-    /// Keras get_config() (besides name and learning_rate), as an F# list (the built-in optimizers override it).
-    /// Default: the entries of ConfigEntries where the optimizer's class overrides that (a C# optimizer), else none.
-    /// The class that overrides Config or ConfigEntries last decides (ConfigEntryForms), a subclass of a built-in too.
-    abstract Config: (string * obj) list
-    default o.Config = ConfigEntryForms.configDefault typeof<Optimizer> o (fun () -> o.ConfigEntries)
-    /// Keras get_config() entries besides name and learning_rate, in Keras' order and names ("rho", "momentum", ...),
-    /// as a dictionary for C# (values: numbers, strings, bools). Default: the entries of Config where the optimizer's
-    /// class overrides that, else none.
+    /// Keras get_config() entries besides name and learning_rate, in Keras' order and names ("rho", "momentum", ...;
+    /// values: numbers, strings, bools). Default: none; a subclass of a built-in optimizer extends base.ConfigEntries.
     abstract ConfigEntries: IReadOnlyDictionary<string, obj>
-    default o.ConfigEntries = ConfigEntryForms.entriesDefault typeof<Optimizer> o (fun () -> o.Config)
+    default _.ConfigEntries = ConfigEntryForms.none ()
     /// One update of weight range w with gradient range g, element-wise: w[i], slots[k][i] ← rule(w[i], g[i], slots[k][i]);
     /// `slots` are the same range of each slot array; `step` is the 1-based iteration number. Pure in the optimizer's
     /// fields, so disjoint ranges may be updated concurrently (the sliced parameter server does).
     abstract UpdateWeight: w: Span<float32> * g: ReadOnlySpan<float32> * slots: ArraySegment<float32>[] * lr: float32 * step: int64 -> unit
 
     /// Keras get_config() as JSON: {"name", "learning_rate", the optimizer's hyper-parameters} (the "config" object of
-    /// compile_config's optimizer in config.json). The entries come from the slot the optimizer's class overrides
-    /// last; ArgumentException names the optimizer and the entry for "name", "learning_rate" or a value JSON cannot hold.
+    /// compile_config's optimizer in config.json), the entries being ConfigEntries; ArgumentException names the
+    /// optimizer and the entry for "name", "learning_rate" or a value JSON cannot hold.
     member o.GetConfig() : System.Text.Json.Nodes.JsonObject =
-        let entries = ConfigEntryForms.resolved typeof<Optimizer> o (fun () -> o.Config) (fun () -> o.ConfigEntries)
+        let entries = match o.ConfigEntries with null -> ConfigEntryForms.none () | d -> d
         ConfigJson.entriesObject (sprintf "optimizer '%s'" o.Name) [ "name", box o.Name; "learning_rate", box lr ] entries
 
-    /// A built-in class's Config override: its own entries, unless a subclass overrides ConfigEntries below it.
-    member internal o.OwnConfig(own: unit -> (string * obj) list) : (string * obj) list =
-        ConfigEntryForms.builtinConfig typeof<Optimizer> o own (fun () -> o.ConfigEntries)
 
     /// Slot arrays of weight position i (created on first use with `size` elements).
     member o.SlotsFor(i: int, size: int) =
@@ -119,12 +110,12 @@ type Optimizer(learningRate: float) =
         let work = match applyWork with null -> (applyWork <- OptimizerRangeWork(o); applyWork) | w -> w
         work.UpdateWhole(weights, grads, float32 lr, o.Iterations, Optimizer.UpdateParts(total, KernelSettings.MaxDegreeOfParallelism))
 
-    /// Iterations and slot copies, for checkpoints.
-    member o.GetState() : int64 * float32[][][] = o.GetStateReusing null
+    /// (Iterations, slot copies [weight][slot (SlotNames order)][element]), for checkpoints: `var (it, slots) = o.GetState()`.
+    member o.GetState() : struct (int64 * float32[][][]) = o.GetStateReusing null
 
     /// Iterations and slot copies as GetState, in the arrays of `into` (an earlier result, kept for reuse: no fresh
     /// memory, whose first touch costs a page fault per 4 KiB) where their counts and sizes match; returns them.
-    member o.GetStateReusing(into: float32[][][]) : int64 * float32[][][] =
+    member o.GetStateReusing(into: float32[][][]) : struct (int64 * float32[][][]) =
         let into = if isNull into || into.Length <> slots.Count then Array.zeroCreate slots.Count else into
         for i in 0 .. slots.Count - 1 do
             let s = slots.[i]
@@ -135,7 +126,7 @@ type Optimizer(learningRate: float) =
                     if isNull c.[k] || c.[k].Length <> s.[k].Length then c.[k] <- Array.zeroCreate s.[k].Length
                     Array.Copy(s.[k], c.[k], s.[k].Length)
                 into.[i] <- c
-        o.Iterations, into
+        struct (o.Iterations, into)
 
     /// Restores a state saved by GetState (slot counts must match this optimizer).
     member o.LoadState(iterations: int64, state: float32[][][]) =
@@ -207,7 +198,7 @@ type SGD([<Optional; DefaultParameterValue(0.01)>] learningRate: float,
     member _.Nesterov = nesterov
     override _.Name = "SGD"
     override _.SlotNames = if momentum <> 0.0 then [| "momentum" |] else [||]
-    override o.Config = o.OwnConfig(fun () -> [ "momentum", box momentum; "nesterov", box nesterov ])
+    override _.ConfigEntries = ConfigEntryForms.ofList [ "momentum", box momentum; "nesterov", box nesterov ]
     override _.UpdateWeight(w, g, slots, lr, _) =
         if momentum = 0.0 then OptimizerRules.sgdSpan w g lr
         else
@@ -242,7 +233,7 @@ type RMSprop([<Optional; DefaultParameterValue(0.001)>] learningRate: float,
         [| yield "velocity"
            if momentum > 0.0 then yield "momentum"
            if centered then yield "average_gradient" |]
-    override o.Config = o.OwnConfig(fun () -> [ "rho", box rho; "momentum", box momentum; "epsilon", box epsilon; "centered", box centered ])
+    override _.ConfigEntries = ConfigEntryForms.ofList [ "rho", box rho; "momentum", box momentum; "epsilon", box epsilon; "centered", box centered ]
     override _.UpdateWeight(w, g, slots, lr, _) =
         let r = float32 rho
         let c = float32 (1.0 - rho)
@@ -281,7 +272,7 @@ type Adagrad([<Optional; DefaultParameterValue(0.001)>] learningRate: float,
     override _.Name = "Adagrad"
     override _.SlotNames = [| "accumulator" |]
     override _.InitialSlotValue = float32 init
-    override o.Config = o.OwnConfig(fun () -> [ "initial_accumulator_value", box init; "epsilon", box epsilon ])
+    override _.ConfigEntries = ConfigEntryForms.ofList [ "initial_accumulator_value", box init; "epsilon", box epsilon ]
     override _.UpdateWeight(w, g, slots, lr, _) =
         let a = slots.[0].AsSpan()
         let eps = float32 epsilon
@@ -309,7 +300,7 @@ type Adam([<Optional; DefaultParameterValue(0.001)>] learningRate: float,
     member _.Amsgrad = amsgrad
     override _.Name = "Adam"
     override _.SlotNames = if amsgrad then [| "momentum"; "velocity"; "velocity_hat" |] else [| "momentum"; "velocity" |]
-    override o.Config = o.OwnConfig(fun () -> [ "beta_1", box beta1; "beta_2", box beta2; "epsilon", box epsilon; "amsgrad", box amsgrad ])
+    override _.ConfigEntries = ConfigEntryForms.ofList [ "beta_1", box beta1; "beta_2", box beta2; "epsilon", box epsilon; "amsgrad", box amsgrad ]
     override _.UpdateWeight(w, g, slots, lr, step) =
         let b1, b2 = float32 beta1, float32 beta2
         let t = float32 step

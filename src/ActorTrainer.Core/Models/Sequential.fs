@@ -72,14 +72,14 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
             s <- l.ComputeOutputShape s
         inputShape <- Array.copy shape
 
-    /// Names and shapes of all weights for an input shape (without batch), in layer order, computed without allocating;
+    /// (name, shape) of every weight for an input shape (without batch), in layer order, computed without allocating;
     /// names unnamed layers Keras-style (dense, dense_1, ...). Throws ResourceLimitException naming the bytes when the
     /// weights cannot be held (one array over the .NET limit, or more than the available memory).
-    member _.WeightSpecs(shape: int[]) : (string * int[])[] =
+    member _.WeightSpecs(shape: int[]) : struct (string * int[])[] =
         LayerNames.assign (layers :> IReadOnlyList<Layer>)
         let mutable s = shape
         let specs = [| for l in layers do
-                         yield! (if l.Built then l.Variables |> Array.map (fun v -> v.Name, v.Shape) else l.WeightSpecs s)
+                         yield! (if l.Built then l.Variables |> Array.map (fun v -> struct (v.Name, v.Shape)) else l.WeightSpecs s)
                          s <- l.ComputeOutputShape s |]
         WeightBudget.check (sprintf "model '%s'" name) specs
         specs
@@ -150,16 +150,15 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         let mutable s = inputShape
         let plan = ResizeArray()
         for l in layers do
-            match l.Plan s with
-            | Some p ->
+            if not l.IdentityOnFlatRows then
+                let p = l.Plan s
+                // a layer that computes something would be skipped by the engine without a word
+                if isNull (box p) then
+                    raise (NotSupportedException(
+                        sprintf "layer '%s' (%s): its Plan is null but it does not declare IdentityOnFlatRows = true; fit, evaluate and predict run the training engine, not the layer's Call: return an existing PlanLayer case, or override IdentityOnFlatRows if the layer only reshapes a sample"
+                            l.Name (l.GetType().FullName)))
                 match l with :? Dropout as d -> d.PlanIndex <- plan.Count | _ -> ()
                 plan.Add p
-            | None when l.IdentityOnFlatRows -> ()
-            | None ->
-                // a layer that computes something would be skipped by the engine without a word
-                raise (NotSupportedException(
-                    sprintf "layer '%s' (%s): its Plan is None but it does not declare IdentityOnFlatRows = true; fit, evaluate and predict run the training engine, not the layer's Call: return an existing PlanLayer case, or override IdentityOnFlatRows if the layer only reshapes a sample"
-                        l.Name (l.GetType().FullName)))
             s <- l.ComputeOutputShape s
         { InputDim = Array.fold (*) 1 inputShape; Layers = plan.ToArray(); Loss = compiledLoss }
 

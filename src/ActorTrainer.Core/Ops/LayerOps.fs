@@ -7,7 +7,7 @@ open System
 /// the training engine's span kernels (ActivationKernels, DenseKernels, DropoutKernels, LossKernels), so the tape
 /// and the engine share one definition of every activation, loss, Dense and Dropout. Float32: like Keras layers,
 /// float64 inputs are cast to float32 first (a differentiable cast).
-module TapeOps =
+module internal TapeOps =
     open OpHelpers
 
     let private f32 (t: Tensor) = if t.DType = Float32 then t else t.AsType Float32

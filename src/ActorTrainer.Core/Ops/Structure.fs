@@ -8,15 +8,16 @@ open System.Runtime.InteropServices
 type SliceSpec =
     /// NumPy `a[i]`: the single position i of the axis (negative counts from the end; out of bounds throws); drops the axis.
     | Index of int
-    /// NumPy `a[start:stop:step]`: None means the axis' end in the step's direction; indices are clamped; step ≠ 0.
-    | Range of start: int option * stop: int option * step: int
+    /// NumPy `a[start:stop:step]`: a null start or stop means the axis' end in the step's direction; indices are
+    /// clamped; step ≠ 0.
+    | Range of start: Nullable<int> * stop: Nullable<int> * step: int
     /// NumPy `a[:]`: the whole axis.
     | All
     /// NumPy `...`: as many whole axes as the other specs leave (at most one per slice).
     | Ellipsis
     /// C#: the range start:stop:step of one axis; null start/stop means the axis' end (NumPy `a[start:stop:step]`).
     static member Between(start: Nullable<int>, stop: Nullable<int>, [<Optional; DefaultParameterValue(1)>] step: int) : SliceSpec =
-        Range(Option.ofNullable start, Option.ofNullable stop, step)
+        Range(start, stop, step)
     /// C#: the single position i of one axis (drops the axis; negative counts from the end).
     static member At(index: int) : SliceSpec = Index index
 
@@ -46,7 +47,7 @@ module internal SliceSpec =
                     let step = if parts.Length = 3 then defaultArg (num tok parts.[2]) 1 else 1
                     match num tok parts.[0], num tok parts.[1] with
                     | None, None when step = 1 -> All
-                    | a, b -> Range(a, b, step)
+                    | a, b -> Range(Option.toNullable a, Option.toNullable b, step)
                 else
                     match num tok t with
                     | Some i -> Index i
@@ -86,11 +87,10 @@ module internal SliceSpec =
             | Range(start, stop, step) ->
                 if step = 0 then invalidArg "specs" (sprintf "slice: slice step cannot be zero (axis %d)" ax)
                 let lower, upper = if step > 0 then 0, d else -1, d - 1
-                let clampIdx (v: int option) (dflt: int) =
-                    match v with
-                    | None -> dflt
-                    | Some s when s < 0 -> max (s + d) lower
-                    | Some s -> min s upper
+                let clampIdx (v: Nullable<int>) (dflt: int) =
+                    if not v.HasValue then dflt
+                    elif v.Value < 0 then max (v.Value + d) lower
+                    else min v.Value upper
                 let b = clampIdx start (if step > 0 then lower else upper)
                 let e = clampIdx stop (if step > 0 then upper else lower)
                 let count =

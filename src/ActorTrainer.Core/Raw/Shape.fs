@@ -31,13 +31,13 @@ module Shape =
         st
 
     /// Checks every dim is non-negative; the message names the op and the shape.
-    let validate (op: string) (s: int[]) =
+    let internal validate (op: string) (s: int[]) =
         if isNull s then raise (ArgumentNullException("shape", sprintf "%s: shape is null" op))
         for d in s do
             if d < 0 then raise (ShapeException(sprintf "%s: negative dimension %d in shape %s" op d (str s)))
 
     /// NumPy broadcast of two shapes (align right; dims equal or 1); error names op and both shapes.
-    let broadcast (op: string) (a: int[]) (b: int[]) =
+    let internal broadcast (op: string) (a: int[]) (b: int[]) =
         let r = max a.Length b.Length
         Array.init r (fun i ->
             let da = let j = i - (r - a.Length) in if j < 0 then 1 else a.[j]
@@ -48,7 +48,7 @@ module Shape =
             else raise (ShapeException(sprintf "%s: operands could not be broadcast together with shapes %s %s" op (str a) (str b))))
 
     /// Normalises a possibly negative axis into [0, ndim); error names the op, axis and ndim.
-    let normAxis (op: string) (ndim: int) (axis: int) =
+    let internal normAxis (op: string) (ndim: int) (axis: int) =
         let a = if axis < 0 then axis + ndim else axis
         if a < 0 || a >= ndim then
             raise (ArgumentOutOfRangeException("axis", sprintf "%s: axis %d is out of bounds for array of dimension %d" op axis ndim))
@@ -65,7 +65,7 @@ module Shape =
             n
 
     /// Strides of `a` (row-major) expanded to broadcast into `outShape` (stride 0 on broadcast dims).
-    let broadcastStrides (a: int[]) (outShape: int[]) =
+    let internal broadcastStrides (a: int[]) (outShape: int[]) =
         let st = strides a
         let r = outShape.Length
         Array.init r (fun i ->
@@ -73,7 +73,7 @@ module Shape =
             if j < 0 || a.[j] = 1 then 0 else st.[j])
 
     /// Resolves a reshape target with at most one -1 against a total size; error names both shapes.
-    let resolveReshape (op: string) (src: int[]) (target: int[]) =
+    let internal resolveReshape (op: string) (src: int[]) (target: int[]) =
         let total = size src
         let negs = target |> Array.filter (fun d -> d = -1) |> Array.length
         if negs > 1 then raise (ShapeException(sprintf "%s: can only specify one unknown dimension (-1) in %s" op (str target)))

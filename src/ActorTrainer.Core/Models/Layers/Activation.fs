@@ -14,8 +14,8 @@ type ActivationLayer(activation: string, [<Optional; DefaultParameterValue("")>]
     override _.Variables = [||]
     override l.Plan shape =
         if shape.Length <> 1 then raise (ShapeException(sprintf "Activation '%s' receives input of shape %s; the training engine needs flat samples: add Flatten" l.Name (Shape.str shape)))
-        Some(PlanLayer.Activation act)
-    override l.Config = l.OwnConfig(fun () -> [ "activation", box act.Name ])
+        PlanLayer.Activation act
+    override _.ConfigEntries = ConfigEntryForms.ofList [ "activation", box act.Name ]
 
     /// Reads an Activation entry: "activation" (required).
     static member internal FromConfig(c: LayerConfig) : Layer = ActivationLayer(ConfigFields.activation c None, c.Name) :> Layer

@@ -42,8 +42,8 @@ type Dense(units: int, activation: string, kernelInitializer: Initializer, biasI
     override l.WeightSpecs shape =
         if shape.Length < 1 then raise (ShapeException(sprintf "Dense '%s' needs an input with at least 1 axis, got %s" l.Name (Shape.str shape)))
         let inDim = shape.[shape.Length - 1]
-        if useBias then [| l.Name + "/kernel", [| inDim; units |]; l.Name + "/bias", [| units |] |]
-        else [| l.Name + "/kernel", [| inDim; units |] |]
+        if useBias then [| struct (l.Name + "/kernel", [| inDim; units |]); struct (l.Name + "/bias", [| units |]) |]
+        else [| struct (l.Name + "/kernel", [| inDim; units |]) |]
     override _.ComputeOutputShape shape = Array.append shape.[.. shape.Length - 2] [| units |]
     override l.CallLogits(x, _) = TapeOps.dense x kernel.Value (if useBias then bias.Value else null)
     override l.Call(x, training) = TapeOps.activation act (l.CallLogits(x, training))
@@ -52,11 +52,11 @@ type Dense(units: int, activation: string, kernelInitializer: Initializer, biasI
     override l.Plan shape =
         if shape.Length <> 1 then
             raise (ShapeException(sprintf "Dense '%s' receives input of shape %s; the training engine needs flat samples: add Flatten before it" l.Name (Shape.str shape)))
-        Some(PlanLayer.Dense(shape.[0], units, useBias, act))
-    override l.Config =
-        l.OwnConfig(fun () ->
+        PlanLayer.Dense(shape.[0], units, useBias, act)
+    override _.ConfigEntries =
+        ConfigEntryForms.ofList
             [ "units", box units; "activation", box act.Name; "use_bias", box useBias
-              "kernel_initializer", box kInit; "bias_initializer", box bInit ])
+              "kernel_initializer", box kInit; "bias_initializer", box bInit ]
 
     /// Reads a Dense entry: "units" (required, >= 1), "activation" (linear), "use_bias" (true), "kernel_initializer"
     /// (glorot_uniform), "bias_initializer" (zeros).

@@ -34,8 +34,8 @@ type Dropout(rate: float, seed: Nullable<int>, name: string) =
             calls <- calls + 1
             TapeOps.dropout rate (Seeds.derive [| int64 maskSeed; int64 calls |]) planIndex x
     override _.Variables = [||]
-    override _.Plan _ = Some(PlanLayer.Dropout rate)
-    override l.Config = l.OwnConfig(fun () -> [ "rate", box rate; "seed", (if seed.HasValue then box seed.Value else null) ])
+    override _.Plan _ = PlanLayer.Dropout rate
+    override _.ConfigEntries = ConfigEntryForms.ofList [ "rate", box rate; "seed", (if seed.HasValue then box seed.Value else null) ]
 
     /// Reads a Dropout entry: "rate" (required, in [0, 1)) and an optional integer "seed" (null or absent: none).
     static member internal FromConfig(c: LayerConfig) : Layer =

@@ -14,9 +14,7 @@ type Flatten([<Optional; DefaultParameterValue("")>] name: string) =
         [| int n |]
     override _.Call(x, _) = Tensor.Reshape(x, [| x.Shape.[0]; -1 |])
     override _.Variables = [||]
-    override _.Plan _ = None
     override _.IdentityOnFlatRows = true
-    override l.Config = l.OwnConfig(fun () -> [])
 
     /// Reads a Flatten entry: only "data_format" channels_last (or null), the order this layer flattens in.
     static member internal FromConfig(c: LayerConfig) : Layer =

@@ -5,21 +5,21 @@ open System.Collections.Generic
 
 /// Size checks done before weights are allocated: a weight must fit one .NET array and all of a layer's weights
 /// must fit the memory available, else ResourceLimitException naming the bytes.
-module WeightBudget =
+module internal WeightBudget =
 
     /// Bytes of float32 weights with the given shapes (exact, in 64 bits; shapes hold int32 dims so no overflow).
     let bytes (shapes: int[][]) : int64 =
         shapes |> Array.sumBy (fun s -> 4L * Array.fold (fun (acc: int64) d -> acc * int64 d) 1L s)
 
     /// Checks the weights (name, shape) a layer is about to create; `owner` names the layer in the message.
-    let check (owner: string) (specs: (string * int[])[]) : unit =
-        for (name, shape) in specs do
+    let check (owner: string) (specs: struct (string * int[])[]) : unit =
+        for struct (name, shape) in specs do
             let n = shape |> Array.fold (fun (acc: int64) d -> acc * int64 d) 1L
             if n > int64 Array.MaxLength then
                 raise (ResourceLimitException(
                     sprintf "%s: weight '%s' of shape %s needs %d bytes (%d float32 values), more than one array can hold (%d values)"
                         owner name (Shape.str shape) (4L * n) n Array.MaxLength))
-        let total = bytes (specs |> Array.map snd)
+        let total = bytes (specs |> Array.map (fun struct (_, shape) -> shape))
         let available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes
         if total > available then
             raise (ResourceLimitException(
@@ -52,29 +52,23 @@ type Layer(className: string, name: string) =
     abstract Call: x: Tensor * training: bool -> Tensor
     /// The layer's variables in Keras order (kernel, bias).
     abstract Variables: Variable[]
-    /// How the fast engine runs this layer: an existing PlanLayer case, or None for a layer that declares
-    /// IdentityOnFlatRows (Sequential refuses None from any other layer, which the engine would otherwise skip).
+    /// How the fast engine runs this layer for an input shape (without batch): an existing PlanLayer case (never null;
+    /// Sequential refuses null, naming the layer). Not asked for a layer that declares IdentityOnFlatRows.
     /// Default: PlanLayer.Custom running the layer's own Call (a TapePlanLayer: forward on the engine's rows,
     /// gradients by GradientTape), so a user-defined layer (F# or C#) trains with fit without overriding this.
-    abstract Plan: inputShape: int[] -> PlanLayer option
+    abstract Plan: inputShape: int[] -> PlanLayer
     default l.Plan shape =
-        Some(PlanLayer.Custom(TapePlanLayer(l.Name, Array.copy shape, l.ComputeOutputShape shape, l.Variables,
-                                            Func<Tensor, bool, Tensor>(fun x training -> l.Call(x, training)))))
+        PlanLayer.Custom(TapePlanLayer(l.Name, Array.copy shape, l.ComputeOutputShape shape, l.Variables,
+                                       Func<Tensor, bool, Tensor>(fun x training -> l.Call(x, training))))
     /// True for a layer that only reshapes a sample (Flatten): on the engine's flat rows (batch × features) it is
-    /// y = x, and its Plan is None. Default false.
+    /// y = x, so the engine's plan leaves it out (its Plan is not asked). Default false.
     abstract IdentityOnFlatRows: bool
     default _.IdentityOnFlatRows = false
-    /// Keras get_config() entries besides name, as an F# list (the built-in layers override it). Default: the entries
-    /// of ConfigEntries where the layer's class overrides that (a C# layer), else none.
-    /// The class that overrides Config or ConfigEntries last decides: a subclass of a built-in layer overriding
-    /// ConfigEntries reads its entries here too (ConfigEntryForms).
-    abstract Config: (string * obj) list
-    default l.Config = ConfigEntryForms.configDefault typeof<Layer> l (fun () -> l.ConfigEntries)
-    /// Keras get_config() entries besides name, in order (what GetConfig writes after "name"): the slot a C# layer
-    /// overrides (values: numbers, strings, bools, null, JsonNode). Default: the entries of Config where the layer's
-    /// class overrides that, else none; a C# subclass of a built-in layer extends base.ConfigEntries (the built-in's).
+    /// Keras get_config() entries besides name, in order (what GetConfig writes after "name"; values: numbers, strings,
+    /// bools, null, JsonNode, Initializer). Default: none. A subclass of a built-in layer extends base.ConfigEntries
+    /// (the built-in's entries); F#: `override _.ConfigEntries = ConfigEntries.ofList [ "rate", box 0.5 ]`.
     abstract ConfigEntries: IReadOnlyDictionary<string, obj>
-    default l.ConfigEntries = ConfigEntryForms.entriesDefault typeof<Layer> l (fun () -> l.Config)
+    default _.ConfigEntries = ConfigEntryForms.none ()
     /// Final activation of the layer (for fusing losses); Linear when none.
     abstract OutputActivation: Activation
     default _.OutputActivation = Activation.Linear
@@ -82,9 +76,9 @@ type Layer(className: string, name: string) =
     abstract CallLogits: x: Tensor * training: bool -> Tensor
     default l.CallLogits(x, training) = l.Call(x, training)
 
-    /// Names and shapes of the weights BuildWeights creates for an input shape (without batch), computed without
+    /// (name, shape) of each weight BuildWeights creates for an input shape (without batch), computed without
     /// allocating anything; lets loaders compare against a weights file and check sizes first.
-    abstract WeightSpecs: inputShape: int[] -> (string * int[])[]
+    abstract WeightSpecs: inputShape: int[] -> struct (string * int[])[]
     default _.WeightSpecs _ = [||]
 
     /// Builds once (later calls with the same shape are no-ops; another shape is an error naming the layer). Weight sizes
@@ -101,19 +95,13 @@ type Layer(className: string, name: string) =
     /// Number of scalar weights.
     member l.CountParams() = l.Variables |> Array.sumBy (fun v -> Array.fold (*) 1 v.Shape)
 
-    /// Keras get_config() as JSON: {"name": ..., the layer's own entries}, the "config" object of the layer's entry in
-    /// config.json (initializers as {"class_name", "config"}). The entries come from the slot (Config or
-    /// ConfigEntries) that the layer's class overrides last. ArgumentException names the layer and the entry when an
+    /// Keras get_config() as JSON: {"name": ..., the layer's ConfigEntries}, the "config" object of the layer's entry in
+    /// config.json (initializers as {"class_name", "config"}). ArgumentException names the layer and the entry when an
     /// entry is "name" or a value JSON cannot hold.
     member l.GetConfig() : System.Text.Json.Nodes.JsonObject =
-        let entries = ConfigEntryForms.resolved typeof<Layer> l (fun () -> l.Config) (fun () -> l.ConfigEntries)
+        let entries = match l.ConfigEntries with null -> ConfigEntryForms.none () | d -> d
         let owner = if String.IsNullOrEmpty name then sprintf "layer of class %s (unnamed)" l.ClassName else sprintf "layer '%s' (%s)" name l.ClassName
         ConfigJson.entriesObject owner [ "name", box name ] entries
-
-    /// A built-in class's Config override: its own entries, unless a subclass overrides ConfigEntries below it (then
-    /// those, which reach back here through base.ConfigEntries for the own entries).
-    member internal l.OwnConfig(own: unit -> (string * obj) list) : (string * obj) list =
-        ConfigEntryForms.builtinConfig typeof<Layer> l own (fun () -> l.ConfigEntries)
 
     /// Whether `t` is declared outside this library and derives from one of its layer classes other than Layer.
     static member private ExtendsBuiltin(t: Type) : bool =

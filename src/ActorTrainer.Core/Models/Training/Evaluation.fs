@@ -48,7 +48,7 @@ type Evaluator(plan: ModelPlan, maxRows: int) =
         st
 
 /// Evaluation sums and their Keras-style logs.
-module Evaluation =
+module internal Evaluation =
     /// Rows per pass of fit's validation, and of `train`'s test evaluation on the CPU, so that both add their chunk sums
     /// in the same order (Keras evaluates in batches of batch_size): the batch size, at most `count`, at least 1.
     [<CompiledName("PassRows")>]

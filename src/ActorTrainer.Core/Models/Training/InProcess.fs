@@ -221,7 +221,7 @@ type InProcessExecutor(job: StepJob, start: FitCheckpoint) =
         member _.SetWeights w = Weights.checkedCopyInto "set_weights" w weights
         member _.OptimizerState() =
             // into the arrays of the last call (the interface's contract: valid until the next call)
-            let (it, slots) = job.Optimizer.GetStateReusing lastSlots
+            let struct (it, slots) = job.Optimizer.GetStateReusing lastSlots
             lastSlots <- slots
             struct (it, slots)
         member _.Version = version
