@@ -197,6 +197,20 @@ public sealed record TrainSettings(
         return n.IsArray() ? (n.GetArray(), port) : throw new ConfigException($"config: metrics.names must be a list such as [accuracy] or [], got '{n.GetString()}'");
     }
 
+    /// <summary>The training engine's plan of the model (what <c>Sequential.Plan</c> gives once it is built) from the
+    /// unbuilt <see cref="Layers"/>: sizes only (the frames a cluster sends), no weights made.</summary>
+    public ModelPlan PlanOfLayers()
+    {
+        var shape = InputShape;
+        var layers = new List<PlanLayer>();
+        foreach (var layer in Layers)
+        {
+            if (layer.Plan(shape) is { } planned) layers.Add(planned.Value);
+            shape = layer.ComputeOutputShape(shape);
+        }
+        return new ModelPlan(InputShape.Aggregate(1, (a, b) => a * b), layers.ToArray(), ActorTrainer.Core.Loss.Parse(Loss));
+    }
+
     /// <summary>The Keras Sequential model these settings describe, built (weights initialised from the seed) and
     /// compiled: fresh layers and optimizer from <see cref="KerasConfig"/> on every call, as Sequential.Load does.</summary>
     public Sequential BuildModel()
