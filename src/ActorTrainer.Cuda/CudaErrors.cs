@@ -13,4 +13,12 @@ public sealed class CudaUnavailableException(string message, Exception? inner = 
 }
 
 /// <summary>A device allocation failed: the message names what was being allocated, its size and the device's memory.</summary>
-public sealed class CudaOutOfMemoryException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class CudaOutOfMemoryException(string message, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>The advice a device allocation failure ends with, in <c>train</c>'s words (the daemon words it for the
+    /// command that ran: <c>evaluate</c>, <c>predict</c>).</summary>
+    public const string Advice = "use a smaller trainer.batch-size or model, or " + CpuFallback;
+
+    /// <summary>The CPU fallback within <see cref="Advice"/>.</summary>
+    public const string CpuFallback = "train on the CPU with --set trainer.backend=cpu";
+}

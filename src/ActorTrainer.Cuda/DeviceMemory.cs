@@ -44,7 +44,7 @@ internal static class DeviceMemory
         {
             throw new CudaOutOfMemoryException(
                 $"out of device memory: {what} needs {Size(bytes)} ({n} × {bytes / n} B) on {acc.Name}, which has {Size(acc.MemorySize)} in all; " +
-                "use a smaller trainer.batch-size or model, or train on the CPU with --set trainer.backend=cpu", e);
+                CudaOutOfMemoryException.Advice, e);
         }
     }
 

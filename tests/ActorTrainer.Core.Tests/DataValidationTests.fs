@@ -37,6 +37,37 @@ let private writeSmall (dir: string) (name: string) (arr: IdxArray) = Idx.write 
 let private images (n: int) (h: int) (w: int) = { Dims = [| n; h; w |]; Data = Array.init (n * h * w) (fun i -> byte (i % 251)) }
 let private labels (ys: byte[]) = { Dims = [| ys.Length |]; Data = ys }
 
+/// A seekable stream of `length` bytes, `head` then zeros never held in memory: a raw IDX file whose data is really there.
+type private LongStream(head: byte[], length: int64) =
+    inherit Stream()
+    let mutable pos = 0L
+    override _.CanRead = true
+    override _.CanSeek = true
+    override _.CanWrite = false
+    override _.Length = length
+    override _.Position
+        with get () = pos
+        and set v = pos <- v
+    override _.Flush() = ()
+    override _.Seek(offset: int64, origin: SeekOrigin) =
+        pos <- (match origin with SeekOrigin.Begin -> offset | SeekOrigin.Current -> pos + offset | _ -> length + offset)
+        pos
+    override _.SetLength(_: int64) = raise (NotSupportedException())
+    override _.Write(_: byte[], _: int, _: int) = raise (NotSupportedException())
+    override _.Read(buffer: byte[], offset: int, count: int) =
+        let n = int (min (int64 count) (length - pos))
+        for i in 0 .. n - 1 do
+            let at = pos + int64 i
+            buffer.[offset + i] <- if at < int64 head.Length then head.[int at] else 0uy
+        pos <- pos + int64 n
+        n
+
+/// The 16-byte header of an MNIST image file (magic 0x00000803) claiming `count` images of 28x28.
+let private imageHeader (count: uint32) =
+    let h = header [| 0; 28; 28 |]
+    Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(Span(h, 4, 4), count)
+    h
+
 let private allocatedBy (f: unit -> unit) =
     let before = GC.GetAllocatedBytesForCurrentThread()
     f ()
@@ -70,21 +101,53 @@ let ``a header claiming more elements than an array holds is refused without rea
 let ``a dimension above 2^31 is refused with its real unsigned value, raw and gzip`` () =
     withDir (fun dir ->
         // 4_000_000_000 = 0xEE6B2800: read as a signed int32 it was reported as -294967296
-        let h = header [| 1; 28; 28 |]
-        Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(Span(h, 4, 4), 4_000_000_000u)
-        let raw = Path.Combine(dir, "big")
-        File.WriteAllBytes(raw, Array.append h (Array.zeroCreate 16))
+        // (raw: a stream as long as the header says; a raw file shorter than that is truncated, the test below)
+        let h = imageHeader 4_000_000_000u
         let gz = Path.Combine(dir, "big.gz")
         do
             use fs = File.Create gz
             use z = new GZipStream(fs, CompressionLevel.Fastest)
             z.Write(h, 0, h.Length)
-        for path in [ raw; gz ] do
-            let ex = Assert.Throws<ResourceLimitException>(fun () -> Idx.read path |> ignore)
+        let fromRaw () = use s = new LongStream(h, 16L + 4_000_000_000L * 784L) in Idx.readStream "big" s |> ignore
+        for path, read in [ "big", fromRaw; gz, (fun () -> Idx.read gz |> ignore) ] do
+            let ex = Assert.Throws<ResourceLimitException>(read)
             Assert.Contains(path, ex.Message)
             Assert.Contains("dimension 0 of shape [4000000000, 28, 28] has size 4000000000", ex.Message)
             Assert.DoesNotContain("-294967296", ex.Message)
-            Assert.Equal<string>(ex.Message, Assert.Throws<ResourceLimitException>(fun () -> Idx.readHeader path |> ignore).Message))
+        Assert.Equal<string>(Assert.Throws<ResourceLimitException>(fun () -> Idx.read gz |> ignore).Message,
+                             Assert.Throws<ResourceLimitException>(fun () -> Idx.readHeader gz |> ignore).Message))
+
+[<Fact>]
+let ``a 16-byte file whose header claims 2^31 images is truncated, not too big: the bytes promised and held`` () =
+    withDir (fun dir ->
+        // before: "dimension 0 ... has size 2147483648, more than the largest supported" / "more elements than the maximum array length"
+        for count, expected in [ 2147483648u, "1683627180032"; 2147483647u, "1683627179248"; 1_000_000u, "784000000" ] do
+            let path = Path.Combine(dir, sprintf "images-%d" count)
+            File.WriteAllBytes(path, imageHeader count)
+            let ex = Assert.Throws<DataFormatException>(fun () -> Idx.read path |> ignore)
+            Assert.Equal(sprintf "IDX file '%s': truncated data for shape [%d, 28, 28], expected %s bytes, got 0 (the file is 16 bytes long, its header 16 of them)"
+                             path count expected, ex.Message)
+            Assert.Equal<string>(ex.Message, Assert.Throws<DataFormatException>(fun () -> Idx.readHeader path |> ignore).Message)
+        // the loader reads every header before anything else: the same message, not a memory limit
+        let mnist = Path.Combine(dir, "mnist")
+        Directory.CreateDirectory mnist |> ignore
+        File.WriteAllBytes(Path.Combine(mnist, "train-images-idx3-ubyte"), imageHeader 2147483648u)
+        writeSmall mnist "train-labels-idx1-ubyte" (labels [| 1uy; 2uy |])
+        writeSmall mnist "t10k-images-idx3-ubyte" (images 2 28 28)
+        writeSmall mnist "t10k-labels-idx1-ubyte" (labels [| 1uy; 2uy |])
+        let ex = Assert.Throws<DataFormatException>(fun () -> Mnist.loadDir mnist |> ignore)
+        Assert.Contains("train-images-idx3-ubyte': truncated data for shape [2147483648, 28, 28], expected 1683627180032 bytes, got 0", ex.Message))
+
+[<Fact>]
+let ``a raw stream really as long as its header claims keeps the size-limit error`` () =
+    let tooMany = imageHeader 2147483647u      // 1.68e12 bytes: more than one array holds
+    use s = new LongStream(tooMany, 16L + 2147483647L * 784L)
+    let ex = Assert.Throws<ResourceLimitException>(fun () -> Idx.readStream "long" s |> ignore)
+    Assert.Equal(sprintf "IDX file 'long': shape [2147483647, 28, 28] has more elements (bytes) than the maximum array length %d" Array.MaxLength, ex.Message)
+    // one byte short of the claim: truncated, named with both counts
+    use short = new LongStream(tooMany, 16L + 2147483647L * 784L - 1L)
+    let cut = Assert.Throws<DataFormatException>(fun () -> Idx.readStream "short" short |> ignore)
+    Assert.Contains("expected 1683627179248 bytes, got 1683627179247", cut.Message)
 
 [<Fact>]
 let ``a truncated gzip claiming 900 MB costs only what it holds`` () =

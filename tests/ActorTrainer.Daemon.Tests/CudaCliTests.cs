@@ -186,11 +186,16 @@ public sealed class CudaCliTests(SmallModelFixture fx) : IClassFixture<SmallMode
     }
 
     [Fact]
-    public void Evaluate_and_predict_on_cuda_without_a_gpu_are_one_config_error_line()
+    public void Evaluate_and_predict_on_cuda_without_a_gpu_are_one_config_error_line_advising_their_own_command()
     {
         if (HasGpu.Value) return;
-        AssertOneLine(Cli.Run(["evaluate", "--model", fx.ModelDir, "--data", fx.DataDir, "--set", "trainer.backend=cuda"], Watchdog), NoGpuFragments);
-        AssertOneLine(Cli.Run(["predict", "--model", fx.ModelDir, "--input", fx.TestImages, "--set", "trainer.backend=cuda"], Watchdog), NoGpuFragments);
+        foreach (var (command, input) in new[] { ("evaluate", new[] { "--data", fx.DataDir }), ("predict", ["--input", fx.TestImages]) })
+        {
+            var r = Cli.Run([command, "--model", fx.ModelDir, .. input, "--set", "trainer.backend=cuda"], Watchdog);
+            AssertOneLine(r, "no CUDA device", $"; {command} on the CPU instead with --set trainer.backend=cpu");
+            // before: "train on the CPU instead", advice for the train command
+            Assert.DoesNotMatch(@"\btrain\b", r.Stderr);
+        }
     }
 
     [Theory]

@@ -76,8 +76,23 @@ module Idx =
         if Array.contains 0 dims then 0L
         else dims |> Array.fold (fun (acc: int64) d -> if acc > int64 Array.MaxLength then acc else acc * int64 d) 1L
 
-    /// Parses the header (magic, type code, dims); the element count must fit one .NET array.
-    let private parseHeader (name: string) (stream: Stream) : int[] =
+    /// A file of `available` bytes (header included; ValueNone: not known, e.g. gzip) shorter than its header's `sizes`
+    /// promise is truncated: reported with the bytes expected and held before any size limit is checked, so a 16-byte
+    /// file claiming 2³¹ images says it is cut short, and a limit is reported only for data that is really there.
+    let private checkLength (name: string) (available: int64 voption) (sizes: uint32[]) =
+        match available with
+        | ValueSome bytes ->
+            let header = int64 (4 + 4 * sizes.Length)
+            let body = max 0L (bytes - header)
+            let promised = sizes |> Array.fold (fun (acc: bigint) d -> acc * bigint d) 1I
+            if promised > bigint body then
+                fail (sprintf "IDX file '%s': truncated data for shape [%s], expected %s bytes, got %d (the file is %d bytes long, its header %d of them)"
+                        name (String.Join(", ", sizes)) (promised.ToString()) body bytes (min bytes header))
+        | ValueNone -> ()
+
+    /// Parses the header (magic, type code, dims); a file known to be shorter than the dims promise is truncated
+    /// (checkLength); the element count must fit one .NET array.
+    let private parseHeader (name: string) (available: int64 voption) (stream: Stream) : int[] =
         let magic = Array.zeroCreate<byte> 4
         let got = readFully stream magic
         if got < 4 then
@@ -95,6 +110,7 @@ module Idx =
         if gotDims < dimBytes.Length then
             fail (sprintf "IDX file '%s': truncated header, expected %d bytes of dimension sizes, got %d" name dimBytes.Length gotDims)
         let sizes = Array.init ndim (fun i -> bigEndianUInt32 dimBytes (4 * i))
+        checkLength name available sizes
         sizes |> Array.iteri (fun i d ->
             if d > uint32 Int32.MaxValue then
                 raise (ResourceLimitException(
@@ -127,12 +143,10 @@ module Idx =
     /// Parses header and data; `available` (bytes left in the stream incl. the header, when known) lets a truncated
     /// file be reported before its buffer is allocated. `check` sees the dims before the body is read (and may throw).
     let private parse (name: string) (available: int64 voption) (check: int[] -> unit) (stream: Stream) : IdxArray =
-        let dims = parseHeader name stream
+        let dims = parseHeader name available stream   // a known length shorter than the dims promise: refused there
         check dims
         let total = elements dims
         let body = match available with ValueSome bytes -> bytes - int64 (4 + 4 * dims.Length) | ValueNone -> -1L
-        if available.IsSome && body < total then
-            fail (sprintf "IDX file '%s': truncated data for shape [%s], expected %d bytes, got %d" name (shapeStr dims) total (max 0L body))
         if available.IsSome && body > total then
             fail (sprintf "IDX file '%s': %d trailing bytes after the %d data bytes of shape [%s]" name (body - total) total (shapeStr dims))
         let data = readBody name dims (int total) available.IsSome stream
@@ -170,6 +184,8 @@ module Idx =
     /// Parses an IDX array from `stream` (raw, or gzip detected by the magic bytes 1f 8b); `name` labels error messages.
     /// Throws DataFormatException naming `name` on a bad magic number, type code, truncated header/data or trailing
     /// bytes; ResourceLimitException when a dimension is above 2147483647 or the shape has more elements than an array holds.
+    /// A raw seekable stream shorter than its header promises is reported as truncated (bytes expected and held) before
+    /// those limits: the limits are for data that is there (or, gzip, whose length is not known from the header).
     let readStream (name: string) (stream: Stream) : IdxArray = readStreamWith name ignore stream
 
     /// Parses a raw (not gzip) IDX array from a stream known to hold exactly `length` bytes, header included — e.g. an
@@ -184,10 +200,11 @@ module Idx =
             raise (FileNotFoundException(sprintf "IDX file '%s' does not exist" path, path))
         new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 <<< 16)
 
-    /// The dims in the header of the IDX file at `path` (raw or gzip), read without decoding the body.
+    /// The dims in the header of the IDX file at `path` (raw or gzip), read without decoding the body; a raw file
+    /// shorter than they promise is refused as truncated, as read refuses it.
     let readHeader (path: string) : int[] =
         use fs = openFile path
-        decoded path fs (fun _ s -> parseHeader path s)
+        decoded path fs (fun available s -> parseHeader path available s)
 
     /// Like read, with `check` called on the header's dims before the body is decoded (see readStreamWith).
     let internal readWith (check: int[] -> unit) (path: string) : IdxArray =

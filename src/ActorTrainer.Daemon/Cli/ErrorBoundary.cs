@@ -46,8 +46,8 @@ public static class ErrorBoundary
             TrainingDivergedException => (ExitCodes.Diverged, e.Message),
             ActorTrainer.Kernels.KernelSettingException => (ExitCodes.BadInput, e.Message),   // names the environment variable
             // The GPU backend cannot start (no driver, device or cuBLAS): the user fixes it by config (trainer.backend).
-            ActorTrainer.Cuda.CudaUnavailableException => (ExitCodes.BadInput, e.Message.Replace(
-                ActorTrainer.Cuda.CudaUnavailableException.Fallback, ActorTrainer.Cuda.CudaUnavailableException.CommandLineFallback)),
+            // (evaluate, predict and worker word the fallback for themselves: Commands.GpuBackend.Run)
+            ActorTrainer.Cuda.CudaUnavailableException => (ExitCodes.BadInput, ActorTrainer.Daemon.Commands.GpuBackend.Advice("train", e.Message)),
             ActorTrainer.Cuda.CudaOutOfMemoryException => (ExitCodes.BadInput, e.Message),       // names the buffer, the size and the fallback
             OutOfMemoryException => (ExitCodes.BadInput, $"out of memory ({e.Message}); use a smaller trainer.batch-size or model"),
             IOException or UnauthorizedAccessException => (ExitCodes.IoError, e.Message),

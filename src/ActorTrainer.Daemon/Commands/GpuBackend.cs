@@ -12,6 +12,34 @@ public static class GpuBackend
     /// (one line naming what is missing and the --set trainer.backend=cpu fallback) when the device cannot be opened.</summary>
     public static CudaRuntime? Open(BackendSettings? settings) => settings is { IsCuda: true } ? new CudaRuntime(settings.Cuda) : null;
 
+    /// <summary>How <paramref name="command"/> (train, evaluate, predict, worker) runs without the GPU: the fallback its
+    /// GPU errors end with, e.g. "evaluate on the CPU instead with --set trainer.backend=cpu".</summary>
+    public static string CpuFallback(string command) => command == "worker"
+        ? "start the node on the CPU instead with --set worker.backend=cpu"
+        : $"{command} on the CPU instead with --set trainer.backend=cpu";
+
+    /// <summary>A GPU error's message with <c>train</c>'s advice (the Cuda library's) in <paramref name="command"/>'s
+    /// words: its CPU fallback and, out of device memory, what it can make smaller (evaluate: --batch-size; predict runs
+    /// batches of 1024 rows: the model).</summary>
+    public static string Advice(string command, string message)
+    {
+        if (command == "train") return message.Replace(CudaUnavailableException.Fallback, CudaUnavailableException.CommandLineFallback);
+        var smaller = command switch { "evaluate" => "use a smaller --batch-size or model, or ", "predict" => "use a smaller model, or ", _ => "" };
+        return message
+            .Replace(CudaOutOfMemoryException.Advice, smaller + CpuFallback(command).Replace(" instead", ""))
+            .Replace(CudaUnavailableException.Fallback, CpuFallback(command))
+            .Replace(CudaUnavailableException.CommandLineFallback, CpuFallback(command));
+    }
+
+    /// <summary>Runs the body of <paramref name="command"/>; a GPU error it throws (no usable device, out of device
+    /// memory) comes out with <see cref="Advice"/> for that command, not train's.</summary>
+    public static int Run(string command, Func<int> body)
+    {
+        try { return body(); }
+        catch (CudaUnavailableException e) { throw new CudaUnavailableException(Advice(command, e.Message), e); }
+        catch (CudaOutOfMemoryException e) { throw new CudaOutOfMemoryException(Advice(command, e.Message), e); }
+    }
+
     /// <summary>The log line of an opened backend, e.g. "cuda on NVIDIA H200 (SM_90, 139.8 GiB), cuBLAS (TF32 off)".</summary>
     public static string Describe(CudaRuntime runtime) => $"cuda on {runtime.DeviceName}, {runtime.BlasName}";
 

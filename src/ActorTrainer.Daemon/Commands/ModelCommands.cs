@@ -66,8 +66,11 @@ public static class ModelCommands
     /// <summary>The --model DIR option (a blank one is refused naming it by <see cref="CommandLine.Parse"/>).</summary>
     private static string ModelDir(CommandLine cl) => cl.Require("model");
 
-    /// <summary>evaluate: prints "test_loss: X - test_accuracy: Y" (or JSON with --json) and writes evaluation.json.</summary>
-    public static int Evaluate(CommandLine cl)
+    /// <summary>evaluate: prints "test_loss: X - test_accuracy: Y" (or JSON with --json) and writes evaluation.json; its
+    /// GPU errors advise evaluate's own fallback (<see cref="GpuBackend.Run"/>).</summary>
+    public static int Evaluate(CommandLine cl) => GpuBackend.Run("evaluate", () => Evaluating(cl));
+
+    private static int Evaluating(CommandLine cl)
     {
         var backend = BackendSettings.FromSets("evaluate", cl.All("set"));
         // the options' own checks come before the model and the data are read
@@ -114,8 +117,11 @@ public static class ModelCommands
         return 0;
     }
 
-    /// <summary>predict: label and probabilities per input image as JSON lines.</summary>
-    public static int Predict(CommandLine cl)
+    /// <summary>predict: label and probabilities per input image as JSON lines; its GPU errors advise predict's own
+    /// fallback (<see cref="GpuBackend.Run"/>).</summary>
+    public static int Predict(CommandLine cl) => GpuBackend.Run("predict", () => Predicting(cl));
+
+    private static int Predicting(CommandLine cl)
     {
         var backend = BackendSettings.FromSets("predict", cl.All("set"));
         var model = Load(cl);

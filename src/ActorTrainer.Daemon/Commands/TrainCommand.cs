@@ -68,7 +68,7 @@ public static class TrainCommand
         var workers = s.LocalWorkers;
         var batch = ResourceCheck.EffectiveBatch(s.BatchSize, data.Fit.Count);
         ResourceCheck.Training(s, batch, workers);
-        ResourceCheck.ClusterFrames(s);
+        ResourceCheck.ClusterFrames(s, data.Fit.Count);
         using var lease = new GpuBackend.Lease();
         if (resume is null) lease.Open(s.Compute);        // a new run: opened before its directory exists (no GPU, no run directory)
 

@@ -113,7 +113,7 @@ public static class WorkerCommand
         {
             throw new ActorTrainer.Cuda.CudaUnavailableException(
                 e.Message.Replace("trainer.backend = cuda", "worker.backend = cuda")
-                    .Replace(ActorTrainer.Cuda.CudaUnavailableException.Fallback, "start the node on the CPU instead with --set worker.backend=cpu"), e);
+                    .Replace(ActorTrainer.Cuda.CudaUnavailableException.Fallback, GpuBackend.CpuFallback("worker")), e);
         }
     }
 }

@@ -94,7 +94,7 @@ public sealed record ClusterConfig(bool Enabled, ClusterSettings Settings, DataP
     {
         var raw = r.String("worker.workers").Trim();
         if (raw.Equals("auto", StringComparison.OrdinalIgnoreCase)) return Environment.ProcessorCount;
-        return int.TryParse(raw, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 1
+        return IntegerValue.TryParse(raw, out int n) && n >= 1
             ? n : throw new ConfigException($"config: worker.workers must be 'auto' (one per core) or an integer >= 1, got '{raw}'");
     }
 

@@ -263,18 +263,8 @@ public sealed class ConfigReader(Config config)
         return v.GetString() ?? "";
     }
 
-    /// <summary>An integer in [min, max].</summary>
-    public int Int(string path, int min = int.MinValue, int max = int.MaxValue)
-    {
-        var raw = Raw(path);
-        if (!int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v))
-            throw new ConfigException(System.Numerics.BigInteger.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
-                ? $"config: {path} = {raw.Trim()} is out of range: it must be " + (max == int.MaxValue ? (min == int.MinValue ? "" : $">= {min} and ") + $"at most {int.MaxValue}" : $"in [{min}, {max}]")
-                : $"config: {path} must be an integer, got '{raw}'");
-        if (v < min || v > max)
-            throw new ConfigException($"config: {path} must be " + (max == int.MaxValue ? $">= {min}" : $"in [{min}, {max}]") + $", got {v}");
-        return v;
-    }
+    /// <summary>An integer in [min, max], written as one (<see cref="IntegerValue"/>: 1.0 is refused naming the key).</summary>
+    public int Int(string path, int min = int.MinValue, int max = int.MaxValue) => IntegerValue.InRange(path, Raw(path), min, max);
 
     /// <summary>A finite number in [min, max] (or (min, max) when exclusive).</summary>
     public double Double(string path, double min = double.NegativeInfinity, double max = double.PositiveInfinity, bool exclusiveMin = false, bool exclusiveMax = false)
@@ -336,10 +326,8 @@ public sealed class ConfigReader(Config config)
         if (!v.IsArray()) throw new ConfigException($"config: {path} must be a list of integers such as [784], got '{v}'");
         return v.GetArray().Select((e, i) =>
         {
-            var s = e.GetString();
-            if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var x) || x < min)
-                throw new ConfigException($"config: {path}[{i}] must be an integer >= {min}, got '{s}'");
-            return x;
+            var s = e.GetString() ?? "";
+            return IntegerValue.InRange($"{path}[{i}]", s, min);
         }).ToArray();
     }
 }

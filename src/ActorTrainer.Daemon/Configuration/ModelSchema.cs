@@ -42,7 +42,8 @@ public static class ModelSchema
         var input = config.GetValue("model.input-shape");
         if (input is null || !input.IsArray() || input.GetArray().Count == 0)
             throw new ConfigException("config: model.input-shape must be a non-empty list of integers such as [784]");
-        foreach (var d in input.GetArray()) shape.Add(Value(d, Kind.Number));
+        var dims = input.GetArray();
+        for (var i = 0; i < dims.Count; i++) shape.Add(Integer(dims[i], $"model.input-shape[{i}]"));
         var model = new JsonObject
         {
             ["name"] = Value(config.GetValue("model.name"), Kind.Text),
@@ -128,7 +129,7 @@ public static class ModelSchema
         switch (type)
         {
             case "dense":
-                Put("units", Get("units", Kind.Number));
+                Put("units", items.TryGetValue("units", out var units) ? Integer(units, $"{key}.units") : null);
                 Put("activation", Get("activation", Kind.Text));
                 Put("use_bias", Get("use-bias", Kind.Bool));
                 Put("kernel_initializer", Initializer(items, "kernel"));
@@ -223,6 +224,18 @@ public static class ModelSchema
                 case "false" or "off" or "no": return JsonValue.Create(false);
             }
         return JsonValue.Create(s);
+    }
+
+    /// <summary>An integer key of the model (model.input-shape[i], model.layers[i].units) as a JSON integer, by the rule
+    /// of every integer key (<see cref="IntegerValue"/>): any other scalar (256.0, 256.5, ten) is refused naming the key
+    /// and the value; a list or an object goes to Core, which refuses it. Ranges are Core's.</summary>
+    private static JsonNode? Integer(HoconValue v, string key)
+    {
+        if (v.IsArray() || v.IsObject()) return Value(v, Kind.Number);
+        var s = v.GetString();
+        if (s is null) return null;
+        if (!IntegerValue.TryParse(s, out System.Numerics.BigInteger n)) throw IntegerValue.NotAnInteger(key, s);
+        return n >= long.MinValue && n <= long.MaxValue ? JsonValue.Create((long)n) : JsonValue.Create((double)n);
     }
 
     /// <summary>Core's error with the HOCON key in place of the JSON place: "config: model.layers[1].units must be …".</summary>

@@ -175,7 +175,7 @@ public sealed record TrainSettings(
     {
         var raw = r.String("trainer.workers").Trim();
         if (raw.Equals("auto", StringComparison.OrdinalIgnoreCase)) return ActorTrainer.Runtime.RuntimeOptions.AutoWorkers;
-        return int.TryParse(raw, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 0
+        return IntegerValue.TryParse(raw, out int n) && n >= 0
             ? n : throw new ConfigException($"config: trainer.workers must be 'auto' or an integer >= 0 (0 = one per core), got '{raw}'");
     }
 
@@ -190,11 +190,25 @@ public sealed record TrainSettings(
             throw new ConfigException($"config: metrics must be a list such as [accuracy] or [] or an object {{ names = [accuracy], port = 9100 }}, got '{v?.GetString()}'");
         var o = v.GetObject().Items;
         var port = 0;
-        if (o.TryGetValue("port", out var p) && (!int.TryParse(p.GetString(), out port) || port < 0 || port > 65535))
+        if (o.TryGetValue("port", out var p) && (!IntegerValue.TryParse(p.GetString(), out port) || port < 0 || port > 65535))
             throw new ConfigException($"config: metrics.port must be an integer in [0, 65535] (0 = off), got '{p.GetString()}'");
         if (!o.TryGetValue("names", out var n)) return (null, port);
         if (ConfigLoader.IsEmptyList(n)) return ([], port);
         return n.IsArray() ? (n.GetArray(), port) : throw new ConfigException($"config: metrics.names must be a list such as [accuracy] or [], got '{n.GetString()}'");
+    }
+
+    /// <summary>The training engine's plan of the model (what <c>Sequential.Plan</c> gives once it is built) from the
+    /// unbuilt <see cref="Layers"/>: sizes only (the frames a cluster sends), no weights made.</summary>
+    public ModelPlan PlanOfLayers()
+    {
+        var shape = InputShape;
+        var layers = new List<PlanLayer>();
+        foreach (var layer in Layers)
+        {
+            if (layer.Plan(shape) is { } planned) layers.Add(planned.Value);
+            shape = layer.ComputeOutputShape(shape);
+        }
+        return new ModelPlan(InputShape.Aggregate(1, (a, b) => a * b), layers.ToArray(), ActorTrainer.Core.Loss.Parse(Loss));
     }
 
     /// <summary>The Keras Sequential model these settings describe, built (weights initialised from the seed) and

@@ -1,5 +1,6 @@
 using ActorTrainer.Core;
 using ActorTrainer.Daemon.Configuration;
+using ActorTrainer.Runtime.Clustering;
 
 namespace ActorTrainer.Daemon.Runs;
 
@@ -58,18 +59,19 @@ public static class ResourceCheck
                                              $"({Bytes(available)}) are available; use fewer units, a smaller trainer.batch-size or fewer trainer.workers");
     }
 
-    /// <summary>A cluster coordinator (cluster.enabled) sends every worker node the weights and gets their gradient in one
-    /// data-plane frame each: a cluster.data-plane.max-frame-mib below the model's float32 parameters is a
-    /// <see cref="ConfigException"/> (exit 2) before anything is written, not a worker failing at every step.</summary>
-    public static void ClusterFrames(TrainSettings s)
+    /// <summary>A cluster coordinator (cluster.enabled) sends every worker node the weights and a shard's rows and gets
+    /// their gradient in one data-plane frame each: a cluster.data-plane.max-frame-mib below the largest of those frames
+    /// (<see cref="NodeFrames.Largest(ModelPlan, int, int, int, bool)"/> for batches over <paramref name="trainCount"/>
+    /// samples) is a <see cref="ConfigException"/> (exit 2) before anything is written, not a failure at the first step.
+    /// It advises the figure a worker node's refusal gives for the same model (<see cref="NodeFrames.MinimumMib"/>).</summary>
+    public static void ClusterFrames(TrainSettings s, int trainCount)
     {
         if (s.Cluster is not { Enabled: true } c) return;
-        var parameters = Model(s).Parameters;
-        var bytes = parameters * 4;
+        var bytes = NodeFrames.Largest(s.PlanOfLayers(), s.BatchSize, trainCount, s.ShardsPerBatch, s.Mode == "async");
         if (bytes <= c.DataPlane.MaxFrameBytes) return;
-        throw new ConfigException($"config: cluster.data-plane.max-frame-mib = {c.DataPlane.MaxFrameBytes >> 20}: the model's weights and its " +
-                                  $"gradient ({parameters} float32 values, {Bytes(bytes)}) cross the data plane in one frame; set it to " +
-                                  $"at least {(bytes >> 20) + 2} on the coordinator and on every worker node");
+        throw new ConfigException($"config: cluster.data-plane.max-frame-mib = {c.DataPlane.MaxFrameBytes >> 20}: this model's data-plane frames " +
+                                  $"(its {Model(s).Parameters} float32 weights and a shard's rows) need up to {bytes} bytes ({Bytes(bytes)}); " +
+                                  $"set it to at least {NodeFrames.MinimumMib(bytes)} on the coordinator and on every worker node");
     }
 
     /// <summary>Checks one evaluation/prediction batch of <paramref name="rows"/> rows against the array limit.</summary>
