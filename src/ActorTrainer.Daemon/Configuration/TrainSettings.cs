@@ -205,7 +205,7 @@ public sealed record TrainSettings(
         var layers = new List<PlanLayer>();
         foreach (var layer in Layers)
         {
-            if (layer.Plan(shape) is { } planned) layers.Add(planned.Value);
+            if (!layer.IdentityOnFlatRows) layers.Add(layer.Plan(shape));
             shape = layer.ComputeOutputShape(shape);
         }
         return new ModelPlan(InputShape.Aggregate(1, (a, b) => a * b), layers.ToArray(), ActorTrainer.Core.Loss.Parse(Loss));
