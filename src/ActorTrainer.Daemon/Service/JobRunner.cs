@@ -49,9 +49,17 @@ public sealed class JobRunner(JobStore store, JobProgressBook progress, ServeOpt
     /// <summary>Wakes the dispatcher (a job was queued or finished).</summary>
     public void Wake() { if (_wake.CurrentCount == 0) _wake.Release(); }
 
-    /// <inheritdoc />
+    /// <summary>Takes over and starts jobs only once the service listens: hosted services start before Kestrel binds,
+    /// and a start refused then (a port in use) must leave every job as it was, with no trainer started.</summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => listening.TrySetResult()))
+        using (stoppingToken.Register(() => listening.TrySetCanceled()))
+        {
+            try { await listening.Task; }
+            catch (OperationCanceledException) { return; }
+        }
         await RecoverAsync();
         while (!stoppingToken.IsCancellationRequested)
         {
