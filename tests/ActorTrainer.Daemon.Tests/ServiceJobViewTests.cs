@@ -1,9 +1,10 @@
+using ActorTrainer.Daemon.Service;
 using Xunit;
 
 namespace ActorTrainer.Daemon.Tests;
 
 /// <summary>What `serve` shows of a job before its trainer has said anything: the configured epoch count, and in
-/// `jobs` its place in the queue (the QUEUE column, added after CREATED).</summary>
+/// `jobs` its place in the queue (the QUEUE column, added after CREATED); and when it calls a job resumable.</summary>
 public class ServiceJobViewTests
 {
     [Fact]
@@ -26,5 +27,28 @@ public class ServiceJobViewTests
         Assert.True(jobs.StdoutLines[0].StartsWith("ID", StringComparison.Ordinal) && jobs.StdoutLines[0].EndsWith("  CREATED" + new string(' ', 28) + "QUEUE", StringComparison.Ordinal), jobs.Describe());
         Assert.Contains(jobs.StdoutLines, l => l.StartsWith(id, StringComparison.Ordinal) && l.EndsWith("  1", StringComparison.Ordinal));
         Assert.Contains(jobs.StdoutLines, l => l.StartsWith(busy, StringComparison.Ordinal) && l.EndsWith("  -", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("failed", 1, null, false)]                        // stopped before its first checkpoint
+    [InlineData("failed", 1, "ckpt-5.bin.0a1b.tmp", false)]        // a checkpoint never completed: train --resume has none
+    [InlineData("failed", 1, "ckpt-25.bin", true)]
+    [InlineData("cancelled", 2, "ckpt-25.bin", true)]
+    [InlineData("cancelled", 1, null, false)]                     // cancelled before its first checkpoint
+    [InlineData("cancelled", 0, null, true)]                      // cancelled while queued: resuming starts it
+    [InlineData("succeeded", 1, "ckpt-25.bin", false)]
+    public void Job_is_resumable_only_with_a_checkpoint_to_resume_from(string state, int attempts, string? checkpoint, bool resumable)
+    {
+        using var t = new TempDir();
+        var runDir = t["j20261204-100000-aaaaaa"];
+        Directory.CreateDirectory(Path.Combine(runDir, "checkpoints"));
+        if (checkpoint is not null) File.WriteAllText(Path.Combine(runDir, "checkpoints", checkpoint), "x");
+        var job = new JobRecord("j20261204-100000-aaaaaa", 1, state, DateTimeOffset.UtcNow, null, null, "", runDir, null, null,
+                                null, null, false, false, attempts, 1);
+        var view = JobViews.View(job, new JobProgress(runDir), withSummary: false);
+        Assert.Equal(resumable, view["resumable"]!.GetValue<bool>());    // before: true for every failed or cancelled job
+        var why = JobResumability.WhyNot(job);
+        Assert.Equal(resumable, why is null);
+        if (!resumable && state != "succeeded") Assert.Contains("has no checkpoint to resume from", why);
     }
 }

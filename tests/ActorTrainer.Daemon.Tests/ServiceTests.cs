@@ -329,7 +329,18 @@ public class ServiceTests
         var error = job["error"]!.GetValue<string>();
         Assert.StartsWith("error: ", error);                                     // the trainer's own one-line error
         Assert.Contains("the model takes 100 values per sample", error);
-        Assert.True(job["resumable"]!.GetValue<bool>());
+        // It failed before its first checkpoint: nothing to resume (before, "resumable": true and a resume ran it again
+        // from the start, to the same failure).
+        Assert.False(job["resumable"]!.GetValue<bool>(), job.ToJsonString());
+        using (var resume = await d.Http.PostAsync($"jobs/{id}/resume", null))
+        {
+            var body = await resume.Content.ReadAsStringAsync();
+            Assert.True(resume.StatusCode == HttpStatusCode.Conflict, $"{(int)resume.StatusCode}: {body}");
+            Assert.Contains($"job '{id}' is failed and has no checkpoint to resume from", body);
+        }
+        var refused = Cli.Run(["resume", id, "--server", d.Url]);
+        Cli.AssertBadInput(refused, $"job '{id}' is failed and has no checkpoint to resume from", "submit it again");
+        Assert.Equal("failed", d.Job(id)["state"]!.GetValue<string>());
         using var health = await d.Http.GetAsync("healthz");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         Assert.Contains("actortrainer_jobs{state=\"failed\"} 1\n", await d.Http.GetStringAsync("metrics"));

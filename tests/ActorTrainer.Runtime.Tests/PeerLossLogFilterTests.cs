@@ -20,7 +20,7 @@ public class PeerLossLogFilterTests
     [Fact]
     public void A_killed_nodes_disassociation_reset_and_refused_reconnects_are_dropped()
     {
-        var f = new PeerLossLogFilter(TimeSpan.FromSeconds(30));
+        var f = new PeerLossLogFilter();
         Assert.False(Kept(f, Warn($"Association with remote system {Lost} has failed; address is now gated for 1000 ms. Reason is: [Akka.Remote.EndpointDisassociatedException: Disassociated\n   at Akka.Remote.EndpointWriter.PublishAndThrow(Exception reason, LogLevel level, Boolean needToThrow)]")));
         Assert.False(Kept(f, new Error(new SocketException((int)SocketError.ConnectionReset), Source, AkkaClass,
             $"Error caught channel [[::ffff:127.0.0.1]:4053->[::ffff:127.0.0.1]:40111](Id=abc)")));
@@ -36,7 +36,7 @@ public class PeerLossLogFilterTests
     [Fact]
     public void Refused_associations_of_a_node_never_lost_and_real_errors_are_kept()
     {
-        var f = new PeerLossLogFilter(TimeSpan.FromSeconds(30));
+        var f = new PeerLossLogFilter();
         // a worker node waiting for its coordinator (README: shown once per 30 s by the RepeatedLogFilter)
         Assert.True(Kept(f, Warn("Tried to associate with unreachable remote address [akka.tcp://actor-trainer@127.0.0.1:4053]. Address is now gated for 1000 ms, all messages to this address will be delivered to dead letters. Reason: [Association failed with akka.tcp://actor-trainer@127.0.0.1:4053] Caused by: [Connection refused]")));
         Assert.True(Kept(f, new Error(new InvalidOperationException("boom"), Source, AkkaClass, "Serialization failed for message [X]")));

@@ -32,11 +32,13 @@ public static class JobEndpoints
                 ? Results.Text(j.Config, "text/plain; charset=utf-8") : NotFound(id))
            .WithSummary("The job's exact effective configuration (HOCON)");
         app.MapPost("/jobs/{id}/cancel", (string id) => Find(store, id) is not { } was ? NotFound(id)
-                : Stored(runner, () => Change(runner.Cancel(id)!, progress, JobStates.Cancelled, was.State)))
+                : Stored(runner, () => Answer(runner.Cancel(id)!, progress, was.State is JobStates.Queued or JobStates.Running ? null
+                    : $"job '{id}' is {was.State}: only a queued or running job can be cancelled")))
            .WithSummary("Cancel: a queued job at once; a running one checkpoints and stops (resumable)");
-        app.MapPost("/jobs/{id}/resume", (string id) => Find(store, id) is not { } was ? NotFound(id)
-                : Stored(runner, () => Change(runner.Resume(id)!, progress, JobStates.Queued, was.State, store.QueuePositions().GetValueOrDefault(id))))
-           .WithSummary("Queue a cancelled or failed job again, at the back of the queue; it continues from its newest checkpoint");
+        app.MapPost("/jobs/{id}/resume", (string id) => Find(store, id) is null ? NotFound(id)
+                : Stored(runner, () => Answer(runner.Resume(id, out var refused)!, progress, refused, store.QueuePositions().GetValueOrDefault(id))))
+           .WithSummary("Queue a cancelled or failed job again, at the back of the queue; it continues from its newest checkpoint " +
+                        "(409 when it has none: it stopped before its first)");
         app.MapGet("/jobs/{id}/events", async (HttpContext ctx, string id) =>
             {
                 if (Find(store, id) is not { } j) { await NotFound(id).ExecuteAsync(ctx); return; }
@@ -116,18 +118,13 @@ public static class JobEndpoints
 
     private static IResult NotFound(string id) => Results.Json(JobViews.Error($"no job '{id}'"), statusCode: 404);
 
-    /// <summary>202 with the job when the request changed it (cancel: it was queued or running; resume: cancelled or
-    /// failed), else 409 naming its state (a job cancelled before is "already done").</summary>
-    private static IResult Change(JobRecord job, JobProgressBook progress, string target, string was, int? place = null)
+    /// <summary>202 with the job when the request changed it (cancel: it was queued or running; resume: it can be
+    /// resumed, <see cref="JobResumability"/>), else 409 with <paramref name="refused"/>, the reason naming its state.</summary>
+    private static IResult Answer(JobRecord job, JobProgressBook progress, string? refused, int? place = null)
     {
         var view = JobViews.View(job, progress.For(job), false, place);
-        var accepted = target == JobStates.Cancelled ? was is JobStates.Queued or JobStates.Running
-                                                     : was is JobStates.Cancelled or JobStates.Failed;
-        if (!accepted)
-            view["error"] = target == JobStates.Cancelled
-                ? $"job '{job.Id}' is {job.State}: only a queued or running job can be cancelled"
-                : $"job '{job.Id}' is {job.State}: only a cancelled or failed job can be resumed";
-        return Results.Json(view, statusCode: accepted ? 202 : 409);
+        if (refused is not null) view["error"] = refused;
+        return Results.Json(view, statusCode: refused is null ? 202 : 409);
     }
 
     /// <summary><c>{"expires_at", "files": [{"name", "url"}]}</c>: a signed link to every file of the run directory.</summary>

@@ -49,9 +49,17 @@ public sealed class JobRunner(JobStore store, JobProgressBook progress, ServeOpt
     /// <summary>Wakes the dispatcher (a job was queued or finished).</summary>
     public void Wake() { if (_wake.CurrentCount == 0) _wake.Release(); }
 
-    /// <inheritdoc />
+    /// <summary>Takes over and starts jobs only once the service listens: hosted services start before Kestrel binds,
+    /// and a start refused then (a port in use) must leave every job as it was, with no trainer started.</summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => listening.TrySetResult()))
+        using (stoppingToken.Register(() => listening.TrySetCanceled()))
+        {
+            try { await listening.Task; }
+            catch (OperationCanceledException) { return; }
+        }
         await RecoverAsync();
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -117,7 +125,7 @@ public sealed class JobRunner(JobStore store, JobProgressBook progress, ServeOpt
         });
         if (claimed is null) return;
         Directory.CreateDirectory(job.RunDir);
-        var resume = job.Resume && HasCheckpoint(job.RunDir);
+        var resume = job.Resume && JobResumability.HasCheckpoint(job.RunDir);
         if (!resume) RunFiles.WriteText(Path.Combine(job.RunDir, TrainerProcess.ConfigFile), job.Config);
         var child = TrainerProcess.Start(job.RunDir, resume);
         _children[job.Id] = child;
@@ -195,12 +203,15 @@ public sealed class JobRunner(JobStore store, JobProgressBook progress, ServeOpt
 
     /// <summary>Queues a cancelled or failed job again, at the back of the queue (behind every job queued meanwhile, as a
     /// new submission; a job interrupted by a restart keeps its place instead); it continues from its newest
-    /// checkpoint when it has one. Returns the updated record (unchanged when the job is not cancelled or failed), or null when it does not exist.</summary>
-    public JobRecord? Resume(string id)
+    /// checkpoint (<see cref="JobResumability"/>). Returns the updated record, unchanged with <paramref name="refused"/>
+    /// saying why when it cannot be resumed, or null when it does not exist.</summary>
+    public JobRecord? Resume(string id, out string? refused)
     {
-        var job = store.Update(id, j => j.State is JobStates.Cancelled or JobStates.Failed
+        string? why = null;
+        var job = store.Update(id, j => (why = JobResumability.WhyNot(j)) is null
             ? j with { State = JobStates.Queued, FinishedAt = null, CancelRequested = false, Resume = true, Error = null, QueueSeq = store.BackOfQueue() }
             : j);
+        refused = why;
         Wake();
         return job;
     }
@@ -220,12 +231,6 @@ public sealed class JobRunner(JobStore store, JobProgressBook progress, ServeOpt
         while (!_children.IsEmpty && DateTime.UtcNow < deadline) await Task.Delay(100, CancellationToken.None);
         foreach (var (_, c) in _children.ToArray()) TrainerProcess.ForceKill(c.Id);
         await base.StopAsync(cancellationToken);
-    }
-
-    private static bool HasCheckpoint(string runDir)
-    {
-        var dir = Path.Combine(runDir, "checkpoints");
-        return Directory.Exists(dir) && Directory.EnumerateFiles(dir, "ckpt-*.bin").Any();
     }
 
     /// <summary>The fields of a run's summary.json the runner needs.</summary>

@@ -18,7 +18,8 @@ public sealed class JobStore : IDisposable
     private long _nextQueueSeq;
 
     /// <summary>Opens (creating if needed) the database at <paramref name="path"/> and loads every job; a write waits up
-    /// to <paramref name="lockTimeout"/> (whole seconds; default 30 s) for a lock another process holds before it fails.</summary>
+    /// to <paramref name="lockTimeout"/> (whole seconds; default 30 s) for a lock another process holds before it fails.
+    /// A file that is not a job store nor a new database is refused unchanged (<see cref="JobStoreFormatException"/>).</summary>
     public JobStore(string path, TimeSpan lockTimeout = default)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
@@ -26,6 +27,8 @@ public sealed class JobStore : IDisposable
         int seconds = lockTimeout == default ? 30 : (int)Math.Max(1, Math.Ceiling(lockTimeout.TotalSeconds));
         _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = seconds }.ToString());
         _db.Open();
+        try { JobStoreSchema.Check(_db, path); }          // before anything is written to it
+        catch { _db.Dispose(); throw; }
         Exec("PRAGMA journal_mode = WAL;");
         Exec("PRAGMA synchronous = FULL;");
         Exec("""

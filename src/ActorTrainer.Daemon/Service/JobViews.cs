@@ -27,7 +27,7 @@ public static class JobViews
             ["attempts"] = job.Attempts,
             ["exit_code"] = job.ExitCode,
             ["error"] = job.Error,
-            ["resumable"] = job.State is JobStates.Cancelled or JobStates.Failed,
+            ["resumable"] = JobResumability.IsResumable(job),     // a checkpoint to continue from (JobResumability)
             ["queue_position"] = job.State == JobStates.Queued ? queuePosition : null,
         };
         if (withSummary && JobStates.IsTerminal(job.State) && ReadSummary(job.RunDir) is { } summary) o["summary"] = summary;

@@ -20,17 +20,44 @@ public static class ServeCommand
         "  run the training service: a job queue behind an HTTP API on serve.address:serve.port (default 127.0.0.1:8470);\n" +
         "  the serve.* keys are documented in config/reference.conf";
 
-    /// <summary>Runs the service until SIGTERM / Ctrl-C; returns the exit code.</summary>
+    /// <summary>Runs the service until SIGTERM / Ctrl-C; returns the exit code. A start refused before the service
+    /// listens (a port in use, a runs root or job store another serve holds, a job store that is not one) removes what
+    /// it created on disk (<see cref="StartFootprint"/>).</summary>
     public static int Run(CommandLine cl, SignalGate signals)
     {
         var config = ConfigLoader.Load(cl.Get("config"), cl.All("set").ToList());
         var options = ServeOptions.From(config);
-        CreateRunsRoot(options.RunsRoot);
-        using var runsLock = LockRunsRoot(options);
-        using var storeLock = LockStore(options);
-        using var store = OpenStore(options);
-        ServicePriority.LowerServiceThreads(options.Nice);
+        var created = new StartFootprint();
+        var listening = false;
+        FileStream? runsLock = null, storeLock = null;
+        JobStore? store = null;
+        try
+        {
+            CreateRunsRoot(options.RunsRoot, created);
+            runsLock = LockRunsRoot(options, created);
+            storeLock = LockStore(options, created);
+            store = OpenStore(options, created);
+            return Serve(options, store, signals, () => listening = true);
+        }
+        catch when (!listening)
+        {
+            store?.Dispose();        // closed first, so that SQLite's -wal and -shm files are gone or can go
+            store = null;
+            created.Undo();          // while the locks are still held
+            throw;
+        }
+        finally
+        {
+            store?.Dispose();
+            storeLock?.Dispose();
+            runsLock?.Dispose();
+        }
+    }
 
+    /// <summary>Hosts the service on the open job store until it stops; <paramref name="listening"/> runs once it listens.</summary>
+    private static int Serve(ServeOptions options, JobStore store, SignalGate signals, Action listening)
+    {
+        ServicePriority.LowerServiceThreads(options.Nice);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Environment.CurrentDirectory });
         builder.Host.UseSystemd();
         builder.Logging.ClearProviders();
@@ -64,8 +91,11 @@ public static class ServeCommand
                       app.Services.GetRequiredService<JobStatusCache>(), links, options);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serve");
         app.Lifetime.ApplicationStarted.Register(() =>     // once it listens (a port in use fails before this)
+        {
+            listening();
             log.LogInformation("serving on {Url} (runs root {Root}, job store {Db}, {Max} concurrent job(s){Auth})", options.LocalUrl,
-                               options.RunsRoot, options.Database, options.MaxConcurrentJobs, options.Token is null ? "" : ", bearer token required"));
+                               options.RunsRoot, options.Database, options.MaxConcurrentJobs, options.Token is null ? "" : ", bearer token required");
+        });
         try
         {
             // The host stops on SIGTERM / SIGINT itself; the claim keeps the signal gate from ending the process first.
@@ -82,12 +112,12 @@ public static class ServeCommand
     }
 
     /// <summary>Creates serve.runs-root; what stands in the way (a file, no permission) is refused naming the key.</summary>
-    private static void CreateRunsRoot(string path)
+    private static void CreateRunsRoot(string path, StartFootprint created)
     {
         if (File.Exists(path)) throw new ConfigException($"serve.runs-root '{path}' is a file, not a directory");
         try
         {
-            Directory.CreateDirectory(path);
+            created.CreateFolder(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -97,11 +127,12 @@ public static class ServeCommand
 
     /// <summary>One daemon per runs root: an exclusive lock on &lt;runs-root&gt;/serve.lock (released when the
     /// process dies, however it dies; not inherited by trainer children).</summary>
-    private static FileStream LockRunsRoot(ServeOptions options)
+    private static FileStream LockRunsRoot(ServeOptions options, StartFootprint created)
     {
         var path = Path.Combine(options.RunsRoot, "serve.lock");
         try
         {
+            created.WillCreate(path);
             return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
         catch (IOException e)
@@ -113,12 +144,13 @@ public static class ServeCommand
     /// <summary>One daemon per job store as well: an exclusive lock on &lt;serve.database&gt;.lock. Two daemons with
     /// different runs roots but one database would each take the other's running jobs for orphans (SIGTERM them)
     /// and start the same queued jobs twice.</summary>
-    private static FileStream LockStore(ServeOptions options)
+    private static FileStream LockStore(ServeOptions options, StartFootprint created)
     {
         var path = options.Database + ".lock";
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            created.CreateFolder(Path.GetDirectoryName(path)!);
+            created.WillCreate(path);
             return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -127,11 +159,16 @@ public static class ServeCommand
         }
     }
 
-    private static JobStore OpenStore(ServeOptions options)
+    private static JobStore OpenStore(ServeOptions options, StartFootprint created)
     {
         try
         {
+            created.WillCreateDatabase(options.Database);
             return new JobStore(options.Database, options.DatabaseLockTimeout);
+        }
+        catch (JobStoreFormatException e)
+        {
+            throw new ConfigException(e.Message);
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
         {

@@ -18,7 +18,8 @@ public static class ClusterNode
     /// (<see cref="TrainingMessageSerializer.CreateSetup"/>, as ActorTrainingRunner does; from peers it accepts only
     /// <see cref="TrainingMessageSerializer.ClusterInbound"/>) and, with TLS, a
     /// DotNettySslSetup carrying the node's certificate and (when a CA is configured) the
-    /// <see cref="TrustedCaValidator"/>, a <see cref="PeerLossLogFilter"/> (Akka's stack traces about a node that went
+    /// <see cref="TrustedCaValidator"/>, a <see cref="TlsFailureLogFilter"/> (a failed TLS handshake: one line per peer
+    /// host and reason per <see cref="RepeatInterval"/> instead of Akka's three events), a <see cref="PeerLossLogFilter"/> (Akka's stack traces about a node that went
     /// away are dropped; its watcher, <see cref="PeerLossWatcher"/>, runs under /user; with a revocation list, so does
     /// <see cref="OwnCertificateWatcher"/>) and a <see cref="RepeatedLogFilter"/>
     /// that shows a repeated log message at most once per <see cref="RepeatInterval"/>. `extra` adds settings the rendered config does not set (the rendered keys,
@@ -28,12 +29,14 @@ public static class ClusterNode
         ArgumentNullException.ThrowIfNull(s);
         var config = s.ToConfig();
         if (extra is not null) config = config.WithFallback(extra);
-        var peerLoss = new PeerLossLogFilter(RepeatInterval);
+        var peerLoss = new PeerLossLogFilter();
+        var tlsFailures = new TlsFailureLogFilter(RepeatInterval);
         ActorSystemSetup setup = BootstrapSetup.Create().WithConfig(config).And(TrainingMessageSerializer.CreateSetup(TrainingMessageSerializer.ClusterInbound))
-            .And(new LogFilterSetup([peerLoss, new RepeatedLogFilter(RepeatInterval)]));
+            .And(new LogFilterSetup([tlsFailures, peerLoss, new RepeatedLogFilter(RepeatInterval)]));
         RevocationSource? revocation = null;
         if (s.Tls is { } tls) setup = setup.And(SslSetup(tls, out revocation));
         var system = ActorSystem.Create(s.SystemName, setup);
+        tlsFailures.Attach(Logging.GetLogger(system, "cluster.tls"));
         system.ActorOf(ActorProps.Of(() => new PeerLossWatcher(peerLoss)), PeerLossWatcher.Name);
         if (revocation is not null) system.ActorOf(ActorProps.Of(() => new OwnCertificateWatcher(revocation)), OwnCertificateWatcher.Name);
         return system;

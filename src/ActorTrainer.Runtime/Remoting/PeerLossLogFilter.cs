@@ -17,22 +17,10 @@ namespace ActorTrainer.Runtime.Remoting;
 /// <see cref="Gone"/>). Every other event is kept: a refused connection to an address never lost (a worker node
 /// waiting for its coordinator; <see cref="RepeatedLogFilter"/> shows it once per 30 s), TLS, serialization,
 /// quarantine, any error that is not a closed connection, and every event not logged by Akka's own classes.
-/// Also, Akka's "TLS handshake failed on channel [local->remote](Id=…)" names the peer's port, which differs at every
-/// retry: it is shown once per peer host and exception per `interval` (like <see cref="Clustering.RefusalLog"/>).</summary>
+/// (Failed TLS handshakes are <see cref="TlsFailureLogFilter"/>'s, which comes first.)</summary>
 public sealed partial class PeerLossLogFilter : LogFilterBase
 {
     private readonly ConcurrentDictionary<string, byte> _gone = new();
-    private readonly Clustering.RefusalLog _tls;
-    private readonly Lock _tlsGate = new();
-    private (LogEvent Event, LogFilterDecision Decision)? _lastTls;
-
-    /// <summary>A filter whose TLS handshake failures show once per peer host and reason per `interval`; `clock`
-    /// (UTC; tests) defaults to DateTime.UtcNow.</summary>
-    public PeerLossLogFilter(TimeSpan interval, Func<DateTime>? clock = null)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(interval, TimeSpan.Zero);
-        _tls = new Clustering.RefusalLog(_ => { }, interval, clock);
-    }
 
     /// <inheritdoc/>
     public override LogFilterType FilterType => LogFilterType.Content;
@@ -52,7 +40,6 @@ public sealed partial class PeerLossLogFilter : LogFilterBase
         if (content.LogLevel() < LogLevel.InfoLevel || content.LogClass?.Namespace?.StartsWith("Akka", StringComparison.Ordinal) != true)
             return LogFilterDecision.Keep;
         string text = content.Message?.ToString() ?? "";
-        if (text.StartsWith("TLS handshake failed on channel", StringComparison.Ordinal)) return TlsFailure(content, text);
         if (ClosedConnection(content.Cause) || ClosedConnectionText(text))
         {
             // "Association with remote system X has failed … Disassociated": X went away (its reconnects fail next)
@@ -61,21 +48,6 @@ public sealed partial class PeerLossLogFilter : LogFilterBase
         }
         bool association = text.Contains("associat", StringComparison.OrdinalIgnoreCase);
         return association && Address().Matches(text).Any(m => _gone.ContainsKey(Normal(m.Value))) ? LogFilterDecision.Drop : LogFilterDecision.Keep;
-    }
-
-    private LogFilterDecision TlsFailure(LogEvent e, string text)
-    {
-        lock (_tlsGate)
-        {
-            // each of the node's loggers asks about the event: all get the first answer (Admit counts it once)
-            if (_lastTls is { } last && ReferenceEquals(last.Event, e)) return last.Decision;
-            var m = Channel().Match(text);
-            string host = m.Success ? Clustering.RefusalLog.Host(m.Groups[1].Value) : "";
-            string reason = $"{e.Cause?.GetType().FullName}: {e.Cause?.Message}";
-            var decision = _tls.Admit(host, reason, out _) ? LogFilterDecision.Keep : LogFilterDecision.Drop;
-            _lastTls = (e, decision);
-            return decision;
-        }
     }
 
     /// <summary>The exception, or one inside it, says the connection was closed by the peer.</summary>
@@ -103,7 +75,4 @@ public sealed partial class PeerLossLogFilter : LogFilterBase
 
     [GeneratedRegex(@"akka(\.ssl)?\.tcp://[^@\s\]\[]+@[^\s\]\[/]+")]
     private static partial Regex Address();
-
-    [GeneratedRegex(@"->(.+?)\]\(Id=")]
-    private static partial Regex Channel();
 }
