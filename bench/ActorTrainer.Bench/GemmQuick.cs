@@ -18,6 +18,7 @@ internal static class GemmQuick
         Console.WriteLine(blas
             ? $"OpenBLAS core: {OpenBlas.CoreName}, threads: {OpenBlas.Threads}"
             : "OpenBLAS: libopenblas.so.0 not found (apt-get install -y libopenblas0-pthread); column skipped");
+        if (OpenBlas.IsAvailable && OpenBlas.DetectionGap() is { } gap) Console.WriteLine(gap);
         Console.WriteLine($"{(useMin ? "best-of-reps" : "median")} GFLOP/s over >= {minReps} interleaved reps (max rel diff vs OpenBLAS in last column)");
         Console.WriteLine($"{"shape",-34} {"ours 1T",8} {"ours 2T",8} {"OpenBLAS",9} {"MathNet",8} {"2T/BLAS",8} {"reps",5} {"maxdiff",9}");
         var rng = new Random(42);

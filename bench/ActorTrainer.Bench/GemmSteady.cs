@@ -19,6 +19,7 @@ public static class GemmSteady
         int reps = args.Length > 0 ? int.Parse(args[0]) : 200;
         Console.WriteLine($"date: {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC, loadavg before: {File.ReadAllText("/proc/loadavg").Trim()}");
         Console.WriteLine($"OpenBLAS: {(OpenBlas.IsAvailable ? $"{OpenBlas.CoreName}, {OpenBlas.Threads} threads" : "not installed")}");
+        if (OpenBlas.IsAvailable && OpenBlas.DetectionGap() is { } gap) Console.WriteLine(gap);
         Console.WriteLine($"{"shape",-32} {"ours 1T",8} {"ours 2T",8} {"OpenBLAS",9} {"2T/BLAS",8}");
         var rng = new Random(1);
         var mnist = ActorTrainer.Core.Data.Mnist.LoadBundled().Item1.Images;

@@ -24,6 +24,21 @@ internal static unsafe partial class OpenBlas
     /// <summary>Core type OpenBLAS selected (e.g. "Zen", "SkylakeX", "Haswell").</summary>
     internal static string CoreName => Marshal.PtrToStringAnsi(openblas_get_corename()) ?? "?";
 
+    /// <summary>A line warning that OpenBLAS chose kernels far below this CPU (0.3.21 picks its SSE3 "Prescott" kernels for a
+    /// CPU model it does not know, e.g. Emerald Rapids), naming the OPENBLAS_CORETYPE to set; null when its choice fits.</summary>
+    internal static string? DetectionGap()
+    {
+        var core = CoreName;
+        if (core is not ("Prescott" or "Core2" or "Penryn" or "Nehalem" or "Dunnington" or "Katmai" or "Atom")) return null;
+        var flags = File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags")) ?? "" : "";
+        var words = flags.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        string? nearest = words.Contains("avx512f") ? (words.Contains("avx512_bf16") ? "Cooperlake" : "SkylakeX")
+                        : words.Contains("avx2") ? (File.ReadAllText("/proc/cpuinfo").Contains("AuthenticAMD") ? "Zen" : "Haswell") : null;
+        return nearest is null ? null
+            : $"warning: OpenBLAS chose its '{core}' kernels for a CPU it does not know; this CPU has {(nearest is "Cooperlake" or "SkylakeX" ? "avx512f" : "avx2")}: " +
+              $"run with OPENBLAS_CORETYPE={nearest} (the nearest CPU it knows) to compare against its real kernels";
+    }
+
     /// <summary>Threads OpenBLAS will use.</summary>
     internal static int Threads => openblas_get_num_threads();
 
