@@ -37,40 +37,32 @@ type Tensor private (value: NDArray) =
         inputs |> Array.iteri (fun i t -> if isNull t then raise (ArgumentNullException("inputs", sprintf "%s: input %d is null" op.Name i)))
         let vals = inputs |> Array.map (fun t -> t.Value)
         let out = Tensor(op.Forward.Invoke vals)
-        if DType.isFloat out.DType then
-            let tapes = TapeStack.active ()
-            for k in 0 .. tapes.Count - 1 do
-                let tape = tapes.[k]
-                if inputs |> Array.exists (fun t -> tape.Tracks t.Id) then
-                    tape.Record { Op = op; InputIds = inputs |> Array.map (fun t -> t.Id); Inputs = vals; OutputId = out.Id; Output = out.Value }
+        TensorParts.record op (inputs |> Array.map (fun t -> t.Id)) vals out.Id out.Value
         out
-
     // ---------------- construction ----------------
-    static member private ShapeOr(n: int, shape: int[] option) = TensorShapeRules.shapeOr n shape
+    static member private ShapeOr(n: int, shape: int[]) = TensorShapeRules.shapeOr n (Option.ofObj shape)
     /// From float32 data (copied); no shape → 1-D.
-    static member FromArray(data: float32[], [<Optional; DefaultParameterValue(null: int[])>] shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, Option.ofObj shape)))
+    static member FromArray(data: float32[], [<Optional; DefaultParameterValue(null: int[])>] shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, shape)))
     /// From float64 data (copied); no shape → 1-D.
-    static member FromArray(data: float[], [<Optional; DefaultParameterValue(null: int[])>] shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, Option.ofObj shape)))
+    static member FromArray(data: float[], [<Optional; DefaultParameterValue(null: int[])>] shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, shape)))
     /// From int32 data (copied); no shape → 1-D.
-    static member FromArray(data: int[], [<Optional; DefaultParameterValue(null: int[])>] shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, Option.ofObj shape)))
+    static member FromArray(data: int[], [<Optional; DefaultParameterValue(null: int[])>] shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, shape)))
     /// From bool data (copied); no shape → 1-D.
-    static member FromArray(data: bool[], [<Optional; DefaultParameterValue(null: int[])>] shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, Option.ofObj shape)))
+    static member FromArray(data: bool[], [<Optional; DefaultParameterValue(null: int[])>] shape: int[]) = Tensor(NDArray.Create(data, Tensor.ShapeOr(data.Length, shape)))
     /// From a float32 matrix (rows, cols).
-    static member FromArray2D(data: float32[,]) =
-        let r, c = Array2D.length1 data, Array2D.length2 data
-        Tensor(NDArray.Raw(Array.init (r * c) (fun i -> data.[i / c, i % c]), [| r; c |]))
+    static member FromArray2D(data: float32[,]) = Tensor(TensorParts.of2D data)
     /// Rank-0 tensor holding v (default float32).
     static member Scalar(v: float, dtype: DType) = Tensor(Elementwise.scalar dtype v)
     /// A float32 rank-0 tensor.
     static member Scalar(v: float) = Tensor.Scalar(v, Float32)
     /// Zeros of the shape (default float32).
     static member Zeros(shape: int[], dtype: DType) = Tensor(Elementwise.full dtype shape 0.0)
-    /// float32 zeros.
-    static member Zeros(shape: int[]) = Tensor.Zeros(shape, Float32)
+    /// float32 zeros of the shape (C#: `Tensor.Zeros(300, 20)`).
+    static member Zeros([<ParamArray>] shape: int[]) = Tensor.Zeros(shape, Float32)
     /// Ones of the shape (default float32).
     static member Ones(shape: int[], dtype: DType) = Tensor(Elementwise.full dtype shape 1.0)
-    /// float32 ones.
-    static member Ones(shape: int[]) = Tensor.Ones(shape, Float32)
+    /// float32 ones of the shape (C#: `Tensor.Ones(3, 4)`).
+    static member Ones([<ParamArray>] shape: int[]) = Tensor.Ones(shape, Float32)
     /// Shape filled with value (default float32).
     static member Full(shape: int[], value: float, dtype: DType) = Tensor(Elementwise.full dtype shape value)
     /// float32 filled with value.
@@ -82,11 +74,7 @@ type Tensor private (value: NDArray) =
     /// start, start+step, … (< stop for step > 0, > stop for step < 0), shape (ceil((stop-start)/step),).
     static member Arange(start: float, stop: float, step: float) = Tensor.Arange(start, stop, step, Float32)
     /// start, start+step, … with the given dtype.
-    static member Arange(start: float, stop: float, step: float, dtype: DType) =
-        if step = 0.0 || Double.IsNaN step then invalidArg "step" (sprintf "arange: step must be nonzero, got %g" step)
-        let n = max 0 (int (Math.Ceiling((stop - start) / step)))
-        let v = Array.init n (fun i -> start + float i * step)
-        Tensor(Elementwise.cast dtype (NDArray.Raw(v, [| n |])))
+    static member Arange(start: float, stop: float, step: float, dtype: DType) = Tensor(TensorParts.arange start stop step dtype)
     /// Uniform samples in [low, high), seeded (same seed ⇒ same values).
     static member RandomUniform(shape: int[], low: float, high: float, seed: int, dtype: DType) =
         Tensor(RawRandom.uniform shape low high seed dtype)
@@ -97,7 +85,6 @@ type Tensor private (value: NDArray) =
         Tensor(RawRandom.normal shape mean std seed dtype)
     /// float32 normal samples, seeded.
     static member RandomNormal(shape: int[], mean: float, std: float, seed: int) = Tensor.RandomNormal(shape, mean, std, seed, Float32)
-
     // ---------------- data out ----------------
     /// Copy as float32[] (converting).
     member _.ToFloat32Array() : float32[] = Array.copy (Elementwise.cast Float32 value).F32
@@ -121,7 +108,6 @@ type Tensor private (value: NDArray) =
 
     /// NumPy-like text: nested brackets (long axes summarised with ...), shape and dtype.
     override _.ToString() = TensorFormat.format value
-
     // ---------------- elementwise ----------------
     static member private Un(op: Op, x: Tensor) = Tensor.Apply(op, [| x |])
     static member private Bin(op: Op, a: Tensor, b: Tensor) = Tensor.Apply(op, [| a; b |])
@@ -154,6 +140,14 @@ type Tensor private (value: NDArray) =
     static member Maximum(a: Tensor, b: Tensor) = Tensor.Bin(ElementwiseOps.maximum, a, b)
     /// Elementwise minimum (broadcast).
     static member Minimum(a: Tensor, b: Tensor) = Tensor.Bin(ElementwiseOps.minimum, a, b)
+    /// max(a, b) elementwise with b in a's dtype (refused when it cannot hold b exactly); `Maximum(z, 0.0)` is relu.
+    static member Maximum(a: Tensor, b: float) = Tensor.Maximum(a, Tensor.Like(a, b))
+    /// max(a, b) elementwise with a in b's dtype (refused when it cannot hold a exactly).
+    static member Maximum(a: float, b: Tensor) = Tensor.Maximum(Tensor.Like(b, a), b)
+    /// min(a, b) elementwise with b in a's dtype (refused when it cannot hold b exactly).
+    static member Minimum(a: Tensor, b: float) = Tensor.Minimum(a, Tensor.Like(a, b))
+    /// min(a, b) elementwise with a in b's dtype (refused when it cannot hold a exactly).
+    static member Minimum(a: float, b: Tensor) = Tensor.Minimum(Tensor.Like(b, a), b)
     /// |x|.
     static member Abs(x: Tensor) = Tensor.Un(ElementwiseOps.abs, x)
     /// 1/(1+e⁻ˣ).
@@ -164,6 +158,10 @@ type Tensor private (value: NDArray) =
     static member Clip(x: Tensor, lo: float, hi: float) = Tensor.Un(ElementwiseOps.clip lo hi, x)
     /// where(cond, a, b) (three-way broadcast; differentiable in a and b).
     static member Where(cond: Tensor, a: Tensor, b: Tensor) = Tensor.Apply(ElementwiseOps.where, [| cond; a; b |])
+    /// where(cond, a, b) with b in a's dtype (refused when it cannot hold b exactly); differentiable in a.
+    static member Where(cond: Tensor, a: Tensor, b: float) = Tensor.Where(cond, a, Tensor.Like(a, b))
+    /// where(cond, a, b) with a in b's dtype (refused when it cannot hold a exactly); differentiable in b.
+    static member Where(cond: Tensor, a: float, b: Tensor) = Tensor.Where(cond, Tensor.Like(b, a), b)
     /// a == b → Bool (broadcast).
     static member Equal(a: Tensor, b: Tensor) = Tensor(Elementwise.compare Eq a.Value b.Value)
     /// a != b → Bool (broadcast).
@@ -203,10 +201,9 @@ type Tensor private (value: NDArray) =
     static member (/) (a: float, b: Tensor) = Tensor.Div(Tensor.Like(b, a), b)
     /// -x.
     static member (~-) (x: Tensor) = Tensor.Neg x
-
     // ---------------- shape ops ----------------
-    /// Reshape to shape (one -1 allowed; size must match).
-    static member Reshape(x: Tensor, shape: int[]) =
+    /// Reshape to shape (one -1 allowed; size must match; C#: `Tensor.Reshape(x, 6, 1)`).
+    static member Reshape(x: Tensor, [<ParamArray>] shape: int[]) =
         let s = Shape.resolveReshape "reshape" x.Dims shape
         if s = x.Dims then x else Tensor.Un(StructureOps.reshape s, x)
     /// Axis permutation: out.shape[k] = x.shape[perm[k]]; perm must be a permutation of 0..ndim-1.
@@ -243,7 +240,6 @@ type Tensor private (value: NDArray) =
         if isNull xs || xs.Length = 0 then invalidArg "xs" "stack: need at least one array to stack"
         let a = TensorShapeRules.stackAxis (xs |> Array.map (fun x -> x.Dims)) axis
         Tensor.Concatenate(xs |> Array.map (fun x -> Tensor.ExpandDims(x, a)), a)
-
     // ---------------- slicing ----------------
     /// NumPy basic slicing with structured specs (missing trailing axes = All); differentiable.
     static member Slice(x: Tensor, specs: SliceSpec[]) =
@@ -255,7 +251,6 @@ type Tensor private (value: NDArray) =
     static member Mask(x: Tensor, mask: Tensor) =
         TensorShapeRules.checkMask x.Dims mask.Dims mask.DType
         Tensor.Un(StructureOps.mask (Array.copy mask.Value.B), x)
-
     // ---------------- reductions ----------------
     static member private FloatForMean(x: Tensor) = if DType.isFloat x.DType then x else x.AsType Float64
     /// Σ over axes (default all); keepdims keeps reduced axes as size 1.
@@ -279,6 +274,10 @@ type Tensor private (value: NDArray) =
     static member ArgMax(x: Tensor, axis: int) = Tensor(RawOps.argReduce true x.Value (Shape.normAxis "argmax" x.NDim axis))
     /// Index of the min along axis → Int32 (axis removed).
     static member ArgMin(x: Tensor, axis: int) = Tensor(RawOps.argReduce false x.Value (Shape.normAxis "argmin" x.NDim axis))
+    /// NumPy argmax without axis: index of the (first) max in the flattened tensor → rank-0 Int32.
+    static member ArgMax(x: Tensor) = Tensor.ArgMax(Tensor.Reshape(x, [| -1 |]), 0)
+    /// NumPy argmin without axis: index of the (first) min in the flattened tensor → rank-0 Int32.
+    static member ArgMin(x: Tensor) = Tensor.ArgMin(Tensor.Reshape(x, [| -1 |]), 0)
     /// Numerically stable softmax along axis (default -1).
     static member Softmax(x: Tensor, [<Optional; DefaultParameterValue(-1)>] axis: int) =
         Tensor.Un(ReduceOps.softmax (Shape.normAxis "softmax" x.NDim axis), x)
@@ -290,7 +289,6 @@ type Tensor private (value: NDArray) =
         Tensor(RawOps.oneHot labels.Value depth dtype)
     /// float32 one-hot encoding.
     static member OneHot(labels: Tensor, depth: int) = Tensor.OneHot(labels, depth, Float32)
-
     // ---------------- linear algebra ----------------
     /// NumPy matmul: batched over leading dims (broadcast); 1-D operands are promoted and the axis removed.
     static member MatMul(a: Tensor, b: Tensor) =
@@ -315,7 +313,6 @@ type Tensor private (value: NDArray) =
                     if b.NDim = 2 then b
                     else Tensor.Reshape(Tensor.Transpose(b, TensorShapeRules.dotPermB b.NDim), [| k; Shape.size bBatch * n |])
                 Tensor.Reshape(Tensor.Bin(LinalgOps.matmul, a2, b2), Array.concat [ lead; bBatch; [| n |] ])
-
     // ---------------- instance sugar ----------------
     /// NumPy basic slicing from text (see Tensor.Slice).
     member this.Slice(text: string) = Tensor.Slice(this, text)
@@ -325,8 +322,10 @@ type Tensor private (value: NDArray) =
     member this.Mask(mask: Tensor) = Tensor.Mask(this, mask)
     /// Row i (axis 0; negative counts from the end), dropping the axis.
     member this.Item with get (i: int) = Tensor.Slice(this, [| SliceSpec.Index i |])
-    /// Reshape (one -1 allowed).
-    member this.Reshape(shape: int[]) = Tensor.Reshape(this, shape)
+    /// Rows a..b of axis 0 (C# `t[10..100]`, `t[^5..]`), NumPy's `t[10:100]` (clamped, axis kept); differentiable.
+    member this.Item with get (r: Range) = Tensor.Slice(this, [| TensorParts.ofRange r |])
+    /// Reshape (one -1 allowed; C#: `z.Reshape(6, 1)`).
+    member this.Reshape([<ParamArray>] shape: int[]) = Tensor.Reshape(this, shape)
     /// Reverse-axes transpose.
     member this.T = Tensor.Transpose(this)
     /// Σ over axes (default all).
@@ -339,6 +338,8 @@ type Tensor private (value: NDArray) =
     member this.Min([<Optional; DefaultParameterValue(null: int[])>] axes: int[], [<Optional; DefaultParameterValue(false)>] keepdims: bool) = Tensor.Min(this, axes, keepdims)
     /// argmax along axis (Int32).
     member this.ArgMax(axis: int) = Tensor.ArgMax(this, axis)
+    /// argmax of the flattened tensor (NumPy `x.argmax()`) → rank-0 Int32.
+    member this.ArgMax() = Tensor.ArgMax(this)
     /// NumPy dot with b.
     member this.Dot(b: Tensor) = Tensor.Dot(this, b)
     /// NumPy matmul with b.

@@ -65,10 +65,10 @@ module T =
     let pow (p: float) x = Tensor.Pow(x, p)
     /// xʸ (tensor exponent).
     let powT (x: Tensor) (y: Tensor) = Tensor.Pow(x, y)
-    /// Elementwise maximum.
-    let maximum a b = Tensor.Maximum(a, b)
-    /// Elementwise minimum.
-    let minimum a b = Tensor.Minimum(a, b)
+    /// Elementwise maximum of two tensors, or of a tensor and a float in its dtype (`T.maximum z 0.0` is relu).
+    let inline maximum (a: ^a) (b: ^b) : Tensor = ((^a or ^b) : (static member Maximum: ^a * ^b -> Tensor) (a, b))
+    /// Elementwise minimum of two tensors, or of a tensor and a float in its dtype (`T.minimum z 1.0`).
+    let inline minimum (a: ^a) (b: ^b) : Tensor = ((^a or ^b) : (static member Minimum: ^a * ^b -> Tensor) (a, b))
     /// |x|.
     let abs x = Tensor.Abs x
     /// Logistic sigmoid.
@@ -77,8 +77,8 @@ module T =
     let tanh x = Tensor.Tanh x
     /// min(max(x, lo), hi).
     let clip (lo: float) (hi: float) x = Tensor.Clip(x, lo, hi)
-    /// where(cond, a, b).
-    let where cond a b = Tensor.Where(cond, a, b)
+    /// where(cond, a, b); a or b may be a float, taken in the other branch's dtype.
+    let inline where (cond: Tensor) (a: ^a) (b: ^b) : Tensor = ((^a or ^b) : (static member Where: Tensor * ^a * ^b -> Tensor) (cond, a, b))
     /// a == b (Bool).
     let equal a b = Tensor.Equal(a, b)
     /// a != b (Bool).

@@ -38,9 +38,9 @@ let ``broadcasting agrees with explicit tiling`` (seed: int) =
                          "sub", (fun u v -> u - v), (-)
                          "mul", (fun u v -> u * v), (*)
                          "div", (fun u v -> u / v), (/)
-                         "maximum", (fun u v -> Tensor.Maximum(u, v)), max
-                         "minimum", (fun u v -> Tensor.Minimum(u, v)), min
-                         "pow", (fun u v -> Tensor.Pow(Tensor.Abs u, v)), (fun p q -> abs p ** q) ] do
+                         "maximum", (fun (u: Tensor) (v: Tensor) -> Tensor.Maximum(u, v)), max
+                         "minimum", (fun (u: Tensor) (v: Tensor) -> Tensor.Minimum(u, v)), min
+                         "pow", (fun (u: Tensor) (v: Tensor) -> Tensor.Pow(Tensor.Abs u, v)), (fun p q -> abs p ** q) ] do
         let r = op x y
         Assert.True((outShape = r.Shape), sprintf "%s: shape %s, expected %s" name (Shape.str r.Shape) (Shape.str outShape))
         assertClose 1e-12 (Array.map2 f tx ty) (r.ToFloat64Array())

@@ -135,7 +135,7 @@ let ``compile takes Keras' argument names and refuses a null loss naming it`` ()
     Assert.Equal("categorical_crossentropy", m.Loss.Name)
     let e = Assert.Throws<ArgumentNullException>(fun () -> m.Compile(SGD(0.1), null))
     Assert.Equal("loss", e.ParamName)
-    Assert.Equal("optimizer", Assert.Throws<ArgumentNullException>(fun () -> m.Compile(null, "mse")).ParamName)
+    Assert.Equal("optimizer", Assert.Throws<ArgumentNullException>(fun () -> m.Compile(Unchecked.defaultof<Optimizer>, "mse")).ParamName)
 
 [<Fact>]
 let ``one-hot y with a sparse loss is refused naming its shape and the loss to use`` () =

@@ -124,3 +124,11 @@ type GradientTape([<Optional; DefaultParameterValue(false)>] persistent: bool) a
     member this.Gradient(target: Tensor, vs: Variable[], outputGradient: Tensor) : Tensor[] =
         if isNull vs then raise (ArgumentNullException("vs"))
         this.Gradient(target, vs |> Array.map (fun v -> if isNull v then raise (ArgumentNullException("vs")) else v.Current), outputGradient)
+    /// d(Σ target)/d v for each variable of a collection (`List<Variable>`, `IReadOnlyList<Variable>`…), in its order.
+    member this.Gradient(target: Tensor, vs: IEnumerable<Variable>) : Tensor[] =
+        if isNull vs then raise (ArgumentNullException("vs"))
+        this.Gradient(target, Array.ofSeq vs)
+    /// d(Σ outputGradient ⊙ target)/d v for each variable of a collection, in its order (null outputGradient = ones).
+    member this.Gradient(target: Tensor, vs: IEnumerable<Variable>, outputGradient: Tensor) : Tensor[] =
+        if isNull vs then raise (ArgumentNullException("vs"))
+        this.Gradient(target, Array.ofSeq vs, outputGradient)

@@ -102,5 +102,52 @@ type Variable(init: Tensor, [<Optional; DefaultParameterValue("Variable")>] name
         for k in 0 .. vars.Length - 1 do m.[vars.[k]] <- values.[k]
         Variable.substitutes <- m
         try f () finally Variable.substitutes <- saved
+    // ---------------- arithmetic (TF: `2 * x + 3` with x a Variable) ----------------
+    /// The value of an operand (watched as `.Value` is); null is refused.
+    static member private Of(v: Variable, arg: string) : Tensor =
+        if isNull v then raise (ArgumentNullException(arg, "variable operand is null"))
+        v.Value
+    /// a + b on the values (broadcast; recorded on the tape as `a.Value + b.Value`).
+    static member (+) (a: Variable, b: Variable) : Tensor = Variable.Of(a, "a") + Variable.Of(b, "b")
+    /// a + b on a's value (broadcast; as `a.Value + b`).
+    static member (+) (a: Variable, b: Tensor) : Tensor = Variable.Of(a, "a") + b
+    /// a + b on b's value (broadcast; as `a + b.Value`).
+    static member (+) (a: Tensor, b: Variable) : Tensor = a + Variable.Of(b, "b")
+    /// a + b with the number b in a's dtype (refused when it cannot hold b exactly; as `a.Value + b`).
+    static member (+) (a: Variable, b: float) : Tensor = Variable.Of(a, "a") + b
+    /// a + b with the number a in b's dtype (refused when it cannot hold a exactly; as `a + b.Value`).
+    static member (+) (a: float, b: Variable) : Tensor = a + Variable.Of(b, "b")
+    /// a - b on the values (broadcast; recorded on the tape as `a.Value - b.Value`).
+    static member (-) (a: Variable, b: Variable) : Tensor = Variable.Of(a, "a") - Variable.Of(b, "b")
+    /// a - b on a's value (broadcast; as `a.Value - b`).
+    static member (-) (a: Variable, b: Tensor) : Tensor = Variable.Of(a, "a") - b
+    /// a - b on b's value (broadcast; as `a - b.Value`).
+    static member (-) (a: Tensor, b: Variable) : Tensor = a - Variable.Of(b, "b")
+    /// a - b with the number b in a's dtype (refused when it cannot hold b exactly; as `a.Value - b`).
+    static member (-) (a: Variable, b: float) : Tensor = Variable.Of(a, "a") - b
+    /// a - b with the number a in b's dtype (refused when it cannot hold a exactly; as `a - b.Value`).
+    static member (-) (a: float, b: Variable) : Tensor = a - Variable.Of(b, "b")
+    /// a * b on the values (broadcast; recorded on the tape as `a.Value * b.Value`).
+    static member (*) (a: Variable, b: Variable) : Tensor = Variable.Of(a, "a") * Variable.Of(b, "b")
+    /// a * b on a's value (broadcast; as `a.Value * b`).
+    static member (*) (a: Variable, b: Tensor) : Tensor = Variable.Of(a, "a") * b
+    /// a * b on b's value (broadcast; as `a * b.Value`).
+    static member (*) (a: Tensor, b: Variable) : Tensor = a * Variable.Of(b, "b")
+    /// a * b with the number b in a's dtype (refused when it cannot hold b exactly; as `a.Value * b`).
+    static member (*) (a: Variable, b: float) : Tensor = Variable.Of(a, "a") * b
+    /// a * b with the number a in b's dtype (refused when it cannot hold a exactly; as `a * b.Value`).
+    static member (*) (a: float, b: Variable) : Tensor = a * Variable.Of(b, "b")
+    /// a / b on the values (broadcast; recorded on the tape as `a.Value / b.Value`).
+    static member (/) (a: Variable, b: Variable) : Tensor = Variable.Of(a, "a") / Variable.Of(b, "b")
+    /// a / b on a's value (broadcast; as `a.Value / b`).
+    static member (/) (a: Variable, b: Tensor) : Tensor = Variable.Of(a, "a") / b
+    /// a / b on b's value (broadcast; as `a / b.Value`).
+    static member (/) (a: Tensor, b: Variable) : Tensor = a / Variable.Of(b, "b")
+    /// a / b with the number b in a's dtype (refused when it cannot hold b exactly; as `a.Value / b`).
+    static member (/) (a: Variable, b: float) : Tensor = Variable.Of(a, "a") / b
+    /// a / b with the number a in b's dtype (refused when it cannot hold a exactly; as `a / b.Value`).
+    static member (/) (a: float, b: Variable) : Tensor = a / Variable.Of(b, "b")
+    /// -x on the value (as `-x.Value`).
+    static member (~-) (x: Variable) : Tensor = -(Variable.Of(x, "x"))
     /// "Variable 'name' (shape) dtype".
     override _.ToString() = sprintf "Variable '%s' %s %s" name (Shape.str current.Value.Dims) (DType.name current.DType)

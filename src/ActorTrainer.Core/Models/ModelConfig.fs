@@ -212,6 +212,15 @@ module internal ModelConfig =
             | Some name -> optimizerOf where name (JsonObject())
             | None -> fail where (sprintf "must be a name or an object, got %s" (show n))
 
+    /// The optimizer called `name` (a class of optimizerClasses, any case: Keras' compile(optimizer="rmsprop")) with
+    /// Keras defaults, built as a config's bare optimizer name is; an unknown name is refused naming it and the known ones.
+    let optimizerNamed (name: string) : Optimizer =
+        if isNull name then raise (ArgumentNullException("optimizer", "compile: optimizer is null (give a name such as \"rmsprop\" or an Optimizer)"))
+        if not (optimizerClasses |> Array.exists (fun c -> String.Equals(c, name, StringComparison.OrdinalIgnoreCase))) then
+            let known = String.Join(", ", optimizerClasses |> Array.map (fun c -> c.ToLowerInvariant()))
+            raise (ArgumentException(sprintf "compile: unknown optimizer '%s' (known: %s; any case)" name known, "optimizer"))
+        parseOptimizer (JsonValue.Create name)
+
     /// build_input_shape: [null, d1, d2, ...] with each d a positive 32-bit integer.
     let private inputShape (where: string) (c: JsonObject) : int[] =
         match c.["build_input_shape"] with

@@ -134,6 +134,9 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         metricKeys <- (if isNull metrics then Seq.empty else metrics) |> Seq.map (Metrics.resolve compiledLoss) |> Seq.distinct |> Array.ofSeq
         compiled <- true
 
+    /// Configures training with an optimizer by Keras name ("sgd", "rmsprop", "adagrad", "adam"; any case) at Keras' defaults.
+    member m.Compile(optimizer: string, loss: string, [<Optional; DefaultParameterValue(null: seq<string>)>] metrics: seq<string>) =
+        m.Compile(ModelConfig.optimizerNamed optimizer, loss, metrics)
     /// The compiled optimizer.
     member _.Optimizer = compiledOptimizer
     /// The compiled loss.
