@@ -83,7 +83,7 @@ let ``validation data with the wrong number of features is refused like training
     let y = Tensor.FromArray(Array.init 10 (fun i -> float32 (i % 3)), [| 10 |])
     let vx = Tensor.FromArray(Array.zeroCreate<float32> 40, [| 10; 4 |])
     let e3 = Assert.Throws<ShapeException>(fun () -> m.Fit(x, y, validationX = vx, validationY = y, verbose = 0) |> ignore)
-    Assert.Contains("expects 5 features per sample but x has 4", e3.Message)
+    Assert.Contains("fit validation data: model 'sequential' takes samples of shape (5,) but x has shape (10,4)", e3.Message)
 
 [<Theory>]
 [<InlineData(Single.NaN, "NaN")>]

@@ -38,6 +38,18 @@ public class ReadmeExamplesTests
         Assert.True(history["loss"][1] < history["loss"][0]);
         var scores = model.EvaluateArrays(ArrayData.OfLabels(test.Images, 784, test.Labels));
         Assert.InRange(scores["accuracy"], 0.7, 1.0);
+        var images = Tensor.FromArray(test.Images[..(128 * 784)], new[] { 128, 784 });
+        var labels = Tensor.FromArray(test.Labels[..128]);
+        var evaluated = model.Evaluate(images, labels)["loss"];
+        var before = model.WeightsSha256();
+        using (var tape = new GradientTape())                  // the book's low-level step, with Keras' loss function
+        {
+            var loss = Losses.SparseCategoricalCrossentropy(labels, model.Call(images)).Mean();   // tf.reduce_mean(...)
+            Assert.True(Math.Abs(loss.ToScalar() - evaluated) <= 1e-6 * evaluated, $"tape loss {loss.ToScalar():R}, evaluate {evaluated:R}");
+            var vars = model.TrainableVariables;
+            model.Optimizer.ApplyGradients(tape.Gradient(loss, vars).Zip(vars));
+        }
+        Assert.NotEqual(before, model.WeightsSha256());
         using var temp = new TempDir();
         model.Save(temp["mnist-model"]);                    // extension members from ActorTrainer.Interop
         var loaded = Sequential.Load(temp["mnist-model"]);

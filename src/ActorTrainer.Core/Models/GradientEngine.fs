@@ -64,7 +64,7 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
         for i in 0 .. shapes.Length - 1 do
             let want = sizes.[i]
             if weights.[i].Length <> want then
-                raise (ArgumentException(sprintf "engine: weight %d has %d elements but shape %A needs %d" i weights.[i].Length shapes.[i] want))
+                raise (ArgumentException(sprintf "engine: weight %d has %d elements but shape %s needs %d" i weights.[i].Length (Shape.str shapes.[i]) want))
 
     let checkRows (rows: int) (x: ReadOnlySpan<float32>) =
         if rows < 0 || rows > maxRows then
@@ -115,7 +115,7 @@ type GradientEngine(plan: ModelPlan, maxRows: int) =
             raise (ArgumentException(sprintf "engine: model expects %d weight and gradient views but got %d and %d" shapes.Length wm.Length gm.Length))
         for i in 0 .. shapes.Length - 1 do
             if wm.[i].Length <> sizes.[i] || gm.[i].Length <> sizes.[i] then
-                raise (ArgumentException(sprintf "engine: weight %d and its gradient have %d and %d elements but shape %A needs %d" i wm.[i].Length gm.[i].Length shapes.[i] sizes.[i]))
+                raise (ArgumentException(sprintf "engine: weight %d and its gradient have %d and %d elements but shape %s needs %d" i wm.[i].Length gm.[i].Length (Shape.str shapes.[i]) sizes.[i]))
     /// The plan this engine runs.
     member _.Plan = plan
     /// Largest number of rows per call.

@@ -30,7 +30,7 @@ type OptimizerExtensions =
         // every pair checked before anything (the step count too) changes
         for (g, v) in pairs do
             if g.Shape <> v.Shape then
-                raise (ShapeException(sprintf "%s.apply_gradients: gradient shape %A does not match variable '%s' shape %A" o.Name g.Shape v.Name v.Shape))
+                raise (ShapeException(sprintf "%s.apply_gradients: gradient shape %s does not match variable '%s' shape %s" o.Name (Shape.str g.Shape) v.Name (Shape.str v.Shape)))
             if v.Value.DType <> DType.Float32 then
                 invalidArg "gradsAndVars" (sprintf "%s.apply_gradients: variable '%s' is %s; the optimizers update float32 variables (their state and update rules are float32)" o.Name v.Name (DType.name v.Value.DType))
         o.Iterations <- o.Iterations + 1L

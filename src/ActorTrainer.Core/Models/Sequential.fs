@@ -228,6 +228,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
     member private m.ToData(what: string, x: Tensor, y: Tensor) : ArrayData =
         let n = SequentialChecks.samples what x y
         m.EnsureBuilt x.Shape.[1..]
+        SequentialChecks.sampleShape what name inputShape x
         ArrayData(x.ToFloat32Array(), (if n = 0 then 0 else x.Size / n),
                   (if compiledLoss.SparseTargets then SequentialChecks.labels what y else null),
                   (if compiledLoss.SparseTargets then null else y.ToFloat32Array()), n)
@@ -309,6 +310,7 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
         if x.NDim < 1 then raise (ShapeException(sprintf "predict: x must have a batch axis, got shape %s" (Shape.str x.Shape)))
         let n = x.Shape.[0]
         m.EnsureBuilt x.Shape.[1..]
+        SequentialChecks.sampleShape "predict" name inputShape x
         let out = m.PredictArrays(x.ToFloat32Array(), (if n = 0 then m.Plan.InputDim else x.Size / n), batchSize)
         Tensor.FromArray(out, [| n; m.Plan.OutputDim |])
 

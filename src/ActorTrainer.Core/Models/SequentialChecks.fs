@@ -15,6 +15,16 @@ module internal SequentialChecks =
             raise (ShapeException(sprintf "%s: x has %d samples (shape %s) but y has shape %s" what x.Shape.[0] (Shape.str x.Shape) (Shape.str y.Shape)))
         x.Shape.[0]
 
+    /// Refuses a tensor x (N, ...) whose sample shape (x without its batch axis) is not the model's input shape, naming
+    /// `what`, both shapes and the fix: Keras compares the shape, not the element count, so (N, 28, 28) is not taken
+    /// for (N, 784) — add Flatten as the first layer, or reshape x.
+    let sampleShape (what: string) (model: string) (inputShape: int[]) (x: Tensor) =
+        let s = x.Shape
+        if s.[1..] <> inputShape then
+            raise (ShapeException(
+                sprintf "%s: model '%s' takes samples of shape %s but x has shape %s (samples of shape %s): reshape x to %s, or make the model take such samples (Flatten as its first layer)"
+                    what model (Shape.str inputShape) (Shape.str s) (Shape.str s.[1..]) (Shape.str (Array.append [| s.[0] |] inputShape))))
+
     /// Refuses data whose feature count is not the model's input size (`what`: "fit", "fit validation_data", ...).
     let features (what: string) (model: string) (inputDim: int) (d: ArrayData) =
         if inputDim <> d.Features then

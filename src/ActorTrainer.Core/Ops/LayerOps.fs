@@ -86,17 +86,23 @@ module internal TapeOps =
         | Loss.BinaryCrossentropy -> Activation.Sigmoid
         | Loss.MeanSquaredError -> Activation.Linear
 
-    /// Mean over samples of loss(yTrue, act(z)) — the engine's LossKernels.lossAndGrad as one op over z, fused where
-    /// (loss, act) fuses; z (..., width); yTrue: integer labels (...) for the sparse loss else targets shaped like z
-    /// (constants: no gradient flows to them) → scalar float32.
-    let lossAfter (loss: Loss) (act: Activation) (yTrue: Tensor) (z: Tensor) : Tensor =
-        let z = f32 z
+    /// (rows, width, labels, targets) of a loss over z (..., width): int labels (one per row) for the sparse loss
+    /// (the other null), else float32 targets (rows × width); refuses targets that do not fit, naming both shapes.
+    let private lossTargets (loss: Loss) (yTrue: Tensor) (z: Tensor) =
         let rows, width = rowsWidth z.Value
         let labels = if loss.SparseTargets then (Elementwise.cast DType.Int32 yTrue.Value).I32 else null
         let targets = if loss.SparseTargets then null else data yTrue.Value
         let have = if loss.SparseTargets then labels.Length else targets.Length
         if have <> (if loss.SparseTargets then rows else rows * width) then
             raise (ShapeException(sprintf "%s: targets of shape %s do not fit predictions of shape %s" loss.Name (Shape.str yTrue.Shape) (Shape.str z.Shape)))
+        rows, width, labels, targets
+
+    /// Mean over samples of loss(yTrue, act(z)) — the engine's LossKernels.lossAndGrad as one op over z, fused where
+    /// (loss, act) fuses; z (..., width); yTrue: integer labels (...) for the sparse loss else targets shaped like z
+    /// (constants: no gradient flows to them) → scalar float32.
+    let lossAfter (loss: Loss) (act: Activation) (yTrue: Tensor) (z: Tensor) : Tensor =
+        let z = f32 z
+        let rows, width, labels, targets = lossTargets loss yTrue z
         let mutable y : float32[] = null
         let op =
             mk ("loss_" + loss.Name)
@@ -118,3 +124,33 @@ module internal TapeOps =
     /// pre-activation of the loss's fused activation (fusedActivation): the stable fused form. → scalar float32.
     let loss (loss: Loss) (fromLogits: bool) (yTrue: Tensor) (yPred: Tensor) : Tensor =
         lossAfter loss (if fromLogits then fusedActivation loss else Activation.Linear) yTrue yPred
+
+    /// Loss of row r alone (a batch of one) through LossKernels.lossAndGrad; writes ∂loss/∂z_r into dr unless empty.
+    let private rowLoss (loss: Loss) (act: Activation) (z: float32[]) (y: float32[]) (labels: int[]) (targets: float32[])
+                        (r: int) (width: int) (dr: Span<float32>) =
+        let lab = if isNull labels then ReadOnlySpan<int>.Empty else ReadOnlySpan<int>(labels, r, 1)
+        let tgt = if isNull targets then ReadOnlySpan<float32>.Empty else ReadOnlySpan<float32>(targets, r * width, width)
+        LossKernels.lossAndGrad loss act (ReadOnlySpan<float32>(z, r * width, width)) (ReadOnlySpan<float32>(y, r * width, width)) lab tgt 1 width 1 dr
+
+    /// Per-sample loss(yTrue, act(z)) — each row through the engine's LossKernels.lossAndGrad alone (a batch of one),
+    /// fused where (loss, act) fuses, as one op over z; z (..., width), yTrue as for lossAfter → float32 (...).
+    let perSampleAfter (loss: Loss) (act: Activation) (yTrue: Tensor) (z: Tensor) : Tensor =
+        let z = f32 z
+        let rows, width, labels, targets = lossTargets loss yTrue z
+        let mutable y : float32[] = null
+        let op =
+            mk loss.Name
+                (fun i ->
+                    let zv = i.[0].F32
+                    y <- if act = Activation.Linear then zv else Array.zeroCreate<float32> zv.Length
+                    if act <> Activation.Linear then ActivationKernels.forward act (ro zv) (Span y) rows width
+                    let out = Array.init rows (fun r -> float32 (rowLoss loss act zv y labels targets r width Span.Empty))
+                    NDArray.Raw(out, Array.sub i.[0].Dims 0 (max 0 (i.[0].Dims.Length - 1))))
+                (fun i _ g ->
+                    let zv, gv = i.[0].F32, data g
+                    let dz = Array.zeroCreate<float32> zv.Length
+                    for r in 0 .. rows - 1 do
+                        rowLoss loss act zv y labels targets r width (Span<float32>(dz, r * width, width)) |> ignore
+                        System.Numerics.Tensors.TensorPrimitives.Multiply(ReadOnlySpan<float32>(dz, r * width, width), gv.[r], Span<float32>(dz, r * width, width))
+                    [| NDArray.Raw(dz, Array.copy i.[0].Dims) |])
+        Tensor.Apply(op, [| z |])

@@ -17,6 +17,8 @@ type DType =
         | Float64 -> "float64"
         | Int32 -> "int32"
         | Bool -> "bool"
+    /// The NumPy name (DType.Name), so `$"{t.DType}"` prints "float32" as NumPy's `str(x.dtype)` does.
+    override d.ToString() = d.Name
 
 /// Helpers on DType: names, float test, dtype of a storage array.
 module internal DType =

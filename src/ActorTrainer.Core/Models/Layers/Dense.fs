@@ -28,9 +28,10 @@ type Dense(units: int, activation: string, kernelInitializer: Initializer, biasI
     member _.Activation = act
     /// Whether a bias is added.
     member _.UseBias = useBias
-    /// The kernel W (in × units); available after build.
+    /// The kernel W (in × units): null until Build(inputShape, seed) (or the Sequential holding the layer) builds it.
     member _.Kernel = kernel
-    /// The bias b (units); available after build (null without bias).
+    /// The bias b (units): null until Build(inputShape, seed) (or the Sequential holding the layer) builds it, and
+    /// always null without bias.
     member _.Bias = bias
 
     override l.BuildWeights(shape, seed) =
@@ -45,9 +46,16 @@ type Dense(units: int, activation: string, kernelInitializer: Initializer, biasI
         if useBias then [| struct (l.Name + "/kernel", [| inDim; units |]); struct (l.Name + "/bias", [| units |]) |]
         else [| struct (l.Name + "/kernel", [| inDim; units |]) |]
     override _.ComputeOutputShape shape = Array.append shape.[.. shape.Length - 2] [| units |]
-    override l.CallLogits(x, _) = TapeOps.dense x kernel.Value (if useBias then bias.Value else null)
-    override l.Call(x, training) = TapeOps.activation act (l.CallLogits(x, training))
-    override _.Variables = if useBias then [| kernel; bias |] else [| kernel |]
+    /// x·W + b on the last axis: x (..., in) → (..., units); InvalidOperationException naming the layer before Build.
+    override l.CallLogits(x, _) =
+        l.RequireBuilt "CallLogits"
+        TapeOps.dense x kernel.Value (if useBias then bias.Value else null)
+    /// act(x·W + b) on the last axis: x (..., in) → (..., units); InvalidOperationException naming the layer before Build.
+    override l.Call(x, training) =
+        l.RequireBuilt "Call"
+        TapeOps.activation act (l.CallLogits(x, training))
+    /// [kernel; bias] (kernel alone without bias); empty before Build, as Keras' `layer.weights`.
+    override l.Variables = if not l.Built then [||] elif useBias then [| kernel; bias |] else [| kernel |]
     override _.OutputActivation = act
     override l.Plan shape =
         if shape.Length <> 1 then

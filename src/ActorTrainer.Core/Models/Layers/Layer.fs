@@ -92,6 +92,14 @@ type Layer(className: string, name: string) =
         elif shape <> inputShape then
             raise (ShapeException(sprintf "layer '%s' was built for input shape %s but received %s" name (Shape.str inputShape) (Shape.str shape)))
 
+    /// Refuses `what` (Call, CallLogits) on a layer whose weights do not exist yet, naming the layer and what builds it:
+    /// weights are drawn from a seed, so unlike Keras a layer is not built on its first call.
+    member internal l.RequireBuilt(what: string) =
+        if not built then
+            let who = if String.IsNullOrEmpty name then sprintf "%s (unnamed)" l.ClassName else sprintf "'%s' (%s)" name l.ClassName
+            raise (InvalidOperationException(
+                sprintf "%s: layer %s is not built, so its weights do not exist yet: call Build(inputShape, seed) first (weights are drawn from that seed; a layer is not built on its first call as in Keras), or put it in a Sequential, which builds it from the model's seed" what who))
+
     /// Number of scalar weights.
     member l.CountParams() = l.Variables |> Array.sumBy (fun v -> Array.fold (*) 1 v.Shape)
 
