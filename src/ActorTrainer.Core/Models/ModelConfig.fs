@@ -143,6 +143,27 @@ module internal ModelConfig =
     let optimizer (o: Optimizer) : JsonNode =
         ConfigJson.objectOf [ "class_name", box o.Name; "config", box (o.GetConfig()) ]
 
+    /// Keras' model config: {"class_name": "Sequential", "config": {name, seed, build_input_shape [null, …], layers}} and,
+    /// when compiled (`compileConfig` = Some (optimizer, loss, metrics)), "compile_config".
+    let sequential (name: string) (seed: int) (inputShape: int[]) (layers: seq<Layer>)
+                   (compileConfig: (Optimizer * string * seq<string>) option) : JsonNode =
+        let layersJson = JsonArray()
+        for l in layers do
+            layersJson.Add(ConfigJson.objectOf [ "class_name", box l.ClassName; "config", box (l.GetConfig()) ])
+        let shape = JsonArray()
+        shape.Add(null :> JsonNode)
+        if not (isNull inputShape) then for d in inputShape do shape.Add(JsonValue.Create d)
+        let root = JsonObject()
+        root.["class_name"] <- JsonValue.Create "Sequential"
+        root.["config"] <- ConfigJson.objectOf [ "name", box name; "seed", box seed; "build_input_shape", box shape; "layers", box layersJson ]
+        match compileConfig with
+        | Some (opt, loss, metricKeys) ->
+            let metrics = JsonArray()
+            for k in metricKeys do metrics.Add(JsonValue.Create k)
+            root.["compile_config"] <- ConfigJson.objectOf [ "optimizer", box (optimizer opt); "loss", box loss; "metrics", box metrics ]
+        | None -> ()
+        root :> JsonNode
+
     let private unknownOptimizer (where: string) (name: string) : 'a =
         let allowed = String.Join(", ", optimizerClasses)
         failKeyText where "class_name" (sprintf "must be one of %s, got '%s'" allowed name)

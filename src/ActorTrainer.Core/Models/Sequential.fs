@@ -328,20 +328,8 @@ type Sequential([<Optional; DefaultParameterValue(null: seq<Layer>)>] layers: se
 
     /// Keras-style model config as JSON: architecture ({"class_name": "Sequential", "config": {...}}) and compile config.
     member m.GetConfig() : JsonNode =
-        let layersJson = JsonArray()
-        for l in layers do
-            layersJson.Add(ConfigJson.objectOf [ "class_name", box l.ClassName; "config", box (l.GetConfig()) ])
-        let shape = JsonArray()
-        shape.Add(null :> JsonNode)
-        if not (isNull inputShape) then for d in inputShape do shape.Add(JsonValue.Create d)
-        let root = JsonObject()
-        root.["class_name"] <- JsonValue.Create "Sequential"
-        root.["config"] <- ConfigJson.objectOf [ "name", box name; "seed", box seed; "build_input_shape", box shape; "layers", box layersJson ]
-        if compiled then
-            let metrics = JsonArray()
-            for k in metricKeys do metrics.Add(JsonValue.Create k)
-            root.["compile_config"] <- ConfigJson.objectOf [ "optimizer", box (ModelConfig.optimizer compiledOptimizer); "loss", box compiledLoss.Name; "metrics", box metrics ]
-        root :> JsonNode
+        ModelConfig.sequential name seed inputShape layers
+            (if compiled then Some (compiledOptimizer, compiledLoss.Name, metricKeys :> seq<string>) else None)
 
     interface ITrainee with
         member _.StopTraining with get () = stop and set v = stop <- v
