@@ -4,7 +4,8 @@ namespace ActorTrainer.Daemon.Tests;
 
 /// <summary>`ps` processes holding the parameter-server slices (cluster.ps-nodes) of a coordinator whose gradient workers
 /// run in `worker` processes, on 127.0.0.1: the single-process digest, a killed ps node ends the run with exit 69 and
-/// `train --resume` with a new ps node finishes it with the same digest; bad combinations are refused naming the keys.</summary>
+/// `train --resume` with a new ps node finishes it with the same digest; a frozen one ends the run too and, thawed,
+/// rejoins by itself; bad combinations are refused naming the keys.</summary>
 public class ClusterPsCliTests
 {
     private static readonly string[] Small = [.. ClusterCliTests.Small, "--set", "trainer.epochs=3"];
@@ -102,6 +103,11 @@ public class ClusterPsCliTests
         finally { Cli.Signal(ps.Process, "CONT"); }
         coordinator.Process.WaitForExit();
         Assert.Contains("is lost: the cluster's failure detector marked it unreachable", coordinator.Text);
+        // thawed, the ps node finds its coordinator gone: its side's split-brain resolver downs it (cluster.stable-after
+        // after the failure detector, ~9 s), it says so in one line naming the coordinator and joins again (no hang, no exit)
+        Assert.True(ps.WaitFor("rejoining in 2 s", 1, TimeSpan.FromSeconds(40)), "the thawed ps node rejoined:\n" + ps.Text);
+        Assert.Contains($"ps: the coordinator akka.tcp://actor-trainer@127.0.0.1:{port} became unreachable (it ended or was killed, or this node was frozen or cut off from it) and the split-brain resolver downed this node; rejoining in 2 s", ps.Text);
+        Assert.False(ps.Process.HasExited, "the ps node keeps running for the next coordinator:\n" + ps.Text);
     }
 
     [Fact]

@@ -3,7 +3,8 @@ namespace ActorTrainer.Daemon.Cli;
 /// <summary>The process exit codes of every command (documented in README.md, "Exit codes").</summary>
 public static class ExitCodes
 {
-    /// <summary>Success (also a training run stopped by SIGTERM/Ctrl-C after writing its checkpoint and outputs).</summary>
+    /// <summary>Success (also a training run stopped by SIGTERM/Ctrl-C after writing its checkpoint and outputs, and a
+    /// `worker` or `ps` node stopped by SIGTERM/Ctrl-C: a node its coordinator left or downed rejoins, it does not exit).</summary>
     public const int Ok = 0;
 
     /// <summary>Bad input: an unknown option or key, a bad value, a malformed or missing file, a size that cannot fit,
@@ -16,7 +17,8 @@ public static class ExitCodes
     public const int Diverged = 3;
 
     /// <summary>A cluster run got too few gradient workers at its start, or lost every one, within
-    /// cluster.wait-for-workers (EX_UNAVAILABLE): one line names the keys; the run's checkpoints stay resumable.</summary>
+    /// cluster.wait-for-workers (EX_UNAVAILABLE): one line names the keys; or it lost a node holding parameter-server
+    /// slices (cluster.ps-nodes): one line names the node. The run's checkpoints stay resumable.</summary>
     public const int Unavailable = 69;
 
     /// <summary>An unexpected internal error (a bug; EX_SOFTWARE): one line, the stack trace with --verbose and in

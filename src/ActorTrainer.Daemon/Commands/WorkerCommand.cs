@@ -10,8 +10,9 @@ namespace ActorTrainer.Daemon.Commands;
 /// plane (worker.workers × worker.threads-per-worker) and joins cluster.seed-nodes with the role `worker`; the
 /// coordinator finds it through the cluster and sends it shards. When its cluster membership ends (the coordinator's
 /// run ended and it left, the coordinator died and the split-brain resolver downed this node, or it was partitioned
-/// away; see WorkerNodeActor) it starts a new member and rejoins by itself, so the next or a restarted coordinator gets
-/// its workers back. SIGTERM / Ctrl-C leave the cluster and exit 0. With
+/// away; see WorkerNodeActor) it says why in one line naming the coordinator (<see cref="MembershipEnd"/>), starts a new
+/// member and rejoins by itself, so the next or a restarted coordinator gets its workers back: the process ends only on
+/// SIGTERM / Ctrl-C, which leave the cluster and exit 0. With
 /// worker.backend = cuda the node computes on its GPU (one worker; async jobs only).</summary>
 public static class WorkerCommand
 {
@@ -53,12 +54,14 @@ public static class WorkerCommand
         while (!signals.Token.IsCancellationRequested)
         {
             var system = ClusterBinding.CreateNode(c.Settings, config);   // the rendered cluster keys win; akka.* of the config add to them
-            system.ActorOf(WorkerNodeActor.Props(info), WorkerNodeActor.Name);
+            var end = new MembershipEnd();
+            system.ActorOf(WorkerNodeActor.Props(info, end), WorkerNodeActor.Name);
             Log($"node {Akka.Cluster.Cluster.Get(system).SelfAddress} joining {string.Join(", ", c.Settings.SeedNodes)}; data plane {info.Host}:{info.Port}{(server.UnixSocketPath is { } unix ? $" (from this host: {unix})" : "")}, {(ps ? "parameter-server slices" : $"{info.Workers} worker(s) × {(info.ThreadsPerWorker == 0 ? "default" : info.ThreadsPerWorker)} thread(s){(slices ? " and parameter-server slices" : "")}")}{(c.DataPlane.Tls is null ? "" : ", TLS")}");
             int which = Task.WaitAny(system.WhenTerminated, Task.Delay(Timeout.Infinite, signals.Token).ContinueWith(_ => { }));
             if (which == 0)
             {
-                Log($"cluster membership ended (the coordinator left or was lost, or this node was downed); rejoining in {Rejoin.TotalSeconds:0} s");
+                bool downed = CoordinatedShutdown.Get(system).ShutdownReason is CoordinatedShutdown.ClusterDowningReason;
+                Log($"{end.Why(downed) ?? "cluster membership ended (the coordinator left or was lost, or this node was downed)"}; rejoining in {Rejoin.TotalSeconds:0} s");
                 signals.Token.WaitHandle.WaitOne(Rejoin);
                 continue;
             }
