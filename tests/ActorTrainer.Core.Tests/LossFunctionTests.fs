@@ -145,4 +145,12 @@ let ``targets that do not fit the predictions are refused naming the loss and bo
     let e2 = Assert.Throws<ShapeException>(fun () -> Losses.MeanSquaredError(Tensor.FromArray(oneHot, [| 6 |]), p) |> ignore)
     Assert.Contains("mse: y_true of shape (6,) does not fit y_pred of shape (2,3)", e2.Message)
     let e3 = Assert.Throws<ArgumentException>(fun () -> Losses.SparseCategoricalCrossentropy(Tensor.FromArray [| 1.0f; 1.5f |], p) |> ignore)
-    Assert.Contains("sparse_categorical_crossentropy: label 1 is 1.5, not a whole number", e3.Message)
+    Assert.Contains("sparse_categorical_crossentropy: label 1.5 at sample 1 is not a class index", e3.Message)
+
+[<Fact>]
+let ``a sparse label outside the classes is refused naming its own sample, as fit refuses it`` () =
+    let p = Tensor.FromArray(probs, [| 2; 3 |])
+    let e = Assert.Throws<ArgumentException>(fun () -> Losses.SparseCategoricalCrossentropy(Tensor.FromArray [| 0; 3 |], p) |> ignore)
+    Assert.Contains("sparse_categorical_crossentropy: label 3 at sample 1 is outside [0, 3)", e.Message)
+    let e2 = Assert.Throws<ArgumentException>(fun () -> Losses.sparseCategoricalCrossentropy (Tensor.FromArray [| -1; 0 |]) p |> ignore)
+    Assert.Contains("label -1 at sample 0 is outside [0, 3)", e2.Message)

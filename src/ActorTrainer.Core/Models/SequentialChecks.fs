@@ -38,9 +38,7 @@ module internal SequentialChecks =
         if loss.SparseTargets then
             if isNull d.Labels || d.Labels.Length <> d.Count then
                 raise (ArgumentException(sprintf "%s: loss %s needs %d integer labels, got %s" what loss.Name d.Count (if isNull d.Labels then "none" else string d.Labels.Length)))
-            match d.Labels |> Array.tryFindIndex (fun l -> uint l >= uint outputDim) with
-            | Some i -> raise (ArgumentException(sprintf "%s: label %d at sample %d is outside [0, %d)" what d.Labels.[i] i outputDim))
-            | None -> ()
+            SparseLabels.inRange what null outputDim d.Labels
         elif isNull d.Targets || d.Targets.Length <> d.Count * outputDim then
             raise (ArgumentException(sprintf "%s: loss %s needs targets of shape (%d, %d)" what loss.Name d.Count outputDim))
 
@@ -50,12 +48,4 @@ module internal SequentialChecks =
     let labels (what: string) (y: Tensor) : int[] =
         if y.NDim > 1 && y.Size <> y.Shape.[0] then
             raise (ShapeException(sprintf "%s: a sparse loss takes y as (N,) integer class labels, got y of shape %s; for one-hot or probability targets compile with loss \"categorical_crossentropy\"" what (Shape.str y.Shape)))
-        if y.DType = Float32 || y.DType = Float64 then
-            let v = y.ToFloat64Array()
-            match v |> Array.tryFindIndex (fun l -> Double.IsNaN l || Double.IsInfinity l || l <> Math.Floor l) with
-            | Some i ->
-                let shown = if y.DType = Float32 then (float32 v.[i]).ToString("R", Globalization.CultureInfo.InvariantCulture)
-                            else v.[i].ToString("R", Globalization.CultureInfo.InvariantCulture)
-                raise (ArgumentException(sprintf "%s: label %s at sample %d is not a class index (a sparse loss needs whole-number labels; NaN, infinite and fractional values are refused, not cast)" what shown i, "y"))
-            | None -> ()
-        y.ToInt32Array()
+        SparseLabels.wholeNumbers what "y" y

@@ -9,7 +9,8 @@ open ActorTrainer.Core
 /// stable form for logits), differentiable under the tape. C# calls ActorTrainer.Core.Losses (`Losses.MeanSquaredError(y, p)`).
 [<RequireQualifiedAccess>]
 module Losses =
-    /// Refuses targets whose shape does not go with the predictions', naming the loss and both shapes.
+    /// Refuses targets whose shape does not go with the predictions', naming the loss and both shapes, and sparse labels
+    /// that are not whole numbers in [0, classes), naming the sample (SparseLabels, as fit and evaluate do).
     let private check (loss: Loss) (yTrue: Tensor) (yPred: Tensor) =
         if isNull (box yTrue) then raise (ArgumentNullException("yTrue"))
         if isNull (box yPred) then raise (ArgumentNullException("yPred"))
@@ -19,10 +20,8 @@ module Losses =
         if p.Length = 0 || not fits then
             let want = if loss.SparseTargets then sprintf "%s (integer labels)" (Shape.str lead) else Shape.str p
             raise (ShapeException(sprintf "%s: y_true of shape %s does not fit y_pred of shape %s (expected y_true %s)" loss.Name (Shape.str t) (Shape.str p) want))
-        if loss.SparseTargets && DType.isFloat yTrue.DType then
-            yTrue.ToFloat64Array() |> Array.iteri (fun i v ->
-                if Double.IsNaN v || Double.IsInfinity v || Math.Round v <> v then
-                    raise (ArgumentException(sprintf "%s: label %d is %g, not a whole number" loss.Name i v, "yTrue")))
+        if loss.SparseTargets then
+            SparseLabels.wholeNumbers loss.Name "yTrue" yTrue |> SparseLabels.inRange loss.Name "yTrue" p.[p.Length - 1]
 
     /// Per-sample loss(yTrue, yPred) (shape of yPred without its last axis); with fromLogits, yPred is the
     /// pre-activation of the loss's fused activation (softmax for crossentropies, sigmoid for binary).
